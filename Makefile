@@ -1,0 +1,59 @@
+# Two commands do all set-up on a fresh machine: `make grade` and `make test` (see README).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+SUBMISSIONS ?= build/examples
+OUT         ?= reports
+JOBS        ?= 2
+
+.PHONY: grade test lint format check stubs examples student-bundle gradescope train bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	@touch $@
+
+# Grades the built-in example class unless SUBMISSIONS names something else.
+grade: $(STAMP)
+	@if [ "$(SUBMISSIONS)" = "build/examples" ]; then $(BIN)/grader examples build/examples; fi
+	$(BIN)/grader grade "$(SUBMISSIONS)" --out "$(OUT)" -j $(JOBS)
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -q -n 2 tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# A student's self-check of their own files: make check FOLDER=path (default: assignments/).
+FOLDER ?= assignments
+check: $(STAMP)
+	$(BIN)/grader check "$(FOLDER)"
+
+stubs: $(STAMP)
+	$(BIN)/grader assign
+
+examples: $(STAMP)
+	$(BIN)/grader examples build/examples
+
+student-bundle: $(STAMP)
+	$(BIN)/grader bundle --out dist
+
+gradescope: $(STAMP)
+	$(BIN)/grader gradescope-zip --out dist
+
+train: $(STAMP)
+	$(BIN)/grader train
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench.py
+
+clean:
+	rm -rf build dist reports .pytest_cache .ruff_cache

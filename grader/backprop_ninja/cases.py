@@ -1,0 +1,113 @@
+"""The cases every gradient is judged on: seeded inputs and autograd's float64 truth, built once.
+
+A case is one configuration of the model (sizes, batch, seed) run forward in the inputs' dtype;
+its truth is autograd's gradient of the same numbers in float64. The public case is the lecture's
+configuration; the hidden ones live in `hidden.py`, which the student bundle never contains.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import torch
+
+from . import model
+from .model import Config
+
+PUBLIC = (Config(),)
+
+# Zero-mean gradients (mathematically zero) take their scale from the gradient they sum.
+SCALE_FROM = {"dlogit_maxes": "dnorm_logits", "db1": "dhprebn"}
+
+
+@dataclass
+class Case:
+    """One seeded configuration: inputs as students get them, truth as autograd gives it."""
+
+    cfg: Config
+    public: bool
+    params: dict[str, torch.Tensor]
+    Xb: torch.Tensor
+    Yb: torch.Tensor
+    atomic: dict[str, torch.Tensor] = field(default_factory=dict)
+    atomic_grads: dict[str, torch.Tensor] = field(default_factory=dict)
+    compact: dict[str, torch.Tensor] = field(default_factory=dict)
+    compact_grads: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        c = self.cfg
+        kind = "public" if self.public else "hidden"
+        return (
+            f"{kind}-n{c.n}-v{c.vocab_size}-b{c.block_size}-e{c.n_embd}-h{c.n_hidden}"
+            f"-s{c.seed}-{c.dtype}"
+        )
+
+    @property
+    def n(self) -> int:
+        return self.cfg.n
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.cfg.torch_dtype
+
+    def meta(self) -> dict:
+        return {
+            "case": self.id,
+            "seed": self.cfg.seed,
+            "public": self.public,
+            "config": self.cfg.as_dict(),
+        }
+
+    def data(self) -> dict:
+        """What every function may see: the batch, n and the sizes."""
+        return {"Xb": self.Xb, "Yb": self.Yb, "n": self.n, **self.cfg.sizes()}
+
+    @functools.cached_property
+    def atomic_inputs(self) -> dict:
+        """Exercises 1 and 2: the atomic forward's values and autograd's gradients (inputs' dtype).
+
+        The session sends a function only the names it may use, so holding them all here is safe.
+        """
+        grads = {k: g.to(self.dtype) for k, g in self.atomic_grads.items()}
+        return {**self.data(), **self.params, **self.atomic, **grads}
+
+    @functools.cached_property
+    def compact_inputs(self) -> dict:
+        return {**self.data(), **self.params, **self.compact}
+
+    def scale_floor(self, grad: str, grads: dict[str, torch.Tensor]) -> float:
+        ref = SCALE_FROM.get(grad)
+        return float(grads[ref].abs().max()) if ref else 0.0
+
+
+def build_case(cfg: Config, public: bool) -> Case:
+    g = torch.Generator().manual_seed(cfg.seed)
+    params = model.init_params(cfg, g)
+    Xb, Yb = model.random_batch(cfg, g)
+    with torch.no_grad():
+        atomic = model.atomic_forward(params, Xb, Yb)
+        compact = model.compact_forward(params, Xb, Yb)
+    return Case(
+        cfg=cfg,
+        public=public,
+        params=params,
+        Xb=Xb,
+        Yb=Yb,
+        atomic=atomic,
+        atomic_grads=model.autograd_grads(model.atomic_forward, params, Xb, Yb),
+        compact=compact,
+        compact_grads=model.autograd_grads(model.compact_forward, params, Xb, Yb),
+    )
+
+
+@functools.lru_cache(maxsize=2)
+def cases(public_only: bool = False) -> tuple[Case, ...]:
+    """The public case, then the hidden ones: computed once per process, reused for everyone."""
+    public = tuple(build_case(cfg, True) for cfg in PUBLIC)
+    if public_only:
+        return public
+    from .hidden import HIDDEN
+
+    return public + tuple(build_case(cfg, False) for cfg in HIDDEN)

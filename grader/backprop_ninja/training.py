@@ -1,0 +1,133 @@
+"""Exercise 3's judgement helpers: reading `backward`'s return value, and the short SGD run.
+
+The SGD run is the lecture's training loop in miniature: the grader runs the forward pass, the
+student's `backward` supplies every gradient, the grader applies the update. Beside it runs the
+same loop driven by autograd in float64 from the same start; after a few steps the student's
+parameter updates must match autograd's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from grader.sandbox.client import NotATensor
+from grader.session import Outcome, Session
+
+from . import model, spec
+from .model import Config
+
+TRAIN_CFG = Config(seed=1337)
+TRAIN_STEPS = 8
+TRAIN_LR = 0.1
+# Parameter updates after 8 float32 steps agree with float64 autograd to about 1e-6 of their
+# size when the gradients are right; a wrong gradient is off by far more than 1e-3.
+TRAIN_TOLERANCE = 1e-3
+
+
+def split_grads(value: object) -> dict[str, object] | str:
+    """`backward`'s dict (keys dC...) or list/tuple (the lecture's order) -> {dC: value, ...}."""
+    names = spec.EXERCISE3_GRADS
+    if isinstance(value, dict):
+        missing = [k for k in names if k not in value]
+        if missing:
+            return (
+                f"the returned dict has no {', '.join(missing)} (keys must be {', '.join(names)})"
+            )
+        return {k: value[k] for k in names}
+    if isinstance(value, list):
+        if len(value) != len(names):
+            return f"returned {len(value)} values; expected {len(names)}: {', '.join(names)}"
+        return dict(zip(names, value, strict=True))
+    kind = value.type_name if isinstance(value, NotATensor) else "single tensor"
+    kind = "None" if value is None else kind
+    return (
+        f"returned a {kind}; expected a dict with keys {', '.join(names)} or a list in that order"
+    )
+
+
+@dataclass
+class TrainingRun:
+    """How the student's training run compared with autograd's, step by step."""
+
+    passed: bool
+    status: str
+    message: str
+    steps_done: int = 0
+    max_rel_err: float | None = None
+    per_param: dict[str, float] = field(default_factory=dict)
+    val_loss: float | None = None
+
+
+def sgd_run(session: Session, steps: int = TRAIN_STEPS, cfg: Config = TRAIN_CFG) -> TrainingRun:
+    g = torch.Generator().manual_seed(cfg.seed)
+    start = model.init_params(cfg, g)
+    params = {k: t.clone() for k, t in start.items()}
+    ref = {k: t.double() for k, t in start.items()}
+    for step in range(steps):
+        Xb, Yb = model.random_batch(cfg, g)
+        grads = _student_grads(session, cfg, params, Xb, Yb)
+        if isinstance(grads, Outcome):
+            return TrainingRun(False, grads.status, f"step {step + 1}: {grads.message}", step)
+        truth = model.autograd_grads(model.compact_forward, ref, Xb, Yb)
+        for k in model.PARAMS:
+            params[k] = params[k] - TRAIN_LR * grads["d" + k]
+            ref[k] = ref[k] - TRAIN_LR * truth["d" + k]
+    moved = {k: (ref[k] - start[k].double()).abs().max().item() for k in model.PARAMS}
+    # b1's true update is zero (batchnorm subtracts it out): it is judged on the others' scale.
+    floor = 0.01 * max(moved.values())
+    per_param = {
+        k: (params[k].double() - ref[k]).abs().max().item() / max(moved[k], floor, 1e-30)
+        for k in model.PARAMS
+    }
+    worst = max(per_param, key=per_param.get)
+    val = _val_loss(cfg, params, g)
+    if per_param[worst] > TRAIN_TOLERANCE:
+        return TrainingRun(
+            False,
+            "failed",
+            f"after {steps} SGD steps {worst} has drifted from "
+            f"autograd's run by {per_param[worst]:.2g} of its update",
+            steps,
+            per_param[worst],
+            per_param,
+            val,
+        )
+    return TrainingRun(
+        True,
+        "passed",
+        f"{steps} SGD steps track autograd's run",
+        steps,
+        per_param[worst],
+        per_param,
+        val,
+    )
+
+
+def _student_grads(session, cfg, params, Xb, Yb) -> dict[str, torch.Tensor] | Outcome:
+    with torch.no_grad():
+        forward = model.compact_forward(params, Xb, Yb)
+    available = {"Xb": Xb, "Yb": Yb, "n": cfg.n, **cfg.sizes(), **params, **forward}
+    outcome = session.call("exercise3", "backward", available, spec.ALLOWED_EXERCISE3)
+    if outcome.status != "ok":
+        return outcome
+    grads = split_grads(outcome.value)
+    if isinstance(grads, str):
+        return Outcome("failed", grads)
+    usable = {}
+    for name, value in grads.items():
+        p = params[name[1:]]
+        if not isinstance(value, tuple) or value[0].numel() != p.numel():
+            return Outcome("failed", f"{name} is not a tensor of {p.numel()} numbers")
+        t = value[0].reshape(p.shape).to(p.dtype)
+        if not torch.isfinite(t).all():
+            return Outcome("failed", f"{name} contains NaN or Inf")
+        usable[name] = t
+    return usable
+
+
+def _val_loss(cfg: Config, params: dict, g: torch.Generator) -> float:
+    Xb, Yb = model.random_batch(Config(**{**cfg.as_dict(), "n": 256}), g)
+    with torch.no_grad():
+        return float(model.compact_forward(params, Xb, Yb)["loss"])

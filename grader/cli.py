@@ -1,0 +1,146 @@
+"""The `grader` command: thin click front doors onto one grading pipeline and a few build steps.
+
+Each command parses its options and hands over to the module that owns the idea; heavy imports
+(torch, pytest) happen inside the commands so that `grader --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Autograder for 'Becoming a Backprop Ninja'."""
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="Folder for result.json, report.html and the summary.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Submissions graded at once.",
+)
+@click.option("--force", is_flag=True, help="Regrade submissions already graded.")
+@click.option("--public-only", is_flag=True, help="Run only the public cases.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def grade(path: Path, out: Path, jobs: int, force: bool, public_only: bool, no_progress: bool):
+    """Grade one submission, a folder of submissions or a Gradescope export into OUT.
+
+    Exits 0 whenever grading ran, whatever the students scored.
+    """
+    from .batch import grade_batch
+    from .submissions import SubmissionError
+
+    try:
+        grade_batch(
+            path, out, jobs=jobs, force=force, public_only=public_only, progress=not no_progress
+        )
+    except SubmissionError as e:
+        raise click.ClickException(str(e)) from None
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path), default=Path("."))
+def check(folder: Path) -> None:
+    """Run the public cases on your files and print a table like the lecture's `cmp`."""
+    from .check import run_check
+
+    sys.exit(run_check(folder))
+
+
+@main.command()
+@click.option("--solutions", type=click.Path(path_type=Path), default=ROOT / "solutions")
+@click.option("--out", type=click.Path(path_type=Path), default=ROOT / "assignments")
+def assign(solutions: Path, out: Path) -> None:
+    """Generate the student stubs from the marked reference solutions."""
+    from .stubs import write_stubs
+
+    for path in write_stubs(solutions, out):
+        click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("out", type=click.Path(path_type=Path), default=Path("build/examples"))
+def examples(out: Path) -> None:
+    """Write the example class (complete, blank and classic mistakes) into OUT."""
+    from .examples import write_examples
+
+    for path in write_examples(ROOT / "solutions", ROOT / "assignments", out):
+        click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), default=Path("dist"))
+def bundle(out: Path) -> None:
+    """Write the student bundle: stubs, the public check and a student README."""
+    from .bundle import write_student_bundle
+
+    click.echo(f"wrote {write_student_bundle(out)}")
+
+
+@main.command("gradescope-zip")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("dist"))
+def gradescope_zip(out: Path) -> None:
+    """Write the Gradescope autograder zip (setup.sh, run_autograder, grader, hidden suites)."""
+    from .gradescope.package import write_autograder_zip
+
+    click.echo(f"wrote {write_autograder_zip(out)}")
+
+
+@main.command("gradescope-run")
+@click.option("--root", type=click.Path(path_type=Path), default=Path("/autograder"))
+def gradescope_run(root: Path) -> None:
+    """Grade ROOT/submission and write ROOT/results/results.json (what run_autograder calls)."""
+    from .gradescope.run import run_autograder
+
+    run_autograder(root)
+
+
+@main.command()
+@click.argument("exercise3", type=click.Path(path_type=Path), required=False)
+@click.option(
+    "--data",
+    type=click.Path(exists=True, path_type=Path),
+    help="A names file, one name per line (the lecture's names.txt).",
+)
+@click.option("--steps", type=int, default=3000, show_default=True)
+@click.option(
+    "--check-steps",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Compare your gradients with autograd for the first steps.",
+)
+@click.option("--seed", type=int, default=2147483647, show_default=True)
+def train(exercise3: Path | None, data: Path | None, steps: int, check_steps: int, seed: int):
+    """Train the lecture's model with your exercise-3 backward (default: the solution)."""
+    from .train import run_training
+
+    run_training(
+        exercise3 or ROOT / "solutions" / "exercise3.py",
+        data=data,
+        steps=steps,
+        check_steps=check_steps,
+        seed=seed,
+    )
+
+
+if __name__ == "__main__":
+    main()

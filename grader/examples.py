@@ -1,0 +1,77 @@
+"""The example class (`grader examples OUT`): submissions with known outcomes, built on demand.
+
+Each example is the reference solutions with a few textual edits (the table lives in the
+assignment's content, `backprop_ninja/examples.py`), the blank stubs, or a subset of files.
+Building them from the solutions instead of committing copies keeps them in step with every
+change to the solutions; an edit that no longer applies exactly once is an error, not a silent
+no-op, so an example can never stop showing the mistake it is named after.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+from .backprop_ninja.examples import ALL_FILES, EXAMPLES, OMIT, STUB
+from .stubs import BEGIN, END
+
+
+def _without_markers(source: str) -> str:
+    """A student's file holds no solution markers."""
+    lines = source.splitlines(keepends=True)
+    return "".join(line for line in lines if line.strip() not in (BEGIN, END))
+
+
+def apply_edits(example: str, file: str, source: str, edits: list[tuple[str, str]]) -> str:
+    """Apply each (old, new) edit; each old text must occur exactly once in the source."""
+    for old, new in edits:
+        count = source.count(old)
+        if count != 1:
+            raise ValueError(
+                f"example {example!r}: {old!r} occurs {count} times in {file}, not exactly once;"
+                " update the table in grader/backprop_ninja/examples.py"
+            )
+        source = source.replace(old, new)
+    return source
+
+
+def _example_files(
+    example: str, spec: Mapping[str, object], solutions: Path, assignments: Path
+) -> dict[str, str]:
+    """The text of every file of one example, by file name."""
+    files = {}
+    for name in ALL_FILES:
+        what = spec.get(name, [])
+        if what == OMIT:
+            continue
+        if what == STUB:
+            files[name] = (assignments / name).read_text(encoding="utf-8")
+            continue
+        solution = _without_markers((solutions / name).read_text(encoding="utf-8"))
+        files[name] = apply_edits(example, name, solution, list(what))  # type: ignore[arg-type]
+    return files
+
+
+def write_examples(
+    solutions: Path,
+    assignments: Path,
+    out: Path,
+    table: Mapping[str, Mapping[str, object]] | None = None,
+) -> list[Path]:
+    """Write one folder per example into OUT; returns the folders written.
+
+    Every example is built before anything is written, so a stale edit leaves OUT untouched.
+    """
+    table = EXAMPLES if table is None else table
+    built = {ex: _example_files(ex, spec, solutions, assignments) for ex, spec in table.items()}
+    folders = []
+    for example, files in built.items():
+        folder = out / example
+        # Start afresh: a file dropped from an example (like `partial`'s exercise3.py) must go.
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for name, text in files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+        folders.append(folder)
+    return folders

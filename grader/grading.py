@@ -1,0 +1,70 @@
+"""From call outcomes to verdicts: one case judged, then an item made of its cases.
+
+Suites use these two functions so that every assignment words its verdicts and hints the same
+way; the suite only says what to call, on which cases, against which truth.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .hints import HintContext, hint_for
+from .judge import judge
+from .records import CaseResult, ItemResult, worst_status
+from .session import Outcome
+
+
+def judge_case(
+    meta: dict,
+    outcome: Outcome,
+    truth: torch.Tensor,
+    *,
+    input_dtype: torch.dtype,
+    scale_floor: float = 0.0,
+    hints: HintContext | None = None,
+    name: str = "the gradient",
+) -> CaseResult:
+    """One case: the call's failure as it is, or its value judged against the truth."""
+    if outcome.status != "ok":
+        return CaseResult(
+            **meta, status=outcome.status, message=outcome.message, expected_shape=list(truth.shape)
+        )
+    v = judge(outcome.value, truth, input_dtype=input_dtype, scale_floor=scale_floor, name=name)
+    hint = ""
+    if not v.passed and v.answer is not None and hints is not None:
+        hint = hint_for(v.answer, truth, hints)
+    return CaseResult(
+        **meta,
+        status="passed" if v.passed else "failed",
+        message=v.message,
+        max_abs_err=v.max_abs_err,
+        max_rel_err=v.max_rel_err,
+        shape=v.shape,
+        expected_shape=list(truth.shape),
+        dtype=v.dtype,
+        warnings=outcome.warnings + v.warnings,
+        hint=hint,
+        diff_map=v.diff_map,
+    )
+
+
+def make_item(item_id: str, cases: list[CaseResult]) -> ItemResult:
+    """An item's status is its cases' most pressing one; message and hint the first failure's."""
+    status = worst_status([c.status for c in cases])
+    first = next((c for c in cases if c.status == status and not c.passed), None)
+    passed = sum(c.passed for c in cases)
+    message = f"all {len(cases)} cases passed" if status == "passed" else ""
+    if first is not None:
+        # A hidden case is not named to the student: its details are in the TA's report only.
+        where = "the public case" if first.public else "a hidden case"
+        message = f"{passed}/{len(cases)} cases passed; on {where}: {first.message}"
+    warnings = list(dict.fromkeys(w for c in cases for w in c.warnings))
+    return ItemResult(
+        id=item_id,
+        exercise=item_id.split(".")[0],
+        status=status,
+        message=message,
+        hint=first.hint if first is not None else "",
+        warnings=warnings,
+        cases=cases,
+    )

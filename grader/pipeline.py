@@ -1,0 +1,158 @@
+"""The one grading pipeline: a submission in, a `SubmissionResult` out.
+
+Every front door (`grader check`, `grader grade`, Gradescope's run_autograder) calls
+`Grader.grade`. Whatever the submission does, a result comes out with every item of the rubric
+in it; a failure of the grader itself becomes an `error` item naming it, never a missing report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+import traceback
+from pathlib import Path
+
+from . import __version__
+from .assignment import Assignment, load
+from .records import ItemResult, SubmissionResult
+from .runner import run_suites
+from .sandbox.client import Limits, Zygote, warm_torch
+from .scoring import Rubric, exercise_totals, load_rubric, score_items
+from .session import Session
+from .submissions import Submission
+
+GRADER_ROOT = Path(__file__).resolve().parent
+
+
+class Grader:
+    """Holds what outlives one submission: the assignment, its rubric, the warm sandbox."""
+
+    def __init__(
+        self,
+        assignment: Assignment | None = None,
+        limits: Limits | None = None,
+        public_only: bool = False,
+    ) -> None:
+        warm_torch()
+        self.assignment = assignment or load()
+        self.rubric: Rubric = load_rubric(self.assignment.rubric, self.assignment.item_ids)
+        self.limits = limits or Limits()
+        self.public_only = public_only
+        self._zygote: Zygote | None = None
+
+    @property
+    def zygote(self) -> Zygote:
+        if self._zygote is None:
+            self._zygote = Zygote(self.limits)
+        return self._zygote
+
+    def fingerprint(self, sub: Submission) -> str:
+        """Changes when the submission, the grader or its content changes: the key for resuming."""
+        h = hashlib.sha256(grader_digest().encode())
+        h.update(b"public-only" if self.public_only else b"all")
+        for name in self.assignment.files:
+            data = sub.files.get(name)
+            h.update(name.encode() + b"\0" + (data if data is not None else b"<none>") + b"\0")
+        return h.hexdigest()
+
+    def grade(self, sub: Submission) -> SubmissionResult:
+        start = time.monotonic()
+        sources, file_notes = decode_sources(sub, self.assignment.files)
+        try:
+            items, extra, outputs = self._run(sources)
+        except Exception:  # noqa: BLE001 - a grader bug must still leave the student a report
+            items, outputs = [], {}
+            extra = {"suite_errors": [traceback.format_exc()[-4000:]]}
+            self.close()
+        items = self._complete(items, extra)
+        score_items(items, self.rubric)
+        training = next((i for i in items if i.id.endswith(".training")), None)
+        val_loss = training.extra.get("val_loss") if training and training.passed else None
+        return SubmissionResult(
+            submission=sub.name,
+            score=round(sum(i.score for i in items), 4),
+            max_score=round(sum(i.max_score for i in items), 4),
+            items=items,
+            exercises=exercise_totals(items),
+            output=outputs,
+            chain=extra.get("chain", {}),
+            files=file_notes,
+            student=dict(sub.student, notes=sub.notes) if sub.notes else dict(sub.student),
+            isolation=self.zygote.iso.to_json() if self._zygote else {},
+            leaderboard={"val_loss": val_loss} if val_loss is not None else {},
+            fingerprint=self.fingerprint(sub),
+            grader_version=__version__,
+            graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            duration_s=round(time.monotonic() - start, 3),
+        )
+
+    def _run(self, sources: dict[str, str | None | Exception]):
+        session = Session(sources, self.zygote, self.public_only)
+        try:
+            items, extra = run_suites(self.assignment.suites, session, self.public_only)
+        finally:
+            session.close()
+        outputs = {f: session.output(f) for f in self.assignment.files}
+        return items, extra, {f: o for f, o in outputs.items() if o}
+
+    def _complete(self, items: list[ItemResult], extra: dict) -> list[ItemResult]:
+        """Every rubric item, in order, exactly once; one the suites did not file is an error."""
+        by_id = {i.id: i for i in items}
+        crash = "; ".join(extra.get("suite_errors", []))[-1500:]
+        out = []
+        for item_id in self.assignment.item_ids:
+            out.append(
+                by_id.get(item_id)
+                or ItemResult(
+                    id=item_id,
+                    exercise=self.assignment.exercise_of(item_id),
+                    status="error",
+                    message="the grader could not judge this item (an internal error, not your "
+                    "code's fault; your TA has the details)",
+                    extra={"grader_error": crash} if crash else {},
+                )
+            )
+        return out
+
+    def close(self) -> None:
+        if self._zygote is not None:
+            self._zygote.close()
+            self._zygote = None
+
+
+def decode_sources(sub: Submission, files: tuple[str, ...]):
+    """Bytes -> text; a binary or non-UTF-8 file becomes an error for its exercise, not a crash."""
+    sources: dict[str, str | None | Exception] = {}
+    notes: dict[str, str] = {}
+    for name in files:
+        data = sub.files.get(name)
+        if data is None:
+            sources[name], notes[name] = None, "missing"
+            continue
+        if b"\0" in data:
+            sources[name] = ValueError(f"{name}.py is a binary file, not Python source")
+        else:
+            try:
+                sources[name] = data.decode("utf-8-sig")
+            except UnicodeDecodeError as e:
+                sources[name] = ValueError(
+                    f"{name}.py is not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8"
+                )
+        notes[name] = str(sources[name]) if isinstance(sources[name], Exception) else "submitted"
+    return sources, notes
+
+
+_DIGEST: str | None = None
+
+
+def grader_digest() -> str:
+    """A hash of the grader's own source and content files: a new grader regrades everything."""
+    global _DIGEST
+    if _DIGEST is None:
+        h = hashlib.sha256(__version__.encode())
+        for p in sorted(GRADER_ROOT.rglob("*")):
+            if p.suffix in (".py", ".yaml") and "__pycache__" not in p.parts:
+                h.update(str(p.relative_to(GRADER_ROOT)).encode() + p.read_bytes())
+        _DIGEST = h.hexdigest()
+    return _DIGEST

@@ -1,0 +1,106 @@
+"""The records of a grading: a case's verdict, an item's verdict, a submission's result.
+
+`SubmissionResult.to_json()` is `result.json`, the SPEC's stable interface; the HTML report, the
+batch summary, the gradebook and Gradescope's results.json are all rendered from it, so they can
+never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# SPEC: the only statuses an item (or a case) can have; only `passed` is a pass.
+STATUSES = ("passed", "failed", "not_implemented", "error", "timeout", "forbidden", "missing")
+
+# When cases disagree, the item shows the status that most needs the student's attention first.
+_PRECEDENCE = ("missing", "forbidden", "not_implemented", "error", "timeout", "failed", "passed")
+
+
+@dataclass
+class CaseResult:
+    """One call of a student function on one case, judged against autograd."""
+
+    case: str
+    seed: int
+    public: bool
+    config: dict[str, Any]
+    status: str
+    message: str = ""
+    max_abs_err: float | None = None
+    max_rel_err: float | None = None
+    shape: list[int] | None = None
+    expected_shape: list[int] | None = None
+    dtype: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    hint: str = ""
+    # Where the answer differs from autograd, as a small grid for the report's heatmap.
+    diff_map: list[list[float]] | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["passed"] = self.passed
+        return d
+
+
+@dataclass
+class ItemResult:
+    """A rubric item: one gradient function (or exercise 3's training run), over all its cases."""
+
+    id: str
+    exercise: str
+    status: str
+    message: str = ""
+    score: float = 0.0
+    max_score: float = 0.0
+    hint: str = ""
+    warnings: list[str] = field(default_factory=list)
+    cases: list[CaseResult] = field(default_factory=list)
+    visibility: str = "visible"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["cases"] = [c.to_json() for c in self.cases]
+        return d
+
+
+@dataclass
+class SubmissionResult:
+    """Everything the grader says about one submission."""
+
+    submission: str
+    score: float
+    max_score: float
+    items: list[ItemResult]
+    exercises: dict[str, dict[str, float]] = field(default_factory=dict)
+    output: dict[str, str] = field(default_factory=dict)
+    chain: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    student: dict[str, Any] = field(default_factory=dict)
+    isolation: dict[str, Any] = field(default_factory=dict)
+    leaderboard: dict[str, float] = field(default_factory=dict)
+    fingerprint: str = ""
+    grader_version: str = ""
+    graded_at: str = ""
+    duration_s: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["items"] = [i.to_json() for i in self.items]
+        return d
+
+
+def worst_status(statuses: list[str]) -> str:
+    """The item status for a list of case statuses (all passed -> passed)."""
+    if not statuses:
+        return "error"
+    return min(statuses, key=_PRECEDENCE.index)

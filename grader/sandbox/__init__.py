@@ -1,0 +1,1 @@
+"""Running student code in separate, limited processes that hold nothing of the grader's."""

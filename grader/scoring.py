@@ -1,0 +1,94 @@
+"""The rubric: points per item, how cases turn into a score, and what students see when.
+
+A rubric is YAML (see grader/backprop_ninja/rubric.yaml): per-exercise default points, per-item
+overrides, and a mode, `share_of_cases` (partial credit) or `all_or_nothing`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .records import ItemResult
+
+MODES = ("share_of_cases", "all_or_nothing")
+
+
+@dataclass(frozen=True)
+class ItemRule:
+    points: float
+    mode: str
+    visibility: str
+
+
+@dataclass(frozen=True)
+class Rubric:
+    rules: dict[str, ItemRule]
+    hidden_visibility: str
+
+    @property
+    def total(self) -> float:
+        return sum(r.points for r in self.rules.values())
+
+
+class RubricError(ValueError):
+    pass
+
+
+def load_rubric(path: Path, item_ids: tuple[str, ...]) -> Rubric:
+    """Every item id gets a rule; an override naming no known item is an error, not a silent 0."""
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise RubricError(f"cannot read the rubric {path}: {e}") from None
+    mode = raw.get("mode", "share_of_cases")
+    hidden_visibility = raw.get("hidden_visibility", "after_published")
+    exercises = raw.get("exercises", {})
+    overrides = raw.get("items") or {}
+    unknown = sorted(set(overrides) - set(item_ids))
+    if unknown:
+        raise RubricError(f"rubric {path} names unknown items {unknown}; known: {list(item_ids)}")
+    rules = {}
+    for item_id in item_ids:
+        exercise, name = item_id.split(".", 1)
+        ex = exercises.get(exercise, {})
+        points = (ex.get("points") or {}).get(name, ex.get("default_points", 1))
+        over = overrides.get(item_id) or {}
+        rule = ItemRule(
+            float(over.get("points", points)),
+            over.get("mode", mode),
+            over.get("visibility", "visible"),
+        )
+        if rule.mode not in MODES:
+            raise RubricError(
+                f"rubric {path}: mode {rule.mode!r} of {item_id} is not one of {MODES}"
+            )
+        rules[item_id] = rule
+    return Rubric(rules, hidden_visibility)
+
+
+def score_items(items: list[ItemResult], rubric: Rubric) -> None:
+    """Fill in each item's score and max_score from its cases and its rule."""
+    for item in items:
+        rule = rubric.rules.get(item.id, ItemRule(0.0, "share_of_cases", "visible"))
+        item.max_score = rule.points
+        item.visibility = rule.visibility
+        passed = sum(c.passed for c in item.cases)
+        if rule.mode == "all_or_nothing" or not item.cases:
+            share = 1.0 if item.passed else 0.0
+        elif item.status in ("forbidden", "missing"):
+            share = 0.0  # autograd or a disallowed argument scores 0 whatever the cases say
+        else:
+            share = passed / len(item.cases)
+        item.score = round(rule.points * share, 4)
+
+
+def exercise_totals(items: list[ItemResult]) -> dict[str, dict[str, float]]:
+    totals: dict[str, dict[str, float]] = {}
+    for item in items:
+        t = totals.setdefault(item.exercise, {"score": 0.0, "max_score": 0.0})
+        t["score"] = round(t["score"] + item.score, 4)
+        t["max_score"] = round(t["max_score"] + item.max_score, 4)
+    return totals

@@ -1,0 +1,184 @@
+"""One submission being graded: its files, their student processes, and calls by argument name.
+
+A suite asks the session to call `exercise1.dcounts` with what is available for a case; the
+session checks the name exists (or suggests one), the declared arguments are allowed, the static
+scan found no autograd, then sends exactly the declared arguments and returns the outcome. Each
+exercise file gets its own student process, so nothing one file learns reaches another; a
+process that dies is replaced, and the file reloaded, before the next call.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .sandbox.client import Reply, StudentProcess, Zygote
+from .staticscan import Scan, did_you_mean, scan
+
+# Outcome kinds become case statuses; "crash" is an error in the SPEC's vocabulary.
+_STATUS = {
+    "not_implemented": "not_implemented",
+    "timeout": "timeout",
+    "missing": "missing",
+    "error": "error",
+    "crash": "error",
+    "forbidden": "forbidden",
+}
+
+
+@dataclass
+class Outcome:
+    """What came of one call: a value to judge, or a status with a message for the student."""
+
+    status: str  # "ok" or an item status
+    message: str = ""
+    value: Any = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StudentFile:
+    """One exercise file as submitted: its source, what the scan saw, its process once loaded."""
+
+    name: str
+    source: str | None
+    scan: Scan | None = None
+    process: StudentProcess | None = None
+    functions: dict[str, dict] = field(default_factory=dict)
+    load_error: Outcome | None = None
+    output: list[str] = field(default_factory=list)
+
+
+class Session:
+    def __init__(
+        self,
+        sources: dict[str, str | None | Exception],
+        zygote: Zygote,
+        public_only: bool = False,
+        time_budget: float = 600.0,
+    ):
+        """`sources`: each file's text, None when absent, or the reason it cannot be read."""
+        self.zygote = zygote
+        self.public_only = public_only
+        self.deadline = time.monotonic() + time_budget
+        self.files: dict[str, StudentFile] = {}
+        for name, src in sources.items():
+            if isinstance(src, Exception):
+                f = StudentFile(name, "", Scan(), load_error=Outcome("error", str(src)))
+            else:
+                f = StudentFile(name, src, scan(src, f"{name}.py") if src is not None else None)
+            self.files[name] = f
+
+    def call(
+        self, file: str, func: str, available: dict[str, Any], allowed: frozenset[str]
+    ) -> Outcome:
+        """Call `file.func` with the arguments it declares, drawn from `available`."""
+        f = self.files.get(file)
+        if f is None or f.source is None:
+            return Outcome("missing", f"{file}.py was not submitted")
+        if time.monotonic() > self.deadline:
+            return Outcome("timeout", "the submission's total time budget ran out before this call")
+        problem = self._ready(f) or self._declared(f, func)
+        if problem:
+            return problem
+        sig = f.functions[func]
+        declared = list(available) if sig.get("varkw") else []
+        declared = list(dict.fromkeys(sig["params"] + declared))
+        not_allowed = [p for p in sig["params"] if p not in allowed]
+        if not_allowed:
+            return Outcome(
+                "forbidden",
+                f"`{func}` declares {', '.join(map(repr, not_allowed))}, "
+                f"which it may not use: allowed are {_listing(allowed)}",
+            )
+        if sig.get("varargs"):
+            return Outcome("error", f"`{func}` takes *args; declare the arguments by name")
+        args = {k: available[k] for k in declared if k in available and k in allowed}
+        missing = [p for p in sig["params"] if p not in args]
+        if missing:
+            return Outcome("error", f"`{func}` declares {missing}, which this case cannot supply")
+        positional = [p for p in sig.get("positional_only", []) if p in args]
+        reply = f.process.call(file, func, args, positional)
+        return self._outcome(f, func, reply)
+
+    def declared(self, file: str, func: str) -> list[str] | None:
+        """The names `file.func` declares, or None when it cannot be called at all."""
+        f = self.files.get(file)
+        if f is None or f.source is None or self._ready(f) or self._declared(f, func):
+            return None
+        return list(f.functions[func]["params"])
+
+    def _ready(self, f: StudentFile) -> Outcome | None:
+        """Load the file into a live student process (again, if the last one died)."""
+        if f.load_error:
+            return f.load_error
+        if f.scan.syntax_error:
+            return Outcome("error", f"{f.name}.py does not parse: {f.scan.syntax_error}")
+        if f.load_error:
+            return f.load_error
+        if f.process is not None and not f.process.dead:
+            return None
+        if f.process is not None:
+            f.output.append(f.process.output())
+        f.process = self.zygote.spawn()
+        reply = f.process.load(f.name, f.source)
+        if not reply.ok:
+            what = "timed out" if reply.kind == "timeout" else "failed"
+            status = "timeout" if reply.kind == "timeout" else "error"
+            f.load_error = Outcome(status, f"importing {f.name}.py {what}:\n{reply.message}")
+            return f.load_error
+        f.functions = reply.functions
+        return None
+
+    def _declared(self, f: StudentFile, func: str) -> Outcome | None:
+        if func not in f.functions:
+            hint = did_you_mean(func, set(f.functions) | f.scan.functions)
+            hint = (
+                f" You defined {hint.removeprefix('did you mean ').rstrip('?')}: a typo?"
+                if hint
+                else ""
+            )  # noqa: E501
+            return Outcome("missing", f"no function `{func}` in {f.name}.py.{hint}")
+        if func in f.scan.forbidden:
+            return Outcome(
+                "forbidden",
+                f"`{func}` {f.scan.forbidden[func]}: computing gradients "
+                "with autograd is not allowed here, so it scores 0",
+            )
+        return None
+
+    def _outcome(self, f: StudentFile, func: str, reply: Reply) -> Outcome:
+        if reply.autograd:
+            return Outcome(
+                "forbidden",
+                f"`{func}` used autograd while running (backward(), "
+                "torch.autograd, torch.func or .grad): it scores 0",
+            )
+        if reply.ok:
+            return Outcome("ok", value=reply.value)
+        status = _STATUS.get(reply.kind, "error")
+        if status == "not_implemented":
+            return Outcome(status, "not implemented (still raises NotImplementedError)")
+        return Outcome(status, reply.message)
+
+    def output(self, file: str) -> str:
+        """What a file's code printed, across every process it ran in."""
+        f = self.files.get(file)
+        if f is None:
+            return ""
+        parts = f.output + ([f.process.output()] if f.process else [])
+        return "".join(parts)
+
+    def close(self) -> None:
+        for f in self.files.values():
+            if f.process is not None:
+                f.process.close()
+
+
+def _listing(names: frozenset[str], limit: int = 12) -> str:
+    names = sorted(names)
+    shown = ", ".join(names[:limit])
+    return shown + (
+        f" and {len(names) - limit} more (see the docstring)" if len(names) > limit else ""
+    )

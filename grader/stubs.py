@@ -1,0 +1,95 @@
+"""Student stubs generated from the marked reference solutions (`make stubs`, `grader assign`).
+
+A solution function's body is wrapped in `# BEGIN SOLUTION` / `# END SOLUTION` marker lines.
+The stub keeps everything else (module docstring, imports, signatures, teaching docstrings) and
+replaces each marked region with one `raise NotImplementedError("TODO: <function>")`, which the
+grader reports as "not implemented". Generating the stubs, rather than keeping a second copy by
+hand, means a signature or docstring can never drift between what students get and the reference.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+BEGIN = "# BEGIN SOLUTION"
+END = "# END SOLUTION"
+EXERCISES = ("exercise1.py", "exercise2.py", "exercise3.py")
+
+HEADER = (
+    "# Generated from the reference solutions by `make stubs` (grader assign); do not edit.\n"
+    "# Students: replace every `raise NotImplementedError(...)` with your code.\n"
+)
+
+_DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)")
+
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def _enclosing_def(lines: list[str], marker: int) -> str:
+    """The name of the innermost `def` that the marker line at index `marker` sits in."""
+    depth = len(_indent(lines[marker]))
+    for line in reversed(lines[:marker]):
+        m = _DEF.match(line)
+        if m and len(m.group(1)) < depth:
+            return m.group(2)
+    raise ValueError(f"line {marker + 1}: {BEGIN!r} is not inside a function")
+
+
+def generate_stub(source: str) -> str:
+    """The stub of one solution file: every marked region becomes a single `raise`."""
+    lines = source.splitlines(keepends=True)
+    out: list[str] = []
+    begin: int | None = None
+    for i, line in enumerate(lines):
+        marker = line.strip()
+        if marker == BEGIN:
+            if begin is not None:
+                raise ValueError(
+                    f"line {i + 1}: {BEGIN!r} inside the region opened on line {begin + 1}"
+                )
+            begin = i
+            name = _enclosing_def(lines, i)
+            out.append(f'{_indent(line)}raise NotImplementedError("TODO: {name}")\n')
+        elif marker == END:
+            if begin is None:
+                raise ValueError(f"line {i + 1}: {END!r} without a {BEGIN!r} before it")
+            begin = None
+        elif begin is None:
+            out.append(line)
+    if begin is not None:
+        raise ValueError(f"line {begin + 1}: {BEGIN!r} is never closed by {END!r}")
+    stub = "".join(out)
+    try:
+        ast.parse(stub)
+    except SyntaxError as e:  # e.g. a marker indented differently from the body it replaces
+        raise ValueError(f"the generated stub is not valid Python: {e}") from e
+    return stub
+
+
+def _stub_text(solution: Path) -> str:
+    return HEADER + generate_stub(solution.read_text(encoding="utf-8"))
+
+
+def write_stubs(solutions: Path, out: Path) -> list[Path]:
+    """Write out/exercise{1,2,3}.py from the solutions; returns the paths written."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in EXERCISES:
+        path = out / name
+        path.write_text(_stub_text(solutions / name), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def stubs_are_current(solutions: Path, assignments: Path) -> list[str]:
+    """The names of the stub files that are missing or differ from what the solutions generate."""
+    stale = []
+    for name in EXERCISES:
+        path = assignments / name
+        if not path.is_file() or path.read_text(encoding="utf-8") != _stub_text(solutions / name):
+            stale.append(name)
+    return stale

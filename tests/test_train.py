@@ -1,0 +1,128 @@
+"""The training demo: the lecture's model trained by exercise 3's backward alone.
+
+A short run with the reference backward lowers the loss, samples names and passes its own
+gradient check; the dataset, split and argument passing follow the lecture; a backward that
+cannot train is a clear TrainingError, not a traceback from deep inside the loop.
+"""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+import pytest
+import torch
+
+from grader.train import (
+    TrainingError,
+    build_dataset,
+    call_by_name,
+    load_names,
+    run_training,
+    split_words,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTION = ROOT / "solutions" / "exercise3.py"
+
+
+@pytest.fixture
+def names_file(tmp_path: Path) -> Path:
+    path = tmp_path / "names.txt"
+    path.write_text("\n".join(load_names(None)[::10]) + "\n")  # ~550 census names
+    return path
+
+
+def test_a_short_run_lowers_the_loss_and_samples_names(names_file: Path) -> None:
+    result = run_training(SOLUTION, data=names_file, steps=200, check_steps=2, seed=1)
+    losses = result["losses"]
+    assert len(losses) == 200
+    assert sum(losses[-20:]) / 20 < losses[0] - 0.4
+    assert result["train_loss"] < losses[0] and result["val_loss"] < losses[0]
+    assert len(result["samples"]) == 10
+    assert all(set(s) <= set(string.ascii_lowercase) for s in result["samples"])
+
+
+def test_the_solution_passes_the_gradient_check(names_file: Path) -> None:
+    result = run_training(SOLUTION, data=names_file, steps=3, check_steps=3, seed=2)
+    assert len(result["grad_check"]) == 3
+    for step in result["grad_check"]:
+        assert set(step) == {"dC", "dW1", "db1", "dW2", "db2", "dbngain", "dbnbias"}
+        assert all(ok for _, ok in step.values()), step
+
+
+def test_the_run_is_reproducible(names_file: Path) -> None:
+    a = run_training(SOLUTION, data=names_file, steps=20, check_steps=0, seed=3)
+    b = run_training(SOLUTION, data=names_file, steps=20, check_steps=0, seed=3)
+    assert a["losses"] == b["losses"] and a["samples"] == b["samples"]
+
+
+def test_a_stub_backward_is_a_clear_training_error(names_file: Path) -> None:
+    with pytest.raises(TrainingError, match="NotImplementedError"):
+        run_training(ROOT / "assignments" / "exercise3.py", names_file, 5, 0, 1)
+
+
+def test_a_gradient_of_the_wrong_shape_is_a_clear_training_error(
+    names_file: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "exercise3.py"
+    bad.write_text(
+        SOLUTION.read_text().replace(
+            "dbnbias = dhpreact.sum(0, keepdim=True)", "dbnbias = dhpreact"
+        )
+    )
+    with pytest.raises(TrainingError, match=r"dbnbias has shape \(32, 64\)"):
+        run_training(bad, names_file, 5, 0, 1)
+
+
+def test_default_names_are_the_census_first_names_lower_case_a_to_z() -> None:
+    words = load_names(None)
+    assert len(words) > 5000 and "mary" in words and "james" in words
+    assert all(w and set(w) <= set(string.ascii_lowercase) for w in words)
+
+
+def test_a_data_file_is_cleaned_to_lower_case_a_to_z(tmp_path: Path) -> None:
+    path = tmp_path / "names.txt"
+    path.write_text("Emma\n\nANNE-MARIE\nzoë\n")
+    assert load_names(path) == ["emma", "annemarie", "zo"]
+
+
+def test_the_dataset_is_every_context_of_three_and_the_next_character() -> None:
+    X, Y = build_dataset(["ab"])
+    assert X.tolist() == [[0, 0, 0], [0, 0, 1], [0, 1, 2]]
+    assert Y.tolist() == [1, 2, 0]
+    assert X.dtype == Y.dtype == torch.int64
+
+
+def test_the_split_is_80_10_10_and_seeded() -> None:
+    words = [f"w{i}" for i in range(100)]
+    train, val, test = split_words(words)
+    assert (len(train), len(val), len(test)) == (80, 10, 10)
+    assert sorted(train + val + test) == sorted(words)
+    assert split_words(words) == (train, val, test)
+
+
+def test_call_by_name_passes_only_declared_arguments_as_fresh_copies() -> None:
+    t = torch.zeros(2)
+
+    def f(a, t):
+        t += 1
+        return a
+
+    assert call_by_name(f, {"a": 1, "t": t, "unused": 3}) == 1
+    assert t.tolist() == [0.0, 0.0], "the caller's tensor is untouched"
+
+
+def test_call_by_name_gives_kwargs_everything() -> None:
+    def f(a, **kwargs):
+        return a, sorted(kwargs)
+
+    assert call_by_name(f, {"a": 1, "b": 2, "c": 3}) == (1, ["b", "c"])
+
+
+def test_call_by_name_refuses_an_argument_it_cannot_supply() -> None:
+    def f(a, dW1):
+        return a
+
+    with pytest.raises(TypeError, match="'dW1'"):
+        call_by_name(f, {"a": 1})
