@@ -48,6 +48,8 @@ def dlogprobs(logprobs, Yb, n):
 
     loss = -logprobs[range(n), Yb].mean() picks one entry per row and averages n of them: only
     the picked entries matter, each with weight -1/n; every other entry gets exactly zero.
+
+    Allowed: any forward variable, parameter or size (no gradient: this is the first).
     """
     raise NotImplementedError("TODO: dlogprobs")
 
@@ -56,6 +58,8 @@ def dprobs(probs, dlogprobs):
     """dloss/dprobs, shape (n, vocab_size).
 
     logprobs = probs.log(): the local derivative of log(x) is 1/x, times the upstream gradient.
+
+    Allowed: any forward variable, parameter or size, and the gradient dlogprobs.
     """
     raise NotImplementedError("TODO: dprobs")
 
@@ -65,6 +69,8 @@ def dcounts_sum_inv(counts, dprobs):
 
     probs = counts * counts_sum_inv broadcasts the column counts_sum_inv (n, 1) across each row,
     so its gradient sums over the broadcast dimension (dim 1, keepdim=True).
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to dprobs.
     """
     raise NotImplementedError("TODO: dcounts_sum_inv")
 
@@ -73,6 +79,9 @@ def dcounts_sum(counts_sum, dcounts_sum_inv):
     """dloss/dcounts_sum, shape (n, 1).
 
     counts_sum_inv = counts_sum**-1: the local derivative of x**-1 is -x**-2.
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to
+    dcounts_sum_inv.
     """
     raise NotImplementedError("TODO: dcounts_sum")
 
@@ -83,6 +92,9 @@ def dcounts(counts_sum_inv, dprobs, dcounts_sum):
     Two branches meet here: counts feeds probs = counts * counts_sum_inv directly, and also
     counts_sum = counts.sum(1). Add both contributions; the sum's backward copies each row's
     dcounts_sum to every entry of that row.
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to
+    dcounts_sum.
     """
     raise NotImplementedError("TODO: dcounts")
 
@@ -91,6 +103,8 @@ def dnorm_logits(counts, dcounts):
     """dloss/dnorm_logits, shape (n, vocab_size).
 
     counts = norm_logits.exp(): the derivative of exp(x) is exp(x) itself, which is counts.
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to dcounts.
     """
     raise NotImplementedError("TODO: dnorm_logits")
 
@@ -100,6 +114,9 @@ def dlogit_maxes(dnorm_logits):
 
     norm_logits = logits - logit_maxes broadcasts the column (n, 1): sum over dim 1, with a minus
     sign. Subtracting the max does not change probs, so the result is (numerically) zero.
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to
+    dnorm_logits.
     """
     raise NotImplementedError("TODO: dlogit_maxes")
 
@@ -109,6 +126,9 @@ def dlogits(dnorm_logits, logits, dlogit_maxes):
 
     Two branches meet here: logits feeds norm_logits directly, and also logit_maxes, where
     max routes each row's gradient to the position of that row's maximum (a one-hot row).
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to
+    dlogit_maxes.
     """
     raise NotImplementedError("TODO: dlogits")
 
@@ -118,6 +138,8 @@ def dh(dlogits, W2):
 
     logits = h @ W2 + b2: the gradient of a matrix product is another matrix product; let the
     shapes tell you which one ((n, vocab_size) with (n_hidden, vocab_size) must give (n, n_hidden)).
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to dlogits.
     """
     raise NotImplementedError("TODO: dh")
 
@@ -126,6 +148,8 @@ def dW2(h, dlogits):
     """dloss/dW2, shape (n_hidden, vocab_size).
 
     logits = h @ W2 + b2 again; the matrix product that gives W2's shape sums over the batch.
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to dh.
     """
     raise NotImplementedError("TODO: dW2")
 
@@ -134,6 +158,8 @@ def db2(dlogits):
     """dloss/db2, shape (vocab_size,).
 
     b2 is broadcast over the n rows of logits, so its gradient sums over that dimension (dim 0).
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to dW2.
     """
     raise NotImplementedError("TODO: db2")
 
@@ -142,6 +168,8 @@ def dhpreact(h, dh):
     """dloss/dhpreact, shape (n, n_hidden).
 
     h = tanh(hpreact): the derivative of tanh is 1 - tanh**2, and tanh(hpreact) is h.
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to db2.
     """
     raise NotImplementedError("TODO: dhpreact")
 
@@ -151,6 +179,8 @@ def dbngain(bnraw, dhpreact):
 
     hpreact = bngain * bnraw + bnbias: bngain (1, n_hidden) is broadcast over the batch, so sum
     over dim 0 and keep the dimension.
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to dhpreact.
     """
     raise NotImplementedError("TODO: dbngain")
 
@@ -159,6 +189,8 @@ def dbnbias(dhpreact):
     """dloss/dbnbias, shape (1, n_hidden).
 
     bnbias (1, n_hidden) is broadcast over the batch: sum over dim 0, keepdim=True.
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to dbngain.
     """
     raise NotImplementedError("TODO: dbnbias")
 
@@ -167,6 +199,8 @@ def dbnraw(bngain, dhpreact):
     """dloss/dbnraw, shape (n, n_hidden).
 
     hpreact = bngain * bnraw + bnbias: an elementwise product (with bngain broadcast).
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to dbnbias.
     """
     raise NotImplementedError("TODO: dbnraw")
 
@@ -175,6 +209,8 @@ def dbnvar_inv(bndiff, dbnraw):
     """dloss/dbnvar_inv, shape (1, n_hidden).
 
     bnraw = bndiff * bnvar_inv broadcasts bnvar_inv (1, n_hidden) over the batch: sum over dim 0.
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to dbnraw.
     """
     raise NotImplementedError("TODO: dbnvar_inv")
 
@@ -183,6 +219,8 @@ def dbnvar(bnvar, dbnvar_inv):
     """dloss/dbnvar, shape (1, n_hidden).
 
     bnvar_inv = (bnvar + 1e-5)**-0.5: the power rule (the epsilon 1e-5 is a constant).
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to dbnvar_inv.
     """
     raise NotImplementedError("TODO: dbnvar")
 
@@ -192,6 +230,8 @@ def dbndiff2(bndiff2, n, dbnvar):
 
     bnvar = 1/(n-1) * bndiff2.sum(0, keepdim=True): the sum's backward spreads dbnvar over the
     batch, times the constant. Mind Bessel's correction: it is n-1, not n.
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to dbnvar.
     """
     raise NotImplementedError("TODO: dbndiff2")
 
@@ -201,6 +241,8 @@ def dbndiff(bnvar_inv, dbnraw, bndiff, dbndiff2):
 
     Two branches meet here: bndiff feeds bnraw = bndiff * bnvar_inv and also bndiff2 = bndiff**2.
     Add both contributions.
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to dbndiff2.
     """
     raise NotImplementedError("TODO: dbndiff")
 
@@ -210,6 +252,8 @@ def dbnmeani(dbndiff):
 
     bndiff = hprebn - bnmeani broadcasts bnmeani (1, n_hidden) over the batch: sum over dim 0,
     with a minus sign.
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to dbndiff.
     """
     raise NotImplementedError("TODO: dbnmeani")
 
@@ -219,6 +263,8 @@ def dhprebn(dbndiff, dbnmeani, n):
 
     Two branches meet here: hprebn feeds bndiff = hprebn - bnmeani directly, and also
     bnmeani = 1/n * hprebn.sum(0), whose backward spreads dbnmeani / n over the batch.
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to dbnmeani.
     """
     raise NotImplementedError("TODO: dhprebn")
 
@@ -227,6 +273,8 @@ def dembcat(dhprebn, W1):
     """dloss/dembcat, shape (n, block_size * n_embd).
 
     hprebn = embcat @ W1 + b1: a matrix product; match the shapes.
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to dhprebn.
     """
     raise NotImplementedError("TODO: dembcat")
 
@@ -235,6 +283,8 @@ def dW1(embcat, dhprebn):
     """dloss/dW1, shape (block_size * n_embd, n_hidden).
 
     hprebn = embcat @ W1 + b1: a matrix product that sums over the batch; match the shapes.
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to dembcat.
     """
     raise NotImplementedError("TODO: dW1")
 
@@ -244,6 +294,8 @@ def db1(dhprebn):
 
     b1 is broadcast over the batch: sum over dim 0. BatchNorm subtracts the batch mean right
     after, so this gradient is (numerically) zero, but write the real formula.
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to dW1.
     """
     raise NotImplementedError("TODO: db1")
 
@@ -252,6 +304,8 @@ def demb(dembcat, emb):
     """dloss/demb, shape (n, block_size, n_embd).
 
     embcat = emb.view(n, -1) only rearranges the numbers: undo the view.
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to db1.
     """
     raise NotImplementedError("TODO: demb")
 
@@ -262,5 +316,7 @@ def dC(C, Xb, demb):
     emb = C[Xb] copies row Xb[i, j] of C into emb[i, j]. A character that appears several times
     in the batch receives the sum of all its gradients, so accumulate: a loop over (i, j), or
     index_add_. Beware that dC[Xb] += demb does not accumulate repeated indices.
+
+    Allowed: any forward variable, parameter or size, and the gradients dlogprobs to demb.
     """
     raise NotImplementedError("TODO: dC")

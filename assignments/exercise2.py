@@ -29,6 +29,9 @@ def dlogits(logits, Yb, n):
 
     Work it out for one row on paper: the gradient of -log(softmax(logits)[y]) is the softmax
     itself, minus 1 at the correct class y. The loss is a mean over the n rows, so divide by n.
+
+    Allowed: the cross-entropy's input and forward values (logits, Yb, logit_maxes, norm_logits,
+    counts, counts_sum, counts_sum_inv, probs, logprobs, loss), n and the sizes; no gradients.
     """
     raise NotImplementedError("TODO: dlogits")
 
@@ -40,5 +43,8 @@ def dhprebn(dhpreact, bngain, bnvar_inv, bnraw, n):
     the gradient has three parts: the direct path, the mean's (a sum of dhpreact over the batch)
     and the variance's (a sum of dhpreact * bnraw over the batch). Mind Bessel's correction:
     the variance divides by n-1, which leaves a factor n/(n-1) in the variance's part.
+
+    Allowed: dhpreact and the layer's own forward values and parameters (hprebn, bnmeani, bndiff,
+    bndiff2, bnvar, bnvar_inv, bnraw, hpreact, bngain, bnbias), n and the sizes; no other gradient.
     """
     raise NotImplementedError("TODO: dhprebn")

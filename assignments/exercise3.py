@@ -40,5 +40,8 @@ def backward(
     Hints: start from exercise 2's dlogits; sum over broadcast dimensions for the biases and
     bngain; go through BatchNorm with exercise 2's dhprebn; and accumulate dC for characters
     that appear more than once in the batch (index_add_ or a loop).
+
+    Allowed: Xb, Yb, n, the parameters, the compact forward's variables (emb, embcat, hprebn,
+    bnmean, bnvar, bnvar_inv, bnraw, hpreact, h, logits, loss) and the sizes.
     """
     raise NotImplementedError("TODO: backward")

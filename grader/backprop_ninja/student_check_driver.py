@@ -75,7 +75,7 @@ def _call(fn, allowed: frozenset[str], available: dict) -> object:
     """Call fn with exactly the arguments it declares (fresh copies); **kwargs gets them all."""
     params = inspect.signature(fn).parameters.values()
     if any(p.kind is p.VAR_KEYWORD for p in params):
-        return fn(**{k: _fresh(available[k]) for k in allowed})
+        return fn(**{k: _fresh(v) for k, v in available.items() if k in allowed})
     kwargs = {}
     for p in params:
         if p.kind is p.VAR_POSITIONAL:
