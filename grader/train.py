@@ -10,7 +10,7 @@ needs no download; `--data names.txt` uses the lecture's file.
 
 from __future__ import annotations
 
-import importlib.util
+import atexit
 import inspect
 import random
 import string
@@ -26,6 +26,7 @@ from .backprop_ninja import model
 from .backprop_ninja.model import PARAMS, Config
 from .backprop_ninja.spec import ALLOWED_EXERCISE3, EXERCISE3_GRADS
 from .backprop_ninja.student_check_driver import RTOL, SCALE_FROM
+from .sandbox.client import Limits, Zygote, warm_torch
 
 ALPHABET = "." + string.ascii_lowercase  # '.' marks the start and the end of a name
 BLOCK_SIZE = 3
@@ -77,22 +78,51 @@ def split_words(words: list[str]) -> tuple[list[str], list[str], list[str]]:
 
 
 def load_backward(path: Path) -> Callable[..., object]:
-    """The student's exercise-3 `backward`, the only way this module obtains it.
+    """The student's exercise-3 `backward`, running in the grader's sandbox, as a local callable.
 
-    It is imported in-process for now; running it in the sandbox instead only changes this.
+    The demo may be run by a TA on a student's file, so the code is treated like any submission:
+    it runs in its own limited process and only tensors come back. The callable carries the
+    student's declared signature, so `call_by_name` passes exactly what it declares.
     """
     if not path.is_file():
         raise TrainingError(f"{path} not found")
-    spec = importlib.util.spec_from_file_location("student_exercise3", path)
-    module = importlib.util.module_from_spec(spec)
     try:
-        spec.loader.exec_module(module)
-    except Exception as e:
-        raise TrainingError(f"could not import {path}: {type(e).__name__}: {e}") from e
-    backward = getattr(module, "backward", None)
-    if not callable(backward):
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise TrainingError(f"cannot read {path}: {e}") from None
+    warm_torch()
+    zygote = Zygote(Limits())
+    atexit.register(zygote.close)
+    process = zygote.spawn()
+    reply = process.load("exercise3", source)
+    if not reply.ok:
+        raise TrainingError(f"could not import {path}:\n{reply.message}")
+    declared = reply.functions.get("backward")
+    if declared is None:
         raise TrainingError(f"{path} defines no function `backward`")
+
+    def backward(**kwargs):
+        answer = process.call("exercise3", "backward", kwargs, [])
+        if not answer.ok:
+            raise TrainingError(f"backward failed ({answer.kind}): {answer.message}")
+        return _plain(answer.value)
+
+    params = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in declared["params"]]
+    if declared.get("varkw"):
+        params.append(inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD))
+    backward.__signature__ = inspect.Signature(params)
     return backward
+
+
+def _plain(value: object) -> object:
+    """Decoded values back to plain tensors: (tensor, dtype) pairs inside a dict or list."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, tuple):
+        return value[0]
+    return value
 
 
 def call_by_name(fn: Callable[..., object], available: dict) -> object:
