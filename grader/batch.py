@@ -10,6 +10,7 @@ is done, so a batch killed at any point resumes where it stopped.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import html
 import json
 import multiprocessing
 import os
@@ -38,7 +39,7 @@ def grade_batch(
     progress: bool = True,
 ) -> list[dict]:
     """Grade everything under `path` into `out`; returns every submission's result.json."""
-    grader = Grader(public_only=public_only)
+    grader = Grader(public_only=public_only, eager_sandbox=jobs == 1)
     with temporary_workdir() as workdir:
         subs, is_batch = discover(path, grader.assignment.files, Path(workdir))
         out.mkdir(parents=True, exist_ok=True)
@@ -162,7 +163,16 @@ def grader_failure(grader: Grader, sub: Submission, detail: str) -> dict:
 def write_result(result: dict, folder: Path) -> None:
     """result.json and report.html, each written whole or not at all."""
     folder.mkdir(parents=True, exist_ok=True)
-    write_submission_report(result, folder)
+    try:
+        write_submission_report(result, folder)
+    except Exception:  # noqa: BLE001 - a report bug must not cost the student their result
+        detail = html.escape(traceback.format_exc()[-2000:])
+        atomic_write(
+            folder / "report.html",
+            "<!doctype html><meta charset=utf-8><title>report"
+            f"</title><p>The report could not be drawn; result.json is whole.<pre>{detail}</pre>",
+        )
+    # result.json last: its presence (with the current fingerprint) is what "done" means.
     atomic_write(folder / RESULT, json.dumps(result, indent=1, ensure_ascii=False))
 
 

@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 
 import torch
 
-# How close `s` must be to a rule's prediction: loose enough for float32 noise, tight enough that
-# a rule never fires on an unrelated mistake.
-MATCH = 1e-3
+# How close `s` must be to a rule's prediction, relative to the prediction's scale: float32 noise
+# is about 1e-6, so 1e-4 is loose enough; and `s` must be at least CLOSER times nearer to the
+# prediction than to the truth, so that an answer that is almost right (fused Bessel at n = 100
+# is only 7e-4 from the truth) is never explained by a mistake it merely resembles.
+MATCH = 1e-4
+CLOSER = 10.0
 
 
 @dataclass
@@ -33,9 +36,13 @@ class HintRule:
     hint: Callable[[torch.Tensor, torch.Tensor, HintContext], str | None]
 
 
-def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
-    scale = max(float(b.abs().max()), 1e-30)
-    return a.shape == b.shape and float((a - b).abs().max()) <= MATCH * scale
+def _fits(s: torch.Tensor, predicted: torch.Tensor, t: torch.Tensor) -> bool:
+    """`s` is `predicted` up to float noise, and much nearer to it than to the truth `t`."""
+    if s.shape != predicted.shape:
+        return False
+    off = float((s - predicted).abs().max())
+    scale = max(float(predicted.abs().max()), 1e-30)
+    return off <= MATCH * scale and off * CLOSER <= float((s - t).abs().max())
 
 
 def _factor(s: torch.Tensor, t: torch.Tensor) -> float | None:
@@ -44,45 +51,55 @@ def _factor(s: torch.Tensor, t: torch.Tensor) -> float | None:
     if tt == 0.0:
         return None
     c = float((s * t).sum()) / tt
-    return c if c != 0 and _close(s, c * t) else None
+    return c if c != 0 and _fits(s, c * t, t) else None
 
 
 def sign_flipped(s, t, ctx) -> str | None:
-    return "the sign is flipped" if _close(s, -t) else None
+    return "the sign is flipped" if _fits(s, -t, t) else None
+
+
+def _named_factors(n: int) -> list[tuple[float, str]]:
+    """The factors a lecture mistake leaves, each with its likely cause (first match wins)."""
+    bessel = "Bessel's correction (the variance divides by n-1, not n)"
+    named = [
+        (float(n), "off by a factor n: is a 1/n (the mean) missing?"),
+        (1 / n, "off by a factor 1/n: a 1/n (the mean) applied once too often?"),
+    ]
+    if n > 2:  # at n = 2, n/(n-1) is 2 and n-1 is 1: those cannot be told apart
+        named += [
+            (n / (n - 1), f"off by n/(n-1): {bessel}"),
+            ((n - 1) / n, f"off by (n-1)/n: {bessel}"),
+            (float(n - 1), "off by a factor n-1: is the variance's 1/(n-1) missing?"),
+            (1 / (n - 1), "off by a factor 1/(n-1): the variance's 1/(n-1) applied twice?"),
+        ]
+    named += [
+        (2.0, "off by a factor 2: a branch counted twice, or the power rule's factor?"),
+        (0.5, "off by a factor 1/2: a missing factor 2 (the power rule) or a missing branch?"),
+    ]
+    return named
 
 
 def constant_factor(s, t, ctx) -> str | None:
     c = _factor(s, t)
-    if c is None or abs(c - 1) < MATCH:
+    if c is None or abs(c - 1) < MATCH or abs(c + 1) < MATCH:  # 1: right; -1: the sign rule's
         return None
-    n = ctx.n
-    named = {
-        n / (n - 1)
-        if n > 1
-        else None: "off by n/(n-1): Bessel's correction (the variance divides by n-1, not n)",
-        (n - 1) / n
-        if n > 1
-        else None: "off by (n-1)/n: Bessel's correction (the variance divides by n-1, not n)",
-        float(n): "off by a factor n: is a 1/n (the mean) missing?",
-        1 / n: "off by a factor 1/n: a 1/n (the mean) applied once too often?",
-        2.0: "off by a factor 2: a branch counted twice, or the power rule's factor?",
-        0.5: "off by a factor 1/2: a missing factor 2 (the power rule) or a missing branch?",
-    }
-    for value, text in named.items():
-        if value is not None and abs(c / value - 1) < MATCH:
-            return text
-    return f"off by a constant factor of about {c:.4g}"
+    sign = "the sign is flipped, and it is " if c < 0 else ""
+    for value, text in _named_factors(ctx.n):
+        if abs(abs(c) / value - 1) < MATCH:
+            return sign + text
+    shown = f"{c:.6f}" if abs(c - 1) < 0.01 else f"{c:.4g}"  # 1.0003, not "1"
+    return f"off by a constant factor of about {shown}"
 
 
 def transposed(s, t, ctx) -> str | None:
-    if s.dim() == 2 and s.shape[0] == s.shape[1] and _close(s.T, t):
+    if s.dim() == 2 and s.shape[0] == s.shape[1] and _fits(s, t.T, t):
         return "the matrix is transposed (check the order of the matrix product)"
     return None
 
 
 def known_mistake(s, t, ctx) -> str | None:
     for label, wrong in ctx.mistakes.items():
-        if wrong.shape == s.shape and _close(s, wrong):
+        if _fits(s, wrong, t):
             return label
     return None
 

@@ -8,7 +8,9 @@ in it; a failure of the grader itself becomes an `error` item naming it, never a
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -33,6 +35,7 @@ class Grader:
         assignment: Assignment | None = None,
         limits: Limits | None = None,
         public_only: bool = False,
+        eager_sandbox: bool = True,
     ) -> None:
         warm_torch()
         self.assignment = assignment or load()
@@ -40,9 +43,30 @@ class Grader:
         self.limits = limits or Limits()
         self.public_only = public_only
         self._zygote: Zygote | None = None
+        self._starting: threading.Thread | None = None
+        if eager_sandbox:
+            # The sandbox imports torch on the other core while this one builds the cases.
+            self._starting = threading.Thread(target=self._start_zygote, daemon=True)
+            self._starting.start()
+        if self.assignment.warm is not None:
+            self.assignment.warm(public_only)
+        # Torch and the cases are here for good: keep the collector from rescanning them (pytest
+        # collects at every run's end), and keep forked children's pages shared.
+        gc.freeze()
+
+    def _start_zygote(self) -> None:
+        try:
+            self._zygote = Zygote(self.limits)
+        except Exception as e:  # noqa: BLE001 - reported when the sandbox is first needed
+            self._start_error = e
 
     @property
     def zygote(self) -> Zygote:
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
+            if getattr(self, "_start_error", None):
+                raise self._start_error
         if self._zygote is None:
             self._zygote = Zygote(self.limits)
         return self._zygote
@@ -88,7 +112,9 @@ class Grader:
         )
 
     def _run(self, sources: dict[str, str | None | Exception]):
-        session = Session(sources, self.zygote, self.public_only)
+        expected = {f: frozenset(i.split(".", 1)[1] for i in self.assignment.item_ids
+                                 if i.startswith(f + ".")) for f in self.assignment.files}
+        session = Session(sources, self.zygote, self.public_only, expected=expected)
         try:
             items, extra = run_suites(self.assignment.suites, session, self.public_only)
         finally:
@@ -116,6 +142,9 @@ class Grader:
         return out
 
     def close(self) -> None:
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
         if self._zygote is not None:
             self._zygote.close()
             self._zygote = None

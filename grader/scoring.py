@@ -57,7 +57,7 @@ def load_rubric(path: Path, item_ids: tuple[str, ...]) -> Rubric:
         points = (ex.get("points") or {}).get(name, ex.get("default_points", 1))
         over = overrides.get(item_id) or {}
         rule = ItemRule(
-            float(over.get("points", points)),
+            _points(over.get("points", points), item_id, path),
             over.get("mode", mode),
             over.get("visibility", "visible"),
         )
@@ -67,6 +67,15 @@ def load_rubric(path: Path, item_ids: tuple[str, ...]) -> Rubric:
             )
         rules[item_id] = rule
     return Rubric(rules, hidden_visibility)
+
+
+def _points(value: object, item_id: str, path: Path) -> float:
+    """A rubric's points: a number of at least 0 (a typo must stop the grading, not score it)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise RubricError(
+            f"rubric {path}: points of {item_id} must be a number >= 0, not {value!r}"
+        )
+    return float(value)
 
 
 def score_items(items: list[ItemResult], rubric: Rubric) -> None:

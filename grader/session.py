@@ -56,12 +56,18 @@ class Session:
         sources: dict[str, str | None | Exception],
         zygote: Zygote,
         public_only: bool = False,
-        time_budget: float = 600.0,
+        time_budget: float = 300.0,
+        expected: dict[str, frozenset[str]] | None = None,
     ):
-        """`sources`: each file's text, None when absent, or the reason it cannot be read."""
+        """`sources`: each file's text, None when absent, or the reason it cannot be read.
+
+        `expected`: the function names the suites will ask each file for (for "did you mean").
+        """
         self.zygote = zygote
+        self.expected = expected or {}
         self.public_only = public_only
         self.deadline = time.monotonic() + time_budget
+        self.timed_out: set[tuple[str, str]] = set()
         self.files: dict[str, StudentFile] = {}
         for name, src in sources.items():
             if isinstance(src, Exception):
@@ -79,6 +85,9 @@ class Session:
             return Outcome("missing", f"{file}.py was not submitted")
         if time.monotonic() > self.deadline:
             return Outcome("timeout", "the submission's total time budget ran out before this call")
+        if (file, func) in self.timed_out:
+            # One endless loop costs its own time once, not once per case.
+            return Outcome("timeout", f"skipped: `{func}` timed out on an earlier case")
         problem = self._ready(f) or self._declared(f, func)
         if problem:
             return problem
@@ -100,6 +109,8 @@ class Session:
             return Outcome("error", f"`{func}` declares {missing}, which this case cannot supply")
         positional = [p for p in sig.get("positional_only", []) if p in args]
         reply = f.process.call(file, func, args, positional)
+        if reply.kind == "timeout":
+            self.timed_out.add((file, func))
         return self._outcome(f, func, reply)
 
     def declared(self, file: str, func: str) -> list[str] | None:
@@ -133,13 +144,11 @@ class Session:
 
     def _declared(self, f: StudentFile, func: str) -> Outcome | None:
         if func not in f.functions:
-            hint = did_you_mean(func, set(f.functions) | f.scan.functions)
-            hint = (
-                f" You defined {hint.removeprefix('did you mean ').rstrip('?')}: a typo?"
-                if hint
-                else ""
-            )  # noqa: E501
-            return Outcome("missing", f"no function `{func}` in {f.name}.py.{hint}")
+            defined = set(f.functions) | f.scan.functions
+            close = did_you_mean(func, defined, self.expected.get(f.name, frozenset()))
+            typo = close.removeprefix("did you mean ").rstrip("?")
+            hint = f"; you defined {typo}: did you mean `{func}`?" if close else ""
+            return Outcome("missing", f"no function `{func}` in {f.name}.py{hint}")
         if func in f.scan.forbidden:
             return Outcome(
                 "forbidden",

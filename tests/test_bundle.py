@@ -139,3 +139,15 @@ def test_check_passes_the_solutions(unpacked: Path) -> None:
 
 def test_the_bundle_is_reproducible(bundle: Path, tmp_path: Path) -> None:
     assert write_student_bundle(tmp_path).read_bytes() == bundle.read_bytes()
+
+
+def test_the_public_check_uses_the_graders_own_closeness_rule():
+    """check.py cannot import the grader, so it carries the constants: they must stay equal."""
+    import torch
+
+    from grader.backprop_ninja.cases import SCALE_FROM as GRADER_SCALE_FROM
+    from grader.backprop_ninja.student_check_driver import RTOL, SCALE_FROM
+    from grader.judge import TOLERANCE
+
+    assert TOLERANCE[torch.float32] == RTOL
+    assert SCALE_FROM == GRADER_SCALE_FROM

@@ -17,6 +17,7 @@ import torch
 
 from grader.backprop_ninja import model, spec
 from grader.backprop_ninja.model import Config
+from grader.judge import TOLERANCE
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -69,7 +70,8 @@ def assert_matches(name: str, got: torch.Tensor, truth: dict) -> None:
     assert got.dtype == torch.float32, f"{name}: dtype {got.dtype}"
     scale = truth[SCALE_FROM[name]].abs().max().item() if name in SCALE_FROM else 0.0
     maxdiff = (got.double() - want).abs().max().item()
-    assert maxdiff <= 1e-4 * max(want.abs().max().item(), scale), f"{name}: maxdiff {maxdiff:.2e}"
+    bound = TOLERANCE[torch.float32] * max(want.abs().max().item(), scale)
+    assert maxdiff <= bound, f"{name}: maxdiff {maxdiff:.2e}"
 
 
 @pytest.mark.parametrize("cfg", CONFIGS.values(), ids=CONFIGS.keys())

@@ -3,7 +3,7 @@
 It runs the lecture's public configuration only (Config() defaults, seed 42: nothing hidden),
 calls every function of the student's files with its declared arguments, and prints a table in
 the spirit of the lecture's `cmp`. Closeness is the grader's rule: max|student - truth| <=
-1e-4 * max(max|truth|, scale), the truth being autograd in float64 from the same float32 values.
+2e-5 * max(max|truth|, scale), the truth being autograd in float64 from the same float32 values.
 It imports only torch and the standard library, so a student needs nothing else, and it always
 exits 0: it reports, it does not grade.
 
@@ -38,7 +38,7 @@ from .spec import (
     allowed_exercise2,
 )
 
-RTOL = 1e-4
+RTOL = 2e-5  # the grader's float32 tolerance (grader/judge.py); a test keeps them equal
 # A mathematically zero gradient is judged against the size of the gradient that flows into it,
 # so that float32 round-off in an exact zero-sum is not mistaken for an error.
 SCALE_FROM = {"dlogit_maxes": "dnorm_logits", "db1": "dhprebn"}

@@ -21,9 +21,9 @@ from .model import Config
 TRAIN_CFG = Config(seed=1337)
 TRAIN_STEPS = 8
 TRAIN_LR = 0.1
-# Parameter updates after 8 float32 steps agree with float64 autograd to about 1e-6 of their
-# size when the gradients are right; a wrong gradient is off by far more than 1e-3.
-TRAIN_TOLERANCE = 1e-3
+# Measured: after 8 steps the solution's parameters sit 2.6e-6 (of their update) from autograd's
+# float64 run; Bessel's n in exercise 3 drifts 7.5e-3. 1e-4 is 38x above one, 75x below the other.
+TRAIN_TOLERANCE = 1e-4
 
 
 def split_grads(value: object) -> dict[str, object] | str:
@@ -63,16 +63,20 @@ class TrainingRun:
 def sgd_run(session: Session, steps: int = TRAIN_STEPS, cfg: Config = TRAIN_CFG) -> TrainingRun:
     g = torch.Generator().manual_seed(cfg.seed)
     start = model.init_params(cfg, g)
-    params = {k: t.clone() for k, t in start.items()}
+    # The student's run keeps float64 master weights and runs the forward in float32, so its
+    # drift from autograd's run is its gradients' error alone, not float32's rounding of weights.
+    params = {k: t.double() for k, t in start.items()}
     ref = {k: t.double() for k, t in start.items()}
     for step in range(steps):
         Xb, Yb = model.random_batch(cfg, g)
-        grads = _student_grads(session, cfg, params, Xb, Yb)
+        grads = _student_grads(
+            session, cfg, {k: p.to(start[k].dtype) for k, p in params.items()}, Xb, Yb
+        )
         if isinstance(grads, Outcome):
             return TrainingRun(False, grads.status, f"step {step + 1}: {grads.message}", step)
         truth = model.autograd_grads(model.compact_forward, ref, Xb, Yb)
         for k in model.PARAMS:
-            params[k] = params[k] - TRAIN_LR * grads["d" + k]
+            params[k] = params[k] - TRAIN_LR * grads["d" + k].double()
             ref[k] = ref[k] - TRAIN_LR * truth["d" + k]
     moved = {k: (ref[k] - start[k].double()).abs().max().item() for k in model.PARAMS}
     # b1's true update is zero (batchnorm subtracts it out): it is judged on the others' scale.
@@ -82,7 +86,7 @@ def sgd_run(session: Session, steps: int = TRAIN_STEPS, cfg: Config = TRAIN_CFG)
         for k in model.PARAMS
     }
     worst = max(per_param, key=per_param.get)
-    val = _val_loss(cfg, params, g)
+    val = _val_loss(cfg, {k: p.to(start[k].dtype) for k, p in params.items()}, g)
     if per_param[worst] > TRAIN_TOLERANCE:
         return TrainingRun(
             False,

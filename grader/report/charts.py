@@ -19,7 +19,7 @@ HEAT_STOPS = (
     (1.0, (103, 0, 13)),
 )
 # The largest heatmap, in pixels; cells shrink to fit, down to MIN_CELL.
-HEAT_WIDTH, HEAT_HEIGHT, MAX_CELL, MIN_CELL = 480, 360, 18, 3
+HEAT_WIDTH, HEAT_HEIGHT, MAX_CELL, MIN_CELL = 384, 256, 14, 3
 # The side of the judge's pooled grid (grader/judge.py DIFF_MAP_SIDE): a larger gradient is shown
 # max-pooled, each cell the worst of a block of entries.
 POOL_SIDE = 32
@@ -140,9 +140,11 @@ def histogram(counts: list[int], labels: list[str], width: int = 520, height: in
     return BarChart(width, height, bars, axis_y=top + plot_h)
 
 
-def rate_bars(rows: list[tuple[str, float, str]], width: int = 640, row_h: int = 18) -> BarChart:
+def rate_bars(
+    rows: list[tuple[str, float, str]], width: int = 640, row_h: int = 18, label_w: int = 190
+) -> BarChart:
     """Horizontal bars for shares in [0, 1]: (label, share, tooltip) each, in the given order."""
-    label_w, value_w = 190, 70
+    value_w = 50
     plot_w = width - label_w - value_w
     bars = [
         Bar(

@@ -1,17 +1,269 @@
-"""The class summary and gradebook (placeholder: replaced by the full summary)."""
+"""The class summary and the gradebook, computed from the batch's result.json files alone.
+
+`summarize` turns the results into summary.json; summary.html is rendered from that same dict and
+grades.csv from the same results, so the three can never disagree with each other or with the
+students' reports. The summary answers a TA's questions: how the scores spread (a histogram),
+which gradients the class finds hardest (pass rate per item), which mistakes are most common (the
+hints), where the students' own chains first break, and which submissions need a person's eye.
+"""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import io
 import json
+import statistics
+from collections import Counter
 from pathlib import Path
+from urllib.parse import quote
+
+from .charts import histogram, rate_bars
+from .html import REPORT, STATUS_LABEL
+from .render import points, render_page, write_atomic
+
+SUMMARY_JSON, SUMMARY_HTML, GRADES_CSV = "summary.json", "summary.html", "grades.csv"
+HIST_BINS = 10
+# A student who never started an item (file missing, stub untouched) did not attempt it.
+NOT_ATTEMPTED = ("missing", "not_implemented")
+# Spreadsheet programs run a cell that starts like a formula; a student-chosen name must not.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def write_batch_reports(results: list[dict], out: Path, folders: list[str]) -> None:
-    (out / "summary.json").write_text(json.dumps({"submissions": len(results)}), encoding="utf-8")
-    with open(out / "grades.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["submission", "score", "max_score"])
-        for r in results:
-            w.writerow([r["submission"], r["score"], r["max_score"]])
-    (out / "summary.html").write_text("<!doctype html><title>summary</title>", encoding="utf-8")
+def write_batch_reports(results: list[dict], out: Path, folders: list[str]) -> dict:
+    """summary.json, summary.html and grades.csv in `out`; `folders[k]` holds results[k]'s report.
+
+    Returns the summary (summary.json as a dict).
+    """
+    summary = summarize(results, folders)
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / SUMMARY_JSON, json.dumps(summary, indent=1, ensure_ascii=False))
+    write_atomic(out / GRADES_CSV, gradebook_csv(results))
+    write_atomic(out / SUMMARY_HTML, render_summary(summary))
+    return summary
+
+
+def summarize(results: list[dict], folders: list[str]) -> dict:
+    if len(results) != len(folders):
+        raise ValueError(f"{len(results)} results but {len(folders)} report folders")
+    percents = [_percent(r) for r in results]
+    item_ids = _item_ids(results)
+    return {
+        "submissions": len(results),
+        "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "grader_version": next((r.get("grader_version") for r in results), ""),
+        "max_score": max((float(r.get("max_score", 0)) for r in results), default=0.0),
+        "score": _stats([float(r.get("score", 0)) for r in results]),
+        "percent": _stats(percents),
+        "histogram": _histogram(percents),
+        "exercises": _exercises(results),
+        "items": [_item_stats(i, results) for i in item_ids],
+        "hints": _hints(results),
+        "first_departures": dict(
+            Counter(
+                r["chain"]["first_departure"]
+                for r in results
+                if (r.get("chain") or {}).get("first_departure")
+            ).most_common()
+        ),
+        "statuses": dict(Counter(i.get("status") for r in results for i in r.get("items", []))),
+        "students": [_student_row(r, f) for r, f in zip(results, folders, strict=True)],
+    }
+
+
+def _percent(r: dict) -> float:
+    m = float(r.get("max_score") or 0)
+    return 100.0 * float(r.get("score", 0)) / m if m else 0.0
+
+
+def _stats(xs: list[float]) -> dict:
+    if not xs:
+        return {"mean": None, "median": None, "min": None, "max": None, "stdev": None}
+    return {
+        "mean": round(statistics.fmean(xs), 4),
+        "median": round(statistics.median(xs), 4),
+        "min": round(min(xs), 4),
+        "max": round(max(xs), 4),
+        "stdev": round(statistics.pstdev(xs), 4),
+    }
+
+
+def _histogram(percents: list[float]) -> list[dict]:
+    """Ten bins of ten percentage points; a full score counts in the last bin (90-100)."""
+    width = 100 / HIST_BINS
+    counts = [0] * HIST_BINS
+    for p in percents:
+        counts[min(max(int(p // width), 0), HIST_BINS - 1)] += 1
+    return [
+        {"from": round(k * width, 4), "to": round((k + 1) * width, 4), "count": c}
+        for k, c in enumerate(counts)
+    ]
+
+
+def _item_ids(results: list[dict]) -> list[str]:
+    """Every item id in the order the results list them (all results share one rubric)."""
+    return list(dict.fromkeys(i["id"] for r in results for i in r.get("items", [])))
+
+
+def _exercise_totals(r: dict) -> dict[str, dict[str, float]]:
+    """result.json's per-exercise totals, or the same sums from its items where it has none."""
+    if r.get("exercises"):
+        return r["exercises"]
+    totals: dict[str, dict[str, float]] = {}
+    for i in r.get("items", []):
+        t = totals.setdefault(i["id"].split(".", 1)[0], {"score": 0.0, "max_score": 0.0})
+        t["score"] = round(t["score"] + float(i.get("score", 0)), 4)
+        t["max_score"] = round(t["max_score"] + float(i.get("max_score", 0)), 4)
+    return totals
+
+
+def _exercises(results: list[dict]) -> dict[str, dict]:
+    per: dict[str, list[dict]] = {}
+    for r in results:
+        for ex, t in _exercise_totals(r).items():
+            per.setdefault(ex, []).append(t)
+    return {
+        ex: {
+            "max_score": max(float(t["max_score"]) for t in ts),
+            "mean": round(statistics.fmean(float(t["score"]) for t in ts), 4),
+            "full_marks": sum(t["score"] >= t["max_score"] > 0 for t in ts),
+        }
+        for ex, ts in per.items()
+    }
+
+
+def _item_stats(item_id: str, results: list[dict]) -> dict:
+    items = [i for r in results for i in r.get("items", []) if i["id"] == item_id]
+    statuses = Counter(i.get("status") for i in items)
+    passed = statuses.get("passed", 0)
+    attempted = sum(c for s, c in statuses.items() if s not in NOT_ATTEMPTED)
+    hints = Counter(i["hint"] for i in items if i.get("hint"))
+    return {
+        "id": item_id,
+        "exercise": item_id.split(".", 1)[0],
+        "max_score": max((float(i.get("max_score", 0)) for i in items), default=0.0),
+        "mean_score": round(statistics.fmean(float(i.get("score", 0)) for i in items), 4),
+        "submissions": len(items),
+        "passed": passed,
+        "attempted": attempted,
+        "pass_rate": round(passed / len(items), 4) if items else 0.0,
+        "pass_rate_attempted": round(passed / attempted, 4) if attempted else None,
+        "statuses": dict(statuses),
+        "top_hint": hints.most_common(1)[0][0] if hints else "",
+    }
+
+
+def _hints(results: list[dict]) -> list[dict]:
+    """Each distinct hint, how many submissions got it and on which items, most common first."""
+    by_hint: dict[str, Counter] = {}
+    who: dict[str, set[int]] = {}
+    for k, r in enumerate(results):
+        for i in r.get("items", []):
+            if i.get("hint"):
+                by_hint.setdefault(i["hint"], Counter())[i["id"]] += 1
+                who.setdefault(i["hint"], set()).add(k)
+    rows = [
+        {"hint": h, "submissions": len(who[h]), "times": sum(c.values()), "items": dict(c)}
+        for h, c in by_hint.items()
+    ]
+    return sorted(rows, key=lambda row: (-row["submissions"], -row["times"], row["hint"]))
+
+
+def _student_row(r: dict, folder: str) -> dict:
+    student = r.get("student") or {}
+    items = r.get("items", [])
+    files = r.get("files") or {}
+    return {
+        "submission": r.get("submission", folder),
+        "folder": folder,
+        "report": quote(folder, safe="") + "/" + REPORT,
+        "name": str(student.get("name", "")),
+        "email": str(student.get("email", "")),
+        "sid": str(student.get("sid", "")),
+        "score": float(r.get("score", 0)),
+        "max_score": float(r.get("max_score", 0)),
+        "percent": round(_percent(r), 2),
+        "exercises": {ex: t["score"] for ex, t in _exercise_totals(r).items()},
+        "passed": sum(i.get("status") == "passed" for i in items),
+        "items": len(items),
+        "attention": _attention(r, items, files),
+    }
+
+
+def _attention(r: dict, items: list[dict], files: dict) -> list[str]:
+    """Why a TA should open this report before trusting its score."""
+    why = []
+    if files and all(s == "missing" for s in files.values()):
+        why.append("no exercise files found")
+    for f, s in files.items():
+        if s not in ("submitted", "missing"):
+            why.append(f"{f}: {s}")
+    if any((i.get("extra") or {}).get("grader_error") for i in items):
+        why.append("the grader failed on some items: regrade")
+    n_timeout = sum(i.get("status") == "timeout" for i in items)
+    if n_timeout:
+        why.append(f"{n_timeout} item{'s' if n_timeout > 1 else ''} timed out")
+    return why
+
+
+def gradebook_csv(results: list[dict]) -> str:
+    """grades.csv: one row per submission, name, email and id first, for a gradebook import."""
+    exercises = list(dict.fromkeys(ex for r in results for ex in _exercise_totals(r)))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["name", "email", "sid", "submission", "score", "max_score", *exercises])
+    for r in results:
+        student = r.get("student") or {}
+        totals = _exercise_totals(r)
+        w.writerow(
+            [
+                _cell(student.get("name", "")),
+                _cell(student.get("email", "")),
+                _cell(student.get("sid", "")),
+                _cell(r.get("submission", "")),
+                points(r.get("score", 0)),
+                points(r.get("max_score", 0)),
+                *(points(totals[ex]["score"]) if ex in totals else "" for ex in exercises),
+            ]
+        )
+    return buf.getvalue()
+
+
+def _cell(text: object) -> str:
+    """Text for a spreadsheet cell, with a leading quote where it would start a formula."""
+    s = str(text)
+    return "'" + s if s.startswith(FORMULA_START) else s
+
+
+def render_summary(summary: dict) -> str:
+    hist = summary["histogram"]
+    items = summary["items"]
+    hardest = sorted(items, key=lambda i: (i["pass_rate"], items.index(i)))
+    return render_page(
+        "summary.html.j2",
+        s=summary,
+        hist_chart=histogram(
+            [b["count"] for b in hist], [f"{b['from']:g}–{b['to']:g}" for b in hist]
+        ),
+        rate_chart=rate_bars(
+            [
+                (
+                    i["id"],
+                    i["pass_rate"],
+                    f"{i['id']}: {i['passed']} of {i['submissions']} passed",
+                )
+                for i in hardest
+            ]
+        ),
+        exercise_chart=rate_bars(
+            [
+                (ex, e["mean"] / e["max_score"] if e["max_score"] else 0.0, f"{ex}: mean score")
+                for ex, e in summary["exercises"].items()
+            ],
+            width=440,
+            label_w=90,
+        ),
+        exercises=list(summary["exercises"]),
+        attention=[st for st in summary["students"] if st["attention"]],
+        status_label=STATUS_LABEL,
+    )

@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import array
 import contextlib
+import copy
 import json
 import os
+import queue
+import secrets
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from .inside import protocol
-from .isolation import CLEAN_ENV, Isolation, detect, zygote_command
+from .inside import confine, protocol
+from .isolation import CLEAN_ENV, Isolation, detect, zygote_command, zygote_config
 
 
 @dataclass(frozen=True)
@@ -39,15 +43,14 @@ class Limits:
     output_bytes: int = 16_000
     result_bytes: int = 64 << 20
 
-    def for_zygote(self, iso: Isolation) -> dict:
+    def for_zygote(self, iso: Isolation | None = None) -> dict:
+        """The kernel-enforced limits a student process sets on itself before running code."""
         return {
             "cpu_seconds": self.cpu_seconds,
             "address_space": self.memory_bytes,
             "file_size": self.file_size,
             "open_files": self.open_files,
-            "processes": self.processes if (os.getuid() != 0 or iso.uid is not None) else None,
-            "uid": iso.uid,
-            "gid": iso.gid,
+            "processes": self.processes,
         }
 
 
@@ -74,16 +77,23 @@ class Reply:
 class Zygote:
     """One warm, clean process per grader process; forks student processes in milliseconds."""
 
-    def __init__(self, limits: Limits, iso: Isolation | None = None) -> None:
+    def __init__(self, limits: Limits, iso: Isolation | None = None, **layers: bool) -> None:
+        """`layers`: landlock=False or seccomp=False switch a layer off (to test without it)."""
         self.limits = limits
-        self.iso = iso or detect()
+        self._base = iso or detect()
+        self._layers = layers
+        self._lock = threading.Lock()
         self._start()
 
     def _start(self) -> None:
+        self.iso = copy.deepcopy(self._base)
+        trusted = protect_trusted_process()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        env = dict(CLEAN_ENV, NINJA_ZYGOTE_FD=str(theirs.fileno()))
-        self.proc = subprocess.Popen(
-            zygote_command(self.iso),
+        config = dict(zygote_config(self.iso), **self._layers)
+        env = dict(
+            CLEAN_ENV, NINJA_ZYGOTE_FD=str(theirs.fileno()), NINJA_ZYGOTE_CONFIG=json.dumps(config)
+        )
+        popen = dict(
             pass_fds=[theirs.fileno()],
             env=env,
             stdin=subprocess.DEVNULL,
@@ -91,44 +101,73 @@ class Zygote:
             stderr=subprocess.PIPE,
             cwd="/",
         )
+        self.proc = _launch(lambda: subprocess.Popen(zygote_command(self.iso), **popen))
         theirs.close()
         self.ctl = ours
-        self._lock = threading.Lock()
         try:
-            protocol.recv(self.ctl, max_bytes=0, deadline=time.monotonic() + 120)
-        except protocol.ProtocolError as e:
+            ready, _ = protocol.recv(self.ctl, max_bytes=0, deadline=time.monotonic() + 120)
+        except (protocol.ProtocolError, TimeoutError) as e:
             err = self.proc.stderr.read(4000).decode(errors="replace") if self.proc.stderr else ""
             self.close()
             raise RuntimeError(f"the sandbox could not start: {e}\n{err}") from None
+        layers = ready.get("layers")
+        self.iso.observe(layers if isinstance(layers, dict) else {}, trusted)
 
     def alive(self) -> bool:
         return self.proc.poll() is None
 
     def spawn(self) -> StudentProcess:
-        if not self.alive():
-            self._start()
+        """A fresh student process; a zygote that died (killed, out of memory) is restarted."""
+        for attempt in (1, 2):
+            if not self.alive():
+                self.close()
+                self._start()
+            try:
+                return self._spawn()
+            except (OSError, protocol.ProtocolError, TimeoutError):
+                if attempt == 2:
+                    raise
+                self.close()
+        raise AssertionError("unreachable")
+
+    def _spawn(self) -> StudentProcess:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         out_r, out_w = os.pipe()
-        request = json.dumps({"op": "spawn", "limits": self.limits.for_zygote(self.iso)}).encode()
-        fds = array.array("i", [theirs.fileno(), out_w])
-        with self._lock:
-            self.ctl.sendmsg([request], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
-            header, _ = protocol.recv(self.ctl, max_bytes=0, deadline=time.monotonic() + 30)
-        theirs.close()
-        os.close(out_w)
-        return StudentProcess(self, header["pid"], ours, out_r, self.limits)
+        try:
+            request = {"op": "spawn", "limits": self.limits.for_zygote()}
+            with self._lock:
+                _send_with_fds(self.ctl, request, [theirs.fileno(), out_w])
+                header, _ = protocol.recv(self.ctl, max_bytes=0, deadline=time.monotonic() + 30)
+        except BaseException:
+            ours.close()
+            os.close(out_r)
+            raise
+        finally:
+            theirs.close()
+            os.close(out_w)
+        if type(header.get("pid")) is not int:
+            raise protocol.ProtocolError(str(header.get("error", "the zygote refused to spawn")))
+        process = StudentProcess(self, header["pid"], ours, out_r, self.limits)
+        process.hello()
+        return process
 
     def kill(self, pid: int) -> None:
         """Kill a student's whole session from inside the sandbox's own process namespace."""
         if not self.alive():
             return
-        request = json.dumps({"op": "kill", "pid": pid}).encode()
         with self._lock:
             try:
-                self.ctl.sendmsg([request])
+                _send_with_fds(self.ctl, {"op": "kill", "pid": pid}, [])
                 protocol.recv(self.ctl, max_bytes=0, deadline=time.monotonic() + 10)
             except (OSError, protocol.ProtocolError, TimeoutError):
                 self.close()
+
+    def status(self) -> dict:
+        """The zygote's leftovers: student processes not yet killed, folders not yet removed."""
+        with self._lock:
+            _send_with_fds(self.ctl, {"op": "status"}, [])
+            answer, _ = protocol.recv(self.ctl, max_bytes=0, deadline=time.monotonic() + 10)
+        return {"children": answer.get("children"), "folders": answer.get("folders")}
 
     def close(self) -> None:
         try:
@@ -137,6 +176,67 @@ class Zygote:
             if self.proc.poll() is None:
                 self.proc.kill()
             self.proc.wait()
+            if self.proc.stderr:
+                self.proc.stderr.close()
+
+
+def _send_with_fds(sock: socket.socket, header: dict, fds: list[int]) -> None:
+    """One framed message to the zygote, with file descriptors riding on its first byte."""
+    data = json.dumps(header).encode()
+    frame = protocol._LEN.pack(len(data)) + data
+    ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
+    sent = sock.sendmsg([frame], ancillary)
+    if sent < len(frame):
+        sock.sendall(frame[sent:])
+
+
+def protect_trusted_process() -> str:
+    """Make the grader's process non-dumpable: no process of the same user (student code on a
+    laptop without a separate uid) can read its memory, environment or file descriptors through
+    /proc or ptrace. Inherited by processes it forks; idempotent."""
+    try:
+        confine.not_dumpable()
+    except (OSError, AttributeError) as e:
+        return f"could not be made non-dumpable: {e}"
+    return "non-dumpable: its memory, environment and files are closed to other processes"
+
+
+class _Launcher:
+    """Starts the zygote from one thread that lives as long as the process.
+
+    bubblewrap's --die-with-parent and the zygote's own parent-death signal fire when the
+    *thread* that started them ends; a grader that starts its sandbox from a short-lived thread
+    would otherwise see the sandbox die at once.
+    """
+
+    def __init__(self) -> None:
+        self._pid: int | None = None
+        self._jobs: queue.Queue = queue.Queue()
+        self._guard = threading.Lock()
+
+    def run(self, fn: Callable[[], Any]) -> Any:
+        with self._guard:
+            if self._pid != os.getpid():  # first use, or a forked copy of this process
+                self._pid, self._jobs = os.getpid(), queue.Queue()
+                threading.Thread(target=self._serve, args=(self._jobs,), daemon=True).start()
+        box: queue.Queue = queue.Queue(maxsize=1)
+        self._jobs.put((fn, box))
+        ok, value = box.get()
+        if not ok:
+            raise value
+        return value
+
+    @staticmethod
+    def _serve(jobs: queue.Queue) -> None:
+        while True:
+            fn, box = jobs.get()
+            try:
+                box.put((True, fn()))
+            except BaseException as e:  # noqa: BLE001 - handed back to the caller's thread
+                box.put((False, e))
+
+
+_launch = _Launcher().run
 
 
 class StudentProcess:
@@ -145,10 +245,28 @@ class StudentProcess:
     def __init__(self, zygote: Zygote, pid: int, sock: socket.socket, out_fd: int, limits: Limits):
         self.zygote, self.pid, self.sock, self.limits = zygote, pid, sock, limits
         self.dead = False
+        self.layers: dict = {}
+        self._why_dead = ""
+        self._earlier: set[str] = set()
         self._output = bytearray()
         self._dropped = 0
         self._drain = threading.Thread(target=self._read_output, args=(out_fd,), daemon=True)
         self._drain.start()
+
+    def hello(self) -> None:
+        """The process's first words: which layers it put in force, or why it could not."""
+        try:
+            answer, _ = protocol.recv(self.sock, max_bytes=0, deadline=time.monotonic() + 30)
+        except (OSError, protocol.ProtocolError, TimeoutError) as e:
+            answer = {"hello": False, "error": f"no word from the new process ({e})"}
+        if answer.get("hello") is True and isinstance(answer.get("layers"), dict):
+            self.layers = answer["layers"]
+            return
+        self._why_dead = (
+            "the grader's sandbox could not start a process for your code (not your code's "
+            f"fault; your TA has been told): {str(answer.get('error'))[:500]}"
+        )
+        self.kill()
 
     def _read_output(self, fd: int) -> None:
         """Keep the first bytes of the student's prints, count the rest, never block the student."""
@@ -185,12 +303,15 @@ class StudentProcess:
 
     def _request(self, header: dict, blobs: list[bytes], seconds: float) -> Reply:
         if self.dead:
-            return Reply(False, "crash", "the process running your code had already ended")
-        try:
-            protocol.send(self.sock, header, blobs)
-            answer, data = protocol.recv(
-                self.sock, max_bytes=self.limits.result_bytes, deadline=time.monotonic() + seconds
+            return Reply(
+                False, "crash", self._why_dead or "the process running your code had already ended"
             )
+        # A fresh id per request: an answer written ahead of time (straight onto the socket,
+        # for a call not yet made) cannot carry it.
+        request_id = secrets.token_hex(16)
+        try:
+            protocol.send(self.sock, dict(header, id=request_id), blobs)
+            answer, data = self._answer(request_id, time.monotonic() + seconds)
         except TimeoutError:
             self.kill()
             return Reply(False, "timeout", f"no answer within {seconds:g} s (an endless loop?)")
@@ -203,6 +324,20 @@ class StudentProcess:
                 False, "error", f"the process running your code sent something invalid: {e}"
             )
         return _to_reply(answer, data)
+
+    def _answer(self, request_id: str, deadline: float) -> tuple[dict, list[bytes]]:
+        """The answer carrying `request_id`. Answers to earlier requests are passed over: student
+        code that wrote its own answer onto the socket leaves the real one behind, and that one
+        must not be taken for the answer to the next call."""
+        while True:
+            answer, data = protocol.recv(
+                self.sock, max_bytes=self.limits.result_bytes, deadline=deadline
+            )
+            if answer.get("id") == request_id:
+                self._earlier.add(request_id)
+                return answer, data
+            if answer.get("id") not in self._earlier:
+                raise protocol.ProtocolError("an answer to a request that was never made")
 
     def kill(self) -> None:
         if not self.dead:
@@ -225,18 +360,13 @@ _CRASH = (
 
 
 def _to_reply(answer: dict, data: list[bytes]) -> Reply:
-    if not isinstance(answer, dict):
-        return Reply(False, "error", "the process running your code sent an invalid answer")
     autograd = answer.get("autograd") is True
     if answer.get("ok") is not True:
         kind = answer.get("kind")
         kind = kind if kind in ("not_implemented", "error", "missing") else "error"
         return Reply(False, kind, str(answer.get("message", ""))[:8000], autograd=autograd)
     if "functions" in answer:
-        functions = answer["functions"] if isinstance(answer["functions"], dict) else {}
-        return Reply(
-            True, functions={str(k): v for k, v in functions.items() if isinstance(v, dict)}
-        )
+        return Reply(True, functions=_functions(answer["functions"]))
     try:
         value = decode_value(answer.get("result"), data)
     except protocol.ProtocolError as e:
@@ -246,7 +376,32 @@ def _to_reply(answer: dict, data: list[bytes]) -> Reply:
         True,
         value=value,
         autograd=autograd,
-        seconds=float(seconds) if isinstance(seconds, (int, float)) else 0.0,
+        seconds=float(seconds) if type(seconds) in (int, float) and seconds >= 0 else 0.0,
+    )
+
+
+def _functions(raw: Any) -> dict[str, dict]:
+    """The signatures a load reported, reduced to names and flags of the expected types."""
+    if not isinstance(raw, dict):
+        return {}
+    out = {}
+    for name, sig in raw.items():
+        if not (isinstance(name, str) and name.isidentifier() and isinstance(sig, dict)):
+            continue
+        out[name] = {
+            "params": _names(sig.get("params")),
+            "varkw": sig.get("varkw") is True,
+            "varargs": sig.get("varargs") is True,
+            "positional_only": _names(sig.get("positional_only")),
+        }
+        if sig.get("unreadable") is True:
+            out[name]["unreadable"] = True
+    return out
+
+
+def _names(raw: Any) -> list[str]:
+    return (
+        [n for n in raw if isinstance(n, str) and n.isidentifier()] if isinstance(raw, list) else []
     )
 
 
@@ -256,19 +411,33 @@ def decode_value(encoded: Any, data: list[bytes], depth: int = 0) -> Any:
         raise protocol.ProtocolError("malformed value")
     ((kind, body),) = encoded.items()
     if kind == "tensor":
+        if not isinstance(body, dict):
+            raise protocol.ProtocolError("malformed tensor")
         if body.get("blob") == -1:
             return NotATensor(f"tensor of dtype {str(body.get('dtype'))[:40]}")
         t = protocol.decode_tensor(body, data)
-        return (t, str(body.get("dtype", t.dtype))[:40])
+        return (t, _dtype_name(body))
     if kind == "scalar":
         return NotATensor(type(body).__name__) if body is not None else None
     if kind == "object":
         return NotATensor(str(body)[:80])
     if depth == 0 and kind == "dict" and isinstance(body, list):
-        return {str(k)[:80]: decode_value(v, data, 1) for k, v in body if isinstance(k, str)}
+        pairs = [p for p in body if isinstance(p, list) and len(p) == 2 and isinstance(p[0], str)]
+        return {k[:80]: decode_value(v, data, 1) for k, v in pairs}
     if depth == 0 and kind == "list" and isinstance(body, list):
         return [decode_value(v, data, 1) for v in body]
     raise protocol.ProtocolError("malformed value")
+
+
+def _dtype_name(body: dict) -> str:
+    """The dtype the student's tensor had: the wire dtype, or bfloat16 (which travels as float32).
+
+    Checked against the wire dtype, so a forged answer cannot claim a dtype it did not send.
+    """
+    name, sent_as = body.get("dtype"), body.get("sent_as")
+    if name == sent_as or (name == "bfloat16" and sent_as == "float32"):
+        return name
+    raise protocol.ProtocolError(f"tensor claims dtype {str(name)[:40]!r} but sent {sent_as!r}")
 
 
 def warm_torch() -> None:

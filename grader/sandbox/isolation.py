@@ -1,15 +1,23 @@
 """Which isolation layers this machine allows, and the command that starts the zygote inside them.
 
 Each layer is used where the platform allows it and named in every result when it is not, so a
-TA can see at a glance that grading on a laptop without bubblewrap left the grader's files
-readable to student code. See docs/threat-model.md for what each layer promises.
+TA can see at a glance that grading on a laptop without bubblewrap or Landlock left the grader's
+files readable to student code. docs/threat-model.md says what each layer promises.
+
+The layers, outermost first:
+- bubblewrap (when installed and allowed to create namespaces): a private root filesystem
+  holding only the system, Python, torch and the sandbox runtime; no network; its own process,
+  IPC and hostname namespaces;
+- per student process (inside/zygote.py, inside/confine.py): its own session, killed as a whole;
+  a fresh uid when the grader runs as root; resource limits; Landlock; seccomp.
+- the grader's own process is made non-dumpable, so no process of the same user can read its
+  memory or environment through /proc or ptrace.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import pwd
 import shutil
 import subprocess
 import sys
@@ -18,7 +26,6 @@ from pathlib import Path
 
 INSIDE = Path(__file__).resolve().parent / "inside"
 GRADER_PACKAGE = Path(__file__).resolve().parent.parent
-SANDBOX_USERS = ("ninja-student", "nobody")
 
 # Nothing of the grader's environment reaches student code but these.
 CLEAN_ENV = {
@@ -31,58 +38,139 @@ CLEAN_ENV = {
     "PYTHONHASHSEED": "0",
 }
 
+SYSTEM_DIRS = ("usr", "lib", "lib64", "lib32", "bin", "sbin")
+SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime", "/etc/passwd")
+# Read by torch's CPU detection; nothing in them is the grader's.
+CPU_INFO = ("/proc/cpuinfo", "/sys/devices/system/cpu")
+TMPFS_BYTES = 256 << 20  # the sandbox's /tmp lives in memory: cap it
+
 
 @dataclass
 class Isolation:
     """The layers in force for this run (reported in result.json under `isolation`)."""
 
     bubblewrap: bool
-    network: str  # "none (new namespace)" or why not
+    network: str
     filesystem: str
     user: str
-    uid: int | None
-    gid: int | None
+    processes: str = "its own session per student process, killed as a whole"
+    landlock: str = "not checked yet"
+    seccomp: str = "not checked yet"
+    trusted_process: str = "not checked yet"
+    environment: str = "scrubbed: only " + ", ".join(sorted(CLEAN_ENV))
+    root: bool = False
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         d = asdict(self)
-        d.pop("uid"), d.pop("gid")
+        d.pop("root")
         return d
 
+    def protects(self, promise: str) -> bool:
+        """Whether a promise of docs/threat-model.md holds with the layers in force here.
 
-@functools.lru_cache(maxsize=1)
+        files: the grader's files unreadable, nothing outside the process's folder writable;
+        network: no connection to anything; signals: no signal, trace or memory read of any
+        other process; exchange: two student processes cannot pass data through files or IPC.
+        """
+        landlock = self.landlock.startswith("in force")
+        seccomp = self.seccomp.startswith("in force")
+        fresh_uid = self.user.startswith("a fresh")
+        return {
+            "files": self.bubblewrap or landlock,
+            "network": self.bubblewrap or seccomp or "TCP" in self.landlock,
+            "signals": seccomp or fresh_uid,
+            "exchange": landlock or (fresh_uid and self.bubblewrap),
+        }[promise]
+
+    def observe(self, layers: dict, trusted: str) -> None:
+        """Fold in what a probe student process could actually put in force."""
+        self.trusted_process = trusted
+        self.landlock = _layer(layers, "landlock")
+        self.seccomp = _layer(layers, "seccomp")
+        ll, sc = bool(layers.get("landlock")), bool(layers.get("seccomp"))
+        if layers.get("dropped_to_fresh_uid"):
+            self.user = "a fresh unprivileged uid for every student process (grader runs as root)"
+        elif self.root:
+            self.notes.append("running as root but student code could not be moved to another uid")
+        else:
+            self.user = "the grader's own user (not root, so it cannot switch users)"
+        self.network = _network(self.bubblewrap, sc, str(layers.get("landlock") or ""))
+        self.filesystem = _filesystem(self.bubblewrap, ll)
+        self.processes += "; no fork or threads (RLIMIT_NPROC 0" + (", seccomp)" if sc else ")")
+        self.notes += _missing(self, ll, sc, bool(layers.get("dropped_to_fresh_uid")))
+        if layers.get("error"):
+            self.notes.append(str(layers["error"]))
+
+
+def _layer(layers: dict, name: str) -> str:
+    if layers.get(name):
+        return f"in force: {layers[name]}"
+    return f"not in force: {layers.get(f'{name}_error', 'unknown')}"
+
+
+def _network(bwrap: bool, seccomp: bool, landlock: str) -> str:
+    ways = (["new empty network namespace (bubblewrap)"] if bwrap else []) + (
+        ["socket() denied (seccomp)"] if seccomp else []
+    )
+    ways += ["TCP connect and bind denied (Landlock)"] if "TCP" in landlock else []
+    return "none: " + "; ".join(ways) if ways else "NOT isolated: student code can open sockets"
+
+
+def _filesystem(bwrap: bool, landlock: bool) -> str:
+    if bwrap and landlock:
+        return (
+            "private root (bubblewrap: only the system, Python and torch), and Landlock: "
+            "reads limited to those, writes to the process's own folder"
+        )
+    if bwrap:
+        return "private root (bubblewrap: only the system, Python and torch, read-only; /tmp)"
+    if landlock:
+        return "Landlock: reads limited to the system, Python and torch; writes to its own folder"
+    return "SHARED: student code can read and write whatever the grading user can"
+
+
+def _missing(iso: Isolation, landlock: bool, seccomp: bool, fresh_uid: bool) -> list[str]:
+    """What a TA should know is not enforced here, in plain words."""
+    notes = []
+    if not iso.bubblewrap and not landlock:
+        notes.append(
+            "neither bubblewrap nor Landlock is usable: student code can read the grader's "
+            "files (hidden cases included) and write where the grading user can; install "
+            "the 'bubblewrap' package or grade on Linux >= 5.13"
+        )
+    if not iso.bubblewrap and not seccomp:
+        notes.append("no network isolation: install 'bubblewrap' (seccomp is unavailable)")
+    if not landlock and not fresh_uid:
+        notes.append(
+            "student processes of one submission can pass files to each other (no Landlock)"
+        )
+    if not seccomp and not fresh_uid:
+        notes.append(
+            "student code could signal other processes of the grading user (no seccomp, not "
+            "root): the batch could be disrupted"
+        )
+    return notes
+
+
+@functools.lru_cache(maxsize=2)
 def detect(allow_bubblewrap: bool = True) -> Isolation:
-    notes: list[str] = []
-    uid, gid, user = _sandbox_user()
+    """The outer layer this machine allows; the inner layers are filled in by the zygote."""
     bwrap = allow_bubblewrap and _bubblewrap_works()
+    notes = []
     if not bwrap:
         notes.append(
-            "bubblewrap is not usable here: student code runs without a private filesystem view "
-            "or network namespace (install the 'bubblewrap' package to add them)"
+            "bubblewrap is not usable here: no private filesystem view, network or process "
+            "namespace around student code (install the 'bubblewrap' package to add them)"
         )
-    if uid is None and os.getuid() == 0:
-        notes.append("running as root but no unprivileged user exists to run student code as")
     return Isolation(
         bubblewrap=bwrap,
-        network="none (new network namespace)" if bwrap else "not isolated",
-        filesystem="private (only Python, torch and an empty folder)" if bwrap else "shared",
-        user=user,
-        uid=uid,
-        gid=gid,
+        network="not checked yet",
+        filesystem="not checked yet",
+        user="root" if os.getuid() == 0 else "the grader's own user",
+        root=os.getuid() == 0,
         notes=notes,
     )
-
-
-def _sandbox_user() -> tuple[int | None, int | None, str]:
-    if os.getuid() != 0:
-        return None, None, pwd.getpwuid(os.getuid()).pw_name
-    for name in SANDBOX_USERS:
-        try:
-            entry = pwd.getpwnam(name)
-        except KeyError:
-            continue
-        return entry.pw_uid, entry.pw_gid, name
-    return None, None, "root"
 
 
 def _bubblewrap_works() -> bool:
@@ -109,31 +197,97 @@ def zygote_command(iso: Isolation) -> list[str]:
     return [*_bwrap_args(shutil.which("bwrap")), "--", *inner]
 
 
+def zygote_config(iso: Isolation) -> dict:
+    """What every student process may read (as seen from inside the outer sandbox)."""
+    system = [str(Path("/") / d) for d in SYSTEM_DIRS] + list(SYSTEM_FILES) + list(CPU_INFO)
+    read = [str(_inside_path(iso))]
+    for root in system + _python_prefixes():
+        read += [root] if iso.bubblewrap else readable_without(root, protected_paths())
+    return {"read_paths": read}
+
+
 def _inside_path(iso: Isolation) -> Path:
     return Path("/sandbox") if iso.bubblewrap else INSIDE
+
+
+def protected_paths() -> list[Path]:
+    """What student code must never read: the grader package, and the checkout it came from."""
+    checkout = GRADER_PACKAGE.parent
+    if (checkout / "pyproject.toml").exists():  # an editable install or a plain checkout
+        return [GRADER_PACKAGE, checkout]
+    return [GRADER_PACKAGE]
+
+
+def readable_without(root: str, protected: list[Path]) -> list[str]:
+    """`root` as a list of paths that together cover it, minus the protected ones inside it.
+
+    Landlock can only allow, never carve out, so a protected folder inside an allowed one (a
+    grader installed into site-packages) is left out by allowing each of its siblings instead.
+    """
+    path = Path(root)
+    inside = [p for p in protected if _within(p, path)]
+    if not inside:
+        return [root]
+    if any(p == path for p in inside) or not path.is_dir():
+        return []
+    out: list[str] = []
+    try:
+        children = sorted(path.iterdir())
+    except OSError:
+        return []
+    for child in children:
+        out += readable_without(str(child), inside)
+    return out
+
+
+def _within(p: Path, root: Path) -> bool:
+    return p == root or root in p.parents
 
 
 def _bwrap_args(exe: str) -> list[str]:
     """A root filesystem holding the system, Python, its packages and the sandbox runtime only."""
     args = [exe, "--die-with-parent", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
     args += ["--unshare-pid", "--new-session", "--proc", "/proc", "--dev", "/dev"]
-    args += ["--tmpfs", "/tmp", "--chdir", "/tmp"]
-    for top in ("usr", "lib", "lib64", "lib32", "bin", "sbin"):
+    args += [*_tmpfs_options(exe), "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    bound = []
+    for top in SYSTEM_DIRS:
         path = Path("/") / top
         if path.is_symlink():
             args += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
-    for etc in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime", "/etc/passwd"):
+            bound.append(path)
+    for etc in SYSTEM_FILES:
         if os.path.exists(etc):
             args += ["--ro-bind", etc, etc]
     for prefix in _python_prefixes():
         args += ["--ro-bind", prefix, prefix]
-    # An installed (not editable) grader would sit inside site-packages: cover it.
-    if any(str(GRADER_PACKAGE).startswith(p + os.sep) for p in _python_prefixes()):
-        args += ["--tmpfs", str(GRADER_PACKAGE)]
+        bound.append(Path(prefix))
+    # A grader installed into site-packages, or a checkout under a bound folder: hide it.
+    for secret in protected_paths():
+        if any(_within(secret, b) for b in bound) and secret.is_dir():
+            args += ["--tmpfs", str(secret)]
     args += ["--ro-bind", str(INSIDE), "/sandbox"]
+    if os.getuid() == 0:  # the zygote keeps only what it needs to start and stop students
+        args += ["--cap-drop", "ALL"]
+        for cap in ("SETUID", "SETGID", "CHOWN", "FOWNER", "KILL", "DAC_OVERRIDE"):
+            args += ["--cap-add", f"CAP_{cap}"]
     return args
+
+
+@functools.lru_cache(maxsize=1)
+def _tmpfs_options(exe: str) -> tuple[str, ...]:
+    """A size cap and tight permissions for the sandbox's /tmp, where bubblewrap knows them."""
+    try:
+        usage = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    opts: tuple[str, ...] = ()
+    if "--size" in usage:
+        opts += ("--size", str(TMPFS_BYTES))
+    if "--perms" in usage:
+        opts += ("--perms", "0711")
+    return opts
 
 
 def _python_prefixes() -> list[str]:

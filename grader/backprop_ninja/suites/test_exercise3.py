@@ -2,6 +2,7 @@
 
 from grader.backprop_ninja import spec
 from grader.backprop_ninja.cases import cases
+from grader.backprop_ninja.mistakes import known_mistakes
 from grader.backprop_ninja.training import sgd_run, split_grads
 from grader.grading import judge_case, make_item
 from grader.hints import HintContext
@@ -26,7 +27,7 @@ def test_parameter_gradients(session, public_only, record):
                     case.compact_grads[grad],
                     input_dtype=case.dtype,
                     scale_floor=case.scale_floor(grad, case.compact_grads),
-                    hints=HintContext(case.n),
+                    hints=HintContext(case.n, known_mistakes(grad, case, compact=True)),
                     name=grad,
                 )
             )

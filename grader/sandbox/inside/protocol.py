@@ -56,8 +56,8 @@ def recv(
         raise ProtocolError(f"header of {size} bytes exceeds {MAX_HEADER}")
     try:
         header = json.loads(_read(sock, size, deadline))
-    except ValueError as e:
-        raise ProtocolError(f"header is not JSON: {e}") from None
+    except (ValueError, RecursionError) as e:  # deep nesting is a RecursionError, not bad JSON
+        raise ProtocolError(f"header is not JSON: {str(e)[:200]}") from None
     sizes = header.get("blobs") if isinstance(header, dict) else None
     if not isinstance(sizes, list) or not all(type(s) is int and s >= 0 for s in sizes):
         raise ProtocolError("header has no valid blob list")

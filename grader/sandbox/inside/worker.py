@@ -8,6 +8,7 @@ them); the grader's static scan of the source is the rule that scores.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import inspect
 import os
@@ -39,9 +40,16 @@ def serve(sock) -> None:
             reply = _call(modules, header, blobs, out)
         else:
             reply, out = {"ok": False, "kind": "error", "message": f"unknown op {op!r}"}, []
-        sys.stdout.flush()
-        sys.stderr.flush()
-        protocol.send(sock, reply, out)
+        _flush()
+        # The request's id goes back with the answer: the grader takes no answer without it.
+        protocol.send(sock, dict(reply, id=header.get("id")), out)
+
+
+def _flush() -> None:
+    """Push the student's prints out now (a student may have replaced or closed the streams)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BaseException):  # their streams, their problem
+            stream.flush()
 
 
 def _load(modules: dict, header: dict) -> dict:
@@ -127,11 +135,23 @@ def _has_graph(result) -> bool:
 
 
 class _Tripwire:
-    """Notes any use of autograd's engine, torch.func's transforms or `.grad` during one call."""
+    """Notes any use of autograd's engine, torch.func's transforms or `.grad` during one call.
+
+    Two nets: the public entry points are wrapped, and a profile hook watches every call from
+    Python into C for the engine itself (which catches entry points reached by routes that dodge
+    the wrappers, such as a module's __dict__ looked up under a computed name). Student code
+    shares this process and could in principle disarm both; the static scan is the rule.
+    """
+
+    ENGINE = frozenset(
+        {"run_backward", "_grad_increment_nesting", "_enter_dual_level", "_make_dual"}
+    )
+    TAMPER = frozenset({"setprofile", "setprofile_all_threads"})
 
     def __init__(self) -> None:
         self.fired = False
         self._saved: list[tuple[object, str, object]] = []
+        self._watching = False
 
     def __enter__(self):
         import torch
@@ -144,7 +164,19 @@ class _Tripwire:
             self._replace(torch.func, name)
         for name in ("jacobian", "hessian", "vjp", "jvp", "vhp", "hvp"):
             self._replace(torch.autograd.functional, name)
+        self._watching = True
+        sys.setprofile(self._profile)
         return self
+
+    def _profile(self, frame, event: str, arg) -> None:
+        if event != "c_call" or not self._watching:
+            return
+        try:
+            name = arg.__name__
+        except BaseException:  # noqa: BLE001 - a profile hook that raises is switched off
+            return
+        if name in self.ENGINE or name in self.TAMPER:
+            self.fired = True
 
     def _replace(self, owner, name: str) -> None:
         original = getattr(owner, name, None)
@@ -164,6 +196,9 @@ class _Tripwire:
         return tripped
 
     def __exit__(self, *exc) -> None:
+        # A hook found switched off proves nothing: deep recursion switches it off too.
+        self._watching = False
+        sys.setprofile(None)
         for owner, name, original in reversed(self._saved):
             if original is _MISSING:
                 delattr(owner, name)

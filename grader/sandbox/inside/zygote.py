@@ -3,12 +3,20 @@
 Importing torch costs seconds; forking a process that already has it costs milliseconds. The
 zygote is started fresh (never forked from the grader), so what its children inherit is torch
 and this folder, nothing of the grader's references. It runs inside the outer sandbox (bubblewrap
-where available); every child then closes the door further behind itself: its own session, its
-own empty working directory, resource limits, an unprivileged user where the zygote is root.
+where available); every child then closes the door further behind itself before student code
+runs: its own session, its own empty folder, a uid of its own where the zygote is root, resource
+limits, Landlock and seccomp (see confine.py). A child that cannot put in force a layer the
+zygote's start-up probe found working refuses to run student code at all.
 
-Protocol on the control socket (fd in NINJA_ZYGOTE_FD): the grader sends {"op": "spawn",
-"limits": {...}} with two file descriptors attached (the child's socket and the write end of its
-output pipe); the zygote answers {"pid": ...}.
+Protocol on the control socket (fd in NINJA_ZYGOTE_FD), one JSON message per datagram-sized send:
+- the zygote first says {"ready": true, "pid": ..., "layers": {...}} (what its probe child could
+  put in force);
+- {"op": "spawn", "limits": {...}} with two file descriptors attached (the child's socket and
+  the write end of its output pipe) -> {"pid": ...}; the child then says {"hello": true,
+  "layers": {...}} (or {"hello": false, "error": ...}) on its own socket;
+- {"op": "kill", "pid": ...} -> {"killed": true}: its whole process group is killed, reaped, and
+  its folder removed;
+- {"op": "status"} -> {"children": [...], "folders": [...]}: what is still there (for tests).
 """
 
 from __future__ import annotations
@@ -18,16 +26,19 @@ import contextlib
 import json
 import os
 import resource
+import secrets
+import shutil
 import signal
 import socket
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import confine  # noqa: E402
 import protocol  # noqa: E402
 import worker  # noqa: E402
-
 
 def warm_up() -> None:
     """Import what student code may import and touch the kernels once, so children start hot."""
@@ -46,80 +57,222 @@ def warm_up() -> None:
     torch.zeros(3, 2).index_add_(0, torch.tensor([0, 0]), torch.ones(2, 2))
 
 
-def main() -> None:
-    ctl = socket.socket(fileno=int(os.environ["NINJA_ZYGOTE_FD"]))
-    warm_up()
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
-    protocol.send(ctl, {"ready": True, "pid": os.getpid()})
-    while True:
-        msg, fds = _recv_with_fds(ctl)
-        if msg is None:
+class Zygote:
+    """The zygote's state: its control socket, its folder, and the children it has forked."""
+
+    def __init__(self, ctl: socket.socket, config: dict) -> None:
+        self.ctl = ctl
+        self.config = config
+        self.root = tempfile.mkdtemp(prefix="ninja-sandbox-")
+        # Traversable but not listable: a student process cannot find its siblings' folders.
+        os.chmod(self.root, 0o711)
+        self.children: dict[int, str] = {}
+        self.layers: dict = {}
+
+    def serve(self) -> None:
+        self.layers = self._probe()
+        protocol.send(self.ctl, {"ready": True, "pid": os.getpid(), "layers": self.layers})
+        try:
+            while True:
+                msg, fds = _recv_with_fds(self.ctl)
+                if msg is None:
+                    return
+                if msg.get("op") == "kill":
+                    self.kill(msg.get("pid"))
+                    protocol.send(self.ctl, {"killed": True})
+                elif msg.get("op") == "status":
+                    protocol.send(self.ctl, self.status())
+                elif msg.get("op") == "spawn" and len(fds) == 2:
+                    protocol.send(self.ctl, self.spawn(msg.get("limits", {}), fds))
+                else:
+                    _close_all(fds)
+                    protocol.send(self.ctl, {"error": "unknown request"})
+        finally:
+            for pid in list(self.children):
+                self.kill(pid)
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def spawn(self, limits: dict, fds: list[int]) -> dict:
+        """Fork a student process. A child that ends is not reaped until the grader kills it:
+        its pid stays taken, so a kill can never hit a newer process that reused the number."""
+        try:
+            folder = tempfile.mkdtemp(prefix="student-", dir=self.root)
+            pid = os.fork()
+        except OSError as e:
+            _close_all(fds)
+            return {"error": f"could not start a process: {e}"}
+        if pid == 0:
+            self._become_worker(limits, fds, folder)  # never returns
+        _close_all(fds)
+        self.children[pid] = folder
+        return {"pid": pid}
+
+    def kill(self, pid) -> None:
+        """SIGKILL the child's process group, wait for it, and remove everything it wrote."""
+        if type(pid) is not int or pid not in self.children:
             return
-        if msg.get("op") == "kill":
-            _kill(msg.get("pid"))
-            protocol.send(ctl, {"killed": True})
-            continue
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+        _wait(pid, seconds=5.0)
+        shutil.rmtree(self.children.pop(pid), ignore_errors=True)
+
+    def status(self) -> dict:
+        """What is left of past students: children not yet killed, folders not yet removed."""
+        return {"children": sorted(self.children), "folders": sorted(os.listdir(self.root))}
+
+    def _probe(self) -> dict:
+        """Fork a child that puts every layer in force and reports; its answer is the baseline."""
+        ours, theirs = socket.socketpair()
+        folder = tempfile.mkdtemp(prefix="probe-", dir=self.root)
         pid = os.fork()
         if pid == 0:
-            _become_worker(ctl, msg.get("limits", {}), fds)
-        for fd in fds:
-            os.close(fd)
-        protocol.send(ctl, {"pid": pid})
+            ours.close()
+            code = 0
+            try:
+                layers = _confine(self.config, folder, required={})
+                protocol.send(theirs, {"layers": layers})
+            except BaseException:  # noqa: BLE001 - the probe must never return into the loop
+                code = 1
+            os._exit(code)
+        theirs.close()
+        try:
+            answer, _ = protocol.recv(ours, max_bytes=0, deadline=time.monotonic() + 30)
+            layers = answer.get("layers", {})
+        except (protocol.ProtocolError, TimeoutError) as e:
+            layers = {"error": f"the probe process failed: {e}"}
+        ours.close()
+        _wait(pid, seconds=5.0)
+        shutil.rmtree(folder, ignore_errors=True)
+        return layers
+
+    def _become_worker(self, limits: dict, fds: list[int], folder: str) -> None:
+        code = 0
+        try:
+            sock_fd, out_fd = fds
+            self.ctl.close()
+            os.setsid()  # its own session and process group: the grader kills the group as a whole
+            os.dup2(out_fd, 1)
+            os.dup2(out_fd, 2)
+            _close_fds_except({0, 1, 2, sock_fd})
+            sock = socket.socket(fileno=sock_fd)
+            try:
+                layers = _confine(dict(self.config, **limits), folder, required=self.layers)
+            except Exception as e:  # noqa: BLE001 - say why, then refuse to run student code
+                protocol.send(sock, {"hello": False, "error": f"{type(e).__name__}: {e}"})
+                raise
+            protocol.send(sock, {"hello": True, "layers": layers})
+            worker.serve(sock)
+        except BaseException:  # noqa: BLE001 - the child must never return into the zygote's loop
+            code = 1
+        finally:
+            os._exit(code)
 
 
-def _kill(pid) -> None:
-    if type(pid) is not int or pid <= 1:
+def _confine(config: dict, folder: str, required: dict) -> dict:
+    """Every layer this process can put in force, in order; `required` ones must not fail."""
+    os.environ.pop("NINJA_ZYGOTE_FD", None)
+    uid = _fresh_uid() if os.getuid() == 0 else None
+    if uid is not None:
+        os.chown(folder, uid, uid)
+    os.chmod(folder, 0o700)
+    os.chdir(folder)
+    _drop_privileges(uid)
+    zygote = os.getppid()
+    confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which clears it
+    if os.getppid() != zygote:
+        raise RuntimeError("the zygote ended during set-up")
+    confine.not_dumpable()
+    _set_limits(config)
+    layers = {"uid": os.getuid(), "dropped_to_fresh_uid": uid is not None}
+    read = [p for p in config.get("read_paths", []) if isinstance(p, str)]
+    steps = (
+        ("landlock", lambda: confine.landlock(read, [folder, "/dev/null"])),
+        ("seccomp", lambda: confine.seccomp(os.getpid())),
+    )
+    for name, apply in steps:
+        if not config.get(name, True):
+            layers[name] = None
+            layers[f"{name}_error"] = "disabled by the grader"
+            continue
+        try:
+            layers[name] = apply()
+        except OSError as e:
+            if required.get(name):
+                raise RuntimeError(f"{name} worked in the probe but not here: {e}") from None
+            layers[name], layers[f"{name}_error"] = None, str(e)
+    return layers
+
+
+def _fresh_uid() -> int:
+    return confine.UID_BASE + secrets.randbelow(confine.UID_SPAN)
+
+
+def _drop_privileges(uid: int | None) -> None:
+    if uid is None:
         return
-    with contextlib.suppress(OSError):
-        os.killpg(pid, signal.SIGKILL)
-    with contextlib.suppress(OSError):
-        os.kill(pid, signal.SIGKILL)
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    if os.getuid() == 0 or os.geteuid() == 0:
+        raise RuntimeError("could not drop root privileges")
+
+
+def _close_fds_except(keep: set[int]) -> None:
+    """Nothing the zygote had open (other children's pipes, torch's files) reaches student code."""
+    try:
+        fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = list(range(3, 1024))
+    for fd in fds:
+        if fd not in keep:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _wait(pid: int, seconds: float) -> None:
+    """Reap `pid`; a process stuck in the kernel may take a moment to die after SIGKILL."""
+    end = time.monotonic() + seconds
+    while True:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if done or time.monotonic() > end:
+            return
+        time.sleep(0.002)
 
 
 def _recv_with_fds(ctl: socket.socket) -> tuple[dict | None, list[int]]:
     fds = array.array("i")
-    data, ancdata, _, _ = ctl.recvmsg(1 << 16, socket.CMSG_SPACE(2 * fds.itemsize))
-    if not data:
-        return None, []
-    for level, kind, payload in ancdata:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
-    return json.loads(data), list(fds)
-
-
-def _become_worker(ctl: socket.socket, limits: dict, fds: list[int]) -> None:
-    code = 0
     try:
-        sock_fd, out_fd = fds
-        ctl.close()
-        os.setsid()  # its own session and process group: the grader kills the group as a whole
-        os.dup2(out_fd, 1)
-        os.dup2(out_fd, 2)
-        os.close(out_fd)
-        os.chdir(_private_dir(limits.get("uid")))
-        _drop_privileges(limits.get("uid"), limits.get("gid"))
-        _set_limits(limits)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        worker.serve(socket.socket(fileno=sock_fd))
-    except BaseException:  # noqa: BLE001 - the child must never return into the zygote's loop
-        code = 1
-    finally:
-        os._exit(code)
+        (size,) = protocol._LEN.unpack(_recv_exactly(ctl, protocol._LEN.size, fds))
+        data = _recv_exactly(ctl, size, fds)
+    except EOFError:
+        return None, []
+    msg = json.loads(data)
+    return (msg if isinstance(msg, dict) else {}), list(fds)
 
 
-def _private_dir(uid: int | None) -> str:
-    path = tempfile.mkdtemp(prefix="student-")
-    if uid is not None and os.getuid() == 0:
-        os.chown(path, uid, -1)
-    return path
-
-
-def _drop_privileges(uid: int | None, gid: int | None) -> None:
-    if os.getuid() != 0 or uid is None:
-        return
-    os.setgroups([])
-    os.setgid(gid if gid is not None else uid)
-    os.setuid(uid)
+def _recv_exactly(ctl: socket.socket, size: int, fds: array.array) -> bytes:
+    """Read `size` bytes, collecting any file descriptors passed alongside them."""
+    buf = bytearray()
+    while len(buf) < size:
+        data, ancdata, _, _ = ctl.recvmsg(size - len(buf), socket.CMSG_SPACE(2 * fds.itemsize))
+        if not data:
+            raise EOFError
+        for level, kind, payload in ancdata:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
+        buf += data
+    return bytes(buf)
 
 
 def _set_limits(limits: dict) -> None:
@@ -134,7 +287,7 @@ def _set_limits(limits: dict) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     for key, rlimit in table.items():
         value = limits.get(key)
-        if value is not None:
+        if type(value) is int and value >= 0:
             if key == "address_space":
                 value += _address_space_now()
             resource.setrlimit(rlimit, (value, value))
@@ -144,6 +297,17 @@ def _address_space_now() -> int:
     """Torch maps memory it never touches: the limit is headroom above what is mapped already."""
     with open("/proc/self/statm") as f:
         return int(f.read().split()[0]) * resource.getpagesize()
+
+
+def main() -> None:
+    ctl = socket.socket(fileno=int(os.environ["NINJA_ZYGOTE_FD"]))
+    # If the grader dies, so does the zygote (bubblewrap's --die-with-parent does the same).
+    confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)
+    confine.not_dumpable()  # student processes of the same user cannot read or trace it
+    config = json.loads(os.environ.get("NINJA_ZYGOTE_CONFIG", "{}"))
+    os.environ.pop("NINJA_ZYGOTE_CONFIG", None)
+    warm_up()
+    Zygote(ctl, config).serve()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder image (Ubuntu base image).
+# It installs the grader's Python dependencies into their own virtual environment, never into
+# the system python3 that Gradescope's harness uses, with the CPU build of torch pinned by
+# constraints.txt; installs bubblewrap for the sandbox where the image allows it; creates the
+# unprivileged user that runs student code; and hides the grader's files from that user.
+# It ends by grading the blank stubs, so a broken image fails here, not on a student.
+#
+#   GRADER_VENV         where the environment goes (default $AUTOGRADER_ROOT/venv)
+#   GRADER_BASE_PYTHON  the Python that creates it (default python3; 3.10 or newer)
+#   TORCH_INDEX_URL     where torch comes from (default set when the zip was built; empty: PyPI)
+set -euo pipefail
+
+SOURCE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+VENV="${GRADER_VENV:-$ROOT/venv}"
+BASE_PYTHON="${GRADER_BASE_PYTHON:-python3}"
+TORCH_INDEX_URL="${TORCH_INDEX_URL-@TORCH_INDEX_URL@}"
+STUDENT_USER="ninja-student"
+
+echo "== system packages"
+export DEBIAN_FRONTEND=noninteractive
+if command -v apt-get >/dev/null 2>&1; then
+    apt-get update -q || echo "setup.sh: apt-get update failed; trying the install anyway"
+    # The venv module is split out of Ubuntu's python3; without it the next step cannot work.
+    apt-get install -y -q --no-install-recommends python3-venv ||
+        echo "setup.sh: could not install python3-venv (the next step says if it was needed)"
+    # Optional: without bubblewrap the sandbox still drops to $STUDENT_USER with rlimits.
+    apt-get install -y -q --no-install-recommends bubblewrap ||
+        echo "setup.sh: bubblewrap is not available; student code runs without a private filesystem"
+fi
+
+echo "== Python environment in $VENV"
+"$BASE_PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else
+    "setup.sh: the grader needs Python 3.10 or newer, found " + sys.version.split()[0]
+    + ": choose a newer base image or set GRADER_BASE_PYTHON")'
+"$BASE_PYTHON" -m venv "$VENV" || {
+    echo "setup.sh: '$BASE_PYTHON -m venv' failed: install python3-venv or set GRADER_BASE_PYTHON"
+    exit 1
+}
+PIP=("$VENV/bin/python" -m pip install --no-cache-dir --disable-pip-version-check -q)
+"${PIP[@]}" --upgrade pip
+# torch first, from PyTorch's CPU wheel index: the default PyPI wheel bundles CUDA (gigabytes
+# that a CPU-only grader never uses). constraints.txt pins the version.
+"${PIP[@]}" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} -c "$SOURCE/constraints.txt" torch
+"${PIP[@]}" -c "$SOURCE/constraints.txt" -r "$SOURCE/requirements.txt"
+"$VENV/bin/python" -c 'import torch; print("torch", torch.__version__, "cuda:", torch.version.cuda)'
+
+echo "== the user that runs student code"
+if ! id "$STUDENT_USER" >/dev/null 2>&1; then
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+        "$STUDENT_USER"
+fi
+
+echo "== permissions"
+# Student processes (as $STUDENT_USER) need the Python environment, and nothing else of ours:
+# the grader, its hidden cases and rubric stay root-only, and so do the results.
+chmod 755 "$ROOT"
+chmod -R a+rX "$VENV"
+chown -R root:root "$SOURCE"
+chmod -R go-rwx "$SOURCE"
+mkdir -p "$ROOT/results"
+chmod 700 "$ROOT/results"
+
+echo "== self-check: grading the blank stubs"
+# They exercise the whole path (sandbox, suites, results.json): every item must come back
+# "not implemented"; anything else means this image cannot grade.
+check="$(mktemp -d)"
+mkdir -p "$check/submission"
+cp "$SOURCE"/selfcheck/*.py "$check/submission/"
+AUTOGRADER_ROOT="$check" GRADER_SOURCE="$SOURCE" GRADER_PYTHON="$VENV/bin/python" \
+    bash "$SOURCE/run_autograder"
+"$VENV/bin/python" - "$check/results/results.json" <<'EOF'
+import json
+import sys
+
+results = json.load(open(sys.argv[1]))
+items = [t for t in results.get("tests", []) if "max_score" in t]
+wrong = [t["name"] for t in items if t["extra_data"]["status"] != "not_implemented"]
+if not items or wrong:
+    sys.exit(f"setup.sh: the self-check failed ({wrong or 'no tests'}):\n{results.get('output')}")
+print(f"self-check passed: {len(items)} items, all not implemented")
+EOF
+rm -rf "$check"
+echo "== setup done"

@@ -1,0 +1,175 @@
+"""The Gradescope autograder zip (`grader gradescope-zip`, `make gradescope`).
+
+`dist/<assignment>-autograder.zip` holds, at its root, Gradescope's `setup.sh` and
+`run_autograder`, then the grader's source with the hidden suites and the rubric, pyproject.toml,
+constraints.txt, a requirements.txt derived from pyproject's dependencies, and the blank stubs
+(setup.sh grades them as a self-check). It never holds the solutions: the solutions folder, the
+modules that build examples out of them, tests and caches stay out, and the build refuses to
+write a zip in which any line of a reference solution appears.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+
+from ..assignment import Assignment, load
+from ..scoring import load_rubric
+from .results import VISIBILITIES
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "grader"
+TEMPLATES = Path(__file__).resolve().parent / "files"
+SOLUTIONS = ROOT / "solutions"
+STUBS = ROOT / "assignments"
+
+# PyTorch's CPU wheels: the default PyPI wheel for Linux bundles CUDA, gigabytes a grader never
+# uses. A course that wants another build sets GRADESCOPE_TORCH_INDEX when building the zip.
+DEFAULT_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+TORCH_INDEX_ENV = "GRADESCOPE_TORCH_INDEX"
+
+SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache"}
+SKIPPED_SUFFIXES = {".pyc", ".pyo"}
+# Relative to grader/: these build the example class out of the solutions, so they quote them.
+SKIPPED_FILES = {"examples.py", "backprop_ninja/examples.py"}
+
+SOLUTION_BEGIN, SOLUTION_END = "# BEGIN SOLUTION", "# END SOLUTION"
+# Solution lines too generic to betray anything: `return dC`, `"dW1": dW1,`, brackets.
+TRIVIAL = re.compile(r"return \w+|\"\w+\": \w+,|[\w.]+ = [(\[{]|[)\]}],?|#.*")
+TRIVIAL_LENGTH = 12
+
+EXECUTABLE, REGULAR = 0o755, 0o644
+_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: an unchanged grader gives the same bytes
+
+
+class PackageError(ValueError):
+    """The zip cannot be built as asked; the message says what to fix."""
+
+
+def write_autograder_zip(out: Path, assignment: Assignment | None = None) -> Path:
+    """Write out/<assignment>-autograder.zip and return its path."""
+    assignment = assignment or load()
+    check_rubric(assignment)
+    entries = zip_entries(torch_index())
+    check_no_solutions(entries, solution_lines(SOLUTIONS))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{assignment.name}-autograder.zip"
+    fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name, (data, mode) in sorted(entries.items()):
+                info = zipfile.ZipInfo(name, date_time=_EPOCH)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = (0o100000 | mode) << 16
+                zf.writestr(info, data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def torch_index() -> str:
+    """Where setup.sh gets torch: GRADESCOPE_TORCH_INDEX if set (empty means PyPI)."""
+    value = os.environ.get(TORCH_INDEX_ENV, DEFAULT_TORCH_INDEX).strip()
+    if value and not re.fullmatch(r"https?://[^\s\"'$`\\]+", value):
+        raise PackageError(
+            f"{TORCH_INDEX_ENV}={value!r} is not a plain http(s) URL: give an index such as "
+            f"{DEFAULT_TORCH_INDEX}, or an empty value for PyPI"
+        )
+    return value
+
+
+def zip_entries(index_url: str) -> dict[str, tuple[bytes, int]]:
+    """Every file of the zip: its path inside the zip -> (bytes, Unix mode)."""
+    entries: dict[str, tuple[bytes, int]] = {}
+    for name in ("setup.sh", "run_autograder"):
+        text = (TEMPLATES / name).read_text(encoding="utf-8")
+        entries[name] = (text.replace("@TORCH_INDEX_URL@", index_url).encode(), EXECUTABLE)
+    for path in sorted(PACKAGE.rglob("*")):
+        rel = path.relative_to(PACKAGE)
+        if path.is_file() and not _skipped(rel):
+            entries[f"grader/{rel.as_posix()}"] = (path.read_bytes(), REGULAR)
+    for name in ("pyproject.toml", "constraints.txt"):
+        entries[name] = (_required(ROOT / name).read_bytes(), REGULAR)
+    entries["requirements.txt"] = (requirements(ROOT / "pyproject.toml").encode(), REGULAR)
+    for stub in sorted(STUBS.glob("exercise*.py")):
+        entries[f"selfcheck/{stub.name}"] = (stub.read_bytes(), REGULAR)
+    if not any(n.startswith("selfcheck/") for n in entries):
+        raise PackageError(f"no stubs in {STUBS} for setup.sh's self-check: run `make stubs`")
+    return entries
+
+
+def _skipped(rel: Path) -> bool:
+    return (
+        any(part in SKIPPED_DIRS or part.startswith(".") for part in rel.parts)
+        or rel.suffix in SKIPPED_SUFFIXES
+        or rel.as_posix() in SKIPPED_FILES
+    )
+
+
+def _required(path: Path) -> Path:
+    if not path.is_file():
+        raise PackageError(f"{path} is missing: the autograder zip needs it")
+    return path
+
+
+def requirements(pyproject: Path) -> str:
+    """pyproject's runtime dependencies, one a line, for setup.sh's `pip install -r`."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        raise PackageError("building the Gradescope zip needs Python 3.11 or newer") from None
+    data = tomllib.loads(_required(pyproject).read_text(encoding="utf-8"))
+    deps = data.get("project", {}).get("dependencies", [])
+    if not deps:
+        raise PackageError(f"{pyproject} lists no [project] dependencies")
+    return "# Generated from pyproject.toml by `grader gradescope-zip`.\n" + "\n".join(deps) + "\n"
+
+
+def check_rubric(assignment: Assignment) -> None:
+    """The rubric loads and speaks Gradescope's visibility vocabulary (a typo would leak)."""
+    rubric = load_rubric(assignment.rubric, assignment.item_ids)
+    wrong = {"hidden_visibility": rubric.hidden_visibility} | {
+        item: rule.visibility for item, rule in rubric.rules.items()
+    }
+    wrong = {k: v for k, v in wrong.items() if v not in VISIBILITIES}
+    if wrong:
+        raise PackageError(
+            f"rubric {assignment.rubric}: visibility {wrong} is not one of {VISIBILITIES}"
+        )
+
+
+def solution_lines(solutions: Path) -> set[str]:
+    """The non-trivial lines between the solution markers of every reference solution."""
+    lines: set[str] = set()
+    for path in sorted(solutions.glob("*.py")) if solutions.is_dir() else []:
+        inside = False
+        for raw in path.read_text(encoding="utf-8").splitlines():
+            line = raw.strip()
+            if line.startswith(SOLUTION_BEGIN) or line.startswith(SOLUTION_END):
+                inside = line.startswith(SOLUTION_BEGIN)
+            elif inside and not is_trivial(line):
+                lines.add(line)
+    return lines
+
+
+def is_trivial(line: str) -> bool:
+    return len(line) < TRIVIAL_LENGTH or TRIVIAL.fullmatch(line) is not None
+
+
+def check_no_solutions(entries: dict[str, tuple[bytes, int]], lines: set[str]) -> None:
+    """Refuse to build if any file of the zip quotes a line of a reference solution."""
+    for name, (data, _) in entries.items():
+        text = data.decode("utf-8", errors="replace")
+        leaked = sorted(line for line in lines if line in text)
+        if leaked:
+            raise PackageError(
+                f"refusing to build: {name} contains lines of the reference solutions "
+                f"({leaked[:3]}); keep solution text out of the grader's source"
+            )

@@ -1,0 +1,364 @@
+"""Gradescope's results.json, rendered from a result.json alone (a pure function, no I/O).
+
+The layout (see docs/gradescope.md):
+
+- One Gradescope test per rubric item, in rubric order, numbered "<exercise>.<k>", carrying the
+  item's score and max_score, status passed/failed, and the item's visibility from the rubric
+  (default visible). Its output tells the student the verdict, everything about the public
+  cases (message, hint, warnings) and only a count of the hidden cases that passed.
+- For an item whose hidden cases found something the public case did not show, a companion test
+  "<name> (hidden cases)", numbered "<exercise>.<k>.1", without points, holding each hidden
+  case's sizes, message, hint and warnings, with the rubric's `hidden_visibility` (default
+  after_published), so hidden sizes stay private until the instructor publishes grades.
+- The student's printed output, which may echo hidden inputs, in a pointless test with the
+  hidden visibility; grader errors in a test that only instructors see.
+- A top-level score (the sum of the items, as in result.json), a short summary as output, the
+  grading time as execution_time, and a leaderboard entry with exercise 3's validation loss when
+  its training run passed.
+
+Outputs are plain text: they quote student tracebacks and prints, which must not render as markup.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..scoring import Rubric
+
+# Gradescope's visibility vocabulary, from least to most restricted.
+VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
+DEFAULT_HIDDEN_VISIBILITY = "after_published"
+TEXT = "text"
+LEADERBOARD_NAME = "Validation loss (exercise 3)"
+MAX_TEST_OUTPUT = 8000  # characters per test: a flood of tracebacks stays readable
+MAX_PRINTED = 20000
+
+STATUS_TEXT = {
+    "passed": "Passed",
+    "failed": "Failed",
+    "not_implemented": "Not implemented",
+    "error": "Error",
+    "timeout": "Timed out",
+    "forbidden": "Not allowed (scores 0)",
+    "missing": "Missing",
+}
+
+WHEN = {
+    "visible": "below",
+    "after_due_date": "after the due date",
+    "after_published": "once grades are published",
+    "hidden": "to your instructors only",
+}
+
+HIDDEN_CASES_ADVICE = (
+    "Hidden cases use other sizes and seeds: a hard-coded size, or a formula that only fits the "
+    "public case's shapes, passes the public case alone."
+)
+
+
+def to_gradescope(result: dict, rubric: Rubric, execution_time: float) -> dict[str, Any]:
+    """Gradescope's results.json for one result.json; `execution_time` in seconds."""
+    hidden_vis = visibility(rubric.hidden_visibility)
+    items = result.get("items", [])
+    numbers = item_numbers(items)
+    tests: list[dict[str, Any]] = []
+    for item in items:
+        item_vis = visibility(item.get("visibility", "visible"))
+        name = item_name(item, result.get("files", {}))
+        tests.append(item_test(item, name, numbers[item["id"]], hidden_vis))
+        detail = hidden_cases_test(item, name, numbers[item["id"]], stricter(item_vis, hidden_vis))
+        if detail is not None:
+            tests.append(detail)
+    tests += extra_tests(result, hidden_vis, f"{len(exercise_order(items)) + 1}")
+    out: dict[str, Any] = {
+        "score": round(float(result.get("score", 0.0)), 4),
+        "execution_time": max(0, math.ceil(execution_time)),
+        "output": summary(result, hidden_vis),
+        "output_format": TEXT,
+        "test_output_format": TEXT,
+        "test_name_format": TEXT,
+        "stdout_visibility": "hidden",  # the run's log is for instructors
+        "tests": tests,
+        "extra_data": {
+            "submission": result.get("submission", ""),
+            "max_score": result.get("max_score"),
+            "grader_version": result.get("grader_version", ""),
+            "fingerprint": result.get("fingerprint", ""),
+            "isolation": result.get("isolation", {}),
+        },
+    }
+    board = leaderboard(result)
+    if board:
+        out["leaderboard"] = board
+    return out
+
+
+def visibility(value: object, default: str = DEFAULT_HIDDEN_VISIBILITY) -> str:
+    """A Gradescope visibility; a typo (the build rejects them) is the restrictive default."""
+    return value if value in VISIBILITIES else default
+
+
+def stricter(a: str, b: str) -> str:
+    return max(a, b, key=VISIBILITIES.index)
+
+
+def exercise_order(items: list[dict]) -> list[str]:
+    return list(dict.fromkeys(i.get("exercise") or i["id"].split(".")[0] for i in items))
+
+
+def item_numbers(items: list[dict]) -> dict[str, str]:
+    """ "<exercise index>.<item index>", both from 1, in the rubric's order."""
+    exercises = {ex: k for k, ex in enumerate(exercise_order(items), start=1)}
+    counts: dict[str, int] = {}
+    numbers = {}
+    for item in items:
+        ex = item.get("exercise") or item["id"].split(".")[0]
+        counts[ex] = counts.get(ex, 0) + 1
+        numbers[item["id"]] = f"{exercises[ex]}.{counts[ex]}"
+    return numbers
+
+
+def item_name(item: dict, files: dict) -> str:
+    ex, _, func = item["id"].partition(".")
+    return f"{ex}.py: {func}" if ex in files else item["id"]
+
+
+def item_test(item: dict, name: str, number: str, hidden_vis: str) -> dict[str, Any]:
+    """The test that carries the item's points: verdict, public cases, hidden-case count."""
+    passed = item.get("status") == "passed"
+    return {
+        "name": name,
+        "number": number,
+        "score": round(float(item.get("score", 0.0)), 4),
+        "max_score": round(float(item.get("max_score", 0.0)), 4),
+        "status": "passed" if passed else "failed",
+        "visibility": visibility(item.get("visibility", "visible")),
+        "output": clip(item_output(item, hidden_vis)),
+        "output_format": TEXT,
+        "tags": [item.get("exercise", "")] if item.get("exercise") else [],
+        "extra_data": {"id": item["id"], "status": item.get("status", "")},
+    }
+
+
+def item_output(item: dict, hidden_vis: str) -> str:
+    cases = item.get("cases", [])
+    status = item.get("status", "error")
+    public = [c for c in cases if c.get("public")]
+    hidden = [c for c in cases if not c.get("public")]
+    head = STATUS_TEXT.get(status, status)
+    if not cases:
+        lines = [f"{head}: {item.get('message', '')}".rstrip(": ")]
+        if item.get("hint"):
+            lines.append(f"Hint: {item['hint']}")
+        lines += [f"Warning: {w}" for w in item.get("warnings", [])]
+        return "\n".join(lines)
+    verdicts = {(c.get("status"), str(c.get("message", ""))) for c in cases}
+    if status != "passed" and len(verdicts) == 1 and public:
+        # Every case failed the same way (a missing file, a stub, an import error): say it once.
+        ((_, message),) = verdicts
+        return f"{head}: {message}" if message else head
+    npass = sum(c.get("status") == "passed" for c in cases)
+    split = f" ({len(public)} public, {len(hidden)} hidden)" if hidden else ""
+    lines = [f"{head}: {npass} of {len(cases)} cases pass{split}."]
+    for case in public:
+        lines += ["", f"Public case ({describe(case)}):", *case_lines(case)]
+    if hidden:
+        lines += ["", hidden_summary(hidden, public, hidden_vis)]
+    return "\n".join(lines)
+
+
+def hidden_summary(hidden: list[dict], public: list[dict], hidden_vis: str) -> str:
+    hpass = sum(c.get("status") == "passed" for c in hidden)
+    text = f"Hidden cases (other sizes and seeds): {hpass} of {len(hidden)} pass."
+    if hpass == len(hidden):
+        return text
+    if public and all(c.get("status") == "passed" for c in public):
+        text += " " + HIDDEN_CASES_ADVICE
+    if hidden_details_needed(hidden, public):
+        text += f" Their details are shown {WHEN[hidden_vis]}"
+        text += " (see the test below)." if hidden_vis == "visible" else "."
+    else:
+        text += " They fail the same way as the public case."
+    return text
+
+
+def hidden_details_needed(hidden: list[dict], public: list[dict]) -> bool:
+    """False when every failing hidden case only repeats a public case's status and message."""
+    said = {(c.get("status"), c.get("message")) for c in public}
+    failing = [c for c in hidden if c.get("status") != "passed"]
+    return any((c.get("status"), c.get("message")) not in said for c in failing)
+
+
+def hidden_cases_test(item: dict, name: str, number: str, vis: str) -> dict[str, Any] | None:
+    """The hidden cases' details, as a test without points, or None if there is nothing new."""
+    cases = item.get("cases", [])
+    public = [c for c in cases if c.get("public")]
+    hidden = [c for c in cases if not c.get("public")]
+    if not hidden_details_needed(hidden, public):
+        return None
+    hpass = sum(c.get("status") == "passed" for c in hidden)
+    lines = [f"{hpass} of {len(hidden)} hidden cases pass."]
+    for case in hidden:
+        lines += ["", f"Hidden case ({describe(case)}):", *case_lines(case)]
+    return {
+        "name": f"{name} (hidden cases)",
+        "number": f"{number}.1",
+        "status": "passed" if hpass == len(hidden) else "failed",
+        "visibility": vis,
+        "output": clip("\n".join(lines)),
+        "output_format": TEXT,
+        "tags": ["hidden cases"],
+        "extra_data": {"id": item["id"], "hidden_cases": len(hidden), "hidden_passed": hpass},
+    }
+
+
+def describe(case: dict) -> str:
+    """A case's sizes and seed, e.g. "n=5, vocab_size=11, seed=1, float32"."""
+    config = dict(case.get("config") or {})
+    dtype = config.pop("dtype", None)
+    parts = [f"{k}={v}" for k, v in config.items()]
+    if "seed" not in config and case.get("seed") is not None and config:
+        parts.append(f"seed={case['seed']}")
+    if dtype:
+        parts.append(str(dtype))
+    return ", ".join(parts) or str(case.get("case", "case"))
+
+
+def case_lines(case: dict) -> list[str]:
+    status = case.get("status", "error")
+    if status == "passed":
+        err = case.get("max_rel_err")
+        text = "  passed" + (f" (max relative error {err:.2g})" if isinstance(err, float) else "")
+        lines = [text]
+    else:
+        message = str(case.get("message", "")).strip()
+        lines = [f"  {STATUS_TEXT.get(status, status).lower()}: " + indent(message)]
+        if case.get("hint"):
+            lines.append(f"  hint: {case['hint']}")
+    lines += [f"  warning: {w}" for w in case.get("warnings", [])]
+    return lines
+
+
+def indent(text: str) -> str:
+    return text.replace("\n", "\n    ")
+
+
+def clip(text: str, limit: int = MAX_TEST_OUTPUT) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n... [{len(text) - limit} more characters cut]"
+
+
+def extra_tests(result: dict, hidden_vis: str, prefix: str) -> list[dict[str, Any]]:
+    """Pointless tests: what the student's code printed, and grader errors for instructors."""
+    tests = []
+    printed = {f: t for f, t in (result.get("output") or {}).items() if t and t.strip()}
+    if printed:
+        body = "\n\n".join(f"--- printed by {f}.py ---\n{t.rstrip()}" for f, t in printed.items())
+        tests.append(
+            {
+                "name": "What your code printed (during all cases, hidden ones included)",
+                "number": f"{prefix}.1",
+                "visibility": hidden_vis,
+                "output": clip(body, MAX_PRINTED),
+                "output_format": TEXT,
+            }
+        )
+    errors = list(
+        dict.fromkeys(
+            str(i["extra"]["grader_error"])
+            for i in result.get("items", [])
+            if isinstance(i.get("extra"), dict) and i["extra"].get("grader_error")
+        )
+    )
+    if errors:
+        tests.append(
+            {
+                "name": "Grader errors (instructors only)",
+                "number": f"{prefix}.2",
+                "status": "failed",
+                "visibility": "hidden",
+                "output": clip("\n\n".join(errors), MAX_PRINTED),
+                "output_format": TEXT,
+            }
+        )
+    return tests
+
+
+def summary(result: dict, hidden_vis: str) -> str:
+    """A few lines for the top of the page: the score, each exercise, notes, the leaderboard."""
+    items = result.get("items", [])
+    files = result.get("files", {})
+    lines = [f"Score: {points(result.get('score', 0))} / {points(result.get('max_score', 0))}"]
+    if files and all(v == "missing" for v in files.values()):
+        lines.append(
+            "No exercise files were found in your submission. Upload any of "
+            + ", ".join(f"{f}.py" for f in files)
+            + " (names exactly like that), at the top level or inside one folder."
+        )
+    for ex in exercise_order(items):
+        lines.append(exercise_line(ex, items, files, result.get("exercises", {})))
+    notes = (result.get("student") or {}).get("notes") or []
+    lines += [f"Note: {n}" for n in notes]
+    chain = chain_line(result.get("chain") or {})
+    if chain:
+        lines.append(chain)
+    loss = (result.get("leaderboard") or {}).get("val_loss")
+    if isinstance(loss, (int, float)):
+        lines.append(f"Validation loss after the short training run: {loss:.4f} (leaderboard).")
+    if any(not c.get("public") for i in items for c in i.get("cases", [])):
+        lines.append(f"Details of the hidden cases are shown {WHEN[hidden_vis]}.")
+    return "\n".join(lines)
+
+
+def exercise_line(ex: str, items: list[dict], files: dict, totals: dict) -> str:
+    mine = [i for i in items if (i.get("exercise") or i["id"].split(".")[0]) == ex]
+    total = totals.get(ex) or {
+        "score": sum(i.get("score", 0) for i in mine),
+        "max_score": sum(i.get("max_score", 0) for i in mine),
+    }
+    score = f"{points(total['score'])} / {points(total['max_score'])}"
+    state = files.get(ex)
+    label = f"{ex}.py" if ex in files else ex
+    if state == "missing":
+        return f"{label}: not submitted, {score}"
+    if state not in (None, "submitted"):
+        return f"{label}: {state}; {score}"
+    npass = sum(i.get("status") == "passed" for i in mine)
+    return f"{label}: {score} ({npass} of {len(mine)} items pass)"
+
+
+def chain_line(chain: dict) -> str:
+    """Exercise 1's chain fed with the student's own gradients, in one sentence."""
+    steps = chain.get("steps") or []
+    if {s.get("status") for s in steps} <= {"missing", "unreached"}:
+        return ""  # nothing was computed: the items already say why
+    first, unreached = chain.get("first_departure"), chain.get("unreached") or []
+    text = "Chained together (public case), your own gradients "
+    if first:
+        text += f"first depart from autograd at {first}"
+    elif unreached:
+        text += "match autograd as far as they go"
+    else:
+        return "Chained together, your own gradients match autograd all the way down."
+    if unreached:
+        more = f" and {len(unreached) - 6} more" if len(unreached) > 6 else ""
+        text += f"; they could not reach {', '.join(unreached[:6])}{more}"
+    return text + "."
+
+
+def leaderboard(result: dict) -> list[dict[str, Any]]:
+    loss = (result.get("leaderboard") or {}).get("val_loss")
+    if not isinstance(loss, (int, float)) or isinstance(loss, bool) or not math.isfinite(loss):
+        return []
+    return [{"name": LEADERBOARD_NAME, "value": round(float(loss), 6), "order": "asc"}]
+
+
+def points(x: object) -> str:
+    """12.0 -> "12", 12.5 -> "12.5"."""
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    return f"{value:g}" if abs(value) < 1e6 else f"{value:.0f}"

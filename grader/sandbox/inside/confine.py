@@ -1,0 +1,269 @@
+"""Kernel-enforced confinement of one student process: Landlock for files, seccomp for syscalls.
+
+Both work without root and without bubblewrap (Linux >= 5.13 for Landlock, any Linux for
+seccomp), which is why they sit here, applied by every student process to itself right before
+student code runs, and not in the outer sandbox. Once applied, neither can be undone by the code
+that follows: the kernel refuses to loosen a Landlock domain or remove a seccomp filter.
+
+- Landlock: the process may read Python, torch and the system libraries, read and write its own
+  private folder, and nothing else: not the grader's files, not another student process's folder,
+  not /tmp. Where the kernel supports it, it also may not connect to TCP ports, reach abstract
+  Unix sockets or send signals outside its own domain.
+- seccomp: no new sockets (so no network, whatever the network namespace), no ptrace or reading
+  other processes' memory, no signals or resource limits aimed at any process but itself, no
+  SysV/POSIX IPC, no io_uring, no namespaces or mounts, no new processes or threads.
+
+Standard library only: this file runs inside the sandbox beside student code.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import platform
+import stat
+import struct
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+_libc.prctl.restype = ctypes.c_int
+
+# Student uids when the zygote is root: one fresh uid per process, so no two student processes
+# (of one submission or of parallel graders) can signal, trace or read each other by permission.
+# The range sits above systemd-nspawn's container ranges and below 2**31 (signedness trouble).
+UID_BASE, UID_SPAN = 0x70000000, 0x0FFF0000
+
+PR_SET_PDEATHSIG = 1
+PR_GET_DUMPABLE = 3
+PR_SET_DUMPABLE = 4
+PR_SET_SECCOMP = 22
+PR_SET_NO_NEW_PRIVS = 38
+SECCOMP_MODE_FILTER = 2
+
+
+def prctl(option: int, arg: int = 0) -> None:
+    """prctl(2) with one argument; raises OSError on failure."""
+    if _libc.prctl(option, ctypes.c_ulong(arg), 0, 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"prctl({option}): {os.strerror(err)}")
+
+
+def not_dumpable() -> None:
+    """Processes of the same user may no longer read this one's memory, fds or environment."""
+    prctl(PR_SET_DUMPABLE, 0)
+
+
+def no_new_privs() -> None:
+    """No set-uid binary or file capability can ever raise this process's privileges again."""
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+
+
+# --- Landlock -------------------------------------------------------------------------------
+
+_LL_CREATE, _LL_ADD_RULE, _LL_RESTRICT = 444, 445, 446  # the same number on every architecture
+_LL_VERSION = 1 << 0
+_RULE_PATH_BENEATH, _RULE_NET_PORT = 1, 2
+
+EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+REMOVE_DIR, REMOVE_FILE, MAKE_CHAR, MAKE_DIR = 1 << 4, 1 << 5, 1 << 6, 1 << 7
+MAKE_REG, MAKE_SOCK, MAKE_FIFO, MAKE_BLOCK = 1 << 8, 1 << 9, 1 << 10, 1 << 11
+MAKE_SYM, REFER, TRUNCATE, IOCTL_DEV = 1 << 12, 1 << 13, 1 << 14, 1 << 15
+_FILE_ONLY = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV
+_NET_BIND_TCP, _NET_CONNECT_TCP = 1 << 0, 1 << 1
+_SCOPE_ABSTRACT_UNIX, _SCOPE_SIGNAL = 1 << 0, 1 << 1
+
+READ = EXECUTE | READ_FILE | READ_DIR
+WRITE = READ | WRITE_FILE | REMOVE_DIR | REMOVE_FILE | MAKE_DIR | MAKE_REG | MAKE_SYM | TRUNCATE
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version, 0 when Landlock is missing or disabled."""
+    abi = _libc.syscall(_LL_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(_LL_VERSION))
+    return max(int(abi), 0)
+
+
+def _handled_fs(abi: int) -> int:
+    """Every filesystem right this ABI knows: whatever no rule grants is then denied."""
+    rights = (1 << 13) - 1
+    if abi >= 2:
+        rights |= REFER
+    if abi >= 3:
+        rights |= TRUNCATE
+    if abi >= 5:
+        rights |= IOCTL_DEV
+    return rights
+
+
+def landlock(read: list[str], write: list[str]) -> str:
+    """Confine this process's file access to `read` (read-only) and `write` paths, for good.
+
+    Returns a description of what is in force; raises OSError when Landlock is unavailable or a
+    step fails (the caller reports it). Paths that do not exist are skipped.
+    """
+    abi = landlock_abi()
+    if abi < 1:
+        raise OSError(errno.ENOSYS, "Landlock is not available in this kernel")
+    handled = _handled_fs(abi)
+    net = (_NET_BIND_TCP | _NET_CONNECT_TCP) if abi >= 4 else 0
+    scoped = (_SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL) if abi >= 6 else 0
+    # struct landlock_ruleset_attr grew with the ABI: pass the size this kernel knows.
+    attr = struct.pack("=QQQ", handled, net, scoped)[: 8 if abi < 4 else 16 if abi < 6 else 24]
+    buf = ctypes.create_string_buffer(attr, len(attr))
+    ruleset = _libc.syscall(_LL_CREATE, buf, ctypes.c_size_t(len(attr)), ctypes.c_uint32(0))
+    if ruleset < 0:
+        _raise("landlock_create_ruleset")
+    try:
+        for path in read:
+            _allow(ruleset, path, READ & handled)
+        for path in write:
+            _allow(ruleset, path, WRITE & handled)
+        no_new_privs()  # required before restricting oneself without CAP_SYS_ADMIN
+        if _libc.syscall(_LL_RESTRICT, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
+            _raise("landlock_restrict_self")
+    finally:
+        os.close(ruleset)
+    extras = (["TCP connect/bind denied"] if net else []) + (
+        ["signals and abstract sockets scoped"] if scoped else []
+    )
+    return f"ABI {abi}" + "".join(f"; {e}" for e in extras)
+
+
+def _allow(ruleset: int, path: str, access: int) -> None:
+    try:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except OSError:
+        return  # an absent path needs no rule
+    try:
+        if not stat.S_ISDIR(os.fstat(fd).st_mode):
+            access &= _FILE_ONLY  # the kernel refuses directory rights on a file
+        attr = struct.pack("=Qi", access, fd)  # struct landlock_path_beneath_attr is packed
+        buf = ctypes.create_string_buffer(attr, len(attr))
+        if _libc.syscall(_LL_ADD_RULE, ctypes.c_int(ruleset), _RULE_PATH_BENEATH, buf, 0) != 0:
+            _raise(f"landlock_add_rule({path})")
+    finally:
+        os.close(fd)
+
+
+def _raise(what: str) -> None:
+    err = ctypes.get_errno()
+    raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+# --- seccomp --------------------------------------------------------------------------------
+
+# System calls per architecture: denied outright, and those allowed only against oneself.
+# (asm/unistd_64.h for x86_64; asm-generic/unistd.h for aarch64.)
+_DENIED = {
+    "x86_64": """
+        socket=41 ptrace=101 process_vm_readv=310 process_vm_writev=311 pidfd_open=434
+        pidfd_getfd=438 pidfd_send_signal=424 io_uring_setup=425 io_uring_enter=426
+        io_uring_register=427 unshare=272 setns=308 mount=165 umount2=166 pivot_root=155
+        chroot=161 open_tree=428 move_mount=429 fsopen=430 fsmount=432 bpf=321
+        perf_event_open=298 userfaultfd=323 keyctl=250 add_key=248 request_key=249 shmget=29
+        semget=64 msgget=68 mq_open=240 kcmp=312 fork=57 vfork=58 clone=56 clone3=435""",
+    "aarch64": """
+        socket=198 ptrace=117 process_vm_readv=270 process_vm_writev=271 pidfd_open=434
+        pidfd_getfd=438 pidfd_send_signal=424 io_uring_setup=425 io_uring_enter=426
+        io_uring_register=427 unshare=97 setns=268 mount=40 umount2=39 pivot_root=41 chroot=51
+        open_tree=428 move_mount=429 fsopen=430 fsmount=432 bpf=280 perf_event_open=241
+        userfaultfd=282 keyctl=219 add_key=217 request_key=218 shmget=194 semget=190
+        msgget=186 mq_open=180 kcmp=272 clone=220 clone3=435""",
+}
+_SELF_ONLY = {
+    "x86_64": "tkill=200 tgkill=234 rt_sigqueueinfo=129 rt_tgsigqueueinfo=297",
+    "aarch64": "tkill=130 tgkill=131 rt_sigqueueinfo=138 rt_tgsigqueueinfo=240",
+}
+
+
+def _numbers(table: str) -> dict[str, int]:
+    return {name: int(nr) for name, nr in (item.split("=") for item in table.split())}
+
+
+_SYSCALLS = {
+    arch: {
+        "arch": audit,
+        "deny": _numbers(_DENIED[arch]),
+        "self_pid": _numbers(_SELF_ONLY[arch]),
+        "kill": kill,
+        "prlimit64": prlimit,
+        "x32": arch == "x86_64",  # x32 numbering (nr | 0x40000000) would dodge every rule
+    }
+    for arch, audit, kill, prlimit in (
+        ("x86_64", 0xC000003E, 62, 302),  # AUDIT_ARCH_X86_64
+        ("aarch64", 0xC00000B7, 129, 261),  # AUDIT_ARCH_AARCH64
+    )
+}
+_ALLOW = 0x7FFF0000
+_DENY = 0x00050000 | errno.EPERM  # SECCOMP_RET_ERRNO: the call fails with EPERM, a clear error
+_LD_W_ABS, _JEQ_K, _JGE_K, _RET_K = 0x20, 0x15, 0x35, 0x06
+_OFF_NR, _OFF_ARCH, _OFF_ARG0 = 0, 4, 16  # struct seccomp_data; arg0's low half (little-endian)
+
+
+def seccomp_supported() -> bool:
+    return platform.machine() in _SYSCALLS
+
+
+def seccomp(pid: int) -> str:
+    """Install the filter for this process (whose pid is `pid`); returns a description."""
+    table = _SYSCALLS.get(platform.machine())
+    if table is None:
+        raise OSError(errno.ENOSYS, f"no seccomp filter for {platform.machine()}")
+    program = _program(table, pid)
+    code = b"".join(struct.pack("=HBBI", *ins) for ins in program)
+    filters = ctypes.create_string_buffer(code, len(code))
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    fprog = SockFprog(len(program), ctypes.addressof(filters))
+    no_new_privs()
+    if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
+        _raise("seccomp")
+    return f"{len(table['deny'])} system calls denied; signals only to itself"
+
+
+def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
+    """A classic-BPF program, written with labels and resolved to relative jumps."""
+    self_pid = pid & 0xFFFFFFFF
+    own_group = -pid & 0xFFFFFFFF  # kill(-pid): its own process group (it is a session leader)
+    asm: list = [("ld", _OFF_ARCH), ("jeq", table["arch"], None, "deny"), ("ld", _OFF_NR)]
+    if table["x32"]:
+        asm.append(("jge", 0x40000000, "deny", None))
+    asm += [("jeq", nr, "deny", None) for nr in sorted(table["deny"].values())]
+    asm += [("jeq", nr, "only_self", None) for nr in sorted(table["self_pid"].values())]
+    asm += [("jeq", table["kill"], "kill", None), ("jeq", table["prlimit64"], "prlimit", None)]
+    asm += [("ret", _ALLOW)]
+    asm += [("label", "kill"), ("ld", _OFF_ARG0), ("jeq", 0, "allow", None)]
+    asm += [("jeq", own_group, "allow", None), ("jeq", self_pid, "allow", "deny")]
+    asm += [("label", "only_self"), ("ld", _OFF_ARG0), ("jeq", self_pid, "allow", "deny")]
+    asm += [("label", "prlimit"), ("ld", _OFF_ARG0), ("jeq", 0, "allow", None)]
+    asm += [("jeq", self_pid, "allow", "deny")]
+    asm += [("label", "allow"), ("ret", _ALLOW), ("label", "deny"), ("ret", _DENY)]
+    return _assemble(asm)
+
+
+def _assemble(asm: list) -> list[tuple[int, int, int, int]]:
+    labels, index = {}, 0
+    for op in asm:
+        if op[0] == "label":
+            labels[op[1]] = index
+        else:
+            index += 1
+    out: list[tuple[int, int, int, int]] = []
+    for op in asm:
+        if op[0] == "label":
+            continue
+        here = len(out)
+        if op[0] == "ld":
+            out.append((_LD_W_ABS, 0, 0, op[1]))
+        elif op[0] == "ret":
+            out.append((_RET_K, 0, 0, op[1]))
+        else:
+            code = _JEQ_K if op[0] == "jeq" else _JGE_K
+            jt = labels[op[2]] - here - 1 if op[2] else 0
+            jf = labels[op[3]] - here - 1 if op[3] else 0
+            if not (0 <= jt <= 255 and 0 <= jf <= 255):
+                raise ValueError("seccomp program too long for a relative jump")
+            out.append((code, jt, jf, op[1]))
+    return out

@@ -1,0 +1,1 @@
+"""The attack corpus: hostile student code that the sandbox must contain (see corpus.py)."""

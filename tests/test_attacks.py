@@ -1,0 +1,579 @@
+"""The attack corpus, graded for real: every attack fails and costs only the item it sits in.
+
+Each attack of tests/attacks/corpus.py is hidden in otherwise correct solutions and graded by a
+warm grader with short time limits. The test asserts that the attacked items end with the
+expected status, that every other item still passes, and that nothing is left behind: no
+student process, no folder, no file outside the sandbox, no connection, no leaked secret, and
+the same zygote still serving. An attack that depends on a layer this platform lacks is not run;
+instead the test asserts that the result reports the layer missing.
+
+Below the corpus: controls (the leak-hunting attacks do find what they look for when run without
+the sandbox, so their passing means something), and tests of the sandbox's own machinery.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import textwrap
+from pathlib import Path
+
+import pytest
+from attacks.corpus import ATTACKS, SUCCEEDED, Attack
+from conftest import ROOT, solution
+
+from grader.sandbox import client, isolation
+from grader.sandbox.client import Limits, Zygote
+from grader.sandbox.inside import confine, protocol
+
+SECRET_NAME = "NINJA_COURSE_API_TOKEN"
+FAST = Limits(call_seconds=2, import_seconds=5)
+BY_NAME = {a.name: a for a in ATTACKS}
+
+
+class Lab:
+    """What the attacks aim at, outside the sandbox: listeners, a canary folder, a secret."""
+
+    def __init__(self) -> None:
+        self.token = f"{random.randrange(10**9):09d}"
+        self.secret = f"s3cret-{self.token}"
+        self.dir = Path(tempfile.mkdtemp(prefix="ninja-attack-lab-", dir="/tmp"))
+        self.dir.chmod(0o755)
+        self.canary = self.dir / "canary"  # world-writable: only the sandbox keeps students out
+        self.canary.mkdir(mode=0o777)
+        self.canary.chmod(0o777)
+        self.marker = self.dir / "unpickled"
+        self.tcp = _listener(socket.AF_INET, ("127.0.0.1", 0))
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", 0))
+        self.udp.setblocking(False)
+        self.unix_path = str(self.dir / "listen.sock")
+        self.unix = _listener(socket.AF_UNIX, self.unix_path)
+        os.chmod(self.unix_path, 0o777)
+        self.abstract_name = f"ninja-attack-{self.token}"
+        self.abstract = _listener(socket.AF_UNIX, "\0" + self.abstract_name)
+        self.escapes = [
+            Path(p) / f"escape-{self.token}"
+            for p in (self.canary, "/tmp", "/dev/shm", ROOT, isolation.INSIDE, Path.home())
+        ]
+
+    def constants(self) -> dict:
+        """The `_T` dict every attacked file gets: what a well-informed attacker knows."""
+        return {
+            "root": str(ROOT),
+            "inside": str(isolation.INSIDE),
+            "grader_pkg": str(isolation.GRADER_PACKAGE),
+            "site": sysconfig.get_paths()["purelib"],
+            "canary": str(self.canary),
+            "port": self.tcp.getsockname()[1],
+            "udp_port": self.udp.getsockname()[1],
+            "unix_path": self.unix_path,
+            "abstract": self.abstract_name,
+            "token": self.token,
+            "daemon_arg": f"{4000 + random.randrange(1000)}.{self.token}",
+            "secret_name": SECRET_NAME,
+            "secret_value": self.secret,
+            "marker": str(self.marker),
+        }
+
+    def close(self) -> None:
+        for s in (self.tcp, self.udp, self.unix, self.abstract):
+            s.close()
+        for path in self.escapes:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _listener(family: int, address) -> socket.socket:
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.bind(address)
+    s.listen(8)
+    s.setblocking(False)
+    return s
+
+
+@pytest.fixture(scope="module")
+def lab():
+    """The targets, and the secret in the grader's own environment before its sandbox starts."""
+    lab = Lab()
+    old = os.environ.get(SECRET_NAME)
+    os.environ[SECRET_NAME] = lab.secret
+    yield lab
+    lab.close()
+    if old is None:
+        os.environ.pop(SECRET_NAME, None)
+    else:
+        os.environ[SECRET_NAME] = old
+
+
+@pytest.fixture(scope="module")
+def attack_grader(lab):
+    """A grader with short limits, public cases only, started after the secret was set."""
+    from grader.pipeline import Grader
+
+    g = Grader(limits=FAST, public_only=True)
+    yield g
+    g.close()
+
+
+def runtime_digest() -> str:
+    h = hashlib.sha256()
+    for p in sorted(isolation.INSIDE.glob("*.py")):
+        h.update(p.name.encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+RUNTIME_DIGEST = runtime_digest()
+
+
+# --- building and grading an attack ---------------------------------------------------------
+
+
+def build(attack: Attack, constants: dict) -> dict[str, bytes]:
+    """The solutions with the attack's pieces put in place."""
+    files = {n: solution(n) for n in ("exercise1", "exercise2", "exercise3")}
+    whole: dict[str, bytes] = {}
+    for target, code in attack.pieces:
+        if target.endswith(":file"):
+            name = target.removesuffix(":file")
+            whole[name] = code if isinstance(code, bytes) else code.encode()
+            continue
+        name, _, func = target.partition(".")
+        src = files[name]
+        if "\n_T = " not in src:
+            src = _at_module_level(src, f"_T = {constants!r}\n")
+        if func:
+            src = _in_function(src, func, code, attack.signature)
+        else:
+            src = _at_module_level(src, code)
+        files[name] = src
+    return {n: whole.get(n, src.encode()) for n, src in files.items()}
+
+
+def _at_module_level(src: str, code: str) -> str:
+    """After the solution's imports (its last top-level import line)."""
+    anchor = "\nimport torch.nn.functional as F"
+    start = src.index(anchor) + 1
+    end = src.index("\n", start) + 1
+    return src[:end] + "\n" + code + "\n" + src[end:]
+
+
+def _in_function(src: str, func: str, code: str, signature: str) -> str:
+    """As the first lines of `func`'s body (after its docstring, before the solution's code)."""
+    start = src.index(f"\ndef {func}(") + 1
+    if signature:
+        close = src.index("):", start)
+        src = src[:start] + f"def {func}({signature}" + src[close:]
+    marker = "    # BEGIN SOLUTION\n"
+    at = src.index(marker, start) + len(marker)
+    body = textwrap.indent(textwrap.dedent(code).strip("\n") + "\n", "    ")
+    return src[:at] + body + src[at:]
+
+
+def grade(grader, files: dict[str, bytes], name: str = "attacker") -> dict:
+    from grader.submissions import Submission
+
+    return grader.grade(Submission(name, files)).to_json()
+
+
+def expected_statuses(attack: Attack, item_id: str) -> tuple[str, ...]:
+    """The statuses `item_id` may end with: the attack's, or "passed" for every other item."""
+    if item_id in attack.expect:
+        return attack.expect[item_id]
+    file = item_id.partition(".")[0]
+    return attack.expect.get(file, ("passed",))
+
+
+# --- extra evidence -------------------------------------------------------------------------
+
+
+def check_no_daemon(result, lab, constants, grader) -> None:
+    assert not _processes_with(constants["daemon_arg"]), "a daemon outlived grading"
+
+
+def check_output_capped(result, lab, constants, grader) -> None:
+    out = result.get("output", {}).get("exercise2", "")
+    assert len(out) <= grader.limits.output_bytes + 200, f"{len(out)} characters of output kept"
+    assert "more bytes of output were cut" in out
+
+
+def check_no_marker(result, lab, constants, grader) -> None:
+    assert not lab.marker.exists(), "a returned object was unpickled"
+
+
+def check_canary_untouched(result, lab, constants, grader) -> None:
+    assert list(lab.canary.iterdir()) == []
+
+
+def check_secret_absent(result, lab, constants, grader) -> None:
+    assert lab.secret not in json.dumps(result)
+
+
+def check_nothing_arrived(result, lab, constants, grader) -> None:
+    for listener in (lab.tcp, lab.unix, lab.abstract):
+        with pytest.raises(BlockingIOError):
+            listener.accept()[0].close()
+    with pytest.raises(BlockingIOError):
+        lab.udp.recvfrom(64)
+
+
+def check_no_escape_files(result, lab, constants, grader) -> None:
+    assert [p for p in lab.escapes if p.exists()] == []
+
+
+def check_runtime_unchanged(result, lab, constants, grader) -> None:
+    assert runtime_digest() == RUNTIME_DIGEST
+
+
+CHECKS = {
+    "no_daemon": check_no_daemon,
+    "output_capped": check_output_capped,
+    "no_marker": check_no_marker,
+    "canary_untouched": check_canary_untouched,
+    "secret_absent": check_secret_absent,
+    "nothing_arrived": check_nothing_arrived,
+    "no_escape_files": check_no_escape_files,
+    "runtime_unchanged": check_runtime_unchanged,
+}
+
+
+def _processes_with(needle: str) -> list[int]:
+    """Pids of every process on the machine whose command line contains `needle`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                if needle.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    found.append(int(entry))
+    return found
+
+
+def _process_table() -> dict[int, tuple[int, bytes]]:
+    """pid -> (parent pid, command line) for every process on the machine."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                table[int(entry)] = (ppid, Path(f"/proc/{entry}/cmdline").read_bytes())
+    return table
+
+
+def student_processes(zygote: Zygote) -> list[int]:
+    """Every process below this grader's zygote: student processes and anything they started.
+
+    The zygote's own tree only (other graders may be running on the machine): bubblewrap, its
+    init, the zygote (the first process running zygote.py), then whatever the zygote forked.
+    """
+    table = _process_table()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    todo, tree = [zygote.proc.pid], []
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo += children.get(pid, [])
+    python = [p for p in tree if b"zygote.py" in table.get(p, (0, b""))[1]]
+    top = [p for p in python if table[p][0] not in python]
+    assert len(top) == 1, f"cannot find the zygote in {tree}"
+    return [p for p in tree if p != top[0] and _below(p, top[0], table)]
+
+
+def _below(pid: int, ancestor: int, table: dict) -> bool:
+    while pid in table and pid > 1:
+        pid = table[pid][0]
+        if pid == ancestor:
+            return True
+    return False
+
+
+def assert_left_clean(grader, zygote_pid: int) -> None:
+    """Nothing of the submission survives its grading, and the zygote is the same one."""
+    zygote = grader.zygote
+    assert zygote.alive() and zygote.proc.pid == zygote_pid, "the zygote was killed or replaced"
+    assert zygote.status() == {"children": [], "folders": []}
+    assert student_processes(zygote) == []
+
+
+def missing_layer_reported(iso: isolation.Isolation, layer: str) -> None:
+    """Where a defence is absent, the result must say so in words a TA reads."""
+    words = {
+        "files": "read the grader's files",
+        "network": "no network isolation",
+        "signals": "signal other processes",
+        "exchange": "pass files to each other",
+    }[layer]
+    assert any(words in note for note in iso.notes), (layer, iso.notes)
+
+
+# --- the corpus -----------------------------------------------------------------------------
+
+
+def test_the_corpus_is_large_and_varied() -> None:
+    assert len(ATTACKS) >= 30
+    assert len(BY_NAME) == len(ATTACKS), "attack names must be unique"
+    for required in (
+        "loop_at_import", "loop_in_function", "sleep_ignoring_sigterm", "memory_bomb_at_once",
+        "huge_returned_tensor", "os_exit", "sys_exit_in_function", "segfault", "recursion_bomb",
+        "fork_bomb", "orphan_daemon", "output_flood_in_function", "patch_comparisons",
+        "lying_tensor_subclass", "pickle_payload", "forged_result_files", "read_environment",
+        "network", "write_outside", "import_grader", "binary_file", "empty_file",
+        "non_utf8_file",
+    ):  # fmt: skip
+        assert required in BY_NAME, required
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])
+def test_attack_fails_and_costs_only_its_item(attack: Attack, attack_grader, lab) -> None:
+    iso = attack_grader.zygote.iso
+    if attack.layer and not iso.protects(attack.layer):
+        missing_layer_reported(iso, attack.layer)
+        return
+    constants = lab.constants()
+    zygote_pid = attack_grader.zygote.proc.pid
+    result = grade(attack_grader, build(attack, constants))
+    wrong = {
+        i["id"]: (i["status"], i["message"][:600])
+        for i in result["items"]
+        if i["status"] not in expected_statuses(attack, i["id"])
+    }
+    assert wrong == {}, f"{attack.name}: unexpected outcomes"
+    for item in result["items"]:
+        assert SUCCEEDED not in item["message"], item["message"]
+    check_secret_absent(result, lab, constants, attack_grader)
+    for name in attack.checks:
+        CHECKS[name](result, lab, constants, attack_grader)
+    assert_left_clean(attack_grader, zygote_pid)
+
+
+def test_after_the_corpus_a_clean_submission_still_scores_full_marks(attack_grader) -> None:
+    files = {n: solution(n).encode() for n in ("exercise1", "exercise2", "exercise3")}
+    result = grade(attack_grader, files, "honest")
+    assert result["score"] == result["max_score"]
+    assert_left_clean(attack_grader, attack_grader.zygote.proc.pid)
+
+
+# --- controls: without the sandbox, the leak hunters do find what they hunt -------------------
+
+CONTROLS = ["read_environment", "network", "read_grader_files", "symlink_escape", "write_outside"]
+
+
+@pytest.mark.parametrize("name", CONTROLS)
+def test_attack_succeeds_without_the_sandbox(name: str, lab, tmp_path) -> None:
+    """The same code run as a plain process finds the secret, the port, the files."""
+    attack = BY_NAME[name]
+    constants = lab.constants()
+    # Never let a control write into the checkout or the canary the corpus checks.
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    constants.update(canary=str(scratch))
+    if name == "write_outside":
+        constants.update(root=str(scratch), inside=str(scratch))
+    (target, code), *_ = attack.pieces
+    program = "\n".join(
+        [
+            "import os, torch",
+            f"_T = {constants!r}",
+            "def probe():",
+            textwrap.indent(textwrap.dedent(code).strip("\n"), "    "),
+            "os.chdir(os.environ['WORK'])",
+            "probe()",
+        ]
+    )
+    env = dict(os.environ, WORK=str(tmp_path), **{SECRET_NAME: lab.secret})
+    run = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert SUCCEEDED in run.stderr, run.stderr[-2000:]
+    if name == "network":
+        conn, _ = lab.tcp.accept()
+        conn.close()
+        for listener in (lab.unix, lab.abstract):
+            listener.accept()[0].close()
+        lab.udp.recvfrom(64)
+
+
+def test_stealing_the_solution_works_without_the_sandbox() -> None:
+    """`steal_solution` would pass if the checkout were readable: its failure is the sandbox."""
+    import runpy
+
+    ns = runpy.run_path(str(ROOT / "solutions" / "exercise2.py"))
+    assert callable(ns["dhprebn"])
+
+
+# --- the sandbox's own machinery ------------------------------------------------------------
+
+
+def test_trusted_process_is_not_dumpable(attack_grader) -> None:
+    assert attack_grader.zygote.iso.trusted_process.startswith("non-dumpable")
+    assert confine._libc.prctl(confine.PR_GET_DUMPABLE, 0, 0, 0, 0) == 0
+
+
+def test_isolation_report_matches_the_machine(attack_grader) -> None:
+    """Each layer is reported in force exactly when this machine can provide it."""
+    iso = attack_grader.zygote.iso
+    report = json.loads(json.dumps(iso.to_json()))
+    assert report["bubblewrap"] == isolation._bubblewrap_works()
+    assert report["landlock"].startswith("in force") == (confine.landlock_abi() > 0)
+    assert report["seccomp"].startswith("in force") == confine.seccomp_supported()
+    assert report["user"].startswith("a fresh") == (os.getuid() == 0)
+    assert report["trusted_process"].startswith("non-dumpable")
+    assert SECRET_NAME not in report["environment"]
+    if not report["bubblewrap"]:
+        assert any("bubblewrap is not usable" in n for n in report["notes"])
+
+
+def test_a_student_process_sees_only_its_own_empty_folder_and_a_clean_environment(
+    attack_grader,
+) -> None:
+    process = attack_grader.zygote.spawn()
+    try:
+        source = textwrap.dedent(
+            """
+            import os
+            import torch
+
+            def where():
+                return torch.tensor([os.getuid(), len(os.listdir('.')), len(os.environ)])
+
+            def env():
+                return {k: torch.zeros(1) for k in os.environ}
+            """
+        )
+        assert process.load("probe", source).ok
+        (values, _) = process.call("probe", "where", {}, []).value
+        uid, entries, _ = values.tolist()
+        assert entries == 1  # its own copy of the file it was given, nothing else
+        if os.getuid() == 0:
+            assert confine.UID_BASE <= uid < confine.UID_BASE + confine.UID_SPAN
+        names = set(process.call("probe", "env", {}, []).value)
+        assert names <= set(isolation.CLEAN_ENV), names - set(isolation.CLEAN_ENV)
+    finally:
+        process.close()
+
+
+def test_a_killed_zygote_is_restarted_for_the_next_submission(lab) -> None:
+    """Whatever kills the zygote (the OOM killer, a stray signal), grading carries on."""
+    from grader.pipeline import Grader
+
+    g = Grader(limits=FAST, public_only=True)
+    try:
+        first = g.zygote.proc.pid
+        os.kill(first, signal.SIGKILL)
+        g.zygote.proc.wait()
+        files = {n: solution(n).encode() for n in ("exercise1", "exercise2", "exercise3")}
+        result = grade(g, files, "after-the-kill")
+        assert result["score"] == result["max_score"]
+        assert g.zygote.alive() and g.zygote.proc.pid != first
+    finally:
+        g.close()
+
+
+def test_a_weaker_platform_is_reported_and_the_report_is_truthful(lab) -> None:
+    """Without bubblewrap, Landlock and seccomp the result says so, and it is right to."""
+    iso = isolation.detect(allow_bubblewrap=False)
+    zygote = Zygote(FAST, iso, landlock=False, seccomp=False)
+    try:
+        report = zygote.iso
+        assert report.bubblewrap is False
+        assert report.landlock == "not in force: disabled by the grader"
+        assert report.seccomp == "not in force: disabled by the grader"
+        assert report.filesystem.startswith("SHARED")
+        assert report.network.startswith("NOT isolated")
+        assert not report.protects("files") and not report.protects("network")
+        missing_layer_reported(report, "files")
+        missing_layer_reported(report, "network")
+        # As reported, the grader's files are now readable (world-readable files, any uid).
+        process = zygote.spawn()
+        try:
+            src = "import torch\ndef peek(path):\n    return torch.tensor(len(open(path).read()))\n"
+            assert process.load("probe", src).ok
+            path = ROOT / "grader" / "backprop_ninja" / "hidden.py"
+            reply = process.call("probe", "peek", {"path": str(path)}, [])
+            assert reply.ok == (os.getuid() != 0 or _world_readable(path)), reply.message
+        finally:
+            process.close()
+    finally:
+        zygote.close()
+
+
+def _world_readable(path: Path) -> bool:
+    """Readable by a uid that is neither the owner nor in the group, all the way down."""
+    dirs_ok = all(os.stat(p).st_mode & 0o001 for p in path.parents)
+    return dirs_ok and bool(os.stat(path).st_mode & 0o004)
+
+
+def test_the_sandbox_started_from_a_short_lived_thread_stays_up() -> None:
+    """bubblewrap and the zygote die with the thread that started them: it must live on."""
+    import threading
+
+    box = {}
+    t = threading.Thread(target=lambda: box.update(z=Zygote(FAST)))
+    t.start()
+    t.join()
+    zygote = box["z"]
+    pid = zygote.proc.pid
+    try:
+        process = zygote.spawn()
+        assert process.load("m", "X = 1\n").ok
+        process.close()
+        assert zygote.alive() and zygote.proc.pid == pid, "the sandbox died with its thread"
+    finally:
+        zygote.close()
+
+
+# --- forged answers are data, checked before use --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        {"tensor": 5},
+        {"tensor": {"dtype": "float32", "sent_as": "float32", "shape": [2, 2], "blob": 0}},
+        {"tensor": {"dtype": "float32", "sent_as": "float32", "shape": [1 << 40], "blob": 0}},
+        {"tensor": {"dtype": "float32", "sent_as": "float32", "shape": [-1], "blob": 0}},
+        {"tensor": {"dtype": "bfloat16", "sent_as": "float64", "shape": [1], "blob": 0}},
+        {"tensor": {"dtype": "float32", "sent_as": "complex64", "shape": [1], "blob": 0}},
+        {"tensor": {"dtype": "float32", "sent_as": "float32", "shape": [1], "blob": 7}},
+        {"list": [{"list": []}]},
+        {"pickle": "gASVAAAAAAAAAACMAm9zlC4="},
+        {"a": 1, "b": 2},
+    ],
+)
+def test_forged_values_are_refused(encoded) -> None:
+    with pytest.raises(protocol.ProtocolError):
+        client.decode_value(encoded, [b"\0" * 4])
+
+
+def test_a_forged_dict_is_read_as_data() -> None:
+    value = client.decode_value({"dict": [["a", {"scalar": 1}], "junk", [1, 2], ["b"]]}, [])
+    assert set(value) == {"a"} and isinstance(value["a"], client.NotATensor)
+
+
+def test_forged_signatures_are_reduced_to_names() -> None:
+    raw = {
+        "dW1": {"params": ["embcat", 5, "x y", "dhprebn"], "varkw": "yes", "positional_only": 3},
+        "not a name": {"params": []},
+        "db1": "junk",
+    }
+    assert client._functions(raw) == {
+        "dW1": {
+            "params": ["embcat", "dhprebn"],
+            "varkw": False,
+            "varargs": False,
+            "positional_only": [],
+        }
+    }

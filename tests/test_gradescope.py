@@ -1,0 +1,537 @@
+"""Gradescope: the autograder zip, run_autograder on hostile and broken input, results.json.
+
+The zip is built, unpacked into a temporary AUTOGRADER_ROOT the way Gradescope lays it out
+(the zip in root/source, run_autograder copied to root/), and run_autograder is run on several
+submissions. Every results.json must validate against the JSON Schema of Gradescope's documented
+format kept beside these tests, and its total must equal what the grader's own pipeline (`grader
+grade`) gives the same submission. The runs happen once, in parallel, shared by every test.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import pytest
+from conftest import SOLUTIONS, STUBS, mutated, solution
+
+from grader.gradescope.package import PackageError, check_no_solutions, write_autograder_zip
+from grader.gradescope.results import to_gradescope
+from grader.scoring import Rubric
+from grader.submissions import discover
+
+SCHEMA = json.loads((Path(__file__).parent / "gradescope_schema.json").read_text())
+FILES = ("exercise1.py", "exercise2.py", "exercise3.py")
+ITEMS = 36  # 26 + 2 + 7 + training: every item of the rubric is one Gradescope test
+IMPORT_SECONDS = "3"  # the hanging import costs 3 s instead of the default 20
+
+
+# ---- the zip ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def autograder_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_autograder_zip(tmp_path_factory.mktemp("dist"))
+
+
+@pytest.fixture(scope="module")
+def members(autograder_zip: Path) -> dict[str, zipfile.ZipInfo]:
+    with zipfile.ZipFile(autograder_zip) as zf:
+        return {i.filename: i for i in zf.infolist()}
+
+
+def read_member(zip_path: Path, name: str) -> str:
+    with zipfile.ZipFile(zip_path) as zf:
+        return zf.read(name).decode()
+
+
+def test_zip_has_gradescope_layout(autograder_zip: Path, members: dict) -> None:
+    assert autograder_zip.name == "backprop-ninja-autograder.zip"
+    for script in ("setup.sh", "run_autograder"):
+        assert script in members, f"{script} must sit at the zip's root"
+        assert (members[script].external_attr >> 16) & 0o111, f"{script} must be executable"
+    suites = {n for n in members if n.startswith("grader/backprop_ninja/suites/test_")}
+    assert {Path(n).name for n in suites} == {f"test_{f}" for f in FILES}
+    for needed in (
+        "grader/backprop_ninja/hidden.py",
+        "grader/backprop_ninja/rubric.yaml",
+        "grader/sandbox/inside/zygote.py",
+        "pyproject.toml",
+        "constraints.txt",
+        "requirements.txt",
+    ):
+        assert needed in members, f"{needed} is missing from the zip"
+
+
+def test_setup_installs_cpu_torch_into_its_own_venv(autograder_zip: Path) -> None:
+    setup = read_member(autograder_zip, "setup.sh")
+    assert "@TORCH_INDEX_URL@" not in setup, "the build must fill in the torch index"
+    assert "https://download.pytorch.org/whl/cpu" in setup
+    requirements = read_member(autograder_zip, "requirements.txt")
+    assert "torch" in requirements and "pytest-json-report" in requirements
+    assert "torch==" in read_member(autograder_zip, "constraints.txt")
+
+
+def test_scripts_are_valid_bash(autograder_zip: Path, tmp_path: Path) -> None:
+    for script in ("setup.sh", "run_autograder"):
+        path = tmp_path / script
+        path.write_text(read_member(autograder_zip, script))
+        check = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True)
+        assert check.returncode == 0, f"{script}: {check.stderr}"
+
+
+def solution_lines() -> set[str]:
+    """Non-trivial lines between the markers of solutions/*.py (written apart from package.py)."""
+    lines = set()
+    for path in SOLUTIONS.glob("*.py"):
+        body = re.findall(r"# BEGIN SOLUTION\n(.*?)# END SOLUTION", path.read_text(), re.S)
+        for block in body:
+            for line in map(str.strip, block.splitlines()):
+                generic = re.fullmatch(r"return \w+|\"\w+\": \w+,|\w+ = \(|[)\]}],?|#.*", line)
+                if len(line) >= 12 and not generic:
+                    lines.add(line)
+    return lines
+
+
+def test_zip_holds_no_solutions(autograder_zip: Path, members: dict) -> None:
+    lines = solution_lines()
+    assert len(lines) > 30, "the solutions' markers were not found: this test would prove nothing"
+    assert not [n for n in members if n.startswith(("solutions/", "tests/", "examples/"))]
+    assert not [n for n in members if "__pycache__" in n or n.endswith(".pyc")]
+    with zipfile.ZipFile(autograder_zip) as zf:
+        for name in members:
+            text = zf.read(name).decode("utf-8", errors="replace")
+            leaked = [line for line in lines if line in text]
+            assert not leaked, f"{name} quotes the solutions: {leaked[:3]}"
+
+
+def test_build_refuses_a_grader_that_quotes_a_solution() -> None:
+    line = next(iter(sorted(solution_lines())))
+    with pytest.raises(PackageError, match="grader/leak.py"):
+        check_no_solutions({"grader/leak.py": (f"x = 1\n    {line}\n".encode(), 0o644)}, {line})
+
+
+# ---- run_autograder on submissions -----------------------------------------------------------
+
+HANG = "while True:\n    pass\n"
+
+
+def write_files(folder: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+
+
+def full(folder: Path) -> dict:
+    write_files(folder, {f: (SOLUTIONS / f).read_text() for f in FILES})
+    return {}
+
+
+def stubs(folder: Path) -> dict:
+    write_files(folder, {f: (STUBS / f).read_text() for f in FILES})
+    return {}
+
+
+def empty(folder: Path) -> dict:
+    return {}
+
+
+def wrong_files(folder: Path) -> dict:
+    write_files(folder, {"exercise_1.py": solution("exercise1"), "notes.txt": "hi"})
+    return {}
+
+
+def zip_inside(folder: Path) -> dict:
+    with zipfile.ZipFile(folder / "hw.zip", "w") as zf:
+        zf.writestr("hw/exercise1.py", solution("exercise1"))
+        zf.writestr("hw/exercise2.py", (STUBS / "exercise2.py").read_text())
+        zf.writestr("__MACOSX/hw/._exercise1.py", "junk")
+    return {}
+
+
+def crash_at_import(folder: Path) -> dict:
+    write_files(
+        folder,
+        {
+            "exercise1.py": 'raise RuntimeError("boom at import")\n',
+            "exercise2.py": solution("exercise2"),
+            "exercise3.py": "import os\nos._exit(3)\n",
+        },
+    )
+    return {}
+
+
+def hang_at_import(folder: Path) -> dict:
+    write_files(folder, {"exercise1.py": HANG, "exercise2.py": solution("exercise2")})
+    return {"GRADER_IMPORT_SECONDS": IMPORT_SECONDS}
+
+
+def hostile(folder: Path) -> dict:
+    """Student code that tries to write results.json itself, then gets graded normally."""
+    target = folder.parent / "results" / "results.json"
+    attack = (
+        "try:\n"
+        f"    open({str(target)!r}, 'w').write('{{\"score\": 1000}}')\n"
+        "except OSError as e:\n"
+        "    print('blocked', type(e).__name__)\n"
+    )
+    write_files(folder, {"exercise1.py": attack + solution("exercise1")})
+    return {}
+
+
+def no_bubblewrap(folder: Path) -> dict:
+    """The hostile submission where bubblewrap cannot be found, as in many Docker images."""
+    hostile(folder)
+    write_files(folder, {f: solution(f[:-3]) for f in FILES[1:]})
+    tools = folder.parent / "bin"
+    tools.mkdir()
+    for tool in ("env", "bash", "mkdir", "rm", "id", "chmod", "timeout", "mv"):
+        found = shutil.which(tool)
+        assert found, f"{tool} is needed to run run_autograder"
+        (tools / tool).symlink_to(found)
+    return {"PATH": str(tools)}
+
+
+def broken_python(folder: Path) -> dict:
+    full(folder)
+    return {"GRADER_PYTHON": "/bin/false"}
+
+
+def out_of_time(folder: Path) -> dict:
+    write_files(folder, {"exercise1.py": HANG})
+    return {"GRADER_TIMEOUT": "2"}  # the import hangs for 20 s: the watchdog must step in
+
+
+SCENARIOS = {
+    f.__name__: f
+    for f in (
+        full,
+        stubs,
+        empty,
+        wrong_files,
+        zip_inside,
+        crash_at_import,
+        hang_at_import,
+        hostile,
+        no_bubblewrap,
+        broken_python,
+        out_of_time,
+    )
+}
+FALLBACKS = {"broken_python", "out_of_time"}  # the Python step never writes results.json
+NOT_GRADABLE_BY_CLI = {"empty", "wrong_files"}  # `grader grade` refuses: no exercise files
+
+
+@dataclass
+class Run:
+    root: Path
+    returncode: int
+    stdout: str
+    results: dict
+
+
+def unpack_like_gradescope(zip_path: Path, root: Path) -> None:
+    """The zip in root/source (modes kept, as unzip does), run_autograder copied to root/."""
+    with zipfile.ZipFile(zip_path) as zf:
+        for info in zf.infolist():
+            target = root / "source" / info.filename
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(zf.read(info))
+            target.chmod((info.external_attr >> 16) & 0o777 or 0o644)
+    shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
+    (root / "submission").mkdir()
+
+
+def start(name: str, zip_path: Path, base: Path) -> tuple[Path, subprocess.Popen]:
+    root = base / name
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    unpack_like_gradescope(zip_path, root)
+    extra = SCENARIOS[name](root / "submission")
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "GRADER_PYTHON": sys.executable, **extra}
+    with open(root / "stdout.txt", "w") as log:
+        proc = subprocess.Popen(
+            [str(root / "run_autograder")], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    return root, proc
+
+
+def run_all(zip_path: Path, base: Path, at_once: int = 4) -> dict[str, dict]:
+    """Every scenario through run_autograder, a few at a time (each one imports torch)."""
+    pending, running, done = list(SCENARIOS), {}, {}
+    while pending or running:
+        while pending and len(running) < at_once:
+            name = pending.pop(0)
+            running[name] = start(name, zip_path, base)
+        for name, (root, proc) in list(running.items()):
+            try:
+                proc.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                continue
+            del running[name]
+            done[name] = {
+                "root": str(root),
+                "returncode": proc.returncode,
+                "stdout": (root / "stdout.txt").read_text(),
+                "results": json.loads((root / "results" / "results.json").read_text()),
+            }
+    return done
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory, autograder_zip: Path) -> dict[str, Run]:
+    """The runs, made once per test session even when pytest-xdist splits this module."""
+    base = tmp_path_factory.getbasetemp()
+    # Under xdist each worker has its own basetemp inside the session's: share the session's.
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "gradescope-runs"
+    shared.mkdir(exist_ok=True)
+    cache = shared / "runs.json"
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not cache.exists():
+            zip_copy = shutil.copy2(autograder_zip, shared / autograder_zip.name)
+            cache.write_text(json.dumps(run_all(Path(zip_copy), shared)))
+        data = json.loads(cache.read_text())
+    return {
+        n: Run(Path(d["root"]), d["returncode"], d["stdout"], d["results"]) for n, d in data.items()
+    }
+
+
+def item_tests(results: dict) -> list[dict]:
+    """The tests that carry an item's points (the others have no max_score)."""
+    return [t for t in results["tests"] if "max_score" in t]
+
+
+def by_id(results: dict) -> dict[str, dict]:
+    return {t["extra_data"]["id"]: t for t in item_tests(results)}
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_results_json_is_valid(runs: dict[str, Run], name: str) -> None:
+    run = runs[name]
+    jsonschema.validate(run.results, SCHEMA)
+    assert run.returncode == 0, run.stdout
+    assert sorted(os.listdir(run.root / "results")) == ["results.json"]
+    if name in FALLBACKS:
+        return
+    tests = item_tests(run.results)
+    assert len(tests) == ITEMS
+    assert run.results["score"] == pytest.approx(sum(t["score"] for t in tests))
+    assert run.results["extra_data"]["max_score"] == pytest.approx(
+        sum(t["max_score"] for t in tests)
+    )
+    numbers = [t["number"] for t in run.results["tests"]]
+    assert len(numbers) == len(set(numbers)), "test numbers must be unique"
+
+
+@pytest.mark.parametrize("name", sorted(set(SCENARIOS) - FALLBACKS - NOT_GRADABLE_BY_CLI))
+def test_total_equals_grader_grade(runs: dict[str, Run], grader, tmp_path: Path, name: str):
+    run = runs[name]
+    if name == "hang_at_import":
+        from grader.pipeline import Grader
+        from grader.sandbox.client import Limits
+
+        same = Grader(limits=Limits(import_seconds=float(IMPORT_SECONDS)))
+    else:
+        same = grader
+    try:
+        subs, _ = discover(run.root / "submission", same.assignment.files, tmp_path)
+        assert len(subs) == 1
+        result = same.grade(subs[0]).to_json()
+    finally:
+        if same is not grader:
+            same.close()
+    assert run.results["score"] == pytest.approx(result["score"])
+    statuses = {i["id"]: i["status"] for i in result["items"]}
+    assert {k: t["extra_data"]["status"] for k, t in by_id(run.results).items()} == statuses
+
+
+def test_full_marks_and_leaderboard(runs: dict[str, Run]) -> None:
+    run = runs["full"]
+    assert run.results["score"] == pytest.approx(100.0)
+    assert all(t["status"] == "passed" for t in item_tests(run.results))
+    (entry,) = run.results["leaderboard"]
+    assert entry["order"] == "asc" and 0 < entry["value"] < 10
+    # The grader that ran is the zip's copy, not the checkout's: a file missing from the zip fails.
+    assert f"grader from {run.root / 'source' / 'grader'}" in run.stdout
+
+
+def test_stubs_are_not_implemented(runs: dict[str, Run]) -> None:
+    results = runs["stubs"].results
+    assert results["score"] == 0
+    assert "leaderboard" not in results
+    for test in item_tests(results):
+        assert test["status"] == "failed"
+        assert test["output"].startswith("Not implemented"), test["output"]
+
+
+@pytest.mark.parametrize("name", ["empty", "wrong_files"])
+def test_no_exercise_files_says_what_to_upload(runs: dict[str, Run], name: str) -> None:
+    results = runs[name].results
+    assert results["score"] == 0
+    assert "No exercise files were found" in results["output"]
+    assert all(t["extra_data"]["status"] == "missing" for t in item_tests(results))
+    listing = "your upload was empty" if name == "empty" else "exercise_1.py, notes.txt"
+    assert listing in results["output"]
+
+
+def test_zip_inside_is_graded(runs: dict[str, Run]) -> None:
+    results = runs["zip_inside"].results
+    status = {k: t["extra_data"]["status"] for k, t in by_id(results).items()}
+    assert all(v == "passed" for k, v in status.items() if k.startswith("exercise1."))
+    assert all(v == "not_implemented" for k, v in status.items() if k.startswith("exercise2."))
+    assert all(v == "missing" for k, v in status.items() if k.startswith("exercise3."))
+    assert "hw.zip" in results["output"]
+
+
+def test_crash_at_import_is_reported(runs: dict[str, Run]) -> None:
+    tests = by_id(runs["crash_at_import"].results)
+    assert tests["exercise1.dlogprobs"]["extra_data"]["status"] == "error"
+    assert "boom at import" in tests["exercise1.dlogprobs"]["output"]
+    assert tests["exercise3.dC"]["extra_data"]["status"] == "error"
+    assert tests["exercise2.dlogits"]["status"] == "passed"
+
+
+def test_hanging_import_times_out(runs: dict[str, Run]) -> None:
+    tests = by_id(runs["hang_at_import"].results)
+    ex1 = [t for k, t in tests.items() if k.startswith("exercise1.")]
+    assert all(t["extra_data"]["status"] == "timeout" for t in ex1)
+    assert ex1[0]["output"].startswith("Timed out")
+    assert tests["exercise2.dhprebn"]["status"] == "passed"
+
+
+@pytest.mark.parametrize("name", ["hostile", "no_bubblewrap"])
+def test_student_code_cannot_write_results(runs: dict[str, Run], name: str) -> None:
+    run = runs[name]
+    assert run.results["score"] != 1000 and len(item_tests(run.results)) == ITEMS
+    assert all(t["status"] == "passed" for k, t in by_id(run.results).items() if "exercise1" in k)
+    if name == "no_bubblewrap":
+        assert run.results["extra_data"]["isolation"]["bubblewrap"] is False
+    isolation = run.results["extra_data"]["isolation"]
+    if isolation.get("bubblewrap") or isolation.get("user") in ("nobody", "ninja-student"):
+        printed = next(t for t in run.results["tests"] if t["name"].startswith("What your code"))
+        assert "blocked" in printed["output"], "the sandbox let student code write results.json"
+
+
+def test_broken_python_still_gives_results(runs: dict[str, Run]) -> None:
+    results = runs["broken_python"].results
+    assert results["score"] == 0 and results["tests"] == []
+    assert "exit code 1" in results["output"]
+
+
+def test_watchdog_stops_a_run_that_takes_too_long(runs: dict[str, Run]) -> None:
+    results = runs["out_of_time"].results
+    assert results["score"] == 0
+    assert "longer than 2 seconds" in results["output"]
+
+
+# ---- results.json from a result.json (pure) --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def only_hidden_fail(grader) -> dict:
+    """dlogits divides by a hard-coded 32 and prints its input's shape: hidden cases catch it."""
+    from grader.submissions import Submission
+
+    src = mutated(
+        "exercise2",
+        "    dlogits /= n\n",
+        "    print('dlogits sees', tuple(logits.shape))\n    dlogits /= 32\n",
+    )
+    sub = Submission(
+        "hard-coded", {"exercise1": None, "exercise2": src.encode(), "exercise3": None}
+    )
+    return grader.grade(sub).to_json()
+
+
+def rubric(hidden_visibility: str = "after_published") -> Rubric:
+    return Rubric({}, hidden_visibility)
+
+
+def test_hidden_case_details_stay_hidden(only_hidden_fail: dict) -> None:
+    out = to_gradescope(only_hidden_fail, rubric(), 12.3)
+    jsonschema.validate(out, SCHEMA)
+    assert out["execution_time"] == 13
+    item = only_hidden_fail["items"][
+        [i["id"] for i in only_hidden_fail["items"]].index("exercise2.dlogits")
+    ]
+    hidden = [c for c in item["cases"] if not c["public"] and c["status"] != "passed"]
+    assert hidden, "the hard-coded 32 must fail some hidden case"
+    visible = "\n".join(t["output"] for t in out["tests"] if t["visibility"] == "visible")
+    secret = "\n".join(t["output"] for t in out["tests"] if t["visibility"] == "after_published")
+    for case in hidden:
+        assert case["message"] not in visible
+        assert case["message"] in secret
+    assert "dlogits sees" in secret and "dlogits sees" not in visible
+    main = by_id(out)["exercise2.dlogits"]
+    assert main["visibility"] == "visible" and main["status"] == "failed"
+    assert "hard-coded size" in main["output"] and "once grades are published" in main["output"]
+
+
+def rescored(result: dict, rubric_yaml: str, tmp_path: Path) -> tuple[dict, Rubric]:
+    """The result with its items scored under another rubric, as the pipeline would score them."""
+    from grader.assignment import load
+    from grader.runner import item_from_json
+    from grader.scoring import load_rubric, score_items
+
+    path = tmp_path / "rubric.yaml"
+    path.write_text(rubric_yaml)
+    new_rubric = load_rubric(path, load().item_ids)
+    items = [item_from_json(i) for i in result["items"]]
+    score_items(items, new_rubric)
+    return dict(result, items=[i.to_json() for i in items]), new_rubric
+
+
+def test_rubric_sets_visibilities(only_hidden_fail: dict, tmp_path: Path) -> None:
+    result, custom = rescored(
+        only_hidden_fail,
+        "hidden_visibility: after_due_date\n"
+        "items:\n"
+        "  exercise2.dlogits: {visibility: hidden}\n"
+        "  exercise2.dhprebn: {visibility: after_publish}\n",  # a typo
+        tmp_path,
+    )
+    out = to_gradescope(result, custom, 1.0)
+    jsonschema.validate(out, SCHEMA)
+    tests = by_id(out)
+    assert tests["exercise2.dlogits"]["visibility"] == "hidden"
+    assert tests["exercise2.dhprebn"]["visibility"] == "after_published", "a typo must hide"
+    assert tests["exercise1.dlogprobs"]["visibility"] == "visible"
+    details = next(t for t in out["tests"] if t["name"] == "exercise2.py: dlogits (hidden cases)")
+    assert details["visibility"] == "hidden", "the stricter of the item's and hidden_visibility"
+    printed = next(t for t in out["tests"] if t["name"].startswith("What your code printed"))
+    assert printed["visibility"] == "after_due_date"
+    assert "after the due date" in out["output"]
+
+
+def test_hidden_visibility_typo_keeps_details_hidden(only_hidden_fail: dict) -> None:
+    out = to_gradescope(only_hidden_fail, rubric("after_publish"), 1.0)
+    details = next(t for t in out["tests"] if t["name"] == "exercise2.py: dlogits (hidden cases)")
+    assert details["visibility"] == "after_published"
+
+
+def test_grader_errors_reach_instructors_only(only_hidden_fail: dict) -> None:
+    result = json.loads(json.dumps(only_hidden_fail))
+    result["items"][0]["extra"] = {"grader_error": "Traceback: KeyError in the suite"}
+    out = to_gradescope(result, rubric(), 1.0)
+    (errors,) = [t for t in out["tests"] if "KeyError in the suite" in t["output"]]
+    assert errors["visibility"] == "hidden" and "max_score" not in errors
+
+
+def test_leaderboard_only_for_a_finite_loss(only_hidden_fail: dict) -> None:
+    result = json.loads(json.dumps(only_hidden_fail))
+    assert "leaderboard" not in to_gradescope(result, rubric(), 1.0)
+    result["leaderboard"] = {"val_loss": float("nan")}
+    assert "leaderboard" not in to_gradescope(result, rubric(), 1.0)
+    result["leaderboard"] = {"val_loss": 2.25}
+    board = to_gradescope(result, rubric(), 1.0)["leaderboard"]
+    assert board == [{"name": "Validation loss (exercise 3)", "value": 2.25, "order": "asc"}]

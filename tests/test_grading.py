@@ -1,0 +1,435 @@
+"""Grading end to end, as result.json reports it: every sentence of the SPEC's "How it is judged".
+
+Submissions are the reference solutions with edits (tests/variants.py): each classic mistake must
+fail exactly its own items and say why, each valid alternative must pass, and each way a student
+function can go wrong (a crash, a hang, autograd, a lie) must cost that function only.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import failing, item, solution
+from variants import ALTERNATIVES, MISTAKES, Variant, combined, with_functions
+
+from grader.grading import judge_case, make_item
+from grader.hints import HintContext
+from grader.records import CaseResult
+from grader.session import Outcome
+
+FILES = ("exercise1", "exercise2", "exercise3")
+
+
+def submission(**files: str) -> dict[str, str]:
+    """All three solutions, with some files replaced."""
+    return {f: solution(f) for f in FILES} | files
+
+
+def text(it: dict) -> str:
+    return (it["message"] + " " + it["hint"]).lower()
+
+
+# The solutions, and determinism
+
+
+@pytest.fixture(scope="module")
+def solved(grader) -> dict:
+    from grader.submissions import Submission
+
+    data = {f: s.encode() for f, s in submission().items()}
+    return grader.grade(Submission("solutions", data)).to_json()
+
+
+def test_the_solutions_score_full_marks(solved):
+    assert solved["score"] == solved["max_score"] == 100.0
+    assert failing(solved) == set()
+    assert all(i["score"] == i["max_score"] for i in solved["items"])
+
+
+def test_every_case_reports_its_seed_errors_and_shape(solved):
+    for it in solved["items"]:
+        if it["id"] == "exercise3.training":
+            continue
+        assert len(it["cases"]) == 6 and it["cases"][0]["public"], it["id"]
+        assert len({c["seed"] for c in it["cases"]}) == 6
+        for c in it["cases"]:
+            assert c["passed"] is True and c["status"] == "passed"
+            assert 0 <= c["max_rel_err"] < 1e-5 and c["max_abs_err"] is not None
+            assert c["shape"] == c["expected_shape"] and c["config"]["seed"] == c["seed"]
+
+
+def test_grading_the_same_submission_twice_gives_the_same_result(grade):
+    """Apart from when it was graded and how long it took; mistakes and hints included."""
+    files = submission(exercise1=MISTAKES["bessel"].source())
+    first, second = grade(files), grade(files)
+    for result in (first, second):
+        assert failing(result) == {"exercise1.dbndiff2"}
+        del result["graded_at"], result["duration_s"]
+    assert first == second
+
+
+# Each classic mistake fails exactly its own items, and says why
+
+
+@pytest.mark.parametrize("name", MISTAKES)
+def test_a_classic_mistake_fails_exactly_its_own_items(grade, name):
+    variant = MISTAKES[name]
+    result = grade(submission(**{variant.file: variant.source()}))
+    assert failing(result) == variant.items
+    for item_id in variant.items:
+        it = item(result, item_id)
+        assert it["status"] == "failed" and it["score"] == 0, item_id
+        if item_id == "exercise3.training":
+            continue  # a wrong gradient makes the run drift; it is judged as a whole
+        # Every case, the hidden n = 100 one included, shows the mistake, and says so.
+        assert [c["status"] for c in it["cases"]] == ["failed"] * 6, item_id
+        assert all(word in text(it) for word in variant.says), (item_id, text(it))
+
+
+def test_bessel_fails_the_hidden_case_with_n_100(grade):
+    result = grade(submission(exercise2=MISTAKES["bessel_fused"].source()))
+    (big,) = [c for c in item(result, "exercise2.dhprebn")["cases"] if c["config"]["n"] == 100]
+    assert big["status"] == "failed" and "bessel" in big["hint"].lower()
+
+
+def test_a_hidden_case_is_not_named_to_the_student(grade):
+    """The item's message speaks of "a hidden case"; the TA's report has the details."""
+    source = with_functions(
+        "exercise1",
+        dlogprobs="""
+        def dlogprobs(logprobs, Yb, n):
+            d = torch.zeros_like(logprobs)
+            d[range(n), Yb] = -1.0 / 32
+            return d
+        """,
+    )
+    it = item(grade(submission(exercise1=source)), "exercise1.dlogprobs")
+    assert it["status"] == "failed" and it["score"] == pytest.approx(2 * 2 / 6, abs=1e-3)
+    assert "2/6 cases passed; on a hidden case:" in it["message"]
+    assert "n100" not in it["message"] and "seed" not in it["message"]
+
+
+# Each valid alternative passes
+
+
+def alternative_groups() -> list[list[str]]:
+    """The alternatives, batched into as few submissions as their edits allow."""
+    groups: list[list[str]] = []
+    for name, v in ALTERNATIVES.items():
+        for group in groups:
+            others = [ALTERNATIVES[g] for g in group]
+            if others[0].file == v.file and _disjoint(v, others):
+                group.append(name)
+                break
+        else:
+            groups.append([name])
+    return groups
+
+
+def _disjoint(v: Variant, others: list[Variant]) -> bool:
+    olds = [old for o in others for old, _ in o.edits]
+    return not any(v.items & o.items for o in others) and not any(
+        old in o or o in old for old, _ in v.edits for o in olds
+    )
+
+
+@pytest.mark.parametrize("names", alternative_groups(), ids="+".join)
+def test_valid_alternatives_pass(grade, names):
+    variants = [ALTERNATIVES[n] for n in names]
+    result = grade(submission(**{variants[0].file: combined(variants)}))
+    assert failing(result) == set()
+    assert result["score"] == 100.0
+    for v in variants:
+        for item_id in v.items:
+            warnings = " ".join(item(result, item_id)["warnings"])
+            assert all(word in warnings for word in v.warns), (item_id, warnings)
+
+
+def test_a_half_precision_answer_passes_with_a_warning(grade):
+    source = solution("exercise1").replace("    return dh\n", "    return dh.half()\n")
+    result = grade(submission(exercise1=source))
+    assert failing(result) == set()
+    assert (
+        "returned float16 while the inputs are float32"
+        in item(result, "exercise1.dh")["warnings"][0]
+    )
+
+
+def test_every_alternative_is_graded():
+    assert sorted(n for g in alternative_groups() for n in g) == sorted(ALTERNATIVES)
+
+
+# Arguments by name
+
+
+def test_a_disallowed_argument_is_forbidden_for_that_function_only(grade):
+    ex1 = solution("exercise1").replace(
+        "def dprobs(probs, dlogprobs):", "def dprobs(probs, dlogprobs, dW1):"
+    )
+    ex2 = solution("exercise2").replace(
+        "def dlogits(logits, Yb, n):", "def dlogits(logits, Yb, n, dlogprobs):"
+    )
+    result = grade(submission(exercise1=ex1, exercise2=ex2))
+    assert failing(result) == {"exercise1.dprobs", "exercise2.dlogits"}
+    for item_id, name in (("exercise1.dprobs", "dW1"), ("exercise2.dlogits", "dlogprobs")):
+        it = item(result, item_id)
+        assert it["status"] == "forbidden" and it["score"] == 0
+        assert f"declares '{name}', which it may not use" in it["message"]
+
+
+def test_a_near_miss_name_is_missing_with_did_you_mean(grade):
+    source = solution("exercise1").replace("def dlogit_maxes(", "def dlogits_maxes(")
+    result = grade(submission(exercise1=source))
+    assert failing(result) == {"exercise1.dlogit_maxes"}
+    it = item(result, "exercise1.dlogit_maxes")
+    assert it["status"] == "missing" and it["score"] == 0
+    assert "no function `dlogit_maxes`" in it["message"] and "`dlogits_maxes`" in it["message"]
+
+
+def test_a_missing_file_leaves_its_items_missing_and_the_others_graded(grade):
+    result = grade({"exercise1": solution("exercise1"), "exercise3": solution("exercise3")})
+    ex2 = {i["id"] for i in result["items"] if i["exercise"] == "exercise2"}
+    assert ex2 == {"exercise2.dlogits", "exercise2.dhprebn"}
+    assert failing(result) == ex2
+    for item_id in ex2:
+        assert item(result, item_id)["status"] == "missing"
+        assert "exercise2.py was not submitted" in item(result, item_id)["message"]
+    assert result["score"] == 80.0
+
+
+# Return values that are not an answer
+
+
+def test_nan_inf_none_and_non_tensors_fail_with_clear_messages(grade):
+    broken = {
+        "dcounts_sum": ("return dcounts_sum * float('nan')", "contains NaN values"),
+        "dcounts": ("return dcounts / 0.0", "contains Inf values"),
+        "dnorm_logits": ("dnorm_logits", "returned None: did you forget `return`?"),
+        "dh": ("return dh.tolist()", "returned a list, not a torch.Tensor"),
+        "dW2": ("return dW2.numpy()", "returned a numpy array, not a torch.Tensor"),
+        "db2": ("return db2.long()", "returned an int64 tensor"),
+        "dhpreact": ("return 3.0", "returned a float, not a torch.Tensor"),
+    }
+    source = solution("exercise1")
+    for grad, (ret, _) in broken.items():
+        source = source.replace(f"    return {grad}\n", f"    {ret}\n")
+    result = grade(submission(exercise1=source))
+    assert failing(result) == {f"exercise1.{g}" for g in broken}
+    for grad, (_, says) in broken.items():
+        it = item(result, f"exercise1.{grad}")
+        assert it["status"] == "failed" and says in it["message"], it["message"]
+
+
+# Autograd is forbidden, for the function that uses it only
+
+AUTOGRAD = {
+    "dprobs": """
+        def dprobs(probs, dlogprobs):
+            p = probs.clone().requires_grad_()
+            with torch.enable_grad():
+                p.log().backward(dlogprobs)
+            return p.grad
+        """,
+    "dcounts_sum_inv": """
+        def dcounts_sum_inv(counts, counts_sum_inv, dprobs):
+            x = counts_sum_inv.clone().requires_grad_()
+            with torch.enable_grad():
+                (g,) = torch.autograd.grad((counts * x * dprobs).sum(), x)
+            return g
+        """,
+    "dcounts_sum": """
+        def dcounts_sum(counts_sum, dcounts_sum_inv):
+            return torch.func.grad(lambda x: (x**-1 * dcounts_sum_inv).sum())(counts_sum)
+        """,
+    "dh": """
+        def dh(dlogits, W2, h):
+            x = h.clone().requires_grad_()
+            with torch.enable_grad():
+                (x @ W2).backward(dlogits)
+            return x.grad
+        """,
+    # Out of the static scan's sight (a computed key into a class dict): caught at run time.
+    "dnorm_logits": """
+        def dnorm_logits(counts, dcounts, norm_logits):
+            x = norm_logits.clone().requires_grad_()
+            with torch.enable_grad():
+                y = (x.exp() * dcounts).sum()
+                torch.Tensor.__dict__["".join(["back", "ward"])](y)
+            return counts * dcounts
+        """,
+}
+
+
+def test_autograd_is_forbidden_and_scores_zero_for_that_function_only(grade):
+    result = grade(submission(exercise1=with_functions("exercise1", **AUTOGRAD)))
+    assert failing(result) == {f"exercise1.{g}" for g in AUTOGRAD}
+    for grad in AUTOGRAD:
+        it = item(result, f"exercise1.{grad}")
+        assert it["status"] == "forbidden" and it["score"] == 0, grad
+        assert "autograd" in it["message"] and "scores 0" in it["message"], it["message"]
+    assert "while running" in item(result, "exercise1.dnorm_logits")["message"]
+
+
+# Each crash costs only its item
+
+
+def test_each_kind_of_crash_costs_only_its_item(grade):
+    source = with_functions(
+        "exercise1",
+        dcounts_sum="""
+        def dcounts_sum(counts_sum, dcounts_sum_inv):
+            return counts_sum[10**6]
+        """,
+        dcounts="""
+        def dcounts(counts_sum_inv, dprobs, dcounts_sum):
+            raise NotImplementedError
+        """,
+        dh="""
+        def dh(dlogits, W2):
+            import os
+            os._exit(3)
+        """,
+        db2="""
+        def db2(dlogits):
+            import sys
+            sys.exit(1)
+        """,
+    )
+    result = grade(submission(exercise1=source))
+    crashed = {"dcounts_sum": "error", "dcounts": "not_implemented", "dh": "error", "db2": "error"}
+    assert failing(result) == {f"exercise1.{g}" for g in crashed}
+    for grad, status in crashed.items():
+        assert item(result, f"exercise1.{grad}")["status"] == status, grad
+    # The student's traceback, and only theirs.
+    message = item(result, "exercise1.dcounts_sum")["message"]
+    assert "IndexError" in message and "counts_sum[10**6]" in message
+    assert "worker.py" not in message and "grader" not in message
+    assert "not implemented" in item(result, "exercise1.dcounts")["message"]
+    assert "ended without answering" in item(result, "exercise1.dh")["message"]
+    # The items after os._exit ran in a fresh process, on every case.
+    assert [c["status"] for c in item(result, "exercise1.dW2")["cases"]] == ["passed"] * 6
+
+
+def test_a_hanging_function_times_out_and_costs_only_its_item():
+    from grader.pipeline import Grader
+    from grader.sandbox.client import Limits
+    from grader.submissions import Submission
+
+    source = with_functions(
+        "exercise1",
+        dW2="""
+        def dW2(h, dlogits):
+            while True:
+                pass
+        """,
+    )
+    grader = Grader(limits=Limits(call_seconds=2), public_only=True)
+    try:
+        data = {f: s.encode() for f, s in submission(exercise1=source).items()}
+        result = grader.grade(Submission("hangs", data)).to_json()
+    finally:
+        grader.close()
+    assert failing(result) == {"exercise1.dW2"}
+    it = item(result, "exercise1.dW2")
+    assert it["status"] == "timeout" and "no answer within 2 s" in it["message"]
+
+
+# What runs in the student's process cannot reach the judgement
+
+LIES = """
+
+torch.allclose = lambda *args, **kwargs: True
+torch.Tensor.__sub__ = lambda a, b: torch.zeros_like(a)
+torch.Tensor.__eq__ = lambda a, b: torch.ones_like(a, dtype=torch.bool)
+torch.Tensor.abs = lambda a: torch.zeros_like(a)
+
+
+class Liar(torch.Tensor):
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "")
+        if name in ("allclose", "equal", "__eq__", "isclose"):
+            return True
+        if name in ("__sub__", "sub", "abs", "max", "amax"):
+            return torch.zeros(())
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+def dlogits(logits, Yb, n):
+    return F.softmax(logits, 1)  # wrong: no one-hot, no 1/n
+
+
+def dhprebn(dhpreact, bngain, bnvar_inv, bnraw, n):
+    return (2.0 * dhpreact).as_subclass(Liar)
+"""
+
+
+def test_monkeypatching_torch_or_a_lying_tensor_cannot_pass(grade):
+    result = grade(submission(exercise2="import torch\nimport torch.nn.functional as F\n" + LIES))
+    assert failing(result) == {"exercise2.dlogits", "exercise2.dhprebn"}
+    for item_id in ("exercise2.dlogits", "exercise2.dhprebn"):
+        assert item(result, item_id)["score"] == 0
+
+
+def test_changing_inputs_in_place_affects_nothing_else(grade):
+    source = with_functions(
+        "exercise1",
+        dprobs="""
+        def dprobs(probs, dlogprobs):
+            d = (1.0 / probs) * dlogprobs
+            probs.zero_()
+            dlogprobs.fill_(float("nan"))
+            return d
+        """,
+    )
+    assert failing(grade(submission(exercise1=source))) == set()
+
+
+# judge_case and make_item, the suites' two helpers
+
+
+def meta(public: bool, seed: int) -> dict:
+    return {"case": f"case-{seed}", "seed": seed, "public": public, "config": {"n": 5}}
+
+
+def test_a_call_that_failed_keeps_its_status_and_message():
+    import torch
+
+    truth = torch.ones(3, dtype=torch.float64)
+    case = judge_case(
+        meta(True, 1), Outcome("timeout", "no answer"), truth, input_dtype=torch.float32
+    )
+    assert case.status == "timeout" and case.message == "no answer"
+    assert case.expected_shape == [3]
+
+
+def test_a_failed_case_carries_the_hint_and_the_call_warnings():
+    import torch
+
+    truth = torch.arange(1.0, 5.0, dtype=torch.float64)
+    outcome = Outcome("ok", value=(-truth.float(), "float32"), warnings=["printed a lot"])
+    case = judge_case(
+        meta(True, 1), outcome, truth, input_dtype=torch.float32, hints=HintContext(5)
+    )
+    assert case.status == "failed" and case.hint == "the sign is flipped"
+    assert case.warnings == ["printed a lot"]
+
+
+def case_result(status: str, public: bool, seed: int, **kw) -> CaseResult:
+    return CaseResult(**meta(public, seed), status=status, **kw)
+
+
+def test_an_item_shows_its_most_pressing_status_and_first_such_failure():
+    cases = [
+        case_result("passed", True, 1, warnings=["w"]),
+        case_result("failed", False, 2, message="off", hint="sign"),
+        case_result("timeout", False, 3, message="hung", warnings=["w"]),
+    ]
+    it = make_item("exercise1.dh", cases)
+    assert it.status == "timeout" and it.exercise == "exercise1"
+    assert it.message == "1/3 cases passed; on a hidden case: hung"
+    assert it.warnings == ["w"] and it.hint == ""
+
+
+def test_an_item_whose_cases_all_pass_says_so():
+    it = make_item("exercise1.dh", [case_result("passed", True, 1)])
+    assert it.status == "passed" and it.message == "all 1 cases passed"

@@ -1,0 +1,70 @@
+"""The hidden cases discriminate: hard-coded sizes, transposes, `dC[Xb] += demb` and Bessel fail."""
+
+from __future__ import annotations
+
+import torch
+
+from grader.backprop_ninja.cases import PUBLIC, cases
+from grader.backprop_ninja.hidden import HIDDEN
+from grader.backprop_ninja.model import Config
+
+LECTURE = Config()
+SIZES = ("vocab_size", "block_size", "n_embd", "n_hidden", "n")
+
+
+def matrices(cfg: Config) -> dict[str, tuple[int, int]]:
+    """Every 2-D shape a gradient has: none may be square, or a transpose would fit it."""
+    fan_in = cfg.block_size * cfg.n_embd
+    return {
+        "C": (cfg.vocab_size, cfg.n_embd),
+        "W1": (fan_in, cfg.n_hidden),
+        "W2": (cfg.n_hidden, cfg.vocab_size),
+        "embcat": (cfg.n, fan_in),
+        "hprebn": (cfg.n, cfg.n_hidden),
+        "logits": (cfg.n, cfg.vocab_size),
+    }
+
+
+def test_every_lecture_size_differs_in_some_hidden_case():
+    for size in SIZES:
+        assert any(getattr(c, size) != getattr(LECTURE, size) for c in HIDDEN), size
+
+
+def test_every_size_takes_several_values_so_no_constant_fits_all_cases():
+    for size in SIZES:
+        assert len({getattr(c, size) for c in (*PUBLIC, *HIDDEN)}) >= 3, size
+
+
+def test_no_gradient_is_square_in_any_case():
+    for cfg in (*PUBLIC, *HIDDEN):
+        for name, (rows, cols) in matrices(cfg).items():
+            assert rows != cols, (cfg, name)
+
+
+def test_a_transposed_product_never_fits_another_gradient():
+    """No two matrices share a shape up to transposition: a wrong product is a wrong shape."""
+    for cfg in (*PUBLIC, *HIDDEN):
+        shapes = list(matrices(cfg).values())
+        flipped = {(c, r) for r, c in shapes}
+        assert not flipped & set(shapes), cfg
+
+
+def test_every_case_repeats_a_character_in_its_batch():
+    for case in cases():
+        assert case.Xb.unique().numel() < case.Xb.numel(), case.id
+        counts = torch.bincount(case.Xb.reshape(-1))
+        assert int(counts.max()) >= 2
+
+
+def test_bessel_is_checked_at_n_100_and_at_small_n():
+    ns = {c.n for c in HIDDEN}
+    assert 100 in ns and min(ns) <= 10
+
+
+def test_the_hidden_seeds_differ_from_the_public_one_and_each_other():
+    seeds = [c.seed for c in (*PUBLIC, *HIDDEN)]
+    assert len(set(seeds)) == len(seeds)
+
+
+def test_the_cases_are_float32_like_the_lecture():
+    assert {c.dtype for c in (*PUBLIC, *HIDDEN)} == {"float32"}

@@ -1,0 +1,114 @@
+"""The hint table: each rule names its mistake when the numbers show it, and only then."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from grader.hints import MATCH, RULES, HintContext, hint_for
+
+N = 32
+
+
+@pytest.fixture
+def t() -> torch.Tensor:
+    """A truth with entries of both signs and no structure (float64, like autograd's)."""
+    g = torch.Generator().manual_seed(1)
+    return torch.randn(N, 7, generator=g, dtype=torch.float64)
+
+
+def float32(x: torch.Tensor) -> torch.Tensor:
+    """A student's answer: float32 rounding, compared in float64 as the judge does."""
+    return x.float().double()
+
+
+def hint(s, t, n=N, mistakes=None) -> str:
+    return hint_for(s, t, HintContext(n, mistakes or {}))
+
+
+def test_the_rules_are_one_table_in_order_of_precedence():
+    names = [r.name for r in RULES]
+    assert names == ["all zeros", "known mistake", "sign", "constant factor", "transpose"]
+
+
+def test_a_flipped_sign(t):
+    assert hint(float32(-t), t) == "the sign is flipped"
+
+
+@pytest.mark.parametrize(
+    ("factor", "says"),
+    [
+        (N, "off by a factor n: is a 1/n (the mean) missing?"),
+        (1 / N, "off by a factor 1/n"),
+        (N / (N - 1), "off by n/(n-1): Bessel's correction"),
+        ((N - 1) / N, "off by (n-1)/n: Bessel's correction"),
+        (N - 1, "off by a factor n-1: is the variance's 1/(n-1) missing?"),
+        (2.0, "off by a factor 2"),
+        (0.5, "off by a factor 1/2"),
+        (3.7, "off by a constant factor of about 3.7"),
+    ],
+)
+def test_a_constant_factor_names_its_likely_cause(t, factor, says):
+    assert hint(float32(factor * t), t).startswith(says)
+
+
+def test_bessel_is_named_at_n_100(t):
+    assert "Bessel" in hint(float32(0.99 * t), t, n=100)
+
+
+def test_a_flipped_sign_and_a_factor_are_named_together(t):
+    assert hint(float32(-N * t), t) == (
+        "the sign is flipped, and it is off by a factor n: is a 1/n (the mean) missing?"
+    )
+
+
+def test_a_factor_close_to_one_is_shown_with_enough_digits(t):
+    assert hint(float32(1.0007 * t), t) == "off by a constant factor of about 1.000700"
+
+
+def test_at_n_2_the_factors_that_coincide_do_not_confuse_the_table(t):
+    assert hint(float32(2 * t), t, n=2) == "off by a factor n: is a 1/n (the mean) missing?"
+
+
+def test_a_transposed_square_matrix():
+    g = torch.Generator().manual_seed(2)
+    t = torch.randn(9, 9, generator=g, dtype=torch.float64)
+    assert "transposed" in hint(float32(t.T), t)
+
+
+def test_all_zeros(t):
+    assert hint(torch.zeros_like(t), t) == "the answer is all zeros"
+
+
+def test_a_known_mistake_is_named_by_its_label(t):
+    wrong = t.clone()
+    wrong[:, 0] = 0.0
+    assert hint(float32(wrong), t, mistakes={"column 0 forgotten": wrong}) == ("column 0 forgotten")
+
+
+def test_a_known_mistake_comes_before_the_generic_rules(t):
+    """A mistake that is also a constant factor gets its specific label."""
+    assert hint(float32(2 * t), t, mistakes={"the branch added twice": 2 * t}) == (
+        "the branch added twice"
+    )
+
+
+def test_an_unrelated_wrong_answer_gets_no_hint(t):
+    g = torch.Generator().manual_seed(3)
+    other = torch.randn(t.shape, generator=g, dtype=torch.float64)
+    assert hint(float32(other), t, mistakes={"a mistake": 2 * t}) == ""
+
+
+def test_an_answer_no_nearer_a_mistake_than_the_truth_is_not_explained_by_it(t):
+    """Fused Bessel at n = 100 is only 7e-4 from the truth: resembling it is not enough."""
+    pattern = torch.linspace(-1, 1, t.numel(), dtype=torch.float64).reshape(t.shape)
+    wrong = t + MATCH * 0.5 * t.abs().max() * pattern
+    between = (t + wrong) / 2  # within MATCH of the mistake, but as near the truth
+    assert hint(between, t, mistakes={"Bessel": wrong}) == ""
+    assert hint(float32(wrong), t, mistakes={"Bessel": wrong}) == "Bessel"
+
+
+def test_a_factor_hint_needs_the_whole_answer_to_be_scaled(t):
+    half = t.clone()
+    half[: N // 2] *= 2  # half the rows doubled: no single factor explains it
+    assert hint(float32(half), t) == ""

@@ -1,0 +1,319 @@
+"""The judge: closeness against autograd's float64 truth, shapes, dtypes, and odd return values.
+
+The last section measures the tolerance's margins on every case: every correct formulation of
+tests/variants.py must land at least ten times inside the float32 tolerance, and every classic
+mistake at least ten times outside it (the numbers are quoted in grader/judge.py).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+import torch
+from variants import ALTERNATIVES, MISTAKES, SOLUTIONS, Variant, call, load
+
+from grader.backprop_ninja import spec
+from grader.backprop_ninja.cases import build_case, cases
+from grader.backprop_ninja.model import Config
+from grader.judge import TOLERANCE, judge
+from grader.sandbox.client import NotATensor
+
+TOL32 = TOLERANCE[torch.float32]
+MARGIN = 10.0
+
+
+def value(t: torch.Tensor) -> tuple[torch.Tensor, str]:
+    """A tensor as the sandbox client decodes it: the tensor and its dtype's name."""
+    return t, str(t.dtype).removeprefix("torch.")
+
+
+@pytest.fixture
+def truth() -> torch.Tensor:
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(6, 4, generator=g, dtype=torch.float64)
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    return str(tuple(shape))
+
+
+def judged(answer, truth, **kw):
+    return judge(answer, truth, input_dtype=kw.pop("input_dtype", torch.float32), **kw)
+
+
+# Closeness
+
+
+def test_a_correct_float32_answer_passes_silently(truth):
+    v = judged(value(truth.float()), truth)
+    assert v.passed and v.message == "" and v.warnings == []
+    assert v.max_rel_err < 1e-7 and v.diff_map is None
+
+
+def test_the_error_is_relative_to_the_largest_true_value(truth):
+    wrong = truth.clone()
+    wrong[0, 0] += 0.5 * truth.abs().max()
+    v = judged(value(wrong.float()), truth)
+    assert not v.passed
+    assert v.max_rel_err == pytest.approx(0.5, rel=1e-6)
+    assert v.max_abs_err == pytest.approx(0.5 * float(truth.abs().max()), rel=1e-6)
+
+
+@pytest.mark.parametrize(("ratio", "passes"), [(0.5, True), (2.0, False)])
+def test_the_float32_tolerance_is_the_boundary(truth, ratio, passes):
+    answer = truth + ratio * TOL32 * truth.abs().max()
+    assert judged(value(answer), truth, input_dtype=torch.float32).passed is passes
+
+
+def test_a_failure_says_how_far_off_in_the_students_terms(truth):
+    v = judged(value((truth * 1.01).float()), truth)
+    assert not v.passed
+    assert "differ from autograd's" in v.message and f"{TOL32:g}" in v.message
+    assert v.diff_map and len(v.diff_map) == 6 and len(v.diff_map[0]) == 4
+
+
+def test_the_diff_map_is_small_for_large_gradients():
+    big = torch.ones(1000, 300, dtype=torch.float64)
+    v = judged(value(torch.zeros(1000, 300) + 2), big)
+    assert len(v.diff_map) <= 32 and all(len(row) <= 32 for row in v.diff_map)
+
+
+# Mathematically zero gradients (dlogit_maxes, db1) are judged on the scale of what they sum.
+
+
+def test_exact_zeros_pass_for_a_zero_gradient():
+    noise = torch.full((5, 1), 1e-18, dtype=torch.float64)
+    assert judged(value(torch.zeros(5, 1)), noise, scale_floor=0.03).passed
+
+
+def test_float_noise_passes_for_a_zero_gradient():
+    noise = torch.full((5, 1), 1e-18, dtype=torch.float64)
+    assert judged(value(torch.full((5, 1), 3e-9)), noise, scale_floor=0.03).passed
+
+
+def test_a_real_value_fails_for_a_zero_gradient():
+    noise = torch.full((5, 1), 1e-18, dtype=torch.float64)
+    v = judged(value(torch.full((5, 1), 0.01)), noise, scale_floor=0.03)
+    assert not v.passed
+
+
+def test_without_a_scale_floor_noise_would_fail():
+    """Why the floor exists: relative to its own float noise, any float32 answer is wrong."""
+    noise = torch.full((5, 1), 1e-18, dtype=torch.float64)
+    assert not judged(value(torch.full((5, 1), 3e-9)), noise).passed
+
+
+# Shapes
+
+
+def test_a_shape_that_differs_only_by_size_one_dimensions_passes_with_a_warning():
+    truth = torch.randn(1, 64, dtype=torch.float64)
+    v = judged(value(truth.reshape(64).float()), truth, name="dbnmeani")
+    assert v.passed
+    assert v.warnings == [
+        "shape (64,) differs from dbnmeani's (1, 64) only by size-1 dimensions; accepted"
+    ]
+
+
+def test_a_transposed_matrix_is_named():
+    truth = torch.randn(64, 27, dtype=torch.float64)
+    v = judged(value(truth.T.float()), truth)
+    assert not v.passed
+    assert "returned (27, 64), expected (64, 27)" in v.message and "transposed" in v.message
+
+
+@pytest.mark.parametrize(
+    ("got", "want"), [((32, 27), (27,)), ((32, 64), (1, 64)), ((32, 27), (32, 1))]
+)
+def test_a_missing_sum_over_a_broadcast_dimension_is_named(got, want):
+    v = judged(value(torch.ones(got)), torch.ones(want, dtype=torch.float64))
+    assert not v.passed
+    assert f"returned {shape_text(got)}, expected {shape_text(want)}" in v.message
+    assert "did you sum over the broadcast dimension?" in v.message
+
+
+def test_a_reshaped_answer_is_named_as_such():
+    truth = torch.ones(32, 3, 10, dtype=torch.float64)
+    v = judged(value(torch.ones(32, 30)), truth)
+    assert "(32, 30)" in v.message and "(32, 3, 10)" in v.message and "reshape" in v.message
+
+
+def test_any_other_wrong_shape_names_both_shapes():
+    v = judged(value(torch.ones(5, 7)), torch.ones(3, 2, dtype=torch.float64))
+    assert not v.passed
+    assert v.message == "wrong shape: returned (5, 7), expected (3, 2)"
+
+
+# Dtypes
+
+
+def test_a_float64_answer_passes_with_a_warning_and_the_inputs_tolerance(truth):
+    answer = truth + 0.5 * TOL32 * truth.abs().max()
+    v = judged(value(answer), truth, input_dtype=torch.float32)
+    assert v.passed
+    assert v.warnings == [
+        "returned float64 while the inputs are float32; judged with the coarser dtype's tolerance"
+    ]
+
+
+def test_a_half_precision_answer_is_judged_with_its_coarser_tolerance(truth):
+    v = judged(value(truth.half()), truth)
+    assert v.passed and "float16" in v.warnings[0]
+    off = truth * (1 + 20 * TOLERANCE[torch.float16])
+    assert not judged(value(off.half()), truth).passed
+
+
+def test_float64_inputs_are_judged_with_the_float64_tolerance(truth):
+    assert judged(value(truth.clone()), truth, input_dtype=torch.float64).passed
+    off = truth * (1 + 1e-7)  # fine for float32 inputs, far too coarse for float64 ones
+    assert not judged(value(off), truth, input_dtype=torch.float64).passed
+    assert judged(value(off), truth, input_dtype=torch.float32).passed
+
+
+def test_a_float32_answer_to_float64_inputs_gets_the_coarser_tolerance(truth):
+    v = judged(value(truth.float()), truth, input_dtype=torch.float64)
+    assert v.passed and "float32 while the inputs are float64" in v.warnings[0]
+
+
+def test_an_unknown_dtype_name_from_the_student_process_is_not_trusted(truth):
+    """The dtype name crosses from the student's process: only known dtypes set a tolerance."""
+    v = judged((truth.float() * (1 + 1e-3), "nn"), truth)
+    assert not v.passed
+
+
+def test_an_integer_tensor_fails_with_a_clear_message():
+    v = judged(value(torch.ones(3, dtype=torch.int64)), torch.ones(3, dtype=torch.float64))
+    assert not v.passed and "an int64 tensor" in v.message and "floating-point" in v.message
+
+
+# Values that are not a tensor, or not a number
+
+
+@pytest.mark.parametrize(
+    ("returned", "says"),
+    [
+        (None, "returned None: did you forget `return`?"),
+        (NotATensor("float"), "returned a float, not a torch.Tensor"),
+        (NotATensor("ndarray"), "returned a numpy array, not a torch.Tensor"),
+        (NotATensor("tensor of dtype complex64"), "returned a complex64 tensor"),
+        ([1, 2], "returned a list, not a torch.Tensor"),
+        ({"a": 1}, "returned a dict, not a torch.Tensor"),
+        ("text", "returned a str, not a torch.Tensor"),
+        ((1, 2, 3), "returned a tuple, not a torch.Tensor"),
+    ],
+)
+def test_a_value_that_is_not_a_tensor_fails_with_a_clear_message(returned, says, truth):
+    v = judged(returned, truth)
+    assert not v.passed and v.message.startswith(says)
+
+
+@pytest.mark.parametrize(("bad", "word"), [(float("nan"), "NaN"), (float("inf"), "Inf")])
+def test_nan_or_inf_fails_with_a_clear_message(bad, word, truth):
+    answer = truth.float().clone()
+    answer[2, 1] = bad
+    v = judged(value(answer), truth)
+    assert not v.passed and f"contains {word} values" in v.message
+
+
+# The tolerance's margins, measured on every public and hidden case
+
+
+def _grads_of(variant_or_file: Variant | str) -> dict[str, str]:
+    """Which functions a source defines to judge: exercise 3's backward returns them all."""
+    file = variant_or_file if isinstance(variant_or_file, str) else variant_or_file.file
+    if file == "exercise3":
+        return {g: "backward" for g in spec.EXERCISE3_GRADS}
+    if isinstance(variant_or_file, str):
+        names = spec.EXERCISE1 if file == "exercise1" else spec.EXERCISE2
+    else:
+        names = [i.split(".", 1)[1] for i in variant_or_file.items]
+    return {g: g for g in names}
+
+
+def relative_errors(source: str, file: str, grads: dict[str, str], all_cases) -> dict:
+    """(grad, case id) -> the judged relative error, or the failure message (e.g. a shape)."""
+    module = load(source, file)
+    errors = {}
+    for case in all_cases:
+        compact = file == "exercise3"
+        inputs = case.compact_inputs if compact else case.atomic_inputs
+        truths = case.compact_grads if compact else case.atomic_grads
+        results = {}
+        for grad, func in grads.items():
+            if func not in results:
+                results[func] = call(getattr(module, func), inputs)
+            out = results[func]
+            if compact:
+                out = out[grad] if isinstance(out, dict) else out[spec.EXERCISE3_GRADS.index(grad)]
+            v = judge(
+                value(out),
+                truths[grad],
+                input_dtype=case.dtype,
+                scale_floor=case.scale_floor(grad, truths),
+            )
+            errors[(grad, case.id)] = v.max_rel_err if v.max_rel_err is not None else v.message
+    return errors
+
+
+@functools.cache
+def correct_errors() -> dict:
+    errors = {}
+    for file in ("exercise1", "exercise2", "exercise3"):
+        source = (SOLUTIONS / f"{file}.py").read_text()
+        for key, err in relative_errors(source, file, _grads_of(file), cases()).items():
+            errors[("solution", *key)] = err
+    for name, variant in ALTERNATIVES.items():
+        found = relative_errors(variant.source(), variant.file, _grads_of(variant), cases())
+        errors.update({(name, *key): err for key, err in found.items()})
+    return errors
+
+
+def test_every_correct_formulation_is_at_least_ten_times_inside_the_tolerance():
+    errors = correct_errors()
+    assert all(isinstance(e, float) for e in errors.values()), "a correct answer failed on shape"
+    worst = max(errors, key=errors.get)
+    assert errors[worst] * MARGIN <= TOL32, f"worst correct answer: {worst} at {errors[worst]:.2g}"
+    # Not vacuous: float32 answers do carry rounding error (about 1e-7 of the scale).
+    assert errors[worst] > 1e-8
+
+
+@pytest.mark.parametrize("name", MISTAKES)
+def test_every_classic_mistake_is_at_least_ten_times_outside_the_tolerance(name):
+    """On every case, each gradient a mistake reaches is wrong in shape or far off."""
+    variant = MISTAKES[name]
+    grads = {g: f for g, f in _grads_of(variant).items() if f"{variant.file}.{g}" in variant.items}
+    errors = relative_errors(variant.source(), variant.file, grads, cases())
+    assert len(errors) == len(grads) * len(cases())
+    for where, err in errors.items():
+        if isinstance(err, str):
+            assert err.startswith("wrong shape"), (where, err)
+        else:
+            assert err >= MARGIN * TOL32, (where, err)
+
+
+def test_bessel_at_n_100_is_caught_with_margin_in_the_chain_and_in_the_fused_formula():
+    """The smallest classic mistake: n for n-1 at the hidden case with n = 100."""
+    (big,) = [c for c in cases() if c.n == 100]
+    chain = relative_errors(
+        MISTAKES["bessel"].source(), "exercise1", {"dbndiff2": "dbndiff2"}, [big]
+    )
+    fused = relative_errors(
+        MISTAKES["bessel_fused"].source(), "exercise2", {"dhprebn": "dhprebn"}, [big]
+    )
+    assert chain[("dbndiff2", big.id)] == pytest.approx(1 / 100, rel=1e-3)
+    assert fused[("dhprebn", big.id)] >= MARGIN * TOL32
+
+
+def test_float64_cases_leave_the_same_margins():
+    """A course may add float64 cases: correct answers then sit far inside 1e-9."""
+    case = build_case(Config(n=100, dtype="float64", seed=11), public=False)
+    tol = TOLERANCE[torch.float64]
+    for file in ("exercise1", "exercise2", "exercise3"):
+        source = (SOLUTIONS / f"{file}.py").read_text()
+        errors = relative_errors(source, file, _grads_of(file), [case])
+        assert max(errors.values()) * MARGIN <= tol, file
+    fused = relative_errors(
+        MISTAKES["bessel_fused"].source(), "exercise2", {"dhprebn": "dhprebn"}, [case]
+    )
+    assert min(fused.values()) >= MARGIN * tol

@@ -1,0 +1,94 @@
+"""The assignment's known mistakes: each one is what a student who makes it returns, on every case.
+
+The variants of tests/variants.py are run in-process (they are our own code) and judged exactly
+as the suites judge them, through `judge_case` with the hint context the suites build; the
+message and hint must name the mistake on every public and hidden case.
+"""
+
+from __future__ import annotations
+
+import pytest
+from variants import MISTAKES, call, load
+
+from grader.backprop_ninja import spec
+from grader.backprop_ninja.cases import cases
+from grader.backprop_ninja.mistakes import BESSEL, REPEATED, known_mistakes
+from grader.grading import judge_case
+from grader.hints import HintContext
+from grader.records import CaseResult
+from grader.session import Outcome
+
+
+def judged_cases(name: str, grad: str) -> list[CaseResult]:
+    """Every case of one gradient of a mistaken variant, judged as a suite judges it."""
+    variant = MISTAKES[name]
+    module = load(variant.source(), variant.file)
+    compact = variant.file == "exercise3"
+    results = []
+    for case in cases():
+        if compact:
+            out = call(module.backward, case.compact_inputs)[grad]
+            truths = case.compact_grads
+        else:
+            out = call(getattr(module, grad), case.atomic_inputs)
+            truths = case.atomic_grads
+        results.append(
+            judge_case(
+                case.meta(),
+                Outcome("ok", value=(out, str(out.dtype).removeprefix("torch."))),
+                truths[grad],
+                input_dtype=case.dtype,
+                scale_floor=case.scale_floor(grad, truths),
+                hints=HintContext(case.n, known_mistakes(grad, case, compact=compact)),
+                name=grad,
+            )
+        )
+    return results
+
+
+SAYING = [
+    (name, item.split(".", 1)[1])
+    for name, v in MISTAKES.items()
+    for item in sorted(v.items)
+    if v.says and v.file != "exercise3"
+]
+
+
+@pytest.mark.parametrize(("name", "grad"), SAYING, ids=[n for n, _ in SAYING])
+def test_every_classic_mistake_is_named_on_every_case(name, grad):
+    says = MISTAKES[name].says
+    for result in judged_cases(name, grad):
+        assert result.status == "failed", result.case
+        text = (result.message + " " + result.hint).lower()
+        assert all(word in text for word in says), (result.case, text)
+
+
+@pytest.mark.parametrize(
+    ("name", "grad", "label"),
+    [
+        ("bessel_exercise3", "dW1", BESSEL),
+        ("bessel_exercise3", "dC", BESSEL),
+        ("dC_fancy_index_exercise3", "dC", REPEATED),
+    ],
+)
+def test_exercise3_mistakes_are_named_once_the_suite_passes_them(name, grad, label):
+    """`known_mistakes(..., compact=True)` carries them down to the parameters they reach."""
+    for result in judged_cases(name, grad):
+        assert result.status == "failed" and result.hint == label, result.case
+
+
+def test_mistakes_are_only_offered_for_gradients_they_concern():
+    case = cases(public_only=True)[0]
+    assert known_mistakes("dprobs", case) == {}
+    assert known_mistakes("db2", case, compact=True) == {}
+    for grad in spec.EXERCISE1:
+        for wrong in known_mistakes(grad, case).values():
+            assert wrong.shape == case.atomic_grads[grad].shape, grad
+
+
+def test_the_repeated_characters_mistake_shows_on_every_case():
+    """Every case's batch repeats a character, so `dC[Xb] += demb` differs from the truth."""
+    for case in cases():
+        wrong = known_mistakes("dC", case)[REPEATED]
+        off = (wrong - case.atomic_grads["dC"]).abs().max() / case.atomic_grads["dC"].abs().max()
+        assert off > 0.1, case.id

@@ -1,0 +1,132 @@
+"""The one grading pipeline, end to end: what every front door can rely on."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT, failing, item, solution
+
+from grader.backprop_ninja import ASSIGNMENT
+from grader.backprop_ninja.examples import EXAMPLES
+
+ALL = ("exercise1", "exercise2", "exercise3")
+
+
+def test_the_solutions_score_full_marks(grade):
+    result = grade({f: solution(f) for f in ALL})
+    assert result["score"] == result["max_score"] == 100.0
+    assert failing(result) == set()
+    assert result["chain"]["first_departure"] is None and result["chain"]["unreached"] == []
+
+
+def test_the_stubs_score_zero_with_every_item_not_implemented(grade):
+    result = grade({f: (ROOT / "assignments" / f"{f}.py").read_text() for f in ALL})
+    assert result["score"] == 0.0
+    assert {i["status"] for i in result["items"]} == {"not_implemented"}
+
+
+def test_every_item_appears_in_order_whatever_was_submitted(grade):
+    for files in ({}, {"exercise2": solution("exercise2")}, {"exercise1": "x = ("}):
+        result = grade(files)
+        assert [i["id"] for i in result["items"]] == list(ASSIGNMENT.item_ids)
+
+
+def test_a_missing_file_scores_zero_for_its_exercise_only(grade):
+    result = grade({"exercise2": solution("exercise2")})
+    assert result["exercises"]["exercise2"]["score"] == 20.0
+    assert item(result, "exercise1.dC")["status"] == "missing"
+    assert "exercise1.py was not submitted" in item(result, "exercise1.dC")["message"]
+    assert item(result, "exercise3.training")["status"] == "missing"
+
+
+def test_a_file_that_does_not_parse_is_an_error_for_its_items_with_the_reason(grade):
+    result = grade({"exercise1": "def dlogprobs(:\n", "exercise2": solution("exercise2")})
+    dc = item(result, "exercise1.dC")
+    assert dc["status"] == "error" and "does not parse" in dc["message"]
+    assert item(result, "exercise2.dlogits")["status"] == "passed"
+
+
+def test_binary_and_non_utf8_files_are_errors_that_say_why(grade):
+    result = grade({"exercise1": b"\x00\x01\x02", "exercise2": "x = 'caf\xe9'".encode("latin-1")})
+    assert "binary" in item(result, "exercise1.dlogprobs")["message"]
+    assert "UTF-8" in item(result, "exercise2.dlogits")["message"]
+    assert result["files"]["exercise3"] == "missing"
+
+
+def test_each_example_fails_exactly_the_items_its_mistake_touches(grade):
+    """The example class is realistic: each classic mistake costs its own items, nothing else."""
+    expected = {
+        "complete": set(),
+        "bessel": {"exercise1.dbndiff2"},
+        "missing_branch": {"exercise1.dcounts"},
+        "no_div_n": {"exercise2.dlogits"},
+    }
+    out = ROOT / "build" / "test-examples"
+    subprocess.run([sys.executable, "-m", "grader.cli", "examples", str(out)], check=True,
+                   capture_output=True)  # fmt: skip
+    assert set(expected) <= set(EXAMPLES)
+    for name, wrong in expected.items():
+        files = {f: (out / name / f"{f}.py").read_text() for f in ALL}
+        assert failing(grade(files, name)) == wrong, name
+
+
+def test_result_json_carries_case_details_and_seeds(grade):
+    result = grade({"exercise1": solution("exercise1")})
+    cases = item(result, "exercise1.dW1")["cases"]
+    assert cases[0]["public"] is True and cases[0]["config"]["n"] == 32
+    assert len({c["seed"] for c in cases}) == len(cases) > 1
+    for c in cases:
+        assert c["passed"] and c["max_rel_err"] < 1e-4 and c["shape"] == c["expected_shape"]
+    json.dumps(result)  # plain JSON all the way down
+
+
+def test_student_output_is_captured_per_file(grade):
+    src = solution("exercise2").replace("import torch", "import torch\nprint('hello from ex2')", 1)
+    result = grade({"exercise2": src})
+    assert "hello from ex2" in result["output"]["exercise2"]
+
+
+def test_grading_twice_gives_the_same_result_apart_from_timestamps(grade):
+    files = {f: solution(f) for f in ALL}
+    files["exercise1"] = files["exercise1"].replace("import torch", "import torch\nprint(1)", 1)
+    first, second = grade(files), grade(files)
+    for r in (first, second):
+        r.pop("graded_at"), r.pop("duration_s")
+    assert first == second
+
+
+def test_the_public_check_shows_no_hidden_case(tmp_path):
+    folder = tmp_path / "me"
+    folder.mkdir()
+    (folder / "exercise2.py").write_text(solution("exercise2"))
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(folder)],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    assert "dlogits" in run.stdout and "ok" in run.stdout
+    assert "hidden-" not in run.stdout  # no hidden case id, config or value
+    assert "missing" in run.stdout  # exercise 1 and 3 were not given
+
+
+def test_grade_exits_zero_whatever_the_scores_and_nonzero_on_bad_input(tmp_path):
+    cli = [sys.executable, "-m", "grader.cli", "grade"]
+    ok = subprocess.run([*cli, str(ROOT / "assignments"), "--out", str(tmp_path / "r"),
+                         "--no-progress"], capture_output=True, text=True)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads((tmp_path / "r" / "assignments" / "result.json").read_text())["score"] == 0
+    not_there = subprocess.run([*cli, str(tmp_path / "nope"), "--out", str(tmp_path / "r2")],
+                               capture_output=True, text=True)  # fmt: skip
+    assert not_there.returncode != 0
+    assert "does not exist" in not_there.stderr and "Traceback" not in not_there.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = subprocess.run([*cli, str(empty), "--out", str(tmp_path / "r3")],
+                             capture_output=True, text=True)  # fmt: skip
+    assert nothing.returncode != 0 and "exercise1.py" in nothing.stderr
+
+
+def test_make_grade_passes_its_variables_to_grader_grade():
+    makefile = (ROOT / "Makefile").read_text()
+    assert '$(BIN)/grader grade "$(SUBMISSIONS)" --out "$(OUT)" -j $(JOBS)' in makefile
+    assert Path(ROOT / ".ci" / "run").read_text().count("make test") == 1

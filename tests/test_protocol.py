@@ -1,0 +1,266 @@
+"""The wire to student processes: raw tensor data in, checked against every lie, and never pickle.
+
+What a student process sends is data: a JSON header and raw bytes. Every size is checked before
+anything is allocated, a shape or dtype that does not match its bytes is refused, and no object
+ever crosses, so a payload built to run code when unpickled is never unpickled.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import pickle
+import socket
+import struct
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import solution
+
+from grader.sandbox import client
+from grader.sandbox.client import NotATensor, decode_value
+from grader.sandbox.inside import protocol
+from grader.sandbox.inside.protocol import Closed, ProtocolError, decode_tensor, encode
+
+GRADER = Path(__file__).resolve().parent.parent / "grader"
+
+
+def roundtrip(value):
+    """Encode as the student process does, decode as the grader does."""
+    blobs: list[bytes] = []
+    encoded = encode(value, blobs)
+    return decode_value(json.loads(json.dumps(encoded)), blobs)
+
+
+@pytest.fixture
+def pair():
+    a, b = socket.socketpair()
+    yield a, b
+    a.close()
+    b.close()
+
+
+# Tensors cross as dtype, shape and bytes
+
+
+@pytest.mark.parametrize(
+    "dtype", [torch.float16, torch.float32, torch.float64, torch.int64, torch.int32, torch.bool]
+)
+def test_a_tensor_crosses_exactly(dtype):
+    t = (torch.arange(24).reshape(2, 3, 4) % 5).to(dtype)
+    got, name = roundtrip(t)
+    assert name == str(dtype).removeprefix("torch.")
+    assert got.dtype == dtype and torch.equal(got, t)
+
+
+def test_bfloat16_travels_as_float32_and_keeps_its_name():
+    t = torch.tensor([1.5, -2.25], dtype=torch.bfloat16)
+    got, name = roundtrip(t)
+    assert name == "bfloat16" and got.dtype == torch.float32 and torch.equal(got, t.float())
+
+
+def test_a_non_contiguous_view_crosses_as_its_values():
+    t = torch.arange(12.0).reshape(3, 4).T
+    got, _ = roundtrip(t)
+    assert torch.equal(got, t) and got.shape == (4, 3)
+
+
+def test_an_empty_tensor_crosses():
+    got, _ = roundtrip(torch.zeros(0, 5))
+    assert got.shape == (0, 5)
+
+
+def test_containers_cross_one_level_deep_and_objects_only_by_type_name():
+    value = {"dC": torch.ones(2), "n": 3, "nested": [torch.ones(1)], "obj": object()}
+    got = roundtrip(value)
+    assert torch.equal(got["dC"][0], torch.ones(2))
+    assert got["n"] == NotATensor("int")
+    assert got["nested"] == NotATensor("list")
+    assert got["obj"] == NotATensor("object")
+    assert roundtrip(None) is None
+    assert roundtrip(float("nan")) == NotATensor("str")  # not a number the grader could use
+
+
+def test_an_unsupported_dtype_crosses_as_a_name_only():
+    assert roundtrip(torch.ones(2, dtype=torch.complex64)) == NotATensor(
+        "tensor of dtype complex64"
+    )
+
+
+# Lies in a tensor's description are refused
+
+
+def described(t: torch.Tensor, **lie) -> tuple[dict, list[bytes]]:
+    blobs: list[bytes] = []
+    meta = encode(t, blobs)["tensor"]
+    meta.update(lie)
+    return meta, blobs
+
+
+@pytest.mark.parametrize(
+    "lie",
+    [
+        {"shape": [3, 3]},  # more numbers than bytes
+        {"shape": [1]},  # fewer
+        {"sent_as": "float64"},  # a wider dtype than the bytes hold
+        {"sent_as": "object"},
+        {"sent_as": "complex64"},
+        {"sent_as": None},
+        {"shape": [-2, -2]},
+        {"shape": [True, 4]},
+        {"shape": [1.0, 4]},
+        {"shape": "4"},
+        {"shape": [1] * 9},
+        {"blob": 1},
+        {"blob": -1},
+        {"blob": "0"},
+    ],
+)
+def test_a_description_that_does_not_match_its_bytes_is_refused(lie):
+    meta, blobs = described(torch.ones(2, 2), **lie)
+    with pytest.raises(ProtocolError):
+        decode_tensor(meta, blobs)
+
+
+def test_a_huge_shape_is_refused_before_anything_is_allocated():
+    meta = {"sent_as": "float32", "shape": [1 << 20, 1 << 20], "blob": 0}
+    with pytest.raises(ProtocolError, match="size"):
+        decode_tensor(meta, [b"\0" * 16])
+
+
+def test_a_description_that_is_not_an_object_is_refused():
+    with pytest.raises(ProtocolError):
+        decode_tensor(["float32", [2]], [b"\0" * 8])
+
+
+@pytest.mark.parametrize(
+    "encoded", [[], {"tensor": {}, "scalar": 1}, {"pickle": "gASV"}, {"list": [{"list": []}]}]
+)
+def test_a_malformed_value_is_refused(encoded):
+    with pytest.raises(ProtocolError):
+        decode_value(encoded, [])
+
+
+# Framing: sizes are checked before they are read
+
+
+def test_a_message_crosses_a_socket(pair):
+    a, b = pair
+    protocol.send(a, {"op": "x"}, [b"abc", b""])
+    header, blobs = protocol.recv(b, deadline=time.monotonic() + 5)
+    assert header["op"] == "x" and blobs == [b"abc", b""]
+
+
+def test_a_header_larger_than_the_limit_is_refused_unread(pair):
+    a, b = pair
+    a.sendall(struct.pack(">I", protocol.MAX_HEADER + 1))
+    with pytest.raises(ProtocolError, match="exceeds"):
+        protocol.recv(b, deadline=time.monotonic() + 5)
+
+
+def test_data_beyond_the_limit_is_refused_before_it_is_read(pair):
+    a, b = pair
+    header = json.dumps({"blobs": [1 << 40]}).encode()
+    a.sendall(struct.pack(">I", len(header)) + header)
+    with pytest.raises(ProtocolError, match="exceed the limit"):
+        protocol.recv(b, max_bytes=1 << 20, deadline=time.monotonic() + 5)
+
+
+@pytest.mark.parametrize("header", [b"not json", b"[1, 2]", b'{"blobs": [-1]}', b'{"blobs": 3}'])
+def test_a_malformed_header_is_refused(pair, header):
+    a, b = pair
+    a.sendall(struct.pack(">I", len(header)) + header)
+    with pytest.raises(ProtocolError):
+        protocol.recv(b, deadline=time.monotonic() + 5)
+
+
+def test_silence_past_the_deadline_is_a_timeout(pair):
+    _, b = pair
+    with pytest.raises(TimeoutError):
+        protocol.recv(b, deadline=time.monotonic() + 0.2)
+
+
+def test_a_closed_connection_is_reported_as_closed(pair):
+    a, b = pair
+    a.sendall(struct.pack(">I", 100) + b"{")
+    a.close()
+    with pytest.raises(Closed):
+        protocol.recv(b, deadline=time.monotonic() + 5)
+
+
+# No pickle anywhere
+
+
+PICKLERS = {"pickle", "_pickle", "cPickle", "dill", "cloudpickle", "marshal", "shelve", "copyreg"}
+# Modules whose load/loads can rebuild objects from bytes (torch.load and numpy.load unpickle).
+OBJECT_LOADERS = PICKLERS | {"torch", "np", "numpy", "joblib"}
+
+
+def _imports_and_loads(path: Path) -> tuple[set[str], set[str]]:
+    tree = ast.parse(path.read_text())
+    imported, loads = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Attribute) and node.attr in ("load", "loads", "Unpickler"):
+            base = node.value
+            if node.attr == "Unpickler" or (
+                isinstance(base, ast.Name) and base.id in OBJECT_LOADERS
+            ):
+                loads.add(ast.unparse(node))
+    return imported, loads
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((GRADER / "sandbox").rglob("*.py"))
+    + [GRADER / "session.py", GRADER / "judge.py", GRADER / "runner.py"],
+    ids=lambda p: str(p.relative_to(GRADER)),
+)
+def test_the_sandbox_and_the_judge_never_import_a_pickler_nor_load_objects(path):
+    imported, loads = _imports_and_loads(path)
+    assert not imported & PICKLERS
+    # json.loads is the only loader on the wire: no torch.load, numpy.load or pickle.loads.
+    assert loads == set(), loads
+
+
+PAYLOAD = """
+class Payload:
+    def __reduce__(self):
+        import pathlib
+        return (pathlib.Path.write_text, (pathlib.Path({marker!r}), "unpickled!"))
+
+
+def dprobs(probs, dlogprobs):
+    return Payload()
+
+
+def dcounts_sum_inv(counts, dprobs):
+    return {{"value": Payload(), "tensor": (counts * dprobs).sum(1, keepdim=True)}}
+"""
+
+
+def test_a_pickle_payload_returned_by_student_code_is_never_unpickled(grade, tmp_path, monkeypatch):
+    """The payload would write a marker file if anything on the grader's side unpickled it."""
+    marker = tmp_path / "marker"
+    unpickled = []
+    monkeypatch.setattr(pickle, "loads", lambda *a, **k: unpickled.append(a))
+    monkeypatch.setattr(pickle, "load", lambda *a, **k: unpickled.append(a))
+    source = solution("exercise1") + PAYLOAD.format(marker=str(marker))
+    result = grade({"exercise1": source})
+    items = {i["id"]: i for i in result["items"]}
+    assert items["exercise1.dprobs"]["status"] == "failed"
+    assert "returned a Payload, not a torch.Tensor" in items["exercise1.dprobs"]["message"]
+    assert items["exercise1.dcounts_sum_inv"]["status"] == "failed"
+    assert "returned a dict" in items["exercise1.dcounts_sum_inv"]["message"]
+    assert items["exercise1.dcounts_sum"]["status"] == "passed"  # the file is still graded
+    assert not marker.exists() and unpickled == []
+
+
+def test_the_client_module_has_no_pickle_in_its_namespace():
+    assert not {"pickle", "_pickle", "marshal"} & set(vars(client))
+    assert not {"pickle", "_pickle", "marshal"} & set(vars(protocol))

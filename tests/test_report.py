@@ -1,0 +1,396 @@
+"""The reports: report.html per submission, summary.json / summary.html / grades.csv per batch.
+
+A small class is graded for real (examples with known mistakes, a blank and an empty submission,
+and a hostile one whose names and output are HTML), then every expectation is computed from the
+results themselves: the pages must show what result.json says, no more and no less. The same
+pages are opened in a real browser by tests/test_report_browser.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+from conftest import ROOT, SOLUTIONS, STUBS
+
+from grader.batch import grader_failure
+from grader.examples import write_examples
+from grader.report import write_batch_reports, write_submission_report
+from grader.report.charts import HEAT_STOPS, heat_colour, heatmap, histogram, rate_bars
+from grader.report.render import environment, points, sci
+from grader.report.summary import gradebook_csv, summarize
+from grader.submissions import Submission, read_submission, slug
+
+EXAMPLES = ("complete", "bessel", "missing_branch", "zoë martin", "blank", "partial")
+HOSTILE_PRINT = "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\">"
+HOSTILE_NAME = "<img src=x onerror=alert(1)> O'Brien & co"
+FORMULA_NAME = "=HYPERLINK(\"http://example.invalid\",\"click\")"
+HOSTILE_SOURCE = f"""
+import torch
+print({HOSTILE_PRINT!r})
+
+def dlogits(logits, Yb, n):
+    raise ValueError("</td></tr><script>window.__pwned = 3</script>")
+
+def dhprebn(dhpreact, bngain, bnvar_inv, bnraw, n):
+    return dhpreact.T
+"""
+
+
+class Tags(HTMLParser):
+    """Every start tag of a page with its attributes, and its text, as a browser parses them."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.text: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, {k: v or "" for k, v in attrs}))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def find(self, tag: str, **attrs: str) -> list[dict[str, str]]:
+        """Tags named `tag` whose attributes include `attrs` (class_ matches one class)."""
+        want_class = attrs.pop("class_", None)
+        return [
+            a
+            for t, a in self.tags
+            if t == tag
+            and all(a.get(k) == v for k, v in attrs.items())
+            and (want_class is None or want_class in a.get("class", "").split())
+        ]
+
+
+@pytest.fixture(scope="module")
+def graded(grader, tmp_path_factory) -> dict[str, dict]:
+    """result.json of every submission of the small class, by folder name, in batch order."""
+    root = tmp_path_factory.mktemp("class")
+    write_examples(SOLUTIONS, STUBS, root)
+    hostile = root / "hostile"
+    hostile.mkdir()
+    (hostile / "exercise2.py").write_text(HOSTILE_SOURCE)
+    (root / "empty").mkdir()
+    (root / "empty" / "notes.txt").write_text("I ran out of time")
+    students = {
+        "bessel": {"name": "Ada Lovelace", "email": "ada@example.edu", "sid": "1815"},
+        "hostile": {"name": HOSTILE_NAME, "email": "evil@example.edu"},
+        "blank": {"name": FORMULA_NAME, "email": "-x@example.edu"},
+    }
+    results = {}
+    for name in (*EXAMPLES, "hostile", "empty"):
+        sub = read_submission(root / name, name, grader.assignment.files, root / ".work")
+        sub.student = students.get(name, {})
+        results[name] = grader.grade(sub).to_json()
+    return results
+
+
+@pytest.fixture(scope="module")
+def batch_out(graded, tmp_path_factory) -> Path:
+    """The batch's outputs written by the report module, as grade_batch writes them."""
+    out = tmp_path_factory.mktemp("out")
+    for name, result in graded.items():
+        write_submission_report(result, out / slug(name))
+    write_batch_reports(list(graded.values()), out, [slug(n) for n in graded])
+    return out
+
+
+def page(out: Path, name: str) -> tuple[str, Tags]:
+    html = (out / slug(name) / "report.html").read_text(encoding="utf-8")
+    return html, Tags(html)
+
+
+# ---- the per-submission report -------------------------------------------------------------
+
+
+def test_report_has_one_row_per_item_with_its_status(graded, batch_out):
+    for name, result in graded.items():
+        _, tags = page(batch_out, name)
+        rows = [(a["id"], a["data-status"]) for a in tags.find("tr", class_="item")]
+        assert rows == [(f"item-{i['id']}", i["status"]) for i in result["items"]], name
+
+
+def test_report_shows_score_and_exercise_totals(graded, batch_out):
+    for name, result in graded.items():
+        html, tags = page(batch_out, name)
+        text = " ".join("".join(tags.text).split())
+        assert f"{points(result['score'])} / {points(result['max_score'])}" in text, name
+        for ex, t in result["exercises"].items():
+            assert f"{ex} — {points(t['score'])} / {points(t['max_score'])}" in text, (name, ex)
+
+
+def test_failed_gradient_gets_a_heatmap_of_where_it_differs(graded, batch_out):
+    result = graded["bessel"]
+    html, tags = page(batch_out, "bessel")
+    wrong = [i for i in result["items"] if any(c["diff_map"] for c in i["cases"])]
+    assert "exercise1.dbndiff2" in {i["id"] for i in wrong}
+    figures = tags.find("figure", class_="heatmap")
+    assert len(figures) == len(wrong)
+    item = next(i for i in wrong if i["id"] == "exercise1.dbndiff2")
+    grid = next(c for c in item["cases"] if c["public"])["diff_map"]
+    # The drawn cells are the judge's grid, and the worst cell is drawn in the darkest colour.
+    start = html.index('id="item-exercise1.dbndiff2"')
+    svg = html[html.index("<svg", start) : html.index("</svg>", start)]
+    fills = re.findall(r'<rect x="\d+" y="\d+" width="\d+" height="\d+" fill="(#[0-9a-f]{6})"', svg)
+    assert len(fills) == sum(len(r) for r in grid)
+    flat = [v for r in grid for v in r]
+    assert fills[flat.index(max(flat))] == heat_colour(1.0)
+    assert "Bessel" in item["hint"] and f"Hint: {item['hint']}" in "".join(tags.text)
+
+
+def test_passing_submission_has_no_heatmap_and_shows_warnings(graded, batch_out):
+    for name in ("complete", "zoë martin"):
+        _, tags = page(batch_out, name)
+        assert not tags.find("figure", class_="heatmap"), name
+    warned = [i for i in graded["zoë martin"]["items"] if i["warnings"]]
+    assert warned, "the example writes dbnmeani without keepdim, which passes with a warning"
+    text = "".join(page(batch_out, "zoë martin")[1].text)
+    for i in warned:
+        assert f"Warning: {i['warnings'][0]}" in text
+
+
+def test_chain_strip_marks_the_first_departure(graded, batch_out):
+    chain = graded["bessel"]["chain"]
+    _, tags = page(batch_out, "bessel")
+    chips = [a for t, a in tags.tags if t == "li" and "s-" in a.get("class", "")]
+    assert len(chips) == len(chain["steps"]) + len(chain["unreached"])
+    first = [a for a in chips if "first" in a["class"].split()]
+    assert len(first) == 1 and first[0]["title"].startswith(chain["first_departure"] + ":")
+
+
+def test_student_text_is_escaped_everywhere(graded, batch_out):
+    html, tags = page(batch_out, "hostile")
+    # Exactly one script (the page's own) and no image: nothing the student wrote became markup.
+    assert len(tags.find("script")) == 1 and not tags.find("img")
+    assert "window.__pwned" not in html.split("<script>")[-1]
+    text = "".join(tags.text)
+    assert HOSTILE_PRINT in text  # shown to the TA as text, exactly as printed
+    assert HOSTILE_NAME in text
+    assert "</td></tr><script>window.__pwned = 3</script>" in text
+    rows = [a["id"] for a in tags.find("tr", class_="item")]
+    assert len(rows) == len(graded["hostile"]["items"])  # the student's </tr> closed no row
+
+
+def test_page_allows_only_its_own_script(batch_out):
+    html, tags = page(batch_out, "complete")
+    csp = tags.find("meta", **{"http-equiv": "Content-Security-Policy"})[0]["content"]
+    script = html[html.index("<script>") + len("<script>") : html.index("</script>")]
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in csp
+    assert "default-src 'none'" in csp
+    # Self-contained: no external stylesheet, script, image or font.
+    assert not [a for t, a in tags.tags if a.get("src") or (t == "link" and a["rel"] != "icon")]
+
+
+def test_submission_without_files_says_so(graded, batch_out):
+    result = graded["empty"]
+    assert all(i["status"] == "missing" for i in result["items"])
+    _, tags = page(batch_out, "empty")
+    assert tags.find("div", id="nothing-submitted")
+    assert any("no exercise files found" in t for t in tags.text)
+
+
+def test_missing_file_is_named(graded, batch_out):
+    missing = [f for f, s in graded["partial"]["files"].items() if s == "missing"]
+    assert missing == ["exercise3"]
+    text = " ".join("".join(page(batch_out, "partial")[1].text).split())
+    assert "exercise3.py was not submitted: its exercise scores 0." in text
+
+
+def test_captured_output_is_shown(graded, batch_out):
+    printed = graded["hostile"]["output"]["exercise2"]
+    assert HOSTILE_PRINT in printed
+    html, _ = page(batch_out, "hostile")
+    block = html[html.index('<pre class="student-output">') :]
+    assert Tags(block[: block.index("</pre>") + 6]).text[0] == printed
+
+
+def test_grader_failure_report_tells_the_ta_to_regrade(grader, tmp_path):
+    sub = Submission("broken", dict.fromkeys(grader.assignment.files))
+    result = grader_failure(grader, sub, "Traceback: <boom> in the grader")
+    write_submission_report(result, tmp_path)
+    tags = Tags((tmp_path / "report.html").read_text(encoding="utf-8"))
+    assert tags.find("div", id="grader-errors")
+    assert any("Traceback: <boom> in the grader" in t for t in tags.text)
+    assert len(tags.find("tr", class_="item")) == len(grader.assignment.item_ids)
+
+
+def test_report_is_replaced_whole(graded, tmp_path):
+    write_submission_report(graded["complete"], tmp_path)
+    write_submission_report(graded["bessel"], tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no temporary left over
+    assert "<title>bessel:" in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+# ---- summary.json ----------------------------------------------------------------------------
+
+
+def test_summary_item_pass_rates_count_the_results(graded, batch_out):
+    summary = json.loads((batch_out / "summary.json").read_text(encoding="utf-8"))
+    results = list(graded.values())
+    assert summary["submissions"] == len(results)
+    ids = [i["id"] for i in results[0]["items"]]
+    assert [i["id"] for i in summary["items"]] == ids
+    for row in summary["items"]:
+        statuses = [next(i for i in r["items"] if i["id"] == row["id"])["status"] for r in results]
+        assert row["passed"] == statuses.count("passed")
+        assert row["pass_rate"] == pytest.approx(statuses.count("passed") / len(results), abs=1e-4)
+        tried = [s for s in statuses if s not in ("missing", "not_implemented")]
+        assert row["attempted"] == len(tried)
+        assert sum(row["statuses"].values()) == len(results)
+
+
+def test_summary_histogram_and_scores(graded, batch_out):
+    summary = json.loads((batch_out / "summary.json").read_text(encoding="utf-8"))
+    results = list(graded.values())
+    scores = [r["score"] for r in results]
+    assert summary["score"]["mean"] == pytest.approx(sum(scores) / len(scores), abs=1e-3)
+    assert (summary["score"]["min"], summary["score"]["max"]) == (min(scores), max(scores))
+    bins = summary["histogram"]
+    assert sum(b["count"] for b in bins) == len(results)
+    for r in results:
+        pct = 100 * r["score"] / r["max_score"]
+        b = next(b for b in bins if b["from"] <= pct < b["to"] or (pct == 100 and b["to"] == 100))
+        assert b["count"] >= 1
+    full = sum(r["score"] == r["max_score"] for r in results)
+    assert bins[-1]["count"] >= full >= 2  # complete and zoë martin
+
+
+def test_summary_hints_are_counted_per_submission(graded, batch_out):
+    summary = json.loads((batch_out / "summary.json").read_text(encoding="utf-8"))
+    results = list(graded.values())
+    bessel_hint = next(i["hint"] for i in graded["bessel"]["items"] if i["hint"])
+    row = next(h for h in summary["hints"] if h["hint"] == bessel_hint)
+    having = [r for r in results if any(i["hint"] == bessel_hint for i in r["items"])]
+    assert row["submissions"] == len(having) >= 1
+    counts = [h["submissions"] for h in summary["hints"]]
+    assert counts == sorted(counts, reverse=True)
+
+
+def test_summary_students_link_to_their_reports(graded, batch_out):
+    summary = json.loads((batch_out / "summary.json").read_text(encoding="utf-8"))
+    assert [s["submission"] for s in summary["students"]] == list(graded)
+    for st in summary["students"]:
+        assert (batch_out / unquote(st["report"])).is_file(), st["report"]
+    by_name = {s["submission"]: s for s in summary["students"]}
+    assert by_name["empty"]["attention"] == ["no exercise files found"]
+    assert by_name["bessel"]["email"] == "ada@example.edu"
+    assert by_name["complete"]["attention"] == []
+
+
+def test_summarize_refuses_mismatched_folders(graded):
+    with pytest.raises(ValueError, match="results but"):
+        summarize(list(graded.values()), ["only-one"])
+
+
+# ---- grades.csv ------------------------------------------------------------------------------
+
+
+def test_grades_csv_one_row_per_submission(graded, batch_out):
+    text = (batch_out / "grades.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["submission"] for r in rows] == list(graded)
+    for row, result in zip(rows, graded.values(), strict=True):
+        assert float(row["score"]) == pytest.approx(result["score"])
+        assert float(row["max_score"]) == pytest.approx(result["max_score"])
+        per_ex = [float(row[ex]) for ex in result["exercises"]]
+        assert sum(per_ex) == pytest.approx(result["score"], abs=0.02)
+        assert row["email"] == result["student"].get("email", "").replace("-x@", "'-x@")
+    ada = rows[list(graded).index("bessel")]
+    assert (ada["name"], ada["email"], ada["sid"]) == ("Ada Lovelace", "ada@example.edu", "1815")
+    assert rows[list(graded).index("zoë martin")]["submission"] == "zoë martin"
+
+
+def test_grades_csv_defuses_spreadsheet_formulas(graded):
+    rows = list(csv.reader(io.StringIO(gradebook_csv(list(graded.values())))))
+    blank = rows[1 + list(graded).index("blank")]
+    assert blank[0] == "'" + FORMULA_NAME
+    for row in rows[1:]:
+        assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row[:4])
+
+
+# ---- summary.html ----------------------------------------------------------------------------
+
+
+def test_summary_page_rows_and_links(graded, batch_out):
+    tags = Tags((batch_out / "summary.html").read_text(encoding="utf-8"))
+    links = [a["href"] for a in tags.find("a", class_="report")]
+    assert len(links) == len(graded)
+    assert all((batch_out / unquote(h)).is_file() for h in links)
+    assert len([a for t, a in tags.tags if t == "tr" and "data-item" in a]) == len(
+        graded["complete"]["items"]
+    )
+    assert len(tags.find("script")) == 1 and not tags.find("img")
+    assert HOSTILE_NAME in "".join(tags.text)
+
+
+def test_summary_page_draws_the_histogram_of_the_results(graded, batch_out):
+    summary = json.loads((batch_out / "summary.json").read_text(encoding="utf-8"))
+    html = (batch_out / "summary.html").read_text(encoding="utf-8")
+    svg = html[html.index('class="histogram"') : html.index("</svg>", html.index('class="histogram"'))]
+    titles = re.findall(r"<title>([^<]*): (\d+) submissions?</title>", svg)
+    assert [int(n) for _, n in titles] == [b["count"] for b in summary["histogram"]]
+
+
+def test_empty_batch_still_writes_every_file(tmp_path):
+    summary = write_batch_reports([], tmp_path, [])
+    assert summary["submissions"] == 0
+    assert {p.name for p in tmp_path.iterdir()} == {"summary.json", "summary.html", "grades.csv"}
+    assert (tmp_path / "grades.csv").read_text().startswith("name,email,sid,submission,score")
+
+
+# ---- the pictures' geometry and the number formats -----------------------------------------
+
+
+def test_heat_ramp_runs_from_white_to_the_darkest_stop():
+    assert heat_colour(0.0) == "#ffffff"
+    assert heat_colour(1.0) == "#%02x%02x%02x" % HEAT_STOPS[-1][1]
+    lightness = [sum(int(heat_colour(k / 20)[i : i + 2], 16) for i in (1, 3, 5)) for k in range(21)]
+    assert lightness == sorted(lightness, reverse=True)
+    assert heat_colour(float("nan")) == heat_colour(1.0)
+
+
+def test_heatmap_labels_pooling_and_survives_odd_values():
+    grid = [[0.0, 1.0], [float("inf"), 0.5]]
+    h = heatmap(grid, [100, 64])
+    assert (h.rows, h.cols, h.block) == (100, 64, (4, 2))
+    assert len(h.cells) == 4 and h.vmax == 1.0
+    assert h.cells[2].fill == heat_colour(1.0)  # infinity is drawn as the worst
+    assert heatmap([], [3]) is None
+    assert heatmap([[0.0, 0.0]], [2]).cells[0].fill == "#ffffff"  # all zero: nothing highlighted
+
+
+def test_chart_geometry():
+    hist = histogram([0, 2, 4], ["a", "b", "c"])
+    assert [b.height for b in hist.bars][0] == 0
+    assert hist.bars[2].height == pytest.approx(2 * hist.bars[1].height)
+    rates = rate_bars([("x", 0.0, ""), ("y", 1.0, ""), ("z", 1.7, "")])
+    assert rates.bars[0].width == 0 and rates.bars[1].width == rates.bars[2].width > 0
+
+
+def test_number_formats():
+    assert [points(x) for x in (48.0, 17.5, 0.125, float("nan"), None)] == [
+        "48",
+        "17.5",
+        "0.12",
+        "–",
+        "–",
+    ]
+    assert [sci(x) for x in (0.0, 0.03125, 4.19e-06, None)] == ["0", "0.031", "4.2e-06", "–"]
+
+
+def test_templates_are_found_and_strict():
+    env = environment()
+    assert Path(env.loader.searchpath[0]) == ROOT / "templates"
+    with pytest.raises(Exception, match="undefined"):
+        env.from_string("{{ nothing_here.x }}").render()

@@ -1,0 +1,193 @@
+"""The reports in a real headless Chromium: they open without errors and show the expected rows.
+
+A Gradescope "Export Submissions" zip (names and emails in submission_metadata.yml, one hostile
+student, one who uploaded no exercise file) goes through `grade_batch` as `grader grade` runs it,
+then every page it wrote is opened in Debian's chromium (which .ci/run installs) over the
+DevTools protocol (tests/browser.py). A page passes when the browser reports no exception, no
+console or log error and no request beyond the file itself, and its rows are result.json's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+from browser import Browser, find_chromium
+from conftest import SOLUTIONS, mutated
+
+from grader.batch import grade_batch
+
+HOSTILE_NAME = "<img src=x onerror=\"window.__pwned = 1\">Mallory"
+HOSTILE_PRINT = "<script>window.__pwned = 2</script>"
+STUDENTS = {
+    "submission_101": ("Ada Lovelace", "ada@example.edu", "complete"),
+    "submission_102": ("Zoë Martin-Ñúñez", "zoe@example.edu", "bessel"),
+    "submission_103": (HOSTILE_NAME, "mallory@example.edu", "hostile"),
+    "submission_104": ("Bob Empty", "bob@example.edu", "empty"),
+}
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    exe = find_chromium()
+    if exe is None:
+        message = "no Chromium: `apt-get install chromium` (.ci/run installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI installs it: a missing browser there is a broken set-up
+        pytest.skip(message)
+    browser = Browser(exe)
+    yield browser
+    browser.close()
+
+
+def _files(kind: str) -> dict[str, str]:
+    everything = {f"{n}.py": (SOLUTIONS / f"{n}.py").read_text() for n in ("exercise1", "exercise2")}
+    if kind == "complete":
+        return everything
+    if kind == "bessel":
+        return {
+            **everything,
+            "exercise1.py": mutated("exercise1", "(1.0 / (n - 1))", "(1.0 / n)"),
+        }
+    if kind == "hostile":
+        return {"exercise2.py": f"print({HOSTILE_PRINT!r})\n" + everything["exercise2.py"]}
+    return {"README.txt": "forgot to upload"}
+
+
+def _metadata() -> str:
+    lines = []
+    for folder, (name, email, _) in STUDENTS.items():
+        lines += [
+            f"{folder}:",
+            "  :submitters:",
+            f"  - :name: {json.dumps(name)}",
+            f"    :email: {email}",
+            f"    :sid: '{folder[-3:]}'",
+            "  :score: 0.0",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory) -> tuple[Path, list[dict]]:
+    """A Gradescope export graded by grade_batch, exactly as `grader grade` runs it."""
+    tmp = tmp_path_factory.mktemp("export")
+    zpath = tmp / "export.zip"
+    with zipfile.ZipFile(zpath, "w") as z:
+        z.writestr("assignment_export/submission_metadata.yml", _metadata())
+        for folder, (_, _, kind) in STUDENTS.items():
+            for fname, text in _files(kind).items():
+                z.writestr(f"assignment_export/{folder}/{fname}", text)
+    out = tmp / "out"
+    results = grade_batch(zpath, out, jobs=1, progress=False)
+    return out, results
+
+
+def _rows(page) -> list[list[str]]:
+    return page.eval(
+        "[...document.querySelectorAll('tr.item')].map(r => [r.id, r.dataset.status])"
+    )
+
+
+def test_every_report_opens_cleanly_with_its_rows(chromium, export):
+    out, results = export
+    for result in results:
+        page = chromium.open(out / result["submission"] / "report.html")
+        assert page.errors == [], result["submission"]
+        assert page.foreign_requests == []
+        assert page.eval("document.querySelector('h1').textContent") == result["submission"]
+        assert _rows(page) == [[f"item-{i['id']}", i["status"]] for i in result["items"]]
+        visible = page.eval("document.body.innerText")
+        assert result["student"]["name"] in visible
+
+
+def test_failed_gradient_heatmap_is_drawn(chromium, export):
+    out, results = export
+    bessel = next(r for r in results if r["submission"] == "submission_102")
+    wrong = [i["id"] for i in bessel["items"] if any(c["diff_map"] for c in i["cases"])]
+    assert "exercise1.dbndiff2" in wrong
+    page = chromium.open(out / "submission_102" / "report.html")
+    boxes = page.eval(
+        "[...document.querySelectorAll('figure.heatmap svg[role=img]')].map(s => {"
+        " const b = s.getBoundingClientRect(); return [b.width, b.height,"
+        " s.querySelectorAll('rect').length]; })"
+    )
+    assert len(boxes) == len(wrong)
+    assert all(w > 50 and h > 5 and n > 1 for w, h, n in boxes)
+
+
+def test_hostile_names_and_output_stay_text(chromium, export):
+    out, _ = export
+    for path in (out / "submission_103" / "report.html", out / "summary.html"):
+        page = chromium.open(path)
+        assert page.errors == []
+        assert page.eval("window.__pwned === undefined")
+        assert page.eval("document.images.length") == 0
+        assert page.eval("document.scripts.length") == 1
+        assert HOSTILE_NAME in page.eval("document.body.innerText")
+    page = chromium.open(out / "submission_103" / "report.html")
+    printed = page.eval("document.querySelector('pre.student-output').textContent")
+    assert HOSTILE_PRINT in printed
+
+
+def test_policy_blocks_a_script_the_grader_did_not_write(chromium, export, tmp_path):
+    out, _ = export
+    html = (out / "submission_101" / "report.html").read_text(encoding="utf-8")
+    tampered = tmp_path / "report.html"
+    tampered.write_text(html.replace("</main>", "</main><script>window.__x = 1</script>"))
+    page = chromium.open(tampered)
+    assert page.eval("window.__x === undefined")
+    assert any("Content Security Policy" in e for e in page.errors)
+
+
+def test_report_without_files_says_so(chromium, export):
+    out, _ = export
+    page = chromium.open(out / "submission_104" / "report.html")
+    banner = page.eval("document.getElementById('nothing-submitted').innerText")
+    assert "No exercise files were found" in banner
+
+
+def test_summary_lists_everyone_and_links_resolve(chromium, export):
+    out, results = export
+    page = chromium.open(out / "summary.html")
+    assert page.errors == [] and page.foreign_requests == []
+    rows = page.eval(
+        "[...document.querySelectorAll('#student-table tbody tr')].map(r =>"
+        " [r.cells[0].innerText, r.cells[1].innerText, r.cells[2].innerText,"
+        "  r.querySelector('a.report').href])"
+    )
+    assert [r[:3] for r in rows] == [
+        [folder, name, email] for folder, (name, email, _) in STUDENTS.items()
+    ]
+    for folder, _, _, href in rows:
+        target = Path(unquote(urlparse(href).path))
+        assert target == (out / folder / "report.html").resolve()
+        linked = chromium.open(target)
+        assert linked.eval("document.querySelector('h1').textContent") == folder
+    items = page.eval("document.querySelectorAll('#item-table tbody tr').length")
+    assert items == len(results[0]["items"])
+    bars = page.eval(
+        "[...document.querySelectorAll('svg.histogram g.bar title')]"
+        ".map(t => parseInt(t.textContent.split(': ')[1]))"
+    )
+    assert sum(bars) == len(results)
+
+
+def test_summary_table_sorts_by_score(chromium, export):
+    out, results = export
+    page = chromium.open(out / "summary.html")
+    header = "[...document.querySelectorAll('#student-table th')].find(h => h.textContent === 'score')"
+    column = (
+        "[...document.querySelectorAll('#student-table tbody tr')]"
+        ".map(r => parseFloat(r.cells[3].dataset.sort))"
+    )
+    page.eval(f"{header}.click()")
+    ascending = page.eval(column)
+    assert ascending == sorted(r["score"] for r in results)
+    page.eval(f"{header}.click()")
+    assert page.eval(column) == sorted(ascending, reverse=True)
+    assert page.errors == []

@@ -1,0 +1,162 @@
+"""The rubric: points per item that total 100 by default, and how an item's cases become a score."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader.assignment import load
+from grader.records import CaseResult, ItemResult
+from grader.scoring import ItemRule, Rubric, RubricError, exercise_totals, load_rubric, score_items
+
+ASSIGNMENT = load()
+IDS = ("exercise1.dprobs", "exercise1.db1", "exercise2.dlogits", "exercise3.training")
+
+
+def rubric_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "rubric.yaml"
+    path.write_text(text)
+    return path
+
+
+def cases(*statuses: str) -> list[CaseResult]:
+    return [
+        CaseResult(case=f"c{i}", seed=i, public=i == 0, config={}, status=s)
+        for i, s in enumerate(statuses)
+    ]
+
+
+def item(item_id: str, status: str, *case_statuses: str) -> ItemResult:
+    return ItemResult(
+        id=item_id, exercise=item_id.split(".")[0], status=status, cases=cases(*case_statuses)
+    )
+
+
+def scored(rule: ItemRule, it: ItemResult) -> float:
+    score_items([it], Rubric({it.id: rule}, "after_published"))
+    assert it.max_score == rule.points
+    return it.score
+
+
+# The default rubric
+
+
+def test_the_default_rubric_totals_100():
+    rubric = load_rubric(ASSIGNMENT.rubric, ASSIGNMENT.item_ids)
+    assert rubric.total == 100
+    assert set(rubric.rules) == set(ASSIGNMENT.item_ids)
+
+
+def test_the_default_rubric_gives_the_mathematically_zero_gradients_little_weight():
+    rules = load_rubric(ASSIGNMENT.rubric, ASSIGNMENT.item_ids).rules
+    assert rules["exercise1.dlogit_maxes"].points < rules["exercise1.dlogits"].points
+    assert rules["exercise1.db1"].points < rules["exercise1.dW1"].points
+    assert rules["exercise3.db1"].points < rules["exercise3.dW1"].points
+
+
+def test_the_default_rubric_gives_partial_credit():
+    rules = load_rubric(ASSIGNMENT.rubric, ASSIGNMENT.item_ids).rules
+    assert {r.mode for r in rules.values()} == {"share_of_cases"}
+
+
+# Rubric files
+
+
+def test_points_come_from_the_exercise_default_then_its_list_then_the_item(tmp_path):
+    path = rubric_file(
+        tmp_path,
+        "exercises:\n"
+        "  exercise1: {default_points: 3, points: {db1: 0.5}}\n"
+        "items:\n"
+        "  exercise3.training: {points: 40, mode: all_or_nothing, visibility: hidden}\n",
+    )
+    rules = load_rubric(path, IDS).rules
+    assert rules["exercise1.dprobs"] == ItemRule(3.0, "share_of_cases", "visible")
+    assert rules["exercise1.db1"].points == 0.5
+    assert rules["exercise2.dlogits"].points == 1.0  # no exercise default: 1 point
+    assert rules["exercise3.training"] == ItemRule(40.0, "all_or_nothing", "hidden")
+
+
+def test_a_rubric_wide_mode_applies_to_every_item(tmp_path):
+    rules = load_rubric(rubric_file(tmp_path, "mode: all_or_nothing\n"), IDS).rules
+    assert {r.mode for r in rules.values()} == {"all_or_nothing"}
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("items:\n  exercise1.dprobz: {points: 2}\n", "unknown items ['exercise1.dprobz']"),
+        ("mode: best_of\n", "mode 'best_of'"),
+        ("items:\n  exercise1.dprobs: {points: -1}\n", "must be a number >= 0"),
+        ("items:\n  exercise1.dprobs: {points: two}\n", "must be a number >= 0"),
+        ("exercises: [\n", "cannot read the rubric"),
+    ],
+)
+def test_a_broken_rubric_is_an_error_naming_the_problem(tmp_path, text, says):
+    with pytest.raises(RubricError) as err:
+        load_rubric(rubric_file(tmp_path, text), IDS)
+    assert says in str(err.value)
+
+
+def test_a_missing_rubric_file_is_an_error(tmp_path):
+    with pytest.raises(RubricError, match="cannot read the rubric"):
+        load_rubric(tmp_path / "nope.yaml", IDS)
+
+
+# Scores
+
+
+def test_share_of_cases_scores_the_share_that_passed():
+    it = item("exercise1.dprobs", "failed", "passed", "failed", "passed", "passed")
+    assert scored(ItemRule(2.0, "share_of_cases", "visible"), it) == 1.5
+
+
+def test_all_or_nothing_scores_only_a_full_pass():
+    rule = ItemRule(2.0, "all_or_nothing", "visible")
+    assert scored(rule, item("exercise1.dprobs", "failed", "passed", "failed")) == 0.0
+    assert scored(rule, item("exercise1.dprobs", "passed", "passed", "passed")) == 2.0
+
+
+@pytest.mark.parametrize("status", ["forbidden", "missing"])
+def test_forbidden_or_missing_scores_zero_whatever_the_cases_say(status):
+    it = item("exercise1.dprobs", status, "passed", "passed", status)
+    assert scored(ItemRule(2.0, "share_of_cases", "visible"), it) == 0.0
+
+
+def test_a_timeout_on_one_case_keeps_the_others_credit():
+    it = item("exercise1.dprobs", "timeout", "passed", "timeout", "passed", "passed")
+    assert scored(ItemRule(4.0, "share_of_cases", "visible"), it) == 3.0
+
+
+def test_an_item_without_cases_scores_by_its_status():
+    rule = ItemRule(17.0, "share_of_cases", "visible")
+    assert scored(rule, item("exercise3.training", "passed")) == 17.0
+    assert scored(rule, item("exercise3.training", "failed")) == 0.0
+
+
+def test_an_item_the_rubric_does_not_know_scores_nothing():
+    it = item("exercise9.extra", "passed", "passed")
+    score_items([it], Rubric({}, "after_published"))
+    assert it.score == 0.0 and it.max_score == 0.0
+
+
+def test_the_visibility_of_the_rule_reaches_the_item():
+    it = item("exercise1.dprobs", "passed", "passed")
+    score_items([it], Rubric({it.id: ItemRule(2.0, "share_of_cases", "hidden")}, "hidden"))
+    assert it.visibility == "hidden"
+
+
+def test_exercise_totals_add_up_per_exercise():
+    items = [item("exercise1.dprobs", "passed"), item("exercise1.db1", "failed")]
+    items += [item("exercise2.dlogits", "passed")]
+    rules = {
+        "exercise1.dprobs": ItemRule(2.0, "share_of_cases", "visible"),
+        "exercise1.db1": ItemRule(1.0, "share_of_cases", "visible"),
+        "exercise2.dlogits": ItemRule(10.0, "share_of_cases", "visible"),
+    }
+    score_items(items, Rubric(rules, "after_published"))
+    assert exercise_totals(items) == {
+        "exercise1": {"score": 2.0, "max_score": 3.0},
+        "exercise2": {"score": 10.0, "max_score": 10.0},
+    }

@@ -1,0 +1,169 @@
+"""The static scan: autograd use per function (only where it is used), and "did you mean"."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from conftest import solution
+
+from grader.staticscan import did_you_mean, scan
+
+SOLVED = "def dprobs(probs, dlogprobs):\n    return (1.0 / probs) * dlogprobs\n"
+
+
+def scanned(source: str):
+    return scan(textwrap.dedent(source))
+
+
+@pytest.mark.parametrize("name", ["exercise1", "exercise2", "exercise3"])
+def test_the_solutions_use_no_autograd(name):
+    result = scan(solution(name))
+    assert result.syntax_error == "" and result.forbidden == {}
+    assert "backward" in result.functions or "dlogits" in result.functions
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (
+            "x = probs.clone().requires_grad_()\nx.log().backward(dlogprobs)\nreturn x.grad",
+            "backward",
+        ),
+        ("return torch.autograd.grad(probs.sum(), probs)[0]", "torch.autograd"),
+        ("return torch.func.grad(lambda p: p.log().sum())(probs)", "torch.func"),
+        ("return probs.grad", ".grad"),
+        ("loss = probs.sum()\nloss.backward()\nreturn probs", "backward()"),
+        ("return getattr(probs, 'back' + 'ward')", "getattr"),
+        ("return eval('probs.grad')", "eval"),
+        ("import operator\nreturn operator.attrgetter('gr' + 'ad')(probs)", "attrgetter"),
+        ("from torch.autograd import grad\nreturn grad(probs.sum(), probs)[0]", "torch.autograd"),
+        ("return probs.grad_fn", "autograd graph"),
+    ],
+)
+def test_each_way_of_using_autograd_is_found(body, reason):
+    source = "import torch\n\ndef dprobs(probs, dlogprobs):\n" + textwrap.indent(body, "    ")
+    result = scan(source)
+    assert "dprobs" in result.forbidden
+    assert reason in result.forbidden["dprobs"]
+
+
+def test_only_the_function_that_uses_autograd_is_marked():
+    """Every upstream gradient is a parameter named like a function: that is no call of it."""
+    result = scanned(
+        """
+        import torch
+
+        def dprobs(probs, dlogprobs):
+            x = probs.clone().requires_grad_()
+            x.log().backward(dlogprobs)
+            return x.grad
+
+        def dcounts_sum_inv(counts, dprobs):
+            return (counts * dprobs).sum(1, keepdim=True)
+
+        def dcounts(counts_sum_inv, dprobs, dcounts_sum):
+            dprobs = dprobs * 1.0
+            return counts_sum_inv * dprobs + dcounts_sum
+        """
+    )
+    assert set(result.forbidden) == {"dprobs"}
+    assert result.forbidden["dprobs"] == "calls backward()"
+
+
+def test_a_helper_that_uses_autograd_marks_its_callers():
+    result = scanned(
+        """
+        def _vjp(f, x, v):
+            x = x.clone().requires_grad_()
+            f(x).backward(v)
+            return x.grad
+
+        def dprobs(probs, dlogprobs):
+            return _vjp(lambda p: p.log(), probs, dlogprobs)
+
+        def dcounts_sum_inv(counts, dprobs):
+            return (counts * dprobs).sum(1, keepdim=True)
+        """
+    )
+    assert set(result.forbidden) == {"_vjp", "dprobs"}
+    assert result.forbidden["dprobs"] == "calls backward() (through `_vjp`)"
+
+
+@pytest.mark.parametrize(
+    "reach",
+    [
+        "h = _vjp\n\ndef dprobs(probs, dlogprobs):\n    return h(probs)",
+        "def dprobs(probs, dlogprobs):\n    f = _vjp\n    return f(probs)",
+        "def dprobs(probs, dlogprobs):\n    return [g(probs) for g in (_vjp,)][0]",
+        "import sys\n\ndef dprobs(probs, dlogprobs):\n"
+        "    return getattr(sys.modules[__name__], '_vjp')(probs)",
+    ],
+)
+def test_an_alias_or_a_name_in_a_string_still_reaches_the_helper(reach):
+    source = "def _vjp(x):\n    return x.grad\n\n" + reach
+    assert "dprobs" in scan(source).forbidden
+
+
+def test_module_level_autograd_marks_every_function():
+    result = scanned(
+        """
+        import torch
+        torch.Tensor.backward = lambda self, *a: None
+
+        def dprobs(probs, dlogprobs):
+            return (1.0 / probs) * dlogprobs
+        """
+    )
+    assert result.forbidden == {"dprobs": "module-level code calls backward()"}
+
+
+def test_an_unused_import_of_autograd_costs_nothing():
+    result = scanned("import torch.autograd\nfrom torch.autograd import Variable\n" + SOLVED)
+    assert result.forbidden == {}
+
+
+def test_a_name_imported_from_autograd_marks_the_functions_that_use_it():
+    source = (
+        "from torch.autograd import grad as g\n"
+        + SOLVED
+        + "\ndef dcounts_sum_inv(counts, dprobs):\n    return g(counts.sum(), counts)[0]\n"
+    )
+    assert set(scan(source).forbidden) == {"dcounts_sum_inv"}
+
+
+def test_an_autograd_self_check_under_main_is_allowed():
+    """The lecture's `cmp` checks use autograd; under `if __name__ == "__main__"` they never run
+    when the grader imports the file."""
+    result = scanned(
+        SOLVED
+        + """
+if __name__ == "__main__":
+    import torch
+    p = torch.rand(3, 3, requires_grad=True)
+    p.log().sum().backward()
+    print(p.grad)
+"""
+    )
+    assert result.forbidden == {}
+
+
+def test_a_syntax_error_is_reported_not_raised():
+    result = scan("def dprobs(probs:\n    return probs\n", "exercise1.py")
+    assert result.syntax_error.startswith("SyntaxError") and "exercise1.py" in result.syntax_error
+
+
+def test_a_near_miss_name_gets_did_you_mean():
+    assert did_you_mean("dlogit_maxes", {"dlogits_maxes", "dlogits"}) == (
+        "did you mean `dlogits_maxes`?"
+    )
+
+
+def test_a_far_name_gets_no_suggestion():
+    assert did_you_mean("dC", {"dlogprobs", "dprobs"}) == ""
+
+
+def test_a_name_the_grader_also_asks_for_is_never_suggested():
+    """`dcounts_sum` answers its own question; it is no typo of a missing `dcounts`."""
+    assert did_you_mean("dcounts", {"dcounts_sum"}) == "did you mean `dcounts_sum`?"
+    assert did_you_mean("dcounts", {"dcounts_sum"}, expected=frozenset({"dcounts_sum"})) == ""
