@@ -103,6 +103,8 @@ def load_backward(path: Path) -> Callable[..., object]:
 
     def backward(**kwargs):
         answer = process.call("exercise3", "backward", kwargs, [])
+        if answer.kind == "not_implemented":
+            raise TrainingError("backward is not implemented yet (it raises NotImplementedError)")
         if not answer.ok:
             raise TrainingError(f"backward failed ({answer.kind}): {answer.message}")
         return _plain(answer.value)
@@ -183,6 +185,8 @@ def _student_grads(backward, p: dict, Xb: torch.Tensor, Yb: torch.Tensor, cfg: C
         available = {k: val for k, val in available.items() if k in ALLOWED_EXERCISE3}
         try:
             result = call_by_name(backward, available)
+        except TrainingError:
+            raise
         except Exception as e:
             raise TrainingError(f"backward raised {type(e).__name__}: {e}") from e
         return v["loss"].item(), _as_grads(result, p)

@@ -30,4 +30,3 @@ function sortBy(table, th, col) {
   });
   rows.forEach(function (r) { body.appendChild(r); });
 }
-console.error("oops"); undefinedFn();

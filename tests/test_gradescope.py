@@ -535,3 +535,33 @@ def test_leaderboard_only_for_a_finite_loss(only_hidden_fail: dict) -> None:
     result["leaderboard"] = {"val_loss": 2.25}
     board = to_gradescope(result, rubric(), 1.0)["leaderboard"]
     assert board == [{"name": "Validation loss (exercise 3)", "value": 2.25, "order": "asc"}]
+
+
+def test_a_grader_failure_still_writes_results(tmp_path: Path, monkeypatch) -> None:
+    import grader.pipeline
+    from grader.gradescope.run import run_autograder
+
+    def broken(**_):
+        raise RuntimeError("the sandbox could not start")
+
+    monkeypatch.setattr(grader.pipeline, "Grader", broken)
+    (tmp_path / "submission").mkdir()
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "results.json").write_text('{"score": 1000}')  # stale
+    returned = run_autograder(tmp_path)
+    written = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert written == returned
+    jsonschema.validate(written, SCHEMA)
+    assert written["score"] == 0
+    assert "the sandbox could not start" in written["output"]
+
+
+def test_limits_from_env(monkeypatch) -> None:
+    from grader.gradescope.run import limits_from_env
+    from grader.sandbox.client import Limits
+
+    monkeypatch.setenv("GRADER_IMPORT_SECONDS", "2.5")
+    monkeypatch.setenv("GRADER_CALL_SECONDS", "soon")  # not a number: ignored, with a message
+    limits = limits_from_env()
+    assert limits.import_seconds == 2.5
+    assert limits.call_seconds == Limits().call_seconds
