@@ -10,6 +10,7 @@ is done, so a batch killed at any point resumes where it stopped.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import html
 import json
 import multiprocessing
@@ -45,6 +46,9 @@ def grade_batch(
         out.mkdir(parents=True, exist_ok=True)
         _check_unique(subs)
         todo = [s for s in subs if force or not _up_to_date(s, out, grader)]
+        for s in subs:
+            if s not in todo:  # kept, but drawn again: the templates may have changed
+                _redraw(out / s.slug)
         bar = tqdm(
             total=len(subs),
             initial=len(subs) - len(todo),
@@ -70,6 +74,12 @@ def _check_unique(subs: list[Submission]) -> None:
         seen[s.slug.casefold()] = n + 1
         if n:
             s.name = f"{s.name} ({n + 1})"
+
+
+def _redraw(folder: Path) -> None:
+    # On any failure the old report stays; the result itself is intact.
+    with contextlib.suppress(Exception):
+        write_submission_report(json.loads((folder / RESULT).read_text()), folder)
 
 
 def _up_to_date(sub: Submission, out: Path, grader: Grader) -> bool:
@@ -181,6 +191,7 @@ def atomic_write(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the report from a web server or a TA
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

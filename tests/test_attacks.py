@@ -37,7 +37,8 @@ from grader.sandbox.client import Limits, Zygote
 from grader.sandbox.inside import confine, protocol
 
 SECRET_NAME = "NINJA_COURSE_API_TOKEN"
-FAST = Limits(call_seconds=2, import_seconds=5)
+# Short limits keep the slow attacks quick: 2 s per call, 5 s per import, 256 MiB of headroom.
+FAST = Limits(call_seconds=2, import_seconds=5, memory_bytes=256 << 20)
 BY_NAME = {a.name: a for a in ATTACKS}
 
 
@@ -123,6 +124,28 @@ def attack_grader(lab):
     from grader.pipeline import Grader
 
     g = Grader(limits=FAST, public_only=True)
+    yield g
+    g.close()
+
+
+# Each layer alone must keep the promises the report says it keeps: the attacks that depend on
+# a layer are graded again with one layer at a time.
+ONE_LAYER_AT_A_TIME = {
+    "without_bubblewrap": dict(allow_bubblewrap=False),
+    "bubblewrap_alone": dict(landlock=False, seccomp=False),
+    "nothing_but_rlimits_and_uids": dict(allow_bubblewrap=False, landlock=False, seccomp=False),
+}
+
+
+@pytest.fixture(scope="module", params=ONE_LAYER_AT_A_TIME, ids=list(ONE_LAYER_AT_A_TIME))
+def weaker_grader(request, lab):
+    """A grader whose sandbox lacks some layers (as on a laptop without bubblewrap)."""
+    from grader.pipeline import Grader
+
+    options = dict(ONE_LAYER_AT_A_TIME[request.param])
+    iso = isolation.detect(allow_bubblewrap=options.pop("allow_bubblewrap", True))
+    g = Grader(limits=FAST, public_only=True, eager_sandbox=False)
+    g._zygote = Zygote(FAST, iso, **options)  # the pipeline offers no other way in
     yield g
     g.close()
 
@@ -286,10 +309,16 @@ def student_processes(zygote: Zygote) -> list[int]:
         pid = todo.pop()
         tree.append(pid)
         todo += children.get(pid, [])
-    python = [p for p in tree if b"zygote.py" in table.get(p, (0, b""))[1]]
+    python = [p for p in tree if _runs_zygote(table[p][1])]
     top = [p for p in python if table[p][0] not in python]
     assert len(top) == 1, f"cannot find the zygote in {tree}"
     return [p for p in tree if p != top[0] and _below(p, top[0], table)]
+
+
+def _runs_zygote(cmdline: bytes) -> bool:
+    """python ... zygote.py itself, not bubblewrap (whose arguments also name zygote.py)."""
+    argv = cmdline.split(b"\0")
+    return not argv[0].endswith(b"bwrap") and any(a.endswith(b"zygote.py") for a in argv)
 
 
 def _below(pid: int, ancestor: int, table: dict) -> bool:
@@ -338,13 +367,26 @@ def test_the_corpus_is_large_and_varied() -> None:
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])
 def test_attack_fails_and_costs_only_its_item(attack: Attack, attack_grader, lab) -> None:
-    iso = attack_grader.zygote.iso
+    run_attack(attack, attack_grader, lab)
+
+
+LAYERED = [a for a in ATTACKS if a.layer]
+
+
+@pytest.mark.parametrize("attack", LAYERED, ids=[a.name for a in LAYERED])
+def test_each_layer_alone_holds_or_is_reported_missing(attack, weaker_grader, lab) -> None:
+    run_attack(attack, weaker_grader, lab)
+
+
+def run_attack(attack: Attack, grader, lab) -> None:
+    """Grade the attack; assert its outcome, the other items, and that nothing is left over."""
+    iso = grader.zygote.iso
     if attack.layer and not iso.protects(attack.layer):
         missing_layer_reported(iso, attack.layer)
         return
     constants = lab.constants()
-    zygote_pid = attack_grader.zygote.proc.pid
-    result = grade(attack_grader, build(attack, constants))
+    zygote_pid = grader.zygote.proc.pid
+    result = grade(grader, build(attack, constants))
     wrong = {
         i["id"]: (i["status"], i["message"][:600])
         for i in result["items"]
@@ -353,10 +395,10 @@ def test_attack_fails_and_costs_only_its_item(attack: Attack, attack_grader, lab
     assert wrong == {}, f"{attack.name}: unexpected outcomes"
     for item in result["items"]:
         assert SUCCEEDED not in item["message"], item["message"]
-    check_secret_absent(result, lab, constants, attack_grader)
+    check_secret_absent(result, lab, constants, grader)
     for name in attack.checks:
-        CHECKS[name](result, lab, constants, attack_grader)
-    assert_left_clean(attack_grader, zygote_pid)
+        CHECKS[name](result, lab, constants, grader)
+    assert_left_clean(grader, zygote_pid)
 
 
 def test_after_the_corpus_a_clean_submission_still_scores_full_marks(attack_grader) -> None:
@@ -499,10 +541,12 @@ def test_a_weaker_platform_is_reported_and_the_report_is_truthful(lab) -> None:
         # As reported, the grader's files are now readable (world-readable files, any uid).
         process = zygote.spawn()
         try:
-            src = "import torch\ndef peek(path):\n    return torch.tensor(len(open(path).read()))\n"
-            assert process.load("probe", src).ok
             path = ROOT / "grader" / "backprop_ninja" / "hidden.py"
-            reply = process.call("probe", "peek", {"path": str(path)}, [])
+            src = (
+                f"import torch\ndef peek():\n    return torch.tensor(len(open('{path}').read()))\n"
+            )
+            assert process.load("probe", src).ok
+            reply = process.call("probe", "peek", {}, [])
             assert reply.ok == (os.getuid() != 0 or _world_readable(path)), reply.message
         finally:
             process.close()

@@ -30,9 +30,9 @@ from grader.report.summary import gradebook_csv, summarize
 from grader.submissions import Submission, read_submission, slug
 
 EXAMPLES = ("complete", "bessel", "missing_branch", "zoë martin", "blank", "partial")
-HOSTILE_PRINT = "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\">"
+HOSTILE_PRINT = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
 HOSTILE_NAME = "<img src=x onerror=alert(1)> O'Brien & co"
-FORMULA_NAME = "=HYPERLINK(\"http://example.invalid\",\"click\")"
+FORMULA_NAME = '=HYPERLINK("http://example.invalid","click")'
 HOSTILE_SOURCE = f"""
 import torch
 print({HOSTILE_PRINT!r})
@@ -337,7 +337,9 @@ def test_summary_page_rows_and_links(graded, batch_out):
 def test_summary_page_draws_the_histogram_of_the_results(graded, batch_out):
     summary = json.loads((batch_out / "summary.json").read_text(encoding="utf-8"))
     html = (batch_out / "summary.html").read_text(encoding="utf-8")
-    svg = html[html.index('class="histogram"') : html.index("</svg>", html.index('class="histogram"'))]
+    svg = html[
+        html.index('class="histogram"') : html.index("</svg>", html.index('class="histogram"'))
+    ]
     titles = re.findall(r"<title>([^<]*): (\d+) submissions?</title>", svg)
     assert [int(n) for _, n in titles] == [b["count"] for b in summary["histogram"]]
 
@@ -354,7 +356,7 @@ def test_empty_batch_still_writes_every_file(tmp_path):
 
 def test_heat_ramp_runs_from_white_to_the_darkest_stop():
     assert heat_colour(0.0) == "#ffffff"
-    assert heat_colour(1.0) == "#%02x%02x%02x" % HEAT_STOPS[-1][1]
+    assert heat_colour(1.0) == "#" + "".join(f"{c:02x}" for c in HEAT_STOPS[-1][1])
     lightness = [sum(int(heat_colour(k / 20)[i : i + 2], 16) for i in (1, 3, 5)) for k in range(21)]
     assert lightness == sorted(lightness, reverse=True)
     assert heat_colour(float("nan")) == heat_colour(1.0)
@@ -394,3 +396,31 @@ def test_templates_are_found_and_strict():
     assert Path(env.loader.searchpath[0]) == ROOT / "templates"
     with pytest.raises(Exception, match="undefined"):
         env.from_string("{{ nothing_here.x }}").render()
+
+
+def test_minimal_spec_result_renders(tmp_path):
+    """A result.json with only the SPEC's required fields still gives every page and file."""
+    result = {
+        "submission": "minimal",
+        "score": 2.0,
+        "max_score": 3.0,
+        "items": [
+            {"id": "exercise1.dlogprobs", "score": 2.0, "max_score": 2.0, "status": "passed"},
+            {
+                "id": "exercise1.dprobs",
+                "score": 0.0,
+                "max_score": 1.0,
+                "status": "failed",
+                "message": "wrong",
+                "cases": [{"case": "public", "status": "failed", "diff_map": [[0.5, 1.0]]}],
+            },
+        ],
+    }
+    write_submission_report(result, tmp_path / "minimal")
+    tags = Tags((tmp_path / "minimal" / "report.html").read_text(encoding="utf-8"))
+    assert [a["data-status"] for a in tags.find("tr", class_="item")] == ["passed", "failed"]
+    assert len(tags.find("figure", class_="heatmap")) == 1
+    summary = write_batch_reports([result], tmp_path, ["minimal"])
+    assert summary["exercises"]["exercise1"] == {"max_score": 3.0, "mean": 2.0, "full_marks": 0}
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "grades.csv").read_text())))
+    assert (rows[0]["submission"], rows[0]["score"], rows[0]["exercise1"]) == ("minimal", "2", "2")

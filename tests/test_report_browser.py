@@ -21,7 +21,7 @@ from conftest import SOLUTIONS, mutated
 
 from grader.batch import grade_batch
 
-HOSTILE_NAME = "<img src=x onerror=\"window.__pwned = 1\">Mallory"
+HOSTILE_NAME = '<img src=x onerror="window.__pwned = 1">Mallory'
 HOSTILE_PRINT = "<script>window.__pwned = 2</script>"
 STUDENTS = {
     "submission_101": ("Ada Lovelace", "ada@example.edu", "complete"),
@@ -45,7 +45,9 @@ def chromium():
 
 
 def _files(kind: str) -> dict[str, str]:
-    everything = {f"{n}.py": (SOLUTIONS / f"{n}.py").read_text() for n in ("exercise1", "exercise2")}
+    everything = {
+        f"{n}.py": (SOLUTIONS / f"{n}.py").read_text() for n in ("exercise1", "exercise2")
+    }
     if kind == "complete":
         return everything
     if kind == "bessel":
@@ -88,9 +90,7 @@ def export(tmp_path_factory) -> tuple[Path, list[dict]]:
 
 
 def _rows(page) -> list[list[str]]:
-    return page.eval(
-        "[...document.querySelectorAll('tr.item')].map(r => [r.id, r.dataset.status])"
-    )
+    return page.eval("[...document.querySelectorAll('tr.item')].map(r => [r.id, r.dataset.status])")
 
 
 def test_every_report_opens_cleanly_with_its_rows(chromium, export):
@@ -180,7 +180,9 @@ def test_summary_lists_everyone_and_links_resolve(chromium, export):
 def test_summary_table_sorts_by_score(chromium, export):
     out, results = export
     page = chromium.open(out / "summary.html")
-    header = "[...document.querySelectorAll('#student-table th')].find(h => h.textContent === 'score')"
+    header = (
+        "[...document.querySelectorAll('#student-table th')].find(h => h.textContent === 'score')"
+    )
     column = (
         "[...document.querySelectorAll('#student-table tbody tr')]"
         ".map(r => parseFloat(r.cells[3].dataset.sort))"

@@ -53,8 +53,10 @@ def heat_colour(t: float) -> str:
     for (t0, c0), (t1, c1) in zip(HEAT_STOPS, HEAT_STOPS[1:], strict=False):
         if t <= t1:
             f = (t - t0) / (t1 - t0)
-            return "#" + "".join(f"{round(a + (b - a) * f):02x}" for a, b in zip(c0, c1, strict=True))
-    return "#%02x%02x%02x" % HEAT_STOPS[-1][1]
+            return "#" + "".join(
+                f"{round(a + (b - a) * f):02x}" for a, b in zip(c0, c1, strict=True)
+            )
+    return "#" + "".join(f"{c:02x}" for c in HEAT_STOPS[-1][1])
 
 
 def heatmap(grid: list[list[float]], shape: list[int] | None = None) -> Heatmap | None:
@@ -116,7 +118,9 @@ class BarChart:
     ticks: list[tuple[float, str]] = field(default_factory=list)
 
 
-def histogram(counts: list[int], labels: list[str], width: int = 520, height: int = 200) -> BarChart:
+def histogram(
+    counts: list[int], labels: list[str], width: int = 520, height: int = 200
+) -> BarChart:
     """Vertical bars, one per bin, tallest bar at full height; counts written above each bar."""
     top, bottom = 18, 28
     plot_h = height - top - bottom

@@ -51,7 +51,6 @@ class ItemView:
     extra: dict[str, Any] = field(default_factory=dict)
     visibility: str = "visible"
 
-
     @property
     def has_details(self) -> bool:
         """Whether the row gets a details row: a case went wrong in a way worth reading."""
@@ -78,7 +77,19 @@ def write_submission_report(result: dict, folder: Path) -> Path:
     return write_atomic(folder / REPORT, render_report(result))
 
 
+# The optional top-level fields of result.json the page reads, with their values when absent.
+RESULT_DEFAULTS: dict[str, Any] = {
+    "files": {},
+    "graded_at": "",
+    "grader_version": "",
+    "duration_s": None,
+    "isolation": {},
+    "fingerprint": "",
+}
+
+
 def render_report(result: dict) -> str:
+    result = {**RESULT_DEFAULTS, **{k: v for k, v in result.items() if v is not None}}
     student = result.get("student") or {}
     items = [item_view(i) for i in result.get("items", [])]
     files = result.get("files") or {}
@@ -116,7 +127,7 @@ def item_view(item: dict) -> ItemView:
         worst_rel_err=max(errs) if errs else None,
         cases=[case_view(c) for c in cases],
         heatmap=heatmap(shown["diff_map"], shown.get("expected_shape")) if shown else None,
-        heatmap_case=shown,
+        heatmap_case=case_view(shown) if shown else None,
         extra=dict(item.get("extra") or {}),
         visibility=item.get("visibility", "visible"),
     )

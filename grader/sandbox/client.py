@@ -89,7 +89,7 @@ class Zygote:
         self.iso = copy.deepcopy(self._base)
         trusted = protect_trusted_process()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        config = dict(zygote_config(self.iso), **self._layers)
+        config = dict(zygote_config(self.iso), env=sorted(CLEAN_ENV), **self._layers)
         env = dict(
             CLEAN_ENV, NINJA_ZYGOTE_FD=str(theirs.fileno()), NINJA_ZYGOTE_CONFIG=json.dumps(config)
         )

@@ -99,8 +99,9 @@ class Isolation:
         self.filesystem = _filesystem(self.bubblewrap, ll)
         self.processes += "; no fork or threads (RLIMIT_NPROC 0" + (", seccomp)" if sc else ")")
         self.notes += _missing(self, ll, sc, bool(layers.get("dropped_to_fresh_uid")))
-        if layers.get("error"):
-            self.notes.append(str(layers["error"]))
+        for key in ("error", "warning"):
+            if layers.get(key):
+                self.notes.append(str(layers[key]))
 
 
 def _layer(layers: dict, name: str) -> str:
@@ -260,7 +261,14 @@ def _bwrap_args(exe: str) -> list[str]:
     for etc in SYSTEM_FILES:
         if os.path.exists(etc):
             args += ["--ro-bind", etc, etc]
+    made: set[Path] = set()
     for prefix in _python_prefixes():
+        # bubblewrap would make the missing parents (/root for a pyenv Python) mode 0700,
+        # closing the prefix to student uids: make them traversable first.
+        for parent in reversed(Path(prefix).parents):
+            if parent != Path("/") and parent not in made and "--perms" in _usage(exe):
+                args += ["--perms", "0755", "--dir", str(parent)]
+                made.add(parent)
         args += ["--ro-bind", prefix, prefix]
         bound.append(Path(prefix))
     # A grader installed into site-packages, or a checkout under a bound folder: hide it.
@@ -275,13 +283,18 @@ def _bwrap_args(exe: str) -> list[str]:
     return args
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=2)
+def _usage(exe: str) -> str:
+    """bubblewrap's --help, to use the options this version knows (--size came in 0.8)."""
+    try:
+        return subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
 def _tmpfs_options(exe: str) -> tuple[str, ...]:
     """A size cap and tight permissions for the sandbox's /tmp, where bubblewrap knows them."""
-    try:
-        usage = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return ()
+    usage = _usage(exe)
     opts: tuple[str, ...] = ()
     if "--size" in usage:
         opts += ("--size", str(TMPFS_BYTES))

@@ -248,7 +248,6 @@ for i in range(200):
         break
 """,
         "passed",
-        checks=("zygote_clean",),
     ),
     _a(
         "close_all_fds",
@@ -292,7 +291,6 @@ if hit:
 """,
         "passed",
         layer="signals",
-        checks=("zygote_survived",),
     ),
     _a(
         "read_grader_memory",
@@ -615,7 +613,7 @@ for family, kind, address in tries:
 try:
     socket.getaddrinfo('example.com', 80)
     got.append('dns')
-except OSError:
+except Exception:
     pass
 if got:
     raise RuntimeError(f'ATTACK SUCCEEDED: reached {got}')

@@ -93,8 +93,15 @@ def _call(modules: dict, header: dict, blobs: list[bytes], out: list[bytes]) -> 
     fn = getattr(modules.get(header["module"]), header["func"], None)
     if fn is None:
         return {"ok": False, "kind": "missing", "message": "function not found"}
-    kwargs = {k: _decode(v, blobs) for k, v in header["args"].items()}
-    positional = [kwargs.pop(k) for k in header.get("positional", [])]
+    try:
+        kwargs = {k: _decode(v, blobs) for k, v in header["args"].items()}
+        positional = [kwargs.pop(k) for k in header.get("positional", [])]
+    except (KeyError, TypeError, protocol.ProtocolError) as e:
+        return {
+            "ok": False,
+            "kind": "error",
+            "message": f"the grader sent arguments it cannot: {e}",
+        }
     tripwire = _Tripwire()
     start = time.perf_counter()
     try:

@@ -40,6 +40,7 @@ import confine  # noqa: E402
 import protocol  # noqa: E402
 import worker  # noqa: E402
 
+
 def warm_up() -> None:
     """Import what student code may import and touch the kernels once, so children start hot."""
     import math  # noqa: F401
@@ -172,7 +173,8 @@ class Zygote:
 
 def _confine(config: dict, folder: str, required: dict) -> dict:
     """Every layer this process can put in force, in order; `required` ones must not fail."""
-    os.environ.pop("NINJA_ZYGOTE_FD", None)
+    for name in set(os.environ) - set(config.get("env", ())):
+        del os.environ[name]  # bubblewrap adds PWD; the zygote's own settings go too
     uid = _fresh_uid() if os.getuid() == 0 else None
     if uid is not None:
         os.chown(folder, uid, uid)
@@ -202,7 +204,23 @@ def _confine(config: dict, folder: str, required: dict) -> dict:
             if required.get(name):
                 raise RuntimeError(f"{name} worked in the probe but not here: {e}") from None
             layers[name], layers[f"{name}_error"] = None, str(e)
+    _check_python_readable(layers)
     return layers
+
+
+def _check_python_readable(layers: dict) -> None:
+    """Student code imports lazily from the Python installation: it must stay readable."""
+    import torch
+
+    for folder in (os.path.dirname(os.__file__), os.path.dirname(torch.__file__)):
+        try:
+            os.listdir(folder)
+        except OSError as e:
+            layers["warning"] = (
+                f"student code cannot read {folder} ({e.strerror}): modules it imports lazily "
+                "will fail; install Python where every user can read it"
+            )
+            return
 
 
 def _fresh_uid() -> int:
