@@ -14,8 +14,6 @@ import contextlib
 import html
 import json
 import multiprocessing
-import os
-import tempfile
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +23,7 @@ from tqdm import tqdm
 from .pipeline import Grader
 from .records import ItemResult, SubmissionResult
 from .report import write_batch_reports, write_submission_report
+from .report.render import write_atomic
 from .submissions import Submission, discover, temporary_workdir
 
 RESULT = "result.json"
@@ -177,22 +176,10 @@ def write_result(result: dict, folder: Path) -> None:
         write_submission_report(result, folder)
     except Exception:  # noqa: BLE001 - a report bug must not cost the student their result
         detail = html.escape(traceback.format_exc()[-2000:])
-        atomic_write(
+        write_atomic(
             folder / "report.html",
             "<!doctype html><meta charset=utf-8><title>report"
             f"</title><p>The report could not be drawn; result.json is whole.<pre>{detail}</pre>",
         )
     # result.json last: its presence (with the current fingerprint) is what "done" means.
-    atomic_write(folder / RESULT, json.dumps(result, indent=1, ensure_ascii=False))
-
-
-def atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the report from a web server or a TA
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(folder / RESULT, json.dumps(result, indent=1, ensure_ascii=False))

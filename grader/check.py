@@ -58,8 +58,11 @@ def render(result: dict) -> str:
     for name, text in (result.get("output") or {}).items():
         lines.append(f"\n{name}.py printed:\n{text.rstrip()}")
     passed = sum(i["status"] == "passed" for i in result["items"])
-    lines.append(f"\n{passed}/{len(result['items'])} items pass on the public case "
-                 f"({result['score']:g}/{result['max_score']:g} points if the hidden cases agree)")  # fmt: skip
+    points = f"{result['score']:g}/{result['max_score']:g}"
+    lines.append(
+        f"\n{passed}/{len(result['items'])} items pass on the public case "
+        f"({points} points if the hidden cases agree)"
+    )
     return "\n".join(lines)
 
 
@@ -68,7 +71,9 @@ def _chain_line(chain: dict) -> str:
         return ""
     if chain.get("first_departure") is None and not chain.get("unreached"):
         return "\nchained on your own gradients, exercise 1 matches autograd all the way down"
-    text = f"\nchained on your own gradients, exercise 1 first departs at {chain['first_departure']}"
+    text = (
+        f"\nchained on your own gradients, exercise 1 first departs at {chain['first_departure']}"
+    )
     if chain.get("unreached"):
         text += f"; not reached after that: {', '.join(chain['unreached'])}"
     return text

@@ -99,9 +99,12 @@ def bundle(out: Path) -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=Path("dist"))
 def gradescope_zip(out: Path) -> None:
     """Write the Gradescope autograder zip (setup.sh, run_autograder, grader, hidden suites)."""
-    from .gradescope.package import write_autograder_zip
+    from .gradescope.package import PackageError, write_autograder_zip
 
-    click.echo(f"wrote {write_autograder_zip(out)}")
+    try:
+        click.echo(f"wrote {write_autograder_zip(out)}")
+    except PackageError as e:
+        raise click.ClickException(str(e)) from None
 
 
 @main.command("gradescope-run")

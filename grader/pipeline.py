@@ -112,8 +112,12 @@ class Grader:
         )
 
     def _run(self, sources: dict[str, str | None | Exception]):
-        expected = {f: frozenset(i.split(".", 1)[1] for i in self.assignment.item_ids
-                                 if i.startswith(f + ".")) for f in self.assignment.files}
+        expected = {
+            f: frozenset(
+                i.split(".", 1)[1] for i in self.assignment.item_ids if i.startswith(f + ".")
+            )
+            for f in self.assignment.files
+        }
         session = Session(sources, self.zygote, self.public_only, expected=expected)
         try:
             items, extra = run_suites(self.assignment.suites, session, self.public_only)

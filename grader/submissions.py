@@ -102,14 +102,16 @@ def read_submission(path: Path, name: str, files, workdir: Path) -> Submission:
             path = _single_top(unpack(path, workdir / slug(name)))
         except SubmissionError as e:
             return Submission(name, dict.fromkeys(files), notes=[str(e)], source=str(path))
+    root = path  # where the files were found: the folder, or a zip unpacked from inside it
     found = _exercise_files(path, files, depth=3)
     if not found:
         for inner in sorted(path.rglob("*.zip"))[:5]:
             try:
-                found = _exercise_files(unpack(inner, workdir / slug(name) / inner.stem), files, 3)
+                root = unpack(inner, workdir / slug(name) / inner.stem)
             except SubmissionError as e:
                 notes.append(str(e))
                 continue
+            found = _exercise_files(root, files, 3)
             if found:
                 notes.append(f"read the exercise files from the zip {inner.name}")
                 break
@@ -123,8 +125,8 @@ def read_submission(path: Path, name: str, files, workdir: Path) -> Submission:
             notes.append(f"{p.name} is larger than {MAX_FILE_BYTES} bytes and was not graded")
         else:
             contents[f] = p.read_bytes()
-            if p.parent != path:
-                notes.append(f"found {p.name} in {p.parent.relative_to(path)}/")
+            if p.parent != root:
+                notes.append(f"found {p.name} in {p.parent.relative_to(root)}/")
     if not any(v is not None for v in contents.values()):
         notes.append(
             "no exercise files found (expected " + ", ".join(f + ".py" for f in files) + ")"

@@ -339,13 +339,8 @@ def assert_left_clean(grader, zygote_pid: int) -> None:
 
 def missing_layer_reported(iso: isolation.Isolation, layer: str) -> None:
     """Where a defence is absent, the result must say so in words a TA reads."""
-    words = {
-        "files": "read the grader's files",
-        "network": "no network isolation",
-        "signals": "signal other processes",
-        "exchange": "pass files to each other",
-    }[layer]
-    assert any(words in note for note in iso.notes), (layer, iso.notes)
+    assert isolation.MISSING[layer] in iso.notes, (layer, iso.notes)
+    assert isolation.MISSING[layer] in iso.to_json()["notes"]
 
 
 # --- the corpus -----------------------------------------------------------------------------

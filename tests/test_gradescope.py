@@ -72,6 +72,11 @@ def test_zip_has_gradescope_layout(autograder_zip: Path, members: dict) -> None:
         assert needed in members, f"{needed} is missing from the zip"
 
 
+def test_rebuilding_gives_the_same_bytes(autograder_zip: Path, tmp_path: Path) -> None:
+    again = write_autograder_zip(tmp_path)
+    assert again.read_bytes() == autograder_zip.read_bytes()
+
+
 def test_setup_installs_cpu_torch_into_its_own_venv(autograder_zip: Path) -> None:
     setup = read_member(autograder_zip, "setup.sh")
     assert "@TORCH_INDEX_URL@" not in setup, "the build must fill in the torch index"
@@ -565,3 +570,56 @@ def test_limits_from_env(monkeypatch) -> None:
     limits = limits_from_env()
     assert limits.import_seconds == 2.5
     assert limits.call_seconds == Limits().call_seconds
+
+
+# ---- setup.sh, with the system-changing commands replaced by recorders ------------------------
+
+RECORDER = '#!/bin/sh\necho "$(basename "$0") $*" >> "{log}"\n'
+FAKE_BASE_PYTHON = """#!/bin/bash
+# `python3 -m venv DIR` makes a venv whose python records `-m pip ...` and runs the rest for real.
+if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then
+    mkdir -p "$3/bin"
+    printf '%s\\n' '#!/bin/bash' \\
+        'if [ "$1 $2" = "-m pip" ]; then echo "pip $*" >> "{log}"; exit 0; fi' \\
+        'exec "{python}" "$@"' > "$3/bin/python"
+    chmod +x "$3/bin/python"
+    exit 0
+fi
+exec "{python}" "$@"
+"""
+
+
+def test_setup_sh_installs_and_self_checks(autograder_zip: Path, tmp_path: Path) -> None:
+    root = tmp_path / "autograder"
+    root.mkdir()
+    unpack_like_gradescope(autograder_zip, root)
+    log, fakes = tmp_path / "commands.log", tmp_path / "fakes"
+    fakes.mkdir()
+    for tool in ("apt-get", "useradd", "chown"):
+        (fakes / tool).write_text(RECORDER.format(log=log))
+        (fakes / tool).chmod(0o755)
+    base = fakes / "python3"
+    base.write_text(FAKE_BASE_PYTHON.format(log=log, python=sys.executable))
+    base.chmod(0o755)
+    env = {
+        **os.environ,
+        "AUTOGRADER_ROOT": str(root),
+        "GRADER_BASE_PYTHON": str(base),
+        "PATH": f"{fakes}:{os.environ['PATH']}",
+    }
+    setup = subprocess.run(
+        ["bash", str(root / "source" / "setup.sh")], env=env, capture_output=True, text=True
+    )
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    assert "self-check passed: 36 items" in setup.stdout
+    commands = log.read_text().splitlines()
+    source = root / "source"
+    assert any(c.startswith("apt-get install") and "bubblewrap" in c for c in commands)
+    assert any(c.startswith("useradd") and c.endswith("ninja-student") for c in commands)
+    torch_line = next(c for c in commands if c.startswith("pip") and c.endswith(" torch"))
+    assert "--index-url https://download.pytorch.org/whl/cpu" in torch_line
+    assert f"-c {source}/constraints.txt" in torch_line
+    assert any(f"-r {source}/requirements.txt" in c for c in commands)
+    assert (source.stat().st_mode & 0o077) == 0, "the grader's source must be root-only"
+    assert ((root / "results").stat().st_mode & 0o077) == 0
+    assert (root / "venv" / "bin" / "python").stat().st_mode & 0o005 == 0o005

@@ -89,7 +89,7 @@ def zip_entries(index_url: str) -> dict[str, tuple[bytes, int]]:
     """Every file of the zip: its path inside the zip -> (bytes, Unix mode)."""
     entries: dict[str, tuple[bytes, int]] = {}
     for name in ("setup.sh", "run_autograder"):
-        text = (TEMPLATES / name).read_text(encoding="utf-8")
+        text = _required(TEMPLATES / name).read_text(encoding="utf-8")
         entries[name] = (text.replace("@TORCH_INDEX_URL@", index_url).encode(), EXECUTABLE)
     for path in sorted(PACKAGE.rglob("*")):
         rel = path.relative_to(PACKAGE)
@@ -115,7 +115,9 @@ def _skipped(rel: Path) -> bool:
 
 def _required(path: Path) -> Path:
     if not path.is_file():
-        raise PackageError(f"{path} is missing: the autograder zip needs it")
+        raise PackageError(
+            f"{path} is missing: the autograder zip needs it (build from a checkout of the grader)"
+        )
     return path
 
 

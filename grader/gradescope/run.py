@@ -19,7 +19,7 @@ import time
 import traceback
 from pathlib import Path
 
-from ..batch import atomic_write
+from ..report.render import write_atomic
 from ..submissions import Submission, SubmissionError, read_submission, temporary_workdir
 
 RESULTS = ("results", "results.json")
@@ -43,7 +43,8 @@ def run_autograder(root: Path) -> dict:
         traceback.print_exc()
         results = failure_results(sys.exc_info()[1], time.monotonic() - start)
         text = json.dumps(results, indent=1, ensure_ascii=True)
-    atomic_write(target, text + "\n")
+    write_atomic(target, text + "\n")
+    target.chmod(0o644)  # mkstemp's 0600 would lock out a harness reading as another user
     print(f"wrote {target}: score {results['score']} in {time.monotonic() - start:.1f} s")
     return results
 
@@ -95,25 +96,10 @@ def load_submission(path: Path, files: tuple[str, ...], workdir: Path) -> Submis
     try:
         sub = read_submission(path, SUBMISSION, files, workdir)
     except (OSError, ValueError, SubmissionError) as e:
-        # A zip inside the upload can trip read_submission; read the zip itself instead.
-        sub = next(from_inner_zips(path, files, workdir), None) or Submission(
-            SUBMISSION, empty, notes=[f"your upload could not be read: {e}"]
-        )
+        sub = Submission(SUBMISSION, empty, notes=[f"your upload could not be read: {e}"])
     if all(v is None for v in sub.files.values()):
         sub.notes.append(upload_listing(path))
     return sub
-
-
-def from_inner_zips(path: Path, files: tuple[str, ...], workdir: Path):
-    """Submissions read from each zip under `path` that holds exercise files, in name order."""
-    for inner in sorted(path.rglob("*.zip"))[:5]:
-        try:
-            sub = read_submission(inner, SUBMISSION, files, workdir / "inner" / inner.stem)
-        except (OSError, ValueError, SubmissionError):
-            continue
-        if any(v is not None for v in sub.files.values()):
-            sub.notes.append(f"read the exercise files from the zip {inner.name}")
-            yield sub
 
 
 def upload_listing(path: Path) -> str:

@@ -170,12 +170,16 @@ class Zygote:
         return {"children": answer.get("children"), "folders": answer.get("folders")}
 
     def close(self) -> None:
+        """Let the zygote end by itself (it kills its students and removes their folders); kill
+        it if it does not."""
         try:
             self.ctl.close()
         finally:
-            if self.proc.poll() is None:
+            try:
+                self.proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
                 self.proc.kill()
-            self.proc.wait()
+                self.proc.wait()
             if self.proc.stderr:
                 self.proc.stderr.close()
 

@@ -98,7 +98,7 @@ class Isolation:
         self.network = _network(self.bubblewrap, sc, str(layers.get("landlock") or ""))
         self.filesystem = _filesystem(self.bubblewrap, ll)
         self.processes += "; no fork or threads (RLIMIT_NPROC 0" + (", seccomp)" if sc else ")")
-        self.notes += _missing(self, ll, sc, bool(layers.get("dropped_to_fresh_uid")))
+        self.notes += [MISSING[p] for p in MISSING if not self.protects(p)]
         for key in ("error", "warning"):
             if layers.get(key):
                 self.notes.append(str(layers[key]))
@@ -131,27 +131,17 @@ def _filesystem(bwrap: bool, landlock: bool) -> str:
     return "SHARED: student code can read and write whatever the grading user can"
 
 
-def _missing(iso: Isolation, landlock: bool, seccomp: bool, fresh_uid: bool) -> list[str]:
-    """What a TA should know is not enforced here, in plain words."""
-    notes = []
-    if not iso.bubblewrap and not landlock:
-        notes.append(
-            "neither bubblewrap nor Landlock is usable: student code can read the grader's "
-            "files (hidden cases included) and write where the grading user can; install "
-            "the 'bubblewrap' package or grade on Linux >= 5.13"
-        )
-    if not iso.bubblewrap and not seccomp:
-        notes.append("no network isolation: install 'bubblewrap' (seccomp is unavailable)")
-    if not landlock and not fresh_uid:
-        notes.append(
-            "student processes of one submission can pass files to each other (no Landlock)"
-        )
-    if not seccomp and not fresh_uid:
-        notes.append(
-            "student code could signal other processes of the grading user (no seccomp, not "
-            "root): the batch could be disrupted"
-        )
-    return notes
+# What a TA should know when a promise does not hold, in plain words.
+MISSING = {
+    "files": "student code can read the grader's files (hidden cases included) and write where "
+    "the grading user can: neither bubblewrap nor Landlock is usable here; install the "
+    "'bubblewrap' package or grade on Linux >= 5.13",
+    "network": "no network isolation: student code can open connections (install 'bubblewrap')",
+    "signals": "student code could signal other processes of the grading user (no seccomp, not "
+    "root): a submission could disrupt the batch",
+    "exchange": "student processes of one submission can pass files to each other (no Landlock; "
+    "e.g. exercise 2 could reuse gradients handed to exercise 1)",
+}
 
 
 @functools.lru_cache(maxsize=2)

@@ -261,15 +261,14 @@ for i in range(200):
 SIGNALS = [
     _a(
         "kill_everything",
-        "tries to signal its parent (the zygote), pid 1, every process it can "
-        "see, and all processes at once",
+        "tries to signal its parent (the zygote), pid 1, and every process it can see or guess",
         "exercise2.dhprebn",
         """
 import os
 import signal
 me = os.getpid()
 hit = []
-candidates = {os.getppid(), 1, -1}
+candidates = {os.getppid(), 1}  # not -1: kill(-1, 0) says "done" even when nothing could be
 try:
     candidates |= {int(p) for p in os.listdir('/proc') if p.isdigit()}
 except OSError:
@@ -513,25 +512,30 @@ if got:
         "the solutions and the rubric, including through /proc/<pid>/root",
         "exercise2.dhprebn",
         """
+import collections
 import os
 import time
-found, seen, end = [], 0, time.monotonic() + 1.5
+found, end = [], time.monotonic() + 1.5
 roots = ['/', f'/proc/{os.getppid()}/root', '/proc/1/root']
 wanted = {'hidden.py', 'rubric.yaml', 'solutions'}
-for root in roots:
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if not (folder == '/' and d in ('proc', 'sys', 'dev'))]
-        seen += 1
-        for name in wanted & set(files + dirs):
-            path = os.path.join(folder, name)
-            if 'backprop_ninja' in path or name == 'solutions':
-                try:
-                    os.listdir(path) if name == 'solutions' else open(path).read(10)
-                    found.append(path)
-                except OSError:
-                    pass
-        if seen > 20_000 or time.monotonic() > end:
-            break
+queue, seen = collections.deque(roots), 0
+while queue and seen < 50_000 and time.monotonic() < end:  # breadth first: shallow files first
+    folder = queue.popleft()
+    seen += 1
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        continue
+    for entry in entries:
+        path = entry.path
+        if entry.name in wanted and ('backprop_ninja' in path or entry.name == 'solutions'):
+            try:
+                os.listdir(path) if entry.name == 'solutions' else open(path).read(10)
+                found.append(path)
+            except OSError:
+                pass
+        if entry.is_dir(follow_symlinks=False) and path not in ('/proc', '/sys', '/dev'):
+            queue.append(path)
 if found:
     raise RuntimeError(f'ATTACK SUCCEEDED: {found[:5]}')
 """,
@@ -597,10 +601,14 @@ import socket
 got = []
 tries = [
     (socket.AF_INET, socket.SOCK_STREAM, ('127.0.0.1', _T['port'])),
-    (socket.AF_INET, socket.SOCK_DGRAM, ('127.0.0.1', _T['udp_port'])),
     (socket.AF_UNIX, socket.SOCK_STREAM, _T['unix_path']),
     (socket.AF_UNIX, socket.SOCK_STREAM, '\\0' + _T['abstract']),
 ]
+try:  # a datagram "succeeds" even into an empty network: the test checks its arrival instead
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.sendto(b'stolen', ('127.0.0.1', _T['udp_port']))
+except OSError:
+    pass
 for family, kind, address in tries:
     try:
         s = socket.socket(family, kind)

@@ -326,6 +326,7 @@ def main() -> None:
     os.environ.pop("NINJA_ZYGOTE_CONFIG", None)
     warm_up()
     Zygote(ctl, config).serve()
+    os._exit(0)  # skip tearing torch down: seconds for nothing
 
 
 if __name__ == "__main__":
