@@ -58,6 +58,14 @@ def run_suites(suites: Path, session: Session, public_only: bool) -> tuple[list[
         "no:cacheprovider",
         "-p",
         "no:randomly",
+        # These gc.collect() the whole heap or juggle log handlers at every test: a third of a
+        # submission's time, for features the suites do not use.
+        "-p",
+        "no:unraisableexception",
+        "-p",
+        "no:threadexception",
+        "-p",
+        "no:logging",
         "--json-report-file=none",
         "-o",
         "python_files=test_*.py",
@@ -66,6 +74,8 @@ def run_suites(suites: Path, session: Session, public_only: bool) -> tuple[list[
         "-c",
         "/dev/null",
         "--capture=sys",
+        # A failing item is routine here; pytest's rich tracebacks re-parse the suites each time.
+        "--tb=native",
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
     ]

@@ -54,6 +54,9 @@ class Lab:
         self.canary.mkdir(mode=0o777)
         self.canary.chmod(0o777)
         self.marker = self.dir / "unpickled"
+        self.sentinel = self.dir / "sentinel"  # seen only by code that sees the real folder
+        self.sentinel.write_text("the machine's own /tmp")
+        self.sentinel.chmod(0o644)
         self.tcp = _listener(socket.AF_INET, ("127.0.0.1", 0))
         self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.udp.bind(("127.0.0.1", 0))
@@ -63,6 +66,8 @@ class Lab:
         os.chmod(self.unix_path, 0o777)
         self.abstract_name = f"ninja-attack-{self.token}"
         self.abstract = _listener(socket.AF_UNIX, "\0" + self.abstract_name)
+        names = ("result.json", "results.json", "grades.csv", "summary.json")
+        self.tmp_before = {n: _stat(Path("/tmp") / n) for n in names}
         self.escapes = [
             Path(p) / f"escape-{self.token}"
             for p in (self.canary, "/tmp", "/dev/shm", ROOT, isolation.INSIDE, Path.home())
@@ -85,6 +90,7 @@ class Lab:
             "secret_name": SECRET_NAME,
             "secret_value": self.secret,
             "marker": str(self.marker),
+            "sentinel": str(self.sentinel),
         }
 
     def close(self) -> None:
@@ -239,6 +245,19 @@ def check_canary_untouched(result, lab, constants, grader) -> None:
     assert list(lab.canary.iterdir()) == []
 
 
+def check_host_tmp_untouched(result, lab, constants, grader) -> None:
+    names = ("result.json", "results.json", "grades.csv", "summary.json")
+    now = {n: _stat(Path("/tmp") / n) for n in names}
+    assert now == lab.tmp_before, "a results file appeared or changed in the machine's /tmp"
+
+
+def _stat(path: Path) -> tuple | None:
+    with contextlib.suppress(OSError):
+        st = path.stat()
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+    return None
+
+
 def check_secret_absent(result, lab, constants, grader) -> None:
     assert lab.secret not in json.dumps(result)
 
@@ -264,6 +283,7 @@ CHECKS = {
     "output_capped": check_output_capped,
     "no_marker": check_no_marker,
     "canary_untouched": check_canary_untouched,
+    "host_tmp_untouched": check_host_tmp_untouched,
     "secret_absent": check_secret_absent,
     "nothing_arrived": check_nothing_arrived,
     "no_escape_files": check_no_escape_files,
@@ -414,11 +434,13 @@ def test_attack_succeeds_without_the_sandbox(name: str, lab, tmp_path) -> None:
     attack = BY_NAME[name]
     constants = lab.constants()
     # Never let a control write into the checkout or the canary the corpus checks.
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    constants.update(canary=str(scratch))
+    for folder, sentinel in (("canary", ""), ("root", "pyproject.toml"), ("inside", "worker.py")):
+        (tmp_path / folder).mkdir()
+        if sentinel:
+            (tmp_path / folder / sentinel).touch()
+    constants.update(canary=str(tmp_path / "canary"))
     if name == "write_outside":
-        constants.update(root=str(scratch), inside=str(scratch))
+        constants.update(root=str(tmp_path / "root"), inside=str(tmp_path / "inside"))
     (target, code), *_ = attack.pieces
     program = "\n".join(
         [

@@ -24,7 +24,20 @@ POWER = "the power rule: the derivative of x**k is k * x**(k-1) ({what})"
 
 
 def known_mistakes(grad: str, case: Case, compact: bool = False) -> dict[str, torch.Tensor]:
-    """Each likely wrong answer for `grad` on this case, labelled with what the student did."""
+    """Each likely wrong answer for `grad` on this case, labelled with what the student did.
+
+    Computed once per (gradient, case) and kept: the cases are shared by every submission.
+    """
+    key = (grad, case.id, compact)
+    if key not in _CACHE:
+        _CACHE[key] = _known_mistakes(grad, case, compact)
+    return _CACHE[key]
+
+
+_CACHE: dict[tuple[str, str, bool], dict[str, torch.Tensor]] = {}
+
+
+def _known_mistakes(grad: str, case: Case, compact: bool) -> dict[str, torch.Tensor]:
     v = {
         k: t.double()
         for k, t in {**case.params, **(case.compact if compact else case.atomic)}.items()

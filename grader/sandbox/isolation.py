@@ -194,7 +194,7 @@ def zygote_config(iso: Isolation) -> dict:
     read = [str(_inside_path(iso))]
     for root in system + _python_prefixes():
         read += [root] if iso.bubblewrap else readable_without(root, protected_paths())
-    return {"read_paths": read}
+    return {"read_paths": read, "private_tmp": iso.bubblewrap}
 
 
 def _inside_path(iso: Isolation) -> Path:

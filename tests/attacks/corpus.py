@@ -425,15 +425,18 @@ import json
 import os
 fake = json.dumps({'score': 100.0, 'max_score': 100.0, 'tests': []})
 wrote = []
-places = ['..', '/tmp', _T['canary'], os.path.join(_T['canary'], 'alice'), _T['root'],
-          '/autograder/results', os.path.expanduser('~')]
-for place in places:
+# A write counts when it lands in the machine's own folder, which a file there proves (a
+# sandbox may offer private look-alikes: its own /tmp, empty folders on the way to Python).
+real = {_T['canary']: _T['sentinel'], os.path.join(_T['canary'], 'alice'): _T['sentinel'],
+        _T['root']: _T['root'] + '/pyproject.toml', '/autograder/results': '/autograder/source'}
+for place in ['..', '/tmp', os.path.expanduser('~')] + list(real):
     for name in ('result.json', 'results.json', 'grades.csv', 'summary.json'):
         try:
             os.makedirs(place, exist_ok=True)
             with open(os.path.join(place, name), 'w') as f:
                 f.write(fake)
-            wrote.append(os.path.join(place, name))
+            if place in real and os.path.exists(real[place]):
+                wrote.append(os.path.join(place, name))
         except OSError:
             pass
 if wrote:
@@ -441,7 +444,7 @@ if wrote:
 """,
         "passed",
         layer="files",
-        checks=("canary_untouched",),
+        checks=("canary_untouched", "host_tmp_untouched"),
     ),
     _a(
         "steal_solution",
@@ -639,12 +642,16 @@ if got:
 import os
 wrote = []
 name = 'escape-' + _T['token']
-for folder in (_T['canary'], '/tmp', '/dev/shm', '..', _T['root'], _T['inside'], '/sandbox',
-               os.path.expanduser('~')):
+# A write counts when it lands in the machine's own folder, which a file there proves (a
+# sandbox may offer private look-alikes: its own /tmp, empty folders on the way to Python).
+real = {_T['canary']: _T['sentinel'], _T['root']: _T['root'] + '/pyproject.toml',
+        _T['inside']: _T['inside'] + '/worker.py', '/sandbox': '/sandbox/worker.py'}
+for folder in ['/tmp', '/dev/shm', '..', os.path.expanduser('~')] + list(real):
     try:
         with open(os.path.join(folder, name), 'x') as f:
             f.write('out')
-        wrote.append(folder)
+        if folder in real and os.path.exists(real[folder]):
+            wrote.append(folder)
     except OSError:
         pass
 if wrote:

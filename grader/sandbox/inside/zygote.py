@@ -118,6 +118,21 @@ class Zygote:
             os.kill(pid, signal.SIGKILL)
         _wait(pid, seconds=5.0)
         shutil.rmtree(self.children.pop(pid), ignore_errors=True)
+        self._sweep()
+
+    def _sweep(self) -> None:
+        """Remove whatever students left beside their folders (possible where they share the
+        zygote's uid), so nothing carries over to the next submission."""
+        live = {os.path.basename(f) for f in self.children.values()}
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(self.root):
+                if entry.name not in live:
+                    _remove(entry.path)
+        if self.config.get("private_tmp"):  # bubblewrap's /tmp is the sandbox's own
+            with contextlib.suppress(OSError):
+                for entry in os.scandir("/tmp"):
+                    if entry.path != self.root:
+                        _remove(entry.path)
 
     def status(self) -> dict:
         """What is left of past students: children not yet killed, folders not yet removed."""
@@ -247,6 +262,14 @@ def _close_fds_except(keep: set[int]) -> None:
         if fd not in keep:
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+def _remove(path: str) -> None:
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
 def _close_all(fds: list[int]) -> None:
