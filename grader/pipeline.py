@@ -36,15 +36,17 @@ class Grader:
         limits: Limits | None = None,
         public_only: bool = False,
         eager_sandbox: bool = True,
+        zygote: Zygote | None = None,
     ) -> None:
+        """`zygote`: a sandbox built by the caller (say, with some layers off), used as it is."""
         warm_torch()
         self.assignment = assignment or load()
         self.rubric: Rubric = load_rubric(self.assignment.rubric, self.assignment.item_ids)
         self.limits = limits or Limits()
         self.public_only = public_only
-        self._zygote: Zygote | None = None
+        self._zygote: Zygote | None = zygote
         self._starting: threading.Thread | None = None
-        if eager_sandbox:
+        if eager_sandbox and zygote is None:
             # The sandbox imports torch on the other core while this one builds the cases.
             self._starting = threading.Thread(target=self._start_zygote, daemon=True)
             self._starting.start()

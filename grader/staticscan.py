@@ -41,7 +41,38 @@ DYNAMIC_ATTRS = {
     "attrgetter": "uses operator.attrgetter",
     "methodcaller": "uses operator.methodcaller",
     "__getattribute__": "uses __getattribute__",
+    # Introspection reaches any object by a computed name (`torch.__dict__[chr(...)...]`): a
+    # gradient formula never needs it, and the run-time tripwires can be switched off from it.
+    **{
+        attr: f"uses introspection (`{attr}`)"
+        for attr in (
+            "__dict__",
+            "__class__",
+            "__mro__",
+            "__subclasses__",
+            "__bases__",
+            "__globals__",
+            "__builtins__",
+            "__code__",
+            "__closure__",
+            "f_locals",
+            "f_globals",
+            "f_back",
+            "tb_frame",
+            "gi_frame",
+            "_getframe",
+            "currentframe",
+            "modules",
+            "get_objects",
+            "get_referrers",
+            "FunctionType",
+            "CodeType",
+            "_C",
+        )
+    },  # fmt: skip
 }
+# Modules whose only use in a gradient would be to get around the rules above.
+INTROSPECTION_MODULES = ("ctypes", "runpy", "pickle", "marshal", "types", "inspect", "gc", "dill")
 
 
 @dataclass
@@ -113,10 +144,15 @@ def _forbidden_aliases(tree: ast.Module) -> dict[str, str]:
                 for a in node.names:
                     if a.name in ("autograd", "func"):
                         aliases[a.asname or a.name] = f"uses torch.{a.name}"
+            elif node.module.split(".")[0] in INTROSPECTION_MODULES:
+                for a in node.names:
+                    aliases[a.asname or a.name] = f"imports from {node.module}"
         elif isinstance(node, ast.Import):
             for a in node.names:
                 if a.name.startswith(FORBIDDEN_MODULES) and (a.asname or "." not in a.name):
                     aliases[a.asname or a.name] = f"imports {a.name}"
+                if a.name.split(".")[0] in INTROSPECTION_MODULES:
+                    aliases[a.asname or a.name.split(".")[0]] = f"imports {a.name}"
     return aliases
 
 
@@ -190,7 +226,12 @@ def _reason(node: ast.AST, aliases: dict[str, str], imports_ok: bool = False) ->
             mods = (
                 [a.name for a in sub.names] if isinstance(sub, ast.Import) else [sub.module or ""]
             )
-            if any(m.startswith(FORBIDDEN_MODULES) or m == "importlib" for m in mods):
+            if any(
+                m.startswith(FORBIDDEN_MODULES)
+                or m == "importlib"
+                or m.split(".")[0] in INTROSPECTION_MODULES
+                for m in mods
+            ):
                 return f"imports {mods[0]}"
         if isinstance(sub, ast.Call) and _computed_getattr(sub):
             return "uses getattr/setattr with a computed name"

@@ -150,8 +150,7 @@ def weaker_grader(request, lab):
 
     options = dict(ONE_LAYER_AT_A_TIME[request.param])
     iso = isolation.detect(allow_bubblewrap=options.pop("allow_bubblewrap", True))
-    g = Grader(limits=FAST, public_only=True, eager_sandbox=False)
-    g._zygote = Zygote(FAST, iso, **options)  # the pipeline offers no other way in
+    g = Grader(limits=FAST, public_only=True, zygote=Zygote(FAST, iso, **options))
     yield g
     g.close()
 
@@ -416,7 +415,7 @@ def run_attack(attack: Attack, grader, lab) -> None:
     assert_left_clean(grader, zygote_pid)
 
 
-def test_after_the_corpus_a_clean_submission_still_scores_full_marks(attack_grader) -> None:
+def test_a_clean_submission_still_scores_full_marks_beside_the_attacks(attack_grader) -> None:
     files = {n: solution(n).encode() for n in ("exercise1", "exercise2", "exercise3")}
     result = grade(attack_grader, files, "honest")
     assert result["score"] == result["max_score"]
@@ -638,3 +637,64 @@ def test_forged_signatures_are_reduced_to_names() -> None:
             "positional_only": [],
         }
     }
+
+
+# --- a grader installed among the packages student code needs stays hidden -----------------
+
+
+def test_readable_without_leaves_out_exactly_the_protected_folder(tmp_path) -> None:
+    prefix = tmp_path / "prefix"
+    site = prefix / "lib" / "site-packages"
+    (site / "grader" / "backprop_ninja").mkdir(parents=True)
+    (site / "torch").mkdir()
+    (site / "six.py").write_text("")
+    (prefix / "bin").mkdir()
+    got = isolation.readable_without(str(prefix), [site / "grader"])
+    assert sorted(got) == sorted(str(p) for p in (prefix / "bin", site / "six.py", site / "torch"))
+    assert isolation.readable_without(str(prefix), [tmp_path / "elsewhere"]) == [str(prefix)]
+    assert isolation.readable_without(str(prefix), [prefix]) == []
+
+
+@pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
+def test_a_grader_installed_into_site_packages_is_hidden(bubblewrap, monkeypatch) -> None:
+    """As after a non-editable install (Gradescope): the package sits beside torch and numpy."""
+    site = Path(sysconfig.get_paths()["purelib"])
+    hidden = site / "_pytest"  # stands in for site-packages/grader
+    monkeypatch.setattr(isolation, "protected_paths", lambda: [hidden])
+    iso = isolation.detect(allow_bubblewrap=bubblewrap)
+    zygote = Zygote(FAST, iso)
+    try:
+        if not zygote.iso.protects("files"):
+            missing_layer_reported(zygote.iso, "files")
+            return
+        process = zygote.spawn()
+        paths = [str(site / "numpy" / "__init__.py"), str(hidden / "__init__.py")]
+        source = textwrap.dedent(
+            f"""
+            import torch
+
+            def peek(which):
+                return torch.tensor(len(open({paths!r}[which]).read()))
+            """
+        )
+        assert process.load("probe", source).ok
+        readable = process.call("probe", "peek", {"which": 0}, [])
+        assert readable.ok, f"numpy must stay readable: {readable.message}"
+        reply = process.call("probe", "peek", {"which": 1}, [])
+        assert not reply.ok and ("Permission" in reply.message or "No such" in reply.message)
+        process.close()
+    finally:
+        zygote.close()
+
+
+def test_readable_without_follows_links_and_survives_loops(tmp_path) -> None:
+    site = tmp_path / "prefix" / "lib" / "site-packages"
+    (site / "grader").mkdir(parents=True)
+    (tmp_path / "prefix" / "lib64").symlink_to("lib")  # as in every venv
+    (site / "loop").symlink_to("..")
+    (site / "numpy").mkdir()
+    (tmp_path / "prefix" / "bin").mkdir()
+    got = isolation.readable_without(str(tmp_path / "prefix"), [site / "grader"])
+    covers_grader = [p for p in got if isolation._within(site / "grader", Path(p).resolve())]
+    assert covers_grader == []
+    assert {Path(p).resolve() for p in got} == {site / "numpy", tmp_path / "prefix" / "bin"}

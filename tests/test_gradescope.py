@@ -422,7 +422,7 @@ def test_student_code_cannot_write_results(runs: dict[str, Run], name: str) -> N
     if name == "no_bubblewrap":
         assert run.results["extra_data"]["isolation"]["bubblewrap"] is False
     isolation = run.results["extra_data"]["isolation"]
-    if isolation.get("bubblewrap") or isolation.get("user") in ("nobody", "ninja-student"):
+    if isolation.get("bubblewrap") or os.getuid() == 0:
         printed = next(t for t in run.results["tests"] if t["name"].startswith("What your code"))
         assert "blocked" in printed["output"], "the sandbox let student code write results.json"
 
@@ -615,7 +615,6 @@ def test_setup_sh_installs_and_self_checks(autograder_zip: Path, tmp_path: Path)
     commands = log.read_text().splitlines()
     source = root / "source"
     assert any(c.startswith("apt-get install") and "bubblewrap" in c for c in commands)
-    assert any(c.startswith("useradd") and c.endswith("ninja-student") for c in commands)
     torch_line = next(c for c in commands if c.startswith("pip") and c.endswith(" torch"))
     assert "--index-url https://download.pytorch.org/whl/cpu" in torch_line
     assert f"-c {source}/constraints.txt" in torch_line

@@ -39,6 +39,12 @@ def test_the_solutions_use_no_autograd(name):
         ("import operator\nreturn operator.attrgetter('gr' + 'ad')(probs)", "attrgetter"),
         ("from torch.autograd import grad\nreturn grad(probs.sum(), probs)[0]", "torch.autograd"),
         ("return probs.grad_fn", "autograd graph"),
+        # Reaching autograd by a name spelled at run time, through introspection.
+        ("f = torch.__dict__[''.join(map(chr, (97, 117)))]\nreturn probs", "introspection"),
+        ("import sys\nreturn sys._getframe().f_back.f_locals['x']", "introspection"),
+        ("return type(probs).__mro__[1].__dict__['grad'].__get__(probs)", "introspection"),
+        ("import ctypes\nreturn probs", "ctypes"),
+        ("import gc\nreturn [o for o in gc.get_objects()][0]", "get_objects"),
     ],
 )
 def test_each_way_of_using_autograd_is_found(body, reason):

@@ -43,6 +43,21 @@ class Limits:
     output_bytes: int = 16_000
     result_bytes: int = 64 << 20
 
+    def report(self) -> dict:
+        """The limits as result.json states them (a student process that cannot set one of
+        them refuses to run student code, so these are the limits in force)."""
+        return {
+            "call_seconds": self.call_seconds,
+            "import_seconds": self.import_seconds,
+            "cpu_seconds": self.cpu_seconds,
+            "memory_bytes_above_torch": self.memory_bytes,
+            "file_size_bytes": self.file_size,
+            "open_files": self.open_files,
+            "processes": self.processes,
+            "output_bytes": self.output_bytes,
+            "result_bytes": self.result_bytes,
+        }
+
     def for_zygote(self, iso: Isolation | None = None) -> dict:
         """The kernel-enforced limits a student process sets on itself before running code."""
         return {
@@ -104,14 +119,27 @@ class Zygote:
         self.proc = _launch(lambda: subprocess.Popen(zygote_command(self.iso), **popen))
         theirs.close()
         self.ctl = ours
+        # Read the zygote's stderr as it comes (a full pipe would stall it); keep the end.
+        self._stderr = bytearray()
+        self._stderr_reader = threading.Thread(
+            target=self._read_stderr, args=(self.proc.stderr,), daemon=True
+        )
+        self._stderr_reader.start()
         try:
             ready, _ = protocol.recv(self.ctl, max_bytes=0, deadline=time.monotonic() + 120)
         except (protocol.ProtocolError, TimeoutError) as e:
-            err = self.proc.stderr.read(4000).decode(errors="replace") if self.proc.stderr else ""
             self.close()
+            self._stderr_reader.join(timeout=2)
+            err = self._stderr.decode(errors="replace")
             raise RuntimeError(f"the sandbox could not start: {e}\n{err}") from None
         layers = ready.get("layers")
         self.iso.observe(layers if isinstance(layers, dict) else {}, trusted)
+        self.iso.limits = self.limits.report()
+
+    def _read_stderr(self, pipe) -> None:
+        with contextlib.suppress(OSError, ValueError), pipe:
+            while chunk := pipe.read1(4096):
+                self._stderr = (self._stderr + chunk)[-4000:]
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -180,8 +208,6 @@ class Zygote:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-            if self.proc.stderr:
-                self.proc.stderr.close()
 
 
 def _send_with_fds(sock: socket.socket, header: dict, fds: list[int]) -> None:

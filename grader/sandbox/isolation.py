@@ -58,6 +58,7 @@ class Isolation:
     seccomp: str = "not checked yet"
     trusted_process: str = "not checked yet"
     environment: str = "scrubbed: only " + ", ".join(sorted(CLEAN_ENV))
+    limits: dict = field(default_factory=dict)
     root: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -78,7 +79,7 @@ class Isolation:
         fresh_uid = self.user.startswith("a fresh")
         return {
             "files": self.bubblewrap or landlock,
-            "network": self.bubblewrap or seccomp or "TCP" in self.landlock,
+            "network": self.bubblewrap or seccomp,  # Landlock alone leaves UDP open
             "signals": seccomp or fresh_uid,
             "exchange": landlock or (fresh_uid and self.bubblewrap),
         }[promise]
@@ -114,8 +115,12 @@ def _network(bwrap: bool, seccomp: bool, landlock: str) -> str:
     ways = (["new empty network namespace (bubblewrap)"] if bwrap else []) + (
         ["socket() denied (seccomp)"] if seccomp else []
     )
-    ways += ["TCP connect and bind denied (Landlock)"] if "TCP" in landlock else []
-    return "none: " + "; ".join(ways) if ways else "NOT isolated: student code can open sockets"
+    tcp = ["TCP connect and bind denied (Landlock)"] if "TCP" in landlock else []
+    if ways:
+        return "none: " + "; ".join(ways + tcp)
+    if tcp:
+        return "NOT isolated: TCP denied (Landlock), but UDP and Unix sockets remain open"
+    return "NOT isolated: student code can open sockets"
 
 
 def _filesystem(bwrap: bool, landlock: bool) -> str:
@@ -209,26 +214,30 @@ def protected_paths() -> list[Path]:
     return [GRADER_PACKAGE]
 
 
-def readable_without(root: str, protected: list[Path]) -> list[str]:
+def readable_without(root: str, protected: list[Path], _seen: set | None = None) -> list[str]:
     """`root` as a list of paths that together cover it, minus the protected ones inside it.
 
     Landlock can only allow, never carve out, so a protected folder inside an allowed one (a
     grader installed into site-packages) is left out by allowing each of its siblings instead.
+    Symbolic links are followed (a rule on a link covers its target: a venv's lib64 -> lib).
     """
-    path = Path(root)
+    path = Path(root).resolve()
+    protected = [p.resolve() for p in protected]
     inside = [p for p in protected if _within(p, path)]
     if not inside:
-        return [root]
-    if any(p == path for p in inside) or not path.is_dir():
+        return [root] if path.exists() else []
+    seen = set() if _seen is None else _seen
+    if any(p == path for p in inside) or not path.is_dir() or path in seen:
         return []
+    seen.add(path)  # a link back up the tree must not send this round in circles
     out: list[str] = []
     try:
         children = sorted(path.iterdir())
     except OSError:
         return []
     for child in children:
-        out += readable_without(str(child), inside)
-    return out
+        out += readable_without(str(child), protected, seen)
+    return list(dict.fromkeys(out))
 
 
 def _within(p: Path, root: Path) -> bool:

@@ -16,7 +16,6 @@ ROOT="${AUTOGRADER_ROOT:-/autograder}"
 VENV="${GRADER_VENV:-$ROOT/venv}"
 BASE_PYTHON="${GRADER_BASE_PYTHON:-python3}"
 TORCH_INDEX_URL="${TORCH_INDEX_URL-@TORCH_INDEX_URL@}"
-STUDENT_USER="ninja-student"
 
 echo "== system packages"
 export DEBIAN_FRONTEND=noninteractive
@@ -25,7 +24,8 @@ if command -v apt-get >/dev/null 2>&1; then
     # The venv module is split out of Ubuntu's python3; without it the next step cannot work.
     apt-get install -y -q --no-install-recommends python3-venv ||
         echo "setup.sh: could not install python3-venv (the next step says if it was needed)"
-    # Optional: without bubblewrap the sandbox still drops to $STUDENT_USER with rlimits.
+    # Optional: without bubblewrap each student process still gets its own unprivileged uid,
+    # Landlock and seccomp where the kernel allows, and rlimits.
     apt-get install -y -q --no-install-recommends bubblewrap ||
         echo "setup.sh: bubblewrap is not available; student code runs without a private filesystem"
 fi
@@ -46,14 +46,9 @@ PIP=("$VENV/bin/python" -m pip install --no-cache-dir --disable-pip-version-chec
 "${PIP[@]}" -c "$SOURCE/constraints.txt" -r "$SOURCE/requirements.txt"
 "$VENV/bin/python" -c 'import torch; print("torch", torch.__version__, "cuda:", torch.version.cuda)'
 
-echo "== the user that runs student code"
-if ! id "$STUDENT_USER" >/dev/null 2>&1; then
-    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
-        "$STUDENT_USER"
-fi
-
 echo "== permissions"
-# Student processes (as $STUDENT_USER) need the Python environment, and nothing else of ours:
+# Student processes (each under a fresh unprivileged uid) need the Python environment, and
+# nothing else of ours:
 # the grader, its hidden cases and rubric stay root-only, and so do the results.
 chmod 755 "$ROOT"
 chmod -R a+rX "$VENV"

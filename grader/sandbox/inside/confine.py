@@ -24,10 +24,14 @@ import os
 import platform
 import stat
 import struct
+import sys
 
+# Linux only: elsewhere the same system call numbers mean other things, so nothing is called.
+LINUX = sys.platform.startswith("linux")
 _libc = ctypes.CDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
-_libc.prctl.restype = ctypes.c_int
+if LINUX:
+    _libc.syscall.restype = ctypes.c_long
+    _libc.prctl.restype = ctypes.c_int
 
 # Student uids when the zygote is root: one fresh uid per process, so no two student processes
 # (of one submission or of parallel graders) can signal, trace or read each other by permission.
@@ -44,6 +48,8 @@ SECCOMP_MODE_FILTER = 2
 
 def prctl(option: int, arg: int = 0) -> None:
     """prctl(2) with one argument; raises OSError on failure."""
+    if not LINUX:
+        raise OSError(errno.ENOSYS, "prctl exists on Linux only")
     if _libc.prctl(option, ctypes.c_ulong(arg), 0, 0, 0) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"prctl({option}): {os.strerror(err)}")
@@ -79,6 +85,8 @@ WRITE = READ | WRITE_FILE | REMOVE_DIR | REMOVE_FILE | MAKE_DIR | MAKE_REG | MAK
 
 def landlock_abi() -> int:
     """The kernel's Landlock ABI version, 0 when Landlock is missing or disabled."""
+    if not LINUX:
+        return 0
     abi = _libc.syscall(_LL_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(_LL_VERSION))
     return max(int(abi), 0)
 
@@ -201,12 +209,12 @@ _OFF_NR, _OFF_ARCH, _OFF_ARG0 = 0, 4, 16  # struct seccomp_data; arg0's low half
 
 
 def seccomp_supported() -> bool:
-    return platform.machine() in _SYSCALLS
+    return LINUX and platform.machine() in _SYSCALLS
 
 
 def seccomp(pid: int) -> str:
     """Install the filter for this process (whose pid is `pid`); returns a description."""
-    table = _SYSCALLS.get(platform.machine())
+    table = _SYSCALLS.get(platform.machine()) if LINUX else None
     if table is None:
         raise OSError(errno.ENOSYS, f"no seccomp filter for {platform.machine()}")
     program = _program(table, pid)

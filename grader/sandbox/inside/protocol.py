@@ -107,14 +107,14 @@ def _tensor_meta(t, blobs: list[bytes]) -> dict:
     import torch
 
     t = torch.Tensor.as_subclass(t, torch.Tensor).detach().cpu()
-    sent_as = str(t.dtype).removeprefix("torch.")
-    if t.dtype == torch.bfloat16:
+    name = sent_as = str(t.dtype).removeprefix("torch.")
+    if t.dtype == torch.bfloat16:  # numpy has no bfloat16: it travels as float32, named as it was
         t, sent_as = t.float(), "float32"
     if sent_as not in DTYPES:
-        return {"dtype": str(t.dtype).removeprefix("torch."), "shape": list(t.shape), "blob": -1}
+        return {"dtype": name, "shape": list(t.shape), "blob": -1}
     blobs.append(t.contiguous().numpy().tobytes())
     return {
-        "dtype": str(t.dtype).removeprefix("torch."),
+        "dtype": name,
         "sent_as": sent_as,
         "shape": list(t.shape),
         "blob": len(blobs) - 1,

@@ -196,11 +196,13 @@ def _confine(config: dict, folder: str, required: dict) -> dict:
     os.chmod(folder, 0o700)
     os.chdir(folder)
     _drop_privileges(uid)
-    zygote = os.getppid()
-    confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which clears it
-    if os.getppid() != zygote:
-        raise RuntimeError("the zygote ended during set-up")
-    confine.not_dumpable()
+    if confine.LINUX:
+        zygote = os.getppid()
+        # Dies with the zygote. Set after the uid change, which clears it.
+        confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != zygote:
+            raise RuntimeError("the zygote ended during set-up")
+        confine.not_dumpable()
     _set_limits(config)
     layers = {"uid": os.getuid(), "dropped_to_fresh_uid": uid is not None}
     read = [p for p in config.get("read_paths", []) if isinstance(p, str)]
@@ -336,15 +338,19 @@ def _set_limits(limits: dict) -> None:
 
 def _address_space_now() -> int:
     """Torch maps memory it never touches: the limit is headroom above what is mapped already."""
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[0]) * resource.getpagesize()
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * resource.getpagesize()
+    except OSError:  # no /proc (not Linux): the kernel's own accounting will have to do
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def main() -> None:
     ctl = socket.socket(fileno=int(os.environ["NINJA_ZYGOTE_FD"]))
-    # If the grader dies, so does the zygote (bubblewrap's --die-with-parent does the same).
-    confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)
-    confine.not_dumpable()  # student processes of the same user cannot read or trace it
+    with contextlib.suppress(OSError):  # Linux only; elsewhere the grader's EOF still ends it
+        # If the grader dies, so does the zygote (bubblewrap's --die-with-parent does the same).
+        confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)
+        confine.not_dumpable()  # student processes of the same user cannot read or trace it
     config = json.loads(os.environ.get("NINJA_ZYGOTE_CONFIG", "{}"))
     os.environ.pop("NINJA_ZYGOTE_CONFIG", None)
     warm_up()
