@@ -37,8 +37,14 @@ class Grader:
         public_only: bool = False,
         eager_sandbox: bool = True,
         zygote: Zygote | None = None,
+        static_scan: bool = True,
     ) -> None:
-        """`zygote`: a sandbox built by the caller (say, with some layers off), used as it is."""
+        """`zygote`: a sandbox built by the caller (say, with some layers off), used as it is.
+
+        `static_scan=False` leaves autograd to the run-time checks alone: for tests of the
+        sandbox's own layers, never for grading.
+        """
+        self.static_scan = static_scan
         warm_torch()
         self.assignment = assignment or load()
         self.rubric: Rubric = load_rubric(self.assignment.rubric, self.assignment.item_ids)
@@ -120,7 +126,9 @@ class Grader:
             )
             for f in self.assignment.files
         }
-        session = Session(sources, self.zygote, self.public_only, expected=expected)
+        session = Session(
+            sources, self.zygote, self.public_only, expected=expected, static_scan=self.static_scan
+        )
         try:
             items, extra = run_suites(self.assignment.suites, session, self.public_only)
         finally:

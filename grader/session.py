@@ -58,6 +58,7 @@ class Session:
         public_only: bool = False,
         time_budget: float = 300.0,
         expected: dict[str, frozenset[str]] | None = None,
+        static_scan: bool = True,
     ):
         """`sources`: each file's text, None when absent, or the reason it cannot be read.
 
@@ -65,6 +66,8 @@ class Session:
         """
         self.zygote = zygote
         self.expected = expected or {}
+        # Off only in tests that prove the sandbox's own layers hold without the scan's help.
+        self.static_scan = static_scan
         self.public_only = public_only
         self.deadline = time.monotonic() + time_budget
         self.timed_out: set[tuple[str, str]] = set()
@@ -149,7 +152,7 @@ class Session:
             typo = close.removeprefix("did you mean ").rstrip("?")
             hint = f"; you defined {typo}: did you mean `{func}`?" if close else ""
             return Outcome("missing", f"no function `{func}` in {f.name}.py{hint}")
-        if func in f.scan.forbidden:
+        if self.static_scan and func in f.scan.forbidden:
             return Outcome(
                 "forbidden",
                 f"`{func}` {f.scan.forbidden[func]}: computing gradients "

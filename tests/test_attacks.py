@@ -129,7 +129,9 @@ def attack_grader(lab):
     """A grader with short limits, public cases only, started after the secret was set."""
     from grader.pipeline import Grader
 
-    g = Grader(limits=FAST, public_only=True)
+    # The static scan would stop many attacks before they run (as forbidden): off here, so
+    # that what is tested is the sandbox itself. test_the_static_scan_stops_... covers the scan.
+    g = Grader(limits=FAST, public_only=True, static_scan=False)
     yield g
     g.close()
 
@@ -150,7 +152,9 @@ def weaker_grader(request, lab):
 
     options = dict(ONE_LAYER_AT_A_TIME[request.param])
     iso = isolation.detect(allow_bubblewrap=options.pop("allow_bubblewrap", True))
-    g = Grader(limits=FAST, public_only=True, zygote=Zygote(FAST, iso, **options))
+    g = Grader(
+        limits=FAST, public_only=True, zygote=Zygote(FAST, iso, **options), static_scan=False
+    )
     yield g
     g.close()
 
@@ -698,3 +702,30 @@ def test_readable_without_follows_links_and_survives_loops(tmp_path) -> None:
     covers_grader = [p for p in got if isolation._within(site / "grader", Path(p).resolve())]
     assert covers_grader == []
     assert {Path(p).resolve() for p in got} == {site / "numpy", tmp_path / "prefix" / "bin"}
+
+
+def test_the_static_scan_stops_introspective_attacks_before_they_run(lab) -> None:
+    """With the scan on (as in real grading), an attack that reaches for introspection, ctypes
+    or runpy is `forbidden` for its own function before it runs; every other item still passes."""
+    from grader.pipeline import Grader
+    from grader.staticscan import scan
+
+    g = Grader(limits=FAST, public_only=True)
+    stopped = []
+    try:
+        for attack in ATTACKS:
+            target = attack.pieces[0][0]
+            if target.endswith(":file") or "." not in target:
+                continue
+            file, _, func = target.partition(".")
+            files = build(attack, lab.constants())
+            if func not in scan(files[file].decode()).forbidden:
+                continue
+            result = grade(g, files)
+            statuses = {i["id"]: i["status"] for i in result["items"]}
+            assert statuses.pop(target) == "forbidden", attack.name
+            assert {s for i, s in statuses.items() if i.startswith(file)} <= {"passed"}
+            stopped.append(attack.name)
+    finally:
+        g.close()
+    assert len(stopped) >= 3, stopped

@@ -15,6 +15,7 @@ from grader.grading import judge_case, make_item
 from grader.hints import HintContext
 from grader.records import CaseResult
 from grader.session import Outcome
+from grader.submissions import Submission
 
 FILES = ("exercise1", "exercise2", "exercise3")
 
@@ -247,7 +248,7 @@ AUTOGRAD = {
                 (x @ W2).backward(dlogits)
             return x.grad
         """,
-    # Out of the static scan's sight (a computed key into a class dict): caught at run time.
+    # A computed key into a class dict: introspection, which the scan refuses outright.
     "dnorm_logits": """
         def dnorm_logits(counts, dcounts, norm_logits):
             x = norm_logits.clone().requires_grad_()
@@ -266,7 +267,29 @@ def test_autograd_is_forbidden_and_scores_zero_for_that_function_only(grade):
         it = item(result, f"exercise1.{grad}")
         assert it["status"] == "forbidden" and it["score"] == 0, grad
         assert "autograd" in it["message"] and "scores 0" in it["message"], it["message"]
-    assert "while running" in item(result, "exercise1.dnorm_logits")["message"]
+    assert "introspection" in item(result, "exercise1.dnorm_logits")["message"]
+
+
+def test_the_run_time_check_catches_autograd_the_scan_was_not_asked_to_see():
+    """Defence in depth: with the static scan off, the worker's tripwires still catch it."""
+    from grader.pipeline import Grader
+
+    g = Grader(public_only=True, static_scan=False)
+    try:
+        sub = Submission(
+            "s",
+            {
+                "exercise1": with_functions("exercise1", **AUTOGRAD).encode(),
+                "exercise2": None,
+                "exercise3": None,
+            },
+        )
+        result = g.grade(sub).to_json()
+    finally:
+        g.close()
+    for grad in AUTOGRAD:
+        it = item(result, f"exercise1.{grad}")
+        assert it["status"] == "forbidden" and "while running" in it["message"], it["message"]
 
 
 # Each crash costs only its item
