@@ -19,6 +19,14 @@ from pytest_jsonreport.plugin import JSONReport
 from .records import CaseResult, ItemResult
 from .session import Session
 
+# pytest starts afresh for every submission: plugins the suites do not use cost time at every
+# start, and two of them gc.collect() the whole heap or juggle log handlers at every test.
+UNUSED_PLUGINS = (
+    "cacheprovider", "randomly", "unraisableexception", "threadexception", "logging", "doctest",
+    "junitxml", "pastebin", "monkeypatch", "recwarn", "setuponly",
+    "setupplan", "stepwise", "faulthandler", "subtests", "debugging", "unittest",
+)  # fmt: skip
+
 
 class SuitePlugin:
     """Fixtures the suites ask for: the submission's session, and whether to run hidden cases."""
@@ -54,18 +62,6 @@ def run_suites(suites: Path, session: Session, public_only: bool) -> tuple[list[
         str(suites),
         "-qq",
         "--no-header",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "no:randomly",
-        # These gc.collect() the whole heap or juggle log handlers at every test: a third of a
-        # submission's time, for features the suites do not use.
-        "-p",
-        "no:unraisableexception",
-        "-p",
-        "no:threadexception",
-        "-p",
-        "no:logging",
         "--json-report-file=none",
         "-o",
         "python_files=test_*.py",
@@ -78,6 +74,7 @@ def run_suites(suites: Path, session: Session, public_only: bool) -> tuple[list[
         "--tb=native",
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
+        *(arg for plugin in UNUSED_PLUGINS for arg in ("-p", f"no:{plugin}")),
     ]
     with contextlib.redirect_stdout(io.StringIO()) as terminal:  # pytest's own chatter
         code = pytest.main(args, plugins=[SuitePlugin(session, public_only), report])
