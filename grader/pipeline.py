@@ -129,6 +129,7 @@ class Grader:
         session = Session(
             sources, self.zygote, self.public_only, expected=expected, static_scan=self.static_scan
         )
+        session.prefetch()
         try:
             items, extra = run_suites(self.assignment.suites, session, self.public_only)
         finally:

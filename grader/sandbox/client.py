@@ -97,7 +97,8 @@ class Zygote:
         self.limits = limits
         self._base = iso or detect()
         self._layers = layers
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one request at a time on the control socket
+        self._spawning = threading.Lock()  # one restart, however many threads find it dead
         self._start()
 
     def _start(self) -> None:
@@ -146,6 +147,10 @@ class Zygote:
 
     def spawn(self) -> StudentProcess:
         """A fresh student process; a zygote that died (killed, out of memory) is restarted."""
+        with self._spawning:
+            return self._spawn_or_restart()
+
+    def _spawn_or_restart(self) -> StudentProcess:
         for attempt in (1, 2):
             if not self.alive():
                 self.close()
