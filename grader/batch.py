@@ -43,6 +43,7 @@ def grade_batch(
     with temporary_workdir() as workdir:
         subs, is_batch = discover(path, grader.assignment.files, Path(workdir))
         out.mkdir(parents=True, exist_ok=True)
+        _sweep_temporaries(out)
         _check_unique(subs)
         todo = [s for s in subs if force or not _up_to_date(s, out, grader)]
         for s in subs:
@@ -55,8 +56,7 @@ def grade_batch(
             disable=not progress,
             desc="grading",
         )
-        for sub, result in _grade_all(grader, todo, jobs):
-            write_result(result, out / sub.slug)
+        for _ in _grade_all(grader, todo, jobs, out):
             bar.update()
         bar.close()
     grader.close()
@@ -64,6 +64,13 @@ def grade_batch(
     if is_batch:
         write_batch_reports(results, out, [s.slug for s in subs])
     return results
+
+
+def _sweep_temporaries(out: Path) -> None:
+    """A run killed mid-write leaves `.result.json.XXXX`; the finished file was never replaced."""
+    for stale in out.glob("*/.*.*.*"):
+        if stale.name.startswith((f".{RESULT}.", ".report.html.")):
+            stale.unlink(missing_ok=True)
 
 
 def _check_unique(subs: list[Submission]) -> None:
@@ -89,58 +96,56 @@ def _up_to_date(sub: Submission, out: Path, grader: Grader) -> bool:
     return old.get("fingerprint") == grader.fingerprint(sub)
 
 
-def _grade_all(
-    grader: Grader, subs: list[Submission], jobs: int
-) -> Iterator[tuple[Submission, dict]]:
+def _grade_all(grader: Grader, subs: list[Submission], jobs: int, out: Path) -> Iterator[str]:
+    """Grade and write each submission, yielding its slug once its result is on disk.
+
+    Each grader process writes its own results and reports, so the parent does no rendering.
+    """
     if jobs == 1 or len(subs) <= 1:
         for sub in subs:
-            yield sub, _grade_one(grader, sub)
+            _grade_and_write(grader, sub, out)
+            yield sub.slug
         return
     grader.close()  # children start their own sandbox; the parent keeps none
-    _warm_cases(grader)
     global _PARENT_GRADER
-    _PARENT_GRADER = grader
-    pending = list(subs)
+    _PARENT_GRADER = grader  # the cases it built are inherited by every forked child
+    pending, attempts = list(subs), dict.fromkeys((s.slug for s in subs), 0)
     while pending:
         ctx = multiprocessing.get_context("fork")
         with cf.ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
-            futures = {pool.submit(_grade_in_child, sub): sub for sub in pending}
+            futures = {pool.submit(_grade_in_child, sub, out): sub for sub in pending}
             pending = []
             for fut in cf.as_completed(futures):
                 sub = futures[fut]
                 try:
-                    yield sub, fut.result()
+                    fut.result()
                 except cf.process.BrokenProcessPool:
-                    pending.append(sub)  # its grader process died: try again in a fresh pool
+                    attempts[sub.slug] += 1
+                    if attempts[sub.slug] < 2:
+                        pending.append(sub)  # its grader process died: again, in a fresh pool
+                        continue
+                    write_result(grader_failure(grader, sub, "the grader process died twice"),
+                                 out / sub.slug)  # fmt: skip
                 except Exception:  # noqa: BLE001
-                    yield sub, grader_failure(grader, sub, traceback.format_exc())
-        if pending and all(_attempts.setdefault(s.slug, 0) >= 1 for s in pending):
-            for sub in pending:
-                yield sub, grader_failure(grader, sub, "the grader process died twice")
-            return
-        for s in pending:
-            _attempts[s.slug] = _attempts.get(s.slug, 0) + 1
+                    write_result(
+                        grader_failure(grader, sub, traceback.format_exc()), out / sub.slug
+                    )
+                yield sub.slug
 
 
-_attempts: dict[str, int] = {}
 _PARENT_GRADER: Grader | None = None
 
 
-def _warm_cases(grader: Grader) -> None:
-    """Build the references once in the parent, so every forked grader process inherits them."""
-    if grader.assignment.warm is not None:
-        grader.assignment.warm(grader.public_only)
+def _grade_in_child(sub: Submission, out: Path) -> None:
+    _grade_and_write(_PARENT_GRADER, sub, out)
 
 
-def _grade_in_child(sub: Submission) -> dict:
-    return _grade_one(_PARENT_GRADER, sub)
-
-
-def _grade_one(grader: Grader, sub: Submission) -> dict:
+def _grade_and_write(grader: Grader, sub: Submission, out: Path) -> None:
     try:
-        return grader.grade(sub).to_json()
+        result = grader.grade(sub).to_json()
     except Exception:  # noqa: BLE001 - one submission's trouble never stops the batch
-        return grader_failure(grader, sub, traceback.format_exc())
+        result = grader_failure(grader, sub, traceback.format_exc())
+    write_result(result, out / sub.slug)
 
 
 def grader_failure(grader: Grader, sub: Submission, detail: str) -> dict:
