@@ -23,9 +23,10 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .backprop_ninja import model
+from .backprop_ninja.cases import SCALE_FROM
 from .backprop_ninja.model import PARAMS, Config
 from .backprop_ninja.spec import ALLOWED_EXERCISE3, EXERCISE3_GRADS
-from .backprop_ninja.student_check_driver import RTOL, SCALE_FROM
+from .judge import TOLERANCE
 from .sandbox.client import Limits, Zygote, warm_torch
 
 ALPHABET = "." + string.ascii_lowercase  # '.' marks the start and the end of a name
@@ -200,7 +201,8 @@ def _compare(p: dict, Xb: torch.Tensor, Yb: torch.Tensor, grads: dict) -> dict:
         t = truth[name]
         scale = truth[SCALE_FROM[name]].abs().max().item() if name in SCALE_FROM else 0.0
         maxdiff = (g.double() - t).abs().max().item()
-        out[name] = (maxdiff, maxdiff <= RTOL * max(t.abs().max().item(), scale))
+        bound = TOLERANCE[torch.float32] * max(t.abs().max().item(), scale)
+        out[name] = (maxdiff, maxdiff <= bound)
     return out
 
 
