@@ -120,7 +120,7 @@ def gradescope_run(root: Path) -> None:
 @click.argument("exercise3", type=click.Path(path_type=Path), required=False)
 @click.option(
     "--data",
-    type=click.Path(exists=True, path_type=Path),
+    type=click.Path(path_type=Path),
     help="A names file, one name per line (the lecture's names.txt).",
 )
 @click.option("--steps", type=int, default=3000, show_default=True)
@@ -134,15 +134,18 @@ def gradescope_run(root: Path) -> None:
 @click.option("--seed", type=int, default=2147483647, show_default=True)
 def train(exercise3: Path | None, data: Path | None, steps: int, check_steps: int, seed: int):
     """Train the lecture's model with your exercise-3 backward (default: the solution)."""
-    from .train import run_training
+    from .train import TrainingError, run_training
 
-    run_training(
-        exercise3 or ROOT / "solutions" / "exercise3.py",
-        data=data,
-        steps=steps,
-        check_steps=check_steps,
-        seed=seed,
-    )
+    try:
+        run_training(
+            exercise3 or ROOT / "solutions" / "exercise3.py",
+            data=data,
+            steps=steps,
+            check_steps=check_steps,
+            seed=seed,
+        )
+    except TrainingError as e:
+        raise click.ClickException(str(e)) from None
 
 
 if __name__ == "__main__":

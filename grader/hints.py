@@ -28,6 +28,8 @@ class HintContext:
 
     n: int
     mistakes: dict[str, torch.Tensor] = field(default_factory=dict)
+    # The batch's indices, for a gradient of an embedding table (rows that repeat must add up).
+    index: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -108,13 +110,78 @@ def all_zero(s, t, ctx) -> str | None:
     return "the answer is all zeros" if not s.any() else None
 
 
+def repeated_rows_lost(s, t, ctx) -> str | None:
+    """Right on rows indexed once, wrong on rows indexed several times: `dC[Xb] += demb`."""
+    if ctx.index is None or s.dim() != 2 or s.shape[0] <= int(ctx.index.max(initial=-1)):
+        return None
+    counts = torch.bincount(ctx.index.reshape(-1), minlength=s.shape[0])
+    wrong = (s - t).abs().amax(dim=1) > MATCH * max(float(t.abs().max()), 1e-30)
+    once, more = counts == 1, counts > 1
+    if more.any() and wrong.any() and not wrong[once].any() and bool((wrong <= more).all()):
+        return REPEATED
+    return None
+
+
+REPEATED = (
+    "wrong only in the rows of characters that occur more than once in the batch: repeated "
+    "characters must add up (`dC[Xb] += demb` keeps only one of them; use index_add_ or a loop)"
+)
+
+
+def missing_broadcast_term(s, t, ctx) -> str | None:
+    """The difference is one vector repeated along a dimension: a broadcast branch's term."""
+    d = s - t
+    if d.dim() != 2 or min(d.shape) < 2 or not d.any():
+        return None
+    tol = MATCH * max(float(t.abs().max()), float(d.abs().max()))
+    for dim, across in ((0, "row"), (1, "column")):
+        if float((d - d.mean(dim, keepdim=True)).abs().max()) <= tol:
+            return (
+                f"the difference from autograd is the same in every {across}: a term that "
+                "reaches this variable through a sum, a mean or a broadcast (a second branch) "
+                "is missing or wrong"
+            )
+    return None
+
+
 RULES: list[HintRule] = [
     HintRule("all zeros", all_zero),
     HintRule("known mistake", known_mistake),
+    HintRule("repeated rows", repeated_rows_lost),
     HintRule("sign", sign_flipped),
     HintRule("constant factor", constant_factor),
     HintRule("transpose", transposed),
+    HintRule("missing broadcast term", missing_broadcast_term),
 ]
+
+
+def size_hint(cases: list) -> str:
+    """For an item: right at the lecture's sizes, wrong at others: a size is hard-coded.
+
+    `cases` are CaseResults; the lecture's case is the one whose config has the default sizes.
+    """
+    lecture = [c for c in cases if _lecture_sizes(c.config)]
+    others = [c for c in cases if c.public and not _lecture_sizes(c.config)]
+    if not lecture or not all(c.passed for c in lecture):
+        return ""
+    failing = [c for c in others if c.status in ("failed", "error")]
+    if not failing:
+        return ""
+    cfg = failing[0].config
+    sizes = ", ".join(f"{k}={cfg[k]}" for k in LECTURE_SIZES if k in cfg)
+    return (
+        f"right at the lecture's sizes, wrong at {sizes}: a size is hard-coded "
+        "(32, 27, 64, range(32), one_hot(..., 27)?); use n, the sizes you may declare, or "
+        "the shapes of your inputs"
+    )
+
+
+# The lecture's configuration (model.Config's defaults), as a case's config reports it.
+LECTURE_SIZES = {"vocab_size": 27, "block_size": 3, "n_embd": 10, "n_hidden": 64, "n": 32}
+
+
+def _lecture_sizes(config: dict) -> bool:
+    return all(config.get(k) == v for k, v in LECTURE_SIZES.items())
 
 
 def hint_for(s: torch.Tensor, t: torch.Tensor, ctx: HintContext) -> str:

@@ -99,8 +99,6 @@ class Grader:
             self.close()
         items = self._complete(items, extra)
         score_items(items, self.rubric)
-        training = next((i for i in items if i.id.endswith(".training")), None)
-        val_loss = training.extra.get("val_loss") if training and training.passed else None
         return SubmissionResult(
             submission=sub.name,
             score=round(sum(i.score for i in items), 4),
@@ -112,7 +110,6 @@ class Grader:
             files=file_notes,
             student=dict(sub.student, notes=sub.notes) if sub.notes else dict(sub.student),
             isolation=self.zygote.iso.to_json() if self._zygote else {},
-            leaderboard={"val_loss": val_loss} if val_loss is not None else {},
             fingerprint=self.fingerprint(sub),
             grader_version=__version__,
             graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

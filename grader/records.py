@@ -18,6 +18,16 @@ _PRECEDENCE = ("missing", "forbidden", "not_implemented", "error", "timeout", "f
 
 
 @dataclass
+class Outcome:
+    """What came of one call: a value to judge, or a status with a message for the student."""
+
+    status: str  # "ok" or an item status
+    message: str = ""
+    value: Any = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
 class CaseResult:
     """One call of a student function on one case, judged against autograd."""
 

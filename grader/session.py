@@ -14,8 +14,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .calls import plan_call
+from .records import Outcome
 from .sandbox.client import Reply, StudentProcess, Zygote
-from .staticscan import Scan, did_you_mean, scan
+from .staticscan import Scan, scan
+from .student_text import call_failure, empty_file, import_failure, missing_function
 
 # Outcome kinds become case statuses; "crash" is an error in the SPEC's vocabulary.
 _STATUS = {
@@ -26,16 +29,6 @@ _STATUS = {
     "crash": "error",
     "forbidden": "forbidden",
 }
-
-
-@dataclass
-class Outcome:
-    """What came of one call: a value to judge, or a status with a message for the student."""
-
-    status: str  # "ok" or an item status
-    message: str = ""
-    value: Any = None
-    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -79,6 +72,8 @@ class Session:
                 f = StudentFile(name, "", Scan(), load_error=Outcome("error", str(src)))
             else:
                 f = StudentFile(name, src, scan(src, f"{name}.py") if src is not None else None)
+                if src is not None and empty_file(name, src):
+                    f.load_error = Outcome("missing", empty_file(name, src))
             self.files[name] = f
 
     def call(
@@ -97,26 +92,16 @@ class Session:
         if problem:
             return problem
         sig = f.functions[func]
-        declared = list(available) if sig.get("varkw") else []
-        declared = list(dict.fromkeys(sig["params"] + declared))
-        not_allowed = [p for p in sig["params"] if p not in allowed]
-        if not_allowed:
-            return Outcome(
-                "forbidden",
-                f"`{func}` declares {', '.join(map(repr, not_allowed))}, "
-                f"which it may not use: allowed are {_listing(allowed)}",
-            )
-        if sig.get("varargs"):
-            return Outcome("error", f"`{func}` takes *args; declare the arguments by name")
-        args = {k: available[k] for k in declared if k in available and k in allowed}
-        missing = [p for p in sig["params"] if p not in args]
-        if missing:
-            return Outcome("error", f"`{func}` declares {missing}, which this case cannot supply")
-        positional = [p for p in sig.get("positional_only", []) if p in args]
+        args, positional, refused = plan_call(func, sig, available, allowed)
+        if refused:
+            return refused
         reply = f.process.call(file, func, args, positional)
         if reply.kind == "timeout":
             self.timed_out.add((file, func))
-        return self._outcome(f, func, reply)
+        outcome = self._outcome(f, func, reply)
+        if outcome.status == "error" and reply.kind == "error":
+            outcome.message = call_failure(func, outcome.message, sig["params"], allowed)
+        return outcome
 
     def declared(self, file: str, func: str) -> list[str] | None:
         """The names `file.func` declares, or None when it cannot be called at all."""
@@ -155,7 +140,12 @@ class Session:
         if not reply.ok:
             what = "timed out" if reply.kind == "timeout" else "failed"
             status = "timeout" if reply.kind == "timeout" else "error"
-            f.load_error = Outcome(status, f"importing {f.name}.py {what}:\n{reply.message}")
+            message = (
+                import_failure(f.name, reply.message)
+                if status == "error"
+                else f"importing {f.name}.py {what}:\n{reply.message}"
+            )
+            f.load_error = Outcome(status, message)
             return f.load_error
         f.functions = reply.functions
         return None
@@ -163,10 +153,8 @@ class Session:
     def _declared(self, f: StudentFile, func: str) -> Outcome | None:
         if func not in f.functions:
             defined = set(f.functions) | f.scan.functions
-            close = did_you_mean(func, defined, self.expected.get(f.name, frozenset()))
-            typo = close.removeprefix("did you mean ").rstrip("?")
-            hint = f"; you defined {typo}: did you mean `{func}`?" if close else ""
-            return Outcome("missing", f"no function `{func}` in {f.name}.py{hint}")
+            expected = self.expected.get(f.name, frozenset())
+            return Outcome("missing", missing_function(func, f.name, defined, expected))
         if self.static_scan and func in f.scan.forbidden:
             return Outcome(
                 "forbidden",
@@ -204,11 +192,3 @@ class Session:
         for f in self.files.values():
             if f.process is not None:
                 f.process.close()
-
-
-def _listing(names: frozenset[str], limit: int = 12) -> str:
-    names = sorted(names)
-    shown = ", ".join(names[:limit])
-    return shown + (
-        f" and {len(names) - limit} more (see the docstring)" if len(names) > limit else ""
-    )

@@ -11,9 +11,10 @@ name (every upstream gradient does) is not a reference to it.
 from __future__ import annotations
 
 import ast
-import difflib
 import symtable
 from dataclasses import dataclass, field
+
+from .student_text import did_you_mean  # noqa: F401 - its home is the student's words
 
 # Most specific first: `torch.func.grad` is reported as torch.func, not as reading `.grad`.
 FORBIDDEN_ATTRS = {
@@ -270,14 +271,3 @@ def _through_helpers(name: str, reasons: dict[str, str], uses: dict[str, set[str
             return reasons[current] + where
         todo.extend(uses.get(current, ()))
     return ""
-
-
-def did_you_mean(missing: str, defined: set[str], expected: frozenset[str] = frozenset()) -> str:
-    """The defined name closest to a missing one (`dlogits_maxes` for `dlogit_maxes`), if any.
-
-    Names in `expected` (the functions the grader asks for, e.g. `dcounts_sum` when `dcounts` is
-    missing) are answers to other questions, never typos of this one.
-    """
-    candidates = sorted(set(defined) - set(expected) - {missing})
-    close = difflib.get_close_matches(missing, candidates, n=1, cutoff=0.75)
-    return f"did you mean `{close[0]}`?" if close else ""

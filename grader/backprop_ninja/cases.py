@@ -2,7 +2,8 @@
 
 A case is one configuration of the model (sizes, batch, seed) run forward in the inputs' dtype;
 its truth is autograd's gradient of the same numbers in float64. The public case is the lecture's
-configuration; the hidden ones live in `hidden.py`, which the student bundle never contains.
+configuration and one at other sizes (both in the student bundle); the hidden ones live in
+`hidden.py`, which the student bundle never contains.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ import torch
 from . import model
 from .model import Config
 
-PUBLIC = (Config(),)
+# The lecture's configuration, and one where every size differs from it (and n_embd *
+# block_size from n, so no matrix is square): a hard-coded 32, 27 or 64 fails on the student's
+# own machine, with the hint that says so, not only on the hidden cases.
+PUBLIC = (
+    Config(),
+    Config(vocab_size=15, block_size=4, n_embd=5, n_hidden=24, n=22, seed=7),
+)
 
 # Zero-mean gradients (mathematically zero) take their scale from the gradient they sum.
 SCALE_FROM = {"dlogit_maxes": "dnorm_logits", "db1": "dhprebn"}

@@ -12,9 +12,10 @@ The layout (see docs/gradescope.md):
   after_published), so hidden sizes stay private until the instructor publishes grades.
 - The student's printed output, which may echo hidden inputs, in a pointless test with the
   hidden visibility; grader errors in a test that only instructors see.
-- A top-level score (the sum of the items, as in result.json), a short summary as output, the
-  grading time as execution_time, and a leaderboard entry with exercise 3's validation loss when
-  its training run passed.
+- A top-level score (the sum of the items, as in result.json), a short summary as output and
+  the grading time as execution_time. No leaderboard: the only number it could rank, exercise 3's
+  loss after a short seeded run, is the same for every correct submission (the run is seeded and
+  judged against autograd's), so it ranked nothing but mistakes; docs/gradescope.md says so.
 
 Outputs are plain text: they quote student tracebacks and prints, which must not render as markup.
 """
@@ -30,7 +31,6 @@ from ..scoring import Rubric
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 DEFAULT_HIDDEN_VISIBILITY = "after_published"
 TEXT = "text"
-LEADERBOARD_NAME = "Validation loss (exercise 3)"
 MAX_TEST_OUTPUT = 8000  # characters per test: a flood of tracebacks stays readable
 MAX_PRINTED = 20000
 
@@ -88,9 +88,6 @@ def to_gradescope(result: dict, rubric: Rubric, execution_time: float) -> dict[s
             "isolation": result.get("isolation", {}),
         },
     }
-    board = leaderboard(result)
-    if board:
-        out["leaderboard"] = board
     return out
 
 
@@ -287,7 +284,7 @@ def extra_tests(result: dict, hidden_vis: str, prefix: str) -> list[dict[str, An
 
 
 def summary(result: dict, hidden_vis: str) -> str:
-    """A few lines for the top of the page: the score, each exercise, notes, the leaderboard."""
+    """A few lines for the top of the page: the score, each exercise, notes, the chain."""
     items = result.get("items", [])
     files = result.get("files", {})
     lines = [f"Score: {points(result.get('score', 0))} / {points(result.get('max_score', 0))}"]
@@ -304,9 +301,6 @@ def summary(result: dict, hidden_vis: str) -> str:
     chain = chain_line(result.get("chain") or {})
     if chain:
         lines.append(chain)
-    loss = (result.get("leaderboard") or {}).get("val_loss")
-    if isinstance(loss, (int, float)):
-        lines.append(f"Validation loss after the short training run: {loss:.4f} (leaderboard).")
     if any(not c.get("public") for i in items for c in i.get("cases", [])):
         lines.append(f"Details of the hidden cases are shown {WHEN[hidden_vis]}.")
     return "\n".join(lines)
@@ -346,13 +340,6 @@ def chain_line(chain: dict) -> str:
         more = f" and {len(unreached) - 6} more" if len(unreached) > 6 else ""
         text += f"; they could not reach {', '.join(unreached[:6])}{more}"
     return text + "."
-
-
-def leaderboard(result: dict) -> list[dict[str, Any]]:
-    loss = (result.get("leaderboard") or {}).get("val_loss")
-    if not isinstance(loss, (int, float)) or isinstance(loss, bool) or not math.isfinite(loss):
-        return []
-    return [{"name": LEADERBOARD_NAME, "value": round(float(loss), 6), "order": "asc"}]
 
 
 def points(x: object) -> str:

@@ -1,0 +1,144 @@
+"""What each item is judged on: which function is called with which values, against which truth.
+
+One code path for the grader's suites and the student bundle's check.py: a suite passes the
+grader's sandboxed session and every case, check.py an in-process session and the public cases.
+Known mistakes (whose formulas must never reach students) come in as an optional function, so
+this module ships in the bundle without them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from ..grading import judge_case, make_item
+from ..hints import HintContext
+from ..records import CaseResult, ItemResult, Outcome
+from . import spec
+from .cases import Case
+from .training import TrainingRun, sgd_run, split_grads
+
+# (gradient, case, compact) -> {label: wrong answer}; the grader passes mistakes.known_mistakes.
+Mistakes = Callable[..., dict] | None
+
+
+def _hints(grad: str, case: Case, mistakes: Mistakes, compact: bool = False) -> HintContext:
+    known = mistakes(grad, case, compact) if mistakes else {}
+    return HintContext(case.n, known, case.Xb if grad == "dC" else None)
+
+
+def isolated(grad: str, session, cases: Sequence[Case], mistakes: Mistakes = None) -> ItemResult:
+    """Exercise 1: one gradient over every case, fed autograd's upstream gradients."""
+    allowed = spec.allowed_exercise1(grad)
+    results = []
+    for case in cases:
+        outcome = session.call("exercise1", grad, case.atomic_inputs, allowed)
+        results.append(
+            judge_case(
+                case.meta(),
+                outcome,
+                case.atomic_grads[grad],
+                input_dtype=case.dtype,
+                scale_floor=case.scale_floor(grad, case.atomic_grads),
+                hints=_hints(grad, case, mistakes),
+                name=grad,
+            )
+        )
+    return make_item(f"exercise1.{grad}", results)
+
+
+def fused(grad: str, session, cases: Sequence[Case], mistakes: Mistakes = None) -> ItemResult:
+    """Exercise 2: a fused backward pass over every case."""
+    allowed = spec.allowed_exercise2(grad)
+    results = []
+    for case in cases:
+        outcome = session.call("exercise2", grad, case.atomic_inputs, allowed)
+        results.append(
+            judge_case(
+                case.meta(),
+                outcome,
+                case.atomic_grads[grad],
+                input_dtype=case.dtype,
+                hints=_hints(grad, case, mistakes),
+                name=grad,
+            )
+        )
+    return make_item(f"exercise2.{grad}", results)
+
+
+def chain(session, case: Case) -> dict:
+    """Exercise 1's whole backward pass on one case, fed with the student's own gradients."""
+    available = {**case.data(), **case.params, **case.atomic}
+    steps, unreached, departure = [], [], None
+    for grad in spec.EXERCISE1:
+        declared = session.declared("exercise1", grad)
+        needs = [a for a in declared or [] if a in spec.EXERCISE1 and a not in available]
+        if declared is None or needs:
+            unreached.append(grad)
+            steps.append({"grad": grad, "status": "unreached", "needs": needs})
+            continue
+        outcome = session.call("exercise1", grad, available, spec.allowed_exercise1(grad))
+        result = judge_case(
+            case.meta(),
+            outcome,
+            case.atomic_grads[grad],
+            input_dtype=case.dtype,
+            scale_floor=case.scale_floor(grad, case.atomic_grads),
+            name=grad,
+        )
+        steps.append({"grad": grad, "status": result.status, "max_rel_err": result.max_rel_err})
+        if outcome.status == "ok" and result.shape is not None:
+            available[grad] = outcome.value[0]
+        if departure is None and not result.passed:
+            departure = grad
+    return {"case": case.id, "first_departure": departure, "unreached": unreached, "steps": steps}
+
+
+def parameter_gradients(
+    session, cases: Sequence[Case], mistakes: Mistakes = None
+) -> list[ItemResult]:
+    """Exercise 3: `backward`'s seven gradients at one step, over every case."""
+    per_grad: dict[str, list[CaseResult]] = {g: [] for g in spec.EXERCISE3_GRADS}
+    for case in cases:
+        outcome = session.call("exercise3", "backward", case.compact_inputs, spec.ALLOWED_EXERCISE3)
+        grads = split_grads(outcome.value) if outcome.status == "ok" else None
+        for grad in spec.EXERCISE3_GRADS:
+            if isinstance(grads, str):
+                one = Outcome("failed", grads)
+            else:
+                one = Outcome("ok", value=grads[grad]) if grads else outcome
+            per_grad[grad].append(
+                judge_case(
+                    case.meta(),
+                    one,
+                    case.compact_grads[grad],
+                    input_dtype=case.dtype,
+                    scale_floor=case.scale_floor(grad, case.compact_grads),
+                    hints=_hints(grad, case, mistakes, compact=True),
+                    name=grad,
+                )
+            )
+    return [make_item(f"exercise3.{g}", results) for g, results in per_grad.items()]
+
+
+def training(session, gradient_items: Sequence[ItemResult] = ()) -> ItemResult:
+    """Exercise 3's short SGD run, judged on the parameters whose gradients pass (see sgd_run)."""
+    # Only a wrong value is excused: a missing or crashing backward fails the run on its own.
+    failing = [i.id.split(".", 1)[1] for i in gradient_items if i.status == "failed"]
+    run: TrainingRun = sgd_run(session, excused=failing)
+    case = CaseResult(
+        case="training",
+        seed=0,
+        public=True,
+        config={"steps": run.steps_done},
+        status=run.status,
+        message=run.message,
+        max_rel_err=run.max_rel_err,
+    )
+    return ItemResult(
+        id="exercise3.training",
+        exercise="exercise3",
+        status=run.status,
+        message=run.message,
+        cases=[case],
+        extra={"per_param": run.per_param, "excused": run.excused},
+    )

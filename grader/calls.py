@@ -1,0 +1,60 @@
+"""A call by name: which arguments a student function gets, or why it cannot be called.
+
+Shared by the grader's sandboxed session and the student bundle's in-process check, so that both
+refuse the same signatures with the same words and pass the same arguments.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from .records import Outcome
+from .student_text import listing
+
+
+def signature_of(fn: Any) -> dict:
+    """What a call needs to know of a function's signature (the sandbox worker sends the same)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return {"params": [], "varkw": False, "varargs": False, "unreadable": True}
+    kinds = inspect.Parameter
+    return {
+        "params": [
+            p.name for p in params if p.kind not in (kinds.VAR_KEYWORD, kinds.VAR_POSITIONAL)
+        ],
+        "varkw": any(p.kind == kinds.VAR_KEYWORD for p in params),
+        "varargs": any(p.kind == kinds.VAR_POSITIONAL for p in params),
+        "positional_only": [p.name for p in params if p.kind == kinds.POSITIONAL_ONLY],
+    }
+
+
+def plan_call(
+    func: str, sig: dict, available: dict[str, Any], allowed: frozenset[str]
+) -> tuple[dict[str, Any], list[str], Outcome | None]:
+    """(arguments by name, the positional-only ones among them, or the reason not to call)."""
+    declared = list(available) if sig.get("varkw") else []
+    declared = list(dict.fromkeys(sig["params"] + declared))
+    not_allowed = [p for p in sig["params"] if p not in allowed]
+    if not_allowed:
+        return (
+            {},
+            [],
+            Outcome(
+                "forbidden",
+                f"`{func}` declares {', '.join(map(repr, not_allowed))}, "
+                f"which it may not use: allowed are {listing(allowed)}",
+            ),
+        )
+    if sig.get("varargs"):
+        return {}, [], Outcome("error", f"`{func}` takes *args; declare the arguments by name")
+    args = {k: available[k] for k in declared if k in available and k in allowed}
+    missing = [p for p in sig["params"] if p not in args]
+    if missing:
+        return (
+            {},
+            [],
+            Outcome("error", f"`{func}` declares {missing}, which this case cannot supply"),
+        )
+    return args, [p for p in sig.get("positional_only", []) if p in args], None

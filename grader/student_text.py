@@ -1,0 +1,218 @@
+"""What a student reads: plain words for a failed import or call, and the check's table.
+
+One module, needing only torch-free standard Python, shared by the grader (the session's
+messages, `grader check`) and the student bundle (which copies it verbatim), so that the report,
+Gradescope, `grader check` and the bundle's `check.py` word a problem the same way and print the
+same table from the same result.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+# An item status in the check's table (the report and Gradescope spell them out).
+MARK = {
+    "passed": "ok",
+    "failed": "WRONG",
+    "not_implemented": "todo",
+    "missing": "missing",
+    "error": "ERROR",
+    "timeout": "TIMEOUT",
+    "forbidden": "FORBIDDEN",
+}
+
+TRACEBACK = "Traceback (most recent call last):"
+
+# The last line of a student's traceback -> what went wrong and how to fix it, in plain words.
+# The grader imports a file in an empty folder, with no keyboard and no debugger.
+_IMPORT_PROBLEMS = (
+    (
+        re.compile(r"^(FileNotFoundError|PermissionError|IsADirectoryError)\b.*?'([^']*)'"),
+        "it opens the file '{1}', and the grader runs your code in an empty folder with no data "
+        "files: do not read files (names.txt or others) in the file you hand in; your functions "
+        "receive everything they need as arguments",
+    ),
+    (
+        re.compile(r"^EOFError\b"),
+        "it calls input(), and the grader has no keyboard to answer: remove the input() call",
+    ),
+    (
+        re.compile(r"^(bdb\.)?BdbQuit\b"),
+        "breakpoint() (or pdb.set_trace()) is still in the file, and the grader cannot stop in "
+        "a debugger: remove it",
+    ),
+    (
+        re.compile(r"^(ModuleNotFoundError|ImportError)\b.*?'([^']*)'"),
+        "it imports '{1}', which the grader does not have: use only torch, "
+        "torch.nn.functional, math and numpy",
+    ),
+)
+
+
+def last_line(text: str) -> str:
+    """The last non-blank line of a message (a traceback's exception line)."""
+    lines = [ln for ln in (text or "").splitlines() if ln.strip()]
+    return lines[-1].strip() if lines else ""
+
+
+def explain_failure(
+    traceback_text: str,
+    func: str | None = None,
+    declared: list[str] | None = None,
+    allowed: frozenset[str] | None = None,
+) -> str:
+    """A plain sentence for a known failure (problem and fix), or "" for any other.
+
+    `func`, `declared` and `allowed` are given for a call: a NameError on an allowed argument the
+    function did not declare (the lecture's notebook has `n` as a global) says to declare it.
+    """
+    line = last_line(traceback_text)
+    name = re.match(r"^NameError: name '(\w+)' is not defined", line)
+    if name and func and allowed is not None and name.group(1) in allowed:
+        arg = name.group(1)
+        if arg not in (declared or []):
+            return (
+                f"`{func}` uses `{arg}` without declaring it: declare {arg} as a parameter "
+                f"(def {func}(..., {arg})); arguments are supplied by name"
+            )
+    for pattern, text in _IMPORT_PROBLEMS:
+        m = pattern.match(line)
+        if m:
+            return text.format(*m.groups(), *[""] * 2)
+    return ""
+
+
+def import_failure(file: str, traceback_text: str) -> str:
+    """The message for a file whose import raised: the plain reason first, then the traceback."""
+    plain = explain_failure(traceback_text)
+    head = f"importing {file}.py failed: {plain}" if plain else f"importing {file}.py failed:"
+    return f"{head}\n{traceback_text}"
+
+
+def call_failure(
+    func: str, traceback_text: str, declared: list[str], allowed: frozenset[str]
+) -> str:
+    """A call's error message: the plain reason (when known) above the student's traceback."""
+    plain = explain_failure(traceback_text, func, declared, allowed)
+    return f"{plain}\n{traceback_text}" if plain else traceback_text
+
+
+def empty_file(file: str, source: str) -> str:
+    """The problem with a file that holds no code, or ""."""
+    if not source.strip():
+        return (
+            f"{file}.py is empty: the file is there but holds no code; check that you saved "
+            "it (and uploaded the saved version)"
+        )
+    return ""
+
+
+def did_you_mean(missing: str, defined: set[str], expected: frozenset[str] = frozenset()) -> str:
+    """The defined name closest to a missing one (`dlogits_maxes` for `dlogit_maxes`), if any.
+
+    Case never counts (`dc` is `dC`). Names in `expected` (the functions the grader asks for,
+    e.g. `dcounts_sum` when `dcounts` is missing) are answers to other questions, never typos.
+    """
+    candidates = sorted(set(defined) - set(expected) - {missing})
+    same_letters = [c for c in candidates if c.lower() == missing.lower()]
+    if same_letters:
+        return f"did you mean `{same_letters[0]}`?"
+    close = difflib.get_close_matches(missing, candidates, n=1, cutoff=0.75)
+    return f"did you mean `{close[0]}`?" if close else ""
+
+
+def missing_function(func: str, file: str, defined: set[str], expected: frozenset[str]) -> str:
+    close = did_you_mean(func, defined, expected)
+    typo = close.removeprefix("did you mean ").rstrip("?")
+    hint = f"; you defined {typo}: did you mean `{func}`?" if close else ""
+    return f"no function `{func}` in {file}.py{hint}"
+
+
+def listing(names: frozenset[str], limit: int = 12) -> str:
+    names = sorted(names)
+    shown = ", ".join(names[:limit])
+    return shown + (
+        f" and {len(names) - limit} more (see the docstring)" if len(names) > limit else ""
+    )
+
+
+# ---- the table: `grader check` and the bundle's check.py print a result with this ----
+
+
+def render(result: dict, where: str = "") -> str:
+    """One row per item: verdict, worst difference, shape, and the reason for a failure."""
+    lines = [f"Public check of {where}" if where else "Public check"]
+    lines.append("(the public cases; the grader adds hidden cases with other sizes and seeds)")
+    exercise = None
+    for item in result["items"]:
+        if item["exercise"] != exercise:
+            exercise = item["exercise"]
+            lines.append(f"\n{exercise:<26}{'verdict':<10}{'cases':>6}{'maxdiff':>10}  shape")
+        lines += _item_lines(item)
+    chain = chain_text(result.get("chain") or {})
+    if chain:
+        lines.append("\n" + chain)
+    for name, text in (result.get("output") or {}).items():
+        lines.append(f"\n{name}.py printed:\n{text.rstrip()}")
+    passed = sum(i["status"] == "passed" for i in result["items"])
+    lines.append(f"\n{passed} of {len(result['items'])} items pass on the public cases.")
+    return "\n".join(lines)
+
+
+def _item_lines(item: dict) -> list[str]:
+    cases = item.get("cases") or []
+    worst = _worst_case(cases)
+    diff = worst.get("max_abs_err")
+    diff_text = f"{diff:10.2e}" if isinstance(diff, float) else f"{'':>10}"
+    # The shape a failing case got, else the lecture's case's (the first): the lecture's shapes.
+    shown = worst if worst.get("status") != "passed" else (cases[0] if cases else {})
+    shape = shown.get("shape") or shown.get("expected_shape") or []
+    shape_text = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+    npass = f"{sum(c.get('status') == 'passed' for c in cases)}/{len(cases)}" if cases else ""
+    name = item["id"].split(".", 1)[1]
+    shape_text = shape_text if shape else ""
+    row = f"  {name:<24}{MARK[item['status']]:<10}{npass:>6}{diff_text}  {shape_text}"
+    lines = [row.rstrip()]
+    if item["status"] != "passed":
+        lines.append(f"      -> {summary_line(worst.get('message') or item.get('message', ''))}")
+        if item.get("hint"):
+            lines.append(f"      hint: {item['hint']}")
+    lines += [f"      (warning) {w}" for w in item.get("warnings", [])]
+    return lines
+
+
+def _worst_case(cases: list[dict]) -> dict:
+    """The first failing case, else the one with the largest error: what the row shows."""
+    failing = [c for c in cases if c.get("status") != "passed"]
+    if failing:
+        return failing[0]
+    errs = [c for c in cases if isinstance(c.get("max_abs_err"), float)]
+    return max(errs, key=lambda c: c["max_abs_err"]) if errs else (cases[0] if cases else {})
+
+
+def summary_line(message: str) -> str:
+    """A message in one line: its first line, plus the exception when a traceback follows."""
+    lines = [ln for ln in (message or "").splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    first = lines[0].strip()
+    if first == TRACEBACK or first.endswith(":") and TRACEBACK in message:
+        first = f"{first.removesuffix(TRACEBACK).strip()} {last_line(message)}".strip()
+    return first[:300]
+
+
+def chain_text(chain: dict) -> str:
+    """Exercise 1 fed with the student's own gradients, in one sentence ("" when not run)."""
+    steps = chain.get("steps") or []
+    if not steps or {s.get("status") for s in steps} <= {"missing", "unreached", "not_implemented"}:
+        return ""
+    first, unreached = chain.get("first_departure"), chain.get("unreached") or []
+    if not first and not unreached:
+        return "Chained on your own gradients, exercise 1 matches autograd all the way down."
+    text = "Chained on your own gradients, exercise 1 "
+    text += f"first departs from autograd at {first}" if first else "matches as far as it goes"
+    if unreached:
+        more = f" and {len(unreached) - 6} more" if len(unreached) > 6 else ""
+        text += f"; not reached: {', '.join(unreached[:6])}{more}"
+    return text + "."
