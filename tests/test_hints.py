@@ -28,7 +28,15 @@ def hint(s, t, n=N, mistakes=None) -> str:
 
 def test_the_rules_are_one_table_in_order_of_precedence():
     names = [r.name for r in RULES]
-    assert names == ["all zeros", "known mistake", "sign", "constant factor", "transpose"]
+    assert names == [
+        "all zeros",
+        "known mistake",
+        "repeated rows",
+        "sign",
+        "constant factor",
+        "transpose",
+        "missing broadcast term",
+    ]
 
 
 def test_a_flipped_sign(t):

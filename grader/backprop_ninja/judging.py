@@ -21,9 +21,12 @@ from .training import TrainingRun, sgd_run, split_grads
 Mistakes = Callable[..., dict] | None
 
 
-def _hints(grad: str, case: Case, mistakes: Mistakes, compact: bool = False) -> HintContext:
+def hint_context(grad: str, case: Case, mistakes: Mistakes, compact: bool = False) -> HintContext:
+    """What the hint rules may know for `grad` on `case`: the numbers' context, never a formula
+    (the known mistakes come only from the grader, which never ships them)."""
     known = mistakes(grad, case, compact) if mistakes else {}
-    return HintContext(case.n, known, case.Xb if grad == "dC" else None)
+    index = case.Xb if grad == "dC" else None
+    return HintContext(case.n, known, index, spec.variable_of(grad))
 
 
 def isolated(grad: str, session, cases: Sequence[Case], mistakes: Mistakes = None) -> ItemResult:
@@ -39,7 +42,7 @@ def isolated(grad: str, session, cases: Sequence[Case], mistakes: Mistakes = Non
                 case.atomic_grads[grad],
                 input_dtype=case.dtype,
                 scale_floor=case.scale_floor(grad, case.atomic_grads),
-                hints=_hints(grad, case, mistakes),
+                hints=hint_context(grad, case, mistakes),
                 name=grad,
             )
         )
@@ -58,7 +61,7 @@ def fused(grad: str, session, cases: Sequence[Case], mistakes: Mistakes = None) 
                 outcome,
                 case.atomic_grads[grad],
                 input_dtype=case.dtype,
-                hints=_hints(grad, case, mistakes),
+                hints=hint_context(grad, case, mistakes),
                 name=grad,
             )
         )
@@ -113,7 +116,7 @@ def parameter_gradients(
                     case.compact_grads[grad],
                     input_dtype=case.dtype,
                     scale_floor=case.scale_floor(grad, case.compact_grads),
-                    hints=_hints(grad, case, mistakes, compact=True),
+                    hints=hint_context(grad, case, mistakes, compact=True),
                     name=grad,
                 )
             )

@@ -1,25 +1,25 @@
 """This assignment's known mistakes, computed from a case, for the hint rule `known_mistake`.
 
-Only mistakes that are not a sign, a constant factor or a transpose need to be here (those the
-generic rules find): a branch left out where two meet, the non-accumulating `dC[Xb] += demb`,
-Bessel's correction inside a fused formula, and the power rule's slips. Each is the wrong answer
-a student would compute, in float64 from the case's values and autograd's upstream gradients.
-Exercise 3 (`compact=True`) has only the parameter gradients: its Bessel and `dC` mistakes are
-carried down to the parameters they reach.
+Only mistakes that the generic rules of grader/hints.py cannot read off the numbers need to be
+here: a sign, a constant factor, a transpose, a branch through a sum or a broadcast, rows of
+repeated characters lost (`dC[Xb] += demb`) are found there, in the student bundle's check too.
+These are the rest: the bndiff branch, Bessel's correction inside a fused formula, the mean's
+1/n, and the power rule's slips. Their formulas are near-misses of the answers, so this module
+never ships to students (tests/test_bundle.py holds it out); their hints show in the grader
+only. Each is the wrong answer a student would compute, in float64 from the case's values and
+autograd's upstream gradients. Exercise 3 (`compact=True`) has only the parameter gradients: its
+Bessel mistake is carried down to the parameters it reaches.
 """
 
 from __future__ import annotations
 
 import torch
 
+from ..hints import REPEATED  # noqa: F401 - the generic rule's words, for the tests
 from .cases import Case
 
 MISSING_BRANCH = "a branch is missing: {var} feeds two places in the forward pass; add both"
 BESSEL = "Bessel's correction: the variance divides by n-1, not n"
-REPEATED = (
-    "repeated characters must add up: `dC[Xb] += demb` keeps only one of them; "
-    "use index_add_ or a loop"
-)
 POWER = "the power rule: the derivative of x**k is k * x**(k-1) ({what})"
 
 
@@ -46,8 +46,6 @@ def _known_mistakes(grad: str, case: Case, compact: bool) -> dict[str, torch.Ten
     if compact:
         return _compact(grad, case, v, g)
     n = case.n
-    if grad == "dcounts":
-        return {MISSING_BRANCH.format(var="counts"): v["counts_sum_inv"] * g["dprobs"]}
     if grad == "dcounts_sum":
         return {
             POWER.format(what="x**-1 gives -x**-2"): -(v["counts_sum"] ** -1) * g["dcounts_sum_inv"]
@@ -63,18 +61,15 @@ def _known_mistakes(grad: str, case: Case, compact: bool) -> dict[str, torch.Ten
         }
     if grad == "dhprebn":
         return {
-            MISSING_BRANCH.format(var="hprebn"): g["dbndiff"],
             "the mean's branch misses its 1/n: bnmeani = 1/n * hprebn.sum(0)": g["dbndiff"]
             + g["dbnmeani"],
             BESSEL: _bn_fused_without_bessel(v, g["dhpreact"], n),
         }
-    if grad == "dC":
-        return {REPEATED: _dC_fancy_index(case.Xb, v["C"], g["demb"])}
     return {}
 
 
 def _compact(grad: str, case: Case, v: dict, g: dict) -> dict[str, torch.Tensor]:
-    """Exercise 3: Bessel forgotten in the fused batchnorm, and `dC[Xb] += demb`."""
+    """Exercise 3: Bessel forgotten in the fused batchnorm, carried down to dW1 and dC."""
     if grad not in ("dW1", "dC"):
         return {}
     dhprebn = _bn_fused_without_bessel(v, g["dhpreact"], case.n)
@@ -85,14 +80,7 @@ def _compact(grad: str, case: Case, v: dict, g: dict) -> dict[str, torch.Tensor]
         BESSEL: torch.zeros_like(v["C"]).index_add_(
             0, case.Xb.reshape(-1), demb.reshape(-1, demb.shape[-1])
         ),
-        REPEATED: _dC_fancy_index(case.Xb, v["C"], g["demb"]),
     }
-
-
-def _dC_fancy_index(Xb: torch.Tensor, C: torch.Tensor, demb: torch.Tensor) -> torch.Tensor:
-    wrong = torch.zeros_like(C)
-    wrong[Xb] += demb
-    return wrong
 
 
 def _bn_fused_without_bessel(v: dict, dhpreact: torch.Tensor, n: int) -> torch.Tensor:
