@@ -1,5 +1,5 @@
-# Generated from the reference solutions by `make stubs` (grader assign); do not edit.
-# Students: replace every `raise NotImplementedError(...)` with your code.
+# Your file: replace every `raise NotImplementedError(...)` with your code, then run
+# `python check.py`. (Course staff: generated from the solutions by `make stubs`.)
 """Exercise 1: backprop through the atomic compute graph, one small step at a time.
 
 The forward pass of the lecture is chunked into steps that can each be backpropagated alone:

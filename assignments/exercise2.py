@@ -1,5 +1,5 @@
-# Generated from the reference solutions by `make stubs` (grader assign); do not edit.
-# Students: replace every `raise NotImplementedError(...)` with your code.
+# Your file: replace every `raise NotImplementedError(...)` with your code, then run
+# `python check.py`. (Course staff: generated from the solutions by `make stubs`.)
 """Exercise 2: fused backward passes, one formula per layer instead of a chain of small steps.
 
 Exercise 1 backpropagated cross-entropy in eight steps and BatchNorm in nine. Here each layer's

@@ -17,9 +17,11 @@ BEGIN = "# BEGIN SOLUTION"
 END = "# END SOLUTION"
 EXERCISES = ("exercise1.py", "exercise2.py", "exercise3.py")
 
+# The student reads the first line: it tells them what to do, not to keep out. (The note for
+# course staff, to regenerate rather than edit, comes second.)
 HEADER = (
-    "# Generated from the reference solutions by `make stubs` (grader assign); do not edit.\n"
-    "# Students: replace every `raise NotImplementedError(...)` with your code.\n"
+    "# Your file: replace every `raise NotImplementedError(...)` with your code, then run\n"
+    "# `python check.py`. (Course staff: generated from the solutions by `make stubs`.)\n"
 )
 
 _DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)")
