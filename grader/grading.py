@@ -57,6 +57,10 @@ def make_item(item_id: str, cases: list[CaseResult]) -> ItemResult:
         # A hidden case is not named to the student: its details are in the TA's report only.
         where = "the public case" if first.public else "a hidden case"
         message = f"{passed}/{len(cases)} cases passed; on {where}: {first.message}"
+    sizes = size_hint(cases)
+    for c in cases:  # every front end shows a case's hint: the public one at other sizes gets it
+        if sizes and c.public and not c.passed:
+            c.hint = sizes
     warnings = list(dict.fromkeys(w for c in cases for w in c.warnings))
     return ItemResult(
         id=item_id,
@@ -64,7 +68,7 @@ def make_item(item_id: str, cases: list[CaseResult]) -> ItemResult:
         status=status,
         message=message,
         # A size hard-coded shows in the cases' pattern, which says more than any one case.
-        hint=size_hint(cases) or (first.hint if first is not None else ""),
+        hint=sizes or (first.hint if first is not None else ""),
         warnings=warnings,
         cases=cases,
     )

@@ -179,7 +179,7 @@ def size_hint(cases: list) -> str:
     cfg = failing[0].config
     sizes = ", ".join(f"{k}={cfg[k]}" for k in LECTURE_SIZES if k in cfg)
     return (
-        f"right at the lecture's sizes, wrong at {sizes}: a size is hard-coded "
+        f"right at the lecture's sizes, wrong at {sizes}: a hard-coded size "
         "(32, 27, 64, range(32), one_hot(..., 27)?); use n, the sizes you may declare, or "
         "the shapes of your inputs"
     )

@@ -360,12 +360,12 @@ def test_total_equals_grader_grade(runs: dict[str, Run], grader, tmp_path: Path,
     assert {k: t["extra_data"]["status"] for k, t in by_id(run.results).items()} == statuses
 
 
-def test_full_marks_and_leaderboard(runs: dict[str, Run]) -> None:
+def test_full_marks_and_no_leaderboard(runs: dict[str, Run]) -> None:
     run = runs["full"]
     assert run.results["score"] == pytest.approx(100.0)
     assert all(t["status"] == "passed" for t in item_tests(run.results))
-    (entry,) = run.results["leaderboard"]
-    assert entry["order"] == "asc" and 0 < entry["value"] < 10
+    # Every correct submission would reach the same loss: there is nothing to rank.
+    assert "leaderboard" not in run.results
     # The grader that ran is the zip's copy, not the checkout's: a file missing from the zip fails.
     assert f"grader from {run.root / 'source' / 'grader'}" in run.stdout
 
@@ -532,14 +532,14 @@ def test_grader_errors_reach_instructors_only(only_hidden_fail: dict) -> None:
     assert errors["visibility"] == "hidden" and "max_score" not in errors
 
 
-def test_leaderboard_only_for_a_finite_loss(only_hidden_fail: dict) -> None:
+def test_no_leaderboard_whatever_the_result_holds(only_hidden_fail: dict) -> None:
+    """An old result.json with a val_loss (the same 3.34 for every correct submission) no
+    longer makes a leaderboard: it ranked nothing between correct students."""
     result = json.loads(json.dumps(only_hidden_fail))
     assert "leaderboard" not in to_gradescope(result, rubric(), 1.0)
-    result["leaderboard"] = {"val_loss": float("nan")}
-    assert "leaderboard" not in to_gradescope(result, rubric(), 1.0)
     result["leaderboard"] = {"val_loss": 2.25}
-    board = to_gradescope(result, rubric(), 1.0)["leaderboard"]
-    assert board == [{"name": "Validation loss (exercise 3)", "value": 2.25, "order": "asc"}]
+    out = to_gradescope(result, rubric(), 1.0)
+    assert "leaderboard" not in out and "2.25" not in out["output"]
 
 
 def test_a_grader_failure_still_writes_results(tmp_path: Path, monkeypatch) -> None:

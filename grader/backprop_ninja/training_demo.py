@@ -59,12 +59,9 @@ def read_names(path: Path) -> list[str]:
             "and put it beside train.py, or pass --data PATH"
         )
     try:
-        words = clean_names(path.read_text(encoding="utf-8").splitlines())
+        return clean_names(path.read_text(encoding="utf-8").splitlines())
     except (OSError, UnicodeDecodeError) as e:
         raise TrainingError(f"cannot read {path} ({e}): it must be a UTF-8 text file") from None
-    if len(words) < 10:
-        raise TrainingError(f"{path} holds {len(words)} names; the demo needs at least 10")
-    return words
 
 
 def build_dataset(words: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -288,6 +285,8 @@ def train(
 
     grad_check holds, per checked step, {dC: (maxdiff, ok), ...}.
     """
+    if len(words) < 10:
+        raise TrainingError(f"the names file holds {len(words)} names; training needs at least 10")
     train_words, val_words, _ = split_words(words)
     (Xtr, Ytr), (Xval, Yval) = build_dataset(train_words), build_dataset(val_words)
     cfg = Config(vocab_size=len(ALPHABET), block_size=BLOCK_SIZE, n=BATCH, seed=seed)
