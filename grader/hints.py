@@ -2,7 +2,7 @@
 
 A rule looks at the student's answer `s` and the truth `t` (both float64, same shape) and says
 what the difference most likely means, in the student's terms. The first rule that fits wins.
-An assignment adds its own known mistakes (a missing branch, `dC[Xb] += demb`) as labelled
+An assignment adds its own known mistakes (Bessel inside a fused formula, say) as labelled
 tensors in `HintContext.mistakes`; the rule `known_mistake` matches them. To add a rule, append a
 `HintRule` to `RULES`.
 """
@@ -112,7 +112,8 @@ def all_zero(s, t, ctx) -> str | None:
 
 
 def repeated_rows_lost(s, t, ctx) -> str | None:
-    """Right on rows indexed once, wrong on rows indexed several times: `dC[Xb] += demb`."""
+    """Right on rows indexed once, wrong on rows indexed several times: `+=` through a fancy
+    index, which keeps one of a repeated index's contributions."""
     if ctx.index is None or not ctx.index.numel() or s.dim() != 2:
         return None
     if s.shape[0] <= int(ctx.index.max()):
@@ -127,7 +128,8 @@ def repeated_rows_lost(s, t, ctx) -> str | None:
 
 REPEATED = (
     "wrong only in the rows of characters that occur more than once in the batch: repeated "
-    "characters must add up (`dC[Xb] += demb` keeps only one of them; use index_add_ or a loop)"
+    "characters must add up (`+=` through a fancy index keeps only one of them; use index_add_ "
+    "or a loop)"
 )
 
 

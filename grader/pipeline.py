@@ -22,6 +22,7 @@ from .runner import run_suites
 from .sandbox.client import Limits, Zygote, warm_torch
 from .scoring import Rubric, exercise_totals, load_rubric, score_items
 from .session import Session
+from .student_text import undecodable
 from .submissions import Submission
 
 GRADER_ROOT = Path(__file__).resolve().parent
@@ -171,15 +172,8 @@ def decode_sources(sub: Submission, files: tuple[str, ...]):
         if data is None:
             sources[name], notes[name] = None, "missing"
             continue
-        if b"\0" in data:
-            sources[name] = ValueError(f"{name}.py is a binary file, not Python source")
-        else:
-            try:
-                sources[name] = data.decode("utf-8-sig")
-            except UnicodeDecodeError as e:
-                sources[name] = ValueError(
-                    f"{name}.py is not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8"
-                )
+        problem = undecodable(name, data)
+        sources[name] = ValueError(problem) if problem else data.decode("utf-8-sig")
         notes[name] = str(sources[name]) if isinstance(sources[name], Exception) else "submitted"
     return sources, notes
 

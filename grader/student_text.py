@@ -98,6 +98,17 @@ def call_failure(
     return f"{plain}\n{traceback_text}" if plain else traceback_text
 
 
+def undecodable(file: str, data: bytes) -> str:
+    """Why a file's bytes are no Python source to run, or "" when they are UTF-8 text."""
+    if b"\0" in data:
+        return f"{file}.py is a binary file, not Python source"
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        return f"{file}.py is not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8"
+    return ""
+
+
 def empty_file(file: str, source: str) -> str:
     """The problem with a file that holds no code, or ""."""
     if not source.strip():

@@ -1,13 +1,15 @@
-"""The student bundle: the stubs, a README and a public check.py, and nothing secret.
+"""The student bundle: the stubs, a README, check.py, train.py and the grader's public code.
 
-check.py needs only torch and holds no solution code, no hidden cases and none of the grader's
-own source beyond the public model and spec. Run on the stubs it reports every gradient as not
-implemented; run on the solutions it passes every one.
+`_ninja_check/` is a verbatim copy (imports flattened) of the few grader modules that check.py
+and train.py run; nothing else of the grader ships: no solution line, no hidden case, no
+known-mistake formula, no near-miss variant. Everything needs only torch. Run on the stubs the
+check reports every item as not implemented; run on the solutions it passes every one.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -15,13 +17,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from variants import ALTERNATIVES, MISTAKES
 
-from grader.bundle import write_student_bundle
+from grader.bundle import PACKAGE, SHIPPED, flatten_imports, write_student_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 GRADER = ROOT / "grader"
-PUBLIC = {"model.py", "spec.py", "student_check_driver.py"}
-EXPECTED = {"exercise1.py", "exercise2.py", "exercise3.py", "README.md", "check.py"}
+EXPECTED = {"exercise1.py", "exercise2.py", "exercise3.py", "README.md", "check.py", "train.py"}
+EXPECTED |= {f"{PACKAGE}/__init__.py"} | {f"{PACKAGE}/{Path(m).name}" for m in SHIPPED}
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +35,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def texts(bundle: Path) -> dict[str, str]:
     with zipfile.ZipFile(bundle) as zf:
-        return {Path(n).name: zf.read(n).decode() for n in zf.namelist()}
+        return {n.split("/", 1)[1]: zf.read(n).decode() for n in zf.namelist()}
 
 
 @pytest.fixture
@@ -45,10 +48,10 @@ def unpacked(bundle: Path, tmp_path: Path) -> Path:
 
 def run_check(folder: Path) -> list[str]:
     done = subprocess.run(
-        [sys.executable, "check.py"], cwd=folder, capture_output=True, text=True, timeout=120
+        [sys.executable, "check.py"], cwd=folder, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
-    return [ln for ln in done.stdout.splitlines() if ln.startswith("exercise")]
+    return [ln for ln in done.stdout.splitlines() if re.match(r"^  \w+ +\S+ +\d/\d", ln)]
 
 
 def solution_lines() -> set[str]:
@@ -65,14 +68,28 @@ def solution_lines() -> set[str]:
     return lines
 
 
-def test_the_zip_holds_the_stubs_check_and_readme_in_one_folder(bundle: Path, texts) -> None:
+def test_the_zip_holds_the_stubs_scripts_readme_and_public_code_in_one_folder(
+    bundle: Path, texts
+) -> None:
     with zipfile.ZipFile(bundle) as zf:
         names = zf.namelist()
     assert bundle.name == "backprop-ninja-student.zip"
-    assert {Path(n).name for n in names} == EXPECTED
-    assert len({Path(n).parent for n in names}) == 1
+    assert set(texts) == EXPECTED
+    assert len({n.split("/", 1)[0] for n in names}) == 1
     for name in ("exercise1.py", "exercise2.py", "exercise3.py"):
         assert texts[name] == (ROOT / "assignments" / name).read_text()
+
+
+def test_the_public_code_is_the_graders_own_verbatim_but_for_its_imports(texts) -> None:
+    for rel in SHIPPED:
+        source = (GRADER / rel).read_text()
+        assert texts[f"{PACKAGE}/{Path(rel).name}"] == flatten_imports(source)
+        changed = [
+            (a, b)
+            for a, b in zip(source.splitlines(), flatten_imports(source).splitlines(), strict=True)
+            if a != b
+        ]
+        assert all(a.lstrip().startswith("from .") for a, _ in changed), changed
 
 
 def test_no_line_of_a_solution_is_in_the_bundle(texts) -> None:
@@ -83,22 +100,60 @@ def test_no_line_of_a_solution_is_in_the_bundle(texts) -> None:
         assert not leaked, f"{name} contains solution lines: {leaked[:5]}"
 
 
-def test_check_py_holds_no_grader_source_but_the_public_model(texts) -> None:
-    public = {
+def test_no_hidden_case_and_no_known_mistake_is_in_the_bundle(texts) -> None:
+    from grader.backprop_ninja.hidden import HIDDEN
+
+    everything = "\n".join(texts.values())
+    for cfg in HIDDEN:
+        args = ", ".join(f"{k}={v!r}" for k, v in cfg.as_dict().items() if k != "dtype")
+        assert args not in everything
+        assert f"seed={cfg.seed})" not in everything
+    assert "HIDDEN = (" not in everything
+    for secret in ("hidden.py", "mistakes.py"):
+        for line in (GRADER / "backprop_ninja" / secret).read_text().splitlines():
+            s = line.strip()
+            if len(s) >= 20 and not s.startswith(("from ", "import ", '"""', "#")):
+                assert s not in everything, f"{secret} leaks into the bundle: {s}"
+
+
+def _code_of(edit: str) -> list[str]:
+    """The statements of a variant's edit that carry a formula (not a bare name or keyword)."""
+    return [
         ln.strip()
-        for name in PUBLIC
-        for ln in (GRADER / "backprop_ninja" / name).read_text().splitlines()
-    }
-    check = texts["check.py"]
+        for ln in edit.splitlines()
+        if len(ln.strip()) >= 12 and re.search(r"[-+*/@]|\.sum|\[", ln)
+    ]
+
+
+def test_no_formula_of_a_reference_or_a_near_miss_is_in_the_bundle(texts) -> None:
+    """A hint may say what the numbers show, never the code of an answer or of a near-miss (a
+    student would only have to flip it back): the variants' edits appear nowhere in the bundle,
+    nor the solutions' formulas in the public code the check runs."""
+    public = {n: t for n, t in texts.items() if n.startswith(PACKAGE) or n == "check.py"}
+    public["README.md"] = texts["README.md"]
+    formulas = set()
+    for variant in (*MISTAKES.values(), *ALTERNATIVES.values()):
+        for old, new in variant.edits:
+            formulas.update(_code_of(old) + _code_of(new))
+    assert len(formulas) > 20
+    for name, text in public.items():
+        found = sorted(f for f in formulas if f in text)
+        assert not found, f"{name} holds answer or near-miss code: {found[:5]}"
+
+
+def test_the_bundle_holds_no_grader_module_beyond_the_shipped_ones(texts) -> None:
+    shipped = {GRADER / rel for rel in SHIPPED}
+    public = {ln.strip() for path in shipped for ln in path.read_text().splitlines() if ln.strip()}
+    public.add('if __name__ == "__main__":')  # check.py and train.py are scripts too
+    everything = "\n".join(t for n, t in texts.items() if n.endswith(".py") and "exercise" not in n)
     for path in GRADER.rglob("*.py"):
-        # bundle.py writes check.py's header on purpose; every other module must stay out.
-        if path.name in PUBLIC or path.name == "bundle.py":
+        # bundle.py writes check.py and train.py on purpose; every other module stays out.
+        if path in shipped or path.name == "bundle.py":
             continue
         for line in path.read_text().splitlines():
             s = line.strip()
-            if len(s) >= 25 and s not in public:
-                assert s not in check, f"{path.relative_to(ROOT)} leaks into check.py: {s}"
-    assert "grader" not in {m.split(".")[0] for m in imported_modules(check)}
+            if len(s) >= 25 and s not in public and not s.startswith(("from ", "import ")):
+                assert s not in everything, f"{path.relative_to(ROOT)} leaks: {s}"
 
 
 def imported_modules(source: str) -> set[str]:
@@ -106,15 +161,16 @@ def imported_modules(source: str) -> set[str]:
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            assert node.level == 0, "no relative import survives the inlining"
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
             names.add(node.module)
     return names
 
 
-def test_check_py_needs_only_torch_and_the_standard_library(texts) -> None:
-    roots = {m.split(".")[0] for m in imported_modules(texts["check.py"])}
-    assert roots - set(sys.stdlib_module_names) == {"torch"}
+def test_the_bundle_needs_only_torch_and_the_standard_library(texts) -> None:
+    for name, text in texts.items():
+        if name.endswith(".py"):
+            roots = {m.split(".")[0] for m in imported_modules(text)}
+            assert roots - set(sys.stdlib_module_names) <= {"torch", PACKAGE}, name
 
 
 def test_readme_explains_how_to_work(texts) -> None:
@@ -125,29 +181,25 @@ def test_readme_explains_how_to_work(texts) -> None:
 
 def test_check_reports_every_stub_as_not_implemented(unpacked: Path) -> None:
     rows = run_check(unpacked)
-    assert len(rows) == 35
-    assert all(row.endswith("| not implemented") for row in rows), rows
+    assert len(rows) == 36
+    assert all(row.split()[1] == "todo" for row in rows), rows
 
 
 def test_check_passes_the_solutions(unpacked: Path) -> None:
     for path in (ROOT / "solutions").glob("exercise*.py"):
         shutil.copy(path, unpacked / path.name)
     rows = run_check(unpacked)
-    assert len(rows) == 35
-    assert all(" | exact " in row or " | approximate " in row for row in rows), rows
+    assert len(rows) == 36
+    assert all(row.split()[1:3] in (["ok", "2/2"], ["ok", "1/1"]) for row in rows), rows
 
 
 def test_the_bundle_is_reproducible(bundle: Path, tmp_path: Path) -> None:
     assert write_student_bundle(tmp_path).read_bytes() == bundle.read_bytes()
 
 
-def test_the_public_check_uses_the_graders_own_closeness_rule():
-    """check.py cannot import the grader, so it carries the constants: they must stay equal."""
-    import torch
+def test_two_shipped_modules_may_not_share_a_name(monkeypatch) -> None:
+    import grader.bundle as b
 
-    from grader.backprop_ninja.cases import SCALE_FROM as GRADER_SCALE_FROM
-    from grader.backprop_ninja.student_check_driver import RTOL, SCALE_FROM
-    from grader.judge import TOLERANCE
-
-    assert TOLERANCE[torch.float32] == RTOL
-    assert SCALE_FROM == GRADER_SCALE_FROM
+    monkeypatch.setattr(b, "SHIPPED", (*b.SHIPPED, "backprop_ninja/__init__.py", "__init__.py"))
+    with pytest.raises(ValueError, match="two shipped modules are named __init__.py"):
+        b.package_files()

@@ -50,8 +50,10 @@ def test_every_case_reports_its_seed_errors_and_shape(solved):
     for it in solved["items"]:
         if it["id"] == "exercise3.training":
             continue
-        assert len(it["cases"]) == 6 and it["cases"][0]["public"], it["id"]
-        assert len({c["seed"] for c in it["cases"]}) == 6
+        # Two public cases (the lecture's sizes, then others), then the five hidden ones.
+        assert len(it["cases"]) == 7 and it["cases"][0]["public"], it["id"]
+        assert [c["public"] for c in it["cases"]] == [True, True] + [False] * 5, it["id"]
+        assert len({c["seed"] for c in it["cases"]}) == 7
         for c in it["cases"]:
             assert c["passed"] is True and c["status"] == "passed"
             assert 0 <= c["max_rel_err"] < 1e-5 and c["max_abs_err"] is not None

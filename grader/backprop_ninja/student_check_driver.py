@@ -36,6 +36,7 @@ from ..student_text import (
     import_failure,
     missing_function,
     render,
+    undecodable,
 )
 from . import judging, spec
 from .cases import cases
@@ -136,7 +137,7 @@ class LocalSession:
         home.mkdir()
         f = LocalFile(name, home / f"{name}.py")
         data = source.read_bytes()
-        problem = _undecodable(name, data)
+        problem = undecodable(name, data)
         text = "" if problem else data.decode("utf-8-sig")
         f.path.write_text(text, encoding="utf-8")
         if problem or empty_file(name, text):
@@ -210,16 +211,6 @@ class LocalSession:
         return {
             n: f.printed.getvalue() for n, f in self.files.items() if f and f.printed.getvalue()
         }
-
-
-def _undecodable(name: str, data: bytes) -> str:
-    if b"\0" in data:
-        return f"{name}.py is a binary file, not Python source"
-    try:
-        data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        return f"{name}.py is not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8"
-    return ""
 
 
 def check(folder: Path) -> dict:

@@ -1,0 +1,263 @@
+"""The student's check tells the truth: what the bundle's check.py says is what the grader says.
+
+Each scenario is a "Why" of issue 12 as a student meets it: a file written in the student's own
+folder, checked with the unpacked bundle's check.py (a subprocess that imports no grader), and
+with the grader (the sandboxed pipeline, public cases only, as `grader check` runs it). The two
+tables must be identical, and each must end in the verdict the maths deserves or a message that
+names the problem and the fix; the same message reaches result.json and Gradescope's output.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import SOLUTIONS, mutated, solution
+
+from grader.bundle import write_student_bundle
+from grader.gradescope.results import to_gradescope
+from grader.scoring import Rubric
+from grader.student_text import render
+from grader.submissions import Submission
+
+FILES = ("exercise1", "exercise2", "exercise3")
+AFTER_IMPORTS = "(F.one_hot and F.softmax are handy)\n"
+
+# name -> ({file: source}, the item to look at, words its row must show)
+SCENARIOS = {
+    "reads names.txt at import": (
+        {
+            "exercise1": mutated(
+                "exercise1", AFTER_IMPORTS, AFTER_IMPORTS + "w = open('names.txt')\n"
+            )
+        },
+        "exercise1.dlogprobs",
+        ("ERROR", "opens the file 'names.txt'", "empty folder"),
+    ),
+    "input() at import": (
+        {"exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + "x = input('go? ')\n")},
+        "exercise2.dlogits",
+        ("ERROR", "calls input()", "remove the input() call"),
+    ),
+    "a leftover breakpoint()": (
+        {"exercise3": mutated("exercise3", AFTER_IMPORTS, AFTER_IMPORTS + "breakpoint()\n")},
+        "exercise3.dC",
+        ("ERROR", "breakpoint()", "remove it"),
+    ),
+    "n used but not declared": (
+        {
+            "exercise1": mutated(
+                "exercise1", "def dlogprobs(logprobs, Yb, n):", "def dlogprobs(logprobs, Yb):"
+            )
+        },
+        "exercise1.dlogprobs",
+        ("ERROR", "declare n as a parameter"),
+    ),
+    "range(32) hard-coded": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                "dlogprobs[range(n), Yb] = -1.0 / n",
+                "dlogprobs[range(32), Yb] = -1.0 / n",
+            )
+        },
+        "exercise1.dlogprobs",
+        ("ERROR", "1/2", "hard-coded size", "range(32)"),
+    ),
+    "one_hot(..., 27) hard-coded": (
+        {
+            "exercise2": mutated(
+                "exercise2",
+                "    dlogits = F.softmax(logits, 1)\n    dlogits[range(n), Yb] -= 1\n",
+                "    dlogits = F.softmax(logits, 1) - F.one_hot(Yb, 27)\n",
+            )
+        },
+        "exercise2.dlogits",
+        ("ERROR", "1/2", "hard-coded size", "one_hot"),
+    ),
+    "exercise 3's dC[Xb] += demb": (
+        {
+            "exercise3": mutated(
+                "exercise3",
+                "dC.index_add_(0, Xb.reshape(-1), demb.reshape(-1, demb.shape[-1]))",
+                "dC[Xb] += demb",
+            )
+        },
+        "exercise3.dC",
+        ("WRONG", "repeated characters must add up"),
+    ),
+    "dc for dC": (
+        {"exercise1": mutated("exercise1", "def dC(", "def dc(")},
+        "exercise1.dC",
+        ("missing", "you defined `dc`: did you mean `dC`?"),
+    ),
+    "an empty file": (
+        {"exercise1": ""},
+        "exercise1.dW1",
+        ("missing", "exercise1.py is empty"),
+    ),
+    "a flipped sign": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                "dlogprobs[range(n), Yb] = -1.0 / n",
+                "dlogprobs[range(n), Yb] = 1.0 / n",
+            )
+        },
+        "exercise1.dlogprobs",
+        ("WRONG", "the sign is flipped"),
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    zipped = write_student_bundle(tmp_path_factory.mktemp("dist"))
+    out = tmp_path_factory.mktemp("unpacked")
+    with zipfile.ZipFile(zipped) as zf:
+        zf.extractall(out)
+    return out / "backprop-ninja"
+
+
+@pytest.fixture(scope="module")
+def public_grader():
+    from grader.pipeline import Grader
+
+    g = Grader(public_only=True)
+    yield g
+    g.close()
+
+
+def student_folder(root: Path, sources: dict[str, str]) -> Path:
+    """A student's folder: the solutions, with the scenario's files in their place."""
+    root.mkdir()
+    for name in FILES:
+        text = sources.get(name, solution(name))
+        (root / f"{name}.py").write_text(text)
+    return root
+
+
+def bundle_check(bundle_dir: Path, folder: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "check.py", str(folder)],
+        cwd=bundle_dir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr
+    assert not done.stderr, done.stderr
+    return done.stdout
+
+
+def graded(public_grader, folder: Path) -> dict:
+    files = {n: (folder / f"{n}.py").read_bytes() for n in FILES}
+    return public_grader.grade(Submission(folder.name, files)).to_json()
+
+
+def rows_of(table: str, item_id: str) -> str:
+    """An item's row and the lines under it, in its exercise's block of the table."""
+    exercise, name = item_id.split(".")
+    block = table.split(f"\n{exercise} ", 1)[1]
+    lines = block.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.split()[:1] == [name])
+    end = next(
+        (i for i in range(start + 1, len(lines)) if not lines[i].startswith("      ")),
+        len(lines),
+    )
+    return "\n".join(lines[start:end])
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_the_bundle_check_says_what_the_grader_says(
+    scenario: str, bundle_dir: Path, public_grader, tmp_path: Path
+) -> None:
+    sources, item_id, words = SCENARIOS[scenario]
+    folder = student_folder(tmp_path / "mine", sources)
+    local = bundle_check(bundle_dir, folder)
+    result = graded(public_grader, folder)
+    assert local.rstrip("\n") == render(result, where=str(folder)), "the tables differ"
+    row = rows_of(local, item_id)
+    for word in words:
+        assert word in row, (word, row)
+    # The report and Gradescope carry the same words.
+    item = next(i for i in result["items"] if i["id"] == item_id)
+    gradescope = next(
+        t
+        for t in to_gradescope(result, Rubric({}, "after_published"), 1.0)["tests"]
+        if t.get("extra_data", {}).get("id") == item_id
+    )
+    for word in words[1:]:
+        if word in ("1/2",):
+            continue
+        in_result = word in item["message"] or word in item["hint"]
+        assert in_result, (word, item["message"], item["hint"])
+        assert word in gradescope["output"], (word, gradescope["output"])
+
+
+def test_the_solutions_pass_every_item_identically(bundle_dir: Path, public_grader, tmp_path):
+    folder = student_folder(tmp_path / "mine", {})
+    local = bundle_check(bundle_dir, folder)
+    assert local.rstrip("\n") == render(graded(public_grader, folder), where=str(folder))
+    assert "36 of 36 items pass on the public cases." in local
+
+
+def test_a_wrong_exercise3_gradient_costs_its_item_not_the_training_run(
+    bundle_dir: Path, public_grader, tmp_path: Path
+) -> None:
+    """Bessel forgotten in the fused batchnorm: dW1 and dC are wrong, and charged there only."""
+    src = mutated("exercise3", "n / (n - 1) * bnraw", "bnraw")
+    folder = student_folder(tmp_path / "mine", {"exercise3": src})
+    result = graded(public_grader, folder)
+    status = {i["id"]: i["status"] for i in result["items"]}
+    assert status["exercise3.dW1"] == status["exercise3.dC"] == "failed"
+    assert status["exercise3.training"] == "passed"
+    training = next(i for i in result["items"] if i["id"] == "exercise3.training")
+    assert "dC, dW1 came from autograd" in training["message"]
+    assert "training                ok" in bundle_check(bundle_dir, folder)
+
+
+def test_a_wrong_exercise3_gradient_that_is_not_charged_fails_the_run(public_grader, tmp_path):
+    """The excuse covers only gradients whose items failed: a run cannot pass on a stub."""
+    stub = (SOLUTIONS.parent / "assignments" / "exercise3.py").read_text()
+    folder = student_folder(tmp_path / "mine", {"exercise3": stub})
+    status = {i["id"]: i["status"] for i in graded(public_grader, folder)["items"]}
+    assert status["exercise3.training"] == "not_implemented"
+
+
+def test_check_main_in_jupyter_reads_no_kernel_arguments(bundle_dir: Path, tmp_path: Path):
+    """A kernel's argv holds `-f kernel.json`: check.main() must check its own folder."""
+    for name in FILES:
+        (bundle_dir / f"{name}.py").write_text(solution(name))
+    code = (
+        "import sys; sys.argv = ['ipykernel_launcher.py', '-f', '/nonexistent/kernel.json']\n"
+        "import check; check.main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=bundle_dir, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"Public check of {bundle_dir}" in done.stdout
+    assert "36 of 36 items pass" in done.stdout
+
+
+def test_check_of_one_exercise_file_checks_its_folder(bundle_dir: Path, tmp_path: Path) -> None:
+    folder = student_folder(tmp_path / "mine", {})
+    out = bundle_check(bundle_dir, folder / "exercise1.py")
+    assert f"Public check of {folder}" in out and "36 of 36" in out
+
+
+def test_grader_check_of_one_exercise_file_checks_its_folder(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    folder = student_folder(tmp_path / "mine", {})
+    missing = CliRunner().invoke(main, ["check", str(folder / "nowhere")])
+    assert missing.exit_code == 1
+    assert "does not exist: give the folder that holds your exercise files" in missing.output
+    assert "Traceback" not in missing.output
