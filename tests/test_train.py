@@ -7,7 +7,10 @@ cannot train is a clear TrainingError, not a traceback from deep inside the loop
 
 from __future__ import annotations
 
+import shutil
 import string
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -126,3 +129,94 @@ def test_call_by_name_refuses_an_argument_it_cannot_supply() -> None:
 
     with pytest.raises(TypeError, match="'dW1'"):
         call_by_name(f, {"a": 1})
+
+
+# The bundle's train.py (torch only) and `grader train` answer bad input in plain words.
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import zipfile
+
+    from grader.bundle import write_student_bundle
+
+    zipped = write_student_bundle(tmp_path_factory.mktemp("dist"))
+    out = tmp_path_factory.mktemp("unpacked")
+    with zipfile.ZipFile(zipped) as zf:
+        zf.extractall(out)
+    return out / "backprop-ninja"
+
+
+def bundle_train(bundle_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "train.py", *args],
+        cwd=bundle_dir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_the_bundle_trains_with_the_students_backward(bundle_dir: Path, names_file: Path):
+    shutil.copy(SOLUTION, bundle_dir / "exercise3.py")
+    done = bundle_train(bundle_dir, "--data", str(names_file), "--steps", "30")
+    assert done.returncode == 0, done.stderr
+    assert "train loss" in done.stdout and "samples:" in done.stdout
+    assert "NOT OK" not in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["nowhere/exercise3.py"], "not found: give the path of your exercise3.py"),
+        (["."], "(give the file, not its folder)"),
+        (["exercise3.py", "--data", "nowhere.txt"], "no names file at nowhere.txt"),
+    ],
+)
+def test_the_bundle_answers_a_wrong_path_in_plain_words(
+    bundle_dir: Path, names_file: Path, args: list[str], says: str
+) -> None:
+    shutil.copy(SOLUTION, bundle_dir / "exercise3.py")
+    if "--data" not in args:
+        args = [*args, "--data", str(names_file)]
+    done = bundle_train(bundle_dir, *args)
+    assert done.returncode == 1
+    assert says in done.stdout, done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "says"),
+    [
+        (
+            "dbnbias = dhpreact.sum(0, keepdim=True)",
+            "dbnbias = dhpreact",
+            "dbnbias has shape (32, 64), expected (1, 64)",
+        ),
+        ('        "dC": dC,\n', "", "backward's dC is NoneType, not a tensor"),
+        ("    return {\n", "    return dC\n    return {\n", "backward returned a Tensor"),
+        ("import torch ", "x = input()\nimport torch ", "calls input()"),
+    ],
+)
+def test_the_bundle_answers_a_wrong_return_in_plain_words(
+    bundle_dir: Path, names_file: Path, old: str, new: str, says: str
+) -> None:
+    source = SOLUTION.read_text()
+    assert source.count(old) == 1, old
+    (bundle_dir / "exercise3.py").write_text(source.replace(old, new))
+    done = bundle_train(bundle_dir, "--data", str(names_file), "--steps", "5")
+    assert done.returncode == 1
+    assert says in done.stdout, done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_grader_train_answers_a_wrong_path_in_plain_words(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    done = CliRunner().invoke(main, ["train", str(tmp_path / "exercise3.py"), "--steps", "2"])
+    assert done.exit_code == 1
+    assert "not found: give the path of your exercise3.py" in done.output
+    assert done.exception is None or isinstance(done.exception, SystemExit)

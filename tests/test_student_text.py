@@ -1,0 +1,75 @@
+"""The student's words: one sentence per known failure (problem and fix), and "did you mean".
+
+Both the grader's session and the bundle's check word failures through these functions, so the
+report, Gradescope, `grader check` and check.py say the same thing.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.student_text import (
+    call_failure,
+    did_you_mean,
+    empty_file,
+    explain_failure,
+    import_failure,
+    summary_line,
+)
+
+
+def traceback_of(last: str) -> str:
+    return f'Traceback (most recent call last):\n  File "exercise1.py", line 3\n{last}\n'
+
+
+@pytest.mark.parametrize(
+    ("last", "says"),
+    [
+        (
+            "FileNotFoundError: [Errno 2] No such file or directory: 'names.txt'",
+            ("opens the file 'names.txt'", "empty folder"),
+        ),
+        ("EOFError: EOF when reading a line", ("input()", "remove the input() call")),
+        ("bdb.BdbQuit", ("breakpoint()", "remove it")),
+        ("ModuleNotFoundError: No module named 'matplotlib'", ("'matplotlib'", "only torch")),
+    ],
+)
+def test_an_import_time_failure_says_problem_and_fix(last: str, says: tuple[str, ...]) -> None:
+    message = import_failure("exercise1", traceback_of(last))
+    first = message.splitlines()[0]
+    assert first.startswith("importing exercise1.py failed: ")
+    assert all(word in first for word in says), first
+    assert message.endswith(traceback_of(last)), "the traceback stays, below the sentence"
+
+
+def test_an_unknown_failure_keeps_its_traceback_alone() -> None:
+    tb = traceback_of("ZeroDivisionError: division by zero")
+    assert explain_failure(tb) == ""
+    assert import_failure("exercise2", tb) == f"importing exercise2.py failed:\n{tb}"
+    assert summary_line(import_failure("exercise2", tb)) == (
+        "importing exercise2.py failed: ZeroDivisionError: division by zero"
+    )
+
+
+def test_an_allowed_argument_used_but_not_declared_says_declare_it() -> None:
+    tb = traceback_of("NameError: name 'n' is not defined")
+    message = call_failure("dlogprobs", tb, ["logprobs", "Yb"], frozenset({"logprobs", "Yb", "n"}))
+    assert message.splitlines()[0] == (
+        "`dlogprobs` uses `n` without declaring it: declare n as a parameter "
+        "(def dlogprobs(..., n)); arguments are supplied by name"
+    )
+
+
+def test_a_name_that_is_not_an_argument_is_an_ordinary_name_error() -> None:
+    tb = traceback_of("NameError: name 'dlogits' is not defined")
+    assert call_failure("dprobs", tb, ["probs"], frozenset({"probs", "n"})) == tb
+
+
+def test_did_you_mean_ignores_case() -> None:
+    assert did_you_mean("dC", {"dc", "demb"}) == "did you mean `dc`?"
+    assert did_you_mean("dC", {"dlogprobs", "dprobs"}) == ""
+
+
+def test_an_empty_file_says_so() -> None:
+    assert "exercise1.py is empty" in empty_file("exercise1", "\n  \n")
+    assert empty_file("exercise1", "import torch\n") == ""
