@@ -87,7 +87,7 @@ def sgd_run(
     for step in range(steps):
         Xb, Yb = model.random_batch(cfg, g)
         current = {k: p.to(start[k].dtype) for k, p in params.items()}
-        grads = _student_grads(session, cfg, current, Xb, Yb)
+        grads = _student_grads(session, cfg, current, Xb, Yb, excused)
         if isinstance(grads, Outcome):
             return TrainingRun(
                 False, grads.status, f"step {step + 1}: {grads.message}", step, excused=excused
@@ -134,7 +134,11 @@ def sgd_run(
     )
 
 
-def _student_grads(session, cfg, params, Xb, Yb) -> dict[str, torch.Tensor] | Outcome:
+def _student_grads(
+    session, cfg, params, Xb, Yb, excused: Sequence[str] = ()
+) -> dict[str, torch.Tensor] | Outcome:
+    """The student's gradients for one step, or why there are none; excused ones are skipped
+    (autograd supplies them), so a wrong shape there is not charged again."""
     with torch.no_grad():
         forward = model.compact_forward(params, Xb, Yb)
     available = {"Xb": Xb, "Yb": Yb, "n": cfg.n, **cfg.sizes(), **params, **forward}
@@ -146,6 +150,8 @@ def _student_grads(session, cfg, params, Xb, Yb) -> dict[str, torch.Tensor] | Ou
         return Outcome("failed", grads)
     usable = {}
     for name, value in grads.items():
+        if name in excused:
+            continue
         p = params[name[1:]]
         if not isinstance(value, tuple) or value[0].numel() != p.numel():
             return Outcome("failed", f"{name} is not a tensor of {p.numel()} numbers")
