@@ -83,11 +83,12 @@ def explain_failure(
     return ""
 
 
-def import_failure(file: str, traceback_text: str) -> str:
-    """The message for a file whose import raised: the plain reason first, then the traceback."""
+def import_failure(file: str, traceback_text: str, brief: bool = False) -> str:
+    """The message for a file whose import raised: the plain reason first, then the traceback
+    (`brief`: the reason alone when there is one, for a command line)."""
     plain = explain_failure(traceback_text)
     head = f"importing {file}.py failed: {plain}" if plain else f"importing {file}.py failed:"
-    return f"{head}\n{traceback_text}"
+    return head if plain and brief else f"{head}\n{traceback_text}"
 
 
 def call_failure(

@@ -70,7 +70,7 @@ def load_backward(path: Path) -> Callable[..., object]:
     process = zygote.spawn()
     reply = process.load("exercise3", source)
     if not reply.ok:
-        raise TrainingError(import_failure("exercise3", reply.message))
+        raise TrainingError(import_failure("exercise3", reply.message, brief=True))
     declared = reply.functions.get("backward")
     if declared is None:
         raise TrainingError(f"{path} defines no function `backward`")

@@ -110,7 +110,9 @@ def load_local_backward(path: Path) -> Callable[..., object]:
         try:
             exec(compile(text, str(copy), "exec"), namespace)  # noqa: S102 - the student's own file
         except BaseException as e:  # noqa: BLE001 - even exit() is reported, not obeyed
-            raise TrainingError(import_failure("exercise3", student_traceback(e, copy))) from None
+            raise TrainingError(
+                import_failure("exercise3", student_traceback(e, copy), brief=True)
+            ) from None
     backward = namespace.get("backward")
     if not callable(backward):
         raise TrainingError(f"{path} defines no function `backward`")
