@@ -55,7 +55,7 @@ def make_item(item_id: str, cases: list[CaseResult]) -> ItemResult:
     message = f"all {len(cases)} cases passed" if status == "passed" else ""
     if first is not None:
         # A hidden case is not named to the student: its details are in the TA's report only.
-        where = "the public case" if first.public else "a hidden case"
+        where = "a public case" if first.public else "a hidden case"
         message = f"{passed}/{len(cases)} cases passed; on {where}: {first.message}"
     sizes = size_hint(cases)
     for c in cases:  # every front end shows a case's hint: the public one at other sizes gets it

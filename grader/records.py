@@ -94,7 +94,6 @@ class SubmissionResult:
     files: dict[str, str] = field(default_factory=dict)
     student: dict[str, Any] = field(default_factory=dict)
     isolation: dict[str, Any] = field(default_factory=dict)
-    leaderboard: dict[str, float] = field(default_factory=dict)
     fingerprint: str = ""
     grader_version: str = ""
     graded_at: str = ""

@@ -257,6 +257,9 @@ def test_grader_check_of_one_exercise_file_checks_its_folder(tmp_path: Path) -> 
     from grader.cli import main
 
     folder = student_folder(tmp_path / "mine", {})
+    done = CliRunner().invoke(main, ["check", str(folder / "exercise1.py")])
+    assert done.exit_code == 0, done.output
+    assert f"Public check of {folder}" in done.output and "36 of 36" in done.output
     missing = CliRunner().invoke(main, ["check", str(folder / "nowhere")])
     assert missing.exit_code == 1
     assert "does not exist: give the folder that holds your exercise files" in missing.output
