@@ -66,6 +66,14 @@ def test_stubs_hold_no_solution_marker_and_say_how_to_regenerate(exercise: str) 
     assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
 
 
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_a_stubs_first_line_tells_the_student_to_write_in_it(exercise: str) -> None:
+    """The file is the student's to fill in: its first line must not say "do not edit"."""
+    first = (ROOT / "assignments" / f"{exercise}.py").read_text().splitlines()[0].lower()
+    assert "do not edit" not in first and "your file" in first
+    assert "notimplementederror" in first
+
+
 def test_a_marked_region_becomes_one_raise_at_its_indentation() -> None:
     source = (
         "def f(x):\n"
