@@ -264,3 +264,18 @@ def test_grader_check_of_one_exercise_file_checks_its_folder(tmp_path: Path) -> 
     assert missing.exit_code == 1
     assert "does not exist: give the folder that holds your exercise files" in missing.output
     assert "Traceback" not in missing.output
+
+
+def test_the_grader_alone_names_slips_whose_detection_needs_a_near_miss_formula(
+    bundle_dir: Path, public_grader, tmp_path: Path
+) -> None:
+    """Bessel inside the fused formula: both say WRONG with the same numbers; only the grader,
+    which holds the near-miss formula (mistakes.py, never shipped), adds a hint line."""
+    src = mutated("exercise2", "n / (n - 1) * bnraw", "bnraw")
+    folder = student_folder(tmp_path / "mine", {"exercise2": src})
+    local = bundle_check(bundle_dir, folder).rstrip("\n").splitlines()
+    grader = render(graded(public_grader, folder), where=str(folder)).splitlines()
+    extra = [ln for ln in grader if ln not in local]
+    assert extra and all(ln.startswith("      hint: Bessel") for ln in extra), extra
+    assert [ln for ln in grader if ln not in extra] == local
+    assert "dhprebn                 WRONG        0/2" in "\n".join(local)
