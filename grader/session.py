@@ -18,7 +18,13 @@ from .calls import plan_call
 from .records import Outcome
 from .sandbox.client import Reply, StudentProcess, Zygote
 from .staticscan import Scan, scan
-from .student_text import call_failure, empty_file, import_failure, missing_function
+from .student_text import (
+    autograd_used,
+    call_failure,
+    empty_file,
+    import_failure,
+    missing_function,
+)
 
 # Outcome kinds become case statuses; "crash" is an error in the SPEC's vocabulary.
 _STATUS = {
@@ -165,11 +171,7 @@ class Session:
 
     def _outcome(self, f: StudentFile, func: str, reply: Reply) -> Outcome:
         if reply.autograd:
-            return Outcome(
-                "forbidden",
-                f"`{func}` used autograd while running (backward(), "
-                "torch.autograd, torch.func or .grad): it scores 0",
-            )
+            return Outcome("forbidden", autograd_used(func))
         if reply.ok:
             return Outcome("ok", value=reply.value)
         status = _STATUS.get(reply.kind, "error")

@@ -120,6 +120,14 @@ def empty_file(file: str, source: str) -> str:
     return ""
 
 
+def autograd_used(func: str) -> str:
+    """A function that ran autograd while it was called (the scan or the run caught it)."""
+    return (
+        f"`{func}` used autograd while running (backward(), torch.autograd, torch.func or "
+        ".grad): it scores 0; compute the gradient by hand"
+    )
+
+
 def did_you_mean(missing: str, defined: set[str], expected: frozenset[str] = frozenset()) -> str:
     """The defined name closest to a missing one (`dlogits_maxes` for `dlogit_maxes`), if any.
 

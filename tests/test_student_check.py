@@ -279,3 +279,24 @@ def test_the_grader_alone_names_slips_whose_detection_needs_a_near_miss_formula(
     assert extra and all(ln.startswith("      hint: Bessel") for ln in extra), extra
     assert [ln for ln in grader if ln not in extra] == local
     assert "dhprebn                 WRONG        0/2" in "\n".join(local)
+
+
+def test_autograd_is_forbidden_in_the_bundle_check_too(
+    bundle_dir: Path, public_grader, tmp_path: Path
+) -> None:
+    """The grader's source scan does not ship; the check's own tripwire gives the same verdict."""
+    src = mutated(
+        "exercise1",
+        "    dlogprobs = torch.zeros_like(logprobs)\n"
+        "    dlogprobs[range(n), Yb] = -1.0 / n\n"
+        "    return dlogprobs\n",
+        "    with torch.enable_grad():\n"
+        "        lp = logprobs.clone().requires_grad_()\n"
+        "        (-lp[range(n), Yb].mean()).backward()\n"
+        "    return lp.grad\n",
+    )
+    folder = student_folder(tmp_path / "mine", {"exercise1": src})
+    local = rows_of(bundle_check(bundle_dir, folder), "exercise1.dlogprobs")
+    grader = rows_of(render(graded(public_grader, folder), where=""), "exercise1.dlogprobs")
+    assert local.split()[:3] == grader.split()[:3] == ["dlogprobs", "FORBIDDEN", "0/2"]
+    assert "autograd" in local and "scores 0" in local

@@ -31,6 +31,7 @@ import torch
 from ..calls import plan_call, signature_of
 from ..records import ItemResult, Outcome
 from ..student_text import (
+    autograd_used,
     call_failure,
     empty_file,
     import_failure,
@@ -86,8 +87,53 @@ def as_the_grader_sees(value: Any, depth: int = 0) -> Any:
     return NotATensor(type(value).__name__)
 
 
+def _has_graph(value: Any) -> bool:
+    """A result still attached to autograd's graph (the grader's worker checks the same)."""
+    values = value.values() if isinstance(value, dict) else value
+    if not isinstance(values, (list, tuple, type({}.values()))):
+        values = [value]
+    return any(isinstance(v, torch.Tensor) and v.grad_fn is not None for v in values)
+
+
 def _no_debugger(*args, **kwargs):
     raise bdb.BdbQuit
+
+
+class AutogradTripwire:
+    """Notes a call of autograd's entry points during one call (the grader forbids them; its
+    sandbox has a stricter net, and its scan reads the source too)."""
+
+    ENTRY_POINTS = (
+        (torch.Tensor, "backward"),
+        (torch.autograd, "backward"),
+        (torch.autograd, "grad"),
+        *((torch.func, name) for name in ("grad", "grad_and_value", "vjp", "jvp", "jacrev")),
+        *((torch.autograd.functional, name) for name in ("jacobian", "vjp", "jvp")),
+    )
+
+    def __init__(self) -> None:
+        self.fired = False
+        self._saved: list[tuple[object, str, object]] = []
+
+    def __enter__(self) -> AutogradTripwire:
+        for owner, name in self.ENTRY_POINTS:
+            original = getattr(owner, name, None)
+            if original is not None:
+                self._saved.append((owner, name, original))
+                setattr(owner, name, self._tripped(original))
+        return self
+
+    def _tripped(self, original):
+        def tripped(*args, **kwargs):
+            self.fired = True
+            return original(*args, **kwargs)
+
+        return tripped
+
+    def __exit__(self, *exc) -> None:
+        for owner, name, original in reversed(self._saved):
+            setattr(owner, name, original)
+        self._saved.clear()
 
 
 @contextlib.contextmanager
@@ -178,20 +224,28 @@ class LocalSession:
             return refused
         args = {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in args.items()}
         first = [args.pop(k) for k in positional]
-        fn = f.module[func]
-        with graders_conditions(f.path.parent, f.printed), torch.no_grad():
+        return self._run(f, func, first, args, allowed)
+
+    def _run(self, f: LocalFile, func: str, first: list, args: dict, allowed) -> Outcome:
+        """One call under the grader's conditions, judged as the grader's session judges it."""
+        fn, tripwire = f.module[func], AutogradTripwire()
+        with graders_conditions(f.path.parent, f.printed), torch.no_grad(), tripwire:
             try:
-                value = fn(*first, **args)
+                value, failure = fn(*first, **args), None
             except NotImplementedError:
-                return Outcome(
-                    "not_implemented", "not implemented (still raises NotImplementedError)"
+                value, failure = (
+                    None,
+                    Outcome(
+                        "not_implemented", "not implemented (still raises NotImplementedError)"
+                    ),
                 )
             except BaseException as e:  # noqa: BLE001 - SystemExit is the student's error too
                 trace = student_traceback(e, f.path)
-                return Outcome(
-                    "error", call_failure(func, trace, f.functions[func]["params"], allowed)
-                )
-        return Outcome("ok", value=as_the_grader_sees(value))
+                params = f.functions[func]["params"]
+                value, failure = None, Outcome("error", call_failure(func, trace, params, allowed))
+        if tripwire.fired or _has_graph(value):  # autograd is the verdict, whatever followed
+            return Outcome("forbidden", autograd_used(func))
+        return failure or Outcome("ok", value=as_the_grader_sees(value))
 
     def _declared(self, f: LocalFile, func: str) -> Outcome | None:
         if f.load_error:
