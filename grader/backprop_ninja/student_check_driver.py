@@ -22,6 +22,7 @@ import os
 import sys
 import tempfile
 import traceback
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,14 +197,24 @@ class LocalSession:
             f.load_error = Outcome("error", f"{name}.py does not parse: {type(e).__name__}: {e}")
             return f
         f.defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-        module_name = f"_student_{name}"
-        namespace: dict[str, Any] = {"__name__": module_name, "__file__": str(f.path)}
+        # A module named like the grader's (exercise1), in sys.modules while it is imported
+        # (a dataclass in it looks itself up there), then the caller's own again.
+        module = types.ModuleType(name)
+        module.__file__ = str(f.path)
+        namespace = vars(module)
+        before = sys.modules.get(name)
+        sys.modules[name] = module
         with graders_conditions(home, f.printed):
             try:
                 exec(compile(text, str(f.path), "exec"), namespace)  # noqa: S102 - the student's own file
             except BaseException as e:  # noqa: BLE001 - even exit() is reported, not obeyed
                 f.load_error = Outcome("error", import_failure(name, student_traceback(e, f.path)))
                 return f
+            finally:
+                if before is None:
+                    sys.modules.pop(name, None)
+                else:
+                    sys.modules[name] = before
         f.module = namespace
         f.functions = {
             k: signature_of(v)
