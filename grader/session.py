@@ -152,6 +152,12 @@ class Session:
             f.output.append(f.process.output())
         f.process = self.zygote.spawn()
         reply = f.process.load(f.name, f.source)
+        if not reply.ok and reply.autograd:
+            f.load_error = Outcome(
+                "forbidden",
+                f"importing {f.name}.py ran into the grader's autograd ban:\n{reply.message}",
+            )
+            return f.load_error
         if not reply.ok:
             what = "timed out" if reply.kind == "timeout" else "failed"
             status = "timeout" if reply.kind == "timeout" else "error"
@@ -179,8 +185,8 @@ class Session:
         if reply.autograd:
             return Outcome(
                 "forbidden",
-                f"`{func}` used autograd while running (backward(), "
-                "torch.autograd, torch.func or .grad): it scores 0",
+                f"`{func}` ran into the grader's autograd ban (autograd is switched off: compute "
+                f"the gradient by hand), so it scores 0:\n{reply.message}".rstrip(),
             )
         if reply.ok:
             return Outcome("ok", value=reply.value)

@@ -57,6 +57,7 @@ class Isolation:
     landlock: str = "not checked yet"
     seccomp: str = "not checked yet"
     trusted_process: str = "not checked yet"
+    autograd: str = "not checked yet"
     environment: str = "scrubbed: only " + ", ".join(sorted(CLEAN_ENV))
     limits: dict = field(default_factory=dict)
     root: bool = False
@@ -89,6 +90,7 @@ class Isolation:
         self.trusted_process = trusted
         self.landlock = _layer(layers, "landlock")
         self.seccomp = _layer(layers, "seccomp")
+        self.autograd = str(layers.get("autograd") or "not reported by the student process")
         ll, sc = bool(layers.get("landlock")), bool(layers.get("seccomp"))
         if layers.get("dropped_to_fresh_uid"):
             self.user = "a fresh unprivileged uid for every student process (grader runs as root)"

@@ -5,8 +5,10 @@ zygote is started fresh (never forked from the grader), so what its children inh
 and this folder, nothing of the grader's references. It runs inside the outer sandbox (bubblewrap
 where available); every child then closes the door further behind itself before student code
 runs: its own session, its own empty folder, a uid of its own where the zygote is root, resource
-limits, Landlock and seccomp (see confine.py). A child that cannot put in force a layer the
-zygote's start-up probe found working refuses to run student code at all.
+limits, Landlock and seccomp (see confine.py), then the audit hook that keeps autograd out (the
+zygote itself switched autograd off before its first fork: see noautograd.py). A child that
+cannot put in force a layer the zygote's start-up probe found working refuses to run student
+code at all.
 
 Protocol on the control socket (fd in NINJA_ZYGOTE_FD), one JSON message per datagram-sized send:
 - the zygote first says {"ready": true, "pid": ..., "layers": {...}} (what its probe child could
@@ -37,6 +39,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import confine  # noqa: E402
+import noautograd  # noqa: E402
 import protocol  # noqa: E402
 import worker  # noqa: E402
 
@@ -222,7 +225,15 @@ def _confine(config: dict, folder: str, required: dict) -> dict:
                 raise RuntimeError(f"{name} worked in the probe but not here: {e}") from None
             layers[name], layers[f"{name}_error"] = None, str(e)
     _check_python_readable(layers)
+    layers["autograd"] = _keep_autograd_off()
     return layers
+
+
+def _keep_autograd_off() -> str:
+    """Last, after the layers that need ctypes: arm the audit hook that keeps autograd out (the
+    zygote took it out before forking), then prove in this very process that it is out."""
+    noautograd.arm()
+    return noautograd.prove()
 
 
 def _check_python_readable(layers: dict) -> None:
@@ -354,6 +365,7 @@ def main() -> None:
     config = json.loads(os.environ.get("NINJA_ZYGOTE_CONFIG", "{}"))
     os.environ.pop("NINJA_ZYGOTE_CONFIG", None)
     warm_up()
+    noautograd.switch_off()  # before any fork: no student process ever had autograd
     Zygote(ctl, config).serve()
     os._exit(0)  # skip tearing torch down: seconds for nothing
 

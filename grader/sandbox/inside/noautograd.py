@@ -1,0 +1,281 @@
+"""Autograd switched off for good in every student process, and an audit hook that keeps it off.
+
+The assignment is to backpropagate by hand, so no derivative may come out of torch in a student
+process, whatever name, alias or saved reference student code uses. Recognising uses is a race
+that student code can win (a reference saved at import and called from C, a profile hook
+switched off by a RecursionError); here the capabilities themselves are taken away, in the
+zygote, before any student byte exists in any process:
+
+- grad mode is off and every switch that turns it on refuses (`torch._C._set_grad_enabled`,
+  `_InferenceMode(False)`): no graph is ever recorded, so there is no `grad_fn` to call and
+  nothing for an engine to walk;
+- the engine's entry point (`_EngineBase.run_backward`, behind `backward()`, `autograd.grad`,
+  `torch.func`, `autograd.functional`, checkpoint) is replaced in the C type's own dict, which is
+  shared by every reference to it, saved or not;
+- forward mode: forward grad is off, no dual level can be entered, `_make_dual` refuses;
+  torch.func's grad and jvp levels refuse;
+- TorchScript (which could enable grad and call the C++ engine itself) cannot be compiled,
+  loaded or built from a graph, and new operators cannot be looked up by name (`torch.ops`);
+- torch's backward kernels (`aten::*_backward*`: `nll_loss_backward`, `tanh_backward`, ...)
+  are overridden in the dispatcher, so no route reaches their formulas.
+
+No replacement keeps a reference to what it replaced: there is nothing left to restore. A stub
+raises `AutogradForbidden`, which the worker reports as `forbidden`.
+
+Then `arm()`, in each student process after its kernel layers and before student code, installs
+an audit hook (which no Python code can remove) refusing what could undo the above or smuggle
+data out of the process: native code (ctypes) and object-graph walks (gc) are `forbidden`; exec
+of another program, every file write, symlink, socket, and signal to another process raise a
+plain PermissionError, like a kernel denial.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+
+MESSAGE = "autograd is switched off in the grader: compute this gradient by hand"
+
+
+class AutogradForbidden(RuntimeError):
+    """A student process tried to reach autograd, or to undo its removal."""
+
+
+# Switches whose "on" position is refused; "off" is what is already in force, so it is a no-op.
+_OFF_ONLY = ("_set_grad_enabled", "_set_fwd_grad_enabled")
+# torch._C names that enter autograd or compile, load or run TorchScript (which could call the
+# C++ engine itself), or look operators up by name.
+_C_REFUSED = (
+    "_enter_dual_level",
+    "_jit_script_compile",
+    "_jit_script_compile_overload",
+    "_jit_script_class_compile",
+    "_jit_script_interface_compile",
+    "_create_function_from_graph",
+    "_create_function_from_trace",
+    "_create_function_from_trace_with_dict",
+    "_jit_interpret_graph",
+    "_jit_differentiate",
+    "import_ir_module",
+    "import_ir_module_from_buffer",
+    "_import_ir_module_from_package",
+    "_load_for_lite_interpreter",
+    "_load_for_lite_interpreter_from_buffer",
+    "_load_jit_module_from_bytes",
+    "_load_jit_module_from_file",
+    "_jit_get_operation",
+    "_get_operation_overload",
+)
+_FUNCTORCH_REFUSED = ("_grad_increment_nesting", "_jvp_increment_nesting", "_wrap_for_grad")
+_DUAL = ("_make_dual", "_make_dual_copy")
+_SCRIPT_METHODS = {
+    "CompilationUnit": ("define", "create_function"),
+    "ScriptModule": ("_define", "_create_method_from_trace", "_create_method_from_trace_with_dict"),
+}
+
+
+def _refuse(what: str):
+    def refused(*args, **kwargs):
+        raise AutogradForbidden(f"{what}: {MESSAGE}")
+
+    refused.__name__ = refused.__qualname__ = what.rpartition(".")[2]
+    return refused
+
+
+def _off_only(what: str):
+    def switch(mode=False, *args, **kwargs):
+        if mode:
+            raise AutogradForbidden(f"{what}(True): {MESSAGE}")
+
+    switch.__name__ = switch.__qualname__ = what.rpartition(".")[2]
+    return switch
+
+
+class _InferenceMode:
+    """Stands for torch._C._InferenceMode: inference mode on changes nothing (grad is off
+    already); inference mode off would switch grad mode back on, so it is refused."""
+
+    def __init__(self, mode: bool = True) -> None:
+        if not mode:
+            raise AutogradForbidden(f"inference_mode(False): {MESSAGE}")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def _type_dict(cls: type) -> dict:
+    """The real dict of a C type (its __dict__ is a read-only proxy onto it)."""
+    return gc.get_referents(cls.__dict__)[0]
+
+
+def _replace(owner_dict: dict, name: str, value, report: list[str], label: str) -> None:
+    if name in owner_dict:
+        owner_dict[name] = value
+        report.append(label)
+
+
+def switch_off() -> list[str]:
+    """Take autograd out of this process for good. Trusted code only (the zygote, before any
+    fork): it uses gc, which student processes may not. Returns what was switched off."""
+    import torch
+
+    done: list[str] = []
+    torch._C._set_grad_enabled(False)
+    torch._C._set_fwd_grad_enabled(False)
+    c_dict = vars(torch._C)
+    for name in _OFF_ONLY:
+        _replace(c_dict, name, _off_only(f"torch._C.{name}"), done, name)
+    _replace(c_dict, "_InferenceMode", _InferenceMode, done, "inference_mode(False)")
+    for name in _C_REFUSED:
+        _replace(c_dict, name, _refuse(f"torch._C.{name}"), done, name)
+    engine = type(torch.autograd.Variable._execution_engine)
+    _replace(_type_dict(engine), "run_backward", _refuse("run_backward"), done, "run_backward")
+    functorch = vars(torch._C._functorch)
+    for name in _FUNCTORCH_REFUSED:
+        _replace(functorch, name, _refuse(f"torch.func ({name})"), done, name)
+    variable_functions = _type_dict(type(torch._C._VariableFunctions))
+    for name in [*_DUAL, *(n for n in list(variable_functions) if "backward" in n)]:
+        stub = _refuse(f"torch.{name}")
+        _replace(variable_functions, name, staticmethod(stub), done, name)
+        _replace(vars(torch), name, stub, [], name)
+    for cls_name, methods in _SCRIPT_METHODS.items():
+        cls = getattr(torch._C, cls_name, None)
+        if cls is not None:
+            for name in methods:
+                _replace(_type_dict(cls), name, _refuse(f"TorchScript ({name})"), done, name)
+    done.append(_override_backward_kernels(torch))
+    _forget_cached_operators(torch)
+    sys._clear_type_cache()
+    return done
+
+
+def _override_backward_kernels(torch) -> str:
+    """Every aten::*backward* operator raises on CPU, whichever route reaches the dispatcher
+    (torch.ops, a decomposition table, a saved OpOverload)."""
+    import ctypes
+    import warnings
+
+    names = sorted(
+        {
+            n.partition("::")[2].partition(".")[0]
+            for n in torch._C._dispatch_get_all_op_names()
+            if n.startswith("aten::") and "backward" in n
+        }
+    )
+    handle = torch._C._dispatch_library("IMPL", "aten", "")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in names:
+            for key in ("CPU", "CompositeExplicitAutograd", "CompositeImplicitAutograd"):
+                try:
+                    handle.impl(name, key, _refuse(f"aten::{name}"), False)
+                except RuntimeError:
+                    continue
+    # The registrations live as long as this handle. Nothing in Python refers to it (student
+    # code could destroy it); one reference held outside Python keeps it for the process's life.
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(handle))
+    return f"{len(names)} backward kernels"
+
+
+def _forget_cached_operators(torch) -> None:
+    """torch.ops caches the operators it has looked up; the ones that compute derivatives or
+    touch grad or dual state go (looking them up again is refused)."""
+    aten = vars(torch.ops.aten)
+    for name in [n for n in aten if "backward" in n or "grad" in n or "dual" in n]:
+        del aten[name]
+
+
+# --- the audit hook -----------------------------------------------------------------------
+
+_TAMPER = frozenset(
+    {
+        "gc.get_objects",
+        "gc.get_referrers",
+        "gc.get_referents",
+        "sys._current_frames",
+    }
+)
+_DENIED = frozenset(
+    {"os.exec", "os.posix_spawn", "os.fork", "os.forkpty", "os.system", "os.symlink", "os.link",
+     "os.utime", "os.truncate", "socket.__new__", "pty.spawn"}
+)  # fmt: skip
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+def arm() -> None:
+    """Install the audit hook in this (student) process. Call after the trusted set-up (it
+    refuses ctypes, which confine.py needs) and before student code."""
+    me = os.getpid()
+    sys.addaudithook(_hook_for(me))
+
+
+def _hook_for(me: int):
+    tamper, denied, write_flags, forbidden = _TAMPER, _DENIED, _WRITE_FLAGS, AutogradForbidden
+
+    def hook(event: str, args: tuple) -> None:
+        if event in tamper or event.startswith("ctypes."):
+            raise forbidden(
+                f"{event} is not allowed in the grader (it could undo the autograd ban)"
+            )
+        if event in denied:
+            raise PermissionError(f"{event} is not allowed in the grader")
+        if event == "open" and _writes(args, write_flags):
+            raise PermissionError(f"student code may not write files ({args[0]!r})")
+        if event in ("os.kill", "os.killpg") and args[0] not in (0, me):
+            raise PermissionError(f"{event}: a student process may signal only itself")
+
+    return hook
+
+
+def _writes(args: tuple, write_flags: int) -> bool:
+    path, mode, flags = (tuple(args) + (None, None, None))[:3]
+    if isinstance(path, int):
+        return False  # an fd already open: its mode was checked when it was opened
+    if isinstance(mode, str):
+        return any(c in mode for c in "wax+")
+    return isinstance(flags, int) and bool(flags & write_flags)
+
+
+def caused_by_ban(error: BaseException) -> bool:
+    """Whether `error` is, or was raised while handling, a refusal of this module (student code
+    that catches the refusal and raises something else is still caught)."""
+    seen = 0
+    while error is not None and seen < 50:
+        if isinstance(error, AutogradForbidden):
+            return True
+        error, seen = (error.__cause__ or error.__context__), seen + 1
+    return False
+
+
+def prove() -> str:
+    """Check, in this process, that autograd is off; returns what a result reports."""
+    import torch
+
+    problems = []
+    if torch.is_grad_enabled():
+        problems.append("grad mode is on")
+    for name, attempt in (
+        ("enable_grad", lambda: torch.enable_grad().__enter__()),
+        ("inference_mode(False)", lambda: torch.inference_mode(False).__enter__()),
+        ("backward", lambda: torch.zeros(1, requires_grad=True).sum().backward()),
+        ("dual level", lambda: torch._C._enter_dual_level()),
+        ("torch.ops", lambda: torch.ops.aten.tanh_backward),
+    ):
+        try:
+            attempt()
+            problems.append(f"{name} worked")
+        except Exception as e:  # noqa: BLE001 - any other failure is not the ban: say so
+            if not caused_by_ban(e):
+                problems.append(f"{name}: {type(e).__name__}")
+    if torch.is_grad_enabled():
+        problems.append("grad mode is on")
+    if problems:
+        raise RuntimeError("autograd is not switched off: " + "; ".join(problems))
+    return (
+        "switched off before student code: grad mode off for good, no backward engine, "
+        "no forward-mode AD, no torch.func grad or jvp, no TorchScript, no backward kernels"
+    )
