@@ -185,8 +185,8 @@ class Session:
         if reply.autograd:
             return Outcome(
                 "forbidden",
-                f"`{func}` ran into the grader's autograd ban (autograd is switched off: compute "
-                f"the gradient by hand), so it scores 0:\n{reply.message}".rstrip(),
+                f"`{func}` ran into the grader's autograd ban while running (autograd is "
+                f"switched off: compute the gradient by hand), so it scores 0:\n{reply.message}",
             )
         if reply.ok:
             return Outcome("ok", value=reply.value)

@@ -25,8 +25,8 @@ raises `AutogradForbidden`, which the worker reports as `forbidden`.
 Then `arm()`, in each student process after its kernel layers and before student code, installs
 an audit hook (which no Python code can remove) refusing what could undo the above or smuggle
 data out of the process: native code (ctypes) and object-graph walks (gc) are `forbidden`; exec
-of another program, every file write, symlink, socket, and signal to another process raise a
-plain PermissionError, like a kernel denial.
+of another program, every file write, file lock, symlink, socket, and signal to another process
+raise a plain PermissionError, like a kernel denial (and as seccomp does where it is in force).
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from __future__ import annotations
 import gc
 import os
 import sys
+
+from confine import LOCK_COMMANDS
 
 MESSAGE = "autograd is switched off in the grader: compute this gradient by hand"
 
@@ -201,7 +203,8 @@ _TAMPER = frozenset(
 )
 _DENIED = frozenset(
     {"os.exec", "os.posix_spawn", "os.fork", "os.forkpty", "os.system", "os.symlink", "os.link",
-     "os.utime", "os.truncate", "socket.__new__", "pty.spawn"}
+     "os.utime", "os.truncate", "socket.__new__", "pty.spawn", "fcntl.flock", "fcntl.lockf",
+     "os.lockf"}
 )  # fmt: skip
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
@@ -225,6 +228,8 @@ def _hook_for(me: int):
             raise PermissionError(f"{event} is not allowed in the grader")
         if event == "open" and _writes(args, write_flags):
             raise PermissionError(f"student code may not write files ({args[0]!r})")
+        if event == "fcntl.fcntl" and args[1] in LOCK_COMMANDS:
+            raise PermissionError("file locks are not allowed in the grader")
         if event in ("os.kill", "os.killpg") and args[0] not in (0, me):
             raise PermissionError(f"{event}: a student process may signal only itself")
 
