@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 from attacks.corpus import ATTACKS, SUCCEEDED, Attack
+from attacks.runtime import RUNTIME_ATTACKS
 from conftest import ROOT, solution
 
 from grader.sandbox import client, isolation
@@ -40,6 +41,8 @@ SECRET_NAME = "NINJA_COURSE_API_TOKEN"
 # Short limits keep the slow attacks quick: 2 s per call, 5 s per import, 256 MiB of headroom.
 FAST = Limits(call_seconds=2, import_seconds=5, memory_bytes=256 << 20)
 BY_NAME = {a.name: a for a in ATTACKS}
+# Graded by the same tests: the run-time autograd ban's own corpus (tests/attacks/runtime.py).
+EVERY_ATTACK = ATTACKS + RUNTIME_ATTACKS
 
 
 class Lab:
@@ -383,12 +386,12 @@ def test_the_corpus_is_large_and_varied() -> None:
         assert required in BY_NAME, required
 
 
-@pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])
+@pytest.mark.parametrize("attack", EVERY_ATTACK, ids=[a.name for a in EVERY_ATTACK])
 def test_attack_fails_and_costs_only_its_item(attack: Attack, attack_grader, lab) -> None:
     run_attack(attack, attack_grader, lab)
 
 
-LAYERED = [a for a in ATTACKS if a.layer]
+LAYERED = [a for a in EVERY_ATTACK if a.layer]
 
 
 @pytest.mark.parametrize("attack", LAYERED, ids=[a.name for a in LAYERED])

@@ -73,7 +73,8 @@ class Isolation:
 
         files: the grader's files unreadable, nothing outside the process's folder writable;
         network: no connection to anything; signals: no signal, trace or memory read of any
-        other process; exchange: two student processes cannot pass data through files or IPC.
+        other process; exchange: two student processes cannot pass data through files or IPC;
+        autograd: no derivative can come out of torch in a student process (noautograd.py).
         """
         landlock = self.landlock.startswith("in force")
         seccomp = self.seccomp.startswith("in force")
@@ -83,6 +84,7 @@ class Isolation:
             "network": self.bubblewrap or seccomp,  # Landlock alone leaves UDP open
             "signals": seccomp or fresh_uid,
             "exchange": landlock or (fresh_uid and self.bubblewrap),
+            "autograd": self.autograd.startswith("switched off"),
         }[promise]
 
     def observe(self, layers: dict, trusted: str) -> None:
@@ -148,6 +150,8 @@ MISSING = {
     "root): a submission could disrupt the batch",
     "exchange": "student processes of one submission can pass files to each other (no Landlock; "
     "e.g. exercise 2 could reuse gradients handed to exercise 1)",
+    "autograd": "autograd could not be switched off in student processes: student code could "
+    "compute gradients with it",
 }
 
 
