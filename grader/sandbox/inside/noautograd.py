@@ -66,14 +66,23 @@ _C_REFUSED = (
     "_load_for_lite_interpreter_from_buffer",
     "_load_jit_module_from_bytes",
     "_load_jit_module_from_file",
+    "_load_mobile_module_from_bytes",
+    "_load_mobile_module_from_file",
+    "_nn_module_to_mobile",
     "_jit_get_operation",
     "_get_operation_overload",
 )
 _FUNCTORCH_REFUSED = ("_grad_increment_nesting", "_jvp_increment_nesting", "_wrap_for_grad")
 _DUAL = ("_make_dual", "_make_dual_copy")
+# No TorchScript is compiled, and none runs: a scripted function could switch grad mode on and
+# call the C++ engine without passing through anything Python can see.
 _SCRIPT_METHODS = {
-    "CompilationUnit": ("define", "create_function"),
+    "CompilationUnit": ("__init__", "define", "create_function"),
     "ScriptModule": ("_define", "_create_method_from_trace", "_create_method_from_trace_with_dict"),
+    "ScriptFunction": ("__call__",),
+    "ScriptMethod": ("__call__",),
+    "ScriptClass": ("__call__",),
+    "ConcreteModuleType": ("_create_methods_and_properties", "_create_hooks"),
 }
 
 
@@ -269,6 +278,7 @@ def prove() -> str:
         ("backward", lambda: torch.zeros(1, requires_grad=True).sum().backward()),
         ("dual level", lambda: torch._C._enter_dual_level()),
         ("torch.ops", lambda: torch.ops.aten.tanh_backward),
+        ("TorchScript", lambda: torch._C.CompilationUnit("def f(x: int):\n    return x\n")),
     ):
         try:
             attempt()
