@@ -82,9 +82,11 @@ RUNTIME_ATTACKS: list[Attack] = [
 x = hprebn.clone().requires_grad_(True)
 list(map(_GRAD_ON, [True]))
 out = _forward(x)
+# run_backward(tensors, grad_tensors, keep_graph, create_graph, inputs, allow_unreachable,
+# accumulate_grad): with accumulate_grad off it returns the gradients of `inputs`.
 (g,) = list(map(_ENGINE, [(out,)], [(torch.ones_like(out),)], [False], [False], [(x,)],
-                [False], [True]))[0]
-return g
+                [True], [False]))[0]
+return g.detach()
 """,
     ),
     _attack(
@@ -119,7 +121,7 @@ while ready:
         deps[nxt] -= 1
         if deps[nxt] == 0 and nxt in grads:
             ready.append(nxt)
-return total
+return total.detach()
 """,
     ),
     _attack(
@@ -142,7 +144,7 @@ return out
     _attack(
         "torch_func_grad_saved",
         "torch.func.grad saved at import, called through map",
-        _in_map("lambda f: _FUNC_GRAD(f)(hprebn), [_forward]") + "return _result\n",
+        _in_map("lambda f: _FUNC_GRAD(f)(hprebn), [_forward]") + "return _result.detach()\n",
     ),
     _attack(
         "torch_func_jacrev_saved",
@@ -151,13 +153,15 @@ return out
 row = lambda x: (bngain * (x - x.mean(0, keepdim=True))
                  * (x.var(0, keepdim=True, unbiased=True) + 1e-5) ** -0.5 * dhpreact)
 jac = list(map(lambda f: _JACREV(lambda x: f(x).sum())(hprebn), [row]))[0]
-return jac
+return jac.detach()
 """,
     ),
     _attack(
         "autograd_functional_vjp",
-        "torch.autograd.functional.vjp saved at import",
-        _in_map("lambda x: _VJP(_forward, x)[1], [hprebn]") + "return _result\n",
+        "torch.autograd.functional.vjp saved at import, torch.autograd.grad put back first",
+        "torch.autograd.grad = _GRAD\n"
+        + _in_map("lambda x: _VJP(_forward, x)[1], [hprebn]")
+        + "return _result.detach()\n",
     ),
     _attack(
         "checkpoint_backward",
@@ -165,7 +169,7 @@ return jac
         """
 x = hprebn.clone().requires_grad_(True)
 torch.set_grad_enabled(True)
-return _GRAD(_CHECKPOINT(_forward, x, use_reentrant=False), x)[0]
+return _GRAD(_CHECKPOINT(_forward, x, use_reentrant=False), x)[0].detach()
 """,
     ),
     _attack(
@@ -174,7 +178,7 @@ return _GRAD(_CHECKPOINT(_forward, x, use_reentrant=False), x)[0]
         """
 x = hprebn.clone().requires_grad_(True)
 with torch.inference_mode(False):
-    return _GRAD(_forward(x), x)[0]
+    return _GRAD(_forward(x), x)[0].detach()
 """,
     ),
     _attack(
@@ -183,7 +187,7 @@ with torch.inference_mode(False):
         """
 x = hprebn.clone().requires_grad_(True)
 torch.ops.aten.set_grad_enabled(True)
-return _GRAD(_forward(x), x)[0]
+return _GRAD(_forward(x), x)[0].detach()
 """,
     ),
     _attack(
@@ -199,8 +203,9 @@ def g(x, gain, d):
     out = (gain * (x - m) * (v + 1e-5) ** -0.5 * d).sum()
     return torch.autograd.grad([out], [x])[0]
 '''
+torch.autograd.grad = _GRAD  # the name the script compiles, put back as it was
 cu = torch.jit.CompilationUnit(src)
-return cu.g(hprebn, bngain, dhpreact)
+return cu.g(hprebn, bngain, dhpreact).detach()
 """,
     ),
     _attack(
@@ -210,12 +215,11 @@ return cu.g(hprebn, bngain, dhpreact)
 import gc
 engine = type(torch.autograd.Variable._execution_engine)
 real = gc.get_referents(engine.__dict__)[0]
-for obj in gc.get_objects():
-    if getattr(obj, '__name__', '') == 'run_backward' and type(obj).__name__ != 'function':
-        real['run_backward'] = obj
+found = [o for o in gc.get_referrers(engine) if isinstance(o, dict) and 'run_backward' in o]
+real['run_backward'] = (found or [real])[0]['run_backward']
 x = hprebn.clone().requires_grad_(True)
 torch.set_grad_enabled(True)
-return _GRAD(_forward(x), x)[0]
+return _GRAD(_forward(x), x)[0].detach()
 """,
     ),
     _attack(
@@ -227,7 +231,7 @@ import os
 lib = os.path.join(os.path.dirname(torch.__file__), 'lib', 'libc10.so')
 ctypes.CDLL(lib)._ZN3c108GradMode11set_enabledEb(True)
 x = hprebn.clone().requires_grad_(True)
-return _GRAD(_forward(x), x)[0]
+return _GRAD(_forward(x), x)[0].detach()
 """,
     ),
     _a(
@@ -237,8 +241,8 @@ return _GRAD(_forward(x), x)[0]
         """
 import torch.nn.functional as F
 logp = F.log_softmax(logits, 1)
-g = torch.ops.aten.nll_loss_backward(torch.tensor(1.0), logp, Yb, None, 1, -100,
-                                     torch.tensor(1.0))
+count = torch.tensor(float(logits.shape[0]))
+g = torch.ops.aten.nll_loss_backward(torch.tensor(1.0), logp, Yb, None, 1, -100, count)
 return torch._log_softmax_backward_data(g, logp, 1, logp.dtype)
 """,
         "forbidden",
@@ -255,7 +259,10 @@ import fcntl
 import os
 import struct
 import numpy
-fd = os.open(os.__file__, os.O_RDONLY)
+try:  # a file every student process can read (torch's own, imported by all of them)
+    fd = os.open(torch.__file__, os.O_RDONLY)
+except OSError:
+    return torch.zeros_like(logits)
 bits = []
 for k in range(logits.numel()):
     for cmd in (36, fcntl.F_GETLK):  # F_OFD_GETLK first, then a classic lock
@@ -283,7 +290,7 @@ import fcntl
 import os
 import struct
 global _LOCKED
-_LOCKED = os.open(os.__file__, os.O_RDONLY)
+_LOCKED = os.open(torch.__file__, os.O_RDONLY)
 raw = dlogits.contiguous().view(torch.int32).flatten().tolist()
 for k, bits in enumerate(raw):
     start = (k << 33) + (bits & 0xFFFFFFFF)
