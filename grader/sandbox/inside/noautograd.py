@@ -135,6 +135,7 @@ def switch_off() -> list[str]:
     import torch
 
     done: list[str] = []
+    _load_vmap_rules(torch)
     torch._C._set_grad_enabled(False)
     torch._C._set_fwd_grad_enabled(False)
     c_dict = vars(torch._C)
@@ -162,6 +163,16 @@ def switch_off() -> list[str]:
     _forget_cached_operators(torch)
     sys._clear_type_cache()
     return done
+
+
+def _load_vmap_rules(torch) -> None:
+    """torch.func.vmap (no derivative, allowed) looks some operators up by name on first use:
+    done here, while looking up is still possible."""
+    from torch._functorch import vmap
+
+    loader = getattr(vmap, "lazy_load_decompositions", None)
+    if loader is not None:
+        loader()
 
 
 def _override_backward_kernels(torch) -> str:
@@ -193,10 +204,10 @@ def _override_backward_kernels(torch) -> str:
 
 
 def _forget_cached_operators(torch) -> None:
-    """torch.ops caches the operators it has looked up; the ones that compute derivatives or
-    touch grad or dual state go (looking them up again is refused)."""
+    """torch.ops caches the operators it has looked up; those touching grad or dual state go
+    (looking them up again is refused). Cached backward kernels stay: they raise (above)."""
     aten = vars(torch.ops.aten)
-    for name in [n for n in aten if "backward" in n or "grad" in n or "dual" in n]:
+    for name in [n for n in aten if "grad" in n or "dual" in n]:
         del aten[name]
 
 
@@ -254,15 +265,19 @@ def _writes(args: tuple, write_flags: int) -> bool:
     return isinstance(flags, int) and bool(flags & write_flags)
 
 
-def caused_by_ban(error: BaseException) -> bool:
-    """Whether `error` is, or was raised while handling, a refusal of this module (student code
-    that catches the refusal and raises something else is still caught)."""
+def refusal_behind(error: BaseException) -> AutogradForbidden | None:
+    """The refusal of this module that `error` is, or was raised while handling (student code,
+    or torch, that catches the refusal and raises something else is still caught)."""
     seen = 0
     while error is not None and seen < 50:
         if isinstance(error, AutogradForbidden):
-            return True
+            return error
         error, seen = (error.__cause__ or error.__context__), seen + 1
-    return False
+    return None
+
+
+def caused_by_ban(error: BaseException) -> bool:
+    return refusal_behind(error) is not None
 
 
 def prove() -> str:
@@ -277,7 +292,8 @@ def prove() -> str:
         ("inference_mode(False)", lambda: torch.inference_mode(False).__enter__()),
         ("backward", lambda: torch.zeros(1, requires_grad=True).sum().backward()),
         ("dual level", lambda: torch._C._enter_dual_level()),
-        ("torch.ops", lambda: torch.ops.aten.tanh_backward),
+        ("torch.ops", lambda: torch.ops.aten.set_grad_enabled),
+        ("backward kernel", lambda: torch.ops.aten.tanh_backward(torch.ones(1), torch.ones(1))),
         ("TorchScript", lambda: torch._C.CompilationUnit("def f(x: int):\n    return x\n")),
     ):
         try:

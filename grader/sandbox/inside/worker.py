@@ -67,12 +67,7 @@ def _load(modules: dict, header: dict) -> dict:
         sys.modules[name] = module
         exec(compile(source, path, "exec"), vars(module))
     except BaseException as e:  # noqa: BLE001 - a student's import may raise anything, even SystemExit
-        return {
-            "ok": False,
-            "kind": "error",
-            "message": _student_traceback(e),
-            "autograd": noautograd.caused_by_ban(e),
-        }
+        return _failure(e)
     modules[name] = module
     functions = {}
     for attr, value in list(vars(module).items()):
@@ -119,12 +114,7 @@ def _call(modules: dict, header: dict, blobs: list[bytes], out: list[bytes]) -> 
     except NotImplementedError as e:
         return {"ok": False, "kind": "not_implemented", "message": str(e)}
     except BaseException as e:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are student errors too
-        return {
-            "ok": False,
-            "kind": "error",
-            "message": _student_traceback(e),
-            "autograd": noautograd.caused_by_ban(e),
-        }
+        return _failure(e)
     seconds = time.perf_counter() - start
     used_autograd = _has_graph(result)  # cannot happen with grad mode off for good; cheap to ask
     try:
@@ -148,6 +138,15 @@ def _has_graph(result) -> bool:
     if not isinstance(values, (list, tuple, type({}.values()))):
         values = [result]
     return any(isinstance(v, torch.Tensor) and v.grad_fn is not None for v in values)
+
+
+def _failure(e: BaseException) -> dict:
+    """An import or call that raised; one that ran into the autograd ban says so, even when
+    the refusal was caught and another error raised in its place."""
+    message, refusal = _student_traceback(e), noautograd.refusal_behind(e)
+    if refusal is not None and refusal is not e:
+        message += f"\n(while handling: {refusal})"
+    return {"ok": False, "kind": "error", "message": message, "autograd": refusal is not None}
 
 
 def _student_traceback(e: BaseException) -> str:
