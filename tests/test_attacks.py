@@ -770,6 +770,17 @@ ROUTES = {
     "ops_backward_kernel": "return torch.ops.aten.tanh_backward(torch.ones(2), torch.ones(2))",
     "softmax_backward": "return torch._softmax_backward_data(torch.ones(2, 2), "
     "torch.ones(2, 2), 1, torch.float32)",
+    "vmap_backward_kernel": "return torch.func.vmap(torch.ops.aten.nll_loss_backward, "
+    "in_dims=(None, 0, None, None, None, None, None))(torch.tensor(1.0), torch.zeros(1, 2, 3), "
+    "torch.tensor([0, 1]), None, 1, -100, torch.tensor(2.0))",
+    "python_formula": "import torch._decomp.decompositions as d\n"
+    "return d._log_softmax_backward_data(torch.ones(2, 3), torch.zeros(2, 3), 1, torch.float32)",
+    "python_formula_table": "import torch._decomp as d\n"
+    "return d.decomposition_table[torch.ops.aten.tanh_backward.default]"
+    "(torch.ones(2), torch.ones(2))",
+    "python_formula_source": "import os\n"
+    "exec(open(os.path.join(os.path.dirname(torch.__file__), '_decomp', 'decompositions.py'))"
+    ".read(), {})\nreturn torch.zeros(1)",
     "gc_referents": "import gc\nreturn torch.tensor(len(gc.get_referents(torch.Tensor.__dict__)))",
     "gc_objects": "import gc\nreturn torch.tensor(len(gc.get_objects()))",
     "ctypes": "import ctypes\nreturn torch.tensor(ctypes.CDLL(None).getpid())",

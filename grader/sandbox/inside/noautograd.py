@@ -160,6 +160,7 @@ def switch_off() -> list[str]:
             for name in methods:
                 _replace(_type_dict(cls), name, _refuse(f"TorchScript ({name})"), done, name)
     done.append(_override_backward_kernels(torch))
+    done.append(_strip_python_formulas(torch))
     _forget_cached_operators(torch)
     sys._clear_type_cache()
     return done
@@ -192,7 +193,9 @@ def _override_backward_kernels(torch) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name in names:
-            for key in ("CPU", "CompositeExplicitAutograd", "CompositeImplicitAutograd"):
+            # FuncTorchBatched too: vmap would otherwise run torch's Python formula for some.
+            keys = ("CPU", "CompositeExplicitAutograd", "CompositeImplicitAutograd")
+            for key in (*keys, "FuncTorchBatched"):
                 try:
                     handle.impl(name, key, _refuse(f"aten::{name}"), False)
                 except RuntimeError:
@@ -201,6 +204,29 @@ def _override_backward_kernels(torch) -> str:
     # code could destroy it); one reference held outside Python keeps it for the process's life.
     ctypes.pythonapi.Py_IncRef(ctypes.py_object(handle))
     return f"{len(names)} backward kernels"
+
+
+def _strip_python_formulas(torch) -> str:
+    """torch keeps Python versions of its backward formulas (torch._decomp, loaded with torch):
+    each one, in its module and in the decomposition tables, is replaced by a refusal. Reading
+    their source again is refused by the audit hook."""
+    count = 0
+    for module_name, module in list(sys.modules.items()):
+        if module is None or not module_name.startswith("torch._decomp"):
+            continue
+        namespace = vars(module)
+        for name, value in list(namespace.items()):
+            if "backward" in name and callable(value) and not isinstance(value, type):
+                namespace[name] = _refuse(f"{module_name}.{name}")
+                count += 1
+    decomp = sys.modules.get("torch._decomp")
+    tables = list(getattr(decomp, "global_decomposition_table", {}).values())
+    tables.append(getattr(decomp, "decomposition_table", {}))
+    for table in tables:
+        for op in [op for op in table if "backward" in str(op)]:
+            table[op] = _refuse(f"the decomposition of {op}")
+            count += 1
+    return f"{count} Python backward formulas"
 
 
 def _forget_cached_operators(torch) -> None:
@@ -232,11 +258,13 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 def arm() -> None:
     """Install the audit hook in this (student) process. Call after the trusted set-up (it
     refuses ctypes, which confine.py needs) and before student code."""
-    me = os.getpid()
-    sys.addaudithook(_hook_for(me))
+    import torch
+
+    formulas = os.path.join(os.path.dirname(torch.__file__), "_decomp") + os.sep
+    sys.addaudithook(_hook_for(os.getpid(), formulas))
 
 
-def _hook_for(me: int):
+def _hook_for(me: int, formulas: str):
     tamper, denied, write_flags, forbidden = _TAMPER, _DENIED, _WRITE_FLAGS, AutogradForbidden
 
     def hook(event: str, args: tuple) -> None:
@@ -244,6 +272,8 @@ def _hook_for(me: int):
             raise forbidden(
                 f"{event} is not allowed in the grader (it could undo the autograd ban)"
             )
+        if event == "open" and isinstance(args[0], str) and args[0].startswith(formulas):
+            raise forbidden(f"torch's backward formulas ({args[0]}): {MESSAGE}")
         if event in denied:
             raise PermissionError(f"{event} is not allowed in the grader")
         if event == "open" and _writes(args, write_flags):
