@@ -123,10 +123,36 @@ def _type_dict(cls: type) -> dict:
     return gc.get_referents(cls.__dict__)[0]
 
 
+# (original, replacement) of this process's switch-off: copies bound elsewhere (a module that
+# did `from torch._C._functorch import _grad_increment_nesting`) are replaced too, then forgotten
+# (the originals are kept alive only until then, so no id is reused meanwhile).
+_REPLACED: list[tuple[object, object]] = []
+
+
 def _replace(owner_dict: dict, name: str, value, report: list[str], label: str) -> None:
     if name in owner_dict:
+        original = owner_dict[name]
         owner_dict[name] = value
+        _REPLACED.append((getattr(original, "__func__", original), value))
         report.append(label)
+
+
+def _replace_copies() -> int:
+    """Every module that bound a replaced original at its import (`from torch._C._functorch
+    import _grad_increment_nesting`) now holds its replacement instead."""
+    stubs = {id(original): stub for original, stub in _REPLACED}
+    count = 0
+    for module in list(sys.modules.values()):
+        namespace = getattr(module, "__dict__", None)
+        if not isinstance(namespace, dict):
+            continue
+        for key, value in list(namespace.items()):
+            stub = stubs.get(id(value))
+            if stub is not None and value is not stub:
+                namespace[key] = stub
+                count += 1
+    _REPLACED.clear()
+    return count
 
 
 def switch_off() -> list[str]:
@@ -162,6 +188,7 @@ def switch_off() -> list[str]:
     done.append(_override_backward_kernels(torch))
     done.append(_strip_python_formulas(torch))
     _forget_cached_operators(torch)
+    done.append(f"{_replace_copies()} copies bound elsewhere")
     sys._clear_type_cache()
     return done
 
