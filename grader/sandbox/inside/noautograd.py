@@ -17,10 +17,12 @@ zygote, before any student byte exists in any process:
 - TorchScript (which could enable grad and call the C++ engine itself) cannot be compiled,
   loaded or built from a graph, and new operators cannot be looked up by name (`torch.ops`);
 - torch's backward kernels (`aten::*_backward*`: `nll_loss_backward`, `tanh_backward`, ...)
-  are overridden in the dispatcher, so no route reaches their formulas.
+  are overridden in the dispatcher, so no route reaches their formulas, and the Python versions
+  of those formulas (torch._decomp) are replaced where they are loaded.
 
-No replacement keeps a reference to what it replaced: there is nothing left to restore. A stub
-raises `AutogradForbidden`, which the worker reports as `forbidden`.
+No replacement keeps a reference to what it replaced, and copies that other modules bound at
+their import are replaced too: there is nothing left to restore. A stub raises
+`AutogradForbidden`, which the worker reports as `forbidden`.
 
 Then `arm()`, in each student process after its kernel layers and before student code, installs
 an audit hook (which no Python code can remove) refusing what could undo the above or smuggle
