@@ -269,18 +269,28 @@ def exercise_views(items: list[ItemView], files: dict[str, str]) -> list[Exercis
     return views
 
 
-def file_failure(items: list[ItemView]) -> str:
+def file_failure(items: list[ItemView] | list[dict]) -> str:
     """The one message shared by every case of every item when none could run at all.
 
     An import error or a syntax error fails each case of each function the same way; the page
-    says it once for the file instead of once per item (26 times for exercise 1).
+    says it once for the file instead of once per item (26 times for exercise 1). Takes the
+    items of one exercise, as views or as result.json's dicts.
     """
-    if len(items) < 2 or any(i.status not in ("error", "timeout", "forbidden") for i in items):
+    views = [i if isinstance(i, ItemView) else item_view(i) for i in items]
+    if len(views) < 2 or any(i.status not in ("error", "timeout", "forbidden") for i in views):
         return ""
-    messages = {c["message"] for i in items for c in i.cases} or {""}
-    if len(messages) != 1 or any(not i.cases for i in items):
+    messages = {c["message"] for i in views for c in i.cases} or {""}
+    if len(messages) != 1 or any(not i.cases for i in views):
         return ""
     return messages.pop().strip()
+
+
+def file_failures(result: dict) -> dict[str, str]:
+    """Each exercise whose file could not be used at all, with the message that says why."""
+    groups: dict[str, list[dict]] = {}
+    for item in result.get("items", []):
+        groups.setdefault(item["id"].split(".", 1)[0], []).append(item)
+    return {ex: msg for ex, items in groups.items() if (msg := file_failure(items))}
 
 
 # The sandbox's limits in words a TA reads at a glance, with their units.

@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .charts import histogram, rate_bars
-from .html import REPORT, STATUS_LABEL
+from .html import REPORT, STATUS_LABEL, file_failures
 from .render import points, render_page, write_atomic
 
 SUMMARY_JSON, SUMMARY_HTML, GRADES_CSV = "summary.json", "summary.html", "grades.csv"
@@ -172,7 +172,6 @@ def _hints(results: list[dict]) -> list[dict]:
 def _student_row(r: dict, folder: str) -> dict:
     student = r.get("student") or {}
     items = r.get("items", [])
-    files = r.get("files") or {}
     return {
         "submission": r.get("submission", folder),
         "folder": folder,
@@ -186,18 +185,23 @@ def _student_row(r: dict, folder: str) -> dict:
         "exercises": {ex: t["score"] for ex, t in _exercise_totals(r).items()},
         "passed": sum(i.get("status") == "passed" for i in items),
         "items": len(items),
-        "attention": _attention(r, items, files),
+        "attention": attention(r),
     }
 
 
-def _attention(r: dict, items: list[dict], files: dict) -> list[str]:
+def attention(r: dict) -> list[str]:
     """Why a TA should open this report before trusting its score."""
+    items = r.get("items", [])
+    files = r.get("files") or {}
     why = []
     if files and all(s == "missing" for s in files.values()):
         why.append("no exercise files found")
     for f, s in files.items():
         if s not in ("submitted", "missing"):
             why.append(f"{f}: {s}")
+    for ex, message in file_failures(r).items():
+        last = message.strip().splitlines()[-1] if message.strip() else "no message"
+        why.append(f"{ex}.py could not be used, every item errored ({last[:120]})")
     if any((i.get("extra") or {}).get("grader_error") for i in items):
         why.append("the grader failed on some items: regrade")
     n_timeout = sum(i.get("status") == "timeout" for i in items)
