@@ -71,6 +71,10 @@ def discover(path: Path, files: tuple[str, ...], workdir: Path) -> tuple[list[Su
 def _from_folder(root: Path, files, workdir: Path, default_name: str):
     if (root / METADATA).is_file():
         return _gradescope_export(root, files, workdir), True
+    from .lms import from_lms_download  # Canvas, Moodle, Blackboard (imports this module)
+
+    if (lms := from_lms_download(root, files, workdir)) is not None:
+        return lms, True
     if _exercise_files(root, files, depth=0):
         return [read_submission(root, default_name, files, workdir)], False
     entries = sorted(p for p in root.iterdir() if _is_candidate(p))
