@@ -80,3 +80,39 @@ def test_student_names_cannot_drive_the_terminal(tmp_path):
     text = terminal_summary([result], ["x"], graded=1, reused=0, out=tmp_path, is_batch=True)
     assert "\x1b" not in text and "\r" not in text and "\x07" not in text
     assert "Eve?]0;pwned??" in text
+
+
+@pytest.mark.parametrize(
+    ("submissions", "out"),
+    [
+        ("build/examples", "reports"),  # the example class, as before
+        ("/tmp/downloads/export.zip", "reports/export"),
+        ("classes/hw3/", "reports/hw3"),
+    ],
+)
+def test_make_grade_keeps_each_class_in_its_own_folder(submissions, out):
+    """`make grade SUBMISSIONS=export.zip` without OUT must not mix a class into reports/,
+    beside the example students: its pages go to reports/<the class's name>."""
+    import shutil
+    import subprocess
+
+    from conftest import ROOT
+
+    make = shutil.which("make")
+    assert make, "make is what the README tells a TA to run"
+    dry = subprocess.run(
+        [
+            make,
+            "-s",
+            "-n",
+            "-C",
+            str(ROOT),
+            "grade",
+            f"SUBMISSIONS={submissions}",
+            "STAMP=/dev/null",
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert f'grade "{submissions}" --out "{out}"' in dry.stdout
