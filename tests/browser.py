@@ -100,6 +100,11 @@ class Page:
         )
         self.eval("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
+    def media(self, kind: str = "") -> None:
+        """Lay the page out as for `print` (or the screen again, with "")."""
+        self.browser.call("Emulation.setEmulatedMedia", {"media": kind}, self.session)
+        self.eval("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
     def overflow(self) -> list[str]:
         """Every box something sticks out of, at the current width ([] when the page fits).
 
