@@ -593,3 +593,31 @@ def test_a_member_without_an_id_leaves_the_ids_empty_rather_than_misplaced(grade
         ("Bob Partner", "b@x.edu", ""),
         ("Carol Partner", "c@x.edu", ""),
     ]
+
+
+# ---- the documented contract ---------------------------------------------------------------
+
+
+def test_docs_never_send_readers_outside_the_repository():
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    for doc in pages:
+        text = doc.read_text(encoding="utf-8")
+        assert "../shared" not in text, doc.name
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if "://" not in target:
+                assert (doc.parent / target).exists(), (doc.name, target)
+
+
+def test_every_result_is_checked_against_the_documented_schema(graded):
+    """The session fixture in conftest.py checks each result as it is made; this shows it bites."""
+    import jsonschema
+    from conftest import RESULT_SCHEMA, SchemaViolation
+
+    from grader.records import ItemResult, SubmissionResult
+
+    schema = json.loads(RESULT_SCHEMA.read_text(encoding="utf-8"))
+    for result in graded.values():
+        jsonschema.validate(result, schema)
+    broken = SubmissionResult("x", 0.0, 1.0, [ItemResult("exercise1.dprobs", "exercise1", "ok")])
+    with pytest.raises(SchemaViolation, match="status"):
+        broken.to_json()
