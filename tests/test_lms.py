@@ -133,3 +133,16 @@ def test_a_graded_canvas_download_gives_one_gradebook_row_per_student(tmp_path):
     assert set(by_sid) == {"340934", "334244"}
     assert by_sid["340934"]["name"] == "smithbob" and by_sid["340934"]["exercise2"] == "20"
     assert by_sid["334244"]["exercise2"] == "0"
+
+
+def test_a_link_in_a_download_is_not_followed(tmp_path):
+    """A link is not an upload: the grader never reads what it points to (here, a file outside
+    the download that a student could not have uploaded)."""
+    secret = tmp_path / "secret.py"
+    secret.write_text("TOKEN = 'grader-only'\n")
+    folder = tmp_path / "moodle" / "Mallory_1003_assignsubmission_file_"
+    folder.mkdir(parents=True)
+    (folder / "exercise1.py").symlink_to(secret)
+    (folder / "exercise2.py").write_bytes(EX2)
+    student, files, _ = found(tmp_path / "moodle", tmp_path)["Mallory (1003)"]
+    assert files["exercise1"] is None and files["exercise2"] == EX2
