@@ -384,10 +384,10 @@ def _folder_of_submissions(inp: Input, root: Entry, name: str) -> list[Submissio
     for e in root.children:
         if _hidden(e):
             continue
-        is_zip = e.kind == "file" and e.name.casefold().endswith(".zip")
-        if e.kind == "file" and not is_zip:
+        named_zip = e.name.casefold().endswith(".zip")
+        if e.kind == "file" and not named_zip:
             continue
-        sub_name = e.name[:-4] if is_zip else e.name
+        sub_name = e.name[:-4] if named_zip else e.name
         subs.append(_read_entry(inp, root, e, sub_name))
     if not subs:
         raise SubmissionError(
