@@ -40,17 +40,44 @@ def main() -> None:
 @click.option("--force", is_flag=True, help="Regrade submissions already graded.")
 @click.option("--public-only", is_flag=True, help="Run only the public cases.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def grade(path: Path, out: Path, jobs: int, force: bool, public_only: bool, no_progress: bool):
+@click.option(
+    "--upload-limit",
+    "upload_limits",
+    multiple=True,
+    metavar="NAME=N",
+    help="What is read of each upload: file_bytes, bytes, entries or depth, e.g. bytes=128MiB "
+    "(defaults in docs/submissions.md).",
+)
+def grade(
+    path: Path,
+    out: Path,
+    jobs: int,
+    force: bool,
+    public_only: bool,
+    no_progress: bool,
+    upload_limits: tuple[str, ...],
+):
     """Grade one submission, a folder of submissions or a Gradescope export into OUT.
 
     Exits 0 whenever grading ran, whatever the students scored.
     """
     from .batch import grade_batch
     from .submissions import SubmissionError
+    from .uploads import UploadLimits
 
     try:
+        limits = UploadLimits.parse(upload_limits)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--upload-limit") from None
+    try:
         grade_batch(
-            path, out, jobs=jobs, force=force, public_only=public_only, progress=not no_progress
+            path,
+            out,
+            jobs=jobs,
+            force=force,
+            public_only=public_only,
+            progress=not no_progress,
+            limits=limits,
         )
     except SubmissionError as e:
         raise click.ClickException(str(e)) from None

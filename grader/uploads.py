@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import struct
 import tempfile
@@ -44,6 +45,23 @@ class UploadLimits:
     bytes: int = 64 * MiB  # read or decompressed in all, zips inside the upload included
     entries: int = 5_000  # files and folders listed, zips inside included
     depth: int = 8  # folders and zips nested inside the submission, counted together
+
+    @classmethod
+    def parse(cls, settings: list[str] | tuple[str, ...]) -> UploadLimits:
+        """`["bytes=128MiB", "entries=20000"]` -> limits (units: KiB, MiB, GiB; else a count)."""
+        units = {"kib": 1 << 10, "mib": MiB, "gib": 1 << 30, "": 1}
+        changes = {}
+        for setting in settings:
+            key, _, raw = setting.partition("=")
+            m = re.fullmatch(r"\s*(\d+)\s*([kmg]ib)?\s*", raw, re.IGNORECASE)
+            if key.strip() not in cls.__dataclass_fields__ or not m or int(m[1]) < 1:
+                raise ValueError(
+                    f"{setting!r}: give NAME=N with NAME one of "
+                    f"{', '.join(cls.__dataclass_fields__)} and N a positive number "
+                    "(bytes may end in KiB, MiB or GiB)"
+                )
+            changes[key.strip()] = int(m[1]) * units[(m[2] or "").lower()]
+        return cls(**changes)
 
 
 class UploadError(Exception):

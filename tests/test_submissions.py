@@ -431,3 +431,17 @@ def test_bad_inputs_name_the_problem(tmp_path):
     os.mkfifo(tmp_path / "f.zip")
     with pytest.raises(SubmissionError, match="FIFO"):
         discover(tmp_path / "f.zip", FILES)
+
+
+def test_limits_are_set_from_the_command_line():
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    limits = UploadLimits.parse(["bytes=128MiB", "entries=20000", "depth=3", "file_bytes=2KiB"])
+    assert limits == UploadLimits(file_bytes=2048, bytes=128 * MiB, entries=20_000, depth=3)
+    for bad in ("bytes=lots", "inodes=5", "depth=0", "entries"):
+        with pytest.raises(ValueError, match="give NAME=N"):
+            UploadLimits.parse([bad])
+    result = CliRunner().invoke(main, ["grade", ".", "--upload-limit", "bytes=3x"])
+    assert result.exit_code == 2 and "--upload-limit" in result.output
