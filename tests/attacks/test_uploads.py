@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 import zipfile
 from pathlib import Path
@@ -182,3 +183,33 @@ def test_a_killed_batch_leaves_nothing_in_the_temporary_folder(tmp_path):
     subprocess.run([*cmd, "--no-progress"], env=env, check=True, capture_output=True)
     assert list(scratch.iterdir()) == []
     assert len(list(out.glob("*/result.json"))) == 3
+
+
+def test_a_student_process_cannot_fill_the_sandbox_with_files(grade):
+    """The issue's 1.47 million empty files: the sandbox's /tmp caps files, not only bytes."""
+    from grader.sandbox import isolation
+
+    flood = textwrap.dedent(f"""\
+        import os
+        made = 0
+        for i in range({3 * isolation.TMPFS_INODES}):
+            try:
+                open(f'f{{i}}', 'w').close()
+            except OSError as e:
+                print('stopped', made, e.strerror)
+                break
+            made += 1
+        else:
+            print('made', made)
+        """)
+    result = grade({"exercise2": flood + solution("exercise2")})
+    printed = result["output"]["exercise2"]
+    tmp = result["isolation"]["tmp"]
+    if "files not capped" in tmp or "machine's /tmp" in tmp:  # not root: said, not hidden
+        assert printed.startswith("made")
+        return
+    assert tmp.endswith(f"{isolation.TMPFS_INODES} files")
+    made = int(printed.split()[1])
+    assert printed.startswith("stopped") and made < isolation.TMPFS_INODES
+    assert "No space left on device" in printed
+    assert result["exercises"]["exercise2"]["score"] == 20  # its own work still graded
