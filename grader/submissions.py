@@ -164,10 +164,19 @@ def _rel(top: Entry, e: Entry) -> str:
 
 def _candidates(top: Entry, files, budget: Budget) -> dict[str, list[tuple[int, int, Entry]]]:
     found: dict[str, list[tuple[int, int, Entry]]] = {}
+    deep = False
     for n, e in enumerate(top.walk()):
-        if n >= budget.limits.entries:
-            budget.take_entry(_rel(top, e))  # notes that the rest was not looked at
+        if n >= budget.limits.entries:  # a zip listed whole (an export) is cut here
+            budget.stop(_rel(top, e))
             break
+        if e.depth - top.depth > budget.limits.depth:
+            if not deep:
+                deep = True
+                budget.notes.append(
+                    f"did not look at {_rel(top, e)}: nested more than {budget.limits.depth} "
+                    "levels deep"
+                )
+            continue
         m = match_exercise(e.name, files) if e.kind == "file" else None
         if m:
             found.setdefault(m[0], []).append((m[1], e.depth - top.depth, e))

@@ -105,15 +105,19 @@ class Budget:
 
     def take_entry(self, where: str) -> bool:
         if self.entries >= self.limits.entries:
-            if not self.full:
-                self.full = True
-                self.notes.append(
-                    f"the upload holds more than {self.limits.entries} files and folders; the "
-                    f"rest (from {where}) was not looked at: upload only your exercise files"
-                )
+            self.stop(where)
             return False
         self.entries += 1
         return True
+
+    def stop(self, where: str) -> None:
+        """No more entries: say so once."""
+        if not self.full:
+            self.full = True
+            self.notes.append(
+                f"the upload holds more than {self.limits.entries} files and folders; the "
+                f"rest (from {where}) was not looked at: upload only your exercise files"
+            )
 
     def take_bytes(self, n: int, what: str) -> None:
         if self.bytes + n > self.limits.bytes:

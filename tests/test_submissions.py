@@ -445,3 +445,21 @@ def test_limits_are_set_from_the_command_line():
             UploadLimits.parse([bad])
     result = CliRunner().invoke(main, ["grade", ".", "--upload-limit", "bytes=3x"])
     assert result.exit_code == 2 and "--upload-limit" in result.output
+
+
+def test_limits_hold_for_each_student_of_an_export_zip(tmp_path):
+    """An export is listed whole, once; each student's folder in it still has its own limits."""
+    files = {"exp/" + METADATA: yaml.safe_dump({"s1": {}, "s2": {}}), "exp/s1/exercise1.py": "a"}
+    files |= {f"exp/s2/junk/{i}.txt": "" for i in range(30)}
+    files |= {"exp/s2/a/b/c/d/exercise2.py": "deep", "exp/s2/exercise1.py": "b"}
+    (tmp_path / "e.zip").write_bytes(zip_bytes(files))
+    subs, _ = discover(tmp_path / "e.zip", FILES, limits=UploadLimits(entries=20, depth=3))
+    s1, s2 = subs
+    assert s1.files["exercise1"] == b"a" and s1.notes == []
+    assert s2.files == {"exercise1": b"b", "exercise2": None, "exercise3": None}
+    assert any("more than 20 files and folders" in n for n in s2.notes)
+    subs, _ = discover(tmp_path / "e.zip", FILES, limits=UploadLimits(depth=3))
+    assert subs[1].files["exercise2"] is None
+    assert any("nested more than 3 levels deep" in n for n in subs[1].notes)
+    subs, _ = discover(tmp_path / "e.zip", FILES)
+    assert subs[1].files["exercise2"] == b"deep"
