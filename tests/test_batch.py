@@ -125,3 +125,17 @@ def test_a_batch_killed_midway_resumes_where_it_stopped(tmp_path):
     assert set(after) == set(students)
     assert {k: after[k] for k in done} == done
     assert json.loads((out / "summary.json").read_text())
+
+
+def test_half_written_files_of_a_killed_run_are_swept_and_nothing_else(tmp_path):
+    from grader.batch import _sweep_temporaries
+
+    out = tmp_path / "out"
+    stale = [out / ".grades.csv.k3j2", out / ".summary.html.x9", out / "ada" / ".result.json.a1"]
+    kept = [out / "ada" / "result.json", out / "notes.txt", out / "ada" / ".keep.me.x"]
+    for p in stale + kept:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("x")
+    _sweep_temporaries(out)
+    assert [p for p in stale if p.exists()] == []
+    assert all(p.exists() for p in kept)
