@@ -21,7 +21,7 @@ import re
 import stat
 import tempfile
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -270,18 +270,19 @@ def read_tree(
         if why:
             absent[f] = why
     wanted = ", ".join(f + ".py" for f in files)
+    held = upload_held(top)
     if not any(v is not None for v in contents.values()) and not absent:
-        budget.notes.append(f"no exercise files found (expected {wanted}); the upload held: "
-                            f"{upload_held(top)}")  # fmt: skip
+        budget.notes.append(f"no exercise files found (expected {wanted}); the upload held: {held}")
     elif any(v is not None for v in contents.values()):
         for f in files:
             if f not in found:
-                absent[f] = f"missing: not in your upload, which held {upload_held(top)}"
+                absent[f] = f"missing: not in your upload, which held {held}"
     return Submission(name, contents, notes=budget.notes, source=source, absent=absent)
 
 
-def _failed(name: str, files, note: str, source: str = "") -> Submission:
-    return Submission(name, dict.fromkeys(files), notes=[note], source=source)
+def _failed(name: str, files, note: str, source: str = "", notes: Sequence[str] = ()) -> Submission:
+    """A submission nothing could be read from, and why."""
+    return Submission(name, dict.fromkeys(files), notes=[*notes, note], source=source)
 
 
 # ---- the shapes of an input --------------------------------------------------------------------
@@ -297,9 +298,6 @@ class Input:
     limits: UploadLimits
     stack: contextlib.ExitStack
     files: tuple[str, ...] = ()
-
-    def budget(self, at: Entry) -> Budget:
-        return Budget(self.limits)
 
     def open(self, e: Entry, budget: Budget) -> Entry:
         """The tree of the submission at entry `e` of this input (a folder or a zip)."""
@@ -347,13 +345,9 @@ def _list_folder(base: Path) -> Entry:
                 kind = f"unreadable ({e.strerror})"
             entry = Entry(de.name, de.name, kind, 1)
             if kind == "file":
-                entry.reader = _top_reader(base, de.name)
+                entry.reader = file_reader(base, (de.name,))
             top.children.append(entry)
     return top
-
-
-def _top_reader(base: Path, name: str):
-    return file_reader(base, (name,))
 
 
 def _hidden(e: Entry) -> bool:
@@ -380,7 +374,7 @@ def _is_folder_of_submissions(inp: Input, root: Entry) -> bool:
 
 
 def _one_submission(inp: Input, root: Entry, name: str) -> list[Submission]:
-    budget = inp.budget(root)
+    budget = Budget(inp.limits)
     if inp.is_zip:
         tree = _rebased(root) if root is not inp.top else root
     else:
@@ -410,17 +404,17 @@ def _folder_of_submissions(inp: Input, root: Entry, name: str) -> list[Submissio
 def _read_entry(inp: Input, root: Entry, e: Entry, name: str) -> Submission:
     """One submission at entry `e`; whatever goes wrong is a note on it, never an exception."""
     if e.kind not in ("dir", "file"):
-        return _failed(
-            name, inp.files, f"{e.name} is {e.kind}, not a folder or a zip: skipped (the grader "
-            "reads only real folders and files; copy the upload in place)", source=e.path
-        )  # fmt: skip
-    budget = inp.budget(e)
+        why = (
+            f"{e.name} is {e.kind}, not a folder or a zip: skipped (the grader reads only real "
+            "folders and files; copy the upload in place)"
+        )
+        return _failed(name, inp.files, why, source=e.path)
+    budget = Budget(inp.limits)
     try:
         tree = inp.open(e, budget)
     except (UploadError, OSError) as err:
         msg = str(err) if isinstance(err, UploadError) else f"{e.name}: {err.strerror or err}"
-        return Submission(name, dict.fromkeys(inp.files), notes=[*budget.notes, msg],
-                          source=e.path)  # fmt: skip
+        return _failed(name, inp.files, msg, source=e.path, notes=budget.notes)
     return read_tree(tree, name, inp.files, budget, inp.stack, source=e.path)
 
 
