@@ -16,6 +16,7 @@ exercise is not graded, and the report says which files and what to do.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import stat
@@ -336,9 +337,7 @@ def _list_folder(base: Path) -> Entry:
     """One level of the folder given to the grader, nothing followed (kinds from lstat)."""
     top = Entry(base.name, "", "dir")
     with os.scandir(base) as it:
-        for n, de in enumerate(sorted(it, key=lambda d: d.name)):
-            if n >= MAX_EXPORT_ENTRIES:
-                break
+        for de in sorted(itertools.islice(it, MAX_EXPORT_ENTRIES), key=lambda d: d.name):
             try:
                 kind = kind_of(de.stat(follow_symlinks=False).st_mode)
             except OSError as e:

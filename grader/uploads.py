@@ -17,6 +17,7 @@ says what they are for.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import stat
@@ -184,11 +185,14 @@ def _problem(e: OSError) -> str:
     return e.strerror or str(e)
 
 
-def _list(fd: int) -> list[tuple[str, os.stat_result | OSError]]:
-    """A folder's entries with their lstat, sorted by name (the fd stays the caller's)."""
+def _list(fd: int, cap: int) -> list[tuple[str, os.stat_result | OSError]]:
+    """A folder's first `cap` entries with their lstat, sorted by name (the fd stays the caller's).
+
+    A folder of a million files costs `cap` of them, not a million.
+    """
     out: list[tuple[str, os.stat_result | OSError]] = []
     with os.scandir(fd) as it:
-        for de in it:
+        for de in itertools.islice(it, cap):
             try:
                 out.append((de.name, de.stat(follow_symlinks=False)))
             except OSError as e:
@@ -209,7 +213,7 @@ def scan_folder(root: Path, parts: tuple[str, ...], budget: Budget) -> Entry:
             budget.notes.append(f"could not read the folder {node.path or '.'}: {msg}")
             continue
         try:
-            listing = _list(fd)
+            listing = _list(fd, budget.limits.entries - budget.entries + 1)
         except OSError as e:
             budget.notes.append(f"could not list the folder {node.path or '.'}: {_problem(e)}")
             continue
