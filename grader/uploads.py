@@ -249,10 +249,10 @@ def scan_folder(root: Path, parts: tuple[str, ...], budget: Budget) -> Entry:
 # ---- zips --------------------------------------------------------------------------------------
 
 
-def zip_entry_count(f: BinaryIO) -> int:
-    """The entry count a zip declares, read from its end record before its listing is parsed.
+def zip_listing_size(f: BinaryIO) -> tuple[int, int]:
+    """The entry count and listing bytes a zip declares, read before its listing is parsed.
 
-    A zip64 archive declares 0xFFFF here: taken as "at least that many".
+    A zip64 archive declares 0xFFFF entries and 0xFFFFFFFF bytes here: "at least that many".
     """
     f.seek(0, os.SEEK_END)
     size = f.tell()
@@ -261,7 +261,8 @@ def zip_entry_count(f: BinaryIO) -> int:
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) - at < 22:
         raise UploadError("not a readable zip (no end record)")
-    return struct.unpack("<H", tail[at + 10 : at + 12])[0]
+    count, listing = struct.unpack("<HI", tail[at + 10 : at + 16])
+    return count, listing
 
 
 def _zip_kind(info: zipfile.ZipInfo) -> str:
@@ -297,13 +298,19 @@ def scan_zip(
 ) -> zipfile.ZipFile:
     """List the zip `f` as children of `under` (a folder, or the zip file's own entry)."""
     cap = budget.limits.entries if max_entries is None else max_entries
-    count = zip_entry_count(f)
-    if count > cap:
+    count, listing = zip_listing_size(f)
+    # The count can lie (zipfile reads the listing by its size): a KiB per entry bounds both.
+    if count > cap or listing > cap * 1024:
         raise UploadError(
             f"{label} holds {count} entries, more than the {cap} the grader reads: "
             "upload only your exercise files"
         )
     z = zipfile.ZipFile(f)
+    if len(z.infolist()) > cap:
+        raise UploadError(
+            f"{label} holds {len(z.infolist())} entries, more than the {cap} the grader reads: "
+            "upload only your exercise files"
+        )
     dirs: dict[tuple[str, ...], Entry] = {(): under}
     for info in z.infolist():
         parts = _safe_parts(info.filename)

@@ -463,3 +463,13 @@ def test_limits_hold_for_each_student_of_an_export_zip(tmp_path):
     assert any("nested more than 3 levels deep" in n for n in subs[1].notes)
     subs, _ = discover(tmp_path / "e.zip", FILES)
     assert subs[1].files["exercise2"] == b"deep"
+
+
+def test_a_zip_lying_about_its_entry_count_is_still_capped(tmp_path):
+    data = bytearray(zip_bytes({f"f{i}.txt": "" for i in range(30)} | {"exercise1.py": "x"}))
+    at = data.rfind(b"PK\x05\x06")
+    data[at + 8 : at + 12] = (1).to_bytes(2, "little") * 2  # "one entry"
+    root = tree(tmp_path / "class", {"ada/exercise1.py": "a\n"})
+    (root / "mal.zip").write_bytes(bytes(data))
+    subs, _ = discover(root, FILES, limits=UploadLimits(entries=10))
+    assert "more than the 10 the grader reads" in notes(by_name(subs)["mal"])
