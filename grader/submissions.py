@@ -153,7 +153,7 @@ def match_exercise(filename: str, files: tuple[str, ...]) -> tuple[str, int] | N
 
 
 def _suffix(name: str) -> str:
-    return next((s for s in READERS if name.casefold().endswith(s)), ".py")
+    return next((s for s in READERS if name.casefold().endswith(s)), next(iter(READERS)))
 
 
 # ---- reading one submission --------------------------------------------------------------------
@@ -180,7 +180,9 @@ def _candidates(top: Entry, files, budget: Budget) -> dict[str, list[tuple[int, 
             continue
         m = match_exercise(e.name, files) if e.kind == "file" else None
         if m:
-            found.setdefault(m[0], []).append((m[1], e.depth - top.depth, e))
+            # Exact names first, then by kind of file (a .py before whatever READERS adds).
+            rank = m[1] * len(READERS) + list(READERS).index(_suffix(e.name))
+            found.setdefault(m[0], []).append((rank, e.depth - top.depth, e))
     return found
 
 
@@ -239,7 +241,7 @@ def _choose(
         return None, f"too large: {path} is over {limit} bytes and was not graded"
     chosen = next(c for c in best if _rel(top, c[2]) == path)
     wanted = f + _suffix(chosen[2].name)
-    if chosen[0] == 1:
+    if chosen[2].name.casefold() != wanted.casefold():
         budget.notes.append(f"graded {path} as {wanted}")
     elif "/" in path:
         budget.notes.append(f"found {chosen[2].name} in {path.rsplit('/', 1)[0]}/")

@@ -473,3 +473,16 @@ def test_a_zip_lying_about_its_entry_count_is_still_capped(tmp_path):
     (root / "mal.zip").write_bytes(bytes(data))
     subs, _ = discover(root, FILES, limits=UploadLimits(entries=10))
     assert "more than the 10 the grader reads" in notes(by_name(subs)["mal"])
+
+
+def test_another_kind_of_exercise_file_is_one_entry_in_readers(tmp_path, monkeypatch):
+    """How a notebook reader plugs in: a suffix and a function; a .py still wins beside it."""
+    from grader import submissions
+
+    monkeypatch.setitem(submissions.READERS, ".ipynb", lambda data: b"# from a notebook\n")
+    root = tree(tmp_path / "s", {"exercise1.ipynb": "{}", "exercise1.py": "py\n"})
+    tree(root, {"exercise2 (1).ipynb": "{}"})
+    [sub], _ = discover(root, FILES)
+    assert sub.files["exercise1"] == b"py\n"
+    assert sub.files["exercise2"] == b"# from a notebook\n"
+    assert "graded exercise2 (1).ipynb as exercise2.ipynb" in sub.notes
