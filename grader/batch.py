@@ -28,9 +28,13 @@ from .records import ItemResult, SubmissionResult
 from .report import write_batch_reports, write_submission_report
 from .report.html import write_student_report
 from .report.render import write_atomic
-from .submissions import Submission, discover, temporary_workdir
+from .report.summary import GRADES_CSV, SUMMARY_HTML, SUMMARY_JSON
+from .submissions import Submission, assign_folders, discover
+from .uploads import UploadLimits
 
 RESULT = "result.json"
+# What the batch writes at the top of OUT: no submission's folder may take one of these names.
+BATCH_FILES = frozenset({GRADES_CSV, SUMMARY_HTML, SUMMARY_JSON})
 
 
 def grade_batch(
@@ -42,6 +46,7 @@ def grade_batch(
     public_only: bool = False,
     progress: bool = True,
     student_reports: bool = False,
+    limits: UploadLimits | None = None,
 ) -> BatchResults:
     """Grade everything under `path` into `out`; returns every submission's result.json.
 
@@ -49,28 +54,24 @@ def grade_batch(
     already written stays, and the same command later grades only what is left.
     """
     grader = _start_grader(public_only, jobs)
-    with temporary_workdir() as workdir:
-        subs, is_batch = discover(path, grader.assignment.files, Path(workdir))
-        out.mkdir(parents=True, exist_ok=True)
-        _sweep_temporaries(out)
-        _check_unique(subs)
-        todo = [s for s in subs if force or not _up_to_date(s, out, grader)]
-        for s in subs:
-            if s not in todo:  # kept, but drawn again: the templates may have changed
-                _redraw(out / s.slug)
-        bar = tqdm(
-            total=len(subs),
-            initial=len(subs) - len(todo),
-            unit="submission",
-            disable=not progress,
-            desc="grading",
-        )
-        try:
-            with _noting_interrupts():
-                for _ in _grade_all(grader, todo, jobs, out):
-                    bar.update()
-        finally:
-            bar.close()
+    subs, is_batch = _discover(path, grader, out, limits)
+    todo = [s for s in subs if force or not _up_to_date(s, out, grader)]
+    for s in subs:
+        if s not in todo:  # kept, but drawn again: the templates may have changed
+            _redraw(out / s.slug)
+    bar = tqdm(
+        total=len(subs),
+        initial=len(subs) - len(todo),
+        unit="submission",
+        disable=not progress,
+        desc="grading",
+    )
+    try:
+        with _noting_interrupts():
+            for _ in _grade_all(grader, todo, jobs, out):
+                bar.update()
+    finally:
+        bar.close()
     grader.close()
     results = [json.loads((out / s.slug / RESULT).read_text()) for s in subs]
     if is_batch:
@@ -171,20 +172,35 @@ def _write_student_reports(results: list[dict], subs: list[Submission], out: Pat
         write_student_report(result, out / sub.slug)
 
 
+def _discover(path: Path, grader: Grader, out: Path, limits: UploadLimits | None):
+    """The submissions, each with an output folder of its own that no batch file can take.
+
+    Uploads are read straight from their folders and zips, one submission at a time, into
+    memory (at most the exercise files, each capped): nothing is unpacked to disk, so nothing
+    is left behind when a batch is killed.
+    """
+    subs, is_batch = discover(path, grader.assignment.files, limits=limits)
+    out.mkdir(parents=True, exist_ok=True)
+    _sweep_temporaries(out)
+    assign_folders(subs, reserved=set(BATCH_FILES) | _top_files(out))
+    return subs, is_batch
+
+
+def _top_files(out: Path) -> set[str]:
+    """Files (not folders) already at the top of OUT: a TA's notes, another tool's output."""
+    try:
+        return {e.name for e in os.scandir(out) if not e.is_dir(follow_symlinks=False)}
+    except OSError:
+        return set()
+
+
 def _sweep_temporaries(out: Path) -> None:
     """A run killed mid-write leaves `.result.json.XXXX`; the finished file was never replaced."""
-    for stale in out.glob("*/.*.*.*"):
-        if stale.name.startswith((f".{RESULT}.", ".report.html.")):
+    for stale in [*out.glob("*/.*.*.*"), *out.glob(".*.*.*")]:
+        if stale.name.startswith(
+            (f".{RESULT}.", ".report.html.", *(f".{f}." for f in BATCH_FILES))
+        ):
             stale.unlink(missing_ok=True)
-
-
-def _check_unique(subs: list[Submission]) -> None:
-    seen: dict[str, int] = {}
-    for s in subs:
-        n = seen.get(s.slug.casefold(), 0)
-        seen[s.slug.casefold()] = n + 1
-        if n:
-            s.name = f"{s.name} ({n + 1})"
 
 
 def _redraw(folder: Path) -> None:
@@ -198,7 +214,7 @@ def _up_to_date(sub: Submission, out: Path, grader: Grader) -> bool:
         old = json.loads((out / sub.slug / RESULT).read_text())
     except (OSError, ValueError):
         return False
-    return old.get("fingerprint") == grader.fingerprint(sub)
+    return old.get("fingerprint") == grader.fingerprint(sub) and old.get("submission") == sub.name
 
 
 def _grade_all(grader: Grader, subs: list[Submission], jobs: int, out: Path) -> Iterator[str]:

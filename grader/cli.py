@@ -47,6 +47,14 @@ def main() -> None:
     help="Also write student-report.html beside each report.html: a copy safe to hand to the "
     "student (no hidden cases' sizes, seeds or outputs).",
 )
+@click.option(
+    "--upload-limit",
+    "upload_limits",
+    multiple=True,
+    metavar="NAME=N",
+    help="What is read of each upload: file_bytes, bytes, entries or depth, e.g. bytes=128MiB "
+    "(defaults in docs/submissions.md).",
+)
 def grade(
     path: Path,
     out: Path,
@@ -55,6 +63,7 @@ def grade(
     public_only: bool,
     no_progress: bool,
     student_reports: bool,
+    upload_limits: tuple[str, ...],
 ):
     """Grade one submission, a folder of submissions or a Gradescope export into OUT.
 
@@ -65,7 +74,12 @@ def grade(
     from .batch import grade_batch
     from .report.terminal import terminal_summary
     from .submissions import SubmissionError
+    from .uploads import UploadLimits
 
+    try:
+        limits = UploadLimits.parse(upload_limits)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--upload-limit") from None
     try:
         done = grade_batch(
             path,
@@ -75,6 +89,7 @@ def grade(
             public_only=public_only,
             progress=not no_progress,
             student_reports=student_reports,
+            limits=limits,
         )
     except SubmissionError as e:
         raise click.ClickException(str(e)) from None

@@ -21,18 +21,16 @@ own text: they are kept as data (escaped in reports, defused in the gradebook), 
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .submissions import (
     IGNORED_DIRS,
-    MAX_FILE_BYTES,
-    MAX_ZIP_BYTES,
+    Input,
     Submission,
-    read_submission,
+    read_tree,
     slug,
 )
+from .uploads import Budget, Entry, UploadError, UploadLimits, read_capped
 
 CANVAS = re.compile(
     r"^(?P<login>[^_]+?)(?P<late>_(?i:late))?_(?P<id>\d+)_(?P<sub>\d+)_(?P<file>.+)$"
@@ -54,118 +52,124 @@ class Student:
 
     key: str  # the id the LMS gives (user id, participant id, username)
     name: str
-    entries: list[tuple[Path, str]] = field(default_factory=list)  # (path, original file name)
+    entries: list[tuple[Entry, str]] = field(default_factory=list)  # (entry, original name)
     student: dict[str, str] = field(default_factory=dict)
     stamp: str = ""  # Blackboard: the attempt graded
+    receipt: Entry | None = None
 
 
-def from_lms_download(root: Path, files: tuple[str, ...], workdir: Path) -> list[Submission] | None:
-    """The submissions in `root` when it is a Canvas, Moodle or Blackboard download, else None."""
-    entries = sorted(p for p in root.iterdir() if not _ignored(p))
+def _ignored(e: Entry) -> bool:
+    return e.name.startswith(".") or e.name in IGNORED_DIRS
+
+
+def _parse(root: Entry) -> tuple[str, dict[str, Student]] | None:
+    """Which LMS named the entries of `root`, and its students; None for anything else."""
+    entries = [e for e in root.children if not _ignored(e)]
     if not entries:
         return None
     for lms, parse in (("Canvas", _canvas), ("Moodle", _moodle), ("Blackboard", _blackboard)):
         students = parse(entries)
         if students is not None:
-            return [_submission(s, lms, files, workdir) for s in students.values()]
+            return lms, students
     return None
 
 
-def _ignored(p: Path) -> bool:
-    return p.name.startswith(".") or p.name in IGNORED_DIRS
+def is_lms_download(inp: Input, root: Entry) -> bool:
+    """A row of `submissions.SHAPES`: every entry of the root follows one LMS's scheme."""
+    return _parse(root) is not None
 
 
-def _canvas(entries: list[Path]) -> dict[str, Student] | None:
-    matches = [(p, CANVAS.match(p.name)) for p in entries]
-    if any(m is None or not p.is_file() for p, m in matches):
+def read_lms_download(inp: Input, root: Entry, name: str) -> list[Submission]:
+    """A row of `submissions.SHAPES`: one submission per student of the download."""
+    lms, students = _parse(root)
+    return [_submission(inp, s, lms) for s in students.values()]
+
+
+def _canvas(entries: list[Entry]) -> dict[str, Student] | None:
+    matches = [(e, CANVAS.match(e.name)) for e in entries]
+    if any(m is None or e.kind != "file" for e, m in matches):
         return None
     students: dict[str, Student] = {}
-    for p, m in matches:
+    for e, m in matches:
         s = students.setdefault(m["id"], Student(m["id"], m["login"]))
         s.student = {"name": m["login"], "sid": m["id"]}
         again = CANVAS_AGAIN.match(m["file"])
-        s.entries.append((p, f"{again['stem']}{again['ext']}" if again else m["file"]))
+        s.entries.append((e, f"{again['stem']}{again['ext']}" if again else m["file"]))
     return students
 
 
-def _moodle(entries: list[Path]) -> dict[str, Student] | None:
-    matches = [(p, MOODLE.match(p.name)) for p in entries]
+def _moodle(entries: list[Entry]) -> dict[str, Student] | None:
+    matches = [(e, MOODLE.match(e.name)) for e in entries]
     if any(m is None for _, m in matches):
         return None
     students: dict[str, Student] = {}
-    for p, m in matches:
+    for e, m in matches:
         s = students.setdefault(m["id"], Student(m["id"], m["name"]))
         s.student = {"name": m["name"], "sid": m["id"]}
-        if m["plugin"] != "file":
-            continue  # online text, comments: not exercise files
-        if p.is_dir():
-            s.entries += [(f, f.name) for f in sorted(p.iterdir()) if not _ignored(f)]
-        else:
-            s.entries.append((p, m["file"]))
+        if m["plugin"] == "file":  # online text, comments: not exercise files
+            s.entries.append((e, m["file"] or e.name))
     return students
 
 
-def _blackboard(entries: list[Path]) -> dict[str, Student] | None:
-    matches = [(p, BLACKBOARD.match(p.name)) for p in entries]
-    if any(m is None or not p.is_file() for p, m in matches):
+def _blackboard(entries: list[Entry]) -> dict[str, Student] | None:
+    matches = [(e, BLACKBOARD.match(e.name)) for e in entries]
+    if any(m is None or e.kind != "file" for e, m in matches):
         return None
     latest: dict[str, str] = {}
     for _, m in matches:
         latest[m["id"]] = max(latest.get(m["id"], ""), m["stamp"])
     students: dict[str, Student] = {}
-    for p, m in matches:
+    for e, m in matches:
         if m["stamp"] != latest[m["id"]]:
             continue  # an earlier attempt
         s = students.setdefault(m["id"], Student(m["id"], m["id"], stamp=m["stamp"]))
         if m["receipt"]:
-            s.name = _receipt_name(p) or s.name
+            s.receipt = e
         else:
-            s.entries.append((p, m["file"]))
+            s.entries.append((e, m["file"]))
         s.student = {"name": s.name, "sid": m["id"]}
     return students
 
 
-def _receipt_name(path: Path) -> str:
+def _receipt_name(entry: Entry, budget: Budget) -> str:
     """The full name on a Blackboard receipt's `Name: First Last (username)` line."""
-    if path.stat().st_size > MAX_RECEIPT_BYTES:
+    try:
+        raw = read_capped(entry, MAX_RECEIPT_BYTES, budget)
+    except UploadError:
         return ""
-    m = RECEIPT_NAME.search(path.read_bytes().decode("utf-8", "replace"))
+    m = RECEIPT_NAME.search(raw[:MAX_RECEIPT_BYTES].decode("utf-8", "replace"))
     return m["name"].strip() if m else ""
 
 
-def _submission(s: Student, lms: str, files: tuple[str, ...], workdir: Path) -> Submission:
-    """The student's files, under their original names, in a folder of their own, read the way
-    any submission folder is read (nested folders and zips included)."""
-    folder = workdir / "lms" / slug(f"{s.name}_{s.key}")
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    notes = []
-    for path, original in s.entries:
-        _copy(path, folder / _safe_name(original), notes)
+def _submission(inp: Input, s: Student, lms: str) -> Submission:
+    """The student's entries under their original names, as one upload's tree, read the way any
+    submission is read (nested folders and zips included). Nothing is copied or unpacked."""
+    budget = Budget(inp.limits or UploadLimits())
+    if s.receipt is not None:
+        s.name = _receipt_name(s.receipt, budget) or s.name
+        s.student["name"] = s.name
+    top = Entry(s.name, "", "dir")
+    for e, original in s.entries:
+        if e.kind == "dir":
+            try:
+                opened = inp.open(e, budget)
+            except (UploadError, OSError) as err:
+                budget.notes.append(f"could not read {e.name}: {err}")
+                continue
+            top.children += opened.children
+        elif e.kind == "file":
+            top.children.append(
+                Entry(_safe_name(original), original, "file", 1, e.size, reader=e.reader)
+            )
+        else:
+            budget.notes.append(f"skipped {e.name}: {e.kind}, not a regular file")
     name = f"{s.name} ({s.key})"
-    sub = read_submission(folder, name, files, workdir)
+    sub = read_tree(top, name, inp.files, budget, inp.stack, source=s.key)
     sub.student = dict(s.student)
-    sub.notes = [f"from a {lms} download", *notes, *sub.notes]
+    sub.notes = [f"from a {lms} download", *sub.notes]
     return sub
 
 
 def _safe_name(original: str) -> str:
     """A file name from the student's upload, never a path: the last part, cleaned."""
     return slug(original.replace("\\", "/").rsplit("/", 1)[-1]) or "file"
-
-
-def _links(folder: str, names: list[str]) -> list[str]:
-    return [n for n in names if Path(folder, n).is_symlink()]
-
-
-def _copy(src: Path, dest: Path, notes: list[str]) -> None:
-    limit = MAX_ZIP_BYTES if src.suffix.lower() == ".zip" else MAX_FILE_BYTES
-    if src.is_symlink():
-        return  # a link is not an upload
-    if src.is_dir():
-        shutil.copytree(src, dest, ignore=_links, dirs_exist_ok=True)
-    elif src.stat().st_size <= limit:
-        shutil.copyfile(src, dest)
-    else:
-        notes.append(f"{src.name} is larger than {limit} bytes and was not read")

@@ -171,8 +171,8 @@ def decode_sources(sub: Submission, files: tuple[str, ...]):
     notes: dict[str, str] = {}
     for name in files:
         data = sub.files.get(name)
-        if data is None:
-            sources[name], notes[name] = None, "missing"
+        if data is None:  # why it is absent (ambiguous, too large...) when the upload says
+            sources[name], notes[name] = None, sub.absent.get(name, "missing")
             continue
         if b"\0" in data:
             sources[name] = ValueError(f"{name}.py is a binary file, not Python source")

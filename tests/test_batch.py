@@ -173,3 +173,17 @@ def test_ctrl_c_stops_the_batch_at_once_and_a_rerun_finishes_it(tmp_path, jobs):
     assert f"graded {len(students) - len(done)}, reused {len(done)}" in rerun.stdout
     after = graded_at(out)
     assert set(after) == set(students) and {k: after[k] for k in done} == done
+
+
+def test_half_written_files_of_a_killed_run_are_swept_and_nothing_else(tmp_path):
+    from grader.batch import _sweep_temporaries
+
+    out = tmp_path / "out"
+    stale = [out / ".grades.csv.k3j2", out / ".summary.html.x9", out / "ada" / ".result.json.a1"]
+    kept = [out / "ada" / "result.json", out / "notes.txt", out / "ada" / ".keep.me.x"]
+    for p in stale + kept:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("x")
+    _sweep_temporaries(out)
+    assert [p for p in stale if p.exists()] == []
+    assert all(p.exists() for p in kept)

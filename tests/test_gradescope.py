@@ -151,7 +151,7 @@ def empty(folder: Path) -> dict:
 
 
 def wrong_files(folder: Path) -> dict:
-    write_files(folder, {"exercise_1.py": solution("exercise1"), "notes.txt": "hi"})
+    write_files(folder, {"my_backprop.py": solution("exercise1"), "notes.txt": "hi"})
     return {}
 
 
@@ -385,7 +385,7 @@ def test_no_exercise_files_says_what_to_upload(runs: dict[str, Run], name: str) 
     assert results["score"] == 0
     assert "No exercise files were found" in results["output"]
     assert all(t["extra_data"]["status"] == "missing" for t in item_tests(results))
-    listing = "your upload was empty" if name == "empty" else "exercise_1.py, notes.txt"
+    listing = "your upload was empty" if name == "empty" else "my_backprop.py, notes.txt"
     assert listing in results["output"]
 
 

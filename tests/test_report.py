@@ -206,10 +206,13 @@ def test_submission_without_files_says_so(graded, batch_out):
 
 
 def test_missing_file_is_named(graded, batch_out):
-    missing = [f for f, s in graded["partial"]["files"].items() if s == "missing"]
-    assert missing == ["exercise3"]
+    """A file missing beside others is named, with what the upload held (issue 12)."""
+    files = graded["partial"]["files"]
+    assert [f for f, s in files.items() if s.startswith("missing")] == ["exercise3"]
+    held = "missing: not in your upload, which held exercise1.py, exercise2.py"
+    assert files["exercise3"] == held
     text = " ".join("".join(page(batch_out, "partial")[1].text).split())
-    assert "exercise3.py was not submitted: its exercise scores 0." in text
+    assert f"exercise3.py: {held}" in text
 
 
 def test_captured_output_is_shown(graded, batch_out):

@@ -43,6 +43,8 @@ SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime", "/etc/p
 # Read by torch's CPU detection; nothing in them is the grader's.
 CPU_INFO = ("/proc/cpuinfo", "/sys/devices/system/cpu")
 TMPFS_BYTES = 256 << 20  # the sandbox's /tmp lives in memory: cap it
+# ... and its files: each costs kernel memory that no byte cap sees (see inside/tmpfs.py).
+TMPFS_INODES = 8192
 
 
 @dataclass
@@ -59,6 +61,7 @@ class Isolation:
     trusted_process: str = "not checked yet"
     environment: str = "scrubbed: only " + ", ".join(sorted(CLEAN_ENV))
     limits: dict = field(default_factory=dict)
+    tmp: str = "not checked yet"
     root: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -164,9 +167,56 @@ def detect(allow_bubblewrap: bool = True) -> Isolation:
         network="not checked yet",
         filesystem="not checked yet",
         user="root" if os.getuid() == 0 else "the grader's own user",
+        tmp=_tmp_report(bwrap, bwrap and _inode_cap_works()),
         root=os.getuid() == 0,
         notes=notes,
     )
+
+
+def _tmp_report(bwrap: bool, inodes: bool) -> str:
+    """Where student processes' folders live, and what caps them (docs/submissions.md)."""
+    if inodes:
+        return f"a private tmpfs of {TMPFS_BYTES >> 20} MiB and {TMPFS_INODES} files"
+    if bwrap:
+        return (
+            f"a private tmpfs of {TMPFS_BYTES >> 20} MiB; files not capped (capping them needs "
+            "the grader to run as root)"
+        )
+    return "the machine's /tmp: neither bytes nor files capped beyond each call's time limit"
+
+
+# Run by the probe behind the launcher: fails if CAP_SYS_ADMIN survived into what it starts.
+_NO_ADMIN_LEFT = [
+    sys.executable,
+    "-I",
+    "-c",
+    "import re; s = open('/proc/self/status').read(); "
+    "assert not any(int(v, 16) >> 21 & 1 for v in re.findall(r'Cap\\w+:\\s*(\\w+)', s)); "
+    "assert open('/proc/self/mountinfo').read().count(' /tmp ') >= 2",
+]
+
+
+@functools.lru_cache(maxsize=1)
+def _inode_cap_works() -> bool:
+    """Whether the zygote can start on a /tmp capped in files too (root, bubblewrap)."""
+    exe = shutil.which("bwrap")
+    if os.getuid() != 0 or exe is None:
+        return False
+    try:
+        probe = subprocess.run(
+            [*_bwrap_args(exe, admin=True), "--", *_tmpfs_launcher(), *_NO_ADMIN_LEFT],
+            capture_output=True,
+            timeout=30,
+            env=CLEAN_ENV,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+def _tmpfs_launcher() -> list[str]:
+    """`python tmpfs.py SIZE INODES`, as seen inside bubblewrap (only ever used there)."""
+    return [sys.executable, "-I", "-B", "/sandbox/tmpfs.py", str(TMPFS_BYTES), str(TMPFS_INODES)]
 
 
 def _bubblewrap_works() -> bool:
@@ -190,7 +240,10 @@ def zygote_command(iso: Isolation) -> list[str]:
     inner = [sys.executable, "-I", "-B", str(_inside_path(iso) / "zygote.py")]
     if not iso.bubblewrap:
         return inner
-    return [*_bwrap_args(shutil.which("bwrap")), "--", *inner]
+    admin = _inode_cap_works()
+    if admin:
+        inner = [*_tmpfs_launcher(), *inner]
+    return [*_bwrap_args(shutil.which("bwrap"), admin=admin), "--", *inner]
 
 
 def zygote_config(iso: Isolation) -> dict:
@@ -244,8 +297,12 @@ def _within(p: Path, root: Path) -> bool:
     return p == root or root in p.parents
 
 
-def _bwrap_args(exe: str) -> list[str]:
-    """A root filesystem holding the system, Python, its packages and the sandbox runtime only."""
+def _bwrap_args(exe: str, admin: bool = False) -> list[str]:
+    """A root filesystem holding the system, Python, its packages and the sandbox runtime only.
+
+    `admin`: keep CAP_SYS_ADMIN for inside/tmpfs.py, which mounts /tmp and drops it before the
+    zygote starts (only ever with that launcher in front).
+    """
     args = [exe, "--die-with-parent", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
     args += ["--unshare-pid", "--new-session", "--proc", "/proc", "--dev", "/dev"]
     args += [*_tmpfs_options(exe), "--tmpfs", "/tmp", "--chdir", "/tmp"]
@@ -279,6 +336,8 @@ def _bwrap_args(exe: str) -> list[str]:
         args += ["--cap-drop", "ALL"]
         for cap in ("SETUID", "SETGID", "CHOWN", "FOWNER", "KILL", "DAC_OVERRIDE"):
             args += ["--cap-add", f"CAP_{cap}"]
+        if admin:
+            args += ["--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETPCAP"]
     return args
 
 
