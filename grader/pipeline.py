@@ -22,6 +22,7 @@ from .runner import run_suites
 from .sandbox.client import Limits, Zygote, warm_torch
 from .scoring import Rubric, exercise_totals, load_rubric, score_items
 from .session import Session
+from .staticscan import declared_encoding
 from .submissions import Submission
 
 GRADER_ROOT = Path(__file__).resolve().parent
@@ -166,7 +167,11 @@ class Grader:
 
 
 def decode_sources(sub: Submission, files: tuple[str, ...]):
-    """Bytes -> text; a binary or non-UTF-8 file becomes an error for its exercise, not a crash."""
+    """Bytes -> text; a binary or non-UTF-8 file becomes an error for its exercise, not a crash.
+
+    The text is what Python itself would read from the bytes (PEP 263): a declared encoding other
+    than UTF-8 (`# -*- coding: utf-7 -*-`) is refused, so the text scanned is the text that runs.
+    """
     sources: dict[str, str | None | Exception] = {}
     notes: dict[str, str] = {}
     for name in files:
@@ -176,6 +181,9 @@ def decode_sources(sub: Submission, files: tuple[str, ...]):
             continue
         if b"\0" in data:
             sources[name] = ValueError(f"{name}.py is a binary file, not Python source")
+        elif coding := declared_encoding(data):
+            # Python would decode these bytes by that declaration, not as the scan reads them.
+            sources[name] = ValueError(f"{name}.py cannot be graded: {coding}")
         else:
             try:
                 sources[name] = data.decode("utf-8-sig")
