@@ -24,6 +24,7 @@ from .scoring import Rubric, exercise_totals, load_rubric, score_items
 from .session import Session
 from .staticscan import declared_encoding
 from .submissions import Submission
+from .timing import CallTimer, slow_review, summary
 
 GRADER_ROOT = Path(__file__).resolve().parent
 
@@ -92,14 +93,16 @@ class Grader:
     def grade(self, sub: Submission) -> SubmissionResult:
         start = time.monotonic()
         sources, file_notes = decode_sources(sub, self.assignment.files)
+        timer = CallTimer()
         try:
-            items, extra, outputs = self._run(sources)
+            items, extra, outputs = self._run(sources, timer)
         except Exception:  # noqa: BLE001 - a grader bug must still leave the student a report
             items, outputs = [], {}
             extra = {"suite_errors": [traceback.format_exc()[-4000:]]}
             self.close()
         items = self._complete(items, extra)
         score_items(items, self.rubric)
+        slow = slow_review(timer.seconds)
         training = next((i for i in items if i.id.endswith(".training")), None)
         val_loss = training.extra.get("val_loss") if training and training.passed else None
         return SubmissionResult(
@@ -118,9 +121,11 @@ class Grader:
             grader_version=__version__,
             graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             duration_s=round(time.monotonic() - start, 3),
+            timing=summary(timer.seconds),
+            review=[slow] if slow else [],
         )
 
-    def _run(self, sources: dict[str, str | None | Exception]):
+    def _run(self, sources: dict[str, str | None | Exception], timer: CallTimer):
         expected = {
             f: frozenset(
                 i.split(".", 1)[1] for i in self.assignment.item_ids if i.startswith(f + ".")
@@ -130,6 +135,7 @@ class Grader:
         session = Session(
             sources, self.zygote, self.public_only, expected=expected, static_scan=self.static_scan
         )
+        timer.wrap(session)
         session.prefetch()
         try:
             items, extra = run_suites(self.assignment.suites, session, self.public_only)
