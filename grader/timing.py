@@ -42,15 +42,17 @@ class CallTimer:
     clock: Callable[[], float] = time.perf_counter
 
     def wrap(self, session) -> None:
-        """Time `session.call` from now on (the suites call it; nothing else changes)."""
+        """Time `session.call` from now on (the suites call it; nothing else changes). Only
+        calls that returned a value count: a missing function or a crash says nothing of how
+        the gradient was computed, and a timeout is an item status of its own."""
         call = session.call
 
         def timed(file: str, func: str, *args, **kwargs):
             start = self.clock()
-            try:
-                return call(file, func, *args, **kwargs)
-            finally:
+            outcome = call(file, func, *args, **kwargs)
+            if getattr(outcome, "status", None) == "ok":
                 self.seconds.setdefault(f"{file}.{func}", []).append(self.clock() - start)
+            return outcome
 
         session.call = timed
 
