@@ -205,10 +205,13 @@ def _scan(source: str, filename: str) -> Scan:
 
 
 def declared_encoding(data: bytes) -> str:
-    """Why Python would not read these bytes as UTF-8 (PEP 263), or "" when it would.
+    """Why Python would read other text from these bytes than their UTF-8 decoding, or "".
 
-    The scan reads UTF-8; a `# -*- coding: utf-7 -*-` line would make Python decode the same
-    bytes into other code, so any declaration but UTF-8 is refused, never followed.
+    The scan reads UTF-8, and the student process writes and imports that text as UTF-8; Python
+    honours a `# -*- coding: ... -*-` line (PEP 263) in the first two lines, so a declaration
+    under which the bytes decode differently (utf-7's `+AAo-` or unicode_escape's `\\n` are
+    newlines to Python, harmless characters to UTF-8) would run code nobody read: refused. A
+    declaration under which they decode the same (latin-1 over plain ASCII) changes nothing.
     """
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
@@ -216,9 +219,15 @@ def declared_encoding(data: bytes) -> str:
         return f"its encoding cannot be read ({e.msg}); save it as UTF-8 without a coding line"
     if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig"):
         return ""
+    try:
+        if data.decode(encoding) == data.decode("utf-8"):
+            return ""
+    except (UnicodeError, LookupError, TypeError):
+        pass
     return (
-        f"it declares the encoding {encoding!r} (a `coding:` comment in its first two lines); "
-        "the grader reads only UTF-8: save it as UTF-8 and remove that line"
+        f"it declares the encoding {encoding!r} (a `coding:` comment in its first two lines), "
+        "under which Python reads other code than the UTF-8 text the grader checks; save it as "
+        "UTF-8 and remove that line"
     )
 
 

@@ -337,15 +337,24 @@ def test_a_main_block_that_never_runs_defines_nothing_to_judge():
 # The text scanned is the text that runs
 
 
-@pytest.mark.parametrize("coding", ["utf-7", "latin-1", "cp1252", "utf-16"])
-def test_a_coding_line_other_than_utf8_is_refused(coding):
-    result = scan(f"# -*- coding: {coding} -*-\n" + SOLVED, "exercise1.py")
-    assert "the grader reads only UTF-8" in result.syntax_error
-    assert coding.split("-")[0] in result.syntax_error.lower().replace("iso-8859", "latin")
+@pytest.mark.parametrize(
+    ("coding", "hidden"),
+    [
+        ("utf-7", "# TODO +AAo-x = 1"),  # +AAo- is a newline in UTF-7
+        ("unicode_escape", "# TODO \\nx = 1"),
+        ("raw_unicode_escape", "# TODO \\u000ax = 1"),
+        ("latin-1", "# caf\u00e9"),  # UTF-8's two bytes are two other letters in latin-1
+        ("utf-16", ""),
+    ],
+)
+def test_a_coding_line_under_which_python_reads_other_code_is_refused(coding, hidden):
+    result = scan(f"# -*- coding: {coding} -*-\n" + SOLVED + hidden + "\n", "exercise1.py")
+    assert "Python reads other code than the UTF-8 text the grader checks" in result.syntax_error
+    assert result.functions == set()
 
 
-@pytest.mark.parametrize("coding", ["utf-8", "UTF8", "utf_8"])
-def test_a_utf8_coding_line_is_fine(coding):
+@pytest.mark.parametrize("coding", ["utf-8", "UTF8", "utf_8", "latin-1", "ascii", "utf-7"])
+def test_a_coding_line_under_which_python_reads_the_same_text_is_fine(coding):
     result = scan(f"# -*- coding: {coding} -*-\n" + SOLVED)
     assert result.syntax_error == "" and "dprobs" in result.functions
 
