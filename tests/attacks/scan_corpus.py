@@ -120,7 +120,7 @@ dlogits = _make()
         in_dlogits(
             """
 look = getattr
-engine = look(torch, "auto" + "grad")
+engine = look(torch, "auto" + "gr" + "ad")
 grad_of = look(engine, "gr" + "ad")
 with torch.enable_grad():
     x = logits.detach().clone().requires_grad_()
