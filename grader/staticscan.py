@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import ast
 import codecs
-import copy
+import collections
 import difflib
 import io
 import symtable
@@ -155,7 +155,29 @@ def scan(source: str, filename: str = "<student>") -> Scan:
         )
 
 
+def _walk(node: ast.AST) -> list[ast.AST]:
+    """`ast.walk` as a list, remembered for the scan in progress: the scan asks the same
+    statements many questions, and a megabyte of source must cost seconds, not minutes. The
+    cache holds its nodes alive, so an id is never reused while it is there."""
+    walked = _WALKS.get(id(node))
+    if walked is None:
+        walked = _WALKS[id(node)] = list(ast.walk(node))
+    return walked
+
+
+_WALKS: dict[int, list[ast.AST]] = {}
+_IMPORT_TIME: dict[int, tuple[ast.AST, list[ast.AST]]] = {}  # id -> (node, kept alive; nodes)
+
+
 def _scan(source: str, filename: str) -> Scan:
+    try:
+        return _scan_tree(source, filename)
+    finally:
+        _WALKS.clear()
+        _IMPORT_TIME.clear()
+
+
+def _scan_tree(source: str, filename: str) -> Scan:
     try:
         tree = ast.parse(source, filename=filename)
     except (SyntaxError, ValueError) as e:
@@ -176,8 +198,9 @@ def _scan(source: str, filename: str) -> Scan:
     uses = _module_references(tree, source, filename, defs)
     import_time: list[ast.AST] = []
     bound_names: set[str] = set(defs)
+    def_ids = {id(d) for d in defs.values()}
     for node in body:
-        if node in defs.values():
+        if id(node) in def_ids:
             import_time.extend(_import_time_parts(node))
             continue
         import_time.append(node)
@@ -194,8 +217,8 @@ def _scan(source: str, filename: str) -> Scan:
             reasons.setdefault(name, aliases[name])
     for rebound, by in _global_rebinds(defs).items():
         uses.setdefault(rebound, set()).update(by)
-    everything = _import_time_reason(import_time, aliases, reasons, uses)
-    named = {n: r for n in set(uses) | set(reasons) if (r := _through_helpers(n, reasons, uses))}
+    named = _reaching(reasons, uses)
+    everything = _import_time_reason(import_time, aliases, named)
     if everything:
         named = {n: everything for n in bound_names}
     functions = {
@@ -231,19 +254,16 @@ def declared_encoding(data: bytes) -> str:
     )
 
 
-def _import_time_reason(
-    nodes: list[ast.AST], aliases: dict[str, str], reasons: dict[str, str], uses: dict
-) -> str:
+def _import_time_reason(nodes: list[ast.AST], aliases: dict[str, str], named: dict) -> str:
     """Why code run at import is forbidden: a construct of its own, or one it reaches."""
     for node in nodes:
-        reason = _reason(_without_function_code(node), aliases, imports_ok=True)
+        reason = _reason(_import_time_nodes(node), aliases, imports_ok=True)
         if reason:
             return f"module-level code {reason}"
     for node in nodes:
-        for name in sorted(_names_read(_without_function_code(node))):
-            reason = _through_helpers(name, reasons, uses)
-            if reason:
-                return f"module-level code reaches `{name}`, which {reason}"
+        for name in sorted(_names_read(_import_time_nodes(node))):
+            if name in named:
+                return f"module-level code reaches `{name}`, which {named[name]}"
     return ""
 
 
@@ -271,22 +291,31 @@ def _import_time_parts(node: ast.AST) -> list[ast.AST]:
 _FUNCTION_CODE = (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)
 
 
-def _without_function_code(node: ast.AST) -> ast.AST:
-    """A copy of an import-time node whose lambda and def bodies are emptied: they run later."""
-    if not any(isinstance(n, _FUNCTION_CODE) for n in ast.walk(node)):
-        return node
-    node = copy.deepcopy(node)
-    for n in ast.walk(node):
-        if isinstance(n, ast.Lambda):
-            n.body = ast.Constant(None)
-        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            n.body = [ast.Pass()]
-    return node
+def _import_time_nodes(node: ast.AST) -> list[ast.AST]:
+    """The nodes of an import-time statement, breadth first, minus the bodies of its lambdas
+    and defs: those run later, when called (their defaults and decorators run now)."""
+    walked = _IMPORT_TIME.get(id(node))
+    if walked is not None:
+        return walked[1]
+    out: list[ast.AST] = []
+    todo = collections.deque([node])
+    while todo:
+        n = todo.popleft()
+        out.append(n)
+        for name, value in ast.iter_fields(n):
+            if name == "body" and isinstance(n, _FUNCTION_CODE):
+                continue
+            if isinstance(value, list):
+                todo.extend(v for v in value if isinstance(v, ast.AST))
+            elif isinstance(value, ast.AST):
+                todo.append(value)
+    _IMPORT_TIME[id(node)] = (node, out)
+    return out
 
 
 def _reason_of_function_code(node: ast.AST, aliases: dict[str, str]) -> str:
     """The reason of the lambda and def bodies inside a statement (they run when called)."""
-    for n in ast.walk(node):
+    for n in _walk(node):
         if isinstance(n, _FUNCTION_CODE):
             reason = _reason(n, aliases)
             if reason:
@@ -297,11 +326,11 @@ def _reason_of_function_code(node: ast.AST, aliases: dict[str, str]) -> str:
 def _bound(node: ast.AST) -> set[str]:
     """Names a module-level statement binds (assignments, loops, imports, nested defs)."""
     names = {
-        n.id for n in ast.walk(node) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
+        n.id for n in _walk(node) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
     }
     names |= {
         n.name
-        for n in ast.walk(node)
+        for n in _walk(node)
         if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
     }
     return names | _imported(node)
@@ -310,9 +339,8 @@ def _bound(node: ast.AST) -> set[str]:
 def _touched(node: ast.AST) -> set[str]:
     """Names whose objects a statement may change at import: a store or delete through them
     (`C.f = helper`, `table[0] = helper`), a method called on them, or passing them to a call."""
-    code = _without_function_code(node)
     names: set[str] = set()
-    for n in ast.walk(code):
+    for n in _import_time_nodes(node):
         if isinstance(n, (ast.Attribute, ast.Subscript)) and not isinstance(n.ctx, ast.Load):
             names |= _root(n)
         elif isinstance(n, ast.Call):
@@ -329,8 +357,8 @@ def _root(node: ast.AST) -> set[str]:
     return {node.id} if isinstance(node, ast.Name) else set()
 
 
-def _names_read(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+def _names_read(nodes: list[ast.AST]) -> set[str]:
+    return {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
 def _imported_names(tree: ast.Module) -> set[str]:
@@ -341,7 +369,7 @@ def _global_rebinds(defs: dict[str, ast.AST]) -> dict[str, set[str]]:
     """For each global a function rebinds (`global dprobs; dprobs = ...`), those functions."""
     rebinds: dict[str, set[str]] = {}
     for name, node in defs.items():
-        for n in ast.walk(node):
+        for n in _walk(node):
             if isinstance(n, ast.Global):
                 for g in n.names:
                     rebinds.setdefault(g, set()).add(name)
@@ -373,7 +401,7 @@ def _rebinds_name(tree: ast.Module) -> bool:
     constructs of their own; this catches the plain ones, and any mention of `__name__` other
     than reading it.
     """
-    return any(_sets_name(n) for n in ast.walk(tree))
+    return any(_sets_name(n) for n in _walk(tree))
 
 
 def _sets_name(n: ast.AST) -> bool:
@@ -401,7 +429,7 @@ def _forbidden_aliases(tree: ast.Module, module: str = "") -> dict[str, str]:
     """
     dynamic = {**DYNAMIC, **DYNAMIC_ATTRS, **{b: f"uses {b} indirectly" for b in ATTR_BUILTINS}}
     aliases = {}
-    for node in ast.walk(tree):
+    for node in _walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module:
             root = node.module.split(".")[0]
             for a in node.names:
@@ -473,7 +501,7 @@ def _imported(node: ast.AST) -> set[str]:
 
 def _strings(node: ast.AST) -> set[str]:
     return {
-        n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        n.value for n in _walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)
     }
 
 
@@ -482,18 +510,24 @@ def _backward_kernel(name: str) -> bool:
     return "_backward" in name
 
 
-def _reason(node: ast.AST, aliases: dict[str, str], imports_ok: bool = False) -> str:
-    attrs = {sub.attr for sub in ast.walk(node) if isinstance(sub, ast.Attribute)}
-    for attr, reason in {**FORBIDDEN_ATTRS, **DYNAMIC_ATTRS}.items():
-        if attr in attrs:
-            return reason
+_ATTR_REASONS = {**FORBIDDEN_ATTRS, **DYNAMIC_ATTRS}  # most specific first
+
+
+def _reason(
+    node: ast.AST | list[ast.AST], aliases: dict[str, str], imports_ok: bool = False
+) -> str:
+    """Why this code is forbidden, or "". `node`: a node (all of it) or the nodes to look at."""
+    nodes = node if isinstance(node, list) else _walk(node)
+    attrs = {sub.attr for sub in nodes if isinstance(sub, ast.Attribute)}
+    if attrs & _ATTR_REASONS.keys():
+        return next(reason for attr, reason in _ATTR_REASONS.items() if attr in attrs)
     kernel = next((a for a in sorted(attrs) if _backward_kernel(a)), None)
     if kernel:
         return f"calls a backward kernel (`{kernel}`)"
     direct_calls = {
-        id(sub.func) for sub in ast.walk(node) if isinstance(sub, ast.Call) and _literal_attr(sub)
+        id(sub.func) for sub in nodes if isinstance(sub, ast.Call) and _literal_attr(sub)
     }
-    for sub in ast.walk(node):
+    for sub in nodes:
         if isinstance(sub, ast.Name) and sub.id in DYNAMIC_ATTRS:
             return DYNAMIC_ATTRS[sub.id]
         if isinstance(sub, ast.Name) and sub.id in aliases:
@@ -537,22 +571,29 @@ def _literal_attr(call: ast.Call) -> bool:
 
 
 def _names_used(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return {n.id for n in _walk(node) if isinstance(n, ast.Name)}
 
 
-def _through_helpers(name: str, reasons: dict[str, str], uses: dict[str, set[str]]) -> str:
-    """The reason of the first forbidden function `name` reaches through the names it uses."""
-    seen, todo = set(), [name]
-    while todo:
-        current = todo.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        if reasons.get(current):
-            where = "" if current == name else f" (through `{current}`)"
-            return reasons[current] + where
-        todo.extend(sorted(uses.get(current, ())))
-    return ""
+def _reaching(reasons: dict[str, str], uses: dict[str, set[str]]) -> dict[str, str]:
+    """Every name that reaches a forbidden one through the names it uses, with the reason of
+    the nearest (one breadth-first pass backwards from them all: linear in the references, so
+    a megabyte of names costs the grader no more than reading it)."""
+    users: dict[str, set[str]] = {}
+    for name, used in uses.items():
+        for u in used:
+            users.setdefault(u, set()).add(name)
+    found = {name: (reason, name) for name, reason in reasons.items() if reason}
+    queue = collections.deque(sorted(found))
+    while queue:
+        current = queue.popleft()
+        for user in sorted(users.get(current, ())):
+            if user not in found:
+                found[user] = found[current]
+                queue.append(user)
+    return {
+        name: reason + ("" if source == name else f" (through `{source}`)")
+        for name, (reason, source) in found.items()
+    }
 
 
 def did_you_mean(missing: str, defined: set[str], expected: frozenset[str] = frozenset()) -> str:
