@@ -436,7 +436,7 @@ def _forbidden_aliases(tree: ast.Module, module: str = "") -> dict[str, str]:
                 bound = a.asname or a.name
                 if node.module.startswith(FORBIDDEN_MODULES):
                     aliases[bound] = f"imports from {node.module}"
-                elif node.module == "torch" and (a.name in FORBIDDEN_ATTRS or a.name == "*"):
+                elif node.module == "torch" and a.name in FORBIDDEN_ATTRS:
                     aliases[bound] = f"uses torch.{a.name}"
                 elif root in INTROSPECTION_MODULES or root in (module, "importlib"):
                     aliases[bound] = f"imports from {node.module}"
@@ -536,20 +536,32 @@ def _reason(
             return DYNAMIC[sub.id]
         if isinstance(sub, ast.Name) and sub.id in ATTR_BUILTINS and id(sub) not in direct_calls:
             return f"uses {sub.id} with a computed name or under another name"
+        if _star_import_of_forbidden(sub):
+            return f"imports * from {sub.module}"  # binds names nobody wrote down
         if isinstance(sub, (ast.Import, ast.ImportFrom)) and not imports_ok:
             mods = (
                 [a.name for a in sub.names] if isinstance(sub, ast.Import) else [sub.module or ""]
             )
-            if any(
-                m.startswith(FORBIDDEN_MODULES)
-                or m == "importlib"
-                or m.split(".")[0] in INTROSPECTION_MODULES
-                for m in mods
-            ):
+            if any(_forbidden_module(m) for m in mods):
                 return f"imports {mods[0]}"
         if _names_forbidden(sub):
             return f"names {sub.value!r}"
     return ""
+
+
+def _star_import_of_forbidden(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.ImportFrom)
+        and any(a.name == "*" for a in node.names)
+        and _forbidden_module(node.module or "")
+    )
+
+
+def _forbidden_module(module: str) -> bool:
+    return module.startswith(FORBIDDEN_MODULES) or module.split(".")[0] in (
+        "importlib",
+        *INTROSPECTION_MODULES,
+    )
 
 
 def _names_forbidden(node: ast.AST) -> bool:

@@ -372,3 +372,15 @@ def test_an_unknown_codec_is_refused():
 def test_a_deeply_nested_expression_is_reported_not_raised(expression):
     result = scan(SOLVED + f"x = {expression}\n", "exercise1.py")
     assert result.syntax_error.startswith("it is nested too deeply for the grader to read")
+
+
+@pytest.mark.parametrize("module", ["torch.autograd", "torch.func", "inspect"])
+def test_a_star_import_of_autograd_forbids_the_file(module):
+    """`from torch.autograd import *` binds `backward`, exercise 3's own name, unwritten."""
+    result = scanned(f"from {module} import *\n" + SOLVED)
+    assert result.forbidden.everything == f"module-level code imports * from {module}"
+    assert "backward" in result.forbidden
+
+
+def test_a_star_import_of_torch_is_fine():
+    assert dict(scanned("from torch import *\n" + SOLVED).forbidden) == {}
