@@ -175,8 +175,9 @@ class Grader:
 def decode_sources(sub: Submission, files: tuple[str, ...]):
     """Bytes -> text; a binary or non-UTF-8 file becomes an error for its exercise, not a crash.
 
-    The text is what Python itself would read from the bytes (PEP 263): a declared encoding other
-    than UTF-8 (`# -*- coding: utf-7 -*-`) is refused, so the text scanned is the text that runs.
+    The text is what Python itself will read from the bytes (PEP 263): a coding line under which
+    they decode to other text than UTF-8 shows (`# -*- coding: utf-7 -*-` with a `+AAo-` in a
+    comment) is refused, so the text scanned is the text that runs.
     """
     sources: dict[str, str | None | Exception] = {}
     notes: dict[str, str] = {}

@@ -10,6 +10,9 @@ import pytest
 from attacks.scan_corpus import BESSEL_FUSED, COARSER, SCAN_ATTACKS, ScanAttack, solution
 from conftest import item
 
+from grader.pipeline import decode_sources
+from grader.submissions import Submission
+
 FILES = ("exercise1", "exercise2", "exercise3")
 
 
@@ -58,3 +61,14 @@ def test_a_mistake_returned_in_a_coarser_dtype_scores_what_it_scores_in_float32(
     assert got["score"] == 0.0 and not any(c["passed"] for c in got["cases"])
     name = {"half": "float16"}.get(coarse, coarse)
     assert f"returned {name} while the inputs are float32" in got["message"]
+
+
+def test_a_coding_line_that_changes_nothing_is_read_as_written():
+    """latin-1 over plain ASCII decodes as UTF-8 does: the file is graded, not refused."""
+    source = "# -*- coding: latin-1 -*-\n" + solution("exercise2")
+    smuggling = next(a for a in SCAN_ATTACKS if a.name == "utf7").exercise2
+    sub = Submission("s", {"exercise1": source.encode(), "exercise2": smuggling})
+    sources, notes = decode_sources(sub, ("exercise1", "exercise2"))
+    assert sources["exercise1"] == source and notes["exercise1"] == "submitted"
+    assert isinstance(sources["exercise2"], ValueError)
+    assert notes["exercise2"].startswith("exercise2.py cannot be graded: it declares the encoding")
