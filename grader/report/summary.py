@@ -207,6 +207,9 @@ def attention(r: dict) -> list[str]:
     n_timeout = sum(i.get("status") == "timeout" for i in items)
     if n_timeout:
         why.append(f"{n_timeout} item{'s' if n_timeout > 1 else ''} timed out")
+    for flag in r.get("review") or []:
+        if isinstance(flag, dict) and flag.get("reason"):
+            why.append(str(flag["reason"]))
     return why
 
 
