@@ -18,6 +18,8 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
+from . import notebook_submissions
+
 MAX_FILE_BYTES = 1 << 20
 MAX_ZIP_BYTES = 200 << 20
 MAX_ZIP_FILES = 100_000
@@ -36,6 +38,7 @@ class Submission:
     student: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     source: str = ""
+    notebook: dict = field(default_factory=dict)  # what a notebook gave (grader/notebook.py)
 
     @property
     def slug(self) -> str:
@@ -58,6 +61,9 @@ def discover(path: Path, files: tuple[str, ...], workdir: Path) -> tuple[list[Su
             "of submissions, or a Gradescope export zip"
         )
     if path.is_file():
+        if path.suffix.lower() == ".ipynb":  # one notebook on its own
+            folder = notebook_submissions.alone(path, workdir)
+            return [read_submission(folder, path.stem, files, workdir)], False
         if not zipfile.is_zipfile(path):
             raise SubmissionError(
                 f"{path} is a file but not a zip: give a submission folder or "
@@ -71,7 +77,7 @@ def discover(path: Path, files: tuple[str, ...], workdir: Path) -> tuple[list[Su
 def _from_folder(root: Path, files, workdir: Path, default_name: str):
     if (root / METADATA).is_file():
         return _gradescope_export(root, files, workdir), True
-    if _exercise_files(root, files, depth=0):
+    if _exercise_files(root, files, depth=0) or notebook_submissions.find_notebooks_here(root):
         return [read_submission(root, default_name, files, workdir)], False
     entries = sorted(p for p in root.iterdir() if _is_candidate(p))
     subs = [read_submission(p, _name_of(p), files, workdir) for p in entries]
@@ -127,11 +133,12 @@ def read_submission(path: Path, name: str, files, workdir: Path) -> Submission:
             contents[f] = p.read_bytes()
             if p.parent != root:
                 notes.append(f"found {p.name} in {p.parent.relative_to(root)}/")
+    notebook = notebook_submissions.use_notebook(path, files, contents, notes)
     if not any(v is not None for v in contents.values()):
         notes.append(
             "no exercise files found (expected " + ", ".join(f + ".py" for f in files) + ")"
         )
-    return Submission(name, contents, notes=notes, source=str(path))
+    return Submission(name, contents, notes=notes, source=str(path), notebook=notebook)
 
 
 def _exercise_files(root: Path, files, depth: int) -> dict[str, Path]:

@@ -1,0 +1,133 @@
+"""Notebooks in a submission: which one is graded, and whether it or the .py files are.
+
+Called once where a submission's files are collected (grader/submissions.py), for every front
+door (`grader grade`, `grader check`, Gradescope). The rules, each reported in a note:
+- A notebook is any `*.ipynb` at most three folders deep, under any name (`Copy of
+  backprop_ninja.ipynb` is what Colab downloads); `.ipynb_checkpoints` and links are ignored.
+- Two notebooks: the one with the most implemented gradient functions is graded (ties: the
+  shallower, then the first by name); the note names both.
+- A notebook and exercise .py files: the .py files are graded, unless every function in them is
+  still an untouched stub (`raise NotImplementedError`), as when a student zips the whole bundle
+  folder after working in the notebook; then the notebook is.
+"""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from .assignment import load
+from .notebook import SUFFIX, NotebookError, NotebookRead, is_untouched_stub, read_notebook
+
+MAX_DEPTH = 3
+MAX_NOTEBOOKS = 20  # read at most this many; a submission is one student's work
+IGNORED = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints"}
+
+
+def find_notebooks(root: Path) -> list[Path]:
+    """Regular `.ipynb` files under root, shallowest first; no links, FIFOs or junk folders."""
+    found: list[Path] = []
+    frontier = [root]
+    for _ in range(MAX_DEPTH + 1):
+        nxt = []
+        for folder in frontier:
+            try:
+                entries = sorted(folder.iterdir())
+            except OSError:
+                continue
+            for p in entries:
+                if p.name in IGNORED or p.name.startswith("."):
+                    continue
+                try:
+                    mode = p.lstat().st_mode
+                except OSError:
+                    continue
+                if stat.S_ISREG(mode) and p.name.lower().endswith(SUFFIX):
+                    found.append(p)
+                elif stat.S_ISDIR(mode):
+                    nxt.append(p)
+        frontier = nxt
+    return found[:MAX_NOTEBOOKS]
+
+
+def find_notebooks_here(folder: Path) -> bool:
+    """Whether a folder holds a notebook itself (then it is one submission, not a batch)."""
+    return any(p.parent == folder for p in find_notebooks(folder))
+
+
+def alone(path: Path, workdir: Path) -> Path:
+    """A folder holding only a copy of one notebook given on its own (`grader check x.ipynb`)."""
+    folder = workdir / "notebook"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / path.name).write_bytes(path.read_bytes())
+    return folder
+
+
+def functions_of(files: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """The functions each file's grader calls, from the assignment that has these files."""
+    assignment = load()
+    known = dict(assignment.functions)
+    return {f: known.get(f, ()) for f in files}
+
+
+def use_notebook(
+    root: Path, files: tuple[str, ...], contents: dict[str, bytes | None], notes: list[str]
+) -> dict:
+    """Fill `contents` from a notebook under root when one should be graded; returns its record.
+
+    `contents` holds the .py files found (or None); it is changed in place, and `notes` gets a
+    line saying what was graded and why. The record (empty when no notebook is involved) goes
+    to result.json's `notebook`.
+    """
+    paths = find_notebooks(root)
+    if not paths:
+        return {}
+    functions = functions_of(files)
+    reads: list[tuple[Path, NotebookRead]] = []
+    for path in paths:
+        try:
+            reads.append((path, read_notebook(path.read_bytes(), path.name, functions)))
+        except NotebookError as e:
+            notes.append(str(e))
+        except OSError as e:
+            notes.append(f"{path.name} could not be read: {e.strerror}")
+    if not reads:
+        return {"graded": None, "notebooks": [p.name for p in paths]}
+    path, chosen = max(reads, key=lambda r: _preference(r, root))
+    if len(paths) > 1:
+        others = ", ".join(p.name for p in paths if p != path)
+        notes.append(
+            f"found {len(paths)} notebooks; graded {path.name}, which implements the most "
+            f"gradient functions ({chosen.implemented}); not graded: {others}. Submit one notebook."
+        )
+    present = {f: b for f, b in contents.items() if b is not None}
+    if present and not all(is_untouched_stub(b) for b in present.values()):
+        notes.append(
+            f"graded your .py files ({', '.join(f + '.py' for f in present)}), not the notebook "
+            f"{path.name}: when both are submitted, the .py files count. Submit only the one "
+            "you want graded."
+        )
+        return {"graded": None, "notebooks": [p.name for p in paths], "reason": "py files"}
+    if present:
+        notes.append(
+            f"graded the notebook {path.name}: the .py files beside it are untouched stubs "
+            f"({', '.join(f + '.py' for f in present)})"
+        )
+    for f in files:
+        text = chosen.sources.get(f)
+        contents[f] = text.encode("utf-8") if text is not None else None
+    notes.extend(chosen.notes)
+    notes.append(_summary(chosen, files))
+    return {"graded": path.name, "path": str(path.relative_to(root)), **chosen.to_json()}
+
+
+def _preference(entry: tuple[Path, NotebookRead], root: Path) -> tuple:
+    path, read = entry
+    depth = len(path.relative_to(root).parts)
+    defined = sum(len(v) for v in read.functions.values())
+    return (read.implemented, defined, -depth, [-ord(c) for c in path.name])
+
+
+def _summary(read: NotebookRead, files: tuple[str, ...]) -> str:
+    parts = "; ".join(f"{f}: {read.summary(f)}" for f in files)
+    return f"graded the notebook {read.name} ({parts}); the report lists what each cell gave"
