@@ -25,6 +25,7 @@ from test_attacks import attack_grader, build, lab  # noqa: F401 (fixtures)
 from variants import ALTERNATIVES, MISTAKES
 
 from grader.check import render
+from grader.report.html import render_report
 from grader.submissions import Submission, discover
 
 FILES = ("exercise1", "exercise2", "exercise3")
@@ -139,8 +140,13 @@ def test_a_top_level_endless_loop_costs_a_notebook_nothing(grader, tmp_path):
     files["exercise2"] = files["exercise2"] + "\nwhile True:\n    pass\n"
     folder = tmp_path / "student"
     folder.mkdir()
-    (folder / "nb.ipynb").write_bytes(lecture_notebook(files, "jupyter"))
+    (folder / "my <b>notebook.ipynb").write_bytes(lecture_notebook(files, "jupyter"))
     (sub,), _ = discover(folder, FILES, tmp_path / "work")
     result = grader.grade(sub).to_json()
     assert result["score"] == result["max_score"]
     assert any("while loop" in d for c in result["notebook"]["cells"] for d in c["dropped"])
+    # The report names the notebook and lists each cell's share, student text escaped.
+    page = render_report(result)
+    assert 'id="notebook"' in page and "my &lt;b&gt;notebook.ipynb" in page
+    assert "<b>notebook" not in page
+    assert "def dlogprobs" in page and "a while loop (not run when grading)" in page
