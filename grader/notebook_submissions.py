@@ -71,15 +71,16 @@ def functions_of(files: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
 
 
 def use_notebook(
-    root: Path, files: tuple[str, ...], contents: dict[str, bytes | None], notes: list[str]
+    roots: list[Path], files: tuple[str, ...], contents: dict[str, bytes | None], notes: list[str]
 ) -> dict:
-    """Fill `contents` from a notebook under root when one should be graded; returns its record.
+    """Fill `contents` from a notebook under the roots when one should be graded; its record.
 
+    `roots`: the submission's folder, and where a zip inside it was unpacked (if it was).
     `contents` holds the .py files found (or None); it is changed in place, and `notes` gets a
     line saying what was graded and why. The record (empty when no notebook is involved) goes
     to result.json's `notebook`.
     """
-    paths = find_notebooks(root)
+    paths = list(dict.fromkeys(p for r in dict.fromkeys(roots) for p in find_notebooks(r)))
     if not paths:
         return {}
     functions = functions_of(files)
@@ -93,7 +94,7 @@ def use_notebook(
             notes.append(f"{path.name} could not be read: {e.strerror}")
     if not reads:
         return {"graded": None, "notebooks": [p.name for p in paths]}
-    path, chosen = max(reads, key=lambda r: _preference(r, root))
+    path, chosen = max(reads, key=lambda r: _preference(r, roots))
     if len(paths) > 1:
         others = ", ".join(p.name for p in paths if p != path)
         notes.append(
@@ -118,12 +119,12 @@ def use_notebook(
         contents[f] = text.encode("utf-8") if text is not None else None
     notes.extend(chosen.notes)
     notes.append(_summary(chosen, files))
-    return {"graded": path.name, "path": str(path.relative_to(root)), **chosen.to_json()}
+    return {"graded": path.name, **chosen.to_json()}
 
 
-def _preference(entry: tuple[Path, NotebookRead], root: Path) -> tuple:
+def _preference(entry: tuple[Path, NotebookRead], roots: list[Path]) -> tuple:
     path, read = entry
-    depth = len(path.relative_to(root).parts)
+    depth = min(len(path.relative_to(r).parts) for r in roots if path.is_relative_to(r))
     defined = sum(len(v) for v in read.functions.values())
     return (read.implemented, defined, -depth, [-ord(c) for c in path.name])
 

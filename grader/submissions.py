@@ -133,7 +133,7 @@ def read_submission(path: Path, name: str, files, workdir: Path) -> Submission:
             contents[f] = p.read_bytes()
             if p.parent != root:
                 notes.append(f"found {p.name} in {p.parent.relative_to(root)}/")
-    notebook = notebook_submissions.use_notebook(path, files, contents, notes)
+    notebook = notebook_submissions.use_notebook([path, root], files, contents, notes)
     if not any(v is not None for v in contents.values()):
         notes.append(
             "no exercise files found (expected " + ", ".join(f + ".py" for f in files) + ")"

@@ -151,3 +151,17 @@ def test_links_and_fifos_named_ipynb_are_never_opened(tmp_path):
     (folder / "exercise1.py").write_text("def dlogprobs():\n    return 1\n")
     sub = one(folder, tmp_path)
     assert sub.notebook == {} and sub.files["exercise2"] is None
+
+
+@pytest.mark.parametrize("how", ["notebook", "zip"])
+def test_gradescope_finds_an_uploaded_notebook_alone_or_zipped(tmp_path, how):
+    from grader.gradescope.run import load_submission
+
+    upload = tmp_path / "submission"
+    upload.mkdir()
+    if how == "zip":
+        with zipfile.ZipFile(upload / "work.zip", "w") as z:
+            z.writestr(COLAB_NAME, solved_notebook())
+    else:
+        (upload / COLAB_NAME).write_bytes(solved_notebook())
+    assert_from_notebook(load_submission(upload, FILES, tmp_path / "work"))
