@@ -157,7 +157,9 @@ def _cells(data: bytes, name: str) -> list[dict]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # missing cell ids and the like: read it anyway
-            nb = nbformat.reads(text, as_version=4)
+            # Not nbformat.reads: its schema validation costs more than the reading, and this
+            # reader checks every field it uses itself. Older versions are upgraded to 4.
+            nb = nbformat.convert(nbformat.reader.reads(text), 4)
     except (json.JSONDecodeError, nbformat.reader.NotJSONError) as e:
         raise NotebookError(
             f"{name} is not a notebook (not valid JSON: {str(e)[:200]}); download it again "
