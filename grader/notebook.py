@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 
 MAX_NOTEBOOK_BYTES = 64 << 20  # image outputs make notebooks big; the code in them is small
 MAX_SOURCE_BYTES = 1 << 20  # the limit on an exercise's code, as for a .py file
+MAX_CELLS, MAX_ENTRIES = 400, 30  # the record in result.json stays small whatever the notebook
 SUFFIX = ".ipynb"
 SETUP_MARK = "# backprop-ninja: setup"
 ASSIGNMENT_NOTEBOOK = "backprop_ninja.ipynb"
@@ -86,9 +87,17 @@ class NotebookRead:
             "functions": self.functions,
             "implemented": self.implemented,
             "cells_used": self.used,
-            "cells": [asdict(c) for c in self.cells if c.taken or c.dropped],
+            "cells": [_bounded(asdict(c)) for c in self.cells if c.taken or c.dropped][:MAX_CELLS],
             "notes": self.notes,
         }
+
+
+def _bounded(cell: dict) -> dict:
+    for key in ("taken", "dropped"):
+        if len(cell[key]) > MAX_ENTRIES:
+            more = len(cell[key]) - MAX_ENTRIES
+            cell[key] = cell[key][:MAX_ENTRIES] + [f"... and {more} more"]
+    return cell
 
 
 @dataclass
@@ -135,7 +144,13 @@ def read_notebook(data: bytes, name: str, functions: dict[str, tuple[str, ...]])
         if not record.section:
             tagged = [t for t in tags if t in functions]
             record.section = tagged[-1] if tagged else ""
-        pieces += _select(text, record, gradient, constants, lecture_style)
+        if len(text) > MAX_SOURCE_BYTES:
+            record.dropped.append(f"the whole cell: larger than {MAX_SOURCE_BYTES} bytes")
+            continue
+        try:
+            pieces += _select(text, record, gradient, constants, lecture_style)
+        except (RecursionError, MemoryError, ValueError) as e:  # nested too deep, NUL bytes
+            record.dropped.append(f"the whole cell: it could not be parsed ({type(e).__name__})")
     result = _assemble(name, pieces, records, functions)
     if not any(result.functions.values()):
         result.notes.append(_no_functions_note(name, functions, lecture_style))
@@ -257,6 +272,8 @@ def _select(text, record, gradient, constants, lecture_style) -> list[_Piece]:
         piece.future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             constants.update(_assigned(node))
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            constants.update((a.asname or a.name).split(".")[0] for a in node.names)
         pieces.append(piece)
         record.taken.append(kind)
     return pieces
@@ -312,11 +329,14 @@ def _assigned(node: ast.stmt) -> set[str]:
 
 
 def _constant(node: ast.expr, constants: set[str]) -> bool:
-    """Literals, containers of them, arithmetic on them, and names of earlier constants."""
+    """Literals, containers of them, arithmetic on them, names of earlier constants and imports,
+    and attributes of those (`F = torch.nn.functional`, `dtype = torch.float32`)."""
     if isinstance(node, ast.Constant):
         return True
     if isinstance(node, ast.Name):
         return node.id in constants
+    if isinstance(node, ast.Attribute):
+        return _constant(node.value, constants)
     if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
         return all(_constant(e, constants) for e in node.elts)
     if isinstance(node, ast.Dict):

@@ -250,3 +250,22 @@ def test_code_over_the_size_limit_is_not_graded(monkeypatch):
     r = read([code(ONE), code("BIG = " + repr("x" * 3000) + "\n")])
     assert r.sources["exercise1"] is None
     assert any("larger than 2000 bytes" in n for n in r.notes)
+
+
+def test_aliases_of_imported_modules_count_as_constants():
+    cells = [code("import torch\nF = torch.nn.functional\ndtype = torch.float32\nx = plt.cm\n")]
+    src = read([*cells, code(ONE)]).sources["exercise1"]
+    assert "F = torch.nn.functional" in src and "dtype = torch.float32" in src
+    assert "plt" not in src
+
+
+def test_a_hostile_cell_costs_only_itself_and_the_record_stays_small():
+    deep = "x = " + "-" * 200_000 + "1\n"  # deeper than any parser or unparser recursion
+    calls = "".join(f"f({i})\n" for i in range(5000))
+    r = read([code(deep), code(calls), code("BIG = 1\n" + "#" * (2 << 20)), code(ONE)])
+    assert r.functions["exercise1"] == ["dlogits"] and "BIG" not in r.sources["exercise1"]
+    record = r.to_json()
+    assert len(json.dumps(record)) < 20_000
+    (many,) = [c for c in record["cells"] if c["cell"] == 2]
+    assert many["dropped"][-1] == f"... and {5000 - notebook.MAX_ENTRIES} more"
+    assert "could not be parsed" in record["cells"][0]["dropped"][0]
