@@ -247,9 +247,13 @@ def test_a_notebook_too_big_to_read_is_refused_with_the_fix(monkeypatch):
 
 def test_code_over_the_size_limit_is_not_graded(monkeypatch):
     monkeypatch.setattr(notebook, "MAX_SOURCE_BYTES", 2_000)
-    r = read([code(ONE), code("BIG = " + repr("x" * 3000) + "\n")])
+    parts = [code(f"BIG{i} = " + repr("x" * 900) + "\n") for i in range(3)]
+    r = read([code(ONE), *parts])
     assert r.sources["exercise1"] is None
     assert any("larger than 2000 bytes" in n for n in r.notes)
+    r = read([code(ONE), code("BIG = " + repr("x" * 3000) + "\n")])  # one cell too big
+    assert "BIG" not in r.sources["exercise1"]
+    assert "larger than 2000 bytes" in r.cells[1].dropped[0]
 
 
 def test_aliases_of_imported_modules_count_as_constants():
