@@ -31,28 +31,53 @@ def find_notebooks(root: Path) -> list[Path]:
     for _ in range(MAX_DEPTH + 1):
         nxt = []
         for folder in frontier:
-            try:
-                entries = sorted(folder.iterdir())
-            except OSError:
-                continue
-            for p in entries:
-                if p.name in IGNORED or p.name.startswith("."):
-                    continue
-                try:
-                    mode = p.lstat().st_mode
-                except OSError:
-                    continue
-                if stat.S_ISREG(mode) and p.name.lower().endswith(SUFFIX):
+            for p in _entries(folder):
+                if _regular(p) and p.name.lower().endswith(SUFFIX):
                     found.append(p)
-                elif stat.S_ISDIR(mode):
+                elif _directory(p):
                     nxt.append(p)
         frontier = nxt
     return found[:MAX_NOTEBOOKS]
 
 
-def find_notebooks_here(folder: Path) -> bool:
-    """Whether a folder holds a notebook itself (then it is one submission, not a batch)."""
-    return any(p.parent == folder for p in find_notebooks(folder))
+def is_notebook_submission(folder: Path, files: tuple[str, ...]) -> bool:
+    """Whether a folder holding a notebook itself is one submission, not a class of them.
+
+    It is, unless two or more folders inside hold a notebook or an exercise file of their own:
+    a TA's notes.ipynb beside the students' folders must not turn the class into one student.
+    """
+    if not any(p.parent == folder for p in find_notebooks(folder)):
+        return False
+    wanted = {f + ".py" for f in files}
+
+    def has_work(d: Path) -> bool:
+        return any(
+            _regular(p) and (p.name.lower() in wanted or p.name.lower().endswith(SUFFIX))
+            for p in _entries(d)
+        )
+
+    return sum(has_work(d) for d in _entries(folder) if _directory(d)) < 2
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return [p for p in sorted(folder.iterdir()) if p.name not in IGNORED and p.name[:1] != "."]
+    except OSError:
+        return []
+
+
+def _regular(p: Path) -> bool:
+    try:
+        return stat.S_ISREG(p.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def _directory(p: Path) -> bool:
+    try:
+        return stat.S_ISDIR(p.lstat().st_mode)
+    except OSError:
+        return False
 
 
 def alone(path: Path, workdir: Path) -> Path:

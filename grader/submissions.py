@@ -77,7 +77,9 @@ def discover(path: Path, files: tuple[str, ...], workdir: Path) -> tuple[list[Su
 def _from_folder(root: Path, files, workdir: Path, default_name: str):
     if (root / METADATA).is_file():
         return _gradescope_export(root, files, workdir), True
-    if _exercise_files(root, files, depth=0) or notebook_submissions.find_notebooks_here(root):
+    if _exercise_files(root, files, depth=0) or notebook_submissions.is_notebook_submission(
+        root, files
+    ):
         return [read_submission(root, default_name, files, workdir)], False
     entries = sorted(p for p in root.iterdir() if _is_candidate(p))
     subs = [read_submission(p, _name_of(p), files, workdir) for p in entries]

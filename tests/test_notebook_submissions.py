@@ -165,3 +165,21 @@ def test_gradescope_finds_an_uploaded_notebook_alone_or_zipped(tmp_path, how):
     else:
         (upload / COLAB_NAME).write_bytes(solved_notebook())
     assert_from_notebook(load_submission(upload, FILES, tmp_path / "work"))
+
+
+def test_a_notebook_beside_students_folders_does_not_make_the_class_one_student(tmp_path):
+    root = tmp_path / "class"
+    for name in ("alice", "bob"):
+        (root / name).mkdir(parents=True)
+        (root / name / "exercise1.py").write_text(solution("exercise1"))
+    (root / "backprop_ninja.ipynb").write_bytes(stub_notebook())  # the TA's copy
+    subs, batch = discover(root, FILES, tmp_path / "work")
+    assert batch and [s.name for s in subs] == ["alice", "bob"]
+
+
+def test_a_students_notebook_with_a_backup_folder_is_still_one_submission(tmp_path):
+    folder = tmp_path / "alice"
+    (folder / "old").mkdir(parents=True)
+    (folder / "old" / "backup.ipynb").write_bytes(stub_notebook())
+    (folder / COLAB_NAME).write_bytes(solved_notebook())
+    assert_from_notebook(one(folder, tmp_path))
