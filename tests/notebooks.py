@@ -162,3 +162,42 @@ def lecture_notebook(files: dict[str, str], flavour: str = "jupyter", images: in
         )
     )
     return save(cells, flavour)
+
+
+def filled_assignment_notebook(files: dict[str, str], flavour: str = "colab") -> bytes:
+    """The bundle's backprop_ninja.ipynb with each stub cell replaced by the submission's function.
+
+    What else a file holds (imports, constants, helpers) goes in a new cell under the exercise's
+    heading; the lecture's own cells are added around, as a student copying from it would.
+    """
+    from conftest import SOLUTIONS
+
+    from grader.notebook_build import notebook_text
+
+    nb = json.loads(notebook_text(SOLUTIONS))
+    stubs = {ex: set() for ex in HEADINGS}
+    for cell in nb["cells"]:
+        for tag in set(cell["metadata"].get("tags", [])) & set(HEADINGS):
+            stubs[tag].add(ast.parse("".join(cell["source"])).body[0].name)
+
+    def name_of(text: str) -> str:
+        return text.split("(")[0].removeprefix("def ") if text.startswith("def ") else ""
+
+    cells: list[dict] = [code(LECTURE_FIRST_CELL), code("!pip install torch\n")]
+    for cell in nb["cells"]:
+        cell = {k: v for k, v in cell.items() if k != "id"}
+        text = "".join(cell["source"])
+        exercise = next((t for t in cell["metadata"].get("tags", []) if t in HEADINGS), None)
+        if exercise is None:
+            cells.append(cell)
+            if cell["cell_type"] == "markdown" and text.startswith("## Exercise"):
+                ex = f"exercise{text[12]}"
+                parts = [t for t in split_module(files[ex]) if name_of(t) not in stubs[ex]]
+                cells.append(code("".join(parts), count=7))
+                cells.append(code("dlogprobs = torch.zeros_like(logprobs)\n", outputs=[error()]))
+            continue
+        name = ast.parse(text).body[0].name
+        mine = [t for t in split_module(files[exercise]) if name_of(t) == name]
+        cells.append(code(mine[-1] if mine else "", count=8, outputs=[image()]))
+    cells.append(code("while True:\n    pass\n", count=None))
+    return save(cells, flavour)

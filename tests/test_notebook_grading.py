@@ -1,14 +1,15 @@
 """A notebook is graded exactly as the same functions in .py files: same items, same verdicts.
 
 Each submission is graded twice with the real pipeline: as exercise .py files, and as a folder
-holding only a Colab-saved notebook with the same functions under the lecture's headings,
-surrounded by the lecture's own cells (matplotlib, magics, shell escapes, top-level lecture code,
+holding only a Colab-saved notebook with the same functions (in a notebook written from scratch
+under the lecture's headings, or in the bundle's backprop_ninja.ipynb), surrounded by the
+lecture's own cells (matplotlib, magics, shell escapes, top-level lecture code,
 an endless `while True:` loop). Every item must agree: status, score, hint, warnings, each case's
 status and message; and `grader check` must print the same table.
 
 A notebook holds one function per name per exercise, so the mutant corpus (tests/variants.py) is
 packed into a few submissions of disjoint edits: every mistake and every valid alternative is
-graded, in 4 submissions (8 gradings) instead of 35. The attack corpus is sampled: the attacks
+graded, in 4 submissions (12 gradings) instead of 35. The attack corpus is sampled: the attacks
 that live inside a function body, which a notebook carries over unchanged (module-level attack
 code is dropped from a notebook by design; a test below shows the endless loop case).
 """
@@ -20,7 +21,7 @@ import re
 import pytest
 from attacks.corpus import ATTACKS
 from conftest import solution
-from notebooks import lecture_notebook
+from notebooks import filled_assignment_notebook, lecture_notebook
 from test_attacks import attack_grader, build, lab  # noqa: F401 (fixtures)
 from variants import ALTERNATIVES, MISTAKES
 
@@ -59,18 +60,22 @@ def packed_corpus() -> list[dict[str, str]]:
     ]
 
 
-def grade_both(grader, files: dict[str, str | bytes], tmp_path) -> tuple[dict, dict]:
+_AS_PY: dict[str, dict] = {}  # the .py verdicts of a submission, graded once for both notebooks
+
+
+def grade_both(grader, files, tmp_path, make=lecture_notebook) -> tuple[dict, dict]:
     """result.json of the .py files, and of a folder holding only the same code as a notebook."""
     data = {f: v.encode() if isinstance(v, str) else v for f, v in files.items()}
-    as_py = grader.grade(Submission("student", data)).to_json()
+    key = repr(sorted(data.items())) + str(id(grader))
+    if key not in _AS_PY:
+        _AS_PY[key] = grader.grade(Submission("student", data)).to_json()
     folder = tmp_path / "student"
     folder.mkdir()
     texts = {f: v.decode() for f, v in data.items()}
-    (folder / "Copy of backprop_ninja.ipynb").write_bytes(lecture_notebook(texts, "colab"))
+    (folder / "Copy of backprop_ninja.ipynb").write_bytes(make(texts, "colab"))
     (sub,), _ = discover(folder, FILES, tmp_path / "work")
     assert all(sub.files[f] is not None for f in FILES), sub.notes
-    as_nb = grader.grade(sub).to_json()
-    return as_py, as_nb
+    return _AS_PY[key], grader.grade(sub).to_json()
 
 
 def verdicts(result: dict) -> dict[str, tuple]:
@@ -102,9 +107,12 @@ def assert_same(as_py: dict, as_nb: dict) -> None:
 
 
 @pytest.mark.parametrize("k", range(len(packed_corpus())))
-def test_the_mutant_corpus_gets_the_same_verdicts_from_a_notebook(grader, tmp_path, k):
+@pytest.mark.parametrize(
+    "make", [lecture_notebook, filled_assignment_notebook], ids=["lecture", "assignment"]
+)
+def test_the_mutant_corpus_gets_the_same_verdicts_from_a_notebook(grader, tmp_path, k, make):
     files = packed_corpus()[k]
-    as_py, as_nb = grade_both(grader, files, tmp_path)
+    as_py, as_nb = grade_both(grader, files, tmp_path, make)
     if k == 0:  # the first holds most of the classic mistakes: verdicts that differ from "passed"
         assert {i["status"] for i in as_py["items"]} >= {"passed", "failed"}
     assert_same(as_py, as_nb)
