@@ -231,6 +231,7 @@ def build_notebook(solutions: Path, filled: bool = False) -> dict:
         source = (solutions / file).read_text(encoding="utf-8")
         text = _without_markers(source) if filled else generate_stub(source)
         doc, functions = _split(text)
+        doc = doc.split("\n", 1)[1] if doc.startswith("Exercise") else doc  # the title's
         cells.append(_markdown(exercise, f"## {_TITLES[file]}\n\n{_as_markdown(doc)}"))
         for name, code in functions:
             cells.append(_code(f"{exercise}-{name}", code, tags=[exercise]))
@@ -293,7 +294,7 @@ def _as_markdown(doc: str) -> str:
             block.append(line[4:])
             continue
         if block:
-            out += ["```python", *block, "```"]
+            out += ["```", *block, "```"]
             block = []
         out.append(line)
     return "\n".join(out).strip() + "\n"
