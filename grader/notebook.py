@@ -447,13 +447,14 @@ def _is_docstring(node: ast.stmt) -> bool:
 
 
 def is_untouched_stub(source: bytes) -> bool:
-    """True when every function of a .py file still only raises NotImplementedError."""
+    """True when a .py file holds no work: every function still only raises NotImplementedError
+    (or there is none, as in an empty file). A file that does not parse counts as work."""
     try:
         tree = ast.parse(source.decode("utf-8-sig"))
-    except (SyntaxError, UnicodeDecodeError, ValueError):
+    except (SyntaxError, UnicodeDecodeError, ValueError, RecursionError, MemoryError):
         return False
     fns = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    return bool(fns) and all(_is_stub_def(f) for f in fns)
+    return all(_is_stub_def(f) for f in fns)
 
 
 def _no_functions_note(name, functions, lecture_style) -> str:

@@ -6,9 +6,9 @@ door (`grader grade`, `grader check`, Gradescope). The rules, each reported in a
   backprop_ninja.ipynb` is what Colab downloads); `.ipynb_checkpoints` and links are ignored.
 - Two notebooks: the one with the most implemented gradient functions is graded (ties: the
   shallower, then the first by name); the note names both.
-- A notebook and exercise .py files: the .py files are graded, unless every function in them is
-  still an untouched stub (`raise NotImplementedError`), as when a student zips the whole bundle
-  folder after working in the notebook; then the notebook is.
+- A notebook and exercise .py files: the .py files are graded, unless they hold no work (every
+  function still an untouched stub raising NotImplementedError, or no function at all), as when
+  a student zips the whole bundle folder after working in the notebook; then the notebook is.
 """
 
 from __future__ import annotations
@@ -136,8 +136,8 @@ def use_notebook(
         return {"graded": None, "notebooks": [p.name for p in paths], "reason": "py files"}
     if present:
         notes.append(
-            f"graded the notebook {path.name}: the .py files beside it are untouched stubs "
-            f"({', '.join(f + '.py' for f in present)})"
+            f"graded the notebook {path.name}: the .py files beside it hold no work yet, only "
+            f"untouched stubs ({', '.join(f + '.py' for f in present)})"
         )
     for f in files:
         text = chosen.sources.get(f)

@@ -109,6 +109,14 @@ def test_a_notebook_beside_the_untouched_stubs_is_graded(tmp_path):
     assert any("untouched stubs" in n for n in sub.notes)
 
 
+def test_an_empty_py_file_beside_a_notebook_is_no_work_and_the_notebook_is_graded(tmp_path):
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    (folder / "exercise1.py").write_text("# nothing yet\n")
+    (folder / COLAB_NAME).write_bytes(solved_notebook())
+    assert_from_notebook(one(folder, tmp_path))
+
+
 def test_py_files_with_work_in_them_win_over_a_notebook_and_the_note_says_so(tmp_path):
     folder = tmp_path / "alice"
     folder.mkdir()
