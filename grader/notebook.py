@@ -12,7 +12,9 @@ Telling exercises apart (exercises 1 and 2 both define `dlogits` and `dhprebn`):
 - Cells before the first section take their exercise from a cell tag `exercise1`..`exercise3`
   (Jupyter's tags; Colab keeps metadata but has no tag editor, so the headings come first).
 - A gradient function (a name some exercise's grader calls) belongs to the exercise of its
-  section. One defined outside every section goes to each exercise that calls that name.
+  section. One defined outside every section goes to each exercise that calls that name, and so
+  does one under a heading whose exercise never calls it, unless that exercise has its own
+  (the lecture's notebook numbers four exercises: its "Exercise 3" is our fused `dhprebn`).
   Helpers, classes, imports and constants are shared by every exercise, wherever they are.
 - Later definitions win, as in a kernel run top to bottom.
 - Code cells whose first line is `# backprop-ninja: setup` (or tagged `setup`) are the
@@ -395,12 +397,16 @@ def _assemble(name, pieces, records, functions) -> NotebookRead:
     implemented: set[tuple[str, str]] = set()
     replaced: dict[int, set[tuple[str, int]]] = {}
     for exercise, names in functions.items():
+        mine = {p.defines for p in pieces if p.defines and p.exercise == exercise}
         own = [
             p
             for p in pieces
             if p.defines is None
             or p.exercise == exercise
-            or (not p.exercise and p.defines in names)
+            or (p.defines in names and not p.exercise)
+            # Under another exercise's heading that never calls it (the lecture numbers its
+            # fused BatchNorm "Exercise 3"): it serves the exercises that call it, if they lack one.
+            or (p.defines in set(names) - mine and p.defines not in functions.get(p.exercise, ()))
         ]
         # A kernel keeps only the last definition of a name; so does the module.
         last = {p.name: p for p in own if p.name}

@@ -273,3 +273,28 @@ def test_a_hostile_cell_costs_only_itself_and_the_record_stays_small():
     (many,) = [c for c in record["cells"] if c["cell"] == 2]
     assert many["dropped"][-1] == f"... and {5000 - notebook.MAX_ENTRIES} more"
     assert "could not be parsed" in record["cells"][0]["dropped"][0]
+
+
+def test_a_notebook_numbered_like_the_lectures_four_exercises():
+    """The lecture: 1 atomic, 2 fused cross-entropy, 3 fused BatchNorm, 4 all together."""
+    fused_bn = "def dhprebn(dhpreact, bngain, bnvar_inv, bnraw, n):\n    return 3\n"
+    cells = [
+        code("# Exercise 1: backprop through the whole thing manually\n" + ONE),
+        code("def dhprebn(dbndiff, dbnmeani, n):\n    return 1\n"),
+        code("# Exercise 2: backprop through cross_entropy but all in one go\n" + TWO),
+        code("# Exercise 3: backprop through batchnorm but all in one go\n" + fused_bn),
+        markdown("# Exercise 4: putting it all together!\n"),
+        code("def dlogprobs(logprobs, Yb, n):\n    return 5\n"),
+        code("def backward(**kw):\n    return dlogprobs(**kw)\n"),
+    ]
+    r = read(cells)
+    assert r.functions == {
+        "exercise1": ["dlogits", "dhprebn", "dlogprobs"],
+        "exercise2": ["dlogits", "dhprebn"],
+        "exercise3": ["backward"],
+    }
+    assert "return 1" in r.sources["exercise1"] and "return 3" not in r.sources["exercise1"]
+    assert "return 3" in r.sources["exercise2"] and "return 1" not in r.sources["exercise2"]
+    # dlogprobs under the last heading serves that section's backward, and exercise 1, which
+    # has none of its own (as in a kernel, where it is defined once the cell has run)
+    assert "return 5" in r.sources["exercise3"] and "return 5" in r.sources["exercise1"]
