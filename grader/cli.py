@@ -129,9 +129,10 @@ def check(folder: Path) -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=ROOT / "assignments")
 def assign(solutions: Path, out: Path) -> None:
     """Generate the student stubs from the marked reference solutions."""
+    from .notebook_build import write_notebook
     from .stubs import write_stubs
 
-    for path in write_stubs(solutions, out):
+    for path in [*write_stubs(solutions, out), write_notebook(solutions, out)]:
         click.echo(f"wrote {path}")
 
 

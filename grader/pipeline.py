@@ -114,6 +114,7 @@ class Grader:
             output=outputs,
             chain=extra.get("chain", {}),
             files=file_notes,
+            notebook=sub.notebook,
             student=dict(sub.student, notes=sub.notes) if sub.notes else dict(sub.student),
             isolation=self.zygote.iso.to_json() if self._zygote else {},
             leaderboard={"val_loss": val_loss} if val_loss is not None else {},

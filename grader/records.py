@@ -82,6 +82,8 @@ class SubmissionResult:
     output: dict[str, str] = field(default_factory=dict)
     chain: dict[str, Any] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    # For a notebook submission: which notebook, and what each cell gave or had dropped.
+    notebook: dict[str, Any] = field(default_factory=dict)
     student: dict[str, Any] = field(default_factory=dict)
     isolation: dict[str, Any] = field(default_factory=dict)
     leaderboard: dict[str, float] = field(default_factory=dict)

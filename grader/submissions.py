@@ -28,6 +28,7 @@ from pathlib import Path
 
 import yaml
 
+from . import notebook_submissions
 from .uploads import (
     IGNORED_DIRS,
     MAX_EXPORT_ENTRIES,
@@ -67,6 +68,7 @@ class Submission:
     # shown in the report and on the TA's "needs a look" list.
     absent: dict[str, str] = field(default_factory=dict)
     folder: str = ""  # its output folder, unique in the batch (set by `assign_folders`)
+    notebook: dict = field(default_factory=dict)  # what a notebook gave (grader/notebook.py)
 
     @property
     def slug(self) -> str:
@@ -272,15 +274,24 @@ def read_tree(
         contents[f], why = _choose(f, found[f], top, budget) if f in found else (None, None)
         if why:
             absent[f] = why
+    # A notebook holds every exercise at once: when it is what gets graded, it fills `contents`.
+    notebook = notebook_submissions.use_notebook(top, files, contents, budget.notes, budget)
+    if notebook.get("graded"):
+        found, absent = dict.fromkeys(files), {}
     wanted = ", ".join(f + ".py" for f in files)
     held = upload_held(top)
     if not any(v is not None for v in contents.values()) and not absent:
-        budget.notes.append(f"no exercise files found (expected {wanted}); the upload held: {held}")
+        budget.notes.append(
+            f"no exercise files found (expected {wanted}, or the assignment's notebook); the "
+            f"upload held: {held}"
+        )
     elif any(v is not None for v in contents.values()):
         for f in files:
             if f not in found:
                 absent[f] = f"missing: not in your upload, which held {held}"
-    return Submission(name, contents, notes=budget.notes, source=source, absent=absent)
+    return Submission(
+        name, contents, notes=budget.notes, source=source, absent=absent, notebook=notebook
+    )
 
 
 def _failed(name: str, files, note: str, source: str = "", notes: Sequence[str] = ()) -> Submission:
@@ -367,7 +378,9 @@ def _is_export(inp: Input, root: Entry) -> bool:
 
 
 def _is_one_submission(inp: Input, root: Entry) -> bool:
-    return any(e.kind == "file" and match_exercise(e.name, inp.files) for e in root.children)
+    if any(e.kind == "file" and match_exercise(e.name, inp.files) for e in root.children):
+        return True
+    return notebook_submissions.is_notebook_submission(inp.base, root, inp.files, inp.is_zip)
 
 
 def _is_folder_of_submissions(inp: Input, root: Entry) -> bool:
@@ -526,6 +539,12 @@ def _input(path: Path, real: Path, mode: int, limits, stack) -> Input:
             f"{path} is {kind_of(mode)}: give a submission folder or zip, a folder of "
             "submissions, or a Gradescope export zip"
         )
+    if real.name.casefold().endswith(".ipynb"):  # one notebook on its own: a listed tree of one
+        top = Entry(real.stem, "", "dir")
+        entry = Entry(real.name, real.name, "file", 1, os.stat(real).st_size)
+        entry.reader = file_reader(real.parent, (real.name,))
+        top.children.append(entry)
+        return Input(real.parent, top, True, limits, stack)
     f = open_zip_file(real.parent, (real.name,), stack)
     top = Entry(real.stem, "", "dir")
     # The whole zip is listed once; each submission in it is then charged to its own budget.
