@@ -199,7 +199,9 @@ def zygote_config(iso: Isolation) -> dict:
     read = [str(_inside_path(iso))]
     for root in system + _python_prefixes():
         read += [root] if iso.bubblewrap else readable_without(root, protected_paths())
-    return {"read_paths": read, "private_tmp": iso.bubblewrap}
+    # The runtime and Python, which a student uid may have to reach by descriptor (inside/reach.py)
+    reach = [str(_inside_path(iso)), *_python_prefixes()]
+    return {"read_paths": read, "private_tmp": iso.bubblewrap, "reach": reach}
 
 
 def _inside_path(iso: Isolation) -> Path:

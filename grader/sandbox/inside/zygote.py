@@ -38,6 +38,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import confine  # noqa: E402
 import protocol  # noqa: E402
+import reach  # noqa: E402
 import worker  # noqa: E402
 
 
@@ -195,7 +196,10 @@ def _confine(config: dict, folder: str, required: dict) -> dict:
         os.chown(folder, uid, uid)
     os.chmod(folder, 0o700)
     os.chdir(folder)
+    # Python under a folder the new uid may not enter: opened now, reached by descriptor later.
+    ways_in = reach.open_walled_off(config.get("reach", [])) if uid is not None else {}
     _drop_privileges(uid)
+    reach.reroute(ways_in)
     if confine.LINUX:
         zygote = os.getppid()
         # Dies with the zygote. Set after the uid change, which clears it.
@@ -205,7 +209,7 @@ def _confine(config: dict, folder: str, required: dict) -> dict:
         confine.not_dumpable()
     _set_limits(config)
     layers = {"uid": os.getuid(), "dropped_to_fresh_uid": uid is not None}
-    read = [p for p in config.get("read_paths", []) if isinstance(p, str)]
+    read = [reach.alias(p, ways_in) for p in config.get("read_paths", []) if isinstance(p, str)]
     steps = (
         ("landlock", lambda: confine.landlock(read, [folder, "/dev/null"])),
         ("seccomp", lambda: confine.seccomp(os.getpid())),
