@@ -5,9 +5,11 @@ no student process outlives grading, whatever it does to itself."""
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -115,3 +117,135 @@ def test_a_lazy_standard_import_scores_full_marks_with_and_without_bubblewrap(bu
     failed = {i["id"]: i.get("message", "") for i in result["items"] if i["status"] != "passed"}
     assert result["score"] == result["max_score"], failed
     assert not any("cannot read" in n for n in result["isolation"]["notes"])
+
+
+# --- no student process outlives grading --------------------------------------------------------
+
+CLEAR_DEATH_SIGNAL = textwrap.dedent(
+    """
+    import ctypes
+    import os
+    import signal
+    import time
+
+    import torch
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    CLEARED = ctypes.CDLL(None).prctl(1, 0, 0, 0, 0) == 0  # PR_SET_PDEATHSIG: none
+
+    def cleared():
+        return torch.tensor(int(CLEARED))
+
+    def spin():
+        while True:
+            time.sleep(0.01)
+    """
+)
+ORPHANS = {
+    "no_bubblewrap": dict(bubblewrap=False),
+    "no_bubblewrap_no_seccomp": dict(bubblewrap=False, seccomp=False),
+    "bubblewrap_no_seccomp": dict(bubblewrap=True, seccomp=False),
+}
+
+
+class Watch:
+    """Whether a student process still runs, seen from outside: its uid (root) or a pidfd."""
+
+    def __init__(self, zygote: Zygote, process) -> None:
+        self.uid = process.layers.get("uid") if process.layers.get("dropped_to_fresh_uid") else None
+        self.pidfd = None if zygote.iso.bubblewrap else os.pidfd_open(process.pid)
+        if self.uid is None and self.pidfd is None:
+            pytest.skip("not root and inside bubblewrap: no way to see the process from here")
+
+    def dead_within(self, seconds: float) -> bool:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if not self.running():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def running(self) -> bool:
+        if self.pidfd is not None:
+            return not select.select([self.pidfd], [], [], 0)[0]
+        return any(_uid_and_state(p) == (self.uid, True) for p in Path("/proc").glob("[0-9]*"))
+
+
+def _uid_and_state(proc: Path) -> tuple[int, bool] | None:
+    try:
+        status = (proc / "status").read_text()
+    except OSError:
+        return None
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return int(fields["Uid"].split()[0]), fields["State"].split()[0] not in ("Z", "X")
+
+
+@pytest.mark.parametrize("config", ORPHANS, ids=list(ORPHANS))
+def test_a_student_process_that_clears_its_death_signal_dies_with_the_grader(config) -> None:
+    """Its zygote killed under it (as a crashing sibling once did), a student process that
+    cleared PR_SET_PDEATHSIG and ignores SIGTERM still ends: the kernel kills it (seccomp keeps
+    the death signal; bubblewrap's process namespace ends with the zygote) or the grader does
+    (by pidfd, and by uid when root)."""
+    options = dict(ORPHANS[config])
+    iso = isolation.detect(allow_bubblewrap=options.pop("bubblewrap"))
+    if ORPHANS[config]["bubblewrap"] and not iso.bubblewrap:
+        pytest.skip("bubblewrap is not usable here")
+    limits = Limits(call_seconds=1, import_seconds=10, memory_bytes=256 << 20)
+    zygote = Zygote(limits, iso, **options)
+    try:
+        spinner, idler = zygote.spawn(), zygote.spawn()
+        watches = []
+        for process in (spinner, idler):
+            assert process.load("m", CLEAR_DEATH_SIGNAL).ok
+            cleared = process.call("m", "cleared", {}, []).value[0].item()
+            assert cleared == int(not zygote.iso.seccomp.startswith("in force"))
+            watches.append(Watch(zygote, process))
+        zygote.proc.kill()
+        zygote.proc.wait()
+        kernel_kills = zygote.iso.bubblewrap or not cleared
+        assert all(w.dead_within(10) for w in watches) == kernel_kills
+        reply = spinner.call("m", "spin", {}, [])  # the grader's deadline, then its kill
+        assert not reply.ok and watches[0].dead_within(10)
+    finally:
+        zygote.close()
+    assert watches[1].dead_within(10), "a student process outlived its grader's sandbox"
+
+
+@pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
+def test_a_3000_deep_folder_is_removed_and_the_zygote_lives_on(bubblewrap) -> None:
+    iso = isolation.detect(allow_bubblewrap=bubblewrap)
+    zygote = Zygote(FAST, iso)
+    try:
+        first = zygote.proc.pid
+        process = zygote.spawn()
+        deep = "import os\nfor _ in range(3000):\n    os.mkdir('d')\n    os.chdir('d')\n"
+        assert process.load("deep", deep).ok
+        process.close()
+        assert zygote.alive() and zygote.proc.pid == first
+        assert zygote.status() == {"children": [], "folders": []}
+    finally:
+        zygote.close()
+
+
+def test_cleanup_removes_deep_wide_closed_and_linked_trees(tmp_path) -> None:
+    from grader.sandbox.inside import cleanup
+
+    top = tmp_path / "top"
+    top.mkdir()
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(3000):  # deeper than PATH_MAX allows to name in one path
+        os.mkdir("d", dir_fd=fd)
+        fd, parent = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd), fd
+        os.close(parent)
+    os.close(fd)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("not the student's")
+    (top / "link").symlink_to(outside)
+    for i in range(50):
+        (top / f"f{i}").write_text("x")
+    closed = top / "closed"
+    (closed / "inner").mkdir(parents=True)
+    closed.chmod(0)
+    cleanup.remove(str(top))
+    assert not top.exists() and (outside / "keep").exists()

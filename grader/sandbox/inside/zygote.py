@@ -27,7 +27,6 @@ import json
 import os
 import resource
 import secrets
-import shutil
 import signal
 import socket
 import sys
@@ -36,6 +35,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import cleanup  # noqa: E402
 import confine  # noqa: E402
 import protocol  # noqa: E402
 import reach  # noqa: E402
@@ -92,7 +92,7 @@ class Zygote:
         finally:
             for pid in list(self.children):
                 self.kill(pid)
-            shutil.rmtree(self.root, ignore_errors=True)
+            cleanup.remove(self.root)
 
     def spawn(self, limits: dict, fds: list[int]) -> dict:
         """Fork a student process. A child that ends is not reaped until the grader kills it:
@@ -118,7 +118,7 @@ class Zygote:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
         _wait(pid, seconds=5.0)
-        shutil.rmtree(self.children.pop(pid), ignore_errors=True)
+        cleanup.remove(self.children.pop(pid))
         self._sweep()
 
     def _sweep(self) -> None:
@@ -128,12 +128,12 @@ class Zygote:
         with contextlib.suppress(OSError):
             for entry in os.scandir(self.root):
                 if entry.name not in live:
-                    _remove(entry.path)
+                    cleanup.remove(entry.path)
         if self.config.get("private_tmp"):  # bubblewrap's /tmp is the sandbox's own
             with contextlib.suppress(OSError):
                 for entry in os.scandir("/tmp"):
                     if entry.path != self.root:
-                        _remove(entry.path)
+                        cleanup.remove(entry.path)
 
     def status(self) -> dict:
         """What is left of past students: children not yet killed, folders not yet removed."""
@@ -161,7 +161,7 @@ class Zygote:
             layers = {"error": f"the probe process failed: {e}"}
         ours.close()
         _wait(pid, seconds=5.0)
-        shutil.rmtree(folder, ignore_errors=True)
+        cleanup.remove(folder)
         return layers
 
     def _become_worker(self, limits: dict, fds: list[int], folder: str) -> None:
@@ -268,14 +268,6 @@ def _close_fds_except(keep: set[int]) -> None:
         if fd not in keep:
             with contextlib.suppress(OSError):
                 os.close(fd)
-
-
-def _remove(path: str) -> None:
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
 
 
 def _close_all(fds: list[int]) -> None:
