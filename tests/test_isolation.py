@@ -249,3 +249,59 @@ def test_cleanup_removes_deep_wide_closed_and_linked_trees(tmp_path) -> None:
     closed.chmod(0)
     cleanup.remove(str(top))
     assert not top.exists() and (outside / "keep").exists()
+
+
+# --- every note gives advice that is true where it is shown ----------------------------------
+
+
+def _fake_bwrap(folder: Path, says: str) -> None:
+    """A bwrap that fails the way containers make it fail."""
+    exe = folder / "bwrap"
+    exe.write_text(f"#!/bin/sh\necho 'bwrap: {says}' >&2\nexit 1\n")
+    exe.chmod(0o755)
+
+
+@pytest.mark.parametrize(
+    "says",
+    ["Creating new namespace failed: Operation not permitted", "Failed to make / slave: Invalid"],
+)
+def test_a_refused_bubblewrap_is_reported_as_refused_not_as_missing(says, tmp_path, monkeypatch):
+    _fake_bwrap(tmp_path, says)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    why_not = isolation._why_no_bubblewrap()
+    assert why_not == f"bwrap: {says}"
+    iso = isolation.Isolation(
+        bubblewrap=False, network="", filesystem="", user="", without_bubblewrap=why_not
+    )
+    iso.observe({"landlock": "ABI 4", "seccomp": "35 denied", "dropped_to_fresh_uid": True}, "")
+    note = iso.notes[0]
+    assert "installed but this machine refuses it" in note and says in note
+    assert "fresh uids, Landlock, seccomp, resource limits carry the sandbox" in note
+    assert not any("install" in n.replace("installed", "") for n in iso.notes)
+
+
+def test_a_missing_bubblewrap_is_reported_with_the_package_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap anywhere
+    assert isolation._why_no_bubblewrap() == "missing"
+    iso = isolation.Isolation(
+        bubblewrap=False, network="", filesystem="", user="", without_bubblewrap="missing"
+    )
+    iso.observe({"landlock_error": "Landlock is not available in this kernel"}, "")
+    assert "install the 'bubblewrap' package" in iso.notes[0]
+    assert "resource limits carry the sandbox" in iso.notes[0]
+    assert isolation.MISSING["files"] in iso.notes and isolation.MISSING["network"] in iso.notes
+
+
+@pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
+def test_no_note_asks_to_install_what_is_installed(bubblewrap) -> None:
+    zygote = Zygote(FAST, isolation.detect(allow_bubblewrap=bubblewrap))
+    try:
+        notes = zygote.iso.to_json()["notes"]
+    finally:
+        zygote.close()
+    installs = [n for n in notes if "install the" in n]
+    if zygote.iso.bubblewrap:
+        assert notes == [] or not installs, notes
+    else:
+        assert notes[0].startswith("bubblewrap")
+        assert bool(installs) == (isolation.shutil.which("bwrap") is None), notes
