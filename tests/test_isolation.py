@@ -305,3 +305,88 @@ def test_no_note_asks_to_install_what_is_installed(bubblewrap) -> None:
     else:
         assert notes[0].startswith("bubblewrap")
         assert bool(installs) == (isolation.shutil.which("bwrap") is None), notes
+
+
+# --- a container's memory limit: the sandbox refuses first ---------------------------------------
+
+MiB = 1 << 20
+
+
+def _cgroup_files(tmp_path: Path, own: str, files: dict[str, str]) -> tuple[str, str]:
+    """A fake /sys/fs/cgroup tree and /proc/self/cgroup."""
+    root = tmp_path / "cgroup"
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text + "\n")
+    (tmp_path / "own").write_text(own)
+    return str(root), str(tmp_path / "own")
+
+
+def test_gradescope_768_mb_leaves_no_room_for_a_700_mb_allocation(tmp_path) -> None:
+    from grader.sandbox.memory import container_memory
+
+    root, own = _cgroup_files(
+        tmp_path, "0::/\n", {"memory.max": str(768 * MiB), "memory.current": str(450 * MiB)}
+    )
+    cgroup = container_memory(root, own)
+    assert (cgroup.limit, cgroup.usage) == (768 * MiB, 450 * MiB)
+    assert cgroup.room() == (768 - 450 - 96) * MiB
+    assert cgroup.room() < 700 * MiB
+
+
+def test_the_tightest_limit_of_the_cgroup_and_its_ancestors_counts(tmp_path) -> None:
+    from grader.sandbox.memory import FLOOR, container_memory
+
+    files = {
+        "memory.max": "max",
+        "a/memory.max": str(2048 * MiB),
+        "a/memory.current": str(100 * MiB),
+        "a/b/memory.max": "max",
+        "a/b/memory.current": str(90 * MiB),
+    }
+    root, own = _cgroup_files(tmp_path, "0::/a/b\n", files)
+    assert container_memory(root, own).limit == 2048 * MiB
+    root, own = _cgroup_files(tmp_path, "0::/\n", {"memory.max": "max"})
+    assert container_memory(root, own) is None
+    root, own = _cgroup_files(
+        tmp_path, "0::/\n", {"memory.max": str(300 * MiB), "memory.current": str(290 * MiB)}
+    )
+    assert container_memory(root, own).room() == FLOOR
+
+
+def test_cgroup_v1_limits_are_read_and_unlimited_is_no_limit(tmp_path) -> None:
+    from grader.sandbox.memory import container_memory
+
+    own = "4:memory:/docker/abc\n3:cpu:/\n0::/\n"
+    files = {  # inside the container, the memory mount is the container's own cgroup
+        "memory/memory.limit_in_bytes": str(768 * MiB),
+        "memory/memory.usage_in_bytes": str(500 * MiB),
+    }
+    root, own_file = _cgroup_files(tmp_path, own, files)
+    assert container_memory(root, own_file).limit == 768 * MiB
+    files["memory/memory.limit_in_bytes"] = "9223372036854771712"
+    root, own_file = _cgroup_files(tmp_path, own, files)
+    assert container_memory(root, own_file) is None
+
+
+def test_a_student_process_under_a_container_limit_is_refused_700_mb(monkeypatch) -> None:
+    """The allocation is refused by the sandbox's own limit (an address-space limit: nothing is
+    touched, so the test allocates nothing), and the result says why."""
+    from grader.sandbox import client
+    from grader.sandbox.memory import Cgroup
+
+    limits = Limits(call_seconds=5, import_seconds=10, memory_bytes=1 << 30)
+    monkeypatch.setattr(client, "container_memory", lambda: Cgroup(768 * MiB, 450 * MiB))
+    zygote = Zygote(limits, isolation.detect(allow_bubblewrap=False))
+    try:
+        process = zygote.spawn()
+        src = "import torch\ndef big():\n    return torch.empty(700 << 20, dtype=torch.uint8)[:1]\n"
+        assert process.load("m", src).ok
+        reply = process.call("m", "big", {}, [])
+        assert not reply.ok and reply.kind == "error" and "allocate" in reply.message
+        assert process.call("m", "big", {}, []).kind == "error", "the process survives it"
+        process.close()
+        assert zygote.iso.limits["memory_bytes_above_torch"] == (768 - 450 - 96) * MiB
+        assert any("768 MiB" in n for n in zygote.iso.notes)
+    finally:
+        zygote.close()

@@ -28,6 +28,7 @@ import torch
 
 from .inside import confine, protocol
 from .isolation import CLEAN_ENV, Isolation, detect, zygote_command, zygote_config
+from .memory import container_memory
 
 
 @dataclass(frozen=True)
@@ -59,11 +60,17 @@ class Limits:
             "result_bytes": self.result_bytes,
         }
 
+    def headroom(self) -> int:
+        """`memory_bytes`, cut to what the container's memory cgroup has left (memory.py): a
+        process that asks for more gets a MemoryError, not the container's OOM killer."""
+        cgroup = container_memory()
+        return self.memory_bytes if cgroup is None else min(self.memory_bytes, cgroup.room())
+
     def for_zygote(self, iso: Isolation | None = None) -> dict:
         """The kernel-enforced limits a student process sets on itself before running code."""
         return {
             "cpu_seconds": self.cpu_seconds,
-            "address_space": self.memory_bytes,
+            "address_space": self.headroom(),
             "file_size": self.file_size,
             "open_files": self.open_files,
             "processes": self.processes,
@@ -139,6 +146,19 @@ class Zygote:
         layers = ready.get("layers")
         self.iso.observe(layers if isinstance(layers, dict) else {}, trusted)
         self.iso.limits = self.limits.report()
+        self._note_memory()
+
+    def _note_memory(self) -> None:
+        cgroup = container_memory()
+        if cgroup is None or cgroup.room() >= self.limits.memory_bytes:
+            return
+        self.iso.limits["memory_bytes_above_torch"] = cgroup.room()
+        self.iso.notes.append(
+            f"this container allows {cgroup.limit >> 20} MiB of memory in all: each student "
+            f"process may add at most what is left of it, less a margin ({cgroup.room() >> 20} "
+            f"MiB at the sandbox's start, instead of {self.limits.memory_bytes >> 20} MiB), so "
+            "that a process asking for more gets an out-of-memory error, not the OOM killer"
+        )
 
     def _read_stderr(self, pipe) -> None:
         with contextlib.suppress(OSError, ValueError), pipe:
