@@ -390,3 +390,52 @@ def test_a_student_process_under_a_container_limit_is_refused_700_mb(monkeypatch
         assert any("768 MiB" in n for n in zygote.iso.notes)
     finally:
         zygote.close()
+
+
+# --- nothing is left for the machine's init to reap ----------------------------------------------
+
+ADOPT_ORPHANS = textwrap.dedent(
+    """
+    import ctypes, json, os, sys
+    from pathlib import Path
+    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come to us
+
+    def adopted():
+        names = []
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                stat = (proc / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) == os.getpid():
+                names.append(stat[stat.index("(") + 1 : stat.rindex(")")])
+        return names
+
+    from grader.batch import grade_batch
+    from grader.sandbox.client import Limits, Zygote
+    Zygote(Limits()).close()
+    seen = {"sandbox": adopted()}
+    grade_batch(Path(sys.argv[1]), Path(sys.argv[2]), jobs=2, public_only=True, progress=False)
+    seen["batch"] = adopted()
+    print(json.dumps(seen))
+    """
+)
+
+
+def test_no_sandbox_process_is_left_unreaped_after_a_sandbox_or_a_batch(tmp_path) -> None:
+    """bubblewrap's own pid 1 once outlived the bwrap that started it, and a batch's worker
+    processes ended without closing their sandbox: zombies for the machine's init."""
+    import json
+
+    for name in ("ann", "bob"):
+        (tmp_path / "in" / name).mkdir(parents=True)
+        for f in ("exercise1", "exercise2", "exercise3"):
+            (tmp_path / "in" / name / f"{f}.py").write_text(solution(f))
+    run = subprocess.run(
+        [sys.executable, "-c", ADOPT_ORPHANS, str(tmp_path / "in"), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads(run.stdout.splitlines()[-1]) == {"sandbox": [], "batch": []}

@@ -11,6 +11,7 @@ import array
 import contextlib
 import copy
 import json
+import multiprocessing.util
 import os
 import queue
 import secrets
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,6 +111,9 @@ class Zygote:
         self._spawning = threading.Lock()  # one restart, however many threads find it dead
         self._students: dict[int, _Handle] = {}  # started, not yet known to be dead
         self._start()
+        # Closed when its process ends, a batch's worker processes included (they end without
+        # closing their grader): the zygote and bubblewrap are then waited for, not left to init.
+        multiprocessing.util.Finalize(self, _close_at_exit, (weakref.ref(self),), exitpriority=10)
 
     def _start(self) -> None:
         self.generation = getattr(self, "generation", 0) + 1  # pids of a dead zygote mean nothing
@@ -253,6 +258,12 @@ class Zygote:
             # signal where seccomp is off, while the zygote was killed) dies here.
             while self._students:
                 self._students.popitem()[1].kill(thorough=True)
+
+
+def _close_at_exit(ref: weakref.ref) -> None:
+    zygote = ref()
+    if zygote is not None:
+        zygote.close()
 
 
 @dataclass

@@ -287,6 +287,11 @@ def _bwrap_args(exe: str) -> list[str]:
     """A root filesystem holding the system, Python, its packages and the sandbox runtime only."""
     args = [exe, "--die-with-parent", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
     args += ["--unshare-pid", "--new-session", "--proc", "/proc", "--dev", "/dev"]
+    # The zygote itself is the namespace's pid 1: bubblewrap's own reaper would outlive the
+    # bubblewrap process that started it and be left a zombie for the machine's init to find.
+    # Where the zygote ends, the kernel kills everything left in the namespace.
+    if "--as-pid-1" in _usage(exe):
+        args.append("--as-pid-1")
     args += [*_tmpfs_options(exe), "--tmpfs", "/tmp", "--chdir", "/tmp"]
     bound = []
     for top in SYSTEM_DIRS:
