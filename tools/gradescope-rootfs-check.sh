@@ -19,7 +19,7 @@
 #   SAMPLES   folder of sample submissions, one folder each (default: the example class, made
 #             by `grader examples`: complete, partial, blank, classic mistakes)
 #   WORK      scratch folder (default build/rootfs-check); BASE the debootstrap cache in it
-#   MIRROR    Debian mirror (default: the first of this machine's apt sources, else Debian's)
+#   MIRROR    Debian mirror (default http://deb.debian.org/debian)
 #   KEEP=1    keep the root file system after the run (to look inside)
 set -euo pipefail
 
@@ -35,14 +35,6 @@ for tool in debootstrap chroot setpriv unzip; do
     command -v "$tool" >/dev/null || { echo "missing: $tool (apt-get install $tool)"; exit 2; }
 done
 [ -x "$PY" ] || { echo "run 'make .venv/.installed' first"; exit 2; }
-
-mirror() {
-    if [ -n "${MIRROR:-}" ]; then echo "$MIRROR"; return; fi
-    local uri
-    uri="$(grep -rhoE '^(URIs: |deb )[^ ]+' /etc/apt/sources.list /etc/apt/sources.list.d 2>/dev/null |
-        grep -v security | head -n1 | sed -E 's/^(URIs: |deb )//')" || true
-    echo "${uri:-http://deb.debian.org/debian}"
-}
 
 mounted=()
 cleanup() {
@@ -62,13 +54,12 @@ echo "== Debian 12 root file system"
 if [ ! -x "$BASE/usr/bin/python3" ]; then
     rm -rf "$BASE"
     mkdir -p "$WORK"
-    debootstrap --variant=minbase --include=python3,ca-certificates bookworm "$BASE" "$(mirror)"
+    debootstrap --variant=minbase --include=python3,ca-certificates bookworm "$BASE" "${MIRROR:-http://deb.debian.org/debian}"
 fi
 rm -rf "$ROOTFS"
 cp -a "$BASE" "$ROOTFS"
 cp /etc/resolv.conf "$ROOTFS/etc/resolv.conf"
-# This machine's apt sources and pip settings (a local wheel cache, say) go in as they are.
-cp -a /etc/apt/sources.list* "$ROOTFS/etc/apt/" 2>/dev/null || true
+# This machine's pip settings (a local wheel cache, say) go in as they are.
 for conf in /etc/pip.conf /etc/xdg/pip; do
     if [ -e "$conf" ]; then mkdir -p "$ROOTFS$(dirname "$conf")" && cp -a "$conf" "$ROOTFS$conf"; fi
 done
