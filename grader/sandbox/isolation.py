@@ -175,6 +175,10 @@ def detect(allow_bubblewrap: bool = True) -> Isolation:
     )
 
 
+def _bubblewrap_works() -> bool:
+    return not _why_no_bubblewrap()
+
+
 def _why_no_bubblewrap() -> str:
     """ "" when bubblewrap works here; "missing"; or what bwrap said when it failed."""
     exe = shutil.which("bwrap")
