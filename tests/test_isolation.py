@@ -439,3 +439,49 @@ def test_no_sandbox_process_is_left_unreaped_after_a_sandbox_or_a_batch(tmp_path
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert json.loads(run.stdout.splitlines()[-1]) == {"sandbox": [], "batch": []}
+
+
+# --- a Docker-like container: same verdicts, a true note --------------------------------------
+
+# Docker's default capabilities: without CAP_SYS_ADMIN, bubblewrap may create no namespace.
+DOCKER_CAPS = (
+    "-all,+chown,+dac_override,+fowner,+fsetid,+kill,+setgid,+setuid,+setpcap,"
+    "+net_bind_service,+net_raw,+sys_chroot,+mknod,+audit_write,+setfcap"
+)
+
+
+@as_root
+def test_a_docker_like_container_gives_the_same_verdicts_and_a_true_note(tmp_path) -> None:
+    import json
+    import shutil
+
+    from grader.pipeline import Grader
+    from grader.submissions import Submission
+
+    if shutil.which("setpriv") is None or shutil.which("bwrap") is None:
+        pytest.skip("needs setpriv and bubblewrap")
+    files = _statistics_inside_a_function()
+    (tmp_path / "in").mkdir()
+    for name, data in files.items():
+        (tmp_path / "in" / f"{name}.py").write_bytes(data)
+    grader_cli = str(Path(sys.executable).parent / "grader")
+    contained = [
+        *("setpriv", f"--bounding-set={DOCKER_CAPS}", "--inh-caps=-all", "--"),
+        *(grader_cli, "grade", str(tmp_path / "in"), "--out", str(tmp_path / "out")),
+    ]
+    run = subprocess.run(contained, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    inside = json.loads(next((tmp_path / "out").glob("**/result.json")).read_text())
+    g = Grader()
+    try:
+        outside = g.grade(Submission("in", files)).to_json()
+    finally:
+        g.close()
+    verdicts = {i["id"]: i["status"] for i in outside["items"]}
+    assert {i["id"]: i["status"] for i in inside["items"]} == verdicts
+    assert inside["score"] == outside["score"] == outside["max_score"]
+    iso = inside["isolation"]
+    assert iso["bubblewrap"] is False and iso["user"].startswith("a fresh")
+    assert "installed but this machine refuses" in iso["notes"][0]
+    assert "Creating new namespace failed" in iso["notes"][0]
+    assert not any("install the" in n for n in iso["notes"])

@@ -59,7 +59,10 @@ fi
 rm -rf "$ROOTFS"
 cp -a "$BASE" "$ROOTFS"
 cp /etc/resolv.conf "$ROOTFS/etc/resolv.conf"
-# This machine's pip settings (a local wheel cache, say) go in as they are.
+# This machine's pip settings (a local wheel cache, say) and certificate authorities (a proxy's,
+# say) go in as they are.
+cp /etc/ssl/certs/ca-certificates.crt "$ROOTFS/etc/ssl/certs/ca-certificates.crt"
+cp -a /usr/local/share/ca-certificates/. "$ROOTFS/usr/local/share/ca-certificates/" 2>/dev/null || true
 for conf in /etc/pip.conf /etc/xdg/pip; do
     if [ -e "$conf" ]; then mkdir -p "$ROOTFS$(dirname "$conf")" && cp -a "$conf" "$ROOTFS$conf"; fi
 done
