@@ -214,16 +214,17 @@ def bubblewrap_note(why_not: str, carriers: list[str]) -> str:
     """Why bubblewrap is not around student code here, and what to do about it, truthfully."""
     lost = "no private filesystem view, network namespace or process namespace around student code"
     carry = f"{', '.join(carriers)} carry the sandbox"
+    start = "bubblewrap is not usable here:"
     if why_not == "off":
-        return f"bubblewrap was switched off for this run: {lost}; {carry}"
+        return f"{start} switched off for this run: {lost}; {carry}"
     if why_not == "missing":
-        return f"bubblewrap is not installed: {lost}; {carry} (install the 'bubblewrap' package)"
+        return f"{start} not installed: {lost}; {carry} (install the 'bubblewrap' package)"
     if any(sign in why_not for sign in REFUSED):
         return (
-            f"bubblewrap is installed but this machine refuses it the namespaces it needs "
+            f"{start} installed but this machine refuses it the namespaces it needs "
             f"({why_not}), as containers and chroots usually do: {lost}; {carry}"
         )
-    return f"bubblewrap is installed but failed here ({why_not}): {lost}; {carry}"
+    return f"{start} installed but it failed ({why_not}): {lost}; {carry}"
 
 
 def zygote_command(iso: Isolation) -> list[str]:
