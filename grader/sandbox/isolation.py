@@ -168,8 +168,9 @@ MISSING = {
 def detect(allow_bubblewrap: bool = True) -> Isolation:
     """The outer layer this machine allows; the inner layers are filled in by the zygote."""
     why_not = _why_no_bubblewrap() if allow_bubblewrap else "off"
+    bwrap = not why_not
     return Isolation(
-        bubblewrap=not why_not,
+        bubblewrap=bwrap,
         network="not checked yet",
         filesystem="not checked yet",
         user="root" if os.getuid() == 0 else "the grader's own user",
