@@ -22,7 +22,9 @@ from .runner import run_suites
 from .sandbox.client import Limits, Zygote, warm_torch
 from .scoring import Rubric, exercise_totals, load_rubric, score_items
 from .session import Session
+from .staticscan import declared_encoding
 from .submissions import Submission
+from .timing import CallTimer, slow_review, summary
 
 GRADER_ROOT = Path(__file__).resolve().parent
 
@@ -91,14 +93,16 @@ class Grader:
     def grade(self, sub: Submission) -> SubmissionResult:
         start = time.monotonic()
         sources, file_notes = decode_sources(sub, self.assignment.files)
+        timer = CallTimer()
         try:
-            items, extra, outputs = self._run(sources)
+            items, extra, outputs = self._run(sources, timer)
         except Exception:  # noqa: BLE001 - a grader bug must still leave the student a report
             items, outputs = [], {}
             extra = {"suite_errors": [traceback.format_exc()[-4000:]]}
             self.close()
         items = self._complete(items, extra)
         score_items(items, self.rubric)
+        slow = slow_review(timer.seconds)
         training = next((i for i in items if i.id.endswith(".training")), None)
         val_loss = training.extra.get("val_loss") if training and training.passed else None
         return SubmissionResult(
@@ -110,6 +114,7 @@ class Grader:
             output=outputs,
             chain=extra.get("chain", {}),
             files=file_notes,
+            notebook=sub.notebook,
             student=dict(sub.student, notes=sub.notes) if sub.notes else dict(sub.student),
             isolation=self.zygote.iso.to_json() if self._zygote else {},
             leaderboard={"val_loss": val_loss} if val_loss is not None else {},
@@ -117,9 +122,11 @@ class Grader:
             grader_version=__version__,
             graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             duration_s=round(time.monotonic() - start, 3),
+            timing=summary(timer.seconds),
+            review=[slow] if slow else [],
         )
 
-    def _run(self, sources: dict[str, str | None | Exception]):
+    def _run(self, sources: dict[str, str | None | Exception], timer: CallTimer):
         expected = {
             f: frozenset(
                 i.split(".", 1)[1] for i in self.assignment.item_ids if i.startswith(f + ".")
@@ -129,6 +136,7 @@ class Grader:
         session = Session(
             sources, self.zygote, self.public_only, expected=expected, static_scan=self.static_scan
         )
+        timer.wrap(session)
         session.prefetch()
         try:
             items, extra = run_suites(self.assignment.suites, session, self.public_only)
@@ -166,16 +174,24 @@ class Grader:
 
 
 def decode_sources(sub: Submission, files: tuple[str, ...]):
-    """Bytes -> text; a binary or non-UTF-8 file becomes an error for its exercise, not a crash."""
+    """Bytes -> text; a binary or non-UTF-8 file becomes an error for its exercise, not a crash.
+
+    The text is what Python itself will read from the bytes (PEP 263): a coding line under which
+    they decode to other text than UTF-8 shows (`# -*- coding: utf-7 -*-` with a `+AAo-` in a
+    comment) is refused, so the text scanned is the text that runs.
+    """
     sources: dict[str, str | None | Exception] = {}
     notes: dict[str, str] = {}
     for name in files:
         data = sub.files.get(name)
-        if data is None:
-            sources[name], notes[name] = None, "missing"
+        if data is None:  # why it is absent (ambiguous, too large...) when the upload says
+            sources[name], notes[name] = None, sub.absent.get(name, "missing")
             continue
         if b"\0" in data:
             sources[name] = ValueError(f"{name}.py is a binary file, not Python source")
+        elif coding := declared_encoding(data):
+            # Python would decode these bytes by that declaration, not as the scan reads them.
+            sources[name] = ValueError(f"{name}.py cannot be graded: {coding}")
         else:
             try:
                 sources[name] = data.decode("utf-8-sig")

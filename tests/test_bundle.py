@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GRADER = ROOT / "grader"
 PUBLIC = {"model.py", "spec.py", "student_check_driver.py"}
 EXPECTED = {"exercise1.py", "exercise2.py", "exercise3.py", "README.md", "check.py"}
+EXPECTED |= {"backprop_ninja.ipynb"}  # the assignment as a notebook (test_notebook_build.py)
 
 
 @pytest.fixture(scope="module")

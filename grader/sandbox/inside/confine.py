@@ -200,11 +200,12 @@ _SYSCALLS = {
         "kill": kill,
         "prlimit64": prlimit,
         "fcntl": fcntl,
+        "prctl": prctl_nr,
         "x32": arch == "x86_64",  # x32 numbering (nr | 0x40000000) would dodge every rule
     }
-    for arch, audit, kill, prlimit, fcntl in (
-        ("x86_64", 0xC000003E, 62, 302, 72),  # AUDIT_ARCH_X86_64
-        ("aarch64", 0xC00000B7, 129, 261, 25),  # AUDIT_ARCH_AARCH64
+    for arch, audit, kill, prlimit, fcntl, prctl_nr in (
+        ("x86_64", 0xC000003E, 62, 302, 72, 157),  # AUDIT_ARCH_X86_64
+        ("aarch64", 0xC00000B7, 129, 261, 25, 167),  # AUDIT_ARCH_AARCH64
     )
 }
 _ALLOW = 0x7FFF0000
@@ -252,9 +253,11 @@ def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
     asm += [("jeq", nr, "only_self", None) for nr in sorted(table["self_pid"].values())]
     asm += [("jeq", table["kill"], "kill", None), ("jeq", table["prlimit64"], "prlimit", None)]
     asm += [("jeq", table["fcntl"], "fcntl", None)]
-    asm += [("ret", _ALLOW)]
+    asm += [("jeq", table["prctl"], "prctl", None), ("ret", _ALLOW)]
     asm += [("label", "fcntl"), ("ld", _OFF_ARG1)]
     asm += [("jeq", cmd, "deny", None) for cmd in LOCK_COMMANDS] + [("ret", _ALLOW)]
+    # Its parent-death signal stays: it dies with the zygote, whatever the zygote dies of.
+    asm += [("label", "prctl"), ("ld", _OFF_ARG0), ("jeq", PR_SET_PDEATHSIG, "deny", "allow")]
     asm += [("label", "kill"), ("ld", _OFF_ARG0), ("jeq", 0, "allow", None)]
     asm += [("jeq", own_group, "allow", None), ("jeq", self_pid, "allow", "deny")]
     asm += [("label", "only_self"), ("ld", _OFF_ARG0), ("jeq", self_pid, "allow", "deny")]

@@ -29,7 +29,6 @@ import json
 import os
 import resource
 import secrets
-import shutil
 import signal
 import socket
 import sys
@@ -38,9 +37,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import cleanup  # noqa: E402
 import confine  # noqa: E402
 import noautograd  # noqa: E402
 import protocol  # noqa: E402
+import reach  # noqa: E402
 import worker  # noqa: E402
 
 
@@ -94,7 +95,7 @@ class Zygote:
         finally:
             for pid in list(self.children):
                 self.kill(pid)
-            shutil.rmtree(self.root, ignore_errors=True)
+            cleanup.remove(self.root)
 
     def spawn(self, limits: dict, fds: list[int]) -> dict:
         """Fork a student process. A child that ends is not reaped until the grader kills it:
@@ -120,7 +121,7 @@ class Zygote:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
         _wait(pid, seconds=5.0)
-        shutil.rmtree(self.children.pop(pid), ignore_errors=True)
+        cleanup.remove(self.children.pop(pid))
         self._sweep()
 
     def _sweep(self) -> None:
@@ -130,12 +131,12 @@ class Zygote:
         with contextlib.suppress(OSError):
             for entry in os.scandir(self.root):
                 if entry.name not in live:
-                    _remove(entry.path)
+                    cleanup.remove(entry.path)
         if self.config.get("private_tmp"):  # bubblewrap's /tmp is the sandbox's own
             with contextlib.suppress(OSError):
                 for entry in os.scandir("/tmp"):
                     if entry.path != self.root:
-                        _remove(entry.path)
+                        cleanup.remove(entry.path)
 
     def status(self) -> dict:
         """What is left of past students: children not yet killed, folders not yet removed."""
@@ -163,7 +164,7 @@ class Zygote:
             layers = {"error": f"the probe process failed: {e}"}
         ours.close()
         _wait(pid, seconds=5.0)
-        shutil.rmtree(folder, ignore_errors=True)
+        cleanup.remove(folder)
         return layers
 
     def _become_worker(self, limits: dict, fds: list[int], folder: str) -> None:
@@ -198,7 +199,10 @@ def _confine(config: dict, folder: str, required: dict) -> dict:
         os.chown(folder, uid, uid)
     os.chmod(folder, 0o700)
     os.chdir(folder)
+    # Python under a folder the new uid may not enter: opened now, reached by descriptor later.
+    ways_in = reach.open_walled_off(config.get("reach", [])) if uid is not None else {}
     _drop_privileges(uid)
+    reach.reroute(ways_in)
     if confine.LINUX:
         zygote = os.getppid()
         # Dies with the zygote. Set after the uid change, which clears it.
@@ -208,7 +212,7 @@ def _confine(config: dict, folder: str, required: dict) -> dict:
         confine.not_dumpable()
     _set_limits(config)
     layers = {"uid": os.getuid(), "dropped_to_fresh_uid": uid is not None}
-    read = [p for p in config.get("read_paths", []) if isinstance(p, str)]
+    read = [reach.alias(p, ways_in) for p in config.get("read_paths", []) if isinstance(p, str)]
     steps = (
         ("landlock", lambda: confine.landlock(read, [folder, "/dev/null"])),
         ("seccomp", lambda: confine.seccomp(os.getpid())),
@@ -275,14 +279,6 @@ def _close_fds_except(keep: set[int]) -> None:
         if fd not in keep:
             with contextlib.suppress(OSError):
                 os.close(fd)
-
-
-def _remove(path: str) -> None:
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
 
 
 def _close_all(fds: list[int]) -> None:
