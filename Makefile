@@ -5,7 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 SUBMISSIONS ?= build/examples
+# The example class goes to reports/; any other class to reports/<its name> (export.zip ->
+# reports/export), so a class is never mixed into the examples' summary and gradebook.
+ifeq ($(SUBMISSIONS),build/examples)
 OUT         ?= reports
+else
+OUT         ?= reports/$(basename $(notdir $(patsubst %/,%,$(SUBMISSIONS))))
+endif
 JOBS        ?= 2
 
 .PHONY: grade test lint format check stubs examples student-bundle gradescope train bench clean

@@ -25,6 +25,9 @@ class Assignment:
     rubric: Path
     # Builds the cases ahead of time, so that forked grader processes share them.
     warm: Callable[[bool], object] | None = None
+    # The functions the grader calls in each file, e.g. ("exercise3", ("backward",)): how a
+    # notebook submission's functions are told apart (grader/notebook.py).
+    functions: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def exercise_of(self, item_id: str) -> str:
         return item_id.split(".", 1)[0]

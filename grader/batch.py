@@ -14,6 +14,9 @@ import contextlib
 import html
 import json
 import multiprocessing
+import os
+import signal
+import threading
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,10 +26,15 @@ from tqdm import tqdm
 from .pipeline import Grader
 from .records import ItemResult, SubmissionResult
 from .report import write_batch_reports, write_submission_report
+from .report.html import write_student_report
 from .report.render import write_atomic
-from .submissions import Submission, discover, temporary_workdir
+from .report.summary import GRADES_CSV, SUMMARY_HTML, SUMMARY_JSON
+from .submissions import Submission, assign_folders, discover
+from .uploads import UploadLimits
 
 RESULT = "result.json"
+# What the batch writes at the top of OUT: no submission's folder may take one of these names.
+BATCH_FILES = frozenset({GRADES_CSV, SUMMARY_HTML, SUMMARY_JSON})
 
 
 def grade_batch(
@@ -37,49 +45,162 @@ def grade_batch(
     force: bool = False,
     public_only: bool = False,
     progress: bool = True,
-) -> list[dict]:
-    """Grade everything under `path` into `out`; returns every submission's result.json."""
-    grader = Grader(public_only=public_only, eager_sandbox=jobs == 1)
-    with temporary_workdir() as workdir:
-        subs, is_batch = discover(path, grader.assignment.files, Path(workdir))
-        out.mkdir(parents=True, exist_ok=True)
-        _sweep_temporaries(out)
-        _check_unique(subs)
-        todo = [s for s in subs if force or not _up_to_date(s, out, grader)]
-        for s in subs:
-            if s not in todo:  # kept, but drawn again: the templates may have changed
-                _redraw(out / s.slug)
-        bar = tqdm(
-            total=len(subs),
-            initial=len(subs) - len(todo),
-            unit="submission",
-            disable=not progress,
-            desc="grading",
-        )
-        for _ in _grade_all(grader, todo, jobs, out):
-            bar.update()
+    student_reports: bool = False,
+    limits: UploadLimits | None = None,
+) -> BatchResults:
+    """Grade everything under `path` into `out`; returns every submission's result.json.
+
+    Ctrl-C (KeyboardInterrupt) stops it within a moment, grader processes and all; every result
+    already written stays, and the same command later grades only what is left.
+    """
+    grader = _start_grader(public_only, jobs)
+    subs, is_batch = _discover(path, grader, out, limits)
+    todo = [s for s in subs if force or not _up_to_date(s, out, grader)]
+    for s in subs:
+        if s not in todo:  # kept, but drawn again: the templates may have changed
+            _redraw(out / s.slug)
+    bar = tqdm(
+        total=len(subs),
+        initial=len(subs) - len(todo),
+        unit="submission",
+        disable=not progress,
+        desc="grading",
+    )
+    try:
+        with _noting_interrupts():
+            for _ in _grade_all(grader, todo, jobs, out):
+                bar.update()
+    finally:
         bar.close()
     grader.close()
     results = [json.loads((out / s.slug / RESULT).read_text()) for s in subs]
     if is_batch:
         write_batch_reports(results, out, [s.slug for s in subs])
-    return results
+    if student_reports:
+        _write_student_reports(results, subs, out)
+    return BatchResults(
+        results,
+        graded=len(todo),
+        reused=len(subs) - len(todo),
+        out=out,
+        is_batch=is_batch,
+        folders=[s.slug for s in subs],
+    )
+
+
+class BatchResults(list):
+    """Every submission's result.json in batch order, and what this run did to get them."""
+
+    def __init__(
+        self,
+        results: list[dict],
+        *,
+        graded: int,
+        reused: int,
+        out: Path,
+        is_batch: bool,
+        folders: list[str],
+    ) -> None:
+        super().__init__(results)
+        self.graded = graded  # graded by this run
+        self.reused = reused  # already graded with the same fingerprint: kept as they were
+        self.out = out
+        self.is_batch = is_batch
+        self.folders = folders  # results[k] lives in out / folders[k]
+
+
+def _start_grader(public_only: bool, jobs: int) -> Grader:
+    """The grader, its sandbox started with Ctrl-C blocked. A terminal's SIGINT reaches the whole
+    process group: a sandbox that died of it would be restarted (seconds) and could look like a
+    student's crash. Threads and processes started meanwhile keep SIGINT blocked for good (they
+    die with the batch); this thread takes it back afterwards, and a Ctrl-C pressed meanwhile
+    is delivered then, not lost.
+    """
+    blocking = hasattr(signal, "pthread_sigmask")
+    if blocking:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return Grader(public_only=public_only, eager_sandbox=jobs == 1)
+    finally:
+        if blocking:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+_STOP = threading.Event()  # set by Ctrl-C while this process grades
+
+
+@contextlib.contextmanager
+def _noting_interrupts() -> Iterator[None]:
+    """Ctrl-C is noted as well as raised. The suites run under pytest in this process, and
+    pytest catches KeyboardInterrupt: the result it hands back would be a grader failure, saved
+    as the student's and never regraded. The note stops that result from being written."""
+    _STOP.clear()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    done = threading.Event()
+    nudger = threading.Thread(target=_nudge, args=(done,), daemon=True)
+
+    def interrupted(signum: int, frame: object) -> None:
+        if done.is_set():
+            return  # a late nudge, after the batch has stopped: already handled
+        if not _STOP.is_set():
+            _STOP.set()
+            nudger.start()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        done.set()
+        if nudger.is_alive():
+            nudger.join()
+        signal.signal(signal.SIGINT, previous)
+
+
+def _nudge(done: threading.Event) -> None:
+    """Ctrl-C again, every half second, until the batch has stopped: one KeyboardInterrupt can be
+    swallowed (pytest's) or outlasted (the session joining a student's slow import)."""
+    while not done.wait(0.5):
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+def _write_student_reports(results: list[dict], subs: list[Submission], out: Path) -> None:
+    """student-report.html beside each report.html: the copy that can go to the student."""
+    for result, sub in zip(results, subs, strict=True):
+        write_student_report(result, out / sub.slug)
+
+
+def _discover(path: Path, grader: Grader, out: Path, limits: UploadLimits | None):
+    """The submissions, each with an output folder of its own that no batch file can take.
+
+    Uploads are read straight from their folders and zips, one submission at a time, into
+    memory (at most the exercise files, each capped): nothing is unpacked to disk, so nothing
+    is left behind when a batch is killed.
+    """
+    subs, is_batch = discover(path, grader.assignment.files, limits=limits)
+    out.mkdir(parents=True, exist_ok=True)
+    _sweep_temporaries(out)
+    assign_folders(subs, reserved=set(BATCH_FILES) | _top_files(out))
+    return subs, is_batch
+
+
+def _top_files(out: Path) -> set[str]:
+    """Files (not folders) already at the top of OUT: a TA's notes, another tool's output."""
+    try:
+        return {e.name for e in os.scandir(out) if not e.is_dir(follow_symlinks=False)}
+    except OSError:
+        return set()
 
 
 def _sweep_temporaries(out: Path) -> None:
     """A run killed mid-write leaves `.result.json.XXXX`; the finished file was never replaced."""
-    for stale in out.glob("*/.*.*.*"):
-        if stale.name.startswith((f".{RESULT}.", ".report.html.")):
+    for stale in [*out.glob("*/.*.*.*"), *out.glob(".*.*.*")]:
+        if stale.name.startswith(
+            (f".{RESULT}.", ".report.html.", *(f".{f}." for f in BATCH_FILES))
+        ):
             stale.unlink(missing_ok=True)
-
-
-def _check_unique(subs: list[Submission]) -> None:
-    seen: dict[str, int] = {}
-    for s in subs:
-        n = seen.get(s.slug.casefold(), 0)
-        seen[s.slug.casefold()] = n + 1
-        if n:
-            s.name = f"{s.name} ({n + 1})"
 
 
 def _redraw(folder: Path) -> None:
@@ -93,7 +214,7 @@ def _up_to_date(sub: Submission, out: Path, grader: Grader) -> bool:
         old = json.loads((out / sub.slug / RESULT).read_text())
     except (OSError, ValueError):
         return False
-    return old.get("fingerprint") == grader.fingerprint(sub)
+    return old.get("fingerprint") == grader.fingerprint(sub) and old.get("submission") == sub.name
 
 
 def _grade_all(grader: Grader, subs: list[Submission], jobs: int, out: Path) -> Iterator[str]:
@@ -112,10 +233,10 @@ def _grade_all(grader: Grader, subs: list[Submission], jobs: int, out: Path) -> 
     pending, attempts = list(subs), dict.fromkeys((s.slug for s in subs), 0)
     while pending:
         ctx = multiprocessing.get_context("fork")
-        with cf.ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+        with cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_ignore_sigint) as pool:
             futures = {pool.submit(_grade_in_child, sub, out): sub for sub in pending}
             pending = []
-            for fut in cf.as_completed(futures):
+            for fut in _completed_or_stop(pool, futures):
                 sub = futures[fut]
                 try:
                     fut.result()
@@ -136,6 +257,24 @@ def _grade_all(grader: Grader, subs: list[Submission], jobs: int, out: Path) -> 
 _PARENT_GRADER: Grader | None = None
 
 
+def _ignore_sigint() -> None:
+    """In each grader process: Ctrl-C is the parent's to handle (it kills its children)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _completed_or_stop(pool: cf.ProcessPoolExecutor, futures: dict) -> Iterator[cf.Future]:
+    """The futures as they finish; on Ctrl-C (or any error) the pool's processes are killed at
+    once and nothing more is scheduled, instead of waiting for the submissions in flight."""
+    try:
+        yield from cf.as_completed(futures)
+    except BaseException:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(Exception):
+                proc.kill()  # its sandbox processes die with it (PR_SET_PDEATHSIG)
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+
+
 def _grade_in_child(sub: Submission, out: Path) -> None:
     _grade_and_write(_PARENT_GRADER, sub, out)
 
@@ -145,6 +284,8 @@ def _grade_and_write(grader: Grader, sub: Submission, out: Path) -> None:
         result = grader.grade(sub).to_json()
     except Exception:  # noqa: BLE001 - one submission's trouble never stops the batch
         result = grader_failure(grader, sub, traceback.format_exc())
+    if _STOP.is_set():
+        raise KeyboardInterrupt  # Ctrl-C during this grading: its result is not the student's
     write_result(result, out / sub.slug)
 
 

@@ -129,7 +129,17 @@ def _bundle_files() -> dict[str, str]:
     files["train.py"] = TRAIN_PY
     files.update(package_files())
     files.update(extra_files())
+    files.update(_notebook_file())
     return files
+
+
+def _notebook_file() -> dict[str, str]:
+    """The assignment as a notebook (grader/notebook_build.py), checked fresh like the stubs."""
+    from .notebook_build import NAME, notebook_is_current
+
+    if not notebook_is_current(ROOT / "solutions", ROOT / "assignments"):
+        raise ValueError(f"assignments/{NAME} is out of date with the solutions: run make stubs")
+    return {NAME: (ROOT / "assignments" / NAME).read_text(encoding="utf-8")}
 
 
 def write_student_bundle(out: Path) -> Path:

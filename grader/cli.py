@@ -6,6 +6,7 @@ Each command parses its options and hands over to the module that owns the idea;
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -40,20 +41,78 @@ def main() -> None:
 @click.option("--force", is_flag=True, help="Regrade submissions already graded.")
 @click.option("--public-only", is_flag=True, help="Run only the public cases.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def grade(path: Path, out: Path, jobs: int, force: bool, public_only: bool, no_progress: bool):
+@click.option(
+    "--student-reports",
+    is_flag=True,
+    help="Also write student-report.html beside each report.html: a copy safe to hand to the "
+    "student (no hidden cases' sizes, seeds or outputs).",
+)
+@click.option(
+    "--upload-limit",
+    "upload_limits",
+    multiple=True,
+    metavar="NAME=N",
+    help="What is read of each upload: file_bytes, bytes, entries or depth, e.g. bytes=128MiB "
+    "(defaults in docs/submissions.md).",
+)
+def grade(
+    path: Path,
+    out: Path,
+    jobs: int,
+    force: bool,
+    public_only: bool,
+    no_progress: bool,
+    student_reports: bool,
+    upload_limits: tuple[str, ...],
+):
     """Grade one submission, a folder of submissions or a Gradescope export into OUT.
 
-    Exits 0 whenever grading ran, whatever the students scored.
+    Ends with a summary: how many were graded or reused, which need a look and why, where the
+    pages are. Exits 0 whenever grading ran, whatever the students scored; 130 on Ctrl-C, after
+    which the same command finishes the rest.
     """
     from .batch import grade_batch
+    from .report.terminal import terminal_summary
     from .submissions import SubmissionError
+    from .uploads import UploadLimits
 
     try:
-        grade_batch(
-            path, out, jobs=jobs, force=force, public_only=public_only, progress=not no_progress
+        limits = UploadLimits.parse(upload_limits)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--upload-limit") from None
+    try:
+        done = grade_batch(
+            path,
+            out,
+            jobs=jobs,
+            force=force,
+            public_only=public_only,
+            progress=not no_progress,
+            student_reports=student_reports,
+            limits=limits,
         )
     except SubmissionError as e:
         raise click.ClickException(str(e)) from None
+    except KeyboardInterrupt:
+        click.echo(
+            f"\ninterrupted: every result written so far is kept in {out}; run the same "
+            "command again to grade the rest",
+            err=True,
+        )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)  # at once: tearing torch down at exit takes seconds, and nothing is left
+    click.echo(
+        terminal_summary(
+            done,
+            done.folders,
+            graded=done.graded,
+            reused=done.reused,
+            out=out,
+            is_batch=done.is_batch,
+            student_reports=student_reports,
+        )
+    )
 
 
 @main.command()
@@ -70,9 +129,10 @@ def check(folder: Path) -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=ROOT / "assignments")
 def assign(solutions: Path, out: Path) -> None:
     """Generate the student stubs from the marked reference solutions."""
+    from .notebook_build import write_notebook
     from .stubs import write_stubs
 
-    for path in write_stubs(solutions, out):
+    for path in [*write_stubs(solutions, out), write_notebook(solutions, out)]:
         click.echo(f"wrote {path}")
 
 

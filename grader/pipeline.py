@@ -22,8 +22,10 @@ from .runner import run_suites
 from .sandbox.client import Limits, Zygote, warm_torch
 from .scoring import Rubric, exercise_totals, load_rubric, score_items
 from .session import Session
+from .staticscan import declared_encoding
 from .student_text import undecodable
 from .submissions import Submission
+from .timing import CallTimer, slow_review, summary
 
 GRADER_ROOT = Path(__file__).resolve().parent
 
@@ -92,14 +94,16 @@ class Grader:
     def grade(self, sub: Submission) -> SubmissionResult:
         start = time.monotonic()
         sources, file_notes = decode_sources(sub, self.assignment.files)
+        timer = CallTimer()
         try:
-            items, extra, outputs = self._run(sources)
+            items, extra, outputs = self._run(sources, timer)
         except Exception:  # noqa: BLE001 - a grader bug must still leave the student a report
             items, outputs = [], {}
             extra = {"suite_errors": [traceback.format_exc()[-4000:]]}
             self.close()
         items = self._complete(items, extra)
         score_items(items, self.rubric)
+        slow = slow_review(timer.seconds)
         return SubmissionResult(
             submission=sub.name,
             score=round(sum(i.score for i in items), 4),
@@ -109,15 +113,18 @@ class Grader:
             output=outputs,
             chain=extra.get("chain", {}),
             files=file_notes,
+            notebook=sub.notebook,
             student=dict(sub.student, notes=sub.notes) if sub.notes else dict(sub.student),
             isolation=self.zygote.iso.to_json() if self._zygote else {},
             fingerprint=self.fingerprint(sub),
             grader_version=__version__,
             graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             duration_s=round(time.monotonic() - start, 3),
+            timing=summary(timer.seconds),
+            review=[slow] if slow else [],
         )
 
-    def _run(self, sources: dict[str, str | None | Exception]):
+    def _run(self, sources: dict[str, str | None | Exception], timer: CallTimer):
         expected = {
             f: frozenset(
                 i.split(".", 1)[1] for i in self.assignment.item_ids if i.startswith(f + ".")
@@ -127,6 +134,7 @@ class Grader:
         session = Session(
             sources, self.zygote, self.public_only, expected=expected, static_scan=self.static_scan
         )
+        timer.wrap(session)
         session.prefetch()
         try:
             items, extra = run_suites(self.assignment.suites, session, self.public_only)
@@ -164,15 +172,23 @@ class Grader:
 
 
 def decode_sources(sub: Submission, files: tuple[str, ...]):
-    """Bytes -> text; a binary or non-UTF-8 file becomes an error for its exercise, not a crash."""
+    """Bytes -> text; a binary or non-UTF-8 file becomes an error for its exercise, not a crash.
+
+    The text is what Python itself will read from the bytes (PEP 263): a coding line under which
+    they decode to other text than UTF-8 shows (`# -*- coding: utf-7 -*-` with a `+AAo-` in a
+    comment) is refused, so the text scanned is the text that runs.
+    """
     sources: dict[str, str | None | Exception] = {}
     notes: dict[str, str] = {}
     for name in files:
         data = sub.files.get(name)
-        if data is None:
-            sources[name], notes[name] = None, "missing"
+        if data is None:  # why it is absent (ambiguous, too large...) when the upload says
+            sources[name], notes[name] = None, sub.absent.get(name, "missing")
             continue
         problem = undecodable(name, data)
+        if not problem and (coding := declared_encoding(data)):
+            # Python would decode these bytes by that declaration, not as the scan reads them.
+            problem = f"{name}.py cannot be graded: {coding}"
         sources[name] = ValueError(problem) if problem else data.decode("utf-8-sig")
         notes[name] = str(sources[name]) if isinstance(sources[name], Exception) else "submitted"
     return sources, notes

@@ -92,12 +92,19 @@ class SubmissionResult:
     output: dict[str, str] = field(default_factory=dict)
     chain: dict[str, Any] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    # For a notebook submission: which notebook, and what each cell gave or had dropped.
+    notebook: dict[str, Any] = field(default_factory=dict)
     student: dict[str, Any] = field(default_factory=dict)
     isolation: dict[str, Any] = field(default_factory=dict)
     fingerprint: str = ""
     grader_version: str = ""
     graded_at: str = ""
     duration_s: float = 0.0
+    # Each function's call times against the budget (grader/timing.py); varies like duration_s.
+    timing: dict[str, Any] = field(default_factory=dict)
+    # Non-scoring flags for a TA (grader/timing.py: functions far slower than any derivation):
+    # each {"flag", "reason", ...}; the summary lists the submission under "needs a look".
+    review: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {**self.__dict__, "items": [i.to_json() for i in self.items]}

@@ -143,6 +143,12 @@ class Session:
             f.output.append(f.process.output())
         f.process = self.zygote.spawn()
         reply = f.process.load(f.name, f.source)
+        if not reply.ok and reply.autograd:
+            f.load_error = Outcome(
+                "forbidden",
+                f"importing {f.name}.py ran into the grader's autograd ban:\n{reply.message}",
+            )
+            return f.load_error
         if not reply.ok:
             what = "timed out" if reply.kind == "timeout" else "failed"
             status = "timeout" if reply.kind == "timeout" else "error"
@@ -171,7 +177,7 @@ class Session:
 
     def _outcome(self, f: StudentFile, func: str, reply: Reply) -> Outcome:
         if reply.autograd:
-            return Outcome("forbidden", autograd_used(func))
+            return Outcome("forbidden", autograd_used(func, reply.message))
         if reply.ok:
             return Outcome("ok", value=reply.value)
         status = _STATUS.get(reply.kind, "error")

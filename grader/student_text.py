@@ -120,12 +120,16 @@ def empty_file(file: str, source: str) -> str:
     return ""
 
 
-def autograd_used(func: str) -> str:
-    """A function that ran autograd while it was called (the scan or the run caught it)."""
-    return (
-        f"`{func}` used autograd while running (backward(), torch.autograd, torch.func or "
-        ".grad): it scores 0; compute the gradient by hand"
+def autograd_used(func: str, detail: str = "") -> str:
+    """A function that ran into the autograd ban while it was called: autograd is switched off
+    in a student process (backward(), torch.autograd, torch.func, .grad), so nothing it could
+    have computed reached the grader; `detail` is what the refusal said."""
+    text = (
+        f"`{func}` ran into the grader's autograd ban while running (autograd is switched off: "
+        "backward(), torch.autograd, torch.func and .grad do not work here), so it scores 0; "
+        "compute the gradient by hand"
     )
+    return f"{text}:\n{detail}" if detail else text
 
 
 def did_you_mean(missing: str, defined: set[str], expected: frozenset[str] = frozenset()) -> str:

@@ -1,28 +1,56 @@
 """Finding submissions: one folder or zip, a folder of them, or a Gradescope "Export Submissions".
 
 Whatever the shape of the input, the result is a list of `Submission`s, each with the raw bytes of
-the exercise files it holds (or None), the student's name and email where the export has them,
-and notes on anything odd (a nested folder, a zip inside, a file too large). The bytes are never
-run or imported here; the grader only reads them.
+the exercise files it holds (or None, with the reason in `absent`), the student's name and email
+where the export has them, and notes on anything odd (a nested folder, a zip inside, a renamed
+file, a link skipped). Uploads are read through `uploads.py`, which lists folders and zips
+without unpacking them and never follows a link; the bytes are never run or imported here.
+
+Which file is which exercise (docs/submissions.md): a file named like the exercise, ignoring
+case (`exercise1.py`), wins over a variant a browser or a student makes (`exercise1 (1).py`,
+`Exercise 1.py`, `exercise1-2.py`, `exercise_01.py`, `exercise1 - Copy.py`); a shallower file wins
+over a deeper one. Two different files left tied for one exercise are not guessed between: that
+exercise is not graded, and the report says which files and what to do.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import os
 import re
-import shutil
+import stat
 import tempfile
 import unicodedata
-import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import yaml
 
-MAX_FILE_BYTES = 1 << 20
-MAX_ZIP_BYTES = 200 << 20
-MAX_ZIP_FILES = 100_000
-IGNORED_DIRS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints"}
+from . import notebook_submissions
+from .uploads import (
+    IGNORED_DIRS,
+    MAX_EXPORT_ENTRIES,
+    Budget,
+    Entry,
+    MiB,
+    UploadError,
+    UploadLimits,
+    file_reader,
+    kind_of,
+    open_inner_zip,
+    open_zip_file,
+    read_capped,
+    scan_folder,
+    scan_zip,
+)
+
 METADATA = "submission_metadata.yml"
+MAX_METADATA_BYTES = 16 * MiB
+MAX_INNER_ZIPS = 5  # zips inside one submission opened to look for missing exercises
+LISTED = 15  # files named when telling a student what their upload held
+MAX_FILE_BYTES = UploadLimits().file_bytes  # kept for callers of the old constant
 
 
 class SubmissionError(Exception):
@@ -36,150 +64,527 @@ class Submission:
     student: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     source: str = ""
+    # Why an exercise is None when the upload held others (missing, ambiguous, too large):
+    # shown in the report and on the TA's "needs a look" list.
+    absent: dict[str, str] = field(default_factory=dict)
+    folder: str = ""  # its output folder, unique in the batch (set by `assign_folders`)
+    notebook: dict = field(default_factory=dict)  # what a notebook gave (grader/notebook.py)
 
     @property
     def slug(self) -> str:
-        return slug(self.name)
+        return self.folder or slug(self.name)
+
+
+# ---- names -------------------------------------------------------------------------------------
+
+# Names Windows cannot hold as a folder: a TA may copy the reports there.
+_DEVICES = {"con", "prn", "aux", "nul"} | {f"{d}{i}" for d in ("com", "lpt") for i in range(10)}
 
 
 def slug(name: str) -> str:
-    """A folder name for a submission: unicode kept, path separators and control characters not."""
-    name = unicodedata.normalize("NFC", name)
-    cleaned = re.sub(r"[/\\\x00-\x1f\x7f:*?\"<>|]", "_", name).strip(" .")
-    return cleaned[:120] or "submission"
+    """A folder name for a submission: unicode kept, separators, dots at the ends, controls not."""
+    name = unicodedata.normalize("NFC", str(name))
+    cleaned = re.sub(r"[/\\\x00-\x1f\x7f:*?\"<>|]", "_", name).strip(" .")[:120].strip(" .")
+    if cleaned.split(".")[0].casefold() in _DEVICES:
+        cleaned = "_" + cleaned
+    return cleaned or "submission"
 
 
-def discover(path: Path, files: tuple[str, ...], workdir: Path) -> tuple[list[Submission], bool]:
-    """Every submission under `path`, and whether it is a batch; `workdir` gets unpacked zips."""
+def assign_folders(subs: list[Submission], reserved: set[str] = frozenset()) -> None:
+    """Give every submission an output folder no other one has and none of `reserved` is.
+
+    Names are compared ignoring case (a TA's disk may). A submission keeps its own name when it
+    is the first to claim it; a later one with the same name gets the first free `name (k)`.
+    """
+    taken = {r.casefold() for r in reserved}
+    first: dict[str, Submission] = {}
+    for s in subs:
+        first.setdefault(slug(s.name).casefold(), s)
+    claimed = taken | {k for k in first if k not in taken}
+    for s in subs:
+        base = slug(s.name)
+        if first.get(base.casefold()) is s and base.casefold() not in taken:
+            s.folder = base
+            taken.add(base.casefold())
+            continue
+        k = 2
+        while f"{base} ({k})".casefold() in claimed | taken:
+            k += 1
+        s.folder = f"{base} ({k})"
+        taken.add(s.folder.casefold())
+        if s.folder != s.name:
+            s.notes.append(f"another submission is also named {s.name!r}: this one is {s.folder}")
+            s.name = s.folder
+
+
+# ---- which file is which exercise --------------------------------------------------------------
+
+
+def _python(data: bytes) -> bytes:
+    return data
+
+
+# How each kind of exercise file becomes Python source: one function per file suffix (a reader
+# for notebooks adds ".ipynb" here).
+READERS: dict[str, Callable[[bytes], bytes]] = {".py": _python}
+
+# What browsers, file managers and students append to a name: " (1)", "(2)", "-1", " - Copy".
+_COPY = re.compile(r"(\s*\(\d+\)|[\s_-]+\d+|[\s_-]*(-\s*)?copy(\s*\(?\d+\)?)?)$")
+_SEPARATORS = re.compile(r"[\s_.-]+")
+
+
+def _plain(stem: str) -> str:
+    """`Exercise_01` -> `exercise1`: case, separators and leading zeros of numbers dropped."""
+    squeezed = _SEPARATORS.sub("", stem.casefold())
+    return re.sub(r"0+(\d)", r"\1", squeezed)
+
+
+def match_exercise(filename: str, files: tuple[str, ...]) -> tuple[str, int] | None:
+    """Which exercise a file name means and how surely (0: its exact name, 1: a variant)."""
+    name = unicodedata.normalize("NFC", filename).strip()
+    suffix = next((s for s in READERS if name.casefold().endswith(s)), None)
+    if suffix is None:
+        return None
+    stem = name[: -len(suffix)].strip()
+    exact = [f for f in files if stem.casefold() == f.casefold()]
+    if exact:
+        return exact[0], 0
+    variants = {_plain(stem), _plain(_COPY.sub("", stem.casefold()))}
+    hits = [f for f in files if _plain(f) in variants]
+    return (hits[0], 1) if len(hits) == 1 else None
+
+
+def _suffix(name: str) -> str:
+    return next((s for s in READERS if name.casefold().endswith(s)), next(iter(READERS)))
+
+
+# ---- reading one submission --------------------------------------------------------------------
+
+
+def _rel(top: Entry, e: Entry) -> str:
+    return e.path[len(top.path) + 1 :] if top.path else e.path
+
+
+def _candidates(top: Entry, files, budget: Budget) -> dict[str, list[tuple[int, int, Entry]]]:
+    found: dict[str, list[tuple[int, int, Entry]]] = {}
+    deep = False
+    for n, e in enumerate(top.walk()):
+        if n >= budget.limits.entries:  # a zip listed whole (an export) is cut here
+            budget.stop(_rel(top, e))
+            break
+        if e.depth - top.depth > budget.limits.depth:
+            if not deep:
+                deep = True
+                budget.notes.append(
+                    f"did not look at {_rel(top, e)}: nested more than {budget.limits.depth} "
+                    "levels deep"
+                )
+            continue
+        m = match_exercise(e.name, files) if e.kind == "file" else None
+        if m:
+            # Exact names first, then by kind of file (a .py before whatever READERS adds).
+            rank = m[1] * len(READERS) + list(READERS).index(_suffix(e.name))
+            found.setdefault(m[0], []).append((rank, e.depth - top.depth, e))
+    return found
+
+
+def _open_inner_zips(top, files, found, budget, stack) -> None:
+    """Look inside zips of the upload, shallowest first, for exercises not found outside them."""
+    opened = 0
+    while any(f not in found for f in files) and opened < MAX_INNER_ZIPS:
+        inner = next(
+            (
+                e
+                for e in top.walk()
+                if e.kind == "file" and not e.opened and e.name.casefold().endswith(".zip")
+            ),
+            None,
+        )
+        if inner is None:
+            return
+        opened += 1
+        try:
+            open_inner_zip(inner, stack, budget)
+        except UploadError as err:
+            budget.notes.append(str(err))
+            continue
+        new = _candidates(inner, files, budget)
+        for f, cands in new.items():
+            if f not in found:
+                found[f] = [(r, d + inner.depth - top.depth, e) for r, d, e in cands]
+                budget.notes.append(
+                    f"read {f}{_suffix(cands[0][2].name)} from the zip {_rel(top, inner)}"
+                )
+
+
+def _choose(
+    f: str, cands: list[tuple[int, int, Entry]], top: Entry, budget: Budget
+) -> tuple[bytes | None, str | None]:
+    """The bytes for exercise `f` and, when None, why; notes say what was chosen over what."""
+    limit = budget.limits.file_bytes
+    cands = sorted(cands, key=lambda c: (c[0], c[1], c[2].path))
+    best = [c for c in cands if c[:2] == cands[0][:2]][:5]
+    contents: dict[str, bytes] = {}
+    for _, _, e in best:
+        try:
+            contents[_rel(top, e)] = read_capped(e, limit, budget)
+        except UploadError as err:
+            budget.notes.append(str(err))
+    if not contents:
+        return None, "missing: " + "; ".join(_rel(top, c[2]) for c in best) + " could not be read"
+    if len(set(contents.values())) > 1:
+        names = ", ".join(contents)
+        return None, (
+            f"ambiguous: {names} could each be {f}{_suffix(best[0][2].name)} and differ; not "
+            f"graded: keep one file named {f}{_suffix(best[0][2].name)}"
+        )
+    path, data = next(iter(contents.items()))
+    if len(data) > limit:
+        return None, f"too large: {path} is over {limit} bytes and was not graded"
+    chosen = next(c for c in best if _rel(top, c[2]) == path)
+    wanted = f + _suffix(chosen[2].name)
+    if chosen[2].name.casefold() != wanted.casefold():
+        budget.notes.append(f"graded {path} as {wanted}")
+    elif "/" in path:
+        budget.notes.append(f"found {chosen[2].name} in {path.rsplit('/', 1)[0]}/")
+    others = [_rel(top, c[2]) for c in cands if _rel(top, c[2]) not in contents]
+    if others:
+        budget.notes.append(f"also found {', '.join(others[:5])}: not graded (graded {path})")
+    return READERS[_suffix(chosen[2].name)](data), None
+
+
+def upload_held(top: Entry) -> str:
+    """The files an upload held, for a student who named a file otherwise than expected."""
+    names = [_rel(top, e) for e in top.walk() if e.kind == "file"]
+    if not names:
+        return "no files"
+    more = f" and {len(names) - LISTED} more" if len(names) > LISTED else ""
+    return ", ".join(names[:LISTED]) + more
+
+
+def read_tree(
+    top: Entry, name: str, files, budget: Budget, stack: contextlib.ExitStack, source: str = ""
+) -> Submission:
+    """One submission from the tree of its upload."""
+    found = _candidates(top, files, budget)
+    _open_inner_zips(top, files, found, budget, stack)
+    contents: dict[str, bytes | None] = {}
+    absent: dict[str, str] = {}
+    for f in files:
+        contents[f], why = _choose(f, found[f], top, budget) if f in found else (None, None)
+        if why:
+            absent[f] = why
+    # A notebook holds every exercise at once: when it is what gets graded, it fills `contents`.
+    notebook = notebook_submissions.use_notebook(top, files, contents, budget.notes, budget)
+    if notebook.get("graded"):
+        found, absent = dict.fromkeys(files), {}
+    wanted = ", ".join(f + ".py" for f in files)
+    held = upload_held(top)
+    if not any(v is not None for v in contents.values()) and not absent:
+        budget.notes.append(
+            f"no exercise files found (expected {wanted}, or the assignment's notebook); the "
+            f"upload held: {held}"
+        )
+    elif any(v is not None for v in contents.values()):
+        for f in files:
+            if f not in found:
+                absent[f] = f"missing: not in your upload, which held {held}"
+    return Submission(
+        name, contents, notes=budget.notes, source=source, absent=absent, notebook=notebook
+    )
+
+
+def _failed(name: str, files, note: str, source: str = "", notes: Sequence[str] = ()) -> Submission:
+    """A submission nothing could be read from, and why."""
+    return Submission(name, dict.fromkeys(files), notes=[*notes, note], source=source)
+
+
+# ---- the shapes of an input --------------------------------------------------------------------
+
+
+@dataclass
+class Input:
+    """What `grader grade` was given: a folder (listed one level) or a zip (listed whole)."""
+
+    base: Path  # the real folder, or the folder holding the zip
+    top: Entry
+    is_zip: bool
+    limits: UploadLimits
+    stack: contextlib.ExitStack
+    files: tuple[str, ...] = ()
+
+    def open(self, e: Entry, budget: Budget) -> Entry:
+        """The tree of the submission at entry `e` of this input (a folder or a zip)."""
+        if e.kind == "dir" and self.is_zip:
+            return _rebased(e)
+        if e.kind == "dir":
+            return scan_folder(self.base, _parts(self.top, e), budget)
+        if self.is_zip:
+            open_inner_zip(e, self.stack, budget)
+            return _rebased(e)
+        tree = Entry(e.name, "", "dir")
+        f = open_zip_file(self.base, _parts(self.top, e), self.stack)
+        try:
+            scan_zip(f, e.name, tree, budget)
+        except (OSError, ValueError, EOFError) as err:
+            raise UploadError(f"{e.name} is not a readable zip: {err}") from None
+        return tree
+
+
+def _parts(top: Entry, e: Entry) -> tuple[str, ...]:
+    rel = _rel(top, e)
+    return tuple(rel.split("/")) if rel else ()
+
+
+def _rebased(e: Entry) -> Entry:
+    """A subtree of a listed zip as a submission of its own: paths and depths from its top."""
+    top = Entry(e.name, "", "dir", 0, children=e.children)
+    shift, cut = e.depth, len(e.path) + 1
+    for d in top.walk():
+        d.depth -= shift
+        d.path = d.path[cut:]
+    return top
+
+
+def _list_folder(base: Path) -> Entry:
+    """One level of the folder given to the grader, nothing followed (kinds from lstat)."""
+    top = Entry(base.name, "", "dir")
+    with os.scandir(base) as it:
+        for de in sorted(itertools.islice(it, MAX_EXPORT_ENTRIES), key=lambda d: d.name):
+            try:
+                kind = kind_of(de.stat(follow_symlinks=False).st_mode)
+            except OSError as e:
+                kind = f"unreadable ({e.strerror})"
+            entry = Entry(de.name, de.name, kind, 1)
+            if kind == "file":
+                entry.reader = file_reader(base, (de.name,))
+            top.children.append(entry)
+    return top
+
+
+def _hidden(e: Entry) -> bool:
+    return e.name.startswith(".") or e.name in IGNORED_DIRS
+
+
+def _single_top(top: Entry) -> Entry:
+    """A zip of one folder is that folder."""
+    entries = [e for e in top.children if not _hidden(e)]
+    return entries[0] if len(entries) == 1 and entries[0].kind == "dir" else top
+
+
+def _is_export(inp: Input, root: Entry) -> bool:
+    meta = root.child(METADATA)
+    return meta is not None and meta.kind == "file"
+
+
+def _is_one_submission(inp: Input, root: Entry) -> bool:
+    if any(e.kind == "file" and match_exercise(e.name, inp.files) for e in root.children):
+        return True
+    return notebook_submissions.is_notebook_submission(inp.base, root, inp.files, inp.is_zip)
+
+
+def _is_folder_of_submissions(inp: Input, root: Entry) -> bool:
+    return True
+
+
+def _one_submission(inp: Input, root: Entry, name: str) -> list[Submission]:
+    budget = Budget(inp.limits)
+    if inp.is_zip:
+        tree = _rebased(root) if root is not inp.top else root
+    else:
+        tree = scan_folder(inp.base, (), budget)
+    return [read_tree(tree, name, inp.files, budget, inp.stack, source=str(inp.base))]
+
+
+def _folder_of_submissions(inp: Input, root: Entry, name: str) -> list[Submission]:
+    subs = []
+    for e in root.children:
+        if _hidden(e):
+            continue
+        named_zip = e.name.casefold().endswith(".zip")
+        if e.kind == "file" and not named_zip:
+            continue
+        sub_name = e.name[:-4] if named_zip else e.name
+        subs.append(_read_entry(inp, root, e, sub_name))
+    if not subs:
+        raise SubmissionError(
+            f"{inp.base} holds no exercise files ({', '.join(f + '.py' for f in inp.files)}) and "
+            "no submission folders or zips: give one submission, a folder of submissions, or a "
+            "Gradescope export zip"
+        )
+    return subs
+
+
+def _read_entry(inp: Input, root: Entry, e: Entry, name: str) -> Submission:
+    """One submission at entry `e`; whatever goes wrong is a note on it, never an exception."""
+    if e.kind not in ("dir", "file"):
+        why = (
+            f"{e.name} is {e.kind}, not a folder or a zip: skipped (the grader reads only real "
+            "folders and files; copy the upload in place)"
+        )
+        return _failed(name, inp.files, why, source=e.path)
+    budget = Budget(inp.limits)
+    try:
+        tree = inp.open(e, budget)
+    except (UploadError, OSError) as err:
+        msg = str(err) if isinstance(err, UploadError) else f"{e.name}: {err.strerror or err}"
+        return _failed(name, inp.files, msg, source=e.path, notes=budget.notes)
+    return read_tree(tree, name, inp.files, budget, inp.stack, source=e.path)
+
+
+def _gradescope_export(inp: Input, root: Entry, name: str) -> list[Submission]:
+    meta_entry = root.child(METADATA)
+    try:
+        raw = read_capped(meta_entry, MAX_METADATA_BYTES, Budget(UploadLimits(bytes=1 << 40)))
+        if len(raw) > MAX_METADATA_BYTES:
+            raise UploadError(f"it is larger than {MAX_METADATA_BYTES // MiB} MiB")
+        meta = yaml.safe_load(raw.decode("utf-8")) or {}
+    except (UploadError, yaml.YAMLError, UnicodeDecodeError, RecursionError) as e:
+        raise SubmissionError(f"cannot read the export's {METADATA}: {e}") from None
+    if not isinstance(meta, dict):
+        raise SubmissionError(f"the export's {METADATA} is not a mapping of submission folders")
+    subs = []
+    for key, info in sorted(meta.items(), key=lambda kv: str(kv[0])):
+        folder = str(key)
+        student = _submitters(info)
+        entry = root.child(folder) if _folder_name(folder) else None
+        if entry is None or entry.kind != "dir":
+            why = (
+                f"the export lists {folder} but has no such folder"
+                if _folder_name(folder)
+                else f"the export's {METADATA} names {folder!r}, which is not a folder name "
+                "of this export: nothing read"
+            )
+            subs.append(Submission(folder, dict.fromkeys(inp.files), student, [why]))
+            continue
+        sub = _read_entry(inp, root, entry, folder)
+        sub.student = student
+        subs.append(sub)
+    return subs
+
+
+def _folder_name(name: str) -> bool:
+    """A plain name of one folder: no separator, no `.` or `..`, no control character."""
+    return (
+        bool(name)
+        and name not in (".", "..")
+        and not re.search(r"[/\\\x00-\x1f]", name)
+        and len(name) <= 255
+    )
+
+
+def _is_lms_download(inp: Input, root: Entry) -> bool:
+    from .lms import is_lms_download  # Canvas, Moodle, Blackboard (lms.py imports this module)
+
+    return is_lms_download(inp, root)
+
+
+def _lms_download(inp: Input, root: Entry, name: str) -> list[Submission]:
+    from .lms import read_lms_download
+
+    return read_lms_download(inp, root, name)
+
+
+# How an input is recognised, first match wins: (test, read). Export mode is only ever tried at
+# the root of what `grader grade` got.
+SHAPES: list[tuple[Callable, Callable]] = [
+    (_is_export, _gradescope_export),
+    (_is_lms_download, _lms_download),
+    (_is_one_submission, _one_submission),
+    (_is_folder_of_submissions, _folder_of_submissions),
+]
+
+
+def discover(
+    path: Path,
+    files: tuple[str, ...],
+    workdir: Path | None = None,
+    limits: UploadLimits | None = None,
+) -> tuple[list[Submission], bool]:
+    """Every submission under `path`, and whether it is a batch. Nothing is unpacked to disk.
+
+    `workdir` is no longer used (kept for callers); `limits` bound what is read per submission.
+    """
     path = Path(path)
-    if not path.exists():
+    if not os.path.lexists(path):
         raise SubmissionError(
             f"{path} does not exist: give a submission folder or zip, a folder "
             "of submissions, or a Gradescope export zip"
         )
-    if path.is_file():
-        if not zipfile.is_zipfile(path):
-            raise SubmissionError(
-                f"{path} is a file but not a zip: give a submission folder or "
-                "zip, a folder of submissions, or a Gradescope export zip"
-            )
-        root = unpack(path, workdir / slug(path.stem))
-        return _from_folder(_single_top(root), files, workdir, default_name=path.stem)
-    return _from_folder(path, files, workdir, default_name=path.resolve().name)
-
-
-def _from_folder(root: Path, files, workdir: Path, default_name: str):
-    if (root / METADATA).is_file():
-        return _gradescope_export(root, files, workdir), True
-    if _exercise_files(root, files, depth=0):
-        return [read_submission(root, default_name, files, workdir)], False
-    entries = sorted(p for p in root.iterdir() if _is_candidate(p))
-    subs = [read_submission(p, _name_of(p), files, workdir) for p in entries]
-    if not subs:
-        raise SubmissionError(
-            f"{root} holds no exercise files ({', '.join(f + '.py' for f in files)}) and no "
-            "submission folders or zips: give one submission, a folder of submissions, or a "
-            "Gradescope export zip"
-        )
-    return subs, True
-
-
-def _is_candidate(p: Path) -> bool:
-    if p.name.startswith(".") or p.name in IGNORED_DIRS:
-        return False
-    return p.is_dir() or (p.is_file() and p.suffix.lower() == ".zip")
-
-
-def _name_of(p: Path) -> str:
-    return p.stem if p.is_file() else p.name
-
-
-def read_submission(path: Path, name: str, files, workdir: Path) -> Submission:
-    """One submission from a folder or zip; exercise files may sit in a nested folder or zip."""
-    notes: list[str] = []
-    if path.is_file():
-        try:
-            path = _single_top(unpack(path, workdir / slug(name)))
-        except SubmissionError as e:
-            return Submission(name, dict.fromkeys(files), notes=[str(e)], source=str(path))
-    root = path  # where the files were found: the folder, or a zip unpacked from inside it
-    found = _exercise_files(path, files, depth=3)
-    if not found:
-        for inner in sorted(path.rglob("*.zip"))[:5]:
-            try:
-                root = unpack(inner, workdir / slug(name) / inner.stem)
-            except SubmissionError as e:
-                notes.append(str(e))
-                continue
-            found = _exercise_files(root, files, 3)
-            if found:
-                notes.append(f"read the exercise files from the zip {inner.name}")
-                break
-    contents: dict[str, bytes | None] = {}
-    for f in files:
-        p = found.get(f)
-        if p is None:
-            contents[f] = None
-        elif p.stat().st_size > MAX_FILE_BYTES:
-            contents[f] = None
-            notes.append(f"{p.name} is larger than {MAX_FILE_BYTES} bytes and was not graded")
-        else:
-            contents[f] = p.read_bytes()
-            if p.parent != root:
-                notes.append(f"found {p.name} in {p.parent.relative_to(root)}/")
-    if not any(v is not None for v in contents.values()):
-        notes.append(
-            "no exercise files found (expected " + ", ".join(f + ".py" for f in files) + ")"
-        )
-    return Submission(name, contents, notes=notes, source=str(path))
-
-
-def _exercise_files(root: Path, files, depth: int) -> dict[str, Path]:
-    """The shallowest file named like each exercise (case-insensitive), ignoring junk folders."""
-    found: dict[str, Path] = {}
-    wanted = {f + ".py": f for f in files}
-    frontier = [root]
-    for _ in range(depth + 1):
-        nxt = []
-        for d in frontier:
-            for p in sorted(d.iterdir()) if d.is_dir() else []:
-                if p.name in IGNORED_DIRS or p.name.startswith("."):
-                    continue
-                key = wanted.get(p.name.lower())
-                if key and p.is_file() and key not in found:
-                    found[key] = p
-                elif p.is_dir() and not p.is_symlink():
-                    nxt.append(p)
-        frontier = nxt
-    return found
-
-
-def _gradescope_export(root: Path, files, workdir: Path) -> list[Submission]:
+    real = path.resolve()
     try:
-        meta = yaml.safe_load((root / METADATA).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as e:
-        raise SubmissionError(f"cannot read {root / METADATA}: {e}") from None
-    if not isinstance(meta, dict):
-        raise SubmissionError(f"{root / METADATA} is not a mapping of submission folders")
-    subs = []
-    for folder, info in sorted(meta.items()):
-        path = root / str(folder)
-        student = _submitters(info)
-        name = str(folder)
-        if not path.exists():
-            subs.append(
-                Submission(
-                    name,
-                    dict.fromkeys(files),
-                    student,
-                    [f"the export lists {folder} but has no such folder"],
-                )
-            )
-            continue
-        sub = read_submission(path, name, files, workdir)
-        sub.student = student
-        subs.append(sub)
-    return subs
+        mode = os.stat(real).st_mode
+    except OSError as e:
+        raise SubmissionError(f"cannot read {path}: {e.strerror}") from None
+    with contextlib.ExitStack() as stack:
+        try:
+            inp = _input(path, real, mode, limits or UploadLimits(), stack)
+        except (UploadError, OSError) as e:
+            raise SubmissionError(f"cannot read {path}: {e}") from None
+        inp.files = files
+        root = _single_top(inp.top) if inp.is_zip else inp.top
+        name = path.stem if inp.is_zip else real.name
+        for test, read in SHAPES:
+            if test(inp, root):
+                subs = read(inp, root, name)
+                return subs, read is not _one_submission
+    raise AssertionError("the last shape matches everything")
+
+
+def _input(path: Path, real: Path, mode: int, limits, stack) -> Input:
+    if stat.S_ISDIR(mode):
+        return Input(real, _list_folder(real), False, limits, stack)
+    if not stat.S_ISREG(mode):
+        raise SubmissionError(
+            f"{path} is {kind_of(mode)}: give a submission folder or zip, a folder of "
+            "submissions, or a Gradescope export zip"
+        )
+    if real.name.casefold().endswith(".ipynb"):  # one notebook on its own: a listed tree of one
+        top = Entry(real.stem, "", "dir")
+        entry = Entry(real.name, real.name, "file", 1, os.stat(real).st_size)
+        entry.reader = file_reader(real.parent, (real.name,))
+        top.children.append(entry)
+        return Input(real.parent, top, True, limits, stack)
+    f = open_zip_file(real.parent, (real.name,), stack)
+    top = Entry(real.stem, "", "dir")
+    # The whole zip is listed once; each submission in it is then charged to its own budget.
+    whole = Budget(UploadLimits(bytes=1 << 40, entries=MAX_EXPORT_ENTRIES, depth=64))
+    try:
+        scan_zip(f, path.name, top, whole, max_entries=MAX_EXPORT_ENTRIES)
+    except (UploadError, OSError, ValueError, EOFError) as e:
+        raise SubmissionError(
+            f"{path} is a file but not a readable zip ({e}): give a submission folder or zip, a "
+            "folder of submissions, or a Gradescope export zip"
+        ) from None
+    except Exception as e:  # zipfile raises BadZipFile and friends
+        raise SubmissionError(f"{path} is not a readable zip: {e}") from None
+    return Input(real.parent, top, True, limits, stack)
+
+
+def read_submission(
+    path: Path,
+    name: str,
+    files,
+    workdir: Path | None = None,
+    limits: UploadLimits | None = None,
+) -> Submission:
+    """One submission from a folder or zip; exercise files may sit in a nested folder or zip."""
+    limits = limits or UploadLimits()
+    path = Path(path)
+    with contextlib.ExitStack() as stack:
+        budget = Budget(limits)
+        try:
+            if path.is_dir():
+                tree = scan_folder(path.resolve(), (), budget)
+            else:
+                real = path.resolve()
+                tree = Entry(name, "", "dir")
+                scan_zip(open_zip_file(real.parent, (real.name,), stack), path.name, tree, budget)
+        except (UploadError, OSError, ValueError, EOFError) as e:
+            return _failed(name, files, f"{path.name}: {e}", source=str(path))
+        except Exception as e:  # noqa: BLE001 - zipfile's own errors: a note, never a crash
+            return _failed(name, files, f"{path.name} is not a readable zip: {e}", str(path))
+        return read_tree(tree, name, files, budget, stack, source=str(path))
 
 
 def _submitters(info: object) -> dict[str, str]:
@@ -188,50 +593,14 @@ def _submitters(info: object) -> dict[str, str]:
         return {}
     info = {str(k).lstrip(":"): v for k, v in info.items()}
     people = info.get("submitters") or []
+    if not isinstance(people, list):
+        return {}
     people = [{str(k).lstrip(":"): v for k, v in p.items()} for p in people if isinstance(p, dict)]
     join = lambda key: "; ".join(str(p[key]) for p in people if p.get(key))  # noqa: E731
-    return {
-        k: v
-        for k, v in {"name": join("name"), "email": join("email"), "sid": join("sid")}.items()
-        if v
-    }  # noqa: E501
-
-
-def _single_top(root: Path) -> Path:
-    """A zip of one folder is that folder."""
-    entries = [
-        p for p in root.iterdir() if p.name not in IGNORED_DIRS and not p.name.startswith(".")
-    ]
-    return entries[0] if len(entries) == 1 and entries[0].is_dir() else root
-
-
-def unpack(zip_path: Path, dest: Path) -> Path:
-    """Extract a zip safely: no absolute paths or `..`, no links, bounded size and count."""
-    try:
-        with zipfile.ZipFile(zip_path) as z:
-            infos = z.infolist()
-            if len(infos) > MAX_ZIP_FILES or sum(i.file_size for i in infos) > MAX_ZIP_BYTES:
-                raise SubmissionError(f"{zip_path.name} is too large to unpack")
-            if dest.exists():
-                shutil.rmtree(dest)
-            dest.mkdir(parents=True)
-            for info in infos:
-                parts = PurePosixPath(info.filename.replace("\\", "/")).parts
-                if info.filename.startswith("/") or ".." in parts or not parts:
-                    continue
-                if (info.external_attr >> 16) & 0o170000 == 0o120000:  # a symlink
-                    continue
-                target = dest.joinpath(*parts)
-                if info.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with z.open(info) as src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out)
-    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as e:
-        raise SubmissionError(f"{zip_path.name} is not a readable zip: {e}") from None
-    return dest
+    fields = {"name": join("name"), "email": join("email"), "sid": join("sid")}
+    return {k: v for k, v in fields.items() if v}
 
 
 def temporary_workdir() -> tempfile.TemporaryDirectory:
+    """An empty scratch folder (kept for callers: nothing is unpacked into it any more)."""
     return tempfile.TemporaryDirectory(prefix="grader-")

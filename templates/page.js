@@ -1,6 +1,10 @@
 // The reports' one script: click a header of a table.sortable to sort its rows by that column.
 // A cell's data-sort attribute, when present, is the value sorted on (numbers sort as numbers).
+// Printing opens every folded section, so the paper copy holds everything the screen can show.
 "use strict";
+window.addEventListener("beforeprint", function () {
+  document.querySelectorAll("details").forEach(function (d) { d.open = true; });
+});
 var NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?%?$/i;
 document.querySelectorAll("table.sortable").forEach(function (table) {
   var heads = table.tHead ? table.tHead.rows[0].cells : [];

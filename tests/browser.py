@@ -91,6 +91,30 @@ class Page:
             raise BrowserError(f"{expression!r} raised: {reply['exceptionDetails']}")
         return reply["result"].get("value")
 
+    def resize(self, width: int, height: int = 900) -> None:
+        """Lay the page out for a window `width` CSS pixels wide (a TA's laptop, a wide screen)."""
+        self.browser.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+            self.session,
+        )
+        self.eval("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+    def media(self, kind: str = "") -> None:
+        """Lay the page out as for `print` (or the screen again, with "")."""
+        self.browser.call("Emulation.setEmulatedMedia", {"media": kind}, self.session)
+        self.eval("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+    def overflow(self) -> list[str]:
+        """Every box something sticks out of, at the current width ([] when the page fits).
+
+        The document must not scroll sideways, and no card (the page's main column, a section,
+        a banner, a figure, a table cell) may hold content wider than itself, or a message gets
+        cut off or pushes the page wider. A table may be wider than the page only inside its
+        own scroll box (`.scroll`), and a traceback inside its own `pre`, each scrolling alone.
+        """
+        return self.eval(OVERFLOW_JS)
+
     def screenshot(self, path: Path, width: int = 1200, top: int = 0, height: int = 0) -> Path:
         """A PNG of the page (from `top`, `height` pixels, or all of it), to look at."""
         height = height or int(self.eval("document.documentElement.scrollHeight"))
@@ -103,6 +127,32 @@ class Page:
         shot = self.browser.call("Page.captureScreenshot", {"format": "png"}, self.session)
         path.write_bytes(base64.b64decode(shot["data"]))
         return path
+
+
+OVERFLOW_JS = """(() => {
+  const out = [];
+  const doc = document.documentElement;
+  if (doc.scrollWidth > doc.clientWidth + 1)
+    out.push(`the document: ${doc.scrollWidth} > ${doc.clientWidth} px`);
+  const name = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+    + (typeof e.className === 'string' && e.className ? '.' + e.className.replace(/ /g, '.') : '');
+  const cards = 'main, header, section, footer, .banner, details, figure, td, th, dd, li';
+  for (const card of document.querySelectorAll(cards)) {
+    // Inside a box that scrolls by itself: only that box has to fit.
+    if (card.parentElement && card.parentElement.closest('.scroll, pre')) continue;
+    if (card.scrollWidth > card.clientWidth + 1)
+      out.push(`${name(card)}: content ${card.scrollWidth} px in ${card.clientWidth} px`);
+  }
+  const main = document.querySelector('main').getBoundingClientRect();
+  for (const box of document.querySelectorAll('.scroll, pre, svg, img, table')) {
+    if (box.parentElement && box.parentElement.closest('.scroll, pre')) continue;
+    const r = box.getBoundingClientRect();
+    if (r.right > main.right + 1 || r.left < main.left - 1)
+      out.push(`${name(box)}: ${Math.round(r.left)}..${Math.round(r.right)} outside the page `
+        + `${Math.round(main.left)}..${Math.round(main.right)}`);
+  }
+  return out;
+})()"""
 
 
 def _high_fd(fd: int) -> int:

@@ -54,3 +54,37 @@ def item(result: dict, item_id: str) -> dict:
 def failing(result: dict) -> set[str]:
     """The ids of every item that did not pass."""
     return {i["id"] for i in result["items"] if i["status"] != "passed"}
+
+
+RESULT_SCHEMA = ROOT / "docs" / "result.schema.json"
+
+
+class SchemaViolation(BaseException):
+    """A result.json that breaks docs/result.schema.json. A BaseException, so that no
+    `except Exception` in the batch turns it into a quiet "grader failed" result."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def results_follow_the_schema():
+    """Every result.json any test produces in this process (or a batch's forked children) is
+    checked against the documented schema the moment it is made."""
+    import json
+
+    import jsonschema
+
+    from grader.records import SubmissionResult
+
+    validator = jsonschema.Draft202012Validator(json.loads(RESULT_SCHEMA.read_text()))
+    to_json = SubmissionResult.to_json
+
+    def checked(self: SubmissionResult) -> dict:
+        result = to_json(self)
+        errors = sorted(validator.iter_errors(result), key=lambda e: list(e.path))
+        if errors:
+            where = "/".join(map(str, errors[0].absolute_path))
+            raise SchemaViolation(f"result.json breaks the schema at {where}: {errors[0].message}")
+        return result
+
+    SubmissionResult.to_json = checked
+    yield
+    SubmissionResult.to_json = to_json

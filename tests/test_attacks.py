@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 from attacks.corpus import ATTACKS, SUCCEEDED, Attack
+from attacks.runtime import RUNTIME_ATTACKS
 from conftest import ROOT, solution
 
 from grader.sandbox import client, isolation
@@ -40,6 +41,8 @@ SECRET_NAME = "NINJA_COURSE_API_TOKEN"
 # Short limits keep the slow attacks quick: 2 s per call, 5 s per import, 256 MiB of headroom.
 FAST = Limits(call_seconds=2, import_seconds=5, memory_bytes=256 << 20)
 BY_NAME = {a.name: a for a in ATTACKS}
+# Graded by the same tests: the run-time autograd ban's own corpus (tests/attacks/runtime.py).
+EVERY_ATTACK = ATTACKS + RUNTIME_ATTACKS
 
 
 class Lab:
@@ -383,12 +386,12 @@ def test_the_corpus_is_large_and_varied() -> None:
         assert required in BY_NAME, required
 
 
-@pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])
+@pytest.mark.parametrize("attack", EVERY_ATTACK, ids=[a.name for a in EVERY_ATTACK])
 def test_attack_fails_and_costs_only_its_item(attack: Attack, attack_grader, lab) -> None:
     run_attack(attack, attack_grader, lab)
 
 
-LAYERED = [a for a in ATTACKS if a.layer]
+LAYERED = [a for a in EVERY_ATTACK if a.layer]
 
 
 @pytest.mark.parametrize("attack", LAYERED, ids=[a.name for a in LAYERED])
@@ -494,6 +497,8 @@ def test_isolation_report_matches_the_machine(attack_grader) -> None:
     assert report["user"].startswith("a fresh") == (os.getuid() == 0)
     assert report["trusted_process"].startswith("non-dumpable")
     assert SECRET_NAME not in report["environment"]
+    assert report["autograd"].startswith("switched off before student code")
+    assert iso.protects("autograd")
     if not report["bubblewrap"]:
         assert any("bubblewrap is not usable" in n for n in report["notes"])
 
@@ -518,7 +523,7 @@ def test_a_student_process_sees_only_its_own_empty_folder_and_a_clean_environmen
         assert process.load("probe", source).ok
         (values, _) = process.call("probe", "where", {}, []).value
         uid, entries, _ = values.tolist()
-        assert entries == 1  # its own copy of the file it was given, nothing else
+        assert entries == 0  # its code runs from memory: nothing in the folder, nothing written
         if os.getuid() == 0:
             assert confine.UID_BASE <= uid < confine.UID_BASE + confine.UID_SPAN
         names = set(process.call("probe", "env", {}, []).value)
@@ -672,20 +677,29 @@ def test_a_grader_installed_into_site_packages_is_hidden(bubblewrap, monkeypatch
             missing_layer_reported(zygote.iso, "files")
             return
         process = zygote.spawn()
-        paths = [str(site / "numpy" / "__init__.py"), str(hidden / "__init__.py")]
+        # numpy as the student process finds it (its own name for site-packages: the path may
+        # go through a descriptor, see inside/reach.py), then the hidden package beside it, by
+        # that name and by the real one.
         source = textwrap.dedent(
             f"""
+            import os
+            import numpy
             import torch
 
             def peek(which):
-                return torch.tensor(len(open({paths!r}[which]).read()))
+                site = os.path.dirname(os.path.dirname(numpy.__file__))
+                paths = [os.path.join(site, "numpy", "__init__.py"),
+                         os.path.join(site, {hidden.name!r}, "__init__.py"),
+                         {str(hidden / "__init__.py")!r}]
+                return torch.tensor(len(open(paths[which]).read()))
             """
         )
         assert process.load("probe", source).ok
         readable = process.call("probe", "peek", {"which": 0}, [])
         assert readable.ok, f"numpy must stay readable: {readable.message}"
-        reply = process.call("probe", "peek", {"which": 1}, [])
-        assert not reply.ok and ("Permission" in reply.message or "No such" in reply.message)
+        for which in (1, 2):
+            reply = process.call("probe", "peek", {"which": which}, [])
+            assert not reply.ok and ("Permission" in reply.message or "No such" in reply.message)
         process.close()
     finally:
         zygote.close()
@@ -729,3 +743,204 @@ def test_the_static_scan_stops_introspective_attacks_before_they_run(lab) -> Non
     finally:
         g.close()
     assert len(stopped) >= 3, stopped
+
+
+# --- autograd is absent from every student process, not watched --------------------------
+
+# Each route to a derivative, called plainly (the corpus adds the tricks): every one must run
+# into the ban, whose message reaches the grader, with the static scan nowhere involved.
+# (checkpoint is in the corpus: its first use imports torch._dynamo, seconds beyond FAST.)
+ROUTES = {
+    "backward": "x = torch.ones(3, requires_grad=True)\n(x * x).sum().backward()\nreturn x.grad",
+    "autograd_grad": "x = torch.ones(3, requires_grad=True)\n"
+    "return torch.autograd.grad((x * x).sum(), x)[0]",
+    "engine_by_map": "from torch.autograd import Variable\n"
+    "x = torch.ones(3, requires_grad=True)\n"
+    "return list(map(Variable._execution_engine.run_backward, [(x,)], [(torch.ones(3),)],"
+    " [False], [False], [(x,)], [True], [False]))[0][0]",
+    "enable_grad": "with torch.enable_grad():\n    return torch.zeros(1)",
+    "set_grad_enabled": "torch.set_grad_enabled(True)\nreturn torch.zeros(1)",
+    "set_grad_enabled_in_C": "torch._C._set_grad_enabled(True)\nreturn torch.zeros(1)",
+    "inference_mode_off": "with torch.inference_mode(False):\n    return torch.zeros(1)",
+    "forward_ad": "import torch.autograd.forward_ad as fwAD\nwith fwAD.dual_level():\n"
+    "    return fwAD.unpack_dual(fwAD.make_dual(torch.ones(2), torch.ones(2)) ** 2).tangent",
+    "dual_level_in_C": "return torch.tensor(torch._C._enter_dual_level())",
+    "make_dual": "return torch._make_dual(torch.ones(2), torch.ones(2), 0)",
+    "func_grad": "return torch.func.grad(lambda x: (x * x).sum())(torch.ones(3))",
+    "func_vjp": "return torch.func.vjp(lambda x: x * x, torch.ones(3))[1](torch.ones(3))[0]",
+    "func_jvp": "return torch.func.jvp(lambda x: x * x, (torch.ones(3),), (torch.ones(3),))[1]",
+    "func_jacrev": "return torch.func.jacrev(lambda x: x * x)(torch.ones(3))",
+    "func_hessian": "return torch.func.hessian(lambda x: (x ** 3).sum())(torch.ones(3))",
+    "functional_jacobian": "return torch.autograd.functional.jacobian(lambda x: x * x, "
+    "torch.ones(3))",
+    "jit_script": "return torch.jit.CompilationUnit('def f(x: int):\\n    return x\\n').f(1)",
+    "jit_trace": "return torch.jit.trace(lambda x: x * 2, torch.ones(2))(torch.ones(2))",
+    "ops_set_grad_enabled": "torch.ops.aten.set_grad_enabled(True)\nreturn torch.zeros(1)",
+    "ops_backward_kernel": "return torch.ops.aten.tanh_backward(torch.ones(2), torch.ones(2))",
+    "softmax_backward": "return torch._softmax_backward_data(torch.ones(2, 2), "
+    "torch.ones(2, 2), 1, torch.float32)",
+    "vmap_backward_kernel": "return torch.func.vmap(torch.ops.aten.nll_loss_backward, "
+    "in_dims=(None, 0, None, None, None, None, None))(torch.tensor(1.0), torch.zeros(1, 2, 3), "
+    "torch.tensor([0, 1]), None, 1, -100, torch.tensor(2.0))",
+    "python_formula": "import torch._decomp.decompositions as d\n"
+    "return d._log_softmax_backward_data(torch.ones(2, 3), torch.zeros(2, 3), 1, torch.float32)",
+    "python_formula_table": "import torch._decomp as d\n"
+    "return d.decomposition_table[torch.ops.aten.tanh_backward.default]"
+    "(torch.ones(2), torch.ones(2))",
+    "python_formula_source": "import os\n"
+    "exec(open(os.path.join(os.path.dirname(torch.__file__), '_decomp', 'decompositions.py'))"
+    ".read(), {})\nreturn torch.zeros(1)",
+    "gc_referents": "import gc\nreturn torch.tensor(len(gc.get_referents(torch.Tensor.__dict__)))",
+    "gc_objects": "import gc\nreturn torch.tensor(len(gc.get_objects()))",
+    "ctypes": "import ctypes\nreturn torch.tensor(ctypes.CDLL(None).getpid())",
+}
+
+
+def _module_of(functions: dict[str, str]) -> str:
+    parts = ["import torch", ""]
+    for name, body in functions.items():
+        parts += [f"def {name}():", textwrap.indent(body, "    "), ""]
+    return "\n".join(parts)
+
+
+def test_every_route_to_a_derivative_runs_into_the_ban(attack_grader) -> None:
+    process = attack_grader.zygote.spawn()
+    try:
+        assert process.load("routes", _module_of(ROUTES)).ok
+        got = {name: process.call("routes", name, {}, []) for name in ROUTES}
+    finally:
+        process.close()
+    not_refused = {
+        name: (reply.ok, reply.message[-300:])
+        for name, reply in got.items()
+        if not (reply.autograd and not reply.ok)
+    }
+    assert not_refused == {}
+    assert all(
+        "switched off in the grader" in r.message or "not allowed" in r.message
+        for r in got.values()
+    )
+
+
+def test_an_import_that_reaches_for_autograd_costs_its_file_as_forbidden(attack_grader) -> None:
+    files = {n: solution(n).encode() for n in ("exercise1", "exercise2", "exercise3")}
+    files["exercise3"] = _at_module_level(
+        solution("exercise3"), "torch.set_grad_enabled(True)\n"
+    ).encode()
+    result = grade(attack_grader, files)
+    statuses = {i["id"]: i["status"] for i in result["items"]}
+    assert {s for i, s in statuses.items() if i.startswith("exercise3")} == {"forbidden"}
+    assert {s for i, s in statuses.items() if not i.startswith("exercise3")} == {"passed"}
+    message = next(i["message"] for i in result["items"] if i["id"].startswith("exercise3"))
+    assert "autograd ban" in message and "set_grad_enabled" in message
+
+
+ALLOWED = {
+    "no_grad": "with torch.no_grad():\n    return torch.ones(2) * 2",
+    "inference_mode": "with torch.inference_mode():\n    return torch.ones(2) * 2",
+    "set_grad_off": "torch.set_grad_enabled(False)\nreturn torch.ones(2)",
+    "requires_grad_flag": "return torch.ones(2, requires_grad=True).detach() * 3",
+    "cross_entropy": "import torch.nn.functional as F\n"
+    "return F.cross_entropy(torch.randn(4, 5), torch.tensor([0, 1, 2, 3])).reshape(1)",
+    "vmap": "return torch.func.vmap(torch.dot)(torch.ones(3, 2), torch.ones(3, 2))",
+    "imports": "import math, statistics, fractions, decimal, json, numpy\n"
+    "return torch.tensor([statistics.mean([1.0, 3.0]), float(fractions.Fraction(1, 2)), "
+    "math.tanh(0.0), float(decimal.Decimal('1.5')), float(numpy.float64(2.0))])",
+    "repr_and_numpy": "t = torch.arange(6.0).reshape(2, 3)\nrepr(t)\n"
+    "return torch.from_numpy(t.numpy() * 2)",
+    "read_a_file": "import os\nreturn torch.tensor(len(open(torch.__file__).read(10)))",
+}
+
+
+def test_what_student_code_needs_still_works_beside_the_ban(attack_grader) -> None:
+    process = attack_grader.zygote.spawn()
+    try:
+        assert process.load("allowed", _module_of(ALLOWED)).ok
+        failed = {}
+        for name in ALLOWED:
+            reply = process.call("allowed", name, {}, [])
+            if not reply.ok or reply.autograd:
+                failed[name] = reply.message[-400:]
+    finally:
+        process.close()
+    assert failed == {}
+
+
+# What two processes of one submission could share: every door is shut by the audit hook (all
+# platforms) and, for locks, exec and memfd, by seccomp too.
+CHANNELS = {
+    "flock": "import fcntl\nfcntl.flock(os.open(torch.__file__, os.O_RDONLY), fcntl.LOCK_SH)",
+    "lockf": "import fcntl\nfcntl.lockf(os.open(torch.__file__, os.O_RDONLY), fcntl.LOCK_SH)",
+    "posix_lock": "import fcntl, struct\nfcntl.fcntl(os.open(torch.__file__, os.O_RDONLY), "
+    "fcntl.F_SETLK, struct.pack('hhqqi4x', fcntl.F_RDLCK, 0, 5, 1, 0))",
+    "ofd_lock": "import fcntl, struct\nfcntl.fcntl(os.open(torch.__file__, os.O_RDONLY), 37, "
+    "struct.pack('hhqqi4x', fcntl.F_RDLCK, 0, 5, 1, 0))",
+    "write_own_folder": "open('note', 'w').write('x')",
+    "write_dev_shm": "os.open('/dev/shm/note', os.O_WRONLY | os.O_CREAT)",
+    "timestamps": "os.utime(torch.__file__)",
+    "socket": "import socket\nsocket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)",
+    "signal_parent": "os.kill(os.getppid(), 0)",
+    "exec": "os.execv('/bin/true', ['true'])",
+    "symlink": "os.symlink('/tmp', 'link')",
+}
+
+
+def test_no_channel_between_processes_of_one_submission(attack_grader) -> None:
+    functions = {
+        name: f"import os\ntry:\n{textwrap.indent(body, '    ')}\n"
+        "except PermissionError:\n    return torch.zeros(1)\nreturn torch.ones(1)"
+        for name, body in CHANNELS.items()
+    }
+    process = attack_grader.zygote.spawn()
+    try:
+        assert process.load("channels", _module_of(functions)).ok
+        open_doors = {}
+        for name in CHANNELS:
+            reply = process.call("channels", name, {}, [])
+            if not (reply.ok and reply.value[0].tolist() == [0.0]):
+                open_doors[name] = (reply.ok, reply.message[-300:])
+    finally:
+        process.close()
+    assert open_doors == {}
+
+
+def test_seccomp_alone_denies_locks_exec_and_memfd(tmp_path) -> None:
+    """The kernel layer on its own (no audit hook): a plain process under the filter."""
+    program = textwrap.dedent(
+        f"""
+        import errno, fcntl, os, struct, sys
+        sys.path.insert(0, {str(isolation.INSIDE)!r})
+        import confine
+        confine.seccomp(os.getpid())
+        fd = os.open({str(tmp_path)!r}, os.O_RDONLY)
+        tries = {{
+            'flock': lambda: fcntl.flock(fd, fcntl.LOCK_SH),
+            'posix_lock': lambda: fcntl.fcntl(fd, fcntl.F_SETLK,
+                                              struct.pack('hhqqi4x', 0, 0, 5, 1, 0)),
+            'ofd_lock': lambda: fcntl.fcntl(fd, 37, struct.pack('hhqqi4x', 0, 0, 5, 1, 0)),
+            'memfd': lambda: os.memfd_create('x'),
+            'exec': lambda: os.execv('/bin/true', ['true']),
+        }}
+        for name, attempt in tries.items():
+            try:
+                attempt()
+                print(name, 'ALLOWED')
+            except OSError as e:
+                print(name, 'denied' if e.errno == errno.EPERM else e)
+        print('getfl', fcntl.fcntl(fd, fcntl.F_GETFL) >= 0)
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    if not confine.seccomp_supported():
+        assert run.returncode != 0 and "seccomp" in run.stderr
+        return
+    assert run.returncode == 0, run.stderr
+    lines = dict(line.split(" ", 1) for line in run.stdout.split("\n") if line)
+    assert lines == {
+        "flock": "denied",
+        "posix_lock": "denied",
+        "ofd_lock": "denied",
+        "memfd": "denied",
+        "exec": "denied",
+        "getfl": "True",  # fcntl itself still works: only the lock commands are refused
+    }

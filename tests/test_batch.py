@@ -82,7 +82,8 @@ def test_one_broken_submission_never_stops_the_batch(small_class, tmp_path):
 def test_parallel_and_serial_batches_agree(small_class, tmp_path):
     def strip(results):
         return [
-            {k: v for k, v in r.items() if k not in ("graded_at", "duration_s")} for r in results
+            {k: v for k, v in r.items() if k not in ("graded_at", "duration_s", "timing")}
+            for r in results
         ]
 
     serial = grade_batch(small_class, tmp_path / "serial", jobs=1, progress=False)
@@ -125,3 +126,65 @@ def test_a_batch_killed_midway_resumes_where_it_stopped(tmp_path):
     assert set(after) == set(students)
     assert {k: after[k] for k in done} == done
     assert json.loads((out / "summary.json").read_text())
+
+
+def _group_is_gone(pgid: int, within_s: float = 20.0) -> bool:
+    """Whether every process of a process group has ended (sandboxes die with their grader)."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_stops_the_batch_at_once_and_a_rerun_finishes_it(tmp_path, jobs):
+    """Ctrl-C in a terminal sends SIGINT to the whole foreground process group: the batch,
+    its grader processes and their sandboxes. It stops (exit 130) without waiting for the
+    submissions in flight, leaves no process behind, saves no result for a submission it did
+    not finish (a swallowed interrupt must not become a "grader failed" result), and the same
+    command then grades exactly what is left."""
+    slow = {"exercise2": SLOW_IMPORT + solution("exercise2")}
+    students = {f"s{i}": slow for i in range(5)}
+    students["s0"] = {"exercise2": solution("exercise2")}
+    root = make_class(tmp_path / "class", students)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "grader.cli", "grade", str(root), "--out", str(out)]
+    cmd += ["--no-progress", "-j", jobs]
+    proc = subprocess.Popen(
+        cmd, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while not list(out.glob("*/result.json")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=20)  # a generous bound: it takes about a second
+    assert proc.returncode == 130, err
+    assert "run the same command again" in err
+    assert _group_is_gone(proc.pid), "a grader or sandbox process outlived the batch"
+    done = graded_at(out)
+    assert 1 <= len(done) < len(students), "interrupt it while it is still grading"
+    for p in out.glob("*/result.json"):
+        items = json.loads(p.read_text())["items"]
+        assert not [i for i in items if (i.get("extra") or {}).get("grader_error")], p
+    rerun = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    assert f"graded {len(students) - len(done)}, reused {len(done)}" in rerun.stdout
+    after = graded_at(out)
+    assert set(after) == set(students) and {k: after[k] for k in done} == done
+
+
+def test_half_written_files_of_a_killed_run_are_swept_and_nothing_else(tmp_path):
+    from grader.batch import _sweep_temporaries
+
+    out = tmp_path / "out"
+    stale = [out / ".grades.csv.k3j2", out / ".summary.html.x9", out / "ada" / ".result.json.a1"]
+    kept = [out / "ada" / "result.json", out / "notes.txt", out / "ada" / ".keep.me.x"]
+    for p in stale + kept:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("x")
+    _sweep_temporaries(out)
+    assert [p for p in stale if p.exists()] == []
+    assert all(p.exists() for p in kept)

@@ -151,7 +151,7 @@ def empty(folder: Path) -> dict:
 
 
 def wrong_files(folder: Path) -> dict:
-    write_files(folder, {"exercise_1.py": solution("exercise1"), "notes.txt": "hi"})
+    write_files(folder, {"my_backprop.py": solution("exercise1"), "notes.txt": "hi"})
     return {}
 
 
@@ -385,7 +385,7 @@ def test_no_exercise_files_says_what_to_upload(runs: dict[str, Run], name: str) 
     assert results["score"] == 0
     assert "No exercise files were found" in results["output"]
     assert all(t["extra_data"]["status"] == "missing" for t in item_tests(results))
-    listing = "your upload was empty" if name == "empty" else "exercise_1.py, notes.txt"
+    listing = "your upload was empty" if name == "empty" else "my_backprop.py, notes.txt"
     assert listing in results["output"]
 
 
@@ -423,8 +423,11 @@ def test_student_code_cannot_write_results(runs: dict[str, Run], name: str) -> N
         assert run.results["extra_data"]["isolation"]["bubblewrap"] is False
     isolation = run.results["extra_data"]["isolation"]
     if isolation.get("bubblewrap") or os.getuid() == 0:
-        printed = next(t for t in run.results["tests"] if t["name"].startswith("What your code"))
-        assert "blocked" in printed["output"], "the sandbox let student code write results.json"
+        printed = next(
+            (t["output"] for t in run.results["tests"] if t["name"].startswith("What your code")),
+            run.results["extra_data"].get("printed", ""),
+        )
+        assert "blocked" in printed, "the sandbox let student code write results.json"
 
 
 def test_broken_python_still_gives_results(runs: dict[str, Run]) -> None:
@@ -622,3 +625,36 @@ def test_setup_sh_installs_and_self_checks(autograder_zip: Path, tmp_path: Path)
     assert (source.stat().st_mode & 0o077) == 0, "the grader's source must be root-only"
     assert ((root / "results").stat().st_mode & 0o077) == 0
     assert (root / "venv" / "bin" / "python").stat().st_mode & 0o005 == 0o005
+
+
+def not_yet_visible(out: dict) -> list[str]:
+    """Tests a student cannot see before grades are published: while there is one, Gradescope
+    does not show the student their total (its documentation says so, points or none)."""
+    return [t["name"] for t in out["tests"] if t.get("visibility", "visible") != "visible"]
+
+
+def test_printing_alone_never_hides_a_students_total(grader) -> None:
+    """A student whose code prints, and who fails no hidden case, still sees their total before
+    grades are published: the prints (which ran on hidden inputs too) go to the instructors'
+    extra_data instead of a test that would wait for publication."""
+    from grader.submissions import Submission
+
+    src = mutated("exercise2", "    dlogits /= n\n", "    print('debug')\n    dlogits /= n\n")
+    sub = Submission("printer", {"exercise1": None, "exercise2": src.encode(), "exercise3": None})
+    result = grader.grade(sub).to_json()
+    assert "debug" in result["output"]["exercise2"]
+    out = to_gradescope(result, rubric(), 1.0)
+    jsonschema.validate(out, SCHEMA)
+    assert not_yet_visible(out) == []
+    assert "debug" in out["extra_data"]["printed"]
+    shown = to_gradescope(result, rubric("visible"), 1.0)
+    assert [t["visibility"] for t in shown["tests"] if "printed" in t["name"]] == ["visible"]
+
+
+def test_prints_join_hidden_case_details_that_already_wait(only_hidden_fail: dict) -> None:
+    out = to_gradescope(only_hidden_fail, rubric(), 1.0)
+    waiting = not_yet_visible(out)
+    assert any(name.endswith("(hidden cases)") for name in waiting)
+    printed = next(t for t in out["tests"] if t["name"].startswith("What your code printed"))
+    assert printed["visibility"] == "after_published" and "dlogits sees" in printed["output"]
+    assert "printed" not in out["extra_data"]

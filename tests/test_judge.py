@@ -153,15 +153,35 @@ def test_a_float64_answer_passes_with_a_warning_and_the_inputs_tolerance(truth):
     v = judged(value(answer), truth, input_dtype=torch.float32)
     assert v.passed
     assert v.warnings == [
-        "returned float64 while the inputs are float32; judged with the coarser dtype's tolerance"
+        "returned float64 while the inputs are float32; judged with the inputs' tolerance"
     ]
+    assert not judged(value(truth + 2 * TOL32 * truth.abs().max()), truth).passed
 
 
-def test_a_half_precision_answer_is_judged_with_its_coarser_tolerance(truth):
-    v = judged(value(truth.half()), truth)
-    assert v.passed and "float16" in v.warnings[0]
-    off = truth * (1 + 20 * TOLERANCE[torch.float16])
+@pytest.mark.parametrize("coarse", [torch.float16, torch.bfloat16])
+def test_a_coarser_answer_is_judged_with_the_inputs_tolerance_and_says_why(truth, coarse):
+    """The answer's dtype is the student's choice: it never loosens the comparison."""
+    v = judged(value(truth.to(coarse)), truth)
+    name = str(coarse).removeprefix("torch.")
+    assert not v.passed
+    assert v.max_rel_err > TOL32
+    assert f"returned {name} while the inputs are float32: judged with float32's tolerance" in (
+        v.message
+    )
+    assert "return the inputs' dtype" in v.message
+
+
+def test_a_mistake_hidden_in_half_precision_rounding_still_fails(truth):
+    """Bessel's n for n-1 at n = 100 is off by 1e-2; float16's old row (5e-3) let 1e-3 through."""
+    off = truth * (1 + 1e-3)
     assert not judged(value(off.half()), truth).passed
+    assert not judged(value(off.float()), truth).passed
+
+
+def test_a_coarser_answer_that_happens_to_be_exact_passes_with_the_warning():
+    exact = torch.tensor([0.5, -0.25, 1.0], dtype=torch.float64)  # representable in float16
+    v = judged(value(exact.half()), exact)
+    assert v.passed and "judged with float32's tolerance" in v.warnings[0]
 
 
 def test_float64_inputs_are_judged_with_the_float64_tolerance(truth):
@@ -171,9 +191,9 @@ def test_float64_inputs_are_judged_with_the_float64_tolerance(truth):
     assert judged(value(off), truth, input_dtype=torch.float32).passed
 
 
-def test_a_float32_answer_to_float64_inputs_gets_the_coarser_tolerance(truth):
+def test_a_float32_answer_to_float64_inputs_is_judged_as_float64(truth):
     v = judged(value(truth.float()), truth, input_dtype=torch.float64)
-    assert v.passed and "float32 while the inputs are float64" in v.warnings[0]
+    assert not v.passed and "returned float32 while the inputs are float64" in v.message
 
 
 def test_an_unknown_dtype_name_from_the_student_process_is_not_trusted(truth):

@@ -25,6 +25,7 @@ from grader.batch import grader_failure
 from grader.examples import write_examples
 from grader.report import write_batch_reports, write_submission_report
 from grader.report.charts import HEAT_STOPS, heat_colour, heatmap, histogram, rate_bars
+from grader.report.html import write_student_report
 from grader.report.render import environment, points, sci
 from grader.report.summary import gradebook_csv, summarize
 from grader.submissions import Submission, read_submission, slug
@@ -43,6 +44,7 @@ def dlogits(logits, Yb, n):
 def dhprebn(dhpreact, bngain, bnvar_inv, bnraw, n):
     return dhpreact.T
 """
+CRASH_SOURCE = "import torch\n\ndef helper():\n    return 1 / 0\n\nhelper()\n"
 
 
 class Tags(HTMLParser):
@@ -82,13 +84,15 @@ def graded(grader, tmp_path_factory) -> dict[str, dict]:
     (hostile / "exercise2.py").write_text(HOSTILE_SOURCE)
     (root / "empty").mkdir()
     (root / "empty" / "notes.txt").write_text("I ran out of time")
+    (root / "crash").mkdir()
+    (root / "crash" / "exercise1.py").write_text(CRASH_SOURCE)
     students = {
         "bessel": {"name": "Ada Lovelace", "email": "ada@example.edu", "sid": "1815"},
         "hostile": {"name": HOSTILE_NAME, "email": "evil@example.edu"},
         "blank": {"name": FORMULA_NAME, "email": "-x@example.edu"},
     }
     results = {}
-    for name in (*EXAMPLES, "hostile", "empty"):
+    for name in (*EXAMPLES, "hostile", "empty", "crash"):
         sub = read_submission(root / name, name, grader.assignment.files, root / ".work")
         sub.student = students.get(name, {})
         results[name] = grader.grade(sub).to_json()
@@ -101,6 +105,7 @@ def batch_out(graded, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("out")
     for name, result in graded.items():
         write_submission_report(result, out / slug(name))
+        write_student_report(result, out / slug(name))
     write_batch_reports(list(graded.values()), out, [slug(n) for n in graded])
     return out
 
@@ -201,10 +206,13 @@ def test_submission_without_files_says_so(graded, batch_out):
 
 
 def test_missing_file_is_named(graded, batch_out):
-    missing = [f for f, s in graded["partial"]["files"].items() if s == "missing"]
-    assert missing == ["exercise3"]
+    """A file missing beside others is named, with what the upload held (issue 12)."""
+    files = graded["partial"]["files"]
+    assert [f for f, s in files.items() if s.startswith("missing")] == ["exercise3"]
+    held = "missing: not in your upload, which held exercise1.py, exercise2.py"
+    assert files["exercise3"] == held
     text = " ".join("".join(page(batch_out, "partial")[1].text).split())
-    assert "exercise3.py was not submitted: its exercise scores 0." in text
+    assert f"exercise3.py: {held}" in text
 
 
 def test_captured_output_is_shown(graded, batch_out):
@@ -424,3 +432,195 @@ def test_minimal_spec_result_renders(tmp_path):
     assert summary["exercises"]["exercise1"] == {"max_score": 3.0, "mean": 2.0, "full_marks": 0}
     rows = list(csv.DictReader(io.StringIO((tmp_path / "grades.csv").read_text())))
     assert (rows[0]["submission"], rows[0]["score"], rows[0]["exercise1"]) == ("minimal", "2", "2")
+
+
+# ---- what a TA reads at a glance -------------------------------------------------------------
+
+
+def test_an_import_failure_is_shown_once_per_file_in_monospace(graded, batch_out):
+    result = graded["crash"]
+    ex1 = [i for i in result["items"] if i["id"].startswith("exercise1.")]
+    assert len(ex1) > 20 and all(i["status"] == "error" for i in ex1)
+    html, tags = page(batch_out, "crash")
+    assert html.count("ZeroDivisionError: division by zero") == 1  # not once per item
+    (banner,) = tags.find("div", id="file-failure-exercise1")
+    block = html[html.index('id="file-failure-exercise1"') :]
+    pre = block[block.index("<pre") : block.index("</pre>")]
+    assert 'class="traceback"' in pre and "return 1 / 0" in Tags(pre + "</pre>").text[0]
+    # The other exercise, which did not fail as a whole, gets no banner.
+    assert not tags.find("div", id="file-failure-exercise2")
+    summary = json.loads((batch_out / "summary.json").read_text(encoding="utf-8"))
+    crash = next(s for s in summary["students"] if s["submission"] == "crash")
+    assert any("exercise1.py could not be used" in why for why in crash["attention"])
+
+
+def test_a_multi_line_message_is_set_as_a_traceback(tmp_path):
+    result = {
+        "submission": "tb",
+        "score": 0.0,
+        "max_score": 1.0,
+        "items": [
+            {
+                "id": "exercise1.dlogprobs",
+                "status": "error",
+                "score": 0.0,
+                "max_score": 1.0,
+                "message": "Traceback (most recent call last):\n    x = 1/0\n        ~^~\nBoom",
+            }
+        ],
+    }
+    write_submission_report(result, tmp_path)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert '<pre class="msg traceback">Traceback' in html
+
+
+def _errored_item(measured_err: float) -> dict:
+    cases = [
+        {"case": f"c{k}", "public": k == 0, "status": "passed", "max_rel_err": measured_err}
+        for k in range(2)
+    ] + [{"case": f"e{k}", "status": "error", "message": "boom"} for k in range(4)]
+    return {
+        "id": "exercise1.dprobs",
+        "status": "error",
+        "score": 0.0,
+        "max_score": 1.0,
+        "cases": cases,
+    }
+
+
+def test_worst_error_covers_only_cases_that_produced_a_number(tmp_path):
+    result = {"submission": "w", "score": 0, "max_score": 1, "items": [_errored_item(0.0)]}
+    write_submission_report(result, tmp_path)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    cell = html[html.index('<td class="num worst"') :]
+    cell = " ".join(Tags(cell[: cell.index("</td>")]).text)
+    assert cell == "0 errored on 4 of 6 cases"
+    assert 'title="over the 2 cases that produced a number"' in html
+
+
+def test_sandbox_details_are_folded_away_in_plain_words(graded, batch_out):
+    isolation = graded["complete"]["isolation"]
+    assert isinstance(isolation.get("limits"), dict), "the sandbox reports its limits as a dict"
+    html, tags = page(batch_out, "complete")
+    footer = html[html.index("<footer>") :]
+    assert '<details id="sandbox">' in footer
+    text = "".join(Tags(footer).text)
+    assert "{'" not in text and "':" not in text  # no Python dict on the page
+    assert "time per call" in text and f"{isolation['limits']['call_seconds']:g} s" in text
+
+
+def test_summary_names_link_to_their_reports(graded, batch_out):
+    tags = Tags((batch_out / "summary.html").read_text(encoding="utf-8"))
+    named = [r for r in graded.values() if r["student"].get("name")]
+    links = tags.find("a", class_="name-link")
+    assert len(links) == len(named) >= 3
+    assert all((batch_out / unquote(a["href"])).is_file() for a in links)
+
+
+# ---- the student's copy ----------------------------------------------------------------------
+
+
+def test_student_copy_names_no_hidden_case(graded, batch_out):
+    from grader.backprop_ninja.hidden import HIDDEN
+
+    for name, result in graded.items():
+        html = (batch_out / slug(name) / "student-report.html").read_text(encoding="utf-8")
+        text = " ".join("".join(Tags(html).text).split())
+        hidden = [c for i in result["items"] for c in i["cases"] if not c["public"]]
+        public_shapes = {
+            "×".join(map(str, c[k]))
+            for i in result["items"]
+            for c in i["cases"]
+            if c["public"]
+            for k in ("shape", "expected_shape")
+            if c.get(k)
+        }
+        for c in hidden:
+            assert c["case"] not in html, (name, c["case"])
+            for k in ("shape", "expected_shape"):
+                shape = c.get(k) or []
+                shown = "×".join(map(str, shape)) if len(shape) > 1 else ""  # "11" is anywhere
+                assert not shown or shown in public_shapes or shown not in text, (name, shown)
+        for cfg in HIDDEN:
+            sizes = f"n{cfg.n}-v{cfg.vocab_size}-b{cfg.block_size}-e{cfg.n_embd}-h{cfg.n_hidden}"
+            assert f"{sizes}-s{cfg.seed}-" not in html, (name, cfg)
+            assert f"seed {cfg.seed}" not in html and f'"seed": {cfg.seed}' not in html
+        assert "a hidden case" not in text
+        for printed in (result.get("output") or {}).values():
+            assert printed.strip() not in text  # prints ran on hidden inputs too
+    # The TA's copy does name them, so the test above is not vacuous.
+    ta = (batch_out / "bessel" / "report.html").read_text(encoding="utf-8")
+    assert any(f"-s{cfg.seed}-" in ta for cfg in HIDDEN)
+
+
+def test_student_copy_counts_the_hidden_cases_that_passed(graded, batch_out):
+    _, tags = page(batch_out, "bessel")
+    html = (batch_out / "bessel" / "student-report.html").read_text(encoding="utf-8")
+    item = next(i for i in graded["bessel"]["items"] if i["id"] == "exercise1.dbndiff2")
+    hidden = [c for c in item["cases"] if not c["public"]]
+    row = html[html.index('id="item-exercise1.dbndiff2"') :]
+    row = " ".join("".join(Tags(row[: row.index("</tr>")]).text).split())
+    passed = sum(c["passed"] for c in hidden)
+    assert f"{passed} of {len(hidden)} hidden cases passed." in row
+
+
+# ---- the gradebook, one row per student --------------------------------------------------------
+
+
+def test_group_members_each_get_a_row_with_the_group_score(graded):
+    group = dict(
+        graded["bessel"],
+        submission="submission_7",
+        student={
+            "name": "Bob Partner; Carol Partner",
+            "email": "bob@example.edu; carol@example.edu",
+            "sid": "1001; 1002",
+        },
+    )
+    rows = list(csv.DictReader(io.StringIO(gradebook_csv([graded["complete"], group]))))
+    assert [(r["name"], r["email"], r["sid"]) for r in rows[1:]] == [
+        ("Bob Partner", "bob@example.edu", "1001"),
+        ("Carol Partner", "carol@example.edu", "1002"),
+    ]
+    assert {r["score"] for r in rows[1:]} == {points(group["score"])}
+    assert all(r["submission"] == "submission_7" for r in rows[1:])
+
+
+def test_a_member_without_an_id_leaves_the_ids_empty_rather_than_misplaced(graded):
+    group = dict(
+        graded["bessel"],
+        student={"name": "Bob Partner; Carol Partner", "email": "b@x.edu; c@x.edu", "sid": "1002"},
+    )
+    rows = list(csv.DictReader(io.StringIO(gradebook_csv([group]))))
+    assert [(r["name"], r["email"], r["sid"]) for r in rows] == [
+        ("Bob Partner", "b@x.edu", ""),
+        ("Carol Partner", "c@x.edu", ""),
+    ]
+
+
+# ---- the documented contract ---------------------------------------------------------------
+
+
+def test_docs_never_send_readers_outside_the_repository():
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    for doc in pages:
+        text = doc.read_text(encoding="utf-8")
+        assert "../shared" not in text, doc.name
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if "://" not in target:
+                assert (doc.parent / target).exists(), (doc.name, target)
+
+
+def test_every_result_is_checked_against_the_documented_schema(graded):
+    """The session fixture in conftest.py checks each result as it is made; this shows it bites."""
+    import jsonschema
+    from conftest import RESULT_SCHEMA, SchemaViolation
+
+    from grader.records import ItemResult, SubmissionResult
+
+    schema = json.loads(RESULT_SCHEMA.read_text(encoding="utf-8"))
+    for result in graded.values():
+        jsonschema.validate(result, schema)
+    broken = SubmissionResult("x", 0.0, 1.0, [ItemResult("exercise1.dprobs", "exercise1", "ok")])
+    with pytest.raises(SchemaViolation, match="status"):
+        broken.to_json()

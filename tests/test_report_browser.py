@@ -28,7 +28,12 @@ STUDENTS = {
     "submission_102": ("Zoë Martin-Ñúñez", "zoe@example.edu", "bessel"),
     "submission_103": (HOSTILE_NAME, "mallory@example.edu", "hostile"),
     "submission_104": ("Bob Empty", "bob@example.edu", "empty"),
+    "submission_105": ("Cy Crash", "cy@example.edu", "crash"),
 }
+# A TA's laptop, a common desktop, a wide screen: no page may be wider than its card at any.
+WIDTHS = (1024, 1280, 1920)
+# Paper: an A4 page's printable width, about 700 CSS pixels, and a landscape page.
+PRINT_WIDTHS = (700, 1024)
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +62,8 @@ def _files(kind: str) -> dict[str, str]:
         }
     if kind == "hostile":
         return {"exercise2.py": f"print({HOSTILE_PRINT!r})\n" + everything["exercise2.py"]}
+    if kind == "crash":  # fails at import: 26 items, one traceback
+        return {**everything, "exercise1.py": "import torch\nraise RuntimeError('x' * 300)\n"}
     return {"README.txt": "forgot to upload"}
 
 
@@ -85,8 +92,65 @@ def export(tmp_path_factory) -> tuple[Path, list[dict]]:
             for fname, text in _files(kind).items():
                 z.writestr(f"assignment_export/{folder}/{fname}", text)
     out = tmp / "out"
-    results = grade_batch(zpath, out, jobs=1, progress=False)
+    results = grade_batch(zpath, out, jobs=1, progress=False, student_reports=True)
     return out, results
+
+
+def every_page(out: Path, results: list[dict]) -> list[Path]:
+    pages = [out / "summary.html"]
+    for r in results:
+        pages += [
+            out / r["submission"] / "report.html",
+            out / r["submission"] / "student-report.html",
+        ]
+    return pages
+
+
+def test_pages_fit_their_cards_at_every_width_and_on_paper(chromium, export, tmp_path):
+    """No table, message, traceback or picture sticks out of its card (then the page would
+    scroll sideways and a message would be cut off) on screens from 1024 to 1920 px wide, and
+    on paper. A table may be wider than the page only inside its own scroll box. Screenshots
+    go to $GRADER_SCREENSHOTS when set, to look at."""
+    out, results = export
+    shots = Path(os.environ.get("GRADER_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    for path in every_page(out, results):
+        page = chromium.open(path)
+        assert page.errors == []
+        for width in WIDTHS:
+            page.resize(width)
+            assert page.overflow() == [], (path.relative_to(out), width)
+            name = f"{path.parent.name if path.parent != out else 'class'}-{path.stem}-{width}.png"
+            page.screenshot(shots / name, width=width, height=2400)
+        page.resize(1280)
+        page.media("print")
+        for width in PRINT_WIDTHS:
+            page.resize(width)
+            assert page.overflow() == [], (path.relative_to(out), "print", width)
+        page.media("")
+    assert len(list(shots.glob("*.png"))) == len(every_page(out, results)) * len(WIDTHS)
+
+
+def test_an_import_failure_reads_once_in_monospace(chromium, export):
+    out, _ = export
+    page = chromium.open(out / "submission_105" / "report.html")
+    assert page.eval("document.body.innerText.split('RuntimeError: xxx').length - 1") == 1
+    font = page.eval(
+        "getComputedStyle(document.querySelector('#file-failure-exercise1 pre')).fontFamily"
+    )
+    assert "mono" in font.lower() or "consolas" in font.lower() or "menlo" in font.lower()
+    rows = page.eval("[...document.querySelectorAll('#exercise1 tr.item')].map(r => r.innerText)")
+    assert len(rows) > 20 and all("see the box above" in r for r in rows)
+
+
+def test_printing_unfolds_every_detail(chromium, export):
+    out, _ = export
+    page = chromium.open(out / "submission_102" / "report.html")
+    closed = "[...document.querySelectorAll('details')].filter(d => !d.open).length"
+    assert page.eval(closed) > 0  # the sandbox's details, at least, start folded
+    page.eval("window.dispatchEvent(new Event('beforeprint'))")
+    assert page.eval(closed) == 0
+    assert page.errors == []
 
 
 def _rows(page) -> list[list[str]]:

@@ -124,9 +124,10 @@ def test_module_level_autograd_marks_every_function():
     assert result.forbidden == {"dprobs": "module-level code calls backward()"}
 
 
-def test_an_unused_import_of_autograd_costs_nothing():
+def test_an_unused_import_of_autograd_costs_the_functions_nothing():
+    """The imported name itself is forbidden (the worker would export it as a function)."""
     result = scanned("import torch.autograd\nfrom torch.autograd import Variable\n" + SOLVED)
-    assert result.forbidden == {}
+    assert result.forbidden == {"Variable": "imports from torch.autograd"}
 
 
 def test_a_name_imported_from_autograd_marks_the_functions_that_use_it():
@@ -135,7 +136,7 @@ def test_a_name_imported_from_autograd_marks_the_functions_that_use_it():
         + SOLVED
         + "\ndef dcounts_sum_inv(counts, dprobs):\n    return g(counts.sum(), counts)[0]\n"
     )
-    assert set(scan(source).forbidden) == {"dcounts_sum_inv"}
+    assert set(scan(source).forbidden) == {"dcounts_sum_inv", "g"}
 
 
 def test_an_autograd_self_check_under_main_is_allowed():
@@ -173,3 +174,213 @@ def test_a_name_the_grader_also_asks_for_is_never_suggested():
     """`dcounts_sum` answers its own question; it is no typo of a missing `dcounts`."""
     assert did_you_mean("dcounts", {"dcounts_sum"}) == "did you mean `dcounts_sum`?"
     assert did_you_mean("dcounts", {"dcounts_sum"}, expected=frozenset({"dcounts_sum"})) == ""
+
+
+# Every name the module binds is judged, not only `def` statements
+
+
+def test_a_function_made_by_a_factory_at_import_forbids_the_file():
+    """Import-time code that calls autograd-using code could have bound anything: all of it."""
+    result = scan(
+        textwrap.dedent(
+            """
+        import torch
+
+        def make():
+            def f(logits, Yb, n):
+                x = logits.clone().requires_grad_()
+                torch.nn.functional.cross_entropy(x, Yb).backward()
+                return x.grad
+            return f
+
+        dlogits = make()
+        """
+        )
+        + SOLVED
+    )
+    assert "dlogits" in result.forbidden and "dprobs" in result.forbidden
+    assert "any_name_at_all" in result.forbidden  # bound under a computed name, say
+    assert result.forbidden["dlogits"] == "module-level code reaches `make`, which calls backward()"
+
+
+def test_a_lambda_bound_by_assignment_is_judged_as_the_function_it_is():
+    result = scanned(
+        "import torch\n"
+        "dlogits = lambda logits, Yb, n: torch.autograd.grad(logits.sum(), logits)[0]\n" + SOLVED
+    )
+    assert dict(result.forbidden) == {"dlogits": "uses torch.autograd"}
+    assert "dprobs" not in result.forbidden
+
+
+def test_names_bound_through_globals_forbid_the_file():
+    result = scanned("globals()['dlog' + 'its'] = lambda logits: logits\n" + SOLVED)
+    assert result.forbidden.everything == "module-level code uses globals()"
+    assert "dlogits" in result.forbidden and "dprobs" in result.forbidden
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "look = getattr\nreturn look(probs, 'gr' + 'ad')",
+        "return functools.reduce(getattr, ['gr' + 'ad'], probs)",
+        "return builtins.getattr(probs, 'gr' + 'ad')",
+        "return probs.__getattr__('gr' + 'ad')",
+        "return attrgetter('gr' + 'ad')(probs)",
+        "return il.import_module('torch.auto' + 'grad')",
+        "return me.dcounts(probs)",
+        "return locals()['dlogprobs']",
+        "return torch.ops.aten.tanh_backward(dlogprobs, probs)",
+    ],
+)
+def test_dynamic_access_under_another_name_is_found(body):
+    source = (
+        "import builtins\nimport functools\nimport importlib as il\nimport torch\n"
+        "import exercise1 as me\nfrom operator import attrgetter\n\n"
+        "def dprobs(probs, dlogprobs):\n" + textwrap.indent(body, "    ")
+    )
+    assert "dprobs" in scan(source, "exercise1.py").forbidden
+
+
+def test_an_alias_of_getattr_at_module_level_forbids_the_file():
+    result = scanned("look = getattr\n" + SOLVED)
+    assert "dprobs" in result.forbidden and "getattr" in result.forbidden["dprobs"]
+
+
+def test_getattr_with_a_literal_name_is_fine():
+    result = scanned(SOLVED + "\ndef dcounts(counts, dprobs):\n    return getattr(counts, 'T')\n")
+    assert dict(result.forbidden) == {}
+
+
+def test_a_global_rebound_by_a_function_is_judged_by_what_it_is_rebound_to():
+    result = scanned(
+        """
+        def _evil(x):
+            return x.grad
+
+        def dprobs(probs, dlogprobs):
+            global dcounts
+            dcounts = _evil
+            return probs
+
+        def dcounts(counts, dprobs):
+            return counts
+        """
+    )
+    assert result.forbidden["dcounts"] == "reads .grad (through `_evil`)"
+
+
+def test_a_helper_stored_into_an_object_at_import_is_reached_through_it():
+    result = scanned(
+        """
+        class Box:
+            pass
+
+        def _evil(x):
+            return x.grad
+
+        Box.f = _evil
+
+        def dprobs(probs, dlogprobs):
+            return Box.f(probs)
+        """
+    )
+    assert "dprobs" in result.forbidden
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "@_evil\ndef dcounts(counts):\n    return counts\n",
+        "def dcounts(counts, g=_evil(1)):\n    return counts\n",
+        "class K:\n    f = _evil(1)\n",
+    ],
+    ids=["decorator", "default", "class_body"],
+)
+def test_code_run_at_import_that_reaches_autograd_forbids_the_file(code):
+    result = scanned("def _evil(x):\n    return x.grad\n\n" + code + SOLVED)
+    assert "dprobs" in result.forbidden and result.forbidden.everything
+
+
+# `if __name__ == "__main__":` is skipped only when it cannot run
+
+
+MAIN_DEFINES = """
+if __name__ == "__main__":
+    import torch
+
+    def dlogits(logits, Yb, n):
+        return torch.autograd.grad(logits.sum(), logits)[0]
+"""
+
+
+@pytest.mark.parametrize(
+    "rebind",
+    [
+        "__name__ = '__main__'\n",
+        "(__name__ := '__main__')\n",
+        "for __name__ in ['__main__']:\n    pass\n",
+        "import exercise1 as me\nme.__name__ = '__main__'\n",
+        "def _f():\n    global __name__\n    __name__ = '__main__'\n_f()\n",
+        "setattr(me, '__name__', '__main__')\n",
+    ],
+)
+def test_a_main_block_is_judged_when_the_file_can_set_its_name(rebind):
+    result = scan(rebind + SOLVED + MAIN_DEFINES, "exercise1.py")
+    assert "dlogits" in result.forbidden
+    assert "dprobs" not in result.forbidden or result.forbidden.everything
+
+
+def test_a_main_block_that_never_runs_defines_nothing_to_judge():
+    assert dict(scanned(SOLVED + MAIN_DEFINES).forbidden) == {}
+
+
+# The text scanned is the text that runs
+
+
+@pytest.mark.parametrize(
+    ("coding", "hidden"),
+    [
+        ("utf-7", "# TODO +AAo-x = 1"),  # +AAo- is a newline in UTF-7
+        ("unicode_escape", "# TODO \\nx = 1"),
+        ("raw_unicode_escape", "# TODO \\u000ax = 1"),
+        ("latin-1", "# caf\u00e9"),  # UTF-8's two bytes are two other letters in latin-1
+        ("utf-16", ""),
+    ],
+)
+def test_a_coding_line_under_which_python_reads_other_code_is_refused(coding, hidden):
+    result = scan(f"# -*- coding: {coding} -*-\n" + SOLVED + hidden + "\n", "exercise1.py")
+    assert "Python reads other code than the UTF-8 text the grader checks" in result.syntax_error
+    assert result.functions == set()
+
+
+@pytest.mark.parametrize("coding", ["utf-8", "UTF8", "utf_8", "latin-1", "ascii", "utf-7"])
+def test_a_coding_line_under_which_python_reads_the_same_text_is_fine(coding):
+    result = scan(f"# -*- coding: {coding} -*-\n" + SOLVED)
+    assert result.syntax_error == "" and "dprobs" in result.functions
+
+
+def test_an_unknown_codec_is_refused():
+    assert "unknown encoding" in scan("# coding: nonsense\n" + SOLVED).syntax_error
+
+
+# A file the scan cannot read costs only its own items
+
+
+@pytest.mark.parametrize(
+    "expression", ["1" + "+1" * 100_000, "-" * 100_000 + "1", "a" + ".a" * 100_000]
+)
+def test_a_deeply_nested_expression_is_reported_not_raised(expression):
+    result = scan(SOLVED + f"x = {expression}\n", "exercise1.py")
+    assert result.syntax_error.startswith("it is nested too deeply for the grader to read")
+
+
+@pytest.mark.parametrize("module", ["torch.autograd", "torch.func", "inspect"])
+def test_a_star_import_of_autograd_forbids_the_file(module):
+    """`from torch.autograd import *` binds `backward`, exercise 3's own name, unwritten."""
+    result = scanned(f"from {module} import *\n" + SOLVED)
+    assert result.forbidden.everything == f"module-level code imports * from {module}"
+    assert "backward" in result.forbidden
+
+
+def test_a_star_import_of_torch_is_fine():
+    assert dict(scanned("from torch import *\n" + SOLVED).forbidden) == {}

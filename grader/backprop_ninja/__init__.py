@@ -22,4 +22,5 @@ ASSIGNMENT = Assignment(
     suites=_HERE / "suites",
     rubric=_HERE / "rubric.yaml",
     warm=cases,
+    functions=(("exercise1", EXERCISE1), ("exercise2", EXERCISE2), ("exercise3", ("backward",))),
 )

@@ -11,7 +11,11 @@ The layout (see docs/gradescope.md):
   case's sizes, message, hint and warnings, with the rubric's `hidden_visibility` (default
   after_published), so hidden sizes stay private until the instructor publishes grades.
 - The student's printed output, which may echo hidden inputs, in a pointless test with the
-  hidden visibility; grader errors in a test that only instructors see.
+  hidden visibility, but only where that costs the student nothing: Gradescope does not show a
+  student their total while any test of theirs is not yet visible, points or none. So the test
+  is written when the visibility is `visible` or another test already waits for publication;
+  otherwise the prints go to `extra_data` (instructors read them in the TA's report.html).
+  Grader errors go in a test that only instructors see.
 - A top-level score (the sum of the items, as in result.json), a short summary as output and
   the grading time as execution_time. No leaderboard: the only number it could rank, exercise 3's
   loss after a short seeded run, is the same for every correct submission (the run is seeded and
@@ -70,7 +74,8 @@ def to_gradescope(result: dict, rubric: Rubric, execution_time: float) -> dict[s
         detail = hidden_cases_test(item, name, numbers[item["id"]], stricter(item_vis, hidden_vis))
         if detail is not None:
             tests.append(detail)
-    tests += extra_tests(result, hidden_vis, f"{len(exercise_order(items)) + 1}")
+    waiting = any(t.get("visibility", "visible") != "visible" for t in tests)
+    tests += extra_tests(result, hidden_vis, f"{len(exercise_order(items)) + 1}", waiting)
     out: dict[str, Any] = {
         "score": round(float(result.get("score", 0.0)), 4),
         "execution_time": max(0, math.ceil(execution_time)),
@@ -88,6 +93,8 @@ def to_gradescope(result: dict, rubric: Rubric, execution_time: float) -> dict[s
             "isolation": result.get("isolation", {}),
         },
     }
+    if _printed(result) and not any(t["name"].startswith(PRINTED_TEST) for t in tests):
+        out["extra_data"]["printed"] = clip(_printed_text(result), MAX_PRINTED)
     return out
 
 
@@ -247,18 +254,34 @@ def clip(text: str, limit: int = MAX_TEST_OUTPUT) -> str:
     return text[:limit] + f"\n... [{len(text) - limit} more characters cut]"
 
 
-def extra_tests(result: dict, hidden_vis: str, prefix: str) -> list[dict[str, Any]]:
-    """Pointless tests: what the student's code printed, and grader errors for instructors."""
+PRINTED_TEST = "What your code printed"
+
+
+def _printed(result: dict) -> dict[str, str]:
+    return {f: t for f, t in (result.get("output") or {}).items() if t and t.strip()}
+
+
+def _printed_text(result: dict) -> str:
+    return "\n\n".join(
+        f"--- printed by {f}.py ---\n{t.rstrip()}" for f, t in _printed(result).items()
+    )
+
+
+def extra_tests(
+    result: dict, hidden_vis: str, prefix: str, waiting: bool = False
+) -> list[dict[str, Any]]:
+    """Pointless tests: what the student's code printed, and grader errors for instructors.
+
+    `waiting`: another test is already not visible, so the student's total is hidden anyway.
+    """
     tests = []
-    printed = {f: t for f, t in (result.get("output") or {}).items() if t and t.strip()}
-    if printed:
-        body = "\n\n".join(f"--- printed by {f}.py ---\n{t.rstrip()}" for f, t in printed.items())
+    if _printed(result) and (hidden_vis == "visible" or waiting):
         tests.append(
             {
-                "name": "What your code printed (during all cases, hidden ones included)",
+                "name": f"{PRINTED_TEST} (during all cases, hidden ones included)",
                 "number": f"{prefix}.1",
                 "visibility": hidden_vis,
-                "output": clip(body, MAX_PRINTED),
+                "output": clip(_printed_text(result), MAX_PRINTED),
                 "output_format": TEXT,
             }
         )

@@ -17,6 +17,7 @@ from .charts import Heatmap, heatmap
 from .render import render_page, write_atomic
 
 REPORT = "report.html"
+STUDENT_REPORT = "student-report.html"
 # What each status means, in the report's words.
 STATUS_LABEL = {
     "passed": "passed",
@@ -50,12 +51,24 @@ class ItemView:
     heatmap_case: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     visibility: str = "visible"
+    cases_measured: int = 0  # cases that produced an error figure (the others errored, etc.)
+    unmeasured_note: str = ""  # "errored on 4 of 6 cases" when some cases gave no figure
+    file_failed: bool = False  # the exercise's file could not be used: its banner says why
+    hidden_total: int = 0  # hidden cases judged (a student's copy shows only how many passed)
+    hidden_passed: int = 0
 
     @property
     def has_details(self) -> bool:
         """Whether the row gets a details row: a case went wrong in a way worth reading."""
+        if self.file_failed and not self.extra.get("grader_error"):
+            return False  # every case says what the exercise's banner says
         worth = self.status in ("failed", "error", "timeout", "forbidden")
         return bool(worth or self.warnings or self.heatmap or self.extra.get("per_param"))
+
+    @property
+    def message_is_block(self) -> bool:
+        """A traceback (several lines) is set in monospace so its ^^^ markers meet their code."""
+        return "\n" in self.message.strip()
 
 
 @dataclass
@@ -65,6 +78,9 @@ class ExerciseView:
     max_score: float
     file_status: str
     items: list[ItemView]
+    # The message every case of every item shares when the file itself failed (an import error,
+    # a syntax error, a forbidden import): shown once, as a banner, not on each item.
+    file_failure: str = ""
 
     @property
     def share(self) -> float:
@@ -75,6 +91,46 @@ def write_submission_report(result: dict, folder: Path) -> Path:
     """Render `folder/report.html` from one result.json (as a dict); written atomically."""
     folder.mkdir(parents=True, exist_ok=True)
     return write_atomic(folder / REPORT, render_report(result))
+
+
+def write_student_report(result: dict, folder: Path) -> Path:
+    """`folder/student-report.html`: the copy safe to hand to the student (see student_safe)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return write_atomic(folder / STUDENT_REPORT, render_report(result, for_student=True))
+
+
+def student_safe(result: dict) -> dict:
+    """result.json without what the hidden cases would teach: their names, sizes, seeds, errors,
+    difference maps, and the code's printed output (which ran on them too). What is left is
+    what the student's own `grader check` could show them, plus how many hidden cases passed."""
+    items = []
+    for item in result.get("items", []):
+        cases = list(item.get("cases") or [])
+        public = [c for c in cases if c.get("public")]
+        hidden = [c for c in cases if not c.get("public")]
+        extra = {k: v for k, v in (item.get("extra") or {}).items() if k in STUDENT_EXTRA}
+        items.append(
+            {
+                **{k: v for k, v in item.items() if k not in ("cases", "extra")},
+                "cases": public,
+                "extra": extra,
+                "hidden_total": len(hidden),
+                "hidden_passed": sum(bool(c.get("passed")) for c in hidden),
+            }
+        )
+    chain = result.get("chain") or {}
+    return {
+        **{k: v for k, v in result.items() if k not in STUDENT_DROPPED},
+        "items": items,
+        "chain": chain if str(chain.get("case", "")).startswith("public") else {},
+    }
+
+
+# What a student's copy leaves out of result.json: printed output (it ran on hidden cases too),
+# the sandbox's set-up and the fingerprint (grader internals, of no use to a student).
+STUDENT_DROPPED = ("output", "isolation", "fingerprint", "leaderboard")
+# Item extras a student may see: exercise 3's per-parameter deviations are from the public run.
+STUDENT_EXTRA = ("per_param", "val_loss")
 
 
 # The optional top-level fields of result.json the page reads, with their values when absent.
@@ -88,7 +144,9 @@ RESULT_DEFAULTS: dict[str, Any] = {
 }
 
 
-def render_report(result: dict) -> str:
+def render_report(result: dict, for_student: bool = False) -> str:
+    if for_student:
+        result = student_safe(result)
     result = {**RESULT_DEFAULTS, **{k: v for k, v in result.items() if v is not None}}
     student = result.get("student") or {}
     items = [item_view(i) for i in result.get("items", [])]
@@ -96,6 +154,8 @@ def render_report(result: dict) -> str:
     return render_page(
         "report.html.j2",
         r=result,
+        for_student=for_student,
+        isolation=isolation_view(result.get("isolation") or {}),
         student={k: v for k, v in student.items() if k != "notes"},
         notes=[str(n) for n in student.get("notes") or []],
         exercises=exercise_views(items, files),
@@ -110,6 +170,7 @@ def render_report(result: dict) -> str:
 
 def item_view(item: dict) -> ItemView:
     cases = list(item.get("cases") or [])
+    # "Worst error" is over the cases that produced a number; the others are counted, not zero.
     errs = [c["max_rel_err"] for c in cases if isinstance(c.get("max_rel_err"), int | float)]
     shown = _heatmap_case(cases)
     return ItemView(
@@ -122,15 +183,40 @@ def item_view(item: dict) -> ItemView:
         message=item.get("message", ""),
         hint=item.get("hint", ""),
         warnings=list(item.get("warnings") or []),
-        cases_passed=sum(bool(c.get("passed")) for c in cases),
-        cases_total=len(cases),
+        cases_passed=sum(bool(c.get("passed")) for c in cases)
+        + int(item.get("hidden_passed") or 0),
+        cases_total=len(cases) + int(item.get("hidden_total") or 0),
         worst_rel_err=max(errs) if errs else None,
         cases=[case_view(c) for c in cases],
         heatmap=heatmap(shown["diff_map"], shown.get("expected_shape")) if shown else None,
         heatmap_case=case_view(shown) if shown else None,
         extra=dict(item.get("extra") or {}),
         visibility=item.get("visibility", "visible"),
+        cases_measured=len(errs),
+        unmeasured_note=unmeasured_note(cases, len(errs)),
+        hidden_total=int(item.get("hidden_total") or 0),
+        hidden_passed=int(item.get("hidden_passed") or 0),
     )
+
+
+# How a case that gave no error figure ended, in the words of "errored on 4 of 6 cases".
+UNMEASURED_VERB = {
+    "error": "errored",
+    "timeout": "timed out",
+    "forbidden": "was not allowed",
+    "not_implemented": "was not implemented",
+    "missing": "was missing",
+}
+
+
+def unmeasured_note(cases: list[dict], measured: int) -> str:
+    """Why the worst-error column does not cover every case, or "" when it does."""
+    left = [c for c in cases if not isinstance(c.get("max_rel_err"), int | float)]
+    if not left or not measured:
+        return ""  # all measured, or none (the status column then says it all)
+    verbs = {UNMEASURED_VERB.get(str(c.get("status")), "gave no figure") for c in left}
+    verb = verbs.pop() if len(verbs) == 1 else "gave no figure"
+    return f"{verb} on {len(left)} of {len(cases)} cases"
 
 
 # Every field a case row shows, with its value when a result.json leaves it out.
@@ -165,16 +251,99 @@ def exercise_views(items: list[ItemView], files: dict[str, str]) -> list[Exercis
     groups: dict[str, list[ItemView]] = {}
     for it in items:
         groups.setdefault(it.id.split(".", 1)[0], []).append(it)
-    return [
-        ExerciseView(
-            name=ex,
-            score=round(sum(i.score for i in its), 4),
-            max_score=round(sum(i.max_score for i in its), 4),
-            file_status=files.get(ex, ""),
-            items=its,
+    views = []
+    for ex, its in groups.items():
+        failure = file_failure(its)
+        for it in its:
+            it.file_failed = bool(failure)
+        views.append(
+            ExerciseView(
+                name=ex,
+                score=round(sum(i.score for i in its), 4),
+                max_score=round(sum(i.max_score for i in its), 4),
+                file_status=files.get(ex, ""),
+                items=its,
+                file_failure=failure,
+            )
         )
-        for ex, its in groups.items()
-    ]
+    return views
+
+
+def file_failure(items: list[ItemView] | list[dict]) -> str:
+    """The one message shared by every case of every item when none could run at all.
+
+    An import error or a syntax error fails each case of each function the same way; the page
+    says it once for the file instead of once per item (26 times for exercise 1). Takes the
+    items of one exercise, as views or as result.json's dicts.
+    """
+    views = [i if isinstance(i, ItemView) else item_view(i) for i in items]
+    if len(views) < 2 or any(i.status not in ("error", "timeout", "forbidden") for i in views):
+        return ""
+    messages = {c["message"] for i in views for c in i.cases} or {""}
+    if len(messages) != 1 or any(not i.cases for i in views):
+        return ""
+    return messages.pop().strip()
+
+
+def file_failures(result: dict) -> dict[str, str]:
+    """Each exercise whose file could not be used at all, with the message that says why."""
+    groups: dict[str, list[dict]] = {}
+    for item in result.get("items", []):
+        groups.setdefault(item["id"].split(".", 1)[0], []).append(item)
+    return {ex: msg for ex, items in groups.items() if (msg := file_failure(items))}
+
+
+# The sandbox's limits in words a TA reads at a glance, with their units.
+LIMIT_WORDS = {
+    "call_seconds": ("time per call", "s"),
+    "import_seconds": ("time to import a file", "s"),
+    "cpu_seconds": ("CPU time per process", "s"),
+    "memory_bytes_above_torch": ("memory beyond torch's own", "bytes"),
+    "file_size_bytes": ("largest file it may write", "bytes"),
+    "open_files": ("open files", ""),
+    "processes": ("extra processes or threads", ""),
+    "output_bytes": ("printed output kept", "bytes"),
+    "result_bytes": ("largest answer accepted", "bytes"),
+}
+
+
+def isolation_view(isolation: dict) -> list[tuple[str, str]]:
+    """The sandbox's set-up as (what, how) lines in plain words: no raw dict on the page."""
+    lines: list[tuple[str, str]] = []
+    for key, value in isolation.items():
+        if key == "notes":
+            lines += [("note", str(n)) for n in value or []]
+        elif key == "limits" and isinstance(value, dict):
+            lines += [_limit_line(k, v) for k, v in value.items()]
+        else:
+            lines.append((key.replace("_", " "), _plain(value)))
+    return lines
+
+
+def _limit_line(key: str, value: object) -> tuple[str, str]:
+    what, unit = LIMIT_WORDS.get(key, (key.replace("_", " "), ""))
+    if unit == "bytes" and isinstance(value, int | float):
+        return f"limit: {what}", _bytes(value)
+    return f"limit: {what}", f"{_plain(value)} {unit}".strip()
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dict):
+        return "; ".join(f"{k.replace('_', ' ')}: {_plain(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_plain(v) for v in value) or "none"
+    return str(value)
+
+
+def _bytes(n: float) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:g} {unit}"
+    return f"{n:g} bytes"
 
 
 def chain_view(chain: dict) -> dict | None:

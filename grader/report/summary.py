@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .charts import histogram, rate_bars
-from .html import REPORT, STATUS_LABEL
+from .html import REPORT, STATUS_LABEL, file_failures
 from .render import points, render_page, write_atomic
 
 SUMMARY_JSON, SUMMARY_HTML, GRADES_CSV = "summary.json", "summary.html", "grades.csv"
@@ -172,7 +172,6 @@ def _hints(results: list[dict]) -> list[dict]:
 def _student_row(r: dict, folder: str) -> dict:
     student = r.get("student") or {}
     items = r.get("items", [])
-    files = r.get("files") or {}
     return {
         "submission": r.get("submission", folder),
         "folder": folder,
@@ -186,47 +185,80 @@ def _student_row(r: dict, folder: str) -> dict:
         "exercises": {ex: t["score"] for ex, t in _exercise_totals(r).items()},
         "passed": sum(i.get("status") == "passed" for i in items),
         "items": len(items),
-        "attention": _attention(r, items, files),
+        "attention": attention(r),
     }
 
 
-def _attention(r: dict, items: list[dict], files: dict) -> list[str]:
+def attention(r: dict) -> list[str]:
     """Why a TA should open this report before trusting its score."""
+    items = r.get("items", [])
+    files = r.get("files") or {}
     why = []
     if files and all(s == "missing" for s in files.values()):
         why.append("no exercise files found")
     for f, s in files.items():
         if s not in ("submitted", "missing"):
             why.append(f"{f}: {s}")
+    for ex, message in file_failures(r).items():
+        last = message.strip().splitlines()[-1] if message.strip() else "no message"
+        why.append(f"{ex}.py could not be used, every item errored ({last[:120]})")
     if any((i.get("extra") or {}).get("grader_error") for i in items):
         why.append("the grader failed on some items: regrade")
     n_timeout = sum(i.get("status") == "timeout" for i in items)
     if n_timeout:
         why.append(f"{n_timeout} item{'s' if n_timeout > 1 else ''} timed out")
+    for flag in r.get("review") or []:
+        if isinstance(flag, dict) and flag.get("reason"):
+            why.append(str(flag["reason"]))
     return why
 
 
+GRADEBOOK_KEYS = ("name", "email", "sid")
+# How an export joins a group's members in one field (grader/submissions.py).
+MEMBER_SEPARATOR = "; "
+
+
 def gradebook_csv(results: list[dict]) -> str:
-    """grades.csv: one row per submission, name, email and id first, for a gradebook import."""
+    """grades.csv: one row per student, name, email and id first, for a gradebook import.
+
+    A gradebook matches a row to a student by one key (email or id), so a group submission
+    gives each member their own row with the group's score.
+    """
     exercises = list(dict.fromkeys(ex for r in results for ex in _exercise_totals(r)))
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["name", "email", "sid", "submission", "score", "max_score", *exercises])
+    w.writerow([*GRADEBOOK_KEYS, "submission", "score", "max_score", *exercises])
     for r in results:
-        student = r.get("student") or {}
         totals = _exercise_totals(r)
-        w.writerow(
-            [
-                _cell(student.get("name", "")),
-                _cell(student.get("email", "")),
-                _cell(student.get("sid", "")),
-                _cell(r.get("submission", "")),
-                points(r.get("score", 0)),
-                points(r.get("max_score", 0)),
-                *(points(totals[ex]["score"]) if ex in totals else "" for ex in exercises),
-            ]
-        )
+        scores = [
+            points(r.get("score", 0)),
+            points(r.get("max_score", 0)),
+            *(points(totals[ex]["score"]) if ex in totals else "" for ex in exercises),
+        ]
+        for person in members(r.get("student") or {}):
+            keys = [_cell(person.get(k, "")) for k in GRADEBOOK_KEYS]
+            w.writerow([*keys, _cell(r.get("submission", "")), *scores])
     return buf.getvalue()
+
+
+def members(student: dict) -> list[dict[str, str]]:
+    """Each person a submission belongs to: `members` when the result lists them, else the
+    joined name/email/sid fields split again. A field that does not split into as many parts
+    as the others (one member had no id) is left empty on every row rather than guessed:
+    nobody's id may land on somebody else's row."""
+    listed = student.get("members")
+    if isinstance(listed, list) and listed:
+        people = [m for m in listed if isinstance(m, dict)]
+        return [{k: str(m.get(k, "") or "") for k in GRADEBOOK_KEYS} for m in people]
+    fields = {k: str(student.get(k, "") or "") for k in GRADEBOOK_KEYS}
+    parts = {k: v.split(MEMBER_SEPARATOR) for k, v in fields.items() if v}
+    n = max((len(p) for p in parts.values()), default=1)
+    if n == 1:
+        return [fields]
+    return [
+        {k: parts[k][i] if len(parts.get(k, ())) == n else "" for k in GRADEBOOK_KEYS}
+        for i in range(n)
+    ]
 
 
 def _cell(text: object) -> str:

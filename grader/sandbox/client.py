@@ -11,14 +11,17 @@ import array
 import contextlib
 import copy
 import json
+import multiprocessing.util
 import os
 import queue
 import secrets
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +30,7 @@ import torch
 
 from .inside import confine, protocol
 from .isolation import CLEAN_ENV, Isolation, detect, zygote_command, zygote_config
+from .memory import container_memory
 
 
 @dataclass(frozen=True)
@@ -58,11 +62,17 @@ class Limits:
             "result_bytes": self.result_bytes,
         }
 
+    def headroom(self) -> int:
+        """`memory_bytes`, cut to what the container's memory cgroup has left (memory.py): a
+        process that asks for more gets a MemoryError, not the container's OOM killer."""
+        cgroup = container_memory()
+        return self.memory_bytes if cgroup is None else min(self.memory_bytes, cgroup.room())
+
     def for_zygote(self, iso: Isolation | None = None) -> dict:
         """The kernel-enforced limits a student process sets on itself before running code."""
         return {
             "cpu_seconds": self.cpu_seconds,
-            "address_space": self.memory_bytes,
+            "address_space": self.headroom(),
             "file_size": self.file_size,
             "open_files": self.open_files,
             "processes": self.processes,
@@ -99,9 +109,14 @@ class Zygote:
         self._layers = layers
         self._lock = threading.Lock()  # one request at a time on the control socket
         self._spawning = threading.Lock()  # one restart, however many threads find it dead
+        self._students: dict[int, _Handle] = {}  # started, not yet known to be dead
         self._start()
+        # Closed when its process ends, a batch's worker processes included (they end without
+        # closing their grader): the zygote and bubblewrap are then waited for, not left to init.
+        multiprocessing.util.Finalize(self, _close_at_exit, (weakref.ref(self),), exitpriority=10)
 
     def _start(self) -> None:
+        self.generation = getattr(self, "generation", 0) + 1  # pids of a dead zygote mean nothing
         self.iso = copy.deepcopy(self._base)
         trusted = protect_trusted_process()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -136,6 +151,19 @@ class Zygote:
         layers = ready.get("layers")
         self.iso.observe(layers if isinstance(layers, dict) else {}, trusted)
         self.iso.limits = self.limits.report()
+        self._note_memory()
+
+    def _note_memory(self) -> None:
+        cgroup = container_memory()
+        if cgroup is None or cgroup.room() >= self.limits.memory_bytes:
+            return
+        self.iso.limits["memory_bytes_above_torch"] = cgroup.room()
+        self.iso.notes.append(
+            f"this container allows {cgroup.limit >> 20} MiB of memory in all: each student "
+            f"process may add at most what is left of it, less a margin ({cgroup.room() >> 20} "
+            f"MiB at the sandbox's start, instead of {self.limits.memory_bytes >> 20} MiB), so "
+            "that a process asking for more gets an out-of-memory error, not the OOM killer"
+        )
 
     def _read_stderr(self, pipe) -> None:
         with contextlib.suppress(OSError, ValueError), pipe:
@@ -180,20 +208,33 @@ class Zygote:
             os.close(out_w)
         if type(header.get("pid")) is not int:
             raise protocol.ProtocolError(str(header.get("error", "the zygote refused to spawn")))
+        handle = _Handle(_pidfd(header["pid"]) if not self.iso.bubblewrap else None)
+        self._students[header["pid"]] = handle
         process = StudentProcess(self, header["pid"], ours, out_r, self.limits)
+        process.generation = self.generation
         process.hello()
+        if process.layers.get("dropped_to_fresh_uid") is True:
+            handle.uid = process.layers.get("uid")
         return process
 
-    def kill(self, pid: int) -> None:
-        """Kill a student's whole session from inside the sandbox's own process namespace."""
-        if not self.alive():
-            return
-        with self._lock:
-            try:
-                _send_with_fds(self.ctl, {"op": "kill", "pid": pid}, [])
-                protocol.recv(self.ctl, max_bytes=0, deadline=time.monotonic() + 10)
-            except (OSError, protocol.ProtocolError, TimeoutError):
-                self.close()
+    def kill(self, pid: int, generation: int | None = None) -> None:
+        """Kill a student's whole session from inside the sandbox's own process namespace; where
+        the zygote cannot confirm it (it died, or did not answer), the grader kills it itself.
+        A pid from before a restart is not passed on: in the new zygote it is someone else."""
+        if generation not in (None, self.generation):
+            return  # its zygote's close() already killed it
+        confirmed = False
+        if self.alive():
+            with self._lock:
+                try:
+                    _send_with_fds(self.ctl, {"op": "kill", "pid": pid}, [])
+                    answer, _ = protocol.recv(self.ctl, max_bytes=0, deadline=time.monotonic() + 10)
+                    confirmed = answer.get("killed") is True
+                except (OSError, protocol.ProtocolError, TimeoutError):
+                    self.close()
+        handle = self._students.pop(pid, None)
+        if handle is not None:
+            handle.kill(thorough=not confirmed)
 
     def status(self) -> dict:
         """The zygote's leftovers: student processes not yet killed, folders not yet removed."""
@@ -213,6 +254,60 @@ class Zygote:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+            # A student process that outlived its zygote (one that cleared its parent-death
+            # signal where seccomp is off, while the zygote was killed) dies here.
+            while self._students:
+                self._students.popitem()[1].kill(thorough=True)
+
+
+def _close_at_exit(ref: weakref.ref) -> None:
+    zygote = ref()
+    if zygote is not None:
+        zygote.close()
+
+
+@dataclass
+class _Handle:
+    """What the grader itself holds on a student process, to kill it without the zygote: a
+    pidfd (same process namespace only) and its fresh uid (when the grader is root)."""
+
+    pidfd: int | None
+    uid: int | None = None
+
+    def kill(self, thorough: bool) -> None:
+        if self.pidfd is not None:
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            os.close(self.pidfd)
+            self.pidfd = None
+        if thorough and type(self.uid) is int:
+            kill_uid(self.uid)
+
+
+def _pidfd(pid: int) -> int | None:
+    """A handle on exactly this process (not a later one that reuses its number); Linux 5.3+."""
+    try:
+        return os.pidfd_open(pid)
+    except (OSError, AttributeError):
+        return None
+
+
+def kill_uid(uid: int) -> None:
+    """SIGKILL every process of a student uid, wherever it went: a helper process becomes that
+    uid and calls kill(-1), which reaches exactly the processes of its own uid. Root only, and
+    only for the fresh uids handed to student processes (never the grader's or a real user's)."""
+    if os.getuid() != 0 or not confine.UID_BASE <= uid < confine.UID_BASE + confine.UID_SPAN:
+        return
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child only makes system calls, then leaves
+        try:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
 
 
 def _send_with_fds(sock: socket.socket, header: dict, fds: list[int]) -> None:
@@ -280,6 +375,7 @@ class StudentProcess:
     def __init__(self, zygote: Zygote, pid: int, sock: socket.socket, out_fd: int, limits: Limits):
         self.zygote, self.pid, self.sock, self.limits = zygote, pid, sock, limits
         self.dead = False
+        self.generation: int | None = None  # of the zygote that started it
         self.layers: dict = {}
         self._why_dead = ""
         self._earlier: set[str] = set()
@@ -377,7 +473,7 @@ class StudentProcess:
     def kill(self) -> None:
         if not self.dead:
             self.dead = True
-            self.zygote.kill(self.pid)
+            self.zygote.kill(self.pid, self.generation)
             self.sock.close()
             self._drain.join(timeout=2)
 

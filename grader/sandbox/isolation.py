@@ -43,6 +43,8 @@ SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime", "/etc/p
 # Read by torch's CPU detection; nothing in them is the grader's.
 CPU_INFO = ("/proc/cpuinfo", "/sys/devices/system/cpu")
 TMPFS_BYTES = 256 << 20  # the sandbox's /tmp lives in memory: cap it
+# ... and its files: each costs kernel memory that no byte cap sees (see inside/tmpfs.py).
+TMPFS_INODES = 8192
 
 
 @dataclass
@@ -57,14 +59,19 @@ class Isolation:
     landlock: str = "not checked yet"
     seccomp: str = "not checked yet"
     trusted_process: str = "not checked yet"
+    autograd: str = "not checked yet"
     environment: str = "scrubbed: only " + ", ".join(sorted(CLEAN_ENV))
     limits: dict = field(default_factory=dict)
+    tmp: str = "not checked yet"
     root: bool = False
     notes: list[str] = field(default_factory=list)
+    # Why bubblewrap is not in force: "missing", "off", or what bwrap said when refused.
+    without_bubblewrap: str = ""
 
     def to_json(self) -> dict:
         d = asdict(self)
         d.pop("root")
+        d.pop("without_bubblewrap")
         return d
 
     def protects(self, promise: str) -> bool:
@@ -72,7 +79,8 @@ class Isolation:
 
         files: the grader's files unreadable, nothing outside the process's folder writable;
         network: no connection to anything; signals: no signal, trace or memory read of any
-        other process; exchange: two student processes cannot pass data through files or IPC.
+        other process; exchange: two student processes cannot pass data through files or IPC;
+        autograd: no derivative can come out of torch in a student process (noautograd.py).
         """
         landlock = self.landlock.startswith("in force")
         seccomp = self.seccomp.startswith("in force")
@@ -82,6 +90,7 @@ class Isolation:
             "network": self.bubblewrap or seccomp,  # Landlock alone leaves UDP open
             "signals": seccomp or fresh_uid,
             "exchange": landlock or (fresh_uid and self.bubblewrap),
+            "autograd": self.autograd.startswith("switched off"),
         }[promise]
 
     def observe(self, layers: dict, trusted: str) -> None:
@@ -89,6 +98,7 @@ class Isolation:
         self.trusted_process = trusted
         self.landlock = _layer(layers, "landlock")
         self.seccomp = _layer(layers, "seccomp")
+        self.autograd = str(layers.get("autograd") or "not reported by the student process")
         ll, sc = bool(layers.get("landlock")), bool(layers.get("seccomp"))
         if layers.get("dropped_to_fresh_uid"):
             self.user = "a fresh unprivileged uid for every student process (grader runs as root)"
@@ -99,10 +109,17 @@ class Isolation:
         self.network = _network(self.bubblewrap, sc, str(layers.get("landlock") or ""))
         self.filesystem = _filesystem(self.bubblewrap, ll)
         self.processes += "; no fork or threads (RLIMIT_NPROC 0" + (", seccomp)" if sc else ")")
+        if not self.bubblewrap:
+            self.notes.insert(0, bubblewrap_note(self.without_bubblewrap, self._carriers(ll, sc)))
         self.notes += [MISSING[p] for p in MISSING if not self.protects(p)]
         for key in ("error", "warning"):
             if layers.get(key):
                 self.notes.append(str(layers[key]))
+
+    def _carriers(self, landlock: bool, seccomp: bool) -> list[str]:
+        fresh = self.user.startswith("a fresh")
+        names = ["fresh uids" if fresh else "", "Landlock" if landlock else ""]
+        return [n for n in [*names, "seccomp" if seccomp else ""] if n] + ["resource limits"]
 
 
 def _layer(layers: dict, name: str) -> str:
@@ -136,46 +153,71 @@ def _filesystem(bwrap: bool, landlock: bool) -> str:
     return "SHARED: student code can read and write whatever the grading user can"
 
 
-# What a TA should know when a promise does not hold, in plain words.
+# What a TA should know when a promise does not hold, in plain words. The advice on bubblewrap
+# itself is in bubblewrap_note(), which knows whether it is missing, refused or switched off.
 MISSING = {
     "files": "student code can read the grader's files (hidden cases included) and write where "
-    "the grading user can: neither bubblewrap nor Landlock is usable here; install the "
-    "'bubblewrap' package or grade on Linux >= 5.13",
-    "network": "no network isolation: student code can open connections (install 'bubblewrap')",
+    "the grading user can: neither bubblewrap nor Landlock is in force here (Landlock needs "
+    "Linux >= 5.13 with Landlock enabled; see the note on bubblewrap)",
+    "network": "no network isolation: student code can open connections (neither bubblewrap "
+    "nor seccomp is in force here)",
     "signals": "student code could signal other processes of the grading user (no seccomp, not "
     "root): a submission could disrupt the batch",
     "exchange": "student processes of one submission can pass files to each other (no Landlock; "
     "e.g. exercise 2 could reuse gradients handed to exercise 1)",
+    "autograd": "autograd could not be switched off in student processes: student code could "
+    "compute gradients with it",
 }
 
 
 @functools.lru_cache(maxsize=2)
 def detect(allow_bubblewrap: bool = True) -> Isolation:
     """The outer layer this machine allows; the inner layers are filled in by the zygote."""
-    bwrap = allow_bubblewrap and _bubblewrap_works()
-    notes = []
-    if not bwrap:
-        notes.append(
-            "bubblewrap is not usable here: no private filesystem view, network or process "
-            "namespace around student code (install the 'bubblewrap' package to add them)"
-        )
+    why_not = _why_no_bubblewrap() if allow_bubblewrap else "off"
+    bwrap = not why_not
     return Isolation(
         bubblewrap=bwrap,
         network="not checked yet",
         filesystem="not checked yet",
         user="root" if os.getuid() == 0 else "the grader's own user",
+        tmp=_tmp_report(bwrap, bwrap and _inode_cap_works()),
         root=os.getuid() == 0,
-        notes=notes,
+        without_bubblewrap=why_not,
     )
 
 
-def _bubblewrap_works() -> bool:
+def _tmp_report(bwrap: bool, inodes: bool) -> str:
+    """Where student processes' folders live, and what caps them (docs/submissions.md)."""
+    if inodes:
+        return f"a private tmpfs of {TMPFS_BYTES >> 20} MiB and {TMPFS_INODES} files"
+    if bwrap:
+        return (
+            f"a private tmpfs of {TMPFS_BYTES >> 20} MiB; files not capped (capping them needs "
+            "the grader to run as root)"
+        )
+    return "the machine's /tmp: neither bytes nor files capped beyond each call's time limit"
+
+
+# Run by the probe behind the launcher: fails if CAP_SYS_ADMIN survived into what it starts.
+_NO_ADMIN_LEFT = [
+    sys.executable,
+    "-I",
+    "-c",
+    "import re; s = open('/proc/self/status').read(); "
+    "assert not any(int(v, 16) >> 21 & 1 for v in re.findall(r'Cap\\w+:\\s*(\\w+)', s)); "
+    "assert open('/proc/self/mountinfo').read().count(' /tmp ') >= 2",
+]
+
+
+@functools.lru_cache(maxsize=1)
+def _inode_cap_works() -> bool:
+    """Whether the zygote can start on a /tmp capped in files too (root, bubblewrap)."""
     exe = shutil.which("bwrap")
-    if exe is None:
+    if os.getuid() != 0 or exe is None:
         return False
     try:
         probe = subprocess.run(
-            [*_bwrap_args(exe), "--", sys.executable, "-I", "-c", "pass"],
+            [*_bwrap_args(exe, admin=True), "--", *_tmpfs_launcher(), *_NO_ADMIN_LEFT],
             capture_output=True,
             timeout=30,
             env=CLEAN_ENV,
@@ -185,12 +227,72 @@ def _bubblewrap_works() -> bool:
     return probe.returncode == 0
 
 
+def _tmpfs_launcher() -> list[str]:
+    """`python tmpfs.py SIZE INODES`, as seen inside bubblewrap (only ever used there)."""
+    return [sys.executable, "-I", "-B", "/sandbox/tmpfs.py", str(TMPFS_BYTES), str(TMPFS_INODES)]
+
+
+def _bubblewrap_works() -> bool:
+    return not _why_no_bubblewrap()
+
+
+def _why_no_bubblewrap() -> str:
+    """ "" when bubblewrap works here; "missing"; or what bwrap said when it failed."""
+    exe = shutil.which("bwrap")
+    if exe is None:
+        return "missing"
+    try:
+        probe = subprocess.run(
+            [*_bwrap_args(exe), "--", sys.executable, "-I", "-c", "pass"],
+            capture_output=True,
+            timeout=30,
+            env=CLEAN_ENV,
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"bwrap did not run: {e}"
+    if probe.returncode == 0:
+        return ""
+    said = probe.stderr.decode(errors="replace").strip().splitlines()
+    return said[-1][:300] if said else f"bwrap exited with code {probe.returncode}"
+
+
+# What bwrap says when the machine (a container, a chroot) refuses it namespaces or mounts.
+REFUSED = (
+    "Operation not permitted",
+    "Permission denied",
+    "Failed to make / slave",
+    "No permissions to create new namespace",
+    "setting up uid map",
+    "Creating new namespace failed",
+)
+
+
+def bubblewrap_note(why_not: str, carriers: list[str]) -> str:
+    """Why bubblewrap is not around student code here, and what to do about it, truthfully."""
+    lost = "no private filesystem view, network namespace or process namespace around student code"
+    carry = f"{', '.join(carriers)} carry the sandbox"
+    start = "bubblewrap is not usable here:"
+    if why_not == "off":
+        return f"{start} switched off for this run: {lost}; {carry}"
+    if why_not == "missing":
+        return f"{start} not installed: {lost}; {carry} (install the 'bubblewrap' package)"
+    if any(sign in why_not for sign in REFUSED):
+        return (
+            f"{start} installed but this machine refuses it the namespaces it needs "
+            f"({why_not}), as containers and chroots usually do: {lost}; {carry}"
+        )
+    return f"{start} installed but it failed ({why_not}): {lost}; {carry}"
+
+
 def zygote_command(iso: Isolation) -> list[str]:
     """`python zygote.py`, wrapped in bubblewrap when it works here."""
     inner = [sys.executable, "-I", "-B", str(_inside_path(iso) / "zygote.py")]
     if not iso.bubblewrap:
         return inner
-    return [*_bwrap_args(shutil.which("bwrap")), "--", *inner]
+    admin = _inode_cap_works()
+    if admin:
+        inner = [*_tmpfs_launcher(), *inner]
+    return [*_bwrap_args(shutil.which("bwrap"), admin=admin), "--", *inner]
 
 
 def zygote_config(iso: Isolation) -> dict:
@@ -199,7 +301,9 @@ def zygote_config(iso: Isolation) -> dict:
     read = [str(_inside_path(iso))]
     for root in system + _python_prefixes():
         read += [root] if iso.bubblewrap else readable_without(root, protected_paths())
-    return {"read_paths": read, "private_tmp": iso.bubblewrap}
+    # The runtime and Python, which a student uid may have to reach by descriptor (inside/reach.py)
+    reach = [str(_inside_path(iso)), *_python_prefixes()]
+    return {"read_paths": read, "private_tmp": iso.bubblewrap, "reach": reach}
 
 
 def _inside_path(iso: Isolation) -> Path:
@@ -244,10 +348,19 @@ def _within(p: Path, root: Path) -> bool:
     return p == root or root in p.parents
 
 
-def _bwrap_args(exe: str) -> list[str]:
-    """A root filesystem holding the system, Python, its packages and the sandbox runtime only."""
+def _bwrap_args(exe: str, admin: bool = False) -> list[str]:
+    """A root filesystem holding the system, Python, its packages and the sandbox runtime only.
+
+    `admin`: keep CAP_SYS_ADMIN for inside/tmpfs.py, which mounts /tmp and drops it before the
+    zygote starts (only ever with that launcher in front).
+    """
     args = [exe, "--die-with-parent", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
     args += ["--unshare-pid", "--new-session", "--proc", "/proc", "--dev", "/dev"]
+    # The zygote itself is the namespace's pid 1: bubblewrap's own reaper would outlive the
+    # bubblewrap process that started it and be left a zombie for the machine's init to find.
+    # Where the zygote ends, the kernel kills everything left in the namespace.
+    if "--as-pid-1" in _usage(exe):
+        args.append("--as-pid-1")
     args += [*_tmpfs_options(exe), "--tmpfs", "/tmp", "--chdir", "/tmp"]
     bound = []
     for top in SYSTEM_DIRS:
@@ -279,6 +392,8 @@ def _bwrap_args(exe: str) -> list[str]:
         args += ["--cap-drop", "ALL"]
         for cap in ("SETUID", "SETGID", "CHOWN", "FOWNER", "KILL", "DAC_OVERRIDE"):
             args += ["--cap-add", f"CAP_{cap}"]
+        if admin:
+            args += ["--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETPCAP"]
     return args
 
 

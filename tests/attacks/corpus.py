@@ -142,10 +142,10 @@ hog = bytearray(64 << 30)
     ),
     _a(
         "segfault",
-        "dereferences a null pointer with ctypes",
+        "dereferences a null pointer with ctypes (refused: ctypes could undo the autograd ban)",
         "exercise2.dhprebn",
         "import ctypes\nctypes.string_at(0)\n",
-        "error",
+        "forbidden",
     ),
     _a(
         "recursion_bomb",
@@ -307,16 +307,19 @@ for pid in (os.getppid(), 1):
             got.append(f'/proc/{pid}/{what}')
         except OSError:
             pass
-libc = ctypes.CDLL(None, use_errno=True)
-if libc.ptrace(0x4206, os.getppid(), 0, 0) == 0:  # PTRACE_SEIZE: attaches without stopping
-    libc.ptrace(17, os.getppid(), 0, 0)  # PTRACE_DETACH
-    got.append('ptrace')
-# torch was imported before the fork, so its module object sits at the same address there.
-buf = ctypes.create_string_buffer(8)
-local = (ctypes.c_void_p * 2)(ctypes.addressof(buf), 8)
-remote = (ctypes.c_void_p * 2)(id(torch), 8)
-if libc.process_vm_readv(os.getppid(), local, 1, remote, 1, 0) > 0:
-    got.append('process_vm_readv')
+try:  # the audit hook refuses ctypes (RuntimeError); the kernel layers stand behind it
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.ptrace(0x4206, os.getppid(), 0, 0) == 0:  # PTRACE_SEIZE: attaches without stopping
+        libc.ptrace(17, os.getppid(), 0, 0)  # PTRACE_DETACH
+        got.append('ptrace')
+    # torch was imported before the fork, so its module object sits at the same address there.
+    buf = ctypes.create_string_buffer(8)
+    local = (ctypes.c_void_p * 2)(ctypes.addressof(buf), 8)
+    remote = (ctypes.c_void_p * 2)(id(torch), 8)
+    if libc.process_vm_readv(os.getppid(), local, 1, remote, 1, 0) > 0:
+        got.append('process_vm_readv')
+except RuntimeError:
+    pass
 if got:
     raise RuntimeError(f'ATTACK SUCCEEDED: {got}')
 """,

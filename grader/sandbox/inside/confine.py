@@ -11,7 +11,9 @@ that follows: the kernel refuses to loosen a Landlock domain or remove a seccomp
   Unix sockets or send signals outside its own domain.
 - seccomp: no new sockets (so no network, whatever the network namespace), no ptrace or reading
   other processes' memory, no signals or resource limits aimed at any process but itself, no
-  SysV/POSIX IPC, no io_uring, no namespaces or mounts, no new processes or threads.
+  SysV/POSIX IPC, no io_uring, no namespaces or mounts, no new processes or threads, no exec, no
+  memfd (no native code loaded from memory), no file locks or leases (flock, fcntl's lock
+  commands: a channel between two processes that can read the same file).
 
 Standard library only: this file runs inside the sandbox beside student code.
 """
@@ -169,14 +171,16 @@ _DENIED = {
         io_uring_register=427 unshare=272 setns=308 mount=165 umount2=166 pivot_root=155
         chroot=161 open_tree=428 move_mount=429 fsopen=430 fsmount=432 bpf=321
         perf_event_open=298 userfaultfd=323 keyctl=250 add_key=248 request_key=249 shmget=29
-        semget=64 msgget=68 mq_open=240 kcmp=312 fork=57 vfork=58 clone=56 clone3=435""",
+        semget=64 msgget=68 mq_open=240 kcmp=312 fork=57 vfork=58 clone=56 clone3=435 flock=73
+        memfd_create=319 execve=59 execveat=322""",
     "aarch64": """
         socket=198 ptrace=117 process_vm_readv=270 process_vm_writev=271 pidfd_open=434
         pidfd_getfd=438 pidfd_send_signal=424 io_uring_setup=425 io_uring_enter=426
         io_uring_register=427 unshare=97 setns=268 mount=40 umount2=39 pivot_root=41 chroot=51
         open_tree=428 move_mount=429 fsopen=430 fsmount=432 bpf=280 perf_event_open=241
         userfaultfd=282 keyctl=219 add_key=217 request_key=218 shmget=194 semget=190
-        msgget=186 mq_open=180 kcmp=272 clone=220 clone3=435""",
+        msgget=186 mq_open=180 kcmp=272 clone=220 clone3=435 flock=32 memfd_create=279
+        execve=221 execveat=281""",
 }
 _SELF_ONLY = {
     "x86_64": "tkill=200 tgkill=234 rt_sigqueueinfo=129 rt_tgsigqueueinfo=297",
@@ -195,17 +199,24 @@ _SYSCALLS = {
         "self_pid": _numbers(_SELF_ONLY[arch]),
         "kill": kill,
         "prlimit64": prlimit,
+        "fcntl": fcntl,
+        "prctl": prctl_nr,
         "x32": arch == "x86_64",  # x32 numbering (nr | 0x40000000) would dodge every rule
     }
-    for arch, audit, kill, prlimit in (
-        ("x86_64", 0xC000003E, 62, 302),  # AUDIT_ARCH_X86_64
-        ("aarch64", 0xC00000B7, 129, 261),  # AUDIT_ARCH_AARCH64
+    for arch, audit, kill, prlimit, fcntl, prctl_nr in (
+        ("x86_64", 0xC000003E, 62, 302, 72, 157),  # AUDIT_ARCH_X86_64
+        ("aarch64", 0xC00000B7, 129, 261, 25, 167),  # AUDIT_ARCH_AARCH64
     )
 }
 _ALLOW = 0x7FFF0000
 _DENY = 0x00050000 | errno.EPERM  # SECCOMP_RET_ERRNO: the call fails with EPERM, a clear error
 _LD_W_ABS, _JEQ_K, _JGE_K, _RET_K = 0x20, 0x15, 0x35, 0x06
 _OFF_NR, _OFF_ARCH, _OFF_ARG0 = 0, 4, 16  # struct seccomp_data; arg0's low half (little-endian)
+_OFF_ARG1 = 24
+# fcntl commands that share state with other processes through a file every student process
+# may read: record locks (F_GETLK/F_SETLK/F_SETLKW, their 32-bit twins, the OFD ones), leases,
+# directory notifications. Two processes of one submission could pass values through them.
+LOCK_COMMANDS = (5, 6, 7, 12, 13, 14, 36, 37, 38, 1024, 1025, 1026)
 
 
 def seccomp_supported() -> bool:
@@ -228,7 +239,7 @@ def seccomp(pid: int) -> str:
     no_new_privs()
     if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
         _raise("seccomp")
-    return f"{len(table['deny'])} system calls denied; signals only to itself"
+    return f"{len(table['deny'])} system calls denied; file locks denied; signals only to itself"
 
 
 def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
@@ -241,7 +252,12 @@ def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
     asm += [("jeq", nr, "deny", None) for nr in sorted(table["deny"].values())]
     asm += [("jeq", nr, "only_self", None) for nr in sorted(table["self_pid"].values())]
     asm += [("jeq", table["kill"], "kill", None), ("jeq", table["prlimit64"], "prlimit", None)]
-    asm += [("ret", _ALLOW)]
+    asm += [("jeq", table["fcntl"], "fcntl", None)]
+    asm += [("jeq", table["prctl"], "prctl", None), ("ret", _ALLOW)]
+    asm += [("label", "fcntl"), ("ld", _OFF_ARG1)]
+    asm += [("jeq", cmd, "deny", None) for cmd in LOCK_COMMANDS] + [("ret", _ALLOW)]
+    # Its parent-death signal stays: it dies with the zygote, whatever the zygote dies of.
+    asm += [("label", "prctl"), ("ld", _OFF_ARG0), ("jeq", PR_SET_PDEATHSIG, "deny", "allow")]
     asm += [("label", "kill"), ("ld", _OFF_ARG0), ("jeq", 0, "allow", None)]
     asm += [("jeq", own_group, "allow", None), ("jeq", self_pid, "allow", "deny")]
     asm += [("label", "only_self"), ("ld", _OFF_ARG0), ("jeq", self_pid, "allow", "deny")]

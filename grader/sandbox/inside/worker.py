@@ -2,8 +2,9 @@
 
 This code shares a process with student code, so it holds nothing worth stealing: it receives
 only the arguments a function is allowed to see, one call at a time, and sends back raw tensor
-bytes. Its autograd tripwires are advice to the grader, not a defence (the student could undo
-them); the grader's static scan of the source is the rule that scores.
+bytes. Autograd is not watched here but absent (noautograd.py took it out before any student
+byte ran); an import or a call that ran into its absence is reported as autograd, which the
+grader scores `forbidden`.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import inspect
+import linecache
 import os
 import sys
 import time
 import traceback
 from pathlib import Path
 
+import noautograd
 import protocol
 
 _RUNTIME_DIR = str(Path(__file__).resolve().parent)
@@ -63,15 +66,17 @@ def _flush() -> None:
 
 def _load(modules: dict, header: dict) -> dict:
     name, source = header["module"], header["source"]
-    path = Path.cwd() / f"{name}.py"
-    path.write_text(source, encoding="utf-8")
+    # Run from memory: student processes may not write files (noautograd's audit hook), and
+    # tracebacks still show the student's lines through linecache.
+    path = str(Path.cwd() / f"{name}.py")
+    linecache.cache[path] = (len(source), None, source.splitlines(True), path)
     try:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
+        module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, None))
+        module.__file__ = path
         sys.modules[name] = module
-        spec.loader.exec_module(module)
+        exec(compile(source, path, "exec"), vars(module))
     except BaseException as e:  # noqa: BLE001 - a student's import may raise anything, even SystemExit
-        return {"ok": False, "kind": "error", "message": _student_traceback(e)}
+        return _failure(e)
     modules[name] = module
     functions = {}
     for attr, value in list(vars(module).items()):
@@ -111,22 +116,16 @@ def _call(modules: dict, header: dict, blobs: list[bytes], out: list[bytes]) -> 
             "kind": "error",
             "message": f"the grader sent arguments it cannot: {e}",
         }
-    tripwire = _Tripwire()
     start = time.perf_counter()
     try:
-        with torch.no_grad(), tripwire:
+        with torch.no_grad():
             result = fn(*positional, **kwargs)
     except NotImplementedError as e:
         return {"ok": False, "kind": "not_implemented", "message": str(e)}
     except BaseException as e:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are student errors too
-        return {
-            "ok": False,
-            "kind": "error",
-            "message": _student_traceback(e),
-            "autograd": tripwire.fired,
-        }
+        return _failure(e)
     seconds = time.perf_counter() - start
-    used_autograd = tripwire.fired or _has_graph(result)
+    used_autograd = _has_graph(result)  # cannot happen with grad mode off for good; cheap to ask
     try:
         encoded = protocol.encode(result, out)
     except Exception as e:  # noqa: BLE001 - a lying tensor subclass may raise here
@@ -150,80 +149,13 @@ def _has_graph(result) -> bool:
     return any(isinstance(v, torch.Tensor) and v.grad_fn is not None for v in values)
 
 
-class _Tripwire:
-    """Notes any use of autograd's engine, torch.func's transforms or `.grad` during one call.
-
-    Two nets: the public entry points are wrapped, and a profile hook watches every call from
-    Python into C for the engine itself (which catches entry points reached by routes that dodge
-    the wrappers, such as a module's __dict__ looked up under a computed name). Student code
-    shares this process and could in principle disarm both; the static scan is the rule.
-    """
-
-    ENGINE = frozenset(
-        {"run_backward", "_grad_increment_nesting", "_enter_dual_level", "_make_dual"}
-    )
-    TAMPER = frozenset({"setprofile", "setprofile_all_threads"})
-
-    def __init__(self) -> None:
-        self.fired = False
-        self._saved: list[tuple[object, str, object]] = []
-        self._watching = False
-
-    def __enter__(self):
-        import torch
-
-        for name in ("backward", "grad"):
-            self._replace(torch.Tensor, name)
-        for name in ("backward", "grad"):
-            self._replace(torch.autograd, name)
-        for name in ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian"):
-            self._replace(torch.func, name)
-        for name in ("jacobian", "hessian", "vjp", "jvp", "vhp", "hvp"):
-            self._replace(torch.autograd.functional, name)
-        self._watching = True
-        sys.setprofile(self._profile)
-        return self
-
-    def _profile(self, frame, event: str, arg) -> None:
-        if event != "c_call" or not self._watching:
-            return
-        try:
-            name = arg.__name__
-        except BaseException:  # noqa: BLE001 - a profile hook that raises is switched off
-            return
-        if name in self.ENGINE or name in self.TAMPER:
-            self.fired = True
-
-    def _replace(self, owner, name: str) -> None:
-        original = getattr(owner, name, None)
-        if original is None:
-            return
-        self._saved.append((owner, name, owner.__dict__.get(name, _MISSING)))
-        if hasattr(original, "__get__") and not callable(original):  # Tensor.grad, a descriptor
-            setattr(owner, name, property(self._fire_then(original.__get__), original.__set__))
-        else:
-            setattr(owner, name, self._fire_then(original))
-
-    def _fire_then(self, original):
-        def tripped(*args, **kwargs):
-            self.fired = True
-            return original(*args, **kwargs)
-
-        return tripped
-
-    def __exit__(self, *exc) -> None:
-        # A hook found switched off proves nothing: deep recursion switches it off too.
-        self._watching = False
-        sys.setprofile(None)
-        for owner, name, original in reversed(self._saved):
-            if original is _MISSING:
-                delattr(owner, name)
-            else:
-                setattr(owner, name, original)
-        self._saved.clear()
-
-
-_MISSING = object()
+def _failure(e: BaseException) -> dict:
+    """An import or call that raised; one that ran into the autograd ban says so, even when
+    the refusal was caught and another error raised in its place."""
+    message, refusal = _student_traceback(e), noautograd.refusal_behind(e)
+    if refusal is not None and refusal is not e:
+        message += f"\n(while handling: {refusal})"
+    return {"ok": False, "kind": "error", "message": message, "autograd": refusal is not None}
 
 
 def _student_traceback(e: BaseException) -> str:

@@ -5,8 +5,10 @@ zygote is started fresh (never forked from the grader), so what its children inh
 and this folder, nothing of the grader's references. It runs inside the outer sandbox (bubblewrap
 where available); every child then closes the door further behind itself before student code
 runs: its own session, its own empty folder, a uid of its own where the zygote is root, resource
-limits, Landlock and seccomp (see confine.py). A child that cannot put in force a layer the
-zygote's start-up probe found working refuses to run student code at all.
+limits, Landlock and seccomp (see confine.py), then the audit hook that keeps autograd out (the
+zygote itself switched autograd off before its first fork: see noautograd.py). A child that
+cannot put in force a layer the zygote's start-up probe found working refuses to run student
+code at all.
 
 Protocol on the control socket (fd in NINJA_ZYGOTE_FD), one JSON message per datagram-sized send:
 - the zygote first says {"ready": true, "pid": ..., "layers": {...}} (what its probe child could
@@ -27,7 +29,6 @@ import json
 import os
 import resource
 import secrets
-import shutil
 import signal
 import socket
 import sys
@@ -36,8 +37,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import cleanup  # noqa: E402
 import confine  # noqa: E402
+import noautograd  # noqa: E402
 import protocol  # noqa: E402
+import reach  # noqa: E402
 import worker  # noqa: E402
 
 
@@ -91,7 +95,7 @@ class Zygote:
         finally:
             for pid in list(self.children):
                 self.kill(pid)
-            shutil.rmtree(self.root, ignore_errors=True)
+            cleanup.remove(self.root)
 
     def spawn(self, limits: dict, fds: list[int]) -> dict:
         """Fork a student process. A child that ends is not reaped until the grader kills it:
@@ -117,7 +121,7 @@ class Zygote:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
         _wait(pid, seconds=5.0)
-        shutil.rmtree(self.children.pop(pid), ignore_errors=True)
+        cleanup.remove(self.children.pop(pid))
         self._sweep()
 
     def _sweep(self) -> None:
@@ -127,12 +131,12 @@ class Zygote:
         with contextlib.suppress(OSError):
             for entry in os.scandir(self.root):
                 if entry.name not in live:
-                    _remove(entry.path)
+                    cleanup.remove(entry.path)
         if self.config.get("private_tmp"):  # bubblewrap's /tmp is the sandbox's own
             with contextlib.suppress(OSError):
                 for entry in os.scandir("/tmp"):
                     if entry.path != self.root:
-                        _remove(entry.path)
+                        cleanup.remove(entry.path)
 
     def status(self) -> dict:
         """What is left of past students: children not yet killed, folders not yet removed."""
@@ -160,7 +164,7 @@ class Zygote:
             layers = {"error": f"the probe process failed: {e}"}
         ours.close()
         _wait(pid, seconds=5.0)
-        shutil.rmtree(folder, ignore_errors=True)
+        cleanup.remove(folder)
         return layers
 
     def _become_worker(self, limits: dict, fds: list[int], folder: str) -> None:
@@ -195,7 +199,10 @@ def _confine(config: dict, folder: str, required: dict) -> dict:
         os.chown(folder, uid, uid)
     os.chmod(folder, 0o700)
     os.chdir(folder)
+    # Python under a folder the new uid may not enter: opened now, reached by descriptor later.
+    ways_in = reach.open_walled_off(config.get("reach", [])) if uid is not None else {}
     _drop_privileges(uid)
+    reach.reroute(ways_in)
     if confine.LINUX:
         zygote = os.getppid()
         # Dies with the zygote. Set after the uid change, which clears it.
@@ -205,7 +212,7 @@ def _confine(config: dict, folder: str, required: dict) -> dict:
         confine.not_dumpable()
     _set_limits(config)
     layers = {"uid": os.getuid(), "dropped_to_fresh_uid": uid is not None}
-    read = [p for p in config.get("read_paths", []) if isinstance(p, str)]
+    read = [reach.alias(p, ways_in) for p in config.get("read_paths", []) if isinstance(p, str)]
     steps = (
         ("landlock", lambda: confine.landlock(read, [folder, "/dev/null"])),
         ("seccomp", lambda: confine.seccomp(os.getpid())),
@@ -222,7 +229,15 @@ def _confine(config: dict, folder: str, required: dict) -> dict:
                 raise RuntimeError(f"{name} worked in the probe but not here: {e}") from None
             layers[name], layers[f"{name}_error"] = None, str(e)
     _check_python_readable(layers)
+    layers["autograd"] = _keep_autograd_off()
     return layers
+
+
+def _keep_autograd_off() -> str:
+    """Last, after the layers that need ctypes: arm the audit hook that keeps autograd out (the
+    zygote took it out before forking), then prove in this very process that it is out."""
+    noautograd.arm()
+    return noautograd.prove()
 
 
 def _check_python_readable(layers: dict) -> None:
@@ -264,14 +279,6 @@ def _close_fds_except(keep: set[int]) -> None:
         if fd not in keep:
             with contextlib.suppress(OSError):
                 os.close(fd)
-
-
-def _remove(path: str) -> None:
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
 
 
 def _close_all(fds: list[int]) -> None:
@@ -354,6 +361,7 @@ def main() -> None:
     config = json.loads(os.environ.get("NINJA_ZYGOTE_CONFIG", "{}"))
     os.environ.pop("NINJA_ZYGOTE_CONFIG", None)
     warm_up()
+    noautograd.switch_off()  # before any fork: no student process ever had autograd
     Zygote(ctl, config).serve()
     os._exit(0)  # skip tearing torch down: seconds for nothing
 

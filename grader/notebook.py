@@ -1,0 +1,489 @@
+"""Reading a notebook submission: .ipynb bytes in, one module source per exercise out.
+
+A notebook is never run. Its code cells are parsed (after IPython magics and shell escapes are
+blanked) and only what a module needs is kept: imports, function and class definitions, and
+assignments of constants. Everything else (training loops, plots, `cmp(...)` calls, the
+lecture's top-level `dlogprobs = ...`, a `while True:`) is dropped and listed, so the result can
+say what was taken from which cell and what was left out.
+
+Telling exercises apart (exercises 1 and 2 both define `dlogits` and `dhprebn`):
+- A section opens at a markdown heading `# Exercise N ...` (any level, any case) or at a code cell
+  whose first line is a comment `# Exercise N` or `# %% exercise N`. It lasts until the next one.
+- Cells before the first section take their exercise from a cell tag `exercise1`..`exercise3`
+  (Jupyter's tags; Colab keeps metadata but has no tag editor, so the headings come first).
+- A gradient function (a name some exercise's grader calls) belongs to the exercise of its
+  section. One defined outside every section goes to each exercise that calls that name, and so
+  does one under a heading whose exercise never calls it, unless that exercise has its own
+  (the lecture's notebook numbers four exercises: its "Exercise 3" is our fused `dhprebn`).
+  Helpers, classes, imports and constants are shared by every exercise, wherever they are.
+- Later definitions win, as in a kernel run top to bottom.
+- Code cells whose first line is `# backprop-ninja: setup` (or tagged `setup`) are the
+  assignment notebook's own scaffolding (data, the public check) and are not read.
+
+An import of a module that is not installed where the grader runs (`import matplotlib.pyplot`
+in the lecture's first cell) is dropped with a note, rather than failing the whole exercise:
+a gradient that really uses it fails on its own with a NameError naming the module.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import re
+import sys
+import warnings
+from dataclasses import asdict, dataclass, field
+
+MAX_NOTEBOOK_BYTES = 64 << 20  # image outputs make notebooks big; the code in them is small
+MAX_SOURCE_BYTES = 1 << 20  # the limit on an exercise's code, as for a .py file
+MAX_CELLS, MAX_ENTRIES = 400, 30  # the record in result.json stays small whatever the notebook
+SUFFIX = ".ipynb"
+SETUP_MARK = "# backprop-ninja: setup"
+ASSIGNMENT_NOTEBOOK = "backprop_ninja.ipynb"
+
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s*exercise\s*(\d+)\b", re.IGNORECASE | re.MULTILINE)
+_CODE_MARK = re.compile(r"^#\s*(?:%%\s*)?exercise\s*(\d+)\b", re.IGNORECASE)
+# Cell magics whose body is Python run as it is; any other (%%bash, %%writefile ...) is not Python.
+_PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
+_MAGIC_LINE = re.compile(r"^\s*(?:[%!]|\w+\s*=\s*[%!])")
+
+
+class NotebookError(Exception):
+    """The bytes are not a notebook the grader can read; the message says why and what to do."""
+
+
+@dataclass
+class CellRecord:
+    """What the grader did with one code cell."""
+
+    cell: int  # 1-based position among all the notebook's cells, as Jupyter numbers them
+    id: str
+    section: str  # "exercise1", ... or "" (before any section)
+    taken: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+
+@dataclass
+class NotebookRead:
+    """The modules read from one notebook, and the record of how."""
+
+    name: str
+    sources: dict[str, str | None]
+    functions: dict[str, list[str]]  # per exercise: the gradient functions it got, in order
+    cells: list[CellRecord] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    used: dict[str, list[int]] = field(default_factory=dict)  # per exercise: the cells read
+    implemented: int = 0  # gradient functions whose body is more than a stub's `raise`
+
+    def summary(self, exercise: str) -> str:
+        """Where one exercise's code came from, in a few words."""
+        names = self.functions.get(exercise) or []
+        if not names:
+            return "no functions found"
+        return f"{len(names)} function(s) from cells {_ranges(self.used.get(exercise) or [])}"
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "functions": self.functions,
+            "implemented": self.implemented,
+            "cells_used": self.used,
+            "cells": [_bounded(asdict(c)) for c in self.cells if c.taken or c.dropped][:MAX_CELLS],
+            "notes": self.notes,
+        }
+
+
+def _bounded(cell: dict) -> dict:
+    for key in ("taken", "dropped"):
+        if len(cell[key]) > MAX_ENTRIES:
+            more = len(cell[key]) - MAX_ENTRIES
+            cell[key] = cell[key][:MAX_ENTRIES] + [f"... and {more} more"]
+    return cell
+
+
+@dataclass
+class _Piece:
+    cell: int
+    text: str
+    name: str = ""  # the name a def or class binds: only its last definition is kept
+    defines: str | None = None  # a function's name, when the piece is a gradient function
+    exercise: str = ""  # that function's section
+    future: bool = False
+    stub: bool = False  # a function whose body only raises NotImplementedError
+
+
+def read_notebook(data: bytes, name: str, functions: dict[str, tuple[str, ...]]) -> NotebookRead:
+    """The exercise modules of a notebook; `functions` maps each exercise to the names it calls.
+
+    Raises NotebookError for what is not a readable notebook (not JSON, too old, too big).
+    """
+    cells = _cells(data, name)
+    gradient = {f for names in functions.values() for f in names}
+    pieces: list[_Piece] = []
+    records: list[CellRecord] = []
+    section = ""
+    lecture_style: set[str] = set()
+    constants: set[str] = set()
+    for index, cell in enumerate(cells, start=1):
+        kind, text, tags = _cell_parts(cell)
+        if kind == "markdown":
+            headings = [f"exercise{m}" for m in _HEADING.findall(text)]
+            known = [h for h in headings if h in functions]
+            section = known[-1] if known else section
+            continue
+        if kind != "code" or not text.strip():
+            continue
+        first = text.lstrip().splitlines()[0] if text.strip() else ""
+        mark = _CODE_MARK.match(first)
+        if mark and f"exercise{mark.group(1)}" in functions:
+            section = f"exercise{mark.group(1)}"
+        record = CellRecord(index, str(cell.get("id") or ""), section)
+        records.append(record)
+        if first.startswith(SETUP_MARK) or "setup" in tags:
+            record.dropped.append("the assignment notebook's own setup cell (not graded)")
+            continue
+        if not record.section:
+            tagged = [t for t in tags if t in functions]
+            record.section = tagged[-1] if tagged else ""
+        if len(text) > MAX_SOURCE_BYTES:
+            record.dropped.append(f"the whole cell: larger than {MAX_SOURCE_BYTES} bytes")
+            continue
+        try:
+            pieces += _select(text, record, gradient, constants, lecture_style)
+        except (RecursionError, MemoryError, ValueError) as e:  # nested too deep, NUL bytes
+            record.dropped.append(f"the whole cell: it could not be parsed ({type(e).__name__})")
+    result = _assemble(name, pieces, records, functions)
+    if not any(result.functions.values()):
+        result.notes.append(_no_functions_note(name, functions, lecture_style))
+    return result
+
+
+def _cells(data: bytes, name: str) -> list[dict]:
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise NotebookError(
+            f"{name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB: clear its outputs "
+            "(Edit > Clear all outputs), save, and submit it again"
+        )
+    import nbformat  # here, not at the top: only notebook submissions pay for its import
+
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise NotebookError(f"{name} is not a text file ({e.reason} at byte {e.start})") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # missing cell ids and the like: read it anyway
+            # Not nbformat.reads: its schema validation costs more than the reading, and this
+            # reader checks every field it uses itself. Older versions are upgraded to 4.
+            nb = nbformat.convert(nbformat.reader.reads(text), 4)
+    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as e:
+        raise NotebookError(
+            f"{name} is not a notebook (not valid JSON: {str(e)[:200]}); download it again "
+            "with File > Download > .ipynb"
+        ) from None
+    except RecursionError:
+        raise NotebookError(f"{name} is nested too deeply to be a notebook") from None
+    except Exception as e:  # noqa: BLE001 - nbformat raises many kinds for odd versions
+        raise NotebookError(
+            f"{name} could not be read as a notebook ({type(e).__name__}: {str(e)[:200]}); "
+            "open it in Jupyter or Colab, save it (nbformat 4), and submit it again"
+        ) from None
+    cells = nb.get("cells") if isinstance(nb, dict) else None
+    if not isinstance(cells, list):
+        raise NotebookError(f"{name} has no list of cells: it is not a Jupyter notebook")
+    return [c for c in cells if isinstance(c, dict)]
+
+
+def _cell_parts(cell: dict) -> tuple[str, str, list[str]]:
+    source = cell.get("source", "")
+    text = "".join(source) if isinstance(source, list) else str(source)
+    meta = cell.get("metadata")
+    tags = meta.get("tags") if isinstance(meta, dict) else None
+    tags = [str(t).lower() for t in tags] if isinstance(tags, list) else []
+    return str(cell.get("cell_type", "")), text, tags
+
+
+def _strip_magics(text: str, record: CellRecord) -> str | None:
+    """The cell as Python: magic and shell lines blanked (line numbers kept); None if not Python."""
+    lines = text.splitlines()
+    first = next((i for i, ln in enumerate(lines) if ln.strip()), 0)
+    if lines[first].strip().startswith("%%"):
+        magic = (lines[first].strip()[2:].split() or [""])[0]
+        if magic not in _PYTHON_CELL_MAGICS:
+            record.dropped.append(f"a %%{magic} cell (not Python)")
+            return None
+        record.dropped.append(f"the cell magic %%{magic} (its Python body is read)")
+        lines[first] = ""
+    try:
+        ast.parse("\n".join(lines))
+        return "\n".join(lines) + "\n"  # plain Python: nothing to blank, docstrings untouched
+    except SyntaxError:
+        pass
+    out = []
+    for number, line in enumerate(lines, start=1):
+        if _MAGIC_LINE.match(line) and _is_not_python(line):
+            record.dropped.append(f"line {number}: {line.strip()[:60]} (an IPython command)")
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(f"{indent}pass" if indent else "")  # an indented block must stay a block
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _is_not_python(line: str) -> bool:
+    """`%matplotlib inline`, `!pip install x`, `files = !ls`; not `x = a % b` or `a != b`."""
+    try:
+        ast.parse(line.strip())
+    except SyntaxError:
+        return True
+    return False
+
+
+def _select(text, record, gradient, constants, lecture_style) -> list[_Piece]:
+    """The statements of one cell that a module needs, as source pieces."""
+    python = _strip_magics(text, record)
+    if python is None:
+        return []
+    try:
+        tree = ast.parse(python)
+    except SyntaxError as e:
+        record.dropped.append(f"the whole cell: not valid Python (line {e.lineno}: {e.msg})")
+        return []
+    lines = python.splitlines(keepends=True)
+    pieces = []
+    for i, node in enumerate(tree.body):
+        kind = _keep(node, gradient, constants)
+        if kind is None:
+            record.dropped.append(f"line {node.lineno}: {_describe(node)}")
+            lecture_style.update(_assigned(node) & gradient)
+            continue
+        if kind == "missing-import":
+            record.dropped.append(
+                f"line {node.lineno}: {_first_line(lines, node)} (not installed where the "
+                "grader runs; a function that uses it fails with a NameError)"
+            )
+            continue
+        neighbours = tree.body[i - 1 : i] + tree.body[i + 1 : i + 2]
+        piece = _Piece(record.cell, _source_of(node, lines, neighbours))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            piece.name = node.name
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in gradient:
+            piece.defines, piece.exercise = node.name, record.section
+            piece.stub = _is_stub_def(node)
+        piece.future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            constants.update(_assigned(node))
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            constants.update((a.asname or a.name).split(".")[0] for a in node.names)
+        pieces.append(piece)
+        record.taken.append(kind)
+    return pieces
+
+
+def _keep(node: ast.stmt, gradient: set[str], constants: set[str]) -> str | None:
+    """A label for a statement the module keeps, "missing-import", or None to drop it."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return f"def {node.name}"
+    if isinstance(node, ast.ClassDef):
+        return f"class {node.name}"
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            return None  # a notebook is not a package: a relative import cannot work
+        modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+        if not all(_installed(m or "") for m in modules):
+            return "missing-import"
+        return "import " + ", ".join(m or "" for m in modules)
+    targets = _assigned(node)
+    value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+    if targets and value is not None and not targets & gradient and _constant(value, constants):
+        return "constant " + ", ".join(sorted(targets))
+    return None
+
+
+def _installed(module: str) -> bool:
+    top = module.split(".")[0]
+    if not top:
+        return False
+    if top in sys.builtin_module_names or top in sys.stdlib_module_names:
+        return True
+    try:
+        return importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _assigned(node: ast.stmt) -> set[str]:
+    """The plain names a statement assigns (`a = b = 1`, `a, b = 1, 2`); empty for anything else."""
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, ast.AnnAssign):
+        targets = [node.target]
+    else:
+        return set()
+    names: set[str] = set()
+    for t in targets:
+        elts = t.elts if isinstance(t, (ast.Tuple, ast.List)) else [t]
+        if not all(isinstance(e, ast.Name) for e in elts):
+            return set()
+        names.update(e.id for e in elts)
+    return names
+
+
+def _constant(node: ast.expr, constants: set[str]) -> bool:
+    """Literals, containers of them, arithmetic on them, names of earlier constants and imports,
+    and attributes of those (`F = torch.nn.functional`, `dtype = torch.float32`)."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.Name):
+        return node.id in constants
+    if isinstance(node, ast.Attribute):
+        return _constant(node.value, constants)
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return all(_constant(e, constants) for e in node.elts)
+    if isinstance(node, ast.Dict):
+        return all(k is not None and _constant(k, constants) for k in node.keys) and all(
+            _constant(v, constants) for v in node.values
+        )
+    if isinstance(node, ast.UnaryOp):
+        return _constant(node.operand, constants)
+    if isinstance(node, ast.BinOp):
+        return _constant(node.left, constants) and _constant(node.right, constants)
+    return False
+
+
+def _source_of(node: ast.stmt, lines: list[str], neighbours: list[ast.stmt]) -> str:
+    """The statement's own lines (comments kept); rebuilt from the tree if it shares a line."""
+    start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+    end = node.end_lineno or node.lineno
+    shares = any(n.end_lineno == start or n.lineno == end for n in neighbours)
+    if shares or getattr(node, "col_offset", 0):
+        return ast.unparse(node) + "\n"
+    return "".join(lines[start - 1 : end]).rstrip() + "\n"
+
+
+def _describe(node: ast.stmt) -> str:
+    names = {
+        ast.For: "a for loop",
+        ast.While: "a while loop",
+        ast.If: "an if block",
+        ast.With: "a with block",
+        ast.Try: "a try block",
+        ast.Expr: "an expression",
+        ast.AugAssign: "an update",
+        ast.Delete: "a del",
+        ast.Assert: "an assert",
+        ast.Global: "a global",
+    }
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = sorted(_assigned(node)) or ["..."]
+        return f"{', '.join(targets)} = ... (not a constant: not run when grading)"
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        what = f"a call of {ast.unparse(node.value.func)[:40]}(...)"
+    else:
+        what = next((v for k, v in names.items() if isinstance(node, k)), type(node).__name__)
+    return what + " (not run when grading)"
+
+
+def _first_line(lines: list[str], node: ast.stmt) -> str:
+    return lines[node.lineno - 1].strip()[:80]
+
+
+def _assemble(name, pieces, records, functions) -> NotebookRead:
+    """One module per exercise: shared pieces, plus its own gradient functions; last one wins."""
+    sources: dict[str, str | None] = {}
+    got: dict[str, list[str]] = {}
+    used: dict[str, list[int]] = {}
+    implemented: set[tuple[str, str]] = set()
+    replaced: dict[int, set[tuple[str, int]]] = {}
+    for exercise, names in functions.items():
+        mine = {p.defines for p in pieces if p.defines and p.exercise == exercise}
+        own = [
+            p
+            for p in pieces
+            if p.defines is None
+            or p.exercise == exercise
+            or (p.defines in names and not p.exercise)
+            # Under another exercise's heading that never calls it (the lecture numbers its
+            # fused BatchNorm "Exercise 3"): it serves the exercises that call it, if they lack one.
+            or (p.defines in set(names) - mine and p.defines not in functions.get(p.exercise, ()))
+        ]
+        # A kernel keeps only the last definition of a name; so does the module.
+        last = {p.name: p for p in own if p.name}
+        for p in own:
+            if p.name and last[p.name] is not p:
+                replaced.setdefault(p.cell, set()).add((p.name, last[p.name].cell))
+        own = [p for p in own if not p.name or last[p.name] is p]
+        got[exercise] = [p.defines for p in own if p.defines in names]
+        if not got[exercise]:
+            sources[exercise] = None
+            continue
+        used[exercise] = sorted({p.cell for p in own})
+        futures = [p.text for p in own if p.future]
+        body = [f"# cell {p.cell}\n{p.text}" for p in own if not p.future]
+        header = f"# Read by the grader from the notebook {name!r}; nothing else of it is run.\n"
+        sources[exercise] = "".join(futures) + header + "\n".join(body)
+        implemented |= {(exercise, p.defines) for p in own if p.defines in names and not p.stub}
+    for record in records:
+        for fn, later in sorted(replaced.get(record.cell, ())):
+            record.dropped.append(f"def {fn}: replaced by the one in cell {later}")
+    read = NotebookRead(name, sources, got, records, used=used, implemented=len(implemented))
+    for exercise, text in sources.items():
+        if text is not None and len(text.encode()) > MAX_SOURCE_BYTES:
+            sources[exercise] = None
+            read.notes.append(
+                f"the code read for {exercise} from {name} is larger than "
+                f"{MAX_SOURCE_BYTES} bytes and was not graded"
+            )
+    return read
+
+
+def _is_stub_def(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A function whose body (docstring aside) is only `raise NotImplementedError(...)`."""
+    body = fn.body[1:] if fn.body and _is_docstring(fn.body[0]) else fn.body
+    return (
+        len(body) == 1
+        and isinstance(body[0], ast.Raise)
+        and "NotImplementedError" in ast.unparse(body[0])
+    )
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+
+
+def is_untouched_stub(source: bytes) -> bool:
+    """True when a .py file holds no work: every function still only raises NotImplementedError
+    (or there is none, as in an empty file). A file that does not parse counts as work."""
+    try:
+        tree = ast.parse(source.decode("utf-8-sig"))
+    except (SyntaxError, UnicodeDecodeError, ValueError, RecursionError, MemoryError):
+        return False
+    fns = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    return all(_is_stub_def(f) for f in fns)
+
+
+def _no_functions_note(name, functions, lecture_style) -> str:
+    examples = ", ".join(list(dict.fromkeys(f for names in functions.values() for f in names))[:3])
+    why = (
+        f" It computes gradients as top-level statements ({', '.join(sorted(lecture_style)[:3])}"
+        " = ...), as the lecture's notebook does; the grader calls functions."
+        if lecture_style
+        else ""
+    )
+    return (
+        f"{name} defines none of the gradient functions ({examples}, ...).{why} Work in the "
+        f"assignment's notebook {ASSIGNMENT_NOTEBOOK} (in the student bundle, "
+        "backprop-ninja-student.zip), which has one function per gradient, and submit that."
+    )
+
+
+def _ranges(numbers: list[int]) -> str:
+    """[3, 4, 5, 9] -> "3-5, 9"."""
+    out: list[str] = []
+    for n in numbers:
+        if out and out[-1].split("-")[-1] == str(n - 1):
+            out[-1] = out[-1].split("-")[0] + f"-{n}"
+        else:
+            out.append(str(n))
+    return ", ".join(out)

@@ -1,0 +1,135 @@
+"""Notebooks in a submission: which one is graded, and whether it or the .py files are.
+
+Called once where a submission's files are collected (grader/submissions.py), for every front
+door (`grader grade`, `grader check`, Gradescope). The rules, each reported in a note:
+- A notebook is any `*.ipynb` at most three folders deep, under any name (`Copy of
+  backprop_ninja.ipynb` is what Colab downloads), in the upload's listed tree (uploads.py: links,
+  FIFOs and `.ipynb_checkpoints` are never in it).
+- Two notebooks: the one with the most implemented gradient functions is graded (ties: the
+  shallower, then the first by name); the note names both.
+- A notebook and exercise .py files: the .py files are graded, unless they hold no work (every
+  function still an untouched stub raising NotImplementedError, or no function at all), as when
+  a student zips the whole bundle folder after working in the notebook; then the notebook is.
+"""
+
+from __future__ import annotations
+
+from .assignment import load
+from .notebook import SUFFIX, NotebookError, NotebookRead, is_untouched_stub, read_notebook
+from .uploads import Budget, Entry, UploadError, UploadLimits, read_capped, scan_folder
+
+MAX_DEPTH = 3
+MAX_NOTEBOOKS = 20  # read at most this many; a submission is one student's work
+MAX_NOTEBOOK_BYTES = 64 << 20  # image outputs make notebooks large; only their code is graded
+
+
+def find_notebooks(top: Entry) -> list[Entry]:
+    """Regular `.ipynb` files of an upload's tree, shallowest first (the walk's order)."""
+    found = [
+        e
+        for e in top.walk()
+        if e.kind == "file"
+        and e.name.casefold().endswith(SUFFIX)
+        and e.depth - top.depth <= MAX_DEPTH + 1
+    ]
+    return found[:MAX_NOTEBOOKS]
+
+
+def is_notebook_submission(base, root: Entry, files: tuple[str, ...], listed: bool) -> bool:
+    """Whether a folder holding a notebook itself is one submission, not a class of them.
+
+    It is, unless two or more folders inside hold a notebook or an exercise file of their own:
+    a TA's notes.ipynb beside the students' folders must not turn the class into one student.
+    `listed`: the root's tree is listed whole (a zip); otherwise only its first level is, and
+    each folder is looked into one level, nothing followed.
+    """
+    if not any(e.kind == "file" and e.name.casefold().endswith(SUFFIX) for e in root.children):
+        return False
+    wanted = {f + ".py" for f in files}
+
+    def has_work(d: Entry) -> bool:
+        if listed:
+            children = d.children
+        else:
+            small = Budget(UploadLimits(entries=500, depth=1))
+            children = scan_folder(base, (d.name,), small).children
+        return any(
+            c.kind == "file" and (c.name.casefold() in wanted or c.name.casefold().endswith(SUFFIX))
+            for c in children
+        )
+
+    return sum(has_work(d) for d in root.children if d.kind == "dir") < 2
+
+
+def functions_of(files: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """The functions each file's grader calls, from the assignment that has these files."""
+    assignment = load()
+    known = dict(assignment.functions)
+    return {f: known.get(f, ()) for f in files}
+
+
+def use_notebook(
+    top: Entry,
+    files: tuple[str, ...],
+    contents: dict[str, bytes | None],
+    notes: list[str],
+    budget: Budget,
+) -> dict:
+    """Fill `contents` from a notebook of the upload when one should be graded; its record.
+
+    `contents` holds the .py files found (or None); it is changed in place, and `notes` gets a
+    line saying what was graded and why. The record (empty when no notebook is involved) goes
+    to result.json's `notebook`.
+    """
+    entries = find_notebooks(top)
+    if not entries:
+        return {}
+    functions = functions_of(files)
+    reads: list[tuple[Entry, NotebookRead]] = []
+    for e in entries:
+        try:
+            data = read_capped(e, MAX_NOTEBOOK_BYTES, budget)
+            reads.append((e, read_notebook(data, e.name, functions)))
+        except NotebookError as err:
+            notes.append(str(err))
+        except UploadError as err:
+            notes.append(f"{e.name} could not be read: {err}")
+    if not reads:
+        return {"graded": None, "notebooks": [e.name for e in entries]}
+    entry, chosen = max(reads, key=lambda r: _preference(r, top))
+    if len(entries) > 1:
+        others = ", ".join(e.name for e in entries if e is not entry)
+        notes.append(
+            f"found {len(entries)} notebooks; graded {entry.name}, which implements the most "
+            f"gradient functions ({chosen.implemented}); not graded: {others}. Submit one notebook."
+        )
+    present = {f: b for f, b in contents.items() if b is not None}
+    if present and not all(is_untouched_stub(b) for b in present.values()):
+        notes.append(
+            f"graded your .py files ({', '.join(f + '.py' for f in present)}), not the notebook "
+            f"{entry.name}: when both are submitted, the .py files count. Submit only the one "
+            "you want graded."
+        )
+        return {"graded": None, "notebooks": [e.name for e in entries], "reason": "py files"}
+    if present:
+        notes.append(
+            f"graded the notebook {entry.name}: the .py files beside it hold no work yet, only "
+            f"untouched stubs ({', '.join(f + '.py' for f in present)})"
+        )
+    for f in files:
+        text = chosen.sources.get(f)
+        contents[f] = text.encode("utf-8") if text is not None else None
+    notes.extend(chosen.notes)
+    notes.append(_summary(chosen, files))
+    return {"graded": entry.name, **chosen.to_json()}
+
+
+def _preference(entry: tuple[Entry, NotebookRead], top: Entry) -> tuple:
+    e, read = entry
+    defined = sum(len(v) for v in read.functions.values())
+    return (read.implemented, defined, -(e.depth - top.depth), [-ord(c) for c in e.name])
+
+
+def _summary(read: NotebookRead, files: tuple[str, ...]) -> str:
+    parts = "; ".join(f"{f}: {read.summary(f)}" for f in files)
+    return f"graded the notebook {read.name} ({parts}); the report lists what each cell gave"

@@ -1,0 +1,58 @@
+"""What `grader grade` prints when it ends: what it did, who needs a look and why, where to look.
+
+The progress bar says nothing once it is gone, and with `--no-progress` there is none; these few
+lines are the run's whole story in the terminal. They come from the same result.json files as
+summary.html ("needs a look" is summary.json's `attention`), so the two never disagree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .html import REPORT, STUDENT_REPORT
+from .summary import GRADES_CSV, SUMMARY_HTML, attention
+
+
+def terminal_summary(
+    results: list[dict],
+    folders: list[str],
+    *,
+    graded: int,
+    reused: int,
+    out: Path,
+    is_batch: bool,
+    student_reports: bool = False,
+) -> str:
+    """A few lines: graded N, reused M, K need a look (each with its reasons), the pages."""
+    n = len(results)
+    lines = [
+        f"graded {graded}, reused {reused} from an earlier run (unchanged since): "
+        f"{n} {_s(n)} in all"
+    ]
+    look = [(r, f) for r, f in zip(results, folders, strict=True) if attention(r)]
+    if look:
+        lines.append(f"{len(look)} {'needs' if len(look) == 1 else 'need'} a look:")
+        for r, folder in look:
+            name = str((r.get("student") or {}).get("name") or "")
+            who = f"{r.get('submission', folder)}" + (f" ({name})" if name else "")
+            lines.append(f"  {who}: {'; '.join(attention(r))}  -> {out / folder / REPORT}")
+    else:
+        lines.append("none needs a look")
+    if is_batch:
+        lines.append(f"class summary: {out / SUMMARY_HTML}   gradebook: {out / GRADES_CSV}")
+        lines.append(f"each submission's report: {out}/<submission>/{REPORT}")
+    else:
+        lines.append(f"report: {out / folders[0] / REPORT}" if folders else f"reports: {out}")
+    if student_reports:
+        lines.append(f"students' copies: {out}/<submission>/{STUDENT_REPORT}")
+    return "\n".join(_printable(line) for line in lines)
+
+
+def _s(n: int) -> str:
+    return "submission" if n == 1 else "submissions"
+
+
+def _printable(line: str) -> str:
+    """A student-chosen name must not drive the TA's terminal (escape sequences, carriage
+    returns): control characters are shown as `?`."""
+    return "".join(c if c.isprintable() or c == " " else "?" for c in line)

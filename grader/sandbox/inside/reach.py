@@ -1,0 +1,94 @@
+"""Python's own files, reachable by a student uid that may not walk the path leading to them.
+
+A student process graded as root runs as a fresh uid. When Python or the virtual environment
+sits under a folder other users cannot enter (a pyenv Python in a /root of mode 0700, a checkout
+in a `mktemp -d` folder) and bubblewrap is not there to bind them elsewhere, that uid cannot
+import a module the zygote had not loaded yet (`import statistics` inside a function).
+
+Opening up the user's folders (chmod, ACLs) would expose everything else in them. Instead the
+student process, while still root, opens each such installation (and nothing above it) as an
+O_PATH descriptor; after dropping root it reaches the installation through
+`/proc/self/fd/N/...`, which the kernel resolves from that descriptor, skipping the closed
+folders above it. The import system and module file names are pointed there. Landlock rules are
+added through the same descriptors, so Landlock's view is unchanged.
+
+Standard library only: this file runs inside the sandbox beside student code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+PROC_FD = "/proc/self/fd"
+
+
+def walled_off(path: str) -> bool:
+    """Whether a uid that owns nothing is stopped on the way to `path` (a folder above it lacks
+    the "others may enter" bit). Only the folders above count: the installation's own modes are
+    what they would be anywhere."""
+    parent = os.path.dirname(os.path.abspath(path))
+    while True:
+        try:
+            if not os.stat(parent).st_mode & 0o001:
+                return True
+        except OSError:
+            return False  # an absent path needs no way in
+        if parent == os.path.dirname(parent):
+            return False
+        parent = os.path.dirname(parent)
+
+
+def open_walled_off(roots: list[str]) -> dict[str, int]:
+    """As root, before dropping privileges: a descriptor for each root a student uid could not
+    reach by its name, keyed by that name and by its resolved name."""
+    fds: dict[str, int] = {}
+    for root in roots:
+        if not (isinstance(root, str) and os.path.isdir(root) and walled_off(root)):
+            continue
+        fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        for name in (os.path.abspath(root), os.path.realpath(root)):
+            fds.setdefault(name, fd)
+    return fds
+
+
+def alias(path: str, fds: dict[str, int]) -> str:
+    """`path` as this process can reach it: through the descriptor of the root it lies in."""
+    if not fds or not isinstance(path, str):
+        return path
+    for root in sorted(fds, key=len, reverse=True):
+        if path == root or path.startswith(root + os.sep):
+            return f"{PROC_FD}/{fds[root]}{path[len(root) :]}"
+    return path
+
+
+def reroute(fds: dict[str, int]) -> None:
+    """Point the import system, and the file names of the modules already loaded, at the
+    reachable aliases, so that later imports and tracebacks find their files."""
+    if not fds:
+        return
+    sys.path[:] = [alias(p, fds) for p in sys.path]
+    sys.path_importer_cache.clear()
+    for name in ("prefix", "base_prefix", "exec_prefix", "base_exec_prefix"):
+        setattr(sys, name, alias(getattr(sys, name), fds))
+    for module in list(sys.modules.values()):
+        try:
+            _reroute_module(vars(module), fds)
+        except Exception:  # noqa: BLE001, S112 - an odd module object keeps its old names
+            continue
+
+
+def _reroute_module(namespace: dict, fds: dict[str, int]) -> None:
+    if isinstance(namespace.get("__file__"), str):
+        namespace["__file__"] = alias(namespace["__file__"], fds)
+    search = namespace.get("__path__")
+    if isinstance(search, list):
+        search[:] = [alias(p, fds) for p in search]
+    elif isinstance(getattr(search, "_path", None), list):  # a namespace package
+        search._path[:] = [alias(p, fds) for p in search._path]
+    spec = namespace.get("__spec__")
+    if isinstance(getattr(spec, "origin", None), str):
+        spec.origin = alias(spec.origin, fds)
+    loader = namespace.get("__loader__")
+    if isinstance(getattr(loader, "path", None), str):  # read by tracebacks for source lines
+        loader.path = alias(loader.path, fds)

@@ -1,0 +1,72 @@
+"""The container's memory limit, and how much of it a student process may take.
+
+In a container (Gradescope gives 768 MB by default) the memory cgroup's limit is lower than the
+sandbox's own headroom (1 GiB above torch). A student process that allocates 700 MB would then
+meet the container's OOM killer, which may take the grader itself, instead of the sandbox's
+clean refusal (a MemoryError, reported on the item). So the headroom each student process gets
+is cut to what the cgroup has left, less a margin for the grader's own growth.
+
+Reads cgroup v2 (`memory.max`, `memory.current`) and v1 (`memory.limit_in_bytes`,
+`memory.usage_in_bytes`), at the process's own cgroup and every ancestor (a parent's limit
+binds its children), taking the tightest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+UNLIMITED = 1 << 60  # cgroup v1 writes "no limit" as a page-rounded 2**63 - 1
+FLOOR = 32 << 20  # below this, torch itself cannot work: better a MemoryError than none
+
+
+@dataclass(frozen=True)
+class Cgroup:
+    """The tightest memory limit over this process's cgroups, and that cgroup's usage."""
+
+    limit: int
+    usage: int
+
+    def room(self) -> int:
+        """Bytes a student process may add: what is left, less an eighth of the limit kept for
+        the grader's own growth, and never less than FLOOR."""
+        return max(self.limit - self.usage - self.limit // 8, FLOOR)
+
+
+def container_memory(root: str = "/sys/fs/cgroup", own: str = "/proc/self/cgroup") -> Cgroup | None:
+    """The container's memory limit and usage, or None where there is no limit."""
+    try:
+        lines = Path(own).read_text().splitlines()
+    except OSError:
+        return None
+    found: list[Cgroup] = []
+    for line in lines:
+        _, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if controllers == "" and line.startswith("0::"):
+            found += _limits(Path(root), path, "memory.max", "memory.current")
+        elif "memory" in controllers.split(","):
+            found += _limits(
+                Path(root) / "memory", path, "memory.limit_in_bytes", "memory.usage_in_bytes"
+            )
+    return min(found, key=lambda c: c.limit) if found else None
+
+
+def _limits(mount: Path, path: str, limit_file: str, usage_file: str) -> list[Cgroup]:
+    """The limits set on `path` and its ancestors under `mount`, and on the mount's own root
+    (inside a container the mount is often the container's cgroup, whatever `path` says)."""
+    parts = [p for p in path.strip("/").split("/") if p and p != ".."]
+    folders = [mount.joinpath(*parts[:n]) for n in range(len(parts), -1, -1)]
+    out = []
+    for folder in dict.fromkeys(folders):
+        limit, usage = _read(folder / limit_file), _read(folder / usage_file)
+        if limit is not None and limit < UNLIMITED:
+            out.append(Cgroup(limit, usage or 0))
+    return out
+
+
+def _read(file: Path) -> int | None:
+    try:
+        text = file.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None  # "max" (v2): no limit

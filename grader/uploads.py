@@ -1,0 +1,418 @@
+"""Reading what students upload as hostile input: folders and zips listed, never unpacked.
+
+An upload (a folder, or a zip, or zips inside either) becomes a tree of `Entry`s held in memory.
+Nothing of it is ever written to disk under a name the student chose, so no name, however
+crafted (`..`, `/`, `...zip`), can become a path the grader writes or deletes. Only regular
+files are read: a symbolic link, FIFO, device or socket is listed as skipped, with a note naming
+it, and never followed or opened (files are opened with O_NOFOLLOW | O_NONBLOCK and checked with
+fstat before a byte is read). A zip inside the upload is copied into an anonymous temporary file
+(gone the moment it is closed, or the moment the process dies) and listed like a folder.
+
+Every submission gets its own `Budget`: how many entries are listed, how many bytes are read or
+decompressed, how deep folders and archives nest. Past a limit the rest is left unread, with a
+note saying which limit and how to raise it. The limits are `UploadLimits`; docs/submissions.md
+says what they are for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import re
+import stat
+import struct
+import tempfile
+import zipfile
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+MiB = 1 << 20
+# Folders no student means as their work: skipped without a note.
+IGNORED_DIRS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints", "node_modules"}
+# A TA's export zip may be large; its listing is parsed once, so its entry count is capped.
+MAX_EXPORT_ENTRIES = 200_000
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """What the grader reads of one submission before the sandbox (docs/submissions.md)."""
+
+    file_bytes: int = 1 * MiB  # one exercise file
+    bytes: int = 64 * MiB  # read or decompressed in all, zips inside the upload included
+    entries: int = 5_000  # files and folders listed, zips inside included
+    depth: int = 8  # folders and zips nested inside the submission, counted together
+
+    @classmethod
+    def parse(cls, settings: list[str] | tuple[str, ...]) -> UploadLimits:
+        """`["bytes=128MiB", "entries=20000"]` -> limits (units: KiB, MiB, GiB; else a count)."""
+        units = {"kib": 1 << 10, "mib": MiB, "gib": 1 << 30, "": 1}
+        changes = {}
+        for setting in settings:
+            key, _, raw = setting.partition("=")
+            m = re.fullmatch(r"\s*(\d+)\s*([kmg]ib)?\s*", raw, re.IGNORECASE)
+            if key.strip() not in cls.__dataclass_fields__ or not m or int(m[1]) < 1:
+                raise ValueError(
+                    f"{setting!r}: give NAME=N with NAME one of "
+                    f"{', '.join(cls.__dataclass_fields__)} and N a positive number "
+                    "(bytes may end in KiB, MiB or GiB)"
+                )
+            changes[key.strip()] = int(m[1]) * units[(m[2] or "").lower()]
+        return cls(**changes)
+
+
+class UploadError(Exception):
+    """This upload (or part of it) cannot be read; the message says why, for the student."""
+
+
+@dataclass
+class Entry:
+    """One file or folder of an upload. `kind` is "dir", "file" or the kind of a skipped entry."""
+
+    name: str
+    path: str  # where it sits in the upload, for notes: "src/exercise1.py"
+    kind: str
+    depth: int = 0
+    size: int = 0
+    children: list[Entry] = field(default_factory=list)
+    reader: Callable[[int], bytes] | None = field(default=None, repr=False)
+    opened: bool = False  # a zip file whose entries are now its children
+
+    def walk(self) -> Iterator[Entry]:
+        """Every entry below this one, shallowest first."""
+        queue = deque(self.children)
+        while queue:
+            e = queue.popleft()
+            yield e
+            queue.extend(e.children)
+
+    def child(self, name: str) -> Entry | None:
+        return next((c for c in self.children if c.name == name), None)
+
+
+@dataclass
+class Budget:
+    """What one submission may still cost; notes say what was left unread and why."""
+
+    limits: UploadLimits
+    entries: int = 0
+    bytes: int = 0
+    notes: list[str] = field(default_factory=list)
+    full: bool = False
+
+    def take_entry(self, where: str) -> bool:
+        if self.entries >= self.limits.entries:
+            self.stop(where)
+            return False
+        self.entries += 1
+        return True
+
+    def stop(self, where: str) -> None:
+        """No more entries: say so once."""
+        if not self.full:
+            self.full = True
+            self.notes.append(
+                f"the upload holds more than {self.limits.entries} files and folders; the "
+                f"rest (from {where}) was not looked at: upload only your exercise files"
+            )
+
+    def take_bytes(self, n: int, what: str) -> None:
+        if self.bytes + n > self.limits.bytes:
+            raise UploadError(
+                f"{what} was not read: the upload would exceed {self.limits.bytes // MiB} MiB "
+                "unpacked (upload only your exercise files)"
+            )
+        self.bytes += n
+
+
+# ---- folders -----------------------------------------------------------------------------------
+
+
+def kind_of(mode: int) -> str:
+    """A file type in words, for a note."""
+    for test, word in (
+        (stat.S_ISDIR, "dir"),
+        (stat.S_ISREG, "file"),
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return word
+    return "not a regular file"
+
+
+def open_beneath(root: Path, parts: tuple[str, ...], directory: bool) -> int:
+    """An fd for root/parts, refusing a symbolic link at every step after `root` (the TA's path).
+
+    A FIFO is opened non-blocking (so it cannot hang the grader) and then refused by fstat.
+    """
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+            if directory or not last:
+                flags |= os.O_DIRECTORY
+            nxt = os.open(part, flags, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISDIR(mode) if directory else stat.S_ISREG(mode)):
+            raise UploadError(f"{'/'.join(parts)} is {kind_of(mode)}: skipped")
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def file_reader(root: Path, parts: tuple[str, ...]) -> Callable[[int], bytes]:
+    def read(limit: int) -> bytes:
+        fd = open_beneath(root, parts, directory=False)
+        with os.fdopen(fd, "rb") as f:
+            return f.read(limit)
+
+    return read
+
+
+def _problem(e: OSError) -> str:
+    return e.strerror or str(e)
+
+
+def _list(fd: int, cap: int) -> list[tuple[str, os.stat_result | OSError]]:
+    """A folder's first `cap` entries with their lstat, sorted by name (the fd stays the caller's).
+
+    A folder of a million files costs `cap` of them, not a million.
+    """
+    out: list[tuple[str, os.stat_result | OSError]] = []
+    with os.scandir(fd) as it:
+        for de in itertools.islice(it, cap):
+            try:
+                out.append((de.name, de.stat(follow_symlinks=False)))
+            except OSError as e:
+                out.append((de.name, e))
+    return sorted(out, key=lambda x: x[0])
+
+
+def scan_folder(root: Path, parts: tuple[str, ...], budget: Budget) -> Entry:
+    """The tree of folder root/parts, shallowest first, within the budget; nothing followed."""
+    top = Entry(parts[-1] if parts else root.name, "", "dir")
+    queue = deque([(top, parts)])
+    while queue:
+        node, where = queue.popleft()
+        try:
+            fd = open_beneath(root, where, directory=True)
+        except (OSError, UploadError) as e:
+            msg = e.strerror if isinstance(e, OSError) else str(e)
+            budget.notes.append(f"could not read the folder {node.path or '.'}: {msg}")
+            continue
+        try:
+            listing = _list(fd, budget.limits.entries - budget.entries + 1)
+        except OSError as e:
+            budget.notes.append(f"could not list the folder {node.path or '.'}: {_problem(e)}")
+            continue
+        finally:
+            os.close(fd)
+        for name, st in listing:
+            if name.startswith(".") or name in IGNORED_DIRS:
+                continue
+            path = f"{node.path}/{name}" if node.path else name
+            if not budget.take_entry(path):
+                return top
+            if isinstance(st, OSError):
+                budget.notes.append(f"skipped {path}: {_problem(st)}")
+                continue
+            kind = kind_of(st.st_mode)
+            child = Entry(name, path, kind, node.depth + 1, st.st_size)
+            node.children.append(child)
+            if kind == "file":
+                child.reader = file_reader(root, (*where, name))
+            elif kind == "dir":
+                if child.depth < budget.limits.depth:
+                    queue.append((child, (*where, name)))
+                else:
+                    budget.notes.append(
+                        f"did not look inside {path}/: nested more than {budget.limits.depth} "
+                        "levels deep"
+                    )
+            else:
+                budget.notes.append(f"skipped {path}: {kind}, not a regular file")
+    return top
+
+
+# ---- zips --------------------------------------------------------------------------------------
+
+
+def zip_listing_size(f: BinaryIO) -> tuple[int, int]:
+    """The entry count and listing bytes a zip declares, read before its listing is parsed.
+
+    A zip64 archive declares 0xFFFF entries and 0xFFFFFFFF bytes here: "at least that many".
+    """
+    f.seek(0, os.SEEK_END)
+    size = f.tell()
+    f.seek(max(0, size - (1 << 16) - 22))
+    tail = f.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        raise UploadError("not a readable zip (no end record)")
+    count, listing = struct.unpack("<HI", tail[at + 10 : at + 16])
+    return count, listing
+
+
+def _zip_kind(info: zipfile.ZipInfo) -> str:
+    mode = info.external_attr >> 16
+    if info.is_dir():
+        return "dir"
+    if info.create_system == 3 and stat.S_IFMT(mode):  # made on Unix: the mode is real
+        return kind_of(mode)
+    return "file"
+
+
+def _safe_parts(name: str) -> tuple[str, ...] | None:
+    """The path of a zip entry as parts, or None for an absolute path or one that climbs."""
+    name = name.replace("\\", "/")
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        return None
+    parts = tuple(p for p in PurePosixPath(name).parts if p not in ("", "."))
+    if any(p == ".." or "\0" in p for p in parts):
+        return None
+    return parts
+
+
+def _member_reader(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[int], bytes]:
+    def read(limit: int) -> bytes:
+        with z.open(info) as f:
+            return f.read(limit)
+
+    return read
+
+
+def scan_zip(
+    f: BinaryIO, label: str, under: Entry, budget: Budget, max_entries: int | None = None
+) -> zipfile.ZipFile:
+    """List the zip `f` as children of `under` (a folder, or the zip file's own entry)."""
+    cap = budget.limits.entries if max_entries is None else max_entries
+    count, listing = zip_listing_size(f)
+    # The count can lie (zipfile reads the listing by its size): a KiB per entry bounds both.
+    if count > cap or listing > cap * 1024:
+        raise UploadError(
+            f"{label} holds {count} entries, more than the {cap} the grader reads: "
+            "upload only your exercise files"
+        )
+    z = zipfile.ZipFile(f)
+    if len(z.infolist()) > cap:
+        raise UploadError(
+            f"{label} holds {len(z.infolist())} entries, more than the {cap} the grader reads: "
+            "upload only your exercise files"
+        )
+    dirs: dict[tuple[str, ...], Entry] = {(): under}
+    for info in z.infolist():
+        parts = _safe_parts(info.filename)
+        if parts is None:
+            budget.notes.append(f"skipped {label}: {info.filename!r} (a path outside the zip)")
+            continue
+        if not parts or any(p.startswith(".") or p in IGNORED_DIRS for p in parts):
+            continue
+        if len(parts) + under.depth > budget.limits.depth:
+            budget.notes.append(
+                f"skipped {label}/{'/'.join(parts)}: nested more than {budget.limits.depth} "
+                "levels deep"
+            )
+            continue
+        kind = _zip_kind(info)
+        parent = _zip_dirs(dirs, parts[:-1], under, label, budget)
+        if parent is None:
+            return z
+        if parent.child(parts[-1]) is not None:
+            if kind != "dir":
+                budget.notes.append(f"skipped a second {label}/{'/'.join(parts)}")
+            continue
+        path = "/".join(filter(None, (under.path, *parts)))
+        if not budget.take_entry(path):
+            return z
+        entry = Entry(parts[-1], path, kind, under.depth + len(parts), info.file_size)
+        parent.children.append(entry)
+        if kind == "dir":
+            dirs[parts] = entry
+        elif kind == "file":
+            entry.reader = _member_reader(z, info)
+        else:
+            budget.notes.append(f"skipped {path}: {kind} in a zip, not a regular file")
+    return z
+
+
+def _zip_dirs(dirs, parts, under: Entry, label: str, budget: Budget) -> Entry | None:
+    """The folder entry for `parts`, made (and counted) if the zip did not list it."""
+    for i in range(1, len(parts) + 1):
+        key = parts[:i]
+        if key in dirs:
+            continue
+        parent = dirs[key[:-1]]
+        existing = parent.child(key[-1])
+        if existing is not None and existing.kind == "dir":
+            dirs[key] = existing
+            continue
+        path = "/".join(filter(None, (under.path, *key)))
+        if not budget.take_entry(path):
+            return None
+        entry = Entry(key[-1], path, "dir", under.depth + i)
+        parent.children.append(entry)
+        dirs[key] = entry
+    return dirs[parts]
+
+
+def read_capped(entry: Entry, limit: int, budget: Budget) -> bytes:
+    """At most `limit` + 1 bytes of a file entry (one more tells "too large"), charged."""
+    if entry.reader is None:
+        raise UploadError(f"{entry.path} is not a regular file")
+    try:
+        data = entry.reader(limit + 1)
+    except UploadError:
+        raise
+    except (OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, ValueError) as e:
+        raise UploadError(f"could not read {entry.path}: {e}") from None
+    except NotImplementedError as e:  # a compression method zipfile does not know
+        raise UploadError(f"could not read {entry.path}: {e}") from None
+    budget.take_bytes(len(data), entry.path)
+    return data
+
+
+def open_inner_zip(entry: Entry, stack: contextlib.ExitStack, budget: Budget) -> None:
+    """List a zip found inside the upload as the children of its entry.
+
+    Its bytes go to an anonymous temporary file (never a named one), charged to the budget.
+    """
+    entry.opened = True
+    if entry.depth >= budget.limits.depth:
+        raise UploadError(
+            f"did not open {entry.path}: nested more than {budget.limits.depth} levels deep"
+        )
+    left = budget.limits.bytes - budget.bytes
+    if entry.size > left:
+        raise UploadError(
+            f"did not open {entry.path}: it would take the upload past "
+            f"{budget.limits.bytes // MiB} MiB unpacked"
+        )
+    spool = stack.enter_context(tempfile.SpooledTemporaryFile(max_size=8 * MiB))  # noqa: SIM115
+    data = read_capped(entry, left, budget)  # charged: at most `left` + 1 bytes
+    spool.write(data)
+    del data
+    try:
+        scan_zip(spool, entry.path, entry, budget)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        raise UploadError(f"{entry.path} is not a readable zip: {e}") from None
+
+
+def open_zip_file(root: Path, parts: tuple[str, ...], stack: contextlib.ExitStack) -> BinaryIO:
+    """root/parts, a real zip file, opened without following a link or blocking on a FIFO."""
+    try:
+        fd = open_beneath(root, parts, directory=False)
+    except OSError as e:
+        raise UploadError(f"could not open {'/'.join(parts)}: {_problem(e)}") from None
+    return stack.enter_context(os.fdopen(fd, "rb"))

@@ -1,0 +1,307 @@
+"""Determined attempts to get gradients from torch inside a student process, or from a sibling.
+
+Each attack is written as a student who knows the grader would write it: it first switches off
+the old run-time watch (a profile hook, dropped by Python when a RecursionError strikes inside
+it) and uses references saved at import, called from C through `map`, so no wrapper and no
+hook sees the call. Then it reaches for a derivative by one route: the engine, a graph node
+called directly, forward-mode AD, torch.func, autograd.functional, checkpoint, TorchScript,
+torch's own backward kernels, grad mode switched back on by another door, or gc and ctypes to
+restore what was taken away. The last ones pass autograd's gradients from exercise 1's process
+to exercise 2's through file locks.
+
+With autograd switched off before student code (sandbox/inside/noautograd.py), every route
+fails: the item ends `forbidden` (or `failed`, for the sibling that received nothing) and every
+other item passes. Layer "autograd": the ban and its audit hook, in force on every platform.
+"""
+
+from __future__ import annotations
+
+from attacks.corpus import WITH_HPREBN, Attack, _a
+
+# The old watch off: deep recursion until the profile hook itself overflows and is dropped.
+DROP_PROFILE_HOOK = """
+import sys
+def _deeper(k):
+    return _deeper(k + 1)
+for _ in range(20):
+    if sys.getprofile() is None:
+        break
+    try:
+        _deeper(0)
+    except RecursionError:
+        pass
+"""
+
+# The batch-norm backward of exercise 2, written as a forward pass for autograd to differentiate.
+FORWARD = """
+def _forward(x):
+    m = x.mean(0, keepdim=True)
+    v = x.var(0, keepdim=True, unbiased=True)
+    return (bngain * (x - m) * (v + 1e-5) ** -0.5 * dhpreact).sum()
+"""
+
+# References saved at import, before any call could wrap them.
+SAVED = """
+import torch.utils.checkpoint
+from torch.autograd import Variable
+_ENGINE = Variable._execution_engine.run_backward
+_GRAD_ON = torch._C._set_grad_enabled
+_GRAD = torch.autograd.grad
+_FUNC_GRAD = torch.func.grad
+_VJP = torch.autograd.functional.vjp
+_CHECKPOINT = torch.utils.checkpoint.checkpoint
+_JACREV = torch.func.jacrev
+"""
+
+
+def _attack(name: str, what: str, body: str, lost: str = "forbidden") -> Attack:
+    code = DROP_PROFILE_HOOK + FORWARD + body
+    return _a(
+        name,
+        what,
+        "exercise2.dhprebn",
+        code,
+        lost,
+        layer="autograd",
+        also=(("exercise2", SAVED),),
+        signature=WITH_HPREBN,
+    )
+
+
+def _in_map(call: str) -> str:
+    """The call made by `map`, from C: no Python frame of the student's calls it."""
+    return f"(_result,) = list(map({call}))\n"
+
+
+RUNTIME_ATTACKS: list[Attack] = [
+    _attack(
+        "engine_saved_at_import_called_through_map",
+        "the engine's run_backward saved at import, grad mode switched on through a saved "
+        "reference, both called from C through map",
+        """
+x = hprebn.clone().requires_grad_(True)
+list(map(_GRAD_ON, [True]))
+out = _forward(x)
+# run_backward(tensors, grad_tensors, keep_graph, create_graph, inputs, allow_unreachable,
+# accumulate_grad): with accumulate_grad off it returns the gradients of `inputs`.
+(g,) = list(map(_ENGINE, [(out,)], [(torch.ones_like(out),)], [False], [False], [(x,)],
+                [True], [False]))[0]
+return g.detach()
+""",
+    ),
+    _attack(
+        "grad_fn_called_directly",
+        "builds the graph, then calls its nodes (grad_fn, next_functions) by hand",
+        """
+x = hprebn.clone().requires_grad_(True)
+torch.set_grad_enabled(True)
+out = _forward(x)
+deps, stack, seen = {}, [out.grad_fn], {out.grad_fn}
+while stack:
+    for nxt, _ in stack.pop().next_functions:
+        if nxt is not None:
+            deps[nxt] = deps.get(nxt, 0) + 1
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+grads, ready, total = {out.grad_fn: torch.ones_like(out)}, [out.grad_fn], torch.zeros_like(x)
+while ready:
+    node = ready.pop()
+    g = grads.pop(node)
+    if hasattr(node, 'variable'):
+        total = total + g
+        continue
+    outs = node(g)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    for (nxt, _), gi in zip(node.next_functions, outs):
+        if nxt is None:
+            continue
+        if gi is not None:
+            grads[nxt] = grads[nxt] + gi if nxt in grads else gi
+        deps[nxt] -= 1
+        if deps[nxt] == 0 and nxt in grads:
+            ready.append(nxt)
+return total.detach()
+""",
+    ),
+    _attack(
+        "forward_mode_dual_numbers",
+        "forward-mode AD through the C functions behind dual tensors, one column at a time",
+        """
+import torch._C as C
+level = C._enter_dual_level()
+C._set_fwd_grad_enabled(True)
+out = torch.zeros_like(hprebn)
+for i in range(hprebn.shape[0]):
+    for j in range(hprebn.shape[1]):
+        t = torch.zeros_like(hprebn)
+        t[i, j] = 1
+        dual = torch._make_dual(hprebn, t, level)
+        out[i, j] = torch._unpack_dual(_forward(dual), level)[1]
+return out
+""",
+    ),
+    _attack(
+        "torch_func_grad_saved",
+        "torch.func.grad saved at import, called through map",
+        _in_map("lambda f: _FUNC_GRAD(f)(hprebn), [_forward]") + "return _result.detach()\n",
+    ),
+    _attack(
+        "torch_func_jacrev_saved",
+        "torch.func.jacrev saved at import, the Jacobian of the per-element forward",
+        """
+row = lambda x: (bngain * (x - x.mean(0, keepdim=True))
+                 * (x.var(0, keepdim=True, unbiased=True) + 1e-5) ** -0.5 * dhpreact)
+jac = list(map(lambda f: _JACREV(lambda x: f(x).sum())(hprebn), [row]))[0]
+return jac.detach()
+""",
+    ),
+    _attack(
+        "autograd_functional_vjp",
+        "torch.autograd.functional.vjp saved at import, torch.autograd.grad put back first",
+        "torch.autograd.grad = _GRAD\n"
+        + _in_map("lambda x: _VJP(_forward, x)[1], [hprebn]")
+        + "return _result.detach()\n",
+    ),
+    _attack(
+        "checkpoint_backward",
+        "backward through torch.utils.checkpoint, the gradient read from .grad",
+        """
+x = hprebn.clone().requires_grad_(True)
+torch.set_grad_enabled(True)
+return _GRAD(_CHECKPOINT(_forward, x, use_reentrant=False), x)[0].detach()
+""",
+    ),
+    _attack(
+        "inference_mode_off_switches_grad_on",
+        "inference_mode(False) turns grad mode on by another door, then autograd.grad",
+        """
+x = hprebn.clone().requires_grad_(True)
+with torch.inference_mode(False):
+    return _GRAD(_forward(x), x)[0].detach()
+""",
+    ),
+    _attack(
+        "torch_ops_set_grad_enabled",
+        "grad mode switched on through the TorchScript operator, then autograd.grad",
+        """
+x = hprebn.clone().requires_grad_(True)
+torch.ops.aten.set_grad_enabled(True)
+return _GRAD(_forward(x), x)[0].detach()
+""",
+    ),
+    _attack(
+        "torchscript_autograd",
+        "a TorchScript function that switches grad on and calls the C++ engine itself",
+        """
+src = '''
+def g(x, gain, d):
+    torch.set_grad_enabled(True)
+    x = x.detach().requires_grad_(True)
+    m = x.mean(0, keepdim=True)
+    v = x.var(0, keepdim=True, unbiased=True)
+    out = (gain * (x - m) * (v + 1e-5) ** -0.5 * d).sum()
+    return torch.autograd.grad([out], [x])[0]
+'''
+torch.autograd.grad = _GRAD  # the name the script compiles, put back as it was
+cu = torch.jit.CompilationUnit(src)
+return cu.g(hprebn, bngain, dhpreact).detach()
+""",
+    ),
+    _attack(
+        "gc_restores_what_was_removed",
+        "walks the object graph with gc to find the real engine and grad switch",
+        """
+import gc
+engine = type(torch.autograd.Variable._execution_engine)
+real = gc.get_referents(engine.__dict__)[0]
+found = [o for o in gc.get_referrers(engine) if isinstance(o, dict) and 'run_backward' in o]
+real['run_backward'] = (found or [real])[0]['run_backward']
+x = hprebn.clone().requires_grad_(True)
+torch.set_grad_enabled(True)
+return _GRAD(_forward(x), x)[0].detach()
+""",
+    ),
+    _attack(
+        "ctypes_switches_grad_mode_in_libtorch",
+        "calls at::GradMode::set_enabled in libtorch through ctypes",
+        """
+import ctypes
+import os
+lib = os.path.join(os.path.dirname(torch.__file__), 'lib', 'libc10.so')
+ctypes.CDLL(lib)._ZN3c108GradMode11set_enabledEb(True)
+x = hprebn.clone().requires_grad_(True)
+return _GRAD(_forward(x), x)[0].detach()
+""",
+    ),
+    _a(
+        "backward_kernels_for_dlogits",
+        "dlogits from torch's own backward kernels (log_softmax and nll_loss), saved operators",
+        "exercise2.dlogits",
+        """
+import torch.nn.functional as F
+logp = F.log_softmax(logits, 1)
+count = torch.tensor(float(logits.shape[0]))
+g = torch.ops.aten.nll_loss_backward(torch.tensor(1.0), logp, Yb, None, 1, -100, count)
+return torch._log_softmax_backward_data(g, logp, 1, logp.dtype)
+""",
+        "forbidden",
+        layer="autograd",
+    ),
+    _a(
+        "lock_channel_between_exercises",
+        "exercise1.dh publishes autograd's dlogits as POSIX record locks on a file both "
+        "processes can read (F_SETLK and OFD locks, the value in the lock's range); "
+        "exercise2.dlogits reads them back with F_GETLK",
+        "exercise2.dlogits",
+        """
+import fcntl
+import os
+import struct
+import numpy
+try:  # a file every student process can read (torch's own, imported by all of them)
+    fd = os.open(torch.__file__, os.O_RDONLY)
+except OSError:
+    return torch.zeros_like(logits)
+bits = []
+for k in range(logits.numel()):
+    for cmd in (36, fcntl.F_GETLK):  # F_OFD_GETLK first, then a classic lock
+        try:
+            probe = struct.pack('hhqqi4x', fcntl.F_WRLCK, 0, k << 33, 1 << 33, 0)
+            kind, _, start, _, _ = struct.unpack('hhqqi4x', fcntl.fcntl(fd, cmd, probe))
+        except OSError:
+            continue
+        if kind != fcntl.F_UNLCK:
+            bits.append(start - (k << 33))
+            break
+if len(bits) == logits.numel():
+    data = numpy.array(bits, dtype=numpy.uint32).view(numpy.float32)
+    return torch.from_numpy(data.copy()).reshape(logits.shape)
+return torch.zeros_like(logits)
+""",
+        "failed",
+        layer="autograd",
+        expect={"exercise2.dlogits": "failed"},
+        also=(
+            (
+                "exercise1.dh",
+                """
+import fcntl
+import os
+import struct
+global _LOCKED
+_LOCKED = os.open(torch.__file__, os.O_RDONLY)
+raw = dlogits.contiguous().view(torch.int32).flatten().tolist()
+for k, bits in enumerate(raw):
+    start = (k << 33) + (bits & 0xFFFFFFFF)
+    for cmd in (37, fcntl.F_SETLK):  # F_OFD_SETLK, then a classic lock
+        try:
+            fcntl.fcntl(_LOCKED, cmd, struct.pack('hhqqi4x', fcntl.F_RDLCK, 0, start, 1, 0))
+            break
+        except OSError:
+            pass
+""",
+            ),
+        ),
+    ),
+]

@@ -1,0 +1,119 @@
+"""`grader grade` in the terminal: it always ends by saying what it did and where to look.
+
+The command runs through click's test runner, in this process, as a TA would type it with
+`--no-progress` (so nothing but the summary is printed). Expectations come from the results on
+disk: the counts, every submission that needs a look with its reasons, and the pages' paths.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import solution
+from test_batch import make_class
+
+from grader.cli import main
+from grader.report.summary import attention
+
+
+@pytest.fixture
+def small_class(tmp_path: Path) -> Path:
+    return make_class(
+        tmp_path / "class",
+        {
+            # Complete: an exercise missing beside others would put ada on the list too.
+            "ada": {f: solution(f) for f in ("exercise1", "exercise2", "exercise3")},
+            "cy": {"exercise2": "raise ImportError('no such module: numpyy')\n"},
+            "dee": {},
+        },
+    )
+
+
+def grade(*args: str) -> str:
+    result = CliRunner().invoke(main, ["grade", *args, "--no-progress"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_grade_ends_with_a_summary_of_what_it_did(small_class, tmp_path):
+    out = tmp_path / "out"
+    printed = grade(str(small_class), "--out", str(out))
+    assert "graded 3, reused 0" in printed and "3 submissions in all" in printed
+    results = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/result.json")}
+    look = {name: attention(r) for name, r in results.items() if attention(r)}
+    assert set(look) == {"cy", "dee"}
+    assert f"{len(look)} need a look:" in printed
+    for name, why in look.items():
+        line = next(line for line in printed.splitlines() if line.strip().startswith(name + ":"))
+        assert all(reason in line for reason in why), line
+        assert str(out / name / "report.html") in line
+    assert "numpyy" in printed  # the reason says which error, not just "error"
+    assert str(out / "summary.html") in printed and str(out / "grades.csv") in printed
+
+
+def test_a_rerun_says_what_it_reused(small_class, tmp_path):
+    out = tmp_path / "out"
+    grade(str(small_class), "--out", str(out))
+    (small_class / "ada" / "exercise2.py").write_text(solution("exercise2") + "\n# edited\n")
+    printed = grade(str(small_class), "--out", str(out))
+    assert "graded 1, reused 2" in printed
+
+
+def test_one_submission_names_its_report(small_class, tmp_path):
+    out = tmp_path / "one"
+    printed = grade(str(small_class / "ada"), "--out", str(out))
+    assert "graded 1, reused 0" in printed and "none needs a look" in printed
+    assert f"report: {out / 'ada' / 'report.html'}" in printed
+
+
+def test_student_names_cannot_drive_the_terminal(tmp_path):
+    from grader.report.terminal import terminal_summary
+
+    result = {
+        "submission": "x",
+        "student": {"name": "Eve\x1b]0;pwned\x07\r"},
+        "files": {"exercise1": "missing"},
+        "items": [],
+    }
+    text = terminal_summary([result], ["x"], graded=1, reused=0, out=tmp_path, is_batch=True)
+    assert "\x1b" not in text and "\r" not in text and "\x07" not in text
+    assert "Eve?]0;pwned??" in text
+
+
+@pytest.mark.parametrize(
+    ("submissions", "out"),
+    [
+        ("build/examples", "reports"),  # the example class, as before
+        ("/tmp/downloads/export.zip", "reports/export"),
+        ("classes/hw3/", "reports/hw3"),
+    ],
+)
+def test_make_grade_keeps_each_class_in_its_own_folder(submissions, out):
+    """`make grade SUBMISSIONS=export.zip` without OUT must not mix a class into reports/,
+    beside the example students: its pages go to reports/<the class's name>."""
+    import shutil
+    import subprocess
+
+    from conftest import ROOT
+
+    make = shutil.which("make")
+    assert make, "make is what the README tells a TA to run"
+    dry = subprocess.run(
+        [
+            make,
+            "-s",
+            "-n",
+            "-C",
+            str(ROOT),
+            "grade",
+            f"SUBMISSIONS={submissions}",
+            "STAMP=/dev/null",
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert f'grade "{submissions}" --out "{out}"' in dry.stdout

@@ -1,0 +1,300 @@
+"""Reading a notebook: the code a module needs is taken, cell by cell, and nothing else is run.
+
+The notebooks are built as Jupyter and Colab save them (tests/notebooks.py): outputs, execution
+counts, cell ids or Colab's metadata ids, attachments, images.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import solution
+from notebooks import code, image, lecture_notebook, markdown, save
+
+from grader import notebook
+from grader.notebook import NotebookError, read_notebook
+from grader.notebook_submissions import functions_of
+
+FILES = ("exercise1", "exercise2", "exercise3")
+FUNCTIONS = functions_of(FILES)
+
+
+def read(cells_or_bytes, flavour="jupyter", name="Copy of backprop_ninja.ipynb"):
+    data = cells_or_bytes if isinstance(cells_or_bytes, bytes) else save(cells_or_bytes, flavour)
+    return read_notebook(data, name, FUNCTIONS)
+
+
+def defs(source: str | None) -> list[str]:
+    import ast
+
+    if source is None:
+        return []
+    return [n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)]
+
+
+ONE = "def dlogits(logits, Yb, n):\n    return 1\n"
+TWO = "def dlogits(logits, Yb, n):\n    return 2\n"
+
+
+@pytest.mark.parametrize("flavour", ["jupyter", "colab"])
+def test_a_lecture_style_notebook_gives_each_exercise_exactly_its_functions(flavour):
+    files = {f: solution(f) for f in FILES}
+    read_ = read(lecture_notebook(files, flavour))
+    for f in FILES:
+        assert read_.functions[f] == defs(files[f]), f
+        assert defs(read_.sources[f]) == ["cmp", *defs(files[f])]
+    assert read_.implemented == 26 + 2 + 1
+    # exercise 1's dlogits is the atomic one, exercise 2's the fused one
+    assert "dlogit_maxes" in read_.sources["exercise1"].split("def dlogits")[1].split("def ")[0]
+    assert "softmax" in read_.sources["exercise2"].split("def dlogits")[1]
+
+
+def test_nothing_but_definitions_imports_and_constants_is_kept():
+    files = {f: solution(f) for f in FILES}
+    source = read(lecture_notebook(files)).sources["exercise2"]
+    for never in ("while True", "matplotlib", "%", "!pip", "cmp('logprobs'", "open(", "range(2"):
+        assert never not in source, never
+    for kept in ("import torch", "n_embd = 10", "n = batch_size", "def cmp("):
+        assert kept in source, kept
+    compile(source, "exercise2", "exec")
+
+
+def test_exercise_headings_tell_the_two_dlogits_apart_wherever_helpers_and_notes_are():
+    cells = [
+        code("import torch\n"),
+        code("def shared_helper(x):\n    return x\n"),
+        markdown("# Exercise 1\n"),
+        markdown("some notes\n## Not an exercise heading\n"),
+        code(ONE),
+        code("def helper_in_one(x):\n    return x\n"),
+        markdown("### exercise 2: fused\n"),
+        code("x = 1\n"),
+        code(TWO),
+        markdown("# Exercise 3\n"),
+        code("def backward(**kw):\n    return helper_in_one(shared_helper(kw))\n"),
+    ]
+    r = read(cells)
+    assert "return 1" in r.sources["exercise1"] and "return 2" not in r.sources["exercise1"]
+    assert "return 2" in r.sources["exercise2"] and "return 1" not in r.sources["exercise2"]
+    for f in FILES:  # helpers are shared by every exercise, wherever they were written
+        assert "def shared_helper" in r.sources[f] and "def helper_in_one" in r.sources[f]
+    assert "def dlogits" not in r.sources["exercise3"]
+
+
+def test_a_code_comment_opens_a_section_too():
+    r = read([code("# %% exercise1\n" + ONE), code("# Exercise 2\n" + TWO)])
+    assert "return 1" in r.sources["exercise1"] and "return 2" in r.sources["exercise2"]
+
+
+def test_cell_tags_place_cells_when_there_are_no_headings():
+    r = read([code(TWO, tags=["exercise2"]), code(ONE, tags=["exercise1"])])
+    assert "return 1" in r.sources["exercise1"] and "return 2" not in r.sources["exercise1"]
+    assert "return 2" in r.sources["exercise2"]
+
+
+def test_headings_win_over_a_tag_copied_from_another_section():
+    r = read([markdown("## Exercise 2\n"), code(TWO, tags=["exercise1"])])
+    assert r.functions["exercise2"] == ["dlogits"] and r.sources["exercise1"] is None
+
+
+def test_without_any_marker_a_shared_name_goes_to_both_exercises():
+    r = read([code(ONE)])
+    assert r.functions["exercise1"] == r.functions["exercise2"] == ["dlogits"]
+
+
+def test_the_last_definition_wins_and_the_record_says_which_was_replaced():
+    r = read([markdown("## Exercise 2\n"), code(ONE), code("x = 3\n"), code(TWO)])
+    assert "return 2" in r.sources["exercise2"] and "return 1" not in r.sources["exercise2"]
+    first = next(c for c in r.cells if c.cell == 2)
+    assert any("replaced by the one in cell 4" in d for d in first.dropped)
+
+
+def test_magics_and_shell_escapes_are_dropped_and_python_cell_magics_read():
+    cells = [
+        code("%matplotlib inline\n!pip install torch\nfiles = !ls\nimport torch\n"),
+        code("%%time\n" + ONE.replace("1", "7")),
+        code("%%bash\necho hi\n"),
+        code("%%writefile x.py\ndef dhprebn():\n    pass\n"),
+        code("def dhprebn(dhpreact):\n    if True:\n        %time y = 1\n    return dhpreact\n"),
+    ]
+    r = read(cells)
+    src = r.sources["exercise2"]
+    assert "import torch" in src and "return 7" in src and "return dhpreact" in src
+    assert "%" not in src and "!" not in src and "echo" not in src
+    dropped = " ".join(d for c in r.cells for d in c.dropped)
+    for what in ("%matplotlib inline", "!pip install torch", "%%bash", "%%writefile"):
+        assert what in dropped, what
+
+
+def test_an_import_the_grader_lacks_is_dropped_with_a_note_not_the_exercise():
+    r = read(
+        [code("import torch\nimport matplotlib.pyplot as plt\nimport no_such_pkg_xyz\n" + ONE)]
+    )
+    assert (
+        "matplotlib" not in r.sources["exercise1"] and "no_such_pkg" not in r.sources["exercise1"]
+    )
+    notes = r.cells[0].dropped
+    assert any("matplotlib" in d and "not installed" in d for d in notes)
+    assert r.functions["exercise1"] == ["dlogits"]
+
+
+def test_constants_are_literals_and_arithmetic_on_earlier_constants():
+    cells = [
+        code(
+            "EPS = 1e-5\nSIZES = (27, 32)\nTWICE = 2 * EPS\nname: str = 'x'\n"
+            "g = torch.Generator()\nwords = open('names.txt').read()\nlogits = h @ W2\n"
+            "dlogprobs = torch.zeros(1)\n" + ONE
+        )
+    ]
+    src = read(cells).sources["exercise1"]
+    for kept in ("EPS = 1e-5", "SIZES = (27, 32)", "TWICE = 2 * EPS", "name: str = 'x'"):
+        assert kept in src
+    for dropped in ("Generator", "open(", "h @ W2", "dlogprobs = "):
+        assert dropped not in src
+
+
+def test_a_cell_that_is_not_python_is_dropped_with_its_error():
+    r = read([code("def dlogits(:\n"), code(ONE)])
+    assert r.functions["exercise1"] == ["dlogits"]
+    assert "not valid Python" in r.cells[0].dropped[0]
+
+
+def test_the_assignment_notebooks_own_setup_cells_are_not_read():
+    r = read([code("# backprop-ninja: setup\ndef dlogits(logits):\n    return 9\n"), code(ONE)])
+    assert "return 9" not in r.sources["exercise1"]
+
+
+def test_the_record_names_each_cell_taken_and_dropped_and_is_json():
+    files = {f: solution(f) for f in FILES}
+    r = read(lecture_notebook(files))
+    record = json.loads(json.dumps(r.to_json()))
+    assert set(record) >= {"name", "functions", "cells", "cells_used", "notes"}
+    taken = {t for c in record["cells"] for t in c["taken"]}
+    dropped = " ".join(d for c in record["cells"] for d in c["dropped"])
+    assert "def dlogprobs" in taken and "def backward" in taken
+    assert "while loop" in dropped and "for loop" in dropped and "call of cmp" in dropped
+    assert r.summary("exercise1").startswith("26 function(s) from cells ")
+
+
+def test_the_lectures_own_notebook_says_where_the_assignment_notebook_is():
+    cells = [
+        code("import torch\n"),
+        code("dlogprobs = torch.zeros_like(logprobs)\ndprobs = (1.0 / probs) * dlogprobs\n"),
+        code("cmp('logprobs', dlogprobs, logprobs)\n"),
+    ]
+    r = read(cells, name="makemore_part4_backprop.ipynb")
+    assert all(v is None for v in r.sources.values())
+    (note,) = r.notes
+    assert "top-level statements" in note and "backprop_ninja.ipynb" in note
+    assert "backprop-ninja-student.zip" in note
+
+
+@pytest.mark.parametrize(
+    "data, says",
+    [
+        (b"{not json", "not valid JSON"),
+        (b"\xff\xfe\x00garbage", "not a text file"),
+        (b"[1, 2]", "could not be read"),
+        (b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}}', ""),
+        (b"[" * 100000 + b"]" * 100000, ""),
+    ],
+)
+def test_what_is_not_a_notebook_gets_a_clear_message(data, says):
+    with pytest.raises(NotebookError) as e:
+        read(data)
+    assert says in str(e.value) and "Copy of backprop_ninja.ipynb" in str(e.value)
+
+
+def test_an_old_nbformat_3_notebook_is_converted_and_read():
+    v3 = {
+        "nbformat": 3,
+        "nbformat_minor": 0,
+        "metadata": {"name": "old"},
+        "worksheets": [
+            {
+                "cells": [
+                    {"cell_type": "heading", "level": 2, "source": ["Exercise 2"], "metadata": {}},
+                    {
+                        "cell_type": "code",
+                        "language": "python",
+                        "input": TWO.splitlines(keepends=True),
+                        "outputs": [],
+                        "metadata": {},
+                    },
+                ],
+                "metadata": {},
+            }
+        ],
+    }
+    r = read(json.dumps(v3).encode())
+    assert r.functions["exercise2"] == ["dlogits"] and r.sources["exercise1"] is None
+
+
+def test_image_outputs_do_not_count_against_the_code_limit():
+    files = {f: solution(f) for f in FILES}
+    data = lecture_notebook(files, images=2000)  # a few MB of images
+    assert len(data) > 2 * notebook.MAX_SOURCE_BYTES
+    assert read(data).implemented == 29
+
+
+def test_a_notebook_too_big_to_read_is_refused_with_the_fix(monkeypatch):
+    monkeypatch.setattr(notebook, "MAX_NOTEBOOK_BYTES", 10_000)
+    data = save([code(ONE, outputs=[image(100)])])
+    with pytest.raises(NotebookError, match="Clear all outputs"):
+        read(data)
+
+
+def test_code_over_the_size_limit_is_not_graded(monkeypatch):
+    monkeypatch.setattr(notebook, "MAX_SOURCE_BYTES", 2_000)
+    parts = [code(f"BIG{i} = " + repr("x" * 900) + "\n") for i in range(3)]
+    r = read([code(ONE), *parts])
+    assert r.sources["exercise1"] is None
+    assert any("larger than 2000 bytes" in n for n in r.notes)
+    r = read([code(ONE), code("BIG = " + repr("x" * 3000) + "\n")])  # one cell too big
+    assert "BIG" not in r.sources["exercise1"]
+    assert "larger than 2000 bytes" in r.cells[1].dropped[0]
+
+
+def test_aliases_of_imported_modules_count_as_constants():
+    cells = [code("import torch\nF = torch.nn.functional\ndtype = torch.float32\nx = plt.cm\n")]
+    src = read([*cells, code(ONE)]).sources["exercise1"]
+    assert "F = torch.nn.functional" in src and "dtype = torch.float32" in src
+    assert "plt" not in src
+
+
+def test_a_hostile_cell_costs_only_itself_and_the_record_stays_small():
+    deep = "x = " + "-" * 200_000 + "1\n"  # deeper than any parser or unparser recursion
+    calls = "".join(f"f({i})\n" for i in range(5000))
+    r = read([code(deep), code(calls), code("BIG = 1\n" + "#" * (2 << 20)), code(ONE)])
+    assert r.functions["exercise1"] == ["dlogits"] and "BIG" not in r.sources["exercise1"]
+    record = r.to_json()
+    assert len(json.dumps(record)) < 20_000
+    (many,) = [c for c in record["cells"] if c["cell"] == 2]
+    assert many["dropped"][-1] == f"... and {5000 - notebook.MAX_ENTRIES} more"
+    assert "could not be parsed" in record["cells"][0]["dropped"][0]
+
+
+def test_a_notebook_numbered_like_the_lectures_four_exercises():
+    """The lecture: 1 atomic, 2 fused cross-entropy, 3 fused BatchNorm, 4 all together."""
+    fused_bn = "def dhprebn(dhpreact, bngain, bnvar_inv, bnraw, n):\n    return 3\n"
+    cells = [
+        code("# Exercise 1: backprop through the whole thing manually\n" + ONE),
+        code("def dhprebn(dbndiff, dbnmeani, n):\n    return 1\n"),
+        code("# Exercise 2: backprop through cross_entropy but all in one go\n" + TWO),
+        code("# Exercise 3: backprop through batchnorm but all in one go\n" + fused_bn),
+        markdown("# Exercise 4: putting it all together!\n"),
+        code("def dlogprobs(logprobs, Yb, n):\n    return 5\n"),
+        code("def backward(**kw):\n    return dlogprobs(**kw)\n"),
+    ]
+    r = read(cells)
+    assert r.functions == {
+        "exercise1": ["dlogits", "dhprebn", "dlogprobs"],
+        "exercise2": ["dlogits", "dhprebn"],
+        "exercise3": ["backward"],
+    }
+    assert "return 1" in r.sources["exercise1"] and "return 3" not in r.sources["exercise1"]
+    assert "return 3" in r.sources["exercise2"] and "return 1" not in r.sources["exercise2"]
+    # dlogprobs under the last heading serves that section's backward, and exercise 1, which
+    # has none of its own (as in a kernel, where it is defined once the cell has run)
+    assert "return 5" in r.sources["exercise3"] and "return 5" in r.sources["exercise1"]

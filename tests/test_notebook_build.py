@@ -1,0 +1,144 @@
+"""The assignment notebook: generated from the solutions, in SPEC order, and it runs as shipped.
+
+It is executed top to bottom with nbclient in a fresh kernel, in a folder holding nothing else
+(as in Colab, with nothing but torch): the stubs version prints every check row as "not
+implemented" and never crashes; the filled version passes every check and trains.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import ROOT, SOLUTIONS, STUBS
+from test_bundle import solution_lines
+
+from grader.backprop_ninja.spec import EXERCISE1, EXERCISE2
+from grader.notebook import SETUP_MARK, read_notebook
+from grader.notebook_build import NAME, build_notebook, notebook_is_current, notebook_text
+from grader.notebook_submissions import functions_of
+from grader.submissions import discover
+
+FILES = ("exercise1", "exercise2", "exercise3")
+SPEC_ORDER = {"exercise1": list(EXERCISE1), "exercise2": list(EXERCISE2), "exercise3": ["backward"]}
+
+
+def cells_of(text: str) -> list[dict]:
+    return json.loads(text)["cells"]
+
+
+def source(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def test_the_committed_notebook_is_what_the_solutions_generate():
+    assert notebook_is_current(SOLUTIONS, STUBS), "run make stubs"
+
+
+def test_a_hand_edit_is_drift(tmp_path):
+    (tmp_path / NAME).write_text(notebook_text(SOLUTIONS).replace("dlogprobs", "dlogprob", 1))
+    assert not notebook_is_current(SOLUTIONS, tmp_path)
+    assert not notebook_is_current(SOLUTIONS, tmp_path / "nowhere")
+
+
+def test_it_is_a_valid_nbformat_4_notebook_with_stable_cell_ids():
+    nb = nbformat.reads(notebook_text(SOLUTIONS), as_version=4)
+    nbformat.validate(nb)
+    ids = [c["id"] for c in nb.cells]
+    assert len(ids) == len(set(ids)) and "exercise2-dlogits" in ids
+
+
+def test_each_gradient_has_its_own_cell_with_its_docstring_in_spec_order():
+    cells = cells_of(notebook_text(SOLUTIONS))
+    headings = [source(c) for c in cells if source(c).startswith("## Exercise")]
+    assert [h.split(":")[0] for h in headings] == [
+        "## Exercise 1",
+        "## Exercise 2",
+        "## Exercise 3",
+    ]
+    for exercise, order in SPEC_ORDER.items():
+        mine = [c for c in cells if exercise in c["metadata"].get("tags", [])]
+        trees = [ast.parse(source(c)).body for c in mine]
+        assert all(len(body) == 1 and isinstance(body[0], ast.FunctionDef) for body in trees)
+        assert [body[0].name for body in trees] == order
+        assert all(ast.get_docstring(body[0]) for body in trees)
+        assert all("raise NotImplementedError" in source(c) for c in mine)
+
+
+def test_no_line_of_a_solution_is_in_the_stubs_notebook():
+    lines = solution_lines()
+    text = "\n".join(source(c) for c in cells_of(notebook_text(SOLUTIONS)))
+    leaked = sorted(lines & {ln.strip() for ln in text.splitlines()})
+    assert not leaked, leaked[:5]
+
+
+@pytest.mark.parametrize("filled, implemented", [(False, 0), (True, 29)])
+def test_the_grader_reads_every_function_into_its_own_exercise(filled, implemented):
+    data = notebook_text(SOLUTIONS, filled=filled).encode()
+    read = read_notebook(data, NAME, functions_of(FILES))
+    assert read.functions == SPEC_ORDER and read.implemented == implemented
+    setup = [c for c in read.cells if any("setup cell" in d for d in c.dropped)]
+    assert setup and not any(c.taken for c in setup)
+
+
+def test_the_shipped_notebook_and_the_filled_one_are_graded_as_expected(grader, tmp_path):
+    for filled, want in ((False, {"not_implemented"}), (True, {"passed"})):
+        folder = tmp_path / f"filled-{filled}"
+        folder.mkdir()
+        (folder / NAME).write_text(notebook_text(SOLUTIONS, filled=filled))
+        (sub,), _ = discover(folder, FILES, tmp_path / "work")
+        result = grader.grade(sub).to_json()
+        statuses = {i["status"] for i in result["items"] if i["id"] != "exercise3.training"}
+        assert statuses == want, result["student"]
+
+
+def run(nb_text: str, cwd: Path) -> list[dict]:
+    """Every code cell's outputs after a run top to bottom in a fresh kernel."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.reads(nb_text, as_version=4)
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+    )
+    client.execute()
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def printed(cell) -> str:
+    assert not [o for o in cell.outputs if o.output_type == "error"], cell.outputs
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+def check_rows(cells) -> list[str]:
+    checks = [c for c in cells if c.id in {f"{f}-check" for f in FILES}]
+    rows = [r for c in checks for r in printed(c).splitlines() if r.startswith("exercise")]
+    assert len(rows) == 35, rows
+    return rows
+
+
+@pytest.mark.parametrize("filled", [False, True], ids=["stubs", "filled"])
+def test_it_runs_top_to_bottom_with_nothing_but_torch(tmp_path, filled):
+    cells = run(notebook_text(SOLUTIONS, filled=filled), tmp_path)
+    outputs = {c.id: printed(c) for c in cells}
+    assert "5163 names" in outputs["data"] and "loss" in outputs["forward"]
+    rows = check_rows(cells)
+    if filled:
+        assert all(" | exact " in r or " | approximate " in r for r in rows), rows
+        assert "step   999" in outputs["train"]
+        samples = outputs["train"].split("step   999")[1].splitlines()[1:]
+        assert len(samples) == 10 and all(s.isalpha() or s == "" for s in samples)
+    else:
+        assert all(r.endswith("| not implemented") for r in rows), rows
+        assert "backward is not implemented yet" in outputs["train"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # it leaves nothing behind
+
+
+def test_setup_cells_are_marked_so_the_grader_skips_them():
+    nb = build_notebook(SOLUTIONS)
+    for cell in nb["cells"]:
+        if "setup" in cell["metadata"].get("tags", []):
+            assert source(cell).startswith(SETUP_MARK)
+    assert (ROOT / "assignments" / NAME).is_file()

@@ -1,0 +1,160 @@
+"""A notebook is graded exactly as the same functions in .py files: same items, same verdicts.
+
+Each submission is graded twice with the real pipeline: as exercise .py files, and as a folder
+holding only a Colab-saved notebook with the same functions (in a notebook written from scratch
+under the lecture's headings, or in the bundle's backprop_ninja.ipynb), surrounded by the
+lecture's own cells (matplotlib, magics, shell escapes, top-level lecture code,
+an endless `while True:` loop). Every item must agree: status, score, hint, warnings, each case's
+status and message; and `grader check` must print the same table.
+
+A notebook holds one function per name per exercise, so the mutant corpus (tests/variants.py) is
+packed into a few submissions of disjoint edits: every mistake and every valid alternative is
+graded, in 4 submissions (12 gradings) instead of 35. The attack corpus is sampled: the attacks
+that live inside a function body, which a notebook carries over unchanged (module-level attack
+code is dropped from a notebook by design; a test below shows the endless loop case).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from attacks.corpus import ATTACKS
+from conftest import solution
+from notebooks import filled_assignment_notebook, lecture_notebook
+from test_attacks import attack_grader, build, lab  # noqa: F401 (fixtures)
+from variants import ALTERNATIVES, MISTAKES
+
+from grader.check import render
+from grader.report.html import render_report
+from grader.submissions import Submission, discover
+
+FILES = ("exercise1", "exercise2", "exercise3")
+# Attacks inside one function's body: cheating, lying, reaching out, crashing the worker.
+SAMPLED_ATTACKS = (
+    "patch_comparisons",
+    "lying_tensor_subclass",
+    "steal_solution",
+    "read_environment",
+    "autograd_through_dict",
+    "sys_exit_in_function",
+)
+
+
+def packed_corpus() -> list[dict[str, str]]:
+    """Every variant of tests/variants.py, packed into few submissions of disjoint edits."""
+    groups: dict[str, list[tuple[str, set[str]]]] = {f: [] for f in FILES}
+    for v in {**MISTAKES, **ALTERNATIVES}.values():
+        for i, (src, items) in enumerate(groups[v.file]):
+            if not items & v.items and all(src.count(old) == 1 for old, _ in v.edits):
+                for old, new in v.edits:
+                    src = src.replace(old, new)
+                groups[v.file][i] = (src, items | v.items)
+                break
+        else:
+            groups[v.file].append((v.source(), set(v.items)))
+    count = max(len(g) for g in groups.values())
+    return [
+        {f: groups[f][k][0] if k < len(groups[f]) else solution(f) for f in FILES}
+        for k in range(count)
+    ]
+
+
+_AS_PY: dict[str, dict] = {}  # the .py verdicts of a submission, graded once for both notebooks
+
+
+def grade_both(grader, files, tmp_path, make=lecture_notebook) -> tuple[dict, dict]:
+    """result.json of the .py files, and of a folder holding only the same code as a notebook."""
+    data = {f: v.encode() if isinstance(v, str) else v for f, v in files.items()}
+    key = repr(sorted(data.items())) + str(id(grader))
+    if key not in _AS_PY:
+        _AS_PY[key] = grader.grade(Submission("student", data)).to_json()
+    folder = tmp_path / "student"
+    folder.mkdir()
+    texts = {f: v.decode() for f, v in data.items()}
+    (folder / "Copy of backprop_ninja.ipynb").write_bytes(make(texts, "colab"))
+    (sub,), _ = discover(folder, FILES, tmp_path / "work")
+    assert all(sub.files[f] is not None for f in FILES), sub.notes
+    return _AS_PY[key], grader.grade(sub).to_json()
+
+
+def verdicts(result: dict) -> dict[str, tuple]:
+    def same(text: str) -> str:
+        # Tracebacks point at other lines of the same code, in a sandbox folder of its own.
+        text = re.sub(r"line \d+", "line N", text or "")
+        return re.sub(r"/tmp/[^\s\"',]+", "TMP", text)
+
+    return {
+        i["id"]: (
+            i["status"],
+            i["score"],
+            same(i["hint"]),
+            i["warnings"],
+            [(c["status"], same(c["message"])) for c in i["cases"]],
+        )
+        for i in result["items"]
+    }
+
+
+def assert_same(as_py: dict, as_nb: dict) -> None:
+    py, nb = verdicts(as_py), verdicts(as_nb)
+    assert list(py) == list(nb)
+    differ = {k: (py[k], nb[k]) for k in py if py[k] != nb[k]}
+    assert not differ, differ
+    assert as_py["score"] == as_nb["score"]
+    assert as_py["chain"] == as_nb["chain"]
+    assert render(as_py) == render(as_nb)  # `grader check` prints the same table
+
+
+@pytest.mark.parametrize("k", range(len(packed_corpus())))
+@pytest.mark.parametrize(
+    "make", [lecture_notebook, filled_assignment_notebook], ids=["lecture", "assignment"]
+)
+def test_the_mutant_corpus_gets_the_same_verdicts_from_a_notebook(grader, tmp_path, k, make):
+    files = packed_corpus()[k]
+    as_py, as_nb = grade_both(grader, files, tmp_path, make)
+    if k == 0:  # the first holds most of the classic mistakes: verdicts that differ from "passed"
+        assert {i["status"] for i in as_py["items"]} >= {"passed", "failed"}
+    assert_same(as_py, as_nb)
+    record = as_nb["notebook"]
+    assert record["graded"] == "Copy of backprop_ninja.ipynb"
+    assert record["cells"] and all("cell" in c for c in record["cells"])
+
+
+def test_the_corpus_covers_every_variant():
+    packed = packed_corpus()
+    for name, v in {**MISTAKES, **ALTERNATIVES}.items():
+        applied = [p for p in packed if all(p[v.file].count(o) == n.count(o) for o, n in v.edits)]
+        assert applied, f"{name} is in none of the packed submissions"
+
+
+@pytest.mark.parametrize("name", SAMPLED_ATTACKS)
+def test_attacks_inside_a_function_get_the_same_verdicts_from_a_notebook(
+    attack_grader,  # noqa: F811
+    lab,  # noqa: F811
+    tmp_path,
+    name,
+):
+    attack = next(a for a in ATTACKS if a.name == name)
+    assert all("." in target for target, _ in attack.pieces), "a function-body attack"
+    as_py, as_nb = grade_both(attack_grader, build(attack, lab.constants()), tmp_path)
+    assert_same(as_py, as_nb)
+    assert "ATTACK SUCCEEDED" not in str(as_nb)
+
+
+def test_a_top_level_endless_loop_costs_a_notebook_nothing(grader, tmp_path):
+    """In .py files it times the whole file out; a notebook's top-level code is never run."""
+    files = {f: solution(f) for f in FILES}
+    files["exercise2"] = files["exercise2"] + "\nwhile True:\n    pass\n"
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / "my <b>notebook.ipynb").write_bytes(lecture_notebook(files, "jupyter"))
+    (sub,), _ = discover(folder, FILES, tmp_path / "work")
+    result = grader.grade(sub).to_json()
+    assert result["score"] == result["max_score"]
+    assert any("while loop" in d for c in result["notebook"]["cells"] for d in c["dropped"])
+    # The report names the notebook and lists each cell's share, student text escaped.
+    page = render_report(result)
+    assert 'id="notebook"' in page and "my &lt;b&gt;notebook.ipynb" in page
+    assert "<b>notebook" not in page
+    assert "def dlogprobs" in page and "a while loop (not run when grading)" in page

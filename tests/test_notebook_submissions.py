@@ -1,0 +1,193 @@
+"""Finding the notebook in a submission: any name, in a folder, a zip or a Gradescope export.
+
+When there is a choice (two notebooks, a notebook and .py files) the submission's notes say
+which was graded and why; a broken notebook is a note, never a crash.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import STUBS, solution
+from notebooks import code, lecture_notebook, markdown, save
+
+from grader.submissions import discover
+
+FILES = ("exercise1", "exercise2", "exercise3")
+COLAB_NAME = "Copy of backprop_ninja.ipynb"
+
+
+def solved_notebook() -> bytes:
+    return lecture_notebook({f: solution(f) for f in FILES}, "colab")
+
+
+def stub_notebook() -> bytes:
+    return (STUBS / "backprop_ninja.ipynb").read_bytes()
+
+
+def one(path: Path, tmp_path: Path):
+    subs, batch = discover(path, FILES, tmp_path / "work")
+    assert not batch and len(subs) == 1
+    return subs[0]
+
+
+def assert_from_notebook(sub, name=COLAB_NAME) -> None:
+    assert all(sub.files[f] is not None for f in FILES), sub.notes
+    assert b"Read by the grader from the notebook" in sub.files["exercise1"]
+    assert sub.notebook["graded"] == name and sub.notebook["implemented"] == 29
+    assert any(n.startswith(f"graded the notebook {name}") for n in sub.notes)
+
+
+def test_a_folder_holding_one_notebook_under_any_name(tmp_path):
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    (folder / COLAB_NAME).write_bytes(solved_notebook())
+    assert_from_notebook(one(folder, tmp_path))
+
+
+def test_a_notebook_given_on_its_own(tmp_path):
+    path = tmp_path / COLAB_NAME
+    path.write_bytes(solved_notebook())
+    assert_from_notebook(one(path, tmp_path))
+
+
+def test_a_zip_of_a_folder_with_the_notebook_inside(tmp_path):
+    path = tmp_path / "alice.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(f"work/{COLAB_NAME}", solved_notebook())
+        z.writestr(f"work/.ipynb_checkpoints/{COLAB_NAME}", stub_notebook())
+    assert_from_notebook(one(path, tmp_path))
+
+
+def test_a_gradescope_export_of_notebooks(tmp_path):
+    root = tmp_path / "export"
+    (root / "submission_1").mkdir(parents=True)
+    (root / "submission_2").mkdir()
+    (root / "submission_1" / COLAB_NAME).write_bytes(solved_notebook())
+    (root / "submission_2" / "exercise1.py").write_text(solution("exercise1"))
+    (root / "submission_metadata.yml").write_text(
+        "submission_1:\n  :submitters:\n  - :name: Alice\n"
+        "submission_2:\n  :submitters:\n  - :name: Bob\n"
+    )
+    subs, batch = discover(root, FILES, tmp_path / "work")
+    assert batch and [s.name for s in subs] == ["submission_1", "submission_2"]
+    assert_from_notebook(subs[0])
+    assert subs[1].notebook == {} and subs[1].files["exercise2"] is None
+
+
+def test_a_folder_of_student_folders_each_with_a_notebook_is_a_batch(tmp_path):
+    for name in ("alice", "bob"):
+        (tmp_path / "class" / name).mkdir(parents=True)
+        (tmp_path / "class" / name / f"{name}.ipynb").write_bytes(solved_notebook())
+    subs, batch = discover(tmp_path / "class", FILES, tmp_path / "work")
+    assert batch and [s.name for s in subs] == ["alice", "bob"]
+    assert all(s.notebook["implemented"] == 29 for s in subs)
+
+
+def test_two_notebooks_the_one_with_more_work_is_graded_and_the_note_names_both(tmp_path):
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    (folder / "backprop_ninja.ipynb").write_bytes(stub_notebook())
+    (folder / COLAB_NAME).write_bytes(solved_notebook())
+    sub = one(folder, tmp_path)
+    assert_from_notebook(sub)
+    (note,) = [n for n in sub.notes if n.startswith("found 2 notebooks")]
+    assert f"graded {COLAB_NAME}" in note and "not graded: backprop_ninja.ipynb" in note
+
+
+def test_a_notebook_beside_the_untouched_stubs_is_graded(tmp_path):
+    folder = tmp_path / "backprop-ninja"
+    folder.mkdir()
+    for f in FILES:
+        (folder / f"{f}.py").write_bytes((STUBS / f"{f}.py").read_bytes())
+    (folder / "backprop_ninja.ipynb").write_bytes(solved_notebook())
+    sub = one(folder, tmp_path)
+    assert_from_notebook(sub, "backprop_ninja.ipynb")
+    assert any("untouched stubs" in n for n in sub.notes)
+
+
+def test_an_empty_py_file_beside_a_notebook_is_no_work_and_the_notebook_is_graded(tmp_path):
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    (folder / "exercise1.py").write_text("# nothing yet\n")
+    (folder / COLAB_NAME).write_bytes(solved_notebook())
+    assert_from_notebook(one(folder, tmp_path))
+
+
+def test_py_files_with_work_in_them_win_over_a_notebook_and_the_note_says_so(tmp_path):
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    (folder / "exercise1.py").write_text(solution("exercise1"))
+    (folder / COLAB_NAME).write_bytes(solved_notebook())
+    sub = one(folder, tmp_path)
+    assert sub.files["exercise1"] == solution("exercise1").encode()
+    assert sub.files["exercise2"] is None
+    assert any("graded your .py files (exercise1.py), not the notebook" in n for n in sub.notes)
+    assert sub.notebook["graded"] is None
+
+
+def test_a_broken_notebook_is_a_note_and_the_submission_still_comes_out(tmp_path):
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    (folder / COLAB_NAME).write_text("{ this is not json")
+    sub = one(folder, tmp_path)
+    assert all(v is None for v in sub.files.values())
+    assert any("not valid JSON" in n for n in sub.notes)
+
+
+def test_a_notebook_without_gradient_functions_says_where_to_get_the_right_one(tmp_path):
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    cells = [code("import torch\n"), markdown("## Exercise 1\n"), code("dlogprobs = 1 / probs\n")]
+    (folder / "makemore_part4_backprop.ipynb").write_bytes(save(cells))
+    sub = one(folder, tmp_path)
+    assert all(v is None for v in sub.files.values())
+    assert any("backprop-ninja-student.zip" in n for n in sub.notes)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_links_and_fifos_named_ipynb_are_never_opened(tmp_path):
+    secret = tmp_path / "secret.ipynb"
+    secret.write_bytes(solved_notebook())
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    (folder / "link.ipynb").symlink_to(secret)
+    os.mkfifo(folder / "fifo.ipynb")
+    (folder / "exercise1.py").write_text("def dlogprobs():\n    return 1\n")
+    sub = one(folder, tmp_path)
+    assert sub.notebook == {} and sub.files["exercise2"] is None
+
+
+@pytest.mark.parametrize("how", ["notebook", "zip"])
+def test_gradescope_finds_an_uploaded_notebook_alone_or_zipped(tmp_path, how):
+    from grader.gradescope.run import load_submission
+
+    upload = tmp_path / "submission"
+    upload.mkdir()
+    if how == "zip":
+        with zipfile.ZipFile(upload / "work.zip", "w") as z:
+            z.writestr(COLAB_NAME, solved_notebook())
+    else:
+        (upload / COLAB_NAME).write_bytes(solved_notebook())
+    assert_from_notebook(load_submission(upload, FILES, tmp_path / "work"))
+
+
+def test_a_notebook_beside_students_folders_does_not_make_the_class_one_student(tmp_path):
+    root = tmp_path / "class"
+    for name in ("alice", "bob"):
+        (root / name).mkdir(parents=True)
+        (root / name / "exercise1.py").write_text(solution("exercise1"))
+    (root / "backprop_ninja.ipynb").write_bytes(stub_notebook())  # the TA's copy
+    subs, batch = discover(root, FILES, tmp_path / "work")
+    assert batch and [s.name for s in subs] == ["alice", "bob"]
+
+
+def test_a_students_notebook_with_a_backup_folder_is_still_one_submission(tmp_path):
+    folder = tmp_path / "alice"
+    (folder / "old").mkdir(parents=True)
+    (folder / "old" / "backup.ipynb").write_bytes(stub_notebook())
+    (folder / COLAB_NAME).write_bytes(solved_notebook())
+    assert_from_notebook(one(folder, tmp_path))

@@ -1,0 +1,488 @@
+"""Finding submissions in what a class uploads: every shape, every odd name, nothing trusted.
+
+These tests stop at `discover()`: what the grader reads, from where, and what it says about what
+it did not read. tests/attacks/test_uploads.py grades whole batches with the attacks in them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from grader import uploads
+from grader.submissions import (
+    METADATA,
+    Submission,
+    assign_folders,
+    discover,
+    match_exercise,
+    read_submission,
+    slug,
+)
+from grader.uploads import MiB, UploadLimits
+
+FILES = ("exercise1", "exercise2", "exercise3")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tree(root: Path, files: dict[str, str | bytes]) -> Path:
+    """Write {relative path: content} under root."""
+    for rel, content in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(content.encode() if isinstance(content, str) else content)
+    return root
+
+
+def zip_bytes(files: dict[str, str | bytes], links: dict[str, str] | None = None) -> bytes:
+    """A zip of {name: content}, names written exactly as given; `links` as symlink entries."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, content in files.items():
+            z.writestr(zipfile.ZipInfo(name), content, zipfile.ZIP_DEFLATED)
+        for name, target in (links or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.create_system = 3
+            info.external_attr = (0o120777) << 16
+            z.writestr(info, target)
+    return buf.getvalue()
+
+
+def by_name(subs: list[Submission]) -> dict[str, Submission]:
+    return {s.name: s for s in subs}
+
+
+def notes(sub: Submission) -> str:
+    return " | ".join(sub.notes)
+
+
+# ---- which file is which exercise (issue 12) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("filename", "expected"),
+    [
+        ("exercise1.py", ("exercise1", 0)),
+        ("Exercise1.PY", ("exercise1", 0)),
+        ("exercise1 (1).py", ("exercise1", 1)),  # a browser's second download
+        ("exercise2(1).py", ("exercise2", 1)),
+        ("exercise3-1.py", ("exercise3", 1)),
+        ("Exercise 3 (2).py", ("exercise3", 1)),
+        ("exercise_01.py", ("exercise1", 1)),
+        ("exercise-2.py", ("exercise2", 1)),
+        ("exercise1 - Copy.py", ("exercise1", 1)),  # Windows Explorer
+        ("exercise1 copy.py", ("exercise1", 1)),  # macOS Finder
+        ("exercise12.py", None),  # not exercise 1's copy 2: no separator
+        ("exercise31.py", None),
+        ("exercise1.py.txt", None),
+        ("notes.py", None),
+    ],
+)
+def test_exercise_files_are_recognised_under_the_names_students_give_them(filename, expected):
+    assert match_exercise(filename, FILES) == expected
+
+
+def test_browser_renamed_files_are_graded_and_say_so(tmp_path):
+    root = tree(
+        tmp_path / "alice",
+        {"exercise1 (1).py": "a = 1\n", "exercise2(1).py": "b = 2\n", "exercise3-1.py": "c = 3\n"},
+    )
+    [sub], is_batch = discover(root, FILES)
+    assert not is_batch
+    assert sub.files == {"exercise1": b"a = 1\n", "exercise2": b"b = 2\n", "exercise3": b"c = 3\n"}
+    assert "graded exercise1 (1).py as exercise1.py" in sub.notes
+    assert sub.absent == {}
+
+
+def test_two_different_candidates_for_one_exercise_are_never_guessed_between(tmp_path):
+    root = tree(
+        tmp_path / "alice",
+        {"exercise1 (1).py": "a = 1\n", "exercise1 (2).py": "a = 2\n", "exercise2.py": "b\n"},
+    )
+    [sub], _ = discover(root, FILES)
+    assert sub.files["exercise1"] is None
+    reason = sub.absent["exercise1"]
+    assert reason.startswith("ambiguous")
+    assert "exercise1 (1).py" in reason and "exercise1 (2).py" in reason
+    assert "keep one file named exercise1.py" in reason
+
+
+def test_identical_copies_are_not_ambiguous(tmp_path):
+    root = tree(tmp_path / "a", {"exercise1 (1).py": "same\n", "exercise1 (2).py": "same\n"})
+    [sub], _ = discover(root, FILES)
+    assert sub.files["exercise1"] == b"same\n"
+
+
+def test_the_exact_name_wins_over_a_copy_and_the_copy_is_named(tmp_path):
+    root = tree(tmp_path / "a", {"exercise1.py": "right\n", "exercise1 (1).py": "other\n"})
+    [sub], _ = discover(root, FILES)
+    assert sub.files["exercise1"] == b"right\n"
+    assert any("exercise1 (1).py" in n and "not graded" in n for n in sub.notes)
+
+
+def test_a_file_wherever_it_sits_shallowest_first(tmp_path):
+    root = tree(
+        tmp_path / "a",
+        {"hw/src/exercise2.py": "deep\n", "exercise1.py": "top\n", "old/v1/exercise1.py": "x\n"},
+    )
+    [sub], _ = discover(root, FILES)
+    assert sub.files["exercise1"] == b"top\n"
+    assert sub.files["exercise2"] == b"deep\n"
+    assert "found exercise2.py in hw/src/" in sub.notes
+
+
+def test_a_missing_exercise_beside_others_tells_what_the_upload_held(tmp_path):
+    root = tree(tmp_path / "a", {"exercise1.py": "a\n", "exercise2.py": "b\n", "ex_3.py": "c\n"})
+    [sub], _ = discover(root, FILES)
+    assert sub.files["exercise3"] is None
+    assert sub.absent == {
+        "exercise3": "missing: not in your upload, which held ex_3.py, exercise1.py, exercise2.py"
+    }
+
+
+def test_the_missing_reason_reaches_the_result_and_the_ta_list(grader, tmp_path):
+    from grader.report.summary import summarize
+
+    root = tree(tmp_path / "a", {"exercise2.py": "x = 1\n", "exercise3_final.py": "y\n"})
+    [sub], _ = discover(root, FILES)
+    result = grader.grade(sub).to_json()
+    assert result["files"]["exercise3"].startswith("missing: not in your upload")
+    [student] = summarize([result], ["a"])["students"]
+    assert any("exercise3_final.py" in why for why in student["attention"])
+
+
+# ---- only regular files are read -------------------------------------------------------------
+
+
+def test_links_are_never_followed(tmp_path):
+    """A link to the checkout's solutions, to another student's file, to a folder: all skipped."""
+    root = tree(tmp_path / "class", {"bob/exercise2.py": "bob's work\n", "bob/exercise3.py": "b"})
+    alice = root / "alice"
+    alice.mkdir()
+    (alice / "exercise1.py").symlink_to("/proc/self/cwd/solutions/exercise1.py")
+    (alice / "exercise2.py").symlink_to("../bob/exercise2.py")
+    (alice / "exercise3.py").symlink_to(ROOT / "solutions" / "exercise3.py")
+    (alice / "src").symlink_to(ROOT / "solutions", target_is_directory=True)
+    (alice / "exercise1 (1).py").symlink_to("/nonexistent/denied/exercise1.py")
+    subs, _ = discover(root, FILES)
+    a = by_name(subs)["alice"]
+    assert a.files == dict.fromkeys(FILES)
+    for name in ("exercise1.py", "exercise2.py", "exercise3.py", "src", "exercise1 (1).py"):
+        assert f"skipped {name}: a symbolic link, not a regular file" in a.notes
+    assert by_name(subs)["bob"].files["exercise2"] == b"bob's work\n"
+
+
+def test_a_linked_submission_folder_is_not_followed(tmp_path):
+    root = tree(tmp_path / "class", {"bob/exercise2.py": "b\n"})
+    (root / "carol").symlink_to(ROOT / "solutions", target_is_directory=True)
+    subs, _ = discover(root, FILES)
+    carol = by_name(subs)["carol"]
+    assert carol.files == dict.fromkeys(FILES)
+    assert "carol is a symbolic link" in notes(carol)
+
+
+def _discover_in_thread(root: Path) -> list:
+    """discover() in a thread: a FIFO opened for reading would block it for good."""
+    box: list = []
+    t = threading.Thread(target=lambda: box.append(discover(root, FILES)), daemon=True)
+    t.start()
+    t.join(60)  # a guard against a hang, not a speed check: discover never waits on anything
+    assert not t.is_alive(), "discover() blocked: it opened a FIFO"
+    return box[0]
+
+
+def test_a_fifo_is_never_opened(tmp_path):
+    root = tree(tmp_path / "class", {"ada/exercise2.py": "a\n", "mal/exercise2.py": "m\n"})
+    os.mkfifo(root / "evil.zip")
+    os.mkfifo(root / "mal" / "evil.zip")
+    os.mkfifo(root / "mal" / "exercise1.py")
+    subs, _ = _discover_in_thread(root)
+    mal, evil = by_name(subs)["mal"], by_name(subs)["evil"]
+    assert "skipped evil.zip: a FIFO (named pipe), not a regular file" in mal.notes
+    assert "skipped exercise1.py: a FIFO (named pipe), not a regular file" in mal.notes
+    assert mal.files["exercise2"] == b"m\n"
+    assert evil.files == dict.fromkeys(FILES) and "FIFO" in notes(evil)
+    assert by_name(subs)["ada"].files["exercise2"] == b"a\n"
+
+
+def test_a_file_swapped_for_a_fifo_after_listing_is_refused_not_opened(tmp_path):
+    root = tree(tmp_path / "a", {"exercise1.py": "x\n"})
+    reader = uploads.file_reader(root, ("exercise1.py",))
+    (root / "exercise1.py").unlink()
+    os.mkfifo(root / "exercise1.py")
+    with pytest.raises(uploads.UploadError, match="FIFO"):
+        reader(10)
+
+
+def test_an_unreadable_entry_is_a_note_not_an_exception(tmp_path, monkeypatch):
+    """Permission denied (as a non-root grader meets it) on a file and on a folder."""
+    root = tree(
+        tmp_path / "class",
+        {"ada/exercise2.py": "a\n", "eve/exercise1.py": "e\n", "eve/locked/exercise2.py": "x"},
+    )
+    real = uploads.open_beneath
+
+    def denied(base, parts, directory):
+        if parts and parts[-1] in ("exercise1.py", "locked") and "eve" in parts:
+            raise PermissionError(13, "Permission denied")
+        return real(base, parts, directory)
+
+    monkeypatch.setattr(uploads, "open_beneath", denied)
+    subs, _ = discover(root, FILES)
+    eve = by_name(subs)["eve"]
+    assert eve.files == dict.fromkeys(FILES)
+    assert "could not read the folder locked: Permission denied" in eve.notes
+    assert any("exercise1.py" in n and "Permission denied" in n for n in eve.notes)
+    assert by_name(subs)["ada"].files["exercise2"] == b"a\n"
+
+
+def test_zip_links_and_climbing_names_are_skipped(tmp_path):
+    data = zip_bytes(
+        {"../../evil/exercise1.py": "x", "/abs/exercise2.py": "y", "ok/exercise3.py": "z"},
+        links={"exercise1.py": "/proc/self/cwd/solutions/exercise1.py"},
+    )
+    (tmp_path / "s.zip").write_bytes(data)
+    sub = read_submission(tmp_path / "s.zip", "s", FILES)
+    assert sub.files == {"exercise1": None, "exercise2": None, "exercise3": b"z"}
+    assert "skipped exercise1.py: a symbolic link in a zip, not a regular file" in sub.notes
+
+
+# ---- names -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "folder"),
+    [
+        ("..", "submission"),
+        ("...", "submission"),
+        ("a/../../b", "a_.._.._b"),
+        ("CON", "_CON"),
+        ("nul.txt", "_nul.txt"),
+        (" .hidden. ", "hidden"),
+        ("zoë martin", "zoë martin"),
+    ],
+)
+def test_names_become_safe_folder_names(name, folder):
+    assert slug(name) == folder
+
+
+def test_every_output_folder_is_unique_and_never_a_batch_file():
+    subs = [
+        Submission(n, {}) for n in ("bob", "bob (2)", "bob", "Grades.csv", "summary.json", "BOB")
+    ]
+    assign_folders(subs, reserved={"grades.csv", "summary.json", "summary.html"})
+    folders = [s.folder for s in subs]
+    assert folders == ["bob", "bob (2)", "bob (3)", "Grades.csv (2)", "summary.json (2)", "BOB (4)"]
+    assert len({f.casefold() for f in folders}) == len(folders)
+    assert [s.name for s in subs][:3] == ["bob", "bob (2)", "bob (3)"]
+
+
+def test_a_nested_zip_named_dotdot_zip_deletes_nothing_and_costs_only_its_owner(tmp_path):
+    """The issue's `...zip` (its stem is `..`): a hidden file to the grader, never a path."""
+    export = tmp_path / "export"
+    tree(export, {"submission_1/exercise2.py": "one\n", "submission_3/exercise2.py": "three\n"})
+    (export / "submission_2").mkdir()
+    (export / "submission_2" / "...zip").write_bytes(zip_bytes({"exercise2.py": "two\n"}))
+    (export / "submission_2" / "...").mkdir()
+    meta = {f"submission_{i}": {":submitters": [{":name": f"S{i}"}]} for i in (1, 2, 3)}
+    (export / METADATA).write_text(yaml.safe_dump(meta))
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    subs, is_batch = discover(export, FILES)
+    assert is_batch
+    assert [s.files["exercise2"] for s in subs] == [b"one\n", None, b"three\n"]
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    # and the same inside a zip: its entries are names in a listing, never paths on disk
+    zipped = zip_bytes({"x/exercise1.py": "a", "x/...zip": zip_bytes({"exercise2.py": "b"})})
+    (tmp_path / "s.zip").write_bytes(zipped)
+    sub = read_submission(tmp_path / "s.zip", "s", FILES)
+    assert sub.files["exercise1"] == b"a"
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == sorted(
+        [*before, Path("s.zip")]
+    )
+
+
+# ---- export mode only for an export --------------------------------------------------------------
+
+
+def test_metadata_inside_a_submission_is_an_ordinary_file(tmp_path):
+    root = tree(tmp_path / "class", {"ada/exercise2.py": "a\n", "mal/exercise2.py": "m\n"})
+    meta = {"/": {}, "../../../etc": {}, str(ROOT / "solutions"): {}, "ada": {}}
+    (root / "mal" / METADATA).write_text(yaml.safe_dump(meta))
+    subs, is_batch = discover(root, FILES)
+    assert is_batch and [s.name for s in subs] == ["ada", "mal"]
+    assert by_name(subs)["mal"].files["exercise2"] == b"m\n"
+    # Given as the root itself, it is honoured, but its keys reach nothing outside it.
+    subs, is_batch = discover(root / "mal", FILES)
+    assert is_batch and all(s.files == dict.fromkeys(FILES) for s in subs)
+
+
+def test_export_keys_are_only_names_of_folders_in_the_export(tmp_path):
+    export = tree(tmp_path / "export", {"submission_1/exercise2.py": "one\n"})
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "exercise2.py").write_text("stolen\n")
+    keys = ["/", "../elsewhere", str(ROOT / "solutions"), str(tmp_path / "elsewhere"), "."]
+    meta = {k: {} for k in [*keys, "submission_1", "submission_9", 42]}
+    (export / METADATA).write_text(yaml.safe_dump(meta))
+    subs, is_batch = discover(export, FILES)
+    assert is_batch
+    got = {s.name: s for s in subs}
+    assert got["submission_1"].files["exercise2"] == b"one\n"
+    for key in keys:
+        assert got[key].files == dict.fromkeys(FILES)
+        assert "not a folder name of this export" in notes(got[key])
+    assert "has no such folder" in notes(got["submission_9"])
+    assert got["42"].files == dict.fromkeys(FILES)
+
+
+def test_a_gradescope_export_zip_is_read_from_its_one_top_folder(tmp_path):
+    meta = yaml.safe_dump({"submission_1": {":submitters": [{":name": "Ada", ":email": "a@x"}]}})
+    data = zip_bytes(
+        {
+            "assignment_1_export/" + METADATA: meta,
+            "assignment_1_export/submission_1/exercise2.py": "a",
+        }
+    )
+    (tmp_path / "export.zip").write_bytes(data)
+    [sub], is_batch = discover(tmp_path / "export.zip", FILES)
+    assert is_batch and sub.student == {"name": "Ada", "email": "a@x"}
+    assert sub.files["exercise2"] == b"a"
+
+
+# ---- bounded resources -------------------------------------------------------------------------
+
+
+def test_nothing_is_written_to_disk_while_reading(tmp_path, monkeypatch):
+    """Zips inside uploads are read into anonymous files: the temporary folder stays empty."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(scratch))
+    big = os.urandom(9 * MiB)  # past the 8 MiB kept in memory: spilled to an anonymous file
+    inner = zip_bytes({"exercise2.py": "inner\n", "data.bin": big})
+    root = tree(tmp_path / "class", {"ada/exercise1.py": "a\n", "ada/work.zip": inner})
+    (root / "bob.zip").write_bytes(zip_bytes({"hw/work.zip": inner}))
+    subs, _ = discover(root, FILES)
+    assert [s.files["exercise2"] for s in subs] == [b"inner\n", b"inner\n"]
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_zip_of_huge_zips_is_refused_within_the_byte_budget(tmp_path):
+    """The issue's bomb: a 1 MB zip of five 199 MB zips. None is decompressed."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:  # a 199 MB zip, stored
+        z.writestr("zeros.bin", bytes(199 * MiB))
+    zeros = buf.getvalue()
+    outer = zip_bytes({f"part{i}.zip": zeros for i in range(5)})
+    assert len(outer) < 2 * MiB
+    root = tree(tmp_path / "class", {"ada/exercise2.py": "a\n"})
+    (root / "mal.zip").write_bytes(outer)
+    subs, _ = discover(root, FILES)
+    mal = by_name(subs)["mal"]
+    assert mal.files == dict.fromkeys(FILES)
+    assert "did not open part0.zip: it would take the upload past 64 MiB unpacked" in mal.notes
+    assert by_name(subs)["ada"].files["exercise2"] == b"a\n"
+
+
+def test_entry_count_and_depth_are_capped_and_configurable(tmp_path):
+    files = {f"junk/{i:04}.txt": "" for i in range(40)}
+    files["a/b/c/d/e/exercise3.py"] = "deep\n"
+    root = tree(tmp_path / "s", {"exercise1.py": "x\n", **files})
+    [sub], _ = discover(root, FILES, limits=UploadLimits(entries=20))
+    assert any("more than 20 files and folders" in n for n in sub.notes)
+    assert sub.files["exercise1"] == b"x\n"  # shallowest first: the top is always seen
+    [sub], _ = discover(root, FILES, limits=UploadLimits(depth=3))
+    assert sub.files["exercise3"] is None
+    assert any("nested more than 3 levels deep" in n for n in sub.notes)
+    [sub], _ = discover(root, FILES)
+    assert sub.files["exercise3"] == b"deep\n"
+
+
+def test_a_zip_declaring_too_many_entries_is_not_parsed(tmp_path):
+    data = zip_bytes({f"f{i}.txt": "" for i in range(30)} | {"exercise1.py": "x"})
+    root = tree(tmp_path / "class", {"ada/exercise1.py": "a\n"})
+    (root / "mal.zip").write_bytes(data)
+    subs, _ = discover(root, FILES, limits=UploadLimits(entries=10))
+    assert "mal.zip holds 31 entries, more than the 10" in notes(by_name(subs)["mal"])
+    assert by_name(subs)["ada"].files["exercise1"] == b"a\n"
+
+
+def test_a_file_over_the_size_cap_is_not_graded_and_says_why(tmp_path):
+    root = tree(tmp_path / "s", {"exercise1.py": "x" * 2000, "exercise2.py": "ok\n"})
+    [sub], _ = discover(root, FILES, limits=UploadLimits(file_bytes=1000))
+    assert sub.files["exercise1"] is None
+    assert (
+        sub.absent["exercise1"] == "too large: exercise1.py is over 1000 bytes and was not graded"
+    )
+
+
+def test_bad_inputs_name_the_problem(tmp_path):
+    from grader.submissions import SubmissionError
+
+    with pytest.raises(SubmissionError, match="does not exist"):
+        discover(tmp_path / "nope", FILES)
+    (tmp_path / "x.txt").write_text("hi")
+    with pytest.raises(SubmissionError, match="not a readable zip"):
+        discover(tmp_path / "x.txt", FILES)
+    os.mkfifo(tmp_path / "f.zip")
+    with pytest.raises(SubmissionError, match="FIFO"):
+        discover(tmp_path / "f.zip", FILES)
+
+
+def test_limits_are_set_from_the_command_line():
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    limits = UploadLimits.parse(["bytes=128MiB", "entries=20000", "depth=3", "file_bytes=2KiB"])
+    assert limits == UploadLimits(file_bytes=2048, bytes=128 * MiB, entries=20_000, depth=3)
+    for bad in ("bytes=lots", "inodes=5", "depth=0", "entries"):
+        with pytest.raises(ValueError, match="give NAME=N"):
+            UploadLimits.parse([bad])
+    result = CliRunner().invoke(main, ["grade", ".", "--upload-limit", "bytes=3x"])
+    assert result.exit_code == 2 and "--upload-limit" in result.output
+
+
+def test_limits_hold_for_each_student_of_an_export_zip(tmp_path):
+    """An export is listed whole, once; each student's folder in it still has its own limits."""
+    files = {"exp/" + METADATA: yaml.safe_dump({"s1": {}, "s2": {}}), "exp/s1/exercise1.py": "a"}
+    files |= {f"exp/s2/junk/{i}.txt": "" for i in range(30)}
+    files |= {"exp/s2/a/b/c/d/exercise2.py": "deep", "exp/s2/exercise1.py": "b"}
+    (tmp_path / "e.zip").write_bytes(zip_bytes(files))
+    subs, _ = discover(tmp_path / "e.zip", FILES, limits=UploadLimits(entries=20, depth=3))
+    s1, s2 = subs
+    assert s1.files["exercise1"] == b"a" and s1.notes == []
+    assert s2.files == {"exercise1": b"b", "exercise2": None, "exercise3": None}
+    assert any("more than 20 files and folders" in n for n in s2.notes)
+    subs, _ = discover(tmp_path / "e.zip", FILES, limits=UploadLimits(depth=3))
+    assert subs[1].files["exercise2"] is None
+    assert any("nested more than 3 levels deep" in n for n in subs[1].notes)
+    subs, _ = discover(tmp_path / "e.zip", FILES)
+    assert subs[1].files["exercise2"] == b"deep"
+
+
+def test_a_zip_lying_about_its_entry_count_is_still_capped(tmp_path):
+    data = bytearray(zip_bytes({f"f{i}.txt": "" for i in range(30)} | {"exercise1.py": "x"}))
+    at = data.rfind(b"PK\x05\x06")
+    data[at + 8 : at + 12] = (1).to_bytes(2, "little") * 2  # "one entry"
+    root = tree(tmp_path / "class", {"ada/exercise1.py": "a\n"})
+    (root / "mal.zip").write_bytes(bytes(data))
+    subs, _ = discover(root, FILES, limits=UploadLimits(entries=10))
+    assert "more than the 10 the grader reads" in notes(by_name(subs)["mal"])
+
+
+def test_another_kind_of_exercise_file_is_one_entry_in_readers(tmp_path, monkeypatch):
+    """How a notebook reader plugs in: a suffix and a function; a .py still wins beside it."""
+    from grader import submissions
+
+    monkeypatch.setitem(submissions.READERS, ".ipynb", lambda data: b"# from a notebook\n")
+    root = tree(tmp_path / "s", {"exercise1.ipynb": "{}", "exercise1.py": "py\n"})
+    tree(root, {"exercise2 (1).ipynb": "{}"})
+    [sub], _ = discover(root, FILES)
+    assert sub.files["exercise1"] == b"py\n"
+    assert sub.files["exercise2"] == b"# from a notebook\n"
+    assert "graded exercise2 (1).ipynb as exercise2.ipynb" in sub.notes
