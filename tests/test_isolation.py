@@ -141,10 +141,12 @@ CLEAR_DEATH_SIGNAL = textwrap.dedent(
             time.sleep(0.01)
     """
 )
+# The audit hook is off in all of them: it refuses the ctypes call that clears the death signal,
+# and what is tested here is what the kernel and the grader do when that call gets through.
 ORPHANS = {
-    "no_bubblewrap": dict(bubblewrap=False),
-    "no_bubblewrap_no_seccomp": dict(bubblewrap=False, seccomp=False),
-    "bubblewrap_no_seccomp": dict(bubblewrap=True, seccomp=False),
+    "no_bubblewrap": dict(bubblewrap=False, audit_hook=False),
+    "no_bubblewrap_no_seccomp": dict(bubblewrap=False, seccomp=False, audit_hook=False),
+    "bubblewrap_no_seccomp": dict(bubblewrap=True, seccomp=False, audit_hook=False),
 }
 
 

@@ -103,7 +103,8 @@ class Zygote:
     """One warm, clean process per grader process; forks student processes in milliseconds."""
 
     def __init__(self, limits: Limits, iso: Isolation | None = None, **layers: bool) -> None:
-        """`layers`: landlock=False or seccomp=False switch a layer off (to test without it)."""
+        """`layers`: landlock=False, seccomp=False or audit_hook=False switch a layer off (to
+        test the others without it)."""
         self.limits = limits
         self._base = iso or detect()
         self._layers = layers
