@@ -276,12 +276,12 @@ def _check_cell(files: dict[str, str]) -> str:
         "_NINJA_FILES = {\n" + "".join(entries) + "}\n"
         f"_MODULES = {MODULES!r}\n" + _CHECK_GLUE
     )
-    if _embedded(cell) != files:  # a raw string that would not read back as the file
+    if embedded_files(cell) != files:  # a raw string that would not read back as the file
         raise ValueError("the _ninja_check sources do not survive embedding in the setup cell")
     return cell
 
 
-def _embedded(cell: str) -> dict[str, str]:
+def embedded_files(cell: str) -> dict[str, str]:
     """The files a setup cell carries, read back from its source."""
     for node in ast.parse(cell).body:
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "_NINJA_FILES":
