@@ -7,10 +7,13 @@ SPEC's order, under the headings `## Exercise 1/2/3` that the grader's notebook 
 it beside the stubs; a test fails when it drifts from what the solutions generate.
 
 It runs top to bottom in Jupyter or Colab with nothing but torch. Its own cells start with
-`# backprop-ninja: setup`, which the grader never reads: the first holds the bundle's public
-check (check.py: the grader's model, spec and driver) as a module `ninja_check`, plus the glue
-that checks this kernel's functions; the data cell holds the census first names the grader's
-training demo uses (or reads the lecture's names.txt when it sits beside the notebook).
+`# backprop-ninja: setup`, which the grader never reads. A student uploads only the .ipynb, so
+the first carries the student bundle's `_ninja_check/` package (grader/bundle.py: the grader's
+model, spec, judge, check driver and training demo), writes it to a private temporary folder and
+imports it as `ninja`; the check cells run its student_check_driver on this kernel's functions
+and print their exercise's part of the table `python check.py` prints, and the last cell runs
+its training demo on `backward`. The data cell holds the census first names the training demo
+uses (or reads the lecture's names.txt when it sits beside the notebook).
 """
 
 from __future__ import annotations
@@ -53,80 +56,82 @@ it never runs the rest (training loops, plots, prints). Cells starting with
 
 IMPORTS = "import torch\nimport torch.nn.functional as F\n"
 
-_CHECK_GLUE = '''
-import contextlib as _contextlib
-import io as _io
+_CHECK_GLUE = """
+import atexit as _atexit
+import importlib as _importlib
+import shutil as _shutil
 import sys as _sys
 import tempfile as _tempfile
 import types as _types
 from pathlib import Path as _Path
 
-ninja = _types.ModuleType("ninja_check")
-ninja.SNAPSHOTS = {}
-_sys.modules["ninja_check"] = ninja
-exec(compile(_CHECK_SOURCE, "check.py", "exec"), ninja.__dict__)
+# A private folder, removed when the kernel stops; a second run of this cell imports afresh.
+_ninja_home = _Path(_tempfile.mkdtemp(prefix="backprop-ninja-notebook-"))
+_atexit.register(_shutil.rmtree, _ninja_home, True)
+for _name, _text in _NINJA_FILES.items():
+    (_ninja_home / _name).parent.mkdir(parents=True, exist_ok=True)
+    (_ninja_home / _name).write_text(_text, encoding="utf-8")
+for _module in [m for m in _sys.modules if m.split(".")[0] == "_ninja_check"]:
+    del _sys.modules[_module]
+_sys.path.insert(0, str(_ninja_home))
+for _module in _MODULES:
+    _importlib.import_module("_ninja_check." + _module)
+ninja = _sys.modules["_ninja_check"]  # ninja.model, ninja.spec, ninja.training_demo, ...
+
+# What each check imports as its exercise file: the functions this kernel defines.
+_notebook = _types.ModuleType("_ninja_notebook")
+_notebook.SNAPSHOTS = {}
+_sys.modules["_ninja_notebook"] = _notebook
 
 
 def ninja_check(exercise, namespace):
-    """The public check of one exercise, on the functions this notebook defines right now.
+    \"\"\"The public check of one exercise, on the functions this notebook defines right now.
 
-    Exercises 1 and 2 share two names, so each check keeps a snapshot of the functions as they
-    are when it runs; the bundle's check.py then imports them as if they were exercise files.
-    """
-    ninja.SNAPSHOTS[exercise] = {
+    Exercises 1 and 2 share two names, so the check takes a snapshot of the functions as they
+    are when it runs, and the bundle's check (student_check_driver) judges them as the file
+    `exercise.py`; it prints that exercise's part of the table `python check.py` prints.
+    \"\"\"
+    _notebook.SNAPSHOTS[exercise] = {
         k: v
         for k, v in namespace.items()
         if callable(v) and getattr(v, "__module__", None) == namespace.get("__name__")
     }
     with _tempfile.TemporaryDirectory() as folder:
-        for name in ninja.SNAPSHOTS:
-            _Path(folder, name + ".py").write_text(
-                "import ninja_check\\n"
-                f"globals().update(ninja_check.SNAPSHOTS[{name!r}])\\n"
-            )
-        out = _io.StringIO()
-        with _contextlib.redirect_stdout(out):
-            ninja.main([folder])
-    rows = [ln for ln in out.getvalue().splitlines() if ln.startswith(exercise + ".")]
-    print("\\n".join(rows))
-    ok = sum(" | exact " in r or " | approximate " in r for r in rows)
-    print(f"{ok} of {len(rows)} gradients of {exercise} match autograd (the lecture's case).")
-'''
+        _Path(folder, exercise + ".py").write_text(
+            "import _ninja_notebook\\n"
+            f"globals().update(_ninja_notebook.SNAPSHOTS[{exercise!r}])\\n"
+        )
+        result = ninja.student_check_driver.check(_Path(folder))
+    mine = {
+        "items": [i for i in result["items"] if i["exercise"] == exercise],
+        "chain": result["chain"] if exercise == "exercise1" else {},
+        "output": {k: v for k, v in result["output"].items() if k == exercise},
+    }
+    print(ninja.student_text.render(mine, where=exercise + " in this notebook"))
+"""
+
+# The shipped modules the notebook's cells use, by their names in _ninja_check/.
+MODULES = ("model", "spec", "student_text", "student_check_driver", "training_demo")
 
 DATA = """\
 # The lecture's data: one name per line of names.txt when it sits beside this notebook,
-# otherwise the US census first names above (the grader's training demo uses the same list).
-# Kept in `data`, not in globals: your functions get what they need by name, never globally.
+# otherwise the US census first names above (the grader's training demo uses the same list),
+# split and encoded as the training demo does. Kept in `data`, not in globals: your functions
+# get what they need by name, never globally.
 import os
-import random
 import types
 
 
-def build_dataset(words, stoi, block_size=3):
-    X, Y = [], []
-    for w in words:
-        context = [0] * block_size
-        for ch in w + ".":
-            X.append(context)
-            Y.append(stoi[ch])
-            context = context[1:] + [stoi[ch]]
-    return torch.tensor(X), torch.tensor(Y)
-
-
 def lecture_data():
-    words = open("names.txt").read().splitlines() if os.path.exists("names.txt") else None
-    words = words or _NAMES.split()
-    stoi = {s: i + 1 for i, s in enumerate(sorted(set("".join(words))))}
-    stoi["."] = 0
-    random.seed(42)
-    random.shuffle(words)
-    n1, n2 = int(0.8 * len(words)), int(0.9 * len(words))
-    Xtr, Ytr = build_dataset(words[:n1], stoi)
-    Xdev, Ydev = build_dataset(words[n1:n2], stoi)
-    itos = {i: s for s, i in stoi.items()}
+    demo = ninja.training_demo
+    raw = open("names.txt").read().splitlines() if os.path.exists("names.txt") else None
+    words = demo.clean_names(raw or _NAMES.split())
+    train_words, dev_words, _ = demo.split_words(words)
+    Xtr, Ytr = demo.build_dataset(train_words)
+    Xdev, Ydev = demo.build_dataset(dev_words)
     return types.SimpleNamespace(
-        words=words, stoi=stoi, itos=itos, vocab_size=len(itos), block_size=3,
-        Xtr=Xtr, Ytr=Ytr, Xdev=Xdev, Ydev=Ydev,
+        words=words, itos=dict(enumerate(demo.ALPHABET)), vocab_size=len(demo.ALPHABET),
+        block_size=demo.BLOCK_SIZE, Xtr=Xtr, Ytr=Ytr, Xdev=Xdev, Ydev=Ydev,
     )  # fmt: skip
 
 
@@ -137,9 +142,9 @@ print(f"{len(data.words)} names, {data.vocab_size} characters, {len(data.Xtr)} t
 FORWARD = """\
 # The forward pass of the lecture, on one batch of 32 training examples. Your functions get
 # these values by name (the check cells and the grader pass them in): no globals needed.
-cfg = ninja.Config(vocab_size=data.vocab_size, block_size=data.block_size)
-params = ninja.init_params(cfg, torch.Generator().manual_seed(42))
-lecture = ninja.atomic_forward(params, data.Xtr[:32], data.Ytr[:32])
+cfg = ninja.model.Config(vocab_size=data.vocab_size, block_size=data.block_size)
+params = ninja.model.init_params(cfg, torch.Generator().manual_seed(42))
+lecture = ninja.model.atomic_forward(params, data.Xtr[:32], data.Ytr[:32])
 print("loss", lecture["loss"].item())
 """
 
@@ -154,74 +159,30 @@ passes its check; it takes a few seconds.
 """
 
 TRAIN = """\
-import inspect
+# The bundle's train.py, on your `backward`: the first steps are compared with autograd.
+STEPS = 1000
 
 
-def call_by_name(fn, values):
-    \"\"\"fn called with the arguments it declares, as the grader calls it.\"\"\"
-    params = inspect.signature(fn).parameters.values()
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return fn(**values)
-    return fn(**{p.name: values[p.name] for p in params if p.kind is not p.VAR_POSITIONAL})
-
-
-def train(backward, steps=1000, batch=32, seed=2147483647):
-    \"\"\"SGD on the compact forward with your backward's gradients; returns the parameters.\"\"\"
-    g = torch.Generator().manual_seed(seed)
-    p = ninja.init_params(cfg, g)
-    for i in range(steps):
-        ix = torch.randint(0, data.Xtr.shape[0], (batch,), generator=g)
-        Xb, Yb = data.Xtr[ix], data.Ytr[ix]
-        with torch.no_grad():
-            v = ninja.compact_forward(p, Xb, Yb)
-            values = {**p, **v, "Xb": Xb, "Yb": Yb, "n": batch, **cfg.sizes()}
-            values = {k: x for k, x in values.items() if k in ninja.ALLOWED_EXERCISE3}
-            grads = call_by_name(backward, values)
-        if isinstance(grads, (list, tuple)):
-            grads = dict(zip(ninja.EXERCISE3_GRADS, grads))
-        lr = 0.1 if i < 0.75 * steps else 0.01
-        for name in p:
-            p[name] -= lr * grads["d" + name].reshape(p[name].shape)
-        if i % 250 == 0 or i == steps - 1:
-            print(f"step {i:5d}  loss {v['loss'].item():.4f}")
-    return p
-
-
-@torch.no_grad()
-def sample(p, count=10, seed=2147483647 + 10):
-    \"\"\"Names drawn from the model; BatchNorm calibrated on the training set.\"\"\"
-    g = torch.Generator().manual_seed(seed)
-    hprebn = p["C"][data.Xtr].view(data.Xtr.shape[0], -1) @ p["W1"] + p["b1"]
-    mean, var = hprebn.mean(0, keepdim=True), hprebn.var(0, keepdim=True)
-    names = []
-    for _ in range(count):
-        out, context = [], [0] * data.block_size
-        while len(out) < 30:
-            h = p["C"][torch.tensor([context])].view(1, -1) @ p["W1"] + p["b1"]
-            h = torch.tanh(p["bngain"] * (h - mean) * (var + 1e-5) ** -0.5 + p["bnbias"])
-            probs = F.softmax(h @ p["W2"] + p["b2"], dim=1)
-            ix = torch.multinomial(probs, num_samples=1, generator=g).item()
-            if ix == 0:
-                break
-            out.append(ix)
-            context = context[1:] + [ix]
-        names.append("".join(data.itos[i] for i in out))
-    return names
+def report(step, loss):
+    if step % 250 == 0 or step == STEPS - 1:
+        print(f"step {step:5d}  loss {loss:.4f}")
 
 
 try:
-    print(*sample(train(backward)), sep="\\n")
-except NotImplementedError:
-    print("backward is not implemented yet: write it above, run its check, then this cell.")
+    demo = ninja.training_demo
+    demo.train(backward, data.words, STEPS, check_steps=3, seed=demo.DEFAULT_SEED, progress=report)
+except ninja.training_demo.TrainingError as e:
+    print(e)
+    print("(In this notebook, `backward` is the function under Exercise 3: run its cell again.)")
 """
 
 
 def build_notebook(solutions: Path, filled: bool = False) -> dict:
     """The notebook as nbformat-4 JSON data: stubs, or (filled=True) the reference solutions."""
-    from .bundle import build_check_source  # the bundle imports this module: import late
+    from .bundle import package_files  # the bundle imports this module: import late
 
     cells = [_markdown("intro", INTRO), _code("imports", IMPORTS)]
-    cells.append(_setup("setup", _check_cell(build_check_source()), hidden=True))
+    cells.append(_setup("setup", _check_cell(package_files()), hidden=True))
     cells.append(_markdown("data-title", "## The data and the forward pass\n"))
     cells.append(_setup("names", _names_cell(), hidden=True))
     cells.append(_setup("data", DATA))
@@ -300,15 +261,32 @@ def _as_markdown(doc: str) -> str:
     return "\n".join(out).strip() + "\n"
 
 
-def _check_cell(check_source: str) -> str:
-    if "'''" in check_source or check_source.endswith("\\"):
-        raise ValueError("check.py cannot be embedded in a raw ''' string: change the delimiter")
-    return (
+def _check_cell(files: dict[str, str]) -> str:
+    """The setup cell: the bundle's `_ninja_check/` package, file by file, and the glue."""
+    entries = []
+    for name, text in files.items():
+        if "'''" in text or text.endswith("\\"):
+            raise ValueError(f"{name} cannot be embedded in a raw ''' string: change the delimiter")
+        entries.append(f"    {name!r}: r'''{text}''',\n")
+    cell = (
         f"{SETUP_MARK} (generated by `make stubs`; not graded). Run it first.\n"
-        "# The bundle's public check (the grader's model and closeness rule), as the module\n"
-        "# `ninja`, and `ninja_check`, which the check cells call.\n"
-        f"_CHECK_SOURCE = r'''{check_source}'''\n" + _CHECK_GLUE
+        "# The grader's public code, as the student bundle ships it in _ninja_check/ (what\n"
+        "# check.py and train.py run): written to a private temporary folder, imported from\n"
+        "# there as `ninja`; `ninja_check(...)` is what the check cells call.\n"
+        "_NINJA_FILES = {\n" + "".join(entries) + "}\n"
+        f"_MODULES = {MODULES!r}\n" + _CHECK_GLUE
     )
+    if embedded_files(cell) != files:  # a raw string that would not read back as the file
+        raise ValueError("the _ninja_check sources do not survive embedding in the setup cell")
+    return cell
+
+
+def embedded_files(cell: str) -> dict[str, str]:
+    """The files a setup cell carries, read back from its source."""
+    for node in ast.parse(cell).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "_NINJA_FILES":
+            return ast.literal_eval(node.value)
+    return {}
 
 
 def _names_cell() -> str:

@@ -9,6 +9,7 @@ check reports every item as not implemented; run on the solutions it passes ever
 from __future__ import annotations
 
 import ast
+import json
 import re
 import shutil
 import subprocess
@@ -20,6 +21,8 @@ import pytest
 from variants import ALTERNATIVES, MISTAKES
 
 from grader.bundle import PACKAGE, SHIPPED, flatten_imports, write_student_bundle
+from grader.notebook_build import NAME as NOTEBOOK
+from grader.notebook_build import embedded_files
 
 ROOT = Path(__file__).resolve().parent.parent
 GRADER = ROOT / "grader"
@@ -37,6 +40,24 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def texts(bundle: Path) -> dict[str, str]:
     with zipfile.ZipFile(bundle) as zf:
         return {n.split("/", 1)[1]: zf.read(n).decode() for n in zf.namelist()}
+
+
+def notebook_parts(texts: dict[str, str]) -> dict[str, str]:
+    """The notebook as a student reads it: its cells' code, and each file its setup cell carries
+    (the .ipynb's JSON escapes every line, so a scan of its raw text would miss them)."""
+    cells = json.loads(texts[NOTEBOOK])["cells"]
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    setup = ["".join(c["source"]) for c in cells if "setup" in c["metadata"].get("tags", [])]
+    parts = {f"{NOTEBOOK} cells": "\n".join(code), f"{NOTEBOOK} setup": "\n".join(setup)}
+    for text in code:
+        parts.update({f"{NOTEBOOK}: {n}": t for n, t in embedded_files(text).items()})
+    return parts
+
+
+@pytest.fixture(scope="module")
+def readable(texts: dict[str, str]) -> dict[str, str]:
+    """Every file of the bundle, with the notebook read as its code."""
+    return {**{n: t for n, t in texts.items() if n != NOTEBOOK}, **notebook_parts(texts)}
 
 
 @pytest.fixture
@@ -93,18 +114,18 @@ def test_the_public_code_is_the_graders_own_verbatim_but_for_its_imports(texts) 
         assert all(a.lstrip().startswith("from .") for a, _ in changed), changed
 
 
-def test_no_line_of_a_solution_is_in_the_bundle(texts) -> None:
+def test_no_line_of_a_solution_is_in_the_bundle(readable) -> None:
     lines = solution_lines()
     assert len(lines) > 40, "the markers still wrap the solutions"
-    for name, text in texts.items():
+    for name, text in readable.items():
         leaked = sorted(lines & {ln.strip() for ln in text.splitlines()})
         assert not leaked, f"{name} contains solution lines: {leaked[:5]}"
 
 
-def test_no_hidden_case_and_no_known_mistake_is_in_the_bundle(texts) -> None:
+def test_no_hidden_case_and_no_known_mistake_is_in_the_bundle(readable) -> None:
     from grader.backprop_ninja.hidden import HIDDEN
 
-    everything = "\n".join(texts.values())
+    everything = "\n".join(readable.values())
     for cfg in HIDDEN:
         args = ", ".join(f"{k}={v!r}" for k, v in cfg.as_dict().items() if k != "dtype")
         assert args not in everything
@@ -126,12 +147,16 @@ def _code_of(edit: str) -> list[str]:
     ]
 
 
-def test_no_formula_of_a_reference_or_a_near_miss_is_in_the_bundle(texts) -> None:
+def test_no_formula_of_a_reference_or_a_near_miss_is_in_the_bundle(texts, readable) -> None:
     """A hint may say what the numbers show, never the code of an answer or of a near-miss (a
     student would only have to flip it back): the variants' edits appear nowhere in the bundle,
     nor the solutions' formulas in the public code the check runs."""
     public = {n: t for n, t in texts.items() if n.startswith(PACKAGE) or n == "check.py"}
     public["README.md"] = texts["README.md"]
+    # The notebook's own code (its stub cells, like the stubs, may warn of a near-miss).
+    public.update(
+        {n: t for n, t in readable.items() if n.startswith(NOTEBOOK) and "cells" not in n}
+    )
     formulas = set()
     for variant in (*MISTAKES.values(), *ALTERNATIVES.values()):
         for old, new in variant.edits:
@@ -142,14 +167,17 @@ def test_no_formula_of_a_reference_or_a_near_miss_is_in_the_bundle(texts) -> Non
         assert not found, f"{name} holds answer or near-miss code: {found[:5]}"
 
 
-def test_the_bundle_holds_no_grader_module_beyond_the_shipped_ones(texts) -> None:
+def test_the_bundle_holds_no_grader_module_beyond_the_shipped_ones(readable) -> None:
     shipped = {GRADER / rel for rel in SHIPPED}
     public = {ln.strip() for path in shipped for ln in path.read_text().splitlines() if ln.strip()}
     public.add('if __name__ == "__main__":')  # check.py and train.py are scripts too
-    everything = "\n".join(t for n, t in texts.items() if n.endswith(".py") and "exercise" not in n)
+    everything = "\n".join(
+        t for n, t in readable.items() if n.endswith((".py", "setup")) and "exercise" not in n
+    )
     for path in GRADER.rglob("*.py"):
-        # bundle.py writes check.py and train.py on purpose; every other module stays out.
-        if path in shipped or path.name == "bundle.py":
+        # bundle.py writes check.py and train.py on purpose, notebook_build.py the notebook's
+        # cells; every other module stays out.
+        if path in shipped or path.name in ("bundle.py", "notebook_build.py"):
             continue
         for line in path.read_text().splitlines():
             s = line.strip()
@@ -172,6 +200,16 @@ def test_the_bundle_needs_only_torch_and_the_standard_library(texts) -> None:
         if name.endswith(".py"):
             roots = {m.split(".")[0] for m in imported_modules(text)}
             assert roots - set(sys.stdlib_module_names) <= {"torch", PACKAGE}, name
+
+
+def test_the_notebook_carries_the_bundles_public_code_and_needs_only_torch(texts) -> None:
+    """A student uploads only the .ipynb to Colab: its setup cell holds _ninja_check/ as the zip
+    ships it, and its cells import nothing but torch and the standard library."""
+    parts = notebook_parts(texts)
+    carried = {n.split(": ", 1)[1]: t for n, t in parts.items() if ": " in n}
+    assert carried == {n: t for n, t in texts.items() if n.startswith(PACKAGE + "/")}
+    roots = {m.split(".")[0] for m in imported_modules(parts[f"{NOTEBOOK} cells"])}
+    assert roots - set(sys.stdlib_module_names) <= {"torch"}, roots
 
 
 def test_readme_explains_how_to_work(texts) -> None:
