@@ -1,7 +1,8 @@
 """Reading a student's source without running it: autograd use per name, and "did you mean".
 
-The scan is the rule that scores (the worker's run-time tripwires can be undone by the code they
-watch). It reads the text that runs: the pipeline decodes a file as Python would (PEP 263) and
+The scan is the second layer against autograd: the first takes autograd out of every student
+process before student code runs (sandbox/inside/noautograd.py), and the scan names the call in
+the student's terms before anything runs, even where that first layer is missing. It reads the text that runs: the pipeline decodes a file as Python would (PEP 263) and
 refuses any declared encoding but UTF-8, and the scan refuses a text whose own coding line would
 make Python decode it differently once written as UTF-8.
 
@@ -73,7 +74,7 @@ DYNAMIC_ATTRS = {
     "__setattr__": "uses __setattr__",
     "__delattr__": "uses __delattr__",
     # Introspection reaches any object by a computed name (`torch.__dict__[chr(...)...]`): a
-    # gradient formula never needs it, and the run-time tripwires can be switched off from it.
+    # gradient formula never needs it, and it is how a student would try to undo the run-time ban.
     **{
         attr: f"uses introspection (`{attr}`)"
         for attr in (

@@ -271,7 +271,7 @@ def test_autograd_is_forbidden_and_scores_zero_for_that_function_only(grade):
 
 
 def test_the_run_time_check_catches_autograd_the_scan_was_not_asked_to_see():
-    """Defence in depth: with the static scan off, the worker's tripwires still catch it."""
+    """Defence in depth: with the static scan off, the run-time autograd ban still catches it."""
     from grader.pipeline import Grader
 
     g = Grader(public_only=True, static_scan=False)
