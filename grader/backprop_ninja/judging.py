@@ -32,29 +32,31 @@ def hint_context(grad: str, case: Case, mistakes: Mistakes, compact: bool = Fals
 def isolated(grad: str, session, cases: Sequence[Case], mistakes: Mistakes = None) -> ItemResult:
     """Exercise 1: one gradient over every case, fed autograd's upstream gradients."""
     allowed = spec.allowed_exercise1(grad)
-    results = []
-    for case in cases:
-        outcome = session.call("exercise1", grad, case.atomic_inputs, allowed)
-        results.append(
-            judge_case(
-                case.meta(),
-                outcome,
-                case.atomic_grads[grad],
-                input_dtype=case.dtype,
-                scale_floor=case.scale_floor(grad, case.atomic_grads),
-                hints=hint_context(grad, case, mistakes),
-                name=grad,
-            )
-        )
-    return make_item(f"exercise1.{grad}", results)
+    return _over_cases("exercise1", grad, allowed, session, cases, mistakes, scale_floor=True)
 
 
 def fused(grad: str, session, cases: Sequence[Case], mistakes: Mistakes = None) -> ItemResult:
     """Exercise 2: a fused backward pass over every case."""
     allowed = spec.allowed_exercise2(grad)
+    return _over_cases("exercise2", grad, allowed, session, cases, mistakes, scale_floor=False)
+
+
+def _over_cases(
+    file: str,
+    grad: str,
+    allowed,
+    session,
+    cases: Sequence[Case],
+    mistakes: Mistakes,
+    *,
+    scale_floor: bool,
+) -> ItemResult:
+    """One function called on every case and judged against autograd's `grad`. Exercise 1's
+    mathematically zero gradients are judged on a related gradient's scale (`scale_floor`)."""
     results = []
     for case in cases:
-        outcome = session.call("exercise2", grad, case.atomic_inputs, allowed)
+        outcome = session.call(file, grad, case.atomic_inputs, allowed)
+        floor = case.scale_floor(grad, case.atomic_grads) if scale_floor else 0.0
         results.append(
             judge_case(
                 case.meta(),
@@ -62,10 +64,11 @@ def fused(grad: str, session, cases: Sequence[Case], mistakes: Mistakes = None) 
                 case.atomic_grads[grad],
                 input_dtype=case.dtype,
                 hints=hint_context(grad, case, mistakes),
+                scale_floor=floor,
                 name=grad,
             )
         )
-    return make_item(f"exercise2.{grad}", results)
+    return make_item(f"{file}.{grad}", results)
 
 
 def chain(session, case: Case) -> dict:
