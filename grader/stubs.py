@@ -74,21 +74,23 @@ def _stub_text(solution: Path) -> str:
     return HEADER + generate_stub(solution.read_text(encoding="utf-8"))
 
 
-def write_stubs(solutions: Path, out: Path) -> list[Path]:
-    """Write out/exercise{1,2,3}.py from the solutions; returns the paths written."""
+def write_stubs(solutions: Path, out: Path, names: tuple[str, ...] = EXERCISES) -> list[Path]:
+    """Write out/<name> for each file name from the solutions; returns the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in EXERCISES:
+    for name in names:
         path = out / name
         path.write_text(_stub_text(solutions / name), encoding="utf-8")
         written.append(path)
     return written
 
 
-def stubs_are_current(solutions: Path, assignments: Path) -> list[str]:
+def stubs_are_current(
+    solutions: Path, assignments: Path, names: tuple[str, ...] = EXERCISES
+) -> list[str]:
     """The names of the stub files that are missing or differ from what the solutions generate."""
     stale = []
-    for name in EXERCISES:
+    for name in names:
         path = assignments / name
         if not path.is_file() or path.read_text(encoding="utf-8") != _stub_text(solutions / name):
             stale.append(name)
