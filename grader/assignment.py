@@ -27,6 +27,7 @@ class StudentBundle:
     # Inlined into check.py in this order; each may import the ones before it relatively.
     check_parts: tuple[Path, ...]
     check_header: str
+    extras: tuple[Path, ...] = ()  # further files for students, under their own names
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,12 @@ class Assignment:
     rubric: Path
     # Builds the cases ahead of time, so that forked grader processes share them.
     warm: Callable[[bool], object] | None = None
-    # Hooks, each optional: the example class's table (see grader/examples.py), the student
-    # bundle, and the training demo `grader train` runs: demo(path, data=, steps=, check_steps=,
-    # seed=), where path is the student's file (None: the reference solution).
-    examples: Mapping[str, Mapping[str, object]] | None = None
+    # Hooks, each optional. `examples`: a function returning the example class's table (see
+    # grader/examples.py; imported only when called, as the Gradescope zip leaves it out).
+    # `bundle`: the student bundle's README and self-check. `training_demo`: what `grader train`
+    # runs, demo(assignment, path, data=, steps=, check_steps=, seed=), where path is the
+    # student's file (None: the reference solution's).
+    examples: Callable[[], Mapping[str, Mapping[str, object]]] | None = None
     bundle: StudentBundle | None = None
     training_demo: Callable[..., object] | None = None
     # Filled in by `load` from the course (or set by the package itself).

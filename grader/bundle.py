@@ -70,6 +70,8 @@ def _bundle_files(assignment: Assignment) -> dict[str, str]:
     files = {name: (assignment.stubs / name).read_text(encoding="utf-8") for name in names}
     files["README.md"] = _bundle_hook(assignment).readme.read_text(encoding="utf-8")
     files["check.py"] = build_check_source(assignment)
+    for extra in _bundle_hook(assignment).extras:
+        files[extra.name] = extra.read_text(encoding="utf-8")
     return files
 
 

@@ -72,7 +72,8 @@ def write_examples(
     Every example is built before anything is written, so a stale edit leaves OUT untouched.
     """
     assignment = load()  # the table and file names default to the chosen assignment's
-    table = (assignment.examples or {}) if table is None else table
+    if table is None:
+        table = assignment.examples() if assignment.examples else {}
     all_files = assignment.file_names if all_files is None else all_files
     built = {
         ex: _example_files(ex, spec, solutions, assignments, all_files)

@@ -1,11 +1,11 @@
 """The Backprop Ninja assignment's content: model, allowed arguments, cases, rubric, suites."""
 
+from importlib import import_module
 from pathlib import Path
 
 from grader.assignment import Assignment, StudentBundle
 
 from .cases import cases
-from .examples import EXAMPLES
 from .spec import EXERCISE1, EXERCISE2, EXERCISE3_GRADS
 
 _HERE = Path(__file__).resolve().parent
@@ -42,7 +42,7 @@ ASSIGNMENT = Assignment(
     suites=_HERE / "suites",
     rubric=_HERE / "rubric.yaml",
     warm=cases,
-    examples=EXAMPLES,
+    examples=lambda: import_module(f"{__name__}.examples").EXAMPLES,
     bundle=StudentBundle(
         readme=_HERE / "student_readme.md",
         check_parts=tuple(

