@@ -37,7 +37,7 @@ assignment_option = click.option(
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
-    """Autograder for 'Becoming a Backprop Ninja'."""
+    """Autograder for hand-written backprop: the course's assignments (see `grader list`)."""
 
 
 @main.command("list")
