@@ -91,20 +91,15 @@ def load(name: str | None = None) -> Assignment:
 def from_package(package: str, root: Path, default: bool) -> Assignment:
     """The package's ASSIGNMENT with its solutions and stubs folders found by the course's rule.
 
-    `solutions/<name>/` and `assignments/<name>/`; the default assignment may still keep them
-    flat in `solutions/` and `assignments/` (its files at the top of those folders).
+    `solutions/<name>/` and `assignments/<name>/`; the default assignment may still keep both
+    flat (its files at the top of `solutions/` and `assignments/`) while it has no
+    `solutions/<name>/`.
     """
     a = importlib.import_module(package).ASSIGNMENT
+    flat = default and not (root / "solutions" / a.name).is_dir()
     return dataclasses.replace(
         a,
         package=a.package or package,
-        solutions=a.solutions or _folder(root / "solutions", a, default),
-        stubs=a.stubs or _folder(root / "assignments", a, default),
+        solutions=a.solutions or root / "solutions" / ("" if flat else a.name),
+        stubs=a.stubs or root / "assignments" / ("" if flat else a.name),
     )
-
-
-def _folder(top: Path, a: Assignment, default: bool) -> Path:
-    own = top / a.name
-    if own.is_dir() or not default:
-        return own
-    return top
