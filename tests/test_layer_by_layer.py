@@ -272,3 +272,16 @@ def test_the_example_class_grades_into_reports_and_a_summary(tmp_path):
         result = json.loads((out / name / "result.json").read_text())
         assert failing(result) == EXPECTED[name][0], name
     assert json.dumps(summary)
+
+
+def test_the_training_demo_trains_with_the_students_functions(tmp_path):
+    cli = [sys.executable, "-m", "grader.cli", "train", "-a", "layer-by-layer"]
+    run = subprocess.run([*cli, "--steps", "3", "--check-steps", "2"], capture_output=True,
+                         text=True, cwd=ROOT)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    out = run.stdout + run.stderr
+    assert out.count("differ from autograd's") == 2 and ": ok" in out and "val loss" in out
+    run = subprocess.run([*cli, str(A.stubs / "layers.py"), "--steps", "3"], capture_output=True,
+                         text=True, cwd=ROOT)  # fmt: skip
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert "step 1: cross_entropy_backward: not implemented" in run.stderr

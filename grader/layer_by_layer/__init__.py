@@ -13,6 +13,7 @@ from grader.assignment import Assignment
 
 from .bundle import BUNDLE
 from .cases import cases
+from .demo import training_demo
 from .spec import FILE, ITEMS
 
 _HERE = Path(__file__).resolve().parent
@@ -28,4 +29,5 @@ ASSIGNMENT = Assignment(
     warm=cases,
     examples=lambda: import_module(f"{__name__}.examples").EXAMPLES,
     bundle=BUNDLE,
+    training_demo=training_demo,
 )

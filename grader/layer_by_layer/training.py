@@ -54,17 +54,19 @@ FUNCTION = {i.kind: i.function for i in spec.ITEMS}
 ALLOWED = {i.kind: i.allowed for i in spec.ITEMS}
 
 
-def init_params(g: torch.Generator) -> dict[str, torch.Tensor]:
+def init_params(
+    g: torch.Generator, n_embd: int = N_EMBD, n_hidden: int = N_HIDDEN
+) -> dict[str, torch.Tensor]:
     """makemore part 5's initialisation (fan-in scaled weights, a small last layer), with
     batchnorm's gain and bias drawn near 1 and 0 so that zeros cannot hide a wrong gradient."""
-    p = {"C": torch.randn(VOCAB, N_EMBD, generator=g)}
-    fan_in = 2 * N_EMBD
+    p = {"C": torch.randn(VOCAB, n_embd, generator=g)}
+    fan_in = 2 * n_embd
     for k in (1, 2, 3):
-        p[f"W{k}"] = torch.randn(fan_in, N_HIDDEN, generator=g) * (5 / 3) / fan_in**0.5
-        p[f"gamma{k}"] = 1 + 0.1 * torch.randn(N_HIDDEN, generator=g)
-        p[f"beta{k}"] = 0.1 * torch.randn(N_HIDDEN, generator=g)
-        fan_in = 2 * N_HIDDEN
-    p["W4"] = torch.randn(N_HIDDEN, VOCAB, generator=g) * 0.1 / N_HIDDEN**0.5
+        p[f"W{k}"] = torch.randn(fan_in, n_hidden, generator=g) * (5 / 3) / fan_in**0.5
+        p[f"gamma{k}"] = 1 + 0.1 * torch.randn(n_hidden, generator=g)
+        p[f"beta{k}"] = 0.1 * torch.randn(n_hidden, generator=g)
+        fan_in = 2 * n_hidden
+    p["W4"] = torch.randn(n_hidden, VOCAB, generator=g) * 0.1 / n_hidden**0.5
     p["b4"] = 0.1 * torch.randn(VOCAB, generator=g)
     return p
 
@@ -96,14 +98,23 @@ def loss_of(p: dict, Xb: torch.Tensor, Yb: torch.Tensor) -> torch.Tensor:
     return model.cross_entropy(forward(p, Xb, Yb)[1], Yb)
 
 
-@functools.lru_cache(maxsize=1)
-def dataset() -> tuple[torch.Tensor, torch.Tensor]:
-    """Every 8-character context of the census first names (the `names` package) and the
-    character after it, '.' marking a name's start and end."""
+def census_names() -> list[str]:
+    """The census first names shipped in the `names` package, lower case, each once."""
     folder = resources.files("names")
     lines = [ln for f in ("dist.female.first", "dist.male.first")
              for ln in (folder / f).read_text().splitlines()]  # fmt: skip
-    words = sorted({ln.split()[0].lower() for ln in lines if ln.strip()})
+    return sorted({ln.split()[0].lower() for ln in lines if ln.strip()})
+
+
+@functools.lru_cache(maxsize=1)
+def dataset() -> tuple[torch.Tensor, torch.Tensor]:
+    """The training item's data: every context of the census names (see `contexts`)."""
+    return contexts(census_names())
+
+
+def contexts(words: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every 8-character context of the words and the character after it, '.' (0) marking a
+    word's start and end; characters other than a-z are dropped."""
     stoi = {c: i + 1 for i, c in enumerate(string.ascii_lowercase)}
     X, Y = [], []
     for w in words:
