@@ -26,6 +26,7 @@ from grader.gradescope.package import solution_lines, write_autograder_zip
 from grader.layer_by_layer import mistakes, model, spec
 from grader.layer_by_layer.cases import cases
 from grader.layer_by_layer.hidden import HIDDEN
+from grader.layer_by_layer.training import TRAIN_TOLERANCE
 from grader.scoring import load_rubric
 from grader.stubs import stubs_are_current
 
@@ -105,6 +106,11 @@ def test_each_example_fails_exactly_the_items_its_mistake_touches(grade, tmp_pat
         assert failing(result) == wrong, folder.name
         for name, hint in hints.items():
             assert item(result, name)["hint"] == hint, (folder.name, name)
+        drift = item(result, "training")["extra"].get("per_param")
+        if folder.name == "complete":  # the training tolerance's margins: 10x either way
+            assert max(drift.values()) < TRAIN_TOLERANCE / 10
+        if folder.name == "bessel":
+            assert max(drift.values()) > TRAIN_TOLERANCE * 10
     bias = item(grade((tmp_path / "missing_bias_sum" / "layers.py").read_text()), "linear")
     assert "dbias: wrong shape" in bias["message"] and "sum over the broadcast" in bias["message"]
 
@@ -229,6 +235,8 @@ def test_each_gradescope_zip_carries_its_assignment_alone(tmp_path):
         names = zf.namelist()
         course = zf.read("course.yaml").decode()
     assert mine.name == "layer-by-layer-autograder.zip"
+    # Every zip is checked against every assignment's solution lines, this one's included.
+    assert solution_lines(A.solutions) <= solution_lines(ROOT / "solutions")
     assert "grader/layer_by_layer/suites/test_layers.py" in names
     assert not any("backprop_ninja" in n for n in names)
     assert "grader/layer_by_layer/examples.py" not in names
