@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,3 +120,30 @@ def test_a_tiny_assignment_built_from_the_docs_grades_a_class(tmp_path):
     assert bob["score"] == 0.0 and bob["items"][0]["status"] == "not_implemented"
     assert (tmp_path / "reports" / "summary.html").is_file()
     assert sorted(p.name for p in (ROOT / "assignments").iterdir()) == before
+
+
+def test_its_gradescope_zip_carries_the_package_and_grades_on_its_own(tmp_path):
+    course = tmp_path / "course.yaml"
+    course.write_text(COURSE)
+    for name, text in PACKAGE.items():
+        path = tmp_path / "packages" / "tiny_square" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text.lstrip())
+    (tmp_path / "solutions" / "tiny").mkdir(parents=True)
+    (tmp_path / "solutions" / "tiny" / "tiny.py").write_text(SOLUTION)
+    grader(course, "assign")
+    grader(course, "gradescope-zip", "--out", "dist")
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(tmp_path / "dist" / "tiny-autograder.zip") as zf:
+        names = zf.namelist()
+        zf.extractall(root / "source")
+    assert "tiny_square/suites/test_tiny.py" in names and "selfcheck/tiny.py" in names
+    assert not any("backprop_ninja" in n or "layer_by_layer" in n for n in names)
+    assert not any("2 * x" in (root / "source" / n).read_text() for n in names)
+    (root / "submission").mkdir()
+    (root / "submission" / "tiny.py").write_text(SOLUTION)
+    env = {k: v for k, v in os.environ.items() if k != "GRADER_COURSE"}
+    env["PYTHONPATH"] = str(root / "source")
+    subprocess.run([sys.executable, "-m", "grader.cli", "gradescope-run", "--root", str(root)],
+                   cwd=root / "source", env=env, check=True, capture_output=True)  # fmt: skip
+    assert json.loads((root / "results" / "results.json").read_text())["score"] == 100.0

@@ -56,7 +56,7 @@ def write_autograder_zip(out: Path, assignment: Assignment | None = None) -> Pat
     assignment = assignment or load()
     check_rubric(assignment)
     entries = zip_entries(torch_index(), assignment)
-    check_no_solutions(entries, solution_lines(SOLUTIONS))
+    check_no_solutions(entries, solution_lines(SOLUTIONS) | solution_lines(assignment.solutions))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{assignment.name}-autograder.zip"
@@ -107,6 +107,11 @@ def zip_entries(
             and rel.as_posix() != table
         ):
             entries[f"grader/{rel.as_posix()}"] = (path.read_bytes(), REGULAR)
+    if assignment.content.parent != PACKAGE:  # a course's own package, kept outside grader/
+        for path in sorted(assignment.content.rglob("*")):
+            rel = path.relative_to(assignment.content.parent)
+            if path.is_file() and not _skipped(rel) and rel.as_posix() != table:
+                entries[rel.as_posix()] = (path.read_bytes(), REGULAR)
     entries["course.yaml"] = (course_file(assignment).encode(), REGULAR)
     for name in ("pyproject.toml", "constraints.txt"):
         entries[name] = (_required(ROOT / name).read_bytes(), REGULAR)
@@ -121,13 +126,21 @@ def zip_entries(
 
 
 def _other_assignments(assignment: Assignment) -> set[str]:
-    """The top folders of grader/ that hold the course's other assignments: they stay out."""
+    """The top folders of grader/ that hold other assignments: they stay out of the zip.
+
+    Those of the course, and any other package of grader/ that defines ASSIGNMENT (a course
+    kept elsewhere does not list the ones shipped here, and they must not ride along).
+    """
     from ..course import assignments
 
     mine = assignment.content
-    return {
-        a.content.name for a in assignments() if a.content != mine and a.content.parent == PACKAGE
+    listed = {a.content for a in assignments() if a.content.parent == PACKAGE}
+    found = {
+        init.parent
+        for init in PACKAGE.glob("*/__init__.py")
+        if "\nASSIGNMENT = " in init.read_text(encoding="utf-8")
     }
+    return {folder.name for folder in listed | found if folder != mine}
 
 
 def course_file(assignment: Assignment) -> str:
