@@ -293,3 +293,12 @@ def test_the_training_demo_trains_with_the_students_functions(tmp_path):
                          text=True, cwd=ROOT)  # fmt: skip
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert "step 1: cross_entropy_backward: not implemented" in run.stderr
+
+
+def test_the_public_check_runs_this_assignment_and_shows_no_hidden_case(tmp_path):
+    (tmp_path / "layers.py").write_text(mutated("- n / (n - 1) * xhat", "- xhat"))
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "check", "-a", "layer-by-layer",
+                          str(tmp_path)], capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "batchnorm_3d" in run.stdout and mistakes.BESSEL in run.stdout
+    assert "hidden-" not in run.stdout and "6/9 items pass" in run.stdout
