@@ -117,6 +117,7 @@ class Grader:
             grader_version=__version__,
             graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             duration_s=round(time.monotonic() - start, 3),
+            assignment=self.assignment.name,
         )
 
     def _run(self, sources: dict[str, str | None | Exception]):

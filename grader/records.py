@@ -89,6 +89,7 @@ class SubmissionResult:
     grader_version: str = ""
     graded_at: str = ""
     duration_s: float = 0.0
+    assignment: str = ""  # its name, as `grader list` shows it
 
     def to_json(self) -> dict[str, Any]:
         return {**self.__dict__, "items": [i.to_json() for i in self.items]}

@@ -69,6 +69,7 @@ def test_the_solution_scores_full_marks(grade):
     assert [i["id"] for i in result["items"]] == list(A.item_ids)
     assert item(result, "training")["extra"]["per_param"]
     assert result["leaderboard"]["val_loss"] > 0
+    assert result["assignment"] == "layer-by-layer"
 
 
 def test_the_stub_scores_zero_with_every_item_not_implemented(grade):
