@@ -303,3 +303,13 @@ def test_the_public_check_runs_this_assignment_and_shows_no_hidden_case(tmp_path
     assert run.returncode == 0, run.stderr
     assert "batchnorm_3d" in run.stdout and mistakes.BESSEL in run.stdout
     assert "hidden-" not in run.stdout and "6/9 items pass" in run.stdout
+
+
+def test_a_transposed_weight_gradient_is_named_as_such(grade):
+    transposed = mutated(
+        "dweight = x.reshape(-1, fan_in).T @ dout.reshape(-1, fan_out)",
+        "dweight = dout.reshape(-1, fan_out).T @ x.reshape(-1, fan_in)",
+    )
+    linear = item(grade(transposed), "linear")
+    assert linear["status"] == "failed"
+    assert "dweight: wrong shape" in linear["message"] and "transposed?" in linear["message"]
