@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from variants import ALTERNATIVES, MISTAKES
 
+from grader.backprop_ninja.notebook_build import NAME as NOTEBOOK
+from grader.backprop_ninja.notebook_build import embedded_files
 from grader.bundle import PACKAGE, SHIPPED, flatten_imports, write_student_bundle
-from grader.notebook_build import NAME as NOTEBOOK
-from grader.notebook_build import embedded_files
 
 ROOT = Path(__file__).resolve().parent.parent
 GRADER = ROOT / "grader"
