@@ -2,9 +2,10 @@
 
 The scan is the second layer against autograd: the first takes autograd out of every student
 process before student code runs (sandbox/inside/noautograd.py), and the scan names the call in
-the student's terms before anything runs, even where that first layer is missing. It reads the text that runs: the pipeline decodes a file as Python would (PEP 263) and
-refuses any declared encoding but UTF-8, and the scan refuses a text whose own coding line would
-make Python decode it differently once written as UTF-8.
+the student's terms before anything runs, even where that first layer is missing. It reads the
+text that runs: the pipeline decodes a file as Python would (PEP 263) and refuses any declared
+encoding but UTF-8, and the scan refuses a text whose own coding line would make Python decode it
+differently once written as UTF-8.
 
 What is forbidden: `backward`, `torch.autograd`, `torch.func`/functorch, `.grad`, backward
 kernels (`*_backward`), and dynamic access that could hide them, bare or under another name
