@@ -44,7 +44,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 # A student's self-check of their own files: make check FOLDER=path (default: assignments/).
-FOLDER ?= assignments$(if $(ASSIGNMENT),/$(ASSIGNMENT))
+FOLDER ?= assignments/$(or $(ASSIGNMENT),backprop-ninja)
 check: $(STAMP)
 	$(BIN)/grader check $(A) "$(FOLDER)"
 

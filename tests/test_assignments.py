@@ -15,10 +15,9 @@ from grader.course import CourseError, assignments
 
 ROOT = Path(__file__).resolve().parent.parent
 GRADER = ROOT / "grader"
-# Backprop Ninja's training demo still sits at grader/train.py, wired in as that assignment's
-# `training_demo` hook; it moves into grader/backprop_ninja/ once the branches that edit it are
-# merged (see the note). Nothing else of the core may name an assignment.
-NOT_YET_MOVED = {GRADER / "train.py"}
+# Nothing of the core may name an assignment (Backprop Ninja's training demo, notebook and
+# student-bundle package now live in grader/backprop_ninja/, wired in by its hooks).
+NOT_YET_MOVED: set[Path] = set()
 
 
 def cli(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:

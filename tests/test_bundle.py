@@ -79,7 +79,7 @@ def run_check(folder: Path) -> list[str]:
 def solution_lines() -> set[str]:
     """Every non-trivial line inside the solutions' marked regions."""
     lines = set()
-    for path in (ROOT / "solutions").glob("exercise*.py"):
+    for path in (ROOT / "solutions" / "backprop-ninja").glob("exercise*.py"):
         inside = False
         for line in path.read_text().splitlines():
             s = line.strip()
@@ -99,7 +99,7 @@ def test_the_zip_holds_the_stubs_scripts_readme_and_public_code_in_one_folder(
     assert set(texts) == EXPECTED
     assert len({n.split("/", 1)[0] for n in names}) == 1
     for name in ("exercise1.py", "exercise2.py", "exercise3.py"):
-        assert texts[name] == (ROOT / "assignments" / name).read_text()
+        assert texts[name] == (ROOT / "assignments" / "backprop-ninja" / name).read_text()
 
 
 def test_the_public_code_is_the_graders_own_verbatim_but_for_its_imports(texts) -> None:
@@ -225,7 +225,7 @@ def test_check_reports_every_stub_as_not_implemented(unpacked: Path) -> None:
 
 
 def test_check_passes_the_solutions(unpacked: Path) -> None:
-    for path in (ROOT / "solutions").glob("exercise*.py"):
+    for path in (ROOT / "solutions" / "backprop-ninja").glob("exercise*.py"):
         shutil.copy(path, unpacked / path.name)
     rows = run_check(unpacked)
     assert len(rows) == 36

@@ -162,4 +162,4 @@ def test_setup_cells_are_marked_so_the_grader_skips_them():
     for cell in nb["cells"]:
         if "setup" in cell["metadata"].get("tags", []):
             assert source(cell).startswith(SETUP_MARK)
-    assert (ROOT / "assignments" / NAME).is_file()
+    assert (ROOT / "assignments" / "backprop-ninja" / NAME).is_file()

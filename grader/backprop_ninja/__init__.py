@@ -17,7 +17,7 @@ def training_demo(assignment: Assignment, path: Path | None, **options):
     when no file is given)."""
     import click
 
-    from grader.train import TrainingError, run_training
+    from .train import TrainingError, run_training
 
     try:
         return run_training(path or assignment.solutions / "exercise3.py", **options)
