@@ -19,13 +19,14 @@ from test_bundle import solution_lines
 
 from grader.backprop_ninja.notebook_build import (
     NAME,
+    SETUP_MARK,
     build_notebook,
     notebook_is_current,
     notebook_text,
 )
 from grader.backprop_ninja.spec import EXERCISE1, EXERCISE2
 from grader.backprop_ninja.student_check_driver import ITEM_IDS, check
-from grader.notebook import SETUP_MARK, read_notebook
+from grader.notebook import read_notebook
 from grader.notebook_submissions import functions_of
 from grader.student_text import render
 from grader.submissions import discover

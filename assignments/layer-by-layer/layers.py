@@ -1,5 +1,5 @@
-# Generated from the reference solutions by `make stubs` (grader assign); do not edit.
-# Students: replace every `raise NotImplementedError(...)` with your code.
+# Your file: replace every `raise NotImplementedError(...)` with your code, then run
+# `python check.py`. (Course staff: generated from the solutions by `make stubs`.)
 """Backprop Ninja, layer by layer: a backward pass for each module of makemore part 5.
 
 Each function receives, by name, the arguments it declares (see CONTRACT.md for what each may
