@@ -9,6 +9,7 @@ check reports every item as not implemented; run on the solutions it passes ever
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import re
 import shutil
@@ -20,9 +21,10 @@ from pathlib import Path
 import pytest
 from variants import ALTERNATIVES, MISTAKES
 
+from grader.backprop_ninja.bundle import BUNDLE, PACKAGE, SHIPPED
 from grader.backprop_ninja.notebook_build import NAME as NOTEBOOK
 from grader.backprop_ninja.notebook_build import embedded_files
-from grader.bundle import PACKAGE, SHIPPED, flatten_imports, write_student_bundle
+from grader.bundle import flatten_imports, package_files, write_student_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 GRADER = ROOT / "grader"
@@ -236,9 +238,8 @@ def test_the_bundle_is_reproducible(bundle: Path, tmp_path: Path) -> None:
     assert write_student_bundle(tmp_path).read_bytes() == bundle.read_bytes()
 
 
-def test_two_shipped_modules_may_not_share_a_name(monkeypatch) -> None:
-    import grader.bundle as b
-
-    monkeypatch.setattr(b, "SHIPPED", (*b.SHIPPED, "backprop_ninja/__init__.py", "__init__.py"))
+def test_two_shipped_modules_may_not_share_a_name() -> None:
+    extra = (GRADER / "backprop_ninja" / "__init__.py", GRADER / "__init__.py")
+    bundle = dataclasses.replace(BUNDLE, shipped=(*BUNDLE.shipped, *extra))
     with pytest.raises(ValueError, match="two shipped modules are named __init__.py"):
-        b.package_files()
+        package_files(bundle)
