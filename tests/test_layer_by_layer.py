@@ -314,3 +314,15 @@ def test_a_transposed_weight_gradient_is_named_as_such(grade):
     linear = item(grade(transposed), "linear")
     assert linear["status"] == "failed"
     assert "dweight: wrong shape" in linear["message"] and "transposed?" in linear["message"]
+
+
+def test_a_notebook_holding_the_layers_is_graded_like_layers_py(tmp_path):
+    """A student who worked in Colab uploads only the .ipynb: its functions are layers.py's."""
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+            "source": SOLUTION.splitlines(keepends=True)}  # fmt: skip
+    notebook = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "Copy of layers.ipynb").write_text(json.dumps(notebook))
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "check", "-a", "layer-by-layer",
+                          str(tmp_path)], capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "9 of 9 items pass" in run.stdout, run.stdout

@@ -14,7 +14,7 @@ from grader.assignment import Assignment
 from .bundle import BUNDLE
 from .cases import cases
 from .demo import training_demo
-from .spec import FILE, ITEMS
+from .spec import FILE, FUNCTIONS, ITEMS
 
 _HERE = Path(__file__).resolve().parent
 
@@ -27,6 +27,7 @@ ASSIGNMENT = Assignment(
     suites=_HERE / "suites",
     rubric=_HERE / "rubric.yaml",
     warm=cases,
+    functions=((FILE, FUNCTIONS),),  # what a notebook submission is read for (grader/notebook.py)
     examples=lambda: import_module(f"{__name__}.examples").EXAMPLES,
     bundle=BUNDLE,
     training_demo=training_demo,
