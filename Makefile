@@ -4,11 +4,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-SUBMISSIONS ?= build/examples
-# The example class goes to reports/; any other class to reports/<its name> (export.zip ->
-# reports/export), so a class is never mixed into the examples' summary and gradebook.
-ifeq ($(SUBMISSIONS),build/examples)
-OUT         ?= reports
+# Which assignment (`grader list`); empty: the course's default, from course.yaml.
+ASSIGNMENT  ?=
+A           := $(if $(ASSIGNMENT),-a $(ASSIGNMENT))
+EXAMPLES    := build/examples$(if $(ASSIGNMENT),-$(ASSIGNMENT))
+SUBMISSIONS ?= $(EXAMPLES)
+# The example class goes to reports/ (reports-<assignment>/ for another assignment); any other
+# class to reports/<its name> (export.zip -> reports/export), so a class is never mixed into the
+# examples' summary and gradebook.
+ifeq ($(SUBMISSIONS),$(EXAMPLES))
+OUT         ?= reports$(if $(ASSIGNMENT),-$(ASSIGNMENT))
 else
 OUT         ?= reports/$(basename $(notdir $(patsubst %/,%,$(SUBMISSIONS))))
 endif
@@ -24,8 +29,8 @@ $(STAMP): pyproject.toml constraints.txt
 
 # Grades the built-in example class unless SUBMISSIONS names something else.
 grade: $(STAMP)
-	@if [ "$(SUBMISSIONS)" = "build/examples" ]; then $(BIN)/grader examples build/examples; fi
-	$(BIN)/grader grade "$(SUBMISSIONS)" --out "$(OUT)" -j $(JOBS)
+	@if [ "$(SUBMISSIONS)" = "$(EXAMPLES)" ]; then $(BIN)/grader examples $(A) "$(EXAMPLES)"; fi
+	$(BIN)/grader grade "$(SUBMISSIONS)" --out "$(OUT)" -j $(JOBS) $(A)
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q -n 2 tests
@@ -39,24 +44,24 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 # A student's self-check of their own files: make check FOLDER=path (default: assignments/).
-FOLDER ?= assignments
+FOLDER ?= assignments/$(or $(ASSIGNMENT),backprop-ninja)
 check: $(STAMP)
-	$(BIN)/grader check "$(FOLDER)"
+	$(BIN)/grader check $(A) "$(FOLDER)"
 
 stubs: $(STAMP)
-	$(BIN)/grader assign
+	$(BIN)/grader assign $(A)
 
 examples: $(STAMP)
-	$(BIN)/grader examples build/examples
+	$(BIN)/grader examples $(A) "$(EXAMPLES)"
 
 student-bundle: $(STAMP)
-	$(BIN)/grader bundle --out dist
+	$(BIN)/grader bundle $(A) --out dist
 
 gradescope: $(STAMP)
-	$(BIN)/grader gradescope-zip --out dist
+	$(BIN)/grader gradescope-zip $(A) --out dist
 
 train: $(STAMP)
-	$(BIN)/grader train
+	$(BIN)/grader train $(A)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py

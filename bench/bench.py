@@ -109,7 +109,8 @@ def main() -> None:
                        stdout=subprocess.DEVNULL)  # fmt: skip
         make_class(tmp / "examples", tmp / "class", args.batch)
         torch_s, torch_kb = median_run([sys.executable, "-c", "import torch"], args.repeat)
-        single = [grader, "grade", str(ROOT / "solutions"), "--out", str(tmp / "single"),
+        solutions = str(ROOT / "solutions" / "backprop-ninja")
+        single = [grader, "grade", solutions, "--out", str(tmp / "single"),
                   "--force", "--no-progress"]  # fmt: skip
         # Cold runs before and after the batch: a shared machine drifts, and the ratio should
         # compare like with like.

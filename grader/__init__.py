@@ -1,3 +1,3 @@
-"""Autograder for 'Becoming a Backprop Ninja': hand-written gradients judged against autograd."""
+"""Autograder for hand-written backprop: a course's assignments, judged against autograd."""
 
 __version__ = "0.1.0"

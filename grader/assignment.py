@@ -1,23 +1,56 @@
 """What the framework needs to know of an assignment, and where to find it.
 
 An assignment is a package that defines `ASSIGNMENT`: its files, its item ids in order, its
-suites folder and its rubric. The framework (sandbox, runner, scoring, reports, Gradescope) reads
+suites folder and its rubric, plus optional hooks (the example class, the student bundle's
+self-check, a training demo). The framework (sandbox, runner, scoring, reports, Gradescope) reads
 nothing else of it, so a second assignment is a second package, not an edit.
+
+Which packages are assignments is the course's choice, in one place (`grader/course.py` reads
+it): the packages `course.yaml` lists, the default being its `default`. A command picks another
+one by name (`--assignment NAME`), which `select` makes the process-wide choice of `load()`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT = "grader.backprop_ninja"
+
+@dataclass(frozen=True)
+class StudentBundle:
+    """What `grader bundle` packs besides the stubs: a README and a public self-check.
+
+    check.py comes one of two ways (grader/bundle.py): `check_parts` inlined after
+    `check_header` into one file; or, when `package` is set, the `shipped` modules copied
+    verbatim (relative imports flattened) into that package beside the stubs, run by `scripts`
+    (name -> text, check.py among them).
+    """
+
+    readme: Path
+    # Inlined into check.py in this order; each may import the ones before it relatively.
+    check_parts: tuple[Path, ...] = ()
+    check_header: str = ""
+    extras: tuple[Path, ...] = ()  # further files for students, under their own names
+    package: str = ""  # e.g. "_ninja_check"
+    shipped: tuple[Path, ...] = ()  # each module's file; names must be unique once flattened
+    scripts: tuple[tuple[str, str], ...] = ()  # (file name, text), e.g. ("check.py", ...)
+
+
+@dataclass(frozen=True)
+class DerivedFile:
+    """A file generated from the solutions beside the stubs (a notebook, say): `grader assign`
+    writes it, the student bundle ships it, and a stale copy stops the bundle like a stale stub."""
+
+    name: str
+    text: Callable[[Path], str]  # the solutions folder -> the file's text
 
 
 @dataclass(frozen=True)
 class Assignment:
-    name: str  # used in file names: dist/<name>-student.zip
+    name: str  # used in file names: dist/<name>-student.zip, solutions/<name>/
     title: str
     files: tuple[str, ...]  # module names a student submits, e.g. "exercise1"
     item_ids: tuple[str, ...]  # every item, in report order
@@ -28,10 +61,68 @@ class Assignment:
     # The functions the grader calls in each file, e.g. ("exercise3", ("backward",)): how a
     # notebook submission's functions are told apart (grader/notebook.py).
     functions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Hooks, each optional. `examples`: a function returning the example class's table (see
+    # grader/examples.py; imported only when called, as the Gradescope zip leaves it out).
+    # `bundle`: the student bundle's README and self-check. `training_demo`: what `grader train`
+    # runs, demo(assignment, path, data=, steps=, check_steps=, seed=), where path is the
+    # student's file (None: the reference solution's); bad input raises click.ClickException.
+    examples: Callable[[], Mapping[str, Mapping[str, object]]] | None = None
+    bundle: StudentBundle | None = None
+    training_demo: Callable[..., object] | None = None
+    # `derived`: files generated from the solutions beside the stubs (see DerivedFile).
+    derived: tuple[DerivedFile, ...] = ()
+    # Filled in by `load` from the course (or set by the package itself).
+    package: str = ""
+    solutions: Path | None = None  # the marked reference solutions
+    stubs: Path | None = None  # the generated student stubs
 
     def exercise_of(self, item_id: str) -> str:
         return item_id.split(".", 1)[0]
 
+    @property
+    def file_names(self) -> tuple[str, ...]:
+        return tuple(f"{f}.py" for f in self.files)
 
-def load(package: str = DEFAULT) -> Assignment:
-    return importlib.import_module(package).ASSIGNMENT
+    @property
+    def content(self) -> Path:
+        """The assignment package's folder."""
+        return Path(importlib.import_module(self.package).__file__).resolve().parent
+
+
+class UnknownAssignment(ValueError):
+    """A name the course does not know; the message lists the ones it does."""
+
+
+_SELECTED: str | None = None
+
+
+def select(name: str | None) -> None:
+    """Make `name` what `load()` returns from now on in this process (None: the default)."""
+    global _SELECTED
+    if name is not None:
+        load(name)  # an unknown name fails here, with the list of known ones
+    _SELECTED = name
+
+
+def load(name: str | None = None) -> Assignment:
+    """The assignment called `name` (or a package name), else the selected one, else the default."""
+    from . import course
+
+    return course.assignment(name or _SELECTED)
+
+
+def from_package(package: str, root: Path, default: bool) -> Assignment:
+    """The package's ASSIGNMENT with its solutions and stubs folders found by the course's rule.
+
+    `solutions/<name>/` and `assignments/<name>/`; the default assignment may still keep both
+    flat (its files at the top of `solutions/` and `assignments/`) while it has no
+    `solutions/<name>/`.
+    """
+    a = importlib.import_module(package).ASSIGNMENT
+    flat = default and not (root / "solutions" / a.name).is_dir()
+    return dataclasses.replace(
+        a,
+        package=a.package or package,
+        solutions=a.solutions or root / "solutions" / ("" if flat else a.name),
+        stubs=a.stubs or root / "assignments" / ("" if flat else a.name),
+    )

@@ -15,12 +15,47 @@ import click
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _select(ctx: click.Context, param: click.Parameter, name: str | None) -> None:
+    from .assignment import UnknownAssignment, select
+    from .course import CourseError
+
+    try:
+        select(name)
+    except (UnknownAssignment, CourseError) as e:
+        raise click.BadParameter(str(e), ctx, param) from None
+
+
+# Every command that concerns an assignment takes it by name; it becomes what `load()` returns.
+assignment_option = click.option(
+    "-a",
+    "--assignment",
+    callback=_select,
+    expose_value=False,
+    metavar="NAME",
+    help="The assignment (see `grader list`; default: the course's, in course.yaml).",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
-    """Autograder for 'Becoming a Backprop Ninja'."""
+    """Autograder for hand-written backprop: the course's assignments (see `grader list`)."""
+
+
+@main.command("list")
+def list_assignments() -> None:
+    """The course's assignments, one a line: name, a tab, title."""
+    from .course import CourseError, assignments
+
+    try:
+        known = assignments()
+    except CourseError as e:
+        raise click.ClickException(str(e)) from None
+    for a in known:
+        click.echo(f"{a.name}\t{a.title}")
 
 
 @main.command()
+@assignment_option
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option(
     "--out",
@@ -116,6 +151,7 @@ def grade(
 
 
 @main.command()
+@assignment_option
 @click.argument("folder", type=click.Path(path_type=Path), default=Path("."))
 def check(folder: Path) -> None:
     """Run the public cases on your files and print a table like the lecture's `cmp`."""
@@ -125,28 +161,35 @@ def check(folder: Path) -> None:
 
 
 @main.command()
-@click.option("--solutions", type=click.Path(path_type=Path), default=ROOT / "solutions")
-@click.option("--out", type=click.Path(path_type=Path), default=ROOT / "assignments")
-def assign(solutions: Path, out: Path) -> None:
+@assignment_option
+@click.option("--solutions", type=click.Path(path_type=Path), help="Default: the assignment's.")
+@click.option("--out", type=click.Path(path_type=Path), help="Default: the assignment's stubs.")
+def assign(solutions: Path | None, out: Path | None) -> None:
     """Generate the student stubs from the marked reference solutions."""
-    from .notebook_build import write_notebook
-    from .stubs import write_stubs
+    from .assignment import load
+    from .stubs import write_derived, write_stubs
 
-    for path in [*write_stubs(solutions, out), write_notebook(solutions, out)]:
+    a = load()
+    solutions, out = solutions or a.solutions, out or a.stubs
+    for path in [*write_stubs(solutions, out, a.file_names), *write_derived(a, solutions, out)]:
         click.echo(f"wrote {path}")
 
 
 @main.command()
+@assignment_option
 @click.argument("out", type=click.Path(path_type=Path), default=Path("build/examples"))
 def examples(out: Path) -> None:
     """Write the example class (complete, blank and classic mistakes) into OUT."""
+    from .assignment import load
     from .examples import write_examples
 
-    for path in write_examples(ROOT / "solutions", ROOT / "assignments", out):
+    a = load()
+    for path in write_examples(a.solutions, a.stubs, out):
         click.echo(f"wrote {path}")
 
 
 @main.command()
+@assignment_option
 @click.option("--out", type=click.Path(path_type=Path), default=Path("dist"))
 def bundle(out: Path) -> None:
     """Write the student bundle: stubs, the public check and a student README."""
@@ -156,6 +199,7 @@ def bundle(out: Path) -> None:
 
 
 @main.command("gradescope-zip")
+@assignment_option
 @click.option("--out", type=click.Path(path_type=Path), default=Path("dist"))
 def gradescope_zip(out: Path) -> None:
     """Write the Gradescope autograder zip (setup.sh, run_autograder, grader, hidden suites)."""
@@ -177,6 +221,7 @@ def gradescope_run(root: Path) -> None:
 
 
 @main.command()
+@assignment_option
 @click.argument("exercise3", type=click.Path(path_type=Path), required=False)
 @click.option(
     "--data",
@@ -194,18 +239,19 @@ def gradescope_run(root: Path) -> None:
 @click.option("--seed", type=int, default=2147483647, show_default=True)
 def train(exercise3: Path | None, data: Path | None, steps: int, check_steps: int, seed: int):
     """Train the lecture's model with your exercise-3 backward (default: the solution)."""
-    from .train import TrainingError, run_training
+    from .assignment import load
 
-    try:
-        run_training(
-            exercise3 or ROOT / "solutions" / "exercise3.py",
-            data=data,
-            steps=steps,
-            check_steps=check_steps,
-            seed=seed,
-        )
-    except TrainingError as e:
-        raise click.ClickException(str(e)) from None
+    a = load()
+    if a.training_demo is None:
+        raise click.ClickException(f"assignment {a.name!r} has no training demo")
+    a.training_demo(
+        a,
+        exercise3,
+        data=data,
+        steps=steps,
+        check_steps=check_steps,
+        seed=seed,
+    )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The example class (`grader examples OUT`): submissions with known outcomes, built on demand.
 
 Each example is the reference solutions with a few textual edits (the table lives in the
-assignment's content, `backprop_ninja/examples.py`), the blank stubs, or a subset of files.
+assignment's content: its `ASSIGNMENT.examples` hook), the blank stubs, or a subset of files.
 Building them from the solutions instead of committing copies keeps them in step with every
 change to the solutions; an edit that no longer applies exactly once is an error, not a silent
 no-op, so an example can never stop showing the mistake it is named after.
@@ -13,8 +13,11 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from .backprop_ninja.examples import ALL_FILES, EXAMPLES, OMIT, STUB
+from .assignment import load
 from .stubs import BEGIN, END
+
+STUB = "<the blank stub>"  # the file is the blank stub
+OMIT = "<no file>"  # the file is left out
 
 
 def _without_markers(source: str) -> str:
@@ -30,18 +33,22 @@ def apply_edits(example: str, file: str, source: str, edits: list[tuple[str, str
         if count != 1:
             raise ValueError(
                 f"example {example!r}: {old!r} occurs {count} times in {file}, not exactly once;"
-                " update the table in grader/backprop_ninja/examples.py"
+                " update the assignment's table of examples (its examples.py)"
             )
         source = source.replace(old, new)
     return source
 
 
 def _example_files(
-    example: str, spec: Mapping[str, object], solutions: Path, assignments: Path
+    example: str,
+    spec: Mapping[str, object],
+    solutions: Path,
+    assignments: Path,
+    all_files: tuple[str, ...],
 ) -> dict[str, str]:
     """The text of every file of one example, by file name."""
     files = {}
-    for name in ALL_FILES:
+    for name in all_files:
         what = spec.get(name, [])
         if what == OMIT:
             continue
@@ -58,13 +65,20 @@ def write_examples(
     assignments: Path,
     out: Path,
     table: Mapping[str, Mapping[str, object]] | None = None,
+    all_files: tuple[str, ...] | None = None,
 ) -> list[Path]:
     """Write one folder per example into OUT; returns the folders written.
 
     Every example is built before anything is written, so a stale edit leaves OUT untouched.
     """
-    table = EXAMPLES if table is None else table
-    built = {ex: _example_files(ex, spec, solutions, assignments) for ex, spec in table.items()}
+    assignment = load()  # the table and file names default to the chosen assignment's
+    if table is None:
+        table = assignment.examples() if assignment.examples else {}
+    all_files = assignment.file_names if all_files is None else all_files
+    built = {
+        ex: _example_files(ex, spec, solutions, assignments, all_files)
+        for ex, spec in table.items()
+    }
     folders = []
     for example, files in built.items():
         folder = out / example

@@ -17,7 +17,7 @@ Telling exercises apart (exercises 1 and 2 both define `dlogits` and `dhprebn`):
   (the lecture's notebook numbers four exercises: its "Exercise 3" is our fused `dhprebn`).
   Helpers, classes, imports and constants are shared by every exercise, wherever they are.
 - Later definitions win, as in a kernel run top to bottom.
-- Code cells whose first line is `# backprop-ninja: setup` (or tagged `setup`) are the
+- Code cells whose first line is `# <assignment name>: setup` (or tagged `setup`) are the
   assignment notebook's own scaffolding (data, the public check) and are not read.
 
 An import of a module that is not installed where the grader runs (`import matplotlib.pyplot`
@@ -39,8 +39,8 @@ MAX_NOTEBOOK_BYTES = 64 << 20  # image outputs make notebooks big; the code in t
 MAX_SOURCE_BYTES = 1 << 20  # the limit on an exercise's code, as for a .py file
 MAX_CELLS, MAX_ENTRIES = 400, 30  # the record in result.json stays small whatever the notebook
 SUFFIX = ".ipynb"
-SETUP_MARK = "# backprop-ninja: setup"
-ASSIGNMENT_NOTEBOOK = "backprop_ninja.ipynb"
+# `# <assignment name>: setup`, the first line of an assignment notebook's own cells.
+SETUP_MARK = re.compile(r"#\s*[\w.-]+:\s*setup\b")
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s*exercise\s*(\d+)\b", re.IGNORECASE | re.MULTILINE)
 _CODE_MARK = re.compile(r"^#\s*(?:%%\s*)?exercise\s*(\d+)\b", re.IGNORECASE)
@@ -140,7 +140,7 @@ def read_notebook(data: bytes, name: str, functions: dict[str, tuple[str, ...]])
             section = f"exercise{mark.group(1)}"
         record = CellRecord(index, str(cell.get("id") or ""), section)
         records.append(record)
-        if first.startswith(SETUP_MARK) or "setup" in tags:
+        if SETUP_MARK.match(first) or "setup" in tags:
             record.dropped.append("the assignment notebook's own setup cell (not graded)")
             continue
         if not record.section:
@@ -471,10 +471,20 @@ def _no_functions_note(name, functions, lecture_style) -> str:
         if lecture_style
         else ""
     )
+    return f"{name} defines none of the gradient functions ({examples}, ...).{why}" + _where()
+
+
+def _where() -> str:
+    """Where the assignment's own notebook is, if it ships one (its `derived` files)."""
+    from .assignment import load
+
+    assignment = load()
+    notebooks = [d.name for d in assignment.derived if d.name.endswith(".ipynb")]
+    if not notebooks:
+        return " Define one function per gradient, as the assignment's stubs do."
     return (
-        f"{name} defines none of the gradient functions ({examples}, ...).{why} Work in the "
-        f"assignment's notebook {ASSIGNMENT_NOTEBOOK} (in the student bundle, "
-        "backprop-ninja-student.zip), which has one function per gradient, and submit that."
+        f" Work in the assignment's notebook {notebooks[0]} (in the student bundle, "
+        f"{assignment.name}-student.zip), which has one function per gradient, and submit that."
     )
 
 

@@ -3,7 +3,7 @@
 Called once where a submission's files are collected (grader/submissions.py), for every front
 door (`grader grade`, `grader check`, Gradescope). The rules, each reported in a note:
 - A notebook is any `*.ipynb` at most three folders deep, under any name (`Copy of
-  backprop_ninja.ipynb` is what Colab downloads), in the upload's listed tree (uploads.py: links,
+  <assignment>.ipynb` is what Colab downloads), in the upload's listed tree (uploads.py: links,
   FIFOs and `.ipynb_checkpoints` are never in it).
 - Two notebooks: the one with the most implemented gradient functions is graded (ties: the
   shallower, then the first by name); the note names both.

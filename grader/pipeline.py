@@ -122,6 +122,7 @@ class Grader:
             duration_s=round(time.monotonic() - start, 3),
             timing=summary(timer.seconds),
             review=[slow] if slow else [],
+            assignment=self.assignment.name,
         )
 
     def _run(self, sources: dict[str, str | None | Exception], timer: CallTimer):

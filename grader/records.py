@@ -105,6 +105,7 @@ class SubmissionResult:
     # Non-scoring flags for a TA (grader/timing.py: functions far slower than any derivation):
     # each {"flag", "reason", ...}; the summary lists the submission under "needs a look".
     review: list[dict[str, Any]] = field(default_factory=list)
+    assignment: str = ""  # its name, as `grader list` shows it
 
     def to_json(self) -> dict[str, Any]:
         return {**self.__dict__, "items": [i.to_json() for i in self.items]}

@@ -1,6 +1,6 @@
 """The rubric: points per item, how cases turn into a score, and what students see when.
 
-A rubric is YAML (see grader/backprop_ninja/rubric.yaml): per-exercise default points, per-item
+A rubric is YAML (each assignment has one: rubric.yaml): per-exercise default points, per-item
 overrides, and a mode, `share_of_cases` (partial credit) or `all_or_nothing`.
 """
 

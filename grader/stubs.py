@@ -12,6 +12,10 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .assignment import Assignment
 
 BEGIN = "# BEGIN SOLUTION"
 END = "# END SOLUTION"
@@ -76,22 +80,44 @@ def _stub_text(solution: Path) -> str:
     return HEADER + generate_stub(solution.read_text(encoding="utf-8"))
 
 
-def write_stubs(solutions: Path, out: Path) -> list[Path]:
-    """Write out/exercise{1,2,3}.py from the solutions; returns the paths written."""
+def write_stubs(solutions: Path, out: Path, names: tuple[str, ...] = EXERCISES) -> list[Path]:
+    """Write out/<name> for each file name from the solutions; returns the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in EXERCISES:
+    for name in names:
         path = out / name
         path.write_text(_stub_text(solutions / name), encoding="utf-8")
         written.append(path)
     return written
 
 
-def stubs_are_current(solutions: Path, assignments: Path) -> list[str]:
+def stubs_are_current(
+    solutions: Path, assignments: Path, names: tuple[str, ...] = EXERCISES
+) -> list[str]:
     """The names of the stub files that are missing or differ from what the solutions generate."""
     stale = []
-    for name in EXERCISES:
+    for name in names:
         path = assignments / name
         if not path.is_file() or path.read_text(encoding="utf-8") != _stub_text(solutions / name):
             stale.append(name)
+    return stale
+
+
+def write_derived(assignment: Assignment, solutions: Path, out: Path) -> list[Path]:
+    """Write the assignment's derived files (a notebook, say) into out; returns their paths."""
+    paths = []
+    for derived in assignment.derived:
+        path = out / derived.name
+        path.write_text(derived.text(solutions), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def derived_are_current(assignment: Assignment, solutions: Path, stubs: Path) -> list[str]:
+    """The names of the derived files that are missing or differ from what the solutions give."""
+    stale = []
+    for derived in assignment.derived:
+        path = stubs / derived.name
+        if not path.is_file() or path.read_text(encoding="utf-8") != derived.text(solutions):
+            stale.append(derived.name)
     return stale

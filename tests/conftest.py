@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SOLUTIONS = ROOT / "solutions"
-STUBS = ROOT / "assignments"
+SOLUTIONS = ROOT / "solutions" / "backprop-ninja"
+STUBS = ROOT / "assignments" / "backprop-ninja"
 
 
 def solution(name: str) -> str:

@@ -172,7 +172,7 @@ def filled_assignment_notebook(files: dict[str, str], flavour: str = "colab") ->
     """
     from conftest import SOLUTIONS
 
-    from grader.notebook_build import notebook_text
+    from grader.backprop_ninja.notebook_build import notebook_text
 
     nb = json.loads(notebook_text(SOLUTIONS))
     stubs = {ex: set() for ex in HEADINGS}

@@ -475,7 +475,7 @@ def test_stealing_the_solution_works_without_the_sandbox() -> None:
     """`steal_solution` would pass if the checkout were readable: its failure is the sandbox."""
     import runpy
 
-    ns = runpy.run_path(str(ROOT / "solutions" / "exercise2.py"))
+    ns = runpy.run_path(str(ROOT / "solutions" / "backprop-ninja" / "exercise2.py"))
     assert callable(ns["dhprebn"])
 
 

@@ -9,6 +9,7 @@ check reports every item as not implemented; run on the solutions it passes ever
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import re
 import shutil
@@ -20,9 +21,10 @@ from pathlib import Path
 import pytest
 from variants import ALTERNATIVES, MISTAKES
 
-from grader.bundle import PACKAGE, SHIPPED, flatten_imports, write_student_bundle
-from grader.notebook_build import NAME as NOTEBOOK
-from grader.notebook_build import embedded_files
+from grader.backprop_ninja.bundle import BUNDLE, PACKAGE, SHIPPED
+from grader.backprop_ninja.notebook_build import NAME as NOTEBOOK
+from grader.backprop_ninja.notebook_build import embedded_files
+from grader.bundle import flatten_imports, package_files, write_student_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 GRADER = ROOT / "grader"
@@ -79,7 +81,7 @@ def run_check(folder: Path) -> list[str]:
 def solution_lines() -> set[str]:
     """Every non-trivial line inside the solutions' marked regions."""
     lines = set()
-    for path in (ROOT / "solutions").glob("exercise*.py"):
+    for path in (ROOT / "solutions" / "backprop-ninja").glob("exercise*.py"):
         inside = False
         for line in path.read_text().splitlines():
             s = line.strip()
@@ -99,7 +101,7 @@ def test_the_zip_holds_the_stubs_scripts_readme_and_public_code_in_one_folder(
     assert set(texts) == EXPECTED
     assert len({n.split("/", 1)[0] for n in names}) == 1
     for name in ("exercise1.py", "exercise2.py", "exercise3.py"):
-        assert texts[name] == (ROOT / "assignments" / name).read_text()
+        assert texts[name] == (ROOT / "assignments" / "backprop-ninja" / name).read_text()
 
 
 def test_the_public_code_is_the_graders_own_verbatim_but_for_its_imports(texts) -> None:
@@ -225,7 +227,7 @@ def test_check_reports_every_stub_as_not_implemented(unpacked: Path) -> None:
 
 
 def test_check_passes_the_solutions(unpacked: Path) -> None:
-    for path in (ROOT / "solutions").glob("exercise*.py"):
+    for path in (ROOT / "solutions" / "backprop-ninja").glob("exercise*.py"):
         shutil.copy(path, unpacked / path.name)
     rows = run_check(unpacked)
     assert len(rows) == 36
@@ -236,9 +238,8 @@ def test_the_bundle_is_reproducible(bundle: Path, tmp_path: Path) -> None:
     assert write_student_bundle(tmp_path).read_bytes() == bundle.read_bytes()
 
 
-def test_two_shipped_modules_may_not_share_a_name(monkeypatch) -> None:
-    import grader.bundle as b
-
-    monkeypatch.setattr(b, "SHIPPED", (*b.SHIPPED, "backprop_ninja/__init__.py", "__init__.py"))
+def test_two_shipped_modules_may_not_share_a_name() -> None:
+    extra = (GRADER / "backprop_ninja" / "__init__.py", GRADER / "__init__.py")
+    bundle = dataclasses.replace(BUNDLE, shipped=(*BUNDLE.shipped, *extra))
     with pytest.raises(ValueError, match="two shipped modules are named __init__.py"):
-        b.package_files()
+        package_files(bundle)

@@ -35,7 +35,9 @@ EXPECTED_FAILURES = {
 @pytest.fixture(scope="module")
 def example_class(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("examples")
-    write_examples(ROOT / "solutions", ROOT / "assignments", out)
+    write_examples(
+        ROOT / "solutions" / "backprop-ninja", ROOT / "assignments" / "backprop-ninja", out
+    )
     return out
 
 
@@ -68,11 +70,11 @@ def test_complete_is_the_solutions_without_markers_and_blank_is_the_stubs(
         assert "SOLUTION" not in complete
         assert complete.splitlines() == [
             ln
-            for ln in (ROOT / "solutions" / name).read_text().splitlines()
+            for ln in (ROOT / "solutions" / "backprop-ninja" / name).read_text().splitlines()
             if ln.strip() not in ("# BEGIN SOLUTION", "# END SOLUTION")
         ]
         assert (example_class / "blank" / name).read_text() == (
-            ROOT / "assignments" / name
+            ROOT / "assignments" / "backprop-ninja" / name
         ).read_text()
 
 
@@ -100,22 +102,29 @@ def test_zoe_martin_writes_dbnmeani_the_lectures_way_and_passes_with_a_warning(
 
 def test_a_rotten_edit_names_the_example_and_the_text(tmp_path: Path) -> None:
     solutions = tmp_path / "solutions"
-    shutil.copytree(ROOT / "solutions", solutions)
+    shutil.copytree(ROOT / "solutions" / "backprop-ninja", solutions)
     ex1 = solutions / "exercise1.py"
     ex1.write_text(ex1.read_text().replace("(1.0 / (n - 1))", "1.0 / (n - 1)"))
     with pytest.raises(ValueError, match=r"'bessel'.*\(1\.0 / \(n - 1\)\)"):
-        write_examples(solutions, ROOT / "assignments", tmp_path / "out")
+        write_examples(solutions, ROOT / "assignments" / "backprop-ninja", tmp_path / "out")
     assert not (tmp_path / "out").exists(), "nothing is written when an example is stale"
 
 
 def test_an_edit_that_matches_twice_is_refused(tmp_path: Path) -> None:
     table = {"twice": {"exercise1.py": [("return", "return")]}}
     with pytest.raises(ValueError, match="'twice'.*'return' occurs"):
-        write_examples(ROOT / "solutions", ROOT / "assignments", tmp_path, table=table)
+        write_examples(
+            ROOT / "solutions" / "backprop-ninja",
+            ROOT / "assignments" / "backprop-ninja",
+            tmp_path,
+            table=table,
+        )
 
 
 def test_rebuilding_drops_files_an_example_no_longer_has(tmp_path: Path) -> None:
     (tmp_path / "partial").mkdir()
     (tmp_path / "partial" / "exercise3.py").write_text("stale\n")
-    write_examples(ROOT / "solutions", ROOT / "assignments", tmp_path)
+    write_examples(
+        ROOT / "solutions" / "backprop-ninja", ROOT / "assignments" / "backprop-ninja", tmp_path
+    )
     assert not (tmp_path / "partial" / "exercise3.py").exists()

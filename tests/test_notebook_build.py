@@ -17,10 +17,16 @@ import pytest
 from conftest import ROOT, SOLUTIONS, STUBS
 from test_bundle import solution_lines
 
+from grader.backprop_ninja.notebook_build import (
+    NAME,
+    SETUP_MARK,
+    build_notebook,
+    notebook_is_current,
+    notebook_text,
+)
 from grader.backprop_ninja.spec import EXERCISE1, EXERCISE2
 from grader.backprop_ninja.student_check_driver import ITEM_IDS, check
-from grader.notebook import SETUP_MARK, read_notebook
-from grader.notebook_build import NAME, build_notebook, notebook_is_current, notebook_text
+from grader.notebook import read_notebook
 from grader.notebook_submissions import functions_of
 from grader.student_text import render
 from grader.submissions import discover
@@ -157,4 +163,4 @@ def test_setup_cells_are_marked_so_the_grader_skips_them():
     for cell in nb["cells"]:
         if "setup" in cell["metadata"].get("tags", []):
             assert source(cell).startswith(SETUP_MARK)
-    assert (ROOT / "assignments" / NAME).is_file()
+    assert (ROOT / "assignments" / "backprop-ninja" / NAME).is_file()

@@ -23,7 +23,9 @@ def test_the_solutions_score_full_marks(grade):
 
 
 def test_the_stubs_score_zero_with_every_item_not_implemented(grade):
-    result = grade({f: (ROOT / "assignments" / f"{f}.py").read_text() for f in ALL})
+    result = grade(
+        {f: (ROOT / "assignments" / "backprop-ninja" / f"{f}.py").read_text() for f in ALL}
+    )
     assert result["score"] == 0.0
     assert {i["status"] for i in result["items"]} == {"not_implemented"}
 
@@ -111,10 +113,11 @@ def test_the_public_check_shows_no_hidden_case(tmp_path):
 
 def test_grade_exits_zero_whatever_the_scores_and_nonzero_on_bad_input(tmp_path):
     cli = [sys.executable, "-m", "grader.cli", "grade"]
-    ok = subprocess.run([*cli, str(ROOT / "assignments"), "--out", str(tmp_path / "r"),
+    stubs = str(ROOT / "assignments" / "backprop-ninja")
+    ok = subprocess.run([*cli, stubs, "--out", str(tmp_path / "r"),
                          "--no-progress"], capture_output=True, text=True)  # fmt: skip
     assert ok.returncode == 0, ok.stderr
-    assert json.loads((tmp_path / "r" / "assignments" / "result.json").read_text())["score"] == 0
+    assert json.loads((tmp_path / "r" / "backprop-ninja" / "result.json").read_text())["score"] == 0
     not_there = subprocess.run([*cli, str(tmp_path / "nope"), "--out", str(tmp_path / "r2")],
                                capture_output=True, text=True)  # fmt: skip
     assert not_there.returncode != 0

@@ -20,7 +20,7 @@ from grader.backprop_ninja.model import Config
 from grader.judge import TOLERANCE
 
 ROOT = Path(__file__).resolve().parent.parent
-SOLUTIONS = ROOT / "solutions"
+SOLUTIONS = ROOT / "solutions" / "backprop-ninja"
 
 CONFIGS = {
     "lecture": Config(),

@@ -35,12 +35,17 @@ def load(path: Path):
 
 
 def test_committed_stubs_are_what_the_solutions_generate() -> None:
-    assert stubs_are_current(ROOT / "solutions", ROOT / "assignments") == [], "run make stubs"
+    assert (
+        stubs_are_current(
+            ROOT / "solutions" / "backprop-ninja", ROOT / "assignments" / "backprop-ninja"
+        )
+        == []
+    ), "run make stubs"
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
 def test_every_stub_function_raises_not_implemented(exercise: str) -> None:
-    stub = load(ROOT / "assignments" / f"{exercise}.py")
+    stub = load(ROOT / "assignments" / "backprop-ninja" / f"{exercise}.py")
     for name in EXERCISES[exercise]:
         fn = getattr(stub, name)
         args = dict.fromkeys(inspect.signature(fn).parameters)
@@ -50,8 +55,8 @@ def test_every_stub_function_raises_not_implemented(exercise: str) -> None:
 
 @pytest.mark.parametrize("exercise", EXERCISES)
 def test_stubs_keep_every_signature_and_docstring(exercise: str) -> None:
-    solution = load(ROOT / "solutions" / f"{exercise}.py")
-    stub = load(ROOT / "assignments" / f"{exercise}.py")
+    solution = load(ROOT / "solutions" / "backprop-ninja" / f"{exercise}.py")
+    stub = load(ROOT / "assignments" / "backprop-ninja" / f"{exercise}.py")
     assert stub.__doc__ == solution.__doc__
     for name in EXERCISES[exercise]:
         want, got = getattr(solution, name), getattr(stub, name)
@@ -61,7 +66,7 @@ def test_stubs_keep_every_signature_and_docstring(exercise: str) -> None:
 
 @pytest.mark.parametrize("exercise", EXERCISES)
 def test_stubs_hold_no_solution_marker_and_say_how_to_regenerate(exercise: str) -> None:
-    text = (ROOT / "assignments" / f"{exercise}.py").read_text()
+    text = (ROOT / "assignments" / "backprop-ninja" / f"{exercise}.py").read_text()
     assert text.startswith(HEADER) and "make stubs" in HEADER
     assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
 
@@ -69,7 +74,12 @@ def test_stubs_hold_no_solution_marker_and_say_how_to_regenerate(exercise: str) 
 @pytest.mark.parametrize("exercise", EXERCISES)
 def test_a_stubs_first_line_tells_the_student_to_write_in_it(exercise: str) -> None:
     """The file is the student's to fill in: its first line must not say "do not edit"."""
-    first = (ROOT / "assignments" / f"{exercise}.py").read_text().splitlines()[0].lower()
+    first = (
+        (ROOT / "assignments" / "backprop-ninja" / f"{exercise}.py")
+        .read_text()
+        .splitlines()[0]
+        .lower()
+    )
     assert "do not edit" not in first and "your file" in first
     assert "notimplementederror" in first
 
@@ -125,11 +135,14 @@ def test_a_marker_outside_any_function_is_an_error() -> None:
 
 
 def test_a_stale_or_missing_stub_is_named(tmp_path: Path) -> None:
-    write_stubs(ROOT / "solutions", tmp_path)
-    assert stubs_are_current(ROOT / "solutions", tmp_path) == []
+    write_stubs(ROOT / "solutions" / "backprop-ninja", tmp_path)
+    assert stubs_are_current(ROOT / "solutions" / "backprop-ninja", tmp_path) == []
     (tmp_path / "exercise2.py").write_text("# edited by hand\n")
     (tmp_path / "exercise3.py").unlink()
-    assert stubs_are_current(ROOT / "solutions", tmp_path) == ["exercise2.py", "exercise3.py"]
+    assert stubs_are_current(ROOT / "solutions" / "backprop-ninja", tmp_path) == [
+        "exercise2.py",
+        "exercise3.py",
+    ]
 
 
 def test_stubs_pass_the_repository_lint() -> None:

@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import SOLUTIONS, mutated, solution
+from conftest import STUBS, mutated, solution
 
 from grader.bundle import write_student_bundle
 from grader.gradescope.results import to_gradescope
@@ -223,7 +223,7 @@ def test_a_wrong_exercise3_gradient_costs_its_item_not_the_training_run(
 
 def test_a_wrong_exercise3_gradient_that_is_not_charged_fails_the_run(public_grader, tmp_path):
     """The excuse covers only gradients whose items failed: a run cannot pass on a stub."""
-    stub = (SOLUTIONS.parent / "assignments" / "exercise3.py").read_text()
+    stub = (STUBS / "exercise3.py").read_text()
     folder = student_folder(tmp_path / "mine", {"exercise3": stub})
     status = {i["id"]: i["status"] for i in graded(public_grader, folder)["items"]}
     assert status["exercise3.training"] == "not_implemented"

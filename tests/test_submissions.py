@@ -165,10 +165,10 @@ def test_links_are_never_followed(tmp_path):
     root = tree(tmp_path / "class", {"bob/exercise2.py": "bob's work\n", "bob/exercise3.py": "b"})
     alice = root / "alice"
     alice.mkdir()
-    (alice / "exercise1.py").symlink_to("/proc/self/cwd/solutions/exercise1.py")
+    (alice / "exercise1.py").symlink_to("/proc/self/cwd/solutions/backprop-ninja/exercise1.py")
     (alice / "exercise2.py").symlink_to("../bob/exercise2.py")
-    (alice / "exercise3.py").symlink_to(ROOT / "solutions" / "exercise3.py")
-    (alice / "src").symlink_to(ROOT / "solutions", target_is_directory=True)
+    (alice / "exercise3.py").symlink_to(ROOT / "solutions" / "backprop-ninja" / "exercise3.py")
+    (alice / "src").symlink_to(ROOT / "solutions" / "backprop-ninja", target_is_directory=True)
     (alice / "exercise1 (1).py").symlink_to("/nonexistent/denied/exercise1.py")
     subs, _ = discover(root, FILES)
     a = by_name(subs)["alice"]
@@ -180,7 +180,7 @@ def test_links_are_never_followed(tmp_path):
 
 def test_a_linked_submission_folder_is_not_followed(tmp_path):
     root = tree(tmp_path / "class", {"bob/exercise2.py": "b\n"})
-    (root / "carol").symlink_to(ROOT / "solutions", target_is_directory=True)
+    (root / "carol").symlink_to(ROOT / "solutions" / "backprop-ninja", target_is_directory=True)
     subs, _ = discover(root, FILES)
     carol = by_name(subs)["carol"]
     assert carol.files == dict.fromkeys(FILES)
@@ -245,7 +245,7 @@ def test_an_unreadable_entry_is_a_note_not_an_exception(tmp_path, monkeypatch):
 def test_zip_links_and_climbing_names_are_skipped(tmp_path):
     data = zip_bytes(
         {"../../evil/exercise1.py": "x", "/abs/exercise2.py": "y", "ok/exercise3.py": "z"},
-        links={"exercise1.py": "/proc/self/cwd/solutions/exercise1.py"},
+        links={"exercise1.py": "/proc/self/cwd/solutions/backprop-ninja/exercise1.py"},
     )
     (tmp_path / "s.zip").write_bytes(data)
     sub = read_submission(tmp_path / "s.zip", "s", FILES)
@@ -312,7 +312,7 @@ def test_a_nested_zip_named_dotdot_zip_deletes_nothing_and_costs_only_its_owner(
 
 def test_metadata_inside_a_submission_is_an_ordinary_file(tmp_path):
     root = tree(tmp_path / "class", {"ada/exercise2.py": "a\n", "mal/exercise2.py": "m\n"})
-    meta = {"/": {}, "../../../etc": {}, str(ROOT / "solutions"): {}, "ada": {}}
+    meta = {"/": {}, "../../../etc": {}, str(ROOT / "solutions" / "backprop-ninja"): {}, "ada": {}}
     (root / "mal" / METADATA).write_text(yaml.safe_dump(meta))
     subs, is_batch = discover(root, FILES)
     assert is_batch and [s.name for s in subs] == ["ada", "mal"]
@@ -326,7 +326,13 @@ def test_export_keys_are_only_names_of_folders_in_the_export(tmp_path):
     export = tree(tmp_path / "export", {"submission_1/exercise2.py": "one\n"})
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "exercise2.py").write_text("stolen\n")
-    keys = ["/", "../elsewhere", str(ROOT / "solutions"), str(tmp_path / "elsewhere"), "."]
+    keys = [
+        "/",
+        "../elsewhere",
+        str(ROOT / "solutions" / "backprop-ninja"),
+        str(tmp_path / "elsewhere"),
+        ".",
+    ]
     meta = {k: {} for k in [*keys, "submission_1", "submission_9", 42]}
     (export / METADATA).write_text(yaml.safe_dump(meta))
     subs, is_batch = discover(export, FILES)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from grader.train import (
+from grader.backprop_ninja.train import (
     TrainingError,
     build_dataset,
     call_by_name,
@@ -26,7 +26,7 @@ from grader.train import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-SOLUTION = ROOT / "solutions" / "exercise3.py"
+SOLUTION = ROOT / "solutions" / "backprop-ninja" / "exercise3.py"
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_the_run_is_reproducible(names_file: Path) -> None:
 
 def test_a_stub_backward_is_a_clear_training_error(names_file: Path) -> None:
     with pytest.raises(TrainingError, match="NotImplementedError"):
-        run_training(ROOT / "assignments" / "exercise3.py", names_file, 5, 0, 1)
+        run_training(ROOT / "assignments" / "backprop-ninja" / "exercise3.py", names_file, 5, 0, 1)
 
 
 def test_a_gradient_of_the_wrong_shape_is_a_clear_training_error(

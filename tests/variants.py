@@ -17,7 +17,7 @@ from types import ModuleType
 
 import torch
 
-SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
+SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions" / "backprop-ninja"
 
 
 @dataclass(frozen=True)

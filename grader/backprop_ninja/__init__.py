@@ -1,13 +1,35 @@
 """The Backprop Ninja assignment's content: model, allowed arguments, cases, rubric, suites."""
 
+from importlib import import_module
 from pathlib import Path
 
-from grader.assignment import Assignment
+from grader.assignment import Assignment, DerivedFile
 
+from .bundle import BUNDLE
 from .cases import cases
 from .spec import EXERCISE1, EXERCISE2, EXERCISE3_GRADS
 
 _HERE = Path(__file__).resolve().parent
+
+
+def training_demo(assignment: Assignment, path: Path | None, **options):
+    """`grader train`: the lecture's model trained by exercise 3's `backward` (the solution's
+    when no file is given)."""
+    import click
+
+    from .train import TrainingError, run_training
+
+    try:
+        return run_training(path or assignment.solutions / "exercise3.py", **options)
+    except TrainingError as e:
+        raise click.ClickException(str(e)) from None
+
+
+def _notebook_text(solutions: Path) -> str:
+    from .notebook_build import notebook_text
+
+    return notebook_text(solutions)
+
 
 ASSIGNMENT = Assignment(
     name="backprop-ninja",
@@ -23,4 +45,9 @@ ASSIGNMENT = Assignment(
     rubric=_HERE / "rubric.yaml",
     warm=cases,
     functions=(("exercise1", EXERCISE1), ("exercise2", EXERCISE2), ("exercise3", ("backward",))),
+    examples=lambda: import_module(f"{__name__}.examples").EXAMPLES,
+    bundle=BUNDLE,
+    training_demo=training_demo,
+    # The assignment as a notebook (notebook_build.py), written beside the stubs.
+    derived=(DerivedFile("backprop_ninja.ipynb", _notebook_text),),
 )

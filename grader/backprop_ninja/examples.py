@@ -8,8 +8,7 @@ out. A file an example does not mention is the solution as it is.
 
 from __future__ import annotations
 
-STUB = "<the blank stub>"
-OMIT = "<no file>"
+from grader.examples import OMIT, STUB
 
 ALL_FILES = ("exercise1.py", "exercise2.py", "exercise3.py")
 

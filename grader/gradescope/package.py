@@ -1,7 +1,9 @@
 """The Gradescope autograder zip (`grader gradescope-zip`, `make gradescope`).
 
 `dist/<assignment>-autograder.zip` holds, at its root, Gradescope's `setup.sh` and
-`run_autograder`, then the grader's source with the hidden suites and the rubric, pyproject.toml,
+`run_autograder`, then the grader's source with this assignment's package alone (its hidden
+suites and rubric; the course's other assignments stay out), a course.yaml naming it,
+pyproject.toml,
 constraints.txt, a requirements.txt derived from pyproject's dependencies, and the blank stubs
 (setup.sh grades them as a self-check). It never holds the solutions: the solutions folder, the
 modules that build examples out of them, tests and caches stay out, and the build refuses to
@@ -23,8 +25,7 @@ from .results import VISIBILITIES
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "grader"
 TEMPLATES = Path(__file__).resolve().parent / "files"
-SOLUTIONS = ROOT / "solutions"
-STUBS = ROOT / "assignments"
+SOLUTIONS = ROOT / "solutions"  # every assignment's, searched whole for leaked lines
 
 # PyTorch's CPU wheels: the default PyPI wheel for Linux bundles CUDA, gigabytes a grader never
 # uses. A course that wants another build sets GRADESCOPE_TORCH_INDEX when building the zip.
@@ -33,8 +34,9 @@ TORCH_INDEX_ENV = "GRADESCOPE_TORCH_INDEX"
 
 SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache"}
 SKIPPED_SUFFIXES = {".pyc", ".pyo"}
-# Relative to grader/: these build the example class out of the solutions, so they quote them.
-SKIPPED_FILES = {"examples.py", "backprop_ninja/examples.py"}
+# Relative to grader/: these build the example class out of the solutions, so they quote them
+# (and so does the assignment package's examples.py, skipped in `zip_entries`).
+SKIPPED_FILES = {"examples.py"}
 
 SOLUTION_BEGIN, SOLUTION_END = "# BEGIN SOLUTION", "# END SOLUTION"
 # Solution lines too generic to betray anything: `return dC`, `"dW1": dW1,`, brackets.
@@ -53,8 +55,8 @@ def write_autograder_zip(out: Path, assignment: Assignment | None = None) -> Pat
     """Write out/<assignment>-autograder.zip and return its path."""
     assignment = assignment or load()
     check_rubric(assignment)
-    entries = zip_entries(torch_index())
-    check_no_solutions(entries, solution_lines(SOLUTIONS))
+    entries = zip_entries(torch_index(), assignment)
+    check_no_solutions(entries, solution_lines(SOLUTIONS) | solution_lines(assignment.solutions))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{assignment.name}-autograder.zip"
@@ -85,24 +87,68 @@ def torch_index() -> str:
     return value
 
 
-def zip_entries(index_url: str) -> dict[str, tuple[bytes, int]]:
+def zip_entries(
+    index_url: str, assignment: Assignment | None = None
+) -> dict[str, tuple[bytes, int]]:
     """Every file of the zip: its path inside the zip -> (bytes, Unix mode)."""
+    assignment = assignment or load()
+    skipped = _other_assignments(assignment)
+    table = f"{assignment.content.name}/examples.py"  # the example table quotes the solutions
     entries: dict[str, tuple[bytes, int]] = {}
     for name in ("setup.sh", "run_autograder"):
         text = _required(TEMPLATES / name).read_text(encoding="utf-8")
         entries[name] = (text.replace("@TORCH_INDEX_URL@", index_url).encode(), EXECUTABLE)
     for path in sorted(PACKAGE.rglob("*")):
         rel = path.relative_to(PACKAGE)
-        if path.is_file() and not _skipped(rel):
+        if (
+            path.is_file()
+            and not _skipped(rel)
+            and rel.parts[0] not in skipped
+            and rel.as_posix() != table
+        ):
             entries[f"grader/{rel.as_posix()}"] = (path.read_bytes(), REGULAR)
+    if assignment.content.parent != PACKAGE:  # a course's own package, kept outside grader/
+        for path in sorted(assignment.content.rglob("*")):
+            rel = path.relative_to(assignment.content.parent)
+            if path.is_file() and not _skipped(rel) and rel.as_posix() != table:
+                entries[rel.as_posix()] = (path.read_bytes(), REGULAR)
+    entries["course.yaml"] = (course_file(assignment).encode(), REGULAR)
     for name in ("pyproject.toml", "constraints.txt"):
         entries[name] = (_required(ROOT / name).read_bytes(), REGULAR)
     entries["requirements.txt"] = (requirements(ROOT / "pyproject.toml").encode(), REGULAR)
-    for stub in sorted(STUBS.glob("exercise*.py")):
-        entries[f"selfcheck/{stub.name}"] = (stub.read_bytes(), REGULAR)
+    stubs = assignment.stubs
+    for name in assignment.file_names:
+        if (stubs / name).is_file():
+            entries[f"selfcheck/{name}"] = ((stubs / name).read_bytes(), REGULAR)
     if not any(n.startswith("selfcheck/") for n in entries):
-        raise PackageError(f"no stubs in {STUBS} for setup.sh's self-check: run `make stubs`")
+        raise PackageError(f"no stubs in {stubs} for setup.sh's self-check: run `make stubs`")
     return entries
+
+
+def _other_assignments(assignment: Assignment) -> set[str]:
+    """The top folders of grader/ that hold other assignments: they stay out of the zip.
+
+    Those of the course, and any other package of grader/ that defines ASSIGNMENT (a course
+    kept elsewhere does not list the ones shipped here, and they must not ride along).
+    """
+    from ..course import assignments
+
+    mine = assignment.content
+    listed = {a.content for a in assignments() if a.content.parent == PACKAGE}
+    found = {
+        init.parent
+        for init in PACKAGE.glob("*/__init__.py")
+        if "\nASSIGNMENT = " in init.read_text(encoding="utf-8")
+    }
+    return {folder.name for folder in listed | found if folder != mine}
+
+
+def course_file(assignment: Assignment) -> str:
+    """The zip's course.yaml: this assignment alone, and the default (Gradescope passes none)."""
+    return (
+        "# Generated by `grader gradescope-zip`: this autograder grades one assignment.\n"
+        f"default: {assignment.name}\nassignments:\n  - {assignment.package}\n"
+    )
 
 
 def _skipped(rel: Path) -> bool:
@@ -150,7 +196,7 @@ def check_rubric(assignment: Assignment) -> None:
 def solution_lines(solutions: Path) -> set[str]:
     """The non-trivial lines between the solution markers of every reference solution."""
     lines: set[str] = set()
-    for path in sorted(solutions.glob("*.py")) if solutions.is_dir() else []:
+    for path in sorted(solutions.rglob("*.py")) if solutions.is_dir() else []:
         inside = False
         for raw in path.read_text(encoding="utf-8").splitlines():
             line = raw.strip()

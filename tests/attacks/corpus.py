@@ -455,7 +455,7 @@ if wrote:
         "exercise2.dhprebn",
         """
 import runpy
-ns = runpy.run_path(_T['root'] + '/solutions/exercise2.py')
+ns = runpy.run_path(_T['root'] + '/solutions/backprop-ninja/exercise2.py')
 return ns['dhprebn'](dhpreact, bngain, bnvar_inv, bnraw, n)
 """,
         "error",
@@ -498,7 +498,7 @@ if got:
 got = []
 for path in (_T['root'] + '/grader/backprop_ninja/hidden.py',
              _T['grader_pkg'] + '/backprop_ninja/hidden.py',
-             _T['root'] + '/solutions/exercise1.py',
+             _T['root'] + '/solutions/backprop-ninja/exercise1.py',
              _T['root'] + '/grader/backprop_ninja/rubric.yaml',
              _T['inside'] + '/../../pipeline.py'):
     try:
@@ -555,7 +555,7 @@ if found:
         """
 import os
 got = []
-target = _T['root'] + '/solutions/exercise2.py'
+target = _T['root'] + '/solutions/backprop-ninja/exercise2.py'
 for make, name in ((os.symlink, 'soft.py'), (os.link, 'hard.py')):
     try:
         make(target, name)

@@ -96,10 +96,10 @@ def test_a_class_of_attackers_changes_no_honest_result(baseline, tmp_path, monke
     # Links to the checkout's solutions (graded from it, as `make grade` does), to a classmate.
     eve = root / "eve"
     eve.mkdir()
-    (eve / "exercise1.py").symlink_to("/proc/self/cwd/solutions/exercise1.py")
+    (eve / "exercise1.py").symlink_to("/proc/self/cwd/solutions/backprop-ninja/exercise1.py")
     (eve / "exercise2.py").symlink_to("../ada/exercise2.py")
-    (eve / "exercise3.py").symlink_to(ROOT / "solutions" / "exercise3.py")
-    (root / "fay").symlink_to(ROOT / "solutions", target_is_directory=True)
+    (eve / "exercise3.py").symlink_to(ROOT / "solutions" / "backprop-ninja" / "exercise3.py")
+    (root / "fay").symlink_to(ROOT / "solutions" / "backprop-ninja", target_is_directory=True)
     # FIFOs: a whole "submission" and a file inside one.
     os.mkfifo(root / "evil.zip")
     write(root / "mal", {"exercise2.py": "x = 1\n"})
@@ -109,7 +109,7 @@ def test_a_class_of_attackers_changes_no_honest_result(baseline, tmp_path, monke
     for batch_file in ("grades.csv", "summary.json", "summary.html"):
         (root / f"{batch_file}.zip").write_bytes(zip_of({"exercise2.py": "z = 3\n"}))
     # Export mode smuggled in one upload.
-    meta = {"/": {}, "../../../etc": {}, str(ROOT / "solutions"): {}, "ada": {}}
+    meta = {"/": {}, "../../../etc": {}, str(ROOT / "solutions" / "backprop-ninja"): {}, "ada": {}}
     write(root / "meg", {METADATA: yaml.safe_dump(meta)})
     # A 1 MB zip of five 199 MB zips; and more entries than a submission may have.
     huge = stored_zip_of_zeros(199 * MiB)
@@ -147,7 +147,9 @@ def test_an_export_with_attackers_sorted_first_changes_no_honest_result(tmp_path
     """`...zip` and a metadata file inside the first student's folder of a Gradescope export."""
     honest = {"submission_2": HONEST["ada"], "submission_3": HONEST["bob"]}
     before = grade(export_zip(tmp_path / "honest.zip", honest), tmp_path / "honest")
-    inner_meta = yaml.safe_dump({"/": {}, str(ROOT / "solutions"): {}, "submission_2": {}})
+    inner_meta = yaml.safe_dump(
+        {"/": {}, str(ROOT / "solutions" / "backprop-ninja"): {}, "submission_2": {}}
+    )
     attacker = {
         "!a.zip": zip_of({"notes.txt": "opened first: makes the folder `...zip` climbs out of"}),
         "...zip": zip_of({"exercise2.py": "w = 4\n"}),

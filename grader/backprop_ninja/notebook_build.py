@@ -4,11 +4,12 @@ Single source, like the .py stubs (grader/stubs.py): every gradient function's c
 of the solution's function (signature, teaching docstring, `raise NotImplementedError`), in the
 SPEC's order, under the headings `## Exercise 1/2/3` that the grader's notebook reader
 (grader/notebook.py) uses to tell exercise 1's `dlogits` from exercise 2's. `make stubs` writes
-it beside the stubs; a test fails when it drifts from what the solutions generate.
+it beside the stubs (the assignment's `derived` hook); a test fails when it drifts from what the
+solutions generate.
 
 It runs top to bottom in Jupyter or Colab with nothing but torch. Its own cells start with
 `# backprop-ninja: setup`, which the grader never reads. A student uploads only the .ipynb, so
-the first carries the student bundle's `_ninja_check/` package (grader/bundle.py: the grader's
+the first carries the student bundle's `_ninja_check/` package (bundle.py: the grader's
 model, spec, judge, check driver and training demo), writes it to a private temporary folder and
 imports it as `ninja`; the check cells run its student_check_driver on this kernel's functions
 and print their exercise's part of the table `python check.py` prints, and the last cell runs
@@ -23,10 +24,10 @@ import json
 import textwrap
 from pathlib import Path
 
-from .notebook import SETUP_MARK
-from .stubs import BEGIN, END, EXERCISES, generate_stub
+from grader.stubs import BEGIN, END, EXERCISES, generate_stub
 
 NAME = "backprop_ninja.ipynb"
+SETUP_MARK = "# backprop-ninja: setup"  # grader/notebook.py skips the cells it starts
 _TITLES = {
     "exercise1.py": "Exercise 1: backprop through the atomic compute graph",
     "exercise2.py": "Exercise 2: fused backward passes (cross-entropy and BatchNorm)",
@@ -179,10 +180,12 @@ except ninja.training_demo.TrainingError as e:
 
 def build_notebook(solutions: Path, filled: bool = False) -> dict:
     """The notebook as nbformat-4 JSON data: stubs, or (filled=True) the reference solutions."""
-    from .bundle import package_files  # the bundle imports this module: import late
+    from grader.bundle import package_files  # the bundle imports the assignment: import late
+
+    from .bundle import BUNDLE
 
     cells = [_markdown("intro", INTRO), _code("imports", IMPORTS)]
-    cells.append(_setup("setup", _check_cell(package_files()), hidden=True))
+    cells.append(_setup("setup", _check_cell(package_files(BUNDLE)), hidden=True))
     cells.append(_markdown("data-title", "## The data and the forward pass\n"))
     cells.append(_setup("names", _names_cell(), hidden=True))
     cells.append(_setup("data", DATA))

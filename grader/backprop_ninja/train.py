@@ -17,8 +17,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .backprop_ninja.spec import ALLOWED_EXERCISE3
-from .backprop_ninja.training_demo import (  # noqa: F401 - the demo's API, re-exported
+from grader.sandbox.client import Limits, Zygote, warm_torch
+from grader.student_text import call_failure, empty_file, import_failure
+
+from .spec import ALLOWED_EXERCISE3
+from .training_demo import (  # noqa: F401 - the demo's API, re-exported
     ALPHABET,
     DEFAULT_SEED,
     TrainingError,
@@ -29,8 +32,6 @@ from .backprop_ninja.training_demo import (  # noqa: F401 - the demo's API, re-e
     split_words,
     train,
 )
-from .sandbox.client import Limits, Zygote, warm_torch
-from .student_text import call_failure, empty_file, import_failure
 
 CENSUS_FILES = ("dist.female.first", "dist.male.first")
 

@@ -1,0 +1,42 @@
+"""The hidden cases: other shapes and seeds, so that hard-coded sizes and dims fail.
+
+Never shipped to students. Every weight is non-square (a transpose fails on shape), every
+batchnorm case keeps B and T apart (B*T against B tells the lecture's 3-D bug), embeddings draw
+more positions than rows (rows repeat), and one flatten case takes T == n (the squeezed output).
+"""
+
+from __future__ import annotations
+
+HIDDEN: dict[str, tuple[dict, ...]] = {
+    "linear": (
+        dict(batch=(7,), fan_in=5, fan_out=3, bias=True, seed=101),
+        dict(batch=(6, 3), fan_in=9, fan_out=4, bias=True, seed=102),
+        dict(batch=(50,), fan_in=13, fan_out=30, bias=True, seed=103),
+    ),
+    "linear_nobias": (
+        dict(batch=(7,), fan_in=5, fan_out=3, bias=False, seed=111),
+        dict(batch=(5, 2), fan_in=8, fan_out=11, bias=False, seed=112),
+    ),
+    "batchnorm_2d": (
+        dict(batch=(5,), channels=3, seed=121),
+        dict(batch=(100,), channels=17, seed=122),
+    ),
+    "batchnorm_3d": (
+        dict(batch=(5, 3), channels=4, seed=131),
+        dict(batch=(9, 2), channels=7, seed=132),
+        dict(batch=(20, 8), channels=6, seed=133),
+    ),
+    "tanh": (dict(batch=(9,), channels=5, seed=141), dict(batch=(3, 4), channels=6, seed=142)),
+    "embedding": (
+        dict(batch=(6, 3), vocab_size=5, n_embd=4, seed=151),
+        dict(batch=(11, 5), vocab_size=13, n_embd=3, seed=152),
+    ),
+    "flatten_consecutive": (
+        dict(batch=(5, 6), channels=3, n=3, seed=161),
+        dict(batch=(4, 2), channels=7, n=2, seed=162),
+    ),
+    "cross_entropy": (
+        dict(batch=(5,), vocab_size=7, seed=171),
+        dict(batch=(100,), vocab_size=31, seed=172),
+    ),
+}

@@ -1,0 +1,69 @@
+"""The contract in code: each item's function, the arguments it may declare, what it returns.
+
+CONTRACT.md is the same in prose. An item is one module's backward judged on one kind of case;
+`linear` and `linear_nobias` call the same function (`bias` is None for the second), and so do
+`batchnorm_2d` and `batchnorm_3d` (the WaveNet's 3-D input, statistics over dims 0 and 1).
+PUBLIC holds the public cases (the student's check.py runs them); the hidden ones are elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FILE = "layers"
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str  # the item id is f"{FILE}.{name}"
+    function: str
+    kind: str  # the module: which forward builds the cases (model.make_case)
+    allowed: frozenset[str]  # the arguments the function may declare
+    grads: tuple[str, ...]  # the keys of the dict it returns, in order
+
+
+_LINEAR = frozenset({"dout", "x", "weight", "bias", "out"})
+_BATCHNORM = frozenset({"dout", "x", "gamma", "beta", "xmean", "xvar", "xvar_inv", "xhat", "out"})
+
+ITEMS = (
+    Item("linear", "linear_backward", "linear", _LINEAR, ("dx", "dweight", "dbias")),
+    Item("linear_nobias", "linear_backward", "linear", _LINEAR, ("dx", "dweight")),
+    Item("batchnorm_2d", "batchnorm_backward", "batchnorm", _BATCHNORM, ("dx", "dgamma", "dbeta")),
+    Item("batchnorm_3d", "batchnorm_backward", "batchnorm", _BATCHNORM, ("dx", "dgamma", "dbeta")),
+    Item("tanh", "tanh_backward", "tanh", frozenset({"dout", "x", "out"}), ("dx",)),
+    Item(
+        "embedding", "embedding_backward", "embedding", frozenset({"dout", "ix", "weight"}),
+        ("dweight",),
+    ),
+    Item(
+        "flatten_consecutive", "flatten_consecutive_backward", "flatten_consecutive",
+        frozenset({"dout", "x", "n", "out"}), ("dx",),
+    ),
+    Item(
+        "cross_entropy", "cross_entropy_backward", "cross_entropy",
+        frozenset({"logits", "targets", "loss"}), ("dlogits",),
+    ),
+)  # fmt: skip
+BY_NAME = {i.name: i for i in ITEMS}
+FUNCTIONS = tuple(dict.fromkeys(i.function for i in ITEMS))
+
+# The public cases, makemore part 5's sizes: batch 32, block 8 flattened 2 by 2, n_embd 10,
+# n_hidden 68. Each config is one case of the item's module.
+PUBLIC: dict[str, tuple[dict, ...]] = {
+    "linear": (dict(batch=(32, 4), fan_in=20, fan_out=68, bias=True, seed=11),),
+    "linear_nobias": (dict(batch=(32, 4), fan_in=20, fan_out=68, bias=False, seed=12),),
+    "batchnorm_2d": (dict(batch=(32,), channels=68, seed=13),),
+    "batchnorm_3d": (dict(batch=(32, 4), channels=68, seed=14),),
+    "tanh": (dict(batch=(32, 4), channels=68, seed=15),),
+    "embedding": (dict(batch=(32, 8), vocab_size=27, n_embd=10, seed=16),),
+    "flatten_consecutive": (dict(batch=(32, 8), channels=10, n=2, seed=17),),
+    "cross_entropy": (dict(batch=(32,), vocab_size=27, seed=18),),
+}
+
+
+def reduced(kind: str, cfg: dict) -> int:
+    """The n a mistake's factor is measured in: the rows a gradient sums (batchnorm: B*T)."""
+    rows = 1
+    for d in cfg.get("batch", ()):
+        rows *= d
+    return cfg["batch"][0] if kind == "cross_entropy" else rows

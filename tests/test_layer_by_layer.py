@@ -1,0 +1,328 @@
+"""The second assignment, "Backprop Ninja, layer by layer", through the framework's front doors.
+
+Its reference solution scores full marks and its stubs zero; each example of its class fails
+exactly the items its mistake touches, with the hint that names the mistake; its student bundle
+and Gradescope zip carry it alone and no solution line; the example class grades into reports.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from grader.assignment import load
+from grader.bundle import write_student_bundle
+from grader.examples import write_examples
+from grader.gradescope.package import solution_lines, write_autograder_zip
+from grader.layer_by_layer import mistakes, model, spec
+from grader.layer_by_layer.cases import cases
+from grader.layer_by_layer.hidden import HIDDEN
+from grader.layer_by_layer.training import TRAIN_TOLERANCE
+from grader.scoring import load_rubric
+from grader.stubs import stubs_are_current
+
+ROOT = Path(__file__).resolve().parent.parent
+A = load("layer-by-layer")
+SOLUTION = (A.solutions / "layers.py").read_text()
+
+
+@pytest.fixture(scope="module")
+def grade():
+    from grader.pipeline import Grader
+    from grader.submissions import Submission
+
+    g = Grader(assignment=A)
+
+    def _grade(source: str | None, name: str = "student") -> dict:
+        data = None if source is None else source.encode()
+        return g.grade(Submission(name, {"layers": data})).to_json()
+
+    yield _grade
+    g.close()
+
+
+def mutated(old: str, new: str) -> str:
+    assert SOLUTION.count(old) == 1, old
+    return SOLUTION.replace(old, new)
+
+
+def failing(result: dict) -> set[str]:
+    return {i["id"].split(".", 1)[1] for i in result["items"] if i["status"] != "passed"}
+
+
+def item(result: dict, name: str) -> dict:
+    return next(i for i in result["items"] if i["id"] == f"layers.{name}")
+
+
+def test_the_solution_scores_full_marks(grade):
+    result = grade(SOLUTION)
+    assert result["score"] == result["max_score"] == 100.0
+    assert [i["id"] for i in result["items"]] == list(A.item_ids)
+    assert item(result, "training")["extra"]["per_param"]
+    assert item(result, "training")["extra"]["val_loss"] > 0
+    assert "leaderboard" not in result  # result records hold no leaderboard
+    assert result["assignment"] == "layer-by-layer"
+
+
+def test_the_stub_scores_zero_with_every_item_not_implemented(grade):
+    result = grade((A.stubs / "layers.py").read_text())
+    assert result["score"] == 0.0
+    assert {i["status"] for i in result["items"]} == {"not_implemented"}
+
+
+def test_the_rubric_totals_100_and_the_stubs_are_current():
+    assert load_rubric(A.rubric, A.item_ids).total == 100.0
+    assert stubs_are_current(A.solutions, A.stubs, A.file_names) == []
+
+
+EXPECTED = {
+    "complete": (set(), {}),
+    "blank": (set(spec.BY_NAME) | {"training"}, {}),
+    "bn_dim0": ({"batchnorm_3d", "training"}, {"batchnorm_3d": mistakes.BN_DIM0}),
+    "bessel": (
+        {"batchnorm_2d", "batchnorm_3d", "training"},
+        {"batchnorm_2d": mistakes.BESSEL, "batchnorm_3d": mistakes.BESSEL},
+    ),
+    "missing_bias_sum": ({"linear", "training"}, {}),
+    "embedding_fancy_index": ({"embedding", "training"}, {"embedding": mistakes.REPEATED}),
+    "nothing": (set(spec.BY_NAME) | {"training"}, {}),
+}
+
+
+def test_each_example_fails_exactly_the_items_its_mistake_touches(grade, tmp_path):
+    folders = write_examples(A.solutions, A.stubs, tmp_path, A.examples(), A.file_names)
+    assert {f.name for f in folders} == set(EXPECTED)
+    for folder in folders:
+        wrong, hints = EXPECTED[folder.name]
+        path = folder / "layers.py"
+        result = grade(path.read_text() if path.exists() else None, folder.name)
+        assert failing(result) == wrong, folder.name
+        for name, hint in hints.items():
+            assert item(result, name)["hint"] == hint, (folder.name, name)
+        drift = item(result, "training")["extra"].get("per_param")
+        if folder.name == "complete":  # the training tolerance's margins: 10x either way
+            assert max(drift.values()) < TRAIN_TOLERANCE / 10
+        if folder.name == "bessel":
+            assert max(drift.values()) > TRAIN_TOLERANCE * 10
+    bias = item(grade((tmp_path / "missing_bias_sum" / "layers.py").read_text()), "linear")
+    assert "dbias: wrong shape" in bias["message"] and "sum over the broadcast" in bias["message"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "name", "hint"),
+    [
+        ('{"dx": dout * (1 - out**2)}', '{"dx": dout * (1 - x**2)}', "tanh", mistakes.TANH),
+        (
+            '{"dx": dout.reshape(x.shape)}',
+            '{"dx": dout.reshape(x.shape[0], x.shape[1] // 2 if x.shape[1] % 2 == 0 else 1, '
+            "x.shape[2], -1).transpose(-1, -2).reshape(x.shape)}",
+            "flatten_consecutive",
+            mistakes.FLATTEN,
+        ),
+        ("    dlogits[range(n), targets] -= 1\n", "", "cross_entropy", mistakes.SOFTMAX),
+    ],
+)
+def test_classic_mistakes_get_their_hint(grade, old, new, name, hint):
+    src = mutated(old, new).replace("def tanh_backward(dout, out)", "def tanh_backward(dout, x)")
+    result = grade(src)
+    assert item(result, name)["status"] == "failed"
+    assert item(result, name)["cases"][0]["hint"] == hint
+
+
+def test_a_single_gradient_may_come_back_bare_and_a_missing_key_is_named(grade):
+    bare = mutated('return {"dx": dout * (1 - out**2)}', "return dout * (1 - out**2)")
+    assert item(grade(bare), "tanh")["status"] == "passed"
+    no_dgamma = mutated(
+        '{"dx": dx, "dgamma": dgamma, "dbeta": dbeta}', '{"dx": dx, "dbeta": dbeta}'
+    )
+    bn = item(grade(no_dgamma), "batchnorm_2d")
+    assert bn["status"] == "failed" and "no dgamma" in bn["message"]
+
+
+def test_autograd_and_undeclared_arguments_score_zero(grade):
+    cheat = mutated(
+        'return {"dx": dout * (1 - out**2)}',
+        "x = out.detach().atanh().requires_grad_()\n"
+        "    (x.tanh() * dout).sum().backward()\n"
+        '    return {"dx": x.grad}',
+    )
+    assert item(grade(cheat), "tanh")["status"] == "forbidden"
+    sneaky = mutated("def tanh_backward(dout, out):", "def tanh_backward(dout, out, truth):")
+    tanh = item(grade(sneaky), "tanh")
+    assert tanh["status"] == "forbidden" and "'truth'" in tanh["message"]
+
+
+def test_the_solution_matches_autograd_on_every_case_directly():
+    spec_ = importlib.util.spec_from_file_location("solution_layers", A.solutions / "layers.py")
+    solution = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(solution)
+    for name, item_cases in cases().items():
+        it = spec.BY_NAME[name]
+        for case in item_cases:
+            declared = inspect.signature(getattr(solution, it.function)).parameters
+            got = getattr(solution, it.function)(**{k: case.inputs[k] for k in declared})
+            for g in it.grads:
+                err = (got[g].double() - case.truth[g]).abs().max() / case.truth[g].abs().max()
+                assert err < 2e-6, (case.id, g, float(err))
+
+
+def test_hidden_cases_vary_what_a_hard_coded_answer_would_fix():
+    public = {k: v[0] for k, v in spec.PUBLIC.items()}
+    for name, hidden in HIDDEN.items():
+        assert hidden and all(c["seed"] != public[name]["seed"] for c in hidden)
+        assert any(c["batch"] != public[name]["batch"] for c in hidden), name
+    for c in HIDDEN["linear"] + HIDDEN["linear_nobias"]:
+        assert c["fan_in"] != c["fan_out"]  # a transposed weight fails on shape
+    for c in HIDDEN["batchnorm_3d"]:
+        assert c["batch"][0] != c["batch"][1] and c["batch"][0] > 2  # B*T differs from B
+    assert any(c["batch"][1] == c["n"] for c in HIDDEN["flatten_consecutive"])  # squeezed
+    for case in cases()["embedding"]:
+        assert case.inputs["ix"].numel() > len(case.inputs["ix"].unique())  # rows repeat
+
+
+def test_batchnorm_keeps_its_statistics_over_every_dim_but_the_last():
+    x = torch.randn(5, 3, 4)
+    v = model.batchnorm(x, torch.ones(4), torch.zeros(4))
+    assert v["xmean"].shape == (1, 1, 4)
+    torch.testing.assert_close(v["xvar"], x.var((0, 1), keepdim=True))  # unbiased
+    assert model.flatten_consecutive(torch.randn(2, 4, 3), 4).shape == (2, 12)
+
+
+def test_the_student_bundle_carries_this_assignment_and_no_solution_line(tmp_path):
+    bundle = write_student_bundle(tmp_path, A)
+    assert bundle.name == "layer-by-layer-student.zip"
+    with zipfile.ZipFile(bundle) as zf:
+        texts = {n: zf.read(n).decode() for n in zf.namelist()}
+    names = {n.removeprefix("layer-by-layer/") for n in texts}
+    assert names == {"layers.py", "README.md", "check.py", "CONTRACT.md"}
+    lines = solution_lines(A.solutions)
+    hidden_py = (A.content / "hidden.py").read_text().splitlines()
+    hidden = {ln.strip() for ln in hidden_py if "seed=" in ln}  # every hidden configuration
+    assert len(lines) > 10
+    for name, text in texts.items():
+        assert not lines & {ln.strip() for ln in text.splitlines()}, name
+        assert "exercise1" not in text and "HIDDEN" not in text  # no other assignment, no case
+        assert not hidden & {ln.strip() for ln in text.splitlines()}, name
+    folder = tmp_path / "student"
+    with zipfile.ZipFile(bundle) as zf:
+        zf.extractall(folder)
+    check = folder / "layer-by-layer" / "check.py"
+    run = subprocess.run([sys.executable, "-I", str(check)], capture_output=True, text=True)
+    assert run.returncode == 0 and "0/8 public cases pass" in run.stdout, run.stderr
+    (check.parent / "layers.py").write_text(SOLUTION)
+    run = subprocess.run([sys.executable, "-I", str(check)], capture_output=True, text=True)
+    assert "8/8 public cases pass" in run.stdout, run.stdout + run.stderr
+
+
+def test_the_check_driver_uses_the_graders_tolerance():
+    from grader.judge import TOLERANCE
+    from grader.layer_by_layer.student_check_driver import RTOL
+
+    assert TOLERANCE[torch.float32] == RTOL
+
+
+def test_each_gradescope_zip_carries_its_assignment_alone(tmp_path):
+    mine = write_autograder_zip(tmp_path / "a", A)
+    other = write_autograder_zip(tmp_path / "b", load("backprop-ninja"))
+    with zipfile.ZipFile(mine) as zf:
+        names = zf.namelist()
+        course = zf.read("course.yaml").decode()
+    assert mine.name == "layer-by-layer-autograder.zip"
+    # Every zip is checked against every assignment's solution lines, this one's included.
+    assert solution_lines(A.solutions) <= solution_lines(ROOT / "solutions")
+    assert "grader/layer_by_layer/suites/test_layers.py" in names
+    assert not any("backprop_ninja" in n for n in names)
+    assert "grader/layer_by_layer/examples.py" not in names
+    assert "default: layer-by-layer" in course and "grader.backprop_ninja" not in course
+    assert sorted(n for n in names if n.startswith("selfcheck/")) == ["selfcheck/layers.py"]
+    with zipfile.ZipFile(other) as zf:
+        assert not any("layer_by_layer" in n for n in zf.namelist())
+        assert "default: backprop-ninja" in zf.read("course.yaml").decode()
+
+
+def test_the_gradescope_zip_grades_a_submission(tmp_path):
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(write_autograder_zip(tmp_path, A)) as zf:
+        zf.extractall(root / "source")
+    (root / "submission").mkdir()
+    (root / "submission" / "layers.py").write_text(SOLUTION)
+    env = {**os.environ, "PYTHONPATH": str(root / "source")}
+    subprocess.run([sys.executable, "-m", "grader.cli", "gradescope-run", "--root", str(root)],
+                   cwd=root / "source", env=env, check=True, capture_output=True)  # fmt: skip
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 100.0
+    assert {t["name"].split(": ")[-1] for t in results["tests"] if "max_score" in t} >= {
+        "batchnorm_3d",
+        "training",
+    }
+
+
+def test_the_example_class_grades_into_reports_and_a_summary(tmp_path):
+    cli = [sys.executable, "-m", "grader.cli"]
+    subprocess.run([*cli, "examples", "-a", "layer-by-layer", str(tmp_path / "ex")], check=True,
+                   capture_output=True, cwd=ROOT)  # fmt: skip
+    subprocess.run([*cli, "grade", "-a", "layer-by-layer", str(tmp_path / "ex"), "--out",
+                    str(tmp_path / "r"), "--no-progress", "-j", "2"], check=True,
+                   capture_output=True, cwd=ROOT)  # fmt: skip
+    out = tmp_path / "r"
+    summary = json.loads((out / "summary.json").read_text())
+    assert (out / "summary.html").is_file() and (out / "grades.csv").is_file()
+    assert "layers" in (out / "grades.csv").read_text().splitlines()[0]
+    for name in EXPECTED:
+        assert (out / name / "report.html").is_file()
+        result = json.loads((out / name / "result.json").read_text())
+        assert failing(result) == EXPECTED[name][0], name
+    assert json.dumps(summary)
+
+
+def test_the_training_demo_trains_with_the_students_functions(tmp_path):
+    cli = [sys.executable, "-m", "grader.cli", "train", "-a", "layer-by-layer"]
+    run = subprocess.run([*cli, "--steps", "3", "--check-steps", "2"], capture_output=True,
+                         text=True, cwd=ROOT)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    out = run.stdout + run.stderr
+    assert out.count("differ from autograd's") == 2 and ": ok" in out and "val loss" in out
+    run = subprocess.run([*cli, str(A.stubs / "layers.py"), "--steps", "3"], capture_output=True,
+                         text=True, cwd=ROOT)  # fmt: skip
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert "step 1: cross_entropy_backward: not implemented" in run.stderr
+
+
+def test_the_public_check_runs_this_assignment_and_shows_no_hidden_case(tmp_path):
+    (tmp_path / "layers.py").write_text(mutated("- n / (n - 1) * xhat", "- xhat"))
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "check", "-a", "layer-by-layer",
+                          str(tmp_path)], capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "batchnorm_3d" in run.stdout and mistakes.BESSEL in run.stdout
+    assert "hidden-" not in run.stdout and "6 of 9 items pass" in run.stdout
+
+
+def test_a_transposed_weight_gradient_is_named_as_such(grade):
+    transposed = mutated(
+        "dweight = x.reshape(-1, fan_in).T @ dout.reshape(-1, fan_out)",
+        "dweight = dout.reshape(-1, fan_out).T @ x.reshape(-1, fan_in)",
+    )
+    linear = item(grade(transposed), "linear")
+    assert linear["status"] == "failed"
+    assert "dweight: wrong shape" in linear["message"] and "transposed?" in linear["message"]
+
+
+def test_a_notebook_holding_the_layers_is_graded_like_layers_py(tmp_path):
+    """A student who worked in Colab uploads only the .ipynb: its functions are layers.py's."""
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+            "source": SOLUTION.splitlines(keepends=True)}  # fmt: skip
+    notebook = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "Copy of layers.ipynb").write_text(json.dumps(notebook))
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "check", "-a", "layer-by-layer",
+                          str(tmp_path)], capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "9 of 9 items pass" in run.stdout, run.stdout

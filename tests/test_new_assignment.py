@@ -1,0 +1,149 @@
+"""docs/new-assignment.md, followed to the letter: a tiny assignment in a temporary folder.
+
+The course file, the package (ASSIGNMENT, a suite, a rubric) and a marked solution are written
+outside the repository; `grader list`, `grader assign` and `grader grade` then work on it by
+name, through the same front doors as the shipped assignments, and the repository is untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PACKAGE = {
+    "__init__.py": """
+from pathlib import Path
+
+from grader.assignment import Assignment
+
+_HERE = Path(__file__).resolve().parent
+
+ASSIGNMENT = Assignment(
+    name="tiny",
+    title="Tiny: the gradient of a square",
+    files=("tiny",),
+    item_ids=("tiny.dsquare",),
+    suites=_HERE / "suites",
+    rubric=_HERE / "rubric.yaml",
+)
+""",
+    "rubric.yaml": """
+mode: share_of_cases
+hidden_visibility: after_published
+exercises:
+  tiny:
+    points: {dsquare: 100}
+items: {}
+""",
+    "suites/test_tiny.py": """
+import torch
+
+from grader.grading import judge_case, make_item
+
+
+def my_cases(public_only):
+    for seed, public in ((1, True), (2, False), (3, False)):
+        if public_only and not public:
+            continue
+        x = torch.randn(3, 4 + seed, generator=torch.Generator().manual_seed(seed))
+        x64 = x.double().requires_grad_()
+        (x64**2).sum().backward()
+        yield seed, public, x, x64.grad
+
+
+def test_items(session, public_only, record):
+    results = []
+    for seed, public, x, truth in my_cases(public_only):
+        outcome = session.call("tiny", "dsquare", {"x": x}, frozenset({"x"}))
+        meta = {"case": f"case-{seed}", "seed": seed, "public": public, "config": {}}
+        results.append(judge_case(meta, outcome, truth, input_dtype=x.dtype))
+    record(make_item("tiny.dsquare", results))
+""",
+}
+
+SOLUTION = '''"""The tiny assignment: the gradient of (x**2).sum()."""
+
+
+def dsquare(x):
+    """d/dx of (x**2).sum()."""
+    # BEGIN SOLUTION
+    return 2 * x
+    # END SOLUTION
+'''
+
+COURSE = """
+default: tiny
+paths: [packages]
+assignments:
+  - tiny_square
+"""
+
+
+def grader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "GRADER_COURSE": str(course)}
+    run = subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True,
+                         text=True, env=env, cwd=course.parent)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    return run
+
+
+def test_a_tiny_assignment_built_from_the_docs_grades_a_class(tmp_path):
+    before = sorted(p.name for p in (ROOT / "assignments").iterdir())
+    course = tmp_path / "course.yaml"
+    course.write_text(COURSE)
+    for name, text in PACKAGE.items():
+        path = tmp_path / "packages" / "tiny_square" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text.lstrip())
+    (tmp_path / "solutions" / "tiny").mkdir(parents=True)
+    (tmp_path / "solutions" / "tiny" / "tiny.py").write_text(SOLUTION)
+
+    assert grader(course, "list").stdout == "tiny\tTiny: the gradient of a square\n"
+    grader(course, "assign", "-a", "tiny")
+    stub = (tmp_path / "assignments" / "tiny" / "tiny.py").read_text()
+    assert 'raise NotImplementedError("TODO: dsquare")' in stub and "2 * x" not in stub
+
+    for student, source in (("alice", SOLUTION), ("bob", stub)):
+        (tmp_path / "class" / student).mkdir(parents=True)
+        (tmp_path / "class" / student / "tiny.py").write_text(source)
+    grader(course, "grade", "class", "--out", "reports", "--no-progress")
+    alice = json.loads((tmp_path / "reports" / "alice" / "result.json").read_text())
+    bob = json.loads((tmp_path / "reports" / "bob" / "result.json").read_text())
+    assert alice["score"] == alice["max_score"] == 100.0
+    assert len(alice["items"][0]["cases"]) == 3
+    assert bob["score"] == 0.0 and bob["items"][0]["status"] == "not_implemented"
+    assert (tmp_path / "reports" / "summary.html").is_file()
+    assert sorted(p.name for p in (ROOT / "assignments").iterdir()) == before
+
+
+def test_its_gradescope_zip_carries_the_package_and_grades_on_its_own(tmp_path):
+    course = tmp_path / "course.yaml"
+    course.write_text(COURSE)
+    for name, text in PACKAGE.items():
+        path = tmp_path / "packages" / "tiny_square" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text.lstrip())
+    (tmp_path / "solutions" / "tiny").mkdir(parents=True)
+    (tmp_path / "solutions" / "tiny" / "tiny.py").write_text(SOLUTION)
+    grader(course, "assign")
+    grader(course, "gradescope-zip", "--out", "dist")
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(tmp_path / "dist" / "tiny-autograder.zip") as zf:
+        names = zf.namelist()
+        zf.extractall(root / "source")
+    assert "tiny_square/suites/test_tiny.py" in names and "selfcheck/tiny.py" in names
+    assert not any("backprop_ninja" in n or "layer_by_layer" in n for n in names)
+    assert not any("2 * x" in (root / "source" / n).read_text() for n in names)
+    (root / "submission").mkdir()
+    (root / "submission" / "tiny.py").write_text(SOLUTION)
+    env = {k: v for k, v in os.environ.items() if k != "GRADER_COURSE"}
+    env["PYTHONPATH"] = str(root / "source")
+    subprocess.run([sys.executable, "-m", "grader.cli", "gradescope-run", "--root", str(root)],
+                   cwd=root / "source", env=env, check=True, capture_output=True)  # fmt: skip
+    assert json.loads((root / "results" / "results.json").read_text())["score"] == 100.0
