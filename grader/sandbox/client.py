@@ -13,7 +13,6 @@ import copy
 import json
 import multiprocessing.util
 import os
-import queue
 import secrets
 import signal
 import socket
@@ -22,14 +21,15 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
+from . import launch
 from .inside import confine, protocol
-from .isolation import CLEAN_ENV, Isolation, detect, zygote_command, zygote_config
+from .isolation import Isolation, detect
+from .launch import protect_trusted_process  # noqa: F401 - part of this module's API
 from .memory import container_memory
 
 
@@ -107,6 +107,7 @@ class Zygote:
         test the others without it)."""
         self.limits = limits
         self._base = iso or detect()
+        self._prestartable = iso is None and not layers  # what launch.prestart built
         self._layers = layers
         self._lock = threading.Lock()  # one request at a time on the control socket
         self._spawning = threading.Lock()  # one restart, however many threads find it dead
@@ -119,23 +120,12 @@ class Zygote:
     def _start(self) -> None:
         self.generation = getattr(self, "generation", 0) + 1  # pids of a dead zygote mean nothing
         self.iso = copy.deepcopy(self._base)
-        trusted = protect_trusted_process()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        config = dict(zygote_config(self.iso), env=sorted(CLEAN_ENV), **self._layers)
-        env = dict(
-            CLEAN_ENV, NINJA_ZYGOTE_FD=str(theirs.fileno()), NINJA_ZYGOTE_CONFIG=json.dumps(config)
-        )
-        popen = dict(
-            pass_fds=[theirs.fileno()],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            cwd="/",
-        )
-        self.proc = _launch(lambda: subprocess.Popen(zygote_command(self.iso), **popen))
-        theirs.close()
-        self.ctl = ours
+        launched = None
+        if self.generation == 1 and self._prestartable:
+            launched = launch.take()
+        if launched is None:
+            launched = launch.start_zygote(self.iso, self._layers)
+        self.iso, self.proc, self.ctl, trusted = launched
         # Read the zygote's stderr as it comes (a full pipe would stall it); keep the end.
         self._stderr = bytearray()
         self._stderr_reader = threading.Thread(
@@ -319,55 +309,6 @@ def _send_with_fds(sock: socket.socket, header: dict, fds: list[int]) -> None:
     sent = sock.sendmsg([frame], ancillary)
     if sent < len(frame):
         sock.sendall(frame[sent:])
-
-
-def protect_trusted_process() -> str:
-    """Make the grader's process non-dumpable: no process of the same user (student code on a
-    laptop without a separate uid) can read its memory, environment or file descriptors through
-    /proc or ptrace. Inherited by processes it forks; idempotent."""
-    try:
-        confine.not_dumpable()
-    except (OSError, AttributeError) as e:
-        return f"could not be made non-dumpable: {e}"
-    return "non-dumpable: its memory, environment and files are closed to other processes"
-
-
-class _Launcher:
-    """Starts the zygote from one thread that lives as long as the process.
-
-    bubblewrap's --die-with-parent and the zygote's own parent-death signal fire when the
-    *thread* that started them ends; a grader that starts its sandbox from a short-lived thread
-    would otherwise see the sandbox die at once.
-    """
-
-    def __init__(self) -> None:
-        self._pid: int | None = None
-        self._jobs: queue.Queue = queue.Queue()
-        self._guard = threading.Lock()
-
-    def run(self, fn: Callable[[], Any]) -> Any:
-        with self._guard:
-            if self._pid != os.getpid():  # first use, or a forked copy of this process
-                self._pid, self._jobs = os.getpid(), queue.Queue()
-                threading.Thread(target=self._serve, args=(self._jobs,), daemon=True).start()
-        box: queue.Queue = queue.Queue(maxsize=1)
-        self._jobs.put((fn, box))
-        ok, value = box.get()
-        if not ok:
-            raise value
-        return value
-
-    @staticmethod
-    def _serve(jobs: queue.Queue) -> None:
-        while True:
-            fn, box = jobs.get()
-            try:
-                box.put((True, fn()))
-            except BaseException as e:  # noqa: BLE001 - handed back to the caller's thread
-                box.put((False, e))
-
-
-_launch = _Launcher().run
 
 
 class StudentProcess:
