@@ -337,3 +337,21 @@ def test_float64_cases_leave_the_same_margins():
         MISTAKES["bessel_fused"].source(), "exercise2", {"dhprebn": "dhprebn"}, [case]
     )
     assert min(fused.values()) >= MARGIN * tol
+
+
+def test_the_broadcast_hint_follows_torchs_broadcasting_rule():
+    """`_broadcast_into` is written out (torch.broadcast_shapes imports torch._refs on first use,
+    ~0.4 s); over a grid of shapes it agrees with torch's own rule."""
+    from itertools import product
+
+    from grader.judge import _broadcast_into
+
+    dims = (0, 1, 2, 32)
+    shapes = [(), *((d,) for d in dims), *product(dims, dims), *product((1, 2), (1, 32), (1, 3))]
+    for small, big in product(shapes, shapes):
+        small, big = torch.Size(small), torch.Size(big)
+        try:
+            fits = tuple(torch.broadcast_shapes(small, big)) == tuple(big)
+        except RuntimeError:
+            fits = False
+        assert _broadcast_into(small, big) == (fits and small.numel() < big.numel()), (small, big)
