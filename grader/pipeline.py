@@ -18,7 +18,7 @@ from pathlib import Path
 from . import __version__
 from .assignment import Assignment, load
 from .records import ItemResult, SubmissionResult
-from .runner import run_suites
+from .runner import SuiteRunner
 from .sandbox.client import Limits, Zygote, warm_torch
 from .scoring import Rubric, exercise_totals, load_rubric, score_items
 from .session import Session
@@ -54,6 +54,7 @@ class Grader:
         self.limits = limits or Limits()
         self.public_only = public_only
         self._zygote: Zygote | None = zygote
+        self._runner: SuiteRunner | None = None
         self._starting: threading.Thread | None = None
         if eager_sandbox and zygote is None:
             # The sandbox imports torch on the other core while this one builds the cases.
@@ -133,16 +134,26 @@ class Grader:
             for f in self.assignment.files
         }
         session = Session(
-            sources, self.zygote, self.public_only, expected=expected, static_scan=self.static_scan
+            sources,
+            self.zygote,
+            self.public_only,
+            expected=expected,
+            static_scan=self.static_scan,
+            timer=timer,
         )
-        timer.wrap(session)
         session.prefetch()
         try:
-            items, extra = run_suites(self.assignment.suites, session, self.public_only)
+            items, extra = self._suite_runner().run(session, self.public_only)
         finally:
             session.close()
         outputs = {f: session.output(f) for f in self.assignment.files}
         return items, extra, {f: o for f, o in outputs.items() if o}
+
+    def _suite_runner(self) -> SuiteRunner:
+        """This process's pytest session (started at first use: a forked copy needs its own)."""
+        if self._runner is None or not self._runner.alive:
+            self._runner = SuiteRunner(self.assignment.suites)
+        return self._runner
 
     def _complete(self, items: list[ItemResult], extra: dict) -> list[ItemResult]:
         """Every rubric item, in order, exactly once; one the suites did not file is an error."""
@@ -164,6 +175,9 @@ class Grader:
         return out
 
     def close(self) -> None:
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
         if self._starting is not None:
             self._starting.join()
             self._starting = None

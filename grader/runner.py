@@ -1,111 +1,196 @@
-"""Running an assignment's pytest suites on one submission, in-process, and reading their verdicts.
+"""Running an assignment's pytest suites on submissions, and reading their verdicts.
 
-pytest starts once per grader process: `pytest.main` is called again for each submission with a
-plugin that hands the suites the submission's `Session`. Test modules stay imported between runs
-and the cases they build are cached, so a submission pays for its own calls and little else.
-Each test files its verdicts through pytest-json-report's `json_metadata`; the report is the only
-channel from the suites to the rest of the pipeline.
+pytest starts once per grader process and stays: its session collects the suites once, then
+waits, and each submission is one more pass over the collected tests (`SuiteRunner.run`). A
+pytest start costs ~50 ms (configuration, plugins, collection), as much as judging a whole
+submission, so a batch pays it once per grader process instead of once per student.
+
+The session lives in a thread of its own because pytest owns the loop: `pytest_runtestloop`
+below is that loop, taking one submission at a time from a queue. Between passes nothing of a
+submission stays in pytest: fixtures are torn down after the last test, as at a session's end,
+and each test's records are read from `item.user_properties` and cleared.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
+import os
+import queue
+import threading
+import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from pytest_jsonreport.plugin import JSONReport
 
-from .records import CaseResult, ItemResult
+from .records import ItemResult
 from .session import Session
 
-# pytest starts afresh for every submission: plugins the suites do not use cost time at every
-# start, and two of them gc.collect() the whole heap or juggle log handlers at every test.
+# Plugins the suites do not use: each costs time at every test, and two of them gc.collect() the
+# whole heap or juggle log handlers. The terminal is off too: nobody reads it, and its writer
+# would hold on to the process's stdout for the session's whole life.
 UNUSED_PLUGINS = (
     "cacheprovider", "randomly", "unraisableexception", "threadexception", "logging", "doctest",
-    "junitxml", "pastebin", "monkeypatch", "recwarn", "setuponly",
-    "setupplan", "stepwise", "faulthandler", "subtests", "debugging", "unittest",
+    "junitxml", "pastebin", "monkeypatch", "recwarn", "setuponly", "terminal", "setupplan",
+    "stepwise", "faulthandler", "subtests", "debugging", "unittest", "xdist", "xdist.looponfail",
+    "metadata", "pytest_jsonreport",
 )  # fmt: skip
+
+_ITEMS, _EXTRA = "ninja_items", "ninja_extra"  # keys of the records in item.user_properties
+
+
+@dataclass
+class _Pass:
+    """One submission's pass over the tests: what goes in, what comes out."""
+
+    session: Session
+    public_only: bool
+    items: list[ItemResult] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def suite_error(self, text: str) -> None:
+        self.extra.setdefault("suite_errors", []).append(text)
 
 
 class SuitePlugin:
-    """Fixtures the suites ask for: the submission's session, and whether to run hidden cases."""
+    """The loop that serves passes, and the fixtures the suites ask for."""
 
-    def __init__(self, session: Session, public_only: bool) -> None:
-        self._session = session
-        self._public_only = public_only
+    def __init__(self) -> None:
+        self.passes: queue.Queue[_Pass | None] = queue.Queue()
+        self.current: _Pass | None = None
+        self.collect_errors: list[str] = []
+        self.tests: list[pytest.Item] = []  # as collected, run again on every pass
+        self._failures: dict[str, str] = {}
 
     @pytest.fixture
     def session(self) -> Session:
-        return self._session
+        return self.current.session
 
     @pytest.fixture
     def public_only(self) -> bool:
-        return self._public_only
+        return self.current.public_only
 
     @pytest.fixture
-    def record(self, json_metadata):
-        """`record(item, ...)` files items (and `chain=...`) in the test's JSON metadata."""
+    def record(self, request):
+        """`record(item, ...)` files items (and `chain=...`) with the test's report."""
 
         def _record(*items: ItemResult, **extra):
-            json_metadata.setdefault("items", []).extend(i.to_json() for i in items)
-            json_metadata.update(extra)
+            request.node.user_properties.append((_ITEMS, list(items)))
+            if extra:
+                request.node.user_properties.append((_EXTRA, extra))
             return items[0] if len(items) == 1 else items
 
         return _record
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        # A failing item is routine here; rich tracebacks would re-parse the suites each time.
+        config.option.tbstyle = "native"
 
-def run_suites(suites: Path, session: Session, public_only: bool) -> tuple[list[ItemResult], dict]:
-    """Run every test in `suites`; return the items they filed and any extra records (the chain)."""
-    report = JSONReport()
-    args = [
-        str(suites),
-        "-qq",
-        "--no-header",
-        "--json-report-file=none",
-        "-o",
-        "python_files=test_*.py",
-        "--rootdir",
-        str(suites),
-        "-c",
-        "/dev/null",
-        "--capture=sys",
-        # A failing item is routine here; pytest's rich tracebacks re-parse the suites each time.
-        "--tb=native",
-        "-W",
-        "ignore::pytest.PytestAssertRewriteWarning",
-        *(arg for plugin in UNUSED_PLUGINS for arg in ("-p", f"no:{plugin}")),
-    ]
-    with contextlib.redirect_stdout(io.StringIO()) as terminal:  # pytest's own chatter
-        code = pytest.main(args, plugins=[SuitePlugin(session, public_only), report])
-    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        raise RuntimeError(
-            f"the suites in {suites} did not run (pytest exit code {code}):\n"
-            + terminal.getvalue()[-3000:]
-        )
-    items: list[ItemResult] = []
-    extra: dict = {}
-    for test in report.report.get("tests", []):
-        meta = dict(test.get("metadata", {}))
-        filed = meta.pop("items", [])
-        items += [item_from_json(i) for i in filed]
-        extra.update(meta)
-        if test.get("outcome") != "passed" and not filed:
-            extra.setdefault("suite_errors", []).append(_crash_text(test))
-    for err in report.report.get("collectors", []):
-        if err.get("outcome") == "failed":
-            extra.setdefault("suite_errors", []).append(err.get("longrepr", "")[-2000:])
-    return items, extra
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collect_errors.append(str(report.longrepr)[-2000:])
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed and report.nodeid not in self._failures:
+            self._failures[report.nodeid] = f"{report.nodeid}: {str(report.longrepr)[-2000:]}"
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        while (one := self.passes.get()) is not None:
+            self.current = one
+            self.tests = session.items
+            try:
+                self._run_pass(session.items, one)
+            except BaseException:  # noqa: BLE001 - the loop must outlive any one submission
+                one.suite_error(traceback.format_exc()[-3000:])
+            finally:
+                self.current = None
+                one.done.set()
+        return True
+
+    def _run_pass(self, tests: list[pytest.Item], one: _Pass) -> None:
+        for text in self.collect_errors:
+            one.suite_error(text)
+        self._failures.clear()
+        for i, test in enumerate(tests):
+            test.user_properties.clear()
+            # Captured output of earlier passes would pile up here for the session's life.
+            getattr(test, "_report_sections", []).clear()
+            nextitem = tests[i + 1] if i + 1 < len(tests) else None  # None: tear all down
+            test.config.hook.pytest_runtest_protocol(item=test, nextitem=nextitem)
+            filed = False
+            for key, value in test.user_properties:
+                if key == _ITEMS:
+                    one.items += value
+                    filed = True
+                elif key == _EXTRA:
+                    one.extra.update(value)
+            test.user_properties.clear()
+            if test.nodeid in self._failures and not filed:
+                one.suite_error(self._failures[test.nodeid])
 
 
-def item_from_json(d: dict) -> ItemResult:
-    cases = [CaseResult(**{k: v for k, v in c.items() if k != "passed"}) for c in d["cases"]]
-    return ItemResult(**{**d, "cases": cases})
+class SuiteRunner:
+    """A pytest session over `suites` that grades one submission per `run` call."""
 
+    def __init__(self, suites: Path) -> None:
+        self.suites = suites
+        self.pid = os.getpid()  # a forked copy of the grader has no such thread: it needs its own
+        self._plugin = SuitePlugin()
+        self._exit: str | None = None
+        self._thread = threading.Thread(target=self._serve, daemon=True, name="pytest")
+        self._thread.start()
 
-def _crash_text(test: dict) -> str:
-    for stage in ("setup", "call", "teardown"):
-        longrepr = test.get(stage, {}).get("longrepr")
-        if longrepr:
-            return f"{test.get('nodeid')}: {longrepr[-2000:]}"
-    return f"{test.get('nodeid')}: failed"
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive() and self.pid == os.getpid()
+
+    def run(self, session: Session, public_only: bool) -> tuple[list[ItemResult], dict]:
+        """Every test over one submission: the items they filed and any extra records."""
+        one = _Pass(session, public_only)
+        self._plugin.passes.put(one)
+        try:
+            while not one.done.wait(1.0):
+                if not self._thread.is_alive():
+                    raise RuntimeError(f"the suites in {self.suites} stopped: {self._exit}")
+        except BaseException:
+            # Ctrl-C (or the above): the pass in flight must end before the next submission's.
+            session.stop()
+            one.done.wait(10)
+            raise
+        return one.items, one.extra
+
+    def close(self) -> None:
+        if self.alive:
+            self._plugin.passes.put(None)
+            self._thread.join(10)
+
+    def _serve(self) -> None:
+        args = [
+            str(self.suites),
+            "-o",
+            "python_files=test_*.py",
+            "--rootdir",
+            str(self.suites),
+            "-c",
+            "/dev/null",
+            "--capture=sys",
+            "-W",
+            "ignore::pytest.PytestAssertRewriteWarning",
+            *(arg for plugin in UNUSED_PLUGINS for arg in ("-p", f"no:{plugin}")),
+        ]
+        try:
+            code = pytest.main(args, plugins=[self._plugin])
+            self._exit = f"pytest exited with code {code}"
+        except BaseException:  # noqa: BLE001 - reported to whoever waits for a pass
+            self._exit = traceback.format_exc()[-3000:]
+        finally:
+            while True:  # nobody is left to run what is queued: say so rather than hang
+                try:
+                    waiting = self._plugin.passes.get_nowait()
+                except queue.Empty:
+                    break
+                if waiting is not None:
+                    waiting.suite_error(f"the suites in {self.suites} stopped: {self._exit}")
+                    waiting.done.set()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from .student_text import (
     import_failure,
     missing_function,
 )
+from .timing import CallTimer
 
 # Outcome kinds become case statuses; "crash" is an error in the SPEC's vocabulary.
 _STATUS = {
@@ -59,11 +61,14 @@ class Session:
         time_budget: float = 300.0,
         expected: dict[str, frozenset[str]] | None = None,
         static_scan: bool = True,
+        timer: CallTimer | None = None,
     ):
         """`sources`: each file's text, None when absent, or the reason it cannot be read.
 
         `expected`: the function names the suites will ask each file for (for "did you mean").
+        `timer`: told how long each call that returned a value took (timing.py).
         """
+        self.timer = timer
         self.zygote = zygote
         self.expected = expected or {}
         # Off only in tests that prove the sandbox's own layers hold without the scan's help.
@@ -71,6 +76,7 @@ class Session:
         self.public_only = public_only
         self.deadline = time.monotonic() + time_budget
         self.timed_out: set[tuple[str, str]] = set()
+        self.stopped = False  # set by `stop`: no process is started, no call made, any more
         self.files: dict[str, StudentFile] = {}
         self._prefetching: dict[str, threading.Thread] = {}
         for name, src in sources.items():
@@ -86,28 +92,60 @@ class Session:
         self, file: str, func: str, available: dict[str, Any], allowed: frozenset[str]
     ) -> Outcome:
         """Call `file.func` with the arguments it declares, drawn from `available`."""
-        f = self.files.get(file)
+        return self.call_each(file, func, [available], allowed)[0]
+
+    def call_each(
+        self,
+        file: str,
+        func: str,
+        availables: Sequence[dict[str, Any]],
+        allowed: frozenset[str],
+    ) -> list[Outcome]:
+        """`call` once per entry of `availables` (one per case), in order, with the outcomes
+        separate calls would have: the process makes the calls one after another without a
+        round trip to the grader between them (StudentProcess.call_each), and where a call
+        times out or kills the process, what follows is decided afresh, as `call` would."""
+        outcomes: list[Outcome] = []
+        while len(outcomes) < len(availables):
+            f = self.files.get(file)
+            problem = self._before_call(f, file, func)
+            if problem:
+                outcomes.append(problem)
+                continue
+            sig = f.functions[func]
+            plans = []
+            for available in availables[len(outcomes) :]:
+                args, positional, refused = plan_call(func, sig, available, allowed)
+                if refused:
+                    break
+                plans.append((args, positional))
+            if not plans:
+                outcomes.append(refused)
+                continue
+            replies = f.process.call_each(file, func, plans, stop_at=self.deadline)
+            for reply in replies:
+                if reply.kind == "timeout":
+                    self.timed_out.add((file, func))
+                outcome = self._outcome(f, func, reply)
+                if outcome.status == "error" and reply.kind == "error":
+                    outcome.message = call_failure(func, outcome.message, sig["params"], allowed)
+                if outcome.status == "ok" and self.timer is not None:
+                    self.timer.add(f"{file}.{func}", reply.elapsed)
+                outcomes.append(outcome)
+        return outcomes
+
+    def _before_call(self, f: StudentFile | None, file: str, func: str) -> Outcome | None:
+        """Why `file.func` cannot be called now, or None (its process is then up and loaded)."""
         if f is None or f.source is None:
             return Outcome("missing", f"{file}.py was not submitted")
+        if self.stopped:
+            return Outcome("error", "grading was stopped before this call")
         if time.monotonic() > self.deadline:
             return Outcome("timeout", "the submission's total time budget ran out before this call")
         if (file, func) in self.timed_out:
             # One endless loop costs its own time once, not once per case.
             return Outcome("timeout", f"skipped: `{func}` timed out on an earlier case")
-        problem = self._ready(f) or self._declared(f, func)
-        if problem:
-            return problem
-        sig = f.functions[func]
-        args, positional, refused = plan_call(func, sig, available, allowed)
-        if refused:
-            return refused
-        reply = f.process.call(file, func, args, positional)
-        if reply.kind == "timeout":
-            self.timed_out.add((file, func))
-        outcome = self._outcome(f, func, reply)
-        if outcome.status == "error" and reply.kind == "error":
-            outcome.message = call_failure(func, outcome.message, sig["params"], allowed)
-        return outcome
+        return self._ready(f) or self._declared(f, func)
 
     def declared(self, file: str, func: str) -> list[str] | None:
         """The names `file.func` declares, or None when it cannot be called at all."""
@@ -139,6 +177,8 @@ class Session:
             return Outcome("error", f"{f.name}.py does not parse: {f.scan.syntax_error}")
         if f.process is not None and not f.process.dead:
             return None
+        if self.stopped:
+            return Outcome("error", "grading was stopped before this file was loaded")
         if f.process is not None:
             f.output.append(f.process.output())
         f.process = self.zygote.spawn()
@@ -192,6 +232,17 @@ class Session:
             return ""
         parts = f.output + ([f.process.output()] if f.process else [])
         return "".join(parts)
+
+    def stop(self) -> None:
+        """From another thread (Ctrl-C): end every student process, refuse what is still to come.
+
+        A call waiting on a killed process gets its end of the socket closed and returns at once,
+        so the pass over the suites finishes in moments; nothing it files is kept.
+        """
+        self.stopped = True
+        for f in list(self.files.values()):
+            if f.process is not None:
+                f.process.kill()
 
     def close(self) -> None:
         for t in self._prefetching.values():

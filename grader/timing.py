@@ -2,11 +2,12 @@
 
 A gradient derived by hand costs a few tensor operations per call, loops included; numerical
 differentiation (central differences: two forward evaluations per input element) costs
-thousands. The grader times every call on its own side (wall clock from request to reply, so
-student code can slow the figure but never shrink it; the worker's own figure comes from the
-student's process) and compares each function's median call with a fixed budget per call,
-measured in docs/performance.md ("Numerical differentiation"): the slowest correct formulation
-known stays far below it, a central-differences submission far above.
+thousands. The session times every call on the grader's side (wall clock from the moment the
+student's process could start the call, its request sent and the previous answer in, to its
+reply; the worker's own figure comes from the student's process) and compares each function's
+median call with a fixed budget per call, measured in docs/performance.md ("Numerical
+differentiation"): the slowest correct formulation known stays far below it, a
+central-differences submission far above.
 
 A fixed budget rather than a reference timed per case: the grader's reference is one autograd
 pass over the whole graph, so it says nothing of one function's fair cost, and its own timing
@@ -19,8 +20,6 @@ and puts the submission on the summary's "needs a look" list.
 from __future__ import annotations
 
 import statistics
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # Median seconds per call above which a function is flagged. Measured with
@@ -38,25 +37,15 @@ REVIEW_SLOW = "slow_functions"
 
 @dataclass
 class CallTimer:
-    """Times every call a session makes, by `file.func`, in call order."""
+    """Every call a session made, timed by the session, by `file.func` in call order."""
 
     seconds: dict[str, list[float]] = field(default_factory=dict)
-    clock: Callable[[], float] = time.perf_counter
 
-    def wrap(self, session) -> None:
-        """Time `session.call` from now on (the suites call it; nothing else changes). Only
-        calls that returned a value count: a missing function or a crash says nothing of how
-        the gradient was computed, and a timeout is an item status of its own."""
-        call = session.call
-
-        def timed(file: str, func: str, *args, **kwargs):
-            start = self.clock()
-            outcome = call(file, func, *args, **kwargs)
-            if getattr(outcome, "status", None) == "ok":
-                self.seconds.setdefault(f"{file}.{func}", []).append(self.clock() - start)
-            return outcome
-
-        session.call = timed
+    def add(self, name: str, seconds: float) -> None:
+        """One call of `name` (file.func) that returned a value. Only those count: a missing
+        function or a crash says nothing of how the gradient was computed, and a timeout is an
+        item status of its own."""
+        self.seconds.setdefault(name, []).append(seconds)
 
 
 def summary(seconds: dict[str, list[float]]) -> dict:

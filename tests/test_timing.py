@@ -1,8 +1,9 @@
 """Timing: each function's calls against a budget, and the non-scoring flag for a TA.
 
-No test here measures a real time: the rule is tested with injected times (a fake clock, a
-made-up table of seconds, or a budget set below any time), as the project's tests never assert
-on speed (the figures behind the budget are in bench/numerical_differentiation.py).
+No test here measures a real time: the rule is tested with injected times (a made-up table of
+seconds, or a budget set below any time; which calls the session times is in test_session.py),
+as the project's tests never assert on speed (the figures behind the budget are in
+bench/numerical_differentiation.py).
 """
 
 from __future__ import annotations
@@ -12,48 +13,17 @@ from conftest import solution
 
 from grader import timing
 from grader.report.summary import summarize
-from grader.session import Outcome
 from grader.timing import SLOW_CALL_SECONDS, CallTimer, slow_review, summary
 
 FAST, SLOW = SLOW_CALL_SECONDS / 100, SLOW_CALL_SECONDS * 50
 
 
-class FakeSession:
-    """Answers every call with an outcome of the given status."""
-
-    def __init__(self, status: str = "ok") -> None:
-        self.status = status
-
-    def call(self, file, func, available, allowed):
-        return Outcome(self.status, value=f"{file}.{func}")
-
-
-class FakeClock:
-    """Advances by the given steps, one per reading."""
-
-    def __init__(self, *steps: float) -> None:
-        self.now, self.steps = 0.0, list(steps)
-
-    def __call__(self) -> float:
-        self.now += self.steps.pop(0)
-        return self.now
-
-
-def test_the_timer_times_each_call_by_function_and_passes_it_through():
-    session, clock = FakeSession(), FakeClock(0.0, 0.5, 0.0, 2.0)
-    timer = CallTimer(clock=clock)
-    timer.wrap(session)
-    assert session.call("exercise2", "dlogits", {}, frozenset()).value == "exercise2.dlogits"
-    assert session.call("exercise2", "dlogits", {}, frozenset()).value == "exercise2.dlogits"
-    assert timer.seconds == {"exercise2.dlogits": [0.5, 2.0]}
-
-
-@pytest.mark.parametrize("status", ["missing", "error", "timeout", "forbidden"])
-def test_a_call_that_returned_no_value_is_not_timed(status):
-    session, timer = FakeSession(status), CallTimer(clock=FakeClock(0.0, 1.0))
-    timer.wrap(session)
-    assert session.call("exercise1", "dprobs", {}, frozenset()).status == status
-    assert timer.seconds == {}
+def test_the_timer_keeps_each_function_s_calls_in_order():
+    timer = CallTimer()
+    timer.add("exercise2.dlogits", 0.5)
+    timer.add("exercise1.dprobs", 0.1)
+    timer.add("exercise2.dlogits", 2.0)
+    assert timer.seconds == {"exercise2.dlogits": [0.5, 2.0], "exercise1.dprobs": [0.1]}
 
 
 def test_functions_within_the_budget_raise_no_flag():

@@ -54,8 +54,8 @@ def _over_cases(
     """One function called on every case and judged against autograd's `grad`. Exercise 1's
     mathematically zero gradients are judged on a related gradient's scale (`scale_floor`)."""
     results = []
-    for case in cases:
-        outcome = session.call(file, grad, case.atomic_inputs, allowed)
+    outcomes = session.call_each(file, grad, [case.atomic_inputs for case in cases], allowed)
+    for case, outcome in zip(cases, outcomes, strict=True):
         floor = case.scale_floor(grad, case.atomic_grads) if scale_floor else 0.0
         results.append(
             judge_case(
@@ -104,8 +104,9 @@ def parameter_gradients(
 ) -> list[ItemResult]:
     """Exercise 3: `backward`'s seven gradients at one step, over every case."""
     per_grad: dict[str, list[CaseResult]] = {g: [] for g in spec.EXERCISE3_GRADS}
-    for case in cases:
-        outcome = session.call("exercise3", "backward", case.compact_inputs, spec.ALLOWED_EXERCISE3)
+    inputs = [case.compact_inputs for case in cases]
+    outcomes = session.call_each("exercise3", "backward", inputs, spec.ALLOWED_EXERCISE3)
+    for case, outcome in zip(cases, outcomes, strict=True):
         grads = split_grads(outcome.value) if outcome.status == "ok" else None
         for grad in spec.EXERCISE3_GRADS:
             if isinstance(grads, str):

@@ -32,6 +32,10 @@ from .isolation import Isolation, detect
 from .launch import protect_trusted_process  # noqa: F401 - part of this module's API
 from .memory import container_memory
 
+# Bytes of call requests sent ahead of their answers. Far below a socket's buffer (about 200 KB
+# on Linux), so a request never waits to be sent while the student's process waits to answer.
+CALL_WINDOW = 64 * 1024
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -95,8 +99,9 @@ class Reply:
     message: str = ""
     value: Any = None
     autograd: bool = False
-    seconds: float = 0.0
+    seconds: float = 0.0  # the call's own time, as the student's process measured it
     functions: dict[str, dict] = field(default_factory=dict)
+    elapsed: float = 0.0  # from the call's start to its answer, on the grader's clock
 
 
 class Zygote:
@@ -363,22 +368,91 @@ class StudentProcess:
         return reply
 
     def call(self, module: str, func: str, args: dict[str, Any], positional: list[str]) -> Reply:
+        return self.call_each(module, func, [(args, positional)])[0]
+
+    def call_each(
+        self,
+        module: str,
+        func: str,
+        calls: list[tuple[dict[str, Any], list[str]]],
+        stop_at: float | None = None,
+    ) -> list[Reply]:
+        """`func` called once per (arguments, positional names), in order, as separate calls
+        would be: each with fresh copies of its arguments and its own time limit, counted from
+        the moment the process could start it (its request sent, the previous answer in).
+
+        The requests go out ahead of their answers, a window of them at a time, so the process
+        goes from one call to the next without waiting for the grader (a round trip costs both
+        sides more than a call of the lecture's sizes). The list stops at the first call that
+        timed out or lost the process, or when `stop_at` (time.monotonic()) has passed: the
+        caller makes the rest again, in a fresh process where it would have.
+        """
+        if self.dead:
+            return [self._dead_reply()]
+        requests = [self._call_request(module, func, a, p) for a, p in calls]
+        seconds = self.limits.call_seconds
+        replies: list[Reply] = []
+        sent, in_flight, sent_at, answered_at = 0, 0, [], 0.0
+        try:
+            while len(replies) < len(requests):
+                # Within the window the socket's buffer holds every request, so sending never
+                # waits for the student; beyond it, one request at a time as before.
+                while sent < len(requests) and (
+                    sent == len(replies) or in_flight + len(requests[sent][1]) <= CALL_WINDOW
+                ):
+                    self.sock.settimeout(seconds)  # a process that stops reading times out
+                    self.sock.sendall(requests[sent][1])
+                    in_flight += len(requests[sent][1])
+                    sent_at.append(time.monotonic())
+                    sent += 1
+                k = len(replies)
+                start = max(sent_at[k], answered_at)  # when the process could begin call k
+                answer, data = self._answer(requests[k][0], start + seconds)
+                answered_at = time.monotonic()
+                in_flight -= len(requests[k][1])
+                replies.append(_to_reply(answer, data, elapsed=answered_at - start))
+                if stop_at is not None and answered_at > stop_at and k + 1 < len(requests):
+                    if sent > k + 1:
+                        self.kill()  # calls already sent would run on: none of them is wanted
+                    break
+        except TimeoutError:
+            self.kill()
+            replies.append(
+                Reply(False, "timeout", f"no answer within {seconds:g} s (an endless loop?)")
+            )
+        except (protocol.Closed, BrokenPipeError, ConnectionResetError):
+            self.kill()
+            replies.append(Reply(False, "crash", _CRASH))
+        except (OSError, protocol.ProtocolError) as e:
+            self.kill()
+            replies.append(
+                Reply(False, "error", f"the process running your code sent something invalid: {e}")
+            )
+        return replies
+
+    def _call_request(self, module: str, func: str, args: dict, positional: list[str]):
+        """(request id, the request's bytes) for one call."""
         blobs: list[bytes] = []
         encoded = {k: protocol.encode(v, blobs, depth=1) for k, v in args.items()}
+        request_id = secrets.token_hex(16)
         header = {
             "op": "call",
             "module": module,
             "func": func,
             "args": encoded,
             "positional": positional,
+            "id": request_id,
         }
-        return self._request(header, blobs, self.limits.call_seconds)
+        return request_id, protocol.frame(header, blobs)
+
+    def _dead_reply(self) -> Reply:
+        return Reply(
+            False, "crash", self._why_dead or "the process running your code had already ended"
+        )
 
     def _request(self, header: dict, blobs: list[bytes], seconds: float) -> Reply:
         if self.dead:
-            return Reply(
-                False, "crash", self._why_dead or "the process running your code had already ended"
-            )
+            return self._dead_reply()
         # A fresh id per request: an answer written ahead of time (straight onto the socket,
         # for a call not yet made) cannot carry it.
         request_id = secrets.token_hex(16)
@@ -432,7 +506,7 @@ _CRASH = (
 )
 
 
-def _to_reply(answer: dict, data: list[bytes]) -> Reply:
+def _to_reply(answer: dict, data: list[bytes], elapsed: float = 0.0) -> Reply:
     autograd = answer.get("autograd") is True
     if answer.get("ok") is not True:
         kind = answer.get("kind")
@@ -450,6 +524,7 @@ def _to_reply(answer: dict, data: list[bytes]) -> Reply:
         value=value,
         autograd=autograd,
         seconds=float(seconds) if type(seconds) in (int, float) and seconds >= 0 else 0.0,
+        elapsed=elapsed,
     )
 
 

@@ -40,10 +40,15 @@ class Closed(ProtocolError):
 
 
 def send(sock: socket.socket, header: dict, blobs: list[bytes] = ()) -> None:
+    # One frame, one write: a call is a ping-pong of small messages, and syscalls are its cost.
+    sock.sendall(frame(header, blobs))
+
+
+def frame(header: dict, blobs: list[bytes] = ()) -> bytes:
+    """One message as it goes on the wire: length, JSON header, then the blobs' raw bytes."""
     header = dict(header, blobs=[len(b) for b in blobs])
     data = json.dumps(header, allow_nan=False).encode()
-    # One frame, one write: a call is a ping-pong of small messages, and syscalls are its cost.
-    sock.sendall(b"".join([_LEN.pack(len(data)), data, *blobs]))
+    return b"".join([_LEN.pack(len(data)), data, *blobs])
 
 
 def recv(
@@ -81,6 +86,8 @@ def _read(sock: socket.socket, size: int, deadline: float | None) -> bytes:
             chunk = sock.recv(min(size - len(buf), 1 << 20))
         except TimeoutError:
             raise TimeoutError("no answer in time") from None
+        except ConnectionResetError:  # it ended with requests of ours still unread
+            raise Closed("connection reset") from None
         if not chunk:
             raise Closed("connection closed")
         buf += chunk

@@ -1,0 +1,121 @@
+"""The session: calls by name into sandboxed student processes, one case after another.
+
+`call_each` sends a function's cases to its process together (no round trip between them);
+these tests pin that its outcomes are exactly those of one `call` per case: each call has its
+own time limit and fresh arguments, and a crash or a timeout decides what follows as separate
+calls would.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from grader.sandbox.client import CALL_WINDOW, Limits, Zygote
+from grader.session import Session
+from grader.timing import CallTimer
+
+ALLOWED = frozenset({"x", "i"})
+
+
+@pytest.fixture(scope="module")
+def zygote():
+    z = Zygote(Limits(call_seconds=1.0))
+    yield z
+    z.close()
+
+
+def session_for(zygote, source: str, **kwargs) -> Session:
+    return Session({"ex": "import os, time\nimport torch\n" + source}, zygote, **kwargs)
+
+
+def cases(n: int, x: torch.Tensor | None = None) -> list[dict]:
+    return [{"x": torch.full((3,), float(i)) if x is None else x, "i": i} for i in range(n)]
+
+
+def test_each_case_gets_its_own_answer_in_order(zygote):
+    s = session_for(zygote, "def f(x, i):\n    return x * 2 + i\n")
+    outcomes = s.call_each("ex", "f", cases(5), ALLOWED)
+    s.close()
+    assert [o.status for o in outcomes] == ["ok"] * 5
+    for i, o in enumerate(outcomes):
+        assert torch.equal(o.value[0], torch.full((3,), 3.0 * i))
+
+
+def test_a_crash_costs_its_own_case_and_the_rest_run_in_a_fresh_process(zygote):
+    s = session_for(zygote, "def f(x, i):\n    if i == 1:\n        os._exit(3)\n    return x + 1\n")
+    timer = CallTimer()
+    s.timer = timer
+    outcomes = s.call_each("ex", "f", cases(4), ALLOWED)
+    s.close()
+    assert [o.status for o in outcomes] == ["ok", "error", "ok", "ok"]
+    assert "ended without answering" in outcomes[1].message
+    assert torch.equal(outcomes[3].value[0], torch.full((3,), 4.0))
+    assert len(timer.seconds["ex.f"]) == 3, "only calls that returned a value are timed"
+
+
+def test_an_endless_loop_times_out_once_and_skips_the_function_s_other_cases(zygote):
+    s = session_for(zygote, "def f(x, i):\n    while i == 1:\n        pass\n    return x\n")
+    outcomes = s.call_each("ex", "f", cases(4), ALLOWED)
+    s.close()
+    assert [o.status for o in outcomes] == ["ok", "timeout", "timeout", "timeout"]
+    assert "no answer within 1 s" in outcomes[1].message
+    assert all("skipped" in o.message for o in outcomes[2:])
+
+
+def test_each_call_has_its_own_time_limit_not_a_share_of_one(zygote):
+    """Six calls of 0.25 s take 1.5 s together, past the 1 s limit of one call: all pass."""
+    s = session_for(zygote, "def f(x, i):\n    time.sleep(0.25)\n    return x\n")
+    outcomes = s.call_each("ex", "f", cases(6), ALLOWED)
+    s.close()
+    assert [o.status for o in outcomes] == ["ok"] * 6
+
+
+def test_each_call_gets_fresh_arguments(zygote):
+    """A function that changes its input in place cannot pass a change on to the next case."""
+    x = torch.zeros(4)
+    s = session_for(zygote, "def f(x):\n    x += 1\n    return x\n")
+    outcomes = s.call_each("ex", "f", [{"x": x}] * 3, ALLOWED)
+    s.close()
+    assert [o.value[0].tolist() for o in outcomes] == [[1.0] * 4] * 3
+    assert x.tolist() == [0.0] * 4
+
+
+def test_requests_and_answers_larger_than_the_window_and_the_socket_buffer_get_through(zygote):
+    big = torch.ones(200, 1000)  # 800 KB each way, per case
+    assert big.numel() * 4 > 4 * CALL_WINDOW
+    s = session_for(zygote, "def f(x, i):\n    return x * i\n")
+    outcomes = s.call_each("ex", "f", cases(4, big), ALLOWED)
+    s.close()
+    assert [o.status for o in outcomes] == ["ok"] * 4
+    assert [o.value[0].sum().item() for o in outcomes] == [0.0, 200_000.0, 400_000.0, 600_000.0]
+
+
+def test_calls_past_the_submission_s_time_budget_are_not_made(zygote):
+    s = session_for(zygote, "def f(x, i):\n    time.sleep(0.3)\n    return x\n", time_budget=2.0)
+    outcomes = s.call_each("ex", "f", cases(12), ALLOWED)
+    s.close()
+    statuses = [o.status for o in outcomes]
+    made = statuses.count("ok")
+    assert 1 <= made < 12 and statuses == ["ok"] * made + ["timeout"] * (12 - made)
+    assert all("total time budget" in o.message for o in outcomes[made:])
+
+
+def test_a_refused_call_among_others_is_refused_alone(zygote):
+    """A case that lacks an argument the function declares is refused; the others are made."""
+    s = session_for(zygote, "def f(x, i):\n    return x\n")
+    available = cases(3)
+    del available[1]["i"]
+    outcomes = s.call_each("ex", "f", available, ALLOWED)
+    s.close()
+    assert [o.status for o in outcomes] == ["ok", outcomes[1].status, "ok"]
+    assert outcomes[1].status != "ok"
+
+
+def test_a_stopped_session_makes_no_more_calls(zygote):
+    s = session_for(zygote, "def f(x, i):\n    return x\n")
+    assert s.call("ex", "f", cases(1)[0], ALLOWED).status == "ok"
+    s.stop()
+    outcomes = s.call_each("ex", "f", cases(2), ALLOWED)
+    s.close()
+    assert [o.message for o in outcomes] == ["grading was stopped before this call"] * 2
