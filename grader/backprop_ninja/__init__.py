@@ -25,6 +25,15 @@ def training_demo(assignment: Assignment, path: Path | None, **options):
         raise click.ClickException(str(e)) from None
 
 
+def _warm(public_only: bool) -> None:
+    """What every submission is judged against, built before the first one (and before a
+    batch forks its grader processes, which then share it): the cases and autograd's run."""
+    from .training import TRAIN_CFG, TRAIN_STEPS, reference_run
+
+    cases(public_only)
+    reference_run(TRAIN_CFG, TRAIN_STEPS)
+
+
 def _notebook_text(solutions: Path) -> str:
     from .notebook_build import notebook_text
 
@@ -43,7 +52,7 @@ ASSIGNMENT = Assignment(
     ),
     suites=_HERE / "suites",
     rubric=_HERE / "rubric.yaml",
-    warm=cases,
+    warm=_warm,
     functions=(("exercise1", EXERCISE1), ("exercise2", EXERCISE2), ("exercise3", ("backward",))),
     examples=lambda: import_module(f"{__name__}.examples").EXAMPLES,
     bundle=BUNDLE,

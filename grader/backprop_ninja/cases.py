@@ -60,12 +60,14 @@ class Case:
         return self.cfg.torch_dtype
 
     def meta(self) -> dict:
-        return {
-            "case": self.id,
-            "seed": self.cfg.seed,
-            "public": self.public,
-            "config": self.cfg.as_dict(),
-        }
+        """What each of its case results says about the case (a fresh dict for every result)."""
+        return {**self._meta, "config": dict(self._meta["config"])}
+
+    @functools.cached_property
+    def _meta(self) -> dict:
+        # Asked for every function judged on the case: dataclasses.asdict is slow enough to show.
+        return {"case": self.id, "seed": self.cfg.seed, "public": self.public,
+                "config": self.cfg.as_dict()}  # fmt: skip
 
     def data(self) -> dict:
         """What every function may see: the batch, n and the sizes."""

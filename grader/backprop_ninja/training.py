@@ -12,6 +12,7 @@ parameters, which the student's `backward` alone drives (student_readme.md and t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -78,14 +79,11 @@ def sgd_run(
             "yours to judge (each gradient item already says what is wrong)",
             excused=excused,
         )
-    g = torch.Generator().manual_seed(cfg.seed)
-    start = model.init_params(cfg, g)
+    start, batches, ref = reference_run(cfg, steps)
     # The student's run keeps float64 master weights and runs the forward in float32, so its
     # drift from autograd's run is its gradients' error alone, not float32's rounding of weights.
     params = {k: t.double() for k, t in start.items()}
-    ref = {k: t.double() for k, t in start.items()}
-    for step in range(steps):
-        Xb, Yb = model.random_batch(cfg, g)
+    for step, (Xb, Yb) in enumerate(batches):
         current = {k: p.to(start[k].dtype) for k, p in params.items()}
         grads = _student_grads(session, cfg, current, Xb, Yb, excused)
         if isinstance(grads, Outcome):
@@ -95,10 +93,8 @@ def sgd_run(
         if excused:
             own = model.autograd_grads(model.compact_forward, current, Xb, Yb)
             grads.update({name: own[name] for name in excused})
-        truth = model.autograd_grads(model.compact_forward, ref, Xb, Yb)
         for k in model.PARAMS:
             params[k] = params[k] - TRAIN_LR * grads["d" + k].double()
-            ref[k] = ref[k] - TRAIN_LR * truth["d" + k]
     moved = {k: (ref[k] - start[k].double()).abs().max().item() for k in model.PARAMS}
     # b1's true update is zero (batchnorm subtracts it out): it is judged on the others' scale.
     floor = 0.01 * max(moved.values())
@@ -132,6 +128,22 @@ def sgd_run(
         per_param,
         excused,
     )
+
+
+@functools.lru_cache(maxsize=4)
+def reference_run(cfg: Config, steps: int):
+    """(starting parameters, each step's batch, autograd's float64 parameters after the run):
+    the same for every student, so computed once per process. Read only: never modify them."""
+    g = torch.Generator().manual_seed(cfg.seed)
+    start = model.init_params(cfg, g)
+    ref = {k: t.double() for k, t in start.items()}
+    batches = []
+    for _ in range(steps):
+        Xb, Yb = model.random_batch(cfg, g)
+        batches.append((Xb, Yb))
+        truth = model.autograd_grads(model.compact_forward, ref, Xb, Yb)
+        ref = {k: ref[k] - TRAIN_LR * truth["d" + k] for k in model.PARAMS}
+    return start, tuple(batches), ref
 
 
 def _student_grads(
