@@ -28,7 +28,7 @@ from .records import ItemResult, SubmissionResult
 from .report import write_batch_reports, write_submission_report
 from .report.html import write_student_report
 from .report.render import write_atomic
-from .report.summary import GRADES_CSV, SUMMARY_HTML, SUMMARY_JSON
+from .report.summary import GRADES_CSV, SUMMARY_HTML, SUMMARY_JSON, digest
 from .submissions import Submission, assign_folders, discover
 from .uploads import UploadLimits
 
@@ -73,11 +73,12 @@ def grade_batch(
     finally:
         bar.close()
     grader.close()
-    results = [json.loads((out / s.slug / RESULT).read_text()) for s in subs]
+    # Digests, not whole results: memory must not grow with the class (summary.digest).
+    results = [digest(_read_result(out / s.slug)) for s in subs]
     if is_batch:
         write_batch_reports(results, out, [s.slug for s in subs])
     if student_reports:
-        _write_student_reports(results, subs, out)
+        _write_student_reports(subs, out)
     return BatchResults(
         results,
         graded=len(todo),
@@ -89,7 +90,8 @@ def grade_batch(
 
 
 class BatchResults(list):
-    """Every submission's result.json in batch order, and what this run did to get them."""
+    """Every submission's result.json in batch order, as `summary.digest`s (without the cases:
+    read those from `out / folders[k] / result.json`), and what this run did to get them."""
 
     def __init__(
         self,
@@ -166,10 +168,14 @@ def _nudge(done: threading.Event) -> None:
         os.kill(os.getpid(), signal.SIGINT)
 
 
-def _write_student_reports(results: list[dict], subs: list[Submission], out: Path) -> None:
+def _write_student_reports(subs: list[Submission], out: Path) -> None:
     """student-report.html beside each report.html: the copy that can go to the student."""
-    for result, sub in zip(results, subs, strict=True):
-        write_student_report(result, out / sub.slug)
+    for sub in subs:
+        write_student_report(_read_result(out / sub.slug), out / sub.slug)
+
+
+def _read_result(folder: Path) -> dict:
+    return json.loads((folder / RESULT).read_text())
 
 
 def _discover(path: Path, grader: Grader, out: Path, limits: UploadLimits | None):

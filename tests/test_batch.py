@@ -14,6 +14,7 @@ import pytest
 from conftest import solution
 
 from grader.batch import grade_batch
+from grader.report.summary import gradebook_csv, summarize
 
 ALL = ("exercise1", "exercise2", "exercise3")
 SLOW_IMPORT = "import time\ntime.sleep(3)\n"
@@ -89,6 +90,23 @@ def test_parallel_and_serial_batches_agree(small_class, tmp_path):
     serial = grade_batch(small_class, tmp_path / "serial", jobs=1, progress=False)
     parallel = grade_batch(small_class, tmp_path / "parallel", jobs=2, progress=False)
     assert strip(serial) == strip(parallel)
+    on_disk = [
+        [json.loads((out.out / f / "result.json").read_text()) for f in out.folders]
+        for out in (serial, parallel)
+    ]
+    assert strip(on_disk[0]) == strip(on_disk[1])
+
+
+def test_the_summary_from_digests_is_the_summary_from_whole_results(small_class, tmp_path):
+    """The batch keeps digests (no cases) to keep its memory flat; nothing it draws may change."""
+    batch = grade_batch(small_class, tmp_path / "o", progress=False)
+    whole = [json.loads((batch.out / f / "result.json").read_text()) for f in batch.folders]
+    assert all("cases" not in i for r in batch for i in r["items"])
+    assert any(r["file_failures"] for r in batch), "the class has a file that cannot be used"
+    from_whole, from_digests = summarize(whole, batch.folders), summarize(batch, batch.folders)
+    from_whole.pop("generated_at"), from_digests.pop("generated_at")
+    assert from_whole == from_digests
+    assert gradebook_csv(whole) == gradebook_csv(batch)
 
 
 def test_a_batch_killed_midway_resumes_where_it_stopped(tmp_path):
