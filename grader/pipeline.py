@@ -127,6 +127,8 @@ class Grader:
         )
 
     def _run(self, sources: dict[str, str | None | Exception], timer: CallTimer):
+        # First use in this process: pytest starts in its thread while the sandbox starts.
+        runner = self._suite_runner()
         expected = {
             f: frozenset(
                 i.split(".", 1)[1] for i in self.assignment.item_ids if i.startswith(f + ".")
@@ -143,7 +145,7 @@ class Grader:
         )
         session.prefetch()
         try:
-            items, extra = self._suite_runner().run(session, self.public_only)
+            items, extra = runner.run(session, self.public_only)
         finally:
             session.close()
         outputs = {f: session.output(f) for f in self.assignment.files}

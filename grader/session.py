@@ -248,6 +248,8 @@ class Session:
         for t in self._prefetching.values():
             t.join()
         self._prefetching.clear()
-        for f in self.files.values():
-            if f.process is not None:
-                f.process.close()
+        processes = [f.process for f in self.files.values() if f.process is not None]
+        for p in processes:  # all told first: they end side by side, then each is made sure of
+            p.say_goodbye()
+        for p in processes:
+            p.close()

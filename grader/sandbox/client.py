@@ -326,6 +326,7 @@ class StudentProcess:
         self.layers: dict = {}
         self._why_dead = ""
         self._earlier: set[str] = set()
+        self._told_to_exit = False
         self._output = bytearray()
         self._dropped = 0
         self._drain = threading.Thread(target=self._read_output, args=(out_fd,), daemon=True)
@@ -493,10 +494,15 @@ class StudentProcess:
             self.sock.close()
             self._drain.join(timeout=2)
 
-    def close(self) -> None:
-        if not self.dead:
+    def say_goodbye(self) -> None:
+        """Ask the process to end by itself (`close` then makes sure it did)."""
+        if not self.dead and not self._told_to_exit:
+            self._told_to_exit = True
             with contextlib.suppress(OSError):
                 protocol.send(self.sock, {"op": "exit"})
+
+    def close(self) -> None:
+        self.say_goodbye()
         self.kill()
 
 

@@ -29,6 +29,7 @@ import json
 import os
 import resource
 import secrets
+import select
 import signal
 import socket
 import sys
@@ -291,16 +292,36 @@ def _close_all(fds: list[int]) -> None:
 
 
 def _wait(pid: int, seconds: float) -> None:
-    """Reap `pid`; a process stuck in the kernel may take a moment to die after SIGKILL."""
+    """Reap `pid`; a process stuck in the kernel may take a moment to die after SIGKILL.
+
+    Woken by the process's end itself (a pidfd) where the kernel offers one: a killed process
+    of torch's size takes a few milliseconds to unmap, and the grader waits for this answer.
+    """
     end = time.monotonic() + seconds
-    while True:
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if done or time.monotonic() > end:
-            return
-        time.sleep(0.002)
+    pidfd = _pidfd(pid)
+    try:
+        while True:
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                return
+            left = end - time.monotonic()
+            if done or left <= 0:
+                return
+            if pidfd is None:
+                time.sleep(0.002)
+            else:
+                select.select([pidfd], [], [], left)
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except (OSError, AttributeError):  # before Linux 5.3, or not Linux
+        return None
 
 
 def _recv_with_fds(ctl: socket.socket) -> tuple[dict | None, list[int]]:
