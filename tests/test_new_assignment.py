@@ -58,9 +58,10 @@ def my_cases(public_only):
 
 
 def test_items(session, public_only, record):
-    results = []
-    for seed, public, x, truth in my_cases(public_only):
-        outcome = session.call("tiny", "dsquare", {"x": x}, frozenset({"x"}))
+    results, cases = [], list(my_cases(public_only))
+    inputs = [{"x": x} for _, _, x, _ in cases]
+    outcomes = session.call_each("tiny", "dsquare", inputs, frozenset({"x"}))
+    for (seed, public, x, truth), outcome in zip(cases, outcomes):
         meta = {"case": f"case-{seed}", "seed": seed, "public": public, "config": {}}
         results.append(judge_case(meta, outcome, truth, input_dtype=x.dtype))
     record(make_item("tiny.dsquare", results))

@@ -15,11 +15,10 @@ from grader.records import CaseResult, ItemResult
 def test_modules_in_isolation(session, public_only, record):
     items = []
     for item in spec.ITEMS:
-        results = [
-            judge_module(item, case, session.call(spec.FILE, item.function, case.inputs,
-                                                  item.allowed))
-            for case in cases(public_only)[item.name]
-        ]  # fmt: skip
+        its_cases = cases(public_only)[item.name]
+        inputs = [case.inputs for case in its_cases]
+        outcomes = session.call_each(spec.FILE, item.function, inputs, item.allowed)
+        results = [judge_module(item, c, o) for c, o in zip(its_cases, outcomes, strict=True)]
         items.append(make_item(f"{spec.FILE}.{item.name}", results))
     record(*items)
     failed = [i.id for i in items if not i.passed]
