@@ -416,19 +416,8 @@ class StudentProcess:
                     if sent > k + 1:
                         self.kill()  # calls already sent would run on: none of them is wanted
                     break
-        except TimeoutError:
-            self.kill()
-            replies.append(
-                Reply(False, "timeout", f"no answer within {seconds:g} s (an endless loop?)")
-            )
-        except (protocol.Closed, BrokenPipeError, ConnectionResetError):
-            self.kill()
-            replies.append(Reply(False, "crash", _CRASH))
-        except (OSError, protocol.ProtocolError) as e:
-            self.kill()
-            replies.append(
-                Reply(False, "error", f"the process running your code sent something invalid: {e}")
-            )
+        except (OSError, protocol.ProtocolError) as e:  # TimeoutError is an OSError
+            replies.append(self._lost(e, seconds))
         return replies
 
     def _call_request(self, module: str, func: str, args: dict, positional: list[str]):
@@ -460,18 +449,18 @@ class StudentProcess:
         try:
             protocol.send(self.sock, dict(header, id=request_id), blobs)
             answer, data = self._answer(request_id, time.monotonic() + seconds)
-        except TimeoutError:
-            self.kill()
-            return Reply(False, "timeout", f"no answer within {seconds:g} s (an endless loop?)")
-        except protocol.Closed:
-            self.kill()
-            return Reply(False, "crash", _CRASH)
-        except (OSError, protocol.ProtocolError) as e:
-            self.kill()
-            return Reply(
-                False, "error", f"the process running your code sent something invalid: {e}"
-            )
+        except (OSError, protocol.ProtocolError) as e:  # TimeoutError is an OSError
+            return self._lost(e, seconds)
         return _to_reply(answer, data)
+
+    def _lost(self, e: Exception, seconds: float) -> Reply:
+        """The process is killed after a request went wrong; the reply says how it went wrong."""
+        self.kill()
+        if isinstance(e, TimeoutError):
+            return Reply(False, "timeout", f"no answer within {seconds:g} s (an endless loop?)")
+        if isinstance(e, (protocol.Closed, BrokenPipeError, ConnectionResetError)):
+            return Reply(False, "crash", _CRASH)
+        return Reply(False, "error", f"the process running your code sent something invalid: {e}")
 
     def _answer(self, request_id: str, deadline: float) -> tuple[dict, list[bytes]]:
         """The answer carrying `request_id`. Answers to earlier requests are passed over: student
