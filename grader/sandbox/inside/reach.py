@@ -6,11 +6,12 @@ in a `mktemp -d` folder) and bubblewrap is not there to bind them elsewhere, tha
 import a module the zygote had not loaded yet (`import statistics` inside a function).
 
 Opening up the user's folders (chmod, ACLs) would expose everything else in them. Instead the
-student process, while still root, opens each such installation (and nothing above it) as an
-O_PATH descriptor; after dropping root it reaches the installation through
-`/proc/self/fd/N/...`, which the kernel resolves from that descriptor, skipping the closed
-folders above it. The import system and module file names are pointed there. Landlock rules are
-added through the same descriptors, so Landlock's view is unchanged.
+zygote, as root, opens each such installation (and nothing above it) as an O_PATH descriptor
+and points the import system and its module file names at `/proc/self/fd/N/...`, which the
+kernel resolves from that descriptor, skipping the closed folders above it. Student processes
+inherit the descriptor and the rerouted module table, and after dropping root reach the
+installation the same way. Landlock rules are added through the same descriptors, so
+Landlock's view is unchanged.
 
 Standard library only: this file runs inside the sandbox beside student code.
 """

@@ -74,6 +74,11 @@ class Zygote:
         os.chmod(self.root, 0o711)
         self.children: dict[int, str] = {}
         self.layers: dict = {}
+        # As root, the zygote opens the way to a Python its children's fresh uids could not
+        # reach by name, and points its module table there, once: every child inherits both.
+        # (Each child doing it itself touched every loaded module: ~20 ms of CPU per process.)
+        self.ways_in = reach.open_walled_off(config.get("reach", [])) if os.getuid() == 0 else {}
+        reach.reroute(self.ways_in)
 
     def serve(self) -> None:
         self.layers = self._probe()
@@ -152,7 +157,7 @@ class Zygote:
             ours.close()
             code = 0
             try:
-                layers = _confine(self.config, folder, required={})
+                layers = _confine(self.config, folder, required={}, ways_in=self.ways_in)
                 protocol.send(theirs, {"layers": layers})
             except BaseException:  # noqa: BLE001 - the probe must never return into the loop
                 code = 1
@@ -176,10 +181,11 @@ class Zygote:
             os.setsid()  # its own session and process group: the grader kills the group as a whole
             os.dup2(out_fd, 1)
             os.dup2(out_fd, 2)
-            _close_fds_except({0, 1, 2, sock_fd})
+            _close_fds_except({0, 1, 2, sock_fd, *self.ways_in.values()})
             sock = socket.socket(fileno=sock_fd)
             try:
-                layers = _confine(dict(self.config, **limits), folder, required=self.layers)
+                config = dict(self.config, **limits)
+                layers = _confine(config, folder, required=self.layers, ways_in=self.ways_in)
             except Exception as e:  # noqa: BLE001 - say why, then refuse to run student code
                 protocol.send(sock, {"hello": False, "error": f"{type(e).__name__}: {e}"})
                 raise
@@ -191,8 +197,9 @@ class Zygote:
             os._exit(code)
 
 
-def _confine(config: dict, folder: str, required: dict) -> dict:
-    """Every layer this process can put in force, in order; `required` ones must not fail."""
+def _confine(config: dict, folder: str, required: dict, ways_in: dict[str, int]) -> dict:
+    """Every layer this process can put in force, in order; `required` ones must not fail.
+    `ways_in`: the zygote's descriptors for a Python behind closed folders (inside/reach.py)."""
     for name in set(os.environ) - set(config.get("env", ())):
         del os.environ[name]  # bubblewrap adds PWD; the zygote's own settings go too
     uid = _fresh_uid() if os.getuid() == 0 else None
@@ -200,10 +207,7 @@ def _confine(config: dict, folder: str, required: dict) -> dict:
         os.chown(folder, uid, uid)
     os.chmod(folder, 0o700)
     os.chdir(folder)
-    # Python under a folder the new uid may not enter: opened now, reached by descriptor later.
-    ways_in = reach.open_walled_off(config.get("reach", [])) if uid is not None else {}
     _drop_privileges(uid)
-    reach.reroute(ways_in)
     if confine.LINUX:
         zygote = os.getppid()
         # Dies with the zygote. Set after the uid change, which clears it.
