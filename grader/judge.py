@@ -202,7 +202,8 @@ def diff_map(rel_err: torch.Tensor) -> list[list[float]]:
     pooled = torch.nn.functional.max_pool2d(
         grid[None, None].float(), (rstep, cstep), ceil_mode=True
     )[0, 0]
-    return [[round(float(v), 6) for v in row] for row in pooled]
+    # tolist() once: iterating a tensor makes a tensor of every number (~5 µs each).
+    return [[round(v, 6) for v in row] for row in pooled.tolist()]
 
 
 def _coarser(answer: torch.dtype, inputs: torch.dtype) -> bool:

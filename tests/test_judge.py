@@ -16,7 +16,7 @@ from variants import ALTERNATIVES, MISTAKES, SOLUTIONS, Variant, call, load
 from grader.backprop_ninja import spec
 from grader.backprop_ninja.cases import build_case, cases
 from grader.backprop_ninja.model import Config
-from grader.judge import TOLERANCE, judge
+from grader.judge import TOLERANCE, diff_map, judge
 from grader.sandbox.client import NotATensor
 
 TOL32 = TOLERANCE[torch.float32]
@@ -77,6 +77,16 @@ def test_the_diff_map_is_small_for_large_gradients():
     big = torch.ones(1000, 300, dtype=torch.float64)
     v = judged(value(torch.zeros(1000, 300) + 2), big)
     assert len(v.diff_map) <= 32 and all(len(row) <= 32 for row in v.diff_map)
+
+
+def test_each_cell_of_the_diff_map_is_its_blocks_largest_error_as_a_plain_number():
+    rel = torch.zeros(64, 2, dtype=torch.float64)
+    rel[5, 1], rel[40, 0] = 0.1234567891, 3.0  # rows 0-1 pool into cell 0, 2-3 into cell 1...
+    grid = diff_map(rel)
+    assert len(grid) == 32 and all(len(row) == 2 for row in grid)
+    assert grid[2] == [0.0, 0.123457] and grid[20] == [3.0, 0.0]
+    assert sum(map(sum, grid)) == pytest.approx(3.123457)
+    assert all(type(v) is float for row in grid for v in row)  # JSON's, not tensors
 
 
 # Mathematically zero gradients (dlogit_maxes, db1) are judged on the scale of what they sum.
