@@ -29,6 +29,7 @@ from .report import write_batch_reports, write_submission_report
 from .report.html import write_student_report
 from .report.render import write_atomic
 from .report.summary import GRADES_CSV, SUMMARY_HTML, SUMMARY_JSON, digest
+from .sandbox import launch
 from .submissions import Submission, assign_folders, discover
 from .uploads import UploadLimits
 
@@ -73,6 +74,7 @@ def grade_batch(
     finally:
         bar.close()
     grader.close()
+    launch.reap(launch.hand_over(), seconds=0)  # launched for grader processes that never came
     # Digests, not whole results: memory must not grow with the class (summary.digest).
     results = [digest(_read_result(out / s.slug)) for s in subs]
     if is_batch:
@@ -237,35 +239,53 @@ def _grade_all(grader: Grader, subs: list[Submission], jobs: int, out: Path) -> 
     global _PARENT_GRADER
     _PARENT_GRADER = grader  # the cases it built are inherited by every forked child
     pending, attempts = list(subs), dict.fromkeys((s.slug for s in subs), 0)
-    while pending:
-        ctx = multiprocessing.get_context("fork")
-        with cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_ignore_sigint) as pool:
-            futures = {pool.submit(_grade_in_child, sub, out): sub for sub in pending}
-            pending = []
-            for fut in _completed_or_stop(pool, futures):
-                sub = futures[fut]
-                try:
-                    fut.result()
-                except cf.process.BrokenProcessPool:
-                    attempts[sub.slug] += 1
-                    if attempts[sub.slug] < 2:
-                        pending.append(sub)  # its grader process died: again, in a fresh pool
-                        continue
-                    write_result(grader_failure(grader, sub, "the grader process died twice"),
-                                 out / sub.slug)  # fmt: skip
-                except Exception:  # noqa: BLE001
-                    write_result(
-                        grader_failure(grader, sub, traceback.format_exc()), out / sub.slug
-                    )
-                yield sub.slug
+    handed: list[launch.Launched] = []
+    try:
+        while pending:
+            pending = yield from _one_pool(pending, jobs, out, attempts, handed)
+    finally:
+        launch.reap(handed)
+
+
+def _one_pool(pending, jobs, out, attempts, handed) -> Iterator[str]:
+    """Grade `pending` in `jobs` forked grader processes; returns those to try again in a fresh
+    pool (their grader process died under them). Each grader process adopts one of the zygotes
+    the command launched before importing torch (`launch.prestart`), if there is one left."""
+    grader, again = _PARENT_GRADER, []
+    ctx = multiprocessing.get_context("fork")
+    counter = ctx.Value("i", 0)
+    with cf.ProcessPoolExecutor(
+        jobs, mp_context=ctx, initializer=_start_grader_process, initargs=(counter,)
+    ) as pool:
+        futures = {pool.submit(_grade_in_child, sub, out): sub for sub in pending}
+        handed += launch.hand_over()  # the pool forks its processes at the first submit
+        for fut in _completed_or_stop(pool, futures):
+            sub = futures[fut]
+            try:
+                fut.result()
+            except cf.process.BrokenProcessPool:
+                attempts[sub.slug] += 1
+                if attempts[sub.slug] < 2:
+                    again.append(sub)  # its grader process died: again, in a fresh pool
+                    continue
+                write_result(grader_failure(grader, sub, "the grader process died twice"),
+                             out / sub.slug)  # fmt: skip
+            except Exception:  # noqa: BLE001
+                write_result(grader_failure(grader, sub, traceback.format_exc()), out / sub.slug)
+            yield sub.slug
+    return again
 
 
 _PARENT_GRADER: Grader | None = None
 
 
-def _ignore_sigint() -> None:
-    """In each grader process: Ctrl-C is the parent's to handle (it kills its children)."""
+def _start_grader_process(counter) -> None:
+    """In each forked grader process: Ctrl-C is the parent's to handle (it kills its children);
+    the zygote it grades with is the next one the command launched early, if any."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with counter.get_lock():
+        index, counter.value = counter.value, counter.value + 1
+    launch.adopt(index)
 
 
 def _completed_or_stop(pool: cf.ProcessPoolExecutor, futures: dict) -> Iterator[cf.Future]:

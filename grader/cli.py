@@ -25,11 +25,12 @@ def _select(ctx: click.Context, param: click.Parameter, name: str | None) -> Non
         raise click.BadParameter(str(e), ctx, param) from None
 
 
-def _prestart_sandbox() -> None:
+def _prestart_sandbox(count: int = 1) -> None:
     """Launch the sandbox's zygote before this process imports torch: the two imports then run
-    at once on two cores instead of one after the other (about 1.5 s off a cold grading). It is
-    launched with Ctrl-C blocked, as `batch._start_grader` would; a failure here is left for the
-    grader to meet and report when it starts its sandbox the ordinary way."""
+    at once on two cores instead of one after the other (about 1.5 s off a cold grading); with
+    `count` > 1, one zygote for each grader process a batch forks. It is launched with Ctrl-C
+    blocked, as `batch._start_grader` would; a failure here is left for the grader to meet and
+    report when it starts its sandbox the ordinary way."""
     import contextlib
     import signal
 
@@ -40,7 +41,7 @@ def _prestart_sandbox() -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         with contextlib.suppress(Exception):
-            launch.prestart()
+            launch.prestart(count)
     finally:
         if blocking:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
@@ -127,8 +128,7 @@ def grade(
     pages are. Exits 0 whenever grading ran, whatever the students scored; 130 on Ctrl-C, after
     which the same command finishes the rest.
     """
-    if jobs == 1:  # with -j 2 or more, each grader process starts its own
-        _prestart_sandbox()
+    _prestart_sandbox(jobs)  # with -j N, one for each grader process
     from .batch import grade_batch
     from .report.terminal import terminal_summary
     from .submissions import SubmissionError

@@ -1,16 +1,23 @@
-"""The zygote launched before torch is imported is the one the first default Zygote adopts."""
+"""Zygotes launched before torch is imported: the first default Zygote of the same process adopts
+one; with `-j N`, each grader process a batch forks adopts one of N and the batch's process lets
+go of them, so that each ends with the grader process that used it."""
 
 from __future__ import annotations
 
+import json
 import os
 
+import pytest
+from conftest import solution
+
+from grader.batch import grade_batch
 from grader.sandbox import launch
 from grader.sandbox.client import Limits, Zygote
 
 
 def test_the_first_default_zygote_adopts_the_prestarted_one():
     launch.prestart()
-    early_pid = launch._early[1][1].pid
+    early_pid = launch._early[0].proc.pid
     zygote = Zygote(Limits())
     try:
         assert zygote.proc.pid == early_pid
@@ -23,17 +30,15 @@ def test_the_first_default_zygote_adopts_the_prestarted_one():
 
 def test_a_zygote_with_layers_off_never_adopts_it():
     launch.prestart()
-    early_pid = launch._early[1][1].pid
+    early_pid = launch._early[0].proc.pid
     zygote = Zygote(Limits(), seccomp=False)
     try:
         assert zygote.proc.pid != early_pid
     finally:
         zygote.close()
         launched = launch.take()
-        assert launched is not None and launched[1].pid == early_pid
-        launched[2].close()
-        launched[1].kill()
-        launched[1].wait()
+        assert launched is not None and launched.proc.pid == early_pid
+        launch.reap([launched], seconds=0)
 
 
 def test_a_forked_copy_of_the_process_never_takes_it():
@@ -45,6 +50,75 @@ def test_a_forked_copy_of_the_process_never_takes_it():
     assert os.waitstatus_to_exitcode(status) == 0
     launched = launch.take()
     assert launched is not None
-    launched[2].close()
-    launched[1].kill()
-    launched[1].wait()
+    launch.reap([launched], seconds=0)
+
+
+def test_a_forked_grader_process_adopts_its_zygote_and_finds_it_alive():
+    """Not the zygote's parent, it cannot wait on it: liveness comes from a pidfd."""
+    launch.prestart(2)
+    second = launch._early[1].proc.pid
+    child = os.fork()
+    if child == 0:
+        code = 1
+        try:
+            launch.adopt(1)
+            zygote = Zygote(Limits())
+            student = zygote.spawn()
+            ok = student.load("m", "X = 1\n").ok
+            student.close()
+            code = 0 if (zygote.proc.pid == second and zygote.alive() and ok) else 2
+            zygote.close()
+        finally:
+            os._exit(code)
+    handed = launch.hand_over()
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert launch.take() is None  # the batch's process keeps none for itself
+    launch.reap(handed, seconds=60)
+    # Each ended by itself, unkilled (the one nobody adopted may complain on its closed stderr).
+    assert all(h.proc.returncode >= 0 for h in handed) and handed[1].proc.returncode == 0
+
+
+def test_a_zygote_ends_with_the_grader_process_that_adopted_it():
+    """Every other copy of its control socket is closed: a grader process that dies (without
+    closing anything) leaves its zygote at the end of its input, and it leaves too."""
+    launch.prestart(2)
+    child = os.fork()
+    if child == 0:
+        launch.adopt(0)
+        os._exit(0)
+    handed = launch.hand_over()
+    os.waitpid(child, 0)
+    launch.reap(handed, seconds=60)
+    assert all(h.proc.returncode >= 0 for h in handed)  # not killed by reap: gone by itself
+
+
+def test_a_batch_grades_with_the_zygotes_launched_before_it(tmp_path, monkeypatch):
+    root = tmp_path / "class"
+    for name, source in {"ada": solution("exercise2"), "bob": "def dlogits(): pass\n"}.items():
+        (root / name).mkdir(parents=True)
+        (root / name / "exercise2.py").write_text(source)
+    launch.prestart(2)
+    early = [launched.proc for launched in launch._early]
+
+    def no_other(*args, **kwargs):
+        raise RuntimeError("a grader process launched a zygote of its own")
+
+    monkeypatch.setattr(launch, "start_zygote", no_other)  # forked processes inherit this
+    results = grade_batch(root, tmp_path / "out", jobs=2, progress=False)
+    scores = {r["submission"]: r["exercises"]["exercise2"]["score"] for r in results}
+    assert scores == {"ada": 20, "bob": 0}
+    for folder in ("ada", "bob"):
+        result = json.loads((tmp_path / "out" / folder / "result.json").read_text())
+        assert "grader could not" not in json.dumps(result)
+    assert all(proc.returncode is not None for proc in early)  # reaped by the batch
+    assert launch._early == []
+
+
+@pytest.fixture(autouse=True)
+def _nothing_left_over():
+    yield
+    launch.reap(launch.hand_over(), seconds=0)
+    for launched in list(launch._early):
+        launch.reap([launched], seconds=0)
+    launch._early.clear()

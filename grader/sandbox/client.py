@@ -130,7 +130,8 @@ class Zygote:
             launched = launch.take()
         if launched is None:
             launched = launch.start_zygote(self.iso, self._layers)
-        self.iso, self.proc, self.ctl, trusted = launched
+        self._launched = launched
+        self.iso, self.proc, self.ctl, trusted = launched[:4]
         # Read the zygote's stderr as it comes (a full pipe would stall it); keep the end.
         self._stderr = bytearray()
         self._stderr_reader = threading.Thread(
@@ -167,6 +168,8 @@ class Zygote:
                 self._stderr = (self._stderr + chunk)[-4000:]
 
     def alive(self) -> bool:
+        if self._launched.pidfd is not None:  # also where it was adopted: not our child
+            return not launch.ended(self._launched.pidfd)
         return self.proc.poll() is None
 
     def spawn(self) -> StudentProcess:
@@ -245,15 +248,27 @@ class Zygote:
         try:
             self.ctl.close()
         finally:
-            try:
-                self.proc.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            self._wait_or_kill(seconds=3)
             # A student process that outlived its zygote (one that cleared its parent-death
             # signal where seccomp is off, while the zygote was killed) dies here.
             while self._students:
                 self._students.popitem()[1].kill(thorough=True)
+
+    def _wait_or_kill(self, seconds: float) -> None:
+        launched = self._launched
+        if launched.parent == os.getpid():
+            try:
+                self.proc.wait(timeout=seconds)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        elif launched.pidfd is not None and not launch.ended(launched.pidfd, seconds):
+            # Adopted from the process that launched it, which reaps it (launch.reap).
+            launch.kill(launched)
+            launch.ended(launched.pidfd, seconds)
+        if launched.pidfd is not None:
+            os.close(launched.pidfd)
+            self._launched = launched._replace(pidfd=None)
 
 
 def _close_at_exit(ref: weakref.ref) -> None:

@@ -5,19 +5,27 @@ which imports torch again in its own process: two imports one after the other. `
 launches the zygote first, so that both imports run at once on two cores; the first `Zygote`
 of the same process then adopts it (`take()`) instead of launching its own. Nothing else
 changes: the zygote, its configuration and its layers are the ones `Zygote` would have started.
+
+A batch with `-j N` launches N zygotes this way, one for each grader process it will fork:
+each grader process keeps its own (`adopt`) and closes its copies of the others, and the
+launching process lets go of all of them once its grader processes exist (`hand_over`), so that
+each zygote ends with the one grader process that uses it, as a zygote it started itself would.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
 import queue
+import select
+import signal
 import socket
 import subprocess
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from .inside import confine
 from .isolation import CLEAN_ENV, Isolation, detect, zygote_command, zygote_config
@@ -71,7 +79,16 @@ class _Launcher:
 
 _launch = _Launcher().run
 
-Launched = tuple[Isolation, subprocess.Popen, socket.socket, str]
+
+class Launched(NamedTuple):
+    """A zygote's process as launched, before its first word."""
+
+    iso: Isolation
+    proc: subprocess.Popen
+    ctl: socket.socket
+    trusted: str  # what protect_trusted_process said
+    pidfd: int | None  # exactly this process: a grader process that adopted it cannot wait on it
+    parent: int  # the pid that launched it, the only one that can reap it
 
 
 def start_zygote(iso: Isolation, layers: dict[str, bool]) -> Launched:
@@ -95,23 +112,94 @@ def start_zygote(iso: Isolation, layers: dict[str, bool]) -> Launched:
         proc = _launch(lambda: subprocess.Popen(zygote_command(iso), **popen))
     finally:
         theirs.close()
-    return iso, proc, ours, trusted
+    return Launched(iso, proc, ours, trusted, pidfd_of(proc.pid), os.getpid())
 
 
-_early: tuple[int, Launched] | None = None
+def pidfd_of(pid: int) -> int | None:
+    """A handle on exactly this process (never a later one that reuses its number); Linux 5.3+."""
+    try:
+        return os.pidfd_open(pid)
+    except (OSError, AttributeError):
+        return None
 
 
-def prestart() -> None:
-    """Launch a default zygote (every layer, detected isolation) for this process to adopt."""
-    global _early
-    if _early is None:
-        _early = (os.getpid(), start_zygote(copy.deepcopy(detect()), {}))
+def ended(pidfd: int, seconds: float = 0.0) -> bool:
+    """Whether the process behind `pidfd` has ended, waiting at most `seconds` for it."""
+    return bool(select.select([pidfd], [], [], seconds)[0])
+
+
+_early: list[Launched] = []  # launched by prestart, not yet taken, for this process
+_early_pid: int | None = None  # the process they are for
+
+
+def prestart(count: int = 1) -> None:
+    """Launch `count` default zygotes (every layer, detected isolation): the first for this
+    process to take, the others for the grader processes it will fork."""
+    global _early, _early_pid
+    if _early and _early_pid == os.getpid():
+        return
+    iso = detect()
+    _early, _early_pid = [start_zygote(copy.deepcopy(iso), {}) for _ in range(count)], os.getpid()
 
 
 def take() -> Launched | None:
-    """The zygote `prestart` launched in this very process (never a forked copy), once."""
-    global _early
-    early, _early = _early, None
-    if early is None or early[0] != os.getpid():
+    """A zygote `prestart` launched for this very process (never a forked copy's), once."""
+    if _early_pid != os.getpid() or not _early:
         return None
-    return early[1]
+    return _early.pop(0)
+
+
+def adopt(index: int) -> None:
+    """In a grader process just forked from the one that called `prestart`: keep the zygote
+    number `index` for `take`, and close this process's copies of the others' control sockets,
+    so that each zygote sees the end of the one grader process that uses it."""
+    global _early, _early_pid
+    mine = [launched for i, launched in enumerate(_early) if i == index]
+    for i, launched in enumerate(_early):
+        if i != index:
+            _let_go(launched)
+            if launched.pidfd is not None:
+                os.close(launched.pidfd)
+    _early, _early_pid = mine, os.getpid()
+
+
+def hand_over() -> list[Launched]:
+    """In the process that called `prestart`, once its grader processes are forked: close its
+    copies of every zygote it did not take (each now belongs to one of them) and return them,
+    for `reap` once those processes are done. A process forked later starts its own."""
+    global _early
+    given, _early = (_early if _early_pid == os.getpid() else []), []
+    for launched in given:
+        _let_go(launched)
+    return given
+
+
+def reap(given: list[Launched], seconds: float = 5.0) -> None:
+    """Wait for zygotes handed over (each ends when its control socket closes); kill those
+    still there after `seconds`."""
+    for launched in given:
+        try:
+            launched.proc.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            launched.proc.kill()
+            launched.proc.wait()
+        if launched.pidfd is not None:
+            os.close(launched.pidfd)
+
+
+def kill(launched: Launched) -> None:
+    """SIGKILL a zygote from any process that holds it (a pidfd reaches exactly that one)."""
+    if launched.pidfd is not None:
+        with contextlib.suppress(OSError):
+            signal.pidfd_send_signal(launched.pidfd, signal.SIGKILL)
+    elif launched.parent == os.getpid():
+        launched.proc.kill()
+
+
+def _let_go(launched: Launched) -> None:
+    """Close this process's copies of a zygote's control socket and stderr pipe."""
+    with contextlib.suppress(OSError):
+        launched.ctl.close()
+    with contextlib.suppress(OSError, ValueError):
+        if launched.proc.stderr is not None:
+            launched.proc.stderr.close()
