@@ -7,6 +7,7 @@ cannot train is a clear TrainingError, not a traceback from deep inside the loop
 
 from __future__ import annotations
 
+import os
 import shutil
 import string
 import subprocess
@@ -164,6 +165,23 @@ def test_the_bundle_trains_with_the_students_backward(bundle_dir: Path, names_fi
     assert done.returncode == 0, done.stderr
     assert "train loss" in done.stdout and "samples:" in done.stdout
     assert "NOT OK" not in done.stdout
+
+
+def test_a_run_leaves_no_folder_behind(bundle_dir: Path, names_file: Path, tmp_path: Path):
+    shutil.copy(SOLUTION, bundle_dir / "exercise3.py")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    done = subprocess.run(
+        [sys.executable, "train.py", "--data", str(names_file), "--steps", "2"],
+        cwd=bundle_dir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        env=dict(os.environ, TMPDIR=str(scratch)),
+    )
+    assert done.returncode == 0, done.stderr
+    assert list(scratch.iterdir()) == []  # the copy of exercise3.py it ran from is gone
 
 
 @pytest.mark.parametrize(

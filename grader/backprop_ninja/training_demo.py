@@ -102,7 +102,9 @@ def load_local_backward(path: Path) -> Callable[..., object]:
         raise TrainingError(f"cannot read {path} ({e}): save it as UTF-8 text") from None
     if empty_file(path.stem, text):
         raise TrainingError(empty_file(path.stem, text))
-    home = Path(tempfile.mkdtemp(prefix="backprop-ninja-train-"))
+    # Removed when `run` is dropped or Python exits (a folder per run piled up in /tmp).
+    folder = tempfile.TemporaryDirectory(prefix="backprop-ninja-train-", ignore_cleanup_errors=True)
+    home = Path(folder.name)
     copy = home / "exercise3.py"
     copy.write_text(text, encoding="utf-8")
     namespace: dict = {"__name__": "_student_exercise3", "__file__": str(copy)}
@@ -132,6 +134,7 @@ def load_local_backward(path: Path) -> Callable[..., object]:
 
     run.__signature__ = inspect.signature(backward)
     run.__name__ = "backward"
+    run.folder = folder  # lives as long as the function that runs in it
     return run
 
 
