@@ -236,44 +236,95 @@ def _grade_all(grader: Grader, subs: list[Submission], jobs: int, out: Path) -> 
             yield sub.slug
         return
     grader.close()  # children start their own sandbox; the parent keeps none
-    global _PARENT_GRADER
+    global _PARENT_GRADER, _STATE
     _PARENT_GRADER = grader  # the cases it built are inherited by every forked child
-    pending, attempts = list(subs), dict.fromkeys((s.slug for s in subs), 0)
+    _STATE = multiprocessing.get_context("fork").RawArray("b", len(subs))  # shared with them
     handed: list[launch.Launched] = []
     try:
-        while pending:
-            pending = yield from _one_pool(pending, jobs, out, attempts, handed)
+        yield from _in_pools(subs, jobs, out, handed)
     finally:
         launch.reap(handed)
 
 
-def _one_pool(pending, jobs, out, attempts, handed) -> Iterator[str]:
-    """Grade `pending` in `jobs` forked grader processes; returns those to try again in a fresh
-    pool (their grader process died under them). Each grader process adopts one of the zygotes
-    the command launched before importing torch (`launch.prestart`), if there is one left."""
-    grader, again = _PARENT_GRADER, []
+# What each submission of a pooled batch is at, written by the grader process grading it: when
+# a grader process dies, every submission of its pool fails alike, and only this tells which
+# were being graded then.
+QUEUED, STARTED, DONE = 0, 1, 2
+_STATE = None
+
+
+def _in_pools(subs: list[Submission], jobs: int, out: Path, handed: list) -> Iterator[str]:
+    """Grade `subs` in pools of forked grader processes, yielding slugs as results are written.
+
+    A grader process that dies (a crash, the OOM killer) breaks its whole pool. Submissions not
+    yet started are simply queued again; those being graded at that moment (the culprit among
+    them, if one submission is to blame) are graded again one at a time, each alone in its pool,
+    where a death can only be its own. A submission that kills a grader process twice that way
+    gets a grader failure; nobody else's result is touched by it. Pools that keep breaking
+    before grading anything (the machine's fault) end in failures too, never in a loop.
+    """
+    todo, alone = list(range(len(subs))), []
+    deaths, breaks = [0] * len(subs), [0] * len(subs)
+    while todo or alone:
+        solo = not todo
+        group, workers = (alone[:1], 1) if solo else (todo, jobs)
+        broken = yield from _one_pool([(k, subs[k]) for k in group], workers, out, handed)
+        started = [k for k in broken if _STATE[k] == STARTED]
+        for k in started if solo else []:
+            deaths[k] += 1  # alone in its pool: the death was its own
+        for k in broken if not started else []:
+            breaks[k] += 1  # broke before grading anything: not a submission's doing
+        given_up = [k for k in broken if deaths[k] >= 2 or breaks[k] >= MAX_BREAKS]
+        for k in given_up:
+            why = "died twice while grading it alone" if deaths[k] >= 2 else "kept dying"
+            sub = subs[k]
+            write_result(
+                grader_failure(_PARENT_GRADER, sub, f"its grader process {why}"), out / sub.slug
+            )
+            yield sub.slug
+        again = [k for k in broken if k not in given_up]
+        if solo:
+            alone = again + alone[1:]
+        else:
+            todo = [k for k in again if k not in started]
+            alone += [k for k in again if k in started]
+
+
+MAX_BREAKS = 4  # pools that break before grading anything, before the batch gives up
+
+
+def _one_pool(group: list[tuple[int, Submission]], jobs: int, out: Path, handed: list):
+    """Grade `group` in `jobs` forked grader processes; returns the indices of those whose pool
+    broke under them (a grader process died). Each grader process adopts one of the zygotes the
+    command launched before importing torch (`launch.prestart`), if there is one left."""
+    broken = []
     ctx = multiprocessing.get_context("fork")
     counter = ctx.Value("i", 0)
+    for k, _ in group:
+        _STATE[k] = QUEUED
     with cf.ProcessPoolExecutor(
         jobs, mp_context=ctx, initializer=_start_grader_process, initargs=(counter,)
     ) as pool:
-        futures = {pool.submit(_grade_in_child, sub, out): sub for sub in pending}
+        futures: dict[cf.Future, tuple[int, Submission]] = {}
+        try:
+            for k, sub in group:
+                futures[pool.submit(_grade_in_child, k, sub, out)] = (k, sub)
+        except cf.process.BrokenProcessPool:  # it broke before all were handed to it
+            broken += [k for k, _ in group[len(futures) :]]
         handed += launch.hand_over()  # the pool forks its processes at the first submit
         for fut in _completed_or_stop(pool, futures):
-            sub = futures[fut]
+            k, sub = futures[fut]
             try:
                 fut.result()
             except cf.process.BrokenProcessPool:
-                attempts[sub.slug] += 1
-                if attempts[sub.slug] < 2:
-                    again.append(sub)  # its grader process died: again, in a fresh pool
-                    continue
-                write_result(grader_failure(grader, sub, "the grader process died twice"),
-                             out / sub.slug)  # fmt: skip
+                broken.append(k)
+                continue
             except Exception:  # noqa: BLE001
-                write_result(grader_failure(grader, sub, traceback.format_exc()), out / sub.slug)
+                write_result(
+                    grader_failure(_PARENT_GRADER, sub, traceback.format_exc()), out / sub.slug
+                )
             yield sub.slug
-    return again
+    return broken
 
 
 _PARENT_GRADER: Grader | None = None
@@ -301,8 +352,10 @@ def _completed_or_stop(pool: cf.ProcessPoolExecutor, futures: dict) -> Iterator[
         raise
 
 
-def _grade_in_child(sub: Submission, out: Path) -> None:
+def _grade_in_child(k: int, sub: Submission, out: Path) -> None:
+    _STATE[k] = STARTED
     _grade_and_write(_PARENT_GRADER, sub, out)
+    _STATE[k] = DONE
 
 
 def _grade_and_write(grader: Grader, sub: Submission, out: Path) -> None:

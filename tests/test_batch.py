@@ -206,3 +206,73 @@ def test_half_written_files_of_a_killed_run_are_swept_and_nothing_else(tmp_path)
     _sweep_temporaries(out)
     assert [p for p in stale if p.exists()] == []
     assert all(p.exists() for p in kept)
+
+
+def _dies_grading(names: set[str], marker: Path | None):
+    """A stand-in for grading that kills its grader process on the named submissions (once,
+    when `marker` is given and not there yet; always otherwise)."""
+    import grader.batch as batch
+
+    real = batch._grade_and_write
+
+    def grade(grader, sub, out):
+        if sub.name in names and (marker is None or not marker.exists()):
+            if marker is not None:
+                marker.touch()
+            os._exit(1)  # as a segfault or the OOM killer would end it
+        real(grader, sub, out)
+
+    return grade
+
+
+@pytest.mark.parametrize("early_zygotes", [False, True])
+def test_a_grader_process_that_dies_costs_a_retry_in_a_fresh_pool(
+    small_class, tmp_path, monkeypatch, early_zygotes
+):
+    """With the zygotes launched before the batch too: the fresh pool's processes find none left
+    to adopt and start their own."""
+    import grader.batch as batch
+    from grader.sandbox import launch
+
+    if early_zygotes:
+        launch.prestart(2)
+    monkeypatch.setattr(batch, "_grade_and_write", _dies_grading({"bob"}, tmp_path / "died"))
+    results = {
+        r["submission"]: r for r in grade_batch(small_class, tmp_path / "o", jobs=2, progress=False)
+    }
+    assert (tmp_path / "died").exists()  # it did die once
+    assert results["bob"]["exercises"]["exercise2"]["score"] == 10  # graded on the retry
+    assert results["ada"]["exercises"]["exercise2"]["score"] == 20
+    assert launch._early == []
+
+
+def test_a_submission_that_kills_its_grader_process_fails_alone(small_class, tmp_path, monkeypatch):
+    """Its pool breaks under everyone in it; the others are graded again, not failed with it."""
+    import grader.batch as batch
+
+    monkeypatch.setattr(batch, "_grade_and_write", _dies_grading({"bob"}, None))
+    results = {
+        r["submission"]: r for r in grade_batch(small_class, tmp_path / "o", jobs=2, progress=False)
+    }
+    assert results["ada"]["exercises"]["exercise2"]["score"] == 20  # untouched by bob's deaths
+    for other in ("ada", "cy"):
+        result = json.loads((tmp_path / "o" / other / "result.json").read_text())
+        assert not [i for i in result["items"] if (i.get("extra") or {}).get("grader_error")]
+    bob = json.loads((tmp_path / "o" / "bob" / "result.json").read_text())
+    assert bob["score"] == 0
+    assert all(i["status"] == "error" for i in bob["items"])
+    assert "died twice while grading it alone" in bob["items"][0]["extra"]["grader_error"]
+
+
+def test_pools_that_break_before_grading_anything_end_in_failures_not_a_loop(
+    small_class, tmp_path, monkeypatch
+):
+    import grader.batch as batch
+
+    monkeypatch.setattr(batch, "_start_grader_process", lambda counter: os._exit(1))
+    results = grade_batch(small_class, tmp_path / "o", jobs=2, progress=False)
+    assert len(results) == 3
+    for r in results:
+        assert r["score"] == 0
+        result = json.loads((tmp_path / "o" / r["submission"] / "result.json").read_text())
+        assert "kept dying" in result["items"][0]["extra"]["grader_error"]
