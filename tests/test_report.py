@@ -125,6 +125,23 @@ def test_report_has_one_row_per_item_with_its_status(graded, batch_out):
         assert rows == [(f"item-{i['id']}", i["status"]) for i in result["items"]], name
 
 
+@pytest.mark.parametrize(
+    ("assignment", "title"),
+    [
+        ("backprop-ninja", "Becoming a Backprop Ninja"),
+        ("layer-by-layer", "Backprop Ninja, layer by layer"),
+        ("not-in-this-course", "not-in-this-course"),
+    ],
+)
+def test_pages_are_titled_with_the_results_own_assignment(graded, tmp_path, assignment, title):
+    results = [dict(r, assignment=assignment) for r in graded.values()]
+    write_submission_report(results[0], tmp_path / "one")
+    write_batch_reports(results, tmp_path, [slug(n) for n in graded])
+    for html in (tmp_path / "one" / "report.html", tmp_path / "summary.html"):
+        shown = re.search(r"<title>(.*?)</title>", html.read_text(encoding="utf-8"), re.S)[1]
+        assert shown.endswith(f"({title})"), shown
+
+
 def test_report_shows_score_and_exercise_totals(graded, batch_out):
     for name, result in graded.items():
         html, tags = page(batch_out, name)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .charts import Heatmap, heatmap
-from .render import render_page, write_atomic
+from .render import assignment_title, render_page, write_atomic
 
 REPORT = "report.html"
 STUDENT_REPORT = "student-report.html"
@@ -154,6 +154,7 @@ def render_report(result: dict, for_student: bool = False) -> str:
     return render_page(
         "report.html.j2",
         r=result,
+        title=assignment_title(result.get("assignment")),
         for_student=for_student,
         isolation=isolation_view(result.get("isolation") or {}),
         student={k: v for k, v in student.items() if k != "notes"},

@@ -48,6 +48,20 @@ def environment() -> jinja2.Environment:
     return env
 
 
+@cache
+def assignment_title(name: str | None) -> str:
+    """What the pages call a result's assignment: its title in this course, else its name as
+    result.json gives it (a result from another course still gets a page)."""
+    if not name:
+        return ""
+    from ..assignment import load
+
+    try:
+        return load(name).title
+    except Exception:  # noqa: BLE001 - an unknown or broken assignment still has a name
+        return str(name)
+
+
 def render_page(template: str, **context: object) -> str:
     """A whole HTML page from `template`, with the shared script and its CSP hash."""
     env = environment()

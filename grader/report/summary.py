@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from .charts import histogram, rate_bars
 from .html import REPORT, STATUS_LABEL, file_failures
-from .render import points, render_page, write_atomic
+from .render import assignment_title, points, render_page, write_atomic
 
 SUMMARY_JSON, SUMMARY_HTML, GRADES_CSV = "summary.json", "summary.html", "grades.csv"
 HIST_BINS = 10
@@ -40,7 +40,8 @@ def write_batch_reports(results: list[dict], out: Path, folders: list[str]) -> d
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / SUMMARY_JSON, json.dumps(summary, indent=1, ensure_ascii=False))
     write_atomic(out / GRADES_CSV, gradebook_csv(results))
-    write_atomic(out / SUMMARY_HTML, render_summary(summary))
+    titles = dict.fromkeys(assignment_title(r.get("assignment")) for r in results)
+    write_atomic(out / SUMMARY_HTML, render_summary(summary, ", ".join(t for t in titles if t)))
     return summary
 
 
@@ -282,13 +283,14 @@ def _cell(text: object) -> str:
     return "'" + s if s.startswith(FORMULA_START) else s
 
 
-def render_summary(summary: dict) -> str:
+def render_summary(summary: dict, title: str = "") -> str:
     hist = summary["histogram"]
     items = summary["items"]
     hardest = sorted(items, key=lambda i: (i["pass_rate"], items.index(i)))
     return render_page(
         "summary.html.j2",
         s=summary,
+        title=title,
         hist_chart=histogram(
             [b["count"] for b in hist], [f"{b['from']:g}–{b['to']:g}" for b in hist]
         ),
