@@ -521,6 +521,22 @@ def test_rubric_sets_visibilities(only_hidden_fail: dict, tmp_path: Path) -> Non
     assert "after the due date" in out["output"]
 
 
+def test_a_notebook_submission_is_named_by_exercise_not_by_a_file_it_never_had(
+    only_hidden_fail: dict,
+) -> None:
+    as_files = to_gradescope(only_hidden_fail, rubric("visible"), 1.0)
+    from_notebook = dict(only_hidden_fail, notebook={"graded": "backprop_ninja.ipynb", "cells": []})
+    out = to_gradescope(from_notebook, rubric("visible"), 1.0)
+    jsonschema.validate(out, SCHEMA)
+    names = [t["name"] for t in out["tests"]]
+    assert "exercise2.py: dlogits" in [t["name"] for t in as_files["tests"]]
+    assert "exercise2: dlogits" in names and "exercise2: dlogits (hidden cases)" in names
+    assert not [n for n in names if ".py" in n]
+    assert ".py" not in out["output"]  # the summary's lines and what the code printed
+    printed = next(t for t in out["tests"] if t["name"].startswith("What your code printed"))
+    assert "--- printed by exercise2 ---" in printed["output"]
+
+
 def test_hidden_visibility_typo_keeps_details_hidden(only_hidden_fail: dict) -> None:
     out = to_gradescope(only_hidden_fail, rubric("after_publish"), 1.0)
     details = next(t for t in out["tests"] if t["name"] == "exercise2.py: dlogits (hidden cases)")

@@ -69,7 +69,7 @@ def to_gradescope(result: dict, rubric: Rubric, execution_time: float) -> dict[s
     tests: list[dict[str, Any]] = []
     for item in items:
         item_vis = visibility(item.get("visibility", "visible"))
-        name = item_name(item, result.get("files", {}))
+        name = item_name(item, result)
         tests.append(item_test(item, name, numbers[item["id"]], hidden_vis))
         detail = hidden_cases_test(item, name, numbers[item["id"]], stricter(item_vis, hidden_vis))
         if detail is not None:
@@ -123,9 +123,24 @@ def item_numbers(items: list[dict]) -> dict[str, str]:
     return numbers
 
 
-def item_name(item: dict, files: dict) -> str:
+def source_label(ex: str, result: dict) -> str:
+    """What the student handed in for an exercise: `exercise1.py`, or, for a notebook
+    submission, the exercise's section of the notebook (there is no exercise1.py to look for)."""
+    if _from_notebook(result):
+        return ex
+    return f"{ex}.py" if ex in (result.get("files") or {}) else ex
+
+
+def item_name(item: dict, result: dict) -> str:
     ex, _, func = item["id"].partition(".")
-    return f"{ex}.py: {func}" if ex in files else item["id"]
+    label = source_label(ex, result)
+    if func and (label != ex or _from_notebook(result)):
+        return f"{label}: {func}"
+    return item["id"]
+
+
+def _from_notebook(result: dict) -> bool:
+    return bool((result.get("notebook") or {}).get("graded"))
 
 
 def item_test(item: dict, name: str, number: str, hidden_vis: str) -> dict[str, Any]:
@@ -263,7 +278,8 @@ def _printed(result: dict) -> dict[str, str]:
 
 def _printed_text(result: dict) -> str:
     return "\n\n".join(
-        f"--- printed by {f}.py ---\n{t.rstrip()}" for f, t in _printed(result).items()
+        f"--- printed by {source_label(f, result)} ---\n{t.rstrip()}"
+        for f, t in _printed(result).items()
     )
 
 
@@ -318,7 +334,7 @@ def summary(result: dict, hidden_vis: str) -> str:
             + " (names exactly like that), at the top level or inside one folder."
         )
     for ex in exercise_order(items):
-        lines.append(exercise_line(ex, items, files, result.get("exercises", {})))
+        lines.append(exercise_line(ex, items, result))
     notes = (result.get("student") or {}).get("notes") or []
     lines += [f"Note: {n}" for n in notes]
     chain = chain_line(result.get("chain") or {})
@@ -329,7 +345,8 @@ def summary(result: dict, hidden_vis: str) -> str:
     return "\n".join(lines)
 
 
-def exercise_line(ex: str, items: list[dict], files: dict, totals: dict) -> str:
+def exercise_line(ex: str, items: list[dict], result: dict) -> str:
+    files, totals = result.get("files") or {}, result.get("exercises") or {}
     mine = [i for i in items if (i.get("exercise") or i["id"].split(".")[0]) == ex]
     total = totals.get(ex) or {
         "score": sum(i.get("score", 0) for i in mine),
@@ -337,7 +354,7 @@ def exercise_line(ex: str, items: list[dict], files: dict, totals: dict) -> str:
     }
     score = f"{points(total['score'])} / {points(total['max_score'])}"
     state = files.get(ex)
-    label = f"{ex}.py" if ex in files else ex
+    label = source_label(ex, result)
     if state == "missing":
         return f"{label}: not submitted, {score}"
     if state not in (None, "submitted"):
