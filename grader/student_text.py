@@ -168,6 +168,9 @@ def render(result: dict, where: str = "") -> str:
     """One row per item: verdict, worst difference, shape, and the reason for a failure."""
     lines = [f"Public check of {where}" if where else "Public check"]
     lines.append("(the public cases; the grader adds hidden cases with other sizes and seeds)")
+    # Which file was taken for which exercise, when that was not plain (a renamed or nested
+    # file, a second candidate left out): what the grader will take from the same upload.
+    lines += [f"Note: {n}" for n in (result.get("student") or {}).get("notes") or []]
     exercise = None
     for item in result["items"]:
         if item["exercise"] != exercise:

@@ -266,6 +266,22 @@ def test_grader_check_of_one_exercise_file_checks_its_folder(tmp_path: Path) -> 
     assert "Traceback" not in missing.output
 
 
+def test_grader_check_says_which_file_it_took_when_that_was_not_plain(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    folder = student_folder(tmp_path / "mine", {})
+    (folder / "exercise1.py").rename(folder / "exercise1 (1).py")  # as a browser saves it
+    (folder / "old").mkdir()
+    (folder / "old" / "exercise2.py").write_text("def dlogits(): pass\n")
+    done = CliRunner().invoke(main, ["check", str(folder)])
+    assert done.exit_code == 0, done.output
+    assert "Note: graded exercise1 (1).py as exercise1.py" in done.output
+    assert "Note: also found old/exercise2.py: not graded (graded exercise2.py)" in done.output
+    assert "36 of 36" in done.output
+
+
 def test_the_grader_alone_names_slips_whose_detection_needs_a_near_miss_formula(
     bundle_dir: Path, public_grader, tmp_path: Path
 ) -> None:
