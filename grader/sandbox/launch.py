@@ -154,9 +154,10 @@ def adopt(index: int) -> None:
     number `index` for `take`, and close this process's copies of the others' control sockets,
     so that each zygote sees the end of the one grader process that uses it."""
     global _early, _early_pid
-    mine = [launched for i, launched in enumerate(_early) if i == index]
+    ours = _early_pid == os.getppid()  # launched by our parent, not inherited from further up
+    mine = [launched for i, launched in enumerate(_early) if i == index and ours]
     for i, launched in enumerate(_early):
-        if i != index:
+        if i != index or not ours:
             _let_go(launched)
             if launched.pidfd is not None:
                 os.close(launched.pidfd)
