@@ -23,6 +23,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from . import jsontext
 from .pipeline import Grader
 from .records import ItemResult, SubmissionResult
 from .report import write_batch_reports, write_submission_report
@@ -407,4 +408,4 @@ def write_result(result: dict, folder: Path) -> None:
             f"</title><p>The report could not be drawn; result.json is whole.<pre>{detail}</pre>",
         )
     # result.json last: its presence (with the current fingerprint) is what "done" means.
-    write_atomic(folder / RESULT, json.dumps(result, indent=1, ensure_ascii=False))
+    write_atomic(folder / RESULT, jsontext.dumps(result, indent=1, ensure_ascii=False))

@@ -67,11 +67,13 @@ class SchemaViolation(BaseException):
 @pytest.fixture(scope="session", autouse=True)
 def results_follow_the_schema():
     """Every result.json any test produces in this process (or a batch's forked children) is
-    checked against the documented schema the moment it is made."""
+    checked against the documented schema the moment it is made, and written by
+    grader/jsontext.py exactly as json.dumps would write it."""
     import json
 
     import jsonschema
 
+    from grader import jsontext
     from grader.records import SubmissionResult
 
     validator = jsonschema.Draft202012Validator(json.loads(RESULT_SCHEMA.read_text()))
@@ -83,6 +85,8 @@ def results_follow_the_schema():
         if errors:
             where = "/".join(map(str, errors[0].absolute_path))
             raise SchemaViolation(f"result.json breaks the schema at {where}: {errors[0].message}")
+        if jsontext.dumps(result) != json.dumps(result, indent=1, ensure_ascii=False):
+            raise SchemaViolation("grader/jsontext.py wrote this result.json unlike json.dumps")
         return result
 
     SubmissionResult.to_json = checked

@@ -12,12 +12,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import statistics
 from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
+from .. import jsontext
 from .charts import histogram, rate_bars
 from .html import REPORT, STATUS_LABEL, file_failures
 from .render import assignment_title, points, render_page, write_atomic
@@ -38,7 +38,7 @@ def write_batch_reports(results: list[dict], out: Path, folders: list[str]) -> d
     """
     summary = summarize(results, folders)
     out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / SUMMARY_JSON, json.dumps(summary, indent=1, ensure_ascii=False))
+    write_atomic(out / SUMMARY_JSON, jsontext.dumps(summary, indent=1, ensure_ascii=False))
     write_atomic(out / GRADES_CSV, gradebook_csv(results))
     titles = dict.fromkeys(assignment_title(r.get("assignment")) for r in results)
     write_atomic(out / SUMMARY_HTML, render_summary(summary, ", ".join(t for t in titles if t)))
