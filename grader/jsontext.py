@@ -73,6 +73,10 @@ def _scalar(o: Any, text) -> str:
     raise _NotPlain
 
 
+# _list and _dict repeat their per-value dispatch on purpose: one loop over (key, value) pairs
+# for both, or a function call per value, costs back half of what this module saves.
+
+
 def _list(o: list | tuple, out: list[str], newline: str, step: str, text) -> None:
     if not o:
         out.append("[]")
