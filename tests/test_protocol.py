@@ -12,6 +12,7 @@ import json
 import pickle
 import socket
 import struct
+import threading
 import time
 from pathlib import Path
 
@@ -188,6 +189,77 @@ def test_a_closed_connection_is_reported_as_closed(pair):
     a.close()
     with pytest.raises(Closed):
         protocol.recv(b, deadline=time.monotonic() + 5)
+
+
+# A channel: many frames over one socket, read through a buffer
+
+
+def test_frames_that_arrive_together_are_read_one_by_one(pair):
+    a, b = pair
+    a.sendall(b"".join(protocol.frame({"n": n}, [bytes([n]) * n]) for n in range(1, 4)))
+    channel = protocol.Channel(b)
+    for n in range(1, 4):
+        header, blobs = channel.recv(deadline=time.monotonic() + 5)
+        assert header["n"] == n and blobs == [bytes([n]) * n]
+    with pytest.raises(TimeoutError):
+        channel.recv(deadline=time.monotonic() + 0.1)
+
+
+def test_a_frame_that_arrives_in_pieces_is_whole(pair):
+    a, b = pair
+    data = protocol.frame({"op": "x"}, [b"a" * 300_000, b"", b"bc"])
+    channel = protocol.Channel(b)
+    pieces = [data[i : i + 777] for i in range(0, len(data), 777)]
+    sender = threading.Thread(target=lambda: [a.sendall(piece) for piece in pieces])
+    sender.start()
+    header, blobs = channel.recv(deadline=time.monotonic() + 10)
+    sender.join()
+    assert header["op"] == "x" and blobs == [b"a" * 300_000, b"", b"bc"]
+
+
+def test_a_channel_keeps_its_deadline_on_a_half_sent_frame(pair):
+    a, b = pair
+    a.sendall(protocol.frame({"op": "x"}, [b"abcd"])[:-2])
+    start = time.monotonic()
+    with pytest.raises(TimeoutError):
+        protocol.Channel(b).recv(deadline=start + 0.3)
+    assert time.monotonic() - start < 5
+
+
+def test_a_channel_checks_sizes_before_reading_them(pair):
+    a, b = pair
+    header = json.dumps({"blobs": [1 << 40]}).encode()
+    a.sendall(struct.pack(">I", len(header)) + header + b"x" * 100_000)
+    with pytest.raises(ProtocolError, match="exceed the limit"):
+        protocol.Channel(b).recv(max_bytes=1 << 20, deadline=time.monotonic() + 5)
+
+
+def test_the_student_side_of_a_channel_stays_blocking(pair):
+    """Student code may write onto its socket (an attack test does); it must find it as it was,
+    blocking, or a long write of its own would be cut short where it was not before."""
+    a, b = pair
+    protocol.Channel(a, blocking=True)
+    protocol.Channel(b)
+    assert a.getblocking() and not b.getblocking()
+
+
+def test_a_channel_send_that_is_never_read_times_out(pair):
+    a, _ = pair
+    big = protocol.frame({"op": "x"}, [b"z" * 2_000_000])  # far beyond a socket's buffer
+    with pytest.raises(TimeoutError):
+        protocol.Channel(a).send_frame(big, deadline=time.monotonic() + 0.3)
+
+
+def test_a_channel_sends_more_than_the_socket_holds_when_it_is_read(pair):
+    a, b = pair
+    big = protocol.frame({"op": "x"}, [b"z" * 2_000_000])
+    sender = threading.Thread(
+        target=protocol.Channel(a).send_frame, args=(big, time.monotonic() + 10)
+    )
+    sender.start()
+    header, blobs = protocol.Channel(b, blocking=True).recv()
+    sender.join()
+    assert header["op"] == "x" and blobs == [b"z" * 2_000_000]
 
 
 # No pickle anywhere

@@ -336,6 +336,7 @@ class StudentProcess:
 
     def __init__(self, zygote: Zygote, pid: int, sock: socket.socket, out_fd: int, limits: Limits):
         self.zygote, self.pid, self.sock, self.limits = zygote, pid, sock, limits
+        self.channel = protocol.Channel(sock)
         self.dead = False
         self.generation: int | None = None  # of the zygote that started it
         self.layers: dict = {}
@@ -350,7 +351,7 @@ class StudentProcess:
     def hello(self) -> None:
         """The process's first words: which layers it put in force, or why it could not."""
         try:
-            answer, _ = protocol.recv(self.sock, max_bytes=0, deadline=time.monotonic() + 30)
+            answer, _ = self.channel.recv(max_bytes=0, deadline=time.monotonic() + 30)
         except (OSError, protocol.ProtocolError, TimeoutError) as e:
             answer = {"hello": False, "error": f"no word from the new process ({e})"}
         if answer.get("hello") is True and isinstance(answer.get("layers"), dict):
@@ -416,8 +417,8 @@ class StudentProcess:
                 while sent < len(requests) and (
                     sent == len(replies) or in_flight + len(requests[sent][1]) <= CALL_WINDOW
                 ):
-                    self.sock.settimeout(seconds)  # a process that stops reading times out
-                    self.sock.sendall(requests[sent][1])
+                    # A process that stops reading times out.
+                    self.channel.send_frame(requests[sent][1], time.monotonic() + seconds)
                     in_flight += len(requests[sent][1])
                     sent_at.append(time.monotonic())
                     sent += 1
@@ -462,7 +463,7 @@ class StudentProcess:
         # for a call not yet made) cannot carry it.
         request_id = secrets.token_hex(16)
         try:
-            protocol.send(self.sock, dict(header, id=request_id), blobs)
+            self.channel.send(dict(header, id=request_id), blobs, time.monotonic() + seconds)
             answer, data = self._answer(request_id, time.monotonic() + seconds)
         except (OSError, protocol.ProtocolError) as e:  # TimeoutError is an OSError
             return self._lost(e, seconds)
@@ -482,9 +483,7 @@ class StudentProcess:
         code that wrote its own answer onto the socket leaves the real one behind, and that one
         must not be taken for the answer to the next call."""
         while True:
-            answer, data = protocol.recv(
-                self.sock, max_bytes=self.limits.result_bytes, deadline=deadline
-            )
+            answer, data = self.channel.recv(max_bytes=self.limits.result_bytes, deadline=deadline)
             if answer.get("id") == request_id:
                 self._earlier.add(request_id)
                 return answer, data
@@ -503,7 +502,7 @@ class StudentProcess:
         if not self.dead and not self._told_to_exit:
             self._told_to_exit = True
             with contextlib.suppress(OSError):
-                protocol.send(self.sock, {"op": "exit"})
+                self.channel.send({"op": "exit"}, deadline=time.monotonic() + 1)
 
     def close(self) -> None:
         self.say_goodbye()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import select
 import socket
 import struct
 import time
@@ -53,28 +54,38 @@ def frame(header: dict, blobs: list[bytes] = ()) -> bytes:
 
 def recv(
     sock: socket.socket, *, max_bytes: int = 1 << 62, deadline: float | None = None
-) -> tuple[dict, list[bytes]]:
-    """One message; `max_bytes` caps the blobs' total, `deadline` is a time.monotonic() value."""
-    (size,) = _LEN.unpack(_read(sock, _LEN.size, deadline))
+) -> tuple[dict, list[bytearray]]:
+    """One message read straight off `sock` and nothing past it, for a socket that carries one
+    message at a time (the zygote's control socket, a process's first words). `max_bytes` caps
+    the blobs' total, `deadline` is a time.monotonic() value."""
+    return _message(lambda size: _read(sock, size, deadline), max_bytes)
+
+
+def _message(read, max_bytes: int) -> tuple[dict, list[bytearray]]:
+    """A frame taken with `read(size)`: every size is checked before it is read."""
+    (size,) = _LEN.unpack(read(_LEN.size))
     if size > MAX_HEADER:
         raise ProtocolError(f"header of {size} bytes exceeds {MAX_HEADER}")
     try:
-        header = json.loads(_read(sock, size, deadline))
+        header = json.loads(read(size))
     except (ValueError, RecursionError) as e:  # deep nesting is a RecursionError, not bad JSON
         raise ProtocolError(f"header is not JSON: {str(e)[:200]}") from None
     sizes = header.get("blobs") if isinstance(header, dict) else None
     if not isinstance(sizes, list) or not all(type(s) is int and s >= 0 for s in sizes):
         raise ProtocolError("header has no valid blob list")
-    if sum(sizes) > max_bytes:
-        raise ProtocolError(f"{sum(sizes)} bytes of data exceed the limit of {max_bytes}")
-    data = memoryview(_read(sock, sum(sizes), deadline)) if sizes else memoryview(b"")
-    offsets = [0]
+    total = sum(sizes)
+    if total > max_bytes:
+        raise ProtocolError(f"{total} bytes of data exceed the limit of {max_bytes}")
+    if len(sizes) <= 1:
+        return header, [read(total)] if sizes else []
+    data, blobs, start = memoryview(read(total)), [], 0
     for s in sizes:
-        offsets.append(offsets[-1] + s)
-    return header, [bytes(data[a:b]) for a, b in zip(offsets, offsets[1:], strict=False)]
+        blobs.append(bytearray(data[start : start + s]))
+        start += s
+    return header, blobs
 
 
-def _read(sock: socket.socket, size: int, deadline: float | None) -> bytes:
+def _read(sock: socket.socket, size: int, deadline: float | None) -> bytearray:
     buf = bytearray()
     while len(buf) < size:
         if deadline is not None:
@@ -91,7 +102,91 @@ def _read(sock: socket.socket, size: int, deadline: float | None) -> bytes:
         if not chunk:
             raise Closed("connection closed")
         buf += chunk
-    return bytes(buf)
+    return buf
+
+
+class Channel:
+    """A socket that carries many messages, read through a buffer and never blocking past a
+    deadline.
+
+    A call is a few small frames each way, and requests sent ahead of their answers arrive
+    together: one `recv` takes in whatever has come, and the frames are cut from the buffer
+    (before, each frame cost three reads, each a timeout switch, a poll and a recv). With
+    deadlines (the grader's side) the socket is made non-blocking and waited on with poll
+    only when nothing is there; `blocking=True` (the student process's side, which waits
+    without a deadline) leaves it as it is, so the socket looks to student code exactly as
+    before. The buffer never holds more than the frame being read plus one read's worth, so
+    a flood on the socket costs nothing until the frame that claims it is checked against
+    its limits.
+    """
+
+    CHUNK = 1 << 16
+
+    def __init__(self, sock: socket.socket, *, blocking: bool = False) -> None:
+        if not blocking:
+            sock.setblocking(False)
+        self.sock = sock
+        self._buf = bytearray()
+        self._pos = 0
+        self._poll = select.poll()
+        self._poll.register(sock, select.POLLIN)
+
+    def recv(
+        self, *, max_bytes: int = 1 << 62, deadline: float | None = None
+    ) -> tuple[dict, list[bytearray]]:
+        """The next message; `max_bytes` caps its blobs' total, `deadline` (time.monotonic())
+        bounds the wait for all of it."""
+        return _message(lambda size: self._take(size, deadline), max_bytes)
+
+    def send(self, header: dict, blobs: list[bytes] = (), deadline: float | None = None) -> None:
+        self.send_frame(frame(header, blobs), deadline)
+
+    def send_frame(self, data: bytes, deadline: float | None = None) -> None:
+        """Bytes already framed, all of them, or TimeoutError if the other side stops reading."""
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[self.sock.send(view) :]
+            except BlockingIOError:
+                _wait(self.sock, select.POLLOUT, deadline)
+
+    def _take(self, size: int, deadline: float | None) -> bytearray:
+        while len(self._buf) - self._pos < size:
+            self._fill(size - (len(self._buf) - self._pos), deadline)
+        start, self._pos = self._pos, self._pos + size
+        chunk = self._buf[start : self._pos]
+        if self._pos == len(self._buf):
+            self._buf.clear()
+            self._pos = 0
+        elif self._pos > self.CHUNK:
+            del self._buf[: self._pos]
+            self._pos = 0
+        return chunk
+
+    def _fill(self, missing: int, deadline: float | None) -> None:
+        while True:
+            try:
+                chunk = self.sock.recv(min(max(missing, self.CHUNK), 1 << 20))
+            except BlockingIOError:
+                _wait(self.sock, select.POLLIN, deadline, self._poll)
+                continue
+            except ConnectionResetError:  # it ended with requests of ours still unread
+                raise Closed("connection reset") from None
+            if not chunk:
+                raise Closed("connection closed")
+            self._buf += chunk
+            return
+
+
+def _wait(sock: socket.socket, event: int, deadline: float | None, poll=None) -> None:
+    """Sleep until `sock` is ready for `event`, or raise TimeoutError at `deadline`."""
+    if poll is None:
+        poll = select.poll()
+        poll.register(sock, event)
+    left = None if deadline is None else deadline - time.monotonic()
+    if left is not None and left <= 0:
+        raise TimeoutError("no answer in time")
+    poll.poll(None if left is None else max(1, math.ceil(left * 1000)))
 
 
 def encode(value, blobs: list[bytes], depth: int = 0) -> dict:
