@@ -68,16 +68,19 @@ def grade_batch(
         disable=not progress,
         desc="grading",
     )
+    written: dict[str, dict | None] = {}
     try:
         with _noting_interrupts():
-            for _ in _grade_all(grader, todo, jobs, out):
+            for slug, summary in _grade_all(grader, todo, jobs, out):
+                written[slug] = summary
                 bar.update()
     finally:
         bar.close()
     grader.close()
     launch.reap(launch.hand_over(), seconds=0)  # launched for grader processes that never came
-    # Digests, not whole results: memory must not grow with the class (summary.digest).
-    results = [digest(_read_result(out / s.slug)) for s in subs]
+    # Digests, not whole results: memory must not grow with the class (summary.digest). Those
+    # graded now came back with their grading; only results kept from before are read again.
+    results = [written.get(s.slug) or digest(_read_result(out / s.slug)) for s in subs]
     if is_batch:
         write_batch_reports(results, out, [s.slug for s in subs])
     if student_reports:
@@ -226,15 +229,17 @@ def _up_to_date(sub: Submission, out: Path, grader: Grader) -> bool:
     return old.get("fingerprint") == grader.fingerprint(sub) and old.get("submission") == sub.name
 
 
-def _grade_all(grader: Grader, subs: list[Submission], jobs: int, out: Path) -> Iterator[str]:
-    """Grade and write each submission, yielding its slug once its result is on disk.
+def _grade_all(
+    grader: Grader, subs: list[Submission], jobs: int, out: Path
+) -> Iterator[tuple[str, dict | None]]:
+    """Grade and write each submission, yielding its slug and the digest of what was written
+    (`write_result`) once its result is on disk.
 
     Each grader process writes its own results and reports, so the parent does no rendering.
     """
     if jobs == 1 or len(subs) <= 1:
         for sub in subs:
-            _grade_and_write(grader, sub, out)
-            yield sub.slug
+            yield sub.slug, _grade_and_write(grader, sub, out)
         return
     grader.close()  # children start their own sandbox; the parent keeps none
     global _PARENT_GRADER, _STATE
@@ -254,8 +259,11 @@ QUEUED, STARTED, DONE = 0, 1, 2
 _STATE = None
 
 
-def _in_pools(subs: list[Submission], jobs: int, out: Path, handed: list) -> Iterator[str]:
-    """Grade `subs` in pools of forked grader processes, yielding slugs as results are written.
+def _in_pools(
+    subs: list[Submission], jobs: int, out: Path, handed: list
+) -> Iterator[tuple[str, dict | None]]:
+    """Grade `subs` in pools of forked grader processes, yielding (slug, digest) as results are
+    written.
 
     A grader process that dies (a crash, the OOM killer) breaks its whole pool. Submissions not
     yet started are simply queued again; those being graded at that moment (the culprit among
@@ -279,10 +287,8 @@ def _in_pools(subs: list[Submission], jobs: int, out: Path, handed: list) -> Ite
         for k in given_up:
             why = "died twice while grading it alone" if deaths[k] >= 2 else "kept dying"
             sub = subs[k]
-            write_result(
-                grader_failure(_PARENT_GRADER, sub, f"its grader process {why}"), out / sub.slug
-            )
-            yield sub.slug
+            failure = grader_failure(_PARENT_GRADER, sub, f"its grader process {why}")
+            yield sub.slug, write_result(failure, out / sub.slug)
         again = [k for k in broken if k not in given_up]
         if solo:
             alone = again + alone[1:]
@@ -304,7 +310,7 @@ def _one_pool(group: list[tuple[int, Submission]], jobs: int, out: Path, handed:
     for k, _ in group:
         _STATE[k] = QUEUED
     with cf.ProcessPoolExecutor(
-        jobs, mp_context=ctx, initializer=_start_grader_process, initargs=(counter,)
+        jobs, mp_context=ctx, initializer=_start_grader_process, initargs=(counter, jobs)
     ) as pool:
         futures: dict[cf.Future, tuple[int, Submission]] = {}
         try:
@@ -316,28 +322,31 @@ def _one_pool(group: list[tuple[int, Submission]], jobs: int, out: Path, handed:
         for fut in _completed_or_stop(pool, futures):
             k, sub = futures[fut]
             try:
-                fut.result()
+                summary = fut.result()
             except cf.process.BrokenProcessPool:
                 broken.append(k)
                 continue
             except Exception:  # noqa: BLE001
-                write_result(
-                    grader_failure(_PARENT_GRADER, sub, traceback.format_exc()), out / sub.slug
-                )
-            yield sub.slug
+                failure = grader_failure(_PARENT_GRADER, sub, traceback.format_exc())
+                summary = write_result(failure, out / sub.slug)
+            yield sub.slug, summary
     return broken
 
 
 _PARENT_GRADER: Grader | None = None
 
 
-def _start_grader_process(counter) -> None:
+def _start_grader_process(counter, jobs: int) -> None:
     """In each forked grader process: Ctrl-C is the parent's to handle (it kills its children);
-    the zygote it grades with is the next one the command launched early, if any."""
+    the zygote it grades with is the next one the command launched early, if any, and it runs
+    on that zygote's CPU when the batch has one for each (`launch.cpu_for`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with counter.get_lock():
         index, counter.value = counter.value, counter.value + 1
     launch.adopt(index)
+    cpu = launch.cpu_for(index, jobs)
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})  # the threads it starts, and any zygote, inherit it
 
 
 def _completed_or_stop(pool: cf.ProcessPoolExecutor, futures: dict) -> Iterator[cf.Future]:
@@ -353,20 +362,21 @@ def _completed_or_stop(pool: cf.ProcessPoolExecutor, futures: dict) -> Iterator[
         raise
 
 
-def _grade_in_child(k: int, sub: Submission, out: Path) -> None:
+def _grade_in_child(k: int, sub: Submission, out: Path) -> dict | None:
     _STATE[k] = STARTED
-    _grade_and_write(_PARENT_GRADER, sub, out)
+    summary = _grade_and_write(_PARENT_GRADER, sub, out)
     _STATE[k] = DONE
+    return summary
 
 
-def _grade_and_write(grader: Grader, sub: Submission, out: Path) -> None:
+def _grade_and_write(grader: Grader, sub: Submission, out: Path) -> dict:
     try:
         result = grader.grade(sub).to_json()
     except Exception:  # noqa: BLE001 - one submission's trouble never stops the batch
         result = grader_failure(grader, sub, traceback.format_exc())
     if _STOP.is_set():
         raise KeyboardInterrupt  # Ctrl-C during this grading: its result is not the student's
-    write_result(result, out / sub.slug)
+    return write_result(result, out / sub.slug)
 
 
 def grader_failure(grader: Grader, sub: Submission, detail: str) -> dict:
@@ -395,8 +405,10 @@ def grader_failure(grader: Grader, sub: Submission, detail: str) -> dict:
     ).to_json()
 
 
-def write_result(result: dict, folder: Path) -> None:
-    """result.json and report.html, each written whole or not at all."""
+def write_result(result: dict, folder: Path) -> dict:
+    """result.json and report.html, each written whole or not at all; returns the digest of
+    result.json as read back from the file would give it (`summary.digest`), so that a batch
+    draws its summary without parsing every result again (~6 ms each)."""
     folder.mkdir(parents=True, exist_ok=True)
     try:
         write_submission_report(result, folder)
@@ -409,3 +421,5 @@ def write_result(result: dict, folder: Path) -> None:
         )
     # result.json last: its presence (with the current fingerprint) is what "done" means.
     write_atomic(folder / RESULT, jsontext.dumps(result, indent=1, ensure_ascii=False))
+    # Through JSON, as the file would be read: a tuple becomes a list, a key a string.
+    return json.loads(jsontext.dumps(digest(result)))

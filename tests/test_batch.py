@@ -14,7 +14,7 @@ import pytest
 from conftest import solution
 
 from grader.batch import grade_batch
-from grader.report.summary import gradebook_csv, summarize
+from grader.report.summary import digest, gradebook_csv, summarize
 
 ALL = ("exercise1", "exercise2", "exercise3")
 SLOW_IMPORT = "import time\ntime.sleep(3)\n"
@@ -107,6 +107,26 @@ def test_the_summary_from_digests_is_the_summary_from_whole_results(small_class,
     from_whole.pop("generated_at"), from_digests.pop("generated_at")
     assert from_whole == from_digests
     assert gradebook_csv(whole) == gradebook_csv(batch)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_digests_that_come_back_with_the_grading_are_those_of_the_files(
+    small_class, tmp_path, jobs, monkeypatch
+):
+    """A batch takes each digest from the grading that wrote the file instead of parsing every
+    result.json again; they must be exactly what the files give, and only results kept from an
+    earlier run are read."""
+    import grader.batch as batch_module
+
+    reads = []
+    real_read = batch_module._read_result
+    monkeypatch.setattr(batch_module, "_read_result", lambda f: reads.append(f) or real_read(f))
+    batch = grade_batch(small_class, tmp_path / "o", jobs=jobs, progress=False)
+    assert reads == []
+    from_files = [digest(real_read(batch.out / f)) for f in batch.folders]
+    assert list(batch) == from_files
+    again = grade_batch(small_class, tmp_path / "o", jobs=jobs, progress=False)
+    assert len(reads) == len(batch.folders) and list(again) == from_files
 
 
 def test_a_batch_killed_midway_resumes_where_it_stopped(tmp_path):
@@ -269,7 +289,7 @@ def test_pools_that_break_before_grading_anything_end_in_failures_not_a_loop(
 ):
     import grader.batch as batch
 
-    monkeypatch.setattr(batch, "_start_grader_process", lambda counter: os._exit(1))
+    monkeypatch.setattr(batch, "_start_grader_process", lambda counter, jobs: os._exit(1))
     results = grade_batch(small_class, tmp_path / "o", jobs=2, progress=False)
     assert len(results) == 3
     for r in results:

@@ -115,6 +115,43 @@ def test_a_batch_grades_with_the_zygotes_launched_before_it(tmp_path, monkeypatc
     assert launch._early == []
 
 
+def test_cpus_are_given_only_when_every_cpu_has_a_grader_process(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {7, 2, 5})  # a container's cpuset
+    assert [launch.cpu_for(i, 1) for i in range(2)] == [None, None]
+    assert [launch.cpu_for(i, 2) for i in range(2)] == [None, None]  # a CPU left for students
+    assert [launch.cpu_for(i, 3) for i in range(4)] == [2, 5, 7, 2]
+    assert [launch.cpu_for(i, 4) for i in range(4)] == [2, 5, 7, 2]
+
+
+def test_each_grader_process_of_a_batch_shares_its_cpu_with_its_zygote(tmp_path, monkeypatch):
+    """The student processes are the zygote's forks: they inherit its CPU."""
+    import grader.batch as batch
+
+    usable = sorted(os.sched_getaffinity(0))
+    monkeypatch.setattr(launch, "cpu_for", lambda index, count: usable[index % len(usable)])
+    root = tmp_path / "class"
+    for name in ("ada", "bob", "cy", "dee"):
+        (root / name).mkdir(parents=True)
+        (root / name / "exercise2.py").write_text(solution("exercise2"))
+    launch.prestart(2)
+    assert [os.sched_getaffinity(z.proc.pid) for z in launch._early] == [
+        {usable[0]},
+        {usable[1 % len(usable)]},
+    ]
+    real = batch._grade_and_write
+
+    def grade_and_note(grader, sub, out):
+        zygote = grader.zygote.proc.pid
+        note = [sorted(os.sched_getaffinity(0)), sorted(os.sched_getaffinity(zygote))]
+        (tmp_path / f"{sub.name}.json").write_text(json.dumps(note))
+        return real(grader, sub, out)
+
+    monkeypatch.setattr(batch, "_grade_and_write", grade_and_note)
+    grade_batch(root, tmp_path / "out", jobs=2, progress=False)
+    notes = [json.loads((tmp_path / f"{n}.json").read_text()) for n in ("ada", "bob", "cy", "dee")]
+    assert all(len(mine) == 1 and mine == zygotes for mine, zygotes in notes)
+
+
 @pytest.fixture(autouse=True)
 def _nothing_left_over():
     yield
