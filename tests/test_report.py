@@ -397,6 +397,34 @@ def test_heatmap_labels_pooling_and_survives_odd_values():
     assert heatmap([[0.0, 0.0]], [2]).cells[0].fill == "#ffffff"  # all zero: nothing highlighted
 
 
+def test_heat_ramp_interpolates_each_channel_between_its_stops():
+    for k in range(1001):
+        t = k / 1000
+        (t0, c0), (t1, c1) = next(
+            (a, b) for a, b in zip(HEAT_STOPS, HEAT_STOPS[1:], strict=False) if t <= b[0]
+        )
+        rgb = [round(a + (b - a) * (t - t0) / (t1 - t0)) for a, b in zip(c0, c1, strict=True)]
+        assert heat_colour(t) == "#" + "".join(f"{c:02x}" for c in rgb)
+
+
+@pytest.mark.parametrize(
+    "grid",
+    [
+        [[0.0, 1.0], [float("inf"), 0.5]],
+        [[float("nan"), -3.0, 1e308], [None, "<script>", True]],
+        [[1.0] * 40] * 3,
+        [[k * 0.01 for k in range(32)] for _ in range(32)],
+    ],
+)
+def test_a_heatmap_draws_only_numbers_and_colours(grid):
+    """The template draws heatmap cells unescaped (for speed): this is what makes that safe."""
+    h = heatmap(grid, [len(grid), len(grid[0])])
+    assert all(type(v) is int for v in (h.width, h.height, h.cell))
+    for c in h.cells:
+        assert type(c.x) is int and type(c.y) is int
+        assert re.fullmatch("#[0-9a-f]{6}", c.fill), c.fill
+
+
 def test_chart_geometry():
     hist = histogram([0, 2, 4], ["a", "b", "c"])
     assert [b.height for b in hist.bars][0] == 0

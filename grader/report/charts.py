@@ -48,15 +48,25 @@ class Heatmap:
 
 
 def heat_colour(t: float) -> str:
-    """The ramp's colour at t in [0, 1] (clamped), as #rrggbb."""
+    """The ramp's colour at t in [0, 1] (clamped), as #rrggbb (called for every cell of every
+    heatmap, hence written out channel by channel)."""
     t = min(max(t, 0.0), 1.0) if math.isfinite(t) else 1.0
-    for (t0, c0), (t1, c1) in zip(HEAT_STOPS, HEAT_STOPS[1:], strict=False):
+    for t0, t1, (r0, g0, b0), (r1, g1, b1) in _HEAT_SEGMENTS:
         if t <= t1:
             f = (t - t0) / (t1 - t0)
-            return "#" + "".join(
-                f"{round(a + (b - a) * f):02x}" for a, b in zip(c0, c1, strict=True)
+            r, g, b = (
+                round(r0 + (r1 - r0) * f),
+                round(g0 + (g1 - g0) * f),
+                round(b0 + (b1 - b0) * f),
             )
-    return "#" + "".join(f"{c:02x}" for c in HEAT_STOPS[-1][1])
+            return f"#{r:02x}{g:02x}{b:02x}"
+    r, g, b = HEAT_STOPS[-1][1]
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+_HEAT_SEGMENTS = [
+    (t0, t1, c0, c1) for (t0, c0), (t1, c1) in zip(HEAT_STOPS, HEAT_STOPS[1:], strict=False)
+]
 
 
 def heatmap(grid: list[list[float]], shape: list[int] | None = None) -> Heatmap | None:
