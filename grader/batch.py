@@ -68,7 +68,7 @@ def grade_batch(
         disable=not progress,
         desc="grading",
     )
-    written: dict[str, dict | None] = {}
+    written: dict[str, str | None] = {}  # slug -> its digest as JSON text, ~14 KB
     try:
         with _noting_interrupts():
             for slug, summary in _grade_all(grader, todo, jobs, out):
@@ -80,7 +80,10 @@ def grade_batch(
     launch.reap(launch.hand_over(), seconds=0)  # launched for grader processes that never came
     # Digests, not whole results: memory must not grow with the class (summary.digest). Those
     # graded now came back with their grading; only results kept from before are read again.
-    results = [written.get(s.slug) or digest(_read_result(out / s.slug)) for s in subs]
+    results = [
+        json.loads(written[s.slug]) if written.get(s.slug) else digest(_read_result(out / s.slug))
+        for s in subs
+    ]
     if is_batch:
         write_batch_reports(results, out, [s.slug for s in subs])
     if student_reports:
@@ -231,7 +234,7 @@ def _up_to_date(sub: Submission, out: Path, grader: Grader) -> bool:
 
 def _grade_all(
     grader: Grader, subs: list[Submission], jobs: int, out: Path
-) -> Iterator[tuple[str, dict | None]]:
+) -> Iterator[tuple[str, str | None]]:
     """Grade and write each submission, yielding its slug and the digest of what was written
     (`write_result`) once its result is on disk.
 
@@ -261,7 +264,7 @@ _STATE = None
 
 def _in_pools(
     subs: list[Submission], jobs: int, out: Path, handed: list
-) -> Iterator[tuple[str, dict | None]]:
+) -> Iterator[tuple[str, str | None]]:
     """Grade `subs` in pools of forked grader processes, yielding (slug, digest) as results are
     written.
 
@@ -362,14 +365,14 @@ def _completed_or_stop(pool: cf.ProcessPoolExecutor, futures: dict) -> Iterator[
         raise
 
 
-def _grade_in_child(k: int, sub: Submission, out: Path) -> dict | None:
+def _grade_in_child(k: int, sub: Submission, out: Path) -> str | None:
     _STATE[k] = STARTED
     summary = _grade_and_write(_PARENT_GRADER, sub, out)
     _STATE[k] = DONE
     return summary
 
 
-def _grade_and_write(grader: Grader, sub: Submission, out: Path) -> dict:
+def _grade_and_write(grader: Grader, sub: Submission, out: Path) -> str:
     try:
         result = grader.grade(sub).to_json()
     except Exception:  # noqa: BLE001 - one submission's trouble never stops the batch
@@ -405,10 +408,11 @@ def grader_failure(grader: Grader, sub: Submission, detail: str) -> dict:
     ).to_json()
 
 
-def write_result(result: dict, folder: Path) -> dict:
+def write_result(result: dict, folder: Path) -> str:
     """result.json and report.html, each written whole or not at all; returns the digest of
-    result.json as read back from the file would give it (`summary.digest`), so that a batch
-    draws its summary without parsing every result again (~6 ms each)."""
+    result.json (`summary.digest`) as JSON text, so that a batch draws its summary without
+    parsing every result again (~6 ms each). Text, not objects: a batch's process holds one per
+    submission until the end, ~14 KB each as text against ~45 KB as Python objects."""
     folder.mkdir(parents=True, exist_ok=True)
     try:
         write_submission_report(result, folder)
@@ -421,5 +425,5 @@ def write_result(result: dict, folder: Path) -> dict:
         )
     # result.json last: its presence (with the current fingerprint) is what "done" means.
     write_atomic(folder / RESULT, jsontext.dumps(result, indent=1, ensure_ascii=False))
-    # Through JSON, as the file would be read: a tuple becomes a list, a key a string.
-    return json.loads(jsontext.dumps(digest(result)))
+    # Read back through JSON, it is what the file gives: a tuple becomes a list, a key a string.
+    return json.dumps(digest(result), ensure_ascii=False, separators=(",", ":"))
