@@ -81,7 +81,9 @@ def grade_batch(
     # Digests, not whole results: memory must not grow with the class (summary.digest). Those
     # graded now came back with their grading; only results kept from before are read again.
     results = [
-        json.loads(written[s.slug]) if written.get(s.slug) else digest(_read_result(out / s.slug))
+        json.loads(written.pop(s.slug))
+        if written.get(s.slug)
+        else digest(_read_result(out / s.slug))
         for s in subs
     ]
     if is_batch:
