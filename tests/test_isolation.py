@@ -488,3 +488,18 @@ def test_a_docker_like_container_gives_the_same_verdicts_and_a_true_note(tmp_pat
     assert "installed but this machine refuses" in iso["notes"][0]
     assert "Creating new namespace failed" in iso["notes"][0]
     assert not any("install the" in n for n in iso["notes"])
+
+
+def test_a_python_folder_student_code_cannot_open_is_a_warning(tmp_path):
+    """Checked by opening the folder (where its permissions and Landlock apply), not listing it."""
+    sys.path.insert(0, str(Path(confine.__file__).parent))  # the runtime imports its siblings
+    try:
+        from grader.sandbox.inside import zygote
+    finally:
+        sys.path.pop(0)
+    layers: dict = {}
+    zygote._check_python_readable(layers, (str(tmp_path),))
+    assert "warning" not in layers
+    (tmp_path / "not-a-folder").write_text("")
+    zygote._check_python_readable(layers, (str(tmp_path), str(tmp_path / "not-a-folder")))
+    assert "cannot read" in layers["warning"] and "not-a-folder" in layers["warning"]

@@ -223,6 +223,13 @@ def seccomp_supported() -> bool:
     return LINUX and platform.machine() in _SYSCALLS
 
 
+class SockFprog(ctypes.Structure):
+    """struct sock_fprog. Made once, in the zygote: a ctypes class made in each student process
+    cost it a share of its start."""
+
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
 def seccomp(pid: int) -> str:
     """Install the filter for this process (whose pid is `pid`); returns a description."""
     table = _SYSCALLS.get(platform.machine()) if LINUX else None
@@ -231,9 +238,6 @@ def seccomp(pid: int) -> str:
     program = _program(table, pid)
     code = b"".join(struct.pack("=HBBI", *ins) for ins in program)
     filters = ctypes.create_string_buffer(code, len(code))
-
-    class SockFprog(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
     fprog = SockFprog(len(program), ctypes.addressof(filters))
     no_new_privs()

@@ -248,13 +248,13 @@ def _keep_autograd_off(hook: bool) -> str:
     return proof if hook else f"{proof}; audit hook off (a test of the layers beneath it)"
 
 
-def _check_python_readable(layers: dict) -> None:
+def _check_python_readable(layers: dict, folders: tuple[str, ...] = ()) -> None:
     """Student code imports lazily from the Python installation: it must stay readable."""
     import torch
 
-    for folder in (os.path.dirname(os.__file__), os.path.dirname(torch.__file__)):
-        try:
-            os.listdir(folder)
+    for folder in folders or (os.path.dirname(os.__file__), os.path.dirname(torch.__file__)):
+        try:  # opening a folder is where its read permission and Landlock are checked
+            os.close(os.open(folder, os.O_RDONLY | os.O_DIRECTORY))
         except OSError as e:
             layers["warning"] = (
                 f"student code cannot read {folder} ({e.strerror}): modules it imports lazily "
