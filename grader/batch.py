@@ -351,7 +351,7 @@ def _start_grader_process(counter, jobs: int) -> None:
     launch.adopt(index)
     cpu = launch.cpu_for(index, jobs)
     if cpu is not None:
-        os.sched_setaffinity(0, {cpu})  # the threads it starts, and any zygote, inherit it
+        launch.pin(cpu)  # the threads it starts, and any zygote, inherit it
 
 
 def _completed_or_stop(pool: cf.ProcessPoolExecutor, futures: dict) -> Iterator[cf.Future]:

@@ -123,6 +123,27 @@ def test_cpus_are_given_only_when_every_cpu_has_a_grader_process(monkeypatch):
     assert [launch.cpu_for(i, 4) for i in range(4)] == [2, 5, 7, 2]
 
 
+def test_a_cpu_the_kernel_refuses_costs_nothing_but_the_pinning(monkeypatch):
+    """Pinning only saves time: a zygote is launched, unpinned, even when it fails."""
+
+    def refuse(pid, cpus):
+        raise OSError(22, "Invalid argument")
+
+    usable = os.sched_getaffinity(0)
+    monkeypatch.setattr(os, "sched_setaffinity", refuse)
+    assert launch.pin(0) is False
+    monkeypatch.setattr(launch, "cpu_for", lambda index, count: 0)
+    launch.prestart(2)
+    zygote = Zygote(Limits())
+    try:
+        assert zygote.alive() and os.sched_getaffinity(zygote.proc.pid) == usable
+        student = zygote.spawn()
+        assert student.load("m", "X = 1\n").ok
+        student.close()
+    finally:
+        zygote.close()
+
+
 def test_each_grader_process_of_a_batch_shares_its_cpu_with_its_zygote(tmp_path, monkeypatch):
     """The student processes are the zygote's forks: they inherit its CPU."""
     import grader.batch as batch

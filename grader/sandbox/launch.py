@@ -166,14 +166,23 @@ def cpu_for(index: int, count: int) -> int | None:
 def _popen_on(cpu: int | None, command: list[str], popen: dict) -> subprocess.Popen:
     """Popen, on `cpu` alone if given: a child inherits the affinity of the thread that forks
     it, so this thread takes it for the fork and gives it back."""
-    if cpu is None:
-        return subprocess.Popen(command, **popen)
     before = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {cpu})
+    if cpu is None or not pin(cpu):  # pinning only saves time: never fail for it
+        return subprocess.Popen(command, **popen)
     try:
         return subprocess.Popen(command, **popen)
     finally:
-        os.sched_setaffinity(0, before)
+        pin(*before)
+
+
+def pin(*cpus: int) -> bool:
+    """This thread (and what it starts from now on) on `cpus` only; False if the kernel
+    refuses (a CPU taken away from the container meanwhile)."""
+    try:
+        os.sched_setaffinity(0, set(cpus))
+    except OSError:
+        return False
+    return True
 
 
 def take() -> Launched | None:
