@@ -8,6 +8,7 @@ ever crosses, so a payload built to run code when unpickled is never unpickled.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import pickle
 import socket
@@ -224,6 +225,35 @@ def test_a_channel_keeps_its_deadline_on_a_half_sent_frame(pair):
     with pytest.raises(TimeoutError):
         protocol.Channel(b).recv(deadline=start + 0.3)
     assert time.monotonic() - start < 5
+
+
+def test_a_channel_keeps_its_deadline_while_frames_keep_coming(pair):
+    """A student process can write frames of its own without end (answers to earlier requests,
+    which the grader passes over): the wait for the real answer must still time out."""
+    a, b = pair
+    flood = protocol.frame({"id": "earlier"}) * 100_000  # megabytes per write: no pause
+    stop = threading.Event()
+
+    def write_forever():
+        with contextlib.suppress(OSError):
+            while not stop.is_set():
+                a.sendall(flood)
+
+    writer = threading.Thread(target=write_forever)
+    writer.start()
+    channel, start, timed_out = protocol.Channel(b), time.monotonic(), False
+    try:
+        while time.monotonic() < start + 20:  # the answer never comes: only earlier ids
+            try:
+                channel.recv(deadline=start + 0.5)
+            except TimeoutError:
+                timed_out = True
+                break
+    finally:
+        stop.set()
+        b.close()
+        writer.join()
+    assert timed_out and time.monotonic() - start < 5
 
 
 def test_a_channel_checks_sizes_before_reading_them(pair):

@@ -152,6 +152,10 @@ class Channel:
 
     def _take(self, size: int, deadline: float | None) -> bytearray:
         while len(self._buf) - self._pos < size:
+            # Before every read, not only when nothing has come: a process that writes without
+            # end (old answers replayed) must still run out of time.
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError("no answer in time")
             self._fill(size - (len(self._buf) - self._pos), deadline)
         start, self._pos = self._pos, self._pos + size
         chunk = self._buf[start : self._pos]
