@@ -242,6 +242,14 @@ class Zygote:
             answer, _ = protocol.recv(self.ctl, max_bytes=0, deadline=time.monotonic() + 10)
         return {"children": answer.get("children"), "folders": answer.get("folders")}
 
+    def heap(self) -> dict:
+        """Whether the zygote's heap is on huge pages (`launch.HUGE_HEAP`), for tests and
+        benchmarks: {"marked_huge": bool, "huge_kb": int}."""
+        with self._lock:
+            _send_with_fds(self.ctl, {"op": "heap"}, [])
+            answer, _ = protocol.recv(self.ctl, max_bytes=0, deadline=time.monotonic() + 10)
+        return answer
+
     def close(self) -> None:
         """Let the zygote end by itself (it kills its students and removes their folders); kill
         it if it does not."""

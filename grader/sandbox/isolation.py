@@ -40,6 +40,13 @@ CLEAN_ENV = {
 
 SYSTEM_DIRS = ("usr", "lib", "lib64", "lib32", "bin", "sbin")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime", "/etc/passwd")
+# Read by the zygote's C library as it starts, to put its heap on huge pages (launch.py says
+# why); inside bubblewrap the zygote sees them, read-only, and student processes do not (they
+# are in no Landlock rule).
+HUGEPAGE_MODE = (
+    "/sys/kernel/mm/transparent_hugepage/enabled",
+    "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size",
+)
 # Read by torch's CPU detection; nothing in them is the grader's.
 CPU_INFO = ("/proc/cpuinfo", "/sys/devices/system/cpu")
 TMPFS_BYTES = 256 << 20  # the sandbox's /tmp lives in memory: cap it
@@ -370,7 +377,7 @@ def _bwrap_args(exe: str, admin: bool = False) -> list[str]:
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
             bound.append(path)
-    for etc in SYSTEM_FILES:
+    for etc in SYSTEM_FILES + HUGEPAGE_MODE:
         if os.path.exists(etc):
             args += ["--ro-bind", etc, etc]
     made: set[Path] = set()

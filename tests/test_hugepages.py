@@ -1,0 +1,66 @@
+"""The zygote's heap lies on huge pages where the kernel hands them out on request, so that a fork
+copies and frees a few dozen page-table entries for it instead of ~20,000; student processes
+allocate their own memory on ordinary pages (launch.HUGE_HEAP)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader.sandbox import isolation
+from grader.sandbox.client import Limits, Zygote
+
+FAST = Limits(call_seconds=5, import_seconds=10, memory_bytes=256 << 20)
+MODE = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+
+HELLO = "def hello():\n    return 1\n"
+
+
+def _kernel_mode() -> str:
+    """The machine's setting: "always", "madvise" or "never" (the bracketed word)."""
+    try:
+        text = MODE.read_text()
+    except OSError:
+        return "never"  # no transparent huge pages in this kernel
+    return text[text.index("[") + 1 : text.index("]")]
+
+
+@pytest.fixture(params=[True, False], ids=["bubblewrap", "no_bubblewrap"])
+def zygote(request):
+    iso = isolation.detect(allow_bubblewrap=request.param)
+    if request.param and not iso.bubblewrap:
+        pytest.skip("bubblewrap is not usable here")
+    zygote = Zygote(FAST, iso)
+    yield zygote
+    zygote.close()
+
+
+def test_the_zygotes_heap_is_marked_for_huge_pages_where_they_are_given_on_request(zygote):
+    """glibc marks its heap only under "madvise" (under "always" the kernel needs no mark); it
+    reads the setting from /sys, which bubblewrap's root shows the zygote read-only."""
+    heap = zygote.heap()
+    assert heap["marked_huge"] == (_kernel_mode() == "madvise")
+    if _kernel_mode() == "madvise":
+        assert heap["huge_kb"] >= 2048  # torch's heap is ~85 MB: some of it is on 2 MiB pages
+
+
+def test_a_student_process_allocates_on_ordinary_pages():
+    """Seen from outside (a student process may not read /proc): without bubblewrap its pid is
+    the machine's; the zygote turns huge pages off in the same place either way."""
+    zygote = Zygote(FAST, isolation.detect(allow_bubblewrap=False))
+    try:
+        process = zygote.spawn()
+        assert process.load("m", HELLO).ok
+        status = Path(f"/proc/{process.pid}/status").read_text()
+        assert status.split("THP_enabled:")[1].split()[0] == "0"
+        process.close()
+    finally:
+        zygote.close()
+
+
+def test_student_processes_cannot_read_the_huge_page_setting_shown_to_the_zygote():
+    """Only the zygote's C library reads it; no Landlock rule of a student process covers it."""
+    read = isolation.zygote_config(isolation.detect())["read_paths"]
+    for path in isolation.HUGEPAGE_MODE:
+        assert not any(path == r or path.startswith(r.rstrip("/") + "/") for r in read), path
