@@ -1,6 +1,6 @@
-"""The zygote's heap lies on huge pages where the kernel hands them out on request, so that a fork
-copies and frees a few dozen page-table entries for it instead of ~20,000; student processes
-allocate their own memory on ordinary pages (launch.HUGE_HEAP)."""
+"""For a large batch, the zygote's heap lies on huge pages where the kernel hands them out on
+request, so that a fork copies and frees a few dozen page-table entries for it instead of ~20,000;
+student processes allocate their own memory on ordinary pages (launch.HUGE_HEAP)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.sandbox import isolation
+from grader import cli
+from grader.sandbox import isolation, launch
 from grader.sandbox.client import Limits, Zygote
 
 FAST = Limits(call_seconds=5, import_seconds=10, memory_bytes=256 << 20)
@@ -31,7 +32,7 @@ def zygote(request):
     iso = isolation.detect(allow_bubblewrap=request.param)
     if request.param and not iso.bubblewrap:
         pytest.skip("bubblewrap is not usable here")
-    zygote = Zygote(FAST, iso)
+    zygote = Zygote(FAST, iso, huge_heap=True)
     yield zygote
     zygote.close()
 
@@ -45,10 +46,19 @@ def test_the_zygotes_heap_is_marked_for_huge_pages_where_they_are_given_on_reque
         assert heap["huge_kb"] >= 2048  # torch's heap is ~85 MB: some of it is on 2 MiB pages
 
 
+def test_a_zygote_started_for_few_submissions_keeps_ordinary_pages():
+    """Zeroing huge pages slows the zygote's start: a cold grading would only lose."""
+    zygote = Zygote(FAST, isolation.detect())
+    try:
+        assert zygote.heap()["marked_huge"] is False
+    finally:
+        zygote.close()
+
+
 def test_a_student_process_allocates_on_ordinary_pages():
     """Seen from outside (a student process may not read /proc): without bubblewrap its pid is
     the machine's; the zygote turns huge pages off in the same place either way."""
-    zygote = Zygote(FAST, isolation.detect(allow_bubblewrap=False))
+    zygote = Zygote(FAST, isolation.detect(allow_bubblewrap=False), huge_heap=True)
     try:
         process = zygote.spawn()
         assert process.load("m", HELLO).ok
@@ -64,3 +74,46 @@ def test_student_processes_cannot_read_the_huge_page_setting_shown_to_the_zygote
     read = isolation.zygote_config(isolation.detect())["read_paths"]
     for path in isolation.HUGEPAGE_MODE:
         assert not any(path == r or path.startswith(r.rstrip("/") + "/") for r in read), path
+
+
+def test_huge_pages_pay_from_a_hundred_submissions_for_each_grader_process():
+    assert not launch.huge_heap_pays(1, 1)
+    assert not launch.huge_heap_pays(199, 2)
+    assert launch.huge_heap_pays(200, 2)
+    assert launch.huge_heap_pays(1000, 2)
+    assert not launch.huge_heap_pays(1000, 16)
+
+
+def test_the_command_counts_the_class_before_it_starts_the_sandbox(tmp_path):
+    for k in range(200):
+        (tmp_path / f"student{k:03d}").mkdir()
+    assert cli._huge_heap_pays(tmp_path, jobs=2)
+    assert not cli._huge_heap_pays(tmp_path, jobs=3)
+    assert not cli._huge_heap_pays(tmp_path / "student000", jobs=1)
+    assert not cli._huge_heap_pays(tmp_path / "missing", jobs=1)
+    upload = tmp_path / "one.zip"
+    upload.write_bytes(b"PK")
+    assert not cli._huge_heap_pays(upload, jobs=1)
+
+
+@pytest.mark.parametrize(("jobs", "huge"), [(2, True), (3, False)])
+def test_grade_starts_its_zygotes_on_huge_pages_for_a_large_class(
+    tmp_path, monkeypatch, jobs, huge
+):
+    from click.testing import CliRunner
+
+    from grader import batch, submissions
+
+    for k in range(200):
+        (tmp_path / f"student{k:03d}").mkdir()
+    started = []
+    monkeypatch.setattr(cli, "_prestart_sandbox", lambda *a, **k: started.append((a, k)))
+
+    def stop(*args, **kwargs):
+        raise submissions.SubmissionError("stopped by the test")
+
+    monkeypatch.setattr(batch, "grade_batch", stop)
+    args = ["grade", str(tmp_path), "--out", str(tmp_path / "out"), "-j", str(jobs)]
+    result = CliRunner().invoke(cli.main, args)
+    assert "stopped by the test" in result.output
+    assert started == [((jobs,), {"huge_heap": huge})]

@@ -107,10 +107,14 @@ class Reply:
 class Zygote:
     """One warm, clean process per grader process; forks student processes in milliseconds."""
 
-    def __init__(self, limits: Limits, iso: Isolation | None = None, **layers: bool) -> None:
+    def __init__(
+        self, limits: Limits, iso: Isolation | None = None, *, huge_heap: bool = False, **layers
+    ) -> None:
         """`layers`: landlock=False, seccomp=False or audit_hook=False switch a layer off (to
-        test the others without it)."""
+        test the others without it). `huge_heap`: see `launch.HUGE_HEAP` (a prestarted zygote
+        has what `launch.prestart` chose)."""
         self.limits = limits
+        self._huge_heap = huge_heap
         self._base = iso or detect()
         self._prestartable = iso is None and not layers  # what launch.prestart built
         self._layers = layers
@@ -129,7 +133,7 @@ class Zygote:
         if self.generation == 1 and self._prestartable:
             launched = launch.take()
         if launched is None:
-            launched = launch.start_zygote(self.iso, self._layers)
+            launched = launch.start_zygote(self.iso, self._layers, huge_heap=self._huge_heap)
         self._launched = launched
         self.iso, self.proc, self.ctl, trusted = launched[:4]
         # Read the zygote's stderr as it comes (a full pipe would stall it); keep the end.

@@ -91,31 +91,43 @@ class Launched(NamedTuple):
     parent: int  # the pid that launched it, the only one that can reap it
 
 
-# The zygote's heap on transparent huge pages. Every student process is a fork of the zygote,
-# and a fork copies, then its exit frees, one page-table entry per 4 KiB page the zygote has
-# written: torch's ~85 MB heap alone is ~21,000 of them, three times per submission. On 2 MiB
-# pages the same heap is ~40 entries. glibc (2.35+) marks its heap for huge pages when asked
-# here, where the kernel hands them out on request ("madvise", the usual setting); elsewhere it
-# changes nothing. Measured on a class of 100 with -j 2: the kernel's page-table copying and
-# freeing fell from 11% to 7% of all CPU time, 8-10% less time a submission
-# (docs/performance.md). Student processes turn huge pages off for what they allocate
-# themselves (zygote.py): a 2 MiB page zeroed for every small allocation would cost more.
+# The zygote's heap on transparent huge pages, for a batch large enough to pay for them.
+# Every student process is a fork of the zygote, and a fork copies, then its exit frees, one
+# page-table entry per 4 KiB page the zygote has written: torch's ~85 MB heap alone is ~21,000
+# of them, three times per submission. On 2 MiB pages the same heap is ~40 entries. glibc
+# (2.35+) marks its heap for huge pages when asked here, where the kernel hands them out on
+# request ("madvise", the usual setting); elsewhere it changes nothing. On a class of 100 with
+# -j 2 the kernel's page-table copying and freeing fell from 11% to 7% of all CPU time, about
+# 5% less time a submission once started. The price is paid at the start: the kernel zeroes
+# each 2 MiB page as torch's import first touches it, 0.3-0.5 s more for the zygote's start on
+# the 2-core VM (docs/performance.md), which a cold grading, `grader check` or a small class
+# would only lose. Student processes allocate their own memory on ordinary pages (zygote.py):
+# a 2 MiB page zeroed for each small allocation would cost them the same.
 HUGE_HEAP = "glibc.malloc.hugetlb=1"
+# Forks to pay for it: a batch with at least this many submissions for each grader process.
+HUGE_HEAP_FROM = 100
 
 
-def start_zygote(iso: Isolation, layers: dict[str, bool], cpu: int | None = None) -> Launched:
-    """Launch the zygote's process (on `cpu` only, if given: see `cpu_for`); returns the
-    isolation it runs under, the process, the control socket and what
-    `protect_trusted_process` said. Waiting for it is the caller's."""
+def huge_heap_pays(submissions: int, processes: int) -> bool:
+    """Whether a batch of `submissions` over `processes` grader processes should give its
+    zygotes huge pages (HUGE_HEAP): only where enough forks follow the slower start."""
+    return submissions >= HUGE_HEAP_FROM * max(processes, 1)
+
+
+def start_zygote(
+    iso: Isolation, layers: dict[str, bool], cpu: int | None = None, huge_heap: bool = False
+) -> Launched:
+    """Launch the zygote's process (on `cpu` only, if given: see `cpu_for`; its heap on huge
+    pages if `huge_heap`: see HUGE_HEAP); returns the isolation it runs under, the process,
+    the control socket and what `protect_trusted_process` said. Waiting for it is the caller's."""
     trusted = protect_trusted_process()
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     config = dict(zygote_config(iso), env=sorted(CLEAN_ENV), **layers)
     env = dict(
-        CLEAN_ENV,
-        GLIBC_TUNABLES=HUGE_HEAP,
-        NINJA_ZYGOTE_FD=str(theirs.fileno()),
-        NINJA_ZYGOTE_CONFIG=json.dumps(config),
+        CLEAN_ENV, NINJA_ZYGOTE_FD=str(theirs.fileno()), NINJA_ZYGOTE_CONFIG=json.dumps(config)
     )
+    if huge_heap:
+        env["GLIBC_TUNABLES"] = HUGE_HEAP
     popen = dict(
         pass_fds=[theirs.fileno()],
         env=env,
@@ -148,15 +160,17 @@ _early: list[Launched] = []  # launched by prestart, not yet taken, for this pro
 _early_pid: int | None = None  # the process they are for
 
 
-def prestart(count: int = 1) -> None:
+def prestart(count: int = 1, huge_heap: bool = False) -> None:
     """Launch `count` default zygotes (every layer, detected isolation): the first for this
     process to take, the others for the grader processes it will fork. Zygote number i runs on
-    `cpu_for(i, count)`, where grader process number i will run."""
+    `cpu_for(i, count)`, where grader process number i will run; `huge_heap`: see HUGE_HEAP."""
     global _early, _early_pid
     if _early and _early_pid == os.getpid():
         return
     iso = detect()
-    launched = [start_zygote(copy.deepcopy(iso), {}, cpu_for(i, count)) for i in range(count)]
+    launched = [
+        start_zygote(copy.deepcopy(iso), {}, cpu_for(i, count), huge_heap) for i in range(count)
+    ]
     _early, _early_pid = launched, os.getpid()
 
 
