@@ -84,16 +84,18 @@ def test_student_processes_cannot_read_the_huge_page_setting_shown_to_the_zygote
         assert not any(path == r or path.startswith(r.rstrip("/") + "/") for r in read), path
 
 
-def test_huge_pages_pay_from_a_hundred_submissions_for_each_grader_process():
+def test_huge_pages_pay_from_250_submissions_for_each_grader_process():
     assert not launch.huge_heap_pays(1, 1)
-    assert not launch.huge_heap_pays(199, 2)
-    assert launch.huge_heap_pays(200, 2)
+    assert not launch.huge_heap_pays(100, 1)
+    assert launch.huge_heap_pays(250, 1)
+    assert not launch.huge_heap_pays(499, 2)
+    assert launch.huge_heap_pays(500, 2)
     assert launch.huge_heap_pays(1000, 2)
     assert not launch.huge_heap_pays(1000, 16)
 
 
 def test_the_command_counts_the_class_before_it_starts_the_sandbox(tmp_path):
-    for k in range(200):
+    for k in range(500):
         (tmp_path / f"student{k:03d}").mkdir()
     assert cli._huge_heap_pays(tmp_path, jobs=2)
     assert not cli._huge_heap_pays(tmp_path, jobs=3)
@@ -112,7 +114,7 @@ def test_grade_starts_its_zygotes_on_huge_pages_for_a_large_class(
 
     from grader import batch, submissions
 
-    for k in range(200):
+    for k in range(500):
         (tmp_path / f"student{k:03d}").mkdir()
     started = []
     monkeypatch.setattr(cli, "_prestart_sandbox", lambda *a, **k: started.append((a, k)))
