@@ -98,10 +98,10 @@ class Launched(NamedTuple):
 # (2.35+) marks its heap for huge pages when asked here, where the kernel hands them out on
 # request ("madvise", the usual setting); elsewhere it changes nothing. On a class of 100 with
 # -j 2 the kernel's page-table copying and freeing fell from 11% to 7% of all CPU time; a class
-# of 1,000 took 2-3% less time. The price is paid at the start: the kernel zeroes
-# each 2 MiB page as torch's import first touches it, 0.3-0.5 s more for the zygote's start on
-# the 2-core VM (docs/performance.md), which a cold grading, `grader check` or a small class
-# would only lose. Student processes allocate their own memory on ordinary pages (zygote.py):
+# of 1,000 took 2-3% less time. The price is paid at the start: the kernel zeroes each 2 MiB
+# page as torch's import first touches it, 0.3-0.5 s more for the zygote's start on the 2-core
+# VM (docs/performance.md), which a cold grading, `grader check` or a small class would only
+# lose. Student processes allocate their own memory on ordinary pages (zygote.py):
 # a 2 MiB page zeroed for a small allocation is memory and time spent for nothing.
 HUGE_HEAP = "glibc.malloc.hugetlb=1"
 # Forks to pay for it: a batch with at least this many submissions for each grader process.
