@@ -27,10 +27,15 @@ def training_demo(assignment: Assignment, path: Path | None, **options):
 
 def _warm(public_only: bool) -> None:
     """What every submission is judged against, built before the first one (and before a
-    batch forks its grader processes, which then share it): the cases and autograd's run."""
+    batch forks its grader processes, which then share it): the cases and autograd's run.
+    The cases' inputs go to every student process unchanged, so they are framed once."""
+    from grader.sandbox.framing import constant_arguments
+
     from .training import TRAIN_CFG, TRAIN_STEPS, reference_run
 
-    cases(public_only)
+    for case in cases(public_only):
+        constant_arguments(case.atomic_inputs.values())
+        constant_arguments(case.compact_inputs.values())
     reference_run(TRAIN_CFG, TRAIN_STEPS)
 
 

@@ -19,6 +19,16 @@ from .spec import FILE, FUNCTIONS, ITEMS
 _HERE = Path(__file__).resolve().parent
 
 
+def _warm(public_only: bool) -> None:
+    """The cases, built before a batch forks its grader processes; their inputs go to every
+    student process unchanged, so they are framed once (grader/sandbox/framing.py)."""
+    from grader.sandbox.framing import constant_arguments
+
+    for group in cases(public_only).values():
+        for case in group:
+            constant_arguments(case.inputs.values())
+
+
 ASSIGNMENT = Assignment(
     name="layer-by-layer",
     title="Backprop Ninja, layer by layer",
@@ -26,7 +36,7 @@ ASSIGNMENT = Assignment(
     item_ids=(*(f"{FILE}.{i.name}" for i in ITEMS), f"{FILE}.training"),
     suites=_HERE / "suites",
     rubric=_HERE / "rubric.yaml",
-    warm=cases,
+    warm=_warm,
     functions=((FILE, FUNCTIONS),),  # what a notebook submission is read for (grader/notebook.py)
     examples=lambda: import_module(f"{__name__}.examples").EXAMPLES,
     bundle=BUNDLE,

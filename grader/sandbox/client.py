@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from . import launch
+from . import framing, launch
 from .inside import confine, protocol
 from .isolation import Isolation, detect
 from .launch import protect_trusted_process  # noqa: F401 - part of this module's API
@@ -450,18 +450,7 @@ class StudentProcess:
 
     def _call_request(self, module: str, func: str, args: dict, positional: list[str]):
         """(request id, the request's bytes) for one call."""
-        blobs: list[bytes] = []
-        encoded = {k: protocol.encode(v, blobs, depth=1) for k, v in args.items()}
-        request_id = secrets.token_hex(16)
-        header = {
-            "op": "call",
-            "module": module,
-            "func": func,
-            "args": encoded,
-            "positional": positional,
-            "id": request_id,
-        }
-        return request_id, protocol.frame(header, blobs)
+        return framing.call_request(module, func, args, positional)
 
     def _dead_reply(self) -> Reply:
         return Reply(

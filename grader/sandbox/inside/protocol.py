@@ -52,6 +52,20 @@ def frame(header: dict, blobs: list[bytes] = ()) -> bytes:
     return b"".join([_LEN.pack(len(data)), data, *blobs])
 
 
+def frame_around_id(message: tuple[dict, list[bytes]], id_length: int) -> tuple[bytes, bytes]:
+    """`frame(header, blobs)` cut where an "id" of `id_length` ASCII characters goes, for a
+    message sent many times with a fresh id each time: head + id + tail is one frame."""
+    header, blobs = message
+    header = dict(header, blobs=[len(b) for b in blobs])
+    if "id" in header:
+        raise ValueError("the header's id is the one part left out")
+    text = json.dumps(header, allow_nan=False).encode()
+    head = text[:-1] + (b', "id": "' if header else b'"id": "')
+    tail = b'"}'
+    size = len(head) + id_length + len(tail)
+    return _LEN.pack(size) + head, b"".join([tail, *blobs])
+
+
 def recv(
     sock: socket.socket, *, max_bytes: int = 1 << 62, deadline: float | None = None
 ) -> tuple[dict, list[bytearray]]:
