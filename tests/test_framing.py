@@ -20,6 +20,7 @@ from grader.sandbox.inside import protocol
 def fresh_cache(monkeypatch):
     monkeypatch.setattr(framing, "_CONSTANTS", {})
     monkeypatch.setattr(framing, "_FRAMED", {})
+    monkeypatch.setattr(framing, "_framed_bytes", 0)
 
 
 def read(data: bytes) -> tuple[dict, list]:
@@ -104,6 +105,20 @@ def test_the_cache_stops_growing_at_its_limit(monkeypatch):
     assert len(framing._FRAMED) == 2
     header, blobs = read(framing.call_request("exercise1", "db2", {"dlogits": tensors[3]}, [])[1])
     assert torch.equal(argument(header, blobs, "dlogits"), tensors[3])
+
+
+def test_the_cache_keeps_no_more_bytes_than_its_budget(monkeypatch):
+    # Each set of arguments a student declares is a key of its own: without a budget in bytes,
+    # a class of inventive signatures would keep a frame per student and function.
+    monkeypatch.setattr(framing, "MAX_FRAMED_BYTES", 10_000)
+    h = torch.zeros(32, 64)  # 8 KB: one frame fits, a second would not
+    framing.constant_arguments([h])
+    framing.call_request("exercise1", "dhpreact", {"h": h}, [])
+    framing.call_request("exercise1", "dhpreact", {"h": h, "n": 32}, [])
+    assert len(framing._FRAMED) == 1
+    assert 8192 < framing._framed_bytes <= 10_000
+    header, blobs = read(framing.call_request("exercise1", "dhpreact", {"h": h, "n": 32}, [])[1])
+    assert torch.equal(argument(header, blobs, "h"), h) and header["args"]["n"]["scalar"] == 32
 
 
 def test_a_frame_cut_around_its_id_takes_exactly_an_id_of_that_length():

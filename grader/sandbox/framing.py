@@ -25,9 +25,13 @@ from .inside import protocol
 
 _CONSTANTS: dict[int, torch.Tensor] = {}  # id -> the tensor itself, kept alive
 _FRAMED: dict[tuple, tuple[bytes, bytes]] = {}
-# Enough for every (function, case, declared arguments) of an assignment many times over; a
-# run that somehow exceeds it frames the rest afresh rather than growing without end.
+_framed_bytes = 0
+# Bounds on what is kept. The example class's requests are ~200 frames and 1.8 MB (the largest
+# 133 KB), but every set of arguments a student declares is a key of its own: a class of
+# inventive signatures would otherwise keep a frame per student and function, memory that
+# grows with the class. Past either bound requests are framed afresh, as without the cache.
 MAX_FRAMED = 8192
+MAX_FRAMED_BYTES = 32 << 20
 ID_LENGTH = 32  # hex characters of a request id (secrets.token_hex(16))
 
 
@@ -47,11 +51,19 @@ def call_request(
     framed = _FRAMED.get(key) if key is not None else None
     if framed is None:
         framed = protocol.frame_around_id(_header(module, func, args, positional), ID_LENGTH)
-        if key is not None and len(_FRAMED) < MAX_FRAMED:
-            _FRAMED[key] = framed
+        if key is not None:
+            _keep(key, framed)
     request_id = secrets.token_hex(ID_LENGTH // 2)
     head, tail = framed
     return request_id, b"".join((head, request_id.encode(), tail))
+
+
+def _keep(key: tuple, framed: tuple[bytes, bytes]) -> None:
+    global _framed_bytes
+    size = len(framed[0]) + len(framed[1])
+    if len(_FRAMED) < MAX_FRAMED and _framed_bytes + size <= MAX_FRAMED_BYTES:
+        _FRAMED[key] = framed
+        _framed_bytes += size
 
 
 def _header(module: str, func: str, args: dict, positional: list[str]) -> tuple[dict, list]:
