@@ -96,6 +96,14 @@ def test_scalars_equal_in_python_but_of_another_type_are_not_confused(first, the
     assert type(got) is type(then) and got == then
 
 
+def test_a_tensor_without_a_version_counter_is_never_taken_for_a_constant():
+    with torch.inference_mode():
+        logits = torch.ones(2, 3)  # no version counter: an in-place change would go unseen
+    framing.constant_arguments([logits])
+    framing.call_request("exercise1", "dlogits", {"logits": logits}, [])
+    assert framing._FRAMED == {}
+
+
 def test_the_cache_stops_growing_at_its_limit(monkeypatch):
     monkeypatch.setattr(framing, "MAX_FRAMED", 2)
     tensors = [torch.full((2,), float(k)) for k in range(4)]

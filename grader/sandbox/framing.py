@@ -39,8 +39,18 @@ def constant_arguments(values: Iterable[Any]) -> None:
     """Declare the tensors among `values` as constants of this process: never changed, sent
     many times. Tensors declared before a batch forks are constants of every grader process."""
     for v in values:
-        if isinstance(v, torch.Tensor):
+        if isinstance(v, torch.Tensor) and _has_version(v):
             _CONSTANTS[id(v)] = v
+
+
+def _has_version(t: torch.Tensor) -> bool:
+    """Tensors made under inference_mode keep no version counter: an in-place change to one
+    could not be seen, so it is never taken for a constant."""
+    try:
+        t._version  # noqa: B018 - read for whether it raises
+    except RuntimeError:
+        return False
+    return True
 
 
 def call_request(
