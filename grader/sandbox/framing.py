@@ -79,8 +79,13 @@ def _keep(key: tuple, framed: tuple[bytes, bytes]) -> None:
 def _header(module: str, func: str, args: dict, positional: list[str]) -> tuple[dict, list]:
     blobs: list[bytes] = []
     encoded = {k: protocol.encode(v, blobs, depth=1) for k, v in args.items()}
-    header = {"op": "call", "module": module, "func": func, "args": encoded}
-    return dict(header, positional=positional), blobs
+    return {
+        "op": "call",
+        "module": module,
+        "func": func,
+        "args": encoded,
+        "positional": positional,
+    }, blobs
 
 
 def _key(module: str, func: str, args: dict, positional: list[str]) -> tuple | None:
