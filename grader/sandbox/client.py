@@ -14,6 +14,7 @@ import json
 import multiprocessing.util
 import os
 import secrets
+import select
 import signal
 import socket
 import subprocess
@@ -146,6 +147,9 @@ class Zygote:
             ready, _ = protocol.recv(self.ctl, max_bytes=0, deadline=time.monotonic() + 120)
         except (protocol.ProtocolError, TimeoutError) as e:
             self.close()
+            if launched.nested:  # it could not wall itself off: a sandbox of our own instead
+                self._prestartable = False
+                return self._start()
             self._stderr_reader.join(timeout=2)
             err = self._stderr.decode(errors="replace")
             raise RuntimeError(f"the sandbox could not start: {e}\n{err}") from None
@@ -172,6 +176,8 @@ class Zygote:
                 self._stderr = (self._stderr + chunk)[-4000:]
 
     def alive(self) -> bool:
+        if self._launched.nested:  # the process outlives this zygote: its socket tells
+            return not _hung_up(self.ctl)
         if self._launched.pidfd is not None:  # also where it was adopted: not our child
             return not launch.ended(self._launched.pidfd)
         return self.proc.poll() is None
@@ -268,7 +274,12 @@ class Zygote:
 
     def _wait_or_kill(self, seconds: float) -> None:
         launched = self._launched
-        if launched.parent == os.getpid():
+        if launched.nested:
+            # Its socket is closed: it kills its students and ends, and its process namespace
+            # with it. The process it was forked from serves other grader processes and is
+            # reaped by the one that launched it (launch.reap); ours are killed by uid below.
+            pass
+        elif launched.parent == os.getpid():
             try:
                 self.proc.wait(timeout=seconds)
             except subprocess.TimeoutExpired:
@@ -281,6 +292,19 @@ class Zygote:
         if launched.pidfd is not None:
             os.close(launched.pidfd)
             self._launched = launched._replace(pidfd=None)
+
+
+def _hung_up(ctl: socket.socket) -> bool:
+    """Whether the other end of a zygote's control socket is gone. A zygote speaks only when
+    asked, so between requests its socket is readable only once it has closed."""
+    try:
+        if not select.select([ctl], [], [], 0)[0]:
+            return False
+        return ctl.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except (OSError, ValueError):  # closed on our side, or reset
+        return True
 
 
 def _close_at_exit(ref: weakref.ref) -> None:

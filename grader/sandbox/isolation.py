@@ -291,15 +291,28 @@ def bubblewrap_note(why_not: str, carriers: list[str]) -> str:
     return f"{start} installed but it failed ({why_not}): {lost}; {carry}"
 
 
-def zygote_command(iso: Isolation) -> list[str]:
-    """`python zygote.py`, wrapped in bubblewrap when it works here."""
+def zygote_command(iso: Isolation, nested: bool = False) -> list[str]:
+    """`python zygote.py`, wrapped in bubblewrap when it works here. `nested` (only where
+    `can_nest`): the zygote keeps CAP_SYS_ADMIN to build each of its zygotes' own namespaces
+    and /tmp (inside/nest.py), instead of tmpfs.py building one /tmp for it."""
     inner = [sys.executable, "-I", "-B", str(_inside_path(iso) / "zygote.py")]
     if not iso.bubblewrap:
         return inner
     admin = _inode_cap_works()
-    if admin:
+    if admin and not nested:
         inner = [*_tmpfs_launcher(), *inner]
     return [*_bwrap_args(shutil.which("bwrap"), admin=admin), "--", *inner]
+
+
+def can_nest(iso: Isolation) -> bool:
+    """Whether one bubblewrap can hold a walled-off zygote per grader process (inside/nest.py):
+    root, with bubblewrap and the capability to mount each one's own capped /tmp."""
+    return iso.bubblewrap and _inode_cap_works()
+
+
+def nest_config(cpus: list[int | None]) -> dict:
+    """The "nest" of a nested zygote's configuration: each zygote's /tmp caps and CPU."""
+    return {"tmp": [TMPFS_BYTES, TMPFS_INODES], "cpus": cpus}
 
 
 def zygote_config(iso: Isolation) -> dict:

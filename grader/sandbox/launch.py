@@ -28,7 +28,15 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from .inside import confine
-from .isolation import CLEAN_ENV, Isolation, detect, zygote_command, zygote_config
+from .isolation import (
+    CLEAN_ENV,
+    Isolation,
+    can_nest,
+    detect,
+    nest_config,
+    zygote_command,
+    zygote_config,
+)
 
 
 def protect_trusted_process() -> str:
@@ -89,6 +97,9 @@ class Launched(NamedTuple):
     trusted: str  # what protect_trusted_process said
     pidfd: int | None  # exactly this process: a grader process that adopted it cannot wait on it
     parent: int  # the pid that launched it, the only one that can reap it
+    # One of several zygotes nested in one process (inside/nest.py): `proc` and `pidfd` are
+    # that process, which lives as long as any of them; this zygote's end is its socket's.
+    nested: bool = False
 
 
 # The zygote's heap on transparent huge pages, for a batch large enough to pay for them.
@@ -157,6 +168,37 @@ def ended(pidfd: int, seconds: float = 0.0) -> bool:
     return bool(select.select([pidfd], [], [], seconds)[0])
 
 
+def start_nested(iso: Isolation, count: int, huge_heap: bool = False) -> list[Launched]:
+    """Launch one process that imports torch once and forks `count` zygotes, each walled off
+    in namespaces and a /tmp of its own (inside/nest.py; only where `isolation.can_nest`).
+    Zygote number i runs on `cpu_for(i, count)`; the process importing torch runs anywhere."""
+    trusted = protect_trusted_process()
+    pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(count)]
+    cpus = [cpu_for(i, count) for i in range(count)]
+    config = dict(zygote_config(iso), env=sorted(CLEAN_ENV), nest=nest_config(cpus))
+    fds = ",".join(str(theirs.fileno()) for _, theirs in pairs)
+    env = dict(CLEAN_ENV, NINJA_ZYGOTE_FD=fds, NINJA_ZYGOTE_CONFIG=json.dumps(config))
+    if huge_heap:
+        env["GLIBC_TUNABLES"] = HUGE_HEAP
+    popen = dict(
+        pass_fds=[theirs.fileno() for _, theirs in pairs],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd="/",
+    )
+    try:
+        proc = _launch(lambda: _popen_on(None, zygote_command(iso, nested=True), popen))
+    finally:
+        for _, theirs in pairs:
+            theirs.close()
+    return [
+        Launched(copy.deepcopy(iso), proc, ours, trusted, pidfd_of(proc.pid), os.getpid(), True)
+        for ours, _ in pairs
+    ]
+
+
 _early: list[Launched] = []  # launched by prestart, not yet taken, for this process
 _early_pid: int | None = None  # the process they are for
 
@@ -169,9 +211,12 @@ def prestart(count: int = 1, huge_heap: bool = False) -> None:
     if _early and _early_pid == os.getpid():
         return
     iso = detect()
-    launched = [
-        start_zygote(copy.deepcopy(iso), {}, cpu_for(i, count), huge_heap) for i in range(count)
-    ]
+    if count > 1 and can_nest(iso):  # one torch import for all of them
+        launched = start_nested(iso, count, huge_heap)
+    else:
+        launched = [
+            start_zygote(copy.deepcopy(iso), {}, cpu_for(i, count), huge_heap) for i in range(count)
+        ]
     _early, _early_pid = launched, os.getpid()
 
 
@@ -229,9 +274,10 @@ def adopt(index: int) -> None:
     global _early, _early_pid
     ours = _early_pid == os.getppid()  # launched by our parent, not inherited from further up
     mine = [launched for i, launched in enumerate(_early) if i == index and ours]
+    kept = mine[0].proc if mine else None
     for i, launched in enumerate(_early):
         if i != index or not ours:
-            _let_go(launched)
+            _let_go(launched, stderr=launched.proc is not kept)  # a nested one shares ours
             if launched.pidfd is not None:
                 os.close(launched.pidfd)
     _early, _early_pid = mine, os.getpid()
@@ -270,10 +316,10 @@ def kill(launched: Launched) -> None:
         launched.proc.kill()
 
 
-def _let_go(launched: Launched) -> None:
-    """Close this process's copies of a zygote's control socket and stderr pipe."""
+def _let_go(launched: Launched, stderr: bool = True) -> None:
+    """Close this process's copies of a zygote's control socket and (`stderr`) stderr pipe."""
     with contextlib.suppress(OSError):
         launched.ctl.close()
     with contextlib.suppress(OSError, ValueError):
-        if launched.proc.stderr is not None:
+        if stderr and launched.proc.stderr is not None:
             launched.proc.stderr.close()

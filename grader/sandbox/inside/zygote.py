@@ -10,6 +10,10 @@ zygote itself switched autograd off before its first fork: see noautograd.py). A
 cannot put in force a layer the zygote's start-up probe found working refuses to run student
 code at all.
 
+Several control sockets in NINJA_ZYGOTE_FD (comma-separated) and a "nest" in its configuration:
+this process imports torch once and forks one zygote per socket, each walled off in namespaces
+of its own (nest.py); each then speaks as below.
+
 Protocol on the control socket (fd in NINJA_ZYGOTE_FD), one JSON message per datagram-sized send:
 - the zygote first says {"ready": true, "pid": ..., "layers": {...}} (what its probe child could
   put in force);
@@ -40,6 +44,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cleanup  # noqa: E402
 import confine  # noqa: E402
+import nest  # noqa: E402
 import noautograd  # noqa: E402
 import protocol  # noqa: E402
 import reach  # noqa: E402
@@ -400,16 +405,20 @@ def _address_space_now() -> int:
 
 
 def main() -> None:
-    ctl = socket.socket(fileno=int(os.environ["NINJA_ZYGOTE_FD"]))
+    ctls = [int(fd) for fd in os.environ["NINJA_ZYGOTE_FD"].split(",")]
     with contextlib.suppress(OSError):  # Linux only; elsewhere the grader's EOF still ends it
         # If the grader dies, so does the zygote (bubblewrap's --die-with-parent does the same).
         confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)
         confine.not_dumpable()  # student processes of the same user cannot read or trace it
     config = json.loads(os.environ.get("NINJA_ZYGOTE_CONFIG", "{}"))
     os.environ.pop("NINJA_ZYGOTE_CONFIG", None)
+    nested = config.pop("nest", None)
     warm_up()
     noautograd.switch_off()  # before any fork: no student process ever had autograd
-    Zygote(ctl, config).serve()
+    if nested:  # one zygote per grader process, each in namespaces of its own (nest.py)
+        nest.serve_each(ctls, nested, lambda ctl: Zygote(ctl, config).serve())
+    else:
+        Zygote(socket.socket(fileno=ctls[0]), config).serve()
     os._exit(0)  # skip tearing torch down: seconds for nothing
 
 
