@@ -33,7 +33,7 @@ from attacks.corpus import ATTACKS, SUCCEEDED, Attack
 from attacks.runtime import RUNTIME_ATTACKS
 from conftest import ROOT, solution
 
-from grader.sandbox import client, isolation
+from grader.sandbox import client, isolation, launch
 from grader.sandbox.client import Limits, Zygote
 from grader.sandbox.inside import confine, protocol
 
@@ -137,6 +137,26 @@ def attack_grader(lab):
     g = Grader(limits=FAST, public_only=True, static_scan=False)
     yield g
     g.close()
+
+
+@pytest.fixture(scope="module")
+def nested_grader(lab):
+    """A grader whose zygote is one of a batch's nested zygotes (sandbox/inside/nest.py), its
+    neighbour idle beside it, as another grader process's would be: the corpus must hold there
+    too, and leave the neighbour as it found it."""
+    from grader.pipeline import Grader
+
+    if not isolation.can_nest(isolation.detect()):
+        pytest.skip("nested zygotes need root and bubblewrap (CI runs as root with bubblewrap)")
+    launch.prestart(2)
+    g = Grader(limits=FAST, public_only=True, static_scan=False, zygote=Zygote(FAST))
+    neighbour = Zygote(FAST)
+    assert g.zygote._launched.nested and neighbour._launched.nested
+    yield g
+    assert neighbour.alive() and neighbour.generation == 1
+    assert neighbour.status() == {"children": [], "folders": []}
+    g.close()
+    neighbour.close()
 
 
 # Each layer alone must keep the promises the report says it keeps: the attacks that depend on
@@ -338,7 +358,12 @@ def student_processes(zygote: Zygote) -> list[int]:
     python = [p for p in tree if _runs_zygote(table[p][1])]
     top = [p for p in python if table[p][0] not in python]
     assert len(top) == 1, f"cannot find the zygote in {tree}"
-    return [p for p in tree if p != top[0] and _below(p, top[0], table)]
+    zygotes = top
+    if zygote._launched.nested:  # under the one that imported torch, one walling each off
+        for _ in range(2):
+            zygotes = [p for z in zygotes for p in children.get(z, [])]
+        assert zygotes, f"cannot find the nested zygotes in {tree}"
+    return [p for p in tree if p not in zygotes and any(_below(p, z, table) for z in zygotes)]
 
 
 def _runs_zygote(cmdline: bytes) -> bool:
@@ -392,6 +417,11 @@ def test_attack_fails_and_costs_only_its_item(attack: Attack, attack_grader, lab
 
 
 LAYERED = [a for a in EVERY_ATTACK if a.layer]
+
+
+@pytest.mark.parametrize("attack", EVERY_ATTACK, ids=[a.name for a in EVERY_ATTACK])
+def test_attack_fails_in_a_nested_zygote_too(attack: Attack, nested_grader, lab) -> None:
+    run_attack(attack, nested_grader, lab)
 
 
 @pytest.mark.parametrize("attack", LAYERED, ids=[a.name for a in LAYERED])
