@@ -44,7 +44,6 @@ def serve_each(ctls: list[int], nest: dict, serve: Callable[[socket.socket], Non
     `nest`: {"tmp": [bytes, files], "cpus": [cpu or None per zygote]}."""
     size, files = nest["tmp"]
     cpus = nest.get("cpus") or [None] * len(ctls)
-    children = []
     for fd, cpu in zip(ctls, cpus, strict=True):
         pid = os.fork()
         if pid == 0:
@@ -58,12 +57,13 @@ def serve_each(ctls: list[int], nest: dict, serve: Callable[[socket.socket], Non
                 code = 1
             finally:
                 os._exit(code)
-        children.append(pid)
     for fd in ctls:  # the mother talks to nobody: each socket is its zygote's alone
         os.close(fd)
-    for pid in children:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
+    while True:  # bubblewrap's pid 1: reap its children, and any orphan handed to it, to the last
+        try:
+            os.wait()
+        except ChildProcessError:
+            return
 
 
 def _walled_off(fd: int, life: Callable[[], None]) -> int:
