@@ -29,12 +29,16 @@ nests = pytest.mark.skipif(
 )
 
 
-def two_nested() -> list[Zygote]:
+@pytest.fixture
+def pair():
     """Both zygotes of a nested launch, taken in this one process (a batch gives one to each
-    of its grader processes: tests/test_launch.py)."""
+    of its grader processes: tests/test_launch.py); closed after the test."""
     launch.prestart(2)
     assert [launched.nested for launched in launch._early] == [True, True]
-    return [Zygote(Limits()), Zygote(Limits())]
+    zygotes = [Zygote(Limits()), Zygote(Limits())]
+    yield zygotes
+    for zygote in zygotes:
+        zygote.close()
 
 
 def where(zygote: Zygote) -> tuple[int, int, int]:
@@ -68,90 +72,67 @@ def zygote_processes(bwrap: int) -> list[int]:
     return sorted(level)
 
 
-@nests
-def test_one_process_imports_torch_for_every_zygote_and_each_serves_its_own_students():
-    a, b = two_nested()
-    try:
-        assert a.proc.pid == b.proc.pid  # one process imported torch for both
-        (dev_a, files_a, pid_a), (dev_b, files_b, pid_b) = where(a), where(b)
-        assert dev_a != dev_b, "each zygote has a /tmp of its own"
-        assert files_a == files_b == isolation.TMPFS_INODES, "and each is capped alike"
-        # Each is pid 1 of a process namespace of its own: their first students get the same pid.
-        assert pid_a == pid_b
-        assert a.iso.to_json() == b.iso.to_json()
-        assert a.iso.bubblewrap and "8192 files" in a.iso.to_json()["tmp"]
-    finally:
-        a.close()
-        b.close()
+def process_of(zygote: Zygote) -> int:
+    """The process of a nested zygote, found by the /tmp its students see."""
+    dev = where(zygote)[0]
+    (pid,) = [
+        p for p in zygote_processes(zygote.proc.pid) if os.stat(f"/proc/{p}/root/tmp").st_dev == dev
+    ]
+    return pid
 
 
 @nests
-def test_a_nested_zygote_keeps_no_capability_to_mount():
-    a, b = two_nested()
-    try:
-        zygotes = zygote_processes(a.proc.pid)
-        assert len(zygotes) == 2
-        for pid in zygotes:
-            status = Path(f"/proc/{pid}/status").read_text()
-            lines = [line.split(":") for line in status.splitlines() if line.startswith("Cap")]
-            for name, value in ((k, int(v, 16)) for k, v in lines):
-                assert not value >> 21 & 1, f"CAP_SYS_ADMIN in {name} of a zygote"
-                assert not value >> 8 & 1, f"CAP_SETPCAP in {name} of a zygote"
-    finally:
-        a.close()
-        b.close()
+def test_one_process_imports_torch_for_every_zygote_and_each_serves_its_own_students(pair):
+    a, b = pair
+    assert a.proc.pid == b.proc.pid  # one process imported torch for both
+    (dev_a, files_a, pid_a), (dev_b, files_b, pid_b) = where(a), where(b)
+    assert dev_a != dev_b, "each zygote has a /tmp of its own"
+    assert files_a == files_b == isolation.TMPFS_INODES, "and each is capped alike"
+    # Each is pid 1 of a process namespace of its own: their first students get the same pid.
+    assert pid_a == pid_b
+    assert a.iso.to_json() == b.iso.to_json()
+    assert a.iso.bubblewrap and "8192 files" in a.iso.to_json()["tmp"]
 
 
 @nests
-def test_filling_one_zygotes_tmp_leaves_the_other_working():
-    a, b = two_nested()
-    try:
-        dev_a = where(a)[0]
-        (full,) = [
-            pid
-            for pid in zygote_processes(a.proc.pid)
-            if os.stat(f"/proc/{pid}/root/tmp").st_dev == dev_a
-        ]
-        tmp = Path(f"/proc/{full}/root/tmp")
-        with pytest.raises(OSError):  # every file of it taken, as a student's files could
-            for k in range(isolation.TMPFS_INODES + 1):
-                (tmp / f"filler{k}").touch()
-        assert where(b)[1] == isolation.TMPFS_INODES  # the other never noticed
-        assert b.generation == 1 and b.proc.pid == a.proc.pid  # nor was it restarted
-    finally:
-        a.close()
-        b.close()
+def test_a_nested_zygote_keeps_no_capability_to_mount(pair):
+    zygotes = zygote_processes(pair[0].proc.pid)
+    assert len(zygotes) == 2
+    for pid in zygotes:
+        status = Path(f"/proc/{pid}/status").read_text()
+        lines = [line.split(":") for line in status.splitlines() if line.startswith("Cap")]
+        for name, value in ((k, int(v, 16)) for k, v in lines):
+            assert not value >> 21 & 1, f"CAP_SYS_ADMIN in {name} of a zygote"
+            assert not value >> 8 & 1, f"CAP_SETPCAP in {name} of a zygote"
 
 
 @nests
-def test_a_nested_zygote_that_ends_leaves_the_other_serving():
-    a, b = two_nested()
-    try:
-        a.close()
-        assert not a.alive()
-        assert b.alive() and where(b)[1] == isolation.TMPFS_INODES
-    finally:
-        b.close()
+def test_filling_one_zygotes_tmp_leaves_the_other_working(pair):
+    a, b = pair
+    tmp = Path(f"/proc/{process_of(a)}/root/tmp")
+    with pytest.raises(OSError):  # every file of it taken, as a student's files could
+        for k in range(isolation.TMPFS_INODES + 1):
+            (tmp / f"filler{k}").touch()
+    assert where(b)[1] == isolation.TMPFS_INODES  # the other never noticed
+    assert b.generation == 1 and b.proc.pid == a.proc.pid  # nor was it restarted
 
 
 @nests
-def test_a_nested_zygote_that_is_killed_is_replaced_by_a_sandbox_of_its_own():
-    a, b = two_nested()
-    try:
-        dev_a = where(a)[0]
-        victim = next(
-            pid
-            for pid in zygote_processes(a.proc.pid)
-            if os.stat(f"/proc/{pid}/root/tmp").st_dev == dev_a
-        )
-        os.kill(victim, 9)
-        mother = a.proc.pid
-        assert where(a)[1] == isolation.TMPFS_INODES  # spawn found it dead and started anew
-        assert a.proc.pid != mother and a.generation == 2
-        assert b.alive() and where(b)[1] == isolation.TMPFS_INODES
-    finally:
-        a.close()
-        b.close()
+def test_a_nested_zygote_that_ends_leaves_the_other_serving(pair):
+    a, b = pair
+    a.close()
+    assert not a.alive()
+    assert b.alive() and where(b)[1] == isolation.TMPFS_INODES
+
+
+@nests
+def test_a_nested_zygote_that_is_killed_is_replaced_by_a_sandbox_of_its_own(pair):
+    a, b = pair
+    mother = a.proc.pid
+    os.kill(process_of(a), 9)
+    assert where(a)[1] == isolation.TMPFS_INODES  # spawn found it dead and started anew
+    assert a.proc.pid != mother and a.generation == 2
+    assert b.alive() and where(b)[1] == isolation.TMPFS_INODES
 
 
 def test_without_the_capability_each_grader_process_gets_a_sandbox_of_its_own(monkeypatch):

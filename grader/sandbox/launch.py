@@ -135,13 +135,29 @@ def start_zygote(
     trusted = protect_trusted_process()
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     config = dict(zygote_config(iso), env=sorted(CLEAN_ENV), **layers)
+    proc = _popen_zygote(zygote_command(iso), [theirs], config, cpu, huge_heap)
+    return Launched(iso, proc, ours, trusted, pidfd_of(proc.pid), os.getpid())
+
+
+def _popen_zygote(
+    command: list[str],
+    theirs: list[socket.socket],
+    config: dict,
+    cpu: int | None,
+    huge_heap: bool,
+) -> subprocess.Popen:
+    """The zygote's process, answering on `theirs` (closed here once it holds them), with
+    nothing of this process's environment but `config` and CLEAN_ENV."""
+    fds = [sock.fileno() for sock in theirs]
     env = dict(
-        CLEAN_ENV, NINJA_ZYGOTE_FD=str(theirs.fileno()), NINJA_ZYGOTE_CONFIG=json.dumps(config)
+        CLEAN_ENV,
+        NINJA_ZYGOTE_FD=",".join(map(str, fds)),
+        NINJA_ZYGOTE_CONFIG=json.dumps(config),
     )
     if huge_heap:
         env["GLIBC_TUNABLES"] = HUGE_HEAP
     popen = dict(
-        pass_fds=[theirs.fileno()],
+        pass_fds=fds,
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -149,10 +165,10 @@ def start_zygote(
         cwd="/",
     )
     try:
-        proc = _launch(lambda: _popen_on(cpu, zygote_command(iso), popen))
+        return _launch(lambda: _popen_on(cpu, command, popen))
     finally:
-        theirs.close()
-    return Launched(iso, proc, ours, trusted, pidfd_of(proc.pid), os.getpid())
+        for sock in theirs:
+            sock.close()
 
 
 def pidfd_of(pid: int) -> int | None:
@@ -176,23 +192,8 @@ def start_nested(iso: Isolation, count: int, huge_heap: bool = False) -> list[La
     pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(count)]
     cpus = [cpu_for(i, count) for i in range(count)]
     config = dict(zygote_config(iso), env=sorted(CLEAN_ENV), nest=nest_config(cpus))
-    fds = ",".join(str(theirs.fileno()) for _, theirs in pairs)
-    env = dict(CLEAN_ENV, NINJA_ZYGOTE_FD=fds, NINJA_ZYGOTE_CONFIG=json.dumps(config))
-    if huge_heap:
-        env["GLIBC_TUNABLES"] = HUGE_HEAP
-    popen = dict(
-        pass_fds=[theirs.fileno() for _, theirs in pairs],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd="/",
-    )
-    try:
-        proc = _launch(lambda: _popen_on(None, zygote_command(iso, nested=True), popen))
-    finally:
-        for _, theirs in pairs:
-            theirs.close()
+    command = zygote_command(iso, nested=True)
+    proc = _popen_zygote(command, [theirs for _, theirs in pairs], config, None, huge_heap)
     return [
         Launched(copy.deepcopy(iso), proc, ours, trusted, pidfd_of(proc.pid), os.getpid(), True)
         for ours, _ in pairs
