@@ -148,8 +148,7 @@ class Zygote:
         except (protocol.ProtocolError, TimeoutError) as e:
             self.close()
             if launched.nested:  # it could not wall itself off: a sandbox of our own instead
-                self._prestartable = False
-                return self._start()
+                return self._start()  # (a second generation never takes a prestarted one)
             self._stderr_reader.join(timeout=2)
             err = self._stderr.decode(errors="replace")
             raise RuntimeError(f"the sandbox could not start: {e}\n{err}") from None
