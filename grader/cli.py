@@ -25,7 +25,7 @@ def _select(ctx: click.Context, param: click.Parameter, name: str | None) -> Non
         raise click.BadParameter(str(e), ctx, param) from None
 
 
-def _prestart_sandbox(count: int = 1, huge_heap: bool = False) -> None:
+def _prestart_sandbox(count: int = 1, submissions: int = 1) -> None:
     """Launch the sandbox's zygote before this process imports torch: the two imports then run
     at once on two cores instead of one after the other (about 1.5 s off a cold grading); with
     `count` > 1, one zygote for each grader process a batch forks. It is launched with Ctrl-C
@@ -41,23 +41,20 @@ def _prestart_sandbox(count: int = 1, huge_heap: bool = False) -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         with contextlib.suppress(Exception):
-            launch.prestart(count, huge_heap)
+            launch.prestart(count, submissions)
     finally:
         if blocking:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-def _huge_heap_pays(path: Path, jobs: int) -> bool:
-    """`launch.huge_heap_pays` for the class under `path`, counted before anything is read:
-    one submission per entry of the folder (a folder, an upload or an export's metadata file
-    are all close enough for a rule about hundreds)."""
-    from .sandbox import launch
-
+def _class_size(path: Path) -> int:
+    """About how many submissions `path` holds, counted before anything is read, for the
+    sandbox's start (`launch.huge_heap_pays`): one per entry of a folder (a folder, an upload
+    or an export's metadata file are all close enough for a rule about dozens or hundreds)."""
     try:
-        entries = sum(1 for _ in os.scandir(path)) if path.is_dir() else 1
+        return sum(1 for _ in os.scandir(path)) if path.is_dir() else 1
     except OSError:
-        return False  # the grader reports an unreadable folder itself
-    return launch.huge_heap_pays(entries, jobs)
+        return 1  # the grader reports an unreadable folder itself
 
 
 # Every command that concerns an assignment takes it by name; it becomes what `load()` returns.
@@ -142,7 +139,7 @@ def grade(
     which the same command finishes the rest.
     """
     # With -j N, one for each grader process; on huge pages for a class that pays for them.
-    _prestart_sandbox(jobs, huge_heap=_huge_heap_pays(path, jobs))
+    _prestart_sandbox(jobs, submissions=_class_size(path))
     from .batch import grade_batch
     from .report.terminal import terminal_summary
     from .submissions import SubmissionError

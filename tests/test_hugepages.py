@@ -94,22 +94,51 @@ def test_huge_pages_pay_from_250_submissions_for_each_grader_process():
     assert not launch.huge_heap_pays(1000, 16)
 
 
+def test_nested_zygotes_pay_for_huge_pages_once_for_the_whole_batch():
+    """One torch import for every grader process: the price no longer grows with -j."""
+    assert not launch.huge_heap_pays(49, 2, nested=True)
+    assert launch.huge_heap_pays(50, 2, nested=True)
+    assert launch.huge_heap_pays(100, 2, nested=True)
+    assert launch.huge_heap_pays(100, 16, nested=True)
+    assert not launch.huge_heap_pays(100, 2)  # the same class in separate sandboxes
+
+
 def test_the_command_counts_the_class_before_it_starts_the_sandbox(tmp_path):
     for k in range(500):
         (tmp_path / f"student{k:03d}").mkdir()
-    assert cli._huge_heap_pays(tmp_path, jobs=2)
-    assert not cli._huge_heap_pays(tmp_path, jobs=3)
-    assert not cli._huge_heap_pays(tmp_path / "student000", jobs=1)
-    assert not cli._huge_heap_pays(tmp_path / "missing", jobs=1)
+    assert cli._class_size(tmp_path) == 500
+    assert cli._class_size(tmp_path / "student000") == 0
+    assert cli._class_size(tmp_path / "missing") == 1
     upload = tmp_path / "one.zip"
     upload.write_bytes(b"PK")
-    assert not cli._huge_heap_pays(upload, jobs=1)
+    assert cli._class_size(upload) == 1
 
 
-@pytest.mark.parametrize(("jobs", "huge"), [(2, True), (3, False)])
-def test_grade_starts_its_zygotes_on_huge_pages_for_a_large_class(
-    tmp_path, monkeypatch, jobs, huge
+@pytest.mark.parametrize(
+    ("submissions", "nested", "huge"),
+    [(100, True, True), (100, False, False), (500, False, True), (20, True, False)],
+)
+def test_prestart_decides_on_huge_pages_by_how_its_zygotes_are_started(
+    monkeypatch, submissions, nested, huge
 ):
+    """Nested zygotes share one import, separate ones import torch each (huge_heap_pays)."""
+    started = []
+    monkeypatch.setattr(launch, "_early", [])
+    monkeypatch.setattr(launch, "_early_pid", None)
+    monkeypatch.setattr(launch, "detect", object)
+    monkeypatch.setattr(launch, "can_nest", lambda iso: nested)
+    monkeypatch.setattr(
+        launch, "start_nested", lambda iso, count, huge_heap: started.append(huge_heap) or []
+    )
+    monkeypatch.setattr(
+        launch, "start_zygote", lambda iso, layers, cpu, huge_heap: started.append(huge_heap)
+    )
+    launch.prestart(2, submissions)
+    assert set(started) == {huge}
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3])
+def test_grade_tells_the_sandbox_how_large_the_class_is(tmp_path, monkeypatch, jobs):
     from click.testing import CliRunner
 
     from grader import batch, submissions
@@ -126,4 +155,4 @@ def test_grade_starts_its_zygotes_on_huge_pages_for_a_large_class(
     args = ["grade", str(tmp_path), "--out", str(tmp_path / "out"), "-j", str(jobs)]
     result = CliRunner().invoke(cli.main, args)
     assert "stopped by the test" in result.output
-    assert started == [((jobs,), {"huge_heap": huge})]
+    assert started == [((jobs,), {"submissions": 500})]

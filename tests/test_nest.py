@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from test_hugepages import _glibc_marks_heaps, _kernel_mode
 
 from grader.sandbox import isolation, launch
 from grader.sandbox.client import Limits, Zygote
@@ -92,6 +93,25 @@ def test_one_process_imports_torch_for_every_zygote_and_each_serves_its_own_stud
     assert pid_a == pid_b
     assert a.iso.to_json() == b.iso.to_json()
     assert a.iso.bubblewrap and "8192 files" in a.iso.to_json()["tmp"]
+
+
+@nests
+def test_nested_zygotes_for_a_class_of_a_hundred_share_a_heap_on_huge_pages():
+    """Their one import pays for huge pages once (launch.huge_heap_pays); where the kernel
+    hands them out on request, each zygote's heap lies on them."""
+    launch.prestart(2, submissions=100)
+    zygotes = [Zygote(Limits()), Zygote(Limits())]
+    try:
+        expected = _kernel_mode() == "madvise" and _glibc_marks_heaps()
+        for zygote in zygotes:
+            heap = zygote.heap()
+            assert heap["marked_huge"] == expected
+            if expected:
+                assert heap["huge_kb"] >= 2048
+        assert where(zygotes[0])[2] == where(zygotes[1])[2]  # still walled off from each other
+    finally:
+        for zygote in zygotes:
+            zygote.close()
 
 
 @nests
