@@ -13,10 +13,11 @@ import pytest
 import torch
 from variants import ALTERNATIVES, MISTAKES, SOLUTIONS, Variant, call, load
 
+from grader import judge as judge_module
 from grader.backprop_ninja import spec
 from grader.backprop_ninja.cases import build_case, cases
 from grader.backprop_ninja.model import Config
-from grader.judge import TOLERANCE, diff_map, judge
+from grader.judge import TOLERANCE, diff_map, judge, largest_magnitude
 from grader.sandbox.client import NotATensor
 
 TOL32 = TOLERANCE[torch.float32]
@@ -238,12 +239,26 @@ def test_a_value_that_is_not_a_tensor_fails_with_a_clear_message(returned, says,
     assert not v.passed and v.message.startswith(says)
 
 
-@pytest.mark.parametrize(("bad", "word"), [(float("nan"), "NaN"), (float("inf"), "Inf")])
+@pytest.mark.parametrize(
+    ("bad", "word"), [(float("nan"), "NaN"), (float("inf"), "Inf"), (float("-inf"), "Inf")]
+)
 def test_nan_or_inf_fails_with_a_clear_message(bad, word, truth):
     answer = truth.float().clone()
     answer[2, 1] = bad
     v = judged(value(answer), truth)
     assert not v.passed and f"contains {word} values" in v.message
+
+
+def test_a_truths_scale_is_kept_only_while_the_truth_lives():
+    """Taken once per truth and process; a batch's memory stays flat, and a tensor that takes
+    a dead truth's place is measured afresh."""
+    for k in range(50):
+        truth = torch.full((3, 4), float(k), dtype=torch.float64)
+        assert largest_magnitude(truth) == k
+        assert largest_magnitude(truth) == k
+        del truth
+    assert len(judge_module._MAGNITUDES) < 5
+    assert largest_magnitude(torch.zeros(0, 4, dtype=torch.float64)) == 0.0
 
 
 # The tolerance's margins, measured on every public and hidden case
