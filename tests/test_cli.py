@@ -117,3 +117,76 @@ def test_make_grade_keeps_each_class_in_its_own_folder(submissions, out):
         check=True,
     )
     assert f'grade "{submissions}" --out "{out}"' in dry.stdout
+
+
+# The command as a program: `run` ends the process without the interpreter's teardown.
+
+EXITING = """
+import atexit, sys
+from pathlib import Path
+from grader import cli
+
+here = Path(sys.argv[1])
+
+class Garbage:  # freed only by the interpreter's teardown
+    def __del__(self):
+        (here / "torn-down").write_text("")
+
+kept = Garbage()
+atexit.register(lambda: (here / "atexit").write_text(""))
+sys.stdout.write("x" * 200_000)  # buffered, no newline: lost unless flushed
+sys.argv = ["grader", *sys.argv[2:]]
+cli.run()
+"""
+
+
+def _run_program(tmp_path: Path, *args: str):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    return subprocess.run(
+        [sys.executable, "-c", EXITING, str(tmp_path), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "says"),
+    [
+        (["list"], 0, "backprop-ninja"),
+        (["no-such-command"], 2, "No such command"),
+        (["grade", "/no/such/folder", "--no-progress"], 1, "/no/such/folder"),
+    ],
+)
+def test_the_program_keeps_its_exit_status_output_and_atexit_work_but_skips_teardown(
+    tmp_path, args, status, says
+):
+    done = _run_program(tmp_path, *args)
+    assert done.returncode == status, done.stderr
+    assert says in done.stdout + done.stderr
+    assert done.stdout.startswith("x" * 200_000)
+    assert (tmp_path / "atexit").exists()
+    assert not (tmp_path / "torn-down").exists()  # the teardown that costs 0.25-0.35 s
+
+
+@pytest.mark.parametrize(("code", "status"), [(None, 0), (3, 3), ("a message", 1)])
+def test_leave_exits_as_sys_exit_would(tmp_path, code, status):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-c", f"from grader import cli; cli.leave({code!r})"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == status
+    assert done.stderr == ("a message\n" if code == "a message" else "")
