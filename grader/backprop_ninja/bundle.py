@@ -51,7 +51,15 @@ def main(folder=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else None))
+    import atexit
+    import os
+
+    status = main(sys.argv[1] if len(sys.argv) > 1 else None)
+    # Leave without tearing torch down, ~0.3 s of a check's ~2 s: nothing is left to free.
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 '''
 
 TRAIN_PY = '''"""Train the lecture's model with your own backward: python train.py [exercise3.py]
