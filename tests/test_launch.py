@@ -234,3 +234,25 @@ def test_a_sandbox_killed_at_any_moment_of_its_start_leaves_no_process_behind():
     for pid in left:
         os.kill(pid, 9)  # never left for the next test, even when this one fails
     assert left == []
+
+
+@pytest.mark.parametrize("with_pidfd", [True, False])
+def test_a_reaped_sandboxs_pid_is_never_used_to_find_children(monkeypatch, with_pidfd):
+    """Once reaped, its pid may be another process's: nothing that process started is killed."""
+    import subprocess
+
+    gone = subprocess.Popen(["sleep", "0.01"])
+    pidfd = os.pidfd_open(gone.pid) if with_pidfd else None
+    gone.wait()
+    victim = subprocess.Popen(["sleep", "30"])
+    try:
+        # As if `gone`'s pid now belonged to the process that started `victim`.
+        monkeypatch.setattr(launch, "children_of", lambda pid: [victim.pid])
+        launch.kill_sandbox(gone, pidfd)
+        with pytest.raises(subprocess.TimeoutExpired):  # still running, not killed
+            victim.wait(timeout=0.5)
+    finally:
+        victim.kill()
+        victim.wait()
+        if pidfd is not None:
+            os.close(pidfd)

@@ -282,7 +282,7 @@ class Zygote:
             try:
                 self.proc.wait(timeout=seconds)
             except subprocess.TimeoutExpired:
-                launch.kill_sandbox(self.proc.pid, launched.pidfd)
+                launch.kill_sandbox(self.proc, launched.pidfd)
                 self.proc.wait()
         elif launched.pidfd is not None and not launch.ended(launched.pidfd, seconds):
             # Adopted from the process that launched it, which reaps it (launch.reap).

@@ -312,7 +312,7 @@ def reap(given: list[Launched], seconds: float = 5.0) -> None:
         try:
             launched.proc.wait(timeout=seconds)
         except subprocess.TimeoutExpired:
-            kill_sandbox(launched.proc.pid, launched.pidfd)
+            kill_sandbox(launched.proc, launched.pidfd)
             launched.proc.wait()
         if launched.pidfd is not None:
             os.close(launched.pidfd)
@@ -321,10 +321,10 @@ def reap(given: list[Launched], seconds: float = 5.0) -> None:
 def kill(launched: Launched) -> None:
     """SIGKILL a zygote from any process that holds it (a pidfd reaches exactly that one)."""
     if launched.pidfd is not None or launched.parent == os.getpid():
-        kill_sandbox(launched.proc.pid, launched.pidfd)
+        kill_sandbox(launched.proc, launched.pidfd)
 
 
-def kill_sandbox(pid: int, pidfd: int | None = None) -> None:
+def kill_sandbox(proc: subprocess.Popen, pidfd: int | None = None) -> None:
     """SIGKILL a zygote's outermost process (bubblewrap, where there is one) and its children.
 
     bubblewrap ties its first child's life to its own (PR_SET_PDEATHSIG) only partway through
@@ -332,19 +332,26 @@ def kill_sandbox(pid: int, pidfd: int | None = None) -> None:
     namespace of its own, deaf to every signal but SIGKILL, waiting for a parent that is gone
     (4 times in 26 when killed 0-30 ms after its start). So the outer process is stopped first,
     which keeps it from starting any child and from reaping one (so their pids stay theirs),
-    then its children are killed, then it is. `pidfd`: a handle on exactly `pid`, if held."""
+    then its children are killed, then it is. Children are looked for only while its own pid
+    is surely still its own: a `pidfd` (a handle on exactly it) took the signal, or, without
+    one, `proc` has not been reaped (nothing in the grader reaps but Popen)."""
 
-    def send(sig: int) -> None:
-        with contextlib.suppress(OSError):
+    def send(sig: int) -> bool:
+        try:
             if pidfd is not None:
                 signal.pidfd_send_signal(pidfd, sig)
+            elif proc.returncode is None:
+                os.kill(proc.pid, sig)
             else:
-                os.kill(pid, sig)
+                return False
+        except OSError:
+            return False
+        return True
 
-    send(signal.SIGSTOP)
-    for child in children_of(pid):
-        with contextlib.suppress(OSError):
-            os.kill(child, signal.SIGKILL)
+    if send(signal.SIGSTOP):
+        for child in children_of(proc.pid):
+            with contextlib.suppress(OSError):
+                os.kill(child, signal.SIGKILL)
     send(signal.SIGKILL)
 
 
