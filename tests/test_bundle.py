@@ -70,10 +70,15 @@ def unpacked(bundle: Path, tmp_path: Path) -> Path:
     return folder
 
 
-def run_check(folder: Path) -> list[str]:
-    done = subprocess.run(
+def check_py(folder: Path) -> subprocess.CompletedProcess:
+    """`python check.py` in `folder`, as a student runs it."""
+    return subprocess.run(
         [sys.executable, "check.py"], cwd=folder, capture_output=True, text=True, timeout=300
     )
+
+
+def run_check(folder: Path) -> list[str]:
+    done = check_py(folder)
     assert done.returncode == 0, done.stderr
     return [ln for ln in done.stdout.splitlines() if re.match(r"^  \w+ +\S+ +\d/\d", ln)]
 
@@ -94,14 +99,7 @@ def test_check_py_exits_without_tearing_torch_down(unpacked: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "torn down" not in done.stdout
-    assert done.stdout == _check_output(unpacked)
-
-
-def _check_output(folder: Path) -> str:
-    done = subprocess.run(
-        [sys.executable, "check.py"], cwd=folder, capture_output=True, text=True, timeout=300
-    )
-    return done.stdout
+    assert done.stdout == check_py(unpacked).stdout
 
 
 def solution_lines() -> set[str]:
