@@ -154,19 +154,21 @@ def judge(
 
 # A truth is judged against once per student: its largest magnitude is taken once per process.
 # Keyed by id (a tensor's == is elementwise, which a WeakKeyDictionary would call), with a weak
-# reference that drops the entry when its tensor goes, before anything else can take its id.
-_MAGNITUDES: dict[int, tuple[weakref.ref, float]] = {}
+# reference that drops the entry when its tensor goes, before anything else can take its id,
+# and the tensor's version counter, which any change in place moves on: a stale scale would
+# judge every later student against the wrong tolerance.
+_MAGNITUDES: dict[int, tuple[weakref.ref, int, float]] = {}
 
 
 def largest_magnitude(truth: torch.Tensor) -> float:
-    """max |truth| (0 for an empty one). Truths are never changed in place after they are made:
-    students get copies of the inputs, never a truth."""
+    """max |truth| (0 for an empty one), measured again whenever the truth has changed."""
     key = id(truth)
     known = _MAGNITUDES.get(key)
-    if known is not None and known[0]() is truth:
-        return known[1]
+    if known is not None and known[0]() is truth and known[1] == truth._version:
+        return known[2]
     found = float(truth.abs().max()) if truth.numel() else 0.0
-    _MAGNITUDES[key] = (weakref.ref(truth, lambda _, key=key: _MAGNITUDES.pop(key, None)), found)
+    ref = weakref.ref(truth, lambda _, key=key: _MAGNITUDES.pop(key, None))
+    _MAGNITUDES[key] = (ref, truth._version, found)
     return found
 
 

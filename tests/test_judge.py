@@ -262,6 +262,18 @@ def test_a_truths_scale_is_kept_only_while_the_truth_lives():
     assert largest_magnitude(torch.zeros(0, 4, dtype=torch.float64)) == 0.0
 
 
+def test_a_truth_changed_in_place_is_measured_again(truth):
+    """The kept scale follows the truth: judged after an in-place change, the answer that
+    matches the new truth passes and the one that matched the old truth fails."""
+    truth = truth.clone()
+    old = truth.clone()
+    assert judged(value(old.float()), truth).passed
+    truth.mul_(1000.0)
+    assert largest_magnitude(truth) == float(truth.abs().max())
+    assert judged(value(truth.float()), truth).passed
+    assert not judged(value(old.float()), truth).passed
+
+
 # The tolerance's margins, measured on every public and hidden case
 
 
