@@ -33,6 +33,7 @@ from .report.summary import GRADES_CSV, SUMMARY_HTML, SUMMARY_JSON, digest
 from .sandbox import launch
 from .submissions import Submission, assign_folders, discover
 from .uploads import UploadLimits
+from .valid_text import is_valid, valid_json
 
 RESULT = "result.json"
 # What the batch writes at the top of OUT: no submission's folder may take one of these names.
@@ -416,6 +417,10 @@ def write_result(result: dict, folder: Path) -> str:
     parsing every result again (~6 ms each). Text, not objects: a batch's process holds one per
     submission until the end, ~14 KB each as text against ~45 KB as Python objects."""
     folder.mkdir(parents=True, exist_ok=True)
+    text = jsontext.dumps(result, indent=1, ensure_ascii=False)
+    if not is_valid(text):  # a lone surrogate (valid_text): the report and digest say the same
+        result = valid_json(result)
+        text = jsontext.dumps(result, indent=1, ensure_ascii=False)
     try:
         write_submission_report(result, folder)
     except Exception:  # noqa: BLE001 - a report bug must not cost the student their result
@@ -426,6 +431,6 @@ def write_result(result: dict, folder: Path) -> str:
             f"</title><p>The report could not be drawn; result.json is whole.<pre>{detail}</pre>",
         )
     # result.json last: its presence (with the current fingerprint) is what "done" means.
-    write_atomic(folder / RESULT, jsontext.dumps(result, indent=1, ensure_ascii=False))
+    write_atomic(folder / RESULT, text)
     # Read back through JSON, it is what the file gives: a tuple becomes a list, a key a string.
     return json.dumps(digest(result), ensure_ascii=False, separators=(",", ":"))

@@ -45,6 +45,7 @@ from .uploads import (
     scan_folder,
     scan_zip,
 )
+from .valid_text import valid
 
 METADATA = "submission_metadata.yml"
 MAX_METADATA_BYTES = 16 * MiB
@@ -81,10 +82,17 @@ class Submission:
 _DEVICES = {"con", "prn", "aux", "nul"} | {f"{d}{i}" for d in ("com", "lpt") for i in range(10)}
 
 
+# A folder name's length in UTF-8 bytes: file systems hold 255, and `assign_folders` may add
+# " (k)". Names a student chose (an LMS display name of 100 emoji) are cut to it.
+MAX_FOLDER_BYTES = 200
+
+
 def slug(name: str) -> str:
-    """A folder name for a submission: unicode kept, separators, dots at the ends, controls not."""
-    name = unicodedata.normalize("NFC", str(name))
-    cleaned = re.sub(r"[/\\\x00-\x1f\x7f:*?\"<>|]", "_", name).strip(" .")[:120].strip(" .")
+    """A folder name for a submission: unicode kept (undecodable bytes read as valid_text says),
+    separators, dots at the ends, controls not, at most MAX_FOLDER_BYTES long."""
+    name = unicodedata.normalize("NFC", valid(str(name)))
+    cleaned = re.sub(r"[/\\\x00-\x1f\x7f:*?\"<>|]", "_", name).strip(" .")[:120]
+    cleaned = cleaned.encode()[:MAX_FOLDER_BYTES].decode(errors="ignore").strip(" .")
     if cleaned.split(".")[0].casefold() in _DEVICES:
         cleaned = "_" + cleaned
     return cleaned or "submission"

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,53 @@ def test_one_broken_submission_never_stops_the_batch(small_class, tmp_path):
     cy = {i["id"]: i for i in results["cy"]["items"]}
     assert cy["exercise2.dlogits"]["status"] == "error"
     assert "import" in cy["exercise2.dlogits"]["message"]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_names_and_messages_utf8_cannot_hold_never_cost_a_report(tmp_path, jobs):
+    """A folder and a file named in another encoding (a Windows zip unpacked with `unzip`) and
+    student code that raises with a lone surrogate: every student is graded on their code and
+    reported, and the batch ends with its summary and gradebook."""
+    root = make_class(
+        tmp_path / "class",
+        {
+            "ada": {"exercise2": solution("exercise2")},
+            "eve": {"exercise2": 'raise ValueError("lone: " + chr(0xD800))\n'},
+        },
+    )
+    jurgen = os.fsencode(root) + b"/J\xfcrgen"
+    os.mkdir(jurgen)
+    with open(jurgen + b"/exercise2.py", "w") as f:
+        f.write(solution("exercise2"))
+    with open(os.fsencode(root) + b"/ada/\xdcbung.txt", "w") as f:
+        f.write("notes")
+    out = tmp_path / "out"
+    results = {r["submission"]: r for r in grade_batch(root, out, jobs=jobs, progress=False)}
+    scores = {n: r["exercises"]["exercise2"]["score"] for n, r in results.items()}
+    assert scores == {"ada": 20, "Jürgen": 20, "eve": 0}
+    eve = {i["id"]: i for i in results["eve"]["items"]}
+    assert eve["exercise2.dlogits"]["status"] == "error"
+    assert "lone: \ufffd" in eve["exercise2.dlogits"]["message"]
+    for folder in ("ada", "Jürgen", "eve"):
+        json.loads((out / folder / "result.json").read_bytes().decode("utf-8"))
+        assert (out / folder / "report.html").is_file()
+    assert "Jürgen" in (out / "grades.csv").read_text(encoding="utf-8")
+    assert (out / "summary.html").is_file()
+
+
+def test_a_name_too_long_for_a_folder_is_cut_to_fit(tmp_path):
+    """An LMS display name is the student's to choose: 100 emoji (400 bytes of UTF-8) is more
+    than a file system holds in one name. The folder is cut to fit; the grading goes on."""
+    download = tmp_path / "moodle.zip"
+    with zipfile.ZipFile(download, "w") as zf:
+        for who in ("Ada Lovelace_1001", "😀" * 100 + "_1002"):
+            zf.writestr(f"{who}_assignsubmission_file_/exercise2.py", solution("exercise2"))
+    out = tmp_path / "out"
+    results = grade_batch(download, out, jobs=2, progress=False)
+    assert [r["exercises"]["exercise2"]["score"] for r in results] == [20, 20]
+    folders = [p for p in out.iterdir() if p.is_dir()]
+    assert len(folders) == 2 and all((p / "report.html").is_file() for p in folders)
+    assert max(len(os.fsencode(p.name)) for p in folders) <= 200
 
 
 def test_parallel_and_serial_batches_agree(small_class, tmp_path):

@@ -175,6 +175,18 @@ def crash_at_import(folder: Path) -> dict:
     return {}
 
 
+def lone_surrogate(folder: Path) -> dict:
+    """Student code whose error message holds a lone surrogate, which UTF-8 cannot hold."""
+    write_files(
+        folder,
+        {
+            "exercise1.py": 'raise ValueError("lone: " + chr(0xD800))\n',
+            "exercise2.py": solution("exercise2"),
+        },
+    )
+    return {}
+
+
 def hang_at_import(folder: Path) -> dict:
     write_files(folder, {"exercise1.py": HANG, "exercise2.py": solution("exercise2")})
     return {"GRADER_IMPORT_SECONDS": IMPORT_SECONDS}
@@ -225,6 +237,7 @@ SCENARIOS = {
         wrong_files,
         zip_inside,
         crash_at_import,
+        lone_surrogate,
         hang_at_import,
         hostile,
         no_bubblewrap,
@@ -318,6 +331,19 @@ def item_tests(results: dict) -> list[dict]:
 
 def by_id(results: dict) -> dict[str, dict]:
     return {t["extra_data"]["id"]: t for t in item_tests(results)}
+
+
+def test_a_lone_surrogate_from_student_code_reaches_gradescope_as_a_character(
+    runs: dict[str, Run],
+) -> None:
+    """Gradescope's parser may refuse a \\udcxx escape: none is written, and the message that
+    held it is there, readable, with the other exercise graded as usual."""
+    run = runs["lone_surrogate"]
+    raw = (run.root / "results" / "results.json").read_text()
+    assert not re.search(r"\\ud[89a-f]", raw, re.IGNORECASE)
+    tests = by_id(run.results)
+    assert tests["exercise2.dlogits"]["status"] == "passed"
+    assert "lone: \ufffd" in tests["exercise1.dlogprobs"]["output"]
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))

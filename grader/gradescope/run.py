@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..report.render import write_atomic
 from ..submissions import Submission, SubmissionError, read_submission, temporary_workdir
+from ..valid_text import valid_json
 
 RESULTS = ("results", "results.json")
 SUBMISSION = "submission"
@@ -37,11 +38,12 @@ def run_autograder(root: Path) -> dict:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)  # a stale file must never pass for this run's
     try:
-        results = grade_submission(root, start)
+        # No lone surrogate reaches Gradescope as a \udcxx escape its parser may refuse.
+        results = valid_json(grade_submission(root, start))
         text = json.dumps(results, indent=1, ensure_ascii=True, allow_nan=False)
     except Exception:  # noqa: BLE001 - the student must get a results.json whatever happens
         traceback.print_exc()
-        results = failure_results(sys.exc_info()[1], time.monotonic() - start)
+        results = valid_json(failure_results(sys.exc_info()[1], time.monotonic() - start))
         text = json.dumps(results, indent=1, ensure_ascii=True)
     write_atomic(target, text + "\n")
     target.chmod(0o644)  # mkstemp's 0600 would lock out a harness reading as another user

@@ -18,6 +18,8 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from ..valid_text import valid
+
 # The templates live at the top of the repository (issue 4); an installed grader that carries them
 # inside the package (grader/templates) is looked up second.
 _HERE = Path(__file__).resolve().parent
@@ -74,10 +76,14 @@ def render_page(template: str, **context: object) -> str:
 
 def write_atomic(path: Path, text: str) -> Path:
     """Write `text` whole or not at all: a batch killed mid-write leaves the old file or none."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from a name or from student code (valid_text)
+        data = valid(text).encode("utf-8")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the report from a web server or a TA
         os.replace(tmp, path)
     except BaseException:
