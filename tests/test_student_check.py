@@ -221,6 +221,24 @@ def test_a_wrong_exercise3_gradient_costs_its_item_not_the_training_run(
     assert "training                ok" in bundle_check(bundle_dir, folder)
 
 
+def test_a_run_left_with_only_db1_judges_nothing_and_fails(public_grader, tmp_path):
+    """db1's true value is zero: zeros pass its item, and a run driven by nothing else of the
+    student's (every other gradient wrong, so from autograd) must not be 17 free points."""
+    src = (
+        "import torch\n\n\n"
+        "def backward(C, W1, b1, W2, b2, bngain, bnbias):\n"
+        "    grads = {'d' + k: torch.ones_like(v) for k, v in dict(\n"
+        "        C=C, W1=W1, W2=W2, b2=b2, bngain=bngain, bnbias=bnbias).items()}\n"
+        "    return dict(grads, db1=torch.zeros_like(b1))\n"
+    )
+    folder = student_folder(tmp_path / "mine", {"exercise3": src})
+    items = {i["id"]: i for i in graded(public_grader, folder)["items"]}
+    assert items["exercise3.db1"]["status"] == "passed"
+    assert items["exercise3.dW1"]["status"] == "failed"
+    assert items["exercise3.training"]["status"] == "failed"
+    assert "only db1" in items["exercise3.training"]["message"]
+
+
 def test_a_wrong_exercise3_gradient_that_is_not_charged_fails_the_run(public_grader, tmp_path):
     """The excuse covers only gradients whose items failed: a run cannot pass on a stub."""
     stub = (STUBS / "exercise3.py").read_text()

@@ -8,6 +8,7 @@ parameter updates must match autograd's.
 One mistake is charged once: a parameter whose one-step gradient item already failed is
 "excused": its gradient in the run comes from autograd, and the run is judged on the other
 parameters, which the student's `backward` alone drives (student_readme.md and the rubric say so).
+A run left with only parameters whose true gradient is zero (b1) judges nothing and fails.
 """
 
 from __future__ import annotations
@@ -80,6 +81,20 @@ def sgd_run(
             excused=excused,
         )
     start, batches, ref = reference_run(cfg, steps)
+    moved = {k: (ref[k] - start[k].double()).abs().max().item() for k in model.PARAMS}
+    # b1's true update is zero (batchnorm subtracts it out): judged on the others' scale, and
+    # alone it judges nothing (zeros pass), so a run left with only such parameters fails.
+    floor = 0.01 * max(moved.values())
+    if all(moved[k] <= floor for k in judged):
+        only = ", ".join("d" + k for k in judged)
+        return TrainingRun(
+            False,
+            "failed",
+            f"of your gradients only {only} passed at one step, and its true value is zero "
+            "(batchnorm subtracts b1 out): a run driven by nothing else of yours has nothing "
+            "to judge (each gradient item already says what is wrong)",
+            excused=excused,
+        )
     # The student's run keeps float64 master weights and runs the forward in float32, so its
     # drift from autograd's run is its gradients' error alone, not float32's rounding of weights.
     params = {k: t.double() for k, t in start.items()}
@@ -95,9 +110,6 @@ def sgd_run(
             grads.update({name: own[name] for name in excused})
         for k in model.PARAMS:
             params[k] = params[k] - TRAIN_LR * grads["d" + k].double()
-    moved = {k: (ref[k] - start[k].double()).abs().max().item() for k in model.PARAMS}
-    # b1's true update is zero (batchnorm subtracts it out): it is judged on the others' scale.
-    floor = 0.01 * max(moved.values())
     per_param = {
         k: (params[k].double() - ref[k]).abs().max().item() / max(moved[k], floor, 1e-30)
         for k in judged
