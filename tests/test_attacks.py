@@ -820,6 +820,9 @@ ROUTES = {
     "python_formula_source": "import os\n"
     "exec(open(os.path.join(os.path.dirname(torch.__file__), '_decomp', 'decompositions.py'))"
     ".read(), {})\nreturn torch.zeros(1)",
+    "python_formula_source_spelt_otherwise": "import os\n"
+    "exec(open(os.path.dirname(torch.__file__) + '/./_decomp//decompositions.py').read(), {})\n"
+    "return torch.zeros(1)",
     "gc_referents": "import gc\nreturn torch.tensor(len(gc.get_referents(torch.Tensor.__dict__)))",
     "gc_objects": "import gc\nreturn torch.tensor(len(gc.get_objects()))",
     "ctypes": "import ctypes\nreturn torch.tensor(ctypes.CDLL(None).getpid())",

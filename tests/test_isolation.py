@@ -213,6 +213,79 @@ def test_a_student_process_that_clears_its_death_signal_dies_with_the_grader(con
     assert watches[1].dead_within(10), "a student process outlived its grader's sandbox"
 
 
+FORMULA_SOURCE = textwrap.dedent(
+    """
+    import os
+
+    import torch
+
+    ROOT = os.path.dirname(torch.__file__)
+
+
+    def _size(opener):
+        try:
+            with opener() as f:
+                return torch.tensor(len(f.read(100)))
+        except PermissionError:
+            return torch.tensor(-1)
+
+
+    def plain():
+        return _size(lambda: open(os.path.join(ROOT, "_decomp", "decompositions.py")))
+
+
+    def dotted():
+        return _size(lambda: open(ROOT + "/./_decomp//decompositions.py"))
+
+
+    def by_descriptor():
+        top = os.open(ROOT, os.O_RDONLY | os.O_DIRECTORY)
+        fd = lambda: os.open("_decomp/decompositions.py", os.O_RDONLY, dir_fd=top)
+        return _size(lambda: os.fdopen(fd()))
+
+
+    def beside_them():
+        return _size(lambda: open(os.path.join(ROOT, "functional.py")))
+
+
+    def lazy_import():
+        import torch.nn.utils.prune  # not imported by the zygote: found by listing torch/
+
+        return torch.tensor(len(os.listdir(os.path.join(ROOT, "_decomp"))) > 0)
+    """
+)
+
+
+@pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
+def test_torchs_backward_formulas_cannot_be_read_whatever_the_path(bubblewrap) -> None:
+    """torch/_decomp's source is autograd's derivatives as text: the kernel (Landlock) refuses
+    it to student processes by any path, with the audit hook off to show that alone; the rest
+    of torch stays readable, and its folders listable for the imports that need it."""
+    iso = isolation.detect(allow_bubblewrap=bubblewrap)
+    if bubblewrap and not iso.bubblewrap:
+        pytest.skip("bubblewrap is not usable here")
+    zygote = Zygote(FAST, iso, audit_hook=False)
+    try:
+        process = zygote.spawn()
+        if not process.layers.get("landlock"):
+            pytest.skip("Landlock is not in force here")
+        assert process.load("m", FORMULA_SOURCE).ok
+        sizes = {
+            name: process.call("m", name, {}, []).value[0].item()
+            for name in ("plain", "dotted", "by_descriptor", "beside_them", "lazy_import")
+        }
+    finally:
+        zygote.close()
+    assert "warning" not in process.layers
+    assert sizes == {
+        "plain": -1,
+        "dotted": -1,
+        "by_descriptor": -1,
+        "beside_them": 100,
+        "lazy_import": 1,
+    }
+
+
 @pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
 def test_a_3000_deep_folder_is_removed_and_the_zygote_lives_on(bubblewrap) -> None:
     iso = isolation.detect(allow_bubblewrap=bubblewrap)

@@ -17,6 +17,7 @@ The layers, outermost first:
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -319,15 +320,35 @@ def zygote_config(iso: Isolation) -> dict:
     """What every student process may read (as seen from inside the outer sandbox)."""
     system = [str(Path("/") / d) for d in SYSTEM_DIRS] + list(SYSTEM_FILES) + list(CPU_INFO)
     read = [str(_inside_path(iso))]
+    # Bubblewrap's root holds no grader; torch's backward formulas are in every root.
+    hidden = [*backward_formulas(), *([] if iso.bubblewrap else protected_paths())]
+    listed: list[str] = []  # the folders above a hidden one: listed, not read (imports list them)
     for root in system + _python_prefixes():
-        read += [root] if iso.bubblewrap else readable_without(root, protected_paths())
+        read += readable_without(root, hidden, listed)
     # The runtime and Python, which a student uid may have to reach by descriptor (inside/reach.py)
     reach = [str(_inside_path(iso)), *_python_prefixes()]
-    return {"read_paths": read, "private_tmp": iso.bubblewrap, "reach": reach}
+    return {
+        "read_paths": read,
+        "list_paths": list(dict.fromkeys(listed)),
+        "private_tmp": iso.bubblewrap,
+        "reach": reach,
+    }
 
 
 def _inside_path(iso: Isolation) -> Path:
     return Path("/sandbox") if iso.bubblewrap else INSIDE
+
+
+def backward_formulas() -> list[Path]:
+    """torch's Python backward formulas (torch/_decomp), which student processes may not read:
+    the zygote imported them before any fork and noautograd.py took them out of memory, so
+    only their source is left, and a student reading it would have autograd's derivatives by
+    another name. Found without importing torch (the zygote starts before the grader's import).
+    """
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.origin:
+        return []
+    return [Path(spec.origin).resolve().parent / "_decomp"]
 
 
 def protected_paths() -> list[Path]:
@@ -338,12 +359,17 @@ def protected_paths() -> list[Path]:
     return [GRADER_PACKAGE]
 
 
-def readable_without(root: str, protected: list[Path], _seen: set | None = None) -> list[str]:
+def readable_without(
+    root: str, protected: list[Path], listed: list[str] | None = None, _seen: set | None = None
+) -> list[str]:
     """`root` as a list of paths that together cover it, minus the protected ones inside it.
 
     Landlock can only allow, never carve out, so a protected folder inside an allowed one (a
-    grader installed into site-packages) is left out by allowing each of its siblings instead.
-    Symbolic links are followed (a rule on a link covers its target: a venv's lib64 -> lib).
+    grader installed into site-packages, torch's backward formulas) is left out by allowing each
+    of its siblings instead; the folders opened up that way are added to `listed`, to be listed
+    but not read (Python's imports list a package's folder to find its modules, and a listing
+    shows names only). Symbolic links are followed (a rule on a link covers its target: a
+    venv's lib64 -> lib).
     """
     path = Path(root).resolve()
     protected = [p.resolve() for p in protected]
@@ -359,8 +385,10 @@ def readable_without(root: str, protected: list[Path], _seen: set | None = None)
         children = sorted(path.iterdir())
     except OSError:
         return []
+    if listed is not None:
+        listed.append(root)
     for child in children:
-        out += readable_without(str(child), protected, seen)
+        out += readable_without(str(child), protected, listed, seen)
     return list(dict.fromkeys(out))
 
 

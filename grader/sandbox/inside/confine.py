@@ -106,8 +106,10 @@ def _handled_fs(abi: int) -> int:
     return rights
 
 
-def landlock(read: list[str], write: list[str]) -> str:
-    """Confine this process's file access to `read` (read-only) and `write` paths, for good.
+def landlock(read: list[str], write: list[str], listed: list[str] = ()) -> str:
+    """Confine this process's file access to `read` (read-only) and `write` paths, for good;
+    `listed` folders may be listed, and every folder beneath them, but no file in them read
+    unless `read` allows it (how a folder is left out of an allowed one: isolation.py).
 
     Returns a description of what is in force; raises OSError when Landlock is unavailable or a
     step fails (the caller reports it). Paths that do not exist are skipped.
@@ -125,6 +127,8 @@ def landlock(read: list[str], write: list[str]) -> str:
     if ruleset < 0:
         _raise("landlock_create_ruleset")
     try:
+        for path in listed:
+            _allow(ruleset, path, READ_DIR & handled)
         for path in read:
             _allow(ruleset, path, READ & handled)
         for path in write:

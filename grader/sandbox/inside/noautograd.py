@@ -301,8 +301,8 @@ def _hook_for(me: int, formulas: str):
             raise forbidden(
                 f"{event} is not allowed in the grader (it could undo the autograd ban)"
             )
-        if event == "open" and isinstance(args[0], str) and args[0].startswith(formulas):
-            raise forbidden(f"torch's backward formulas ({args[0]}): {MESSAGE}")
+        if event == "open" and _names_formulas(args[0], formulas):
+            raise forbidden(f"torch's backward formulas ({args[0]!r}): {MESSAGE}")
         if event in denied:
             raise PermissionError(f"{event} is not allowed in the grader")
         if event == "open" and _writes(args, write_flags):
@@ -313,6 +313,18 @@ def _hook_for(me: int, formulas: str):
             raise PermissionError(f"{event}: a student process may signal only itself")
 
     return hook
+
+
+def _names_formulas(path: object, formulas: str) -> bool:
+    """Whether an opened path is in torch/_decomp, however it is spelt ("/./", "//", "..", a
+    link). A second layer: Landlock refuses those files to student processes by any path, a
+    descriptor-relative open included (isolation.backward_formulas)."""
+    if not isinstance(path, str | bytes):
+        return False
+    path = os.fsdecode(path)
+    return path.startswith(formulas) or os.path.realpath(path).startswith(
+        os.path.realpath(formulas) + os.sep
+    )
 
 
 def _writes(args: tuple, write_flags: int) -> bool:

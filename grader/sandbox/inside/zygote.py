@@ -242,8 +242,9 @@ def _confine(config: dict, folder: str, required: dict, ways_in: dict[str, int])
     _set_limits(config)
     layers = {"uid": os.getuid(), "dropped_to_fresh_uid": uid is not None}
     read = [reach.alias(p, ways_in) for p in config.get("read_paths", []) if isinstance(p, str)]
+    listed = [reach.alias(p, ways_in) for p in config.get("list_paths", []) if isinstance(p, str)]
     steps = (
-        ("landlock", lambda: confine.landlock(read, [folder, "/dev/null"])),
+        ("landlock", lambda: confine.landlock(read, [folder, "/dev/null"], listed)),
         ("seccomp", lambda: confine.seccomp(os.getpid())),
     )
     for name, apply in steps:
