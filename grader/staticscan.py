@@ -108,6 +108,8 @@ DYNAMIC_ATTRS = {
 INTROSPECTION_MODULES = (
     "ctypes",
     "runpy",
+    "code",  # an interpreter that runs a string: exec under another name
+    "codeop",
     "pickle",
     "marshal",
     "types",

@@ -115,6 +115,22 @@ dlogits = _make()
         {"exercise2": (_FORBIDDEN, "module-level code uses globals()")},
     ),
     ScanAttack(
+        "code_module",
+        "autograd run from a string by the standard library's interactive interpreter",
+        in_dlogits(
+            """
+import code
+ns = {"torch": torch, "F": F, "logits": logits, "Yb": Yb}
+code.InteractiveInterpreter(ns).runsource(
+    "x = logits.detach().clone().requires_grad_()\\n"
+    "with torch.enable_grad():\\n    F.cross_entropy(x, Yb).back" + "ward()\\n"
+    "out = x.gr" + "ad", "<s>", "exec")
+return ns["out"]
+"""
+        ),
+        {"exercise2.dlogits": (_FORBIDDEN, "`dlogits` imports code")},
+    ),
+    ScanAttack(
         "getattr_alias",
         "torch.autograd reached through an alias of getattr and a computed name",
         in_dlogits(
