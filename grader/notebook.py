@@ -47,6 +47,10 @@ _CODE_MARK = re.compile(r"^#\s*(?:%%\s*)?exercise\s*(\d+)\b", re.IGNORECASE)
 # Cell magics whose body is Python run as it is; any other (%%bash, %%writefile ...) is not Python.
 _PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
 _MAGIC_LINE = re.compile(r"^\s*(?:[%!]|\w+\s*=\s*[%!])")
+# A line as Python's tokenizer counts lines: it ends at \n, \r\n or \r only. str.splitlines()
+# also splits at \v, \f, \x1c-\x1e, \x85, \u2028 and \u2029, which Python reads as part of
+# the line (in a comment or a string they are valid code).
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
 class NotebookError(Exception):
@@ -134,7 +138,7 @@ def read_notebook(data: bytes, name: str, functions: dict[str, tuple[str, ...]])
             continue
         if kind != "code" or not text.strip():
             continue
-        first = text.lstrip().splitlines()[0] if text.strip() else ""
+        first = _lines(text.lstrip())[0] if text.strip() else ""
         mark = _CODE_MARK.match(first)
         if mark and f"exercise{mark.group(1)}" in functions:
             section = f"exercise{mark.group(1)}"
@@ -204,9 +208,15 @@ def _cell_parts(cell: dict) -> tuple[str, str, list[str]]:
     return str(cell.get("cell_type", "")), text, tags
 
 
+def _lines(text: str, keepends: bool = False) -> list[str]:
+    """str.splitlines(), but splitting only where Python ends a line (see _LINE)."""
+    lines = _LINE.findall(text)
+    return lines if keepends else [ln.rstrip("\r\n") for ln in lines]
+
+
 def _strip_magics(text: str, record: CellRecord) -> str | None:
     """The cell as Python: magic and shell lines blanked (line numbers kept); None if not Python."""
-    lines = text.splitlines()
+    lines = _lines(text)
     first = next((i for i, ln in enumerate(lines) if ln.strip()), 0)
     if lines[first].strip().startswith("%%"):
         magic = (lines[first].strip()[2:].split() or [""])[0]
@@ -250,7 +260,7 @@ def _select(text, record, gradient, constants, lecture_style) -> list[_Piece]:
     except SyntaxError as e:
         record.dropped.append(f"the whole cell: not valid Python (line {e.lineno}: {e.msg})")
         return []
-    lines = python.splitlines(keepends=True)
+    lines = _lines(python, keepends=True)
     pieces = []
     for i, node in enumerate(tree.body):
         kind = _keep(node, gradient, constants)

@@ -298,3 +298,63 @@ def test_a_notebook_numbered_like_the_lectures_four_exercises():
     # dlogprobs under the last heading serves that section's backward, and exercise 1, which
     # has none of its own (as in a kernel, where it is defined once the cell has run)
     assert "return 5" in r.sources["exercise3"] and "return 5" in r.sources["exercise1"]
+
+
+# Characters str.splitlines() breaks at but Python does not: in a comment or a string they are
+# part of the line, and a kernel runs the cell as it is.
+NOT_LINE_BREAKS = "\u2028\u0085\x0c"
+
+
+def not_line_breaks_solution() -> dict[str, str]:
+    """The solutions, exercise 2 with those characters in a comment, a docstring, a constant."""
+    files = {f: solution(f) for f in FILES}
+    src = files["exercise2"]
+    src = src.replace(
+        "    dlogits = F.softmax(logits, 1)\n",
+        f"    # softmax{NOT_LINE_BREAKS}(as in the lecture)\n    dlogits = F.softmax(logits, 1)\n",
+    )
+    src = src.replace("in one formula.\n", f"in one formula.{NOT_LINE_BREAKS}\n")
+    src += f'\n\nSEPARATORS = "a{NOT_LINE_BREAKS}b"\nprint(SEPARATORS)\n'
+    assert src.count(NOT_LINE_BREAKS) == 4  # the comment, both docstrings, the constant
+    compile(src, "exercise2", "exec")
+    files["exercise2"] = src
+    return files
+
+
+def one_cell_per_exercise(files: dict[str, str]) -> list[dict]:
+    return [cell for f in FILES for cell in (markdown(f"## Exercise {f[-1]}\n"), code(files[f]))]
+
+
+def test_a_cell_with_characters_splitlines_breaks_at_but_python_does_not_is_kept_whole():
+    files = not_line_breaks_solution()
+    r = read(one_cell_per_exercise(files))
+    assert r.functions["exercise2"] == defs(files["exercise2"])
+    src = r.sources["exercise2"]
+    for f in ("dlogits", "dhprebn"):  # each function exactly as written, characters and all
+        assert _function(src, f) == _function(files["exercise2"], f), f
+    assert f'SEPARATORS = "a{NOT_LINE_BREAKS}b"' in src
+    dropped = [d for c in r.cells for d in c.dropped]
+    assert not [d for d in dropped if "not valid Python" in d], dropped
+    # line numbers in the record are the ones Jupyter shows: only \n, \r\n and \r end a line
+    line = files["exercise2"].split("\n").index("print(SEPARATORS)") + 1
+    assert f"line {line}: a call of print(...) (not run when grading)" in dropped, dropped
+    # and so when a magic line is blanked first
+    magic = read([code("%matplotlib inline\n" + files["exercise2"])])
+    assert magic.functions["exercise2"] == ["dlogits", "dhprebn"]
+    assert _function(magic.sources["exercise2"], "dlogits") == _function(src, "dlogits")
+
+
+def test_those_characters_are_graded_as_the_same_code_in_a_py_file(grade):
+    files = not_line_breaks_solution()
+    r = read(one_cell_per_exercise(files))
+    as_py, as_nb = grade(files), grade({f: r.sources[f] for f in FILES})
+    assert as_nb["score"] == as_py["score"] == as_py["max_score"]
+    statuses = [{i["id"]: i["status"] for i in result["items"]} for result in (as_py, as_nb)]
+    assert statuses[0] == statuses[1]
+
+
+def _function(source: str, name: str) -> str:
+    import ast
+
+    (fn,) = [n for n in ast.parse(source).body if getattr(n, "name", "") == name]
+    return ast.get_source_segment(source, fn)
