@@ -5,7 +5,9 @@ Each LMS names the files of its "download all submissions" after the student, in
 
 - Canvas: one flat folder, `<loginname>[_late]_<user id>_<submission id>_<file name>`, where
   the login name is the student's name in lower case without spaces (`smithbob`) and a file
-  uploaded again gets `-1`, `-2` before its extension (`exercise1-1.py`).
+  uploaded again gets `-1`, `-2` before its extension (`exercise1-1.py`): of one student's
+  `exercise1.py`, `exercise1-1.py`, `exercise1-2.py` only the highest number, the latest upload,
+  is read.
 - Moodle: a folder per student, `<Full Name>_<participant id>_assignsubmission_file_`, holding
   the files as uploaded; or, without "download submissions in folders", flat files
   `<Full Name>_<participant id>_assignsubmission_file_<file name>`.
@@ -16,12 +18,24 @@ Each LMS names the files of its "download all submissions" after the student, in
 A folder is taken for an LMS download only when every entry in it follows one scheme, so a
 plain folder of submissions is never misread. Names and ids from file names are the student's
 own text: they are kept as data (escaped in reports, defused in the gradebook), never as paths.
+
+The student's text sits inside the LMS's own (a full name before Moodle's part, a file name
+after Blackboard's), and it may copy that part to pass as a classmate. So a name is split only
+where the LMS's part must be: Blackboard's is the first `_attempt_<stamp>` (what comes before it
+is the assignment and username, which students do not choose), the assignment is what every
+entry starts with, and an attempt counts only if the download holds its receipt; a Moodle
+folder's part is the end of its name; a flat Moodle file whose name reads as two students' is
+not read. Entries claiming one Moodle id under two names are graded apart. Two entries that
+would land on one path in a student's tree are kept apart (`_kept_apart`), so one never stands
+for the other unseen: different files for one exercise make it ambiguous, not guessed.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .submissions import (
     IGNORED_DIRS,
@@ -35,15 +49,23 @@ from .uploads import Budget, Entry, UploadError, UploadLimits, read_capped
 CANVAS = re.compile(
     r"^(?P<login>[^_]+?)(?P<late>_(?i:late))?_(?P<id>\d+)_(?P<sub>\d+)_(?P<file>.+)$"
 )
-MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<file>.*)$")
-BLACKBOARD = re.compile(
-    r"^(?P<assignment>.+)_(?P<id>[^_]+)_attempt_"
-    r"(?P<stamp>\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})(?:_(?P<file>.+)|(?P<receipt>\.txt))$"
-)
+# Moodle's own part of a name, after the full name: one reading per occurrence in the name.
+MOODLE_TAIL = re.compile(r"_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_")
+# Blackboard's own part of a name: the first occurrence is the one Blackboard wrote.
+BLACKBOARD_ATTEMPT = re.compile(r"_attempt_(?P<stamp>\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})")
 # Canvas renames a file uploaded again: exercise1-1.py, exercise1-2.py.
-CANVAS_AGAIN = re.compile(r"^(?P<stem>.+?)-\d+(?P<ext>\.[A-Za-z0-9]+)$")
+CANVAS_AGAIN = re.compile(r"^(?P<stem>.+?)-(?P<n>\d+)(?P<ext>\.[A-Za-z0-9]+)$")
 RECEIPT_NAME = re.compile(r"^Name:\s*(?P<name>.+?)\s*(?:\((?P<user>[^()]*)\))?\s*$", re.M)
 MAX_RECEIPT_BYTES = 64 << 10
+
+
+class MoodleName(NamedTuple):
+    """One reading of a Moodle entry's name."""
+
+    name: str
+    id: str
+    plugin: str
+    file: str
 
 
 @dataclass
@@ -56,6 +78,8 @@ class Student:
     student: dict[str, str] = field(default_factory=dict)
     stamp: str = ""  # Blackboard: the attempt graded
     receipt: Entry | None = None
+    who: str = ""  # Blackboard: `<assignment>_<username>`, as Blackboard wrote it
+    notes: list[str] = field(default_factory=list)  # what the download itself made doubtful
 
 
 def _ignored(e: Entry) -> bool:
@@ -85,60 +109,235 @@ def read_lms_download(inp: Input, root: Entry, name: str) -> list[Submission]:
     return [_submission(inp, s, lms) for s in students.values()]
 
 
+# ---- Canvas ------------------------------------------------------------------------------------
+
+
 def _canvas(entries: list[Entry]) -> dict[str, Student] | None:
     matches = [(e, CANVAS.match(e.name)) for e in entries]
     if any(m is None or e.kind != "file" for e, m in matches):
         return None
     students: dict[str, Student] = {}
+    uploads: dict[str, dict[str, list[tuple[int, Entry]]]] = {}
     for e, m in matches:
         s = students.setdefault(m["id"], Student(m["id"], m["login"]))
         s.student = {"name": m["login"], "sid": m["id"]}
         again = CANVAS_AGAIN.match(m["file"])
-        s.entries.append((e, f"{again['stem']}{again['ext']}" if again else m["file"]))
+        original, n = (
+            (f"{again['stem']}{again['ext']}", int(again["n"])) if again else (m["file"], 0)
+        )
+        uploads.setdefault(m["id"], {}).setdefault(original, []).append((n, e))
+    for sid, by_name in uploads.items():
+        for original, versions in by_name.items():
+            _latest_upload(students[sid], original, versions)
     return students
+
+
+def _latest_upload(s: Student, original: str, versions: list[tuple[int, Entry]]) -> None:
+    """Of the files one student uploaded under one name, the one Canvas took last.
+
+    Canvas names a file uploaded again `-1`, `-2`, ... (the highest number is the latest), so
+    `exercise1.py` and `exercise1-1.py` are two uploads of one file, not two files: only the
+    latest is kept, with a note. Two versions with one number (`-1`, `-01`) both stay, and
+    `_kept_apart` makes the grader see two files for one exercise (ambiguous, not guessed)."""
+    top = max(n for n, _ in versions)
+    latest = sorted((e for n, e in versions if n == top), key=lambda e: e.name)
+    s.entries += [(e, original) for e in latest]
+    older = sorted(e.name for n, e in versions if n != top)
+    if older:
+        s.notes.append(
+            f"not read: {', '.join(older)}: Canvas numbers a file uploaded again, and the "
+            f"highest number ({' and '.join(e.name for e in latest)}) is the latest {original}"
+        )
+
+
+# ---- Moodle ------------------------------------------------------------------------------------
 
 
 def _moodle(entries: list[Entry]) -> dict[str, Student] | None:
-    matches = [(e, MOODLE.match(e.name)) for e in entries]
-    if any(m is None for _, m in matches):
+    parsed = [(e, _moodle_names(e)) for e in entries]
+    if any(not names for _, names in parsed):
         return None
-    students: dict[str, Student] = {}
-    for e, m in matches:
-        s = students.setdefault(m["id"], Student(m["id"], m["name"]))
-        s.student = {"name": m["name"], "sid": m["id"]}
-        if m["plugin"] == "file":  # online text, comments: not exercise files
-            s.entries.append((e, m["file"] or e.name))
-    return students
+    students: dict[tuple[str, str], Student] = {}
+    doubtful: list[tuple[Entry, list[MoodleName]]] = []
+    for e, names in parsed:
+        if len(names) > 1:
+            doubtful.append((e, names))
+            continue
+        _moodle_student(students, names[0]).entries += _moodle_files(e, names[0])
+    for e, names in doubtful:
+        _moodle_doubtful(students, e, names)
+    _moodle_shared_ids(students)
+    return {f"{sid}\0{name}": s for (sid, name), s in students.items()}
+
+
+def _moodle_names(e: Entry) -> list[MoodleName]:
+    """Every way of reading `e`'s name as Moodle's `<Full Name>_<id>_assignsubmission_...`.
+
+    The full name and the file name are the student's own text, and either may hold
+    `_<id>_assignsubmission_file_`. A folder's name ends with Moodle's part, so it has one
+    reading; a flat file's name may have several, and then it is not guessed between."""
+    readings = []
+    for t in _tails(e.name):
+        file = e.name[t.end() :]
+        if t.start() > 0 and not (e.kind == "dir" and file):
+            readings.append(MoodleName(e.name[: t.start()], t["id"], t["plugin"], file))
+    return readings
+
+
+def _tails(name: str) -> list[re.Match]:
+    """Every `_<id>_assignsubmission_<plugin>_` in `name`, overlapping ones included."""
+    found, at = [], 0
+    while (t := MOODLE_TAIL.search(name, at)) is not None:
+        found.append(t)
+        at = t.start() + 1
+    return found
+
+
+def _moodle_student(students: dict[tuple[str, str], Student], m: MoodleName) -> Student:
+    s = students.setdefault((m.id, m.name), Student(m.id, m.name))
+    s.student = {"name": m.name, "sid": m.id}
+    return s
+
+
+def _moodle_files(e: Entry, m: MoodleName) -> list[tuple[Entry, str]]:
+    """The exercise files an entry adds: online text and comments are not exercise files."""
+    return [(e, m.file or e.name)] if m.plugin == "file" else []
+
+
+def _moodle_doubtful(
+    students: dict[tuple[str, str], Student], e: Entry, names: list[MoodleName]
+) -> None:
+    """A flat file whose name reads as more than one student's: not read, said on each."""
+    who = " or ".join(f"{m.name!r} (id {m.id})" for m in names)
+    note = (
+        f"did not read {e.name}: its name reads as the file of {who}, and the download cannot "
+        "say which; if it is this student's, take it from Moodle and grade it on its own"
+    )
+    known = [students[(m.id, m.name)] for m in names if (m.id, m.name) in students]
+    for s in known or [_moodle_student(students, names[0])]:
+        s.notes.append(note)
+
+
+def _moodle_shared_ids(students: dict[tuple[str, str], Student]) -> None:
+    """Moodle gives each participant one id and one name: entries that claim one id under two
+    names are never merged (one of them is a student's name made to look like another's)."""
+    names: dict[str, list[str]] = {}
+    for sid, name in students:
+        names.setdefault(sid, []).append(name)
+    for (sid, name), s in students.items():
+        others = [n for n in names[sid] if n != name]
+        if others:
+            s.notes.append(
+                f"other entries of this download also claim participant id {sid}, under the "
+                f"name {', '.join(map(repr, others))}: graded apart, not merged; check in Moodle "
+                "which is this participant's"
+            )
+
+
+# ---- Blackboard --------------------------------------------------------------------------------
+
+
+class Attempt(NamedTuple):
+    """A Blackboard entry's name, split where Blackboard's own part is."""
+
+    who: str  # `<assignment>_<username>`: Blackboard's text, never the student's
+    stamp: str
+    file: str  # the student's file name; "" for the attempt's receipt
+
+
+def _attempt(name: str) -> Attempt | None:
+    """`name` read at the first `_attempt_<stamp>`: what comes before it is Blackboard's, so a
+    student's file named `x_ghopper_attempt_2099-..._exercise1.py` stays a file of its own
+    attempt, however many `_attempt_` it holds."""
+    t = BLACKBOARD_ATTEMPT.search(name)
+    if t is None or t.start() == 0:
+        return None
+    rest = name[t.end() :]
+    if rest == ".txt":
+        return Attempt(name[: t.start()], t["stamp"], "")
+    if rest.startswith("_") and len(rest) > 1:
+        return Attempt(name[: t.start()], t["stamp"], rest[1:])
+    return None
+
+
+def _assignment(whos: set[str]) -> str | None:
+    """The assignment's part of `<assignment>_<username>`: what every entry of the download
+    starts with, up to a `_`. With one student it cannot be told from the name, so a username
+    is taken to hold no `_` (the receipt's `Name:` line corrects it)."""
+    common = os.path.commonprefix(sorted(whos))
+    if len(whos) > 1:  # the common part may run into the usernames (`jsmith`, `jsmyth`)
+        common = common[: common.rfind("_") + 1]
+    cut = common.rfind("_")
+    return common[:cut] if cut > 0 else None
 
 
 def _blackboard(entries: list[Entry]) -> dict[str, Student] | None:
-    matches = [(e, BLACKBOARD.match(e.name)) for e in entries]
-    if any(m is None or e.kind != "file" for e, m in matches):
+    parsed = [(e, _attempt(e.name)) for e in entries]
+    if any(a is None or e.kind != "file" for e, a in parsed):
         return None
-    latest: dict[str, str] = {}
-    for _, m in matches:
-        latest[m["id"]] = max(latest.get(m["id"], ""), m["stamp"])
-    students: dict[str, Student] = {}
-    for e, m in matches:
-        if m["stamp"] != latest[m["id"]]:
-            continue  # an earlier attempt
-        s = students.setdefault(m["id"], Student(m["id"], m["id"], stamp=m["stamp"]))
-        if m["receipt"]:
-            s.receipt = e
-        else:
-            s.entries.append((e, m["file"]))
-        s.student = {"name": s.name, "sid": m["id"]}
-    return students
+    assignment = _assignment({a.who for _, a in parsed})
+    if assignment is None:
+        return None  # no part common to every entry: not one assignment's download
+    attempts: dict[str, dict[str, list[tuple[Entry, Attempt]]]] = {}
+    for e, a in parsed:
+        attempts.setdefault(a.who, {}).setdefault(a.stamp, []).append((e, a))
+    receipts = any(not a.file for _, a in parsed)
+    return {
+        who: _bb_student(who, who[len(assignment) + 1 :], by_stamp, receipts)
+        for who, by_stamp in attempts.items()
+    }
 
 
-def _receipt_name(entry: Entry, budget: Budget) -> str:
-    """The full name on a Blackboard receipt's `Name: First Last (username)` line."""
+def _bb_student(
+    who: str, user: str, by_stamp: dict[str, list[tuple[Entry, Attempt]]], receipts: bool
+) -> Student:
+    """One student's latest attempt. Blackboard writes a receipt for every attempt, so where the
+    download has receipts, an attempt without one is not Blackboard's and is not graded."""
+    s = Student(user, user, who=who)
+    s.student = {"name": user, "sid": user}
+    kept = [t for t, es in by_stamp.items() if not receipts or any(not a.file for _, a in es)]
+    if kept:
+        s.stamp = max(kept)
+        for e, a in by_stamp[s.stamp]:
+            if a.file:
+                s.entries.append((e, a.file))
+            else:
+                s.receipt = e
+    unsure = sorted(e.name for t, es in by_stamp.items() if t not in kept for e, _ in es)
+    if unsure:
+        s.notes.append(
+            f"not read: {', '.join(unsure[:5])}{' and more' if len(unsure) > 5 else ''}: the "
+            f"download has no receipt for {'that attempt' if kept else 'any attempt'} of "
+            f"{user}; Blackboard writes one per attempt, so check the download in Blackboard"
+        )
+    return s
+
+
+def _receipt(entry: Entry, budget: Budget) -> tuple[str, str]:
+    """The full name and username on a Blackboard receipt's `Name: First Last (username)`."""
     try:
         raw = read_capped(entry, MAX_RECEIPT_BYTES, budget)
     except UploadError:
-        return ""
+        return "", ""
     m = RECEIPT_NAME.search(raw[:MAX_RECEIPT_BYTES].decode("utf-8", "replace"))
-    return m["name"].strip() if m else ""
+    return (m["name"].strip(), (m["user"] or "").strip()) if m else ("", "")
+
+
+def _use_receipt(s: Student, budget: Budget) -> None:
+    """The receipt is Blackboard's own text: its name is the student's, and its username says
+    where `<assignment>_<username>` splits when a username holds a `_`."""
+    name, user = _receipt(s.receipt, budget)
+    s.name = name or s.name
+    s.student["name"] = s.name
+    if not user or user == s.key:
+        return
+    if s.who.endswith("_" + user):
+        s.key = s.student["sid"] = user
+    else:
+        s.notes.append(
+            f"the receipt {s.receipt.name} names the user {user!r}, its files {s.key!r}: "
+            "graded as the files say; check the download in Blackboard"
+        )
 
 
 def _submission(inp: Input, s: Student, lms: str) -> Submission:
@@ -146,9 +345,9 @@ def _submission(inp: Input, s: Student, lms: str) -> Submission:
     submission is read (nested folders and zips included). Nothing is copied or unpacked."""
     budget = Budget(inp.limits or UploadLimits())
     if s.receipt is not None:
-        s.name = _receipt_name(s.receipt, budget) or s.name
-        s.student["name"] = s.name
+        _use_receipt(s, budget)
     top = Entry(s.name, "", "dir")
+    placed: list[tuple[str, Entry]] = []  # (the download's entry, what it put at the top)
     for e, original in s.entries:
         if e.kind == "dir":
             try:
@@ -156,18 +355,64 @@ def _submission(inp: Input, s: Student, lms: str) -> Submission:
             except (UploadError, OSError) as err:
                 budget.notes.append(f"could not read {e.name}: {err}")
                 continue
-            top.children += opened.children
+            placed += [(e.name, c) for c in opened.children]
         elif e.kind == "file":
-            top.children.append(
-                Entry(_safe_name(original), original, "file", 1, e.size, reader=e.reader)
-            )
+            f = Entry(_safe_name(original), original, "file", 1, e.size, reader=e.reader)
+            placed.append((e.name, f))
         else:
             budget.notes.append(f"skipped {e.name}: {e.kind}, not a regular file")
+    top.children = _kept_apart(placed, budget)
     name = f"{s.name} ({s.key})"
     sub = read_tree(top, name, inp.files, budget, inp.stack, source=s.key)
     sub.student = dict(s.student)
-    sub.notes = [f"from a {lms} download", *sub.notes]
+    sub.notes = [f"from a {lms} download", *s.notes, *sub.notes]
     return sub
+
+
+def _kept_apart(placed: list[tuple[str, Entry]], budget: Budget) -> list[Entry]:
+    """The top of a student's tree, where no two entries of the download share a path.
+
+    Exercise files are told apart by their path in the tree, so two entries at one path would
+    silently stand for each other (one student's folder over another's, an older upload over a
+    newer). Each such entry goes under a folder named after the download's entry it came from:
+    the grader then sees two files for one exercise, grades them if identical and otherwise
+    reports the exercise as ambiguous, naming both."""
+    sources: dict[str, set[str]] = {}
+    for source, c in placed:
+        sources.setdefault(c.path, set()).add(source)
+    folders: dict[str, Entry] = {}
+    taken = set(sources)  # a folder made here must not land on a path of the upload either
+    top: list[Entry] = []
+    for source, c in placed:
+        if len(sources[c.path]) == 1:
+            top.append(c)
+            continue
+        if source not in folders:
+            folders[source] = _folder_for(source, taken)
+            top.append(folders[source])
+        _move_under(folders[source], c)
+    for path, names in sources.items():
+        if len(names) > 1:
+            budget.notes.append(
+                f"{', '.join(sorted(names))} each give {path}: kept apart, never one over the other"
+            )
+    return top
+
+
+def _folder_for(source: str, taken: set[str]) -> Entry:
+    """A folder at the top named after a download's entry, on a path nothing else has."""
+    name, k = _safe_name(source), 2
+    while name in taken:
+        name, k = f"{_safe_name(source)} ({k})", k + 1
+    taken.add(name)
+    return Entry(name, name, "dir", 1)
+
+
+def _move_under(folder: Entry, e: Entry) -> None:
+    folder.children.append(e)
+    for d in (e, *e.walk()):
+        d.path = f"{folder.path}/{d.path}"
+        d.depth += 1
 
 
 def _safe_name(original: str) -> str:

@@ -5,6 +5,11 @@ Each fixture is built to the LMS's documented naming scheme for "download all su
 uploaded twice, a student who zipped their files, an earlier attempt, a receipt. `discover` must
 find one submission per student with the right files, name and id; one Canvas download is then
 graded end to end, into a gradebook keyed by those ids.
+
+The file names and full names in a download are partly the students' own text. The attacks
+below use that text to pass as another student (a file named like a classmate's Blackboard
+attempt, a Moodle name ending like a classmate's folder) or to put two files at one path: each
+victim must keep their own files, and nothing may be overwritten without a word.
 """
 
 from __future__ import annotations
@@ -95,6 +100,7 @@ def test_blackboard_download_takes_the_latest_attempt_and_the_receipts_name(tmp_
             f"HW3_backprop_ghopper_attempt_{late}_exercise2.py": EX2,
             f"HW3_backprop_ghopper_attempt_{late}.txt": receipt.encode(),
             f"HW3_backprop_aturing_attempt_{early}_exercise1.py": b"# alan\n",
+            f"HW3_backprop_aturing_attempt_{early}.txt": b"Name: aturing\n",
         },
     )
     subs = found(root, tmp_path)
@@ -146,3 +152,174 @@ def test_a_link_in_a_download_is_not_followed(tmp_path):
     (folder / "exercise2.py").write_bytes(EX2)
     student, files, _ = found(tmp_path / "moodle", tmp_path)["Mallory (1003)"]
     assert files["exercise1"] is None and files["exercise2"] == EX2
+
+
+# ---- a student's text passing for another student's --------------------------------------------
+
+BAD = b"def dlogits():\n    return 0  # mallory's\n"
+
+
+def test_a_blackboard_file_named_like_a_classmates_later_attempt_stays_its_uploaders(tmp_path):
+    """Mallory uploads `x_ghopper_attempt_2099-..._exercise2.py`: Blackboard prefixes it with her
+    own attempt, and only that first `_attempt_` is Blackboard's. Grace keeps her files, her
+    receipt's name and her attempt; Mallory's files stay hers."""
+    grace, mallory, forged = "2026-11-01-09-00-00", "2026-11-02-10-00-00", "2099-12-31-23-59-59"
+    root = write(
+        tmp_path / "bb",
+        {
+            f"HW3_ghopper_attempt_{grace}.txt": b"Name: Grace Hopper (ghopper)\n",
+            f"HW3_ghopper_attempt_{grace}_exercise2.py": EX2,
+            f"HW3_mallory_attempt_{mallory}.txt": b"Name: Mallory Evil (mallory)\n",
+            f"HW3_mallory_attempt_{mallory}_exercise1.py": b"# mallory's own\n",
+            f"HW3_mallory_attempt_{mallory}_x_ghopper_attempt_{forged}_exercise2.py": BAD,
+            f"HW3_mallory_attempt_{mallory}_x_ghopper_attempt_{forged}.txt": b"Name: Grace\n",
+        },
+    )
+    subs = found(root, tmp_path)
+    assert set(subs) == {"Grace Hopper (ghopper)", "Mallory Evil (mallory)"}
+    student, files, _ = subs["Grace Hopper (ghopper)"]
+    assert student == {"name": "Grace Hopper", "sid": "ghopper"}
+    assert files["exercise2"] == EX2
+    student, files, _ = subs["Mallory Evil (mallory)"]
+    assert student == {"name": "Mallory Evil", "sid": "mallory"}
+    assert files["exercise1"] == b"# mallory's own\n" and files["exercise2"] is None
+
+
+def test_a_blackboard_attempt_without_a_receipt_is_not_graded(tmp_path):
+    """Blackboard writes a receipt for every attempt: files of an attempt without one are not
+    Blackboard's, so they are never graded (not even as a later attempt), and the TA is told."""
+    early, late = "2026-11-01-09-00-00", "2026-11-05-09-00-00"
+    root = write(
+        tmp_path / "bb",
+        {
+            f"HW3_ghopper_attempt_{early}.txt": b"Name: Grace Hopper (ghopper)\n",
+            f"HW3_ghopper_attempt_{early}_exercise2.py": EX2,
+            f"HW3_ghopper_attempt_{late}_exercise2.py": BAD,
+            f"HW3_nobody_attempt_{late}_exercise2.py": BAD,
+        },
+    )
+    subs = found(root, tmp_path)
+    _, files, notes = subs["Grace Hopper (ghopper)"]
+    assert files["exercise2"] == EX2
+    assert any("no receipt for that attempt" in n for n in notes)
+    _, files, notes = subs["nobody (nobody)"]
+    assert files["exercise2"] is None
+    assert any("no receipt for any attempt" in n for n in notes)
+
+
+def test_a_blackboard_username_with_an_underscore_is_taken_from_the_receipt(tmp_path):
+    stamp = "2026-11-01-09-00-00"
+    root = write(
+        tmp_path / "bb",
+        {
+            f"HW3_john_smith_attempt_{stamp}.txt": b"Name: John Smith (john_smith)\n",
+            f"HW3_john_smith_attempt_{stamp}_exercise2.py": EX2,
+            f"HW3_john_doe_attempt_{stamp}.txt": b"Name: John Doe (john_doe)\n",
+            f"HW3_john_doe_attempt_{stamp}_exercise2.py": BAD,
+        },
+    )
+    subs = found(root, tmp_path)
+    assert subs["John Smith (john_smith)"][0] == {"name": "John Smith", "sid": "john_smith"}
+    assert subs["John Smith (john_smith)"][1]["exercise2"] == EX2
+    assert subs["John Doe (john_doe)"][1]["exercise2"] == BAD
+
+
+def test_a_moodle_name_ending_like_a_classmates_folder_does_not_take_their_place(tmp_path):
+    """A student whose full name is `Ada Lovelace_1001_assignsubmission_file_` gets the folder
+    `Ada Lovelace_1001_assignsubmission_file__1002_assignsubmission_file_`: Moodle's part is
+    the end of a folder's name, so that folder is participant 1002's, not Ada's."""
+    fake = "Ada Lovelace_1001_assignsubmission_file_"
+    root = write(
+        tmp_path / "moodle",
+        {
+            f"{fake}/exercise2.py": EX2,
+            f"{fake}_1002_assignsubmission_file_/exercise2.py": BAD,
+        },
+    )
+    subs = found(root, tmp_path)
+    assert set(subs) == {"Ada Lovelace (1001)", f"{fake} (1002)"}
+    assert subs["Ada Lovelace (1001)"][1]["exercise2"] == EX2
+    assert subs[f"{fake} (1002)"][0] == {"name": fake, "sid": "1002"}
+    assert subs[f"{fake} (1002)"][1]["exercise2"] == BAD
+
+
+def test_moodle_entries_claiming_one_id_under_two_names_are_not_merged(tmp_path):
+    root = write(
+        tmp_path / "moodle",
+        {
+            "Ada Lovelace_1001_assignsubmission_file_/exercise2.py": EX2,
+            "Ada  Lovelace_1001_assignsubmission_file_/exercise2.py": BAD,
+        },
+    )
+    subs = found(root, tmp_path)
+    assert subs["Ada Lovelace (1001)"][1]["exercise2"] == EX2
+    assert subs["Ada  Lovelace (1001)"][1]["exercise2"] == BAD
+    for _, _, notes in subs.values():
+        assert any("also claim participant id 1001" in n for n in notes)
+
+
+def test_a_flat_moodle_file_that_reads_as_two_students_is_not_read(tmp_path):
+    """Flat, `Ada Lovelace_1001_assignsubmission_file__1002_assignsubmission_file_x.zip` is
+    Ada's `_1002_..._x.zip` or participant 1002's `x.zip`: neither is guessed."""
+    trick = "Ada Lovelace_1001_assignsubmission_file__1002_assignsubmission_file_x.zip"
+    root = write(
+        tmp_path / "flat",
+        {
+            "Ada Lovelace_1001_assignsubmission_file_exercise2.py": EX2,
+            trick: zipped({"exercise1.py": BAD}),
+        },
+    )
+    subs = found(root, tmp_path)
+    assert set(subs) == {"Ada Lovelace (1001)"}
+    _, files, notes = subs["Ada Lovelace (1001)"]
+    assert files["exercise2"] == EX2 and files["exercise1"] is None
+    assert any(n.startswith(f"did not read {trick}") for n in notes)
+
+
+# ---- two files at one path ---------------------------------------------------------------------
+
+
+def test_a_canvas_file_uploaded_again_is_graded_in_its_latest_version(tmp_path):
+    """Canvas names a re-upload `exercise2-1.py`, then `-2`: the highest number is the latest."""
+    root = write(
+        tmp_path / "canvas",
+        {
+            "smithbob_123_456_exercise2.py": BAD,
+            "smithbob_123_456_exercise2-2.py": EX2,
+            "smithbob_123_456_exercise2-1.py": BAD + b"# second\n",
+        },
+    )
+    _, files, notes = found(root, tmp_path)["smithbob (123)"]
+    assert files["exercise2"] == EX2
+    assert any("(smithbob_123_456_exercise2-2.py) is the latest exercise2.py" in n for n in notes)
+
+
+def test_two_canvas_uploads_with_one_number_are_ambiguous_not_one_over_the_other(tmp_path):
+    root = write(
+        tmp_path / "canvas",
+        {
+            "smithbob_123_456_exercise2-1.py": EX2,
+            "smithbob_123_456_exercise2-01.py": BAD,
+            "smithbob_123_456_exercise1.py": b"# bob\n",
+        },
+    )
+    subs, _ = discover(root, FILES, tmp_path / "work")
+    (bob,) = subs
+    assert bob.files["exercise2"] is None and bob.files["exercise1"] == b"# bob\n"
+    assert bob.absent["exercise2"].startswith("ambiguous: ")
+    assert "smithbob_123_456_exercise2-1.py" in bob.absent["exercise2"]
+
+
+def test_one_moodle_students_folder_and_flat_file_at_one_path_are_kept_apart(tmp_path):
+    root = write(
+        tmp_path / "moodle",
+        {
+            "Ada Lovelace_1001_assignsubmission_file_/exercise2.py": EX2,
+            "Ada Lovelace_1001_assignsubmission_file_exercise2.py": BAD,
+        },
+    )
+    subs, _ = discover(root, FILES, tmp_path / "work")
+    (ada,) = subs
+    assert ada.files["exercise2"] is None
+    assert ada.absent["exercise2"].startswith("ambiguous: ")
+    assert any("kept apart" in n for n in ada.notes)
