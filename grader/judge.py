@@ -41,6 +41,7 @@ _DTYPES = {str(d).removeprefix("torch."): d for d in TOLERANCE}
 
 # A heatmap of where a failed answer differs, at most this many cells a side.
 DIFF_MAP_SIDE = 32
+_LARGEST = 1.7976931348623157e308  # the largest float: what an error beyond it is written as
 
 
 @dataclass
@@ -121,7 +122,7 @@ def judge(
             warnings=warnings,
         )
     scale = max(largest_magnitude(truth), scale_floor, 1e-30)
-    rel = max_abs / scale
+    rel = min(max_abs / scale, _LARGEST)  # JSON has no Infinity: a huge error stays a number
     passed = rel <= tol
     message = (
         ""
@@ -224,7 +225,7 @@ def diff_map(rel_err: torch.Tensor) -> list[list[float]]:
     rstep, cstep = -(-rows // DIFF_MAP_SIDE), -(-cols // DIFF_MAP_SIDE)
     pooled = torch.nn.functional.max_pool2d(
         grid[None, None].float(), (rstep, cstep), ceil_mode=True
-    )[0, 0]
+    )[0, 0].clamp(max=torch.finfo(torch.float32).max)  # beyond float32's range: its largest
     # tolist() once: iterating a tensor makes a tensor of every number (~5 µs each).
     return [[round(v, 6) for v in row] for row in pooled.tolist()]
 

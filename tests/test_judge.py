@@ -8,6 +8,7 @@ mistake at least ten times outside it (the numbers are quoted in grader/judge.py
 from __future__ import annotations
 
 import functools
+import json
 
 import pytest
 import torch
@@ -272,6 +273,16 @@ def test_a_truth_changed_in_place_is_measured_again(truth):
     assert largest_magnitude(truth) == float(truth.abs().max())
     assert judged(value(truth.float()), truth).passed
     assert not judged(value(old.float()), truth).passed
+
+
+def test_a_huge_answer_gives_finite_errors_that_json_can_hold(truth):
+    """result.json is read by strict JSON parsers too, which have no Infinity: an answer of
+    1e308 fails with the largest float as its error, and a diff map of finite numbers."""
+    v = judged(value(torch.full(truth.shape, 1e308, dtype=torch.float64)), truth)
+    assert not v.passed
+    record = {"abs": v.max_abs_err, "rel": v.max_rel_err, "map": v.diff_map}
+    json.loads(json.dumps(record, allow_nan=False))
+    assert v.max_rel_err > 1e300
 
 
 # The tolerance's margins, measured on every public and hidden case
