@@ -605,7 +605,12 @@ def _submitters(info: object) -> dict[str, str]:
         return {}
     people = [{str(k).lstrip(":"): v for k, v in p.items()} for p in people if isinstance(p, dict)]
     join = lambda key: "; ".join(str(p[key]) for p in people if p.get(key))  # noqa: E731
-    fields = {"name": join("name"), "email": join("email"), "sid": join("sid")}
+    fields: dict = {"name": join("name"), "email": join("email"), "sid": join("sid")}
+    # Each person apart too: the gradebook's rows come from these, never from splitting the
+    # joined fields again, which a name holding "; " would split into a person nobody is.
+    fields["members"] = [
+        {k: str(p[k]) for k in ("name", "email", "sid") if p.get(k)} for p in people
+    ]
     return {k: v for k, v in fields.items() if v}
 
 

@@ -6,6 +6,7 @@ it did not read. tests/attacks/test_uploads.py grades whole batches with the att
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import threading
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from grader import uploads
+from grader.report.summary import gradebook_csv
 from grader.submissions import (
     METADATA,
     Submission,
@@ -356,8 +358,37 @@ def test_a_gradescope_export_zip_is_read_from_its_one_top_folder(tmp_path):
     )
     (tmp_path / "export.zip").write_bytes(data)
     [sub], is_batch = discover(tmp_path / "export.zip", FILES)
-    assert is_batch and sub.student == {"name": "Ada", "email": "a@x"}
+    assert is_batch and sub.student == {
+        "name": "Ada",
+        "email": "a@x",
+        "members": [{"name": "Ada", "email": "a@x"}],
+    }
     assert sub.files["exercise2"] == b"a"
+
+
+def test_a_name_holding_the_member_separator_never_makes_a_person_nobody_is(tmp_path):
+    """Gradescope joins a group's names with "; " in one field; a name may hold "; " itself.
+    The gradebook's rows come from the members one by one: one row per person, keys intact."""
+    people = {
+        "submission_1": [("Carl; Dan", "c@x", "3")],
+        "submission_2": [("Alice; Eve", "a@x", "1"), ("Bo", "b@x", "2")],
+    }
+    meta = {
+        sub: {":submitters": [{":name": n, ":email": e, ":sid": i} for n, e, i in who]}
+        for sub, who in people.items()
+    }
+    files = {f"export/{sub}/exercise2.py": "a" for sub in people}
+    (tmp_path / "export.zip").write_bytes(
+        zip_bytes({"export/" + METADATA: yaml.safe_dump(meta), **files})
+    )
+    subs, _ = discover(tmp_path / "export.zip", FILES)
+    results = [
+        {"submission": s.name, "score": 1, "max_score": 2, "student": s.student} for s in subs
+    ]
+    rows = list(csv.DictReader(io.StringIO(gradebook_csv(results))))
+    assert [(r["name"], r["email"], r["sid"]) for r in rows] == [
+        who for sub in sorted(people) for who in people[sub]
+    ]
 
 
 # ---- bounded resources -------------------------------------------------------------------------
