@@ -915,6 +915,7 @@ CHANNELS = {
     "signal_parent": "os.kill(os.getppid(), 0)",
     "exec": "os.execv('/bin/true', ['true'])",
     "symlink": "os.symlink('/tmp', 'link')",
+    "mkdir_own_folder": "os.mkdir('d')",  # the /tmp's free files and bytes, seen by siblings
 }
 
 

@@ -287,9 +287,48 @@ def test_torchs_backward_formulas_cannot_be_read_whatever_the_path(bubblewrap) -
 
 
 @pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
-def test_a_3000_deep_folder_is_removed_and_the_zygote_lives_on(bubblewrap) -> None:
+def test_a_student_process_creates_nothing_not_even_in_its_own_folder(bubblewrap) -> None:
+    """What a process creates is seen by its siblings of the same submission as the /tmp's free
+    files and bytes (a red team passed 13 bits from exercise 1 to exercise 2 with `mkdir`):
+    the kernel (Landlock; the audit hook off to show it alone) lets a student process create
+    no file and no folder, its own folder included."""
     iso = isolation.detect(allow_bubblewrap=bubblewrap)
-    zygote = Zygote(FAST, iso)
+    if bubblewrap and not iso.bubblewrap:
+        pytest.skip("bubblewrap is not usable here")
+    zygote = Zygote(FAST, iso, audit_hook=False)
+    try:
+        process = zygote.spawn()
+        if not process.layers.get("landlock"):
+            pytest.skip("Landlock is not in force here")
+        tries = textwrap.dedent(
+            """
+            import os
+            import torch
+
+            def made():
+                made = 0
+                for make in (lambda: os.mkdir("d"), lambda: open("f", "w").close(),
+                             lambda: os.mkfifo("p"), lambda: os.close(os.open("g", os.O_CREAT))):
+                    try:
+                        make()
+                        made += 1
+                    except PermissionError:
+                        pass
+                return torch.tensor(made)
+            """
+        )
+        assert process.load("m", tries).ok
+        assert process.call("m", "made", {}, []).value[0].item() == 0
+    finally:
+        zygote.close()
+
+
+@pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
+def test_a_3000_deep_folder_is_removed_and_the_zygote_lives_on(bubblewrap) -> None:
+    """Where Landlock is missing (and so the audit hook's refusal of mkdir is all there is), a
+    tree deeper than a path can name must still go with its process."""
+    iso = isolation.detect(allow_bubblewrap=bubblewrap)
+    zygote = Zygote(FAST, iso, landlock=False, audit_hook=False)
     try:
         first = zygote.proc.pid
         process = zygote.spawn()

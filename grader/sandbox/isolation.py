@@ -152,12 +152,15 @@ def _filesystem(bwrap: bool, landlock: bool) -> str:
     if bwrap and landlock:
         return (
             "private root (bubblewrap: only the system, Python and torch), and Landlock: "
-            "reads limited to those, writes to the process's own folder"
+            "reads limited to those, nothing created or written (its own folder read-only)"
         )
     if bwrap:
         return "private root (bubblewrap: only the system, Python and torch, read-only; /tmp)"
     if landlock:
-        return "Landlock: reads limited to the system, Python and torch; writes to its own folder"
+        return (
+            "Landlock: reads limited to the system, Python and torch; nothing created or "
+            "written (its own folder read-only)"
+        )
     return "SHARED: student code can read and write whatever the grading user can"
 
 

@@ -244,7 +244,7 @@ def _confine(config: dict, folder: str, required: dict, ways_in: dict[str, int])
     read = [reach.alias(p, ways_in) for p in config.get("read_paths", []) if isinstance(p, str)]
     listed = [reach.alias(p, ways_in) for p in config.get("list_paths", []) if isinstance(p, str)]
     steps = (
-        ("landlock", lambda: confine.landlock(read, [folder, "/dev/null"], listed)),
+        ("landlock", lambda: confine.landlock([*read, folder], ["/dev/null"], listed)),
         ("seccomp", lambda: confine.seccomp(os.getpid())),
     )
     for name, apply in steps:
