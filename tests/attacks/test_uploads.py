@@ -188,9 +188,10 @@ def test_a_killed_batch_leaves_nothing_in_the_temporary_folder(tmp_path):
 
 
 def test_a_student_process_cannot_fill_the_sandbox_with_files(grade):
-    """The issue's 1.47 million empty files: the sandbox's /tmp caps files, not only bytes.
-    (Folders: the audit hook already refuses opening a file for writing, but each folder takes
-    an inode just the same.)"""
+    """The issue's 1.47 million empty files: a student process creates nothing at all, not a
+    file and not a folder (Landlock, and the audit hook's refusal of mkdir), so the sandbox's
+    /tmp cannot fill; its cap in files (tests/test_nest.py fills it from outside) stays as the
+    layer beneath for where both are missing."""
     from grader.sandbox import isolation
 
     flood = textwrap.dedent(f"""\
@@ -200,20 +201,16 @@ def test_a_student_process_cannot_fill_the_sandbox_with_files(grade):
             try:
                 os.mkdir(f'd{{i}}')
             except OSError as e:
-                print('stopped', made, e.strerror)
+                print('stopped', made, type(e).__name__)
                 break
             made += 1
         else:
             print('made', made)
         """)
     result = grade({"exercise2": flood + solution("exercise2")})
-    printed = result["output"]["exercise2"]
+    assert result["output"]["exercise2"] == "stopped 0 PermissionError\n"
     tmp = result["isolation"]["tmp"]
-    if "files not capped" in tmp or "machine's /tmp" in tmp:  # not root: said, not hidden
-        assert printed.startswith("made")
-        return
-    assert tmp.endswith(f"{isolation.TMPFS_INODES} files")
-    made = int(printed.split()[1])
-    assert printed.startswith("stopped") and made < isolation.TMPFS_INODES
-    assert "No space left on device" in printed
+    assert tmp.endswith(f"{isolation.TMPFS_INODES} files") or (
+        "files not capped" in tmp or "machine's /tmp" in tmp  # not root: said, not hidden
+    )
     assert result["exercises"]["exercise2"]["score"] == 20  # its own work still graded
