@@ -4,19 +4,21 @@ no student process outlives grading, whatever it does to itself."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import mutated, solution
 
 from grader.sandbox import isolation
-from grader.sandbox.client import Limits, Zygote
+from grader.sandbox.client import Limits, StudentProcess, Zygote
 from grader.sandbox.inside import confine, reach
 
 FAST = Limits(call_seconds=5, import_seconds=10, memory_bytes=256 << 20)
@@ -213,6 +215,23 @@ def test_a_student_process_that_clears_its_death_signal_dies_with_the_grader(con
     assert watches[1].dead_within(10), "a student process outlived its grader's sandbox"
 
 
+@contextlib.contextmanager
+def kernel_layers_only(bubblewrap: bool) -> Iterator[StudentProcess]:
+    """A student process with Landlock in force and the audit hook off, to show what the kernel
+    refuses on its own (skipped where bubblewrap or Landlock is not usable)."""
+    iso = isolation.detect(allow_bubblewrap=bubblewrap)
+    if bubblewrap and not iso.bubblewrap:
+        pytest.skip("bubblewrap is not usable here")
+    zygote = Zygote(FAST, iso, audit_hook=False)
+    try:
+        process = zygote.spawn()
+        if not process.layers.get("landlock"):
+            pytest.skip("Landlock is not in force here")
+        yield process
+    finally:
+        zygote.close()
+
+
 FORMULA_SOURCE = textwrap.dedent(
     """
     import os
@@ -261,21 +280,12 @@ def test_torchs_backward_formulas_cannot_be_read_whatever_the_path(bubblewrap) -
     """torch/_decomp's source is autograd's derivatives as text: the kernel (Landlock) refuses
     it to student processes by any path, with the audit hook off to show that alone; the rest
     of torch stays readable, and its folders listable for the imports that need it."""
-    iso = isolation.detect(allow_bubblewrap=bubblewrap)
-    if bubblewrap and not iso.bubblewrap:
-        pytest.skip("bubblewrap is not usable here")
-    zygote = Zygote(FAST, iso, audit_hook=False)
-    try:
-        process = zygote.spawn()
-        if not process.layers.get("landlock"):
-            pytest.skip("Landlock is not in force here")
+    with kernel_layers_only(bubblewrap) as process:
         assert process.load("m", FORMULA_SOURCE).ok
         sizes = {
             name: process.call("m", name, {}, []).value[0].item()
             for name in ("plain", "dotted", "by_descriptor", "beside_them", "lazy_import")
         }
-    finally:
-        zygote.close()
     assert "warning" not in process.layers
     assert sizes == {
         "plain": -1,
@@ -292,14 +302,7 @@ def test_a_student_process_creates_nothing_not_even_in_its_own_folder(bubblewrap
     files and bytes (a red team passed 13 bits from exercise 1 to exercise 2 with `mkdir`):
     the kernel (Landlock; the audit hook off to show it alone) lets a student process create
     no file and no folder, its own folder included."""
-    iso = isolation.detect(allow_bubblewrap=bubblewrap)
-    if bubblewrap and not iso.bubblewrap:
-        pytest.skip("bubblewrap is not usable here")
-    zygote = Zygote(FAST, iso, audit_hook=False)
-    try:
-        process = zygote.spawn()
-        if not process.layers.get("landlock"):
-            pytest.skip("Landlock is not in force here")
+    with kernel_layers_only(bubblewrap) as process:
         tries = textwrap.dedent(
             """
             import os
@@ -319,8 +322,6 @@ def test_a_student_process_creates_nothing_not_even_in_its_own_folder(bubblewrap
         )
         assert process.load("m", tries).ok
         assert process.call("m", "made", {}, []).value[0].item() == 0
-    finally:
-        zygote.close()
 
 
 @pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
