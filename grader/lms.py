@@ -364,7 +364,8 @@ def _submission(inp: Input, s: Student, lms: str) -> Submission:
     top.children = _kept_apart(placed, budget)
     name = f"{s.name} ({s.key})"
     sub = read_tree(top, name, inp.files, budget, inp.stack, source=s.key)
-    sub.student = dict(s.student)
+    # One person, listed as such: the gradebook never splits a name that holds "; ".
+    sub.student = {**s.student, "members": [dict(s.student)]}
     sub.notes = [f"from a {lms} download", *s.notes, *sub.notes]
     return sub
 

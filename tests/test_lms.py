@@ -31,7 +31,12 @@ EX2 = solution("exercise2").encode()
 def found(path: Path, tmp_path: Path) -> dict[str, tuple[dict, dict[str, bytes | None], list]]:
     subs, is_batch = discover(path, FILES, tmp_path / "work")
     assert is_batch
-    return {s.name: (s.student, s.files, s.notes) for s in subs}
+    found = {}
+    for s in subs:
+        student = {k: v for k, v in s.student.items() if k != "members"}
+        assert s.student["members"] == [student]  # one person each, never split again
+        found[s.name] = (student, s.files, s.notes)
+    return found
 
 
 def write(root: Path, files: dict[str, bytes]) -> Path:
@@ -139,6 +144,26 @@ def test_a_graded_canvas_download_gives_one_gradebook_row_per_student(tmp_path):
     assert set(by_sid) == {"340934", "334244"}
     assert by_sid["340934"]["name"] == "smithbob" and by_sid["340934"]["exercise2"] == "20"
     assert by_sid["334244"]["exercise2"] == "0"
+
+
+def test_a_full_name_holding_the_member_separator_is_one_gradebook_row(tmp_path):
+    """ "; " joins a Gradescope group's names; a Moodle full name may hold it too, and is still
+    one person: one row, with their id."""
+    zpath = tmp_path / "moodle.zip"
+    zpath.write_bytes(
+        zipped(
+            {
+                "Carl; Dan_1001_assignsubmission_file_/exercise2.py": EX2,
+                "Ada Lovelace_1002_assignsubmission_file_/exercise2.py": EX2,
+            }
+        )
+    )
+    grade_batch(zpath, tmp_path / "out", progress=False)
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "out" / "grades.csv").read_text())))
+    assert sorted((r["name"], r["sid"]) for r in rows) == [
+        ("Ada Lovelace", "1002"),
+        ("Carl; Dan", "1001"),
+    ]
 
 
 def test_a_link_in_a_download_is_not_followed(tmp_path):
