@@ -289,11 +289,13 @@ def arm() -> None:
     refuses ctypes, which confine.py needs) and before student code."""
     import torch
 
-    formulas = os.path.join(os.path.dirname(torch.__file__), "_decomp") + os.sep
-    sys.addaudithook(_hook_for(os.getpid(), formulas))
+    formulas = os.path.join(os.path.dirname(torch.__file__), "_decomp")
+    # As spelt and as resolved, once: the hook sees every open of the process.
+    prefixes = (formulas + os.sep, os.path.realpath(formulas) + os.sep)
+    sys.addaudithook(_hook_for(os.getpid(), prefixes))
 
 
-def _hook_for(me: int, formulas: str):
+def _hook_for(me: int, formulas: tuple[str, str]):
     tamper, denied, write_flags, forbidden = _TAMPER, _DENIED, _WRITE_FLAGS, AutogradForbidden
 
     def hook(event: str, args: tuple) -> None:
@@ -315,16 +317,15 @@ def _hook_for(me: int, formulas: str):
     return hook
 
 
-def _names_formulas(path: object, formulas: str) -> bool:
+def _names_formulas(path: object, formulas: tuple[str, str]) -> bool:
     """Whether an opened path is in torch/_decomp, however it is spelt ("/./", "//", "..", a
     link). A second layer: Landlock refuses those files to student processes by any path, a
     descriptor-relative open included (isolation.backward_formulas)."""
     if not isinstance(path, str | bytes):
         return False
     path = os.fsdecode(path)
-    return path.startswith(formulas) or os.path.realpath(path).startswith(
-        os.path.realpath(formulas) + os.sep
-    )
+    spelt, resolved = formulas
+    return path.startswith(spelt) or os.path.realpath(path).startswith(resolved)
 
 
 def _writes(args: tuple, write_flags: int) -> bool:
