@@ -324,6 +324,44 @@ def test_a_student_process_creates_nothing_not_even_in_its_own_folder(bubblewrap
         assert process.call("m", "made", {}, []).value[0].item() == 0
 
 
+OPEN_DESCRIPTORS = textwrap.dedent(
+    """
+    import os
+    import torch
+
+    def count():
+        n = 0
+        for fd in range(3, 4096):
+            try:
+                os.fstat(fd)
+                n += 1
+            except OSError:
+                pass
+        return torch.tensor(n)
+    """
+)
+
+
+@pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
+def test_the_zygotes_landlock_rules_are_closed_before_student_code(bubblewrap) -> None:
+    """The zygote opens the ~270 paths of the shared Landlock rules once (confine.Rules) and
+    each child adds them to its own ruleset; the child closes those descriptors before the
+    student's file is loaded, leaving only its socket (and, where Python lies behind a closed
+    folder, the zygote's ways in to it: inside/reach.py)."""
+    iso = isolation.detect(allow_bubblewrap=bubblewrap)
+    if bubblewrap and not iso.bubblewrap:
+        pytest.skip("bubblewrap is not usable here")
+    zygote = Zygote(FAST, iso)
+    try:
+        process = zygote.spawn()
+        if not process.layers.get("landlock"):
+            pytest.skip("Landlock is not in force here")
+        assert process.load("m", OPEN_DESCRIPTORS).ok
+        assert process.call("m", "count", {}, []).value[0].item() <= 4
+    finally:
+        zygote.close()
+
+
 @pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
 def test_a_3000_deep_folder_is_removed_and_the_zygote_lives_on(bubblewrap) -> None:
     """Where Landlock is missing (and so the audit hook's refusal of mkdir is all there is), a

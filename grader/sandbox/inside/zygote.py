@@ -84,6 +84,7 @@ class Zygote:
         # (Each child doing it itself touched every loaded module: ~20 ms of CPU per process.)
         self.ways_in = reach.open_walled_off(config.get("reach", [])) if os.getuid() == 0 else {}
         reach.reroute(self.ways_in)
+        self.rules = _landlock_rules(config, self.ways_in)
 
     def serve(self) -> None:
         self.layers = self._probe()
@@ -164,7 +165,7 @@ class Zygote:
             ours.close()
             code = 0
             try:
-                layers = _confine(self.config, folder, required={}, ways_in=self.ways_in)
+                layers = _confine(self.config, folder, {}, self.ways_in, self.rules)
                 protocol.send(theirs, {"layers": layers})
             except BaseException:  # noqa: BLE001 - the probe must never return into the loop
                 code = 1
@@ -190,11 +191,12 @@ class Zygote:
             os.setsid()  # its own session and process group: the grader kills the group as a whole
             os.dup2(out_fd, 1)
             os.dup2(out_fd, 2)
-            _close_fds_except({0, 1, 2, sock_fd, *self.ways_in.values()})
+            rules = self.rules.fds if self.rules else []
+            _close_fds_except({0, 1, 2, sock_fd, *self.ways_in.values(), *rules})
             sock = socket.socket(fileno=sock_fd)
             try:
                 config = dict(self.config, **limits)
-                layers = _confine(config, folder, required=self.layers, ways_in=self.ways_in)
+                layers = _confine(config, folder, self.layers, self.ways_in, self.rules)
             except Exception as e:  # noqa: BLE001 - say why, then refuse to run student code
                 protocol.send(sock, {"hello": False, "error": f"{type(e).__name__}: {e}"})
                 raise
@@ -221,9 +223,30 @@ def _heap_pages() -> dict:
     return {"marked_huge": marked, "huge_kb": huge_kb}
 
 
-def _confine(config: dict, folder: str, required: dict, ways_in: dict[str, int]) -> dict:
+def _landlock_rules(config: dict, ways_in: dict[str, int]) -> confine.Rules | None:
+    """The Landlock rules every child shares (Python, torch, the system), made ready once; None
+    where Landlock is off or missing (each child then tries, and reports, on its own)."""
+    if not (confine.LINUX and config.get("landlock", True)):
+        return None
+    read = [reach.alias(p, ways_in) for p in config.get("read_paths", []) if isinstance(p, str)]
+    listed = [reach.alias(p, ways_in) for p in config.get("list_paths", []) if isinstance(p, str)]
+    try:
+        return confine.Rules(read, listed)
+    except OSError:
+        return None
+
+
+def _confine(
+    config: dict,
+    folder: str,
+    required: dict,
+    ways_in: dict[str, int],
+    rules: confine.Rules | None = None,
+) -> dict:
     """Every layer this process can put in force, in order; `required` ones must not fail.
-    `ways_in`: the zygote's descriptors for a Python behind closed folders (inside/reach.py)."""
+    `ways_in`: the zygote's descriptors for a Python behind closed folders (inside/reach.py);
+    `rules`: the zygote's Landlock rules for the paths in `config` (its descriptors are closed
+    here, before any student code)."""
     for name in set(os.environ) - set(config.get("env", ())):
         del os.environ[name]  # bubblewrap adds PWD; the zygote's own settings go too
     uid = _fresh_uid() if os.getuid() == 0 else None
@@ -239,28 +262,45 @@ def _confine(config: dict, folder: str, required: dict, ways_in: dict[str, int])
         if os.getppid() != zygote:
             raise RuntimeError("the zygote ended during set-up")
         confine.not_dumpable()
-    _set_limits(config)
     layers = {"uid": os.getuid(), "dropped_to_fresh_uid": uid is not None}
-    read = [reach.alias(p, ways_in) for p in config.get("read_paths", []) if isinstance(p, str)]
-    listed = [reach.alias(p, ways_in) for p in config.get("list_paths", []) if isinstance(p, str)]
-    steps = (
-        ("landlock", lambda: confine.landlock([*read, folder], ["/dev/null"], listed)),
-        ("seccomp", lambda: confine.seccomp(os.getpid())),
-    )
-    for name, apply in steps:
-        if not config.get(name, True):
-            layers[name] = None
-            layers[f"{name}_error"] = "disabled by the grader"
-            continue
-        try:
-            layers[name] = apply()
-        except OSError as e:
-            if required.get(name):
-                raise RuntimeError(f"{name} worked in the probe but not here: {e}") from None
-            layers[name], layers[f"{name}_error"] = None, str(e)
+    try:
+        _put_in_force(
+            layers, "landlock", config, required, lambda: _landlock(config, folder, ways_in, rules)
+        )
+    finally:
+        if rules is not None:
+            rules.close()
+    # After Landlock: the ruleset needs a descriptor of its own, and the zygote's rules held
+    # ~270 more than the open-files limit allows.
+    _set_limits(config)
+    _put_in_force(layers, "seccomp", config, required, lambda: confine.seccomp(os.getpid()))
     _check_python_readable(layers)
     layers["autograd"] = _keep_autograd_off(config.get("audit_hook", True))
     return layers
+
+
+def _landlock(config: dict, folder: str, ways_in: dict[str, int], rules) -> str:
+    """Landlock for this child: the zygote's rules, or the same paths opened here, and its
+    own folder (read only: a student process creates nothing, ninth session)."""
+    if rules is not None:
+        return confine.landlock([folder], ["/dev/null"], rules=rules)
+    read = [reach.alias(p, ways_in) for p in config.get("read_paths", []) if isinstance(p, str)]
+    listed = [reach.alias(p, ways_in) for p in config.get("list_paths", []) if isinstance(p, str)]
+    return confine.landlock([*read, folder], ["/dev/null"], listed)
+
+
+def _put_in_force(layers: dict, name: str, config: dict, required: dict, apply) -> None:
+    """One kernel layer, unless the grader disabled it; `required` ones must not fail."""
+    if not config.get(name, True):
+        layers[name] = None
+        layers[f"{name}_error"] = "disabled by the grader"
+        return
+    try:
+        layers[name] = apply()
+    except OSError as e:
+        if required.get(name):
+            raise RuntimeError(f"{name} worked in the probe but not here: {e}") from None
+        layers[name], layers[f"{name}_error"] = None, str(e)
 
 
 def _keep_autograd_off(hook: bool) -> str:
