@@ -20,8 +20,10 @@ Standard library only: this file runs inside the sandbox beside student code.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
+import fcntl
 import os
 import platform
 import stat
@@ -106,6 +108,9 @@ def _handled_fs(abi: int) -> int:
     return rights
 
 
+RULES_ABOVE = 256  # where the zygote keeps the descriptors of its prepared Landlock rules
+
+
 class Rules:
     """Landlock rules made ready once, in the zygote, for every process it forks: each path's
     O_PATH descriptor and the packed struct landlock_path_beneath_attr granting its rights.
@@ -137,6 +142,12 @@ class Rules:
             fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
         except OSError:
             return  # an absent path needs no rule
+        # Moved up out of the way: the descriptors a child is handed (its socket) keep the low
+        # numbers they always had, and its ruleset finds one below the open-files limit.
+        with contextlib.suppress(OSError):
+            high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, RULES_ABOVE)
+            os.close(fd)
+            fd = high
         self.fds.append(fd)
         self.attrs.append(_path_beneath(fd, access))
 
