@@ -357,7 +357,11 @@ def _submission(inp: Input, s: Student, lms: str) -> Submission:
                 continue
             placed += [(e.name, c) for c in opened.children]
         elif e.kind == "file":
-            f = Entry(_safe_name(original), original, "file", 1, e.size, reader=e.reader)
+            # Its copies (the download's zip holding this name twice) go with it: read_capped
+            # reads it only if they are the same.
+            f = Entry(
+                _safe_name(original), original, "file", 1, e.size, reader=e.reader, copies=e.copies
+            )
             placed.append((e.name, f))
         else:
             budget.notes.append(f"skipped {e.name}: {e.kind}, not a regular file")

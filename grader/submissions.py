@@ -32,6 +32,7 @@ from . import notebook_submissions
 from .uploads import (
     IGNORED_DIRS,
     MAX_EXPORT_ENTRIES,
+    AmbiguousEntry,
     Budget,
     Entry,
     MiB,
@@ -233,11 +234,16 @@ def _choose(
     cands = sorted(cands, key=lambda c: (c[0], c[1], c[2].path))
     best = [c for c in cands if c[:2] == cands[0][:2]][:5]
     contents: dict[str, bytes] = {}
+    doubtful: list[str] = []
     for _, _, e in best:
         try:
             contents[_rel(top, e)] = read_capped(e, limit, budget)
+        except AmbiguousEntry as err:
+            doubtful.append(str(err))
         except UploadError as err:
             budget.notes.append(str(err))
+    if doubtful:  # a zip's entries at one path that differ: no tied file is taken over them
+        return None, "ambiguous: " + "; ".join(doubtful)
     if not contents:
         return None, "missing: " + "; ".join(_rel(top, c[2]) for c in best) + " could not be read"
     if len(set(contents.values())) > 1:

@@ -8,6 +8,13 @@ it, and never followed or opened (files are opened with O_NOFOLLOW | O_NONBLOCK 
 fstat before a byte is read). A zip inside the upload is copied into an anonymous temporary file
 (gone the moment it is closed, or the moment the process dies) and listed like a folder.
 
+A zip may list two entries at one path (a name written twice, `x` and `./x`, a file `x` and a
+folder `x/`). An unzip tool keeps one of them only, and which one depends on the tool (most keep
+the last), so the grader never takes one for the other: both are listed at that path, and
+whatever reads it (an exercise file, a notebook, a zip inside) gets its bytes only if every copy
+holds the same, each copy read and charged to the budget; otherwise nothing there is read, and
+an exercise file there is `ambiguous: …`, with what to upload instead.
+
 Every submission gets its own `Budget`: how many entries are listed, how many bytes are read or
 decompressed, how deep folders and archives nest. Past a limit the rest is left unread, with a
 note saying which limit and how to raise it. The limits are `UploadLimits`; docs/submissions.md
@@ -69,6 +76,10 @@ class UploadError(Exception):
     """This upload (or part of it) cannot be read; the message says why, for the student."""
 
 
+class AmbiguousEntry(UploadError):
+    """One path of a zip holds different entries: none is read, as none is surely the one meant."""
+
+
 @dataclass
 class Entry:
     """One file or folder of an upload. `kind` is "dir", "file" or the kind of a skipped entry."""
@@ -81,6 +92,10 @@ class Entry:
     children: list[Entry] = field(default_factory=list)
     reader: Callable[[int], bytes] | None = field(default=None, repr=False)
     opened: bool = False  # a zip file whose entries are now its children
+    # Other entries of the same zip at this very path (a name listed twice, `./x`, a folder
+    # `x/`): an unzip tool keeps one of them only, and which one depends on the tool, so none
+    # stands for the others unseen. `read_capped` reads this entry only if they are identical.
+    copies: list[Entry] = field(default_factory=list, repr=False)
 
     def walk(self) -> Iterator[Entry]:
         """Every entry below this one, shallowest first."""
@@ -311,7 +326,7 @@ def scan_zip(
             f"{label} holds {len(z.infolist())} entries, more than the {cap} the grader reads: "
             "upload only your exercise files"
         )
-    dirs: dict[tuple[str, ...], Entry] = {(): under}
+    listed: list[tuple[tuple[str, ...], str, zipfile.ZipInfo]] = []
     for info in z.infolist():
         parts = _safe_parts(info.filename)
         if parts is None:
@@ -325,24 +340,35 @@ def scan_zip(
                 "levels deep"
             )
             continue
-        kind = _zip_kind(info)
+        listed.append((parts, _zip_kind(info), info))
+    # Every path the zip needs as a folder: those it lists as folders and those entries sit in.
+    # A file at one of them is a second entry at that path (an unzip tool makes one of the two).
+    folders = {p[:i] for p, kind, _ in listed for i in range(1, len(p) + (kind == "dir"))}
+    dirs: dict[tuple[str, ...], Entry] = {(): under}
+    placed: dict[tuple[str, ...], Entry] = {}  # the first entry at each path that is no folder
+    for parts, kind, info in listed:
+        if kind == "dir":
+            if _zip_dirs(dirs, parts, under, label, budget) is None:
+                return z
+            continue
         parent = _zip_dirs(dirs, parts[:-1], under, label, budget)
         if parent is None:
             return z
-        if parent.child(parts[-1]) is not None:
-            if kind != "dir":
-                budget.notes.append(f"skipped a second {label}/{'/'.join(parts)}")
-            continue
         path = "/".join(filter(None, (under.path, *parts)))
         if not budget.take_entry(path):
             return z
         entry = Entry(parts[-1], path, kind, under.depth + len(parts), info.file_size)
-        parent.children.append(entry)
-        if kind == "dir":
-            dirs[parts] = entry
-        elif kind == "file":
+        if kind == "file":
             entry.reader = _member_reader(z, info)
-        else:
+        first = placed.setdefault(parts, entry)
+        if first is not entry:
+            # Kept apart, never one over the other: read_capped compares the two when read.
+            first.copies.append(entry)
+            continue
+        parent.children.append(entry)
+        if parts in folders:
+            first.copies.append(Entry(parts[-1], path, "dir", entry.depth))
+        if kind != "file":
             budget.notes.append(f"skipped {path}: {kind} in a zip, not a regular file")
     return z
 
@@ -368,18 +394,45 @@ def _zip_dirs(dirs, parts, under: Entry, label: str, budget: Budget) -> Entry | 
 
 
 def read_capped(entry: Entry, limit: int, budget: Budget) -> bytes:
-    """At most `limit` + 1 bytes of a file entry (one more tells "too large"), charged."""
+    """At most `limit` + 1 bytes of a file entry (one more tells "too large"), charged.
+
+    An entry that shares its path with others of its zip (`Entry.copies`) is read only if every
+    copy holds the same bytes, each copy read and charged the same way; otherwise it raises
+    `AmbiguousEntry`, whatever reads it (an exercise file, a notebook, a zip inside)."""
+    n = len(entry.copies) + 1
+    differ = AmbiguousEntry(
+        f"{entry.path} was not read: the upload holds {n} entries at that path and they differ "
+        "(an unzip tool keeps one of them only, so which one is meant cannot be told); upload a "
+        f"zip with one copy of {entry.name}"
+    )
+    # A folder at the path, or a size the zip declares otherwise, differs without a byte read.
+    if any(c.kind != "file" or c.size != entry.size for c in entry.copies):
+        raise differ
+    data = _read_one(entry, entry.path, limit, budget)
+    if not entry.copies:
+        return data
+    for copy in entry.copies:
+        if _read_one(copy, entry.path, limit, budget) != data:
+            raise differ
+    note = f"the upload holds {entry.path} {n} times, all identical: read once"
+    if note not in budget.notes:
+        budget.notes.append(note)
+    return data
+
+
+def _read_one(entry: Entry, path: str, limit: int, budget: Budget) -> bytes:
+    """At most `limit` + 1 bytes of one entry, charged; errors name `path`."""
     if entry.reader is None:
-        raise UploadError(f"{entry.path} is not a regular file")
+        raise UploadError(f"{path} is not a regular file")
     try:
         data = entry.reader(limit + 1)
     except UploadError:
         raise
     except (OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, ValueError) as e:
-        raise UploadError(f"could not read {entry.path}: {e}") from None
+        raise UploadError(f"could not read {path}: {e}") from None
     except NotImplementedError as e:  # a compression method zipfile does not know
-        raise UploadError(f"could not read {entry.path}: {e}") from None
-    budget.take_bytes(len(data), entry.path)
+        raise UploadError(f"could not read {path}: {e}") from None
+    budget.take_bytes(len(data), path)
     return data
 
 

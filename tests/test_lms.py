@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -348,3 +349,19 @@ def test_one_moodle_students_folder_and_flat_file_at_one_path_are_kept_apart(tmp
     assert ada.files["exercise2"] is None
     assert ada.absent["exercise2"].startswith("ambiguous: ")
     assert any("kept apart" in n for n in ada.notes)
+
+
+def test_a_download_zip_listing_one_file_twice_is_not_read_one_for_the_other(tmp_path):
+    """The download's zip itself may hold one name twice: the student's file there is read only
+    if both copies are the same, as in any zip (grader/uploads.py)."""
+    buf = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(buf, "w") as z:
+        warnings.simplefilter("ignore", UserWarning)  # zipfile's "Duplicate name": the point
+        z.writestr("smithbob_123_456_exercise2.py", EX2)
+        z.writestr("smithbob_123_456_exercise2.py", BAD)
+        z.writestr("smithbob_123_457_exercise1.py", b"# bob\n")
+    zpath = tmp_path / "canvas.zip"
+    zpath.write_bytes(buf.getvalue())
+    (bob,) = discover(zpath, FILES, tmp_path / "work")[0]
+    assert bob.files["exercise2"] is None and bob.files["exercise1"] == b"# bob\n"
+    assert bob.absent["exercise2"].startswith("ambiguous: exercise2.py was not read")

@@ -10,13 +10,16 @@ import csv
 import io
 import os
 import threading
+import warnings
 import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import solution
 
 from grader import uploads
+from grader.batch import grade_batch
 from grader.report.summary import gradebook_csv
 from grader.submissions import (
     METADATA,
@@ -253,6 +256,96 @@ def test_zip_links_and_climbing_names_are_skipped(tmp_path):
     sub = read_submission(tmp_path / "s.zip", "s", FILES)
     assert sub.files == {"exercise1": None, "exercise2": None, "exercise3": b"z"}
     assert "skipped exercise1.py: a symbolic link in a zip, not a regular file" in sub.notes
+
+
+# ---- two entries of a zip at one path ---------------------------------------------------------
+
+
+def zip_listing(entries: list[tuple[str, str | bytes]]) -> bytes:
+    """A zip holding `entries` in this order, a name given twice written twice."""
+    buf = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(buf, "w") as z:
+        warnings.simplefilter("ignore", UserWarning)  # zipfile's "Duplicate name": the point
+        for name, content in entries:
+            z.writestr(zipfile.ZipInfo(name), content)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        ("exercise1.py", "print('shown to the TA')\n"),  # one name twice: unzip keeps the last
+        ("./exercise1.py", "print('shown to the TA')\n"),  # the same path once cleaned
+        ("exercise1.py/", ""),  # a folder at the file's path
+        ("exercise1.py/notes.txt", "x"),  # a folder the file's path must be
+    ],
+)
+def test_entries_of_a_zip_at_one_path_that_differ_are_not_graded(tmp_path, second):
+    """A zip may list two entries at one path: an unzip tool keeps one (most, the last), the
+    grader must not grade another. Neither is graded; the exercise is ambiguous, saying what to
+    do, and the other exercises are graded as ever."""
+    zpath = tmp_path / "s.zip"
+    zpath.write_bytes(
+        zip_listing([("exercise1.py", "print('graded')\n"), second, ("exercise2.py", "b\n")])
+    )
+    sub = read_submission(zpath, "s", FILES)
+    assert sub.files["exercise1"] is None and sub.files["exercise2"] == b"b\n"
+    why = sub.absent["exercise1"]
+    assert why.startswith("ambiguous: exercise1.py was not read: the upload holds 2 entries")
+    assert why.endswith("upload a zip with one copy of exercise1.py")
+
+
+def test_identical_entries_of_a_zip_at_one_path_are_read_once_with_a_note(tmp_path):
+    zpath = tmp_path / "s.zip"
+    zpath.write_bytes(zip_listing([("hw/exercise1.py", "a\n"), ("hw/./exercise1.py", "a\n")]))
+    sub = read_submission(zpath, "s", FILES)
+    assert sub.files["exercise1"] == b"a\n"
+    assert "the upload holds hw/exercise1.py 2 times, all identical: read once" in sub.notes
+
+
+def test_a_zip_inside_listed_twice_with_different_contents_is_not_opened(tmp_path):
+    """Not only exercise files: a zip (or notebook) at a doubled path is read by no one."""
+    inner = [zip_listing([("exercise1.py", f"v = {i}\n")]) for i in (1, 2)]
+    root = tree(tmp_path / "class", {"ada/exercise2.py": "a\n"})
+    (root / "mal.zip").write_bytes(zip_listing([("hw.zip", inner[0]), ("hw.zip", inner[1])]))
+    mal = by_name(discover(root, FILES)[0])["mal"]
+    assert mal.files == dict.fromkeys(FILES)
+    assert any(n.startswith("hw.zip was not read: the upload holds 2 entries") for n in mal.notes)
+
+
+def test_copies_at_one_path_are_compared_within_the_byte_budget(tmp_path):
+    """Each copy is read through the capped reader and charged: two copies of 600 KiB are
+    1.2 MiB read, more than a budget of 1 MiB, so the second is not read, and nothing is graded."""
+    big = b"#" * (600 << 10)
+    zpath = tmp_path / "s.zip"
+    zpath.write_bytes(zip_listing([("exercise1.py", big), ("exercise1.py", big)]))
+    limits = UploadLimits(bytes=1 * MiB, file_bytes=1 * MiB)
+    sub = read_submission(zpath, "s", FILES, limits=limits)
+    assert sub.files["exercise1"] is None
+    assert any("would exceed 1 MiB" in n for n in sub.notes)
+
+
+def test_a_zip_with_two_different_exercise_files_is_graded_for_the_others(tmp_path):
+    """End to end: the report says why exercise1 scores nothing; exercise2 is graded in full."""
+    root = tree(tmp_path / "class", {"bob/exercise2.py": solution("exercise2")})
+    (root / "ada.zip").write_bytes(
+        zip_listing(
+            [
+                ("exercise1.py", solution("exercise1")),
+                ("exercise1.py", "def forward(): pass\n"),
+                ("exercise2.py", solution("exercise2")),
+            ]
+        )
+    )
+    out = tmp_path / "out"
+    results = {r["submission"]: r for r in grade_batch(root, out, progress=False)}
+    ada = results["ada"]
+    assert ada["files"]["exercise1"].startswith("ambiguous: exercise1.py was not read")
+    assert ada["exercises"]["exercise1"]["score"] == 0
+    assert ada["exercises"]["exercise2"]["score"] == ada["exercises"]["exercise2"]["max_score"]
+    assert ada["exercises"]["exercise2"] == results["bob"]["exercises"]["exercise2"]
+    report = (out / "ada" / "report.html").read_text()
+    assert "upload a zip with one copy of exercise1.py" in report
 
 
 # ---- names -------------------------------------------------------------------------------------
