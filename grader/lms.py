@@ -3,11 +3,12 @@
 Each LMS names the files of its "download all submissions" after the student, in its own scheme
 (the formats as their documentation and downloads show them; nothing else is read):
 
-- Canvas: one flat folder, `<loginname>[_late]_<user id>_<submission id>_<file name>`, where
-  the login name is the student's name in lower case without spaces (`smithbob`) and a file
-  uploaded again gets `-1`, `-2` before its extension (`exercise1-1.py`): of one student's
-  `exercise1.py`, `exercise1-1.py`, `exercise1-2.py` only the highest number, the latest upload,
-  is read.
+- Canvas: one flat folder, `<login>[_LATE]_<user id>_<file id>_<file name>`, where the login is
+  the word characters of the student's sortable name in lower case (`Smith, Bob` is `smithbob`;
+  `_` and digits stay, except that `_<digits>_` is folded into the digits; older versions write
+  `late`) and a file uploaded again gets `-1`, `-2` before its extension (`exercise1-1.py`): of
+  one student's `exercise1.py`, `exercise1-1.py`, `exercise1-2.py` only the highest number, the
+  latest upload, is read.
 - Moodle: a folder per student, `<Full Name>_<participant id>_assignsubmission_file_`, holding
   the files as uploaded; or, without "download submissions in folders", flat files
   `<Full Name>_<participant id>_assignsubmission_file_<file name>`.
@@ -20,20 +21,25 @@ plain folder of submissions is never misread. Names and ids from file names are 
 own text: they are kept as data (escaped in reports, defused in the gradebook), never as paths.
 
 The student's text sits inside the LMS's own (a full name before Moodle's part, a file name
-after Blackboard's), and it may copy that part to pass as a classmate. So a name is split only
-where the LMS's part must be: Blackboard's is the first `_attempt_<stamp>` (what comes before it
-is the assignment and username, which students do not choose), the assignment is what every
-entry starts with, and an attempt counts only if the download holds its receipt; a Moodle
-folder's part is the end of its name; a flat Moodle file whose name reads as two students' is
-not read. Entries claiming one Moodle id under two names are graded apart. Two entries that
-would land on one path in a student's tree are kept apart (`_kept_apart`), so one never stands
-for the other unseen: different files for one exercise make it ambiguous, not guessed.
+after Blackboard's, both around Canvas's), and it may copy that part to pass as a classmate. So
+a name is split only where the LMS's part must be: Blackboard's is the first `_attempt_<stamp>`
+(what comes before it is the assignment and username, which students do not choose), the
+assignment is what every entry starts with, and an attempt counts only if the download holds its
+receipt; a Moodle folder's part is the end of its name; a flat Moodle file, or a Canvas file,
+whose name reads as two students' is not read. Canvas's part `_<user id>_<file id>_` may stand
+in a login (a name ending in `_1001`) or a file name (`1001_5555_x.zip`) too, and a login holds
+`_`, so every place it occurs is a reading, unless what comes before it cannot be a login (a
+capital, a space, a dash). Entries claiming one Moodle id, or one Canvas user id, under two
+names are graded apart. Two entries that would land on one path in a student's tree are kept
+apart (`_kept_apart`), so one never stands for the other unseen: different files for one
+exercise make it ambiguous, not guessed.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -46,9 +52,11 @@ from .submissions import (
 )
 from .uploads import Budget, Entry, UploadError, UploadLimits, read_capped
 
-CANVAS = re.compile(
-    r"^(?P<login>[^_]+?)(?P<late>_(?i:late))?_(?P<id>\d+)_(?P<sub>\d+)_(?P<file>.+)$"
-)
+# Canvas's own part of a name, after the login: `_<user id>_<file id>_`, ids in ASCII digits;
+# one reading per occurrence in the name (the login and the file name may hold it too).
+CANVAS_IDS = re.compile(r"_(?P<id>[0-9]+)_(?P<file_id>[0-9]+)_")
+# Canvas's late mark, just before the user id (`LATE`, `late` in older versions).
+CANVAS_LATE = re.compile(r"_(?i:late)$")
 # Moodle's own part of a name, after the full name: one reading per occurrence in the name.
 MOODLE_TAIL = re.compile(r"_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_")
 # Blackboard's own part of a name: the first occurrence is the one Blackboard wrote.
@@ -57,6 +65,14 @@ BLACKBOARD_ATTEMPT = re.compile(r"_attempt_(?P<stamp>\d{4}-\d{2}-\d{2}-\d{2}-\d{
 CANVAS_AGAIN = re.compile(r"^(?P<stem>.+?)-(?P<n>\d+)(?P<ext>\.[A-Za-z0-9]+)$")
 RECEIPT_NAME = re.compile(r"^Name:\s*(?P<name>.+?)\s*(?:\((?P<user>[^()]*)\))?\s*$", re.M)
 MAX_RECEIPT_BYTES = 64 << 10
+
+
+class CanvasName(NamedTuple):
+    """One reading of a Canvas entry's name."""
+
+    login: str
+    id: str
+    file: str
 
 
 class MoodleName(NamedTuple):
@@ -113,23 +129,68 @@ def read_lms_download(inp: Input, root: Entry, name: str) -> list[Submission]:
 
 
 def _canvas(entries: list[Entry]) -> dict[str, Student] | None:
-    matches = [(e, CANVAS.match(e.name)) for e in entries]
-    if any(m is None or e.kind != "file" for e, m in matches):
+    parsed = [(e, _canvas_names(e)) for e in entries]
+    if any(not names or e.kind != "file" for e, names in parsed):
         return None
-    students: dict[str, Student] = {}
-    uploads: dict[str, dict[str, list[tuple[int, Entry]]]] = {}
-    for e, m in matches:
-        s = students.setdefault(m["id"], Student(m["id"], m["login"]))
-        s.student = {"name": m["login"], "sid": m["id"]}
-        again = CANVAS_AGAIN.match(m["file"])
-        original, n = (
-            (f"{again['stem']}{again['ext']}", int(again["n"])) if again else (m["file"], 0)
-        )
-        uploads.setdefault(m["id"], {}).setdefault(original, []).append((n, e))
-    for sid, by_name in uploads.items():
+    students: dict[tuple[str, str], Student] = {}
+    uploads: dict[tuple[str, str], dict[str, list[tuple[int, Entry]]]] = {}
+    doubtful: list[tuple[Entry, list[CanvasName]]] = []
+    for e, names in parsed:
+        if len(names) > 1:
+            doubtful.append((e, names))
+            continue
+        (c,) = names
+        _student(students, c.id, c.login)
+        again = CANVAS_AGAIN.match(c.file)
+        original, n = (f"{again['stem']}{again['ext']}", int(again["n"])) if again else (c.file, 0)
+        uploads.setdefault((c.id, c.login), {}).setdefault(original, []).append((n, e))
+    for key, by_name in uploads.items():
         for original, versions in by_name.items():
-            _latest_upload(students[sid], original, versions)
-    return students
+            _latest_upload(students[key], original, versions)
+    for e, names in doubtful:
+        _doubtful(
+            students,
+            e,
+            [(c.id, c.login) for c in names],
+            "user id",
+            "Canvas writes `<login>_<user id>_<file id>_<file name>`, and a login or a file name "
+            "may hold `_<number>_<number>_` too; if it is this student's, ask them to upload it "
+            "again under a name without `_<number>_` in it (nor a number first), or take it "
+            "from Canvas and grade it on its own",
+        )
+    _shared_ids(students, "user id", "login", "Canvas", "student")
+    return {f"{sid}\0{login}": s for (sid, login), s in students.items()}
+
+
+def _canvas_names(e: Entry) -> list[CanvasName]:
+    """Every way of reading `e`'s name as Canvas's `<login>[_LATE]_<user id>_<file id>_<file>`.
+
+    The file name is the student's own, and so, where students may edit their name, is the
+    login: Canvas makes it of the sortable name's word characters, in lower case, folding
+    `_<digits>_` into digits first, but a name ending in `_<digits>` keeps them, and so does one
+    holding `_<digits>,_` (the comma goes after the folding). So `_<id>_<id>_` may stand in
+    the login or the file name as well as where Canvas wrote it: each place is one reading, and
+    a name with several is not guessed between. A login holds no capital and no character
+    Canvas removes (a space, a dot, a dash...), which rules out many a reading of a file name."""
+    readings = []
+    for t in _matches(CANVAS_IDS, e.name):
+        login, file = e.name[: t.start()], e.name[t.end() :]
+        late = CANVAS_LATE.search(login)
+        if late and _canvas_login(login[: late.start()]):
+            login = login[: late.start()]  # Canvas's mark, not the end of a login
+        if file and _canvas_login(login):
+            readings.append(CanvasName(login, t["id"], file))
+    return readings
+
+
+def _canvas_login(text: str) -> bool:
+    """Whether Canvas could write `text` as a login: word characters (letters, marks, numbers,
+    `_`) of a name in lower case, as Ruby's `[[:word:]]` and `downcase` leave them."""
+    return bool(text) and all(
+        (unicodedata.category(c)[0] in "LMN" or unicodedata.category(c) == "Pc")
+        and not "A" <= c <= "Z"
+        for c in text
+    )
 
 
 def _latest_upload(s: Student, original: str, versions: list[tuple[int, Entry]]) -> None:
@@ -165,8 +226,14 @@ def _moodle(entries: list[Entry]) -> dict[str, Student] | None:
             continue
         _moodle_student(students, names[0]).entries += _moodle_files(e, names[0])
     for e, names in doubtful:
-        _moodle_doubtful(students, e, names)
-    _moodle_shared_ids(students)
+        _doubtful(
+            students,
+            e,
+            [(m.id, m.name) for m in names],
+            "id",
+            "if it is this student's, take it from Moodle and grade it on its own",
+        )
+    _shared_ids(students, "participant id", "name", "Moodle", "participant")
     return {f"{sid}\0{name}": s for (sid, name), s in students.items()}
 
 
@@ -177,26 +244,24 @@ def _moodle_names(e: Entry) -> list[MoodleName]:
     `_<id>_assignsubmission_file_`. A folder's name ends with Moodle's part, so it has one
     reading; a flat file's name may have several, and then it is not guessed between."""
     readings = []
-    for t in _tails(e.name):
+    for t in _matches(MOODLE_TAIL, e.name):
         file = e.name[t.end() :]
         if t.start() > 0 and not (e.kind == "dir" and file):
             readings.append(MoodleName(e.name[: t.start()], t["id"], t["plugin"], file))
     return readings
 
 
-def _tails(name: str) -> list[re.Match]:
-    """Every `_<id>_assignsubmission_<plugin>_` in `name`, overlapping ones included."""
+def _matches(pattern: re.Pattern, name: str) -> list[re.Match]:
+    """Every match of `pattern` in `name`, overlapping ones included."""
     found, at = [], 0
-    while (t := MOODLE_TAIL.search(name, at)) is not None:
+    while (t := pattern.search(name, at)) is not None:
         found.append(t)
         at = t.start() + 1
     return found
 
 
 def _moodle_student(students: dict[tuple[str, str], Student], m: MoodleName) -> Student:
-    s = students.setdefault((m.id, m.name), Student(m.id, m.name))
-    s.student = {"name": m.name, "sid": m.id}
-    return s
+    return _student(students, m.id, m.name)
 
 
 def _moodle_files(e: Entry, m: MoodleName) -> list[tuple[Entry, str]]:
@@ -204,23 +269,39 @@ def _moodle_files(e: Entry, m: MoodleName) -> list[tuple[Entry, str]]:
     return [(e, m.file or e.name)] if m.plugin == "file" else []
 
 
-def _moodle_doubtful(
-    students: dict[tuple[str, str], Student], e: Entry, names: list[MoodleName]
+# ---- what Canvas and Moodle share: a student is an id and a name --------------------------------
+
+
+def _student(students: dict[tuple[str, str], Student], sid: str, name: str) -> Student:
+    s = students.setdefault((sid, name), Student(sid, name))
+    s.student = {"name": name, "sid": sid}
+    return s
+
+
+def _doubtful(
+    students: dict[tuple[str, str], Student],
+    e: Entry,
+    readings: list[tuple[str, str]],
+    id_word: str,
+    fix: str,
 ) -> None:
-    """A flat file whose name reads as more than one student's: not read, said on each."""
-    who = " or ".join(f"{m.name!r} (id {m.id})" for m in names)
+    """A flat file whose name reads as more than one student's (id, name): not read, said on
+    each of them the download has, or on the first reading's if it has none."""
+    who = " or ".join(f"{name!r} ({id_word} {sid})" for sid, name in readings)
     note = (
         f"did not read {e.name}: its name reads as the file of {who}, and the download cannot "
-        "say which; if it is this student's, take it from Moodle and grade it on its own"
+        f"say which; {fix}"
     )
-    known = [students[(m.id, m.name)] for m in names if (m.id, m.name) in students]
-    for s in known or [_moodle_student(students, names[0])]:
+    known = [students[r] for r in readings if r in students]
+    for s in known or [_student(students, *readings[0])]:
         s.notes.append(note)
 
 
-def _moodle_shared_ids(students: dict[tuple[str, str], Student]) -> None:
-    """Moodle gives each participant one id and one name: entries that claim one id under two
-    names are never merged (one of them is a student's name made to look like another's)."""
+def _shared_ids(
+    students: dict[tuple[str, str], Student], id_word: str, name_word: str, lms: str, who: str
+) -> None:
+    """An LMS gives each student one id and one name: entries that claim one id under two names
+    are never merged (one of them is a student's text made to look like another's)."""
     names: dict[str, list[str]] = {}
     for sid, name in students:
         names.setdefault(sid, []).append(name)
@@ -228,9 +309,9 @@ def _moodle_shared_ids(students: dict[tuple[str, str], Student]) -> None:
         others = [n for n in names[sid] if n != name]
         if others:
             s.notes.append(
-                f"other entries of this download also claim participant id {sid}, under the "
-                f"name {', '.join(map(repr, others))}: graded apart, not merged; check in Moodle "
-                "which is this participant's"
+                f"other entries of this download also claim {id_word} {sid}, under the "
+                f"{name_word} {', '.join(map(repr, others))}: graded apart, not merged; check in "
+                f"{lms} which is this {who}'s"
             )
 
 

@@ -20,6 +20,7 @@ import warnings
 import zipfile
 from pathlib import Path
 
+import pytest
 from conftest import solution
 
 from grader.batch import grade_batch
@@ -300,6 +301,95 @@ def test_a_flat_moodle_file_that_reads_as_two_students_is_not_read(tmp_path):
     _, files, notes = subs["Ada Lovelace (1001)"]
     assert files["exercise2"] == EX2 and files["exercise1"] is None
     assert any(n.startswith(f"did not read {trick}") for n in notes)
+
+
+@pytest.mark.parametrize("login", ["lovelaceada_1001", "evilmallory_1001"])
+def test_a_canvas_login_ending_in_a_classmates_id_does_not_take_their_place(tmp_path, login):
+    """Mallory (user id 2002) names herself so that Canvas's login for her ends in `_1001`, Ada's
+    id: her `hw.zip` becomes `<login>_2002_7001_hw.zip`, which also reads as Ada's (or another
+    student's with Ada's id) file `7001_hw.zip`. Canvas keeps a login's trailing `_<digits>`, so
+    neither reading is sure: the file is read for no one, and Ada's missing exercise1 stays
+    missing instead of coming from Mallory's zip."""
+    trick = f"{login}_2002_7001_hw.zip"
+    root = write(
+        tmp_path / "canvas",
+        {"lovelaceada_1001_3001_exercise2.py": EX2, trick: zipped({"exercise1.py": BAD})},
+    )
+    subs = found(root, tmp_path)
+    student, files, notes = subs["lovelaceada (1001)"]
+    assert student == {"name": "lovelaceada", "sid": "1001"}
+    assert files["exercise2"] == EX2 and files["exercise1"] is None
+    assert all(files["exercise1"] is None for _, files, _ in subs.values())
+    said = [
+        n for _, _, notes in subs.values() for n in notes if n.startswith(f"did not read {trick}")
+    ]
+    assert said and f"'{login}' (user id 2002)" in said[0] and "upload it again" in said[0]
+
+
+def test_a_canvas_file_named_like_a_classmates_ids_is_read_for_no_one(tmp_path):
+    """Mallory uploads `1001_5555_exercise1.py`: Canvas writes
+    `mallory_2002_7777_1001_5555_exercise1.py`, which reads as hers, or as the file
+    `exercise1.py` of a login `mallory_2002_7777` with Ada's id 1001. Not read: Mallory is told
+    why; Ada keeps her own files and gets no note."""
+    trick = "mallory_2002_7777_1001_5555_exercise1.py"
+    root = write(
+        tmp_path / "canvas",
+        {
+            "lovelaceada_1001_3001_exercise2.py": EX2,
+            "mallory_2002_7778_exercise2.py": BAD,
+            trick: BAD,
+        },
+    )
+    subs = found(root, tmp_path)
+    assert set(subs) == {"lovelaceada (1001)", "mallory (2002)"}
+    _, files, notes = subs["lovelaceada (1001)"]
+    assert files["exercise1"] is None and files["exercise2"] == EX2
+    assert not any(trick in n for n in notes)
+    _, files, notes = subs["mallory (2002)"]
+    assert files["exercise1"] is None and files["exercise2"] == BAD
+    assert any(n.startswith(f"did not read {trick}") for n in notes)
+
+
+def test_canvas_entries_claiming_one_user_id_under_two_logins_are_not_merged(tmp_path):
+    root = write(
+        tmp_path / "canvas",
+        {
+            "lovelaceada_1001_3001_exercise2.py": EX2,
+            "adalovelace_1001_3002_exercise1.py": BAD,
+        },
+    )
+    subs = found(root, tmp_path)
+    assert set(subs) == {"lovelaceada (1001)", "adalovelace (1001)"}
+    assert subs["lovelaceada (1001)"][1]["exercise1"] is None
+    assert subs["adalovelace (1001)"][1]["exercise2"] is None
+    for _, _, notes in subs.values():
+        assert any("also claim user id 1001" in n and "graded apart" in n for n in notes)
+
+
+def test_canvas_logins_and_file_names_holding_underscores_and_numbers(tmp_path):
+    """A login may hold `_` (Canvas keeps word characters: `O_Brien, Pat` is `o_brienpat`), and
+    a file name numbers of its own: read where only one reading is possible (a capital or a
+    dash cannot be in a login), and not read, with what to do, where two are."""
+    dated = "ngkim_350001_394800001_hw_2024_11_03.zip"
+    root = write(
+        tmp_path / "canvas",
+        {
+            "o_brienpat_340935_208490285_exercise2.py": EX2,
+            "smithbob_340934_208490284_HW_2024_11_03.zip": zipped({"exercise1.py": b"# bob\n"}),
+            "smithbob_340934_208490286_my-hw_1_2_notes.txt": b"bob's notes\n",
+            "ngkim_350001_394800002_exercise2.py": EX2,
+            dated: zipped({"exercise1.py": b"# kim\n"}),
+        },
+    )
+    subs = found(root, tmp_path)
+    assert set(subs) == {"o_brienpat (340935)", "smithbob (340934)", "ngkim (350001)"}
+    assert subs["o_brienpat (340935)"][0] == {"name": "o_brienpat", "sid": "340935"}
+    assert subs["o_brienpat (340935)"][1]["exercise2"] == EX2
+    assert subs["smithbob (340934)"][1]["exercise1"] == b"# bob\n"
+    assert not any("did not read" in n for n in subs["smithbob (340934)"][2])
+    _, files, notes = subs["ngkim (350001)"]
+    assert files["exercise2"] == EX2 and files["exercise1"] is None
+    assert any(n.startswith(f"did not read {dated}") for n in notes)
 
 
 # ---- two files at one path ---------------------------------------------------------------------
