@@ -17,10 +17,12 @@ import contextlib
 import hashlib
 import json
 import os
+import platform
 import random
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import sysconfig
@@ -936,6 +938,17 @@ def test_no_channel_between_processes_of_one_submission(attack_grader) -> None:
     finally:
         process.close()
     assert open_doors == {}
+
+
+@pytest.mark.skipif(not confine.seccomp_supported(), reason="no seccomp filter for this machine")
+@pytest.mark.parametrize("pid", [1, 2, 41, 59, 4242, 0x7FFF0001, 2**22])
+def test_the_filter_made_in_the_zygote_is_the_one_made_for_the_pid(pid) -> None:
+    """The zygote assembles the seccomp program once and each child writes its pid into it:
+    the result is, instruction for instruction, the program assembled for that pid, whatever
+    the pid (one that equals a system call's number, socket=41 or execve=59, included)."""
+    table = confine._SYSCALLS[platform.machine()]
+    made_here = b"".join(struct.pack("=HBBI", *i) for i in confine._program(table, pid))
+    assert confine.Filter().for_pid(pid) == made_here
 
 
 def test_seccomp_alone_denies_locks_exec_and_memfd(tmp_path) -> None:

@@ -85,6 +85,7 @@ class Zygote:
         self.ways_in = reach.open_walled_off(config.get("reach", [])) if os.getuid() == 0 else {}
         reach.reroute(self.ways_in)
         self.rules = _landlock_rules(config, self.ways_in)
+        self.filter = _seccomp_filter(config)
 
     def serve(self) -> None:
         self.layers = self._probe()
@@ -165,7 +166,7 @@ class Zygote:
             ours.close()
             code = 0
             try:
-                layers = _confine(self.config, folder, {}, self.ways_in, self.rules)
+                layers = _confine(self.config, folder, {}, self.ways_in, self.rules, self.filter)
                 protocol.send(theirs, {"layers": layers})
             except BaseException:  # noqa: BLE001 - the probe must never return into the loop
                 code = 1
@@ -196,7 +197,9 @@ class Zygote:
             sock = socket.socket(fileno=sock_fd)
             try:
                 config = dict(self.config, **limits)
-                layers = _confine(config, folder, self.layers, self.ways_in, self.rules)
+                layers = _confine(
+                    config, folder, self.layers, self.ways_in, self.rules, self.filter
+                )
             except Exception as e:  # noqa: BLE001 - say why, then refuse to run student code
                 protocol.send(sock, {"hello": False, "error": f"{type(e).__name__}: {e}"})
                 raise
@@ -236,17 +239,26 @@ def _landlock_rules(config: dict, ways_in: dict[str, int]) -> confine.Rules | No
         return None
 
 
+def _seccomp_filter(config: dict) -> confine.Filter | None:
+    """The seccomp program every child installs, assembled once; None where seccomp is off or
+    has no filter for this machine (each child then tries, and reports, on its own)."""
+    if not (config.get("seccomp", True) and confine.seccomp_supported()):
+        return None
+    return confine.Filter()
+
+
 def _confine(
     config: dict,
     folder: str,
     required: dict,
     ways_in: dict[str, int],
     rules: confine.Rules | None = None,
+    seccomp: confine.Filter | None = None,
 ) -> dict:
     """Every layer this process can put in force, in order; `required` ones must not fail.
     `ways_in`: the zygote's descriptors for a Python behind closed folders (inside/reach.py);
     `rules`: the zygote's Landlock rules for the paths in `config` (its descriptors are closed
-    here, before any student code)."""
+    here, before any student code); `seccomp`: the zygote's assembled seccomp program."""
     for name in set(os.environ) - set(config.get("env", ())):
         del os.environ[name]  # bubblewrap adds PWD; the zygote's own settings go too
     uid = _fresh_uid() if os.getuid() == 0 else None
@@ -274,7 +286,9 @@ def _confine(
     # After Landlock: its ruleset needs a descriptor below the open-files limit, and the
     # zygote's rules held ~270 descriptors until just now.
     _set_limits(config, mapped)
-    _put_in_force(layers, "seccomp", config, required, lambda: confine.seccomp(os.getpid()))
+    _put_in_force(
+        layers, "seccomp", config, required, lambda: confine.seccomp(os.getpid(), seccomp)
+    )
     _check_python_readable(layers)
     layers["autograd"] = _keep_autograd_off(config.get("audit_hook", True))
     return layers
