@@ -25,7 +25,7 @@ from grader.batch import grader_failure
 from grader.examples import write_examples
 from grader.report import write_batch_reports, write_submission_report
 from grader.report.charts import HEAT_STOPS, heat_colour, heatmap, histogram, rate_bars
-from grader.report.html import write_student_report
+from grader.report.html import file_failure, item_view, write_student_report
 from grader.report.render import environment, points, sci
 from grader.report.summary import gradebook_csv, summarize
 from grader.submissions import Submission, read_submission, slug
@@ -669,3 +669,33 @@ def test_every_result_is_checked_against_the_documented_schema(graded):
     broken = SubmissionResult("x", 0.0, 1.0, [ItemResult("exercise1.dprobs", "exercise1", "ok")])
     with pytest.raises(SchemaViolation, match="status"):
         broken.to_json()
+
+
+def _failing(message: str | None, status: str = "error", cases: int = 2) -> dict:
+    return {
+        "id": "exercise1.dx",
+        "status": status,
+        "cases": [{"case": f"c{k}", "status": status, "message": message} for k in range(cases)],
+        "diff_map": None,
+    }
+
+
+FILE_FAILURE_GROUPS = {
+    "one import error": [_failing("ImportError: x"), _failing("ImportError: x")],
+    "timeouts": [_failing("took too long", "timeout"), _failing("took too long", "timeout")],
+    "two messages": [_failing("ImportError: x"), _failing("NameError: y")],
+    "no message, and an empty one": [_failing(None), _failing("")],
+    "no message at all": [_failing(None), _failing(None)],
+    "an item without cases": [_failing("ImportError: x"), _failing("ImportError: x", cases=0)],
+    "an item that passed": [_failing("ImportError: x"), _failing("", "passed")],
+    "a single item": [_failing("ImportError: x")],
+    "no status": [{"id": "exercise1.a", "cases": [{"message": "m"}]}, _failing("m")],
+}
+
+
+@pytest.mark.parametrize("group", FILE_FAILURE_GROUPS.values(), ids=list(FILE_FAILURE_GROUPS))
+def test_a_file_failure_reads_the_same_from_result_json_as_from_the_page(group) -> None:
+    """The summary's digest reads the failure of a file that could not be used at all straight
+    from result.json (building each item's view would draw its heatmap again); it must say
+    what the report's page says, from the same items."""
+    assert file_failure(group) == file_failure([item_view(i) for i in group])

@@ -277,13 +277,28 @@ def file_failure(items: list[ItemView] | list[dict]) -> str:
     says it once for the file instead of once per item (26 times for exercise 1). Takes the
     items of one exercise, as views or as result.json's dicts.
     """
-    views = [i if isinstance(i, ItemView) else item_view(i) for i in items]
-    if len(views) < 2 or any(i.status not in ("error", "timeout", "forbidden") for i in views):
+    facts = [_status_and_messages(i) for i in items]
+    if len(facts) < 2 or any(
+        status not in ("error", "timeout", "forbidden") for status, _ in facts
+    ):
         return ""
-    messages = {c["message"] for i in views for c in i.cases} or {""}
-    if len(messages) != 1 or any(not i.cases for i in views):
+    messages = {m for _, ms in facts for m in ms} or {""}
+    if len(messages) != 1 or any(not ms for _, ms in facts):
         return ""
     return messages.pop().strip()
+
+
+def _status_and_messages(item: ItemView | dict) -> tuple[str, list[str]]:
+    """An item's status and its cases' messages, as its view shows them, read from the view or
+    straight from result.json's dict: building a whole view draws the item's heatmap, and the
+    digest of every result (summary.digest) asks this of every item after its report did."""
+    if isinstance(item, ItemView):
+        return item.status, [c["message"] for c in item.cases]
+    message = CASE_DEFAULTS["message"]
+    cases = item.get("cases") or []
+    return item.get("status", "error"), [
+        message if c.get("message") is None else c["message"] for c in cases
+    ]
 
 
 def file_failures(result: dict) -> dict[str, str]:
