@@ -231,12 +231,18 @@ def _landlock_rules(config: dict, ways_in: dict[str, int]) -> confine.Rules | No
     where Landlock is off or missing (each child then tries, and reports, on its own)."""
     if not (confine.LINUX and config.get("landlock", True)):
         return None
-    read = [reach.alias(p, ways_in) for p in config.get("read_paths", []) if isinstance(p, str)]
-    listed = [reach.alias(p, ways_in) for p in config.get("list_paths", []) if isinstance(p, str)]
     try:
-        return confine.Rules(read, listed)
+        return confine.Rules(*_readable(config, ways_in))
     except OSError:
         return None
+
+
+def _readable(config: dict, ways_in: dict[str, int]) -> tuple[list[str], list[str]]:
+    """The paths student processes may read, and the folders they may only list, as this
+    process reaches them (through `ways_in` where a closed folder is in the way)."""
+    read = [reach.alias(p, ways_in) for p in config.get("read_paths", []) if isinstance(p, str)]
+    listed = [reach.alias(p, ways_in) for p in config.get("list_paths", []) if isinstance(p, str)]
+    return read, listed
 
 
 def _seccomp_filter(config: dict) -> confine.Filter | None:
@@ -299,8 +305,7 @@ def _landlock(config: dict, folder: str, ways_in: dict[str, int], rules) -> str:
     own folder (read only: a student process creates nothing, ninth session)."""
     if rules is not None:
         return confine.landlock([folder], ["/dev/null"], rules=rules)
-    read = [reach.alias(p, ways_in) for p in config.get("read_paths", []) if isinstance(p, str)]
-    listed = [reach.alias(p, ways_in) for p in config.get("list_paths", []) if isinstance(p, str)]
+    read, listed = _readable(config, ways_in)
     return confine.landlock([*read, folder], ["/dev/null"], listed)
 
 
