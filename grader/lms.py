@@ -8,7 +8,10 @@ Each LMS names the files of its "download all submissions" after the student, in
   `_` and digits stay, except that `_<digits>_` is folded into the digits; older versions write
   `late`) and a file uploaded again gets `-1`, `-2` before its extension (`exercise1-1.py`): of
   one student's `exercise1.py`, `exercise1-1.py`, `exercise1-2.py` only the highest number, the
-  latest upload, is read.
+  latest upload, is read. An online text entry is the page `<login>[_LATE]_<user id>_text.html`,
+  a website URL `..._link.html`: its student's, with a note, and not graded. With anonymous
+  grading `[LATE_]anon_<anonymous id>` (5 characters of base58) stands for the login and the user
+  id: each anonymous id is a student, named `anonymous`, with the id `anon_<anonymous id>`.
 - Moodle: a folder per student, `<Full Name>_<participant id>_assignsubmission_file_`, holding
   the files as uploaded; or, without "download submissions in folders", flat files
   `<Full Name>_<participant id>_assignsubmission_file_<file name>`.
@@ -29,10 +32,14 @@ receipt; a Moodle folder's part is the end of its name; a flat Moodle file, or a
 whose name reads as two students' is not read. Canvas's part `_<user id>_<file id>_` may stand
 in a login (a name ending in `_1001`) or a file name (`1001_5555_x.zip`) too, and a login holds
 `_`, so every place it occurs is a reading, unless what comes before it cannot be a login (a
-capital, a space, a dash). Entries claiming one Moodle id, or one Canvas user id, under two
-names are graded apart. Two entries that would land on one path in a student's tree are kept
-apart (`_kept_apart`), so one never stands for the other unseen: different files for one
-exercise make it ambiguous, not guessed.
+capital, a space, a dash). A file read for no one is said on each student of the download its
+name may be; where it may also be someone with no other entry, it goes to an "unidentified"
+submission with no id, never to one made in a reading's name (that id may be a classmate's).
+A download is anonymous or not as a whole, and a login may start with `anon_`: a name is read
+as anonymous only when some other name cannot be read as a login's. Entries claiming one
+Moodle id, or one Canvas user id, under two names are graded apart. Two entries that would
+land on one path in a student's tree are kept apart (`_kept_apart`), so one never stands for
+the other unseen: different files for one exercise make it ambiguous, not guessed.
 """
 
 from __future__ import annotations
@@ -57,6 +64,18 @@ from .uploads import Budget, Entry, UploadError, UploadLimits, read_capped
 CANVAS_IDS = re.compile(r"_(?P<id>[0-9]+)_(?P<file_id>[0-9]+)_")
 # Canvas's late mark, just before the user id (`LATE`, `late` in older versions).
 CANVAS_LATE = re.compile(r"_(?i:late)$")
+# An online text entry or a website URL: Canvas writes the page `<login>[_LATE]_<user id>_text.html`
+# or `..._link.html` in place of files (a submission is one kind or the other).
+CANVAS_ONLINE = re.compile(r"(?P<login>.+)_(?P<id>[0-9]+)_(?P<kind>text|link)\.html", re.S)
+ONLINE_KIND = {"text": "an online text entry", "link": "a website URL"}
+# With anonymous grading Canvas writes `[LATE_]anon_<anonymous id>` in place of the login and the
+# user id; an anonymous id is 5 characters of base58 (no 0, O, I, l). Then come `_<file id>_<file
+# name>`, `_text.html` or `_link.html`.
+CANVAS_ANON = re.compile(
+    r"(?:(?i:late)_)?anon_(?P<id>[1-9A-HJ-NP-Za-km-z]{5})_"
+    r"(?:(?P<kind>text|link)\.html|(?P<file_id>[0-9]+)_(?P<file>.+))",
+    re.S,
+)
 # Moodle's own part of a name, after the full name: one reading per occurrence in the name.
 MOODLE_TAIL = re.compile(r"_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_")
 # Blackboard's own part of a name: the first occurrence is the one Blackboard wrote.
@@ -70,9 +89,10 @@ MAX_RECEIPT_BYTES = 64 << 10
 class CanvasName(NamedTuple):
     """One reading of a Canvas entry's name."""
 
-    login: str
-    id: str
-    file: str
+    login: str  # "anonymous" in an anonymous download
+    id: str  # the user id, or `anon_<anonymous id>`
+    file: str  # the uploaded file's name; "" for an online entry
+    kind: str = "file"  # or "text", "link": an online entry, not an upload
 
 
 class MoodleName(NamedTuple):
@@ -96,6 +116,7 @@ class Student:
     receipt: Entry | None = None
     who: str = ""  # Blackboard: `<assignment>_<username>`, as Blackboard wrote it
     notes: list[str] = field(default_factory=list)  # what the download itself made doubtful
+    title: str = ""  # the submission's name, where it is not `<name> (<key>)`
 
 
 def _ignored(e: Entry) -> bool:
@@ -129,8 +150,10 @@ def read_lms_download(inp: Input, root: Entry, name: str) -> list[Submission]:
 
 
 def _canvas(entries: list[Entry]) -> dict[str, Student] | None:
-    parsed = [(e, _canvas_names(e)) for e in entries]
-    if any(not names or e.kind != "file" for e, names in parsed):
+    if any(e.kind != "file" for e in entries):
+        return None
+    parsed = list(zip(entries, _canvas_readings(entries), strict=True))
+    if any(not names for _, names in parsed):
         return None
     students: dict[tuple[str, str], Student] = {}
     uploads: dict[tuple[str, str], dict[str, list[tuple[int, Entry]]]] = {}
@@ -140,16 +163,21 @@ def _canvas(entries: list[Entry]) -> dict[str, Student] | None:
             doubtful.append((e, names))
             continue
         (c,) = names
-        _student(students, c.id, c.login)
+        s = _student(students, c.id, c.login)
+        if c.kind != "file":
+            s.notes.append(_online_note(e.name, c.kind))
+            continue
         again = CANVAS_AGAIN.match(c.file)
         original, n = (f"{again['stem']}{again['ext']}", int(again["n"])) if again else (c.file, 0)
         uploads.setdefault((c.id, c.login), {}).setdefault(original, []).append((n, e))
     for key, by_name in uploads.items():
         for original, versions in by_name.items():
             _latest_upload(students[key], original, versions)
+    unidentified: dict[frozenset[tuple[str, str]], Student] = {}
     for e, names in doubtful:
         _doubtful(
             students,
+            unidentified,
             e,
             [(c.id, c.login) for c in names],
             "user id",
@@ -159,11 +187,30 @@ def _canvas(entries: list[Entry]) -> dict[str, Student] | None:
             "from Canvas and grade it on its own",
         )
     _shared_ids(students, "user id", "login", "Canvas", "student")
-    return {f"{sid}\0{login}": s for (sid, login), s in students.items()}
+    return _keyed(students, unidentified)
+
+
+def _canvas_readings(entries: list[Entry]) -> list[list[CanvasName]]:
+    """The readings of each entry's name, in a download with or without anonymous grading.
+
+    Canvas anonymises an assignment's download as a whole, so a download is anonymous when every
+    entry reads as `anon_<id>_...` and some entry cannot read otherwise, and named the other way
+    round. A login may itself be `anon_...` (`anon_ab3xy_2002_7001_hw.zip` is the upload
+    `7001_hw.zip` of anonymous ab3xy, or the upload `hw.zip` of user 2002): one classmate's
+    ordinary name settles it, and a download where every entry reads both ways keeps both
+    readings, so such names are read for no one rather than guessed."""
+    named = [_canvas_names(e) for e in entries]
+    anonymous = [_canvas_anonymous(e) for e in entries]
+    use_named, use_anonymous = all(named), all(anonymous)
+    return [
+        (n if use_named else []) + (a if use_anonymous else [])
+        for n, a in zip(named, anonymous, strict=True)
+    ]
 
 
 def _canvas_names(e: Entry) -> list[CanvasName]:
-    """Every way of reading `e`'s name as Canvas's `<login>[_LATE]_<user id>_<file id>_<file>`.
+    """Every way of reading `e`'s name as Canvas's `<login>[_LATE]_<user id>_<file id>_<file>`,
+    or as its page for an online entry, `<login>[_LATE]_<user id>_text.html` (`_link.html`).
 
     The file name is the student's own, and so, where students may edit their name, is the
     login: Canvas makes it of the sortable name's word characters, in lower case, folding
@@ -171,16 +218,42 @@ def _canvas_names(e: Entry) -> list[CanvasName]:
     holding `_<digits>,_` (the comma goes after the folding). So `_<id>_<id>_` may stand in
     the login or the file name as well as where Canvas wrote it: each place is one reading, and
     a name with several is not guessed between. A login holds no capital and no character
-    Canvas removes (a space, a dot, a dash...), which rules out many a reading of a file name."""
+    Canvas removes (a space, a dot, a dash...), which rules out many a reading of a file name.
+    An upload named `text.html` (`mallory_2002_7001_text.html`) also reads as the online entry of
+    a login `mallory_2002`: that is one more reading, not a reason to prefer either."""
     readings = []
     for t in _matches(CANVAS_IDS, e.name):
-        login, file = e.name[: t.start()], e.name[t.end() :]
-        late = CANVAS_LATE.search(login)
-        if late and _canvas_login(login[: late.start()]):
-            login = login[: late.start()]  # Canvas's mark, not the end of a login
+        login, file = _canvas_late(e.name[: t.start()]), e.name[t.end() :]
         if file and _canvas_login(login):
             readings.append(CanvasName(login, t["id"], file))
+    online = CANVAS_ONLINE.fullmatch(e.name)
+    if online and _canvas_login(login := _canvas_late(online["login"])):
+        readings.append(CanvasName(login, online["id"], "", online["kind"]))
     return readings
+
+
+def _canvas_late(login: str) -> str:
+    """`login` without Canvas's late mark, where what precedes the mark can be a login."""
+    late = CANVAS_LATE.search(login)
+    return login[: late.start()] if late and _canvas_login(login[: late.start()]) else login
+
+
+def _canvas_anonymous(e: Entry) -> list[CanvasName]:
+    """`e`'s name read as an anonymous download's `[LATE_]anon_<id>_...`: Canvas's part comes
+    first and has one length, so there is at most one reading, whatever the file name holds."""
+    t = CANVAS_ANON.fullmatch(e.name)
+    if t is None:
+        return []
+    return [CanvasName("anonymous", f"anon_{t['id']}", t["file"] or "", t["kind"] or "file")]
+
+
+def _online_note(name: str, kind: str) -> str:
+    """What a TA reads about an online entry: Canvas's page of it, which is not an upload."""
+    return (
+        f"not graded: {name} is {ONLINE_KIND[kind]} (Canvas's page of it, not an uploaded "
+        "file); this assignment grades uploaded .py files or the notebook, so ask the student "
+        "to submit them as a file upload, or read the entry in Canvas and grade it by hand"
+    )
 
 
 def _canvas_login(text: str) -> bool:
@@ -225,16 +298,18 @@ def _moodle(entries: list[Entry]) -> dict[str, Student] | None:
             doubtful.append((e, names))
             continue
         _moodle_student(students, names[0]).entries += _moodle_files(e, names[0])
+    unidentified: dict[frozenset[tuple[str, str]], Student] = {}
     for e, names in doubtful:
         _doubtful(
             students,
+            unidentified,
             e,
             [(m.id, m.name) for m in names],
             "id",
             "if it is this student's, take it from Moodle and grade it on its own",
         )
     _shared_ids(students, "participant id", "name", "Moodle", "participant")
-    return {f"{sid}\0{name}": s for (sid, name), s in students.items()}
+    return _keyed(students, unidentified)
 
 
 def _moodle_names(e: Entry) -> list[MoodleName]:
@@ -280,21 +355,58 @@ def _student(students: dict[tuple[str, str], Student], sid: str, name: str) -> S
 
 def _doubtful(
     students: dict[tuple[str, str], Student],
+    unidentified: dict[frozenset[tuple[str, str]], Student],
     e: Entry,
     readings: list[tuple[str, str]],
     id_word: str,
     fix: str,
 ) -> None:
-    """A flat file whose name reads as more than one student's (id, name): not read, said on
-    each of them the download has, or on the first reading's if it has none."""
-    who = " or ".join(f"{name!r} ({id_word} {sid})" for sid, name in readings)
+    """A flat file whose name reads as more than one student's (id, name): read for no one.
+
+    Its uploader is one of the readings, and the download cannot say which. Each reading that is
+    a student of the download (one with an entry of one reading: that one is sure) gets a note.
+    A reading that is not may be the uploader, with no submission of their own; nor may it be a
+    phantom carrying a classmate's id, so no submission is made in its name: the entry goes to an
+    "unidentified" one, with no id, which shows the TA every file no one could be given (one per
+    set of such readings, so one uploader's files stay together). A reading whose id the
+    download gives under another name is no one (the LMS gives an id one name), so it needs none.
+
+    The note names the entry as the download has it and the readings its name gives, nothing
+    more: what it holds is never read, and the other students' other entries are not named. So a
+    classmate's crafted name tells a student only that name, which the LMS wrote from the
+    uploader's own name and file name."""
     note = (
-        f"did not read {e.name}: its name reads as the file of {who}, and the download cannot "
-        f"say which; {fix}"
+        f"did not read {e.name}: its name reads as the file of {_who(readings, id_word)}, and "
+        f"the download cannot say which; {fix}"
     )
-    known = [students[r] for r in readings if r in students]
-    for s in known or [_student(students, *readings[0])]:
+    for s in (students[r] for r in readings if r in students):
         s.notes.append(note)
+    ids = {sid for sid, _ in students}
+    unsure = frozenset(r for r in readings if r not in students and r[0] not in ids)
+    if unsure:
+        if unsure not in unidentified:
+            k = len(unidentified) + 1
+            row = unidentified[unsure] = Student("", "unidentified", title=f"unidentified {k}")
+            row.student = {"name": "unidentified", "sid": ""}
+            row.notes.append(
+                "no student's own: the entries named below read as files of more than one "
+                f"student; their uploader may be {_who(sorted(unsure), id_word)}, who has no "
+                "other submission in this download; check in the LMS whose they are"
+            )
+        unidentified[unsure].notes.append(note)
+
+
+def _who(readings: list[tuple[str, str]], id_word: str) -> str:
+    return " or ".join(f"{name!r} ({id_word} {sid})" for sid, name in readings)
+
+
+def _keyed(
+    students: dict[tuple[str, str], Student],
+    unidentified: dict[frozenset[tuple[str, str]], Student],
+) -> dict[str, Student]:
+    """The download's students by a key no two share, the unidentified rows after them."""
+    keyed = {f"{sid}\0{name}": s for (sid, name), s in students.items()}
+    return keyed | {f"\0unidentified\0{s.title}": s for s in unidentified.values()}
 
 
 def _shared_ids(
@@ -447,7 +559,7 @@ def _submission(inp: Input, s: Student, lms: str) -> Submission:
         else:
             budget.notes.append(f"skipped {e.name}: {e.kind}, not a regular file")
     top.children = _kept_apart(placed, budget)
-    name = f"{s.name} ({s.key})"
+    name = s.title or f"{s.name} ({s.key})"
     sub = read_tree(top, name, inp.files, budget, inp.stack, source=s.key)
     # One person, listed as such: the gradebook never splits a name that holds "; ".
     sub.student = {**s.student, "members": [dict(s.student)]}

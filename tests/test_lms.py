@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import warnings
 import zipfile
 from pathlib import Path
@@ -287,7 +288,8 @@ def test_moodle_entries_claiming_one_id_under_two_names_are_not_merged(tmp_path)
 
 def test_a_flat_moodle_file_that_reads_as_two_students_is_not_read(tmp_path):
     """Flat, `Ada Lovelace_1001_assignsubmission_file__1002_assignsubmission_file_x.zip` is
-    Ada's `_1002_..._x.zip` or participant 1002's `x.zip`: neither is guessed."""
+    Ada's `_1002_..._x.zip` or participant 1002's `x.zip`: neither is guessed. Participant 1002
+    has no other entry, so the file goes to an unidentified submission, with no id."""
     trick = "Ada Lovelace_1001_assignsubmission_file__1002_assignsubmission_file_x.zip"
     root = write(
         tmp_path / "flat",
@@ -297,9 +299,13 @@ def test_a_flat_moodle_file_that_reads_as_two_students_is_not_read(tmp_path):
         },
     )
     subs = found(root, tmp_path)
-    assert set(subs) == {"Ada Lovelace (1001)"}
+    assert set(subs) == {"Ada Lovelace (1001)", "unidentified 1"}
     _, files, notes = subs["Ada Lovelace (1001)"]
     assert files["exercise2"] == EX2 and files["exercise1"] is None
+    assert any(n.startswith(f"did not read {trick}") for n in notes)
+    student, files, notes = subs["unidentified 1"]
+    assert student == {"name": "unidentified", "sid": ""}
+    assert all(v is None for v in files.values())
     assert any(n.startswith(f"did not read {trick}") for n in notes)
 
 
@@ -329,8 +335,10 @@ def test_a_canvas_login_ending_in_a_classmates_id_does_not_take_their_place(tmp_
 def test_a_canvas_file_named_like_a_classmates_ids_is_read_for_no_one(tmp_path):
     """Mallory uploads `1001_5555_exercise1.py`: Canvas writes
     `mallory_2002_7777_1001_5555_exercise1.py`, which reads as hers, or as the file
-    `exercise1.py` of a login `mallory_2002_7777` with Ada's id 1001. Not read: Mallory is told
-    why; Ada keeps her own files and gets no note."""
+    `exercise1.py` of a login `mallory_2002_7777` with Ada's id 1001 (or of `mallory_2002`, id
+    7777). Not read: Mallory is told why; Ada keeps her own files and gets no note. User 7777
+    has no entry of their own, so the file also goes to an unidentified submission, which does
+    not name Ada's id: Canvas gives user 1001 one login, `lovelaceada`."""
     trick = "mallory_2002_7777_1001_5555_exercise1.py"
     root = write(
         tmp_path / "canvas",
@@ -341,13 +349,16 @@ def test_a_canvas_file_named_like_a_classmates_ids_is_read_for_no_one(tmp_path):
         },
     )
     subs = found(root, tmp_path)
-    assert set(subs) == {"lovelaceada (1001)", "mallory (2002)"}
+    assert set(subs) == {"lovelaceada (1001)", "mallory (2002)", "unidentified 1"}
     _, files, notes = subs["lovelaceada (1001)"]
     assert files["exercise1"] is None and files["exercise2"] == EX2
     assert not any(trick in n for n in notes)
     _, files, notes = subs["mallory (2002)"]
     assert files["exercise1"] is None and files["exercise2"] == BAD
     assert any(n.startswith(f"did not read {trick}") for n in notes)
+    student, files, notes = subs["unidentified 1"]
+    assert student["sid"] == "" and files["exercise1"] is None
+    assert any("may be 'mallory_2002' (user id 7777), who has no other" in n for n in notes)
 
 
 def test_canvas_entries_claiming_one_user_id_under_two_logins_are_not_merged(tmp_path):
@@ -382,7 +393,14 @@ def test_canvas_logins_and_file_names_holding_underscores_and_numbers(tmp_path):
         },
     )
     subs = found(root, tmp_path)
-    assert set(subs) == {"o_brienpat (340935)", "smithbob (340934)", "ngkim (350001)"}
+    # hw_2024_11_03.zip also reads as the file `03.zip` of a login `ngkim_350001_394800001_hw`
+    # (user id 2024), who would have no other entry: that reading gets an unidentified row.
+    assert set(subs) == {
+        "o_brienpat (340935)",
+        "smithbob (340934)",
+        "ngkim (350001)",
+        "unidentified 1",
+    }
     assert subs["o_brienpat (340935)"][0] == {"name": "o_brienpat", "sid": "340935"}
     assert subs["o_brienpat (340935)"][1]["exercise2"] == EX2
     assert subs["smithbob (340934)"][1]["exercise1"] == b"# bob\n"
@@ -455,3 +473,200 @@ def test_a_download_zip_listing_one_file_twice_is_not_read_one_for_the_other(tmp
     (bob,) = discover(zpath, FILES, tmp_path / "work")[0]
     assert bob.files["exercise2"] is None and bob.files["exercise1"] == b"# bob\n"
     assert bob.absent["exercise2"].startswith("ambiguous: exercise2.py was not read")
+
+
+# ---- what a Canvas download holds besides uploads -----------------------------------------------
+
+
+def test_canvas_online_text_and_url_entries_are_their_students_not_graded(tmp_path):
+    """Canvas writes an online text entry as `<login>[_LATE]_<user id>_text.html` and a website
+    URL as `..._link.html`. Such a name used to make the whole download a plain folder of
+    submissions: only the zip became a submission (named after the download's file, with no
+    id), and without it the batch stopped. Each entry is now its student's, and not graded."""
+    root = write(
+        tmp_path / "canvas",
+        {
+            "smithbob_340934_208490284_exercise2.py": EX2,
+            "lovelaceada_1001_text.html": b"<p>my answers are in colab</p>",
+            "wellslane_LATE_334244_link.html": b"<a href='https://example.org/x'>x</a>",
+            "ngkim_350001_394800001_mywork.zip": zipped({"hw/exercise3.py": b"# kim\n"}),
+        },
+    )
+    subs = found(root, tmp_path)
+    assert set(subs) == {
+        "smithbob (340934)",
+        "lovelaceada (1001)",
+        "wellslane (334244)",
+        "ngkim (350001)",
+    }
+    assert subs["smithbob (340934)"][1]["exercise2"] == EX2
+    assert subs["ngkim (350001)"][1]["exercise3"] == b"# kim\n"
+    for who, sid, kind in (
+        ("lovelaceada (1001)", "1001", "an online text entry"),
+        ("wellslane (334244)", "334244", "a website URL"),
+    ):
+        student, files, notes = subs[who]
+        assert student["sid"] == sid
+        assert all(v is None for v in files.values())
+        assert any(n.startswith("not graded: ") and f"is {kind}" in n for n in notes)
+        assert any(n.startswith("no exercise files found") for n in notes)
+
+
+def test_an_upload_named_like_an_online_entry_is_read_for_no_one(tmp_path):
+    """Mallory uploads `text.html`: Canvas writes `mallory_2002_7001_text.html`, which is also the
+    online entry of a login `mallory_2002` with user id 7001. Not guessed between."""
+    trick = "mallory_2002_7001_text.html"
+    root = write(
+        tmp_path / "canvas",
+        {"mallory_2002_7002_exercise2.py": BAD, trick: b"<p>x</p>"},
+    )
+    subs = found(root, tmp_path)
+    assert set(subs) == {"mallory (2002)", "unidentified 1"}
+    _, _, notes = subs["mallory (2002)"]
+    assert any(n.startswith(f"did not read {trick}") for n in notes)
+    assert not any(n.startswith("not graded: ") for n in notes)
+    student, _, notes = subs["unidentified 1"]
+    assert student["sid"] == "" and any("'mallory_2002' (user id 7001)" in n for n in notes)
+
+
+def test_a_graded_canvas_download_with_online_entries_and_a_doubtful_name(tmp_path):
+    """End to end: a text entry is its student's row (nothing graded, the report says why), and a
+    file only an unknown login could be given is an unidentified row with no id, never a
+    second row for the id its name holds."""
+    zpath = tmp_path / "submissions.zip"
+    zpath.write_bytes(
+        zipped(
+            {
+                "smithbob_340934_208490284_exercise2.py": EX2,
+                "lovelaceada_1001_text.html": b"<p>see colab</p>",
+                "lovelaceada_1001_2002_7001_hw.zip": zipped({"secret_notes.py": BAD}),
+            }
+        )
+    )
+    grade_batch(zpath, tmp_path / "out", progress=False)
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "out" / "grades.csv").read_text())))
+    assert sorted((r["name"], r["sid"]) for r in rows) == [
+        ("lovelaceada", "1001"),
+        ("smithbob", "340934"),
+        ("unidentified", ""),
+    ]
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["smithbob"]["exercise2"] == "20" and by_name["lovelaceada"]["score"] == "0"
+    results = [json.loads(p.read_text()) for p in (tmp_path / "out").glob("*/result.json")]
+    ada = next(r for r in results if r["student"].get("sid") == "1001")
+    notes = ada["student"]["notes"]
+    assert any("lovelaceada_1001_text.html is an online text entry" in n for n in notes)
+    # The note on the doubtful zip names it as the download does, never what it holds.
+    assert any(n.startswith("did not read lovelaceada_1001_2002_7001_hw.zip") for n in notes)
+    assert not any("secret_notes" in n for r in results for n in r["student"]["notes"])
+
+
+def test_a_student_whose_every_entry_is_doubtful_gets_a_row_with_no_ones_id(tmp_path):
+    """Mallory (user id 2002, login `lovelaceada_1001`) uploads only `hw.zip`, written
+    `lovelaceada_1001_2002_7001_hw.zip`: Ada's (1001) `7001_hw.zip`, or Mallory's `hw.zip`. Ada is
+    not in the download. No row may be made in either reading's name (one of them carries an id
+    that is not the uploader's): the file goes to an unidentified row, which says both."""
+    trick = "lovelaceada_1001_2002_7001_hw.zip"
+    root = write(
+        tmp_path / "canvas",
+        {"smithbob_340934_208490284_exercise2.py": EX2, trick: zipped({"exercise1.py": BAD})},
+    )
+    subs = found(root, tmp_path)
+    assert set(subs) == {"smithbob (340934)", "unidentified 1"}
+    assert {s["sid"] for s, _, _ in subs.values()} == {"340934", ""}
+    student, files, notes = subs["unidentified 1"]
+    assert student == {"name": "unidentified", "sid": ""}
+    assert files["exercise1"] is None
+    assert any(n.startswith(f"did not read {trick}") for n in notes)
+    said = next(n for n in notes if n.startswith("no student's own"))
+    assert "'lovelaceada' (user id 1001)" in said and "'lovelaceada_1001' (user id 2002)" in said
+    assert not any(trick in n for n in subs["smithbob (340934)"][2])
+
+
+def test_each_unidentified_uploader_keeps_their_files_together(tmp_path):
+    """Two doubtful files with the same readings are one unidentified row, another set another."""
+    root = write(
+        tmp_path / "canvas",
+        {
+            "smithbob_340934_208490284_exercise2.py": EX2,
+            "lovelaceada_1001_2002_7001_a.zip": zipped({"exercise1.py": BAD}),
+            "lovelaceada_1001_2002_7002_b.zip": zipped({"exercise3.py": BAD}),
+            "ngkim_3003_4004_5005_c.zip": zipped({"exercise3.py": BAD}),
+        },
+    )
+    subs = found(root, tmp_path)
+    assert set(subs) == {"smithbob (340934)", "unidentified 1", "unidentified 2"}
+    got = {
+        name: sorted(n.split(":")[0] for n in notes if n.startswith("did not read"))
+        for name, (_, _, notes) in subs.items()
+        if name.startswith("unidentified")
+    }
+    assert sorted(got.values()) == [
+        [
+            "did not read lovelaceada_1001_2002_7001_a.zip",
+            "did not read lovelaceada_1001_2002_7002_b.zip",
+        ],
+        ["did not read ngkim_3003_4004_5005_c.zip"],
+    ]
+
+
+# ---- anonymous grading -------------------------------------------------------------------------
+
+
+def test_an_anonymous_canvas_download_gives_one_submission_per_anonymous_id(tmp_path):
+    """With anonymous grading Canvas writes `[LATE_]anon_<5 base58>` in place of the login and the
+    user id. The anonymous part comes first and has one length, so a file name copying a
+    classmate's (`anon_Qq7Rt_9999_exercise1.py`) stays its uploader's."""
+    root = write(
+        tmp_path / "anon",
+        {
+            "anon_Ab3xY_7001_exercise2.py": BAD,
+            "anon_Ab3xY_7002_exercise2-1.py": EX2,  # uploaded again: the latest is read
+            "anon_Ab3xY_7003_anon_Qq7Rt_9999_exercise1.py": BAD,
+            "LATE_anon_Qq7Rt_8001_exercise1.py": b"# qq's own\n",
+            "anon_Zz9zz_text.html": b"<p>see colab</p>",
+        },
+    )
+    subs = found(root, tmp_path)
+    assert set(subs) == {
+        "anonymous (anon_Ab3xY)",
+        "anonymous (anon_Qq7Rt)",
+        "anonymous (anon_Zz9zz)",
+    }
+    student, files, notes = subs["anonymous (anon_Ab3xY)"]
+    assert student == {"name": "anonymous", "sid": "anon_Ab3xY"}
+    assert files["exercise2"] == EX2
+    assert any("is the latest exercise2.py" in n for n in notes)
+    assert subs["anonymous (anon_Qq7Rt)"][1]["exercise1"] == b"# qq's own\n"
+    _, files, notes = subs["anonymous (anon_Zz9zz)"]
+    assert all(v is None for v in files.values())
+    assert any("anon_Zz9zz_text.html is an online text entry" in n for n in notes)
+
+
+def test_a_login_starting_with_anon_in_a_named_download_stays_its_students(tmp_path):
+    """Mallory's login may be `anon_ab3xy`: her `anon_ab3xy_2002_7001_exercise1.py` also reads as
+    an anonymous upload. Ada's ordinary name makes the download a named one, so it is Mallory's
+    (user id 2002) and nobody's anonymous file."""
+    root = write(
+        tmp_path / "canvas",
+        {
+            "lovelaceada_1001_3001_exercise2.py": EX2,
+            "anon_ab3xy_2002_7001_exercise1.py": BAD,
+        },
+    )
+    subs = found(root, tmp_path)
+    assert set(subs) == {"lovelaceada (1001)", "anon_ab3xy (2002)"}
+    assert subs["anon_ab3xy (2002)"][1]["exercise1"] == BAD
+    assert subs["lovelaceada (1001)"][1]["exercise1"] is None
+
+
+def test_a_download_whose_every_name_reads_both_named_and_anonymous_is_not_guessed(tmp_path):
+    """`anon_12345_7001_exercise1.py` is anonymous 12345's upload, or user 12345's with the login
+    `anon`: with no other entry to tell a named download from an anonymous one, neither."""
+    root = write(tmp_path / "canvas", {"anon_12345_7001_exercise1.py": BAD})
+    subs = found(root, tmp_path)
+    assert set(subs) == {"unidentified 1"}
+    _, files, notes = subs["unidentified 1"]
+    assert files["exercise1"] is None
+    said = next(n for n in notes if n.startswith("did not read"))
+    assert "'anonymous' (user id anon_12345)" in said and "'anon' (user id 12345)" in said
