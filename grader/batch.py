@@ -406,8 +406,9 @@ def grader_failure(grader: Grader, sub: Submission, detail: str) -> dict:
         0.0,
         sum(i.max_score for i in items),
         items,
-        student=dict(sub.student),
+        student=dict(sub.student, notes=sub.notes) if sub.notes else dict(sub.student),
         fingerprint="",
+        review=list(sub.review),
     ).to_json()
 
 

@@ -115,7 +115,11 @@ class Student:
     stamp: str = ""  # Blackboard: the attempt graded
     receipt: Entry | None = None
     who: str = ""  # Blackboard: `<assignment>_<username>`, as Blackboard wrote it
-    notes: list[str] = field(default_factory=list)  # what the download itself made doubtful
+    notes: list[str] = field(default_factory=list)  # what the reading of the download noted
+    # The notes a TA must act on before trusting the score: something of the download may be
+    # this student's and was not read for them (`_doubt`); they put the submission on the
+    # summary's "needs a look" list, where a routine note (an older upload) does not.
+    doubts: int = 0
     title: str = ""  # the submission's name, where it is not `<name> (<key>)`
 
 
@@ -165,7 +169,7 @@ def _canvas(entries: list[Entry]) -> dict[str, Student] | None:
         (c,) = names
         s = _student(students, c.id, c.login)
         if c.kind != "file":
-            s.notes.append(_online_note(e.name, c.kind))
+            _doubt(s, _online_note(e.name, c.kind))
             continue
         again = CANVAS_AGAIN.match(c.file)
         original, n = (f"{again['stem']}{again['ext']}", int(again["n"])) if again else (c.file, 0)
@@ -380,7 +384,7 @@ def _doubtful(
         f"the download cannot say which; {fix}"
     )
     for s in (students[r] for r in readings if r in students):
-        s.notes.append(note)
+        _doubt(s, note)
     ids = {sid for sid, _ in students}
     unsure = frozenset(r for r in readings if r not in students and r[0] not in ids)
     if unsure:
@@ -393,7 +397,13 @@ def _doubtful(
                 f"student; their uploader may be {_who(sorted(unsure), id_word)}, who has no "
                 "other submission in this download; check in the LMS whose they are"
             )
-        unidentified[unsure].notes.append(note)
+        _doubt(unidentified[unsure], note)
+
+
+def _doubt(s: Student, note: str) -> None:
+    """A note the TA must act on (Student.doubts)."""
+    s.notes.append(note)
+    s.doubts += 1
 
 
 def _who(readings: list[tuple[str, str]], id_word: str) -> str:
@@ -420,10 +430,11 @@ def _shared_ids(
     for (sid, name), s in students.items():
         others = [n for n in names[sid] if n != name]
         if others:
-            s.notes.append(
+            _doubt(
+                s,
                 f"other entries of this download also claim {id_word} {sid}, under the "
                 f"{name_word} {', '.join(map(repr, others))}: graded apart, not merged; check in "
-                f"{lms} which is this {who}'s"
+                f"{lms} which is this {who}'s",
             )
 
 
@@ -498,10 +509,11 @@ def _bb_student(
                 s.receipt = e
     unsure = sorted(e.name for t, es in by_stamp.items() if t not in kept for e, _ in es)
     if unsure:
-        s.notes.append(
+        _doubt(
+            s,
             f"not read: {', '.join(unsure[:5])}{' and more' if len(unsure) > 5 else ''}: the "
             f"download has no receipt for {'that attempt' if kept else 'any attempt'} of "
-            f"{user}; Blackboard writes one per attempt, so check the download in Blackboard"
+            f"{user}; Blackboard writes one per attempt, so check the download in Blackboard",
         )
     return s
 
@@ -527,9 +539,10 @@ def _use_receipt(s: Student, budget: Budget) -> None:
     if s.who.endswith("_" + user):
         s.key = s.student["sid"] = user
     else:
-        s.notes.append(
+        _doubt(
+            s,
             f"the receipt {s.receipt.name} names the user {user!r}, its files {s.key!r}: "
-            "graded as the files say; check the download in Blackboard"
+            "graded as the files say; check the download in Blackboard",
         )
 
 
@@ -564,6 +577,15 @@ def _submission(inp: Input, s: Student, lms: str) -> Submission:
     # One person, listed as such: the gradebook never splits a name that holds "; ".
     sub.student = {**s.student, "members": [dict(s.student)]}
     sub.notes = [f"from a {lms} download", *s.notes, *sub.notes]
+    if s.doubts:
+        sub.review.append(
+            {
+                "flag": "download",
+                "reason": f"the {lms} download left {s.doubts} thing"
+                f"{'s' if s.doubts > 1 else ''} about this submission unsure (files not read "
+                "for it, or claimed twice): see the notes at the top of its report",
+            }
+        )
     return sub
 
 

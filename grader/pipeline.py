@@ -122,7 +122,7 @@ class Grader:
             graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             duration_s=round(time.monotonic() - start, 3),
             timing=summary(timer.seconds),
-            review=[slow] if slow else [],
+            review=[*sub.review, *([slow] if slow else [])],
             assignment=self.assignment.name,
         )
 

@@ -71,6 +71,9 @@ class Submission:
     absent: dict[str, str] = field(default_factory=dict)
     folder: str = ""  # its output folder, unique in the batch (set by `assign_folders`)
     notebook: dict = field(default_factory=dict)  # what a notebook gave (grader/notebook.py)
+    # Non-scoring flags for a TA found while reading the upload (an LMS download's doubts:
+    # grader/lms.py), each {"flag", "reason"}: result.json's `review`, "needs a look".
+    review: list[dict] = field(default_factory=list)
 
     @property
     def slug(self) -> str:

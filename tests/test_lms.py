@@ -670,3 +670,30 @@ def test_a_download_whose_every_name_reads_both_named_and_anonymous_is_not_guess
     assert files["exercise1"] is None
     said = next(n for n in notes if n.startswith("did not read"))
     assert "'anonymous' (user id anon_12345)" in said and "'anon' (user id 12345)" in said
+
+
+def test_a_file_left_unread_for_a_student_puts_them_on_the_needs_a_look_list(tmp_path):
+    """Kim's zip named with a date reads as two students' files, so it is read for no one: her
+    three .py files alone would look like a whole submission. She, and the unidentified row,
+    are on the summary's "needs a look" list; Bob, whose older upload was passed over as usual,
+    is not."""
+    plain = b"import torch\n"
+    files = {
+        f"{login}_{sid}_{fid}{k}_exercise{k}.py": plain
+        for login, sid, fid in (("ngkim", 350001, 39480000), ("smithbob", 340934, 20849028))
+        for k in (1, 2, 3)
+    }
+    files["ngkim_350001_394800009_hw_2024_11_03.zip"] = zipped({"exercise2.py": EX2})
+    files["smithbob_340934_208490289_exercise2-1.py"] = plain
+    zpath = tmp_path / "submissions.zip"
+    zpath.write_bytes(zipped(files))
+    grade_batch(zpath, tmp_path / "out", progress=False)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    attention = {s["name"]: s["attention"] for s in summary["students"]}
+    assert set(attention) == {"ngkim", "smithbob", "unidentified"}
+    assert attention["smithbob"] == []
+    assert [why[:33] for why in attention["ngkim"]] == ["the Canvas download left 1 thing "]
+    assert attention["unidentified"]
+    results = [json.loads(p.read_text()) for p in (tmp_path / "out").glob("*/result.json")]
+    review = {r["student"]["name"]: [f["flag"] for f in r["review"]] for r in results}
+    assert review == {"ngkim": ["download"], "smithbob": [], "unidentified": ["download"]}
