@@ -201,9 +201,15 @@ def _candidates(top: Entry, files, budget: Budget) -> dict[str, list[tuple[int, 
 
 
 def _open_inner_zips(top, files, found, budget, stack) -> None:
-    """Look inside zips of the upload, shallowest first, for exercises not found outside them."""
+    """Look inside zips of the upload, shallowest first, for exercises not found outside them.
+
+    A zip as deep as the one an exercise was first found in is opened too, and what it offers
+    for that exercise joins the candidates: two zips side by side (`hw.zip`, `hw (1).zip`) are
+    two candidates, compared as any tie is (`_choose`: different files make the exercise
+    ambiguous), never one taken over the other because it came first in the listing."""
     opened = 0
-    while any(f not in found for f in files) and opened < MAX_INNER_ZIPS:
+    zip_depth: dict[str, int] = {}  # an exercise found in a zip: that zip's depth
+    while opened < MAX_INNER_ZIPS:
         inner = next(
             (
                 e
@@ -212,7 +218,8 @@ def _open_inner_zips(top, files, found, budget, stack) -> None:
             ),
             None,
         )
-        if inner is None:
+        done = all(f in found for f in files)
+        if inner is None or (done and inner.depth > max(zip_depth.values(), default=-1)):
             return
         opened += 1
         try:
@@ -222,11 +229,18 @@ def _open_inner_zips(top, files, found, budget, stack) -> None:
             continue
         new = _candidates(inner, files, budget)
         for f, cands in new.items():
+            placed = [(r, d + inner.depth - top.depth, e) for r, d, e in cands]
             if f not in found:
-                found[f] = [(r, d + inner.depth - top.depth, e) for r, d, e in cands]
-                budget.notes.append(
-                    f"read {f}{_suffix(cands[0][2].name)} from the zip {_rel(top, inner)}"
-                )
+                found[f], zip_depth[f] = placed, inner.depth
+            elif zip_depth.get(f) == inner.depth:
+                found[f] += placed  # a zip beside the first: a candidate as good as its
+                budget.notes.append(f"found {f} in the zip {_rel(top, inner)} too")
+                continue
+            else:
+                continue
+            budget.notes.append(
+                f"read {f}{_suffix(cands[0][2].name)} from the zip {_rel(top, inner)}"
+            )
 
 
 def _choose(

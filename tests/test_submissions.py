@@ -313,6 +313,44 @@ def test_a_zip_inside_listed_twice_with_different_contents_is_not_opened(tmp_pat
     assert any(n.startswith("hw.zip was not read: the upload holds 2 entries") for n in mal.notes)
 
 
+@pytest.mark.parametrize("same", [True, False], ids=["identical", "different"])
+def test_two_zips_side_by_side_offering_one_exercise_are_compared_not_taken_in_order(
+    tmp_path, same
+):
+    """A student who uploads `hw.zip` and `hw (1).zip` (a second download of their work) meant
+    one of them: the grader cannot tell which, so it takes neither over the other. The same
+    file in both is graded; different files make the exercise ambiguous, not the first zip's."""
+    root = tmp_path / "ada"
+    root.mkdir()
+    (root / "hw.zip").write_bytes(zip_listing([("exercise1.py", "v = 1\n")]))
+    second = "v = 1\n" if same else "v = 2\n"
+    (root / "hw (1).zip").write_bytes(
+        zip_listing([("exercise1.py", second), ("exercise2.py", "b\n")])
+    )
+    sub = read_submission(root, "ada", FILES)
+    assert sub.files["exercise2"] == b"b\n"
+    if same:
+        assert sub.files["exercise1"] == b"v = 1\n"
+    else:
+        assert sub.files["exercise1"] is None
+        assert sub.absent["exercise1"].startswith("ambiguous: ")
+        assert "hw.zip/exercise1.py" in sub.absent["exercise1"]
+
+
+def test_a_zip_deeper_than_the_one_that_held_the_exercises_is_not_opened(tmp_path):
+    """Zips are looked into shallowest first, and once every exercise is found, one nested
+    deeper (an old version kept inside a folder) is no candidate: the shallower wins, as a file
+    outside any zip wins over one inside."""
+    root = tmp_path / "ada"
+    (root / "old").mkdir(parents=True)
+    whole = [(f"{f}.py", f"{f} = 1\n") for f in FILES]
+    (root / "hw.zip").write_bytes(zip_listing(whole))
+    (root / "old" / "hw.zip").write_bytes(zip_listing([("exercise1.py", "old = 1\n")]))
+    sub = read_submission(root, "ada", FILES)
+    assert sub.files["exercise1"] == b"exercise1 = 1\n"
+    assert not any("old/hw.zip" in n for n in sub.notes)
+
+
 def test_copies_at_one_path_are_compared_within_the_byte_budget(tmp_path):
     """Each copy is read through the capped reader and charged: two copies of 600 KiB are
     1.2 MiB read, more than a budget of 1 MiB, so the second is not read, and nothing is graded."""
