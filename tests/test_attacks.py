@@ -951,6 +951,70 @@ def test_the_filter_made_in_the_zygote_is_the_one_made_for_the_pid(pid) -> None:
     assert confine.Filter().for_pid(pid) == made_here
 
 
+@pytest.mark.skipif(not confine.seccomp_supported(), reason="no seccomp filter for this machine")
+def test_seccomp_alone_keeps_the_scheduling_of_other_processes_out_of_reach() -> None:
+    """Where student code runs as the grader's own user (no root), only seccomp stands between
+    a student process and the scheduling of the grader, its zygote and the next students: the
+    kernel lets a process lower the priority of any process of its uid (for good: an ordinary
+    user cannot raise it back), or of all of them at once, and pin any of them to one CPU. The
+    filter alone (no audit hook, run here as any user) refuses every such change aimed at
+    another process, a process group or a user, and still lets a process change its own."""
+    victim = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    program = textwrap.dedent(
+        f"""
+        import ctypes, os, platform, sys
+        sys.path.insert(0, {str(isolation.INSIDE)!r})
+        import confine
+        ioprio_nr = {{"x86_64": 251, "aarch64": 30}}[platform.machine()]
+        libc = ctypes.CDLL(None, use_errno=True)
+
+        def ioprio_set(which, who, value):
+            if libc.syscall(ioprio_nr, which, who, value) != 0:
+                raise OSError(ctypes.get_errno(), "ioprio_set")
+
+        victim, cpus = {victim.pid}, sorted(os.sched_getaffinity(0))
+        confine.seccomp(os.getpid())
+        tries = {{
+            'nice_process': lambda: os.setpriority(os.PRIO_PROCESS, victim, 19),
+            'nice_group': lambda: os.setpriority(os.PRIO_PGRP, victim, 19),
+            'nice_user': lambda: os.setpriority(os.PRIO_USER, 0x7FFFFFF0, 19),
+            'affinity': lambda: os.sched_setaffinity(victim, cpus[:1]),
+            'scheduler': lambda: os.sched_setscheduler(victim, os.SCHED_IDLE, os.sched_param(0)),
+            'param': lambda: os.sched_setparam(victim, os.sched_param(0)),
+            'io_priority': lambda: ioprio_set(1, victim, 3 << 13),
+            'io_priority_user': lambda: ioprio_set(3, 0x7FFFFFF0, 3 << 13),
+            'own_nice': lambda: os.setpriority(os.PRIO_PROCESS, 0, 1),
+            'own_nice_by_pid': lambda: os.setpriority(os.PRIO_PROCESS, os.getpid(), 2),
+            'own_affinity': lambda: os.sched_setaffinity(0, cpus),
+            'own_affinity_by_pid': lambda: os.sched_setaffinity(os.getpid(), cpus),
+            'own_io_priority': lambda: ioprio_set(1, 0, (2 << 13) | 4),
+        }}
+        for name, attempt in tries.items():
+            try:
+                attempt()
+                print(name, 'allowed')
+            except OSError as e:
+                print(name, 'denied' if e.errno == 1 else e)
+        """
+    )
+    try:
+        run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+        untouched = os.getpriority(os.PRIO_PROCESS, victim.pid) == 0
+        affinity = os.sched_getaffinity(victim.pid) == os.sched_getaffinity(0)
+    finally:
+        victim.kill()
+        victim.wait()
+    assert run.returncode == 0, run.stderr
+    lines = dict(line.split(" ", 1) for line in run.stdout.split("\n") if line)
+    others = ("nice_process", "nice_group", "nice_user", "affinity", "scheduler", "param")
+    assert lines == {
+        **dict.fromkeys([*others, "io_priority", "io_priority_user"], "denied"),
+        **dict.fromkeys(["own_nice", "own_nice_by_pid", "own_affinity"], "allowed"),
+        **dict.fromkeys(["own_affinity_by_pid", "own_io_priority"], "allowed"),
+    }
+    assert untouched and affinity
+
+
 def test_seccomp_alone_denies_locks_exec_and_memfd(tmp_path) -> None:
     """The kernel layer on its own (no audit hook): a plain process under the filter."""
     program = textwrap.dedent(

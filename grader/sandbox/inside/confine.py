@@ -10,10 +10,11 @@ that follows: the kernel refuses to loosen a Landlock domain or remove a seccomp
   not /tmp. Where the kernel supports it, it also may not connect to TCP ports, reach abstract
   Unix sockets or send signals outside its own domain.
 - seccomp: no new sockets (so no network, whatever the network namespace), no ptrace or reading
-  other processes' memory, no signals or resource limits aimed at any process but itself, no
-  SysV/POSIX IPC, no io_uring, no namespaces or mounts, no new processes or threads, no exec, no
-  memfd (no native code loaded from memory), no file locks or leases (flock, fcntl's lock
-  commands: a channel between two processes that can read the same file).
+  other processes' memory, no signals, resource limits or scheduling (priority, CPUs) aimed at
+  any process but itself, no SysV/POSIX IPC, no io_uring, no namespaces or mounts, no new
+  processes or threads, no exec, no memfd (no native code loaded from memory), no file locks or
+  leases (flock, fcntl's lock commands: a channel between two processes that can read the same
+  file).
 
 Standard library only: this file runs inside the sandbox beside student code.
 """
@@ -266,6 +267,13 @@ _SELF_ONLY = {
     "x86_64": "tkill=200 tgkill=234 rt_sigqueueinfo=129 rt_tgsigqueueinfo=297",
     "aarch64": "tkill=130 tgkill=131 rt_sigqueueinfo=138 rt_tgsigqueueinfo=240",
 }
+# Scheduling of one process named by its pid (0: itself). Any process of the same uid may be
+# named: where student code runs as the grader's user (no root), a student process could pin
+# the grader, its zygote and the next students to one CPU, or lower their priority for good.
+_SELF_OR_ZERO = {
+    "x86_64": "sched_setparam=142 sched_setscheduler=144 sched_setaffinity=203 sched_setattr=314",
+    "aarch64": "sched_setparam=118 sched_setscheduler=119 sched_setaffinity=122 sched_setattr=274",
+}
 
 
 def _numbers(table: str) -> dict[str, int]:
@@ -277,15 +285,18 @@ _SYSCALLS = {
         "arch": audit,
         "deny": _numbers(_DENIED[arch]),
         "self_pid": _numbers(_SELF_ONLY[arch]),
+        "self_or_zero": _numbers(_SELF_OR_ZERO[arch]),
         "kill": kill,
         "prlimit64": prlimit,
+        "setpriority": setpriority,
+        "ioprio_set": ioprio_set,
         "fcntl": fcntl,
         "prctl": prctl_nr,
         "x32": arch == "x86_64",  # x32 numbering (nr | 0x40000000) would dodge every rule
     }
-    for arch, audit, kill, prlimit, fcntl, prctl_nr in (
-        ("x86_64", 0xC000003E, 62, 302, 72, 157),  # AUDIT_ARCH_X86_64
-        ("aarch64", 0xC00000B7, 129, 261, 25, 167),  # AUDIT_ARCH_AARCH64
+    for arch, audit, kill, prlimit, fcntl, prctl_nr, setpriority, ioprio_set in (
+        ("x86_64", 0xC000003E, 62, 302, 72, 157, 141, 251),  # AUDIT_ARCH_X86_64
+        ("aarch64", 0xC00000B7, 129, 261, 25, 167, 140, 30),  # AUDIT_ARCH_AARCH64
     )
 }
 _ALLOW = 0x7FFF0000
@@ -297,6 +308,9 @@ _OFF_ARG1 = 24
 # may read: record locks (F_GETLK/F_SETLK/F_SETLKW, their 32-bit twins, the OFD ones), leases,
 # directory notifications. Two processes of one submission could pass values through them.
 LOCK_COMMANDS = (5, 6, 7, 12, 13, 14, 36, 37, 38, 1024, 1025, 1026)
+# setpriority and ioprio_set name their target by (which, who): only a process (not a process
+# group, not every process of a user) and only this one (who 0 or its own pid).
+PRIO_PROCESS, IOPRIO_WHO_PROCESS = 0, 1
 
 
 def seccomp_supported() -> bool:
@@ -365,7 +379,10 @@ def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
         asm.append(("jge", 0x40000000, "deny", None))
     asm += [("jeq", nr, "deny", None) for nr in sorted(table["deny"].values())]
     asm += [("jeq", nr, "only_self", None) for nr in sorted(table["self_pid"].values())]
-    asm += [("jeq", table["kill"], "kill", None), ("jeq", table["prlimit64"], "prlimit", None)]
+    asm += [("jeq", nr, "self_or_zero", None) for nr in sorted(table["self_or_zero"].values())]
+    asm += [("jeq", table["kill"], "kill", None), ("jeq", table["prlimit64"], "self_or_zero", None)]
+    asm += [("jeq", table["setpriority"], "setpriority", None)]
+    asm += [("jeq", table["ioprio_set"], "ioprio_set", None)]
     asm += [("jeq", table["fcntl"], "fcntl", None)]
     asm += [("jeq", table["prctl"], "prctl", None), ("ret", _ALLOW)]
     asm += [("label", "fcntl"), ("ld", _OFF_ARG1)]
@@ -375,7 +392,11 @@ def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
     asm += [("label", "kill"), ("ld", _OFF_ARG0), ("jeq", 0, "allow", None)]
     asm += [("jeq", own_group, "allow", None), ("jeq", self_pid, "allow", "deny")]
     asm += [("label", "only_self"), ("ld", _OFF_ARG0), ("jeq", self_pid, "allow", "deny")]
-    asm += [("label", "prlimit"), ("ld", _OFF_ARG0), ("jeq", 0, "allow", None)]
+    asm += [("label", "self_or_zero"), ("ld", _OFF_ARG0), ("jeq", 0, "allow", None)]
+    asm += [("jeq", self_pid, "allow", "deny")]
+    asm += [("label", "setpriority"), ("ld", _OFF_ARG0), ("jeq", PRIO_PROCESS, "who", "deny")]
+    asm += [("label", "ioprio_set"), ("ld", _OFF_ARG0), ("jeq", IOPRIO_WHO_PROCESS, "who", "deny")]
+    asm += [("label", "who"), ("ld", _OFF_ARG1), ("jeq", 0, "allow", None)]
     asm += [("jeq", self_pid, "allow", "deny")]
     asm += [("label", "allow"), ("ret", _ALLOW), ("label", "deny"), ("ret", _DENY)]
     return _assemble(asm)
