@@ -177,21 +177,15 @@ def _canvas(entries: list[Entry]) -> dict[str, Student] | None:
     for key, by_name in uploads.items():
         for original, versions in by_name.items():
             _latest_upload(students[key], original, versions)
-    unidentified: dict[frozenset[tuple[str, str]], Student] = {}
-    for e, names in doubtful:
-        _doubtful(
-            students,
-            unidentified,
-            e,
-            [(c.id, c.login) for c in names],
-            "user id",
-            "Canvas writes `<login>_<user id>_<file id>_<file name>`, and a login or a file name "
-            "may hold `_<number>_<number>_` too; if it is this student's, ask them to upload it "
-            "again under a name without `_<number>_` in it (nor a number first), or take it "
-            "from Canvas and grade it on its own",
-        )
-    _shared_ids(students, "user id", "login", "Canvas", "student")
-    return _keyed(students, unidentified)
+    return _settled(
+        students,
+        [(e, [(c.id, c.login) for c in names]) for e, names in doubtful],
+        ("user id", "login", "Canvas", "student"),
+        "Canvas writes `<login>_<user id>_<file id>_<file name>`, and a login or a file name "
+        "may hold `_<number>_<number>_` too; if it is this student's, ask them to upload it "
+        "again under a name without `_<number>_` in it (nor a number first), or take it "
+        "from Canvas and grade it on its own",
+    )
 
 
 def _canvas_readings(entries: list[Entry]) -> list[list[CanvasName]]:
@@ -302,18 +296,12 @@ def _moodle(entries: list[Entry]) -> dict[str, Student] | None:
             doubtful.append((e, names))
             continue
         _moodle_student(students, names[0]).entries += _moodle_files(e, names[0])
-    unidentified: dict[frozenset[tuple[str, str]], Student] = {}
-    for e, names in doubtful:
-        _doubtful(
-            students,
-            unidentified,
-            e,
-            [(m.id, m.name) for m in names],
-            "id",
-            "if it is this student's, take it from Moodle and grade it on its own",
-        )
-    _shared_ids(students, "participant id", "name", "Moodle", "participant")
-    return _keyed(students, unidentified)
+    return _settled(
+        students,
+        [(e, [(m.id, m.name) for m in names]) for e, names in doubtful],
+        ("participant id", "name", "Moodle", "participant"),
+        "if it is this student's, take it from Moodle and grade it on its own",
+    )
 
 
 def _moodle_names(e: Entry) -> list[MoodleName]:
@@ -349,6 +337,22 @@ def _moodle_files(e: Entry, m: MoodleName) -> list[tuple[Entry, str]]:
 
 
 # ---- what Canvas and Moodle share: a student is an id and a name --------------------------------
+
+
+def _settled(
+    students: dict[tuple[str, str], Student],
+    doubtful: list[tuple[Entry, list[tuple[str, str]]]],
+    words: tuple[str, str, str, str],
+    fix: str,
+) -> dict[str, Student]:
+    """The last steps Canvas and Moodle share: each file read for no one said where it may
+    belong (`_doubtful`), ids claimed under two names kept apart (`_shared_ids`), and every
+    student keyed. `words`: the LMS's words for an id and a name, its name, and a student."""
+    unidentified: dict[frozenset[tuple[str, str]], Student] = {}
+    for e, readings in doubtful:
+        _doubtful(students, unidentified, e, readings, words[0], fix)
+    _shared_ids(students, *words)
+    return _keyed(students, unidentified)
 
 
 def _student(students: dict[tuple[str, str], Student], sid: str, name: str) -> Student:
