@@ -165,10 +165,12 @@ def grade(
     except SubmissionError as e:
         raise click.ClickException(str(e)) from None
     except KeyboardInterrupt:
+        # To the process's own stderr: with -j 1, pytest grades in a thread of this process
+        # and holds sys.stderr for its capture while a test runs, which a Ctrl-C can interrupt.
         click.echo(
             f"\ninterrupted: every result written so far is kept in {out}; run the same "
             "command again to grade the rest",
-            err=True,
+            file=sys.__stderr__,
         )
         sys.stdout.flush()
         sys.stderr.flush()

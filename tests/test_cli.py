@@ -190,3 +190,37 @@ def test_leave_exits_as_sys_exit_would(tmp_path, code, status):
     )
     assert done.returncode == status
     assert done.stderr == ("a message\n" if code == "a message" else "")
+
+
+INTERRUPTED_WHILE_CAPTURED = """
+import io, sys
+from grader import batch, cli
+
+def grade_batch(*args, **kwargs):
+    sys.stderr = io.StringIO()  # as pytest's capture holds it while a test of -j 1 runs
+    raise KeyboardInterrupt
+
+batch.grade_batch = grade_batch
+cli.main(["grade", sys.argv[1], "--out", sys.argv[2], "--no-progress"])
+"""
+
+
+def test_ctrl_c_says_how_to_go_on_even_while_pytest_holds_stderr(tmp_path):
+    """With -j 1, pytest grades in a thread of the command's own process and swaps sys.stderr
+    for its capture while a test runs; a Ctrl-C landing then must still tell the TA what is
+    kept and what to do (exit 130), not write it into pytest's capture."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    (tmp_path / "class").mkdir()
+    run = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_WHILE_CAPTURED, str(tmp_path / "class"), str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 130, run.stderr
+    assert "run the same command again to grade the rest" in run.stderr
