@@ -77,8 +77,18 @@ def heatmap(grid: list[list[float]], shape: list[int] | None = None) -> Heatmap 
     cell = max(MIN_CELL, min(MAX_CELL, HEAT_WIDTH // n_cols, HEAT_HEIGHT // n_rows))
     values = [v for r in grid for v in r if isinstance(v, int | float) and math.isfinite(v)]
     vmax = max(values, default=0.0)
+    # A pooled map of a wrong gradient holds a few distinct values (~11 in ~350 cells in the
+    # example class): each colour is worked out once per map.
+    colours: dict[float, str] = {}
+
+    def colour(t: float) -> str:
+        fill = colours.get(t)
+        if fill is None:
+            fill = colours[t] = heat_colour(t)
+        return fill
+
     cells = [
-        Cell(j * cell, i * cell, heat_colour(_share(v, vmax)))
+        Cell(j * cell, i * cell, colour(_share(v, vmax)))
         for i, r in enumerate(grid)
         for j, v in enumerate(r)
     ]
