@@ -6,7 +6,8 @@ Each LMS names the files of its "download all submissions" after the student, in
 - Canvas: one flat folder, `<login>[_LATE]_<user id>_<file id>_<file name>`, where the login is
   the word characters of the student's sortable name in lower case (`Smith, Bob` is `smithbob`;
   `_` and digits stay, except that `_<digits>_` is folded into the digits; older versions write
-  `late`) and a file uploaded again gets `-1`, `-2` before its extension (`exercise1-1.py`): of
+  `late`; a name of no word characters gives the empty login, `_<user id>_...`) and a file
+  uploaded again gets `-1`, `-2` before its extension (`exercise1-1.py`): of
   one student's `exercise1.py`, `exercise1-1.py`, `exercise1-2.py` only the highest number, the
   latest upload, is read. An online text entry is the page `<login>[_LATE]_<user id>_text.html`,
   a website URL `..._link.html`: its student's, with a note, and not graded. With anonymous
@@ -66,7 +67,10 @@ CANVAS_IDS = re.compile(r"_(?P<id>[0-9]+)_(?P<file_id>[0-9]+)_")
 CANVAS_LATE = re.compile(r"_(?i:late)$")
 # An online text entry or a website URL: Canvas writes the page `<login>[_LATE]_<user id>_text.html`
 # or `..._link.html` in place of files (a submission is one kind or the other).
-CANVAS_ONLINE = re.compile(r"(?P<login>.+)_(?P<id>[0-9]+)_(?P<kind>text|link)\.html", re.S)
+CANVAS_ONLINE = re.compile(r"(?P<login>.*)_(?P<id>[0-9]+)_(?P<kind>text|link)\.html", re.S)
+# Symbols Ruby's `[[:word:]]` keeps, being Alphabetic (circled, squared, negative circled and
+# negative squared Latin letters), which Python's categories call So.
+ALPHABETIC_SYMBOLS = ((0x24B6, 0x24E9), (0x1F130, 0x1F149), (0x1F150, 0x1F169), (0x1F170, 0x1F189))
 ONLINE_KIND = {"text": "an online text entry", "link": "a website URL"}
 # With anonymous grading Canvas writes `[LATE_]anon_<anonymous id>` in place of the login and the
 # user id; an anonymous id is 5 characters of base58 (no 0, O, I, l). Then come `_<file id>_<file
@@ -256,9 +260,18 @@ def _online_note(name: str, kind: str) -> str:
 
 def _canvas_login(text: str) -> bool:
     """Whether Canvas could write `text` as a login: word characters (letters, marks, numbers,
-    `_`) of a name in lower case, as Ruby's `[[:word:]]` and `downcase` leave them."""
-    return bool(text) and all(
-        (unicodedata.category(c)[0] in "LMN" or unicodedata.category(c) == "Pc")
+    `_`) of a name in lower case, as Ruby's `[[:word:]]` and `downcase` leave them. A name with
+    none gives the empty login (`_<user id>_...`). Ruby's letters are Unicode's Alphabetic
+    property, which holds symbols too (circled letters: `Ⓜallory` is `ⓜallory`), and its Unicode
+    may be newer than Python's: a character Python does not know may be a letter. Taking too
+    much for a login only adds a reading (read for no one); too little would leave a student's
+    every entry without one, and the whole download read as a plain folder."""
+    return all(
+        (
+            unicodedata.category(c)[0] in "LMN"
+            or unicodedata.category(c) in ("Pc", "Cn")
+            or any(lo <= ord(c) <= hi for lo, hi in ALPHABETIC_SYMBOLS)
+        )
         and not "A" <= c <= "Z"
         for c in text
     )

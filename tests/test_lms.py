@@ -697,3 +697,38 @@ def test_a_file_left_unread_for_a_student_puts_them_on_the_needs_a_look_list(tmp
     results = [json.loads(p.read_text()) for p in (tmp_path / "out").glob("*/result.json")]
     review = {r["student"]["name"]: [f["flag"] for f in r["review"]] for r in results}
     assert review == {"ngkim": ["download"], "smithbob": [], "unidentified": ["download"]}
+
+
+# ---- every login Canvas writes is one -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "_2002_7001_exercise1.py",  # a sortable name with no word character: the empty login
+        "_LATE_2002_7001_exercise1.py",
+        "ⓜallory_2002_7001_exercise1.py",  # Ruby's [[:word:]] keeps a circled letter (Alphabetic)
+        "\U0001f17callory_2002_7001_exercise1.py",  # a negative squared M, Alphabetic too
+    ],
+)
+def test_a_login_canvas_writes_never_turns_the_download_into_a_plain_folder(tmp_path, entry):
+    """Canvas writes `[login, LATE, user id].join('_')` with the login made of the sortable
+    name's `[[:word:]]` characters: a student named only with symbols gets an empty login, one
+    named `Ⓜallory` keeps the circled letter. Before, such a name had no reading, so the whole
+    download was taken for a plain folder: every classmate lost their id (their zips graded
+    under the download's names), the .py files were not read at all, or the batch stopped."""
+    zpath = tmp_path / "submissions.zip"
+    zpath.write_bytes(
+        zipped(
+            {
+                "lovelaceada_1001_3001_hw.zip": zipped({"exercise2.py": EX2}),
+                "smithbob_340934_208490284_exercise1.py": b"# bob\n",
+                entry: BAD,
+            }
+        )
+    )
+    subs = found(zpath, tmp_path)
+    by_sid = {student["sid"]: files for student, files, _ in subs.values()}
+    assert set(by_sid) == {"1001", "340934", "2002"}
+    assert by_sid["1001"]["exercise2"] == EX2 and by_sid["340934"]["exercise1"] == b"# bob\n"
+    assert by_sid["2002"]["exercise1"] == BAD
