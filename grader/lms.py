@@ -84,8 +84,8 @@ CANVAS_ANON = re.compile(
 MOODLE_TAIL = re.compile(r"_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_")
 # Blackboard's own part of a name: the first occurrence is the one Blackboard wrote.
 BLACKBOARD_ATTEMPT = re.compile(r"_attempt_(?P<stamp>\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})")
-# Canvas renames a file uploaded again: exercise1-1.py, exercise1-2.py.
-CANVAS_AGAIN = re.compile(r"^(?P<stem>.+?)-(?P<n>\d+)(?P<ext>\.[A-Za-z0-9]+)$")
+# Canvas renames a file uploaded again: exercise1-1.py, exercise1-2.py (ASCII digits).
+CANVAS_AGAIN = re.compile(r"^(?P<stem>.+?)-(?P<n>[0-9]+)(?P<ext>\.[A-Za-z0-9]+)$")
 RECEIPT_NAME = re.compile(r"^Name:\s*(?P<name>.+?)\s*(?:\((?P<user>[^()]*)\))?\s*$", re.M)
 MAX_RECEIPT_BYTES = 64 << 10
 
@@ -164,7 +164,7 @@ def _canvas(entries: list[Entry]) -> dict[str, Student] | None:
     if any(not names for _, names in parsed):
         return None
     students: dict[tuple[str, str], Student] = {}
-    uploads: dict[tuple[str, str], dict[str, list[tuple[int, Entry]]]] = {}
+    uploads: dict[tuple[str, str], dict[str, list[tuple[tuple[int, str], Entry]]]] = {}
     doubtful: list[tuple[Entry, list[CanvasName]]] = []
     for e, names in parsed:
         if len(names) > 1:
@@ -176,7 +176,11 @@ def _canvas(entries: list[Entry]) -> dict[str, Student] | None:
             _doubt(s, _online_note(e.name, c.kind))
             continue
         again = CANVAS_AGAIN.match(c.file)
-        original, n = (f"{again['stem']}{again['ext']}", int(again["n"])) if again else (c.file, 0)
+        original, n = (
+            (f"{again['stem']}{again['ext']}", _upload_number(again["n"]))
+            if again
+            else (c.file, (0, ""))
+        )
         uploads.setdefault((c.id, c.login), {}).setdefault(original, []).append((n, e))
     for key, by_name in uploads.items():
         for original, versions in by_name.items():
@@ -277,7 +281,17 @@ def _canvas_login(text: str) -> bool:
     )
 
 
-def _latest_upload(s: Student, original: str, versions: list[tuple[int, Entry]]) -> None:
+def _upload_number(digits: str) -> tuple[int, str]:
+    """Canvas's number of an upload, compared as a number however many digits the name gives
+    (`int` refuses more than 4300, and a file name is the student's: one such name stopped the
+    batch). `-1` and `-01` are one number."""
+    digits = digits.lstrip("0")
+    return len(digits), digits
+
+
+def _latest_upload(
+    s: Student, original: str, versions: list[tuple[tuple[int, str], Entry]]
+) -> None:
     """Of the files one student uploaded under one name, the one Canvas took last.
 
     Canvas names a file uploaded again `-1`, `-2`, ... (the highest number is the latest), so

@@ -732,3 +732,25 @@ def test_a_login_canvas_writes_never_turns_the_download_into_a_plain_folder(tmp_
     assert set(by_sid) == {"1001", "340934", "2002"}
     assert by_sid["1001"]["exercise2"] == EX2 and by_sid["340934"]["exercise1"] == b"# bob\n"
     assert by_sid["2002"]["exercise1"] == BAD
+
+
+def test_a_canvas_upload_numbered_with_thousands_of_digits_does_not_stop_the_batch(tmp_path):
+    """A file name is the student's, and a zip's names have no length limit: `exercise1-99…9.py`
+    with 5000 digits made `int` refuse the number (Python's limit is 4300), and the whole batch
+    stopped. The number is compared as digits: it is the latest upload, graded."""
+    again = "mallory_2002_7002_exercise1-" + "9" * 5000 + ".py"
+    zpath = tmp_path / "submissions.zip"
+    zpath.write_bytes(
+        zipped(
+            {
+                "lovelaceada_1001_3001_exercise2.py": EX2,
+                "mallory_2002_7001_exercise1.py": b"# first\n",
+                again: BAD,
+            }
+        )
+    )
+    subs = found(zpath, tmp_path)
+    assert subs["lovelaceada (1001)"][1]["exercise2"] == EX2
+    _, files, notes = subs["mallory (2002)"]
+    assert files["exercise1"] == BAD
+    assert any(n.startswith("not read: mallory_2002_7001_exercise1.py:") for n in notes)
