@@ -232,15 +232,12 @@ def _open_inner_zips(top, files, found, budget, stack) -> None:
             placed = [(r, d + inner.depth - top.depth, e) for r, d, e in cands]
             if f not in found:
                 found[f], zip_depth[f] = placed, inner.depth
+                budget.notes.append(
+                    f"read {f}{_suffix(cands[0][2].name)} from the zip {_rel(top, inner)}"
+                )
             elif zip_depth.get(f) == inner.depth:
                 found[f] += placed  # a zip beside the first: a candidate as good as its
                 budget.notes.append(f"found {f} in the zip {_rel(top, inner)} too")
-                continue
-            else:
-                continue
-            budget.notes.append(
-                f"read {f}{_suffix(cands[0][2].name)} from the zip {_rel(top, inner)}"
-            )
 
 
 def _choose(
