@@ -322,7 +322,8 @@ def _moodle(entries: list[Entry]) -> dict[str, Student] | None:
         if len(names) > 1:
             doubtful.append((e, names))
             continue
-        _moodle_student(students, names[0]).entries += _moodle_files(e, names[0])
+        m = names[0]
+        _student(students, m.id, m.name).entries += _moodle_files(e, m)
     return _settled(
         students,
         [(e, [(m.id, m.name) for m in names]) for e, names in doubtful],
@@ -352,10 +353,6 @@ def _matches(pattern: re.Pattern, name: str) -> list[re.Match]:
         found.append(t)
         at = t.start() + 1
     return found
-
-
-def _moodle_student(students: dict[tuple[str, str], Student], m: MoodleName) -> Student:
-    return _student(students, m.id, m.name)
 
 
 def _moodle_files(e: Entry, m: MoodleName) -> list[tuple[Entry, str]]:
