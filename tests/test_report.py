@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from conftest import ROOT, SOLUTIONS, STUBS
+from conftest import ROOT, SOLUTIONS, STUBS, item, mutated
 
 from grader.batch import grader_failure
 from grader.examples import write_examples
@@ -596,6 +596,53 @@ def test_student_copy_names_no_hidden_case(graded, batch_out):
     # The TA's copy does name them, so the test above is not vacuous.
     ta = (batch_out / "bessel" / "report.html").read_text(encoding="utf-8")
     assert any(f"-s{cfg.seed}-" in ta for cfg in HIDDEN)
+
+
+def test_student_copy_quotes_no_failure_of_a_hidden_case(grade, tmp_path):
+    """Student code chooses what a failure says: an error raised on a hidden case can spell out
+    its inputs, and a wrong shape names its sizes. The TA's copy quotes them; the student's
+    copy quotes only public cases, and counts the rest."""
+    from grader.backprop_ninja.cases import PUBLIC
+
+    public_n = sorted({c.n for c in PUBLIC})
+    source = mutated(
+        "exercise1",
+        "    dlogprobs[range(n), Yb] = -1.0 / n\n",
+        "    dlogprobs[range(n), Yb] = -1.0 / n\n"
+        f"    if n not in {public_n}:\n"
+        "        raise ValueError(f'LEAK n={n} Yb={Yb.tolist()}')\n",
+    )
+    at_hidden_sizes = f"    if probs.shape[0] not in {public_n}:\n"
+    source = source.replace(  # a wrong shape at hidden sizes
+        "    dprobs = (1.0 / probs) * dlogprobs\n",
+        "    dprobs = (1.0 / probs) * dlogprobs\n" + at_hidden_sizes + "        dprobs = dprobs[:, :1]\n",
+    ).replace(  # a shape accepted with a warning that names it
+        "    dcounts_sum_inv = (counts * dprobs).sum(1, keepdim=True)\n",
+        "    dcounts_sum_inv = (counts * dprobs).sum(1, keepdim=True)\n"
+        + at_hidden_sizes.replace("probs", "counts")
+        + "        dcounts_sum_inv = dcounts_sum_inv[:, :, None]\n",
+    )
+    result = grade({"exercise1": source})
+    # The TA's copy quotes the hidden cases' words.
+    assert "LEAK n=" in item(result, "exercise1.dlogprobs")["message"]
+    shape_message = item(result, "exercise1.dprobs")["message"]
+    assert "a hidden case" in shape_message
+    warnings = item(result, "exercise1.dcounts_sum_inv")["warnings"]
+    assert warnings and all("only by size-1 dimensions" in w for w in warnings)
+    assert item(result, "exercise1.dcounts_sum_inv")["status"] == "passed"
+    write_student_report(result, tmp_path)
+    html = (tmp_path / "student-report.html").read_text(encoding="utf-8")
+    text = " ".join("".join(Tags(html).text).split())
+    assert "LEAK" not in text
+    assert shape_message.split("a hidden case: ", 1)[1] not in text
+    assert not any(w in text for w in warnings)
+    assert "only hidden cases failed" in text
+    for item_id in ("exercise1.dlogprobs", "exercise1.dprobs"):
+        row = html[html.index(f'id="item-{item_id}"') :]
+        row = " ".join("".join(Tags(row[: row.index("</tr>")]).text).split())
+        hidden = [c for c in item(result, item_id)["cases"] if not c["public"]]
+        passed = sum(c["passed"] for c in hidden)
+        assert passed < len(hidden) and f"{passed} of {len(hidden)} hidden cases passed." in row
 
 
 def test_student_copy_counts_the_hidden_cases_that_passed(graded, batch_out):

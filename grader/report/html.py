@@ -112,6 +112,7 @@ def student_safe(result: dict) -> dict:
         items.append(
             {
                 **{k: v for k, v in item.items() if k not in ("cases", "extra")},
+                **_public_words(item, cases),
                 "cases": public,
                 "extra": extra,
                 "hidden_total": len(hidden),
@@ -124,6 +125,35 @@ def student_safe(result: dict) -> dict:
         "items": items,
         "chain": chain if str(chain.get("case", "")).startswith("public") else {},
     }
+
+
+def _public_words(item: dict, cases: list[dict]) -> dict:
+    """An item's message, hint and warnings with nothing a hidden case said (an item without
+    hidden cases keeps its own): student code writes what a failure says (an error raised on a
+    hidden case can spell out its inputs), and a wrong shape or a warning names hidden sizes.
+    The item's message quotes its first failure (grading.make_item); where that is a hidden
+    case, the student's copy quotes the first public failure instead, or says that only hidden
+    cases failed."""
+    public = [c for c in cases if c.get("public")]
+    if len(public) == len(cases):
+        return {}
+    status = item.get("status")
+    first = next((c for c in cases if c.get("status") == status and not c.get("passed")), None)
+    message = item.get("message", "")
+    if first is not None and not first.get("public"):
+        passed = sum(bool(c.get("passed")) for c in cases)
+        failure = next((c for c in public if not c.get("passed")), None)
+        message = f"{passed}/{len(cases)} cases passed; " + (
+            f"on a public case: {failure.get('message', '')}"
+            if failure is not None
+            else "only hidden cases failed (your TA's report has their details)"
+        )
+    public_hints = [c.get("hint") for c in public if c.get("hint")]
+    hint = item.get("hint", "")
+    if hint and hint not in public_hints:  # a hidden case's hint: a public one's, or none
+        hint = next((c.get("hint") for c in public if not c.get("passed") and c.get("hint")), "")
+    warnings = list(dict.fromkeys(w for c in public for w in c.get("warnings") or []))
+    return {"message": message, "hint": hint, "warnings": warnings}
 
 
 # What a student's copy leaves out of result.json: printed output (it ran on hidden cases too),
