@@ -615,7 +615,9 @@ def test_student_copy_quotes_no_failure_of_a_hidden_case(grade, tmp_path):
     at_hidden_sizes = f"    if probs.shape[0] not in {public_n}:\n"
     source = source.replace(  # a wrong shape at hidden sizes
         "    dprobs = (1.0 / probs) * dlogprobs\n",
-        "    dprobs = (1.0 / probs) * dlogprobs\n" + at_hidden_sizes + "        dprobs = dprobs[:, :1]\n",
+        "    dprobs = (1.0 / probs) * dlogprobs\n"
+        + at_hidden_sizes
+        + "        dprobs = dprobs[:, :1]\n",
     ).replace(  # a shape accepted with a warning that names it
         "    dcounts_sum_inv = (counts * dprobs).sum(1, keepdim=True)\n",
         "    dcounts_sum_inv = (counts * dprobs).sum(1, keepdim=True)\n"
