@@ -4,7 +4,8 @@ A suite asks the session to call `exercise1.dcounts` with what is available for 
 session checks the name exists (or suggests one), the declared arguments are allowed, the static
 scan found no autograd, then sends exactly the declared arguments and returns the outcome. Each
 exercise file gets its own student process, so nothing one file learns reaches another; a
-process that dies is replaced, and the file reloaded, before the next call.
+process that dies is replaced, and the file reloaded, before the next call. A process that was
+handed a hidden case's inputs never answers a public call after them (see `call_each`).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class StudentFile:
     functions: dict[str, dict] = field(default_factory=dict)
     load_error: Outcome | None = None
     output: list[str] = field(default_factory=list)
+    saw_hidden: bool = False  # its process was handed a hidden case's inputs
 
 
 class Session:
@@ -89,10 +91,10 @@ class Session:
             self.files[name] = f
 
     def call(
-        self, file: str, func: str, available: dict[str, Any], allowed: frozenset[str]
+        self, file: str, func: str, available: dict[str, Any], allowed: frozenset, public=False
     ) -> Outcome:
         """Call `file.func` with the arguments it declares, drawn from `available`."""
-        return self.call_each(file, func, [available], allowed)[0]
+        return self.call_each(file, func, [available], allowed, public)[0]
 
     def call_each(
         self,
@@ -100,21 +102,39 @@ class Session:
         func: str,
         availables: Sequence[dict[str, Any]],
         allowed: frozenset[str],
+        public: bool | Sequence[bool] = False,
     ) -> list[Outcome]:
         """`call` once per entry of `availables` (one per case), in order, with the outcomes
         separate calls would have: the process makes the calls one after another without a
         round trip to the grader between them (StudentProcess.call_each), and where a call
-        times out or kills the process, what follows is decided afresh, as `call` would."""
+        times out or kills the process, what follows is decided afresh, as `call` would.
+
+        `public` (one flag, or one per call) says the student sees the call's answer before
+        grades are published: a public case, the training run. Student code can keep what a
+        call gives it and write it into a later answer (an error's message), so a process that
+        was handed a hidden case's inputs never answers a public call: the file gets a fresh
+        process first. Unflagged calls count as hidden; the suites ask every public case of a
+        file before its hidden ones, so the fresh process is the exception."""
+        flags = [public] * len(availables) if isinstance(public, bool) else list(public)
+        if len(flags) != len(availables):
+            raise ValueError("one `public` flag per call")
         outcomes: list[Outcome] = []
         while len(outcomes) < len(availables):
             f = self.files.get(file)
+            kind = flags[len(outcomes)]
+            if kind:
+                self._forget_hidden(f)
             problem = self._before_call(f, file, func)
             if problem:
                 outcomes.append(problem)
                 continue
             sig = f.functions[func]
             plans = []
-            for available in availables[len(outcomes) :]:
+            for available, flag in zip(
+                availables[len(outcomes) :], flags[len(outcomes) :], strict=True
+            ):
+                if flag != kind:  # public and hidden calls never go out together
+                    break
                 args, positional, refused = plan_call(func, sig, available, allowed)
                 if refused:
                     break
@@ -122,6 +142,8 @@ class Session:
             if not plans:
                 outcomes.append(refused)
                 continue
+            if not kind:
+                f.saw_hidden = True
             replies = f.process.call_each(file, func, plans, stop_at=self.deadline)
             for reply in replies:
                 if reply.kind == "timeout":
@@ -133,6 +155,11 @@ class Session:
                     self.timer.add(f"{file}.{func}", reply.elapsed)
                 outcomes.append(outcome)
         return outcomes
+
+    def _forget_hidden(self, f: StudentFile | None) -> None:
+        """End a process that was handed hidden inputs: the next call starts a fresh one."""
+        if f is not None and f.saw_hidden and f.process is not None and not f.process.dead:
+            f.process.kill()
 
     def _before_call(self, f: StudentFile | None, file: str, func: str) -> Outcome | None:
         """Why `file.func` cannot be called now, or None (its process is then up and loaded)."""
@@ -182,6 +209,7 @@ class Session:
         if f.process is not None:
             f.output.append(f.process.output())
         f.process = self.zygote.spawn()
+        f.saw_hidden = False
         reply = f.process.load(f.name, f.source)
         if not reply.ok and reply.autograd:
             f.load_error = Outcome(

@@ -24,6 +24,7 @@ import jsonschema
 import pytest
 from conftest import SOLUTIONS, STUBS, mutated, solution
 
+from grader.backprop_ninja.cases import PUBLIC
 from grader.gradescope.package import PackageError, check_no_solutions, write_autograder_zip
 from grader.gradescope.results import to_gradescope
 from grader.scoring import Rubric
@@ -466,6 +467,75 @@ def test_watchdog_stops_a_run_that_takes_too_long(runs: dict[str, Run]) -> None:
     results = runs["out_of_time"].results
     assert results["score"] == 0
     assert "longer than 2 seconds" in results["output"]
+
+
+# ---- hidden inputs never reach what a student sees before grades are published ---------------
+
+PUBLIC_N = sorted({cfg.n for cfg in PUBLIC})
+STASH = "STASH = []\n"
+KEEP_HIDDEN = f"    if n not in {PUBLIC_N}:\n        STASH.append((n, Yb.tolist()[:6]))\n"
+TELL = "    if STASH:\n        raise ValueError(f'LEAK {STASH}')\n"
+# Exercise 3 tells in the first call made two or more calls after its last hidden input: the
+# training run made again after the hidden cases (the last hidden case has public sizes).
+TELL_LATER = (
+    "    CALLS.append(n)\n"
+    "    if STASH and len(CALLS) - STASH[-1][0] >= 2:\n"
+    "        raise ValueError(f'LEAK {STASH}')\n"
+)
+KEEP_HIDDEN_3 = (
+    f"    if n not in {PUBLIC_N}:\n"
+    "        STASH.append((len(CALLS), n, Yb.tolist()[:6]))\n"
+    "        dW1 = 2 * dW1\n"
+)
+
+
+@pytest.fixture(scope="module")
+def leaking(grader) -> dict:
+    """A red team's submission: each file keeps the hidden cases' inputs it is handed and
+    raises them in a later call (exercise 3's in its next public one, the training run's);
+    exercise 3's dW1 is also wrong at hidden sizes only, so the run is made again with dW1
+    excused, after the hidden cases."""
+    from grader.submissions import Submission
+
+    ex1 = STASH + mutated(
+        "exercise1",
+        "    dlogprobs[range(n), Yb] = -1.0 / n\n",
+        "    dlogprobs[range(n), Yb] = -1.0 / n\n" + KEEP_HIDDEN,
+    ).replace(
+        "    dprobs = (1.0 / probs) * dlogprobs\n",
+        TELL + "    dprobs = (1.0 / probs) * dlogprobs\n",
+    )
+    ex3 = (
+        "CALLS = []\n"
+        + STASH
+        + mutated(
+            "exercise3",
+            "    dW1 = embcat.T @ dhprebn\n",
+            TELL_LATER + "    dW1 = embcat.T @ dhprebn\n" + KEEP_HIDDEN_3,
+        )
+    )
+    files = {"exercise1": ex1.encode(), "exercise2": solution("exercise2").encode()}
+    sub = Submission("leaking", {**files, "exercise3": ex3.encode()})
+    return grader.grade(sub).to_json()
+
+
+def test_hidden_inputs_reach_no_visible_test(leaking: dict) -> None:
+    """Student code can keep a hidden case's inputs and spell them out in a later public
+    failure: every public call of a file comes before its first hidden one, and a public call
+    after hidden ones (the training run made again) gets a fresh process."""
+    items = {i["id"]: i for i in leaking["items"]}
+    hidden_words = [c["message"] for i in items.values() for c in i["cases"] if not c["public"]]
+    assert any("LEAK" in m for m in hidden_words), "the attack never fired: the test is void"
+    for item in items.values():
+        assert not any("LEAK" in c["message"] for c in item["cases"] if c["public"]), item["id"]
+    assert "LEAK" not in json.dumps(leaking["chain"])
+    training = items["exercise3.training"]
+    assert training["status"] == "passed", training["message"]
+    assert training["extra"]["excused"] == ["dW1"]  # wrong on hidden cases only
+    out = to_gradescope(leaking, rubric(), 1.0)
+    visible = [t for t in out["tests"] if t.get("visibility", "visible") == "visible"]
+    assert visible and not any("LEAK" in t.get("output", "") for t in visible)
+    assert "LEAK" not in out.get("output", "")
 
 
 # ---- results.json from a result.json (pure) --------------------------------------------------

@@ -119,3 +119,40 @@ def test_a_stopped_session_makes_no_more_calls(zygote):
     outcomes = s.call_each("ex", "f", cases(2), ALLOWED)
     s.close()
     assert [o.message for o in outcomes] == ["grading was stopped before this call"] * 2
+
+
+# ---- a process handed hidden inputs answers no public call ----------------------------------
+
+MEMORY = (
+    "seen = []\n"
+    "def f(x, i):\n"
+    "    seen.append(i)\n"
+    "    return torch.tensor([float(v) for v in seen])\n"
+)
+
+
+def test_a_public_call_after_hidden_inputs_gets_a_fresh_process(zygote):
+    """Student code keeps what it was given: a public answer must not be able to carry it."""
+    s = session_for(zygote, MEMORY)
+    hidden = s.call_each("ex", "f", cases(3)[1:], ALLOWED)  # unflagged calls count as hidden
+    (public,) = s.call_each("ex", "f", cases(1), ALLOWED, public=True)
+    s.close()
+    assert hidden[-1].value[0].tolist() == [1.0, 2.0]
+    assert public.value[0].tolist() == [0.0], "the public call remembers a hidden input"
+
+
+def test_public_calls_before_hidden_ones_share_a_process(zygote):
+    """Asked public first (as the suites ask), no process is started twice."""
+    s = session_for(zygote, MEMORY)
+    outcomes = s.call_each("ex", "f", cases(4), ALLOWED, public=[True, True, False, False])
+    spawned = s.files["ex"].process
+    s.close()
+    assert outcomes[-1].value[0].tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert spawned is not None and s.files["ex"].process is spawned
+
+
+def test_flags_mixed_in_one_call_each_are_kept_apart(zygote):
+    s = session_for(zygote, MEMORY)
+    outcomes = s.call_each("ex", "f", cases(3), ALLOWED, public=[True, False, True])
+    s.close()
+    assert [o.value[0].tolist() for o in outcomes] == [[0.0], [0.0, 1.0], [2.0]]

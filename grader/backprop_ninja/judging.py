@@ -29,32 +29,59 @@ def hint_context(grad: str, case: Case, mistakes: Mistakes, compact: bool = Fals
     return HintContext(case.n, known, index, spec.variable_of(grad))
 
 
-def isolated(grad: str, session, cases: Sequence[Case], mistakes: Mistakes = None) -> ItemResult:
-    """Exercise 1: one gradient over every case, fed autograd's upstream gradients."""
-    allowed = spec.allowed_exercise1(grad)
-    return _over_cases("exercise1", grad, allowed, session, cases, mistakes, scale_floor=True)
+def phases(cases: Sequence[Case]) -> tuple[list[Case], list[Case]]:
+    """A file's cases in the order its process is asked them: every public case, of every
+    item, before any hidden one. Student code can keep a hidden case's inputs and write them
+    into a later answer, so the session gives a public call a fresh process if the file's
+    process was handed hidden inputs; asking in this order, it never needs to."""
+    return [c for c in cases if c.public], [c for c in cases if not c.public]
 
 
-def fused(grad: str, session, cases: Sequence[Case], mistakes: Mistakes = None) -> ItemResult:
-    """Exercise 2: a fused backward pass over every case."""
-    allowed = spec.allowed_exercise2(grad)
-    return _over_cases("exercise2", grad, allowed, session, cases, mistakes, scale_floor=False)
+def ask(session, file: str, grad: str, cases: Sequence[Case]) -> list[Outcome]:
+    """`file.grad` called on each case (exercise 1 or 2), each marked public or hidden."""
+    allowed = spec.allowed_exercise1(grad) if file == "exercise1" else spec.allowed_exercise2(grad)
+    inputs = [case.atomic_inputs for case in cases]
+    return session.call_each(file, grad, inputs, allowed, [case.public for case in cases])
+
+
+def isolated(
+    grad: str,
+    session,
+    cases: Sequence[Case],
+    mistakes: Mistakes = None,
+    outcomes: Sequence[Outcome] | None = None,
+) -> ItemResult:
+    """Exercise 1: one gradient over every case, fed autograd's upstream gradients.
+    `outcomes`: the calls already made, one per case (else they are made here)."""
+    return _over_cases("exercise1", grad, session, cases, mistakes, outcomes, scale_floor=True)
+
+
+def fused(
+    grad: str,
+    session,
+    cases: Sequence[Case],
+    mistakes: Mistakes = None,
+    outcomes: Sequence[Outcome] | None = None,
+) -> ItemResult:
+    """Exercise 2: a fused backward pass over every case (`outcomes` as for `isolated`)."""
+    return _over_cases("exercise2", grad, session, cases, mistakes, outcomes, scale_floor=False)
 
 
 def _over_cases(
     file: str,
     grad: str,
-    allowed,
     session,
     cases: Sequence[Case],
     mistakes: Mistakes,
+    outcomes: Sequence[Outcome] | None,
     *,
     scale_floor: bool,
 ) -> ItemResult:
     """One function called on every case and judged against autograd's `grad`. Exercise 1's
     mathematically zero gradients are judged on a related gradient's scale (`scale_floor`)."""
     results = []
-    outcomes = session.call_each(file, grad, [case.atomic_inputs for case in cases], allowed)
+    if outcomes is None:
+        outcomes = ask(session, file, grad, cases)
     for case, outcome in zip(cases, outcomes, strict=True):
         floor = case.scale_floor(grad, case.atomic_grads) if scale_floor else 0.0
         results.append(
@@ -82,7 +109,9 @@ def chain(session, case: Case) -> dict:
             unreached.append(grad)
             steps.append({"grad": grad, "status": "unreached", "needs": needs})
             continue
-        outcome = session.call("exercise1", grad, available, spec.allowed_exercise1(grad))
+        outcome = session.call(
+            "exercise1", grad, available, spec.allowed_exercise1(grad), public=case.public
+        )
         result = judge_case(
             case.meta(),
             outcome,
@@ -99,13 +128,24 @@ def chain(session, case: Case) -> dict:
     return {"case": case.id, "first_departure": departure, "unreached": unreached, "steps": steps}
 
 
-def parameter_gradients(
-    session, cases: Sequence[Case], mistakes: Mistakes = None
-) -> list[ItemResult]:
-    """Exercise 3: `backward`'s seven gradients at one step, over every case."""
-    per_grad: dict[str, list[CaseResult]] = {g: [] for g in spec.EXERCISE3_GRADS}
+def backward_calls(session, cases: Sequence[Case]) -> list[Outcome]:
+    """Exercise 3's `backward` called on each case, each marked public or hidden."""
     inputs = [case.compact_inputs for case in cases]
-    outcomes = session.call_each("exercise3", "backward", inputs, spec.ALLOWED_EXERCISE3)
+    public = [case.public for case in cases]
+    return session.call_each("exercise3", "backward", inputs, spec.ALLOWED_EXERCISE3, public)
+
+
+def parameter_gradients(
+    session,
+    cases: Sequence[Case],
+    mistakes: Mistakes = None,
+    outcomes: Sequence[Outcome] | None = None,
+) -> list[ItemResult]:
+    """Exercise 3: `backward`'s seven gradients at one step, over every case (`outcomes`: the
+    calls already made, one per case, else they are made here)."""
+    per_grad: dict[str, list[CaseResult]] = {g: [] for g in spec.EXERCISE3_GRADS}
+    if outcomes is None:
+        outcomes = backward_calls(session, cases)
     for case, outcome in zip(cases, outcomes, strict=True):
         grads = split_grads(outcome.value) if outcome.status == "ok" else None
         for grad in spec.EXERCISE3_GRADS:
@@ -127,11 +167,15 @@ def parameter_gradients(
     return [make_item(f"exercise3.{g}", results) for g, results in per_grad.items()]
 
 
+def excused(gradient_items: Sequence[ItemResult]) -> list[str]:
+    """The gradients the training run takes from autograd: those already wrong at one step.
+    Only a wrong value is excused: a missing or crashing backward fails the run on its own."""
+    return [i.id.split(".", 1)[1] for i in gradient_items if i.status == "failed"]
+
+
 def training(session, gradient_items: Sequence[ItemResult] = ()) -> ItemResult:
     """Exercise 3's short SGD run, judged on the parameters whose gradients pass (see sgd_run)."""
-    # Only a wrong value is excused: a missing or crashing backward fails the run on its own.
-    failing = [i.id.split(".", 1)[1] for i in gradient_items if i.status == "failed"]
-    run: TrainingRun = sgd_run(session, excused=failing)
+    run: TrainingRun = sgd_run(session, excused=excused(gradient_items))
     case = CaseResult(
         case="training",
         seed=0,

@@ -223,11 +223,15 @@ class LocalSession:
         }
         return f
 
-    def call_each(self, file: str, func: str, availables, allowed: frozenset[str]) -> list:
-        """One `call` per case, as the grader's session answers them."""
+    def call_each(
+        self, file: str, func: str, availables, allowed: frozenset[str], public=False
+    ) -> list:
+        """One `call` per case, as the grader's session answers them (every case here is public)."""
         return [self.call(file, func, available, allowed) for available in availables]
 
-    def call(self, file: str, func: str, available: dict, allowed: frozenset[str]) -> Outcome:
+    def call(
+        self, file: str, func: str, available: dict, allowed: frozenset[str], public=False
+    ) -> Outcome:
         f = self.files.get(file)
         if f is None:
             return Outcome("missing", f"{file}.py was not submitted")

@@ -166,7 +166,8 @@ def _student_grads(
     with torch.no_grad():
         forward = model.compact_forward(params, Xb, Yb)
     available = {"Xb": Xb, "Yb": Yb, "n": cfg.n, **cfg.sizes(), **params, **forward}
-    outcome = session.call("exercise3", "backward", available, spec.ALLOWED_EXERCISE3)
+    # Public: the run's verdict and deviations are shown to the student.
+    outcome = session.call("exercise3", "backward", available, spec.ALLOWED_EXERCISE3, public=True)
     if outcome.status != "ok":
         return outcome
     grads = split_grads(outcome.value)

@@ -211,7 +211,8 @@ def _item(kind: str, names: tuple[str, ...]) -> spec.Item:
 def _call(session, kind, available, grads, shapes) -> dict[str, torch.Tensor] | Outcome:
     """One student call; its gradients as float32 tensors of the right shapes, or why not."""
     func = FUNCTION[kind]
-    outcome = session.call(spec.FILE, func, available, ALLOWED[kind])
+    # Public: the run's verdict and deviations are shown to the student.
+    outcome = session.call(spec.FILE, func, available, ALLOWED[kind], public=True)
     if outcome.status != "ok":
         return Outcome(outcome.status, f"{func}: {outcome.message}")
     values = split(outcome.value, grads)

@@ -1,9 +1,12 @@
 """Exercise 1: every gradient of the atomic compute graph, in isolation and as a chain.
 
 In isolation, each function gets autograd's upstream gradients, so one mistake costs one item.
-Items run in the lecture's order, each over all cases before the next begins: a function never
-receives a gradient that has not already been asked of the student for every case. What each
-item is judged on lives in judging.py, which the student bundle's check.py runs too.
+Items run in the lecture's order, each over a phase's cases before the next begins, so for
+every case a function never receives a gradient that has not already been asked of the student:
+first every public case, then the chain (public, fed with the student's own gradients), then
+every hidden case (judging.phases: a process handed hidden inputs answers nothing the student
+sees). What each item is judged on lives in judging.py, which the student bundle's check.py
+runs too.
 """
 
 from grader.backprop_ninja import judging, spec
@@ -12,15 +15,17 @@ from grader.backprop_ninja.mistakes import known_mistakes
 
 
 def test_gradients_in_isolation(session, public_only, record):
-    """All 26 items in one test: pytest's own cost per test (a few ms) is paid once, not 26
-    times, for every submission. Each item is still judged and filed on its own."""
-    all_cases = cases(public_only)
-    items = [judging.isolated(g, session, all_cases, known_mistakes) for g in spec.EXERCISE1]
-    record(*items)
+    """All 26 items and the chain in one test: pytest's own cost per test (a few ms) is paid
+    once, not 27 times, for every submission. Each item is still judged and filed on its own."""
+    public, hidden = judging.phases(cases(public_only))
+    outcomes = {g: judging.ask(session, "exercise1", g, public) for g in spec.EXERCISE1}
+    chain = judging.chain(session, public[0])
+    for g in spec.EXERCISE1:
+        outcomes[g] += judging.ask(session, "exercise1", g, hidden)
+    items = [
+        judging.isolated(g, session, public + hidden, known_mistakes, outcomes[g])
+        for g in spec.EXERCISE1
+    ]
+    record(*items, chain=chain)
     failed = [i.id for i in items if not i.passed]
     assert not failed, f"{len(failed)} of {len(items)} gradients failed: {', '.join(failed)}"
-
-
-def test_chain(session, public_only, record):
-    """The whole backward pass on the public case, fed with the student's own gradients."""
-    record(chain=judging.chain(session, cases(public_only)[0]))

@@ -1,4 +1,4 @@
-"""Every module's backward in isolation on its cases, then the WaveNet trained by all of them.
+"""Every module's backward in isolation on its cases, and the WaveNet trained by all of them.
 
 In isolation each function gets autograd's upstream gradient `dout`, so one mistake costs one
 item. All items run in one test: pytest's own cost per test is paid once per submission.
@@ -13,19 +13,34 @@ from grader.records import CaseResult, ItemResult
 
 
 def test_modules_in_isolation(session, public_only, record):
+    """Every module's public cases, then the training run (public too), then the hidden cases:
+    a process handed hidden inputs answers nothing the student sees (see Session.call_each)."""
+    every = cases(public_only)
+    outcomes = {item.name: _ask(session, item, every[item.name], True) for item in spec.ITEMS}
+    training = _training(session)
+    for item in spec.ITEMS:
+        outcomes[item.name] += _ask(session, item, every[item.name], False)
     items = []
     for item in spec.ITEMS:
-        its_cases = cases(public_only)[item.name]
-        inputs = [case.inputs for case in its_cases]
-        outcomes = session.call_each(spec.FILE, item.function, inputs, item.allowed)
-        results = [judge_module(item, c, o) for c, o in zip(its_cases, outcomes, strict=True)]
+        its_cases = [c for c in every[item.name] if c.public] + [
+            c for c in every[item.name] if not c.public
+        ]
+        results = [
+            judge_module(item, c, o) for c, o in zip(its_cases, outcomes[item.name], strict=True)
+        ]
         items.append(make_item(f"{spec.FILE}.{item.name}", results))
-    record(*items)
-    failed = [i.id for i in items if not i.passed]
-    assert not failed, f"{len(failed)} of {len(items)} modules failed: {', '.join(failed)}"
+    record(*items, training)
+    failed = [i.id for i in items + [training] if not i.passed]
+    assert not failed, f"{len(failed)} of {len(items) + 1} items failed: {', '.join(failed)}"
 
 
-def test_training(session, record):
+def _ask(session, item, its_cases, public: bool):
+    chosen = [c for c in its_cases if c.public == public]
+    inputs = [case.inputs for case in chosen]
+    return session.call_each(spec.FILE, item.function, inputs, item.allowed, public)
+
+
+def _training(session) -> ItemResult:
     run = sgd_run(session)
     case = CaseResult(
         case="training",
@@ -36,7 +51,7 @@ def test_training(session, record):
         message=run.message,
         max_rel_err=run.max_rel_err,
     )
-    item = ItemResult(
+    return ItemResult(
         id=f"{spec.FILE}.training",
         exercise=spec.FILE,
         status=run.status,
@@ -44,5 +59,3 @@ def test_training(session, record):
         cases=[case],
         extra={"per_param": run.per_param, "val_loss": run.val_loss},
     )
-    record(item)
-    assert item.passed, item.message
