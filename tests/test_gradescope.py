@@ -219,6 +219,16 @@ def no_bubblewrap(folder: Path) -> dict:
     return {"PATH": str(tools)}
 
 
+def metadata(folder: Path) -> dict:
+    """Gradescope's metadata beside the upload, readable by all as an unzip leaves it: it holds
+    earlier submissions' results, hidden tests included."""
+    full(folder)
+    meta = folder.parent / "submission_metadata.json"
+    meta.write_text(json.dumps({"previous_submissions": [{"results": {"secret": "HIDDEN"}}]}))
+    meta.chmod(0o644)
+    return {}
+
+
 def broken_python(folder: Path) -> dict:
     full(folder)
     return {"GRADER_PYTHON": "/bin/false"}
@@ -242,6 +252,7 @@ SCENARIOS = {
         hang_at_import,
         hostile,
         no_bubblewrap,
+        metadata,
         broken_python,
         out_of_time,
     )
@@ -457,6 +468,37 @@ def test_student_code_cannot_write_results(runs: dict[str, Run], name: str) -> N
         assert "blocked" in printed, "the sandbox let student code write results.json"
 
 
+def test_a_student_uid_cannot_read_the_metadata_or_the_upload(runs: dict[str, Run]) -> None:
+    """Where Landlock is missing, a student process's own uid is what keeps it out of
+    Gradescope's metadata (earlier results, hidden tests included) and of the upload."""
+    if os.getuid() != 0:
+        pytest.skip("student processes get a uid of their own only when the grader is root")
+    run = runs["metadata"]
+    assert run.results["score"] == 100  # the grader itself, as root, still read everything
+    from grader.sandbox.inside.confine import UID_BASE
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - a student's uid, no other layer
+        try:
+            os.setgroups([])
+            os.setresgid(UID_BASE + 7, UID_BASE + 7, UID_BASE + 7)
+            os.setresuid(UID_BASE + 7, UID_BASE + 7, UID_BASE + 7)
+            got = []
+            for path in ("submission_metadata.json", "submission/exercise1.py"):
+                try:
+                    got.append((run.root / path).read_text()[:20])
+                except OSError as e:
+                    got.append(type(e).__name__)
+            os.write(write, json.dumps(got).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    with os.fdopen(read) as f:
+        assert json.loads(f.read()) == ["PermissionError", "PermissionError"]
+
+
 def test_broken_python_still_gives_results(runs: dict[str, Run]) -> None:
     results = runs["broken_python"].results
     assert results["score"] == 0 and results["tests"] == []
@@ -559,6 +601,16 @@ def only_hidden_fail(grader) -> dict:
 
 def rubric(hidden_visibility: str = "after_published") -> Rubric:
     return Rubric({}, hidden_visibility)
+
+
+def test_thousands_of_notes_do_not_flood_the_page(only_hidden_fail: dict) -> None:
+    """An upload of 5,000 entries outside its zip makes a note each (a red team's 5 MB
+    results.json): the page's top shows a few, clipped, and says how many more there are."""
+    notes = [f"skipped hw.zip: '../{'A' * 900}{k}' (a path outside the zip)" for k in range(5000)]
+    result = {**only_hidden_fail, "student": {"notes": notes}}
+    output = to_gradescope(result, rubric(), 1.0)["output"]
+    assert len(output) < 20_000
+    assert output.count("Note: ") == 20 and "and 4980 more notes" in output
 
 
 def test_hidden_case_details_stay_hidden(only_hidden_fail: dict) -> None:

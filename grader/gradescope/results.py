@@ -36,6 +36,7 @@ VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 DEFAULT_HIDDEN_VISIBILITY = "after_published"
 TEXT = "text"
 MAX_TEST_OUTPUT = 8000  # characters per test: a flood of tracebacks stays readable
+MAX_NOTES, MAX_NOTE = 20, 500  # notes on the page's top, and characters a note
 MAX_PRINTED = 20000
 
 STATUS_TEXT = {
@@ -335,8 +336,11 @@ def summary(result: dict, hidden_vis: str) -> str:
         )
     for ex in exercise_order(items):
         lines.append(exercise_line(ex, items, result))
-    notes = (result.get("student") or {}).get("notes") or []
-    lines += [f"Note: {n}" for n in notes]
+    notes = [str(n) for n in (result.get("student") or {}).get("notes") or []]
+    # An upload of thousands of odd entries makes a note each: the page shows the first few.
+    lines += [f"Note: {clip(n, MAX_NOTE)}" for n in notes[:MAX_NOTES]]
+    if len(notes) > MAX_NOTES:
+        lines.append(f"... and {len(notes) - MAX_NOTES} more notes (your TA's report has them all)")
     chain = chain_line(result.get("chain") or {})
     if chain:
         lines.append(chain)
