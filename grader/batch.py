@@ -24,7 +24,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import jsontext
-from .pipeline import Grader
+from .pipeline import Grader, student_record
 from .records import ItemResult, SubmissionResult
 from .report import write_batch_reports, write_submission_report
 from .report.html import write_student_report
@@ -58,10 +58,7 @@ def grade_batch(
     """
     grader = _start_grader(public_only, jobs)
     subs, is_batch = _discover(path, grader, out, limits)
-    todo = [s for s in subs if force or not _up_to_date(s, out, grader)]
-    for s in subs:
-        if s not in todo:  # kept, but drawn again: the templates may have changed
-            _redraw(out / s.slug)
+    todo = [s for s in subs if force or not _reused(s, out, grader)]
     bar = tqdm(
         total=len(subs),
         initial=len(subs) - len(todo),
@@ -221,18 +218,43 @@ def _sweep_temporaries(out: Path) -> None:
             stale.unlink(missing_ok=True)
 
 
-def _redraw(folder: Path) -> None:
+def _redraw(result: dict, folder: Path) -> None:
     # On any failure the old report stays; the result itself is intact.
     with contextlib.suppress(Exception):
-        write_submission_report(json.loads((folder / RESULT).read_text()), folder)
+        write_submission_report(result, folder)
 
 
-def _up_to_date(sub: Submission, out: Path, grader: Grader) -> bool:
+def _reused(sub: Submission, out: Path, grader: Grader) -> bool:
+    """Whether `sub`'s result.json stands: graded from the same files by the same grader.
+
+    A result kept is made to say what this run's discovery says of `sub` (who it belongs to,
+    its notes and review flags: `Grader.discovered`), which the fingerprint does not cover:
+    a group partner added in the export's metadata changes no file, and grades.csv would give
+    the score to the old members. Taking them over, rather than regrading, keeps results graded
+    apart (README: scaling out) reused where they are merged under the export's names. Its pages
+    are drawn again either way: the templates may have changed.
+    """
+    folder = out / sub.slug
     try:
-        old = json.loads((out / sub.slug / RESULT).read_text())
+        old = json.loads((folder / RESULT).read_text())
     except (OSError, ValueError):
         return False
-    return old.get("fingerprint") == grader.fingerprint(sub) and old.get("submission") == sub.name
+    if not isinstance(old, dict):
+        return False
+    if old.get("fingerprint") != grader.fingerprint(sub) or old.get("submission") != sub.name:
+        return False
+    fresh = grader.discovered(sub, old)
+    # Compared as written (valid text, JSON's types), so that an unchanged result is not
+    # written again at every run.
+    if any(_as_written(v) != old.get(k) for k, v in fresh.items()):
+        write_result({**old, **fresh}, folder)
+    else:
+        _redraw(old, folder)
+    return True
+
+
+def _as_written(value: object) -> object:
+    return json.loads(json.dumps(valid_json(value), ensure_ascii=False))
 
 
 def _grade_all(
@@ -406,7 +428,7 @@ def grader_failure(grader: Grader, sub: Submission, detail: str) -> dict:
         0.0,
         sum(i.max_score for i in items),
         items,
-        student=dict(sub.student, notes=sub.notes) if sub.notes else dict(sub.student),
+        student=student_record(sub),
         fingerprint="",
         review=list(sub.review),
     ).to_json()

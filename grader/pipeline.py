@@ -14,6 +14,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .assignment import Assignment, load
@@ -25,7 +26,7 @@ from .session import Session
 from .staticscan import declared_encoding
 from .student_text import undecodable
 from .submissions import Submission
-from .timing import CallTimer, slow_review, summary
+from .timing import REVIEW_SLOW, CallTimer, slow_review, summary
 
 GRADER_ROOT = Path(__file__).resolve().parent
 
@@ -92,6 +93,28 @@ class Grader:
             h.update(name.encode() + b"\0" + (data if data is not None else b"<none>") + b"\0")
         return h.hexdigest()
 
+    def discovered(self, sub: Submission, result: dict[str, Any]) -> dict[str, Any]:
+        """The fields of result.json that `grade` takes from `sub` apart from its bytes, as this
+        run's discovery gives them, for `result` (graded from the same files by the same
+        grader): who it belongs to, the upload's notes, why a file is absent, what its notebook
+        gave, and the review flags reading it raised. The fingerprint covers none of these, and
+        they can change with the files untouched: a partner added to a group in the export's
+        metadata would otherwise leave the score on the old members' rows of grades.csv. None
+        of them changes a score. Review flags that grading raised (GRADING_FLAGS) are kept from
+        `result`."""
+        _, file_notes = decode_sources(sub, self.assignment.files)
+        kept = [
+            f
+            for f in result.get("review") or []
+            if isinstance(f, dict) and f.get("flag") in GRADING_FLAGS
+        ]
+        return {
+            "student": student_record(sub),
+            "files": file_notes,
+            "notebook": sub.notebook,
+            "review": [*sub.review, *kept],
+        }
+
     def grade(self, sub: Submission) -> SubmissionResult:
         start = time.monotonic()
         sources, file_notes = decode_sources(sub, self.assignment.files)
@@ -115,7 +138,7 @@ class Grader:
             chain=extra.get("chain", {}),
             files=file_notes,
             notebook=sub.notebook,
-            student=dict(sub.student, notes=sub.notes) if sub.notes else dict(sub.student),
+            student=student_record(sub),
             isolation=self.zygote.iso.to_json() if self._zygote else {},
             fingerprint=self.fingerprint(sub),
             grader_version=__version__,
@@ -186,6 +209,16 @@ class Grader:
         if self._zygote is not None:
             self._zygote.close()
             self._zygote = None
+
+
+# Review flags that grading raises, as against those reading the upload raised (Submission.review):
+# a result kept by a later run keeps these and takes that run's others (`Grader.discovered`).
+GRADING_FLAGS = frozenset({REVIEW_SLOW})
+
+
+def student_record(sub: Submission) -> dict[str, Any]:
+    """result.json's `student`: who the submission belongs to, with the upload's notes."""
+    return dict(sub.student, notes=sub.notes) if sub.notes else dict(sub.student)
 
 
 def decode_sources(sub: Submission, files: tuple[str, ...]):

@@ -344,3 +344,68 @@ def test_pools_that_break_before_grading_anything_end_in_failures_not_a_loop(
         assert r["score"] == 0
         result = json.loads((tmp_path / "o" / r["submission"] / "result.json").read_text())
         assert "kept dying" in result["items"][0]["extra"]["grader_error"]
+
+
+def _export(root: Path, submitters: dict[str, list[str]]) -> Path:
+    """A Gradescope export: a folder per submission, who submitted each in its metadata."""
+    for k, name in enumerate(submitters, 1):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        (root / name / "exercise2.py").write_text(solution("exercise2") + f"\n# {k}\n")
+    _submitters(root, submitters)
+    return root
+
+
+def _submitters(root: Path, submitters: dict[str, list[str]]) -> None:
+    (root / "submission_metadata.yml").write_text(
+        "".join(
+            f"{name}:\n  :submitters:\n"
+            + "".join(f"  - :name: {p}\n    :email: {p.lower()}@x.edu\n" for p in people)
+            for name, people in submitters.items()
+        )
+    )
+
+
+def test_a_result_kept_takes_who_submitted_it_and_its_notes_from_this_run(tmp_path):
+    """The fingerprint covers the files, not who they belong to: a partner added to a group in
+    the export's metadata, or a file that only adds a note, must reach result.json and
+    grades.csv, without regrading anyone."""
+    people = {"submission_1": ["Ada"], "submission_2": ["Bob"], "submission_3": ["Cy", "Di"]}
+    export = _export(tmp_path / "export", people)
+    out = tmp_path / "out"
+    grade_batch(export, out, progress=False)
+    first = graded_at(out)
+    score = json.loads((out / "submission_3" / "result.json").read_text())["score"]
+    _submitters(export, {**people, "submission_3": ["Cy", "Eve"]})
+    (export / "submission_2" / "exercise2 (1).py").write_text("x = 1\n")  # read, not graded
+
+    again = grade_batch(export, out, progress=False)
+
+    assert (again.graded, again.reused) == (0, 3) and graded_at(out) == first
+    third = json.loads((out / "submission_3" / "result.json").read_text())
+    assert [m["name"] for m in third["student"]["members"]] == ["Cy", "Eve"]
+    assert third["score"] == score
+    second = json.loads((out / "submission_2" / "result.json").read_text())
+    assert any("exercise2 (1).py" in n for n in second["student"]["notes"])
+    rows = (out / "grades.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["Ada", "Bob", "Cy", "Eve"]
+    assert not any("Di" in r for r in rows)
+    assert "Eve" in (out / "submission_3" / "report.html").read_text()
+    # Nothing changed since: nothing is written again.
+    written = {p: p.stat().st_mtime_ns for p in out.glob("*/result.json")}
+    grade_batch(export, out, progress=False)
+    assert {p: p.stat().st_mtime_ns for p in out.glob("*/result.json")} == written
+
+
+def test_a_result_kept_keeps_the_review_flags_its_grading_raised_and_takes_the_others_anew():
+    from types import SimpleNamespace
+
+    from grader.pipeline import Grader
+    from grader.submissions import Submission
+    from grader.timing import REVIEW_SLOW
+
+    now = {"flag": "download", "reason": "2 things unsure"}
+    slow = {"flag": REVIEW_SLOW, "reason": "far slower than a derivation by hand"}
+    sub = Submission("s", {"exercise2": b"x = 1\n"}, review=[now])
+    old = {"review": [{"flag": "download", "reason": "1 thing unsure"}, slow]}
+    grader = SimpleNamespace(assignment=SimpleNamespace(files=ALL))  # no sandbox needed
+    assert Grader.discovered(grader, sub, old)["review"] == [now, slow]
