@@ -344,6 +344,20 @@ def test_grades_csv_defuses_spreadsheet_formulas(graded):
         assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row[:4])
 
 
+@pytest.mark.parametrize(
+    "name",
+    [" =2+2", "\t =1+1", "\u200b=4+4", "\ufeff\u2060+5", "\u00a0@SUM(A1)", "\uff1d3+3", "\ufe63 6"],
+)
+def test_grades_csv_defuses_formulas_behind_blanks_and_wide_signs(name):
+    """A spreadsheet trims leading blanks and zero-width characters and reads a full-width ＝ as
+    =: the guard decides on the character it would see, and keeps the text as it was."""
+    result = {"submission": "s", "score": 1.0, "max_score": 2.0, "items": []}
+    rows = list(csv.reader(io.StringIO(gradebook_csv([{**result, "student": {"name": name}}]))))
+    assert rows[1][0] == "'" + name
+    plain = list(csv.reader(io.StringIO(gradebook_csv([{**result, "student": {"name": "A=1"}}]))))
+    assert plain[1][0] == "A=1"
+
+
 # ---- summary.html ----------------------------------------------------------------------------
 
 

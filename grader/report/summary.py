@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import io
 import statistics
+import unicodedata
 from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
@@ -280,7 +281,18 @@ def members(student: dict) -> list[dict[str, str]]:
 def _cell(text: object) -> str:
     """Text for a spreadsheet cell, with a leading quote where it would start a formula."""
     s = str(text)
-    return "'" + s if s.startswith(FORMULA_START) else s
+    return "'" + s if s.startswith(FORMULA_START) or _formula_like(s) else s
+
+
+def _formula_like(s: str) -> bool:
+    """Whether a spreadsheet could read `s` as a formula once it tidies the text: programs trim
+    leading spaces and zero-width characters and fold full-width signs (＝ is =), so the first
+    character left after both decides, not the first character as written."""
+    for ch in s:
+        if ch.isspace() or unicodedata.category(ch) == "Cf":
+            continue  # blanks and invisible format characters (U+200B, U+FEFF, U+2060...)
+        return unicodedata.normalize("NFKC", ch)[:1] in FORMULA_START
+    return False
 
 
 def render_summary(summary: dict, title: str = "") -> str:
