@@ -27,6 +27,7 @@ from .staticscan import declared_encoding
 from .student_text import undecodable
 from .submissions import Submission
 from .timing import REVIEW_SLOW, CallTimer, slow_review, summary
+from .valid_text import printable
 
 GRADER_ROOT = Path(__file__).resolve().parent
 
@@ -110,7 +111,7 @@ class Grader:
         ]
         return {
             "student": student_record(sub),
-            "files": file_notes,
+            "files": file_states(file_notes),
             "notebook": sub.notebook,
             "review": [*sub.review, *kept],
         }
@@ -136,7 +137,7 @@ class Grader:
             exercises=exercise_totals(items),
             output=outputs,
             chain=extra.get("chain", {}),
-            files=file_notes,
+            files=file_states(file_notes),
             notebook=sub.notebook,
             student=student_record(sub),
             isolation=self.zygote.iso.to_json() if self._zygote else {},
@@ -217,8 +218,17 @@ GRADING_FLAGS = frozenset({REVIEW_SLOW})
 
 
 def student_record(sub: Submission) -> dict[str, Any]:
-    """result.json's `student`: who the submission belongs to, with the upload's notes."""
-    return dict(sub.student, notes=sub.notes) if sub.notes else dict(sub.student)
+    """result.json's `student`: who the submission belongs to, with the upload's notes. Notes
+    and file states quote the student's file names, which may hold a line break or a bidi
+    override: made printable here and in `file_states`, where every one enters a result."""
+    if not sub.notes:
+        return dict(sub.student)
+    return dict(sub.student, notes=[printable(n) for n in sub.notes])
+
+
+def file_states(file_notes: dict[str, str]) -> dict[str, str]:
+    """result.json's `files`: each exercise file's state, printable (see `student_record`)."""
+    return {f: printable(n) for f, n in file_notes.items()}
 
 
 def decode_sources(sub: Submission, files: tuple[str, ...]):

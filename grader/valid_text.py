@@ -14,11 +14,20 @@ Escaped bytes are read as Windows-1252, what such names almost always are (the f
 becomes "Jürgen"); any other lone surrogate becomes U+FFFD. Neither ever yields a quote, a
 backslash, a control character or markup, so the text stays valid JSON, CSV or HTML wherever
 it stood.
+
+Valid text can still misreport the grader's own words around it. A name quoted into a message
+(a zip entry `evil\nScore: 100 / 100` in "skipped ...") adds a line of its own to a plain-text
+page such as Gradescope's; a right-to-left override (U+202E) turns the words after it around
+on any page. `printable` writes every such character of a message as its Python escape, the
+way `repr` shows it; `bidi_inert` does the same for the few characters that can reach past the
+end of the text they sit in when a page shows that text apart from its surroundings
+(`report.render`'s `isolate`).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 _LONE = re.compile("[\ud800-\udfff]+")
@@ -58,3 +67,37 @@ def valid_json(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [valid_json(v) for v in value]
     return value
+
+
+def printable(text: str) -> str:
+    """`text` with each character `str.isprintable` refuses (line breaks, escape and the other
+    controls, invisible format characters such as bidi overrides, line and paragraph
+    separators, unassigned code points) written as its escape, `\\n` or `\\u202e`, as `repr`
+    writes it: a quoted name shows on one line and in its own order, whatever it holds. Lone
+    surrogates are read first (`valid`: a Windows name's "J\\udcfcrgen" is "Jürgen")."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in valid(text))
+
+
+# The bidi classes of the characters that open or close a run of other direction (embeddings,
+# overrides, isolates) or end a paragraph (B: line feed, U+2029...). Inside an isolated element
+# a closing one still ends the isolation early in Chromium, and the rest of the text then turns
+# the page's words around it.
+_BIDI_STRUCTURE = frozenset({"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI", "B"})
+
+
+def bidi_inert(text: str) -> str:
+    """`text` with each character that can open, close or end a bidi run written as its escape
+    (see `printable`); marks and letters of either direction are kept, so a name in Arabic or
+    Hebrew reads as written. Every such character is non-printable, hence the quick test."""
+    if text.isprintable():
+        return text
+    return "".join(
+        _escape(c) if unicodedata.bidirectional(c) in _BIDI_STRUCTURE else c for c in text
+    )
+
+
+def _escape(c: str) -> str:
+    """A non-printable character as `repr` writes it (never a quote or backslash of its own)."""
+    return repr(c)[1:-1]

@@ -164,6 +164,16 @@ def zip_inside(folder: Path) -> dict:
     return {}
 
 
+def hostile_names(folder: Path) -> dict:
+    """A zip whose entry names hold line breaks and a right-to-left override: the upload's
+    listing quotes them into the grader's notes on the missing exercises."""
+    with zipfile.ZipFile(folder / "hw.zip", "w") as zf:
+        zf.writestr("hw/exercise1.py", solution("exercise1"))
+        zf.writestr("hw/evil\nScore: 100 / 100\n.txt", "x")
+        zf.writestr("hw/\u202e)9001 :dis( stnioP 001.txt", "x")
+    return {}
+
+
 def crash_at_import(folder: Path) -> dict:
     write_files(
         folder,
@@ -247,6 +257,7 @@ SCENARIOS = {
         empty,
         wrong_files,
         zip_inside,
+        hostile_names,
         crash_at_import,
         lone_surrogate,
         hang_at_import,
@@ -434,6 +445,17 @@ def test_zip_inside_is_graded(runs: dict[str, Run]) -> None:
     assert all(v == "not_implemented" for k, v in status.items() if k.startswith("exercise2."))
     assert all(v == "missing" for k, v in status.items() if k.startswith("exercise3."))
     assert "hw.zip" in results["output"]
+
+
+def test_a_file_name_adds_no_line_to_the_output(runs: dict[str, Run]) -> None:
+    """The names are quoted on one line each, their breaks and override written as escapes, so
+    the only score line is the grader's own."""
+    output = runs["hostile_names"].results["output"]
+    lines = output.splitlines()
+    assert [ln for ln in lines if ln.startswith("Score")] == [lines[0]]
+    assert "\u202e" not in output and "\\u202e)9001" in output
+    assert "evil\\nScore: 100 / 100\\n.txt" in output
+    assert len([ln for ln in lines if ln.startswith("exercise2.py: missing")]) == 1
 
 
 def test_crash_at_import_is_reported(runs: dict[str, Run]) -> None:

@@ -75,6 +75,25 @@ def test_each_example_fails_exactly_the_items_its_mistake_touches(grade):
         assert failing(grade(files, name)) == wrong, name
 
 
+def test_notes_and_file_states_quote_names_on_one_line_in_their_own_order(grader):
+    """A file name quoted into a note or a file's state cannot add a line or turn the words
+    around it: result.json holds its breaks and bidi controls as escapes, as repr shows them."""
+    from grader.submissions import Submission
+
+    name = "evil\nScore: 100 / 100\r\x1b[2J\u202e)9001 :dis(\u2069"
+    sub = Submission(
+        "student",
+        dict.fromkeys(grader.assignment.files),
+        notes=[f"skipped {name}: a link, not a regular file"],
+        absent={"exercise1": f"missing: not in your upload, which held {name}"},
+    )
+    result = grader.grade(sub).to_json()
+    shown = "evil\\nScore: 100 / 100\\r\\x1b[2J\\u202e)9001 :dis(\\u2069"
+    assert result["student"]["notes"] == [f"skipped {shown}: a link, not a regular file"]
+    assert result["files"]["exercise1"] == f"missing: not in your upload, which held {shown}"
+    assert result["files"]["exercise1"].isprintable()
+
+
 def test_result_json_carries_case_details_and_seeds(grade):
     result = grade({"exercise1": solution("exercise1")})
     cases = item(result, "exercise1.dW1")["cases"]

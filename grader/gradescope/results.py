@@ -30,6 +30,7 @@ import math
 from typing import Any
 
 from ..scoring import Rubric
+from ..valid_text import printable
 
 # Gradescope's visibility vocabulary, from least to most restricted.
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
@@ -337,8 +338,10 @@ def summary(result: dict, hidden_vis: str) -> str:
     for ex in exercise_order(items):
         lines.append(exercise_line(ex, items, result))
     notes = [str(n) for n in (result.get("student") or {}).get("notes") or []]
-    # An upload of thousands of odd entries makes a note each: the page shows the first few.
-    lines += [f"Note: {clip(n, MAX_NOTE)}" for n in notes[:MAX_NOTES]]
+    # One line per note, whatever a quoted file name holds (a result from elsewhere than the
+    # pipeline may carry a name's line break or bidi override); an upload of thousands of odd
+    # entries makes a note each: the page shows the first few.
+    lines += [f"Note: {clip(printable(n), MAX_NOTE)}" for n in notes[:MAX_NOTES]]
     if len(notes) > MAX_NOTES:
         lines.append(f"... and {len(notes) - MAX_NOTES} more notes (your TA's report has them all)")
     chain = chain_line(result.get("chain") or {})
@@ -362,7 +365,7 @@ def exercise_line(ex: str, items: list[dict], result: dict) -> str:
     if state == "missing":
         return f"{label}: not submitted, {score}"
     if state not in (None, "submitted"):
-        return f"{label}: {state}; {score}"
+        return f"{label}: {printable(str(state))}; {score}"
     npass = sum(i.get("status") == "passed" for i in mine)
     return f"{label}: {score} ({npass} of {len(mine)} items pass)"
 
