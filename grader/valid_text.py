@@ -81,20 +81,28 @@ def printable(text: str) -> str:
 
 
 # The bidi classes of the characters that open or close a run of other direction (embeddings,
-# overrides, isolates) or end a paragraph (B: line feed, U+2029...). Inside an isolated element
-# a closing one still ends the isolation early in Chromium, and the rest of the text then turns
+# overrides, isolates) or end a paragraph (B: U+2029, U+001C...). Inside an isolated element a
+# closing one still ends the isolation early in Chromium, and the rest of the text then turns
 # the page's words around it.
 _BIDI_STRUCTURE = frozenset({"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI", "B"})
+# Class B too, but a page never sees them as such: HTML reads CR as LF, and a browser lays out
+# LF as a space, or in `pre` as a line break that ends no isolation. Kept, so a traceback keeps
+# its lines.
+_LINE_BREAKS = "\n\r"
 
 
 def bidi_inert(text: str) -> str:
-    """`text` with each character that can open, close or end a bidi run written as its escape
-    (see `printable`); marks and letters of either direction are kept, so a name in Arabic or
-    Hebrew reads as written. Every such character is non-printable, hence the quick test."""
+    """`text` for a page, with each character that can open, close or end a bidi run written as
+    its escape (see `printable`) but for the line breaks a page reads as such; marks and letters
+    of either direction are kept, so a name in Arabic or Hebrew reads as written. Every such
+    character is non-printable, hence the quick test."""
     if text.isprintable():
         return text
     return "".join(
-        _escape(c) if unicodedata.bidirectional(c) in _BIDI_STRUCTURE else c for c in text
+        _escape(c)
+        if c not in _LINE_BREAKS and unicodedata.bidirectional(c) in _BIDI_STRUCTURE
+        else c
+        for c in text
     )
 
 

@@ -74,6 +74,29 @@ class Tags(HTMLParser):
         ]
 
 
+class Isolated(HTMLParser):
+    """A page's text, each piece with whether it sits inside an isolating <bdi> element."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.depth = 0
+        self.pieces: list[tuple[str, bool]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.depth += tag == "bdi"
+
+    def handle_endtag(self, tag):
+        self.depth -= tag == "bdi"
+
+    def handle_data(self, data):
+        self.pieces.append((data, self.depth > 0))
+
+    def outside(self, text: str) -> list[str]:
+        """The pieces holding `text` that no <bdi> isolates."""
+        return [d for d, inside in self.pieces if text in d and not inside]
+
+
 @pytest.fixture(scope="module")
 def graded(grader, tmp_path_factory) -> dict[str, dict]:
     """result.json of every submission of the small class, by folder name, in batch order."""
@@ -254,7 +277,61 @@ def test_report_is_replaced_whole(graded, tmp_path):
     write_submission_report(graded["complete"], tmp_path)
     write_submission_report(graded["bessel"], tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no temporary left over
-    assert "<title>bessel:" in (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "<title>\u2068bessel\u2069:" in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+# A name whose right-to-left override showed the sid beside it reversed and "100 Points )sid:
+# 1009(" after it, and a file name in a note that first closes the isolation it is put in.
+BIDI_NAME = "Mallory \u202e)9001 :dis( stnioP 001"
+BIDI_FILE = "evil\u2069\u202e)txt.001 :erocS"
+# Every bidi embedding, override and isolate character, and U+2029 (a paragraph's end).
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u2029\u001c-\u001e\u0085]")
+
+
+def _bidi_result() -> dict:
+    """A result whose student text is made to turn the words around it (notes as an older
+    grader, or another tool, wrote them: the file name in them not yet made printable)."""
+    return {
+        "submission": "mallory \u202e001",
+        "score": 1.0,
+        "max_score": 2.0,
+        "files": {"exercise1": "submitted", "exercise2": f"ambiguous: {BIDI_FILE} differs"},
+        "student": {
+            "name": BIDI_NAME,
+            "email": "\u202em@example.edu",
+            "sid": "1234",
+            "notes": [f"skipped {BIDI_FILE}: a link, not a regular file"],
+        },
+        "items": [
+            {"id": "exercise1.dlogprobs", "score": 1.0, "max_score": 1.0, "status": "passed"},
+            {"id": "exercise2.dlogits", "score": 0.0, "max_score": 1.0, "status": "missing"},
+        ],
+    }
+
+
+def test_student_text_is_isolated_from_the_report_s_own_words(tmp_path):
+    write_submission_report(_bidi_result(), tmp_path / "m")
+    html = (tmp_path / "m" / "report.html").read_text(encoding="utf-8")
+    page = Isolated(html.split("</title>", 1)[1])  # the title has no markup: see below
+    for text in ("Mallory", "1234", "m@example.edu", "mallory", "evil", "ambiguous"):
+        assert page.outside(text) == [], text
+        assert any(text in d for d, _ in page.pieces), text
+    # No character in the page can end an isolation early or reach past it: the student's are
+    # written as escapes; the title's name sits between the page's own FSI and PDI.
+    title = re.search(r"<title>(.*?)</title>", html, re.S)[1]
+    assert title.startswith("\u2068mallory \\u202e001\u2069:")
+    assert BIDI_CONTROLS.findall(html.replace(title, "")) == []
+    assert "Mallory \\u202e)9001 :dis( stnioP 001" in html
+
+
+def test_student_text_is_isolated_from_the_summary_s_own_words(tmp_path):
+    write_batch_reports([_bidi_result()], tmp_path, ["m"])
+    html = (tmp_path / "summary.html").read_text(encoding="utf-8")
+    page = Isolated(html)
+    assert len([d for d, inside in page.pieces if "Mallory" in d and inside]) == 2  # list, table
+    for text in ("Mallory", "m@example.edu", "mallory", "evil"):
+        assert page.outside(text) == [], text
+    assert BIDI_CONTROLS.findall(html) == []
 
 
 # ---- summary.json ----------------------------------------------------------------------------

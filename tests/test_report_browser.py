@@ -20,6 +20,7 @@ from browser import Browser, find_chromium
 from conftest import SOLUTIONS, mutated
 
 from grader.batch import grade_batch
+from grader.report import write_batch_reports, write_submission_report
 
 HOSTILE_NAME = '<img src=x onerror="window.__pwned = 1">Mallory'
 HOSTILE_PRINT = "<script>window.__pwned = 2</script>"
@@ -258,3 +259,54 @@ def test_summary_table_sorts_by_score(chromium, export):
     page.eval(f"{header}.click()")
     assert page.eval(column) == sorted(ascending, reverse=True)
     assert page.errors == []
+
+
+# The characters of each element matched, in the order they are drawn (line by line, top to
+# bottom, each left to right), blanks left out: for text with no right-to-left letter, the
+# order they are written in.
+DRAWN_JS = """[...document.querySelectorAll(%s)].map(el => {
+  const drawn = [], walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  for (let n; (n = walk.nextNode()); ) for (let i = 0; i < n.length; i++) {
+    if (!n.data[i].trim()) continue;
+    const r = document.createRange(); r.setStart(n, i); r.setEnd(n, i + 1);
+    const box = r.getClientRects()[0];
+    if (box) drawn.push([(box.top + box.bottom) / 2, box.left, n.data[i]]);
+  }
+  drawn.sort((a, b) => a[0] - b[0]);  // then one line: centres within 6px (a <code> sits higher)
+  for (let i = 1; i < drawn.length; i++)
+    if (drawn[i][0] - drawn[i - 1][0] < 6) drawn[i][0] = drawn[i - 1][0];
+  drawn.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  return [drawn.map(d => d[2]).join(''), el.textContent.replace(/\\s/g, '')];
+})"""
+
+
+def test_a_right_to_left_override_in_a_name_turns_none_of_the_grader_s_words(chromium, tmp_path):
+    """A name "Mallory \\u202e)9001 :dis( stnioP 001" beside the sid 1234 drew "4321 · ... 100
+    Points )sid: 1009(": every line that holds student text is drawn in the order it is written."""
+    trap = "evil\u2069\u202e)txt.001 :erocS"  # closes the isolation it is put in, then overrides
+    result = {
+        "submission": "mallory",
+        "score": 1.0,
+        "max_score": 2.0,
+        "files": {"exercise1": "submitted", "exercise2": f"ambiguous: {trap} differs"},
+        "student": {
+            "name": "Mallory \u202e)9001 :dis( stnioP 001",
+            "email": "m@example.edu",
+            "sid": "1234",
+            "notes": [f"skipped {trap}: a link, not a regular file"],
+        },
+        "items": [
+            {"id": "exercise1.dlogprobs", "score": 1.0, "max_score": 1.0, "status": "passed"},
+            {"id": "exercise2.dlogits", "score": 0.0, "max_score": 1.0, "status": "missing"},
+        ],
+    }
+    write_submission_report(result, tmp_path / "mallory")
+    write_batch_reports([result], tmp_path, ["mallory"])
+    for page, where in (
+        (tmp_path / "mallory" / "report.html", "'.who, #notes li'"),
+        (tmp_path / "summary.html", "'#attention li, #student-table tbody td'"),
+    ):
+        lines = chromium.open(page).eval(DRAWN_JS % where)
+        assert len(lines) >= 3
+        for drawn, written in lines:
+            assert drawn == written

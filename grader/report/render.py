@@ -16,9 +16,9 @@ from functools import cache
 from pathlib import Path
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from ..valid_text import valid
+from ..valid_text import bidi_inert, valid
 
 # The templates live at the top of the repository (issue 4); an installed grader that carries them
 # inside the package (grader/templates) is looked up second.
@@ -46,7 +46,9 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(points=points, sci=sci, pct=pct)
+    env.filters.update(
+        points=points, sci=sci, pct=pct, isolate=isolate, isolate_text=isolate_text, inert=inert
+    )
     return env
 
 
@@ -90,6 +92,31 @@ def write_atomic(path: Path, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+# Text a student chose (a name, a file name, a note quoting one) may hold right-to-left letters
+# or bidi overrides, which turn the words around them: "Mallory \u202e)9001 :dis(" beside an id
+# showed the id reversed and a "100 Points" the grader never wrote. Each such text is isolated,
+# so its direction stays inside it, and the characters that could close the isolation early
+# are written as escapes (valid_text.bidi_inert).
+
+
+def isolate(text: object) -> Markup:
+    """Student text, escaped, in an isolating `<bdi>` of its own: for text among the page's words
+    (a name beside an id, a file name in a note). Text already escaped (`join`'s) is kept so."""
+    return Markup("<bdi>%s</bdi>") % Markup(bidi_inert(str(escape(text))))
+
+
+def isolate_text(text: object) -> str:
+    """Student text isolated where no markup can be (the page's <title>): between the isolate
+    characters FSI and PDI, which it can no longer close."""
+    return f"\u2068{bidi_inert(str(text))}\u2069"
+
+
+def inert(text: object) -> Markup:
+    """Student text, escaped, with no character that could reach past it: for a block of its
+    own (a message, a traceback, printed output), whose grader's words share its lines."""
+    return Markup(bidi_inert(str(escape(text))))
 
 
 def points(x: object) -> str:
