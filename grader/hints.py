@@ -16,8 +16,8 @@ import torch
 
 # How close `s` must be to a rule's prediction, relative to the prediction's scale: float32 noise
 # is about 1e-6, so 1e-4 is loose enough; and `s` must be at least CLOSER times nearer to the
-# prediction than to the truth, so that an answer that is almost right (fused Bessel at n = 100
-# is only 7e-4 from the truth) is never explained by a mistake it merely resembles.
+# prediction than to the truth, so that an answer that is almost right (fused Bessel on a large
+# batch is only 7e-4 from the truth) is never explained by a mistake it merely resembles.
 MATCH = 1e-4
 CLOSER = 10.0
 

@@ -19,11 +19,12 @@ import torch
 # torch 2.13 on CPU; the tests fail if either margin drops below 10x):
 # - float32 inputs: the worst correct formulation (the solutions and every alternative of
 #   tests/variants.py: loops, index_add_, one-hot matmuls, expand_as, clone + +=, float64
-#   results) is off by 7.8e-7 of the scale (dcounts_sum at n = 100); the smallest classic
-#   mistake is the fused batchnorm backward with n for n-1 (exercise 2's dhprebn) at n = 100,
-#   off by 6.8e-4 there (3e-4 to 1.3e-3 over seeds and widths), while Bessel in exercise 1's
-#   dbndiff2 at n = 100 is off by 1e-2. 2e-5 sits about 25x above the first and 30x below the
-#   second; the old 1e-4 let the fused Bessel mistake pass within a factor of 3 on some seeds.
+#   results) is off by 7.8e-7 of the scale (dcounts_sum at the cases' largest batch); the
+#   smallest classic mistake is the fused batchnorm backward with n for n-1 (exercise 2's
+#   dhprebn) at that batch, off by 6.8e-4 there (3e-4 to 1.3e-3 over seeds and widths), while
+#   Bessel in exercise 1's dbndiff2 there is off by 1e-2. 2e-5 sits about 25x above the first
+#   and 30x below the second; the old 1e-4 let the fused Bessel mistake pass within a factor of
+#   3 on some seeds.
 # - float64 inputs: correct answers are off by about 1e-15; 1e-9 leaves room for any ordering of
 #   the sums and is still five orders of magnitude below every mistake.
 # - float16 / bfloat16 inputs (no case uses them today; the table is keyed by the inputs' dtype):

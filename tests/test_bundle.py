@@ -149,6 +149,7 @@ def test_no_line_of_a_solution_is_in_the_bundle(readable) -> None:
 
 
 def test_no_hidden_case_and_no_known_mistake_is_in_the_bundle(readable) -> None:
+    from grader.backprop_ninja.cases import PUBLIC
     from grader.backprop_ninja.hidden import HIDDEN
 
     everything = "\n".join(readable.values())
@@ -157,6 +158,11 @@ def test_no_hidden_case_and_no_known_mistake_is_in_the_bundle(readable) -> None:
         assert args not in everything
         assert f"seed={cfg.seed})" not in everything
     assert "HIDDEN = (" not in everything
+    # Nor a comment measured on them (judge.py's tolerances once said "at n = 100").
+    public_n = {cfg.n for cfg in PUBLIC}
+    for n in {cfg.n for cfg in HIDDEN} - public_n:
+        for said in (f"n = {n}", f"n={n}"):
+            assert not re.search(rf"\b{said}\b", everything), f"names a hidden batch: {said}"
     for secret in ("hidden.py", "mistakes.py"):
         for line in (GRADER / "backprop_ninja" / secret).read_text().splitlines():
             s = line.strip()
