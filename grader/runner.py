@@ -36,6 +36,16 @@ UNUSED_PLUGINS = (
 )  # fmt: skip
 
 _ITEMS, _EXTRA = "ninja_items", "ninja_extra"  # keys of the records in item.user_properties
+PUBLIC_PHASE = "public_phase"
+
+
+def public_phase_first(tests: list[pytest.Item]) -> list[pytest.Item]:
+    """The tests marked `public_phase` (every suite file's public cases), then the others, each
+    group in its collected order. Student code handed a hidden case's inputs can signal them to
+    another file's process (the machine's free memory, process numbers): so every public answer
+    of a submission, the ones a student sees before grades are published, comes before any of
+    its processes is handed a hidden input (see Session.call_each for the same within a file)."""
+    return sorted(tests, key=lambda t: t.get_closest_marker(PUBLIC_PHASE) is None)
 
 
 @dataclass
@@ -46,6 +56,7 @@ class _Pass:
     public_only: bool
     items: list[ItemResult] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
+    carry: dict = field(default_factory=dict)  # from a public-phase test to the test after it
     done: threading.Event = field(default_factory=threading.Event)
 
     def suite_error(self, text: str) -> None:
@@ -71,6 +82,12 @@ class SuitePlugin:
         return self.current.public_only
 
     @pytest.fixture
+    def carry(self) -> dict:
+        """A dict for this submission's pass: what a `public_phase` test leaves for the test
+        that judges it, after the hidden cases."""
+        return self.current.carry
+
+    @pytest.fixture
     def record(self, request):
         """`record(item, ...)` files items (and `chain=...`) with the test's report."""
 
@@ -86,6 +103,7 @@ class SuitePlugin:
     def pytest_configure(self, config: pytest.Config) -> None:
         # A failing item is routine here; rich tracebacks would re-parse the suites each time.
         config.option.tbstyle = "native"
+        config.addinivalue_line("markers", f"{PUBLIC_PHASE}: runs before every other test")
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -97,11 +115,12 @@ class SuitePlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        tests = public_phase_first(session.items)
         while (one := self.passes.get()) is not None:
             self.current = one
-            self.tests = session.items
+            self.tests = tests
             try:
-                self._run_pass(session.items, one)
+                self._run_pass(tests, one)
             except BaseException:  # noqa: BLE001 - the loop must outlive any one submission
                 one.suite_error(traceback.format_exc()[-3000:])
             finally:

@@ -4,8 +4,9 @@ A suite asks the session to call `exercise1.dcounts` with what is available for 
 session checks the name exists (or suggests one), the declared arguments are allowed, the static
 scan found no autograd, then sends exactly the declared arguments and returns the outcome. Each
 exercise file gets its own student process, so nothing one file learns reaches another; a
-process that dies is replaced, and the file reloaded, before the next call. A process that was
-handed a hidden case's inputs never answers a public call after them (see `call_each`).
+process that dies is replaced, and the file reloaded, before the next call. No process answers
+a public call once any process of the submission was handed a hidden case's inputs (see
+`call_each`).
 """
 
 from __future__ import annotations
@@ -51,7 +52,6 @@ class StudentFile:
     functions: dict[str, dict] = field(default_factory=dict)
     load_error: Outcome | None = None
     output: list[str] = field(default_factory=list)
-    saw_hidden: bool = False  # its process was handed a hidden case's inputs
 
 
 class Session:
@@ -78,6 +78,7 @@ class Session:
         self.public_only = public_only
         self.deadline = time.monotonic() + time_budget
         self.timed_out: set[tuple[str, str]] = set()
+        self.hidden_given = False  # a live process was handed a hidden case's inputs
         self.stopped = False  # set by `stop`: no process is started, no call made, any more
         self.files: dict[str, StudentFile] = {}
         self._prefetching: dict[str, threading.Thread] = {}
@@ -111,10 +112,12 @@ class Session:
 
         `public` (one flag, or one per call) says the student sees the call's answer before
         grades are published: a public case, the training run. Student code can keep what a
-        call gives it and write it into a later answer (an error's message), so a process that
-        was handed a hidden case's inputs never answers a public call: the file gets a fresh
-        process first. Unflagged calls count as hidden; the suites ask every public case of a
-        file before its hidden ones, so the fresh process is the exception."""
+        call gives it and write it into a later answer (an error's message), or signal it to
+        another file's process (the machine's free memory, process numbers): so once any
+        process of the submission was handed a hidden case's inputs, every live process is
+        ended before a public call, which then gets a fresh one. Unflagged calls count as
+        hidden; the suites ask every public case of the submission before any hidden one
+        (runner.public_phase_first), so this is the exception."""
         flags = [public] * len(availables) if isinstance(public, bool) else list(public)
         if len(flags) != len(availables):
             raise ValueError("one `public` flag per call")
@@ -123,7 +126,7 @@ class Session:
             f = self.files.get(file)
             kind = flags[len(outcomes)]
             if kind:
-                self._forget_hidden(f)
+                self._forget_hidden()
             problem = self._before_call(f, file, func)
             if problem:
                 outcomes.append(problem)
@@ -143,7 +146,7 @@ class Session:
                 outcomes.append(refused)
                 continue
             if not kind:
-                f.saw_hidden = True
+                self.hidden_given = True
             replies = f.process.call_each(file, func, plans, stop_at=self.deadline)
             for reply in replies:
                 if reply.kind == "timeout":
@@ -156,10 +159,16 @@ class Session:
                 outcomes.append(outcome)
         return outcomes
 
-    def _forget_hidden(self, f: StudentFile | None) -> None:
-        """End a process that was handed hidden inputs: the next call starts a fresh one."""
-        if f is not None and f.saw_hidden and f.process is not None and not f.process.dead:
-            f.process.kill()
+    def _forget_hidden(self) -> None:
+        """After hidden inputs were handed out, end every live process: a call then starts a
+        fresh one for its file, beside no process that held them."""
+        if self.hidden_given:
+            for started in self._prefetching.values():  # a load in flight ends first
+                started.join()
+            for other in self.files.values():
+                if other.process is not None and not other.process.dead:
+                    other.process.kill()
+            self.hidden_given = False
 
     def _before_call(self, f: StudentFile | None, file: str, func: str) -> Outcome | None:
         """Why `file.func` cannot be called now, or None (its process is then up and loaded)."""
@@ -209,7 +218,6 @@ class Session:
         if f.process is not None:
             f.output.append(f.process.output())
         f.process = self.zygote.spawn()
-        f.saw_hidden = False
         reply = f.process.load(f.name, f.source)
         if not reply.ok and reply.autograd:
             f.load_error = Outcome(

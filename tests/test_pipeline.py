@@ -94,6 +94,30 @@ def test_notes_and_file_states_quote_names_on_one_line_in_their_own_order(grader
     assert result["files"]["exercise1"].isprintable()
 
 
+def test_every_public_call_of_a_submission_comes_before_any_hidden_one(grade, monkeypatch):
+    """What a student sees before grades are published (public cases, the chain, the training
+    run) is answered before any process of the submission is handed a hidden input, so no
+    process has anything hidden to tell, or to signal to another file's process."""
+    from grader.session import Session
+
+    calls = []
+    real = Session.call_each
+
+    def logged(self, file, func, availables, allowed, public=False):
+        flags = [public] * len(availables) if isinstance(public, bool) else list(public)
+        calls.extend((file, func, flag) for flag in flags)
+        return real(self, file, func, availables, allowed, public)
+
+    monkeypatch.setattr(Session, "call_each", logged)
+    result = grade({f: solution(f) for f in ("exercise1", "exercise2", "exercise3")})
+    assert result["score"] == result["max_score"]
+    first_hidden = next(i for i, (_, _, public) in enumerate(calls) if not public)
+    assert all(not public for _, _, public in calls[first_hidden:]), calls[first_hidden:][:5]
+    public_files = {file for file, _, public in calls[:first_hidden]}
+    assert public_files == {"exercise1", "exercise2", "exercise3"}
+    assert sum(func == "backward" for _, func, _ in calls[:first_hidden]) > 8  # the training run
+
+
 def test_result_json_carries_case_details_and_seeds(grade):
     result = grade({"exercise1": solution("exercise1")})
     cases = item(result, "exercise1.dW1")["cases"]

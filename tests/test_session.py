@@ -156,3 +156,18 @@ def test_flags_mixed_in_one_call_each_are_kept_apart(zygote):
     outcomes = s.call_each("ex", "f", cases(3), ALLOWED, public=[True, False, True])
     s.close()
     assert [o.value[0].tolist() for o in outcomes] == [[0.0], [0.0, 1.0], [2.0]]
+
+
+def test_no_process_of_the_submission_outlives_hidden_inputs_into_a_public_call(zygote):
+    """Another file's process can be signalled through the machine (its free memory, process
+    numbers): once hidden inputs were handed out, a public call finds every process new."""
+    s = Session({"a": "import torch\n" + MEMORY, "b": "import torch\n" + MEMORY}, zygote)
+    s.call_each("b", "f", cases(1), ALLOWED, public=True)
+    b_before = s.files["b"].process
+    s.call_each("a", "f", cases(2), ALLOWED)  # hidden
+    a_hidden = s.files["a"].process
+    (public,) = s.call_each("b", "f", cases(1), ALLOWED, public=True)
+    alive = [f.process for f in s.files.values() if f.process is not None and not f.process.dead]
+    s.close()
+    assert a_hidden.dead and b_before.dead
+    assert alive == [s.files["b"].process] and public.value[0].tolist() == [0.0]

@@ -30,10 +30,10 @@ def hint_context(grad: str, case: Case, mistakes: Mistakes, compact: bool = Fals
 
 
 def phases(cases: Sequence[Case]) -> tuple[list[Case], list[Case]]:
-    """A file's cases in the order its process is asked them: every public case, of every
-    item, before any hidden one. Student code can keep a hidden case's inputs and write them
-    into a later answer, so the session gives a public call a fresh process if the file's
-    process was handed hidden inputs; asking in this order, it never needs to."""
+    """A file's cases split as its process is asked them: every public case, of every item,
+    in the suites' public phase, before any process of the submission is handed a hidden input
+    (student code can keep a hidden case's inputs and tell them in a later public answer); the
+    hidden cases after. Asked out of that order, the grader's session ends every process first."""
     return [c for c in cases if c.public], [c for c in cases if not c.public]
 
 

@@ -2,30 +2,38 @@
 
 In isolation, each function gets autograd's upstream gradients, so one mistake costs one item.
 Items run in the lecture's order, each over a phase's cases before the next begins, so for
-every case a function never receives a gradient that has not already been asked of the student:
-first every public case, then the chain (public, fed with the student's own gradients), then
-every hidden case (judging.phases: a process handed hidden inputs answers nothing the student
-sees). What each item is judged on lives in judging.py, which the student bundle's check.py
-runs too.
+every case a function never receives a gradient that has not already been asked of the student.
+The public cases and the chain (public, fed with the student's own gradients) are asked in the
+public phase, before any file of the submission is handed a hidden input (runner.
+public_phase_first); the hidden cases, and the judging, come after. What each item is judged on
+lives in judging.py, which the student bundle's check.py runs too.
 """
+
+import pytest
 
 from grader.backprop_ninja import judging, spec
 from grader.backprop_ninja.cases import cases
 from grader.backprop_ninja.mistakes import known_mistakes
 
 
-def test_gradients_in_isolation(session, public_only, record):
-    """All 26 items and the chain in one test: pytest's own cost per test (a few ms) is paid
-    once, not 27 times, for every submission. Each item is still judged and filed on its own."""
+@pytest.mark.public_phase
+def test_public_cases(session, public_only, carry):
+    public, _ = judging.phases(cases(public_only))
+    carry["exercise1"] = {g: judging.ask(session, "exercise1", g, public) for g in spec.EXERCISE1}
+    carry["chain"] = judging.chain(session, public[0])
+
+
+def test_gradients_in_isolation(session, public_only, record, carry):
+    """All 26 items and the chain filed in one test: pytest's own cost per test (a few ms) is
+    paid twice, not 27 times, for every submission. Each item is judged and filed on its own."""
     public, hidden = judging.phases(cases(public_only))
-    outcomes = {g: judging.ask(session, "exercise1", g, public) for g in spec.EXERCISE1}
-    chain = judging.chain(session, public[0])
+    outcomes = carry.pop("exercise1")
     for g in spec.EXERCISE1:
         outcomes[g] += judging.ask(session, "exercise1", g, hidden)
     items = [
         judging.isolated(g, session, public + hidden, known_mistakes, outcomes[g])
         for g in spec.EXERCISE1
     ]
-    record(*items, chain=chain)
+    record(*items, chain=carry.pop("chain"))
     failed = [i.id for i in items if not i.passed]
     assert not failed, f"{len(failed)} of {len(items)} gradients failed: {', '.join(failed)}"
