@@ -44,7 +44,8 @@ def public_phase_first(tests: list[pytest.Item]) -> list[pytest.Item]:
     group in its collected order. Student code handed a hidden case's inputs can signal them to
     another file's process (the machine's free memory, process numbers): so every public answer
     of a submission, the ones a student sees before grades are published, comes before any of
-    its processes is handed a hidden input (see Session.call_each for the same within a file)."""
+    its processes is handed a hidden input (Session.call_each ends them all should one come
+    later)."""
     return sorted(tests, key=lambda t: t.get_closest_marker(PUBLIC_PHASE) is None)
 
 
