@@ -44,6 +44,36 @@ def ask(session, file: str, grad: str, cases: Sequence[Case]) -> list[Outcome]:
     return session.call_each(file, grad, inputs, allowed, [case.public for case in cases])
 
 
+def public_calls(session, file: str, grads: Sequence[str], cases: Sequence[Case]) -> dict:
+    """Exercise 1's or 2's functions on their public cases, for the suites' public phase."""
+    public, _ = phases(cases)
+    return {g: ask(session, file, g, public) for g in grads}
+
+
+def judged(
+    session,
+    file: str,
+    grads: Sequence[str],
+    cases: Sequence[Case],
+    public_outcomes: dict,
+    mistakes: Mistakes = None,
+) -> list[ItemResult]:
+    """Exercise 1's or 2's items: each function's hidden cases asked after its public ones
+    (`public_outcomes`, from `public_calls`), then judged over every case."""
+    public, hidden = phases(cases)
+    judge = isolated if file == "exercise1" else fused
+    return [
+        judge(
+            g,
+            session,
+            public + hidden,
+            mistakes,
+            public_outcomes[g] + ask(session, file, g, hidden),
+        )
+        for g in grads
+    ]
+
+
 def isolated(
     grad: str,
     session,

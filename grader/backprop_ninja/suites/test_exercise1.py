@@ -18,22 +18,19 @@ from grader.backprop_ninja.mistakes import known_mistakes
 
 @pytest.mark.public_phase
 def test_public_cases(session, public_only, carry):
-    public, _ = judging.phases(cases(public_only))
-    carry["exercise1"] = {g: judging.ask(session, "exercise1", g, public) for g in spec.EXERCISE1}
+    every = cases(public_only)
+    carry["exercise1"] = judging.public_calls(session, "exercise1", spec.EXERCISE1, every)
+    public, _ = judging.phases(every)
     carry["chain"] = judging.chain(session, public[0])
 
 
 def test_gradients_in_isolation(session, public_only, record, carry):
     """All 26 items and the chain filed in one test: pytest's own cost per test (a few ms) is
     paid twice, not 27 times, for every submission. Each item is judged and filed on its own."""
-    public, hidden = judging.phases(cases(public_only))
-    outcomes = carry.pop("exercise1")
-    for g in spec.EXERCISE1:
-        outcomes[g] += judging.ask(session, "exercise1", g, hidden)
-    items = [
-        judging.isolated(g, session, public + hidden, known_mistakes, outcomes[g])
-        for g in spec.EXERCISE1
-    ]
+    carried = carry.pop("exercise1")
+    items = judging.judged(
+        session, "exercise1", spec.EXERCISE1, cases(public_only), carried, known_mistakes
+    )
     record(*items, chain=carry.pop("chain"))
     failed = [i.id for i in items if not i.passed]
     assert not failed, f"{len(failed)} of {len(items)} gradients failed: {', '.join(failed)}"

@@ -12,19 +12,16 @@ from grader.backprop_ninja.mistakes import known_mistakes
 
 @pytest.mark.public_phase
 def test_public_cases(session, public_only, carry):
-    public, _ = judging.phases(cases(public_only))
-    carry["exercise2"] = {g: judging.ask(session, "exercise2", g, public) for g in spec.EXERCISE2}
+    carry["exercise2"] = judging.public_calls(
+        session, "exercise2", spec.EXERCISE2, cases(public_only)
+    )
 
 
 def test_fused(session, public_only, record, carry):
-    public, hidden = judging.phases(cases(public_only))
-    outcomes = carry.pop("exercise2")
-    for g in spec.EXERCISE2:
-        outcomes[g] += judging.ask(session, "exercise2", g, hidden)
-    items = [
-        judging.fused(g, session, public + hidden, known_mistakes, outcomes[g])
-        for g in spec.EXERCISE2
-    ]
+    carried = carry.pop("exercise2")
+    items = judging.judged(
+        session, "exercise2", spec.EXERCISE2, cases(public_only), carried, known_mistakes
+    )
     record(*items)
     failed = [i for i in items if not i.passed]
     assert not failed, "; ".join(f"{i.id}: {i.message}" for i in failed)
