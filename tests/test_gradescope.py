@@ -596,6 +596,8 @@ def test_hidden_inputs_reach_no_visible_test(leaking: dict) -> None:
     training = items["exercise3.training"]
     assert training["status"] == "passed", training["message"]
     assert training["extra"]["excused"] == ["dW1"]  # wrong on hidden cases only
+    # Made again after the hidden cases, the run's words and timing wait for publication.
+    assert [c["public"] for c in training["cases"]] == [False]
     out = to_gradescope(leaking, rubric(), 1.0)
     visible = [t for t in out["tests"] if t.get("visibility", "visible") == "visible"]
     assert visible and not any("LEAK" in t.get("output", "") for t in visible)

@@ -25,7 +25,7 @@ from grader.batch import grader_failure
 from grader.examples import write_examples
 from grader.report import write_batch_reports, write_submission_report
 from grader.report.charts import HEAT_STOPS, heat_colour, heatmap, histogram, rate_bars
-from grader.report.html import file_failure, item_view, write_student_report
+from grader.report.html import file_failure, item_view, student_safe, write_student_report
 from grader.report.render import environment, points, sci
 from grader.report.summary import gradebook_csv, summarize
 from grader.submissions import Submission, read_submission, slug
@@ -723,10 +723,14 @@ def test_student_copy_quotes_no_failure_of_a_hidden_case(grade, tmp_path):
     warnings = item(result, "exercise1.dcounts_sum_inv")["warnings"]
     assert warnings and all("only by size-1 dimensions" in w for w in warnings)
     assert item(result, "exercise1.dcounts_sum_inv")["status"] == "passed"
+    # Nor how long it all took: student code can stretch its hidden calls to spell out a size.
+    assert result["duration_s"] is not None and result["timing"]
+    assert "duration_s" not in student_safe(result) and "timing" not in student_safe(result)
     write_student_report(result, tmp_path)
     html = (tmp_path / "student-report.html").read_text(encoding="utf-8")
     text = " ".join("".join(Tags(html).text).split())
     assert "LEAK" not in text
+    assert not re.search(r"Graded .* in [\d.e+-]+ s", text)
     assert shape_message.split("a hidden case: ", 1)[1] not in text
     assert not any(w in text for w in warnings)
     assert "only hidden cases failed" in text

@@ -203,13 +203,17 @@ def excused(gradient_items: Sequence[ItemResult]) -> list[str]:
     return [i.id.split(".", 1)[1] for i in gradient_items if i.status == "failed"]
 
 
-def training(session, gradient_items: Sequence[ItemResult] = ()) -> ItemResult:
-    """Exercise 3's short SGD run, judged on the parameters whose gradients pass (see sgd_run)."""
+def training(
+    session, gradient_items: Sequence[ItemResult] = (), after_hidden: bool = False
+) -> ItemResult:
+    """Exercise 3's short SGD run, judged on the parameters whose gradients pass (see sgd_run).
+    A run made `after_hidden` cases is filed as a hidden case: student code can tell what it
+    was handed there through the run's words or its timing, so they wait for publication."""
     run: TrainingRun = sgd_run(session, excused=excused(gradient_items))
     case = CaseResult(
         case="training",
         seed=0,
-        public=True,
+        public=not after_hidden,
         config={"steps": run.steps_done},
         status=run.status,
         message=run.message,

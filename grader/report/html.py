@@ -108,7 +108,10 @@ def student_safe(result: dict) -> dict:
         cases = list(item.get("cases") or [])
         public = [c for c in cases if c.get("public")]
         hidden = [c for c in cases if not c.get("public")]
-        extra = {k: v for k, v in (item.get("extra") or {}).items() if k in STUDENT_EXTRA}
+        # Extras come from the whole item: kept only where every case of it is public.
+        extra = {
+            k: v for k, v in (item.get("extra") or {}).items() if k in STUDENT_EXTRA and not hidden
+        }
         items.append(
             {
                 **{k: v for k, v in item.items() if k not in ("cases", "extra")},
@@ -157,8 +160,12 @@ def _public_words(item: dict, cases: list[dict]) -> dict:
 
 
 # What a student's copy leaves out of result.json: printed output (it ran on hidden cases too),
-# the sandbox's set-up and the fingerprint (grader internals, of no use to a student).
-STUDENT_DROPPED = ("output", "isolation", "fingerprint", "leaderboard")
+# the grading's duration and the calls' timing (student code can stretch its hidden calls to
+# spell out what it was handed there), the sandbox's set-up and the fingerprint (grader
+# internals, of no use to a student).
+STUDENT_DROPPED = (
+    "output", "duration_s", "timing", "isolation", "fingerprint", "leaderboard",
+)  # fmt: skip
 # Item extras a student may see: exercise 3's per-parameter deviations are from the public run.
 STUDENT_EXTRA = ("per_param", "val_loss")
 
