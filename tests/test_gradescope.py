@@ -27,6 +27,7 @@ from conftest import SOLUTIONS, STUBS, mutated, solution
 from grader.backprop_ninja.cases import PUBLIC
 from grader.gradescope.package import PackageError, check_no_solutions, write_autograder_zip
 from grader.gradescope.results import to_gradescope
+from grader.gradescope.run import upload_listing
 from grader.scoring import Rubric
 from grader.submissions import discover
 
@@ -846,3 +847,12 @@ def test_prints_join_hidden_case_details_that_already_wait(only_hidden_fail: dic
     printed = next(t for t in out["tests"] if t["name"].startswith("What your code printed"))
     assert printed["visibility"] == "after_published" and "dlogits sees" in printed["output"]
     assert "printed" not in out["extra_data"]
+
+
+def test_the_upload_listing_follows_no_link(tmp_path: Path) -> None:
+    """A folder is marked with "/", a link is not, whatever it points to: followed, the mark
+    would tell the student whether a path of the grader's machine is a folder."""
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "probe").symlink_to("/")
+    (tmp_path / "gone").symlink_to(tmp_path / "missing")
+    assert upload_listing(tmp_path) == "your upload holds: gone, notes/, probe"

@@ -105,9 +105,15 @@ def load_submission(path: Path, files: tuple[str, ...], workdir: Path) -> Submis
 
 
 def upload_listing(path: Path) -> str:
-    """What the student did upload, so that a misnamed file is obvious."""
+    """What the student did upload, so that a misnamed file is obvious.
+
+    A link is never followed: as root, a folder's mark on a link to `/autograder/source/...`
+    would tell the student whether that path is a folder on the grader's machine."""
     try:
-        names = sorted(p.name + ("/" if p.is_dir() else "") for p in path.iterdir())
+        with os.scandir(path) as entries:
+            names = sorted(
+                e.name + ("/" if e.is_dir(follow_symlinks=False) else "") for e in entries
+            )
     except OSError:
         names = []
     if not names:
