@@ -188,7 +188,7 @@ def test_the_bundle_check_says_what_the_grader_says(
     item = next(i for i in result["items"] if i["id"] == item_id)
     gradescope = next(
         t
-        for t in to_gradescope(result, Rubric({}, "after_published"), 1.0)["tests"]
+        for t in to_gradescope(result, Rubric({}, "after_published"))["tests"]
         if t.get("extra_data", {}).get("id") == item_id
     )
     for word in words[1:]:

@@ -16,17 +16,18 @@ The layout (see docs/gradescope.md):
   is written when the visibility is `visible` or another test already waits for publication;
   otherwise the prints go to `extra_data` (instructors read them in the TA's report.html).
   Grader errors go in a test that only instructors see.
-- A top-level score (the sum of the items, as in result.json), a short summary as output and
-  the grading time as execution_time. No leaderboard: the only number it could rank, exercise 3's
-  loss after a short seeded run, is the same for every correct submission (the run is seeded and
-  judged against autograd's), so it ranked nothing but mistakes; docs/gradescope.md says so.
+- A top-level score (the sum of the items, as in result.json) and a short summary as output.
+  No `execution_time`: the run's seconds include the hidden cases', which student code can
+  stretch at will, and the instructors' log (stdout) has them. No leaderboard: the only number
+  it could rank, exercise 3's loss after a short seeded run, is the same for every correct
+  submission (the run is seeded and judged against autograd's), so it ranked nothing but
+  mistakes; docs/gradescope.md says so.
 
 Outputs are plain text: they quote student tracebacks and prints, which must not render as markup.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from ..scoring import Rubric
@@ -63,8 +64,8 @@ HIDDEN_CASES_ADVICE = (
 )
 
 
-def to_gradescope(result: dict, rubric: Rubric, execution_time: float) -> dict[str, Any]:
-    """Gradescope's results.json for one result.json; `execution_time` in seconds."""
+def to_gradescope(result: dict, rubric: Rubric) -> dict[str, Any]:
+    """Gradescope's results.json for one result.json."""
     hidden_vis = visibility(rubric.hidden_visibility)
     items = result.get("items", [])
     numbers = item_numbers(items)
@@ -80,7 +81,6 @@ def to_gradescope(result: dict, rubric: Rubric, execution_time: float) -> dict[s
     tests += extra_tests(result, hidden_vis, f"{len(exercise_order(items)) + 1}", waiting)
     out: dict[str, Any] = {
         "score": round(float(result.get("score", 0.0)), 4),
-        "execution_time": max(0, math.ceil(execution_time)),
         "output": summary(result, hidden_vis),
         "output_format": TEXT,
         "test_output_format": TEXT,

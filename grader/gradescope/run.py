@@ -43,7 +43,7 @@ def run_autograder(root: Path) -> dict:
         text = json.dumps(results, indent=1, ensure_ascii=True, allow_nan=False)
     except Exception:  # noqa: BLE001 - the student must get a results.json whatever happens
         traceback.print_exc()
-        results = valid_json(failure_results(sys.exc_info()[1], time.monotonic() - start))
+        results = valid_json(failure_results(sys.exc_info()[1]))
         text = json.dumps(results, indent=1, ensure_ascii=True)
     write_atomic(target, text + "\n")
     target.chmod(0o644)  # mkstemp's 0600 would lock out a harness reading as another user
@@ -67,7 +67,7 @@ def grade_submission(root: Path, start: float) -> dict:
         grader.close()
     print(f"isolation: {json.dumps(result.get('isolation', {}))}")
     print(f"files: {json.dumps(result.get('files', {}))}")
-    return to_gradescope(result, grader.rubric, time.monotonic() - start)
+    return to_gradescope(result, grader.rubric)
 
 
 def limits_from_env():
@@ -122,12 +122,11 @@ def upload_listing(path: Path) -> str:
     return "your upload holds: " + ", ".join(names[:LISTED_NAMES]) + more
 
 
-def failure_results(error: BaseException | None, seconds: float) -> dict:
+def failure_results(error: BaseException | None) -> dict:
     """A valid results.json for a run in which the grader itself failed."""
     what = f"{type(error).__name__}: {error}"[:500] if error is not None else "unknown error"
     return {
         "score": 0.0,
-        "execution_time": max(0, math.ceil(seconds)),
         "output": (
             "The grader itself failed before it could grade this submission, so the score is 0 "
             "for now. This is not a verdict on your code: your instructor has the details and "
