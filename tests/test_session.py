@@ -8,10 +8,13 @@ calls would.
 
 from __future__ import annotations
 
+import select
+
 import pytest
 import torch
 
 from grader.sandbox.client import CALL_WINDOW, Limits, Zygote
+from grader.sandbox.inside import protocol
 from grader.session import Session
 from grader.timing import CallTimer
 
@@ -52,6 +55,32 @@ def test_a_crash_costs_its_own_case_and_the_rest_run_in_a_fresh_process(zygote):
     assert "ended without answering" in outcomes[1].message
     assert torch.equal(outcomes[3].value[0], torch.full((3,), 4.0))
     assert len(timer.seconds["ex.f"]) == 3, "only calls that returned a value are timed"
+
+
+def test_answers_given_before_a_crash_count_when_a_later_request_finds_the_process_gone(
+    zygote, monkeypatch
+):
+    """Requests go out ahead of their answers. On a busy machine the process can answer call 0
+    and end in call 1 before the grader has sent call 2: that send fails, but call 0's answer
+    waits in the socket and still counts (it once took the crash for call 1 instead)."""
+    real, frames = protocol.Channel.send_frame, []
+
+    def sent_after_the_end(channel, data, deadline=None):
+        if b'"func"' in data:
+            frames.append(data)
+            if len(frames) == 3:  # wait until the process has ended, as a busy grader would
+                poll = select.poll()
+                poll.register(channel.sock, select.POLLHUP)
+                poll.poll(10_000)
+        return real(channel, data, deadline)
+
+    monkeypatch.setattr(protocol.Channel, "send_frame", sent_after_the_end)
+    s = session_for(zygote, "def f(x, i):\n    if i == 1:\n        os._exit(3)\n    return x + 1\n")
+    outcomes = s.call_each("ex", "f", cases(4), ALLOWED)
+    s.close()
+    assert len(frames) >= 3, "the third request went out after the process ended"
+    assert [o.status for o in outcomes] == ["ok", "error", "ok", "ok"]
+    assert torch.equal(outcomes[0].value[0], torch.full((3,), 1.0))
 
 
 def test_an_endless_loop_times_out_once_and_skips_the_function_s_other_cases(zygote):

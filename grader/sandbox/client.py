@@ -445,19 +445,32 @@ class StudentProcess:
         seconds = self.limits.call_seconds
         replies: list[Reply] = []
         sent, in_flight, sent_at, answered_at = 0, 0, [], 0.0
+        gone: OSError | None = None  # why a request sent ahead could not be sent
         try:
             while len(replies) < len(requests):
                 # Within the window the socket's buffer holds every request, so sending never
                 # waits for the student; beyond it, one request at a time as before.
-                while sent < len(requests) and (
-                    sent == len(replies) or in_flight + len(requests[sent][1]) <= CALL_WINDOW
+                while (
+                    sent < len(requests)
+                    and gone is None
+                    and (sent == len(replies) or in_flight + len(requests[sent][1]) <= CALL_WINDOW)
                 ):
-                    # A process that stops reading times out.
-                    self.channel.send_frame(requests[sent][1], time.monotonic() + seconds)
+                    try:
+                        # A process that stops reading times out.
+                        self.channel.send_frame(requests[sent][1], time.monotonic() + seconds)
+                    except (BrokenPipeError, ConnectionResetError) as e:
+                        if sent == len(replies):
+                            raise
+                        # The process ended after it had read earlier requests: their answers
+                        # may wait in the socket, and the first one missing is the crash's.
+                        gone = e
+                        break
                     in_flight += len(requests[sent][1])
                     sent_at.append(time.monotonic())
                     sent += 1
                 k = len(replies)
+                if gone is not None and k == sent:  # it answered all it read, then ended
+                    raise gone
                 start = max(sent_at[k], answered_at)  # when the process could begin call k
                 answer, data = self._answer(requests[k][0], start + seconds)
                 answered_at = time.monotonic()
