@@ -45,6 +45,8 @@ def load_rubric(path: Path, item_ids: tuple[str, ...]) -> Rubric:
         raise RubricError(f"cannot read the rubric {path}: {e}") from None
     mode = raw.get("mode", "share_of_cases")
     hidden_visibility = raw.get("hidden_visibility", "after_published")
+    # Whole items (points included), for all of them or an exercise's; an item's own wins.
+    default_visibility = raw.get("visibility", "visible")
     exercises = raw.get("exercises", {})
     overrides = raw.get("items") or {}
     unknown = sorted(set(overrides) - set(item_ids))
@@ -59,7 +61,7 @@ def load_rubric(path: Path, item_ids: tuple[str, ...]) -> Rubric:
         rule = ItemRule(
             _points(over.get("points", points), item_id, path),
             over.get("mode", mode),
-            over.get("visibility", "visible"),
+            over.get("visibility", ex.get("visibility", default_visibility)),
         )
         if rule.mode not in MODES:
             raise RubricError(

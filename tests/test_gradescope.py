@@ -9,6 +9,7 @@ grade`) gives the same submission. The runs happen once, in parallel, shared by 
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import json
 import os
@@ -694,6 +695,40 @@ def test_rubric_sets_visibilities(only_hidden_fail: dict, tmp_path: Path) -> Non
     printed = next(t for t in out["tests"] if t["name"].startswith("What your code printed"))
     assert printed["visibility"] == "after_due_date"
     assert "after the due date" in out["output"]
+
+
+def seen_now(out: dict) -> list:
+    """What a student sees before anything is published: the page's top and the visible tests."""
+    shown = [t for t in out["tests"] if t.get("visibility", "visible") == "visible"]
+    return [
+        out["output"],
+        *[(t["name"], t.get("score"), t.get("max_score"), t["output"]) for t in shown],
+    ]
+
+
+def test_an_item_the_rubric_holds_back_shows_nowhere_before_its_time(
+    only_hidden_fail: dict, tmp_path: Path
+) -> None:
+    """docs/gradescope.md's "a whole item, points included": the page's top once printed the
+    total and each exercise's points, from which the held-back item's points (total minus the
+    visible items) could be read at once. Whether that item fails or passes, a student now sees
+    exactly the same until it is shown."""
+    failing, custom = rescored(
+        only_hidden_fail, "items:\n  exercise2.dlogits: {visibility: after_due_date}\n", tmp_path
+    )
+    passing = copy.deepcopy(failing)
+    item = next(i for i in passing["items"] if i["id"] == "exercise2.dlogits")
+    gained = item["max_score"] - item["score"]
+    assert gained > 0, "the hard-coded 32 fails some hidden case"
+    for case in item["cases"]:
+        case.update(status="passed", message="", hint="", warnings=[])
+    item.update(status="passed", message="", score=item["max_score"])
+    passing["score"] += gained
+    passing["exercises"]["exercise2"]["score"] += gained
+    assert seen_now(to_gradescope(failing, custom)) == seen_now(to_gradescope(passing, custom))
+    output = to_gradescope(failing, custom)["output"]
+    assert "Score: not shown yet" in output and "after the due date" in output
+    assert "1 more item is shown after the due date)" in output
 
 
 def test_a_notebook_submission_is_named_by_exercise_not_by_a_file_it_never_had(

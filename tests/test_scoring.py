@@ -83,6 +83,26 @@ def test_a_rubric_wide_mode_applies_to_every_item(tmp_path):
     assert {r.mode for r in rules.values()} == {"all_or_nothing"}
 
 
+def test_visibility_comes_from_the_rubric_then_the_exercise_then_the_item(tmp_path):
+    """One line holds every item (points included) until grades are published: the way to keep
+    hidden-case counts from students until then (docs/gradescope.md)."""
+    path = rubric_file(
+        tmp_path,
+        "visibility: after_published\n"
+        "exercises:\n"
+        "  exercise2: {visibility: after_due_date}\n"
+        "items:\n"
+        "  exercise1.db1: {visibility: visible}\n",
+    )
+    rules = load_rubric(path, IDS).rules
+    assert {k: r.visibility for k, r in rules.items()} == {
+        "exercise1.dprobs": "after_published",
+        "exercise1.db1": "visible",
+        "exercise2.dlogits": "after_due_date",
+        "exercise3.training": "after_published",
+    }
+
+
 @pytest.mark.parametrize(
     ("text", "says"),
     [

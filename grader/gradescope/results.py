@@ -110,7 +110,11 @@ def stricter(a: str, b: str) -> str:
 
 
 def exercise_order(items: list[dict]) -> list[str]:
-    return list(dict.fromkeys(i.get("exercise") or i["id"].split(".")[0] for i in items))
+    return list(dict.fromkeys(exercise_of(i) for i in items))
+
+
+def exercise_of(item: dict) -> str:
+    return item.get("exercise") or item["id"].split(".")[0]
 
 
 def item_numbers(items: list[dict]) -> dict[str, str]:
@@ -119,7 +123,7 @@ def item_numbers(items: list[dict]) -> dict[str, str]:
     counts: dict[str, int] = {}
     numbers = {}
     for item in items:
-        ex = item.get("exercise") or item["id"].split(".")[0]
+        ex = exercise_of(item)
         counts[ex] = counts.get(ex, 0) + 1
         numbers[item["id"]] = f"{exercises[ex]}.{counts[ex]}"
     return numbers
@@ -328,7 +332,16 @@ def summary(result: dict, hidden_vis: str) -> str:
     """A few lines for the top of the page: the score, each exercise, notes, the chain."""
     items = result.get("items", [])
     files = result.get("files", {})
-    lines = [f"Score: {points(result.get('score', 0))} / {points(result.get('max_score', 0))}"]
+    held = held_back(items)
+    if held:
+        # The total would tell the points of the items the rubric holds back (total minus
+        # the visible ones): Gradescope hides it while a test is not visible, and so does this.
+        later = WHEN[max(held.values(), key=VISIBILITIES.index)]
+        lines = [
+            f"Score: not shown yet: {len(held)} of the items, points included, are shown {later}."
+        ]
+    else:
+        lines = [f"Score: {points(result.get('score', 0))} / {points(result.get('max_score', 0))}"]
     if files and all(v == "missing" for v in files.values()):
         lines.append(
             "No exercise files were found in your submission. Upload any of "
@@ -336,7 +349,7 @@ def summary(result: dict, hidden_vis: str) -> str:
             + " (names exactly like that), at the top level or inside one folder."
         )
     for ex in exercise_order(items):
-        lines.append(exercise_line(ex, items, result))
+        lines.append(exercise_line(ex, items, result, held))
     notes = [str(n) for n in (result.get("student") or {}).get("notes") or []]
     # One line per note, whatever a quoted file name holds (a result from elsewhere than the
     # pipeline may carry a name's line break or bidi override); an upload of thousands of odd
@@ -344,7 +357,7 @@ def summary(result: dict, hidden_vis: str) -> str:
     lines += [f"Note: {clip(printable(n), MAX_NOTE)}" for n in notes[:MAX_NOTES]]
     if len(notes) > MAX_NOTES:
         lines.append(f"... and {len(notes) - MAX_NOTES} more notes (your TA's report has them all)")
-    chain = chain_line(result.get("chain") or {})
+    chain = chain_line(result.get("chain") or {}, {i.partition(".")[2] for i in held})
     if chain:
         lines.append(chain)
     if any(not c.get("public") for i in items for c in i.get("cases", [])):
@@ -352,27 +365,49 @@ def summary(result: dict, hidden_vis: str) -> str:
     return "\n".join(lines)
 
 
-def exercise_line(ex: str, items: list[dict], result: dict) -> str:
+def held_back(items: list[dict]) -> dict[str, str]:
+    """The items whose test the rubric keeps from students for now: id -> visibility."""
+    return {
+        i["id"]: v for i in items if (v := visibility(i.get("visibility", "visible"))) != "visible"
+    }
+
+
+def exercise_line(ex: str, items: list[dict], result: dict, held: dict[str, str]) -> str:
+    """An exercise's points and items passed, over the items shown now (not `held`)."""
     files, totals = result.get("files") or {}, result.get("exercises") or {}
-    mine = [i for i in items if (i.get("exercise") or i["id"].split(".")[0]) == ex]
-    total = totals.get(ex) or {
+    later = [held[i["id"]] for i in items if exercise_of(i) == ex and i["id"] in held]
+    mine = [i for i in items if exercise_of(i) == ex and i["id"] not in held]
+    total = (not later and totals.get(ex)) or {
         "score": sum(i.get("score", 0) for i in mine),
         "max_score": sum(i.get("max_score", 0) for i in mine),
     }
     score = f"{points(total['score'])} / {points(total['max_score'])}"
+    wait = ""
+    if later:
+        when = WHEN[max(later, key=VISIBILITIES.index)]
+        more = "more " if mine else ""
+        are = "item is" if len(later) == 1 else "items are"
+        wait = f"{len(later)} {more}{are} shown {when}"
+        score += " so far"
     state = files.get(ex)
     label = source_label(ex, result)
     if state == "missing":
         return f"{label}: not submitted, {score}"
     if state not in (None, "submitted"):
         return f"{label}: {printable(str(state))}; {score}"
+    if not mine:
+        return f"{label}: {wait}"
     npass = sum(i.get("status") == "passed" for i in mine)
-    return f"{label}: {score} ({npass} of {len(mine)} items pass)"
+    return f"{label}: {score} ({npass} of {len(mine)} items pass{wait and '; ' + wait})"
 
 
-def chain_line(chain: dict) -> str:
-    """Exercise 1's chain fed with the student's own gradients, in one sentence."""
+def chain_line(chain: dict, later: set[str] = frozenset()) -> str:
+    """Exercise 1's chain fed with the student's own gradients, in one sentence; nothing when
+    a gradient in it is an item held back (`later`: function names), whose verdict it would tell.
+    """
     steps = chain.get("steps") or []
+    if later & {s.get("grad") for s in steps}:
+        return ""
     if {s.get("status") for s in steps} <= {"missing", "unreached"}:
         return ""  # nothing was computed: the items already say why
     first, unreached = chain.get("first_departure"), chain.get("unreached") or []
