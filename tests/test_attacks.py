@@ -650,6 +650,21 @@ def test_the_sandbox_started_from_a_short_lived_thread_stays_up() -> None:
         {"tensor": {"dtype": "float32", "sent_as": "complex64", "shape": [1], "blob": 0}},
         {"tensor": {"dtype": "float32", "sent_as": "float32", "shape": [1], "blob": 7}},
         {"list": [{"list": []}]},
+        {
+            "list": [
+                {"tensor": {"dtype": "float32", "sent_as": "float32", "shape": [1], "blob": 0}}
+            ]
+            * 2
+        },
+        {
+            "dict": [
+                [
+                    "a",
+                    {"tensor": {"dtype": "float32", "sent_as": "float32", "shape": [1], "blob": 0}},
+                ]
+            ]
+            * 2
+        },
         {"pickle": "gASVAAAAAAAAAACMAm9zlC4="},
         {"a": 1, "b": 2},
     ],

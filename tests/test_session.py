@@ -9,10 +9,12 @@ calls would.
 from __future__ import annotations
 
 import select
+import time
 
 import pytest
 import torch
 
+from grader.sandbox import client
 from grader.sandbox.client import CALL_WINDOW, Limits, Zygote
 from grader.sandbox.inside import protocol
 from grader.session import Session
@@ -81,6 +83,24 @@ def test_answers_given_before_a_crash_count_when_a_later_request_finds_the_proce
     assert len(frames) >= 3, "the third request went out after the process ended"
     assert [o.status for o in outcomes] == ["ok", "error", "ok", "ok"]
     assert torch.equal(outcomes[0].value[0], torch.full((3,), 1.0))
+
+
+def test_the_grader_s_time_reading_an_answer_is_not_taken_from_the_next_call(zygote, monkeypatch):
+    """Each call has 1 s here; reading the first answer takes the grader 1.2 s (a busy machine,
+    a large answer). The second call, answered within 0.3 s, must not time out for it."""
+    real, slow = client._to_reply, [True]
+
+    def slow_first_read(answer, data, elapsed=0.0):
+        if "result" in answer and slow and slow.pop():  # the first call's answer, not the load's
+            time.sleep(1.2)
+        return real(answer, data, elapsed)
+
+    monkeypatch.setattr(client, "_to_reply", slow_first_read)
+    # The second answer comes 0.3 s after the first, while the grader is still reading that.
+    s = session_for(zygote, "def f(x, i):\n    time.sleep(0.3 * i)\n    return x\n")
+    outcomes = s.call_each("ex", "f", cases(2), ALLOWED)
+    s.close()
+    assert [o.status for o in outcomes] == ["ok", "ok"]
 
 
 def test_an_endless_loop_times_out_once_and_skips_the_function_s_other_cases(zygote):

@@ -476,6 +476,10 @@ class StudentProcess:
                 answered_at = time.monotonic()
                 in_flight -= len(requests[k][1])
                 replies.append(_to_reply(answer, data, elapsed=answered_at - start))
+                # The next call's time counts from here: reading this answer is the grader's
+                # time, which a slow read (or a forged answer made slow to read) must not take
+                # out of the student's next call.
+                answered_at = time.monotonic()
                 if stop_at is not None and answered_at > stop_at and k + 1 < len(requests):
                     if sent > k + 1:
                         self.kill()  # calls already sent would run on: none of them is wanted
@@ -599,17 +603,26 @@ def _names(raw: Any) -> list[str]:
     )
 
 
-def decode_value(encoded: Any, data: list[bytes], depth: int = 0) -> Any:
-    """Tensors, scalars, one level of dict or list; anything else becomes a NotATensor."""
+def decode_value(encoded: Any, data: list[bytes], depth: int = 0, used: set | None = None) -> Any:
+    """Tensors, scalars, one level of dict or list; anything else becomes a NotATensor.
+
+    Each blob makes one tensor at most (`used`: the blobs taken so far). An honest process sends
+    a blob per tensor; a forged answer naming one 64 MiB blob from every entry of a list had the
+    grader build a copy per entry, gigabytes from one answer, and could take the grader down."""
+    used = set() if used is None else used
     if not isinstance(encoded, dict) or len(encoded) != 1:
         raise protocol.ProtocolError("malformed value")
     ((kind, body),) = encoded.items()
     if kind == "tensor":
         if not isinstance(body, dict):
             raise protocol.ProtocolError("malformed tensor")
-        if body.get("blob") == -1:
+        blob = body.get("blob")
+        if blob == -1:
             return NotATensor(f"tensor of dtype {str(body.get('dtype'))[:40]}")
+        if type(blob) is int and blob in used:
+            raise protocol.ProtocolError("two tensors claim the same bytes")
         t = protocol.decode_tensor(body, data)
+        used.add(blob)
         return (t, _dtype_name(body))
     if kind == "scalar":
         return NotATensor(type(body).__name__) if body is not None else None
@@ -617,9 +630,9 @@ def decode_value(encoded: Any, data: list[bytes], depth: int = 0) -> Any:
         return NotATensor(str(body)[:80])
     if depth == 0 and kind == "dict" and isinstance(body, list):
         pairs = [p for p in body if isinstance(p, list) and len(p) == 2 and isinstance(p[0], str)]
-        return {k[:80]: decode_value(v, data, 1) for k, v in pairs}
+        return {k[:80]: decode_value(v, data, 1, used) for k, v in pairs}
     if depth == 0 and kind == "list" and isinstance(body, list):
-        return [decode_value(v, data, 1) for v in body]
+        return [decode_value(v, data, 1, used) for v in body]
     raise protocol.ProtocolError("malformed value")
 
 

@@ -838,6 +838,23 @@ for fd in range(3, 64):
         "error",
     ),
     _a(
+        "forged_answer_one_blob_many_tensors",
+        "swaps the worker's encoder for one answer: a list whose every entry names the same "
+        "blob, which the grader once copied per entry (a red team's 96 entries of 64 MiB: 6 GB)",
+        "exercise2.dlogits",
+        """
+import protocol
+honest = protocol.encode
+def forged(value, blobs, depth=0):
+    protocol.encode = honest
+    blobs.append(bytes(4 << 20))
+    t = {'tensor': {'dtype': 'float32', 'sent_as': 'float32', 'shape': [1 << 20], 'blob': 0}}
+    return {'list': [t] * 64}
+protocol.encode = forged
+""",
+        "error",
+    ),
+    _a(
         "forged_frame_deep_json",
         "writes a megabyte of nested brackets as an answer header",
         "exercise2.dhprebn",
