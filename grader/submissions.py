@@ -143,6 +143,7 @@ READERS: dict[str, Callable[[bytes], bytes]] = {".py": _python}
 # What browsers, file managers and students append to a name: " (1)", "(2)", "-1", " - Copy".
 _COPY = re.compile(r"(\s*\(\d+\)|[\s_-]+\d+|[\s_-]*(-\s*)?copy(\s*\(?\d+\)?)?)$")
 _SEPARATORS = re.compile(r"[\s_.-]+")
+MAX_VARIANT_STEM = 200  # characters: a variant is an exercise's name plus a copy's suffix
 
 
 def _plain(stem: str) -> str:
@@ -161,6 +162,10 @@ def match_exercise(filename: str, files: tuple[str, ...]) -> tuple[str, int] | N
     exact = [f for f in files if stem.casefold() == f.casefold()]
     if exact:
         return exact[0], 0
+    if len(stem) > MAX_VARIANT_STEM:
+        # No browser writes "exercise1 - Copy (2)" that long, and `_COPY` backtracks from every
+        # position of a long run of blanks: 65,000 characters, allowed in a zip, took minutes.
+        return None
     variants = {_plain(stem), _plain(_COPY.sub("", stem.casefold()))}
     hits = [f for f in files if _plain(f) in variants]
     return (hits[0], 1) if len(hits) == 1 else None
@@ -354,7 +359,9 @@ class Input:
         f = open_zip_file(self.base, _parts(self.top, e), self.stack)
         try:
             scan_zip(f, e.name, tree, budget)
-        except (OSError, ValueError, EOFError) as err:
+        except UploadError:
+            raise
+        except Exception as err:  # noqa: BLE001 - BadZipFile, a forged listing's own errors
             raise UploadError(f"{e.name} is not a readable zip: {err}") from None
         return tree
 
@@ -454,10 +461,13 @@ def _read_entry(inp: Input, root: Entry, e: Entry, name: str) -> Submission:
     budget = Budget(inp.limits)
     try:
         tree = inp.open(e, budget)
+        return read_tree(tree, name, inp.files, budget, inp.stack, source=e.path)
     except (UploadError, OSError) as err:
         msg = str(err) if isinstance(err, UploadError) else f"{e.name}: {err.strerror or err}"
         return _failed(name, inp.files, msg, source=e.path, notes=budget.notes)
-    return read_tree(tree, name, inp.files, budget, inp.stack, source=e.path)
+    except Exception as err:  # noqa: BLE001 - the last guard: one upload never stops a batch
+        msg = f"{e.name} could not be read ({type(err).__name__}: {err})"
+        return _failed(name, inp.files, msg, source=e.path, notes=budget.notes)
 
 
 def _gradescope_export(inp: Input, root: Entry, name: str) -> list[Submission]:

@@ -31,7 +31,6 @@ import stat
 import struct
 import tempfile
 import zipfile
-import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -428,9 +427,10 @@ def _read_one(entry: Entry, path: str, limit: int, budget: Budget) -> bytes:
         data = entry.reader(limit + 1)
     except UploadError:
         raise
-    except (OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, ValueError) as e:
-        raise UploadError(f"could not read {path}: {e}") from None
-    except NotImplementedError as e:  # a compression method zipfile does not know
+    except Exception as e:  # noqa: BLE001 - see below
+        # A hostile archive's stream fails in the decompressor's own words: zlib.error,
+        # lzma.LZMAError (not an OSError), BadZipFile, NotImplementedError for an unknown
+        # method, struct.error... Each is this entry's problem, never the batch's.
         raise UploadError(f"could not read {path}: {e}") from None
     budget.take_bytes(len(data), path)
     return data
@@ -458,7 +458,9 @@ def open_inner_zip(entry: Entry, stack: contextlib.ExitStack, budget: Budget) ->
     del data
     try:
         scan_zip(spool, entry.path, entry, budget)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+    except UploadError:
+        raise
+    except Exception as e:  # noqa: BLE001 - BadZipFile and whatever else a forged listing raises
         raise UploadError(f"{entry.path} is not a readable zip: {e}") from None
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -92,3 +95,25 @@ def results_follow_the_schema():
     SubmissionResult.to_json = checked
     yield
     SubmissionResult.to_json = to_json
+
+
+class Hung(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def never_hangs(seconds: float = 30.0) -> Iterator[None]:
+    """Fail, instead of hanging the suite, when the block runs past `seconds`. Not a speed
+    test: for inputs that took the code before a fix minutes or hours (a backtracking regular
+    expression) and take it milliseconds now; only the main thread can be interrupted."""
+
+    def hung(signum: int, frame: object) -> None:
+        raise Hung(f"still running after {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)

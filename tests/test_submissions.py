@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import solution
+from conftest import never_hangs, solution
 
 from grader import uploads
 from grader.batch import grade_batch
@@ -91,6 +91,16 @@ def notes(sub: Submission) -> str:
 )
 def test_exercise_files_are_recognised_under_the_names_students_give_them(filename, expected):
     assert match_exercise(filename, FILES) == expected
+
+
+@pytest.mark.parametrize("filler", ["-", "_", " ", " _"])
+def test_a_name_of_many_thousand_blanks_is_no_exercise_and_takes_no_time(filler):
+    """A zip entry's name may be 65,000 characters: the copy-suffix pattern backtracked from
+    every position of such a run (minutes of the batch's CPU a name, before anyone was graded)."""
+    name = filler * (65_000 // len(filler)) + "a.py"
+    with never_hangs():
+        assert match_exercise(name, FILES) is None
+        assert match_exercise(filler * 60 + "exercise1 (2).py", FILES) == ("exercise1", 1)
 
 
 def test_browser_renamed_files_are_graded_and_say_so(tmp_path):

@@ -132,6 +132,46 @@ def test_a_class_of_attackers_changes_no_honest_result(baseline, tmp_path, monke
     assert "more than 5000 files and folders" in " ".join(after["many"]["student"]["notes"])
 
 
+def corrupt_lzma_zip(files: dict[str, str]) -> bytes:
+    """A zip whose entries are LZMA streams with bytes flipped in the middle: reading one
+    raises lzma.LZMAError, which is not an OSError."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_LZMA) as z:
+        for name, content in files.items():
+            z.writestr(name, content * 50)
+    data = bytearray(buf.getvalue())
+    for info in zipfile.ZipFile(io.BytesIO(bytes(data))).infolist():
+        start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+        for k in range(start + 40, start + 90):
+            data[k] ^= 0x5A
+    return bytes(data)
+
+
+# Zeros, then an end-of-archive record that claims one entry: zipfile raises BadZipFile.
+BROKEN_DIRECTORY = bytes(46) + b"PK\x05\x06" + bytes(4) + b"\x01\x00\x01\x00" + b"\x2e" + bytes(9)
+
+
+def test_archives_that_fail_to_decompress_stop_nobody(baseline, tmp_path):
+    """A broken central directory and a corrupt LZMA stream raise errors of their own
+    (BadZipFile, LZMAError) that once escaped the batch: exit 1, a traceback, no reports."""
+    root = folder_class(tmp_path / "class", HONEST)
+    (root / "mallory.zip").write_bytes(BROKEN_DIRECTORY)
+    (root / "lzma.zip").write_bytes(corrupt_lzma_zip({"exercise2.py": solution("exercise2")}))
+    write(root / "nested", {"hw.zip": corrupt_lzma_zip({"exercise2.py": solution("exercise2")})})
+    after = grade(root, tmp_path / "out")
+    same(baseline, after, HONEST)
+    for name in ("mallory", "lzma", "nested"):
+        assert after[name]["score"] == 0, name
+    assert "not a readable zip" in " ".join(after["mallory"]["student"]["notes"])
+    assert "could not read exercise2.py" in " ".join(after["lzma"]["student"]["notes"])
+    assert "could not read hw.zip/exercise2.py" in " ".join(after["nested"]["student"]["notes"])
+    honest = {"submission_2": HONEST["ada"]}
+    broken = {"submission_1": {"hw.zip": corrupt_lzma_zip({"exercise2.py": solution("exercise2")})}}
+    exported = grade(export_zip(tmp_path / "export.zip", broken | honest), tmp_path / "export")
+    assert exported["submission_2"]["score"] == after["ada"]["score"]
+    assert exported["submission_1"]["score"] == 0
+
+
 def export_zip(path: Path, students: dict[str, dict[str, str | bytes]]) -> Path:
     """A Gradescope "Export Submissions" zip: one top folder, metadata, one folder each."""
     top = "assignment_1_export/"
