@@ -103,6 +103,17 @@ def test_the_grader_s_time_reading_an_answer_is_not_taken_from_the_next_call(zyg
     assert [o.status for o in outcomes] == ["ok", "ok"]
 
 
+@pytest.mark.parametrize("padding", ["#\n" * 400_000, "# " + "é" * 300_000 + "\n"])
+def test_a_file_within_the_upload_limit_loads_however_its_text_escapes(zygote, padding):
+    """800 KB of comment lines, or 600 KB of non-ASCII text: escaped into the load request's
+    JSON header, either passed the header's 1 MiB, and the student read that their code ended
+    without answering."""
+    s = session_for(zygote, "def f(x, i):\n    return x + i\n" + padding)
+    outcomes = s.call_each("ex", "f", cases(1), ALLOWED)
+    s.close()
+    assert [o.status for o in outcomes] == ["ok"]
+
+
 def test_an_endless_loop_times_out_once_and_skips_the_function_s_other_cases(zygote):
     s = session_for(zygote, "def f(x, i):\n    while i == 1:\n        pass\n    return x\n")
     outcomes = s.call_each("ex", "f", cases(4), ALLOWED)

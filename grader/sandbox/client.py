@@ -414,10 +414,11 @@ class StudentProcess:
         return text
 
     def load(self, module: str, source: str) -> Reply:
-        reply = self._request(
-            {"op": "load", "module": module, "source": source}, [], self.limits.import_seconds
-        )
-        return reply
+        # The source travels as bytes, not in the JSON header: escaped there, a file within the
+        # upload's limit (800 KB of comment lines, or of non-ASCII text) passed the header's
+        # 1 MiB, and the refused load read as the student's code ending without an answer.
+        data = source.encode("utf-8", "surrogatepass")
+        return self._request({"op": "load", "module": module}, [data], self.limits.import_seconds)
 
     def call(self, module: str, func: str, args: dict[str, Any], positional: list[str]) -> Reply:
         return self.call_each(module, func, [(args, positional)])[0]

@@ -39,7 +39,7 @@ def serve(sock) -> None:
         if op == "exit":
             return
         if op == "load":
-            reply, out = _load(modules, header), []
+            reply, out = _load(modules, header, blobs), []
         elif op == "call":
             out = []
             reply = _call(modules, header, blobs, out)
@@ -65,8 +65,8 @@ def _flush() -> None:
             stream.flush()
 
 
-def _load(modules: dict, header: dict) -> dict:
-    name, source = header["module"], header["source"]
+def _load(modules: dict, header: dict, blobs: list) -> dict:
+    name, source = header["module"], bytes(blobs[0]).decode("utf-8", "surrogatepass")
     # Run from memory: student processes may not write files (noautograd's audit hook), and
     # tracebacks still show the student's lines through linecache.
     path = str(Path.cwd() / f"{name}.py")
