@@ -106,6 +106,15 @@ def bidi_inert(text: str) -> str:
     )
 
 
+def no_controls(text: str) -> str:
+    """`text` with each control character but the tab (escape, line breaks, NUL, DEL, C1)
+    written as its escape: for text a terminal may print as it is, such as a gradebook `cat`
+    shows, where an escape sequence in a student's name would drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(_escape(c) if unicodedata.category(c) == "Cc" and c != "\t" else c for c in text)
+
+
 def _escape(c: str) -> str:
     """A non-printable character as `repr` writes it (never a quote or backslash of its own)."""
     return repr(c)[1:-1]

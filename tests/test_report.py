@@ -435,6 +435,19 @@ def test_grades_csv_defuses_formulas_behind_blanks_and_wide_signs(name):
     assert plain[1][0] == "A=1"
 
 
+def test_grades_csv_escapes_control_characters_a_terminal_would_obey():
+    """A TA may `cat grades.csv`: a name's escape sequence would recolour or rewrite the
+    terminal, its line breaks draw a row of their own. They are written as escapes; a tab,
+    harmless, and everything printable stay as they were."""
+    result = {"submission": "s", "score": 1.0, "max_score": 2.0, "items": []}
+    name = "\x1b[31mred\x1b[0m\r\nada,100\x07\x00 \u00e9\u00a0\t\u202e"
+    text = gradebook_csv([{**result, "student": {"name": name}}])
+    assert not any(c in text for c in "\x1b\r\x07\x00")
+    assert text.count("\n") == 2  # the header and the row
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[1][0] == "\\x1b[31mred\\x1b[0m\\r\\nada,100\\x07\\x00 \u00e9\u00a0\t\u202e"
+
+
 # ---- summary.html ----------------------------------------------------------------------------
 
 

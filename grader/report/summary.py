@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .. import jsontext
+from ..valid_text import no_controls
 from .charts import histogram, rate_bars
 from .html import REPORT, STATUS_LABEL, file_failures
 from .render import assignment_title, points, render_page, write_atomic
@@ -279,8 +280,10 @@ def members(student: dict) -> list[dict[str, str]]:
 
 
 def _cell(text: object) -> str:
-    """Text for a spreadsheet cell, with a leading quote where it would start a formula."""
-    s = str(text)
+    """Text for a spreadsheet cell, with a leading quote where it would start a formula, and
+    its control characters escaped (a name's escape sequence drove the terminal of a TA who
+    printed the file)."""
+    s = no_controls(str(text))
     return "'" + s if s.startswith(FORMULA_START) or _formula_like(s) else s
 
 
