@@ -56,7 +56,7 @@ def grade_batch(
     Ctrl-C (KeyboardInterrupt) stops it within a moment, grader processes and all; every result
     already written stays, and the same command later grades only what is left.
     """
-    grader = _start_grader(public_only, jobs)
+    grader = _start_grader(public_only)
     subs, is_batch = _discover(path, grader, out, limits)
     todo = [s for s in subs if force or not _reused(s, out, grader)]
     bar = tqdm(
@@ -120,7 +120,7 @@ class BatchResults(list):
         self.folders = folders  # results[k] lives in out / folders[k]
 
 
-def _start_grader(public_only: bool, jobs: int) -> Grader:
+def _start_grader(public_only: bool) -> Grader:
     """The grader, its sandbox started with Ctrl-C blocked. A terminal's SIGINT reaches the whole
     process group: a sandbox that died of it would be restarted (seconds) and could look like a
     student's crash. Threads and processes started meanwhile keep SIGINT blocked for good (they
@@ -131,7 +131,10 @@ def _start_grader(public_only: bool, jobs: int) -> Grader:
     if blocking:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        return Grader(public_only=public_only, eager_sandbox=jobs == 1)
+        # No sandbox yet: a batch grades in forked grader processes, each with a zygote of its
+        # own (the command launched them early, `launch.prestart`); a single submission takes
+        # its zygote when it is graded, by then as ready as a thread started here would make it.
+        return Grader(public_only=public_only, eager_sandbox=False)
     finally:
         if blocking:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
@@ -265,10 +268,12 @@ def _grade_all(
 
     Each grader process writes its own results and reports, so the parent does no rendering.
     """
-    if jobs == 1 or len(subs) <= 1:
+    if len(subs) <= 1:
         for sub in subs:
             yield sub.slug, _grade_and_write(grader, sub, out)
         return
+    # Even with -j 1, never in this process: a grader process that dies (the OOM killer, a
+    # crash) would take the batch with it, and every submission after the one that did it.
     grader.close()  # children start their own sandbox; the parent keeps none
     global _PARENT_GRADER, _STATE
     _PARENT_GRADER = grader  # the cases it built are inherited by every forked child

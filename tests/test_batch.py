@@ -293,20 +293,22 @@ def _dies_grading(names: set[str], marker: Path | None):
     return grade
 
 
-@pytest.mark.parametrize("early_zygotes", [False, True])
+@pytest.mark.parametrize(("early_zygotes", "jobs"), [(False, 2), (True, 2), (True, 1)])
 def test_a_grader_process_that_dies_costs_a_retry_in_a_fresh_pool(
-    small_class, tmp_path, monkeypatch, early_zygotes
+    small_class, tmp_path, monkeypatch, early_zygotes, jobs
 ):
     """With the zygotes launched before the batch too: the fresh pool's processes find none left
-    to adopt and start their own."""
+    to adopt and start their own. With -j 1 as well: its one grader process is not the batch's
+    (a death there once ended the batch, and everyone after the one who caused it)."""
     import grader.batch as batch
     from grader.sandbox import launch
 
     if early_zygotes:
-        launch.prestart(2)
+        launch.prestart(jobs)
     monkeypatch.setattr(batch, "_grade_and_write", _dies_grading({"bob"}, tmp_path / "died"))
     results = {
-        r["submission"]: r for r in grade_batch(small_class, tmp_path / "o", jobs=2, progress=False)
+        r["submission"]: r
+        for r in grade_batch(small_class, tmp_path / "o", jobs=jobs, progress=False)
     }
     assert (tmp_path / "died").exists()  # it did die once
     assert results["bob"]["exercises"]["exercise2"]["score"] == 10  # graded on the retry
@@ -314,13 +316,17 @@ def test_a_grader_process_that_dies_costs_a_retry_in_a_fresh_pool(
     assert launch._early == []
 
 
-def test_a_submission_that_kills_its_grader_process_fails_alone(small_class, tmp_path, monkeypatch):
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_submission_that_kills_its_grader_process_fails_alone(
+    small_class, tmp_path, monkeypatch, jobs
+):
     """Its pool breaks under everyone in it; the others are graded again, not failed with it."""
     import grader.batch as batch
 
     monkeypatch.setattr(batch, "_grade_and_write", _dies_grading({"bob"}, None))
     results = {
-        r["submission"]: r for r in grade_batch(small_class, tmp_path / "o", jobs=2, progress=False)
+        r["submission"]: r
+        for r in grade_batch(small_class, tmp_path / "o", jobs=jobs, progress=False)
     }
     assert results["ada"]["exercises"]["exercise2"]["score"] == 20  # untouched by bob's deaths
     for other in ("ada", "cy"):
