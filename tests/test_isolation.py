@@ -9,6 +9,7 @@ import os
 import select
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
@@ -639,6 +640,34 @@ def test_a_docker_like_container_gives_the_same_verdicts_and_a_true_note(tmp_pat
     assert "installed but this machine refuses" in iso["notes"][0]
     assert "Creating new namespace failed" in iso["notes"][0]
     assert not any("install the" in n for n in iso["notes"])
+
+
+def test_a_zygote_removes_the_folders_of_zygotes_killed_outright(tmp_path, monkeypatch):
+    """Without bubblewrap a zygote's folder is in the machine's /tmp; killed with its grader
+    process (the OOM killer), it cleaned nothing up, and folders piled up batch after batch
+    (a red team counted 108). The next zygote removes those whose pid no process has."""
+    sys.path.insert(0, str(Path(confine.__file__).parent))  # the runtime imports its siblings
+    try:
+        from grader.sandbox.inside import zygote
+    finally:
+        sys.path.pop(0)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    stale = tmp_path / f"{zygote.ROOT_PREFIX}{dead.pid}-x1"
+    (stale / "student-a").mkdir(parents=True)
+    (stale / "student-a" / "f").write_text("left behind")
+    kept = [
+        tmp_path / f"{zygote.ROOT_PREFIX}{os.getpid()}-x2",  # a live zygote's
+        tmp_path / f"{zygote.ROOT_PREFIX}abcdefgh",  # no pid in its name: nobody's to judge
+        tmp_path / f"{zygote.ROOT_PREFIX}{'9' * 30}-x3",  # no such pid can exist
+        tmp_path / "other-1",
+    ]
+    for k in kept:
+        k.mkdir()
+    zygote._sweep_stale_roots()
+    assert not stale.exists()
+    assert all(k.exists() for k in kept)
 
 
 def test_a_python_folder_student_code_cannot_open_is_a_warning(tmp_path):

@@ -68,13 +68,41 @@ def warm_up() -> None:
     torch.zeros(3, 2).index_add_(0, torch.tensor([0, 0]), torch.ones(2, 2))
 
 
+ROOT_PREFIX = "ninja-sandbox-"
+
+
+def _sweep_stale_roots() -> None:
+    """Remove the folders of zygotes that ended without cleaning up: ours (by uid), named with
+    a pid no process has. A pid taken again by another process leaves its folder for later;
+    under bubblewrap the /tmp is the sandbox's own, and this finds nothing."""
+    tmp = tempfile.gettempdir()
+    try:
+        names = [n for n in os.listdir(tmp) if n.startswith(ROOT_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(ROOT_PREFIX) :].partition("-")[0]
+        path = os.path.join(tmp, name)
+        try:
+            if not pid.isdigit() or os.lstat(path).st_uid != os.getuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            cleanup.remove(path)
+        except (OSError, OverflowError):  # alive, another user's, gone already, no pid
+            continue
+
+
 class Zygote:
     """The zygote's state: its control socket, its folder, and the children it has forked."""
 
     def __init__(self, ctl: socket.socket, config: dict) -> None:
         self.ctl = ctl
         self.config = config
-        self.root = tempfile.mkdtemp(prefix="ninja-sandbox-")
+        _sweep_stale_roots()
+        # The zygote's pid in the name: a zygote killed outright (with its grader process, by
+        # the OOM killer) cleans nothing up, and the next one removes what it left.
+        self.root = tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-")
         # Traversable but not listable: a student process cannot find its siblings' folders.
         os.chmod(self.root, 0o711)
         self.children: dict[int, str] = {}
