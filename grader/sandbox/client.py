@@ -36,6 +36,9 @@ from .memory import container_memory
 # Bytes of call requests sent ahead of their answers. Far below a socket's buffer (about 200 KB
 # on Linux), so a request never waits to be sent while the student's process waits to answer.
 CALL_WINDOW = 64 * 1024
+# The most source a process is handed to compile and run. Uploads stop at 1 MiB a file by
+# default; this bounds what a TA's higher limit, or a caller handing bytes directly, can give.
+MAX_SOURCE_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -418,6 +421,13 @@ class StudentProcess:
         # upload's limit (800 KB of comment lines, or of non-ASCII text) passed the header's
         # 1 MiB, and the refused load read as the student's code ending without an answer.
         data = source.encode("utf-8", "surrogatepass")
+        if len(data) > MAX_SOURCE_BYTES:
+            return Reply(
+                False,
+                "error",
+                f"the file is {len(data) / (1 << 20):.1f} MiB of source; the grader runs files "
+                f"of up to {MAX_SOURCE_BYTES >> 20} MiB",
+            )
         return self._request({"op": "load", "module": module}, [data], self.limits.import_seconds)
 
     def call(self, module: str, func: str, args: dict[str, Any], positional: list[str]) -> Reply:
