@@ -38,6 +38,18 @@ from dataclasses import asdict, dataclass, field
 MAX_NOTEBOOK_BYTES = 64 << 20  # image outputs make notebooks big; the code in them is small
 MAX_SOURCE_BYTES = 1 << 20  # the limit on an exercise's code, as for a .py file
 MAX_CELLS, MAX_ENTRIES = 400, 30  # the record in result.json stays small whatever the notebook
+# What reading a notebook may cost, whatever its bytes. nbformat makes every JSON object or list
+# a NotebookNode of ~500 bytes: 3 bytes of `{},` cost 500 of memory (12 MB of them, 2.4 GB), so
+# the byte limit alone does not bound memory. The lecture's notebooks hold at most 400 objects and
+# lists and 4,000 values (strings, numbers) with their outputs; these bounds are 250 times that
+# and cost at most ~50 MB and ~100 MB. Counted in the text before any parsing (_json_counts).
+MAX_JSON_CONTAINERS, MAX_JSON_VALUES = 100_000, 1_000_000
+# Reading code costs ~10 s and 1 GB per MB of short statements (`f()` lines: ast.parse builds
+# nodes for each, twice), and blanking IPython commands an ast.parse per line (3 MB of `%` lines
+# took 20 s). The lecture's notebooks hold at most 20 kB of code and a handful of `%` and `!`
+# lines; past these bounds (25 and 100 times that), the notebook's later cells are not read.
+MAX_CODE_BYTES = 512 << 10  # in all the code cells read (setup cells are not)
+MAX_COMMAND_LINES = 1_000  # IPython command lines blanked, in all the cells read
 SUFFIX = ".ipynb"
 # `# <assignment name>: setup`, the first line of an assignment notebook's own cells.
 SETUP_MARK = re.compile(r"#\s*[\w.-]+:\s*setup\b")
@@ -51,6 +63,9 @@ _MAGIC_LINE = re.compile(r"^\s*(?:[%!]|\w+\s*=\s*[%!])")
 # also splits at \v, \f, \x1c-\x1e, \x85, \u2028 and \u2029, which Python reads as part of
 # the line (in a comment or a string they are valid code).
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+# A JSON string, or an unterminated one to the end of the text. Linear: the only place it can end
+# is where its greedy loop stops, so a failed match never backtracks or rescans the text.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\[\s\S][^"\\]*)*(?:"|\\?\Z)')
 
 
 class NotebookError(Exception):
@@ -107,6 +122,45 @@ def _bounded(cell: dict) -> dict:
 
 
 @dataclass
+class _Allowance:
+    """What is left of one notebook's MAX_CODE_BYTES and MAX_COMMAND_LINES."""
+
+    code: int
+    commands: int
+    # Why cells were left unread: a note for the student, once per limit, at the first such cell.
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def spend_code(self, text: str, record: CellRecord) -> bool:
+        """Whether the cell may be read; records why not when it may not."""
+        self.code -= len(text)
+        if self.code >= 0:
+            return True
+        record.dropped.append(f"the whole cell: the notebook's code is over {MAX_CODE_BYTES} bytes")
+        self.notes.setdefault(
+            "code",
+            f"its code cells hold more than {MAX_CODE_BYTES} bytes: cells from {record.cell} on "
+            "were not read; keep only your code in it",
+        )
+        return False
+
+    def spend_command(self, record: CellRecord) -> bool:
+        """Whether one more IPython command line may be blanked; records why not."""
+        self.commands -= 1
+        if self.commands >= 0:
+            return True
+        record.dropped.append(
+            f"the whole cell: the notebook has more than {MAX_COMMAND_LINES} IPython command "
+            "lines (% and !)"
+        )
+        self.notes.setdefault(
+            "commands",
+            f"it has more than {MAX_COMMAND_LINES} IPython command lines (% and !): cells "
+            f"from {record.cell} on that hold one were not read; remove those lines",
+        )
+        return False
+
+
+@dataclass
 class _Piece:
     cell: int
     text: str
@@ -129,6 +183,7 @@ def read_notebook(data: bytes, name: str, functions: dict[str, tuple[str, ...]])
     section = ""
     lecture_style: set[str] = set()
     constants: set[str] = set()
+    allowance = _Allowance(MAX_CODE_BYTES, MAX_COMMAND_LINES)
     for index, cell in enumerate(cells, start=1):
         kind, text, tags = _cell_parts(cell)
         if kind == "markdown":
@@ -153,11 +208,14 @@ def read_notebook(data: bytes, name: str, functions: dict[str, tuple[str, ...]])
         if len(text) > MAX_SOURCE_BYTES:
             record.dropped.append(f"the whole cell: larger than {MAX_SOURCE_BYTES} bytes")
             continue
+        if not allowance.spend_code(text, record):
+            continue
         try:
-            pieces += _select(text, record, gradient, constants, lecture_style)
+            pieces += _select(text, record, gradient, constants, lecture_style, allowance)
         except (RecursionError, MemoryError, ValueError) as e:  # nested too deep, NUL bytes
             record.dropped.append(f"the whole cell: it could not be parsed ({type(e).__name__})")
     result = _assemble(name, pieces, records, functions)
+    result.notes += [f"{name}: {why}" for why in allowance.notes.values()]
     if not any(result.functions.values()):
         result.notes.append(_no_functions_note(name, functions, lecture_style))
     return result
@@ -175,6 +233,14 @@ def _cells(data: bytes, name: str) -> list[dict]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise NotebookError(f"{name} is not a text file ({e.reason} at byte {e.start})") from None
+    containers, values = _json_counts(text)
+    if containers > MAX_JSON_CONTAINERS or values > MAX_JSON_VALUES:
+        raise NotebookError(
+            f"{name} has too many parts to be read ({containers} JSON objects and lists, "
+            f"{values} values; a notebook with outputs has a few thousand, at most "
+            f"{MAX_JSON_CONTAINERS} and {MAX_JSON_VALUES} are read): clear its outputs "
+            "(Edit > Clear all outputs), save, and submit it again"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # missing cell ids and the like: read it anyway
@@ -199,6 +265,18 @@ def _cells(data: bytes, name: str) -> list[dict]:
     return [c for c in cells if isinstance(c, dict)]
 
 
+def _json_counts(text: str) -> tuple[int, int]:
+    """How many objects and lists, and at most how many values, a JSON text would parse into.
+
+    Counted outside strings, so it costs a scan of the text, never the objects themselves: each
+    `{` or `[` opens a container and each `,` separates two values. For text that is not JSON
+    the counts are meaningless, and the parser refuses it next.
+    """
+    rest = _JSON_STRING.sub("", text)
+    containers = rest.count("{") + rest.count("[")
+    return containers, containers + rest.count(",") + 1
+
+
 def _cell_parts(cell: dict) -> tuple[str, str, list[str]]:
     source = cell.get("source", "")
     text = "".join(source) if isinstance(source, list) else str(source)
@@ -214,7 +292,7 @@ def _lines(text: str, keepends: bool = False) -> list[str]:
     return lines if keepends else [ln.rstrip("\r\n") for ln in lines]
 
 
-def _strip_magics(text: str, record: CellRecord) -> str | None:
+def _strip_magics(text: str, record: CellRecord, allowance: _Allowance) -> str | None:
     """The cell as Python: magic and shell lines blanked (line numbers kept); None if not Python."""
     lines = _lines(text)
     first = next((i for i, ln in enumerate(lines) if ln.strip()), 0)
@@ -233,6 +311,8 @@ def _strip_magics(text: str, record: CellRecord) -> str | None:
     out = []
     for number, line in enumerate(lines, start=1):
         if _MAGIC_LINE.match(line) and _is_not_python(line):
+            if not allowance.spend_command(record):
+                return None  # an ast.parse per line: the work is bounded per notebook
             record.dropped.append(f"line {number}: {line.strip()[:60]} (an IPython command)")
             indent = line[: len(line) - len(line.lstrip())]
             out.append(f"{indent}pass" if indent else "")  # an indented block must stay a block
@@ -250,9 +330,9 @@ def _is_not_python(line: str) -> bool:
     return False
 
 
-def _select(text, record, gradient, constants, lecture_style) -> list[_Piece]:
+def _select(text, record, gradient, constants, lecture_style, allowance) -> list[_Piece]:
     """The statements of one cell that a module needs, as source pieces."""
-    python = _strip_magics(text, record)
+    python = _strip_magics(text, record, allowance)
     if python is None:
         return []
     try:

@@ -10,7 +10,7 @@ import json
 
 import pytest
 from conftest import solution
-from notebooks import code, image, lecture_notebook, markdown, save
+from notebooks import code, image, lecture_notebook, markdown, save, stream
 
 from grader import notebook
 from grader.notebook import NotebookError, read_notebook
@@ -243,6 +243,60 @@ def test_a_notebook_too_big_to_read_is_refused_with_the_fix(monkeypatch):
     data = save([code(ONE, outputs=[image(100)])])
     with pytest.raises(NotebookError, match="Clear all outputs"):
         read(data)
+
+
+def empty_objects(count: int) -> bytes:
+    """A notebook whose cells are `count` empty objects: 3 bytes each, zipped to almost nothing."""
+    return (
+        b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": ['
+        + b",".join([b"{}"] * count)
+        + b"]}"
+    )
+
+
+def test_a_notebook_of_more_objects_than_any_real_one_is_refused_before_it_is_parsed():
+    """nbformat turns every object into a NotebookNode of ~500 bytes: 12 MB of `{},` took 2.4 GB
+    and 60 MB 10.6 GB, far under the byte limit. Counting them first costs a scan of the text."""
+    with pytest.raises(NotebookError) as e:
+        read(empty_objects(notebook.MAX_JSON_CONTAINERS + 1))
+    assert "too many parts" in str(e.value) and "Clear all outputs" in str(e.value)
+
+
+def test_so_is_one_of_more_values_than_any_real_one():
+    """A value costs less than an object (~100 bytes), but 60 MB of `"ab",` still took 1.3 GB."""
+    values = b",".join([b'"ab"'] * notebook.MAX_JSON_VALUES)
+    data = save([code(ONE)]).replace(b'"metadata": {', b'"x": [' + values + b'], "metadata": {', 1)
+    with pytest.raises(NotebookError, match="too many parts"):
+        read(data)
+
+
+def test_brackets_and_commas_inside_strings_are_not_counted():
+    """Code and outputs are strings: printed tensors (`[[0.1, ...]]`) and dicts are text."""
+    printed = "tensor([[" + "0.1, " * 300_000 + '\\"{"]])\n'
+    r = read([code(ONE, outputs=[stream(printed)]), code("x = [{}, {}]\n" * 1000)])
+    assert r.functions["exercise1"] == ["dlogits"]
+
+
+def test_a_notebook_is_read_up_to_a_bound_on_its_code_and_the_note_says_where_it_stopped():
+    """Parsing costs ~10 s and 1 GB per MB of short statements: a notebook's code is read up to
+    MAX_CODE_BYTES (25 times the lecture's), as a .py file is refused past its limit."""
+    filler = "#" * (notebook.MAX_CODE_BYTES // 2) + "\n"
+    r = read([code(ONE), code(filler), code(filler), code(TWO)])
+    assert "return 1" in r.sources["exercise1"] and "return 2" not in r.sources["exercise1"]
+    assert "the notebook's code is over" in r.cells[2].dropped[0]
+    (note,) = [n for n in r.notes if "cells from 3 on were not read" in n]
+    assert "keep only your code" in note
+
+
+def test_ipython_commands_are_blanked_up_to_a_bound_and_the_cell_past_it_is_not_read():
+    """Each command line costs an ast.parse: 3 MB of `%` lines took 20 s. A lecture notebook
+    has a handful; a cell needing more than MAX_COMMAND_LINES in all is dropped whole."""
+    commands = "%x\n" * (notebook.MAX_COMMAND_LINES + 1)
+    r = read([code("%matplotlib inline\n" + ONE), code(commands + "y = 1\n"), code(TWO)])
+    assert r.functions["exercise1"] == ["dlogits"] and "return 2" in r.sources["exercise1"]
+    assert "more than 1000 IPython command lines" in r.cells[1].dropped[-1]
+    assert len(r.cells[1].dropped) == notebook.MAX_COMMAND_LINES  # the first cell had one
+    assert any("cells from 2 on that hold one were not read" in n for n in r.notes)
 
 
 def test_code_over_the_size_limit_is_not_graded(monkeypatch):

@@ -14,6 +14,7 @@ import pytest
 from conftest import STUBS, solution
 from notebooks import code, lecture_notebook, markdown, save
 
+from grader import notebook
 from grader.submissions import discover
 
 FILES = ("exercise1", "exercise2", "exercise3")
@@ -136,6 +137,20 @@ def test_a_broken_notebook_is_a_note_and_the_submission_still_comes_out(tmp_path
     sub = one(folder, tmp_path)
     assert all(v is None for v in sub.files.values())
     assert any("not valid JSON" in n for n in sub.notes)
+
+
+def test_a_notebook_too_costly_to_parse_is_a_note_with_the_fix_not_a_stopped_batch(tmp_path):
+    """12 MB of empty cells took the batch's own process to 2.4 GB before it was refused."""
+    (tmp_path / "class" / "mallory").mkdir(parents=True)
+    (tmp_path / "class" / "alice").mkdir()
+    cells = b",".join([b"{}"] * (notebook.MAX_JSON_CONTAINERS + 1))
+    (tmp_path / "class" / "mallory" / "hw.ipynb").write_bytes(b'{"cells": [' + cells + b"]}")
+    (tmp_path / "class" / "alice" / "exercise1.py").write_text(solution("exercise1"))
+    subs, batch = discover(tmp_path / "class", FILES, tmp_path / "work")
+    assert batch and [s.name for s in subs] == ["alice", "mallory"]
+    assert subs[0].files["exercise1"] == solution("exercise1").encode()
+    assert all(v is None for v in subs[1].files.values())
+    assert any("too many parts" in n and "Clear all outputs" in n for n in subs[1].notes)
 
 
 def test_a_notebook_without_gradient_functions_says_where_to_get_the_right_one(tmp_path):
