@@ -35,11 +35,16 @@ def find_notebooks(top: Entry) -> list[Entry]:
     return found[:MAX_NOTEBOOKS]
 
 
-def is_notebook_submission(base, root: Entry, files: tuple[str, ...], listed: bool) -> bool:
+def is_notebook_submission(
+    base, root: Entry, students: list[Entry], files: tuple[str, ...], listed: bool
+) -> bool:
     """Whether a folder holding a notebook itself is one submission, not a class of them.
 
-    It is, unless two or more folders inside hold a notebook or an exercise file of their own:
-    a TA's notes.ipynb beside the students' folders must not turn the class into one student.
+    It is, unless two or more of `students` (the entries a folder of submissions would read as
+    one student's each: submissions.student_entries) are a submission of their own: a zip, or a
+    folder holding a notebook or an exercise file. A TA's notes.ipynb beside the students'
+    folders or zips must not turn the class into one student; a student's backup folder, or the
+    bundle's zip beside their notebook, must not turn the student into a class.
     `listed`: the root's tree is listed whole (a zip); otherwise only its first level is, and
     each folder is looked into one level, nothing followed.
     """
@@ -58,7 +63,14 @@ def is_notebook_submission(base, root: Entry, files: tuple[str, ...], listed: bo
             for c in children
         )
 
-    return sum(has_work(d) for d in root.children if d.kind == "dir") < 2
+    def is_upload(e: Entry) -> bool:
+        if e.kind == "dir":
+            return has_work(e)
+        # A zip counts unopened: a class's uploads are folders or zips, and opening each here
+        # would read every upload twice. A link or FIFO is never read: it is no one's work.
+        return e.kind == "file"
+
+    return sum(is_upload(e) for e in students) < 2
 
 
 def functions_of(files: tuple[str, ...]) -> dict[str, tuple[str, ...]]:

@@ -415,7 +415,9 @@ def _is_export(inp: Input, root: Entry) -> bool:
 def _is_one_submission(inp: Input, root: Entry) -> bool:
     if any(e.kind == "file" and match_exercise(e.name, inp.files) for e in root.children):
         return True
-    return notebook_submissions.is_notebook_submission(inp.base, root, inp.files, inp.is_zip)
+    return notebook_submissions.is_notebook_submission(
+        inp.base, root, student_entries(root), inp.files, inp.is_zip
+    )
 
 
 def _is_folder_of_submissions(inp: Input, root: Entry) -> bool:
@@ -431,14 +433,20 @@ def _one_submission(inp: Input, root: Entry, name: str) -> list[Submission]:
     return [read_tree(tree, name, inp.files, budget, inp.stack, source=str(inp.base))]
 
 
+def student_entries(root: Entry) -> list[Entry]:
+    """The entries of a folder of submissions that are each one student's: every folder and
+    `.zip` (and a link or FIFO in their place, read as a note), but hidden ones and other files."""
+    return [
+        e
+        for e in root.children
+        if not _hidden(e) and (e.kind != "file" or e.name.casefold().endswith(".zip"))
+    ]
+
+
 def _folder_of_submissions(inp: Input, root: Entry, name: str) -> list[Submission]:
     subs = []
-    for e in root.children:
-        if _hidden(e):
-            continue
+    for e in student_entries(root):
         named_zip = e.name.casefold().endswith(".zip")
-        if e.kind == "file" and not named_zip:
-            continue
         sub_name = e.name[:-4] if named_zip else e.name
         subs.append(_read_entry(inp, root, e, sub_name))
     if not subs:

@@ -200,6 +200,41 @@ def test_a_notebook_beside_students_folders_does_not_make_the_class_one_student(
     assert batch and [s.name for s in subs] == ["alice", "bob"]
 
 
+def student_zip(path: Path, exercise: str, text: str | None = None) -> None:
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(f"{exercise}.py", solution(exercise) if text is None else text)
+
+
+@pytest.mark.parametrize("given", ["folder", "zip"])
+def test_a_notebook_beside_students_zips_does_not_make_the_class_one_student(tmp_path, given):
+    """Zips are students' uploads as folders are: the class was graded as one submission from
+    alice's zip, and bob got nothing. A notebook loose beside them is no one's (a TA's notes)."""
+    root = tmp_path / "class"
+    root.mkdir()
+    student_zip(root / "alice.zip", "exercise1")
+    student_zip(root / "bob.zip", "exercise2")
+    (root / "mallory.ipynb").write_bytes(solved_notebook())
+    if given == "zip":
+        with zipfile.ZipFile(tmp_path / "class.zip", "w") as z:
+            for f in sorted(root.iterdir()):
+                z.write(f, f"class/{f.name}")
+    subs, batch = discover(root.with_suffix(".zip" if given == "zip" else ""), FILES, tmp_path)
+    assert batch and [s.name for s in subs] == ["alice", "bob"]
+    assert subs[0].files["exercise1"] is not None and subs[0].files["exercise2"] is None
+    assert subs[1].files["exercise2"] is not None and subs[1].files["exercise1"] is None
+
+
+def test_a_students_notebook_beside_the_bundles_zip_is_still_one_submission(tmp_path):
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    student_zip(
+        folder / "backprop-ninja-student.zip", "exercise1", (STUBS / "exercise1.py").read_text()
+    )
+    (folder / COLAB_NAME).write_bytes(solved_notebook())
+    sub = one(folder, tmp_path)
+    assert sub.name == "alice" and sub.notebook["graded"] == COLAB_NAME
+
+
 def test_a_students_notebook_with_a_backup_folder_is_still_one_submission(tmp_path):
     folder = tmp_path / "alice"
     (folder / "old").mkdir(parents=True)
