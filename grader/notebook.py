@@ -122,8 +122,8 @@ def _bounded(cell: dict) -> dict:
 
 
 @dataclass
-class _Allowance:
-    """What is left of one notebook's MAX_CODE_BYTES and MAX_COMMAND_LINES."""
+class Allowance:
+    """What is left of MAX_CODE_BYTES and MAX_COMMAND_LINES, for one submission's notebooks."""
 
     code: int
     commands: int
@@ -171,10 +171,18 @@ class _Piece:
     stub: bool = False  # a function whose body only raises NotImplementedError
 
 
-def read_notebook(data: bytes, name: str, functions: dict[str, tuple[str, ...]]) -> NotebookRead:
+def read_notebook(
+    data: bytes,
+    name: str,
+    functions: dict[str, tuple[str, ...]],
+    allowance: Allowance | None = None,
+) -> NotebookRead:
     """The exercise modules of a notebook; `functions` maps each exercise to the names it calls.
 
-    Raises NotebookError for what is not a readable notebook (not JSON, too old, too big).
+    `allowance`: what is left of the code and command lines that may be read, shared by the
+    notebooks of one submission (twenty of them, each at the limit, took ~100 s); a fresh one
+    when not given. Raises NotebookError for what is not a readable notebook (not JSON, too
+    old, too big).
     """
     cells = _cells(data, name)
     gradient = {f for names in functions.values() for f in names}
@@ -183,7 +191,8 @@ def read_notebook(data: bytes, name: str, functions: dict[str, tuple[str, ...]])
     section = ""
     lecture_style: set[str] = set()
     constants: set[str] = set()
-    allowance = _Allowance(MAX_CODE_BYTES, MAX_COMMAND_LINES)
+    allowance = allowance or Allowance(MAX_CODE_BYTES, MAX_COMMAND_LINES)
+    allowance.notes = {}  # this notebook's
     for index, cell in enumerate(cells, start=1):
         kind, text, tags = _cell_parts(cell)
         if kind == "markdown":
@@ -292,7 +301,7 @@ def _lines(text: str, keepends: bool = False) -> list[str]:
     return lines if keepends else [ln.rstrip("\r\n") for ln in lines]
 
 
-def _strip_magics(text: str, record: CellRecord, allowance: _Allowance) -> str | None:
+def _strip_magics(text: str, record: CellRecord, allowance: Allowance) -> str | None:
     """The cell as Python: magic and shell lines blanked (line numbers kept); None if not Python."""
     lines = _lines(text)
     first = next((i for i, ln in enumerate(lines) if ln.strip()), 0)

@@ -15,12 +15,21 @@ door (`grader grade`, `grader check`, Gradescope). The rules, each reported in a
 from __future__ import annotations
 
 from .assignment import load
-from .notebook import SUFFIX, NotebookError, NotebookRead, is_untouched_stub, read_notebook
+from .notebook import (
+    MAX_CODE_BYTES,
+    MAX_COMMAND_LINES,
+    MAX_NOTEBOOK_BYTES,
+    SUFFIX,
+    Allowance,
+    NotebookError,
+    NotebookRead,
+    is_untouched_stub,
+    read_notebook,
+)
 from .uploads import Budget, Entry, UploadError, UploadLimits, read_capped, scan_folder
 
 MAX_DEPTH = 3
 MAX_NOTEBOOKS = 20  # read at most this many; a submission is one student's work
-MAX_NOTEBOOK_BYTES = 64 << 20  # image outputs make notebooks large; only their code is graded
 
 
 def find_notebooks(top: Entry) -> list[Entry]:
@@ -98,10 +107,11 @@ def use_notebook(
         return {}
     functions = functions_of(files)
     reads: list[tuple[Entry, NotebookRead]] = []
+    allowance = Allowance(MAX_CODE_BYTES, MAX_COMMAND_LINES)  # for all of them together
     for e in entries:
         try:
             data = read_capped(e, MAX_NOTEBOOK_BYTES, budget)
-            reads.append((e, read_notebook(data, e.name, functions)))
+            reads.append((e, read_notebook(data, e.name, functions, allowance)))
         except NotebookError as err:
             notes.append(str(err))
         except UploadError as err:

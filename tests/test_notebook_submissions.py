@@ -153,6 +153,29 @@ def test_a_notebook_too_costly_to_parse_is_a_note_with_the_fix_not_a_stopped_bat
     assert any("too many parts" in n and "Clear all outputs" in n for n in subs[1].notes)
 
 
+def test_the_code_read_is_bounded_for_all_of_a_submissions_notebooks_together(
+    tmp_path, monkeypatch
+):
+    """Each notebook's code is read up to MAX_CODE_BYTES; twenty notebooks at that bound once
+    cost the batch's process ~100 s. The bound is now the submission's, whatever it holds."""
+    read = []
+    real = notebook._select
+
+    def counting(text, *args):
+        read.append(len(text))
+        return real(text, *args)
+
+    monkeypatch.setattr(notebook, "_select", counting)
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    filler = "x = 1\n" * (notebook.MAX_CODE_BYTES // 2 // 6)
+    for k in range(3):
+        (folder / f"copy{k}.ipynb").write_bytes(save([code(filler)]))
+    sub = one(folder, tmp_path)
+    assert 0 < sum(read) <= notebook.MAX_CODE_BYTES
+    assert any(n.startswith("found 3 notebooks") for n in sub.notes)
+
+
 def test_a_notebook_without_gradient_functions_says_where_to_get_the_right_one(tmp_path):
     folder = tmp_path / "alice"
     folder.mkdir()
