@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -71,6 +71,10 @@ class Assignment:
     training_demo: Callable[..., object] | None = None
     # `derived`: files generated from the solutions beside the stubs (see DerivedFile).
     derived: tuple[DerivedFile, ...] = ()
+    # Items whose messages tell other items' verdicts, e.g. exercise 3's training run, which
+    # takes a failed gradient from autograd and says so: the rubric never shows such an item
+    # before those it tells of (scoring.load_rubric).
+    tells: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Filled in by `load` from the course (or set by the package itself).
     package: str = ""
     solutions: Path | None = None  # the marked reference solutions

@@ -52,7 +52,9 @@ class Grader:
         self.static_scan = static_scan
         warm_torch()
         self.assignment = assignment or load()
-        self.rubric: Rubric = load_rubric(self.assignment.rubric, self.assignment.item_ids)
+        self.rubric: Rubric = load_rubric(
+            self.assignment.rubric, self.assignment.item_ids, self.assignment.tells
+        )
         self.limits = limits or Limits()
         self.public_only = public_only
         self._zygote: Zygote | None = zygote

@@ -6,6 +6,8 @@ overrides, and a mode, `share_of_cases` (partial credit) or `all_or_nothing`.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +16,15 @@ import yaml
 from .records import ItemResult
 
 MODES = ("share_of_cases", "all_or_nothing")
+# Gradescope's visibility vocabulary, from least to most restricted.
+VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
+# What a rubric may say, at each level: a misspelt key (`visiblity:`) would otherwise be read
+# as nothing at all, and show every item it was meant to hold back.
+RUBRIC_KEYS = frozenset(
+    {"assignment", "title", "mode", "hidden_visibility", "visibility", "exercises", "items"}
+)
+EXERCISE_KEYS = frozenset({"default_points", "points", "visibility"})
+ITEM_KEYS = frozenset({"points", "mode", "visibility"})
 
 
 @dataclass(frozen=True)
@@ -37,12 +48,18 @@ class RubricError(ValueError):
     pass
 
 
-def load_rubric(path: Path, item_ids: tuple[str, ...]) -> Rubric:
-    """Every item id gets a rule; an override naming no known item is an error, not a silent 0."""
+def load_rubric(
+    path: Path, item_ids: tuple[str, ...], tells: Mapping[str, tuple[str, ...]] | None = None
+) -> Rubric:
+    """Every item id gets a rule; an override naming no known item is an error, not a silent 0,
+    and so is a key, exercise or function the rubric does not know. `tells`: items whose
+    messages tell other items' verdicts (Assignment.tells); each is held back at least as long
+    as the items it tells of."""
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as e:
         raise RubricError(f"cannot read the rubric {path}: {e}") from None
+    _check_keys(raw, path, item_ids)
     mode = raw.get("mode", "share_of_cases")
     hidden_visibility = raw.get("hidden_visibility", "after_published")
     # Whole items (points included), for all of them or an exercise's; an item's own wins.
@@ -68,7 +85,52 @@ def load_rubric(path: Path, item_ids: tuple[str, ...]) -> Rubric:
                 f"rubric {path}: mode {rule.mode!r} of {item_id} is not one of {MODES}"
             )
         rules[item_id] = rule
+    for item_id, told in (tells or {}).items():
+        if item_id in rules:
+            strictest = max(
+                (rules[t].visibility for t in told if t in rules), key=_rank, default=""
+            )
+            if strictest and _rank(strictest) > _rank(rules[item_id].visibility):
+                rules[item_id] = dataclasses.replace(rules[item_id], visibility=strictest)
     return Rubric(rules, hidden_visibility)
+
+
+def _rank(visibility: str) -> int:
+    """A visibility's place from least to most restricted; a misspelt one is read as
+    after_published, as Gradescope's results are (package.py refuses them in a build)."""
+    known = visibility if visibility in VISIBILITIES else "after_published"
+    return VISIBILITIES.index(known)
+
+
+def _check_keys(raw: object, path: Path, item_ids: tuple[str, ...]) -> None:
+    """Every key at every level is one the rubric knows, every exercise and function too."""
+    if not isinstance(raw, dict):
+        raise RubricError(f"rubric {path} is not a mapping of settings")
+    _known(raw, RUBRIC_KEYS, f"rubric {path}")
+    functions: dict[str, set[str]] = {}
+    for item_id in item_ids:
+        exercise, name = item_id.split(".", 1)
+        functions.setdefault(exercise, set()).add(name)
+    for exercise, settings in (raw.get("exercises") or {}).items():
+        if exercise not in functions:
+            raise RubricError(
+                f"rubric {path} names an unknown exercise {exercise!r}; known: {list(functions)}"
+            )
+        where = f"rubric {path}, exercise {exercise}"
+        _known(settings or {}, EXERCISE_KEYS, where)
+        unknown = sorted(set((settings or {}).get("points") or {}) - functions[exercise])
+        if unknown:
+            raise RubricError(f"{where}: points name unknown functions {unknown}")
+    for item_id, settings in (raw.get("items") or {}).items():
+        _known(settings or {}, ITEM_KEYS, f"rubric {path}, item {item_id}")
+
+
+def _known(settings: object, keys: frozenset[str], where: str) -> None:
+    if not isinstance(settings, dict):
+        raise RubricError(f"{where}: expected a mapping of settings, not {settings!r}")
+    unknown = sorted(str(k) for k in settings if k not in keys)
+    if unknown:
+        raise RubricError(f"{where}: unknown settings {unknown}; known: {sorted(keys)}")
 
 
 def _points(value: object, item_id: str, path: Path) -> float:

@@ -693,7 +693,7 @@ def test_rubric_sets_visibilities(only_hidden_fail: dict, tmp_path: Path) -> Non
     details = next(t for t in out["tests"] if t["name"] == "exercise2.py: dlogits (hidden cases)")
     assert details["visibility"] == "hidden", "the stricter of the item's and hidden_visibility"
     printed = next(t for t in out["tests"] if t["name"].startswith("What your code printed"))
-    assert printed["visibility"] == "after_due_date"
+    assert printed["visibility"] == "hidden", "the latest of hidden_visibility and held items"
     assert "after the due date" in out["output"]
 
 
@@ -729,6 +729,19 @@ def test_an_item_the_rubric_holds_back_shows_nowhere_before_its_time(
     output = to_gradescope(failing, custom)["output"]
     assert "Score: not shown yet" in output and "after the due date" in output
     assert "1 more item is shown after the due date)" in output
+
+
+def test_prints_wait_as_long_as_the_items_held_back(only_hidden_fail: dict, tmp_path: Path):
+    """Every item held, hidden cases' details at once: the prints came from the held items'
+    hidden calls too (a red team printed the hidden sizes), so they wait with the items."""
+    result, custom = rescored(
+        only_hidden_fail, "visibility: after_published\nhidden_visibility: visible\n", tmp_path
+    )
+    out = to_gradescope(result, custom)
+    assert not any("dlogits sees" in str(part) for part in seen_now(out))
+    printed = next(t for t in out["tests"] if t["name"].startswith("What your code printed"))
+    assert printed["visibility"] == "after_published"
+    assert "Details of the hidden cases are shown once grades are published." in out["output"]
 
 
 def test_a_notebook_submission_is_named_by_exercise_not_by_a_file_it_never_had(

@@ -103,6 +103,17 @@ def test_visibility_comes_from_the_rubric_then_the_exercise_then_the_item(tmp_pa
     }
 
 
+def test_the_training_run_is_never_shown_before_the_gradients_it_tells_of(tmp_path):
+    """Its message names the gradients it took from autograd, and it is made again when one
+    fails on hidden cases alone (a red team read a held dW2's hidden failures from it)."""
+    path = rubric_file(tmp_path, "items:\n  exercise3.dW2: {visibility: after_published}\n")
+    rules = load_rubric(path, ASSIGNMENT.item_ids, ASSIGNMENT.tells).rules
+    assert rules["exercise3.training"].visibility == "after_published"
+    assert rules["exercise3.dW1"].visibility == "visible"
+    shown = load_rubric(ASSIGNMENT.rubric, ASSIGNMENT.item_ids, ASSIGNMENT.tells).rules
+    assert shown["exercise3.training"].visibility == "visible"
+
+
 @pytest.mark.parametrize(
     ("text", "says"),
     [
@@ -111,6 +122,16 @@ def test_visibility_comes_from_the_rubric_then_the_exercise_then_the_item(tmp_pa
         ("items:\n  exercise1.dprobs: {points: -1}\n", "must be a number >= 0"),
         ("items:\n  exercise1.dprobs: {points: two}\n", "must be a number >= 0"),
         ("exercises: [\n", "cannot read the rubric"),
+        # A misspelt key, exercise or function was read as nothing: every item it was to hold
+        # back was shown (a red team's `visiblity:` at each level, `exercise_3:`, `exercise:`).
+        ("visiblity: after_published\n", "unknown settings ['visiblity']"),
+        ("exercise:\n  exercise3: {visibility: hidden}\n", "unknown settings ['exercise']"),
+        ("exercises:\n  exercise_3: {visibility: hidden}\n", "unknown exercise 'exercise_3'"),
+        ("exercises:\n  exercise1: {visiblity: hidden}\n", "exercise exercise1: unknown"),
+        ("exercises:\n  exercise1: {points: {dprob: 3}}\n", "unknown functions ['dprob']"),
+        ("items:\n  exercise3.training: {visiblity: hidden}\n", "item exercise3.training: unk"),
+        ("items:\n  exercise3.training: hidden\n", "expected a mapping of settings"),
+        ("- visible\n", "is not a mapping of settings"),
     ],
 )
 def test_a_broken_rubric_is_an_error_naming_the_problem(tmp_path, text, says):

@@ -64,4 +64,7 @@ ASSIGNMENT = Assignment(
     training_demo=training_demo,
     # The assignment as a notebook (notebook_build.py), written beside the stubs.
     derived=(DerivedFile("backprop_ninja.ipynb", _notebook_text),),
+    # The run names the gradients it took from autograd, and is made again after the hidden
+    # cases when one fails there alone: its message tells every gradient item's verdict.
+    tells={"exercise3.training": tuple(f"exercise3.{g}" for g in EXERCISE3_GRADS)},
 )

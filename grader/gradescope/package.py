@@ -182,7 +182,7 @@ def requirements(pyproject: Path) -> str:
 
 def check_rubric(assignment: Assignment) -> None:
     """The rubric loads and speaks Gradescope's visibility vocabulary (a typo would leak)."""
-    rubric = load_rubric(assignment.rubric, assignment.item_ids)
+    rubric = load_rubric(assignment.rubric, assignment.item_ids, assignment.tells)
     wrong = {"hidden_visibility": rubric.hidden_visibility} | {
         item: rule.visibility for item, rule in rubric.rules.items()
     }

@@ -30,11 +30,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..scoring import Rubric
+from ..scoring import VISIBILITIES, Rubric
 from ..valid_text import printable
 
-# Gradescope's visibility vocabulary, from least to most restricted.
-VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 DEFAULT_HIDDEN_VISIBILITY = "after_published"
 TEXT = "text"
 MAX_TEST_OUTPUT = 8000  # characters per test: a flood of tracebacks stays readable
@@ -78,7 +76,10 @@ def to_gradescope(result: dict, rubric: Rubric) -> dict[str, Any]:
         if detail is not None:
             tests.append(detail)
     waiting = any(t.get("visibility", "visible") != "visible" for t in tests)
-    tests += extra_tests(result, hidden_vis, f"{len(exercise_order(items)) + 1}", waiting)
+    # Prints come from every call, the held items' hidden ones included (a red team printed the
+    # hidden sizes through them with every item held): they wait as long as the longest.
+    printed_vis = max([hidden_vis, *held_back(items).values()], key=VISIBILITIES.index)
+    tests += extra_tests(result, printed_vis, f"{len(exercise_order(items)) + 1}", waiting)
     out: dict[str, Any] = {
         "score": round(float(result.get("score", 0.0)), 4),
         "output": summary(result, hidden_vis),
@@ -290,19 +291,20 @@ def _printed_text(result: dict) -> str:
 
 
 def extra_tests(
-    result: dict, hidden_vis: str, prefix: str, waiting: bool = False
+    result: dict, printed_vis: str, prefix: str, waiting: bool = False
 ) -> list[dict[str, Any]]:
-    """Pointless tests: what the student's code printed, and grader errors for instructors.
+    """Pointless tests: what the student's code printed (shown `printed_vis`), and grader
+    errors for instructors.
 
     `waiting`: another test is already not visible, so the student's total is hidden anyway.
     """
     tests = []
-    if _printed(result) and (hidden_vis == "visible" or waiting):
+    if _printed(result) and (printed_vis == "visible" or waiting):
         tests.append(
             {
                 "name": f"{PRINTED_TEST} (during all cases, hidden ones included)",
                 "number": f"{prefix}.1",
-                "visibility": hidden_vis,
+                "visibility": printed_vis,
                 "output": clip(_printed_text(result), MAX_PRINTED),
                 "output_format": TEXT,
             }
@@ -360,8 +362,16 @@ def summary(result: dict, hidden_vis: str) -> str:
     chain = chain_line(result.get("chain") or {}, {i.partition(".")[2] for i in held})
     if chain:
         lines.append(chain)
-    if any(not c.get("public") for i in items for c in i.get("cases", [])):
-        lines.append(f"Details of the hidden cases are shown {WHEN[hidden_vis]}.")
+    # When the first hidden-case details can show: with their item if it is held longer.
+    details = [
+        stricter(visibility(i.get("visibility", "visible")), hidden_vis)
+        for i in items
+        if any(not c.get("public") for c in i.get("cases", []))
+    ]
+    if details:
+        lines.append(
+            f"Details of the hidden cases are shown {WHEN[min(details, key=VISIBILITIES.index)]}."
+        )
     return "\n".join(lines)
 
 
