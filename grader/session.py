@@ -262,12 +262,17 @@ class Session:
         return Outcome(status, reply.message)
 
     def output(self, file: str) -> str:
-        """What a file's code printed, across every process it ran in."""
+        """What a file's code printed, across every process it ran in, cut to one process's
+        limit in all: each crash starts a fresh process with a fresh limit, and a file that
+        printed to the limit and crashed in every call once filled result.json with 20 MB."""
         f = self.files.get(file)
         if f is None:
             return ""
         parts = f.output + ([f.process.output()] if f.process else [])
-        return "".join(parts)
+        text, limit = "".join(parts), self.zygote.limits.output_bytes
+        if len(text) <= limit:
+            return text
+        return text[:limit] + f"\n... [{len(text) - limit} more characters of output were cut]"
 
     def stop(self) -> None:
         """From another thread (Ctrl-C): end every student process, refuse what is still to come.

@@ -114,6 +114,19 @@ def test_a_file_within_the_upload_limit_loads_however_its_text_escapes(zygote, p
     assert [o.status for o in outcomes] == ["ok"]
 
 
+def test_a_file_s_output_is_cut_to_one_process_s_limit_across_its_restarts(zygote):
+    """Each crash starts a fresh process with a fresh output limit: a file that printed to the
+    limit and crashed in every call filled result.json with 20 MB (red team)."""
+    s = session_for(zygote, "def f(x, i):\n    print('#' * 9_000, flush=True)\n    os._exit(3)\n")
+    outcomes = s.call_each("ex", "f", cases(6), ALLOWED)
+    text = s.output("ex")
+    s.close()
+    assert [o.status for o in outcomes] == ["error"] * 6
+    limit = zygote.limits.output_bytes
+    assert len(text) < limit + 100 and text.startswith("#" * 9_000 + "\n" + "#" * 6_000)
+    assert text.endswith(f"... [{6 * 9_001 - limit} more characters of output were cut]")
+
+
 def test_an_endless_loop_times_out_once_and_skips_the_function_s_other_cases(zygote):
     s = session_for(zygote, "def f(x, i):\n    while i == 1:\n        pass\n    return x\n")
     outcomes = s.call_each("ex", "f", cases(4), ALLOWED)
