@@ -127,6 +127,29 @@ def test_a_file_s_output_is_cut_to_one_process_s_limit_across_its_restarts(zygot
     assert text.endswith(f"... [{6 * 9_001 - limit} more characters of output were cut]")
 
 
+def test_did_you_mean_is_worked_out_once_per_function_over_a_bounded_few_names(zygote, monkeypatch):
+    """It was worked out for every case, over every name the file defined: 40,000 of them cost
+    a red team's submission 22 s of CPU. The message is the same for every case."""
+    import grader.session as session
+
+    weighed = []
+    real = session.missing_function
+
+    def counting(func, file, defined, expected):
+        weighed.append(len(defined))
+        return real(func, file, defined, expected)
+
+    monkeypatch.setattr(session, "missing_function", counting)
+    many = "".join(f"def _dlogit{i:04d}():\n    pass\n" for i in range(5_000))
+    s = session_for(zygote, many + "def dlogitz(x, i):\n    return x\n")
+    outcomes = s.call_each("ex", "dlogits", cases(8), ALLOWED)
+    s.close()
+    assert [o.status for o in outcomes] == ["missing"] * 8
+    assert "did you mean `dlogits`" in outcomes[0].message
+    assert len({o.message for o in outcomes}) == 1
+    assert weighed == [session.MAX_DID_YOU_MEAN]
+
+
 def test_an_endless_loop_times_out_once_and_skips_the_function_s_other_cases(zygote):
     s = session_for(zygote, "def f(x, i):\n    while i == 1:\n        pass\n    return x\n")
     outcomes = s.call_each("ex", "f", cases(4), ALLOWED)
