@@ -43,7 +43,7 @@ def plan_call(
             [],
             Outcome(
                 "forbidden",
-                f"`{func}` declares {', '.join(map(repr, not_allowed))}, "
+                f"`{func}` declares {_some(not_allowed)}, "
                 f"which it may not use: allowed are {listing(allowed)}",
             ),
         )
@@ -55,6 +55,13 @@ def plan_call(
         return (
             {},
             [],
-            Outcome("error", f"`{func}` declares {missing}, which this case cannot supply"),
+            Outcome("error", f"`{func}` declares {_some(missing)}, which this case cannot supply"),
         )
     return args, [p for p in sig.get("positional_only", []) if p in args], None
+
+
+def _some(names: list[str], limit: int = 12) -> str:
+    """The first names, quoted, and how many more: a signature of thousands of made-up
+    parameters once put each of them in every case's message (a 12 MB report)."""
+    shown = ", ".join(map(repr, names[:limit]))
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")

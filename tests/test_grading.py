@@ -177,6 +177,20 @@ def test_a_disallowed_argument_is_forbidden_for_that_function_only(grade):
         assert f"declares '{name}', which it may not use" in it["message"]
 
 
+def test_thousands_of_disallowed_parameters_are_named_a_few_at_a_time():
+    """Each name went into every case's message: 26 functions of 3,600 made-up parameters made
+    a 12.6 MB report.html from a 533 KB file (red team)."""
+    from grader.calls import plan_call
+
+    params = [f"p{i}" for i in range(3_600)]
+    sig = {"params": ["x", *params], "varkw": False, "varargs": False, "positional_only": []}
+    _, _, refused = plan_call("f", sig, {"x": 1}, frozenset({"x"}))
+    assert refused.status == "forbidden" and len(refused.message) < 500
+    assert "'p0', 'p1'" in refused.message and "and 3588 more" in refused.message
+    _, _, refused = plan_call("f", sig, {"x": 1}, frozenset({"x", *params}))
+    assert refused.status == "error" and "and 3588 more, which this case" in refused.message
+
+
 def test_a_near_miss_name_is_missing_with_did_you_mean(grade):
     source = solution("exercise1").replace("def dlogit_maxes(", "def dlogits_maxes(")
     result = grade(submission(exercise1=source))
