@@ -32,6 +32,28 @@ from .valid_text import printable
 GRADER_ROOT = Path(__file__).resolve().parent
 
 
+# What the cases' messages of one submission may hold in all. Each is capped on its own (a
+# traceback of 4,000 characters), but one is kept per case: a file raising the longest
+# message it may from every call made a 6.7 MB result.json. The lecture's mistakes need a few
+# hundred characters a case; past the budget a case keeps its message's start.
+MESSAGE_BUDGET = 128 << 10
+CUT_MESSAGE = 300
+
+
+def bound_messages(items: list[ItemResult]) -> None:
+    """Cut the cases' messages, in report order, once the submission's passed MESSAGE_BUDGET."""
+    spent = 0
+    for item in items:
+        for case in item.cases:
+            spent += len(case.message)
+            if spent > MESSAGE_BUDGET and len(case.message) > CUT_MESSAGE:
+                cut = len(case.message) - CUT_MESSAGE
+                case.message = (
+                    case.message[:CUT_MESSAGE]
+                    + f" ... [{cut} more characters cut: this submission's messages are long]"
+                )
+
+
 class Grader:
     """Holds what outlives one submission: the assignment, its rubric, the warm sandbox."""
 
@@ -129,6 +151,7 @@ class Grader:
             extra = {"suite_errors": [traceback.format_exc()[-4000:]]}
             self.close()
         items = self._complete(items, extra)
+        bound_messages(items)
         score_items(items, self.rubric)
         slow = slow_review(timer.seconds)
         return SubmissionResult(

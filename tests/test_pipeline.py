@@ -176,3 +176,26 @@ def test_make_grade_passes_its_variables_to_grader_grade():
     makefile = (ROOT / "Makefile").read_text()
     assert '$(BIN)/grader grade "$(SUBMISSIONS)" --out "$(OUT)" -j $(JOBS)' in makefile
     assert Path(ROOT / ".ci" / "run").read_text().count("make test") == 1
+
+
+def test_the_cases_messages_of_a_submission_are_bounded_in_all():
+    """Each message is capped on its own, but a file raising the longest message it may from
+    every call made a 6.7 MB result.json (red team): past the submission's budget a case keeps
+    its message's start; the item's own message (its first failure) is left whole."""
+    from grader.pipeline import CUT_MESSAGE, MESSAGE_BUDGET, bound_messages
+    from grader.records import CaseResult, ItemResult
+
+    def case(k: int) -> CaseResult:
+        return CaseResult(f"c{k}", k, True, {}, "error", message=f"{k}:" + "x" * 3_998)
+
+    items = [
+        ItemResult(id=f"exercise1.f{i}", exercise="exercise1", status="error", message="m" * 4000,
+                   cases=[case(8 * i + k) for k in range(8)])
+        for i in range(36)
+    ]  # fmt: skip
+    bound_messages(items)
+    messages = [c.message for it in items for c in it.cases]
+    assert sum(map(len, messages)) < MESSAGE_BUDGET + len(messages) * (CUT_MESSAGE + 80)
+    assert messages[0] == "0:" + "x" * 3_998  # the first ones whole
+    assert messages[-1].startswith("287:") and "more characters cut" in messages[-1]
+    assert all(it.message == "m" * 4000 for it in items)
