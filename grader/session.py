@@ -292,7 +292,7 @@ class Session:
             return ""
         parts = f.output + ([f.process.output()] if f.process else [])
         text, limit = "".join(parts), self.zygote.limits.output_bytes
-        if len(text) <= limit:
+        if len(text) <= limit + 200:  # one process's output, with its own note of what it cut
             return text
         return text[:limit] + f"\n... [{len(text) - limit} more characters of output were cut]"
 

@@ -150,6 +150,20 @@ def test_did_you_mean_is_worked_out_once_per_function_over_a_bounded_few_names(z
     assert weighed == [session.MAX_DID_YOU_MEAN]
 
 
+def test_an_answer_past_the_limit_is_refused_and_one_within_it_is_read(zygote):
+    """The grader holds a file's public answers until it judges them: 64 MiB answers made one
+    submission hold 5 GB (red team). The lecture's largest answer is ~50 KB."""
+    limit = zygote.limits.result_bytes
+    assert limit <= 8 << 20
+    s = session_for(zygote, "def f(x, i):\n    return torch.zeros(i)\n")
+    outcomes = s.call_each(
+        "ex", "f", [{"x": torch.zeros(1), "i": n} for n in (limit // 4, limit // 4 + 1)], ALLOWED
+    )
+    s.close()
+    assert outcomes[0].status == "ok" and outcomes[0].value[0].numel() == limit // 4
+    assert outcomes[1].status == "error" and "exceed the limit" in outcomes[1].message
+
+
 def test_an_endless_loop_times_out_once_and_skips_the_function_s_other_cases(zygote):
     s = session_for(zygote, "def f(x, i):\n    while i == 1:\n        pass\n    return x\n")
     outcomes = s.call_each("ex", "f", cases(4), ALLOWED)

@@ -53,7 +53,10 @@ class Limits:
     open_files: int = 64
     processes: int = 0  # no fork, no threads beyond its own: nothing can outlive grading
     output_bytes: int = 16_000
-    result_bytes: int = 64 << 20
+    # One answer's tensor bytes. The lecture's largest answer is ~50 KB (float64 at the hidden
+    # n = 100); the grader holds a file's public answers until they are judged, and at 64 MiB
+    # an answer a red team's submission of oversized answers held 5 GB in the grader.
+    result_bytes: int = 4 << 20
 
     def report(self) -> dict:
         """The limits as result.json states them (a student process that cannot set one of

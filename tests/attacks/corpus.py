@@ -107,7 +107,7 @@ hog = bytearray(64 << 30)
     ),
     _a(
         "huge_returned_tensor",
-        "returns 160 MB of float32 (the grader reads at most 64 MiB)",
+        "returns 160 MB of float32 (the grader reads at most 4 MiB)",
         "exercise2.dhprebn",
         "return torch.zeros(40_000_000)\n",
         "error",
