@@ -204,6 +204,7 @@ def _scan_tree(source: str, filename: str) -> Scan:
     import_time: list[ast.AST] = []
     bound_names: set[str] = set(defs)
     def_ids = {id(d) for d in defs.values()}
+    statements: list[Statement] = []
     for node in body:
         if id(node) in def_ids:
             import_time.extend(_import_time_parts(node))
@@ -211,10 +212,11 @@ def _scan_tree(source: str, filename: str) -> Scan:
         import_time.append(node)
         bound, touched = _bound(node), _touched(node)
         bound_names |= bound - _imported(node)
-        statement_uses = _names_used(node) | _strings(node)
+        # Each name the statement binds or touches uses all the statement uses: one shared
+        # record, not a copy per name (`print(a0, ..., a5999)` would hold 36 million entries).
+        statements.append(Statement(bound | touched, _names_used(node) | _strings(node)))
         later = _reason_of_function_code(node, aliases)
         for name in bound | touched:
-            uses.setdefault(name, set()).update(statement_uses)
             if later and not reasons.get(name):
                 reasons[name] = later
     for name in _imported_names(tree):
@@ -222,7 +224,7 @@ def _scan_tree(source: str, filename: str) -> Scan:
             reasons.setdefault(name, aliases[name])
     for rebound, by in _global_rebinds(defs).items():
         uses.setdefault(rebound, set()).update(by)
-    named = _reaching(reasons, uses)
+    named = _reaching(reasons, uses, statements)
     everything = _import_time_reason(import_time, aliases, named)
     if everything:
         named = {n: everything for n in bound_names}
@@ -591,19 +593,45 @@ def _names_used(node: ast.AST) -> set[str]:
     return {n.id for n in _walk(node) if isinstance(n, ast.Name)}
 
 
-def _reaching(reasons: dict[str, str], uses: dict[str, set[str]]) -> dict[str, str]:
-    """Every name that reaches a forbidden one through the names it uses, with the reason of
-    the nearest (one breadth-first pass backwards from them all: linear in the references, so
-    a megabyte of names costs the grader no more than reading it)."""
+@dataclass(frozen=True, eq=False)  # one per statement, told apart by identity
+class Statement:
+    """A module-level statement as the reach sees it: each of `names` (bound or touched by
+    it) uses every one of `uses`."""
+
+    names: set[str]
+    uses: set[str]
+
+
+def _reaching(
+    reasons: dict[str, str], uses: dict[str, set[str]], statements: list[Statement]
+) -> dict[str, str]:
+    """Every name that reaches a forbidden one through the names it uses (`uses`, and the
+    statements binding or touching it), with the reason of the nearest: one breadth-first pass
+    backwards from them all, linear in the references, so a megabyte of names costs the grader
+    no more than reading it.
+
+    A statement's names are the users of each name it uses, but they are listed once per
+    statement and handed out the first time the pass meets any of its uses: every one of them
+    is found then, so a later meeting could add nothing (the answers of one list per name)."""
     users: dict[str, set[str]] = {}
     for name, used in uses.items():
         for u in used:
             users.setdefault(u, set()).add(name)
+    using: dict[str, list[Statement]] = {}
+    for statement in statements:
+        for u in statement.uses:
+            using.setdefault(u, []).append(statement)
+    met: set[Statement] = set()  # the statements already handed out
     found = {name: (reason, name) for name, reason in reasons.items() if reason}
     queue = collections.deque(sorted(found))
     while queue:
         current = queue.popleft()
-        for user in sorted(users.get(current, ())):
+        candidates = set(users.get(current, ()))
+        for statement in using.get(current, ()):
+            if statement not in met:
+                met.add(statement)
+                candidates |= statement.names
+        for user in sorted(candidates):
             if user not in found:
                 found[user] = found[current]
                 queue.append(user)
