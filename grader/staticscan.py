@@ -242,23 +242,33 @@ def declared_encoding(data: bytes) -> str:
     under which the bytes decode differently (utf-7's `+AAo-` or unicode_escape's `\\n` are
     newlines to Python, harmless characters to UTF-8) would run code nobody read: refused. A
     declaration under which they decode the same (latin-1 over plain ASCII) changes nothing.
+    Only the few codecs of `_COMPARED` are tried: any other declaration is refused unread, since
+    decoding under an arbitrary codec may cost anything (punycode's decoder is quadratic: a
+    megabyte took 35 s).
     """
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as e:
         return f"its encoding cannot be read ({e.msg}); save it as UTF-8 without a coding line"
-    if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig"):
+    codec = codecs.lookup(encoding).name
+    if codec in ("utf-8", "utf-8-sig"):
         return ""
     try:
-        if data.decode(encoding) == data.decode("utf-8"):
+        if codec in _COMPARED and data.decode(codec) == data.decode("utf-8"):
             return ""
-    except (UnicodeError, LookupError, TypeError):
+    except UnicodeError:
         pass
     return (
         f"it declares the encoding {encoding!r} (a `coding:` comment in its first two lines), "
         "under which Python reads other code than the UTF-8 text the grader checks; save it as "
         "UTF-8 and remove that line"
     )
+
+
+# The declarations worth comparing (`codecs.lookup` names), each decoded in linear time: the
+# ones an editor writes for Western text (latin-1, cp1252, latin-9), ascii, and utf-7 (over
+# text without `+`, it reads as ASCII).
+_COMPARED = ("ascii", "iso8859-1", "cp1252", "iso8859-15", "utf-7")
 
 
 def _import_time_reason(nodes: list[ast.AST], aliases: dict[str, str], named: dict) -> str:

@@ -7,9 +7,9 @@ import textwrap
 import tracemalloc
 
 import pytest
-from conftest import solution
+from conftest import never_hangs, solution
 
-from grader.staticscan import did_you_mean, scan
+from grader.staticscan import declared_encoding, did_you_mean, scan
 
 SOLVED = "def dprobs(probs, dlogprobs):\n    return (1.0 / probs) * dlogprobs\n"
 
@@ -363,6 +363,16 @@ def test_a_coding_line_under_which_python_reads_the_same_text_is_fine(coding):
 
 def test_an_unknown_codec_is_refused():
     assert "unknown encoding" in scan("# coding: nonsense\n" + SOLVED).syntax_error
+
+
+def test_a_codec_slow_to_decode_is_refused_unread():
+    """CPython's punycode decoder is quadratic (each `a` after the `-` is an insertion into all
+    that came before): 1 MiB under `# coding: punycode` took 35 s, 2 MiB some minutes; a
+    declaration outside the few worth comparing is refused without decoding."""
+    data = b"# coding: punycode\n" + b"x" * 2**20 + b"-" + b"a" * 2**20
+    with never_hangs():
+        refusal = declared_encoding(data)
+    assert refusal.startswith("it declares the encoding 'punycode'")
 
 
 # A file the scan cannot read costs only its own items
