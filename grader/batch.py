@@ -121,11 +121,10 @@ class BatchResults(list):
 
 
 def _start_grader(public_only: bool) -> Grader:
-    """The grader, its sandbox started with Ctrl-C blocked. A terminal's SIGINT reaches the whole
-    process group: a sandbox that died of it would be restarted (seconds) and could look like a
-    student's crash. Threads and processes started meanwhile keep SIGINT blocked for good (they
-    die with the batch); this thread takes it back afterwards, and a Ctrl-C pressed meanwhile
-    is delivered then, not lost.
+    """The grader, built with Ctrl-C blocked. A terminal's SIGINT reaches the whole process
+    group: anything started meanwhile (the sandbox, when this started it too) keeps SIGINT
+    blocked for good and dies with the batch instead; this thread takes it back afterwards,
+    and a Ctrl-C pressed meanwhile is delivered then, not lost.
     """
     blocking = hasattr(signal, "pthread_sigmask")
     if blocking:
