@@ -256,6 +256,44 @@ def test_a_channel_keeps_its_deadline_while_frames_keep_coming(pair):
     assert timed_out and time.monotonic() - start < 5
 
 
+def test_a_frame_trickled_a_byte_at_a_time_is_read_in_few_wakes(pair):
+    """Student code can write its socket a byte at a time under a header claiming a large
+    frame: the grader woke once per byte (9 s of its CPU for two functions' 20 s of timeouts).
+    It now gathers a moment after a small read while much of the frame is missing."""
+    a, b = pair
+    head = struct.pack(">I", 1 << 19)  # a header of 512 KiB, to come
+    reads = []
+
+    class Counting:
+        def __init__(self, sock):
+            self.sock = sock
+
+        def recv(self, n):
+            data = self.sock.recv(n)
+            reads.append(len(data))
+            return data
+
+        def __getattr__(self, name):
+            return getattr(self.sock, name)
+
+    def trickle():
+        with contextlib.suppress(OSError):
+            a.sendall(head)
+            for _ in range(400):
+                a.send(b" ")
+                time.sleep(0.0005)
+
+    writer = threading.Thread(target=trickle)
+    writer.start()
+    channel = protocol.Channel(b)
+    channel.sock = Counting(b)
+    with pytest.raises(TimeoutError):
+        channel.recv(deadline=time.monotonic() + 0.6)
+    writer.join()
+    assert sum(reads) >= 100, "the trickle was read"
+    assert len(reads) < sum(reads) / 3, "several bytes a wake, not one"
+
+
 def test_a_channel_checks_sizes_before_reading_them(pair):
     a, b = pair
     header = json.dumps({"blobs": [1 << 40]}).encode()
