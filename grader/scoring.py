@@ -7,6 +7,7 @@ overrides, and a mode, `share_of_cases` (partial credit) or `all_or_nothing`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,19 +88,22 @@ def load_rubric(
         rules[item_id] = rule
     for item_id, told in (tells or {}).items():
         if item_id in rules:
-            strictest = max(
-                (rules[t].visibility for t in told if t in rules), key=_rank, default=""
+            shown = visibility(rules[item_id].visibility)
+            strictest = functools.reduce(
+                stricter, (visibility(rules[t].visibility) for t in told if t in rules), shown
             )
-            if strictest and _rank(strictest) > _rank(rules[item_id].visibility):
+            if strictest != shown:
                 rules[item_id] = dataclasses.replace(rules[item_id], visibility=strictest)
     return Rubric(rules, hidden_visibility)
 
 
-def _rank(visibility: str) -> int:
-    """A visibility's place from least to most restricted; a misspelt one is read as
-    after_published, as Gradescope's results are (package.py refuses them in a build)."""
-    known = visibility if visibility in VISIBILITIES else "after_published"
-    return VISIBILITIES.index(known)
+def visibility(value: object, default: str = "after_published") -> str:
+    """A Gradescope visibility; a typo (the build rejects them) is the restrictive default."""
+    return value if value in VISIBILITIES else default
+
+
+def stricter(a: str, b: str) -> str:
+    return max(a, b, key=VISIBILITIES.index)
 
 
 def _check_keys(raw: object, path: Path, item_ids: tuple[str, ...]) -> None:

@@ -30,10 +30,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..scoring import VISIBILITIES, Rubric
+from ..scoring import VISIBILITIES, Rubric, stricter, visibility
 from ..valid_text import printable
 
-DEFAULT_HIDDEN_VISIBILITY = "after_published"
 TEXT = "text"
 MAX_TEST_OUTPUT = 8000  # characters per test: a flood of tracebacks stays readable
 MAX_NOTES, MAX_NOTE = 20, 500  # notes on the page's top, and characters a note
@@ -99,15 +98,6 @@ def to_gradescope(result: dict, rubric: Rubric) -> dict[str, Any]:
     if _printed(result) and not any(t["name"].startswith(PRINTED_TEST) for t in tests):
         out["extra_data"]["printed"] = clip(_printed_text(result), MAX_PRINTED)
     return out
-
-
-def visibility(value: object, default: str = DEFAULT_HIDDEN_VISIBILITY) -> str:
-    """A Gradescope visibility; a typo (the build rejects them) is the restrictive default."""
-    return value if value in VISIBILITIES else default
-
-
-def stricter(a: str, b: str) -> str:
-    return max(a, b, key=VISIBILITIES.index)
 
 
 def exercise_order(items: list[dict]) -> list[str]:
