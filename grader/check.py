@@ -21,7 +21,9 @@ def run_check(folder: Path) -> int:
     grader = Grader(public_only=True)
     try:
         with temporary_workdir() as workdir:
-            subs, is_batch = discover(folder, grader.assignment.files, Path(workdir))
+            subs, is_batch = discover(
+                folder, grader.assignment.files, Path(workdir), notebooks_are_students=False
+            )
             if is_batch:
                 raise SubmissionError(
                     f"{folder} holds several submissions' folders; give the one folder that "

@@ -51,9 +51,11 @@ def is_notebook_submission(
 
     It is, unless two or more of `students` (the entries a folder of submissions would read as
     one student's each: submissions.student_entries) are a submission of their own: a zip, or a
-    folder holding a notebook or an exercise file. A TA's notes.ipynb beside the students'
-    folders or zips must not turn the class into one student; a student's backup folder, or the
-    bundle's zip beside their notebook, must not turn the student into a class.
+    folder holding a notebook or an exercise file. A notebook beside the students' folders or
+    zips (the TA's copy, or a student's collected by hand) must not turn the class into one
+    student; a student's backup folder, or the bundle's zip beside their notebook, must not turn
+    the student into a class. (Several notebooks at the top are settled before this, by the
+    door: submissions.discover.)
     `listed`: the root's tree is listed whole (a zip); otherwise only its first level is, and
     each folder is looked into one level, nothing followed.
     """

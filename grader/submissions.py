@@ -345,9 +345,16 @@ class Input:
     limits: UploadLimits
     stack: contextlib.ExitStack
     files: tuple[str, ...] = ()
+    # Whether notebooks at the top are each a student's (a TA's folder of collected notebooks)
+    # rather than one student's several copies: `grader grade` says yes, `grader check` no.
+    notebooks_are_students: bool = True
 
     def open(self, e: Entry, budget: Budget) -> Entry:
-        """The tree of the submission at entry `e` of this input (a folder or a zip)."""
+        """The tree of the submission at entry `e` of this input (a folder, a zip, a notebook)."""
+        if e.kind == "file" and _is_notebook(e):  # a tree of one, as for a notebook given alone
+            stem = e.name[: -len(notebook_submissions.SUFFIX)]
+            alone = Entry(e.name, e.name, "file", 1, e.size, reader=e.reader, copies=e.copies)
+            return Entry(stem, "", "dir", children=[alone])
         if e.kind == "dir" and self.is_zip:
             return _rebased(e)
         if e.kind == "dir":
@@ -415,6 +422,8 @@ def _is_export(inp: Input, root: Entry) -> bool:
 def _is_one_submission(inp: Input, root: Entry) -> bool:
     if any(e.kind == "file" and match_exercise(e.name, inp.files) for e in root.children):
         return True
+    if inp.notebooks_are_students and len(_loose_notebooks(root)) > 1:
+        return False  # a TA's folder of collected notebooks: read as one, it lost all but one
     return notebook_submissions.is_notebook_submission(
         inp.base, root, student_entries(root), inp.files, inp.is_zip
     )
@@ -443,12 +452,29 @@ def student_entries(root: Entry) -> list[Entry]:
     ]
 
 
+def _is_notebook(e: Entry) -> bool:
+    return e.name.casefold().endswith(notebook_submissions.SUFFIX)
+
+
+def _loose_notebooks(root: Entry) -> list[Entry]:
+    """The notebooks at the top of a folder (files only: a link is no one's work)."""
+    return [e for e in root.children if e.kind == "file" and not _hidden(e) and _is_notebook(e)]
+
+
 def _folder_of_submissions(inp: Input, root: Entry, name: str) -> list[Submission]:
     subs = []
-    for e in student_entries(root):
+    uploads = student_entries(root)
+    for e in uploads:
         named_zip = e.name.casefold().endswith(".zip")
         sub_name = e.name[:-4] if named_zip else e.name
         subs.append(_read_entry(inp, root, e, sub_name))
+    # A notebook beside the class's uploads may be a student's (collected by hand) or the TA's
+    # own copy: it is graded, never dropped unseen, and flagged when it could be either.
+    for e in _loose_notebooks(root) if inp.notebooks_are_students else ():
+        sub = _read_entry(inp, root, e, e.name[: -len(notebook_submissions.SUFFIX)])
+        if uploads:
+            sub.review.append(_loose_flag(e.name))
+        subs.append(sub)
     if not subs:
         raise SubmissionError(
             f"{inp.base} holds no exercise files ({', '.join(f + '.py' for f in inp.files)}) and "
@@ -456,6 +482,15 @@ def _folder_of_submissions(inp: Input, root: Entry, name: str) -> list[Submissio
             "Gradescope export zip"
         )
     return subs
+
+
+def _loose_flag(name: str) -> dict:
+    return {
+        "flag": "download",
+        "reason": f"{name} sat at the top of the class folder beside the students' folders and "
+        "zips, and is graded as a student's upload; if it is not one (your own copy of the "
+        "notebook), leave its row out, or move it out of the folder and grade again",
+    }
 
 
 def _read_entry(inp: Input, root: Entry, e: Entry, name: str) -> Submission:
@@ -546,10 +581,14 @@ def discover(
     files: tuple[str, ...],
     workdir: Path | None = None,
     limits: UploadLimits | None = None,
+    *,
+    notebooks_are_students: bool = True,
 ) -> tuple[list[Submission], bool]:
     """Every submission under `path`, and whether it is a batch. Nothing is unpacked to disk.
 
     `workdir` is no longer used (kept for callers); `limits` bound what is read per submission.
+    `notebooks_are_students`: several notebooks at the top of `path` are a class's, one each
+    (a TA's door); otherwise one student's, the most complete graded (a student's own check).
     """
     path = Path(path)
     if not os.path.lexists(path):
@@ -568,6 +607,7 @@ def discover(
         except (UploadError, OSError) as e:
             raise SubmissionError(f"cannot read {path}: {e}") from None
         inp.files = files
+        inp.notebooks_are_students = notebooks_are_students
         root = _single_top(inp.top) if inp.is_zip else inp.top
         name = path.stem if inp.is_zip else real.name
         for test, read in SHAPES:

@@ -29,8 +29,8 @@ def stub_notebook() -> bytes:
     return (STUBS / "backprop_ninja.ipynb").read_bytes()
 
 
-def one(path: Path, tmp_path: Path):
-    subs, batch = discover(path, FILES, tmp_path / "work")
+def one(path: Path, tmp_path: Path, **door):
+    subs, batch = discover(path, FILES, tmp_path / "work", **door)
     assert not batch and len(subs) == 1
     return subs[0]
 
@@ -89,11 +89,12 @@ def test_a_folder_of_student_folders_each_with_a_notebook_is_a_batch(tmp_path):
 
 
 def test_two_notebooks_the_one_with_more_work_is_graded_and_the_note_names_both(tmp_path):
+    """A student's own folder (`grader check`): their copies of the notebook are one upload."""
     folder = tmp_path / "alice"
     folder.mkdir()
     (folder / "backprop_ninja.ipynb").write_bytes(stub_notebook())
     (folder / COLAB_NAME).write_bytes(solved_notebook())
-    sub = one(folder, tmp_path)
+    sub = one(folder, tmp_path, notebooks_are_students=False)
     assert_from_notebook(sub)
     (note,) = [n for n in sub.notes if n.startswith("found 2 notebooks")]
     assert f"graded {COLAB_NAME}" in note and "not graded: backprop_ninja.ipynb" in note
@@ -171,7 +172,7 @@ def test_the_code_read_is_bounded_for_all_of_a_submissions_notebooks_together(
     filler = "x = 1\n" * (notebook.MAX_CODE_BYTES // 2 // 6)
     for k in range(3):
         (folder / f"copy{k}.ipynb").write_bytes(save([code(filler)]))
-    sub = one(folder, tmp_path)
+    sub = one(folder, tmp_path, notebooks_are_students=False)  # as in a class, one student's
     assert 0 < sum(read) <= notebook.MAX_CODE_BYTES
     assert any(n.startswith("found 3 notebooks") for n in sub.notes)
 
@@ -214,13 +215,17 @@ def test_gradescope_finds_an_uploaded_notebook_alone_or_zipped(tmp_path, how):
 
 
 def test_a_notebook_beside_students_folders_does_not_make_the_class_one_student(tmp_path):
+    """It is graded as a row of its own, flagged: the TA's copy, or a student's upload collected
+    by hand, which must not be dropped unseen."""
     root = tmp_path / "class"
     for name in ("alice", "bob"):
         (root / name).mkdir(parents=True)
         (root / name / "exercise1.py").write_text(solution("exercise1"))
     (root / "backprop_ninja.ipynb").write_bytes(stub_notebook())  # the TA's copy
     subs, batch = discover(root, FILES, tmp_path / "work")
-    assert batch and [s.name for s in subs] == ["alice", "bob"]
+    assert batch and [s.name for s in subs] == ["alice", "bob", "backprop_ninja"]
+    assert [len(s.review) for s in subs] == [0, 0, 1]
+    assert "backprop_ninja.ipynb sat at the top of the class folder" in subs[2].review[0]["reason"]
 
 
 def student_zip(path: Path, exercise: str, text: str | None = None) -> None:
@@ -231,7 +236,7 @@ def student_zip(path: Path, exercise: str, text: str | None = None) -> None:
 @pytest.mark.parametrize("given", ["folder", "zip"])
 def test_a_notebook_beside_students_zips_does_not_make_the_class_one_student(tmp_path, given):
     """Zips are students' uploads as folders are: the class was graded as one submission from
-    alice's zip, and bob got nothing. A notebook loose beside them is no one's (a TA's notes)."""
+    alice's zip, and bob got nothing. A notebook loose beside them is graded on its own."""
     root = tmp_path / "class"
     root.mkdir()
     student_zip(root / "alice.zip", "exercise1")
@@ -242,9 +247,43 @@ def test_a_notebook_beside_students_zips_does_not_make_the_class_one_student(tmp
             for f in sorted(root.iterdir()):
                 z.write(f, f"class/{f.name}")
     subs, batch = discover(root.with_suffix(".zip" if given == "zip" else ""), FILES, tmp_path)
-    assert batch and [s.name for s in subs] == ["alice", "bob"]
+    assert batch and [s.name for s in subs] == ["alice", "bob", "mallory"]
     assert subs[0].files["exercise1"] is not None and subs[0].files["exercise2"] is None
     assert subs[1].files["exercise2"] is not None and subs[1].files["exercise1"] is None
+    assert_from_notebook(subs[2], "mallory.ipynb")
+    assert [s.review[0]["flag"] for s in subs if s.review] == ["download"]
+
+
+@pytest.mark.parametrize("given", ["folder", "zip"])
+def test_a_folder_of_notebooks_collected_by_hand_is_a_class_of_them(tmp_path, given):
+    """`grader grade` on a TA's folder of notebooks once graded alice's as the folder's one
+    submission and gave bob and carol no report and no gradebook row."""
+    root = tmp_path / "class"
+    root.mkdir()
+    (root / "alice.ipynb").write_bytes(solved_notebook())
+    (root / "bob.ipynb").write_bytes(stub_notebook())
+    (root / "carol.ipynb").write_bytes(solved_notebook())
+    (root / "names.txt").write_text("alice bob carol\n")
+    if given == "zip":
+        with zipfile.ZipFile(tmp_path / "class.zip", "w") as z:
+            for f in sorted(root.iterdir()):
+                z.write(f, f"class/{f.name}")
+    subs, batch = discover(root.with_suffix(".zip" if given == "zip" else ""), FILES, tmp_path)
+    assert batch and [s.name for s in subs] == ["alice", "bob", "carol"]
+    assert_from_notebook(subs[0], "alice.ipynb")
+    assert_from_notebook(subs[2], "carol.ipynb")
+    assert subs[1].notebook["graded"] == "bob.ipynb" and subs[1].notebook["implemented"] == 0
+    assert not any(s.review for s in subs)  # nothing to doubt: no other kind of upload there
+
+
+def test_a_students_own_check_of_a_folder_of_notebooks_grades_the_most_complete(tmp_path):
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    (folder / "backprop_ninja.ipynb").write_bytes(stub_notebook())
+    (folder / "backprop_ninja-Copy1.ipynb").write_bytes(solved_notebook())
+    assert_from_notebook(
+        one(folder, tmp_path, notebooks_are_students=False), "backprop_ninja-Copy1.ipynb"
+    )
 
 
 def test_a_students_notebook_beside_the_bundles_zip_is_still_one_submission(tmp_path):

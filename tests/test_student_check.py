@@ -334,3 +334,24 @@ def test_autograd_is_forbidden_in_the_bundle_check_too(
     grader = rows_of(render(graded(public_grader, folder), where=""), "exercise1.dlogprobs")
     assert local.split()[:3] == grader.split()[:3] == ["dlogprobs", "FORBIDDEN", "0/2"]
     assert "autograd" in local and "scores 0" in local
+
+
+def test_grader_check_of_a_folder_with_copies_of_the_notebook_checks_the_most_complete(
+    tmp_path: Path,
+) -> None:
+    """`grader grade` reads a folder of notebooks as a class, one each; a student's own check
+    reads their copies (Jupyter's "Make a Copy") as one upload, as Gradescope does."""
+    from click.testing import CliRunner
+    from notebooks import lecture_notebook
+
+    from grader.cli import main
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "backprop_ninja.ipynb").write_bytes((STUBS / "backprop_ninja.ipynb").read_bytes())
+    solved = lecture_notebook({f: solution(f) for f in FILES}, "jupyter")
+    (folder / "backprop_ninja-Copy1.ipynb").write_bytes(solved)
+    done = CliRunner().invoke(main, ["check", str(folder)])
+    assert done.exit_code == 0, done.output
+    assert "Note: found 2 notebooks; graded backprop_ninja-Copy1.ipynb" in done.output
+    assert "36 of 36" in done.output
