@@ -256,6 +256,27 @@ def test_a_channel_keeps_its_deadline_while_frames_keep_coming(pair):
     assert timed_out and time.monotonic() - start < 5
 
 
+def test_an_answer_waiting_when_a_late_grader_looks_is_read(pair):
+    """The grader was not running when the deadline came (a busy or paused machine): what had
+    arrived by its first look was sent in time, and once counted as a timeout."""
+    a, b = pair
+    a.sendall(protocol.frame({"id": "mine"}, [b"x" * 100_000]))
+    header, blobs = protocol.Channel(b).recv(deadline=time.monotonic() - 1)
+    assert header["id"] == "mine" and blobs == [b"x" * 100_000]
+
+
+def test_what_comes_after_a_late_grader_looks_is_not_read(pair):
+    a, b = pair
+    data = protocol.frame({"id": "mine"}, [b"abcd"])
+    a.sendall(data[:-2])
+    channel, deadline = protocol.Channel(b), time.monotonic() - 1
+    with pytest.raises(TimeoutError):
+        channel.recv(deadline=deadline)
+    a.sendall(data[-2:])  # the rest of the answer, after the look
+    with pytest.raises(TimeoutError):
+        channel.recv(deadline=deadline)
+
+
 def test_a_frame_trickled_a_byte_at_a_time_is_read_in_few_wakes(pair):
     """Student code can write its socket a byte at a time under a header claiming a large
     frame: the grader woke once per byte (9 s of its CPU for two functions' 20 s of timeouts).

@@ -103,6 +103,24 @@ def test_the_grader_s_time_reading_an_answer_is_not_taken_from_the_next_call(zyg
     assert [o.status for o in outcomes] == ["ok", "ok"]
 
 
+def test_an_answer_given_in_time_counts_though_the_grader_looked_late(zygote, monkeypatch):
+    """Each call has 1 s here; the grader stops for 1.2 s after sending the call (a busy or
+    paused machine) and then finds the answer waiting: it was a timeout."""
+    real, stalled = client.StudentProcess._answer, [True]
+
+    def late_look(self, request_id, deadline):
+        if stalled and stalled.pop():
+            time.sleep(1.2)
+        return real(self, request_id, deadline)
+
+    s = session_for(zygote, "def f(x, i):\n    return x + i\n")
+    s.call_each("ex", "f", cases(1), ALLOWED)  # the file loaded first, on time
+    monkeypatch.setattr(client.StudentProcess, "_answer", late_look)
+    outcomes = s.call_each("ex", "f", cases(2), ALLOWED)
+    s.close()
+    assert [o.status for o in outcomes] == ["ok", "ok"]
+
+
 @pytest.mark.parametrize("padding", ["#\n" * 400_000, "# " + "é" * 300_000 + "\n"])
 def test_a_file_within_the_upload_limit_loads_however_its_text_escapes(zygote, padding):
     """800 KB of comment lines, or 600 KB of non-ASCII text: escaped into the load request's

@@ -8,11 +8,13 @@ imported lazily by the two functions that build tensors).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import select
 import socket
 import struct
+import termios
 import time
 
 MAX_HEADER = 1 << 20  # a header is names and numbers; a megabyte is generous
@@ -147,6 +149,8 @@ class Channel:
         self._pos = 0
         self._poll = select.poll()
         self._poll.register(sock, select.POLLIN)
+        self._late_for: float | None = None  # the deadline found passed, and the bytes that
+        self._late_left = 0  # had come by then and may still be read (`_read_late`)
 
     def recv(
         self, *, max_bytes: int = 1 << 62, deadline: float | None = None
@@ -169,11 +173,13 @@ class Channel:
 
     def _take(self, size: int, deadline: float | None) -> bytearray:
         while len(self._buf) - self._pos < size:
+            missing = size - (len(self._buf) - self._pos)
             # Before every read, not only when nothing has come: a process that writes without
             # end (old answers replayed) must still run out of time.
             if deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError("no answer in time")
-            self._fill(size - (len(self._buf) - self._pos), deadline)
+                self._read_late(missing, deadline)
+            else:
+                self._fill(missing, deadline)
         start, self._pos = self._pos, self._pos + size
         chunk = self._buf[start : self._pos]
         if self._pos == len(self._buf):
@@ -202,6 +208,35 @@ class Channel:
                 # moment instead; an honest frame comes whole, or in chunks far above this.
                 time.sleep(max(0.0, min(NAP, deadline - time.monotonic())))
             return
+
+    def _read_late(self, missing: int, deadline: float) -> None:
+        """Past `deadline`, read only what had come when the grader found it passed.
+
+        A grader that was not running when the deadline came (a busy or paused machine, memory
+        being reclaimed) found an answer sent in time waiting in the socket, and called it a
+        timeout. What had arrived by the grader's first look past the deadline was sent before
+        that look, so it is read; nothing that comes later is, so a process writing without end
+        still runs out of time, a socket's buffer later at most.
+        """
+        if self._late_for != deadline:
+            self._late_for, self._late_left = deadline, _queued(self.sock)
+        if self._late_left <= 0:
+            raise TimeoutError("no answer in time")
+        try:
+            chunk = self.sock.recv(min(self._late_left, max(missing, self.CHUNK)))
+        except BlockingIOError:
+            raise TimeoutError("no answer in time") from None
+        except ConnectionResetError:
+            raise Closed("connection reset") from None
+        if not chunk:
+            raise Closed("connection closed")
+        self._late_left -= len(chunk)
+        self._buf += chunk
+
+
+def _queued(sock: socket.socket) -> int:
+    """The bytes waiting in `sock`'s receive queue (FIONREAD: SIOCINQ on a socket)."""
+    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0" * 4))[0]
 
 
 def _wait(sock: socket.socket, event: int, deadline: float | None, poll=None) -> None:
