@@ -430,9 +430,36 @@ def test_grades_csv_defuses_formulas_behind_blanks_and_wide_signs(name):
     =: the guard decides on the character it would see, and keeps the text as it was."""
     result = {"submission": "s", "score": 1.0, "max_score": 2.0, "items": []}
     rows = list(csv.reader(io.StringIO(gradebook_csv([{**result, "student": {"name": name}}]))))
-    assert rows[1][0] == "'" + name
+    # A tab may split the cell as well: each piece gets its own quote (see the next test).
+    assert rows[1][0] == "'" + name.replace("\t ", "\t' ")
     plain = list(csv.reader(io.StringIO(gradebook_csv([{**result, "student": {"name": "A=1"}}]))))
     assert plain[1][0] == "A=1"
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_grades_csv_no_cell_starts_a_formula_where_a_spreadsheet_splits_otherwise(separator):
+    """Excel splits a CSV at `;` where that is the list separator (German, French...), and
+    LibreOffice's import at what is ticked (Semicolon, Tab), quotes or not once a line's first
+    quoted cell has closed: a student's name `Ada;=1+1` made a cell of its own starting a
+    formula. Each piece that may become a cell gets the guard's quote, the text kept."""
+    result = {"submission": "s", "score": 1.0, "max_score": 2.0, "items": []}
+    name = f"Ada{separator}=HYPERLINK(CHAR(104)){separator}\u00a0+1{separator}\u200b@x"
+    student = {"name": name, "email": f"a{separator}-1@x", "sid": "7"}
+    text = gradebook_csv([{**result, "submission": f"s{separator}＝3", "student": student}])
+    for row in csv.reader(io.StringIO(text), delimiter=separator):
+        assert not any(_FORMULA.match(cell) for cell in row), row
+    rows = list(csv.reader(io.StringIO(text)))
+    s = separator
+    assert rows[1][:4] == [
+        f"Ada{s}'=HYPERLINK(CHAR(104)){s}'\u00a0+1{s}'\u200b@x",
+        f"a{s}'-1@x",
+        "7",
+        f"s{s}'＝3",
+    ]
+
+
+# A cell a spreadsheet reads as a formula: a sign after blanks and zero-width characters.
+_FORMULA = re.compile("[\\s\u200b\u00a0]*[=+\\-@＝]")
 
 
 def test_grades_csv_escapes_control_characters_a_terminal_would_obey():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import statistics
 import unicodedata
 from collections import Counter
@@ -284,7 +285,18 @@ def _cell(text: object) -> str:
     its control characters escaped (a name's escape sequence drove the terminal of a TA who
     printed the file)."""
     s = no_controls(str(text))
-    return "'" + s if s.startswith(FORMULA_START) or _formula_like(s) else s
+    head, *rest = _SPLITS.split(s)
+    head = "'" + head if head.startswith(FORMULA_START) or _formula_like(head) else head
+    # Each piece after a `;` or a tab is a cell of its own where a spreadsheet splits there
+    # (Excel where the list separator is `;`; LibreOffice's import with Semicolon or Tab
+    # ticked), quotes or not: after a cell's closing quote the rest of the line is read as it
+    # comes. A name `Ada;=1+1` was such a cell, starting a formula.
+    return head + "".join("'" + p if _formula_like(p) else p for p in rest)
+
+
+# Where a spreadsheet may split a line besides the comma (which the csv module quotes): after
+# each of these a new cell may start.
+_SPLITS = re.compile(r"(?<=[;\t])")
 
 
 def _formula_like(s: str) -> bool:
