@@ -115,7 +115,12 @@ class Grader:
         h.update(b"public-only" if self.public_only else b"all")
         for name in self.assignment.files:
             data = sub.files.get(name)
-            h.update(name.encode() + b"\0" + (data if data is not None else b"<none>") + b"\0")
+            # Each file framed by its length (a file's bytes may hold anything, NULs included):
+            # with separators only, exercise1.py `A\0exercise2\0B` beside exercise2.py `C` hashed
+            # like `A` beside `B\0exercise2\0C`, and a file holding `<none>` like no file, so an
+            # upload changed between two runs could keep the other upload's result.
+            size = b"-" if data is None else str(len(data)).encode()
+            h.update(name.encode() + b"\0" + size + b"\0" + (data or b""))
         return h.hexdigest()
 
     def discovered(self, sub: Submission, result: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from conftest import ROOT, failing, item, solution
 
 from grader.backprop_ninja import ASSIGNMENT
 from grader.backprop_ninja.examples import EXAMPLES
+from grader.submissions import Submission
 
 ALL = ("exercise1", "exercise2", "exercise3")
 
@@ -92,6 +93,23 @@ def test_notes_and_file_states_quote_names_on_one_line_in_their_own_order(grader
     assert result["student"]["notes"] == [f"skipped {shown}: a link, not a regular file"]
     assert result["files"]["exercise1"] == f"missing: not in your upload, which held {shown}"
     assert result["files"]["exercise1"].isprintable()
+
+
+def test_the_fingerprint_tells_apart_uploads_whose_bytes_only_run_together(grader):
+    """The fingerprint decides whether a result is kept (batch._reused): two uploads must never
+    share one because a file's bytes can hold what separated the files (a NUL and the next
+    file's name) or the word that stood for a missing file."""
+    files = grader.assignment.files
+    a, b = files[0], files[1]
+
+    def fp(contents: dict[str, bytes | None]) -> str:
+        return grader.fingerprint(Submission("s", {f: contents.get(f) for f in files}))
+
+    run = f"\0{b}\0".encode()
+    assert fp({a: b"A", b: b"X" + run + b"C"}) != fp({a: b"A" + run + b"X", b: b"C"})
+    assert fp({a: b"<none>"}) != fp({})
+    assert fp({a: b""}) != fp({})
+    assert fp({a: b"A"}) == fp({a: b"A"})
 
 
 def test_every_public_call_of_a_submission_comes_before_any_hidden_one(grade, monkeypatch):
