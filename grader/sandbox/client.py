@@ -49,7 +49,12 @@ class Limits:
     import_seconds: float = 20.0
     cpu_seconds: int = 300
     memory_bytes: int = 1 << 30  # above what torch already maps
-    file_size: int = 1 << 20
+    # No byte in any file (RLIMIT_FSIZE 0): nothing in a student process needs to write one,
+    # and the audit hook sees only Python's opens, not torch's C++ (torch.from_file shared,
+    # torch.save). Where Landlock is missing, those wrote a native library that imported as
+    # an extension module switched grad mode back on (red team); this limit holds on every
+    # platform, under every layer, for writes, truncates, fallocate and copies alike.
+    file_size: int = 0
     open_files: int = 64
     processes: int = 0  # no fork, no threads beyond its own: nothing can outlive grading
     output_bytes: int = 16_000

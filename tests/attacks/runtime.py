@@ -6,8 +6,9 @@ it) and uses references saved at import, called from C through `map`, so no wrap
 hook sees the call. Then it reaches for a derivative by one route: the engine, a graph node
 called directly, forward-mode AD, torch.func, autograd.functional, checkpoint, TorchScript,
 torch's own backward kernels, grad mode switched back on by another door, or gc and ctypes to
-restore what was taken away. The last ones pass autograd's gradients from exercise 1's process
-to exercise 2's through file locks.
+restore what was taken away. Then one passes autograd's gradients from exercise 1's process
+to exercise 2's through file locks, and one writes a file from torch's C++ (where a native
+library would be planted) past the audit hook.
 
 With autograd switched off before student code (sandbox/inside/noautograd.py), every route
 fails: the item ends `forbidden` (or `failed`, for the sibling that received nothing) and every
@@ -303,5 +304,34 @@ for k, bits in enumerate(raw):
 """,
             ),
         ),
+    ),
+    _a(
+        "native_library_planted_by_torch",
+        "writes a file's bytes from torch's C++ (torch.from_file shared, torch.save), where the "
+        "audit hook sees no open: a native library planted so, imported as an extension module, "
+        "switches grad mode on in libtorch (a red team did, with Landlock absent)",
+        "exercise2.dhprebn",
+        """
+import os
+payload = bytearray(b'\\x7fELF' + bytes(range(256)) * 16)
+planted = []
+for folder in ('.', '/tmp', '/dev/shm'):
+    path = os.path.join(folder, 'escape-' + _T['token'])
+    for write in (
+        lambda p: torch.from_file(p, shared=True, size=len(payload), dtype=torch.uint8)
+        .copy_(torch.frombuffer(payload, dtype=torch.uint8)),
+        lambda p: torch.save(torch.frombuffer(payload, dtype=torch.uint8), p),
+    ):
+        try:
+            write(path)
+            if os.path.getsize(path) > 0:
+                planted.append(path)
+        except Exception:
+            pass
+if planted:
+    raise RuntimeError(f'ATTACK SUCCEEDED: bytes written into {sorted(set(planted))}')
+""",
+        "passed",
+        layer="autograd",
     ),
 ]
