@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -76,6 +77,61 @@ def test_aliases_go_through_the_descriptor_of_the_longest_matching_root() -> Non
     assert reach.alias("/opt/py", fds) == "/proc/self/fd/7"
     assert reach.alias("/opt/python3/x", fds) == "/opt/python3/x"
     assert reach.alias("/usr/lib", {}) == "/usr/lib"
+
+
+# A student process that reads what a closed folder kept from it, through the runtime's way in.
+_WAY_OUT = textwrap.dedent(
+    '''
+    import json
+    from grader.sandbox import isolation
+    from grader.sandbox.client import Limits, Zygote
+
+    PROBE = """
+    def peek():
+        found = []
+        for fd in range(3, 16):
+            try:
+                with open(f'/proc/self/fd/{fd}/../../backprop_ninja/hidden.py') as f:
+                    found.append(f.read()[:40])
+            except OSError:
+                pass
+        raise RuntimeError(repr(found))
+    """
+    iso = isolation.detect(allow_bubblewrap=False)
+    zygote = Zygote(Limits(call_seconds=10), iso, landlock=False)
+    process = zygote.spawn()
+    assert process.load('probe', PROBE).ok
+    print(json.dumps(process.call('probe', 'peek', {}, []).message.splitlines()[-1]))
+    process.kill()
+    zygote.close()
+    '''
+)
+
+
+@as_root
+def test_without_landlock_no_way_in_is_a_way_out_to_the_grader(tmp_path) -> None:
+    """A descriptor on a folder is a way out of it too (`/proc/self/fd/N/..`): a red team read
+    the hidden cases of a checkout under a closed folder (mode 0700) through the descriptor
+    reach.py opened on the sandbox runtime inside it, with Landlock absent. Now a root whose way
+    out reaches the grader's package or checkout gets no descriptor there."""
+    closed = tmp_path / "closed"
+    checkout = closed / "checkout"
+    checkout.mkdir(parents=True)
+    source = isolation.GRADER_PACKAGE.parent
+    shutil.copytree(source / "grader", checkout / "grader")
+    shutil.copy(source / "pyproject.toml", checkout / "pyproject.toml")
+    closed.chmod(0o700)
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(checkout)}
+    run = subprocess.run(
+        [sys.executable, "-c", _WAY_OUT],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd="/",  # not the checkout this test runs from: the copy's grader is the one imported
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.strip().endswith('RuntimeError: []"'), run.stdout[-2000:]
 
 
 def test_an_open_path_is_not_walled_off(tmp_path) -> None:

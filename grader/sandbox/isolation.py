@@ -335,6 +335,8 @@ def zygote_config(iso: Isolation) -> dict:
         "list_paths": list(dict.fromkeys(listed)),
         "private_tmp": iso.bubblewrap,
         "reach": reach,
+        # ... but never where a descriptor's `..` would lead to these (without Landlock)
+        "keep_out": [] if iso.bubblewrap else [str(p) for p in protected_paths()],
     }
 
 

@@ -13,6 +13,14 @@ inherit the descriptor and the rerouted module table, and after dropping root re
 installation the same way. Landlock rules are added through the same descriptors, so
 Landlock's view is unchanged.
 
+A descriptor on a folder is also a way out of it: `/proc/self/fd/N/..` climbs, and every folder
+up to the closed one is open to walk. Where Landlock is not there to confine reads, a red team
+read the hidden cases of a checkout under a closed folder through the descriptor of the
+runtime (or of a `.venv` inside the checkout), files the closed folder alone kept from the
+student uid. So without Landlock no descriptor is opened whose way out reaches what must be
+kept out (`keep_out`: the grader's package and checkout); a lazy import from that installation
+then fails, and the result's warning says so.
+
 Standard library only: this file runs inside the sandbox beside student code.
 """
 
@@ -40,12 +48,37 @@ def walled_off(path: str) -> bool:
         parent = os.path.dirname(parent)
 
 
-def open_walled_off(roots: list[str]) -> dict[str, int]:
+def opened_up(path: str) -> str:
+    """The folder whose tree a descriptor on `path` opens to a uid that owns nothing: `..`
+    climbs from it as long as the folder above may be entered (and then walked down)."""
+    here = os.path.realpath(path)
+    while True:
+        parent = os.path.dirname(here)
+        try:
+            if parent == here or not os.stat(parent).st_mode & 0o001:
+                return here
+        except OSError:
+            return here
+        here = parent
+
+
+def _overlap(a: str, b: str) -> bool:
+    a, b = os.path.realpath(a), os.path.realpath(b)
+    return (
+        a == b or a.startswith(b.rstrip(os.sep) + os.sep) or b.startswith(a.rstrip(os.sep) + os.sep)
+    )
+
+
+def open_walled_off(roots: list[str], keep_out: list[str] = ()) -> dict[str, int]:
     """As root, before dropping privileges: a descriptor for each root a student uid could not
-    reach by its name, keyed by that name and by its resolved name."""
+    reach by its name, keyed by that name and by its resolved name; none for a root whose
+    way out (`opened_up`) reaches a path of `keep_out`."""
     fds: dict[str, int] = {}
     for root in roots:
         if not (isinstance(root, str) and os.path.isdir(root) and walled_off(root)):
+            continue
+        region = opened_up(root)
+        if any(_overlap(region, k) for k in keep_out if isinstance(k, str)):
             continue
         fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         for name in (os.path.abspath(root), os.path.realpath(root)):
