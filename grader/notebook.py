@@ -506,11 +506,17 @@ def _assemble(name, pieces, records, functions) -> NotebookRead:
             # Under another exercise's heading that never calls it (the lecture numbers its
             # fused BatchNorm "Exercise 3"): it serves the exercises that call it, if they lack one.
             or (p.defines in set(names) - mine and p.defines not in functions.get(p.exercise, ()))
+            # Another exercise's function that this one never asks for is a helper here, as in
+            # a kernel, where it is defined when this exercise runs: exercise 3's `backward`
+            # may call exercise 2's fused `dlogits`, as its docstring suggests.
+            or p.defines not in names
         ]
         # A kernel keeps only the last definition of a name; so does the module.
         last = {p.name: p for p in own if p.name}
         for p in own:
-            if p.name and last[p.name] is not p:
+            # Only this exercise's own definitions are said to be replaced: exercise 1's
+            # `dlogits` is not, for exercise 1, replaced by exercise 2's that exercise 3 uses.
+            if p.name and last[p.name] is not p and (p.defines is None or p.defines in names):
                 replaced.setdefault(p.cell, set()).add((p.name, last[p.name].cell))
         own = [p for p in own if not p.name or last[p.name] is p]
         got[exercise] = [p.defines for p in own if p.defines in names]

@@ -41,9 +41,11 @@ TWO = "def dlogits(logits, Yb, n):\n    return 2\n"
 def test_a_lecture_style_notebook_gives_each_exercise_exactly_its_functions(flavour):
     files = {f: solution(f) for f in FILES}
     read_ = read(lecture_notebook(files, flavour))
+    every = {name for f in FILES for name in defs(files[f])}
     for f in FILES:
         assert read_.functions[f] == defs(files[f]), f
-        assert defs(read_.sources[f]) == ["cmp", *defs(files[f])]
+        # its own functions, and (as in a kernel) the others' under names it never asks for
+        assert set(defs(read_.sources[f])) == {"cmp", *every}, f
     assert read_.implemented == 26 + 2 + 1
     # exercise 1's dlogits is the atomic one, exercise 2's the fused one
     assert "dlogit_maxes" in read_.sources["exercise1"].split("def dlogits")[1].split("def ")[0]
@@ -79,7 +81,39 @@ def test_exercise_headings_tell_the_two_dlogits_apart_wherever_helpers_and_notes
     assert "return 2" in r.sources["exercise2"] and "return 1" not in r.sources["exercise2"]
     for f in FILES:  # helpers are shared by every exercise, wherever they were written
         assert "def shared_helper" in r.sources[f] and "def helper_in_one" in r.sources[f]
-    assert "def dlogits" not in r.sources["exercise3"]
+    # exercise 3 asks for no dlogits: it gets the kernel's, the last one, as a helper
+    assert "return 2" in r.sources["exercise3"] and "return 1" not in r.sources["exercise3"]
+    assert r.functions["exercise3"] == ["backward"]
+
+
+def test_backward_may_call_exercise_2s_fused_functions_as_it_may_in_a_kernel():
+    """Exercise 3's docstring says to start from exercise 2's dlogits and go through BatchNorm
+    with its dhprebn; in a kernel (and the notebook's own check) `backward` calling them works,
+    so the grader's exercise 3 must have them, not raise a NameError (it once did: 30 points)."""
+    fused_bn = "def dhprebn(dhpreact, n):\n    return 20\n"
+    cells = [
+        markdown("## Exercise 1\n"),
+        code(ONE),
+        code("def dhprebn(dbndiff, dbnmeani, n):\n    return 10\n"),
+        code("def dbnraw(bngain, dhpreact):\n    return 100\n"),
+        markdown("## Exercise 2\n"),
+        code(TWO),
+        code(fused_bn),
+        markdown("## Exercise 3\n"),
+        code(
+            "def backward(logits, Yb, n, dhpreact):\n"
+            "    return [dlogits(logits, Yb, n), dhprebn(dhpreact, n), dbnraw(0, 0)]\n"
+        ),
+    ]
+    r = read(cells)
+    namespace: dict = {}
+    exec(compile(r.sources["exercise3"], "exercise3", "exec"), namespace)
+    assert namespace["backward"](None, None, None, None) == [2, 20, 100]
+    assert r.functions["exercise3"] == ["backward"]
+    # each exercise keeps its own: exercise 1's are not "replaced" by exercise 2's
+    assert "return 1" in r.sources["exercise1"] and "return 10" in r.sources["exercise1"]
+    assert "return 20" not in r.sources["exercise1"] and "return 1\n" not in r.sources["exercise2"]
+    assert not any("replaced" in d for c in r.cells for d in c.dropped)
 
 
 def test_a_code_comment_opens_a_section_too():
