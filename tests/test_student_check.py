@@ -9,6 +9,7 @@ names the problem and the fix; the same message reaches result.json and Gradesco
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -25,6 +26,7 @@ from grader.submissions import Submission
 
 FILES = ("exercise1", "exercise2", "exercise3")
 AFTER_IMPORTS = "(F.one_hot and F.softmax are handy)\n"
+IMPORTS_EXERCISE2 = "from exercise2 import dlogits\n"
 
 # name -> ({file: source}, the item to look at, words its row must show)
 SCENARIOS = {
@@ -98,6 +100,13 @@ SCENARIOS = {
         {"exercise1": ""},
         "exercise1.dW1",
         ("missing", "exercise1.py is empty"),
+    ),
+    # The bundle holds the stubs beside check.py, first on sys.path: the import once took
+    # exercise 2's stub ("todo") where the grader says the import itself fails.
+    "exercise3.py imports exercise2.py": (
+        {"exercise3": mutated("exercise3", AFTER_IMPORTS, AFTER_IMPORTS + IMPORTS_EXERCISE2)},
+        "exercise3.dW1",
+        ("ERROR", "imports 'exercise2', which the grader does not have"),
     ),
     "a flipped sign": (
         {
@@ -261,6 +270,25 @@ def test_check_main_in_jupyter_reads_no_kernel_arguments(bundle_dir: Path, tmp_p
     assert done.returncode == 0, done.stderr
     assert f"Public check of {bundle_dir}" in done.stdout
     assert "36 of 36 items pass" in done.stdout
+
+
+def test_the_bundle_check_beside_the_files_cannot_import_one_from_another(
+    bundle_dir: Path, public_grader, tmp_path: Path
+) -> None:
+    """The usual layout: the student's files in the unpacked bundle, `python check.py` there.
+    The grader's process has no exercise2.py to import; nor does the check's."""
+    folder = tmp_path / "backprop-ninja"
+    shutil.copytree(bundle_dir, folder)
+    for name in FILES:
+        (folder / f"{name}.py").write_text(solution(name))
+    exercise3 = mutated("exercise3", AFTER_IMPORTS, AFTER_IMPORTS + IMPORTS_EXERCISE2)
+    (folder / "exercise3.py").write_text(exercise3)
+    done = subprocess.run(
+        [sys.executable, "check.py"], cwd=folder, capture_output=True, text=True, timeout=300
+    )
+    assert done.stdout.rstrip("\n") == render(graded(public_grader, folder), where=str(folder))
+    assert "28 of 36 items pass" in done.stdout
+    assert "imports 'exercise2', which the grader does not have" in done.stdout
 
 
 def test_check_of_one_exercise_file_checks_its_folder(bundle_dir: Path, tmp_path: Path) -> None:

@@ -138,10 +138,12 @@ class AutogradTripwire:
 
 
 @contextlib.contextmanager
-def graders_conditions(folder: Path, printed: io.StringIO):
-    """Run inside `folder`, with no stdin, no debugger and prints captured; restore after
+def graders_conditions(folder: Path, printed: io.StringIO, sources: Path | None = None):
+    """Run inside `folder`, with no stdin, no debugger, prints captured and none of the
+    student's other files importable (`sources`: the folder they came from); restore after
     (check.main() may run in a Jupyter kernel, which must get its own back)."""
-    saved = os.getcwd(), sys.stdin, sys.breakpointhook
+    saved = os.getcwd(), sys.stdin, sys.breakpointhook, sys.path[:]
+    hidden = _hide_other_files(folder, sources)
     os.chdir(folder)
     sys.stdin, sys.breakpointhook = io.StringIO(""), _no_debugger
     try:
@@ -150,6 +152,26 @@ def graders_conditions(folder: Path, printed: io.StringIO):
     finally:
         os.chdir(saved[0])
         sys.stdin, sys.breakpointhook = saved[1], saved[2]
+        sys.path[:] = saved[3]
+        sys.modules.update(hidden)
+
+
+def _hide_other_files(folder: Path, sources: Path | None) -> dict[str, Any]:
+    """Take away what the grader's process lacks: the folders the student's files sit in (the
+    checked one, and this bundle's, which `python check.py` puts first on sys.path and which
+    holds the stubs) and an exercise module imported earlier. `from exercise2 import dlogits`
+    in exercise3.py then fails here as in the grader, not import the student's or the stub's.
+    Returns the modules taken out of sys.modules, to put back."""
+    bundle = Path(__file__).resolve().parent.parent
+    away = {bundle, *([sources.resolve()] if sources is not None else [])}
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() not in away]
+    here = folder.resolve()
+    return {
+        name: sys.modules.pop(name)
+        for name in FILES
+        if name in sys.modules
+        and Path(getattr(sys.modules[name], "__file__", None) or "/").resolve().parent != here
+    }
 
 
 def student_traceback(e: BaseException, path: Path) -> str:
@@ -175,6 +197,7 @@ class LocalSession:
 
     def __init__(self, folder: Path, workdir: Path) -> None:
         self.files: dict[str, LocalFile | None] = {}
+        self.sources = folder
         for name in FILES:
             source = folder / f"{name}.py"
             self.files[name] = self._load(name, source, workdir) if source.is_file() else None
@@ -204,7 +227,7 @@ class LocalSession:
         namespace = vars(module)
         before = sys.modules.get(name)
         sys.modules[name] = module
-        with graders_conditions(home, f.printed):
+        with graders_conditions(home, f.printed, self.sources):
             try:
                 exec(compile(text, str(f.path), "exec"), namespace)  # noqa: S102 - the student's own file
             except BaseException as e:  # noqa: BLE001 - even exit() is reported, not obeyed
@@ -248,7 +271,7 @@ class LocalSession:
     def _run(self, f: LocalFile, func: str, first: list, args: dict, allowed) -> Outcome:
         """One call under the grader's conditions, judged as the grader's session judges it."""
         fn, tripwire = f.module[func], AutogradTripwire()
-        with graders_conditions(f.path.parent, f.printed), torch.no_grad(), tripwire:
+        with graders_conditions(f.path.parent, f.printed, self.sources), torch.no_grad(), tripwire:
             try:
                 value, failure = fn(*first, **args), None
             except NotImplementedError:

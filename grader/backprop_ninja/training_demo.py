@@ -108,7 +108,7 @@ def load_local_backward(path: Path) -> Callable[..., object]:
     copy = home / "exercise3.py"
     copy.write_text(text, encoding="utf-8")
     namespace: dict = {"__name__": "_student_exercise3", "__file__": str(copy)}
-    with graders_conditions(home, io.StringIO()):
+    with graders_conditions(home, io.StringIO(), path.parent):
         try:
             exec(compile(text, str(copy), "exec"), namespace)  # noqa: S102 - the student's own file
         except BaseException as e:  # noqa: BLE001 - even exit() is reported, not obeyed
@@ -120,7 +120,7 @@ def load_local_backward(path: Path) -> Callable[..., object]:
         raise TrainingError(f"{path} defines no function `backward`")
 
     def run(**kwargs):
-        with graders_conditions(home, io.StringIO()):
+        with graders_conditions(home, io.StringIO(), path.parent):
             try:
                 return backward(**kwargs)
             except NotImplementedError:
