@@ -15,7 +15,8 @@ Telling exercises apart (exercises 1 and 2 both define `dlogits` and `dhprebn`):
   section. One defined outside every section goes to each exercise that calls that name, and so
   does one under a heading whose exercise never calls it, unless that exercise has its own
   (the lecture's notebook numbers four exercises: its "Exercise 3" is our fused `dhprebn`).
-  Helpers, classes, imports and constants are shared by every exercise, wherever they are.
+  Helpers, classes, imports and constants are shared by every exercise, wherever they are;
+  another exercise's gradient function comes into an exercise whose code calls it.
 - Later definitions win, as in a kernel run top to bottom.
 - Code cells whose first line is `# <assignment name>: setup` (or tagged `setup`) are the
   assignment notebook's own scaffolding (data, the public check) and are not read.
@@ -31,6 +32,7 @@ import ast
 import importlib.util
 import json
 import re
+import symtable
 import sys
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -169,6 +171,7 @@ class _Piece:
     exercise: str = ""  # that function's section
     future: bool = False
     stub: bool = False  # a function whose body only raises NotImplementedError
+    refs: frozenset[str] = frozenset()  # the names its code refers to (`_called_for`)
 
 
 def read_notebook(
@@ -365,6 +368,7 @@ def _select(text, record, gradient, constants, lecture_style, allowance) -> list
             continue
         neighbours = tree.body[i - 1 : i] + tree.body[i + 1 : i + 2]
         piece = _Piece(record.cell, _source_of(node, lines, neighbours))
+        piece.refs = _global_refs(piece.text, node)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             piece.name = node.name
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in gradient:
@@ -398,6 +402,23 @@ def _keep(node: ast.stmt, gradient: set[str], constants: set[str]) -> str | None
     if targets and value is not None and not targets & gradient and _constant(value, constants):
         return "constant " + ", ".join(sorted(targets))
     return None
+
+
+def _global_refs(text: str, node: ast.stmt) -> frozenset[str]:
+    """The module-level names a statement's code may use: what its module scope (decorators,
+    default values) refers to, and what any function in it reads as a global. A local variable
+    `dlogprobs` inside `backward` is no call of exercise 1's `dlogprobs`."""
+    try:
+        top = symtable.symtable(text, "<cell>", "exec")
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
+    refs = {s.get_name() for s in top.get_symbols() if s.is_referenced()}
+    tables = list(top.get_children())
+    while tables:
+        t = tables.pop()
+        refs |= {s.get_name() for s in t.get_symbols() if s.is_global() and s.is_referenced()}
+        tables += t.get_children()
+    return frozenset(refs)
 
 
 def _installed(module: str) -> bool:
@@ -506,11 +527,8 @@ def _assemble(name, pieces, records, functions) -> NotebookRead:
             # Under another exercise's heading that never calls it (the lecture numbers its
             # fused BatchNorm "Exercise 3"): it serves the exercises that call it, if they lack one.
             or (p.defines in set(names) - mine and p.defines not in functions.get(p.exercise, ()))
-            # Another exercise's function that this one never asks for is a helper here, as in
-            # a kernel, where it is defined when this exercise runs: exercise 3's `backward`
-            # may call exercise 2's fused `dlogits`, as its docstring suggests.
-            or p.defines not in names
         ]
+        own = _called_for(own, pieces, names)
         # A kernel keeps only the last definition of a name; so does the module.
         last = {p.name: p for p in own if p.name}
         for p in own:
@@ -541,6 +559,25 @@ def _assemble(name, pieces, records, functions) -> NotebookRead:
                 f"{MAX_SOURCE_BYTES} bytes and was not graded"
             )
     return read
+
+
+def _called_for(own: list[_Piece], pieces: list[_Piece], names) -> list[_Piece]:
+    """`own` and the other exercises' gradient functions (names this exercise never asks for)
+    that its code calls, directly or through one another, in notebook order.
+
+    In a kernel they are all defined when this exercise runs, so exercise 3's `backward` may
+    call exercise 2's fused `dlogits`, as its docstring suggests. Only those named come in: a
+    function runs its decorators and default values when its module is imported, and one of
+    exercise 1's (`n=Xb.shape[0]`, a name the grader's module lacks) failed the import of
+    exercises 2 and 3 too, every function of theirs lost to a bug in one they never call.
+    """
+    others = [p for p in pieces if p.defines and p.defines not in names]
+    chosen = {id(p) for p in own}
+    named = set().union(*(p.refs for p in own))
+    while found := [p for p in others if p.name in named and id(p) not in chosen]:
+        chosen |= {id(p) for p in found}
+        named |= set().union(*(p.refs for p in found))
+    return [p for p in pieces if id(p) in chosen]
 
 
 def _is_stub_def(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:

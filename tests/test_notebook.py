@@ -41,11 +41,10 @@ TWO = "def dlogits(logits, Yb, n):\n    return 2\n"
 def test_a_lecture_style_notebook_gives_each_exercise_exactly_its_functions(flavour):
     files = {f: solution(f) for f in FILES}
     read_ = read(lecture_notebook(files, flavour))
-    every = {name for f in FILES for name in defs(files[f])}
     for f in FILES:
         assert read_.functions[f] == defs(files[f]), f
-        # its own functions, and (as in a kernel) the others' under names it never asks for
-        assert set(defs(read_.sources[f])) == {"cmp", *every}, f
+        # its own functions: the others' come in only when one of its own calls them
+        assert defs(read_.sources[f]) == ["cmp", *defs(files[f])], f
     assert read_.implemented == 26 + 2 + 1
     # exercise 1's dlogits is the atomic one, exercise 2's the fused one
     assert "dlogit_maxes" in read_.sources["exercise1"].split("def dlogits")[1].split("def ")[0]
@@ -81,8 +80,8 @@ def test_exercise_headings_tell_the_two_dlogits_apart_wherever_helpers_and_notes
     assert "return 2" in r.sources["exercise2"] and "return 1" not in r.sources["exercise2"]
     for f in FILES:  # helpers are shared by every exercise, wherever they were written
         assert "def shared_helper" in r.sources[f] and "def helper_in_one" in r.sources[f]
-    # exercise 3 asks for no dlogits: it gets the kernel's, the last one, as a helper
-    assert "return 2" in r.sources["exercise3"] and "return 1" not in r.sources["exercise3"]
+    # exercise 3 asks for no dlogits and its backward calls none: it gets none
+    assert "def dlogits" not in r.sources["exercise3"]
     assert r.functions["exercise3"] == ["backward"]
 
 
@@ -114,6 +113,29 @@ def test_backward_may_call_exercise_2s_fused_functions_as_it_may_in_a_kernel():
     assert "return 1" in r.sources["exercise1"] and "return 10" in r.sources["exercise1"]
     assert "return 20" not in r.sources["exercise1"] and "return 1\n" not in r.sources["exercise2"]
     assert not any("replaced" in d for c in r.cells for d in c.dropped)
+
+
+def test_another_exercise_s_function_comes_only_where_it_is_called():
+    """A function runs its default values when its module is imported: exercise 1's
+    `n=Xb.shape[0]` (a kernel's variable, not in the grader's module) once failed the import of
+    exercises 2 and 3, which never call it, and every function of theirs with it."""
+    cells = [
+        markdown("## Exercise 1\n"),
+        code("def dlogprobs(logprobs, Yb, n=Xb.shape[0]):\n    return 1\n"),
+        code("def dbnraw(bngain, dhpreact):\n    return 100\n"),
+        markdown("## Exercise 2\n"),
+        code("def dlogits(logits, Yb, n):\n    return dbnraw(0, 0)\n"),
+        markdown("## Exercise 3\n"),
+        code(
+            "def backward(logits, Yb, n):\n    dlogprobs = 3\n    return dlogits(logits, Yb, n)\n"
+        ),
+    ]
+    r = read(cells)
+    for f in ("exercise2", "exercise3"):
+        namespace: dict = {}
+        exec(compile(r.sources[f], f, "exec"), namespace)  # imports: no Xb needed
+        assert "dlogprobs" not in namespace, f  # a local of backward is no call of it
+    assert namespace["backward"](None, None, None) == 100  # through exercise 2's, as a kernel
 
 
 def test_a_code_comment_opens_a_section_too():
