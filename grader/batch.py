@@ -31,7 +31,7 @@ from .report.html import write_student_report
 from .report.render import write_atomic
 from .report.summary import GRADES_CSV, SUMMARY_HTML, SUMMARY_JSON, digest
 from .sandbox import launch
-from .submissions import Submission, assign_folders, discover
+from .submissions import Found, Submission, assign_folders, find
 from .uploads import UploadLimits
 from .valid_text import is_valid, valid_json
 
@@ -50,14 +50,17 @@ def grade_batch(
     progress: bool = True,
     student_reports: bool = False,
     limits: UploadLimits | None = None,
+    one: bool = False,
 ) -> BatchResults:
     """Grade everything under `path` into `out`; returns every submission's result.json.
 
+    `one`: `path` is one student's upload, never read as a class (`submissions.find`).
     Ctrl-C (KeyboardInterrupt) stops it within a moment, grader processes and all; every result
     already written stays, and the same command later grades only what is left.
     """
     grader = _start_grader(public_only)
-    subs, is_batch = _discover(path, grader, out, limits)
+    found = _discover(path, grader, out, limits, one)
+    subs, is_batch = found.subs, found.is_batch
     todo = [s for s in subs if force or not _reused(s, out, grader)]
     bar = tqdm(
         total=len(subs),
@@ -95,6 +98,7 @@ def grade_batch(
         out=out,
         is_batch=is_batch,
         folders=[s.slug for s in subs],
+        read_as=found.described(),
     )
 
 
@@ -111,6 +115,7 @@ class BatchResults(list):
         out: Path,
         is_batch: bool,
         folders: list[str],
+        read_as: str = "",
     ) -> None:
         super().__init__(results)
         self.graded = graded  # graded by this run
@@ -118,6 +123,7 @@ class BatchResults(list):
         self.out = out
         self.is_batch = is_batch
         self.folders = folders  # results[k] lives in out / folders[k]
+        self.read_as = read_as  # what PATH was read as: "a Gradescope export: 2 submissions"
 
 
 def _start_grader(public_only: bool) -> Grader:
@@ -189,18 +195,20 @@ def _read_result(folder: Path) -> dict:
     return json.loads((folder / RESULT).read_text())
 
 
-def _discover(path: Path, grader: Grader, out: Path, limits: UploadLimits | None):
+def _discover(
+    path: Path, grader: Grader, out: Path, limits: UploadLimits | None, one: bool = False
+) -> Found:
     """The submissions, each with an output folder of its own that no batch file can take.
 
     Uploads are read straight from their folders and zips, one submission at a time, into
     memory (at most the exercise files, each capped): nothing is unpacked to disk, so nothing
     is left behind when a batch is killed.
     """
-    subs, is_batch = discover(path, grader.assignment.files, limits=limits)
+    found = find(path, grader.assignment.files, limits, one=one)
     out.mkdir(parents=True, exist_ok=True)
     _sweep_temporaries(out)
-    assign_folders(subs, reserved=set(BATCH_FILES) | _top_files(out))
-    return subs, is_batch
+    assign_folders(found.subs, reserved=set(BATCH_FILES) | _top_files(out))
+    return found
 
 
 def _top_files(out: Path) -> set[str]:

@@ -124,6 +124,12 @@ def list_assignments() -> None:
     help="What is read of each upload: file_bytes, bytes, entries or depth, e.g. bytes=128MiB "
     "(defaults in docs/submissions.md).",
 )
+@click.option(
+    "--one",
+    is_flag=True,
+    help="PATH is one student's upload (a late upload, a regrade): never read as a Gradescope "
+    "export, an LMS download or a folder of submissions, whatever files it holds.",
+)
 def grade(
     path: Path,
     out: Path,
@@ -133,15 +139,17 @@ def grade(
     no_progress: bool,
     student_reports: bool,
     upload_limits: tuple[str, ...],
+    one: bool,
 ):
     """Grade one submission, a folder of submissions or a Gradescope export into OUT.
 
-    Ends with a summary: how many were graded or reused, which need a look and why, where the
-    pages are. Exits 0 whenever grading ran, whatever the students scored; 130 on Ctrl-C, after
-    which the same command finishes the rest.
+    Ends with a summary: what PATH was read as (a student's upload holding a
+    `submission_metadata.yml` reads as an export: give `--one`), how many were graded or reused,
+    which need a look and why, where the pages are. Exits 0 whenever grading ran, whatever the
+    students scored; 130 on Ctrl-C, after which the same command finishes the rest.
     """
     # With -j N, one for each grader process; on huge pages for a class that pays for them.
-    _prestart_sandbox(jobs, submissions=_class_size(path))
+    _prestart_sandbox(jobs, submissions=1 if one else _class_size(path))
     from .batch import grade_batch
     from .report.terminal import terminal_summary
     from .submissions import SubmissionError
@@ -161,6 +169,7 @@ def grade(
             progress=not no_progress,
             student_reports=student_reports,
             limits=limits,
+            one=one,
         )
     except SubmissionError as e:
         raise click.ClickException(str(e)) from None
@@ -184,6 +193,7 @@ def grade(
             out=out,
             is_batch=done.is_batch,
             student_reports=student_reports,
+            read_as=f"{path} as {done.read_as}",
         )
     )
 

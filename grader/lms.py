@@ -142,9 +142,10 @@ def _parse(root: Entry) -> tuple[str, dict[str, Student]] | None:
     return None
 
 
-def is_lms_download(inp: Input, root: Entry) -> bool:
-    """A row of `submissions.SHAPES`: every entry of the root follows one LMS's scheme."""
-    return _parse(root) is not None
+def lms_download(inp: Input, root: Entry) -> str | None:
+    """A row of `submissions.SHAPES`: the LMS whose scheme every entry of the root follows."""
+    parsed = _parse(root)
+    return parsed[0] if parsed else None
 
 
 def read_lms_download(inp: Input, root: Entry, name: str) -> list[Submission]:

@@ -414,23 +414,31 @@ def _single_top(top: Entry) -> Entry:
     return entries[0] if len(entries) == 1 and entries[0].kind == "dir" else top
 
 
-def _is_export(inp: Input, root: Entry) -> bool:
+# What PATH is read as, in words: the summary of `grader grade` starts with it, so a TA sees at
+# once when a student's upload was read as a class (a metadata file or LMS-like names in it).
+EXPORT = "a Gradescope export"
+ONE = "one submission"
+FOLDER = "a folder of submissions"
+
+
+def _as_export(inp: Input, root: Entry) -> str | None:
     meta = root.child(METADATA)
-    return meta is not None and meta.kind == "file"
+    return EXPORT if meta is not None and meta.kind == "file" else None
 
 
-def _is_one_submission(inp: Input, root: Entry) -> bool:
+def _as_one_submission(inp: Input, root: Entry) -> str | None:
     if any(e.kind == "file" and match_exercise(e.name, inp.files) for e in root.children):
-        return True
+        return ONE
     if inp.notebooks_are_students and len(_loose_notebooks(root)) > 1:
-        return False  # a TA's folder of collected notebooks: read as one, it lost all but one
-    return notebook_submissions.is_notebook_submission(
+        return None  # a TA's folder of collected notebooks: read as one, it lost all but one
+    one = notebook_submissions.is_notebook_submission(
         inp.base, root, student_entries(root), inp.files, inp.is_zip
     )
+    return ONE if one else None
 
 
-def _is_folder_of_submissions(inp: Input, root: Entry) -> bool:
-    return True
+def _as_folder_of_submissions(inp: Input, root: Entry) -> str | None:
+    return FOLDER
 
 
 def _one_submission(inp: Input, root: Entry, name: str) -> list[Submission]:
@@ -554,10 +562,11 @@ def _folder_name(name: str) -> bool:
     )
 
 
-def _is_lms_download(inp: Input, root: Entry) -> bool:
-    from .lms import is_lms_download  # Canvas, Moodle, Blackboard (lms.py imports this module)
+def _as_lms_download(inp: Input, root: Entry) -> str | None:
+    from .lms import lms_download  # Canvas, Moodle, Blackboard (lms.py imports this module)
 
-    return is_lms_download(inp, root)
+    lms = lms_download(inp, root)
+    return f"a {lms} download" if lms else None
 
 
 def _lms_download(inp: Input, root: Entry, name: str) -> list[Submission]:
@@ -566,14 +575,34 @@ def _lms_download(inp: Input, root: Entry, name: str) -> list[Submission]:
     return read_lms_download(inp, root, name)
 
 
-# How an input is recognised, first match wins: (test, read). Export mode is only ever tried at
-# the root of what `grader grade` got.
-SHAPES: list[tuple[Callable, Callable]] = [
-    (_is_export, _gradescope_export),
-    (_is_lms_download, _lms_download),
-    (_is_one_submission, _one_submission),
-    (_is_folder_of_submissions, _folder_of_submissions),
+# How an input is recognised, first match wins: (what it is, read). The first says in words
+# what the input is read as (`EXPORT`, ...), or None when it is not that shape. Export mode is
+# only ever tried at the root of what `grader grade` got.
+SHAPES: list[tuple[Callable[[Input, Entry], str | None], Callable]] = [
+    (_as_export, _gradescope_export),
+    (_as_lms_download, _lms_download),
+    (_as_one_submission, _one_submission),
+    (_as_folder_of_submissions, _folder_of_submissions),
 ]
+
+
+@dataclass
+class Found:
+    """Every submission of an input, and what the input was read as (one of SHAPES' words)."""
+
+    subs: list[Submission]
+    read_as: str
+
+    @property
+    def is_batch(self) -> bool:
+        return self.read_as != ONE
+
+    def described(self) -> str:
+        """`a Gradescope export: 2 submissions`, `one submission`: what a TA is told."""
+        if not self.is_batch:
+            return self.read_as
+        n = len(self.subs)
+        return f"{self.read_as}: {n} submission{'' if n == 1 else 's'}"
 
 
 def discover(
@@ -584,11 +613,30 @@ def discover(
     *,
     notebooks_are_students: bool = True,
 ) -> tuple[list[Submission], bool]:
-    """Every submission under `path`, and whether it is a batch. Nothing is unpacked to disk.
+    """Every submission under `path`, and whether it is a batch (`find`, for older callers).
 
-    `workdir` is no longer used (kept for callers); `limits` bound what is read per submission.
-    `notebooks_are_students`: several notebooks at the top of `path` are a class's, one each
-    (a TA's door); otherwise one student's, the most complete graded (a student's own check).
+    `workdir` is no longer used (kept for callers).
+    """
+    found = find(path, files, limits, notebooks_are_students=notebooks_are_students)
+    return found.subs, found.is_batch
+
+
+def find(
+    path: Path,
+    files: tuple[str, ...],
+    limits: UploadLimits | None = None,
+    *,
+    notebooks_are_students: bool = True,
+    one: bool = False,
+) -> Found:
+    """Every submission under `path`, and what it was read as. Nothing is unpacked to disk.
+
+    `limits` bound what is read per submission. `notebooks_are_students`: several notebooks at
+    the top of `path` are a class's, one each (a TA's door); otherwise one student's, the most
+    complete graded (a student's own check). `one`: `path` is one student's upload, whatever it
+    holds; its files choose no shape. A student's zip holding a `submission_metadata.yml`, or
+    files named as an LMS names them, is otherwise read as a class of names they wrote
+    (`grader grade --one`: a late upload, a regrade).
     """
     path = Path(path)
     if not os.path.lexists(path):
@@ -610,10 +658,12 @@ def discover(
         inp.notebooks_are_students = notebooks_are_students
         root = _single_top(inp.top) if inp.is_zip else inp.top
         name = path.stem if inp.is_zip else real.name
+        if one:
+            return Found(_one_submission(inp, root, name), ONE)
         for test, read in SHAPES:
-            if test(inp, root):
-                subs = read(inp, root, name)
-                return subs, read is not _one_submission
+            read_as = test(inp, root)
+            if read_as:
+                return Found(read(inp, root, name), read_as)
     raise AssertionError("the last shape matches everything")
 
 

@@ -69,6 +69,45 @@ def test_one_submission_names_its_report(small_class, tmp_path):
     assert f"report: {out / 'ada' / 'report.html'}" in printed
 
 
+def test_the_summary_says_what_path_was_read_as(small_class, tmp_path):
+    out = tmp_path / "out"
+    printed = grade(str(small_class), "--out", str(out))
+    assert printed.startswith(f"read {small_class} as a folder of submissions: 3 submissions")
+    printed = grade(str(small_class / "ada"), "--out", str(tmp_path / "one"))
+    assert printed.startswith(f"read {small_class / 'ada'} as one submission\n")
+
+
+def _upload_with_metadata(tmp_path: Path) -> Path:
+    """A student's own upload holding a `submission_metadata.yml` that names a classmate."""
+    upload = tmp_path / "mallory"
+    (upload / "submission_1").mkdir(parents=True)
+    (upload / "exercise2.py").write_text(solution("exercise2"))
+    (upload / "submission_1" / "exercise2.py").write_text(solution("exercise2"))
+    (upload / "submission_metadata.yml").write_text(
+        "submission_1:\n  :submitters:\n  - :name: Mallory\n    :sid: '2002'\n"
+        "submission_2:\n  :submitters:\n  - :name: Alice\n    :sid: '1001'\n"
+    )
+    return upload
+
+
+def test_one_student_s_upload_read_as_a_class_is_said_and_one_reads_it_as_one(tmp_path):
+    """Graded on its own (a late upload, a regrade), a student's upload holding a metadata file
+    is read as an export: the summary says so at once, and `--one` grades it as one upload,
+    with no row for the classmate it names."""
+    upload = _upload_with_metadata(tmp_path)
+    printed = grade(str(upload), "--out", str(tmp_path / "as-class"))
+    first = printed.splitlines()[0]
+    assert first.startswith(f"read {upload} as a Gradescope export: 2 submissions")
+    assert "--one" in first
+    out = tmp_path / "as-one"
+    printed = grade(str(upload), "--out", str(out), "--one")
+    assert printed.startswith(f"read {upload} as one submission\n")
+    assert [p.parent.name for p in out.glob("*/result.json")] == ["mallory"]
+    assert not (out / "grades.csv").exists()
+    result = json.loads((out / "mallory" / "result.json").read_text())
+    assert "Alice" not in json.dumps(result) and result["files"]["exercise2"] == "submitted"
+
+
 def test_student_names_cannot_drive_the_terminal(tmp_path):
     from grader.report.terminal import terminal_summary
 

@@ -26,6 +26,7 @@ from grader.submissions import (
     Submission,
     assign_folders,
     discover,
+    find,
     match_exercise,
     read_submission,
     slug,
@@ -530,6 +531,56 @@ def test_a_name_holding_the_member_separator_never_makes_a_person_nobody_is(tmp_
     assert [(r["name"], r["email"], r["sid"]) for r in rows] == [
         who for sub in sorted(people) for who in people[sub]
     ]
+
+
+# ---- one student's upload, graded on its own -----------------------------------------------------
+
+
+def _uploads_posing_as_a_class(tmp_path: Path) -> dict[str, Path]:
+    """A student's own uploads whose files make them read as a class: a metadata file of names
+    they wrote (a classmate's listed with nothing), or files named as Canvas names a download's."""
+    meta = {
+        "submission_1": {":submitters": [{":name": "Mallory", ":sid": "2002"}]},
+        "submission_2": {":submitters": [{":name": "Alice", ":sid": "1001"}]},
+    }
+    export = {METADATA: yaml.safe_dump(meta), "submission_1/exercise2.py": "m\n"}
+    canvas = {"mallory_2002_5001_exercise2.py": "m\n", "alice_1001_5002_exercise2.py": "a\n"}
+    (tmp_path / "export.zip").write_bytes(zip_bytes(export))
+    (tmp_path / "canvas.zip").write_bytes(zip_bytes(canvas))
+    return {
+        "export.zip": tmp_path / "export.zip",
+        "export folder": tree(tmp_path / "export", export),
+        "canvas.zip": tmp_path / "canvas.zip",
+        "canvas folder": tree(tmp_path / "canvas", canvas),
+    }
+
+
+def test_what_an_input_is_read_as_is_said(tmp_path):
+    """`grader grade` starts its summary with these words: a TA sees a student's upload read as
+    a class before its rows reach the gradebook."""
+    uploads = _uploads_posing_as_a_class(tmp_path)
+    said = {k: find(p, FILES).described() for k, p in uploads.items()}
+    assert said == {
+        "export.zip": "a Gradescope export: 2 submissions",
+        "export folder": "a Gradescope export: 2 submissions",
+        "canvas.zip": "a Canvas download: 2 submissions",
+        "canvas folder": "a Canvas download: 2 submissions",
+    }
+    ada = tree(tmp_path / "class", {"ada/exercise2.py": "a\n", "bo/exercise2.py": "b\n"})
+    assert find(ada, FILES).described() == "a folder of submissions: 2 submissions"
+    assert find(ada / "ada", FILES).described() == "one submission"
+
+
+def test_an_upload_given_as_one_is_read_as_one_whatever_it_holds(tmp_path):
+    """With `one` (`grader grade --one`) no file of the upload chooses how it is read: one
+    submission named after PATH, no submitters from its metadata, no classmate's row."""
+    for label, path in _uploads_posing_as_a_class(tmp_path).items():
+        found = find(path, FILES, one=True)
+        assert not found.is_batch and found.described() == "one submission", label
+        [sub] = found.subs
+        assert sub.name == path.stem and sub.student == {}, label
+    export = find(tmp_path / "export.zip", FILES, one=True).subs[0]
+    assert export.files["exercise2"] == b"m\n"
 
 
 # ---- bounded resources -------------------------------------------------------------------------

@@ -22,13 +22,20 @@ def terminal_summary(
     out: Path,
     is_batch: bool,
     student_reports: bool = False,
+    read_as: str = "",
 ) -> str:
-    """A few lines: graded N, reused M, K need a look (each with its reasons), the pages."""
+    """A few lines: what PATH was read as, graded N, reused M, K need a look (each with its
+    reasons), the pages.
+
+    `read_as` (`export.zip as a Gradescope export: 2 submissions`) comes first: a student's own
+    upload read as a class (a metadata file or LMS-like names in it) puts rows for classmates in
+    the gradebook, and only this line shows it before the gradebook is imported."""
     n = len(results)
-    lines = [
+    lines = [f"read {read_as}" + (_ONE_HINT if is_batch else "")] if read_as else []
+    lines.append(
         f"graded {graded}, reused {reused} from an earlier run (unchanged since): "
         f"{n} {_s(n)} in all"
-    ]
+    )
     look = [(r, f) for r, f in zip(results, folders, strict=True) if attention(r)]
     if look:
         lines.append(f"{len(look)} {'needs' if len(look) == 1 else 'need'} a look:")
@@ -46,6 +53,9 @@ def terminal_summary(
     if student_reports:
         lines.append(f"students' copies: {out}/<submission>/{STUDENT_REPORT}")
     return "\n".join(_printable(line) for line in lines)
+
+
+_ONE_HINT = " (one student's upload? grade it with --one)"
 
 
 def _s(n: int) -> str:
