@@ -52,13 +52,12 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from .submissions import (
-    IGNORED_DIRS,
     Input,
     Submission,
     read_tree,
     slug,
 )
-from .uploads import Budget, Entry, UploadError, UploadLimits, read_capped
+from .uploads import IGNORED_DIRS, Budget, Entry, UploadError, UploadLimits, hidden, read_capped
 
 # Canvas's own part of a name, after the login: `_<user id>_<file id>_`, ids in ASCII digits;
 # one reading per occurrence in the name (the login and the file name may hold it too).
@@ -127,7 +126,24 @@ class Student:
 
 
 def _ignored(e: Entry) -> bool:
-    return e.name.startswith(".") or e.name in IGNORED_DIRS
+    return hidden(e.name) and not lms_named(e.name)
+
+
+def lms_named(name: str) -> bool:
+    """Whether a hidden name (`uploads.hidden`) at the top of a download reads as an LMS's name
+    for a student's entry, and so is a student's, not a hidden file.
+
+    The student's full name comes first in Moodle's scheme, and a name may start with a dot
+    (`.NET Dev_1002_assignsubmission_file_`): read as a hidden file, that student was dropped
+    without a word. Blackboard's assignment name comes first too. Canvas never writes a name
+    starting with a dot (a login is word characters; an anonymous name starts `anon_`), and its
+    readings cost a pass over the name for each `_<id>_<id>_` in it: not tried. Never macOS's
+    `._<name>` (the AppleDouble twin it writes beside a file in a zip, named after that file)
+    nor what IGNORED_DIRS holds: their names copy a student's."""
+    if name.startswith("._") or name in IGNORED_DIRS:
+        return False
+    as_file = Entry(name, name, "file")  # a file's name reads every way a folder's does, and more
+    return bool(_moodle_names(as_file) or _attempt(name))
 
 
 def _parse(root: Entry) -> tuple[str, dict[str, Student]] | None:

@@ -30,7 +30,6 @@ import yaml
 
 from . import notebook_submissions
 from .uploads import (
-    IGNORED_DIRS,
     MAX_EXPORT_ENTRIES,
     AmbiguousEntry,
     Budget,
@@ -39,6 +38,7 @@ from .uploads import (
     UploadError,
     UploadLimits,
     file_reader,
+    hidden,
     kind_of,
     open_inner_zip,
     open_zip_file,
@@ -405,13 +405,41 @@ def _list_folder(base: Path) -> Entry:
 
 
 def _hidden(e: Entry) -> bool:
-    return e.name.startswith(".") or e.name in IGNORED_DIRS
+    """An entry at the top of PATH that is no one's: a dot file, `__MACOSX`, ... but not a name
+    an LMS wrote for a student whose name starts with a dot (`lms.lms_named`)."""
+    return hidden(e.name) and not _lms_named(e.name)
+
+
+def _lms_named(name: str) -> bool:
+    from .lms import lms_named  # lms.py imports this module
+
+    return lms_named(name)
+
+
+def _at_download_top(parts: tuple[str, ...]) -> bool:
+    """Whether a path of PATH's zip with a hidden part is listed all the same: its one hidden
+    part is at the top of what may be a class download (the zip's top, or in its one top folder,
+    `_single_top`) and reads as an LMS's name of a student's entry. Below that top it is pruned
+    again (`_prune_hidden`): inside an upload a dot name is hidden, as in a folder."""
+    at = [i for i, p in enumerate(parts) if hidden(p)]
+    return len(at) == 1 and at[0] <= 1 and _lms_named(parts[at[0]])
+
+
+def _prune_hidden(root: Entry) -> None:
+    """Drop, below the children of `root`, what `_at_download_top` kept for another top."""
+    stack = list(root.children)
+    while stack:
+        e = stack.pop()
+        e.children = [c for c in e.children if not hidden(c.name)]
+        stack += e.children
 
 
 def _single_top(top: Entry) -> Entry:
-    """A zip of one folder is that folder."""
+    """A zip of one folder is that folder; either way, only its top may hold a hidden name."""
     entries = [e for e in top.children if not _hidden(e)]
-    return entries[0] if len(entries) == 1 and entries[0].kind == "dir" else top
+    root = entries[0] if len(entries) == 1 and entries[0].kind == "dir" else top
+    _prune_hidden(root)
+    return root
 
 
 # What PATH is read as, in words: the summary of `grader grade` starts with it, so a TA sees at
@@ -445,6 +473,8 @@ def _one_submission(inp: Input, root: Entry, name: str) -> list[Submission]:
     budget = Budget(inp.limits)
     if inp.is_zip:
         tree = _rebased(root) if root is not inp.top else root
+        # Not a download: what `_at_download_top` kept for one is hidden, as in a folder.
+        tree.children = [e for e in tree.children if not (hidden(e.name) and _lms_named(e.name))]
     else:
         tree = scan_folder(inp.base, (), budget)
     return [read_tree(tree, name, inp.files, budget, inp.stack, source=str(inp.base))]
@@ -686,7 +716,9 @@ def _input(path: Path, real: Path, mode: int, limits, stack) -> Input:
     # The whole zip is listed once; each submission in it is then charged to its own budget.
     whole = Budget(UploadLimits(bytes=1 << 40, entries=MAX_EXPORT_ENTRIES, depth=64))
     try:
-        scan_zip(f, path.name, top, whole, max_entries=MAX_EXPORT_ENTRIES)
+        scan_zip(
+            f, path.name, top, whole, max_entries=MAX_EXPORT_ENTRIES, keep_hidden=_at_download_top
+        )
     except (UploadError, OSError, ValueError, EOFError) as e:
         raise SubmissionError(
             f"{path} is a file but not a readable zip ({e}): give a submission folder or zip, a "

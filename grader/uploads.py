@@ -40,6 +40,13 @@ from typing import BinaryIO
 MiB = 1 << 20
 # Folders no student means as their work: skipped without a note.
 IGNORED_DIRS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints", "node_modules"}
+
+
+def hidden(name: str) -> bool:
+    """A name not looked at: a dot file (an editor's, the OS's) or one of IGNORED_DIRS."""
+    return name.startswith(".") or name in IGNORED_DIRS
+
+
 # A TA's export zip may be large; its listing is parsed once, so its entry count is capped.
 MAX_EXPORT_ENTRIES = 200_000
 
@@ -234,7 +241,7 @@ def scan_folder(root: Path, parts: tuple[str, ...], budget: Budget) -> Entry:
         finally:
             os.close(fd)
         for name, st in listing:
-            if name.startswith(".") or name in IGNORED_DIRS:
+            if hidden(name):
                 continue
             path = f"{node.path}/{name}" if node.path else name
             if not budget.take_entry(path):
@@ -308,9 +315,17 @@ def _member_reader(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[int],
 
 
 def scan_zip(
-    f: BinaryIO, label: str, under: Entry, budget: Budget, max_entries: int | None = None
+    f: BinaryIO,
+    label: str,
+    under: Entry,
+    budget: Budget,
+    max_entries: int | None = None,
+    keep_hidden: Callable[[tuple[str, ...]], bool] | None = None,
 ) -> zipfile.ZipFile:
-    """List the zip `f` as children of `under` (a folder, or the zip file's own entry)."""
+    """List the zip `f` as children of `under` (a folder, or the zip file's own entry).
+
+    Paths with a `hidden` part are left out, but those `keep_hidden` keeps (the top of a class
+    download, where a student's name comes first and may start with a dot)."""
     cap = budget.limits.entries if max_entries is None else max_entries
     count, listing = zip_listing_size(f)
     # The count can lie (zipfile reads the listing by its size): a KiB per entry bounds both.
@@ -331,7 +346,7 @@ def scan_zip(
         if parts is None:
             budget.notes.append(f"skipped {label}: {info.filename!r} (a path outside the zip)")
             continue
-        if not parts or any(p.startswith(".") or p in IGNORED_DIRS for p in parts):
+        if not parts or (any(map(hidden, parts)) and not (keep_hidden and keep_hidden(parts))):
             continue
         if len(parts) + under.depth > budget.limits.depth:
             budget.notes.append(

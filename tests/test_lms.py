@@ -295,6 +295,37 @@ def test_a_moodle_name_ending_like_a_classmates_folder_does_not_take_their_place
     assert subs[f"{fake} (1002)"][1]["exercise2"] == BAD
 
 
+DOT = ".NET Dev_1002_assignsubmission_file_"  # Moodle writes the full name first, dot and all
+
+
+@pytest.mark.parametrize("wrapped", ["", "moodle/"], ids=["at the top", "in one top folder"])
+@pytest.mark.parametrize("shape", ["folder", "zip"])
+def test_a_moodle_name_starting_with_a_dot_is_a_student_not_a_hidden_file(tmp_path, shape, wrapped):
+    """A participant named `.NET Dev` was dropped without a word: their folder or flat file
+    read as hidden. Hidden files elsewhere, and macOS's `._` twins, are still not looked at."""
+    files = {
+        "Ada Lovelace_1001_assignsubmission_file_/exercise2.py": EX2,
+        f"{DOT}/exercise2.py": BAD,
+        f"{DOT}/.hidden/exercise1.py": BAD,  # hidden inside an upload: not looked at
+        ".NET Dev_1003_assignsubmission_file_exercise2.py": EX2,  # a flat file
+        f"._{DOT}/exercise2.py": b"\0\5\26\7",  # AppleDouble: no one's
+        f"__MACOSX/._{DOT}": b"\0\5\26\7",
+        ".DS_Store": b"\0",
+    }
+    if shape == "zip":
+        (tmp_path / "moodle.zip").write_bytes(zipped({wrapped + k: v for k, v in files.items()}))
+        path = tmp_path / "moodle.zip"
+    else:
+        path = write(tmp_path / "moodle", {wrapped + k: v for k, v in files.items()})
+        path = path / wrapped if wrapped else path
+    subs = found(path, tmp_path)
+    assert set(subs) == {"Ada Lovelace (1001)", ".NET Dev (1002)", ".NET Dev (1003)"}
+    student, got, _ = subs[".NET Dev (1002)"]
+    assert student == {"name": ".NET Dev", "sid": "1002"}
+    assert got == {"exercise1": None, "exercise2": BAD, "exercise3": None}
+    assert subs[".NET Dev (1003)"][1]["exercise2"] == EX2
+
+
 def test_moodle_entries_claiming_one_id_under_two_names_are_not_merged(tmp_path):
     root = write(
         tmp_path / "moodle",

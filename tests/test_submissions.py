@@ -451,6 +451,23 @@ def test_a_nested_zip_named_dotdot_zip_deletes_nothing_and_costs_only_its_owner(
     )
 
 
+def test_a_hidden_folder_inside_an_upload_of_a_class_zip_is_not_looked_at(tmp_path):
+    """A class download's top may hold a student's name starting with a dot (a Moodle full
+    name); inside an upload a dot name stays hidden, whatever it reads as."""
+    moodle_like = ".Bo_1002_assignsubmission_file_"
+    files = {"ada/exercise2.py": "a\n", f"ada/{moodle_like}/exercise1.py": "x\n", "bo/x.py": ""}
+    for wrap in ("", "class/"):
+        (tmp_path / "class.zip").write_bytes(zip_bytes({wrap + k: v for k, v in files.items()}))
+        subs, _ = discover(tmp_path / "class.zip", FILES)
+        assert by_name(subs)["ada"].files == {**dict.fromkeys(FILES), "exercise2": b"a\n"}
+    # One student's zip, or one given as such, reads as their folder does.
+    ada = {k.removeprefix("ada/"): v for k, v in files.items() if k.startswith("ada/")}
+    (tmp_path / "ada.zip").write_bytes(zip_bytes(ada))
+    for one in (False, True):
+        [sub] = find(tmp_path / "ada.zip", FILES, one=one).subs
+        assert sub.files == {**dict.fromkeys(FILES), "exercise2": b"a\n"}
+
+
 # ---- export mode only for an export --------------------------------------------------------------
 
 
