@@ -632,7 +632,10 @@ class Found:
         if not self.is_batch:
             return self.read_as
         n = len(self.subs)
-        return f"{self.read_as}: {n} submission{'' if n == 1 else 's'}"
+        text = f"{self.read_as}: {n} submission{'' if n == 1 else 's'}"
+        # An export's or a download's names, ids and emails come from the input itself, which
+        # may be a student's upload holding a metadata file or names copied from an LMS.
+        return text if self.read_as == FOLDER else f"{text} (one student's upload? give --one)"
 
 
 def discover(

@@ -577,11 +577,12 @@ def test_what_an_input_is_read_as_is_said(tmp_path):
     a class before its rows reach the gradebook."""
     uploads = _uploads_posing_as_a_class(tmp_path)
     said = {k: find(p, FILES).described() for k, p in uploads.items()}
+    hint = " (one student's upload? give --one)"  # names and ids read from the input itself
     assert said == {
-        "export.zip": "a Gradescope export: 2 submissions",
-        "export folder": "a Gradescope export: 2 submissions",
-        "canvas.zip": "a Canvas download: 2 submissions",
-        "canvas folder": "a Canvas download: 2 submissions",
+        "export.zip": "a Gradescope export: 2 submissions" + hint,
+        "export folder": "a Gradescope export: 2 submissions" + hint,
+        "canvas.zip": "a Canvas download: 2 submissions" + hint,
+        "canvas folder": "a Canvas download: 2 submissions" + hint,
     }
     ada = tree(tmp_path / "class", {"ada/exercise2.py": "a\n", "bo/exercise2.py": "b\n"})
     assert find(ada, FILES).described() == "a folder of submissions: 2 submissions"

@@ -31,7 +31,7 @@ def terminal_summary(
     upload read as a class (a metadata file or LMS-like names in it) puts rows for classmates in
     the gradebook, and only this line shows it before the gradebook is imported."""
     n = len(results)
-    lines = [f"read {read_as}" + (_ONE_HINT if is_batch else "")] if read_as else []
+    lines = [f"read {read_as}"] if read_as else []
     lines.append(
         f"graded {graded}, reused {reused} from an earlier run (unchanged since): "
         f"{n} {_s(n)} in all"
@@ -53,9 +53,6 @@ def terminal_summary(
     if student_reports:
         lines.append(f"students' copies: {out}/<submission>/{STUDENT_REPORT}")
     return "\n".join(_printable(line) for line in lines)
-
-
-_ONE_HINT = " (one student's upload? grade it with --one)"
 
 
 def _s(n: int) -> str:
