@@ -67,6 +67,10 @@ CANVAS_LATE = re.compile(r"_(?i:late)$")
 # An online text entry or a website URL: Canvas writes the page `<login>[_LATE]_<user id>_text.html`
 # or `..._link.html` in place of files (a submission is one kind or the other).
 CANVAS_ONLINE = re.compile(r"(?P<login>.*)_(?P<id>[0-9]+)_(?P<kind>text|link)\.html", re.S)
+# A name with more readings than this is read for no one all the same (two already are): the
+# rest are not kept. Each reading holds most of the name, and `_1_1_..._1_x.py` of 64,000
+# characters has 32,000 of them.
+MAX_CANVAS_READINGS = 16
 # Symbols Ruby's `[[:word:]]` keeps, being Alphabetic (circled, squared, negative circled and
 # negative squared Latin letters), which Python's categories call So.
 ALPHABETIC_SYMBOLS = ((0x24B6, 0x24E9), (0x1F130, 0x1F149), (0x1F150, 0x1F169), (0x1F170, 0x1F189))
@@ -243,11 +247,19 @@ def _canvas_names(e: Entry) -> list[CanvasName]:
     Canvas removes (a space, a dot, a dash...), which rules out many a reading of a file name.
     An upload named `text.html` (`mallory_2002_7001_text.html`) also reads as the online entry of
     a login `mallory_2002`: that is one more reading, not a reason to prefer either."""
+    # Whether a prefix can be a login is whether it ends before the first character a login
+    # cannot hold: found once, not once per reading (a name of 64,000 characters took ~230 s,
+    # in the batch's own process before anyone was graded).
+    room = _login_room(e.name)
     readings = []
     for t in _matches(CANVAS_IDS, e.name):
-        login, file = _canvas_late(e.name[: t.start()]), e.name[t.end() :]
-        if file and _canvas_login(login):
-            readings.append(CanvasName(login, t["id"], file))
+        if len(readings) > MAX_CANVAS_READINGS:
+            break
+        end = t.start()
+        if end >= 5 and CANVAS_LATE.search(e.name[end - 5 : end]) and end - 5 <= room:
+            end -= 5  # Canvas's late mark, where what precedes it can be a login
+        if t.end() < len(e.name) and end <= room:
+            readings.append(CanvasName(e.name[:end], t["id"], e.name[t.end() :]))
     online = CANVAS_ONLINE.fullmatch(e.name)
     if online and _canvas_login(login := _canvas_late(online["login"])):
         readings.append(CanvasName(login, online["id"], "", online["kind"]))
@@ -276,6 +288,11 @@ def _online_note(name: str, kind: str) -> str:
         "file); this assignment grades uploaded .py files or the notebook, so ask the student "
         "to submit them as a file upload, or read the entry in Canvas and grade it by hand"
     )
+
+
+def _login_room(name: str) -> int:
+    """How long a prefix of `name` may be and still be a login (`_canvas_login`)."""
+    return next((i for i, c in enumerate(name) if not _canvas_login(c)), len(name))
 
 
 def _canvas_login(text: str) -> bool:

@@ -237,6 +237,19 @@ def test_a_receipt_s_name_line_is_read_in_linear_time(tmp_path, line, expected):
         assert _receipt(entry, Budget(UploadLimits())) == expected
 
 
+@pytest.mark.parametrize("login", ["mallory", "mallory_2002_7002_" + "m" * 20_000 + "A"])
+def test_a_long_name_of_many_canvas_readings_is_read_in_linear_time(tmp_path, login):
+    """Each `_<id>_<id>_` in a name was one pass over the name, and each reading kept most of
+    it: 64,000 characters took ~230 s in the batch's own process before anyone was graded."""
+    zpath = tmp_path / "submissions.zip"
+    name = login + "_1" * 20_000 + "_exercise2.py"
+    zpath.write_bytes(zipped({"lovelaceada_1001_3001_exercise2.py": EX2, name: BAD}))
+    with never_hangs():
+        subs = found(zpath, tmp_path)
+    assert subs["lovelaceada (1001)"][1]["exercise2"] == EX2
+    assert all(files["exercise2"] != BAD for _, files, _ in subs.values())  # read for no one
+
+
 def test_a_blackboard_attempt_without_a_receipt_is_not_graded(tmp_path):
     """Blackboard writes a receipt for every attempt: files of an attempt without one are not
     Blackboard's, so they are never graded (not even as a later attempt), and the TA is told."""
