@@ -58,7 +58,7 @@ def grade_batch(
     Ctrl-C (KeyboardInterrupt) stops it within a moment, grader processes and all; every result
     already written stays, and the same command later grades only what is left.
     """
-    grader = _start_grader(public_only)
+    grader = _start_grader(public_only, keep_out=(path, out))
     found = _discover(path, grader, out, limits, one)
     subs, is_batch = found.subs, found.is_batch
     todo = [s for s in subs if force or not _reused(s, out, grader)]
@@ -126,11 +126,12 @@ class BatchResults(list):
         self.read_as = read_as  # what PATH was read as: "a Gradescope export: 2 submissions"
 
 
-def _start_grader(public_only: bool) -> Grader:
+def _start_grader(public_only: bool, keep_out: tuple[Path, ...]) -> Grader:
     """The grader, built with Ctrl-C blocked. A terminal's SIGINT reaches the whole process
     group: anything started meanwhile (the sandbox, when this started it too) keeps SIGINT
     blocked for good and dies with the batch instead; this thread takes it back afterwards,
-    and a Ctrl-C pressed meanwhile is delivered then, not lost.
+    and a Ctrl-C pressed meanwhile is delivered then, not lost. `keep_out`: the batch's
+    submissions and results, which its sandboxes open no way to (client.Zygote).
     """
     blocking = hasattr(signal, "pthread_sigmask")
     if blocking:
@@ -139,7 +140,7 @@ def _start_grader(public_only: bool) -> Grader:
         # No sandbox yet: a batch grades in forked grader processes, each with a zygote of its
         # own (the command launched them early, `launch.prestart`); a single submission takes
         # its zygote when it is graded, by then as ready as a thread started here would make it.
-        return Grader(public_only=public_only, eager_sandbox=False)
+        return Grader(public_only=public_only, eager_sandbox=False, keep_out=keep_out)
     finally:
         if blocking:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

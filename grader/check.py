@@ -18,7 +18,7 @@ from .submissions import SubmissionError, discover, temporary_workdir
 
 def run_check(folder: Path) -> int:
     folder = _folder_of(folder)
-    grader = Grader(public_only=True)
+    grader = Grader(public_only=True, keep_out=(folder,))
     try:
         with temporary_workdir() as workdir:
             subs, is_batch = discover(

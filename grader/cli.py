@@ -27,12 +27,16 @@ def _select(ctx: click.Context, param: click.Parameter, name: str | None) -> Non
         raise click.BadParameter(str(e), ctx, param) from None
 
 
-def _prestart_sandbox(count: int = 1, submissions: int = 1) -> None:
+def _prestart_sandbox(
+    count: int = 1, submissions: int = 1, keep_out: tuple[Path, ...] = ()
+) -> None:
     """Launch the sandbox's zygote before this process imports torch: the two imports then run
     at once on two cores instead of one after the other (about 1.5 s off a cold grading); with
     `count` > 1, one zygote for each grader process a batch forks. It is launched with Ctrl-C
     blocked, as `batch._start_grader` would; a failure here is left for the grader to meet and
-    report when it starts its sandbox the ordinary way."""
+    report when it starts its sandbox the ordinary way. `keep_out`: the paths the command
+    reads and writes, as its grader will name them (a zygote told fewer may be replaced:
+    client.Zygote)."""
     import contextlib
     import signal
 
@@ -43,7 +47,7 @@ def _prestart_sandbox(count: int = 1, submissions: int = 1) -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         with contextlib.suppress(Exception):
-            launch.prestart(count, submissions)
+            launch.prestart(count, submissions, keep_out=keep_out)
     finally:
         if blocking:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
@@ -149,7 +153,7 @@ def grade(
     students scored; 130 on Ctrl-C, after which the same command finishes the rest.
     """
     # With -j N, one for each grader process; on huge pages for a class that pays for them.
-    _prestart_sandbox(jobs, submissions=1 if one else _class_size(path))
+    _prestart_sandbox(jobs, submissions=1 if one else _class_size(path), keep_out=(path, out))
     from .batch import grade_batch
     from .report.terminal import terminal_summary
     from .submissions import SubmissionError
@@ -203,7 +207,7 @@ def grade(
 @click.argument("folder", type=click.Path(path_type=Path), default=Path("."))
 def check(folder: Path) -> None:
     """Run the public cases on your files and print a table like the lecture's `cmp`."""
-    _prestart_sandbox()
+    _prestart_sandbox(keep_out=(folder,))
     from .check import run_check
 
     sys.exit(run_check(folder))
@@ -264,8 +268,9 @@ def gradescope_zip(out: Path) -> None:
 @click.option("--root", type=click.Path(path_type=Path), default=Path("/autograder"))
 def gradescope_run(root: Path) -> None:
     """Grade ROOT/submission and write ROOT/results/results.json (what run_autograder calls)."""
-    _prestart_sandbox()
-    from .gradescope.run import run_autograder
+    from .gradescope.run import grading_paths, run_autograder
+
+    _prestart_sandbox(keep_out=grading_paths(root))
 
     run_autograder(root)
 

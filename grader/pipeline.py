@@ -13,6 +13,7 @@ import hashlib
 import threading
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +66,12 @@ class Grader:
         eager_sandbox: bool = True,
         zygote: Zygote | None = None,
         static_scan: bool = True,
+        keep_out: Sequence[Path] = (),
     ) -> None:
         """`zygote`: a sandbox built by the caller (say, with some layers off), used as it is.
+
+        `keep_out`: the paths this grading reads and writes (the submissions, the results),
+        which the sandbox must open no way to (client.Zygote); each front door names its own.
 
         `static_scan=False` leaves autograd to the run-time checks alone: for tests of the
         sandbox's own layers, never for grading.
@@ -79,6 +84,7 @@ class Grader:
         )
         self.limits = limits or Limits()
         self.public_only = public_only
+        self.keep_out = tuple(keep_out)
         self._zygote: Zygote | None = zygote
         self._runner: SuiteRunner | None = None
         self._starting: threading.Thread | None = None
@@ -94,7 +100,7 @@ class Grader:
 
     def _start_zygote(self) -> None:
         try:
-            self._zygote = Zygote(self.limits)
+            self._zygote = Zygote(self.limits, keep_out=self.keep_out)
         except Exception as e:  # noqa: BLE001 - reported when the sandbox is first needed
             self._start_error = e
 
@@ -106,7 +112,7 @@ class Grader:
             if getattr(self, "_start_error", None):
                 raise self._start_error
         if self._zygote is None:
-            self._zygote = Zygote(self.limits)
+            self._zygote = Zygote(self.limits, keep_out=self.keep_out)
         return self._zygote
 
     def fingerprint(self, sub: Submission) -> str:

@@ -263,3 +263,43 @@ def test_ctrl_c_says_how_to_go_on_even_while_pytest_holds_stderr(tmp_path):
     )
     assert run.returncode == 130, run.stderr
     assert "run the same command again to grade the rest" in run.stderr
+
+
+class _Stop(Exception):
+    """Raised where the grading would start: what was asked for is all this test needs."""
+
+
+@pytest.mark.parametrize("command", ["grade", "check", "gradescope-run"])
+def test_every_grading_command_keeps_what_it_reads_and_writes_out_of_the_sandboxs_reach(
+    command, tmp_path, monkeypatch
+):
+    """Without Landlock, a way in to a Python under a closed folder is a way out of it
+    (inside/reach.py): a red team's student read another student's upload and the batch's
+    results beside the `.venv`. Each command names the paths it reads and writes, to the
+    sandbox it prestarts and to its grader, so that no way in leads to them."""
+    from grader import pipeline
+    from grader.sandbox import launch
+
+    told: dict[str, list[str]] = {}
+    monkeypatch.setattr(
+        launch, "prestart", lambda *a, keep_out=(), **k: told.update(prestart=keep_out)
+    )
+
+    def grader(self, *args, keep_out=(), **kwargs) -> None:
+        told["grader"] = keep_out
+        raise _Stop
+
+    monkeypatch.setattr(pipeline.Grader, "__init__", grader)
+    uploads, out, root = tmp_path / "uploads", tmp_path / "out", tmp_path / "autograder"
+    uploads.mkdir()
+    args, wanted = {
+        "grade": (["grade", str(uploads), "--out", str(out)], {uploads, out}),
+        "check": (["check", str(uploads)], {uploads}),
+        "gradescope-run": (
+            ["gradescope-run", "--root", str(root)],
+            {root / "submission", root / "results"},
+        ),
+    }[command]
+    CliRunner().invoke(main, args)
+    assert {Path(p) for p in told["prestart"]} == wanted
+    assert {Path(p) for p in told["grader"]} == wanted

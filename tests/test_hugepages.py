@@ -128,10 +128,14 @@ def test_prestart_decides_on_huge_pages_by_how_its_zygotes_are_started(
     monkeypatch.setattr(launch, "detect", object)
     monkeypatch.setattr(launch, "can_nest", lambda iso: nested)
     monkeypatch.setattr(
-        launch, "start_nested", lambda iso, count, huge_heap: started.append(huge_heap) or []
+        launch,
+        "start_nested",
+        lambda iso, count, huge_heap, keep_out: started.append(huge_heap) or [],
     )
     monkeypatch.setattr(
-        launch, "start_zygote", lambda iso, layers, cpu, huge_heap: started.append(huge_heap)
+        launch,
+        "start_zygote",
+        lambda iso, layers, cpu, huge_heap, keep_out: started.append(huge_heap),
     )
     launch.prestart(2, submissions)
     assert set(started) == {huge}
@@ -155,4 +159,5 @@ def test_grade_tells_the_sandbox_how_large_the_class_is(tmp_path, monkeypatch, j
     args = ["grade", str(tmp_path), "--out", str(tmp_path / "out"), "-j", str(jobs)]
     result = CliRunner().invoke(cli.main, args)
     assert "stopped by the test" in result.output
-    assert started == [((jobs,), {"submissions": 500})]
+    keep_out = (tmp_path, tmp_path / "out")  # what the batch reads and writes (test_cli)
+    assert started == [((jobs,), {"submissions": 500, "keep_out": keep_out})]

@@ -10,6 +10,7 @@ import select
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import textwrap
 import time
@@ -132,6 +133,90 @@ def test_without_landlock_no_way_in_is_a_way_out_to_the_grader(tmp_path) -> None
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.strip().endswith('RuntimeError: []"'), run.stdout[-2000:]
+
+
+def _venv_in(folder: Path) -> Path:
+    """A virtual environment at `folder` that imports torch and this grader, as a TA's
+    `.venv` beside the course's files would (its own site-packages hold a way to ours)."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
+    ours = sysconfig.get_paths()["purelib"]
+    theirs = subprocess.run(
+        [
+            str(folder / "bin" / "python"),
+            "-c",
+            "import sysconfig as s; print(s.get_paths()['purelib'])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(theirs, "ours.pth").write_text(ours + "\n")
+    return folder / "bin" / "python"
+
+
+# A batch graded without Landlock, whose grading reads its folder of uploads `sys.argv[1]`.
+_BATCH_WITHOUT_LANDLOCK = textwrap.dedent(
+    """
+    import functools, sys
+    from pathlib import Path
+    from grader import pipeline
+    from grader.batch import grade_batch
+    from grader.sandbox import isolation
+    from grader.sandbox.client import Zygote
+
+    iso = isolation.detect(allow_bubblewrap=False)
+    pipeline.Zygote = functools.partial(Zygote, iso=iso, landlock=False)
+    course = Path(sys.argv[1])
+    grade_batch(course / "uploads", course / "out", public_only=True, progress=False)
+    """
+)
+_NEIGHBOUR = textwrap.dedent(
+    """
+    import os
+
+    found = []
+    for _fd in range(3, 20):
+        try:
+            with open(f"/proc/self/fd/{_fd}/../uploads/bob/exercise1.py") as _file:
+                found.append(_file.read())
+        except OSError:
+            pass
+        try:
+            found.append(os.listdir(f"/proc/self/fd/{_fd}/../out"))
+        except OSError:
+            pass
+    raise RuntimeError(repr(found))
+    """
+)
+
+
+@as_root
+def test_without_landlock_no_way_in_is_a_way_out_to_other_students_uploads(tmp_path) -> None:
+    """A red team's layout: a closed folder (mode 0700) holding an open one with the `.venv`,
+    the uploads and the results beside it, the grader elsewhere. Through the descriptor on the
+    `.venv` (`..`), a student's file read another student's upload into its own report. The
+    batch's uploads and results are kept out of every way in now, as the grader's files are."""
+    closed = tmp_path / "closed"
+    course = closed / "course"
+    for name in ("alice", "bob"):
+        (course / "uploads" / name).mkdir(parents=True)
+    python = _venv_in(course / ".venv")
+    (course / "uploads" / "alice" / "exercise1.py").write_text(_NEIGHBOUR)
+    (course / "uploads" / "bob" / "exercise1.py").write_text("# BOB'S OWN WORK\n")
+    closed.chmod(0o700)
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(isolation.GRADER_PACKAGE.parent)}
+    run = subprocess.run(
+        [str(python), "-c", _BATCH_WITHOUT_LANDLOCK, str(course)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd="/",
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    alice = (course / "out" / "alice" / "result.json").read_text()
+    assert "RuntimeError: []" in alice, [ln for ln in alice.splitlines() if "Error" in ln][:3]
+    assert "BOB'S OWN WORK" not in alice
 
 
 def test_an_open_path_is_not_walled_off(tmp_path) -> None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+from types import SimpleNamespace
 
 import pytest
 from conftest import solution
 
 from grader.batch import grade_batch
-from grader.sandbox import launch
+from grader.sandbox import isolation, launch
 from grader.sandbox.client import Limits, Zygote
 
 
@@ -39,6 +40,32 @@ def test_a_zygote_with_layers_off_never_adopts_it():
         launched = launch.take()
         assert launched is not None and launched.proc.pid == early_pid
         launch.reap([launched], seconds=0)
+
+
+def test_a_zygote_keeping_paths_out_adopts_the_prestarted_one_where_nothing_leads_there(tmp_path):
+    """Launched before the command's paths were known, the zygote is kept where its ways in
+    lead to none of them (Landlock in force, or no closed folder): the head start stays."""
+    launch.prestart()
+    early_pid = launch._early[0].proc.pid
+    zygote = Zygote(Limits(), keep_out=[tmp_path / "uploads", tmp_path / "out"])
+    try:
+        assert zygote.proc.pid == early_pid
+    finally:
+        zygote.close()
+
+
+def test_a_prestarted_zygote_whose_way_in_leads_to_a_kept_out_path_is_replaced(tmp_path):
+    """Without Landlock, a way in opened by a zygote that was not told the paths could lead a
+    student process to them (inside/reach.py): such a zygote is replaced by one that was."""
+    course = tmp_path / "course"
+    asked = SimpleNamespace(_keep_out=(str(course / "uploads"),))
+    told = SimpleNamespace(keep_out=tuple(isolation.kept_out()))
+    assert Zygote._exposes(asked, told, {"exposed": [str(course)]})
+    assert Zygote._exposes(asked, told, {})  # a zygote that does not say is not trusted to
+    assert not Zygote._exposes(asked, told, {"exposed": []})
+    assert not Zygote._exposes(asked, told, {"exposed": [str(tmp_path / "python")]})
+    already = SimpleNamespace(keep_out=tuple(isolation.kept_out(asked._keep_out)))
+    assert not Zygote._exposes(asked, already, {"exposed": [str(course)]})
 
 
 def test_a_forked_copy_of_the_process_never_takes_it():

@@ -58,7 +58,7 @@ def grade_submission(root: Path, start: float) -> dict:
     from .results import to_gradescope
 
     print(f"grader from {Path(grader_init).resolve().parent}")
-    grader = Grader(limits=limits_from_env())
+    grader = Grader(limits=limits_from_env(), keep_out=grading_paths(root))
     try:
         with temporary_workdir() as workdir:
             sub = load_submission(root / SUBMISSION, grader.assignment.files, Path(workdir))
@@ -68,6 +68,12 @@ def grade_submission(root: Path, start: float) -> dict:
     print(f"isolation: {json.dumps(result.get('isolation', {}))}")
     print(f"files: {json.dumps(result.get('files', {}))}")
     return to_gradescope(result, grader.rubric)
+
+
+def grading_paths(root: Path) -> tuple[Path, ...]:
+    """What the run reads and writes: the upload and the results folder (client.Zygote keeps
+    student code from being given a way to them)."""
+    return (root / SUBMISSION, root.joinpath(*RESULTS).parent)
 
 
 def limits_from_env():

@@ -22,14 +22,15 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
 from . import framing, launch
-from .inside import confine, protocol
-from .isolation import Isolation, detect
+from .inside import confine, protocol, reach
+from .isolation import Isolation, detect, kept_out
 from .launch import protect_trusted_process  # noqa: F401 - part of this module's API
 from .memory import container_memory
 
@@ -120,13 +121,22 @@ class Zygote:
     """One warm, clean process per grader process; forks student processes in milliseconds."""
 
     def __init__(
-        self, limits: Limits, iso: Isolation | None = None, *, huge_heap: bool = False, **layers
+        self,
+        limits: Limits,
+        iso: Isolation | None = None,
+        *,
+        huge_heap: bool = False,
+        keep_out: Sequence[str | os.PathLike] = (),
+        **layers,
     ) -> None:
         """`layers`: landlock=False, seccomp=False or audit_hook=False switch a layer off (to
         test the others without it). `huge_heap`: see `launch.HUGE_HEAP` (a prestarted zygote
-        has what `launch.prestart` chose)."""
+        has what `launch.prestart` chose). `keep_out`: the paths the grading reads and writes
+        (other students' uploads, the results), which no student process may be given a way
+        to (isolation.zygote_config)."""
         self.limits = limits
         self._huge_heap = huge_heap
+        self._keep_out = tuple(map(str, keep_out))
         self._base = iso or detect()
         self._prestartable = iso is None and not layers  # what launch.prestart built
         self._layers = layers
@@ -145,7 +155,9 @@ class Zygote:
         if self.generation == 1 and self._prestartable:
             launched = launch.take()
         if launched is None:
-            launched = launch.start_zygote(self.iso, self._layers, huge_heap=self._huge_heap)
+            launched = launch.start_zygote(
+                self.iso, self._layers, huge_heap=self._huge_heap, keep_out=self._keep_out
+            )
         self._launched = launched
         self.iso, self.proc, self.ctl, trusted = launched[:4]
         # Read the zygote's stderr as it comes (a full pipe would stall it); keep the end.
@@ -163,10 +175,27 @@ class Zygote:
             self._stderr_reader.join(timeout=2)
             err = self._stderr.decode(errors="replace")
             raise RuntimeError(f"the sandbox could not start: {e}\n{err}") from None
+        if self._exposes(launched, ready.get("reach")):
+            self.close()
+            return self._start()  # one of our own, told every path (never a prestarted one)
         layers = ready.get("layers")
         self.iso.observe(layers if isinstance(layers, dict) else {}, trusted)
         self.iso.limits = self.limits.report()
         self._note_memory()
+
+    def _exposes(self, launched: launch.Launched, report: object) -> bool:
+        """Whether a zygote launched without some of our paths to keep out (`launch.prestart`,
+        called before they were known) opened a way in that leads to one of them. Where
+        Landlock confines student processes, or no way in was opened, it exposes nothing
+        and is kept: the prestart's head start is lost only where it would cost a leak."""
+        missing = set(kept_out(self._keep_out)) - set(launched.keep_out)
+        if not missing:
+            return False
+        exposed = report.get("exposed") if isinstance(report, dict) else None
+        if not isinstance(exposed, list):
+            return True  # it did not say: assume the worst
+        regions = [r for r in exposed if isinstance(r, str)]
+        return any(reach.overlap(region, path) for region in regions for path in missing)
 
     def _note_memory(self) -> None:
         cgroup = container_memory()

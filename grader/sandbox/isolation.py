@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -319,8 +320,10 @@ def nest_config(cpus: list[int | None]) -> dict:
     return {"tmp": [TMPFS_BYTES, TMPFS_INODES], "cpus": cpus}
 
 
-def zygote_config(iso: Isolation) -> dict:
-    """What every student process may read (as seen from inside the outer sandbox)."""
+def zygote_config(iso: Isolation, keep_out: Sequence[str | Path] = ()) -> dict:
+    """What every student process may read (as seen from inside the outer sandbox).
+    `keep_out`: the paths the grading reads and writes (other students' uploads, the results),
+    which no way in of inside/reach.py may open to a student uid either."""
     system = [str(Path("/") / d) for d in SYSTEM_DIRS] + list(SYSTEM_FILES) + list(CPU_INFO)
     read = [str(_inside_path(iso))]
     # Bubblewrap's root holds no grader; torch's backward formulas are in every root.
@@ -336,8 +339,16 @@ def zygote_config(iso: Isolation) -> dict:
         "private_tmp": iso.bubblewrap,
         "reach": reach,
         # ... but never where a descriptor's `..` would lead to these (without Landlock)
-        "keep_out": [] if iso.bubblewrap else [str(p) for p in protected_paths()],
+        "keep_out": [] if iso.bubblewrap else kept_out(keep_out),
     }
+
+
+def kept_out(grading: Sequence[str | Path] = ()) -> list[str]:
+    """What no way in of inside/reach.py may open to a student uid: the grader's own files and
+    `grading`'s paths, resolved (as the grader reaches them: the zygote compares them with
+    resolved paths)."""
+    paths = [*protected_paths(), *map(Path, grading)]
+    return list(dict.fromkeys(os.path.realpath(p) for p in paths))
 
 
 def _inside_path(iso: Isolation) -> Path:

@@ -24,7 +24,7 @@ import signal
 import socket
 import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from .inside import confine
@@ -33,6 +33,7 @@ from .isolation import (
     Isolation,
     can_nest,
     detect,
+    kept_out,
     nest_config,
     zygote_command,
     zygote_config,
@@ -100,6 +101,8 @@ class Launched(NamedTuple):
     # One of several zygotes nested in one process (inside/nest.py): `proc` and `pidfd` are
     # that process, which lives as long as any of them; this zygote's end is its socket's.
     nested: bool = False
+    # The paths its configuration kept out of the ways in of inside/reach.py (kept_out).
+    keep_out: tuple[str, ...] = ()
 
 
 # The zygote's heap on transparent huge pages, for a batch large enough to pay for them.
@@ -135,16 +138,22 @@ def huge_heap_pays(submissions: int, processes: int, nested: bool = False) -> bo
 
 
 def start_zygote(
-    iso: Isolation, layers: dict[str, bool], cpu: int | None = None, huge_heap: bool = False
+    iso: Isolation,
+    layers: dict[str, bool],
+    cpu: int | None = None,
+    huge_heap: bool = False,
+    keep_out: Sequence[str | os.PathLike] = (),
 ) -> Launched:
     """Launch the zygote's process (on `cpu` only, if given: see `cpu_for`; its heap on huge
-    pages if `huge_heap`: see HUGE_HEAP); returns the isolation it runs under, the process,
-    the control socket and what `protect_trusted_process` said. Waiting for it is the caller's."""
+    pages if `huge_heap`: see HUGE_HEAP; `keep_out`: see `zygote_config`); returns the
+    isolation it runs under, the process, the control socket and what
+    `protect_trusted_process` said. Waiting for it is the caller's."""
     trusted = protect_trusted_process()
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    config = dict(zygote_config(iso), env=sorted(CLEAN_ENV), **layers)
+    config = dict(zygote_config(iso, keep_out), env=sorted(CLEAN_ENV), **layers)
     proc = _popen_zygote(zygote_command(iso), [theirs], config, cpu, huge_heap)
-    return Launched(iso, proc, ours, trusted, pidfd_of(proc.pid), os.getpid())
+    kept = tuple(kept_out(keep_out))
+    return Launched(iso, proc, ours, trusted, pidfd_of(proc.pid), os.getpid(), keep_out=kept)
 
 
 def _popen_zygote(
@@ -192,18 +201,23 @@ def ended(pidfd: int, seconds: float = 0.0) -> bool:
     return bool(select.select([pidfd], [], [], seconds)[0])
 
 
-def start_nested(iso: Isolation, count: int, huge_heap: bool = False) -> list[Launched]:
+def start_nested(
+    iso: Isolation, count: int, huge_heap: bool = False, keep_out: Sequence[str | os.PathLike] = ()
+) -> list[Launched]:
     """Launch one process that imports torch once and forks `count` zygotes, each walled off
     in namespaces and a /tmp of its own (inside/nest.py; only where `isolation.can_nest`).
     Zygote number i runs on `cpu_for(i, count)`; the process importing torch runs anywhere."""
     trusted = protect_trusted_process()
     pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(count)]
     cpus = [cpu_for(i, count) for i in range(count)]
-    config = dict(zygote_config(iso), env=sorted(CLEAN_ENV), nest=nest_config(cpus))
+    config = dict(zygote_config(iso, keep_out), env=sorted(CLEAN_ENV), nest=nest_config(cpus))
     command = zygote_command(iso, nested=True)
     proc = _popen_zygote(command, [theirs for _, theirs in pairs], config, None, huge_heap)
+    kept = tuple(kept_out(keep_out))
     return [
-        Launched(copy.deepcopy(iso), proc, ours, trusted, pidfd_of(proc.pid), os.getpid(), True)
+        Launched(
+            copy.deepcopy(iso), proc, ours, trusted, pidfd_of(proc.pid), os.getpid(), True, kept
+        )
         for ours, _ in pairs
     ]
 
@@ -212,21 +226,27 @@ _early: list[Launched] = []  # launched by prestart, not yet taken, for this pro
 _early_pid: int | None = None  # the process they are for
 
 
-def prestart(count: int = 1, submissions: int = 1) -> None:
+def prestart(
+    count: int = 1, submissions: int = 1, keep_out: Sequence[str | os.PathLike] = ()
+) -> None:
     """Launch `count` default zygotes (every layer, detected isolation): the first for this
     process to take, the others for the grader processes it will fork. Zygote number i runs on
     `cpu_for(i, count)`, where grader process number i will run. `submissions`: about how many
-    the batch holds, to decide on huge pages (huge_heap_pays)."""
+    the batch holds, to decide on huge pages (huge_heap_pays). `keep_out`: the paths the
+    grading will read and write (`zygote_config`); a zygote that takes one launched without
+    a path it keeps out checks what its ways in expose (client.Zygote)."""
     global _early, _early_pid
     if _early and _early_pid == os.getpid():
         return
     iso = detect()
     if count > 1 and can_nest(iso):  # one torch import for all of them
-        launched = start_nested(iso, count, huge_heap_pays(submissions, count, nested=True))
+        huge_heap = huge_heap_pays(submissions, count, nested=True)
+        launched = start_nested(iso, count, huge_heap, keep_out)
     else:
         huge_heap = huge_heap_pays(submissions, count)
         launched = [
-            start_zygote(copy.deepcopy(iso), {}, cpu_for(i, count), huge_heap) for i in range(count)
+            start_zygote(copy.deepcopy(iso), {}, cpu_for(i, count), huge_heap, keep_out)
+            for i in range(count)
         ]
     _early, _early_pid = launched, os.getpid()
 

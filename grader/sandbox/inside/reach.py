@@ -18,8 +18,10 @@ up to the closed one is open to walk. Where Landlock is not there to confine rea
 read the hidden cases of a checkout under a closed folder through the descriptor of the
 runtime (or of a `.venv` inside the checkout), files the closed folder alone kept from the
 student uid. So without Landlock no descriptor is opened whose way out reaches what must be
-kept out (`keep_out`: the grader's package and checkout); a lazy import from that installation
-then fails, and the result's warning says so.
+kept out (`keep_out`: the grader's package and checkout, and the paths the grading reads and
+writes: the batch's submissions and results, Gradescope's upload and results.json, the folder
+`grader check` reads: a red team's student read another's upload beside the `.venv`). A lazy
+import from an installation withheld that way fails.
 
 Standard library only: this file runs inside the sandbox beside student code.
 """
@@ -62,23 +64,38 @@ def opened_up(path: str) -> str:
         here = parent
 
 
-def _overlap(a: str, b: str) -> bool:
+def overlap(a: str, b: str) -> bool:
+    """Whether one of two paths holds the other (or they are the same), once resolved."""
     a, b = os.path.realpath(a), os.path.realpath(b)
     return (
         a == b or a.startswith(b.rstrip(os.sep) + os.sep) or b.startswith(a.rstrip(os.sep) + os.sep)
     )
 
 
+def _needs_a_way_in(root: object) -> bool:
+    return isinstance(root, str) and os.path.isdir(root) and walled_off(root)
+
+
+def withheld(roots: list[str], keep_out: list[str] = ()) -> dict[str, str]:
+    """The roots that get no descriptor, each with the path of `keep_out` that its way out
+    (`opened_up`) would reach."""
+    found: dict[str, str] = {}
+    for root in filter(_needs_a_way_in, roots):
+        region = opened_up(root)
+        reached = [k for k in keep_out if isinstance(k, str) and overlap(region, k)]
+        if reached:
+            found[root] = reached[0]
+    return found
+
+
 def open_walled_off(roots: list[str], keep_out: list[str] = ()) -> dict[str, int]:
     """As root, before dropping privileges: a descriptor for each root a student uid could not
-    reach by its name, keyed by that name and by its resolved name; none for a root whose
-    way out (`opened_up`) reaches a path of `keep_out`."""
+    reach by its name, keyed by that name and by its resolved name; none for a root `withheld`
+    names."""
     fds: dict[str, int] = {}
-    for root in roots:
-        if not (isinstance(root, str) and os.path.isdir(root) and walled_off(root)):
-            continue
-        region = opened_up(root)
-        if any(_overlap(region, k) for k in keep_out if isinstance(k, str)):
+    kept = withheld(roots, keep_out)
+    for root in filter(_needs_a_way_in, roots):
+        if root in kept:
             continue
         fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         for name in (os.path.abspath(root), os.path.realpath(root)):

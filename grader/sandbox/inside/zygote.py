@@ -110,17 +110,28 @@ class Zygote:
         # As root, the zygote opens the way to a Python its children's fresh uids could not
         # reach by name, and points its module table there, once: every child inherits both.
         # (Each child doing it itself touched every loaded module: ~20 ms of CPU per process.)
+        roots, keep_out = config.get("reach", []), _keep_out(config)
         root = os.getuid() == 0
-        self.ways_in = (
-            reach.open_walled_off(config.get("reach", []), _keep_out(config)) if root else {}
-        )
+        self.ways_in = reach.open_walled_off(roots, keep_out) if root else {}
+        # What the ways in open to a student uid beyond the installation (`..`), where no
+        # Landlock confines its reads: the grader checks it against the paths it keeps out,
+        # which a zygote launched before they were known was not told (launch.prestart).
+        self.exposed = [] if _landlock_confines(config) else _regions(self.ways_in)
         reach.reroute(self.ways_in)
         self.rules = _landlock_rules(config, self.ways_in)
         self.filter = _seccomp_filter(config)
 
     def serve(self) -> None:
         self.layers = self._probe()
-        protocol.send(self.ctl, {"ready": True, "pid": os.getpid(), "layers": self.layers})
+        protocol.send(
+            self.ctl,
+            {
+                "ready": True,
+                "pid": os.getpid(),
+                "layers": self.layers,
+                "reach": {"exposed": self.exposed},
+            },
+        )
         try:
             while True:
                 msg, fds = _recv_with_fds(self.ctl)
@@ -257,12 +268,23 @@ def _heap_pages() -> dict:
     return {"marked_huge": marked, "huge_kb": huge_kb}
 
 
+def _landlock_confines(config: dict) -> bool:
+    """Whether Landlock will confine every read of the children to the paths they may read."""
+    return bool(confine.LINUX and config.get("landlock", True) and confine.landlock_abi() > 0)
+
+
 def _keep_out(config: dict) -> list[str]:
     """What a descriptor of reach.py must not open the way to: nothing where Landlock confines
-    every read of the children, else the grader's package and checkout (reach.py says why)."""
-    if confine.LINUX and config.get("landlock", True) and confine.landlock_abi() > 0:
+    every read of the children, else the grader's package and checkout and the paths the
+    grading reads and writes (reach.py says why)."""
+    if _landlock_confines(config):
         return []
     return [p for p in config.get("keep_out", []) if isinstance(p, str)]
+
+
+def _regions(ways_in: dict[str, int]) -> list[str]:
+    """The folders whose trees the ways in open to a student uid (reach.opened_up)."""
+    return sorted({reach.opened_up(root) for root in ways_in})
 
 
 def _landlock_rules(config: dict, ways_in: dict[str, int]) -> confine.Rules | None:
