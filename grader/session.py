@@ -27,6 +27,8 @@ from .student_text import (
     empty_file,
     import_failure,
     missing_function,
+    missing_module,
+    unreachable,
 )
 from .timing import CallTimer
 
@@ -157,7 +159,10 @@ class Session:
                     self.timed_out.add((file, func))
                 outcome = self._outcome(f, func, reply)
                 if outcome.status == "error" and reply.kind == "error":
-                    outcome.message = call_failure(func, outcome.message, sig["params"], allowed)
+                    plain = self._unreachable(outcome.message)
+                    outcome.message = call_failure(
+                        func, outcome.message, sig["params"], allowed, plain
+                    )
                 if outcome.status == "ok" and self.timer is not None:
                     self.timer.add(f"{file}.{func}", reply.elapsed)
                 outcomes.append(outcome)
@@ -233,7 +238,7 @@ class Session:
             what = "timed out" if reply.kind == "timeout" else "failed"
             status = "timeout" if reply.kind == "timeout" else "error"
             message = (
-                import_failure(f.name, reply.message)
+                import_failure(f.name, reply.message, plain=self._unreachable(reply.message))
                 if status == "error"
                 else f"importing {f.name}.py {what}:\n{reply.message}"
             )
@@ -241,6 +246,13 @@ class Session:
             return f.load_error
         f.functions = reply.functions
         return None
+
+    def _unreachable(self, traceback_text: str) -> str:
+        """Why an import failed, where the student is not to blame: the module is installed,
+        in an installation the sandbox could give no way to on this machine (the result's
+        isolation notes tell the TA why); "" otherwise."""
+        module = missing_module(traceback_text)
+        return unreachable(module) if module and self.zygote.withheld_module(module) else ""
 
     def _declared(self, f: StudentFile, func: str) -> Outcome | None:
         if func not in f.functions:

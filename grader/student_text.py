@@ -50,6 +50,23 @@ _IMPORT_PROBLEMS = (
 )
 
 
+def missing_module(traceback_text: str) -> str:
+    """The module a traceback ends failing to find (`ModuleNotFoundError`), or ""."""
+    m = re.match(r"^ModuleNotFoundError: No module named '([^']+)'", last_line(traceback_text))
+    return m.group(1) if m else ""
+
+
+def unreachable(module: str) -> str:
+    """An import of a module the grader has, which the grading machine's set-up kept out of
+    student code's reach: the student is not at fault, and is not told to change the code."""
+    return (
+        f"it imports '{module}', which the grader has, but the way this grading machine is set "
+        "up keeps it out of reach of student code: this is not a mistake in your code (it "
+        "would import elsewhere), and the course staff see it in the grading report; ask them "
+        "to regrade once it is fixed"
+    )
+
+
 def last_line(text: str) -> str:
     """The last non-blank line of a message (a traceback's exception line)."""
     lines = [ln for ln in (text or "").splitlines() if ln.strip()]
@@ -83,19 +100,20 @@ def explain_failure(
     return ""
 
 
-def import_failure(file: str, traceback_text: str, brief: bool = False) -> str:
+def import_failure(file: str, traceback_text: str, brief: bool = False, plain: str = "") -> str:
     """The message for a file whose import raised: the plain reason first, then the traceback
-    (`brief`: the reason alone when there is one, for a command line)."""
-    plain = explain_failure(traceback_text)
+    (`brief`: the reason alone when there is one, for a command line; `plain`: the reason,
+    where the caller knows it better than the traceback's last line, as `unreachable`)."""
+    plain = plain or explain_failure(traceback_text)
     head = f"importing {file}.py failed: {plain}" if plain else f"importing {file}.py failed:"
     return head if plain and brief else f"{head}\n{traceback_text}"
 
 
 def call_failure(
-    func: str, traceback_text: str, declared: list[str], allowed: frozenset[str]
+    func: str, traceback_text: str, declared: list[str], allowed: frozenset[str], plain: str = ""
 ) -> str:
-    """A call's error message: the plain reason (when known) above the student's traceback."""
-    plain = explain_failure(traceback_text, func, declared, allowed)
+    """A call's error message: the plain reason (when known, or given) above the traceback."""
+    plain = plain or explain_failure(traceback_text, func, declared, allowed)
     return f"{plain}\n{traceback_text}" if plain else traceback_text
 
 

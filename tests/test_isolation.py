@@ -5,6 +5,7 @@ no student process outlives grading, whatever it does to itself."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import select
 import shutil
@@ -71,6 +72,21 @@ def test_a_fresh_uid_imports_a_module_that_lies_behind_a_closed_folder(tmp_path)
     assert value == "42" and file.startswith(reach.PROC_FD + "/")
 
 
+def test_a_module_of_a_withheld_installation_is_found_package_by_package(tmp_path) -> None:
+    """What the grader looks for before it tells a student an import was not their mistake:
+    the module itself, under the withheld installation's import path, not just its package."""
+    from grader.sandbox import client
+
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "lazy.py").write_text("")
+    paths = [str(tmp_path)]
+    assert client._findable("pkg", paths) and client._findable("pkg.lazy", paths)
+    assert not client._findable("pkg.nope", paths) and not client._findable("nope", paths)
+    assert not client._findable("pkg.lazy.deeper", paths)
+
+
 def test_aliases_go_through_the_descriptor_of_the_longest_matching_root() -> None:
     fds = {"/opt/py": 7, "/opt/py/venv": 9}
     assert reach.alias("/opt/py/lib/os.py", fds) == "/proc/self/fd/7/lib/os.py"
@@ -135,9 +151,10 @@ def test_without_landlock_no_way_in_is_a_way_out_to_the_grader(tmp_path) -> None
     assert run.stdout.strip().endswith('RuntimeError: []"'), run.stdout[-2000:]
 
 
-def _venv_in(folder: Path) -> Path:
+def _venv_in(folder: Path) -> tuple[Path, Path]:
     """A virtual environment at `folder` that imports torch and this grader, as a TA's
-    `.venv` beside the course's files would (its own site-packages hold a way to ours)."""
+    `.venv` beside the course's files would (its own site-packages hold a way to ours): its
+    Python and its own site-packages."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
     ours = sysconfig.get_paths()["purelib"]
     theirs = subprocess.run(
@@ -151,7 +168,7 @@ def _venv_in(folder: Path) -> Path:
         check=True,
     ).stdout.strip()
     Path(theirs, "ours.pth").write_text(ours + "\n")
-    return folder / "bin" / "python"
+    return folder / "bin" / "python", Path(theirs)
 
 
 # A batch graded without Landlock, whose grading reads its folder of uploads `sys.argv[1]`.
@@ -170,6 +187,24 @@ _BATCH_WITHOUT_LANDLOCK = textwrap.dedent(
     grade_batch(course / "uploads", course / "out", public_only=True, progress=False)
     """
 )
+
+
+def _grade_without_landlock(python: Path, course: Path) -> dict[str, str]:
+    """Grade `course`/uploads into `course`/out with `python`, as root without Landlock; each
+    submission's result.json, as text."""
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(isolation.GRADER_PACKAGE.parent)}
+    run = subprocess.run(
+        [str(python), "-c", _BATCH_WITHOUT_LANDLOCK, str(course)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd="/",
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return {p.parent.name: p.read_text() for p in (course / "out").glob("*/result.json")}
+
+
 _NEIGHBOUR = textwrap.dedent(
     """
     import os
@@ -200,23 +235,42 @@ def test_without_landlock_no_way_in_is_a_way_out_to_other_students_uploads(tmp_p
     course = closed / "course"
     for name in ("alice", "bob"):
         (course / "uploads" / name).mkdir(parents=True)
-    python = _venv_in(course / ".venv")
+    python, _ = _venv_in(course / ".venv")
     (course / "uploads" / "alice" / "exercise1.py").write_text(_NEIGHBOUR)
     (course / "uploads" / "bob" / "exercise1.py").write_text("# BOB'S OWN WORK\n")
     closed.chmod(0o700)
-    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(isolation.GRADER_PACKAGE.parent)}
-    run = subprocess.run(
-        [str(python), "-c", _BATCH_WITHOUT_LANDLOCK, str(course)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-        cwd="/",
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    alice = (course / "out" / "alice" / "result.json").read_text()
+    alice = _grade_without_landlock(python, course)["alice"]
     assert "RuntimeError: []" in alice, [ln for ln in alice.splitlines() if "Error" in ln][:3]
     assert "BOB'S OWN WORK" not in alice
+
+
+@as_root
+def test_an_import_the_layout_withheld_is_named_to_the_ta_not_blamed_on_the_student(tmp_path):
+    """The same layout: the `.venv` gets no way in (its way out leads to the uploads), so a
+    module of it that the sandbox had not loaded at its start cannot be imported. The student
+    was told "which the grader does not have" and the TA nothing; now the result's isolation
+    notes name the installation and the fix, and the student is not blamed."""
+    closed = tmp_path / "closed"
+    course = closed / "course"
+    (course / "uploads" / "alice").mkdir(parents=True)
+    python, site = _venv_in(course / ".venv")
+    (site / "ninja_lazy_module.py").write_text("VALUE = 1.0\n")
+    lazy = mutated(
+        "exercise1",
+        "    dlogprobs = torch.zeros_like(logprobs)\n",
+        "    import ninja_lazy_module\n\n"
+        "    dlogprobs = torch.zeros_like(logprobs) * ninja_lazy_module.VALUE\n",
+    )
+    (course / "uploads" / "alice" / "exercise1.py").write_text(lazy)
+    closed.chmod(0o700)
+    text = _grade_without_landlock(python, course)["alice"]
+    result = json.loads(text)
+    assert "No module named 'ninja_lazy_module'" in text  # the layout did withhold it
+    assert "which the grader does not have" not in text
+    assert "this is not a mistake in your code" in text
+    venv, closed_ = os.path.realpath(course / ".venv"), os.path.realpath(closed)
+    named = [n for n in result["isolation"]["notes"] if f"cannot import from {venv}:" in n]
+    assert named and f"out of {closed_}, or grade with bubblewrap" in named[0], named
 
 
 def test_an_open_path_is_not_walled_off(tmp_path) -> None:

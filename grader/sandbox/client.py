@@ -10,9 +10,11 @@ from __future__ import annotations
 import array
 import contextlib
 import copy
+import importlib.machinery
 import json
 import multiprocessing.util
 import os
+import re
 import secrets
 import select
 import signal
@@ -178,8 +180,9 @@ class Zygote:
         if self._exposes(launched, ready.get("reach")):
             self.close()
             return self._start()  # one of our own, told every path (never a prestarted one)
+        self.withheld = _withheld(ready.get("reach"))
         layers = ready.get("layers")
-        self.iso.observe(layers if isinstance(layers, dict) else {}, trusted)
+        self.iso.observe(layers if isinstance(layers, dict) else {}, trusted, self.withheld)
         self.iso.limits = self.limits.report()
         self._note_memory()
 
@@ -196,6 +199,13 @@ class Zygote:
             return True  # it did not say: assume the worst
         regions = [r for r in exposed if isinstance(r, str)]
         return any(reach.overlap(region, path) for region in regions for path in missing)
+
+    def withheld_module(self, name: str) -> bool:
+        """Whether `name` is a module of an installation this zygote left student processes
+        no way to (inside/reach.py): installed, and importable on a machine set up as
+        docs/threat-model.md says, but out of a student process's reach on this one."""
+        paths = [p for w in self.withheld for p in w.get("paths", []) if isinstance(p, str)]
+        return bool(paths) and _MODULE.fullmatch(name) is not None and _findable(name, paths)
 
     def _note_memory(self) -> None:
         cgroup = container_memory()
@@ -331,6 +341,30 @@ class Zygote:
         if launched.pidfd is not None:
             os.close(launched.pidfd)
             self._launched = launched._replace(pidfd=None)
+
+
+def _withheld(report: object) -> list[dict]:
+    """The zygote's list of installations it left without a way in (inside/zygote.py)."""
+    found = report.get("withheld") if isinstance(report, dict) else None
+    return [w for w in found if isinstance(w, dict)] if isinstance(found, list) else []
+
+
+_MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+def _findable(name: str, paths: list[str]) -> bool:
+    """Whether the import system would find module `name` (dotted) under `paths`, package by
+    package; nothing is imported, only folders listed (as root, which reaches them)."""
+    parts = name.split(".")
+    search: list[str] | None = paths
+    for depth in range(1, len(parts) + 1):
+        if not search:
+            return False
+        spec = importlib.machinery.PathFinder.find_spec(".".join(parts[:depth]), search)
+        if spec is None:
+            return False
+        search = list(spec.submodule_search_locations or [])
+    return True
 
 
 def _hung_up(ctl: socket.socket) -> bool:

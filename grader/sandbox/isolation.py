@@ -102,8 +102,9 @@ class Isolation:
             "autograd": self.autograd.startswith("switched off"),
         }[promise]
 
-    def observe(self, layers: dict, trusted: str) -> None:
-        """Fold in what a probe student process could actually put in force."""
+    def observe(self, layers: dict, trusted: str, withheld: Sequence[dict] = ()) -> None:
+        """Fold in what a probe student process could actually put in force, and the
+        installations the zygote left out of its reach (`withheld`: inside/zygote.py)."""
         self.trusted_process = trusted
         self.landlock = _layer(layers, "landlock")
         self.seccomp = _layer(layers, "seccomp")
@@ -124,6 +125,7 @@ class Isolation:
         for key in ("error", "warning"):
             if layers.get(key):
                 self.notes.append(str(layers[key]))
+        self.notes += [withheld_note(w) for w in withheld]
 
     def _carriers(self, landlock: bool, seccomp: bool) -> list[str]:
         fresh = self.user.startswith("a fresh")
@@ -277,6 +279,23 @@ REFUSED = (
     "setting up uid map",
     "Creating new namespace failed",
 )
+
+
+def withheld_note(withheld: dict) -> str:
+    """What a TA should know of an installation student code cannot import from here
+    (inside/reach.py), and how to put it within reach."""
+    root, closed, reaches = (str(withheld.get(k, "?")) for k in ("root", "closed", "reaches"))
+    return (
+        f"student code cannot import from {root}: the folder {closed} above it is closed to "
+        "other users, and the way in that the sandbox would open through it (a descriptor) "
+        f"would also lead to {reaches}, which student code must not read (without Landlock "
+        "nothing else keeps it out). A module imported after the sandbox's start (`import "
+        "statistics` inside a function, a part of torch not loaded yet) fails there with "
+        "ModuleNotFoundError, and the student's message says it is not the student's doing. "
+        "To fix: move the checkout "
+        f"or virtual environment out of {closed}, or grade with bubblewrap, or on a kernel with "
+        "Landlock (Linux >= 5.13, enabled)"
+    )
 
 
 def bubblewrap_note(why_not: str, carriers: list[str]) -> str:

@@ -21,7 +21,9 @@ student uid. So without Landlock no descriptor is opened whose way out reaches w
 kept out (`keep_out`: the grader's package and checkout, and the paths the grading reads and
 writes: the batch's submissions and results, Gradescope's upload and results.json, the folder
 `grader check` reads: a red team's student read another's upload beside the `.venv`). A lazy
-import from an installation withheld that way fails.
+import from an installation withheld that way fails: the zygote reports the installation
+(`withheld`), the result's isolation notes name it and the fix, and the student's message does
+not blame the student for it.
 
 Standard library only: this file runs inside the sandbox beside student code.
 """

@@ -113,6 +113,9 @@ class Zygote:
         roots, keep_out = config.get("reach", []), _keep_out(config)
         root = os.getuid() == 0
         self.ways_in = reach.open_walled_off(roots, keep_out) if root else {}
+        # ... and the installations left without one, which student code cannot import from:
+        # the grader tells the TA why, and spares the student the blame (client.Zygote).
+        self.withheld = _report(reach.withheld(roots, keep_out)) if root else []
         # What the ways in open to a student uid beyond the installation (`..`), where no
         # Landlock confines its reads: the grader checks it against the paths it keeps out,
         # which a zygote launched before they were known was not told (launch.prestart).
@@ -129,7 +132,7 @@ class Zygote:
                 "ready": True,
                 "pid": os.getpid(),
                 "layers": self.layers,
-                "reach": {"exposed": self.exposed},
+                "reach": {"exposed": self.exposed, "withheld": self.withheld},
             },
         )
         try:
@@ -285,6 +288,26 @@ def _keep_out(config: dict) -> list[str]:
 def _regions(ways_in: dict[str, int]) -> list[str]:
     """The folders whose trees the ways in open to a student uid (reach.opened_up)."""
     return sorted({reach.opened_up(root) for root in ways_in})
+
+
+def _report(withheld: dict[str, str]) -> list[dict]:
+    """Each root left without a way in: the closed folder above it, the kept-out path a way in
+    would have led to, and the folders of this process's import path in it (where the
+    grader looks for a module a student process failed to import)."""
+    return [
+        {
+            "root": root,
+            "closed": os.path.dirname(reach.opened_up(root)),
+            "reaches": reached,
+            "paths": [p for p in sys.path if isinstance(p, str) and _within(p, root)],
+        }
+        for root, reached in sorted(withheld.items())
+    ]
+
+
+def _within(path: str, root: str) -> bool:
+    path, root = os.path.realpath(path), os.path.realpath(root)
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _landlock_rules(config: dict, ways_in: dict[str, int]) -> confine.Rules | None:
