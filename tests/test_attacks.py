@@ -98,12 +98,20 @@ class Lab:
             "sentinel": str(self.sentinel),
         }
 
+    def created(self) -> list[Path]:
+        """Whatever an attack made beside the escape paths, under names that start like them
+        (a FIFO, a node, a folder moved there), seen from outside the sandbox."""
+        return sorted(p for e in self.escapes for p in e.parent.glob(f"{e.name}*"))
+
     def close(self) -> None:
         for s in (self.tcp, self.udp, self.unix, self.abstract):
             s.close()
-        for path in self.escapes:
+        for path in self.created():
             with contextlib.suppress(OSError):
-                path.unlink()
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -166,6 +174,9 @@ def nested_grader(lab):
 ONE_LAYER_AT_A_TIME = {
     "without_bubblewrap": dict(allow_bubblewrap=False),
     "bubblewrap_alone": dict(landlock=False, seccomp=False),
+    # A kernel before 5.13 (or with Landlock switched off), without bubblewrap: seccomp carries
+    # what it can (the network, signals, creating files) and the rest is reported missing.
+    "seccomp_without_landlock": dict(allow_bubblewrap=False, landlock=False),
     "nothing_but_rlimits_and_uids": dict(allow_bubblewrap=False, landlock=False, seccomp=False),
 }
 
@@ -302,6 +313,10 @@ def check_no_escape_files(result, lab, constants, grader) -> None:
     assert [p for p in lab.escapes if p.exists()] == []
 
 
+def check_nothing_created(result, lab, constants, grader) -> None:
+    assert lab.created() == [], "a student process made a name that outlived grading"
+
+
 def check_runtime_unchanged(result, lab, constants, grader) -> None:
     assert runtime_digest() == RUNTIME_DIGEST
 
@@ -315,6 +330,7 @@ CHECKS = {
     "secret_absent": check_secret_absent,
     "nothing_arrived": check_nothing_arrived,
     "no_escape_files": check_no_escape_files,
+    "nothing_created": check_nothing_created,
     "runtime_unchanged": check_runtime_unchanged,
 }
 
@@ -1069,4 +1085,78 @@ def test_seccomp_alone_denies_locks_exec_and_memfd(tmp_path) -> None:
         "memfd": "denied",
         "exec": "denied",
         "getfl": "True",  # fcntl itself still works: only the lock commands are refused
+    }
+
+
+def test_seccomp_alone_lets_nothing_be_created(tmp_path) -> None:
+    """Where Landlock is missing, seccomp is what keeps a student process from making names in
+    the machine's /tmp (they outlive grading, and its siblings see them): no file, folder, FIFO,
+    node or link, by any call, and no rename; an open that would create (O_CREAT, O_TMPFILE) is
+    refused, openat2 (whose flags it cannot read) looks absent. The filter alone, no audit hook:
+    reading, listing and opening an existing file for writing still work."""
+    program = textwrap.dedent(
+        f"""
+        import ctypes, errno, os, platform, stat, sys
+        sys.path.insert(0, {str(isolation.INSIDE)!r})
+        import confine
+        here = {str(tmp_path)!r}
+        def at(name):
+            return os.path.join(here, name)
+        for name in ('file', 'spare'):
+            open(at(name), 'w').close()
+        libc = ctypes.CDLL(None, use_errno=True)
+
+        def syscall(nr, *args):
+            if libc.syscall(nr, *args) < 0:
+                raise OSError(ctypes.get_errno(), 'syscall')
+
+        def openat2(path):
+            how = (ctypes.c_uint64 * 3)(os.O_RDONLY | os.O_CREAT, 0o600, 0)
+            syscall(437, -100, path.encode(), how, ctypes.c_size_t(24))
+
+        creat = {{'x86_64': 85}}.get(platform.machine())
+        confine.seccomp(os.getpid())
+        tries = {{
+            'mkfifo': lambda: os.mkfifo(at('new-fifo')),
+            'mknod': lambda: os.mknod(at('new-node'), stat.S_IFREG | 0o600),
+            'mknod_socket': lambda: os.mknod(at('new-socket'), stat.S_IFSOCK | 0o600),
+            'mkdir': lambda: os.mkdir(at('new-folder')),
+            'symlink': lambda: os.symlink(here, at('new-symlink')),
+            'link': lambda: os.link(at('file'), at('new-link')),
+            'rename': lambda: os.rename(at('spare'), at('new-name')),
+            'replace_existing': lambda: os.replace(at('spare'), at('file')),
+            'creat': lambda: creat and syscall(creat, at('new-creat').encode(), 0o600),
+            'o_creat': lambda: os.open(at('new-open'), os.O_RDONLY | os.O_CREAT),
+            'o_creat_existing': lambda: os.open(at('file'), os.O_WRONLY | os.O_CREAT),
+            'o_tmpfile': lambda: os.open(here, os.O_TMPFILE | os.O_RDWR),
+            'openat2': lambda: openat2(at('new-openat2')),
+        }}
+        for name, attempt in tries.items():
+            try:
+                attempt()
+                print(name, 'ALLOWED')
+            except OSError as e:
+                print(name, errno.errorcode.get(e.errno, e.errno))
+        os.close(os.open(at('file'), os.O_WRONLY | os.O_TRUNC))
+        with open(at('file')) as f:
+            print('read', repr(f.read()))
+        os.close(os.open(here, os.O_RDONLY | os.O_DIRECTORY))
+        print('listed', sorted(os.listdir(here)))
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    if not confine.seccomp_supported():
+        assert run.returncode != 0 and "seccomp" in run.stderr
+        return
+    assert run.returncode == 0, run.stderr
+    lines = dict(line.split(" ", 1) for line in run.stdout.split("\n") if line)
+    made = ("mkfifo", "mknod", "mknod_socket", "mkdir", "symlink", "link", "rename")
+    assert lines == {
+        **dict.fromkeys([*made, "replace_existing", "creat"], "EPERM"),
+        **dict.fromkeys(["o_creat", "o_creat_existing", "o_tmpfile"], "EPERM"),
+        "openat2": "ENOSYS",  # as on a kernel without it: callers fall back to openat
+        "read": "''",
+        "listed": "['file', 'spare']",
     }

@@ -560,10 +560,11 @@ def test_the_zygotes_landlock_rules_are_closed_before_student_code(bubblewrap) -
 
 @pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
 def test_a_3000_deep_folder_is_removed_and_the_zygote_lives_on(bubblewrap) -> None:
-    """Where Landlock is missing (and so the audit hook's refusal of mkdir is all there is), a
-    tree deeper than a path can name must still go with its process."""
+    """Where Landlock and seccomp are missing (each refuses mkdir, and so the audit hook's
+    refusal is all there is), a tree deeper than a path can name must still go with its
+    process."""
     iso = isolation.detect(allow_bubblewrap=bubblewrap)
-    zygote = Zygote(FAST, iso, landlock=False, audit_hook=False)
+    zygote = Zygote(FAST, iso, landlock=False, seccomp=False, audit_hook=False)
     try:
         first = zygote.proc.pid
         process = zygote.spawn()

@@ -89,7 +89,9 @@ class Isolation:
         files: the grader's files unreadable, nothing outside the process's folder writable;
         network: no connection to anything; signals: no signal, trace or memory read of any
         other process; exchange: two student processes cannot pass data through files or IPC;
-        autograd: no derivative can come out of torch in a student process (noautograd.py).
+        creation: no file, folder, FIFO, node or link made on the machine's disk (none left
+        after grading); autograd: no derivative can come out of torch in a student process
+        (noautograd.py).
         """
         landlock = self.landlock.startswith("in force")
         seccomp = self.seccomp.startswith("in force")
@@ -99,6 +101,9 @@ class Isolation:
             "network": self.bubblewrap or seccomp,  # Landlock alone leaves UDP open
             "signals": seccomp or fresh_uid,
             "exchange": landlock or (fresh_uid and self.bubblewrap),
+            # Landlock and seccomp each refuse every creation; bubblewrap's root is read-only
+            # but for a /tmp and /dev of its own, which end with it.
+            "creation": self.bubblewrap or landlock or seccomp,
             "autograd": self.autograd.startswith("switched off"),
         }[promise]
 
@@ -179,6 +184,9 @@ MISSING = {
     "root): a submission could disrupt the batch",
     "exchange": "student processes of one submission can pass files to each other (no Landlock; "
     "e.g. exercise 2 could reuse gradients handed to exercise 1)",
+    "creation": "student code can leave empty files, folders, FIFOs and links in the machine's "
+    "/tmp and /dev/shm, which outlive grading (neither bubblewrap, Landlock nor seccomp is in "
+    "force here)",
     "autograd": "autograd could not be switched off in student processes: student code could "
     "compute gradients with it",
 }

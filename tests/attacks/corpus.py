@@ -665,6 +665,41 @@ if wrote:
         checks=("canary_untouched", "no_escape_files"),
     ),
     _a(
+        "create_names_outside",
+        "creates empty files, FIFOs and socket nodes in the machine's /tmp and /dev/shm, by "
+        "calls the audit hook never sees (mknod, mkfifo, torch's C++ opening with O_CREAT), and "
+        "moves its own folder there: nothing it makes may outlive grading (without Landlock "
+        "they did: a free-files channel between a submission's processes)",
+        "exercise2.dhprebn",
+        """
+import os
+import stat
+made = []
+for folder in ('/tmp', '/dev/shm', _T['canary']):
+    base = os.path.join(folder, 'escape-' + _T['token'])
+    for kind, make in (
+        ('', os.mkfifo),
+        ('-node', lambda p: os.mknod(p, stat.S_IFREG | 0o600)),
+        ('-socket', lambda p: os.mknod(p, stat.S_IFSOCK | 0o600)),
+        ('-saved', lambda p: torch.save(torch.zeros(1), p)),
+        ('-mapped', lambda p: torch.from_file(p, shared=True, size=1, dtype=torch.uint8)),
+        ('-moved', lambda p: os.rename(os.getcwd(), p)),
+    ):
+        try:
+            make(base + kind)
+        except Exception:
+            pass
+        # Made on the machine, not in a private /tmp: the lab's sentinel is seen beside it.
+        if os.path.lexists(base + kind) and os.path.exists(_T['sentinel']):
+            made.append(base + kind)
+if made:
+    raise RuntimeError(f'ATTACK SUCCEEDED: made {made}')
+""",
+        "passed",
+        layer="creation",
+        checks=("canary_untouched", "no_escape_files", "nothing_created"),
+    ),
+    _a(
         "tamper_with_runtime",
         "opens the sandbox's own worker and protocol for writing",
         "exercise2.dhprebn",

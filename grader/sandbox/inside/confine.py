@@ -14,7 +14,9 @@ that follows: the kernel refuses to loosen a Landlock domain or remove a seccomp
   any process but itself, no SysV/POSIX IPC, no io_uring, no namespaces or mounts, no new
   processes or threads, no exec, no memfd (no native code loaded from memory), no file locks or
   leases (flock, fcntl's lock commands: a channel between two processes that can read the same
-  file).
+  file), and no new name in any folder: no file, folder, FIFO, device node or link is created,
+  and none renamed (what one process makes in the machine's /tmp outlives grading and is seen
+  by its siblings; Landlock forbids it too, but is missing on older kernels).
 
 Standard library only: this file runs inside the sandbox beside student code.
 """
@@ -253,7 +255,9 @@ _DENIED = {
         chroot=161 open_tree=428 move_mount=429 fsopen=430 fsmount=432 bpf=321
         perf_event_open=298 userfaultfd=323 keyctl=250 add_key=248 request_key=249 shmget=29
         semget=64 msgget=68 mq_open=240 kcmp=312 fork=57 vfork=58 clone=56 clone3=435 flock=73
-        memfd_create=319 execve=59 execveat=322""",
+        memfd_create=319 execve=59 execveat=322
+        creat=85 mknod=133 mknodat=259 mkdir=83 mkdirat=258 symlink=88 symlinkat=266 link=86
+        linkat=265 rename=82 renameat=264 renameat2=316""",
     "aarch64": """
         socket=198 ptrace=117 process_vm_readv=270 process_vm_writev=271 pidfd_open=434
         pidfd_getfd=438 pidfd_send_signal=424 io_uring_setup=425 io_uring_enter=426
@@ -261,7 +265,8 @@ _DENIED = {
         open_tree=428 move_mount=429 fsopen=430 fsmount=432 bpf=280 perf_event_open=241
         userfaultfd=282 keyctl=219 add_key=217 request_key=218 shmget=194 semget=190
         msgget=186 mq_open=180 kcmp=272 clone=220 clone3=435 flock=32 memfd_create=279
-        execve=221 execveat=281""",
+        execve=221 execveat=281
+        mknodat=33 mkdirat=34 symlinkat=36 linkat=37 renameat=38 renameat2=276""",
 }
 _SELF_ONLY = {
     "x86_64": "tkill=200 tgkill=234 rt_sigqueueinfo=129 rt_tgsigqueueinfo=297",
@@ -274,6 +279,19 @@ _SELF_OR_ZERO = {
     "x86_64": "sched_setparam=142 sched_setscheduler=144 sched_setaffinity=203 sched_setattr=314",
     "aarch64": "sched_setparam=118 sched_setscheduler=119 sched_setaffinity=122 sched_setattr=274",
 }
+
+
+# open and openat create a file when their flags say so (O_CREAT, or O_TMPFILE: an unnamed file
+# that linkat could name later); those flags are refused, every other open works. The flags are
+# open's second argument and openat's third; aarch64 has no open (its C library uses openat).
+_OPENS = {"x86_64": {"open": 2, "openat": 257}, "aarch64": {"openat": 56}}
+_FLAGS_ARG = {"open": 1, "openat": 2}
+# The same bits on both architectures (asm-generic/fcntl.h). __O_TMPFILE only, not O_TMPFILE,
+# which includes O_DIRECTORY: opening a folder to list it must keep working.
+O_CREAT, O_TMPFILE_BIT = 0o100, 0o20000000
+# openat2 passes its flags in a struct, which a seccomp filter cannot read: it gets ENOSYS, as on
+# kernels before 5.6, so that a caller falls back to openat, whose flags the filter reads.
+OPENAT2 = 437  # the same number on every architecture
 
 
 def _numbers(table: str) -> dict[str, int]:
@@ -292,6 +310,7 @@ _SYSCALLS = {
         "ioprio_set": ioprio_set,
         "fcntl": fcntl,
         "prctl": prctl_nr,
+        "opens": {nr: _FLAGS_ARG[name] for name, nr in _OPENS[arch].items()},
         "x32": arch == "x86_64",  # x32 numbering (nr | 0x40000000) would dodge every rule
     }
     for arch, audit, kill, prlimit, fcntl, prctl_nr, setpriority, ioprio_set in (
@@ -301,9 +320,17 @@ _SYSCALLS = {
 }
 _ALLOW = 0x7FFF0000
 _DENY = 0x00050000 | errno.EPERM  # SECCOMP_RET_ERRNO: the call fails with EPERM, a clear error
-_LD_W_ABS, _JEQ_K, _JGE_K, _RET_K = 0x20, 0x15, 0x35, 0x06
+_NOSYS = 0x00050000 | errno.ENOSYS  # ... with ENOSYS: "this kernel has no such call"
+_LD_W_ABS, _JEQ_K, _JGE_K, _JSET_K, _RET_K = 0x20, 0x15, 0x35, 0x45, 0x06
 _OFF_NR, _OFF_ARCH, _OFF_ARG0 = 0, 4, 16  # struct seccomp_data; arg0's low half (little-endian)
 _OFF_ARG1 = 24
+
+
+def _off_arg(n: int) -> int:
+    """Where argument `n`'s low half sits in struct seccomp_data (little-endian)."""
+    return _OFF_ARG0 + 8 * n
+
+
 # fcntl commands that share state with other processes through a file every student process
 # may read: record locks (F_GETLK/F_SETLK/F_SETLKW, their 32-bit twins, the OFD ones), leases,
 # directory notifications. Two processes of one submission could pass values through them.
@@ -367,7 +394,10 @@ def seccomp(pid: int, ready: Filter | None = None) -> str:
     no_new_privs()
     if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
         _raise("seccomp")
-    return f"{ready.denied} system calls denied; file locks denied; signals only to itself"
+    return (
+        f"{ready.denied} system calls denied; file locks denied; no file, folder, node or link "
+        "created; signals only to itself"
+    )
 
 
 def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
@@ -384,7 +414,13 @@ def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
     asm += [("jeq", table["setpriority"], "setpriority", None)]
     asm += [("jeq", table["ioprio_set"], "ioprio_set", None)]
     asm += [("jeq", table["fcntl"], "fcntl", None)]
+    asm += [("jeq", nr, f"flags_in_arg{arg}", None) for nr, arg in sorted(table["opens"].items())]
+    asm += [("jeq", OPENAT2, "nosys", None)]
     asm += [("jeq", table["prctl"], "prctl", None), ("ret", _ALLOW)]
+    # Opening creates nothing: any flag that would (O_CREAT, O_TMPFILE) denies the call.
+    for arg in sorted(set(table["opens"].values())):
+        asm += [("label", f"flags_in_arg{arg}"), ("ld", _off_arg(arg))]
+        asm += [("jset", O_CREAT | O_TMPFILE_BIT, "deny", "allow")]
     asm += [("label", "fcntl"), ("ld", _OFF_ARG1)]
     asm += [("jeq", cmd, "deny", None) for cmd in LOCK_COMMANDS] + [("ret", _ALLOW)]
     # Its parent-death signal stays: it dies with the zygote, whatever the zygote dies of.
@@ -398,6 +434,7 @@ def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
     asm += [("label", "ioprio_set"), ("ld", _OFF_ARG0), ("jeq", IOPRIO_WHO_PROCESS, "who", "deny")]
     asm += [("label", "who"), ("ld", _OFF_ARG1), ("jeq", 0, "allow", None)]
     asm += [("jeq", self_pid, "allow", "deny")]
+    asm += [("label", "nosys"), ("ret", _NOSYS)]
     asm += [("label", "allow"), ("ret", _ALLOW), ("label", "deny"), ("ret", _DENY)]
     return _assemble(asm)
 
@@ -419,7 +456,7 @@ def _assemble(asm: list) -> list[tuple[int, int, int, int]]:
         elif op[0] == "ret":
             out.append((_RET_K, 0, 0, op[1]))
         else:
-            code = _JEQ_K if op[0] == "jeq" else _JGE_K
+            code = {"jeq": _JEQ_K, "jge": _JGE_K, "jset": _JSET_K}[op[0]]
             jt = labels[op[2]] - here - 1 if op[2] else 0
             jf = labels[op[3]] - here - 1 if op[3] else 0
             if not (0 <= jt <= 255 and 0 <= jf <= 255):
