@@ -228,6 +228,15 @@ def test_a_notebook_beside_students_folders_does_not_make_the_class_one_student(
     assert "backprop_ninja.ipynb sat at the top of the class folder" in subs[2].review[0]["reason"]
 
 
+def discover_class(root: Path, given: str, tmp_path: Path):
+    """`discover` on the class folder `root` as it is, or zipped (`given`: folder or zip)."""
+    if given == "zip":
+        with zipfile.ZipFile(tmp_path / "class.zip", "w") as z:
+            for f in sorted(root.iterdir()):
+                z.write(f, f"class/{f.name}")
+    return discover(root.with_suffix(".zip" if given == "zip" else ""), FILES, tmp_path)
+
+
 def student_zip(path: Path, exercise: str, text: str | None = None) -> None:
     with zipfile.ZipFile(path, "w") as z:
         z.writestr(f"{exercise}.py", solution(exercise) if text is None else text)
@@ -242,11 +251,7 @@ def test_a_notebook_beside_students_zips_does_not_make_the_class_one_student(tmp
     student_zip(root / "alice.zip", "exercise1")
     student_zip(root / "bob.zip", "exercise2")
     (root / "mallory.ipynb").write_bytes(solved_notebook())
-    if given == "zip":
-        with zipfile.ZipFile(tmp_path / "class.zip", "w") as z:
-            for f in sorted(root.iterdir()):
-                z.write(f, f"class/{f.name}")
-    subs, batch = discover(root.with_suffix(".zip" if given == "zip" else ""), FILES, tmp_path)
+    subs, batch = discover_class(root, given, tmp_path)
     assert batch and [s.name for s in subs] == ["alice", "bob", "mallory"]
     assert subs[0].files["exercise1"] is not None and subs[0].files["exercise2"] is None
     assert subs[1].files["exercise2"] is not None and subs[1].files["exercise1"] is None
@@ -264,11 +269,7 @@ def test_a_folder_of_notebooks_collected_by_hand_is_a_class_of_them(tmp_path, gi
     (root / "bob.ipynb").write_bytes(stub_notebook())
     (root / "carol.ipynb").write_bytes(solved_notebook())
     (root / "names.txt").write_text("alice bob carol\n")
-    if given == "zip":
-        with zipfile.ZipFile(tmp_path / "class.zip", "w") as z:
-            for f in sorted(root.iterdir()):
-                z.write(f, f"class/{f.name}")
-    subs, batch = discover(root.with_suffix(".zip" if given == "zip" else ""), FILES, tmp_path)
+    subs, batch = discover_class(root, given, tmp_path)
     assert batch and [s.name for s in subs] == ["alice", "bob", "carol"]
     assert_from_notebook(subs[0], "alice.ipynb")
     assert_from_notebook(subs[2], "carol.ipynb")
