@@ -630,6 +630,17 @@ def test_a_refused_bubblewrap_is_reported_as_refused_not_as_missing(says, tmp_pa
     assert not any("install" in n.replace("installed", "") for n in iso.notes)
 
 
+def test_an_uncapped_tmp_says_why_and_what_to_do():
+    """As root with bubblewrap, a checkout made by `mktemp -d` puts Python under /tmp, which the
+    capped /tmp would cover: the result said capping "needs the grader to run as root"."""
+    venv = ["/root/.pyenv/versions/3.11.7", "/tmp/tmp.x/c/.venv"]
+    as_root = isolation._tmp_report(True, False, True, venv)
+    assert "files not capped" in as_root and "lies under /tmp" in as_root
+    assert "move the checkout or virtual environment out of /tmp" in as_root
+    assert "needs the grader to run as root" in isolation._tmp_report(True, False, False, venv)
+    assert "and 8192 files" in isolation._tmp_report(True, True, True, venv)
+
+
 def test_a_missing_bubblewrap_is_reported_with_the_package_to_install(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap anywhere
     assert isolation._why_no_bubblewrap() == "missing"
