@@ -54,10 +54,11 @@ from typing import NamedTuple
 from .submissions import (
     Input,
     Submission,
+    hidden_at_top,
     read_tree,
     slug,
 )
-from .uploads import IGNORED_DIRS, Budget, Entry, UploadError, UploadLimits, hidden, read_capped
+from .uploads import IGNORED_DIRS, Budget, Entry, UploadError, UploadLimits, read_capped
 
 # Canvas's own part of a name, after the login: `_<user id>_<file id>_`, ids in ASCII digits;
 # one reading per occurrence in the name (the login and the file name may hold it too).
@@ -129,10 +130,6 @@ class Student:
     title: str = ""  # the submission's name, where it is not `<name> (<key>)`
 
 
-def _ignored(e: Entry) -> bool:
-    return hidden(e.name) and not lms_named(e.name)
-
-
 def lms_named(name: str) -> bool:
     """Whether a hidden name (`uploads.hidden`) at the top of a download reads as an LMS's name
     for a student's entry, and so is a student's, not a hidden file.
@@ -152,7 +149,7 @@ def lms_named(name: str) -> bool:
 
 def _parse(root: Entry) -> tuple[str, dict[str, Student]] | None:
     """Which LMS named the entries of `root`, and its students; None for anything else."""
-    entries = [e for e in root.children if not _ignored(e)]
+    entries = [e for e in root.children if not hidden_at_top(e)]
     if not entries:
         return None
     for lms, parse in (("Canvas", _canvas), ("Moodle", _moodle), ("Blackboard", _blackboard)):

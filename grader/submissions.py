@@ -404,7 +404,7 @@ def _list_folder(base: Path) -> Entry:
     return top
 
 
-def _hidden(e: Entry) -> bool:
+def hidden_at_top(e: Entry) -> bool:
     """An entry at the top of PATH that is no one's: a dot file, `__MACOSX`, ... but not a name
     an LMS wrote for a student whose name starts with a dot (`lms.lms_named`)."""
     return hidden(e.name) and not _lms_named(e.name)
@@ -436,7 +436,7 @@ def _prune_hidden(root: Entry) -> None:
 
 def _single_top(top: Entry) -> Entry:
     """A zip of one folder is that folder; either way, only its top may hold a hidden name."""
-    entries = [e for e in top.children if not _hidden(e)]
+    entries = [e for e in top.children if not hidden_at_top(e)]
     root = entries[0] if len(entries) == 1 and entries[0].kind == "dir" else top
     _prune_hidden(root)
     return root
@@ -486,7 +486,7 @@ def student_entries(root: Entry) -> list[Entry]:
     return [
         e
         for e in root.children
-        if not _hidden(e) and (e.kind != "file" or e.name.casefold().endswith(".zip"))
+        if not hidden_at_top(e) and (e.kind != "file" or e.name.casefold().endswith(".zip"))
     ]
 
 
@@ -496,7 +496,9 @@ def _is_notebook(e: Entry) -> bool:
 
 def _loose_notebooks(root: Entry) -> list[Entry]:
     """The notebooks at the top of a folder (files only: a link is no one's work)."""
-    return [e for e in root.children if e.kind == "file" and not _hidden(e) and _is_notebook(e)]
+    return [
+        e for e in root.children if e.kind == "file" and not hidden_at_top(e) and _is_notebook(e)
+    ]
 
 
 def _folder_of_submissions(inp: Input, root: Entry, name: str) -> list[Submission]:
