@@ -66,5 +66,14 @@ def test_the_hidden_seeds_differ_from_the_public_one_and_each_other():
     assert len(set(seeds)) == len(seeds)
 
 
+def test_every_case_has_a_quiet_unit_so_a_dropped_epsilon_fails_everywhere():
+    """A unit with a tiny batch variance, where (bnvar + 1e-5) and bnvar differ enough to judge:
+    the public cases catch a dropped epsilon as the hidden ones do (the check's verdict is the
+    grader's). tests/test_judge.py measures the margin, as for every classic mistake."""
+    for case in cases():
+        assert case.cfg.quiet_unit, case.id
+        assert float(case.atomic["bnvar"].min()) < 0.05, case.id
+
+
 def test_the_cases_are_float32_like_the_lecture():
     assert {c.dtype for c in (*PUBLIC, *HIDDEN)} == {"float32"}

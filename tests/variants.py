@@ -56,6 +56,13 @@ MISTAKES: dict[str, Variant] = {
         "bnraw",
         says=("bessel",),
     ),
+    "missing_epsilon": _v(
+        "exercise1",
+        "dbnvar",
+        "(-0.5 * (bnvar + 1e-5) ** -1.5)",
+        "(-0.5 * bnvar**-1.5)",
+        says=("epsilon", "1e-5"),
+    ),
     "missing_branch_counts": _v(
         "exercise1", "dcounts", "    dcounts += dcounts_sum\n", "", says=("branch", "counts")
     ),

@@ -4,11 +4,11 @@ Only mistakes that the generic rules of grader/hints.py cannot read off the numb
 here: a sign, a constant factor, a transpose, a branch through a sum or a broadcast, rows of
 repeated characters lost (`dC[Xb] += demb`) are found there, in the student bundle's check too.
 These are the rest: the bndiff branch, Bessel's correction inside a fused formula, the mean's
-1/n, and the power rule's slips. Their formulas are near-misses of the answers, so this module
-never ships to students (tests/test_bundle.py holds it out); their hints show in the grader
-only. Each is the wrong answer a student would compute, in float64 from the case's values and
-autograd's upstream gradients. Exercise 3 (`compact=True`) has only the parameter gradients: its
-Bessel mistake is carried down to the parameters it reaches.
+1/n, the power rule's slips and a dropped BatchNorm epsilon. Their formulas are near-misses of
+the answers, so this module never ships to students (tests/test_bundle.py holds it out); their
+hints show in the grader only. Each is the wrong answer a student would compute, in float64
+from the case's values and autograd's upstream gradients. Exercise 3 (`compact=True`) has only
+the parameter gradients: its Bessel mistake is carried down to the parameters it reaches.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from .cases import Case
 
 MISSING_BRANCH = "a branch is missing: {var} feeds two places in the forward pass; add both"
 BESSEL = "Bessel's correction: the variance divides by n-1, not n"
+EPSILON = "BatchNorm's epsilon: bnvar_inv = (bnvar + 1e-5)**-0.5, so its derivative keeps the 1e-5"
 POWER = "the power rule: the derivative of x**k is k * x**(k-1) ({what})"
 
 
@@ -52,7 +53,10 @@ def _known_mistakes(grad: str, case: Case, compact: bool) -> dict[str, torch.Ten
         }
     if grad == "dbnvar":
         wrong = -0.5 * (v["bnvar"] + 1e-5) ** -0.5 * g["dbnvar_inv"]
-        return {POWER.format(what="x**-0.5 gives -0.5 * x**-1.5"): wrong}
+        return {
+            POWER.format(what="x**-0.5 gives -0.5 * x**-1.5"): wrong,
+            EPSILON: -0.5 * v["bnvar"] ** -1.5 * g["dbnvar_inv"],
+        }
     if grad == "dbndiff":
         return {
             MISSING_BRANCH.format(var="bndiff"): v["bnvar_inv"] * g["dbnraw"],
