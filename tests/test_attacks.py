@@ -58,6 +58,14 @@ class Lab:
         self.canary = self.dir / "canary"  # world-writable: only the sandbox keeps students out
         self.canary.mkdir(mode=0o777)
         self.canary.chmod(0o777)
+        # Someone else's files in a world-writable folder: only the sandbox keeps them as they are.
+        self.victim = self.dir / "victim"
+        (self.victim / "sub").mkdir(parents=True)
+        for folder in (self.victim, self.victim / "sub"):
+            folder.chmod(0o777)
+        (self.victim / "notes.txt").write_text("the TA's notes")
+        (self.victim / "notes.txt").chmod(0o666)
+        self.victim_before = _tree(self.victim)
         self.marker = self.dir / "unpickled"
         self.sentinel = self.dir / "sentinel"  # seen only by code that sees the real folder
         self.sentinel.write_text("the machine's own /tmp")
@@ -86,6 +94,7 @@ class Lab:
             "grader_pkg": str(isolation.GRADER_PACKAGE),
             "site": sysconfig.get_paths()["purelib"],
             "canary": str(self.canary),
+            "victim": str(self.victim),
             "port": self.tcp.getsockname()[1],
             "udp_port": self.udp.getsockname()[1],
             "unix_path": self.unix_path,
@@ -284,6 +293,21 @@ def check_canary_untouched(result, lab, constants, grader) -> None:
     assert list(lab.canary.iterdir()) == []
 
 
+def check_victim_untouched(result, lab, constants, grader) -> None:
+    assert _tree(lab.victim) == lab.victim_before, "another user's files were changed"
+
+
+def _tree(folder: Path) -> dict:
+    """Every name under `folder` with what a change would alter: content, mode, owner, times."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        st = path.lstat()
+        data = path.read_bytes() if path.is_file() else b""
+        xattrs = sorted(os.listxattr(path)) if hasattr(os, "listxattr") else []
+        found[str(path)] = (st.st_mode, st.st_uid, st.st_gid, st.st_mtime_ns, data, xattrs)
+    return found
+
+
 def check_host_tmp_untouched(result, lab, constants, grader) -> None:
     names = ("result.json", "results.json", "grades.csv", "summary.json")
     now = {n: _stat(Path("/tmp") / n) for n in names}
@@ -326,6 +350,7 @@ CHECKS = {
     "output_capped": check_output_capped,
     "no_marker": check_no_marker,
     "canary_untouched": check_canary_untouched,
+    "victim_untouched": check_victim_untouched,
     "host_tmp_untouched": check_host_tmp_untouched,
     "secret_absent": check_secret_absent,
     "nothing_arrived": check_nothing_arrived,
@@ -1088,12 +1113,14 @@ def test_seccomp_alone_denies_locks_exec_and_memfd(tmp_path) -> None:
     }
 
 
-def test_seccomp_alone_lets_nothing_be_created(tmp_path) -> None:
+def test_seccomp_alone_lets_nothing_be_created_or_changed(tmp_path) -> None:
     """Where Landlock is missing, seccomp is what keeps a student process from making names in
     the machine's /tmp (they outlive grading, and its siblings see them): no file, folder, FIFO,
     node or link, by any call, and no rename; an open that would create (O_CREAT, O_TMPFILE) is
-    refused, openat2 (whose flags it cannot read) looks absent. The filter alone, no audit hook:
-    reading, listing and opening an existing file for writing still work."""
+    refused, openat2 (whose flags it cannot read) looks absent. Nor is anything there changed
+    (run as the grading user, student code could otherwise empty or delete its other files):
+    no removal, truncation, open for writing, mode, owner, times or xattrs. The filter alone,
+    no audit hook: reading and listing still work."""
     program = textwrap.dedent(
         f"""
         import ctypes, errno, os, platform, stat, sys
@@ -1103,7 +1130,15 @@ def test_seccomp_alone_lets_nothing_be_created(tmp_path) -> None:
         def at(name):
             return os.path.join(here, name)
         for name in ('file', 'spare'):
-            open(at(name), 'w').close()
+            with open(at(name), 'w') as f:
+                f.write('kept')
+        os.mkdir(at('folder'))
+        try:
+            os.setxattr(at('file'), 'user.kept', b'1')
+            xattrs = True
+        except OSError:  # a file system without user xattrs: the two calls are not tried
+            xattrs = False
+        reading = os.open(at('file'), os.O_RDONLY)
         libc = ctypes.CDLL(None, use_errno=True)
 
         def syscall(nr, *args):
@@ -1130,14 +1165,30 @@ def test_seccomp_alone_lets_nothing_be_created(tmp_path) -> None:
             'o_creat_existing': lambda: os.open(at('file'), os.O_WRONLY | os.O_CREAT),
             'o_tmpfile': lambda: os.open(here, os.O_TMPFILE | os.O_RDWR),
             'openat2': lambda: openat2(at('new-openat2')),
+            'unlink': lambda: os.unlink(at('file')),
+            'rmdir': lambda: os.rmdir(at('folder')),
+            'truncate': lambda: os.truncate(at('file'), 0),
+            'ftruncate': lambda: os.ftruncate(reading, 0),
+            'fallocate': lambda: os.posix_fallocate(reading, 0, 1),
+            'chmod': lambda: os.chmod(at('file'), 0o600),
+            'fchmod': lambda: os.fchmod(reading, 0o600),
+            'chown': lambda: os.chown(at('file'), os.getuid(), os.getgid()),
+            'fchown': lambda: os.fchown(reading, os.getuid(), os.getgid()),
+            'utime': lambda: os.utime(at('file'), (0, 0)),
+            'o_wronly': lambda: os.open(at('file'), os.O_WRONLY),
+            'o_rdwr': lambda: os.open(at('file'), os.O_RDWR),
+            'o_trunc': lambda: os.open(at('file'), os.O_RDONLY | os.O_TRUNC),
         }}
+        if xattrs:
+            tries['setxattr'] = lambda: os.setxattr(at('file'), 'user.ninja', b'x')
+            tries['removexattr'] = lambda: os.removexattr(at('file'), 'user.kept')
+        print('xattrs', xattrs)
         for name, attempt in tries.items():
             try:
                 attempt()
                 print(name, 'ALLOWED')
             except OSError as e:
                 print(name, errno.errorcode.get(e.errno, e.errno))
-        os.close(os.open(at('file'), os.O_WRONLY | os.O_TRUNC))
         with open(at('file')) as f:
             print('read', repr(f.read()))
         os.close(os.open(here, os.O_RDONLY | os.O_DIRECTORY))
@@ -1153,10 +1204,16 @@ def test_seccomp_alone_lets_nothing_be_created(tmp_path) -> None:
     assert run.returncode == 0, run.stderr
     lines = dict(line.split(" ", 1) for line in run.stdout.split("\n") if line)
     made = ("mkfifo", "mknod", "mknod_socket", "mkdir", "symlink", "link", "rename")
+    changed = ("unlink", "rmdir", "truncate", "ftruncate", "fallocate", "chmod", "fchmod")
+    changed += ("chown", "fchown", "utime")
+    if lines.pop("xattrs") == "True":
+        changed += ("setxattr", "removexattr")
     assert lines == {
         **dict.fromkeys([*made, "replace_existing", "creat"], "EPERM"),
         **dict.fromkeys(["o_creat", "o_creat_existing", "o_tmpfile"], "EPERM"),
         "openat2": "ENOSYS",  # as on a kernel without it: callers fall back to openat
-        "read": "''",
-        "listed": "['file', 'spare']",
+        **dict.fromkeys(changed, "EPERM"),
+        **dict.fromkeys(["o_wronly", "o_rdwr", "o_trunc"], "EPERM"),
+        "read": "'kept'",
+        "listed": "['file', 'folder', 'spare']",
     }

@@ -90,8 +90,9 @@ class Isolation:
         network: no connection to anything; signals: no signal, trace or memory read of any
         other process; exchange: two student processes cannot pass data through files or IPC;
         creation: no file, folder, FIFO, node or link made on the machine's disk (none left
-        after grading); autograd: no derivative can come out of torch in a student process
-        (noautograd.py).
+        after grading); changes: no file or folder of the machine removed, renamed, truncated,
+        written or changed in mode, owner, times or attributes; autograd: no derivative can
+        come out of torch in a student process (noautograd.py).
         """
         landlock = self.landlock.startswith("in force")
         seccomp = self.seccomp.startswith("in force")
@@ -104,6 +105,8 @@ class Isolation:
             # Landlock and seccomp each refuse every creation; bubblewrap's root is read-only
             # but for a /tmp and /dev of its own, which end with it.
             "creation": self.bubblewrap or landlock or seccomp,
+            # Landlock covers removal and writing but no metadata (chmod, chown, utime, xattrs).
+            "changes": self.bubblewrap or seccomp,
             "autograd": self.autograd.startswith("switched off"),
         }[promise]
 
@@ -122,7 +125,7 @@ class Isolation:
         else:
             self.user = "the grader's own user (not root, so it cannot switch users)"
         self.network = _network(self.bubblewrap, sc, str(layers.get("landlock") or ""))
-        self.filesystem = _filesystem(self.bubblewrap, ll)
+        self.filesystem = _filesystem(self.bubblewrap, ll, sc)
         self.processes += "; no fork or threads (RLIMIT_NPROC 0" + (", seccomp)" if sc else ")")
         if not self.bubblewrap:
             self.notes.insert(0, bubblewrap_note(self.without_bubblewrap, self._carriers(ll, sc)))
@@ -156,7 +159,7 @@ def _network(bwrap: bool, seccomp: bool, landlock: str) -> str:
     return "NOT isolated: student code can open sockets"
 
 
-def _filesystem(bwrap: bool, landlock: bool) -> str:
+def _filesystem(bwrap: bool, landlock: bool, seccomp: bool) -> str:
     if bwrap and landlock:
         return (
             "private root (bubblewrap: only the system, Python and torch), and Landlock: "
@@ -169,14 +172,19 @@ def _filesystem(bwrap: bool, landlock: bool) -> str:
             "Landlock: reads limited to the system, Python and torch; nothing created or "
             "written (its own folder read-only)"
         )
+    if seccomp:
+        return (
+            "SHARED: student code can read whatever the grading user can (seccomp refuses "
+            "every write, creation, removal and change)"
+        )
     return "SHARED: student code can read and write whatever the grading user can"
 
 
 # What a TA should know when a promise does not hold, in plain words. The advice on bubblewrap
 # itself is in bubblewrap_note(), which knows whether it is missing, refused or switched off.
 MISSING = {
-    "files": "student code can read the grader's files (hidden cases included) and write where "
-    "the grading user can: neither bubblewrap nor Landlock is in force here (Landlock needs "
+    "files": "student code can read the grader's files (hidden cases included) and whatever "
+    "else the grading user can: neither bubblewrap nor Landlock is in force here (Landlock needs "
     "Linux >= 5.13 with Landlock enabled; see the note on bubblewrap)",
     "network": "no network isolation: student code can open connections (neither bubblewrap "
     "nor seccomp is in force here)",
@@ -187,6 +195,8 @@ MISSING = {
     "creation": "student code can leave empty files, folders, FIFOs and links in the machine's "
     "/tmp and /dev/shm, which outlive grading (neither bubblewrap, Landlock nor seccomp is in "
     "force here)",
+    "changes": "student code can remove, rename, empty or re-permission files and folders "
+    "wherever the grading user can (neither bubblewrap nor seccomp is in force here)",
     "autograd": "autograd could not be switched off in student processes: student code could "
     "compute gradients with it",
 }

@@ -700,6 +700,41 @@ if made:
         checks=("canary_untouched", "no_escape_files", "nothing_created"),
     ),
     _a(
+        "change_files_outside",
+        "removes, empties and re-permissions another user's files in a world-writable folder "
+        "(a TA's shared reports, say): the calls Landlock leaves open (chmod, chown, utime, "
+        "xattrs), and without Landlock every one, as the grading user when not root",
+        "exercise2.dhprebn",
+        """
+import os
+v = _T['victim']
+notes = os.path.join(v, 'notes.txt')
+tries = {
+    'remove': lambda: os.remove(notes),
+    'rmdir': lambda: os.rmdir(os.path.join(v, 'sub')),
+    'rename': lambda: os.rename(notes, notes + '.moved'),
+    'chmod': lambda: os.chmod(notes, 0o600),
+    'chown': lambda: os.chown(notes, os.getuid(), os.getgid()),
+    'utime': lambda: os.utime(notes, (0, 0)),
+    'setxattr': lambda: os.setxattr(notes, 'user.ninja', b'x'),
+    'truncate': lambda: os.truncate(notes, 0),
+    'mapped': lambda: torch.from_file(notes, shared=True, size=4, dtype=torch.uint8).zero_(),
+}
+done = []
+for name, attempt in tries.items():
+    try:
+        attempt()
+        done.append(name)
+    except Exception:
+        pass
+if done:
+    raise RuntimeError(f'ATTACK SUCCEEDED: {done}')
+""",
+        "passed",
+        layer="changes",
+        checks=("victim_untouched",),
+    ),
+    _a(
         "tamper_with_runtime",
         "opens the sandbox's own worker and protocol for writing",
         "exercise2.dhprebn",

@@ -16,7 +16,11 @@ that follows: the kernel refuses to loosen a Landlock domain or remove a seccomp
   leases (flock, fcntl's lock commands: a channel between two processes that can read the same
   file), and no new name in any folder: no file, folder, FIFO, device node or link is created,
   and none renamed (what one process makes in the machine's /tmp outlives grading and is seen
-  by its siblings; Landlock forbids it too, but is missing on older kernels).
+  by its siblings; Landlock forbids it too, but is missing on older kernels); nor is any file
+  or folder removed, truncated, opened for writing, or changed in mode, owner, times or
+  extended attributes (without Landlock, and not as root, student code runs as the grading
+  user, whose other files, results included, would otherwise be open to it; Landlock does not
+  cover metadata at all).
 
 Standard library only: this file runs inside the sandbox beside student code.
 """
@@ -257,7 +261,12 @@ _DENIED = {
         semget=64 msgget=68 mq_open=240 kcmp=312 fork=57 vfork=58 clone=56 clone3=435 flock=73
         memfd_create=319 execve=59 execveat=322
         creat=85 mknod=133 mknodat=259 mkdir=83 mkdirat=258 symlink=88 symlinkat=266 link=86
-        linkat=265 rename=82 renameat=264 renameat2=316""",
+        linkat=265 rename=82 renameat=264 renameat2=316
+        unlink=87 unlinkat=263 rmdir=84 truncate=76 ftruncate=77 fallocate=285 chmod=90
+        fchmod=91 fchmodat=268 fchmodat2=452 chown=92 fchown=93 lchown=94 fchownat=260
+        setxattr=188 lsetxattr=189 fsetxattr=190 setxattrat=463 removexattr=197
+        lremovexattr=198 fremovexattr=199 removexattrat=466 file_setattr=469 utime=132
+        utimes=235 utimensat=280 futimesat=261""",
     "aarch64": """
         socket=198 ptrace=117 process_vm_readv=270 process_vm_writev=271 pidfd_open=434
         pidfd_getfd=438 pidfd_send_signal=424 io_uring_setup=425 io_uring_enter=426
@@ -266,7 +275,10 @@ _DENIED = {
         userfaultfd=282 keyctl=219 add_key=217 request_key=218 shmget=194 semget=190
         msgget=186 mq_open=180 kcmp=272 clone=220 clone3=435 flock=32 memfd_create=279
         execve=221 execveat=281
-        mknodat=33 mkdirat=34 symlinkat=36 linkat=37 renameat=38 renameat2=276""",
+        mknodat=33 mkdirat=34 symlinkat=36 linkat=37 renameat=38 renameat2=276
+        unlinkat=35 truncate=45 ftruncate=46 fallocate=47 fchmod=52 fchmodat=53 fchmodat2=452
+        fchownat=54 fchown=55 setxattr=5 lsetxattr=6 fsetxattr=7 setxattrat=463 removexattr=14
+        lremovexattr=15 fremovexattr=16 removexattrat=466 file_setattr=469 utimensat=88""",
 }
 _SELF_ONLY = {
     "x86_64": "tkill=200 tgkill=234 rt_sigqueueinfo=129 rt_tgsigqueueinfo=297",
@@ -282,13 +294,16 @@ _SELF_OR_ZERO = {
 
 
 # open and openat create a file when their flags say so (O_CREAT, or O_TMPFILE: an unnamed file
-# that linkat could name later); those flags are refused, every other open works. The flags are
-# open's second argument and openat's third; aarch64 has no open (its C library uses openat).
+# that linkat could name later), empty one (O_TRUNC) or give a descriptor that can change one
+# (O_WRONLY, O_RDWR: a shared mapping writes past RLIMIT_FSIZE); those flags are refused, every
+# open for reading works. The flags are open's second argument and openat's third; aarch64 has
+# no open (its C library uses openat).
 _OPENS = {"x86_64": {"open": 2, "openat": 257}, "aarch64": {"openat": 56}}
 _FLAGS_ARG = {"open": 1, "openat": 2}
 # The same bits on both architectures (asm-generic/fcntl.h). __O_TMPFILE only, not O_TMPFILE,
 # which includes O_DIRECTORY: opening a folder to list it must keep working.
 O_CREAT, O_TMPFILE_BIT = 0o100, 0o20000000
+O_WRITES = 0o1 | 0o2 | 0o1000  # O_WRONLY, O_RDWR, O_TRUNC (Linux truncates even read-only)
 # openat2 passes its flags in a struct, which a seccomp filter cannot read: it gets ENOSYS, as on
 # kernels before 5.6, so that a caller falls back to openat, whose flags the filter reads.
 OPENAT2 = 437  # the same number on every architecture
@@ -396,7 +411,8 @@ def seccomp(pid: int, ready: Filter | None = None) -> str:
         _raise("seccomp")
     return (
         f"{ready.denied} system calls denied; file locks denied; no file, folder, node or link "
-        "created; signals only to itself"
+        "created, and none removed, renamed, opened for writing or changed in mode, owner, "
+        "times or attributes; signals only to itself"
     )
 
 
@@ -417,10 +433,10 @@ def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
     asm += [("jeq", nr, f"flags_in_arg{arg}", None) for nr, arg in sorted(table["opens"].items())]
     asm += [("jeq", OPENAT2, "nosys", None)]
     asm += [("jeq", table["prctl"], "prctl", None), ("ret", _ALLOW)]
-    # Opening creates nothing: any flag that would (O_CREAT, O_TMPFILE) denies the call.
+    # Opening creates and changes nothing: any flag that could denies the call.
     for arg in sorted(set(table["opens"].values())):
         asm += [("label", f"flags_in_arg{arg}"), ("ld", _off_arg(arg))]
-        asm += [("jset", O_CREAT | O_TMPFILE_BIT, "deny", "allow")]
+        asm += [("jset", O_CREAT | O_TMPFILE_BIT | O_WRITES, "deny", "allow")]
     asm += [("label", "fcntl"), ("ld", _OFF_ARG1)]
     asm += [("jeq", cmd, "deny", None) for cmd in LOCK_COMMANDS] + [("ret", _ALLOW)]
     # Its parent-death signal stays: it dies with the zygote, whatever the zygote dies of.

@@ -279,7 +279,8 @@ _TAMPER = frozenset(
 _DENIED = frozenset(
     {"os.exec", "os.posix_spawn", "os.fork", "os.forkpty", "os.system", "os.symlink", "os.link",
      "os.utime", "os.truncate", "socket.__new__", "pty.spawn", "fcntl.flock", "fcntl.lockf",
-     "os.lockf", "os.mkdir"}
+     "os.lockf", "os.mkdir", "os.remove", "os.rmdir", "os.rename", "os.chmod", "os.chown",
+     "os.chflags", "os.setxattr", "os.removexattr"}
 )  # fmt: skip
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
