@@ -4,7 +4,9 @@ A notebook is never run. Its code cells are parsed (after IPython magics and she
 blanked) and only what a module needs is kept: imports, function and class definitions, and
 assignments of constants. Everything else (training loops, plots, `cmp(...)` calls, the
 lecture's top-level `dlogprobs = ...`, a `while True:`) is dropped and listed, so the result can
-say what was taken from which cell and what was left out.
+say what was taken from which cell and what was left out. The rule lives in notebook_keep.py,
+which the notebook's own check cells apply to the cells their kernel ran, so that a function
+reading a global this leaves out fails there too.
 
 Telling exercises apart (exercises 1 and 2 both define `dlogits` and `dhprebn`):
 - A section opens at a markdown heading `# Exercise N ...` (any level, any case) or at a code cell
@@ -29,13 +31,13 @@ a gradient that really uses it fails on its own with a NameError naming the modu
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import re
 import symtable
-import sys
 import warnings
 from dataclasses import asdict, dataclass, field
+
+from .notebook_keep import SETUP_MARK, assigned, keep, learn
 
 MAX_NOTEBOOK_BYTES = 64 << 20  # image outputs make notebooks big; the code in them is small
 MAX_SOURCE_BYTES = 1 << 20  # the limit on an exercise's code, as for a .py file
@@ -53,8 +55,6 @@ MAX_JSON_CONTAINERS, MAX_JSON_VALUES = 100_000, 1_000_000
 MAX_CODE_BYTES = 512 << 10  # in all the code cells read (setup cells are not)
 MAX_COMMAND_LINES = 1_000  # IPython command lines blanked, in all the cells read
 SUFFIX = ".ipynb"
-# `# <assignment name>: setup`, the first line of an assignment notebook's own cells.
-SETUP_MARK = re.compile(r"#\s*[\w.-]+:\s*setup\b")
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s*exercise\s*(\d+)\b", re.IGNORECASE | re.MULTILINE)
 _CODE_MARK = re.compile(r"^#\s*(?:%%\s*)?exercise\s*(\d+)\b", re.IGNORECASE)
@@ -355,10 +355,10 @@ def _select(text, record, gradient, constants, lecture_style, allowance) -> list
     lines = _lines(python, keepends=True)
     pieces = []
     for i, node in enumerate(tree.body):
-        kind = _keep(node, gradient, constants)
+        kind = keep(node, gradient, constants)
         if kind is None:
             record.dropped.append(f"line {node.lineno}: {_describe(node)}")
-            lecture_style.update(_assigned(node) & gradient)
+            lecture_style.update(assigned(node) & gradient)
             continue
         if kind == "missing-import":
             record.dropped.append(
@@ -375,33 +375,10 @@ def _select(text, record, gradient, constants, lecture_style, allowance) -> list
             piece.defines, piece.exercise = node.name, record.section
             piece.stub = _is_stub_def(node)
         piece.future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
-        if isinstance(node, (ast.Assign, ast.AnnAssign)):
-            constants.update(_assigned(node))
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            constants.update((a.asname or a.name).split(".")[0] for a in node.names)
+        learn(node, constants)
         pieces.append(piece)
         record.taken.append(kind)
     return pieces
-
-
-def _keep(node: ast.stmt, gradient: set[str], constants: set[str]) -> str | None:
-    """A label for a statement the module keeps, "missing-import", or None to drop it."""
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return f"def {node.name}"
-    if isinstance(node, ast.ClassDef):
-        return f"class {node.name}"
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        if isinstance(node, ast.ImportFrom) and node.level:
-            return None  # a notebook is not a package: a relative import cannot work
-        modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
-        if not all(_installed(m or "") for m in modules):
-            return "missing-import"
-        return "import " + ", ".join(m or "" for m in modules)
-    targets = _assigned(node)
-    value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
-    if targets and value is not None and not targets & gradient and _constant(value, constants):
-        return "constant " + ", ".join(sorted(targets))
-    return None
 
 
 def _global_refs(text: str, node: ast.stmt) -> frozenset[str]:
@@ -419,57 +396,6 @@ def _global_refs(text: str, node: ast.stmt) -> frozenset[str]:
         refs |= {s.get_name() for s in t.get_symbols() if s.is_global() and s.is_referenced()}
         tables += t.get_children()
     return frozenset(refs)
-
-
-def _installed(module: str) -> bool:
-    top = module.split(".")[0]
-    if not top:
-        return False
-    if top in sys.builtin_module_names or top in sys.stdlib_module_names:
-        return True
-    try:
-        return importlib.util.find_spec(top) is not None
-    except (ImportError, ValueError):
-        return False
-
-
-def _assigned(node: ast.stmt) -> set[str]:
-    """The plain names a statement assigns (`a = b = 1`, `a, b = 1, 2`); empty for anything else."""
-    if isinstance(node, ast.Assign):
-        targets = node.targets
-    elif isinstance(node, ast.AnnAssign):
-        targets = [node.target]
-    else:
-        return set()
-    names: set[str] = set()
-    for t in targets:
-        elts = t.elts if isinstance(t, (ast.Tuple, ast.List)) else [t]
-        if not all(isinstance(e, ast.Name) for e in elts):
-            return set()
-        names.update(e.id for e in elts)
-    return names
-
-
-def _constant(node: ast.expr, constants: set[str]) -> bool:
-    """Literals, containers of them, arithmetic on them, names of earlier constants and imports,
-    and attributes of those (`F = torch.nn.functional`, `dtype = torch.float32`)."""
-    if isinstance(node, ast.Constant):
-        return True
-    if isinstance(node, ast.Name):
-        return node.id in constants
-    if isinstance(node, ast.Attribute):
-        return _constant(node.value, constants)
-    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
-        return all(_constant(e, constants) for e in node.elts)
-    if isinstance(node, ast.Dict):
-        return all(k is not None and _constant(k, constants) for k in node.keys) and all(
-            _constant(v, constants) for v in node.values
-        )
-    if isinstance(node, ast.UnaryOp):
-        return _constant(node.operand, constants)
-    if isinstance(node, ast.BinOp):
-        return _constant(node.left, constants) and _constant(node.right, constants)
-    return False
 
 
 def _source_of(node: ast.stmt, lines: list[str], neighbours: list[ast.stmt]) -> str:
@@ -496,7 +422,7 @@ def _describe(node: ast.stmt) -> str:
         ast.Global: "a global",
     }
     if isinstance(node, (ast.Assign, ast.AnnAssign)):
-        targets = sorted(_assigned(node)) or ["..."]
+        targets = sorted(assigned(node)) or ["..."]
         return f"{', '.join(targets)} = ... (not a constant: not run when grading)"
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
         what = f"a call of {ast.unparse(node.value.func)[:40]}(...)"

@@ -164,3 +164,32 @@ def test_setup_cells_are_marked_so_the_grader_skips_them():
         if "setup" in cell["metadata"].get("tags", []):
             assert source(cell).startswith(SETUP_MARK)
     assert (ROOT / "assignments" / "backprop-ninja" / NAME).is_file()
+
+
+def test_a_global_the_grader_leaves_out_fails_the_check_as_it_fails_the_grader(grader, tmp_path):
+    """`EPS = float('1e-5')` is no literal: the grader's module lacks it, and the kernel has it.
+    The check cell runs dbnvar as the grader will (a NameError) and says why, instead of ok."""
+    nb = json.loads(notebook_text(SOLUTIONS, filled=True))
+    at = next(i for i, c in enumerate(nb["cells"]) if c.get("id") == "exercise1-dbnvar")
+    cell = nb["cells"][at]
+    cell["source"] = source(cell).replace("(bnvar + 1e-5)", "(bnvar + EPS)")
+    assert "EPS" in cell["source"]
+    constant = {**cell, "id": "eps", "source": "EPS = float('1e-5')\n", "metadata": {}}
+    nb["cells"].insert(at, constant)
+    text = json.dumps(nb)
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    cells = run(text, folder)
+    check = printed(next(c for c in cells if c.id == "exercise1-check"))
+    row = next(r for r in table_lines(check) if r.split()[0] == "dbnvar")
+    assert row.split()[1] != "ok", check
+    assert "NameError" in check and "EPS" in check
+    assert "note: dbnvar reads the global EPS" in check and "float('1e-5')" in check
+    # Every other row is as before, and the grader agrees on dbnvar.
+    others = [r for r in table_lines(check) if ROW.match(r) and r.split()[0] != "dbnvar"]
+    assert {r.split()[1] for r in others} == {"ok"}, check
+    (folder / NAME).write_text(text)
+    (sub,), _ = discover(folder, FILES, tmp_path / "work")
+    result = grader.grade(sub).to_json()
+    (item,) = [i for i in result["items"] if i["id"] == "exercise1.dbnvar"]
+    assert item["status"] != "passed" and "EPS" in item["message"], item

@@ -1,0 +1,243 @@
+"""What the grader keeps of a notebook's code: one rule, for the grader and the notebook's check.
+
+The grader never runs a notebook. Of each code cell it keeps imports, function and class
+definitions and constants (`EPS = 1e-5`), and drops the rest (notebook.py). The notebook's check
+cells run in the student's kernel instead, where every global exists; applied to the cells that
+kernel ran (IPython's `In`), the same rule tells them which globals a graded function will not
+find (`EPS = float('1e-5')`, a tensor left by the forward pass), so that such a function fails
+in the check as it fails when graded, with a note saying why.
+
+Standard library only: it ships in the student's notebook.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+import sys
+import types
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+# `# <assignment name>: setup`, the first line of an assignment notebook's own cells.
+SETUP_MARK = re.compile(r"#\s*[\w.-]+:\s*setup\b")
+
+
+def keep(node: ast.stmt, gradient: set[str], constants: set[str]) -> str | None:
+    """A label for a statement the module keeps, "missing-import", or None to drop it.
+
+    `gradient`: the names of graded functions (a top-level `dlogprobs = ...` is the lecture's
+    style, never a constant); `constants`: the names kept so far (earlier constants, imports).
+    """
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return f"def {node.name}"
+    if isinstance(node, ast.ClassDef):
+        return f"class {node.name}"
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        if getattr(node, "level", 0):
+            return None  # a notebook is not a package: a relative import cannot work
+        modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+        if not all(installed(m or "") for m in modules):
+            return "missing-import"
+        return "import " + ", ".join(m or "" for m in modules)
+    targets = assigned(node)
+    value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+    if targets and value is not None and not targets & gradient and constant(value, constants):
+        return "constant " + ", ".join(sorted(targets))
+    return None
+
+
+def learn(node: ast.stmt, constants: set[str]) -> None:
+    """Add the names a kept statement makes available to later constants."""
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        constants.update(assigned(node))
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        constants.update((a.asname or a.name).split(".")[0] for a in node.names)
+
+
+def installed(module: str) -> bool:
+    top = module.split(".")[0]
+    if not top:
+        return False
+    if top in sys.builtin_module_names or top in sys.stdlib_module_names:
+        return True
+    try:
+        return importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def assigned(node: ast.stmt) -> set[str]:
+    """The plain names a statement assigns (`a = b = 1`, `a, b = 1, 2`); empty for anything else."""
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, ast.AnnAssign):
+        targets = [node.target]
+    else:
+        return set()
+    names: set[str] = set()
+    for t in targets:
+        elts = t.elts if isinstance(t, (ast.Tuple, ast.List)) else [t]
+        if not all(isinstance(e, ast.Name) for e in elts):
+            return set()
+        names.update(e.id for e in elts)
+    return names
+
+
+def constant(node: ast.expr, constants: set[str]) -> bool:
+    """Literals, containers of them, arithmetic on them, names of earlier constants and imports,
+    and attributes of those (`F = torch.nn.functional`, `dtype = torch.float32`)."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.Name):
+        return node.id in constants
+    if isinstance(node, ast.Attribute):
+        return constant(node.value, constants)
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return all(constant(e, constants) for e in node.elts)
+    if isinstance(node, ast.Dict):
+        return all(k is not None and constant(k, constants) for k in node.keys) and all(
+            constant(v, constants) for v in node.values
+        )
+    if isinstance(node, ast.UnaryOp):
+        return constant(node.operand, constants)
+    if isinstance(node, ast.BinOp):
+        return constant(node.left, constants) and constant(node.right, constants)
+    return False
+
+
+# --- the notebook's check ---------------------------------------------------------------------
+
+
+@dataclass
+class Kernel:
+    """What a kernel that ran some cells holds that the grader's module will not."""
+
+    dropped: dict[str, str] = field(default_factory=dict)  # name -> where it was last bound
+    setup: set[str] = field(default_factory=set)  # names last bound by the assignment's cells
+
+
+def kernel_of(cells: Iterable[object], gradient: set[str]) -> Kernel:
+    """Replay the rule over the cells a kernel ran, in the order it ran them (IPython's `In`).
+
+    A global bound only by statements the grader drops, or by the assignment's own setup cells
+    (which the grader never reads), is one the grader's module lacks. One the grader keeps a
+    binding of stays, whatever the kernel did to it later (`total = 0` kept, then `total += 1`).
+    """
+    constants: set[str] = set()
+    kept: set[str] = set()
+    kernel = Kernel()
+    for text in cells:
+        if not isinstance(text, str):
+            continue
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        setup = bool(SETUP_MARK.match(text.lstrip()))
+        lines = text.splitlines()
+        for node in tree.body:
+            names = bound(node)
+            kind = None if setup else keep(node, gradient, constants)
+            if kind and kind != "missing-import":
+                learn(node, constants)
+                kept |= names
+                kernel.setup -= names
+                for name in names:
+                    kernel.dropped.pop(name, None)
+                continue
+            where = f"`{lines[node.lineno - 1].strip()[:60]}`"
+            for name in names - kept:
+                kernel.dropped[name] = "the assignment's own cell" if setup else where
+            kernel.setup = (kernel.setup | names) if setup else (kernel.setup - names)
+    return kernel
+
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def bound(node: ast.stmt) -> set[str]:
+    """Every module-level name a top-level statement binds, however (a loop's target, `with ...
+    as`, `+=`, an import, a walrus); not the names local to a function, class or comprehension."""
+    if isinstance(node, _DEFINITIONS):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names if a.name != "*"}
+    names: set[str] = set()
+    todo: list[ast.AST] = [node]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+            names.add(n.id)
+        elif isinstance(n, _DEFINITIONS):
+            names.add(n.name)  # defined inside an if or a loop: bound, its body is not
+            continue
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            names.add(n.name)
+        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            names |= bound(n)
+        elif isinstance(n, (ast.MatchAs, ast.MatchStar)) and n.name:
+            names.add(n.name)
+        elif isinstance(n, ast.MatchMapping) and n.rest:
+            names.add(n.rest)
+        if isinstance(n, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            # their targets are their own; a walrus inside still binds the module's name
+            names |= {w.target.id for w in ast.walk(n) if isinstance(w, ast.NamedExpr)}
+            continue
+        todo.extend(ast.iter_child_nodes(n))
+    return names
+
+
+def as_graded(
+    functions: dict[str, object], history: object, gradient: set[str]
+) -> tuple[dict[str, object], dict[str, list[str]]]:
+    """The kernel's functions as the grader will run them, and notes by function name: each
+    global a function reads that the grader's module lacks. `history`: IPython's `In` (None
+    outside IPython: the functions are returned as they are).
+
+    Each function is given the kernel's globals without those, so one that reads such a global
+    (itself or through a helper) fails in the check with the NameError the grader gives,
+    instead of passing on a value the grader never has.
+    """
+    if not isinstance(history, list):
+        return functions, {}
+    kernel = kernel_of(history, gradient)
+    graded: dict[str, object] = dict(functions)
+    notes: dict[str, list[str]] = {}
+    views: dict[int, dict] = {}  # one view per globals dict (every kernel function shares one)
+    for name, f in functions.items():
+        if not isinstance(f, types.FunctionType) or name in kernel.setup:
+            continue  # the assignment's own functions run in the kernel, as they are
+        if name in kernel.dropped:  # defined inside a loop, an if, a try: the grader has none
+            del graded[name]
+            notes.setdefault(name, []).append(
+                f"{name} is defined by {kernel.dropped[name]}, a statement the grader does "
+                "not run: define it at the top level of a cell"
+            )
+            continue
+        space = f.__globals__
+        if id(space) not in views:
+            views[id(space)] = {k: v for k, v in space.items() if k not in kernel.dropped}
+        view = views[id(space)]
+        twin = types.FunctionType(f.__code__, view, f.__name__, f.__defaults__, f.__closure__)
+        twin.__kwdefaults__ = f.__kwdefaults__
+        twin.__dict__.update(f.__dict__)
+        graded[name] = view[name] = twin
+        for missing in sorted(_reads(f.__code__) & kernel.dropped.keys() & space.keys()):
+            notes.setdefault(name, []).append(
+                f"{name} reads the global {missing}, which the grader's copy of your notebook "
+                f"does not have (set by {kernel.dropped[missing]}): the grader keeps only "
+                "imports, functions, classes and constants written as literals (`EPS = 1e-5`); "
+                "take the value as an argument or write it as a literal"
+            )
+    return graded, notes
+
+
+def _reads(code: types.CodeType) -> set[str]:
+    """The global names a function's code, and the code nested in it, may read."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _reads(const)
+    return names
