@@ -13,29 +13,36 @@ import click
 
 from .pipeline import Grader
 from .student_text import render
-from .submissions import SubmissionError, discover, temporary_workdir
+from .submissions import FOLDER, SubmissionError, find
 
 
 def run_check(folder: Path) -> int:
     folder = _folder_of(folder)
     grader = Grader(public_only=True, keep_out=(folder,))
     try:
-        with temporary_workdir() as workdir:
-            subs, is_batch = discover(
-                folder, grader.assignment.files, Path(workdir), notebooks_are_students=False
-            )
-            if is_batch:
-                raise SubmissionError(
-                    f"{folder} holds several submissions' folders; give the one folder that "
-                    "holds your exercise1.py, exercise2.py and exercise3.py"
-                )
-            result = grader.grade(subs[0]).to_json()
+        result = grader.grade(_upload(folder, grader.assignment.files)).to_json()
     except SubmissionError as e:
         raise click.ClickException(str(e)) from None
     finally:
         grader.close()
     click.echo(render(result, where=str(folder)))
     return 0
+
+
+def _upload(folder: Path, files: tuple[str, ...]):
+    """The one upload a student checks. A folder of submission folders is a mistake worth
+    saying; a `submission_metadata.yml` or LMS-like file names in the student's own folder
+    (a downloaded export kept beside the work) are not: it is read as one upload, as
+    `grader grade --one` reads it."""
+    found = find(folder, files, notebooks_are_students=False)
+    if found.read_as == FOLDER:
+        raise SubmissionError(
+            f"{folder} holds several submissions' folders; give the one folder that "
+            "holds your exercise1.py, exercise2.py and exercise3.py"
+        )
+    if found.is_batch:
+        found = find(folder, files, notebooks_are_students=False, one=True)
+    return found.subs[0]
 
 
 def _folder_of(path: Path) -> Path:

@@ -383,3 +383,27 @@ def test_grader_check_of_a_folder_with_copies_of_the_notebook_checks_the_most_co
     assert done.exit_code == 0, done.output
     assert "Note: found 2 notebooks; graded backprop_ninja-Copy1.ipynb" in done.output
     assert "36 of 36" in done.output
+
+
+def test_grader_check_reads_a_students_folder_as_one_upload_whatever_files_lie_beside(
+    tmp_path: Path,
+) -> None:
+    """A `submission_metadata.yml` kept beside the work (a downloaded export) made the check
+    refuse the folder as "several submissions"; it is the student's one upload, as
+    `grader grade --one` reads it. A folder of submission folders is still refused, clearly."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    folder = student_folder(tmp_path / "mine", {})
+    (folder / "submission_metadata.yml").write_text("submission_1:\n  :submitters: []\n")
+    done = CliRunner().invoke(main, ["check", str(folder)])
+    assert done.exit_code == 0, done.output
+    assert "36 of 36" in done.output
+    class_folder = tmp_path / "class"
+    class_folder.mkdir()
+    for name in ("alice", "bob"):
+        student_folder(class_folder / name, {})
+    refused = CliRunner().invoke(main, ["check", str(class_folder)])
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert "holds several submissions' folders; give the one folder" in refused.output
