@@ -26,7 +26,7 @@ def where():
 
 nests = pytest.mark.skipif(
     not isolation.can_nest(isolation.detect()),
-    reason="nested zygotes need root, bubblewrap and Python outside /tmp (as in CI)",
+    reason="nested zygotes need root and bubblewrap (CI runs as root with bubblewrap)",
 )
 
 

@@ -212,23 +212,20 @@ def detect(allow_bubblewrap: bool = True) -> Isolation:
         network="not checked yet",
         filesystem="not checked yet",
         user="root" if os.getuid() == 0 else "the grader's own user",
-        tmp=_tmp_report(bwrap, bwrap and _inode_cap_works(), os.getuid() == 0, _python_prefixes()),
+        tmp=_tmp_report(bwrap, bwrap and _inode_cap_works(), os.getuid() == 0),
         root=os.getuid() == 0,
         without_bubblewrap=why_not,
     )
 
 
-def _tmp_report(bwrap: bool, inodes: bool, root: bool = False, prefixes: list[str] = ()) -> str:
+def _tmp_report(bwrap: bool, inodes: bool, root: bool = False) -> str:
     """Where student processes' folders live, and what caps them (docs/submissions.md)."""
     if inodes:
         return f"a private tmpfs of {TMPFS_BYTES >> 20} MiB and {TMPFS_INODES} files"
     if bwrap:
-        # As root the cap fails where Python lies under /tmp (a checkout made by `mktemp -d`):
-        # the capped /tmp that inside/tmpfs.py mounts would cover the interpreter it then runs.
         why = (
-            "the Python environment lies under /tmp, which a capped /tmp would cover: move the "
-            "checkout or virtual environment out of /tmp"
-            if root and any(_within(Path(p), Path("/tmp")) for p in prefixes)
+            "bubblewrap could not keep CAP_SYS_ADMIN to mount a capped /tmp here"
+            if root
             else "capping them needs the grader to run as root"
         )
         return f"a private tmpfs of {TMPFS_BYTES >> 20} MiB; files not capped ({why})"

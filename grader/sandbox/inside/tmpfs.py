@@ -7,6 +7,11 @@ launcher mounts a fresh tmpfs over /tmp with `size` and `nr_inodes`, removes bot
 from every set (bounding, inheritable, ambient; permitted and effective follow at exec), checks
 they are gone, and execs the zygote, which can never get them back.
 
+What bubblewrap bound below /tmp (Python and its packages, for a checkout made by `mktemp -d`)
+is bound again on top of the new tmpfs, which would otherwise hide it: each such mount is held
+by a descriptor across the new mount and bound back at its path with its submounts (the tmpfs
+that hides the grader's files inside it) and its flags (read-only).
+
     python tmpfs.py SIZE_BYTES INODES python -I -B /sandbox/zygote.py
 
 Standard library only: this file runs inside the sandbox.
@@ -18,7 +23,10 @@ import ctypes
 import os
 import sys
 
-MS_NOSUID, MS_NODEV = 2, 4
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
+MS_BIND, MS_REC = 4096, 16384
+# A mount's per-mount options in /proc/self/mountinfo, and their mount(2) flags.
+_MOUNT_FLAGS = {"ro": MS_RDONLY, "nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC}
 PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
 CAP_SETPCAP, CAP_SYS_ADMIN = 8, 21
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
@@ -43,9 +51,56 @@ def _check(ok: bool, what: str) -> None:
 
 
 def mount_tmp(size: int, inodes: int) -> None:
+    """A capped tmpfs over /tmp, and what was bound below /tmp bound back on top of it."""
     libc = ctypes.CDLL(None, use_errno=True)
+    below = [
+        (path, flags, os.open(path, os.O_PATH | os.O_CLOEXEC))
+        for path, flags in _mounts_below("/tmp")
+    ]
     opts = f"size={size},nr_inodes={inodes},mode=0711".encode()
     _check(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, opts) == 0, "mount")
+    for path, flags, fd in below:
+        _bind_back(libc, path, flags, fd)
+        os.close(fd)
+
+
+def _mounts_below(top: str) -> list[tuple[str, int]]:
+    """The outermost mounts strictly below `top`, with their per-mount flags: the others
+    (a tmpfs hiding the grader inside a bound prefix) come back with them (MS_REC)."""
+    found: dict[str, int] = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            point = _unescape(fields[4])
+            if point.startswith(top + "/"):
+                opts = fields[5].split(",")
+                found[point] = sum(flag for name, flag in _MOUNT_FLAGS.items() if name in opts)
+    return [
+        (point, flags)
+        for point, flags in sorted(found.items())
+        if not any(point.startswith(other + "/") for other in found)
+    ]
+
+
+def _unescape(field: str) -> str:
+    """mountinfo writes space, tab, newline and backslash in paths as octal escapes."""
+    for code, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
+        field = field.replace(code, char)
+    return field
+
+
+def _bind_back(libc: ctypes.CDLL, path: str, flags: int, fd: int) -> None:
+    """Bind the mount held by `fd` at `path` on the new /tmp, made as bubblewrap made it."""
+    parent = os.path.dirname(path)
+    os.makedirs(parent, mode=0o755, exist_ok=True)  # traversable, as bubblewrap's --perms made it
+    if os.path.isdir(f"/proc/self/fd/{fd}"):
+        os.makedirs(path, mode=0o755, exist_ok=True)
+    else:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
+    source = f"/proc/self/fd/{fd}".encode()
+    _check(libc.mount(source, path.encode(), None, MS_BIND | MS_REC, None) == 0, f"bind {path}")
+    remount = MS_REMOUNT | MS_BIND | flags
+    _check(libc.mount(None, path.encode(), None, remount, None) == 0, f"remount {path}")
 
 
 def drop_admin() -> None:
