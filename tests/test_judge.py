@@ -12,7 +12,7 @@ import json
 
 import pytest
 import torch
-from variants import ALTERNATIVES, MISTAKES, SOLUTIONS, Variant, call, load
+from variants import ALTERNATIVES, MISTAKES, NARROW_MISTAKES, SOLUTIONS, Variant, call, load
 
 from grader import judge as judge_module
 from grader.backprop_ninja import spec
@@ -23,6 +23,10 @@ from grader.sandbox.client import NotATensor
 
 TOL32 = TOLERANCE[torch.float32]
 MARGIN = 10.0
+# tests/variants.py NARROW_MISTAKES: an epsilon dropped below dbnvar, seen through the quiet unit
+# alone, is 3.9x (exercise 3's dW1) to 8x the tolerance on the hidden case at n = 5, 30x to 100x
+# on the others.
+NARROW_MARGIN = 3.0
 
 
 def value(t: torch.Tensor) -> tuple[torch.Tensor, str]:
@@ -350,7 +354,16 @@ def test_every_correct_formulation_is_at_least_ten_times_inside_the_tolerance():
 @pytest.mark.parametrize("name", MISTAKES)
 def test_every_classic_mistake_is_at_least_ten_times_outside_the_tolerance(name):
     """On every case, each gradient a mistake reaches is wrong in shape or far off."""
-    variant = MISTAKES[name]
+    _assert_outside(MISTAKES[name], MARGIN)
+
+
+@pytest.mark.parametrize("name", NARROW_MISTAKES)
+def test_a_dropped_epsilon_below_dbnvar_fails_every_case(name):
+    """Through the quiet unit only: nearer than the classic mistakes, still well outside."""
+    _assert_outside(NARROW_MISTAKES[name], NARROW_MARGIN)
+
+
+def _assert_outside(variant: Variant, margin: float) -> None:
     grads = {g: f for g, f in _grads_of(variant).items() if f"{variant.file}.{g}" in variant.items}
     errors = relative_errors(variant.source(), variant.file, grads, cases())
     assert len(errors) == len(grads) * len(cases())
@@ -358,7 +371,7 @@ def test_every_classic_mistake_is_at_least_ten_times_outside_the_tolerance(name)
         if isinstance(err, str):
             assert err.startswith("wrong shape"), (where, err)
         else:
-            assert err >= MARGIN * TOL32, (where, err)
+            assert err >= margin * TOL32, (where, err)
 
 
 def test_bessel_at_n_100_is_caught_with_margin_in_the_chain_and_in_the_fused_formula():

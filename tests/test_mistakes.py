@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import pytest
 import torch
-from variants import MISTAKES, call, load
+from variants import MISTAKES, NARROW_MISTAKES, call, load
 
 from grader.backprop_ninja import spec
 from grader.backprop_ninja.cases import cases
 from grader.backprop_ninja.judging import hint_context
-from grader.backprop_ninja.mistakes import BESSEL, REPEATED, known_mistakes
+from grader.backprop_ninja.mistakes import BESSEL, EPSILON_INV, REPEATED, known_mistakes
 from grader.grading import judge_case
 from grader.records import CaseResult
 from grader.session import Outcome
 
+ALL_MISTAKES = {**MISTAKES, **NARROW_MISTAKES}
+
 
 def judged_cases(name: str, grad: str) -> list[CaseResult]:
     """Every case of one gradient of a mistaken variant, judged as a suite judges it."""
-    variant = MISTAKES[name]
+    variant = ALL_MISTAKES[name]
     module = load(variant.source(), variant.file)
     compact = variant.file == "exercise3"
     results = []
@@ -49,7 +51,7 @@ def judged_cases(name: str, grad: str) -> list[CaseResult]:
 
 SAYING = [
     (name, item.split(".", 1)[1])
-    for name, v in MISTAKES.items()
+    for name, v in ALL_MISTAKES.items()
     for item in sorted(v.items)
     if v.says and v.file != "exercise3"
 ]
@@ -57,7 +59,7 @@ SAYING = [
 
 @pytest.mark.parametrize(("name", "grad"), SAYING, ids=[n for n, _ in SAYING])
 def test_every_classic_mistake_is_named_on_every_case(name, grad):
-    says = MISTAKES[name].says
+    says = ALL_MISTAKES[name].says
     for result in judged_cases(name, grad):
         assert result.status == "failed", result.case
         text = (result.message + " " + result.hint).lower()
@@ -70,6 +72,7 @@ def test_every_classic_mistake_is_named_on_every_case(name, grad):
         ("bessel_exercise3", "dW1", BESSEL),
         ("bessel_exercise3", "dC", BESSEL),
         ("dC_fancy_index_exercise3", "dC", REPEATED),
+        ("missing_epsilon_exercise3", "dW1", EPSILON_INV),
     ],
 )
 def test_exercise3_mistakes_are_named_once_the_suite_passes_them(name, grad, label):

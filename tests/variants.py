@@ -174,6 +174,58 @@ MISTAKES: dict[str, Variant] = {
     ),
 }
 
+
+def _edits(file: str, items: tuple[str, ...], *edits: tuple[str, str], says=()) -> Variant:
+    """Several edits of `file` touching `items` (a changed signature and the line using it)."""
+    return Variant(file, edits, frozenset(f"{file}.{i}" for i in items), tuple(says))
+
+
+# BatchNorm's epsilon dropped below dbnvar (1/sqrt(bnvar) or 1/std for bnvar_inv). Every case
+# fails, but it shows through the quiet unit alone (model.Config), whose variance at n = 5 (a
+# hidden case) is only 1/30 of the others': there these are 4x to 8x the tolerance, under
+# MISTAKES' ten times, so test_judge holds them to NARROW_MARGIN. Each must be named. Exercise
+# 3's dC is not among them: the quiet unit reaches it through its twentieth of W1, and the
+# dropped epsilon is 0.6x to 8x the tolerance there (it passes the case at n = 5).
+_NO_EPS = ("epsilon", "1e-5")
+NARROW_MISTAKES: dict[str, Variant] = {
+    "missing_epsilon_dbndiff": _edits(
+        "exercise1",
+        ("dbndiff",),
+        ("def dbndiff(bnvar_inv, dbnraw,", "def dbndiff(bnvar, dbnraw,"),
+        ("    dbndiff = bnvar_inv * dbnraw\n", "    dbndiff = bnvar**-0.5 * dbnraw\n"),
+        says=_NO_EPS,
+    ),
+    "missing_epsilon_fused": _edits(
+        "exercise2",
+        ("dhprebn",),
+        ("def dhprebn(dhpreact, bngain, bnvar_inv,", "def dhprebn(dhpreact, bngain, bnvar,"),
+        ("        * bnvar_inv\n", "        * bnvar**-0.5\n"),
+        says=_NO_EPS,
+    ),
+    "missing_epsilon_fused_std": _edits(
+        "exercise2",
+        ("dhprebn",),
+        (
+            "def dhprebn(dhpreact, bngain, bnvar_inv, bnraw, n):",
+            "def dhprebn(dhpreact, bngain, hprebn, n):",
+        ),
+        (
+            "    dhprebn = (\n",
+            "    bnvar_inv = 1 / hprebn.std(0, keepdim=True)\n"
+            "    bnraw = (hprebn - hprebn.mean(0, keepdim=True)) * bnvar_inv\n"
+            "    dhprebn = (\n",
+        ),
+        says=_NO_EPS,
+    ),
+    "missing_epsilon_exercise3": _edits(
+        "exercise3",
+        ("dW1",),
+        ("hprebn, bnvar_inv, bnraw, h, logits", "hprebn, bnvar, bnraw, h, logits"),
+        ("        * bnvar_inv\n", "        * bnvar**-0.5\n"),
+        says=_NO_EPS,
+    ),
+}
+
 _INDEX_ADD = "    dC.index_add_(0, Xb.reshape(-1), demb.reshape(-1, demb.shape[-1]))\n"
 
 # Correct ways to write a gradient other than the solutions' own; each must pass.

@@ -21,6 +21,11 @@ from .cases import Case
 MISSING_BRANCH = "a branch is missing: {var} feeds two places in the forward pass; add both"
 BESSEL = "Bessel's correction: the variance divides by n-1, not n"
 EPSILON = "BatchNorm's epsilon: bnvar_inv = (bnvar + 1e-5)**-0.5, so its derivative keeps the 1e-5"
+# The same slip below dbnvar: 1/sqrt(bnvar) or 1/std in place of bnvar_inv.
+EPSILON_INV = (
+    "BatchNorm's epsilon: the forward divides by sqrt(bnvar + 1e-5), not by sqrt(bnvar) or the "
+    "std; use bnvar_inv (or keep the 1e-5)"
+)
 POWER = "the power rule: the derivative of x**k is k * x**(k-1) ({what})"
 
 
@@ -62,34 +67,63 @@ def _known_mistakes(grad: str, case: Case, compact: bool) -> dict[str, torch.Ten
             MISSING_BRANCH.format(var="bndiff"): v["bnvar_inv"] * g["dbnraw"],
             POWER.format(what="x**2 gives 2 * x"): v["bnvar_inv"] * g["dbnraw"]
             + v["bndiff"] * g["dbndiff2"],
+            EPSILON_INV: v["bnvar"] ** -0.5 * g["dbnraw"] + 2 * v["bndiff"] * g["dbndiff2"],
         }
     if grad == "dhprebn":
         return {
             "the mean's branch misses its 1/n: bnmeani = 1/n * hprebn.sum(0)": g["dbndiff"]
             + g["dbnmeani"],
-            BESSEL: _bn_fused_without_bessel(v, g["dhpreact"], n),
+            **_bn_fused_mistakes(v, g["dhpreact"], n),
         }
     return {}
 
 
 def _compact(grad: str, case: Case, v: dict, g: dict) -> dict[str, torch.Tensor]:
-    """Exercise 3: Bessel forgotten in the fused batchnorm, carried down to dW1 and dC."""
+    """Exercise 3: the fused batchnorm's mistakes, carried down to dW1 and dC."""
     if grad not in ("dW1", "dC"):
         return {}
-    dhprebn = _bn_fused_without_bessel(v, g["dhpreact"], case.n)
+    fused = _bn_fused_mistakes(v, g["dhpreact"], case.n)
     if grad == "dW1":
-        return {BESSEL: v["embcat"].T @ dhprebn}
+        return {label: v["embcat"].T @ dhprebn for label, dhprebn in fused.items()}
+    return {label: _dC(case, v, dhprebn) for label, dhprebn in fused.items()}
+
+
+def _dC(case: Case, v: dict, dhprebn: torch.Tensor) -> torch.Tensor:
+    """What a wrong dhprebn makes of dC, every use of a character added up."""
     demb = (dhprebn @ v["W1"].T).view(v["emb"].shape)
+    return torch.zeros_like(v["C"]).index_add_(
+        0, case.Xb.reshape(-1), demb.reshape(-1, demb.shape[-1])
+    )
+
+
+def _bn_fused_mistakes(v: dict, dhpreact: torch.Tensor, n: int) -> dict[str, torch.Tensor]:
+    """The fused batchnorm backward's slips, each labelled.
+
+    Bessel forgotten (n where n-1 belongs: the factor n/(n-1) becomes 1), and the epsilon
+    dropped: the quiet unit (model.Config) makes it fail every case, so it needs its words. A
+    student drops it either in 1/std only (keeping the given bnraw) or in a bnraw recomputed
+    from it too; the two differ by as much as either differs from the truth, so both are here.
+    """
+    bare_inv = v["bnvar"] ** -0.5
     return {
-        BESSEL: torch.zeros_like(v["C"]).index_add_(
-            0, case.Xb.reshape(-1), demb.reshape(-1, demb.shape[-1])
+        BESSEL: _bn_fused(v["bngain"], v["bnvar_inv"], v["bnraw"], dhpreact, n, bessel=1.0),
+        EPSILON_INV: _bn_fused(v["bngain"], bare_inv, v["bnraw"], dhpreact, n),
+        f"{EPSILON_INV}, in bnraw too": _bn_fused(
+            v["bngain"], bare_inv, v["bnraw"] / v["bnvar_inv"] * bare_inv, dhpreact, n
         ),
     }
 
 
-def _bn_fused_without_bessel(v: dict, dhpreact: torch.Tensor, n: int) -> torch.Tensor:
-    """The fused batchnorm backward with n where n-1 belongs: the factor n/(n-1) becomes 1."""
-    bnraw = v["bnraw"]
-    return (v["bngain"] * v["bnvar_inv"] / n) * (
-        n * dhpreact - dhpreact.sum(0) - bnraw * (dhpreact * bnraw).sum(0)
-    )
+def _bn_fused(
+    bngain: torch.Tensor,
+    inv: torch.Tensor,
+    bnraw: torch.Tensor,
+    dhpreact: torch.Tensor,
+    n: int,
+    bessel: float | None = None,
+) -> torch.Tensor:
+    """The lecture's fused batchnorm backward from the given pieces. `bessel` is the factor of
+    the variance's part: n/(n-1) when right (the default), 1 when Bessel is forgotten."""
+    factor = n / (n - 1) if bessel is None else bessel
+    variance_part = factor * bnraw * (dhpreact * bnraw).sum(0)
+    return (bngain * inv / n) * (n * dhpreact - dhpreact.sum(0) - variance_part)
