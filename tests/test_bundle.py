@@ -19,7 +19,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from variants import ALTERNATIVES, MISTAKES
+from variants import ALTERNATIVES, MISTAKES, NARROW_MISTAKES
 
 from grader.backprop_ninja.bundle import BUNDLE, PACKAGE, SHIPPED
 from grader.backprop_ninja.notebook_build import NAME as NOTEBOOK
@@ -190,7 +190,7 @@ def test_no_formula_of_a_reference_or_a_near_miss_is_in_the_bundle(texts, readab
         {n: t for n, t in readable.items() if n.startswith(NOTEBOOK) and "cells" not in n}
     )
     formulas = set()
-    for variant in (*MISTAKES.values(), *ALTERNATIVES.values()):
+    for variant in (*MISTAKES.values(), *NARROW_MISTAKES.values(), *ALTERNATIVES.values()):
         for old, new in variant.edits:
             formulas.update(_code_of(old) + _code_of(new))
     assert len(formulas) > 20

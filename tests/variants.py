@@ -301,6 +301,40 @@ ALTERNATIVES: dict[str, Variant] = {
         "    dvar = (dhpreact * bndiff).sum(0, keepdim=True) * bnvar_inv**2 / (n - 1)\n"
         "    return bngain * bnvar_inv * (dhpreact - dmean - bndiff * dvar)",
     ),
+    # Through the quiet unit (model.Config), whose tiny variance makes BatchNorm's epsilon count:
+    # the statistics recomputed in float32, other powers, the step-by-step batchnorm backward.
+    "dbnvar_from_bnvar_inv": _edits(
+        "exercise1",
+        ("dbnvar",),
+        ("def dbnvar(bnvar, dbnvar_inv):", "def dbnvar(bnvar_inv, dbnvar_inv):"),
+        ("(-0.5 * (bnvar + 1e-5) ** -1.5)", "(-0.5 * bnvar_inv**3)"),
+    ),
+    "dhprebn_recomputed_rsqrt": _edits(
+        "exercise2",
+        ("dhprebn",),
+        (
+            "def dhprebn(dhpreact, bngain, bnvar_inv, bnraw, n):",
+            "def dhprebn(dhpreact, bngain, hprebn, n):",
+        ),
+        (
+            "    dhprebn = (\n",
+            "    var, mean = torch.var_mean(hprebn, 0, keepdim=True, correction=1)\n"
+            "    bnvar_inv = torch.rsqrt(var + 1e-5)\n"
+            "    bnraw = (hprebn - mean) * bnvar_inv\n"
+            "    dhprebn = (\n",
+        ),
+    ),
+    "dhprebn_step_by_step": _v(
+        "exercise2",
+        "dhprebn",
+        "def dhprebn(dhpreact, bngain, bnvar_inv, bnraw, n):",
+        "def dhprebn(dhpreact, bngain, bndiff, bnvar, n):\n"
+        "    dxhat = dhpreact * bngain\n"
+        "    dvar = (dxhat * bndiff).sum(0, keepdim=True) * -0.5 * (bnvar + 1e-5) ** -1.5\n"
+        "    dmean = -(dxhat * (bnvar + 1e-5) ** -0.5).sum(0, keepdim=True)\n"
+        "    dmean += dvar * (-2 * bndiff).sum(0, keepdim=True) / (n - 1)\n"
+        "    return dxhat * (bnvar + 1e-5) ** -0.5 + dvar * 2 * bndiff / (n - 1) + dmean / n",
+    ),
     "float64": _v(
         "exercise1",
         "dh",
