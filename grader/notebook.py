@@ -1,12 +1,14 @@
-"""Reading a notebook submission: .ipynb bytes in, one module source per exercise out.
+"""Reading a notebook's code: its cells in, one module source per exercise out.
 
 A notebook is never run. Its code cells are parsed (after IPython magics and shell escapes are
 blanked) and only what a module needs is kept: imports, function and class definitions, and
-assignments of constants. Everything else (training loops, plots, `cmp(...)` calls, the
-lecture's top-level `dlogprobs = ...`, a `while True:`) is dropped and listed, so the result can
-say what was taken from which cell and what was left out. The rule lives in notebook_keep.py,
-which the notebook's own check cells apply to the cells their kernel ran, so that a function
-reading a global this leaves out fails there too.
+assignments of constants (notebook_keep.py holds that rule). Everything else (training loops,
+plots, `cmp(...)` calls, the lecture's top-level `dlogprobs = ...`, a `while True:`) is dropped
+and listed, so the result can say what was taken from which cell and what was left out.
+
+Two doors: the grader reads a submitted file's cells (notebook_file.py), and the notebook's own
+check cells read the cells their kernel ran (`read_history`), so that they judge exactly what
+the grader will. This module ships in the notebook: standard library only.
 
 Telling exercises apart (exercises 1 and 2 both define `dlogits` and `dhprebn`):
 - A section opens at a markdown heading `# Exercise N ...` (any level, any case) or at a code cell
@@ -31,23 +33,15 @@ a gradient that really uses it fails on its own with a NameError naming the modu
 from __future__ import annotations
 
 import ast
-import json
 import re
 import symtable
-import warnings
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 from .notebook_keep import SETUP_MARK, assigned, keep, learn
 
-MAX_NOTEBOOK_BYTES = 64 << 20  # image outputs make notebooks big; the code in them is small
 MAX_SOURCE_BYTES = 1 << 20  # the limit on an exercise's code, as for a .py file
 MAX_CELLS, MAX_ENTRIES = 400, 30  # the record in result.json stays small whatever the notebook
-# What reading a notebook may cost, whatever its bytes. nbformat makes every JSON object or list
-# a NotebookNode of ~500 bytes: 3 bytes of `{},` cost 500 of memory (12 MB of them, 2.4 GB), so
-# the byte limit alone does not bound memory. The lecture's notebooks hold at most 400 objects and
-# lists and 4,000 values (strings, numbers) with their outputs; these bounds are 250 times that
-# and cost at most ~50 MB and ~100 MB. Counted in the text before any parsing (_json_counts).
-MAX_JSON_CONTAINERS, MAX_JSON_VALUES = 100_000, 1_000_000
 # Reading code costs ~10 s and 1 GB per MB of short statements (`f()` lines: ast.parse builds
 # nodes for each, twice), and blanking IPython commands an ast.parse per line (3 MB of `%` lines
 # took 20 s). The lecture's notebooks hold at most 20 kB of code and a handful of `%` and `!`
@@ -65,9 +59,6 @@ _MAGIC_LINE = re.compile(r"^\s*(?:[%!]|\w+\s*=\s*[%!])")
 # also splits at \v, \f, \x1c-\x1e, \x85, \u2028 and \u2029, which Python reads as part of
 # the line (in a comment or a string they are valid code).
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
-# A JSON string, or an unterminated one to the end of the text. Linear: the only place it can end
-# is where its greedy loop stops, so a failed match never backtracks or rescans the text.
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\[\s\S][^"\\]*)*(?:"|\\?\Z)')
 
 
 class NotebookError(Exception):
@@ -174,20 +165,19 @@ class _Piece:
     refs: frozenset[str] = frozenset()  # the names its code refers to (`_called_for`)
 
 
-def read_notebook(
-    data: bytes,
+def read_cells(
+    cells: list[dict],
     name: str,
     functions: dict[str, tuple[str, ...]],
     allowance: Allowance | None = None,
 ) -> NotebookRead:
-    """The exercise modules of a notebook; `functions` maps each exercise to the names it calls.
+    """The exercise modules of a notebook's cells (nbformat 4 dicts); `functions` maps each
+    exercise to the names it calls. notebook_file.read_notebook reads the cells from a file.
 
     `allowance`: what is left of the code and command lines that may be read, shared by the
     notebooks of one submission (twenty of them, each at the limit, took ~100 s); a fresh one
-    when not given. Raises NotebookError for what is not a readable notebook (not JSON, too
-    old, too big).
+    when not given.
     """
-    cells = _cells(data, name)
     gradient = {f for names in functions.values() for f in names}
     pieces: list[_Piece] = []
     records: list[CellRecord] = []
@@ -233,60 +223,18 @@ def read_notebook(
     return result
 
 
-def _cells(data: bytes, name: str) -> list[dict]:
-    if len(data) > MAX_NOTEBOOK_BYTES:
-        raise NotebookError(
-            f"{name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB: clear its outputs "
-            "(Edit > Clear all outputs), save, and submit it again"
-        )
-    import nbformat  # here, not at the top: only notebook submissions pay for its import
-
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise NotebookError(f"{name} is not a text file ({e.reason} at byte {e.start})") from None
-    containers, values = _json_counts(text)
-    if containers > MAX_JSON_CONTAINERS or values > MAX_JSON_VALUES:
-        raise NotebookError(
-            f"{name} has too many parts to be read ({containers} JSON objects and lists, "
-            f"{values} values; a notebook with outputs has a few thousand, at most "
-            f"{MAX_JSON_CONTAINERS} and {MAX_JSON_VALUES} are read): clear its outputs "
-            "(Edit > Clear all outputs), save, and submit it again"
-        )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # missing cell ids and the like: read it anyway
-            # Not nbformat.reads: its schema validation costs more than the reading, and this
-            # reader checks every field it uses itself. Older versions are upgraded to 4.
-            nb = nbformat.convert(nbformat.reader.reads(text), 4)
-    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as e:
-        raise NotebookError(
-            f"{name} is not a notebook (not valid JSON: {str(e)[:200]}); download it again "
-            "with File > Download > .ipynb"
-        ) from None
-    except RecursionError:
-        raise NotebookError(f"{name} is nested too deeply to be a notebook") from None
-    except Exception as e:  # noqa: BLE001 - nbformat raises many kinds for odd versions
-        raise NotebookError(
-            f"{name} could not be read as a notebook ({type(e).__name__}: {str(e)[:200]}); "
-            "open it in Jupyter or Colab, save it (nbformat 4), and submit it again"
-        ) from None
-    cells = nb.get("cells") if isinstance(nb, dict) else None
-    if not isinstance(cells, list):
-        raise NotebookError(f"{name} has no list of cells: it is not a Jupyter notebook")
-    return [c for c in cells if isinstance(c, dict)]
-
-
-def _json_counts(text: str) -> tuple[int, int]:
-    """How many objects and lists, and at most how many values, a JSON text would parse into.
-
-    Counted outside strings, so it costs a scan of the text, never the objects themselves: each
-    `{` or `[` opens a container and each `,` separates two values. For text that is not JSON
-    the counts are meaningless, and the parser refuses it next.
-    """
-    rest = _JSON_STRING.sub("", text)
-    containers = rest.count("{") + rest.count("[")
-    return containers, containers + rest.count(",") + 1
+def read_history(cells: Iterable[object], functions: dict[str, tuple[str, ...]]) -> NotebookRead:
+    """What the grader would read from a notebook holding `cells`: the inputs a kernel ran, in
+    the order it ran them (IPython's raw history). The notebook's check cells judge this rather
+    than the kernel's own functions, so that a function reading a global the grader leaves out
+    fails there as it fails graded. A cell run again counts where it ran last; nothing caps the
+    reading (it is the student's own kernel, and its history may be long)."""
+    texts = [t for t in cells if isinstance(t, str) and t.strip()]
+    last = {text: i for i, text in enumerate(texts)}
+    kept = [text for i, text in enumerate(texts) if last[text] == i]
+    cells = [{"cell_type": "code", "metadata": {}, "source": t} for t in kept]
+    budget = Allowance(sum(map(len, kept)), sum(t.count("\n") + 1 for t in kept))
+    return read_cells(cells, "this notebook", functions, budget)
 
 
 def _cell_parts(cell: dict) -> tuple[str, str, list[str]]:
@@ -374,7 +322,7 @@ def _select(text, record, gradient, constants, lecture_style, allowance) -> list
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in gradient:
             piece.defines, piece.exercise = node.name, record.section
             piece.stub = _is_stub_def(node)
-        piece.future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
+        piece.future = getattr(node, "module", None) == "__future__"  # from __future__ import
         learn(node, constants)
         pieces.append(piece)
         record.taken.append(kind)

@@ -2,10 +2,10 @@
 
 The grader never runs a notebook. Of each code cell it keeps imports, function and class
 definitions and constants (`EPS = 1e-5`), and drops the rest (notebook.py). The notebook's check
-cells run in the student's kernel instead, where every global exists; applied to the cells that
-kernel ran (IPython's `In`), the same rule tells them which globals a graded function will not
-find (`EPS = float('1e-5')`, a tensor left by the forward pass), so that such a function fails
-in the check as it fails when graded, with a note saying why.
+cells read the cells their kernel ran with the same reader (notebook.read_history), so they
+judge what the grader will judge; where a function then misses a global the kernel has
+(`EPS = float('1e-5')`, a tensor left by the forward pass), `why_undefined` replays this rule
+over the kernel's cells to say which statement set it and why the grader leaves it out.
 
 Standard library only: it ships in the student's notebook.
 """
@@ -16,7 +16,6 @@ import ast
 import importlib.util
 import re
 import sys
-import types
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -189,55 +188,18 @@ def bound(node: ast.stmt) -> set[str]:
     return names
 
 
-def as_graded(
-    functions: dict[str, object], history: object, gradient: set[str]
-) -> tuple[dict[str, object], dict[str, list[str]]]:
-    """The kernel's functions as the grader will run them, and notes by function name: each
-    global a function reads that the grader's module lacks. `history`: IPython's `In` (None
-    outside IPython: the functions are returned as they are).
-
-    Each function is given the kernel's globals without those, so one that reads such a global
-    (itself or through a helper) fails in the check with the NameError the grader gives,
-    instead of passing on a value the grader never has.
-    """
-    if not isinstance(history, list):
-        return functions, {}
-    kernel = kernel_of(history, gradient)
-    graded: dict[str, object] = dict(functions)
-    notes: dict[str, list[str]] = {}
-    views: dict[int, dict] = {}  # one view per globals dict (every kernel function shares one)
-    for name, f in functions.items():
-        if not isinstance(f, types.FunctionType) or name in kernel.setup:
-            continue  # the assignment's own functions run in the kernel, as they are
-        if name in kernel.dropped:  # defined inside a loop, an if, a try: the grader has none
-            del graded[name]
-            notes.setdefault(name, []).append(
-                f"{name} is defined by {kernel.dropped[name]}, a statement the grader does "
-                "not run: define it at the top level of a cell"
-            )
-            continue
-        space = f.__globals__
-        if id(space) not in views:
-            views[id(space)] = {k: v for k, v in space.items() if k not in kernel.dropped}
-        view = views[id(space)]
-        twin = types.FunctionType(f.__code__, view, f.__name__, f.__defaults__, f.__closure__)
-        twin.__kwdefaults__ = f.__kwdefaults__
-        twin.__dict__.update(f.__dict__)
-        graded[name] = view[name] = twin
-        for missing in sorted(_reads(f.__code__) & kernel.dropped.keys() & space.keys()):
-            notes.setdefault(name, []).append(
-                f"{name} reads the global {missing}, which the grader's copy of your notebook "
-                f"does not have (set by {kernel.dropped[missing]}): the grader keeps only "
-                "imports, functions, classes and constants written as literals (`EPS = 1e-5`); "
-                "take the value as an argument or write it as a literal"
-            )
-    return graded, notes
+_UNDEFINED = re.compile(r"name '(\w+)' is not defined")
 
 
-def _reads(code: types.CodeType) -> set[str]:
-    """The global names a function's code, and the code nested in it, may read."""
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _reads(const)
-    return names
+def why_undefined(said: str, cells: Iterable[object], gradient: set[str]) -> list[str]:
+    """A note for each name a NameError in `said` (the check's results, as text) names that the
+    kernel has and the grader's module lacks: which statement set it, and what to do."""
+    names = sorted(set(_UNDEFINED.findall(said)))
+    dropped = kernel_of(cells, gradient).dropped if names else {}
+    return [
+        f"{name} is set by {dropped[name]}, which the grader does not run: it keeps only "
+        "imports, functions, classes and constants written as literals (`EPS = 1e-5`); take "
+        "the value as an argument or write it as a literal"
+        for name in names
+        if name in dropped
+    ]

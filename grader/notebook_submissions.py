@@ -18,14 +18,13 @@ from .assignment import load
 from .notebook import (
     MAX_CODE_BYTES,
     MAX_COMMAND_LINES,
-    MAX_NOTEBOOK_BYTES,
     SUFFIX,
     Allowance,
     NotebookError,
     NotebookRead,
     is_untouched_stub,
-    read_notebook,
 )
+from .notebook_file import MAX_NOTEBOOK_BYTES, read_notebook
 from .uploads import Budget, Entry, UploadError, UploadLimits, read_capped, scan_folder
 
 MAX_DEPTH = 3

@@ -12,8 +12,9 @@ import pytest
 from conftest import solution
 from notebooks import code, image, lecture_notebook, markdown, save, stream
 
-from grader import notebook
-from grader.notebook import NotebookError, read_notebook
+from grader import notebook, notebook_file
+from grader.notebook import NotebookError
+from grader.notebook_file import read_notebook
 from grader.notebook_submissions import functions_of
 
 FILES = ("exercise1", "exercise2", "exercise3")
@@ -295,7 +296,7 @@ def test_image_outputs_do_not_count_against_the_code_limit():
 
 
 def test_a_notebook_too_big_to_read_is_refused_with_the_fix(monkeypatch):
-    monkeypatch.setattr(notebook, "MAX_NOTEBOOK_BYTES", 10_000)
+    monkeypatch.setattr(notebook_file, "MAX_NOTEBOOK_BYTES", 10_000)
     data = save([code(ONE, outputs=[image(100)])])
     with pytest.raises(NotebookError, match="Clear all outputs"):
         read(data)
@@ -314,13 +315,13 @@ def test_a_notebook_of_more_objects_than_any_real_one_is_refused_before_it_is_pa
     """nbformat turns every object into a NotebookNode of ~500 bytes: 12 MB of `{},` took 2.4 GB
     and 60 MB 10.6 GB, far under the byte limit. Counting them first costs a scan of the text."""
     with pytest.raises(NotebookError) as e:
-        read(empty_objects(notebook.MAX_JSON_CONTAINERS + 1))
+        read(empty_objects(notebook_file.MAX_JSON_CONTAINERS + 1))
     assert "too many parts" in str(e.value) and "Clear all outputs" in str(e.value)
 
 
 def test_so_is_one_of_more_values_than_any_real_one():
     """A value costs less than an object (~100 bytes), but 60 MB of `"ab",` still took 1.3 GB."""
-    values = b",".join([b'"ab"'] * notebook.MAX_JSON_VALUES)
+    values = b",".join([b'"ab"'] * notebook_file.MAX_JSON_VALUES)
     data = save([code(ONE)]).replace(b'"metadata": {', b'"x": [' + values + b'], "metadata": {', 1)
     with pytest.raises(NotebookError, match="too many parts"):
         read(data)

@@ -26,7 +26,7 @@ from grader.backprop_ninja.notebook_build import (
 )
 from grader.backprop_ninja.spec import EXERCISE1, EXERCISE2
 from grader.backprop_ninja.student_check_driver import ITEM_IDS, check
-from grader.notebook import read_notebook
+from grader.notebook_file import read_notebook
 from grader.notebook_submissions import functions_of
 from grader.student_text import render
 from grader.submissions import discover
@@ -168,7 +168,7 @@ def test_setup_cells_are_marked_so_the_grader_skips_them():
 
 def test_a_global_the_grader_leaves_out_fails_the_check_as_it_fails_the_grader(grader, tmp_path):
     """`EPS = float('1e-5')` is no literal: the grader's module lacks it, and the kernel has it.
-    The check cell runs dbnvar as the grader will (a NameError) and says why, instead of ok."""
+    The check cell judges what the grader will read (a NameError) and says why, instead of ok."""
     nb = json.loads(notebook_text(SOLUTIONS, filled=True))
     at = next(i for i, c in enumerate(nb["cells"]) if c.get("id") == "exercise1-dbnvar")
     cell = nb["cells"][at]
@@ -184,7 +184,7 @@ def test_a_global_the_grader_leaves_out_fails_the_check_as_it_fails_the_grader(g
     row = next(r for r in table_lines(check) if r.split()[0] == "dbnvar")
     assert row.split()[1] != "ok", check
     assert "NameError" in check and "EPS" in check
-    assert "note: dbnvar reads the global EPS" in check and "float('1e-5')" in check
+    assert "note: EPS is set by `EPS = float('1e-5')`, which the grader does not run" in check
     # Every other row is as before, and the grader agrees on dbnvar.
     others = [r for r in table_lines(check) if ROW.match(r) and r.split()[0] != "dbnvar"]
     assert {r.split()[1] for r in others} == {"ok"}, check

@@ -1,9 +1,9 @@
-"""The notebook's check sees a student's functions as the grader will: the same rule on both sides.
+"""The notebook's check judges what the grader will read: the grader's reader on the kernel's cells.
 
 The grader keeps imports, definitions and literal constants of a notebook (grader/notebook.py);
-the check cells run in a kernel that has every global. `notebook_keep` replays the grader's rule
-over the cells the kernel ran, so a function reading a global the grader drops fails in the
-check with the grader's NameError, and says why.
+the check cells run in a kernel that has every global. They read the cells the kernel ran with
+the same reader (`read_history`), so a function reading a global the grader drops fails there
+with the grader's NameError, and `why_undefined` (the rule replayed) says which line set it.
 """
 
 from __future__ import annotations
@@ -12,108 +12,97 @@ import json
 
 import pytest
 
-from grader.notebook import read_notebook
-from grader.notebook_keep import as_graded, bound, kernel_of
+from grader.notebook import read_history
+from grader.notebook_file import read_notebook
+from grader.notebook_keep import bound, kernel_of, why_undefined
 
 GRADIENT = {"dbnvar", "dlogits", "backward"}
 SETUP = "# backprop-ninja: setup (not graded)\n"
 
 
-def run_cells(cells: list[str]) -> dict:
-    """A kernel: the cells run in order in one namespace, with IPython's `In` beside them."""
-    namespace: dict = {"__name__": "__main__", "In": ["", *cells]}
-    for text in cells:
-        exec(compile(text, "<cell>", "exec"), namespace)
-    return namespace
+FUNCTIONS = {"exercise1": ("dbnvar", "dlogits"), "exercise3": ("backward",)}
 
 
-def functions_in(namespace: dict) -> dict:
-    return {
-        k: v
-        for k, v in namespace.items()
-        if callable(v) and getattr(v, "__module__", None) == "__main__"
-    }
+def module_of(cells: list[str], exercise: str = "exercise1") -> dict:
+    """The module the notebook's check judges for `exercise`, imported."""
+    module: dict = {}
+    exec(read_history(cells, FUNCTIONS).sources[exercise], module)
+    return module
 
 
-def graded(cells: list[str]):
-    namespace = run_cells(cells)
-    return as_graded(functions_in(namespace), namespace["In"], GRADIENT)
+DBNVAR = "def dbnvar(bnvar, dbnvar_inv):\n    return -0.5 * (bnvar + EPS) ** -1.5 * dbnvar_inv\n"
 
 
-def test_a_global_made_by_a_call_fails_in_the_check_as_in_the_grader():
-    functions, notes = graded(
-        [
-            "import torch\nEPS = float('1e-5')\n",
-            "def dbnvar(bnvar, dbnvar_inv):\n"
-            "    return -0.5 * (bnvar + EPS) ** -1.5 * dbnvar_inv\n",
-        ]
-    )
-    with pytest.raises(NameError, match="EPS"):
-        functions["dbnvar"](1.0, 1.0)
-    (note,) = notes["dbnvar"]
-    assert "dbnvar reads the global EPS" in note and "float('1e-5')" in note
+def test_a_global_made_by_a_call_is_missing_as_in_the_grader_and_the_note_says_why():
+    cells = ["import torch\nEPS = float('1e-5')\n", DBNVAR]
+    with pytest.raises(NameError, match="EPS") as e:
+        module_of(cells)["dbnvar"](1.0, 1.0)
+    (note,) = why_undefined(str(e.value), cells, GRADIENT)
+    assert note.startswith("EPS is set by `EPS = float('1e-5')`, which the grader does not run")
     assert "EPS = 1e-5" in note  # what to write instead
 
 
 def test_a_literal_constant_and_an_import_are_kept_as_the_grader_keeps_them():
-    functions, notes = graded(
-        [
-            "import math\nEPS = 1e-5\nHALF = -EPS / 2\n",
-            "def dbnvar(bnvar, dbnvar_inv):\n"
-            "    return HALF / EPS * math.pow(bnvar + EPS, -1.5) * dbnvar_inv\n",
-        ]
-    )
-    assert functions["dbnvar"](1.0, 2.0) == pytest.approx(-0.5 * (1.0 + 1e-5) ** -1.5 * 2.0)
-    assert notes == {}
+    cells = ["import math\nEPS = 1e-5\nHALF = -EPS / 2\n", DBNVAR.replace("-0.5", "HALF / EPS")]
+    assert module_of(cells)["dbnvar"](1.0, 2.0) == pytest.approx(-0.5 * (1 + 1e-5) ** -1.5 * 2)
 
 
 def test_a_global_the_grader_keeps_a_binding_of_stays_in_either_order():
-    """`EPS = 1e-5` is in the grader's module wherever it sits; the kernel's own later changes
-    of it (dropped by the grader) do not take it away."""
-    cells = ["EPS = float('1e-5')\n", "EPS = 1e-5\n", "def dbnvar(x):\n    return EPS * x\n"]
+    """`EPS = 1e-5` is in the grader's module wherever it sits; a later `EPS = float(...)` (which
+    the grader drops) does not take it away, and the note names nothing."""
+    cells = ["EPS = float('1e-5')\n", "EPS = 1e-5\n", DBNVAR]
     for order in (cells, [cells[1], cells[0], cells[2]]):
-        functions, notes = graded(order)
-        assert functions["dbnvar"](2.0) == pytest.approx(2e-5) and notes == {}
+        assert module_of(order)["dbnvar"](1.0, 1.0) == pytest.approx(-0.5 * (1 + 1e-5) ** -1.5)
+        assert why_undefined("name 'EPS' is not defined", order, GRADIENT) == []
+
+
+def test_a_cell_run_again_counts_where_it_ran_last():
+    first, second = "def dlogits(x):\n    return 1\n", "def dlogits(x):\n    return 2\n"
+    assert module_of([first, second, first])["dlogits"](0) == 1
+    assert module_of([second, first, second])["dlogits"](0) == 2
 
 
 def test_a_helper_that_reads_a_dropped_global_fails_its_caller_too():
-    functions, notes = graded(
-        [
-            "scale = sum([1.0])\n",
-            "def helper(x):\n    return scale * x\n",
-            "def backward(x):\n    return helper(x)\n",
-        ]
-    )
+    cells = [
+        "scale = sum([1.0])\n",
+        "def helper(x):\n    return scale * x\n",
+        "def backward(x):\n    return helper(x)\n",
+    ]
     with pytest.raises(NameError, match="scale"):
-        functions["backward"](1.0)
-    assert list(notes) == ["helper"]
+        module_of(cells, "exercise3")["backward"](1.0)
+
+
+def test_a_default_value_naming_a_dropped_global_fails_the_whole_module_as_in_the_grader():
+    cells = ["EPS = float('1e-5')\n", "def dbnvar(bnvar, dbnvar_inv, eps=EPS):\n    return eps\n"]
+    with pytest.raises(NameError, match="EPS"):
+        module_of(cells)
+
+
+def test_decorators_classes_and_cell_magics_are_read_as_the_grader_reads_them():
+    cells = [
+        "EPS = float('1e-5')\n",
+        "import functools\n@functools.lru_cache\ndef dlogits(x):\n    return EPS * x\n",
+        "%%capture\nclass Helper:\n    @staticmethod\n    def eps():\n        return EPS\n",
+        "def dbnvar(bnvar, dbnvar_inv):\n    return Helper.eps()\n",
+    ]
+    module = module_of(cells)
+    for call in (lambda: module["dlogits"](2.0), lambda: module["dbnvar"](1.0, 1.0)):
+        with pytest.raises(NameError, match="EPS"):
+            call()
 
 
 def test_a_function_defined_inside_a_statement_the_grader_drops_is_missing_in_both():
-    functions, notes = graded(["if True:\n    def dlogits(x):\n        return x\n"])
-    assert "dlogits" not in functions
-    assert "dlogits is defined by `if True:`" in notes["dlogits"][0]
+    read = read_history(["if True:\n    def dlogits(x):\n        return x\n"], FUNCTIONS)
+    assert read.sources["exercise1"] is None  # the check then finds no dlogits, as the grader
 
 
 def test_the_assignments_own_cells_are_never_the_students():
-    """Setup cells are not graded: their names are missing for the student's functions, and
-    their own functions (the check itself) run untouched."""
-    functions, notes = graded(
-        [
-            SETUP + "n = 32\ndef ninja_check():\n    return n\n",
-            "def dbnvar(x):\n    return x / n\n",
-        ]
-    )
-    assert functions["ninja_check"]() == 32
-    with pytest.raises(NameError):
-        functions["dbnvar"](1.0)
-    assert "the assignment's own cell" in notes["dbnvar"][0]
-
-
-def test_outside_ipython_the_functions_are_left_as_they_are():
-    namespace = run_cells(["EPS = float('1e-5')\n", "def dbnvar(x):\n    return EPS * x\n"])
-    functions = functions_in(namespace)
-    assert as_graded(functions, None, GRADIENT) == (functions, {})
+    """Setup cells are not graded: a name they set is missing, and the note says whose it is."""
+    cells = [SETUP + "n = 32\n", "def dbnvar(bnvar, dbnvar_inv):\n    return bnvar / n\n"]
+    with pytest.raises(NameError) as e:
+        module_of(cells)["dbnvar"](1.0, 1.0)
+    (note,) = why_undefined(str(e.value), cells, GRADIENT)
+    assert note.startswith("n is set by the assignment's own cell")
 
 
 @pytest.mark.parametrize(
@@ -136,6 +125,14 @@ def test_every_way_a_top_level_statement_binds_a_name(code, names):
     import ast
 
     assert bound(ast.parse(code).body[0]) == names
+
+
+def run_cells(cells: list[str]) -> dict:
+    """A kernel: the cells run in order in one namespace, with IPython's `In` beside them."""
+    namespace: dict = {"__name__": "__main__", "In": ["", *cells]}
+    for text in cells:
+        exec(compile(text, "<cell>", "exec"), namespace)
+    return namespace
 
 
 NOTEBOOK_CELLS = [

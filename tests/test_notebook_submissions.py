@@ -14,7 +14,7 @@ import pytest
 from conftest import STUBS, solution
 from notebooks import code, lecture_notebook, markdown, save
 
-from grader import notebook
+from grader import notebook, notebook_file
 from grader.submissions import discover
 
 FILES = ("exercise1", "exercise2", "exercise3")
@@ -144,7 +144,7 @@ def test_a_notebook_too_costly_to_parse_is_a_note_with_the_fix_not_a_stopped_bat
     """12 MB of empty cells took the batch's own process to 2.4 GB before it was refused."""
     (tmp_path / "class" / "mallory").mkdir(parents=True)
     (tmp_path / "class" / "alice").mkdir()
-    cells = b",".join([b"{}"] * (notebook.MAX_JSON_CONTAINERS + 1))
+    cells = b",".join([b"{}"] * (notebook_file.MAX_JSON_CONTAINERS + 1))
     (tmp_path / "class" / "mallory" / "hw.ipynb").write_bytes(b'{"cells": [' + cells + b"]}")
     (tmp_path / "class" / "alice" / "exercise1.py").write_text(solution("exercise1"))
     subs, batch = discover(tmp_path / "class", FILES, tmp_path / "work")

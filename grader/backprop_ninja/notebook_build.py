@@ -60,6 +60,7 @@ IMPORTS = "import torch\nimport torch.nn.functional as F\n"
 _CHECK_GLUE = """
 import atexit as _atexit
 import importlib as _importlib
+import json as _json
 import shutil as _shutil
 import sys as _sys
 import tempfile as _tempfile
@@ -85,27 +86,39 @@ _notebook.SNAPSHOTS = {}
 _sys.modules["_ninja_notebook"] = _notebook
 
 
-def ninja_check(exercise, namespace):
-    \"\"\"The public check of one exercise, on the functions this notebook defines right now.
+# Each exercise's functions, as the grader calls them (exercise 3 calls `backward`).
+_FUNCTIONS = {
+    "exercise1": tuple(ninja.spec.EXERCISE1),
+    "exercise2": tuple(ninja.spec.EXERCISE2),
+    "exercise3": ("backward",),
+}
 
-    Exercises 1 and 2 share two names, so the check takes a snapshot of the functions as they
-    are when it runs, and the bundle's check (student_check_driver) judges them as the file
-    `exercise.py`; it prints that exercise's part of the table `python check.py` prints.
+
+def ninja_check(exercise, namespace):
+    \"\"\"The public check of one exercise, on what the grader will read from this notebook.
+
+    The grader never runs a notebook: it keeps imports, definitions and literal constants of
+    its cells (ninja.notebook). The check reads the cells this kernel ran the same way, and the
+    bundle's check (student_check_driver) judges that module as the file `exercise.py`; it
+    prints that exercise's part of the table `python check.py` prints. Exercises 1 and 2 share
+    two names: the last definition run counts, as in the kernel.
     \"\"\"
-    functions = {
-        k: v
-        for k, v in namespace.items()
-        if callable(v) and getattr(v, "__module__", None) == namespace.get("__name__")
-    }
-    # As the grader will run them: without the globals it leaves out of the notebook.
-    graded = {*ninja.spec.EXERCISE1, *ninja.spec.EXERCISE2, "backward"}
-    functions, notes = ninja.notebook_keep.as_graded(functions, namespace.get("In"), graded)
-    _notebook.SNAPSHOTS[exercise] = functions
+    history = _history(namespace)
     with _tempfile.TemporaryDirectory() as folder:
-        _Path(folder, exercise + ".py").write_text(
-            "import _ninja_notebook\\n"
-            f"globals().update(_ninja_notebook.SNAPSHOTS[{exercise!r}])\\n"
-        )
+        if history is None:  # not IPython: this namespace's functions, as they are
+            _notebook.SNAPSHOTS[exercise] = {
+                k: v
+                for k, v in namespace.items()
+                if callable(v) and getattr(v, "__module__", None) == namespace.get("__name__")
+            }
+            source = (
+                "import _ninja_notebook\\n"
+                f"globals().update(_ninja_notebook.SNAPSHOTS[{exercise!r}])\\n"
+            )
+        else:
+            read = ninja.notebook.read_history(history, _FUNCTIONS)
+            source = read.sources.get(exercise) or ""
+        _Path(folder, exercise + ".py").write_text(source)
         result = ninja.student_check_driver.check(_Path(folder))
     mine = {
         "items": [i for i in result["items"] if i["exercise"] == exercise],
@@ -113,11 +126,19 @@ def ninja_check(exercise, namespace):
         "output": {k: v for k, v in result["output"].items() if k == exercise},
     }
     print(ninja.student_text.render(mine, where=exercise + " in this notebook"))
-    own = {"exercise1": ninja.spec.EXERCISE1, "exercise2": ninja.spec.EXERCISE2}
-    for name, said in notes.items():
-        if name in own.get(exercise, ("backward",)) or name not in graded:  # or a helper
-            for note in said:
-                print("note:", note)
+    if history is not None:
+        graded = {f for names in _FUNCTIONS.values() for f in names}
+        for note in ninja.notebook_keep.why_undefined(_json.dumps(mine), history, graded):
+            print("note:", note)
+
+
+def _history(namespace):
+    \"\"\"The cells this kernel ran, as typed, in the order it ran them; None outside IPython.\"\"\"
+    shell = namespace.get("get_ipython")
+    try:
+        return list(shell().history_manager.input_hist_raw)
+    except (AttributeError, TypeError):  # no IPython: the check runs on the functions
+        return None
 """
 
 # The shipped modules the notebook's cells use, by their names in _ninja_check/.
@@ -128,6 +149,7 @@ MODULES = (
     "student_check_driver",
     "training_demo",
     "notebook_keep",
+    "notebook",
 )
 
 DATA = """\

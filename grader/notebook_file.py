@@ -1,0 +1,93 @@
+"""Reading a notebook file: bytes in, its cells out, within bounds whatever the bytes.
+
+The grader's own door to notebook.py, which reads cells and never sees a file (it ships in the
+student's notebook, whose check reads the kernel's cells instead). Here are the limits on the
+file itself and nbformat, which upgrades older notebooks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+
+from .notebook import Allowance, NotebookError, NotebookRead, read_cells
+
+MAX_NOTEBOOK_BYTES = 64 << 20  # image outputs make notebooks big; the code in them is small
+# What reading a notebook may cost, whatever its bytes. nbformat makes every JSON object or list
+# a NotebookNode of ~500 bytes: 3 bytes of `{},` cost 500 of memory (12 MB of them, 2.4 GB), so
+# the byte limit alone does not bound memory. The lecture's notebooks hold at most 400 objects and
+# lists and 4,000 values (strings, numbers) with their outputs; these bounds are 250 times that
+# and cost at most ~50 MB and ~100 MB. Counted in the text before any parsing (_json_counts).
+MAX_JSON_CONTAINERS, MAX_JSON_VALUES = 100_000, 1_000_000
+# A JSON string, or an unterminated one to the end of the text. Linear: the only place it can end
+# is where its greedy loop stops, so a failed match never backtracks or rescans the text.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\[\s\S][^"\\]*)*(?:"|\\?\Z)')
+
+
+def read_notebook(
+    data: bytes,
+    name: str,
+    functions: dict[str, tuple[str, ...]],
+    allowance: Allowance | None = None,
+) -> NotebookRead:
+    """The exercise modules of a notebook file (notebook.read_cells). Raises NotebookError for
+    what is not a readable notebook (not JSON, too old, too big)."""
+    return read_cells(cells_of(data, name), name, functions, allowance)
+
+
+def cells_of(data: bytes, name: str) -> list[dict]:
+    """A notebook file's cells; NotebookError, saying what to do, for what is not one."""
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise NotebookError(
+            f"{name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB: clear its outputs "
+            "(Edit > Clear all outputs), save, and submit it again"
+        )
+    import nbformat  # here, not at the top: only notebook submissions pay for its import
+
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise NotebookError(f"{name} is not a text file ({e.reason} at byte {e.start})") from None
+    containers, values = _json_counts(text)
+    if containers > MAX_JSON_CONTAINERS or values > MAX_JSON_VALUES:
+        raise NotebookError(
+            f"{name} has too many parts to be read ({containers} JSON objects and lists, "
+            f"{values} values; a notebook with outputs has a few thousand, at most "
+            f"{MAX_JSON_CONTAINERS} and {MAX_JSON_VALUES} are read): clear its outputs "
+            "(Edit > Clear all outputs), save, and submit it again"
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # missing cell ids and the like: read it anyway
+            # Not nbformat.reads: its schema validation costs more than the reading, and this
+            # reader checks every field it uses itself. Older versions are upgraded to 4.
+            nb = nbformat.convert(nbformat.reader.reads(text), 4)
+    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as e:
+        raise NotebookError(
+            f"{name} is not a notebook (not valid JSON: {str(e)[:200]}); download it again "
+            "with File > Download > .ipynb"
+        ) from None
+    except RecursionError:
+        raise NotebookError(f"{name} is nested too deeply to be a notebook") from None
+    except Exception as e:  # noqa: BLE001 - nbformat raises many kinds for odd versions
+        raise NotebookError(
+            f"{name} could not be read as a notebook ({type(e).__name__}: {str(e)[:200]}); "
+            "open it in Jupyter or Colab, save it (nbformat 4), and submit it again"
+        ) from None
+    cells = nb.get("cells") if isinstance(nb, dict) else None
+    if not isinstance(cells, list):
+        raise NotebookError(f"{name} has no list of cells: it is not a Jupyter notebook")
+    return [c for c in cells if isinstance(c, dict)]
+
+
+def _json_counts(text: str) -> tuple[int, int]:
+    """How many objects and lists, and at most how many values, a JSON text would parse into.
+
+    Counted outside strings, so it costs a scan of the text, never the objects themselves: each
+    `{` or `[` opens a container and each `,` separates two values. For text that is not JSON
+    the counts are meaningless, and the parser refuses it next.
+    """
+    rest = _JSON_STRING.sub("", text)
+    containers = rest.count("{") + rest.count("[")
+    return containers, containers + rest.count(",") + 1
