@@ -1217,3 +1217,106 @@ def test_seccomp_alone_lets_nothing_be_created_or_changed(tmp_path) -> None:
         "read": "'kept'",
         "listed": "['file', 'folder', 'spare']",
     }
+
+
+@pytest.mark.skipif(not confine.seccomp_supported(), reason="no seccomp filter for this machine")
+def test_seccomp_alone_lets_no_ioctl_change_a_file_or_terminal(tmp_path) -> None:
+    """Many ioctls change what lies outside the process through a descriptor opened only for
+    reading: a file's attributes (no-dump, no-atime, synchronous writes; FS_IOC_FSSETXATTR is
+    the ioctl twin of file_setattr, which the filter denies) need only the owner's uid, which
+    student code has wherever it runs as the grading user; a terminal's settings need nothing;
+    FIOSETOWN aims SIGIO at any process of the uid.
+    The filter alone (no audit hook) lets through only the commands that read a descriptor's
+    state or set its own flags, which the worker and Python use; the rest get ENOTTY."""
+    program = textwrap.dedent(
+        f"""
+        import errno, fcntl, os, socket, struct, sys, termios
+        sys.path.insert(0, {str(isolation.INSIDE)!r})
+        import confine
+        FS_IOC_GETFLAGS, FS_IOC_SETFLAGS, FS_NODUMP_FL = 0x80086601, 0x40086602, 0x40
+        FS_IOC_FSGETXATTR, FS_IOC_FSSETXATTR, FS_XFLAG_NOATIME = 0x801C581F, 0x401C5820, 0x40
+        path = os.path.join({str(tmp_path)!r}, 'file')
+        with open(path, 'w') as f:
+            f.write('kept')
+        reading = os.open(path, os.O_RDONLY)
+        try:  # what the file system supports, asked before the filter
+            flags = struct.unpack('l', fcntl.ioctl(reading, FS_IOC_GETFLAGS, bytes(8)))[0]
+            fsx = fcntl.ioctl(reading, FS_IOC_FSGETXATTR, bytes(28))
+        except OSError:
+            flags = fsx = None
+        print('supported', flags is not None)
+        leader, follower = os.openpty()
+        settings = termios.tcgetattr(follower)
+        ours, theirs = socket.socketpair()
+        theirs.send(b'abc')
+        confine.seccomp(os.getpid())
+        tries = {{
+            'setflags': lambda: fcntl.ioctl(reading, FS_IOC_SETFLAGS,
+                                            struct.pack('l', flags | FS_NODUMP_FL)),
+            'fssetxattr': lambda: fcntl.ioctl(reading, FS_IOC_FSSETXATTR,
+                struct.pack('I', struct.unpack_from('I', fsx)[0] | FS_XFLAG_NOATIME) + fsx[4:]),
+            'terminal': lambda: termios.tcsetattr(follower, termios.TCSANOW, settings),
+            # SIGIO aimed at another process of the uid (its parent here): fcntl's F_SETOWN twin
+            'sigio_owner': lambda: fcntl.ioctl(ours.fileno(), 0x8901,
+                                               struct.pack('i', os.getppid())),
+            'isatty': lambda: os.isatty(follower),
+            'fionread': lambda: fcntl.ioctl(ours.fileno(), termios.FIONREAD, bytes(4)),
+            'nonblocking': lambda: ours.setblocking(False),
+            'inheritable': lambda: os.set_inheritable(reading, True),
+        }}
+        if flags is None:
+            del tries['setflags'], tries['fssetxattr']
+        for name, attempt in tries.items():
+            try:
+                attempt()
+                print(name, 'allowed')
+            except (OSError, termios.error) as e:
+                print(name, errno.errorcode.get(e.args[0], e.args[0]))
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    lines = dict(line.split(" ", 1) for line in run.stdout.split("\n") if line)
+    files = ("setflags", "fssetxattr") if lines.pop("supported") == "True" else ()
+    assert lines == {
+        **dict.fromkeys([*files, "terminal", "sigio_owner"], "ENOTTY"),
+        **dict.fromkeys(["isatty", "fionread", "nonblocking", "inheritable"], "allowed"),
+    }
+
+
+def test_the_audit_hook_refuses_ioctls_beyond_a_descriptors_own() -> None:
+    """The second layer, where seccomp is missing (an architecture without a filter): Python's
+    fcntl.ioctl raises an audit event, and the hook refuses every command seccomp would, by the
+    low half the kernel reads, so the file-attribute, generation and SIGIO-owner commands fail
+    there too; those Python itself makes (isatty, blocking, close-on-exec) still work."""
+    program = textwrap.dedent(
+        f"""
+        import fcntl, os, struct, sys
+        sys.path.insert(0, {str(isolation.INSIDE)!r})
+        import noautograd
+        hook = noautograd._hook_for(os.getpid(), ('/nowhere/', '/nowhere/'))
+        tries = {{
+            'setflags': 0x40086602, 'fssetxattr': 0x401C5820, 'setversion': 0x40087602,
+            'sigio_owner': 0x8901, 'high_half': (1 << 32) | 0x40086602, 'tcgets': 0x5401,
+            'fionbio': 0x5421, 'fioclex': 0x5451,
+        }}
+        for name, request in tries.items():
+            try:
+                hook('fcntl.ioctl', (0, request, b''))
+                print(name, 'allowed')
+            except PermissionError:
+                print(name, 'refused')
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    lines = dict(line.split(" ", 1) for line in run.stdout.split("\n") if line)
+    refused = ("setflags", "fssetxattr", "setversion", "sigio_owner", "high_half")
+    assert lines == {
+        **dict.fromkeys(refused, "refused"),
+        **dict.fromkeys(["tcgets", "fionbio", "fioclex"], "allowed"),
+    }

@@ -20,7 +20,8 @@ that follows: the kernel refuses to loosen a Landlock domain or remove a seccomp
   or folder removed, truncated, opened for writing, or changed in mode, owner, times or
   extended attributes (without Landlock, and not as root, student code runs as the grading
   user, whose other files, results included, would otherwise be open to it; Landlock does not
-  cover metadata at all).
+  cover metadata at all), nor through an ioctl: only those that read a descriptor's state or set
+  its own flags are allowed.
 
 Standard library only: this file runs inside the sandbox beside student code.
 """
@@ -307,6 +308,15 @@ O_WRITES = 0o1 | 0o2 | 0o1000  # O_WRONLY, O_RDWR, O_TRUNC (Linux truncates even
 # openat2 passes its flags in a struct, which a seccomp filter cannot read: it gets ENOSYS, as on
 # kernels before 5.6, so that a caller falls back to openat, whose flags the filter reads.
 OPENAT2 = 437  # the same number on every architecture
+# ioctl: only the commands that read a descriptor's state or set its own flags (numbers from
+# asm-generic/ioctls.h, the same on both architectures): TCGETS (isatty), TIOCGWINSZ (a
+# terminal's size), FIONREAD (bytes waiting: the worker's socket), FIONBIO (non-blocking),
+# FIONCLEX and FIOCLEX (close-on-exec). Any other is refused, since many change what lies
+# outside the process through a descriptor opened for reading: a file's attributes
+# (FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR, the ioctl twin of file_setattr; FS_IOC_SETVERSION) need
+# only its owner's uid, a terminal's settings (TCSETS) not even that. The refusal is ENOTTY, what
+# a descriptor that does not know the command answers, which every caller already handles.
+IOCTLS = (0x5401, 0x5413, 0x541B, 0x5421, 0x5450, 0x5451)
 
 
 def _numbers(table: str) -> dict[str, int]:
@@ -324,18 +334,20 @@ _SYSCALLS = {
         "setpriority": setpriority,
         "ioprio_set": ioprio_set,
         "fcntl": fcntl,
+        "ioctl": ioctl,
         "prctl": prctl_nr,
         "opens": {nr: _FLAGS_ARG[name] for name, nr in _OPENS[arch].items()},
         "x32": arch == "x86_64",  # x32 numbering (nr | 0x40000000) would dodge every rule
     }
-    for arch, audit, kill, prlimit, fcntl, prctl_nr, setpriority, ioprio_set in (
-        ("x86_64", 0xC000003E, 62, 302, 72, 157, 141, 251),  # AUDIT_ARCH_X86_64
-        ("aarch64", 0xC00000B7, 129, 261, 25, 167, 140, 30),  # AUDIT_ARCH_AARCH64
+    for arch, audit, kill, prlimit, fcntl, ioctl, prctl_nr, setpriority, ioprio_set in (
+        ("x86_64", 0xC000003E, 62, 302, 72, 16, 157, 141, 251),  # AUDIT_ARCH_X86_64
+        ("aarch64", 0xC00000B7, 129, 261, 25, 29, 167, 140, 30),  # AUDIT_ARCH_AARCH64
     )
 }
 _ALLOW = 0x7FFF0000
 _DENY = 0x00050000 | errno.EPERM  # SECCOMP_RET_ERRNO: the call fails with EPERM, a clear error
 _NOSYS = 0x00050000 | errno.ENOSYS  # ... with ENOSYS: "this kernel has no such call"
+_NOTTY = 0x00050000 | errno.ENOTTY  # ... with ENOTTY: "this descriptor knows no such command"
 _LD_W_ABS, _JEQ_K, _JGE_K, _JSET_K, _RET_K = 0x20, 0x15, 0x35, 0x45, 0x06
 _OFF_NR, _OFF_ARCH, _OFF_ARG0 = 0, 4, 16  # struct seccomp_data; arg0's low half (little-endian)
 _OFF_ARG1 = 24
@@ -412,7 +424,7 @@ def seccomp(pid: int, ready: Filter | None = None) -> str:
     return (
         f"{ready.denied} system calls denied; file locks denied; no file, folder, node or link "
         "created, and none removed, renamed, opened for writing or changed in mode, owner, "
-        "times or attributes; signals only to itself"
+        "times or attributes (no ioctl but a descriptor's own); signals only to itself"
     )
 
 
@@ -430,6 +442,7 @@ def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
     asm += [("jeq", table["setpriority"], "setpriority", None)]
     asm += [("jeq", table["ioprio_set"], "ioprio_set", None)]
     asm += [("jeq", table["fcntl"], "fcntl", None)]
+    asm += [("jeq", table["ioctl"], "ioctl", None)]
     asm += [("jeq", nr, f"flags_in_arg{arg}", None) for nr, arg in sorted(table["opens"].items())]
     asm += [("jeq", OPENAT2, "nosys", None)]
     asm += [("jeq", table["prctl"], "prctl", None), ("ret", _ALLOW)]
@@ -439,6 +452,9 @@ def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
         asm += [("jset", O_CREAT | O_TMPFILE_BIT | O_WRITES, "deny", "allow")]
     asm += [("label", "fcntl"), ("ld", _OFF_ARG1)]
     asm += [("jeq", cmd, "deny", None) for cmd in LOCK_COMMANDS] + [("ret", _ALLOW)]
+    # The command is an unsigned int: the kernel reads the low half, as the filter does.
+    asm += [("label", "ioctl"), ("ld", _OFF_ARG1)]
+    asm += [("jeq", cmd, "allow", None) for cmd in IOCTLS] + [("ret", _NOTTY)]
     # Its parent-death signal stays: it dies with the zygote, whatever the zygote dies of.
     asm += [("label", "prctl"), ("ld", _OFF_ARG0), ("jeq", PR_SET_PDEATHSIG, "deny", "allow")]
     asm += [("label", "kill"), ("ld", _OFF_ARG0), ("jeq", 0, "allow", None)]

@@ -37,7 +37,7 @@ import gc
 import os
 import sys
 
-from confine import LOCK_COMMANDS
+from confine import IOCTLS, LOCK_COMMANDS
 
 MESSAGE = "autograd is switched off in the grader: compute this gradient by hand"
 
@@ -298,6 +298,7 @@ def arm() -> None:
 
 def _hook_for(me: int, formulas: tuple[str, str]):
     tamper, denied, write_flags, forbidden = _TAMPER, _DENIED, _WRITE_FLAGS, AutogradForbidden
+    ioctls = frozenset(IOCTLS)
 
     def hook(event: str, args: tuple) -> None:
         if event in tamper or event.startswith("ctypes."):
@@ -312,6 +313,10 @@ def _hook_for(me: int, formulas: tuple[str, str]):
             raise PermissionError(f"student code may not write files ({args[0]!r})")
         if event == "fcntl.fcntl" and args[1] in LOCK_COMMANDS:
             raise PermissionError("file locks are not allowed in the grader")
+        if event == "fcntl.ioctl" and args[1] & 0xFFFFFFFF not in ioctls:
+            # The kernel reads the command's low half; seccomp refuses the rest too, and this
+            # covers a platform without it, for Python's calls (native ones raise no event).
+            raise PermissionError(f"ioctl {args[1]:#x} is not allowed in the grader")
         if event in ("os.kill", "os.killpg") and args[0] not in (0, me):
             raise PermissionError(f"{event}: a student process may signal only itself")
 
