@@ -1320,3 +1320,89 @@ def test_the_audit_hook_refuses_ioctls_beyond_a_descriptors_own() -> None:
         **dict.fromkeys(refused, "refused"),
         **dict.fromkeys(["tcgets", "fionbio", "fioclex"], "allowed"),
     }
+
+
+@pytest.mark.skipif(not confine.seccomp_supported(), reason="no seccomp filter for this machine")
+def test_seccomp_alone_lets_no_descriptor_signal_another_process() -> None:
+    """A descriptor's owner gets SIGIO, or any signal F_SETSIG names (SIGKILL included), each
+    time it has input: a student process that names another process of its uid as the owner of
+    a pipe and writes into it signals that process past the filter's rule on kill (as the
+    grading user, with no Landlock scope: the grader, its zygote, the TA's shell). The filter
+    alone (no audit hook) refuses to set an owner or a signal, and fcntl's own-descriptor
+    commands still work."""
+    victim = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    program = textwrap.dedent(
+        f"""
+        import errno, fcntl, os, signal, struct, sys
+        sys.path.insert(0, {str(isolation.INSIDE)!r})
+        import confine
+        victim = {victim.pid}
+        confine.seccomp(os.getpid())
+        r, w = os.pipe()
+        F_SETSIG, F_SETOWN_EX, F_OWNER_PID = 10, 15, 1
+        tries = {{
+            'setown': lambda: fcntl.fcntl(r, fcntl.F_SETOWN, victim),
+            'setown_ex': lambda: fcntl.fcntl(r, F_SETOWN_EX,
+                                             struct.pack('ii', F_OWNER_PID, victim)),
+            'setsig': lambda: fcntl.fcntl(r, F_SETSIG, signal.SIGTERM),
+            'async': lambda: fcntl.fcntl(r, fcntl.F_SETFL, os.O_ASYNC | os.O_NONBLOCK),
+            'write': lambda: os.write(w, b'x'),
+            'getfl': lambda: fcntl.fcntl(r, fcntl.F_GETFL),
+            'getown': lambda: fcntl.fcntl(r, fcntl.F_GETOWN),
+            'dup': lambda: os.close(os.dup(r)),
+            'cloexec': lambda: fcntl.fcntl(r, fcntl.F_SETFD, fcntl.FD_CLOEXEC),
+        }}
+        for name, attempt in tries.items():
+            try:
+                attempt()
+                print(name, 'allowed')
+            except OSError as e:
+                print(name, errno.errorcode.get(e.errno, e.errno))
+        """
+    )
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+        )
+        alive = victim.poll() is None
+    finally:
+        victim.kill()
+        victim.wait()
+    assert run.returncode == 0, run.stderr
+    lines = dict(line.split(" ", 1) for line in run.stdout.split("\n") if line)
+    assert lines == {
+        **dict.fromkeys(["setown", "setown_ex", "setsig"], "EPERM"),
+        **dict.fromkeys(["async", "write", "getfl", "getown", "dup", "cloexec"], "allowed"),
+    }
+    assert alive
+
+
+def test_the_audit_hook_refuses_fcntl_beyond_a_descriptors_own() -> None:
+    """The second layer for Python's fcntl.fcntl: a signal owner (F_SETOWN, F_SETOWN_EX,
+    F_SETSIG) and a lock are refused, whatever the kernel layers; the commands Python itself
+    makes (flags, close-on-exec, duplicating) still work."""
+    program = textwrap.dedent(
+        f"""
+        import os, sys
+        sys.path.insert(0, {str(isolation.INSIDE)!r})
+        import noautograd
+        hook = noautograd._hook_for(os.getpid(), ('/nowhere/', '/nowhere/'))
+        tries = {{'setown': 8, 'setsig': 10, 'setown_ex': 15, 'setlk': 6, 'setpipe_sz': 1031,
+                  'getfl': 3, 'setfl': 4, 'setfd': 2, 'dupfd_cloexec': 1030}}
+        for name, command in tries.items():
+            try:
+                hook('fcntl.fcntl', (0, command, 0))
+                print(name, 'allowed')
+            except PermissionError:
+                print(name, 'refused')
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    lines = dict(line.split(" ", 1) for line in run.stdout.split("\n") if line)
+    assert lines == {
+        **dict.fromkeys(["setown", "setsig", "setown_ex", "setlk", "setpipe_sz"], "refused"),
+        **dict.fromkeys(["getfl", "setfl", "setfd", "dupfd_cloexec"], "allowed"),
+    }

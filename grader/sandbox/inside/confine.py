@@ -14,7 +14,8 @@ that follows: the kernel refuses to loosen a Landlock domain or remove a seccomp
   any process but itself, no SysV/POSIX IPC, no io_uring, no namespaces or mounts, no new
   processes or threads, no exec, no memfd (no native code loaded from memory), no file locks or
   leases (flock, fcntl's lock commands: a channel between two processes that can read the same
-  file), and no new name in any folder: no file, folder, FIFO, device node or link is created,
+  file), no signal owner for a descriptor (fcntl's F_SETOWN: SIGIO, or any signal, to another
+  process), and no new name in any folder: no file, folder, FIFO, device node or link is created,
   and none renamed (what one process makes in the machine's /tmp outlives grading and is seen
   by its siblings; Landlock forbids it too, but is missing on older kernels); nor is any file
   or folder removed, truncated, opened for writing, or changed in mode, owner, times or
@@ -358,10 +359,16 @@ def _off_arg(n: int) -> int:
     return _OFF_ARG0 + 8 * n
 
 
-# fcntl commands that share state with other processes through a file every student process
-# may read: record locks (F_GETLK/F_SETLK/F_SETLKW, their 32-bit twins, the OFD ones), leases,
-# directory notifications. Two processes of one submission could pass values through them.
-LOCK_COMMANDS = (5, 6, 7, 12, 13, 14, 36, 37, 38, 1024, 1025, 1026)
+# fcntl: only the commands that duplicate a descriptor or read or set its own flags (F_DUPFD,
+# F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETOWN, F_GETSIG, F_GETOWN_EX, F_DUPFD_CLOEXEC,
+# F_GETPIPE_SZ, F_GET_SEALS; asm-generic/fcntl.h, the same on both architectures). The others
+# reach outside the process: record locks (F_GETLK/F_SETLK/F_SETLKW, their 32-bit and OFD
+# twins), leases and directory notifications share state through a file every student process
+# may read (two processes of one submission could pass values through them); F_SETOWN,
+# F_SETOWN_EX and F_SETSIG aim a signal of any number, SIGKILL included, at any process of the
+# uid whenever the descriptor has input (as the grading user, the grader and its zygote);
+# F_SETPIPE_SZ and the write hints change what other holders of a pipe or file get.
+FCNTL_COMMANDS = (0, 1, 2, 3, 4, 9, 11, 16, 1030, 1032, 1034)
 # setpriority and ioprio_set name their target by (which, who): only a process (not a process
 # group, not every process of a user) and only this one (who 0 or its own pid).
 PRIO_PROCESS, IOPRIO_WHO_PROCESS = 0, 1
@@ -422,9 +429,10 @@ def seccomp(pid: int, ready: Filter | None = None) -> str:
     if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
         _raise("seccomp")
     return (
-        f"{ready.denied} system calls denied; file locks denied; no file, folder, node or link "
-        "created, and none removed, renamed, opened for writing or changed in mode, owner, "
-        "times or attributes (no ioctl but a descriptor's own); signals only to itself"
+        f"{ready.denied} system calls denied; file locks and signal owners denied; no file, "
+        "folder, node or link created, and none removed, renamed, opened for writing or changed "
+        "in mode, owner, times or attributes (no ioctl but a descriptor's own); signals only to "
+        "itself"
     )
 
 
@@ -451,7 +459,7 @@ def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
         asm += [("label", f"flags_in_arg{arg}"), ("ld", _off_arg(arg))]
         asm += [("jset", O_CREAT | O_TMPFILE_BIT | O_WRITES, "deny", "allow")]
     asm += [("label", "fcntl"), ("ld", _OFF_ARG1)]
-    asm += [("jeq", cmd, "deny", None) for cmd in LOCK_COMMANDS] + [("ret", _ALLOW)]
+    asm += [("jeq", cmd, "allow", None) for cmd in FCNTL_COMMANDS] + [("ret", _DENY)]
     # The command is an unsigned int: the kernel reads the low half, as the filter does.
     asm += [("label", "ioctl"), ("ld", _OFF_ARG1)]
     asm += [("jeq", cmd, "allow", None) for cmd in IOCTLS] + [("ret", _NOTTY)]

@@ -37,7 +37,7 @@ import gc
 import os
 import sys
 
-from confine import IOCTLS, LOCK_COMMANDS
+from confine import FCNTL_COMMANDS, IOCTLS
 
 MESSAGE = "autograd is switched off in the grader: compute this gradient by hand"
 
@@ -298,7 +298,7 @@ def arm() -> None:
 
 def _hook_for(me: int, formulas: tuple[str, str]):
     tamper, denied, write_flags, forbidden = _TAMPER, _DENIED, _WRITE_FLAGS, AutogradForbidden
-    ioctls = frozenset(IOCTLS)
+    ioctls, fcntls = frozenset(IOCTLS), frozenset(FCNTL_COMMANDS)
 
     def hook(event: str, args: tuple) -> None:
         if event in tamper or event.startswith("ctypes."):
@@ -311,8 +311,8 @@ def _hook_for(me: int, formulas: tuple[str, str]):
             raise PermissionError(f"{event} is not allowed in the grader")
         if event == "open" and _writes(args, write_flags):
             raise PermissionError(f"student code may not write files ({args[0]!r})")
-        if event == "fcntl.fcntl" and args[1] in LOCK_COMMANDS:
-            raise PermissionError("file locks are not allowed in the grader")
+        if event == "fcntl.fcntl" and args[1] not in fcntls:
+            raise PermissionError(f"fcntl command {args[1]} is not allowed in the grader")
         if event == "fcntl.ioctl" and args[1] & 0xFFFFFFFF not in ioctls:
             # The kernel reads the command's low half; seccomp refuses the rest too, and this
             # covers a platform without it, for Python's calls (native ones raise no event).
