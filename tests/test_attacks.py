@@ -1406,3 +1406,69 @@ def test_the_audit_hook_refuses_fcntl_beyond_a_descriptors_own() -> None:
         **dict.fromkeys(["setown", "setsig", "setown_ex", "setlk", "setpipe_sz"], "refused"),
         **dict.fromkeys(["getfl", "setfl", "setfd", "dupfd_cloexec"], "allowed"),
     }
+
+
+@pytest.mark.skipif(not confine.seccomp_supported(), reason="no seccomp filter for this machine")
+def test_seccomp_alone_reaches_no_ipc_object_it_did_not_make() -> None:
+    """SysV segments, queues and semaphore sets are named by small ids that /proc/sysvipc lists,
+    POSIX queues by a name: without bubblewrap's IPC namespace, a process that cannot make one
+    (shmget, msgget, semget and mq_open are denied) could still attach, write, read or remove
+    another's by its id. The filter alone (no audit hook) refuses every call on an existing
+    one; the objects (made here, by this process) are as they were."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.shmat.restype = ctypes.c_void_p
+    ipc_private, ipc_creat, ipc_rmid = 0, 0o1000, 0
+    shm = libc.shmget(ipc_private, 4096, ipc_creat | 0o600)
+    msq = libc.msgget(ipc_private, ipc_creat | 0o600)
+    sem = libc.semget(ipc_private, 1, ipc_creat | 0o600)
+    queue = f"/ninja-test-{os.getpid()}"
+    mqd = libc.mq_open(queue.encode(), os.O_CREAT | os.O_RDWR, 0o600, None)
+    program = textwrap.dedent(
+        f"""
+        import ctypes, errno, os, sys
+        sys.path.insert(0, {str(isolation.INSIDE)!r})
+        import confine
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.shmat.restype = ctypes.c_void_p
+        shm, msq, sem, queue = {shm}, {msq}, {sem}, {queue!r}
+        confine.seccomp(os.getpid())
+        message = (ctypes.c_long * 3)(1, 0x6B636F6C6C6F63, 0)
+        tries = {{
+            'shmat': lambda: libc.shmat(shm, None, 0) != ctypes.c_void_p(-1).value,
+            'shmctl': lambda: libc.shmctl(shm, 0, None) == 0,  # IPC_RMID
+            'msgsnd': lambda: libc.msgsnd(msq, message, 8, 0o4000) == 0,  # IPC_NOWAIT
+            'msgrcv': lambda: libc.msgrcv(msq, message, 8, 0, 0o4000) >= 0,
+            'msgctl': lambda: libc.msgctl(msq, 0, None) == 0,
+            'semctl': lambda: libc.semctl(sem, 0, 16, 7) == 0,  # SETVAL
+            'semop': lambda: libc.semop(sem, (ctypes.c_short * 3)(0, 1, 0o4000), 1) == 0,
+            'mq_unlink': lambda: libc.mq_unlink(queue.encode()) == 0,
+        }}
+        for name, attempt in tries.items():
+            ok = attempt()
+            print(name, 'ALLOWED' if ok else errno.errorcode.get(ctypes.get_errno(), '?'))
+        """
+    )
+    try:
+        assert min(shm, msq, sem, mqd) >= 0, "could not make the IPC objects"
+        run = subprocess.run(
+            [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+        )
+        assert libc.semctl(sem, 0, 12) == 0  # GETVAL: no one set it
+    finally:
+        removed = [
+            remove() if ok else None
+            for ok, remove in (
+                (shm >= 0, lambda: libc.shmctl(shm, ipc_rmid, None)),
+                (msq >= 0, lambda: libc.msgctl(msq, ipc_rmid, None)),
+                (sem >= 0, lambda: libc.semctl(sem, 0, ipc_rmid)),
+                (mqd >= 0, lambda: libc.mq_close(mqd) + libc.mq_unlink(queue.encode())),
+            )
+        ]
+    assert run.returncode == 0, run.stderr
+    lines = dict(line.split(" ", 1) for line in run.stdout.split("\n") if line)
+    calls = ("shmat", "shmctl", "msgsnd", "msgrcv", "msgctl", "semctl", "semop", "mq_unlink")
+    # glibc's mq_unlink turns the kernel's EPERM into EACCES (what the old interface said)
+    assert lines == {**dict.fromkeys(calls, "EPERM"), "mq_unlink": "EACCES"}
+    assert removed == [0, 0, 0, 0], "an IPC object was removed from under its maker"

@@ -252,7 +252,11 @@ def _raise(what: str) -> None:
 # --- seccomp --------------------------------------------------------------------------------
 
 # System calls per architecture: denied outright, and those allowed only against oneself.
-# (asm/unistd_64.h for x86_64; asm-generic/unistd.h for aarch64.)
+# (asm/unistd_64.h for x86_64; asm-generic/unistd.h for aarch64.) SysV and POSIX IPC: not only
+# the calls that make or open an object (shmget, semget, msgget, mq_open) but those that act on
+# one by its id or name: the ids are small numbers listed in /proc/sysvipc, so without an IPC
+# namespace (no bubblewrap) a process could attach, read, write or remove any segment, queue or
+# semaphore set the machine's other processes left open to it, or its own uid owns.
 _DENIED = {
     "x86_64": """
         socket=41 ptrace=101 process_vm_readv=310 process_vm_writev=311 pidfd_open=434
@@ -268,7 +272,10 @@ _DENIED = {
         fchmod=91 fchmodat=268 fchmodat2=452 chown=92 fchown=93 lchown=94 fchownat=260
         setxattr=188 lsetxattr=189 fsetxattr=190 setxattrat=463 removexattr=197
         lremovexattr=198 fremovexattr=199 removexattrat=466 file_setattr=469 utime=132
-        utimes=235 utimensat=280 futimesat=261""",
+        utimes=235 utimensat=280 futimesat=261
+        shmat=30 shmctl=31 shmdt=67 semop=65 semctl=66 semtimedop=220 msgsnd=69 msgrcv=70
+        msgctl=71 mq_unlink=241 mq_timedsend=242 mq_timedreceive=243 mq_notify=244
+        mq_getsetattr=245""",
     "aarch64": """
         socket=198 ptrace=117 process_vm_readv=270 process_vm_writev=271 pidfd_open=434
         pidfd_getfd=438 pidfd_send_signal=424 io_uring_setup=425 io_uring_enter=426
@@ -280,7 +287,10 @@ _DENIED = {
         mknodat=33 mkdirat=34 symlinkat=36 linkat=37 renameat=38 renameat2=276
         unlinkat=35 truncate=45 ftruncate=46 fallocate=47 fchmod=52 fchmodat=53 fchmodat2=452
         fchownat=54 fchown=55 setxattr=5 lsetxattr=6 fsetxattr=7 setxattrat=463 removexattr=14
-        lremovexattr=15 fremovexattr=16 removexattrat=466 file_setattr=469 utimensat=88""",
+        lremovexattr=15 fremovexattr=16 removexattrat=466 file_setattr=469 utimensat=88
+        mq_unlink=181 mq_timedsend=182 mq_timedreceive=183 mq_notify=184 mq_getsetattr=185
+        msgctl=187 msgrcv=188 msgsnd=189 semctl=191 semtimedop=192 semop=193 shmctl=195
+        shmat=196 shmdt=197""",
 }
 _SELF_ONLY = {
     "x86_64": "tkill=200 tgkill=234 rt_sigqueueinfo=129 rt_tgsigqueueinfo=297",
