@@ -1472,3 +1472,83 @@ def test_seccomp_alone_reaches_no_ipc_object_it_did_not_make() -> None:
     # glibc's mq_unlink turns the kernel's EPERM into EACCES (what the old interface said)
     assert lines == {**dict.fromkeys(calls, "EPERM"), "mq_unlink": "EACCES"}
     assert removed == [0, 0, 0, 0], "an IPC object was removed from under its maker"
+
+
+@pytest.mark.skipif(not confine.seccomp_supported(), reason="no seccomp filter for this machine")
+def test_seccomp_alone_makes_no_unix_socket_and_binds_no_name(tmp_path) -> None:
+    """socketpair makes Unix sockets past socket()'s denial: bound to a path, one made a socket
+    file that outlived grading (wherever the user may write: the machine's /tmp), bound to an
+    abstract name or sending datagrams, it reached the machine's Unix sockets and the other
+    processes of its submission. The filter alone (no audit hook) refuses socketpair, and
+    bind, connect and listen on the socket a process already holds (the grader's, connected:
+    talking on it still works)."""
+    program = textwrap.dedent(
+        f"""
+        import errno, os, socket, sys, _socket
+        sys.path.insert(0, {str(isolation.INSIDE)!r})
+        import confine
+        here = {str(tmp_path)!r}
+        held, grader = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        confine.seccomp(os.getpid())
+        def talk():
+            held.sendall(b'ok')
+            assert grader.recv(2) == b'ok'
+        tries = {{
+            'socketpair': lambda: _socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM),
+            'bind_path': lambda: held.bind(os.path.join(here, 'bound')),
+            'bind_abstract': lambda: held.bind('\\0ninja-test-' + str(os.getpid())),
+            'connect': lambda: held.connect(os.path.join(here, 'nowhere')),
+            'listen': lambda: held.listen(1),
+            'talk': talk,
+        }}
+        for name, attempt in tries.items():
+            try:
+                attempt()
+                print(name, 'allowed')
+            except OSError as e:
+                print(name, errno.errorcode.get(e.errno, e.errno))
+        print('listed', os.listdir(here))
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    lines = dict(line.split(" ", 1) for line in run.stdout.split("\n") if line)
+    made = ("socketpair", "bind_path", "bind_abstract", "connect", "listen")
+    assert lines == {**dict.fromkeys(made, "EPERM"), "talk": "allowed", "listed": "[]"}
+
+
+def test_the_audit_hook_lets_no_socket_bind_connect_or_address() -> None:
+    """_socket.socketpair makes sockets without the socket.__new__ event the hook refuses, so
+    the hook refuses what such a socket could reach beyond its pair (where seccomp is missing):
+    a name bound, a connection, a datagram to an address. Sending on a connected socket, as
+    the worker does, stays allowed."""
+    program = textwrap.dedent(
+        f"""
+        import os, sys
+        sys.path.insert(0, {str(isolation.INSIDE)!r})
+        import noautograd
+        hook = noautograd._hook_for(os.getpid(), ('/nowhere/', '/nowhere/'))
+        tries = {{
+            'bind': ('socket.bind', (None, '/tmp/x')),
+            'connect': ('socket.connect', (None, '/dev/log')),
+            'sendto': ('socket.sendto', (None, '/dev/log')),
+            'sendmsg_to': ('socket.sendmsg', (None, '\\0name')),
+            'sendmsg': ('socket.sendmsg', (None, None)),
+        }}
+        for name, (event, args) in tries.items():
+            try:
+                hook(event, args)
+                print(name, 'allowed')
+            except PermissionError:
+                print(name, 'refused')
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    lines = dict(line.split(" ", 1) for line in run.stdout.split("\n") if line)
+    refused = ("bind", "connect", "sendto", "sendmsg_to")
+    assert lines == {**dict.fromkeys(refused, "refused"), "sendmsg": "allowed"}

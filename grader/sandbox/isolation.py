@@ -149,7 +149,7 @@ def _layer(layers: dict, name: str) -> str:
 
 def _network(bwrap: bool, seccomp: bool, landlock: str) -> str:
     ways = (["new empty network namespace (bubblewrap)"] if bwrap else []) + (
-        ["socket() denied (seccomp)"] if seccomp else []
+        ["socket() and socketpair() denied (seccomp)"] if seccomp else []
     )
     tcp = ["TCP connect and bind denied (Landlock)"] if "TCP" in landlock else []
     if ways:

@@ -667,11 +667,13 @@ if wrote:
     _a(
         "create_names_outside",
         "creates empty files, FIFOs and socket nodes in the machine's /tmp and /dev/shm, by "
-        "calls the audit hook never sees (mknod, mkfifo, torch's C++ opening with O_CREAT), and "
-        "moves its own folder there: nothing it makes may outlive grading (without Landlock "
-        "they did: a free-files channel between a submission's processes)",
+        "calls the audit hook never sees (mknod, mkfifo, torch's C++ opening with O_CREAT, "
+        "binding a socket socketpair made), and moves its own folder there: nothing it makes "
+        "may outlive grading (without Landlock they did: a free-files channel between a "
+        "submission's processes)",
         "exercise2.dhprebn",
         """
+import _socket
 import os
 import stat
 made = []
@@ -681,6 +683,8 @@ for folder in ('/tmp', '/dev/shm', _T['canary']):
         ('', os.mkfifo),
         ('-node', lambda p: os.mknod(p, stat.S_IFREG | 0o600)),
         ('-socket', lambda p: os.mknod(p, stat.S_IFSOCK | 0o600)),
+        # socketpair makes sockets past socket()'s denial and socket.__new__'s audit event
+        ('-bound', lambda p: _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_DGRAM)[0].bind(p)),
         ('-saved', lambda p: torch.save(torch.zeros(1), p)),
         ('-mapped', lambda p: torch.from_file(p, shared=True, size=1, dtype=torch.uint8)),
         ('-moved', lambda p: os.rename(os.getcwd(), p)),

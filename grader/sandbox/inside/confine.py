@@ -9,7 +9,8 @@ that follows: the kernel refuses to loosen a Landlock domain or remove a seccomp
   private folder, and nothing else: not the grader's files, not another student process's folder,
   not /tmp. Where the kernel supports it, it also may not connect to TCP ports, reach abstract
   Unix sockets or send signals outside its own domain.
-- seccomp: no new sockets (so no network, whatever the network namespace), no ptrace or reading
+- seccomp: no new sockets, by socket or socketpair, and no name bound or connection made
+  on the one it has (so no network, whatever the network namespace), no ptrace or reading
   other processes' memory, no signals, resource limits or scheduling (priority, CPUs) aimed at
   any process but itself, no SysV/POSIX IPC, no io_uring, no namespaces or mounts, no new
   processes or threads, no exec, no memfd (no native code loaded from memory), no file locks or
@@ -256,7 +257,11 @@ def _raise(what: str) -> None:
 # the calls that make or open an object (shmget, semget, msgget, mq_open) but those that act on
 # one by its id or name: the ids are small numbers listed in /proc/sysvipc, so without an IPC
 # namespace (no bubblewrap) a process could attach, read, write or remove any segment, queue or
-# semaphore set the machine's other processes left open to it, or its own uid owns.
+# semaphore set the machine's other processes left open to it, or its own uid owns. Sockets:
+# socket is not the only maker; socketpair makes Unix sockets too, which bind names in any folder
+# (a socket file, which mknod's denial was to prevent) or in the abstract namespace, and a
+# datagram one sends to any Unix socket of the machine (/dev/log, another student's). The one
+# socket a student process holds, the grader's, is connected already: it needs none of these.
 _DENIED = {
     "x86_64": """
         socket=41 ptrace=101 process_vm_readv=310 process_vm_writev=311 pidfd_open=434
@@ -275,7 +280,8 @@ _DENIED = {
         utimes=235 utimensat=280 futimesat=261
         shmat=30 shmctl=31 shmdt=67 semop=65 semctl=66 semtimedop=220 msgsnd=69 msgrcv=70
         msgctl=71 mq_unlink=241 mq_timedsend=242 mq_timedreceive=243 mq_notify=244
-        mq_getsetattr=245""",
+        mq_getsetattr=245
+        socketpair=53 bind=49 connect=42 listen=50 accept=43 accept4=288""",
     "aarch64": """
         socket=198 ptrace=117 process_vm_readv=270 process_vm_writev=271 pidfd_open=434
         pidfd_getfd=438 pidfd_send_signal=424 io_uring_setup=425 io_uring_enter=426
@@ -290,7 +296,8 @@ _DENIED = {
         lremovexattr=15 fremovexattr=16 removexattrat=466 file_setattr=469 utimensat=88
         mq_unlink=181 mq_timedsend=182 mq_timedreceive=183 mq_notify=184 mq_getsetattr=185
         msgctl=187 msgrcv=188 msgsnd=189 semctl=191 semtimedop=192 semop=193 shmctl=195
-        shmat=196 shmdt=197""",
+        shmat=196 shmdt=197
+        socketpair=199 bind=200 listen=201 accept=202 connect=203 accept4=242""",
 }
 _SELF_ONLY = {
     "x86_64": "tkill=200 tgkill=234 rt_sigqueueinfo=129 rt_tgsigqueueinfo=297",

@@ -280,7 +280,8 @@ _DENIED = frozenset(
     {"os.exec", "os.posix_spawn", "os.fork", "os.forkpty", "os.system", "os.symlink", "os.link",
      "os.utime", "os.truncate", "socket.__new__", "pty.spawn", "fcntl.flock", "fcntl.lockf",
      "os.lockf", "os.mkdir", "os.remove", "os.rmdir", "os.rename", "os.chmod", "os.chown",
-     "os.chflags", "os.setxattr", "os.removexattr"}
+     "os.chflags", "os.setxattr", "os.removexattr", "socket.bind", "socket.connect",
+     "socket.sendto"}
 )  # fmt: skip
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
@@ -311,6 +312,9 @@ def _hook_for(me: int, formulas: tuple[str, str]):
             raise PermissionError(f"{event} is not allowed in the grader")
         if event == "open" and _writes(args, write_flags):
             raise PermissionError(f"student code may not write files ({args[0]!r})")
+        if event == "socket.sendmsg" and args[1] is not None:
+            # _socket.socketpair makes sockets without socket.__new__: no address for them
+            raise PermissionError("socket.sendmsg to an address is not allowed in the grader")
         if event == "fcntl.fcntl" and args[1] not in fcntls:
             raise PermissionError(f"fcntl command {args[1]} is not allowed in the grader")
         if event == "fcntl.ioctl" and args[1] & 0xFFFFFFFF not in ioctls:
