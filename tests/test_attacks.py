@@ -1552,3 +1552,45 @@ def test_the_audit_hook_lets_no_socket_bind_connect_or_address() -> None:
     lines = dict(line.split(" ", 1) for line in run.stdout.split("\n") if line)
     refused = ("bind", "connect", "sendto", "sendmsg_to")
     assert lines == {**dict.fromkeys(refused, "refused"), "sendmsg": "allowed"}
+
+
+def test_seccomp_alone_denies_calls_that_need_a_privilege_or_move_anothers_pages() -> None:
+    """Calls a student process has no use for, denied even where a privilege it lacks would
+    refuse them anyway: an open by file handle (its flags are out of the filter's sight), the
+    rest of the new mount API, and the NUMA calls that move another process's pages. Called
+    with arguments the kernel would refuse for other reasons (a bad descriptor, no pages), so
+    that as root EPERM can only be the filter's."""
+    numbers = {
+        "x86_64": {"open_by_handle_at": 304, "fspick": 433, "fsconfig": 431,
+                   "mount_setattr": 442, "migrate_pages": 256, "move_pages": 279},
+        "aarch64": {"open_by_handle_at": 265, "fspick": 433, "fsconfig": 431,
+                    "mount_setattr": 442, "migrate_pages": 238, "move_pages": 239},
+    }.get(platform.machine())  # fmt: skip
+    if numbers is None or not confine.seccomp_supported():
+        pytest.skip("no seccomp filter for this machine")
+    program = textwrap.dedent(
+        f"""
+        import ctypes, errno, os, sys
+        sys.path.insert(0, {str(isolation.INSIDE)!r})
+        import confine
+        libc = ctypes.CDLL(None, use_errno=True)
+        def call(nr):
+            return libc.syscall(nr, -1, 0, 0, 0, 0, 0)
+        before = {{name: call(nr) < 0 and ctypes.get_errno() for name, nr in {numbers!r}.items()}}
+        confine.seccomp(os.getpid())
+        for name, nr in {numbers!r}.items():
+            failed = call(nr) < 0
+            print(name, errno.errorcode.get(ctypes.get_errno(), '?') if failed else 'ALLOWED',
+                  errno.errorcode.get(before[name], '?'))
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    seen = {line.split()[0]: line.split()[1:] for line in run.stdout.splitlines()}
+    assert set(seen) == set(numbers)
+    for name, (after, before) in seen.items():
+        assert after == "EPERM", (name, before, after)
+        # As root, nothing but the filter says EPERM (not root, fspick's own check does too).
+        assert before != "EPERM" or os.getuid() != 0, (name, before)
