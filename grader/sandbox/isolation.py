@@ -184,7 +184,8 @@ def _filesystem(bwrap: bool, landlock: bool, seccomp: bool) -> str:
 # itself is in bubblewrap_note(), which knows whether it is missing, refused or switched off.
 MISSING = {
     "files": "student code can read the grader's files (hidden cases included) and whatever "
-    "else the grading user can: neither bubblewrap nor Landlock is in force here (Landlock needs "
+    "else the grading user can, what is typed into the user's terminals included: neither "
+    "bubblewrap nor Landlock is in force here (Landlock needs "
     "Linux >= 5.13 with Landlock enabled; see the note on bubblewrap)",
     "network": "no network isolation: student code can open connections (neither bubblewrap "
     "nor seccomp is in force here)",
