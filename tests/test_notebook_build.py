@@ -193,3 +193,17 @@ def test_a_global_the_grader_leaves_out_fails_the_check_as_it_fails_the_grader(g
     result = grader.grade(sub).to_json()
     (item,) = [i for i in result["items"] if i["id"] == "exercise1.dbnvar"]
     assert item["status"] != "passed" and "EPS" in item["message"], item
+
+
+def test_a_check_run_before_any_function_cell_prints_its_table(tmp_path):
+    """A student runs the first cells, then a check before any exercise cell (or computes the
+    gradients at top level, as the lecture does): the reader finds no gradient function, and its
+    note for that asked the grader's assignment module, which the notebook does not carry (a
+    ModuleNotFoundError traceback instead of the table)."""
+    nb = json.loads(notebook_text(SOLUTIONS))
+    keep = {"imports", "setup", "exercise1-check"}
+    nb["cells"] = [c for c in nb["cells"] if c.get("id") in keep]
+    nb["cells"].insert(2, {**nb["cells"][1], "id": "top", "source": "dlogprobs = 1\n"})
+    (check,) = [c for c in run(json.dumps(nb), tmp_path) if c.id == "exercise1-check"]
+    rows = [r for r in table_lines(printed(check)) if ROW.match(r)]
+    assert len(rows) == len(EXERCISE1) and {r.split()[1] for r in rows} == {"missing"}, rows
