@@ -135,7 +135,7 @@ def kernel_of(cells: Iterable[object], gradient: set[str]) -> Kernel:
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         setup = bool(SETUP_MARK.match(text.lstrip()))
-        lines = text.splitlines()
+        lines = re.split(r"\r\n|\r|\n", text)  # where Python ends a line: not at \f or \v
         for node in tree.body:
             names = bound(node)
             kind = None if setup else keep(node, gradient, constants)

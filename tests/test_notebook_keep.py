@@ -162,3 +162,11 @@ def test_the_kernel_lacks_exactly_what_the_grader_leaves_out():
     kept = {k for k in kernel if not k.startswith("__") and k != "In"} - dropped.keys()
     assert graders == kept
     assert dropped.keys() == {"SCALE", "step", "last"}  # `total = 0` is kept, then changed
+
+
+def test_the_note_quotes_the_statement_when_a_comment_holds_a_form_feed():
+    """Python ends a line only at \\n, \\r\\n or \\r; str.splitlines() also at \\f, \\v, \\x1c...
+    (a form feed pasted from a PDF): the note quoted the line after the comment's break."""
+    cells = ["# see p.\x0c2\nEPS = float('1e-5')\n", DBNVAR]
+    (note,) = why_undefined("name 'EPS' is not defined", cells, GRADIENT)
+    assert note.startswith("EPS is set by `EPS = float('1e-5')`"), note
