@@ -207,3 +207,29 @@ def test_a_check_run_before_any_function_cell_prints_its_table(tmp_path):
     (check,) = [c for c in run(json.dumps(nb), tmp_path) if c.id == "exercise1-check"]
     rows = [r for r in table_lines(printed(check)) if ROW.match(r)]
     assert len(rows) == len(EXERCISE1) and {r.split()[1] for r in rows} == {"missing"}, rows
+
+
+def test_exercise_1s_check_judges_exercise_1s_dlogits_after_exercise_2_ran(grader, tmp_path):
+    """The check reads what the kernel ran, which holds no headings: each gradient's cell opens
+    with `# Exercise N`, so after Run All a second run of exercise 1's check judges exercise 1's
+    dlogits, not exercise 2's fused one, run last (it said ok where the grader says wrong)."""
+    nb = json.loads(notebook_text(SOLUTIONS, filled=True))
+    cell = next(c for c in nb["cells"] if c.get("id") == "exercise1-dlogits")
+    assert source(cell).startswith("# Exercise 1\n")
+    cell["source"] = source(cell).replace("dnorm_logits.clone()", "1.5 * dnorm_logits.clone()")
+    assert "1.5 * dnorm_logits" in cell["source"]
+    again = next(c for c in nb["cells"] if c.get("id") == "exercise1-check")
+    nb["cells"].append({**again, "id": "exercise1-check-again"})
+    text = json.dumps(nb)
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    cells = run(text, folder)
+    for cell_id in ("exercise1-check", "exercise1-check-again"):
+        rows = table_lines(printed(next(c for c in cells if c.id == cell_id)))
+        row = next(r for r in rows if ROW.match(r) and r.split()[0] == "dlogits")
+        assert row.split()[1] == "WRONG", (cell_id, rows)
+    (folder / NAME).write_text(text)
+    (sub,), _ = discover(folder, FILES, tmp_path / "work")
+    result = grader.grade(sub).to_json()
+    status = {i["id"]: i["status"] for i in result["items"]}
+    assert status["exercise1.dlogits"] == "failed" and status["exercise2.dlogits"] == "passed"

@@ -236,7 +236,7 @@ def build_notebook(solutions: Path, filled: bool = False) -> dict:
         doc = doc.split("\n", 1)[1] if doc.startswith("Exercise") else doc  # the title's
         cells.append(_markdown(exercise, f"## {_TITLES[file]}\n\n{_as_markdown(doc)}"))
         for name, code in functions:
-            cells.append(_code(f"{exercise}-{name}", code, tags=[exercise]))
+            cells.append(_code(f"{exercise}-{name}", _marked(exercise, code), tags=[exercise]))
         cells.append(_markdown(f"{exercise}-check-title", f"Check {exercise}:\n"))
         cells.append(_setup(f"{exercise}-check", CHECK.format(exercise=exercise)))
     cells.append(_markdown("train-title", TRAIN_INTRO))
@@ -357,6 +357,13 @@ def _code(cell_id: str, text: str, tags: list[str] | None = None, hidden: bool =
         "outputs": [],
         "source": _lines(text),
     }
+
+
+def _marked(exercise: str, code: str) -> str:
+    """A gradient's cell opens with `# Exercise N`, which the notebook reader takes as its
+    section. The check cells read what the kernel ran, which holds no headings: without the
+    mark, exercise 2's `dlogits`, run last, stood in for exercise 1's in exercise 1's check."""
+    return f"# Exercise {exercise.removeprefix('exercise')}\n{code}"
 
 
 def _setup(cell_id: str, text: str, hidden: bool = False) -> dict:
