@@ -68,3 +68,43 @@ def test_what_bubblewrap_bound_below_tmp_is_still_there_after_the_capped_tmp(tmp
     assert seen["module"] == "ANSWER = 42\n"  # bound back
     assert seen["grader"] == []  # still hidden: the tmpfs inside came back with it
     assert seen["write"] == "EROFS"  # still read-only
+
+
+def test_a_path_that_is_not_utf8_keeps_the_capped_tmp(tmp_path):
+    """mountinfo was read as UTF-8 text (by tmpfs.py and by the probe behind the launcher): a
+    checkout or environment whose path is not UTF-8 (Latin-1 `zoë`) stopped the launcher, and
+    the grader fell back to an uncapped /tmp, saying bubblewrap could not keep CAP_SYS_ADMIN."""
+    venv = tmp_path / os.fsdecode(b"zo\xeb") / "venv"
+    (venv / "lib").mkdir(parents=True)
+    (venv / "lib" / "module.py").write_text("ANSWER = 42\n")
+    for path in (tmp_path, venv.parent, venv, venv / "lib"):
+        path.chmod(0o755)
+    checkout = os.fsdecode(b"/tmp/zo\xeb/.venv")
+    exe = shutil.which("bwrap")
+    bwrap = [*isolation._bwrap_args(exe, admin=True), "--ro-bind", str(venv), checkout, "--"]
+    probe = subprocess.run(
+        [*bwrap, *isolation._tmpfs_launcher(), *isolation._NO_ADMIN_LEFT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=isolation.CLEAN_ENV,
+    )
+    assert probe.returncode == 0, probe.stderr
+    read = "import os, sys; print(os.statvfs('/tmp').f_files, open(sys.argv[1]).read())"
+    run = subprocess.run(
+        [
+            *bwrap,
+            *isolation._tmpfs_launcher(),
+            sys.executable,
+            "-I",
+            "-c",
+            read,
+            f"{checkout}/lib/module.py",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=isolation.CLEAN_ENV,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == [str(isolation.TMPFS_INODES), "ANSWER", "=", "42"]

@@ -240,7 +240,7 @@ _NO_ADMIN_LEFT = [
     "-c",
     "import re; s = open('/proc/self/status').read(); "
     "assert not any(int(v, 16) >> 21 & 1 for v in re.findall(r'Cap\\w+:\\s*(\\w+)', s)); "
-    "assert open('/proc/self/mountinfo').read().count(' /tmp ') >= 2",
+    "assert open('/proc/self/mountinfo', 'rb').read().count(b' /tmp ') >= 2",
 ]
 
 

@@ -68,12 +68,14 @@ def _mounts_below(top: str) -> list[tuple[str, int]]:
     """The outermost mounts strictly below `top`, with their per-mount flags: the others
     (a tmpfs hiding the grader inside a bound prefix) come back with them (MS_REC)."""
     found: dict[str, int] = {}
-    with open("/proc/self/mountinfo") as f:
+    # Read as bytes: a path that is not UTF-8 (anywhere, the sandbox's source included) would
+    # stop a text read, and with it the capped /tmp; os.fsdecode keeps such a path usable.
+    with open("/proc/self/mountinfo", "rb") as f:
         for line in f:
             fields = line.split()
-            point = _unescape(fields[4])
+            point = os.fsdecode(_unescape(fields[4]))
             if point.startswith(top + "/"):
-                opts = fields[5].split(",")
+                opts = fields[5].decode("ascii", "replace").split(",")
                 found[point] = sum(flag for name, flag in _MOUNT_FLAGS.items() if name in opts)
     return [
         (point, flags)
@@ -82,9 +84,9 @@ def _mounts_below(top: str) -> list[tuple[str, int]]:
     ]
 
 
-def _unescape(field: str) -> str:
+def _unescape(field: bytes) -> bytes:
     """mountinfo writes space, tab, newline and backslash in paths as octal escapes."""
-    for code, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
+    for code, char in ((b"\\040", b" "), (b"\\011", b"\t"), (b"\\012", b"\n"), (b"\\134", b"\\")):
         field = field.replace(code, char)
     return field
 
@@ -97,10 +99,10 @@ def _bind_back(libc: ctypes.CDLL, path: str, flags: int, fd: int) -> None:
         os.makedirs(path, mode=0o755, exist_ok=True)
     else:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
-    source = f"/proc/self/fd/{fd}".encode()
-    _check(libc.mount(source, path.encode(), None, MS_BIND | MS_REC, None) == 0, f"bind {path}")
+    source, target = f"/proc/self/fd/{fd}".encode(), os.fsencode(path)
+    _check(libc.mount(source, target, None, MS_BIND | MS_REC, None) == 0, f"bind {path!r}")
     remount = MS_REMOUNT | MS_BIND | flags
-    _check(libc.mount(None, path.encode(), None, remount, None) == 0, f"remount {path}")
+    _check(libc.mount(None, target, None, remount, None) == 0, f"remount {path!r}")
 
 
 def drop_admin() -> None:
