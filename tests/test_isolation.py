@@ -887,3 +887,36 @@ def test_a_python_folder_student_code_cannot_open_is_a_warning(tmp_path):
     (tmp_path / "not-a-folder").write_text("")
     zygote._check_python_readable(layers, (str(tmp_path), str(tmp_path / "not-a-folder")))
     assert "cannot read" in layers["warning"] and "not-a-folder" in layers["warning"]
+
+
+def test_the_grading_paths_inside_a_bound_folder_are_hidden_from_student_code() -> None:
+    """A virtual environment made in the course's folder (`python -m venv .`) is bound into the
+    sandbox with the class's uploads and results inside it: another student's upload and
+    result were readable. The grading's paths are covered where they lie in a bound folder
+    (an empty folder, an empty file for a zip), the environment itself still there."""
+    if not isolation.detect().bubblewrap:
+        pytest.skip("bubblewrap is what binds the folder")
+    venv = Path(os.path.realpath(sys.prefix))
+    course = Path(tempfile.mkdtemp(prefix="ninja-course-", dir=venv))
+    try:
+        (course / "class" / "victim").mkdir(parents=True)
+        (course / "class" / "victim" / "exercise1.py").write_text("victim's work")
+        (course / "bob.zip").write_bytes(b"bob's zip")
+        program = textwrap.dedent(
+            f"""
+            import json, os
+            seen = {{"class": os.listdir({str(course / "class")!r})}}
+            with open({str(course / "bob.zip")!r}, "rb") as f:
+                seen["zip"] = f.read().decode()
+            seen["torch"] = os.path.isdir({str(venv / "lib")!r})
+            print(json.dumps(seen))
+            """
+        )
+        exe = shutil.which("bwrap")
+        keep_out = [course / "class", course / "bob.zip"]
+        command = [*isolation._bwrap_args(exe, keep_out=keep_out), "--", sys.executable, "-I"]
+        run = subprocess.run([*command, "-c", program], capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+        assert json.loads(run.stdout) == {"class": [], "zip": "", "torch": True}
+    finally:
+        shutil.rmtree(course, ignore_errors=True)

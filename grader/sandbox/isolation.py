@@ -336,17 +336,20 @@ def bubblewrap_note(why_not: str, carriers: list[str]) -> str:
     return f"{start} installed but it failed ({why_not}): {lost}; {carry}"
 
 
-def zygote_command(iso: Isolation, nested: bool = False) -> list[str]:
+def zygote_command(
+    iso: Isolation, nested: bool = False, keep_out: Sequence[str | Path] = ()
+) -> list[str]:
     """`python zygote.py`, wrapped in bubblewrap when it works here. `nested` (only where
     `can_nest`): the zygote keeps CAP_SYS_ADMIN to build each of its zygotes' own namespaces
-    and /tmp (inside/nest.py), instead of tmpfs.py building one /tmp for it."""
+    and /tmp (inside/nest.py), instead of tmpfs.py building one /tmp for it. `keep_out`: the
+    grading's paths, hidden where they lie inside a folder the sandbox binds."""
     inner = [sys.executable, "-I", "-B", str(_inside_path(iso) / "zygote.py")]
     if not iso.bubblewrap:
         return inner
     admin = _inode_cap_works()
     if admin and not nested:
         inner = [*_tmpfs_launcher(), *inner]
-    return [*_bwrap_args(shutil.which("bwrap"), admin=admin), "--", *inner]
+    return [*_bwrap_args(shutil.which("bwrap"), admin=admin, keep_out=keep_out), "--", *inner]
 
 
 def can_nest(iso: Isolation) -> bool:
@@ -452,11 +455,12 @@ def _within(p: Path, root: Path) -> bool:
     return p == root or root in p.parents
 
 
-def _bwrap_args(exe: str, admin: bool = False) -> list[str]:
+def _bwrap_args(exe: str, admin: bool = False, keep_out: Sequence[str | Path] = ()) -> list[str]:
     """A root filesystem holding the system, Python, its packages and the sandbox runtime only.
 
     `admin`: keep CAP_SYS_ADMIN for inside/tmpfs.py, which mounts /tmp and drops it before the
-    zygote starts (only ever with that launcher in front).
+    zygote starts (only ever with that launcher in front). `keep_out`: the grading's paths
+    (the class's uploads, the results), covered where they lie in a bound folder.
     """
     args = [exe, "--die-with-parent", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
     args += ["--unshare-pid", "--new-session", "--proc", "/proc", "--dev", "/dev"]
@@ -487,10 +491,19 @@ def _bwrap_args(exe: str, admin: bool = False) -> list[str]:
                 made.add(parent)
         args += ["--ro-bind", prefix, prefix]
         bound.append(Path(prefix))
-    # A grader installed into site-packages, or a checkout under a bound folder: hide it.
-    for secret in protected_paths():
-        if any(_within(secret, b) for b in bound) and secret.is_dir():
+    # A grader installed into site-packages, or a checkout under a bound folder: hide it. So too
+    # the grading's own paths: a virtual environment made in the course's folder (`python -m
+    # venv .`) bound the class's uploads and results with it, readable to every student.
+    grading = {Path(p) for p in kept_out(keep_out)} - set(protected_paths())
+    for secret in map(Path, kept_out(keep_out)):
+        if not any(_within(secret, b) for b in bound):
+            continue
+        if secret in grading and any(_within(Path(p), secret) for p in _python_prefixes()):
+            continue  # the class's folder is the environment itself: covering it hides Python
+        if secret.is_dir():
             args += ["--tmpfs", str(secret)]
+        elif secret.exists():  # an upload's zip: /dev/null in its place, with devices allowed
+            args += ["--dev-bind", "/dev/null", str(secret)]  # (a bound folder forbids them)
     args += ["--ro-bind", str(INSIDE), "/sandbox"]
     if os.getuid() == 0:  # the zygote keeps only what it needs to start and stop students
         args += ["--cap-drop", "ALL"]

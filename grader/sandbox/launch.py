@@ -151,7 +151,7 @@ def start_zygote(
     trusted = protect_trusted_process()
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     config = dict(zygote_config(iso, keep_out), env=sorted(CLEAN_ENV), **layers)
-    proc = _popen_zygote(zygote_command(iso), [theirs], config, cpu, huge_heap)
+    proc = _popen_zygote(zygote_command(iso, keep_out=keep_out), [theirs], config, cpu, huge_heap)
     kept = tuple(kept_out(keep_out))
     return Launched(iso, proc, ours, trusted, pidfd_of(proc.pid), os.getpid(), keep_out=kept)
 
@@ -211,7 +211,7 @@ def start_nested(
     pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(count)]
     cpus = [cpu_for(i, count) for i in range(count)]
     config = dict(zygote_config(iso, keep_out), env=sorted(CLEAN_ENV), nest=nest_config(cpus))
-    command = zygote_command(iso, nested=True)
+    command = zygote_command(iso, nested=True, keep_out=keep_out)
     proc = _popen_zygote(command, [theirs for _, theirs in pairs], config, None, huge_heap)
     kept = tuple(kept_out(keep_out))
     return [
