@@ -1291,32 +1291,14 @@ def test_the_audit_hook_refuses_ioctls_beyond_a_descriptors_own() -> None:
     fcntl.ioctl raises an audit event, and the hook refuses every command seccomp would, by the
     low half the kernel reads, so the file-attribute, generation and SIGIO-owner commands fail
     there too; those Python itself makes (isatty, blocking, close-on-exec) still work."""
-    program = textwrap.dedent(
-        f"""
-        import fcntl, os, struct, sys
-        sys.path.insert(0, {str(isolation.INSIDE)!r})
-        import noautograd
-        hook = noautograd._hook_for(os.getpid(), ('/nowhere/', '/nowhere/'))
-        tries = {{
-            'setflags': 0x40086602, 'fssetxattr': 0x401C5820, 'setversion': 0x40087602,
-            'sigio_owner': 0x8901, 'high_half': (1 << 32) | 0x40086602, 'tcgets': 0x5401,
-            'fionbio': 0x5421, 'fioclex': 0x5451,
-        }}
-        for name, request in tries.items():
-            try:
-                hook('fcntl.ioctl', (0, request, b''))
-                print(name, 'allowed')
-            except PermissionError:
-                print(name, 'refused')
-        """
-    )
-    run = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
-    )
-    assert run.returncode == 0, run.stderr
-    lines = dict(line.split(" ", 1) for line in run.stdout.split("\n") if line)
+    tries = {
+        "setflags": 0x40086602, "fssetxattr": 0x401C5820, "setversion": 0x40087602,
+        "sigio_owner": 0x8901, "high_half": (1 << 32) | 0x40086602, "tcgets": 0x5401,
+        "fionbio": 0x5421, "fioclex": 0x5451,
+    }  # fmt: skip
+    verdicts = hook_verdicts("fcntl.ioctl", {k: (0, v, b"") for k, v in tries.items()})
     refused = ("setflags", "fssetxattr", "setversion", "sigio_owner", "high_half")
-    assert lines == {
+    assert verdicts == {
         **dict.fromkeys(refused, "refused"),
         **dict.fromkeys(["tcgets", "fionbio", "fioclex"], "allowed"),
     }
@@ -1381,31 +1363,39 @@ def test_the_audit_hook_refuses_fcntl_beyond_a_descriptors_own() -> None:
     """The second layer for Python's fcntl.fcntl: a signal owner (F_SETOWN, F_SETOWN_EX,
     F_SETSIG) and a lock are refused, whatever the kernel layers; the commands Python itself
     makes (flags, close-on-exec, duplicating) still work."""
+    tries = {"setown": 8, "setsig": 10, "setown_ex": 15, "setlk": 6, "setpipe_sz": 1031,
+             "getfl": 3, "setfl": 4, "setfd": 2, "dupfd_cloexec": 1030}  # fmt: skip
+    verdicts = hook_verdicts("fcntl.fcntl", {k: (0, v, 0) for k, v in tries.items()})
+    assert verdicts == {
+        **dict.fromkeys(["setown", "setsig", "setown_ex", "setlk", "setpipe_sz"], "refused"),
+        **dict.fromkeys(["getfl", "setfl", "setfd", "dupfd_cloexec"], "allowed"),
+    }
+
+
+def hook_verdicts(event: str, tries: dict[str, tuple]) -> dict[str, str]:
+    """What a student process's audit hook says to each of `tries` (the event's arguments),
+    the hook alone: "allowed" or "refused" (a PermissionError)."""
     program = textwrap.dedent(
         f"""
-        import os, sys
+        import json, os, sys
         sys.path.insert(0, {str(isolation.INSIDE)!r})
         import noautograd
         hook = noautograd._hook_for(os.getpid(), ('/nowhere/', '/nowhere/'))
-        tries = {{'setown': 8, 'setsig': 10, 'setown_ex': 15, 'setlk': 6, 'setpipe_sz': 1031,
-                  'getfl': 3, 'setfl': 4, 'setfd': 2, 'dupfd_cloexec': 1030}}
-        for name, command in tries.items():
+        verdicts = {{}}
+        for name, args in {tries!r}.items():
             try:
-                hook('fcntl.fcntl', (0, command, 0))
-                print(name, 'allowed')
+                hook({event!r}, args)
+                verdicts[name] = 'allowed'
             except PermissionError:
-                print(name, 'refused')
+                verdicts[name] = 'refused'
+        print(json.dumps(verdicts))
         """
     )
     run = subprocess.run(
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
     )
     assert run.returncode == 0, run.stderr
-    lines = dict(line.split(" ", 1) for line in run.stdout.split("\n") if line)
-    assert lines == {
-        **dict.fromkeys(["setown", "setsig", "setown_ex", "setlk", "setpipe_sz"], "refused"),
-        **dict.fromkeys(["getfl", "setfl", "setfd", "dupfd_cloexec"], "allowed"),
-    }
+    return json.loads(run.stdout)
 
 
 @pytest.mark.skipif(not confine.seccomp_supported(), reason="no seccomp filter for this machine")
