@@ -17,7 +17,6 @@ import importlib.util
 import re
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 # `# <assignment name>: setup`, the first line of an assignment notebook's own cells.
 SETUP_MARK = re.compile(r"#\s*[\w.-]+:\s*setup\b")
@@ -109,16 +108,9 @@ def constant(node: ast.expr, constants: set[str]) -> bool:
 # --- the notebook's check ---------------------------------------------------------------------
 
 
-@dataclass
-class Kernel:
-    """What a kernel that ran some cells holds that the grader's module will not."""
-
-    dropped: dict[str, str] = field(default_factory=dict)  # name -> where it was last bound
-    setup: set[str] = field(default_factory=set)  # names last bound by the assignment's cells
-
-
-def kernel_of(cells: Iterable[object], gradient: set[str]) -> Kernel:
-    """Replay the rule over the cells a kernel ran, in the order it ran them (IPython's `In`).
+def dropped_globals(cells: Iterable[object], gradient: set[str]) -> dict[str, str]:
+    """The globals a kernel that ran `cells` (in that order: IPython's history) has and the
+    grader's module lacks, each with where it was last set.
 
     A global bound only by statements the grader drops, or by the assignment's own setup cells
     (which the grader never reads), is one the grader's module lacks. One the grader keeps a
@@ -126,7 +118,7 @@ def kernel_of(cells: Iterable[object], gradient: set[str]) -> Kernel:
     """
     constants: set[str] = set()
     kept: set[str] = set()
-    kernel = Kernel()
+    dropped: dict[str, str] = {}
     for text in cells:
         if not isinstance(text, str):
             continue
@@ -142,15 +134,13 @@ def kernel_of(cells: Iterable[object], gradient: set[str]) -> Kernel:
             if kind and kind != "missing-import":
                 learn(node, constants)
                 kept |= names
-                kernel.setup -= names
                 for name in names:
-                    kernel.dropped.pop(name, None)
+                    dropped.pop(name, None)
                 continue
             where = f"`{lines[node.lineno - 1].strip()[:60]}`"
             for name in names - kept:
-                kernel.dropped[name] = "the assignment's own cell" if setup else where
-            kernel.setup = (kernel.setup | names) if setup else (kernel.setup - names)
-    return kernel
+                dropped[name] = "the assignment's own cell" if setup else where
+    return dropped
 
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -195,7 +185,7 @@ def why_undefined(said: str, cells: Iterable[object], gradient: set[str]) -> lis
     """A note for each name a NameError in `said` (the check's results, as text) names that the
     kernel has and the grader's module lacks: which statement set it, and what to do."""
     names = sorted(set(_UNDEFINED.findall(said)))
-    dropped = kernel_of(cells, gradient).dropped if names else {}
+    dropped = dropped_globals(cells, gradient) if names else {}
     return [
         f"{name} is set by {dropped[name]}, which the grader does not run: it keeps only "
         "imports, functions, classes and constants written as literals (`EPS = 1e-5`); take "

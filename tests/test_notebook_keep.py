@@ -14,7 +14,7 @@ import pytest
 
 from grader.notebook import read_history
 from grader.notebook_file import read_notebook
-from grader.notebook_keep import bound, kernel_of, why_undefined
+from grader.notebook_keep import bound, dropped_globals, why_undefined
 
 GRADIENT = {"dbnvar", "dlogits", "backward"}
 SETUP = "# backprop-ninja: setup (not graded)\n"
@@ -146,7 +146,7 @@ NOTEBOOK_CELLS = [
 
 
 def test_the_kernel_lacks_exactly_what_the_grader_leaves_out():
-    """The grader's module and the kernel minus `kernel_of`'s names hold the same globals."""
+    """The grader's module and the kernel minus `dropped_globals` hold the same globals."""
     nb = {
         "cells": [{"cell_type": "code", "source": c, "metadata": {}} for c in NOTEBOOK_CELLS],
         "metadata": {},
@@ -157,7 +157,7 @@ def test_the_kernel_lacks_exactly_what_the_grader_leaves_out():
     module: dict = {}
     exec(read.sources["exercise1"], module)
     kernel = run_cells(NOTEBOOK_CELLS)
-    dropped = kernel_of(kernel["In"], {"dbnvar"}).dropped
+    dropped = dropped_globals(kernel["In"], {"dbnvar"})
     graders = {k for k in module if not k.startswith("__")}
     kept = {k for k in kernel if not k.startswith("__") and k != "In"} - dropped.keys()
     assert graders == kept
