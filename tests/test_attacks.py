@@ -926,6 +926,17 @@ def test_an_import_that_reaches_for_autograd_costs_its_file_as_forbidden(attack_
     assert "autograd ban" in message and "set_grad_enabled" in message
 
 
+def test_a_file_that_checks_itself_with_assert_close_is_graded_as_written(attack_grader) -> None:
+    """torch.testing.assert_close at import used to cost the whole file as `forbidden`: its
+    first call imports torch.distributed.tensor, which looks operators up by name."""
+    files = {n: solution(n).encode() for n in ("exercise1", "exercise2", "exercise3")}
+    files["exercise1"] = _at_module_level(
+        solution("exercise1"), "torch.testing.assert_close(torch.ones(2), torch.ones(2))\n"
+    ).encode()
+    result = grade(attack_grader, files)
+    assert {i["status"] for i in result["items"]} == {"passed"}
+
+
 ALLOWED = {
     "no_grad": "with torch.no_grad():\n    return torch.ones(2) * 2",
     "inference_mode": "with torch.inference_mode():\n    return torch.ones(2) * 2",
@@ -940,6 +951,9 @@ ALLOWED = {
     "repr_and_numpy": "t = torch.arange(6.0).reshape(2, 3)\nrepr(t)\n"
     "return torch.from_numpy(t.numpy() * 2)",
     "read_a_file": "import os\nreturn torch.tensor(len(open(torch.__file__).read(10)))",
+    "assert_close": "torch.testing.assert_close(torch.ones(2), torch.ones(2))\n"
+    "try:\n    torch.testing.assert_close(torch.ones(2), torch.zeros(2))\n"
+    "except AssertionError as e:\n    return torch.tensor(float('not close' in str(e)))",
 }
 
 

@@ -66,6 +66,19 @@ def warm_up() -> None:
     F.cross_entropy(x, torch.zeros(8, dtype=torch.long))
     F.one_hot(torch.arange(3), 3).float() @ y[:, :3].T.float()
     torch.zeros(3, 2).index_add_(0, torch.tensor([0, 0]), torch.ones(2, 2))
+    _assert_close_without_dtensor(torch)
+
+
+def _assert_close_without_dtensor(torch) -> None:
+    """`torch.testing.assert_close`, which students use to check themselves, imports
+    torch.distributed.tensor at its first call only to tell DTensors apart; that import looks
+    operators up by name, which no student process may do (noautograd.py), so a file calling it
+    was refused whole as `forbidden`. No DTensor can exist in a student process (the same import
+    fails there), so the check is dropped before the fork, and assert_close runs once here."""
+    comparison = getattr(torch.testing, "_comparison", None)
+    if getattr(comparison, "_HAS_DTENSOR", False):
+        comparison._HAS_DTENSOR = False
+    torch.testing.assert_close(torch.ones(2), torch.ones(2))
 
 
 ROOT_PREFIX = "ninja-sandbox-"
