@@ -31,7 +31,7 @@ from .report.html import write_student_report
 from .report.render import write_atomic
 from .report.summary import GRADES_CSV, SUMMARY_HTML, SUMMARY_JSON, digest
 from .sandbox import launch
-from .submissions import Found, Submission, assign_folders, find
+from .submissions import Found, Submission, SubmissionError, assign_folders, find
 from .uploads import UploadLimits
 from .valid_text import is_valid, valid_json
 
@@ -58,6 +58,7 @@ def grade_batch(
     Ctrl-C (KeyboardInterrupt) stops it within a moment, grader processes and all; every result
     already written stays, and the same command later grades only what is left.
     """
+    make_out(out)
     grader = _start_grader(public_only, keep_out=(path, out))
     found = _discover(path, grader, out, limits, one)
     subs, is_batch = found.subs, found.is_batch
@@ -205,11 +206,26 @@ def _discover(
     memory (at most the exercise files, each capped): nothing is unpacked to disk, so nothing
     is left behind when a batch is killed.
     """
-    found = find(path, grader.assignment.files, limits, one=one)
-    out.mkdir(parents=True, exist_ok=True)
+    found = find(path, grader.assignment.files, limits, one=one, leave_out=out)
     _sweep_temporaries(out)
     assign_folders(found.subs, reserved=set(BATCH_FILES) | _top_files(out))
     return found
+
+
+def make_out(out: Path) -> None:
+    """OUT, made before the sandbox starts: where it lies in a folder the sandbox binds (a
+    virtual environment made in the course's folder), only a folder that exists when the
+    sandbox starts is covered (isolation.py), and results written later would be readable to
+    every student graded after them."""
+    if out.exists() and not out.is_dir():
+        raise SubmissionError(f"--out {out} is a file: give --out a folder for the results")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SubmissionError(
+            f"cannot make the results folder {out} ({e.strerror or e}): give --out a folder "
+            "you can write"
+        ) from None
 
 
 def _top_files(out: Path) -> set[str]:

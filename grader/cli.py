@@ -53,12 +53,16 @@ def _prestart_sandbox(
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-def _class_size(path: Path) -> int:
+def _class_size(path: Path, leave_out: Path | None = None) -> int:
     """About how many submissions `path` holds, counted before anything is read, for the
     sandbox's start (`launch.huge_heap_pays`): one per entry of a folder (a folder, an upload
-    or an export's metadata file are all close enough for a rule about dozens or hundreds)."""
+    or an export's metadata file are all close enough for a rule about dozens or hundreds),
+    `leave_out` (the results' folder, if it lies there) not counted."""
+    out = os.path.realpath(leave_out) if leave_out is not None else None
     try:
-        return sum(1 for _ in os.scandir(path)) if path.is_dir() else 1
+        if not path.is_dir():
+            return 1
+        return sum(1 for e in os.scandir(path) if os.path.realpath(e.path) != out)
     except OSError:
         return 1  # the grader reports an unreadable folder itself
 
@@ -152,11 +156,18 @@ def grade(
     which need a look and why, where the pages are. Exits 0 whenever grading ran, whatever the
     students scored; 130 on Ctrl-C, after which the same command finishes the rest.
     """
+    from .batch import make_out
+    from .submissions import SubmissionError
+
+    size = 1 if one else _class_size(path, leave_out=out)
+    try:
+        make_out(out)  # before the sandbox starts, which hides it (batch.make_out)
+    except SubmissionError as e:
+        raise click.ClickException(str(e)) from None
     # With -j N, one for each grader process; on huge pages for a class that pays for them.
-    _prestart_sandbox(jobs, submissions=1 if one else _class_size(path), keep_out=(path, out))
+    _prestart_sandbox(jobs, submissions=size, keep_out=(path, out))
     from .batch import grade_batch
     from .report.terminal import terminal_summary
-    from .submissions import SubmissionError
     from .uploads import UploadLimits
 
     try:

@@ -663,6 +663,7 @@ def find(
     *,
     notebooks_are_students: bool = True,
     one: bool = False,
+    leave_out: Path | None = None,
 ) -> Found:
     """Every submission under `path`, and what it was read as. Nothing is unpacked to disk.
 
@@ -671,7 +672,8 @@ def find(
     complete graded (a student's own check). `one`: `path` is one student's upload, whatever it
     holds; its files choose no shape. A student's zip holding a `submission_metadata.yml`, or
     files named as an LMS names them, is otherwise read as a class of names they wrote
-    (`grader grade --one`: a late upload, a regrade).
+    (`grader grade --one`: a late upload, a regrade). `leave_out`: the batch's OUT, no one's
+    submission where it lies at the top of a folder `path` (`--out submissions/reports`).
     """
     path = Path(path)
     if not os.path.lexists(path):
@@ -691,6 +693,8 @@ def find(
             raise SubmissionError(f"cannot read {path}: {e}") from None
         inp.files = files
         inp.notebooks_are_students = notebooks_are_students
+        if leave_out is not None and not inp.is_zip:
+            inp.top.children = [e for e in inp.top.children if not _is_out(real, e, leave_out)]
         root = _single_top(inp.top) if inp.is_zip else inp.top
         name = path.stem if inp.is_zip else real.name
         if one:
@@ -700,6 +704,12 @@ def find(
             if read_as:
                 return Found(read(inp, root, name), read_as)
     raise AssertionError("the last shape matches everything")
+
+
+def _is_out(real: Path, e: Entry, out: Path) -> bool:
+    """Whether entry `e` at the top of folder `real` is the batch's OUT (its results would
+    otherwise be graded as a student's on the next run)."""
+    return e.kind == "dir" and os.path.realpath(real / e.name) == os.path.realpath(out)
 
 
 def _input(path: Path, real: Path, mode: int, limits, stack) -> Input:

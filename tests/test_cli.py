@@ -303,3 +303,37 @@ def test_every_grading_command_keeps_what_it_reads_and_writes_out_of_the_sandbox
     CliRunner().invoke(main, args)
     assert {Path(p) for p in told["prestart"]} == wanted
     assert {Path(p) for p in told["grader"]} == wanted
+
+
+def test_grade_makes_out_before_it_starts_the_sandbox(tmp_path, monkeypatch):
+    """Where OUT lies in a folder the sandbox binds (a virtual environment made in the course's
+    folder), only a folder that exists when the sandbox starts is covered: results written into
+    one made later were readable to every student graded after them."""
+    from grader.sandbox import launch
+
+    out = tmp_path / "course" / "reports"
+    existed: list[bool] = []
+    monkeypatch.setattr(launch, "prestart", lambda *a, **k: existed.append(out.is_dir()))
+    uploads = make_class(tmp_path / "class", {"ada": {}})
+    CliRunner().invoke(main, ["grade", str(uploads), "--out", str(out), "--no-progress"])
+    assert existed == [True]
+
+
+@pytest.mark.parametrize("where", ["a file", "below a file"])
+def test_an_out_that_cannot_be_made_is_named_with_the_fix(tmp_path, where):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("a TA's notes")
+    out = notes if where == "a file" else notes / "reports"
+    uploads = make_class(tmp_path / "class", {"ada": {}})
+    result = CliRunner().invoke(main, ["grade", str(uploads), "--out", str(out)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert str(out) in result.output and "give --out a folder" in result.output
+    assert notes.read_text() == "a TA's notes"
+
+
+def test_results_kept_inside_the_class_folder_are_not_graded_as_a_student(small_class):
+    out = small_class / "reports"
+    grade(str(small_class), "--out", str(out))
+    printed = grade(str(small_class), "--out", str(out))
+    assert "graded 0, reused 3" in printed and "3 submissions in all" in printed
+    assert not (out / "reports").exists()

@@ -733,3 +733,16 @@ def test_another_kind_of_exercise_file_is_one_entry_in_readers(tmp_path, monkeyp
     assert sub.files["exercise1"] == b"py\n"
     assert sub.files["exercise2"] == b"# from a notebook\n"
     assert "graded exercise2 (1).ipynb as exercise2.ipynb" in sub.notes
+
+
+def test_the_batch_s_results_folder_is_no_one_s_submission(tmp_path):
+    """`grader grade submissions --out submissions/reports`: the results are not a student."""
+    (tmp_path / "ada").mkdir()
+    (tmp_path / "ada" / "exercise1.py").write_text(solution("exercise1"))
+    (tmp_path / "reports" / "ada").mkdir(parents=True)
+    (tmp_path / "reports" / "ada" / "result.json").write_text("{}")
+    files = ("exercise1", "exercise2", "exercise3")
+    assert [s.name for s in find(tmp_path, files).subs] == ["ada", "reports"]
+    assert [s.name for s in find(tmp_path, files, leave_out=tmp_path / "reports").subs] == ["ada"]
+    elsewhere = find(tmp_path, files, leave_out=tmp_path / "ada" / "reports").subs
+    assert [s.name for s in elsewhere] == ["ada", "reports"]
