@@ -97,6 +97,8 @@ def build_case(cfg: Config, public: bool) -> Case:
     g = torch.Generator().manual_seed(cfg.seed)
     params = model.init_params(cfg, g)
     Xb, Yb = model.random_batch(cfg, g)
+    if cfg.quiet_unit:
+        model.quieten(params, Xb)
     with torch.no_grad():
         atomic = model.atomic_forward(params, Xb, Yb)
         compact = model.compact_forward(params, Xb, Yb)

@@ -3,7 +3,7 @@
 Never shipped to students. Every lecture size (27, 32, 64, 10, 3) differs in some case; every
 case keeps its matrices non-square and unlike each other's transposes (a transposed product fails
 on shape), draws enough contexts that characters repeat (so `dC[Xb] += demb` is caught), has a
-quiet unit (so a dropped epsilon is caught, 28x the tolerance at least, as on the public cases),
+quiet unit (so a dropped epsilon is caught, 98x the tolerance at least, as on the public cases),
 and n = 100 checks Bessel's n against n-1 where it is hardest to see: 1% off in exercise 1's
 dbndiff2, 8e-4 in the fused dhprebn, still 40x the tolerance. tests/test_hidden.py holds these
 properties; tests/test_judge.py measures the margins.

@@ -100,7 +100,7 @@ def _bn_fused_mistakes(v: dict, dhpreact: torch.Tensor, n: int) -> dict[str, tor
     """The fused batchnorm backward's slips, each labelled.
 
     Bessel forgotten (n where n-1 belongs: the factor n/(n-1) becomes 1), and the epsilon
-    dropped: the quiet unit (model.Config) makes it fail every case, so it needs its words. A
+    dropped: the quiet unit (model.quieten) makes it fail every case, so it needs its words. A
     student drops it either in 1/std only (keeping the given bnraw) or in a bnraw recomputed
     from it too; the two differ by as much as either differs from the truth, so both are here.
     """

@@ -70,9 +70,8 @@ class Config:
     n: int = 32
     seed: int = 42
     dtype: str = "float32"
-    # One hidden unit whose input weights are a twentieth of the others', like a nearly silent unit
-    # of a trained net: its batch variance is about 1/400 of theirs, so BatchNorm's epsilon shows.
-    # Its gain is a fifth of theirs, so that its 1/std does not swamp every gradient below it.
+    # One hidden unit nearly silent, as in a trained net, so that BatchNorm's epsilon shows: see
+    # quieten. Applied by the case that draws the batch (cases.build_case).
     quiet_unit: bool = False
 
     @property
@@ -106,11 +105,24 @@ def init_params(cfg: Config, g: torch.Generator) -> dict[str, torch.Tensor]:
         "bngain": torch.randn((1, cfg.n_hidden), generator=g, dtype=dt) * 0.1 + 1.0,
         "bnbias": torch.randn((1, cfg.n_hidden), generator=g, dtype=dt) * 0.1,
     }
-    if cfg.quiet_unit:
-        params["W1"][:, -1] *= 0.05
-        params["b1"][-1] *= 0.05
-        params["bngain"][0, -1] *= 0.2
     return params
+
+
+QUIET_VARIANCE = 1 / 400  # the quiet unit's batch variance, against the other units' median
+
+
+def quieten(params: dict[str, torch.Tensor], Xb: torch.Tensor) -> None:
+    """Make the last hidden unit nearly silent on this batch: its input weights and bias are
+    scaled so that its batch variance is QUIET_VARIANCE of the other units' median, whatever
+    the batch's size (a fixed factor left it far less quiet on a small batch, where a dropped
+    epsilon came near the tolerance). Its gain is a fifth of theirs, so that its 1/std does not
+    swamp every gradient below it."""
+    embcat = params["C"][Xb].view(Xb.shape[0], -1)
+    var = (embcat @ params["W1"] + params["b1"]).var(0)
+    factor = (QUIET_VARIANCE * var[:-1].median() / var[-1]).sqrt()
+    params["W1"][:, -1] *= factor
+    params["b1"][-1] *= factor
+    params["bngain"][0, -1] *= 0.2
 
 
 def random_batch(cfg: Config, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
