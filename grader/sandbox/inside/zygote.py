@@ -67,6 +67,7 @@ def warm_up() -> None:
     F.one_hot(torch.arange(3), 3).float() @ y[:, :3].T.float()
     torch.zeros(3, 2).index_add_(0, torch.tensor([0, 0]), torch.ones(2, 2))
     _assert_close_without_dtensor(torch)
+    _one_thread_whatever_is_asked(torch)
 
 
 def _assert_close_without_dtensor(torch) -> None:
@@ -79,6 +80,27 @@ def _assert_close_without_dtensor(torch) -> None:
     if getattr(comparison, "_HAS_DTENSOR", False):
         comparison._HAS_DTENSOR = False
     torch.testing.assert_close(torch.ones(2), torch.ones(2))
+
+
+def _one_thread_whatever_is_asked(torch) -> None:
+    """A student process may start no thread (confine.py), and libgomp aborts the process when
+    it cannot: after a student's `torch.set_num_threads(4)` the first parallel kernel (a
+    matmul) killed it, and every item of the file was an error that said nothing of threads.
+    The request is checked as torch checks it, then one thread is kept: the values are the
+    same. `set_num_interop_threads`, which torch refuses once any work has run (here, before
+    the fork), is answered the same way."""
+    set_num_threads = torch.set_num_threads
+
+    def one_thread(n: int) -> None:
+        set_num_threads(n)  # raises as torch does on a wrong argument; starts no thread yet
+        set_num_threads(1)
+
+    def one_interop_thread(n: int) -> None:
+        if not isinstance(n, int) or n < 1:
+            raise RuntimeError("set_num_interop_threads expects a positive integer")
+
+    torch.set_num_threads = one_thread
+    torch.set_num_interop_threads = one_interop_thread
 
 
 ROOT_PREFIX = "ninja-sandbox-"
