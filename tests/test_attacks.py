@@ -957,6 +957,10 @@ ALLOWED = {
     # No thread can start in a student process: a parallel kernel after this once killed it.
     "set_num_threads": "torch.set_num_threads(4)\nx = torch.randn(500, 500)\nreturn (x @ x)[0, :2]",
     "set_num_interop_threads": "torch.set_num_interop_threads(2)\nreturn torch.ones(1)",
+    # Its lazy parameters (`logits` of probs, read by log_prob) asked for grad mode on.
+    "categorical": "from torch.distributions import Categorical\n"
+    "c = Categorical(probs=torch.ones(4) / 4)\nd = Categorical(logits=torch.zeros(4))\n"
+    "return torch.cat([c.log_prob(c.sample((2,))), d.probs, c.entropy().reshape(1)])",
 }
 
 

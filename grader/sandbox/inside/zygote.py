@@ -68,6 +68,7 @@ def warm_up() -> None:
     torch.zeros(3, 2).index_add_(0, torch.tensor([0, 0]), torch.ones(2, 2))
     _assert_close_without_dtensor(torch)
     _one_thread_whatever_is_asked(torch)
+    _lazy_properties_without_grad_mode()
 
 
 def _assert_close_without_dtensor(torch) -> None:
@@ -101,6 +102,30 @@ def _one_thread_whatever_is_asked(torch) -> None:
 
     torch.set_num_threads = one_thread
     torch.set_num_interop_threads = one_interop_thread
+
+
+def _lazy_properties_without_grad_mode() -> None:
+    """torch.distributions computes a distribution's other parameters on first use (`logits`
+    of a `Categorical(probs=...)`, read by `log_prob`; `probs` of one made from logits) inside
+    `torch.enable_grad()`, so that they carry a graph where autograd exists. Switching grad
+    mode on is refused in a student process (noautograd.py), so sampling names with
+    `Categorical` cost the whole file as `forbidden`. Grad mode stays off there for good, so
+    the value is the same computed without asking for it."""
+    from torch.distributions import utils
+
+    lazy = getattr(utils, "lazy_property", None)
+    original = getattr(lazy, "__get__", None)
+    if original is None:
+        return
+
+    def __get__(self, instance, obj_type=None):
+        if instance is None:  # the class's attribute: nothing computed
+            return original(self, instance, obj_type)
+        value = self.wrapped(instance)
+        setattr(instance, self.wrapped.__name__, value)
+        return value
+
+    lazy.__get__ = __get__
 
 
 ROOT_PREFIX = "ninja-sandbox-"
