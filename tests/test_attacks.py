@@ -961,6 +961,10 @@ ALLOWED = {
     "categorical": "from torch.distributions import Categorical\n"
     "c = Categorical(probs=torch.ones(4) / 4)\nd = Categorical(logits=torch.zeros(4))\n"
     "return torch.cat([c.log_prob(c.sample((2,))), d.probs, c.entropy().reshape(1)])",
+    # It imported torch's compiler (torch._dynamo) to set a flag of its own.
+    "deterministic": "torch.use_deterministic_algorithms(True)\n"
+    "on = torch.are_deterministic_algorithms_enabled()\ntorch.use_deterministic_algorithms(False)\n"
+    "return torch.tensor([float(on), float(torch.are_deterministic_algorithms_enabled())])",
 }
 
 

@@ -69,6 +69,7 @@ def warm_up() -> None:
     _assert_close_without_dtensor(torch)
     _one_thread_whatever_is_asked(torch)
     _lazy_properties_without_grad_mode()
+    _deterministic_without_the_compiler(torch)
 
 
 def _assert_close_without_dtensor(torch) -> None:
@@ -126,6 +127,20 @@ def _lazy_properties_without_grad_mode() -> None:
         return value
 
     lazy.__get__ = __get__
+
+
+def _deterministic_without_the_compiler(torch) -> None:
+    """`torch.use_deterministic_algorithms(True)`, which students write for reproducible runs,
+    also sets the flag in torch's compiler config, whose import brings in torch._dynamo, which
+    looks operators up by name: refused in a student process (noautograd.py), so the whole file
+    was `forbidden`. No code is compiled there, so only the eager flag is set, as torch sets it."""
+    set_flag = torch._C._set_deterministic_algorithms
+
+    def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+        set_flag(mode, warn_only=warn_only)
+
+    use_deterministic_algorithms.__doc__ = torch.use_deterministic_algorithms.__doc__
+    torch.use_deterministic_algorithms = use_deterministic_algorithms
 
 
 ROOT_PREFIX = "ninja-sandbox-"
