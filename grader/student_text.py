@@ -23,6 +23,9 @@ MARK = {
 }
 
 TRACEBACK = "Traceback (most recent call last):"
+# What torch.compile raises where student code runs: in the grader's sandbox (zygote.py says it
+# in the same words) and in the public check (student_check_driver), so both say the same.
+COMPILE_REFUSED = "torch.compile is not available in the grader"
 
 # The last line of a student's traceback -> what went wrong and how to fix it, in plain words.
 # The grader imports a file in an empty folder, with no keyboard and no debugger.
@@ -41,6 +44,11 @@ _IMPORT_PROBLEMS = (
         re.compile(r"^(bdb\.)?BdbQuit\b"),
         "breakpoint() (or pdb.set_trace()) is still in the file, and the grader cannot stop in "
         "a debugger: remove it",
+    ),
+    (
+        re.compile(r"^RuntimeError: torch\.compile is not available in the grader\b"),
+        "it uses torch.compile, which cannot run where the grader runs your code (and a "
+        "gradient needs no compiling): remove torch.compile and call the function itself",
     ),
     (
         re.compile(r"^(ModuleNotFoundError|ImportError)\b.*?'([^']*)'"),

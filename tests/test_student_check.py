@@ -49,6 +49,19 @@ SCENARIOS = {
         "exercise3.dC",
         ("ERROR", "breakpoint()", "remove it"),
     ),
+    # The grader's sandbox cannot run torch's compiler: once `forbidden` there under the autograd
+    # ban's words (an AttributeError about aten.set_) while the local check passed it.
+    "@torch.compile on a helper": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                AFTER_IMPORTS,
+                AFTER_IMPORTS + "@torch.compile\ndef twice(x):\n    return 2 * x\n",
+            )
+        },
+        "exercise1.dlogprobs",
+        ("ERROR", "torch.compile", "remove torch.compile"),
+    ),
     "n used but not declared": (
         {
             "exercise1": mutated(

@@ -4,7 +4,8 @@ It judges a student's files on the public cases with the grader's own code (judg
 judge, the hints, the item messages) and prints the table `grader check` prints (student_text),
 so both say the same words and the same numbers for the same code. Only the way functions are
 called differs: here in-process, with no sandbox, but under the grader's conditions: each file
-imported from an empty working folder, no stdin, `breakpoint()` switched off, prints captured.
+imported from an empty working folder, no stdin, `breakpoint()` and `torch.compile` switched off
+(the grader's sandbox has neither), prints captured.
 So a file that reads names.txt, asks for input() or stops in a debugger fails here as it would
 in the grader, with the same message. It needs torch and nothing else, and it always exits 0:
 it reports, it does not grade.
@@ -32,6 +33,7 @@ import torch
 from ..calls import plan_call, signature_of
 from ..records import ItemResult, Outcome
 from ..student_text import (
+    COMPILE_REFUSED,
     autograd_used,
     call_failure,
     empty_file,
@@ -100,6 +102,11 @@ def _no_debugger(*args, **kwargs):
     raise bdb.BdbQuit
 
 
+def _no_compiler(*args, **kwargs):
+    """torch.compile as the grader has it: its compiler cannot run in the grader's sandbox."""
+    raise RuntimeError(f"{COMPILE_REFUSED}: remove it and call the function itself")
+
+
 class AutogradTripwire:
     """Notes a call of autograd's entry points during one call (the grader forbids them; its
     sandbox has a stricter net, and its scan reads the source too)."""
@@ -142,16 +149,18 @@ def graders_conditions(folder: Path, printed: io.StringIO, sources: Path | None 
     """Run inside `folder`, with no stdin, no debugger, prints captured and none of the
     student's other files importable (`sources`: the folder they came from); restore after
     (check.main() may run in a Jupyter kernel, which must get its own back)."""
-    saved = os.getcwd(), sys.stdin, sys.breakpointhook, sys.path[:]
+    saved = os.getcwd(), sys.stdin, sys.breakpointhook, sys.path[:], torch.compile
     hidden = _hide_other_files(folder, sources)
     os.chdir(folder)
     sys.stdin, sys.breakpointhook = io.StringIO(""), _no_debugger
+    torch.compile = _no_compiler
     try:
         with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
             yield
     finally:
         os.chdir(saved[0])
         sys.stdin, sys.breakpointhook = saved[1], saved[2]
+        torch.compile = saved[4]
         sys.path[:] = saved[3]
         sys.modules.update(hidden)
 

@@ -70,6 +70,7 @@ def warm_up() -> None:
     _one_thread_whatever_is_asked(torch)
     _lazy_properties_without_grad_mode()
     _deterministic_without_the_compiler(torch)
+    _compile_refused_in_plain_words(torch)
 
 
 def _assert_close_without_dtensor(torch) -> None:
@@ -141,6 +142,21 @@ def _deterministic_without_the_compiler(torch) -> None:
 
     use_deterministic_algorithms.__doc__ = torch.use_deterministic_algorithms.__doc__
     torch.use_deterministic_algorithms = use_deterministic_algorithms
+
+
+def _compile_refused_in_plain_words(torch) -> None:
+    """torch.compile cannot run in a student process: importing its compiler looks operators up
+    by name (noautograd.py), so `@torch.compile` on a helper cost the file as `forbidden`, with
+    an AttributeError about `aten.set_` under the autograd ban's words. It now raises at once,
+    in the words the grader's messages recognise (student_text.COMPILE_REFUSED), and the public
+    check raises the same (student_check_driver), so the student learns it before submitting."""
+
+    def compile(*args, **kwargs):  # noqa: A001 - torch's name, as the student calls it
+        raise RuntimeError(
+            "torch.compile is not available in the grader: remove it and call the function itself"
+        )
+
+    torch.compile = compile
 
 
 ROOT_PREFIX = "ninja-sandbox-"
