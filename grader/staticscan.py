@@ -11,7 +11,8 @@ What is forbidden: `backward`, `torch.autograd`, `torch.func`/functorch, `.grad`
 kernels (`*_backward`), and dynamic access that could hide them, bare or under another name
 (`eval`, `exec`, `compile`, `__import__`, `importlib`, `globals`, `vars`, `locals`, `builtins`,
 `operator.attrgetter`, `getattr`/`setattr`/`delattr` other than called with a literal name, a
-module importing itself, introspection such as `__dict__`).
+module importing itself, introspection such as `__dict__`, Python's breakpoint hook). A leftover
+`breakpoint()` is not one: it fails where it runs, with a message saying to remove it.
 
 Who pays (the rule, also in docs/threat-model.md):
 - Import-time code is everything Python runs when it imports the file: top-level statements,
@@ -64,7 +65,6 @@ DYNAMIC = {
     "globals": "uses globals()",
     "vars": "uses vars()",
     "locals": "uses locals()",
-    "breakpoint": "uses breakpoint()",
 }
 # Ways to reach an attribute by a computed name, as a bare name or through their module.
 DYNAMIC_ATTRS = {
@@ -74,6 +74,11 @@ DYNAMIC_ATTRS = {
     "__getattr__": "uses __getattr__",
     "__setattr__": "uses __setattr__",
     "__delattr__": "uses __delattr__",
+    # breakpoint() itself is a student's leftover, refused where it runs (no debugger: an error
+    # saying to remove it, as the public check says); Python's own hook, which would import the
+    # module PYTHONBREAKPOINT names, is reached only through these.
+    "breakpointhook": "uses sys.breakpointhook",
+    "__breakpointhook__": "uses sys.__breakpointhook__",
     # Introspection reaches any object by a computed name (`torch.__dict__[chr(...)...]`): a
     # gradient formula never needs it, and it is how a student would try to undo the run-time ban.
     **{
@@ -603,7 +608,11 @@ def _names_forbidden(node: ast.AST) -> bool:
     """A string such as "backward" or "torch.autograd", the makings of a hidden getattr."""
     if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
         return False
-    return node.value in FORBIDDEN_ATTRS or node.value.startswith(FORBIDDEN_MODULES)
+    return (
+        node.value in FORBIDDEN_ATTRS
+        or node.value.startswith(FORBIDDEN_MODULES)
+        or "breakpointhook" in node.value  # getattr(sys, "__breakpointhook__"): a literal name
+    )
 
 
 def _literal_attr(call: ast.Call) -> bool:

@@ -248,6 +248,27 @@ def test_an_alias_of_getattr_at_module_level_forbids_the_file():
     assert "dprobs" in result.forbidden and "getattr" in result.forbidden["dprobs"]
 
 
+def test_a_leftover_breakpoint_is_no_autograd():
+    """A debugging leftover, refused where it runs (an error saying to remove it, as the public
+    check says), not `forbidden` as a way to autograd."""
+    result = scanned(SOLVED.replace("    return", "    breakpoint()\n    return"))
+    assert dict(result.forbidden) == {}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "sys.breakpointhook = sys.__breakpointhook__\nbreakpoint()",
+        "from sys import __breakpointhook__ as hook\nhook()",
+        "getattr(sys, '__breakpointhook__')()",
+    ],
+)
+def test_python_s_own_breakpoint_hook_is_dynamic_access(body):
+    """Python's hook imports whatever module PYTHONBREAKPOINT names: restoring it is refused."""
+    source = "import sys\n\ndef dprobs(probs, dlogprobs):\n" + textwrap.indent(body, "    ")
+    assert "dprobs" in scan(source).forbidden
+
+
 def test_getattr_with_a_literal_name_is_fine():
     result = scanned(SOLVED + "\ndef dcounts(counts, dprobs):\n    return getattr(counts, 'T')\n")
     assert dict(result.forbidden) == {}

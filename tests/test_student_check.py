@@ -62,6 +62,16 @@ SCENARIOS = {
         "exercise1.dlogprobs",
         ("ERROR", "torch.compile", "remove torch.compile"),
     ),
+    # The static scan once called it a way to autograd: `forbidden` in the grader, an error here.
+    "a leftover breakpoint() in a function": (
+        {
+            "exercise2": mutated(
+                "exercise2", "    dlogits = F.softmax", "    breakpoint()\n    dlogits = F.softmax"
+            )
+        },
+        "exercise2.dlogits",
+        ("ERROR", "breakpoint()", "remove it"),
+    ),
     "n used but not declared": (
         {
             "exercise1": mutated(
