@@ -441,7 +441,8 @@ def _rebinds_name(tree: ast.Module) -> bool:
     constructs of their own; this catches the plain ones, and any mention of `__name__` other
     than reading it.
     """
-    return any(_sets_name(n) for n in _walk(tree))
+    docstrings = {id(n.value) for n in _walk(tree) if _bare_string(n)}
+    return any(_sets_name(n) for n in _walk(tree) if id(n) not in docstrings)
 
 
 def _sets_name(n: ast.AST) -> bool:
@@ -567,6 +568,7 @@ def _reason(
     direct_calls = {
         id(sub.func) for sub in nodes if isinstance(sub, ast.Call) and _literal_attr(sub)
     }
+    inert = _inert_strings(nodes)
     for sub in nodes:
         if isinstance(sub, ast.Name) and sub.id in DYNAMIC_ATTRS:
             return DYNAMIC_ATTRS[sub.id]
@@ -584,9 +586,44 @@ def _reason(
             )
             if any(_forbidden_module(m) for m in mods):
                 return f"imports {mods[0]}"
-        if _names_forbidden(sub):
+        if id(sub) not in inert and _names_forbidden(sub):
             return f"names {sub.value!r}"
     return ""
+
+
+def _inert_strings(nodes: list[ast.AST]) -> set[int]:
+    """The strings among `nodes` that no code can use as a name: a docstring (any string
+    standing as a statement on its own), and the names a module exports in `__all__`, which
+    exercise 3's own `backward` is. Both cost a whole file as `forbidden` (`__all__ =
+    ["backward"]`; a docstring opening with `torch.autograd`)."""
+    inert: set[int] = set()
+    for n in nodes:
+        if _bare_string(n):
+            inert.add(id(n.value))
+        elif _exports(n):
+            inert.update(id(e) for e in n.value.elts)
+    return inert
+
+
+def _bare_string(n: ast.AST) -> bool:
+    """A string standing as a statement on its own (a docstring): evaluated, never used."""
+    return (
+        isinstance(n, ast.Expr)
+        and isinstance(n.value, ast.Constant)
+        and isinstance(n.value.value, str)
+    )
+
+
+def _exports(n: ast.AST) -> bool:
+    """`__all__ = [...]` (or `+=`) of literal strings: read only by `from module import *`
+    of this file, which no other file may do."""
+    targets = n.targets if isinstance(n, ast.Assign) else [getattr(n, "target", None)]
+    return (
+        isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+        and all(isinstance(t, ast.Name) and t.id == "__all__" for t in targets)
+        and isinstance(n.value, (ast.List, ast.Tuple))
+        and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in n.value.elts)
+    )
 
 
 def _star_import_of_forbidden(node: ast.AST) -> bool:

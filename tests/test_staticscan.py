@@ -357,6 +357,38 @@ def test_a_main_block_that_never_runs_defines_nothing_to_judge():
     assert dict(scanned(SOLVED + MAIN_DEFINES).forbidden) == {}
 
 
+def test_a_docstring_that_mentions_the_name_leaves_the_main_block_unrun():
+    """A docstring cannot set `__name__`: saying how to run the file cost the whole file."""
+    docstring = '"""Run me directly: the if __name__ == "__main__" block checks me."""\n'
+    assert dict(scan(docstring + SOLVED + MAIN_DEFINES, "exercise1.py").forbidden) == {}
+    rebound = docstring + "x = '__name__'\n" + SOLVED + MAIN_DEFINES  # a string that is used
+    assert "dlogits" in scan(rebound, "exercise1.py").forbidden
+
+
+@pytest.mark.parametrize(
+    "module_level",
+    [
+        "__all__ = ['backward']\n",
+        "__all__: list = ['backward']\n__all__ += ('backward',)\n",
+        '"""torch.autograd is used nowhere here: every gradient is by hand."""\n',
+    ],
+)
+def test_the_names_a_file_exports_and_its_docstrings_name_nothing(module_level):
+    """Exercise 3's own function is called `backward`: exporting it, or a docstring saying
+    that autograd is not used, cost the whole file as `forbidden`."""
+    source = solution("exercise3") + "\n" + module_level
+    assert dict(scan(source, "exercise3.py").forbidden) == {}
+
+
+@pytest.mark.parametrize(
+    "module_level",
+    ["names = ['backward']\n", "__all__ = ['backward', 'grad'.upper()]\n"],
+)
+def test_a_forbidden_name_kept_as_data_still_costs_the_file(module_level):
+    source = solution("exercise3") + "\n" + module_level
+    assert scan(source, "exercise3.py").forbidden.everything
+
+
 # The text scanned is the text that runs
 
 
