@@ -28,6 +28,7 @@ from .student_text import (
     import_failure,
     missing_function,
     missing_module,
+    scanned_out,
     unreachable,
 )
 from .timing import CallTimer
@@ -258,11 +259,7 @@ class Session:
         if func not in f.functions:
             return Outcome("missing", self._missing(f, func))
         if self.static_scan and func in f.scan.forbidden:
-            return Outcome(
-                "forbidden",
-                f"`{func}` {f.scan.forbidden[func]}: computing gradients "
-                "with autograd is not allowed here, so it scores 0",
-            )
+            return Outcome("forbidden", scanned_out(func, f.scan.forbidden[func]))
         return None
 
     def _missing(self, f: StudentFile, func: str) -> str:

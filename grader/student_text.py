@@ -158,6 +158,17 @@ def autograd_used(func: str, detail: str = "") -> str:
     return f"{text}:\n{detail}" if detail else text
 
 
+def scanned_out(func: str, reason: str) -> str:
+    """A function the grader's reading of the file refuses before it runs (staticscan.py): it
+    uses autograd, or reaches names in a way that could hide it, which is no autograd in itself
+    (`uses locals()`), so the message names both."""
+    return (
+        f"`{func}` {reason}: the grader allows neither autograd nor code that could reach it "
+        "unseen (eval or exec, getattr with a computed name, globals(), locals() or vars(), "
+        "introspection such as __dict__), so it scores 0; remove it"
+    )
+
+
 def did_you_mean(missing: str, defined: set[str], expected: frozenset[str] = frozenset()) -> str:
     """The defined name closest to a missing one (`dlogits_maxes` for `dlogit_maxes`), if any.
 

@@ -284,6 +284,17 @@ def test_autograd_is_forbidden_and_scores_zero_for_that_function_only(grade):
     assert "introspection" in item(result, "exercise1.dnorm_logits")["message"]
 
 
+def test_code_that_could_hide_autograd_is_refused_in_words_that_say_so(grade):
+    """`print(locals())` is no autograd: the message says what the grader refuses and why,
+    not that the student computed gradients with autograd."""
+    debug = "    print(locals())\n    return (1.0 / probs) * dlogprobs\n"
+    source = with_functions("exercise1", dprobs="def dprobs(probs, dlogprobs):\n" + debug)
+    it = item(grade(submission(exercise1=source)), "exercise1.dprobs")
+    assert it["status"] == "forbidden" and it["score"] == 0
+    assert "`dprobs` uses locals():" in it["message"], it["message"]
+    assert "could reach it unseen" in it["message"] and "remove it" in it["message"]
+
+
 def test_the_run_time_check_catches_autograd_the_scan_was_not_asked_to_see():
     """Defence in depth: with the static scan off, the run-time autograd ban still catches it."""
     from grader.pipeline import Grader
