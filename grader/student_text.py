@@ -23,6 +23,9 @@ MARK = {
 }
 
 TRACEBACK = "Traceback (most recent call last):"
+# What an open for writing raises where student code runs: in the grader's sandbox (its audit
+# hook, inside/noautograd.py) and in the public check (student_check_driver), in these words.
+WRITE_REFUSED = "student code may not write files"
 # What torch.compile raises where student code runs: in the grader's sandbox (zygote.py says it
 # in the same words) and in the public check (student_check_driver), so both say the same.
 COMPILE_REFUSED = "torch.compile is not available in the grader"
@@ -30,6 +33,17 @@ COMPILE_REFUSED = "torch.compile is not available in the grader"
 # The last line of a student's traceback -> what went wrong and how to fix it, in plain words.
 # The grader imports a file in an empty folder, with no keyboard and no debugger.
 _IMPORT_PROBLEMS = (
+    (
+        re.compile(rf"^PermissionError: {WRITE_REFUSED} \('([^']*)'\)"),
+        "it writes the file '{0}', and the grader lets no code write files: print what you want "
+        "to see instead (torch.save, a log file and the like belong in your notebook, not in "
+        "the file you hand in)",
+    ),
+    (
+        re.compile(r"^PermissionError: (os\.\w+) is not allowed in the grader"),
+        "it calls {0}, and the grader lets no code create, change or remove files or folders, "
+        "nor start programs: remove it from the file you hand in",
+    ),
     (
         re.compile(r"^(FileNotFoundError|PermissionError|IsADirectoryError)\b.*?'([^']*)'"),
         "it opens the file '{1}', and the grader runs your code in an empty folder with no data "

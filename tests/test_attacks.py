@@ -954,6 +954,9 @@ ALLOWED = {
     "assert_close": "torch.testing.assert_close(torch.ones(2), torch.ones(2))\n"
     "try:\n    torch.testing.assert_close(torch.ones(2), torch.zeros(2))\n"
     "except AssertionError as e:\n    return torch.tensor(float('not close' in str(e)))",
+    # Saving into memory works; only a named file is refused (zygote.py words the refusal).
+    "save_to_bytes": "import io\nb = io.BytesIO()\ntorch.save(torch.ones(2), b)\n"
+    "return torch.tensor(float(len(b.getvalue()) > 0))",
     # No thread can start in a student process: a parallel kernel after this once killed it.
     "set_num_threads": "torch.set_num_threads(4)\nx = torch.randn(500, 500)\nreturn (x @ x)[0, :2]",
     "set_num_interop_threads": "torch.set_num_interop_threads(2)\nreturn torch.ones(1)",

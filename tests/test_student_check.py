@@ -39,6 +39,36 @@ SCENARIOS = {
         "exercise1.dlogprobs",
         ("ERROR", "opens the file 'names.txt'", "empty folder"),
     ),
+    # The grader lets no code write: the words said it read a file, the local check passed it.
+    "writes a log file at import": (
+        {
+            "exercise1": mutated(
+                "exercise1", AFTER_IMPORTS, AFTER_IMPORTS + "open('log.txt', 'w').write('go')\n"
+            )
+        },
+        "exercise1.dlogprobs",
+        ("ERROR", "writes the file 'log.txt'", "print"),
+    ),
+    "torch.save in a function": (
+        {
+            "exercise2": mutated(
+                "exercise2",
+                "    dlogits = F.softmax",
+                "    torch.save(logits, 'logits.pt')\n    dlogits = F.softmax",
+            )
+        },
+        "exercise2.dlogits",
+        ("ERROR", "writes the file 'logits.pt'", "print"),
+    ),
+    "makes a folder at import": (
+        {
+            "exercise3": mutated(
+                "exercise3", AFTER_IMPORTS, AFTER_IMPORTS + "import os\nos.makedirs('runs')\n"
+            )
+        },
+        "exercise3.dC",
+        ("ERROR", "calls os.mkdir", "remove it"),
+    ),
     "input() at import": (
         {"exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + "x = input('go? ')\n")},
         "exercise2.dlogits",

@@ -5,7 +5,7 @@ judge, the hints, the item messages) and prints the table `grader check` prints 
 so both say the same words and the same numbers for the same code. Only the way functions are
 called differs: here in-process, with no sandbox, but under the grader's conditions: each file
 imported from an empty working folder, no stdin, `breakpoint()` and `torch.compile` switched off
-(the grader's sandbox has neither), prints captured.
+(the grader's sandbox has neither), no file written, prints captured.
 So a file that reads names.txt, asks for input() or stops in a debugger fails here as it would
 in the grader, with the same message. It needs torch and nothing else, and it always exits 0:
 it reports, it does not grade.
@@ -22,6 +22,7 @@ import io
 import os
 import sys
 import tempfile
+import threading
 import traceback
 import types
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from ..calls import plan_call, signature_of
 from ..records import ItemResult, Outcome
 from ..student_text import (
     COMPILE_REFUSED,
+    WRITE_REFUSED,
     autograd_used,
     call_failure,
     empty_file,
@@ -107,6 +109,18 @@ def _no_compiler(*args, **kwargs):
     raise RuntimeError(f"{COMPILE_REFUSED}: remove it and call the function itself")
 
 
+def _saving_no_file(save):
+    """torch.save as the grader has it: into a file object, not to a named file (it opens one
+    from C++, past the audit hook of _no_changes)."""
+
+    def refusing_files(obj, f, *args, **kwargs):
+        if isinstance(f, str | bytes | os.PathLike):
+            raise PermissionError(f"{WRITE_REFUSED} ({os.fsdecode(f)!r})")
+        return save(obj, f, *args, **kwargs)
+
+    return refusing_files
+
+
 class AutogradTripwire:
     """Notes a call of autograd's entry points during one call (the grader forbids them; its
     sandbox has a stricter net, and its scan reads the source too)."""
@@ -144,23 +158,74 @@ class AutogradTripwire:
         self._saved.clear()
 
 
+# What the grader's sandbox refuses student code that touches files or starts programs, by the
+# names of Python's audit events (inside/noautograd.py refuses these and more, in these words).
+_CHANGES = frozenset(
+    {"os.mkdir", "os.remove", "os.rmdir", "os.rename", "os.chmod", "os.chown", "os.utime",
+     "os.truncate", "os.symlink", "os.link", "os.system", "os.exec", "os.posix_spawn", "os.fork"}
+)  # fmt: skip
+_WRITES = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+_REFUSING: set[int] = set()  # the threads running student code under the grader's conditions
+_guarded: list[bool] = []
+
+
+def _refuse_changes(event: str, args: tuple) -> None:
+    """The grader's refusals, for the thread running student code only: a Jupyter kernel's own
+    threads, and everything after the check, write as before."""
+    if threading.get_ident() not in _REFUSING:
+        return
+    if event in _CHANGES:
+        raise PermissionError(f"{event} is not allowed in the grader")
+    if event == "open" and _opens_for_writing(args):
+        raise PermissionError(f"{WRITE_REFUSED} ({args[0]!r})")
+
+
+def _opens_for_writing(args: tuple) -> bool:
+    path, mode, flags = (tuple(args) + (None, None, None))[:3]
+    if isinstance(path, int):
+        return False  # a descriptor already open
+    if isinstance(mode, str):
+        return any(c in mode for c in "wax+")
+    return isinstance(flags, int) and bool(flags & _WRITES)
+
+
+@contextlib.contextmanager
+def _no_changes():
+    """Refuse, in this thread, what the grader's sandbox refuses: writing a file, making or
+    removing one, starting a program. An audit hook cannot be removed: it is added once, and
+    stays idle outside this block."""
+    if not _guarded:
+        sys.addaudithook(_refuse_changes)
+        _guarded.append(True)
+    me = threading.get_ident()
+    _REFUSING.add(me)
+    try:
+        yield
+    finally:
+        _REFUSING.discard(me)
+
+
 @contextlib.contextmanager
 def graders_conditions(folder: Path, printed: io.StringIO, sources: Path | None = None):
     """Run inside `folder`, with no stdin, no debugger, prints captured and none of the
     student's other files importable (`sources`: the folder they came from); restore after
     (check.main() may run in a Jupyter kernel, which must get its own back)."""
-    saved = os.getcwd(), sys.stdin, sys.breakpointhook, sys.path[:], torch.compile
+    saved = os.getcwd(), sys.stdin, sys.breakpointhook, sys.path[:], torch.compile, torch.save
     hidden = _hide_other_files(folder, sources)
     os.chdir(folder)
     sys.stdin, sys.breakpointhook = io.StringIO(""), _no_debugger
-    torch.compile = _no_compiler
+    torch.compile, torch.save = _no_compiler, _saving_no_file(torch.save)
     try:
-        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        with (
+            contextlib.redirect_stdout(printed),
+            contextlib.redirect_stderr(printed),
+            _no_changes(),
+        ):
             yield
     finally:
         os.chdir(saved[0])
         sys.stdin, sys.breakpointhook = saved[1], saved[2]
-        torch.compile = saved[4]
+        torch.compile, torch.save = saved[4], saved[5]
         sys.path[:] = saved[3]
         sys.modules.update(hidden)
 

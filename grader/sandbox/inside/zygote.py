@@ -71,6 +71,7 @@ def warm_up() -> None:
     _lazy_properties_without_grad_mode()
     _deterministic_without_the_compiler(torch)
     _compile_refused_in_plain_words(torch)
+    _save_to_a_file_refused_in_plain_words(torch)
 
 
 def _assert_close_without_dtensor(torch) -> None:
@@ -157,6 +158,22 @@ def _compile_refused_in_plain_words(torch) -> None:
         )
 
     torch.compile = compile
+
+
+def _save_to_a_file_refused_in_plain_words(torch) -> None:
+    """torch.save opens a named file from C++, which the kernel's layers refuse where the audit
+    hook cannot see it (confine.py): the student read `[enforce fail at inline_container.cc]
+    open file failed`. Saving to a file now raises what any other write raises, naming the file
+    (student_text.WRITE_REFUSED); saving into a file object (BytesIO) works as before."""
+    save = torch.save
+
+    def refusing_files(obj, f, *args, **kwargs):
+        if isinstance(f, str | bytes | os.PathLike):
+            raise PermissionError(f"student code may not write files ({os.fsdecode(f)!r})")
+        return save(obj, f, *args, **kwargs)
+
+    refusing_files.__doc__ = save.__doc__
+    torch.save = refusing_files
 
 
 ROOT_PREFIX = "ninja-sandbox-"
