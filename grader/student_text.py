@@ -29,6 +29,7 @@ WRITE_REFUSED = "student code may not write files"
 # What torch.compile raises where student code runs: in the grader's sandbox (zygote.py says it
 # in the same words) and in the public check (student_check_driver), so both say the same.
 COMPILE_REFUSED = "torch.compile is not available in the grader"
+SCRIPT_REFUSED = "TorchScript (torch.jit.script, torch.jit.trace) is not available in the grader"
 
 # The last line of a student's traceback -> what went wrong and how to fix it, in plain words.
 # The grader imports a file in an empty folder, with no keyboard and no debugger.
@@ -63,6 +64,12 @@ _IMPORT_PROBLEMS = (
         re.compile(r"^RuntimeError: torch\.compile is not available in the grader\b"),
         "it uses torch.compile, which cannot run where the grader runs your code (and a "
         "gradient needs no compiling): remove torch.compile and call the function itself",
+    ),
+    (
+        re.compile(r"^RuntimeError: TorchScript \(torch\.jit\.script, torch\.jit\.trace\) is not"),
+        "it uses TorchScript (torch.jit.script or torch.jit.trace), which cannot run where the "
+        "grader runs your code (and a gradient needs no compiling): remove it and call the "
+        "function itself",
     ),
     (
         re.compile(r"^(ModuleNotFoundError|ImportError)\b.*?'([^']*)'"),

@@ -92,6 +92,19 @@ SCENARIOS = {
         "exercise1.dlogprobs",
         ("ERROR", "torch.compile", "remove torch.compile"),
     ),
+    # TorchScript is off in the grader: `forbidden` there under the autograd ban's words, naming
+    # torch._C._jit_script_compile, while the local check passed it.
+    "@torch.jit.script on a helper": (
+        {
+            "exercise2": mutated(
+                "exercise2",
+                AFTER_IMPORTS,
+                AFTER_IMPORTS + "@torch.jit.script\ndef twice(x):\n    return 2 * x\n",
+            )
+        },
+        "exercise2.dlogits",
+        ("ERROR", "TorchScript", "remove it"),
+    ),
     # The static scan once called it a way to autograd: `forbidden` in the grader, an error here.
     "a leftover breakpoint() in a function": (
         {

@@ -4,8 +4,8 @@ It judges a student's files on the public cases with the grader's own code (judg
 judge, the hints, the item messages) and prints the table `grader check` prints (student_text),
 so both say the same words and the same numbers for the same code. Only the way functions are
 called differs: here in-process, with no sandbox, but under the grader's conditions: each file
-imported from an empty working folder, no stdin, `breakpoint()` and `torch.compile` switched off
-(the grader's sandbox has neither), no file written, prints captured.
+imported from an empty working folder, no stdin, `breakpoint()`, `torch.compile` and TorchScript
+switched off (the grader's sandbox has none of them), no file written, prints captured.
 So a file that reads names.txt, asks for input() or stops in a debugger fails here as it would
 in the grader, with the same message. It needs torch and nothing else, and it always exits 0:
 it reports, it does not grade.
@@ -35,6 +35,7 @@ from ..calls import plan_call, signature_of
 from ..records import ItemResult, Outcome
 from ..student_text import (
     COMPILE_REFUSED,
+    SCRIPT_REFUSED,
     WRITE_REFUSED,
     autograd_used,
     call_failure,
@@ -107,6 +108,21 @@ def _no_debugger(*args, **kwargs):
 def _no_compiler(*args, **kwargs):
     """torch.compile as the grader has it: its compiler cannot run in the grader's sandbox."""
     raise RuntimeError(f"{COMPILE_REFUSED}: remove it and call the function itself")
+
+
+def _no_script(*args, **kwargs):
+    """torch.jit.script and trace as the grader has them: TorchScript is off in its sandbox."""
+    raise RuntimeError(f"{SCRIPT_REFUSED}: remove it and call the function itself")
+
+
+def _graders_torch() -> list[tuple[Any, str, Any]]:
+    """(owner, name, what the grader's sandbox has there) for torch's functions that differ."""
+    return [
+        (torch, "compile", _no_compiler),
+        (torch, "save", _saving_no_file(torch.save)),
+        (torch.jit, "script", _no_script),
+        (torch.jit, "trace", _no_script),
+    ]
 
 
 def _saving_no_file(save):
@@ -207,14 +223,17 @@ def _no_changes():
 
 @contextlib.contextmanager
 def graders_conditions(folder: Path, printed: io.StringIO, sources: Path | None = None):
-    """Run inside `folder`, with no stdin, no debugger, prints captured and none of the
-    student's other files importable (`sources`: the folder they came from); restore after
-    (check.main() may run in a Jupyter kernel, which must get its own back)."""
-    saved = os.getcwd(), sys.stdin, sys.breakpointhook, sys.path[:], torch.compile, torch.save
+    """Run inside `folder`, with no stdin, no debugger, torch as the grader's sandbox has it
+    (_graders_torch), no file written, prints captured and none of the student's other files
+    importable (`sources`: the folder they came from); restore after (check.main() may run in a
+    Jupyter kernel, which must get its own back)."""
+    saved = os.getcwd(), sys.stdin, sys.breakpointhook, sys.path[:]
+    patched = [(owner, name, getattr(owner, name)) for owner, name, _ in _graders_torch()]
     hidden = _hide_other_files(folder, sources)
     os.chdir(folder)
     sys.stdin, sys.breakpointhook = io.StringIO(""), _no_debugger
-    torch.compile, torch.save = _no_compiler, _saving_no_file(torch.save)
+    for owner, name, theirs in _graders_torch():
+        setattr(owner, name, theirs)
     try:
         with (
             contextlib.redirect_stdout(printed),
@@ -225,7 +244,8 @@ def graders_conditions(folder: Path, printed: io.StringIO, sources: Path | None 
     finally:
         os.chdir(saved[0])
         sys.stdin, sys.breakpointhook = saved[1], saved[2]
-        torch.compile, torch.save = saved[4], saved[5]
+        for owner, name, original in patched:
+            setattr(owner, name, original)
         sys.path[:] = saved[3]
         sys.modules.update(hidden)
 

@@ -22,6 +22,7 @@ def adjust(torch) -> None:
     _lazy_properties_without_grad_mode()
     _deterministic_without_the_compiler(torch)
     _compile_refused_in_plain_words(torch)
+    _script_refused_in_plain_words(torch)
     _save_to_a_file_refused_in_plain_words(torch)
 
 
@@ -109,6 +110,22 @@ def _compile_refused_in_plain_words(torch) -> None:
         )
 
     torch.compile = compile
+
+
+def _script_refused_in_plain_words(torch) -> None:
+    """TorchScript is switched off in a student process (a scripted function could switch grad
+    mode on unseen: noautograd.py), so `@torch.jit.script` on a helper cost the file as
+    `forbidden` under the autograd ban's words, naming `torch._C._jit_script_compile`. The two
+    ways in a student writes now raise at once, in the words of student_text.SCRIPT_REFUSED, as
+    the public check does; the refusal behind them stays."""
+
+    def refused(*args, **kwargs):
+        raise RuntimeError(
+            "TorchScript (torch.jit.script, torch.jit.trace) is not available in the grader: "
+            "remove it and call the function itself"
+        )
+
+    torch.jit.script = torch.jit.trace = refused
 
 
 def _save_to_a_file_refused_in_plain_words(torch) -> None:
