@@ -46,10 +46,12 @@ def _upload(folder: Path, files: tuple[str, ...]):
 
 
 def _folder_of(path: Path) -> Path:
-    """The folder to check: a path to one exercise file means the folder it is in."""
+    """The folder to check: a path to one exercise file means the folder it is in. A zip or a
+    notebook is checked as it is (README: `grader check "Copy of backprop_ninja.ipynb"`): the
+    notebook's folder may hold .py files or other notebooks, which would be checked instead."""
     if path.is_file() and path.suffix == ".py":
         return path.parent
-    if path.is_file() and path.suffix == ".zip":
+    if path.is_file() and path.suffix.casefold() in (".zip", ".ipynb"):
         return path
     if not path.exists():
         raise click.ClickException(
@@ -58,7 +60,7 @@ def _folder_of(path: Path) -> Path:
         )
     if not path.is_dir():
         raise click.ClickException(
-            f"{path} is not a folder or an exercise file: give the folder that holds your "
-            "exercise files (`grader check .` in that folder)"
+            f"{path} is not a folder, an exercise file, a notebook or a zip: give the folder "
+            "that holds your exercise files (`grader check .` in that folder)"
         )
     return path

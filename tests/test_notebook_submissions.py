@@ -304,3 +304,20 @@ def test_a_students_notebook_with_a_backup_folder_is_still_one_submission(tmp_pa
     (folder / "old" / "backup.ipynb").write_bytes(stub_notebook())
     (folder / COLAB_NAME).write_bytes(solved_notebook())
     assert_from_notebook(one(folder, tmp_path))
+
+
+def test_grader_check_takes_a_notebook_by_its_path(tmp_path):
+    """README: `grader check "Copy of backprop_ninja.ipynb"`. It was refused as "not a folder or
+    an exercise file"; its folder is not what to check instead (it may hold .py files, which
+    would be graded in the notebook's place), so the notebook is checked on its own."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    path = tmp_path / COLAB_NAME
+    path.write_bytes(solved_notebook())
+    (tmp_path / "exercise1.py").write_text((STUBS / "exercise1.py").read_text())
+    result = CliRunner().invoke(main, ["check", str(path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert f"Note: graded the notebook {COLAB_NAME}" in result.output
+    assert "36 of 36 items pass" in result.output
