@@ -906,3 +906,21 @@ def test_the_upload_listing_follows_no_link(tmp_path: Path) -> None:
     (tmp_path / "probe").symlink_to("/")
     (tmp_path / "gone").symlink_to(tmp_path / "missing")
     assert upload_listing(tmp_path) == "your upload holds: gone, notes/, probe"
+
+
+def test_relative_paths_are_the_callers(autograder_zip: Path, tmp_path: Path) -> None:
+    """docs/gradescope.md runs `GRADER_PYTHON=.venv/bin/python .../run_autograder`: the script
+    changed folder before running that path, which then named nothing, and the documented test
+    gave the fallback's 0 ("exit code 127") for the full solutions."""
+    root = tmp_path / "root"
+    root.mkdir()
+    unpack_like_gradescope(autograder_zip, root)
+    full(root / "submission")
+    (tmp_path / "bin").mkdir()
+    python = tmp_path / "bin" / "py"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+    env = {**os.environ, "AUTOGRADER_ROOT": "root", "GRADER_PYTHON": "bin/py"}
+    subprocess.run([str(root / "run_autograder")], cwd=tmp_path, env=env, check=True)
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 100, results["output"]
