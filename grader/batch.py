@@ -27,7 +27,7 @@ from . import jsontext
 from .pipeline import Grader, student_record
 from .records import ItemResult, SubmissionResult
 from .report import write_batch_reports, write_submission_report
-from .report.html import write_student_report
+from .report.html import STUDENT_REPORT, write_student_report
 from .report.render import write_atomic
 from .report.summary import GRADES_CSV, SUMMARY_HTML, SUMMARY_JSON, digest
 from .sandbox import launch
@@ -482,6 +482,10 @@ def write_result(result: dict, folder: Path) -> str:
             "<!doctype html><meta charset=utf-8><title>report"
             f"</title><p>The report could not be drawn; result.json is whole.<pre>{detail}</pre>",
         )
+    # A student's copy drawn from the result this one replaces would still give the old score to
+    # whoever sends it (a rerun without --student-reports kept it beside the new report);
+    # --student-reports draws it again from this result once the batch is done.
+    (folder / STUDENT_REPORT).unlink(missing_ok=True)
     # result.json last: its presence (with the current fingerprint) is what "done" means.
     write_atomic(folder / RESULT, text)
     # Read back through JSON, it is what the file gives: a tuple becomes a list, a key a string.

@@ -415,3 +415,19 @@ def test_a_result_kept_keeps_the_review_flags_its_grading_raised_and_takes_the_o
     old = {"review": [{"flag": "download", "reason": "1 thing unsure"}, slow]}
     grader = SimpleNamespace(assignment=SimpleNamespace(files=ALL))  # no sandbox needed
     assert Grader.discovered(grader, sub, old)["review"] == [now, slow]
+
+
+def test_a_regraded_result_leaves_no_students_copy_of_the_old_one(small_class, tmp_path):
+    """A rerun without --student-reports once kept student-report.html drawn from the old
+    result beside the new report: a TA who sends those copies sent the old score."""
+    out = tmp_path / "out"
+    grade_batch(small_class, out, progress=False, student_reports=True)
+    copy = out / "bob" / "student-report.html"
+    assert copy.exists() and (out / "ada" / "student-report.html").exists()
+    (small_class / "bob" / "exercise2.py").write_text(solution("exercise2"))
+    grade_batch(small_class, out, progress=False)
+    assert not copy.exists()
+    assert (out / "ada" / "student-report.html").exists()  # unchanged: still its result's copy
+    grade_batch(small_class, out, progress=False, student_reports=True)
+    score = json.loads((out / "bob" / "result.json").read_text())["score"]
+    assert f"{score:g} / " in copy.read_text()
