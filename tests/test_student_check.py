@@ -473,3 +473,34 @@ def test_grader_check_reads_a_students_folder_as_one_upload_whatever_files_lie_b
     refused = CliRunner().invoke(main, ["check", str(class_folder)])
     assert refused.exit_code == 1 and "Traceback" not in refused.output
     assert "holds several submissions' folders; give the one folder" in refused.output
+
+
+def test_the_bundle_check_stops_endless_loops_and_cuts_a_print_flood(tmp_path, monkeypatch):
+    """check.py ran the student's code with no time limit and kept every print: an endless loop
+    hung it for good with nothing on screen, and a print in a loop sent 40 MB to the terminal
+    (or the notebook), where the grader says TIMEOUT after its limit and keeps 16,000 bytes."""
+    from grader.backprop_ninja import student_check_driver as driver
+
+    monkeypatch.setattr(driver, "CALL_SECONDS", 0.5)
+    monkeypatch.setattr(driver, "IMPORT_SECONDS", 0.5)
+    loop = "\n\ndef dlogits(logits, Yb, n):\n    while True:\n        try:\n            pass\n"
+    loop += "        except Exception:\n            pass\n"
+    folder = student_folder(
+        tmp_path / "mine",
+        {
+            "exercise1": solution("exercise1")
+            + "\nfor _ in range(100_000):\n    print('x' * 99)\n",
+            "exercise2": solution("exercise2").replace("def dlogits(", "def unused(") + loop,
+            "exercise3": "while True:\n    pass\n",
+        },
+    )
+    result = driver.check(folder)
+    status = {i["id"]: (i["status"], i["message"]) for i in result["items"]}
+    assert status["exercise2.dlogits"][0] == "timeout"
+    assert status["exercise2.dlogits"][1].endswith(": no answer within 0.5 s (an endless loop?)")
+    assert status["exercise2.dhprebn"][0] == "passed"
+    assert status["exercise3.dW1"][0] == "timeout"
+    assert "importing exercise3.py timed out:\nno answer within 0.5 s" in status["exercise3.dW1"][1]
+    printed = result["output"]["exercise1"]
+    assert len(printed) < 16_100 and printed.endswith("more bytes of output were cut]")
+    assert status["exercise1.dC"][0] == "passed"

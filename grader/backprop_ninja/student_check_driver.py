@@ -5,7 +5,8 @@ judge, the hints, the item messages) and prints the table `grader check` prints 
 so both say the same words and the same numbers for the same code. Only the way functions are
 called differs: here in-process, with no sandbox, but under the grader's conditions: each file
 imported from an empty working folder, no stdin, `breakpoint()`, `torch.compile` and TorchScript
-switched off (the grader's sandbox has none of them), no file written, prints captured.
+switched off (the grader's sandbox has none of them), no file written, prints captured and cut
+to the grader's size, each import and call stopped at the grader's time limit.
 So a file that reads names.txt, asks for input() or stops in a debugger fails here as it would
 in the grader, with the same message. It needs torch and nothing else, and it always exits 0:
 it reports, it does not grade.
@@ -20,6 +21,7 @@ import bdb
 import contextlib
 import io
 import os
+import signal
 import sys
 import tempfile
 import threading
@@ -60,6 +62,10 @@ ITEM_IDS = (
 EXPECTED = {
     f: frozenset(i.split(".", 1)[1] for i in ITEM_IDS if i.startswith(f + ".")) for f in FILES
 }
+# The grader's limits (sandbox Limits): seconds per import and per call, bytes of prints kept.
+IMPORT_SECONDS = 20.0
+CALL_SECONDS = 10.0
+OUTPUT_BYTES = 16_000
 # Tensors cross the grader's wire only in these dtypes (bfloat16 travels as float32).
 WIRE_DTYPES = {"float16", "float32", "float64", "int8", "uint8", "int16", "int32", "int64", "bool"}
 
@@ -221,6 +227,65 @@ def _no_changes():
         _REFUSING.discard(me)
 
 
+class OutOfTime(BaseException):
+    """Raised in the student's code when its time is up: not an Exception, so that the
+    student's own `except Exception` does not swallow it."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float):
+    """Stop the student's code after `seconds`, as the grader does: an endless loop hung
+    check.py for good, with nothing printed. Only where a timer signal reaches it (the main
+    thread on Linux and macOS, Colab's kernel included); elsewhere there is no limit."""
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def no_answer(seconds: float) -> str:
+    return f"no answer within {seconds:g} s (an endless loop?)"
+
+
+class CappedOutput(io.StringIO):
+    """What the student's code prints, cut as the grader cuts it: the first OUTPUT_BYTES bytes
+    kept, the rest counted (a print in a loop once sent 40 MB to the student's terminal, or
+    into their notebook)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kept = 0
+        self.dropped = 0
+
+    def write(self, s: str) -> int:
+        data = s.encode("utf-8", "surrogatepass")
+        room = max(OUTPUT_BYTES - self.kept, 0)
+        if room:
+            super().write(data[:room].decode("utf-8", "ignore"))
+            self.kept += min(room, len(data))
+        self.dropped += max(len(data) - room, 0)
+        return len(s)
+
+    def getvalue(self) -> str:
+        text = super().getvalue()
+        if self.dropped:
+            text += f"\n... [{self.dropped} more bytes of output were cut]"
+        return text
+
+
 @contextlib.contextmanager
 def graders_conditions(folder: Path, printed: io.StringIO, sources: Path | None = None):
     """Run inside `folder`, with no stdin, no debugger, torch as the grader's sandbox has it
@@ -283,7 +348,7 @@ class LocalFile:
     functions: dict[str, dict] = field(default_factory=dict)
     defined: set[str] = field(default_factory=set)
     load_error: Outcome | None = None
-    printed: io.StringIO = field(default_factory=io.StringIO)
+    printed: CappedOutput = field(default_factory=CappedOutput)
 
 
 class LocalSession:
@@ -292,6 +357,7 @@ class LocalSession:
     def __init__(self, folder: Path, workdir: Path) -> None:
         self.files: dict[str, LocalFile | None] = {}
         self.sources = folder
+        self.timed_out: set[tuple[str, str]] = set()  # one endless loop costs its time once
         for name in FILES:
             source = folder / f"{name}.py"
             self.files[name] = self._load(name, source, workdir) if source.is_file() else None
@@ -323,7 +389,12 @@ class LocalSession:
         sys.modules[name] = module
         with graders_conditions(home, f.printed, self.sources):
             try:
-                exec(compile(text, str(f.path), "exec"), namespace)  # noqa: S102 - the student's own file
+                with time_limit(IMPORT_SECONDS):
+                    exec(compile(text, str(f.path), "exec"), namespace)  # noqa: S102 - the student's own file
+            except OutOfTime:
+                message = f"importing {name}.py timed out:\n{no_answer(IMPORT_SECONDS)}"
+                f.load_error = Outcome("timeout", message)
+                return f
             except BaseException as e:  # noqa: BLE001 - even exit() is reported, not obeyed
                 f.load_error = Outcome("error", import_failure(name, student_traceback(e, f.path)))
                 return f
@@ -352,6 +423,8 @@ class LocalSession:
         f = self.files.get(file)
         if f is None:
             return Outcome("missing", f"{file}.py was not submitted")
+        if (file, func) in self.timed_out:
+            return Outcome("timeout", f"skipped: `{func}` timed out on an earlier case")
         problem = self._declared(f, func)
         if problem:
             return problem
@@ -367,7 +440,11 @@ class LocalSession:
         fn, tripwire = f.module[func], AutogradTripwire()
         with graders_conditions(f.path.parent, f.printed, self.sources), torch.no_grad(), tripwire:
             try:
-                value, failure = fn(*first, **args), None
+                with time_limit(CALL_SECONDS):
+                    value, failure = fn(*first, **args), None
+            except OutOfTime:
+                self.timed_out.add((f.name, func))
+                value, failure = None, Outcome("timeout", no_answer(CALL_SECONDS))
             except NotImplementedError:
                 value, failure = (
                     None,
