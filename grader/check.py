@@ -25,8 +25,29 @@ def run_check(folder: Path) -> int:
         raise click.ClickException(str(e)) from None
     finally:
         grader.close()
-    click.echo(render(result, where=str(folder)))
+    click.echo(render(_with_files_left_out(result), where=str(folder)))
     return 0
+
+
+# A file's state in result.json when the upload held it and the grader did not take it: each of
+# its items then says "exercise1.py was not submitted", which the student knows to be untrue.
+LEFT_OUT = ("ambiguous:", "too large:")
+
+
+def _with_files_left_out(result: dict) -> dict:
+    """The result with a note for each exercise file the upload held but the grader left out
+    (two different `exercise1 (1).py` and `exercise1 (2).py`), saying why, as the report and
+    Gradescope's summary do; the table alone said only "was not submitted"."""
+    left = [
+        f"{name}.py: {state}"
+        for name, state in (result.get("files") or {}).items()
+        if isinstance(state, str) and state.startswith(LEFT_OUT)
+    ]
+    if not left:
+        return result
+    student = dict(result.get("student") or {})
+    student["notes"] = [*(student.get("notes") or []), *left]
+    return {**result, "student": student}
 
 
 def _upload(folder: Path, files: tuple[str, ...]):

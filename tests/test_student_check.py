@@ -504,3 +504,21 @@ def test_the_bundle_check_stops_endless_loops_and_cuts_a_print_flood(tmp_path, m
     printed = result["output"]["exercise1"]
     assert len(printed) < 16_100 and printed.endswith("more bytes of output were cut]")
     assert status["exercise1.dC"][0] == "passed"
+
+
+def test_grader_check_says_why_a_file_it_holds_was_left_out(tmp_path: Path) -> None:
+    """Two different browser copies of one exercise are graded as neither; `grader check`
+    said only "exercise1.py was not submitted" on each item, with nothing about why."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    folder = student_folder(tmp_path / "mine", {})
+    (folder / "exercise1.py").rename(folder / "exercise1 (1).py")
+    (folder / "exercise1 (2).py").write_text(mutated("exercise1", "def dC(", "def dc("))
+    done = CliRunner().invoke(main, ["check", str(folder)])
+    assert done.exit_code == 0, done.output
+    assert (
+        "Note: exercise1.py: ambiguous: exercise1 (1).py, exercise1 (2).py could each be "
+        "exercise1.py and differ" in done.output
+    )
