@@ -29,6 +29,7 @@ from pathlib import Path
 import yaml
 
 from . import notebook_submissions
+from .exercise_names import match_name
 from .uploads import (
     MAX_EXPORT_ENTRIES,
     AmbiguousEntry,
@@ -140,35 +141,10 @@ def _python(data: bytes) -> bytes:
 # for notebooks adds ".ipynb" here).
 READERS: dict[str, Callable[[bytes], bytes]] = {".py": _python}
 
-# What browsers, file managers and students append to a name: " (1)", "(2)", "-1", " - Copy".
-_COPY = re.compile(r"(\s*\(\d+\)|[\s_-]+\d+|[\s_-]*(-\s*)?copy(\s*\(?\d+\)?)?)$")
-_SEPARATORS = re.compile(r"[\s_.-]+")
-MAX_VARIANT_STEM = 200  # characters: a variant is an exercise's name plus a copy's suffix
-
-
-def _plain(stem: str) -> str:
-    """`Exercise_01` -> `exercise1`: case, separators and leading zeros of numbers dropped."""
-    squeezed = _SEPARATORS.sub("", stem.casefold())
-    return re.sub(r"0+(\d)", r"\1", squeezed)
-
 
 def match_exercise(filename: str, files: tuple[str, ...]) -> tuple[str, int] | None:
     """Which exercise a file name means and how surely (0: its exact name, 1: a variant)."""
-    name = unicodedata.normalize("NFC", filename).strip()
-    suffix = next((s for s in READERS if name.casefold().endswith(s)), None)
-    if suffix is None:
-        return None
-    stem = name[: -len(suffix)].strip()
-    exact = [f for f in files if stem.casefold() == f.casefold()]
-    if exact:
-        return exact[0], 0
-    if len(stem) > MAX_VARIANT_STEM:
-        # No browser writes "exercise1 - Copy (2)" that long, and `_COPY` backtracks from every
-        # position of a long run of blanks: 65,000 characters, allowed in a zip, took minutes.
-        return None
-    variants = {_plain(stem), _plain(_COPY.sub("", stem.casefold()))}
-    hits = [f for f in files if _plain(f) in variants]
-    return (hits[0], 1) if len(hits) == 1 else None
+    return match_name(filename, files, tuple(READERS))
 
 
 def _suffix(name: str) -> str:

@@ -522,3 +522,26 @@ def test_grader_check_says_why_a_file_it_holds_was_left_out(tmp_path: Path) -> N
         "Note: exercise1.py: ambiguous: exercise1 (1).py, exercise1 (2).py could each be "
         "exercise1.py and differ" in done.output
     )
+
+
+def test_the_bundle_check_takes_a_browser_renamed_file_as_the_grader_does(
+    bundle_dir: Path, public_grader, tmp_path: Path
+) -> None:
+    """check.py read `exercise1.py` only: a browser's `exercise1 (1).py` was "not submitted"
+    there, while the grader (and `grader check`) graded it. Two different copies are left out
+    by both, with the same note."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    folder = student_folder(tmp_path / "mine", {})
+    (folder / "exercise1.py").rename(folder / "exercise1 (1).py")
+    local = bundle_check(bundle_dir, folder)
+    assert "Note: graded exercise1 (1).py as exercise1.py" in local
+    assert "36 of 36 items pass" in local
+    (folder / "exercise1 (2).py").write_text(mutated("exercise1", "def dC(", "def dc("))
+    local = bundle_check(bundle_dir, folder)
+    checked = CliRunner().invoke(main, ["check", str(folder)]).output
+    note = "Note: exercise1.py: ambiguous: exercise1 (1).py, exercise1 (2).py could each be"
+    assert note in local and note in checked
+    assert "10 of 36 items pass" in local and "10 of 36 items pass" in checked

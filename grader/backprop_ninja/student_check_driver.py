@@ -34,6 +34,7 @@ from typing import Any
 import torch
 
 from ..calls import plan_call, signature_of
+from ..exercise_names import match_name
 from ..records import ItemResult, Outcome
 from ..student_text import (
     COMPILE_REFUSED,
@@ -358,9 +359,10 @@ class LocalSession:
         self.files: dict[str, LocalFile | None] = {}
         self.sources = folder
         self.timed_out: set[tuple[str, str]] = set()  # one endless loop costs its time once
+        sources, self.notes = exercise_sources(folder)
         for name in FILES:
-            source = folder / f"{name}.py"
-            self.files[name] = self._load(name, source, workdir) if source.is_file() else None
+            source = sources.get(name)
+            self.files[name] = self._load(name, source, workdir) if source else None
 
     def _load(self, name: str, source: Path, workdir: Path) -> LocalFile:
         home = workdir / name
@@ -480,6 +482,33 @@ class LocalSession:
         }
 
 
+def exercise_sources(folder: Path) -> tuple[dict[str, Path], list[str]]:
+    """Each exercise's file in `folder`, as the grader names files: its exact name, else the one
+    variant a browser made (`exercise1 (1).py`), with a note like the grader's; copies that
+    differ are left out, as the grader leaves them. Subfolders are not searched here."""
+    found: dict[str, list[Path]] = {}
+    for path in sorted(folder.iterdir()):
+        m = match_name(path.name, FILES, (".py",)) if path.is_file() else None
+        if m:
+            found.setdefault(m[0], []).append(path)
+    sources: dict[str, Path] = {}
+    notes: list[str] = []
+    for name, paths in found.items():
+        exact = [p for p in paths if p.name.casefold() == f"{name}.py"]
+        if exact:
+            sources[name] = exact[0]
+        elif len({p.read_bytes() for p in paths}) == 1:
+            sources[name] = paths[0]
+            notes.append(f"graded {paths[0].name} as {name}.py")
+        else:
+            names = ", ".join(p.name for p in paths)
+            notes.append(
+                f"{name}.py: ambiguous: {names} could each be {name}.py and differ; not "
+                f"graded: keep one file named {name}.py"
+            )
+    return sources, notes
+
+
 def check(folder: Path) -> dict:
     """The public cases judged as the grader judges them: a result like result.json's."""
     public = cases(public_only=True)
@@ -491,7 +520,12 @@ def check(folder: Path) -> dict:
         gradients = judging.parameter_gradients(session, public)
         items += [*gradients, judging.training(session, gradients)]
         output = session.output()
-    return {"items": [i.to_json() for i in items], "chain": chain, "output": output}
+    return {
+        "items": [i.to_json() for i in items],
+        "chain": chain,
+        "output": output,
+        "student": {"notes": session.notes},
+    }
 
 
 def main(folder: str | Path | None = None) -> int:

@@ -1,0 +1,45 @@
+"""Which exercise a file name means: its exact name, or a variant that a browser, a file manager
+or a student makes (`exercise1 (1).py`, `Exercise 1.py`, `exercise_01.py`, `exercise1 - Copy.py`).
+
+The grader (submissions.py) and the student bundle's check.py both read names with it, so that
+the check takes the file the grader will take: check.py once called a browser's `exercise1 (1).py`
+"not submitted", which the grader grades. It ships to students: standard library only.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# What browsers, file managers and students append to a name: " (1)", "(2)", "-1", " - Copy".
+COPY = re.compile(r"(\s*\(\d+\)|[\s_-]+\d+|[\s_-]*(-\s*)?copy(\s*\(?\d+\)?)?)$")
+SEPARATORS = re.compile(r"[\s_.-]+")
+MAX_VARIANT_STEM = 200  # characters: a variant is an exercise's name plus a copy's suffix
+
+
+def plain(stem: str) -> str:
+    """`Exercise_01` -> `exercise1`: case, separators and leading zeros of numbers dropped."""
+    squeezed = SEPARATORS.sub("", stem.casefold())
+    return re.sub(r"0+(\d)", r"\1", squeezed)
+
+
+def match_name(
+    filename: str, files: tuple[str, ...], suffixes: tuple[str, ...]
+) -> tuple[str, int] | None:
+    """Which of `files` a file name means and how surely (0: its exact name, 1: a variant);
+    `suffixes`: the kinds of file read (".py", and ".ipynb" where notebooks are)."""
+    name = unicodedata.normalize("NFC", filename).strip()
+    suffix = next((s for s in suffixes if name.casefold().endswith(s)), None)
+    if suffix is None:
+        return None
+    stem = name[: -len(suffix)].strip()
+    exact = [f for f in files if stem.casefold() == f.casefold()]
+    if exact:
+        return exact[0], 0
+    if len(stem) > MAX_VARIANT_STEM:
+        # No browser writes "exercise1 - Copy (2)" that long, and `COPY` backtracks from every
+        # position of a long run of blanks: 65,000 characters, allowed in a zip, took minutes.
+        return None
+    variants = {plain(stem), plain(COPY.sub("", stem.casefold()))}
+    hits = [f for f in files if plain(f) in variants]
+    return (hits[0], 1) if len(hits) == 1 else None
