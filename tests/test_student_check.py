@@ -9,6 +9,7 @@ names the problem and the fix; the same message reaches result.json and Gradesco
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -545,3 +546,24 @@ def test_the_bundle_check_takes_a_browser_renamed_file_as_the_grader_does(
     note = "Note: exercise1.py: ambiguous: exercise1 (1).py, exercise1 (2).py could each be"
     assert note in local and note in checked
     assert "10 of 36 items pass" in local and "10 of 36 items pass" in checked
+
+
+def test_the_bundle_check_is_quiet_without_numpy(bundle_dir: Path, tmp_path: Path) -> None:
+    """`pip install torch` brings no numpy, and torch then warns at import ("Failed to
+    initialize NumPy") on every run of check.py, which needs none."""
+    fake = tmp_path / "fake"
+    (fake / "numpy").mkdir(parents=True)
+    (fake / "numpy" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'numpy'\")\n"
+    )
+    folder = student_folder(tmp_path / "mine", {})
+    done = subprocess.run(
+        [sys.executable, "check.py", str(folder)],
+        cwd=bundle_dir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(fake)},
+    )
+    assert "36 of 36 items pass" in done.stdout, done.stdout + done.stderr
+    assert "NumPy" not in done.stderr, done.stderr
