@@ -68,7 +68,7 @@ def _upload(folder: Path, files: tuple[str, ...]):
 
 def _folder_of(path: Path) -> Path:
     """The folder to check: a path to one exercise file means the folder it is in. A zip or a
-    notebook is checked as it is (README: `grader check "Copy of backprop_ninja.ipynb"`): the
+    notebook is checked as it is (README: `grader check "Copy of <notebook>.ipynb"`): the
     notebook's folder may hold .py files or other notebooks, which would be checked instead."""
     if path.is_file() and path.suffix == ".py":
         return path.parent

@@ -862,7 +862,9 @@ ROUTES = {
     "functional_jacobian": "return torch.autograd.functional.jacobian(lambda x: x * x, "
     "torch.ones(3))",
     "jit_script": "return torch.jit.CompilationUnit('def f(x: int):\\n    return x\\n').f(1)",
-    "jit_trace": "return torch.jit.trace(lambda x: x * 2, torch.ones(2))(torch.ones(2))",
+    # Behind torch.jit.trace, which refuses in plain words first (student_torch.py).
+    "jit_trace": "from torch.jit._trace import trace\n"
+    "return trace(lambda x: x * 2, torch.ones(2))(torch.ones(2))",
     "ops_set_grad_enabled": "torch.ops.aten.set_grad_enabled(True)\nreturn torch.zeros(1)",
     "ops_backward_kernel": "return torch.ops.aten.tanh_backward(torch.ones(2), torch.ones(2))",
     "softmax_backward": "return torch._softmax_backward_data(torch.ones(2, 2), "

@@ -4,8 +4,8 @@ layers for no fault of the student's code, made to work, or to fail in words tha
 Each one was honest code the grader scored as `forbidden` or as an error that blamed something
 else: torch code that looks operators up by name, switches grad mode on for its own use, starts
 threads or opens a file from C++, all of which a student process may not do (noautograd.py,
-confine.py). The zygote applies them once, before its first fork (zygote.warm_up); the public
-check (backprop_ninja/student_check_driver.py) refuses the same things in the same words.
+confine.py). The zygote applies them once, before its first fork (zygote.warm_up); an
+assignment's public check refuses the same things in the same words.
 Tests: tests/test_attacks.py (`ALLOWED`, and a file that checks itself with assert_close) and
 tests/test_student_check.py (`SCENARIOS`: the refusals' words, in the grader and the check).
 """
@@ -102,7 +102,7 @@ def _compile_refused_in_plain_words(torch) -> None:
     by name (noautograd.py), so `@torch.compile` on a helper cost the file as `forbidden`, with
     an AttributeError about `aten.set_` under the autograd ban's words. It now raises at once,
     in the words the grader's messages recognise (student_text.COMPILE_REFUSED), and the public
-    check raises the same (student_check_driver), so the student learns it before submitting."""
+    check raises the same, so the student learns it before submitting."""
 
     def compile(*args, **kwargs):  # noqa: A001 - torch's name, as the student calls it
         raise RuntimeError(
