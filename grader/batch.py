@@ -212,13 +212,15 @@ def _discover(
     return found
 
 
-def make_out(out: Path) -> None:
+def make_out(out: Path) -> list[Path]:
     """OUT, made before the sandbox starts: where it lies in a folder the sandbox binds (a
     virtual environment made in the course's folder), only a folder that exists when the
     sandbox starts is covered (isolation.py), and results written later would be readable to
-    every student graded after them."""
+    every student graded after them. Returns the folders it made, outermost first (unmake_out
+    takes them away again when the input turns out not to be gradable)."""
     if out.exists() and not out.is_dir():
         raise SubmissionError(f"--out {out} is a file: give --out a folder for the results")
+    missing = [p for p in (out, *out.parents) if not os.path.lexists(p)][::-1]
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -226,6 +228,17 @@ def make_out(out: Path) -> None:
             f"cannot make the results folder {out} ({e.strerror or e}): give --out a folder "
             "you can write"
         ) from None
+    return missing
+
+
+def unmake_out(made: list[Path]) -> None:
+    """Remove the folders make_out made, innermost first, as long as they are still empty: a
+    mistyped PATH leaves no empty results folder behind."""
+    for folder in reversed(made):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _top_files(out: Path) -> set[str]:

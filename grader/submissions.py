@@ -494,8 +494,8 @@ def _folder_of_submissions(inp: Input, root: Entry, name: str) -> list[Submissio
     if not subs:
         raise SubmissionError(
             f"{inp.base} holds no exercise files ({', '.join(f + '.py' for f in inp.files)}) and "
-            "no submission folders or zips: give one submission, a folder of submissions, or a "
-            "Gradescope export zip"
+            "no submission folders, zips or notebooks: give one submission, a folder of "
+            "submissions, or a Gradescope export zip"
         )
     return subs
 

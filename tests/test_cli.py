@@ -337,3 +337,15 @@ def test_results_kept_inside_the_class_folder_are_not_graded_as_a_student(small_
     printed = grade(str(small_class), "--out", str(out))
     assert "graded 0, reused 3" in printed and "3 submissions in all" in printed
     assert not (out / "reports").exists()
+
+
+@pytest.mark.parametrize("given", ["missing", "empty"])
+def test_a_path_that_cannot_be_graded_leaves_no_empty_results_folder(tmp_path, given):
+    """OUT is made before the sandbox starts (batch.make_out); an input that turns out not to
+    be gradable takes it away again, with the folders made for it, as long as they are empty."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "kept").mkdir()
+    out = tmp_path / "kept" / "course" / "reports"
+    result = CliRunner().invoke(main, ["grade", str(tmp_path / given), "--out", str(out)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert not (tmp_path / "kept" / "course").exists() and (tmp_path / "kept").is_dir()
