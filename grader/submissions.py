@@ -32,6 +32,7 @@ from . import notebook_submissions
 from .exercise_names import match_name
 from .uploads import (
     MAX_EXPORT_ENTRIES,
+    NOT_A_ZIP,
     AmbiguousEntry,
     Budget,
     Entry,
@@ -523,6 +524,8 @@ def _read_entry(inp: Input, root: Entry, e: Entry, name: str) -> Submission:
         return read_tree(tree, name, inp.files, budget, inp.stack, source=e.path)
     except (UploadError, OSError) as err:
         msg = str(err) if isinstance(err, UploadError) else f"{e.name}: {err.strerror or err}"
+        if msg.startswith(NOT_A_ZIP):  # about the upload's own bytes: say which upload
+            msg = f"{e.name} is {msg}"
         return _failed(name, inp.files, msg, source=e.path, notes=budget.notes)
     except Exception as err:  # noqa: BLE001 - the last guard: one upload never stops a batch
         msg = f"{e.name} could not be read ({type(err).__name__}: {err})"
@@ -712,11 +715,13 @@ def _input(path: Path, real: Path, mode: int, limits, stack) -> Input:
         )
     except (UploadError, OSError, ValueError, EOFError) as e:
         raise SubmissionError(
-            f"{path} is a file but not a readable zip ({e}): give a submission folder or zip, a "
-            "folder of submissions, or a Gradescope export zip"
+            f"{path} is a file but not a readable zip ({str(e).removeprefix(NOT_A_ZIP + ': ')}): "
+            "give a submission folder or zip, a folder of submissions, or a Gradescope export zip"
         ) from None
     except Exception as e:  # zipfile raises BadZipFile and friends
         raise SubmissionError(f"{path} is not a readable zip: {e}") from None
+    for folder in (top, *top.walk()):  # by name, as a folder is listed: a class zip's rows
+        folder.children.sort(key=lambda e: e.name)  # came in the order its maker added them
     return Input(real.parent, top, True, limits, stack)
 
 

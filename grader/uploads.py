@@ -270,6 +270,9 @@ def scan_folder(root: Path, parts: tuple[str, ...], budget: Budget) -> Entry:
 # ---- zips --------------------------------------------------------------------------------------
 
 
+NOT_A_ZIP = "not a readable zip"  # how an UploadError about a zip's own bytes begins
+
+
 def zip_listing_size(f: BinaryIO) -> tuple[int, int]:
     """The entry count and listing bytes a zip declares, read before its listing is parsed.
 
@@ -281,7 +284,7 @@ def zip_listing_size(f: BinaryIO) -> tuple[int, int]:
     tail = f.read()
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) - at < 22:
-        raise UploadError("not a readable zip (no end record)")
+        raise UploadError(f"{NOT_A_ZIP}: it has no end record, as when a download is cut short")
     count, listing = struct.unpack("<HI", tail[at + 10 : at + 16])
     return count, listing
 

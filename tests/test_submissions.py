@@ -24,6 +24,7 @@ from grader.report.summary import gradebook_csv
 from grader.submissions import (
     METADATA,
     Submission,
+    SubmissionError,
     assign_folders,
     discover,
     find,
@@ -746,3 +747,27 @@ def test_the_batch_s_results_folder_is_no_one_s_submission(tmp_path):
     assert [s.name for s in find(tmp_path, files, leave_out=tmp_path / "reports").subs] == ["ada"]
     elsewhere = find(tmp_path, files, leave_out=tmp_path / "ada" / "reports").subs
     assert [s.name for s in elsewhere] == ["ada", "reports"]
+
+
+def test_a_class_zip_is_read_in_name_order_as_a_folder_is(tmp_path):
+    """A class zip's rows came in the order its maker added them (bob, carol, alice)."""
+    whole = tmp_path / "class.zip"
+    with zipfile.ZipFile(whole, "w") as z:
+        for name in ("bob", "carol", "alice"):
+            z.writestr(f"{name}/exercise1.py", solution("exercise1"))
+    files = ("exercise1", "exercise2", "exercise3")
+    assert [s.name for s in find(whole, files).subs] == ["alice", "bob", "carol"]
+
+
+def test_a_zip_cut_short_is_named_once_and_says_what_it_lacks(tmp_path):
+    (tmp_path / "class" / "ada").mkdir(parents=True)
+    (tmp_path / "class" / "ada" / "exercise1.py").write_text(solution("exercise1"))
+    (tmp_path / "class" / "zed.zip").write_bytes(b"PK\x03\x04 cut short")
+    files = ("exercise1", "exercise2", "exercise3")
+    zed = next(s for s in find(tmp_path / "class", files).subs if s.name == "zed")
+    assert any(
+        n.startswith("zed.zip is not a readable zip: it has no end record") for n in zed.notes
+    )
+    with pytest.raises(SubmissionError) as e:
+        find(tmp_path / "class" / "zed.zip", files)
+    assert str(e.value).count("not a readable zip") == 1 and "no end record" in str(e.value)
