@@ -24,6 +24,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import jsontext
+from .out_folder import make_out
 from .pipeline import Grader, student_record
 from .records import ItemResult, SubmissionResult
 from .report import write_batch_reports, write_submission_report
@@ -31,7 +32,7 @@ from .report.html import STUDENT_REPORT, write_student_report
 from .report.render import write_atomic
 from .report.summary import GRADES_CSV, SUMMARY_HTML, SUMMARY_JSON, digest
 from .sandbox import launch
-from .submissions import Found, Submission, SubmissionError, assign_folders, find
+from .submissions import Found, Submission, assign_folders, find
 from .uploads import UploadLimits
 from .valid_text import is_valid, valid_json
 
@@ -210,35 +211,6 @@ def _discover(
     _sweep_temporaries(out)
     assign_folders(found.subs, reserved=set(BATCH_FILES) | _top_files(out))
     return found
-
-
-def make_out(out: Path) -> list[Path]:
-    """OUT, made before the sandbox starts: where it lies in a folder the sandbox binds (a
-    virtual environment made in the course's folder), only a folder that exists when the
-    sandbox starts is covered (isolation.py), and results written later would be readable to
-    every student graded after them. Returns the folders it made, outermost first (unmake_out
-    takes them away again when the input turns out not to be gradable)."""
-    if out.exists() and not out.is_dir():
-        raise SubmissionError(f"--out {out} is a file: give --out a folder for the results")
-    missing = [p for p in (out, *out.parents) if not os.path.lexists(p)][::-1]
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise SubmissionError(
-            f"cannot make the results folder {out} ({e.strerror or e}): give --out a folder "
-            "you can write"
-        ) from None
-    return missing
-
-
-def unmake_out(made: list[Path]) -> None:
-    """Remove the folders make_out made, innermost first, as long as they are still empty: a
-    mistyped PATH leaves no empty results folder behind."""
-    for folder in reversed(made):
-        try:
-            folder.rmdir()
-        except OSError:
-            return
 
 
 def _top_files(out: Path) -> set[str]:

@@ -156,12 +156,12 @@ def grade(
     which need a look and why, where the pages are. Exits 0 whenever grading ran, whatever the
     students scored; 130 on Ctrl-C, after which the same command finishes the rest.
     """
-    from .batch import make_out, unmake_out
+    from .out_folder import make_out, unmake_out
     from .submissions import SubmissionError
 
     size = 1 if one else _class_size(path, leave_out=out)
     try:
-        made = make_out(out)  # before the sandbox starts, which hides it (batch.make_out)
+        made = make_out(out)  # before the sandbox starts, which hides it (out_folder.make_out)
     except SubmissionError as e:
         raise click.ClickException(str(e)) from None
     # With -j N, one for each grader process; on huge pages for a class that pays for them.

@@ -8,6 +8,8 @@ disk: the counts, every submission that needs a look with its reasons, and the p
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -349,3 +351,37 @@ def test_a_path_that_cannot_be_graded_leaves_no_empty_results_folder(tmp_path, g
     result = CliRunner().invoke(main, ["grade", str(tmp_path / given), "--out", str(out)])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert not (tmp_path / "kept" / "course").exists() and (tmp_path / "kept").is_dir()
+
+
+PRESTART_PROBE = """
+import sys
+from click.testing import CliRunner
+from grader import cli
+from grader.sandbox import launch
+
+def prestart(*args, **kwargs):
+    said = f"torch imported before the sandbox started: {'torch' in sys.modules}"
+    sys.__stdout__.write(said + chr(10))  # CliRunner captures print()
+    sys.__stdout__.flush()
+    raise SystemExit(0)
+
+launch.prestart = prestart
+CliRunner().invoke(cli.main, sys.argv[1:], catch_exceptions=False)
+"""
+
+
+@pytest.mark.parametrize("command", ["grade", "check", "gradescope-run"])
+def test_every_grading_command_starts_the_sandbox_before_it_imports_torch(command, tmp_path):
+    """The zygote imports torch while the command does: the two imports run at once on two
+    cores. Making OUT through batch.py imported torch first (its pipeline) and cost a cold
+    grading about 0.9 s, which no test saw."""
+    uploads = make_class(tmp_path / "class", {"ada": {}})
+    args = {
+        "grade": ["grade", str(uploads), "--out", str(tmp_path / "out")],
+        "check": ["check", str(uploads / "ada")],
+        "gradescope-run": ["gradescope-run", "--root", str(tmp_path / "autograder")],
+    }[command]
+    done = subprocess.run(
+        [sys.executable, "-c", PRESTART_PROBE, *args], capture_output=True, text=True, timeout=120
+    )
+    assert "torch imported before the sandbox started: False" in done.stdout, done.stderr
