@@ -343,7 +343,7 @@ def test_results_kept_inside_the_class_folder_are_not_graded_as_a_student(small_
 
 @pytest.mark.parametrize("given", ["missing", "empty"])
 def test_a_path_that_cannot_be_graded_leaves_no_empty_results_folder(tmp_path, given):
-    """OUT is made before the sandbox starts (batch.make_out); an input that turns out not to
+    """OUT is made before the sandbox starts (out_folder.make_out); an input that turns out not to
     be gradable takes it away again, with the folders made for it, as long as they are empty."""
     (tmp_path / "empty").mkdir()
     (tmp_path / "kept").mkdir()
