@@ -567,3 +567,14 @@ def test_the_bundle_check_is_quiet_without_numpy(bundle_dir: Path, tmp_path: Pat
     )
     assert "36 of 36 items pass" in done.stdout, done.stdout + done.stderr
     assert "NumPy" not in done.stderr, done.stderr
+
+
+def test_the_check_s_limits_are_the_grader_s():
+    """The bundle cannot import the sandbox's Limits (it is not shipped): its copies are held
+    to them here, so that an endless loop or a print flood gets the grader's verdict."""
+    from grader.backprop_ninja import student_check_driver as driver
+    from grader.sandbox.client import Limits
+
+    limits = Limits()
+    checks = (driver.IMPORT_SECONDS, driver.CALL_SECONDS, driver.OUTPUT_BYTES)
+    assert checks == (limits.import_seconds, limits.call_seconds, limits.output_bytes)
