@@ -58,13 +58,18 @@ def _class_size(path: Path, leave_out: Path | None = None) -> int:
     sandbox's start (`launch.huge_heap_pays`): one per entry of a folder (a folder, an upload
     or an export's metadata file are all close enough for a rule about dozens or hundreds),
     `leave_out` (the results' folder, if it lies there) not counted."""
-    out = os.path.realpath(leave_out) if leave_out is not None else None
     try:
         if not path.is_dir():
             return 1
-        return sum(1 for e in os.scandir(path) if os.path.realpath(e.path) != out)
+        there = leave_out is not None and leave_out.is_dir() and _in_folder(leave_out, path)
+        return sum(1 for _ in os.scandir(path)) - there
     except OSError:
         return 1  # the grader reports an unreadable folder itself
+
+
+def _in_folder(entry: Path, folder: Path) -> bool:
+    """Whether `entry` lies at the top of `folder`, however either is spelt."""
+    return Path(os.path.realpath(entry)).parent == Path(os.path.realpath(folder))
 
 
 # Every command that concerns an assignment takes it by name; it becomes what `load()` returns.

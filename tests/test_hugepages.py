@@ -107,6 +107,8 @@ def test_the_command_counts_the_class_before_it_starts_the_sandbox(tmp_path):
     for k in range(500):
         (tmp_path / f"student{k:03d}").mkdir()
     assert cli._class_size(tmp_path) == 500
+    (tmp_path / "reports").mkdir()  # `--out PATH/reports` from an earlier run: no student
+    assert cli._class_size(tmp_path, leave_out=tmp_path / "reports") == 500
     assert cli._class_size(tmp_path / "student000") == 0
     assert cli._class_size(tmp_path / "missing") == 1
     upload = tmp_path / "one.zip"
