@@ -673,7 +673,8 @@ def find(
         inp.files = files
         inp.notebooks_are_students = notebooks_are_students
         if leave_out is not None and not inp.is_zip:
-            inp.top.children = [e for e in inp.top.children if not _is_out(real, e, leave_out)]
+            out = Path(os.path.realpath(leave_out))
+            inp.top.children = [e for e in inp.top.children if not _is_out(real, e, out)]
         root = _single_top(inp.top) if inp.is_zip else inp.top
         name = path.stem if inp.is_zip else real.name
         if one:
@@ -686,9 +687,10 @@ def find(
 
 
 def _is_out(real: Path, e: Entry, out: Path) -> bool:
-    """Whether entry `e` at the top of folder `real` is the batch's OUT (its results would
-    otherwise be graded as a student's on the next run)."""
-    return e.kind == "dir" and os.path.realpath(real / e.name) == os.path.realpath(out)
+    """Whether entry `e` at the top of folder `real` (resolved) is the batch's OUT (`out`,
+    resolved): its results would otherwise be graded as a student's on the next run. A folder
+    listed there is no link (kinds come from lstat), so its path needs no resolving."""
+    return e.kind == "dir" and real / e.name == out
 
 
 def _input(path: Path, real: Path, mode: int, limits, stack) -> Input:
