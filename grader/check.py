@@ -29,19 +29,14 @@ def run_check(folder: Path) -> int:
     return 0
 
 
-# A file's state in result.json when the upload held it and the grader did not take it: each of
-# its items then says "exercise1.py was not submitted", which the student knows to be untrue.
-LEFT_OUT = ("ambiguous:", "too large:")
-
-
 def _with_files_left_out(result: dict) -> dict:
     """The result with a note for each exercise file the upload held but the grader left out
     (two different `exercise1 (1).py` and `exercise1 (2).py`), saying why, as the report and
     Gradescope's summary do; the table alone said only "was not submitted"."""
-    left = [
+    left = [  # a state other than these says why the file was left out (summary.attention)
         f"{name}.py: {state}"
         for name, state in (result.get("files") or {}).items()
-        if isinstance(state, str) and state.startswith(LEFT_OUT)
+        if state not in ("submitted", "missing")
     ]
     if not left:
         return result
