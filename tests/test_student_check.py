@@ -70,6 +70,30 @@ SCENARIOS = {
         "exercise3.dC",
         ("ERROR", "calls os.mkdir", "remove it"),
     ),
+    # The grader runs a file from memory: its own path is not on disk there. The local check
+    # once ran a copy on disk, so code reading itself passed here and cost the file there.
+    "reads its own file through __file__ at import": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                AFTER_IMPORTS,
+                AFTER_IMPORTS + "from pathlib import Path\nSOURCE = Path(__file__).read_text()\n",
+            )
+        },
+        "exercise1.dlogprobs",
+        ("ERROR", "opens the file 'exercise1.py'", "empty folder"),
+    ),
+    "reads its own file through __file__ in a function": (
+        {
+            "exercise2": mutated(
+                "exercise2",
+                "    dlogits = F.softmax",
+                "    assert open(__file__).read()\n    dlogits = F.softmax",
+            )
+        },
+        "exercise2.dlogits",
+        ("ERROR", "opens the file 'exercise2.py'", "empty folder"),
+    ),
     "input() at import": (
         {"exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + "x = input('go? ')\n")},
         "exercise2.dlogits",

@@ -181,7 +181,7 @@ def test_a_run_leaves_no_folder_behind(bundle_dir: Path, names_file: Path, tmp_p
         env=dict(os.environ, TMPDIR=str(scratch)),
     )
     assert done.returncode == 0, done.stderr
-    assert list(scratch.iterdir()) == []  # the copy of exercise3.py it ran from is gone
+    assert list(scratch.iterdir()) == []  # the empty folder it ran in is gone
 
 
 @pytest.mark.parametrize(
@@ -215,6 +215,12 @@ def test_the_bundle_answers_a_wrong_path_in_plain_words(
         ('        "dC": dC,\n', "", "backward's dC is NoneType, not a tensor"),
         ("    return {\n", "    return dC\n    return {\n", "backward returned a Tensor"),
         ("import torch ", "x = input()\nimport torch ", "calls input()"),
+        # Run from memory, as the grader runs it: reading itself fails here as it fails there.
+        (
+            "import torch ",
+            "SOURCE = open(__file__).read()\nimport torch ",
+            "opens the file 'exercise3.py'",
+        ),
     ],
 )
 def test_the_bundle_answers_a_wrong_return_in_plain_words(

@@ -20,6 +20,7 @@ import ast
 import bdb
 import contextlib
 import io
+import linecache
 import os
 import signal
 import sys
@@ -344,7 +345,8 @@ def student_traceback(e: BaseException, path: Path) -> str:
 @dataclass
 class LocalFile:
     name: str
-    path: Path  # the copy in its own empty folder, where it runs
+    path: Path  # the name it runs under, from memory
+    home: Path  # its empty folder, the working folder of its import and calls
     module: Any = None
     functions: dict[str, dict] = field(default_factory=dict)
     defined: set[str] = field(default_factory=set)
@@ -367,11 +369,15 @@ class LocalSession:
     def _load(self, name: str, source: Path, workdir: Path) -> LocalFile:
         home = workdir / name
         home.mkdir()
-        f = LocalFile(name, home / f"{name}.py")
+        f = LocalFile(name, Path(f"{name}.py"), home)
         data = source.read_bytes()
         problem = undecodable(name, data)
         text = "" if problem else data.decode("utf-8-sig")
-        f.path.write_text(text, encoding="utf-8")
+        # Run from memory under its bare name, as the grader's student process does: code that
+        # reads itself (`Path(__file__)`) fails here as there, in the same words, and
+        # tracebacks still show the student's lines through linecache (one entry a name: a
+        # Jupyter kernel that checks again replaces it).
+        linecache.cache[str(f.path)] = (len(text), None, text.splitlines(True), str(f.path))
         if problem or empty_file(name, text):
             status = "error" if problem else "missing"
             f.load_error = Outcome(status, problem or empty_file(name, text))
@@ -440,7 +446,7 @@ class LocalSession:
     def _run(self, f: LocalFile, func: str, first: list, args: dict, allowed) -> Outcome:
         """One call under the grader's conditions, judged as the grader's session judges it."""
         fn, tripwire = f.module[func], AutogradTripwire()
-        with graders_conditions(f.path.parent, f.printed, self.sources), torch.no_grad(), tripwire:
+        with graders_conditions(f.home, f.printed, self.sources), torch.no_grad(), tripwire:
             try:
                 with time_limit(CALL_SECONDS):
                     value, failure = fn(*first, **args), None

@@ -68,8 +68,10 @@ def _flush() -> None:
 def _load(modules: dict, header: dict, blobs: list) -> dict:
     name, source = header["module"], bytes(blobs[0]).decode("utf-8", "surrogatepass")
     # Run from memory: student processes may not write files (noautograd's audit hook), and
-    # tracebacks still show the student's lines through linecache.
-    path = str(Path.cwd() / f"{name}.py")
+    # tracebacks still show the student's lines through linecache. The bare name, not a path
+    # in the sandbox: what a student reads in a traceback or in "it opens the file ..." is
+    # then the same here, in the public check and on every run.
+    path = f"{name}.py"
     linecache.cache[path] = (len(source), None, source.splitlines(True), path)
     try:
         module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, None))
