@@ -10,7 +10,8 @@ it differently once written as UTF-8.
 What is forbidden: `backward`, `torch.autograd`, `torch.func`/functorch, `.grad`, backward
 kernels (`*_backward`), and dynamic access that could hide them, bare or under another name
 (`eval`, `exec`, `compile`, `__import__`, `importlib`, `globals`, `vars`, `locals`, `builtins`,
-`operator.attrgetter`, `getattr`/`setattr`/`delattr` other than called with a literal name, a
+`operator.attrgetter`, `getattr`/`setattr`/`delattr` other than called with a literal name (a
+literal name is judged as the attribute it names), a
 module importing itself, introspection such as `__dict__`, Python's breakpoint hook). A leftover
 `breakpoint()` is not one: it fails where it runs, with a message saying to remove it.
 
@@ -560,6 +561,12 @@ def _reason(
     """Why this code is forbidden, or "". `node`: a node (all of it) or the nodes to look at."""
     nodes = node if isinstance(node, list) else _walk(node)
     attrs = {sub.attr for sub in nodes if isinstance(sub, ast.Attribute)}
+    # `getattr(torch, "__dict__")` is `torch.__dict__` written another way: the same rules.
+    attrs |= {
+        sub.args[1].value
+        for sub in nodes
+        if isinstance(sub, ast.Call) and _literal_attr(sub) and isinstance(sub.args[1].value, str)
+    }
     if attrs & _ATTR_REASONS.keys():
         return next(reason for attr, reason in _ATTR_REASONS.items() if attr in attrs)
     kernel = next((a for a in sorted(attrs) if _backward_kernel(a)), None)

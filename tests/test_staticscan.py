@@ -269,6 +269,23 @@ def test_python_s_own_breakpoint_hook_is_dynamic_access(body):
     assert "dprobs" in scan(source).forbidden
 
 
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("return getattr(torch, '__dict__')['auto' + 'grad']", "introspection"),
+        ("return getattr(torch.ops.aten, 'tanh_backward')(probs, probs)", "backward kernel"),
+        ("return getattr(getattr(probs, '__class__'), '__mro__')", "introspection"),
+        ("import sys\nreturn getattr(sys, 'modules')", "introspection"),
+    ],
+)
+def test_getattr_with_a_literal_name_is_the_attribute_it_names(body, reason):
+    """`getattr(torch, "__dict__")` once passed where `torch.__dict__` is refused."""
+    source = "import torch\n\ndef dprobs(probs, dlogprobs):\n" + textwrap.indent(body, "    ")
+    result = scan(source)
+    assert "dprobs" in result.forbidden
+    assert reason in result.forbidden["dprobs"]
+
+
 def test_getattr_with_a_literal_name_is_fine():
     result = scanned(SOLVED + "\ndef dcounts(counts, dprobs):\n    return getattr(counts, 'T')\n")
     assert dict(result.forbidden) == {}
