@@ -140,6 +140,28 @@ SCENARIOS = {
         "exercise2.dlogits",
         ("ERROR", "breakpoint()", "remove it"),
     ),
+    # The grader reads each file before it runs (staticscan): what it refuses, the local check
+    # once passed. Honest debugging code costs the function, or the file at import time.
+    "introspection left in a function": (
+        {
+            "exercise2": mutated(
+                "exercise2",
+                "    dlogits = F.softmax",
+                "    print(logits.__class__)\n    dlogits = F.softmax",
+            )
+        },
+        "exercise2.dlogits",
+        ("FORBIDDEN", "__class__"),
+    ),
+    "introspection at the top": (
+        {
+            "exercise3": mutated(
+                "exercise3", AFTER_IMPORTS, AFTER_IMPORTS + "_names = list(vars())\n"
+            )
+        },
+        "exercise3.dC",
+        ("FORBIDDEN", "vars()"),
+    ),
     "n used but not declared": (
         {
             "exercise1": mutated(

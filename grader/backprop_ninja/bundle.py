@@ -18,6 +18,7 @@ SHIPPED = (  # paths under grader/
     "records.py",
     "exercise_names.py",
     "student_text.py",
+    "staticscan.py",
     "calls.py",
     "judge.py",
     "hints.py",

@@ -37,6 +37,7 @@ import torch
 from ..calls import plan_call, signature_of
 from ..exercise_names import match_name
 from ..records import ItemResult, Outcome
+from ..staticscan import Scan, scan
 from ..student_text import (
     COMPILE_REFUSED,
     SCRIPT_REFUSED,
@@ -47,6 +48,7 @@ from ..student_text import (
     import_failure,
     missing_function,
     render,
+    scanned_out,
     undecodable,
 )
 from . import judging, spec
@@ -350,6 +352,7 @@ class LocalFile:
     module: Any = None
     functions: dict[str, dict] = field(default_factory=dict)
     defined: set[str] = field(default_factory=set)
+    scan: Scan = field(default_factory=Scan)  # the grader's reading of the file, before it runs
     load_error: Outcome | None = None
     printed: CappedOutput = field(default_factory=CappedOutput)
 
@@ -382,11 +385,11 @@ class LocalSession:
             status = "error" if problem else "missing"
             f.load_error = Outcome(status, problem or empty_file(name, text))
             return f
-        try:
-            tree = ast.parse(text, filename=f"{name}.py")
-        except (SyntaxError, ValueError) as e:
-            f.load_error = Outcome("error", f"{name}.py does not parse: {type(e).__name__}: {e}")
+        f.scan = scan(text, f"{name}.py")
+        if f.scan.syntax_error:
+            f.load_error = Outcome("error", f"{name}.py does not parse: {f.scan.syntax_error}")
             return f
+        tree = ast.parse(text, filename=f"{name}.py")
         f.defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
         # A module named like the grader's (exercise1), in sys.modules while it is imported
         # (a dataclass in it looks itself up there), then the caller's own again.
@@ -474,6 +477,8 @@ class LocalSession:
         if func not in f.functions:
             defined = set(f.functions) | f.defined
             return Outcome("missing", missing_function(func, f.name, defined, EXPECTED[f.name]))
+        if func in f.scan.forbidden:  # the grader refuses it before any call: so does the check
+            return Outcome("forbidden", scanned_out(func, f.scan.forbidden[func]))
         return None
 
     def declared(self, file: str, func: str) -> list[str] | None:
