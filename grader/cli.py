@@ -294,7 +294,7 @@ def gradescope_run(root: Path) -> None:
 
 @main.command()
 @assignment_option
-@click.argument("exercise3", type=click.Path(path_type=Path), required=False)
+@click.argument("file", metavar="[FILE]", type=click.Path(path_type=Path), required=False)
 @click.option(
     "--data",
     type=click.Path(path_type=Path),
@@ -309,8 +309,9 @@ def gradescope_run(root: Path) -> None:
     help="Compare your gradients with autograd for the first steps.",
 )
 @click.option("--seed", type=int, default=2147483647, show_default=True)
-def train(exercise3: Path | None, data: Path | None, steps: int, check_steps: int, seed: int):
-    """Train the lecture's model with your exercise-3 backward (default: the solution)."""
+def train(file: Path | None, data: Path | None, steps: int, check_steps: int, seed: int):
+    """Train the assignment's model with the backward functions in your FILE (the file that
+    holds them; default: the solution)."""
     from .assignment import load
 
     a = load()
@@ -318,7 +319,7 @@ def train(exercise3: Path | None, data: Path | None, steps: int, check_steps: in
         raise click.ClickException(f"assignment {a.name!r} has no training demo")
     a.training_demo(
         a,
-        exercise3,
+        file,
         data=data,
         steps=steps,
         check_steps=check_steps,

@@ -385,3 +385,9 @@ def test_every_grading_command_starts_the_sandbox_before_it_imports_torch(comman
         [sys.executable, "-c", PRESTART_PROBE, *args], capture_output=True, text=True, timeout=120
     )
     assert "torch imported before the sandbox started: False" in done.stdout, done.stderr
+
+
+def test_train_help_fits_every_assignment():
+    """`grader train -a layer-by-layer --help` spoke of an exercise-3 backward and EXERCISE3."""
+    out = CliRunner().invoke(main, ["train", "-a", "layer-by-layer", "--help"]).output
+    assert "FILE" in out and "exercise" not in out.casefold(), out
