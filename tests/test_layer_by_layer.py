@@ -326,3 +326,85 @@ def test_a_notebook_holding_the_layers_is_graded_like_layers_py(tmp_path):
                           str(tmp_path)], capture_output=True, text=True, cwd=ROOT)  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert "9 of 9 items pass" in run.stdout, run.stdout
+
+
+def _judged(item_name: str, fn) -> list[tuple[str, str, float | None]]:
+    """(case id, status, error as a multiple of the tolerance) of `fn` on every case of the item,
+    judged in-process by the grader's own judge_module (no sandbox: the numbers are the same)."""
+    from grader.backprop_ninja.student_check_driver import as_the_grader_sees
+    from grader.layer_by_layer.judging import judge_module
+    from grader.records import Outcome
+
+    it, rows = spec.BY_NAME[item_name], []
+    for case in cases()[item_name]:
+        declared = inspect.signature(fn).parameters
+        try:
+            value = fn(**{k: case.inputs[k] for k in declared})
+            outcome = Outcome("ok", value=as_the_grader_sees(value))
+        except Exception as e:  # noqa: BLE001 - a wrong answer's crash is its verdict
+            outcome = Outcome("error", f"{type(e).__name__}: {e}")
+        r = judge_module(it, case, outcome)
+        rows.append((case.id, r.status, None if r.max_rel_err is None else r.max_rel_err / 2e-5))
+    return rows
+
+
+def _bn(dout, gamma, xhat, inv):
+    dims = tuple(range(dout.dim() - 1))
+    n = dout.numel() // dout.shape[-1]
+    dxhat = dout * gamma
+    dx = (inv / n) * (
+        n * dxhat
+        - dxhat.sum(dims, keepdim=True)
+        - n / (n - 1) * xhat * (dxhat * xhat).sum(dims, keepdim=True)
+    )
+    return {"dx": dx, "dgamma": (dout * xhat).sum(dims), "dbeta": dout.sum(dims)}
+
+
+@pytest.mark.parametrize("item_name", ["batchnorm_2d", "batchnorm_3d"])
+def test_a_dropped_or_misplaced_epsilon_fails_every_hidden_batchnorm_case(item_name):
+    """At a variance near 1 the epsilon 1e-5 moves the gradient by less than the tolerance (the
+    public case misses it by 1.1x, hidden cases at that variance passed it): the hidden inputs
+    are shrunk so that it counts. Measured: 110x to 1300x the tolerance, correct code 75x below."""
+
+    def dropped(dout, gamma, xhat, xvar):
+        return _bn(dout, gamma, xhat, xvar**-0.5)
+
+    def misplaced(dout, gamma, xhat, xvar):
+        return _bn(dout, gamma, xhat, 1 / (xvar**0.5 + 1e-5))
+
+    def right(dout, gamma, xhat, xvar):
+        return _bn(dout, gamma, xhat, (xvar + 1e-5) ** -0.5)
+
+    for wrong in (dropped, misplaced):
+        for case_id, status, times in _judged(item_name, wrong):
+            if case_id.startswith("hidden-"):
+                assert status == "failed" and times > 10, (wrong.__name__, case_id, times)
+    for case_id, status, times in _judged(item_name, right):
+        assert status == "passed" and times < 0.1, (case_id, times)
+
+
+def test_a_gradient_sized_from_the_indices_fails_a_hidden_case():
+    """`one_hot(ix)` without num_classes, or `ix.max() + 1` rows, is right only when the batch
+    uses the last row (or class): every case once did, and such code scored full marks on the
+    item while it failed the training run."""
+
+    def embedding_sized_by_ix(dout, ix):
+        C = dout.shape[-1]
+        dw = torch.zeros(int(ix.max()) + 1, C)
+        return dw.index_add_(0, ix.reshape(-1), dout.reshape(-1, C))
+
+    def one_hot_without_classes(logits, targets):
+        one_hot = torch.nn.functional.one_hot(targets).to(logits.dtype)
+        return (torch.softmax(logits, 1) - one_hot) / logits.shape[0]
+
+    for item_name, fn in (
+        ("embedding", embedding_sized_by_ix),
+        ("cross_entropy", one_hot_without_classes),
+    ):
+        statuses = [status for case_id, status, _ in _judged(item_name, fn)]
+        assert "passed" in statuses and set(statuses) != {"passed"}, (item_name, statuses)
+    unused = [c for c in cases()["embedding"] if c.inputs["ix"].max() < c.cfg["vocab_size"] - 1]
+    absent = [
+        c for c in cases()["cross_entropy"] if c.inputs["targets"].max() < c.cfg["vocab_size"] - 1
+    ]
+    assert unused and absent

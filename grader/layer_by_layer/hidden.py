@@ -3,6 +3,11 @@
 Never shipped to students. Every weight is non-square (a transpose fails on shape), every
 batchnorm case keeps B and T apart (B*T against B tells the lecture's 3-D bug), embeddings draw
 more positions than rows (rows repeat), and one flatten case takes T == n (the squeezed output).
+Every batchnorm input is shrunk (`scale`) to a variance between 1e-4 and 1e-2, where the epsilon
+1e-5 counts: a dropped or misplaced one fails there (at a variance near 1 it moves the gradient
+by less than the tolerance; nothing else changes with the scale). One embedding case leaves its
+last rows unused and one cross-entropy case its last classes, so that a gradient sized from the
+indices (`one_hot(ix)` without num_classes, `ix.max() + 1` rows) fails there.
 """
 
 from __future__ import annotations
@@ -18,18 +23,18 @@ HIDDEN: dict[str, tuple[dict, ...]] = {
         dict(batch=(5, 2), fan_in=8, fan_out=11, bias=False, seed=112),
     ),
     "batchnorm_2d": (
-        dict(batch=(5,), channels=3, seed=121),
-        dict(batch=(100,), channels=17, seed=122),
+        dict(batch=(5,), channels=3, scale=0.03, seed=121),
+        dict(batch=(100,), channels=17, scale=0.02, seed=122),
     ),
     "batchnorm_3d": (
-        dict(batch=(5, 3), channels=4, seed=131),
-        dict(batch=(9, 2), channels=7, seed=132),
-        dict(batch=(20, 8), channels=6, seed=133),
+        dict(batch=(5, 3), channels=4, scale=0.02, seed=131),
+        dict(batch=(9, 2), channels=7, scale=0.03, seed=132),
+        dict(batch=(20, 8), channels=6, scale=0.02, seed=133),
     ),
     "tanh": (dict(batch=(9,), channels=5, seed=141), dict(batch=(3, 4), channels=6, seed=142)),
     "embedding": (
         dict(batch=(6, 3), vocab_size=5, n_embd=4, seed=151),
-        dict(batch=(11, 5), vocab_size=13, n_embd=3, seed=152),
+        dict(batch=(11, 5), vocab_size=13, n_embd=3, unused_rows=2, seed=152),
     ),
     "flatten_consecutive": (
         dict(batch=(5, 6), channels=3, n=3, seed=161),
@@ -37,6 +42,6 @@ HIDDEN: dict[str, tuple[dict, ...]] = {
     ),
     "cross_entropy": (
         dict(batch=(5,), vocab_size=7, seed=171),
-        dict(batch=(100,), vocab_size=31, seed=172),
+        dict(batch=(100,), vocab_size=31, unused_classes=3, seed=172),
     ),
 }

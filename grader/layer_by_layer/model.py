@@ -84,21 +84,28 @@ def _leaves(kind: str, cfg: dict, g: torch.Generator) -> dict:
     if kind == "batchnorm":
         C = cfg["channels"]
         # Off-centre, unevenly scaled input; gamma near 1 and beta non-zero, so zeros hide nothing.
+        # `scale` shrinks the whole input (float32's relative precision is unchanged): with a
+        # variance near 1e-5 the epsilon counts, so a dropped or misplaced one shows.
         x = randn(*batch, C) * (0.5 + torch.rand(C, generator=g) * 2) + randn(C)
+        x = x * cfg.get("scale", 1.0)
         return {"x": x, "gamma": 1 + randn(C, scale=0.1), "beta": randn(C, scale=0.1)}
     if kind == "tanh":
         return {"x": randn(*batch, cfg["channels"])}
     if kind == "embedding":
         V = cfg["vocab_size"]
-        # Few rows for many positions: rows repeat, so the gradient must add them up.
-        ix = torch.randint(0, V, batch, generator=g)
+        # Few rows for many positions: rows repeat, so the gradient must add them up. The last
+        # `unused_rows` rows are never indexed: the gradient still has all V rows (zeros there).
+        ix = torch.randint(0, V - cfg.get("unused_rows", 0), batch, generator=g)
         return {"ix": ix, "weight": randn(V, cfg["n_embd"])}
     if kind == "flatten_consecutive":
         return {"x": randn(*batch, cfg["channels"]), "n": cfg["n"]}
     if kind == "cross_entropy":
         (B,) = batch
-        logits = randn(B, cfg["vocab_size"], scale=2.0)
-        return {"logits": logits, "targets": torch.randint(0, cfg["vocab_size"], (B,), generator=g)}
+        V = cfg["vocab_size"]
+        logits = randn(B, V, scale=2.0)
+        # The last `unused_classes` classes are never a target: dlogits still has all V columns.
+        targets = torch.randint(0, V - cfg.get("unused_classes", 0), (B,), generator=g)
+        return {"logits": logits, "targets": targets}
     raise ValueError(f"unknown module {kind!r}")
 
 
