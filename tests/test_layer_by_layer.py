@@ -408,3 +408,19 @@ def test_a_gradient_sized_from_the_indices_fails_a_hidden_case():
         c for c in cases()["cross_entropy"] if c.inputs["targets"].max() < c.cfg["vocab_size"] - 1
     ]
     assert unused and absent
+
+
+def test_no_hint_gives_away_the_solutions_code():
+    """A known mistake's words reach the student: they name the mistake, not the answer. The
+    hints once said `dout.view(x.shape)`, `1 - out**2` and `(softmax(logits) - one_hot(targets))
+    / n`, the flatten's, tanh's and the cross-entropy's whole solution."""
+    code = "".join(ln.split("#")[0] for ln in sorted(solution_lines(A.solutions)))
+    code = "".join(code.split())
+    for label in (mistakes.BN_DIM0, mistakes.BESSEL, mistakes.REPEATED, mistakes.FLATTEN,
+                  mistakes.TANH, mistakes.SOFTMAX):  # fmt: skip
+        # Naming the scatter-add is the lecture's own advice (grader/hints.py says it too).
+        words = "".join(label.replace("`", "").replace("index_add_", "").split())
+        pieces = {words[i : i + 8] for i in range(len(words) - 7)}
+        # A piece of a formula holds an operator; a name alone (`dweight`) gives nothing away.
+        formula = {p for p in pieces if p in code and any(c in p for c in "()[]*/+-.")}
+        assert not formula, (label, formula)

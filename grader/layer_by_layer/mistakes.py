@@ -23,14 +23,15 @@ REPEATED = (
     "repeated rows must add up: `dweight[ix] += dout` keeps only one of them; use index_add_ "
     "(a scatter-add) or a loop"
 )
+# The words name the mistake, never the answer's formula or code (the hints reach students).
 FLATTEN = (
-    "the flatten is a view: consecutive positions sit side by side in the last dimension, so "
-    "`dout.view(x.shape)` undoes it; no transpose or interleaving"
+    "the flatten is a view: consecutive positions end up side by side in the last dimension "
+    "without any number moving, so its gradient moves none either: no transpose or interleaving"
 )
-TANH = "tanh's derivative is 1 - out**2 with out = tanh(x): it uses the output, not x"
+TANH = "tanh's derivative is taken at the input: it is a function of tanh's output, not of x"
 SOFTMAX = (
-    "the cross-entropy gradient is (softmax(logits) - one_hot(targets)) / n: "
-    "subtract 1 at the target"
+    "the softmax alone is not the gradient: the loss takes each row's log-probability of its "
+    "target, which adds a term at the target's column"
 )
 
 
