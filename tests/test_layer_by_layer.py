@@ -217,17 +217,62 @@ def test_the_student_bundle_carries_this_assignment_and_no_solution_line(tmp_pat
         zf.extractall(folder)
     check = folder / "layer-by-layer" / "check.py"
     run = subprocess.run([sys.executable, "-I", str(check)], capture_output=True, text=True)
-    assert run.returncode == 0 and "0/8 public cases pass" in run.stdout, run.stderr
+    assert run.returncode == 0 and "0 of 8 items pass" in run.stdout, run.stderr
     (check.parent / "layers.py").write_text(SOLUTION)
     run = subprocess.run([sys.executable, "-I", str(check)], capture_output=True, text=True)
-    assert "8/8 public cases pass" in run.stdout, run.stdout + run.stderr
+    assert "8 of 8 items pass" in run.stdout, run.stdout + run.stderr
 
 
-def test_the_check_driver_uses_the_graders_tolerance():
-    from grader.judge import TOLERANCE
-    from grader.layer_by_layer.student_check_driver import RTOL
+def test_the_check_driver_uses_the_graders_judge_and_words():
+    from grader import judge, student_text
+    from grader.layer_by_layer import student_check_driver as driver
 
-    assert TOLERANCE[torch.float32] == RTOL
+    assert driver.judge is judge.judge and driver.render is student_text.render
+    assert driver.split is spec.split
+
+
+def test_the_public_check_says_what_the_grader_says_on_the_public_case(grade, tmp_path):
+    """check.py was a judge of its own: it called a gradient with a NaN, a complex one or one
+    computed with autograd "ok", a bias gradient of shape (1, C) wrong (the grader accepts it
+    with a warning), an undeclared argument an ERROR (the grader: FORBIDDEN), all in other
+    words. It now runs the grader's judge and words: each item's verdict and message match the
+    grader's on the public case."""
+    source = mutated(
+        'grads["dbias"] = dout.reshape(-1, fan_out).sum(0)',
+        'grads["dbias"] = dout.reshape(-1, fan_out).sum(0, keepdim=True)',
+    )
+    source = source.replace(
+        'return {"dx": dout * (1 - out**2)}',
+        'dx = dout * (1 - out**2)\n    dx[0, 0] = float("nan")\n    return {"dx": dx}',
+    )
+    source = source.replace(
+        '{"dx": dout.reshape(x.shape)}', "dout.reshape(x.shape).to(torch.complex64)"
+    )
+    source = source.replace('    return {"dweight": dweight}', "    return dweight.long()")
+    source = source.replace("def cross_entropy_backward(logits, targets):",
+                            "def cross_entropy_backward(logits, targets, truth):")  # fmt: skip
+    source = source.replace(
+        '{"dx": dx, "dgamma": dgamma, "dbeta": dbeta}', '{"dx": dx, "dbeta": dbeta}'
+    )
+    with zipfile.ZipFile(write_student_bundle(tmp_path, A)) as zf:
+        zf.extractall(tmp_path / "student")
+    folder = tmp_path / "student" / "layer-by-layer"
+    (folder / "layers.py").write_text(source)
+    run = subprocess.run([sys.executable, "-I", str(folder / "check.py")], capture_output=True,
+                         text=True)  # fmt: skip
+    lines = run.stdout.splitlines()
+    result = grade(source)
+    mark = {"passed": "ok", "failed": "WRONG", "forbidden": "FORBIDDEN", "error": "ERROR"}
+    for name in spec.BY_NAME:
+        public = item(result, name)["cases"][0]
+        row = next(i for i, ln in enumerate(lines) if ln.split()[:1] == [name])
+        assert lines[row].split()[1] == mark[public["status"]], (name, lines[row])
+        if public["status"] != "passed":
+            assert lines[row + 1].strip() == "-> " + public["message"].splitlines()[0], name
+    assert {n for n in spec.BY_NAME if item(result, n)["cases"][0]["status"] == "passed"} == {
+        "linear",
+        "linear_nobias",
+    }
 
 
 def test_each_gradescope_zip_carries_its_assignment_alone(tmp_path):

@@ -12,29 +12,13 @@ import dataclasses
 from grader.grading import judge_case
 from grader.hints import HintContext
 from grader.records import CaseResult
-from grader.sandbox.client import NotATensor
 from grader.session import Outcome
 
 from .cases import Case
 from .mistakes import known_mistakes
-from .spec import Item
+from .spec import Item, split
 
-
-def split(value: object, grads: tuple[str, ...]) -> dict[str, object] | str:
-    """The returned value as {gradient: value}, or why it cannot be read that way.
-
-    A dict with the gradient names as keys; a function with one gradient may return the tensor.
-    """
-    if isinstance(value, dict):
-        missing = [g for g in grads if g not in value]
-        if missing:
-            return f"the returned dict has no {', '.join(missing)} (keys: {', '.join(grads)})"
-        return {g: value[g] for g in grads}
-    if len(grads) == 1 and isinstance(value, tuple) and len(value) == 2:
-        return {grads[0]: value}  # a bare tensor, as (tensor, dtype name)
-    kind = value.type_name if isinstance(value, NotATensor) else type(value).__name__
-    kind = "None" if value is None else kind
-    return f"returned {kind}; expected a dict with the keys {', '.join(grads)}"
+__all__ = ["judge_module", "split"]
 
 
 def judge_module(item: Item, case: Case, outcome: Outcome) -> CaseResult:

@@ -67,3 +67,23 @@ def reduced(kind: str, cfg: dict) -> int:
     for d in cfg.get("batch", ()):
         rows *= d
     return cfg["batch"][0] if kind == "cross_entropy" else rows
+
+
+def split(value: object, grads: tuple[str, ...]) -> dict[str, object] | str:
+    """The returned value as {gradient: value}, or why it cannot be read that way.
+
+    A dict with the gradient names as keys; a function with one gradient may return the tensor.
+    `value` is as the grader receives it: a tensor is (tensor, dtype name), anything else that
+    is no container carries its `type_name`. The grader and the public check both use this.
+    """
+    if isinstance(value, dict):
+        missing = [g for g in grads if g not in value]
+        if missing:
+            return f"the returned dict has no {', '.join(missing)} (keys: {', '.join(grads)})"
+        return {g: value[g] for g in grads}
+    if len(grads) == 1 and isinstance(value, tuple) and len(value) == 2:
+        return {grads[0]: value}  # a bare tensor, as (tensor, dtype name)
+    kind = getattr(value, "type_name", None)
+    kind = kind if isinstance(kind, str) else type(value).__name__
+    kind = "None" if value is None else kind
+    return f"returned {kind}; expected a dict with the keys {', '.join(grads)}"
