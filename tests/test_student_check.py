@@ -526,10 +526,11 @@ def test_the_bundle_check_stops_endless_loops_and_cuts_a_print_flood(tmp_path, m
     """check.py ran the student's code with no time limit and kept every print: an endless loop
     hung it for good with nothing on screen, and a print in a loop sent 40 MB to the terminal
     (or the notebook), where the grader says TIMEOUT after its limit and keeps 16,000 bytes."""
+    from grader import local_check
     from grader.backprop_ninja import student_check_driver as driver
 
-    monkeypatch.setattr(driver, "CALL_SECONDS", 0.5)
-    monkeypatch.setattr(driver, "IMPORT_SECONDS", 0.5)
+    monkeypatch.setattr(local_check, "CALL_SECONDS", 0.5)
+    monkeypatch.setattr(local_check, "IMPORT_SECONDS", 0.5)
     loop = "\n\ndef dlogits(logits, Yb, n):\n    while True:\n        try:\n            pass\n"
     loop += "        except Exception:\n            pass\n"
     folder = student_folder(
@@ -618,9 +619,9 @@ def test_the_bundle_check_is_quiet_without_numpy(bundle_dir: Path, tmp_path: Pat
 def test_the_check_s_limits_are_the_grader_s():
     """The bundle cannot import the sandbox's Limits (it is not shipped): its copies are held
     to them here, so that an endless loop or a print flood gets the grader's verdict."""
-    from grader.backprop_ninja import student_check_driver as driver
+    from grader import local_check
     from grader.sandbox.client import Limits
 
     limits = Limits()
-    checks = (driver.IMPORT_SECONDS, driver.CALL_SECONDS, driver.OUTPUT_BYTES)
+    checks = (local_check.IMPORT_SECONDS, local_check.CALL_SECONDS, local_check.OUTPUT_BYTES)
     assert checks == (limits.import_seconds, limits.call_seconds, limits.output_bytes)

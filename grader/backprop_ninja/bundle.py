@@ -20,6 +20,7 @@ SHIPPED = (  # paths under grader/
     "student_text.py",
     "staticscan.py",
     "calls.py",
+    "local_check.py",
     "judge.py",
     "hints.py",
     "grading.py",

@@ -89,7 +89,8 @@ def split_words(words: list[str]) -> tuple[list[str], list[str], list[str]]:
 def load_local_backward(path: Path) -> Callable[..., object]:
     """The student's `backward`, imported as the grader imports it (empty folder, no stdin, no
     debugger); for the bundle, where the student runs their own code on their own machine."""
-    from .student_check_driver import graders_conditions, student_traceback
+    from ..local_check import graders_conditions, student_traceback
+    from .student_check_driver import BUNDLE_FOLDER, FILES
 
     if not path.is_file():
         hint = " (give the file, not its folder)" if path.is_dir() else ""
@@ -110,7 +111,7 @@ def load_local_backward(path: Path) -> Callable[..., object]:
     copy = Path("exercise3.py")
     linecache.cache[str(copy)] = (len(text), None, text.splitlines(True), str(copy))
     namespace: dict = {"__name__": "_student_exercise3", "__file__": str(copy)}
-    with graders_conditions(home, io.StringIO(), path.parent):
+    with graders_conditions(home, io.StringIO(), path.parent, FILES, (BUNDLE_FOLDER,)):
         try:
             exec(compile(text, str(copy), "exec"), namespace)  # noqa: S102 - the student's own file
         except BaseException as e:  # noqa: BLE001 - even exit() is reported, not obeyed
@@ -122,7 +123,7 @@ def load_local_backward(path: Path) -> Callable[..., object]:
         raise TrainingError(f"{path} defines no function `backward`")
 
     def run(**kwargs):
-        with graders_conditions(home, io.StringIO(), path.parent):
+        with graders_conditions(home, io.StringIO(), path.parent, FILES, (BUNDLE_FOLDER,)):
             try:
                 return backward(**kwargs)
             except NotImplementedError:

@@ -1,0 +1,528 @@
+"""Student code run in-process under the grader's conditions: the public check's session.
+
+A student bundle's check.py judges the student's files with the grader's own judging code; what
+differs is how functions are called: here in-process, with no sandbox, but under the grader's
+conditions: each file run from memory under its bare name in an empty working folder, no stdin,
+`breakpoint()`, `torch.compile` and TorchScript switched off (the grader's sandbox has none of
+them), no file written, prints captured and cut to the grader's size, each import and call
+stopped at the grader's time limit, the grader's static scan applied before anything runs, and
+autograd caught. So a file that reads names.txt, asks for input() or stops in a debugger fails
+here as it would in the grader, with the same message. `LocalSession` answers a suite's calls
+as the grader's Session does; every assignment's check uses it. It ships to students: torch and
+the standard library only.
+"""
+
+from __future__ import annotations
+
+import ast
+import bdb
+import contextlib
+import io
+import linecache
+import os
+import signal
+import sys
+import threading
+import traceback
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .calls import plan_call, signature_of
+from .exercise_names import match_name
+from .records import Outcome
+from .staticscan import Scan, scan
+from .student_text import (
+    COMPILE_REFUSED,
+    SCRIPT_REFUSED,
+    WRITE_REFUSED,
+    autograd_used,
+    call_failure,
+    empty_file,
+    import_failure,
+    missing_function,
+    scanned_out,
+    undecodable,
+)
+
+# The grader's limits (sandbox Limits): seconds per import and per call, bytes of prints kept.
+IMPORT_SECONDS = 20.0
+CALL_SECONDS = 10.0
+OUTPUT_BYTES = 16_000
+# Tensors cross the grader's wire only in these dtypes (bfloat16 travels as float32).
+WIRE_DTYPES = {"float16", "float32", "float64", "int8", "uint8", "int16", "int32", "int64", "bool"}
+
+
+@dataclass
+class NotATensor:
+    """A returned value that is not a tensor: only its type name counts (as in the grader)."""
+
+    type_name: str
+
+
+def as_the_grader_sees(value: Any, depth: int = 0) -> Any:
+    """A returned value as the grader receives it from its sandbox: (tensor, dtype) pairs,
+    None, one level of dict or list, and a NotATensor for anything else."""
+    if isinstance(value, torch.Tensor):
+        t = torch.Tensor.as_subclass(value, torch.Tensor).detach().cpu()
+        name = str(t.dtype).removeprefix("torch.")
+        if t.dtype == torch.bfloat16:
+            return (t.float().clone(), name)
+        if name not in WIRE_DTYPES:
+            return NotATensor(f"tensor of dtype {name}")
+        return (t.clone(), name)
+    if value is None:
+        return None
+    if isinstance(value, (bool, int, float)):
+        return NotATensor(type(value).__name__)
+    if depth == 0 and isinstance(value, dict):
+        return {str(k): as_the_grader_sees(v, 1) for k, v in value.items()}
+    if depth == 0 and isinstance(value, (list, tuple)):
+        return [as_the_grader_sees(v, 1) for v in value]
+    return NotATensor(type(value).__name__)
+
+
+def _has_graph(value: Any) -> bool:
+    """A result still attached to autograd's graph (the grader's worker checks the same)."""
+    values = value.values() if isinstance(value, dict) else value
+    if not isinstance(values, (list, tuple, type({}.values()))):
+        values = [value]
+    return any(isinstance(v, torch.Tensor) and v.grad_fn is not None for v in values)
+
+
+def _no_debugger(*args, **kwargs):
+    raise bdb.BdbQuit
+
+
+def _no_compiler(*args, **kwargs):
+    """torch.compile as the grader has it: its compiler cannot run in the grader's sandbox."""
+    raise RuntimeError(f"{COMPILE_REFUSED}: remove it and call the function itself")
+
+
+def _no_script(*args, **kwargs):
+    """torch.jit.script and trace as the grader has them: TorchScript is off in its sandbox."""
+    raise RuntimeError(f"{SCRIPT_REFUSED}: remove it and call the function itself")
+
+
+def _graders_torch() -> list[tuple[Any, str, Any]]:
+    """(owner, name, what the grader's sandbox has there) for torch's functions that differ."""
+    return [
+        (torch, "compile", _no_compiler),
+        (torch, "save", _saving_no_file(torch.save)),
+        (torch.jit, "script", _no_script),
+        (torch.jit, "trace", _no_script),
+    ]
+
+
+def _saving_no_file(save):
+    """torch.save as the grader has it: into a file object, not to a named file (it opens one
+    from C++, past the audit hook of _no_changes)."""
+
+    def refusing_files(obj, f, *args, **kwargs):
+        if isinstance(f, str | bytes | os.PathLike):
+            raise PermissionError(f"{WRITE_REFUSED} ({os.fsdecode(f)!r})")
+        return save(obj, f, *args, **kwargs)
+
+    return refusing_files
+
+
+class AutogradTripwire:
+    """Notes a call of autograd's entry points during one call (the grader forbids them; its
+    sandbox has a stricter net, and its scan reads the source too)."""
+
+    ENTRY_POINTS = (
+        (torch.Tensor, "backward"),
+        (torch.autograd, "backward"),
+        (torch.autograd, "grad"),
+        *((torch.func, name) for name in ("grad", "grad_and_value", "vjp", "jvp", "jacrev")),
+        *((torch.autograd.functional, name) for name in ("jacobian", "vjp", "jvp")),
+    )
+
+    def __init__(self) -> None:
+        self.fired = False
+        self._saved: list[tuple[object, str, object]] = []
+
+    def __enter__(self) -> AutogradTripwire:
+        for owner, name in self.ENTRY_POINTS:
+            original = getattr(owner, name, None)
+            if original is not None:
+                self._saved.append((owner, name, original))
+                setattr(owner, name, self._tripped(original))
+        return self
+
+    def _tripped(self, original):
+        def tripped(*args, **kwargs):
+            self.fired = True
+            return original(*args, **kwargs)
+
+        return tripped
+
+    def __exit__(self, *exc) -> None:
+        for owner, name, original in reversed(self._saved):
+            setattr(owner, name, original)
+        self._saved.clear()
+
+
+# What the grader's sandbox refuses student code that touches files or starts programs, by the
+# names of Python's audit events (inside/noautograd.py refuses these and more, in these words).
+_CHANGES = frozenset(
+    {"os.mkdir", "os.remove", "os.rmdir", "os.rename", "os.chmod", "os.chown", "os.utime",
+     "os.truncate", "os.symlink", "os.link", "os.system", "os.exec", "os.posix_spawn", "os.fork"}
+)  # fmt: skip
+_WRITES = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+_REFUSING: set[int] = set()  # the threads running student code under the grader's conditions
+_guarded: list[bool] = []
+
+
+def _refuse_changes(event: str, args: tuple) -> None:
+    """The grader's refusals, for the thread running student code only: a Jupyter kernel's own
+    threads, and everything after the check, write as before."""
+    if threading.get_ident() not in _REFUSING:
+        return
+    if event in _CHANGES:
+        raise PermissionError(f"{event} is not allowed in the grader")
+    if event == "open" and _opens_for_writing(args):
+        raise PermissionError(f"{WRITE_REFUSED} ({args[0]!r})")
+
+
+def _opens_for_writing(args: tuple) -> bool:
+    path, mode, flags = (tuple(args) + (None, None, None))[:3]
+    if isinstance(path, int):
+        return False  # a descriptor already open
+    if isinstance(mode, str):
+        return any(c in mode for c in "wax+")
+    return isinstance(flags, int) and bool(flags & _WRITES)
+
+
+@contextlib.contextmanager
+def _no_changes():
+    """Refuse, in this thread, what the grader's sandbox refuses: writing a file, making or
+    removing one, starting a program. An audit hook cannot be removed: it is added once, and
+    stays idle outside this block."""
+    if not _guarded:
+        sys.addaudithook(_refuse_changes)
+        _guarded.append(True)
+    me = threading.get_ident()
+    _REFUSING.add(me)
+    try:
+        yield
+    finally:
+        _REFUSING.discard(me)
+
+
+class OutOfTime(BaseException):
+    """Raised in the student's code when its time is up: not an Exception, so that the
+    student's own `except Exception` does not swallow it."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float):
+    """Stop the student's code after `seconds`, as the grader does: an endless loop hung
+    check.py for good, with nothing printed. Only where a timer signal reaches it (the main
+    thread on Linux and macOS, Colab's kernel included); elsewhere there is no limit."""
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def no_answer(seconds: float) -> str:
+    return f"no answer within {seconds:g} s (an endless loop?)"
+
+
+class CappedOutput(io.StringIO):
+    """What the student's code prints, cut as the grader cuts it: the first OUTPUT_BYTES bytes
+    kept, the rest counted (a print in a loop once sent 40 MB to the student's terminal, or
+    into their notebook)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kept = 0
+        self.dropped = 0
+
+    def write(self, s: str) -> int:
+        data = s.encode("utf-8", "surrogatepass")
+        room = max(OUTPUT_BYTES - self.kept, 0)
+        if room:
+            super().write(data[:room].decode("utf-8", "ignore"))
+            self.kept += min(room, len(data))
+        self.dropped += max(len(data) - room, 0)
+        return len(s)
+
+    def getvalue(self) -> str:
+        text = super().getvalue()
+        if self.dropped:
+            text += f"\n... [{self.dropped} more bytes of output were cut]"
+        return text
+
+
+@contextlib.contextmanager
+def graders_conditions(
+    folder: Path,
+    printed: io.StringIO,
+    sources: Path | None = None,
+    files: tuple[str, ...] = (),
+    away: tuple[Path, ...] = (),
+):
+    """Run inside `folder`, with no stdin, no debugger, torch as the grader's sandbox has it
+    (_graders_torch), no file written, prints captured and none of the student's other files
+    importable (`sources`: the folder they came from; `files`: the assignment's module names;
+    `away`: the bundle's own folder, which holds the stubs); restore after (check.main() may
+    run in a Jupyter kernel, which must get its own back)."""
+    saved = os.getcwd(), sys.stdin, sys.breakpointhook, sys.path[:]
+    patched = [(owner, name, getattr(owner, name)) for owner, name, _ in _graders_torch()]
+    hidden = _hide_other_files(folder, sources, files, away)
+    os.chdir(folder)
+    sys.stdin, sys.breakpointhook = io.StringIO(""), _no_debugger
+    for owner, name, theirs in _graders_torch():
+        setattr(owner, name, theirs)
+    try:
+        with (
+            contextlib.redirect_stdout(printed),
+            contextlib.redirect_stderr(printed),
+            _no_changes(),
+        ):
+            yield
+    finally:
+        os.chdir(saved[0])
+        sys.stdin, sys.breakpointhook = saved[1], saved[2]
+        for owner, name, original in patched:
+            setattr(owner, name, original)
+        sys.path[:] = saved[3]
+        sys.modules.update(hidden)
+
+
+def _hide_other_files(
+    folder: Path, sources: Path | None, files: tuple[str, ...], away: tuple[Path, ...]
+) -> dict[str, Any]:
+    """Take away what the grader's process lacks: the folders the student's files sit in (the
+    checked one, and the bundle's, which `python check.py` puts first on sys.path and which
+    holds the stubs) and an exercise module imported earlier. `from exercise2 import dlogits`
+    in exercise3.py then fails here as in the grader, not import the student's or the stub's.
+    Returns the modules taken out of sys.modules, to put back."""
+    gone = {*(p.resolve() for p in away), *([sources.resolve()] if sources is not None else [])}
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() not in gone]
+    here = folder.resolve()
+    return {
+        name: sys.modules.pop(name)
+        for name in files
+        if name in sys.modules
+        and Path(getattr(sys.modules[name], "__file__", None) or "/").resolve().parent != here
+    }
+
+
+def student_traceback(e: BaseException, path: Path) -> str:
+    """The traceback with the check's own frames cut out, as the grader shows it."""
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == str(path)]
+    lines = traceback.format_list(frames) + traceback.format_exception_only(type(e), e)
+    return ("Traceback (most recent call last):\n" + "".join(lines))[-4000:]
+
+
+@dataclass
+class LocalFile:
+    name: str
+    path: Path  # the name it runs under, from memory
+    home: Path  # its empty folder, the working folder of its import and calls
+    module: Any = None
+    functions: dict[str, dict] = field(default_factory=dict)
+    defined: set[str] = field(default_factory=set)
+    scan: Scan = field(default_factory=Scan)  # the grader's reading of the file, before it runs
+    load_error: Outcome | None = None
+    printed: CappedOutput = field(default_factory=CappedOutput)
+
+
+class LocalSession:
+    """The grader's Session, in-process: the same messages for the same files and calls.
+
+    `files`: the assignment's module names (exercise1, ...); `expected`: the function names the
+    checks will ask each for ("did you mean"); `away`: the bundle's own folder (see
+    graders_conditions)."""
+
+    def __init__(
+        self,
+        folder: Path,
+        workdir: Path,
+        files: tuple[str, ...],
+        expected: dict[str, frozenset[str]],
+        away: tuple[Path, ...] = (),
+    ) -> None:
+        self.files: dict[str, LocalFile | None] = {}
+        self.sources = folder
+        self.names, self.expected, self.away = files, expected, away
+        self.timed_out: set[tuple[str, str]] = set()  # one endless loop costs its time once
+        sources, self.notes = exercise_sources(folder, files)
+        for name in files:
+            source = sources.get(name)
+            self.files[name] = self._load(name, source, workdir) if source else None
+
+    def _load(self, name: str, source: Path, workdir: Path) -> LocalFile:
+        home = workdir / name
+        home.mkdir()
+        f = LocalFile(name, Path(f"{name}.py"), home)
+        data = source.read_bytes()
+        problem = undecodable(name, data)
+        text = "" if problem else data.decode("utf-8-sig")
+        # Run from memory under its bare name, as the grader's student process does: code that
+        # reads itself (`Path(__file__)`) fails here as there, in the same words, and
+        # tracebacks still show the student's lines through linecache (one entry a name: a
+        # Jupyter kernel that checks again replaces it).
+        linecache.cache[str(f.path)] = (len(text), None, text.splitlines(True), str(f.path))
+        if problem or empty_file(name, text):
+            status = "error" if problem else "missing"
+            f.load_error = Outcome(status, problem or empty_file(name, text))
+            return f
+        f.scan = scan(text, f"{name}.py")
+        if f.scan.syntax_error:
+            f.load_error = Outcome("error", f"{name}.py does not parse: {f.scan.syntax_error}")
+            return f
+        tree = ast.parse(text, filename=f"{name}.py")
+        f.defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        # A module named like the grader's (exercise1), in sys.modules while it is imported
+        # (a dataclass in it looks itself up there), then the caller's own again.
+        module = types.ModuleType(name)
+        module.__file__ = str(f.path)
+        namespace = vars(module)
+        before = sys.modules.get(name)
+        sys.modules[name] = module
+        with self._conditions(home, f.printed):
+            try:
+                with time_limit(IMPORT_SECONDS):
+                    exec(compile(text, str(f.path), "exec"), namespace)  # noqa: S102 - the student's own file
+            except OutOfTime:
+                message = f"importing {name}.py timed out:\n{no_answer(IMPORT_SECONDS)}"
+                f.load_error = Outcome("timeout", message)
+                return f
+            except BaseException as e:  # noqa: BLE001 - even exit() is reported, not obeyed
+                f.load_error = Outcome("error", import_failure(name, student_traceback(e, f.path)))
+                return f
+            finally:
+                if before is None:
+                    sys.modules.pop(name, None)
+                else:
+                    sys.modules[name] = before
+        f.module = namespace
+        f.functions = {
+            k: signature_of(v)
+            for k, v in namespace.items()
+            if callable(v) and not k.startswith("_") and k != "__builtins__"
+        }
+        return f
+
+    def _conditions(self, home: Path, printed: io.StringIO):
+        return graders_conditions(home, printed, self.sources, self.names, self.away)
+
+    def call_each(
+        self, file: str, func: str, availables, allowed: frozenset[str], public=False
+    ) -> list:
+        """One `call` per case, as the grader's session answers them (every case here is public)."""
+        return [self.call(file, func, available, allowed) for available in availables]
+
+    def call(
+        self, file: str, func: str, available: dict, allowed: frozenset[str], public=False
+    ) -> Outcome:
+        f = self.files.get(file)
+        if f is None:
+            return Outcome("missing", f"{file}.py was not submitted")
+        if (file, func) in self.timed_out:
+            return Outcome("timeout", f"skipped: `{func}` timed out on an earlier case")
+        problem = self._declared(f, func)
+        if problem:
+            return problem
+        args, positional, refused = plan_call(func, f.functions[func], available, allowed)
+        if refused:
+            return refused
+        args = {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in args.items()}
+        first = [args.pop(k) for k in positional]
+        return self._run(f, func, first, args, allowed)
+
+    def _run(self, f: LocalFile, func: str, first: list, args: dict, allowed) -> Outcome:
+        """One call under the grader's conditions, judged as the grader's session judges it."""
+        fn, tripwire = f.module[func], AutogradTripwire()
+        with self._conditions(f.home, f.printed), torch.no_grad(), tripwire:
+            try:
+                with time_limit(CALL_SECONDS):
+                    value, failure = fn(*first, **args), None
+            except OutOfTime:
+                self.timed_out.add((f.name, func))
+                value, failure = None, Outcome("timeout", no_answer(CALL_SECONDS))
+            except NotImplementedError:
+                value, failure = (
+                    None,
+                    Outcome(
+                        "not_implemented", "not implemented (still raises NotImplementedError)"
+                    ),
+                )
+            except BaseException as e:  # noqa: BLE001 - SystemExit is the student's error too
+                trace = student_traceback(e, f.path)
+                params = f.functions[func]["params"]
+                value, failure = None, Outcome("error", call_failure(func, trace, params, allowed))
+        if tripwire.fired or _has_graph(value):  # autograd is the verdict, whatever followed
+            return Outcome("forbidden", autograd_used(func))
+        return failure or Outcome("ok", value=as_the_grader_sees(value))
+
+    def _declared(self, f: LocalFile, func: str) -> Outcome | None:
+        if f.load_error:
+            return f.load_error
+        if func not in f.functions:
+            defined = set(f.functions) | f.defined
+            return Outcome(
+                "missing",
+                missing_function(func, f.name, defined, self.expected.get(f.name, frozenset())),
+            )
+        if func in f.scan.forbidden:  # the grader refuses it before any call: so does the check
+            return Outcome("forbidden", scanned_out(func, f.scan.forbidden[func]))
+        return None
+
+    def declared(self, file: str, func: str) -> list[str] | None:
+        f = self.files.get(file)
+        if f is None or self._declared(f, func):
+            return None
+        return list(f.functions[func]["params"])
+
+    def output(self) -> dict[str, str]:
+        return {
+            n: f.printed.getvalue() for n, f in self.files.items() if f and f.printed.getvalue()
+        }
+
+
+def exercise_sources(folder: Path, files: tuple[str, ...]) -> tuple[dict[str, Path], list[str]]:
+    """Each exercise's file in `folder`, as the grader names files: its exact name, else the one
+    variant a browser made (`exercise1 (1).py`), with a note like the grader's; copies that
+    differ are left out, as the grader leaves them. Subfolders are not searched here."""
+    found: dict[str, list[Path]] = {}
+    for path in sorted(folder.iterdir()):
+        m = match_name(path.name, files, (".py",)) if path.is_file() else None
+        if m:
+            found.setdefault(m[0], []).append(path)
+    sources: dict[str, Path] = {}
+    notes: list[str] = []
+    for name, paths in found.items():
+        exact = [p for p in paths if p.name.casefold() == f"{name}.py"]
+        if exact:
+            sources[name] = exact[0]
+        elif len({p.read_bytes() for p in paths}) == 1:
+            sources[name] = paths[0]
+            notes.append(f"graded {paths[0].name} as {name}.py")
+        else:
+            names = ", ".join(p.name for p in paths)
+            notes.append(
+                f"{name}.py: ambiguous: {names} could each be {name}.py and differ; not "
+                f"graded: keep one file named {name}.py"
+            )
+    return sources, notes
