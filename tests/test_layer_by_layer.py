@@ -203,14 +203,19 @@ def test_the_student_bundle_carries_this_assignment_and_no_solution_line(tmp_pat
     with zipfile.ZipFile(bundle) as zf:
         texts = {n: zf.read(n).decode() for n in zf.namelist()}
     names = {n.removeprefix("layer-by-layer/") for n in texts}
-    assert names == {"layers.py", "README.md", "check.py", "CONTRACT.md"}
+    package = {n for n in names if n.startswith("_layers_check/")}
+    assert names - package == {"layers.py", "README.md", "check.py", "CONTRACT.md"}
+    assert {"_layers_check/student_check_driver.py", "_layers_check/judging.py"} <= package
+    assert not {"_layers_check/hidden.py", "_layers_check/mistakes.py"} & package
     lines = solution_lines(A.solutions)
     hidden_py = (A.content / "hidden.py").read_text().splitlines()
     hidden = {ln.strip() for ln in hidden_py if "seed=" in ln}  # every hidden configuration
     assert len(lines) > 10
     for name, text in texts.items():
         assert not lines & {ln.strip() for ln in text.splitlines()}, name
-        assert "exercise1" not in text and "HIDDEN" not in text  # no other assignment, no case
+        if not name.startswith("layer-by-layer/_layers_check/"):  # the framework's may say it
+            assert "exercise1" not in text  # no other assignment
+        assert "HIDDEN: dict" not in text, name  # no hidden case (hidden.py's table)
         assert not hidden & {ln.strip() for ln in text.splitlines()}, name
     folder = tmp_path / "student"
     with zipfile.ZipFile(bundle) as zf:
@@ -224,11 +229,12 @@ def test_the_student_bundle_carries_this_assignment_and_no_solution_line(tmp_pat
 
 
 def test_the_check_driver_uses_the_graders_judge_and_words():
-    from grader import judge, student_text
+    from grader import local_check, student_text
+    from grader.layer_by_layer import judging
     from grader.layer_by_layer import student_check_driver as driver
 
-    assert driver.judge is judge.judge and driver.render is student_text.render
-    assert driver.split is spec.split
+    assert driver.judge_module is judging.judge_module and driver.render is student_text.render
+    assert driver.LocalSession is local_check.LocalSession
 
 
 def test_the_public_check_says_what_the_grader_says_on_the_public_case(grade, tmp_path):
@@ -376,8 +382,8 @@ def test_a_notebook_holding_the_layers_is_graded_like_layers_py(tmp_path):
 def _judged(item_name: str, fn) -> list[tuple[str, str, float | None]]:
     """(case id, status, error as a multiple of the tolerance) of `fn` on every case of the item,
     judged in-process by the grader's own judge_module (no sandbox: the numbers are the same)."""
-    from grader.backprop_ninja.student_check_driver import as_the_grader_sees
     from grader.layer_by_layer.judging import judge_module
+    from grader.local_check import as_the_grader_sees
     from grader.records import Outcome
 
     it, rows = spec.BY_NAME[item_name], []
@@ -469,3 +475,68 @@ def test_no_hint_gives_away_the_solutions_code():
         # A piece of a formula holds an operator; a name alone (`dweight`) gives nothing away.
         formula = {p for p in pieces if p in code and any(c in p for c in "()[]*/+-.")}
         assert not formula, (label, formula)
+
+
+@pytest.fixture(scope="module")
+def public_grade():
+    """The grader as `grader check -a layer-by-layer` runs it: the public cases only."""
+    from grader.check import _upload, _with_files_left_out
+    from grader.pipeline import Grader
+
+    g = Grader(assignment=A, public_only=True)
+
+    def _grade(folder: Path) -> dict:
+        return _with_files_left_out(g.grade(_upload(folder, A.files)).to_json())
+
+    yield _grade
+    g.close()
+
+
+@pytest.fixture(scope="module")
+def bundle_folder(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("bundle")
+    with zipfile.ZipFile(write_student_bundle(tmp, A)) as zf:
+        zf.extractall(tmp / "student")
+    return tmp / "student" / "layer-by-layer"
+
+
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [
+        # Each of these once passed the bundle's check.py and cost points in the grader.
+        ("layers.py", mutated('return {"dx": dout.reshape(x.shape)}',
+                              'return {"dx": dout.reshape(x.shape) * float("nan")}')),
+        ("layers.py", mutated("    n = logits.shape[0]\n",
+                              "    n = logits.shape[0]\n    logits.requires_grad_()\n"
+                              "    with torch.enable_grad():\n"
+                              "        F.cross_entropy(logits, targets).backward()\n")),
+        ("layers.py", mutated("import torch\n", "import torch\nSOURCE = open(__file__).read()\n")),
+        ("layers.py", mutated("import torch\n", "import torch\nfrom pathlib import Path\n"
+                              "NAMES = (Path(__file__).parent / 'names.txt').read_text()\n")),
+        ("layers.py", mutated("def tanh_backward(", "def _debug(x):\n    return vars(x)\n\n\n"
+                              "def tanh_backward(").replace("return {\"dx\": dout * (1 - out**2)}",
+                              "_debug\n    return {\"dx\": dout * (1 - out**2)}")),
+        # What the grader grades, the check checks: a browser's renamed copy.
+        ("layers (1).py", SOLUTION),
+    ],
+)  # fmt: skip
+def test_the_bundle_check_prints_the_graders_table(
+    name, source, bundle_folder, public_grade, tmp_path
+):
+    """The bundle's check.py, run as a student runs it, prints what `grader check` prints for
+    the same file: the grader's verdicts, numbers and words, row by row."""
+    from grader.student_text import render
+
+    for old in bundle_folder.glob("layers*.py"):
+        old.unlink()
+    (bundle_folder / name).write_text(source)
+    done = subprocess.run([sys.executable, "check.py"], cwd=bundle_folder, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": ""})  # fmt: skip
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    result = public_grade(bundle_folder)
+    result["items"] = [i for i in result["items"] if i["id"] != "layers.training"]
+    expected = render(result, where=str(bundle_folder))
+    assert (
+        done.stdout.rstrip("\n")
+        == expected + "\n(the WaveNet training item is judged by the grader only)"
+    )

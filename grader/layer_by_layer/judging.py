@@ -2,27 +2,30 @@
 
 A module's backward returns several gradients (Linear: dx, dweight, dbias). Each is judged with
 `grading.judge_case`, exactly as a Backprop Ninja gradient is; the case passes when all of them
-do, and a failure names the gradient that failed first.
+do, and a failure names the gradient that failed first. The student's check.py runs this too:
+the known mistakes (whose formulas must never reach students) come in from the grader's suite.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
-from grader.grading import judge_case
-from grader.hints import HintContext
-from grader.records import CaseResult
-from grader.session import Outcome
-
+from ..grading import judge_case
+from ..hints import HintContext
+from ..records import CaseResult, Outcome
 from .cases import Case
-from .mistakes import known_mistakes
 from .spec import Item, split
 
 __all__ = ["judge_module", "split"]
 
+# case -> {gradient: {label: wrong answer}}; the grader's suite passes mistakes.known_mistakes.
+Mistakes = Callable[[Case], dict] | None
 
-def judge_module(item: Item, case: Case, outcome: Outcome) -> CaseResult:
-    """The case's verdict: the call's own failure, or every gradient judged."""
+
+def judge_module(item: Item, case: Case, outcome: Outcome, mistakes: Mistakes = None) -> CaseResult:
+    """The case's verdict: the call's own failure, or every gradient judged (with the hints the
+    known `mistakes` give, when the grader passes them)."""
     first = item.grads[0]
     if outcome.status != "ok":
         return judge_case(
@@ -33,14 +36,14 @@ def judge_module(item: Item, case: Case, outcome: Outcome) -> CaseResult:
         return judge_case(
             case.meta(), Outcome("failed", values), case.truth[first], input_dtype=case.dtype
         )
-    mistakes = known_mistakes(case)
+    known = mistakes(case) if mistakes else {}
     results = {
         g: judge_case(
             case.meta(),
             Outcome("ok", value=values[g]),
             case.truth[g],
             input_dtype=case.dtype,
-            hints=HintContext(case.n, mistakes.get(g, {})),
+            hints=HintContext(case.n, known.get(g, {})),
             name=g,
         )
         for g in item.grads

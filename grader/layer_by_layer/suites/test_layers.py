@@ -8,6 +8,7 @@ from grader.grading import make_item
 from grader.layer_by_layer import spec
 from grader.layer_by_layer.cases import cases
 from grader.layer_by_layer.judging import judge_module
+from grader.layer_by_layer.mistakes import known_mistakes
 from grader.layer_by_layer.training import sgd_run
 from grader.records import CaseResult, ItemResult
 
@@ -26,7 +27,8 @@ def test_modules_in_isolation(session, public_only, record):
             c for c in every[item.name] if not c.public
         ]
         results = [
-            judge_module(item, c, o) for c, o in zip(its_cases, outcomes[item.name], strict=True)
+            judge_module(item, c, o, known_mistakes)
+            for c, o in zip(its_cases, outcomes[item.name], strict=True)
         ]
         items.append(make_item(f"{spec.FILE}.{item.name}", results))
     record(*items, training)
