@@ -540,3 +540,27 @@ def test_the_bundle_check_prints_the_graders_table(
         done.stdout.rstrip("\n")
         == expected + "\n(the WaveNet training item is judged by the grader only)"
     )
+
+
+def test_a_passing_case_shows_its_worst_gradients_difference(grade):
+    """Linear's dweight sums B*T products and differs most; the case showed dx's difference."""
+    case = item(grade(SOLUTION), "linear")["cases"][0]
+    inputs, truth = model.make_case("linear", spec.PUBLIC["linear"][0])
+    answer = {k: v.double() for k, v in _solution_module().linear_backward(
+        **{k: inputs[k] for k in ("dout", "x", "weight", "bias")}).items()}  # fmt: skip
+    worst = max((answer[g] - truth[g]).abs().max().item() for g in answer)
+    assert case["max_abs_err"] == pytest.approx(worst, rel=0.2)
+
+
+def _solution_module():
+    spec_ = importlib.util.spec_from_file_location("layers_solution", A.solutions / "layers.py")
+    module = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(module)
+    return module
+
+
+def test_the_training_run_names_the_shape_of_a_wrong_sized_gradient(grade):
+    """batchnorm over dim 0 alone on 3-D input returns a (T, C) dgamma: say so, not its size."""
+    bn_dim0 = mutated("dims = tuple(range(dout.dim() - 1))", "dims = (0,)")
+    training = item(grade(bn_dim0), "training")
+    assert "batchnorm_backward's dgamma has shape (2, 16); expected (16,)" in training["message"]

@@ -55,7 +55,13 @@ def judge_module(item: Item, case: Case, outcome: Outcome, mistakes: Mistakes = 
     if failed is not None:
         g, r = failed
         return dataclasses.replace(r, message=f"{g}: {r.message}", warnings=warnings)
-    errs = [r.max_rel_err for r in results.values() if r.max_rel_err is not None]
+    # The case's errors are its worst gradient's, each measure on its own (dweight's difference
+    # once went unshown behind dx's on a passing Linear).
+    rel = [r.max_rel_err for r in results.values() if r.max_rel_err is not None]
+    abs_ = [r.max_abs_err for r in results.values() if r.max_abs_err is not None]
     return dataclasses.replace(
-        results[first], warnings=warnings, max_rel_err=max(errs) if errs else None
+        results[first],
+        warnings=warnings,
+        max_rel_err=max(rel) if rel else None,
+        max_abs_err=max(abs_) if abs_ else None,
     )

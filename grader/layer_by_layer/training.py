@@ -221,8 +221,11 @@ def _call(session, kind, available, grads, shapes) -> dict[str, torch.Tensor] | 
     out = {}
     for g, value in values.items():
         want = shapes[g[1:]]  # dx -> x, dweight -> weight: the gradient has its variable's size
-        if not isinstance(value, tuple) or value[0].numel() != want.numel():
-            return Outcome("failed", f"{func}'s {g} is not a tensor of {want.numel()} numbers")
+        if not isinstance(value, tuple):
+            return Outcome("failed", f"{func}'s {g} is not a tensor")
+        if value[0].numel() != want.numel():
+            got, shape = tuple(value[0].shape), tuple(want.shape)
+            return Outcome("failed", f"{func}'s {g} has shape {got}; expected {shape}")
         t = value[0].reshape(want.shape).to(torch.float32)
         if not torch.isfinite(t).all():
             return Outcome("failed", f"{func}'s {g} contains NaN or Inf")
