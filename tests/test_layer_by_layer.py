@@ -564,3 +564,18 @@ def test_the_training_run_names_the_shape_of_a_wrong_sized_gradient(grade):
     bn_dim0 = mutated("dims = tuple(range(dout.dim() - 1))", "dims = (0,)")
     training = item(grade(bn_dim0), "training")
     assert "batchnorm_backward's dgamma has shape (2, 16); expected (16,)" in training["message"]
+
+
+def test_the_bundle_check_is_quiet_where_torch_has_no_numpy(bundle_folder, tmp_path):
+    """pip install torch alone: torch warns at import that it found no numpy; check.py said so
+    at every run."""
+    (tmp_path / "numpy").mkdir()
+    (tmp_path / "numpy" / "__init__.py").write_text("raise ModuleNotFoundError('no numpy here')\n")
+    for old in bundle_folder.glob("layers*.py"):
+        old.unlink()
+    (bundle_folder / "layers.py").write_text(SOLUTION)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    done = subprocess.run([sys.executable, "check.py"], cwd=bundle_folder, capture_output=True,
+                          text=True, timeout=300, env=env)  # fmt: skip
+    assert done.returncode == 0 and "8 of 8 items pass" in done.stdout, done.stdout + done.stderr
+    assert "NumPy" not in done.stdout + done.stderr
