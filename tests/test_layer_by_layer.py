@@ -579,3 +579,12 @@ def test_the_bundle_check_is_quiet_where_torch_has_no_numpy(bundle_folder, tmp_p
                           text=True, timeout=300, env=env)  # fmt: skip
     assert done.returncode == 0 and "8 of 8 items pass" in done.stdout, done.stdout + done.stderr
     assert "NumPy" not in done.stdout + done.stderr
+
+
+def test_the_training_run_refuses_a_gradient_of_the_right_size_and_the_wrong_shape(grade):
+    """A flatten that hands dout back unreshaped failed its item and trained on: the run
+    reshaped any answer of the right size (from the judging red team)."""
+    unreshaped = mutated('return {"dx": dout.reshape(x.shape)}', 'return {"dx": dout}')
+    training = item(grade(unreshaped), "training")
+    assert training["status"] == "failed"
+    assert "flatten_consecutive_backward's dx has shape" in training["message"]
