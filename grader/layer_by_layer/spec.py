@@ -48,12 +48,13 @@ BY_NAME = {i.name: i for i in ITEMS}
 FUNCTIONS = tuple(dict.fromkeys(i.function for i in ITEMS))
 
 # The public cases, makemore part 5's sizes: batch 32, block 8 flattened 2 by 2, n_embd 10,
-# n_hidden 68. Each config is one case of the item's module.
+# n_hidden 68. Each config is one case of the item's module. The batchnorm inputs are shrunk
+# (`scale`), as the hidden ones are, so that a dropped or misplaced epsilon fails here too.
 PUBLIC: dict[str, tuple[dict, ...]] = {
     "linear": (dict(batch=(32, 4), fan_in=20, fan_out=68, bias=True, seed=11),),
     "linear_nobias": (dict(batch=(32, 4), fan_in=20, fan_out=68, bias=False, seed=12),),
-    "batchnorm_2d": (dict(batch=(32,), channels=68, seed=13),),
-    "batchnorm_3d": (dict(batch=(32, 4), channels=68, seed=14),),
+    "batchnorm_2d": (dict(batch=(32,), channels=68, scale=0.02, seed=13),),
+    "batchnorm_3d": (dict(batch=(32, 4), channels=68, scale=0.02, seed=14),),
     "tanh": (dict(batch=(32, 4), channels=68, seed=15),),
     "embedding": (dict(batch=(32, 8), vocab_size=27, n_embd=10, seed=16),),
     "flatten_consecutive": (dict(batch=(32, 8), channels=10, n=2, seed=17),),
