@@ -19,7 +19,7 @@ from typing import Any
 
 from . import __version__
 from .assignment import Assignment, load
-from .records import ItemResult, SubmissionResult
+from .records import ItemResult, SubmissionResult, cut_message
 from .runner import SuiteRunner
 from .sandbox.client import Limits, Zygote, warm_torch
 from .scoring import Rubric, exercise_totals, load_rubric, score_items
@@ -48,11 +48,7 @@ def bound_messages(items: list[ItemResult]) -> None:
         for case in item.cases:
             spent += len(case.message)
             if spent > MESSAGE_BUDGET and len(case.message) > CUT_MESSAGE:
-                cut = len(case.message) - CUT_MESSAGE
-                case.message = (
-                    case.message[:CUT_MESSAGE]
-                    + f" ... [{cut} more characters cut: this submission's messages are long]"
-                )
+                case.message = cut_message(case.message, CUT_MESSAGE)
 
 
 class Grader:

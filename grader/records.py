@@ -13,6 +13,23 @@ from typing import Any
 # SPEC: the only statuses an item (or a case) can have; only `passed` is a pass.
 STATUSES = ("passed", "failed", "not_implemented", "error", "timeout", "forbidden", "missing")
 
+# A case message cut short (pipeline.bound_messages) ends with this, after its first characters.
+CUT_MARK = " more characters cut: this submission's messages are long]"
+
+
+def cut_message(message: str, keep: int) -> str:
+    """`message`'s first `keep` characters, and how many more there were."""
+    return message[:keep] + f" ... [{len(message) - keep}{CUT_MARK}"
+
+
+def kept_start(message: str) -> str | None:
+    """What a cut message kept of the whole one (None: the message was not cut)."""
+    if not message.endswith(CUT_MARK):
+        return None
+    start, _, count = message[: -len(CUT_MARK)].rpartition(" ... [")
+    return start if count.isdigit() else None
+
+
 # When cases disagree, the item shows the status that most needs the student's attention first.
 _PRECEDENCE = ("missing", "forbidden", "not_implemented", "error", "timeout", "failed", "passed")
 

@@ -23,6 +23,7 @@ from conftest import ROOT, SOLUTIONS, STUBS, item, mutated
 
 from grader.batch import grader_failure
 from grader.examples import write_examples
+from grader.records import cut_message
 from grader.report import write_batch_reports, write_submission_report
 from grader.report.charts import HEAT_STOPS, heat_colour, heatmap, histogram, rate_bars
 from grader.report.html import file_failure, item_view, student_safe, write_student_report
@@ -864,6 +865,7 @@ def _failing(message: str | None, status: str = "error", cases: int = 2) -> dict
     }
 
 
+LONG = "importing exercise1.py failed: it opens the file 'exercise1.py'\n" + "  File ...\n" * 80
 FILE_FAILURE_GROUPS = {
     "one import error": [_failing("ImportError: x"), _failing("ImportError: x")],
     "timeouts": [_failing("took too long", "timeout"), _failing("took too long", "timeout")],
@@ -874,7 +876,19 @@ FILE_FAILURE_GROUPS = {
     "an item that passed": [_failing("ImportError: x"), _failing("", "passed")],
     "a single item": [_failing("ImportError: x")],
     "no status": [{"id": "exercise1.a", "cases": [{"message": "m"}]}, _failing("m")],
+    "cut past the budget": [_failing(LONG), _failing(cut_message(LONG, 300))],
+    "cut from two messages": [_failing(LONG), _failing(cut_message("NameError: y" * 40, 300))],
 }
+
+
+def test_a_file_failure_cut_past_the_message_budget_is_still_one_failure() -> None:
+    """A long import traceback in every case: past the submission's budget the later cases keep
+    only its start (pipeline.bound_messages), and the class summary once left the file off the
+    TA's list for that alone."""
+    assert file_failure(FILE_FAILURE_GROUPS["cut past the budget"]) == LONG.strip()
+    assert file_failure(FILE_FAILURE_GROUPS["cut from two messages"]) == ""
+    only_cut = [_failing(cut_message(LONG, 300)), _failing(cut_message(LONG, 300))]
+    assert file_failure(only_cut) == cut_message(LONG, 300)
 
 
 @pytest.mark.parametrize("group", FILE_FAILURE_GROUPS.values(), ids=list(FILE_FAILURE_GROUPS))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..records import kept_start
 from .charts import Heatmap, heatmap
 from .render import assignment_title, render_page, write_atomic
 
@@ -319,10 +320,20 @@ def file_failure(items: list[ItemView] | list[dict]) -> str:
         status not in ("error", "timeout", "forbidden") for status, _ in facts
     ):
         return ""
-    messages = {m for _, ms in facts for m in ms} or {""}
-    if len(messages) != 1 or any(not ms for _, ms in facts):
+    if any(not ms for _, ms in facts):
         return ""
-    return messages.pop().strip()
+    messages = {m for _, ms in facts for m in ms}
+    # Past the submission's message budget a case keeps only its message's start: a file whose
+    # every case failed alike, with a long traceback, is still one failure (it once went
+    # unflagged in the class summary for that alone).
+    whole = {m for m in messages if kept_start(m) is None}
+    starts = {kept_start(m) for m in messages} - {None}
+    if len(whole) > 1 or (not whole and len(messages) > 1):
+        return ""
+    message = next(iter(whole or messages))
+    if whole and not all(message.startswith(s) for s in starts):
+        return ""
+    return message.strip()
 
 
 def _status_and_messages(item: ItemView | dict) -> tuple[str, list[str]]:
