@@ -3,7 +3,7 @@
 `summarize` turns the results into summary.json; summary.html is rendered from that same dict and
 grades.csv from the same results, so the three can never disagree with each other or with the
 students' reports. The summary answers a TA's questions: how the scores spread (a histogram),
-which gradients the class finds hardest (pass rate per item), which mistakes are most common (the
+which items the class finds hardest (pass rate per item), which mistakes are most common (the
 hints), where the students' own chains first break, and which submissions need a person's eye.
 """
 
