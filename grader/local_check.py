@@ -501,6 +501,18 @@ class LocalSession:
         }
 
 
+def checked_folder(folder: str | Path | None, default: Path, holds: str) -> Path | None:
+    """The folder a check reads: FOLDER, the folder of a file given instead (`check.py
+    exercise1.py`), or `default`; None, with the reason printed, when it is no folder."""
+    where = Path(folder) if folder is not None else default
+    if where.is_file():
+        where = where.parent
+    if not where.is_dir():
+        print(f"{where} is not a folder: give the folder that holds your {holds}")
+        return None
+    return where
+
+
 def exercise_sources(folder: Path, files: tuple[str, ...]) -> tuple[dict[str, Path], list[str]]:
     """Each exercise's file in `folder`, as the grader names files: its exact name, else the one
     variant a browser made (`exercise1 (1).py`), with a note like the grader's; copies that

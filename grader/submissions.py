@@ -292,8 +292,8 @@ def read_tree(
     held = upload_held(top)
     if not any(v is not None for v in contents.values()) and not absent:
         budget.notes.append(
-            f"no exercise files found (expected {wanted}, or a notebook that defines their functions); the "
-            f"upload held: {held}"
+            f"no exercise files found (expected {wanted}, or a notebook that defines their "
+            f"functions); the upload held: {held}"
         )
     elif any(v is not None for v in contents.values()):
         for f in files:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from ..local_check import LocalSession
+from ..local_check import LocalSession, checked_folder
 from ..records import ItemResult
 from ..student_text import render
 from . import judging, spec
@@ -58,11 +58,7 @@ def check(folder: Path) -> dict:
 def main(folder: str | Path | None = None) -> int:
     """Check FOLDER (default: the folder this file is in). Reads no command line: a Jupyter
     kernel's arguments are not a folder; `python check.py FOLDER` passes it in explicitly."""
-    where = Path(folder) if folder is not None else Path(__file__).resolve().parent.parent
-    if where.is_file():
-        where = where.parent  # `check.py exercise1.py` means the folder it is in
-    if not where.is_dir():
-        print(f"{where} is not a folder: give the folder that holds your exercise files")
-        return 0
-    print(render(check(where), where=str(where)))
+    where = checked_folder(folder, BUNDLE_FOLDER, "exercise files")
+    if where is not None:
+        print(render(check(where), where=str(where)))
     return 0

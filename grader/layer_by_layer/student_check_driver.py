@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from ..grading import make_item
-from ..local_check import LocalSession
+from ..local_check import LocalSession, checked_folder
 from ..student_text import render
 from .cases import cases
 from .judging import judge_module
@@ -51,12 +51,8 @@ def check(folder: Path) -> dict:
 
 def main(folder: str | Path | None = None) -> int:
     """Check FOLDER (default: the folder check.py is in)."""
-    where = Path(folder) if folder is not None else BUNDLE_FOLDER
-    if where.is_file():
-        where = where.parent  # `check.py layers.py` means the folder it is in
-    if not where.is_dir():
-        print(f"{where} is not a folder: give the folder that holds your {FILE}.py")
-        return 0
-    print(render(check(where), where=str(where)))
-    print("(the WaveNet training item is judged by the grader only)")
+    where = checked_folder(folder, BUNDLE_FOLDER, f"{FILE}.py")
+    if where is not None:
+        print(render(check(where), where=str(where)))
+        print("(the WaveNet training item is judged by the grader only)")
     return 0
