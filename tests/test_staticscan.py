@@ -47,6 +47,11 @@ def test_the_solutions_use_no_autograd(name):
         ("return type(probs).__mro__[1].__dict__['grad'].__get__(probs)", "introspection"),
         ("import ctypes\nreturn probs", "ctypes"),
         ("import gc\nreturn [o for o in gc.get_objects()][0]", "get_objects"),
+        # A literal name is the attribute it names: these once passed the scan.
+        ("return getattr(torch, '__dict__')['auto' + 'grad']", "introspection"),
+        ("return getattr(torch.ops.aten, 'tanh_backward')(probs, probs)", "backward kernel"),
+        ("return getattr(getattr(probs, '__class__'), '__mro__')", "introspection"),
+        ("import sys\nreturn getattr(sys, 'modules')", "introspection"),
     ],
 )
 def test_each_way_of_using_autograd_is_found(body, reason):
@@ -267,23 +272,6 @@ def test_python_s_own_breakpoint_hook_is_dynamic_access(body):
     """Python's hook imports whatever module PYTHONBREAKPOINT names: restoring it is refused."""
     source = "import sys\n\ndef dprobs(probs, dlogprobs):\n" + textwrap.indent(body, "    ")
     assert "dprobs" in scan(source).forbidden
-
-
-@pytest.mark.parametrize(
-    ("body", "reason"),
-    [
-        ("return getattr(torch, '__dict__')['auto' + 'grad']", "introspection"),
-        ("return getattr(torch.ops.aten, 'tanh_backward')(probs, probs)", "backward kernel"),
-        ("return getattr(getattr(probs, '__class__'), '__mro__')", "introspection"),
-        ("import sys\nreturn getattr(sys, 'modules')", "introspection"),
-    ],
-)
-def test_getattr_with_a_literal_name_is_the_attribute_it_names(body, reason):
-    """`getattr(torch, "__dict__")` once passed where `torch.__dict__` is refused."""
-    source = "import torch\n\ndef dprobs(probs, dlogprobs):\n" + textwrap.indent(body, "    ")
-    result = scan(source)
-    assert "dprobs" in result.forbidden
-    assert reason in result.forbidden["dprobs"]
 
 
 def test_getattr_with_a_literal_name_is_fine():
