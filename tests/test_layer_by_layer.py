@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import never_hangs
 
 from grader.assignment import load
 from grader.bundle import write_student_bundle
@@ -588,3 +589,18 @@ def test_the_training_run_refuses_a_gradient_of_the_right_size_and_the_wrong_sha
     training = item(grade(unreshaped), "training")
     assert training["status"] == "failed"
     assert "flatten_consecutive_backward's dx has shape" in training["message"]
+
+
+def test_the_public_check_stops_an_endless_loop_with_the_graders_verdict(tmp_path, monkeypatch):
+    """check.py ran layers.py with no time limit: a loop that never ends hung it with nothing
+    on screen, where the grader says TIMEOUT after its limit (local_check's limits, lowered)."""
+    from grader import local_check
+    from grader.layer_by_layer import student_check_driver as driver
+
+    monkeypatch.setattr(local_check, "CALL_SECONDS", 0.5)
+    looping = mutated('    return {"dx": dout * (1 - out**2)}', "    while True:\n        pass")
+    (tmp_path / "layers.py").write_text(looping)
+    with never_hangs(60):  # without the limit: a failure, not a hung suite
+        result = driver.check(tmp_path)
+    status = {i["id"]: i["status"] for i in result["items"]}
+    assert status["layers.tanh"] == "timeout" and status["layers.linear"] == "passed"
