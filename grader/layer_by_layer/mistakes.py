@@ -28,7 +28,7 @@ FLATTEN = (
     "the flatten is a view: consecutive positions end up side by side in the last dimension "
     "without any number moving, so its gradient moves none either: no transpose or interleaving"
 )
-TANH = "tanh's derivative is taken at the input: it is a function of tanh's output, not of x"
+TANH = "tanh's derivative was taken at the input x: it is a function of tanh's output, not of x"
 SOFTMAX = (
     "the softmax alone is not the gradient: the loss takes each row's log-probability of its "
     "target, which adds a term at the target's column"
