@@ -107,16 +107,16 @@ def load_local_backward(path: Path) -> Callable[..., object]:
     # Removed when `run` is dropped or Python exits (a folder per run piled up in /tmp).
     folder = tempfile.TemporaryDirectory(prefix="backprop-ninja-train-", ignore_cleanup_errors=True)
     home = Path(folder.name)
-    # From memory under its bare name, as the grader runs it (student_check_driver does the same).
-    copy = Path("exercise3.py")
-    linecache.cache[str(copy)] = (len(text), None, text.splitlines(True), str(copy))
-    namespace: dict = {"__name__": "_student_exercise3", "__file__": str(copy)}
+    # From memory under its bare name, as the grader runs it (local_check does the same).
+    bare = Path("exercise3.py")
+    linecache.cache[str(bare)] = (len(text), None, text.splitlines(True), str(bare))
+    namespace: dict = {"__name__": "_student_exercise3", "__file__": str(bare)}
     with graders_conditions(home, io.StringIO(), path.parent, FILES, (BUNDLE_FOLDER,)):
         try:
-            exec(compile(text, str(copy), "exec"), namespace)  # noqa: S102 - the student's own file
+            exec(compile(text, str(bare), "exec"), namespace)  # noqa: S102 - the student's own file
         except BaseException as e:  # noqa: BLE001 - even exit() is reported, not obeyed
             raise TrainingError(
-                import_failure("exercise3", student_traceback(e, copy), brief=True)
+                import_failure("exercise3", student_traceback(e, bare), brief=True)
             ) from None
     backward = namespace.get("backward")
     if not callable(backward):
@@ -129,7 +129,7 @@ def load_local_backward(path: Path) -> Callable[..., object]:
             except NotImplementedError:
                 raise
             except BaseException as e:  # noqa: BLE001 - the student's error, in plain words
-                trace = student_traceback(e, copy)
+                trace = student_traceback(e, bare)
                 raise TrainingError(
                     "backward failed: "
                     + call_failure("backward", trace, list(kwargs), ALLOWED_EXERCISE3)
