@@ -32,7 +32,7 @@ from typing import Any
 import torch
 
 from .calls import plan_call, signature_of
-from .exercise_names import match_name
+from .choosing import exercise_files
 from .records import Outcome
 from .staticscan import Scan, scan
 from .student_text import (
@@ -47,6 +47,7 @@ from .student_text import (
     scanned_out,
     undecodable,
 )
+from .uploads import Budget, UploadLimits, scan_folder
 
 # The grader's limits (sandbox Limits): seconds per import and per call, bytes of prints kept.
 IMPORT_SECONDS = 20.0
@@ -369,13 +370,12 @@ class LocalSession:
         sources, self.notes = exercise_sources(folder, files)
         for name in files:
             source = sources.get(name)
-            self.files[name] = self._load(name, source, workdir) if source else None
+            self.files[name] = self._load(name, source, workdir) if source is not None else None
 
-    def _load(self, name: str, source: Path, workdir: Path) -> LocalFile:
+    def _load(self, name: str, data: bytes, workdir: Path) -> LocalFile:
         home = workdir / name
         home.mkdir()
         f = LocalFile(name, Path(f"{name}.py"), home)
-        data = source.read_bytes()
         problem = undecodable(name, data)
         text = "" if problem else data.decode("utf-8-sig")
         # Run from memory under its bare name, as the grader's student process does: code that
@@ -513,28 +513,14 @@ def checked_folder(folder: str | Path | None, default: Path, holds: str) -> Path
     return where
 
 
-def exercise_sources(folder: Path, files: tuple[str, ...]) -> tuple[dict[str, Path], list[str]]:
-    """Each exercise's file in `folder`, as the grader names files: its exact name, else the one
-    variant a browser made (`exercise1 (1).py`), with a note like the grader's; copies that
-    differ are left out, as the grader leaves them. Subfolders are not searched here."""
-    found: dict[str, list[Path]] = {}
-    for path in sorted(folder.iterdir()):
-        m = match_name(path.name, files, (".py",)) if path.is_file() else None
-        if m:
-            found.setdefault(m[0], []).append(path)
-    sources: dict[str, Path] = {}
-    notes: list[str] = []
-    for name, paths in found.items():
-        exact = [p for p in paths if p.name.casefold() == f"{name}.py"]
-        if exact:
-            sources[name] = exact[0]
-        elif len({p.read_bytes() for p in paths}) == 1:
-            sources[name] = paths[0]
-            notes.append(f"graded {paths[0].name} as {name}.py")
-        else:
-            names = ", ".join(p.name for p in paths)
-            notes.append(
-                f"{name}.py: ambiguous: {names} could each be {name}.py and differ; not "
-                f"graded: keep one file named {name}.py"
-            )
-    return sources, notes
+def exercise_sources(folder: Path, files: tuple[str, ...]) -> tuple[dict[str, bytes], list[str]]:
+    """Each exercise's file in `folder`, chosen by the grader's own rule (`choosing`): its exact
+    name before a browser's variant (`exercise1 (1).py`), a shallower file before a deeper one,
+    a zip inside opened for what is not found outside it, and two different candidates never
+    guessed between; the notes are the grader's notes on what it took and what it left out."""
+    budget = Budget(UploadLimits())
+    with contextlib.ExitStack() as stack:
+        top = scan_folder(folder, (), budget)
+        _, contents, absent = exercise_files(top, files, budget, stack)
+    sources = {f: data for f, data in contents.items() if data is not None}
+    return sources, [*budget.notes, *(f"{f}.py: {why}" for f, why in absent.items())]

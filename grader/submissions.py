@@ -6,11 +6,8 @@ where the export has them, and notes on anything odd (a nested folder, a zip ins
 file, a link skipped). Uploads are read through `uploads.py`, which lists folders and zips
 without unpacking them and never follows a link; the bytes are never run or imported here.
 
-Which file is which exercise (docs/submissions.md): a file named like the exercise, ignoring
-case (`exercise1.py`), wins over a variant a browser or a student makes (`exercise1 (1).py`,
-`Exercise 1.py`, `exercise1-2.py`, `exercise_01.py`, `exercise1 - Copy.py`); a shallower file wins
-over a deeper one. Two different files left tied for one exercise are not guessed between: that
-exercise is not graded, and the report says which files and what to do.
+Which file is which exercise is `choosing.py`'s rule (docs/submissions.md), shared with the
+student bundle's check.py; this module decides which folder, zip or notebook is which student.
 """
 
 from __future__ import annotations
@@ -29,11 +26,10 @@ from pathlib import Path
 import yaml
 
 from . import notebook_submissions
-from .exercise_names import match_name
+from .choosing import exercise_files, match_exercise, relative, upload_held
 from .uploads import (
     MAX_EXPORT_ENTRIES,
     NOT_A_ZIP,
-    AmbiguousEntry,
     Budget,
     Entry,
     MiB,
@@ -52,8 +48,6 @@ from .valid_text import valid
 
 METADATA = "submission_metadata.yml"
 MAX_METADATA_BYTES = 16 * MiB
-MAX_INNER_ZIPS = 5  # zips inside one submission opened to look for missing exercises
-LISTED = 15  # files named when telling a student what their upload held
 MAX_FILE_BYTES = UploadLimits().file_bytes  # kept for callers of the old constant
 
 
@@ -131,159 +125,14 @@ def assign_folders(subs: list[Submission], reserved: set[str] = frozenset()) -> 
             s.name = s.folder
 
 
-# ---- which file is which exercise --------------------------------------------------------------
-
-
-def _python(data: bytes) -> bytes:
-    return data
-
-
-# How each kind of exercise file becomes Python source: one function per file suffix (a reader
-# for notebooks adds ".ipynb" here).
-READERS: dict[str, Callable[[bytes], bytes]] = {".py": _python}
-
-
-def match_exercise(filename: str, files: tuple[str, ...]) -> tuple[str, int] | None:
-    """Which exercise a file name means and how surely (0: its exact name, 1: a variant)."""
-    return match_name(filename, files, tuple(READERS))
-
-
-def _suffix(name: str) -> str:
-    return next((s for s in READERS if name.casefold().endswith(s)), next(iter(READERS)))
-
-
 # ---- reading one submission --------------------------------------------------------------------
-
-
-def _rel(top: Entry, e: Entry) -> str:
-    return e.path[len(top.path) + 1 :] if top.path else e.path
-
-
-def _candidates(top: Entry, files, budget: Budget) -> dict[str, list[tuple[int, int, Entry]]]:
-    found: dict[str, list[tuple[int, int, Entry]]] = {}
-    deep = False
-    for n, e in enumerate(top.walk()):
-        if n >= budget.limits.entries:  # a zip listed whole (an export) is cut here
-            budget.stop(_rel(top, e))
-            break
-        if e.depth - top.depth > budget.limits.depth:
-            if not deep:
-                deep = True
-                budget.notes.append(
-                    f"did not look at {_rel(top, e)}: nested more than {budget.limits.depth} "
-                    "levels deep"
-                )
-            continue
-        m = match_exercise(e.name, files) if e.kind == "file" else None
-        if m:
-            # Exact names first, then by kind of file (a .py before whatever READERS adds).
-            rank = m[1] * len(READERS) + list(READERS).index(_suffix(e.name))
-            found.setdefault(m[0], []).append((rank, e.depth - top.depth, e))
-    return found
-
-
-def _open_inner_zips(top, files, found, budget, stack) -> None:
-    """Look inside zips of the upload, shallowest first, for exercises not found outside them.
-
-    A zip as deep as the one an exercise was first found in is opened too, and what it offers
-    for that exercise joins the candidates: two zips side by side (`hw.zip`, `hw (1).zip`) are
-    two candidates, compared as any tie is (`_choose`: different files make the exercise
-    ambiguous), never one taken over the other because it came first in the listing."""
-    opened = 0
-    zip_depth: dict[str, int] = {}  # an exercise found in a zip: that zip's depth
-    while opened < MAX_INNER_ZIPS:
-        inner = next(
-            (
-                e
-                for e in top.walk()
-                if e.kind == "file" and not e.opened and e.name.casefold().endswith(".zip")
-            ),
-            None,
-        )
-        done = all(f in found for f in files)
-        if inner is None or (done and inner.depth > max(zip_depth.values(), default=-1)):
-            return
-        opened += 1
-        try:
-            open_inner_zip(inner, stack, budget)
-        except UploadError as err:
-            budget.notes.append(str(err))
-            continue
-        new = _candidates(inner, files, budget)
-        for f, cands in new.items():
-            placed = [(r, d + inner.depth - top.depth, e) for r, d, e in cands]
-            if f not in found:
-                found[f], zip_depth[f] = placed, inner.depth
-                budget.notes.append(
-                    f"read {f}{_suffix(cands[0][2].name)} from the zip {_rel(top, inner)}"
-                )
-            elif zip_depth.get(f) == inner.depth:
-                found[f] += placed  # a zip beside the first: a candidate as good as its
-                budget.notes.append(f"found {f} in the zip {_rel(top, inner)} too")
-
-
-def _choose(
-    f: str, cands: list[tuple[int, int, Entry]], top: Entry, budget: Budget
-) -> tuple[bytes | None, str | None]:
-    """The bytes for exercise `f` and, when None, why; notes say what was chosen over what."""
-    limit = budget.limits.file_bytes
-    cands = sorted(cands, key=lambda c: (c[0], c[1], c[2].path))
-    best = [c for c in cands if c[:2] == cands[0][:2]][:5]
-    contents: dict[str, bytes] = {}
-    doubtful: list[str] = []
-    for _, _, e in best:
-        try:
-            contents[_rel(top, e)] = read_capped(e, limit, budget)
-        except AmbiguousEntry as err:
-            doubtful.append(str(err))
-        except UploadError as err:
-            budget.notes.append(str(err))
-    if doubtful:  # a zip's entries at one path that differ: no tied file is taken over them
-        return None, "ambiguous: " + "; ".join(doubtful)
-    if not contents:
-        return None, "missing: " + "; ".join(_rel(top, c[2]) for c in best) + " could not be read"
-    if len(set(contents.values())) > 1:
-        names = ", ".join(contents)
-        return None, (
-            f"ambiguous: {names} could each be {f}{_suffix(best[0][2].name)} and differ; not "
-            f"graded: keep one file named {f}{_suffix(best[0][2].name)}"
-        )
-    path, data = next(iter(contents.items()))
-    if len(data) > limit:
-        return None, f"too large: {path} is over {limit} bytes and was not graded"
-    chosen = next(c for c in best if _rel(top, c[2]) == path)
-    wanted = f + _suffix(chosen[2].name)
-    if chosen[2].name.casefold() != wanted.casefold():
-        budget.notes.append(f"graded {path} as {wanted}")
-    elif "/" in path:
-        budget.notes.append(f"found {chosen[2].name} in {path.rsplit('/', 1)[0]}/")
-    others = [_rel(top, c[2]) for c in cands if _rel(top, c[2]) not in contents]
-    if others:
-        budget.notes.append(f"also found {', '.join(others[:5])}: not graded (graded {path})")
-    return READERS[_suffix(chosen[2].name)](data), None
-
-
-def upload_held(top: Entry) -> str:
-    """The files an upload held, for a student who named a file otherwise than expected."""
-    names = [_rel(top, e) for e in top.walk() if e.kind == "file"]
-    if not names:
-        return "no files"
-    more = f" and {len(names) - LISTED} more" if len(names) > LISTED else ""
-    return ", ".join(names[:LISTED]) + more
 
 
 def read_tree(
     top: Entry, name: str, files, budget: Budget, stack: contextlib.ExitStack, source: str = ""
 ) -> Submission:
     """One submission from the tree of its upload."""
-    found = _candidates(top, files, budget)
-    _open_inner_zips(top, files, found, budget, stack)
-    contents: dict[str, bytes | None] = {}
-    absent: dict[str, str] = {}
-    for f in files:
-        contents[f], why = _choose(f, found[f], top, budget) if f in found else (None, None)
-        if why:
-            absent[f] = why
+    found, contents, absent = exercise_files(top, files, budget, stack)
     # A notebook holds every exercise at once: when it is what gets graded, it fills `contents`.
     notebook = notebook_submissions.use_notebook(top, files, contents, budget.notes, budget)
     if notebook.get("graded"):
@@ -351,7 +200,7 @@ class Input:
 
 
 def _parts(top: Entry, e: Entry) -> tuple[str, ...]:
-    rel = _rel(top, e)
+    rel = relative(top, e)
     return tuple(rel.split("/")) if rel else ()
 
 

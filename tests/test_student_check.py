@@ -625,3 +625,33 @@ def test_the_check_s_limits_are_the_grader_s():
     limits = Limits()
     checks = (local_check.IMPORT_SECONDS, local_check.CALL_SECONDS, local_check.OUTPUT_BYTES)
     assert checks == (limits.import_seconds, limits.call_seconds, limits.output_bytes)
+
+
+def test_the_bundle_check_finds_each_file_where_the_grader_does(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """check.py once read the folder's top alone: work kept in a subfolder or a zip was "not
+    submitted" there and graded by the grader. Both now choose by one rule (`choosing`): the
+    same files taken, the same notes on what was taken from where and what was left out."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    student_folder(folder / "hw3", {})
+    (folder / "hw3" / "exercise3.py").unlink()
+    with zipfile.ZipFile(folder / "upload.zip", "w") as z:
+        z.writestr("exercise3.py", solution("exercise3"))
+    old = folder / "old"
+    old.mkdir()
+    (old / "exercise2.py").write_text((STUBS / "exercise2.py").read_text())
+    (folder / "hw3" / "exercise2.py").rename(folder / "exercise2.py")
+    local = bundle_check(bundle_dir, folder)
+    checked = CliRunner().invoke(main, ["check", str(folder)]).output
+    notes = {line for line in local.splitlines() if line.startswith("Note:")}
+    assert notes == {line for line in checked.splitlines() if line.startswith("Note:")}
+    assert "Note: found exercise1.py in hw3/" in notes
+    assert "Note: read exercise3.py from the zip upload.zip" in notes
+    assert "Note: also found old/exercise2.py: not graded (graded exercise2.py)" in notes
+    assert "36 of 36 items pass" in local and "36 of 36 items pass" in checked

@@ -725,9 +725,9 @@ def test_a_zip_lying_about_its_entry_count_is_still_capped(tmp_path):
 
 def test_another_kind_of_exercise_file_is_one_entry_in_readers(tmp_path, monkeypatch):
     """How a notebook reader plugs in: a suffix and a function; a .py still wins beside it."""
-    from grader import submissions
+    from grader import choosing
 
-    monkeypatch.setitem(submissions.READERS, ".ipynb", lambda data: b"# from a notebook\n")
+    monkeypatch.setitem(choosing.READERS, ".ipynb", lambda data: b"# from a notebook\n")
     root = tree(tmp_path / "s", {"exercise1.ipynb": "{}", "exercise1.py": "py\n"})
     tree(root, {"exercise2 (1).ipynb": "{}"})
     [sub], _ = discover(root, FILES)

@@ -18,6 +18,8 @@ PACKAGE = "_ninja_check"
 SHIPPED = (  # paths under grader/
     "records.py",
     "exercise_names.py",
+    "uploads.py",
+    "choosing.py",
     "student_text.py",
     "staticscan.py",
     "calls.py",

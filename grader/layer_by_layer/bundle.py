@@ -17,6 +17,8 @@ PACKAGE = "_layers_check"
 SHIPPED = (
     "records.py",
     "exercise_names.py",
+    "uploads.py",
+    "choosing.py",
     "student_text.py",
     "staticscan.py",
     "calls.py",

@@ -1,0 +1,176 @@
+"""Which file of an upload is each exercise: one rule for `grader grade` and the bundle's check.py.
+
+A file named like the exercise, ignoring case (`exercise1.py`), wins over a variant a browser or
+a student makes (`exercise1 (1).py`, `Exercise 1.py`, `exercise_01.py`); a shallower file wins over
+a deeper one; zips inside the upload are opened for exercises not found outside them. Two
+different files left tied for one exercise are not guessed between: that exercise is not graded,
+and the note says which files and what to do (docs/submissions.md).
+
+It works on the listing `uploads.py` makes of a folder or a zip and reads nothing but the chosen
+files' bytes. It ships in the student bundle (stdlib only, like uploads.py), so the bundle's
+check.py takes the file the grader will take, from a subfolder or a zip as much as from the top.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+from .exercise_names import match_name
+from .uploads import AmbiguousEntry, Budget, Entry, UploadError, open_inner_zip, read_capped
+
+MAX_INNER_ZIPS = 5  # zips inside one submission opened to look for missing exercises
+LISTED = 15  # files named when telling a student what their upload held
+
+
+def _python(data: bytes) -> bytes:
+    return data
+
+
+# How each kind of exercise file becomes Python source: one function per file suffix (a reader
+# for notebooks adds ".ipynb" here).
+READERS: dict[str, Callable[[bytes], bytes]] = {".py": _python}
+
+
+def match_exercise(filename: str, files: tuple[str, ...]) -> tuple[str, int] | None:
+    """Which exercise a file name means and how surely (0: its exact name, 1: a variant)."""
+    return match_name(filename, files, tuple(READERS))
+
+
+def _suffix(name: str) -> str:
+    return next((s for s in READERS if name.casefold().endswith(s)), next(iter(READERS)))
+
+
+def relative(top: Entry, e: Entry) -> str:
+    return e.path[len(top.path) + 1 :] if top.path else e.path
+
+
+def _candidates(top: Entry, files, budget: Budget) -> dict[str, list[tuple[int, int, Entry]]]:
+    found: dict[str, list[tuple[int, int, Entry]]] = {}
+    deep = False
+    for n, e in enumerate(top.walk()):
+        if n >= budget.limits.entries:  # a zip listed whole (an export) is cut here
+            budget.stop(relative(top, e))
+            break
+        if e.depth - top.depth > budget.limits.depth:
+            if not deep:
+                deep = True
+                budget.notes.append(
+                    f"did not look at {relative(top, e)}: nested more than {budget.limits.depth} "
+                    "levels deep"
+                )
+            continue
+        m = match_exercise(e.name, files) if e.kind == "file" else None
+        if m:
+            # Exact names first, then by kind of file (a .py before whatever READERS adds).
+            rank = m[1] * len(READERS) + list(READERS).index(_suffix(e.name))
+            found.setdefault(m[0], []).append((rank, e.depth - top.depth, e))
+    return found
+
+
+def _open_inner_zips(top, files, found, budget, stack) -> None:
+    """Look inside zips of the upload, shallowest first, for exercises not found outside them.
+
+    A zip as deep as the one an exercise was first found in is opened too, and what it offers
+    for that exercise joins the candidates: two zips side by side (`hw.zip`, `hw (1).zip`) are
+    two candidates, compared as any tie is (`_choose`: different files make the exercise
+    ambiguous), never one taken over the other because it came first in the listing."""
+    opened = 0
+    zip_depth: dict[str, int] = {}  # an exercise found in a zip: that zip's depth
+    while opened < MAX_INNER_ZIPS:
+        inner = next(
+            (
+                e
+                for e in top.walk()
+                if e.kind == "file" and not e.opened and e.name.casefold().endswith(".zip")
+            ),
+            None,
+        )
+        done = all(f in found for f in files)
+        if inner is None or (done and inner.depth > max(zip_depth.values(), default=-1)):
+            return
+        opened += 1
+        try:
+            open_inner_zip(inner, stack, budget)
+        except UploadError as err:
+            budget.notes.append(str(err))
+            continue
+        new = _candidates(inner, files, budget)
+        for f, cands in new.items():
+            placed = [(r, d + inner.depth - top.depth, e) for r, d, e in cands]
+            if f not in found:
+                found[f], zip_depth[f] = placed, inner.depth
+                budget.notes.append(
+                    f"read {f}{_suffix(cands[0][2].name)} from the zip {relative(top, inner)}"
+                )
+            elif zip_depth.get(f) == inner.depth:
+                found[f] += placed  # a zip beside the first: a candidate as good as its
+                budget.notes.append(f"found {f} in the zip {relative(top, inner)} too")
+
+
+def _choose(
+    f: str, cands: list[tuple[int, int, Entry]], top: Entry, budget: Budget
+) -> tuple[bytes | None, str | None]:
+    """The bytes for exercise `f` and, when None, why; notes say what was chosen over what."""
+    limit = budget.limits.file_bytes
+    cands = sorted(cands, key=lambda c: (c[0], c[1], c[2].path))
+    best = [c for c in cands if c[:2] == cands[0][:2]][:5]
+    contents: dict[str, bytes] = {}
+    doubtful: list[str] = []
+    for _, _, e in best:
+        try:
+            contents[relative(top, e)] = read_capped(e, limit, budget)
+        except AmbiguousEntry as err:
+            doubtful.append(str(err))
+        except UploadError as err:
+            budget.notes.append(str(err))
+    if doubtful:  # a zip's entries at one path that differ: no tied file is taken over them
+        return None, "ambiguous: " + "; ".join(doubtful)
+    if not contents:
+        return None, "missing: " + "; ".join(
+            relative(top, c[2]) for c in best
+        ) + " could not be read"
+    if len(set(contents.values())) > 1:
+        names = ", ".join(contents)
+        return None, (
+            f"ambiguous: {names} could each be {f}{_suffix(best[0][2].name)} and differ; not "
+            f"graded: keep one file named {f}{_suffix(best[0][2].name)}"
+        )
+    path, data = next(iter(contents.items()))
+    if len(data) > limit:
+        return None, f"too large: {path} is over {limit} bytes and was not graded"
+    chosen = next(c for c in best if relative(top, c[2]) == path)
+    wanted = f + _suffix(chosen[2].name)
+    if chosen[2].name.casefold() != wanted.casefold():
+        budget.notes.append(f"graded {path} as {wanted}")
+    elif "/" in path:
+        budget.notes.append(f"found {chosen[2].name} in {path.rsplit('/', 1)[0]}/")
+    others = [relative(top, c[2]) for c in cands if relative(top, c[2]) not in contents]
+    if others:
+        budget.notes.append(f"also found {', '.join(others[:5])}: not graded (graded {path})")
+    return READERS[_suffix(chosen[2].name)](data), None
+
+
+def upload_held(top: Entry) -> str:
+    """The files an upload held, for a student who named a file otherwise than expected."""
+    names = [relative(top, e) for e in top.walk() if e.kind == "file"]
+    if not names:
+        return "no files"
+    more = f" and {len(names) - LISTED} more" if len(names) > LISTED else ""
+    return ", ".join(names[:LISTED]) + more
+
+
+def exercise_files(
+    top: Entry, files: tuple[str, ...], budget: Budget, stack: contextlib.ExitStack
+) -> tuple[dict, dict[str, bytes | None], dict[str, str]]:
+    """For each exercise of `files`: its candidates in the upload, the bytes chosen (None when
+    none was or none could be), and why when it could not be chosen (ambiguous, too large)."""
+    found = _candidates(top, files, budget)
+    _open_inner_zips(top, files, found, budget, stack)
+    contents: dict[str, bytes | None] = {}
+    absent: dict[str, str] = {}
+    for f in files:
+        contents[f], why = _choose(f, found[f], top, budget) if f in found else (None, None)
+        if why:
+            absent[f] = why
+    return found, contents, absent
