@@ -47,6 +47,18 @@ def hidden(name: str) -> bool:
     return name.startswith(".") or name in IGNORED_DIRS
 
 
+# A folder holding this file is a Python virtual environment (PEP 405 defines one by it), never a
+# student's work, whatever it is called: `python -m venv venv` beside the exercise files is
+# common, and its thousands of files drowned a check's notes and ate the upload's entry limit.
+# Only a folder below the top is skipped: a student who made the environment in their work
+# folder itself (`python -m venv .`) keeps their files beside it.
+ENVIRONMENT_MARKER = "pyvenv.cfg"
+
+
+def environment_note(path: str) -> str:
+    return f"skipped {path}/: a Python virtual environment (it holds {ENVIRONMENT_MARKER})"
+
+
 # A TA's export zip may be large; its listing is parsed once, so its entry count is capped.
 MAX_EXPORT_ENTRIES = 200_000
 
@@ -221,6 +233,13 @@ def _list(fd: int, cap: int) -> list[tuple[str, os.stat_result | OSError]]:
     return sorted(out, key=lambda x: x[0])
 
 
+def _environment(listing: list[tuple[str, os.stat_result | OSError]]) -> bool:
+    return any(
+        name == ENVIRONMENT_MARKER and not isinstance(st, OSError) and stat.S_ISREG(st.st_mode)
+        for name, st in listing
+    )
+
+
 def scan_folder(root: Path, parts: tuple[str, ...], budget: Budget) -> Entry:
     """The tree of folder root/parts, shallowest first, within the budget; nothing followed."""
     top = Entry(parts[-1] if parts else root.name, "", "dir")
@@ -240,6 +259,9 @@ def scan_folder(root: Path, parts: tuple[str, ...], budget: Budget) -> Entry:
             continue
         finally:
             os.close(fd)
+        if node is not top and _environment(listing):
+            budget.notes.append(environment_note(node.path))
+            continue
         for name, st in listing:
             if hidden(name):
                 continue
@@ -351,13 +373,8 @@ def scan_zip(
             continue
         if not parts or (any(map(hidden, parts)) and not (keep_hidden and keep_hidden(parts))):
             continue
-        if len(parts) + under.depth > budget.limits.depth:
-            budget.notes.append(
-                f"skipped {label}/{'/'.join(parts)}: nested more than {budget.limits.depth} "
-                "levels deep"
-            )
-            continue
         listed.append((parts, _zip_kind(info), info))
+    listed = _within_depth(_without_environments(listed, under, budget), label, under, budget)
     # Every path the zip needs as a folder: those it lists as folders and those entries sit in.
     # A file at one of them is a second entry at that path (an unzip tool makes one of the two).
     folders = {p[:i] for p, kind, _ in listed for i in range(1, len(p) + (kind == "dir"))}
@@ -388,6 +405,32 @@ def scan_zip(
         if kind != "file":
             budget.notes.append(f"skipped {path}: {kind} in a zip, not a regular file")
     return z
+
+
+def _within_depth(listed: list, label: str, under: Entry, budget: Budget) -> list:
+    kept = []
+    for parts, kind, info in listed:
+        if len(parts) + under.depth > budget.limits.depth:
+            budget.notes.append(
+                f"skipped {label}/{'/'.join(parts)}: nested more than {budget.limits.depth} "
+                "levels deep"
+            )
+            continue
+        kept.append((parts, kind, info))
+    return kept
+
+
+def _without_environments(listed: list, under: Entry, budget: Budget) -> list:
+    """`listed` without what lies in a virtual environment's folder below the zip's top."""
+    envs = {
+        p[:-1]
+        for p, kind, _ in listed
+        if len(p) > 1 and p[-1] == ENVIRONMENT_MARKER and kind == "file"
+    }
+    outer = sorted(e for e in envs if not any(e[:i] in envs for i in range(1, len(e))))
+    for e in outer:
+        budget.notes.append(environment_note("/".join(filter(None, (under.path, *e)))))
+    return [x for x in listed if not any(x[0][: len(e)] == e for e in outer)] if outer else listed
 
 
 def _zip_dirs(dirs, parts, under: Entry, label: str, budget: Budget) -> Entry | None:

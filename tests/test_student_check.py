@@ -647,6 +647,11 @@ def test_the_bundle_check_finds_each_file_where_the_grader_does(
     old.mkdir()
     (old / "exercise2.py").write_text((STUBS / "exercise2.py").read_text())
     (folder / "hw3" / "exercise2.py").rename(folder / "exercise2.py")
+    venv = folder / "venv"  # `python -m venv venv` beside the work: skipped, with one note
+    deep = venv / "lib" / "python3.11" / "site-packages" / "a" / "b" / "c" / "d" / "e"
+    deep.mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (deep / "exercise1.py").write_text("")
     local = bundle_check(bundle_dir, folder)
     checked = CliRunner().invoke(main, ["check", str(folder)]).output
     notes = {line for line in local.splitlines() if line.startswith("Note:")}
@@ -654,4 +659,6 @@ def test_the_bundle_check_finds_each_file_where_the_grader_does(
     assert "Note: found exercise1.py in hw3/" in notes
     assert "Note: read exercise3.py from the zip upload.zip" in notes
     assert "Note: also found old/exercise2.py: not graded (graded exercise2.py)" in notes
+    assert "Note: skipped venv/: a Python virtual environment (it holds pyvenv.cfg)" in notes
+    assert len(notes) == 5, notes
     assert "36 of 36 items pass" in local and "36 of 36 items pass" in checked

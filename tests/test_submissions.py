@@ -154,6 +154,39 @@ def test_a_file_wherever_it_sits_shallowest_first(tmp_path):
     assert "found exercise2.py in hw/src/" in sub.notes
 
 
+def _environment(prefix: str) -> dict[str, str]:
+    """A virtual environment's files under `prefix`: its marker and a deep tree, with an
+    exercise-named module in it that is no one's work."""
+    deep = "/".join(["lib", "python3.11", "site-packages", "pkg", "sub", "subsub", "x"])
+    files = {f"{prefix}pyvenv.cfg": "home = /usr/bin\n", f"{prefix}lib/exercise3.py": "theirs\n"}
+    files.update({f"{prefix}{deep}/m{i}.py": "" for i in range(40)})
+    return files
+
+
+@pytest.mark.parametrize("packed", ["folder", "zip"])
+def test_a_virtual_environment_in_an_upload_is_skipped_with_one_note(tmp_path, packed):
+    """`python -m venv venv` beside the work: its thousands of files are no one's exercise, and
+    they filled a check with a note per deep folder and the upload's entry limit."""
+    files = {"exercise1.py": "mine\n", **_environment("venv/")}
+    if packed == "zip":  # a zip inside the upload, opened for the exercise not found outside
+        root = tree(tmp_path / "s", {"exercise2.py": "two\n", "work.zip": zip_bytes(files)})
+    else:
+        root = tree(tmp_path / "s", files)
+    [sub], _ = discover(root, FILES)
+    assert sub.files["exercise1"] == b"mine\n"
+    assert sub.files["exercise3"] is None  # venv/lib/exercise3.py is not the student's
+    where = "work.zip/venv/" if packed == "zip" else "venv/"
+    assert f"skipped {where}: a Python virtual environment (it holds pyvenv.cfg)" in sub.notes
+    assert not [n for n in sub.notes if "nested" in n or "site-packages" in n]
+
+
+def test_work_in_a_folder_made_a_virtual_environment_itself_is_still_read(tmp_path):
+    """`python -m venv .` in the work folder: the top is never skipped, only what is below."""
+    root = tree(tmp_path / "s", {"exercise1.py": "mine\n", **_environment("")})
+    [sub], _ = discover(root, FILES)
+    assert sub.files["exercise1"] == b"mine\n"
+
+
 def test_a_missing_exercise_beside_others_tells_what_the_upload_held(tmp_path):
     root = tree(tmp_path / "a", {"exercise1.py": "a\n", "exercise2.py": "b\n", "ex_3.py": "c\n"})
     [sub], _ = discover(root, FILES)
