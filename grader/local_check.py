@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import bdb
+import builtins
 import contextlib
 import io
 import linecache
@@ -273,6 +274,33 @@ class CappedOutput(io.StringIO):
         return text
 
 
+# What a student's file may import and be sure the grader has: the contract's torch and numpy, and
+# the standard library. The check runs in the student's own Python, which may hold much more
+# (matplotlib, from the lecture's first cell): an import of it passed here and cost the whole file
+# in the grader. Any other import from a student's file now fails here as it would there.
+GRADER_IMPORTS = frozenset({"torch", "numpy"})
+
+
+def grader_has(module: str) -> bool:
+    top = module.partition(".")[0]
+    return (
+        top in GRADER_IMPORTS or top in sys.stdlib_module_names or top in sys.builtin_module_names
+    )
+
+
+def _graders_imports(real: Any, student_files: set[str]) -> Any:
+    """`__import__` that refuses, from the student's files only (torch's own lazy imports pass),
+    what the grader may lack, with the ModuleNotFoundError the grader's process raises."""
+
+    def imported(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002 - __import__'s own
+        if level == 0 and (globals or {}).get("__file__") in student_files and not grader_has(name):
+            top = name.partition(".")[0]
+            raise ModuleNotFoundError(f"No module named '{top}'", name=top)
+        return real(name, globals, locals, fromlist, level)
+
+    return imported
+
+
 @contextlib.contextmanager
 def graders_conditions(
     folder: Path,
@@ -293,6 +321,8 @@ def graders_conditions(
     sys.stdin, sys.breakpointhook = io.StringIO(""), _no_debugger
     for owner, name, theirs in _graders_torch():
         setattr(owner, name, theirs)
+    real_import = builtins.__import__
+    builtins.__import__ = _graders_imports(real_import, {f"{name}.py" for name in files})
     try:
         with (
             contextlib.redirect_stdout(printed),
@@ -301,6 +331,7 @@ def graders_conditions(
         ):
             yield
     finally:
+        builtins.__import__ = real_import
         os.chdir(saved[0])
         sys.stdin, sys.breakpointhook = saved[1], saved[2]
         for owner, name, original in patched:

@@ -662,3 +662,35 @@ def test_the_bundle_check_finds_each_file_where_the_grader_does(
     assert "Note: skipped venv/: a Python virtual environment (it holds pyvenv.cfg)" in notes
     assert len(notes) == 5, notes
     assert "36 of 36 items pass" in local and "36 of 36 items pass" in checked
+
+
+def test_an_import_the_grader_lacks_fails_in_the_check_even_where_the_student_has_it(
+    bundle_dir: Path, public_grader, tmp_path: Path
+) -> None:
+    """The lecture's first cell imports matplotlib; a student who keeps that line in
+    exercise1.py and has matplotlib installed saw every item ok in check.py, and lost the whole
+    file in the grader, which has no matplotlib. The check now refuses what the grader may lack
+    (anything but the standard library, torch and numpy) from the student's files, with the
+    grader's words, however rich the student's own Python is."""
+    fakes = tmp_path / "site"
+    (fakes / "matplotlib").mkdir(parents=True)
+    (fakes / "matplotlib" / "__init__.py").write_text("")
+    (fakes / "matplotlib" / "pyplot.py").write_text("def plot(*a): pass\n")
+    source = mutated(
+        "exercise1", AFTER_IMPORTS, AFTER_IMPORTS + "import matplotlib.pyplot as plt\n"
+    )
+    folder = student_folder(tmp_path / "mine", {"exercise1": source})
+    done = subprocess.run(
+        [sys.executable, "check.py", str(folder)],
+        cwd=bundle_dir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(fakes)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip("\n") == render(graded(public_grader, folder), where=str(folder))
+    row = rows_of(done.stdout, "exercise1.dlogprobs")
+    assert "ERROR" in row and "it imports 'matplotlib', which the grader does not have" in row
+    assert "10 of 36 items pass" in done.stdout
