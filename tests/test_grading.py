@@ -234,6 +234,27 @@ def test_nan_inf_none_and_non_tensors_fail_with_clear_messages(grade):
         assert it["status"] == "failed" and says in it["message"], it["message"]
 
 
+def test_a_gradient_left_out_of_exercise_3s_dict_costs_that_gradient_only(grade):
+    """A key misspelt or left out of backward's dict fails that gradient alone, as None in the
+    lecture's list does: the others are judged, and the run takes the absent ones from autograd
+    (it once failed all seven and the run: 0 of 30 for six right gradients)."""
+    source = solution("exercise3")
+    for old, new in (('"dbngain": dbngain', '"dbngian": dbngain'), ('        "db1": db1,\n', "")):
+        assert source.count(old) == 1
+        source = source.replace(old, new)
+    result = grade(submission(exercise3=source))
+    assert failing(result) == {"exercise3.dbngain", "exercise3.db1"}
+    for grad in ("dbngain", "db1"):
+        it = item(result, f"exercise3.{grad}")
+        assert it["status"] == "failed"
+        assert f"the returned dict has no {grad}" in it["message"], it["message"]
+    assert "`dbngian`" in item(result, "exercise3.dbngain")["message"]
+    assert "dbngian" not in item(result, "exercise3.db1")["message"]
+    training = item(result, "exercise3.training")
+    assert training["status"] == "passed", training["message"]
+    assert "db1, dbngain came from autograd" in training["message"]
+
+
 # Autograd is forbidden, for the function that uses it only
 
 AUTOGRAD = {

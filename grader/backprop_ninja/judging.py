@@ -15,7 +15,7 @@ from ..hints import HintContext
 from ..records import CaseResult, ItemResult, Outcome
 from . import spec
 from .cases import Case
-from .training import TrainingRun, sgd_run, split_grads
+from .training import Absent, TrainingRun, sgd_run, split_grads
 
 # (gradient, case, compact) -> {label: wrong answer}; the grader passes mistakes.known_mistakes.
 Mistakes = Callable[..., dict] | None
@@ -181,8 +181,12 @@ def parameter_gradients(
         for grad in spec.EXERCISE3_GRADS:
             if isinstance(grads, str):
                 one = Outcome("failed", grads)
+            elif grads is None:
+                one = outcome
+            elif isinstance(grads[grad], Absent):
+                one = Outcome("failed", grads[grad].message)
             else:
-                one = Outcome("ok", value=grads[grad]) if grads else outcome
+                one = Outcome("ok", value=grads[grad])
             per_grad[grad].append(
                 judge_case(
                     case.meta(),

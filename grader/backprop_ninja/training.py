@@ -14,12 +14,14 @@ A run left with only parameters whose true gradient is zero (b1) judges nothing 
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
 
 from ..records import Outcome
+from ..student_text import did_you_mean
 from . import model, spec
 from .model import Config
 
@@ -31,16 +33,26 @@ TRAIN_LR = 0.1
 TRAIN_TOLERANCE = 1e-4
 
 
+@dataclass(frozen=True)
+class Absent:
+    """A gradient `backward`'s dict leaves out: that gradient alone fails, with `message`; the
+    others are judged (a list with None in that place is judged the same way)."""
+
+    message: str
+
+
+# A dict's keys weighed for "did you mean" (`dbngian` for `dbngain`); more are not looked at.
+_KEYS_WEIGHED = 100
+
+
 def split_grads(value: object) -> dict[str, object] | str:
-    """`backward`'s dict (keys dC...) or list/tuple (the lecture's order) -> {dC: value, ...}."""
+    """`backward`'s dict (keys dC...) or list/tuple (the lecture's order) -> {dC: value, ...}.
+
+    A dict without some of the keys maps each of them to an Absent: one key left out or
+    misspelt costs that gradient, not the six others beside it."""
     names = spec.EXERCISE3_GRADS
     if isinstance(value, dict):
-        missing = [k for k in names if k not in value]
-        if missing:
-            return (
-                f"the returned dict has no {', '.join(missing)} (keys must be {', '.join(names)})"
-            )
-        return {k: value[k] for k in names}
+        return {k: value[k] if k in value else Absent(_absent(k, value)) for k in names}
     if isinstance(value, list):
         if len(value) != len(names):
             return f"returned {len(value)} values; expected {len(names)}: {', '.join(names)}"
@@ -50,6 +62,16 @@ def split_grads(value: object) -> dict[str, object] | str:
     kind = "None" if value is None else kind
     return (
         f"returned a {kind}; expected a dict with keys {', '.join(names)} or a list in that order"
+    )
+
+
+def _absent(name: str, value: dict) -> str:
+    """Why the returned dict has no gradient `name`, with the key meant, when one is close."""
+    others = [k for k in itertools.islice(value, _KEYS_WEIGHED) if k not in spec.EXERCISE3_GRADS]
+    close = did_you_mean(name, set(others), frozenset(spec.EXERCISE3_GRADS))
+    typo = f"; it has {close.removeprefix('did you mean ').rstrip('?')}: meant as `{name}`?"
+    return f"the returned dict has no {name} (keys must be {', '.join(spec.EXERCISE3_GRADS)})" + (
+        typo if close else ""
     )
 
 
@@ -177,6 +199,8 @@ def _student_grads(
     for name, value in grads.items():
         if name in excused:
             continue
+        if isinstance(value, Absent):
+            return Outcome("failed", value.message)
         p = params[name[1:]]
         if not isinstance(value, tuple) or value[0].numel() != p.numel():
             return Outcome("failed", f"{name} is not a tensor of {p.numel()} numbers")
