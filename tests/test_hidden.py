@@ -56,6 +56,21 @@ def test_every_case_repeats_a_character_in_its_batch():
         assert int(counts.max()) >= 2
 
 
+def test_every_case_repeats_a_character_inside_one_context():
+    """As the lecture's `...` contexts do: a loop over rows, `dC[Xb[k]] += demb[k]`, keeps one
+    use of a character repeated inside a row, and must fail every case (it passed two)."""
+    for case in cases():
+        assert any(row.unique().numel() < row.numel() for row in case.Xb), case.id
+
+
+def test_some_cases_leave_the_last_character_out_of_the_batch():
+    """`F.one_hot(Xb)` or `F.one_hot(Yb)` without num_classes is as wide as the largest index
+    drawn: a batch without the last character makes it the wrong shape (it failed one case)."""
+    for batch in ("Xb", "Yb"):
+        short = [c.id for c in cases() if int(getattr(c, batch).max()) < c.cfg.vocab_size - 1]
+        assert len(short) >= 2, (batch, short)
+
+
 def test_bessel_is_checked_at_n_100_and_at_small_n():
     ns = {c.n for c in HIDDEN}
     assert 100 in ns and min(ns) <= 10

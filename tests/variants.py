@@ -147,6 +147,14 @@ MISTAKES: dict[str, Variant] = {
         "    dC[Xb] += demb\n",
         says=("repeated characters",),
     ),
+    # A loop over rows keeps one use of a character repeated inside a context (`...`).
+    "dC_row_loop": _v(
+        "exercise1",
+        "dC",
+        "    dC.index_add_(0, Xb.reshape(-1), demb.reshape(-1, demb.shape[-1]))\n",
+        "    for k in range(Xb.shape[0]):\n        dC[Xb[k]] += demb[k]\n",
+        says=("repeated characters",),
+    ),
     # Exercise 3 returns every parameter's gradient at once: a mistake reaches every gradient
     # below it, but not the training run, which takes a gradient already failed from autograd
     # (one mistake is charged once).
