@@ -751,6 +751,32 @@ def test_a_student_process_under_a_container_limit_is_refused_700_mb(monkeypatch
         zygote.close()
 
 
+@pytest.mark.skipif(not confine.LINUX, reason="the OOM killer's scores are Linux's")
+def test_a_student_process_is_the_oom_killers_first_choice_and_stays_it() -> None:
+    """In a container's memory cgroup the OOM killer takes the largest process: student
+    processes that each stayed just under the grader's size made the grader the victim, and
+    the grading ended with no result (red team). Every student process asks to be taken first
+    (oom_score_adj 1000) and cannot take that back."""
+    zygote = Zygote(FAST, isolation.detect(allow_bubblewrap=False))
+    try:
+        process = zygote.spawn()
+        assert process.layers.get("oom_killer_first") is True
+        adj = Path(f"/proc/{process.pid}/oom_score_adj")
+        assert adj.read_text().strip() == "1000"
+        assert Path(f"/proc/{zygote.proc.pid}/oom_score_adj").read_text().strip() == "0"
+        lower = (
+            "import os\n"
+            "def lower():\n"
+            "    fd = os.open('/proc/self/oom_score_adj', os.O_WRONLY)\n"
+            "    os.write(fd, b'0')\n"
+        )
+        assert process.load("m", lower).ok
+        assert not process.call("m", "lower", {}, []).ok
+        assert adj.read_text().strip() == "1000"
+    finally:
+        zygote.close()
+
+
 # --- nothing is left for the machine's init to reap ----------------------------------------------
 
 ADOPT_ORPHANS = textwrap.dedent(

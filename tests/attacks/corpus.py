@@ -256,6 +256,28 @@ for i in range(200):
         "import os\nos.closerange(0, 1024)\n",
         "error",
     ),
+    _a(
+        "take_back_the_oom_score",
+        "lowers its own OOM score, so that in a container the OOM killer would take the grader "
+        "(every student process asks to be taken first: tests/test_isolation.py shows it)",
+        "exercise2.dhprebn",
+        """
+import os
+for value in (b'0', b'-1000', b'999'):
+    try:
+        fd = os.open('/proc/self/oom_score_adj', os.O_WRONLY)
+    except OSError:
+        break
+    try:
+        os.write(fd, value)
+    except OSError:
+        continue
+    finally:
+        os.close(fd)
+    raise RuntimeError(f"ATTACK SUCCEEDED: its OOM score adjustment is now {value.decode()}")
+""",
+        "passed",
+    ),
 ]
 
 SIGNALS = [

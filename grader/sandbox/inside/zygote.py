@@ -358,6 +358,7 @@ def _confine(
         os.chown(folder, uid, uid)
     os.chmod(folder, 0o700)
     os.chdir(folder)
+    oom_first = _first_for_the_oom_killer()  # while /proc/self is still its own to write
     _drop_privileges(uid)
     if confine.LINUX:
         zygote = os.getppid()
@@ -366,7 +367,11 @@ def _confine(
         if os.getppid() != zygote:
             raise RuntimeError("the zygote ended during set-up")
         confine.not_dumpable()
-    layers = {"uid": os.getuid(), "dropped_to_fresh_uid": uid is not None}
+    layers = {
+        "uid": os.getuid(),
+        "dropped_to_fresh_uid": uid is not None,
+        "oom_killer_first": oom_first,
+    }
     mapped = _address_space_now()  # read from /proc, which Landlock then closes
     try:
         _put_in_force(
@@ -384,6 +389,29 @@ def _confine(
     _check_python_readable(layers)
     layers["autograd"] = _keep_autograd_off(config.get("audit_hook", True))
     return layers
+
+
+# The most a process can ask of the OOM killer: take me before anything else.
+OOM_SCORE_ADJ_MAX = 1000
+
+
+def _first_for_the_oom_killer() -> bool:
+    """Make this process the OOM killer's first choice, before anything of the grader's.
+
+    The kernel picks its victim by resident memory. In a container's memory cgroup, student
+    processes that each stay just under the grader's size, all at once, made the grader itself
+    the largest process and the victim (red team: the grading ended with no result at all).
+    At the maximum adjustment every student process outranks the grader and the zygote
+    whatever its size; raising one's own score needs no privilege, and lowering it again needs
+    CAP_SYS_RESOURCE, which no student process has (nor any way to open the file for writing
+    once Landlock and seccomp are in force). Before the uid change, which leaves /proc/self
+    owned by root. False where there is no /proc to write (not Linux)."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(str(OOM_SCORE_ADJ_MAX))
+    except OSError:
+        return False
+    return True
 
 
 def _landlock(config: dict, folder: str, ways_in: dict[str, int], rules) -> str:
