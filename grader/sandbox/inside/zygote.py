@@ -402,16 +402,33 @@ def _first_for_the_oom_killer() -> bool:
     processes that each stay just under the grader's size, all at once, made the grader itself
     the largest process and the victim (red team: the grading ended with no result at all).
     At the maximum adjustment every student process outranks the grader and the zygote
-    whatever its size; raising one's own score needs no privilege, and lowering it again needs
-    CAP_SYS_RESOURCE, which no student process has (nor any way to open the file for writing
-    once Landlock and seccomp are in force). Before the uid change, which leaves /proc/self
-    owned by root. False where there is no /proc to write (not Linux)."""
+    whatever its size. Raising one's own score needs no privilege; lowering it again needs the
+    file opened for writing, which a student process cannot (non-dumpable, its /proc/self is
+    root's; seccomp and Landlock refuse it too), and as root the write also sets the floor
+    below which only CAP_SYS_RESOURCE may go. Before the uid change. Not root, the process
+    inherited the zygote's non-dumpable mark, which gives /proc/self to root: it is dumpable
+    for the one write (no student code exists yet), then closed again. False where there is
+    no /proc to write (not Linux)."""
     try:
-        with open("/proc/self/oom_score_adj", "w") as f:
-            f.write(str(OOM_SCORE_ADJ_MAX))
+        _write_oom_score_adj()
+    except PermissionError:
+        if os.getuid() == 0 or not confine.LINUX:
+            return False
+        try:
+            confine.prctl(confine.PR_SET_DUMPABLE, 1)
+            _write_oom_score_adj()
+        except OSError:
+            return False
+        finally:
+            confine.not_dumpable()
     except OSError:
         return False
     return True
+
+
+def _write_oom_score_adj() -> None:
+    with open("/proc/self/oom_score_adj", "w") as f:
+        f.write(str(OOM_SCORE_ADJ_MAX))
 
 
 def _landlock(config: dict, folder: str, ways_in: dict[str, int], rules) -> str:
