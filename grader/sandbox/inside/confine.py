@@ -333,6 +333,17 @@ O_WRITES = 0o1 | 0o2 | 0o1000  # O_WRONLY, O_RDWR, O_TRUNC (Linux truncates even
 # openat2 passes its flags in a struct, which a seccomp filter cannot read: it gets ENOSYS, as on
 # kernels before 5.6, so that a caller falls back to openat, whose flags the filter reads.
 OPENAT2 = 437  # the same number on every architecture
+# futex: only a process's private futexes (FUTEX_PRIVATE_FLAG in the operation, which every
+# lock of a single process uses: glibc's, Python's, libgomp's). A shared futex is keyed by the
+# file page under its address, and every student process may map the same read-only page of a
+# system library: one process's FUTEX_WAKE then woke another's FUTEX_WAIT, across processes of
+# a submission and across parallel graders' students (red team, with native code). futex_wait
+# and futex_wake (Linux 6.7) carry the same flag in their fourth argument; futex_waitv and
+# futex_requeue keep theirs in structs the filter cannot read, and get ENOSYS, as on older
+# kernels. The numbers of the four newer calls are the same on every architecture.
+FUTEX_PRIVATE_FLAG = 128  # FUTEX2_PRIVATE has the same value
+FUTEX2_FLAGS = {"futex_wake": 454, "futex_wait": 455}
+FUTEX2_STRUCTS = {"futex_waitv": 449, "futex_requeue": 456}
 # ioctl: only the commands that read a descriptor's state or set its own flags (numbers from
 # asm-generic/ioctls.h, the same on both architectures): TCGETS (isatty), TIOCGWINSZ (a
 # terminal's size), FIONREAD (bytes waiting: the worker's socket), FIONBIO (non-blocking),
@@ -361,12 +372,13 @@ _SYSCALLS = {
         "fcntl": fcntl,
         "ioctl": ioctl,
         "prctl": prctl_nr,
+        "futex": futex,
         "opens": {nr: _FLAGS_ARG[name] for name, nr in _OPENS[arch].items()},
         "x32": arch == "x86_64",  # x32 numbering (nr | 0x40000000) would dodge every rule
     }
-    for arch, audit, kill, prlimit, fcntl, ioctl, prctl_nr, setpriority, ioprio_set in (
-        ("x86_64", 0xC000003E, 62, 302, 72, 16, 157, 141, 251),  # AUDIT_ARCH_X86_64
-        ("aarch64", 0xC00000B7, 129, 261, 25, 29, 167, 140, 30),  # AUDIT_ARCH_AARCH64
+    for arch, audit, kill, prlimit, fcntl, ioctl, prctl_nr, setpriority, ioprio_set, futex in (
+        ("x86_64", 0xC000003E, 62, 302, 72, 16, 157, 141, 251, 202),  # AUDIT_ARCH_X86_64
+        ("aarch64", 0xC00000B7, 129, 261, 25, 29, 167, 140, 30, 98),  # AUDIT_ARCH_AARCH64
     )
 }
 _ALLOW = 0x7FFF0000
@@ -453,7 +465,8 @@ def seccomp(pid: int, ready: Filter | None = None) -> str:
     if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
         _raise("seccomp")
     return (
-        f"{ready.denied} system calls denied; file locks and signal owners denied; no file, "
+        f"{ready.denied} system calls denied; file locks, shared futexes and signal owners "
+        "denied; no file, "
         "folder, node or link created, and none removed, renamed, opened for writing or changed "
         "in mode, owner, times or attributes (no ioctl but a descriptor's own); signals only to "
         "itself"
@@ -477,6 +490,9 @@ def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
     asm += [("jeq", table["ioctl"], "ioctl", None)]
     asm += [("jeq", nr, f"flags_in_arg{arg}", None) for nr, arg in sorted(table["opens"].items())]
     asm += [("jeq", OPENAT2, "nosys", None)]
+    asm += [("jeq", table["futex"], "futex", None)]
+    asm += [("jeq", nr, "futex2", None) for nr in sorted(FUTEX2_FLAGS.values())]
+    asm += [("jeq", nr, "nosys", None) for nr in sorted(FUTEX2_STRUCTS.values())]
     asm += [("jeq", table["prctl"], "prctl", None), ("ret", _ALLOW)]
     # Opening creates and changes nothing: any flag that could denies the call.
     for arg in sorted(set(table["opens"].values())):
@@ -487,6 +503,10 @@ def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
     # The command is an unsigned int: the kernel reads the low half, as the filter does.
     asm += [("label", "ioctl"), ("ld", _OFF_ARG1)]
     asm += [("jeq", cmd, "allow", None) for cmd in IOCTLS] + [("ret", _NOTTY)]
+    # No futex shared with another process: the private flag, or no call.
+    asm += [("label", "futex"), ("ld", _OFF_ARG1), ("jset", FUTEX_PRIVATE_FLAG, "allow", "deny")]
+    asm += [("label", "futex2"), ("ld", _off_arg(3))]
+    asm += [("jset", FUTEX_PRIVATE_FLAG, "allow", "deny")]
     # Its parent-death signal stays: it dies with the zygote, whatever the zygote dies of.
     asm += [("label", "prctl"), ("ld", _OFF_ARG0), ("jeq", PR_SET_PDEATHSIG, "deny", "allow")]
     asm += [("label", "kill"), ("ld", _OFF_ARG0), ("jeq", 0, "allow", None)]
