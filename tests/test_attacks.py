@@ -1604,6 +1604,41 @@ def test_the_audit_hook_lets_no_socket_bind_connect_or_address() -> None:
     assert lines == {**dict.fromkeys(refused, "refused"), "sendmsg": "allowed"}
 
 
+def test_seccomp_alone_watches_no_file_or_folder() -> None:
+    """inotify and fanotify reach any file or folder the uid may read, past Landlock (which
+    covers opens, not watches): the names of files made in a watched folder and every open of a
+    watched file, the grader's included. Called with a bad descriptor where one is needed, so
+    that EPERM can only be the filter's."""
+    numbers = {
+        "x86_64": {"inotify_init": (253,), "inotify_init1": (294, 0),
+                   "inotify_add_watch": (254, -1, 0, 0xFFF), "inotify_rm_watch": (255, -1, 1),
+                   "fanotify_init": (300, 0x200, 0), "fanotify_mark": (301, -1, 0, 0, 0, 0)},
+        "aarch64": {"inotify_init1": (26, 0), "inotify_add_watch": (27, -1, 0, 0xFFF),
+                    "inotify_rm_watch": (28, -1, 1), "fanotify_init": (262, 0x200, 0),
+                    "fanotify_mark": (263, -1, 0, 0, 0, 0)},
+    }.get(platform.machine())  # fmt: skip
+    if numbers is None or not confine.seccomp_supported():
+        pytest.skip("no seccomp filter for this machine")
+    program = textwrap.dedent(
+        f"""
+        import ctypes, errno, os, sys
+        sys.path.insert(0, {str(isolation.INSIDE)!r})
+        import confine
+        libc = ctypes.CDLL(None, use_errno=True)
+        confine.seccomp(os.getpid())
+        for name, args in {numbers!r}.items():
+            failed = libc.syscall(*args) < 0
+            print(name, errno.errorcode.get(ctypes.get_errno(), '?') if failed else 'ALLOWED')
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    seen = dict(line.split() for line in run.stdout.splitlines())
+    assert seen == dict.fromkeys(numbers, "EPERM")
+
+
 def test_seccomp_alone_denies_calls_that_need_a_privilege_or_move_anothers_pages() -> None:
     """Calls a student process has no use for, denied even where a privilege it lacks would
     refuse them anyway: an open by file handle (its flags are out of the filter's sight), the

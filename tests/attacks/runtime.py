@@ -8,7 +8,8 @@ called directly, forward-mode AD, torch.func, autograd.functional, checkpoint, T
 torch's own backward kernels, grad mode switched back on by another door, or gc and ctypes to
 restore what was taken away. Then one passes autograd's gradients from exercise 1's process
 to exercise 2's through file locks, one passes a value through shared futexes once the audit
-hook is out of the way (numpy's array interface writes its code), and one writes a file from torch's C++ (where a native
+hook is out of the way (numpy's array interface writes its code), one watches a folder outside
+its Landlock rules with inotify, and one writes a file from torch's C++ (where a native
 library would be planted) past the audit hook.
 
 With autograd switched off before student code (sandbox/inside/noautograd.py), every route
@@ -430,6 +431,26 @@ if 'timer' not in _S and _unhook():
 """,
             ),
         ),
+    ),
+    _a(
+        "inotify_watch_outside",
+        "with the audit hook out of the way (numpy's array interface), watches a folder outside "
+        "its Landlock rules with inotify, which Landlock does not cover: the names of files the "
+        "grader makes there (other students' results in a batch) and every open of its files",
+        "exercise2.dhprebn",
+        """
+if _unhook():
+    import ctypes, os
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = libc.inotify_init1(0)
+    if fd >= 0:
+        folder = os.path.dirname(_T['sentinel'])  # seen only by code that sees the real /tmp
+        if libc.inotify_add_watch(fd, folder.encode(), 0xFFF) >= 0:
+            raise RuntimeError(f'ATTACK SUCCEEDED: inotify watches {folder}')
+""",
+        "passed",
+        layer="files",
+        also=(("exercise2", UNHOOK),),
     ),
     _a(
         "native_library_planted_by_torch",

@@ -262,9 +262,11 @@ def _raise(what: str) -> None:
 # (a socket file, which mknod's denial was to prevent) or in the abstract namespace, and a
 # datagram one sends to any Unix socket of the machine (/dev/log, another student's). The one
 # socket a student process holds, the grader's, is connected already: it needs none of these.
-# Last, calls that need a privilege a student process lacks, denied all the same (an open by
+# Then calls that need a privilege a student process lacks, denied all the same (an open by
 # file handle, whose flags the filter cannot see; the rest of the new mount API), and the NUMA
-# calls that move another process's pages.
+# calls that move another process's pages. Last, inotify and fanotify: Landlock covers opens,
+# not watches, so a watch reached any folder the uid may read (red team: the names of the files
+# the grader made there, and every open of a watched file, the grader's included).
 _DENIED = {
     "x86_64": """
         socket=41 ptrace=101 process_vm_readv=310 process_vm_writev=311 pidfd_open=434
@@ -286,7 +288,9 @@ _DENIED = {
         mq_getsetattr=245
         socketpair=53 bind=49 connect=42 listen=50 accept=43 accept4=288
         open_by_handle_at=304 fspick=433 fsconfig=431 mount_setattr=442 migrate_pages=256
-        move_pages=279""",
+        move_pages=279
+        inotify_init=253 inotify_init1=294 inotify_add_watch=254 inotify_rm_watch=255
+        fanotify_init=300 fanotify_mark=301""",
     "aarch64": """
         socket=198 ptrace=117 process_vm_readv=270 process_vm_writev=271 pidfd_open=434
         pidfd_getfd=438 pidfd_send_signal=424 io_uring_setup=425 io_uring_enter=426
@@ -304,7 +308,9 @@ _DENIED = {
         shmat=196 shmdt=197
         socketpair=199 bind=200 listen=201 accept=202 connect=203 accept4=242
         open_by_handle_at=265 fspick=433 fsconfig=431 mount_setattr=442 migrate_pages=238
-        move_pages=239""",
+        move_pages=239
+        inotify_init1=26 inotify_add_watch=27 inotify_rm_watch=28 fanotify_init=262
+        fanotify_mark=263""",
 }
 _SELF_ONLY = {
     "x86_64": "tkill=200 tgkill=234 rt_sigqueueinfo=129 rt_tgsigqueueinfo=297",
