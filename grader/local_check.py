@@ -416,11 +416,13 @@ class LocalSession:
         linecache.cache[str(f.path)] = (len(text), None, text.splitlines(True), str(f.path))
         if problem or empty_file(name, text):
             status = "error" if problem else "missing"
-            f.load_error = Outcome(status, problem or empty_file(name, text))
+            f.load_error = Outcome(status, problem or empty_file(name, text), whole_file=True)
             return f
         f.scan = scan(text, f"{name}.py")
         if f.scan.syntax_error:
-            f.load_error = Outcome("error", f"{name}.py does not parse: {f.scan.syntax_error}")
+            f.load_error = Outcome(
+                "error", f"{name}.py does not parse: {f.scan.syntax_error}", whole_file=True
+            )
             return f
         tree = ast.parse(text, filename=f"{name}.py")
         f.defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
@@ -437,10 +439,12 @@ class LocalSession:
                     exec(compile(text, str(f.path), "exec"), namespace)  # noqa: S102 - the student's own file
             except OutOfTime:
                 message = f"importing {name}.py timed out:\n{no_answer(IMPORT_SECONDS)}"
-                f.load_error = Outcome("timeout", message)
+                f.load_error = Outcome("timeout", message, whole_file=True)
                 return f
             except BaseException as e:  # noqa: BLE001 - even exit() is reported, not obeyed
-                f.load_error = Outcome("error", import_failure(name, student_traceback(e, f.path)))
+                f.load_error = Outcome(
+                    "error", import_failure(name, student_traceback(e, f.path)), whole_file=True
+                )
                 return f
             finally:
                 if before is None:

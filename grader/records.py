@@ -42,6 +42,10 @@ class Outcome:
     message: str = ""
     value: Any = None
     warnings: list[str] = field(default_factory=list)
+    # The file's own failure (it did not parse or import), the same for every call of it: a
+    # training run reports it as it is, not as one of its steps' failures, so that the class
+    # summary sees one failure for the whole file (html.file_failure).
+    whole_file: bool = False
 
 
 @dataclass

@@ -91,11 +91,13 @@ class Session:
         self._missing_said: dict[tuple[str, str], str] = {}
         for name, src in sources.items():
             if isinstance(src, Exception):
-                f = StudentFile(name, "", Scan(), load_error=Outcome("error", str(src)))
+                f = StudentFile(
+                    name, "", Scan(), load_error=Outcome("error", str(src), whole_file=True)
+                )
             else:
                 f = StudentFile(name, src, scan(src, f"{name}.py") if src is not None else None)
                 if src is not None and empty_file(name, src):
-                    f.load_error = Outcome("missing", empty_file(name, src))
+                    f.load_error = Outcome("missing", empty_file(name, src), whole_file=True)
             self.files[name] = f
 
     def call(
@@ -220,7 +222,9 @@ class Session:
         if f.load_error:
             return f.load_error
         if f.scan.syntax_error:
-            return Outcome("error", f"{f.name}.py does not parse: {f.scan.syntax_error}")
+            return Outcome(
+                "error", f"{f.name}.py does not parse: {f.scan.syntax_error}", whole_file=True
+            )
         if f.process is not None and not f.process.dead:
             return None
         if self.stopped:
@@ -233,6 +237,7 @@ class Session:
             f.load_error = Outcome(
                 "forbidden",
                 f"importing {f.name}.py ran into the grader's autograd ban:\n{reply.message}",
+                whole_file=True,
             )
             return f.load_error
         if not reply.ok:
@@ -243,7 +248,7 @@ class Session:
                 if status == "error"
                 else f"importing {f.name}.py {what}:\n{reply.message}"
             )
-            f.load_error = Outcome(status, message)
+            f.load_error = Outcome(status, message, whole_file=True)
             return f.load_error
         f.functions = reply.functions
         return None

@@ -214,6 +214,21 @@ def test_a_missing_file_leaves_its_items_missing_and_the_others_graded(grade):
 # Return values that are not an answer
 
 
+def test_an_exercise3_that_fails_to_import_is_one_failure_of_the_file(grade):
+    """Every item of exercise 3 says the import's message, the training run too: the run once
+    said it as its step 1's ("step 1: importing exercise3.py failed"), so the class summary saw
+    two messages and left the file off the TA's "needs a look" list (exercises 1 and 2 were
+    on it)."""
+    from grader.report.html import file_failures
+
+    result = grade(submission(exercise3=solution("exercise3") + "raise ValueError('boom')\n"))
+    ex3 = [i for i in result["items"] if i["id"].startswith("exercise3.")]
+    assert {i["status"] for i in ex3} == {"error"}
+    training = item(result, "exercise3.training")
+    assert training["message"].startswith("importing exercise3.py failed"), training["message"]
+    assert "ValueError: boom" in file_failures(result)["exercise3"]
+
+
 def test_nan_inf_none_and_non_tensors_fail_with_clear_messages(grade):
     broken = {
         "dcounts_sum": ("return dcounts_sum * float('nan')", "contains NaN values"),

@@ -604,3 +604,16 @@ def test_the_public_check_stops_an_endless_loop_with_the_graders_verdict(tmp_pat
         result = driver.check(tmp_path)
     status = {i["id"]: i["status"] for i in result["items"]}
     assert status["layers.tanh"] == "timeout" and status["layers.linear"] == "passed"
+
+
+def test_a_file_that_fails_to_import_is_one_failure_of_the_file(grade):
+    """The training run reports the import's failure as the items do, not as its step 1's
+    (`step 1: cross_entropy_backward: importing layers.py failed`): one message for the
+    whole file, which the class summary lists under "needs a look"."""
+    from grader.report.html import file_failures
+
+    result = grade(SOLUTION + "raise ValueError('boom')\n")
+    assert {i["status"] for i in result["items"]} == {"error"}
+    training = next(i for i in result["items"] if i["id"] == "layers.training")
+    assert training["message"].startswith("importing layers.py failed"), training["message"]
+    assert "ValueError: boom" in file_failures(result)["layers"]

@@ -124,9 +124,8 @@ def sgd_run(
         current = {k: p.to(start[k].dtype) for k, p in params.items()}
         grads = _student_grads(session, cfg, current, Xb, Yb, excused)
         if isinstance(grads, Outcome):
-            return TrainingRun(
-                False, grads.status, f"step {step + 1}: {grads.message}", step, excused=excused
-            )
+            message = grads.message if grads.whole_file else f"step {step + 1}: {grads.message}"
+            return TrainingRun(False, grads.status, message, step, excused=excused)
         if excused:
             own = model.autograd_grads(model.compact_forward, current, Xb, Yb)
             grads.update({name: own[name] for name in excused})
