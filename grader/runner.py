@@ -37,16 +37,28 @@ UNUSED_PLUGINS = (
 
 _ITEMS, _EXTRA = "ninja_items", "ninja_extra"  # keys of the records in item.user_properties
 PUBLIC_PHASE = "public_phase"
+HIDDEN_ORDER = "hidden_order"
 
 
 def public_phase_first(tests: list[pytest.Item]) -> list[pytest.Item]:
-    """The tests marked `public_phase` (every suite file's public cases), then the others, each
-    group in its collected order. Student code handed a hidden case's inputs can signal them to
-    another file's process (the machine's free memory, process numbers): so every public answer
-    of a submission, the ones a student sees before grades are published, comes before any of
-    its processes is handed a hidden input (Session.call_each ends them all should one come
-    later)."""
-    return sorted(tests, key=lambda t: t.get_closest_marker(PUBLIC_PHASE) is None)
+    """The tests marked `public_phase` (every suite file's public cases), then the others, by
+    their `hidden_order(k)` mark (none: 0), each group in its collected order.
+
+    Student code handed a hidden case's inputs can signal them to another file's process (the
+    machine's free memory, process numbers, the page cache): so every public answer of a
+    submission, the ones a student sees before grades are published, comes before any of its
+    processes is handed a hidden input (Session.call_each ends them all should one come later).
+    And a file whose functions are handed autograd's upstream gradients, from which other files'
+    answers follow, is judged on hidden cases after those files: its suite says so with a higher
+    `hidden_order`, so that what it could signal arrives when no one is left to use it."""
+    return sorted(tests, key=_phase)
+
+
+def _phase(test: pytest.Item) -> tuple[int, int]:
+    if test.get_closest_marker(PUBLIC_PHASE) is not None:
+        return (0, 0)
+    order = test.get_closest_marker(HIDDEN_ORDER)
+    return (1, int(order.args[0]) if order is not None and order.args else 0)
 
 
 @dataclass
@@ -105,6 +117,9 @@ class SuitePlugin:
         # A failing item is routine here; rich tracebacks would re-parse the suites each time.
         config.option.tbstyle = "native"
         config.addinivalue_line("markers", f"{PUBLIC_PHASE}: runs before every other test")
+        config.addinivalue_line(
+            "markers", f"{HIDDEN_ORDER}(k): after the public phase, lower k runs first"
+        )
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:

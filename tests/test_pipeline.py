@@ -136,6 +136,31 @@ def test_every_public_call_of_a_submission_comes_before_any_hidden_one(grade, mo
     assert sum(func == "backward" for _, func, _ in calls[:first_hidden]) > 8  # the training run
 
 
+def test_files_handed_true_gradients_are_judged_on_hidden_cases_after_the_others(
+    grade, monkeypatch
+):
+    """Exercise 1's functions are handed autograd's upstream gradients (dlogits to dh, dhprebn
+    to dembcat, demb to dC), from which exercise 2's and 3's answers follow, and a process can
+    signal what it was handed to a later one (the page cache, docs/threat-model.md): so on
+    hidden cases exercise 3 (handed no gradient) comes first, then exercise 2, and exercise 1
+    last, each file's hidden calls in one block."""
+    from grader.session import Session
+
+    hidden_files = []
+    real = Session.call_each
+
+    def logged(self, file, func, availables, allowed, public=False):
+        flags = [public] * len(availables) if isinstance(public, bool) else list(public)
+        if not all(flags) and (not hidden_files or hidden_files[-1] != file):
+            hidden_files.append(file)
+        return real(self, file, func, availables, allowed, public)
+
+    monkeypatch.setattr(Session, "call_each", logged)
+    result = grade({f: solution(f) for f in ("exercise1", "exercise2", "exercise3")})
+    assert result["score"] == result["max_score"]
+    assert hidden_files == ["exercise3", "exercise2", "exercise1"]
+
+
 def test_result_json_carries_case_details_and_seeds(grade):
     result = grade({"exercise1": solution("exercise1")})
     cases = item(result, "exercise1.dW1")["cases"]
