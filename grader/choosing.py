@@ -174,3 +174,27 @@ def exercise_files(
         if why:
             absent[f] = why
     return found, contents, absent
+
+
+def note_missing(
+    top: Entry,
+    files: tuple[str, ...],
+    found: dict,
+    contents: dict[str, bytes | None],
+    absent: dict[str, str],
+    notes: list[str],
+) -> None:
+    """Say what the upload held where an exercise is not in it: a note when it holds none, the
+    reason in `absent` for each one missing beside others (a student who named a file otherwise
+    sees the name they used)."""
+    wanted = ", ".join(f + ".py" for f in files)
+    held = upload_held(top)
+    if not any(v is not None for v in contents.values()) and not absent:
+        notes.append(
+            f"no exercise files found (expected {wanted}, or a notebook that defines their "
+            f"functions); the upload held: {held}"
+        )
+    elif any(v is not None for v in contents.values()):
+        for f in files:
+            if f not in found:
+                absent[f] = f"missing: not in your upload, which held {held}"

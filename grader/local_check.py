@@ -33,7 +33,7 @@ from typing import Any
 import torch
 
 from .calls import plan_call, signature_of
-from .choosing import exercise_files
+from .choosing import exercise_files, note_missing
 from .records import Outcome
 from .staticscan import Scan, scan
 from .student_text import (
@@ -556,6 +556,7 @@ def exercise_sources(folder: Path, files: tuple[str, ...]) -> tuple[dict[str, by
     budget = Budget(UploadLimits())
     with contextlib.ExitStack() as stack:
         top = scan_folder(folder, (), budget)
-        _, contents, absent = exercise_files(top, files, budget, stack)
+        found, contents, absent = exercise_files(top, files, budget, stack)
+        note_missing(top, files, found, contents, absent, budget.notes)
     sources = {f: data for f, data in contents.items() if data is not None}
     return sources, [*budget.notes, *(f"{f}.py: {why}" for f, why in absent.items())]

@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 
 from . import notebook_submissions
-from .choosing import exercise_files, match_exercise, relative, upload_held
+from .choosing import exercise_files, match_exercise, note_missing, relative
 from .uploads import (
     MAX_EXPORT_ENTRIES,
     NOT_A_ZIP,
@@ -137,17 +137,7 @@ def read_tree(
     notebook = notebook_submissions.use_notebook(top, files, contents, budget.notes, budget)
     if notebook.get("graded"):
         found, absent = dict.fromkeys(files), {}
-    wanted = ", ".join(f + ".py" for f in files)
-    held = upload_held(top)
-    if not any(v is not None for v in contents.values()) and not absent:
-        budget.notes.append(
-            f"no exercise files found (expected {wanted}, or a notebook that defines their "
-            f"functions); the upload held: {held}"
-        )
-    elif any(v is not None for v in contents.values()):
-        for f in files:
-            if f not in found:
-                absent[f] = f"missing: not in your upload, which held {held}"
+    note_missing(top, files, found, contents, absent, budget.notes)
     return Submission(
         name, contents, notes=budget.notes, source=source, absent=absent, notebook=notebook
     )

@@ -595,6 +595,36 @@ def test_the_bundle_check_takes_a_browser_renamed_file_as_the_grader_does(
     assert "10 of 36 items pass" in local and "10 of 36 items pass" in checked
 
 
+def test_the_bundle_check_gives_the_grader_s_notes_on_the_files_it_took(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """A student's work saved again by the browser as `exercise1 (1).py` beside the untouched
+    stub `exercise1.py`: the grader grades the stub and says it also found the copy, and says
+    which files the upload held when an exercise is not among them. check.py said neither, so
+    its table of `todo` rows gave no clue that the work sat in another file."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "exercise1.py").write_text((STUBS / "exercise1.py").read_text())
+    (folder / "exercise1 (1).py").write_text(solution("exercise1"))
+    (folder / "Exercise 3 - Copy.py").write_text(solution("exercise3"))
+    (folder / "exercise2.py.txt").write_text(solution("exercise2"))
+    local = bundle_check(bundle_dir, folder)
+    checked = CliRunner().invoke(main, ["check", str(folder)]).output
+    notes = [ln for ln in checked.splitlines() if ln.startswith("Note: ")]
+    assert notes == [
+        "Note: also found exercise1 (1).py: not graded (graded exercise1.py)",
+        "Note: graded Exercise 3 - Copy.py as exercise3.py",
+        "Note: exercise2.py: missing: not in your upload, which held Exercise 3 - Copy.py, "
+        "exercise1 (1).py, exercise1.py, exercise2.py.txt",
+    ]
+    assert [ln for ln in local.splitlines() if ln.startswith("Note: ")] == notes
+    assert local == checked
+
+
 def test_the_bundle_check_is_quiet_without_numpy(bundle_dir: Path, tmp_path: Path) -> None:
     """`pip install torch` brings no numpy, and torch then warns at import ("Failed to
     initialize NumPy") on every run of check.py, which needs none."""
