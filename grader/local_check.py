@@ -43,6 +43,7 @@ from .student_text import (
     autograd_used,
     call_failure,
     empty_file,
+    grader_has,
     import_failure,
     missing_function,
     scanned_out,
@@ -274,18 +275,10 @@ class CappedOutput(io.StringIO):
         return text
 
 
-# What a student's file may import and be sure the grader has: the contract's torch and numpy, and
-# the standard library. The check runs in the student's own Python, which may hold much more
-# (matplotlib, from the lecture's first cell): an import of it passed here and cost the whole file
-# in the grader. Any other import from a student's file now fails here as it would there.
-GRADER_IMPORTS = frozenset({"torch", "numpy"})
-
-
-def grader_has(module: str) -> bool:
-    top = module.partition(".")[0]
-    return (
-        top in GRADER_IMPORTS or top in sys.stdlib_module_names or top in sys.builtin_module_names
-    )
+# The check runs in the student's own Python, which may hold much more than the grader promises
+# (matplotlib, from the lecture's first cell; einops or scipy in Colab): an import of it passed
+# here and cost the whole file in the grader. Any such import from a student's file now fails
+# here as it would there (student_text.grader_has: the standard library, torch and numpy).
 
 
 def _graders_imports(real: Any, student_files: set[str]) -> Any:

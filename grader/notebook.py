@@ -25,9 +25,11 @@ Telling exercises apart (exercises 1 and 2 both define `dlogits` and `dhprebn`):
 - Code cells whose first line is `# <assignment name>: setup` (or tagged `setup`) are the
   assignment notebook's own scaffolding (data, the public check) and are not read.
 
-An import of a module that is not installed where the grader runs (`import matplotlib.pyplot`
-in the lecture's first cell) is dropped with a note, rather than failing the whole exercise:
-a gradient that really uses it fails on its own with a NameError naming the module.
+An import of a module the grader does not have for student code (anything but the standard
+library, torch and numpy: `import matplotlib.pyplot` in the lecture's first cell, einops in
+Colab) is dropped with a note, rather than failing the whole exercise: a gradient that really
+uses it fails on its own with a NameError naming the module. The rule is the same in a student's
+kernel, whatever it has installed (student_text.grader_has).
 """
 
 from __future__ import annotations

@@ -13,10 +13,10 @@ Standard library only: it ships in the student's notebook.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import re
-import sys
 from collections.abc import Iterable
+
+from .student_text import grader_has
 
 # `# <assignment name>: setup`, the first line of an assignment notebook's own cells.
 SETUP_MARK = re.compile(r"#\s*[\w.-]+:\s*setup\b")
@@ -55,15 +55,9 @@ def learn(node: ast.stmt, constants: set[str]) -> None:
 
 
 def installed(module: str) -> bool:
-    top = module.split(".")[0]
-    if not top:
-        return False
-    if top in sys.builtin_module_names or top in sys.stdlib_module_names:
-        return True
-    try:
-        return importlib.util.find_spec(top) is not None
-    except (ImportError, ValueError):
-        return False
+    """A module the grader has for student code: the same answer in the grader and in a
+    student's kernel, whatever else either has installed (student_text.grader_has)."""
+    return grader_has(module)
 
 
 def assigned(node: ast.stmt) -> set[str]:
@@ -186,10 +180,18 @@ def why_undefined(said: str, cells: Iterable[object], gradient: set[str]) -> lis
     kernel has and the grader's module lacks: which statement set it, and what to do."""
     names = sorted(set(_UNDEFINED.findall(said)))
     dropped = dropped_globals(cells, gradient) if names else {}
-    return [
-        f"{name} is set by {dropped[name]}, which the grader does not run: it keeps only "
+    return [_why(name, dropped[name]) for name in names if name in dropped]
+
+
+def _why(name: str, statement: str) -> str:
+    if statement.startswith(("`import ", "`from ")):  # kept where installed, as the grader's are
+        return (
+            f"{name} is set by {statement}, a module the grader does not have: it runs your "
+            "code with Python's standard library, torch and numpy only (your kernel has more); "
+            "write it with torch"
+        )
+    return (
+        f"{name} is set by {statement}, which the grader does not run: it keeps only "
         "imports, functions, classes and constants written as literals (`EPS = 1e-5`); take "
         "the value as an argument or write it as a literal"
-        for name in names
-        if name in dropped
-    ]
+    )

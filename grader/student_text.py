@@ -9,7 +9,9 @@ same table from the same result.
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import re
+import sys
 
 # An item status in the check's table (the report and Gradescope spell them out).
 MARK = {
@@ -77,6 +79,27 @@ _IMPORT_PROBLEMS = (
         "torch.nn.functional, math and numpy",
     ),
 )
+
+
+# What student code may import beyond Python's standard library (SPEC.md: torch, with
+# torch.nn.functional, math and numpy), named in the message above. A package that happens to
+# be installed where the code runs is no promise: einops or scipy in a student's Colab made the
+# check pass a file that the grading machine, which lacks them, could not import at all.
+GRADER_PACKAGES = frozenset({"torch", "numpy"})
+
+
+def grader_has(module: str) -> bool:
+    """Whether the grader promises `module` to student code (and it is importable here)."""
+    top = module.split(".")[0]
+    if not top:
+        return False
+    promised = top in GRADER_PACKAGES or top in sys.stdlib_module_names
+    if not promised or top in sys.builtin_module_names:
+        return promised
+    try:
+        return importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def missing_module(traceback_text: str) -> str:

@@ -170,3 +170,23 @@ def test_the_note_quotes_the_statement_when_a_comment_holds_a_form_feed():
     cells = ["# see p.\x0c2\nEPS = float('1e-5')\n", DBNVAR]
     (note,) = why_undefined("name 'EPS' is not defined", cells, GRADIENT)
     assert note.startswith("EPS is set by `EPS = float('1e-5')`"), note
+
+
+def test_a_package_the_kernel_has_and_the_grader_lacks_is_left_out_in_both(tmp_path, monkeypatch):
+    """Colab has einops and scipy; the grader has the standard library, torch and numpy. The
+    reader kept an import wherever the module was installed, so in Colab the check cell passed
+    a gradient using it that the grader failed with a NameError."""
+    (tmp_path / "colab_only_pkg.py").write_text("def rows(x):\n    return x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cells = [
+        "import colab_only_pkg\nimport numpy as np\nimport math\n",
+        "def dbnvar(bnvar, dbnvar_inv):\n    return colab_only_pkg.rows(bnvar) * dbnvar_inv\n",
+    ]
+    source = read_history(cells, FUNCTIONS).sources["exercise1"]
+    assert "import colab_only_pkg" not in source
+    assert "import numpy as np" in source and "import math" in source
+    with pytest.raises(NameError, match="colab_only_pkg") as e:
+        module_of(cells)["dbnvar"](1.0, 1.0)
+    (note,) = why_undefined(str(e.value), cells, GRADIENT)
+    assert note.startswith("colab_only_pkg is set by `import colab_only_pkg`, a module the grader")
+    assert "standard library, torch and numpy" in note
