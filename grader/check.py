@@ -50,7 +50,12 @@ def _upload(folder: Path, files: tuple[str, ...]):
     saying; a `submission_metadata.yml` or LMS-like file names in the student's own folder
     (a downloaded export kept beside the work) are not: it is read as one upload, as
     `grader grade --one` reads it."""
-    found = find(folder, files, notebooks_are_students=False)
+    try:
+        found = find(folder, files, notebooks_are_students=False)
+    except SubmissionError:
+        # No exercise file yet (`exercise3.py.txt`): the table of missing rows, with a note on
+        # what the folder held, as check.py prints it; not an error about classes and exports.
+        found = find(folder, files, notebooks_are_students=False, one=True)
     if found.read_as == FOLDER:
         raise SubmissionError(
             f"{folder} holds several submissions' folders; give the one folder that "

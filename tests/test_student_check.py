@@ -625,6 +625,69 @@ def test_the_bundle_check_gives_the_grader_s_notes_on_the_files_it_took(
     assert local == checked
 
 
+def test_a_package_only_the_student_has_fails_the_bundle_check_as_in_the_grader(
+    bundle_dir: Path, public_grader, tmp_path: Path
+) -> None:
+    """einops or scipy, installed on the student's laptop or in Colab, imported the file there:
+    check.py said ok on every row while the grader, which has only the standard library, torch
+    and numpy for student code, could not import the file and scored the exercise 0."""
+    fake = tmp_path / "site"
+    fake.mkdir()
+    (fake / "student_only_pkg.py").write_text("def rows(x, n):\n    return x.view(n, -1)\n")
+    folder = student_folder(
+        tmp_path / "mine",
+        {
+            "exercise1": mutated(
+                "exercise1", "import torch  #", "import student_only_pkg\nimport torch  #"
+            ),
+            "exercise2": mutated(
+                "exercise2",
+                "    dlogits = F.softmax(logits, 1)\n",
+                "    import student_only_pkg\n\n    dlogits = F.softmax(logits, 1)\n",
+            ),
+        },
+    )
+    done = subprocess.run(
+        [sys.executable, "check.py", str(folder)],
+        cwd=bundle_dir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(fake)},
+    )
+    local = done.stdout
+    assert local.rstrip("\n") == render(graded(public_grader, folder), where=str(folder))
+    said = "it imports 'student_only_pkg', which the grader does not have"
+    assert said in rows_of(local, "exercise1.dlogprobs")
+    assert said in rows_of(local, "exercise2.dlogits")
+    assert "ok" in rows_of(local, "exercise2.dhprebn")
+
+
+def test_a_folder_without_exercise_files_gets_the_same_table_and_note_from_both(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """A student whose file was saved as `exercise3.py.txt`: `grader check` stopped with an
+    error about submission folders and Gradescope exports, check.py printed rows of "missing"
+    without a word on the file the folder held. Both now print the table and name it."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "exercise3.py.txt").write_text(solution("exercise3"))
+    local = bundle_check(bundle_dir, folder)
+    checked = CliRunner().invoke(main, ["check", str(folder)])
+    assert checked.exit_code == 0, checked.output
+    note = (
+        "Note: no exercise files found (expected exercise1.py, exercise2.py, exercise3.py, or "
+        "a notebook that defines their functions); the upload held: exercise3.py.txt"
+    )
+    assert note in local.splitlines()
+    assert local == checked.output
+    assert "0 of 36 items pass" in local
+
+
 def test_the_bundle_check_is_quiet_without_numpy(bundle_dir: Path, tmp_path: Path) -> None:
     """`pip install torch` brings no numpy, and torch then warns at import ("Failed to
     initialize NumPy") on every run of check.py, which needs none."""
