@@ -310,3 +310,41 @@ def test_a_right_to_left_override_in_a_name_turns_none_of_the_grader_s_words(chr
         assert len(lines) >= 3
         for drawn, written in lines:
             assert drawn == written
+
+
+def test_a_long_submission_name_leaves_the_summary_s_scores_in_view(chromium, tmp_path):
+    """A folder named with 120 characters and no space (the most a name keeps) made its cell as
+    wide as the page: the score, the exercises and the notes of every student sat past the
+    right edge of the submissions table's scroll box, and each note was squeezed into a column
+    one word wide, a row as tall as a screen."""
+    long = "verylongname" * 10
+    results = [
+        {
+            "submission": name,
+            "score": 1.0,
+            "max_score": 2.0,
+            "files": {
+                "exercise1": "submitted",
+                "exercise2": "missing: not in your upload, which held exercise1.py, notes.txt",
+            },
+            "student": {"name": name, "email": f"{name}@example.edu"},
+            "items": [
+                {"id": "exercise1.dlogprobs", "score": 1.0, "max_score": 1.0, "status": "passed"},
+                {"id": "exercise2.dlogits", "score": 0.0, "max_score": 1.0, "status": "missing"},
+            ],
+        }
+        for name in ("ada", long)
+    ]
+    write_batch_reports(results, tmp_path, ["ada", long])
+    page = chromium.open(tmp_path / "summary.html")
+    for width in WIDTHS:
+        page.resize(width)
+        box, rows = page.eval(
+            "(() => { const t = document.querySelector('#student-table');"
+            " const b = t.parentElement;"
+            " return [[b.scrollWidth, b.clientWidth],"
+            " [...t.tBodies[0].rows].map(r => r.lastElementChild.getBoundingClientRect().width)];"
+            " })()"
+        )
+        assert box[0] <= box[1], (width, box)  # nothing to scroll to: every column in view
+        assert min(rows) >= 150, (width, rows)  # room for a few words a line in the notes
