@@ -533,6 +533,15 @@ def checked_folder(folder: str | Path | None, default: Path, holds: str) -> Path
     """The folder a check reads: FOLDER, the folder of a file given instead (`check.py
     exercise1.py`), or `default`; None, with the reason printed, when it is no folder."""
     where = Path(folder) if folder is not None else default
+    if where.is_file() and where.suffix.casefold() == ".ipynb":
+        # Its folder's .py files (the untouched stubs, beside the bundle's notebook) were
+        # checked instead, a table of `todo` for a notebook full of work.
+        print(
+            f"{where} is a notebook: check.py checks .py files ({holds}), not notebooks. A "
+            "notebook is checked by its own check cells: open it in Jupyter or Colab and run "
+            "all its cells"
+        )
+        return None
     if where.is_file():
         where = where.parent
     if not where.is_dir():

@@ -688,6 +688,21 @@ def test_a_folder_without_exercise_files_gets_the_same_table_and_note_from_both(
     assert "0 of 36 items pass" in local
 
 
+def test_the_bundle_check_given_a_notebook_says_it_checks_py_files(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """`python check.py "Copy of backprop_ninja.ipynb"` (as `grader check` takes it) checked
+    the .py stubs beside it and printed `todo` on every row, saying nothing of the notebook."""
+    folder = tmp_path / "mine"
+    shutil.copytree(bundle_dir, folder, ignore=shutil.ignore_patterns("_ninja_check", "*.md"))
+    notebook = folder / "Copy of backprop_ninja.ipynb"
+    (folder / "backprop_ninja.ipynb").rename(notebook)
+    said = bundle_check(bundle_dir, notebook)
+    assert "is a notebook: check.py checks .py files" in said
+    assert "run all its cells" in said
+    assert "todo" not in said
+
+
 def test_the_bundle_check_is_quiet_without_numpy(bundle_dir: Path, tmp_path: Path) -> None:
     """`pip install torch` brings no numpy, and torch then warns at import ("Failed to
     initialize NumPy") on every run of check.py, which needs none."""
