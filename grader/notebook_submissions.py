@@ -10,6 +10,9 @@ door (`grader grade`, `grader check`, Gradescope). The rules, each reported in a
 - A notebook and exercise .py files: the .py files are graded, unless they hold no work (every
   function still an untouched stub raising NotImplementedError, or no function at all), as when
   a student zips the whole bundle folder after working in the notebook; then the notebook is.
+  When the .py files are graded and the notebook holds work for an exercise whose .py file
+  holds none (an untouched stub, or no file), a `notebook` review flag puts the submission on
+  the TA's "needs a look" list: that work was not graded.
 """
 
 from __future__ import annotations
@@ -96,12 +99,14 @@ def use_notebook(
     contents: dict[str, bytes | None],
     notes: list[str],
     budget: Budget,
+    review: list[dict] | None = None,
 ) -> dict:
     """Fill `contents` from a notebook of the upload when one should be graded; its record.
 
     `contents` holds the .py files found (or None); it is changed in place, and `notes` gets a
     line saying what was graded and why. The record (empty when no notebook is involved) goes
-    to result.json's `notebook`.
+    to result.json's `notebook`. `review` gets a flag for the TA when the .py files are graded
+    and the notebook holds work for an exercise whose .py file holds none.
     """
     entries = find_notebooks(top)
     if not entries:
@@ -133,6 +138,9 @@ def use_notebook(
             f"{entry.name}: when both are submitted, the .py files count. Submit only the one "
             "you want graded."
         )
+        unread = _work_left_in(chosen, files, present)
+        if unread and review is not None:
+            review.append(_unread_flag(entry.name, unread))
         return {"graded": None, "notebooks": [e.name for e in entries], "reason": "py files"}
     if present:
         notes.append(
@@ -145,6 +153,29 @@ def use_notebook(
     notes.extend(chosen.notes)
     notes.append(_summary(chosen, files))
     return {"graded": entry.name, **chosen.to_json()}
+
+
+def _work_left_in(read: NotebookRead, files: tuple[str, ...], present: dict) -> list[str]:
+    """The exercises the notebook holds work for and the graded .py files do not (an untouched
+    stub, or no file): a student who worked on some exercises in each, or who zipped the
+    bundle's folder with a .py file started, whose notebook then went unread."""
+    return [
+        f
+        for f in files
+        if read.sources.get(f)
+        and not is_untouched_stub(read.sources[f].encode("utf-8"))
+        and (f not in present or is_untouched_stub(present[f]))
+    ]
+
+
+def _unread_flag(name: str, exercises: list[str]) -> dict:
+    which = ", ".join(exercises)
+    return {
+        "flag": "notebook",
+        "reason": f"the .py files were graded, not the notebook {name}, which holds work for "
+        f"{which} where the .py files hold none; if it is the student's answer there, grade "
+        "the notebook on its own (grader grade NOTEBOOK --one) and take the better score",
+    }
 
 
 def _preference(entry: tuple[Entry, NotebookRead], top: Entry) -> tuple:

@@ -27,9 +27,11 @@ import yaml
 
 from . import notebook_submissions
 from .choosing import exercise_files, match_exercise, note_missing, relative
+from .notebook import is_untouched_stub
 from .uploads import (
     MAX_EXPORT_ENTRIES,
     NOT_A_ZIP,
+    AmbiguousEntry,
     Budget,
     Entry,
     MiB,
@@ -133,14 +135,52 @@ def read_tree(
 ) -> Submission:
     """One submission from the tree of its upload."""
     found, contents, absent = exercise_files(top, files, budget, stack)
+    stubbed = {f: _worked_copies(found[f], contents[f], top, budget) for f in found}
     # A notebook holds every exercise at once: when it is what gets graded, it fills `contents`.
-    notebook = notebook_submissions.use_notebook(top, files, contents, budget.notes, budget)
+    review: list[dict] = []
+    notebook = notebook_submissions.use_notebook(top, files, contents, budget.notes, budget, review)
     if notebook.get("graded"):
         found, absent = dict.fromkeys(files), {}
+    else:
+        review += [_stub_flag(f, copies) for f, copies in stubbed.items() if copies]
     note_missing(top, files, found, contents, absent, budget.notes)
     return Submission(
-        name, contents, notes=budget.notes, source=source, absent=absent, notebook=notebook
+        name,
+        contents,
+        notes=budget.notes,
+        source=source,
+        absent=absent,
+        notebook=notebook,
+        review=review,
     )
+
+
+def _worked_copies(
+    cands: list[tuple[int, int, Entry]], chosen: bytes | None, top: Entry, budget: Budget
+) -> list[str]:
+    """The other candidates for an exercise that hold work, when the one graded is an untouched
+    stub: `exercise1.py` from the bundle beside the student's `exercise1 (1).py`, which a
+    browser named so because the stub was already there. The exact name wins (never guessed
+    between), so that exercise scores 0, and the TA should know."""
+    if chosen is None or not is_untouched_stub(chosen):
+        return []
+    worked: list[str] = []
+    for _, _, e in cands[:5]:
+        try:
+            data = read_capped(e, budget.limits.file_bytes, budget)
+        except (UploadError, AmbiguousEntry):
+            continue
+        if not is_untouched_stub(data):
+            worked.append(relative(top, e))
+    return worked
+
+
+def _stub_flag(f: str, copies: list[str]) -> dict:
+    return {
+        "flag": "stub_graded",
+        "reason": f"{f}.py as graded is the untouched stub, and {', '.join(copies)} beside it "
+        f"holds work: if that is the student's answer, grade it as {f}.py",
+    }
 
 
 def _failed(name: str, files, note: str, source: str = "", notes: Sequence[str] = ()) -> Submission:

@@ -131,6 +131,30 @@ def test_py_files_with_work_in_them_win_over_a_notebook_and_the_note_says_so(tmp
     assert sub.notebook["graded"] is None
 
 
+def test_a_notebook_with_work_the_graded_py_files_lack_is_on_the_ta_s_list(tmp_path):
+    """Exercise 1 started in the bundle's exercise1.py, exercises 2 and 3 done in the notebook,
+    the folder zipped whole: the .py files count, exercises 2 and 3 score 0 from the untouched
+    stubs, and the submission was on no "needs a look" list."""
+    folder = tmp_path / "carol"
+    folder.mkdir()
+    (folder / "exercise1.py").write_text(solution("exercise1"))
+    for f in ("exercise2", "exercise3"):
+        (folder / f"{f}.py").write_bytes((STUBS / f"{f}.py").read_bytes())
+    (folder / COLAB_NAME).write_bytes(solved_notebook())
+    sub = one(folder, tmp_path)
+    assert sub.notebook["graded"] is None and sub.files["exercise1"] is not None
+    (flag,) = sub.review
+    assert flag["flag"] == "notebook"
+    assert (
+        f"not the notebook {COLAB_NAME}, which holds work for exercise2, exercise3"
+        in (flag["reason"])
+    )
+    # .py files with work for every exercise the notebook has: nothing left unread, no flag
+    for f in ("exercise2", "exercise3"):
+        (folder / f"{f}.py").write_text(solution(f))
+    assert one(folder, tmp_path).review == []
+
+
 def test_a_broken_notebook_is_a_note_and_the_submission_still_comes_out(tmp_path):
     folder = tmp_path / "alice"
     folder.mkdir()

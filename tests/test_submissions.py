@@ -143,6 +143,29 @@ def test_the_exact_name_wins_over_a_copy_and_the_copy_is_named(tmp_path):
     assert any("exercise1 (1).py" in n and "not graded" in n for n in sub.notes)
 
 
+def test_an_untouched_stub_graded_over_a_copy_with_work_is_on_the_ta_s_list(tmp_path):
+    """The bundle's exercise1.py beside the student's work, which the browser saved as
+    `exercise1 (1).py` because the stub was already there: the exact name wins and exercise 1
+    scores 0, and the TA's "needs a look" list said nothing of it."""
+    stub = (ROOT / "assignments" / "backprop-ninja" / "exercise1.py").read_text()
+    root = tree(
+        tmp_path / "a",
+        {"exercise1.py": stub, "exercise1 (1).py": solution("exercise1"), "exercise2.py": "x\n"},
+    )
+    [sub], _ = discover(root, FILES)
+    assert sub.files["exercise1"] == stub.encode()
+    (flag,) = sub.review
+    assert flag["flag"] == "stub_graded"
+    assert flag["reason"].startswith(
+        "exercise1.py as graded is the untouched stub, and exercise1 (1).py beside it holds work"
+    )
+    # a copy that is a stub too, or a graded file with work: nothing for the TA
+    tree(root, {"exercise1 (1).py": stub})
+    assert discover(root, FILES)[0][0].review == []
+    tree(root, {"exercise1.py": solution("exercise1"), "exercise1 (1).py": stub})
+    assert discover(root, FILES)[0][0].review == []
+
+
 def test_a_file_wherever_it_sits_shallowest_first(tmp_path):
     root = tree(
         tmp_path / "a",
