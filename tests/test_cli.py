@@ -124,6 +124,29 @@ def test_student_names_cannot_drive_the_terminal(tmp_path):
     assert "Eve?]0;pwned??" in text
 
 
+def test_a_needs_a_look_line_says_each_thing_once(tmp_path):
+    """A Canvas row is named after its student ("davedoe (1004)"): the line said the login
+    again in parentheses. A binary exercise1.py was said twice too: as the file's state and as
+    a file every item of which errored with that very reason."""
+    from grader.report.terminal import terminal_summary
+
+    binary = "exercise1.py is a binary file, not Python source"
+    items = [
+        {"id": f"exercise1.d{k}", "status": "error", "cases": [{"message": binary}]}
+        for k in ("logprobs", "probs")
+    ]
+    result = {
+        "submission": "davedoe (1004)",
+        "student": {"name": "davedoe"},
+        "files": {"exercise1": binary, "exercise2": "submitted"},
+        "items": items,
+    }
+    text = terminal_summary([result], ["x"], graded=1, reused=0, out=tmp_path, is_batch=True)
+    line = next(ln for ln in text.splitlines() if ln.startswith("  davedoe"))
+    assert line.startswith("  davedoe (1004): "), line
+    assert line.count("binary file") == 1, line
+
+
 @pytest.mark.parametrize(
     ("submissions", "out"),
     [

@@ -219,6 +219,8 @@ def attention(r: dict) -> list[str]:
         if s not in ("submitted", "missing"):
             why.append(f"{f}: {s}")
     for ex, message in (r[DIGESTED] if DIGESTED in r else file_failures(r)).items():
+        if files.get(ex, "submitted") not in ("submitted", "missing"):
+            continue  # its file's state above says why already (a binary file): once is enough
         last = message.strip().splitlines()[-1] if message.strip() else "no message"
         why.append(f"{ex}.py could not be used, every item errored ({last[:120]})")
     if any((i.get("extra") or {}).get("grader_error") for i in items):

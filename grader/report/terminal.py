@@ -41,7 +41,10 @@ def terminal_summary(
         lines.append(f"{len(look)} {'needs' if len(look) == 1 else 'need'} a look:")
         for r, folder in look:
             name = str((r.get("student") or {}).get("name") or "")
-            who = f"{r.get('submission', folder)}" + (f" ({name})" if name else "")
+            label = str(r.get("submission", folder))
+            # An LMS download names a submission after its student ("davedoe (1004)"): the
+            # name is said once, not again in parentheses.
+            who = label + (f" ({name})" if name and name not in label else "")
             lines.append(f"  {who}: {'; '.join(attention(r))}  -> {out / folder / REPORT}")
     else:
         lines.append("none needs a look")
