@@ -107,6 +107,11 @@ DYNAMIC_ATTRS = {
             "FunctionType",
             "CodeType",
             "_C",
+            # Raw memory from Python: numpy's array interface at a chosen address reads and
+            # writes any byte of the process, the audit hook's included (docs/threat-model.md).
+            "__array_interface__",
+            "__array_struct__",
+            "ctypeslib",
         )
     },  # fmt: skip
 }

@@ -52,6 +52,13 @@ def test_the_solutions_use_no_autograd(name):
         ("return getattr(torch.ops.aten, 'tanh_backward')(probs, probs)", "backward kernel"),
         ("return getattr(getattr(probs, '__class__'), '__mro__')", "introspection"),
         ("import sys\nreturn getattr(sys, 'modules')", "introspection"),
+        # Raw memory through numpy (a second layer: the sandbox's do not depend on it).
+        (
+            "import numpy as np\nclass M: __array_interface__ = {'data': (0, False)}\n"
+            "return np.asarray(M())",
+            "introspection",
+        ),
+        ("import numpy as np\nreturn np.ctypeslib.as_array(0, (8,))", "introspection"),
     ],
 )
 def test_each_way_of_using_autograd_is_found(body, reason):
