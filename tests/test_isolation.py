@@ -763,7 +763,10 @@ def test_a_student_process_is_the_oom_killers_first_choice_and_stays_it() -> Non
         assert process.layers.get("oom_killer_first") is True
         adj = Path(f"/proc/{process.pid}/oom_score_adj")
         assert adj.read_text().strip() == "1000"
-        assert Path(f"/proc/{zygote.proc.pid}/oom_score_adj").read_text().strip() == "0"
+        # The zygote keeps the grader's own score (0 on a plain machine; a container's
+        # orchestrator may set another for every process it starts).
+        ours = Path("/proc/self/oom_score_adj").read_text()
+        assert Path(f"/proc/{zygote.proc.pid}/oom_score_adj").read_text() == ours
         lower = (
             "import os\n"
             "def lower():\n"
