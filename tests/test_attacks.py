@@ -1604,12 +1604,37 @@ def test_the_audit_hook_lets_no_socket_bind_connect_or_address() -> None:
     assert lines == {**dict.fromkeys(refused, "refused"), "sendmsg": "allowed"}
 
 
+def _errnos_around_seccomp(calls: dict[str, tuple[int, ...]]) -> dict[str, tuple[str, str]]:
+    """Each raw system call (number and arguments) made by a plain process before and after it
+    puts the filter on itself: {name: (errno after, errno before)}, "ALLOWED" for success."""
+    program = textwrap.dedent(
+        f"""
+        import ctypes, errno, os, sys
+        sys.path.insert(0, {str(isolation.INSIDE)!r})
+        import confine
+        libc = ctypes.CDLL(None, use_errno=True)
+        def call(args):
+            failed = libc.syscall(*args) < 0
+            return errno.errorcode.get(ctypes.get_errno(), '?') if failed else 'ALLOWED'
+        before = {{name: call(args) for name, args in {calls!r}.items()}}
+        confine.seccomp(os.getpid())
+        for name, args in {calls!r}.items():
+            print(name, call(args), before[name])
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    return {line.split()[0]: tuple(line.split()[1:]) for line in run.stdout.splitlines()}
+
+
 def test_seccomp_alone_watches_no_file_or_folder() -> None:
     """inotify and fanotify reach any file or folder the uid may read, past Landlock (which
     covers opens, not watches): the names of files made in a watched folder and every open of a
     watched file, the grader's included. Called with a bad descriptor where one is needed, so
     that EPERM can only be the filter's."""
-    numbers = {
+    calls = {
         "x86_64": {"inotify_init": (253,), "inotify_init1": (294, 0),
                    "inotify_add_watch": (254, -1, 0, 0xFFF), "inotify_rm_watch": (255, -1, 1),
                    "fanotify_init": (300, 0x200, 0), "fanotify_mark": (301, -1, 0, 0, 0, 0)},
@@ -1617,26 +1642,10 @@ def test_seccomp_alone_watches_no_file_or_folder() -> None:
                     "inotify_rm_watch": (28, -1, 1), "fanotify_init": (262, 0x200, 0),
                     "fanotify_mark": (263, -1, 0, 0, 0, 0)},
     }.get(platform.machine())  # fmt: skip
-    if numbers is None or not confine.seccomp_supported():
+    if calls is None or not confine.seccomp_supported():
         pytest.skip("no seccomp filter for this machine")
-    program = textwrap.dedent(
-        f"""
-        import ctypes, errno, os, sys
-        sys.path.insert(0, {str(isolation.INSIDE)!r})
-        import confine
-        libc = ctypes.CDLL(None, use_errno=True)
-        confine.seccomp(os.getpid())
-        for name, args in {numbers!r}.items():
-            failed = libc.syscall(*args) < 0
-            print(name, errno.errorcode.get(ctypes.get_errno(), '?') if failed else 'ALLOWED')
-        """
-    )
-    run = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
-    )
-    assert run.returncode == 0, run.stderr
-    seen = dict(line.split() for line in run.stdout.splitlines())
-    assert seen == dict.fromkeys(numbers, "EPERM")
+    seen = _errnos_around_seccomp(calls)
+    assert {name: after for name, (after, _) in seen.items()} == dict.fromkeys(calls, "EPERM")
 
 
 def test_seccomp_alone_denies_calls_that_need_a_privilege_or_move_anothers_pages() -> None:
@@ -1653,27 +1662,7 @@ def test_seccomp_alone_denies_calls_that_need_a_privilege_or_move_anothers_pages
     }.get(platform.machine())  # fmt: skip
     if numbers is None or not confine.seccomp_supported():
         pytest.skip("no seccomp filter for this machine")
-    program = textwrap.dedent(
-        f"""
-        import ctypes, errno, os, sys
-        sys.path.insert(0, {str(isolation.INSIDE)!r})
-        import confine
-        libc = ctypes.CDLL(None, use_errno=True)
-        def call(nr):
-            return libc.syscall(nr, -1, 0, 0, 0, 0, 0)
-        before = {{name: call(nr) < 0 and ctypes.get_errno() for name, nr in {numbers!r}.items()}}
-        confine.seccomp(os.getpid())
-        for name, nr in {numbers!r}.items():
-            failed = call(nr) < 0
-            print(name, errno.errorcode.get(ctypes.get_errno(), '?') if failed else 'ALLOWED',
-                  errno.errorcode.get(before[name], '?'))
-        """
-    )
-    run = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
-    )
-    assert run.returncode == 0, run.stderr
-    seen = {line.split()[0]: line.split()[1:] for line in run.stdout.splitlines()}
+    seen = _errnos_around_seccomp({name: (nr, -1, 0, 0, 0, 0, 0) for name, nr in numbers.items()})
     assert set(seen) == set(numbers)
     for name, (after, before) in seen.items():
         assert after == "EPERM", (name, before, after)

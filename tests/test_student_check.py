@@ -262,7 +262,10 @@ def student_folder(root: Path, sources: dict[str, str]) -> Path:
     return root
 
 
-def bundle_check(bundle_dir: Path, folder: Path) -> str:
+def bundle_check(bundle_dir: Path, folder: Path, site: Path | None = None) -> str:
+    """check.py's output on `folder`; `site`: a folder of modules the student's own Python has
+    (on PYTHONPATH), which the grader does not."""
+    env = {**os.environ, "PYTHONPATH": str(site)} if site is not None else None
     done = subprocess.run(
         [sys.executable, "check.py", str(folder)],
         cwd=bundle_dir,
@@ -270,6 +273,7 @@ def bundle_check(bundle_dir: Path, folder: Path) -> str:
         text=True,
         timeout=300,
         stdin=subprocess.DEVNULL,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     assert not done.stderr, done.stderr
@@ -647,15 +651,7 @@ def test_a_package_only_the_student_has_fails_the_bundle_check_as_in_the_grader(
             ),
         },
     )
-    done = subprocess.run(
-        [sys.executable, "check.py", str(folder)],
-        cwd=bundle_dir,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(fake)},
-    )
-    local = done.stdout
+    local = bundle_check(bundle_dir, folder, site=fake)
     assert local.rstrip("\n") == render(graded(public_grader, folder), where=str(folder))
     said = "it imports 'student_only_pkg', which the grader does not have"
     assert said in rows_of(local, "exercise1.dlogprobs")
@@ -712,16 +708,7 @@ def test_the_bundle_check_is_quiet_without_numpy(bundle_dir: Path, tmp_path: Pat
         "raise ModuleNotFoundError(\"No module named 'numpy'\")\n"
     )
     folder = student_folder(tmp_path / "mine", {})
-    done = subprocess.run(
-        [sys.executable, "check.py", str(folder)],
-        cwd=bundle_dir,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(fake)},
-    )
-    assert "36 of 36 items pass" in done.stdout, done.stdout + done.stderr
-    assert "NumPy" not in done.stderr, done.stderr
+    assert "36 of 36 items pass" in bundle_check(bundle_dir, folder, site=fake)  # no stderr
 
 
 def test_the_check_s_limits_are_the_grader_s():
@@ -788,17 +775,8 @@ def test_an_import_the_grader_lacks_fails_in_the_check_even_where_the_student_ha
         "exercise1", AFTER_IMPORTS, AFTER_IMPORTS + "import matplotlib.pyplot as plt\n"
     )
     folder = student_folder(tmp_path / "mine", {"exercise1": source})
-    done = subprocess.run(
-        [sys.executable, "check.py", str(folder)],
-        cwd=bundle_dir,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(fakes)},
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.rstrip("\n") == render(graded(public_grader, folder), where=str(folder))
-    row = rows_of(done.stdout, "exercise1.dlogprobs")
+    local = bundle_check(bundle_dir, folder, site=fakes)
+    assert local.rstrip("\n") == render(graded(public_grader, folder), where=str(folder))
+    row = rows_of(local, "exercise1.dlogprobs")
     assert "ERROR" in row and "it imports 'matplotlib', which the grader does not have" in row
-    assert "10 of 36 items pass" in done.stdout
+    assert "10 of 36 items pass" in local
