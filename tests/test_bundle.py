@@ -31,6 +31,7 @@ GRADER = ROOT / "grader"
 EXPECTED = {"exercise1.py", "exercise2.py", "exercise3.py", "README.md", "check.py", "train.py"}
 EXPECTED |= {f"{PACKAGE}/__init__.py"} | {f"{PACKAGE}/{Path(m).name}" for m in SHIPPED}
 EXPECTED |= {"backprop_ninja.ipynb"}  # the assignment as a notebook (test_notebook_build.py)
+EXPECTED |= {"census_names.txt"}  # what train.py trains on without names.txt (test_train.py)
 
 
 @pytest.fixture(scope="module")

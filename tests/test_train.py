@@ -244,3 +244,15 @@ def test_grader_train_answers_a_wrong_path_in_plain_words(tmp_path: Path) -> Non
     assert done.exit_code == 1
     assert "not found: give the path of your exercise3.py" in done.output
     assert done.exception is None or isinstance(done.exception, SystemExit)
+
+
+def test_the_bundle_trains_on_its_census_names_without_names_txt(bundle_dir: Path) -> None:
+    """train.py without the lecture's names.txt (a file the bundle does not ship) stopped with
+    "no names file", while the notebook trained on the census names it carries: the bundle now
+    carries them too, and says it trains on them."""
+    shutil.copy(SOLUTION, bundle_dir / "exercise3.py")
+    assert not (bundle_dir / "names.txt").exists()
+    done = bundle_train(bundle_dir, "--steps", "2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "training on census_names.txt" in done.stdout
+    assert "samples:" in done.stdout

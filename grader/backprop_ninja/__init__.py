@@ -7,7 +7,7 @@ from grader.assignment import Assignment, DerivedFile
 
 from .bundle import BUNDLE
 from .cases import cases
-from .spec import EXERCISE1, EXERCISE2, EXERCISE3_GRADS
+from .spec import CENSUS_NAMES, EXERCISE1, EXERCISE2, EXERCISE3_GRADS
 
 _HERE = Path(__file__).resolve().parent
 
@@ -45,6 +45,12 @@ def _notebook_text(solutions: Path) -> str:
     return notebook_text(solutions)
 
 
+def _census_names(solutions: Path) -> str:
+    from .train import load_names
+
+    return "\n".join(load_names(None)) + "\n"
+
+
 ASSIGNMENT = Assignment(
     name="backprop-ninja",
     title="Becoming a Backprop Ninja",
@@ -63,7 +69,12 @@ ASSIGNMENT = Assignment(
     bundle=BUNDLE,
     training_demo=training_demo,
     # The assignment as a notebook (notebook_build.py), written beside the stubs.
-    derived=(DerivedFile("backprop_ninja.ipynb", _notebook_text),),
+    # train.py's data when the lecture's names.txt is not beside it: the census first names the
+    # notebook carries too, so the bundle trains out of the box.
+    derived=(
+        DerivedFile("backprop_ninja.ipynb", _notebook_text),
+        DerivedFile(CENSUS_NAMES, _census_names),
+    ),
     # The run names the gradients it took from autograd, and is made again after the hidden
     # cases when one fails there alone: its message tells every gradient item's verdict.
     tells={"exercise3.training": tuple(f"exercise3.{g}" for g in EXERCISE3_GRADS)},

@@ -93,3 +93,8 @@ ALLOWED_EXERCISE3 = frozenset(DATA + PARAMS + COMPACT_VARS + SIZES)
 def variable_of(grad_name: str) -> str:
     """`dbnvar_inv` -> `bnvar_inv`: the variable a gradient has the shape of."""
     return grad_name[1:]
+
+
+# The census first names the student bundle ships beside train.py, which trains on them when the
+# lecture's names.txt is not there (the notebook carries the same names).
+CENSUS_NAMES = "census_names.txt"

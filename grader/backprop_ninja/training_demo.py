@@ -30,7 +30,7 @@ from ..student_text import call_failure, empty_file, import_failure
 from . import model
 from .cases import SCALE_FROM
 from .model import PARAMS, Config
-from .spec import ALLOWED_EXERCISE3, EXERCISE3_GRADS
+from .spec import ALLOWED_EXERCISE3, CENSUS_NAMES, EXERCISE3_GRADS
 
 ALPHABET = "." + string.ascii_lowercase  # '.' marks the start and the end of a name
 BLOCK_SIZE = 3
@@ -331,11 +331,27 @@ def train(
     }
 
 
+def _data(given: str | None, here: Path) -> Path:
+    """--data, else the lecture's names.txt beside train.py, else the bundle's census names
+    (said, since the samples then sound like another dataset's)."""
+    if given is not None:
+        return Path(given)
+    lecture, census = here / "names.txt", here / CENSUS_NAMES
+    if lecture.is_file() or not census.is_file():
+        return lecture
+    print(f"no names.txt beside train.py: training on {CENSUS_NAMES} (US census first names);")
+    print("put the lecture's names.txt beside train.py, or pass --data PATH, to train on it")
+    return census
+
+
 def main(argv: list[str], here: Path) -> int:
     """The bundle's train.py: exit 0 after a run, 1 with a plain message when it cannot run."""
     parser = argparse.ArgumentParser(prog="train.py", description=__doc__.splitlines()[0])
     parser.add_argument("exercise3", nargs="?", default=str(here / "exercise3.py"))
-    parser.add_argument("--data", default=str(here / "names.txt"), help="one name per line")
+    parser.add_argument(
+        "--data",
+        help=f"one name per line (default: names.txt beside train.py, else {CENSUS_NAMES})",
+    )
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--check-steps", type=int, default=3)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
@@ -346,7 +362,7 @@ def main(argv: list[str], here: Path) -> int:
             print(f"step {step + 1:>6}/{args.steps}  loss {loss:.4f}")
 
     try:
-        words = read_names(Path(args.data))
+        words = read_names(_data(args.data, here))
         backward = load_local_backward(Path(args.exercise3))
         train(backward, words, args.steps, args.check_steps, args.seed, progress=report)
     except TrainingError as e:
