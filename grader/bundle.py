@@ -29,6 +29,23 @@ from .stubs import derived_are_current, stubs_are_current
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 _RELATIVE = re.compile(r"^(\s*)from \.+(?:\w+\.)*(\w*) import ", re.MULTILINE)
 
+# The framework's modules every assignment's public check runs, by their path under grader/:
+# the in-process session (local_check) and what it imports, the judge and the printer. An
+# assignment's SHIPPED list starts with them and adds its own (model, public cases, driver).
+CHECK_CORE = (
+    "records.py",
+    "exercise_names.py",
+    "uploads.py",
+    "choosing.py",
+    "student_text.py",
+    "staticscan.py",
+    "calls.py",
+    "local_check.py",
+    "judge.py",
+    "hints.py",
+    "grading.py",
+)
+
 
 _CHECK_SCRIPT = """
 import sys

@@ -7,7 +7,7 @@ grader modules listed in SHIPPED, so the check a student runs is the grader's ow
 from pathlib import Path
 
 from grader.assignment import StudentBundle
-from grader.bundle import check_script
+from grader.bundle import CHECK_CORE, check_script
 
 _HERE = Path(__file__).resolve().parent
 GRADER = _HERE.parent
@@ -16,17 +16,7 @@ PACKAGE = "_ninja_check"
 # The grader modules check.py and train.py run, by their path under grader/. Every name must be
 # unique once flattened. Never add hidden.py, mistakes.py, or anything that imports them.
 SHIPPED = (  # paths under grader/
-    "records.py",
-    "exercise_names.py",
-    "uploads.py",
-    "choosing.py",
-    "student_text.py",
-    "staticscan.py",
-    "calls.py",
-    "local_check.py",
-    "judge.py",
-    "hints.py",
-    "grading.py",
+    *CHECK_CORE,
     "notebook_keep.py",
     "notebook.py",
     "backprop_ninja/model.py",

@@ -6,7 +6,7 @@ runs is the grader's own code path.
 from pathlib import Path
 
 from grader.assignment import StudentBundle
-from grader.bundle import check_script
+from grader.bundle import CHECK_CORE, check_script
 
 _HERE = Path(__file__).resolve().parent
 GRADER = _HERE.parent
@@ -15,17 +15,7 @@ PACKAGE = "_layers_check"
 # The grader modules check.py runs, by their path under grader/. Every name must be unique once
 # flattened. Never add hidden.py, mistakes.py, training.py, or anything that imports them.
 SHIPPED = (
-    "records.py",
-    "exercise_names.py",
-    "uploads.py",
-    "choosing.py",
-    "student_text.py",
-    "staticscan.py",
-    "calls.py",
-    "judge.py",
-    "hints.py",
-    "grading.py",
-    "local_check.py",
+    *CHECK_CORE,
     "layer_by_layer/model.py",
     "layer_by_layer/spec.py",
     "layer_by_layer/cases.py",
