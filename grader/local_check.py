@@ -279,8 +279,6 @@ class CappedOutput(io.StringIO):
 # (matplotlib, from the lecture's first cell; einops or scipy in Colab): an import of it passed
 # here and cost the whole file in the grader. Any such import from a student's file now fails
 # here as it would there (student_text.grader_has: the standard library, torch and numpy).
-
-
 def _graders_imports(real: Any, student_files: set[str]) -> Any:
     """`__import__` that refuses, from the student's files only (torch's own lazy imports pass),
     what the grader may lack, with the ModuleNotFoundError the grader's process raises."""
