@@ -76,6 +76,12 @@ class CellRecord:
     section: str  # "exercise1", ... or "" (before any section)
     taken: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    # Its first line: Jupyter and Colab show no cell numbers, but a student can search for this.
+    starts: str = ""
+
+    def label(self) -> str:
+        """How a note names this cell so that a student can find it: `cell 12 ("def dh(...")`."""
+        return f'cell {self.cell} ("{self.starts}")' if self.starts else f"cell {self.cell}"
 
 
 @dataclass
@@ -95,7 +101,7 @@ class NotebookRead:
         names = self.functions.get(exercise) or []
         if not names:
             return "no functions found"
-        return f"{len(names)} function(s) from cells {_ranges(self.used.get(exercise) or [])}"
+        return f"{len(names)} function(s) from {len(self.used.get(exercise) or [])} cell(s)"
 
     def to_json(self) -> dict:
         return {
@@ -133,8 +139,8 @@ class Allowance:
         record.dropped.append(f"the whole cell: the notebook's code is over {MAX_CODE_BYTES} bytes")
         self.notes.setdefault(
             "code",
-            f"its code cells hold more than {MAX_CODE_BYTES} bytes: cells from {record.cell} on "
-            "were not read; keep only your code in it",
+            f"its code cells hold more than {MAX_CODE_BYTES} bytes: cells from {record.label()} "
+            "on were not read; keep only your code in it",
         )
         return False
 
@@ -150,7 +156,7 @@ class Allowance:
         self.notes.setdefault(
             "commands",
             f"it has more than {MAX_COMMAND_LINES} IPython command lines (% and !): cells "
-            f"from {record.cell} on that hold one were not read; remove those lines",
+            f"from {record.label()} on that hold one were not read; remove those lines",
         )
         return False
 
@@ -201,7 +207,7 @@ def read_cells(
         mark = _CODE_MARK.match(first)
         if mark and f"exercise{mark.group(1)}" in functions:
             section = f"exercise{mark.group(1)}"
-        record = CellRecord(index, str(cell.get("id") or ""), section)
+        record = CellRecord(index, str(cell.get("id") or ""), section, starts=_opening(first))
         records.append(record)
         if SETUP_MARK.match(first) or "setup" in tags:
             record.dropped.append("the assignment notebook's own setup cell (not graded)")
@@ -381,6 +387,12 @@ def _describe(node: ast.stmt) -> str:
     return what + " (not run when grading)"
 
 
+def _opening(line: str, width: int = 50) -> str:
+    """A cell's first line as a note quotes it: stripped, and cut to `width` characters."""
+    line = " ".join(line.split())
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
 def _first_line(lines: list[str], node: ast.stmt) -> str:
     return lines[node.lineno - 1].strip()[:80]
 
@@ -423,9 +435,10 @@ def _assemble(name, pieces, records, functions) -> NotebookRead:
         header = f"# Read by the grader from the notebook {name!r}; nothing else of it is run.\n"
         sources[exercise] = "".join(futures) + header + "\n".join(body)
         implemented |= {(exercise, p.defines) for p in own if p.defines in names and not p.stub}
+    labels = {r.cell: r.label() for r in records}
     for record in records:
         for fn, later in sorted(replaced.get(record.cell, ())):
-            record.dropped.append(f"def {fn}: replaced by the one in cell {later}")
+            record.dropped.append(f"def {fn}: replaced by the one in {labels[later]}")
     read = NotebookRead(name, sources, got, records, used=used, implemented=len(implemented))
     for exercise, text in sources.items():
         if text is not None and len(text.encode()) > MAX_SOURCE_BYTES:
@@ -506,14 +519,3 @@ def _where() -> str:
         f" Work in the assignment's notebook {notebooks[0]} (in the student bundle, "
         f"{assignment.name}-student.zip), which has one function per gradient, and submit that."
     )
-
-
-def _ranges(numbers: list[int]) -> str:
-    """[3, 4, 5, 9] -> "3-5, 9"."""
-    out: list[str] = []
-    for n in numbers:
-        if out and out[-1].split("-")[-1] == str(n - 1):
-            out[-1] = out[-1].split("-")[0] + f"-{n}"
-        else:
-            out.append(str(n))
-    return ", ".join(out)

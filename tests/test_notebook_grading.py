@@ -164,3 +164,7 @@ def test_a_top_level_endless_loop_costs_a_notebook_nothing(grader, tmp_path):
     assert 'id="notebook"' in page and "my &lt;b&gt;notebook.ipynb" in page
     assert "<b>notebook" not in page
     assert "def dlogprobs" in page and "a while loop (not run when grading)" in page
+    # Each cell by its first line too, which a student can search for: no notebook shows the
+    # position. Both loops (the lecture's and the one added here) are cells of their own.
+    rows = [ln for ln in page.splitlines() if "a while loop (not run when grading)" in ln]
+    assert len(rows) == 2 and all("<code><bdi>while True:</bdi></code>" in r for r in rows)

@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 from browser import Browser, find_chromium
 from conftest import SOLUTIONS, mutated
+from notebooks import lecture_notebook
 
 from grader.batch import grade_batch
 from grader.report import write_batch_reports, write_submission_report
@@ -30,6 +31,7 @@ STUDENTS = {
     "submission_103": (HOSTILE_NAME, "mallory@example.edu", "hostile"),
     "submission_104": ("Bob Empty", "bob@example.edu", "empty"),
     "submission_105": ("Cy Crash", "cy@example.edu", "crash"),
+    "submission_106": ("Nia Notebook", "nia@example.edu", "notebook"),
 }
 # A TA's laptop, a common desktop, a wide screen: no page may be wider than its card at any.
 WIDTHS = (1024, 1280, 1920)
@@ -65,6 +67,9 @@ def _files(kind: str) -> dict[str, str]:
         return {"exercise2.py": f"print({HOSTILE_PRINT!r})\n" + everything["exercise2.py"]}
     if kind == "crash":  # fails at import: 26 items, one traceback
         return {**everything, "exercise1.py": "import torch\nraise RuntimeError('x' * 300)\n"}
+    if kind == "notebook":  # the folded table of cells, each named by its first line too
+        cells = {f.removesuffix(".py"): text for f, text in everything.items()}
+        return {"backprop_ninja.ipynb": lecture_notebook(cells).decode()}
     return {"README.txt": "forgot to upload"}
 
 
@@ -208,6 +213,19 @@ def test_policy_blocks_a_script_the_grader_did_not_write(chromium, export, tmp_p
     page = chromium.open(tampered)
     assert page.eval("window.__x === undefined")
     assert any("Content Security Policy" in e for e in page.errors)
+
+
+def test_a_notebook_s_cells_are_listed_with_their_first_lines(chromium, export):
+    out, results = export
+    (result,) = [r for r in results if r["notebook"] and r["notebook"]["graded"]]
+    page = chromium.open(out / result["submission"] / "report.html")
+    rows = page.eval(
+        "[...document.querySelectorAll('#notebook tbody tr')].map(r => r.cells[1].textContent)"
+    )
+    assert len(rows) == len(result["notebook"]["cells"])
+    assert "def dlogits(logits, Yb, n):" in rows and "while True:" in rows
+    # A longer line is cut, as in the notes that name a cell.
+    assert "# utility function we will use later when compa..." in rows
 
 
 def test_report_without_files_says_so(chromium, export):
