@@ -114,6 +114,15 @@ def test_the_training_run_is_never_shown_before_the_gradients_it_tells_of(tmp_pa
     assert shown["exercise3.training"].visibility == "visible"
 
 
+def test_the_wavenet_run_is_never_shown_before_the_layers_it_names(tmp_path):
+    """layer-by-layer's run says which backward failed in it, or which parameter drifted."""
+    layers = load("layer-by-layer")
+    path = rubric_file(tmp_path, "items:\n  layers.batchnorm_3d: {visibility: after_due_date}\n")
+    rules = load_rubric(path, layers.item_ids, layers.tells).rules
+    assert rules["layers.training"].visibility == "after_due_date"
+    assert rules["layers.linear"].visibility == "visible"
+
+
 @pytest.mark.parametrize(
     ("text", "says"),
     [

@@ -41,4 +41,7 @@ ASSIGNMENT = Assignment(
     examples=lambda: import_module(f"{__name__}.examples").EXAMPLES,
     bundle=BUNDLE,
     training_demo=training_demo,
+    # The WaveNet's run names the backward that failed in it, or the parameter that drifted
+    # (training.sgd_run): its message tells the layers' verdicts.
+    tells={f"{FILE}.training": tuple(f"{FILE}.{i.name}" for i in ITEMS)},
 )
