@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
-from grader.backprop_ninja.cases import PUBLIC, cases
+from grader.backprop_ninja.cases import PUBLIC, Case, cases
 from grader.backprop_ninja.hidden import HIDDEN
 from grader.backprop_ninja.model import Config
 
@@ -100,3 +102,19 @@ def test_every_quiet_unit_is_as_quiet_whatever_the_batch():
 
 def test_the_cases_are_float32_like_the_lecture():
     assert {c.dtype for c in (*PUBLIC, *HIDDEN)} == {"float32"}
+
+
+def test_a_case_id_names_everything_its_configuration_holds():
+    """Results, hints and the known mistakes are keyed by a case's id: two configurations with
+    one id would share them."""
+    assert len({c.id for c in cases()}) == len(PUBLIC) + len(HIDDEN)
+    base = Config()
+    other = {bool: lambda v: not v, int: lambda v: v + 1, str: lambda v: "float64"}
+
+    def case_id(cfg: Config) -> str:
+        return Case(cfg, False, {}, torch.zeros(1), torch.zeros(1)).id
+
+    for f in dataclasses.fields(Config):
+        value = getattr(base, f.name)
+        changed = dataclasses.replace(base, **{f.name: other[type(value)](value)})
+        assert case_id(changed) != case_id(base), f.name

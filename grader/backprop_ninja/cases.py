@@ -48,9 +48,11 @@ class Case:
     def id(self) -> str:
         c = self.cfg
         kind = "public" if self.public else "hidden"
+        # Every case has a quiet unit (PUBLIC's comment): only one without says so.
+        loud = "" if c.quiet_unit else "-no_quiet_unit"
         return (
             f"{kind}-n{c.n}-v{c.vocab_size}-b{c.block_size}-e{c.n_embd}-h{c.n_hidden}"
-            f"-s{c.seed}-{c.dtype}"
+            f"-s{c.seed}-{c.dtype}{loud}"
         )
 
     @property
