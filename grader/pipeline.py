@@ -148,20 +148,36 @@ class Grader:
         }
 
     def grade(self, sub: Submission) -> SubmissionResult:
+        """`sub`'s result. A sandbox that ends under a submission (the OOM killer, a stray
+        signal) takes the student processes in flight with it, and their calls and imports
+        would read as the code's own crashes, kept by every later run under the current
+        fingerprint: the submission is graded again, from the start, in a fresh sandbox.
+        Should that one end too, the result says so and carries no fingerprint, so that the
+        next batch grades it again."""
+        result, ended = self._grade_once(sub)
+        if ended:
+            result, ended = self._grade_once(sub)
+        if ended:
+            result.fingerprint = ""
+            result.review.append(dict(SANDBOX_ENDED_REVIEW))
+        return result
+
+    def _grade_once(self, sub: Submission) -> tuple[SubmissionResult, bool]:
+        """One grading of `sub`, and whether the sandbox ended while it ran."""
         start = time.monotonic()
         sources, file_notes = decode_sources(sub, self.assignment.files)
         timer = CallTimer()
         try:
-            items, extra, outputs = self._run(sources, timer)
+            items, extra, outputs, ended = self._run(sources, timer)
         except Exception:  # noqa: BLE001 - a grader bug must still leave the student a report
-            items, outputs = [], {}
+            items, outputs, ended = [], {}, False
             extra = {"suite_errors": [traceback.format_exc()[-4000:]]}
             self.close()
         items = self._complete(items, extra)
         bound_messages(items)
         score_items(items, self.rubric)
         slow = slow_review(timer.seconds)
-        return SubmissionResult(
+        result = SubmissionResult(
             submission=sub.name,
             score=round(sum(i.score for i in items), 4),
             max_score=round(sum(i.max_score for i in items), 4),
@@ -181,6 +197,7 @@ class Grader:
             review=[*sub.review, *([slow] if slow else [])],
             assignment=self.assignment.name,
         )
+        return result, ended
 
     def _run(self, sources: dict[str, str | None | Exception], timer: CallTimer):
         # First use in this process: pytest starts in its thread while the sandbox starts.
@@ -191,9 +208,12 @@ class Grader:
             )
             for f in self.assignment.files
         }
+        zygote = self.zygote
+        zygote.revive()
+        born = zygote.generation  # a restart, or a zygote found dead: it ended under us
         session = Session(
             sources,
-            self.zygote,
+            zygote,
             self.public_only,
             expected=expected,
             static_scan=self.static_scan,
@@ -205,7 +225,8 @@ class Grader:
         finally:
             session.close()
         outputs = {f: session.output(f) for f in self.assignment.files}
-        return items, extra, {f: o for f, o in outputs.items() if o}
+        ended = zygote.generation != born or not zygote.alive()
+        return items, extra, {f: o for f, o in outputs.items() if o}, ended
 
     def _suite_runner(self) -> SuiteRunner:
         """This process's pytest session (started at first use: a forked copy needs its own)."""
@@ -243,6 +264,14 @@ class Grader:
             self._zygote.close()
             self._zygote = None
 
+
+# The flag of a result graded twice, each time with the sandbox ending under it (Grader.grade).
+SANDBOX_ENDED_REVIEW = {
+    "flag": "sandbox_ended",
+    "reason": "the grader's sandbox ended twice while grading it (not the student's doing, "
+    "as far as the grader can tell): calls that ended without answering may not be the code's "
+    "fault; run the batch again to regrade it",
+}
 
 # Review flags that grading raises, as against those reading the upload raised (Submission.review):
 # a result kept by a later run keeps these and takes that run's others (`Grader.discovered`).

@@ -242,3 +242,57 @@ def test_the_cases_messages_of_a_submission_are_bounded_in_all():
     assert messages[0] == "0:" + "x" * 3_998  # the first ones whole
     assert messages[-1].startswith("287:") and "more characters cut" in messages[-1]
     assert all(it.message == "m" * 4000 for it in items)
+
+
+def _grade_with_sandbox_killed(monkeypatch, times: int) -> tuple[dict, str, list[int]]:
+    """The solutions graded with the sandbox killed during the first `times` gradings (as the
+    first exercise2 call starts): (result.json, the fingerprint of the files, the generation
+    of each zygote killed)."""
+    from grader.pipeline import Grader
+    from grader.sandbox import launch
+    from grader.sandbox.client import StudentProcess
+    from grader.session import Session
+
+    call_each, start = StudentProcess.call_each, Session.__init__
+    armed, kills = [False], []
+
+    def killing_call_each(self, module, func, calls, stop_at=None):
+        if module == "exercise2" and armed[0]:
+            armed[0] = False
+            kills.append(self.zygote.generation)
+            launch.kill_sandbox(self.zygote.proc, self.zygote._launched.pidfd)
+            self.zygote.proc.wait()
+        return call_each(self, module, func, calls, stop_at)
+
+    def arming_start(self, *args, **kwargs):  # a grading starts
+        armed[0] = len(kills) < times
+        start(self, *args, **kwargs)
+
+    monkeypatch.setattr(StudentProcess, "call_each", killing_call_each)
+    monkeypatch.setattr(Session, "__init__", arming_start)
+    g = Grader(public_only=True)
+    try:
+        sub = Submission("unlucky", {f: solution(f).encode() for f in ALL})
+        return g.grade(sub).to_json(), g.fingerprint(sub), kills
+    finally:
+        g.close()
+
+
+def test_a_sandbox_that_ends_mid_grading_costs_the_submission_nothing(monkeypatch):
+    """The zygote killed while a submission is graded (the OOM killer, a stray signal) takes
+    the student processes in flight with it: their calls and imports read as the code's own
+    crashes (a whole file "failed to import"), saved with the current fingerprint, so no rerun
+    regraded them. The submission is graded again, from the start, in a fresh sandbox."""
+    result, fingerprint, kills = _grade_with_sandbox_killed(monkeypatch, times=1)
+    assert len(kills) == 1
+    assert failing(result) == set() and result["score"] == result["max_score"]
+    assert result["fingerprint"] == fingerprint and result["review"] == []
+
+
+def test_a_sandbox_that_ends_under_both_gradings_is_flagged_and_regraded_later(monkeypatch):
+    """Twice in a row: the second grading's result stands, flagged for the TA, and without a
+    fingerprint, so the next batch grades the submission again instead of keeping it."""
+    result, _, kills = _grade_with_sandbox_killed(monkeypatch, times=2)
+    assert len(kills) == 2 and kills[1] > kills[0]
+    assert [f["flag"] for f in result["review"]] == ["sandbox_ended"]
+    assert result["fingerprint"] == ""

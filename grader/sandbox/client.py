@@ -231,6 +231,14 @@ class Zygote:
             return not launch.ended(self._launched.pidfd)
         return self.proc.poll() is None
 
+    def revive(self) -> None:
+        """Restart the zygote if it has died (killed, out of memory), before a grading starts:
+        one that ends during a grading is then surely the grading's to notice (Grader.grade)."""
+        with self._spawning:
+            if not self.alive():
+                self.close()
+                self._start()
+
     def spawn(self) -> StudentProcess:
         """A fresh student process; a zygote that died (killed, out of memory) is restarted."""
         with self._spawning:
