@@ -32,6 +32,7 @@ from .report.html import STUDENT_REPORT, write_student_report
 from .report.render import write_atomic
 from .report.summary import GRADES_CSV, SUMMARY_HTML, SUMMARY_JSON, digest
 from .sandbox import launch
+from .sandbox.inside import confine
 from .submissions import Found, Submission, assign_folders, find
 from .uploads import UploadLimits
 from .valid_text import is_valid, valid_json
@@ -352,7 +353,10 @@ def _one_pool(group: list[tuple[int, Submission]], jobs: int, out: Path, handed:
     for k, _ in group:
         _STATE[k] = QUEUED
     with cf.ProcessPoolExecutor(
-        jobs, mp_context=ctx, initializer=_start_grader_process, initargs=(counter, jobs)
+        jobs,
+        mp_context=ctx,
+        initializer=_start_grader_process,
+        initargs=(counter, jobs, os.getpid()),
     ) as pool:
         futures: dict[cf.Future, tuple[int, Submission]] = {}
         try:
@@ -378,17 +382,30 @@ def _one_pool(group: list[tuple[int, Submission]], jobs: int, out: Path, handed:
 _PARENT_GRADER: Grader | None = None
 
 
-def _start_grader_process(counter, jobs: int) -> None:
+def _start_grader_process(counter, jobs: int, parent: int) -> None:
     """In each forked grader process: Ctrl-C is the parent's to handle (it kills its children);
     the zygote it grades with is the next one the command launched early, if any, and it runs
     on that zygote's CPU when the batch has one for each (`launch.cpu_for`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with(parent)
     with counter.get_lock():
         index, counter.value = counter.value, counter.value + 1
     launch.adopt(index)
     cpu = launch.cpu_for(index, jobs)
     if cpu is not None:
         launch.pin(cpu)  # the threads it starts, and any zygote, inherit it
+
+
+def _end_with(parent: int) -> None:
+    """This grader process ends when the batch's process does, however that ends (`kill PID`,
+    `timeout`, the OOM killer; Ctrl-C is handled above). Orphaned, it waited for good on a
+    queue nobody would fill or read any more, holding its sandbox, and could still write
+    into OUT beside a rerun. Its sandbox ends with it (PR_SET_PDEATHSIG, bubblewrap's
+    --die-with-parent)."""
+    with contextlib.suppress(OSError, AttributeError):
+        confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent ended before the signal was asked for
+        os._exit(1)
 
 
 def _completed_or_stop(pool: cf.ProcessPoolExecutor, futures: dict) -> Iterator[cf.Future]:

@@ -262,6 +262,49 @@ def test_ctrl_c_stops_the_batch_at_once_and_a_rerun_finishes_it(tmp_path, jobs):
     assert set(after) == set(students) and {k: after[k] for k in done} == done
 
 
+def _group_members(pgid: int) -> list[int]:
+    """The live (not zombie) processes of a process group, read from /proc."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if stat[0] != "Z" and int(stat[2]) == pgid:
+            members.append(int(entry.name))
+    return members
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_grader_processes_end_with_the_batch_that_forked_them(tmp_path, sig):
+    """A signal to the batch's process alone (`kill PID`, `timeout`, a scheduler, the OOM
+    killer) left its grader processes orphaned for good, each blocked on a queue nobody would
+    fill or read, holding its sandbox. They end with it now, and the same command finishes."""
+    slow = {"exercise2": SLOW_IMPORT + solution("exercise2")}
+    students = {f"s{i}": slow for i in range(5)}
+    students["s0"] = {"exercise2": solution("exercise2")}
+    root = make_class(tmp_path / "class", students)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "grader.cli", "grade", str(root), "--out", str(out)]
+    cmd += ["--no-progress", "-j", "2"]
+    proc = subprocess.Popen(cmd, start_new_session=True, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.glob("*/result.json")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.kill(proc.pid, sig)
+        proc.wait()
+        deadline = time.monotonic() + 20  # a generous bound: they end at once
+        while _group_members(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _group_members(proc.pid) == [], "a grader process outlived the batch"
+    finally:
+        for pid in _group_members(proc.pid):  # whatever outlived it, never left running
+            os.kill(pid, signal.SIGKILL)
+    subprocess.run(cmd, capture_output=True, check=True)
+    assert set(graded_at(out)) == set(students)
+
+
 def test_half_written_files_of_a_killed_run_are_swept_and_nothing_else(tmp_path):
     from grader.batch import _sweep_temporaries
 
@@ -343,7 +386,7 @@ def test_pools_that_break_before_grading_anything_end_in_failures_not_a_loop(
 ):
     import grader.batch as batch
 
-    monkeypatch.setattr(batch, "_start_grader_process", lambda counter, jobs: os._exit(1))
+    monkeypatch.setattr(batch, "_start_grader_process", lambda counter, jobs, parent: os._exit(1))
     results = grade_batch(small_class, tmp_path / "o", jobs=2, progress=False)
     assert len(results) == 3
     for r in results:
