@@ -24,7 +24,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import jsontext
-from .out_folder import make_out
+from .out_folder import OutWriteError, make_out, writing_out
 from .pipeline import Grader, student_record
 from .records import ItemResult, SubmissionResult
 from .report import write_batch_reports, write_submission_report
@@ -90,10 +90,11 @@ def grade_batch(
         else digest(_read_result(out / s.slug))
         for s in subs
     ]
-    if is_batch:
-        write_batch_reports(results, out, [s.slug for s in subs])
-    if student_reports:
-        _write_student_reports(subs, out)
+    with writing_out(out):
+        if is_batch:
+            write_batch_reports(results, out, [s.slug for s in subs])
+        if student_reports:
+            _write_student_reports(subs, out)
     return BatchResults(
         results,
         graded=len(todo),
@@ -372,6 +373,8 @@ def _one_pool(group: list[tuple[int, Submission]], jobs: int, out: Path, handed:
             except cf.process.BrokenProcessPool:
                 broken.append(k)
                 continue
+            except OutWriteError:
+                raise  # OUT takes no more: a "grader failed" result could not be written either
             except Exception:  # noqa: BLE001
                 failure = grader_failure(_PARENT_GRADER, sub, traceback.format_exc())
                 summary = write_result(failure, out / sub.slug)
@@ -470,6 +473,11 @@ def write_result(result: dict, folder: Path) -> str:
     result.json (`summary.digest`) as JSON text, so that a batch draws its summary without
     parsing every result again (~6 ms each). Text, not objects: a batch's process holds one per
     submission until the end, ~14 KB each as text against ~45 KB as Python objects."""
+    with writing_out(folder):
+        return _write_result(result, folder)
+
+
+def _write_result(result: dict, folder: Path) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     text = jsontext.dumps(result, indent=1, ensure_ascii=False)
     if not is_valid(text):  # a lone surrogate (valid_text): the report and digest say the same

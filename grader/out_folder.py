@@ -8,7 +8,9 @@ imported torch first (through the pipeline) and cost a cold grading 0.9 s.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from .submissions import SubmissionError
@@ -41,3 +43,23 @@ def unmake_out(made: list[Path]) -> None:
             folder.rmdir()
         except OSError:
             return
+
+
+class OutWriteError(SubmissionError):
+    """OUT took no more writes (a full disk, a quota, a folder made read-only): the batch
+    stops, since every result after would fail alike, and says so instead of a traceback."""
+
+
+@contextlib.contextmanager
+def writing_out(where: Path) -> Iterator[None]:
+    """Writes into OUT; an OSError becomes an OutWriteError that names `where` and the fix.
+    Results are written whole or not at all (render.write_atomic): those already written
+    stand, and the same command, run again, grades the rest."""
+    try:
+        yield
+    except OSError as e:
+        raise OutWriteError(
+            f"cannot write the results in {where} ({e.strerror or e}): a full disk, a quota or "
+            "a folder you cannot write? Every result written so far is kept, whole: fix that "
+            "and run the same command again to grade the rest"
+        ) from None

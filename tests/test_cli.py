@@ -414,3 +414,26 @@ def test_train_help_fits_every_assignment():
     """`grader train -a layer-by-layer --help` spoke of an exercise-3 backward and EXERCISE3."""
     out = CliRunner().invoke(main, ["train", "-a", "layer-by-layer", "--help"]).output
     assert "FILE" in out and "exercise" not in out.casefold(), out
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_out_that_takes_no_more_writes_stops_the_batch_with_the_fix(small_class, tmp_path, jobs):
+    """A full disk, a quota, a folder made read-only: every write into OUT fails alike. The
+    batch stopped with a traceback (after writing a "grader failed" result for the submission,
+    or failing to); it stops with what went wrong and how to go on, every result it wrote is
+    whole, and the same command, with room again, grades the rest. Files are held to 60 kB
+    here (RLIMIT_FSIZE, the same for root), which a complete submission's result passes."""
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "grader.cli", "grade", str(small_class), "--out", str(out)]
+    cmd += ["--no-progress", "-j", jobs]
+    limit = "import os, resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (60_000,) * 2)"
+    limited = [sys.executable, "-c", f"{limit}; os.execv(sys.argv[1], sys.argv[1:])", *cmd]
+    full = subprocess.run(limited, capture_output=True, text=True)
+    assert full.returncode == 1 and "Traceback" not in full.stderr, full.stderr
+    assert "cannot write the results" in full.stderr and "run the same command again" in full.stderr
+    assert not (out / "ada" / "result.json").exists() and not (out / "summary.json").exists()
+    for p in out.glob("*/result.json"):
+        assert json.loads(p.read_text())["fingerprint"]  # whole, and never a grader failure
+    again = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    assert "3 submissions in all" in again.stdout
+    assert json.loads((out / "ada" / "result.json").read_text())["score"] == 100.0
