@@ -173,7 +173,7 @@ class Grader:
             items, outputs, ended = [], {}, False
             extra = {"suite_errors": [traceback.format_exc()[-4000:]]}
             self.close()
-        items = self._complete(items, extra)
+        items, unjudged = self._complete(items, extra)
         bound_messages(items)
         score_items(items, self.rubric)
         slow = slow_review(timer.seconds)
@@ -189,7 +189,8 @@ class Grader:
             notebook=sub.notebook,
             student=student_record(sub),
             isolation=self.zygote.iso.to_json() if self._zygote else {},
-            fingerprint=self.fingerprint(sub),
+            # No fingerprint where the grader failed: no later run may keep such a result.
+            fingerprint="" if unjudged else self.fingerprint(sub),
             grader_version=__version__,
             graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             duration_s=round(time.monotonic() - start, 3),
@@ -234,8 +235,10 @@ class Grader:
             self._runner = SuiteRunner(self.assignment.suites)
         return self._runner
 
-    def _complete(self, items: list[ItemResult], extra: dict) -> list[ItemResult]:
-        """Every rubric item, in order, exactly once; one the suites did not file is an error."""
+    def _complete(self, items: list[ItemResult], extra: dict) -> tuple[list[ItemResult], bool]:
+        """Every rubric item, in order, exactly once; one the suites did not file is an error.
+        Also whether there was such an item: the grader, not the code, failed there, and a
+        later run must grade the submission again rather than keep the result."""
         by_id = {i.id: i for i in items}
         crash = "; ".join(extra.get("suite_errors", []))[-1500:]
         out = []
@@ -251,7 +254,7 @@ class Grader:
                     extra={"grader_error": crash} if crash else {},
                 )
             )
-        return out
+        return out, len(by_id.keys() & set(self.assignment.item_ids)) < len(out)
 
     def close(self) -> None:
         if self._runner is not None:

@@ -474,3 +474,25 @@ def test_a_regraded_result_leaves_no_students_copy_of_the_old_one(small_class, t
     grade_batch(small_class, out, progress=False, student_reports=True)
     score = json.loads((out / "bob" / "result.json").read_text())["score"]
     assert f"{score:g} / " in copy.read_text()
+
+
+def test_a_result_the_grader_could_not_judge_is_graded_again_by_the_next_run(
+    small_class, tmp_path, monkeypatch
+):
+    """A sandbox that would not start (a machine short of memory for a moment) or suites that
+    broke leave every item "the grader could not judge this item", for the TA to regrade. That
+    result carried the current fingerprint, so every later run kept it ("reused") until
+    --force, and the students kept their zeros; the next run grades it again."""
+    from grader.pipeline import Grader
+
+    def no_sandbox(self, sources, timer):
+        raise RuntimeError("the sandbox could not start")
+
+    monkeypatch.setattr(Grader, "_run", no_sandbox)
+    out = tmp_path / "out"
+    first = grade_batch(small_class, out, progress=False)
+    assert [r["score"] for r in first] == [0, 0, 0]
+    monkeypatch.undo()
+    again = grade_batch(small_class, out, progress=False)
+    assert (again.graded, again.reused) == (3, 0)
+    assert again[0]["submission"] == "ada" and again[0]["score"] == 20.0
