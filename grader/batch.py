@@ -33,7 +33,7 @@ from .report.render import write_atomic
 from .report.summary import GRADES_CSV, SUMMARY_HTML, SUMMARY_JSON, digest
 from .sandbox import launch
 from .sandbox.inside import confine
-from .submissions import Found, Submission, assign_folders, find
+from .submissions import Found, Submission, SubmissionError, assign_folders, find
 from .uploads import UploadLimits
 from .valid_text import is_valid, valid_json
 
@@ -61,6 +61,7 @@ def grade_batch(
     already written stays, and the same command later grades only what is left.
     """
     make_out(out)
+    _refuse_writing_over(path, out)
     grader = _start_grader(public_only, keep_out=(path, out))
     found = _discover(path, grader, out, limits, one)
     subs, is_batch = found.subs, found.is_batch
@@ -212,7 +213,29 @@ def _discover(
     found = find(path, grader.assignment.files, limits, one=one, leave_out=out)
     _sweep_temporaries(out)
     assign_folders(found.subs, reserved=set(BATCH_FILES) | _top_files(out))
+    _refuse_writing_over(path, out, found.subs)
     return found
+
+
+def _refuse_writing_over(path: Path, out: Path, subs: list[Submission] = ()) -> None:
+    """Refuse a PATH that this batch would write its results into: OUT itself, or the folder
+    of one of its submissions (`grader grade reports/alice --out reports`). A results folder
+    read as PATH holds no exercise files, and `grader grade reports`, with --out's default
+    `reports`, graded every student there anew as "no exercise files found": every result and
+    the gradebook replaced by zeros. A class's uploads given as OUT too had results and
+    summaries written among them."""
+    real = Path(os.path.realpath(path))
+    if Path(os.path.realpath(out)) == real:
+        raise SubmissionError(
+            f"--out {out} is {path} itself: give PATH the students' uploads (a folder or an "
+            f"export zip) and --out a folder of its own (inside PATH is fine: {path}/reports)"
+        )
+    for sub in subs:
+        if Path(os.path.realpath(out / sub.slug)) == real:
+            raise SubmissionError(
+                f"{path} is where this batch writes {sub.name!r}'s results (--out {out}): "
+                "give PATH the student's upload, not a folder of results"
+            )
 
 
 def _top_files(out: Path) -> set[str]:

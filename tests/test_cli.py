@@ -437,3 +437,19 @@ def test_an_out_that_takes_no_more_writes_stops_the_batch_with_the_fix(small_cla
     again = subprocess.run(cmd, capture_output=True, text=True, check=True)
     assert "3 submissions in all" in again.stdout
     assert json.loads((out / "ada" / "result.json").read_text())["score"] == 100.0
+
+
+@pytest.mark.parametrize("given", ["the results folder", "a student's results"])
+def test_a_path_the_batch_writes_its_results_into_is_refused(small_class, tmp_path, given):
+    """`grader grade reports` (--out's default is `reports`) read the results folder as a class
+    of students without files and graded each anew: every result, report and the gradebook
+    replaced by zeros. So was `grader grade reports/ada --out reports --one` (without --one, a
+    folder without exercise files is refused anyway). Both are refused; nothing changes."""
+    out = tmp_path / "reports"
+    grade(str(small_class), "--out", str(out))
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    args = [str(out)] if given == "the results folder" else [str(out / "ada"), "--one"]
+    result = CliRunner().invoke(main, ["grade", *args, "--out", str(out), "--no-progress"])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "give PATH" in result.output
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
