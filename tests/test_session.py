@@ -180,6 +180,9 @@ def test_an_answer_past_the_limit_is_refused_and_one_within_it_is_read(zygote):
     s.close()
     assert outcomes[0].status == "ok" and outcomes[0].value[0].numel() == limit // 4
     assert outcomes[1].status == "error" and "exceed the limit" in outcomes[1].message
+    # An honest answer, too large: said plainly, not as something invalid the process sent.
+    assert "returned more than the grader reads" in outcomes[1].message
+    assert "sent something invalid" not in outcomes[1].message
 
 
 def test_an_endless_loop_times_out_once_and_skips_the_function_s_other_cases(zygote):

@@ -607,6 +607,14 @@ class StudentProcess:
             return Reply(False, "timeout", f"no answer within {seconds:g} s (an endless loop?)")
         if isinstance(e, (protocol.Closed, BrokenPipeError, ConnectionResetError)):
             return Reply(False, "crash", _CRASH)
+        if isinstance(e, protocol.TooLarge):  # an honest answer can be this: say it plainly
+            return Reply(
+                False,
+                "error",
+                f"your function returned more than the grader reads from one call ({e}): a "
+                "gradient has the shape of its variable, a few kB here; look for a broadcast "
+                "that made the result far larger",
+            )
         return Reply(False, "error", f"the process running your code sent something invalid: {e}")
 
     def _answer(self, request_id: str, deadline: float) -> tuple[dict, list[bytes]]:

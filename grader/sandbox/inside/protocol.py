@@ -38,6 +38,11 @@ class ProtocolError(Exception):
     """The other side sent something malformed, too large, or nothing in time."""
 
 
+class TooLarge(ProtocolError):
+    """A frame's data is larger than the reader takes: from an honest answer, a tensor far
+    larger than asked for (a broadcast gone wrong), not a malformed frame."""
+
+
 class Closed(ProtocolError):
     """The other side closed the connection (in the grader's eyes: the worker died)."""
 
@@ -91,7 +96,7 @@ def _message(read, max_bytes: int) -> tuple[dict, list[bytearray]]:
         raise ProtocolError("header has no valid blob list")
     total = sum(sizes)
     if total > max_bytes:
-        raise ProtocolError(f"{total} bytes of data exceed the limit of {max_bytes}")
+        raise TooLarge(f"{total} bytes of data exceed the limit of {max_bytes}")
     if len(sizes) <= 1:
         return header, [read(total)] if sizes else []
     data, blobs, start = memoryview(read(total)), [], 0
