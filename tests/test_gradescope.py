@@ -642,6 +642,18 @@ def test_thousands_of_notes_do_not_flood_the_page(only_hidden_fail: dict) -> Non
     assert output.count("Note: ") == 20 and "and 4980 more notes" in output
 
 
+def test_a_result_the_sandbox_ended_under_twice_tells_the_student_so(only_hidden_fail: dict):
+    """The pipeline grades a submission again when its sandbox ends under it, and flags the
+    result when that happens twice (pipeline.Grader.grade): a flag the TA's summary lists but
+    the student's page left out, so the student read the crashes as their code's."""
+    from grader.pipeline import SANDBOX_ENDED_REVIEW
+
+    flagged = {**only_hidden_fail, "review": [dict(SANDBOX_ENDED_REVIEW)]}
+    output = to_gradescope(flagged, rubric())["output"]
+    assert "sandbox stopped while grading this submission" in output
+    assert "sandbox" not in to_gradescope(only_hidden_fail, rubric())["output"]
+
+
 def test_hidden_case_details_stay_hidden(only_hidden_fail: dict) -> None:
     out = to_gradescope(only_hidden_fail, rubric())
     jsonschema.validate(out, SCHEMA)

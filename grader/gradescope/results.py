@@ -320,6 +320,16 @@ def extra_tests(
     return tests
 
 
+# The review flag of a result graded twice with the grader's sandbox ending under it both times
+# (pipeline.Grader.grade): its crashes may not be the student's, who is told so.
+SANDBOX_ENDED = "sandbox_ended"
+SANDBOX_ENDED_NOTE = (
+    "Note: the grader's own sandbox stopped while grading this submission, twice: an item that "
+    "says your code's process ended without answering may not be your code's fault. Ask your "
+    "instructor to regrade it."
+)
+
+
 def summary(result: dict, hidden_vis: str) -> str:
     """A few lines for the top of the page: the score, each exercise, notes, the chain."""
     items = result.get("items", [])
@@ -349,6 +359,10 @@ def summary(result: dict, hidden_vis: str) -> str:
     lines += [f"Note: {clip(printable(n), MAX_NOTE)}" for n in notes[:MAX_NOTES]]
     if len(notes) > MAX_NOTES:
         lines.append(f"... and {len(notes) - MAX_NOTES} more notes (your TA's report has them all)")
+    if any(
+        isinstance(f, dict) and f.get("flag") == SANDBOX_ENDED for f in result.get("review") or []
+    ):
+        lines.append(SANDBOX_ENDED_NOTE)
     chain = chain_line(result.get("chain") or {}, {i.partition(".")[2] for i in held})
     if chain:
         lines.append(chain)
