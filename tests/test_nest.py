@@ -155,6 +155,43 @@ def test_a_nested_zygote_that_is_killed_is_replaced_by_a_sandbox_of_its_own(pair
     assert b.alive() and where(b)[1] == isolation.TMPFS_INODES
 
 
+DEEPEST = """
+import torch
+
+def deepest():
+    def down(k):
+        try:
+            return down(k + 1)
+        except RecursionError:
+            return k
+    return torch.tensor(down(0))
+"""
+
+
+def deepest(zygote: Zygote) -> int:
+    """How many calls deep a student's recursion gets in a process of `zygote`."""
+    student = zygote.spawn()
+    try:
+        assert student.load("probe", DEEPEST).ok
+        reply = student.call("probe", "deepest", {}, [])
+        assert reply.ok, reply.message
+        return int(reply.value[0])
+    finally:
+        student.close()
+
+
+@nests
+def test_student_code_recurses_as_deep_in_a_nested_zygote_as_in_one_of_its_own(pair):
+    """A nested zygote serves a few frames deeper than one of its own: the same recursive code
+    stopped sooner under `-j 2` than under `-j 1`, and its traceback said so in result.json."""
+    own = Zygote(Limits())
+    try:
+        assert not own._launched.nested
+        assert deepest(pair[0]) == deepest(own) > 900
+    finally:
+        own.close()
+
+
 def test_without_the_capability_each_grader_process_gets_a_sandbox_of_its_own(monkeypatch):
     monkeypatch.setattr(launch, "can_nest", lambda iso: False)
     launch.prestart(2)
