@@ -101,6 +101,17 @@ def list_assignments() -> None:
         click.echo(f"{a.name}\t{a.title}")
 
 
+def _stale_class_files(out: Path) -> str:
+    """What an interrupted run leaves stale: the class's files are written only when a run
+    ends, so those in OUT are an earlier run's, whose scores a regraded result may contradict."""
+    from .report.summary import GRADES_CSV, SUMMARY_HTML
+
+    stale = [name for name in (SUMMARY_HTML, GRADES_CSV) if (out / name).exists()]
+    if not stale:
+        return ""
+    return f"; {' and '.join(stale)} are still the last finished run's until then"
+
+
 @main.command()
 @assignment_option
 @click.argument("path", type=click.Path(path_type=Path))
@@ -199,7 +210,7 @@ def grade(
         # and holds sys.stderr for its capture while a test runs, which a Ctrl-C can interrupt.
         click.echo(
             f"\ninterrupted: every result written so far is kept in {out}; run the same "
-            "command again to grade the rest",
+            f"command again to grade the rest{_stale_class_files(out)}",
             file=sys.__stderr__,
         )
         sys.stdout.flush()
