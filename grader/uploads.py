@@ -519,7 +519,9 @@ def open_inner_zip(entry: Entry, stack: contextlib.ExitStack, budget: Budget) ->
     del data
     try:
         scan_zip(spool, entry.path, entry, budget)
-    except UploadError:
+    except UploadError as e:
+        if str(e).startswith(NOT_A_ZIP):  # about its bytes, in words that name no zip
+            raise UploadError(f"{entry.path} is {e}") from None
         raise
     except Exception as e:  # noqa: BLE001 - BadZipFile and whatever else a forged listing raises
         raise UploadError(f"{entry.path} is not a readable zip: {e}") from None

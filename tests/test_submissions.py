@@ -827,3 +827,15 @@ def test_a_zip_cut_short_is_named_once_and_says_what_it_lacks(tmp_path):
     with pytest.raises(SubmissionError) as e:
         find(tmp_path / "class" / "zed.zip", files)
     assert str(e.value).count("not a readable zip") == 1 and "no end record" in str(e.value)
+
+
+def test_each_zip_cut_short_inside_an_upload_is_named(tmp_path):
+    """Two broken zips in one upload gave two identical notes, neither saying which zip."""
+    upload = tmp_path / "ada"
+    (upload / "old").mkdir(parents=True)
+    (upload / "exercise1.py").write_text(solution("exercise1"))
+    (upload / "hw.zip").write_bytes(b"PK\x03\x04 cut short")
+    (upload / "old" / "hw.zip").write_bytes(b"PK\x05\x06")
+    (sub,) = find(upload, ("exercise1", "exercise2", "exercise3"), one=True).subs
+    broken = sorted(n for n in sub.notes if "not a readable zip" in n)
+    assert [n.split(" is not a readable zip: ")[0] for n in broken] == ["hw.zip", "old/hw.zip"]
