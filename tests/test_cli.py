@@ -147,6 +147,21 @@ def test_a_needs_a_look_line_says_each_thing_once(tmp_path):
     assert line.count("binary file") == 1, line
 
 
+def test_a_long_needs_a_look_list_is_cut_and_says_where_the_rest_is(tmp_path):
+    """1,500 empty folders printed 1,500 lines, and the pages' paths scrolled out of sight."""
+    from grader.report.terminal import MAX_LOOK_LINES, terminal_summary
+
+    empty = {"files": {"exercise1": "missing"}, "items": []}
+    results = [dict(empty, submission=f"s{k}") for k in range(MAX_LOOK_LINES + 7)]
+    folders = [r["submission"] for r in results]
+    text = terminal_summary(results, folders, graded=37, reused=0, out=tmp_path, is_batch=True)
+    lines = text.splitlines()
+    assert lines[1] == f"{MAX_LOOK_LINES + 7} need a look:"
+    assert sum(ln.startswith("  s") for ln in lines) == MAX_LOOK_LINES
+    assert f"  ... and 7 more: {tmp_path / 'summary.html'} lists every one" in lines
+    assert lines[-2].startswith("class summary: ")
+
+
 @pytest.mark.parametrize(
     ("submissions", "out"),
     [

@@ -12,6 +12,10 @@ from pathlib import Path
 from .html import REPORT, STUDENT_REPORT
 from .summary import GRADES_CSV, SUMMARY_HTML, attention
 
+# Lines of "needs a look" printed: a class of 1,500 empty folders printed 1,500, scrolling what
+# the command did and where its pages are out of sight; summary.html lists them all.
+MAX_LOOK_LINES = 30
+
 
 def terminal_summary(
     results: list[dict],
@@ -39,13 +43,17 @@ def terminal_summary(
     look = [(r, f) for r, f in zip(results, folders, strict=True) if attention(r)]
     if look:
         lines.append(f"{len(look)} {'needs' if len(look) == 1 else 'need'} a look:")
-        for r, folder in look:
+        for r, folder in look[:MAX_LOOK_LINES]:
             name = str((r.get("student") or {}).get("name") or "")
             label = str(r.get("submission", folder))
             # An LMS download names a submission after its student ("davedoe (1004)"): the
             # name is said once, not again in parentheses.
             who = label + (f" ({name})" if name and name not in label else "")
             lines.append(f"  {who}: {'; '.join(attention(r))}  -> {out / folder / REPORT}")
+        if len(look) > MAX_LOOK_LINES:
+            more = len(look) - MAX_LOOK_LINES
+            where = out / SUMMARY_HTML if is_batch else out
+            lines.append(f"  ... and {more} more: {where} lists every one")
     else:
         lines.append("none needs a look")
     if is_batch:
