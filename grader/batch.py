@@ -24,7 +24,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import jsontext
-from .out_folder import OutWriteError, make_out, writing_out
+from .out_folder import OutWriteError, claimed, make_out, writing_out
 from .pipeline import Grader, student_record
 from .records import ItemResult, SubmissionResult
 from .report import write_batch_reports, write_submission_report
@@ -62,6 +62,24 @@ def grade_batch(
     """
     make_out(out)
     _refuse_writing_over(path, out)
+    with claimed(out):
+        return _grade_into(
+            path, out, jobs, force, public_only, progress, student_reports, limits, one
+        )
+
+
+def _grade_into(
+    path: Path,
+    out: Path,
+    jobs: int,
+    force: bool,
+    public_only: bool,
+    progress: bool,
+    student_reports: bool,
+    limits: UploadLimits | None,
+    one: bool,
+) -> BatchResults:
+    """grade_batch's work, once OUT is this batch's alone."""
     grader = _start_grader(public_only, keep_out=(path, out))
     found = _discover(path, grader, out, limits, one)
     subs, is_batch = found.subs, found.is_batch

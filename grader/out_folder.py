@@ -9,6 +9,7 @@ imported torch first (through the pipeline) and cost a cold grading 0.9 s.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,3 +64,24 @@ def writing_out(where: Path) -> Iterator[None]:
             "a folder you cannot write? Every result written so far is kept, whole: fix that "
             "and run the same command again to grade the rest"
         ) from None
+
+
+@contextlib.contextmanager
+def claimed(out: Path) -> Iterator[None]:
+    """OUT for this batch alone while it runs. Two batches writing one OUT (two TAs, a second
+    terminal) interleave their results, each one's summary blind to the other's students, and
+    each sweeps the other's half-written files away as leftovers of a killed run. The claim is
+    a lock on the folder itself, so nothing is written to take it, and the kernel drops it
+    however the batch ends (its forked grader processes hold it as long as they live)."""
+    fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise SubmissionError(
+                f"another `grader grade` is writing into {out} right now: let it finish (or "
+                "stop it) and run this again, or give this one another --out"
+            ) from None
+        yield
+    finally:
+        os.close(fd)

@@ -496,3 +496,31 @@ def test_a_result_the_grader_could_not_judge_is_graded_again_by_the_next_run(
     again = grade_batch(small_class, out, progress=False)
     assert (again.graded, again.reused) == (3, 0)
     assert again[0]["submission"] == "ada" and again[0]["score"] == 20.0
+
+
+def test_a_second_batch_into_the_same_out_is_refused_while_the_first_runs(tmp_path):
+    """Two batches writing one OUT interleave their results, and each sweeps the other's
+    half-written files away as a killed run's leftovers. The first holds OUT (a lock on the
+    folder, dropped however it ends); the second is told so, and nothing of OUT changes."""
+    import fcntl
+
+    from grader.submissions import SubmissionError
+
+    root = make_class(tmp_path / "class", {"ada": {"exercise2": solution("exercise2")}})
+    out = tmp_path / "out"
+    out.mkdir()
+    first = os.open(out, os.O_RDONLY | os.O_DIRECTORY)  # as a running batch holds it
+    fcntl.flock(first, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        with pytest.raises(SubmissionError, match="another `grader grade` is writing into"):
+            grade_batch(root, out, progress=False)
+        assert list(out.iterdir()) == []
+    finally:
+        os.close(first)
+    (result,) = grade_batch(root, out, progress=False)
+    assert result["files"]["exercise2"] == "submitted"
+    again = os.open(out, os.O_RDONLY | os.O_DIRECTORY)  # and it let go when it ended
+    try:
+        fcntl.flock(again, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(again)
