@@ -417,7 +417,7 @@ def _gradescope_export(inp: Input, root: Entry, name: str) -> list[Submission]:
         raw = read_capped(meta_entry, MAX_METADATA_BYTES, Budget(UploadLimits(bytes=1 << 40)))
         if len(raw) > MAX_METADATA_BYTES:
             raise UploadError(f"it is larger than {MAX_METADATA_BYTES // MiB} MiB")
-        meta = yaml.safe_load(raw.decode("utf-8")) or {}
+        meta = _load_metadata(raw.decode("utf-8"))
     except (UploadError, yaml.YAMLError, UnicodeDecodeError, RecursionError) as e:
         raise SubmissionError(f"cannot read the export's {METADATA}: {e}") from None
     if not isinstance(meta, dict):
@@ -440,6 +440,15 @@ def _gradescope_export(inp: Input, root: Entry, name: str) -> list[Submission]:
         sub.student = student
         subs.append(sub)
     return subs
+
+
+def _load_metadata(text: str) -> object:
+    """The export's metadata as YAML's own text: every scalar a string, as written.
+
+    Not `safe_load`: it reads `1111...` (5,000 digits) as an int, which Python then refuses to
+    build or to print (its 4,300-digit limit), a traceback that stopped the whole batch. Every
+    field the grader takes (a key, a name, an email, an SID) is text, so no other type is made."""
+    return yaml.load(text, Loader=yaml.BaseLoader) or {}  # noqa: S506 - builds str, list, dict
 
 
 def _folder_name(name: str) -> bool:
@@ -632,23 +641,44 @@ def read_submission(
         return read_tree(tree, name, files, budget, stack, source=str(path))
 
 
+# What one export entry may give: a group of at most this many people, each field at most this
+# long. Gradescope's groups hold a handful and its names a few dozen characters; a metadata file
+# of a student's own writing (graded without --one) is otherwise bounded by its 16 MiB only, and
+# YAML's aliases repeat a list without repeating its bytes: a name made of nested aliases was
+# printed as 10^7 strings (1.1 GB, 150 MB of summary.html) and 10^9 took the machine down.
+MAX_MEMBERS = 100
+MAX_FIELD_CHARS = 1000
+PERSON_FIELDS = ("name", "email", "sid")
+
+
 def _submitters(info: object) -> dict[str, str]:
-    """Names, emails and ids from one entry (Gradescope writes Ruby-style `:name` keys)."""
+    """Names, emails and ids from one entry (Gradescope writes Ruby-style `:name` keys).
+
+    Only text is taken (`_load_metadata` makes every scalar text): a list or a mapping where a
+    name belongs is left out, never printed, whatever it holds."""
     if not isinstance(info, dict):
         return {}
     info = {str(k).lstrip(":"): v for k, v in info.items()}
     people = info.get("submitters") or []
     if not isinstance(people, list):
         return {}
-    people = [{str(k).lstrip(":"): v for k, v in p.items()} for p in people if isinstance(p, dict)]
-    join = lambda key: "; ".join(str(p[key]) for p in people if p.get(key))  # noqa: E731
-    fields: dict = {"name": join("name"), "email": join("email"), "sid": join("sid")}
+    people = [_person(p) for p in people[:MAX_MEMBERS] if isinstance(p, dict)]
+    join = lambda key: "; ".join(p[key] for p in people if p.get(key))  # noqa: E731
+    fields: dict = {key: join(key) for key in PERSON_FIELDS}
     # Each person apart too: the gradebook's rows come from these, never from splitting the
     # joined fields again, which a name holding "; " would split into a person nobody is.
-    fields["members"] = [
-        {k: str(p[k]) for k in ("name", "email", "sid") if p.get(k)} for p in people
-    ]
+    fields["members"] = people
     return {k: v for k, v in fields.items() if v}
+
+
+def _person(p: dict) -> dict[str, str]:
+    """One submitter's name, email and SID: text only, each cut to MAX_FIELD_CHARS."""
+    fields = {str(k).lstrip(":"): v for k, v in p.items()}
+    return {
+        k: fields[k][:MAX_FIELD_CHARS]
+        for k in PERSON_FIELDS
+        if isinstance(fields.get(k), str) and fields[k]
+    }
 
 
 def temporary_workdir() -> tempfile.TemporaryDirectory:

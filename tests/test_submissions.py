@@ -22,6 +22,8 @@ from grader import uploads
 from grader.batch import grade_batch
 from grader.report.summary import gradebook_csv
 from grader.submissions import (
+    MAX_FIELD_CHARS,
+    MAX_MEMBERS,
     METADATA,
     Submission,
     SubmissionError,
@@ -562,6 +564,35 @@ def test_export_keys_are_only_names_of_folders_in_the_export(tmp_path):
         assert "not a folder name of this export" in notes(got[key])
     assert "has no such folder" in notes(got["submission_9"])
     assert got["42"].files == dict.fromkeys(FILES)
+
+
+def test_export_metadata_fields_are_text_and_bounded_whatever_the_yaml(tmp_path):
+    """A metadata file of a student's own writing (their upload graded without --one): a
+    5,000-digit SID made safe_load raise ValueError (Python's digit limit), a traceback that
+    stopped the batch, and a name of nested aliases was printed whole (10^9 strings took the
+    machine). Fields are taken as text only, cut; a group is cut to MAX_MEMBERS people."""
+    export = tree(tmp_path / "export", {f"submission_{i}/exercise2.py": f"{i}\n" for i in (1, 2)})
+    laughs = ["n0: &n0 [" + ", ".join(["lol"] * 10) + "]"]
+    laughs += [f"n{i}: &n{i} [" + ", ".join([f"*n{i - 1}"] * 10) + "]" for i in range(1, 5)]
+    crowd = ", ".join(["*who"] * (MAX_MEMBERS + 50))
+    (export / METADATA).write_text(
+        "\n".join(laughs)
+        + "\nsubmission_1:\n  :submitters:\n  - :name: *n4\n    :email: a@x\n"
+        + f"    :sid: {'1' * 5000}\n  - :name: Hex\n    :sid: 0x{'f' * 5000}\n"
+        + "submission_2:\n  :submitters: [&who {':name': Bo, ':sid': 007}, "
+        + crowd
+        + "]\n"
+    )
+    got = {s.name: s for s in discover(export, FILES)[0]}
+    one = got["submission_1"].student
+    assert one["members"] == [
+        {"email": "a@x", "sid": "1" * MAX_FIELD_CHARS},
+        {"name": "Hex", "sid": ("0x" + "f" * 5000)[:MAX_FIELD_CHARS]},
+    ]
+    assert one["name"] == "Hex" and got["submission_1"].files["exercise2"] == b"1\n"
+    two = got["submission_2"].student
+    assert two["members"] == [{"name": "Bo", "sid": "007"}] * MAX_MEMBERS
+    assert got["submission_2"].files["exercise2"] == b"2\n"
 
 
 def test_a_gradescope_export_zip_is_read_from_its_one_top_folder(tmp_path):
