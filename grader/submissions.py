@@ -35,6 +35,7 @@ from .uploads import (
     Budget,
     Entry,
     MiB,
+    TooManyEntries,
     UploadError,
     UploadLimits,
     file_reader,
@@ -204,9 +205,16 @@ class Input:
     # Whether notebooks at the top are each a student's (a TA's folder of collected notebooks)
     # rather than one student's several copies: `grader grade` says yes, `grader check` no.
     notebooks_are_students: bool = True
+    # The uploads of a class's zip listed only in part (uploads._per_upload), by path.
+    cut: set[str] = field(default_factory=set)
 
     def open(self, e: Entry, budget: Budget) -> Entry:
         """The tree of the submission at entry `e` of this input (a folder, a zip, a notebook)."""
+        if e.path in self.cut:
+            budget.notes.append(
+                f"the upload holds more than {budget.limits.entries} files and folders; only "
+                "the first were looked at: upload only your exercise files"
+            )
         if e.kind == "file" and _is_notebook(e):  # a tree of one, as for a notebook given alone
             stem = e.name[: -len(notebook_submissions.SUFFIX)]
             alone = Entry(e.name, e.name, "file", 1, e.size, reader=e.reader, copies=e.copies)
@@ -599,10 +607,26 @@ def _input(path: Path, real: Path, mode: int, limits, stack) -> Input:
     top = Entry(real.stem, "", "dir")
     # The whole zip is listed once; each submission in it is then charged to its own budget.
     whole = Budget(UploadLimits(bytes=1 << 40, entries=MAX_EXPORT_ENTRIES, depth=64))
+    cut: set[str] = set()
     try:
         scan_zip(
-            f, path.name, top, whole, max_entries=MAX_EXPORT_ENTRIES, keep_hidden=_at_download_top
+            f,
+            path.name,
+            top,
+            whole,
+            max_entries=MAX_EXPORT_ENTRIES,
+            keep_hidden=_at_download_top,
+            per_upload=limits.entries,
+            cut=cut,
         )
+        if whole.full:
+            raise TooManyEntries(f"it lists more than {MAX_EXPORT_ENTRIES} files and folders")
+    except TooManyEntries as e:
+        # Never a class graded from part of its listing: the uploads left out would each be
+        # "missing". A folder is listed one upload at a time, each within its own limits.
+        raise SubmissionError(
+            f"{path} is too large to be read as one zip ({e}): unzip it and grade the folder"
+        ) from None
     except (UploadError, OSError, ValueError, EOFError) as e:
         raise SubmissionError(
             f"{path} is a file but not a readable zip ({str(e).removeprefix(NOT_A_ZIP + ': ')}): "
@@ -612,7 +636,7 @@ def _input(path: Path, real: Path, mode: int, limits, stack) -> Input:
         raise SubmissionError(f"{path} is not a readable zip: {e}") from None
     for folder in (top, *top.walk()):  # by name, as a folder is listed: a class zip's rows
         folder.children.sort(key=lambda e: e.name)  # came in the order its maker added them
-    return Input(real.parent, top, True, limits, stack)
+    return Input(real.parent, top, True, limits, stack, cut=cut)
 
 
 def read_submission(

@@ -94,6 +94,10 @@ class UploadError(Exception):
     """This upload (or part of it) cannot be read; the message says why, for the student."""
 
 
+class TooManyEntries(UploadError):
+    """A zip declares more entries than are read: it is not listed at all."""
+
+
 class AmbiguousEntry(UploadError):
     """One path of a zip holds different entries: none is read, as none is surely the one meant."""
 
@@ -346,22 +350,26 @@ def scan_zip(
     budget: Budget,
     max_entries: int | None = None,
     keep_hidden: Callable[[tuple[str, ...]], bool] | None = None,
+    per_upload: int | None = None,
+    cut: set[str] | None = None,
 ) -> zipfile.ZipFile:
     """List the zip `f` as children of `under` (a folder, or the zip file's own entry).
 
     Paths with a `hidden` part are left out, but those `keep_hidden` keeps (the top of a class
-    download, where a student's name comes first and may start with a dot)."""
+    download, where a student's name comes first and may start with a dot). `per_upload`: the
+    zip is a class's, and each upload in it is listed up to that many entries (`_per_upload`);
+    the paths of those cut short are added to `cut`."""
     cap = budget.limits.entries if max_entries is None else max_entries
     count, listing = zip_listing_size(f)
     # The count can lie (zipfile reads the listing by its size): a KiB per entry bounds both.
     if count > cap or listing > cap * 1024:
-        raise UploadError(
+        raise TooManyEntries(
             f"{label} holds {count} entries, more than the {cap} the grader reads: "
             "upload only your exercise files"
         )
     z = zipfile.ZipFile(f)
     if len(z.infolist()) > cap:
-        raise UploadError(
+        raise TooManyEntries(
             f"{label} holds {len(z.infolist())} entries, more than the {cap} the grader reads: "
             "upload only your exercise files"
         )
@@ -375,6 +383,8 @@ def scan_zip(
             continue
         listed.append((parts, _zip_kind(info), info))
     listed = _within_depth(_without_environments(listed, under, budget), label, under, budget)
+    if per_upload is not None:
+        listed = _per_upload(listed, per_upload, cut if cut is not None else set())
     # Every path the zip needs as a folder: those it lists as folders and those entries sit in.
     # A file at one of them is a second entry at that path (an unzip tool makes one of the two).
     folders = {p[:i] for p, kind, _ in listed for i in range(1, len(p) + (kind == "dir"))}
@@ -405,6 +415,40 @@ def scan_zip(
         if kind != "file":
             budget.notes.append(f"skipped {path}: {kind} in a zip, not a regular file")
     return z
+
+
+def _per_upload(listed: list, cap: int, cut: set[str]) -> list:
+    """`listed` with at most `cap` entries under each upload of a class's zip, the folders its
+    entries sit in counted as `_zip_dirs` makes them (a zip need not list a folder).
+
+    The class's listing has one limit for all (MAX_EXPORT_ENTRIES), and one student's upload
+    of 4,000 files, each in 55 folders of its own, took all of it: every upload listed after
+    it was missing, and its student's row said "no such folder", 0 points. An upload is what
+    sits under each name at the top, or under each name in the one top folder (an export's own
+    folder). Shallowest first, as an upload's own listing is read (`Entry.walk`): a file at an
+    upload's top is never left out for deeper ones listed before it. The path of each upload
+    cut short goes into `cut`, for its report's note."""
+    tops = {p[0] for p, _, _ in listed}
+    level = 2 if len(tops) == 1 and any(len(p) > 1 for p, _, _ in listed) else 1
+    counts: dict[tuple[str, ...], int] = {}
+    seen: set[tuple[str, ...]] = set()
+    kept = []
+    for item in sorted(listed, key=lambda x: len(x[0])):  # stable: a zip's order within a depth
+        parts, kind = item[0], item[1]
+        upload = parts[:level]
+        if len(parts) <= level:
+            kept.append(item)
+            continue
+        new = {parts[:i] for i in range(level + 1, len(parts) + (kind == "dir"))} - seen
+        cost = len(new) + (kind != "dir")
+        if counts.get(upload, 0) + cost > cap:
+            counts[upload] = cap  # full: nothing more of this upload, however small
+            cut.add("/".join(upload))
+            continue
+        counts[upload] = counts.get(upload, 0) + cost
+        seen |= new
+        kept.append(item)
+    return kept
 
 
 def _within_depth(listed: list, label: str, under: Entry, budget: Budget) -> list:

@@ -595,6 +595,46 @@ def test_export_metadata_fields_are_text_and_bounded_whatever_the_yaml(tmp_path)
     assert got["submission_2"].files["exercise2"] == b"2\n"
 
 
+def test_one_upload_of_a_class_zip_cannot_spend_the_listing_of_the_others(tmp_path):
+    """The class's zip is listed once, with one limit for all: Mallory's 4,000 files, each in
+    55 folders of its own (folders the zip need not list), took the whole of it, and every
+    upload listed after hers was left out: Alice's row said "no such folder", 0 points. Each
+    upload is listed within its own limit, and Mallory's report says hers was cut."""
+    deep = "/".join(f"d{{k}}_{j}" for j in range(55))
+    mallory = {f"export/submission_1/{deep.format(k=k)}/x.txt": "" for k in range(4000)}
+    meta = {f"submission_{i}": {":submitters": [{":name": n}]} for i, n in ((1, "M"), (2, "A"))}
+    (tmp_path / "export.zip").write_bytes(
+        zip_bytes(
+            {
+                "export/" + METADATA: yaml.safe_dump(meta),
+                **mallory,
+                "export/submission_2/exercise2.py": "alice\n",
+                "export/submission_2/exercise3.py": "alice3\n",
+            }
+        )
+    )
+    got = by_name(discover(tmp_path / "export.zip", FILES)[0])
+    assert got["submission_2"].files == {
+        **dict.fromkeys(FILES),
+        "exercise2": b"alice\n",
+        "exercise3": b"alice3\n",
+    }
+    assert "no such folder" not in notes(got["submission_2"])
+    assert "holds more than 5000 files and folders" in notes(got["submission_1"])
+
+
+def test_a_class_zip_too_large_to_list_is_refused_not_graded_in_part(tmp_path, monkeypatch):
+    """Past the class listing's own limit, the uploads left out would each be "missing", 0
+    points: the zip is refused, with what to do (a folder is listed one upload at a time)."""
+    monkeypatch.setattr("grader.submissions.MAX_EXPORT_ENTRIES", 30)
+    files = {f"s{i}/f{k}.txt": "" for i in range(3) for k in range(12)}
+    (tmp_path / "class.zip").write_bytes(zip_bytes({**files, "s3/exercise2.py": "x"}))
+    with pytest.raises(SubmissionError, match="too large to be read as one zip.*unzip it"):
+        discover(tmp_path / "class.zip", FILES)
+    tree(tmp_path / "class", {**files, "s3/exercise2.py": "x"})
+    assert by_name(discover(tmp_path / "class", FILES)[0])["s3"].files["exercise2"] == b"x"
+
+
 def test_a_gradescope_export_zip_is_read_from_its_one_top_folder(tmp_path):
     meta = yaml.safe_dump({"submission_1": {":submitters": [{":name": "Ada", ":email": "a@x"}]}})
     data = zip_bytes(
