@@ -382,9 +382,12 @@ def scan_zip(
         if not parts or (any(map(hidden, parts)) and not (keep_hidden and keep_hidden(parts))):
             continue
         listed.append((parts, _zip_kind(info), info))
-    listed = _within_depth(_without_environments(listed, under, budget), label, under, budget)
+    # A class's zip: each upload's top is never an environment to skip, as a folder's is not.
+    level = 0 if per_upload is None else _upload_level(listed)
+    listed = _without_environments(listed, under, budget, level)
+    listed = _within_depth(listed, label, under, budget)
     if per_upload is not None:
-        listed = _per_upload(listed, per_upload, cut if cut is not None else set())
+        listed = _per_upload(listed, per_upload, level, cut if cut is not None else set())
     # Every path the zip needs as a folder: those it lists as folders and those entries sit in.
     # A file at one of them is a second entry at that path (an unzip tool makes one of the two).
     folders = {p[:i] for p, kind, _ in listed for i in range(1, len(p) + (kind == "dir"))}
@@ -417,7 +420,14 @@ def scan_zip(
     return z
 
 
-def _per_upload(listed: list, cap: int, cut: set[str]) -> list:
+def _upload_level(listed: list) -> int:
+    """How many parts of a path in a class's zip name its upload: 1, or 2 when everything sits
+    in one top folder (an export's own folder, as `submissions._single_top` reads it)."""
+    tops = {p[0] for p, _, _ in listed}
+    return 2 if len(tops) == 1 and any(len(p) > 1 for p, _, _ in listed) else 1
+
+
+def _per_upload(listed: list, cap: int, level: int, cut: set[str]) -> list:
     """`listed` with at most `cap` entries under each upload of a class's zip, the folders its
     entries sit in counted as `_zip_dirs` makes them (a zip need not list a folder).
 
@@ -428,8 +438,6 @@ def _per_upload(listed: list, cap: int, cut: set[str]) -> list:
     folder). Shallowest first, as an upload's own listing is read (`Entry.walk`): a file at an
     upload's top is never left out for deeper ones listed before it. The path of each upload
     cut short goes into `cut`, for its report's note."""
-    tops = {p[0] for p, _, _ in listed}
-    level = 2 if len(tops) == 1 and any(len(p) > 1 for p, _, _ in listed) else 1
     counts: dict[tuple[str, ...], int] = {}
     seen: set[tuple[str, ...]] = set()
     kept = []
@@ -464,12 +472,15 @@ def _within_depth(listed: list, label: str, under: Entry, budget: Budget) -> lis
     return kept
 
 
-def _without_environments(listed: list, under: Entry, budget: Budget) -> list:
-    """`listed` without what lies in a virtual environment's folder below the zip's top."""
+def _without_environments(listed: list, under: Entry, budget: Budget, level: int = 0) -> list:
+    """`listed` without what lies in a virtual environment's folder below the zip's top, or
+    below the top of each upload (`level` parts deep) in a class's zip: a student's work kept in
+    a folder made an environment itself (`python -m venv .`) was skipped whole there, their row
+    "no such folder", where the same export unzipped was read."""
     envs = {
         p[:-1]
         for p, kind, _ in listed
-        if len(p) > 1 and p[-1] == ENVIRONMENT_MARKER and kind == "file"
+        if len(p) > level + 1 and p[-1] == ENVIRONMENT_MARKER and kind == "file"
     }
     outer = sorted(e for e in envs if not any(e[:i] in envs for i in range(1, len(e))))
     for e in outer:

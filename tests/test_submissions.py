@@ -212,6 +212,22 @@ def test_work_in_a_folder_made_a_virtual_environment_itself_is_still_read(tmp_pa
     assert sub.files["exercise1"] == b"mine\n"
 
 
+@pytest.mark.parametrize("wrap", ["", "export/"])
+def test_a_class_zip_reads_an_upload_made_a_virtual_environment_itself(tmp_path, wrap):
+    """The same upload in a class's zip: its top (an export's `submission_1/`, under the export's
+    own folder or not) was skipped as an environment, and its row said "no such folder", 0
+    points, where the export unzipped was read. Below an upload's top, a venv is still skipped."""
+    meta = {"submission_1": {":submitters": [{":name": "V"}]}, "submission_2": {}}
+    upload = {"exercise1.py": "mine\n", "pyvenv.cfg": "home = /usr/bin\n", **_environment("venv/")}
+    files = {f"{wrap}submission_1/{k}": v for k, v in upload.items()}
+    files |= {f"{wrap}{METADATA}": yaml.safe_dump(meta), f"{wrap}submission_2/exercise1.py": "2\n"}
+    (tmp_path / "export.zip").write_bytes(zip_bytes(files))
+    got = by_name(discover(tmp_path / "export.zip", FILES)[0])
+    assert got["submission_1"].files["exercise1"] == b"mine\n"
+    assert got["submission_1"].files["exercise3"] is None  # venv/lib/exercise3.py: no one's
+    assert got["submission_2"].files["exercise1"] == b"2\n"
+
+
 def test_a_missing_exercise_beside_others_tells_what_the_upload_held(tmp_path):
     root = tree(tmp_path / "a", {"exercise1.py": "a\n", "exercise2.py": "b\n", "ex_3.py": "c\n"})
     [sub], _ = discover(root, FILES)
