@@ -77,7 +77,7 @@ def _open_inner_zips(top, files, found, budget, stack) -> None:
     ambiguous), never one taken over the other because it came first in the listing."""
     opened = 0
     zip_depth: dict[str, int] = {}  # an exercise found in a zip: that zip's depth
-    while opened < MAX_INNER_ZIPS:
+    while True:
         inner = next(
             (
                 e
@@ -88,6 +88,10 @@ def _open_inner_zips(top, files, found, budget, stack) -> None:
         )
         done = all(f in found for f in files)
         if inner is None or (done and inner.depth > max(zip_depth.values(), default=-1)):
+            return
+        if opened >= MAX_INNER_ZIPS:
+            if not done:
+                _unopened_note(top, budget)
             return
         opened += 1
         try:
@@ -106,6 +110,22 @@ def _open_inner_zips(top, files, found, budget, stack) -> None:
             elif zip_depth.get(f) == inner.depth:
                 found[f] += placed  # a zip beside the first: a candidate as good as its
                 budget.notes.append(f"found {f} in the zip {relative(top, inner)} too")
+
+
+def _unopened_note(top: Entry, budget: Budget) -> None:
+    """Say which zips were left shut, with an exercise still missing: a student whose work sat
+    in a sixth zip (after five of data or old attempts) got 0 points and "no exercise files
+    found", the zip listed among their files and no word on why it was not looked into."""
+    shut = [
+        relative(top, e)
+        for e in top.walk()
+        if e.kind == "file" and not e.opened and e.name.casefold().endswith(".zip")
+    ]
+    more = f" and {len(shut) - LISTED} more" if len(shut) > LISTED else ""
+    budget.notes.append(
+        f"did not open {', '.join(shut[:LISTED])}{more}: at most {MAX_INNER_ZIPS} zips inside "
+        "an upload are opened; upload your exercise files themselves, not in a zip"
+    )
 
 
 def _choose(

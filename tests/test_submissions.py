@@ -389,6 +389,22 @@ def test_identical_entries_of_a_zip_at_one_path_are_read_once_with_a_note(tmp_pa
     assert "the upload holds hw/exercise1.py 2 times, all identical: read once" in sub.notes
 
 
+def test_zips_left_shut_by_the_limit_are_named_while_an_exercise_is_missing(tmp_path):
+    """At most MAX_INNER_ZIPS zips of an upload are opened. Work in a later one (after five of
+    data or old attempts) scored 0 with "no exercise files found", the zip listed among the
+    files and no word on why it was not looked into: a note now names the zips left shut."""
+    from grader.choosing import MAX_INNER_ZIPS
+
+    files = {f"data{i}.zip": zip_bytes({"readme.txt": "x"}) for i in range(MAX_INNER_ZIPS + 1)}
+    root = tree(tmp_path / "stu", {**files, "work.zip": zip_bytes({"exercise1.py": "mine"})})
+    sub = read_submission(root, "stu", FILES)
+    assert sub.files == dict.fromkeys(FILES)
+    assert f"did not open data{MAX_INNER_ZIPS}.zip, work.zip: at most" in notes(sub)
+    # With the work found before the limit, nothing is said of the zips left shut.
+    root = tree(tmp_path / "ok", {**files, "a.zip": zip_bytes({f"{f}.py": "x" for f in FILES})})
+    assert "did not open" not in notes(read_submission(root, "ok", FILES))
+
+
 def test_a_zip_inside_listed_twice_with_different_contents_is_not_opened(tmp_path):
     """Not only exercise files: a zip (or notebook) at a doubled path is read by no one."""
     inner = [zip_listing([("exercise1.py", f"v = {i}\n")]) for i in (1, 2)]
