@@ -169,8 +169,36 @@ def call_failure(
     return f"{plain}\n{traceback_text}" if plain else traceback_text
 
 
+# Text in an encoding of two or four bytes a character, by its byte-order mark (UTF-32's first:
+# UTF-32-LE's mark starts with UTF-16-LE's).
+WIDE_MARKS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
+def wide_text(data: bytes) -> str:
+    """ "UTF-16" or "UTF-32" for text saved so (Notepad's "Unicode", PowerShell 5's `>`), by its
+    mark, or ASCII text as UTF-16 without one (a NUL beside every character); else ""."""
+    for mark, name in WIDE_MARKS:
+        if data.startswith(mark):
+            return name
+    half = len(data) // 2
+    if half and len(data) % 2 == 0 and half in (data[0::2].count(0), data[1::2].count(0)):
+        return "UTF-16"
+    return ""
+
+
 def undecodable(file: str, data: bytes) -> str:
     """Why a file's bytes are no Python source to run, or "" when they are UTF-8 text."""
+    if wide := wide_text(data):
+        # Its NULs said "a binary file" of a text file, which its student can open and read.
+        return (
+            f"{file}.py is {wide} text, not UTF-8 (Notepad's \"Unicode\" and PowerShell's `>` "
+            "save so): save it as UTF-8"
+        )
     if b"\0" in data:
         return f"{file}.py is a binary file, not Python source"
     try:

@@ -15,6 +15,7 @@ from grader.student_text import (
     explain_failure,
     import_failure,
     summary_line,
+    undecodable,
 )
 
 
@@ -73,3 +74,18 @@ def test_did_you_mean_ignores_case() -> None:
 def test_an_empty_file_says_so() -> None:
     assert "exercise1.py is empty" in empty_file("exercise1", "\n  \n")
     assert empty_file("exercise1", "import torch\n") == ""
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_a_file_saved_as_utf16_is_called_so_not_binary(encoding: str) -> None:
+    """Notepad's "Unicode" and PowerShell 5's `>` save UTF-16: its NULs made the message "a
+    binary file, not Python source", of a text file its student can open and read."""
+    said = undecodable("exercise1", "def dC(C):\n    return C\n".encode(encoding))
+    assert said.startswith("exercise1.py is UTF-") and "save it as UTF-8" in said, said
+    assert "binary" not in said
+
+
+def test_a_binary_file_is_still_called_binary() -> None:
+    assert undecodable("exercise1", b"\x7fELF\x02\x01\x00\x00junk\x00") == (
+        "exercise1.py is a binary file, not Python source"
+    )
