@@ -447,7 +447,44 @@ def _gradescope_export(inp: Input, root: Entry, name: str) -> list[Submission]:
         sub = _read_entry(inp, root, entry, folder)
         sub.student = student
         subs.append(sub)
+    _flag_claimed_twice(subs)
     return subs
+
+
+def _flag_claimed_twice(subs: list[Submission]) -> None:
+    """Put on the TA's list each submission whose SID or email the metadata gives another one
+    too: grades.csv then holds a row for that student per submission, with different scores,
+    and a gradebook import keeps one of them, unseen (a student's 100 under a 0 of a forged
+    or stale entry). Which is theirs is for the TA to check, as for an LMS's id given twice."""
+    claims: dict[tuple[str, str], list[Submission]] = {}
+    for sub in subs:
+        for key in sorted(_keys(sub)):
+            claims.setdefault(key, []).append(sub)
+    for sub in subs:
+        shared = [(k, v, c) for (k, v), c in claims.items() if len(c) > 1 and sub in c]
+        if not shared:
+            continue
+        what = " and ".join(f"the {'SID' if k == 'sid' else 'email'} {v}" for k, v, _ in shared)
+        others = list(dict.fromkeys(o.name for _, _, c in shared for o in c if o is not sub))
+        more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+        sub.review.append(
+            {
+                "flag": "download",
+                "reason": f"the export's {METADATA} gives {what} to {', '.join(others[:5])}"
+                f"{more} too: grades.csv has a row for each, and a gradebook import keeps one; "
+                "check in Gradescope which is the student's",
+            }
+        )
+
+
+def _keys(sub: Submission) -> set[tuple[str, str]]:
+    """The SIDs and emails a submission's members have, as a gradebook matches them."""
+    return {
+        (k, str(m[k]).casefold())
+        for m in sub.student.get("members") or []
+        for k in ("sid", "email")
+        if isinstance(m, dict) and m.get(k)
+    }
 
 
 def _load_metadata(text: str) -> object:

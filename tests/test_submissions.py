@@ -667,6 +667,36 @@ def test_a_class_zip_too_large_to_list_is_refused_not_graded_in_part(tmp_path, m
     assert by_name(discover(tmp_path / "class", FILES)[0])["s3"].files["exercise2"] == b"x"
 
 
+def test_an_sid_or_email_given_to_two_submissions_puts_both_on_the_ta_list(tmp_path):
+    """Two entries of the metadata claiming one student (a forged or stale one) gave two rows
+    of grades.csv with one SID and different scores; an import keeps one of them, unseen. A
+    group's members sharing one submission are no such claim."""
+    people = {
+        "submission_1": [("Alice", "a@x", "1001")],
+        "submission_2": [("Mallory", "A@X", "2002")],
+        "submission_3": [("Bo", "b@x", "3003"), ("Cy", "c@x", "4004")],
+        "submission_4": [("Eve", "e@x", "1001")],
+    }
+    meta = {
+        sub: {":submitters": [{":name": n, ":email": e, ":sid": i} for n, e, i in who]}
+        for sub, who in people.items()
+    }
+    export = tree(tmp_path / "export", {f"{sub}/exercise2.py": "a" for sub in people})
+    (export / METADATA).write_text(yaml.safe_dump(meta))
+    got = by_name(discover(export, FILES)[0])
+    reasons = {
+        k: [f["reason"] for f in s.review if f["flag"] == "download"] for k, s in got.items()
+    }
+    assert reasons["submission_3"] == []
+    assert reasons["submission_1"] == [
+        "the export's submission_metadata.yml gives the email a@x and the SID 1001 to "
+        "submission_2, submission_4 too: grades.csv has a row for each, and a gradebook import "
+        "keeps one; check in Gradescope which is the student's"
+    ]
+    assert "the email a@x to submission_1 too" in reasons["submission_2"][0]
+    assert "the SID 1001 to submission_1 too" in reasons["submission_4"][0]
+
+
 def test_a_gradescope_export_zip_is_read_from_its_one_top_folder(tmp_path):
     meta = yaml.safe_dump({"submission_1": {":submitters": [{":name": "Ada", ":email": "a@x"}]}})
     data = zip_bytes(
