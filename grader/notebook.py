@@ -207,7 +207,7 @@ def read_cells(
         mark = _CODE_MARK.match(first)
         if mark and f"exercise{mark.group(1)}" in functions:
             section = f"exercise{mark.group(1)}"
-        record = CellRecord(index, str(cell.get("id") or ""), section, starts=_opening(first))
+        record = CellRecord(index, _cell_id(cell), section, starts=_opening(first))
         records.append(record)
         if SETUP_MARK.match(first) or "setup" in tags:
             record.dropped.append("the assignment notebook's own setup cell (not graded)")
@@ -243,6 +243,17 @@ def read_history(cells: Iterable[object], functions: dict[str, tuple[str, ...]])
     cells = [{"cell_type": "code", "metadata": {}, "source": t} for t in kept]
     budget = Allowance(sum(map(len, kept)), sum(t.count("\n") + 1 for t in kept))
     return read_cells(cells, "this notebook", functions, budget)
+
+
+# nbformat 4.5 gives a cell id 1 to 64 characters; a notebook may hold any JSON value there.
+MAX_CELL_ID = 64
+
+
+def _cell_id(cell: dict) -> str:
+    """The cell's id as result.json records it, at most MAX_CELL_ID characters: a 40 MB id (a
+    notebook's bytes are bounded at 64 MiB, not its fields) made a 40 MB result.json."""
+    value = cell.get("id")
+    return value[:MAX_CELL_ID] if isinstance(value, str) else ""
 
 
 def _cell_parts(cell: dict) -> tuple[str, str, list[str]]:

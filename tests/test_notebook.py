@@ -481,3 +481,16 @@ def _function(source: str, name: str) -> str:
 
     (fn,) = [n for n in ast.parse(source).body if getattr(n, "name", "") == name]
     return ast.get_source_segment(source, fn)
+
+
+def test_a_cell_id_is_recorded_at_most_as_long_as_nbformat_allows():
+    """nbformat gives a cell id 1 to 64 characters, but a notebook may hold anything there: a
+    40 MB id was copied whole into result.json (40 MB per student), bounded only by the
+    notebook's 64 MiB. Other JSON there (a number, a list) is no id at all."""
+    cells = [markdown("## Exercise 2"), code(ONE), code(TWO), code(ONE)]
+    nb = json.loads(save(cells))
+    nb["cells"][1]["id"] = "x" * 1_000_000
+    nb["cells"][2]["id"] = 12345
+    nb["cells"][3]["id"] = ["a", {"b": "c" * 100}]
+    r = read(json.dumps(nb).encode())
+    assert [c.id for c in r.cells] == ["x" * notebook.MAX_CELL_ID, "", ""]
