@@ -137,6 +137,7 @@ def _choose(
     best = [c for c in cands if c[:2] == cands[0][:2]][:5]
     contents: dict[str, bytes] = {}
     doubtful: list[str] = []
+    failed: list[str] = []
     for _, _, e in best:
         try:
             contents[relative(top, e)] = read_capped(e, limit, budget)
@@ -144,12 +145,14 @@ def _choose(
             doubtful.append(str(err))
         except UploadError as err:
             budget.notes.append(str(err))
+            failed.append(str(err))
     if doubtful:  # a zip's entries at one path that differ: no tied file is taken over them
         return None, "ambiguous: " + "; ".join(doubtful)
     if not contents:
+        # Why, where every item shows it: "could not be read" alone left the reason in a note.
         return None, "missing: " + "; ".join(
             relative(top, c[2]) for c in best
-        ) + " could not be read"
+        ) + f" could not be read ({'; '.join(failed)})"
     if len(set(contents.values())) > 1:
         names = ", ".join(contents)
         return None, (

@@ -337,6 +337,11 @@ def _safe_parts(name: str) -> tuple[str, ...] | None:
 
 def _member_reader(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[int], bytes]:
     def read(limit: int) -> bytes:
+        if info.flag_bits & 0x1:  # zipfile's own words name its ZipInfo and ask for a password
+            raise UploadError(
+                f"{info.filename} is encrypted (the zip was made with a password): upload a "
+                "zip without one"
+            )
         with z.open(info) as f:
             return f.read(limit)
 

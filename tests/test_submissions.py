@@ -405,6 +405,22 @@ def test_zips_left_shut_by_the_limit_are_named_while_an_exercise_is_missing(tmp_
     assert "did not open" not in notes(read_submission(root, "ok", FILES))
 
 
+def test_an_encrypted_zip_entry_is_said_to_be_encrypted_where_the_exercise_is_missing(tmp_path):
+    """A zip made with a password: the exercise said "missing: exercise1.py could not be read",
+    and only a note, in zipfile's words (a ZipInfo's repr), told why."""
+    data = bytearray(zip_bytes({"exercise1.py": "x = 1\n"}))
+    for header, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # the "encrypted" flag bit
+        data[data.index(header) + at] |= 1
+    (tmp_path / "enc.zip").write_bytes(bytes(data))
+    sub = read_submission(tmp_path / "enc.zip", "enc", FILES)
+    assert sub.files == dict.fromkeys(FILES)
+    assert sub.absent["exercise1"] == (
+        "missing: exercise1.py could not be read (exercise1.py is encrypted (the zip was made "
+        "with a password): upload a zip without one)"
+    )
+    assert "ZipInfo" not in notes(sub)
+
+
 def test_a_zip_inside_listed_twice_with_different_contents_is_not_opened(tmp_path):
     """Not only exercise files: a zip (or notebook) at a doubled path is read by no one."""
     inner = [zip_listing([("exercise1.py", f"v = {i}\n")]) for i in (1, 2)]
