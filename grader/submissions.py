@@ -447,8 +447,24 @@ def _gradescope_export(inp: Input, root: Entry, name: str) -> list[Submission]:
         sub = _read_entry(inp, root, entry, folder)
         sub.student = student
         subs.append(sub)
+    listed = {str(key) for key in meta}
+    for e in root.children:  # never a folder of the export left unseen
+        if e.kind == "dir" and e.name not in listed and not hidden_at_top(e):
+            sub = _read_entry(inp, root, e, e.name)
+            sub.review.append(_unlisted_flag(e.name))
+            subs.append(sub)
     _flag_claimed_twice(subs)
     return subs
+
+
+def _unlisted_flag(name: str) -> dict:
+    """A folder of an export its metadata does not name: once skipped without a word, its
+    student without a row or a report."""
+    return {
+        "flag": "download",
+        "reason": f"the export's {METADATA} does not list the folder {name}: graded without a "
+        "name, email or SID; check in Gradescope whose submission it is",
+    }
 
 
 def _flag_claimed_twice(subs: list[Submission]) -> None:

@@ -713,6 +713,33 @@ def test_an_sid_or_email_given_to_two_submissions_puts_both_on_the_ta_list(tmp_p
     assert "the SID 1001 to submission_1 too" in reasons["submission_4"][0]
 
 
+@pytest.mark.parametrize("packed", ["folder", "zip"])
+def test_a_folder_the_export_metadata_does_not_list_is_graded_and_flagged(tmp_path, packed):
+    """A folder of the export that its metadata does not name was skipped without a word: its
+    student had no row and no report. It is graded under its folder's name, on the TA's list."""
+    meta = yaml.safe_dump({"submission_1": {":submitters": [{":name": "Ada"}]}})
+    files = {
+        METADATA: meta,
+        "submission_1/exercise2.py": "one\n",
+        "submission_2/exercise2.py": "two\n",
+        "notes.txt": "not a submission\n",
+        ".DS_Store": "",
+    }
+    if packed == "zip":
+        path = tmp_path / "export.zip"
+        path.write_bytes(zip_bytes({f"export/{k}": v for k, v in files.items()}))
+    else:
+        path = tree(tmp_path / "export", files)
+    got = by_name(discover(path, FILES)[0])
+    assert sorted(got) == ["submission_1", "submission_2"]
+    assert got["submission_2"].files["exercise2"] == b"two\n"
+    assert [f["reason"] for f in got["submission_2"].review] == [
+        "the export's submission_metadata.yml does not list the folder submission_2: graded "
+        "without a name, email or SID; check in Gradescope whose submission it is"
+    ]
+    assert got["submission_1"].review == [] and got["submission_1"].student["name"] == "Ada"
+
+
 def test_a_gradescope_export_zip_is_read_from_its_one_top_folder(tmp_path):
     meta = yaml.safe_dump({"submission_1": {":submitters": [{":name": "Ada", ":email": "a@x"}]}})
     data = zip_bytes(
