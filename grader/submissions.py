@@ -46,6 +46,7 @@ from .uploads import (
     read_capped,
     scan_folder,
     scan_zip,
+    skip_environments,
 )
 from .valid_text import valid
 
@@ -339,6 +340,7 @@ def _one_submission(inp: Input, root: Entry, name: str) -> list[Submission]:
         tree = _rebased(root) if root is not inp.top else root
         # Not a download: what `_at_download_top` kept for one is hidden, as in a folder.
         tree.children = [e for e in tree.children if not (hidden(e.name) and _lms_named(e.name))]
+        skip_environments(tree, budget)  # kept in the listing as a class's upload might be one
     else:
         tree = scan_folder(inp.base, (), budget)
     return [read_tree(tree, name, inp.files, budget, inp.stack, source=str(inp.base))]

@@ -478,10 +478,13 @@ def _within_depth(listed: list, label: str, under: Entry, budget: Budget) -> lis
 
 
 def _without_environments(listed: list, under: Entry, budget: Budget, level: int = 0) -> list:
-    """`listed` without what lies in a virtual environment's folder below the zip's top, or
-    below the top of each upload (`level` parts deep) in a class's zip: a student's work kept in
-    a folder made an environment itself (`python -m venv .`) was skipped whole there, their row
-    "no such folder", where the same export unzipped was read."""
+    """`listed` without what lies in a virtual environment's folder below the zip's top.
+
+    A class's zip (`level` > 0) keeps each folder that may be an upload's top (`level` parts
+    deep) and those above it: a student's work kept in a folder made an environment itself
+    (`python -m venv .`) was skipped whole there, their row "no such folder", where the same
+    export unzipped was read. Read as one submission after all, such a folder below its top is
+    skipped then (`skip_environments`)."""
     envs = {
         p[:-1]
         for p, kind, _ in listed
@@ -491,6 +494,21 @@ def _without_environments(listed: list, under: Entry, budget: Budget, level: int
     for e in outer:
         budget.notes.append(environment_note("/".join(filter(None, (under.path, *e)))))
     return [x for x in listed if not any(x[0][: len(e)] == e for e in outer)] if outer else listed
+
+
+def skip_environments(top: Entry, budget: Budget) -> None:
+    """Leave out the folders at `top` that are virtual environments, with the note for each:
+    what a class's listing kept as an upload's possible top (`_without_environments`), when
+    the zip is read as one submission, whose top is `top`."""
+    kept = []
+    for e in top.children:
+        if e.kind == "dir" and any(
+            c.name == ENVIRONMENT_MARKER and c.kind == "file" for c in e.children
+        ):
+            budget.notes.append(environment_note(e.path))
+        else:
+            kept.append(e)
+    top.children = kept
 
 
 def _zip_dirs(dirs, parts, under: Entry, label: str, budget: Budget) -> Entry | None:

@@ -212,6 +212,19 @@ def test_work_in_a_folder_made_a_virtual_environment_itself_is_still_read(tmp_pa
     assert sub.files["exercise1"] == b"mine\n"
 
 
+@pytest.mark.parametrize("wrap", ["", "hw/"])
+def test_a_virtual_environment_in_a_zip_given_as_path_is_skipped(tmp_path, wrap):
+    """A student's zip graded on its own (`grader grade hw.zip`), read whole as a class's zip
+    might be: its venv beside the work, at the zip's top or in its one top folder, is skipped
+    as in a folder; `venv/lib/exercise3.py` is no one's exercise 3."""
+    files = {"exercise1.py": "mine\n", **_environment("venv/")}
+    (tmp_path / "hw.zip").write_bytes(zip_bytes({wrap + k: v for k, v in files.items()}))
+    for one in (False, True):
+        [sub] = find(tmp_path / "hw.zip", FILES, one=one).subs
+        assert sub.files["exercise1"] == b"mine\n" and sub.files["exercise3"] is None
+        assert "skipped venv/: a Python virtual environment (it holds pyvenv.cfg)" in sub.notes
+
+
 @pytest.mark.parametrize("wrap", ["", "export/"])
 def test_a_class_zip_reads_an_upload_made_a_virtual_environment_itself(tmp_path, wrap):
     """The same upload in a class's zip: its top (an export's `submission_1/`, under the export's
