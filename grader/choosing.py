@@ -161,7 +161,10 @@ def _choose(
         )
     path, data = next(iter(contents.items()))
     if len(data) > limit:
-        return None, f"too large: {path} is over {limit} bytes and was not graded"
+        return None, (
+            f"too large: {path} is over {_bytes(limit)} and was not graded (keep only your "
+            "code in it)"
+        )
     chosen = next(c for c in best if relative(top, c[2]) == path)
     wanted = f + _suffix(chosen[2].name)
     if chosen[2].name.casefold() != wanted.casefold():
@@ -221,3 +224,11 @@ def note_missing(
         for f in files:
             if f not in found:
                 absent[f] = f"missing: not in your upload, which held {held}"
+
+
+def _bytes(n: int) -> str:
+    """A limit as a student reads it: 262144 -> "256 KiB", 1000 -> "1000 bytes"."""
+    for unit, size in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n} bytes"

@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass, field
 
 from .notebook_keep import SETUP_MARK, assigned, keep, learn
 
-MAX_SOURCE_BYTES = 1 << 20  # the limit on an exercise's code, as for a .py file
+MAX_SOURCE_BYTES = 256 << 10  # the limit on an exercise's code, as for a .py file (uploads)
 MAX_CELLS, MAX_ENTRIES = 400, 30  # the record in result.json stays small whatever the notebook
 # Reading code costs ~10 s and 1 GB per MB of short statements (`f()` lines: ast.parse builds
 # nodes for each, twice), and blanking IPython commands an ast.parse per line (3 MB of `%` lines

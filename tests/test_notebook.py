@@ -349,7 +349,8 @@ def test_brackets_and_commas_inside_strings_are_not_counted():
 def test_a_notebook_is_read_up_to_a_bound_on_its_code_and_the_note_says_where_it_stopped():
     """Parsing costs ~10 s and 1 GB per MB of short statements: a notebook's code is read up to
     MAX_CODE_BYTES (25 times the lecture's), as a .py file is refused past its limit."""
-    filler = "#" * (notebook.MAX_CODE_BYTES // 2) + "\n"
+    filler = "#" * (notebook.MAX_CODE_BYTES // 2 - 1) + "\n"  # each cell within its own bound
+    assert len(filler) <= notebook.MAX_SOURCE_BYTES
     r = read([code(ONE), code(filler), code(filler), code(TWO)])
     assert "return 1" in r.sources["exercise1"] and "return 2" not in r.sources["exercise1"]
     assert "the notebook's code is over" in r.cells[2].dropped[0]

@@ -908,9 +908,10 @@ def test_a_file_over_the_size_cap_is_not_graded_and_says_why(tmp_path):
     root = tree(tmp_path / "s", {"exercise1.py": "x" * 2000, "exercise2.py": "ok\n"})
     [sub], _ = discover(root, FILES, limits=UploadLimits(file_bytes=1000))
     assert sub.files["exercise1"] is None
-    assert (
-        sub.absent["exercise1"] == "too large: exercise1.py is over 1000 bytes and was not graded"
+    why = (
+        "too large: exercise1.py is over 1000 bytes and was not graded (keep only your code in it)"
     )
+    assert sub.absent["exercise1"] == why
 
 
 def test_bad_inputs_name_the_problem(tmp_path):
@@ -1028,3 +1029,15 @@ def test_each_zip_cut_short_inside_an_upload_is_named(tmp_path):
     (sub,) = find(upload, ("exercise1", "exercise2", "exercise3"), one=True).subs
     broken = sorted(n for n in sub.notes if "not a readable zip" in n)
     assert [n.split(" is not a readable zip: ")[0] for n in broken] == ["hw.zip", "old/hw.zip"]
+
+
+def test_the_default_cap_keeps_a_file_of_calls_from_the_grader_s_parser(tmp_path):
+    """Python's parser takes ~750 MB for 1 MiB of `f()` lines, in the grader's own process (the
+    static scan, the notebook reader), where no student limit holds. A file is capped at 256
+    KiB by default (25x the lecture's largest), and the note says so in a student's units."""
+    assert UploadLimits().file_bytes == 256 * 1024
+    calls = "f()\n" * (UploadLimits().file_bytes // 4 + 1)
+    root = tree(tmp_path / "s", {"exercise1.py": calls, "exercise2.py": "ok\n"})
+    [sub], _ = discover(root, FILES)
+    assert sub.files["exercise1"] is None
+    assert sub.absent["exercise1"].startswith("too large: exercise1.py is over 256 KiB and was")
