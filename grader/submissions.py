@@ -52,6 +52,10 @@ from .valid_text import valid
 
 METADATA = "submission_metadata.yml"
 MAX_METADATA_BYTES = 16 * MiB
+# Folders an export's metadata may list without holding them. A real export holds every one; a
+# metadata file of a student's own writing (an upload graded without --one) could list a million
+# in its 16 MiB, each a gradebook row and a report written to disk.
+MAX_MISSING_FOLDERS = 1_000
 MAX_FILE_BYTES = UploadLimits().file_bytes  # kept for callers of the old constant
 
 
@@ -432,6 +436,7 @@ def _gradescope_export(inp: Input, root: Entry, name: str) -> list[Submission]:
         raise SubmissionError(f"cannot read the export's {METADATA}: {e}") from None
     if not isinstance(meta, dict):
         raise SubmissionError(f"the export's {METADATA} is not a mapping of submission folders")
+    _refuse_a_listing_of_absent_folders(meta, root)
     subs = []
     for key, info in sorted(meta.items(), key=lambda kv: str(kv[0])):
         folder = str(key)
@@ -457,6 +462,19 @@ def _gradescope_export(inp: Input, root: Entry, name: str) -> list[Submission]:
             subs.append(sub)
     _flag_claimed_twice(subs)
     return subs
+
+
+def _refuse_a_listing_of_absent_folders(meta: dict, root: Entry) -> None:
+    """An export whose metadata lists more than MAX_MISSING_FOLDERS folders it lacks is not
+    graded: a download cut short, or a student's upload carrying a metadata file."""
+    held = {e.name for e in root.children if e.kind == "dir"}
+    absent = sum(str(key) not in held for key in meta)
+    if absent > MAX_MISSING_FOLDERS:
+        raise SubmissionError(
+            f"the export's {METADATA} lists {absent} folders the export does not hold (more "
+            f"than {MAX_MISSING_FOLDERS}): download the export again, or, if PATH is one "
+            "student's upload, give --one"
+        )
 
 
 def _unlisted_flag(name: str) -> dict:

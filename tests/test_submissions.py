@@ -627,6 +627,25 @@ def test_export_keys_are_only_names_of_folders_in_the_export(tmp_path):
     assert got["42"].files == dict.fromkeys(FILES)
 
 
+def test_an_export_listing_too_many_folders_it_lacks_is_refused(tmp_path, monkeypatch):
+    """A metadata file of a student's own writing could list a million folders in its 16 MiB,
+    each a row and a report written to disk; a real export holds every folder it lists."""
+    from grader import submissions
+    from grader.submissions import SubmissionError
+
+    monkeypatch.setattr(submissions, "MAX_MISSING_FOLDERS", 3)
+    export = tree(tmp_path / "export", {"submission_1/exercise2.py": "one\n"})
+    listed = {f"submission_{k}": {} for k in range(1, 5)}  # three absent: within the bound
+    (export / METADATA).write_text(yaml.safe_dump(listed))
+    assert len(discover(export, FILES)[0]) == 4
+    listed["submission_5"] = {}
+    (export / METADATA).write_text(yaml.safe_dump(listed))
+    with pytest.raises(SubmissionError, match="lists 4 folders the export does not hold"):
+        discover(export, FILES)
+    (sub,) = find(export, FILES, one=True).subs  # one student's upload: an ordinary file
+    assert sub.files["exercise2"] == b"one\n"
+
+
 def test_export_metadata_fields_are_text_and_bounded_whatever_the_yaml(tmp_path):
     """A metadata file of a student's own writing (their upload graded without --one): a
     5,000-digit SID made safe_load raise ValueError (Python's digit limit), a traceback that
