@@ -334,6 +334,39 @@ return torch._log_softmax_backward_data(g, logp, 1, logp.dtype)
         layer="autograd",
     ),
     _a(
+        "backward_kernel_by_its_out_form",
+        "dhpreact from tanh's backward kernel by its out= overload (tanh_backward.grad_input), "
+        "an operator of its own in the dispatcher beside the default one",
+        "exercise1.dhpreact",
+        """
+found = torch.empty_like(h)
+torch.ops.aten.tanh_backward.grad_input(dh, h, grad_input=found)
+return found
+""",
+        "forbidden",
+        layer="autograd",
+    ),
+    _a(
+        "backward_kernel_for_nested_tensors",
+        "dlogits from softmax's backward kernel for nested tensors (a dispatch key of its own "
+        "beside CPU's), in inference mode, which skips the autograd keys",
+        "exercise2.dlogits",
+        """
+import torch.nn.functional as F
+probs = F.softmax(logits, 1)
+dprobs = torch.zeros_like(probs)
+dprobs[range(n), Yb] = -1.0 / (n * probs[range(n), Yb])
+nested = torch.nested.nested_tensor
+with torch.inference_mode():
+    found = torch.ops.aten._softmax_backward_data.default(
+        nested([dprobs]), nested([probs]), 2, probs.dtype
+    )
+return found.unbind()[0].clone()
+""",
+        "forbidden",
+        layer="autograd",
+    ),
+    _a(
         "lock_channel_between_exercises",
         "exercise1.dh publishes autograd's dlogits as POSIX record locks on a file both "
         "processes can read (F_SETLK and OFD locks, the value in the lock's range); "

@@ -206,25 +206,29 @@ def _load_vmap_rules(torch) -> None:
 
 
 def _override_backward_kernels(torch) -> str:
-    """Every aten::*backward* operator raises on CPU, whichever route reaches the dispatcher
-    (torch.ops, a decomposition table, a saved OpOverload)."""
+    """Every overload of every aten::*backward* operator raises, whichever dispatch key a
+    tensor reaches it by and whichever route reaches the dispatcher (torch.ops, a
+    decomposition table, a saved OpOverload).
+
+    Each overload is an operator of its own in the dispatcher, and each of its kernels answers
+    one dispatch key: overriding the default overload for the CPU key left the out= form on
+    CPU (`tanh_backward.grad_input`) and the kernels for other kinds of tensor a student
+    process can make (nested, mkldnn, sparse: `_softmax_backward_data` and `linear_backward`
+    of a nested tensor gave dlogits, dh and dW2; red team). So the refusal goes to every key
+    the dispatcher holds a kernel for, and to the keys a kernel would be looked for under."""
     import ctypes
     import warnings
 
     names = sorted(
-        {
-            n.partition("::")[2].partition(".")[0]
-            for n in torch._C._dispatch_get_all_op_names()
-            if n.startswith("aten::") and "backward" in n
-        }
+        n.partition("::")[2]
+        for n in torch._C._dispatch_get_all_op_names()
+        if n.startswith("aten::") and "backward" in n
     )
     handle = torch._C._dispatch_library("IMPL", "aten", "")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name in names:
-            # FuncTorchBatched too: vmap would otherwise run torch's Python formula for some.
-            keys = ("CPU", "CompositeExplicitAutograd", "CompositeImplicitAutograd")
-            for key in (*keys, "FuncTorchBatched"):
+            for key in _kernel_keys(torch, name):
                 try:
                     handle.impl(name, key, _refuse(f"aten::{name}"), False)
                 except RuntimeError:
@@ -233,6 +237,24 @@ def _override_backward_kernels(torch) -> str:
     # code could destroy it); one reference held outside Python keeps it for the process's life.
     ctypes.pythonapi.Py_IncRef(ctypes.py_object(handle))
     return f"{len(names)} backward kernels"
+
+
+# Where a kernel is looked for when an operator has none of its own for a tensor's key: CPU
+# tensors, the composite kernels, and vmap (which would otherwise run torch's Python formula).
+_KERNEL_KEYS = ("CPU", "CompositeExplicitAutograd", "CompositeImplicitAutograd", "FuncTorchBatched")
+
+
+def _kernel_keys(torch, name: str) -> list[str]:
+    """The dispatch keys overload `name` ("tanh_backward.grad_input") has a kernel for, as
+    the dispatcher lists them ("MkldnnCPU: registered at ...", "Autograd[alias]: ..."), and
+    the keys of _KERNEL_KEYS."""
+    keys = dict.fromkeys(_KERNEL_KEYS)
+    for line in torch._C._dispatch_dump(f"aten::{name}").splitlines():
+        key, sep, _ = line.partition(": registered at ")
+        key = key.replace("[alias]", "").replace("(inactive)", "").strip()
+        if sep and key and key != "debug":
+            keys[key] = None
+    return list(keys)
 
 
 def _strip_python_formulas(torch) -> str:
@@ -362,6 +384,14 @@ def caused_by_ban(error: BaseException) -> bool:
     return refusal_behind(error) is not None
 
 
+def _tanh_backward_out() -> None:
+    """tanh's backward kernel by its out= overload, a dispatcher operator of its own."""
+    import torch
+
+    out = torch.empty(1)
+    torch.ops.aten.tanh_backward.grad_input(torch.ones(1), torch.ones(1), grad_input=out)
+
+
 def prove() -> str:
     """Check, in this process, that autograd is off; returns what a result reports."""
     import torch
@@ -376,6 +406,7 @@ def prove() -> str:
         ("dual level", lambda: torch._C._enter_dual_level()),
         ("torch.ops", lambda: torch.ops.aten.set_grad_enabled),
         ("backward kernel", lambda: torch.ops.aten.tanh_backward(torch.ones(1), torch.ones(1))),
+        ("backward kernel, out= form", _tanh_backward_out),
         ("TorchScript", lambda: torch._C.CompilationUnit("def f(x: int):\n    return x\n")),
     ):
         try:
