@@ -347,6 +347,18 @@ return found
         layer="autograd",
     ),
     _a(
+        "python_formula_kept_by_its_operator",
+        "dhpreact from torch._decomp's own tanh_backward, which the operator object keeps among "
+        "its Python kernels (registered for the Meta key) and which works on any tensor",
+        "exercise1.dhpreact",
+        """
+(formula,) = torch.ops.aten.tanh_backward.default.py_kernels.values()
+return formula(dh, h)
+""",
+        "forbidden",
+        layer="autograd",
+    ),
+    _a(
         "backward_kernel_for_nested_tensors",
         "dlogits from softmax's backward kernel for nested tensors (a dispatch key of its own "
         "beside CPU's), in inference mode, which skips the autograd keys",

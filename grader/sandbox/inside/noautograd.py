@@ -277,7 +277,46 @@ def _strip_python_formulas(torch) -> str:
         for op in [op for op in table if "backward" in str(op)]:
             table[op] = _refuse(f"the decomposition of {op}")
             count += 1
+    count += _strip_operator_kernels(torch)
     return f"{count} Python backward formulas"
+
+
+# Where an operator object (torch.ops.aten.tanh_backward.default) keeps Python kernels of its
+# own, and the handlers it has looked up from them.
+_OPERATOR_TABLES = ("py_kernels", "python_key_table", "functorch_table")
+
+
+def _strip_operator_kernels(torch) -> int:
+    """Each cached operator of a backward op keeps the Python formulas registered for it
+    (`py_kernels`: torch._decomp's own functions, registered for the Meta key), which the
+    replacements in their modules and tables left in place: called directly, with ordinary
+    tensors, `tanh_backward.default.py_kernels[Meta]` gave dhpreact (red team). Each becomes a
+    refusal, and what the operator cached of them is forgotten."""
+    count = 0
+    for op in _cached_overloads(torch):
+        if "backward" not in str(op):
+            continue
+        for table in (getattr(op, name, None) for name in _OPERATOR_TABLES):
+            if isinstance(table, dict):
+                for key in list(table):
+                    table[key] = _refuse(f"the Python kernel of {op}")
+                    count += 1
+        cache = getattr(op, "_dispatch_cache", None)
+        if isinstance(cache, dict):
+            cache.clear()
+    return count
+
+
+def _cached_overloads(torch) -> list:
+    """Every operator overload torch.ops has looked up so far, in every namespace."""
+    found = []
+    for namespace in list(vars(torch.ops).values()):
+        if not isinstance(namespace, torch._ops._OpNamespace):
+            continue
+        for packet in list(vars(namespace).values()):
+            if isinstance(packet, torch._ops.OpOverloadPacket):
+                found += [v for v in vars(packet).values() if isinstance(v, torch._ops.OpOverload)]
+    return found
 
 
 def _forget_cached_operators(torch) -> None:
