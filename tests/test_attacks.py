@@ -793,6 +793,51 @@ def test_a_grader_installed_into_site_packages_is_hidden(bubblewrap, monkeypatch
         zygote.close()
 
 
+def test_the_base_python_s_packages_this_environment_does_not_use_are_listed() -> None:
+    """A virtual environment without the system's packages imports nothing from the base
+    Python's site-packages, which may hold anything ever installed there (a stale grader)."""
+    import site
+
+    used = [Path(p).resolve() for p in sys.path if p and Path(p).is_dir()]
+    unused = isolation.unused_site_packages()
+    for folder in unused:
+        assert not any(isolation._within(u, folder) for u in used), folder
+    if Path(sys.prefix).resolve() == Path(sys.base_prefix).resolve():
+        assert unused == []
+        return
+    base = [Path(d).resolve() for d in site.getsitepackages([sys.base_prefix])]
+    expected = [b for b in base if b.is_dir() and not any(isolation._within(u, b) for u in used)]
+    assert unused == expected
+
+
+def test_bubblewrap_covers_the_base_python_s_unused_packages(monkeypatch) -> None:
+    """A stale grader in the base Python's site-packages (`pip install .` once, outside the
+    virtual environment) is readable where that Python is bound; bubblewrap covers it."""
+    site = Path(sysconfig.get_paths()["purelib"])
+    stale = site / "_pytest"  # stands in for the base's site-packages, with a grader in it
+    monkeypatch.setattr(isolation, "unused_site_packages", lambda: [stale])
+    iso = isolation.detect(allow_bubblewrap=True)
+    if not iso.bubblewrap:
+        pytest.skip("bubblewrap is not usable here (a known limit without it: threat-model.md)")
+    zygote = Zygote(FAST, iso)
+    try:
+        process = zygote.spawn()
+        source = textwrap.dedent(
+            f"""
+            import torch
+
+            def peek(which):
+                return torch.tensor(len(open({str(stale / "__init__.py")!r}).read()))
+            """
+        )
+        assert process.load("probe", source).ok
+        reply = process.call("probe", "peek", {"which": 0}, [])
+        assert not reply.ok and "No such" in reply.message, reply.message
+        process.close()
+    finally:
+        zygote.close()
+
+
 def test_readable_without_follows_links_and_survives_loops(tmp_path) -> None:
     site = tmp_path / "prefix" / "lib" / "site-packages"
     (site / "grader").mkdir(parents=True)

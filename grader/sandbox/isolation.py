@@ -20,6 +20,7 @@ import functools
 import importlib.util
 import os
 import shutil
+import site
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -418,6 +419,23 @@ def protected_paths() -> list[Path]:
     return [GRADER_PACKAGE]
 
 
+def unused_site_packages() -> list[Path]:
+    """The base Python's package folders that this virtual environment does not import from
+    (`include-system-site-packages = false`): bound with the base Python, they held whatever
+    was ever installed there, a stale copy of the grader with its hidden cases included.
+    bubblewrap covers them (a tmpfs costs nothing); Landlock cannot carve them out of the
+    folders around them without ~200 more rules a process (docs/threat-model.md)."""
+    if os.path.realpath(sys.prefix) == os.path.realpath(sys.base_prefix):
+        return []  # not a virtual environment: its packages are the base's
+    used = [Path(p).resolve() for p in sys.path if p and os.path.isdir(p)]
+    folders = []
+    for d in site.getsitepackages([sys.base_prefix]):
+        folder = Path(d).resolve()
+        if folder.is_dir() and not any(_within(u, folder) for u in used):
+            folders.append(folder)
+    return folders
+
+
 def readable_without(
     root: str, protected: list[Path], listed: list[str] | None = None, _seen: set | None = None
 ) -> list[str]:
@@ -495,7 +513,7 @@ def _bwrap_args(exe: str, admin: bool = False, keep_out: Sequence[str | Path] = 
     # the grading's own paths: a virtual environment made in the course's folder (`python -m
     # venv .`) bound the class's uploads and results with it, readable to every student.
     grading = {Path(p) for p in kept_out(keep_out)} - set(protected_paths())
-    for secret in map(Path, kept_out(keep_out)):
+    for secret in [*map(Path, kept_out(keep_out)), *unused_site_packages()]:
         if not any(_within(secret, b) for b in bound):
             continue
         if secret in grading and any(_within(Path(p), secret) for p in _python_prefixes()):
