@@ -93,6 +93,12 @@ class Assignment:
         return Path(importlib.import_module(self.package).__file__).resolve().parent
 
 
+class ContentError(ValueError):
+    """A mistake in an assignment's own files (its rubric, solutions, stubs, example table,
+    student bundle): a TA's to fix, so every command prints the message, which names the file
+    and the fix, as one line instead of a traceback (cli.main)."""
+
+
 class UnknownAssignment(ValueError):
     """A name the course does not know; the message lists the ones it does."""
 

@@ -22,7 +22,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from .assignment import Assignment, StudentBundle, load
+from .assignment import Assignment, ContentError, StudentBundle, load
 from .stubs import derived_are_current, stubs_are_current
 
 # Zip entries get a fixed timestamp so that rebuilding an unchanged bundle gives the same bytes.
@@ -137,7 +137,10 @@ def build_check_source(assignment: Assignment | None = None) -> str:
 
 def _bundle_hook(assignment: Assignment) -> StudentBundle:
     if assignment.bundle is None:
-        raise ValueError(f"assignment {assignment.name!r} defines no student bundle (`bundle`)")
+        raise ContentError(
+            f"assignment {assignment.name!r} defines no student bundle (its ASSIGNMENT's `bundle`;"
+            " docs/new-assignment.md, section 6)"
+        )
     return assignment.bundle
 
 
@@ -154,8 +157,9 @@ def _bundle_files(assignment: Assignment) -> dict[str, str]:
     stale = stubs_are_current(assignment.solutions, assignment.stubs, names)
     stale += derived_are_current(assignment, assignment.solutions, assignment.stubs)
     if stale:
-        raise ValueError(
-            f"stubs out of date with the solutions ({', '.join(stale)}): run make stubs"
+        raise ContentError(
+            f"stubs out of date with the solutions ({', '.join(stale)}): run "
+            f"`grader assign -a {assignment.name}` (make stubs ASSIGNMENT={assignment.name})"
         )
     files = {name: (assignment.stubs / name).read_text(encoding="utf-8") for name in names}
     files["README.md"] = _bundle_hook(assignment).readme.read_text(encoding="utf-8")

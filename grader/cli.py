@@ -83,7 +83,21 @@ assignment_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group: a mistake in an assignment's own files (a rubric's typo, a missing
+    solution, stale stubs) is the TA's to fix, said in one line (`Error: ...`, exit 1) by every
+    command, not a traceback whose last line holds the news."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from .assignment import ContentError
+
+        try:
+            return super().invoke(ctx)
+        except ContentError as e:
+            raise click.ClickException(str(e)) from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Autograder for hand-written backprop: the course's assignments (see `grader list`)."""
 
@@ -172,6 +186,7 @@ def grade(
     which need a look and why, where the pages are. Exits 0 whenever grading ran, whatever the
     students scored; 130 on Ctrl-C, after which the same command finishes the rest.
     """
+    from .assignment import ContentError
     from .out_folder import make_out, unmake_out
     from .submissions import SubmissionError
 
@@ -202,7 +217,7 @@ def grade(
             limits=limits,
             one=one,
         )
-    except SubmissionError as e:
+    except (SubmissionError, ContentError) as e:  # a rubric's typo: OUT is left as it was
         unmake_out(made)
         raise click.ClickException(str(e)) from None
     except KeyboardInterrupt:

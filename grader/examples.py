@@ -13,8 +13,8 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from .assignment import load
-from .stubs import BEGIN, END
+from .assignment import ContentError, load
+from .stubs import BEGIN, END, read_solution
 
 STUB = "<the blank stub>"  # the file is the blank stub
 OMIT = "<no file>"  # the file is left out
@@ -31,12 +31,22 @@ def apply_edits(example: str, file: str, source: str, edits: list[tuple[str, str
     for old, new in edits:
         count = source.count(old)
         if count != 1:
-            raise ValueError(
+            raise ContentError(
                 f"example {example!r}: {old!r} occurs {count} times in {file}, not exactly once;"
                 " update the assignment's table of examples (its examples.py)"
             )
         source = source.replace(old, new)
     return source
+
+
+def _stub(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ContentError(
+            f"cannot read the stub {path} ({e.strerror or e}): generate the stubs first "
+            "(`grader assign -a <assignment>`)"
+        ) from None
 
 
 def _example_files(
@@ -53,9 +63,9 @@ def _example_files(
         if what == OMIT:
             continue
         if what == STUB:
-            files[name] = (assignments / name).read_text(encoding="utf-8")
+            files[name] = _stub(assignments / name)
             continue
-        solution = _without_markers((solutions / name).read_text(encoding="utf-8"))
+        solution = _without_markers(read_solution(solutions / name))
         files[name] = apply_edits(example, name, solution, list(what))  # type: ignore[arg-type]
     return files
 
@@ -72,8 +82,13 @@ def write_examples(
     Every example is built before anything is written, so a stale edit leaves OUT untouched.
     """
     assignment = load()  # the table and file names default to the chosen assignment's
+    if table is None and assignment.examples is None:
+        raise ContentError(
+            f"assignment {assignment.name!r} defines no example class (its ASSIGNMENT's "
+            "`examples`; docs/new-assignment.md, section 6)"
+        )
     if table is None:
-        table = assignment.examples() if assignment.examples else {}
+        table = assignment.examples()
     all_files = assignment.file_names if all_files is None else all_files
     built = {
         ex: _example_files(ex, spec, solutions, assignments, all_files)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from .assignment import ContentError
 from .records import ItemResult
 
 MODES = ("share_of_cases", "all_or_nothing")
@@ -45,8 +46,8 @@ class Rubric:
         return sum(r.points for r in self.rules.values())
 
 
-class RubricError(ValueError):
-    pass
+class RubricError(ContentError):
+    """The rubric cannot be read or names what the assignment does not have."""
 
 
 def load_rubric(

@@ -14,6 +14,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .assignment import ContentError
+
 if TYPE_CHECKING:
     from .assignment import Assignment
 
@@ -42,7 +44,7 @@ def _enclosing_def(lines: list[str], marker: int) -> str:
         m = _DEF.match(line)
         if m and len(m.group(1)) < depth:
             return m.group(2)
-    raise ValueError(f"line {marker + 1}: {BEGIN!r} is not inside a function")
+    raise ContentError(f"line {marker + 1}: {BEGIN!r} is not inside a function")
 
 
 def generate_stub(source: str) -> str:
@@ -54,7 +56,7 @@ def generate_stub(source: str) -> str:
         marker = line.strip()
         if marker == BEGIN:
             if begin is not None:
-                raise ValueError(
+                raise ContentError(
                     f"line {i + 1}: {BEGIN!r} inside the region opened on line {begin + 1}"
                 )
             begin = i
@@ -62,22 +64,39 @@ def generate_stub(source: str) -> str:
             out.append(f'{_indent(line)}raise NotImplementedError("TODO: {name}")\n')
         elif marker == END:
             if begin is None:
-                raise ValueError(f"line {i + 1}: {END!r} without a {BEGIN!r} before it")
+                raise ContentError(f"line {i + 1}: {END!r} without a {BEGIN!r} before it")
             begin = None
         elif begin is None:
             out.append(line)
     if begin is not None:
-        raise ValueError(f"line {begin + 1}: {BEGIN!r} is never closed by {END!r}")
+        raise ContentError(f"line {begin + 1}: {BEGIN!r} is never closed by {END!r}")
     stub = "".join(out)
     try:
         ast.parse(stub)
     except SyntaxError as e:  # e.g. a marker indented differently from the body it replaces
-        raise ValueError(f"the generated stub is not valid Python: {e}") from e
+        raise ContentError(f"the generated stub is not valid Python: {e}") from e
     return stub
 
 
+def read_solution(solution: Path) -> str:
+    """A reference solution's text; a missing one is the TA's to write, and the error says so."""
+    try:
+        return solution.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ContentError(
+            f"cannot read the reference solution {solution} ({e.strerror or e}): write it, each "
+            f"function's body between {BEGIN!r} and {END!r} lines (docs/new-assignment.md, "
+            "section 3), or set the assignment's `solutions` folder"
+        ) from None
+
+
 def _stub_text(solution: Path) -> str:
-    return HEADER + generate_stub(solution.read_text(encoding="utf-8"))
+    try:
+        return HEADER + generate_stub(read_solution(solution))
+    except ContentError as e:
+        if str(solution) in str(e):
+            raise
+        raise ContentError(f"{solution}: {e}") from None
 
 
 def write_stubs(solutions: Path, out: Path, names: tuple[str, ...] = EXERCISES) -> list[Path]:

@@ -86,12 +86,37 @@ assignments:
 """
 
 
-def grader(course: Path, *args: str) -> subprocess.CompletedProcess:
+def grader(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "GRADER_COURSE": str(course)}
     run = subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True,
                          text=True, env=env, cwd=course.parent)  # fmt: skip
-    assert run.returncode == 0, run.stderr
+    if check:
+        assert run.returncode == 0, run.stderr
     return run
+
+
+def tiny_course(tmp_path: Path, **changed: str) -> Path:
+    """The tiny assignment written as the docs say (`changed`: files whose text differs, by
+    their path under the package; `solution`: the solution's, None to leave it out)."""
+    course = tmp_path / "course.yaml"
+    course.write_text(COURSE)
+    for name, text in {**PACKAGE, **changed}.items():
+        if name == "solution":
+            continue
+        path = tmp_path / "packages" / "tiny_square" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text.lstrip())
+    (tmp_path / "solutions" / "tiny").mkdir(parents=True)
+    solution = changed.get("solution", SOLUTION)
+    if solution is not None:
+        (tmp_path / "solutions" / "tiny" / "tiny.py").write_text(solution)
+    return course
+
+
+def refused(run: subprocess.CompletedProcess, *words: str) -> None:
+    """The command said what is wrong in one line, no traceback, and exited 1."""
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    assert run.stderr.startswith("Error: ") and all(w in run.stderr for w in words), run.stderr
 
 
 def test_a_tiny_assignment_built_from_the_docs_grades_a_class(tmp_path):
@@ -148,3 +173,26 @@ def test_its_gradescope_zip_carries_the_package_and_grades_on_its_own(tmp_path):
     subprocess.run([sys.executable, "-m", "grader.cli", "gradescope-run", "--root", str(root)],
                    cwd=root / "source", env=env, check=True, capture_output=True)  # fmt: skip
     assert json.loads((root / "results" / "results.json").read_text())["score"] == 100.0
+
+
+def test_a_mistake_in_the_assignments_files_is_one_line_not_a_traceback(tmp_path):
+    """A TA's typo in the rubric, a solution not written yet, stale stubs, an example edit that
+    no longer applies: each command names the file and the fix (it was a 40-line traceback)."""
+    course = tiny_course(tmp_path, solution=None)
+    refused(grader(course, "assign", check=False), "tiny.py", "cannot read the reference solution")
+    refused(grader(course, "examples", "ex", check=False), "defines no example class")
+    (tmp_path / "solutions" / "tiny" / "tiny.py").write_text(SOLUTION.replace("    # END", "#"))
+    refused(grader(course, "assign", check=False), "tiny.py", "is never closed")
+    (tmp_path / "solutions" / "tiny" / "tiny.py").write_text(SOLUTION)
+    refused(grader(course, "bundle", check=False), "tiny.py", "grader assign -a tiny")
+    grader(course, "assign")
+    refused(grader(course, "bundle", check=False), "defines no student bundle")
+
+    rubric = tmp_path / "packages" / "tiny_square" / "rubric.yaml"
+    rubric.write_text(rubric.read_text().replace("dsquare:", "dsqare:"))
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    (tmp_path / "class" / "alice" / "tiny.py").write_text(SOLUTION)
+    for args in (("grade", "class", "--out", "reports", "--no-progress"), ("check", "class/alice"),
+                 ("gradescope-zip", "--out", "dist")):  # fmt: skip
+        refused(grader(course, *args, check=False), "rubric", "unknown functions ['dsqare']")
+    assert not (tmp_path / "reports").exists()
