@@ -59,7 +59,8 @@ class Assignment:
     # Builds the cases ahead of time, so that forked grader processes share them.
     warm: Callable[[bool], object] | None = None
     # The functions the grader calls in each file, e.g. ("exercise3", ("backward",)): how a
-    # notebook submission's functions are told apart (grader/notebook.py).
+    # notebook submission's functions are told apart (grader/notebook.py). Left empty, `load`
+    # takes them from the item ids (`tiny.dsquare`: tiny.py's dsquare, see items_as_functions).
     functions: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # Hooks, each optional. `examples`: a function returning the example class's table (see
     # grader/examples.py; imported only when called, as the Gradescope zip leaves it out).
@@ -133,6 +134,18 @@ def from_package(package: str, root: Path, default: bool) -> Assignment:
     return dataclasses.replace(
         a,
         package=a.package or package,
+        functions=a.functions or items_as_functions(a.files, a.item_ids),
         solutions=a.solutions or root / "solutions" / ("" if flat else a.name),
         stubs=a.stubs or root / "assignments" / ("" if flat else a.name),
+    )
+
+
+def items_as_functions(
+    files: tuple[str, ...], item_ids: tuple[str, ...]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each file's functions read off the item ids, `<file>.<function>`: the docs' smallest
+    assignment names its items so and sets no `functions`. Without them a notebook submission
+    had no function to look for and scored 0, its functions all written."""
+    return tuple(
+        (f, tuple(i.split(".", 1)[1] for i in item_ids if i.split(".", 1)[0] == f)) for f in files
     )

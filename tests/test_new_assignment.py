@@ -196,3 +196,18 @@ def test_a_mistake_in_the_assignments_files_is_one_line_not_a_traceback(tmp_path
                  ("gradescope-zip", "--out", "dist")):  # fmt: skip
         refused(grader(course, *args, check=False), "rubric", "unknown functions ['dsqare']")
     assert not (tmp_path / "reports").exists()
+
+
+def test_a_notebook_is_graded_by_the_item_ids_when_the_package_sets_no_functions(tmp_path):
+    """The docs' tiny ASSIGNMENT sets no `functions`: a notebook defining dsquare is graded by
+    them (it scored 0, 'missing', with a note naming no function)."""
+    course = tiny_course(tmp_path)
+    grader(course, "assign")
+    cell = {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+            "source": SOLUTION}  # fmt: skip
+    notebook = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    (tmp_path / "class" / "alice" / "work.ipynb").write_text(json.dumps(notebook))
+    grader(course, "grade", "class", "--out", "reports", "--no-progress")
+    alice = json.loads((tmp_path / "reports" / "alice" / "result.json").read_text())
+    assert alice["score"] == 100.0, alice["items"][0]["message"]
