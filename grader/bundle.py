@@ -23,7 +23,7 @@ import zipfile
 from pathlib import Path
 
 from .assignment import Assignment, ContentError, StudentBundle, load
-from .stubs import derived_are_current, stubs_are_current
+from .stubs import derived_are_current, missing_functions, stubs_are_current
 
 # Zip entries get a fixed timestamp so that rebuilding an unchanged bundle gives the same bytes.
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -154,6 +154,7 @@ def _check_files(assignment: Assignment) -> dict[str, str]:
 
 def _bundle_files(assignment: Assignment) -> dict[str, str]:
     names = assignment.file_names
+    missing_functions(assignment, assignment.solutions)
     stale = stubs_are_current(assignment.solutions, assignment.stubs, names)
     stale += derived_are_current(assignment, assignment.solutions, assignment.stubs)
     if stale:

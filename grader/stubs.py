@@ -99,6 +99,25 @@ def _stub_text(solution: Path) -> str:
         raise ContentError(f"{solution}: {e}") from None
 
 
+def missing_functions(assignment: Assignment, solutions: Path) -> None:
+    """Refuse solutions lacking a function the grader calls (`Assignment.functions`): its stub
+    would lack it too, and students would be graded on a function no file of theirs names."""
+    for file, names in assignment.functions:
+        path = solutions / f"{file}.py"
+        try:
+            tree = ast.parse(read_solution(path))
+        except SyntaxError as e:
+            raise ContentError(f"{path} is not valid Python: {e}") from None
+        defs = (ast.FunctionDef, ast.AsyncFunctionDef)
+        defined = {n.name for n in tree.body if isinstance(n, defs)}
+        absent = [n for n in names if n not in defined]
+        if absent:
+            raise ContentError(
+                f"{path} defines no {', '.join(absent)}, which the grader calls (the "
+                "assignment's `functions`, else its item ids): write it, or set `functions`"
+            )
+
+
 def write_stubs(solutions: Path, out: Path, names: tuple[str, ...] = EXERCISES) -> list[Path]:
     """Write out/<name> for each file name from the solutions; returns the paths written."""
     out.mkdir(parents=True, exist_ok=True)

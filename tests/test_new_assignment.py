@@ -185,6 +185,10 @@ def test_a_mistake_in_the_assignments_files_is_one_line_not_a_traceback(tmp_path
     refused(grader(course, "assign", check=False), "tiny.py", "is never closed")
     (tmp_path / "solutions" / "tiny" / "tiny.py").write_text(SOLUTION)
     refused(grader(course, "bundle", check=False), "tiny.py", "grader assign -a tiny")
+    (tmp_path / "solutions" / "tiny" / "tiny.py").write_text(SOLUTION.replace("dsquare", "dsq"))
+    # Its stub would lack dsquare: students would be graded on a function they were never given.
+    refused(grader(course, "assign", check=False), "tiny.py defines no dsquare")
+    (tmp_path / "solutions" / "tiny" / "tiny.py").write_text(SOLUTION)
     grader(course, "assign")
     refused(grader(course, "bundle", check=False), "defines no student bundle")
 
