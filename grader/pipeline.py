@@ -251,10 +251,19 @@ class Grader:
                     status="error",
                     message="the grader could not judge this item (an internal error, not your "
                     "code's fault; your TA has the details)",
-                    extra={"grader_error": crash} if crash else {},
+                    extra={"grader_error": crash or self._unfiled(item_id, by_id)},
                 )
             )
         return out, len(by_id.keys() & set(self.assignment.item_ids)) < len(out)
+
+    def _unfiled(self, item_id: str, filed: dict[str, ItemResult]) -> str:
+        """Why an item has no verdict when no suite failed: the suites never filed it. Said for
+        the TA, who is shown the result as needing a look (a typo in a suite's item id once
+        scored that item 0 for the whole class with 'none needs a look')."""
+        stray = sorted(set(filed) - set(self.assignment.item_ids))
+        return f"the suites in {self.assignment.suites} filed no item {item_id!r}" + (
+            f"; they filed {stray}, which the assignment's item_ids do not list" if stray else ""
+        )
 
     def close(self) -> None:
         if self._runner is not None:

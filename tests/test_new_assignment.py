@@ -215,3 +215,19 @@ def test_a_notebook_is_graded_by_the_item_ids_when_the_package_sets_no_functions
     grader(course, "grade", "class", "--out", "reports", "--no-progress")
     alice = json.loads((tmp_path / "reports" / "alice" / "result.json").read_text())
     assert alice["score"] == 100.0, alice["items"][0]["message"]
+
+
+def test_an_item_the_suite_never_files_is_put_before_the_ta(tmp_path):
+    """A typo in the item id a suite files: the item is an error for every student, and the TA
+    is told which id the suite filed instead (it said 'none needs a look', every score 0)."""
+    suite = PACKAGE["suites/test_tiny.py"].replace(
+        'make_item("tiny.dsquare"', 'make_item("tiny.dsqare"'
+    )
+    course = tiny_course(tmp_path, **{"suites/test_tiny.py": suite})
+    grader(course, "assign")
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    (tmp_path / "class" / "alice" / "tiny.py").write_text(SOLUTION)
+    run = grader(course, "grade", "class", "--out", "reports", "--no-progress")
+    assert "none needs a look" not in run.stdout and "the grader failed" in run.stdout
+    item = json.loads((tmp_path / "reports" / "alice" / "result.json").read_text())["items"][0]
+    assert item["status"] == "error" and "'tiny.dsqare'" in item["extra"]["grader_error"]
