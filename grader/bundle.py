@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 import zipfile
 from pathlib import Path
 
@@ -89,6 +90,11 @@ def flatten_imports(source: str) -> str:
     return _RELATIVE.sub(lambda m: f"{m.group(1)}from .{m.group(2)} import ", source)
 
 
+# What a student's machine is promised besides the bundle: the standard library and torch (numpy
+# may come with it). The grader itself is not there.
+STUDENT_HAS = frozenset({*sys.stdlib_module_names, "torch", "numpy"})
+
+
 def package_files(bundle: StudentBundle) -> dict[str, str]:
     """`<package>/<name>`: each shipped module, imports flattened."""
     package = bundle.package
@@ -98,8 +104,32 @@ def package_files(bundle: StudentBundle) -> dict[str, str]:
     for path in bundle.shipped:
         if f"{package}/{path.name}" in files:
             raise ValueError(f"two shipped modules are named {path.name}")
-        files[f"{package}/{path.name}"] = flatten_imports(path.read_text(encoding="utf-8"))
+        text = flatten_imports(path.read_text(encoding="utf-8"))
+        _refuse_foreign_imports(path, text)
+        files[f"{package}/{path.name}"] = text
     return files
+
+
+def _refuse_foreign_imports(path: Path, source: str) -> None:
+    """A shipped module may import the standard library, torch and the other shipped modules
+    (relatively, which the bundle flattens), nothing else. `from grader.grading import ...`
+    works where the grader is installed, the TA's machine, and fails in every student's
+    check.py with a traceback: it is refused here, where the TA can fix it."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        foreign = sorted({n for n in names if n.split(".")[0] not in STUDENT_HAS})
+        if foreign:
+            raise ContentError(
+                f"{path} (shipped in the student bundle) imports {', '.join(foreign)} on line "
+                f"{node.lineno}, which a student's machine does not have: import the grader's "
+                "modules relatively (`from ..grading import make_item`) and list them in "
+                "`shipped`; the bundle holds them flattened into one package"
+            )
 
 
 def _strip_for_inlining(source: str) -> str:

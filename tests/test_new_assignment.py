@@ -231,3 +231,84 @@ def test_an_item_the_suite_never_files_is_put_before_the_ta(tmp_path):
     assert "none needs a look" not in run.stdout and "the grader failed" in run.stdout
     item = json.loads((tmp_path / "reports" / "alice" / "result.json").read_text())["items"][0]
     assert item["status"] == "error" and "'tiny.dsqare'" in item["extra"]["grader_error"]
+
+
+# The student bundle as docs/new-assignment.md, section 6, builds it: a driver shipped with the
+# framework's CHECK_CORE, importing them relatively, run by check.py with no grader installed.
+BUNDLE_FILES = {
+    "__init__.py": PACKAGE["__init__.py"]
+    .replace(
+        "from grader.assignment import Assignment",
+        "from grader.assignment import Assignment\nfrom .bundle import BUNDLE",
+    )
+    .replace(
+        '    rubric=_HERE / "rubric.yaml",\n',
+        '    rubric=_HERE / "rubric.yaml",\n    bundle=BUNDLE,\n',
+    ),
+    "README.md": "Write dsquare in tiny.py, then run python check.py.\n",
+    "bundle.py": """
+from pathlib import Path
+
+import grader
+from grader.assignment import StudentBundle
+from grader.bundle import CHECK_CORE, check_script
+
+_HERE, CORE = Path(__file__).resolve().parent, Path(grader.__file__).resolve().parent
+BUNDLE = StudentBundle(
+    readme=_HERE / "README.md",
+    package="_tiny_check",
+    shipped=(*(CORE / m for m in CHECK_CORE), _HERE / "student_check_driver.py"),
+    scripts=(("check.py", check_script("The tiny self-check: python check.py", "_tiny_check")),),
+)
+""",
+    "student_check_driver.py": """
+import tempfile
+from pathlib import Path
+
+import torch
+
+from ..grading import judge_case, make_item
+from ..local_check import LocalSession, checked_folder
+from ..student_text import render
+
+BUNDLE_FOLDER = Path(__file__).resolve().parent.parent
+
+
+def main(folder=None):
+    where = checked_folder(folder, BUNDLE_FOLDER, "tiny.py")
+    if where is None:
+        return 0
+    x = torch.randn(3, 5, generator=torch.Generator().manual_seed(1))
+    with tempfile.TemporaryDirectory() as work:
+        session = LocalSession(where, Path(work), ("tiny",), {"tiny": frozenset({"dsquare"})},
+                               (BUNDLE_FOLDER,))
+        (outcome,) = session.call_each("tiny", "dsquare", [{"x": x}], frozenset({"x"}))
+        meta = {"case": "public-1", "seed": 1, "public": True, "config": {}}
+        case = judge_case(meta, outcome, 2 * x.double(), input_dtype=x.dtype)
+        result = {"items": [make_item("tiny.dsquare", [case]).to_json()],
+                  "output": session.output(), "student": {"notes": session.notes}}
+    print(render(result, where=str(where)))
+    return 0
+""",
+}
+
+
+def test_its_student_bundle_checks_without_the_grader_and_refuses_a_grader_import(tmp_path):
+    course = tiny_course(tmp_path, **BUNDLE_FILES)
+    grader(course, "assign")
+    grader(course, "bundle", "--out", "dist")
+    with zipfile.ZipFile(tmp_path / "dist" / "tiny-student.zip") as zf:
+        zf.extractall(tmp_path / "student")
+    folder = tmp_path / "student" / "tiny"
+    (folder / "tiny.py").write_text(SOLUTION)
+    # -S: no site-packages beyond torch's, so no installed grader to fall back on.
+    torch_dir = str(Path(__import__("torch").__file__).resolve().parent.parent)
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": torch_dir}
+    run = subprocess.run([sys.executable, "-S", "check.py"], cwd=folder, env=env,
+                         capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 0 and "1 of 1 items pass" in run.stdout, run.stdout + run.stderr
+
+    driver = tmp_path / "packages" / "tiny_square" / "student_check_driver.py"
+    driver.write_text(driver.read_text().replace("from ..grading", "from grader.grading"))
+    refused(grader(course, "bundle", "--out", "dist", check=False),
+            "student_check_driver.py", "imports grader.grading")  # fmt: skip
