@@ -206,12 +206,15 @@ def write_student_bundle(out: Path, assignment: Assignment | None = None) -> Pat
     """Write out/<assignment>-student.zip and return its path.
 
     The zip unpacks into one folder named after the assignment, not into the student's cwd.
+    Its files are all made before the zip is opened: a refused build (stale stubs) leaves an
+    earlier zip as it was, where it once left an empty one in its place.
     """
     assignment = assignment or load()
+    files = _bundle_files(assignment)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{assignment.name}-student.zip"
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, text in _bundle_files(assignment).items():
+        for name, text in files.items():
             info = zipfile.ZipInfo(f"{assignment.name}/{name}", date_time=_EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16

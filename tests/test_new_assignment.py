@@ -312,3 +312,5 @@ def test_its_student_bundle_checks_without_the_grader_and_refuses_a_grader_impor
     driver.write_text(driver.read_text().replace("from ..grading", "from grader.grading"))
     refused(grader(course, "bundle", "--out", "dist", check=False),
             "student_check_driver.py", "imports grader.grading")  # fmt: skip
+    with zipfile.ZipFile(tmp_path / "dist" / "tiny-student.zip") as zf:  # the last good one
+        assert "tiny/check.py" in zf.namelist()
