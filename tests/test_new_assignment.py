@@ -314,3 +314,22 @@ def test_its_student_bundle_checks_without_the_grader_and_refuses_a_grader_impor
             "student_check_driver.py", "imports grader.grading")  # fmt: skip
     with zipfile.ZipFile(tmp_path / "dist" / "tiny-student.zip") as zf:  # the last good one
         assert "tiny/check.py" in zf.namelist()
+
+
+def test_a_chain_its_suite_records_is_shown_in_the_report(tmp_path):
+    """The report showed a recorded chain only under an exercise named `exercise1`."""
+    chain = (
+        'record(make_item("tiny.dsquare", results), chain={"case": "public-1", "steps": '
+        '[{"grad": "dsquare", "status": "failed", "max_rel_err": 1.0}], '
+        '"first_departure": "dsquare", "unreached": []})'
+    )
+    suite = PACKAGE["suites/test_tiny.py"].replace(
+        'record(make_item("tiny.dsquare", results))', chain
+    )
+    course = tiny_course(tmp_path, **{"suites/test_tiny.py": suite})
+    grader(course, "assign")
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    (tmp_path / "class" / "alice" / "tiny.py").write_text(SOLUTION)
+    grader(course, "grade", "class", "--out", "reports", "--no-progress")
+    page = (tmp_path / "reports" / "alice" / "report.html").read_text()
+    assert "Your own chain" in page and "departs from autograd at <code>dsquare</code>" in page

@@ -198,7 +198,7 @@ def render_report(result: dict, for_student: bool = False) -> str:
         student={k: v for k, v in student.items() if k != "notes"},
         notes=[str(n) for n in student.get("notes") or []],
         exercises=exercise_views(items, files),
-        chain=chain_view(result.get("chain") or {}),
+        chain=chain_view(result.get("chain") or {}, [i.id for i in items]),
         outputs=sorted((result.get("output") or {}).items()),
         file_problems={f: s for f, s in files.items() if s not in ("submitted",)},
         nothing_submitted=bool(files) and all(s == "missing" for s in files.values()),
@@ -410,8 +410,11 @@ def _bytes(n: float) -> str:
     return f"{n:g} bytes"
 
 
-def chain_view(chain: dict) -> dict | None:
-    """Exercise 1's own-gradient chain as a strip of steps, or None when it was not run."""
+def chain_view(chain: dict, item_ids: list[str] | None = None) -> dict | None:
+    """A suite's own-gradient chain (`record(..., chain=...)`) as a strip of steps, or None
+    when it was not run. It is shown under its exercise: the one holding an item named after
+    its first step (Backprop Ninja: exercise1.dlogprobs), else the first; the page once
+    looked for `exercise1` by name, and another assignment's chain went unshown."""
     steps = list(chain.get("steps") or [])
     unreached = list(chain.get("unreached") or [])
     if not steps and not unreached:
@@ -430,7 +433,11 @@ def chain_view(chain: dict) -> dict | None:
         for g in unreached
         if g not in reached
     ]
+    ids = list(item_ids or [])
+    first = strip[0]["grad"]
+    home = next((i for i in ids if i.split(".", 1)[-1] == first), ids[0] if ids else "")
     return {
+        "exercise": home.split(".", 1)[0],
         "case": chain.get("case", ""),
         "first_departure": chain.get("first_departure"),
         "unreached": unreached,
