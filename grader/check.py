@@ -59,11 +59,16 @@ def _upload(folder: Path, files: tuple[str, ...]):
     if found.read_as == FOLDER:
         raise SubmissionError(
             f"{folder} holds several submissions' folders; give the one folder that "
-            "holds your exercise1.py, exercise2.py and exercise3.py"
+            f"holds your {_listed([f'{f}.py' for f in files])}"  # the assignment's, not Ninja's
         )
     if found.is_batch:
         found = find(folder, files, notebooks_are_students=False, one=True)
     return found.subs[0]
+
+
+def _listed(names: list[str]) -> str:
+    """`a.py`, `a.py and b.py`, `a.py, b.py and c.py`."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _folder_of(path: Path) -> Path:

@@ -333,3 +333,16 @@ def test_a_chain_its_suite_records_is_shown_in_the_report(tmp_path):
     grader(course, "grade", "class", "--out", "reports", "--no-progress")
     page = (tmp_path / "reports" / "alice" / "report.html").read_text()
     assert "Your own chain" in page and "departs from autograd at <code>dsquare</code>" in page
+
+
+def test_check_on_a_class_folder_names_this_assignments_file(tmp_path):
+    """`grader check` given a folder of submissions names the assignment's files (it said
+    "exercise1.py, exercise2.py and exercise3.py" whatever the assignment)."""
+    course = tiny_course(tmp_path)
+    grader(course, "assign")
+    for student in ("alice", "bob"):
+        (tmp_path / "class" / student).mkdir(parents=True)
+        (tmp_path / "class" / student / "tiny.py").write_text(SOLUTION)
+    run = grader(course, "check", "class", check=False)
+    refused(run, "holds your tiny.py")
+    assert "exercise1" not in run.stderr
