@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from .hints import HintContext, hint_for, size_hint
+from .hints import HintContext, SizeRule, hint_for, size_hint
 from .judge import judge
 from .records import CaseResult, ItemResult, Outcome, worst_status
 
@@ -47,8 +47,12 @@ def judge_case(
     )
 
 
-def make_item(item_id: str, cases: list[CaseResult]) -> ItemResult:
-    """An item's status is its cases' most pressing one; message and hint the first failure's."""
+def make_item(
+    item_id: str, cases: list[CaseResult], size_rule: SizeRule | None = None
+) -> ItemResult:
+    """An item's status is its cases' most pressing one; message and hint the first failure's.
+    `size_rule`: where a hard-coded size shows (hints.SizeRule; default: the first public
+    case's sizes)."""
     status = worst_status([c.status for c in cases])
     first = next((c for c in cases if c.status == status and not c.passed), None)
     passed = sum(c.passed for c in cases)
@@ -57,7 +61,7 @@ def make_item(item_id: str, cases: list[CaseResult]) -> ItemResult:
         # A hidden case is not named to the student: its details are in the TA's report only.
         where = "a public case" if first.public else "a hidden case"
         message = f"{passed}/{len(cases)} cases passed; on {where}: {first.message}"
-    sizes = size_hint(cases)
+    sizes = size_hint(cases, size_rule)
     for c in cases:  # every front end shows a case's hint: the public one at other sizes gets it
         if sizes and c.public and not c.passed:
             c.hint = sizes

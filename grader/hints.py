@@ -166,33 +166,53 @@ RULES: list[HintRule] = [
 ]
 
 
-def size_hint(cases: list) -> str:
-    """For an item: right at the lecture's sizes, wrong at others: a size is hard-coded.
+@dataclass(frozen=True)
+class SizeRule:
+    """The sizes a student may hard-code, as a case's config reports them, and the hint's
+    words. An assignment passes its own to `grading.make_item` (Backprop Ninja: the lecture's
+    sizes); without one, the first public case's whole-number sizes are the reference, so a
+    gradient right there and wrong at another public case's sizes gets the hint in any
+    assignment (the lecture's sizes once lived here, and no other assignment got it)."""
 
-    `cases` are CaseResults; the lecture's case is the one whose config has the default sizes.
-    """
-    lecture = [c for c in cases if _lecture_sizes(c.config)]
-    others = [c for c in cases if c.public and not _lecture_sizes(c.config)]
-    if not lecture or not all(c.passed for c in lecture):
+    reference: dict[str, int]
+    name: str = "the first public case's sizes"
+    examples: str = ""  # what a hard-coded size looks like; default: the reference's values
+    advice: str = "use the sizes you may declare or the shapes of your inputs"
+
+
+def size_hint(cases: list, rule: SizeRule | None = None) -> str:
+    """For an item: right at the reference sizes, wrong at other public ones: a size is
+    hard-coded. `cases` are CaseResults."""
+    rule = rule or _first_public_sizes(cases)
+    if rule is None:
+        return ""
+    at = [c for c in cases if _has_sizes(c.config, rule.reference)]
+    others = [c for c in cases if c.public and not _has_sizes(c.config, rule.reference)]
+    if not at or not all(c.passed for c in at):
         return ""
     failing = [c for c in others if c.status in ("failed", "error")]
     if not failing:
         return ""
     cfg = failing[0].config
-    sizes = ", ".join(f"{k}={cfg[k]}" for k in LECTURE_SIZES if k in cfg)
-    return (
-        f"right at the lecture's sizes, wrong at {sizes}: a hard-coded size "
-        "(32, 27, 64, range(32), one_hot(..., 27)?); use n, the sizes you may declare, or "
-        "the shapes of your inputs"
-    )
+    sizes = ", ".join(f"{k}={cfg[k]}" for k in rule.reference if k in cfg)
+    examples = rule.examples or ", ".join(dict.fromkeys(str(v) for v in rule.reference.values()))
+    return f"right at {rule.name}, wrong at {sizes}: a hard-coded size ({examples}?); {rule.advice}"
 
 
-# The lecture's configuration (model.Config's defaults), as a case's config reports it.
-LECTURE_SIZES = {"vocab_size": 27, "block_size": 3, "n_embd": 10, "n_hidden": 64, "n": 32}
+def _first_public_sizes(cases: list) -> SizeRule | None:
+    public = [c for c in cases if c.public]
+    if not public:
+        return None
+    sizes = {
+        k: v
+        for k, v in (public[0].config or {}).items()
+        if isinstance(v, int) and not isinstance(v, bool) and k != "seed"
+    }
+    return SizeRule(sizes) if sizes else None
 
 
-def _lecture_sizes(config: dict) -> bool:
-    return all(config.get(k) == v for k, v in LECTURE_SIZES.items())
+def _has_sizes(config: dict, sizes: dict[str, int]) -> bool:
+    return all(config.get(k) == v for k, v in sizes.items())
 
 
 def hint_for(s: torch.Tensor, t: torch.Tensor, ctx: HintContext) -> str:

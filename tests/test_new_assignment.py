@@ -346,3 +346,22 @@ def test_check_on_a_class_folder_names_this_assignments_file(tmp_path):
     run = grader(course, "check", "class", check=False)
     refused(run, "holds your tiny.py")
     assert "exercise1" not in run.stderr
+
+
+def test_a_hard_coded_size_gets_the_hint_in_any_assignment(tmp_path):
+    """Right at the first public case's sizes, wrong at the other public case's: the hint names
+    the size (the rule once knew only Backprop Ninja's lecture sizes)."""
+    suite = (
+        PACKAGE["suites/test_tiny.py"]
+        .replace("((1, True), (2, False), (3, False))", "((1, True), (2, True), (3, False))")
+        .replace('"config": {}', '"config": {"n": 3, "d": x.shape[1], "seed": seed}')
+    )
+    course = tiny_course(tmp_path, **{"suites/test_tiny.py": suite})
+    grader(course, "assign")
+    (tmp_path / "bob").mkdir()
+    (tmp_path / "bob" / "tiny.py").write_text(
+        "import torch\n\ndef dsquare(x):\n    return 2 * x * torch.ones(3, 5)\n"
+    )
+    run = grader(course, "check", "bob")
+    assert "right at the first public case's sizes, wrong at n=3, d=6" in run.stdout, run.stdout
+    assert "a hard-coded size (3, 5?)" in run.stdout

@@ -11,11 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..grading import judge_case, make_item
-from ..hints import HintContext
+from ..hints import HintContext, SizeRule
 from ..records import CaseResult, ItemResult, Outcome
 from . import spec
 from .cases import Case
 from .training import Absent, TrainingRun, sgd_run, split_grads
+
+# The lecture's configuration (model.Config's defaults), as a case's config reports it: a
+# gradient right there and wrong at the other public sizes has a size hard-coded.
+LECTURE_SIZES = SizeRule(
+    {"vocab_size": 27, "block_size": 3, "n_embd": 10, "n_hidden": 64, "n": 32},
+    name="the lecture's sizes",
+    examples="32, 27, 64, range(32), one_hot(..., 27)",
+    advice="use n, the sizes you may declare, or the shapes of your inputs",
+)
 
 # (gradient, case, compact) -> {label: wrong answer}; the grader passes mistakes.known_mistakes.
 Mistakes = Callable[..., dict] | None
@@ -125,7 +134,7 @@ def _over_cases(
                 name=grad,
             )
         )
-    return make_item(f"{file}.{grad}", results)
+    return make_item(f"{file}.{grad}", results, LECTURE_SIZES)
 
 
 def chain(session, case: Case) -> dict:
@@ -198,7 +207,7 @@ def parameter_gradients(
                     name=grad,
                 )
             )
-    return [make_item(f"exercise3.{g}", results) for g, results in per_grad.items()]
+    return [make_item(f"exercise3.{g}", results, LECTURE_SIZES) for g, results in per_grad.items()]
 
 
 def excused(gradient_items: Sequence[ItemResult]) -> list[str]:
