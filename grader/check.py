@@ -26,6 +26,16 @@ def run_check(folder: Path) -> int:
     finally:
         grader.close()
     click.echo(render(_with_files_left_out(result), where=str(folder)))
+    items = result.get("items") or []
+    if any((i.get("extra") or {}).get("grader_error") for i in items):
+        # The table says "your TA has the details": here they are, for whoever runs it (the
+        # report's package is imported only then: `grader check` stays quick).
+        from .report.summary import grader_failure
+
+        click.echo(
+            "\nThe grader could not judge some items (its suites, not these files): "
+            + grader_failure(items)
+        )
     return 0
 
 

@@ -261,9 +261,8 @@ class Grader:
         the TA, who is shown the result as needing a look (a typo in a suite's item id once
         scored that item 0 for the whole class with 'none needs a look')."""
         stray = sorted(set(filed) - set(self.assignment.item_ids))
-        return f"the suites in {self.assignment.suites} filed no item {item_id!r}" + (
-            f"; they filed {stray}, which the assignment's item_ids do not list" if stray else ""
-        )
+        instead = f" but {stray}, which the assignment's item_ids do not list," if stray else ""
+        return f"no suite filed the item {item_id!r}{instead} (suites: {self.assignment.suites})"
 
     def close(self) -> None:
         if self._runner is not None:

@@ -365,3 +365,17 @@ def test_a_hard_coded_size_gets_the_hint_in_any_assignment(tmp_path):
     run = grader(course, "check", "bob")
     assert "right at the first public case's sizes, wrong at n=3, d=6" in run.stdout, run.stdout
     assert "a hard-coded size (3, 5?)" in run.stdout
+
+
+def test_a_suite_that_cannot_run_is_named_by_grade_and_check(tmp_path):
+    """A suite that fails to import: the summary and `grader check` give its error (they said
+    only "the grader failed on some items: regrade" and "your TA has the details")."""
+    suite = PACKAGE["suites/test_tiny.py"].replace("import judge_case,", "import judge_cases,")
+    course = tiny_course(tmp_path, **{"suites/test_tiny.py": suite})
+    grader(course, "assign")
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    (tmp_path / "class" / "alice" / "tiny.py").write_text(SOLUTION)
+    run = grader(course, "grade", "class", "--out", "reports", "--no-progress")
+    assert "ImportError: cannot import name 'judge_cases'" in run.stdout, run.stdout
+    run = grader(course, "check", "class/alice")
+    assert "could not judge some items" in run.stdout and "'judge_cases'" in run.stdout

@@ -223,8 +223,9 @@ def attention(r: dict) -> list[str]:
             continue  # its file's state above says why already (a binary file): once is enough
         last = message.strip().splitlines()[-1] if message.strip() else "no message"
         why.append(f"{ex}.py could not be used, every item errored ({last[:120]})")
-    if any((i.get("extra") or {}).get("grader_error") for i in items):
-        why.append("the grader failed on some items: regrade")
+    failure = grader_failure(items)
+    if failure:
+        why.append(f"the grader failed on some items ({failure}): regrade")
     n_timeout = sum(i.get("status") == "timeout" for i in items)
     if n_timeout:
         why.append(f"{n_timeout} item{'s' if n_timeout > 1 else ''} timed out")
@@ -232,6 +233,17 @@ def attention(r: dict) -> list[str]:
         if isinstance(flag, dict) and flag.get("reason"):
             why.append(str(flag["reason"]))
     return why
+
+
+def grader_failure(items: list[dict]) -> str:
+    """The last line of the first grader error among `items` (a suite's ImportError, an item
+    no suite filed), in a few words; "" when the grader judged every item. The TA reads it in
+    the summary: the bare "the grader failed" hid a suite that cannot run at all."""
+    for i in items:
+        error = str((i.get("extra") or {}).get("grader_error") or "").strip()
+        if error:
+            return error.splitlines()[-1].strip()[:160] or "no message"
+    return ""
 
 
 GRADEBOOK_KEYS = ("name", "email", "sid")
