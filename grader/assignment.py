@@ -130,6 +130,7 @@ def from_package(package: str, root: Path, default: bool) -> Assignment:
     `solutions/<name>/`.
     """
     a = importlib.import_module(package).ASSIGNMENT
+    _has_suites(a)
     flat = default and not (root / "solutions" / a.name).is_dir()
     return dataclasses.replace(
         a,
@@ -149,3 +150,14 @@ def items_as_functions(
     return tuple(
         (f, tuple(i.split(".", 1)[1] for i in item_ids if i.split(".", 1)[0] == f)) for f in files
     )
+
+
+def _has_suites(a: Assignment) -> None:
+    """Refuse a `suites` folder pytest would find no test in (a typo in its path): every item
+    of every submission would be a grader error, said as "pytest exited with code 4"."""
+    suites = Path(a.suites)
+    if not any(suites.glob("test_*.py")) and not any(suites.glob("*_test.py")):
+        raise ContentError(
+            f"assignment {a.name!r}: its suites folder {suites} holds no test_*.py (the "
+            "ASSIGNMENT's `suites`; docs/new-assignment.md, section 4)"
+        )

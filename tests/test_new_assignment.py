@@ -379,3 +379,14 @@ def test_a_suite_that_cannot_run_is_named_by_grade_and_check(tmp_path):
     assert "ImportError: cannot import name 'judge_cases'" in run.stdout, run.stdout
     run = grader(course, "check", "class/alice")
     assert "could not judge some items" in run.stdout and "'judge_cases'" in run.stdout
+
+
+def test_a_suites_folder_without_tests_is_refused_by_name(tmp_path):
+    """A typo in ASSIGNMENT's `suites`: every command says which folder holds no test (every
+    item of every submission was a grader error, "pytest exited with code 4")."""
+    init = PACKAGE["__init__.py"].replace('_HERE / "suites"', '_HERE / "suite"')
+    course = tiny_course(tmp_path, **{"__init__.py": init})
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "tiny.py").write_text(SOLUTION)
+    refused(grader(course, "check", "alice", check=False), "suite holds no test_*.py")
+    refused(grader(course, "check", "-a", "tiny", "alice", check=False), "holds no test_*.py")
