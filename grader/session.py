@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .assignment import ContentError
 from .calls import plan_call
 from .records import Outcome
 from .sandbox.client import Reply, StudentProcess, Zygote
@@ -130,6 +131,13 @@ class Session:
         flags = [public] * len(availables) if isinstance(public, bool) else list(public)
         if len(flags) != len(availables):
             raise ValueError("one `public` flag per call")
+        if file not in self.files:
+            # A suite's typo, not a student's missing file: it fails the suite, and the TA is
+            # told (it was "was not submitted" for every student, a score of 0 unflagged).
+            raise ContentError(
+                f"a suite asked for {file}.py, which is not one of the assignment's files "
+                f"({', '.join(self.files)})"
+            )
         outcomes: list[Outcome] = []
         while len(outcomes) < len(availables):
             f = self.files.get(file)

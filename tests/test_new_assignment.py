@@ -390,3 +390,15 @@ def test_a_suites_folder_without_tests_is_refused_by_name(tmp_path):
     (tmp_path / "alice" / "tiny.py").write_text(SOLUTION)
     refused(grader(course, "check", "alice", check=False), "suite holds no test_*.py")
     refused(grader(course, "check", "-a", "tiny", "alice", check=False), "holds no test_*.py")
+
+
+def test_a_suite_asking_for_a_file_the_assignment_lacks_is_put_before_the_ta(tmp_path):
+    """`session.call_each("tny", ...)`: a suite's typo, said as such (every student's item was
+    "tny.py was not submitted", 0 points, with 'none needs a look')."""
+    suite = PACKAGE["suites/test_tiny.py"].replace('call_each("tiny"', 'call_each("tny"')
+    course = tiny_course(tmp_path, **{"suites/test_tiny.py": suite})
+    grader(course, "assign")
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    (tmp_path / "class" / "alice" / "tiny.py").write_text(SOLUTION)
+    run = grader(course, "grade", "class", "--out", "reports", "--no-progress")
+    assert "a suite asked for tny.py, which is not one of the assignment's files" in run.stdout
