@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .assignment import ContentError, load
-from .stubs import BEGIN, END, read_solution
+from .stubs import BEGIN, END, read_content, read_solution
 
 STUB = "<the blank stub>"  # the file is the blank stub
 OMIT = "<no file>"  # the file is left out
@@ -40,13 +40,9 @@ def apply_edits(example: str, file: str, source: str, edits: list[tuple[str, str
 
 
 def _stub(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ContentError(
-            f"cannot read the stub {path} ({e.strerror or e}): generate the stubs first "
-            "(`grader assign -a <assignment>`)"
-        ) from None
+    return read_content(
+        path, "the stub", "generate the stubs first (`grader assign -a <assignment>`)"
+    )
 
 
 def _example_files(

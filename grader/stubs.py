@@ -80,14 +80,21 @@ def generate_stub(source: str) -> str:
 
 def read_solution(solution: Path) -> str:
     """A reference solution's text; a missing one is the TA's to write, and the error says so."""
+    return read_content(
+        solution,
+        "the reference solution",
+        f"write it, each function's body between {BEGIN!r} and {END!r} lines "
+        "(docs/new-assignment.md, section 3), or set the assignment's `solutions` folder",
+    )
+
+
+def read_content(path: Path, what: str, fix: str) -> str:
+    """A file of the assignment's own; one that cannot be read is a ContentError saying `fix`
+    (one line for the TA, not a traceback)."""
     try:
-        return solution.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as e:
-        raise ContentError(
-            f"cannot read the reference solution {solution} ({e.strerror or e}): write it, each "
-            f"function's body between {BEGIN!r} and {END!r} lines (docs/new-assignment.md, "
-            "section 3), or set the assignment's `solutions` folder"
-        ) from None
+        raise ContentError(f"cannot read {what} {path} ({e.strerror or e}): {fix}") from None
 
 
 def _stub_text(solution: Path) -> str:

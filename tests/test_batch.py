@@ -226,6 +226,18 @@ def _group_is_gone(pgid: int, within_s: float = 20.0) -> bool:
     return False
 
 
+def _slow_class(tmp_path: Path, jobs: str) -> tuple[dict, list[str], Path]:
+    """Five students whose exercise 2 imports slowly but for the first's, and the command that
+    grades them into tmp_path/out: a batch still grading when its first result is written."""
+    slow = {"exercise2": SLOW_IMPORT + solution("exercise2")}
+    students = {f"s{i}": slow for i in range(5)}
+    students["s0"] = {"exercise2": solution("exercise2")}
+    root = make_class(tmp_path / "class", students)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "grader.cli", "grade", str(root), "--out", str(out)]
+    return students, [*cmd, "--no-progress", "-j", jobs], out
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_ctrl_c_stops_the_batch_at_once_and_a_rerun_finishes_it(tmp_path, jobs):
     """Ctrl-C in a terminal sends SIGINT to the whole foreground process group: the batch,
@@ -233,13 +245,7 @@ def test_ctrl_c_stops_the_batch_at_once_and_a_rerun_finishes_it(tmp_path, jobs):
     submissions in flight, leaves no process behind, saves no result for a submission it did
     not finish (a swallowed interrupt must not become a "grader failed" result), and the same
     command then grades exactly what is left."""
-    slow = {"exercise2": SLOW_IMPORT + solution("exercise2")}
-    students = {f"s{i}": slow for i in range(5)}
-    students["s0"] = {"exercise2": solution("exercise2")}
-    root = make_class(tmp_path / "class", students)
-    out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "grader.cli", "grade", str(root), "--out", str(out)]
-    cmd += ["--no-progress", "-j", jobs]
+    students, cmd, out = _slow_class(tmp_path, jobs)
     proc = subprocess.Popen(
         cmd, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -280,13 +286,7 @@ def test_grader_processes_end_with_the_batch_that_forked_them(tmp_path, sig):
     """A signal to the batch's process alone (`kill PID`, `timeout`, a scheduler, the OOM
     killer) left its grader processes orphaned for good, each blocked on a queue nobody would
     fill or read, holding its sandbox. They end with it now, and the same command finishes."""
-    slow = {"exercise2": SLOW_IMPORT + solution("exercise2")}
-    students = {f"s{i}": slow for i in range(5)}
-    students["s0"] = {"exercise2": solution("exercise2")}
-    root = make_class(tmp_path / "class", students)
-    out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "grader.cli", "grade", str(root), "--out", str(out)]
-    cmd += ["--no-progress", "-j", "2"]
+    students, cmd, out = _slow_class(tmp_path, "2")
     proc = subprocess.Popen(cmd, start_new_session=True, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120

@@ -284,23 +284,25 @@ cli.main(["grade", sys.argv[1], "--out", sys.argv[2], "--no-progress"])
 """
 
 
-def test_ctrl_c_says_how_to_go_on_even_while_pytest_holds_stderr(tmp_path):
-    """With -j 1, pytest grades in a thread of the command's own process and swaps sys.stderr
-    for its capture while a test runs; a Ctrl-C landing then must still tell the TA what is
-    kept and what to do (exit 130), not write it into pytest's capture."""
-    import subprocess
-    import sys
-
+def _interrupted(out: Path):
+    """`grader grade` of an empty class into `out`, stopped by Ctrl-C as grading starts."""
     from conftest import ROOT
 
-    (tmp_path / "class").mkdir()
-    run = subprocess.run(
-        [sys.executable, "-c", INTERRUPTED_WHILE_CAPTURED, str(tmp_path / "class"), str(tmp_path)],
+    (out / "class").mkdir()
+    return subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_WHILE_CAPTURED, str(out / "class"), str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_ctrl_c_says_how_to_go_on_even_while_pytest_holds_stderr(tmp_path):
+    """With -j 1, pytest grades in a thread of the command's own process and swaps sys.stderr
+    for its capture while a test runs; a Ctrl-C landing then must still tell the TA what is
+    kept and what to do (exit 130), not write it into pytest's capture."""
+    run = _interrupted(tmp_path)
     assert run.returncode == 130, run.stderr
     assert "run the same command again to grade the rest" in run.stderr
     assert "last finished run" not in run.stderr  # no earlier run: nothing is stale
@@ -309,21 +311,9 @@ def test_ctrl_c_says_how_to_go_on_even_while_pytest_holds_stderr(tmp_path):
 def test_ctrl_c_says_the_class_files_are_an_earlier_run_s(tmp_path):
     """summary.html and grades.csv are written when a run ends: after a Ctrl-C those in OUT
     are the last finished run's, and a regraded student's result.json may contradict them."""
-    import subprocess
-    import sys
-
-    from conftest import ROOT
-
-    (tmp_path / "class").mkdir()
     (tmp_path / "summary.html").write_text("<p>last week</p>")
     (tmp_path / "grades.csv").write_text("name,score\n")
-    run = subprocess.run(
-        [sys.executable, "-c", INTERRUPTED_WHILE_CAPTURED, str(tmp_path / "class"), str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = _interrupted(tmp_path)
     assert run.returncode == 130, run.stderr
     assert "summary.html and grades.csv are still the last finished run's" in run.stderr
 

@@ -224,10 +224,7 @@ def test_an_item_the_suite_never_files_is_put_before_the_ta(tmp_path):
         'make_item("tiny.dsquare"', 'make_item("tiny.dsqare"'
     )
     course = tiny_course(tmp_path, **{"suites/test_tiny.py": suite})
-    grader(course, "assign")
-    (tmp_path / "class" / "alice").mkdir(parents=True)
-    (tmp_path / "class" / "alice" / "tiny.py").write_text(SOLUTION)
-    run = grader(course, "grade", "class", "--out", "reports", "--no-progress")
+    run = _grade_alice(course, tmp_path)
     assert "none needs a look" not in run.stdout and "the grader failed" in run.stdout
     item = json.loads((tmp_path / "reports" / "alice" / "result.json").read_text())["items"][0]
     assert item["status"] == "error" and "'tiny.dsqare'" in item["extra"]["grader_error"]
@@ -367,15 +364,20 @@ def test_a_hard_coded_size_gets_the_hint_in_any_assignment(tmp_path):
     assert "a hard-coded size (3, 5?)" in run.stdout
 
 
+def _grade_alice(course, tmp_path: Path):
+    """`grader grade` of a class of one, alice, who submitted the solution."""
+    grader(course, "assign")
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    (tmp_path / "class" / "alice" / "tiny.py").write_text(SOLUTION)
+    return grader(course, "grade", "class", "--out", "reports", "--no-progress")
+
+
 def test_a_suite_that_cannot_run_is_named_by_grade_and_check(tmp_path):
     """A suite that fails to import: the summary and `grader check` give its error (they said
     only "the grader failed on some items: regrade" and "your TA has the details")."""
     suite = PACKAGE["suites/test_tiny.py"].replace("import judge_case,", "import judge_cases,")
     course = tiny_course(tmp_path, **{"suites/test_tiny.py": suite})
-    grader(course, "assign")
-    (tmp_path / "class" / "alice").mkdir(parents=True)
-    (tmp_path / "class" / "alice" / "tiny.py").write_text(SOLUTION)
-    run = grader(course, "grade", "class", "--out", "reports", "--no-progress")
+    run = _grade_alice(course, tmp_path)
     assert "ImportError: cannot import name 'judge_cases'" in run.stdout, run.stdout
     run = grader(course, "check", "class/alice")
     assert "could not judge some items" in run.stdout and "'judge_cases'" in run.stdout
@@ -397,8 +399,5 @@ def test_a_suite_asking_for_a_file_the_assignment_lacks_is_put_before_the_ta(tmp
     "tny.py was not submitted", 0 points, with 'none needs a look')."""
     suite = PACKAGE["suites/test_tiny.py"].replace('call_each("tiny"', 'call_each("tny"')
     course = tiny_course(tmp_path, **{"suites/test_tiny.py": suite})
-    grader(course, "assign")
-    (tmp_path / "class" / "alice").mkdir(parents=True)
-    (tmp_path / "class" / "alice" / "tiny.py").write_text(SOLUTION)
-    run = grader(course, "grade", "class", "--out", "reports", "--no-progress")
+    run = _grade_alice(course, tmp_path)
     assert "a suite asked for tny.py, which is not one of the assignment's files" in run.stdout
