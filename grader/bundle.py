@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import ast
 import re
-import sys
 import zipfile
 from pathlib import Path
 
 from .assignment import Assignment, ContentError, StudentBundle, load
 from .stubs import derived_are_current, missing_functions, stubs_are_current
+from .student_text import grader_has
 
 # Zip entries get a fixed timestamp so that rebuilding an unchanged bundle gives the same bytes.
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -90,11 +90,6 @@ def flatten_imports(source: str) -> str:
     return _RELATIVE.sub(lambda m: f"{m.group(1)}from .{m.group(2)} import ", source)
 
 
-# What a student's machine is promised besides the bundle: the standard library and torch (numpy
-# may come with it). The grader itself is not there.
-STUDENT_HAS = frozenset({*sys.stdlib_module_names, "torch", "numpy"})
-
-
 def package_files(bundle: StudentBundle) -> dict[str, str]:
     """`<package>/<name>`: each shipped module, imports flattened."""
     package = bundle.package
@@ -122,7 +117,9 @@ def _refuse_foreign_imports(path: Path, source: str) -> None:
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names = [node.module]
-        foreign = sorted({n for n in names if n.split(".")[0] not in STUDENT_HAS})
+        # What student code is promised (the standard library, torch, numpy), which is all a
+        # student's machine holds besides the bundle: the grader itself is not there.
+        foreign = sorted({n for n in names if not grader_has(n)})
         if foreign:
             raise ContentError(
                 f"{path} (shipped in the student bundle) imports {', '.join(foreign)} on line "
