@@ -17,7 +17,15 @@ import contextlib
 from collections.abc import Callable
 
 from .exercise_names import match_name
-from .uploads import AmbiguousEntry, Budget, Entry, UploadError, open_inner_zip, read_capped
+from .uploads import (
+    AmbiguousEntry,
+    Budget,
+    Entry,
+    UploadError,
+    open_inner_zip,
+    read_capped,
+    size_text,
+)
 
 MAX_INNER_ZIPS = 5  # zips inside one submission opened to look for missing exercises
 LISTED = 15  # files named when telling a student what their upload held
@@ -162,7 +170,7 @@ def _choose(
     path, data = next(iter(contents.items()))
     if len(data) > limit:
         return None, (
-            f"too large: {path} is over {_bytes(limit)} and was not graded (keep only your "
+            f"too large: {path} is over {size_text(limit)} and was not graded (keep only your "
             "code in it)"
         )
     chosen = next(c for c in best if relative(top, c[2]) == path)
@@ -224,11 +232,3 @@ def note_missing(
         for f in files:
             if f not in found:
                 absent[f] = f"missing: not in your upload, which held {held}"
-
-
-def _bytes(n: int) -> str:
-    """A limit as a student reads it: 262144 -> "256 KiB", 1000 -> "1000 bytes"."""
-    for unit, size in (("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= size and n % size == 0:
-            return f"{n // size} {unit}"
-    return f"{n} bytes"

@@ -38,6 +38,16 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 KiB, MiB = 1 << 10, 1 << 20
+
+
+def size_text(n: float) -> str:
+    """A size as a person reads it: 262144 -> "256 KiB", 1000 -> "1000 bytes"."""
+    for unit, size in (("GiB", 1 << 30), ("MiB", MiB), ("KiB", KiB)):
+        if n >= size:
+            return f"{n / size:g} {unit}"
+    return f"{n:g} bytes"
+
+
 # Folders no student means as their work: skipped without a note.
 IGNORED_DIRS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints", "node_modules"}
 

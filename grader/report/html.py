@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..records import kept_start
+from ..uploads import size_text
 from .charts import Heatmap, heatmap
 from .render import assignment_title, render_page, write_atomic
 
@@ -387,7 +388,7 @@ def isolation_view(isolation: dict) -> list[tuple[str, str]]:
 def _limit_line(key: str, value: object) -> tuple[str, str]:
     what, unit = LIMIT_WORDS.get(key, (key.replace("_", " "), ""))
     if unit == "bytes" and isinstance(value, int | float):
-        return f"limit: {what}", _bytes(value)
+        return f"limit: {what}", size_text(value)
     return f"limit: {what}", f"{_plain(value)} {unit}".strip()
 
 
@@ -401,13 +402,6 @@ def _plain(value: object) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(_plain(v) for v in value) or "none"
     return str(value)
-
-
-def _bytes(n: float) -> str:
-    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= size:
-            return f"{n / size:g} {unit}"
-    return f"{n:g} bytes"
 
 
 def chain_view(chain: dict, item_ids: list[str] | None = None) -> dict | None:
