@@ -27,16 +27,22 @@ def signature_of(fn: Any) -> dict:
         "varkw": any(p.kind == kinds.VAR_KEYWORD for p in params),
         "varargs": any(p.kind == kinds.VAR_POSITIONAL for p in params),
         "positional_only": [p.name for p in params if p.kind == kinds.POSITIONAL_ONLY],
+        "defaulted": [p.name for p in params if p.default is not p.empty],
     }
 
 
 def plan_call(
     func: str, sig: dict, available: dict[str, Any], allowed: frozenset[str]
 ) -> tuple[dict[str, Any], list[str], Outcome | None]:
-    """(arguments by name, the positional-only ones among them, or the reason not to call)."""
+    """(arguments by name, the positional-only ones among them, or the reason not to call).
+
+    A parameter with a default value is filled when its name is allowed and the case has it,
+    and otherwise keeps its default, as pytest treats a test's defaulted arguments: the lecture
+    lets students hard-code BatchNorm's epsilon, and `eps=1e-5` in a signature is that."""
+    defaulted = set(sig.get("defaulted", []))
     declared = list(available) if sig.get("varkw") else []
     declared = list(dict.fromkeys(sig["params"] + declared))
-    not_allowed = [p for p in sig["params"] if p not in allowed]
+    not_allowed = [p for p in sig["params"] if p not in allowed and p not in defaulted]
     if not_allowed:
         return (
             {},
@@ -50,14 +56,28 @@ def plan_call(
     if sig.get("varargs"):
         return {}, [], Outcome("error", f"`{func}` takes *args; declare the arguments by name")
     args = {k: available[k] for k in declared if k in available and k in allowed}
-    missing = [p for p in sig["params"] if p not in args]
+    missing = [p for p in sig["params"] if p not in args and p not in defaulted]
     if missing:
         return (
             {},
             [],
             Outcome("error", f"`{func}` declares {_some(missing)}, which this case cannot supply"),
         )
-    return args, [p for p in sig.get("positional_only", []) if p in args], None
+    by_position = sig.get("positional_only", [])
+    passed = [p for p in by_position if p in args]
+    if passed != by_position[: len(passed)]:
+        # Python cannot fill a positional-only parameter while an earlier one keeps its default.
+        kept = next(p for p in by_position if p not in args)
+        return (
+            {},
+            [],
+            Outcome(
+                "error",
+                f"`{func}` takes {_some(passed)} by position after {kept!r}, which keeps its "
+                "default; declare them by name (without the `/`)",
+            ),
+        )
+    return args, passed, None
 
 
 def _some(names: list[str], limit: int = 12) -> str:

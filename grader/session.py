@@ -204,11 +204,13 @@ class Session:
         return self._ready(f) or self._declared(f, func)
 
     def declared(self, file: str, func: str) -> list[str] | None:
-        """The names `file.func` declares, or None when it cannot be called at all."""
+        """The names `file.func` needs (declares without a default), or None when it cannot be
+        called at all."""
         f = self.files.get(file)
         if f is None or f.source is None or self._ready(f) or self._declared(f, func):
             return None
-        return list(f.functions[func]["params"])
+        sig = f.functions[func]
+        return [p for p in sig["params"] if p not in sig.get("defaulted", [])]
 
     def prefetch(self) -> None:
         """Start every file's process and import now, in the background: the imports then run

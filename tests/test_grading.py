@@ -177,6 +177,48 @@ def test_a_disallowed_argument_is_forbidden_for_that_function_only(grade):
         assert f"declares '{name}', which it may not use" in it["message"]
 
 
+def test_a_defaulted_parameter_keeps_its_default_unless_its_name_is_allowed(grade):
+    """Like a pytest test's defaulted arguments: `eps=1e-5` (the lecture lets students hard-code
+    epsilon) keeps its value, an allowed name with a default is filled, and a gradient the
+    function may not use, declared with a default, is never handed to it. These were forbidden."""
+    ex1 = (
+        solution("exercise1")
+        .replace("def dprobs(probs, dlogprobs):", "def dprobs(probs, dlogprobs, dW1=None):")
+        .replace("def dhprebn(dbndiff, dbnmeani, n):", "def dhprebn(dbndiff, dbnmeani, n=None):")
+        .replace("    return dprobs\n", "    assert dW1 is None\n    return dprobs\n")
+    )
+    ex2 = solution("exercise2").replace(
+        "def dhprebn(dhpreact, bngain, bnvar_inv, bnraw, n):",
+        "def dhprebn(dhpreact, bngain, bnvar_inv, bnraw, n, eps=1e-5):",
+    )
+    ex3 = solution("exercise3").replace("h, logits\n):", "h, logits, eps=1e-5, *, lr=0.1\n):")
+    assert ex1.count("=None") == 2 and "eps=" in ex2 and "lr=0.1" in ex3
+    result = grade(submission(exercise1=ex1, exercise2=ex2, exercise3=ex3))
+    assert failing(result) == set()
+    assert result["score"] == result["max_score"]
+
+
+def test_a_positional_only_parameter_after_one_kept_at_its_default_is_a_clear_error():
+    from grader.calls import plan_call, signature_of
+
+    def dh(eps=1e-5, dlogits=None, /, W2=None):
+        return dlogits
+
+    args, positional, refused = plan_call(
+        "dh", signature_of(dh), {"dlogits": 1, "W2": 2}, frozenset({"dlogits", "W2"})
+    )
+    assert refused.status == "error"
+    assert "'dlogits' by position after 'eps'" in refused.message
+
+    def dh2(dlogits, eps=1e-5, /, W2=None):
+        return dlogits
+
+    args, positional, refused = plan_call(
+        "dh2", signature_of(dh2), {"dlogits": 1, "W2": 2}, frozenset({"dlogits", "W2"})
+    )
+    assert refused is None and args == {"dlogits": 1, "W2": 2} and positional == ["dlogits"]
+
+
 def test_thousands_of_disallowed_parameters_are_named_a_few_at_a_time():
     """Each name went into every case's message: 26 functions of 3,600 made-up parameters made
     a 12.6 MB report.html from a 533 KB file (red team)."""

@@ -332,6 +332,24 @@ def test_the_solutions_pass_every_item_identically(bundle_dir: Path, public_grad
     assert "36 of 36 items pass on the public cases." in local
 
 
+def test_a_defaulted_parameter_passes_in_the_bundle_check_as_in_the_grader(
+    bundle_dir: Path, public_grader, tmp_path
+):
+    """`eps=1e-5` in a signature keeps its default in both; the grader forbade it while the
+    bundle's training demo ran it."""
+    sources = {
+        "exercise2": mutated(
+            "exercise2",
+            "def dhprebn(dhpreact, bngain, bnvar_inv, bnraw, n):",
+            "def dhprebn(dhpreact, bngain, bnvar_inv, bnraw, n, eps=1e-5):",
+        )
+    }
+    folder = student_folder(tmp_path / "mine", sources)
+    local = bundle_check(bundle_dir, folder)
+    assert local.rstrip("\n") == render(graded(public_grader, folder), where=str(folder))
+    assert "36 of 36 items pass on the public cases." in local
+
+
 def test_a_wrong_exercise3_gradient_costs_its_item_not_the_training_run(
     bundle_dir: Path, public_grader, tmp_path: Path
 ) -> None:

@@ -124,6 +124,18 @@ def test_call_by_name_gives_kwargs_everything() -> None:
     assert call_by_name(f, {"a": 1, "b": 2, "c": 3}) == (1, ["b", "c"])
 
 
+def test_grader_train_leaves_a_defaulted_parameter_at_its_default(names_file: Path, tmp_path):
+    """`grader train` calls the sandboxed backward with what it declares; `eps=1e-5` beside the
+    lecture's arguments is the student's own constant, not an argument to supply."""
+    source = SOLUTION.read_text().replace("h, logits\n):", "h, logits, eps=1e-5\n):")
+    assert "eps=1e-5" in source
+    path = tmp_path / "exercise3.py"
+    path.write_text(source)
+    result = run_training(path, names_file, steps=3, check_steps=3, seed=2)
+    for step in result["grad_check"]:
+        assert all(ok for _, ok in step.values()), step
+
+
 def test_call_by_name_refuses_an_argument_it_cannot_supply() -> None:
     def f(a, dW1):
         return a

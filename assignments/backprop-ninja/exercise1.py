@@ -32,7 +32,8 @@ Arguments are supplied by name: a function receives exactly the parameters it de
 declare any forward variable above, any parameter (C, W1, b1, W2, b2, bngain, bnbias), Xb, Yb, n,
 the sizes (vocab_size, block_size, n_embd, n_hidden, batch_size) and any gradient that comes
 before it in this file. The stubs declare what the reference solution uses; change them freely
-within that rule. Every call gets fresh copies, so changing an input in place is harmless.
+within that rule. A parameter with a default value (`eps=1e-5`) keeps it unless its name is one
+of these. Every call gets fresh copies, so changing an input in place is harmless.
 
 Each function is judged on its own: the upstream gradients it receives are autograd's, so one
 mistake costs one item. Sizes vary between cases, so never hard-code 27, 32 or 64; use n and

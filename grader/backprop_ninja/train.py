@@ -85,11 +85,21 @@ def load_backward(path: Path) -> Callable[..., object]:
             raise TrainingError(f"backward failed ({answer.kind}): {why}")
         return _plain(answer.value)
 
-    params = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in declared["params"]]
+    # A defaulted parameter keeps a default here too, so call_by_name leaves it out when the
+    # training run has no value of that name, and the student's own default applies.
+    params = [
+        inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=_OWN_DEFAULT)
+        if n in declared.get("defaulted", [])
+        else inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY)
+        for n in declared["params"]
+    ]
     if declared.get("varkw"):
         params.append(inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD))
     backward.__signature__ = inspect.Signature(params)
     return backward
+
+
+_OWN_DEFAULT = object()
 
 
 def _plain(value: object) -> object:

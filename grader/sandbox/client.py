@@ -689,6 +689,7 @@ def _functions(raw: Any) -> dict[str, dict]:
             "varkw": sig.get("varkw") is True,
             "varargs": sig.get("varargs") is True,
             "positional_only": _names(sig.get("positional_only")),
+            "defaulted": _names(sig.get("defaulted")),
         }
         if sig.get("unreadable") is True:
             out[name]["unreadable"] = True

@@ -118,6 +118,7 @@ def _signature(fn) -> dict:
         "varkw": any(p.kind == kinds.VAR_KEYWORD for p in params),
         "varargs": any(p.kind == kinds.VAR_POSITIONAL for p in params),
         "positional_only": [p.name for p in params if p.kind == kinds.POSITIONAL_ONLY],
+        "defaulted": [p.name for p in params if p.default is not p.empty],
     }
 
 
