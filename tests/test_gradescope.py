@@ -551,9 +551,12 @@ TELL_LATER = (
     "    if STASH and len(CALLS) - STASH[-1][0] >= 2:\n"
     "        raise ValueError(f'LEAK {STASH}')\n"
 )
+# dW1 turns wrong once a hidden input was kept, so on the hidden case at the lecture's sizes
+# too, where the run is made: only a gradient wrong there is excused from it.
 KEEP_HIDDEN_3 = (
     f"    if n not in {PUBLIC_N}:\n"
     "        STASH.append((len(CALLS), n, Yb.tolist()[:6]))\n"
+    "    if STASH:\n"
     "        dW1 = 2 * dW1\n"
 )
 

@@ -8,7 +8,7 @@ function can go wrong (a crash, a hang, autograd, a lie) must cost that function
 from __future__ import annotations
 
 import pytest
-from conftest import failing, item, solution
+from conftest import failing, item, mutated, solution
 from variants import ALTERNATIVES, MISTAKES, Variant, combined, with_functions
 
 from grader.grading import judge_case, make_item
@@ -289,6 +289,28 @@ def test_nan_inf_none_and_non_tensors_fail_with_clear_messages(grade):
     for grad, (_, says) in broken.items():
         it = item(result, f"exercise1.{grad}")
         assert it["status"] == "failed" and says in it["message"], it["message"]
+
+
+@pytest.mark.parametrize(
+    "slip",
+    [
+        ("    dlogits /= n\n", "    dlogits /= 32\n"),  # wrong values at other sizes
+        ("F.softmax(logits, 1)\n", "F.softmax(logits, 1).view(32, -1)\n"),  # a crash there
+    ],
+    ids=["wrong elsewhere", "crash elsewhere"],
+)
+def test_a_size_hard_coded_in_backward_costs_its_gradients_not_the_run(grade, slip):
+    """The run is made at the lecture's sizes, where this backward is right: it trains. The
+    wrong-values form once lost the run's 17 points (every gradient excused, nothing left to
+    judge) while the crashing form kept them."""
+    old, new = slip
+    result = grade(submission(exercise3=mutated("exercise3", old, new)))
+    training = item(result, "exercise3.training")
+    assert training["status"] == "passed" and training["extra"]["excused"] == [], training
+    assert {"exercise3.dW1", "exercise3.dC"} <= failing(result)
+    for grad in ("dW1", "dC"):
+        it = item(result, f"exercise3.{grad}")
+        assert 0 < it["score"] < it["max_score"], it
 
 
 def test_a_gradient_left_out_of_exercise_3s_dict_costs_that_gradient_only(grade):

@@ -15,7 +15,7 @@ from ..hints import HintContext, SizeRule
 from ..records import CaseResult, ItemResult, Outcome
 from . import spec
 from .cases import Case
-from .training import Absent, TrainingRun, sgd_run, split_grads
+from .training import TRAIN_CFG, Absent, TrainingRun, sgd_run, split_grads
 
 # The lecture's configuration (model.Config's defaults), as a case's config reports it: a
 # gradient right there and wrong at the other public sizes has a size hard-coded.
@@ -211,9 +211,22 @@ def parameter_gradients(
 
 
 def excused(gradient_items: Sequence[ItemResult]) -> list[str]:
-    """The gradients the training run takes from autograd: those already wrong at one step.
+    """The gradients the training run takes from autograd: those already wrong at one step
+    where the run is made, at its sizes (the lecture's).
+
+    A gradient wrong only at other sizes (a hard-coded 32) is right in the run and drives it.
+    Excused, it once left a run with nothing of the student's to judge: 0 of 17 points, while
+    the same slip written so that it crashes at other sizes (`.view(32, -1)`) kept all 17.
     Only a wrong value is excused: a missing or crashing backward fails the run on its own."""
-    return [i.id.split(".", 1)[1] for i in gradient_items if i.status == "failed"]
+    return [
+        i.id.split(".", 1)[1]
+        for i in gradient_items
+        if i.status == "failed" and any(c.status == "failed" and _at_run_sizes(c) for c in i.cases)
+    ]
+
+
+def _at_run_sizes(case: CaseResult) -> bool:
+    return all(case.config.get(k) == getattr(TRAIN_CFG, k) for k in LECTURE_SIZES.reference)
 
 
 def training(

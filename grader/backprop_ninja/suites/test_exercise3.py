@@ -3,10 +3,11 @@
 The run is judged only on the parameters whose one-step gradients pass: a wrong gradient costs
 its own item, not the training item's 17 points as well. The run is public, so it is made in the
 public phase (runner.public_phase_first) with the gradients excused that fail on the public
-cases; if the hidden cases excuse others, it is made again after them, and the session then
-starts it in a fresh process beside no process that was handed a hidden input. What that run
-says (its message, the step it stopped at, its timing) could still carry what the hidden cases
-taught, so it is filed as a hidden case: its details wait for publication.
+cases at the run's sizes (judging.excused); if the hidden cases excuse others, it is made again
+after them, and the session then starts it in a fresh process beside no process that was
+handed a hidden input. What that run says (its message, the step it stopped at, its timing)
+could still carry what the hidden cases taught, so it is filed as a hidden case: its details
+wait for publication.
 """
 
 import pytest
