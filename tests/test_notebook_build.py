@@ -207,6 +207,13 @@ def test_a_check_run_before_any_function_cell_prints_its_table(tmp_path):
     (check,) = [c for c in run(json.dumps(nb), tmp_path) if c.id == "exercise1-check"]
     rows = [r for r in table_lines(printed(check)) if ROW.match(r)]
     assert len(rows) == len(EXERCISE1) and {r.split()[1] for r in rows} == {"missing"}, rows
+    # In the notebook's words: it said `exercise1.py is empty: ... check that you saved it (and
+    # uploaded the saved version)` on every row, of a file the student never had.
+    said = [r for r in printed(check).splitlines() if r.strip().startswith("->")]
+    assert len(said) == len(EXERCISE1), printed(check)
+    for line, name in zip(said, EXERCISE1, strict=True):
+        assert f"no cell defining `{name}` under Exercise 1 has run" in line, line
+        assert "exercise1.py" not in line and "upload" not in line, line
 
 
 def test_exercise_1s_check_judges_exercise_1s_dlogits_after_exercise_2_ran(grader, tmp_path):

@@ -125,11 +125,35 @@ def ninja_check(exercise, namespace):
         "chain": result["chain"] if exercise == "exercise1" else {},
         "output": {k: v for k, v in result["output"].items() if k == exercise},
     }
+    if history is not None:
+        for item in mine["items"]:
+            _not_run(item, exercise)
     print(ninja.student_text.render(mine, where=exercise + " in this notebook"))
     if history is not None:
         graded = {f for names in _FUNCTIONS.values() for f in names}
         for note in ninja.notebook_keep.why_undefined(_json.dumps(mine), history, graded):
             print("note:", note)
+
+
+def _not_run(item, exercise):
+    \"\"\"A function missing from what this kernel ran, said in the notebook's words.
+
+    The check judges the cells run since the kernel started as the file `exerciseN.py`, so a
+    check run before its exercise's cells, or after a restart, said `exercise1.py is empty:
+    ... check that you saved it (and uploaded the saved version)` on every row: words for a
+    file the student never had.\"\"\"
+    if item["status"] != "missing":
+        return
+    number = exercise.removeprefix("exercise")
+    func = item["id"].split(".", 1)[1]
+    func = "backward" if exercise == "exercise3" else func
+    said = "not run in this kernel: no cell defining `" + func + "` under Exercise "
+    said += number + " has run since the kernel started; run its cell (it opens with the line "
+    said += "`# Exercise " + number + "`), then this check cell again"
+    for case in [item, *item.get("cases", [])]:
+        typo = (case.get("message") or "").partition("; you defined ")[2]
+        case["message"] = said + ("; you defined " + typo if typo else "")
+    item["hint"] = None
 
 
 def _history(namespace):
