@@ -14,6 +14,7 @@ import unicodedata
 # What browsers, file managers and students append to a name: " (1)", "(2)", "-1", " - Copy".
 COPY = re.compile(r"(\s*\(\d+\)|[\s_-]+\d+|[\s_-]*(-\s*)?copy(\s*\(?\d+\)?)?)$")
 SEPARATORS = re.compile(r"[\s_.-]+")
+SAVED_AS_TEXT = ".txt"  # appended to a whole file name, suffix included: a variant
 MAX_VARIANT_STEM = 200  # characters: a variant is an exercise's name plus a copy's suffix
 
 
@@ -29,6 +30,15 @@ def match_name(
     """Which of `files` a file name means and how surely (0: its exact name, 1: a variant);
     `suffixes`: the kinds of file read (".py", and ".ipynb" where notebooks are)."""
     name = unicodedata.normalize("NFC", filename).strip()
+    if name.casefold().endswith(SAVED_AS_TEXT):
+        # `exercise3.py.txt`: an editor or a browser that saved the file as text (TextEdit,
+        # Notepad, a mail attachment). It scored 0 for the exercise, "exercise3.py was not
+        # submitted", beside a summary listing the file.
+        inner = name[: -len(SAVED_AS_TEXT)]
+        if inner.casefold().endswith(SAVED_AS_TEXT):
+            return None
+        within = match_name(inner, files, suffixes)
+        return (within[0], 1) if within else None
     suffix = next((s for s in suffixes if name.casefold().endswith(s)), None)
     if suffix is None:
         return None

@@ -635,7 +635,7 @@ def test_the_bundle_check_gives_the_grader_s_notes_on_the_files_it_took(
     (folder / "exercise1.py").write_text((STUBS / "exercise1.py").read_text())
     (folder / "exercise1 (1).py").write_text(solution("exercise1"))
     (folder / "Exercise 3 - Copy.py").write_text(solution("exercise3"))
-    (folder / "exercise2.py.txt").write_text(solution("exercise2"))
+    (folder / "exercise2.txt").write_text(solution("exercise2"))  # no .py: not an exercise
     local = bundle_check(bundle_dir, folder)
     checked = CliRunner().invoke(main, ["check", str(folder)]).output
     notes = [ln for ln in checked.splitlines() if ln.startswith("Note: ")]
@@ -643,7 +643,7 @@ def test_the_bundle_check_gives_the_grader_s_notes_on_the_files_it_took(
         "Note: also found exercise1 (1).py: not graded (graded exercise1.py)",
         "Note: graded Exercise 3 - Copy.py as exercise3.py",
         "Note: exercise2.py: missing: not in your upload, which held Exercise 3 - Copy.py, "
-        "exercise1 (1).py, exercise1.py, exercise2.py.txt",
+        "exercise1 (1).py, exercise1.py, exercise2.txt",
     ]
     assert [ln for ln in local.splitlines() if ln.startswith("Note: ")] == notes
     assert local == checked
@@ -682,22 +682,23 @@ def test_a_package_only_the_student_has_fails_the_bundle_check_as_in_the_grader(
 def test_a_folder_without_exercise_files_gets_the_same_table_and_note_from_both(
     bundle_dir: Path, tmp_path: Path
 ) -> None:
-    """A student whose file was saved as `exercise3.py.txt`: `grader check` stopped with an
+    """A student whose file was saved as `exercise3.txt`: `grader check` stopped with an
     error about submission folders and Gradescope exports, check.py printed rows of "missing"
-    without a word on the file the folder held. Both now print the table and name it."""
+    without a word on the file the folder held. Both now print the table and name it.
+    (`exercise3.py.txt`, the whole name saved as text, is graded as exercise3.py.)"""
     from click.testing import CliRunner
 
     from grader.cli import main
 
     folder = tmp_path / "mine"
     folder.mkdir()
-    (folder / "exercise3.py.txt").write_text(solution("exercise3"))
+    (folder / "exercise3.txt").write_text(solution("exercise3"))
     local = bundle_check(bundle_dir, folder)
     checked = CliRunner().invoke(main, ["check", str(folder)])
     assert checked.exit_code == 0, checked.output
     note = (
         "Note: no exercise files found (expected exercise1.py, exercise2.py, exercise3.py, or "
-        "a notebook that defines their functions); the upload held: exercise3.py.txt"
+        "a notebook that defines their functions); the upload held: exercise3.txt"
     )
     assert note in local.splitlines()
     assert local == checked.output

@@ -89,7 +89,10 @@ def notes(sub: Submission) -> str:
         ("exercise1 copy.py", ("exercise1", 1)),  # macOS Finder
         ("exercise12.py", None),  # not exercise 1's copy 2: no separator
         ("exercise31.py", None),
-        ("exercise1.py.txt", None),
+        ("exercise1.py.txt", ("exercise1", 1)),  # saved as text (TextEdit, Notepad, mail)
+        ("exercise1 (1).py.txt", ("exercise1", 1)),
+        ("exercise1.txt", None),
+        ("exercise1.py.txt.txt", None),
         ("notes.py", None),
     ],
 )
