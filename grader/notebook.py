@@ -54,6 +54,7 @@ SUFFIX = ".ipynb"
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s*exercise\s*(\d+)\b", re.IGNORECASE | re.MULTILINE)
 _CODE_MARK = re.compile(r"^#\s*(?:%%\s*)?exercise\s*(\d+)\b", re.IGNORECASE)
+_BARE_MARK = re.compile(r"#\s*(?:%%\s*)?exercise\s*\d+", re.IGNORECASE)  # the mark alone
 # Cell magics whose body is Python run as it is; any other (%%bash, %%writefile ...) is not Python.
 _PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
 _MAGIC_LINE = re.compile(r"^\s*(?:[%!]|\w+\s*=\s*[%!])")
@@ -78,6 +79,7 @@ class CellRecord:
     dropped: list[str] = field(default_factory=list)
     # Its first line: Jupyter and Colab show no cell numbers, but a student can search for this.
     starts: str = ""
+    ran: int | None = None  # its execution count as saved (None: never run, or not recorded)
 
     def label(self) -> str:
         """How a note names this cell so that a student can find it: `cell 12 ("def dh(...")`."""
@@ -207,7 +209,7 @@ def read_cells(
         mark = _CODE_MARK.match(first)
         if mark and f"exercise{mark.group(1)}" in functions:
             section = f"exercise{mark.group(1)}"
-        record = CellRecord(index, _cell_id(cell), section, starts=_opening(first))
+        record = CellRecord(index, _cell_id(cell), section, starts=_starts(text), ran=_ran(cell))
         records.append(record)
         if SETUP_MARK.match(first) or "setup" in tags:
             record.dropped.append("the assignment notebook's own setup cell (not graded)")
@@ -451,6 +453,7 @@ def _assemble(name, pieces, records, functions) -> NotebookRead:
         for fn, later in sorted(replaced.get(record.cell, ())):
             record.dropped.append(f"def {fn}: replaced by the one in {labels[later]}")
     read = NotebookRead(name, sources, got, records, used=used, implemented=len(implemented))
+    read.notes += _run_out_of_order(replaced, {r.cell: r for r in records})
     for exercise, text in sources.items():
         if text is not None and len(text.encode()) > MAX_SOURCE_BYTES:
             sources[exercise] = None
@@ -459,6 +462,43 @@ def _assemble(name, pieces, records, functions) -> NotebookRead:
                 f"{MAX_SOURCE_BYTES} bytes and was not graded"
             )
     return read
+
+
+def _starts(text: str) -> str:
+    """The line a note names a cell by: its first, or the one after an `# Exercise N` mark, which
+    opens every gradient cell of the assignment's notebook (every label read `("# Exercise 1")`)."""
+    lines = [ln for ln in _lines(text.lstrip()) if ln.strip()]
+    if len(lines) > 1 and _BARE_MARK.fullmatch(lines[0].strip()):
+        return _opening(lines[1].strip())
+    return _opening(lines[0]) if lines else ""
+
+
+def _ran(cell: dict) -> int | None:
+    count = cell.get("execution_count")
+    return count if isinstance(count, int) and not isinstance(count, bool) else None
+
+
+def _run_out_of_order(
+    replaced: dict[int, set[tuple[str, int]]], records: dict[int, CellRecord]
+) -> list[str]:
+    """A note for each function defined in two cells whose saved execution counts say the upper
+    one ran last: the student's kernel, and the check cells run in it, had the upper one, and the
+    grader takes the lower one, as a kernel run top to bottom would. The check said ok and the
+    grade said wrong (or the other way) with nothing to tell why."""
+    notes = []
+    for cell, pairs in sorted(replaced.items()):
+        for fn, later in sorted(pairs):
+            upper, lower = records[cell], records[later]
+            if upper.ran is None or lower.ran is None or upper.ran <= lower.ran:
+                continue
+            notes.append(
+                f"`{fn}` is defined in {upper.label()} and, lower, in {lower.label()}, which the "
+                f"grader takes, as a kernel run top to bottom does; the saved notebook shows cell "
+                f"{upper.cell} run after cell {lower.cell} (execution counts [{upper.ran}] and "
+                f"[{lower.ran}]), so your kernel and a check cell run then may have used cell "
+                f"{upper.cell}'s: keep one of them, then Restart and run all"
+            )
+    return notes
 
 
 def _called_for(own: list[_Piece], pieces: list[_Piece], names) -> list[_Piece]:

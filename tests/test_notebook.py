@@ -167,6 +167,23 @@ def test_the_last_definition_wins_and_the_record_says_which_was_replaced():
     assert any("replaced by the one in cell 4 (" in d for d in first.dropped)
 
 
+def test_two_definitions_run_bottom_then_top_are_named_in_a_note():
+    """Out of order: the kernel (and the check cell run in it) had the upper `dlogits`, the grader
+    takes the lower one; the check said ok, the grade said wrong, and nothing said why. The saved
+    execution counts show it, and a note names both cells by the line after `# Exercise 2`."""
+    upper, lower = code("# Exercise 2\n" + ONE, count=7), code("# Exercise 2\n" + TWO, count=6)
+    r = read([markdown("## Exercise 2\n"), upper, code("x = 3\n", count=1), lower])
+    assert "return 2" in r.sources["exercise2"]
+    (note,) = [n for n in r.notes if n.startswith("`dlogits`")]
+    assert 'cell 2 ("def dlogits(logits, Yb, n):")' in note and "lower, in cell 4" in note
+    assert "cell 2 run after cell 4 (execution counts [7] and [6])" in note, note
+    assert "Restart and run all" in note
+    for counts in ((6, 7), (None, 6), (7, None), (3, 3)):
+        cells = [code(ONE, count=counts[0]), code(TWO, count=counts[1])]
+        notes = read([markdown("## Exercise 2\n"), *cells]).notes
+        assert not [n for n in notes if "`dlogits`" in n], counts
+
+
 def test_a_note_names_a_cell_by_its_first_line_which_jupyter_and_colab_let_a_student_find():
     """Neither Jupyter nor Colab shows a cell's position; its first line can be searched for."""
     later = "\n\n   # my  second try\n" + TWO
