@@ -348,6 +348,7 @@ def chain_text(chain: dict) -> str:
         return "Chained on your own gradients, exercise 1 matches autograd all the way down."
     text = "Chained on your own gradients, exercise 1 "
     text += f"first departs from autograd at {first}" if first else "matches as far as it goes"
+    text += f", {chain['departure_cause']}" if first and chain.get("departure_cause") else ""
     if unreached:
         more = f" and {len(unreached) - 6} more" if len(unreached) > 6 else ""
         text += f"; not reached: {', '.join(unreached[:6])}{more}"

@@ -365,6 +365,29 @@ def test_a_wrong_exercise3_gradient_costs_its_item_not_the_training_run(
     assert "training                ok" in bundle_check(bundle_dir, folder)
 
 
+def test_a_chain_broken_by_a_dropped_keepdim_names_the_shape_not_the_right_function(
+    bundle_dir: Path, public_grader, tmp_path: Path
+) -> None:
+    """`dlogit_maxes` without keepdim=True is (32,): accepted alone, with a warning. Fed to the
+    student's own (right) `dlogits`, it does not broadcast, and the chain's sentence blamed
+    `dlogits` alone; it names the shape that broke it, in check.py, the grader and Gradescope."""
+    keep = "dlogit_maxes = (-dnorm_logits).sum(1, keepdim=True)"
+    src = mutated("exercise1", keep, "dlogit_maxes = (-dnorm_logits).sum(1)")
+    folder = student_folder(tmp_path / "mine", {"exercise1": src})
+    result = graded(public_grader, folder)
+    status = {i["id"]: i["status"] for i in result["items"]}
+    assert status["exercise1.dlogit_maxes"] == status["exercise1.dlogits"] == "passed"
+    assert result["chain"]["first_departure"] == "dlogits"
+    said = "fed your `dlogit_maxes` of shape (32,) where autograd's is (32, 1)"
+    local = bundle_check(bundle_dir, folder)
+    assert local.rstrip("\n") == render(result, where=str(folder))
+    assert f"first departs from autograd at dlogits, {said}" in local, local
+    summary = to_gradescope(result, Rubric({}, "after_published"))["output"]
+    assert f"first depart from autograd at dlogits, {said}" in summary, summary
+    right = graded(public_grader, student_folder(tmp_path / "right", {}))
+    assert "departure_cause" not in right["chain"]
+
+
 def test_a_run_left_with_only_db1_judges_nothing_and_fails(public_grader, tmp_path):
     """db1's true value is zero: zeros pass its item, and a run driven by nothing else of the
     student's (every other gradient wrong, so from autograd) must not be 17 free points."""

@@ -140,7 +140,8 @@ def _over_cases(
 def chain(session, case: Case) -> dict:
     """Exercise 1's whole backward pass on one case, fed with the student's own gradients."""
     available = {**case.data(), **case.params, **case.atomic}
-    steps, unreached, departure = [], [], None
+    steps, unreached, departure, cause = [], [], None, ""
+    reshaped: dict[str, str] = {}  # gradients passed on in a shape other than autograd's
     for grad in spec.EXERCISE1:
         declared = session.declared("exercise1", grad)
         needs = [a for a in declared or [] if a in spec.EXERCISE1 and a not in available]
@@ -162,9 +163,33 @@ def chain(session, case: Case) -> dict:
         steps.append({"grad": grad, "status": result.status, "max_rel_err": result.max_rel_err})
         if outcome.status == "ok" and result.shape is not None:
             available[grad] = outcome.value[0]
+            expected = tuple(case.atomic_grads[grad].shape)
+            if tuple(result.shape) != expected:
+                reshaped[grad] = f"`{grad}` of shape {_shape(result.shape)}"
+                reshaped[grad] += f" where autograd's is {_shape(expected)}"
         if departure is None and not result.passed:
             departure = grad
-    return {"case": case.id, "first_departure": departure, "unreached": unreached, "steps": steps}
+            cause = _departure_cause(declared or [], reshaped)
+    chain = {"case": case.id, "first_departure": departure, "unreached": unreached, "steps": steps}
+    return {**chain, "departure_cause": cause} if cause else chain
+
+
+def _shape(shape) -> str:
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _departure_cause(declared: Sequence[str], reshaped: dict[str, str]) -> str:
+    """Why the chain's first departure may not be that function's fault: it was handed one of
+    the student's gradients in a shape accepted when judged alone (a dropped keepdim=True), which
+    does not broadcast there as autograd's does. The chain once blamed the right `dlogits` for
+    `dlogit_maxes` of shape (32,)."""
+    given = [reshaped[name] for name in declared if name in reshaped]
+    if not given:
+        return ""
+    return (
+        f"fed your {', '.join(given)}: a shape accepted when judged alone, which does not "
+        "broadcast like autograd's here (keepdim=True?)"
+    )
 
 
 def backward_calls(session, cases: Sequence[Case]) -> list[Outcome]:

@@ -428,6 +428,7 @@ def chain_line(chain: dict, later: set[str] = frozenset()) -> str:
     text = "Chained together (public case), your own gradients "
     if first:
         text += f"first depart from autograd at {first}"
+        text += f", {chain['departure_cause']}" if chain.get("departure_cause") else ""
     elif unreached:
         text += "match autograd as far as they go"
     else:

@@ -434,6 +434,7 @@ def chain_view(chain: dict, item_ids: list[str] | None = None) -> dict | None:
         "exercise": home.split(".", 1)[0],
         "case": chain.get("case", ""),
         "first_departure": chain.get("first_departure"),
+        "departure_cause": chain.get("departure_cause") or "",
         "unreached": unreached,
         "steps": strip,
     }
