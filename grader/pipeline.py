@@ -168,7 +168,8 @@ class Grader:
         sources, file_notes = decode_sources(sub, self.assignment.files)
         timer = CallTimer()
         try:
-            items, extra, outputs, ended = self._run(sources, timer)
+            notebook = str((sub.notebook or {}).get("graded") or "")
+            items, extra, outputs, ended = self._run(sources, timer, notebook)
         except Exception:  # noqa: BLE001 - a grader bug must still leave the student a report
             items, outputs, ended = [], {}, False
             extra = {"suite_errors": [traceback.format_exc()[-4000:]]}
@@ -200,7 +201,10 @@ class Grader:
         )
         return result, ended
 
-    def _run(self, sources: dict[str, str | None | Exception], timer: CallTimer):
+    def _run(
+        self, sources: dict[str, str | None | Exception], timer: CallTimer, notebook: str = ""
+    ):
+        """`notebook`: the notebook `sources` were read from, named in the messages."""
         # First use in this process: pytest starts in its thread while the sandbox starts.
         runner = self._suite_runner()
         expected = {
@@ -219,6 +223,7 @@ class Grader:
             expected=expected,
             static_scan=self.static_scan,
             timer=timer,
+            notebook=notebook,
         )
         session.prefetch()
         try:

@@ -27,8 +27,10 @@ from .student_text import (
     call_failure,
     empty_file,
     import_failure,
+    in_notebook,
     missing_function,
     missing_module,
+    not_in_notebook,
     scanned_out,
     unreachable,
 )
@@ -71,8 +73,12 @@ class Session:
         expected: dict[str, frozenset[str]] | None = None,
         static_scan: bool = True,
         timer: CallTimer | None = None,
+        notebook: str = "",
     ):
         """`sources`: each file's text, None when absent, or the reason it cannot be read.
+
+        `notebook`: the notebook the sources were read from, if they were: messages then name
+        an exercise of it, not a `.py` file the student never had.
 
         `expected`: the function names the suites will ask each file for (for "did you mean").
         `timer`: told how long each call that returned a value took (timing.py).
@@ -80,6 +86,7 @@ class Session:
         self.timer = timer
         self.zygote = zygote
         self.expected = expected or {}
+        self.notebook = notebook
         # Off only in tests that prove the sandbox's own layers hold without the scan's help.
         self.static_scan = static_scan
         self.public_only = public_only
@@ -193,6 +200,8 @@ class Session:
     def _before_call(self, f: StudentFile | None, file: str, func: str) -> Outcome | None:
         """Why `file.func` cannot be called now, or None (its process is then up and loaded)."""
         if f is None or f.source is None:
+            if self.notebook:
+                return Outcome("missing", not_in_notebook(file, self.notebook))
             return Outcome("missing", f"{file}.py was not submitted")
         if self.stopped:
             return Outcome("error", "grading was stopped before this call")
@@ -294,7 +303,9 @@ class Session:
             )
             near = fits[:MAX_DID_YOU_MEAN]
             expected = self.expected.get(f.name, frozenset())
-            self._missing_said[key] = missing_function(func, f.name, set(near), expected)
+            where = in_notebook(f.name, self.notebook) if self.notebook else ""
+            said = missing_function(func, f.name, set(near), expected, where)
+            self._missing_said[key] = said
         return self._missing_said[key]
 
     def _outcome(self, f: StudentFile, func: str, reply: Reply) -> Outcome:

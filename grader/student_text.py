@@ -255,11 +255,29 @@ def did_you_mean(missing: str, defined: set[str], expected: frozenset[str] = fro
     return f"did you mean `{close[0]}`?" if close else ""
 
 
-def missing_function(func: str, file: str, defined: set[str], expected: frozenset[str]) -> str:
+def missing_function(
+    func: str, file: str, defined: set[str], expected: frozenset[str], where: str = ""
+) -> str:
+    """`where`: how the code is named when it is no file of the student's (a notebook's
+    exercise), else `file.py`."""
     close = did_you_mean(func, defined, expected)
     typo = close.removeprefix("did you mean ").rstrip("?")
     hint = f"; you defined {typo}: did you mean `{func}`?" if close else ""
-    return f"no function `{func}` in {file}.py{hint}"
+    return f"no function `{func}` in {where or file + '.py'}{hint}"
+
+
+def in_notebook(file: str, notebook: str) -> str:
+    """How an exercise's code read from a notebook is named: the student had no `file.py`."""
+    return f"{file} of the notebook {notebook}"
+
+
+def not_in_notebook(file: str, notebook: str) -> str:
+    """Why an exercise read from a notebook has no code: it said `file.py was not submitted`
+    to a student who submitted a notebook, and never had that file."""
+    return (
+        f"the notebook {notebook} defines no function of {file} (a function belongs to the "
+        "exercise whose heading it sits under)"
+    )
 
 
 def listing(names: frozenset[str], limit: int = 12) -> str:

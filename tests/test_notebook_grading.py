@@ -21,12 +21,14 @@ import re
 import pytest
 from attacks.corpus import ATTACKS
 from conftest import solution
-from notebooks import filled_assignment_notebook, lecture_notebook
+from notebooks import filled_assignment_notebook, lecture_notebook, split_module
 from test_attacks import attack_grader, build, lab  # noqa: F401 (fixtures)
 from variants import ALTERNATIVES, MISTAKES
 
 from grader.check import render
+from grader.gradescope.results import to_gradescope
 from grader.report.html import render_report
+from grader.scoring import Rubric
 from grader.submissions import Submission, discover
 
 FILES = ("exercise1", "exercise2", "exercise3")
@@ -168,3 +170,29 @@ def test_a_top_level_endless_loop_costs_a_notebook_nothing(grader, tmp_path):
     # position. Both loops (the lecture's and the one added here) are cells of their own.
     rows = [ln for ln in page.splitlines() if "a while loop (not run when grading)" in ln]
     assert len(rows) == 2 and all("<code><bdi>while True:</bdi></code>" in r for r in rows)
+
+
+def test_a_notebook_lacking_a_function_or_an_exercise_says_so_in_its_words(grader, tmp_path):
+    """A notebook student never had exercise1.py: the items said `no function `dprobs` in
+    exercise1.py` and `exercise2.py was not submitted`, in check, the report and Gradescope."""
+    first = [c for c in split_module(solution("exercise1")) if not c.startswith("def dprobs(")]
+    files = {"exercise1": "".join(first), "exercise3": solution("exercise3")}
+    folder = tmp_path / "student"
+    folder.mkdir()
+    name = "Copy of backprop_ninja.ipynb"
+    (folder / name).write_bytes(lecture_notebook(files, "colab"))
+    (sub,), _ = discover(folder, FILES, tmp_path / "work")
+    result = grader.grade(sub).to_json()
+    said = {i["id"]: (i["status"], i["message"]) for i in result["items"]}
+    assert said["exercise1.dprobs"][0] == "missing"
+    assert said["exercise1.dprobs"][1].endswith(
+        f"no function `dprobs` in exercise1 of the notebook {name}"
+    )
+    for item_id in ("exercise2.dlogits", "exercise2.dhprebn"):
+        assert said[item_id][0] == "missing"
+        assert f"the notebook {name} defines no function of exercise2" in said[item_id][1]
+    assert said["exercise1.dh"][0] == said["exercise3.dW1"][0] == "passed"
+    page = to_gradescope(result, Rubric({}, "after_published"))
+    outputs = " ".join(t["output"] for t in page["tests"])
+    assert f"the notebook {name} defines no function of exercise2" in outputs
+    assert ".py" not in outputs and ".py" not in render(result), outputs

@@ -153,9 +153,9 @@ def test_did_you_mean_is_worked_out_once_per_function_over_a_bounded_few_names(z
     weighed = []
     real = session.missing_function
 
-    def counting(func, file, defined, expected):
+    def counting(func, file, defined, expected, *where):
         weighed.append(len(defined))
-        return real(func, file, defined, expected)
+        return real(func, file, defined, expected, *where)
 
     monkeypatch.setattr(session, "missing_function", counting)
     many = "".join(f"def _dlogit{i:04d}():\n    pass\n" for i in range(5_000))
