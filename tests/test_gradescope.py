@@ -905,6 +905,38 @@ def test_printing_alone_never_hides_a_students_total(grader) -> None:
     assert [t["visibility"] for t in shown["tests"] if "printed" in t["name"]] == ["visible"]
 
 
+def test_a_mistake_the_public_case_already_shows_leaves_the_total_visible(grader) -> None:
+    """A sign slip fails every case with the same words but other numbers: its hidden cases
+    tell nothing the public one did not, so no detail test waits for publication and the
+    student sees their total. Compared with their numbers, every wrong item got one."""
+    from grader.submissions import Submission
+
+    src = mutated("exercise2", "    dlogits /= n\n", "    dlogits /= -n\n")
+    sub = Submission("flipped", {"exercise1": None, "exercise2": src.encode(), "exercise3": None})
+    result = grader.grade(sub).to_json()
+    cases = next(i for i in result["items"] if i["id"] == "exercise2.dlogits")["cases"]
+    assert all(c["status"] == "failed" for c in cases)
+    assert len({c["message"] for c in cases}) == len(cases), "numbers differ case by case"
+    out = to_gradescope(result, rubric())
+    jsonschema.validate(out, SCHEMA)
+    assert not_yet_visible(out) == []
+
+
+def test_a_hidden_case_with_other_words_than_the_public_one_gets_its_details() -> None:
+    from grader.gradescope.results import hidden_details_needed
+
+    def case(message: str, hint: str = "", status: str = "failed") -> dict:
+        return {"status": status, "message": message, "hint": hint}
+
+    public = [case("values differ by up to 0.0182 (allowed: 2e-05 of it)", "sign flipped")]
+    same = [case("values differ by up to 1.5E+3 (allowed: 2e-05 of it)", "sign flipped")]
+    assert not hidden_details_needed(same, public)
+    assert hidden_details_needed([case("values differ by up to 3 (allowed: 2e-05 of it)")], public)
+    assert hidden_details_needed([case("returned shape (5, 7)", status="failed")], public)
+    assert hidden_details_needed([case("an error", status="error")], [case("", status="passed")])
+    assert not hidden_details_needed([case("", status="passed")], public)
+
+
 def test_prints_join_hidden_case_details_that_already_wait(only_hidden_fail: dict) -> None:
     out = to_gradescope(only_hidden_fail, rubric())
     waiting = not_yet_visible(out)
