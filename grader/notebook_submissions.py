@@ -186,4 +186,5 @@ def _preference(entry: tuple[Entry, NotebookRead], top: Entry) -> tuple:
 
 def _summary(read: NotebookRead, files: tuple[str, ...]) -> str:
     parts = "; ".join(f"{f}: {read.summary(f)}" for f in files)
-    return f"graded the notebook {read.name} ({parts}); the report lists what each cell gave"
+    # No "see the report": this note reaches `grader check` and Gradescope, which have none.
+    return f"graded the notebook {read.name} ({parts})"
