@@ -80,6 +80,13 @@ MISTAKES: dict[str, Variant] = {
         "",
         says=("branch", "hprebn"),
     ),
+    "tanh_twice": _v(
+        "exercise1",
+        "dhpreact",
+        "(1.0 - h**2) * dh",
+        "(1.0 - torch.tanh(h) ** 2) * dh",
+        says=("tanh applied twice",),
+    ),
     "power_rule_bndiff2": _v(
         "exercise1",
         "dbndiff",

@@ -4,11 +4,12 @@ Only mistakes that the generic rules of grader/hints.py cannot read off the numb
 here: a sign, a constant factor, a transpose, a branch through a sum or a broadcast, rows of
 repeated characters lost (`dC[Xb] += demb`) are found there, in the student bundle's check too.
 These are the rest: the bndiff branch, Bessel's correction inside a fused formula, the mean's
-1/n, the power rule's slips and a dropped BatchNorm epsilon. Their formulas are near-misses of
-the answers, so this module never ships to students (tests/test_bundle.py holds it out); their
-hints show in the grader only. Each is the wrong answer a student would compute, in float64
-from the case's values and autograd's upstream gradients. Exercise 3 (`compact=True`) has only
-the parameter gradients: its Bessel mistake is carried down to the parameters it reaches.
+1/n, the power rule's slips, tanh applied twice and a dropped BatchNorm epsilon. Their formulas
+are near-misses of the answers, so this module never ships to students (tests/test_bundle.py
+holds it out); their hints show in the grader only. Each is the wrong answer a student would
+compute, in float64 from the case's values and autograd's upstream gradients. Exercise 3
+(`compact=True`) has only the parameter gradients: its Bessel mistake is carried down to the
+parameters it reaches.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ EPSILON_INV = (
     "std; use bnvar_inv (or keep the 1e-5)"
 )
 POWER = "the power rule: the derivative of x**k is k * x**(k-1) ({what})"
+TANH_TWICE = (
+    "tanh applied twice: h is already tanh(hpreact), so the derivative is 1 - h**2, "
+    "not 1 - tanh(h)**2"
+)
 
 
 def known_mistakes(grad: str, case: Case, compact: bool = False) -> dict[str, torch.Tensor]:
@@ -52,6 +57,8 @@ def _known_mistakes(grad: str, case: Case, compact: bool) -> dict[str, torch.Ten
     if compact:
         return _compact(grad, case, v, g)
     n = case.n
+    if grad == "dhpreact":
+        return {TANH_TWICE: (1.0 - torch.tanh(v["h"]) ** 2) * g["dh"]}
     if grad == "dcounts_sum":
         return {
             POWER.format(what="x**-1 gives -x**-2"): -(v["counts_sum"] ** -1) * g["dcounts_sum_inv"]
