@@ -216,6 +216,17 @@ def test_a_check_run_before_any_function_cell_prints_its_table(tmp_path):
         assert "exercise1.py" not in line and "upload" not in line, line
 
 
+def test_the_training_cell_run_before_backward_says_which_cell_to_run(tmp_path):
+    """Run before Exercise 3's cell (or after a restart) it showed a bare NameError traceback."""
+    nb = json.loads(notebook_text(SOLUTIONS, filled=True))
+    nb["cells"] = [
+        c for c in nb["cells"] if c.get("id") in {"imports", "setup", "names", "data", "train"}
+    ]
+    (train,) = [c for c in run(json.dumps(nb), tmp_path) if c.id == "train"]
+    assert "`backward` has not run in this kernel" in printed(train), printed(train)
+    assert not any(o.get("output_type") == "error" for o in train.outputs)
+
+
 def test_exercise_1s_check_judges_exercise_1s_dlogits_after_exercise_2_ran(grader, tmp_path):
     """The check reads what the kernel ran, which holds no headings: each gradient's cell opens
     with `# Exercise N`, so after Run All a second run of exercise 1's check judges exercise 1's

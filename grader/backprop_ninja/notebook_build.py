@@ -231,12 +231,16 @@ def report(step, loss):
         print(f"step {step:5d}  loss {loss:.4f}")
 
 
-try:
-    demo = ninja.training_demo
-    demo.train(backward, data.words, STEPS, check_steps=3, seed=demo.DEFAULT_SEED, progress=report)
-except ninja.training_demo.TrainingError as e:
-    print(e)
-    print("(In this notebook, `backward` is the function under Exercise 3: run its cell again.)")
+if "backward" not in globals():  # run before Exercise 3's cell, or after a restart
+    print("`backward` has not run in this kernel: run its cell under Exercise 3, then this one.")
+else:
+    try:
+        demo = ninja.training_demo
+        seed = demo.DEFAULT_SEED
+        demo.train(backward, data.words, STEPS, check_steps=3, seed=seed, progress=report)
+    except ninja.training_demo.TrainingError as e:
+        print(e)
+        print("(In this notebook, `backward` is the function under Exercise 3: run it again.)")
 """
 
 
