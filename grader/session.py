@@ -11,6 +11,7 @@ a public call once any process of the submission was handed a hidden case's inpu
 
 from __future__ import annotations
 
+import difflib
 import threading
 import time
 from collections.abc import Sequence
@@ -80,7 +81,8 @@ class Session:
         `notebook`: the notebook the sources were read from, if they were: messages then name
         an exercise of it, not a `.py` file the student never had.
 
-        `expected`: the function names the suites will ask each file for (for "did you mean").
+        `expected`: each file's functions, the assignment's `functions`: the only names a
+        suite may ask it for, and no student's typo in "did you mean".
         `timer`: told how long each call that returned a value took (timing.py).
         """
         self.timer = timer
@@ -138,13 +140,7 @@ class Session:
         flags = [public] * len(availables) if isinstance(public, bool) else list(public)
         if len(flags) != len(availables):
             raise ValueError("one `public` flag per call")
-        if file not in self.files:
-            # A suite's typo, not a student's missing file: it fails the suite, and the TA is
-            # told (it was "was not submitted" for every student, a score of 0 unflagged).
-            raise ContentError(
-                f"a suite asked for {file}.py, which is not one of the assignment's files "
-                f"({', '.join(self.files)})"
-            )
+        self._known(file, func)
         outcomes: list[Outcome] = []
         while len(outcomes) < len(availables):
             f = self.files.get(file)
@@ -186,6 +182,26 @@ class Session:
                 outcomes.append(outcome)
         return outcomes
 
+    def _known(self, file: str, func: str) -> None:
+        """Refuse a file or function the assignment does not declare: a suite's typo, not a
+        student's missing code. It fails the suite, and the TA is told (it was "was not
+        submitted" or "no function" for every student, a score of 0 with none needing a look).
+        Functions are checked only for a file whose `expected` names are given."""
+        if file not in self.files:
+            raise ContentError(
+                f"a suite asked for {file}.py, which is not one of the assignment's files "
+                f"({', '.join(self.files)})"
+            )
+        known = self.expected.get(file)
+        if known and func not in known:
+            close = difflib.get_close_matches(func, sorted(known), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            # The name and the fix first: the summary shows the first 160 characters.
+            raise ContentError(
+                f"a suite asked for {file}.{func}, not one of the assignment's functions{hint} "
+                f"(its `functions` for {file}.py: {', '.join(sorted(known))})"
+            )
+
     def _forget_hidden(self) -> None:
         """After hidden inputs were handed out, end every live process: a call then starts a
         fresh one for its file, beside no process that held them."""
@@ -215,6 +231,7 @@ class Session:
     def declared(self, file: str, func: str) -> list[str] | None:
         """The names `file.func` needs (declares without a default), or None when it cannot be
         called at all."""
+        self._known(file, func)
         f = self.files.get(file)
         if f is None or f.source is None or self._ready(f) or self._declared(f, func):
             return None

@@ -401,3 +401,16 @@ def test_a_suite_asking_for_a_file_the_assignment_lacks_is_put_before_the_ta(tmp
     course = tiny_course(tmp_path, **{"suites/test_tiny.py": suite})
     run = _grade_alice(course, tmp_path)
     assert "a suite asked for tny.py, which is not one of the assignment's files" in run.stdout
+
+
+def test_a_suite_asking_for_a_function_the_assignment_lacks_is_put_before_the_ta(tmp_path):
+    """`session.call_each("tiny", "dsqare", ...)`: the ASSIGNMENT's `functions` (here read off
+    its item ids) do not list it, so it is the suite's typo, named with the close one (every
+    student's item was "no function `dsqare`", 0 points, with 'none needs a look')."""
+    suite = PACKAGE["suites/test_tiny.py"].replace('"tiny", "dsquare"', '"tiny", "dsqare"')
+    course = tiny_course(tmp_path, **{"suites/test_tiny.py": suite})
+    run = _grade_alice(course, tmp_path)
+    assert "none needs a look" not in run.stdout, run.stdout
+    assert "a suite asked for tiny.dsqare" in run.stdout and "did you mean 'dsquare'" in run.stdout
+    item = json.loads((tmp_path / "reports" / "alice" / "result.json").read_text())["items"][0]
+    assert item["status"] == "error" and "tiny.dsqare" in item["extra"]["grader_error"]

@@ -14,6 +14,7 @@ import time
 import pytest
 import torch
 
+from grader.assignment import ContentError
 from grader.sandbox import client
 from grader.sandbox.client import CALL_WINDOW, Limits, Zygote
 from grader.sandbox.inside import protocol
@@ -166,6 +167,20 @@ def test_did_you_mean_is_worked_out_once_per_function_over_a_bounded_few_names(z
     assert "did you mean `dlogits`" in outcomes[0].message
     assert len({o.message for o in outcomes}) == 1
     assert weighed == [session.MAX_DID_YOU_MEAN]
+
+
+def test_a_function_the_assignment_does_not_declare_is_a_suite_s_typo_not_a_missing_one(zygote):
+    """`call_each("ex", "dlogprob")` where the assignment declares `dlogprobs`: the suite fails
+    with the name and the close one (it was "no function `dlogprob`" for every student, 0
+    points, with none needing a look), before any process is asked; a declared name is called."""
+    s = session_for(zygote, "def dlogprobs(x, i):\n    return x\n", expected={"ex": {"dlogprobs"}})
+    with pytest.raises(ContentError, match=r"ex\.dlogprob, not one of .*did you mean 'dlogprobs'"):
+        s.call_each("ex", "dlogprob", cases(2), ALLOWED)
+    with pytest.raises(ContentError, match="ex.dlogprob"):
+        s.declared("ex", "dlogprob")
+    assert s.files["ex"].process is None
+    assert [o.status for o in s.call_each("ex", "dlogprobs", cases(2), ALLOWED)] == ["ok"] * 2
+    s.close()
 
 
 def test_an_answer_past_the_limit_is_refused_and_one_within_it_is_read(zygote):
