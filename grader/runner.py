@@ -166,6 +166,24 @@ class SuitePlugin:
                 one.suite_error(self._failures[test.nodeid])
 
 
+def pytest_args(suites: Path | str) -> list[str]:
+    """How pytest is run over an assignment's suites: by the grader, and by `grader
+    gradescope-zip` collecting the zip's suites before it is written."""
+    return [
+        str(suites),
+        "-o",
+        "python_files=test_*.py",
+        "--rootdir",
+        str(suites),
+        "-c",
+        "/dev/null",
+        "--capture=sys",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+        *(arg for plugin in UNUSED_PLUGINS for arg in ("-p", f"no:{plugin}")),
+    ]
+
+
 class SuiteRunner:
     """A pytest session over `suites` that grades one submission per `run` call."""
 
@@ -202,21 +220,8 @@ class SuiteRunner:
             self._thread.join(10)
 
     def _serve(self) -> None:
-        args = [
-            str(self.suites),
-            "-o",
-            "python_files=test_*.py",
-            "--rootdir",
-            str(self.suites),
-            "-c",
-            "/dev/null",
-            "--capture=sys",
-            "-W",
-            "ignore::pytest.PytestAssertRewriteWarning",
-            *(arg for plugin in UNUSED_PLUGINS for arg in ("-p", f"no:{plugin}")),
-        ]
         try:
-            code = pytest.main(args, plugins=[self._plugin])
+            code = pytest.main(pytest_args(self.suites), plugins=[self._plugin])
             self._exit = f"pytest exited with code {code}"
         except BaseException:  # noqa: BLE001 - reported to whoever waits for a pass
             self._exit = traceback.format_exc()[-3000:]

@@ -414,3 +414,27 @@ def test_a_suite_asking_for_a_function_the_assignment_lacks_is_put_before_the_ta
     assert "a suite asked for tiny.dsqare" in run.stdout and "did you mean 'dsquare'" in run.stdout
     item = json.loads((tmp_path / "reports" / "alice" / "result.json").read_text())["items"][0]
     assert item["status"] == "error" and "tiny.dsqare" in item["extra"]["grader_error"]
+
+
+def test_a_zip_whose_suite_cannot_be_imported_is_not_built(tmp_path):
+    """A suite with a syntax error, or importing what is not in the zip (a misspelt name, the
+    package's examples.py, which the zip leaves out): `gradescope-zip` names the file and the
+    error in one line and keeps the last good zip (it wrote the zip; Gradescope's setup.sh
+    self-check was the first to fail, after the upload)."""
+    course = tiny_course(tmp_path)
+    grader(course, "assign")
+    grader(course, "gradescope-zip", "--out", "dist")
+    good = (tmp_path / "dist" / "tiny-autograder.zip").read_bytes()
+    suite_file = tmp_path / "packages" / "tiny_square" / "suites" / "test_tiny.py"
+    (tmp_path / "packages" / "tiny_square" / "examples.py").write_text("EXAMPLES = {}\n")
+    suite = PACKAGE["suites/test_tiny.py"].lstrip()
+    for broken, words in (
+        (suite.replace("(public_only):", "(public_only)"), ("SyntaxError", "(line 6)")),
+        (suite.replace("import judge_case,", "import judge_cases,"), ("'judge_cases'",)),
+        ("from tiny_square.examples import EXAMPLES\n" + suite, ("tiny_square.examples",)),
+    ):
+        suite_file.write_text(broken)
+        run = grader(course, "gradescope-zip", "--out", "dist", check=False)
+        refused(run, f"{suite_file} cannot be imported from the zip", *words)
+        assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+        assert (tmp_path / "dist" / "tiny-autograder.zip").read_bytes() == good

@@ -7,13 +7,17 @@ pyproject.toml,
 constraints.txt, a requirements.txt derived from pyproject's dependencies, and the blank stubs
 (setup.sh grades them as a self-check). It never holds the solutions: the solutions folder, the
 modules that build examples out of them, tests and caches stay out, and the build refuses to
-write a zip in which any line of a reference solution appears.
+write a zip in which any line of a reference solution appears, or whose suites cannot be
+collected (a syntax error, a bad import) from the zip's own files.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -57,6 +61,7 @@ def write_autograder_zip(out: Path, assignment: Assignment | None = None) -> Pat
     check_rubric(assignment)
     entries = zip_entries(torch_index(), assignment)
     check_no_solutions(entries, solution_lines(SOLUTIONS) | solution_lines(assignment.solutions))
+    check_suites_collect(entries, assignment)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{assignment.name}-autograder.zip"
@@ -221,3 +226,93 @@ def check_no_solutions(entries: dict[str, tuple[bytes, int]], lines: set[str]) -
                 f"refusing to build: {name} contains lines of the reference solutions "
                 f"({leaked[:3]}); keep solution text out of the grader's source"
             )
+
+
+# Collecting the suites imports torch and the assignment: a few seconds, far below this.
+COLLECT_SECONDS = 300
+
+# Run in a fresh Python inside the zip's files: pytest over the suites as the grader runs it,
+# collecting only; each file that fails to collect, as [node id, pytest's report], goes to argv[2].
+_COLLECT = """
+import json, sys
+import pytest
+from grader.runner import pytest_args
+
+class Failures:
+    found = []
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.found.append([report.nodeid, str(report.longrepr)])
+
+code = pytest.main([*pytest_args(sys.argv[1]), "--collect-only"], plugins=[Failures()])
+with open(sys.argv[2], "w") as f:
+    json.dump({"code": int(code), "failures": Failures.found}, f)
+"""
+
+
+def check_suites_collect(entries: dict[str, tuple[bytes, int]], assignment: Assignment) -> None:
+    """Refuse a zip whose suites cannot even be imported (a syntax error, an import of a name
+    that is not there, or of a file the zip leaves out): setup.sh's self-check found it only on
+    Gradescope, after the upload. The zip's files are written to a temporary folder and its
+    suites collected there by a fresh Python, with that folder alone as the grader's source, as
+    run_autograder does; the cost is one Python start importing torch and the suites."""
+    suites = _suites_in_zip(assignment)
+    with tempfile.TemporaryDirectory(prefix="grader-zip-check-") as tmp:
+        for name, (data, _) in entries.items():
+            path = Path(tmp, name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        report = Path(tmp, ".collected.json")
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GRADER_COURSE")}
+        env.update(PYTHONPATH=tmp, PYTHONDONTWRITEBYTECODE="1")
+        try:
+            run = subprocess.run(
+                [sys.executable, "-c", _COLLECT, str(Path(tmp, suites)), str(report)],
+                cwd=tmp, env=env, capture_output=True, text=True, timeout=COLLECT_SECONDS,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            raise PackageError(
+                f"refusing to build: collecting the suites of {assignment.suites} took over "
+                f"{COLLECT_SECONDS} s (does a suite do heavy work when imported?)"
+            ) from None
+        if not report.is_file():
+            raise PackageError(
+                f"refusing to build: the zip's grader cannot collect its suites: "
+                f"{_last_line(run.stderr, tmp)}"
+            )
+        collected = json.loads(report.read_text())
+    if collected["failures"]:  # the first is named: fixed, the next build names the next
+        nodeid, text = collected["failures"][0]
+        where = Path(assignment.suites, nodeid) if nodeid else assignment.suites
+        error = _last_line(text, tmp, nodeid)
+        raise PackageError(f"refusing to build: {where} cannot be imported from the zip: {error}")
+    if collected["code"] != 0:
+        raise PackageError(
+            f"refusing to build: collecting the suites of {assignment.suites} from the zip "
+            f"ended with pytest's exit code {collected['code']}"
+        )
+
+
+def _suites_in_zip(assignment: Assignment) -> str:
+    """Where the assignment's suites folder lies in the zip (the package is copied whole)."""
+    content = assignment.content
+    top = f"grader/{content.name}" if content.parent == PACKAGE else content.name
+    try:
+        return f"{top}/{Path(assignment.suites).resolve().relative_to(content).as_posix()}"
+    except ValueError:
+        raise PackageError(
+            f"the suites folder {assignment.suites} is not inside the assignment's package "
+            f"{content}: the zip carries the package alone, so it would hold no suite"
+        ) from None
+
+
+def _last_line(text: str, tmp: str, suite: str = "") -> str:
+    """The error a report ends on (pytest marks its lines `E`), with the temporary folder's
+    path left out, and the line of the suite file `suite` it was raised at, if the report says."""
+    lines = [line.strip() for line in text.replace(tmp + os.sep, "").splitlines() if line.strip()]
+    errors = [line.lstrip("E").strip() for line in lines if line.startswith("E ")]
+    last = (errors or lines or ["no message"])[-1]
+    name = re.escape(Path(suite).name)
+    at = re.findall(rf'{name}", line (\d+)|{name}:(\d+): in ', "\n".join(lines)) if suite else []
+    return f"{last} (line {at[-1][0] or at[-1][1]})" if at else last
