@@ -58,11 +58,13 @@ def grade_batch(
 
     `one`: `path` is one student's upload, never read as a class (`submissions.find`).
     Ctrl-C (KeyboardInterrupt) stops it within a moment, grader processes and all; every result
-    already written stays, and the same command later grades only what is left.
+    already written stays, and the same command later grades only what is left. SIGTERM does
+    the same, raised as KeyboardInterrupt too (`stopped_by` tells them apart).
     """
     make_out(out)
     _refuse_writing_over(path, out)
-    with claimed(out):
+    _STOPPED_BY[:] = []
+    with claimed(out), _terminated_as_interrupted():
         return _grade_into(
             path, out, jobs, force, public_only, progress, student_reports, limits, one
         )
@@ -149,16 +151,22 @@ class BatchResults(list):
         self.read_as = read_as  # what PATH was read as: "a Gradescope export: 2 submissions"
 
 
+# What stops a batch: Ctrl-C, and SIGTERM (`kill PID`, `timeout`, a scheduler ending the job),
+# which stops it the same way (it ended the process at once, with not a word said).
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
 def _start_grader(public_only: bool, keep_out: tuple[Path, ...]) -> Grader:
-    """The grader, built with Ctrl-C blocked. A terminal's SIGINT reaches the whole process
-    group: anything started meanwhile (the sandbox, when this started it too) keeps SIGINT
-    blocked for good and dies with the batch instead; this thread takes it back afterwards,
-    and a Ctrl-C pressed meanwhile is delivered then, not lost. `keep_out`: the batch's
+    """The grader, built with Ctrl-C and SIGTERM blocked. A terminal's SIGINT (and a SIGTERM
+    sent to the process group) reaches the whole group: anything started meanwhile (the
+    sandbox, when this started it too) keeps them blocked for good and dies with the batch
+    instead; this thread takes them back afterwards, and one sent meanwhile is delivered
+    then, not lost. `keep_out`: the batch's
     submissions and results, which its sandboxes open no way to (client.Zygote).
     """
     blocking = hasattr(signal, "pthread_sigmask")
     if blocking:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         # No sandbox yet: a batch grades in forked grader processes, each with a zygote of its
         # own (the command launched them early, `launch.prestart`); a single submission takes
@@ -166,17 +174,44 @@ def _start_grader(public_only: bool, keep_out: tuple[Path, ...]) -> Grader:
         return Grader(public_only=public_only, eager_sandbox=False, keep_out=keep_out)
     finally:
         if blocking:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
-_STOP = threading.Event()  # set by Ctrl-C while this process grades
+_STOP = threading.Event()  # set by Ctrl-C or SIGTERM while this process grades
+_STOPPED_BY: list[int] = []  # the signal that stopped the running batch, first
+
+
+def stopped_by() -> int:
+    """The signal that stopped the last batch: SIGINT for Ctrl-C, or for a KeyboardInterrupt
+    raised without one; SIGTERM. The command exits 128 + it, as a shell reports a signal."""
+    return _STOPPED_BY[0] if _STOPPED_BY else signal.SIGINT
+
+
+@contextlib.contextmanager
+def _terminated_as_interrupted() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt, as Ctrl-C does, for the whole batch (reading the
+    class, writing the summary): the command then says what is kept and ends cleanly."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum: int, frame: object) -> None:
+        _STOPPED_BY.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
 def _noting_interrupts() -> Iterator[None]:
-    """Ctrl-C is noted as well as raised. The suites run under pytest in this process, and
-    pytest catches KeyboardInterrupt: the result it hands back would be a grader failure, saved
-    as the student's and never regraded. The note stops that result from being written."""
+    """Ctrl-C (or SIGTERM) is noted as well as raised. The suites run under pytest in this
+    process, and pytest catches KeyboardInterrupt: the result it hands back would be a grader
+    failure, saved as the student's and never regraded. The note stops that result from being
+    written."""
     _STOP.clear()
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -188,18 +223,20 @@ def _noting_interrupts() -> Iterator[None]:
         if done.is_set():
             return  # a late nudge, after the batch has stopped: already handled
         if not _STOP.is_set():
+            _STOPPED_BY.append(signum)
             _STOP.set()
             nudger.start()
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGINT, interrupted)
+    previous = {sig: signal.signal(sig, interrupted) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
         done.set()
         if nudger.is_alive():
             nudger.join()
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _nudge(done: threading.Event) -> None:
@@ -427,10 +464,12 @@ _PARENT_GRADER: Grader | None = None
 
 
 def _start_grader_process(counter, jobs: int, parent: int) -> None:
-    """In each forked grader process: Ctrl-C is the parent's to handle (it kills its children);
+    """In each forked grader process: Ctrl-C and SIGTERM are the parent's to handle (it kills
+    its children; a signal to the whole process group reaches them too);
     the zygote it grades with is the next one the command launched early, if any, and it runs
     on that zygote's CPU when the batch has one for each (`launch.cpu_for`)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
     _end_with(parent)
     with counter.get_lock():
         index, counter.value = counter.value, counter.value + 1
@@ -478,7 +517,7 @@ def _grade_and_write(grader: Grader, sub: Submission, out: Path) -> str:
     except Exception:  # noqa: BLE001 - one submission's trouble never stops the batch
         result = grader_failure(grader, sub, traceback.format_exc())
     if _STOP.is_set():
-        raise KeyboardInterrupt  # Ctrl-C during this grading: its result is not the student's
+        raise KeyboardInterrupt  # stopped during this grading: its result is not the student's
     return write_result(result, out / sub.slug)
 
 

@@ -33,24 +33,25 @@ def _prestart_sandbox(
     """Launch the sandbox's zygote before this process imports torch: the two imports then run
     at once on two cores instead of one after the other (about 1.5 s off a cold grading); with
     `count` > 1, one zygote for each grader process a batch forks. It is launched with Ctrl-C
-    blocked, as `batch._start_grader` would; a failure here is left for the grader to meet and
-    report when it starts its sandbox the ordinary way. `keep_out`: the paths the command
-    reads and writes, as its grader will name them (a zygote told fewer may be replaced:
-    client.Zygote)."""
+    and SIGTERM blocked, as `batch._start_grader` would; a failure here is left for the grader
+    to meet and report when it starts its sandbox the ordinary way. `keep_out`: the paths the
+    command reads and writes, as its grader will name them (a zygote told fewer may be
+    replaced: client.Zygote)."""
     import contextlib
     import signal
 
     from .sandbox import launch
 
+    stopping = {signal.SIGINT, signal.SIGTERM}  # batch.STOP_SIGNALS, without importing torch
     blocking = hasattr(signal, "pthread_sigmask")
     if blocking:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
     try:
         with contextlib.suppress(Exception):
             launch.prestart(count, submissions, keep_out=keep_out)
     finally:
         if blocking:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stopping)
 
 
 def _class_size(path: Path, leave_out: Path | None = None) -> int:
@@ -184,7 +185,8 @@ def grade(
     Ends with a summary: what PATH was read as (a student's upload holding a
     `submission_metadata.yml` reads as an export: give `--one`), how many were graded or reused,
     which need a look and why, where the pages are. Exits 0 whenever grading ran, whatever the
-    students scored; 130 on Ctrl-C, after which the same command finishes the rest.
+    students scored; 130 on Ctrl-C, 143 on SIGTERM, after which the same command finishes the
+    rest.
     """
     from .assignment import ContentError
     from .out_folder import make_out, unmake_out
@@ -197,7 +199,7 @@ def grade(
         raise click.ClickException(str(e)) from None
     # With -j N, one for each grader process; on huge pages for a class that pays for them.
     _prestart_sandbox(jobs, submissions=size, keep_out=(path, out))
-    from .batch import grade_batch
+    from .batch import grade_batch, stopped_by
     from .report.terminal import terminal_summary
     from .uploads import UploadLimits
 
@@ -221,8 +223,9 @@ def grade(
         unmake_out(made)
         raise click.ClickException(str(e)) from None
     except KeyboardInterrupt:
-        # To the process's own stderr: with -j 1, pytest grades in a thread of this process
-        # and holds sys.stderr for its capture while a test runs, which a Ctrl-C can interrupt.
+        # Ctrl-C, or SIGTERM (batch.stopped_by). To the process's own stderr: with -j 1, pytest
+        # grades in a thread of this process and holds sys.stderr for its capture while a test
+        # runs, which a Ctrl-C can interrupt.
         click.echo(
             f"\ninterrupted: every result written so far is kept in {out}; run the same "
             f"command again to grade the rest{_stale_class_files(out)}",
@@ -230,7 +233,8 @@ def grade(
         )
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(130)  # at once: tearing torch down at exit takes seconds, and nothing is left
+        # At once: tearing torch down at exit takes seconds, and nothing is left.
+        os._exit(128 + stopped_by())
     click.echo(
         terminal_summary(
             done,

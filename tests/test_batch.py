@@ -238,13 +238,23 @@ def _slow_class(tmp_path: Path, jobs: str) -> tuple[dict, list[str], Path]:
     return students, [*cmd, "--no-progress", "-j", jobs], out
 
 
-@pytest.mark.parametrize("jobs", ["1", "2"])
-def test_ctrl_c_stops_the_batch_at_once_and_a_rerun_finishes_it(tmp_path, jobs):
+@pytest.mark.parametrize(
+    "jobs, sig, to",
+    [
+        ("1", signal.SIGINT, os.killpg),
+        ("2", signal.SIGINT, os.killpg),
+        ("1", signal.SIGTERM, os.kill),
+        ("2", signal.SIGTERM, os.killpg),
+    ],
+)
+def test_ctrl_c_or_sigterm_stops_the_batch_at_once_and_a_rerun_finishes_it(tmp_path, jobs, sig, to):
     """Ctrl-C in a terminal sends SIGINT to the whole foreground process group: the batch,
     its grader processes and their sandboxes. It stops (exit 130) without waiting for the
     submissions in flight, leaves no process behind, saves no result for a submission it did
     not finish (a swallowed interrupt must not become a "grader failed" result), and the same
-    command then grades exactly what is left."""
+    command then grades exactly what is left. SIGTERM, to the batch's process (`kill PID`,
+    `timeout`) or its group (a scheduler), does the same, exit 143 (it ended the batch with
+    not a word of what was kept)."""
     students, cmd, out = _slow_class(tmp_path, jobs)
     proc = subprocess.Popen(
         cmd, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -252,9 +262,10 @@ def test_ctrl_c_stops_the_batch_at_once_and_a_rerun_finishes_it(tmp_path, jobs):
     deadline = time.monotonic() + 120
     while not list(out.glob("*/result.json")) and time.monotonic() < deadline:
         time.sleep(0.1)
-    os.killpg(proc.pid, signal.SIGINT)
+    to(proc.pid, sig)
     _, err = proc.communicate(timeout=20)  # a generous bound: it takes about a second
-    assert proc.returncode == 130, err
+    assert proc.returncode == 128 + sig, err
+    assert "interrupted: every result written so far is kept" in err
     assert "run the same command again" in err
     assert _group_is_gone(proc.pid), "a grader or sandbox process outlived the batch"
     done = graded_at(out)
