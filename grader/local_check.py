@@ -21,11 +21,14 @@ import contextlib
 import io
 import linecache
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import traceback
 import types
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,6 +217,65 @@ def _no_changes():
         yield
     finally:
         _REFUSING.discard(me)
+
+
+# Ctrl-C and SIGTERM stop the check: each is noted, then raised as KeyboardInterrupt.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_STOPPED: list[int] = []  # the signals that came while the check ran, first first
+_CLEANING: list[bool] = []  # set while the folder is removed: a signal then is noted, not raised
+
+
+@contextlib.contextmanager
+def work_folder(prefix: str) -> Iterator[Path]:
+    """The check's empty working folder (one folder a file inside it), removed however the
+    check ends. Ctrl-C and SIGTERM raise KeyboardInterrupt through the check, student code
+    included (`stop_if_asked`), so the folder is removed on the way out; after SIGTERM the
+    check then exits with 143, as a shell reports it. SIGTERM ended it at once, leaving the
+    folder in the temporary directory; Ctrl-C during student code was that code's error."""
+    with _stopping():
+        folder = None
+        try:
+            folder = tempfile.mkdtemp(prefix=prefix)
+            yield Path(folder)
+        finally:
+            _CLEANING.append(True)
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _stopping() -> Iterator[None]:
+    """Ctrl-C and SIGTERM noted and raised as KeyboardInterrupt while the check runs; the
+    handlers before put back after (a Jupyter kernel's own). After SIGTERM, SystemExit(143)
+    goes on up: a caller's own clean-up runs too (the notebook's folder), where sending the
+    signal again would end the process before it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # no signal handler but in the main thread: the signals do as they did
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        _STOPPED.append(signum)
+        if len(_STOPPED) == 1 and not _CLEANING:  # once, and never cutting the clean-up short
+            raise KeyboardInterrupt
+
+    _STOPPED.clear()
+    _CLEANING.clear()
+    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        stopped, _STOPPED[:], _CLEANING[:] = list(_STOPPED), [], []
+        if signal.SIGTERM in stopped:
+            raise SystemExit(128 + signal.SIGTERM)
+
+
+def stop_if_asked() -> None:
+    """Raise KeyboardInterrupt if Ctrl-C or SIGTERM came while student code ran: it may have
+    caught the one raised in it (`except BaseException`), or taken it for its own error."""
+    if _STOPPED:
+        raise KeyboardInterrupt
 
 
 class OutOfTime(BaseException):
@@ -431,17 +493,18 @@ class LocalSession:
             except OutOfTime:
                 message = f"importing {name}.py timed out:\n{no_answer(IMPORT_SECONDS)}"
                 f.load_error = Outcome("timeout", message, whole_file=True)
-                return f
             except BaseException as e:  # noqa: BLE001 - even exit() is reported, not obeyed
                 f.load_error = Outcome(
                     "error", import_failure(name, student_traceback(e, f.path)), whole_file=True
                 )
-                return f
             finally:
                 if before is None:
                     sys.modules.pop(name, None)
                 else:
                     sys.modules[name] = before
+        stop_if_asked()  # a Ctrl-C during the import is not the file's error
+        if f.load_error:
+            return f
         f.module = namespace
         f.functions = {
             k: signature_of(v)
@@ -498,6 +561,7 @@ class LocalSession:
                 trace = student_traceback(e, f.path)
                 params = f.functions[func]["params"]
                 value, failure = None, Outcome("error", call_failure(func, trace, params, allowed))
+        stop_if_asked()  # a Ctrl-C during the call is not the function's error
         if tripwire.fired or _has_graph(value):  # autograd is the verdict, whatever followed
             return Outcome("forbidden", autograd_used(func))
         return failure or Outcome("ok", value=as_the_grader_sees(value))

@@ -259,13 +259,12 @@ BUNDLE = StudentBundle(
 )
 """,
     "student_check_driver.py": """
-import tempfile
 from pathlib import Path
 
 import torch
 
 from ..grading import judge_case, make_item
-from ..local_check import LocalSession, checked_folder
+from ..local_check import LocalSession, checked_folder, work_folder
 from ..student_text import render
 
 BUNDLE_FOLDER = Path(__file__).resolve().parent.parent
@@ -276,8 +275,8 @@ def main(folder=None):
     if where is None:
         return 0
     x = torch.randn(3, 5, generator=torch.Generator().manual_seed(1))
-    with tempfile.TemporaryDirectory() as work:
-        session = LocalSession(where, Path(work), ("tiny",), {"tiny": frozenset({"dsquare"})},
+    with work_folder("tiny-check-") as work:
+        session = LocalSession(where, work, ("tiny",), {"tiny": frozenset({"dsquare"})},
                                (BUNDLE_FOLDER,))
         (outcome,) = session.call_each("tiny", "dsquare", [{"x": x}], frozenset({"x"}))
         meta = {"case": "public-1", "seed": 1, "public": True, "config": {}}

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -824,3 +826,44 @@ def test_an_import_the_grader_lacks_fails_in_the_check_even_where_the_student_ha
     row = rows_of(local, "exercise1.dlogprobs")
     assert "ERROR" in row and "it imports 'matplotlib', which the grader does not have" in row
     assert "10 of 36 items pass" in local
+
+
+# At import, half-second sleeps for 5 s, each swallowing whatever is raised in it.
+SWALLOWING_SLEEPS = (
+    "import time\nfor _ in range(10):\n    try:\n        time.sleep(0.5)\n"
+    "    except BaseException:\n        pass\n"
+)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_check_py_stopped_by_a_signal_cleans_up_and_stops(bundle_dir: Path, tmp_path, sig):
+    """SIGTERM ended check.py at once, leaving its working folder in the temporary directory;
+    Ctrl-C while student code ran was taken for that code's error ("importing exercise1.py
+    failed: KeyboardInterrupt") and the check went on. Now either stops it, even where the code
+    swallows what is raised in it, the folder removed: SIGTERM exits 143, Ctrl-C ends as
+    Python ends on it."""
+    folder = student_folder(tmp_path / "mine", {"exercise1": SWALLOWING_SLEEPS})
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "check.py", str(folder)],
+        cwd=bundle_dir,
+        env={**os.environ, "TMPDIR": str(temp)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(temp.glob("*/exercise1")) and proc.poll() is None:
+            if time.monotonic() > deadline:
+                break  # then the signal comes before the import, and must still clean up
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == (143 if sig == signal.SIGTERM else -signal.SIGINT), err
+    assert "Public check" not in out and "failed: KeyboardInterrupt" not in out, out
+    assert list(temp.iterdir()) == [], "check.py left its working folder behind"

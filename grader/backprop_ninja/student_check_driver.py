@@ -11,10 +11,9 @@ Usage: python check.py [FOLDER]   (default: the folder check.py lives in)
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
-from ..local_check import LocalSession, checked_folder
+from ..local_check import LocalSession, checked_folder, work_folder
 from ..records import ItemResult
 from ..student_text import render
 from . import judging, spec
@@ -39,8 +38,8 @@ BUNDLE_FOLDER = Path(__file__).resolve().parent.parent
 def check(folder: Path) -> dict:
     """The public cases judged as the grader judges them: a result like result.json's."""
     public = cases(public_only=True)
-    with tempfile.TemporaryDirectory(prefix="backprop-ninja-check-") as workdir:
-        session = LocalSession(folder, Path(workdir), FILES, EXPECTED, (BUNDLE_FOLDER,))
+    with work_folder("backprop-ninja-check-") as workdir:
+        session = LocalSession(folder, workdir, FILES, EXPECTED, (BUNDLE_FOLDER,))
         items: list[ItemResult] = [judging.isolated(g, session, public) for g in spec.EXERCISE1]
         chain = judging.chain(session, public[0])
         items += [judging.fused(g, session, public) for g in spec.EXERCISE2]

@@ -14,11 +14,10 @@ Usage: python check.py [FOLDER]   (default: the folder check.py lives in)
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from ..grading import make_item
-from ..local_check import LocalSession, checked_folder
+from ..local_check import LocalSession, checked_folder, work_folder
 from ..student_text import render
 from .cases import cases
 from .judging import judge_module
@@ -33,8 +32,8 @@ BUNDLE_FOLDER = Path(__file__).resolve().parent.parent
 def check(folder: Path) -> dict:
     """The public cases judged as the grader judges them: a result like result.json's."""
     public = cases(public_only=True)
-    with tempfile.TemporaryDirectory(prefix="layer-by-layer-check-") as workdir:
-        session = LocalSession(Path(folder), Path(workdir), FILES, EXPECTED, (BUNDLE_FOLDER,))
+    with work_folder("layer-by-layer-check-") as workdir:
+        session = LocalSession(Path(folder), workdir, FILES, EXPECTED, (BUNDLE_FOLDER,))
         items = []
         for item in ITEMS:
             its = public[item.name]
