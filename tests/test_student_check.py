@@ -867,3 +867,17 @@ def test_check_py_stopped_by_a_signal_cleans_up_and_stops(bundle_dir: Path, tmp_
     assert proc.returncode == (143 if sig == signal.SIGTERM else -signal.SIGINT), err
     assert "Public check" not in out and "failed: KeyboardInterrupt" not in out, out
     assert list(temp.iterdir()) == [], "check.py left its working folder behind"
+
+
+@pytest.mark.parametrize("name", ["backprop-ninja", "layer-by-layer"])
+def test_the_bundle_check_weighs_did_you_mean_against_the_grader_s_functions(name):
+    """ "Did you mean" leaves out the names the grader asks for: the bundle's check and the
+    grader's session must leave out the same ones, the ASSIGNMENT's `functions` (the check had
+    exercise 3's item ids, dW1 ... training, where the grader asks for `backward`)."""
+    import importlib
+
+    from grader.assignment import load
+
+    a = load(name)
+    driver = importlib.import_module(f"{a.package}.student_check_driver")
+    assert {f: frozenset(names) for f, names in a.functions} == driver.EXPECTED
