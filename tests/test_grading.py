@@ -313,6 +313,32 @@ def test_a_size_hard_coded_in_backward_costs_its_gradients_not_the_run(grade, sl
         assert 0 < it["score"] < it["max_score"], it
 
 
+SIZE_SLIPS = {
+    "wrong elsewhere": ("    dlogits /= n\n", "    dlogits /= 32\n"),
+    "crash elsewhere": ("F.softmax(logits, 1)\n", "F.softmax(logits, 1).view(32, -1)\n"),
+    "not implemented elsewhere": (
+        "    dlogits = F.softmax(logits, 1)\n",
+        "    if n != 32:\n        raise NotImplementedError\n    dlogits = F.softmax(logits, 1)\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("slip", SIZE_SLIPS.values(), ids=SIZE_SLIPS)
+def test_a_gradient_wrong_at_the_runs_sizes_is_excused_whatever_fails_elsewhere(grade, slip):
+    """Bessel's n in backward (dW1 and dC wrong everywhere) beside a size hard-coded: however
+    that slip shows at other sizes, the run takes dW1 and dC from autograd and trains on the
+    rest. Where it crashed, their items' status was `error`, not `failed`, so they stayed in
+    the run and failed it: 17 points more for the same two slips."""
+    source = mutated("exercise3", "n / (n - 1) * bnraw", "bnraw")
+    old, new = slip
+    assert source.count(old) == 1
+    result = grade(submission(exercise3=source.replace(old, new)))
+    training = item(result, "exercise3.training")
+    assert training["status"] == "passed", training
+    assert training["extra"]["excused"] == ["dC", "dW1"], training
+    assert {"exercise3.dW1", "exercise3.dC"} <= failing(result)
+
+
 def test_a_gradient_left_out_of_exercise_3s_dict_costs_that_gradient_only(grade):
     """A key misspelt or left out of backward's dict fails that gradient alone, as None in the
     lecture's list does: the others are judged, and the run takes the absent ones from autograd
