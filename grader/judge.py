@@ -181,6 +181,8 @@ def _not_a_tensor(value: object) -> str:
     # The sandbox's NotATensor (or the public check's twin): only its type name crossed.
     kind = getattr(value, "type_name", None)
     if isinstance(kind, str):
+        if kind.startswith("tensor whose values cannot be read"):
+            return f"returned a {kind}: a meta or nested tensor? return an ordinary one"
         if kind.startswith("tensor of dtype"):
             dtype = kind.removeprefix("tensor of dtype ")
             return f"returned a {dtype} tensor; a gradient is a real floating-point tensor"

@@ -69,11 +69,19 @@ class NotATensor:
     type_name: str
 
 
+# A returned tensor whose values cannot be read (a meta or nested one), as the grader's
+# sandbox names it (its protocol.UNREADABLE).
+UNREADABLE = "tensor whose values cannot be read"
+
+
 def as_the_grader_sees(value: Any, depth: int = 0) -> Any:
     """A returned value as the grader receives it from its sandbox: (tensor, dtype) pairs,
     None, one level of dict or list, and a NotATensor for anything else."""
     if isinstance(value, torch.Tensor):
-        t = torch.Tensor.as_subclass(value, torch.Tensor).detach().cpu()
+        try:
+            t = _plain(value)
+        except Exception as e:  # noqa: BLE001 - whatever the tensor (or a lying subclass) raises
+            return NotATensor(f"{UNREADABLE} ({type(e).__name__})")
         name = str(t.dtype).removeprefix("torch.")
         if t.dtype == torch.bfloat16:
             return (t.float().clone(), name)
@@ -89,6 +97,17 @@ def as_the_grader_sees(value: Any, depth: int = 0) -> Any:
     if depth == 0 and isinstance(value, (list, tuple)):
         return [as_the_grader_sees(v, 1) for v in value]
     return NotATensor(type(value).__name__)
+
+
+def _plain(value: torch.Tensor) -> torch.Tensor:
+    """Its values as an ordinary dense CPU tensor, as the sandbox sends them: a sparse dC is
+    judged on its values (it crashed the check with a traceback)."""
+    if value.layout != torch.strided:  # asked before as_subclass, which needs a strided tensor
+        value = value.to_dense()
+    t = torch.Tensor.as_subclass(value, torch.Tensor).detach().cpu()
+    t = t.resolve_conj().resolve_neg()
+    t.contiguous().shape  # noqa: B018 - what the sandbox reads too: a nested tensor raises here
+    return t
 
 
 def _has_graph(value: Any) -> bool:

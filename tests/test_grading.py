@@ -339,6 +339,28 @@ def test_a_gradient_wrong_at_the_runs_sizes_is_excused_whatever_fails_elsewhere(
     assert {"exercise3.dW1", "exercise3.dC"} <= failing(result)
 
 
+INDEX_ADD = "    dC.index_add_(0, Xb.reshape(-1), demb.reshape(-1, demb.shape[-1]))\n"
+
+
+def test_a_sparse_dC_is_judged_on_its_values_and_an_unreadable_one_costs_dC_only(grade):
+    """torch.sparse_coo_tensor is the embedding's own sparse gradient: right values, once
+    unreadable, which made backward's whole answer an error (0 of 30). A meta tensor, which
+    has no values, fails dC alone; the six gradients beside it and the run are judged."""
+    sparse = mutated(
+        "exercise3",
+        INDEX_ADD,
+        "    dC = torch.sparse_coo_tensor(Xb.reshape(1, -1), demb.reshape(-1, C.shape[1]), "
+        "C.shape)\n",
+    )
+    assert failing(grade(submission(exercise3=sparse))) == set()
+    meta = mutated("exercise3", INDEX_ADD, "    dC = torch.empty_like(C, device='meta')\n")
+    result = grade(submission(exercise3=meta))
+    assert failing(result) == {"exercise3.dC"}
+    dC = item(result, "exercise3.dC")
+    assert dC["status"] == "failed" and "cannot be read" in dC["message"], dC
+    assert item(result, "exercise3.training")["extra"]["excused"] == ["dC"]
+
+
 def test_a_gradient_left_out_of_exercise_3s_dict_costs_that_gradient_only(grade):
     """A key misspelt or left out of backward's dict fails that gradient alone, as None in the
     lecture's list does: the others are judged, and the run takes the absent ones from autograd

@@ -69,6 +69,36 @@ def test_a_non_contiguous_view_crosses_as_its_values():
     assert torch.equal(got, t) and got.shape == (4, 3)
 
 
+@pytest.mark.parametrize(
+    "layout",
+    [
+        lambda t: t.to_sparse(),
+        lambda t: t.to_sparse_csr(),
+        lambda t: t.to_mkldnn(),
+        lambda t: torch._neg_view(-t),
+    ],
+    ids=["sparse coo", "sparse csr", "mkldnn", "negative view"],
+)
+def test_a_tensor_holding_its_values_another_way_crosses_as_its_values(layout):
+    """A right dC built with torch.sparse_coo_tensor was unreadable: the whole answer an
+    error, every gradient of backward's list with it."""
+    t = torch.arange(12.0).reshape(3, 4) - 5
+    got, name = roundtrip(layout(t))
+    assert name == "float32" and torch.equal(got, t) and got.layout == torch.strided
+
+
+def test_a_tensor_without_values_costs_only_its_own_entry():
+    """A meta or nested tensor has no values to judge: it fails as what it is, and the
+    entries beside it in a list or dict still cross (the whole answer was unreadable)."""
+    meta = torch.empty(2, 3, device="meta")
+    nested = torch.nested.nested_tensor([torch.ones(2)])
+    got = roundtrip([torch.ones(2), meta, nested])
+    assert torch.equal(got[0][0], torch.ones(2))
+    assert got[1] == NotATensor(f"{protocol.UNREADABLE} (NotImplementedError)")
+    assert got[2].type_name.startswith(protocol.UNREADABLE)
+    assert roundtrip({"dC": meta, "dW1": torch.ones(1)})["dW1"][0] == torch.ones(1)
+
+
 def test_an_empty_tensor_crosses():
     got, _ = roundtrip(torch.zeros(0, 5))
     assert got.shape == (0, 5)

@@ -32,6 +32,16 @@ AFTER_IMPORTS = "(F.one_hot and F.softmax are handy)\n"
 IMPORTS_EXERCISE2 = "from exercise2 import dlogits\n"
 
 # name -> ({file: source}, the item to look at, words its row must show)
+INDEX_ADD = (
+    "    dC = torch.zeros_like(C)\n"
+    "    dC.index_add_(0, Xb.reshape(-1), demb.reshape(-1, demb.shape[-1]))\n"
+)
+SPARSE_DC = (
+    "    dC = torch.sparse_coo_tensor(Xb.reshape(1, -1), demb.reshape(-1, demb.shape[-1]), "
+    "C.shape)\n"
+)
+META_DH = "    dh = torch.empty(dlogits.shape[0], W2.shape[0], device='meta')\n"
+
 SCENARIOS = {
     "reads names.txt at import": (
         {
@@ -233,6 +243,18 @@ SCENARIOS = {
         },
         "exercise1.dlogprobs",
         ("WRONG", "the sign is flipped"),
+    ),
+    # The embedding's gradient as the sparse tensor torch itself makes for it: the check
+    # crashed with a traceback, the grader could not read backward's answer at all (0 of 30).
+    "a sparse dC": (
+        {"exercise3": mutated("exercise3", INDEX_ADD, SPARSE_DC)},
+        "exercise3.dC",
+        ("ok",),
+    ),
+    "a meta tensor for dh": (
+        {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", META_DH)},
+        "exercise1.dh",
+        ("WRONG", "cannot be read", "meta or nested"),
     ),
 }
 

@@ -33,6 +33,10 @@ DTYPES = {
     "bool": 1,
 }
 
+# What a returned tensor whose values cannot be read (a meta or nested one) crosses as: an
+# object's name (local_check.UNREADABLE says the same; judge.py words the failure).
+UNREADABLE = "tensor whose values cannot be read"
+
 
 class ProtocolError(Exception):
     """The other side sent something malformed, too large, or nothing in time."""
@@ -260,7 +264,7 @@ def encode(value, blobs: list[bytes], depth: int = 0) -> dict:
     import torch
 
     if isinstance(value, torch.Tensor):
-        return {"tensor": _tensor_meta(value, blobs)}
+        return _tensor(value, blobs)
     if value is None or isinstance(value, bool):
         return {"scalar": value}
     if isinstance(value, int):
@@ -274,10 +278,22 @@ def encode(value, blobs: list[bytes], depth: int = 0) -> dict:
     return {"object": type(value).__name__}
 
 
+def _tensor(t, blobs: list[bytes]) -> dict:
+    """A tensor's description, or, for one whose values cannot be read (a meta or nested
+    tensor), an object that says so: it fails as the answer it is. It once made the whole
+    result unreadable, so one such entry of backward's list cost the six gradients beside it."""
+    mark = len(blobs)
+    try:
+        return {"tensor": _tensor_meta(t, blobs)}
+    except Exception as e:  # noqa: BLE001 - whatever the tensor (or a lying subclass) raises
+        del blobs[mark:]
+        return {"object": f"{UNREADABLE} ({type(e).__name__})"}
+
+
 def _tensor_meta(t, blobs: list[bytes]) -> dict:
     import torch
 
-    t = torch.Tensor.as_subclass(t, torch.Tensor).detach().cpu()
+    t = plain(t)
     name = sent_as = str(t.dtype).removeprefix("torch.")
     if t.dtype == torch.bfloat16:  # numpy has no bfloat16: it travels as float32, named as it was
         t, sent_as = t.float(), "float32"
@@ -290,6 +306,21 @@ def _tensor_meta(t, blobs: list[bytes]) -> dict:
         "shape": list(t.shape),
         "blob": len(blobs) - 1,
     }
+
+
+def plain(t):
+    """A returned tensor's values as an ordinary dense CPU tensor, which has bytes to send.
+
+    A sparse or MKL-DNN tensor, or a lazily negated view, holds its values another way: a
+    right dC built with torch.sparse_coo_tensor (the embedding's own sparse gradient) could
+    not be read and cost every gradient backward returned beside it. The grader's judgement
+    is of values, whatever layout holds them (local_check.as_the_grader_sees does the same)."""
+    import torch
+
+    if t.layout != torch.strided:  # asked before as_subclass, which needs a strided tensor
+        t = t.to_dense()
+    t = torch.Tensor.as_subclass(t, torch.Tensor).detach().cpu()
+    return t.resolve_conj().resolve_neg()
 
 
 def decode_tensor(meta: dict, blobs: list[bytes], max_numel: int = 1 << 28):
