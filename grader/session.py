@@ -111,10 +111,21 @@ class Session:
             self.files[name] = f
 
     def call(
-        self, file: str, func: str, available: dict[str, Any], allowed: frozenset, public=False
+        self,
+        file: str,
+        func: str,
+        available: dict[str, Any],
+        allowed: frozenset,
+        public=False,
+        *,
+        judged: bool = True,
     ) -> Outcome:
-        """Call `file.func` with the arguments it declares, drawn from `available`."""
-        return self.call_each(file, func, [available], allowed, public)[0]
+        """Call `file.func` with the arguments it declares, drawn from `available`.
+
+        `judged=False`: a call whose answer is only reported (exercise 1's chain, fed the
+        student's own gradients). Its timeout is not held against the function's judged
+        cases: one once had a function right in isolation skip its hidden cases, 2 of 7."""
+        return self.call_each(file, func, [available], allowed, public, judged=judged)[0]
 
     def call_each(
         self,
@@ -123,6 +134,8 @@ class Session:
         availables: Sequence[dict[str, Any]],
         allowed: frozenset[str],
         public: bool | Sequence[bool] = False,
+        *,
+        judged: bool = True,
     ) -> list[Outcome]:
         """`call` once per entry of `availables` (one per case), in order, with the outcomes
         separate calls would have: the process makes the calls one after another without a
@@ -169,7 +182,7 @@ class Session:
                 self.hidden_given = True
             replies = f.process.call_each(file, func, plans, stop_at=self.deadline)
             for reply in replies:
-                if reply.kind == "timeout":
+                if reply.kind == "timeout" and judged:
                     self.timed_out.add((file, func))
                 outcome = self._outcome(f, func, reply)
                 if outcome.status == "error" and reply.kind == "error":

@@ -529,6 +529,39 @@ def test_a_hanging_function_times_out_and_costs_only_its_item():
     assert it["status"] == "timeout" and "no answer within 2 s" in it["message"]
 
 
+def test_a_function_hanging_in_the_chain_alone_keeps_its_judged_cases():
+    """The chain feeds each function the student's own gradients and is only reported: a
+    function that hangs there (here on dcounts_sum's wrong values) and is right in isolation
+    passes every case. Its chain timeout once skipped its hidden cases: 2 of 7 for a right
+    dcounts, a second charge of dcounts_sum's mistake."""
+    from grader.pipeline import Grader
+    from grader.sandbox.client import Limits
+    from grader.submissions import Submission
+
+    source = with_functions(
+        "exercise1",
+        dcounts_sum="""
+        def dcounts_sum(counts_sum, dcounts_sum_inv):
+            return -(counts_sum**-2) * dcounts_sum_inv * 1.5
+        """,
+        dcounts="""
+        def dcounts(counts_sum_inv, dprobs, dcounts_sum, counts_sum, dcounts_sum_inv):
+            while not torch.allclose(dcounts_sum, -(counts_sum**-2) * dcounts_sum_inv):
+                pass
+            return counts_sum_inv * dprobs + dcounts_sum
+        """,
+    )
+    grader = Grader(limits=Limits(call_seconds=2))
+    try:
+        result = grader.grade(Submission("chain", {"exercise1": source.encode()})).to_json()
+    finally:
+        grader.close()
+    dcounts = item(result, "exercise1.dcounts")
+    assert dcounts["status"] == "passed" and len(dcounts["cases"]) == 7, dcounts["message"]
+    steps = {s["grad"]: s["status"] for s in result["chain"]["steps"]}
+    assert steps["dcounts_sum"] == "failed" and steps["dcounts"] == "timeout", steps
+
+
 # What runs in the student's process cannot reach the judgement
 
 LIES = """

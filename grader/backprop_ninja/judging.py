@@ -150,7 +150,12 @@ def chain(session, case: Case) -> dict:
             steps.append({"grad": grad, "status": "unreached", "needs": needs})
             continue
         outcome = session.call(
-            "exercise1", grad, available, spec.allowed_exercise1(grad), public=case.public
+            "exercise1",
+            grad,
+            available,
+            spec.allowed_exercise1(grad),
+            public=case.public,
+            judged=False,  # reported only: a timeout here must not skip the judged cases
         )
         result = judge_case(
             case.meta(),
