@@ -469,7 +469,8 @@ class LocalSession:
         self.files: dict[str, LocalFile | None] = {}
         self.sources = folder
         self.names, self.expected, self.away = files, expected, away
-        self.timed_out: set[tuple[str, str]] = set()  # one endless loop costs its time once
+        # One endless loop costs its time once in each scope (Session.timed_out).
+        self.timed_out: set[tuple[str, str, str]] = set()
         sources, self.notes = exercise_sources(folder, files)
         for name in files:
             source = sources.get(name)
@@ -536,10 +537,10 @@ class LocalSession:
         return graders_conditions(home, printed, self.sources, self.names, self.away)
 
     def call_each(
-        self, file: str, func: str, availables, allowed: frozenset[str], public=False
+        self, file: str, func: str, availables, allowed: frozenset[str], public=False, *, scope=""
     ) -> list:
         """One `call` per case, as the grader's session answers them (every case here is public)."""
-        return [self.call(file, func, available, allowed) for available in availables]
+        return [self.call(file, func, a, allowed, scope=scope) for a in availables]
 
     def call(
         self,
@@ -549,20 +550,14 @@ class LocalSession:
         allowed: frozenset[str],
         public=False,
         *,
-        judged: bool = True,
+        scope: str = "",
     ) -> Outcome:
-        """As the grader's Session.call, `judged` included (a reported call's timeout is not
-        held against the function's judged cases)."""
-        outcome = self._call(file, func, available, allowed)
-        if not judged:
-            self.timed_out.discard((file, func))  # a remembered one returned before any call
-        return outcome
-
-    def _call(self, file: str, func: str, available: dict, allowed: frozenset[str]) -> Outcome:
+        """As the grader's Session.call, `scope` included: a timeout skips the function's
+        later calls in its own scope only."""
         f = self.files.get(file)
         if f is None:
             return Outcome("missing", f"{file}.py was not submitted")
-        if (file, func) in self.timed_out:
+        if (file, func, scope) in self.timed_out:
             return Outcome("timeout", f"skipped: `{func}` timed out on an earlier case")
         problem = self._declared(f, func)
         if problem:
@@ -572,9 +567,11 @@ class LocalSession:
             return refused
         args = {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in args.items()}
         first = [args.pop(k) for k in positional]
-        return self._run(f, func, first, args, allowed)
+        return self._run(f, func, first, args, allowed, scope)
 
-    def _run(self, f: LocalFile, func: str, first: list, args: dict, allowed) -> Outcome:
+    def _run(
+        self, f: LocalFile, func: str, first: list, args: dict, allowed, scope: str = ""
+    ) -> Outcome:
         """One call under the grader's conditions, judged as the grader's session judges it."""
         fn, tripwire = f.module[func], AutogradTripwire()
         with self._conditions(f.home, f.printed), torch.no_grad(), tripwire:
@@ -582,7 +579,7 @@ class LocalSession:
                 with time_limit(CALL_SECONDS):
                     value, failure = fn(*first, **args), None
             except OutOfTime:
-                self.timed_out.add((f.name, func))
+                self.timed_out.add((f.name, func, scope))
                 value, failure = None, Outcome("timeout", no_answer(CALL_SECONDS))
             except NotImplementedError:
                 value, failure = (

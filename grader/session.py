@@ -93,7 +93,12 @@ class Session:
         self.static_scan = static_scan
         self.public_only = public_only
         self.deadline = time.monotonic() + time_budget
-        self.timed_out: set[tuple[str, str]] = set()
+        # (file, func, scope) of each call that timed out: one endless loop costs its own time
+        # once, not once per case. Per scope (call_each): a function serving several items
+        # (the chain, the training run, layer-by-layer's linear with and without bias) once
+        # had a timeout in one skip the others' cases: a backward hanging in exercise 3's run
+        # alone lost 5 of 7 cases of each of its seven gradient items.
+        self.timed_out: set[tuple[str, str, str]] = set()
         self.hidden_given = False  # a live process was handed a hidden case's inputs
         self.stopped = False  # set by `stop`: no process is started, no call made, any more
         self.files: dict[str, StudentFile] = {}
@@ -118,14 +123,13 @@ class Session:
         allowed: frozenset,
         public=False,
         *,
-        judged: bool = True,
+        scope: str = "",
     ) -> Outcome:
         """Call `file.func` with the arguments it declares, drawn from `available`.
 
-        `judged=False`: a call whose answer is only reported (exercise 1's chain, fed the
-        student's own gradients). Its timeout is not held against the function's judged
-        cases: one once had a function right in isolation skip its hidden cases, 2 of 7."""
-        return self.call_each(file, func, [available], allowed, public, judged=judged)[0]
+        `scope`: the item (or report) the call serves, when the function serves several. A
+        timeout skips the function's later calls in its own scope only (`call_each`)."""
+        return self.call_each(file, func, [available], allowed, public, scope=scope)[0]
 
     def call_each(
         self,
@@ -135,7 +139,7 @@ class Session:
         allowed: frozenset[str],
         public: bool | Sequence[bool] = False,
         *,
-        judged: bool = True,
+        scope: str = "",
     ) -> list[Outcome]:
         """`call` once per entry of `availables` (one per case), in order, with the outcomes
         separate calls would have: the process makes the calls one after another without a
@@ -149,7 +153,10 @@ class Session:
         process of the submission was handed a hidden case's inputs, every live process is
         ended before a public call, which then gets a fresh one. Unflagged calls count as
         hidden; the suites ask every public case of the submission before any hidden one
-        (runner.public_phase_first), so this is the exception."""
+        (runner.public_phase_first), so this is the exception.
+
+        `scope`: the item (or report) the calls serve, when the function serves several: a
+        timeout skips the function's later calls in the same scope only (`timed_out`)."""
         flags = [public] * len(availables) if isinstance(public, bool) else list(public)
         if len(flags) != len(availables):
             raise ValueError("one `public` flag per call")
@@ -160,7 +167,7 @@ class Session:
             kind = flags[len(outcomes)]
             if kind:
                 self._forget_hidden()
-            problem = self._before_call(f, file, func)
+            problem = self._before_call(f, file, func, scope)
             if problem:
                 outcomes.append(problem)
                 continue
@@ -182,8 +189,8 @@ class Session:
                 self.hidden_given = True
             replies = f.process.call_each(file, func, plans, stop_at=self.deadline)
             for reply in replies:
-                if reply.kind == "timeout" and judged:
-                    self.timed_out.add((file, func))
+                if reply.kind == "timeout":
+                    self.timed_out.add((file, func, scope))
                 outcome = self._outcome(f, func, reply)
                 if outcome.status == "error" and reply.kind == "error":
                     plain = self._unreachable(outcome.message)
@@ -226,7 +233,9 @@ class Session:
                     other.process.kill()
             self.hidden_given = False
 
-    def _before_call(self, f: StudentFile | None, file: str, func: str) -> Outcome | None:
+    def _before_call(
+        self, f: StudentFile | None, file: str, func: str, scope: str = ""
+    ) -> Outcome | None:
         """Why `file.func` cannot be called now, or None (its process is then up and loaded)."""
         if f is None or f.source is None:
             if self.notebook:
@@ -236,7 +245,7 @@ class Session:
             return Outcome("error", "grading was stopped before this call")
         if time.monotonic() > self.deadline:
             return Outcome("timeout", "the submission's total time budget ran out before this call")
-        if (file, func) in self.timed_out:
+        if (file, func, scope) in self.timed_out:
             # One endless loop costs its own time once, not once per case.
             return Outcome("timeout", f"skipped: `{func}` timed out on an earlier case")
         return self._ready(f) or self._declared(f, func)

@@ -562,6 +562,30 @@ def test_a_function_hanging_in_the_chain_alone_keeps_its_judged_cases():
     assert steps["dcounts_sum"] == "failed" and steps["dcounts"] == "timeout", steps
 
 
+def test_a_backward_hanging_in_the_training_run_alone_costs_the_run_only():
+    """The run is its own item: a backward that hangs there (here where no hidden unit is
+    quiet, as in the run and in no case) keeps its seven gradient items. Its timeout once
+    skipped their hidden cases: 5 of 7 cases lost by each of seven right gradients."""
+    from grader.pipeline import Grader
+    from grader.sandbox.client import Limits
+    from grader.submissions import Submission
+
+    source = mutated(
+        "exercise3",
+        "    dlogits = F.softmax(logits, 1)\n",
+        "    while hprebn.var(0).min() > 0.1:\n        pass\n    dlogits = F.softmax(logits, 1)\n",
+    )
+    grader = Grader(limits=Limits(call_seconds=2))
+    try:
+        result = grader.grade(Submission("run", {"exercise3": source.encode()})).to_json()
+    finally:
+        grader.close()
+    exercise3 = {i for i in failing(result) if i.startswith("exercise3.")}
+    assert exercise3 == {"exercise3.training"}, exercise3
+    assert item(result, "exercise3.training")["status"] == "timeout"
+    assert all(len(item(result, f"exercise3.{g}")["cases"]) == 7 for g in ("dC", "dW1"))
+
+
 # What runs in the student's process cannot reach the judgement
 
 LIES = """

@@ -358,6 +358,28 @@ def test_the_public_check_runs_this_assignment_and_shows_no_hidden_case(tmp_path
     assert "hidden-" not in run.stdout and "6 of 9 items pass" in run.stdout
 
 
+def test_a_function_hanging_for_one_item_keeps_the_other_items_it_serves():
+    """batchnorm_backward serves batchnorm_2d and batchnorm_3d: hanging on 3-D input costs
+    batchnorm_3d and the run (whose WaveNet has 3-D batchnorms), not the 2-D item. Its
+    timeout once skipped batchnorm_2d's hidden cases."""
+    from grader.pipeline import Grader
+    from grader.sandbox.client import Limits
+    from grader.submissions import Submission
+
+    source = mutated(
+        "    dims = tuple(range(dout.dim() - 1))\n",
+        "    while dout.dim() == 3:\n        pass\n    dims = tuple(range(dout.dim() - 1))\n",
+    )
+    g = Grader(assignment=A, limits=Limits(call_seconds=2))
+    try:
+        result = g.grade(Submission("hangs", {"layers": source.encode()})).to_json()
+    finally:
+        g.close()
+    assert failing(result) == {"batchnorm_3d", "training"}
+    assert item(result, "batchnorm_3d")["status"] == "timeout"
+    assert item(result, "training")["status"] == "timeout"
+
+
 def test_a_transposed_weight_gradient_is_named_as_such(grade):
     transposed = mutated(
         "dweight = x.reshape(-1, fan_in).T @ dout.reshape(-1, fan_out)",

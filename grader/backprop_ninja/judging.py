@@ -155,7 +155,7 @@ def chain(session, case: Case) -> dict:
             available,
             spec.allowed_exercise1(grad),
             public=case.public,
-            judged=False,  # reported only: a timeout here must not skip the judged cases
+            scope="chain",  # reported only: no timeout of the cases' skips it, nor its theirs
         )
         result = judge_case(
             case.meta(),

@@ -188,7 +188,10 @@ def _student_grads(
         forward = model.compact_forward(params, Xb, Yb)
     available = {"Xb": Xb, "Yb": Yb, "n": cfg.n, **cfg.sizes(), **params, **forward}
     # Public: the run's verdict and deviations are shown to the student.
-    outcome = session.call("exercise3", "backward", available, spec.ALLOWED_EXERCISE3, public=True)
+    # Its own scope: a timeout among backward's cases does not skip the run, nor one here them.
+    outcome = session.call(
+        "exercise3", "backward", available, spec.ALLOWED_EXERCISE3, public=True, scope="training"
+    )
     if outcome.status != "ok":
         return outcome
     grads = split_grads(outcome.value)

@@ -37,7 +37,9 @@ def check(folder: Path) -> dict:
         items = []
         for item in ITEMS:
             its = public[item.name]
-            outcomes = session.call_each(FILE, item.function, [c.inputs for c in its], item.allowed)
+            inputs = [c.inputs for c in its]
+            # Each item its own scope, as in the grader's suite (Session.timed_out).
+            outcomes = session.call_each(FILE, item.function, inputs, item.allowed, scope=item.name)
             judged = [judge_module(item, c, o) for c, o in zip(its, outcomes, strict=True)]
             items.append(make_item(f"{FILE}.{item.name}", judged))
         output = session.output()

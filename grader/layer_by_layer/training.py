@@ -213,7 +213,8 @@ def _call(session, kind, available, grads, shapes) -> dict[str, torch.Tensor] | 
     """One student call; its gradients as float32 tensors of the right shapes, or why not."""
     func = FUNCTION[kind]
     # Public: the run's verdict and deviations are shown to the student.
-    outcome = session.call(spec.FILE, func, available, ALLOWED[kind], public=True)
+    # Its own scope: a timeout in the items' cases does not skip the run, nor one here them.
+    outcome = session.call(spec.FILE, func, available, ALLOWED[kind], public=True, scope="training")
     if outcome.whole_file:
         return outcome
     if outcome.status != "ok":
