@@ -121,10 +121,10 @@ def test_every_public_call_of_a_submission_comes_before_any_hidden_one(grade, mo
     calls = []
     real = Session.call_each
 
-    def logged(self, file, func, availables, allowed, public=False):
+    def logged(self, file, func, availables, allowed, public=False, **scope):
         flags = [public] * len(availables) if isinstance(public, bool) else list(public)
         calls.extend((file, func, flag) for flag in flags)
-        return real(self, file, func, availables, allowed, public)
+        return real(self, file, func, availables, allowed, public, **scope)
 
     monkeypatch.setattr(Session, "call_each", logged)
     result = grade({f: solution(f) for f in ("exercise1", "exercise2", "exercise3")})
@@ -149,11 +149,11 @@ def test_files_handed_true_gradients_are_judged_on_hidden_cases_after_the_others
     hidden_files = []
     real = Session.call_each
 
-    def logged(self, file, func, availables, allowed, public=False):
+    def logged(self, file, func, availables, allowed, public=False, **scope):
         flags = [public] * len(availables) if isinstance(public, bool) else list(public)
         if not all(flags) and (not hidden_files or hidden_files[-1] != file):
             hidden_files.append(file)
-        return real(self, file, func, availables, allowed, public)
+        return real(self, file, func, availables, allowed, public, **scope)
 
     monkeypatch.setattr(Session, "call_each", logged)
     result = grade({f: solution(f) for f in ("exercise1", "exercise2", "exercise3")})
