@@ -182,7 +182,7 @@ def _not_a_tensor(value: object) -> str:
     kind = getattr(value, "type_name", None)
     if isinstance(kind, str):
         if kind.startswith("tensor whose values cannot be read"):
-            return f"returned a {kind}: a meta or nested tensor? return an ordinary one"
+            return f"returned a {kind}; return an ordinary tensor (not a meta or nested one)"
         if kind.startswith("tensor of dtype"):
             dtype = kind.removeprefix("tensor of dtype ")
             return f"returned a {dtype} tensor; a gradient is a real floating-point tensor"

@@ -80,6 +80,8 @@ def as_the_grader_sees(value: Any, depth: int = 0) -> Any:
     if isinstance(value, torch.Tensor):
         try:
             t = _plain(value)
+        except MemoryError:
+            raise
         except Exception as e:  # noqa: BLE001 - whatever the tensor (or a lying subclass) raises
             return NotATensor(f"{UNREADABLE} ({type(e).__name__})")
         name = str(t.dtype).removeprefix("torch.")
@@ -106,7 +108,7 @@ def _plain(value: torch.Tensor) -> torch.Tensor:
         value = value.to_dense()
     t = torch.Tensor.as_subclass(value, torch.Tensor).detach().cpu()
     t = t.resolve_conj().resolve_neg()
-    t.contiguous().shape  # noqa: B018 - what the sandbox reads too: a nested tensor raises here
+    t.shape  # noqa: B018 - as the sandbox asks it: a nested tensor has no shape and raises here
     return t
 
 

@@ -282,18 +282,18 @@ def _tensor(t, blobs: list[bytes]) -> dict:
     """A tensor's description, or, for one whose values cannot be read (a meta or nested
     tensor), an object that says so: it fails as the answer it is. It once made the whole
     result unreadable, so one such entry of backward's list cost the six gradients beside it."""
-    mark = len(blobs)
     try:
-        return {"tensor": _tensor_meta(t, blobs)}
+        t = plain(t)
+    except MemoryError:
+        raise  # too large to read at all: the whole answer is an error, as it always was
     except Exception as e:  # noqa: BLE001 - whatever the tensor (or a lying subclass) raises
-        del blobs[mark:]
         return {"object": f"{UNREADABLE} ({type(e).__name__})"}
+    return {"tensor": _tensor_meta(t, blobs)}
 
 
 def _tensor_meta(t, blobs: list[bytes]) -> dict:
     import torch
 
-    t = plain(t)
     name = sent_as = str(t.dtype).removeprefix("torch.")
     if t.dtype == torch.bfloat16:  # numpy has no bfloat16: it travels as float32, named as it was
         t, sent_as = t.float(), "float32"
@@ -320,7 +320,9 @@ def plain(t):
     if t.layout != torch.strided:  # asked before as_subclass, which needs a strided tensor
         t = t.to_dense()
     t = torch.Tensor.as_subclass(t, torch.Tensor).detach().cpu()
-    return t.resolve_conj().resolve_neg()
+    t = t.resolve_conj().resolve_neg()
+    t.shape  # noqa: B018 - a nested tensor has no shape: it raises here
+    return t
 
 
 def decode_tensor(meta: dict, blobs: list[bytes], max_numel: int = 1 << 28):
