@@ -722,7 +722,12 @@ def test_a_forged_dict_is_read_as_data() -> None:
 
 def test_forged_signatures_are_reduced_to_names() -> None:
     raw = {
-        "dW1": {"params": ["embcat", 5, "x y", "dhprebn"], "varkw": "yes", "positional_only": 3},
+        "dW1": {
+            "params": ["embcat", 5, "x y", "dhprebn"],
+            "varkw": "yes",
+            "positional_only": 3,
+            "defaulted": ["embcat", 7, "no name"],
+        },
         "not a name": {"params": []},
         "db1": "junk",
     }
@@ -732,6 +737,7 @@ def test_forged_signatures_are_reduced_to_names() -> None:
             "varkw": False,
             "varargs": False,
             "positional_only": [],
+            "defaulted": ["embcat"],
         }
     }
 
