@@ -361,6 +361,21 @@ def test_a_sparse_dC_is_judged_on_its_values_and_an_unreadable_one_costs_dC_only
     assert item(result, "exercise3.training")["extra"]["excused"] == ["dC"]
 
 
+def test_a_dict_keyed_by_parameter_names_says_which_key_was_meant(grade):
+    """`{"C": dC, ...}`, the lecture's `parameters` names: each gradient says the key it has
+    and the one meant (`C` and `dC` are too far apart for the spelling check: dC's message
+    said only which keys must be)."""
+    source = solution("exercise3")
+    for grad in ("dC", "dW1", "db1", "dW2", "db2", "dbngain", "dbnbias"):
+        old = f'"{grad}": {grad},'
+        assert source.count(old) == 1
+        source = source.replace(old, f'"{grad[1:]}": {grad},')
+    result = grade(submission(exercise3=source))
+    for grad in ("dC", "dW1"):  # `C` is too far from `dC` for the spelling check alone
+        it = item(result, f"exercise3.{grad}")
+        assert f"it has `{grad[1:]}`: meant as `{grad}`?" in it["message"], it["message"]
+
+
 def test_a_gradient_left_out_of_exercise_3s_dict_costs_that_gradient_only(grade):
     """A key misspelt or left out of backward's dict fails that gradient alone, as None in the
     lecture's list does: the others are judged, and the run takes the absent ones from autograd

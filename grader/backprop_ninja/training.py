@@ -66,9 +66,13 @@ def split_grads(value: object) -> dict[str, object] | str:
 
 
 def _absent(name: str, value: dict) -> str:
-    """Why the returned dict has no gradient `name`, with the key meant, when one is close."""
+    """Why the returned dict has no gradient `name`, with the key meant, when one is close.
+    A key named after the parameter (`C` for dC, as in the lecture's `parameters` list) is
+    too far for the spelling check, and said as such."""
     others = [k for k in itertools.islice(value, _KEYS_WEIGHED) if k not in spec.EXERCISE3_GRADS]
     close = did_you_mean(name, set(others), frozenset(spec.EXERCISE3_GRADS))
+    if not close and name[1:] in others:
+        close = f"did you mean `{name[1:]}`?"
     typo = f"; it has {close.removeprefix('did you mean ').rstrip('?')}: meant as `{name}`?"
     return f"the returned dict has no {name} (keys must be {', '.join(spec.EXERCISE3_GRADS)})" + (
         typo if close else ""
