@@ -376,6 +376,30 @@ def test_a_dict_keyed_by_parameter_names_says_which_key_was_meant(grade):
         assert f"it has `{grad[1:]}`: meant as `{grad}`?" in it["message"], it["message"]
 
 
+def test_a_right_gradient_in_another_s_place_says_whose_it_is(grade):
+    """The lecture's `grads` list with dW1 first, and a dict with dbngain and dbnbias swapped:
+    each misplaced gradient is right for the parameter it belongs to, and says so (it said only
+    "wrong shape", or for dbngain and dbnbias, of one shape, only "values differ")."""
+    listed = mutated(
+        "exercise3",
+        '    return {\n        "dC": dC,\n        "dW1": dW1,\n',
+        '    return [dW1, dC, db1, dW2, db2, dbngain, dbnbias]\n    return {\n        "dC": dC,\n'
+        '        "dW1": dW1,\n',
+    )
+    result = grade(submission(exercise3=listed))
+    assert failing(result) == {"exercise3.dC", "exercise3.dW1"}  # the run excuses both
+    for grad, other in (("dC", "dW1"), ("dW1", "dC")):
+        hint = item(result, f"exercise3.{grad}")["hint"]
+        assert f"this is {other}, right, in {grad}'s place: the list goes dC, dW1" in hint, hint
+    swapped = mutated("exercise3", '"dbngain": dbngain,', '"dbngain": dbnbias,').replace(
+        '"dbnbias": dbnbias,', '"dbnbias": dbngain,'
+    )
+    result = grade(submission(exercise3=swapped))
+    assert {"exercise3.dbngain", "exercise3.dbnbias"} <= failing(result)
+    hint = item(result, "exercise3.dbngain")["hint"]
+    assert "this is dbnbias, right, under the key dbngain" in hint, hint
+
+
 def test_a_gradient_left_out_of_exercise_3s_dict_costs_that_gradient_only(grade):
     """A key misspelt or left out of backward's dict fails that gradient alone, as None in the
     lecture's list does: the others are judged, and the run takes the absent ones from autograd

@@ -256,6 +256,19 @@ SCENARIOS = {
         "exercise1.dh",
         ("WRONG", "cannot be read", "meta or nested"),
     ),
+    # The lecture's `grads` list in another order: the check names whose gradient it is.
+    "exercise 3's list out of order": (
+        {
+            "exercise3": mutated(
+                "exercise3",
+                '    return {\n        "dC": dC,\n',
+                "    return [dW1, dC, db1, dW2, db2, dbngain, dbnbias]\n    return {\n"
+                '        "dC": dC,\n',
+            )
+        },
+        "exercise3.dC",
+        ("WRONG", "this is dW1, right, in dC's place"),
+    ),
 }
 
 

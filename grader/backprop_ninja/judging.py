@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from ..grading import judge_case, make_item
 from ..hints import HintContext, SizeRule
+from ..judge import judge
 from ..records import CaseResult, ItemResult, Outcome
 from . import spec
 from .cases import Case
@@ -226,18 +227,39 @@ def parameter_gradients(
                 one = Outcome("failed", grads[grad].message)
             else:
                 one = Outcome("ok", value=grads[grad])
-            per_grad[grad].append(
-                judge_case(
-                    case.meta(),
-                    one,
-                    case.compact_grads[grad],
-                    input_dtype=case.dtype,
-                    scale_floor=case.scale_floor(grad, case.compact_grads),
-                    hints=hint_context(grad, case, mistakes, compact=True),
-                    name=grad,
-                )
+            result = judge_case(
+                case.meta(),
+                one,
+                case.compact_grads[grad],
+                input_dtype=case.dtype,
+                scale_floor=case.scale_floor(grad, case.compact_grads),
+                hints=hint_context(grad, case, mistakes, compact=True),
+                name=grad,
             )
+            if result.status == "failed" and not result.hint and one.status == "ok":
+                result.hint = _in_place_of(grad, one.value, case, isinstance(outcome.value, dict))
+            per_grad[grad].append(result)
     return [make_item(f"exercise3.{g}", results, LECTURE_SIZES) for g, results in per_grad.items()]
+
+
+def _in_place_of(grad: str, value: object, case: Case, keyed: bool) -> str:
+    """The hint for a gradient that is right, but another parameter's: `backward`'s list in
+    another order than the lecture's (dW1 first, say), or a dict's keys swapped. Its item said
+    only "wrong shape", or, between dbngain and dbnbias (one shape), "values differ".
+    db1's truth is zero: any zero passes as it, so it is never named."""
+    for other in spec.EXERCISE3_GRADS:
+        if other in (grad, "db1"):
+            continue
+        truth = case.compact_grads[other]
+        floor = case.scale_floor(other, case.compact_grads)
+        if judge(value, truth, input_dtype=case.dtype, scale_floor=floor, name=other).passed:
+            where = (
+                f"under the key {grad}"
+                if keyed
+                else f"in {grad}'s place: the list goes {', '.join(spec.EXERCISE3_GRADS)}"
+            )
+            return f"this is {other}, right, {where}"
+    return ""
 
 
 def excused(gradient_items: Sequence[ItemResult]) -> list[str]:
