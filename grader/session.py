@@ -95,9 +95,9 @@ class Session:
         self.deadline = time.monotonic() + time_budget
         # (file, func, scope) of each call that timed out: one endless loop costs its own time
         # once, not once per case. Per scope (call_each): a function serving several items
-        # (the chain, the training run, layer-by-layer's linear with and without bias) once
-        # had a timeout in one skip the others' cases: a backward hanging in exercise 3's run
-        # alone lost 5 of 7 cases of each of its seven gradient items.
+        # (a reported-only chain, a training run, one function judged as two items) once had
+        # a timeout in one skip the others' cases: a backward hanging in a training run alone
+        # lost 5 of 7 cases of each of its seven gradient items.
         self.timed_out: set[tuple[str, str, str]] = set()
         self.hidden_given = False  # a live process was handed a hidden case's inputs
         self.stopped = False  # set by `stop`: no process is started, no call made, any more
