@@ -258,7 +258,10 @@ class Session:
         if f is None or f.source is None or self._ready(f) or self._declared(f, func):
             return None
         sig = f.functions[func]
-        return [p for p in sig["params"] if p not in sig.get("defaulted", [])]
+        # A set: the lists are the student process's report, and a lookup in a list of
+        # thousands of names for each of thousands more kept the grader busy for minutes.
+        defaulted = set(sig.get("defaulted", []))
+        return [p for p in sig["params"] if p not in defaulted]
 
     def prefetch(self) -> None:
         """Start every file's process and import now, in the background: the imports then run

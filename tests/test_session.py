@@ -317,3 +317,33 @@ def test_no_process_of_the_submission_outlives_hidden_inputs_into_a_public_call(
     s.close()
     assert a_hidden.dead and b_before.dead
     assert alive == [s.files["b"].process] and public.value[0].tolist() == [0.0]
+
+
+def test_a_signature_s_names_are_weighed_in_time_linear_in_their_number(zygote):
+    """`declared` once looked each parameter up in the list of defaulted ones: a signature a
+    student process reports (forged, or a `def` of thousands of names each side) then cost the
+    grader's own process names x defaulted comparisons, some 10^10 for a megabyte's header,
+    minutes of the grader's CPU outside every deadline."""
+    compared = []
+
+    class Name(str):
+        __hash__ = str.__hash__
+
+        def __eq__(self, other):
+            compared.append(1)
+            return str.__eq__(self, other)
+
+    s = session_for(zygote, "def f(x, i):\n    return x\n")
+    assert s.declared("ex", "f") == ["x", "i"]
+    k = 2_000
+    needed, kept = [Name(f"a{j}") for j in range(k)], [Name(f"b{j}") for j in range(k)]
+    s.files["ex"].functions["f"] = {
+        "params": needed + kept,
+        "varkw": False,
+        "varargs": False,
+        "positional_only": [],
+        "defaulted": kept,
+    }
+    assert s.declared("ex", "f") == needed
+    s.close()
+    assert len(compared) < 4 * k
