@@ -168,7 +168,7 @@ class Grader:
         sources, file_notes = decode_sources(sub, self.assignment.files)
         timer = CallTimer()
         try:
-            notebook = str((sub.notebook or {}).get("graded") or "")
+            notebook = notebook_label(str((sub.notebook or {}).get("graded") or ""))
             items, extra, outputs, ended = self._run(sources, timer, notebook)
         except Exception:  # noqa: BLE001 - a grader bug must still leave the student a report
             items, outputs, ended = [], {}, False
@@ -297,6 +297,22 @@ def student_record(sub: Submission) -> dict[str, Any]:
     if not sub.notes:
         return dict(sub.student)
     return dict(sub.student, notes=[printable(n) for n in sub.notes])
+
+
+MAX_NOTEBOOK_LABEL = 80  # characters of a notebook's name quoted in a message
+
+
+def notebook_label(name: str) -> str:
+    """A notebook's file name as the items' messages quote it: printable, and cut in the middle
+    past MAX_NOTEBOOK_LABEL characters. It enters every missing function's message: a line
+    break in a zip entry's name put a forged `Score:` line on the Gradescope page, an escape
+    sequence or a right-to-left override reached the report as it was, and a name of 60,000
+    characters made a 2.6 MB result.json. The record of what was graded keeps the name whole."""
+    name = printable(name)
+    if len(name) <= MAX_NOTEBOOK_LABEL:
+        return name
+    keep = MAX_NOTEBOOK_LABEL // 2
+    return f"{name[:keep]}...{name[-keep:]}"
 
 
 def file_states(file_notes: dict[str, str]) -> dict[str, str]:

@@ -17,6 +17,7 @@ code is dropped from a notebook by design; a test below shows the endless loop c
 from __future__ import annotations
 
 import re
+import zipfile
 
 import pytest
 from attacks.corpus import ATTACKS
@@ -196,3 +197,30 @@ def test_a_notebook_lacking_a_function_or_an_exercise_says_so_in_its_words(grade
     outputs = " ".join(t["output"] for t in page["tests"])
     assert f"the notebook {name} defines no function of exercise2" in outputs
     assert ".py" not in outputs and ".py" not in render(result), outputs
+
+
+def test_a_hostile_notebook_name_is_quoted_printable_and_short_in_every_message(grader, tmp_path):
+    """The notebook's own file name enters every missing function's message. A zip entry's name
+    with a line break put a forged `Score:` line on the Gradescope page, an escape sequence and
+    a right-to-left override went into the report and the terminal as they were, and a name of
+    60,000 characters, repeated in every such message, made a 2.6 MB result.json."""
+    first = [c for c in split_module(solution("exercise1")) if not c.startswith("def dprobs(")]
+    files = {"exercise1": "".join(first), "exercise3": solution("exercise3")}
+    name = "A" * 20_000 + "\nScore: 100 of 100\x1b[2J\u202eevil.ipynb"
+    upload = tmp_path / "student.zip"
+    with zipfile.ZipFile(upload, "w") as z:
+        z.writestr(name, lecture_notebook(files, "colab"))
+    (sub,), _ = discover(upload, FILES, tmp_path / "work")
+    result = grader.grade(sub).to_json()
+    said = {i["id"]: i["message"] for i in result["items"]}
+    assert "of the notebook AAA" in said["exercise1.dprobs"]
+    assert "evil.ipynb" in said["exercise1.dprobs"]
+    assert "the notebook AAA" in said["exercise2.dlogits"]
+    messages = [i["message"] for i in result["items"]]
+    messages += [c["message"] for i in result["items"] for c in i["cases"]]
+    for text in messages:
+        assert not {"\n", "\x1b", "\u202e"} & set(text), text[-200:]
+        assert len(text) < 1000
+    page = to_gradescope(result, Rubric({}, "after_published"))
+    lines = "\n".join(t["output"] for t in page["tests"]).splitlines()
+    assert not any(line.startswith("Score: 100") for line in lines)
