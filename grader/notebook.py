@@ -473,32 +473,49 @@ def _starts(text: str) -> str:
     return _opening(lines[0]) if lines else ""
 
 
+MAX_EXECUTION_COUNT = 10**9  # more than any kernel gives: a larger count is a made-up one
+
+
 def _ran(cell: dict) -> int | None:
+    """A cell's saved execution count, or None: a count of thousands of digits, quoted in a
+    note, made each note kilobytes long."""
     count = cell.get("execution_count")
-    return count if isinstance(count, int) and not isinstance(count, bool) else None
+    if isinstance(count, int) and not isinstance(count, bool):
+        return count if 0 < count <= MAX_EXECUTION_COUNT else None
+    return None
 
 
 def _run_out_of_order(
     replaced: dict[int, set[tuple[str, int]]], records: dict[int, CellRecord]
 ) -> list[str]:
-    """A note for each function defined in two cells whose saved execution counts say the upper
-    one ran last: the student's kernel, and the check cells run in it, had the upper one, and the
-    grader takes the lower one, as a kernel run top to bottom would. The check said ok and the
-    grade said wrong (or the other way) with nothing to tell why."""
-    notes = []
+    """A note for each function defined in two cells or more whose saved execution counts say
+    an upper one ran last: the student's kernel, and the check cells run in it, had the upper
+    one, and the grader takes the lower one, as a kernel run top to bottom would. The check
+    said ok and the grade said wrong (or the other way) with nothing to tell why."""
+    # One note a function: the upper cell run last (the kernel's) beside the lower one graded.
+    # A note per cell once let 10,000 cells redefining one function write 10,000 notes.
+    kernels: dict[tuple[str, int], CellRecord] = {}  # (function, cell graded) -> upper cell
     for cell, pairs in sorted(replaced.items()):
-        for fn, later in sorted(pairs):
+        for fn, later in pairs:
             upper, lower = records[cell], records[later]
             if upper.ran is None or lower.ran is None or upper.ran <= lower.ran:
                 continue
-            notes.append(
-                f"`{fn}` is defined in {upper.label()} and, lower, in {lower.label()}, which the "
-                f"grader takes, as a kernel run top to bottom does; the saved notebook shows cell "
-                f"{upper.cell} run after cell {lower.cell} (execution counts [{upper.ran}] and "
-                f"[{lower.ran}]), so your kernel and a check cell run then may have used cell "
-                f"{upper.cell}'s: keep one of them, then Restart and run all"
-            )
-    return notes
+            if (fn, later) not in kernels or upper.ran > kernels[fn, later].ran:
+                kernels[fn, later] = upper
+    return [
+        _out_of_order_note(fn, upper, records[later])
+        for (fn, later), upper in sorted(kernels.items())
+    ]
+
+
+def _out_of_order_note(fn: str, upper: CellRecord, lower: CellRecord) -> str:
+    return (
+        f"`{fn}` is defined in {upper.label()} and, lower, in {lower.label()}, which the "
+        f"grader takes, as a kernel run top to bottom does; the saved notebook shows cell "
+        f"{upper.cell} run after cell {lower.cell} (execution counts [{upper.ran}] and "
+        f"[{lower.ran}]), so your kernel and a check cell run then may have used cell "
+        f"{upper.cell}'s: keep one of them, then Restart and run all"
+    )
 
 
 def _called_for(own: list[_Piece], pieces: list[_Piece], names) -> list[_Piece]:

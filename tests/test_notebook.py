@@ -184,6 +184,22 @@ def test_two_definitions_run_bottom_then_top_are_named_in_a_note():
         assert not [n for n in notes if "`dlogits`" in n], counts
 
 
+def test_a_function_run_out_of_order_gets_one_note_of_a_bounded_size_however_many_cells():
+    """One note per (cell, function) pair once let a notebook of 10,000 cells redefining
+    `dlogits`, their execution counts falling and each of 4,000 digits, write 10,000 notes of
+    8 KB twice into result.json (170 MB) and 84 MB into the report. The note is one per function:
+    the upper cell run last (the kernel's), beside the lower one graded; a count no kernel
+    gives (past a billion) is read as not recorded."""
+    many = [code("# Exercise 2\n" + ONE, count=1000 - i) for i in range(200)]
+    r = read([markdown("## Exercise 2\n"), *many, code("# Exercise 2\n" + TWO, count=5)])
+    (note,) = [n for n in r.notes if n.startswith("`dlogits`")]
+    assert "cell 2 run after cell 202 (execution counts [1000] and [5])" in note, note
+    huge = [code(ONE, count=10**4000 - i) for i in range(3)]
+    r = read([markdown("## Exercise 2\n"), *huge, code(TWO, count=10**4000 - 9)])
+    assert not [n for n in r.notes if n.startswith("`dlogits`")]
+    assert all(len(n) < 1000 for n in r.notes)
+
+
 def test_a_note_names_a_cell_by_its_first_line_which_jupyter_and_colab_let_a_student_find():
     """Neither Jupyter nor Colab shows a cell's position; its first line can be searched for."""
     later = "\n\n   # my  second try\n" + TWO
