@@ -27,8 +27,9 @@ def plain(stem: str) -> str:
 def match_name(
     filename: str, files: tuple[str, ...], suffixes: tuple[str, ...]
 ) -> tuple[str, int] | None:
-    """Which of `files` a file name means and how surely (0: its exact name, 1: a variant);
-    `suffixes`: the kinds of file read (".py", and ".ipynb" where notebooks are)."""
+    """Which of `files` a file name means and how surely (0: its exact name, 1: a variant, 2: a
+    file saved as text); `suffixes`: the kinds of file read (".py", and ".ipynb" where notebooks
+    are)."""
     name = unicodedata.normalize("NFC", filename).strip()
     if name.casefold().endswith(SAVED_AS_TEXT):
         # `exercise3.py.txt`: an editor or a browser that saved the file as text (TextEdit,
@@ -37,8 +38,10 @@ def match_name(
         inner = name[: -len(SAVED_AS_TEXT)]
         if inner.casefold().endswith(SAVED_AS_TEXT):
             return None
+        # Below every variant: `exercise3 (1).py` beside it is the student's Python more surely
+        # (tied as two variants, and differing, they left the exercise ungraded).
         within = match_name(inner, files, suffixes)
-        return (within[0], 1) if within else None
+        return (within[0], 2) if within else None
     suffix = next((s for s in suffixes if name.casefold().endswith(s)), None)
     if suffix is None:
         return None

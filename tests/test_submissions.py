@@ -89,8 +89,8 @@ def notes(sub: Submission) -> str:
         ("exercise1 copy.py", ("exercise1", 1)),  # macOS Finder
         ("exercise12.py", None),  # not exercise 1's copy 2: no separator
         ("exercise31.py", None),
-        ("exercise1.py.txt", ("exercise1", 1)),  # saved as text (TextEdit, Notepad, mail)
-        ("exercise1 (1).py.txt", ("exercise1", 1)),
+        ("exercise1.py.txt", ("exercise1", 2)),  # saved as text (TextEdit, Notepad, mail)
+        ("exercise1 (1).py.txt", ("exercise1", 2)),
         ("exercise1.txt", None),
         ("exercise1.py.txt.txt", None),
         ("notes.py", None),
@@ -120,6 +120,21 @@ def test_browser_renamed_files_are_graded_and_say_so(tmp_path):
     assert sub.files == {"exercise1": b"a = 1\n", "exercise2": b"b = 2\n", "exercise3": b"c = 3\n"}
     assert "graded exercise1 (1).py as exercise1.py" in sub.notes
     assert sub.absent == {}
+
+
+def test_a_file_saved_as_text_is_graded_only_where_no_python_file_stands_for_it(tmp_path):
+    """`exercise1.py.txt` beside `exercise1 (1).py` tied as two variants, and differing, left
+    exercise 1 ungraded (before text files were read, `exercise1 (1).py` was graded): a browser's
+    second download is the student's Python file more surely than a file saved as text."""
+    root = tree(
+        tmp_path / "alice",
+        {"exercise1 (1).py": "a = 1\n", "exercise1.py.txt": "old = 0\n", "exercise2.py.txt": "b\n"},
+    )
+    [sub], _ = discover(root, FILES)
+    assert sub.files["exercise1"] == b"a = 1\n"
+    assert sub.files["exercise2"] == b"b\n"
+    assert "graded exercise2.py.txt as exercise2.py" in sub.notes
+    assert sub.absent.get("exercise1") is None
 
 
 def test_two_different_candidates_for_one_exercise_are_never_guessed_between(tmp_path):
