@@ -613,10 +613,14 @@ class LocalSession:
         return None
 
     def declared(self, file: str, func: str) -> list[str] | None:
+        """As the grader's Session.declared: the names `file.func` needs (a defaulted one keeps
+        its default, so the chain goes on without it, as in the grader)."""
         f = self.files.get(file)
         if f is None or self._declared(f, func):
             return None
-        return list(f.functions[func]["params"])
+        sig = f.functions[func]
+        defaulted = set(sig.get("defaulted", []))
+        return [p for p in sig["params"] if p not in defaulted]
 
     def output(self) -> dict[str, str]:
         return {

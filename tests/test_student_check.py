@@ -387,6 +387,25 @@ def test_a_defaulted_parameter_passes_in_the_bundle_check_as_in_the_grader(
     assert "36 of 36 items pass on the public cases." in local
 
 
+def test_a_defaulted_later_gradient_leaves_the_chain_going_in_the_bundle_check_as_in_the_grader(
+    bundle_dir: Path, public_grader, tmp_path
+):
+    """`dprobs(probs, dlogprobs, dcounts_sum_inv=None)` keeps its default in both; the check's
+    chain still counted the defaulted name as needed and stopped at dprobs ("not reached"),
+    while the grader's chain went on and matched all the way down."""
+    sources = {
+        "exercise1": mutated(
+            "exercise1",
+            "def dprobs(probs, dlogprobs):",
+            "def dprobs(probs, dlogprobs, dcounts_sum_inv=None):",
+        )
+    }
+    folder = student_folder(tmp_path / "mine", sources)
+    local = bundle_check(bundle_dir, folder)
+    assert local.rstrip("\n") == render(graded(public_grader, folder), where=str(folder))
+    assert "exercise 1 matches autograd all the way down" in local
+
+
 def test_a_wrong_exercise3_gradient_costs_its_item_not_the_training_run(
     bundle_dir: Path, public_grader, tmp_path: Path
 ) -> None:
