@@ -400,6 +400,25 @@ def test_a_right_gradient_in_another_s_place_says_whose_it_is(grade):
     assert "this is dbnbias, right, under the key dbngain" in hint, hint
 
 
+def test_a_wrong_gradient_equal_to_another_s_right_one_is_no_swap(grade):
+    """dbngain without `bnraw *` is dhpreact's sum, dbnbias's value; db1 taken as dhpreact's sum
+    (batchnorm skipped) too. The student's dbnbias passes beside them, so nothing was swapped,
+    yet both said "this is dbnbias, right, under the key ...", pointing at keys that were fine
+    and away from the missing factor. A swap leaves the other gradient's own place wrong too."""
+    slips = mutated(
+        "exercise3",
+        "    dbngain = (bnraw * dhpreact).sum(0, keepdim=True)\n",
+        "    dbngain = dhpreact.sum(0, keepdim=True)\n",
+    ).replace("    db1 = dhprebn.sum(0)\n", "    db1 = dhpreact.sum(0)\n")
+    result = grade(submission(exercise3=slips))
+    assert {"exercise3.dbngain", "exercise3.db1"} <= failing(result)
+    assert "exercise3.dbnbias" not in failing(result)
+    for grad in ("dbngain", "db1"):
+        it = item(result, f"exercise3.{grad}")
+        hints = [it["hint"], *(c.get("hint", "") for c in it["cases"])]
+        assert not any("this is dbnbias" in h for h in hints), hints
+
+
 def test_a_gradient_left_out_of_exercise_3s_dict_costs_that_gradient_only(grade):
     """A key misspelt or left out of backward's dict fails that gradient alone, as None in the
     lecture's list does: the others are judged, and the run takes the absent ones from autograd

@@ -218,16 +218,9 @@ def parameter_gradients(
         outcomes = backward_calls(session, cases)
     for case, outcome in zip(cases, outcomes, strict=True):
         grads = split_grads(outcome.value) if outcome.status == "ok" else None
-        for grad in spec.EXERCISE3_GRADS:
-            if isinstance(grads, str):
-                one = Outcome("failed", grads)
-            elif grads is None:
-                one = outcome
-            elif isinstance(grads[grad], Absent):
-                one = Outcome("failed", grads[grad].message)
-            else:
-                one = Outcome("ok", value=grads[grad])
-            result = judge_case(
+        ones = {grad: _one(grad, grads, outcome) for grad in spec.EXERCISE3_GRADS}
+        results = {
+            grad: judge_case(
                 case.meta(),
                 one,
                 case.compact_grads[grad],
@@ -236,19 +229,39 @@ def parameter_gradients(
                 hints=hint_context(grad, case, mistakes, compact=True),
                 name=grad,
             )
+            for grad, one in ones.items()
+        }
+        # A swap leaves both places wrong: a gradient whose own place holds it right is no
+        # other's (dbngain without `bnraw *` equals dbnbias's value beside a right dbnbias).
+        misplaced = {g for g, r in results.items() if not r.passed}
+        for grad, result in results.items():
+            one = ones[grad]
             if result.status == "failed" and not result.hint and one.status == "ok":
-                result.hint = _in_place_of(grad, one.value, case, isinstance(outcome.value, dict))
+                keyed = isinstance(outcome.value, dict)
+                result.hint = _in_place_of(grad, one.value, case, keyed, misplaced)
             per_grad[grad].append(result)
     return [make_item(f"exercise3.{g}", results, LECTURE_SIZES) for g, results in per_grad.items()]
 
 
-def _in_place_of(grad: str, value: object, case: Case, keyed: bool) -> str:
+def _one(grad: str, grads, outcome: Outcome) -> Outcome:
+    """`grad`'s own answer out of `backward`'s (`grads`: split_grads's reading of it)."""
+    if isinstance(grads, str):
+        return Outcome("failed", grads)
+    if grads is None:
+        return outcome
+    if isinstance(grads[grad], Absent):
+        return Outcome("failed", grads[grad].message)
+    return Outcome("ok", value=grads[grad])
+
+
+def _in_place_of(grad: str, value: object, case: Case, keyed: bool, wrong: set[str]) -> str:
     """The hint for a gradient that is right, but another parameter's: `backward`'s list in
     another order than the lecture's (dW1 first, say), or a dict's keys swapped. Its item said
     only "wrong shape", or, between dbngain and dbnbias (one shape), "values differ".
-    db1's truth is zero: any zero passes as it, so it is never named."""
+    Only a parameter whose own place is `wrong` is named: one answered right there was not
+    swapped away. db1's truth is zero: any zero passes as it, so it is never named."""
     for other in spec.EXERCISE3_GRADS:
-        if other in (grad, "db1"):
+        if other in (grad, "db1") or other not in wrong:
             continue
         truth = case.compact_grads[other]
         floor = case.scale_floor(other, case.compact_grads)
