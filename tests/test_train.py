@@ -136,6 +136,21 @@ def test_grader_train_leaves_a_defaulted_parameter_at_its_default(names_file: Pa
         assert all(ok for _, ok in step.values()), step
 
 
+def test_grader_train_takes_a_parameter_named_kwargs_beside_keyword_arguments(
+    names_file: Path, tmp_path
+):
+    """`backward(..., kwargs=None, **kw)` is Python: the callable standing for it named its own
+    `**kwargs` so, beside the student's `kwargs`, and `grader train` ended in a ValueError
+    traceback (duplicate parameter name) instead of training."""
+    source = SOLUTION.read_text().replace("h, logits\n):", "h, logits, kwargs=None, **kw\n):")
+    assert "kwargs=None" in source
+    path = tmp_path / "exercise3.py"
+    path.write_text(source)
+    result = run_training(path, names_file, steps=3, check_steps=3, seed=2)
+    for step in result["grad_check"]:
+        assert all(ok for _, ok in step.values()), step
+
+
 def test_call_by_name_refuses_an_argument_it_cannot_supply() -> None:
     def f(a, dW1):
         return a

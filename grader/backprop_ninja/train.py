@@ -85,18 +85,31 @@ def load_backward(path: Path) -> Callable[..., object]:
             raise TrainingError(f"backward failed ({answer.kind}): {why}")
         return _plain(answer.value)
 
-    # A defaulted parameter keeps a default here too, so call_by_name leaves it out when the
-    # training run has no value of that name, and the student's own default applies.
+    backward.__signature__ = _signature(declared)
+    return backward
+
+
+def _signature(declared: dict) -> inspect.Signature:
+    """The signature the sandbox reported, for `call_by_name`. A defaulted parameter keeps a
+    default here too, so call_by_name leaves it out when the training run has no value of that
+    name, and the student's own default applies. Each name once (a forged report may repeat
+    one), defaulted ones found in a set (a list lookup per name is quadratic in a forged
+    report's megabyte), and the `**` parameter named apart from them: `kwargs=None` beside
+    `**kw` is Python, and a `**kwargs` of the same name ended `grader train` in a ValueError."""
+    names = list(dict.fromkeys(declared["params"]))
+    defaulted = set(declared.get("defaulted", []))
     params = [
         inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=_OWN_DEFAULT)
-        if n in declared.get("defaulted", [])
+        if n in defaulted
         else inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY)
-        for n in declared["params"]
+        for n in names
     ]
     if declared.get("varkw"):
-        params.append(inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD))
-    backward.__signature__ = inspect.Signature(params)
-    return backward
+        rest, taken = "kwargs", set(names)
+        while rest in taken:
+            rest = "_" + rest
+        params.append(inspect.Parameter(rest, inspect.Parameter.VAR_KEYWORD))
+    return inspect.Signature(params)
 
 
 _OWN_DEFAULT = object()
