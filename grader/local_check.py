@@ -597,7 +597,12 @@ class LocalSession:
         stop_if_asked()  # a Ctrl-C during the call is not the function's error
         if tripwire.fired or _has_graph(value):  # autograd is the verdict, whatever followed
             return Outcome("forbidden", autograd_used(func))
-        return failure or Outcome("ok", value=as_the_grader_sees(value))
+        if failure:
+            return failure
+        try:
+            return Outcome("ok", value=as_the_grader_sees(value))
+        except Exception as e:  # noqa: BLE001 - a dict key whose str() raises, as in the sandbox
+            return Outcome("error", f"could not read the result: {e!r}")
 
     def _declared(self, f: LocalFile, func: str) -> Outcome | None:
         if f.load_error:

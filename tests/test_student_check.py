@@ -256,6 +256,22 @@ SCENARIOS = {
         "exercise1.dh",
         ("WRONG", "cannot be read", "meta or nested"),
     ),
+    # A dict key whose str() raises: the sandbox says it could not read the result; the
+    # check ended in a traceback.
+    "a dict key that cannot be named": (
+        {
+            "exercise3": mutated(
+                "exercise3",
+                '    return {\n        "dC": dC,\n',
+                "    class Key:\n"
+                "        def __str__(self):\n"
+                "            raise ValueError('no name')\n\n"
+                '    return {\n        Key(): dC,\n        "dC": dC,\n',
+            )
+        },
+        "exercise3.dC",
+        ("ERROR", "could not read the result"),
+    ),
     # The lecture's `grads` list in another order: the check names whose gradient it is.
     "exercise 3's list out of order": (
         {
