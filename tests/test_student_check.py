@@ -385,41 +385,35 @@ def test_the_solutions_pass_every_item_identically(bundle_dir: Path, public_grad
     assert "36 of 36 items pass on the public cases." in local
 
 
-def test_a_defaulted_parameter_passes_in_the_bundle_check_as_in_the_grader(
-    bundle_dir: Path, public_grader, tmp_path
-):
-    """`eps=1e-5` in a signature keeps its default in both; the grader forbade it while the
-    bundle's training demo ran it."""
-    sources = {
-        "exercise2": mutated(
+@pytest.mark.parametrize(
+    ("file", "old", "new", "says"),
+    [
+        # `eps=1e-5` keeps its default in both; the grader forbade it while the bundle's
+        # training demo ran it.
+        (
             "exercise2",
             "def dhprebn(dhpreact, bngain, bnvar_inv, bnraw, n):",
             "def dhprebn(dhpreact, bngain, bnvar_inv, bnraw, n, eps=1e-5):",
-        )
-    }
-    folder = student_folder(tmp_path / "mine", sources)
-    local = bundle_check(bundle_dir, folder)
-    assert local.rstrip("\n") == render(graded(public_grader, folder), where=str(folder))
-    assert "36 of 36 items pass on the public cases." in local
-
-
-def test_a_defaulted_later_gradient_leaves_the_chain_going_in_the_bundle_check_as_in_the_grader(
-    bundle_dir: Path, public_grader, tmp_path
-):
-    """`dprobs(probs, dlogprobs, dcounts_sum_inv=None)` keeps its default in both; the check's
-    chain still counted the defaulted name as needed and stopped at dprobs ("not reached"),
-    while the grader's chain went on and matched all the way down."""
-    sources = {
-        "exercise1": mutated(
+            "36 of 36 items pass on the public cases.",
+        ),
+        # A later gradient declared with a default: the check's chain still counted it as
+        # needed and stopped at dprobs ("not reached"), while the grader's chain went on.
+        (
             "exercise1",
             "def dprobs(probs, dlogprobs):",
             "def dprobs(probs, dlogprobs, dcounts_sum_inv=None):",
-        )
-    }
-    folder = student_folder(tmp_path / "mine", sources)
+            "exercise 1 matches autograd all the way down",
+        ),
+    ],
+    ids=["eps", "later gradient"],
+)
+def test_a_defaulted_parameter_keeps_its_default_in_the_bundle_check_as_in_the_grader(
+    bundle_dir: Path, public_grader, tmp_path, file, old, new, says
+):
+    folder = student_folder(tmp_path / "mine", {file: mutated(file, old, new)})
     local = bundle_check(bundle_dir, folder)
     assert local.rstrip("\n") == render(graded(public_grader, folder), where=str(folder))
-    assert "exercise 1 matches autograd all the way down" in local
+    assert says in local
 
 
 def test_a_wrong_exercise3_gradient_costs_its_item_not_the_training_run(
