@@ -844,6 +844,24 @@ def test_bubblewrap_covers_the_base_python_s_unused_packages(monkeypatch) -> Non
         zygote.close()
 
 
+def test_a_package_folder_is_opened_up_entry_by_entry(tmp_path) -> None:
+    """Student processes may read only the packages the zygote imported (zygote._imported),
+    which needs each entry of a package folder as a path of its own, whatever it holds."""
+    prefix = tmp_path / "prefix"
+    site = prefix / "lib" / "site-packages"
+    (site / "sympy").mkdir(parents=True)
+    (site / "torch").mkdir()
+    (site / "six.py").write_text("")
+    (prefix / "bin").mkdir()
+    listed: list[str] = []
+    got = isolation.readable_without(str(prefix), [], listed, split=[site])
+    expected = (prefix / "bin", site / "six.py", site / "sympy", site / "torch")
+    assert sorted(got) == sorted(str(p) for p in expected)
+    assert str(site) in listed
+    bin_folder = str(prefix / "bin")
+    assert isolation.readable_without(bin_folder, [], split=[site]) == [bin_folder]
+
+
 def test_readable_without_follows_links_and_survives_loops(tmp_path) -> None:
     site = tmp_path / "prefix" / "lib" / "site-packages"
     (site / "grader").mkdir(parents=True)

@@ -492,6 +492,78 @@ def test_torchs_backward_formulas_cannot_be_read_whatever_the_path(bubblewrap) -
     }
 
 
+INSTALLED_SOURCE = textwrap.dedent(
+    """
+    import os
+
+    import torch
+
+    SITE = os.path.dirname(os.path.dirname(torch.__file__))
+
+
+    def _size(*parts):
+        try:
+            with open(os.path.join(SITE, *parts), "rb") as f:
+                return torch.tensor(len(f.read(100)))
+        except PermissionError:
+            return torch.tensor(-1)
+
+
+    def sympy_source():
+        return _size("sympy", "__init__.py")
+
+
+    def pytest_source():
+        return _size("_pytest", "python.py")
+
+
+    def derivatives_yaml():
+        return _size("torchgen", "packaged", "autograd", "derivatives.yaml")
+
+
+    def torch_source():
+        return _size("torch", "functional.py")
+
+
+    def numpy_lazily():
+        import numpy.polynomial  # not imported by the zygote: read from numpy/ now
+
+        return torch.tensor(len(numpy.polynomial.__name__))
+    """
+)
+
+
+@pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
+def test_installed_packages_beyond_torch_and_numpy_cannot_be_read(bubblewrap) -> None:
+    """The grader's environment holds more than the contract promises student code: sympy
+    (torch's dependency, which differentiates symbolically), pytest, Jinja2, and torchgen's
+    derivatives.yaml, every operator's derivative as text. The kernel (Landlock; the audit hook
+    off to show it alone) lets a student process read only the packages the zygote imported,
+    and never that file; torch and numpy stay readable for their lazy imports."""
+    with kernel_layers_only(bubblewrap) as process:
+        assert process.load("m", INSTALLED_SOURCE).ok
+        names = ("sympy_source", "pytest_source", "derivatives_yaml", "torch_source")
+        sizes = {name: process.call("m", name, {}, []).value[0].item() for name in names}
+        assert process.call("m", "numpy_lazily", {}, []).ok
+    assert sizes == {
+        "sympy_source": -1,
+        "pytest_source": -1,
+        "derivatives_yaml": -1,
+        "torch_source": 100,
+    }
+
+
+def test_an_import_beyond_the_promised_packages_is_a_missing_module() -> None:
+    """What Landlock refuses as a PermissionError on a file the student never named reaches
+    them as the ModuleNotFoundError of a machine without the package, as their check says."""
+    with kernel_layers_only(bubblewrap=False) as process:
+        source = "import torch\n\ndef f():\n    import sympy\n    return torch.zeros(1)\n"
+        assert process.load("m", source).ok
+        reply = process.call("m", "f", {}, [])
+    assert not reply.ok
+    assert "ModuleNotFoundError: No module named 'sympy'" in reply.message
+
+
 @pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
 def test_a_student_process_creates_nothing_not_even_in_its_own_folder(bubblewrap) -> None:
     """What a process creates is seen by its siblings of the same submission as the /tmp's free
@@ -901,6 +973,27 @@ def test_a_zygote_removes_the_folders_of_zygotes_killed_outright(tmp_path, monke
     zygote._sweep_stale_roots()
     assert not stale.exists()
     assert all(k.exists() for k in kept)
+
+
+def test_a_package_folders_entries_are_read_only_for_imported_packages() -> None:
+    """A distribution's files go with its package (`torch-2.13.0.dist-info`, `numpy.libs`);
+    a folder's own `__pycache__` and `.pth` files with none; paths elsewhere are untouched."""
+    sys.path.insert(0, str(Path(confine.__file__).parent))  # the runtime imports its siblings
+    try:
+        from grader.sandbox.inside import zygote
+    finally:
+        sys.path.pop(0)
+    folders, loaded = {"/site"}, {"torch", "numpy", "typing_extensions"}
+    readable = [
+        "/site/torch",
+        "/site/torch-2.13.0.dist-info",
+        "/site/numpy.libs",
+        "/site/typing_extensions.py",
+        "/usr/lib/python3/anything",
+    ]
+    unreadable = ["/site/sympy", "/site/jinja2-3.1.6.dist-info", "/site/__pycache__", "/site/a.pth"]
+    assert all(zygote._imported(p, folders, loaded) for p in readable)
+    assert not any(zygote._imported(p, folders, loaded) for p in unreadable)
 
 
 def test_a_python_folder_student_code_cannot_open_is_a_warning(tmp_path):

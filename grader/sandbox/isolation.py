@@ -27,6 +27,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..student_text import GRADER_PACKAGES
+
 INSIDE = Path(__file__).resolve().parent / "inside"
 GRADER_PACKAGE = Path(__file__).resolve().parent.parent
 
@@ -373,13 +375,18 @@ def zygote_config(iso: Isolation, keep_out: Sequence[str | Path] = ()) -> dict:
     # Bubblewrap's root holds no grader; torch's backward formulas are in every root.
     hidden = [*backward_formulas(), *([] if iso.bubblewrap else protected_paths())]
     listed: list[str] = []  # the folders above a hidden one: listed, not read (imports list them)
+    packages = package_folders()
     for root in system + _python_prefixes():
-        read += readable_without(root, hidden, listed)
+        read += readable_without(root, hidden, listed, split=packages)
     # The runtime and Python, which a student uid may have to reach by descriptor (inside/reach.py)
     reach = [str(_inside_path(iso)), *_python_prefixes()]
     return {
         "read_paths": read,
         "list_paths": list(dict.fromkeys(listed)),
+        # ... of which each zygote keeps, in these folders, only the packages it imported, and
+        # refuses by name any import beyond the standard library and these (inside/zygote.py)
+        "package_folders": [str(p) for p in packages],
+        "packages": sorted(GRADER_PACKAGES),
         "private_tmp": iso.bubblewrap,
         "reach": reach,
         # ... but never where a descriptor's `..` would lead to these (without Landlock)
@@ -400,15 +407,30 @@ def _inside_path(iso: Isolation) -> Path:
 
 
 def backward_formulas() -> list[Path]:
-    """torch's Python backward formulas (torch/_decomp), which student processes may not read:
-    the zygote imported them before any fork and noautograd.py took them out of memory, so
-    only their source is left, and a student reading it would have autograd's derivatives by
-    another name. Found without importing torch (the zygote starts before the grader's import).
-    """
-    spec = importlib.util.find_spec("torch")
-    if spec is None or not spec.origin:
-        return []
-    return [Path(spec.origin).resolve().parent / "_decomp"]
+    """torch's backward formulas as text, which student processes may not read: torch/_decomp
+    (the zygote imported it before any fork and noautograd.py took it out of memory, so only
+    its source is left) and torchgen/packaged, whose autograd/derivatives.yaml is every
+    operator's derivative, kept for code generation only (torch never reads it at run time).
+    A student reading either would have autograd's derivatives by another name. Found without
+    importing torch (the zygote starts before the grader's import)."""
+    found = []
+    for package, formulas in (("torch", "_decomp"), ("torchgen", "packaged")):
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.origin:
+            found.append(Path(spec.origin).resolve().parent / formulas)
+    return found
+
+
+def package_folders() -> list[Path]:
+    """The folders installed packages live in (site-packages; Debian's dist-packages), whose
+    entries student processes may read one by one, and only those of the packages the zygote
+    imported (torch, numpy and what they load: inside/zygote.py). Whatever else is installed
+    beside them (the grader's pytest, Jinja2, sympy, which differentiates symbolically) cannot
+    be read, so cannot be imported, as the contract promises and the student's check shows."""
+    found = [*site.getsitepackages(), *site.getsitepackages([sys.base_prefix])]
+    found += [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
+    folders = [Path(p).resolve() for p in found if p and os.path.isdir(p)]
+    return list(dict.fromkeys(folders))
 
 
 def protected_paths() -> list[Path]:
@@ -437,7 +459,11 @@ def unused_site_packages() -> list[Path]:
 
 
 def readable_without(
-    root: str, protected: list[Path], listed: list[str] | None = None, _seen: set | None = None
+    root: str,
+    protected: list[Path],
+    listed: list[str] | None = None,
+    _seen: set | None = None,
+    split: Sequence[Path] = (),
 ) -> list[str]:
     """`root` as a list of paths that together cover it, minus the protected ones inside it.
 
@@ -445,13 +471,14 @@ def readable_without(
     grader installed into site-packages, torch's backward formulas) is left out by allowing each
     of its siblings instead; the folders opened up that way are added to `listed`, to be listed
     but not read (Python's imports list a package's folder to find its modules, and a listing
-    shows names only). Symbolic links are followed (a rule on a link covers its target: a
-    venv's lib64 -> lib).
+    shows names only). The `split` folders are opened up that way too, whatever they hold, so
+    that their entries can be allowed one by one (`package_folders`). Symbolic links are
+    followed (a rule on a link covers its target: a venv's lib64 -> lib).
     """
     path = Path(root).resolve()
     protected = [p.resolve() for p in protected]
     inside = [p for p in protected if _within(p, path)]
-    if not inside:
+    if not inside and not any(_within(Path(s), path) for s in split):
         return [root] if path.exists() else []
     seen = set() if _seen is None else _seen
     if any(p == path for p in inside) or not path.is_dir() or path in seen:
@@ -465,7 +492,7 @@ def readable_without(
     if listed is not None:
         listed.append(root)
     for child in children:
-        out += readable_without(str(child), protected, listed, seen)
+        out += readable_without(str(child), protected, listed, seen, split)
     return list(dict.fromkeys(out))
 
 

@@ -326,9 +326,53 @@ def _landlock_rules(config: dict, ways_in: dict[str, int]) -> confine.Rules | No
 def _readable(config: dict, ways_in: dict[str, int]) -> tuple[list[str], list[str]]:
     """The paths student processes may read, and the folders they may only list, as this
     process reaches them (through `ways_in` where a closed folder is in the way)."""
-    read = [reach.alias(p, ways_in) for p in config.get("read_paths", []) if isinstance(p, str)]
+    folders = {p for p in config.get("package_folders", []) if isinstance(p, str)}
+    loaded = _loaded_packages()
+    read = [
+        reach.alias(p, ways_in)
+        for p in config.get("read_paths", [])
+        if isinstance(p, str) and _imported(p, folders, loaded)
+    ]
     listed = [reach.alias(p, ways_in) for p in config.get("list_paths", []) if isinstance(p, str)]
     return read, listed
+
+
+def _loaded_packages() -> set[str]:
+    """The top-level modules this process has imported (torch, numpy and what they load)."""
+    return {name.partition(".")[0] for name in list(sys.modules)}
+
+
+def _imported(path: str, folders: set[str], loaded: set[str]) -> bool:
+    """Whether student processes may read `path`: anything outside the package folders
+    (isolation.package_folders), and in them only what belongs to a package this process
+    imported before its first fork: `torch/`, `numpy.libs/`, `torch-2.13.0.dist-info/`,
+    `typing_extensions.py` when those are loaded, never another installed package's files."""
+    if os.path.dirname(path) not in folders:
+        return True
+    entry = os.path.basename(path)
+    return entry.partition(".")[0].partition("-")[0] in loaded
+
+
+class PromisedImports:
+    """An import finder, first on `sys.meta_path` in every student process, that refuses a
+    top-level import beyond the standard library and the packages the contract promises (and
+    what the zygote imported, which is found in `sys.modules` before any finder is asked).
+
+    A second layer, for the message: Landlock already keeps every other installed package's
+    files unreadable (`_imported`), where the import fails with a PermissionError on a file a
+    student never named. This makes it the ModuleNotFoundError of a machine without the
+    package, which the grader explains as it does on the student's own machine."""
+
+    def __init__(self, packages: list[str]) -> None:
+        self.allowed = frozenset(packages) | sys.stdlib_module_names | _loaded_packages()
+
+    def find_spec(self, name: str, path=None, target=None):
+        if path is None and name not in self.allowed:
+            raise ModuleNotFoundError(f"No module named '{name}'", name=name)
+        return None  # the usual finders find it, or not
+
+    def invalidate_caches(self) -> None:
+        pass
 
 
 def _seccomp_filter(config: dict) -> confine.Filter | None:
@@ -387,6 +431,8 @@ def _confine(
         layers, "seccomp", config, required, lambda: confine.seccomp(os.getpid(), seccomp)
     )
     _check_python_readable(layers)
+    if "packages" in config:
+        sys.meta_path.insert(0, PromisedImports(config["packages"]))
     layers["autograd"] = _keep_autograd_off(config.get("audit_hook", True))
     return layers
 
