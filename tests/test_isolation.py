@@ -975,34 +975,56 @@ def test_a_zygote_removes_the_folders_of_zygotes_killed_outright(tmp_path, monke
     assert all(k.exists() for k in kept)
 
 
-def test_a_package_folders_entries_are_read_only_for_imported_packages() -> None:
-    """A distribution's files go with its package (`torch-2.13.0.dist-info`, `numpy.libs`);
-    a folder's own `__pycache__` and `.pth` files with none; paths elsewhere are untouched."""
+def _zygote_module():
     sys.path.insert(0, str(Path(confine.__file__).parent))  # the runtime imports its siblings
     try:
         from grader.sandbox.inside import zygote
     finally:
         sys.path.pop(0)
-    folders, loaded = {"/site"}, {"torch", "numpy", "typing_extensions"}
+    return zygote
+
+
+def test_a_package_folders_entries_are_read_only_for_imported_packages() -> None:
+    """A distribution's files go with its package (`torch-2.13.0.dist-info`, `numpy.libs`);
+    a folder's own `__pycache__` and `.pth` files with none; paths elsewhere are untouched; a
+    package counts only in the folder it was imported from (a base Python's own torch, which
+    holds torch/_decomp of its own, is not the environment's)."""
+    zygote = _zygote_module()
+    folders = {"/venv/site", "/base/site"}
+    imported = {("/venv/site", key) for key in ("torch", "numpy", "typing_extensions")}
     readable = [
-        "/site/torch",
-        "/site/torch-2.13.0.dist-info",
-        "/site/numpy.libs",
-        "/site/typing_extensions.py",
+        "/venv/site/torch",
+        "/venv/site/torch-2.13.0.dist-info",
+        "/venv/site/numpy.libs",
+        "/venv/site/typing_extensions.py",
         "/usr/lib/python3/anything",
     ]
-    unreadable = ["/site/sympy", "/site/jinja2-3.1.6.dist-info", "/site/__pycache__", "/site/a.pth"]
-    assert all(zygote._imported(p, folders, loaded) for p in readable)
-    assert not any(zygote._imported(p, folders, loaded) for p in unreadable)
+    unreadable = [
+        "/venv/site/sympy",
+        "/venv/site/jinja2-3.1.6.dist-info",
+        "/venv/site/__pycache__",
+        "/venv/site/a.pth",
+        "/base/site/torch",
+    ]
+    assert all(zygote._imported(p, folders, imported) for p in readable)
+    assert not any(zygote._imported(p, folders, imported) for p in unreadable)
+
+
+def test_the_packages_imported_are_found_where_they_were_imported_from() -> None:
+    """`_imported_entries` keys each loaded top-level module by the folder it came from."""
+    import numpy  # noqa: F401 - loaded, as in the zygote
+    import torch
+
+    zygote = _zygote_module()
+    site = os.path.dirname(os.path.dirname(os.path.realpath(torch.__file__)))
+    found = zygote._imported_entries({site, "/elsewhere"})
+    assert {(site, "torch"), (site, "numpy")} <= found
+    assert (site, "sympy") not in found and not any(f == "/elsewhere" for f, _ in found)
 
 
 def test_a_python_folder_student_code_cannot_open_is_a_warning(tmp_path):
     """Checked by opening the folder (where its permissions and Landlock apply), not listing it."""
-    sys.path.insert(0, str(Path(confine.__file__).parent))  # the runtime imports its siblings
-    try:
-        from grader.sandbox.inside import zygote
-    finally:
-        sys.path.pop(0)
+    zygote = _zygote_module()
     layers: dict = {}
     zygote._check_python_readable(layers, (str(tmp_path),))
     assert "warning" not in layers

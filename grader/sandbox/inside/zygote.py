@@ -122,6 +122,9 @@ class Zygote:
         # Landlock confines its reads: the grader checks it against the paths it keeps out,
         # which a zygote launched before they were known was not told (launch.prestart).
         self.exposed = [] if _landlock_confines(config) else _regions(self.ways_in)
+        # The installed packages student processes may read, found by the names the modules
+        # were loaded under, before the module table is pointed at the ways in.
+        config["imported"] = sorted(_imported_entries(_package_folders(config)))
         reach.reroute(self.ways_in)
         self.rules = _landlock_rules(config, self.ways_in)
         self.filter = _seccomp_filter(config)
@@ -326,15 +329,19 @@ def _landlock_rules(config: dict, ways_in: dict[str, int]) -> confine.Rules | No
 def _readable(config: dict, ways_in: dict[str, int]) -> tuple[list[str], list[str]]:
     """The paths student processes may read, and the folders they may only list, as this
     process reaches them (through `ways_in` where a closed folder is in the way)."""
-    folders = {p for p in config.get("package_folders", []) if isinstance(p, str)}
-    loaded = _loaded_packages()
+    folders = _package_folders(config)
+    imported = {tuple(e) for e in config.get("imported", ())} or _imported_entries(folders)
     read = [
         reach.alias(p, ways_in)
         for p in config.get("read_paths", [])
-        if isinstance(p, str) and _imported(p, folders, loaded)
+        if isinstance(p, str) and _imported(p, folders, imported)
     ]
     listed = [reach.alias(p, ways_in) for p in config.get("list_paths", []) if isinstance(p, str)]
     return read, listed
+
+
+def _package_folders(config: dict) -> set[str]:
+    return {p for p in config.get("package_folders", []) if isinstance(p, str)}
 
 
 def _loaded_packages() -> set[str]:
@@ -342,15 +349,36 @@ def _loaded_packages() -> set[str]:
     return {name.partition(".")[0] for name in list(sys.modules)}
 
 
-def _imported(path: str, folders: set[str], loaded: set[str]) -> bool:
+def _entry_key(path: str) -> str:
+    """What a package folder's entry belongs to: `torch` for `torch/`,
+    `torch-2.13.0.dist-info/` and `torch.libs/`; `typing_extensions` for its `.py`."""
+    return os.path.basename(path).partition(".")[0].partition("-")[0]
+
+
+def _imported_entries(folders: set[str]) -> set[tuple[str, str]]:
+    """(folder, key) of every package folder's entry a loaded top-level module came from: the
+    very folder it was imported from, so a second torch in the base Python's site-packages,
+    which this process never imported, is not one of them."""
+    found = set()
+    for name, module in list(sys.modules.items()):
+        if "." in name:
+            continue
+        places = list(getattr(module, "__path__", None) or ()) or [getattr(module, "__file__", 0)]
+        for place in places:
+            if isinstance(place, str) and place:
+                real = os.path.realpath(place)
+                if os.path.dirname(real) in folders:
+                    found.add((os.path.dirname(real), _entry_key(real)))
+    return found
+
+
+def _imported(path: str, folders: set[str], imported: set[tuple[str, str]]) -> bool:
     """Whether student processes may read `path`: anything outside the package folders
     (isolation.package_folders), and in them only what belongs to a package this process
-    imported before its first fork: `torch/`, `numpy.libs/`, `torch-2.13.0.dist-info/`,
-    `typing_extensions.py` when those are loaded, never another installed package's files."""
-    if os.path.dirname(path) not in folders:
-        return True
-    entry = os.path.basename(path)
-    return entry.partition(".")[0].partition("-")[0] in loaded
+    imported from that folder before its first fork (`torch/`, `numpy.libs/`,
+    `torch-2.13.0.dist-info/`, `typing_extensions.py`), never another installed package's."""
+    folder = os.path.dirname(path)
+    return folder not in folders or (folder, _entry_key(path)) in imported
 
 
 class PromisedImports:
