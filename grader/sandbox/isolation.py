@@ -17,6 +17,7 @@ The layers, outermost first:
 from __future__ import annotations
 
 import functools
+import glob
 import importlib.util
 import os
 import shutil
@@ -372,8 +373,11 @@ def zygote_config(iso: Isolation, keep_out: Sequence[str | Path] = ()) -> dict:
     which no way in of inside/reach.py may open to a student uid either."""
     system = [str(Path("/") / d) for d in SYSTEM_DIRS] + list(SYSTEM_FILES) + list(CPU_INFO)
     read = [str(_inside_path(iso))]
-    # Bubblewrap's root holds no grader; torch's backward formulas are in every root.
-    hidden = [*backward_formulas(), *([] if iso.bubblewrap else protected_paths())]
+    # Bubblewrap's root holds no grader and no unused package folder; torch's backward
+    # formulas are in every root.
+    hidden = [*backward_formulas()]
+    if not iso.bubblewrap:
+        hidden += [*protected_paths(), *unused_site_packages()]
     listed: list[str] = []  # the folders above a hidden one: listed, not read (imports list them)
     packages = package_folders()
     for root in system + _python_prefixes():
@@ -422,15 +426,23 @@ def backward_formulas() -> list[Path]:
 
 
 def package_folders() -> list[Path]:
-    """The folders installed packages live in (site-packages; Debian's dist-packages), whose
-    entries student processes may read one by one, and only those of the packages the zygote
-    imported (torch, numpy and what they load: inside/zygote.py). Whatever else is installed
-    beside them (the grader's pytest, Jinja2, sympy, which differentiates symbolically) cannot
-    be read, so cannot be imported, as the contract promises and the student's check shows."""
-    found = [*site.getsitepackages(), *site.getsitepackages([sys.base_prefix])]
-    found += [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
-    folders = [Path(p).resolve() for p in found if p and os.path.isdir(p)]
-    return list(dict.fromkeys(folders))
+    """The folders this Python imports installed packages from (site-packages; Debian's
+    dist-packages), whose entries student processes may read one by one, and only those of
+    the packages the zygote imported (torch, numpy and what they load: inside/zygote.py).
+    Whatever else is installed beside them (the grader's pytest, Jinja2, sympy, which
+    differentiates symbolically) cannot be read, so cannot be imported, as the contract
+    promises and the student's check shows."""
+    found = [*site.getsitepackages(), *sys.path]
+    folders = [_resolved(p) for p in found if p and os.path.basename(p) in PACKAGE_FOLDER_NAMES]
+    unused = set(unused_site_packages())
+    return [f for f in dict.fromkeys(folders) if f.is_dir() and f not in unused]
+
+
+PACKAGE_FOLDER_NAMES = ("site-packages", "dist-packages")
+
+
+def _resolved(path: str) -> Path:
+    return Path(path).resolve()
 
 
 def protected_paths() -> list[Path]:
@@ -442,20 +454,25 @@ def protected_paths() -> list[Path]:
 
 
 def unused_site_packages() -> list[Path]:
-    """The base Python's package folders that this virtual environment does not import from
-    (`include-system-site-packages = false`): bound with the base Python, they held whatever
-    was ever installed there, a stale copy of the grader with its hidden cases included.
-    bubblewrap covers them (a tmpfs costs nothing); Landlock cannot carve them out of the
-    folders around them without ~200 more rules a process (docs/threat-model.md)."""
-    if os.path.realpath(sys.prefix) == os.path.realpath(sys.base_prefix):
-        return []  # not a virtual environment: its packages are the base's
-    used = [Path(p).resolve() for p in sys.path if p and os.path.isdir(p)]
+    """Package folders this Python does not import from: the base Python's, which a virtual
+    environment without the system's packages (`include-system-site-packages = false`) never
+    uses, and the system Pythons' (Debian's /usr/lib/python3/dist-packages) under the system
+    folders every student process reads. They hold whatever was ever installed there: a stale
+    copy of the grader with its hidden cases, a second torch with its own backward formulas.
+    bubblewrap covers them (a tmpfs costs nothing); without it Landlock leaves them out, at
+    the price of allowing the folders around them entry by entry (zygote_config)."""
+    used = [_resolved(p) for p in sys.path if p and os.path.isdir(p)]
+    candidates = []
+    if os.path.realpath(sys.prefix) != os.path.realpath(sys.base_prefix):
+        candidates += site.getsitepackages([sys.base_prefix])
+    for lib in ("/usr/lib", "/usr/local/lib", "/usr/lib64", "/usr/local/lib64"):
+        candidates += sorted(glob.glob(f"{lib}/python3*/*-packages"))
     folders = []
-    for d in site.getsitepackages([sys.base_prefix]):
-        folder = Path(d).resolve()
+    for d in candidates:
+        folder = _resolved(d)
         if folder.is_dir() and not any(_within(u, folder) for u in used):
             folders.append(folder)
-    return folders
+    return list(dict.fromkeys(folders))
 
 
 def readable_without(
