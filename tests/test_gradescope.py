@@ -937,6 +937,20 @@ def test_a_hidden_case_with_other_words_than_the_public_one_gets_its_details() -
     assert not hidden_details_needed([case("", status="passed")], public)
 
 
+def test_a_shape_of_another_length_is_no_new_word() -> None:
+    """A hidden case of another rank names a shape of another length, numbers all the same."""
+    from grader.gradescope.results import hidden_details_needed
+
+    def case(shape: str, expected: str) -> dict:
+        return {"status": "failed", "message": f"dbias: wrong shape: returned {shape}, "
+                f"expected {expected} (did you sum over the broadcast dimension?)"}  # fmt: skip
+
+    public = [case("(32, 4, 68)", "(68,)")]
+    assert not hidden_details_needed([case("(7, 3)", "(3,)"), case("[6, 3, 4]", "(4,)")], public)
+    assert not hidden_details_needed([case("5×3×4", "(4,)")], [case("32×4×68", "(68,)")])
+    assert hidden_details_needed([case("(7, 3)", "(3,)") | {"status": "error"}], public)
+
+
 def test_prints_join_hidden_case_details_that_already_wait(only_hidden_fail: dict) -> None:
     out = to_gradescope(only_hidden_fail, rubric())
     waiting = not_yet_visible(out)

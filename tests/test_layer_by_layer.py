@@ -589,6 +589,19 @@ def test_the_training_run_names_the_shape_of_a_wrong_sized_gradient(grade):
     assert "batchnorm_backward's dgamma has shape (2, 16); expected (16,)" in training["message"]
 
 
+def test_a_bias_left_unsummed_keeps_the_students_total_on_gradescope(grade):
+    """The public Linear is 3-D, hidden ones 2-D: the same unsummed dbias says `returned (32, 4,
+    68)` and `returned (7, 3)`. A shape's length is a size like any other: the hidden cases fail
+    the same way, so no detail test waits for publication and hides the student's total."""
+    from grader.gradescope.results import to_gradescope
+
+    unsummed = mutated('grads["dbias"] = dout.reshape(-1, fan_out).sum(0)', 'grads["dbias"] = dout')
+    out = to_gradescope(grade(unsummed), load_rubric(A.rubric, A.item_ids))
+    assert [t["name"] for t in out["tests"] if t.get("visibility") != "visible"] == []
+    linear = next(t for t in out["tests"] if t["name"] == "layers.py: linear")
+    assert "0 of 3 pass. They fail the same way as the public case." in linear["output"]
+
+
 def test_the_bundle_check_is_quiet_where_torch_has_no_numpy(bundle_folder, tmp_path):
     """pip install torch alone: torch warns at import that it found no numpy; check.py said so
     at every run."""

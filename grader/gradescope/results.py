@@ -202,11 +202,14 @@ def hidden_summary(hidden: list[dict], public: list[dict], hidden_vis: str) -> s
 
 # A number in a case's words: an error, a scale, a size (3, 0.0182, 2e-05, 1.2E+3).
 _NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+# A shape once its numbers are `#`: "(#, #, #)", "(#,)", "[#, #]", "#×#". Hidden cases have
+# other ranks than the public one (a 2-D Linear beside a 3-D one), so a shape's length is a size.
+_SHAPE = re.compile(r"[(\[]\s*#(?:\s*,\s*#)*\s*,?\s*[)\]]|#(?:\s*[×x]\s*#)+")
 
 
 def hidden_details_needed(hidden: list[dict], public: list[dict]) -> bool:
     """False when every failing hidden case only repeats what a public case said: its status,
-    message and hint, numbers aside. Compared with its numbers, a wrong value's message
+    message and hint, numbers and shapes aside. Compared with its numbers, a wrong value's message
     ("values differ from autograd's by up to 0.0182 ...") never matched across cases, so every
     student with a wrong item got a detail test, which hides their total until publication."""
     said = {_gist(c) for c in public}
@@ -215,7 +218,7 @@ def hidden_details_needed(hidden: list[dict], public: list[dict]) -> bool:
 
 def _gist(case: dict) -> tuple:
     words = (str(case.get(k) or "") for k in ("message", "hint"))
-    return (case.get("status"), *(_NUMBER.sub("#", w) for w in words))
+    return (case.get("status"), *(_SHAPE.sub("(#)", _NUMBER.sub("#", w)) for w in words))
 
 
 def hidden_cases_test(item: dict, name: str, number: str, vis: str) -> dict[str, Any] | None:
