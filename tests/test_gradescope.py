@@ -709,7 +709,7 @@ def test_rubric_sets_visibilities(only_hidden_fail: dict, tmp_path: Path) -> Non
     assert details["visibility"] == "hidden", "the stricter of the item's and hidden_visibility"
     printed = next(t for t in out["tests"] if t["name"].startswith("What your code printed"))
     assert printed["visibility"] == "hidden", "the latest of hidden_visibility and held items"
-    assert "after the due date" in out["output"]
+    assert "Details of the hidden cases" not in out["output"], "only a held item has details"
 
 
 def seen_now(out: dict) -> list:
@@ -756,7 +756,7 @@ def test_prints_wait_as_long_as_the_items_held_back(only_hidden_fail: dict, tmp_
     assert not any("dlogits sees" in str(part) for part in seen_now(out))
     printed = next(t for t in out["tests"] if t["name"].startswith("What your code printed"))
     assert printed["visibility"] == "after_published"
-    assert "Details of the hidden cases are shown once grades are published." in out["output"]
+    assert "Details of the hidden cases" not in out["output"], "every item says when it comes"
 
 
 def test_a_notebook_submission_is_named_by_exercise_not_by_a_file_it_never_had(
@@ -949,6 +949,29 @@ def test_a_shape_of_another_length_is_no_new_word() -> None:
     assert not hidden_details_needed([case("(7, 3)", "(3,)"), case("[6, 3, 4]", "(4,)")], public)
     assert not hidden_details_needed([case("5×3×4", "(4,)")], [case("32×4×68", "(68,)")])
     assert hidden_details_needed([case("(7, 3)", "(3,)") | {"status": "error"}], public)
+
+
+DETAILS_LATER = "Details of the hidden cases are shown"
+
+
+def test_the_top_promises_hidden_case_details_only_where_a_test_holds_them(
+    grader, only_hidden_fail: dict
+) -> None:
+    """Passing every hidden case, or uploading nothing, gives no detail test: the top of the
+    page promised details 'once grades are published' all the same, and none ever came."""
+    from grader.submissions import Submission
+
+    full = Submission(
+        "full", {ex: solution(ex).encode() for ex in ("exercise1", "exercise2", "exercise3")}
+    )
+    nothing = Submission("nothing", dict.fromkeys(("exercise1", "exercise2", "exercise3")))
+    for sub in (full, nothing):
+        out = to_gradescope(grader.grade(sub).to_json(), rubric())
+        assert not any(t["name"].endswith("(hidden cases)") for t in out["tests"])
+        assert DETAILS_LATER not in out["output"], sub.name
+    out = to_gradescope(only_hidden_fail, rubric())
+    assert any(t["name"].endswith("(hidden cases)") for t in out["tests"])
+    assert f"{DETAILS_LATER} once grades are published." in out["output"]
 
 
 def test_prints_join_hidden_case_details_that_already_wait(only_hidden_fail: dict) -> None:

@@ -381,17 +381,20 @@ def summary(result: dict, hidden_vis: str) -> str:
     chain = chain_line(result.get("chain") or {}, {i.partition(".")[2] for i in held})
     if chain:
         lines.append(chain)
-    # When the first hidden-case details can show: with their item if it is held longer.
-    details = [
-        stricter(visibility(i.get("visibility", "visible")), hidden_vis)
-        for i in items
-        if any(not c.get("public") for c in i.get("cases", []))
-    ]
-    if details:
-        lines.append(
-            f"Details of the hidden cases are shown {WHEN[min(details, key=VISIBILITIES.index)]}."
-        )
+    # Only a detail test of an item shown now is announced: a held item's would tell, before
+    # its time, how its hidden cases did (its own test says when it comes).
+    if any(i["id"] not in held and has_detail_test(i) for i in items):
+        lines.append(f"Details of the hidden cases are shown {WHEN[hidden_vis]}.")
     return "\n".join(lines)
+
+
+def has_detail_test(item: dict) -> bool:
+    """Whether the item gets a `(hidden cases)` test. The page's top announced hidden-case
+    details for every item with hidden cases, to a student who passed them all or uploaded
+    nothing too, and none ever came."""
+    cases = item.get("cases", [])
+    hidden = [c for c in cases if not c.get("public")]
+    return hidden_details_needed(hidden, [c for c in cases if c.get("public")])
 
 
 def held_back(items: list[dict]) -> dict[str, str]:
