@@ -433,6 +433,18 @@ def test_stubs_are_not_implemented(runs: dict[str, Run]) -> None:
         assert test["output"].startswith("Not implemented"), test["output"]
 
 
+def test_the_blank_stubs_are_told_of_no_departure_from_autograd(grader) -> None:
+    """Stubs that still raise NotImplementedError compute nothing: the page's top said their
+    gradients 'first depart from autograd at dlogprobs', as if one were wrong."""
+    from grader.submissions import Submission
+
+    files = {ex: (STUBS / f"{ex}.py").read_bytes() for ex in ("exercise1", "exercise2")}
+    result = grader.grade(Submission("stubs", {**files, "exercise3": None})).to_json()
+    assert {s["status"] for s in result["chain"]["steps"]} <= {"not_implemented", "unreached"}
+    output = to_gradescope(result, rubric())["output"]
+    assert "Chained" not in output and "depart" not in output, output
+
+
 @pytest.mark.parametrize("name", ["empty", "wrong_files"])
 def test_no_exercise_files_says_what_to_upload(runs: dict[str, Run], name: str) -> None:
     results = runs[name].results

@@ -440,8 +440,10 @@ def chain_line(chain: dict, later: set[str] = frozenset()) -> str:
     steps = chain.get("steps") or []
     if later & {s.get("grad") for s in steps}:
         return ""
-    if {s.get("status") for s in steps} <= {"missing", "unreached"}:
-        return ""  # nothing was computed: the items already say why
+    if {s.get("status") for s in steps} <= {"missing", "unreached", "not_implemented"}:
+        # Nothing was computed: the items already say why (the blank stubs were told their
+        # gradients "first depart from autograd at dlogprobs"), as student_text.chain_text.
+        return ""
     first, unreached = chain.get("first_departure"), chain.get("unreached") or []
     text = "Chained together (public case), your own gradients "
     if first:
