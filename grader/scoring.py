@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,10 +140,17 @@ def _known(settings: object, keys: frozenset[str], where: str) -> None:
 
 
 def _points(value: object, item_id: str, path: Path) -> float:
-    """A rubric's points: a number of at least 0 (a typo must stop the grading, not score it)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    """A rubric's points: a finite number of at least 0 (a typo must stop the grading, not
+    score it). YAML's `.nan` and `.inf` are floats: NaN passed `< 0` and made every total NaN,
+    which Gradescope's results.json cannot hold (every student got the grader's failure)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
         raise RubricError(
-            f"rubric {path}: points of {item_id} must be a number >= 0, not {value!r}"
+            f"rubric {path}: points of {item_id} must be a finite number >= 0, not {value!r}"
         )
     return float(value)
 

@@ -128,8 +128,10 @@ def test_the_wavenet_run_is_never_shown_before_the_layers_it_names(tmp_path):
     [
         ("items:\n  exercise1.dprobz: {points: 2}\n", "unknown items ['exercise1.dprobz']"),
         ("mode: best_of\n", "mode 'best_of'"),
-        ("items:\n  exercise1.dprobs: {points: -1}\n", "must be a number >= 0"),
-        ("items:\n  exercise1.dprobs: {points: two}\n", "must be a number >= 0"),
+        ("items:\n  exercise1.dprobs: {points: -1}\n", "must be a finite number >= 0"),
+        ("items:\n  exercise1.dprobs: {points: two}\n", "must be a finite number >= 0"),
+        ("items:\n  exercise1.dprobs: {points: .nan}\n", "must be a finite number >= 0"),
+        ("exercises:\n  exercise1: {points: {dprobs: .inf}}\n", "must be a finite number"),
         ("exercises: [\n", "cannot read the rubric"),
         # A misspelt key, exercise or function was read as nothing: every item it was to hold
         # back was shown (a red team's `visiblity:` at each level, `exercise_3:`, `exercise:`).
