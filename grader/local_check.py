@@ -48,6 +48,7 @@ from .student_text import (
     empty_file,
     grader_has,
     import_failure,
+    left_out,
     missing_function,
     scanned_out,
     undecodable,
@@ -473,7 +474,7 @@ class LocalSession:
         self.names, self.expected, self.away = files, expected, away
         # One endless loop costs its time once in each scope (Session.timed_out).
         self.timed_out: set[tuple[str, str, str]] = set()
-        sources, self.notes = exercise_sources(folder, files)
+        sources, self.notes, self.absent = exercise_sources(folder, files)
         for name in files:
             source = sources.get(name)
             self.files[name] = self._load(name, source, workdir) if source is not None else None
@@ -558,7 +559,7 @@ class LocalSession:
         later calls in its own scope only."""
         f = self.files.get(file)
         if f is None:
-            return Outcome("missing", f"{file}.py was not submitted")
+            return Outcome("missing", left_out(file, self.absent.get(file, "")))
         if (file, func, scope) in self.timed_out:
             return Outcome("timeout", f"skipped: `{func}` timed out on an earlier case")
         problem = self._declared(f, func)
@@ -654,15 +655,18 @@ def checked_folder(folder: str | Path | None, default: Path, holds: str) -> Path
     return where
 
 
-def exercise_sources(folder: Path, files: tuple[str, ...]) -> tuple[dict[str, bytes], list[str]]:
+def exercise_sources(
+    folder: Path, files: tuple[str, ...]
+) -> tuple[dict[str, bytes], list[str], dict[str, str]]:
     """Each exercise's file in `folder`, chosen by the grader's own rule (`choosing`): its exact
     name before a browser's variant (`exercise1 (1).py`), a shallower file before a deeper one,
     a zip inside opened for what is not found outside it, and two different candidates never
-    guessed between; the notes are the grader's notes on what it took and what it left out."""
+    guessed between; the notes are the grader's notes on what it took and what it left out,
+    and the last dict why each exercise left out was (its items say so, as the grader's)."""
     budget = Budget(UploadLimits())
     with contextlib.ExitStack() as stack:
         top = scan_folder(folder, (), budget)
         found, contents, absent = exercise_files(top, files, budget, stack)
         note_missing(top, files, found, contents, absent, budget.notes)
     sources = {f: data for f, data in contents.items() if data is not None}
-    return sources, [*budget.notes, *(f"{f}.py: {why}" for f, why in absent.items())]
+    return sources, [*budget.notes, *(f"{f}.py: {why}" for f, why in absent.items())], absent

@@ -169,7 +169,9 @@ class Grader:
         timer = CallTimer()
         try:
             notebook = notebook_label(str((sub.notebook or {}).get("graded") or ""))
-            items, extra, outputs, ended = self._run(sources, timer, notebook)
+            states = file_states(file_notes)
+            absent = {f: states[f] for f, src in sources.items() if src is None}
+            items, extra, outputs, ended = self._run(sources, timer, notebook, absent)
         except Exception:  # noqa: BLE001 - a grader bug must still leave the student a report
             items, outputs, ended = [], {}, False
             extra = {"suite_errors": [traceback.format_exc()[-4000:]]}
@@ -202,9 +204,14 @@ class Grader:
         return result, ended
 
     def _run(
-        self, sources: dict[str, str | None | Exception], timer: CallTimer, notebook: str = ""
+        self,
+        sources: dict[str, str | None | Exception],
+        timer: CallTimer,
+        notebook: str = "",
+        absent: dict[str, str] | None = None,
     ):
-        """`notebook`: the notebook `sources` were read from, named in the messages."""
+        """`notebook`: the notebook `sources` were read from, named in the messages; `absent`:
+        why a file the upload held is not among them (Session)."""
         # First use in this process: pytest starts in its thread while the sandbox starts.
         runner = self._suite_runner()
         # The functions the suites may ask for: a name outside them is a suite's typo.
@@ -220,6 +227,7 @@ class Grader:
             static_scan=self.static_scan,
             timer=timer,
             notebook=notebook,
+            absent=absent,
         )
         session.prefetch()
         try:

@@ -29,6 +29,7 @@ from .student_text import (
     empty_file,
     import_failure,
     in_notebook,
+    left_out,
     missing_function,
     missing_module,
     not_in_notebook,
@@ -75,8 +76,13 @@ class Session:
         static_scan: bool = True,
         timer: CallTimer | None = None,
         notebook: str = "",
+        absent: dict[str, str] | None = None,
     ):
         """`sources`: each file's text, None when absent, or the reason it cannot be read.
+
+        `absent`: why a file of `sources` is None where the upload says (two differing copies,
+        too large, encrypted in its zip), printable: each of its items says so. They said
+        "layers.py was not submitted" to a student who had submitted it twice.
 
         `notebook`: the notebook the sources were read from, if they were: messages then name
         an exercise of it, not a `.py` file the student never had.
@@ -89,6 +95,7 @@ class Session:
         self.zygote = zygote
         self.expected = expected or {}
         self.notebook = notebook
+        self.absent = absent or {}
         # Off only in tests that prove the sandbox's own layers hold without the scan's help.
         self.static_scan = static_scan
         self.public_only = public_only
@@ -240,7 +247,7 @@ class Session:
         if f is None or f.source is None:
             if self.notebook:
                 return Outcome("missing", not_in_notebook(file, self.notebook))
-            return Outcome("missing", f"{file}.py was not submitted")
+            return Outcome("missing", left_out(file, self.absent.get(file, "")))
         if self.stopped:
             return Outcome("error", "grading was stopped before this call")
         if time.monotonic() > self.deadline:

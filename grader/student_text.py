@@ -271,6 +271,15 @@ def in_notebook(file: str, notebook: str) -> str:
     return f"{file} of the notebook {notebook}"
 
 
+def left_out(file: str, why: str = "") -> str:
+    """Why an exercise's items have no code: the reason its file was left out of the upload
+    (`why`: two differing copies, too large, encrypted in its zip; its leading "missing" is the
+    status's own word), or, with none, that it was not submitted. That alone was said on every
+    item to a student who had submitted the file twice."""
+    why = why.removeprefix("missing").lstrip(": ")
+    return f"{file}.py: {why}" if why else f"{file}.py was not submitted"
+
+
 def not_in_notebook(file: str, notebook: str) -> str:
     """Why an exercise read from a notebook has no code: it said `file.py was not submitted`
     to a student who submitted a notebook, and never had that file."""

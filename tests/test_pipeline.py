@@ -95,6 +95,28 @@ def test_notes_and_file_states_quote_names_on_one_line_in_their_own_order(grader
     assert result["files"]["exercise1"].isprintable()
 
 
+def test_a_file_held_twice_says_why_on_each_item_not_that_it_was_not_submitted(grader, tmp_path):
+    """Two differing copies of exercise2.py in one upload are graded as neither: each of its
+    items said "exercise2.py was not submitted" (in the report, check and on Gradescope) to a
+    student who had submitted it twice; the reason was in the file's state alone."""
+    from grader.submissions import read_submission
+
+    for folder, text in (("a", solution("exercise2")), ("b", solution("exercise2") + "\n# v2\n")):
+        (tmp_path / "up" / folder).mkdir(parents=True)
+        (tmp_path / "up" / folder / "exercise2.py").write_text(text)
+    (tmp_path / "up" / "exercise1.py").write_text(solution("exercise1"))
+    sub = read_submission(tmp_path / "up", "twice", grader.assignment.files)
+    result = grader.grade(sub).to_json()
+    state = result["files"]["exercise2"]
+    assert state.startswith("ambiguous: a/exercise2.py, b/exercise2.py could each be")
+    for item_id in ("exercise2.dlogits", "exercise2.dhprebn"):
+        assert item(result, item_id)["status"] == "missing"
+        assert f"exercise2.py: {state}" in item(result, item_id)["message"]
+        assert "not submitted" not in item(result, item_id)["message"]
+    training = item(result, "exercise3.training")["message"]
+    assert "exercise3.py: not in your upload, which held exercise1.py, a/exercise2.py" in training
+
+
 def test_the_fingerprint_tells_apart_uploads_whose_bytes_only_run_together(grader):
     """The fingerprint decides whether a result is kept (batch._reused): two uploads must never
     share one because a file's bytes can hold what separated the files (a NUL and the next
