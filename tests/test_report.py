@@ -459,6 +459,18 @@ def test_grades_csv_no_cell_starts_a_formula_where_a_spreadsheet_splits_otherwis
     ]
 
 
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_grades_csv_a_quote_after_a_split_opens_no_formula(separator):
+    """A piece split off at `;` (or a tab) that starts with a quote opens a quoted cell: in an
+    email `a;"=1+1;b` the quote hid the sign from the guard, and the cell read `=1+1`."""
+    result = {"submission": "s", "score": 1.0, "max_score": 2.0, "items": []}
+    email = f'a{separator}"=1+1{separator}b'
+    text = gradebook_csv([{**result, "student": {"name": "Bob", "email": email, "sid": "7"}}])
+    for row in csv.reader(io.StringIO(text), delimiter=separator):
+        assert not any(_FORMULA.match(cell) for cell in row), row
+    assert list(csv.reader(io.StringIO(text)))[1][1] == f"a{separator}'\"=1+1{separator}b"
+
+
 # A cell a spreadsheet reads as a formula: a sign after blanks and zero-width characters.
 _FORMULA = re.compile("[\\s\u200b\u00a0]*[=+\\-@＝]")
 

@@ -316,10 +316,12 @@ _SPLITS = re.compile(r"(?<=[;\t])")
 def _formula_like(s: str) -> bool:
     """Whether a spreadsheet could read `s` as a formula once it tidies the text: programs trim
     leading spaces and zero-width characters and fold full-width signs (＝ is =), so the first
-    character left after both decides, not the first character as written."""
+    character left after both decides, not the first character as written. A quote is passed
+    over too: a piece split off at `;` that starts with one opens a quoted cell there, whose
+    text is what follows (an email `a;"=1+1;b` made the cell `=1+1`)."""
     for ch in s:
-        if ch.isspace() or unicodedata.category(ch) == "Cf":
-            continue  # blanks and invisible format characters (U+200B, U+FEFF, U+2060...)
+        if ch.isspace() or ch == '"' or unicodedata.category(ch) == "Cf":
+            continue  # blanks, quotes and invisible format characters (U+200B, U+FEFF...)
         return unicodedata.normalize("NFKC", ch)[:1] in FORMULA_START
     return False
 
