@@ -390,6 +390,33 @@ def test_a_function_hanging_for_one_item_keeps_the_other_items_it_serves():
     assert [t["name"] for t in out["tests"] if t.get("visibility") != "visible"] == []
 
 
+def test_prints_before_an_endless_loop_are_not_called_nothing(tmp_path):
+    """A print before an endless loop stays in the killed process's buffer: the TA's report
+    said "The submission printed nothing" of code that printed. It says what was lost, and
+    how to keep it; a flushed print reaches the grader."""
+    from grader.pipeline import Grader
+    from grader.report.html import render_report
+    from grader.sandbox.client import Limits
+    from grader.submissions import Submission
+
+    loop = "    print('tanh sees', tuple(out.shape){})\n    while True:\n        pass\n"
+    head = "def tanh_backward(dout, out):\n"
+    g = Grader(assignment=A, limits=Limits(call_seconds=2))
+    try:
+        results = [
+            g.grade(Submission(f"p{k}", {"layers": mutated(head, head + loop.format(f)).encode()}))
+            for k, f in enumerate(("", ", flush=True"))
+        ]
+    finally:
+        g.close()
+    buffered, flushed = (r.to_json() for r in results)
+    assert item(buffered, "tanh")["status"] == "timeout" and not buffered["output"]
+    page = render_report(buffered)
+    assert "printed nothing" not in page and "Nothing it printed reached the grader" in page
+    assert "flush=True" in page
+    assert "tanh sees (32, 4, 68)" in flushed["output"]["layers"]
+
+
 def test_a_transposed_weight_gradient_is_named_as_such(grade):
     transposed = mutated(
         "dweight = x.reshape(-1, fan_in).T @ dout.reshape(-1, fan_out)",

@@ -201,11 +201,19 @@ def render_report(result: dict, for_student: bool = False) -> str:
         exercises=exercise_views(items, files),
         chain=chain_view(result.get("chain") or {}, [i.id for i in items]),
         outputs=sorted((result.get("output") or {}).items()),
+        prints_cut=prints_cut(result.get("items") or []),
         file_problems={f: s for f, s in files.items() if s not in ("submitted",)},
         nothing_submitted=bool(files) and all(s == "missing" for s in files.values()),
         grader_errors=[i for i in items if i.extra.get("grader_error")],
         status_label=STATUS_LABEL,
     )
+
+
+def prints_cut(items: list[dict]) -> bool:
+    """Whether a call was stopped for its time: its process ended with what the code had printed
+    but not flushed (a pipe's buffer), so "The submission printed nothing" was said of a
+    function that printed before an endless loop."""
+    return any(c.get("status") == "timeout" for i in items for c in i.get("cases") or [])
 
 
 def item_view(item: dict) -> ItemView:
