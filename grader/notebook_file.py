@@ -12,6 +12,7 @@ import re
 import warnings
 
 from .notebook import Allowance, NotebookError, NotebookRead, read_cells
+from .student_text import wide_text
 
 MAX_NOTEBOOK_BYTES = 64 << 20  # image outputs make notebooks big; the code in them is small
 # What reading a notebook may cost, whatever its bytes. nbformat makes every JSON object or list
@@ -48,7 +49,7 @@ def cells_of(data: bytes, name: str) -> list[dict]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise NotebookError(f"{name} is not a text file ({e.reason} at byte {e.start})") from None
+        raise NotebookError(_not_utf8(name, data, e)) from None
     containers, values = _json_counts(text)
     if containers > MAX_JSON_CONTAINERS or values > MAX_JSON_VALUES:
         raise NotebookError(
@@ -79,6 +80,30 @@ def cells_of(data: bytes, name: str) -> list[dict]:
     if not isinstance(cells, list):
         raise NotebookError(f"{name} has no list of cells: it is not a Jupyter notebook")
     return [c for c in cells if isinstance(c, dict)]
+
+
+def _not_utf8(name: str, data: bytes, error: UnicodeDecodeError) -> str:
+    """Why the bytes are no notebook and what to do. Jupyter and Colab write UTF-8 only, so other
+    bytes come from a program that re-saved the file (Notepad's "ANSI" or "Unicode", PowerShell's
+    `>`), and Jupyter cannot open it either: the student downloads it again. The note said "not a
+    text file (invalid continuation byte at byte 352595)", which names neither cause nor cure."""
+    if wide := wide_text(data):
+        what = f"{wide} text, not UTF-8"
+    else:
+        start = data.rfind(b"\n", 0, error.start) + 1
+        end = data.find(b"\n", error.start)
+        line = data[start : end if end >= 0 else len(data)].decode("utf-8", "replace").strip()
+        shown = "".join(c if c.isprintable() else "?" for c in line[:60])
+        number = data.count(b"\n", 0, error.start) + 1
+        what = (
+            f"not UTF-8 text: byte {data[error.start]:#04x} on line {number} (`{shown}`) "
+            "is not valid UTF-8"
+        )
+    return (
+        f"{name} is {what}. Jupyter and Colab save notebooks as UTF-8, so another program "
+        "re-saved it: download it again from Jupyter or Colab (File > Download > .ipynb), or "
+        "save it as UTF-8 in your editor, and submit it again"
+    )
 
 
 def _json_counts(text: str) -> tuple[int, int]:

@@ -296,7 +296,7 @@ def test_the_lectures_own_notebook_says_where_the_assignment_notebook_is():
     "data, says",
     [
         (b"{not json", "not valid JSON"),
-        (b"\xff\xfe\x00garbage", "not a text file"),
+        (b"\xff\xfe\x00garbage", "UTF-16 text, not UTF-8"),
         (b"[1, 2]", "could not be read"),
         (b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}}', ""),
         (b"[" * 100000 + b"]" * 100000, ""),
@@ -306,6 +306,27 @@ def test_what_is_not_a_notebook_gets_a_clear_message(data, says):
     with pytest.raises(NotebookError) as e:
         read(data)
     assert says in str(e.value) and "Copy of backprop_ninja.ipynb" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "encoding, says",
+    [
+        ("cp1252", "byte 0x92 on line "),  # Notepad's "ANSI": the lecture’s apostrophe
+        ("utf-16", "UTF-16 text, not UTF-8"),  # Notepad's "Unicode", PowerShell 5's `>`
+    ],
+)
+def test_a_notebook_re_saved_in_another_encoding_says_where_and_what_to_do(encoding, says):
+    """Jupyter and Colab write UTF-8 only: other bytes mean an editor re-saved the file. The note
+    said "not a text file (invalid continuation byte at byte 352595)": no cause, no cure."""
+    cells = [markdown("The lecture\u2019s notebook\n"), code(ONE)]
+    data = save(cells).decode().replace("\\u2019", "\u2019").encode(encoding)  # not escaped
+    with pytest.raises(NotebookError) as e:
+        read(data)
+    said = str(e.value)
+    assert says in said and "not a text file" not in said
+    assert "download it again" in said and "save it as UTF-8" in said
+    if encoding == "cp1252":
+        assert "The lecture\ufffds notebook" in said  # the line, to find it by
 
 
 def test_an_old_nbformat_3_notebook_is_converted_and_read():
