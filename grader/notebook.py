@@ -1,10 +1,11 @@
 """Reading a notebook's code: its cells in, one module source per exercise out.
 
-A notebook is never run. Its code cells are parsed (after IPython magics and shell escapes are
-blanked) and only what a module needs is kept: imports, function and class definitions, and
-assignments of constants (notebook_keep.py holds that rule). Everything else (training loops,
-plots, `cmp(...)` calls, the lecture's top-level `dlogprobs = ...`, a `while True:`) is dropped
-and listed, so the result can say what was taken from which cell and what was left out.
+A notebook is never run. Its code cells are parsed (after IPython magics, shell escapes and help
+(`F.one_hot?`) are blanked) and only what a module needs is kept: imports, function and class
+definitions, and assignments of constants (notebook_keep.py holds that rule). Everything else
+(training loops, plots, `cmp(...)` calls, the lecture's top-level `dlogprobs = ...`, a `while
+True:`) is dropped and listed, so the result can say what was taken from which cell and what
+was left out.
 
 Two doors: the grader reads a submitted file's cells (notebook_file.py), and the notebook's own
 check cells read the cells their kernel ran (`read_history`), so that they judge exactly what
@@ -57,7 +58,9 @@ _CODE_MARK = re.compile(r"^#\s*(?:%%\s*)?exercise\s*(\d+)\b", re.IGNORECASE)
 _BARE_MARK = re.compile(r"#\s*(?:%%\s*)?exercise\s*\d+", re.IGNORECASE)  # the mark alone
 # Cell magics whose body is Python run as it is; any other (%%bash, %%writefile ...) is not Python.
 _PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
-_MAGIC_LINE = re.compile(r"^\s*(?:[%!]|\w+\s*=\s*[%!])")
+# An IPython command line: a magic, a shell escape, or help (`?F.one_hot`, `F.one_hot?`, `??x`),
+# which a student leaves in the cell of the function they were writing.
+_MAGIC_LINE = re.compile(r"^\s*(?:[%!?]|\w+\s*=\s*[%!])|\?\s*$")
 # A line as Python's tokenizer counts lines: it ends at \n, \r\n or \r only. str.splitlines()
 # also splits at \v, \f, \x1c-\x1e, \x85, \u2028 and \u2029, which Python reads as part of
 # the line (in a comment or a string they are valid code).
@@ -291,7 +294,7 @@ def _strip_magics(text: str, record: CellRecord, allowance: Allowance) -> str | 
         pass
     out = []
     for number, line in enumerate(lines, start=1):
-        if _MAGIC_LINE.match(line) and _is_not_python(line):
+        if _MAGIC_LINE.search(line) and _is_not_python(line):
             if not allowance.spend_command(record):
                 return None  # an ast.parse per line: the work is bounded per notebook
             record.dropped.append(f"line {number}: {line.strip()[:60]} (an IPython command)")
@@ -303,7 +306,8 @@ def _strip_magics(text: str, record: CellRecord, allowance: Allowance) -> str | 
 
 
 def _is_not_python(line: str) -> bool:
-    """`%matplotlib inline`, `!pip install x`, `files = !ls`; not `x = a % b` or `a != b`."""
+    """`%matplotlib inline`, `!pip install x`, `files = !ls`, `F.one_hot?`; not `x = a % b`,
+    `a != b` or `# why?`."""
     try:
         ast.parse(line.strip())
     except SyntaxError:

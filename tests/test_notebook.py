@@ -229,6 +229,21 @@ def test_magics_and_shell_escapes_are_dropped_and_python_cell_magics_read():
         assert what in dropped, what
 
 
+@pytest.mark.parametrize("help_line", ["F.one_hot?", "?F.one_hot", "F.cross_entropy??", "??F"])
+def test_ipython_help_left_in_a_functions_cell_is_blanked_not_the_whole_cell(help_line):
+    """IPython runs `F.one_hot?` (help) and then the cell's definition; the grader dropped the
+    whole cell as not Python, and the function in it was graded missing."""
+    cells = [
+        code(help_line + "\n" + ONE.replace("1", "7")),
+        code("def dhprebn(dhpreact):\n    " + help_line + "\n    return dhpreact  # why?\n"),
+    ]
+    r = read(cells)
+    assert r.functions["exercise1"] == ["dlogits", "dhprebn"]
+    src = r.sources["exercise1"]
+    assert "return 7" in src and "return dhpreact  # why?" in src and help_line not in src
+    assert all(f"{help_line} (an IPython command)" in " ".join(c.dropped) for c in r.cells)
+
+
 def test_an_import_the_grader_lacks_is_dropped_with_a_note_not_the_exercise():
     r = read(
         [code("import torch\nimport matplotlib.pyplot as plt\nimport no_such_pkg_xyz\n" + ONE)]
