@@ -667,6 +667,6 @@ def exercise_sources(
     with contextlib.ExitStack() as stack:
         top = scan_folder(folder, (), budget)
         found, contents, absent = exercise_files(top, files, budget, stack)
-        note_missing(top, files, found, contents, absent, budget.notes)
+        note_missing(top, files, found, contents, absent, budget)
     sources = {f: data for f, data in contents.items() if data is not None}
     return sources, [*budget.notes, *(f"{f}.py: {why}" for f, why in absent.items())], absent

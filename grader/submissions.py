@@ -149,7 +149,7 @@ def read_tree(
         found, absent = dict.fromkeys(files), {}
     else:
         review += [_stub_flag(f, copies) for f, copies in stubbed.items() if copies]
-    note_missing(top, files, found, contents, absent, budget.notes)
+    note_missing(top, files, found, contents, absent, budget)
     return Submission(
         name,
         contents,
