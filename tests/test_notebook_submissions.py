@@ -213,8 +213,10 @@ def test_a_notebook_without_gradient_functions_says_where_to_get_the_right_one(t
 
 def exported_script(how: str) -> str:
     """A solved notebook saved as a script: by Jupyter (File > Save and Export As > Executable
-    Script) or by Colab (File > Download > Download .py)."""
+    Script), by Colab (File > Download > Download .py) or by VS Code (Export > Python Script)."""
     body = "".join(solution(f) for f in FILES)
+    if how == "vscode":
+        return "# %%\nimport torch\n\n# %% [markdown]\n# ## Exercise 1\n\n# %%\n" + body
     if how == "jupyter":
         return (
             "#!/usr/bin/env python\n# coding: utf-8\n\n# # Becoming a Backprop Ninja\n\n"
@@ -232,6 +234,7 @@ def exported_script(how: str) -> str:
     [
         ("jupyter", "backprop_ninja.py", "Jupyter's `# In[ ]:` cell marks"),
         ("colab", "copy_of_backprop_ninja.py", "Colab's Download .py"),
+        ("vscode", "backprop_ninja.py", "`# %%` cell marks of VS Code's Export"),
     ],
 )
 def test_a_notebook_exported_as_a_script_says_to_submit_the_notebook(tmp_path, how, name, says):
