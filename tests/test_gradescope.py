@@ -1020,3 +1020,33 @@ def test_relative_paths_are_the_callers(autograder_zip: Path, tmp_path: Path) ->
     subprocess.run([str(root / "run_autograder")], cwd=tmp_path, env=env, check=True)
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["score"] == 100, results["output"]
+
+
+def test_a_notebook_that_could_not_be_read_is_named_not_py_files_asked_for(grader, tmp_path):
+    """A notebook re-saved in another encoding is found and not graded: the page's first lines
+    (and the report's banner) told its student only to upload the .py files "(names exactly like
+    that)", and not that their notebook, under any name, was seen and why it failed."""
+    from notebooks import code, save
+
+    from grader.gradescope.run import load_submission
+    from grader.report.html import render_report
+
+    upload = tmp_path / "submission"
+    upload.mkdir()
+    notebook = save([code("# caf\u00e9\n" + solution("exercise2"))]).decode()
+    (upload / "Copy of backprop_ninja.ipynb").write_bytes(
+        notebook.replace("\\u00e9", "\u00e9").encode("cp1252")
+    )
+    sub = load_submission(upload, grader.assignment.files, tmp_path / "work")
+    result = grader.grade(sub).to_json()
+    output = to_gradescope(result, rubric())["output"]
+    head = output.split("\nexercise1")[0]
+    assert "Your notebook Copy of backprop_ninja.ipynb could not be graded" in head
+    assert "names exactly like that" not in head and "not UTF-8" in output
+    banner = render_report(result).split('id="nothing-submitted"')[1].split("</div>")[0]
+    assert "It held the notebook <code>Copy of backprop_ninja.ipynb</code>" in banner
+    (upload / "Copy of backprop_ninja.ipynb").unlink()
+    (upload / "my_backprop.py").write_text("x = 1\n")
+    sub = load_submission(upload, grader.assignment.files, tmp_path / "work")
+    output = to_gradescope(grader.grade(sub).to_json(), rubric())["output"]
+    assert "No exercise files were found" in output and "Your notebook" not in output

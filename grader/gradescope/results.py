@@ -362,6 +362,24 @@ SANDBOX_ENDED_NOTE = (
 )
 
 
+def nothing_found(files: dict, notebook: dict) -> str:
+    """The line for an upload of which nothing was graded. A notebook that was found and could
+    not be read (re-saved in another encoding, not JSON) is named, with the notes for why: the
+    line said only to upload the .py files "(names exactly like that)", to a student whose
+    notebook, under any name, is as good an answer."""
+    wanted = ", ".join(f"{f}.py" for f in files)
+    unread = [str(n) for n in notebook.get("notebooks") or []] if not notebook.get("graded") else []
+    if unread and notebook.get("reason") != "py files":
+        return (
+            f"Your notebook {clip(printable(unread[0]), 80)} could not be graded: the notes below "
+            f"say why and what to do. Fix it and upload it again, or upload {wanted} instead."
+        )
+    return (
+        f"No exercise files were found in your submission. Upload any of {wanted} (names "
+        "exactly like that), at the top level or inside one folder."
+    )
+
+
 def summary(result: dict, hidden_vis: str) -> str:
     """A few lines for the top of the page: the score, each exercise, notes, the chain."""
     items = result.get("items", [])
@@ -377,11 +395,7 @@ def summary(result: dict, hidden_vis: str) -> str:
     else:
         lines = [f"Score: {points(result.get('score', 0))} / {points(result.get('max_score', 0))}"]
     if files and all(v == "missing" for v in files.values()):
-        lines.append(
-            "No exercise files were found in your submission. Upload any of "
-            + ", ".join(f"{f}.py" for f in files)
-            + " (names exactly like that), at the top level or inside one folder."
-        )
+        lines.append(nothing_found(files, result.get("notebook") or {}))
     for ex in exercise_order(items):
         lines.append(exercise_line(ex, items, result, held))
     notes = [str(n) for n in (result.get("student") or {}).get("notes") or []]

@@ -204,6 +204,7 @@ def render_report(result: dict, for_student: bool = False) -> str:
         prints_cut=prints_cut(result.get("items") or []),
         file_problems={f: s for f, s in files.items() if s not in ("submitted",)},
         nothing_submitted=bool(files) and all(s == "missing" for s in files.values()),
+        unread_notebook=unread_notebook(result.get("notebook") or {}),
         grader_errors=[i for i in items if i.extra.get("grader_error")],
         status_label=STATUS_LABEL,
     )
@@ -214,6 +215,15 @@ def prints_cut(items: list[dict]) -> bool:
     but not flushed (a pipe's buffer), so "The submission printed nothing" was said of a
     function that printed before an endless loop."""
     return any(c.get("status") == "timeout" for i in items for c in i.get("cases") or [])
+
+
+def unread_notebook(notebook: dict) -> str:
+    """The notebook an upload held and the grader could not read (not JSON, not UTF-8), or "":
+    the banner said only that no .py file was found, of an upload whose notebook was there."""
+    names = notebook.get("notebooks") or []
+    if notebook.get("graded") or notebook.get("reason") == "py files" or not names:
+        return ""
+    return str(names[0])
 
 
 def item_view(item: dict) -> ItemView:
