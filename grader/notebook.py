@@ -59,8 +59,11 @@ _BARE_MARK = re.compile(r"#\s*(?:%%\s*)?exercise\s*\d+", re.IGNORECASE)  # the m
 # Cell magics whose body is Python run as it is; any other (%%bash, %%writefile ...) is not Python.
 _PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
 # An IPython command line: a magic, a shell escape, or help (`?F.one_hot`, `F.one_hot?`, `??x`),
-# which a student leaves in the cell of the function they were writing.
-_MAGIC_LINE = re.compile(r"^\s*(?:[%!?]|\w+\s*=\s*[%!])|\?\s*$")
+# which a student leaves in the cell of the function they were writing. Jupyter and Colab run a
+# line magic without its `%` too (automagic: `pip install einops`, `matplotlib inline`); those
+# most written so are read as magics when the line is not Python.
+_AUTOMAGICS = "pip|conda|matplotlib|load_ext|reload_ext|autoreload|time|timeit|cd|ls|run|env"
+_MAGIC_LINE = re.compile(rf"^\s*(?:[%!?]|\w+\s*=\s*[%!]|(?:{_AUTOMAGICS})\s)|\?\s*$")
 # A line as Python's tokenizer counts lines: it ends at \n, \r\n or \r only. str.splitlines()
 # also splits at \v, \f, \x1c-\x1e, \x85, \u2028 and \u2029, which Python reads as part of
 # the line (in a comment or a string they are valid code).
@@ -306,8 +309,8 @@ def _strip_magics(text: str, record: CellRecord, allowance: Allowance) -> str | 
 
 
 def _is_not_python(line: str) -> bool:
-    """`%matplotlib inline`, `!pip install x`, `files = !ls`, `F.one_hot?`; not `x = a % b`,
-    `a != b` or `# why?`."""
+    """`%matplotlib inline`, `!pip install x`, `files = !ls`, `F.one_hot?`, `pip install x`; not
+    `x = a % b`, `a != b`, `# why?` or `time = 3`."""
     try:
         ast.parse(line.strip())
     except SyntaxError:

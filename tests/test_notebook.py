@@ -229,10 +229,21 @@ def test_magics_and_shell_escapes_are_dropped_and_python_cell_magics_read():
         assert what in dropped, what
 
 
-@pytest.mark.parametrize("help_line", ["F.one_hot?", "?F.one_hot", "F.cross_entropy??", "??F"])
-def test_ipython_help_left_in_a_functions_cell_is_blanked_not_the_whole_cell(help_line):
-    """IPython runs `F.one_hot?` (help) and then the cell's definition; the grader dropped the
-    whole cell as not Python, and the function in it was graded missing."""
+@pytest.mark.parametrize(
+    "help_line",
+    [
+        "F.one_hot?",
+        "?F.one_hot",
+        "F.cross_entropy??",
+        "??F",
+        "pip install einops",
+        "matplotlib inline",
+    ],
+)
+def test_ipython_help_or_automagic_in_a_functions_cell_is_blanked_not_the_whole_cell(help_line):
+    """IPython runs `F.one_hot?` (help), or `pip install einops` (a magic without its `%`: Jupyter's
+    and Colab's automagic), and then the cell's definition; the grader dropped the whole cell as
+    not Python, and the function in it was graded missing."""
     cells = [
         code(help_line + "\n" + ONE.replace("1", "7")),
         code("def dhprebn(dhpreact):\n    " + help_line + "\n    return dhpreact  # why?\n"),
