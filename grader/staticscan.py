@@ -37,6 +37,7 @@ import ast
 import codecs
 import collections
 import io
+import re
 import symtable
 import tokenize
 from dataclasses import dataclass, field
@@ -193,11 +194,32 @@ def _scan(source: str, filename: str) -> Scan:
         _IMPORT_TIME.clear()
 
 
+# A line only IPython runs: a magic, a shell escape or help (`%matplotlib inline`, `!pip install
+# torch`, `F.one_hot?`), as a notebook copied or exported (Colab's Download .py) into a .py file.
+_IPYTHON_LINE = re.compile(r"^\s*[%!?]|\?\s*$")
+
+
+def _notebook_line(source: str, error: SyntaxError | ValueError) -> str:
+    """What to do when the line that does not parse is a notebook's command: "invalid syntax" at
+    `!pip install torch` told a student who never wrote such Python neither why nor what to do.
+    The line is the source's own: a SyntaxError's `text` is read from a file of the same name on
+    disk when there is one (the stub beside check.py)."""
+    number = getattr(error, "lineno", None)
+    lines = re.split(r"\r\n|\r|\n", source)
+    text = lines[number - 1] if isinstance(number, int) and 0 < number <= len(lines) else ""
+    if not _IPYTHON_LINE.search(text):
+        return ""
+    return (
+        f"; `{text.strip()[:60]}` is an IPython command, which only a notebook runs: remove it "
+        "from the .py file (or submit the notebook itself)"
+    )
+
+
 def _scan_tree(source: str, filename: str) -> Scan:
     try:
         tree = ast.parse(source, filename=filename)
     except (SyntaxError, ValueError) as e:
-        return Scan(syntax_error=f"{type(e).__name__}: {e}")
+        return Scan(syntax_error=f"{type(e).__name__}: {e}{_notebook_line(source, e)}")
     coding = declared_encoding(source.encode("utf-8", "surrogatepass"))
     if coding:
         return Scan(syntax_error=coding)

@@ -54,6 +54,12 @@ _IMPORT_PROBLEMS = (
         "receive everything they need as arguments",
     ),
     (
+        re.compile(r"^NameError: name '(get_ipython|display)' is not defined"),
+        "it calls {0}(), which only a notebook has (a notebook exported as a script turns its "
+        "%magics and !commands into get_ipython() calls): remove those lines from the .py file, "
+        "or submit the notebook itself",
+    ),
+    (
         re.compile(r"^EOFError\b"),
         "it calls input(), and the grader has no keyboard to answer: remove the input() call",
     ),

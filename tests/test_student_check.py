@@ -111,6 +111,24 @@ SCENARIOS = {
         "exercise2.dlogits",
         ("ERROR", "calls input()", "remove the input() call"),
     ),
+    # A notebook copied or exported (File > Download .py) into an exercise file: "invalid syntax"
+    # at a line the student never took for Python, and a NameError on get_ipython, said no cure.
+    "a notebook's !pip line in the file": (
+        {"exercise1": mutated("exercise1", AFTER_IMPORTS, AFTER_IMPORTS + "!pip install torch\n")},
+        "exercise1.dlogprobs",
+        ("ERROR", "`!pip install torch` is an IPython command", "remove it from the .py file"),
+    ),
+    "a notebook exported as a script, its magics get_ipython() calls": (
+        {
+            "exercise2": mutated(
+                "exercise2",
+                AFTER_IMPORTS,
+                AFTER_IMPORTS + "get_ipython().run_line_magic('matplotlib', 'inline')\n",
+            )
+        },
+        "exercise2.dlogits",
+        ("ERROR", "it calls get_ipython(), which only a notebook has", "submit the notebook"),
+    ),
     "a leftover breakpoint()": (
         {"exercise3": mutated("exercise3", AFTER_IMPORTS, AFTER_IMPORTS + "breakpoint()\n")},
         "exercise3.dC",
