@@ -37,13 +37,18 @@ def read_notebook(
     return read_cells(cells_of(data, name), name, functions, allowance)
 
 
+def too_large(name: str) -> NotebookError:
+    """A notebook over MAX_NOTEBOOK_BYTES: what makes one that large is its outputs (images)."""
+    return NotebookError(
+        f"{name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB: clear its outputs "
+        "(Edit > Clear all outputs), save, and submit it again"
+    )
+
+
 def cells_of(data: bytes, name: str) -> list[dict]:
     """A notebook file's cells; NotebookError, saying what to do, for what is not one."""
     if len(data) > MAX_NOTEBOOK_BYTES:
-        raise NotebookError(
-            f"{name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB: clear its outputs "
-            "(Edit > Clear all outputs), save, and submit it again"
-        )
+        raise too_large(name)
     import nbformat  # here, not at the top: only notebook submissions pay for its import
 
     try:

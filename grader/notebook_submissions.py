@@ -27,7 +27,7 @@ from .notebook import (
     NotebookRead,
     is_untouched_stub,
 )
-from .notebook_file import MAX_NOTEBOOK_BYTES, read_notebook
+from .notebook_file import MAX_NOTEBOOK_BYTES, read_notebook, too_large
 from .uploads import Budget, Entry, UploadError, UploadLimits, read_capped, scan_folder
 
 MAX_DEPTH = 3
@@ -116,6 +116,10 @@ def use_notebook(
     allowance = Allowance(MAX_CODE_BYTES, MAX_COMMAND_LINES)  # for all of them together
     for e in entries:
         try:
+            if e.size > MAX_NOTEBOOK_BYTES:
+                # Said before reading: the read would stop at the upload's own byte limit, whose
+                # note told a notebook's student to "upload only your exercise files".
+                raise too_large(e.name)
             data = read_capped(e, MAX_NOTEBOOK_BYTES, budget)
             reads.append((e, read_notebook(data, e.name, functions, allowance)))
         except NotebookError as err:

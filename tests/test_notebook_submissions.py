@@ -164,6 +164,25 @@ def test_a_broken_notebook_is_a_note_and_the_submission_still_comes_out(tmp_path
     assert any("not valid JSON" in n for n in sub.notes)
 
 
+def test_a_notebook_over_the_size_limit_is_told_to_clear_its_outputs(tmp_path, monkeypatch):
+    """A notebook of plots past 64 MB ran into the upload's byte limit first, whose note told
+    its student to "upload only your exercise files" (they have none): never why, nor the fix."""
+    from grader import notebook_submissions
+    from grader.uploads import UploadLimits
+
+    data = solved_notebook()
+    monkeypatch.setattr(notebook_file, "MAX_NOTEBOOK_BYTES", len(data) // 2)
+    monkeypatch.setattr(notebook_submissions, "MAX_NOTEBOOK_BYTES", len(data) // 2)
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    (folder / COLAB_NAME).write_bytes(data)
+    (sub,), _ = discover(folder, FILES, limits=UploadLimits(bytes=len(data) // 2))
+    assert all(v is None for v in sub.files.values())
+    (note,) = [n for n in sub.notes if COLAB_NAME in n and "no exercise files" not in n]
+    assert "is larger than" in note and "Clear all outputs" in note
+    assert "upload only your exercise files" not in note
+
+
 def test_a_notebook_too_costly_to_parse_is_a_note_with_the_fix_not_a_stopped_batch(tmp_path):
     """12 MB of empty cells took the batch's own process to 2.4 GB before it was refused."""
     (tmp_path / "class" / "mallory").mkdir(parents=True)
