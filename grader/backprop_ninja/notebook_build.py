@@ -48,7 +48,7 @@ hard-code 27, 32 or 64.
    but keep the `## Exercise N` headings: they tell the grader which exercise a function
    belongs to (exercises 1 and 2 both have a `dlogits` and a `dhprebn`).
 3. Download the notebook (Colab: File > Download > Download .ipynb; Jupyter: File > Download)
-   and submit it as it is, under any name.
+   and submit it as it is, under any name: the .ipynb, not a .py export of it.
 
 The grader reads only imports, function and class definitions and constants from your cells;
 it never runs the rest (training loops, plots, prints). Cells starting with
