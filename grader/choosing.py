@@ -253,7 +253,7 @@ MAX_EXPORTS_READ = 5
 
 def exported_notebooks(top: Entry, budget: Budget) -> list[tuple[Entry, str]]:
     """The .py files of an upload that are notebooks exported as scripts, each with how it tells.
-    Such a file holds every exercise's functions at once (exercises 1 and 2 both define dlogits)
+    Such a file holds every exercise's functions at once (two exercises may define one name)
     and has the notebook's name, not an exercise's: it read as "no exercise files found" alone,
     and its student, who had submitted their work, was not told what to submit instead."""
     scripts = [e for e in top.walk() if e.kind == "file" and e.name.casefold().endswith(".py")]
