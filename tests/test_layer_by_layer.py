@@ -390,10 +390,11 @@ def test_a_function_hanging_for_one_item_keeps_the_other_items_it_serves():
     assert [t["name"] for t in out["tests"] if t.get("visibility") != "visible"] == []
 
 
-def test_prints_before_an_endless_loop_are_not_called_nothing(tmp_path):
-    """A print before an endless loop stays in the killed process's buffer: the TA's report
-    said "The submission printed nothing" of code that printed. It says what was lost, and
-    how to keep it; a flushed print reaches the grader."""
+def test_prints_before_an_endless_loop_reach_the_report(tmp_path):
+    """A print before an endless loop stayed in the killed process's buffer, and the TA's
+    report said "The submission printed nothing" of code that printed. Each printed line now
+    leaves at once; a line left without its end is lost with the process, and the page says
+    so, and how to keep it."""
     from grader.pipeline import Grader
     from grader.report.html import render_report
     from grader.sandbox.client import Limits
@@ -405,16 +406,17 @@ def test_prints_before_an_endless_loop_are_not_called_nothing(tmp_path):
     try:
         results = [
             g.grade(Submission(f"p{k}", {"layers": mutated(head, head + loop.format(f)).encode()}))
-            for k, f in enumerate(("", ", flush=True"))
+            for k, f in enumerate(("", ", end=''"))
         ]
     finally:
         g.close()
-    buffered, flushed = (r.to_json() for r in results)
-    assert item(buffered, "tanh")["status"] == "timeout" and not buffered["output"]
-    page = render_report(buffered)
+    line, unended = (r.to_json() for r in results)
+    assert item(line, "tanh")["status"] == "timeout"
+    assert "tanh sees (32, 4, 68)" in line["output"]["layers"]
+    assert item(unended, "tanh")["status"] == "timeout" and not unended["output"]
+    page = render_report(unended)
     assert "printed nothing" not in page and "Nothing it printed reached the grader" in page
     assert "flush=True" in page
-    assert "tanh sees (32, 4, 68)" in flushed["output"]["layers"]
 
 
 def test_a_transposed_weight_gradient_is_named_as_such(grade):

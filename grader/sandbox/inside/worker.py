@@ -33,6 +33,11 @@ STUDENT_FRAMES = 1000
 def serve(sock) -> None:
     """Answer the grader's requests until it says exit or goes away."""
     _room_to_recurse()
+    # Each line a student prints leaves at once: stdout is a pipe, block-buffered, and a call
+    # killed for its time (an endless loop) took the buffer's lines with it, the very prints
+    # that would say where it looped. A line without its end still waits (print(..., end="")).
+    with contextlib.suppress(Exception):
+        sys.stdout.reconfigure(line_buffering=True)
     modules: dict[str, object] = {}
     sys.breakpointhook = _no_debugger
     channel = protocol.Channel(sock, blocking=True)
