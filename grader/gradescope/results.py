@@ -376,7 +376,7 @@ def nothing_found(files: dict, notebook: dict) -> str:
         )
     return (
         f"No exercise files were found in your submission. Upload any of {wanted} (names "
-        "exactly like that), at the top level or inside one folder."
+        "exactly like that), at the top level, in folders or in a zip."
     )
 
 
