@@ -453,6 +453,8 @@ def _gradescope_export(inp: Input, root: Entry, name: str) -> list[Submission]:
             continue
         sub = _read_entry(inp, root, entry, folder)
         sub.student = student
+        if not any(student.get(k) for k in PERSON_FIELDS):
+            sub.review.append(_nameless_flag(folder))
         subs.append(sub)
     listed = {str(key) for key in meta}
     for e in root.children:  # never a folder of the export left unseen
@@ -484,6 +486,17 @@ def _unlisted_flag(name: str) -> dict:
         "flag": "download",
         "reason": f"the export's {METADATA} does not list the folder {name}: graded without a "
         "name, email or SID; check in Gradescope whose submission it is",
+    }
+
+
+def _nameless_flag(name: str) -> dict:
+    """A folder the metadata lists with nobody readable in it (`:submitters:` missing, empty,
+    or not names): its gradebook row had no name, email or SID, and no one was told."""
+    return {
+        "flag": "download",
+        "reason": f"the export's {METADATA} names nobody for the folder {name} (its submitters "
+        "are missing or not readable): graded without a name, email or SID; check in "
+        "Gradescope whose submission it is",
     }
 
 

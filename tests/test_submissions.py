@@ -790,6 +790,30 @@ def test_a_folder_the_export_metadata_does_not_list_is_graded_and_flagged(tmp_pa
     assert got["submission_1"].review == [] and got["submission_1"].student["name"] == "Ada"
 
 
+@pytest.mark.parametrize(
+    "entry",
+    [{}, {":submitters": []}, {":submitters": "Ada"}, {":submitters": [{":name": ["Ada"]}]}],
+    ids=["no_submitters", "empty", "not_a_list", "name_not_text"],
+)
+def test_a_listed_folder_whose_submitters_name_nobody_is_flagged(tmp_path, entry):
+    """Its gradebook row had no name, email or SID, and it was not on the TA's list."""
+    meta = yaml.safe_dump(
+        {"submission_1": {":submitters": [{":name": "Ada"}]}, "submission_2": entry}
+    )
+    files = {
+        METADATA: meta,
+        "submission_1/exercise2.py": "one\n",
+        "submission_2/exercise2.py": "2\n",
+    }
+    got = by_name(discover(tree(tmp_path / "export", files), FILES)[0])
+    assert [f["reason"] for f in got["submission_2"].review] == [
+        "the export's submission_metadata.yml names nobody for the folder submission_2 (its "
+        "submitters are missing or not readable): graded without a name, email or SID; check in "
+        "Gradescope whose submission it is"
+    ]
+    assert got["submission_1"].review == []
+
+
 def test_a_gradescope_export_zip_is_read_from_its_one_top_folder(tmp_path):
     meta = yaml.safe_dump({"submission_1": {":submitters": [{":name": "Ada", ":email": "a@x"}]}})
     data = zip_bytes(
