@@ -114,11 +114,23 @@ def _plain(value: torch.Tensor) -> torch.Tensor:
 
 
 def _has_graph(value: Any) -> bool:
-    """A result still attached to autograd's graph (the grader's worker checks the same)."""
-    values = value.values() if isinstance(value, dict) else value
-    if not isinstance(values, (list, tuple, type({}.values()))):
-        values = [value]
-    return any(isinstance(v, torch.Tensor) and v.grad_fn is not None for v in values)
+    """A result still attached to autograd's graph (the grader's worker checks the same, the
+    same way): read through torch's and the containers' own accessors, so a subclass cannot
+    hide a graph, and one whose `grad_fn` (or an object whose `__class__`) raises is judged as
+    the grader judges it, where it ended the check in a traceback."""
+    grad_fn = torch.Tensor.grad_fn.__get__  # torch's own: a subclass's property is not asked
+    try:
+        if isinstance(value, dict):
+            values = list(dict.values(value))
+        elif isinstance(value, list):
+            values = list(list.__iter__(value))
+        elif isinstance(value, tuple):
+            values = list(tuple.__iter__(value))
+        else:
+            values = [value]
+        return any(isinstance(v, torch.Tensor) and grad_fn(v) is not None for v in values)
+    except Exception:  # noqa: BLE001 - the student's object raised: reading it says so next
+        return False
 
 
 def _no_debugger(*args, **kwargs):

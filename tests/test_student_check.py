@@ -41,6 +41,23 @@ SPARSE_DC = (
     "C.shape)\n"
 )
 META_DH = "    dh = torch.empty(dlogits.shape[0], W2.shape[0], device='meta')\n"
+# A right dh in a tensor subclass whose `grad_fn` raises, and an answer whose `__class__`
+# raises: asked whether it held a graph, the sandbox's process ended before it answered (the
+# call read as a crash) and the check ended in a traceback.
+ODD_GRAD_FN_DH = (
+    "    class Odd(torch.Tensor):\n"
+    "        @property\n"
+    "        def grad_fn(self):\n"
+    "            raise RuntimeError('no graph here')\n\n"
+    "    dh = (dlogits @ W2.T).as_subclass(Odd)\n"
+)
+ODD_CLASS_DH = (
+    "    class Odd:\n"
+    "        @property\n"
+    "        def __class__(self):\n"
+    "            raise RuntimeError('no class here')\n\n"
+    "    return Odd()\n"
+)
 
 SCENARIOS = {
     "reads names.txt at import": (
@@ -273,6 +290,16 @@ SCENARIOS = {
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", META_DH)},
         "exercise1.dh",
         ("WRONG", "cannot be read", "meta or nested"),
+    ),
+    "a tensor subclass whose grad_fn raises": (
+        {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ODD_GRAD_FN_DH)},
+        "exercise1.dh",
+        ("ok",),
+    ),
+    "an answer whose __class__ raises": (
+        {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ODD_CLASS_DH)},
+        "exercise1.dh",
+        ("ERROR", "could not read the result", "no class here"),
     ),
     # A dict key whose str() raises: the sandbox says it could not read the result; the
     # check ended in a traceback.

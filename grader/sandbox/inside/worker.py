@@ -167,12 +167,26 @@ def _decode(value: dict, blobs: list[bytes]):
 
 
 def _has_graph(result) -> bool:
+    """Whether a returned tensor hangs on autograd's graph, read through torch's and the
+    containers' own accessors. Asked outside the call's `try`: a tensor subclass whose
+    `grad_fn` raised, or an object whose `__class__` did, ended the process before it
+    answered, and the call read as a crash (os._exit, a segmentation fault...). Whatever
+    cannot be asked holds no graph (grad mode is off for good); encoding it says what it is."""
     import torch
 
-    values = result.values() if isinstance(result, dict) else result
-    if not isinstance(values, (list, tuple, type({}.values()))):
-        values = [result]
-    return any(isinstance(v, torch.Tensor) and v.grad_fn is not None for v in values)
+    grad_fn = torch.Tensor.grad_fn.__get__  # torch's own: a subclass's property is not asked
+    try:
+        if isinstance(result, dict):
+            values = list(dict.values(result))
+        elif isinstance(result, list):
+            values = list(list.__iter__(result))
+        elif isinstance(result, tuple):
+            values = list(tuple.__iter__(result))
+        else:
+            values = [result]
+        return any(isinstance(v, torch.Tensor) and grad_fn(v) is not None for v in values)
+    except BaseException:  # noqa: BLE001 - the student's object raised, whatever it raised
+        return False
 
 
 def _failure(e: BaseException) -> dict:
