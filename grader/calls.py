@@ -14,11 +14,17 @@ from .student_text import listing
 
 
 def signature_of(fn: Any) -> dict:
-    """What a call needs to know of a function's signature (the sandbox worker sends the same)."""
+    """What a call needs to know of a function's signature (the sandbox worker sends the same).
+    Reading it runs the student's code (a `__signature__` property): whatever that raises leaves
+    the signature unreadable, as a builtin's is (it ended the check in a traceback)."""
     try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
+        return _read_signature(fn)
+    except Exception:  # noqa: BLE001 - the student's object raised, whatever it raised
         return {"params": [], "varkw": False, "varargs": False, "unreadable": True}
+
+
+def _read_signature(fn: Any) -> dict:
+    params = list(inspect.signature(fn).parameters.values())
     kinds = inspect.Parameter
     return {
         "params": [

@@ -51,6 +51,18 @@ ODD_GRAD_FN_DH = (
     "            raise RuntimeError('no graph here')\n\n"
     "    dh = (dlogits @ W2.T).as_subclass(Odd)\n"
 )
+# A callable helper whose signature cannot be read (its `__signature__` raises): the load that
+# lists the file's functions ended the sandbox's process before it answered, and both of
+# exercise 2's right functions read as a crash; the check ended in a traceback.
+ODD_SIGNATURE_HELPER = (
+    "\n\nclass Helper:\n"
+    "    @property\n"
+    "    def __signature__(self):\n"
+    "        raise RuntimeError('no signature here')\n\n"
+    "    def __call__(self, x):\n"
+    "        return x\n\n\n"
+    "helper = Helper()\n"
+)
 ODD_CLASS_DH = (
     "    class Odd:\n"
     "        @property\n"
@@ -300,6 +312,11 @@ SCENARIOS = {
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ODD_CLASS_DH)},
         "exercise1.dh",
         ("ERROR", "could not read the result", "no class here"),
+    ),
+    "a helper whose signature cannot be read": (
+        {"exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + ODD_SIGNATURE_HELPER)},
+        "exercise2.dlogits",
+        ("ok",),
     ),
     # A dict key whose str() raises: the sandbox says it could not read the result; the
     # check ended in a traceback.
