@@ -448,9 +448,24 @@ def _hide_other_files(
 
 def student_traceback(e: BaseException, path: Path) -> str:
     """The traceback with the check's own frames cut out, as the grader shows it."""
-    frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == str(path)]
-    lines = traceback.format_list(frames) + traceback.format_exception_only(type(e), e)
+    frames = [f for f in traceback.extract_tb(_TRACEBACK(e)) if f.filename == str(path)]
+    lines = traceback.format_list(frames) + _exception_lines(e)
     return ("Traceback (most recent call last):\n" + "".join(lines))[-4000:]
+
+
+# Read as the interpreter keeps them, not through a student class's own properties.
+_TRACEBACK = BaseException.__dict__["__traceback__"].__get__
+_QUALNAME = type.__dict__["__qualname__"].__get__
+
+
+def _exception_lines(e: BaseException) -> list[str]:
+    """`Type: message`, as the grader's worker writes it: only the type's name where reading
+    the message or the cause runs a property of the student's that raises (it ended the check
+    in a traceback)."""
+    try:
+        return traceback.format_exception_only(type(e), e)
+    except Exception:  # noqa: BLE001 - the student's exception raised, whatever it raised
+        return [f"{_QUALNAME(type(e))} (its message could not be read)\n"]
 
 
 @dataclass

@@ -63,6 +63,24 @@ ODD_SIGNATURE_HELPER = (
     "        return x\n\n\n"
     "helper = Helper()\n"
 )
+# Exceptions whose reading raises: a cause that is a property of their own, a stub's
+# NotImplementedError whose __str__ raises, or whose message is past the wire's 1 MiB. Each
+# ended the sandbox's process before it answered (or sent a header it refused), and the call
+# read as a crash; the check ended in a traceback where it read the cause.
+ODD_CAUSE_DH = (
+    "    class Odd(Exception):\n"
+    "        @property\n"
+    "        def __cause__(self):\n"
+    "            raise RuntimeError('no cause here')\n\n"
+    "    raise Odd('odd')\n"
+)
+ODD_TODO_DH = (
+    "    class Todo(NotImplementedError):\n"
+    "        def __str__(self):\n"
+    "            raise RuntimeError('no words here')\n\n"
+    "    raise Todo()\n"
+)
+LONG_TODO_DH = "    raise NotImplementedError('x' * 2_000_000)\n"
 ODD_CLASS_DH = (
     "    class Odd:\n"
     "        @property\n"
@@ -312,6 +330,21 @@ SCENARIOS = {
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ODD_CLASS_DH)},
         "exercise1.dh",
         ("ERROR", "could not read the result", "no class here"),
+    ),
+    "an exception whose __cause__ raises": (
+        {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ODD_CAUSE_DH)},
+        "exercise1.dh",
+        ("ERROR", "Odd (its message could not be read)"),
+    ),
+    "a NotImplementedError whose __str__ raises": (
+        {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ODD_TODO_DH)},
+        "exercise1.dh",
+        ("todo",),
+    ),
+    "a NotImplementedError of two million characters": (
+        {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", LONG_TODO_DH)},
+        "exercise1.dh",
+        ("todo",),
     ),
     "a helper whose signature cannot be read": (
         {"exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + ODD_SIGNATURE_HELPER)},

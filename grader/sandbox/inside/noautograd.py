@@ -408,14 +408,22 @@ def _writes(args: tuple, write_flags: int) -> bool:
     return isinstance(flags, int) and bool(flags & write_flags)
 
 
+# An exception's chain as the interpreter keeps it: a student's exception class may define
+# `__cause__` or `__context__` as properties of its own, which raised here (and could hide a
+# refusal), and `isinstance` asks an object's own `__class__`.
+_CAUSE = BaseException.__dict__["__cause__"].__get__
+_CONTEXT = BaseException.__dict__["__context__"].__get__
+
+
 def refusal_behind(error: BaseException) -> AutogradForbidden | None:
     """The refusal of this module that `error` is, or was raised while handling (student code,
     or torch, that catches the refusal and raises something else is still caught)."""
     seen = 0
     while error is not None and seen < 50:
-        if isinstance(error, AutogradForbidden):
+        if issubclass(type(error), AutogradForbidden):
             return error
-        error, seen = (error.__cause__ or error.__context__), seen + 1
+        cause = _CAUSE(error)
+        error, seen = (cause if cause is not None else _CONTEXT(error)), seen + 1
     return None
 
 

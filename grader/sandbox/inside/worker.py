@@ -154,8 +154,10 @@ def _call(modules: dict, header: dict, blobs: list[bytes], out: list[bytes]) -> 
     try:
         with torch.no_grad():
             result = fn(*positional, **kwargs)
-    except NotImplementedError as e:
-        return {"ok": False, "kind": "not_implemented", "message": str(e)}
+    except NotImplementedError:
+        # The grader words it (session.py): nothing of the student's exception is read, whose
+        # __str__ may raise, or make a header past the wire's limit.
+        return {"ok": False, "kind": "not_implemented", "message": ""}
     except BaseException as e:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are student errors too
         return _failure(e)
     seconds = time.perf_counter() - start
@@ -207,14 +209,29 @@ def _failure(e: BaseException) -> dict:
 
 
 def _student_traceback(e: BaseException) -> str:
-    """The traceback with the grader's own frames cut out: the student sees their code only."""
+    """The traceback with the grader's own frames cut out: the student sees their code only
+    (local_check.student_traceback writes the same)."""
     frames = [
-        f for f in traceback.extract_tb(e.__traceback__) if not f.filename.startswith(_RUNTIME_DIR)
+        f
+        for f in traceback.extract_tb(_TRACEBACK(e))
+        if not f.filename.startswith(_RUNTIME_DIR) and "importlib" not in f.filename
     ]
-    frames = [f for f in frames if "importlib" not in f.filename]
-    lines = traceback.format_list(frames) + traceback.format_exception_only(type(e), e)
+    lines = traceback.format_list(frames) + _exception_lines(e)
     text = "Traceback (most recent call last):\n" + "".join(lines)
     return text[-4000:]
+
+
+_TRACEBACK = BaseException.__dict__["__traceback__"].__get__
+_QUALNAME = type.__dict__["__qualname__"].__get__
+
+
+def _exception_lines(e: BaseException) -> list[str]:
+    """`Type: message`; only the type's name where reading the message or the exception's
+    cause runs a property of the student's that raises (it ended the process unanswered)."""
+    try:
+        return traceback.format_exception_only(type(e), e)
+    except Exception:  # noqa: BLE001 - the student's exception raised, whatever it raised
+        return [f"{_QUALNAME(type(e))} (its message could not be read)\n"]
 
 
 if __name__ == "__main__":  # pragma: no cover - started by zygote.py
