@@ -273,7 +273,7 @@ def test_a_notebook_exported_as_a_script_says_to_submit_the_notebook(tmp_path, h
     (sub,) = [s for s in subs if s.name == "alice"]
     assert all(v is None for v in sub.files.values())
     on_gradescope = load_submission(folder, FILES, tmp_path / "work")
-    _, check_notes = exercise_sources(folder, FILES)
+    _, check_notes, _ = exercise_sources(folder, FILES)
     for notes in (sub.notes, on_gradescope.notes, check_notes):
         (note,) = [n for n in notes if "exported as a Python script" in n]
         assert note.startswith(f"{name} is a notebook exported") and says in note
