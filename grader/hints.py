@@ -31,6 +31,10 @@ class HintContext:
     # The batch's indices, for a gradient of an embedding table (rows that repeat must add up).
     index: torch.Tensor | None = None
     var: str = ""  # the variable the gradient is of (`counts` for dcounts), for the words
+    # Whether a variance's 1/(n-1) can reach this gradient. Where none does (a cross-entropy's
+    # gradients), a factor n/(n-1) is a mean's 1/n written 1/(n-1), and naming Bessel's
+    # correction sends the student to a variance their formula does not have.
+    variance: bool = True
 
 
 @dataclass(frozen=True)
@@ -61,14 +65,20 @@ def sign_flipped(s, t, ctx) -> str | None:
     return "the sign is flipped" if _fits(s, -t, t) else None
 
 
-def _named_factors(n: int) -> list[tuple[float, str]]:
-    """The factors a lecture mistake leaves, each with its likely cause (first match wins)."""
+def _named_factors(n: int, variance: bool = True) -> list[tuple[float, str]]:
+    """The factors a lecture mistake leaves, each with its likely cause (first match wins).
+    `variance`: HintContext.variance; without one, only the mean's 1/n can be mistaken."""
     bessel = "Bessel's correction (the variance divides by n-1, not n)"
     named = [
         (float(n), "off by a factor n: is a 1/n (the mean) missing?"),
         (1 / n, "off by a factor 1/n: a 1/n (the mean) applied once too often?"),
     ]
-    if n > 2:  # at n = 2, n/(n-1) is 2 and n-1 is 1: those cannot be told apart
+    if n > 2 and not variance:
+        named += [
+            (n / (n - 1), "off by n/(n-1): a 1/(n-1) where the mean's 1/n belongs?"),
+            ((n - 1) / n, "off by (n-1)/n: an n-1 where the mean's n belongs?"),
+        ]
+    elif n > 2:  # at n = 2, n/(n-1) is 2 and n-1 is 1: those cannot be told apart
         named += [
             (n / (n - 1), f"off by n/(n-1): {bessel}"),
             ((n - 1) / n, f"off by (n-1)/n: {bessel}"),
@@ -87,7 +97,7 @@ def constant_factor(s, t, ctx) -> str | None:
     if c is None or abs(c - 1) < MATCH or abs(c + 1) < MATCH:  # 1: right; -1: the sign rule's
         return None
     sign = "the sign is flipped, and it is " if c < 0 else ""
-    for value, text in _named_factors(ctx.n):
+    for value, text in _named_factors(ctx.n, ctx.variance):
         if abs(abs(c) / value - 1) < MATCH:
             return sign + text
     shown = f"{c:.6f}" if abs(c - 1) < 0.01 else f"{c:.4g}"  # 1.0003, not "1"

@@ -60,6 +60,14 @@ def test_a_constant_factor_names_its_likely_cause(t, factor, says):
     assert hint(float32(factor * t), t).startswith(says)
 
 
+def test_where_no_variance_reaches_a_factor_n_over_n_minus_1_is_the_means(t):
+    ctx = HintContext(N, variance=False)
+    assert hint_for(float32(N / (N - 1) * t), t, ctx) == (
+        "off by n/(n-1): a 1/(n-1) where the mean's 1/n belongs?"
+    )
+    assert "Bessel" not in hint_for(float32((N - 1) / N * t), t, ctx)
+
+
 def test_bessel_is_named_at_n_100(t):
     assert "Bessel" in hint(float32(0.99 * t), t, n=100)
 

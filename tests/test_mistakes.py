@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from variants import MISTAKES, NARROW_MISTAKES, call, load
+from variants import MISTAKES, NARROW_MISTAKES, Variant, _v, call, load
 
 from grader.backprop_ninja import spec
 from grader.backprop_ninja.cases import cases
@@ -22,9 +22,10 @@ from grader.session import Outcome
 ALL_MISTAKES = {**MISTAKES, **NARROW_MISTAKES}
 
 
-def judged_cases(name: str, grad: str) -> list[CaseResult]:
-    """Every case of one gradient of a mistaken variant, judged as a suite judges it."""
-    variant = ALL_MISTAKES[name]
+def judged_cases(name: str, grad: str, variant: Variant | None = None) -> list[CaseResult]:
+    """Every case of one gradient of a mistaken variant (`name`'s, or `variant`), judged as a
+    suite judges it."""
+    variant = variant or ALL_MISTAKES[name]
     module = load(variant.source(), variant.file)
     compact = variant.file == "exercise3"
     results = []
@@ -79,6 +80,28 @@ def test_exercise3_mistakes_are_named_once_the_suite_passes_them(name, grad, lab
     """`known_mistakes(..., compact=True)` carries them down to the parameters they reach."""
     for result in judged_cases(name, grad):
         assert result.status == "failed" and result.hint == label, result.case
+
+
+# The mean's 1/n written 1/(n-1) where no variance is: off by n/(n-1), as Bessel's slip is.
+MEAN_AS_N_MINUS_1 = {
+    "dlogprobs": _v("exercise1", "dlogprobs", "= -1.0 / n", "= -1.0 / (n - 1)"),
+    "dlogits": _v("exercise2", "dlogits", "    dlogits /= n\n", "    dlogits /= n - 1\n"),
+    "dW2": _v("exercise3", "dW2", "    dlogits /= n\n", "    dlogits /= n - 1\n"),
+}
+
+
+@pytest.mark.parametrize("grad", MEAN_AS_N_MINUS_1)
+def test_a_factor_n_over_n_minus_1_where_no_variance_is_the_means_not_bessels(grad):
+    """A cross-entropy gradient off by n/(n-1) was told "Bessel's correction (the variance
+    divides by n-1, not n)": there is no variance above BatchNorm, the slip is the mean's 1/n."""
+    for result in judged_cases("", grad, MEAN_AS_N_MINUS_1[grad]):
+        assert result.status == "failed", result.case
+        assert "the mean's 1/n" in result.hint and "bessel" not in result.hint.lower(), result
+
+
+def test_bessel_is_named_only_below_the_variance():
+    assert {"dbndiff2", "dhprebn", "dW1", "dC", "db1"} <= spec.BELOW_VARIANCE
+    assert not {"dlogprobs", "dlogits", "dW2", "db2", "dbngain", "dbnvar"} & spec.BELOW_VARIANCE
 
 
 def test_mistakes_are_only_offered_for_gradients_they_concern():

@@ -90,6 +90,12 @@ def allowed_exercise2(name: str) -> frozenset[str]:
 ALLOWED_EXERCISE3 = frozenset(DATA + PARAMS + COMPACT_VARS + SIZES)
 
 
+# The gradients a variance's 1/(n-1) reaches (bnvar = 1/(n-1) * bndiff2.sum(0) and what is
+# below it): only there can a factor n/(n-1) be Bessel's correction. Above it (the cross-entropy,
+# the second layer, BatchNorm's own parameters) it is the mean's 1/n written 1/(n-1).
+BELOW_VARIANCE = frozenset(EXERCISE1[EXERCISE1.index("dbndiff2") :])
+
+
 def variable_of(grad_name: str) -> str:
     """`dbnvar_inv` -> `bnvar_inv`: the variable a gradient has the shape of."""
     return grad_name[1:]
