@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from .hints import HintContext, SizeRule, hint_for, size_hint
-from .judge import judge
+from .judge import ROUNDED_HINT, judge
 from .records import CaseResult, ItemResult, Outcome, worst_status
 
 
@@ -30,7 +30,9 @@ def judge_case(
         )
     v = judge(outcome.value, truth, input_dtype=input_dtype, scale_floor=scale_floor, name=name)
     hint = ""
-    if not v.passed and v.answer is not None and hints is not None:
+    if v.rounded:
+        hint = ROUNDED_HINT
+    elif not v.passed and v.answer is not None and hints is not None:
         hint = hint_for(v.answer, truth, hints)
     return CaseResult(
         **meta,
@@ -61,7 +63,9 @@ def make_item(
         # A hidden case is not named to the student: its details are in the TA's report only.
         where = "a public case" if first.public else "a hidden case"
         message = f"{passed}/{len(cases)} cases passed; on {where}: {first.message}"
-    sizes = size_hint(cases, size_rule)
+    # A coarser dtype's rounding passes or fails a case by chance, whatever its sizes.
+    rounded = any(c.hint == ROUNDED_HINT for c in cases if not c.passed)
+    sizes = "" if rounded else size_hint(cases, size_rule)
     for c in cases:  # every front end shows a case's hint: the public one at other sizes gets it
         if sizes and c.public and not c.passed:
             c.hint = sizes

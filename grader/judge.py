@@ -40,6 +40,18 @@ TOLERANCE = {
 }
 _DTYPES = {str(d).removeprefix("torch."): d for d in TOLERANCE}
 
+# A coarser answer off by at most this many of its own dtype's epsilons (of the scale) is
+# explained by its rounding alone: rounding float32 values to float16 costs up to one epsilon
+# (9.8e-4), a formula computed in float16 a few more. Bessel's n at n = 32 (3%) stays above.
+ROUNDING_EPS = 8
+# Its hint: the numbers-read rules once named the rounding's pattern as a mistake (a float16 dC
+# was "wrong only in the rows of characters that occur more than once", a float16 dlogprobs
+# right at the lecture's sizes was "a hard-coded size", a constant factor of about 1.000366).
+ROUNDED_HINT = (
+    "the difference is your answer's own rounding to a coarser dtype, not a mistake in the "
+    "formula: return the inputs' dtype"
+)
+
 # A heatmap of where a failed answer differs, at most this many cells a side.
 DIFF_MAP_SIDE = 32
 _LARGEST = 1.7976931348623157e308  # the largest float: what an error beyond it is written as
@@ -59,6 +71,8 @@ class Verdict:
     # The answer as compared (float64, the truth's shape), for hints; None when not comparable.
     answer: torch.Tensor | None = None
     diff_map: list[list[float]] | None = None
+    # Failed only by the rounding of a coarser dtype than the inputs' (ROUNDING_EPS).
+    rounded: bool = False
 
 
 def judge(
@@ -131,6 +145,7 @@ def judge(
         else f"values differ from autograd's by up to {max_abs:.3g}, which is {rel:.2g} of the "
         f"gradient's scale {scale:.3g} (allowed: {tol:g} of it)"
     )
+    rounded = coarser and not passed and rel <= ROUNDING_EPS * torch.finfo(answer_dtype).eps
     if coarser:
         why = (
             f"returned {dtype_name} while the inputs are {_name(input_dtype)}: judged with "
@@ -151,6 +166,7 @@ def judge(
         warnings,
         answer,
         None if passed else diff_map(err / scale),
+        rounded,
     )
 
 

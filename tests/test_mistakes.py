@@ -13,9 +13,10 @@ from variants import MISTAKES, NARROW_MISTAKES, Variant, _v, call, load
 
 from grader.backprop_ninja import spec
 from grader.backprop_ninja.cases import cases
-from grader.backprop_ninja.judging import hint_context
+from grader.backprop_ninja.judging import LECTURE_SIZES, hint_context
 from grader.backprop_ninja.mistakes import BESSEL, EPSILON_INV, REPEATED, known_mistakes
-from grader.grading import judge_case
+from grader.grading import judge_case, make_item
+from grader.judge import ROUNDED_HINT
 from grader.records import CaseResult
 from grader.session import Outcome
 
@@ -102,6 +103,37 @@ def test_a_factor_n_over_n_minus_1_where_no_variance_is_the_means_not_bessels(gr
 def test_bessel_is_named_only_below_the_variance():
     assert {"dbndiff2", "dhprebn", "dW1", "dC", "db1"} <= spec.BELOW_VARIANCE
     assert not {"dlogprobs", "dlogits", "dW2", "db2", "dbngain", "dbnvar"} & spec.BELOW_VARIANCE
+
+
+# A right formula returned in half precision: its rounding alone fails it (SPEC: a coarser dtype
+# never loosens the judgement), in patterns the hint rules once read as mistakes.
+def _returned_as(grad: str, conversion: str) -> Variant:
+    return _v("exercise1", grad, f"    return {grad}\n", f"    return {grad}.{conversion}()\n")
+
+
+HALF = {
+    "dC": _returned_as("dC", "half"),
+    "dlogprobs": _returned_as("dlogprobs", "half"),
+    "dbndiff2": _returned_as("dbndiff2", "bfloat16"),
+}
+
+
+@pytest.mark.parametrize("grad", HALF)
+def test_a_coarser_dtypes_rounding_is_named_as_such_not_as_a_mistake(grad):
+    """float16 dC was 'wrong only in the rows of characters that occur more than once', float16
+    dlogprobs 'a hard-coded size' (it passed at the lecture's sizes by chance), bfloat16 dbndiff2
+    'off by a constant factor of about 1.000366'."""
+    results = judged_cases("", grad, HALF[grad])
+    failed = [r for r in results if not r.passed]
+    assert failed and all(r.hint == ROUNDED_HINT for r in failed), [r.hint for r in failed]
+    item = make_item(f"exercise1.{grad}", results, LECTURE_SIZES)
+    assert item.hint == ROUNDED_HINT and "float32" in item.message
+
+
+def test_a_real_mistake_in_half_precision_is_not_put_down_to_rounding():
+    variant = _v("exercise1", "dW2", "    return dW2\n", "    return -dW2.half()\n")
+    results = judged_cases("", "dW2", variant)
+    assert all(r.status == "failed" and r.hint != ROUNDED_HINT for r in results)
 
 
 def test_mistakes_are_only_offered_for_gradients_they_concern():
