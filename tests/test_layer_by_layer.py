@@ -139,6 +139,16 @@ def test_classic_mistakes_get_their_hint(grade, old, new, name, hint):
     assert item(result, name)["cases"][0]["hint"] == hint
 
 
+def test_a_mean_over_n_minus_1_outside_batchnorm_is_not_called_bessel(grade):
+    """The cross-entropy's 1/n written 1/(n-1) was told "Bessel's correction (the variance
+    divides by n-1, not n)": only BatchNorm has a variance; BatchNorm's slip still is Bessel's."""
+    result = grade(mutated('{"dlogits": dlogits / n}', '{"dlogits": dlogits / (n - 1)}'))
+    hint = item(result, "cross_entropy")["hint"]
+    assert "the mean's 1/n" in hint and "Bessel" not in hint
+    bessel = grade(mutated("- n / (n - 1) * xhat", "- xhat"))
+    assert "Bessel" in item(bessel, "batchnorm_2d")["hint"]
+
+
 def test_a_single_gradient_may_come_back_bare_and_a_missing_key_is_named(grade):
     bare = mutated('return {"dx": dout * (1 - out**2)}', "return dout * (1 - out**2)")
     assert item(grade(bare), "tanh")["status"] == "passed"

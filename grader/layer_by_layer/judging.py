@@ -43,7 +43,8 @@ def judge_module(item: Item, case: Case, outcome: Outcome, mistakes: Mistakes = 
             Outcome("ok", value=values[g]),
             case.truth[g],
             input_dtype=case.dtype,
-            hints=HintContext(case.n, known.get(g, {})),
+            # Only BatchNorm has a variance: elsewhere n/(n-1) is a mean's 1/n, not Bessel's.
+            hints=HintContext(case.n, known.get(g, {}), variance=item.kind == "batchnorm"),
             name=g,
         )
         for g in item.grads
