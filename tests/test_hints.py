@@ -128,3 +128,20 @@ def test_a_factor_hint_needs_the_whole_answer_to_be_scaled(t):
     half = t.clone()
     half[: N // 2] *= 2  # half the rows doubled: no single factor explains it
     assert hint(float32(half), t) == ""
+
+
+def test_a_term_missing_through_a_broadcast_is_named(t):
+    """dcounts without `+= dcounts_sum`: off by one value per row, the same in every column."""
+    per_row = torch.linspace(1.0, 2.0, N, dtype=torch.float64)[:, None]
+    assert hint(float32(t + per_row), t).startswith("a branch is missing or wrong")
+
+
+def test_a_truth_the_same_in_every_row_says_nothing_of_a_branch():
+    """dbndiff2 is dbnvar / (n-1) in every row: `ones * dbnvar` written `ones / dbnvar` (or
+    `dbnvar / n - 1`) is off by the same amount in every row too, and was told 'a branch is
+    missing or wrong' of a variable that feeds one place."""
+    dbnvar = torch.linspace(-1.0, 2.0, 7, dtype=torch.float64)[None, :]
+    t = dbnvar.expand(N, 7) / (N - 1)
+    s = torch.ones(N, 7, dtype=torch.float64) / dbnvar / (N - 1)
+    assert "branch" not in hint(float32(s), t)
+    assert "branch" not in hint(float32(dbnvar.expand(N, 7) / N - 1), t)
