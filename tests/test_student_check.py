@@ -549,6 +549,23 @@ def test_a_chain_broken_by_a_dropped_keepdim_names_the_shape_not_the_right_funct
     assert "departure_cause" not in right["chain"]
 
 
+def test_a_chain_broken_by_a_float64_gradient_names_the_dtype_not_the_right_function(
+    bundle_dir: Path, public_grader, tmp_path: Path
+) -> None:
+    """`dlogprobs` returned in float64 passes alone, with a warning, and so do the gradients
+    computed from it down to `dlogits`; the student's right `dh` then multiplies it by float32
+    `W2`, which raises, and the chain's sentence blamed `dh` alone."""
+    src = mutated("exercise1", "    return dlogprobs\n", "    return dlogprobs.double()\n")
+    folder = student_folder(tmp_path / "mine", {"exercise1": src})
+    result = graded(public_grader, folder)
+    assert all(i["status"] == "passed" for i in result["items"])
+    assert result["chain"]["first_departure"] == "dh"
+    said = "fed your `dlogits` in float64 where the inputs are float32: a dtype accepted"
+    local = bundle_check(bundle_dir, folder)
+    assert local.rstrip("\n") == render(result, where=str(folder))
+    assert f"first departs from autograd at dh, {said}" in local, local
+
+
 def test_a_run_left_with_only_db1_judges_nothing_and_fails(public_grader, tmp_path):
     """db1's true value is zero: zeros pass its item, and a run driven by nothing else of the
     student's (every other gradient wrong, so from autograd) must not be 17 free points."""

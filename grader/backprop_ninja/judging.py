@@ -144,6 +144,7 @@ def chain(session, case: Case) -> dict:
     available = {**case.data(), **case.params, **case.atomic}
     steps, unreached, departure, cause = [], [], None, ""
     reshaped: dict[str, str] = {}  # gradients passed on in a shape other than autograd's
+    retyped: dict[str, str] = {}  # and in a dtype other than the inputs' (float64)
     for grad in spec.EXERCISE1:
         declared = session.declared("exercise1", grad)
         needs = [a for a in declared or [] if a in spec.EXERCISE1 and a not in available]
@@ -174,9 +175,15 @@ def chain(session, case: Case) -> dict:
             if tuple(result.shape) != expected:
                 reshaped[grad] = f"`{grad}` of shape {_shape(result.shape)}"
                 reshaped[grad] += f" where autograd's is {_shape(expected)}"
+            inputs = str(case.dtype).removeprefix("torch.")
+            if result.dtype != inputs:
+                retyped[grad] = f"`{grad}` in {result.dtype} where the inputs are {inputs}"
         if departure is None and not result.passed:
             departure = grad
-            cause = _departure_cause(declared or [], reshaped)
+            # A dtype is only a cause where it raised: float64 mixes into float32 arithmetic.
+            cause = _departure_cause(
+                declared or [], reshaped, retyped if result.status == "error" else {}
+            )
     chain = {"case": case.id, "first_departure": departure, "unreached": unreached, "steps": steps}
     return {**chain, "departure_cause": cause} if cause else chain
 
@@ -185,18 +192,28 @@ def _shape(shape) -> str:
     return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
 
 
-def _departure_cause(declared: Sequence[str], reshaped: dict[str, str]) -> str:
+def _departure_cause(
+    declared: Sequence[str], reshaped: dict[str, str], retyped: dict[str, str]
+) -> str:
     """Why the chain's first departure may not be that function's fault: it was handed one of
     the student's gradients in a shape accepted when judged alone (a dropped keepdim=True), which
-    does not broadcast there as autograd's does. The chain once blamed the right `dlogits` for
-    `dlogit_maxes` of shape (32,)."""
-    given = [reshaped[name] for name in declared if name in reshaped]
-    if not given:
-        return ""
-    return (
-        f"fed your {', '.join(given)}: a shape accepted when judged alone, which does not "
-        "broadcast like autograd's here (keepdim=True?)"
-    )
+    does not broadcast there as autograd's does, or in float64, accepted alone too, which a
+    matrix product with the float32 inputs refuses. The chain once blamed the right `dlogits` for
+    `dlogit_maxes` of shape (32,), and the right `dh` for a float64 `dlogprobs` passed down."""
+    causes = []
+    shapes = [reshaped[name] for name in declared if name in reshaped]
+    if shapes:
+        causes.append(
+            f"fed your {', '.join(shapes)}: a shape accepted when judged alone, which does not "
+            "broadcast like autograd's here (keepdim=True?)"
+        )
+    dtypes = [retyped[name] for name in declared if name in retyped]
+    if dtypes:
+        causes.append(
+            f"fed your {', '.join(dtypes)}: a dtype accepted when judged alone, which does not "
+            "mix with the inputs' here (return the inputs' dtype)"
+        )
+    return "; ".join(causes)
 
 
 def backward_calls(session, cases: Sequence[Case]) -> list[Outcome]:
