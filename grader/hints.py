@@ -72,6 +72,8 @@ def _named_factors(n: int, variance: bool = True) -> list[tuple[float, str]]:
     named = [
         (float(n), "off by a factor n: is a 1/n (the mean) missing?"),
         (1 / n, "off by a factor 1/n: a 1/n (the mean) applied once too often?"),
+        (float(n * n), "off by a factor n**2: a multiplication by n where 1/n (the mean) belongs?"),
+        (1 / (n * n), "off by a factor 1/n**2: a division by n where a multiplication belongs?"),
     ]
     if n > 2 and not variance:
         named += [

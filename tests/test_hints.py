@@ -48,6 +48,8 @@ def test_a_flipped_sign(t):
     [
         (N, "off by a factor n: is a 1/n (the mean) missing?"),
         (1 / N, "off by a factor 1/n"),
+        (N * N, "off by a factor n**2: a multiplication by n where 1/n (the mean) belongs?"),
+        (1 / (N * N), "off by a factor 1/n**2"),
         (N / (N - 1), "off by n/(n-1): Bessel's correction"),
         ((N - 1) / N, "off by (n-1)/n: Bessel's correction"),
         (N - 1, "off by a factor n-1: is the variance's 1/(n-1) missing?"),
