@@ -41,6 +41,7 @@ from .records import Outcome
 from .staticscan import Scan, scan
 from .student_text import (
     COMPILE_REFUSED,
+    PROCESS_ENDED,
     SCRIPT_REFUSED,
     WRITE_REFUSED,
     autograd_used,
@@ -147,13 +148,24 @@ def _no_script(*args, **kwargs):
     raise RuntimeError(f"{SCRIPT_REFUSED}: remove it and call the function itself")
 
 
+class ProcessEnded(BaseException):
+    """os._exit in student code: the grader's process for it ends, and the grader says so
+    (PROCESS_ENDED); here it would end check.py, which printed nothing and exited 0."""
+
+
+def _ending_process(*args, **kwargs):
+    raise ProcessEnded
+
+
 def _graders_torch() -> list[tuple[Any, str, Any]]:
-    """(owner, name, what the grader's sandbox has there) for torch's functions that differ."""
+    """(owner, name, what the grader's sandbox has there) for torch's functions that differ,
+    and os._exit, which there ends the student's process, not the grader's."""
     return [
         (torch, "compile", _no_compiler),
         (torch, "save", _saving_no_file(torch.save)),
         (torch.jit, "script", _no_script),
         (torch.jit, "trace", _no_script),
+        (os, "_exit", _ending_process),
     ]
 
 
@@ -543,6 +555,9 @@ class LocalSession:
             except OutOfTime:
                 message = f"importing {name}.py timed out:\n{no_answer(IMPORT_SECONDS)}"
                 f.load_error = Outcome("timeout", message, whole_file=True)
+            except ProcessEnded:
+                message = import_failure(name, PROCESS_ENDED)
+                f.load_error = Outcome("error", message, whole_file=True)
             except BaseException as e:  # noqa: BLE001 - even exit() is reported, not obeyed
                 f.load_error = Outcome(
                     "error", import_failure(name, student_traceback(e, f.path)), whole_file=True
@@ -611,6 +626,8 @@ class LocalSession:
             except OutOfTime:
                 self.timed_out.add((f.name, func, scope))
                 value, failure = None, Outcome("timeout", no_answer(CALL_SECONDS))
+            except ProcessEnded:
+                value, failure = None, Outcome("error", PROCESS_ENDED)
             except NotImplementedError:
                 value, failure = (
                     None,

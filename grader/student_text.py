@@ -32,6 +32,13 @@ WRITE_REFUSED = "student code may not write files"
 # in the same words) and in the public check (student_check_driver), so both say the same.
 COMPILE_REFUSED = "torch.compile is not available in the grader"
 SCRIPT_REFUSED = "TorchScript (torch.jit.script, torch.jit.trace) is not available in the grader"
+# What a call or an import that ends the process (os._exit) gets: from the sandbox's client (its
+# _CRASH, the same words: the sandbox imports nothing of the grader's), and from the public
+# check, where os._exit would end check.py itself without a word.
+PROCESS_ENDED = (
+    "the process running your code ended without answering (os._exit, sys.exit at import, "
+    "a segmentation fault, or running out of memory or CPU time)"
+)
 
 # The last line of a student's traceback -> what went wrong and how to fix it, in plain words.
 # The grader imports a file in an empty folder, with no keyboard and no debugger.

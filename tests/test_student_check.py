@@ -21,10 +21,12 @@ from pathlib import Path
 import pytest
 from conftest import STUBS, mutated, solution
 
+from grader.backprop_ninja.spec import EXERCISE2
 from grader.bundle import write_student_bundle
 from grader.gradescope.results import to_gradescope
+from grader.sandbox import client as sandbox_client
 from grader.scoring import Rubric
-from grader.student_text import render
+from grader.student_text import PROCESS_ENDED, render
 from grader.submissions import Submission
 
 FILES = ("exercise1", "exercise2", "exercise3")
@@ -564,6 +566,30 @@ def test_a_chain_broken_by_a_float64_gradient_names_the_dtype_not_the_right_func
     local = bundle_check(bundle_dir, folder)
     assert local.rstrip("\n") == render(result, where=str(folder))
     assert f"first departs from autograd at dh, {said}" in local, local
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new"),
+    [
+        ("exercise1", "    return dbnvar\n", "    import os\n\n    os._exit(0)\n"),
+        ("exercise2", "import torch  #", "import os\n\nos._exit(0)\nimport torch  #"),
+    ],
+    ids=["call", "import"],
+)
+def test_os_exit_in_student_code_is_an_error_in_the_bundle_check_as_in_the_grader(
+    bundle_dir: Path, public_grader, tmp_path: Path, file: str, old: str, new: str
+) -> None:
+    """os._exit in a function or at import ends the grader's process for the student's code,
+    which the grader reports; in check.py, which runs that code in-process, it ended check.py
+    itself: no table, no word, exit status 0."""
+    folder = student_folder(tmp_path / "mine", {file: mutated(file, old, new)})
+    result = graded(public_grader, folder)
+    local = bundle_check(bundle_dir, folder)
+    ended = {"exercise1.dbnvar"} if file == "exercise1" else {f"exercise2.{g}" for g in EXERCISE2}
+    assert {i["id"] for i in result["items"] if i["status"] == "error"} == ended
+    assert all(PROCESS_ENDED in i["message"] for i in result["items"] if i["id"] in ended)
+    assert local.rstrip("\n") == render(result, where=str(folder)), local
+    assert PROCESS_ENDED == sandbox_client._CRASH
 
 
 def test_a_run_left_with_only_db1_judges_nothing_and_fails(public_grader, tmp_path):
