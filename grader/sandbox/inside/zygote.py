@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import array
 import contextlib
+import functools
 import json
 import os
 import resource
@@ -127,6 +128,8 @@ class Zygote:
         config["imported"] = sorted(_imported_entries(_package_folders(config)))
         reach.reroute(self.ways_in)
         self.rules = _landlock_rules(config, self.ways_in)
+        if "packages" in config:
+            _promised(tuple(config["packages"]))
         self.filter = _seccomp_filter(config)
 
     def serve(self) -> None:
@@ -403,6 +406,13 @@ class PromisedImports:
         pass
 
 
+@functools.lru_cache(maxsize=1)
+def _promised(packages: tuple[str, ...]) -> PromisedImports:
+    """The finder every child puts first, made once in the zygote (Zygote.__init__): its set of
+    names walks the ~1,100 modules loaded, which each child would otherwise walk again."""
+    return PromisedImports(list(packages))
+
+
 def _seccomp_filter(config: dict) -> confine.Filter | None:
     """The seccomp program every child installs, assembled once; None where seccomp is off or
     has no filter for this machine (each child then tries, and reports, on its own)."""
@@ -460,7 +470,7 @@ def _confine(
     )
     _check_python_readable(layers)
     if "packages" in config:
-        sys.meta_path.insert(0, PromisedImports(config["packages"]))
+        sys.meta_path.insert(0, _promised(tuple(config["packages"])))
     layers["autograd"] = _keep_autograd_off(config.get("audit_hook", True))
     return layers
 
