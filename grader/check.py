@@ -66,12 +66,14 @@ def _upload(folder: Path, files: tuple[str, ...]):
         # No exercise file yet (`exercise3.py.txt`): the table of missing rows, with a note on
         # what the folder held, as check.py prints it; not an error about classes and exports.
         found = find(folder, files, notebooks_are_students=False, one=True)
-    if found.read_as == FOLDER:
+    if found.read_as == FOLDER and len(found.subs) > 1:
         raise SubmissionError(
-            f"{folder} holds several submissions' folders; give the one folder that "
+            f"{folder} holds several submissions' folders or zips; give the one folder that "
             f"holds your {_listed([f'{f}.py' for f in files])}"  # the assignment's, not Ninja's
         )
-    if found.is_batch:
+    # One zip alone in the folder (the student's own upload, zipped) is read as a class of one:
+    # it was refused as "several submissions' folders". It is one upload, as `--one` reads it.
+    if found.is_batch or found.read_as == FOLDER:
         found = find(folder, files, notebooks_are_students=False, one=True)
     return found.subs[0]
 

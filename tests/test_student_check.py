@@ -768,7 +768,36 @@ def test_grader_check_reads_a_students_folder_as_one_upload_whatever_files_lie_b
         student_folder(class_folder / name, {})
     refused = CliRunner().invoke(main, ["check", str(class_folder)])
     assert refused.exit_code == 1 and "Traceback" not in refused.output
-    assert "holds several submissions' folders; give the one folder" in refused.output
+    assert "holds several submissions' folders or zips; give the one folder" in refused.output
+
+
+def _zipped(files: dict[str, str]) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+    return buffer.getvalue()
+
+
+def test_grader_check_reads_a_folder_holding_one_zip_as_that_upload(tmp_path: Path) -> None:
+    """A student who zipped their files to upload, and checks the folder the zip lies in, was
+    told the folder "holds several submissions' folders": one zip is read as their upload."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    work = {f"{n}.py": solution(n) for n in ("exercise1", "exercise2", "exercise3")}
+    (folder / "upload.zip").write_bytes(_zipped(work))
+    done = CliRunner().invoke(main, ["check", str(folder)])
+    assert done.exit_code == 0, done.output
+    assert "36 of 36" in done.output and "read exercise1.py from the zip upload.zip" in done.output
+    (folder / "second.zip").write_bytes(_zipped(work))
+    refused = CliRunner().invoke(main, ["check", str(folder)])
+    assert refused.exit_code == 1 and "several submissions' folders or zips" in refused.output
 
 
 def test_the_bundle_check_stops_endless_loops_and_cuts_a_print_flood(tmp_path, monkeypatch):
