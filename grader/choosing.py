@@ -79,8 +79,9 @@ def _candidates(top: Entry, files, budget: Budget) -> dict[str, list[tuple[int, 
     return found
 
 
-def _open_inner_zips(top, files, found, budget, stack) -> None:
-    """Look inside zips of the upload, shallowest first, for exercises not found outside them.
+def _open_inner_zips(top, files, found, budget, stack) -> dict[str, str]:
+    """Look inside zips of the upload, shallowest first, for exercises not found outside them;
+    the notes saying which exercise was read from which zip, by exercise.
 
     A zip as deep as the one an exercise was first found in is opened too, and what it offers
     for that exercise joins the candidates: two zips side by side (`hw.zip`, `hw (1).zip`) are
@@ -88,6 +89,7 @@ def _open_inner_zips(top, files, found, budget, stack) -> None:
     ambiguous), never one taken over the other because it came first in the listing."""
     opened = 0
     zip_depth: dict[str, int] = {}  # an exercise found in a zip: that zip's depth
+    read_from: dict[str, str] = {}
     while True:
         inner = next(
             (
@@ -99,11 +101,11 @@ def _open_inner_zips(top, files, found, budget, stack) -> None:
         )
         done = all(f in found for f in files)
         if inner is None or (done and inner.depth > max(zip_depth.values(), default=-1)):
-            return
+            return read_from
         if opened >= MAX_INNER_ZIPS:
             if not done:
                 _unopened_note(top, budget)
-            return
+            return read_from
         opened += 1
         try:
             open_inner_zip(inner, stack, budget)
@@ -115,9 +117,10 @@ def _open_inner_zips(top, files, found, budget, stack) -> None:
             placed = [(r, d + inner.depth - top.depth, e) for r, d, e in cands]
             if f not in found:
                 found[f], zip_depth[f] = placed, inner.depth
-                budget.notes.append(
-                    f"read {f}{_suffix(cands[0][2].name)} from the zip {relative(top, inner)}"
+                read_from[f] = f"read {f}{_suffix(cands[0][2].name)} from the zip " + relative(
+                    top, inner
                 )
+                budget.notes.append(read_from[f])
             elif zip_depth.get(f) == inner.depth:
                 found[f] += placed  # a zip beside the first: a candidate as good as its
                 budget.notes.append(f"found {f} in the zip {relative(top, inner)} too")
@@ -203,13 +206,17 @@ def exercise_files(
     """For each exercise of `files`: its candidates in the upload, the bytes chosen (None when
     none was or none could be), and why when it could not be chosen (ambiguous, too large)."""
     found = _candidates(top, files, budget)
-    _open_inner_zips(top, files, found, budget, stack)
+    read_from = _open_inner_zips(top, files, found, budget, stack)
     contents: dict[str, bytes | None] = {}
     absent: dict[str, str] = {}
     for f in files:
         contents[f], why = _choose(f, found[f], top, budget) if f in found else (None, None)
         if why:
             absent[f] = why
+        if contents[f] is None and f in read_from:
+            # Found in a zip but not read (encrypted, too large, two differing copies): "read
+            # exercise1.py from the zip" stood beside "exercise1.py is encrypted".
+            budget.notes.remove(read_from[f])
     return found, contents, absent
 
 

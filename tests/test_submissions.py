@@ -452,6 +452,22 @@ def test_an_encrypted_zip_entry_is_said_to_be_encrypted_where_the_exercise_is_mi
     assert "ZipInfo" not in notes(sub)
 
 
+def test_an_exercise_found_in_a_zip_and_not_read_is_not_said_to_be_read(tmp_path):
+    """ "read exercise1.py from the zip enc.zip" stood beside "exercise1.py is encrypted"."""
+    data = bytearray(zip_bytes({"exercise1.py": "x = 1\n", "exercise2.py": "y = 2\n"}))
+    at = data.index(b"PK\x03\x04")  # the first entry only (exercise1.py): encrypted
+    data[at + 6] |= 1
+    data[data.index(b"PK\x01\x02") + 8] |= 1
+    root = tmp_path / "alice"
+    root.mkdir()
+    (root / "enc.zip").write_bytes(bytes(data))
+    sub = read_submission(root, "alice", FILES)
+    assert sub.files["exercise1"] is None and sub.files["exercise2"] == b"y = 2\n"
+    assert "read exercise1.py from the zip enc.zip" not in notes(sub)
+    assert "read exercise2.py from the zip enc.zip" in notes(sub)
+    assert "encrypted" in sub.absent["exercise1"]
+
+
 def test_a_zip_inside_listed_twice_with_different_contents_is_not_opened(tmp_path):
     """Not only exercise files: a zip (or notebook) at a doubled path is read by no one."""
     inner = [zip_listing([("exercise1.py", f"v = {i}\n")]) for i in (1, 2)]
