@@ -425,6 +425,9 @@ def backward_formulas() -> list[Path]:
     return found
 
 
+PACKAGE_FOLDER_NAMES = ("site-packages", "dist-packages")
+
+
 def package_folders() -> list[Path]:
     """The folders this Python imports installed packages from (site-packages; Debian's
     dist-packages), whose entries student processes may read one by one, and only those of
@@ -436,9 +439,6 @@ def package_folders() -> list[Path]:
     folders = [_resolved(p) for p in found if p and os.path.basename(p) in PACKAGE_FOLDER_NAMES]
     unused = set(unused_site_packages())
     return [f for f in dict.fromkeys(folders) if f.is_dir() and f not in unused]
-
-
-PACKAGE_FOLDER_NAMES = ("site-packages", "dist-packages")
 
 
 def _resolved(path: str) -> Path:
