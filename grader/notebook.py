@@ -38,6 +38,7 @@ from __future__ import annotations
 import ast
 import re
 import symtable
+import tokenize
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
@@ -295,9 +296,9 @@ def _strip_magics(text: str, record: CellRecord, allowance: Allowance) -> str | 
         return "\n".join(lines) + "\n"  # plain Python: nothing to blank, docstrings untouched
     except SyntaxError:
         pass
-    out = []
+    out, continued = [], _continued_lines(lines)
     for number, line in enumerate(lines, start=1):
-        if _MAGIC_LINE.search(line) and _is_not_python(line):
+        if number not in continued and _MAGIC_LINE.search(line) and _is_not_python(line):
             if not allowance.spend_command(record):
                 return None  # an ast.parse per line: the work is bounded per notebook
             record.dropped.append(f"line {number}: {line.strip()[:60]} (an IPython command)")
@@ -306,6 +307,38 @@ def _strip_magics(text: str, record: CellRecord, allowance: Allowance) -> str | 
         else:
             out.append(line)
     return "\n".join(out) + "\n"
+
+
+def _continued_lines(lines: list[str]) -> set[int]:
+    """The numbers of the lines that are part of a statement begun before them, or that open a
+    string running past them: an IPython command is a line of its own, and those lines are not
+    one, alone as they fail to parse (a docstring `\"\"\"Why n-1 and not n?` was blanked, which
+    left its body as code and dropped the whole cell; `time * 2)` in brackets broke the call)."""
+    continued: set[int] = set()
+    depth, open_statement, statement_row = 0, False, 0
+    tokens = tokenize.generate_tokens(iter(line + "\n" for line in lines).__next__)
+    try:
+        for tok in tokens:
+            first, last = tok.start[0], tok.end[0]
+            if tok.type == tokenize.NEWLINE or (tok.type == tokenize.NL and depth == 0):
+                open_statement = False
+                continue
+            if tok.type in (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT):
+                continue
+            if open_statement and first not in continued and first > statement_row:
+                continued.add(first)  # inside brackets or after a backslash
+            if last > first:
+                continued.update(range(first, last + 1))  # a string over several lines
+            if not open_statement:
+                open_statement, statement_row = True, first
+            statement_row = max(statement_row, last)
+            if tok.type == tokenize.OP and tok.string in "([{":
+                depth += 1
+            elif tok.type == tokenize.OP and tok.string in ")]}":
+                depth = max(depth - 1, 0)
+    except (tokenize.TokenError, SyntaxError):
+        pass  # the lines read so far are known; a command line cannot end the cell in a string
+    return continued
 
 
 def _is_not_python(line: str) -> bool:

@@ -255,6 +255,35 @@ def test_ipython_help_or_automagic_in_a_functions_cell_is_blanked_not_the_whole_
     assert all(f"{help_line} (an IPython command)" in " ".join(c.dropped) for c in r.cells)
 
 
+def test_a_line_inside_a_string_or_brackets_is_never_read_as_an_ipython_command():
+    """A cell with a magic is blanked line by line; a docstring opening `Why n-1 and not n?` was
+    blanked as help (its body became code and the whole cell was dropped: dhprebn missing), and a
+    bracket's continuation `time * 2)` as the automagic %time. Only lines of their own are."""
+    cells = [
+        code(
+            "%matplotlib inline\n"
+            "def dhprebn(dhpreact, time=1):\n"
+            '    """Why n-1 and not n?\n'
+            "    pip install is not needed here\n"
+            '    """\n'
+            "    scale = (1 +\n"
+            "             time * 0)\n"
+            "    return dhpreact * scale\n"
+        ),
+        code('F.one_hot?\nLABEL = """\nrun ?\n"""\n' + ONE.replace("1", "7")),
+    ]
+    r = read(cells)
+    assert "dhprebn" in r.functions["exercise2"] and "dlogits" in r.functions["exercise1"]
+    src = r.sources["exercise2"]
+    assert "Why n-1 and not n?" in src and "pip install is not needed" in src
+    assert "time * 0)" in src and 'LABEL = """\nrun ?\n"""' in r.sources["exercise1"]
+    dropped = [d for c in r.cells for d in c.dropped]
+    assert dropped == [
+        "line 1: %matplotlib inline (an IPython command)",
+        "line 1: F.one_hot? (an IPython command)",
+    ], dropped
+
+
 def test_an_import_the_grader_lacks_is_dropped_with_a_note_not_the_exercise():
     r = read(
         [code("import torch\nimport matplotlib.pyplot as plt\nimport no_such_pkg_xyz\n" + ONE)]
