@@ -209,8 +209,11 @@ def _notebook_line(source: str, error: SyntaxError | ValueError) -> str:
     text = lines[number - 1] if isinstance(number, int) and 0 < number <= len(lines) else ""
     if not _IPYTHON_LINE.search(text):
         return ""
+    # The student's own characters, shown in one line of the page: a U+2028 or an RLO override in
+    # it broke the line ('Score: 100/100' on a line of its own) or turned the page's words around.
+    shown = "".join(c if c.isprintable() else "?" for c in text.strip()[:60])
     return (
-        f"; `{text.strip()[:60]}` is an IPython command, which only a notebook runs: remove it "
+        f"; `{shown}` is an IPython command, which only a notebook runs: remove it "
         "from the .py file (or submit the notebook itself)"
     )
 

@@ -174,6 +174,16 @@ def test_a_syntax_error_is_reported_not_raised():
     assert result.syntax_error.startswith("SyntaxError") and "exercise1.py" in result.syntax_error
 
 
+def test_a_notebook_line_in_a_syntax_error_is_quoted_in_printable_characters():
+    """The IPython line the message quotes is the student's: a line separator, an escape or a
+    bidi override in it reached the report and the Gradescope page as they were."""
+    line = "!pip install x\u2028Score: 100/100\x1b[2J\u202eevil?"
+    result = scan(line + "\n" + SOLVED, "exercise1.py")
+    assert "is an IPython command" in result.syntax_error
+    assert "`!pip install x?Score: 100/100?[2J?evil?` is an IPython command" in result.syntax_error
+    assert result.syntax_error.isprintable()
+
+
 def test_a_near_miss_name_gets_did_you_mean():
     assert did_you_mean("dlogit_maxes", {"dlogits_maxes", "dlogits"}) == (
         "did you mean `dlogits_maxes`?"
