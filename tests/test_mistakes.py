@@ -136,6 +136,21 @@ def test_a_real_mistake_in_half_precision_is_not_put_down_to_rounding():
     assert all(r.status == "failed" and r.hint != ROUNDED_HINT for r in results)
 
 
+def test_bessels_factor_in_bfloat16_is_not_put_down_to_rounding():
+    """bfloat16's 8 epsilons are 6% of the scale, and Bessel's (n-1)/n 3% at n = 32: dbndiff2
+    with 1/n returned as bfloat16 was told 'not a mistake in the formula' on its public case."""
+    variant = Variant(
+        "exercise1",
+        (("(1.0 / (n - 1))", "(1.0 / n)"), HALF["dbndiff2"].edits[0]),
+        frozenset({"exercise1.dbndiff2"}),
+        (),
+        (),
+    )
+    results = judged_cases("", "dbndiff2", variant)
+    assert all(r.status == "failed" and r.hint != ROUNDED_HINT for r in results)
+    assert any("Bessel" in r.hint for r in results)
+
+
 def test_mistakes_are_only_offered_for_gradients_they_concern():
     case = cases(public_only=True)[0]
     assert known_mistakes("dprobs", case) == {}
