@@ -152,8 +152,14 @@ class ProcessEnded(BaseException):
     """os._exit in student code: the grader's process for it ends, and the grader says so
     (PROCESS_ENDED); here it would end check.py, which printed nothing and exited 0."""
 
+    # The calls so far: the grader's process ends at the call, whatever follows it, so a call
+    # the student's `except BaseException` caught is that item's error all the same (check.py
+    # passed it, the grader did not).
+    calls = 0
+
 
 def _ending_process(*args, **kwargs):
+    ProcessEnded.calls += 1
     raise ProcessEnded
 
 
@@ -166,6 +172,7 @@ def _graders_torch() -> list[tuple[Any, str, Any]]:
         (torch.jit, "script", _no_script),
         (torch.jit, "trace", _no_script),
         (os, "_exit", _ending_process),
+        (sys.modules[os.name], "_exit", _ending_process),  # posix._exit (nt's on Windows)
     ]
 
 
@@ -548,6 +555,7 @@ class LocalSession:
         namespace = vars(module)
         before = sys.modules.get(name)
         sys.modules[name] = module
+        ended = ProcessEnded.calls
         with self._conditions(home, f.printed):
             try:
                 with time_limit(IMPORT_SECONDS):
@@ -567,6 +575,8 @@ class LocalSession:
                     sys.modules.pop(name, None)
                 else:
                     sys.modules[name] = before
+        if ProcessEnded.calls != ended:  # the grader's process ended there
+            f.load_error = Outcome("error", import_failure(name, PROCESS_ENDED), whole_file=True)
         stop_if_asked()  # a Ctrl-C during the import is not the file's error
         if f.load_error:
             return f
@@ -618,7 +628,7 @@ class LocalSession:
         self, f: LocalFile, func: str, first: list, args: dict, allowed, scope: str = ""
     ) -> Outcome:
         """One call under the grader's conditions, judged as the grader's session judges it."""
-        fn, tripwire = f.module[func], AutogradTripwire()
+        fn, tripwire, ended = f.module[func], AutogradTripwire(), ProcessEnded.calls
         with self._conditions(f.home, f.printed), torch.no_grad(), tripwire:
             try:
                 with time_limit(CALL_SECONDS):
@@ -639,6 +649,8 @@ class LocalSession:
                 trace = student_traceback(e, f.path)
                 params = f.functions[func]["params"]
                 value, failure = None, Outcome("error", call_failure(func, trace, params, allowed))
+        if ProcessEnded.calls != ended:  # the grader's process ended there
+            value, failure = None, Outcome("error", PROCESS_ENDED)
         stop_if_asked()  # a Ctrl-C during the call is not the function's error
         if tripwire.fired or _has_graph(value):  # autograd is the verdict, whatever followed
             return Outcome("forbidden", autograd_used(func))

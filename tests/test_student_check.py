@@ -573,15 +573,28 @@ def test_a_chain_broken_by_a_float64_gradient_names_the_dtype_not_the_right_func
     [
         ("exercise1", "    return dbnvar\n", "    import os\n\n    os._exit(0)\n"),
         ("exercise2", "import torch  #", "import os\n\nos._exit(0)\nimport torch  #"),
+        (
+            "exercise1",
+            "    return dbnvar\n",
+            "    import os\n\n    try:\n        os._exit(0)\n    except BaseException:\n"
+            "        pass\n    return dbnvar\n",
+        ),
+        (
+            "exercise2",
+            "import torch  #",
+            "import posix\n\ntry:\n    posix._exit(0)\nexcept BaseException:\n    pass\n"
+            "import torch  #",
+        ),
     ],
-    ids=["call", "import"],
+    ids=["call", "import", "call, caught", "posix._exit at import, caught"],
 )
 def test_os_exit_in_student_code_is_an_error_in_the_bundle_check_as_in_the_grader(
     bundle_dir: Path, public_grader, tmp_path: Path, file: str, old: str, new: str
 ) -> None:
     """os._exit in a function or at import ends the grader's process for the student's code,
     which the grader reports; in check.py, which runs that code in-process, it ended check.py
-    itself: no table, no word, exit status 0."""
+    itself: no table, no word, exit status 0; one caught by `except BaseException` ends the
+    grader's process all the same, and posix._exit is os._exit."""
     folder = student_folder(tmp_path / "mine", {file: mutated(file, old, new)})
     result = graded(public_grader, folder)
     local = bundle_check(bundle_dir, folder)
