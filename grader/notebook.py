@@ -296,9 +296,17 @@ def _strip_magics(text: str, record: CellRecord, allowance: Allowance) -> str | 
         return "\n".join(lines) + "\n"  # plain Python: nothing to blank, docstrings untouched
     except SyntaxError:
         pass
-    out, continued = [], _continued_lines(lines)
+    # A command's own brackets and quotes (`%timeit f(x`) open nothing: the lines are read
+    # again without the commands found first, so the ones after it are not taken as inside.
+    first_read = _commands(lines, _continued_lines(lines), allowance.commands + 1)
+    commands = _commands(
+        lines,
+        _continued_lines(["" if i in first_read else ln for i, ln in enumerate(lines, 1)]),
+        allowance.commands + 1,
+    )
+    out = []
     for number, line in enumerate(lines, start=1):
-        if number not in continued and _MAGIC_LINE.search(line) and _is_not_python(line):
+        if number in commands:
             if not allowance.spend_command(record):
                 return None  # an ast.parse per line: the work is bounded per notebook
             record.dropped.append(f"line {number}: {line.strip()[:60]} (an IPython command)")
@@ -307,6 +315,18 @@ def _strip_magics(text: str, record: CellRecord, allowance: Allowance) -> str | 
         else:
             out.append(line)
     return "\n".join(out) + "\n"
+
+
+def _commands(lines: list[str], continued: set[int], limit: int) -> set[int]:
+    """The numbers of the first `limit` lines that are IPython commands: a line of its own (not
+    in `continued`) that looks like one and is not Python (an ast.parse each: bounded)."""
+    found: set[int] = set()
+    for number, line in enumerate(lines, start=1):
+        if len(found) >= limit:
+            break
+        if number not in continued and _MAGIC_LINE.search(line) and _is_not_python(line):
+            found.add(number)
+    return found
 
 
 def _continued_lines(lines: list[str]) -> set[int]:

@@ -258,7 +258,8 @@ def test_ipython_help_or_automagic_in_a_functions_cell_is_blanked_not_the_whole_
 def test_a_line_inside_a_string_or_brackets_is_never_read_as_an_ipython_command():
     """A cell with a magic is blanked line by line; a docstring opening `Why n-1 and not n?` was
     blanked as help (its body became code and the whole cell was dropped: dhprebn missing), and a
-    bracket's continuation `time * 2)` as the automagic %time. Only lines of their own are."""
+    bracket's continuation `time * 2)` as the automagic %time. Only lines of their own are, and a
+    command's own bracket opens nothing."""
     cells = [
         code(
             "%matplotlib inline\n"
@@ -271,6 +272,7 @@ def test_a_line_inside_a_string_or_brackets_is_never_read_as_an_ipython_command(
             "    return dhpreact * scale\n"
         ),
         code('F.one_hot?\nLABEL = """\nrun ?\n"""\n' + ONE.replace("1", "7")),
+        code("%timeit f(x\n!ls\ndef dlogprobs(logprobs):\n    return logprobs\n"),  # its own (
     ]
     r = read(cells)
     assert "dhprebn" in r.functions["exercise2"] and "dlogits" in r.functions["exercise1"]
@@ -281,6 +283,8 @@ def test_a_line_inside_a_string_or_brackets_is_never_read_as_an_ipython_command(
     assert dropped == [
         "line 1: %matplotlib inline (an IPython command)",
         "line 1: F.one_hot? (an IPython command)",
+        "line 1: %timeit f(x (an IPython command)",
+        "line 2: !ls (an IPython command)",
     ], dropped
 
 
