@@ -296,14 +296,16 @@ def _strip_magics(text: str, record: CellRecord, allowance: Allowance) -> str | 
         return "\n".join(lines) + "\n"  # plain Python: nothing to blank, docstrings untouched
     except SyntaxError:
         pass
+    limit = max(allowance.commands, 0) + 1  # one past it: the cell is then dropped, and said
+    # What looks like a command, alone: the lines are tokenized up to the last of those only
+    # (a tokenize costs ~5 s per MB; the lines past the limit-th leave the cell over its limit).
+    upto = max(_commands(lines, set(), limit), default=0)
     # A command's own brackets and quotes (`%timeit f(x`) open nothing: the lines are read
     # again without the commands found first, so the ones after it are not taken as inside.
-    first_read = _commands(lines, _continued_lines(lines), allowance.commands + 1)
-    commands = _commands(
-        lines,
-        _continued_lines(["" if i in first_read else ln for i, ln in enumerate(lines, 1)]),
-        allowance.commands + 1,
-    )
+    commands = _commands(lines[:upto], _continued_lines(lines, upto), limit)
+    if any(set(lines[i - 1]) & set("([{'\"") for i in commands):
+        settled = ["" if i in commands else ln for i, ln in enumerate(lines, 1)]
+        commands = _commands(lines[:upto], _continued_lines(settled, upto), limit)
     out = []
     for number, line in enumerate(lines, start=1):
         if number in commands:
@@ -329,17 +331,20 @@ def _commands(lines: list[str], continued: set[int], limit: int) -> set[int]:
     return found
 
 
-def _continued_lines(lines: list[str]) -> set[int]:
+def _continued_lines(lines: list[str], upto: int) -> set[int]:
     """The numbers of the lines that are part of a statement begun before them, or that open a
     string running past them: an IPython command is a line of its own, and those lines are not
     one, alone as they fail to parse (a docstring `\"\"\"Why n-1 and not n?` was blanked, which
-    left its body as code and dropped the whole cell; `time * 2)` in brackets broke the call)."""
+    left its body as code and dropped the whole cell; `time * 2)` in brackets broke the call).
+    Read up to line `upto` (the last that may be a command), and past it only to end its token."""
     continued: set[int] = set()
     depth, open_statement, statement_row = 0, False, 0
     tokens = tokenize.generate_tokens(iter(line + "\n" for line in lines).__next__)
     try:
         for tok in tokens:
             first, last = tok.start[0], tok.end[0]
+            if first > upto:
+                break
             if tok.type == tokenize.NEWLINE or (tok.type == tokenize.NL and depth == 0):
                 open_statement = False
                 continue
