@@ -196,7 +196,9 @@ def _scan(source: str, filename: str) -> Scan:
 
 # A line only IPython runs: a magic, a shell escape or help (`%matplotlib inline`, `!pip install
 # torch`, `F.one_hot?`), as a notebook copied or exported (Colab's Download .py) into a .py file.
-_IPYTHON_LINE = re.compile(r"^\s*[%!?]|\?\s*$")
+# Help ends in `?` after a name alone, as IPython reads it: a docstring left open on `"""Why n-1?`
+# or a typo `x]]?` was told it was an IPython command.
+_IPYTHON_LINE = re.compile(r"^\s*(?:[%!?]|[A-Za-z_][\w.]*\?{1,2}\s*$)")
 
 
 def _notebook_line(source: str, error: SyntaxError | ValueError) -> str:

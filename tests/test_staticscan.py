@@ -184,6 +184,26 @@ def test_a_notebook_line_in_a_syntax_error_is_quoted_in_printable_characters():
     assert result.syntax_error.isprintable()
 
 
+@pytest.mark.parametrize(
+    ("source", "ipython"),
+    [
+        ('def f(x):\n    """Why n-1?\n    return x\n', False),  # a docstring left open
+        ('def f(x):\n    s = "why?\n    return x\n', False),
+        ("def f(x):\n    return [x,\n      x]]?\n", False),
+        ("F.one_hot?\n" + SOLVED, True),
+        ("torch.nn.functional.cross_entropy??\n" + SOLVED, True),
+        ("?F\n" + SOLVED, True),
+        ("%matplotlib inline\n" + SOLVED, True),
+    ],
+)
+def test_only_a_line_ipython_would_run_is_called_an_ipython_command(source, ipython):
+    """A line ending in `?` is IPython's help only after a name alone: an unterminated docstring
+    `\"\"\"Why n-1?` was told to be an IPython command to remove, not a string to close."""
+    result = scan(source, "exercise1.py")
+    assert result.syntax_error.startswith("SyntaxError")
+    assert ("is an IPython command" in result.syntax_error) == ipython, result.syntax_error
+
+
 def test_a_near_miss_name_gets_did_you_mean():
     assert did_you_mean("dlogit_maxes", {"dlogits_maxes", "dlogits"}) == (
         "did you mean `dlogits_maxes`?"
