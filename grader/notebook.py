@@ -65,6 +65,7 @@ _PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
 # most written so are read as magics when the line is not Python.
 _AUTOMAGICS = "pip|conda|matplotlib|load_ext|reload_ext|autoreload|time|timeit|cd|ls|run|env"
 _MAGIC_LINE = re.compile(rf"^\s*(?:[%!?]|\w+\s*=\s*[%!]|(?:{_AUTOMAGICS})\s)|\?\s*$")
+_NEVER_PYTHON = re.compile(r"^\s*(?:[%!?]|\w+\s*=\s*[%!])")  # no statement starts so
 # A line as Python's tokenizer counts lines: it ends at \n, \r\n or \r only. str.splitlines()
 # also splits at \v, \f, \x1c-\x1e, \x85, \u2028 and \u2029, which Python reads as part of
 # the line (in a comment or a string they are valid code).
@@ -333,29 +334,33 @@ def _commands(lines: list[str], continued: set[int], limit: int) -> set[int]:
 
 def _continued_lines(lines: list[str], upto: int) -> set[int]:
     """The numbers of the lines that are part of a statement begun before them, or that open a
-    string running past them: an IPython command is a line of its own, and those lines are not
+    string running past them, or that open a statement going on past them (but a line that
+    starts with % or !): an IPython command is a line of its own, and those lines are not
     one, alone as they fail to parse (a docstring `\"\"\"Why n-1 and not n?` was blanked, which
     left its body as code and dropped the whole cell; `time * 2)` in brackets broke the call).
-    Read up to line `upto` (the last that may be a command), and past it only to end its token."""
+    Read up to line `upto` (the last that may be a command), and past it only to end its
+    statement."""
     continued: set[int] = set()
-    depth, open_statement, statement_row = 0, False, 0
+    depth, open_statement, statement_row, statement_start = 0, False, 0, 0
     tokens = tokenize.generate_tokens(iter(line + "\n" for line in lines).__next__)
     try:
         for tok in tokens:
             first, last = tok.start[0], tok.end[0]
-            if first > upto:
-                break
+            if first > upto and not open_statement:
+                break  # past the last line that may be a command, and past its statement
             if tok.type == tokenize.NEWLINE or (tok.type == tokenize.NL and depth == 0):
                 open_statement = False
                 continue
             if tok.type in (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT):
                 continue
-            if open_statement and first not in continued and first > statement_row:
+            if open_statement and first > statement_row:
                 continued.add(first)  # inside brackets or after a backslash
+                if not _NEVER_PYTHON.match(lines[statement_start - 1]):
+                    continued.add(statement_start)  # `time = (1 +` opens a statement
             if last > first:
                 continued.update(range(first, last + 1))  # a string over several lines
             if not open_statement:
-                open_statement, statement_row = True, first
+                open_statement, statement_row, statement_start = True, first, first
             statement_row = max(statement_row, last)
             if tok.type == tokenize.OP and tok.string in "([{":
                 depth += 1

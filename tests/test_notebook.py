@@ -258,8 +258,8 @@ def test_ipython_help_or_automagic_in_a_functions_cell_is_blanked_not_the_whole_
 def test_a_line_inside_a_string_or_brackets_is_never_read_as_an_ipython_command():
     """A cell with a magic is blanked line by line; a docstring opening `Why n-1 and not n?` was
     blanked as help (its body became code and the whole cell was dropped: dhprebn missing), and a
-    bracket's continuation `time * 2)` as the automagic %time. Only lines of their own are, and a
-    command's own bracket opens nothing."""
+    bracket's continuation `time * 2)` or its opening `time = (time +` as the automagic %time.
+    Only lines of their own are, and a command's own bracket opens nothing."""
     cells = [
         code(
             "%matplotlib inline\n"
@@ -273,9 +273,11 @@ def test_a_line_inside_a_string_or_brackets_is_never_read_as_an_ipython_command(
         ),
         code('F.one_hot?\nLABEL = """\nrun ?\n"""\n' + ONE.replace("1", "7")),
         code("%timeit f(x\n!ls\ndef dlogprobs(logprobs):\n    return logprobs\n"),  # its own (
+        code("!ls\ndef dbnvar(dbnvar_inv, time=1):\n    time = (time +\n        0)\n    return 1"),
     ]
     r = read(cells)
     assert "dhprebn" in r.functions["exercise2"] and "dlogits" in r.functions["exercise1"]
+    assert "dbnvar" in r.functions["exercise1"] and "time = (time +\n" in r.sources["exercise1"]
     src = r.sources["exercise2"]
     assert "Why n-1 and not n?" in src and "pip install is not needed" in src
     assert "time * 0)" in src and 'LABEL = """\nrun ?\n"""' in r.sources["exercise1"]
@@ -285,6 +287,7 @@ def test_a_line_inside_a_string_or_brackets_is_never_read_as_an_ipython_command(
         "line 1: F.one_hot? (an IPython command)",
         "line 1: %timeit f(x (an IPython command)",
         "line 2: !ls (an IPython command)",
+        "line 1: !ls (an IPython command)",
     ], dropped
 
 
