@@ -147,6 +147,16 @@ def test_a_mean_over_n_minus_1_outside_batchnorm_is_not_called_bessel(grade):
     assert "the mean's 1/n" in hint and "Bessel" not in hint
     bessel = grade(mutated("- n / (n - 1) * xhat", "- xhat"))
     assert "Bessel" in item(bessel, "batchnorm_2d")["hint"]
+    # BatchNorm's dgamma is a plain sum: no variance reaches it.
+    n = "xhat[..., 0].numel()"
+    scaled = grade(
+        mutated(
+            "dgamma = (dout * xhat).sum(dims)",
+            f"dgamma = (dout * xhat).sum(dims) * {n} / ({n} - 1)",
+        )
+    )
+    hint = item(scaled, "batchnorm_2d")["hint"]
+    assert "the mean's 1/n" in hint and "Bessel" not in hint
 
 
 def test_a_single_gradient_may_come_back_bare_and_a_missing_key_is_named(grade):

@@ -43,8 +43,11 @@ def judge_module(item: Item, case: Case, outcome: Outcome, mistakes: Mistakes = 
             Outcome("ok", value=values[g]),
             case.truth[g],
             input_dtype=case.dtype,
-            # Only BatchNorm has a variance: elsewhere n/(n-1) is a mean's 1/n, not Bessel's.
-            hints=HintContext(case.n, known.get(g, {}), variance=item.kind == "batchnorm"),
+            # Only BatchNorm's dx is reached by a variance's 1/(n-1): elsewhere (dgamma and dbeta
+            # too) a factor n/(n-1) is a mean's 1/n, not Bessel's.
+            hints=HintContext(
+                case.n, known.get(g, {}), variance=item.kind == "batchnorm" and g == "dx"
+            ),
             name=g,
         )
         for g in item.grads
