@@ -564,6 +564,27 @@ def test_an_import_beyond_the_promised_packages_is_a_missing_module() -> None:
     assert "ModuleNotFoundError: No module named 'sympy'" in reply.message
 
 
+def test_numpy_testing_is_importable_though_it_reads_the_builds_configuration() -> None:
+    """numpy.testing reads sysconfig's data as it is imported, a standard module whose name
+    depends on the platform (`_sysconfigdata__linux_x86_64-linux-gnu`), which
+    sys.stdlib_module_names does not list: PromisedImports refused it, and a student's
+    `np.testing.assert_allclose` was a ModuleNotFoundError naming a module they never heard of."""
+    with kernel_layers_only(bubblewrap=False) as process:
+        source = textwrap.dedent(
+            """
+            import numpy as np
+            import torch
+
+            def f():
+                np.testing.assert_allclose(np.ones(3), np.ones(3))
+                return torch.zeros(1)
+            """
+        )
+        assert process.load("m", source).ok
+        reply = process.call("m", "f", {}, [])
+    assert reply.ok, reply.message
+
+
 @pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
 def test_a_student_process_creates_nothing_not_even_in_its_own_folder(bubblewrap) -> None:
     """What a process creates is seen by its siblings of the same submission as the /tmp's free

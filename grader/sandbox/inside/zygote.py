@@ -56,6 +56,7 @@ import worker  # noqa: E402
 def warm_up() -> None:
     """Import what student code may import and touch the kernels once, so children start hot."""
     import math  # noqa: F401
+    import sysconfig
 
     import numpy  # noqa: F401
     import torch
@@ -69,6 +70,11 @@ def warm_up() -> None:
     F.one_hot(torch.arange(3), 3).float() @ y[:, :3].T.float()
     torch.zeros(3, 2).index_add_(0, torch.tensor([0, 0]), torch.ones(2, 2))
     student_torch.adjust(torch)
+    # The build's configuration, which numpy.testing reads as it is imported, is a standard
+    # module whose name depends on the platform (_sysconfigdata__linux_x86_64-linux-gnu), so
+    # sys.stdlib_module_names misses it and PromisedImports would refuse it: loaded here, every
+    # child finds it in sys.modules (np.testing.assert_allclose was a ModuleNotFoundError).
+    sysconfig.get_config_vars()
 
 
 ROOT_PREFIX = "ninja-sandbox-"
