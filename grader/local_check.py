@@ -480,10 +480,12 @@ _QUALNAME = type.__dict__["__qualname__"].__get__
 def _exception_lines(e: BaseException) -> list[str]:
     """`Type: message`, as the grader's worker writes it: only the type's name where reading
     the message or the cause runs a property of the student's that raises (it ended the check
-    in a traceback)."""
+    in a traceback). SystemExit and KeyboardInterrupt included: a `__cause__` or `__notes__`
+    that raised them ended the check in Python's fatal error, where the grader, reading the
+    same, could not answer either."""
     try:
         return traceback.format_exception_only(type(e), e)
-    except Exception:  # noqa: BLE001 - the student's exception raised, whatever it raised
+    except BaseException:  # noqa: BLE001 - the student's exception raised, whatever it raised
         return [f"{_QUALNAME(type(e))} (its message could not be read)\n"]
 
 

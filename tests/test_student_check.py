@@ -76,6 +76,22 @@ ODD_CAUSE_DH = (
     "            raise RuntimeError('no cause here')\n\n"
     "    raise Odd('odd')\n"
 )
+# The same, with a property that raises SystemExit or KeyboardInterrupt, which the reading's
+# `except Exception` let through: the process ended unanswered again (read as a crash).
+ODD_CAUSE_EXIT_DH = (
+    "    class Odd(Exception):\n"
+    "        @property\n"
+    "        def __cause__(self):\n"
+    "            raise SystemExit('no cause here')\n\n"
+    "    raise Odd('odd')\n"
+)
+ODD_NOTES_INTERRUPT_DH = (
+    "    class Odd(Exception):\n"
+    "        @property\n"
+    "        def __notes__(self):\n"
+    "            raise KeyboardInterrupt\n\n"
+    "    raise Odd('odd')\n"
+)
 ODD_TODO_DH = (
     "    class Todo(NotImplementedError):\n"
     "        def __str__(self):\n"
@@ -335,6 +351,16 @@ SCENARIOS = {
     ),
     "an exception whose __cause__ raises": (
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ODD_CAUSE_DH)},
+        "exercise1.dh",
+        ("ERROR", "Odd (its message could not be read)"),
+    ),
+    "an exception whose __cause__ raises SystemExit": (
+        {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ODD_CAUSE_EXIT_DH)},
+        "exercise1.dh",
+        ("ERROR", "Odd (its message could not be read)"),
+    ),
+    "an exception whose __notes__ raises KeyboardInterrupt": (
+        {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ODD_NOTES_INTERRUPT_DH)},
         "exercise1.dh",
         ("ERROR", "Odd (its message could not be read)"),
     ),

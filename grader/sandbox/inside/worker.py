@@ -227,10 +227,13 @@ _QUALNAME = type.__dict__["__qualname__"].__get__
 
 def _exception_lines(e: BaseException) -> list[str]:
     """`Type: message`; only the type's name where reading the message or the exception's
-    cause runs a property of the student's that raises (it ended the process unanswered)."""
+    cause runs a property of the student's that raises (it ended the process unanswered).
+    SystemExit and KeyboardInterrupt included: a `__cause__` or `__notes__` that raised them
+    passed an `except Exception` and ended the process all the same (no Ctrl-C reaches a
+    student process, which has a session of its own)."""
     try:
         return traceback.format_exception_only(type(e), e)
-    except Exception:  # noqa: BLE001 - the student's exception raised, whatever it raised
+    except BaseException:  # noqa: BLE001 - the student's exception raised, whatever it raised
         return [f"{_QUALNAME(type(e))} (its message could not be read)\n"]
 
 
