@@ -130,7 +130,7 @@ def _has_graph(value: Any) -> bool:
         else:
             values = [value]
         return any(isinstance(v, torch.Tensor) and grad_fn(v) is not None for v in values)
-    except Exception:  # noqa: BLE001 - the student's object raised: reading it says so next
+    except BaseException:  # noqa: BLE001 - the student's object raised: reading it says so next
         return False
 
 
@@ -477,6 +477,15 @@ _TRACEBACK = BaseException.__dict__["__traceback__"].__get__
 _QUALNAME = type.__dict__["__qualname__"].__get__
 
 
+def described(e: BaseException) -> str:
+    """`repr(e)`, or its type's name where the student's `__repr__` raises (the sandbox's
+    worker writes the same)."""
+    try:
+        return repr(e)
+    except BaseException:  # noqa: BLE001 - the student's exception raised, whatever it raised
+        return f"{_QUALNAME(type(e))} (its message could not be read)"
+
+
 def _exception_lines(e: BaseException) -> list[str]:
     """`Type: message`, as the grader's worker writes it: only the type's name where reading
     the message or the cause runs a property of the student's that raises (it ended the check
@@ -658,10 +667,14 @@ class LocalSession:
             return Outcome("forbidden", autograd_used(func))
         if failure:
             return failure
-        try:
-            return Outcome("ok", value=as_the_grader_sees(value))
-        except Exception as e:  # noqa: BLE001 - a dict key whose str() raises, as in the sandbox
-            return Outcome("error", f"could not read the result: {e!r}")
+        with self._conditions(f.home, f.printed), torch.no_grad():
+            try:
+                return Outcome("ok", value=as_the_grader_sees(value))
+            except ProcessEnded:  # os._exit in a subclass's reading: the grader's process ends
+                return Outcome("error", PROCESS_ENDED)
+            except BaseException as e:  # noqa: BLE001 - SystemExit too, as in the sandbox
+                stop_if_asked()  # a Ctrl-C while reading is not the function's error
+                return Outcome("error", f"could not read the result: {described(e)}")
 
     def _declared(self, f: LocalFile, func: str) -> Outcome | None:
         if f.load_error:

@@ -53,6 +53,22 @@ ODD_GRAD_FN_DH = (
     "            raise RuntimeError('no graph here')\n\n"
     "    dh = (dlogits @ W2.T).as_subclass(Odd)\n"
 )
+# A right dh in a tensor subclass whose every torch function raises SystemExit, and a list
+# whose iteration does: reading the answer let them past an `except Exception`, and the
+# sandbox's process ended before it answered (the call read as a crash).
+EXITING_TENSOR_DH = (
+    "    class Odd(torch.Tensor):\n"
+    "        @classmethod\n"
+    "        def __torch_function__(cls, func, types, args=(), kwargs=None):\n"
+    "            raise SystemExit('no reading here')\n\n"
+    "    dh = (dlogits @ W2.T).as_subclass(Odd)\n"
+)
+EXITING_LIST_DH = (
+    "    class Odd(list):\n"
+    "        def __iter__(self):\n"
+    "            raise SystemExit('no reading here')\n\n"
+    "    return Odd([dlogits @ W2.T])\n"
+)
 # A callable helper whose signature cannot be read (its `__signature__` raises): the load that
 # lists the file's functions ended the sandbox's process before it answered, and both of
 # exercise 2's right functions read as a crash; the check ended in a traceback.
@@ -343,6 +359,16 @@ SCENARIOS = {
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ODD_GRAD_FN_DH)},
         "exercise1.dh",
         ("ok",),
+    ),
+    "a tensor subclass whose torch functions raise SystemExit": (
+        {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", EXITING_TENSOR_DH)},
+        "exercise1.dh",
+        ("ERROR", "could not read the result"),
+    ),
+    "a list whose iteration raises SystemExit": (
+        {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", EXITING_LIST_DH)},
+        "exercise1.dh",
+        ("ERROR", "could not read the result"),
     ),
     "an answer whose __class__ raises": (
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ODD_CLASS_DH)},

@@ -164,9 +164,13 @@ def _call(modules: dict, header: dict, blobs: list[bytes], out: list[bytes]) -> 
     used_autograd = _has_graph(result)  # cannot happen with grad mode off for good; cheap to ask
     try:
         encoded = protocol.encode(result, out)
-    except Exception as e:  # noqa: BLE001 - a lying tensor subclass may raise here
+    except BaseException as e:  # noqa: BLE001 - a lying tensor subclass may raise here, even SystemExit
         out.clear()
-        return {"ok": False, "kind": "error", "message": f"could not read the result: {e!r}"}
+        return {
+            "ok": False,
+            "kind": "error",
+            "message": f"could not read the result: {_described(e)}",
+        }
     return {"ok": True, "result": encoded, "autograd": used_autograd, "seconds": seconds}
 
 
@@ -223,6 +227,15 @@ def _student_traceback(e: BaseException) -> str:
 
 _TRACEBACK = BaseException.__dict__["__traceback__"].__get__
 _QUALNAME = type.__dict__["__qualname__"].__get__
+
+
+def _described(e: BaseException) -> str:
+    """`repr(e)`, or its type's name where the student's `__repr__` raises: raised out of the
+    call's reply, it ended the process unanswered (local_check.described writes the same)."""
+    try:
+        return repr(e)
+    except BaseException:  # noqa: BLE001 - the student's exception raised, whatever it raised
+        return f"{_QUALNAME(type(e))} (its message could not be read)"
 
 
 def _exception_lines(e: BaseException) -> list[str]:
