@@ -669,7 +669,13 @@ class LocalSession:
             return failure
         with self._conditions(f.home, f.printed), torch.no_grad():
             try:
-                return Outcome("ok", value=as_the_grader_sees(value))
+                # Under a time limit too: the grader's deadline covers the reading of the answer
+                # (a list whose __iter__ never ends timed out there and hung the check for good).
+                with time_limit(CALL_SECONDS):
+                    return Outcome("ok", value=as_the_grader_sees(value))
+            except OutOfTime:
+                self.timed_out.add((f.name, func, scope))
+                return Outcome("timeout", no_answer(CALL_SECONDS))
             except ProcessEnded:  # os._exit in a subclass's reading: the grader's process ends
                 return Outcome("error", PROCESS_ENDED)
             except BaseException as e:  # noqa: BLE001 - SystemExit too, as in the sandbox

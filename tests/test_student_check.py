@@ -69,6 +69,15 @@ EXITING_LIST_DH = (
     "            raise SystemExit('no reading here')\n\n"
     "    return Odd([dlogits @ W2.T])\n"
 )
+# A right dh in a list whose iteration never ends: the grader's call timed out, while the
+# check read the answer outside its time limit and never ended.
+ENDLESS_LIST_DH = (
+    "    class Odd(list):\n"
+    "        def __iter__(self):\n"
+    "            while True:\n"
+    "                pass\n\n"
+    "    return Odd([dlogits @ W2.T])\n"
+)
 # A callable helper whose signature cannot be read (its `__signature__` raises): the load that
 # lists the file's functions ended the sandbox's process before it answered, and both of
 # exercise 2's right functions read as a crash; the check ended in a traceback.
@@ -369,6 +378,11 @@ SCENARIOS = {
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", EXITING_LIST_DH)},
         "exercise1.dh",
         ("ERROR", "could not read the result"),
+    ),
+    "a list whose iteration never ends": (
+        {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ENDLESS_LIST_DH)},
+        "exercise1.dh",
+        ("TIMEOUT",),
     ),
     "an answer whose __class__ raises": (
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ODD_CLASS_DH)},
