@@ -16,10 +16,11 @@ from .student_text import listing
 def signature_of(fn: Any) -> dict:
     """What a call needs to know of a function's signature (the sandbox worker sends the same).
     Reading it runs the student's code (a `__signature__` property): whatever that raises leaves
-    the signature unreadable, as a builtin's is (it ended the check in a traceback)."""
+    the signature unreadable, as a builtin's is (it ended the check in a traceback; a
+    SystemExit raised there passed an `except Exception` and ended it in the student's words)."""
     try:
         return _read_signature(fn)
-    except Exception:  # noqa: BLE001 - the student's object raised, whatever it raised
+    except BaseException:  # noqa: BLE001 - the student's object raised, whatever it raised
         return {"params": [], "varkw": False, "varargs": False, "unreadable": True}
 
 

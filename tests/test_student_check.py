@@ -90,6 +90,12 @@ ODD_SIGNATURE_HELPER = (
     "        return x\n\n\n"
     "helper = Helper()\n"
 )
+# The same helper whose `__signature__` raises SystemExit: past the reading's `except
+# Exception`, the load ended the sandbox's process (every item of the file read as a crash)
+# and check.py exited with the student's words.
+EXITING_SIGNATURE_HELPER = ODD_SIGNATURE_HELPER.replace(
+    "raise RuntimeError('no signature here')", "raise SystemExit('no signature here')"
+)
 # Exceptions whose reading raises: a cause that is a property of their own, a stub's
 # NotImplementedError whose __str__ raises, or whose message is past the wire's 1 MiB. Each
 # ended the sandbox's process before it answered (or sent a header it refused), and the call
@@ -416,6 +422,15 @@ SCENARIOS = {
     ),
     "a helper whose signature cannot be read": (
         {"exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + ODD_SIGNATURE_HELPER)},
+        "exercise2.dlogits",
+        ("ok",),
+    ),
+    "a helper whose signature reading raises SystemExit": (
+        {
+            "exercise2": mutated(
+                "exercise2", AFTER_IMPORTS, AFTER_IMPORTS + EXITING_SIGNATURE_HELPER
+            )
+        },
         "exercise2.dlogits",
         ("ok",),
     ),

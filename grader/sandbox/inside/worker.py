@@ -114,10 +114,11 @@ def _signature(fn) -> dict:
     """Reading a signature runs the student's code (a `__signature__` property, a Signature
     subclass): whatever that raises leaves the signature unreadable, as a builtin's is. Raised
     out of the load, it ended the process before it answered, and every item of a file whose
-    functions were right read as a crash (calls.signature_of does the same for the check)."""
+    functions were right read as a crash (calls.signature_of does the same for the check).
+    SystemExit included: it passed an `except Exception` and ended the load all the same."""
     try:
         return _read_signature(fn)
-    except Exception:  # noqa: BLE001 - the student's object raised, whatever it raised
+    except BaseException:  # noqa: BLE001 - the student's object raised, whatever it raised
         return {"params": [], "varkw": False, "varargs": False, "unreadable": True}
 
 
