@@ -592,10 +592,12 @@ class LocalSession:
         if f.load_error:
             return f
         f.module = namespace
+        # Only names: a key of another type (`globals()[1] = ...`) has no `startswith`, and a
+        # str subclass's may be the student's (it ended the check in a traceback).
         f.functions = {
             k: signature_of(v)
-            for k, v in namespace.items()
-            if callable(v) and not k.startswith("_") and k != "__builtins__"
+            for k, v in dict.items(namespace)
+            if type(k) is str and callable(v) and not k.startswith("_") and k != "__builtins__"
         }
         return f
 

@@ -425,6 +425,18 @@ SCENARIOS = {
         "exercise2.dlogits",
         ("ok",),
     ),
+    # A global under a key that is not a name (`globals()[1] = ...`): listing the file's
+    # functions asked it `startswith`, and the load ended the sandbox's process (every item of
+    # the file failed to import) and check.py in a traceback.
+    "a global whose key is not a name": (
+        {
+            "exercise2": mutated(
+                "exercise2", AFTER_IMPORTS, AFTER_IMPORTS + "\n\nglobals()[1] = print\n"
+            )
+        },
+        "exercise2.dlogits",
+        ("FORBIDDEN", "globals()"),  # the scan's verdict, not the failed import's
+    ),
     "a helper whose signature reading raises SystemExit": (
         {
             "exercise2": mutated(

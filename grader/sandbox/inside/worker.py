@@ -104,8 +104,10 @@ def _load(modules: dict, header: dict, blobs: list) -> dict:
         return _failure(e)
     modules[name] = module
     functions = {}
-    for attr, value in list(vars(module).items()):
-        if callable(value) and not attr.startswith("_"):
+    # Only names: a key of another type (`globals()[1] = ...`) has no `startswith`, and a str
+    # subclass's may be the student's (raised here, it ended the process before it answered).
+    for attr, value in list(dict.items(vars(module))):
+        if type(attr) is str and callable(value) and not attr.startswith("_"):
             functions[attr] = _signature(value)
     return {"ok": True, "functions": functions}
 
