@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import STUBS, mutated, solution
+from test_lms import zipped
 
 from grader.backprop_ninja.spec import EXERCISE2
 from grader.bundle import write_student_bundle
@@ -877,16 +878,6 @@ def test_grader_check_reads_a_students_folder_as_one_upload_whatever_files_lie_b
     assert "holds several submissions' folders or zips; give the one folder" in refused.output
 
 
-def _zipped(files: dict[str, str]) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as z:
-        for name, text in files.items():
-            z.writestr(name, text)
-    return buffer.getvalue()
-
-
 def test_grader_check_reads_a_folder_holding_one_zip_as_that_upload(tmp_path: Path) -> None:
     """A student who zipped their files to upload, and checks the folder the zip lies in, was
     told the folder "holds several submissions' folders": one zip is read as their upload."""
@@ -897,11 +888,11 @@ def test_grader_check_reads_a_folder_holding_one_zip_as_that_upload(tmp_path: Pa
     folder = tmp_path / "mine"
     folder.mkdir()
     work = {f"{n}.py": solution(n) for n in ("exercise1", "exercise2", "exercise3")}
-    (folder / "upload.zip").write_bytes(_zipped(work))
+    (folder / "upload.zip").write_bytes(zipped(work))
     done = CliRunner().invoke(main, ["check", str(folder)])
     assert done.exit_code == 0, done.output
     assert "36 of 36" in done.output and "read exercise1.py from the zip upload.zip" in done.output
-    (folder / "second.zip").write_bytes(_zipped(work))
+    (folder / "second.zip").write_bytes(zipped(work))
     refused = CliRunner().invoke(main, ["check", str(folder)])
     assert refused.exit_code == 1 and "several submissions' folders or zips" in refused.output
 
