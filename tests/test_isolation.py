@@ -564,6 +564,35 @@ def test_an_import_beyond_the_promised_packages_is_a_missing_module() -> None:
     assert "ModuleNotFoundError: No module named 'sympy'" in reply.message
 
 
+@pytest.mark.parametrize("where", ["module", "function"])
+def test_a_module_the_zygote_loaded_beyond_the_promise_is_missing_to_student_files(where) -> None:
+    """torch imports tqdm and typing_extensions where they are installed, so the zygote holds
+    them in sys.modules, where no import finder is asked: student code imported them in the
+    grader while the student's check refused them. Both now refuse them from the student's
+    files (torch's own imports of them still pass), with the message of a missing module."""
+    loaded = sorted({"tqdm", "typing_extensions"} & set(sys.modules))
+    assert loaded, "torch loaded neither here: nothing to show"
+    imports = "".join(f"    import {name}\n" for name in loaded)
+    if where == "module":
+        source = f"import torch\nif True:\n{imports}\ndef f():\n    return torch.zeros(1)\n"
+    else:
+        source = f"import torch\n\ndef f():\n{imports}    return torch.zeros(1)\n"
+    with kernel_layers_only(bubblewrap=False) as process:
+        loaded_file = process.load("m", source)
+        if where == "module":
+            assert not loaded_file.ok
+            message = loaded_file.message
+        else:
+            assert loaded_file.ok, loaded_file.message
+            message = process.call("m", "f", {}, []).message
+        # code that is not a student file's (torch's, whose hub imports tqdm) still imports it
+        body = f"    exec('import {loaded[0]}', {{}})\n    return torch.zeros(1)\n"
+        theirs = f"import torch\n\ndef g():\n{body}"
+        assert process.load("ok", theirs).ok
+        assert process.call("ok", "g", {}, []).ok
+    assert f"ModuleNotFoundError: No module named '{loaded[0]}'" in message
+
+
 def test_numpy_testing_is_importable_though_it_reads_the_builds_configuration() -> None:
     """numpy.testing reads sysconfig's data as it is imported, a standard module whose name
     depends on the platform (`_sysconfigdata__linux_x86_64-linux-gnu`), which

@@ -149,6 +149,14 @@ SCENARIOS = {
         "exercise1.dlogprobs",
         ("ERROR", "opens the file 'names.txt'", "empty folder"),
     ),
+    # torch imports tqdm where it is installed (the grader's machine): the grader's student
+    # process found it loaded and passed the file that the check, and a machine with torch
+    # alone, refuse.
+    "imports tqdm, which torch loaded": (
+        {"exercise1": mutated("exercise1", AFTER_IMPORTS, AFTER_IMPORTS + "import tqdm\n")},
+        "exercise1.dlogprobs",
+        ("ERROR", "it imports 'tqdm', which the grader does not have"),
+    ),
     # The grader lets no code write: the words said it read a file, the local check passed it.
     "writes a log file at import": (
         {

@@ -9,6 +9,7 @@ grader scores `forbidden`.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import importlib.util
 import inspect
@@ -30,8 +31,9 @@ _RUNTIME_DIR = str(Path(__file__).resolve().parent)
 STUDENT_FRAMES = 1000
 
 
-def serve(sock) -> None:
-    """Answer the grader's requests until it says exit or goes away."""
+def serve(sock, packages: list[str] | None = None) -> None:
+    """Answer the grader's requests until it says exit or goes away. `packages`: what the
+    contract promises student code beyond the standard library (None: no such rule)."""
     _room_to_recurse()
     # Each line a student prints leaves at once: stdout is a pipe, block-buffered, and a call
     # killed for its time (an endless loop) took the buffer's lines with it, the very prints
@@ -39,6 +41,8 @@ def serve(sock) -> None:
     with contextlib.suppress(Exception):
         sys.stdout.reconfigure(line_buffering=True)
     modules: dict[str, object] = {}
+    if packages is not None:
+        builtins.__import__ = _promised_only(builtins.__import__, frozenset(packages))
     sys.breakpointhook = _no_debugger
     channel = protocol.Channel(sock, blocking=True)
     while True:
@@ -87,6 +91,38 @@ def _flush() -> None:
             stream.flush()
 
 
+# The names `_load` gives the student's files (`exercise1.py`), each set before its code runs.
+_STUDENT_FILES: set[str] = set()
+
+
+def _promised_only(real, packages: frozenset[str]):
+    """`__import__` that refuses, from the student's own files only (torch's lazy imports pass),
+    a module beyond the standard library and `packages`, even one the zygote loaded: torch
+    imports tqdm and typing_extensions where they are installed, which put them in
+    `sys.modules`, where no import finder (zygote.PromisedImports) is asked. The student's check
+    refuses them (local_check._graders_imports), and a machine with torch alone lacks tqdm:
+    the same ModuleNotFoundError here, so the grader's verdict is the check's."""
+    promised = packages | sys.stdlib_module_names
+
+    def imported(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002 - __import__'s own
+        top = name.partition(".")[0] if type(name) is str else ""
+        if level == 0 and top not in promised and _from_student_file(globals):
+            raise ModuleNotFoundError(f"No module named '{top}'", name=top)
+        return real(name, globals, locals, fromlist, level)
+
+    return imported
+
+
+def _from_student_file(globals) -> bool:  # noqa: A002 - __import__'s own
+    """Whether an import runs in a student's file, by its globals' `__file__` (the check keys on
+    the same). Read without running anything of the student's: a globals that is no plain dict,
+    or a `__file__` that is no plain str, is not a student file's."""
+    if type(globals) is not dict:
+        return False
+    file = dict.get(globals, "__file__")
+    return type(file) is str and file in _STUDENT_FILES
+
+
 def _load(modules: dict, header: dict, blobs: list) -> dict:
     name, source = header["module"], bytes(blobs[0]).decode("utf-8", "surrogatepass")
     # Run from memory: student processes may not write files (noautograd's audit hook), and
@@ -94,6 +130,7 @@ def _load(modules: dict, header: dict, blobs: list) -> dict:
     # in the sandbox: what a student reads in a traceback or in "it opens the file ..." is
     # then the same here, in the public check and on every run.
     path = f"{name}.py"
+    _STUDENT_FILES.add(path)
     linecache.cache[path] = (len(source), None, source.splitlines(True), path)
     try:
         module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, None))

@@ -263,7 +263,7 @@ class Zygote:
                 protocol.send(sock, {"hello": False, "error": f"{type(e).__name__}: {e}"})
                 raise
             protocol.send(sock, {"hello": True, "layers": layers})
-            worker.serve(sock)
+            worker.serve(sock, config.get("packages"))
         except BaseException:  # noqa: BLE001 - the child must never return into the zygote's loop
             code = 1
         finally:
@@ -393,7 +393,8 @@ def _imported(path: str, folders: set[str], imported: set[tuple[str, str]]) -> b
 class PromisedImports:
     """An import finder, first on `sys.meta_path` in every student process, that refuses a
     top-level import beyond the standard library and the packages the contract promises (and
-    what the zygote imported, which is found in `sys.modules` before any finder is asked).
+    what the zygote imported, which is found in `sys.modules` before any finder is asked: the
+    worker refuses those from the student's files, worker._promised_only).
 
     A second layer, for the message: Landlock already keeps every other installed package's
     files unreadable (`_imported`), where the import fails with a PermissionError on a file a
