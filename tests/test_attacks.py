@@ -799,6 +799,60 @@ def test_a_grader_installed_into_site_packages_is_hidden(bubblewrap, monkeypatch
         zygote.close()
 
 
+@pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
+def test_a_classmate_s_upload_and_result_in_python_s_folder_stay_out_of_reach(
+    bubblewrap, monkeypatch
+) -> None:
+    """A virtual environment made in the course's folder (`python -m venv .`) holds the class's
+    uploads and results: without bubblewrap, Landlock let a student's file read a classmate's
+    upload and result.json there, and list the class's folder (who is in it, how many)."""
+    course = Path(tempfile.mkdtemp(prefix="ninja-course-", dir="/tmp"))
+    try:
+        classmate, result = course / "class" / "alice", course / "reports" / "alice"
+        for folder in (classmate, result, course / "lib"):
+            folder.mkdir(parents=True)
+        (classmate / "exercise1.py").write_text("# Alice's own work\n")
+        (result / "result.json").write_text('{"student": {"email": "alice@example.edu"}}\n')
+        for path in sorted(course.rglob("*")) + [course]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        real = isolation._python_prefixes
+        monkeypatch.setattr(isolation, "_python_prefixes", lambda: [*real(), str(course)])
+        iso = isolation.detect(allow_bubblewrap=bubblewrap)
+        zygote = Zygote(FAST, iso, keep_out=(course / "class", course / "reports"))
+        try:
+            if not zygote.iso.protects("files"):
+                missing_layer_reported(zygote.iso, "files")
+                return
+            process = zygote.spawn()
+            source = textwrap.dedent(
+                f"""
+                import os
+                import torch
+
+                def peek(which):
+                    paths = [{str(course / "lib")!r}, {str(classmate / "exercise1.py")!r},
+                             {str(result / "result.json")!r}, {str(course / "class")!r},
+                             {str(course / "reports")!r}]
+                    path = paths[int(which)]
+                    seen = os.listdir(path) if os.path.isdir(path) else open(path).read()
+                    return torch.tensor(len(seen))
+                """
+            )
+            assert process.load("probe", source).ok
+            assert process.call("probe", "peek", {"which": 0}, []).ok, "Python's own folder"
+            for which in range(1, 5):
+                reply = process.call("probe", "peek", {"which": which}, [])
+                if reply.ok:  # bubblewrap's empty tmpfs over the folder: listed, it is empty
+                    assert reply.value[0].item() == 0, which
+                    continue
+                assert "Permission" in reply.message or "No such" in reply.message, reply.message
+            process.close()
+        finally:
+            zygote.close()
+    finally:
+        shutil.rmtree(course)
+
+
 def test_the_base_python_s_packages_this_environment_does_not_use_are_listed() -> None:
     """A virtual environment without the system's packages imports nothing from the base
     Python's site-packages, nor from the system Pythons' dist-packages, which may hold anything

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -66,6 +67,19 @@ def test_a_prestarted_zygote_whose_way_in_leads_to_a_kept_out_path_is_replaced(t
     assert not Zygote._exposes(asked, told, {"exposed": [str(tmp_path / "python")]})
     already = SimpleNamespace(keep_out=tuple(isolation.kept_out(asked._keep_out)))
     assert not Zygote._exposes(asked, already, {"exposed": [str(course)]})
+
+
+def test_a_prestarted_zygote_whose_reads_hold_a_kept_out_path_is_replaced():
+    """Student code may read Python's folders (bubblewrap binds them, Landlock allows them),
+    minus the paths the zygote was told to keep out: one not told of a class's uploads inside
+    them (a virtual environment made in the course's folder) would let every student read
+    them, with or without a way in."""
+    uploads = os.path.join(os.path.realpath(sys.prefix), "class-uploads")
+    asked = SimpleNamespace(_keep_out=(uploads,))
+    told = SimpleNamespace(keep_out=tuple(isolation.kept_out()))
+    assert Zygote._exposes(asked, told, {"exposed": []})
+    told_all = SimpleNamespace(keep_out=tuple(isolation.kept_out(asked._keep_out)))
+    assert not Zygote._exposes(asked, told_all, {"exposed": []})
 
 
 def test_a_forked_copy_of_the_process_never_takes_it():

@@ -32,7 +32,7 @@ import torch
 
 from . import framing, launch
 from .inside import confine, protocol, reach
-from .isolation import Isolation, detect, kept_out
+from .isolation import Isolation, detect, kept_out, reads_reach
 from .launch import protect_trusted_process  # noqa: F401 - part of this module's API
 from .memory import container_memory
 
@@ -188,12 +188,16 @@ class Zygote:
 
     def _exposes(self, launched: launch.Launched, report: object) -> bool:
         """Whether a zygote launched without some of our paths to keep out (`launch.prestart`,
-        called before they were known) opened a way in that leads to one of them. Where
-        Landlock confines student processes, or no way in was opened, it exposes nothing
-        and is kept: the prestart's head start is lost only where it would cost a leak."""
+        called before they were known) lets student code read one of them: one inside the
+        system's or Python's folders, which bubblewrap binds and Landlock allows, with no cover
+        over it (isolation.zygote_config), or one its ways in lead to. Where
+        neither reaches one, it exposes nothing and is kept: the prestart's head start is
+        lost only where it would cost a leak."""
         missing = set(kept_out(self._keep_out)) - set(launched.keep_out)
         if not missing:
             return False
+        if reads_reach(sorted(missing)):
+            return True  # inside what it binds and lets student code read, with no cover
         exposed = report.get("exposed") if isinstance(report, dict) else None
         if not isinstance(exposed, list):
             return True  # it did not say: assume the worst

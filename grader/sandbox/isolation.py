@@ -377,7 +377,7 @@ def zygote_config(iso: Isolation, keep_out: Sequence[str | Path] = ()) -> dict:
     # formulas are in every root.
     hidden = [*backward_formulas()]
     if not iso.bubblewrap:
-        hidden += [*protected_paths(), *unused_site_packages()]
+        hidden += [*protected_paths(), *unused_site_packages(), *grading_inside_reads(keep_out)]
     listed: list[str] = []  # the folders above a hidden one: listed, not read (imports list them)
     packages = package_folders()
     for root in system + _python_prefixes():
@@ -386,7 +386,7 @@ def zygote_config(iso: Isolation, keep_out: Sequence[str | Path] = ()) -> dict:
     reach = [str(_inside_path(iso)), *_python_prefixes()]
     return {
         "read_paths": read,
-        "list_paths": list(dict.fromkeys(listed)),
+        "list_paths": imports_list(listed),
         # ... of which each zygote keeps, in these folders, only the packages it imported, and
         # refuses by name any import beyond the standard library and these (inside/zygote.py)
         "package_folders": [str(p) for p in packages],
@@ -398,12 +398,43 @@ def zygote_config(iso: Isolation, keep_out: Sequence[str | Path] = ()) -> dict:
     }
 
 
+def imports_list(opened_up: Sequence[str]) -> list[str]:
+    """Of the folders opened up above a left-out one, those Python's imports list: the import
+    path's folders (a package folder, the standard library's). A Landlock rule to list a
+    folder lists every folder beneath it too, so one on the folders above them (a virtual
+    environment made in the course's folder, above its site-packages) showed the names in the
+    class's folder of uploads and in OUT: who is in the class, and how many."""
+    searched = {_resolved(p) for p in sys.path if p} | set(package_folders())
+    return [p for p in dict.fromkeys(opened_up) if _resolved(p) in searched]
+
+
 def kept_out(grading: Sequence[str | Path] = ()) -> list[str]:
     """What no way in of inside/reach.py may open to a student uid: the grader's own files and
     `grading`'s paths, resolved (as the grader reaches them: the zygote compares them with
     resolved paths)."""
     paths = [*protected_paths(), *map(Path, grading)]
     return list(dict.fromkeys(os.path.realpath(p) for p in paths))
+
+
+def grading_inside_reads(grading: Sequence[str | Path] = ()) -> list[Path]:
+    """The grading's paths (the class's uploads, the results) that Landlock must leave out of
+    the folders it lets student processes read, where bubblewrap is not there to cover them:
+    a virtual environment made in the course's folder (`python -m venv .`) holds the uploads
+    and results of the whole class, and a student's file read a classmate's upload and
+    result.json through it. A path that holds Python itself (the class's folder is the
+    environment) is not one: leaving it out would leave out Python, and nothing of it beyond
+    the installation is read anyway."""
+    prefixes = [Path(p) for p in _python_prefixes()]
+    paths = [Path(os.path.realpath(p)) for p in grading]
+    return [p for p in paths if not any(_within(prefix, p) for prefix in prefixes)]
+
+
+def reads_reach(paths: Sequence[str | Path]) -> bool:
+    """Whether the folders every student process may read (the system, Python: bubblewrap
+    binds them, Landlock allows them) hold one of `paths`: a zygote launched before they were
+    known would let student code read them (client.Zygote replaces it)."""
+    roots = [Path("/") / d for d in SYSTEM_DIRS] + [Path(p) for p in _python_prefixes()]
+    return any(_within(p, root.resolve()) for p in grading_inside_reads(paths) for root in roots)
 
 
 def _inside_path(iso: Isolation) -> Path:
