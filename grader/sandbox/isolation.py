@@ -187,7 +187,8 @@ def _filesystem(bwrap: bool, landlock: bool, seccomp: bool) -> str:
 # What a TA should know when a promise does not hold, in plain words. The advice on bubblewrap
 # itself is in bubblewrap_note(), which knows whether it is missing, refused or switched off.
 MISSING = {
-    "files": "student code can read the grader's files (hidden cases included) and whatever "
+    "files": "student code can read the grader's files (hidden cases included), other "
+    "students' uploads and results wherever file modes let every user read them, and whatever "
     "else the grading user can, what is typed into the user's terminals included: neither "
     "bubblewrap nor Landlock is in force here (Landlock needs "
     "Linux >= 5.13 with Landlock enabled; see the note on bubblewrap)",
