@@ -180,7 +180,8 @@ def grade(
     upload_limits: tuple[str, ...],
     one: bool,
 ):
-    """Grade one submission, a folder of submissions or a Gradescope export into OUT.
+    """Grade one submission, a folder of submissions, a Gradescope export or an LMS download
+    into OUT.
 
     Ends with a summary: what PATH was read as (a student's upload holding a
     `submission_metadata.yml` reads as an export: give `--one`), how many were graded or reused,
@@ -253,7 +254,9 @@ def grade(
 @assignment_option
 @click.argument("folder", type=click.Path(path_type=Path), default=Path("."))
 def check(folder: Path) -> None:
-    """Run the public cases on your files and print a table like the lecture's `cmp`."""
+    """Run the public cases on your files and print a table like the lecture's `cmp`.
+
+    FOLDER holds your files (default: the current folder), or is a notebook (.ipynb)."""
     _prestart_sandbox(keep_out=(folder,))
     from .check import run_check
 
@@ -280,7 +283,8 @@ def assign(solutions: Path | None, out: Path | None) -> None:
 @assignment_option
 @click.argument("out", type=click.Path(path_type=Path), default=Path("build/examples"))
 def examples(out: Path) -> None:
-    """Write the example class (complete, blank and classic mistakes) into OUT."""
+    """Write the example class (complete, blank and classic mistakes) into OUT (default:
+    build/examples)."""
     from .assignment import load
     from .examples import write_examples
 
@@ -291,7 +295,13 @@ def examples(out: Path) -> None:
 
 @main.command()
 @assignment_option
-@click.option("--out", type=click.Path(path_type=Path), default=Path("dist"))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("dist"),
+    show_default=True,
+    help="Folder for <assignment>-student.zip.",
+)
 def bundle(out: Path) -> None:
     """Write the student bundle: stubs, the public check and a student README."""
     from .bundle import write_student_bundle
@@ -301,7 +311,13 @@ def bundle(out: Path) -> None:
 
 @main.command("gradescope-zip")
 @assignment_option
-@click.option("--out", type=click.Path(path_type=Path), default=Path("dist"))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("dist"),
+    show_default=True,
+    help="Folder for <assignment>-autograder.zip.",
+)
 def gradescope_zip(out: Path) -> None:
     """Write the Gradescope autograder zip (setup.sh, run_autograder, grader, hidden suites)."""
     from .gradescope.package import PackageError, write_autograder_zip
@@ -329,7 +345,8 @@ def gradescope_run(root: Path) -> None:
 @click.option(
     "--data",
     type=click.Path(path_type=Path),
-    help="A names file, one name per line (the lecture's names.txt).",
+    help="A names file, one name per line (the lecture's names.txt; default: US census "
+    "first names).",
 )
 @click.option("--steps", type=int, default=3000, show_default=True)
 @click.option(

@@ -481,3 +481,26 @@ def test_a_path_the_batch_writes_its_results_into_is_refused(small_class, tmp_pa
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     assert "give PATH" in result.output
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize(
+    ("command", "default"),
+    [
+        ("check", "default: the current folder"),
+        ("examples", "default: build/examples"),
+        ("bundle", "[default: dist]"),
+        ("gradescope-zip", "[default: dist]"),
+        ("train", "default: US census"),
+    ],
+)
+def test_help_names_where_a_command_reads_or_writes_by_default(command, default):
+    """`grader bundle --help` showed `--out PATH` alone: a TA could not tell where the zip went
+    (dist/), nor what `grader check` with no folder or `grader train` with no --data read."""
+    out = CliRunner().invoke(main, [command, "--help"]).output
+    assert default in " ".join(out.split()), out
+
+
+def test_grade_help_names_every_shape_of_path():
+    """The first line of `grader grade --help` named a Gradescope export but no LMS download."""
+    out = CliRunner().invoke(main, ["grade", "--help"]).output
+    assert "LMS download" in " ".join(out.split("Options:")[0].split()), out
