@@ -280,3 +280,19 @@ def test_the_bundle_trains_on_its_census_names_without_names_txt(bundle_dir: Pat
     assert done.returncode == 0, done.stdout + done.stderr
     assert "training on census_names.txt" in done.stdout
     assert "samples:" in done.stdout
+
+
+def test_the_bundle_trains_from_another_folder_in_isolated_mode(bundle_dir: Path, tmp_path):
+    """`python -I train.py` (or PYTHONSAFEPATH) puts no script folder on sys.path: train.py
+    stopped with "No module named '_ninja_check'", where check.py beside it ran."""
+    shutil.copy(SOLUTION, bundle_dir / "exercise3.py")
+    done = subprocess.run(
+        [sys.executable, "-I", str(bundle_dir / "train.py"), "--steps", "2"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "samples:" in done.stdout
