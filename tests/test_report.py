@@ -909,3 +909,22 @@ def test_a_file_failure_reads_the_same_from_result_json_as_from_the_page(group) 
     from result.json (building each item's view would draw its heatmap again); it must say
     what the report's page says, from the same items."""
     assert file_failure(group) == file_failure([item_view(i) for i in group])
+
+
+def test_result_json_documents_every_top_level_field_and_no_other():
+    """docs/result-json.md and the schema listed a `leaderboard` no result carries, and neither
+    listed `assignment` or `notebook`, which every result carries."""
+    import dataclasses
+
+    from conftest import RESULT_SCHEMA
+
+    from grader.records import SubmissionResult
+
+    written = {f.name for f in dataclasses.fields(SubmissionResult)}
+    schema = set(json.loads(RESULT_SCHEMA.read_text(encoding="utf-8"))["properties"])
+    doc = (RESULT_SCHEMA.parent / "result-json.md").read_text(encoding="utf-8")
+    table = doc.split("## Top level", 1)[1].split("## Items", 1)[0]
+    rows = re.findall(r"^\| ((?:`\w+`(?:, )?)+) \|", table, flags=re.M)
+    documented = {name for row in rows for name in re.findall(r"`(\w+)`", row)}
+    assert schema == written, (schema - written, written - schema)
+    assert documented == written, (documented - written, written - documented)
