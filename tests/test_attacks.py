@@ -472,6 +472,17 @@ def test_each_layer_alone_holds_or_is_reported_missing(attack, weaker_grader, la
     run_attack(attack, weaker_grader, lab)
 
 
+def test_the_threat_model_counts_the_corpus_as_it_is() -> None:
+    """docs/threat-model.md said 55 attacks in corpus.py when it held 57."""
+    import re
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "threat-model.md").read_text()
+    corpus = re.search(r"`tests/attacks/corpus.py` lists (\d+) hostile", doc)
+    runtime = re.search(r"`tests/attacks/runtime.py` (\d+) more", doc)
+    assert corpus and int(corpus.group(1)) == len(ATTACKS), corpus
+    assert runtime and int(runtime.group(1)) == len(RUNTIME_ATTACKS), runtime
+
+
 def run_attack(attack: Attack, grader, lab) -> None:
     """Grade the attack; assert its outcome, the other items, and that nothing is left over."""
     iso = grader.zygote.iso
