@@ -11,7 +11,9 @@ a public call once any process of the submission was handed a hidden case's inpu
 
 from __future__ import annotations
 
+import bisect
 import difflib
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -49,6 +51,10 @@ _STATUS = {
 }
 
 
+# A traceback's frame in a student's file, and the mark opening each notebook cell's code in the
+# module the grader assembles from a notebook (grader/notebook.py, _assemble).
+_FRAME = re.compile(r'File "(?P<file>[^"\n]+)\.py", line (?P<line>\d+)')
+_CELL_MARK = re.compile(r"# cell (\d+)$")
 MAX_DID_YOU_MEAN = 1_000  # names of a file weighed for "did you mean"
 
 
@@ -304,7 +310,9 @@ class Session:
         if not reply.ok and reply.autograd:
             f.load_error = Outcome(
                 "forbidden",
-                f"importing {f.name}.py ran into the grader's autograd ban:\n{reply.message}",
+                self._in_cells(
+                    f, f"importing {f.name}.py ran into the grader's autograd ban:\n{reply.message}"
+                ),
                 whole_file=True,
             )
             return f.load_error
@@ -316,7 +324,7 @@ class Session:
                 if status == "error"
                 else f"importing {f.name}.py {what}:\n{reply.message}"
             )
-            f.load_error = Outcome(status, message, whole_file=True)
+            f.load_error = Outcome(status, self._in_cells(f, message), whole_file=True)
             return f.load_error
         f.functions = reply.functions
         return None
@@ -365,7 +373,18 @@ class Session:
         status = _STATUS.get(reply.kind, "error")
         if status == "not_implemented":
             return Outcome(status, "not implemented (still raises NotImplementedError)")
-        return Outcome(status, reply.message)
+        return Outcome(status, self._in_cells(f, reply.message))
+
+    def _in_cells(self, f: StudentFile, text: str) -> str:
+        """`text` with `f` named as the notebook's exercise and each frame of its code as the
+        notebook's cell, where `f` was read from a notebook: its student never had
+        `exercise1.py`, nor its line 207."""
+        if not self.notebook or not f.source:
+            return text
+        text = text.replace(
+            f"importing {f.name}.py ", f"importing {in_notebook(f.name, self.notebook)} ", 1
+        )
+        return notebook_frames(text, f.name, f.source, self.notebook)
 
     def output(self, file: str) -> str:
         """What a file's code printed, across every process it ran in, cut to one process's
@@ -400,3 +419,24 @@ class Session:
             p.say_goodbye()
         for p in processes:
             p.close()
+
+
+def notebook_frames(text: str, file: str, source: str, notebook: str) -> str:
+    """Each `File "<file>.py", line N` of a traceback, where `source` is the module assembled
+    from `notebook`'s cells, as `File "<notebook>", cell K`: the cell whose `# cell K` mark is
+    the last at or above line N. The quoted code line below a frame stays as it is."""
+    marks = [
+        (number, int(m.group(1)))
+        for number, line in enumerate(source.splitlines(), start=1)
+        if (m := _CELL_MARK.match(line))
+    ]
+    starts = [number for number, _ in marks]
+
+    def cell(m: re.Match) -> str:
+        if m.group("file") != file:
+            return m.group(0)
+        at = bisect.bisect_right(starts, int(m.group("line"))) - 1
+        where = f"cell {marks[at][1]}" if at >= 0 else "its code"
+        return f'File "{notebook}", {where}'
+
+    return _FRAME.sub(cell, text)

@@ -85,6 +85,8 @@ def verdicts(result: dict) -> dict[str, tuple]:
     def same(text: str) -> str:
         # Tracebacks point at other lines of the same code, in a sandbox folder of its own.
         text = re.sub(r"line \d+", "line N", text or "")
+        # A notebook's frames name its cell, a .py file's its line (test below).
+        text = re.sub(r'File "[^"\n]+", (?:line N|cell \d+)', "File F", text)
         return re.sub(r"/tmp/[^\s\"',]+", "TMP", text)
 
     return {
@@ -197,6 +199,49 @@ def test_a_notebook_lacking_a_function_or_an_exercise_says_so_in_its_words(grade
     outputs = " ".join(t["output"] for t in page["tests"])
     assert f"the notebook {name} defines no function of exercise2" in outputs
     assert ".py" not in outputs and ".py" not in render(result), outputs
+
+
+def test_a_traceback_from_a_notebook_names_its_cell_not_a_py_file(grader, tmp_path):
+    """A function of a notebook that raised showed `File "exercise1.py", line 207, in dprobs`
+    on Gradescope and in the report: a file its student never had, at a line of the module the
+    grader assembled from the cells. The frame names the notebook and the cell instead."""
+    broken = solution("exercise1").replace(
+        "dprobs = (1.0 / probs) * dlogprobs", "dprobs = (1.0 / probs) * EPS"
+    )
+    folder = tmp_path / "student"
+    folder.mkdir()
+    name = "Copy of backprop_ninja.ipynb"
+    (folder / name).write_bytes(lecture_notebook({"exercise1": broken}, "colab"))
+    (sub,), _ = discover(folder, FILES, tmp_path / "work")
+    result = grader.grade(sub).to_json()
+    item = next(i for i in result["items"] if i["id"] == "exercise1.dprobs")
+    cell = next(c["cell"] for c in result["notebook"]["cells"] if "def dprobs" in c["taken"])
+    assert item["status"] == "error" and "NameError" in item["message"], item["message"]
+    assert f'File "{name}", cell {cell}, in dprobs' in item["message"], item["message"]
+    assert "dprobs = (1.0 / probs) * EPS" in item["message"]
+    page = to_gradescope(result, Rubric({}, "after_published"))
+    outputs = " ".join(t["output"] for t in page["tests"] if "dprobs" in t["name"])
+    assert "exercise1.py" not in outputs and f"cell {cell}" in outputs, outputs
+
+
+def test_a_notebook_whose_code_fails_to_import_names_its_exercise_and_cell(grader, tmp_path):
+    """`importing exercise1.py failed`, with a frame of exercise1.py, to a notebook's student."""
+    broken = solution("exercise1").replace(
+        "import torch.nn.functional as F",
+        "from torch import no_such_name\nimport torch.nn.functional as F",
+        1,
+    )
+    folder = tmp_path / "student"
+    folder.mkdir()
+    name = "Copy of backprop_ninja.ipynb"
+    (folder / name).write_bytes(lecture_notebook({"exercise1": broken}, "colab"))
+    (sub,), _ = discover(folder, FILES, tmp_path / "work")
+    result = grader.grade(sub).to_json()
+    item = next(i for i in result["items"] if i["id"] == "exercise1.dprobs")
+    assert item["status"] == "error", item["message"]
+    assert f"importing exercise1 of the notebook {name} failed" in item["message"]
+    assert re.search(rf'File "{re.escape(name)}", cell \d+, in <module>', item["message"])
+    assert "exercise1.py" not in item["message"], item["message"]
 
 
 def test_a_hostile_notebook_name_is_quoted_printable_and_short_in_every_message(grader, tmp_path):
