@@ -257,6 +257,14 @@ def test_readme_explains_how_to_work(texts) -> None:
         assert phrase in readme
 
 
+def test_readme_names_every_verdict_the_check_prints(texts) -> None:
+    """The README listed the table's verdicts without TIMEOUT, which an endless loop gets."""
+    from grader.student_text import MARK
+
+    for mark in MARK.values():
+        assert f"`{mark}`" in texts["README.md"], mark
+
+
 def test_check_reports_every_stub_as_not_implemented(unpacked: Path) -> None:
     rows = run_check(unpacked)
     assert len(rows) == 36
