@@ -2,8 +2,8 @@
 # Gradescope runs this once, as root, when it builds the autograder image (Ubuntu base image).
 # It installs the grader's Python dependencies into their own virtual environment, never into
 # the system python3 that Gradescope's harness uses, with the CPU build of torch pinned by
-# constraints.txt; installs bubblewrap for the sandbox where the image allows it; creates the
-# unprivileged user that runs student code; and hides the grader's files from that user.
+# constraints.txt; installs bubblewrap for the sandbox where the image allows it; and hides the
+# grader's files from student code (each student process runs as a fresh unprivileged uid).
 # It ends by grading the blank stubs, so a broken image fails here, not on a student.
 #
 #   GRADER_VENV         where the environment goes (default $AUTOGRADER_ROOT/venv)
