@@ -256,7 +256,8 @@ def grade(
 def check(folder: Path) -> None:
     """Run the public cases on your files and print a table like the lecture's `cmp`.
 
-    FOLDER holds your files (default: the current folder), or is a notebook (.ipynb)."""
+    FOLDER holds your files (default: the current folder); a zip of them or a notebook (.ipynb)
+    is read as the grader reads an upload."""
     _prestart_sandbox(keep_out=(folder,))
     from .check import run_check
 
