@@ -39,6 +39,7 @@ CHECK_CORE = (
     "uploads.py",
     "choosing.py",
     "student_text.py",
+    "python_syntax.py",
     "staticscan.py",
     "calls.py",
     "local_check.py",

@@ -42,6 +42,7 @@ import symtable
 import tokenize
 from dataclasses import dataclass, field
 
+from .python_syntax import newer_syntax
 from .student_text import did_you_mean  # noqa: F401 - its home is the student's words
 
 # Most specific first: `torch.func.grad` is reported as torch.func, not as reading `.grad`.
@@ -225,6 +226,9 @@ def _scan_tree(source: str, filename: str) -> Scan:
         tree = ast.parse(source, filename=filename)
     except (SyntaxError, ValueError) as e:
         return Scan(syntax_error=f"{type(e).__name__}: {e}{_notebook_line(source, e)}")
+    newer = newer_syntax(source)
+    if newer:  # parses here (Colab's 3.12), not in the grader's Python: refused in both
+        return Scan(syntax_error=f"SyntaxError: {newer}")
     coding = declared_encoding(source.encode("utf-8", "surrogatepass"))
     if coding:
         return Scan(syntax_error=coding)

@@ -324,6 +324,20 @@ def test_a_cell_that_is_not_python_is_dropped_with_its_error():
     assert "not valid Python" in r.cells[0].dropped[0]
 
 
+def test_a_cell_newer_than_the_graders_oldest_python_is_dropped_whatever_python_reads_it():
+    # Read by Python 3.11, `except*` kept the cell that a grader on 3.10 drops (and 3.12's
+    # f-strings likewise: tools/student-pythons.sh): the notebook's own check cell agreed with
+    # neither. The cell is read as Python 3.10 reads it.
+    newer = (
+        "def dlogits(logits, Yb, n):\n"
+        "    try:\n        pass\n    except* ValueError:\n        pass\n"
+    )
+    r = read([code(newer), code("def dh(dlogits, W2):\n    return 1\n")])
+    assert r.functions["exercise1"] == ["dh"]
+    assert "not valid Python" in r.cells[0].dropped[0]
+    assert "as Python 3.10 does" in r.cells[0].dropped[0]
+
+
 def test_the_assignment_notebooks_own_setup_cells_are_not_read():
     r = read([code("# backprop-ninja: setup\ndef dlogits(logits):\n    return 9\n"), code(ONE)])
     assert "return 9" not in r.sources["exercise1"]

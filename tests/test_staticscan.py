@@ -563,3 +563,20 @@ def test_nested_functions_are_read_once(monkeypatch):
 def test_a_nested_function_that_uses_autograd_is_still_found():
     result = scan(SOLVED + "x = " + "lambda: " * 50 + "y.grad\n")
     assert result.forbidden["x"] == "reads .grad"
+
+
+@pytest.mark.parametrize(
+    ("source", "says"),
+    [
+        ("try:\n    pass\nexcept* ValueError:\n    pass\n", "Exception groups"),
+        ("x = 1\nmatch x:\n    case 1:\n        pass\n", ""),  # 3.10's own
+        ("d = {'k': 1}\nx = f\"{d['k']}\"\ny = f\"\"\"{d[\"k\"]}\"\"\"\n", ""),
+    ],
+    ids=["except-star", "match", "f-strings-any-3.10-reads"],
+)
+def test_syntax_is_read_as_the_oldest_python_the_grader_runs_on_reads_it(source, says):
+    # The grader on 3.11 accepted except*, which a grader on 3.10 (and the check of a student on
+    # 3.10) refuses: one verdict whatever Python reads the file. The f-strings of Python 3.12 are
+    # checked under 3.12 and 3.13 by tools/student-pythons.sh.
+    error = scan(source).syntax_error
+    assert (says in error and "as Python 3.10 does" in error) if says else error == ""

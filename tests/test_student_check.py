@@ -140,6 +140,21 @@ ODD_CLASS_DH = (
 )
 
 SCENARIOS = {
+    # Syntax newer than the oldest Python the grader runs on: accepted where the file was read by
+    # a newer Python (except* on 3.11, `f"{d["k"]}"` on Colab's 3.12), refused where it was not.
+    # Both read it as 3.10 does, whatever Python they run on (tools/student-pythons.sh runs the
+    # 3.12 cases).
+    "uses except*, new in Python 3.11": (
+        {
+            "exercise2": mutated(
+                "exercise2",
+                AFTER_IMPORTS,
+                AFTER_IMPORTS + "try:\n    pass\nexcept* ValueError:\n    pass\n",
+            )
+        },
+        "exercise2.dlogits",
+        ("ERROR", "does not parse", "Exception groups", "as Python 3.10 does"),
+    ),
     "reads names.txt at import": (
         {
             "exercise1": mutated(
