@@ -25,6 +25,7 @@ from pathlib import Path
 from .assignment import Assignment, ContentError, StudentBundle, load
 from .stubs import derived_are_current, missing_functions, stubs_are_current
 from .student_text import grader_has
+from .supported import python_guard
 
 # Zip entries get a fixed timestamp so that rebuilding an unchanged bundle gives the same bytes.
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -34,6 +35,7 @@ _RELATIVE = re.compile(r"^(\s*)from \.+(?:\w+\.)*(\w*) import ", re.MULTILINE)
 # the in-process session (local_check) and what it imports, the judge and the printer. An
 # assignment's SHIPPED list starts with them and adds its own (model, public cases, driver).
 CHECK_CORE = (
+    "supported.py",
     "records.py",
     "exercise_names.py",
     "uploads.py",
@@ -50,7 +52,6 @@ CHECK_CORE = (
 
 
 _CHECK_SCRIPT = """
-import sys
 import warnings
 from pathlib import Path
 
@@ -58,6 +59,10 @@ sys.dont_write_bytecode = True  # leave no __pycache__ beside your files
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # its package, under `python -I` too
 # torch without numpy (pip install torch alone) warns at import; nothing here needs numpy.
 warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+
+from PACKAGE.supported import require_torch  # noqa: E402
+
+require_torch("check.py")  # a message naming the version and the fix, not a traceback
 
 from PACKAGE.student_check_driver import main as _main  # noqa: E402
 
@@ -82,7 +87,8 @@ if __name__ == "__main__":
 def check_script(doc: str, package: str) -> str:
     """A bundle's check.py that runs `package`'s student_check_driver.main: `doc` says what it
     checks and how to run it."""
-    return f'"""{doc}\n"""\n' + _CHECK_SCRIPT.replace("PACKAGE", package)
+    script = _CHECK_SCRIPT.replace("PACKAGE", package)
+    return f'"""{doc}\n"""\n\n' + python_guard("check.py") + script
 
 
 def flatten_imports(source: str) -> str:

@@ -25,6 +25,7 @@ import textwrap
 from pathlib import Path
 
 from grader.stubs import BEGIN, END, EXERCISES, generate_stub
+from grader.supported import python_guard
 
 NAME = "backprop_ninja.ipynb"
 SETUP_MARK = "# backprop-ninja: setup"  # grader/notebook.py skips the cells it starts
@@ -57,12 +58,13 @@ it never runs the rest (training loops, plots, prints). Cells starting with
 
 IMPORTS = "import torch\nimport torch.nn.functional as F\n"
 
-_CHECK_GLUE = """
+_CHECK_GLUE = (
+    python_guard("this notebook", sys="_sys", then="choose it as the notebook's kernel")
+    + """
 import atexit as _atexit
 import importlib as _importlib
 import json as _json
 import shutil as _shutil
-import sys as _sys
 import tempfile as _tempfile
 import types as _types
 from pathlib import Path as _Path
@@ -76,6 +78,8 @@ for _name, _text in _NINJA_FILES.items():
 for _module in [m for m in _sys.modules if m.split(".")[0] == "_ninja_check"]:
     del _sys.modules[_module]
 _sys.path.insert(0, str(_ninja_home))
+# A message naming the version and the fix, not a traceback from the imports below.
+_importlib.import_module("_ninja_check.supported").require_torch("this notebook")
 for _module in _MODULES:
     _importlib.import_module("_ninja_check." + _module)
 ninja = _sys.modules["_ninja_check"]  # ninja.model, ninja.spec, ninja.training_demo, ...
@@ -164,6 +168,7 @@ def _history(namespace):
     except (AttributeError, TypeError):  # no IPython: the check runs on the functions
         return None
 """
+)
 
 # The shipped modules the notebook's cells use, by their names in _ninja_check/.
 MODULES = (
