@@ -60,7 +60,7 @@ def torch_problem(script: str, version: str | None, error: str = "", numpy: str 
         # failed here and passed in the grader.
         return (
             f"{script}: torch {version} was built for numpy 1, and this Python has numpy "
-            f"{numpy} (hence the lines above): numpy arrays and torch tensors cannot meet here, "
+            f"{numpy}: numpy arrays and torch tensors cannot meet here, "
             f'as they can in the grader. Install numpy 1: {_python()} -m pip install "numpy<2"'
             f", or upgrade torch: {fix}"
         )
@@ -68,18 +68,28 @@ def torch_problem(script: str, version: str | None, error: str = "", numpy: str 
 
 
 def require_torch(script: str) -> None:
-    """Exit with `torch_problem`'s message, not a traceback, where torch cannot run `script`."""
+    """Exit with `torch_problem`'s message, not a traceback, where torch cannot run `script`.
+    Judged first on the installed versions, before torch is imported: a torch older than 2.3
+    beside numpy 2 prints a page of numpy's warnings, with a traceback, as it is imported."""
+    numpy, installed = _installed("numpy"), _installed("torch")
+    problem = torch_problem(script, installed, numpy=numpy) if installed else ""
+    if problem:
+        _sys.exit(problem)
     try:
         import torch
     except (ImportError, OSError) as e:  # not installed, or a library of it missing
         _sys.exit(torch_problem(script, None, f"{type(e).__name__}: {e}"))
-    try:
-        numpy = importlib.metadata.version("numpy")
-    except importlib.metadata.PackageNotFoundError:
-        numpy = ""
     problem = torch_problem(script, str(getattr(torch, "__version__", "0")), numpy=numpy)
     if problem:
         _sys.exit(problem)
+
+
+def _installed(name: str) -> str:
+    """The version pip installed of `name` ("" if none did)."""
+    try:
+        return importlib.metadata.version(name)
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return ""
 
 
 def _major_minor(version: str) -> tuple[int, ...]:
