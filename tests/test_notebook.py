@@ -7,6 +7,7 @@ counts, cell ids or Colab's metadata ids, attachments, images.
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 from conftest import solution
@@ -335,7 +336,8 @@ def test_a_cell_newer_than_the_graders_oldest_python_is_dropped_whatever_python_
     r = read([code(newer), code("def dh(dlogits, W2):\n    return 1\n")])
     assert r.functions["exercise1"] == ["dh"]
     assert "not valid Python" in r.cells[0].dropped[0]
-    assert "as Python 3.10 does" in r.cells[0].dropped[0]
+    if sys.version_info >= (3, 11):  # 3.10 refuses it in its own words
+        assert "as Python 3.10 does" in r.cells[0].dropped[0]
 
 
 def test_the_assignment_notebooks_own_setup_cells_are_not_read():
