@@ -47,7 +47,7 @@ import sys
 from pathlib import Path
 from grader.backprop_ninja.notebook_build import notebook_text
 solutions = Path("solutions/backprop-ninja")
-Path(sys.argv[1], "filled.ipynb").write_text(notebook_text(solutions, filled=True))
+Path(sys.argv[1], "backprop-ninja", "filled.ipynb").write_text(notebook_text(solutions, filled=True))
 EOF
 
 # run PYTHON OUT: every command, its output (stdout, stderr, status) in OUT/<name>.txt
