@@ -40,6 +40,7 @@ from .choosing import exercise_files, note_missing
 from .records import Outcome
 from .staticscan import Scan, scan
 from .student_text import (
+    AUTOGRAD_OFF,
     COMPILE_REFUSED,
     PROCESS_ENDED,
     SCRIPT_REFUSED,
@@ -163,6 +164,59 @@ def _ending_process(*args, **kwargs):
     raise ProcessEnded
 
 
+class AutogradForbidden(RuntimeError):
+    """What the grader's sandbox raises where student code switches autograd back on, under
+    the sandbox's own name for it (its noautograd.AutogradForbidden): the table then quotes the
+    grader's last line."""
+
+    __module__ = "noautograd"
+
+
+def _grad_switch(switch: Any, what: str) -> Any:
+    """torch's grad-mode switch as the grader's sandbox has it: grad mode is off there for good,
+    so switching it on (`torch.set_grad_enabled(True)`, `with torch.enable_grad():`) is refused,
+    and switching it off changes nothing. The check passed both, the grader forbade the file or
+    the function. Refused in the thread running student code only."""
+
+    def refusing_on(mode: bool = False, *args: Any, **kwargs: Any) -> Any:
+        if mode and threading.get_ident() in _REFUSING:
+            raise AutogradForbidden(f"{what}(True): {AUTOGRAD_OFF}")
+        return switch(mode, *args, **kwargs)
+
+    return refusing_on
+
+
+def _inference_switch(mode_class: Any) -> Any:
+    """torch._C._InferenceMode as the grader's sandbox has it: `inference_mode(False)` would
+    switch grad mode back on, so it is refused; `inference_mode()` changes nothing."""
+
+    def inference_mode(mode: bool = True) -> Any:
+        if not mode and threading.get_ident() in _REFUSING:
+            raise AutogradForbidden(f"inference_mode(False): {AUTOGRAD_OFF}")
+        return mode_class(mode)
+
+    return inference_mode
+
+
+def refusal_behind(error: BaseException) -> AutogradForbidden | None:
+    """The refusal that `error` is, or was raised while handling, read as the grader's worker
+    reads it (a refusal caught and replaced by another error is still the autograd ban)."""
+    seen = 0
+    while error is not None and seen < 50:
+        if issubclass(type(error), AutogradForbidden):
+            return error
+        cause = _CAUSE(error)
+        error, seen = (cause if cause is not None else _CONTEXT(error)), seen + 1
+    return None
+
+
+def banned_traceback(e: BaseException, path: Path) -> str:
+    """The traceback of an import or call that ran into the autograd ban, as the grader's
+    worker writes it: the refusal that was caught and replaced is named after it."""
+    refusal, trace = refusal_behind(e), student_traceback(e, path)
+    return trace if refusal is e else f"{trace}\n(while handling: {refusal})"
+
+
 def _graders_torch() -> list[tuple[Any, str, Any]]:
     """(owner, name, what the grader's sandbox has there) for torch's functions that differ,
     and os._exit, which there ends the student's process, not the grader's."""
@@ -171,6 +225,11 @@ def _graders_torch() -> list[tuple[Any, str, Any]]:
         (torch, "save", _saving_no_file(torch.save)),
         (torch.jit, "script", _no_script),
         (torch.jit, "trace", _no_script),
+        *(
+            (torch._C, name, _grad_switch(getattr(torch._C, name), f"torch._C.{name}"))
+            for name in ("_set_grad_enabled", "_set_fwd_grad_enabled")
+        ),
+        (torch._C, "_InferenceMode", _inference_switch(torch._C._InferenceMode)),
         (os, "_exit", _ending_process),
         (sys.modules[os.name], "_exit", _ending_process),  # posix._exit (nt's on Windows)
     ]
@@ -474,6 +533,8 @@ def student_traceback(e: BaseException, path: Path) -> str:
 
 # Read as the interpreter keeps them, not through a student class's own properties.
 _TRACEBACK = BaseException.__dict__["__traceback__"].__get__
+_CAUSE = BaseException.__dict__["__cause__"].__get__
+_CONTEXT = BaseException.__dict__["__context__"].__get__
 _QUALNAME = type.__dict__["__qualname__"].__get__
 
 
@@ -567,7 +628,9 @@ class LocalSession:
         before = sys.modules.get(name)
         sys.modules[name] = module
         ended = ProcessEnded.calls
-        with self._conditions(home, f.printed):
+        # Grad mode off, as in the grader's process: entered outside the conditions, whose
+        # grad switch refuses the check's own switching back on.
+        with torch.no_grad(), self._conditions(home, f.printed):
             try:
                 with time_limit(IMPORT_SECONDS):
                     exec(compile(text, str(f.path), "exec"), namespace)  # noqa: S102 - the student's own file
@@ -578,9 +641,7 @@ class LocalSession:
                 message = import_failure(name, PROCESS_ENDED)
                 f.load_error = Outcome("error", message, whole_file=True)
             except BaseException as e:  # noqa: BLE001 - even exit() is reported, not obeyed
-                f.load_error = Outcome(
-                    "error", import_failure(name, student_traceback(e, f.path)), whole_file=True
-                )
+                f.load_error = self._import_failure(name, e, f.path)
             finally:
                 if before is None:
                     sys.modules.pop(name, None)
@@ -600,6 +661,15 @@ class LocalSession:
             if type(k) is str and callable(v) and not k.startswith("_") and k != "__builtins__"
         }
         return f
+
+    @staticmethod
+    def _import_failure(name: str, e: BaseException, path: Path) -> Outcome:
+        """An import that raised, as the grader's session words it: one that ran into the
+        autograd ban (`torch.set_grad_enabled(True)` at the top) is `forbidden`."""
+        if refusal_behind(e) is not None:
+            message = f"importing {name}.py ran into the grader's autograd ban:\n"
+            return Outcome("forbidden", message + banned_traceback(e, path), whole_file=True)
+        return Outcome("error", import_failure(name, student_traceback(e, path)), whole_file=True)
 
     def _conditions(self, home: Path, printed: io.StringIO):
         return graders_conditions(home, printed, self.sources, self.names, self.away)
@@ -642,7 +712,8 @@ class LocalSession:
     ) -> Outcome:
         """One call under the grader's conditions, judged as the grader's session judges it."""
         fn, tripwire, ended = f.module[func], AutogradTripwire(), ProcessEnded.calls
-        with self._conditions(f.home, f.printed), torch.no_grad(), tripwire:
+        # no_grad outside the conditions: their grad switch refuses its switching back on.
+        with torch.no_grad(), self._conditions(f.home, f.printed), tripwire:
             try:
                 with time_limit(CALL_SECONDS):
                     value, failure = fn(*first, **args), None
@@ -659,9 +730,7 @@ class LocalSession:
                     ),
                 )
             except BaseException as e:  # noqa: BLE001 - SystemExit is the student's error too
-                trace = student_traceback(e, f.path)
-                params = f.functions[func]["params"]
-                value, failure = None, Outcome("error", call_failure(func, trace, params, allowed))
+                value, failure = None, self._call_failure(f, func, e, allowed)
         if ProcessEnded.calls != ended:  # the grader's process ended there
             value, failure = None, Outcome("error", PROCESS_ENDED)
         stop_if_asked()  # a Ctrl-C during the call is not the function's error
@@ -669,7 +738,7 @@ class LocalSession:
             return Outcome("forbidden", autograd_used(func))
         if failure:
             return failure
-        with self._conditions(f.home, f.printed), torch.no_grad():
+        with torch.no_grad(), self._conditions(f.home, f.printed):
             try:
                 # Under a time limit too: the grader's deadline covers the reading of the answer
                 # (a list whose __iter__ never ends timed out there and hung the check for good).
@@ -683,6 +752,15 @@ class LocalSession:
             except BaseException as e:  # noqa: BLE001 - SystemExit too, as in the sandbox
                 stop_if_asked()  # a Ctrl-C while reading is not the function's error
                 return Outcome("error", f"could not read the result: {described(e)}")
+
+    @staticmethod
+    def _call_failure(f: LocalFile, func: str, e: BaseException, allowed) -> Outcome:
+        """A call that raised, as the grader's session words it: one that ran into the autograd
+        ban (`with torch.enable_grad():`) is `forbidden`, with the refusal's words."""
+        if refusal_behind(e) is not None:
+            return Outcome("forbidden", autograd_used(func, banned_traceback(e, f.path)))
+        trace = student_traceback(e, f.path)
+        return Outcome("error", call_failure(func, trace, f.functions[func]["params"], allowed))
 
     def _declared(self, f: LocalFile, func: str) -> Outcome | None:
         if f.load_error:

@@ -32,6 +32,10 @@ WRITE_REFUSED = "student code may not write files"
 # in the same words) and in the public check (student_check_driver), so both say the same.
 COMPILE_REFUSED = "torch.compile is not available in the grader"
 SCRIPT_REFUSED = "TorchScript (torch.jit.script, torch.jit.trace) is not available in the grader"
+# What switching autograd back on (`torch.set_grad_enabled(True)`, `torch.enable_grad()`) raises
+# where student code runs: in the grader's sandbox (inside/noautograd.py's MESSAGE) and in the
+# public check (local_check), in these words.
+AUTOGRAD_OFF = "autograd is switched off in the grader: compute this gradient by hand"
 # What a call or an import that ends the process (os._exit) gets: from the sandbox's client (its
 # _CRASH, the same words: the sandbox imports nothing of the grader's), and from the public
 # check, where os._exit would end check.py itself without a word.

@@ -9,6 +9,7 @@ names the problem and the fix; the same message reaches result.json and Gradesco
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import signal
@@ -26,8 +27,9 @@ from grader.backprop_ninja.spec import EXERCISE2
 from grader.bundle import write_student_bundle
 from grader.gradescope.results import to_gradescope
 from grader.sandbox import client as sandbox_client
+from grader.sandbox import isolation
 from grader.scoring import Rubric
-from grader.student_text import PROCESS_ENDED, render
+from grader.student_text import AUTOGRAD_OFF, PROCESS_ENDED, render
 from grader.submissions import Submission
 
 FILES = ("exercise1", "exercise2", "exercise3")
@@ -139,6 +141,12 @@ ODD_CLASS_DH = (
     "    return Odd()\n"
 )
 
+# Grad mode switched back on, with no backward(): the grader's sandbox refuses the switch itself
+# (grad mode is off there for good), and forbade the file or the function; the check, which ran
+# student code under a plain no_grad, passed them.
+ENABLE_GRAD_DH = "    with torch.enable_grad():\n        dh = dlogits @ W2.T\n"
+INFERENCE_OFF_DH = "    with torch.inference_mode(False):\n        dh = dlogits @ W2.T\n"
+
 SCENARIOS = {
     # Syntax newer than the oldest Python the grader runs on: accepted where the file was read by
     # a newer Python (except* on 3.11, `f"{d["k"]}"` on Colab's 3.12), refused where it was not.
@@ -154,6 +162,25 @@ SCENARIOS = {
         },
         "exercise2.dlogits",
         ("ERROR", "does not parse", "Exception groups", "as Python 3.10 does"),
+    ),
+    "torch.set_grad_enabled(True) at import": (
+        {
+            "exercise3": mutated(
+                "exercise3", AFTER_IMPORTS, AFTER_IMPORTS + "torch.set_grad_enabled(True)\n"
+            )
+        },
+        "exercise3.dW1",
+        ("FORBIDDEN", "importing exercise3.py ran into the grader's autograd ban", "(True)"),
+    ),
+    "with torch.enable_grad() in a function": (
+        {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ENABLE_GRAD_DH)},
+        "exercise1.dh",
+        ("FORBIDDEN", "autograd ban", "torch._C._set_grad_enabled(True)"),
+    ),
+    "with torch.inference_mode(False) in a function": (
+        {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", INFERENCE_OFF_DH)},
+        "exercise1.dh",
+        ("FORBIDDEN", "autograd ban", "inference_mode(False)"),
     ),
     "reads names.txt at import": (
         {
@@ -1106,6 +1133,18 @@ def test_the_bundle_check_is_quiet_without_numpy(bundle_dir: Path, tmp_path: Pat
     )
     folder = student_folder(tmp_path / "mine", {})
     assert "36 of 36 items pass" in bundle_check(bundle_dir, folder, site=fake)  # no stderr
+
+
+def test_the_check_s_autograd_words_are_the_grader_s():
+    """The sandbox imports nothing of the grader's: its refusal's words are held to the check's
+    here, so that a grad switch refused in both reads the same in both tables."""
+    tree = ast.parse((isolation.INSIDE / "noautograd.py").read_text())
+    (message,) = [
+        node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and [t.id for t in node.targets] == ["MESSAGE"]
+    ]
+    assert message == AUTOGRAD_OFF
 
 
 def test_the_check_s_limits_are_the_grader_s():
