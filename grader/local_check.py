@@ -232,6 +232,7 @@ def _graders_torch() -> list[tuple[Any, str, Any]]:
         (torch._C, "_InferenceMode", _inference_switch(torch._C._InferenceMode)),
         (os, "_exit", _ending_process),
         (sys.modules[os.name], "_exit", _ending_process),  # posix._exit (nt's on Windows)
+        *_graders_signals(),
     ]
 
 
@@ -355,6 +356,13 @@ def work_folder(prefix: str) -> Iterator[Path]:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
+def _stop(signum: int, frame: object) -> None:
+    """The check's handler of Ctrl-C and SIGTERM (`_stopping`)."""
+    _STOPPED.append(signum)
+    if len(_STOPPED) == 1 and not _CLEANING:  # once, and never cutting the clean-up short
+        raise KeyboardInterrupt
+
+
 @contextlib.contextmanager
 def _stopping() -> Iterator[None]:
     """Ctrl-C and SIGTERM noted and raised as KeyboardInterrupt while the check runs; the
@@ -365,14 +373,9 @@ def _stopping() -> Iterator[None]:
         yield  # no signal handler but in the main thread: the signals do as they did
         return
 
-    def stop(signum: int, frame: object) -> None:
-        _STOPPED.append(signum)
-        if len(_STOPPED) == 1 and not _CLEANING:  # once, and never cutting the clean-up short
-            raise KeyboardInterrupt
-
     _STOPPED.clear()
     _CLEANING.clear()
-    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
+    previous = {sig: signal.signal(sig, _stop) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
@@ -395,6 +398,11 @@ class OutOfTime(BaseException):
     student's own `except Exception` does not swallow it."""
 
 
+def _expire(signum: int, frame: object) -> None:
+    """The check's handler of its timer (`time_limit`)."""
+    raise OutOfTime
+
+
 @contextlib.contextmanager
 def time_limit(seconds: float):
     """Stop the student's code after `seconds`, as the grader does: an endless loop hung
@@ -407,10 +415,7 @@ def time_limit(seconds: float):
         yield
         return
 
-    def expire(signum, frame):
-        raise OutOfTime
-
-    previous = signal.signal(signal.SIGALRM, expire)
+    previous = signal.signal(signal.SIGALRM, _expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
@@ -421,6 +426,104 @@ def time_limit(seconds: float):
 
 def no_answer(seconds: float) -> str:
     return f"no answer within {seconds:g} s (an endless loop?)"
+
+
+# A signal student code sends its own process lands here as in the grader's process for it:
+# there SIGINT and SIGTERM are blocked (they wait, and change nothing), a handler of the
+# student's own runs, and any other signal does what it does by default: ends the process
+# (SIGKILL, SIGABRT, SIGUSR1 ...), stops it until the time limit (SIGSTOP), or nothing (SIGCHLD).
+# Sent for real, it reached check.py: SIGKILL and os.abort() ended it without its table, SIGTERM
+# and SIGINT stopped it as a Ctrl-C does; and a signal to another process (os.kill(0, ...) is
+# check.py's whole process group, the student's shell job) was sent, where the grader refuses it.
+_BLOCKED_THERE = frozenset({signal.SIGINT, signal.SIGTERM})
+_NOTHING_BY_DEFAULT = frozenset(
+    getattr(signal, n) for n in ("SIGCHLD", "SIGURG", "SIGWINCH", "SIGCONT") if hasattr(signal, n)
+)
+_STOPPING_BY_DEFAULT = frozenset(
+    getattr(signal, n) for n in ("SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU") if hasattr(signal, n)
+)
+_OWN_HANDLERS = (_stop, _expire)  # the check's: the grader's process has the defaults there
+
+
+def _to_itself(sig: Any, send: Any) -> Any:
+    """What `sig`, sent by student code to its own process, does in the grader's: `send()`
+    sends it for real where it does the same here (a probe, an invalid number, a handler of the
+    student's own)."""
+    try:
+        handler = signal.getsignal(sig)
+    except (TypeError, ValueError):  # 0 (a probe) or no signal: the real call, as there
+        return send()
+    if sig in _BLOCKED_THERE or handler is signal.SIG_IGN:
+        return None
+    if callable(handler) and handler not in _OWN_HANDLERS:
+        return send()
+    if sig in _NOTHING_BY_DEFAULT:
+        return None
+    if sig in _STOPPING_BY_DEFAULT:
+        raise OutOfTime  # stopped there, until the grader's time limit
+    return _ending_process()
+
+
+def _signalling(kill: Any, event: str) -> Any:
+    """os.kill or os.killpg as the grader's process has them: to itself (its id, or 0 for its
+    own group: it is alone in its session there) the signal does what it does there; to any
+    other process it is refused, in the grader's words."""
+
+    def signal_only_itself(pid: int, sig: int) -> Any:
+        if threading.get_ident() not in _REFUSING:
+            return kill(pid, sig)
+        if pid not in (0, os.getpid()):
+            raise PermissionError(f"{event}: a student process may signal only itself")
+        return _to_itself(sig, lambda: kill(pid, sig))
+
+    return signal_only_itself
+
+
+def _raising(raise_signal: Any) -> Any:
+    """signal.raise_signal as the grader's process has it (`_to_itself`)."""
+
+    def raise_in_itself(sig: int) -> Any:
+        if threading.get_ident() not in _REFUSING:
+            return raise_signal(sig)
+        return _to_itself(sig, lambda: raise_signal(sig))
+
+    return raise_in_itself
+
+
+def _thread_signalling(pthread_kill: Any) -> Any:
+    """signal.pthread_kill as the grader's process has it: its only thread is the one that
+    runs student code (`_to_itself`)."""
+
+    def signal_a_thread(thread_id: int, sig: int) -> Any:
+        if threading.get_ident() not in _REFUSING:
+            return pthread_kill(thread_id, sig)
+        return _to_itself(sig, lambda: pthread_kill(thread_id, sig))
+
+    return signal_a_thread
+
+
+def _aborting(abort: Any) -> Any:
+    """os.abort as the grader's process has it: the process ends (`ProcessEnded`)."""
+
+    def abort_it() -> Any:
+        return _ending_process() if threading.get_ident() in _REFUSING else abort()
+
+    return abort_it
+
+
+def _graders_signals() -> list[tuple[Any, str, Any]]:
+    """(owner, name, what the grader's process has there) for the ways to signal a process,
+    os's and posix's (os.kill is posix.kill; a file may import either)."""
+    posix = sys.modules[os.name]
+    patched = [(signal, "raise_signal", _raising(signal.raise_signal))]
+    if hasattr(signal, "pthread_kill"):
+        patched.append((signal, "pthread_kill", _thread_signalling(signal.pthread_kill)))
+    for owner in (os, posix):
+        patched.append((owner, "abort", _aborting(os.abort)))
+        for name in ("kill", "killpg"):
+            if hasattr(os, name):
+                patched.append((owner, name, _signalling(getattr(os, name), f"os.{name}")))
+    return patched
 
 
 class CappedOutput(io.StringIO):

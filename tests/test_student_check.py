@@ -147,6 +147,13 @@ ODD_CLASS_DH = (
 ENABLE_GRAD_DH = "    with torch.enable_grad():\n        dh = dlogits @ W2.T\n"
 INFERENCE_OFF_DH = "    with torch.inference_mode(False):\n        dh = dlogits @ W2.T\n"
 
+# A right dh after a signal to its own process or a probe of another's, as the grader's process
+# for student code has them: SIGKILL and os.abort() end it, SIGINT and SIGTERM are blocked
+# there (nothing happens), another process may not be signalled. Sent for real, SIGKILL and
+# abort ended check.py without its table, SIGTERM and SIGINT stopped it as a Ctrl-C does, and
+# the probe of check.py's parent passed.
+SIGNALLED_DH = "    import os\n    import signal\n\n    {}\n    dh = dlogits @ W2.T\n"
+
 SCENARIOS = {
     # Syntax newer than the oldest Python the grader runs on: accepted where the file was read by
     # a newer Python (except* on 3.11, `f"{d["k"]}"` on Colab's 3.12), refused where it was not.
@@ -181,6 +188,59 @@ SCENARIOS = {
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", INFERENCE_OFF_DH)},
         "exercise1.dh",
         ("FORBIDDEN", "autograd ban", "inference_mode(False)"),
+    ),
+    "os.kill(os.getpid(), SIGKILL) in a function": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                "    dh = dlogits @ W2.T\n",
+                SIGNALLED_DH.format("os.kill(os.getpid(), signal.SIGKILL)"),
+            )
+        },
+        "exercise1.dh",
+        ("ERROR", PROCESS_ENDED),
+    ),
+    "os.abort() at import": (
+        {
+            "exercise2": mutated(
+                "exercise2", AFTER_IMPORTS, AFTER_IMPORTS + "import os\nos.abort()\n"
+            )
+        },
+        "exercise2.dhprebn",
+        ("ERROR", "importing exercise2.py failed"),
+    ),
+    "signal.raise_signal(SIGTERM) in a function": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                "    dh = dlogits @ W2.T\n",
+                SIGNALLED_DH.format("signal.raise_signal(signal.SIGTERM)"),
+            )
+        },
+        "exercise1.dh",
+        ("ok",),
+    ),
+    "os.kill(os.getpid(), SIGINT) in a function": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                "    dh = dlogits @ W2.T\n",
+                SIGNALLED_DH.format("os.kill(os.getpid(), signal.SIGINT)"),
+            )
+        },
+        "exercise1.dh",
+        ("ok",),
+    ),
+    "a probe of the parent process in a function": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                "    dh = dlogits @ W2.T\n",
+                SIGNALLED_DH.format("os.kill(os.getppid(), 0)"),
+            )
+        },
+        "exercise1.dh",
+        ("ERROR", "os.kill: a student process may signal only itself"),
     ),
     "reads names.txt at import": (
         {

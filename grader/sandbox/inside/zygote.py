@@ -249,6 +249,7 @@ class Zygote:
             with contextlib.suppress(OSError):  # only ever a cost saved (launch.HUGE_HEAP)
                 confine.prctl(confine.PR_SET_THP_DISABLE, 1)
             os.setsid()  # its own session and process group: the grader kills the group as a whole
+            _block_stop_signals()
             os.dup2(out_fd, 1)
             os.dup2(out_fd, 2)
             rules = self.rules.fds if self.rules else []
@@ -268,6 +269,19 @@ class Zygote:
             code = 1
         finally:
             os._exit(code)
+
+
+# Ctrl-C's and SIGTERM's signals, which a student process holds blocked whoever started the
+# grader: `grader grade` launches its sandbox with them blocked (batch._start_grader) and the
+# process inherited that, `grader check` and the Python API did not, so `os.kill(os.getpid(),
+# SIGTERM)` was nothing in a graded batch and a crash in `grader check` (the public check, which
+# runs student code in-process, makes them nothing too: local_check._BLOCKED_THERE).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _block_stop_signals() -> None:
+    """The same signal mask in every student process, whatever the grader's own."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
 
 
 def _heap_pages() -> dict:
