@@ -233,6 +233,7 @@ def _graders_torch() -> list[tuple[Any, str, Any]]:
         (os, "_exit", _ending_process),
         (sys.modules[os.name], "_exit", _ending_process),  # posix._exit (nt's on Windows)
         *_graders_signals(),
+        *_graders_threads(),
     ]
 
 
@@ -509,6 +510,36 @@ def _aborting(abort: Any) -> Any:
         return _ending_process() if threading.get_ident() in _REFUSING else abort()
 
     return abort_it
+
+
+# What starting a thread raises in the grader's process for student code, which may start none
+# (RLIMIT_NPROC 0): a file that started one at import passed the check and failed to import.
+THREAD_REFUSED = "can't start new thread"
+
+
+def _no_thread(start: Any) -> Any:
+    """A thread starter (`_thread.start_new_thread`, what threading.Thread.start calls) as the
+    grader's process has it: refused to student code, as there."""
+
+    def refusing(*args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() in _REFUSING:
+            raise RuntimeError(THREAD_REFUSED)
+        return start(*args, **kwargs)
+
+    return refusing
+
+
+def _graders_threads() -> list[tuple[Any, str, Any]]:
+    """(owner, name, refusing starter) for every way Python starts a thread (names vary with
+    the Python version: start_joinable_thread from 3.13)."""
+    import _thread
+
+    names = ("start_new_thread", "start_new", "start_joinable_thread")
+    patched = [(_thread, n, _no_thread(getattr(_thread, n))) for n in names if hasattr(_thread, n)]
+    for n in ("_start_new_thread", "_start_joinable_thread"):  # threading's own copies
+        if hasattr(threading, n):
+            patched.append((threading, n, _no_thread(getattr(threading, n))))
+    return patched
 
 
 def _graders_signals() -> list[tuple[Any, str, Any]]:

@@ -154,6 +154,13 @@ INFERENCE_OFF_DH = "    with torch.inference_mode(False):\n        dh = dlogits 
 # the probe of check.py's parent passed.
 SIGNALLED_DH = "    import os\n    import signal\n\n    {}\n    dh = dlogits @ W2.T\n"
 
+# A thread started at import: the grader's process for student code may start none (the file
+# failed to import there), the check started it and passed every function.
+THREAD_AT_IMPORT = (
+    "import threading\nimport time\n\n"
+    "threading.Thread(target=time.sleep, args=(0.1,), daemon=True).start()\n"
+)
+
 SCENARIOS = {
     # Syntax newer than the oldest Python the grader runs on: accepted where the file was read by
     # a newer Python (except* on 3.11, `f"{d["k"]}"` on Colab's 3.12), refused where it was not.
@@ -241,6 +248,11 @@ SCENARIOS = {
         },
         "exercise1.dh",
         ("ERROR", "os.kill: a student process may signal only itself"),
+    ),
+    "a thread started at import": (
+        {"exercise1": mutated("exercise1", AFTER_IMPORTS, AFTER_IMPORTS + THREAD_AT_IMPORT)},
+        "exercise1.dC",
+        ("ERROR", "importing exercise1.py failed", "can't start new thread"),
     ),
     "reads names.txt at import": (
         {
