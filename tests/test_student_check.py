@@ -160,6 +160,11 @@ THREAD_AT_IMPORT = (
     "import threading\nimport time\n\n"
     "threading.Thread(target=time.sleep, args=(0.1,), daemon=True).start()\n"
 )
+# A right dh after closing the standard output, which the grader's process for it shrugs off:
+# check.py, which runs student code in its own process, ended in a traceback without its table
+# (its capture of prints thrown away, or its own stdout closed). The descriptor stays closed in
+# the process, as in the grader's: the next call's os.close(1) fails in both.
+CLOSING_DH = "    import os\n    import sys\n\n    {}\n    dh = dlogits @ W2.T\n"
 
 SCENARIOS = {
     # Syntax newer than the oldest Python the grader runs on: accepted where the file was read by
@@ -176,6 +181,35 @@ SCENARIOS = {
         },
         "exercise2.dlogits",
         ("ERROR", "does not parse", "Exception groups", "as Python 3.10 does"),
+    ),
+    "sys.stdout.close() in a function": (
+        {
+            "exercise1": mutated(
+                "exercise1", "    dh = dlogits @ W2.T\n", CLOSING_DH.format("sys.stdout.close()")
+            )
+        },
+        "exercise1.dh",
+        ("ok",),
+    ),
+    "sys.__stdout__.close() in a function": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                "    dh = dlogits @ W2.T\n",
+                CLOSING_DH.format("sys.__stdout__.close()"),
+            )
+        },
+        "exercise1.dh",
+        ("ok",),
+    ),
+    "os.close(1) in a function": (
+        {
+            "exercise1": mutated(
+                "exercise1", "    dh = dlogits @ W2.T\n", CLOSING_DH.format("os.close(1)")
+            )
+        },
+        "exercise1.dh",
+        ("ERROR", "1/2", "Bad file descriptor"),
     ),
     "torch.set_grad_enabled(True) at import": (
         {
