@@ -26,6 +26,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import traceback
 import types
 from collections.abc import Iterator
@@ -418,11 +419,75 @@ def time_limit(seconds: float):
 
     previous = signal.signal(signal.SIGALRM, _expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
+    _BACKSTOP.arm(seconds + BACKSTOP_SECONDS)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        try:
+            _BACKSTOP.disarm()
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+
+# Seconds past a time limit after which the backstop stops student code the timer did not.
+BACKSTOP_SECONDS = 2.0
+
+
+class _Backstop:
+    """A thread that raises OutOfTime in the thread running student code when the timer's
+    signal has not stopped it BACKSTOP_SECONDS after its limit. Student code can ignore, block
+    or cancel that signal (`signal.signal(signal.SIGALRM, signal.SIG_IGN)`, `signal.setitimer(
+    signal.ITIMER_REAL, 0)`, `signal.pthread_sigmask`), which does nothing in the grader, whose
+    deadline is outside the student's process: an endless loop after it hung check.py for good.
+    Started once, before student code runs (it may start no thread); where Python cannot raise
+    in another thread (not CPython), it does nothing."""
+
+    def __init__(self) -> None:
+        self._ready = threading.Condition()
+        self._armed: tuple[float, int] | None = None  # (monotonic deadline, thread id)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._watch, name="check-backstop", daemon=True)
+            self._thread.start()
+
+    def arm(self, seconds: float) -> None:
+        with self._ready:
+            self._armed = (time.monotonic() + seconds, threading.get_ident())
+            self._ready.notify()
+
+    def disarm(self) -> None:
+        with self._ready:
+            self._armed = None
+
+    def _watch(self) -> None:
+        with self._ready:
+            while True:
+                if self._armed is None:
+                    self._ready.wait()
+                    continue
+                deadline, thread = self._armed
+                if time.monotonic() < deadline:
+                    self._ready.wait(deadline - time.monotonic())
+                    continue
+                self._armed = None
+                _raise_in(thread, OutOfTime)
+
+
+def _raise_in(thread: int, error: type[BaseException]) -> None:
+    """`error` raised in `thread` at its next Python instruction (CPython's async exception)."""
+    try:
+        import ctypes
+
+        set_async = ctypes.pythonapi.PyThreadState_SetAsyncExc
+    except (ImportError, AttributeError):
+        return
+    set_async(ctypes.c_ulong(thread), ctypes.py_object(error))
+
+
+_BACKSTOP = _Backstop()
 
 
 def no_answer(seconds: float) -> str:
@@ -627,6 +692,8 @@ def graders_conditions(
     `away`: the bundle's own folder, which holds the stubs); restore after (check.main() may
     run in a Jupyter kernel, which must get its own back)."""
     saved = os.getcwd(), sys.stdin, sys.breakpointhook, sys.path[:]
+    _BACKSTOP.start()  # before student code, which may start no thread
+    mask = _signal_mask()
     patched = [(owner, name, getattr(owner, name)) for owner, name, _ in _graders_torch()]
     hidden = _hide_other_files(folder, sources, files, away)
     os.chdir(folder)
@@ -644,12 +711,22 @@ def graders_conditions(
             yield
     finally:
         builtins.__import__ = real_import
+        _signal_mask(mask)  # student code may have blocked the timer's signal (pthread_sigmask)
         os.chdir(saved[0])
         sys.stdin, sys.breakpointhook = saved[1], saved[2]
         for owner, name, original in patched:
             setattr(owner, name, original)
         sys.path[:] = saved[3]
         sys.modules.update(hidden)
+
+
+def _signal_mask(mask: Any = None) -> Any:
+    """This thread's blocked signals, set to `mask` when given; None where there is no mask."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    if mask is None:
+        return signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    return signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _hide_other_files(

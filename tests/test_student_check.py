@@ -165,6 +165,15 @@ THREAD_AT_IMPORT = (
 # (its capture of prints thrown away, or its own stdout closed). The descriptor stays closed in
 # the process, as in the grader's: the next call's os.close(1) fails in both.
 CLOSING_DH = "    import os\n    import sys\n\n    {}\n    dh = dlogits @ W2.T\n"
+# An endless loop after the check's timer signal is ignored, cancelled or blocked, which does
+# nothing in the grader (its deadline is outside the student's process): TIMEOUT there, and
+# check.py hung for good.
+LOOPING_DLOGITS = "    import signal\n\n    {}\n    while True:\n        pass\n"
+SILENCED_TIMER = {
+    "ignored": "signal.signal(signal.SIGALRM, signal.SIG_IGN)",
+    "cancelled": "signal.setitimer(signal.ITIMER_REAL, 0)",
+    "blocked": "signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])",
+}
 
 SCENARIOS = {
     # Syntax newer than the oldest Python the grader runs on: accepted where the file was read by
@@ -182,6 +191,21 @@ SCENARIOS = {
         "exercise2.dlogits",
         ("ERROR", "does not parse", "Exception groups", "as Python 3.10 does"),
     ),
+    ),
+    **{
+        f"an endless loop after the timer's signal is {how}": (
+            {
+                "exercise2": mutated(
+                    "exercise2",
+                    "    dlogits = F.softmax(logits, 1)\n",
+                    LOOPING_DLOGITS.format(call),
+                )
+            },
+            "exercise2.dlogits",
+            ("TIMEOUT", "no answer within 10 s"),
+        )
+        for how, call in SILENCED_TIMER.items()
+    },
     "sys.stdout.close() in a function": (
         {
             "exercise1": mutated(
