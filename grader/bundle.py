@@ -92,6 +92,7 @@ if __name__ == "__main__":
 
     _own_stdout()
     status = main(sys.argv[1] if len(sys.argv) > 1 else None)
+    sys.stdout.flush()  # the table out before anything else runs
     # Leave without tearing torch down, ~0.3 s of a check's ~2 s: nothing is left to free.
     atexit._run_exitfuncs()
     sys.stdout.flush()

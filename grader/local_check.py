@@ -15,6 +15,7 @@ the standard library only.
 from __future__ import annotations
 
 import ast
+import atexit
 import bdb
 import builtins
 import contextlib
@@ -678,6 +679,21 @@ def _graders_imports(real: Any, student_files: set[str]) -> Any:
     return imported
 
 
+def _graders_exit(real: Any, student_files: set[str]) -> Any:
+    """`atexit.register` as the grader's process has it for the student's files: it ends with
+    os._exit, so their exit functions never run. check.py ran them after its table, outside the
+    grader's conditions (a print after the table; an `os.kill(os.getpid(), 9)` that took the
+    table with it). Registrations from anything else (a module the student imports) stand."""
+
+    def register(func: Any, *args: Any, **kwargs: Any) -> Any:
+        caller = sys._getframe(1).f_globals.get("__file__")
+        if threading.get_ident() in _REFUSING and caller in student_files:
+            return func
+        return real(func, *args, **kwargs)
+
+    return register
+
+
 @contextlib.contextmanager
 def graders_conditions(
     folder: Path,
@@ -700,8 +716,10 @@ def graders_conditions(
     sys.stdin, sys.breakpointhook = io.StringIO(""), _no_debugger
     for owner, name, theirs in _graders_torch():
         setattr(owner, name, theirs)
-    real_import = builtins.__import__
-    builtins.__import__ = _graders_imports(real_import, {f"{name}.py" for name in files})
+    real_import, real_register = builtins.__import__, atexit.register
+    student_files = {f"{name}.py" for name in files}
+    builtins.__import__ = _graders_imports(real_import, student_files)
+    atexit.register = _graders_exit(real_register, student_files)
     try:
         with (
             contextlib.redirect_stdout(printed),
@@ -710,7 +728,7 @@ def graders_conditions(
         ):
             yield
     finally:
-        builtins.__import__ = real_import
+        builtins.__import__, atexit.register = real_import, real_register
         _signal_mask(mask)  # student code may have blocked the timer's signal (pthread_sigmask)
         os.chdir(saved[0])
         sys.stdin, sys.breakpointhook = saved[1], saved[2]

@@ -174,6 +174,9 @@ SILENCED_TIMER = {
     "cancelled": "signal.setitimer(signal.ITIMER_REAL, 0)",
     "blocked": "signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])",
 }
+# Exit functions a file registers: the grader's process for it ends with os._exit and never
+# runs them; check.py ran them after its table (a print after it, or a SIGKILL that lost it).
+AT_EXIT = "import atexit\nimport os\n\natexit.register({})\n"
 
 SCENARIOS = {
     # Syntax newer than the oldest Python the grader runs on: accepted where the file was read by
@@ -191,6 +194,26 @@ SCENARIOS = {
         "exercise2.dlogits",
         ("ERROR", "does not parse", "Exception groups", "as Python 3.10 does"),
     ),
+    ),
+    "an exit function that prints": (
+        {
+            "exercise1": mutated(
+                "exercise1", AFTER_IMPORTS, AFTER_IMPORTS + AT_EXIT.format("print, 'bye'")
+            )
+        },
+        "exercise1.dC",
+        ("ok",),
+    ),
+    "an exit function that kills its process": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                AFTER_IMPORTS,
+                AFTER_IMPORTS + AT_EXIT.format("os.kill, os.getpid(), 9"),
+            )
+        },
+        "exercise1.dC",
+        ("ok",),
     ),
     **{
         f"an endless loop after the timer's signal is {how}": (
