@@ -212,8 +212,35 @@ def test_a_check_run_before_any_function_cell_prints_its_table(tmp_path):
     said = [r for r in printed(check).splitlines() if r.strip().startswith("->")]
     assert len(said) == len(EXERCISE1), printed(check)
     for line, name in zip(said, EXERCISE1, strict=True):
-        assert f"no cell defining `{name}` under Exercise 1 has run" in line, line
+        if name == "dlogprobs":  # set by the lecture's statement, which the grader does not run
+            assert "`dlogprobs` is set by `dlogprobs = 1`" in line, line
+            assert "write `def dlogprobs(...):` in a cell that opens with the line" in line, line
+        else:
+            assert f"no cell defining `{name}` under Exercise 1 has run" in line, line
         assert "exercise1.py" not in line and "upload" not in line, line
+
+
+def test_a_gradient_set_by_a_statement_the_grader_drops_is_said_so(grader, tmp_path):
+    """`dh = lambda dlogits, W2: ...` in dh's cell: the grader keeps functions written with
+    `def` and says `dh` is missing; the check cell said so too, but told the student to run a
+    cell that had run ("no cell defining `dh` ... has run since the kernel started")."""
+    nb = json.loads(notebook_text(SOLUTIONS, filled=True))
+    nb["cells"] = [c for c in nb["cells"] if c.get("id") != "train"]
+    cell = next(c for c in nb["cells"] if c.get("id") == "exercise1-dh")
+    cell["source"] = "# Exercise 1\ndh = lambda dlogits, W2: dlogits @ W2.T\n"
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    text = json.dumps(nb)
+    check = printed(next(c for c in run(text, folder) if c.id == "exercise1-check"))
+    row = next(r for r in table_lines(check) if r.split()[0] == "dh")
+    said = check.split(row, 1)[1].splitlines()[1]
+    assert row.split()[1] == "missing", check
+    assert "`dh` is set by `dh = lambda dlogits, W2: dlogits @ W2.T`" in said, said
+    assert "write `def dh(...):`" in said and "has run since the kernel started" not in said
+    (folder / NAME).write_text(text)
+    (sub,), _ = discover(folder, FILES, tmp_path / "work")
+    (item,) = [i for i in grader.grade(sub).to_json()["items"] if i["id"] == "exercise1.dh"]
+    assert item["status"] == "missing", item
 
 
 def test_the_training_cell_run_before_backward_says_which_cell_to_run(tmp_path):

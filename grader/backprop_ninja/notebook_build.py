@@ -129,23 +129,25 @@ def ninja_check(exercise, namespace):
         "chain": result["chain"] if exercise == "exercise1" else {},
         "output": {k: v for k, v in result["output"].items() if k == exercise},
     }
+    graded = {f for names in _FUNCTIONS.values() for f in names}
     if history is not None:
+        set_by = ninja.notebook_keep.dropped_globals(history, graded)
         for item in mine["items"]:
-            _not_run(item, exercise)
+            _not_run(item, exercise, set_by)
     print(ninja.student_text.render(mine, where=exercise + " in this notebook"))
     if history is not None:
-        graded = {f for names in _FUNCTIONS.values() for f in names}
         for note in ninja.notebook_keep.why_undefined(_json.dumps(mine), history, graded):
             print("note:", note)
 
 
-def _not_run(item, exercise):
+def _not_run(item, exercise, set_by):
     \"\"\"A function missing from what this kernel ran, said in the notebook's words.
 
     The check judges the cells run since the kernel started as the file `exerciseN.py`, so a
     check run before its exercise's cells, or after a restart, said `exercise1.py is empty:
     ... check that you saved it (and uploaded the saved version)` on every row: words for a
-    file the student never had.\"\"\"
+    file the student never had. A name the kernel has from a statement the grader does not
+    run (`dh = lambda dlogits, W2: ...`, `set_by`) is said so: "run its cell" was no cure.\"\"\"
     if item["status"] != "missing":
         return
     number = exercise.removeprefix("exercise")
@@ -154,6 +156,11 @@ def _not_run(item, exercise):
     said = "not run in this kernel: no cell defining `" + func + "` under Exercise "
     said += number + " has run since the kernel started; run its cell (it opens with the line "
     said += "`# Exercise " + number + "`), then this check cell again"
+    if func in set_by:
+        said = "`" + func + "` is set by " + set_by[func] + ", which the grader does not run: "
+        said += "it reads functions written with `def`; write `def " + func + "(...):` in a "
+        said += "cell that opens with the line `# Exercise " + number + "`, run it, then this "
+        said += "check cell again"
     for case in [item, *item.get("cases", [])]:
         typo = (case.get("message") or "").partition("; you defined ")[2]
         case["message"] = said + ("; you defined " + typo if typo else "")
