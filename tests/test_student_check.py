@@ -194,7 +194,6 @@ SCENARIOS = {
         "exercise2.dlogits",
         ("ERROR", "does not parse", "Exception groups", "as Python 3.10 does"),
     ),
-    ),
     "an exit function that prints": (
         {
             "exercise1": mutated(
