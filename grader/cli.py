@@ -294,15 +294,20 @@ def examples(out: Path) -> None:
         click.echo(f"wrote {path}")
 
 
+def dist_option(zip_name: str):
+    """`--out`, the folder a built zip goes to: dist/ unless told, which --help says."""
+    return click.option(
+        "--out",
+        type=click.Path(path_type=Path),
+        default=Path("dist"),
+        show_default=True,
+        help=f"Folder for {zip_name}.",
+    )
+
+
 @main.command()
 @assignment_option
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default=Path("dist"),
-    show_default=True,
-    help="Folder for <assignment>-student.zip.",
-)
+@dist_option("<assignment>-student.zip")
 def bundle(out: Path) -> None:
     """Write the student bundle: stubs, the public check and a student README."""
     from .bundle import write_student_bundle
@@ -312,13 +317,7 @@ def bundle(out: Path) -> None:
 
 @main.command("gradescope-zip")
 @assignment_option
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default=Path("dist"),
-    show_default=True,
-    help="Folder for <assignment>-autograder.zip.",
-)
+@dist_option("<assignment>-autograder.zip")
 def gradescope_zip(out: Path) -> None:
     """Write the Gradescope autograder zip (setup.sh, run_autograder, grader, hidden suites)."""
     from .gradescope.package import PackageError, write_autograder_zip

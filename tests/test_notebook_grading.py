@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from pathlib import Path
 
 import pytest
 from attacks.corpus import ATTACKS
@@ -201,6 +202,15 @@ def test_a_notebook_lacking_a_function_or_an_exercise_says_so_in_its_words(grade
     assert ".py" not in outputs and ".py" not in render(result), outputs
 
 
+def graded_notebook(grader, tmp_path: Path, name: str, exercise1: str) -> dict:
+    """result.json of a Colab notebook `name` whose exercise 1 cells hold `exercise1`."""
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / name).write_bytes(lecture_notebook({"exercise1": exercise1}, "colab"))
+    (sub,), _ = discover(folder, FILES, tmp_path / "work")
+    return grader.grade(sub).to_json()
+
+
 def test_a_traceback_from_a_notebook_names_its_cell_not_a_py_file(grader, tmp_path):
     """A function of a notebook that raised showed `File "exercise1.py", line 207, in dprobs`
     on Gradescope and in the report: a file its student never had, at a line of the module the
@@ -208,12 +218,8 @@ def test_a_traceback_from_a_notebook_names_its_cell_not_a_py_file(grader, tmp_pa
     broken = solution("exercise1").replace(
         "dprobs = (1.0 / probs) * dlogprobs", "dprobs = (1.0 / probs) * EPS"
     )
-    folder = tmp_path / "student"
-    folder.mkdir()
     name = "Copy of backprop_ninja.ipynb"
-    (folder / name).write_bytes(lecture_notebook({"exercise1": broken}, "colab"))
-    (sub,), _ = discover(folder, FILES, tmp_path / "work")
-    result = grader.grade(sub).to_json()
+    result = graded_notebook(grader, tmp_path, name, broken)
     item = next(i for i in result["items"] if i["id"] == "exercise1.dprobs")
     cell = next(c["cell"] for c in result["notebook"]["cells"] if "def dprobs" in c["taken"])
     assert item["status"] == "error" and "NameError" in item["message"], item["message"]
@@ -231,12 +237,8 @@ def test_a_notebook_whose_code_fails_to_import_names_its_exercise_and_cell(grade
         "from torch import no_such_name\nimport torch.nn.functional as F",
         1,
     )
-    folder = tmp_path / "student"
-    folder.mkdir()
     name = "Copy of backprop_ninja.ipynb"
-    (folder / name).write_bytes(lecture_notebook({"exercise1": broken}, "colab"))
-    (sub,), _ = discover(folder, FILES, tmp_path / "work")
-    result = grader.grade(sub).to_json()
+    result = graded_notebook(grader, tmp_path, name, broken)
     item = next(i for i in result["items"] if i["id"] == "exercise1.dprobs")
     assert item["status"] == "error", item["message"]
     assert f"importing exercise1 of the notebook {name} failed" in item["message"]
