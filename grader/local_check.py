@@ -188,14 +188,30 @@ def _grad_switch(switch: Any, what: str) -> Any:
     return refusing_on
 
 
+class _NoInferenceMode:
+    """What `torch.inference_mode()` enters in the grader's sandbox: nothing (its stand-in for
+    torch._C._InferenceMode), so the tensors made inside are plain tensors there. Entered for
+    real, it made them inference tensors here, and an in-place update after the block
+    (`dlogits[range(n), Yb] -= 1`) raised: check.py gave ERROR where the grader passed."""
+
+    def __enter__(self) -> _NoInferenceMode:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
 def _inference_switch(mode_class: Any) -> Any:
-    """torch._C._InferenceMode as the grader's sandbox has it: `inference_mode(False)` would
-    switch grad mode back on, so it is refused; `inference_mode()` changes nothing."""
+    """torch._C._InferenceMode as the grader's sandbox has it, for student code:
+    `inference_mode(False)` would switch grad mode back on, so it is refused;
+    `inference_mode()` changes nothing (`_NoInferenceMode`)."""
 
     def inference_mode(mode: bool = True) -> Any:
-        if not mode and threading.get_ident() in _REFUSING:
+        if threading.get_ident() not in _REFUSING:
+            return mode_class(mode)
+        if not mode:
             raise AutogradForbidden(f"inference_mode(False): {AUTOGRAD_OFF}")
-        return mode_class(mode)
+        return _NoInferenceMode()
 
     return inference_mode
 

@@ -146,6 +146,11 @@ ODD_CLASS_DH = (
 # student code under a plain no_grad, passed them.
 ENABLE_GRAD_DH = "    with torch.enable_grad():\n        dh = dlogits @ W2.T\n"
 INFERENCE_OFF_DH = "    with torch.inference_mode(False):\n        dh = dlogits @ W2.T\n"
+# inference_mode() on, then an in-place update after its block: nothing in the grader's sandbox,
+# whose grad mode is off for good, where the check made an inference tensor and the update raised.
+SOFTMAX_ROWS = "    dlogits = F.softmax(logits, 1)\n"
+INFERENCE_SOFTMAX = "    with torch.inference_mode():\n        dlogits = F.softmax(logits, 1)\n"
+INFERENCE_AT_IMPORT = "with torch.inference_mode():\n    ONES = torch.ones(2)\nONES += 1\n"
 
 # A right dh after a signal to its own process or a probe of another's, as the grader's process
 # for student code has them: SIGKILL and os.abort() end it, SIGINT and SIGTERM are blocked
@@ -275,6 +280,16 @@ SCENARIOS = {
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", INFERENCE_OFF_DH)},
         "exercise1.dh",
         ("FORBIDDEN", "autograd ban", "inference_mode(False)"),
+    ),
+    "with torch.inference_mode(), then an in-place update after it": (
+        {"exercise2": mutated("exercise2", SOFTMAX_ROWS, INFERENCE_SOFTMAX)},
+        "exercise2.dlogits",
+        ("ok",),
+    ),
+    "an inference_mode() tensor updated in place at import": (
+        {"exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + INFERENCE_AT_IMPORT)},
+        "exercise2.dlogits",
+        ("ok",),
     ),
     "os.kill(os.getpid(), SIGKILL) in a function": (
         {
