@@ -248,11 +248,35 @@ def _graders_torch() -> list[tuple[Any, str, Any]]:
             for name in ("_set_grad_enabled", "_set_fwd_grad_enabled")
         ),
         (torch._C, "_InferenceMode", _inference_switch(torch._C._InferenceMode)),
+        *_graders_lazy_properties(),
         (os, "_exit", _ending_process),
         (sys.modules[os.name], "_exit", _ending_process),  # posix._exit (nt's on Windows)
         *_graders_signals(),
         *_graders_threads(),
     ]
+
+
+def _graders_lazy_properties() -> list[tuple[Any, str, Any]]:
+    """torch.distributions' lazy parameters as the grader's sandbox computes them (its
+    student_torch): without switching grad mode on. torch computes them (`probs` of a
+    `Categorical(logits=...)`, read by `log_prob` too) under `torch.enable_grad()`, which the
+    grad switch refuses to student code: check.py called a right `dlogits` built on
+    `Categorical(logits=logits).probs` forbidden, and the grader passed it."""
+    from torch.distributions import utils
+
+    lazy = getattr(utils, "lazy_property", None)
+    original = getattr(lazy, "__get__", None)
+    if original is None:
+        return []
+
+    def __get__(self: Any, instance: Any, obj_type: Any = None) -> Any:
+        if instance is None or threading.get_ident() not in _REFUSING:
+            return original(self, instance, obj_type)
+        value = self.wrapped(instance)  # grad mode is off already, as in the grader
+        setattr(instance, self.wrapped.__name__, value)
+        return value
+
+    return [(lazy, "__get__", __get__)]
 
 
 def _saving_no_file(save):

@@ -151,6 +151,9 @@ INFERENCE_OFF_DH = "    with torch.inference_mode(False):\n        dh = dlogits 
 SOFTMAX_ROWS = "    dlogits = F.softmax(logits, 1)\n"
 INFERENCE_SOFTMAX = "    with torch.inference_mode():\n        dlogits = F.softmax(logits, 1)\n"
 INFERENCE_AT_IMPORT = "with torch.inference_mode():\n    ONES = torch.ones(2)\nONES += 1\n"
+# A distribution's lazy parameter (`probs` of a Categorical made from logits), which torch
+# computes under enable_grad(): the grader computes it with grad mode off, the check refused it.
+CATEGORICAL_SOFTMAX = "    dlogits = torch.distributions.Categorical(logits=logits).probs.clone()\n"
 
 # A right dh after a signal to its own process or a probe of another's, as the grader's process
 # for student code has them: SIGKILL and os.abort() end it, SIGINT and SIGTERM are blocked
@@ -288,6 +291,11 @@ SCENARIOS = {
     ),
     "an inference_mode() tensor updated in place at import": (
         {"exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + INFERENCE_AT_IMPORT)},
+        "exercise2.dlogits",
+        ("ok",),
+    ),
+    "softmax as a Categorical's probs": (
+        {"exercise2": mutated("exercise2", SOFTMAX_ROWS, CATEGORICAL_SOFTMAX)},
         "exercise2.dlogits",
         ("ok",),
     ),
