@@ -45,31 +45,42 @@ def newer_syntax(source: str) -> str:
 
 
 def _newer_fstring(source: str) -> str:
-    """An f-string written as only Python 3.12 and later read it, as `newer_syntax` words it."""
+    """An f-string written as only Python 3.12 and later read it, as `newer_syntax` words it.
+    Each f-string is weighed, a nested one too: Python 3.11 reads `f'{d['k']}'` inside another
+    f-string's braces as a string of its own, which ends at its second quote."""
     lines = source.splitlines(keepends=True)
-    depth, start, inner = 0, None, []
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    except (tokenize.TokenError, SyntaxError):
-        return ""  # it parsed: nothing here to say
+    tokens = _tokens(source)
+    opened: list = []  # the FSTRING_START of each f-string open here, the outermost first
+    inner: list = []  # (depth, token) of everything inside the outermost one
     for tok in tokens:
         if tok.type in _STARTS:
-            depth += 1
-            if depth == 1:
-                start, inner = tok, []
+            opened.append(tok)
+            if len(opened) == 1:
+                inner = []
                 continue
-        if depth >= 1 and start is not None:
-            inner.append((depth, tok))
-        if tok.type in _ENDS:
-            depth -= 1
-            if depth == 0 and start is not None:
-                why = _fstring_problem(_text(lines, start.start, tok.end), start.string, inner)
-                if why:
-                    return (
-                        f"line {start.start[0]}: {why}, which only Python 3.12 and later read "
-                        f"(the grader reads your file as {_OLDEST_NAME} does): {_FIX}"
-                    )
+        if opened:
+            inner.append((len(opened), tok))
+        if tok.type in _ENDS and opened:
+            start = opened.pop()
+            text = _text(lines, start.start, tok.end)
+            why = _fstring_problem(text, start.string, [] if opened else inner)
+            if why:
+                return (
+                    f"line {start.start[0]}: {why}, which only Python 3.12 and later read "
+                    f"(the grader reads your file as {_OLDEST_NAME} does): {_FIX}"
+                )
     return ""
+
+
+def _tokens(source: str) -> list:
+    """`source`'s tokens, none where the tokenizer fails on it: it parsed, so there is nothing
+    to say. Python 3.12.1's and 3.13.0's tokenizer raise SystemError ("Negative size passed to
+    PyUnicode_New") on some f-strings the parser reads (a nested one whose braces go on over a
+    line, before a `=`), which ended check.py in a traceback."""
+    try:
+        return list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except Exception:  # noqa: BLE001 - the tokenizer's own failures, SystemError among them
+        return []
 
 
 _FIX = "use the other kind of quote inside the braces, or compute the value on a line before"
