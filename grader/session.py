@@ -11,6 +11,7 @@ a public call once any process of the submission was handed a hidden case's inpu
 
 from __future__ import annotations
 
+import ast
 import bisect
 import difflib
 import re
@@ -425,10 +426,11 @@ def notebook_frames(text: str, file: str, source: str, notebook: str) -> str:
     """Each `File "<file>.py", line N` of a traceback, where `source` is the module assembled
     from `notebook`'s cells, as `File "<notebook>", cell K`: the cell whose `# cell K` mark is
     the last at or above line N. The quoted code line below a frame stays as it is."""
+    inside = _statement_lines(source)
     marks = [
         (number, int(m.group(1)))
         for number, line in enumerate(source.splitlines(), start=1)
-        if (m := _CELL_MARK.match(line))
+        if number not in inside and (m := _CELL_MARK.match(line))
     ]
     starts = [number for number, _ in marks]
 
@@ -440,3 +442,19 @@ def notebook_frames(text: str, file: str, source: str, notebook: str) -> str:
         return f'File "{notebook}", {where}'
 
     return _FRAME.sub(cell, text)
+
+
+def _statement_lines(source: str) -> set[int]:
+    """The lines of `source`'s statements, where a `# cell K` is the student's own (a comment
+    at the line's start inside a function, a line of a string): the assembler's marks lie
+    between statements. A student's `# cell 1` inside dh, cell 16's, named cell 1 in every
+    traceback of dh."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    lines: set[int] = set()
+    for node in tree.body:
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        lines.update(range(first, (node.end_lineno or node.lineno) + 1))
+    return lines

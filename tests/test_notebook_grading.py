@@ -230,6 +230,26 @@ def test_a_traceback_from_a_notebook_names_its_cell_not_a_py_file(grader, tmp_pa
     assert "exercise1.py" not in outputs and f"cell {cell}" in outputs, outputs
 
 
+def test_a_student_s_own_cell_comment_does_not_move_a_traceback_to_another_cell(grader, tmp_path):
+    """A comment `# cell 1` at the start of a line inside dprobs, the very mark the grader puts
+    above each cell's code in the module it assembles, named cell 1 in dprobs's traceback,
+    whichever cell held dprobs."""
+    broken = solution("exercise1").replace(
+        "    dprobs = (1.0 / probs) * dlogprobs",
+        "# cell 1\n    dprobs = (1.0 / probs) * EPS",
+    )
+    folder = tmp_path / "student"
+    folder.mkdir()
+    name = "Copy of backprop_ninja.ipynb"
+    (folder / name).write_bytes(lecture_notebook({"exercise1": broken}, "colab"))
+    (sub,), _ = discover(folder, FILES, tmp_path / "work")
+    result = grader.grade(sub).to_json()
+    item = next(i for i in result["items"] if i["id"] == "exercise1.dprobs")
+    cell = next(c["cell"] for c in result["notebook"]["cells"] if "def dprobs" in c["taken"])
+    assert cell != 1 and item["status"] == "error", (cell, item["message"])
+    assert f'File "{name}", cell {cell}, in dprobs' in item["message"], item["message"]
+
+
 def test_a_notebook_whose_code_fails_to_import_names_its_exercise_and_cell(grader, tmp_path):
     """`importing exercise1.py failed`, with a frame of exercise1.py, to a notebook's student."""
     broken = solution("exercise1").replace(
