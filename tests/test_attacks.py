@@ -864,6 +864,52 @@ def test_a_classmate_s_upload_and_result_in_python_s_folder_stay_out_of_reach(
         shutil.rmtree(course)
 
 
+@pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
+def test_a_class_graded_in_the_folder_that_is_python_s_environment_stays_out_of_reach(
+    bubblewrap, monkeypatch
+) -> None:
+    """`python -m venv .` in the course's folder, then `grader grade . --out reports`: the path
+    graded is Python's own prefix, which every student process may read, and without
+    bubblewrap a student's file read a classmate's upload and result.json there."""
+    course = Path(tempfile.mkdtemp(prefix="ninja-course-", dir="/tmp"))
+    try:
+        classmate, result = course / "alice", course / "reports" / "alice"
+        for folder in (classmate, result, course / "lib"):
+            folder.mkdir(parents=True)
+        (classmate / "exercise1.py").write_text("# Alice's own work\n")
+        (result / "result.json").write_text('{"student": {"email": "alice@example.edu"}}\n')
+        for path in sorted(course.rglob("*")) + [course]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        real = isolation._python_prefixes
+        monkeypatch.setattr(isolation, "_python_prefixes", lambda: [*real(), str(course)])
+        iso = isolation.detect(allow_bubblewrap=bubblewrap)
+        zygote = Zygote(FAST, iso, keep_out=(course, course / "reports"))
+        try:
+            if not zygote.iso.protects("files"):
+                missing_layer_reported(zygote.iso, "files")
+                return
+            process = zygote.spawn()
+            source = textwrap.dedent(
+                f"""
+                import torch
+
+                def peek(which):
+                    paths = [{str(classmate / "exercise1.py")!r}, {str(result / "result.json")!r}]
+                    return torch.tensor(len(open(paths[int(which)]).read()))
+                """
+            )
+            assert process.load("probe", source).ok
+            for which in range(2):
+                reply = process.call("probe", "peek", {"which": which}, [])
+                assert not reply.ok, which
+                assert "Permission" in reply.message or "No such" in reply.message, reply.message
+            process.close()
+        finally:
+            zygote.close()
+    finally:
+        shutil.rmtree(course)
+
+
 def test_the_base_python_s_packages_this_environment_does_not_use_are_listed() -> None:
     """A virtual environment without the system's packages imports nothing from the base
     Python's site-packages, nor from the system Pythons' dist-packages, which may hold anything

@@ -422,12 +422,35 @@ def grading_inside_reads(grading: Sequence[str | Path] = ()) -> list[Path]:
     the folders it lets student processes read, where bubblewrap is not there to cover them:
     a virtual environment made in the course's folder (`python -m venv .`) holds the uploads
     and results of the whole class, and a student's file read a classmate's upload and
-    result.json through it. A path that holds Python itself (the class's folder is the
-    environment) is not one: leaving it out would leave out Python, and nothing of it beyond
-    the installation is read anyway."""
+    result.json through it. A path that holds Python lies outside what is read, but for the
+    environment itself (`grader grade .` in the folder made with `python -m venv .`, which
+    holds the class's folders): its entries beside the installation are left out
+    (`_beside_python`); leaving it out whole would leave out Python."""
     prefixes = [Path(p) for p in _python_prefixes()]
-    paths = [Path(os.path.realpath(p)) for p in grading]
-    return [p for p in paths if not any(_within(prefix, p) for prefix in prefixes)]
+    left_out: list[Path] = []
+    for path in (Path(os.path.realpath(p)) for p in grading):
+        if path in prefixes:
+            left_out += _beside_python(path)
+        elif not any(_within(prefix, path) for prefix in prefixes):
+            left_out.append(path)
+    return left_out
+
+
+def _beside_python(prefix: Path) -> list[Path]:
+    """The entries of a Python prefix that are none of Python's: neither on its import path,
+    nor its package folders, nor its executable's folder, nor pyvenv.cfg. Every student process
+    may read the prefix, and a class's folders made in it were read whole: a student's file
+    read a classmate's upload and result.json, and listed the class."""
+    used = [*sys.path, *map(str, package_folders()), os.path.dirname(sys.executable)]
+    kept = {prefix / "pyvenv.cfg"}
+    for entry in (_resolved(p) for p in used if p):
+        if entry != prefix and _within(entry, prefix):
+            kept.add(prefix / entry.relative_to(prefix).parts[0])
+    try:
+        entries = sorted(prefix.iterdir())
+    except OSError:
+        return []
+    return [e for e in entries if e not in kept and e.resolve() not in kept]  # lib64 -> lib
 
 
 def reads_reach(paths: Sequence[str | Path]) -> bool:
@@ -589,11 +612,16 @@ def _bwrap_args(exe: str, admin: bool = False, keep_out: Sequence[str | Path] = 
     # the grading's own paths: a virtual environment made in the course's folder (`python -m
     # venv .`) bound the class's uploads and results with it, readable to every student.
     grading = {Path(p) for p in kept_out(keep_out)} - set(protected_paths())
-    for secret in [*map(Path, kept_out(keep_out)), *unused_site_packages()]:
+    prefixes = {Path(p) for p in _python_prefixes()}
+    secrets: list[Path] = []
+    for secret in map(Path, kept_out(keep_out)):
+        # The class's folder is the environment itself: what lies beside Python is covered.
+        secrets += _beside_python(secret) if secret in grading & prefixes else [secret]
+    for secret in [*secrets, *unused_site_packages()]:
         if not any(_within(secret, b) for b in bound):
             continue
-        if secret in grading and any(_within(Path(p), secret) for p in _python_prefixes()):
-            continue  # the class's folder is the environment itself: covering it hides Python
+        if secret in grading and any(_within(p, secret) for p in prefixes):
+            continue  # a folder holding the environment: covering it would hide Python
         if secret.is_dir():
             args += ["--tmpfs", str(secret)]
         elif secret.exists():  # an upload's zip: /dev/null in its place, with devices allowed
