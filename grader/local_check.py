@@ -191,8 +191,8 @@ def _grad_switch(switch: Any, what: str) -> Any:
 class _NoInferenceMode:
     """What `torch.inference_mode()` enters in the grader's sandbox: nothing (its stand-in for
     torch._C._InferenceMode), so the tensors made inside are plain tensors there. Entered for
-    real, it made them inference tensors here, and an in-place update after the block
-    (`dlogits[range(n), Yb] -= 1`) raised: check.py gave ERROR where the grader passed."""
+    real, it made them inference tensors here, and an in-place update of one after the block
+    raised: check.py gave ERROR where the grader passed."""
 
     def __enter__(self) -> _NoInferenceMode:
         return self
