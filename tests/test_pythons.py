@@ -1,0 +1,57 @@
+"""The Pythons the grader supports: 3.10 (Gradescope's Ubuntu 22.04), 3.11 (CI's, Debian 12's)
+and 3.12 (Ubuntu 24.04). CI runs one of them; these tests show, on whichever runs them, the
+differences that broke another (docs/gradescope.md, "Base images and Pythons")."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from pathlib import Path
+
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+
+ROOT = Path(__file__).resolve().parent.parent
+SUPPORTED = ("3.10", "3.11", "3.12")
+
+
+def pins() -> list[Requirement]:
+    """constraints.txt's pins, markers and all."""
+    lines = (ROOT / "constraints.txt").read_text().splitlines()
+    return [Requirement(line) for line in map(str.strip, lines) if line and line[0] != "#"]
+
+
+def applies(pin: Requirement, python: str) -> bool:
+    if pin.marker is None:
+        return True
+    return pin.marker.evaluate(dict(default_environment(), python_version=python))
+
+
+def installed_requires_python(pin: Requirement) -> str | None:
+    """The Requires-Python of the pinned release when it is the one installed here (its
+    metadata is then at hand, no index asked), else None."""
+    try:
+        meta = importlib.metadata.metadata(pin.name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    if not pin.specifier.contains(meta["Version"], prereleases=True):
+        return None
+    return meta.get("Requires-Python")
+
+
+def test_every_pin_installs_on_every_supported_python() -> None:
+    """`make` installs with `-c constraints.txt`: a pin whose release needs a newer Python stops
+    the install there (ipykernel 7.4.0 needs 3.11: `make` failed on 3.10). Each pin that applies
+    to a supported Python, and whose release is the one installed, must admit that Python."""
+    checked, refused = 0, []
+    for pin in pins():
+        needs = installed_requires_python(pin)
+        if needs is None:
+            continue
+        for python in SUPPORTED:
+            if applies(pin, python):
+                checked += 1
+                if not SpecifierSet(needs).contains(f"{python}.0"):
+                    refused.append(f"{pin} on Python {python} (it needs {needs})")
+    assert checked >= len(SUPPORTED), "no pin's release is installed: this proved nothing"
+    assert not refused, refused
