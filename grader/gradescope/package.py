@@ -174,15 +174,27 @@ def _required(path: Path) -> Path:
 
 def requirements(pyproject: Path) -> str:
     """pyproject's runtime dependencies, one a line, for setup.sh's `pip install -r`."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        raise PackageError("building the Gradescope zip needs Python 3.11 or newer") from None
-    data = tomllib.loads(_required(pyproject).read_text(encoding="utf-8"))
+    data = _toml().loads(_required(pyproject).read_text(encoding="utf-8"))
     deps = data.get("project", {}).get("dependencies", [])
     if not deps:
         raise PackageError(f"{pyproject} lists no [project] dependencies")
     return "# Generated from pyproject.toml by `grader gradescope-zip`.\n" + "\n".join(deps) + "\n"
+
+
+def _toml():
+    """The TOML reader: the standard library's from Python 3.11, its backport `tomli` on 3.10
+    (Ubuntu 22.04's Python; a dependency there, by pyproject's marker). Refusing 3.10 here
+    left an instructor on it without a zip, though every other command works there."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:
+        try:
+            import tomli as tomllib
+        except ModuleNotFoundError:
+            raise PackageError(
+                "building the Gradescope zip on Python 3.10 needs tomli (pip install tomli)"
+            ) from None
+    return tomllib
 
 
 def check_rubric(assignment: Assignment) -> None:
