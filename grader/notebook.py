@@ -39,7 +39,7 @@ import ast
 import re
 import symtable
 import tokenize
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 
 from .notebook_keep import SETUP_MARK, assigned, keep, learn
@@ -333,6 +333,10 @@ def _commands(lines: list[str], continued: set[int], limit: int) -> set[int]:
     return found
 
 
+# Tokens that say where lines and blocks end, and comments: no part of a statement.
+_LAYOUT = (tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT)
+
+
 def _continued_lines(lines: list[str], upto: int) -> set[int]:
     """The numbers of the lines that are part of a statement begun before them, or that open a
     string running past them, or that open a statement going on past them (but a line that
@@ -343,16 +347,17 @@ def _continued_lines(lines: list[str], upto: int) -> set[int]:
     statement."""
     continued: set[int] = set()
     depth, open_statement, statement_row, statement_start = 0, False, 0, 0
-    tokens = tokenize.generate_tokens(iter(line + "\n" for line in lines).__next__)
     try:
-        for tok in tokens:
+        for tok in _tokens(lines):
             first, last = tok.start[0], tok.end[0]
             if first > upto and not open_statement:
                 break  # past the last line that may be a command, and past its statement
-            if tok.type == tokenize.NEWLINE or (tok.type == tokenize.NL and depth == 0):
+            # Brackets as counted here, not the tokenizer's NEWLINE: after a stray closer
+            # (`!echo }`) 3.11's ended the statement inside the next brackets, 3.12's does not.
+            if tok.type in (tokenize.NEWLINE, tokenize.NL) and depth == 0:
                 open_statement = False
                 continue
-            if tok.type in (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT):
+            if tok.type in _LAYOUT:
                 continue
             if open_statement and first > statement_row:
                 continued.add(first)  # inside brackets or after a backslash
@@ -370,6 +375,63 @@ def _continued_lines(lines: list[str], upto: int) -> set[int]:
     except (tokenize.TokenError, SyntaxError):
         pass  # the lines read so far are known; a command line cannot end the cell in a string
     return continued
+
+
+# Python 3.12's tokenizer stops at the first character it cannot read on: a string left open on
+# its line (`!echo don't`), a backslash not ending its line (`!ls C:\\ Users`), a number it
+# cannot read (`!echo 0x`), a lone `}` in an f-string. 3.10's and 3.11's read it as a stray
+# character and go on. The lines after it were then no longer known to be inside a docstring or
+# brackets and were blanked as commands on 3.12 alone (the cell, and its function, dropped on
+# Ubuntu 24.04's Python). That character is skipped here on every Python, a few times a cell:
+# each costs a tokenize of the cell again, so not in a cell far larger than a lecture's.
+_SKIPS, _SKIP_BYTES = 8, 64 << 10
+
+
+def _tokens(lines: list[str]) -> Iterator[tokenize.TokenInfo]:
+    """The cell's tokens as Python 3.10 and 3.11 read them, whatever Python runs (above)."""
+    lines = list(lines)
+    given = 0  # tokens already yielded: a new tokenize repeats them up to the skipped character
+    skips = _SKIPS if sum(map(len, lines)) <= _SKIP_BYTES else 0
+    while True:
+        tokens = tokenize.generate_tokens(iter([line + "\n" for line in lines]).__next__)
+        try:
+            for index, tok in enumerate(tokens):
+                if index >= given:
+                    given += 1
+                    yield tok
+            return
+        except tokenize.TokenError as e:
+            stray = _stray_character(e, lines) if skips else None
+            if stray is None:
+                raise
+            row, col = stray
+            lines[row] = lines[row][:col] + " " + lines[row][col + 1 :]
+            skips -= 1
+
+
+def _stray_character(error: tokenize.TokenError, lines: list[str]) -> tuple[int, int] | None:
+    """The character (0-based line and column) that Python 3.12's tokenizer stopped at and
+    3.11's reads as a stray one, or None (an error both stop at: a string open at the end).
+    The error's column counts from 1 and names: a string's first character (its prefix's: the
+    quote follows), the end of a line a backslash did not end, or the unreadable character."""
+    message, where = (tuple(error.args) + (None, None))[:2]
+    if not (isinstance(message, str) and isinstance(where, tuple) and len(where) == 2):
+        return None
+    row, col = where
+    if not (isinstance(row, int) and isinstance(col, int) and 1 <= row <= len(lines)):
+        return None
+    line, at = lines[row - 1], max(col - 1, 0)
+    if message.startswith(("unterminated string literal", "unterminated f-string literal")):
+        found = next((i for i in range(at, len(line)) if line[i] in "'\""), None)
+    elif message.startswith("unexpected character after line continuation"):
+        found = line.rfind("\\", 0, at + 1)
+    elif message.startswith("invalid ") and message.endswith(" literal"):
+        found = at if at < len(line) else None
+    elif message.startswith("f-string: single '}'"):
+        found = at if line[at : at + 1] == "}" else None
+    else:
+        return None
+    return None if found is None or found < 0 else (row - 1, found)
 
 
 def _is_not_python(line: str) -> bool:

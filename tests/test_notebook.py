@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tokenize
 
 import pytest
 from conftest import solution
@@ -290,6 +291,56 @@ def test_a_line_inside_a_string_or_brackets_is_never_read_as_an_ipython_command(
         "line 2: !ls (an IPython command)",
         "line 1: !ls (an IPython command)",
     ], dropped
+
+
+def _tokenizing_as_python_3_12(generate):
+    """tokenize.generate_tokens as Python 3.12's stops at a string left open on its line, where
+    3.10's and 3.11's give the quote as an ERRORTOKEN and read on (3.12's own passes through)."""
+
+    def tokens(readline):
+        for tok in generate(readline):
+            if tok.type == tokenize.ERRORTOKEN and tok.string in "'\"":
+                row, col = tok.start
+                raise tokenize.TokenError(
+                    f"unterminated string literal (detected at line {row})", (row, col + 1)
+                )
+            yield tok
+
+    return tokens
+
+
+CELL_AFTER_A_STRAY_QUOTE = (
+    "!echo don't run this twice\n"
+    "def dhprebn(dhpreact, time=1):\n"
+    '    """Why n-1 and not n?\n'
+    "    pip install is not needed here\n"
+    '    """\n'
+    "    return dhpreact\n"
+)
+
+
+@pytest.mark.parametrize("python", ["this one", "3.12"])
+def test_a_stray_quote_in_a_command_leaves_the_docstring_after_it_whole(python, monkeypatch):
+    """Python 3.12's tokenizer stopped at `don't`: the docstring's lines below were blanked as
+    help and pip (3.11 read on), which left the cell unparsable and dhprebn missing on Ubuntu
+    24.04's Python alone. 3.12's stop is made here on whatever Python runs the test."""
+    if python == "3.12":
+        monkeypatch.setattr(
+            tokenize, "generate_tokens", _tokenizing_as_python_3_12(tokenize.generate_tokens)
+        )
+    r = read([code(CELL_AFTER_A_STRAY_QUOTE)])
+    assert "dhprebn" in r.functions["exercise1"]
+    assert "Why n-1 and not n?" in r.sources["exercise1"]
+    assert r.cells[0].dropped == ["line 1: !echo don't run this twice (an IPython command)"]
+
+
+def test_a_stray_closer_in_a_command_ends_no_bracket_opened_after_it():
+    """`!echo }` left Python 3.11's tokenizer a bracket short: it ended `scale = (1 +` at its
+    line, and `time * 0)` below was blanked as the automagic %time (3.12 read it as inside)."""
+    cell = "!echo }\ndef dhprebn(dhpreact, time=1):\n    scale = (1 +\n             time * 0)\n"
+    r = read([code(cell + "    return dhpreact * scale\n")])
+    assert "dhprebn" in r.functions["exercise1"] and "time * 0)" in r.sources["exercise1"]
+    assert r.cells[0].dropped == ["line 1: !echo } (an IPython command)"]
 
 
 def test_an_import_the_grader_lacks_is_dropped_with_a_note_not_the_exercise():
