@@ -24,6 +24,7 @@ says what they are for.
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import os
 import re
@@ -605,10 +606,7 @@ def open_inner_zip(entry: Entry, stack: contextlib.ExitStack, budget: Budget) ->
             f"did not open {entry.path}: it would take the upload past "
             f"{budget.limits.bytes // MiB} MiB unpacked"
         )
-    spool = stack.enter_context(tempfile.SpooledTemporaryFile(max_size=8 * MiB))  # noqa: SIM115
-    data = read_capped(entry, left, budget)  # charged: at most `left` + 1 bytes
-    spool.write(data)
-    del data
+    spool = _spool(read_capped(entry, left, budget), stack)  # at most `left` + 1 bytes
     try:
         scan_zip(spool, entry.path, entry, budget)
     except UploadError as e:
@@ -617,6 +615,20 @@ def open_inner_zip(entry: Entry, stack: contextlib.ExitStack, budget: Budget) ->
         raise
     except Exception as e:  # noqa: BLE001 - BadZipFile and whatever else a forged listing raises
         raise UploadError(f"{entry.path} is not a readable zip: {e}") from None
+
+
+SPOOL_BYTES = 8 * MiB  # an inner zip up to this size is read from memory
+
+
+def _spool(data: bytes, stack: contextlib.ExitStack) -> BinaryIO:
+    """An inner zip's bytes, in memory up to SPOOL_BYTES, else in an anonymous temporary file.
+    Not tempfile.SpooledTemporaryFile: before Python 3.11 it has no seekable(), which zipfile
+    calls, and every zip inside an upload was unreadable on Python 3.10 (Ubuntu 22.04's)."""
+    if len(data) <= SPOOL_BYTES:
+        return io.BytesIO(data)
+    spool = stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115
+    spool.write(data)
+    return spool
 
 
 def open_zip_file(root: Path, parts: tuple[str, ...], stack: contextlib.ExitStack) -> BinaryIO:

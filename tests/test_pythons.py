@@ -71,3 +71,25 @@ def test_the_zip_builds_on_python_3_10(monkeypatch) -> None:
     lines = requirements(ROOT / "pyproject.toml").splitlines()
     assert "torch>=2.1" in lines
     assert "tomli>=1.1; python_version < '3.11'" in lines, "setup.sh installs it on 3.10"
+
+
+def test_a_zip_inside_the_upload_is_read_on_python_3_10(tmp_path, monkeypatch) -> None:
+    """Python 3.10's SpooledTemporaryFile has no seekable(), which zipfile calls: every zip
+    inside an upload was unreadable there (on Gradescope's Ubuntu 22.04, a student's zip scored
+    0: `'SpooledTemporaryFile' object has no attribute 'seekable'`). 3.10 is made here by
+    taking the method away (3.11's comes from io.IOBase)."""
+    import tempfile
+    import zipfile
+
+    from grader.submissions import read_submission
+
+    def absent(self):
+        raise AttributeError("'SpooledTemporaryFile' object has no attribute 'seekable'")
+
+    monkeypatch.setattr(tempfile.SpooledTemporaryFile, "seekable", property(absent), raising=False)
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    with zipfile.ZipFile(upload / "hw.zip", "w") as zf:
+        zf.writestr("hw/exercise1.py", "def dlogprobs(logprobs):\n    return logprobs\n")
+    sub = read_submission(upload, "submission", ("exercise1", "exercise2"))  # as on Gradescope
+    assert b"def dlogprobs" in (sub.files["exercise1"] or b""), sub.absent
