@@ -810,16 +810,24 @@ def test_a_grader_installed_into_site_packages_is_hidden(bubblewrap, monkeypatch
         zygote.close()
 
 
+# Where a course keeps its class when it made Python's environment in its folder (`python -m
+# venv .`): beside Python in a folder of its own, or in that very folder (`grader grade .`).
+CLASS_LAYOUTS = {"beside_python": "class", "in_python_s_folder": ""}
+
+
+@pytest.mark.parametrize("layout", list(CLASS_LAYOUTS))
 @pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
 def test_a_classmate_s_upload_and_result_in_python_s_folder_stay_out_of_reach(
-    bubblewrap, monkeypatch
+    bubblewrap, layout, monkeypatch
 ) -> None:
-    """A virtual environment made in the course's folder (`python -m venv .`) holds the class's
-    uploads and results: without bubblewrap, Landlock let a student's file read a classmate's
-    upload and result.json there, and list the class's folder (who is in it, how many)."""
+    """A virtual environment made in the course's folder holds the class's uploads and
+    results: without bubblewrap, Landlock let a student's file read a classmate's upload and
+    result.json there, and list the class's folder (who is in it, how many); where the class
+    was graded in the environment's own folder, with bubblewrap too."""
     course = Path(tempfile.mkdtemp(prefix="ninja-course-", dir="/tmp"))
+    uploads = course / CLASS_LAYOUTS[layout]
     try:
-        classmate, result = course / "class" / "alice", course / "reports" / "alice"
+        classmate, result = uploads / "alice", course / "reports" / "alice"
         for folder in (classmate, result, course / "lib"):
             folder.mkdir(parents=True)
         (classmate / "exercise1.py").write_text("# Alice's own work\n")
@@ -829,7 +837,7 @@ def test_a_classmate_s_upload_and_result_in_python_s_folder_stay_out_of_reach(
         real = isolation._python_prefixes
         monkeypatch.setattr(isolation, "_python_prefixes", lambda: [*real(), str(course)])
         iso = isolation.detect(allow_bubblewrap=bubblewrap)
-        zygote = Zygote(FAST, iso, keep_out=(course / "class", course / "reports"))
+        zygote = Zygote(FAST, iso, keep_out=(uploads, course / "reports"))
         try:
             if not zygote.iso.protects("files"):
                 missing_layer_reported(zygote.iso, "files")
@@ -842,66 +850,23 @@ def test_a_classmate_s_upload_and_result_in_python_s_folder_stay_out_of_reach(
 
                 def peek(which):
                     paths = [{str(course / "lib")!r}, {str(classmate / "exercise1.py")!r},
-                             {str(result / "result.json")!r}, {str(course / "class")!r},
+                             {str(result / "result.json")!r}, {str(uploads)!r},
                              {str(course / "reports")!r}]
                     path = paths[int(which)]
                     seen = os.listdir(path) if os.path.isdir(path) else open(path).read()
+                    if isinstance(seen, list):
+                        return torch.tensor(int("alice" in seen))
                     return torch.tensor(len(seen))
                 """
             )
             assert process.load("probe", source).ok
-            assert process.call("probe", "peek", {"which": 0}, []).ok, "Python's own folder"
+            if layout == "beside_python":
+                assert process.call("probe", "peek", {"which": 0}, []).ok, "Python's own folder"
             for which in range(1, 5):
                 reply = process.call("probe", "peek", {"which": which}, [])
                 if reply.ok:  # bubblewrap's empty tmpfs over the folder: listed, it is empty
                     assert reply.value[0].item() == 0, which
                     continue
-                assert "Permission" in reply.message or "No such" in reply.message, reply.message
-            process.close()
-        finally:
-            zygote.close()
-    finally:
-        shutil.rmtree(course)
-
-
-@pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
-def test_a_class_graded_in_the_folder_that_is_python_s_environment_stays_out_of_reach(
-    bubblewrap, monkeypatch
-) -> None:
-    """`python -m venv .` in the course's folder, then `grader grade . --out reports`: the path
-    graded is Python's own prefix, which every student process may read, and without
-    bubblewrap a student's file read a classmate's upload and result.json there."""
-    course = Path(tempfile.mkdtemp(prefix="ninja-course-", dir="/tmp"))
-    try:
-        classmate, result = course / "alice", course / "reports" / "alice"
-        for folder in (classmate, result, course / "lib"):
-            folder.mkdir(parents=True)
-        (classmate / "exercise1.py").write_text("# Alice's own work\n")
-        (result / "result.json").write_text('{"student": {"email": "alice@example.edu"}}\n')
-        for path in sorted(course.rglob("*")) + [course]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
-        real = isolation._python_prefixes
-        monkeypatch.setattr(isolation, "_python_prefixes", lambda: [*real(), str(course)])
-        iso = isolation.detect(allow_bubblewrap=bubblewrap)
-        zygote = Zygote(FAST, iso, keep_out=(course, course / "reports"))
-        try:
-            if not zygote.iso.protects("files"):
-                missing_layer_reported(zygote.iso, "files")
-                return
-            process = zygote.spawn()
-            source = textwrap.dedent(
-                f"""
-                import torch
-
-                def peek(which):
-                    paths = [{str(classmate / "exercise1.py")!r}, {str(result / "result.json")!r}]
-                    return torch.tensor(len(open(paths[int(which)]).read()))
-                """
-            )
-            assert process.load("probe", source).ok
-            for which in range(2):
-                reply = process.call("probe", "peek", {"which": which}, [])
-                assert not reply.ok, which
                 assert "Permission" in reply.message or "No such" in reply.message, reply.message
             process.close()
         finally:

@@ -441,16 +441,25 @@ def _beside_python(prefix: Path) -> list[Path]:
     nor its package folders, nor its executable's folder, nor pyvenv.cfg. Every student process
     may read the prefix, and a class's folders made in it were read whole: a student's file
     read a classmate's upload and result.json, and listed the class."""
+    return [e for e in _entries(prefix) if e not in _python_entries(prefix)]
+
+
+def _python_entries(prefix: Path) -> list[Path]:
+    """The entries of a Python prefix that are Python's: on its import path, its package
+    folders, its executable's folder, pyvenv.cfg (and a link to one of them, lib64 -> lib)."""
     used = [*sys.path, *map(str, package_folders()), os.path.dirname(sys.executable)]
     kept = {prefix / "pyvenv.cfg"}
     for entry in (_resolved(p) for p in used if p):
         if entry != prefix and _within(entry, prefix):
             kept.add(prefix / entry.relative_to(prefix).parts[0])
+    return [e for e in _entries(prefix) if e in kept or e.resolve() in kept]
+
+
+def _entries(folder: Path) -> list[Path]:
     try:
-        entries = sorted(prefix.iterdir())
+        return sorted(folder.iterdir())
     except OSError:
         return []
-    return [e for e in entries if e not in kept and e.resolve() not in kept]  # lib64 -> lib
 
 
 def reads_reach(paths: Sequence[str | Path]) -> bool:
@@ -613,13 +622,25 @@ def _bwrap_args(exe: str, admin: bool = False, keep_out: Sequence[str | Path] = 
     # venv .`) bound the class's uploads and results with it, readable to every student.
     grading = {Path(p) for p in kept_out(keep_out)} - set(protected_paths())
     prefixes = {Path(p) for p in _python_prefixes()}
-    secrets: list[Path] = []
-    for secret in map(Path, kept_out(keep_out)):
-        # The class's folder is the environment itself: what lies beside Python is covered.
-        secrets += _beside_python(secret) if secret in grading & prefixes else [secret]
-    for secret in [*secrets, *unused_site_packages()]:
+    # The class's folder is the environment itself (`grader grade .` where `python -m venv .`
+    # made it): an empty tmpfs over it with Python's own entries bound back, so that not even
+    # the names beside them (each student's folder) can be listed.
+    rebuilt = sorted(grading & prefixes)
+    for prefix in rebuilt:
+        args += ["--tmpfs", str(prefix)]
+        for entry in _python_entries(prefix):
+            if entry.is_symlink():  # lib64 -> lib
+                args += ["--symlink", os.readlink(entry), str(entry)]
+            else:
+                args += ["--ro-bind", str(entry), str(entry)]
+    kept = [e for prefix in rebuilt for e in _python_entries(prefix)]
+    for secret in [*map(Path, kept_out(keep_out)), *unused_site_packages()]:
+        if secret in rebuilt:
+            continue
         if not any(_within(secret, b) for b in bound):
             continue
+        if any(_within(secret, p) for p in rebuilt) and not any(_within(secret, e) for e in kept):
+            continue  # under the tmpfs already: a mount would make its name again
         if secret in grading and any(_within(p, secret) for p in prefixes):
             continue  # a folder holding the environment: covering it would hide Python
         if secret.is_dir():
