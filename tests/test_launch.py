@@ -235,8 +235,9 @@ def _nothing_left_over():
 
 
 def _orphaned_sandboxes(since_ticks: int) -> list[int]:
-    """bubblewrap processes (or what bubblewrap started) left with no parent but init since
-    `since_ticks` (a process start time, in clock ticks since boot)."""
+    """bubblewrap processes (or what bubblewrap started) of this user left with no parent but
+    init since `since_ticks` (a process start time, in clock ticks since boot). Another user's
+    are not this run's: the suite run by root beside a user's counted the user's."""
     found = []
     for pid in launch._all_pids():
         try:
@@ -244,13 +245,21 @@ def _orphaned_sandboxes(since_ticks: int) -> list[int]:
                 fields = f.read().rsplit(")", 1)[1].split()
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 command = f.read()
-        except OSError:
+            owner = _real_uid(pid)  # /proc/PID's owner is root for a non-dumpable process
+        except (OSError, ValueError):
             continue
         parent, started = int(fields[1]), int(fields[19])
-        orphan = parent == 1 and started >= since_ticks and b"bwrap" in command.split(b"\0")[0]
+        ours = owner == os.getuid()
+        bwrap = b"bwrap" in command.split(b"\0")[0]
+        orphan = ours and parent == 1 and started >= since_ticks and bwrap
         if orphan and fields[0] not in ("Z", "X") and not _being_killed(pid):
             found.append(pid)
     return found
+
+
+def _real_uid(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("Uid:"))
 
 
 def _being_killed(pid: int) -> bool:
