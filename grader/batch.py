@@ -427,7 +427,7 @@ def _one_pool(group: list[tuple[int, Submission]], jobs: int, out: Path, handed:
     broke under them (a grader process died). Each grader process adopts one of the zygotes the
     command launched before importing torch (`launch.prestart`), if there is one left."""
     broken = []
-    ctx = multiprocessing.get_context("fork")
+    ctx = _GraderProcesses()
     counter = ctx.Value("i", 0)
     for k, _ in group:
         _STATE[k] = QUEUED
@@ -458,6 +458,22 @@ def _one_pool(group: list[tuple[int, Submission]], jobs: int, out: Path, handed:
                 summary = write_result(failure, out / sub.slug)
             yield sub.slug, summary
     return broken
+
+
+class _GraderProcess(multiprocessing.context.ForkProcess):
+    """A forked grader process, ended with SIGKILL when its pool ends it. It ignores SIGTERM
+    (the batch's to handle, below), and Python 3.12's pool ends the survivors of a broken pool
+    with SIGTERM alone before waiting for them: the batch waited for good on the first death.
+    Its sandbox dies with it (PR_SET_PDEATHSIG)."""
+
+    def terminate(self) -> None:
+        self.kill()
+
+
+class _GraderProcesses(multiprocessing.context.ForkContext):
+    """The fork context whose processes are `_GraderProcess`es."""
+
+    Process = _GraderProcess
 
 
 _PARENT_GRADER: Grader | None = None

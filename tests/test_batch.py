@@ -370,6 +370,32 @@ def test_a_grader_process_that_dies_costs_a_retry_in_a_fresh_pool(
     assert launch._early == []
 
 
+def _deaf_to_sigterm(ready) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # as every grader process does
+    ready.set()
+    time.sleep(600)
+
+
+def test_a_broken_pool_s_survivors_end_although_they_ignore_sigterm():
+    """Python 3.12's pool ends the survivors of a death with terminate() alone, then waits for
+    them (3.11 also sends each an empty task): a grader process, deaf to SIGTERM, kept the
+    batch waiting for good. Its terminate() is a SIGKILL."""
+    from grader.batch import _GraderProcesses
+
+    ctx = _GraderProcesses()
+    ready = ctx.Event()
+    proc = ctx.Process(target=_deaf_to_sigterm, args=(ready,))
+    proc.start()
+    try:
+        assert ready.wait(60)
+        proc.terminate()
+        proc.join(60)
+        assert proc.exitcode == -signal.SIGKILL
+    finally:
+        proc.kill()
+        proc.join()
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_submission_that_kills_its_grader_process_fails_alone(
     small_class, tmp_path, monkeypatch, jobs
