@@ -2,9 +2,10 @@
 
 The parent discovers submissions, skips those whose result.json already carries the current
 fingerprint, and hands the rest to `jobs` grader processes. Each grader process is forked from a
-parent that has already imported torch and built the cases (one thread, so forking is safe), and
-keeps one warm sandbox for all its submissions. Each result is written atomically the moment it
-is done, so a batch killed at any point resumes where it stopped.
+parent that has already imported torch and built the cases (torch on one thread, and no other
+thread that could hold a lock at the fork: see `_Bar`), and keeps one warm sandbox for all its
+submissions. Each result is written atomically the moment it is done, so a batch killed at any
+point resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def _grade_into(
     found = _discover(path, grader, out, limits, one)
     subs, is_batch = found.subs, found.is_batch
     todo = [s for s in subs if force or not _reused(s, out, grader)]
-    bar = tqdm(
+    bar = _Bar(
         total=len(subs),
         initial=len(subs) - len(todo),
         unit="submission",
@@ -474,6 +475,15 @@ class _GraderProcesses(multiprocessing.context.ForkContext):
     """The fork context whose processes are `_GraderProcess`es."""
 
     Process = _GraderProcess
+
+
+class _Bar(tqdm):
+    """The batch's progress bar, without tqdm's monitor thread: it wakes every few seconds and
+    takes tqdm's lock, and the grader processes are forked while the bar is up. A fork while it
+    held the lock would leave the child a lock nobody releases (Python 3.12 warns of any thread
+    at a fork). The bar is moved by hand, once per result, so the monitor has nothing to do."""
+
+    monitor_interval = 0
 
 
 _PARENT_GRADER: Grader | None = None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -368,6 +370,22 @@ def test_a_grader_process_that_dies_costs_a_retry_in_a_fresh_pool(
     assert results["bob"]["exercises"]["exercise2"]["score"] == 10  # graded on the retry
     assert results["ada"]["exercises"]["exercise2"]["score"] == 20
     assert launch._early == []
+
+
+def test_the_progress_bar_starts_no_thread_before_the_grader_processes_are_forked(monkeypatch):
+    """tqdm's monitor thread takes tqdm's lock every few seconds: a fork at that moment would
+    leave the grader process a lock nobody releases."""
+    import tqdm
+
+    from grader.batch import _Bar
+
+    monkeypatch.setattr(tqdm.tqdm, "monitor", None)  # as in a process that never had a bar
+    before = set(threading.enumerate())
+    bar = _Bar(total=3, file=io.StringIO(), mininterval=0)
+    bar.update()
+    started = set(threading.enumerate()) - before
+    bar.close()
+    assert not started, [t.name for t in started]
 
 
 def _deaf_to_sigterm(ready) -> None:
