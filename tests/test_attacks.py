@@ -875,6 +875,214 @@ def test_a_classmate_s_upload_and_result_in_python_s_folder_stay_out_of_reach(
         shutil.rmtree(course)
 
 
+# A student file that looks for the grading's own paths (the class's folder of uploads, OUT)
+# in what its process holds: its environment's block, the objects its frames reach (those of
+# the worker and the zygote below it), gc's list of objects, and raw memory read through
+# numpy's array interface (`/proc/self/maps`' regions where readable; else the pages around the
+# objects it has, found by the kernel's EFAULT on a pipe) or `/proc/self/mem`. It reports
+# whatever it found as its item's error, where the result, the report and the student would
+# show it. Its own source
+# names only the shared beginning of the paths (PRIVACY_PREFIX), never the random folder.
+PRIVACY_PREFIX = "/tmp/ninja-privacy-class-"
+_PRIVACY_PROBE = textwrap.dedent(
+    """
+    import gc as _gc_module
+    import os
+    import sys as _sys
+
+    import numpy as _np
+
+    _PREFIX = __PREFIX__.encode()
+    _PAGE = 4096
+
+
+    def _paths_in(blob):
+        found, at = set(), blob.find(_PREFIX)
+        while at >= 0:
+            end = at
+            while end < len(blob) and 0x21 <= blob[end] < 0x7F and blob[end] not in b"\\"',]":
+                end += 1
+            found.add(blob[at:end].decode())
+            at = blob.find(_PREFIX, at + 1)
+        return found
+
+
+    def _walk(roots, limit=300000):
+        seen, stack, found = set(), list(roots), set()
+        while stack and len(seen) < limit:
+            obj = stack.pop()
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            if isinstance(obj, str):
+                found |= _paths_in(obj.encode("utf-8", "replace"))
+            elif isinstance(obj, bytes):
+                found |= _paths_in(obj)
+            elif isinstance(obj, dict):
+                stack += [*obj.keys(), *obj.values()]
+            elif isinstance(obj, (list, tuple, set, frozenset)):
+                stack += list(obj)
+            elif type(obj).__name__ == "frame":
+                stack += [obj.f_back, obj.f_locals]
+            elif hasattr(obj, "__dict__") and not isinstance(obj, type):
+                try:
+                    stack.append(vars(obj))
+                except TypeError:
+                    pass
+        return found
+
+
+    class _Raw:
+        def __init__(self, address, size):
+            self.__array_interface__ = {
+                "data": (address, True), "shape": (size,), "typestr": "|u1", "version": 3
+            }
+
+
+    def _read(lo, hi):
+        found = set()
+        for at in range(lo, hi, 1 << 22):
+            found |= _paths_in(_np.asarray(_Raw(at, min(1 << 22, hi - at))).tobytes())
+        return found
+
+
+    def _environ():
+        with open("/proc/self/environ", "rb") as f:
+            return _paths_in(f.read())
+
+
+    def _frames():
+        return _walk([_sys._getframe()])
+
+
+    def _gc():
+        return _walk(_gc_module.get_objects())
+
+
+    def _maps():
+        with open("/proc/self/maps") as f:
+            lines = f.read().splitlines()
+        found = set()
+        for line in lines:
+            fields = line.split()
+            name = fields[5] if len(fields) > 5 else ""
+            if fields[1].startswith("r") and (not name or name in ("[heap]", "[stack]")):
+                lo, hi = (int(x, 16) for x in fields[0].split("-"))
+                found |= _read(lo, hi)
+        return found
+
+
+    def _mapped(address, r, w):
+        try:
+            os.write(w, memoryview(_np.asarray(_Raw(address, 1))))
+        except OSError:  # EFAULT: nothing mapped there
+            return False
+        os.read(r, 1)
+        return True
+
+
+    def _near(window=128 << 20):
+        r, w = os.pipe()
+        pages = set()
+        for seed in (id(_sys), id(os.environ), id(os), id(_PAGE), id(_np), id(torch)):
+            base = seed - seed % _PAGE
+            pages |= {a for a in range(max(base - window, _PAGE), base + window, _PAGE)}
+        found, run = set(), []
+        for page in sorted(pages) + [None]:
+            if page is not None and _mapped(page, r, w) and (not run or page == run[-1] + _PAGE):
+                run.append(page)
+                continue
+            if run:
+                found |= _read(run[0], run[-1] + _PAGE)
+            run = [page] if page is not None and _mapped(page, r, w) else []
+        return found
+
+
+    def _mem(window=1 << 20):
+        found = set()
+        with open("/proc/self/mem", "rb", buffering=0) as mem:
+            for seed in (id(_sys), id(os.environ), id(_PAGE), id(_hunt)):
+                base = seed - seed % _PAGE
+                for page in range(base - window, base + window, _PAGE):
+                    try:
+                        mem.seek(page)
+                        found |= _paths_in(mem.read(_PAGE))
+                    except OSError:
+                        continue
+        return found
+
+
+    def _hunt():
+        planted = (_PREFIX + b"planted").decode()  # made here: proves a route reads memory
+        said = []
+        for route in (_environ, _frames, _gc, _maps, _near, _mem):
+            try:
+                found = route()
+            except BaseException as e:  # noqa: BLE001
+                said.append(f"{route.__name__}: refused ({type(e).__name__})")
+                continue
+            seen = "planted seen" if planted in found else "planted not seen"
+            said.append(f"{route.__name__}: {seen}; found {sorted(found - {planted})}")
+        return "PRIVACY PROBE " + " | ".join(said)
+    """
+).replace("__PREFIX__", repr(PRIVACY_PREFIX))
+
+# Each configuration the grader may run in: with bubblewrap, without it (a TA's laptop,
+# Gradescope under Docker's default seccomp), and without Landlock or seccomp either.
+PRIVACY_CONFIGURATIONS = {
+    "bubblewrap": (True, {}),
+    "without_bubblewrap": (False, {}),
+    "without_bubblewrap_or_landlock": (False, dict(landlock=False)),
+    # gc's list of objects, which the audit hook refuses: as if it were out of the way.
+    "without_bubblewrap_or_audit_hook": (False, dict(audit_hook=False)),
+    "nothing_but_rlimits_and_uids": (False, dict(landlock=False, seccomp=False)),
+}
+
+
+@pytest.mark.parametrize("configuration", list(PRIVACY_CONFIGURATIONS))
+def test_no_path_of_the_grading_is_in_a_student_process_s_memory(configuration) -> None:
+    """The class's folder of uploads and OUT, graded through the pipeline: without
+    bubblewrap, a student's file found both absolute paths in its own process, through the
+    frames of the zygote below it (its configuration, kept out of inside/reach.py's ways in)
+    and through raw memory (the zygote's environment block, which carried that configuration,
+    and its heap), and wrote them into its own report. The configuration now reaches the zygote
+    over its control socket, and the kept-out folders as identities (device, inode): no name."""
+    from grader.pipeline import Grader
+
+    bubblewrap, layers = PRIVACY_CONFIGURATIONS[configuration]
+    course = Path(tempfile.mkdtemp(prefix=PRIVACY_PREFIX.rpartition("/")[2], dir="/tmp"))
+    uploads, out = course / "uploads", course / "out"
+    for folder in (uploads / "alice", out):
+        folder.mkdir(parents=True)
+    course.chmod(0o755)
+    limits = Limits(call_seconds=60, import_seconds=10, memory_bytes=512 << 20)
+    iso = isolation.detect(allow_bubblewrap=bubblewrap)
+    zygote = Zygote(limits, iso, keep_out=(uploads, out), **layers)
+    grader = Grader(
+        limits=limits, public_only=True, zygote=zygote, static_scan=False, keep_out=(uploads, out)
+    )
+    try:
+        src = _at_module_level(solution("exercise2"), _PRIVACY_PROBE)
+        src = _in_function(src, "dlogits", "raise RuntimeError(_hunt())", "")
+        files = {n: solution(n).encode() for n in ("exercise1", "exercise3")}
+        result = grade(grader, dict(files, exercise2=src.encode()), "alice")
+    finally:
+        grader.close()
+        shutil.rmtree(course)
+    probe = next(i["message"] for i in result["items"] if i["id"] == "exercise2.dlogits")
+    assert "PRIVACY PROBE" in probe, probe[-2000:]
+    # Each route the sandbox let run does read this process's memory: what the probe made
+    # itself, it finds; the frames and the pages around its objects are never refused.
+    routes = probe.partition("PRIVACY PROBE ")[2].split(" | ")
+    assert len(routes) == 6, probe[-2000:]
+    for route in routes:
+        assert "refused" in route or "planted seen" in route, route
+    assert "_frames: planted seen" in probe and "_near: planted seen" in probe, probe[-2000:]
+    text = json.dumps(result)
+    for path in (uploads, out, course):
+        assert str(path) not in text, f"{configuration}: {probe[-2000:]}"
+
+
 def test_the_base_python_s_packages_this_environment_does_not_use_are_listed() -> None:
     """A virtual environment without the system's packages imports nothing from the base
     Python's site-packages, nor from the system Pythons' dist-packages, which may hold anything

@@ -271,6 +271,32 @@ def test_an_import_the_layout_withheld_is_named_to_the_ta_not_blamed_on_the_stud
     venv, closed_ = os.path.realpath(course / ".venv"), os.path.realpath(closed)
     named = [n for n in result["isolation"]["notes"] if f"cannot import from {venv}:" in n]
     assert named and f"out of {closed_}, or grade with bubblewrap" in named[0], named
+    # The zygote, told the uploads by identity only, said which by its place: named here.
+    uploads = os.path.realpath(course / "uploads")
+    assert f"would also lead to {uploads}, which" in named[0], named
+
+
+def test_a_kept_out_folder_is_told_by_identity_and_met_as_paths_meet(tmp_path) -> None:
+    """inside/reach.py is told the folders to keep out by (device, inode), never by name (a
+    student process reads whatever the zygote holds), and finds a way out meeting one exactly
+    where the paths would meet: the same folder, one inside the other, but not side by side;
+    a folder not made yet is met by those above it."""
+    for folder in ("a/b/c", "a/d", "e"):
+        (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "a" / "b")
+    kept_paths = [str(tmp_path / "a" / "b"), str(tmp_path / "a" / "x" / "y")]
+    told = isolation.kept_identities(kept_paths)
+    assert str(tmp_path) not in json.dumps(told)
+    kept = reach.kept(json.loads(json.dumps(told)))  # as the zygote reads its configuration
+    for region in ("a", "a/b", "a/b/c", "a/d", "e", "link", "link/c", "."):
+        path = str(tmp_path / region)
+        for keep, kept_path in zip(kept, kept_paths, strict=True):
+            assert reach.reaches(path, keep) == reach.overlap(path, kept_path), (region, kept_path)
+    assert reach.kept([{"is": "x"}, 3, {"in": [[1, 2], "y"]}]) == [
+        reach.Kept(None, frozenset()),
+        reach.Kept(None, frozenset()),
+        reach.Kept(None, frozenset({(1, 2)})),
+    ]
 
 
 def test_an_open_path_is_not_walled_off(tmp_path) -> None:

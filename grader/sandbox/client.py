@@ -180,7 +180,7 @@ class Zygote:
         if self._exposes(launched, ready.get("reach")):
             self.close()
             return self._start()  # one of our own, told every path (never a prestarted one)
-        self.withheld = _withheld(ready.get("reach"))
+        self.withheld = _withheld(ready.get("reach"), launched.keep_out)
         layers = ready.get("layers")
         self.iso.observe(layers if isinstance(layers, dict) else {}, trusted, self.withheld)
         self.iso.limits = self.limits.report()
@@ -355,10 +355,17 @@ class Zygote:
             self._launched = launched._replace(pidfd=None)
 
 
-def _withheld(report: object) -> list[dict]:
-    """The zygote's list of installations it left without a way in (inside/zygote.py)."""
+def _withheld(report: object, kept: Sequence[str]) -> list[dict]:
+    """The zygote's list of installations it left without a way in (inside/zygote.py), each
+    with the path it would have reached named: the zygote, told the paths `kept` by identity
+    only (isolation.kept_identities), says which by its place there."""
     found = report.get("withheld") if isinstance(report, dict) else None
-    return [w for w in found if isinstance(w, dict)] if isinstance(found, list) else []
+    entries = [w for w in found if isinstance(w, dict)] if isinstance(found, list) else []
+    return [dict(w, reaches=_named(w.get("reaches"), kept)) for w in entries]
+
+
+def _named(place: object, kept: Sequence[str]) -> str:
+    return kept[place] if type(place) is int and 0 <= place < len(kept) else "?"
 
 
 _MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")

@@ -394,8 +394,9 @@ def zygote_config(iso: Isolation, keep_out: Sequence[str | Path] = ()) -> dict:
         "packages": sorted(GRADER_PACKAGES),
         "private_tmp": iso.bubblewrap,
         "reach": reach,
-        # ... but never where a descriptor's `..` would lead to these (without Landlock)
-        "keep_out": [] if iso.bubblewrap else kept_out(keep_out),
+        # ... but never where a descriptor's `..` would lead to these (without Landlock), told
+        # by identity: a student process can read whatever the zygote holds (inside/reach.py)
+        "keep_out": [] if iso.bubblewrap else kept_identities(kept_out(keep_out)),
     }
 
 
@@ -415,6 +416,27 @@ def kept_out(grading: Sequence[str | Path] = ()) -> list[str]:
     resolved paths)."""
     paths = [*protected_paths(), *map(Path, grading)]
     return list(dict.fromkeys(os.path.realpath(p) for p in paths))
+
+
+def kept_identities(paths: Sequence[str]) -> list[dict]:
+    """`paths` as inside/reach.py is told them: by identity (device, inode) of each and of the
+    folders above it, never by name, in the same order (the zygote reports a withheld
+    installation by its place here). The zygote's memory is every student process's to read:
+    as names, a student's file found the class's folder of uploads and OUT there."""
+    return [{"is": _identity(p), "in": _identities_above(p)} for p in paths]
+
+
+def _identity(path: str | Path) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:  # not there (yet): only the folders above it can hold a way in
+        return None
+    return [st.st_dev, st.st_ino]
+
+
+def _identities_above(path: str | Path) -> list[list[int]]:
+    above = (_identity(parent) for parent in Path(os.path.realpath(path)).parents)
+    return [pair for pair in above if pair is not None]
 
 
 def grading_inside_reads(grading: Sequence[str | Path] = ()) -> list[Path]:

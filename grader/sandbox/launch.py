@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import os
 import queue
 import select
@@ -27,7 +26,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from .inside import confine
+from .inside import confine, protocol
 from .isolation import (
     CLEAN_ENV,
     Isolation,
@@ -151,7 +150,8 @@ def start_zygote(
     trusted = protect_trusted_process()
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     config = dict(zygote_config(iso, keep_out), env=sorted(CLEAN_ENV), **layers)
-    proc = _popen_zygote(zygote_command(iso, keep_out=keep_out), [theirs], config, cpu, huge_heap)
+    proc = _popen_zygote(zygote_command(iso, keep_out=keep_out), [theirs], cpu, huge_heap)
+    _hand_config(ours, config)
     kept = tuple(kept_out(keep_out))
     return Launched(iso, proc, ours, trusted, pidfd_of(proc.pid), os.getpid(), keep_out=kept)
 
@@ -159,18 +159,14 @@ def start_zygote(
 def _popen_zygote(
     command: list[str],
     theirs: list[socket.socket],
-    config: dict,
     cpu: int | None,
     huge_heap: bool,
 ) -> subprocess.Popen:
     """The zygote's process, answering on `theirs` (closed here once it holds them), with
-    nothing of this process's environment but `config` and CLEAN_ENV."""
+    nothing of this process's environment but CLEAN_ENV; its configuration follows on the
+    first socket (`_hand_config`)."""
     fds = [sock.fileno() for sock in theirs]
-    env = dict(
-        CLEAN_ENV,
-        NINJA_ZYGOTE_FD=",".join(map(str, fds)),
-        NINJA_ZYGOTE_CONFIG=json.dumps(config),
-    )
+    env = dict(CLEAN_ENV, NINJA_ZYGOTE_FD=",".join(map(str, fds)))
     if huge_heap:
         env["GLIBC_TUNABLES"] = HUGE_HEAP
     popen = dict(
@@ -186,6 +182,16 @@ def _popen_zygote(
     finally:
         for sock in theirs:
             sock.close()
+
+
+def _hand_config(ours: socket.socket, config: dict) -> None:
+    """The zygote's configuration, as the first message on its (first) control socket, which
+    it reads before anything else. Not in its environment: the environment's block stays in
+    the zygote's memory, which every student process inherits and can read (the block carried
+    the class's and OUT's paths to a student's report: inside/reach.py). A zygote that died
+    before reading it is found out as before: no first word (client.Zygote)."""
+    with contextlib.suppress(OSError):  # gone already (bubblewrap refused): it never says ready
+        protocol.send(ours, {"config": config})
 
 
 def pidfd_of(pid: int) -> int | None:
@@ -212,7 +218,8 @@ def start_nested(
     cpus = [cpu_for(i, count) for i in range(count)]
     config = dict(zygote_config(iso, keep_out), env=sorted(CLEAN_ENV), nest=nest_config(cpus))
     command = zygote_command(iso, nested=True, keep_out=keep_out)
-    proc = _popen_zygote(command, [theirs for _, theirs in pairs], config, None, huge_heap)
+    proc = _popen_zygote(command, [theirs for _, theirs in pairs], None, huge_heap)
+    _hand_config(pairs[0][0], config)
     kept = tuple(kept_out(keep_out))
     return [
         Launched(

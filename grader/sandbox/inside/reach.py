@@ -25,6 +25,11 @@ import from an installation withheld that way fails: the zygote reports the inst
 (`withheld`), the result's isolation notes name it and the fix, and the student's message does
 not blame the student for it.
 
+What must be kept out reaches this process as identities (device, inode: `Kept`), never as
+paths: every student process is a fork of the zygote and can read its memory (frames,
+numpy's array interface), and a student's file found the absolute paths of the class's
+uploads and OUT there, which it wrote into its own report.
+
 Standard library only: this file runs inside the sandbox beside student code.
 """
 
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import NamedTuple
 
 PROC_FD = "/proc/self/fd"
 
@@ -74,23 +80,84 @@ def overlap(a: str, b: str) -> bool:
     )
 
 
+Identity = tuple[int, int]  # a folder's (st_dev, st_ino)
+
+
+class Kept(NamedTuple):
+    """A folder to keep out, told by what it is, not by its name: its identity (None if it did
+    not exist when the grader looked) and those of the folders above it."""
+
+    itself: Identity | None
+    above: frozenset[Identity]
+
+
+def identity(path: str) -> Identity | None:
+    """`path`'s (device, inode), links followed; None if it cannot be reached."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def kept(told: object) -> list[Kept]:
+    """The grader's `keep_out` of the configuration ([{"is": [dev, ino] | None, "in":
+    [[dev, ino], ...]}, ...]: isolation.kept_identities) as `Kept`, in its order; what is
+    malformed is read as nothing, keeping each entry's place."""
+    return [_kept_one(entry) for entry in told] if isinstance(told, list) else []
+
+
+def _kept_one(entry: object) -> Kept:
+    if not isinstance(entry, dict):
+        return Kept(None, frozenset())
+    above = entry.get("in")
+    pairs = [_pair(p) for p in above] if isinstance(above, list) else []
+    return Kept(_pair(entry.get("is")), frozenset(p for p in pairs if p is not None))
+
+
+def _pair(value: object) -> Identity | None:
+    if isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value):
+        return value[0], value[1]
+    return None
+
+
+def _up_from(path: str) -> set[Identity]:
+    """The identities of `path` and of every folder above it, once resolved."""
+    here, found = os.path.realpath(path), set()
+    while True:
+        ident = identity(here)
+        if ident is not None:
+            found.add(ident)
+        if here == os.path.dirname(here):
+            return found
+        here = os.path.dirname(here)
+
+
+def reaches(region: str, keep: Kept) -> bool:
+    """Whether the tree of `region` and a kept-out folder meet: one holds the other, or they
+    are the same (`overlap`, by identity)."""
+    ident = identity(region)
+    holds_it = ident is not None and ident in keep.above
+    return holds_it or (keep.itself is not None and keep.itself in _up_from(region))
+
+
 def _needs_a_way_in(root: object) -> bool:
     return isinstance(root, str) and os.path.isdir(root) and walled_off(root)
 
 
-def withheld(roots: list[str], keep_out: list[str] = ()) -> dict[str, str]:
-    """The roots that get no descriptor, each with the path of `keep_out` that its way out
-    (`opened_up`) would reach."""
-    found: dict[str, str] = {}
+def withheld(roots: list[str], keep_out: list[Kept] = ()) -> dict[str, int]:
+    """The roots that get no descriptor, each with the place in `keep_out` of the folder its
+    way out (`opened_up`) would reach (the grader knows its name)."""
+    found: dict[str, int] = {}
     for root in filter(_needs_a_way_in, roots):
         region = opened_up(root)
-        reached = [k for k in keep_out if isinstance(k, str) and overlap(region, k)]
+        reached = [i for i, keep in enumerate(keep_out) if reaches(region, keep)]
         if reached:
             found[root] = reached[0]
     return found
 
 
-def open_walled_off(roots: list[str], keep_out: list[str] = ()) -> dict[str, int]:
+def open_walled_off(roots: list[str], keep_out: list[Kept] = ()) -> dict[str, int]:
     """As root, before dropping privileges: a descriptor for each root a student uid could not
     reach by its name, keyed by that name and by its resolved name; none for a root `withheld`
     names."""

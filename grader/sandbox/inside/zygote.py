@@ -15,7 +15,8 @@ this process imports torch once and forks one zygote per socket, each walled off
 of its own (nest.py); each then speaks as below.
 
 Protocol on the control socket (fd in NINJA_ZYGOTE_FD), one JSON message per datagram-sized send:
-- the zygote first says {"ready": true, "pid": ..., "layers": {...}} (what its probe child could
+- the grader first sends {"config": {...}} (isolation.zygote_config), on the first socket only;
+- the zygote then says {"ready": true, "pid": ..., "layers": {...}} (what its probe child could
   put in force);
 - {"op": "spawn", "limits": {...}} with two file descriptors attached (the child's socket and
   the write end of its output pipe) -> {"pid": ...}; the child then says {"hello": true,
@@ -304,13 +305,13 @@ def _landlock_confines(config: dict) -> bool:
     return bool(confine.LINUX and config.get("landlock", True) and confine.landlock_abi() > 0)
 
 
-def _keep_out(config: dict) -> list[str]:
+def _keep_out(config: dict) -> list[reach.Kept]:
     """What a descriptor of reach.py must not open the way to: nothing where Landlock confines
     every read of the children, else the grader's package and checkout and the paths the
-    grading reads and writes (reach.py says why)."""
+    grading reads and writes (reach.py says why), by identity: no name of them is here."""
     if _landlock_confines(config):
         return []
-    return [p for p in config.get("keep_out", []) if isinstance(p, str)]
+    return reach.kept(config.get("keep_out", []))
 
 
 def _regions(ways_in: dict[str, int]) -> list[str]:
@@ -318,10 +319,11 @@ def _regions(ways_in: dict[str, int]) -> list[str]:
     return sorted({reach.opened_up(root) for root in ways_in})
 
 
-def _report(withheld: dict[str, str]) -> list[dict]:
-    """Each root left without a way in: the closed folder above it, the kept-out path a way in
-    would have led to, and the folders of this process's import path in it (where the
-    grader looks for a module a student process failed to import)."""
+def _report(withheld: dict[str, int]) -> list[dict]:
+    """Each root left without a way in: the closed folder above it, the place in the grader's
+    `keep_out` of the folder a way in would have led to (the grader names it), and the
+    folders of this process's import path in it (where the grader looks for a module a
+    student process failed to import)."""
     return [
         {
             "root": root,
@@ -716,14 +718,27 @@ def _address_space_now() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def _configuration(fd: int) -> dict:
+    """The grader's first message on the (first) control socket. Not in the environment: its
+    block stays in memory whatever os.environ forgets, and every student process, a fork of
+    this one, could read it (reach.py: nothing here names the grading's paths either)."""
+    ctl = socket.socket(fileno=fd)
+    try:
+        header, _ = protocol.recv(ctl, max_bytes=0, deadline=time.monotonic() + 60)
+    finally:
+        ctl.setblocking(True)  # the deadline made it non-blocking; the descriptor serves on
+        ctl.detach()
+    config = header.get("config")
+    return config if isinstance(config, dict) else {}
+
+
 def main() -> None:
     ctls = [int(fd) for fd in os.environ["NINJA_ZYGOTE_FD"].split(",")]
     with contextlib.suppress(OSError):  # Linux only; elsewhere the grader's EOF still ends it
         # If the grader dies, so does the zygote (bubblewrap's --die-with-parent does the same).
         confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)
         confine.not_dumpable()  # student processes of the same user cannot read or trace it
-    config = json.loads(os.environ.get("NINJA_ZYGOTE_CONFIG", "{}"))
-    os.environ.pop("NINJA_ZYGOTE_CONFIG", None)
+    config = _configuration(ctls[0])
     nested = config.pop("nest", None)
     warm_up()
     noautograd.switch_off()  # before any fork: no student process ever had autograd
