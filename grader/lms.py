@@ -13,6 +13,8 @@ Each LMS names the files of its "download all submissions" after the student, in
   a website URL `..._link.html`: its student's, with a note, and not graded. With anonymous
   grading `[LATE_]anon_<anonymous id>` (5 characters of base58) stands for the login and the user
   id: each anonymous id is a student, named `anonymous`, with the id `anon_<anonymous id>`.
+  The late mark becomes the submission's review flag `late` (`late_flag`), for the TA's list
+  and grades.csv's `late` column.
 - Moodle: a folder per student, `<Full Name>_<participant id>_assignsubmission_file_`, holding
   the files as uploaded; or, without "download submissions in folders", flat files
   `<Full Name>_<participant id>_assignsubmission_file_<file name>`.
@@ -80,7 +82,7 @@ ONLINE_KIND = {"text": "an online text entry", "link": "a website URL"}
 # user id; an anonymous id is 5 characters of base58 (no 0, O, I, l). Then come `_<file id>_<file
 # name>`, `_text.html` or `_link.html`.
 CANVAS_ANON = re.compile(
-    r"(?:(?i:late)_)?anon_(?P<id>[1-9A-HJ-NP-Za-km-z]{5})_"
+    r"(?P<late>(?i:late)_)?anon_(?P<id>[1-9A-HJ-NP-Za-km-z]{5})_"
     r"(?:(?P<kind>text|link)\.html|(?P<file_id>[0-9]+)_(?P<file>.+))",
     re.S,
 )
@@ -100,6 +102,7 @@ class CanvasName(NamedTuple):
     id: str  # the user id, or `anon_<anonymous id>`
     file: str  # the uploaded file's name; "" for an online entry
     kind: str = "file"  # or "text", "link": an online entry, not an upload
+    late: bool = False  # Canvas's late mark stood before the user id (`_LATE_`, `LATE_anon_`)
 
 
 class MoodleName(NamedTuple):
@@ -128,6 +131,7 @@ class Student:
     # summary's "needs a look" list, where a routine note (an older upload) does not.
     doubts: int = 0
     title: str = ""  # the submission's name, where it is not `<name> (<key>)`
+    late: bool = False  # the LMS marked the submission late (Canvas's `_LATE_`)
 
 
 def lms_named(name: str) -> bool:
@@ -189,6 +193,7 @@ def _canvas(entries: list[Entry]) -> dict[str, Student] | None:
             continue
         (c,) = names
         s = _student(students, c.id, c.login)
+        s.late |= c.late
         if c.kind != "file":
             _doubt(s, _online_note(e.name, c.kind))
             continue
@@ -253,13 +258,15 @@ def _canvas_names(e: Entry) -> list[CanvasName]:
         if len(readings) > MAX_CANVAS_READINGS:
             break
         end = t.start()
-        if end >= 5 and CANVAS_LATE.search(e.name[end - 5 : end]) and end - 5 <= room:
+        late = end >= 5 and CANVAS_LATE.search(e.name[end - 5 : end]) and end - 5 <= room
+        if late:
             end -= 5  # Canvas's late mark, where what precedes it can be a login
         if t.end() < len(e.name) and end <= room:
-            readings.append(CanvasName(e.name[:end], t["id"], e.name[t.end() :]))
+            readings.append(CanvasName(e.name[:end], t["id"], e.name[t.end() :], late=bool(late)))
     online = CANVAS_ONLINE.fullmatch(e.name)
     if online and _canvas_login(login := _canvas_late(online["login"])):
-        readings.append(CanvasName(login, online["id"], "", online["kind"]))
+        late = login != online["login"]
+        readings.append(CanvasName(login, online["id"], "", online["kind"], late=late))
     return readings
 
 
@@ -275,7 +282,15 @@ def _canvas_anonymous(e: Entry) -> list[CanvasName]:
     t = CANVAS_ANON.fullmatch(e.name)
     if t is None:
         return []
-    return [CanvasName("anonymous", f"anon_{t['id']}", t["file"] or "", t["kind"] or "file")]
+    return [
+        CanvasName(
+            "anonymous",
+            f"anon_{t['id']}",
+            t["file"] or "",
+            t["kind"] or "file",
+            late=bool(t["late"]),
+        )
+    ]
 
 
 def _online_note(name: str, kind: str) -> str:
@@ -645,7 +660,10 @@ def _submission(inp: Input, s: Student, lms: str) -> Submission:
     sub = read_tree(top, name, inp.files, budget, inp.stack, source=s.key)
     # One person, listed as such: the gradebook never splits a name that holds "; ".
     sub.student = {**s.student, "members": [dict(s.student)]}
-    sub.notes = [f"from a {lms} download", *s.notes, *sub.notes]
+    marked = ", marked late" if s.late else ""
+    sub.notes = [f"from a {lms} download{marked}", *s.notes, *sub.notes]
+    if s.late:
+        sub.review.append(late_flag(lms))
     if s.doubts:
         sub.review.append(
             {
@@ -656,6 +674,19 @@ def _submission(inp: Input, s: Student, lms: str) -> Submission:
             }
         )
     return sub
+
+
+def late_flag(lms: str) -> dict:
+    """The LMS's own word that the submission came after the deadline: the download's names
+    carry it (Canvas's `_LATE_`), and reading the names for a student's id dropped it, so the
+    TA lost who was late. The score takes no penalty: the course's policy is the TA's to apply.
+    A review flag, so the summary, `grader grade`'s "needs a look" and grades.csv's `late`
+    column show it (report/summary.py)."""
+    return {
+        "flag": "late",
+        "reason": f"{lms} marked this submission late (LATE in the download's file names): "
+        "the score takes no late penalty; apply the course's late policy",
+    }
 
 
 def _kept_apart(placed: list[tuple[str, Entry]], budget: Budget) -> list[Entry]:

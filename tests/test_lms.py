@@ -149,6 +149,57 @@ def test_a_graded_canvas_download_gives_one_gradebook_row_per_student(tmp_path):
     assert by_sid["334244"]["exercise2"] == "0"
 
 
+def test_canvas_late_marks_reach_the_submission_and_no_one_else(tmp_path):
+    """Canvas writes `_LATE_` (older downloads `_late_`) before the user id of a late
+    submission, and `LATE_anon_` in an anonymous download: reading the name for the student's
+    id dropped it, and the TA lost who was late."""
+    named = write(
+        tmp_path / "named",
+        {
+            "smithbob_340934_208490284_exercise2.py": EX2,
+            "wellslane_LATE_334244_394803489_exercise2.py": EX2,
+            "ngkim_late_350001_394800001_exercise1.py": EX2,
+            "doeann_LATE_350002_text.html": b"<p>see colab</p>",
+        },
+    )
+    anonymous = write(
+        tmp_path / "anon",
+        {"anon_Ab3xY_7001_exercise2.py": EX2, "LATE_anon_Qq7Rt_8001_exercise2.py": EX2},
+    )
+    subs = {s.name: s for path in (named, anonymous) for s in discover(path, FILES)[0]}
+    late = {name for name, s in subs.items() if any(f["flag"] == "late" for f in s.review)}
+    assert late == {
+        "wellslane (334244)",
+        "ngkim (350001)",
+        "doeann (350002)",
+        "anonymous (anon_Qq7Rt)",
+    }
+    assert "from a Canvas download, marked late" in subs["wellslane (334244)"].notes
+    assert "from a Canvas download" in subs["smithbob (340934)"].notes
+
+
+def test_a_late_canvas_submission_is_marked_in_the_gradebook_and_the_summary(tmp_path):
+    zpath = tmp_path / "submissions.zip"
+    zpath.write_bytes(
+        zipped(
+            {
+                "smithbob_340934_208490284_exercise2.py": EX2,
+                "wellslane_LATE_334244_394803489_exercise2.py": EX2,
+            }
+        )
+    )
+    grade_batch(zpath, tmp_path / "out", progress=False)
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "out" / "grades.csv").read_text())))
+    assert {r["sid"]: r["late"] for r in rows} == {"340934": "", "334244": "yes"}
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    students = {s["sid"]: s for s in summary["students"]}
+    assert students["334244"]["late"] and not students["340934"]["late"]
+    assert any("marked this submission late" in a for a in students["334244"]["attention"])
+    assert not any("late" in a for a in students["340934"]["attention"])
+    page = (tmp_path / "out" / "summary.html").read_text()
+    assert "Canvas marked this submission late" in page
+
+
 def test_a_full_name_holding_the_member_separator_is_one_gradebook_row(tmp_path):
     """ "; " joins a Gradescope group's names; a Moodle full name may hold it too, and is still
     one person: one row, with their id."""

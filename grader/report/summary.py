@@ -204,8 +204,17 @@ def _student_row(r: dict, folder: str) -> dict:
         "exercises": {ex: t["score"] for ex, t in _exercise_totals(r).items()},
         "passed": sum(i.get("status") == "passed" for i in items),
         "items": len(items),
+        "late": is_late(r),
         "attention": attention(r),
     }
+
+
+def is_late(r: dict) -> bool:
+    """Whether the input marked the submission late (an LMS download's `late` review flag)."""
+    return any(isinstance(f, dict) and f.get("flag") == LATE_FLAG for f in r.get("review") or [])
+
+
+LATE_FLAG = "late"  # the review flag an LMS download's late mark becomes (grader/lms.py)
 
 
 def attention(r: dict) -> list[str]:
@@ -247,6 +256,9 @@ def grader_failure(items: list[dict]) -> str:
 
 
 GRADEBOOK_KEYS = ("name", "email", "sid")
+# grades.csv's last column: `yes` where the input marked the submission late, which a score
+# alone never shows and a late policy needs beside it.
+LATE_COLUMN = "late"
 # How an export joins a group's members in one field (grader/submissions.py).
 MEMBER_SEPARATOR = "; "
 
@@ -260,13 +272,14 @@ def gradebook_csv(results: list[dict]) -> str:
     exercises = list(dict.fromkeys(ex for r in results for ex in _exercise_totals(r)))
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow([*GRADEBOOK_KEYS, "submission", "score", "max_score", *exercises])
+    w.writerow([*GRADEBOOK_KEYS, "submission", "score", "max_score", *exercises, LATE_COLUMN])
     for r in results:
         totals = _exercise_totals(r)
         scores = [
             points(r.get("score", 0)),
             points(r.get("max_score", 0)),
             *(points(totals[ex]["score"]) if ex in totals else "" for ex in exercises),
+            "yes" if is_late(r) else "",
         ]
         for person in members(r.get("student") or {}):
             keys = [_cell(person.get(k, "")) for k in GRADEBOOK_KEYS]
