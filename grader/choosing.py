@@ -32,6 +32,7 @@ from .uploads import (
 
 MAX_INNER_ZIPS = 5  # zips inside one submission opened to look for missing exercises
 LISTED = 15  # files named when telling a student what their upload held
+NONE: tuple[None, None, str] = (None, None, "")  # `_choose` for an exercise with no candidate
 
 
 def _python(data: bytes) -> bytes:
@@ -79,9 +80,9 @@ def _candidates(top: Entry, files, budget: Budget) -> dict[str, list[tuple[int, 
     return found
 
 
-def _open_inner_zips(top, files, found, budget, stack) -> dict[str, str]:
+def _open_inner_zips(top, files, found, budget, stack) -> dict[str, tuple[str, str]]:
     """Look inside zips of the upload, shallowest first, for exercises not found outside them;
-    the notes saying which exercise was read from which zip, by exercise.
+    by exercise, the zip it was first found in and the note saying it was read from there.
 
     A zip as deep as the one an exercise was first found in is opened too, and what it offers
     for that exercise joins the candidates: two zips side by side (`hw.zip`, `hw (1).zip`) are
@@ -89,7 +90,7 @@ def _open_inner_zips(top, files, found, budget, stack) -> dict[str, str]:
     ambiguous), never one taken over the other because it came first in the listing."""
     opened = 0
     zip_depth: dict[str, int] = {}  # an exercise found in a zip: that zip's depth
-    read_from: dict[str, str] = {}
+    read_from: dict[str, tuple[str, str]] = {}
     while True:
         inner = next(
             (
@@ -117,10 +118,10 @@ def _open_inner_zips(top, files, found, budget, stack) -> dict[str, str]:
             placed = [(r, d + inner.depth - top.depth, e) for r, d, e in cands]
             if f not in found:
                 found[f], zip_depth[f] = placed, inner.depth
-                read_from[f] = f"read {f}{_suffix(cands[0][2].name)} from the zip " + relative(
-                    top, inner
-                )
-                budget.notes.append(read_from[f])
+                where = relative(top, inner)
+                note = f"read {f}{_suffix(cands[0][2].name)} from the zip {where}"
+                read_from[f] = (where, note)
+                budget.notes.append(note)
             elif zip_depth.get(f) == inner.depth:
                 found[f] += placed  # a zip beside the first: a candidate as good as its
                 budget.notes.append(f"found {f} in the zip {relative(top, inner)} too")
@@ -144,40 +145,47 @@ def _unopened_note(top: Entry, budget: Budget) -> None:
 
 def _choose(
     f: str, cands: list[tuple[int, int, Entry]], top: Entry, budget: Budget
-) -> tuple[bytes | None, str | None]:
-    """The bytes for exercise `f` and, when None, why; notes say what was chosen over what."""
+) -> tuple[bytes | None, str | None, str]:
+    """The bytes for exercise `f` and, when None, why; the path of the file chosen ("" for
+    none); notes say what was chosen over what."""
     limit = budget.limits.file_bytes
     cands = sorted(cands, key=lambda c: (c[0], c[1], c[2].path))
     best = [c for c in cands if c[:2] == cands[0][:2]][:5]
     contents: dict[str, bytes] = {}
     doubtful: list[str] = []
-    failed: list[str] = []
+    failed: dict[str, str] = {}  # a candidate's path: why it could not be read (naming it)
     for _, _, e in best:
         try:
             contents[relative(top, e)] = read_capped(e, limit, budget)
         except AmbiguousEntry as err:
             doubtful.append(str(err))
         except UploadError as err:
-            budget.notes.append(str(err))
-            failed.append(str(err))
+            failed[relative(top, e)] = str(err)
     if doubtful:  # a zip's entries at one path that differ: no tied file is taken over them
-        return None, "ambiguous: " + "; ".join(doubtful)
+        return None, "ambiguous: " + "; ".join(doubtful), ""
     if not contents:
-        # Why, where every item shows it: "could not be read" alone left the reason in a note.
-        return None, "missing: " + "; ".join(
-            relative(top, c[2]) for c in best
-        ) + f" could not be read ({'; '.join(failed)})"
+        # Said once, where every item shows it: the same words as a note beside it, and
+        # "could not be read (… is encrypted …)" around them, read as two problems.
+        return None, "missing: " + "; ".join(failed.values()), ""
     if len(set(contents.values())) > 1:
         names = ", ".join(contents)
-        return None, (
-            f"ambiguous: {names} could each be {f}{_suffix(best[0][2].name)} and differ; not "
-            f"graded: keep one file named {f}{_suffix(best[0][2].name)}"
+        return (
+            None,
+            (
+                f"ambiguous: {names} could each be {f}{_suffix(best[0][2].name)} and differ; not "
+                f"graded: keep one file named {f}{_suffix(best[0][2].name)}"
+            ),
+            "",
         )
     path, data = next(iter(contents.items()))
     if len(data) > limit:
-        return None, (
-            f"too large: {path} is over {size_text(limit)} and was not graded (keep only your "
-            "code in it)"
+        return (
+            None,
+            (
+                f"too large: {path} is over {size_text(limit)} and was not graded (keep only your "
+                "code in it)"
+            ),
+            "",
         )
     chosen = next(c for c in best if relative(top, c[2]) == path)
     wanted = f + _suffix(chosen[2].name)
@@ -185,10 +193,15 @@ def _choose(
         budget.notes.append(f"graded {path} as {wanted}")
     elif "/" in path:
         budget.notes.append(f"found {chosen[2].name} in {path.rsplit('/', 1)[0]}/")
-    others = [relative(top, c[2]) for c in cands if relative(top, c[2]) not in contents]
+    budget.notes += [f"{why}; graded {path} instead" for why in failed.values()]
+    others = [
+        relative(top, c[2])
+        for c in cands
+        if relative(top, c[2]) not in contents and relative(top, c[2]) not in failed
+    ]
     if others:
         budget.notes.append(f"also found {', '.join(others[:5])}: not graded (graded {path})")
-    return READERS[_suffix(chosen[2].name)](data), None
+    return READERS[_suffix(chosen[2].name)](data), None, path
 
 
 def upload_held(top: Entry) -> str:
@@ -210,13 +223,15 @@ def exercise_files(
     contents: dict[str, bytes | None] = {}
     absent: dict[str, str] = {}
     for f in files:
-        contents[f], why = _choose(f, found[f], top, budget) if f in found else (None, None)
+        contents[f], why, path = _choose(f, found[f], top, budget) if f in found else NONE
         if why:
             absent[f] = why
-        if contents[f] is None and f in read_from:
-            # Found in a zip but not read (encrypted, too large, two differing copies): "read
-            # exercise1.py from the zip" stood beside "exercise1.py is encrypted".
-            budget.notes.remove(read_from[f])
+        zipped, note = read_from.get(f, ("", ""))
+        if note and not path.startswith(zipped + "/"):
+            # Not graded from that zip (encrypted, too large, two differing copies; or a zip
+            # beside it gave the file graded): "read exercise1.py from the zip a.zip" stood
+            # beside "a.zip/exercise1.py is encrypted" and a note that b.zip's was graded.
+            budget.notes.remove(note)
     return found, contents, absent
 
 

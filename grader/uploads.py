@@ -113,6 +113,11 @@ class TooManyEntries(UploadError):
     """A zip declares more entries than are read: it is not listed at all."""
 
 
+class Encrypted(UploadError):
+    """A zip entry made with a password: `_read_one` says so naming the entry's path in the
+    upload (the zip's own name for it left out the zips it sits in)."""
+
+
 class AmbiguousEntry(UploadError):
     """One path of a zip holds different entries: none is read, as none is surely the one meant."""
 
@@ -353,10 +358,7 @@ def _safe_parts(name: str) -> tuple[str, ...] | None:
 def _member_reader(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[int], bytes]:
     def read(limit: int) -> bytes:
         if info.flag_bits & 0x1:  # zipfile's own words name its ZipInfo and ask for a password
-            raise UploadError(
-                f"{info.filename} is encrypted (the zip was made with a password): upload a "
-                "zip without one"
-            )
+            raise Encrypted(info.filename)
         with z.open(info) as f:
             return f.read(limit)
 
@@ -579,6 +581,11 @@ def _read_one(entry: Entry, path: str, limit: int, budget: Budget) -> bytes:
         raise UploadError(f"{path} is not a regular file")
     try:
         data = entry.reader(limit + 1)
+    except Encrypted:
+        raise UploadError(
+            f"{path} is encrypted (its zip was made with a password), so it could not be read: "
+            "upload a zip made without a password"
+        ) from None
     except UploadError:
         raise
     except Exception as e:  # noqa: BLE001 - see below

@@ -360,7 +360,9 @@ def test_an_unreadable_entry_is_a_note_not_an_exception(tmp_path, monkeypatch):
     eve = by_name(subs)["eve"]
     assert eve.files == dict.fromkeys(FILES)
     assert "could not read the folder locked: Permission denied" in eve.notes
-    assert any("exercise1.py" in n and "Permission denied" in n for n in eve.notes)
+    # The file's own failure is said once, as its state (where every item shows it).
+    why = eve.absent["exercise1"]
+    assert "exercise1.py" in why and "Permission denied" in why
     assert by_name(subs)["ada"].files["exercise2"] == b"a\n"
 
 
@@ -436,31 +438,67 @@ def test_zips_left_shut_by_the_limit_are_named_while_an_exercise_is_missing(tmp_
     assert "did not open" not in notes(read_submission(root, "ok", FILES))
 
 
+def encrypted(files: dict[str, str], which: int | None = None) -> bytes:
+    """A zip of `files` whose entries (or only the `which`-th) carry the "encrypted" flag bit."""
+    data = bytearray(zip_bytes(files))
+    for header, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        starts = [i for i in range(len(data)) if data.startswith(header, i)]
+        for i in starts if which is None else starts[which : which + 1]:
+            data[i + at] |= 1
+    return bytes(data)
+
+
+ENCRYPTED = (
+    "is encrypted (its zip was made with a password), so it could not be read: upload a zip "
+    "made without a password"
+)
+
+
 def test_an_encrypted_zip_entry_is_said_to_be_encrypted_where_the_exercise_is_missing(tmp_path):
     """A zip made with a password: the exercise said "missing: exercise1.py could not be read",
     and only a note, in zipfile's words (a ZipInfo's repr), told why."""
-    data = bytearray(zip_bytes({"exercise1.py": "x = 1\n"}))
-    for header, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # the "encrypted" flag bit
-        data[data.index(header) + at] |= 1
-    (tmp_path / "enc.zip").write_bytes(bytes(data))
+    (tmp_path / "enc.zip").write_bytes(encrypted({"exercise1.py": "x = 1\n"}))
     sub = read_submission(tmp_path / "enc.zip", "enc", FILES)
     assert sub.files == dict.fromkeys(FILES)
-    assert sub.absent["exercise1"] == (
-        "missing: exercise1.py could not be read (exercise1.py is encrypted (the zip was made "
-        "with a password): upload a zip without one)"
-    )
+    assert sub.absent["exercise1"] == f"missing: exercise1.py {ENCRYPTED}"
     assert "ZipInfo" not in notes(sub)
+
+
+@pytest.mark.parametrize("inner", ["upload.zip/", "upload.zip/hw/"])
+def test_an_encrypted_zip_in_an_upload_gets_one_message_naming_the_file_and_the_fix(
+    tmp_path, inner
+):
+    """A zip with a password inside a student's folder: the file's state read "missing:
+    upload.zip/layers.py could not be read (layers.py is encrypted (the zip was made with a
+    password): upload a zip without one)", and a note said the same again beside it, naming the
+    file without the zip it sat in. Once, naming the file where it is in the upload."""
+    inside = inner.removeprefix("upload.zip/")
+    root = tree(tmp_path / "alice", {"upload.zip": encrypted({f"{inside}exercise1.py": "x\n"})})
+    sub = read_submission(root, "alice", FILES)
+    assert sub.absent["exercise1"] == f"missing: {inner}exercise1.py {ENCRYPTED}"
+    assert sub.notes == [], sub.notes  # the reason is said once, in the file's state
+
+
+def test_an_exercise_graded_from_a_second_zip_is_not_said_read_from_the_encrypted_one(tmp_path):
+    """a.zip (made with a password) and b.zip beside it both hold exercise1.py: b.zip's was
+    graded, and the notes said "read exercise1.py from the zip a.zip", then that it was
+    encrypted, then that b.zip's was graded."""
+    root = tree(
+        tmp_path / "alice",
+        {"a.zip": encrypted({"exercise1.py": "x\n"}), "b.zip": zip_bytes({"exercise1.py": "x\n"})},
+    )
+    sub = read_submission(root, "alice", FILES)
+    assert sub.files["exercise1"] == b"x\n"
+    assert "read exercise1.py from the zip a.zip" not in sub.notes
+    assert f"a.zip/exercise1.py {ENCRYPTED}; graded b.zip/exercise1.py instead" in sub.notes
+    assert not any("also found a.zip" in n for n in sub.notes)
 
 
 def test_an_exercise_found_in_a_zip_and_not_read_is_not_said_to_be_read(tmp_path):
     """ "read exercise1.py from the zip enc.zip" stood beside "exercise1.py is encrypted"."""
-    data = bytearray(zip_bytes({"exercise1.py": "x = 1\n", "exercise2.py": "y = 2\n"}))
-    at = data.index(b"PK\x03\x04")  # the first entry only (exercise1.py): encrypted
-    data[at + 6] |= 1
-    data[data.index(b"PK\x01\x02") + 8] |= 1
-    root = tmp_path / "alice"
-    root.mkdir()
-    (root / "enc.zip").write_bytes(bytes(data))
+    # The first entry only (exercise1.py): encrypted.
+    data = encrypted({"exercise1.py": "x = 1\n", "exercise2.py": "y = 2\n"}, which=0)
+    root = tree(tmp_path / "alice", {"enc.zip": data})
     sub = read_submission(root, "alice", FILES)
     assert sub.files["exercise1"] is None and sub.files["exercise2"] == b"y = 2\n"
     assert "read exercise1.py from the zip enc.zip" not in notes(sub)
@@ -525,7 +563,7 @@ def test_copies_at_one_path_are_compared_within_the_byte_budget(tmp_path):
     limits = UploadLimits(bytes=1 * MiB, file_bytes=1 * MiB)
     sub = read_submission(zpath, "s", FILES, limits=limits)
     assert sub.files["exercise1"] is None
-    assert any("would exceed 1 MiB" in n for n in sub.notes)
+    assert "would exceed 1 MiB" in sub.absent["exercise1"]
 
 
 def test_a_zip_with_two_different_exercise_files_is_graded_for_the_others(tmp_path):
