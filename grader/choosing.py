@@ -57,7 +57,9 @@ def relative(top: Entry, e: Entry) -> str:
     return e.path[len(top.path) + 1 :] if top.path else e.path
 
 
-def _candidates(top: Entry, files, budget: Budget) -> dict[str, list[tuple[int, int, Entry]]]:
+def candidates(top: Entry, files, budget: Budget) -> dict[str, list[tuple[int, int, Entry]]]:
+    """Each exercise's files in `top`, as (rank, depth, entry): exact names first, then by kind
+    of file; `submissions.py` also looks with it into a zip left shut."""
     found: dict[str, list[tuple[int, int, Entry]]] = {}
     deep = False
     for n, e in enumerate(top.walk()):
@@ -102,6 +104,8 @@ def _open_inner_zips(top, files, found, budget, stack) -> dict[str, tuple[str, s
         )
         done = all(f in found for f in files)
         if inner is None or (done and inner.depth > max(zip_depth.values(), default=-1)):
+            if inner is not None:
+                _left_shut_note(top, files, found, budget)
             return read_from
         if opened >= MAX_INNER_ZIPS:
             if not done:
@@ -113,7 +117,7 @@ def _open_inner_zips(top, files, found, budget, stack) -> dict[str, tuple[str, s
         except UploadError as err:
             budget.notes.append(str(err))
             continue
-        new = _candidates(inner, files, budget)
+        new = candidates(inner, files, budget)
         for f, cands in new.items():
             placed = [(r, d + inner.depth - top.depth, e) for r, d, e in cands]
             if f not in found:
@@ -127,15 +131,37 @@ def _open_inner_zips(top, files, found, budget, stack) -> dict[str, tuple[str, s
                 budget.notes.append(f"found {f} in the zip {relative(top, inner)} too")
 
 
+def shut_zips(top: Entry) -> list[Entry]:
+    """The zips of an upload never opened (each one that was is listed, or failed to be)."""
+    return [
+        e
+        for e in top.walk()
+        if e.kind == "file" and not e.opened and e.name.casefold().endswith(".zip")
+    ]
+
+
+def _left_shut_note(top: Entry, files: tuple[str, ...], found: dict, budget: Budget) -> None:
+    """Say which zips were not opened because every exercise was found without them: a
+    student's `final.zip` beside an older `layers.py` was passed over without a word, and the
+    older file graded. Whether the zip holds other work is the TA's to know
+    (`submissions.py` looks into it, for the "needs a look" list)."""
+    shut = [relative(top, e) for e in shut_zips(top)]
+    more = f" and {len(shut) - LISTED} more" if len(shut) > LISTED else ""
+    names = [relative(top, min(found[f], key=lambda c: c[:2])[2]) for f in files]
+    it = "it" if len(shut) == 1 else "them"
+    budget.notes.append(
+        f"did not open {', '.join(shut[:LISTED])}{more}: {', '.join(names)} "
+        f"{'was' if len(names) == 1 else 'were'} found outside {it}, and a zip inside an upload "
+        f"is opened only to look for an exercise file not found outside one; if your work is in "
+        f"{it}, upload your files themselves, not in a zip"
+    )
+
+
 def _unopened_note(top: Entry, budget: Budget) -> None:
     """Say which zips were left shut, with an exercise still missing: a student whose work sat
     in a sixth zip (after five of data or old attempts) got 0 points and "no exercise files
     found", the zip listed among their files and no word on why it was not looked into."""
-    shut = [
-        relative(top, e)
-        for e in top.walk()
-        if e.kind == "file" and not e.opened and e.name.casefold().endswith(".zip")
-    ]
+    shut = [relative(top, e) for e in shut_zips(top)]
     more = f" and {len(shut) - LISTED} more" if len(shut) > LISTED else ""
     budget.notes.append(
         f"did not open {', '.join(shut[:LISTED])}{more}: at most {MAX_INNER_ZIPS} zips inside "
@@ -218,7 +244,7 @@ def exercise_files(
 ) -> tuple[dict, dict[str, bytes | None], dict[str, str]]:
     """For each exercise of `files`: its candidates in the upload, the bytes chosen (None when
     none was or none could be), and why when it could not be chosen (ambiguous, too large)."""
-    found = _candidates(top, files, budget)
+    found = candidates(top, files, budget)
     read_from = _open_inner_zips(top, files, found, budget, stack)
     contents: dict[str, bytes | None] = {}
     absent: dict[str, str] = {}

@@ -26,7 +26,15 @@ from pathlib import Path
 import yaml
 
 from . import notebook_submissions
-from .choosing import exercise_files, match_exercise, note_missing, relative
+from .choosing import (
+    MAX_INNER_ZIPS,
+    candidates,
+    exercise_files,
+    match_exercise,
+    note_missing,
+    relative,
+    shut_zips,
+)
 from .notebook import is_untouched_stub
 from .uploads import (
     MAX_EXPORT_ENTRIES,
@@ -149,6 +157,7 @@ def read_tree(
         found, absent = dict.fromkeys(files), {}
     else:
         review += [_stub_flag(f, copies) for f, copies in stubbed.items() if copies]
+        review += _shut_zip_flags(top, files, contents, budget.limits, stack)
     note_missing(top, files, found, contents, absent, budget)
     return Submission(
         name,
@@ -179,6 +188,53 @@ def _worked_copies(
         if not is_untouched_stub(data):
             worked.append(relative(top, e))
     return worked
+
+
+def _shut_zip_flags(
+    top: Entry, files, contents: dict[str, bytes | None], limits: UploadLimits, stack
+) -> list[dict]:
+    """A flag for the TA per zip the grader left shut (every exercise was found outside it:
+    `choosing._left_shut_note` tells the student) that holds an exercise file other than the
+    one graded: a `final.zip` beside an older `layers.py` was passed over without a word, and
+    the older file's score stood. A copy of what was graded (a zip of the same files) is no
+    news and raises nothing. Each zip is listed on a copy of its entry, so the tree graded is
+    unchanged, and read within limits of its own, so it costs the upload's files nothing."""
+    flags = []
+    for shut in shut_zips(top)[:MAX_INNER_ZIPS]:
+        budget = Budget(limits)
+        peek = Entry(shut.name, shut.path, "file", shut.depth, shut.size, reader=shut.reader)
+        peek.copies = shut.copies
+        try:
+            open_inner_zip(peek, stack, budget)
+        except UploadError:
+            continue  # nothing listed: nothing to say beyond the student's note
+        other = [
+            relative(top, e)
+            for f, cands in candidates(peek, files, budget).items()
+            for _, _, e in cands
+            if _read_or_none(e, budget) != contents.get(f)
+        ]
+        if other:
+            flags.append(_shut_zip_flag(relative(top, shut), other))
+    return flags
+
+
+def _read_or_none(e: Entry, budget: Budget) -> bytes | None:
+    try:
+        return read_capped(e, budget.limits.file_bytes, budget)
+    except UploadError:
+        return None
+
+
+def _shut_zip_flag(zip_path: str, other: list[str]) -> dict:
+    more = f" and {len(other) - 5} more" if len(other) > 5 else ""
+    differ = "differs" if len(other) == 1 else "differ"
+    return {
+        "flag": "zip_unopened",
+        "reason": f"{zip_path} was not opened (every exercise file was found outside it), and "
+        f"it holds {', '.join(other[:5])}{more}, which {differ} from the files graded: if that "
+        "is the student's work, grade it on its own",
+    }
 
 
 def _stub_flag(f: str, copies: list[str]) -> dict:

@@ -516,6 +516,58 @@ def test_a_zip_inside_listed_twice_with_different_contents_is_not_opened(tmp_pat
     assert any(n.startswith("hw.zip was not read: the upload holds 2 entries") for n in mal.notes)
 
 
+SHUT = "did not open final.zip: exercise1.py, exercise2.py, exercise3.py were found outside it"
+
+
+@pytest.mark.parametrize(
+    ("inside", "flagged"),
+    [
+        ({"exercise1.py": "def newer(): pass\n"}, ["final.zip/exercise1.py"]),
+        ({"hw/exercise2 (1).py": "def newer(): pass\n"}, ["final.zip/hw/exercise2 (1).py"]),
+        ({"exercise1.py": "old\n", "exercise3.py": "three\n"}, []),  # the very files graded
+        ({"data.csv": "1,2\n"}, []),
+    ],
+    ids=["newer", "renamed", "a-copy", "no-exercise"],
+)
+def test_a_zip_beside_the_exercise_files_is_said_to_be_left_shut(tmp_path, inside, flagged):
+    """Every exercise found at the top, a `final.zip` beside them was never opened and nothing
+    said so: its work, if newer, was lost without a word. The student's report says which zip
+    was left shut and why; the TA's list says so where it holds exercise files other than
+    those graded."""
+    top = {"exercise1.py": "old\n", "exercise2.py": "two\n", "exercise3.py": "three\n"}
+    root = tree(tmp_path / "stu", {**top, "final.zip": zip_bytes(inside)})
+    sub = read_submission(root, "stu", FILES)
+    assert sub.files == {f: top[f + ".py"].encode() for f in FILES}  # the zip is not graded
+    assert SHUT in notes(sub)
+    shut = [f for f in sub.review if f["flag"] == "zip_unopened"]
+    if flagged:
+        (flag,) = shut
+        assert (
+            f"final.zip was not opened (every exercise file was found outside it), and it "
+            f"holds {', '.join(flagged)}, which differs from the files graded" in flag["reason"]
+        )
+    else:
+        assert shut == []
+    assert not any(n.startswith("read ") and "from the zip" in n for n in sub.notes)
+
+
+def test_a_zip_left_shut_holding_other_work_is_on_the_tas_list(tmp_path):
+    """End to end: the note on the report, the reason in the summary's "needs a look"."""
+    root = tree(
+        tmp_path / "class",
+        {
+            **{f"ada/{f}.py": solution(f) for f in FILES},
+            "ada/final.zip": zip_bytes({"exercise2.py": "def dlogits(): pass\n"}),
+        },
+    )
+    grade_batch(root, tmp_path / "out", progress=False)
+    summary = yaml.safe_load((tmp_path / "out" / "summary.json").read_text())
+    (ada,) = summary["students"]
+    assert any("final.zip was not opened" in a for a in ada["attention"]), ada["attention"]
+    report = (tmp_path / "out" / "ada" / "report.html").read_text()
+    assert "did not open final.zip" in report
+
+
 @pytest.mark.parametrize("same", [True, False], ids=["identical", "different"])
 def test_two_zips_side_by_side_offering_one_exercise_are_compared_not_taken_in_order(
     tmp_path, same
@@ -551,7 +603,14 @@ def test_a_zip_deeper_than_the_one_that_held_the_exercises_is_not_opened(tmp_pat
     (root / "old" / "hw.zip").write_bytes(zip_listing([("exercise1.py", "old = 1\n")]))
     sub = read_submission(root, "ada", FILES)
     assert sub.files["exercise1"] == b"exercise1 = 1\n"
-    assert not any("old/hw.zip" in n for n in sub.notes)
+    # Never read from, and said to be left shut (the student's old version, or newer work?).
+    assert [n for n in sub.notes if "old/hw.zip" in n] == [
+        "did not open old/hw.zip: hw.zip/exercise1.py, hw.zip/exercise2.py, hw.zip/exercise3.py "
+        "were found outside it, and a zip inside an upload is opened only to look for an "
+        "exercise file not found outside one; if your work is in it, upload your files "
+        "themselves, not in a zip"
+    ]
+    assert [f["flag"] for f in sub.review] == ["zip_unopened"]
 
 
 def test_copies_at_one_path_are_compared_within_the_byte_budget(tmp_path):
