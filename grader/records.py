@@ -67,6 +67,10 @@ class CaseResult:
     hint: str = ""
     # Where the answer differs from autograd, as a small grid for the report's heatmap.
     diff_map: list[list[float]] | None = None
+    # Which gradient `shape`, `expected_shape` and `diff_map` are of, where the function judged
+    # returns several (a layer's dx, dgamma, dbeta): the heatmap said "batchnorm_2d" alone.
+    # None where the item is one gradient, named by its id.
+    gradient: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -74,7 +78,10 @@ class CaseResult:
 
     def to_json(self) -> dict[str, Any]:
         # A shallow copy: its values are plain JSON already, and asdict's deep copy is slow.
-        return {**self.__dict__, "passed": self.passed}
+        d = {**self.__dict__, "passed": self.passed}
+        if d["gradient"] is None:
+            del d["gradient"]  # an item of one gradient: its id names it
+        return d
 
 
 @dataclass

@@ -713,3 +713,20 @@ def test_a_file_that_fails_to_import_is_one_failure_of_the_file(grade):
     training = next(i for i in result["items"] if i["id"] == "layers.training")
     assert training["message"].startswith("importing layers.py failed"), training["message"]
     assert "ValueError: boom" in file_failures(result)["layers"]
+
+
+def test_the_reports_heatmap_names_the_gradient_it_shows(grade):
+    """A layer's backward returns several gradients; its heatmap (drawn from the first that
+    failed) said "for batchnorm_2d" alone, and its rows and columns were of which one?"""
+    from grader.report.html import render_report
+
+    dgamma = "dgamma = (dout * xhat).sum(dims)"
+    result = grade(mutated(dgamma, dgamma.replace("= (", "= 1.01 * (")))
+    bn = item(result, "batchnorm_3d")
+    failed = [c for c in bn["cases"] if c["status"] == "failed"]
+    assert failed and {c["gradient"] for c in failed} == {"dgamma"}
+    assert all(c["gradient"] == "dx" for c in item(result, "tanh")["cases"])
+    page = render_report(result)
+    assert "where <code>dgamma</code> of <code>batchnorm_3d</code> differs from autograd" in page
+    assert 'aria-label="Heatmap of |yours − autograd| for dgamma of batchnorm_3d"' in page
+    assert "The gradient dgamma: |yours − autograd|" in page

@@ -28,14 +28,16 @@ def judge_module(item: Item, case: Case, outcome: Outcome, mistakes: Mistakes = 
     known `mistakes` give, when the grader passes them)."""
     first = item.grads[0]
     if outcome.status != "ok":
-        return judge_case(
+        failed = judge_case(
             case.meta(), outcome, case.truth[first], input_dtype=case.dtype, name=first
         )
+        return dataclasses.replace(failed, gradient=first)
     values = split(outcome.value, item.grads)
     if isinstance(values, str):
-        return judge_case(
+        failed = judge_case(
             case.meta(), Outcome("failed", values), case.truth[first], input_dtype=case.dtype
         )
+        return dataclasses.replace(failed, gradient=first)
     known = mistakes(case) if mistakes else {}
     results = {
         g: judge_case(
@@ -58,13 +60,14 @@ def judge_module(item: Item, case: Case, outcome: Outcome, mistakes: Mistakes = 
     failed = next(((g, r) for g, r in results.items() if not r.passed), None)
     if failed is not None:
         g, r = failed
-        return dataclasses.replace(r, message=f"{g}: {r.message}", warnings=warnings)
+        return dataclasses.replace(r, message=f"{g}: {r.message}", warnings=warnings, gradient=g)
     # The case's errors are its worst gradient's, each measure on its own (dweight's difference
     # once went unshown behind dx's on a passing Linear).
     rel = [r.max_rel_err for r in results.values() if r.max_rel_err is not None]
     abs_ = [r.max_abs_err for r in results.values() if r.max_abs_err is not None]
     return dataclasses.replace(
         results[first],
+        gradient=first,
         warnings=warnings,
         max_rel_err=max(rel) if rel else None,
         max_abs_err=max(abs_) if abs_ else None,

@@ -290,6 +290,7 @@ CASE_DEFAULTS: dict[str, Any] = {
     "dtype": None,
     "warnings": [],
     "hint": "",
+    "gradient": None,
 }
 
 
