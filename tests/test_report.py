@@ -840,6 +840,30 @@ def test_a_member_without_an_id_leaves_the_ids_empty_rather_than_misplaced(grade
     ]
 
 
+def test_a_groups_members_are_told_apart_on_the_report_and_the_summary(graded):
+    """The joined fields read "Bob Partner; Smith; Carol · b@x.edu; c@x.edu · 1002": three
+    people or two, and whose SID? (Carol's: Bob has none.) Each member is listed on their own;
+    grades.csv already gave each their own row."""
+    from grader.report.html import render_report
+    from grader.report.summary import render_summary
+
+    people = [
+        {"name": "Bob Partner", "email": "b@x.edu"},
+        {"name": "Smith; Carol", "email": "c@x.edu", "sid": "1002"},
+    ]
+    joined = {"name": "Bob Partner; Smith; Carol", "email": "b@x.edu; c@x.edu", "sid": "1002"}
+    group = dict(graded["bessel"], submission="submission_7", student={**joined, "members": people})
+    page = render_report(group)
+    who = page[page.index('class="who members"') : page.index("</ul>")]
+    lines = ["".join(Tags(li).text) for li in who.split("<li>")[1:]]
+    assert lines == ["Bob Partner · b@x.edu", "Smith; Carol · c@x.edu · 1002"]
+    summary = summarize([group, graded["complete"]], ["submission_7", "complete"])
+    row = summary["students"][0]
+    assert row["members"] == people and summary["students"][1]["members"] == []
+    html = render_summary(summary)
+    assert "Bob Partner</a><br>" in html.replace("</bdi>", "").replace("<bdi>", "")
+
+
 # ---- the documented contract ---------------------------------------------------------------
 
 

@@ -183,6 +183,22 @@ RESULT_DEFAULTS: dict[str, Any] = {
 }
 
 
+PERSON_KEYS = ("name", "email", "sid")
+
+
+def group_members(student: dict) -> list[dict[str, str]]:
+    """Each member of a group submission on their own (name, email, SID), or [] for one person.
+
+    The joined fields ("Bob Partner; Smith; Carol") hid who the members were, and which email
+    and SID went with whom: a name may hold "; ", and a member without an SID shifted the
+    others'. The export lists each person (`members`); those are shown as listed."""
+    listed = student.get("members")
+    people = [m for m in listed if isinstance(m, dict)] if isinstance(listed, list) else []
+    if len(people) < 2:
+        return []
+    return [{k: str(m[k]) for k in PERSON_KEYS if m.get(k)} for m in people]
+
+
 def render_report(result: dict, for_student: bool = False) -> str:
     if for_student:
         result = student_safe(result)
@@ -197,6 +213,7 @@ def render_report(result: dict, for_student: bool = False) -> str:
         for_student=for_student,
         isolation=isolation_view(result.get("isolation") or {}),
         student={k: v for k, v in student.items() if k != "notes"},
+        group=group_members(student),
         notes=[str(n) for n in student.get("notes") or []],
         exercises=exercise_views(items, files),
         chain=chain_view(result.get("chain") or {}, [i.id for i in items]),

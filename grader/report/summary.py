@@ -22,7 +22,7 @@ from urllib.parse import quote
 from .. import jsontext
 from ..valid_text import no_controls
 from .charts import histogram, rate_bars
-from .html import REPORT, STATUS_LABEL, file_failures
+from .html import REPORT, STATUS_LABEL, file_failures, group_members
 from .render import assignment_title, points, render_page, write_atomic
 
 SUMMARY_JSON, SUMMARY_HTML, GRADES_CSV = "summary.json", "summary.html", "grades.csv"
@@ -198,6 +198,7 @@ def _student_row(r: dict, folder: str) -> dict:
         "name": str(student.get("name", "")),
         "email": str(student.get("email", "")),
         "sid": str(student.get("sid", "")),
+        "members": group_members(student),
         "score": float(r.get("score", 0)),
         "max_score": float(r.get("max_score", 0)),
         "percent": round(_percent(r), 2),
