@@ -147,6 +147,28 @@ def test_a_needs_a_look_line_says_each_thing_once(tmp_path):
     assert line.count("binary file") == 1, line
 
 
+def test_a_needs_a_look_line_tells_a_groups_members_apart(tmp_path):
+    """ "s7 (Bob Partner; Smith; Carol)": two people or three? The terminal and summary.html
+    name each member apart; summary.html no longer repeats a Canvas row's login either."""
+    from grader.report.summary import render_summary, summarize
+    from grader.report.terminal import terminal_summary
+
+    people = [{"name": "Bob Partner"}, {"name": "Smith; Carol"}]
+    group = {
+        "submission": "s7",
+        "student": {"name": "Bob Partner; Smith; Carol", "members": people},
+        "files": {"exercise1": "missing"},
+        "items": [],
+    }
+    canvas = {**group, "submission": "davedoe (1004)", "student": {"name": "davedoe"}}
+    text = terminal_summary([group], ["s7"], graded=1, reused=0, out=tmp_path, is_batch=True)
+    assert "  s7 (Bob Partner · Smith; Carol): " in text
+    html = render_summary(summarize([group, canvas], ["s7", "d"]))
+    banner = html[html.index('id="attention"') : html.index("</ul>", html.index('id="attention"'))]
+    assert "Bob Partner</bdi> · <bdi>Smith; Carol" in banner
+    assert "(<bdi>davedoe</bdi>)" not in banner and "davedoe (1004)" in banner
+
+
 def test_a_long_needs_a_look_list_is_cut_and_says_where_the_rest_is(tmp_path):
     """1,500 empty folders printed 1,500 lines, and the pages' paths scrolled out of sight."""
     from grader.report.terminal import MAX_LOOK_LINES, terminal_summary

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .html import REPORT, STUDENT_REPORT
+from .html import REPORT, STUDENT_REPORT, group_members
 from .summary import GRADES_CSV, SUMMARY_HTML, attention
 
 # Lines of "needs a look" printed: a class of 1,500 empty folders printed 1,500, scrolling what
@@ -44,7 +44,7 @@ def terminal_summary(
     if look:
         lines.append(f"{len(look)} {'needs' if len(look) == 1 else 'need'} a look:")
         for r, folder in look[:MAX_LOOK_LINES]:
-            name = str((r.get("student") or {}).get("name") or "")
+            name = _who(r.get("student") or {})
             label = str(r.get("submission", folder))
             # An LMS download names a submission after its student ("davedoe (1004)"): the
             # name is said once, not again in parentheses.
@@ -64,6 +64,15 @@ def terminal_summary(
     if student_reports:
         lines.append(f"students' copies: {out}/<submission>/{STUDENT_REPORT}")
     return "\n".join(_printable(line) for line in lines)
+
+
+def _who(student: dict) -> str:
+    """Whose the submission is: a group's members apart, as summary.html names them (their
+    joined name, "Bob Partner; Smith; Carol", read as three people or two)."""
+    people = group_members(student)
+    if people:
+        return " · ".join(m.get("name") or m.get("email") or m.get("sid", "") for m in people)
+    return str(student.get("name") or "")
 
 
 def _s(n: int) -> str:
