@@ -32,8 +32,9 @@ _EPOCH = (1980, 1, 1, 0, 0, 0)
 _RELATIVE = re.compile(r"^(\s*)from \.+(?:\w+\.)*(\w*) import ", re.MULTILINE)
 
 # The framework's modules every assignment's public check runs, by their path under grader/:
-# the in-process session (local_check) and what it imports, the judge and the printer. An
-# assignment's SHIPPED list starts with them and adds its own (model, public cases, driver).
+# the in-process session (local_check), the grader's process it emulates (check_process), what
+# they import, the judge and the printer. An assignment's SHIPPED list starts with them and adds
+# its own (model, public cases, driver).
 CHECK_CORE = (
     "supported.py",
     "records.py",
@@ -44,6 +45,7 @@ CHECK_CORE = (
     "python_syntax.py",
     "staticscan.py",
     "calls.py",
+    "check_process.py",
     "local_check.py",
     "judge.py",
     "hints.py",

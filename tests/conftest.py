@@ -106,7 +106,7 @@ def never_hangs(seconds: float = 30.0) -> Iterator[None]:
     test: for inputs that took the code before a fix minutes or hours (a backtracking regular
     expression) and take it milliseconds now; only the main thread can be interrupted."""
 
-    from grader.local_check import OutOfTime, time_limit
+    from grader.check_process import OutOfTime, time_limit
 
     try:
         with time_limit(seconds):  # the student check's own timer: a SIGALRM of the main thread

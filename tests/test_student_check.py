@@ -1333,11 +1333,11 @@ def test_the_check_s_autograd_words_are_the_grader_s():
 def test_the_check_s_limits_are_the_grader_s():
     """The bundle cannot import the sandbox's Limits (it is not shipped): its copies are held
     to them here, so that an endless loop or a print flood gets the grader's verdict."""
-    from grader import local_check
+    from grader import check_process, local_check
     from grader.sandbox.client import Limits
 
     limits = Limits()
-    checks = (local_check.IMPORT_SECONDS, local_check.CALL_SECONDS, local_check.OUTPUT_BYTES)
+    checks = (local_check.IMPORT_SECONDS, local_check.CALL_SECONDS, check_process.OUTPUT_BYTES)
     assert checks == (limits.import_seconds, limits.call_seconds, limits.output_bytes)
 
 

@@ -89,7 +89,8 @@ def split_words(words: list[str]) -> tuple[list[str], list[str], list[str]]:
 def load_local_backward(path: Path) -> Callable[..., object]:
     """The student's `backward`, imported as the grader imports it (empty folder, no stdin, no
     debugger); for the bundle, where the student runs their own code on their own machine."""
-    from ..local_check import graders_conditions, student_traceback
+    from ..check_process import graders_conditions
+    from ..local_check import student_traceback
     from .student_check_driver import BUNDLE_FOLDER, FILES
 
     if not path.is_file():

@@ -100,7 +100,7 @@ def _promised_only(real, packages: frozenset[str]):
     a module beyond the standard library and `packages`, even one the zygote loaded: torch
     imports tqdm and typing_extensions where they are installed, which put them in
     `sys.modules`, where no import finder (zygote.PromisedImports) is asked. The student's check
-    refuses them (local_check._graders_imports), and a machine with torch alone lacks tqdm:
+    refuses them (check_process._graders_imports), and a machine with torch alone lacks tqdm:
     the same ModuleNotFoundError here, so the grader's verdict is the check's."""
     promised = packages | sys.stdlib_module_names
 

@@ -276,7 +276,7 @@ class Zygote:
 # grader: `grader grade` launches its sandbox with them blocked (batch._start_grader) and the
 # process inherited that, `grader check` and the Python API did not, so `os.kill(os.getpid(),
 # SIGTERM)` was nothing in a graded batch and a crash in `grader check` (the public check, which
-# runs student code in-process, makes them nothing too: local_check._BLOCKED_THERE).
+# runs student code in-process, makes them nothing too: check_process._BLOCKED_THERE).
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 

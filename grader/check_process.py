@@ -1,0 +1,643 @@
+"""The check's process made like the grader's process for student code.
+
+The grader runs each student file in a process of its own, in a sandbox; the public check
+(local_check) runs it in-process, in the student's own Python. This module makes that process,
+while student code runs, behave as the grader's does for it, so that the check's verdicts are
+the grader's: torch with no compiler, no TorchScript and grad mode off for good (switching it on
+refused, `inference_mode()` a no-op, torch.distributions' lazy parameters computed without
+switching it on), no file written and no program started, no thread started, a signal sent to
+itself doing what it does there (and none sent to another process), `os._exit` and `os.abort`
+ending the student's "process" (`ProcessEnded`), exit functions never run, imports limited to
+what the grader has, prints captured and cut to the grader's size on a stdout that may be closed,
+no stdin, no debugger, and each import and call stopped at the grader's time limit (a timer,
+with a backstop thread for a timer the student silenced). It also owns the check's own handling
+of Ctrl-C and SIGTERM, which those signals' emulation must tell apart. `graders_conditions` is
+the entry point; everything is put back after (a Jupyter kernel gets its own back). It ships to
+students: torch and the standard library only.
+"""
+
+from __future__ import annotations
+
+import atexit
+import bdb
+import builtins
+import contextlib
+import io
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .student_text import (
+    AUTOGRAD_OFF,
+    COMPILE_REFUSED,
+    SCRIPT_REFUSED,
+    WRITE_REFUSED,
+    grader_has,
+)
+
+# The grader's limit (sandbox Limits) on the bytes of prints kept.
+OUTPUT_BYTES = 16_000
+
+
+def _no_debugger(*args, **kwargs):
+    raise bdb.BdbQuit
+
+
+def _no_compiler(*args, **kwargs):
+    """torch.compile as the grader has it: its compiler cannot run in the grader's sandbox."""
+    raise RuntimeError(f"{COMPILE_REFUSED}: remove it and call the function itself")
+
+
+def _no_script(*args, **kwargs):
+    """torch.jit.script and trace as the grader has them: TorchScript is off in its sandbox."""
+    raise RuntimeError(f"{SCRIPT_REFUSED}: remove it and call the function itself")
+
+
+class ProcessEnded(BaseException):
+    """os._exit in student code: the grader's process for it ends, and the grader says so
+    (PROCESS_ENDED); here it would end check.py, which printed nothing and exited 0."""
+
+    # The calls so far: the grader's process ends at the call, whatever follows it, so a call
+    # the student's `except BaseException` caught is that item's error all the same (check.py
+    # passed it, the grader did not).
+    calls = 0
+
+
+def _ending_process(*args, **kwargs):
+    ProcessEnded.calls += 1
+    raise ProcessEnded
+
+
+class AutogradForbidden(RuntimeError):
+    """What the grader's sandbox raises where student code switches autograd back on, under
+    the sandbox's own name for it (its noautograd.AutogradForbidden): the table then quotes the
+    grader's last line."""
+
+    __module__ = "noautograd"
+
+
+def _grad_switch(switch: Any, what: str) -> Any:
+    """torch's grad-mode switch as the grader's sandbox has it: grad mode is off there for good,
+    so switching it on (`torch.set_grad_enabled(True)`, `with torch.enable_grad():`) is refused,
+    and switching it off changes nothing. The check passed both, the grader forbade the file or
+    the function. Refused in the thread running student code only."""
+
+    def refusing_on(mode: bool = False, *args: Any, **kwargs: Any) -> Any:
+        if mode and threading.get_ident() in _REFUSING:
+            raise AutogradForbidden(f"{what}(True): {AUTOGRAD_OFF}")
+        return switch(mode, *args, **kwargs)
+
+    return refusing_on
+
+
+class _NoInferenceMode:
+    """What `torch.inference_mode()` enters in the grader's sandbox: nothing (its stand-in for
+    torch._C._InferenceMode), so the tensors made inside are plain tensors there. Entered for
+    real, it made them inference tensors here, and an in-place update of one after the block
+    raised: check.py gave ERROR where the grader passed."""
+
+    def __enter__(self) -> _NoInferenceMode:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _inference_switch(mode_class: Any) -> Any:
+    """torch._C._InferenceMode as the grader's sandbox has it, for student code:
+    `inference_mode(False)` would switch grad mode back on, so it is refused;
+    `inference_mode()` changes nothing (`_NoInferenceMode`)."""
+
+    def inference_mode(mode: bool = True) -> Any:
+        if threading.get_ident() not in _REFUSING:
+            return mode_class(mode)
+        if not mode:
+            raise AutogradForbidden(f"inference_mode(False): {AUTOGRAD_OFF}")
+        return _NoInferenceMode()
+
+    return inference_mode
+
+
+def _graders_torch() -> list[tuple[Any, str, Any]]:
+    """(owner, name, what the grader's sandbox has there) for torch's functions that differ,
+    and os._exit, which there ends the student's process, not the grader's."""
+    return [
+        (torch, "compile", _no_compiler),
+        (torch, "save", _saving_no_file(torch.save)),
+        (torch.jit, "script", _no_script),
+        (torch.jit, "trace", _no_script),
+        *(
+            (torch._C, name, _grad_switch(getattr(torch._C, name), f"torch._C.{name}"))
+            for name in ("_set_grad_enabled", "_set_fwd_grad_enabled")
+        ),
+        (torch._C, "_InferenceMode", _inference_switch(torch._C._InferenceMode)),
+        *_graders_lazy_properties(),
+        (os, "_exit", _ending_process),
+        (sys.modules[os.name], "_exit", _ending_process),  # posix._exit (nt's on Windows)
+        *_graders_signals(),
+        *_graders_threads(),
+    ]
+
+
+def _graders_lazy_properties() -> list[tuple[Any, str, Any]]:
+    """torch.distributions' lazy parameters as the grader's sandbox computes them (its
+    student_torch): without switching grad mode on. torch computes them (`probs` of a
+    `Categorical(logits=...)`, read by `log_prob` too) under `torch.enable_grad()`, which the
+    grad switch refuses to student code: check.py called a right `dlogits` built on
+    `Categorical(logits=logits).probs` forbidden, and the grader passed it."""
+    from torch.distributions import utils
+
+    lazy = getattr(utils, "lazy_property", None)
+    original = getattr(lazy, "__get__", None)
+    if original is None:
+        return []
+
+    def __get__(self: Any, instance: Any, obj_type: Any = None) -> Any:
+        if instance is None or threading.get_ident() not in _REFUSING:
+            return original(self, instance, obj_type)
+        value = self.wrapped(instance)  # grad mode is off already, as in the grader
+        setattr(instance, self.wrapped.__name__, value)
+        return value
+
+    return [(lazy, "__get__", __get__)]
+
+
+def _saving_no_file(save):
+    """torch.save as the grader has it: into a file object, not to a named file (it opens one
+    from C++, past the audit hook of _no_changes)."""
+
+    def refusing_files(obj, f, *args, **kwargs):
+        if isinstance(f, str | bytes | os.PathLike):
+            raise PermissionError(f"{WRITE_REFUSED} ({os.fsdecode(f)!r})")
+        return save(obj, f, *args, **kwargs)
+
+    return refusing_files
+
+
+# What the grader's sandbox refuses student code that touches files or starts programs, by the
+# names of Python's audit events (inside/noautograd.py refuses these and more, in these words).
+_CHANGES = frozenset(
+    {"os.mkdir", "os.remove", "os.rmdir", "os.rename", "os.chmod", "os.chown", "os.utime",
+     "os.truncate", "os.symlink", "os.link", "os.system", "os.exec", "os.posix_spawn", "os.fork"}
+)  # fmt: skip
+_WRITES = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+_REFUSING: set[int] = set()  # the threads running student code under the grader's conditions
+_guarded: list[bool] = []
+
+
+def _refuse_changes(event: str, args: tuple) -> None:
+    """The grader's refusals, for the thread running student code only: a Jupyter kernel's own
+    threads, and everything after the check, write as before."""
+    if threading.get_ident() not in _REFUSING:
+        return
+    if event in _CHANGES:
+        raise PermissionError(f"{event} is not allowed in the grader")
+    if event == "open" and _opens_for_writing(args):
+        raise PermissionError(f"{WRITE_REFUSED} ({args[0]!r})")
+
+
+def _opens_for_writing(args: tuple) -> bool:
+    path, mode, flags = (tuple(args) + (None, None, None))[:3]
+    if isinstance(path, int):
+        return False  # a descriptor already open
+    if isinstance(mode, str):
+        return any(c in mode for c in "wax+")
+    return isinstance(flags, int) and bool(flags & _WRITES)
+
+
+@contextlib.contextmanager
+def _no_changes():
+    """Refuse, in this thread, what the grader's sandbox refuses: writing a file, making or
+    removing one, starting a program. An audit hook cannot be removed: it is added once, and
+    stays idle outside this block."""
+    if not _guarded:
+        sys.addaudithook(_refuse_changes)
+        _guarded.append(True)
+    me = threading.get_ident()
+    _REFUSING.add(me)
+    try:
+        yield
+    finally:
+        _REFUSING.discard(me)
+
+
+# Ctrl-C and SIGTERM stop the check: each is noted, then raised as KeyboardInterrupt.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_STOPPED: list[int] = []  # the signals that came while the check ran, first first
+_CLEANING: list[bool] = []  # set while the folder is removed: a signal then is noted, not raised
+
+
+def _stop(signum: int, frame: object) -> None:
+    """The check's handler of Ctrl-C and SIGTERM (`stopping`)."""
+    _STOPPED.append(signum)
+    if len(_STOPPED) == 1 and not _CLEANING:  # once, and never cutting the clean-up short
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def stopping() -> Iterator[None]:
+    """Ctrl-C and SIGTERM noted and raised as KeyboardInterrupt while the check runs; the
+    handlers before put back after (a Jupyter kernel's own). After SIGTERM, SystemExit(143)
+    goes on up: a caller's own clean-up runs too (the notebook's folder), where sending the
+    signal again would end the process before it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # no signal handler but in the main thread: the signals do as they did
+        return
+
+    _STOPPED.clear()
+    _CLEANING.clear()
+    previous = {sig: signal.signal(sig, _stop) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        stopped, _STOPPED[:], _CLEANING[:] = list(_STOPPED), [], []
+        if signal.SIGTERM in stopped:
+            raise SystemExit(128 + signal.SIGTERM)
+
+
+def stop_if_asked() -> None:
+    """Raise KeyboardInterrupt if Ctrl-C or SIGTERM came while student code ran: it may have
+    caught the one raised in it (`except BaseException`), or taken it for its own error."""
+    if _STOPPED:
+        raise KeyboardInterrupt
+
+
+def cleaning_up() -> None:
+    """From here until `stopping` ends, Ctrl-C and SIGTERM are noted, never raised: the
+    check's clean-up (its working folder removed) is not cut short."""
+    _CLEANING.append(True)
+
+
+class OutOfTime(BaseException):
+    """Raised in the student's code when its time is up: not an Exception, so that the
+    student's own `except Exception` does not swallow it."""
+
+
+def _expire(signum: int, frame: object) -> None:
+    """The check's handler of its timer (`time_limit`)."""
+    raise OutOfTime
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float):
+    """Stop the student's code after `seconds`, as the grader does: an endless loop hung
+    check.py for good, with nothing printed. Only where a timer signal reaches it (the main
+    thread on Linux and macOS, Colab's kernel included); elsewhere there is no limit."""
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+
+    previous = signal.signal(signal.SIGALRM, _expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    _BACKSTOP.arm(seconds + BACKSTOP_SECONDS)
+    try:
+        yield
+    finally:
+        try:
+            _BACKSTOP.disarm()
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+
+# Seconds past a time limit after which the backstop stops student code the timer did not.
+BACKSTOP_SECONDS = 2.0
+
+
+class _Backstop:
+    """A thread that raises OutOfTime in the thread running student code when the timer's
+    signal has not stopped it BACKSTOP_SECONDS after its limit. Student code can ignore, block
+    or cancel that signal (`signal.signal(signal.SIGALRM, signal.SIG_IGN)`, `signal.setitimer(
+    signal.ITIMER_REAL, 0)`, `signal.pthread_sigmask`), which does nothing in the grader, whose
+    deadline is outside the student's process: an endless loop after it hung check.py for good.
+    Started once, before student code runs (it may start no thread); where Python cannot raise
+    in another thread (not CPython), it does nothing."""
+
+    def __init__(self) -> None:
+        self._ready = threading.Condition()
+        self._armed: tuple[float, int] | None = None  # (monotonic deadline, thread id)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._watch, name="check-backstop", daemon=True)
+            self._thread.start()
+
+    def arm(self, seconds: float) -> None:
+        with self._ready:
+            self._armed = (time.monotonic() + seconds, threading.get_ident())
+            self._ready.notify()
+
+    def disarm(self) -> None:
+        with self._ready:
+            self._armed = None
+
+    def _watch(self) -> None:
+        with self._ready:
+            while True:
+                if self._armed is None:
+                    self._ready.wait()
+                    continue
+                deadline, thread = self._armed
+                if time.monotonic() < deadline:
+                    self._ready.wait(deadline - time.monotonic())
+                    continue
+                self._armed = None
+                _raise_in(thread, OutOfTime)
+
+
+def _raise_in(thread: int, error: type[BaseException]) -> None:
+    """`error` raised in `thread` at its next Python instruction (CPython's async exception)."""
+    try:
+        import ctypes
+
+        set_async = ctypes.pythonapi.PyThreadState_SetAsyncExc
+    except (ImportError, AttributeError):
+        return
+    set_async(ctypes.c_ulong(thread), ctypes.py_object(error))
+
+
+_BACKSTOP = _Backstop()
+
+
+# A signal student code sends its own process lands here as in the grader's process for it:
+# there SIGINT and SIGTERM are blocked (they wait, and change nothing), a handler of the
+# student's own runs, and any other signal does what it does by default: ends the process
+# (SIGKILL, SIGABRT, SIGUSR1 ...), stops it until the time limit (SIGSTOP), or nothing (SIGCHLD).
+# Sent for real, it reached check.py: SIGKILL and os.abort() ended it without its table, SIGTERM
+# and SIGINT stopped it as a Ctrl-C does; and a signal to another process (os.kill(0, ...) is
+# check.py's whole process group, the student's shell job) was sent, where the grader refuses it.
+_BLOCKED_THERE = frozenset({signal.SIGINT, signal.SIGTERM})
+_NOTHING_BY_DEFAULT = frozenset(
+    getattr(signal, n) for n in ("SIGCHLD", "SIGURG", "SIGWINCH", "SIGCONT") if hasattr(signal, n)
+)
+_STOPPING_BY_DEFAULT = frozenset(
+    getattr(signal, n) for n in ("SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU") if hasattr(signal, n)
+)
+_OWN_HANDLERS = (_stop, _expire)  # the check's: the grader's process has the defaults there
+
+
+def _to_itself(sig: Any, send: Any) -> Any:
+    """What `sig`, sent by student code to its own process, does in the grader's: `send()`
+    sends it for real where it does the same here (a probe, an invalid number, a handler of the
+    student's own)."""
+    try:
+        handler = signal.getsignal(sig)
+    except (TypeError, ValueError):  # 0 (a probe) or no signal: the real call, as there
+        return send()
+    if sig in _BLOCKED_THERE or handler is signal.SIG_IGN:
+        return None
+    if callable(handler) and handler not in _OWN_HANDLERS:
+        return send()
+    if sig in _NOTHING_BY_DEFAULT:
+        return None
+    if sig in _STOPPING_BY_DEFAULT:
+        raise OutOfTime  # stopped there, until the grader's time limit
+    return _ending_process()
+
+
+def _signalling(kill: Any, event: str) -> Any:
+    """os.kill or os.killpg as the grader's process has them: to itself (its id, or 0 for its
+    own group: it is alone in its session there) the signal does what it does there; to any
+    other process it is refused, in the grader's words."""
+
+    def signal_only_itself(pid: int, sig: int) -> Any:
+        if threading.get_ident() not in _REFUSING:
+            return kill(pid, sig)
+        if pid not in (0, os.getpid()):
+            raise PermissionError(f"{event}: a student process may signal only itself")
+        return _to_itself(sig, lambda: kill(pid, sig))
+
+    return signal_only_itself
+
+
+def _raising(raise_signal: Any) -> Any:
+    """signal.raise_signal as the grader's process has it (`_to_itself`)."""
+
+    def raise_in_itself(sig: int) -> Any:
+        if threading.get_ident() not in _REFUSING:
+            return raise_signal(sig)
+        return _to_itself(sig, lambda: raise_signal(sig))
+
+    return raise_in_itself
+
+
+def _thread_signalling(pthread_kill: Any) -> Any:
+    """signal.pthread_kill as the grader's process has it: its only thread is the one that
+    runs student code (`_to_itself`)."""
+
+    def signal_a_thread(thread_id: int, sig: int) -> Any:
+        if threading.get_ident() not in _REFUSING:
+            return pthread_kill(thread_id, sig)
+        return _to_itself(sig, lambda: pthread_kill(thread_id, sig))
+
+    return signal_a_thread
+
+
+def _aborting(abort: Any) -> Any:
+    """os.abort as the grader's process has it: the process ends (`ProcessEnded`)."""
+
+    def abort_it() -> Any:
+        return _ending_process() if threading.get_ident() in _REFUSING else abort()
+
+    return abort_it
+
+
+# What starting a thread raises in the grader's process for student code, which may start none
+# (RLIMIT_NPROC 0): a file that started one at import passed the check and failed to import.
+THREAD_REFUSED = "can't start new thread"
+
+
+def _no_thread(start: Any) -> Any:
+    """A thread starter (`_thread.start_new_thread`, what threading.Thread.start calls) as the
+    grader's process has it: refused to student code, as there."""
+
+    def refusing(*args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() in _REFUSING:
+            raise RuntimeError(THREAD_REFUSED)
+        return start(*args, **kwargs)
+
+    return refusing
+
+
+def _graders_threads() -> list[tuple[Any, str, Any]]:
+    """(owner, name, refusing starter) for every way Python starts a thread (names vary with
+    the Python version: start_joinable_thread from 3.13)."""
+    import _thread
+
+    names = ("start_new_thread", "start_new", "start_joinable_thread")
+    patched = [(_thread, n, _no_thread(getattr(_thread, n))) for n in names if hasattr(_thread, n)]
+    for n in ("_start_new_thread", "_start_joinable_thread"):  # threading's own copies
+        if hasattr(threading, n):
+            patched.append((threading, n, _no_thread(getattr(threading, n))))
+    return patched
+
+
+def _graders_signals() -> list[tuple[Any, str, Any]]:
+    """(owner, name, what the grader's process has there) for the ways to signal a process,
+    os's and posix's (os.kill is posix.kill; a file may import either)."""
+    posix = sys.modules[os.name]
+    patched = [(signal, "raise_signal", _raising(signal.raise_signal))]
+    if hasattr(signal, "pthread_kill"):
+        patched.append((signal, "pthread_kill", _thread_signalling(signal.pthread_kill)))
+    for owner in (os, posix):
+        patched.append((owner, "abort", _aborting(os.abort)))
+        for name in ("kill", "killpg"):
+            if hasattr(os, name):
+                patched.append((owner, name, _signalling(getattr(os, name), f"os.{name}")))
+    return patched
+
+
+class CappedOutput(io.StringIO):
+    """What the student's code prints, cut as the grader cuts it: the first OUTPUT_BYTES bytes
+    kept, the rest counted (a print in a loop once sent 40 MB to the student's terminal, or
+    into their notebook)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kept = 0
+        self.dropped = 0
+        self.shut = False
+
+    def close(self) -> None:
+        """Closed by student code (`sys.stdout.close()`): later prints fail, as on the grader's
+        closed stdout, and what was printed stays (StringIO.close threw it away, and check.py
+        ended in a traceback where the grader passed every function)."""
+        self.shut = True
+
+    @property
+    def closed(self) -> bool:
+        return self.shut
+
+    def write(self, s: str) -> int:
+        if self.shut:
+            raise ValueError("I/O operation on closed file.")
+        data = s.encode("utf-8", "surrogatepass")
+        room = max(OUTPUT_BYTES - self.kept, 0)
+        if room:
+            super().write(data[:room].decode("utf-8", "ignore"))
+            self.kept += min(room, len(data))
+        self.dropped += max(len(data) - room, 0)
+        return len(s)
+
+    def getvalue(self) -> str:
+        text = super().getvalue()
+        if self.dropped:
+            text += f"\n... [{self.dropped} more bytes of output were cut]"
+        return text
+
+
+# The check runs in the student's own Python, which may hold much more than the grader promises
+# (matplotlib, from the lecture's first cell; einops or scipy in Colab): an import of it passed
+# here and cost the whole file in the grader. Any such import from a student's file now fails
+# here as it would there (student_text.grader_has: the standard library, torch and numpy).
+def _graders_imports(real: Any, student_files: set[str]) -> Any:
+    """`__import__` that refuses, from the student's files only (torch's own lazy imports pass),
+    what the grader may lack, with the ModuleNotFoundError the grader's process raises."""
+
+    def imported(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002 - __import__'s own
+        if level == 0 and (globals or {}).get("__file__") in student_files and not grader_has(name):
+            top = name.partition(".")[0]
+            raise ModuleNotFoundError(f"No module named '{top}'", name=top)
+        return real(name, globals, locals, fromlist, level)
+
+    return imported
+
+
+def _graders_exit(real: Any, student_files: set[str]) -> Any:
+    """`atexit.register` as the grader's process has it for the student's files: it ends with
+    os._exit, so their exit functions never run. check.py ran them after its table, outside the
+    grader's conditions (a print after the table; an `os.kill(os.getpid(), 9)` that took the
+    table with it). Registrations from anything else (a module the student imports) stand."""
+
+    def register(func: Any, *args: Any, **kwargs: Any) -> Any:
+        caller = sys._getframe(1).f_globals.get("__file__")
+        if threading.get_ident() in _REFUSING and caller in student_files:
+            return func
+        return real(func, *args, **kwargs)
+
+    return register
+
+
+@contextlib.contextmanager
+def graders_conditions(
+    folder: Path,
+    printed: io.StringIO,
+    sources: Path | None = None,
+    files: tuple[str, ...] = (),
+    away: tuple[Path, ...] = (),
+):
+    """Run inside `folder`, with no stdin, no debugger, torch as the grader's sandbox has it
+    (_graders_torch), no file written, prints captured and none of the student's other files
+    importable (`sources`: the folder they came from; `files`: the assignment's module names;
+    `away`: the bundle's own folder, which holds the stubs); restore after (check.main() may
+    run in a Jupyter kernel, which must get its own back)."""
+    saved = os.getcwd(), sys.stdin, sys.breakpointhook, sys.path[:]
+    _BACKSTOP.start()  # before student code, which may start no thread
+    mask = _signal_mask()
+    patched = [(owner, name, getattr(owner, name)) for owner, name, _ in _graders_torch()]
+    hidden = _hide_other_files(folder, sources, files, away)
+    os.chdir(folder)
+    sys.stdin, sys.breakpointhook = io.StringIO(""), _no_debugger
+    for owner, name, theirs in _graders_torch():
+        setattr(owner, name, theirs)
+    real_import, real_register = builtins.__import__, atexit.register
+    student_files = {f"{name}.py" for name in files}
+    builtins.__import__ = _graders_imports(real_import, student_files)
+    atexit.register = _graders_exit(real_register, student_files)
+    try:
+        with (
+            contextlib.redirect_stdout(printed),
+            contextlib.redirect_stderr(printed),
+            _no_changes(),
+        ):
+            yield
+    finally:
+        builtins.__import__, atexit.register = real_import, real_register
+        _signal_mask(mask)  # student code may have blocked the timer's signal (pthread_sigmask)
+        os.chdir(saved[0])
+        sys.stdin, sys.breakpointhook = saved[1], saved[2]
+        for owner, name, original in patched:
+            setattr(owner, name, original)
+        sys.path[:] = saved[3]
+        sys.modules.update(hidden)
+
+
+def _signal_mask(mask: Any = None) -> Any:
+    """This thread's blocked signals, set to `mask` when given; None where there is no mask."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    if mask is None:
+        return signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    return signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+def _hide_other_files(
+    folder: Path, sources: Path | None, files: tuple[str, ...], away: tuple[Path, ...]
+) -> dict[str, Any]:
+    """Take away what the grader's process lacks: the folders the student's files sit in (the
+    checked one, and the bundle's, which `python check.py` puts first on sys.path and which
+    holds the stubs) and an exercise module imported earlier. `from exercise2 import dlogits`
+    in exercise3.py then fails here as in the grader, not import the student's or the stub's.
+    Returns the modules taken out of sys.modules, to put back."""
+    gone = {*(p.resolve() for p in away), *([sources.resolve()] if sources is not None else [])}
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() not in gone]
+    here = folder.resolve()
+    return {
+        name: sys.modules.pop(name)
+        for name in files
+        if name in sys.modules
+        and Path(getattr(sys.modules[name], "__file__", None) or "/").resolve().parent != here
+    }
