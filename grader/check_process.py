@@ -23,11 +23,14 @@ import bdb
 import builtins
 import contextlib
 import io
+import itertools
+import operator
 import os
 import signal
 import sys
 import threading
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -571,6 +574,120 @@ def _graders_exit(real: Any, student_files: set[str]) -> Any:
     return register
 
 
+# A student's file may change torch for the whole process (`torch.Tensor.__sub__ = ...`,
+# `torch.exp = ...`, at import or in a call). In the grader that change stays in the student's
+# own process, where only that file's code meets it; here it reached the check's own reference
+# computation (autograd's training run ended check.py in a traceback) and the next file's code.
+# So each file's changes are kept aside while anything else runs, and made again for its code.
+_ABSENT = object()  # where an attribute is not there
+
+
+class TorchChanges:
+    """What one student file changed in torch: for each owner (one of torch's modules, or
+    torch.Tensor), by id, the attributes it set or deleted, by name (`_ABSENT`: deleted)."""
+
+    def __init__(self) -> None:
+        self.made: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+    def put_back(self) -> None:
+        """The file's changes made again: its code meets torch as it left it."""
+        for owner, attributes in self.made.values():
+            for name, value in attributes.items():
+                _put(owner, name, value)
+
+    def take_back(self, copy: TorchCopy) -> None:
+        """Note what the code just run changed since `copy` (torch as the check has it) and
+        undo it: torch is the check's again."""
+        if copy.holds():
+            self.made.clear()
+            return
+        _COPY.clear()  # a name deleted and set again moved in its dict: copied again next time
+        for owner, seen in zip(copy.owners, copy.dicts, strict=True):
+            now = dict(vars(owner))
+            changed = {n: v for n, v in now.items() if seen.get(n, _ABSENT) is not v}
+            changed.update((n, _ABSENT) for n in seen if n not in now)
+            for name in [n for n, v in changed.items() if _torch_own(n, v, seen)]:
+                del changed[name]
+            for name in changed:
+                _put(owner, name, seen.get(name, _ABSENT))
+            if changed:
+                self.made[id(owner)] = (owner, changed)
+            else:
+                self.made.pop(id(owner), None)
+
+
+class TorchCopy:
+    """The attributes of torch's modules imported so far and of torch.Tensor (the class of every
+    tensor: `__sub__` and the like) at one moment, also in one row, which tells in one quick
+    pass whether any changed since (the same objects in the same order; a name deleted and set
+    again reads as changed, and is then compared one by one)."""
+
+    def __init__(self) -> None:
+        self.modules = len(sys.modules)
+        self.owners = [
+            m
+            for n, m in list(sys.modules.items())
+            if (n == "torch" or n.startswith("torch.")) and _is_module(m)
+        ] + [torch.Tensor]
+        self.dicts = [dict(vars(owner)) for owner in self.owners]
+        self.sizes = [len(d) for d in self.dicts]
+        self.row = tuple(itertools.chain.from_iterable(d.values() for d in self.dicts))
+
+    def holds(self) -> bool:
+        """Whether torch's attributes are still those copied (one pass in C: a copy of them all
+        at every call cost the check a third of its time)."""
+        now = list(map(vars, self.owners))
+        if list(map(len, now)) != self.sizes:
+            return False
+        values = itertools.chain.from_iterable(map(_VALUES, now))
+        return all(map(operator.is_, values, self.row))
+
+
+_VALUES = operator.methodcaller("values")
+_COPY: list[TorchCopy] = []  # the last copy, taken again when torch changed or grew
+
+
+def _torch_now() -> TorchCopy:
+    """A copy of torch's attributes as they are now: the last one, unless torch grew since (a
+    module imported) or student code changed it (`take_back`). The check's own code changes
+    none of torch's attributes between two runs of student code, and a check of them all at
+    each run too cost the check a tenth of its time."""
+    if not _COPY or _COPY[0].modules != len(sys.modules):
+        _COPY[:] = [TorchCopy()]
+    return _COPY[0]
+
+
+def _torch_own(name: str, value: Any, seen: dict) -> bool:
+    """A change torch makes itself, not the student: a submodule imported on the way (its lazy
+    imports), a warning's registry in the module that warned."""
+    return name == "__warningregistry__" or (name not in seen and _is_module(value))
+
+
+def _is_module(value: Any) -> bool:
+    return isinstance(value, types.ModuleType)
+
+
+def _put(owner: Any, name: str, value: Any) -> None:
+    with contextlib.suppress(AttributeError, TypeError):
+        if value is _ABSENT:
+            delattr(owner, name)
+        else:
+            setattr(owner, name, value)
+
+
+@contextlib.contextmanager
+def students_torch(changes: TorchChanges) -> Iterator[None]:
+    """torch as the student's file left it while its code runs (`changes` made again), and as
+    the check has it the moment it stops (what the code changed noted in `changes`, undone).
+    Entered before the grader's own changes to torch (_graders_torch), which are left after."""
+    before = _torch_now()
+    changes.put_back()
+    try:
+        yield
+    finally:
+        changes.take_back(before)
+
+
 @contextlib.contextmanager
 def graders_conditions(
     folder: Path,
@@ -578,12 +695,29 @@ def graders_conditions(
     sources: Path | None = None,
     files: tuple[str, ...] = (),
     away: tuple[Path, ...] = (),
+    torch_changes: TorchChanges | None = None,
 ):
     """Run inside `folder`, with no stdin, no debugger, torch as the grader's sandbox has it
-    (_graders_torch), no file written, prints captured and none of the student's other files
-    importable (`sources`: the folder they came from; `files`: the assignment's module names;
-    `away`: the bundle's own folder, which holds the stubs); restore after (check.main() may
-    run in a Jupyter kernel, which must get its own back)."""
+    (_graders_torch) with the changes the student's file made to it (`torch_changes`: one
+    file's, kept from its import to its calls; none kept when not given), no file written,
+    prints captured and none of the student's other files importable (`sources`: the folder
+    they came from; `files`: the assignment's module names; `away`: the bundle's own folder,
+    which holds the stubs); restore after (check.main() may run in a Jupyter kernel, which
+    must get its own back)."""
+    changes = torch_changes if torch_changes is not None else TorchChanges()
+    with students_torch(changes), _graders_process(folder, printed, sources, files, away):
+        yield
+
+
+@contextlib.contextmanager
+def _graders_process(
+    folder: Path,
+    printed: io.StringIO,
+    sources: Path | None,
+    files: tuple[str, ...],
+    away: tuple[Path, ...],
+):
+    """`graders_conditions` but for torch's changes: those of the grader's process."""
     saved = os.getcwd(), sys.stdin, sys.breakpointhook, sys.path[:]
     _BACKSTOP.start()  # before student code, which may start no thread
     mask = _signal_mask()

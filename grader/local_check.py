@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import io
 import linecache
 import shutil
 import sys
@@ -37,6 +36,7 @@ from .check_process import (
     CappedOutput,
     OutOfTime,
     ProcessEnded,
+    TorchChanges,
     cleaning_up,
     graders_conditions,
     stop_if_asked,
@@ -261,6 +261,8 @@ class LocalFile:
     scan: Scan = field(default_factory=Scan)  # the grader's reading of the file, before it runs
     load_error: Outcome | None = None
     printed: CappedOutput = field(default_factory=CappedOutput)
+    # What its code changed in torch, met by its code only, as in its own process in the grader.
+    torch_changes: TorchChanges = field(default_factory=TorchChanges)
 
 
 class LocalSession:
@@ -321,7 +323,7 @@ class LocalSession:
         ended = ProcessEnded.calls
         # Grad mode off, as in the grader's process: entered outside the conditions, whose
         # grad switch refuses the check's own switching back on.
-        with torch.no_grad(), self._conditions(home, f.printed):
+        with torch.no_grad(), self._conditions(f):
             try:
                 with time_limit(IMPORT_SECONDS):
                     exec(compile(text, str(f.path), "exec"), namespace)  # noqa: S102 - the student's own file
@@ -362,8 +364,11 @@ class LocalSession:
             return Outcome("forbidden", message + banned_traceback(e, path), whole_file=True)
         return Outcome("error", import_failure(name, student_traceback(e, path)), whole_file=True)
 
-    def _conditions(self, home: Path, printed: io.StringIO):
-        return graders_conditions(home, printed, self.sources, self.names, self.away)
+    def _conditions(self, f: LocalFile):
+        """The grader's process for `f`: its folder, its prints, its changes to torch."""
+        return graders_conditions(
+            f.home, f.printed, self.sources, self.names, self.away, f.torch_changes
+        )
 
     def call_each(
         self, file: str, func: str, availables, allowed: frozenset[str], public=False, *, scope=""
@@ -404,7 +409,7 @@ class LocalSession:
         """One call under the grader's conditions, judged as the grader's session judges it."""
         fn, tripwire, ended = f.module[func], AutogradTripwire(), ProcessEnded.calls
         # no_grad outside the conditions: their grad switch refuses its switching back on.
-        with torch.no_grad(), self._conditions(f.home, f.printed), tripwire:
+        with torch.no_grad(), self._conditions(f), tripwire:
             try:
                 with time_limit(CALL_SECONDS):
                     value, failure = fn(*first, **args), None
@@ -429,7 +434,7 @@ class LocalSession:
             return Outcome("forbidden", autograd_used(func))
         if failure:
             return failure
-        with torch.no_grad(), self._conditions(f.home, f.printed):
+        with torch.no_grad(), self._conditions(f):
             try:
                 # Under a time limit too: the grader's deadline covers the reading of the answer
                 # (a list whose __iter__ never ends timed out there and hung the check for good).

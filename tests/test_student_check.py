@@ -188,8 +188,23 @@ SILENCED_TIMER = {
 # Exit functions a file registers: the grader's process for it ends with os._exit and never
 # runs them; check.py ran them after its table (a print after it, or a SIGKILL that lost it).
 AT_EXIT = "import atexit\nimport os\n\natexit.register({})\n"
+# A file that changes torch for the whole process, at import or in a call: in the grader only its
+# own process meets the change; check.py's own reference (autograd's training run) met it too,
+# and ended in a traceback.
+ZERO_SUBTRACTION = "\ntorch.Tensor.__sub__ = lambda a, b: torch.zeros(())\n"
+NO_TANH_DH = "    torch.tanh = None\n    dh = dlogits @ W2.T\n"
 
 SCENARIOS = {
+    "a file that changes torch's subtraction at import": (
+        {"exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + ZERO_SUBTRACTION)},
+        "exercise2.dhprebn",
+        ("WRONG", "wrong shape"),  # its own dhprebn meets the change, as in the grader
+    ),
+    "a function that deletes torch.tanh": (
+        {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", NO_TANH_DH)},
+        "exercise1.dh",
+        ("ok",),
+    ),
     # Syntax newer than the oldest Python the grader runs on: accepted where the file was read by
     # a newer Python (except* on 3.11, `f"{d["k"]}"` on Colab's 3.12), refused where it was not.
     # Both read it as 3.10 does, whatever Python they run on (tools/student-pythons.sh runs the

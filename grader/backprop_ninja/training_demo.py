@@ -89,7 +89,7 @@ def split_words(words: list[str]) -> tuple[list[str], list[str], list[str]]:
 def load_local_backward(path: Path) -> Callable[..., object]:
     """The student's `backward`, imported as the grader imports it (empty folder, no stdin, no
     debugger); for the bundle, where the student runs their own code on their own machine."""
-    from ..check_process import graders_conditions
+    from ..check_process import TorchChanges, graders_conditions
     from ..local_check import student_traceback
     from .student_check_driver import BUNDLE_FOLDER, FILES
 
@@ -112,7 +112,11 @@ def load_local_backward(path: Path) -> Callable[..., object]:
     bare = Path("exercise3.py")
     linecache.cache[str(bare)] = (len(text), None, text.splitlines(True), str(bare))
     namespace: dict = {"__name__": "_student_exercise3", "__file__": str(bare)}
-    with graders_conditions(home, io.StringIO(), path.parent, FILES, (BUNDLE_FOLDER,)):
+    # What the file changes in torch, met by its code only (the training's autograd run is the
+    # check's own): in the grader, its own process.
+    changes = TorchChanges()
+    conditions = (path.parent, FILES, (BUNDLE_FOLDER,), changes)
+    with graders_conditions(home, io.StringIO(), *conditions):
         try:
             exec(compile(text, str(bare), "exec"), namespace)  # noqa: S102 - the student's own file
         except BaseException as e:  # noqa: BLE001 - even exit() is reported, not obeyed
@@ -124,7 +128,7 @@ def load_local_backward(path: Path) -> Callable[..., object]:
         raise TrainingError(f"{path} defines no function `backward`")
 
     def run(**kwargs):
-        with graders_conditions(home, io.StringIO(), path.parent, FILES, (BUNDLE_FOLDER,)):
+        with graders_conditions(home, io.StringIO(), *conditions):
             try:
                 return backward(**kwargs)
             except NotImplementedError:
