@@ -91,6 +91,12 @@ _IMPORT_PROBLEMS = (
         "function itself",
     ),
     (
+        re.compile(r"^SystemExit\b"),
+        "it calls sys.exit() or exit() (or raises SystemExit), which the grader takes for a "
+        "failure: remove it (code you run yourself belongs under `if __name__ == "
+        '"__main__":`, which the grader does not run)',
+    ),
+    (
         re.compile(r"^(ModuleNotFoundError|ImportError)\b.*?'([^']*)'"),
         "it imports '{1}', which the grader does not have: use only torch, "
         "torch.nn.functional, math and numpy",
@@ -174,6 +180,9 @@ def import_failure(file: str, traceback_text: str, brief: bool = False, plain: s
     (`brief`: the reason alone when there is one, for a command line; `plain`: the reason,
     where the caller knows it better than the traceback's last line, as `unreachable`)."""
     plain = plain or explain_failure(traceback_text)
+    if not plain and not traceback_text.startswith(TRACEBACK):
+        # No traceback but the reason itself (PROCESS_ENDED: os._exit at import), on the row too.
+        return f"importing {file}.py failed: {traceback_text}"
     head = f"importing {file}.py failed: {plain}" if plain else f"importing {file}.py failed:"
     return head if plain and brief else f"{head}\n{traceback_text}"
 

@@ -337,7 +337,28 @@ SCENARIOS = {
             )
         },
         "exercise2.dhprebn",
-        ("ERROR", "importing exercise2.py failed"),
+        ("ERROR", "importing exercise2.py failed: the process running your code ended"),
+    ),
+    # An import that ends the process, or stops with SystemExit: the row said "importing
+    # exercise2.py failed:" and no more (the reason was on the message's next line), or only
+    # "SystemExit", in check.py and the grader alike.
+    "os._exit(3) at import": (
+        {
+            "exercise2": mutated(
+                "exercise2", AFTER_IMPORTS, AFTER_IMPORTS + "import os\nos._exit(3)\n"
+            )
+        },
+        "exercise2.dlogits",
+        ("ERROR", "importing exercise2.py failed: the process running your code ended"),
+    ),
+    "sys.exit() at import": (
+        {
+            "exercise2": mutated(
+                "exercise2", AFTER_IMPORTS, AFTER_IMPORTS + "import sys\nsys.exit()\n"
+            )
+        },
+        "exercise2.dlogits",
+        ("ERROR", "importing exercise2.py failed: it calls sys.exit() or exit()"),
     ),
     "signal.raise_signal(SIGTERM) in a function": (
         {

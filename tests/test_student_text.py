@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from grader.student_text import (
+    PROCESS_ENDED,
     call_failure,
     did_you_mean,
     empty_file,
@@ -33,6 +34,8 @@ def traceback_of(last: str) -> str:
         ("EOFError: EOF when reading a line", ("input()", "remove the input() call")),
         ("bdb.BdbQuit", ("breakpoint()", "remove it")),
         ("ModuleNotFoundError: No module named 'matplotlib'", ("'matplotlib'", "only torch")),
+        ("SystemExit", ("sys.exit() or exit()", "remove it")),
+        ("SystemExit: 3", ("sys.exit() or exit()", "remove it")),
     ],
 )
 def test_an_import_time_failure_says_problem_and_fix(last: str, says: tuple[str, ...]) -> None:
@@ -50,6 +53,14 @@ def test_an_unknown_failure_keeps_its_traceback_alone() -> None:
     assert summary_line(import_failure("exercise2", tb)) == (
         "importing exercise2.py failed: ZeroDivisionError: division by zero"
     )
+
+
+def test_an_import_that_ended_the_process_says_so_on_its_first_line() -> None:
+    """The reason without a traceback (the process ended: os._exit at import) was on the
+    message's second line, and the table's row said "importing exercise2.py failed:" alone."""
+    message = import_failure("exercise2", PROCESS_ENDED)
+    assert message == f"importing exercise2.py failed: {PROCESS_ENDED}"
+    assert summary_line(message) == message
 
 
 def test_an_allowed_argument_used_but_not_declared_says_declare_it() -> None:
