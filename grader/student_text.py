@@ -44,6 +44,12 @@ PROCESS_ENDED = (
     "a segmentation fault, or running out of memory or CPU time)"
 )
 
+# Where the Python running the check lacks numpy, which the grader has.
+NUMPY_HERE = (
+    "which the grader has and the Python running this check does not: install numpy "
+    "(pip install numpy) and check again to see the grader's verdict"
+)
+
 # The last line of a student's traceback -> what went wrong and how to fix it, in plain words.
 # The grader imports a file in an empty folder, with no keyboard and no debugger.
 _IMPORT_PROBLEMS = (
@@ -95,6 +101,17 @@ _IMPORT_PROBLEMS = (
         "it calls sys.exit() or exit() (or raises SystemExit), which the grader takes for a "
         "failure: remove it (code you run yourself belongs under `if __name__ == "
         '"__main__":`, which the grader does not run)',
+    ),
+    # numpy is the grader's (SPEC.md), not always the student's: `pip install torch` brings
+    # none, and torch then raises this at .numpy() or torch.from_numpy. check.py cannot run
+    # the code as the grader does (which judged a returned .numpy() "a numpy array"): it says so.
+    (
+        re.compile(r"^(ModuleNotFoundError|ImportError)\b.*?'numpy(\.[\w.]*)?'"),
+        f"it imports numpy, {NUMPY_HERE}",
+    ),
+    (
+        re.compile(r"^RuntimeError: Numpy is not available"),
+        f"it uses numpy (.numpy(), torch.from_numpy), {NUMPY_HERE}",
     ),
     (
         re.compile(r"^(ModuleNotFoundError|ImportError)\b.*?'([^']*)'"),

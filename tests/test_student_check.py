@@ -1342,16 +1342,50 @@ def test_the_bundle_check_given_a_notebook_says_it_checks_py_files(
     assert "todo" not in said
 
 
-def test_the_bundle_check_is_quiet_without_numpy(bundle_dir: Path, tmp_path: Path) -> None:
-    """`pip install torch` brings no numpy, and torch then warns at import ("Failed to
-    initialize NumPy") on every run of check.py, which needs none."""
+def without_numpy(tmp_path: Path) -> Path:
+    """A folder that, put first on the path, makes a Python with numpy one without it (as
+    `pip install torch` alone leaves it)."""
     fake = tmp_path / "fake"
     (fake / "numpy").mkdir(parents=True)
     (fake / "numpy" / "__init__.py").write_text(
         "raise ModuleNotFoundError(\"No module named 'numpy'\")\n"
     )
+    return fake
+
+
+def test_the_bundle_check_is_quiet_without_numpy(bundle_dir: Path, tmp_path: Path) -> None:
+    """`pip install torch` brings no numpy, and torch then warns at import ("Failed to
+    initialize NumPy") on every run of check.py, which needs none."""
     folder = student_folder(tmp_path / "mine", {})
+    fake = without_numpy(tmp_path)
     assert "36 of 36 items pass" in bundle_check(bundle_dir, folder, site=fake)  # no stderr
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "grader_says"),
+    [
+        ("    return dlogits\n", "    return dlogits.numpy()\n", "returned a numpy array"),
+        (AFTER_IMPORTS, AFTER_IMPORTS + "import numpy as np\n", "ok"),
+    ],
+    ids=[".numpy()", "import numpy"],
+)
+def test_numpy_code_without_numpy_says_what_the_check_cannot_tell(
+    bundle_dir: Path, public_grader, tmp_path: Path, old: str, new: str, grader_says: str
+) -> None:
+    """numpy is the grader's and student code may use it, but a Python with torch alone has
+    none: there a dlogits returning `.numpy()` was "RuntimeError: Numpy is not available" in
+    check.py (WRONG, "returned a numpy array", in the grader), and `import numpy` was "which
+    the grader does not have: use only torch, ... and numpy". check.py cannot run numpy code
+    without numpy, so the verdicts differ; its row says why, and how to see the grader's."""
+    folder = student_folder(tmp_path / "mine", {"exercise2": mutated("exercise2", old, new)})
+    table = bundle_check(bundle_dir, folder, site=without_numpy(tmp_path))
+    local = rows_of(table, "exercise2.dlogits")
+    graded_row = rows_of(render(graded(public_grader, folder)), "exercise2.dlogits")
+    assert grader_says in graded_row
+    assert "ERROR" in local, local
+    assert "which the grader has and the Python running this check does not" in local, local
+    assert "pip install numpy" in local
+    assert "does not have: use only" not in local
 
 
 def test_the_check_s_autograd_words_are_the_grader_s():
