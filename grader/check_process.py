@@ -583,8 +583,9 @@ _ABSENT = object()  # where an attribute is not there
 
 
 class TorchChanges:
-    """What one student file changed in torch: for each owner (one of torch's modules, or
-    torch.Tensor), by id, the attributes it set or deleted, by name (`_ABSENT`: deleted)."""
+    """What one student file changed in torch (or the builtins): for each owner (one of
+    torch's modules, torch.Tensor, builtins), by id, the attributes it set or deleted, by
+    name (`_ABSENT`: deleted)."""
 
     def __init__(self) -> None:
         self.made: dict[int, tuple[Any, dict[str, Any]]] = {}
@@ -617,10 +618,11 @@ class TorchChanges:
 
 
 class TorchCopy:
-    """The attributes of torch's modules imported so far and of torch.Tensor (the class of every
-    tensor: `__sub__` and the like) at one moment, also in one row, which tells in one quick
-    pass whether any changed since (the same objects in the same order; a name deleted and set
-    again reads as changed, and is then compared one by one)."""
+    """The attributes of torch's modules imported so far, of torch.Tensor (the class of every
+    tensor: `__sub__` and the like) and of the builtins (`builtins.range = ...` in exercise2.py
+    failed exercise1's `dlogprobs[range(n), Yb]` in check.py) at one moment, also in one row,
+    which tells in one quick pass whether any changed since (the same objects in the same
+    order; a name deleted and set again reads as changed, and is then compared one by one)."""
 
     def __init__(self) -> None:
         self.modules = len(sys.modules)
@@ -628,7 +630,7 @@ class TorchCopy:
             m
             for n, m in list(sys.modules.items())
             if (n == "torch" or n.startswith("torch.")) and _is_module(m)
-        ] + [torch.Tensor]
+        ] + [torch.Tensor, builtins]
         self.dicts = [dict(vars(owner)) for owner in self.owners]
         self.sizes = [len(d) for d in self.dicts]
         self.row = tuple(itertools.chain.from_iterable(d.values() for d in self.dicts))

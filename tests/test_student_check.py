@@ -192,6 +192,7 @@ AT_EXIT = "import atexit\nimport os\n\natexit.register({})\n"
 # own process meets the change; check.py's own reference (autograd's training run) met it too,
 # and ended in a traceback.
 ZERO_SUBTRACTION = "\ntorch.Tensor.__sub__ = lambda a, b: torch.zeros(())\n"
+ONE_ROW_RANGE = "\nimport builtins\n\nbuiltins.range = lambda *a: [0]\n"
 NO_TANH_DH = "    torch.tanh = None\n    dh = dlogits @ W2.T\n"
 
 SCENARIOS = {
@@ -199,6 +200,11 @@ SCENARIOS = {
         {"exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + ZERO_SUBTRACTION)},
         "exercise2.dhprebn",
         ("WRONG", "wrong shape"),  # its own dhprebn meets the change, as in the grader
+    ),
+    "a file that changes the builtin range at import": (
+        {"exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + ONE_ROW_RANGE)},
+        "exercise1.dlogprobs",
+        ("ok",),  # exercise 1's own process never meets exercise 2's change
     ),
     "a function that deletes torch.tanh": (
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", NO_TANH_DH)},
