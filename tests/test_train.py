@@ -191,6 +191,22 @@ def test_the_bundle_trains_with_the_students_backward(bundle_dir: Path, names_fi
     assert "NOT OK" not in done.stdout
 
 
+def test_the_bundle_trains_a_file_that_changes_torch_against_torch_itself(
+    bundle_dir: Path, names_file: Path
+) -> None:
+    """A file that changes torch for the whole process (`torch.tanh = None` at import) meets
+    the change in its own code only: train.py's autograd run, computed beside it, ended in a
+    traceback (the grader computes it in a process of its own)."""
+    source = SOLUTION.read_text()
+    assert source.count("import torch ") == 1
+    changed = source.replace("import torch ", "import torch\n\ntorch.tanh = None\nimport torch ")
+    (bundle_dir / "exercise3.py").write_text(changed)
+    done = bundle_train(bundle_dir, "--data", str(names_file), "--steps", "5")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "train loss" in done.stdout
+
+
 def test_a_run_leaves_no_folder_behind(bundle_dir: Path, names_file: Path, tmp_path: Path):
     shutil.copy(SOLUTION, bundle_dir / "exercise3.py")
     scratch = tmp_path / "tmp"
