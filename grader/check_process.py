@@ -580,6 +580,14 @@ def _graders_exit(real: Any, student_files: set[str]) -> Any:
 # computation (autograd's training run ended check.py in a traceback) and the next file's code.
 # So each file's changes are kept aside while anything else runs, and made again for its code.
 _ABSENT = object()  # where an attribute is not there
+# What the comparison and the undoing use, as the check started: they run right after student
+# code, which may have changed the builtins or operator (`builtins.all = lambda *a: True`,
+# `builtins.setattr = ...`) to blind them, and they must see and undo that change too.
+_all, _dict, _id, _isinstance, _len, _list, _map, _vars, _zip = (
+    all, dict, id, isinstance, len, list, map, vars, zip
+)  # fmt: skip
+_setattr, _delattr, _suppress, _MODULE = setattr, delattr, contextlib.suppress, types.ModuleType
+_is, _chain = operator.is_, itertools.chain.from_iterable
 
 
 class TorchChanges:
@@ -603,8 +611,8 @@ class TorchChanges:
             self.made.clear()
             return
         _COPY.clear()  # a name deleted and set again moved in its dict: copied again next time
-        for owner, seen in zip(copy.owners, copy.dicts, strict=True):
-            now = dict(vars(owner))
+        for owner, seen in _zip(copy.owners, copy.dicts, strict=True):
+            now = _dict(_vars(owner))
             changed = {n: v for n, v in now.items() if seen.get(n, _ABSENT) is not v}
             changed.update((n, _ABSENT) for n in seen if n not in now)
             for name in [n for n, v in changed.items() if _torch_own(n, v, seen)]:
@@ -612,9 +620,9 @@ class TorchChanges:
             for name in changed:
                 _put(owner, name, seen.get(name, _ABSENT))
             if changed:
-                self.made[id(owner)] = (owner, changed)
+                self.made[_id(owner)] = (owner, changed)
             else:
-                self.made.pop(id(owner), None)
+                self.made.pop(_id(owner), None)
 
 
 class TorchCopy:
@@ -625,24 +633,24 @@ class TorchCopy:
     order; a name deleted and set again reads as changed, and is then compared one by one)."""
 
     def __init__(self) -> None:
-        self.modules = len(sys.modules)
+        self.modules = _len(sys.modules)
         self.owners = [
             m
-            for n, m in list(sys.modules.items())
+            for n, m in _list(sys.modules.items())
             if (n == "torch" or n.startswith("torch.")) and _is_module(m)
         ] + [torch.Tensor, builtins]
-        self.dicts = [dict(vars(owner)) for owner in self.owners]
-        self.sizes = [len(d) for d in self.dicts]
-        self.row = tuple(itertools.chain.from_iterable(d.values() for d in self.dicts))
+        self.dicts = [_dict(_vars(owner)) for owner in self.owners]
+        self.sizes = [_len(d) for d in self.dicts]
+        self.row = tuple(_chain(d.values() for d in self.dicts))
 
     def holds(self) -> bool:
         """Whether torch's attributes are still those copied (one pass in C: a copy of them all
         at every call cost the check a third of its time)."""
-        now = list(map(vars, self.owners))
-        if list(map(len, now)) != self.sizes:
+        now = _list(_map(_vars, self.owners))
+        if _list(_map(_len, now)) != self.sizes:
             return False
-        values = itertools.chain.from_iterable(map(_VALUES, now))
-        return all(map(operator.is_, values, self.row))
+        values = _chain(_map(_VALUES, now))
+        return _all(_map(_is, values, self.row))
 
 
 _VALUES = operator.methodcaller("values")
@@ -654,7 +662,7 @@ def _torch_now() -> TorchCopy:
     module imported) or student code changed it (`take_back`). The check's own code changes
     none of torch's attributes between two runs of student code, and a check of them all at
     each run too cost the check a tenth of its time."""
-    if not _COPY or _COPY[0].modules != len(sys.modules):
+    if not _COPY or _COPY[0].modules != _len(sys.modules):
         _COPY[:] = [TorchCopy()]
     return _COPY[0]
 
@@ -666,15 +674,15 @@ def _torch_own(name: str, value: Any, seen: dict) -> bool:
 
 
 def _is_module(value: Any) -> bool:
-    return isinstance(value, types.ModuleType)
+    return _isinstance(value, _MODULE)
 
 
 def _put(owner: Any, name: str, value: Any) -> None:
-    with contextlib.suppress(AttributeError, TypeError):
+    with _suppress(AttributeError, TypeError):
         if value is _ABSENT:
-            delattr(owner, name)
+            _delattr(owner, name)
         else:
-            setattr(owner, name, value)
+            _setattr(owner, name, value)
 
 
 @contextlib.contextmanager
@@ -746,7 +754,7 @@ def _graders_process(
         os.chdir(saved[0])
         sys.stdin, sys.breakpointhook = saved[1], saved[2]
         for owner, name, original in patched:
-            setattr(owner, name, original)
+            _setattr(owner, name, original)  # the real one: student code may change the builtins
         sys.path[:] = saved[3]
         sys.modules.update(hidden)
 

@@ -193,6 +193,7 @@ AT_EXIT = "import atexit\nimport os\n\natexit.register({})\n"
 # and ended in a traceback.
 ZERO_SUBTRACTION = "\ntorch.Tensor.__sub__ = lambda a, b: torch.zeros(())\n"
 ONE_ROW_RANGE = "\nimport builtins\n\nbuiltins.range = lambda *a: [0]\n"
+ONE_ROW_RANGE_ALL = ONE_ROW_RANGE + "builtins.all = lambda *a: True\n"
 NO_TANH_DH = "    torch.tanh = None\n    dh = dlogits @ W2.T\n"
 
 SCENARIOS = {
@@ -205,6 +206,11 @@ SCENARIOS = {
         {"exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + ONE_ROW_RANGE)},
         "exercise1.dlogprobs",
         ("ok",),  # exercise 1's own process never meets exercise 2's change
+    ),
+    "a file that changes the builtin range and all at import": (
+        {"exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + ONE_ROW_RANGE_ALL)},
+        "exercise1.dlogprobs",
+        ("ok",),  # `all` blinded the check's own comparison of the builtins before and after
     ),
     "a function that deletes torch.tanh": (
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", NO_TANH_DH)},
