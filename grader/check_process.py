@@ -667,6 +667,12 @@ def _torch_now() -> TorchCopy:
     return _COPY[0]
 
 
+def forget_torch() -> None:
+    """Copy torch afresh at the next run of student code: a Jupyter kernel's own cells may
+    have changed it since the last check, and that change is the kernel's, not a file's."""
+    _COPY.clear()
+
+
 def _torch_own(name: str, value: Any, seen: dict) -> bool:
     """A change torch makes itself, not the student: a submodule imported on the way (its lazy
     imports), a warning's registry in the module that warned."""

@@ -38,6 +38,7 @@ from .check_process import (
     ProcessEnded,
     TorchChanges,
     cleaning_up,
+    forget_torch,
     graders_conditions,
     stop_if_asked,
     stopping,
@@ -285,6 +286,7 @@ class LocalSession:
         self.names, self.expected, self.away = files, expected, away
         # One endless loop costs its time once in each scope (Session.timed_out).
         self.timed_out: set[tuple[str, str, str]] = set()
+        forget_torch()  # torch as it is now is the check's
         sources, self.notes, self.absent = exercise_sources(folder, files)
         for name in files:
             source = sources.get(name)

@@ -20,6 +20,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import STUBS, mutated, solution
 from test_lms import zipped
 
@@ -1536,3 +1537,22 @@ def test_the_bundle_check_weighs_did_you_mean_against_the_grader_s_functions(nam
     a = load(name)
     driver = importlib.import_module(f"{a.package}.student_check_driver")
     assert {f: frozenset(names) for f, names in a.functions} == driver.EXPECTED
+
+
+def test_a_kernel_s_own_change_to_torch_between_two_checks_stays_the_kernel_s(
+    tmp_path: Path,
+) -> None:
+    """The check keeps each file's changes to torch apart by comparing torch with a copy; a
+    Jupyter kernel's own cell that changed torch between two checks (here `torch.exp`) had that
+    change undone by the second, as if a student file had made it."""
+    from grader.backprop_ninja.student_check_driver import check
+
+    folder = student_folder(tmp_path / "mine", {})
+    check(folder)
+    real, mine = torch.exp, lambda x: x
+    torch.exp = mine
+    try:
+        check(folder)
+        assert torch.exp is mine
+    finally:
+        torch.exp = real
