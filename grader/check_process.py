@@ -749,8 +749,7 @@ def _graders_process(
     atexit.register = _graders_exit(real_register, student_files)
     try:
         with (
-            contextlib.redirect_stdout(printed),
-            contextlib.redirect_stderr(printed),
+            _printing_into(printed),
             _no_changes(),
         ):
             yield
@@ -763,6 +762,20 @@ def _graders_process(
             _setattr(owner, name, original)  # the real one: student code may change the builtins
         sys.path[:] = saved[3]
         sys.modules.update(hidden)
+
+
+@contextlib.contextmanager
+def _printing_into(printed: io.StringIO) -> Iterator[None]:
+    """sys.stdout and sys.stderr sent to `printed`, and put back by assignment: contextlib's
+    redirection puts them back with the builtin `setattr`, which student code may have changed
+    (`builtins.setattr = lambda *a: None` left check.py's table in the capture: it printed
+    nothing and exited 0)."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = printed
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 def _signal_mask(mask: Any = None) -> Any:

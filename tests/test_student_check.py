@@ -195,6 +195,7 @@ AT_EXIT = "import atexit\nimport os\n\natexit.register({})\n"
 ZERO_SUBTRACTION = "\ntorch.Tensor.__sub__ = lambda a, b: torch.zeros(())\n"
 ONE_ROW_RANGE = "\nimport builtins\n\nbuiltins.range = lambda *a: [0]\n"
 ONE_ROW_RANGE_ALL = ONE_ROW_RANGE + "builtins.all = lambda *a: True\n"
+NO_SETATTR = "\nimport builtins\n\nbuiltins.setattr = lambda *a: None\n"
 NO_TANH_DH = "    torch.tanh = None\n    dh = dlogits @ W2.T\n"
 
 SCENARIOS = {
@@ -212,6 +213,11 @@ SCENARIOS = {
         {"exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + ONE_ROW_RANGE_ALL)},
         "exercise1.dlogprobs",
         ("ok",),  # `all` blinded the check's own comparison of the builtins before and after
+    ),
+    "a file that changes the builtin setattr at import": (
+        {"exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + NO_SETATTR)},
+        "exercise2.dlogits",
+        ("FORBIDDEN",),  # the scan's verdict; check.py printed nothing (its table was captured)
     ),
     "a function that deletes torch.tanh": (
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", NO_TANH_DH)},
