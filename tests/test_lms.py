@@ -178,18 +178,22 @@ def test_canvas_late_marks_reach_the_submission_and_no_one_else(tmp_path):
     assert "from a Canvas download" in subs["smithbob (340934)"].notes
 
 
-def test_a_late_canvas_submission_is_marked_in_the_gradebook_and_the_summary(tmp_path):
-    zpath = tmp_path / "submissions.zip"
-    zpath.write_bytes(
-        zipped(
-            {
-                "smithbob_340934_208490284_exercise2.py": EX2,
-                "wellslane_LATE_334244_394803489_exercise2.py": EX2,
-            }
-        )
-    )
+def graded_download(tmp_path: Path, files: dict[str, str]) -> list[dict[str, str]]:
+    """An LMS download of `files` graded as a batch into tmp_path/out: grades.csv's rows."""
+    zpath = tmp_path / "download.zip"
+    zpath.write_bytes(zipped(files))
     grade_batch(zpath, tmp_path / "out", progress=False)
-    rows = list(csv.DictReader(io.StringIO((tmp_path / "out" / "grades.csv").read_text())))
+    return list(csv.DictReader(io.StringIO((tmp_path / "out" / "grades.csv").read_text())))
+
+
+def test_a_late_canvas_submission_is_marked_in_the_gradebook_and_the_summary(tmp_path):
+    rows = graded_download(
+        tmp_path,
+        {
+            "smithbob_340934_208490284_exercise2.py": EX2,
+            "wellslane_LATE_334244_394803489_exercise2.py": EX2,
+        },
+    )
     assert {r["sid"]: r["late"] for r in rows} == {"340934": "", "334244": "yes"}
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     students = {s["sid"]: s for s in summary["students"]}
@@ -203,17 +207,13 @@ def test_a_late_canvas_submission_is_marked_in_the_gradebook_and_the_summary(tmp
 def test_a_full_name_holding_the_member_separator_is_one_gradebook_row(tmp_path):
     """ "; " joins a Gradescope group's names; a Moodle full name may hold it too, and is still
     one person: one row, with their id."""
-    zpath = tmp_path / "moodle.zip"
-    zpath.write_bytes(
-        zipped(
-            {
-                "Carl; Dan_1001_assignsubmission_file_/exercise2.py": EX2,
-                "Ada Lovelace_1002_assignsubmission_file_/exercise2.py": EX2,
-            }
-        )
+    rows = graded_download(
+        tmp_path,
+        {
+            "Carl; Dan_1001_assignsubmission_file_/exercise2.py": EX2,
+            "Ada Lovelace_1002_assignsubmission_file_/exercise2.py": EX2,
+        },
     )
-    grade_batch(zpath, tmp_path / "out", progress=False)
-    rows = list(csv.DictReader(io.StringIO((tmp_path / "out" / "grades.csv").read_text())))
     assert sorted((r["name"], r["sid"]) for r in rows) == [
         ("Ada Lovelace", "1002"),
         ("Carl; Dan", "1001"),
