@@ -23,7 +23,12 @@ import zipfile
 from pathlib import Path
 
 from .assignment import Assignment, ContentError, StudentBundle, load
-from .stubs import derived_are_current, missing_functions, stubs_are_current
+from .stubs import (
+    assignment_header,
+    derived_are_current,
+    missing_functions,
+    stubs_are_current,
+)
 from .student_text import grader_has
 from .supported import python_guard
 
@@ -208,7 +213,8 @@ def _check_files(assignment: Assignment) -> dict[str, str]:
 def _bundle_files(assignment: Assignment) -> dict[str, str]:
     names = assignment.file_names
     missing_functions(assignment, assignment.solutions)
-    stale = stubs_are_current(assignment.solutions, assignment.stubs, names)
+    head = assignment_header(assignment)
+    stale = stubs_are_current(assignment.solutions, assignment.stubs, names, head)
     stale += derived_are_current(assignment, assignment.solutions, assignment.stubs)
     if stale:
         raise ContentError(

@@ -271,12 +271,13 @@ def check(folder: Path) -> None:
 def assign(solutions: Path | None, out: Path | None) -> None:
     """Generate the student stubs from the marked reference solutions."""
     from .assignment import load
-    from .stubs import missing_functions, write_derived, write_stubs
+    from .stubs import assignment_header, missing_functions, write_derived, write_stubs
 
     a = load()
     solutions, out = solutions or a.solutions, out or a.stubs
     missing_functions(a, solutions)
-    for path in [*write_stubs(solutions, out, a.file_names), *write_derived(a, solutions, out)]:
+    stubs = write_stubs(solutions, out, a.file_names, assignment_header(a))
+    for path in [*stubs, *write_derived(a, solutions, out)]:
         click.echo(f"wrote {path}")
 
 

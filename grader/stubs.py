@@ -23,12 +23,25 @@ BEGIN = "# BEGIN SOLUTION"
 END = "# END SOLUTION"
 EXERCISES = ("exercise1.py", "exercise2.py", "exercise3.py")
 
+
 # The student reads the first line: it tells them what to do, not to keep out. (The note for
 # course staff, to regenerate rather than edit, comes second.)
-HEADER = (
-    "# Your file: replace every `raise NotImplementedError(...)` with your code, then run\n"
-    "# `python check.py`. (Course staff: generated from the solutions by `make stubs`.)\n"
-)
+def header(assignment: str, check: bool = True) -> str:
+    """A stub's first lines: what the student does with it (then `python check.py`, where the
+    assignment ships a check in its bundle) and, for course staff, the command that
+    regenerates this assignment's stubs (`make stubs` alone makes the course's default's)."""
+    then = ", then run\n# `python check.py`." if check else ".\n#"
+    return (
+        f"# Your file: replace every `raise NotImplementedError(...)` with your code{then} "
+        "(Course staff: generated from the solutions by\n"
+        f"# `make stubs ASSIGNMENT={assignment}`.)\n"
+    )
+
+
+def assignment_header(assignment: Assignment) -> str:
+    """`header` for `assignment`: a check to run only where it ships a student bundle."""
+    return header(assignment.name, check=assignment.bundle is not None)
+
 
 _DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)")
 
@@ -97,9 +110,9 @@ def read_content(path: Path, what: str, fix: str) -> str:
         raise ContentError(f"cannot read {what} {path} ({e.strerror or e}): {fix}") from None
 
 
-def _stub_text(solution: Path) -> str:
+def _stub_text(solution: Path, head: str) -> str:
     try:
-        return HEADER + generate_stub(read_solution(solution))
+        return head + generate_stub(read_solution(solution))
     except ContentError as e:
         if str(solution) in str(e):
             raise
@@ -125,25 +138,31 @@ def missing_functions(assignment: Assignment, solutions: Path) -> None:
             )
 
 
-def write_stubs(solutions: Path, out: Path, names: tuple[str, ...] = EXERCISES) -> list[Path]:
-    """Write out/<name> for each file name from the solutions; returns the paths written."""
+def write_stubs(
+    solutions: Path, out: Path, names: tuple[str, ...] = EXERCISES, head: str = ""
+) -> list[Path]:
+    """Write out/<name> for each file name from the solutions, each opening with `head`
+    (`header`); returns the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name in names:
         path = out / name
-        path.write_text(_stub_text(solutions / name), encoding="utf-8")
+        path.write_text(_stub_text(solutions / name, head), encoding="utf-8")
         written.append(path)
     return written
 
 
 def stubs_are_current(
-    solutions: Path, assignments: Path, names: tuple[str, ...] = EXERCISES
+    solutions: Path, assignments: Path, names: tuple[str, ...] = EXERCISES, head: str = ""
 ) -> list[str]:
-    """The names of the stub files that are missing or differ from what the solutions generate."""
+    """The names of the stub files that are missing or differ from what the solutions generate
+    (each opening with `head`)."""
     stale = []
     for name in names:
         path = assignments / name
-        if not path.is_file() or path.read_text(encoding="utf-8") != _stub_text(solutions / name):
+        if not path.is_file() or path.read_text(encoding="utf-8") != _stub_text(
+            solutions / name, head
+        ):
             stale.append(name)
     return stale
 

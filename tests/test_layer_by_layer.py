@@ -29,7 +29,7 @@ from grader.layer_by_layer.cases import cases
 from grader.layer_by_layer.hidden import HIDDEN
 from grader.layer_by_layer.training import TRAIN_TOLERANCE
 from grader.scoring import load_rubric
-from grader.stubs import stubs_are_current
+from grader.stubs import assignment_header, stubs_are_current
 
 ROOT = Path(__file__).resolve().parent.parent
 A = load("layer-by-layer")
@@ -82,7 +82,7 @@ def test_the_stub_scores_zero_with_every_item_not_implemented(grade):
 
 def test_the_rubric_totals_100_and_the_stubs_are_current():
     assert load_rubric(A.rubric, A.item_ids).total == 100.0
-    assert stubs_are_current(A.solutions, A.stubs, A.file_names) == []
+    assert stubs_are_current(A.solutions, A.stubs, A.file_names, assignment_header(A)) == []
 
 
 EXPECTED = {

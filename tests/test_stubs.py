@@ -16,8 +16,15 @@ from pathlib import Path
 
 import pytest
 
+from grader.assignment import load as load_assignment
 from grader.backprop_ninja import spec
-from grader.stubs import HEADER, generate_stub, stubs_are_current, write_stubs
+from grader.stubs import (
+    assignment_header,
+    generate_stub,
+    header,
+    stubs_are_current,
+    write_stubs,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = {
@@ -25,6 +32,23 @@ EXERCISES = {
     "exercise2": spec.EXERCISE2,
     "exercise3": ("backward",),
 }
+
+
+HEAD = assignment_header(load_assignment("backprop-ninja"))
+
+
+def test_a_stub_names_the_command_that_makes_its_own_assignment_s_stubs() -> None:
+    """`make stubs` alone makes the default assignment's: layer-by-layer's stubs said it too."""
+    first = (ROOT / "assignments" / "layer-by-layer" / "layers.py").read_text().splitlines()[:3]
+    assert "`make stubs ASSIGNMENT=layer-by-layer`" in "\n".join(first)
+
+
+def test_a_stub_of_an_assignment_without_a_bundle_sends_the_student_to_no_check_py() -> None:
+    """There is no check.py to run where the assignment ships no student bundle."""
+    with_check, without = header("a", check=True), header("a", check=False)
+    assert "python check.py" in with_check and "check.py" not in without
+    assert without.startswith("# Your file: replace every `raise NotImplementedError(...)`")
+    assert all(line.startswith("#") for line in without.splitlines())
 
 
 def load(path: Path):
@@ -37,7 +61,9 @@ def load(path: Path):
 def test_committed_stubs_are_what_the_solutions_generate() -> None:
     assert (
         stubs_are_current(
-            ROOT / "solutions" / "backprop-ninja", ROOT / "assignments" / "backprop-ninja"
+            ROOT / "solutions" / "backprop-ninja",
+            ROOT / "assignments" / "backprop-ninja",
+            head=HEAD,
         )
         == []
     ), "run make stubs"
@@ -67,7 +93,7 @@ def test_stubs_keep_every_signature_and_docstring(exercise: str) -> None:
 @pytest.mark.parametrize("exercise", EXERCISES)
 def test_stubs_hold_no_solution_marker_and_say_how_to_regenerate(exercise: str) -> None:
     text = (ROOT / "assignments" / "backprop-ninja" / f"{exercise}.py").read_text()
-    assert text.startswith(HEADER) and "make stubs" in HEADER
+    assert text.startswith(HEAD) and "`make stubs ASSIGNMENT=backprop-ninja`" in HEAD
     assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
 
 
@@ -137,6 +163,7 @@ def test_a_marker_outside_any_function_is_an_error() -> None:
 def test_a_stale_or_missing_stub_is_named(tmp_path: Path) -> None:
     write_stubs(ROOT / "solutions" / "backprop-ninja", tmp_path)
     assert stubs_are_current(ROOT / "solutions" / "backprop-ninja", tmp_path) == []
+    assert stubs_are_current(ROOT / "solutions" / "backprop-ninja", tmp_path, head=HEAD) != []
     (tmp_path / "exercise2.py").write_text("# edited by hand\n")
     (tmp_path / "exercise3.py").unlink()
     assert stubs_are_current(ROOT / "solutions" / "backprop-ninja", tmp_path) == [

@@ -1,5 +1,6 @@
 # Your file: replace every `raise NotImplementedError(...)` with your code, then run
-# `python check.py`. (Course staff: generated from the solutions by `make stubs`.)
+# `python check.py`. (Course staff: generated from the solutions by
+# `make stubs ASSIGNMENT=backprop-ninja`.)
 """Exercise 1: backprop through the atomic compute graph, one small step at a time.
 
 The forward pass of the lecture is chunked into steps that can each be backpropagated alone:

@@ -1,5 +1,6 @@
 # Your file: replace every `raise NotImplementedError(...)` with your code, then run
-# `python check.py`. (Course staff: generated from the solutions by `make stubs`.)
+# `python check.py`. (Course staff: generated from the solutions by
+# `make stubs ASSIGNMENT=backprop-ninja`.)
 """Exercise 2: fused backward passes, one formula per layer instead of a chain of small steps.
 
 Exercise 1 backpropagated cross-entropy in eight steps and BatchNorm in nine. Here each layer's

@@ -1,5 +1,6 @@
 # Your file: replace every `raise NotImplementedError(...)` with your code, then run
-# `python check.py`. (Course staff: generated from the solutions by `make stubs`.)
+# `python check.py`. (Course staff: generated from the solutions by
+# `make stubs ASSIGNMENT=backprop-ninja`.)
 """Exercise 3: putting it all together, a whole backward pass that trains the network.
 
 The lecture's last exercise trains the MLP with a compact forward pass and no autograd:

@@ -1,5 +1,6 @@
 # Your file: replace every `raise NotImplementedError(...)` with your code, then run
-# `python check.py`. (Course staff: generated from the solutions by `make stubs`.)
+# `python check.py`. (Course staff: generated from the solutions by
+# `make stubs ASSIGNMENT=layer-by-layer`.)
 """Backprop Ninja, layer by layer: a backward pass for each module of makemore part 5.
 
 Each function receives, by name, the arguments it declares (see CONTRACT.md for what each may
