@@ -22,6 +22,7 @@ import atexit
 import bdb
 import builtins
 import contextlib
+import dis
 import io
 import itertools
 import operator
@@ -586,7 +587,8 @@ _ABSENT = object()  # where an attribute is not there
 _all, _dict, _id, _isinstance, _len, _list, _map, _vars, _zip = (
     all, dict, id, isinstance, len, list, map, vars, zip
 )  # fmt: skip
-_setattr, _delattr, _suppress, _MODULE = setattr, delattr, contextlib.suppress, types.ModuleType
+_setattr, _delattr, _getattr, _suppress = setattr, delattr, getattr, contextlib.suppress
+_MODULE = types.ModuleType
 _is, _chain = operator.is_, itertools.chain.from_iterable
 
 
@@ -615,7 +617,7 @@ class TorchChanges:
             now = _dict(_vars(owner))
             changed = {n: v for n, v in now.items() if seen.get(n, _ABSENT) is not v}
             changed.update((n, _ABSENT) for n in seen if n not in now)
-            for name in [n for n, v in changed.items() if _torch_own(n, v, seen)]:
+            for name in [n for n, v in changed.items() if _torch_own(owner, n, v, seen)]:
                 del changed[name]
             for name in changed:
                 _put(owner, name, seen.get(name, _ABSENT))
@@ -673,10 +675,47 @@ def forget_torch() -> None:
     _COPY.clear()
 
 
-def _torch_own(name: str, value: Any, seen: dict) -> bool:
+def _torch_own(owner: Any, name: str, value: Any, seen: dict) -> bool:
     """A change torch makes itself, not the student: a submodule imported on the way (its lazy
-    imports), a warning's registry in the module that warned."""
-    return name == "__warningregistry__" or (name not in seen and _is_module(value))
+    imports), a warning's registry in the module that warned, a global the module's own code
+    assigns (torch.vmap's first call loads its decompositions once and says so in a global:
+    undone, the next file's vmap loaded them again and printed torch's warning that they were
+    overridden, which the grader's process of that file never prints)."""
+    if name == "__warningregistry__" or (name not in seen and _is_module(value)):
+        return True
+    return _is_module(owner) and name in _own_globals(owner)
+
+
+_OWN_GLOBALS: dict[int, frozenset[str]] = {}  # by id of a torch module: the globals it assigns
+_ASSIGNING = frozenset({"STORE_GLOBAL", "DELETE_GLOBAL"})
+
+
+def _own_globals(module: Any) -> frozenset[str]:
+    """The names a module's own functions assign with `global` (its lazy state), once a module:
+    its code does not change."""
+    known = _OWN_GLOBALS.get(_id(module))
+    if known is None:
+        namespace = _vars(module)
+        codes = [f.__code__ for f in _defined_in(namespace)]
+        names: set[str] = set()
+        while codes:
+            code = codes.pop()
+            codes.extend(c for c in code.co_consts if _isinstance(c, types.CodeType))
+            names.update(i.argval for i in dis.get_instructions(code) if i.opname in _ASSIGNING)
+        known = _OWN_GLOBALS[_id(module)] = frozenset(names)
+    return known
+
+
+def _defined_in(namespace: dict) -> list[types.FunctionType]:
+    """The functions whose globals are `namespace`: the module's own, and its classes' methods."""
+    found = []
+    for value in _list(namespace.values()):
+        inner = _list(_vars(value).values()) if _isinstance(value, type) else [value]
+        for f in inner:
+            f = _getattr(f, "__func__", f)  # a staticmethod's or classmethod's function
+            if _isinstance(f, types.FunctionType) and f.__globals__ is namespace:
+                found.append(f)
+    return found
 
 
 def _is_module(value: Any) -> bool:

@@ -197,6 +197,9 @@ ONE_ROW_RANGE = "\nimport builtins\n\nbuiltins.range = lambda *a: [0]\n"
 ONE_ROW_RANGE_ALL = ONE_ROW_RANGE + "builtins.all = lambda *a: True\n"
 NO_SETATTR = "\nimport builtins\n\nbuiltins.setattr = lambda *a: None\n"
 NO_TANH_DH = "    torch.tanh = None\n    dh = dlogits @ W2.T\n"
+# torch.vmap's first call in a process loads its decompositions and notes so in its module's
+# globals: torch's own change, which the second file's vmap must find made, as in one process.
+VMAP_ONCE = "\n_doubled = torch.vmap(lambda row: 2 * row)(torch.ones(2, 3))\n"
 
 SCENARIOS = {
     "a file that changes torch's subtraction at import": (
@@ -218,6 +221,14 @@ SCENARIOS = {
         {"exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + NO_SETATTR)},
         "exercise2.dlogits",
         ("FORBIDDEN",),  # the scan's verdict; check.py printed nothing (its table was captured)
+    ),
+    "two files that call torch.vmap": (
+        {
+            name: mutated(name, AFTER_IMPORTS, AFTER_IMPORTS + VMAP_ONCE)
+            for name in ("exercise1", "exercise2")
+        },
+        "exercise2.dlogits",
+        ("ok",),  # check.py printed torch's warning that exercise2's vmap overrode operators
     ),
     "a function that deletes torch.tanh": (
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", NO_TANH_DH)},
