@@ -208,14 +208,17 @@ def _shut_zip_flags(
             open_inner_zip(peek, stack, budget)
         except UploadError:
             continue  # nothing listed: nothing to say beyond the student's note
-        other = [
-            relative(top, e)
-            for f, cands in candidates(peek, files, budget).items()
-            for _, _, e in cands
-            if _read_or_none(e, budget) != contents.get(f)
-        ]
-        if other:
-            flags.append(_shut_zip_flag(relative(top, shut), other))
+        other: list[str] = []
+        unread: list[str] = []
+        for f, cands in candidates(peek, files, budget).items():
+            for _, _, e in cands:
+                data = _read_or_none(e, budget)
+                if data is None:
+                    unread.append(relative(top, e))
+                elif data != contents.get(f):
+                    other.append(relative(top, e))
+        if other or unread:
+            flags.append(_shut_zip_flag(relative(top, shut), other, unread))
     return flags
 
 
@@ -226,15 +229,27 @@ def _read_or_none(e: Entry, budget: Budget) -> bytes | None:
         return None
 
 
-def _shut_zip_flag(zip_path: str, other: list[str]) -> dict:
-    more = f" and {len(other) - 5} more" if len(other) > 5 else ""
-    differ = "differs" if len(other) == 1 else "differ"
+def _shut_zip_flag(zip_path: str, other: list[str], unread: list[str]) -> dict:
+    """The TA's flag: the files that differ from those graded, and apart from them those that
+    could not be read (an encrypted entry was said to differ, which no one could know)."""
+    held = []
+    if other:
+        held.append(
+            f"{_listed(other)}, which {'differs' if len(other) == 1 else 'differ'} from "
+            "the files graded"
+        )
+    if unread:
+        held.append(f"{_listed(unread)}, which could not be read (encrypted or damaged)")
     return {
         "flag": "zip_unopened",
         "reason": f"{zip_path} was not opened (every exercise file was found outside it), and "
-        f"it holds {', '.join(other[:5])}{more}, which {differ} from the files graded: if that "
-        "is the student's work, grade it on its own",
+        f"it holds {', and '.join(held)}: if that is the student's work, grade it on its own",
     }
+
+
+def _listed(paths: list[str]) -> str:
+    more = f" and {len(paths) - 5} more" if len(paths) > 5 else ""
+    return f"{', '.join(paths[:5])}{more}"
 
 
 def _stub_flag(f: str, copies: list[str]) -> dict:

@@ -551,6 +551,21 @@ def test_a_zip_beside_the_exercise_files_is_said_to_be_left_shut(tmp_path, insid
     assert not any(n.startswith("read ") and "from the zip" in n for n in sub.notes)
 
 
+def test_a_zip_left_shut_says_which_of_its_files_could_not_be_read(tmp_path):
+    """An encrypted exercise file in a zip left shut was said to differ from the files graded,
+    which no one could know: the TA's flag says it could not be read, apart from one that
+    differs."""
+    top = {"exercise1.py": "old\n", "exercise2.py": "two\n", "exercise3.py": "three\n"}
+    inside = {"exercise1.py": "new\n", "exercise2.py": "secret\n"}
+    root = tree(tmp_path / "stu", {**top, "final.zip": encrypted(inside, which=1)})
+    sub = read_submission(root, "stu", FILES)
+    (flag,) = [f["reason"] for f in sub.review if f["flag"] == "zip_unopened"]
+    assert (
+        "it holds final.zip/exercise1.py, which differs from the files graded, and "
+        "final.zip/exercise2.py, which could not be read (encrypted or damaged)" in flag
+    ), flag
+
+
 def test_a_zip_left_shut_holding_other_work_is_on_the_tas_list(tmp_path):
     """End to end: the note on the report, the reason in the summary's "needs a look"."""
     root = tree(
