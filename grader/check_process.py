@@ -142,12 +142,55 @@ def _graders_torch() -> list[tuple[Any, str, Any]]:
             for name in ("_set_grad_enabled", "_set_fwd_grad_enabled")
         ),
         (torch._C, "_InferenceMode", _inference_switch(torch._C._InferenceMode)),
+        *_graders_functorch(),
         *_graders_lazy_properties(),
         (os, "_exit", _ending_process),
         (sys.modules[os.name], "_exit", _ending_process),  # posix._exit (nt's on Windows)
         *_graders_signals(),
         *_graders_threads(),
     ]
+
+
+# torch.func's entries into autograd, which the grader's sandbox refuses (inside/noautograd.py,
+# _FUNCTORCH_REFUSED), and the modules of torch that bound them at their import.
+_FUNCTORCH_REFUSED = ("_grad_increment_nesting", "_jvp_increment_nesting", "_wrap_for_grad")
+_FUNCTORCH_HOLDERS = (
+    "torch._functorch.eager_transforms",
+    "torch._functorch.autograd_function",
+    "torch._functorch.predispatch",
+)
+
+
+def _graders_functorch() -> list[tuple[Any, str, Any]]:
+    """torch.func's grad, jacrev, jvp... as the grader's sandbox has them: refused where they
+    enter autograd, in torch._C._functorch and wherever torch bound a copy. check.py refused
+    them later, at the grad switch, so its row named another refusal than the grader's."""
+    module = getattr(torch._C, "_functorch", None)  # none before torch 2.0
+    functorch = _vars(module) if module is not None else {}
+    refusals = {
+        _id(functorch[name]): _functorch_refusal(functorch[name], name)
+        for name in _FUNCTORCH_REFUSED
+        if name in functorch
+    }
+    holders = [module, *(sys.modules.get(n) for n in _FUNCTORCH_HOLDERS)]
+    return [
+        (holder, name, refusals[_id(value)])
+        for holder in holders
+        if holder is not None
+        for name, value in _list(_vars(holder).items())
+        if _id(value) in refusals
+    ]
+
+
+def _functorch_refusal(original: Any, name: str) -> Any:
+    """`original`, refused to the thread running student code as the grader refuses it."""
+
+    def refusing(*args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() in _REFUSING:
+            raise AutogradForbidden(f"torch.func ({name}): {AUTOGRAD_OFF}")
+        return original(*args, **kwargs)
+
+    return refusing
 
 
 def _graders_lazy_properties() -> list[tuple[Any, str, Any]]:

@@ -200,6 +200,9 @@ NO_TANH_DH = "    torch.tanh = None\n    dh = dlogits @ W2.T\n"
 # torch.vmap's first call in a process loads its decompositions and notes so in its module's
 # globals: torch's own change, which the second file's vmap must find made, as in one process.
 VMAP_ONCE = "\n_doubled = torch.vmap(lambda row: 2 * row)(torch.ones(2, 3))\n"
+# torch.func's transforms enter autograd, where the grader refuses them (here at import, which
+# the scan lets through); check.py refused them later, at its grad switch, naming that refusal.
+JACREV_AT_IMPORT = "\n_twice = torch.func.jacrev(lambda x: 2 * x)(torch.ones(3))\n"
 
 SCENARIOS = {
     "a file that changes torch's subtraction at import": (
@@ -229,6 +232,11 @@ SCENARIOS = {
         },
         "exercise2.dlogits",
         ("ok",),  # check.py printed torch's warning that exercise2's vmap overrode operators
+    ),
+    "a file that calls torch.func.jacrev at import": (
+        {"exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + JACREV_AT_IMPORT)},
+        "exercise2.dlogits",
+        ("FORBIDDEN", "torch.func (_grad_increment_nesting)"),
     ),
     "a function that deletes torch.tanh": (
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", NO_TANH_DH)},
