@@ -1438,6 +1438,20 @@ def test_the_check_s_autograd_words_are_the_grader_s():
     assert message == AUTOGRAD_OFF
 
 
+def test_the_check_refuses_the_functorch_entries_the_sandbox_refuses():
+    """Copied, since the bundle ships no sandbox: held equal here, so that a torch.func
+    transform refused in one is refused, in the same words, in the other."""
+    from grader import check_process
+
+    tree = ast.parse((isolation.INSIDE / "noautograd.py").read_text())
+    (refused,) = [
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and [t.id for t in node.targets] == ["_FUNCTORCH_REFUSED"]
+    ]
+    assert refused == check_process._FUNCTORCH_REFUSED
+
+
 def test_the_check_s_limits_are_the_grader_s():
     """The bundle cannot import the sandbox's Limits (it is not shipped): its copies are held
     to them here, so that an endless loop or a print flood gets the grader's verdict."""
