@@ -8,12 +8,12 @@ refused, `inference_mode()` a no-op, torch.distributions' lazy parameters comput
 switching it on), no file written and no program started, no thread started, a signal sent to
 itself doing what it does there (and none sent to another process), `os._exit` and `os.abort`
 ending the student's "process" (`ProcessEnded`), exit functions never run, imports limited to
-what the grader has, prints captured and cut to the grader's size on a stdout that may be closed,
-no stdin, no debugger, and each import and call stopped at the grader's time limit (a timer,
-with a backstop thread for a timer the student silenced). It also owns the check's own handling
-of Ctrl-C and SIGTERM, which those signals' emulation must tell apart. `graders_conditions` is
-the entry point; everything is put back after (a Jupyter kernel gets its own back). It ships to
-students: torch and the standard library only.
+what the grader has (torch's own too), prints captured and cut to the grader's size on a stdout
+that may be closed, no stdin, no debugger, and each import and call stopped at the grader's time
+limit (a timer, with a backstop thread for a timer the student silenced). It also owns the
+check's own handling of Ctrl-C and SIGTERM, which those signals' emulation must tell apart.
+`graders_conditions` is the entry point; everything is put back after (a Jupyter kernel gets its
+own back). It ships to students: torch and the standard library only.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import operator
 import os
 import signal
 import sys
+import sysconfig
 import threading
 import time
 import types
@@ -41,6 +42,7 @@ import torch
 from .student_text import (
     AUTOGRAD_OFF,
     COMPILE_REFUSED,
+    GRADER_PACKAGES,
     SCRIPT_REFUSED,
     WRITE_REFUSED,
     grader_has,
@@ -603,6 +605,32 @@ def _graders_imports(real: Any, student_files: set[str]) -> Any:
     return imported
 
 
+# The grader's process refuses more than the student's files' own imports: any top-level
+# package it has not loaded beyond the standard library, torch and numpy, whoever imports it
+# (zygote.PromisedImports), since the sandbox leaves nothing else readable. torch's own lazy
+# imports meet that too: `import torch._dynamo` imports sympy, which failed the file in the
+# grader and passed here, where the student's Python has sympy (a dependency of torch).
+class _GradersFinder:
+    """An import finder, first on `sys.meta_path` while student code runs, that refuses a
+    top-level package not yet loaded beyond the standard library, torch and numpy, as the
+    grader's finder does (it is asked only for a name not in sys.modules). In the thread that
+    runs student code only: a Jupyter kernel's own threads import what they need meanwhile."""
+
+    promised = GRADER_PACKAGES | sys.stdlib_module_names
+
+    def __init__(self) -> None:
+        self.thread = threading.get_ident()
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        refused = path is None and name not in self.promised
+        if refused and threading.get_ident() == self.thread:
+            raise ModuleNotFoundError(f"No module named '{name}'", name=name)
+        return None  # the usual finders find it, or not
+
+    def invalidate_caches(self) -> None:
+        pass
+
+
 def _graders_exit(real: Any, student_files: set[str]) -> Any:
     """`atexit.register` as the grader's process has it for the student's files: it ends with
     os._exit, so their exit functions never run. check.py ran them after its table, outside the
@@ -816,7 +844,7 @@ def _graders_process(
     away: tuple[Path, ...],
 ):
     """`graders_conditions` but for torch's changes: those of the grader's process."""
-    saved = os.getcwd(), sys.stdin, sys.breakpointhook, sys.path[:]
+    saved = os.getcwd(), sys.stdin, sys.breakpointhook, sys.path[:], sys.meta_path[:]
     _BACKSTOP.start()  # before student code, which may start no thread
     mask = _signal_mask()
     patched = [(owner, name, getattr(owner, name)) for owner, name, _ in _graders_torch()]
@@ -829,6 +857,8 @@ def _graders_process(
     student_files = {f"{name}.py" for name in files}
     builtins.__import__ = _graders_imports(real_import, student_files)
     atexit.register = _graders_exit(real_register, student_files)
+    sysconfig.get_config_vars()  # a standard module named by platform, as the zygote loads it
+    sys.meta_path.insert(0, _GradersFinder())
     try:
         with (
             _printing_into(printed),
@@ -842,7 +872,7 @@ def _graders_process(
         sys.stdin, sys.breakpointhook = saved[1], saved[2]
         for owner, name, original in patched:
             _setattr(owner, name, original)  # the real one: student code may change the builtins
-        sys.path[:] = saved[3]
+        sys.path[:], sys.meta_path[:] = saved[3], saved[4]
         sys.modules.update(hidden)
 
 

@@ -187,9 +187,33 @@ def explain_failure(
             )
     for pattern, text in _IMPORT_PROBLEMS:
         m = pattern.match(line)
+        if m and pattern is _IMPORT_PROBLEMS[-1][0]:
+            return _missing_through(traceback_text, m.group(2)) or text.format(*m.groups())
         if m:
             return text.format(*m.groups(), *[""] * 2)
     return ""
+
+
+# A student's file frame in a traceback: a bare file name (the grader and the check run the
+# file under its own name, never a path), and the source line under it.
+_STUDENT_FRAME = re.compile(r'^  File "([^"/\\]+\.py)", line (\d+), in .*\n    (.+)$', re.M)
+
+
+def _missing_through(traceback_text: str, missing: str) -> str:
+    """The message for a module missing where the student's own line did not name it: torch
+    imports sympy for `import torch._dynamo`, and "it imports 'sympy'" sent the student looking
+    for an import the file does not have. "" when the student's line names it."""
+    frames = _STUDENT_FRAME.findall(traceback_text)
+    if not frames:
+        return ""
+    _file, number, source = frames[-1]
+    named = {word.partition(".")[0] for word in re.findall(r"[\w.]+", source)}
+    if missing.partition(".")[0] in named:
+        return ""
+    return (
+        f"`{source.strip()}` (line {number}) needs '{missing}', which the grader does not have: "
+        "remove it and use only torch, torch.nn.functional, math and numpy"
+    )
 
 
 def import_failure(file: str, traceback_text: str, brief: bool = False, plain: str = "") -> str:

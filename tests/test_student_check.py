@@ -203,6 +203,9 @@ VMAP_ONCE = "\n_doubled = torch.vmap(lambda row: 2 * row)(torch.ones(2, 3))\n"
 # torch.func's transforms enter autograd, where the grader refuses them (here at import, which
 # the scan lets through); check.py refused them later, at its grad switch, naming that refusal.
 JACREV_AT_IMPORT = "\n_twice = torch.func.jacrev(lambda x: 2 * x)(torch.ones(3))\n"
+# torch._dynamo imports sympy, which the grader's process refuses whoever imports it (the
+# student's Python has it, a dependency of torch): check.py passed the file, the grader not.
+DYNAMO_IMPORT = "import torch._dynamo\n"
 
 SCENARIOS = {
     "a file that changes torch's subtraction at import": (
@@ -237,6 +240,11 @@ SCENARIOS = {
         {"exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + JACREV_AT_IMPORT)},
         "exercise2.dlogits",
         ("FORBIDDEN", "torch.func (_grad_increment_nesting)"),
+    ),
+    "a file that imports torch._dynamo": (
+        {"exercise3": mutated("exercise3", AFTER_IMPORTS, AFTER_IMPORTS + DYNAMO_IMPORT)},
+        "exercise3.dW1",
+        ("ERROR", "`import torch._dynamo` (line 26) needs 'sympy'"),
     ),
     "a function that deletes torch.tanh": (
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", NO_TANH_DH)},

@@ -46,6 +46,31 @@ def test_an_import_time_failure_says_problem_and_fix(last: str, says: tuple[str,
     assert message.endswith(traceback_of(last)), "the traceback stays, below the sentence"
 
 
+def through(source: str, missing: str) -> str:
+    """A traceback whose student line `source` (exercise3.py, line 25) failed deeper, in a
+    module of torch's that imports `missing`."""
+    return (
+        "Traceback (most recent call last):\n"
+        f'  File "exercise3.py", line 25, in <module>\n    {source}\n'
+        '  File "/site-packages/torch/fx/experimental/symbolic_shapes.py", line 3, in <module>\n'
+        f"    import {missing}\n"
+        f"ModuleNotFoundError: No module named '{missing}'\n"
+    )
+
+
+def test_a_module_missing_behind_the_student_s_line_names_that_line() -> None:
+    """`import torch._dynamo` fails on torch's own `import sympy`: "it imports 'sympy'" sent
+    the student looking for an import the file does not have."""
+    message = explain_failure(through("import torch._dynamo", "sympy"))
+    assert message.startswith("`import torch._dynamo` (line 25) needs 'sympy', which the grader")
+    assert "remove it and use only torch" in message
+
+
+def test_a_module_the_student_s_line_names_keeps_the_plain_sentence() -> None:
+    message = explain_failure(through("import matplotlib.pyplot as plt", "matplotlib"))
+    assert message.startswith("it imports 'matplotlib', which the grader does not have")
+
+
 def test_an_unknown_failure_keeps_its_traceback_alone() -> None:
     tb = traceback_of("ZeroDivisionError: division by zero")
     assert explain_failure(tb) == ""
