@@ -746,6 +746,55 @@ def forget_torch() -> None:
     _COPY.clear()
 
 
+class KernelTorch:
+    """torch as a notebook's kernel had it when the assignment's setup cell first ran, for the
+    check cells. A cell's top-level `torch.exp = ...` or `torch.Tensor.__sub__ = ...` (or
+    `torch.set_default_dtype(torch.float64)`) stays in the kernel, and the grader, which keeps
+    only definitions, imports and constants of a cell, never runs it: the check cell then met
+    the change in its own reference computation (a traceback instead of the table) and in the
+    student's functions (a verdict the grader does not give). `as_found` sets it aside."""
+
+    def __init__(self) -> None:
+        self.copy = TorchCopy()
+        self.dtype = torch.get_default_dtype()
+
+    @contextlib.contextmanager
+    def as_found(self) -> Iterator[list[str]]:
+        """torch and its default dtype as the setup cell found them while the check runs, the
+        kernel's own put back after; yields what was set aside (`torch.Tensor.__sub__`), for
+        the student's note."""
+        dtype = torch.get_default_dtype()
+        torch.set_default_dtype(self.dtype)  # first: it sets torch.Storage back too
+        kernel = TorchChanges()
+        kernel.take_back(self.copy)
+        forget_torch()
+        try:
+            yield _set_aside(kernel, self.copy) + (
+                [f"the default dtype ({str(dtype).removeprefix('torch.')})"]
+                if dtype != self.dtype
+                else []
+            )
+        finally:
+            kernel.put_back()
+            torch.set_default_dtype(dtype)
+            forget_torch()
+
+
+def _set_aside(kernel: TorchChanges, copy: TorchCopy) -> list[str]:
+    """The names of what a kernel's cells changed, as a student wrote them. An equal bound
+    method is no change: IPython puts its own `get_ipython` in the builtins afresh each cell."""
+    names = []
+    for owner, attributes in kernel.made.values():
+        seen = copy.dicts[copy.owners.index(owner)]
+        where = "torch.Tensor" if owner is torch.Tensor else owner.__name__
+        for name, value in attributes.items():
+            before = seen.get(name, _ABSENT)
+            if isinstance(value, types.MethodType) and value == before:
+                continue
+            names.append(f"{where}.{name}")
+    return sorted(names)
+
+
 def _torch_own(owner: Any, name: str, value: Any, seen: dict) -> bool:
     """A change torch makes itself, not the student: a submodule imported on the way (its lazy
     imports), a warning's registry in the module that warned, a global the module's own code

@@ -195,3 +195,17 @@ def _why(name: str, statement: str) -> str:
         "imports, functions, classes and constants written as literals (`EPS = 1e-5`); take "
         "the value as an argument or write it as a literal"
     )
+
+
+def torch_set_aside(names: list[str], shown: int = 4) -> str:
+    """The note for what a kernel's cells changed in torch (check_process.KernelTorch)."""
+    if names[shown:]:
+        listed = ", ".join(names[:shown]) + f" and {len(names) - shown} more"
+    else:
+        listed = " and ".join([", ".join(names[:-1]), names[-1]] if names[1:] else names)
+    return (
+        f"a cell this kernel ran changed {listed}, and the grader, which runs no statement of "
+        "a cell but definitions, imports and constants, never meets that change: this check "
+        "ran your functions without it too (to be rid of it here as well, delete the "
+        "statement and restart the kernel)"
+    )

@@ -243,6 +243,40 @@ def test_a_gradient_set_by_a_statement_the_grader_drops_is_said_so(grader, tmp_p
     assert item["status"] == "missing", item
 
 
+def test_a_cell_s_change_to_torch_is_set_aside_by_the_check_as_the_grader_never_runs_it(
+    grader, tmp_path
+):
+    """`torch.Tensor.__sub__ = ...` at a cell's top level stays in the kernel, and the grader
+    drops the statement: the check cell met the change in its own reference computation and
+    printed a traceback instead of its table. It now runs on torch as the setup cell found it
+    (the default dtype too), says so in a note, and leaves the kernel its change."""
+    nb = json.loads(notebook_text(SOLUTIONS, filled=True))
+    nb["cells"] = [c for c in nb["cells"] if c.get("id") != "train"]
+    at = next(i for i, c in enumerate(nb["cells"]) if c.get("id") == "exercise1-dh")
+    change = (
+        "torch.Tensor.__sub__ = lambda a, b: torch.zeros(())\n"
+        "torch.set_default_dtype(torch.float64)\n"
+    )
+    nb["cells"].insert(at + 1, {**nb["cells"][at], "id": "change", "source": change})
+    after = "print('kernel:', (torch.ones(2) - torch.ones(2)).shape, torch.get_default_dtype())\n"
+    last = next(i for i, c in enumerate(nb["cells"]) if c.get("id") == "exercise3-check")
+    nb["cells"].insert(last + 1, {**nb["cells"][at], "id": "after", "source": after})
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    text = json.dumps(nb)
+    cells = run(text, folder)
+    rows = check_rows(cells)
+    assert {r.split()[1] for r in rows if ROW.match(r)} == {"ok"}, rows
+    note = "note: a cell this kernel ran changed torch.Tensor.__sub__ and the default dtype"
+    for table in (printed(c) for c in cells if c.id.endswith("-check")):
+        assert note in table, table
+    (kernel,) = [printed(c) for c in cells if c.id == "after"]
+    assert kernel == "kernel: torch.Size([]) torch.float64\n"
+    (folder / NAME).write_text(text)
+    (sub,), _ = discover(folder, FILES, tmp_path / "work")
+    assert {i["status"] for i in grader.grade(sub).to_json()["items"]} == {"passed"}
+
+
 def test_the_training_cell_run_before_backward_says_which_cell_to_run(tmp_path):
     """Run before Exercise 3's cell (or after a restart) it showed a bare NameError traceback."""
     nb = json.loads(notebook_text(SOLUTIONS, filled=True))
