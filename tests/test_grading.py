@@ -8,9 +8,11 @@ function can go wrong (a crash, a hang, autograd, a lie) must cost that function
 from __future__ import annotations
 
 import pytest
+from attacks.stored_answers import stored_backward
 from conftest import failing, item, mutated, solution
 from variants import ALTERNATIVES, MISTAKES, Variant, combined, with_functions
 
+from grader.backprop_ninja import spec
 from grader.grading import judge_case, make_item
 from grader.hints import HintContext
 from grader.records import CaseResult
@@ -337,6 +339,24 @@ def test_a_gradient_wrong_at_the_runs_sizes_is_excused_whatever_fails_elsewhere(
     assert training["status"] == "passed", training
     assert training["extra"]["excused"] == ["dC", "dW1"], training
     assert {"exercise3.dW1", "exercise3.dC"} <= failing(result)
+
+
+def test_stored_answers_to_the_runs_public_inputs_do_not_score_the_run(grade):
+    """A backward that computes nothing: autograd's answers to the public cases and to each
+    step of the training run (whose inputs ship with the bundle), stored in the file, and an
+    error on any other input. No case at the run's sizes failed, so nothing was excused, and
+    the run made in the public phase stood: 17 of 30 points, 20.7 with the public cases. The
+    run counts only where backward answered every case at its sizes; the public cases keep
+    their share (docs/threat-model.md, "Known limits")."""
+    result = grade(submission(exercise3=stored_backward()))
+    training = item(result, "exercise3.training")
+    assert training["status"] == "error" and training["score"] == 0, training
+    assert "on a hidden case at those sizes backward gave no answer" in training["message"]
+    assert [c["public"] for c in training["cases"]] == [False]  # it tells a hidden verdict
+    for grad in spec.EXERCISE3_GRADS:
+        it = item(result, f"exercise3.{grad}")
+        assert [c["passed"] for c in it["cases"]] == [True, True] + [False] * 5, it
+    assert result["exercises"]["exercise3"]["score"] < 4
 
 
 INDEX_ADD = "    dC.index_add_(0, Xb.reshape(-1), demb.reshape(-1, demb.shape[-1]))\n"

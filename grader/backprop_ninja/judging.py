@@ -8,6 +8,7 @@ this module ships in the bundle without them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 from ..grading import judge_case, make_item
@@ -316,6 +317,21 @@ def _at_run_sizes(case: CaseResult) -> bool:
     return all(case.config.get(k) == getattr(TRAIN_CFG, k) for k in LECTURE_SIZES.reference)
 
 
+def unanswered(gradient_items: Sequence[ItemResult]) -> CaseResult | None:
+    """The first case at the run's sizes where `backward` gave nothing to judge (it raised,
+    timed out, was skipped, went missing, ran into the autograd ban), or None.
+
+    The run's inputs are public and fixed (training.py ships), so a file can store autograd's
+    answers for its steps and the public cases and raise on any other input: no case at the
+    run's sizes then failed, nothing was excused, and the run scored its 17 points with no
+    gradient computed. A run counts only where backward's own answers there were judged."""
+    for item in gradient_items:
+        for case in item.cases:
+            if case.status not in ("passed", "failed") and _at_run_sizes(case):
+                return case
+    return None
+
+
 def training(
     session, gradient_items: Sequence[ItemResult] = (), after_hidden: bool = False
 ) -> ItemResult:
@@ -332,7 +348,7 @@ def training(
         message=run.message,
         max_rel_err=run.max_rel_err,
     )
-    return ItemResult(
+    item = ItemResult(
         id="exercise3.training",
         exercise="exercise3",
         status=run.status,
@@ -340,3 +356,24 @@ def training(
         cases=[case],
         extra={"per_param": run.per_param, "excused": run.excused},
     )
+    return counted(item, gradient_items)
+
+
+def counted(run: ItemResult, gradient_items: Sequence[ItemResult]) -> ItemResult:
+    """The run's item as it counts: a run that passed, where `backward` gave no answer to judge
+    on a case at the run's sizes (`unanswered`), takes that case's status, since nothing shows
+    that the gradients driving it are computed rather than stored. Its case is hidden where
+    that case is: its words tell the case's verdict."""
+    gap = unanswered(gradient_items)
+    if not run.passed or gap is None:
+        return run
+    where = "a public case" if gap.public else "a hidden case"
+    message = (
+        f"the run is made at the lecture's sizes, and on {where} at those sizes backward gave "
+        f"no answer to judge ({gap.status}: its gradient items say why), so the run cannot "
+        "count: it is judged only beside gradients judged at its sizes"
+    )
+    case = dataclasses.replace(
+        run.cases[0], status=gap.status, message=message, public=run.cases[0].public and gap.public
+    )
+    return dataclasses.replace(run, status=gap.status, message=message, cases=[case])
