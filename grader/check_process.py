@@ -655,27 +655,105 @@ _ABSENT = object()  # where an attribute is not there
 # What the comparison and the undoing use, as the check started: they run right after student
 # code, which may have changed the builtins or operator (`builtins.all = lambda *a: True`,
 # `builtins.setattr = ...`) to blind them, and they must see and undo that change too.
-_all, _dict, _id, _isinstance, _len, _list, _map, _vars, _zip = (
-    all, dict, id, isinstance, len, list, map, vars, zip
+_all, _dict, _id, _isinstance, _len, _list, _map, _range, _type, _vars, _zip = (
+    all, dict, id, isinstance, len, list, map, range, type, vars, zip
 )  # fmt: skip
 _setattr, _delattr, _getattr, _suppress = setattr, delattr, getattr, contextlib.suppress
 _MODULE = types.ModuleType
 _is, _chain = operator.is_, itertools.chain.from_iterable
 
 
+# torch's own setters and its function-mode stack as the check started: student code may
+# replace them (`torch.set_default_dtype = None`) before they set its state aside.
+_C = torch._C
+_get_dtype, _set_dtype = torch.get_default_dtype, _C._set_default_dtype
+_set_grad, _grad_on = _C._set_grad_enabled, torch.is_grad_enabled
+_STACK = tuple(
+    getattr(_C, name, None)
+    for name in (
+        "_len_torch_function_stack",
+        "_get_function_stack_at",
+        "_pop_torch_function_stack",
+        "_push_on_torch_function_stack",
+    )
+)
+_DEVICE_NOTE = getattr(torch, "_GLOBAL_DEVICE_CONTEXT", None)  # set_default_device's, per thread
+
+
+class TorchState:
+    """torch's state for the whole process that is no attribute: the default dtype, and the
+    modes on torch's function-mode stack (`torch.set_default_device("meta")` puts one at its
+    bottom and notes it in `torch._GLOBAL_DEVICE_CONTEXT` and torch.utils._device's
+    CURRENT_DEVICE; `SomeTorchFunctionMode().__enter__()` at import leaves one there). A file
+    that set one at import kept it for the rest of check.py, as TorchChanges cannot see it: the
+    next files' factories made float64 tensors, their sums went through the student's mode, and
+    the check's own training run met the meta device and ended in a traceback, where the grader
+    ran each file in a process of its own."""
+
+    def __init__(self) -> None:
+        self.dtype = _get_dtype()
+        count, at = _STACK[0], _STACK[1]
+        self.modes = [at(i) for i in _range(count())] if count and at else []
+        self.device_context = _getattr(_DEVICE_NOTE, "device_context", _ABSENT)
+        device_module = sys.modules.get("torch.utils._device")
+        self.current_device = _getattr(device_module, "CURRENT_DEVICE", None)
+
+    def restore(self) -> None:
+        """Make this state torch's again."""
+        _set_dtype(self.dtype)  # it sets torch.Storage back too
+        count, _at, pop, push = _STACK
+        if count and pop and push:
+            for _ in _range(count()):
+                pop()
+            for mode in self.modes:
+                push(mode)
+        if _DEVICE_NOTE is not None:
+            _put(_DEVICE_NOTE, "device_context", self.device_context)
+        device_module = sys.modules.get("torch.utils._device")
+        if device_module is not None:
+            _put(device_module, "CURRENT_DEVICE", self.current_device)
+
+    def apart_from(self, other: TorchState) -> list[str]:
+        """What differs from `other`, as a student would name it (for a notebook's note)."""
+        names = []
+        if self.dtype != other.dtype:
+            names.append(f"the default dtype ({str(self.dtype).removeprefix('torch.')})")
+        theirs = [_id(m) for m in other.modes]
+        for mode in self.modes:
+            if _id(mode) in theirs:
+                continue
+            device = _getattr(mode, "device", None)
+            kind = _type(mode).__name__
+            if kind == "DeviceContext" and device is not None:
+                names.append(f"the default device ({device})")
+            else:
+                names.append(f"a torch function mode left entered ({kind})")
+        return names
+
+
 class TorchChanges:
     """What one student file changed in torch (or the builtins): for each owner (one of
     torch's modules, torch.Tensor, builtins), by id, the attributes it set or deleted, by
-    name (`_ABSENT`: deleted)."""
+    name (`_ABSENT`: deleted); and its TorchState (None: as the check's)."""
 
     def __init__(self) -> None:
         self.made: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self.state: TorchState | None = None
 
     def put_back(self) -> None:
-        """The file's changes made again: its code meets torch as it left it."""
+        """The file's changes made again: its code meets torch as it left it (its state last:
+        the default dtype sets torch.Storage to match)."""
         for owner, attributes in self.made.values():
             for name, value in attributes.items():
                 _put(owner, name, value)
+        if self.state is not None:
+            self.state.restore()
+
+    def take_state(self, found: TorchState) -> None:
+        """Note torch's state as the code just run left it, and make `found` (the check's)
+        torch's again; before `take_back`, which then sees torch.Storage as it was."""
+        self.state = TorchState()
+        found.restore()
 
     def take_back(self, copy: TorchCopy) -> None:
         """Note what the code just run changed since `copy` (torch as the check has it) and
@@ -749,34 +827,34 @@ def forget_torch() -> None:
 class KernelTorch:
     """torch as a notebook's kernel had it when the assignment's setup cell first ran, for the
     check cells. A cell's top-level `torch.exp = ...` or `torch.Tensor.__sub__ = ...` (or
-    `torch.set_default_dtype(torch.float64)`) stays in the kernel, and the grader, which keeps
-    only definitions, imports and constants of a cell, never runs it: the check cell then met
-    the change in its own reference computation (a traceback instead of the table) and in the
+    `torch.set_default_dtype(torch.float64)`, `torch.set_default_device(...)`,
+    `torch.set_grad_enabled(False)`) stays in the kernel, and the grader, which keeps only
+    definitions, imports and constants of a cell, never runs it: the check cell then met the
+    change in its own reference computation (a traceback instead of the table) and in the
     student's functions (a verdict the grader does not give). `as_found` sets it aside."""
 
     def __init__(self) -> None:
         self.copy = TorchCopy()
-        self.dtype = torch.get_default_dtype()
+        self.state = TorchState()
+        self.grad = _grad_on()
 
     @contextlib.contextmanager
     def as_found(self) -> Iterator[list[str]]:
-        """torch and its default dtype as the setup cell found them while the check runs, the
-        kernel's own put back after; yields what was set aside (`torch.Tensor.__sub__`), for
-        the student's note."""
-        dtype = torch.get_default_dtype()
-        torch.set_default_dtype(self.dtype)  # first: it sets torch.Storage back too
+        """torch, its state and grad mode as the setup cell found them while the check runs,
+        the kernel's own put back after; yields what was set aside (`torch.Tensor.__sub__`),
+        for the student's note. Grad mode is not named: the grader runs student code with it
+        off whatever a cell did, and the check's own autograd reference needs it on."""
+        grad = _grad_on()
         kernel = TorchChanges()
+        kernel.take_state(self.state)  # first: the default dtype sets torch.Storage back too
         kernel.take_back(self.copy)
         forget_torch()
+        _set_grad(self.grad)
         try:
-            yield _set_aside(kernel, self.copy) + (
-                [f"the default dtype ({str(dtype).removeprefix('torch.')})"]
-                if dtype != self.dtype
-                else []
-            )
+            yield sorted(_set_aside(kernel, self.copy)) + kernel.state.apart_from(self.state)
         finally:
             kernel.put_back()
-            torch.set_default_dtype(dtype)
+            _set_grad(grad)
             forget_torch()
 
 
@@ -792,7 +870,7 @@ def _set_aside(kernel: TorchChanges, copy: TorchCopy) -> list[str]:
             if isinstance(value, types.MethodType) and value == before:
                 continue
             names.append(f"{where}.{name}")
-    return sorted(names)
+    return names
 
 
 def _torch_own(owner: Any, name: str, value: Any, seen: dict) -> bool:
@@ -800,10 +878,27 @@ def _torch_own(owner: Any, name: str, value: Any, seen: dict) -> bool:
     imports), a warning's registry in the module that warned, a global the module's own code
     assigns (torch.vmap's first call loads its decompositions once and says so in a global:
     undone, the next file's vmap loaded them again and printed torch's warning that they were
-    overridden, which the grader's process of that file never prints)."""
-    if name == "__warningregistry__" or (name not in seen and _is_module(value)):
+    overridden, which the grader's process of that file never prints), Python's own caches
+    (copyreg's `__slotnames__`, put in torch.Tensor by the first pickle of a tensor), and a
+    function torch's own code wraps (torch._dynamo, imported by torch.optim's first step,
+    wraps torch.manual_seed): a notebook's note named them as the student's changes."""
+    if name in _PYTHONS_CACHES or (name not in seen and _is_module(value)):
+        return True
+    if _torch_wrapped(value, seen.get(name, _ABSENT)):
         return True
     return _is_module(owner) and name in _own_globals(owner)
+
+
+_PYTHONS_CACHES = frozenset({"__warningregistry__", "__slotnames__"})
+_TORCH_FOLDER = os.path.dirname(torch.__file__) + os.sep
+
+
+def _torch_wrapped(value: Any, before: Any) -> bool:
+    """Whether `value` is a wrapper written in torch's own files around `before`."""
+    if before is _ABSENT or _getattr(value, "__wrapped__", None) is not before:
+        return False
+    code = _getattr(value, "__code__", None)
+    return _isinstance(code, types.CodeType) and code.co_filename.startswith(_TORCH_FOLDER)
 
 
 _OWN_GLOBALS: dict[int, frozenset[str]] = {}  # by id of a torch module: the globals it assigns
@@ -855,11 +950,12 @@ def students_torch(changes: TorchChanges) -> Iterator[None]:
     """torch as the student's file left it while its code runs (`changes` made again), and as
     the check has it the moment it stops (what the code changed noted in `changes`, undone).
     Entered before the grader's own changes to torch (_graders_torch), which are left after."""
-    before = _torch_now()
+    before, found = _torch_now(), TorchState()
     changes.put_back()
     try:
         yield
     finally:
+        changes.take_state(found)
         changes.take_back(before)
 
 

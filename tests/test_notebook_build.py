@@ -277,6 +277,49 @@ def test_a_cell_s_change_to_torch_is_set_aside_by_the_check_as_the_grader_never_
     assert {i["status"] for i in grader.grade(sub).to_json()["items"]} == {"passed"}
 
 
+def test_a_cell_s_device_grad_mode_and_torch_s_own_changes_leave_the_check_its_table(
+    grader, tmp_path
+):
+    """`torch.set_default_device("meta")` and `torch.set_grad_enabled(False)` at a cell's top
+    level are no attribute of torch: the check cells met them in their own autograd reference
+    and printed a traceback instead of their table. They now run without them (the device is
+    named in the note, grad mode is not: the grader runs student code with it off anyway), and
+    the kernel gets both back. What torch and Python change on their own, after an optimizer's
+    step (torch._dynamo wraps torch.manual_seed) or a pickled tensor (copyreg's __slotnames__
+    in torch.Tensor), is no student's change, and the note no longer names it."""
+    nb = json.loads(notebook_text(SOLUTIONS, filled=True))
+    nb["cells"] = [c for c in nb["cells"] if c.get("id") != "train"]
+    at = next(i for i, c in enumerate(nb["cells"]) if c.get("id") == "exercise1-dh")
+    change = (
+        "import pickle\n"
+        "_p = torch.ones(1, requires_grad=True)\n"
+        "_p.sum().backward()\n"
+        "torch.optim.SGD([_p], lr=0.1).step()\n"
+        "_ = pickle.dumps(torch.ones(1))\n"
+        "torch.set_grad_enabled(False)\n"
+        'torch.set_default_device("meta")\n'
+    )
+    nb["cells"].insert(at + 1, {**nb["cells"][at], "id": "change", "source": change})
+    after = "print('kernel:', torch.is_grad_enabled(), torch.ones(1).device)\n"
+    last = next(i for i, c in enumerate(nb["cells"]) if c.get("id") == "exercise3-check")
+    nb["cells"].insert(last + 1, {**nb["cells"][at], "id": "after", "source": after})
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    text = json.dumps(nb)
+    cells = run(text, folder)
+    rows = check_rows(cells)
+    assert {r.split()[1] for r in rows if ROW.match(r)} == {"ok"}, rows
+    note = "note: a cell this kernel ran changed the default device (meta), and the grader"
+    for table in (printed(c) for c in cells if c.id.endswith("-check")):
+        assert note in table, table
+        assert "manual_seed" not in table and "__slotnames__" not in table, table
+    (kernel,) = [printed(c) for c in cells if c.id == "after"]
+    assert kernel == "kernel: False meta\n"
+    (folder / NAME).write_text(text)
+    (sub,), _ = discover(folder, FILES, tmp_path / "work")
+    assert {i["status"] for i in grader.grade(sub).to_json()["items"]} == {"passed"}
+
+
 def test_the_training_cell_run_before_backward_says_which_cell_to_run(tmp_path):
     """Run before Exercise 3's cell (or after a restart) it showed a bare NameError traceback."""
     nb = json.loads(notebook_text(SOLUTIONS, filled=True))

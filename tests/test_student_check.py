@@ -206,6 +206,21 @@ JACREV_AT_IMPORT = "\n_twice = torch.func.jacrev(lambda x: 2 * x)(torch.ones(3))
 # torch._dynamo imports sympy, which the grader's process refuses whoever imports it (the
 # student's Python has it, a dependency of torch): check.py passed the file, the grader not.
 DYNAMO_IMPORT = "import torch._dynamo\n"
+# torch's state for the whole process that is no attribute, set by exercise 1 at import: in
+# the grader only its own process has it; check.py kept it for the files after (exercise 3's
+# `torch.zeros(C.shape)` was float64 and its index_add_ refused float32 rows, sums went through
+# the student's mode) and for its own training run (the meta device ended it in a traceback).
+FLOAT64_AT_IMPORT = "\ntorch.set_default_dtype(torch.float64)\n"
+ZEROS_DC = "    dC = torch.zeros(C.shape)\n"
+META_AT_IMPORT = '\ntorch.set_default_device("meta")\n'
+HALF_SUMS_AT_IMPORT = (
+    "\nfrom torch.overrides import TorchFunctionMode\n\n\n"
+    "class HalfSums(TorchFunctionMode):\n"
+    "    def __torch_function__(self, func, types, args=(), kwargs=None):\n"
+    "        out = func(*args, **(kwargs or {}))\n"
+    "        return out * 0.5 if func is torch.Tensor.sum else out\n\n\n"
+    "HalfSums().__enter__()\n"
+)
 
 SCENARIOS = {
     "a file that changes torch's subtraction at import": (
@@ -245,6 +260,24 @@ SCENARIOS = {
         {"exercise3": mutated("exercise3", AFTER_IMPORTS, AFTER_IMPORTS + DYNAMO_IMPORT)},
         "exercise3.dW1",
         ("ERROR", "`import torch._dynamo` (line 26) needs 'sympy'"),
+    ),
+    "a file that sets the default dtype at import": (
+        {
+            "exercise1": mutated("exercise1", AFTER_IMPORTS, AFTER_IMPORTS + FLOAT64_AT_IMPORT),
+            "exercise3": mutated("exercise3", "    dC = torch.zeros_like(C)\n", ZEROS_DC),
+        },
+        "exercise3.dC",
+        ("ok",),  # exercise 3's own process has float32 for its default dtype
+    ),
+    "a file that sets the default device at import": (
+        {"exercise1": mutated("exercise1", AFTER_IMPORTS, AFTER_IMPORTS + META_AT_IMPORT)},
+        "exercise3.training",
+        ("ok",),  # check.py's own training run met the meta device: a traceback, no table
+    ),
+    "a file that leaves a torch function mode entered at import": (
+        {"exercise1": mutated("exercise1", AFTER_IMPORTS, AFTER_IMPORTS + HALF_SUMS_AT_IMPORT)},
+        "exercise3.db2",
+        ("ok",),  # only exercise 1's own process meets the mode
     ),
     "a function that deletes torch.tanh": (
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", NO_TANH_DH)},
