@@ -33,6 +33,7 @@ import sysconfig
 import threading
 import time
 import types
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -678,6 +679,11 @@ _STACK = tuple(
     )
 )
 _DEVICE_NOTE = getattr(torch, "_GLOBAL_DEVICE_CONTEXT", None)  # set_default_device's, per thread
+_WARNINGS_CHANGED = (  # the name varies with the Python version
+    getattr(warnings, "_filters_mutated", None)
+    or getattr(warnings, "_filters_mutated_lock_held", None)
+    or (lambda: None)
+)
 
 
 class TorchState:
@@ -688,7 +694,9 @@ class TorchState:
     that set one at import kept it for the rest of check.py, as TorchChanges cannot see it: the
     next files' factories made float64 tensors, their sums went through the student's mode, and
     the check's own training run met the meta device and ended in a traceback, where the grader
-    ran each file in a process of its own."""
+    ran each file in a process of its own. The warnings filters too, which torch's warnings
+    meet: exercise1's `warnings.filterwarnings("ignore")` hid exercise 3's warning from
+    check.py's table, and `warnings.simplefilter("error")` failed exercise 3's import."""
 
     def __init__(self) -> None:
         self.dtype = _get_dtype()
@@ -697,6 +705,8 @@ class TorchState:
         self.device_context = _getattr(_DEVICE_NOTE, "device_context", _ABSENT)
         device_module = sys.modules.get("torch.utils._device")
         self.current_device = _getattr(device_module, "CURRENT_DEVICE", None)
+        filters = _getattr(warnings, "filters", None)  # the list, and what it holds
+        self.warning_filters = filters, _list(filters) if _type(filters) is list else None
 
     def restore(self) -> None:
         """Make this state torch's again."""
@@ -712,6 +722,11 @@ class TorchState:
         device_module = sys.modules.get("torch.utils._device")
         if device_module is not None:
             _put(device_module, "CURRENT_DEVICE", self.current_device)
+        filters, held = self.warning_filters
+        _setattr(warnings, "filters", filters)
+        if held is not None:
+            filters[:] = held
+        _WARNINGS_CHANGED()  # as warnings.catch_warnings does: its cache is stale
 
     def apart_from(self, other: TorchState) -> list[str]:
         """What differs from `other`, as a student would name it (for a notebook's note)."""

@@ -221,6 +221,10 @@ HALF_SUMS_AT_IMPORT = (
     "        return out * 0.5 if func is torch.Tensor.sum else out\n\n\n"
     "HalfSums().__enter__()\n"
 )
+# The warnings filters, which exercise 1 sets at import: check.py kept them for exercise 3,
+# whose warning it then hid from its table or raised as the file's error.
+WARNINGS_AT_IMPORT = "\nimport warnings\n\nwarnings.{}\n"
+WARNS_AT_IMPORT = WARNINGS_AT_IMPORT.format('warn("mind the epsilon")')
 
 SCENARIOS = {
     "a file that changes torch's subtraction at import": (
@@ -279,6 +283,19 @@ SCENARIOS = {
         "exercise3.db2",
         ("ok",),  # only exercise 1's own process meets the mode
     ),
+    **{
+        f"a file that sets warnings.{call} at import": (
+            {
+                "exercise1": mutated(
+                    "exercise1", AFTER_IMPORTS, AFTER_IMPORTS + WARNINGS_AT_IMPORT.format(call)
+                ),
+                "exercise3": mutated("exercise3", AFTER_IMPORTS, AFTER_IMPORTS + WARNS_AT_IMPORT),
+            },
+            "exercise3.dC",
+            ("ok",),  # and exercise 3's warning among its prints, as in the grader
+        )
+        for call in ('filterwarnings("ignore")', 'simplefilter("error")')
+    },
     "a function that deletes torch.tanh": (
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", NO_TANH_DH)},
         "exercise1.dh",
