@@ -656,8 +656,8 @@ _ABSENT = object()  # where an attribute is not there
 # What the comparison and the undoing use, as the check started: they run right after student
 # code, which may have changed the builtins or operator (`builtins.all = lambda *a: True`,
 # `builtins.setattr = ...`) to blind them, and they must see and undo that change too.
-_all, _dict, _id, _isinstance, _len, _list, _map, _range, _type, _vars, _zip = (
-    all, dict, id, isinstance, len, list, map, range, type, vars, zip
+_all, _dict, _id, _isinstance, _issubclass, _len, _list, _map, _range, _type, _vars, _zip = (
+    all, dict, id, isinstance, issubclass, len, list, map, range, type, vars, zip
 )  # fmt: skip
 _setattr, _delattr, _getattr, _suppress = setattr, delattr, getattr, contextlib.suppress
 _MODULE = types.ModuleType
@@ -909,11 +909,14 @@ _TORCH_FOLDER = os.path.dirname(torch.__file__) + os.sep
 
 
 def _torch_wrapped(value: Any, before: Any) -> bool:
-    """Whether `value` is a wrapper written in torch's own files around `before`."""
-    if before is _ABSENT or _getattr(value, "__wrapped__", None) is not before:
+    """Whether `value` is a wrapper written in torch's own files around `before`. Only a plain
+    function is read, and only its own dict: reading any attribute of a student's object runs
+    its `__getattr__`, outside the grader's conditions (one that raised ended check.py)."""
+    if _type(value) is not types.FunctionType or before is _ABSENT:
         return False
-    code = _getattr(value, "__code__", None)
-    return _isinstance(code, types.CodeType) and code.co_filename.startswith(_TORCH_FOLDER)
+    if _vars(value).get("__wrapped__", _ABSENT) is not before:
+        return False
+    return value.__code__.co_filename.startswith(_TORCH_FOLDER)
 
 
 _OWN_GLOBALS: dict[int, frozenset[str]] = {}  # by id of a torch module: the globals it assigns
@@ -937,19 +940,23 @@ def _own_globals(module: Any) -> frozenset[str]:
 
 
 def _defined_in(namespace: dict) -> list[types.FunctionType]:
-    """The functions whose globals are `namespace`: the module's own, and its classes' methods."""
+    """The functions whose globals are `namespace`: the module's own, and its classes' methods.
+    Read by their types alone: a student's object assigned into torch (`torch.manual_seed =
+    Odd()`) runs its `__getattr__` on any other reading, here outside the grader's conditions
+    (one that raised ended check.py in a traceback)."""
     found = []
     for value in _list(namespace.values()):
-        inner = _list(_vars(value).values()) if _isinstance(value, type) else [value]
+        inner = _list(_vars(value).values()) if _issubclass(_type(value), type) else [value]
         for f in inner:
-            f = _getattr(f, "__func__", f)  # a staticmethod's or classmethod's function
-            if _isinstance(f, types.FunctionType) and f.__globals__ is namespace:
+            if _type(f) in (staticmethod, classmethod):
+                f = f.__func__
+            if _type(f) is types.FunctionType and f.__globals__ is namespace:
                 found.append(f)
     return found
 
 
 def _is_module(value: Any) -> bool:
-    return _isinstance(value, _MODULE)
+    return _issubclass(_type(value), _MODULE)  # no `__class__` of the student's is read
 
 
 def _put(owner: Any, name: str, value: Any) -> None:

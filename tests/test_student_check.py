@@ -225,6 +225,14 @@ HALF_SUMS_AT_IMPORT = (
 # whose warning it then hid from its table or raised as the file's error.
 WARNINGS_AT_IMPORT = "\nimport warnings\n\nwarnings.{}\n"
 WARNS_AT_IMPORT = WARNINGS_AT_IMPORT.format('warn("mind the epsilon")')
+# An object whose every attribute raises, put into torch: the check's bookkeeping read it (its
+# `__func__`, `__wrapped__`) outside the grader's conditions, and check.py ended in a traceback.
+RAISING_OBJECT_INTO_TORCH = (
+    "\n\nclass Odd:\n"
+    "    def __getattr__(self, name):\n"
+    "        raise RuntimeError('no ' + name)\n\n\n"
+    "torch.manual_seed = Odd()\n"
+)
 
 SCENARIOS = {
     "a file that changes torch's subtraction at import": (
@@ -296,6 +304,15 @@ SCENARIOS = {
         )
         for call in ('filterwarnings("ignore")', 'simplefilter("error")')
     },
+    "a file that puts into torch an object whose attributes raise": (
+        {
+            "exercise1": mutated(
+                "exercise1", AFTER_IMPORTS, AFTER_IMPORTS + RAISING_OBJECT_INTO_TORCH
+            )
+        },
+        "exercise1.dh",
+        ("ok",),
+    ),
     "a function that deletes torch.tanh": (
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", NO_TANH_DH)},
         "exercise1.dh",
