@@ -320,6 +320,19 @@ def test_a_cell_s_device_grad_mode_and_torch_s_own_changes_leave_the_check_its_t
     assert {i["status"] for i in grader.grade(sub).to_json()["items"]} == {"passed"}
 
 
+def test_a_cell_that_names_a_variable_list_leaves_the_check_its_judgement(tmp_path):
+    """The check's glue runs in the kernel's namespace: a cell's `list = [1, 2, 3]` made its
+    `list(...)` fail, the check took the kernel for one without IPython, and every row of
+    every check cell was ERROR ("it imports '_ninja_notebook'"), where the grader passed."""
+    nb = json.loads(notebook_text(SOLUTIONS, filled=True))
+    nb["cells"] = [c for c in nb["cells"] if c.get("id") != "train"]
+    at = next(i for i, c in enumerate(nb["cells"]) if c.get("id") == "exercise1-dh")
+    shadowing = "list = [1, 2, 3]\ncallable = getattr = print\n"
+    nb["cells"].insert(at + 1, {**nb["cells"][at], "id": "shadow", "source": shadowing})
+    rows = check_rows(run(json.dumps(nb), tmp_path))
+    assert rows and {r.split()[1] for r in rows if ROW.match(r)} == {"ok"}, rows
+
+
 def test_the_training_cell_run_before_backward_says_which_cell_to_run(tmp_path):
     """Run before Exercise 3's cell (or after a restart) it showed a bare NameError traceback."""
     nb = json.loads(notebook_text(SOLUTIONS, filled=True))

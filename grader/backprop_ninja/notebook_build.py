@@ -62,6 +62,7 @@ _CHECK_GLUE = (
     python_guard("this notebook", sys="_sys", then="choose it as the notebook's kernel")
     + """
 import atexit as _atexit
+import builtins as _builtins
 import importlib as _importlib
 import json as _json
 import shutil as _shutil
@@ -117,7 +118,8 @@ def ninja_check(exercise, namespace):
             _notebook.SNAPSHOTS[exercise] = {
                 k: v
                 for k, v in namespace.items()
-                if callable(v) and getattr(v, "__module__", None) == namespace.get("__name__")
+                if _builtins.callable(v)
+                and _builtins.getattr(v, "__module__", None) == namespace.get("__name__")
             }
             source = (
                 "import _ninja_notebook\\n"
@@ -139,12 +141,12 @@ def ninja_check(exercise, namespace):
         set_by = ninja.notebook_keep.dropped_globals(history, graded)
         for item in mine["items"]:
             _not_run(item, exercise, set_by)
-    print(ninja.student_text.render(mine, where=exercise + " in this notebook"))
+    _builtins.print(ninja.student_text.render(mine, where=exercise + " in this notebook"))
     if history is not None:
         for note in ninja.notebook_keep.why_undefined(_json.dumps(mine), history, graded):
-            print("note:", note)
+            _builtins.print("note:", note)
     if set_aside:
-        print("note:", ninja.notebook_keep.torch_set_aside(set_aside))
+        _builtins.print("note:", ninja.notebook_keep.torch_set_aside(set_aside))
 
 
 def _not_run(item, exercise, set_by):
@@ -175,10 +177,14 @@ def _not_run(item, exercise, set_by):
 
 
 def _history(namespace):
-    \"\"\"The cells this kernel ran, as typed, in the order it ran them; None outside IPython.\"\"\"
+    \"\"\"The cells this kernel ran, as typed, in the order it ran them; None outside IPython.
+
+    The builtins this glue calls are read from the builtins module: it runs in the kernel's
+    namespace, where a cell's `list = [...]` made `list(...)` fail, and every check cell then
+    judged the fallback for a Python without IPython: ERROR on every row.\"\"\"
     shell = namespace.get("get_ipython")
     try:
-        return list(shell().history_manager.input_hist_raw)
+        return _builtins.list(shell().history_manager.input_hist_raw)
     except (AttributeError, TypeError):  # no IPython: the check runs on the functions
         return None
 """
