@@ -598,12 +598,24 @@ def _graders_imports(real: Any, student_files: set[str]) -> Any:
     what the grader may lack, with the ModuleNotFoundError the grader's process raises."""
 
     def imported(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002 - __import__'s own
-        if level == 0 and (globals or {}).get("__file__") in student_files and not grader_has(name):
+        refused = type(name) is str and _from_student_file(globals, student_files)
+        if level == 0 and refused and not grader_has(name):
             top = name.partition(".")[0]
             raise ModuleNotFoundError(f"No module named '{top}'", name=top)
         return real(name, globals, locals, fromlist, level)
 
     return imported
+
+
+def _from_student_file(globals: Any, student_files: set[str]) -> bool:  # noqa: A002 - __import__'s
+    """Whether an import runs in a student's file, read as the grader's process reads it
+    (worker._from_student_file): a globals that is no plain dict, or a `__file__` that is no
+    plain str, is not a student file's. `__import__("os", 1)` raised AttributeError here and
+    imported os there."""
+    if type(globals) is not dict:
+        return False
+    file = dict.get(globals, "__file__")
+    return type(file) is str and file in student_files
 
 
 # The grader's process refuses more than the student's files' own imports: any top-level
@@ -639,8 +651,8 @@ def _graders_exit(real: Any, student_files: set[str]) -> Any:
     table with it). Registrations from anything else (a module the student imports) stand."""
 
     def register(func: Any, *args: Any, **kwargs: Any) -> Any:
-        caller = sys._getframe(1).f_globals.get("__file__")
-        if threading.get_ident() in _REFUSING and caller in student_files:
+        caller = sys._getframe(1).f_globals
+        if threading.get_ident() in _REFUSING and _from_student_file(caller, student_files):
             return func
         return real(func, *args, **kwargs)
 

@@ -233,6 +233,10 @@ RAISING_OBJECT_INTO_TORCH = (
     "        raise RuntimeError('no ' + name)\n\n\n"
     "torch.manual_seed = Odd()\n"
 )
+# `__import__` with a globals that is no dict: Python ignores it for an absolute import, the
+# grader's process reads it as no student file's; check.py read `.get` of it and failed the
+# import (ERROR) where the grader imported the file and its scan forbade it.
+ODD_GLOBALS_IMPORT = '\n_os = __import__("os", 1)\n'
 
 SCENARIOS = {
     "a file that changes torch's subtraction at import": (
@@ -312,6 +316,11 @@ SCENARIOS = {
         },
         "exercise1.dh",
         ("ok",),
+    ),
+    "__import__ with a globals that is no dict": (
+        {"exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + ODD_GLOBALS_IMPORT)},
+        "exercise2.dlogits",
+        ("FORBIDDEN", "uses __import__"),
     ),
     "a function that deletes torch.tanh": (
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", NO_TANH_DH)},
