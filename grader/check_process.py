@@ -860,10 +860,14 @@ class KernelTorch:
     change in its own reference computation (a traceback instead of the table) and in the
     student's functions (a verdict the grader does not give). `as_found` sets it aside."""
 
-    def __init__(self) -> None:
-        self.copy = TorchCopy()
-        self.state = TorchState()
-        self.grad = _grad_on()
+    def __init__(self, earlier: KernelTorch | None = None) -> None:
+        """`earlier`: the one a previous run of the setup cell made, whose torch (before any
+        exercise cell ran) is kept; its methods are those of the modules that run imported,
+        which this run replaced, and whose cache of torch (`forget_torch`) is not the check's."""
+        if earlier is not None:
+            self.copy, self.state, self.grad = earlier.copy, earlier.state, earlier.grad
+        else:
+            self.copy, self.state, self.grad = TorchCopy(), TorchState(), _grad_on()
 
     @contextlib.contextmanager
     def as_found(self) -> Iterator[list[str]]:

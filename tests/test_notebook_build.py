@@ -243,13 +243,15 @@ def test_a_gradient_set_by_a_statement_the_grader_drops_is_said_so(grader, tmp_p
     assert item["status"] == "missing", item
 
 
+@pytest.mark.parametrize("setup_again", [False, True], ids=["setup-once", "setup-run-again"])
 def test_a_cell_s_change_to_torch_is_set_aside_by_the_check_as_the_grader_never_runs_it(
-    grader, tmp_path
+    grader, tmp_path, setup_again
 ):
     """`torch.Tensor.__sub__ = ...` at a cell's top level stays in the kernel, and the grader
     drops the statement: the check cell met the change in its own reference computation and
-    printed a traceback instead of its table. It now runs on torch as the setup cell found it
-    (the default dtype too), says so in a note, and leaves the kernel its change."""
+    printed a traceback instead of its table. It now runs on torch as the setup cell first
+    found it (the default dtype too; a second run of the setup cell after the change keeps
+    that), says so in a note, and leaves the kernel its change."""
     nb = json.loads(notebook_text(SOLUTIONS, filled=True))
     nb["cells"] = [c for c in nb["cells"] if c.get("id") != "train"]
     at = next(i for i, c in enumerate(nb["cells"]) if c.get("id") == "exercise1-dh")
@@ -258,6 +260,9 @@ def test_a_cell_s_change_to_torch_is_set_aside_by_the_check_as_the_grader_never_
         "torch.set_default_dtype(torch.float64)\n"
     )
     nb["cells"].insert(at + 1, {**nb["cells"][at], "id": "change", "source": change})
+    if setup_again:
+        setup = next(c for c in nb["cells"] if c.get("id") == "setup")
+        nb["cells"].insert(at + 2, {**setup, "id": "setup-again"})
     after = "print('kernel:', (torch.ones(2) - torch.ones(2)).shape, torch.get_default_dtype())\n"
     last = next(i for i, c in enumerate(nb["cells"]) if c.get("id") == "exercise3-check")
     nb["cells"].insert(last + 1, {**nb["cells"][at], "id": "after", "source": after})

@@ -87,7 +87,7 @@ ninja = _sys.modules["_ninja_check"]  # ninja.model, ninja.spec, ninja.training_
 
 # torch as this kernel has it before any exercise cell ran, kept over a second run of this
 # cell: each check runs on it, as the grader runs your functions on a torch no cell changed.
-_NINJA_TORCH = globals().get("_NINJA_TORCH") or ninja.check_process.KernelTorch()
+_NINJA_TORCH = ninja.check_process.KernelTorch(globals().get("_NINJA_TORCH"))
 
 # What each check imports as its exercise file: the functions this kernel defines.
 _notebook = _types.ModuleType("_ninja_notebook")
