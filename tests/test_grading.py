@@ -543,6 +543,32 @@ def test_the_run_time_check_catches_autograd_the_scan_was_not_asked_to_see():
         assert it["status"] == "forbidden" and "while running" in it["message"], it["message"]
 
 
+# A dispatch mode entered at import, which only forwards each operator: torch's Python dispatch
+# looks operators up by name, which the autograd ban refuses.
+DISPATCH_MODE = (
+    "from torch.utils._python_dispatch import TorchDispatchMode\n\n\n"
+    "class _Forwarding(TorchDispatchMode):\n"
+    "    def __torch_dispatch__(self, func, types, args=(), kwargs=None):\n"
+    "        return func(*args, **(kwargs or {}))\n\n\n"
+    "_Forwarding().__enter__()\n"
+)
+
+
+def test_a_mode_entered_at_import_meets_the_ban_in_the_student_s_call_not_in_the_grader_s(
+    grade,
+):
+    """The mode ran its own code in the grader's making of each call's inputs, where the ban's
+    refusal ended the process before it answered: every item read as a crash ("os._exit, a
+    segmentation fault, or running out of memory"), which the student's functions never did.
+    The inputs are now made with torch's modes off; the student's code meets its mode itself."""
+    source = solution("exercise1") + "\n\n" + DISPATCH_MODE
+    result = grade(submission(exercise1=source))
+    it = item(result, "exercise1.dlogprobs")
+    assert it["status"] == "forbidden" and "_get_operation_overload" in it["message"], it
+    assert "ended without answering" not in it["message"]
+    assert item(result, "exercise2.dlogits")["status"] == "passed"
+
+
 # Each crash costs only its item
 
 

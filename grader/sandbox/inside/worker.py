@@ -216,8 +216,24 @@ def _call(modules: dict, header: dict, blobs: list[bytes], out: list[bytes]) -> 
 
 def _decode(value: dict, blobs: list[bytes]):
     if "tensor" in value:
-        return protocol.decode_tensor(value["tensor"], blobs).clone()
+        with _no_student_modes():
+            return protocol.decode_tensor(value["tensor"], blobs).clone()
     return value["scalar"]
+
+
+def _no_student_modes() -> contextlib.ExitStack:
+    """torch's Python dispatch and torch-function modes off while the grader makes a call's
+    inputs: a mode the student's file entered at import (a TorchDispatchMode's `__enter__`)
+    ran its own code in the grader's `clone()`, where the autograd ban's refusal of operator
+    look-ups ended the process before it answered, and every call read as a crash."""
+    import torch
+
+    stack = contextlib.ExitStack()
+    for name in ("_DisableTorchDispatch", "DisableTorchFunction"):
+        off = getattr(torch._C, name, None)
+        if off is not None:
+            stack.enter_context(off())
+    return stack
 
 
 def _has_graph(result) -> bool:
