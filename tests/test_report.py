@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from conftest import ROOT, SOLUTIONS, STUBS, item, mutated
+from conftest import ROOT, SOLUTIONS, STUBS, item, mutated, solution
 
 from grader.batch import grader_failure
 from grader.examples import write_examples
@@ -28,7 +28,7 @@ from grader.report import write_batch_reports, write_submission_report
 from grader.report.charts import HEAT_STOPS, heat_colour, heatmap, histogram, rate_bars
 from grader.report.html import file_failure, item_view, student_safe, write_student_report
 from grader.report.render import environment, points, sci
-from grader.report.summary import gradebook_csv, summarize
+from grader.report.summary import attention, gradebook_csv, summarize
 from grader.submissions import Submission, read_submission, slug
 
 EXAMPLES = ("complete", "bessel", "missing_branch", "zoë martin", "blank", "partial")
@@ -254,6 +254,35 @@ def test_missing_file_is_named(graded, batch_out):
     assert files["exercise3"] == held
     text = " ".join("".join(page(batch_out, "partial")[1].text).split())
     assert f"exercise3.py: {held}" in text
+
+
+@pytest.mark.parametrize(
+    "exercise1, why",
+    [
+        ("", "exercise1.py is empty: the file is there but holds no code"),  # saved unwritten
+        (solution("exercise3"), "no function `dlogprobs` in exercise1.py"),  # another's file
+    ],
+)
+def test_an_uploaded_file_holding_none_of_its_functions_needs_a_look(grade, exercise1, why):
+    """An exercise file that is there but defines none of the exercise's functions (saved
+    before it was written, or another exercise's file uploaded under its name) scored 0 off
+    the TA's list, where the same upload without the file was on it."""
+    others = {"exercise2": solution("exercise2"), "exercise3": solution("exercise3")}
+    result = grade({"exercise1": exercise1, **others})
+    assert result["files"]["exercise1"] == "submitted"
+    assert all(i["status"] == "missing" for i in result["items"] if i["exercise"] == "exercise1")
+    (flag,) = attention(result)
+    assert flag.startswith("exercise1.py holds none of its functions, every item missing (")
+    assert why in flag
+
+
+def test_untouched_stubs_and_one_function_left_out_need_no_look(grade):
+    """A stub left as it was is a choice the score already shows, and a file missing one of
+    its functions among others written is graded as it is: neither is flagged."""
+    stub = (STUBS / "exercise1.py").read_text()
+    without_dc = solution("exercise1").replace("def dC(", "def dC_draft(")
+    for exercise1 in (stub, without_dc):
+        assert attention(grade({"exercise1": exercise1})) == []
 
 
 def test_captured_output_is_shown(graded, batch_out):

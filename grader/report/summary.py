@@ -233,6 +233,10 @@ def attention(r: dict) -> list[str]:
             continue  # its file's state above says why already (a binary file): once is enough
         last = message.strip().splitlines()[-1] if message.strip() else "no message"
         why.append(f"{ex}.py could not be used, every item errored ({last[:120]})")
+    why += [
+        f"{ex}.py holds none of its functions, every item missing ({reason[:160]})"
+        for ex, reason in nothing_found(items, files).items()
+    ]
     failure = grader_failure(items)
     if failure:
         why.append(f"the grader failed on some items ({failure}): regrade")
@@ -243,6 +247,27 @@ def attention(r: dict) -> list[str]:
         if isinstance(flag, dict) and flag.get("reason"):
             why.append(str(flag["reason"]))
     return why
+
+
+def nothing_found(items: list[dict], files: dict[str, str]) -> dict[str, str]:
+    """Each exercise whose file was uploaded (its state `submitted`) yet none of whose items
+    found its function, with why, in the first item's words: an empty file (saved before it was
+    written) or another exercise's file under its name. A file absent from an upload beside
+    others is on the TA's list (its state says `missing: not in your upload ...`); one present
+    but holding nothing the grader looks for scored 0 as silently as an untouched stub, which a
+    student leaves on purpose and this is not."""
+    by_exercise: dict[str, list[dict]] = {}
+    for i in items:
+        by_exercise.setdefault(str(i.get("id", "")).split(".", 1)[0], []).append(i)
+    return {
+        ex: _CASES_PASSED.sub("", str(its[0].get("message") or "")).strip() or "no message"
+        for ex, its in by_exercise.items()
+        if files.get(ex) == "submitted" and all(i.get("status") == "missing" for i in its)
+    }
+
+
+# The count an item's message starts with (grading.make_item), which says nothing here.
+_CASES_PASSED = re.compile(r"^(step \d+: |\d+/\d+ cases passed; on a (public|hidden) case: )")
 
 
 def grader_failure(items: list[dict]) -> str:
