@@ -22,7 +22,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import never_hangs, solution
+from conftest import STUBS, never_hangs, solution
 
 from grader.batch import grade_batch
 from grader.submissions import discover
@@ -796,14 +796,14 @@ def test_a_file_left_unread_for_a_student_puts_them_on_the_needs_a_look_list(tmp
     three .py files alone would look like a whole submission. She, and the unidentified row,
     are on the summary's "needs a look" list; Bob, whose older upload was passed over as usual,
     is not."""
-    plain = b"import torch\n"
+    stub = {k: (STUBS / f"exercise{k}.py").read_bytes() for k in (1, 2, 3)}  # nothing to look at
     files = {
-        f"{login}_{sid}_{fid}{k}_exercise{k}.py": plain
+        f"{login}_{sid}_{fid}{k}_exercise{k}.py": stub[k]
         for login, sid, fid in (("ngkim", 350001, 39480000), ("smithbob", 340934, 20849028))
         for k in (1, 2, 3)
     }
     files["ngkim_350001_394800009_hw_2024_11_03.zip"] = zipped({"exercise2.py": EX2})
-    files["smithbob_340934_208490289_exercise2-1.py"] = plain
+    files["smithbob_340934_208490289_exercise2-1.py"] = stub[2]
     zpath = tmp_path / "submissions.zip"
     zpath.write_bytes(zipped(files))
     grade_batch(zpath, tmp_path / "out", progress=False)
