@@ -6,6 +6,8 @@ window.addEventListener("beforeprint", function () {
   document.querySelectorAll("details").forEach(function (d) { d.open = true; });
 });
 var NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?%?$/i;
+// Text with numbers in it sorts as a person reads it: submission_2 before submission_10.
+var TEXT = new Intl.Collator(undefined, { numeric: true });
 document.querySelectorAll("table.sortable").forEach(function (table) {
   var heads = table.tHead ? table.tHead.rows[0].cells : [];
   Array.prototype.forEach.call(heads, function (th, col) {
@@ -29,7 +31,7 @@ function sortBy(table, th, col) {
     var x = cellKey(a, col), y = cellKey(b, col), c;
     if (x.n && y.n) c = x.v - y.v;
     else if (x.n !== y.n) c = x.n ? -1 : 1;
-    else c = x.v < y.v ? -1 : x.v > y.v ? 1 : 0;
+    else c = TEXT.compare(x.v, y.v);
     return desc ? -c : c;
   });
   rows.forEach(function (r) { body.appendChild(r); });

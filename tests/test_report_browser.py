@@ -366,3 +366,41 @@ def test_a_long_submission_name_leaves_the_summary_s_scores_in_view(chromium, tm
         )
         assert box[0] <= box[1], (width, box)  # nothing to scroll to: every column in view
         assert min(rows) >= 150, (width, rows)  # room for a few words a line in the notes
+
+
+def test_a_gradescope_folder_name_stays_on_one_line_and_sorts_as_read(chromium, tmp_path):
+    """The submissions' column broke anywhere, squeezed by the notes beside it: at 1280 px
+    `submission_10` was drawn `submission_1` over `0`, a classmate's folder at a glance. And a
+    click on its header sorted as text does, submission_10 before submission_2."""
+    note = "missing: not in your upload, which held exercise1.py, notes.txt; " * 3
+    names = ["submission_10", "submission_2", "submission_283746512", "submission_1"]
+    results = [
+        {
+            "submission": name,
+            "score": 1.0,
+            "max_score": 2.0,
+            "files": {"exercise1": "submitted", "exercise2": note},
+            "student": {"name": "Ada Lovelace", "email": "ada.lovelace@example.edu"},
+            "items": [
+                {"id": "exercise1.dlogprobs", "score": 1.0, "max_score": 1.0, "status": "passed"},
+                {"id": "exercise2.dlogits", "score": 0.0, "max_score": 1.0, "status": "missing"},
+            ],
+        }
+        for name in names
+    ]
+    write_batch_reports(results, tmp_path, names)
+    page = chromium.open(tmp_path / "summary.html")
+    links = "[...document.querySelectorAll('#student-table a.report')]"
+    for width in WIDTHS:
+        page.resize(width)
+        lines = page.eval(f"{links}.map(a => [a.textContent, a.getClientRects().length])")
+        assert lines == [[name, 1] for name in names], width
+        assert page.overflow() == [], width
+    page.eval("document.querySelector('#student-table th').click()")
+    assert page.eval(f"{links}.map(a => a.textContent)") == [
+        "submission_1",
+        "submission_2",
+        "submission_10",
+        "submission_283746512",
+    ]
+    assert page.errors == []

@@ -47,7 +47,13 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        points=points, sci=sci, pct=pct, isolate=isolate, isolate_text=isolate_text, inert=inert
+        points=points,
+        sci=sci,
+        pct=pct,
+        isolate=isolate,
+        isolate_text=isolate_text,
+        inert=inert,
+        whole=whole,
     )
     return env
 
@@ -105,6 +111,20 @@ def isolate(text: object) -> Markup:
     """Student text, escaped, in an isolating `<bdi>` of its own: for text among the page's words
     (a name beside an id, a file name in a note). Text already escaped (`join`'s) is kept so."""
     return Markup("<bdi>%s</bdi>") % Markup(bidi_inert(str(escape(text))))
+
+
+# The longest word of a name or an id kept on one line in a table (a Gradescope folder
+# `submission_283746512`, an email): about 11em, what a column of three such beside the scores
+# and the notes still fits at 1024 px.
+WHOLE_WORD = 24
+
+
+def whole(text: object) -> bool:
+    """Whether `text` may keep each of its words whole in a table cell (style.css's
+    `td.ident.whole`): a cell allowed to break anywhere was squeezed by the notes beside it
+    until `submission_10` read `submission_1` over `0`. A longer word (a 120-character folder
+    name) still breaks anywhere, so the scores beside it stay in view."""
+    return max((len(w) for w in str(text or "").split()), default=0) <= WHOLE_WORD
 
 
 def isolate_text(text: object) -> str:
