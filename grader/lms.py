@@ -126,10 +126,11 @@ class Student:
     receipt: Entry | None = None
     who: str = ""  # Blackboard: `<assignment>_<username>`, as Blackboard wrote it
     notes: list[str] = field(default_factory=list)  # what the reading of the download noted
-    # The notes a TA must act on before trusting the score: something of the download may be
-    # this student's and was not read for them (`_doubt`); they put the submission on the
-    # summary's "needs a look" list, where a routine note (an older upload) does not.
-    doubts: int = 0
+    # What each note a TA must act on before trusting the score is about, in a few words
+    # (`_doubt`): something of the download may be this student's and was not read for them.
+    # They put the submission on the summary's "needs a look" list, where a routine note (an
+    # older upload) does not.
+    doubts: list[str] = field(default_factory=list)
     title: str = ""  # the submission's name, where it is not `<name> (<key>)`
     late: bool = False  # the LMS marked the submission late (Canvas's `_LATE_`)
 
@@ -195,7 +196,7 @@ def _canvas(entries: list[Entry]) -> dict[str, Student] | None:
         s = _student(students, c.id, c.login)
         s.late |= c.late
         if c.kind != "file":
-            _doubt(s, _online_note(e.name, c.kind))
+            _doubt(s, _online_note(e.name, c.kind), f"{ONLINE_KIND[c.kind]}, not graded")
             continue
         again = CANVAS_AGAIN.match(c.file)
         original, n = (
@@ -457,7 +458,7 @@ def _doubtful(
         f"the download cannot say which; {fix}"
     )
     for s in (students[r] for r in readings if r in students):
-        _doubt(s, note)
+        _doubt(s, note, NO_ONES_FILE)
     ids = {sid for sid, _ in students}
     unsure = frozenset(r for r in readings if r not in students and r[0] not in ids)
     if unsure:
@@ -470,13 +471,18 @@ def _doubtful(
                 f"student; their uploader may be {_who(sorted(unsure), id_word)}, who has no "
                 "other submission in this download; check in the LMS whose they are"
             )
-        _doubt(unidentified[unsure], note)
+        _doubt(unidentified[unsure], note, NO_ONES_FILE)
 
 
-def _doubt(s: Student, note: str) -> None:
-    """A note the TA must act on (Student.doubts)."""
+def _doubt(s: Student, note: str, about: str) -> None:
+    """A note the TA must act on, and what it is `about` in a few words, which the TA's "needs
+    a look" line names (Student.doubts): "files not read for it, or claimed twice" was all it
+    said of a Canvas online text entry, which is neither."""
     s.notes.append(note)
-    s.doubts += 1
+    s.doubts.append(about)
+
+
+NO_ONES_FILE = "a file whose name reads as more than one student's, read for no one"
 
 
 def _who(readings: list[tuple[str, str]], id_word: str) -> str:
@@ -508,6 +514,7 @@ def _shared_ids(
                 f"other entries of this download also claim {id_word} {sid}, under the "
                 f"{name_word} {', '.join(map(repr, others))}: graded apart, not merged; check in "
                 f"{lms} which is this {who}'s",
+                f"its {id_word} claimed under another {name_word} too",
             )
 
 
@@ -587,6 +594,7 @@ def _bb_student(
             f"not read: {', '.join(unsure[:5])}{' and more' if len(unsure) > 5 else ''}: the "
             f"download has no receipt for {'that attempt' if kept else 'any attempt'} of "
             f"{user}; Blackboard writes one per attempt, so check the download in Blackboard",
+            "an attempt without its receipt, not read",
         )
     return s
 
@@ -627,6 +635,7 @@ def _use_receipt(s: Student, budget: Budget) -> None:
             s,
             f"the receipt {s.receipt.name} names the user {user!r}, its files {s.key!r}: "
             "graded as the files say; check the download in Blackboard",
+            "a receipt naming another user",
         )
 
 
@@ -665,12 +674,13 @@ def _submission(inp: Input, s: Student, lms: str) -> Submission:
     if s.late:
         sub.review.append(late_flag(lms))
     if s.doubts:
+        n = len(s.doubts)
         sub.review.append(
             {
                 "flag": "download",
-                "reason": f"the {lms} download left {s.doubts} thing"
-                f"{'s' if s.doubts > 1 else ''} about this submission unsure (files not read "
-                "for it, or claimed twice): see the notes at the top of its report",
+                "reason": f"the {lms} download left {n} thing{'s' if n > 1 else ''} about this "
+                f"submission unsure ({'; '.join(dict.fromkeys(s.doubts))}): see the notes at "
+                "the top of its report",
             }
         )
     return sub

@@ -680,6 +680,33 @@ def test_a_graded_canvas_download_with_online_entries_and_a_doubtful_name(tmp_pa
     assert not any("secret_notes" in n for r in results for n in r["student"]["notes"])
 
 
+def test_a_needs_a_look_line_names_what_the_download_left_unsure(tmp_path):
+    """The TA's line for a download's doubt said "(files not read for it, or claimed twice)"
+    whatever the doubt was: of a Canvas online text entry or a website URL, neither. Each line
+    names its own kinds, once each."""
+    zpath = tmp_path / "submissions.zip"
+    zpath.write_bytes(
+        zipped(
+            {
+                "smithbob_340934_208490284_exercise2.py": EX2,
+                "texttom_1006_text.html": b"<p>see my colab</p>",
+                "linklee_1007_link.html": b"<p>https://colab.example</p>",
+                "lovelaceada_1001_2002_7001_hw.zip": zipped({"exercise1.py": BAD}),
+                "lovelaceada_1001_2002_7002_hw2.zip": zipped({"exercise1.py": BAD}),
+            }
+        )
+    )
+    grade_batch(zpath, tmp_path / "out", progress=False)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    said = {s["name"]: "; ".join(s["attention"]) for s in summary["students"]}
+    online = "left 1 thing about this submission unsure (an online text entry, not graded)"
+    assert online in said["texttom"]
+    assert "(a website URL, not graded)" in said["linklee"]
+    no_ones = "a file whose name reads as more than one student's, read for no one"
+    assert f"left 2 things about this submission unsure ({no_ones})" in said["unidentified"]
+    assert "claimed twice" not in " ".join(said.values())
+
+
 def test_a_student_whose_every_entry_is_doubtful_gets_a_row_with_no_ones_id(tmp_path):
     """Mallory (user id 2002, login `lovelaceada_1001`) uploads only `hw.zip`, written
     `lovelaceada_1001_2002_7001_hw.zip`: Ada's (1001) `7001_hw.zip`, or Mallory's `hw.zip`. Ada is
