@@ -520,7 +520,9 @@ def _gradescope_export(inp: Input, root: Entry, name: str) -> list[Submission]:
                 else f"the export's {METADATA} names {folder!r}, which is not a folder name "
                 "of this export: nothing read"
             )
-            subs.append(Submission(folder, dict.fromkeys(inp.files), student, [why]))
+            sub = Submission(folder, dict.fromkeys(inp.files), student, [why])
+            sub.review.append(_absent_flag(why))
+            subs.append(sub)
             continue
         sub = _read_entry(inp, root, entry, folder)
         sub.student = student
@@ -548,6 +550,17 @@ def _refuse_a_listing_of_absent_folders(meta: dict, root: Entry) -> None:
             f"than {MAX_MISSING_FOLDERS}): download the export again, or, if PATH is one "
             "student's upload, give --one"
         )
+
+
+def _absent_flag(why: str) -> dict:
+    """A folder the metadata lists and the export lacks (or a key that names no folder): its
+    row scored 0 with "no exercise files found" on the TA's list, which reads as a student who
+    uploaded nothing, when the export holds nothing of theirs to read."""
+    return {
+        "flag": "download",
+        "reason": f"{why} (its 0 grades nothing the student handed in): download the export "
+        "again, or check the submission in Gradescope",
+    }
 
 
 def _unlisted_flag(name: str) -> dict:

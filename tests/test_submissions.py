@@ -771,6 +771,16 @@ def test_export_keys_are_only_names_of_folders_in_the_export(tmp_path):
         assert "not a folder name of this export" in notes(got[key])
     assert "has no such folder" in notes(got["submission_9"])
     assert got["42"].files == dict.fromkeys(FILES)
+    # Each such row is on the TA's list as what it is: "no exercise files found" alone read as
+    # a student who uploaded nothing, when the export holds nothing of theirs.
+    for key in [*keys, "submission_9", "42"]:
+        (flag,) = got[key].review
+        assert flag["flag"] == "download" and "(its 0 grades nothing" in flag["reason"]
+    assert (
+        got["submission_9"]
+        .review[0]["reason"]
+        .startswith("the export lists submission_9 but has no such folder")
+    )
 
 
 def test_an_export_listing_too_many_folders_it_lacks_is_refused(tmp_path, monkeypatch):
