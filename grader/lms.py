@@ -17,7 +17,8 @@ Each LMS names the files of its "download all submissions" after the student, in
   and grades.csv's `late` column.
 - Moodle: a folder per student, `<Full Name>_<participant id>_assignsubmission_file_`, holding
   the files as uploaded; or, without "download submissions in folders", flat files
-  `<Full Name>_<participant id>_assignsubmission_file_<file name>`.
+  `<Full Name>_<participant id>_assignsubmission_file_<file name>`. Another plugin's entry
+  (`_assignsubmission_onlinetext_`, online text) is said in a note and not graded.
 - Blackboard: one flat folder, `<assignment>_<username>_attempt_<YYYY-MM-DD-HH-MM-SS>_<file
   name>`, beside a receipt `<assignment>_<username>_attempt_<stamp>.txt` whose `Name:` line holds
   the student's full name. The latest attempt of each student is graded.
@@ -364,12 +365,18 @@ def _moodle(entries: list[Entry]) -> dict[str, Student] | None:
         return None
     students: dict[tuple[str, str], Student] = {}
     doubtful: list[tuple[Entry, list[MoodleName]]] = []
+    online: list[tuple[Student, Entry, str]] = []
     for e, names in parsed:
         if len(names) > 1:
             doubtful.append((e, names))
             continue
         m = names[0]
-        _student(students, m.id, m.name).entries += _moodle_files(e, m)
+        s = _student(students, m.id, m.name)
+        s.entries += _moodle_files(e, m)
+        if m.plugin != "file":
+            online.append((s, e, m.plugin))
+    for s, e, plugin in online:
+        _moodle_online(s, e.name, plugin)
     return _settled(
         students,
         [(e, [(m.id, m.name) for m in names]) for e, names in doubtful],
@@ -399,6 +406,30 @@ def _matches(pattern: re.Pattern, name: str) -> list[re.Match]:
         found.append(t)
         at = t.start() + 1
     return found
+
+
+def _moodle_online(s: Student, name: str, plugin: str) -> None:
+    """A note on an entry of another plugin than files (online text), which is not graded: it
+    was left out without a word, and a student who handed in online text alone (a Colab link)
+    read "no exercise files found ...; the upload held: no files". Where it is all the student
+    handed in, the TA must look (a doubt); beside uploaded files, Moodle's two plugins are the
+    course's set-up, and a note is enough."""
+    what = MOODLE_PLUGIN.get(plugin, f"a {plugin} entry")
+    note = f"not graded: {name} is {what} (Moodle's page of it, not an uploaded file)"
+    if s.entries:
+        s.notes.append(f"{note}; the files uploaded beside it were graded")
+        return
+    _doubt(
+        s,
+        f"{note}, and the student uploaded no file; this assignment grades uploaded .py files "
+        "or the notebook, so ask the student to upload them, or read the entry in Moodle and "
+        "grade it by hand",
+        f"{what}, not graded",
+    )
+
+
+# Moodle's words for a submission plugin other than files (`assignsubmission_<plugin>_`).
+MOODLE_PLUGIN = {"onlinetext": "an online text entry"}
 
 
 def _moodle_files(e: Entry, m: MoodleName) -> list[tuple[Entry, str]]:

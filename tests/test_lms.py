@@ -97,6 +97,30 @@ def test_moodle_download_in_folders_and_flat(tmp_path):
     assert found(flat, tmp_path / "f")["Ada Lovelace (1001)"][1]["exercise2"] == EX2
 
 
+def test_a_moodle_online_text_entry_is_said_and_alone_needs_a_look(tmp_path):
+    """Moodle's online text (`..._assignsubmission_onlinetext_`) was left out without a word: a
+    student who handed in a Colab link there read "no exercise files found ...; the upload
+    held: no files". Alone it is on the TA's list, saying what it is; beside uploaded files,
+    a note."""
+    root = write(
+        tmp_path / "moodle",
+        {
+            "Ada Lovelace_1001_assignsubmission_file_/exercise2.py": EX2,
+            "Ada Lovelace_1001_assignsubmission_onlinetext_/onlinetext.html": b"<p>see files</p>",
+            "Fay Text_1006_assignsubmission_onlinetext_/onlinetext.html": b"<p>colab link</p>",
+        },
+    )
+    subs, _ = discover(root, FILES, tmp_path / "work")
+    got = {s.name: s for s in subs}
+    ada, fay = got["Ada Lovelace (1001)"], got["Fay Text (1006)"]
+    text = "Fay Text_1006_assignsubmission_onlinetext_ is an online text entry"
+    assert any(f"not graded: {text}" in n and "uploaded no file" in n for n in fay.notes)
+    (flag,) = fay.review
+    assert "(an online text entry, not graded)" in flag["reason"]
+    assert ada.files["exercise2"] == EX2 and ada.review == []
+    assert any(n.endswith("the files uploaded beside it were graded") for n in ada.notes)
+
+
 def test_blackboard_download_takes_the_latest_attempt_and_the_receipts_name(tmp_path):
     early, late = "2026-11-01-09-00-00", "2026-11-02-23-59-01"
     receipt = f"Name: Grace Hopper (ghopper)\nAssignment: HW3\nDate Submitted: {late}\n"
