@@ -261,8 +261,18 @@ def _stub_flag(f: str, copies: list[str]) -> dict:
 
 
 def _failed(name: str, files, note: str, source: str = "", notes: Sequence[str] = ()) -> Submission:
-    """A submission nothing could be read from, and why."""
-    return Submission(name, dict.fromkeys(files), notes=[*notes, note], source=source)
+    """A submission nothing could be read from, and why: on the TA's list saying so (review
+    flag `download`), where "no exercise files found" alone read as a student who uploaded
+    nothing, when the upload is a zip cut short or past a limit."""
+    sub = Submission(name, dict.fromkeys(files), notes=[*notes, note], source=source)
+    sub.review.append(
+        {
+            "flag": "download",
+            "reason": f"{note} (its 0 grades nothing the student handed in): get the upload "
+            "again and grade again",
+        }
+    )
+    return sub
 
 
 # ---- the shapes of an input --------------------------------------------------------------------

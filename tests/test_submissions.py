@@ -1204,6 +1204,26 @@ def test_a_class_zip_is_read_in_name_order_as_a_folder_is(tmp_path):
     assert [s.name for s in find(whole, files).subs] == ["alice", "bob", "carol"]
 
 
+def test_an_upload_nothing_could_be_read_from_is_on_the_tas_list_saying_why(tmp_path):
+    """A class's zip cut short, or a link where an upload belongs, scored 0 with "no exercise
+    files found" as the TA's only word of it, as of a student who uploaded nothing: the
+    reason was in the report's notes alone."""
+    (tmp_path / "class" / "ada").mkdir(parents=True)
+    (tmp_path / "class" / "ada" / "exercise1.py").write_text(solution("exercise1"))
+    (tmp_path / "class" / "zed.zip").write_bytes(b"PK\x03\x04 cut short")
+    (tmp_path / "class" / "lin").symlink_to(tmp_path / "class" / "ada")
+    got = {s.name: s for s in find(tmp_path / "class", ("exercise1", "exercise2")).subs}
+    assert got["ada"].review == []
+    (zed,) = got["zed"].review
+    assert zed["flag"] == "download"
+    assert zed["reason"].startswith("zed.zip is not a readable zip: it has no end record")
+    assert zed["reason"].endswith(
+        "(its 0 grades nothing the student handed in): get the upload again and grade again"
+    )
+    (lin,) = got["lin"].review
+    assert lin["reason"].startswith("lin is a symbolic link, not a folder or a zip: skipped")
+
+
 def test_a_zip_cut_short_is_named_once_and_says_what_it_lacks(tmp_path):
     (tmp_path / "class" / "ada").mkdir(parents=True)
     (tmp_path / "class" / "ada" / "exercise1.py").write_text(solution("exercise1"))
