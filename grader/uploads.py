@@ -180,7 +180,7 @@ class Budget:
     def take_bytes(self, n: int, what: str) -> None:
         if self.bytes + n > self.limits.bytes:
             raise UploadError(
-                f"{what} was not read: the upload would exceed {self.limits.bytes // MiB} MiB "
+                f"{what} was not read: the upload would exceed {size_text(self.limits.bytes)} "
                 "unpacked (upload only your exercise files)"
             )
         self.bytes += n
@@ -611,7 +611,7 @@ def open_inner_zip(entry: Entry, stack: contextlib.ExitStack, budget: Budget) ->
     if entry.size > left:
         raise UploadError(
             f"did not open {entry.path}: it would take the upload past "
-            f"{budget.limits.bytes // MiB} MiB unpacked"
+            f"{size_text(budget.limits.bytes)} unpacked"
         )
     spool = _spool(read_capped(entry, left, budget), stack)  # at most `left` + 1 bytes
     try:

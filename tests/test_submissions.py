@@ -34,7 +34,7 @@ from grader.submissions import (
     read_submission,
     slug,
 )
-from grader.uploads import MiB, UploadLimits
+from grader.uploads import KiB, MiB, UploadLimits
 
 FILES = ("exercise1", "exercise2", "exercise3")
 ROOT = Path(__file__).resolve().parent.parent
@@ -638,6 +638,20 @@ def test_copies_at_one_path_are_compared_within_the_byte_budget(tmp_path):
     sub = read_submission(zpath, "s", FILES, limits=limits)
     assert sub.files["exercise1"] is None
     assert "would exceed 1 MiB" in sub.absent["exercise1"]
+
+
+@pytest.mark.parametrize("limit, said", [(20 * KiB, "20 KiB"), (1536 * KiB, "1.5 MiB")])
+def test_a_byte_limit_is_said_in_its_own_size(tmp_path, limit, said):
+    """`--upload-limit bytes=20KiB` was said "the upload would exceed 0 MiB unpacked", and
+    1.5 MiB "1 MiB": a limit rounded down to whole MiB, below the size it stopped at."""
+    limits = UploadLimits(bytes=limit, file_bytes=limit)
+    zpath = tmp_path / "s.zip"
+    zpath.write_bytes(zip_bytes({"exercise1.py": b"#" * (limit + 1)}))
+    sub = read_submission(zpath, "s", FILES, limits=limits)
+    assert f"the upload would exceed {said} unpacked" in sub.absent["exercise1"]
+    zpath.write_bytes(zip_bytes({"inner.zip": os.urandom(limit + 1)}))  # not compressible
+    sub = read_submission(zpath, "s", FILES, limits=limits)
+    assert f"did not open inner.zip: it would take the upload past {said} unpacked" in sub.notes
 
 
 def test_a_zip_with_two_different_exercise_files_is_graded_for_the_others(tmp_path):
