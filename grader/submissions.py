@@ -39,8 +39,10 @@ from .notebook import is_untouched_stub
 from .uploads import (
     MAX_EXPORT_ENTRIES,
     NOT_A_ZIP,
+    UPLOAD_TOO_LARGE,
     AmbiguousEntry,
     Budget,
+    Encrypted,
     Entry,
     MiB,
     TooManyEntries,
@@ -209,12 +211,12 @@ def _shut_zip_flags(
         except UploadError:
             continue  # nothing listed: nothing to say beyond the student's note
         other: list[str] = []
-        unread: list[str] = []
+        unread: dict[str, list[str]] = {}  # why -> the files that could not be read so
         for f, cands in candidates(peek, files, budget).items():
             for _, _, e in cands:
-                data = _read_or_none(e, budget)
+                data, why = _read_or_why(e, budget)
                 if data is None:
-                    unread.append(relative(top, e))
+                    unread.setdefault(why, []).append(relative(top, e))
                 elif data != contents.get(f):
                     other.append(relative(top, e))
         if other or unread:
@@ -222,24 +224,32 @@ def _shut_zip_flags(
     return flags
 
 
-def _read_or_none(e: Entry, budget: Budget) -> bytes | None:
+def _read_or_why(e: Entry, budget: Budget) -> tuple[bytes | None, str]:
+    """An entry's bytes, or None and why it could not be read, in a few words for the TA."""
     try:
-        return read_capped(e, budget.limits.file_bytes, budget)
-    except UploadError:
-        return None
+        return read_capped(e, budget.limits.file_bytes, budget), ""
+    except Encrypted:
+        return None, "encrypted"
+    except AmbiguousEntry:
+        return None, "listed twice with different contents"
+    except UploadError as err:
+        if UPLOAD_TOO_LARGE in str(err):
+            return None, "past the upload's byte limit (--upload-limit)"
+        return None, "damaged"
 
 
-def _shut_zip_flag(zip_path: str, other: list[str], unread: list[str]) -> dict:
+def _shut_zip_flag(zip_path: str, other: list[str], unread: dict[str, list[str]]) -> dict:
     """The TA's flag: the files that differ from those graded, and apart from them those that
-    could not be read (an encrypted entry was said to differ, which no one could know)."""
+    could not be read, and why (an encrypted entry was said to differ, which no one could know;
+    one past the byte limit was said "encrypted or damaged", which it was not)."""
     held = []
     if other:
         held.append(
             f"{_listed(other)}, which {'differs' if len(other) == 1 else 'differ'} from "
             "the files graded"
         )
-    if unread:
-        held.append(f"{_listed(unread)}, which could not be read (encrypted or damaged)")
+    for why, paths in unread.items():
+        held.append(f"{_listed(paths)}, which could not be read ({why})")
     return {
         "flag": "zip_unopened",
         "reason": f"{zip_path} was not opened (every exercise file was found outside it), and "

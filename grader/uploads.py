@@ -180,7 +180,7 @@ class Budget:
     def take_bytes(self, n: int, what: str) -> None:
         if self.bytes + n > self.limits.bytes:
             raise UploadError(
-                f"{what} was not read: the upload would exceed {size_text(self.limits.bytes)} "
+                f"{what} was not read: {UPLOAD_TOO_LARGE} {size_text(self.limits.bytes)} "
                 "unpacked (upload only your exercise files)"
             )
         self.bytes += n
@@ -316,6 +316,7 @@ def scan_folder(root: Path, parts: tuple[str, ...], budget: Budget) -> Entry:
 # ---- zips --------------------------------------------------------------------------------------
 
 
+UPLOAD_TOO_LARGE = "the upload would exceed"  # how the byte budget's refusal reads
 NOT_A_ZIP = "not a readable zip"  # how an UploadError about a zip's own bytes begins
 
 
@@ -582,7 +583,7 @@ def _read_one(entry: Entry, path: str, limit: int, budget: Budget) -> bytes:
     try:
         data = entry.reader(limit + 1)
     except Encrypted:
-        raise UploadError(
+        raise Encrypted(
             f"{path} is encrypted (its zip was made with a password), so it could not be read: "
             "upload a zip made without a password"
         ) from None

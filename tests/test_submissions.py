@@ -562,7 +562,21 @@ def test_a_zip_left_shut_says_which_of_its_files_could_not_be_read(tmp_path):
     (flag,) = [f["reason"] for f in sub.review if f["flag"] == "zip_unopened"]
     assert (
         "it holds final.zip/exercise1.py, which differs from the files graded, and "
-        "final.zip/exercise2.py, which could not be read (encrypted or damaged)" in flag
+        "final.zip/exercise2.py, which could not be read (encrypted)" in flag
+    ), flag
+
+
+def test_a_zip_left_shut_says_a_file_past_the_byte_limit_is_so_not_damaged(tmp_path):
+    """A file of a zip left shut that the upload's byte limit kept unread was said to be
+    "encrypted or damaged", which it was not: the flag says which limit, to raise it."""
+    top = {"exercise1.py": "old\n", "exercise2.py": "two\n", "exercise3.py": "three\n"}
+    inside = zip_bytes({"exercise1.py": "#" * (30 << 10)})
+    root = tree(tmp_path / "stu", {**top, "final.zip": inside})
+    sub = read_submission(root, "stu", FILES, limits=UploadLimits(bytes=20 * KiB))
+    (flag,) = [f["reason"] for f in sub.review if f["flag"] == "zip_unopened"]
+    assert (
+        "it holds final.zip/exercise1.py, which could not be read (past the upload's byte "
+        "limit (--upload-limit))" in flag
     ), flag
 
 
