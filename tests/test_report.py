@@ -504,6 +504,31 @@ def test_grades_csv_a_quote_after_a_split_opens_no_formula(separator):
 _FORMULA = re.compile("[\\s\u200b\u00a0]*[=+\\-@＝]")
 
 
+def test_ids_a_spreadsheet_would_change_are_said_where_the_ta_opens_the_gradebook(tmp_path):
+    """An SID `00123` opened in a spreadsheet became 123, and one of 17 digits was rounded, so
+    an import of grades.csv matched no one by it: summary.html and `grader grade`'s last lines
+    say which ids and how to import the file instead. Plain ids raise nothing."""
+    from grader.report.terminal import terminal_summary
+
+    def result(name: str, sid: str) -> dict:
+        student = {"name": name, "sid": sid}
+        return {"submission": name, "score": 1.0, "max_score": 2.0, "student": student}
+
+    results = [result("a", "00123"), result("b", "12345678901234567"), result("c", "4567")]
+    folders = ["a", "b", "c"]
+    write_batch_reports(results, tmp_path, folders)
+    said = "2 SIDs in grades.csv (00123, 12345678901234567) change when a spreadsheet opens"
+    html = (tmp_path / "summary.html").read_text(encoding="utf-8")
+    assert 'id="fragile-ids"' in html and said in " ".join(html.split())
+    printed = terminal_summary(results, folders, graded=3, reused=0, out=tmp_path, is_batch=True)
+    assert said in printed and "with the sid column set to Text" in printed
+    plain = [result("c", "4567"), result("d", "0"), result("e", "A0123")]
+    write_batch_reports(plain, tmp_path, ["c", "d", "e"])
+    assert "fragile-ids" not in (tmp_path / "summary.html").read_text(encoding="utf-8")
+    printed = terminal_summary(plain, list("cde"), graded=3, reused=0, out=tmp_path, is_batch=True)
+    assert "sid column" not in printed
+
+
 def test_grades_csv_escapes_control_characters_a_terminal_would_obey():
     """A TA may `cat grades.csv`: a name's escape sequence would recolour or rewrite the
     terminal, its line breaks draw a row of their own. They are written as escapes; a tab,

@@ -16,6 +16,7 @@ import re
 import statistics
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -333,6 +334,39 @@ def members(student: dict) -> list[dict[str, str]]:
     ]
 
 
+def fragile_ids_note(sids: Iterable[str]) -> str:
+    """What to do where a spreadsheet that opens grades.csv changes an id ("" where none):
+    Excel and LibreOffice read a cell of digits as a number, so an SID `00123` became 123, and
+    one of more than 15 digits lost its last ones, and a gradebook import matched no one by it
+    (with nothing in the file itself to say so)."""
+    fragile = [s for s in dict.fromkeys(sids) if _number_like(s)]
+    if not fragile:
+        return ""
+    shown = ", ".join(fragile[:3]) + (f" and {len(fragile) - 3} more" if len(fragile) > 3 else "")
+    return (
+        f"{len(fragile)} SID{'s' if len(fragile) > 1 else ''} in grades.csv ({shown}) "
+        f"{'change' if len(fragile) > 1 else 'changes'} when a spreadsheet opens the file "
+        "(leading zeros dropped, long ids rounded): import it instead (Excel: Data > From "
+        "Text/CSV; LibreOffice: the import dialog) with the sid column set to Text"
+    )
+
+
+def _number_like(sid: str) -> bool:
+    """An id a spreadsheet reads as a number and writes back otherwise: digits with a leading
+    zero, or more digits than a double holds (15)."""
+    digits = sid.strip()
+    return (
+        digits.isascii()
+        and digits.isdigit()
+        and ((len(digits) > 1 and digits[0] == "0") or len(digits) > 15)
+    )
+
+
+def gradebook_sids(results: list[dict]) -> list[str]:
+    """Every sid grades.csv writes, one per row."""
+    return [m["sid"] for r in results for m in members(r.get("student") or {})]
+
+
 def _cell(text: object) -> str:
     """Text for a spreadsheet cell, with a leading quote where it would start a formula, and
     its control characters escaped (a name's escape sequence drove the terminal of a TA who
@@ -396,5 +430,10 @@ def render_summary(summary: dict, title: str = "") -> str:
         ),
         exercises=list(summary["exercises"]),
         attention=[st for st in summary["students"] if st["attention"]],
+        ids_note=fragile_ids_note(
+            str(m.get("sid") or "")
+            for st in summary["students"]
+            for m in (st.get("members") or [{"sid": st.get("sid", "")}])
+        ),
         status_label=STATUS_LABEL,
     )

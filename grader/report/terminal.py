@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .html import REPORT, STUDENT_REPORT, group_members
-from .summary import GRADES_CSV, SUMMARY_HTML, attention
+from .summary import GRADES_CSV, SUMMARY_HTML, attention, fragile_ids_note, gradebook_sids
 
 # Lines of "needs a look" printed: a class of 1,500 empty folders printed 1,500, scrolling what
 # the command did and where its pages are out of sight; summary.html lists them all.
@@ -58,6 +58,8 @@ def terminal_summary(
         lines.append("none needs a look")
     if is_batch:
         lines.append(f"class summary: {out / SUMMARY_HTML}   gradebook: {out / GRADES_CSV}")
+        if note := fragile_ids_note(gradebook_sids(results)):
+            lines.append(note)
         lines.append(f"each submission's report: {out}/<submission>/{REPORT}")
     else:
         lines.append(f"report: {out / folders[0] / REPORT}" if folders else f"reports: {out}")
