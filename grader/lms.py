@@ -217,6 +217,8 @@ def _canvas(entries: list[Entry]) -> dict[str, Student] | None:
         "may hold `_<number>_<number>_` too; if it is this student's, ask them to upload it "
         "again under a name without `_<number>_` in it (nor a number first), or take it "
         "from Canvas and grade it on its own",
+        # A reading of its name that carries Canvas's late mark may be the one Canvas wrote.
+        late=frozenset(e.name for e, names in doubtful if any(c.late for c in names)),
     )
 
 
@@ -445,13 +447,17 @@ def _settled(
     doubtful: list[tuple[Entry, list[tuple[str, str]]]],
     words: tuple[str, str, str, str],
     fix: str,
+    late: frozenset[str] = frozenset(),
 ) -> dict[str, Student]:
     """The last steps Canvas and Moodle share: each file read for no one said where it may
     belong (`_doubtful`), ids claimed under two names kept apart (`_shared_ids`), and every
-    student keyed. `words`: the LMS's words for an id and a name, its name, and a student."""
+    student keyed. `words`: the LMS's words for an id and a name, its name, and a student.
+    `late`: the names of the doubtful entries the LMS marked late, whoever is their uploader:
+    the unidentified row they go to is marked late as a student's row is (its gradebook row
+    said nothing of the `_LATE_` its files carried)."""
     unidentified: dict[frozenset[tuple[str, str]], Student] = {}
     for e, readings in doubtful:
-        _doubtful(students, unidentified, e, readings, words[0], fix)
+        _doubtful(students, unidentified, e, readings, words[0], fix, e.name in late)
     _shared_ids(students, *words)
     return _keyed(students, unidentified)
 
@@ -469,6 +475,7 @@ def _doubtful(
     readings: list[tuple[str, str]],
     id_word: str,
     fix: str,
+    late: bool = False,
 ) -> None:
     """A flat file whose name reads as more than one student's (id, name): read for no one.
 
@@ -503,6 +510,7 @@ def _doubtful(
                 "other submission in this download; check in the LMS whose they are"
             )
         _doubt(unidentified[unsure], note, NO_ONES_FILE)
+        unidentified[unsure].late |= late
 
 
 def _doubt(s: Student, note: str, about: str) -> None:

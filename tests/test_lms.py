@@ -202,6 +202,24 @@ def test_canvas_late_marks_reach_the_submission_and_no_one_else(tmp_path):
     assert "from a Canvas download" in subs["smithbob (340934)"].notes
 
 
+def test_a_canvas_file_read_for_no_one_takes_its_late_mark_to_the_unidentified_row(tmp_path):
+    """`lovelaceada_1001_2002_LATE_3003_4004_hw.zip` is user 1001's `LATE_3003_4004_hw.zip`,
+    or user 3003's late `hw.zip`: read for no one, it went to an unidentified row that said
+    nothing of the late mark one of its readings carries."""
+    root = write(
+        tmp_path / "canvas",
+        {
+            "smithbob_340934_208490284_exercise2.py": EX2,
+            "lovelaceada_1001_2002_LATE_3003_4004_hw.zip": zipped({"exercise1.py": BAD}),
+        },
+    )
+    subs = {s.name: s for s in discover(root, FILES)[0]}
+    assert set(subs) == {"smithbob (340934)", "unidentified 1"}
+    assert [f["flag"] for f in subs["unidentified 1"].review] == ["late", "download"]
+    assert subs["unidentified 1"].notes[0] == "from a Canvas download, marked late"
+    assert all(f["flag"] != "late" for f in subs["smithbob (340934)"].review)
+
+
 def graded_download(tmp_path: Path, files: dict[str, str]) -> list[dict[str, str]]:
     """An LMS download of `files` graded as a batch into tmp_path/out: grades.csv's rows."""
     zpath = tmp_path / "download.zip"
