@@ -210,6 +210,7 @@ def _shut_zip_flags(
             open_inner_zip(peek, stack, budget)
         except UploadError:
             continue  # nothing listed: nothing to say beyond the student's note
+        _open_nested(peek, stack, budget)
         other: list[str] = []
         unread: dict[str, list[str]] = {}  # why -> the files that could not be read so
         for f, cands in candidates(peek, files, budget).items():
@@ -222,6 +223,17 @@ def _shut_zip_flags(
         if other or unread:
             flags.append(_shut_zip_flag(relative(top, shut), other, unread))
     return flags
+
+
+def _open_nested(peek: Entry, stack, budget: Budget) -> None:
+    """Open the zips inside a zip left shut (at most MAX_INNER_ZIPS, within its budget and the
+    upload's depth limit), shallowest first, so that work zipped twice is seen too: a
+    `final.zip` holding `hw.zip` holding a newer `exercise1.py` raised nothing."""
+    opened = 0
+    while opened < MAX_INNER_ZIPS and (nested := shut_zips(peek)):
+        with contextlib.suppress(UploadError):  # marked opened all the same: not tried again
+            open_inner_zip(nested[0], stack, budget)
+        opened += 1
 
 
 def _read_or_why(e: Entry, budget: Budget) -> tuple[bytes | None, str]:

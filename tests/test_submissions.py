@@ -580,6 +580,21 @@ def test_a_zip_left_shut_says_a_file_past_the_byte_limit_is_so_not_damaged(tmp_p
     ), flag
 
 
+def test_a_zip_inside_a_zip_left_shut_is_looked_into_too(tmp_path):
+    """Work zipped twice (`final.zip` holding `hw.zip` holding a newer exercise1.py) beside the
+    older files graded raised nothing: the zips inside a zip left shut are listed too."""
+    top = {"exercise1.py": "old\n", "exercise2.py": "two\n", "exercise3.py": "three\n"}
+    inner = zip_bytes({"exercise1.py": "new\n", "exercise2.py": "two\n"})
+    root = tree(tmp_path / "stu", top)
+    (root / "final.zip").write_bytes(zip_bytes({"hw/hw.zip": inner}))
+    sub = read_submission(root, "stu", FILES)
+    assert sub.files["exercise1"] == b"old\n"
+    (flag,) = [f["reason"] for f in sub.review if f["flag"] == "zip_unopened"]
+    assert "it holds final.zip/hw/hw.zip/exercise1.py, which differs from the files graded" in flag
+    (root / "final.zip").write_bytes(zip_bytes({"hw.zip": zip_bytes(top)}))  # a copy: no news
+    assert read_submission(root, "stu", FILES).review == []
+
+
 def test_a_zip_left_shut_holding_other_work_is_on_the_tas_list(tmp_path):
     """End to end: the note on the report, the reason in the summary's "needs a look"."""
     root = tree(
