@@ -433,9 +433,12 @@ def test_zips_left_shut_by_the_limit_are_named_while_an_exercise_is_missing(tmp_
     sub = read_submission(root, "stu", FILES)
     assert sub.files == dict.fromkeys(FILES)
     assert f"did not open data{MAX_INNER_ZIPS}.zip, work.zip: at most" in notes(sub)
-    # With the work found before the limit, nothing is said of the zips left shut.
+    # With the work found before the limit, the zips beside its zip (each a candidate as good
+    # as its, test_a_sixth_zip_beside_five_opened_is_said_to_be_left_shut) are named too.
     root = tree(tmp_path / "ok", {**files, "a.zip": zip_bytes({f"{f}.py": "x" for f in FILES})})
-    assert "did not open" not in notes(read_submission(root, "ok", FILES))
+    ok = read_submission(root, "ok", FILES)
+    assert ok.files["exercise1"] == b"x"
+    assert "did not open data4.zip, data5.zip: at most" in notes(ok)
 
 
 def encrypted(files: dict[str, str], which: int | None = None) -> bytes:
@@ -578,6 +581,20 @@ def test_a_zip_left_shut_says_a_file_past_the_byte_limit_is_so_not_damaged(tmp_p
         "it holds final.zip/exercise1.py, which could not be read (past the upload's byte "
         "limit (--upload-limit))" in flag
     ), flag
+
+
+def test_a_sixth_zip_beside_five_opened_is_said_to_be_left_shut(tmp_path):
+    """Six copies of one zip side by side (`hw.zip`, `hw (1).zip`, ...): five are opened and
+    compared, and the sixth, a candidate as good as theirs, was left shut without a word."""
+    hw = zip_bytes({f"{f}.py": f"{f}\n" for f in FILES})
+    root = tmp_path / "stu"
+    root.mkdir()
+    for name in ["hw.zip", *(f"hw ({k}).zip" for k in range(1, 6))]:
+        (root / name).write_bytes(hw)
+    sub = read_submission(root, "stu", FILES)
+    assert sub.files["exercise1"] == b"exercise1\n"
+    shut = [n for n in sub.notes if n.startswith("did not open")]
+    assert len(shut) == 1 and "at most 5 zips inside an upload are opened" in shut[0], sub.notes
 
 
 def test_a_zip_inside_a_zip_left_shut_is_looked_into_too(tmp_path):
