@@ -276,6 +276,20 @@ def test_an_uploaded_file_holding_none_of_its_functions_needs_a_look(grade, exer
     assert why in flag
 
 
+def test_a_needs_a_look_line_names_the_items_that_timed_out():
+    """ "2 items timed out" sent the TA through every table of the report to find which."""
+    items = [
+        {"id": f"layers.{name}", "status": status, "score": 0.0, "max_score": 1.0}
+        for name, status in [("linear", "passed"), ("tanh", "timeout"), ("training", "timeout")]
+    ]
+    result = {"submission": "loop", "score": 1.0, "max_score": 3.0, "items": items}
+    assert attention(result) == ["2 items timed out (layers.tanh, layers.training)"]
+    many = [{**items[1], "id": f"layers.f{k}"} for k in range(7)]
+    assert attention({**result, "items": many}) == [
+        "7 items timed out (layers.f0, layers.f1, layers.f2, layers.f3, layers.f4 and 2 more)"
+    ]
+
+
 def test_untouched_stubs_and_one_function_left_out_need_no_look(grade):
     """A stub left as it was is a choice the score already shows, and a file missing one of
     its functions among others written is graded as it is: neither is flagged."""

@@ -241,9 +241,14 @@ def attention(r: dict) -> list[str]:
     failure = grader_failure(items)
     if failure:
         why.append(f"the grader failed on some items ({failure}): regrade")
-    n_timeout = sum(i.get("status") == "timeout" for i in items)
-    if n_timeout:
-        why.append(f"{n_timeout} item{'s' if n_timeout > 1 else ''} timed out")
+    timed_out = [str(i.get("id", "")) for i in items if i.get("status") == "timeout"]
+    if timed_out:
+        # Which ones: "2 items timed out" sent the TA through every table of the report.
+        more = f" and {len(timed_out) - 5} more" if len(timed_out) > 5 else ""
+        why.append(
+            f"{len(timed_out)} item{'s' if len(timed_out) > 1 else ''} timed out "
+            f"({', '.join(timed_out[:5])}{more})"
+        )
     for flag in r.get("review") or []:
         if isinstance(flag, dict) and flag.get("reason"):
             why.append(str(flag["reason"]))
