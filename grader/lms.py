@@ -21,7 +21,8 @@ Each LMS names the files of its "download all submissions" after the student, in
   (`_assignsubmission_onlinetext_`, online text) is said in a note and not graded.
 - Blackboard: one flat folder, `<assignment>_<username>_attempt_<YYYY-MM-DD-HH-MM-SS>_<file
   name>`, beside a receipt `<assignment>_<username>_attempt_<stamp>.txt` whose `Name:` line holds
-  the student's full name. The latest attempt of each student is graded.
+  the student's full name. The latest attempt of each student is graded; text the student
+  wrote there (the receipt's Submission Field, Comments) is said in a note, not graded.
 
 A folder is taken for an LMS download only when every entry in it follows one scheme, so a
 plain folder of submissions is never misread. Names and ids from file names are the student's
@@ -638,15 +639,41 @@ def _bb_student(
     return s
 
 
-def _receipt(entry: Entry, budget: Budget) -> tuple[str, str]:
-    """The full name and username on a Blackboard receipt's `Name: First Last (username)`."""
+def _receipt(entry: Entry, budget: Budget) -> tuple[str, str, list[str]]:
+    """The full name and username on a Blackboard receipt's `Name: First Last (username)`, and
+    the receipt's sections that hold text the student wrote (`_written`)."""
     try:
         raw = read_capped(entry, MAX_RECEIPT_BYTES, budget)
     except UploadError:
-        return "", ""
-    text = raw[:MAX_RECEIPT_BYTES].decode("utf-8", "replace")
-    line = next((ln for ln in text.splitlines() if ln.startswith("Name:")), None)
-    return _receipt_name(line[len("Name:") :]) if line is not None else ("", "")
+        return "", "", []
+    lines = raw[:MAX_RECEIPT_BYTES].decode("utf-8", "replace").splitlines()
+    line = next((ln for ln in lines if ln.startswith("Name:")), None)
+    name, user = _receipt_name(line[len("Name:") :]) if line is not None else ("", "")
+    return name, user, _written(lines)
+
+
+# A receipt's sections a student writes in, with what Blackboard puts there when they did not.
+RECEIPT_WRITTEN = {
+    "Submission Field:": "There is no student submission text data for this assignment.",
+    "Comments:": "There are no student comments for this assignment.",
+}
+
+
+def _written(lines: list[str]) -> list[str]:
+    """The receipt's sections (RECEIPT_WRITTEN) holding the student's own text: a section runs
+    from its heading to the next blank line, and Blackboard's "there is no ..." is no text."""
+    written = []
+    for k, line in enumerate(lines):
+        heading = line.strip()
+        if heading in RECEIPT_WRITTEN:
+            body = []
+            for text in lines[k + 1 :]:
+                if not text.strip():
+                    break
+                body.append(text.strip())
+            if body and " ".join(body) != RECEIPT_WRITTEN[heading]:
+                written.append(heading.rstrip(":"))
+    return written
 
 
 def _receipt_name(rest: str) -> tuple[str, str]:
@@ -662,9 +689,11 @@ def _receipt_name(rest: str) -> tuple[str, str]:
 def _use_receipt(s: Student, budget: Budget) -> None:
     """The receipt is Blackboard's own text: its name is the student's, and its username says
     where `<assignment>_<username>` splits when a username holds a `_`."""
-    name, user = _receipt(s.receipt, budget)
+    name, user, written = _receipt(s.receipt, budget)
     s.name = name or s.name
     s.student["name"] = s.name
+    if written:
+        _receipt_text(s, written)
     if not user or user == s.key:
         return
     if s.who.endswith("_" + user):
@@ -676,6 +705,23 @@ def _use_receipt(s: Student, budget: Budget) -> None:
             "graded as the files say; check the download in Blackboard",
             "a receipt naming another user",
         )
+
+
+def _receipt_text(s: Student, written: list[str]) -> None:
+    """A note on text the student wrote on Blackboard (its Submission Field, a comment), which
+    the receipt holds and nothing grades: a Colab link written there read "no exercise files
+    found ...; the upload held: no files". Where the attempt holds no file, the TA must look."""
+    where = " and ".join(f"its {w}" for w in written)
+    note = f"not graded: the receipt {s.receipt.name} holds text the student wrote ({where})"
+    if s.entries:
+        s.notes.append(f"{note}; read it in Blackboard, beside the files graded")
+        return
+    _doubt(
+        s,
+        f"{note}, and the attempt holds no file; this assignment grades uploaded .py files or "
+        "the notebook, so read it in Blackboard, and ask the student to upload the files",
+        "text written on Blackboard, not graded",
+    )
 
 
 def _submission(inp: Input, s: Student, lms: str) -> Submission:

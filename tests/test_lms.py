@@ -143,6 +143,41 @@ def test_blackboard_download_takes_the_latest_attempt_and_the_receipts_name(tmp_
     assert subs["aturing (aturing)"][1]["exercise1"] == b"# alan\n"
 
 
+def test_text_written_on_blackboard_is_said_and_alone_needs_a_look(tmp_path):
+    """A receipt holds what the student wrote in the attempt's text field and comments, which
+    nothing grades: a Colab link written there read "no exercise files found ...; the upload
+    held: no files". Alone it is on the TA's list; beside the attempt's files, a note. The
+    receipt's own "there is no ..." is no text."""
+    stamp = "2026-11-01-09-00-00"
+
+    def receipt(user: str, field: str, comment: str) -> bytes:
+        return (
+            f"Name: {user.title()} ({user})\nAssignment: HW3\nDate Submitted: x\n\n"
+            f"Submission Field:\n{field}\n\nComments:\n{comment}\n\nFiles:\n"
+        ).encode()
+
+    nothing = "There is no student submission text data for this assignment."
+    no_comment = "There are no student comments for this assignment."
+    root = write(
+        tmp_path / "bb",
+        {
+            f"HW3_bob_attempt_{stamp}.txt": receipt("bob", "my work: colab.example/x", no_comment),
+            f"HW3_ada_attempt_{stamp}.txt": receipt("ada", nothing, "see the files"),
+            f"HW3_ada_attempt_{stamp}_exercise2.py": EX2,
+            f"HW3_cy_attempt_{stamp}.txt": receipt("cy", nothing, no_comment),
+            f"HW3_cy_attempt_{stamp}_exercise2.py": EX2,
+        },
+    )
+    got = {s.name: s for s in discover(root, FILES, tmp_path / "work")[0]}
+    bob, ada, cy = got["Bob (bob)"], got["Ada (ada)"], got["Cy (cy)"]
+    (flag,) = bob.review
+    assert "(text written on Blackboard, not graded)" in flag["reason"]
+    assert any("holds text the student wrote (its Submission Field)" in n for n in bob.notes)
+    assert ada.review == [] and ada.files["exercise2"] == EX2
+    assert any("(its Comments); read it in Blackboard, beside the files" in n for n in ada.notes)
+    assert cy.review == [] and not any("not graded" in n for n in cy.notes)
+
+
 def test_a_plain_folder_of_submissions_is_not_read_as_an_lms_download(tmp_path):
     root = write(
         tmp_path / "class",
@@ -327,7 +362,7 @@ def test_a_receipt_s_name_line_is_read_in_linear_time(tmp_path, line, expected):
     text = f"Assignment: HW3\n{line}\nDate Submitted: x\n".encode()
     entry = Entry("r.txt", "r.txt", "file", reader=lambda limit: text[:limit])
     with never_hangs():
-        assert _receipt(entry, Budget(UploadLimits())) == expected
+        assert _receipt(entry, Budget(UploadLimits())) == (*expected, [])
 
 
 @pytest.mark.parametrize("login", ["mallory", "mallory_2002_7002_" + "m" * 20_000 + "A"])
