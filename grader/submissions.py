@@ -488,6 +488,7 @@ def _folder_of_submissions(inp: Input, root: Entry, name: str) -> list[Submissio
         if uploads:
             sub.review.append(_loose_flag(e.name))
         subs.append(sub)
+    _flag_copy_numbers(subs)
     if not subs:
         raise SubmissionError(
             f"{inp.base} holds no exercise files ({', '.join(f + '.py' for f in inp.files)}) and "
@@ -495,6 +496,29 @@ def _folder_of_submissions(inp: Input, root: Entry, name: str) -> list[Submissio
             "submissions, or a Gradescope export zip"
         )
     return subs
+
+
+def _flag_copy_numbers(subs: list[Submission]) -> None:
+    """Put on the TA's list each upload whose name is another's with a browser's copy number
+    (`carol (1).zip` beside `carol.zip`: one file downloaded twice): they were two students'
+    rows in grades.csv without a word, one of them a copy or an older upload of the other."""
+    names = {s.name.casefold(): s.name for s in subs}
+    for s in subs:
+        m = BROWSER_COPY.fullmatch(s.name)
+        first = names.get(m["base"].casefold()) if m else None
+        if first is None:
+            continue
+        reason = (
+            f"{s.name} and {first} read as two students' uploads, but {m['n']} is how a browser "
+            "names a second download of one file: if they are one student's, keep the one "
+            "meant and grade again"
+        )
+        for flagged in (s, next(t for t in subs if t.name == first)):
+            flagged.review.append({"flag": "download", "reason": reason})
+
+
+# An upload's name with a browser's copy number: `carol (1)`, `carol(2)`.
+BROWSER_COPY = re.compile(r"(?P<base>.+?) ?(?P<n>\(\d{1,3}\))")
 
 
 def _loose_flag(name: str) -> dict:

@@ -1284,6 +1284,23 @@ def test_an_upload_nothing_could_be_read_from_is_on_the_tas_list_saying_why(tmp_
     assert lin["reason"].startswith("lin is a symbolic link, not a folder or a zip: skipped")
 
 
+def test_an_upload_named_as_a_browsers_second_download_of_another_is_flagged(tmp_path):
+    """`carol (1).zip` beside `carol.zip` (one file downloaded twice by a TA collecting a class
+    by hand) made two students' rows in grades.csv without a word. Both are on the TA's list;
+    a name with a number of its own beside no such twin is not."""
+    hw = zip_bytes({"exercise1.py": solution("exercise1")})
+    root = tmp_path / "class"
+    root.mkdir()
+    for name in ("carol.zip", "Carol (1).zip", "team (2).zip", "dan(3).zip"):
+        (root / name).write_bytes(hw)
+    got = {s.name: s for s in find(root, FILES).subs}
+    said = "Carol (1) and carol read as two students' uploads, but (1) is how a browser names"
+    for name in ("carol", "Carol (1)"):
+        (flag,) = got[name].review
+        assert flag["flag"] == "download" and flag["reason"].startswith(said)
+    assert got["team (2)"].review == [] and got["dan(3)"].review == []
+
+
 def test_a_zip_cut_short_is_named_once_and_says_what_it_lacks(tmp_path):
     (tmp_path / "class" / "ada").mkdir(parents=True)
     (tmp_path / "class" / "ada" / "exercise1.py").write_text(solution("exercise1"))
