@@ -276,6 +276,33 @@ def test_an_uploaded_file_holding_none_of_its_functions_needs_a_look(grade, exer
     assert why in flag
 
 
+@pytest.mark.parametrize(
+    "message, said",
+    [
+        (  # the grader's reason above the traceback: its last line alone said "SystemExit"
+            "importing exercise2.py failed: it calls sys.exit() or exit() (or raises "
+            "SystemExit), which the grader takes for a failure: remove it\nTraceback (most "
+            'recent call last):\n  File "exercise2.py", line 1, in <module>\nSystemExit\n',
+            "(it calls sys.exit() or exit() (or raises SystemExit), which the grader takes",
+        ),
+        (  # no reason but the traceback: its last line
+            'importing exercise2.py failed:\nTraceback (most recent call last):\n  File "x"'
+            ", line 1, in <module>\nValueError: oops\n",
+            "(ValueError: oops)",
+        ),
+    ],
+)
+def test_a_file_that_could_not_be_used_is_said_in_its_reason(message, said):
+    cases = [{"case": "c", "status": "error", "message": message, "passed": False}]
+    items = [
+        {"id": f"exercise2.{f}", "status": "error", "score": 0.0, "max_score": 1.0, "cases": cases}
+        for f in ("dlogits", "dhprebn")
+    ]
+    result = {"submission": "s", "score": 0.0, "max_score": 2.0, "items": items}
+    (line,) = attention(result)
+    assert line.startswith("exercise2.py could not be used, every item errored (") and said in line
+
+
 def test_a_needs_a_look_line_names_the_items_that_timed_out():
     """ "2 items timed out" sent the TA through every table of the report to find which."""
     items = [

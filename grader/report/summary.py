@@ -232,8 +232,7 @@ def attention(r: dict) -> list[str]:
     for ex, message in (r[DIGESTED] if DIGESTED in r else file_failures(r)).items():
         if files.get(ex, "submitted") not in ("submitted", "missing"):
             continue  # its file's state above says why already (a binary file): once is enough
-        last = message.strip().splitlines()[-1] if message.strip() else "no message"
-        why.append(f"{ex}.py could not be used, every item errored ({last[:120]})")
+        why.append(f"{ex}.py could not be used, every item errored ({gist(message)[:120]})")
     why += [
         f"{ex}.py holds none of its functions, every item missing ({reason[:160]})"
         for ex, reason in nothing_found(items, files).items()
@@ -253,6 +252,22 @@ def attention(r: dict) -> list[str]:
         if isinstance(flag, dict) and flag.get("reason"):
             why.append(str(flag["reason"]))
     return why
+
+
+def gist(message: str) -> str:
+    """A file failure in one line: the reason the grader wrote above the traceback where there
+    is one (`importing exercise2.py failed: it calls sys.exit() ...`), else the traceback's last
+    line (`ValueError: oops`). The last line alone said `SystemExit` of a file the grader had
+    explained, and the TA read no fix."""
+    lines = message.strip().splitlines()
+    if not lines:
+        return "no message"
+    first = IMPORT_FAILED.sub("", lines[0]).strip()
+    return first if first and not first.endswith(":") else lines[-1].strip()
+
+
+# How a file's import failure starts (student_text.import_failure).
+IMPORT_FAILED = re.compile(r"^importing \S+\.py failed:")
 
 
 def nothing_found(items: list[dict], files: dict[str, str]) -> dict[str, str]:
