@@ -232,6 +232,10 @@ def _choose(
     return READERS[_suffix(chosen[2].name)](data), None, path
 
 
+# The note on an upload that holds no exercise file, and what it held: the TA's list quotes it.
+NOTHING_FOUND, UPLOAD_HELD = "no exercise files found", "; the upload held: "
+
+
 def upload_held(top: Entry) -> str:
     """The files an upload held, for a student who named a file otherwise than expected."""
     names = [relative(top, e) for e in top.walk() if e.kind == "file"]
@@ -279,8 +283,8 @@ def note_missing(
     notes = budget.notes
     if not any(v is not None for v in contents.values()) and not absent:
         notes.append(
-            f"no exercise files found (expected {wanted}, or a notebook that defines their "
-            f"functions); the upload held: {held}"
+            f"{NOTHING_FOUND} (expected {wanted}, or a notebook that defines their "
+            f"functions){UPLOAD_HELD}{held}"
         )
         notes += [_exported_note(e, how, wanted) for e, how in exported_notebooks(top, budget)]
     elif any(v is not None for v in contents.values()):

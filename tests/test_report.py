@@ -456,7 +456,9 @@ def test_summary_students_link_to_their_reports(graded, batch_out):
     for st in summary["students"]:
         assert (batch_out / unquote(st["report"])).is_file(), st["report"]
     by_name = {s["submission"]: s for s in summary["students"]}
-    assert by_name["empty"]["attention"] == ["no exercise files found"]
+    # What the upload held, where the bare words sent the TA into the report to tell an empty
+    # upload from a notebook exported as .py or a zip holding nothing.
+    assert by_name["empty"]["attention"] == ["no exercise files found (the upload held: notes.txt)"]
     assert by_name["bessel"]["email"] == "ada@example.edu"
     assert by_name["complete"]["attention"] == []
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .. import jsontext
+from ..choosing import NOTHING_FOUND, UPLOAD_HELD
 from ..valid_text import no_controls
 from .charts import histogram, rate_bars
 from .html import REPORT, STATUS_LABEL, file_failures, group_members
@@ -225,7 +226,7 @@ def attention(r: dict) -> list[str]:
     files = r.get("files") or {}
     why = []
     if files and all(s == "missing" for s in files.values()):
-        why.append("no exercise files found")
+        why.append(nothing_found_line(r))
     for f, s in files.items():
         if s not in ("submitted", "missing"):
             why.append(f"{f}: {s}")
@@ -252,6 +253,17 @@ def attention(r: dict) -> list[str]:
         if isinstance(flag, dict) and flag.get("reason"):
             why.append(str(flag["reason"]))
     return why
+
+
+def nothing_found_line(r: dict) -> str:
+    """ "no exercise files found", with what the upload held where the reading of it says
+    (`choosing.note_missing`): the bare words sent the TA into each report to tell an empty
+    upload from a notebook exported as .py, a zip holding nothing, or `hw3.PY.pdf`."""
+    for note in (r.get("student") or {}).get("notes") or []:
+        if isinstance(note, str) and note.startswith(NOTHING_FOUND) and UPLOAD_HELD in note:
+            held = note.split(UPLOAD_HELD, 1)[1]
+            return f"{NOTHING_FOUND} (the upload held: {held[:160]})"
+    return NOTHING_FOUND
 
 
 def gist(message: str) -> str:
