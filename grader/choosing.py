@@ -234,6 +234,8 @@ def _choose(
 
 # The note on an upload that holds no exercise file, and what it held: the TA's list quotes it.
 NOTHING_FOUND, UPLOAD_HELD = "no exercise files found", "; the upload held: "
+# The state of an exercise file missing beside others (said to the student, who uploaded it).
+MISSING_BESIDE = "missing: not in your upload, which held "
 
 
 def upload_held(top: Entry) -> str:
@@ -290,7 +292,7 @@ def note_missing(
     elif any(v is not None for v in contents.values()):
         for f in files:
             if f not in found:
-                absent[f] = f"missing: not in your upload, which held {held}"
+                absent[f] = f"{MISSING_BESIDE}{held}"
 
 
 # A notebook saved as a Python script: Jupyter's File > Save and Export As > Executable Script

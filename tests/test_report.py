@@ -254,6 +254,9 @@ def test_missing_file_is_named(graded, batch_out):
     assert files["exercise3"] == held
     text = " ".join("".join(page(batch_out, "partial")[1].text).split())
     assert f"exercise3.py: {held}" in text
+    # The TA's list reads it of the student's upload, not "your upload".
+    ta = "exercise3: missing: not in the upload, which held exercise1.py, exercise2.py"
+    assert attention(graded["partial"]) == [ta]
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .. import jsontext
-from ..choosing import NOTHING_FOUND, UPLOAD_HELD
+from ..choosing import MISSING_BESIDE, NOTHING_FOUND, UPLOAD_HELD
 from ..valid_text import no_controls
 from .charts import histogram, rate_bars
 from .html import REPORT, STATUS_LABEL, file_failures, group_members
@@ -229,7 +229,7 @@ def attention(r: dict) -> list[str]:
         why.append(nothing_found_line(r))
     for f, s in files.items():
         if s not in ("submitted", "missing"):
-            why.append(f"{f}: {s}")
+            why.append(f"{f}: {_to_the_ta(s)}")
     for ex, message in (r[DIGESTED] if DIGESTED in r else file_failures(r)).items():
         if files.get(ex, "submitted") not in ("submitted", "missing"):
             continue  # its file's state above says why already (a binary file): once is enough
@@ -253,6 +253,14 @@ def attention(r: dict) -> list[str]:
         if isinstance(flag, dict) and flag.get("reason"):
             why.append(str(flag["reason"]))
     return why
+
+
+def _to_the_ta(state: str) -> str:
+    """A file's state as the TA reads it: a missing file's speaks to the student, who uploaded
+    ("not in your upload"), and read so on the TA's list."""
+    if state.startswith(MISSING_BESIDE):
+        return "missing: not in the upload, which held " + state[len(MISSING_BESIDE) :]
+    return state
 
 
 def nothing_found_line(r: dict) -> str:
