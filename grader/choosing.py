@@ -266,6 +266,9 @@ def exercise_files(
             # beside it gave the file graded): "read exercise1.py from the zip a.zip" stood
             # beside "a.zip/exercise1.py is encrypted" and a note that b.zip's was graded.
             budget.notes.remove(note)
+        elif note and (found_in := f"found {path[len(zipped) + 1 :]} in {zipped}/") in budget.notes:
+            # Said once: "found exercise1.py in hw.zip/" repeated the note on reading it there.
+            budget.notes.remove(found_in)
     return found, contents, absent
 
 

@@ -583,6 +583,17 @@ def test_a_zip_left_shut_says_a_file_past_the_byte_limit_is_so_not_damaged(tmp_p
     ), flag
 
 
+def test_a_file_read_from_a_zip_is_said_once(tmp_path):
+    """Each file of a zip was said twice, "read exercise1.py from the zip hw.zip" beside "found
+    exercise1.py in hw.zip/"; a subfolder inside it is still named."""
+    root = tree(tmp_path / "stu", {"notes.txt": "hi\n"})
+    (root / "hw.zip").write_bytes(zip_bytes({"exercise1.py": "one\n", "sub/exercise2.py": "two\n"}))
+    said = read_submission(root, "stu", FILES).notes
+    assert "read exercise1.py from the zip hw.zip" in said
+    assert not any(n.startswith("found exercise1.py") for n in said), said
+    assert "found exercise2.py in hw.zip/sub/" in said
+
+
 def test_a_sixth_zip_beside_five_opened_is_said_to_be_left_shut(tmp_path):
     """Six copies of one zip side by side (`hw.zip`, `hw (1).zip`, ...): five are opened and
     compared, and the sixth, a candidate as good as theirs, was left shut without a word."""
