@@ -12,6 +12,10 @@ from grader.backprop_ninja.model import Config
 
 LECTURE = Config()
 SIZES = ("vocab_size", "block_size", "n_embd", "n_hidden", "n")
+# The seeds torch's generator tells apart: manual_seed keeps a seed's low 32 bits alone.
+GENERATOR_SEEDS = 2**32
+# A seed below this is one a student could guess and store the answers of (about 11 KB a case).
+GUESSABLE = 2**24
 
 
 def matrices(cfg: Config) -> dict[str, tuple[int, int]]:
@@ -79,8 +83,29 @@ def test_bessel_is_checked_at_n_100_and_at_small_n():
 
 
 def test_the_hidden_seeds_differ_from_the_public_one_and_each_other():
-    seeds = [c.seed for c in (*PUBLIC, *HIDDEN)]
+    seeds = [c.seed % GENERATOR_SEEDS for c in (*PUBLIC, *HIDDEN)]
     assert len(set(seeds)) == len(seeds)
+
+
+def test_every_hidden_seed_is_unguessable():
+    """cases.py and model.py ship to students, so a hidden case's sizes and seed rebuild its
+    inputs and autograd's answers: the seed is the only secret a hidden case has. With seeds 34,
+    2, 3, 37 and 5, a file of answers stored for seeds 0 to 15 at the lecture's sizes (within the
+    upload limit) passed the lecture-sized hidden case with no gradient computed. A seed at or
+    above 2**32 would look larger and be no harder: torch drops its high bits."""
+    for cfg in HIDDEN:
+        assert GUESSABLE <= cfg.seed < GENERATOR_SEEDS, cfg
+
+
+def test_torchs_generator_tells_apart_only_a_seeds_low_32_bits():
+    """Why a hidden seed stays below 2**32: 2**32 + 5 draws what 5 draws. Should torch ever use
+    more of the seed, the bound above may grow."""
+
+    def draws(seed: int) -> torch.Tensor:
+        return torch.randn(4, generator=torch.Generator().manual_seed(seed))
+
+    assert torch.equal(draws(5), draws(GENERATOR_SEEDS + 5))
+    assert not torch.equal(draws(5), draws(6))
 
 
 def test_every_case_has_a_quiet_unit_so_a_dropped_epsilon_fails_everywhere():

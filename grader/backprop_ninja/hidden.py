@@ -6,9 +6,15 @@ on shape), draws enough contexts that characters repeat, inside one context too 
 demb` and a loop over rows, `dC[Xb[k]] += demb[k]`, are caught), has a quiet unit (so a dropped
 epsilon is caught, 98x the tolerance at least, as on the public cases), and n = 100 checks
 Bessel's n against n-1 where it is hardest to see: 1% off in exercise 1's dbndiff2, 8e-4 in the
-fused dhprebn, still 40x the tolerance. Two cases (seeds 34 and 37) leave the last character out
+fused dhprebn, still 40x the tolerance. Two cases (n = 5 and n = 9) leave the last character out
 of Xb and Yb, so that `F.one_hot(Xb)` without num_classes is the wrong shape there.
 tests/test_hidden.py holds these properties; tests/test_judge.py measures the margins.
+
+The seeds are the only secret here: cases.py and model.py ship, so a case's sizes and seed rebuild
+its inputs and autograd's answers, and a small seed is one guess away (a file storing the answers
+for seeds 0 to 15 at the lecture's sizes fits the upload limit). Each seed was drawn at random
+from the 2**32 seeds torch's generator tells apart (manual_seed keeps a seed's low 32 bits alone:
+a larger seed adds nothing), and kept if every property and margin above held.
 """
 
 from __future__ import annotations
@@ -16,9 +22,17 @@ from __future__ import annotations
 from .model import Config
 
 HIDDEN = (
-    Config(vocab_size=11, block_size=2, n_embd=3, n_hidden=7, n=5, seed=34, quiet_unit=True),
-    Config(vocab_size=13, block_size=4, n_embd=6, n_hidden=20, n=17, seed=2, quiet_unit=True),
-    Config(vocab_size=27, block_size=3, n_embd=10, n_hidden=64, n=100, seed=3, quiet_unit=True),
-    Config(vocab_size=31, block_size=5, n_embd=4, n_hidden=33, n=9, seed=37, quiet_unit=True),
-    Config(vocab_size=27, block_size=3, n_embd=10, n_hidden=64, n=32, seed=5, quiet_unit=True),
+    Config(vocab_size=11, block_size=2, n_embd=3, n_hidden=7, n=5, seed=886354178, quiet_unit=True),
+    Config(
+        vocab_size=13, block_size=4, n_embd=6, n_hidden=20, n=17, seed=2757212823, quiet_unit=True
+    ),
+    Config(
+        vocab_size=27, block_size=3, n_embd=10, n_hidden=64, n=100, seed=3174121204, quiet_unit=True
+    ),
+    Config(
+        vocab_size=31, block_size=5, n_embd=4, n_hidden=33, n=9, seed=4258439054, quiet_unit=True
+    ),
+    Config(
+        vocab_size=27, block_size=3, n_embd=10, n_hidden=64, n=32, seed=3115168222, quiet_unit=True
+    ),
 )
