@@ -210,6 +210,17 @@ def test_hidden_cases_vary_what_a_hard_coded_answer_would_fix():
         assert case.inputs["ix"].numel() > len(case.inputs["ix"].unique())  # rows repeat
 
 
+def test_every_hidden_seed_is_unguessable():
+    """model.py and cases.py ship to students, so a hidden case's configuration and seed rebuild
+    its inputs and autograd's answers: the seed is its only secret, and seeds 101 to 172 were a
+    short guess away. torch's generator keeps a seed's low 32 bits alone (tests/test_hidden.py
+    shows it), so a seed at or above 2**32 would be no harder to guess than its low bits."""
+    seeds = [c["seed"] for hidden in HIDDEN.values() for c in hidden]
+    assert all(2**24 <= seed < 2**32 for seed in seeds), seeds
+    public = {c["seed"] for configs in spec.PUBLIC.values() for c in configs}
+    assert len(set(seeds)) == len(seeds) and not public & set(seeds)
+
+
 def test_batchnorm_keeps_its_statistics_over_every_dim_but_the_last():
     x = torch.randn(5, 3, 4)
     v = model.batchnorm(x, torch.ones(4), torch.zeros(4))

@@ -8,40 +8,49 @@ Every batchnorm input is shrunk (`scale`) to a variance between 1e-4 and 1e-2, w
 by less than the tolerance; nothing else changes with the scale). One embedding case leaves its
 last rows unused and one cross-entropy case its last classes, so that a gradient sized from the
 indices (`one_hot(ix)` without num_classes, `ix.max() + 1` rows) fails there.
+
+The seeds are the only secret here: model.py and cases.py ship, so a case's configuration and
+seed rebuild its inputs and autograd's answers, and a small seed is a guess away. Each seed was
+drawn at random from the 2**32 seeds torch's generator tells apart (manual_seed keeps a seed's low
+32 bits alone), and kept if the case held every property above and tests/test_layer_by_layer.py's
+margins.
 """
 
 from __future__ import annotations
 
 HIDDEN: dict[str, tuple[dict, ...]] = {
     "linear": (
-        dict(batch=(7,), fan_in=5, fan_out=3, bias=True, seed=101),
-        dict(batch=(6, 3), fan_in=9, fan_out=4, bias=True, seed=102),
-        dict(batch=(50,), fan_in=13, fan_out=30, bias=True, seed=103),
+        dict(batch=(7,), fan_in=5, fan_out=3, bias=True, seed=2386166884),
+        dict(batch=(6, 3), fan_in=9, fan_out=4, bias=True, seed=2379420280),
+        dict(batch=(50,), fan_in=13, fan_out=30, bias=True, seed=2921467602),
     ),
     "linear_nobias": (
-        dict(batch=(7,), fan_in=5, fan_out=3, bias=False, seed=111),
-        dict(batch=(5, 2), fan_in=8, fan_out=11, bias=False, seed=112),
+        dict(batch=(7,), fan_in=5, fan_out=3, bias=False, seed=3113379756),
+        dict(batch=(5, 2), fan_in=8, fan_out=11, bias=False, seed=1352975723),
     ),
     "batchnorm_2d": (
-        dict(batch=(5,), channels=3, scale=0.03, seed=121),
-        dict(batch=(100,), channels=17, scale=0.02, seed=122),
+        dict(batch=(5,), channels=3, scale=0.03, seed=898114617),
+        dict(batch=(100,), channels=17, scale=0.02, seed=2328547104),
     ),
     "batchnorm_3d": (
-        dict(batch=(5, 3), channels=4, scale=0.02, seed=131),
-        dict(batch=(9, 2), channels=7, scale=0.03, seed=132),
-        dict(batch=(20, 8), channels=6, scale=0.02, seed=133),
+        dict(batch=(5, 3), channels=4, scale=0.02, seed=231021576),
+        dict(batch=(9, 2), channels=7, scale=0.03, seed=3090193079),
+        dict(batch=(20, 8), channels=6, scale=0.02, seed=3498861175),
     ),
-    "tanh": (dict(batch=(9,), channels=5, seed=141), dict(batch=(3, 4), channels=6, seed=142)),
+    "tanh": (
+        dict(batch=(9,), channels=5, seed=4144409006),
+        dict(batch=(3, 4), channels=6, seed=2632394588),
+    ),
     "embedding": (
-        dict(batch=(6, 3), vocab_size=5, n_embd=4, seed=151),
-        dict(batch=(11, 5), vocab_size=13, n_embd=3, unused_rows=2, seed=152),
+        dict(batch=(6, 3), vocab_size=5, n_embd=4, seed=3402134161),
+        dict(batch=(11, 5), vocab_size=13, n_embd=3, unused_rows=2, seed=3571715854),
     ),
     "flatten_consecutive": (
-        dict(batch=(5, 6), channels=3, n=3, seed=161),
-        dict(batch=(4, 2), channels=7, n=2, seed=162),
+        dict(batch=(5, 6), channels=3, n=3, seed=533886086),
+        dict(batch=(4, 2), channels=7, n=2, seed=3484084146),
     ),
     "cross_entropy": (
-        dict(batch=(5,), vocab_size=7, seed=171),
-        dict(batch=(100,), vocab_size=31, unused_classes=3, seed=172),
+        dict(batch=(5,), vocab_size=7, seed=1108483323),
+        dict(batch=(100,), vocab_size=31, unused_classes=3, seed=600190615),
     ),
 }
