@@ -688,6 +688,29 @@ def test_hidden_case_details_stay_hidden(only_hidden_fail: dict) -> None:
     assert "hard-coded size" in main["output"] and "once grades are published" in main["output"]
 
 
+def test_no_hidden_seed_reaches_the_student_even_with_the_details_shown(
+    only_hidden_fail: dict,
+) -> None:
+    """The code that builds a case from its sizes and seed ships to students: a hidden seed the
+    detail test showed (at once, or once grades are published) rebuilt that case and autograd's
+    answers, for a resubmission or a later term graded with the same hidden.py. The sizes, which
+    say which one a hard-coded size missed, are still shown."""
+    from grader.backprop_ninja.hidden import HIDDEN
+
+    out = to_gradescope(only_hidden_fail, rubric("visible"))
+    details = next(t for t in out["tests"] if t["name"] == "exercise2.py: dlogits (hidden cases)")
+    assert details["visibility"] == "visible"
+    assert (
+        "Hidden case (vocab_size=11, block_size=2, n_embd=3, n_hidden=7, n=5,"
+        in (details["output"])
+    )
+    everything = json.dumps(out)
+    for cfg in HIDDEN:
+        assert str(cfg.seed) not in everything, cfg
+    public = next(t for t in out["tests"] if t["name"] == "exercise2.py: dlogits")
+    assert f"seed={PUBLIC[0].seed}" in public["output"]  # a public seed is no secret
+
+
 def rescored(result: dict, rubric_yaml: str, tmp_path: Path) -> tuple[dict, Rubric]:
     """The result with its items scored under another rubric, as the pipeline would score them."""
     from grader.assignment import load

@@ -262,15 +262,23 @@ def hidden_cases_test(item: dict, name: str, number: str, vis: str) -> dict[str,
 
 
 def describe(case: dict) -> str:
-    """A case's sizes and seed, e.g. "n=5, vocab_size=11, seed=1, float32"."""
+    """A case's sizes and seed, e.g. "n=5, vocab_size=11, seed=1, float32"; a hidden case's
+    without its seed. The code that builds a case from its sizes and seed ships to students
+    (their check.py builds the public cases with it), so a hidden seed, once shown, rebuilds
+    the case and autograd's answers, for a resubmission or a later term's class; the sizes
+    alone rebuild nothing and say which size a hard-coded one missed."""
+    public = bool(case.get("public"))
     config = dict(case.get("config") or {})
     dtype = config.pop("dtype", None)
+    if not public:
+        config.pop("seed", None)
     parts = [f"{k}={v}" for k, v in config.items()]
-    if "seed" not in config and case.get("seed") is not None and config:
+    if public and "seed" not in config and case.get("seed") is not None and config:
         parts.append(f"seed={case['seed']}")
     if dtype:
         parts.append(str(dtype))
-    return ", ".join(parts) or str(case.get("case", "case"))
+    # A case's id names its seed (cases.py): a hidden case without sizes is not named.
+    return ", ".join(parts) or (str(case.get("case", "case")) if public else "sizes not recorded")
 
 
 def case_lines(case: dict) -> list[str]:
