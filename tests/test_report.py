@@ -834,6 +834,7 @@ def test_student_copy_names_no_hidden_case(graded, batch_out):
             sizes = f"n{cfg.n}-v{cfg.vocab_size}-b{cfg.block_size}-e{cfg.n_embd}-h{cfg.n_hidden}"
             assert f"{sizes}-s{cfg.seed}-" not in html, (name, cfg)
             assert f"seed {cfg.seed}" not in html and f'"seed": {cfg.seed}' not in html
+            assert str(cfg.seed) not in html  # drawn large (hidden.py): no digits match by chance
         assert "a hidden case" not in text
         for printed in (result.get("output") or {}).values():
             assert printed.strip() not in text  # prints ran on hidden inputs too
