@@ -359,6 +359,19 @@ def test_stored_answers_to_the_runs_public_inputs_do_not_score_the_run(grade):
     assert result["exercises"]["exercise3"]["score"] < 4
 
 
+def test_answers_stored_for_guessed_seeds_miss_the_hidden_case_at_the_runs_sizes(grade):
+    """cases.py ships, so a hidden case is its sizes and seed: with the lecture-sized hidden
+    case's seed 5, answers stored for seeds 0 to 15 at those sizes passed it, and with it the
+    run counted again, with no gradient computed. Hidden seeds are now drawn at random
+    (grader/backprop_ninja/hidden.py), so no guess reaches one."""
+    result = grade(submission(exercise3=stored_backward(guesses=range(16))))
+    training = item(result, "exercise3.training")
+    assert training["status"] == "error" and training["score"] == 0, training
+    for grad in spec.EXERCISE3_GRADS:
+        it = item(result, f"exercise3.{grad}")
+        assert [c["passed"] for c in it["cases"]] == [True, True] + [False] * 5, it
+
+
 INDEX_ADD = "    dC.index_add_(0, Xb.reshape(-1), demb.reshape(-1, demb.shape[-1]))\n"
 
 
