@@ -243,6 +243,38 @@ def test_a_gradient_set_by_a_statement_the_grader_drops_is_said_so(grader, tmp_p
     assert item["status"] == "missing", item
 
 
+def run_with_a_change(tmp_path: Path, change: str, after: str, setup_again: bool = False):
+    """The filled notebook run with a cell `change` after dh's (and the setup cell run again
+    after it) and a cell `after` after the last check: its code cells, its text, its folder."""
+    nb = json.loads(notebook_text(SOLUTIONS, filled=True))
+    nb["cells"] = [c for c in nb["cells"] if c.get("id") != "train"]
+    at = next(i for i, c in enumerate(nb["cells"]) if c.get("id") == "exercise1-dh")
+    nb["cells"].insert(at + 1, {**nb["cells"][at], "id": "change", "source": change})
+    if setup_again:
+        setup = next(c for c in nb["cells"] if c.get("id") == "setup")
+        nb["cells"].insert(at + 2, {**setup, "id": "setup-again"})
+    last = next(i for i, c in enumerate(nb["cells"]) if c.get("id") == "exercise3-check")
+    nb["cells"].insert(last + 1, {**nb["cells"][at], "id": "after", "source": after})
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    text = json.dumps(nb)
+    return run(text, folder), text, folder
+
+
+def assert_checks_and_grader_pass(cells, text: str, folder: Path, grader, note: str) -> list[str]:
+    """Every check row ok with `note` under each check's table, and the grader passing every
+    item of the notebook; returns the check tables."""
+    rows = check_rows(cells)
+    assert {r.split()[1] for r in rows if ROW.match(r)} == {"ok"}, rows
+    tables = [printed(c) for c in cells if c.id.endswith("-check")]
+    for table in tables:
+        assert note in table, table
+    (folder / NAME).write_text(text)
+    (sub,), _ = discover(folder, FILES, folder.parent / "work")
+    assert {i["status"] for i in grader.grade(sub).to_json()["items"]} == {"passed"}
+    return tables
+
+
 @pytest.mark.parametrize("setup_again", [False, True], ids=["setup-once", "setup-run-again"])
 def test_a_cell_s_change_to_torch_is_set_aside_by_the_check_as_the_grader_never_runs_it(
     grader, tmp_path, setup_again
@@ -252,34 +284,16 @@ def test_a_cell_s_change_to_torch_is_set_aside_by_the_check_as_the_grader_never_
     printed a traceback instead of its table. It now runs on torch as the setup cell first
     found it (the default dtype too; a second run of the setup cell after the change keeps
     that), says so in a note, and leaves the kernel its change."""
-    nb = json.loads(notebook_text(SOLUTIONS, filled=True))
-    nb["cells"] = [c for c in nb["cells"] if c.get("id") != "train"]
-    at = next(i for i, c in enumerate(nb["cells"]) if c.get("id") == "exercise1-dh")
     change = (
         "torch.Tensor.__sub__ = lambda a, b: torch.zeros(())\n"
         "torch.set_default_dtype(torch.float64)\n"
     )
-    nb["cells"].insert(at + 1, {**nb["cells"][at], "id": "change", "source": change})
-    if setup_again:
-        setup = next(c for c in nb["cells"] if c.get("id") == "setup")
-        nb["cells"].insert(at + 2, {**setup, "id": "setup-again"})
     after = "print('kernel:', (torch.ones(2) - torch.ones(2)).shape, torch.get_default_dtype())\n"
-    last = next(i for i, c in enumerate(nb["cells"]) if c.get("id") == "exercise3-check")
-    nb["cells"].insert(last + 1, {**nb["cells"][at], "id": "after", "source": after})
-    folder = tmp_path / "nb"
-    folder.mkdir()
-    text = json.dumps(nb)
-    cells = run(text, folder)
-    rows = check_rows(cells)
-    assert {r.split()[1] for r in rows if ROW.match(r)} == {"ok"}, rows
+    cells, text, folder = run_with_a_change(tmp_path, change, after, setup_again)
     note = "note: a cell this kernel ran changed torch.Tensor.__sub__ and the default dtype"
-    for table in (printed(c) for c in cells if c.id.endswith("-check")):
-        assert note in table, table
+    assert_checks_and_grader_pass(cells, text, folder, grader, note)
     (kernel,) = [printed(c) for c in cells if c.id == "after"]
     assert kernel == "kernel: torch.Size([]) torch.float64\n"
-    (folder / NAME).write_text(text)
-    (sub,), _ = discover(folder, FILES, tmp_path / "work")
-    assert {i["status"] for i in grader.grade(sub).to_json()["items"]} == {"passed"}
 
 
 def test_a_cell_s_device_grad_mode_and_torch_s_own_changes_leave_the_check_its_table(
@@ -292,9 +306,6 @@ def test_a_cell_s_device_grad_mode_and_torch_s_own_changes_leave_the_check_its_t
     the kernel gets both back. What torch and Python change on their own, after an optimizer's
     step (torch._dynamo wraps torch.manual_seed) or a pickled tensor (copyreg's __slotnames__
     in torch.Tensor), is no student's change, and the note no longer names it."""
-    nb = json.loads(notebook_text(SOLUTIONS, filled=True))
-    nb["cells"] = [c for c in nb["cells"] if c.get("id") != "train"]
-    at = next(i for i, c in enumerate(nb["cells"]) if c.get("id") == "exercise1-dh")
     change = (
         "import pickle\n"
         "_p = torch.ones(1, requires_grad=True)\n"
@@ -304,25 +315,13 @@ def test_a_cell_s_device_grad_mode_and_torch_s_own_changes_leave_the_check_its_t
         "torch.set_grad_enabled(False)\n"
         'torch.set_default_device("meta")\n'
     )
-    nb["cells"].insert(at + 1, {**nb["cells"][at], "id": "change", "source": change})
     after = "print('kernel:', torch.is_grad_enabled(), torch.ones(1).device)\n"
-    last = next(i for i, c in enumerate(nb["cells"]) if c.get("id") == "exercise3-check")
-    nb["cells"].insert(last + 1, {**nb["cells"][at], "id": "after", "source": after})
-    folder = tmp_path / "nb"
-    folder.mkdir()
-    text = json.dumps(nb)
-    cells = run(text, folder)
-    rows = check_rows(cells)
-    assert {r.split()[1] for r in rows if ROW.match(r)} == {"ok"}, rows
+    cells, text, folder = run_with_a_change(tmp_path, change, after)
     note = "note: a cell this kernel ran changed the default device (meta), and the grader"
-    for table in (printed(c) for c in cells if c.id.endswith("-check")):
-        assert note in table, table
+    for table in assert_checks_and_grader_pass(cells, text, folder, grader, note):
         assert "manual_seed" not in table and "__slotnames__" not in table, table
     (kernel,) = [printed(c) for c in cells if c.id == "after"]
     assert kernel == "kernel: False meta\n"
-    (folder / NAME).write_text(text)
-    (sub,), _ = discover(folder, FILES, tmp_path / "work")
-    assert {i["status"] for i in grader.grade(sub).to_json()["items"]} == {"passed"}
 
 
 def test_a_cell_that_names_a_variable_list_leaves_the_check_its_judgement(tmp_path):
