@@ -279,6 +279,23 @@ def test_an_uploaded_file_holding_none_of_its_functions_needs_a_look(grade, exer
     assert why in flag
 
 
+def test_an_uploaded_file_lacking_most_of_its_functions_needs_a_look(grade):
+    """Exercise 2's file uploaded as exercise1.py defines two of exercise 1's names (dlogits,
+    dhprebn): those were judged, the other 24 items found no function, and it scored 4 of 50
+    off the TA's list, where an empty file was on it. The stubs define every function, so most
+    of a file's functions missing is an upload to look at."""
+    others = {"exercise2": solution("exercise2"), "exercise3": solution("exercise3")}
+    result = grade({"exercise1": solution("exercise2"), **others})
+    ours = [i for i in result["items"] if i["exercise"] == "exercise1"]
+    missing = sum(i["status"] == "missing" for i in ours)
+    assert 0 < len(ours) - missing < missing, [i["status"] for i in ours]
+    (flag,) = attention(result)
+    assert flag.startswith(
+        f"exercise1.py lacks the functions of {missing} of its {len(ours)} items, which score 0 ("
+    ), flag
+    assert "no function `dlogprobs` in exercise1.py" in flag, flag
+
+
 @pytest.mark.parametrize(
     "message, said",
     [

@@ -234,10 +234,8 @@ def attention(r: dict) -> list[str]:
         if files.get(ex, "submitted") not in ("submitted", "missing"):
             continue  # its file's state above says why already (a binary file): once is enough
         why.append(f"{ex}.py could not be used, every item errored ({gist(message)[:120]})")
-    why += [
-        f"{ex}.py holds none of its functions, every item missing ({reason[:160]})"
-        for ex, reason in nothing_found(items, files).items()
-    ]
+    lacking = nothing_found(items, files)
+    why += [f"{ex}.py {what} ({reason[:160]})" for ex, (what, reason) in lacking.items()]
     failure = grader_failure(items)
     if failure:
         why.append(f"the grader failed on some items ({failure}): regrade")
@@ -290,21 +288,30 @@ def gist(message: str) -> str:
 IMPORT_FAILED = re.compile(r"^importing \S+\.py failed:")
 
 
-def nothing_found(items: list[dict], files: dict[str, str]) -> dict[str, str]:
-    """Each exercise whose file was uploaded (its state `submitted`) yet none of whose items
-    found its function, with why, in the first item's words: an empty file (saved before it was
-    written) or another exercise's file under its name. A file absent from an upload beside
-    others is on the TA's list (its state says `missing: not in your upload ...`); one present
-    but holding nothing the grader looks for scored 0 as silently as an untouched stub, which a
-    student leaves on purpose and this is not."""
+def nothing_found(items: list[dict], files: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """Each exercise whose file was uploaded (its state `submitted`) yet most of whose items
+    found no function: what it lacks, and why in the first such item's words. An empty file
+    (saved before it was written) or another exercise's file under its name (exercise 2's
+    defines two of exercise 1's names, and scored 4 of 50 there) is no student's choice: the
+    stubs define every function, and an untouched stub, which a student leaves on purpose, is
+    not missing. A file absent from an upload beside others is on the TA's list already (its
+    state says `missing: not in your upload ...`)."""
     by_exercise: dict[str, list[dict]] = {}
     for i in items:
         by_exercise.setdefault(str(i.get("id", "")).split(".", 1)[0], []).append(i)
-    return {
-        ex: _CASES_PASSED.sub("", str(its[0].get("message") or "")).strip() or "no message"
-        for ex, its in by_exercise.items()
-        if files.get(ex) == "submitted" and all(i.get("status") == "missing" for i in its)
-    }
+    found = {}
+    for ex, its in by_exercise.items():
+        missing = [i for i in its if i.get("status") == "missing"]
+        if files.get(ex) != "submitted" or 2 * len(missing) <= len(its):
+            continue
+        what = (
+            "holds none of its functions, every item missing"
+            if len(missing) == len(its)
+            else f"lacks the functions of {len(missing)} of its {len(its)} items, which score 0"
+        )
+        why = _CASES_PASSED.sub("", str(missing[0].get("message") or "")).strip()
+        found[ex] = what, why or "no message"
+    return found
 
 
 # The count an item's message starts with (grading.make_item), which says nothing here.
