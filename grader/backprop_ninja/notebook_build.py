@@ -65,9 +65,9 @@ import atexit as _atexit
 import builtins as _builtins
 import importlib as _importlib
 import json as _json
+import re as _re
 import shutil as _shutil
 import tempfile as _tempfile
-import types as _types
 from pathlib import Path as _Path
 
 # A private folder, removed when the kernel stops; a second run of this cell imports afresh.
@@ -89,11 +89,6 @@ ninja = _sys.modules["_ninja_check"]  # ninja.model, ninja.spec, ninja.training_
 # cell: each check runs on it, as the grader runs your functions on a torch no cell changed.
 _NINJA_TORCH = ninja.check_process.KernelTorch(globals().get("_NINJA_TORCH"))
 
-# What each check imports as its exercise file: the functions this kernel defines.
-_notebook = _types.ModuleType("_ninja_notebook")
-_notebook.SNAPSHOTS = {}
-_sys.modules["_ninja_notebook"] = _notebook
-
 
 # Each exercise's functions, as the grader calls them (exercise 3 calls `backward`).
 _FUNCTIONS = {
@@ -113,22 +108,12 @@ def ninja_check(exercise, namespace):
     two names: the last definition run counts, as in the kernel.
     \"\"\"
     history = _history(namespace)
+    if history is None:
+        _builtins.print(_NO_HISTORY)
+        return
     with _tempfile.TemporaryDirectory() as folder:
-        if history is None:  # not IPython: this namespace's functions, as they are
-            _notebook.SNAPSHOTS[exercise] = {
-                k: v
-                for k, v in namespace.items()
-                if _builtins.callable(v)
-                and _builtins.getattr(v, "__module__", None) == namespace.get("__name__")
-            }
-            source = (
-                "import _ninja_notebook\\n"
-                f"globals().update(_ninja_notebook.SNAPSHOTS[{exercise!r}])\\n"
-            )
-        else:
-            read = ninja.notebook.read_history(history, _FUNCTIONS)
-            source = read.sources.get(exercise) or ""
-        _Path(folder, exercise + ".py").write_text(source)
+        read = ninja.notebook.read_history(history, _FUNCTIONS)
+        _Path(folder, exercise + ".py").write_text(read.sources.get(exercise) or "")
         with _NINJA_TORCH.as_found() as set_aside:
             result = ninja.student_check_driver.check(_Path(folder))
     mine = {
@@ -137,14 +122,12 @@ def ninja_check(exercise, namespace):
         "output": {k: v for k, v in result["output"].items() if k == exercise},
     }
     graded = {f for names in _FUNCTIONS.values() for f in names}
-    if history is not None:
-        set_by = ninja.notebook_keep.dropped_globals(history, graded)
-        for item in mine["items"]:
-            _not_run(item, exercise, set_by)
+    set_by = ninja.notebook_keep.dropped_globals(history, graded)
+    for item in mine["items"]:
+        _not_run(item, exercise, set_by)
     _builtins.print(ninja.student_text.render(mine, where=exercise + " in this notebook"))
-    if history is not None:
-        for note in ninja.notebook_keep.why_undefined(_json.dumps(mine), history, graded):
-            _builtins.print("note:", note)
+    for note in ninja.notebook_keep.why_undefined(_json.dumps(mine), history, graded):
+        _builtins.print("note:", note)
     if set_aside:
         _builtins.print("note:", ninja.notebook_keep.torch_set_aside(set_aside))
 
@@ -177,16 +160,31 @@ def _not_run(item, exercise, set_by):
 
 
 def _history(namespace):
-    \"\"\"The cells this kernel ran, as typed, in the order it ran them; None outside IPython.
+    \"\"\"The cells this kernel ran, as typed, in the order it ran them; outside IPython (the
+    notebook exported as a script and run with python), the script's cells as the export wrote
+    them, every one (as after Run All); None where neither can be read.
 
     The builtins this glue calls are read from the builtins module: it runs in the kernel's
-    namespace, where a cell's `list = [...]` made `list(...)` fail, and every check cell then
-    judged the fallback for a Python without IPython: ERROR on every row.\"\"\"
+    namespace, where a cell's `list = [...]` made `list(...)` fail. The script's cells replace
+    a reading of this namespace's functions that imported a module of the check's own, which
+    the check refuses as the grader does: every row was ERROR.\"\"\"
     shell = namespace.get("get_ipython")
     try:
         return _builtins.list(shell().history_manager.input_hist_raw)
-    except (AttributeError, TypeError):  # no IPython: the check runs on the functions
+    except (AttributeError, TypeError):  # no IPython: the script this runs in, if any
+        pass
+    try:
+        text = _Path(namespace.get("__file__")).read_text(encoding="utf-8")
+    except (TypeError, OSError, ValueError):
         return None
+    return _re.split(r"(?m)^# In\\[[^\\]]*\\]:[ \\t]*$", text)
+
+
+_NO_HISTORY = (
+    "The check cells read the cells Jupyter or Colab ran, and this Python (no IPython, no "
+    "script file) has neither: run the notebook in Jupyter or Colab, or check .py files with "
+    "the student bundle's check.py."
+)
 """
 )
 
