@@ -124,6 +124,29 @@ def test_student_names_cannot_drive_the_terminal(tmp_path):
     assert "Eve?]0;pwned??" in text
 
 
+def test_reports_an_earlier_run_left_in_out_are_said_to_be_no_part_of_this_run(tmp_path):
+    """A class graded again after a student's upload was taken out (or another class graded
+    into the same OUT) left that report folder beside this run's without a word."""
+    from grader.report.html import REPORT
+    from grader.report.terminal import terminal_summary
+
+    for name in ("x", "gone", "other_class"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / REPORT).write_text("<html></html>")
+    (tmp_path / "not_a_report").mkdir()
+    result = {"submission": "x", "student": {}, "files": {"exercise1": "submitted"}, "items": []}
+    text = terminal_summary([result], ["x"], graded=1, reused=0, out=tmp_path, is_batch=True)
+    assert text.splitlines()[-1] == (
+        f"{tmp_path} also holds the reports of 2 submissions this run did not read (gone, "
+        "other_class): an earlier run's, not in this run's summary or gradebook; remove them, "
+        "or grade into an empty folder"
+    )
+    (tmp_path / "gone" / REPORT).unlink()
+    (tmp_path / "other_class" / REPORT).unlink()
+    text = terminal_summary([result], ["x"], graded=1, reused=0, out=tmp_path, is_batch=True)
+    assert "also holds" not in text
+
+
 def test_a_needs_a_look_line_says_each_thing_once(tmp_path):
     """A Canvas row is named after its student ("davedoe (1004)"): the line said the login
     again in parentheses. A binary exercise1.py was said twice too: as the file's state and as

@@ -65,7 +65,28 @@ def terminal_summary(
         lines.append(f"report: {out / folders[0] / REPORT}" if folders else f"reports: {out}")
     if student_reports:
         lines.append(f"students' copies: {out}/<submission>/{STUDENT_REPORT}")
+    earlier = _earlier_reports(out, folders)
+    if earlier:
+        shown = ", ".join(earlier[:5]) + (f" and {len(earlier) - 5} more" if earlier[5:] else "")
+        lines.append(
+            f"{out} also holds the reports of {len(earlier)} {_s(len(earlier))} this run did "
+            f"not read ({shown}): an earlier run's, not in this run's summary or gradebook; "
+            "remove them, or grade into an empty folder"
+        )
     return "\n".join(_printable(line) for line in lines)
+
+
+def _earlier_reports(out: Path, folders: list[str]) -> list[str]:
+    """The report folders in OUT that this run did not write: a student since left out of the
+    class folder, another class or assignment graded into the same OUT. Their pages sat beside
+    this run's without a word, and a TA opening one read scores no gradebook holds."""
+    ours = set(folders)
+    try:
+        return sorted(
+            p.name for p in out.iterdir() if p.name not in ours and (p / REPORT).is_file()
+        )
+    except OSError:
+        return []
 
 
 def _who(student: dict) -> str:
