@@ -898,7 +898,7 @@ def _set_aside(kernel: TorchChanges, copy: TorchCopy) -> list[str]:
         where = "torch.Tensor" if owner is torch.Tensor else owner.__name__
         for name, value in attributes.items():
             before = seen.get(name, _ABSENT)
-            if isinstance(value, types.MethodType) and value == before:
+            if _type(value) is types.MethodType and value == before:  # no `__class__` read
                 continue
             names.append(f"{where}.{name}")
     return names

@@ -356,6 +356,23 @@ def test_a_cell_s_device_grad_mode_and_torch_s_own_changes_leave_the_check_its_t
     assert kernel == "kernel: False meta\n"
 
 
+def test_an_object_whose_class_raises_put_into_torch_by_a_cell_leaves_the_check_its_table(
+    grader, tmp_path
+):
+    """The note's reading of what a cell put into torch asked `isinstance`, which reads the
+    object's `__class__`: one whose `__class__` raised ended every check cell in a traceback."""
+    change = (
+        "class _Odd:\n"
+        "    @property\n"
+        "    def __class__(self):\n"
+        "        raise RuntimeError('no class')\n\n\n"
+        "torch.odd_thing = _Odd()\n"
+    )
+    cells, text, folder = run_with_a_change(tmp_path, change, "pass\n")
+    note = "note: a cell this kernel ran changed torch.odd_thing, and the grader"
+    assert_checks_and_grader_pass(cells, text, folder, grader, note)
+
+
 def test_a_cell_that_names_a_variable_list_leaves_the_check_its_judgement(tmp_path):
     """The check's glue runs in the kernel's namespace: a cell's `list = [1, 2, 3]` made its
     `list(...)` fail, the check took the kernel for one without IPython, and every row of
