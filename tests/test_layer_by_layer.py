@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from attacks.stored_layers import stored_layers
 from conftest import never_hangs
 
 from grader.assignment import load
@@ -27,7 +28,7 @@ from grader.gradescope.package import solution_lines, write_autograder_zip
 from grader.layer_by_layer import mistakes, model, spec
 from grader.layer_by_layer.cases import cases
 from grader.layer_by_layer.hidden import HIDDEN
-from grader.layer_by_layer.training import TRAIN_TOLERANCE
+from grader.layer_by_layer.training import TRAIN_TOLERANCE, run_sized, run_sizes
 from grader.scoring import load_rubric
 from grader.stubs import assignment_header, stubs_are_current
 
@@ -669,7 +670,7 @@ def test_a_bias_left_unsummed_keeps_the_students_total_on_gradescope(grade):
     out = to_gradescope(grade(unsummed), load_rubric(A.rubric, A.item_ids))
     assert [t["name"] for t in out["tests"] if t.get("visibility") != "visible"] == []
     linear = next(t for t in out["tests"] if t["name"] == "layers.py: linear")
-    assert "0 of 3 pass. They fail the same way as the public case." in linear["output"]
+    assert "0 of 4 pass. They fail the same way as the public case." in linear["output"]
 
 
 def test_the_bundle_check_is_quiet_where_torch_has_no_numpy(bundle_folder, tmp_path):
@@ -741,3 +742,58 @@ def test_the_reports_heatmap_names_the_gradient_it_shows(grade):
     assert "where <code>dgamma</code> of <code>batchnorm_3d</code> differs from autograd" in page
     assert 'aria-label="Heatmap of |yours − autograd| for dgamma of batchnorm_3d"' in page
     assert "The gradient dgamma: |yours − autograd|" in page
+
+
+@pytest.mark.parametrize("unknown", ["garbage", "raise"])
+def test_stored_answers_to_the_runs_inputs_do_not_score_the_run(grade, unknown):
+    """The run's inputs are fixed and handed to student code: a layers.py computing linear,
+    tanh, flatten and the embedding, with autograd's batchnorm and cross-entropy answers to the
+    public cases and to the run stored in it, zeros (or an error) anywhere else, kept the run's
+    20 points: 74.8 of 100 where its own code earns 44. The run counts only beside modules
+    that pass their case at its sizes; the public cases keep their share (threat-model.md)."""
+    result = grade(stored_layers(unknown))
+    training = item(result, "training")
+    assert training["score"] == 0, training
+    assert training["status"] == ("failed" if unknown == "garbage" else "error"), training
+    assert (
+        "batchnorm_backward did not pass a hidden case at sizes this run hands it"
+        in (training["message"])
+    )
+    assert [c["public"] for c in training["cases"]] == [False]  # it tells a hidden verdict
+    assert failing(result) == {"batchnorm_2d", "batchnorm_3d", "cross_entropy", "training"}
+    for name in ("batchnorm_2d", "batchnorm_3d", "cross_entropy"):
+        passed = [c["passed"] for c in item(result, name)["cases"]]
+        assert passed == [True] + [False] * (len(passed) - 1), (name, passed)
+    assert result["score"] < 53
+
+
+def test_a_dropped_epsilon_loses_the_run_as_every_other_batchnorm_mistake_does(grade):
+    """At the run's variances (near 1) a dropped epsilon moves the parameters by less than the
+    run's tolerance, so the run passed it. It fails batchnorm's case at the run's sizes, whose
+    input is shrunk as every batchnorm case's is, and the run does not count: of the honest
+    mistakes measured, the only one the run's tie charges (every other fails the run itself)."""
+    dropped = mutated(
+        "def batchnorm_backward(dout, gamma, xhat, xvar_inv):",
+        "def batchnorm_backward(dout, gamma, xhat, xvar):\n    xvar_inv = xvar**-0.5",
+    )
+    result = grade(dropped)
+    assert failing(result) == {"batchnorm_2d", "batchnorm_3d", "training"}
+    training = item(result, "training")
+    assert training["extra"]["per_param"] and max(training["extra"]["per_param"].values()) < (
+        TRAIN_TOLERANCE
+    )  # the run alone passed it
+    assert training["message"].startswith(  # the run's own verdict first: it tracked
+        "6 SGD steps of the WaveNet track autograd's run, but batchnorm_backward did not pass"
+    )
+    assert "its case at the run's sizes" in training["message"]
+
+
+def test_every_module_the_run_drives_has_a_hidden_case_at_the_runs_sizes():
+    """The run's tie to the modules (training.counted) needs, for each item the run drives, a
+    case at sizes it hands that item: a hidden one, so that no stored answer fits it."""
+    every = [c for its in cases().values() for c in its]
+    ids = run_sized(every)
+    assert {name for name, _ in run_sizes()} == set(spec.BY_NAME)
+    for name in spec.BY_NAME:
+        tied = [c for c in every if c.item == name and c.id in ids]
+        assert tied and not any(c.public for c in tied), name

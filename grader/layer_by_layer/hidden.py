@@ -7,7 +7,9 @@ Every batchnorm input is shrunk (`scale`) to a variance between 1e-4 and 1e-2, w
 1e-5 counts: a dropped or misplaced one fails there (at a variance near 1 it moves the gradient
 by less than the tolerance; nothing else changes with the scale). One embedding case leaves its
 last rows unused and one cross-entropy case its last classes, so that a gradient sized from the
-indices (`one_hot(ix)` without num_classes, `ix.max() + 1` rows) fails there.
+indices (`one_hot(ix)` without num_classes, `ix.max() + 1` rows) fails there. Each item has
+one case more, first of its hidden ones, at sizes the training run hands it (AT_RUN_SIZES): the
+run counts only where every module passed those (training.counted).
 
 The seeds are the only secret here: model.py and cases.py ship, so a case's configuration and
 seed rebuild its inputs and autograd's answers, and a small seed is a guess away. Each seed was
@@ -54,3 +56,19 @@ HIDDEN: dict[str, tuple[dict, ...]] = {
         dict(batch=(100,), vocab_size=31, unused_classes=3, seed=600190615),
     ),
 }
+
+# One case per item at sizes the training run hands that item (training.run_sizes), drawn and
+# kept as the others: the run's inputs are fixed, so its answers can be stored, and it counts
+# only where every module it drives passed its case here (training.counted). First of the
+# hidden ones, so that a timeout on a larger case skips none of them.
+AT_RUN_SIZES: dict[str, dict] = {
+    "linear": dict(batch=(16,), fan_in=16, fan_out=27, bias=True, seed=2008410848),
+    "linear_nobias": dict(batch=(16, 4), fan_in=12, fan_out=16, bias=False, seed=1848340783),
+    "batchnorm_2d": dict(batch=(16,), channels=16, scale=0.02, seed=1279940117),
+    "batchnorm_3d": dict(batch=(16, 4), channels=16, scale=0.02, seed=1231994818),
+    "tanh": dict(batch=(16, 4), channels=16, seed=445473604),
+    "embedding": dict(batch=(16, 8), vocab_size=27, n_embd=6, seed=3404014084),
+    "flatten_consecutive": dict(batch=(16, 8), channels=6, n=2, seed=1718205705),
+    "cross_entropy": dict(batch=(16,), vocab_size=27, seed=2458453455),
+}
+HIDDEN = {item: (AT_RUN_SIZES[item], *configs) for item, configs in HIDDEN.items()}

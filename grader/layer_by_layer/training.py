@@ -6,20 +6,28 @@ and cross-entropy) and hands every module's backward to the student's functions,
 down to the embedding, each fed the gradient the student's previous call returned. The grader
 applies the SGD update. Beside it runs the same loop driven by autograd in float64 from the same
 start; after a few steps the student's parameters must track autograd's.
+
+The run's inputs are the same for every submission, and student code is handed them: a file can
+store autograd's answers to them and compute nothing. So the run counts only where every module
+it drives also passed its hidden case at the sizes the run hands that module (`counted`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import string
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 
 import torch
 
+from grader.records import ItemResult
 from grader.session import Outcome, Session
 
 from . import model, spec
+from .cases import Case
 from .judging import split
 
 BLOCK_SIZE = 8  # eight characters of context, merged two by two in three rounds
@@ -244,3 +252,70 @@ def _val_loss(p: dict, g: torch.Generator) -> float:
     ix = torch.randint(0, X.shape[0], (256,), generator=g)
     with torch.no_grad():
         return float(loss_of(p, X[ix], Y[ix]))
+
+
+# What sets a call's sizes: its input's and its weight's shapes, and the flatten's n.
+SIZED = ("x", "ix", "weight", "logits", "n")
+
+
+def sizes(inputs: dict) -> tuple:
+    """A call's sizes, comparable between a case's inputs and a call of the run."""
+    return tuple(
+        (k, tuple(v.shape) if isinstance(v, torch.Tensor) else v)
+        for k in SIZED
+        if (v := inputs.get(k)) is not None
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def run_sizes() -> frozenset[tuple[str, tuple]]:
+    """(item, sizes) of every call the run makes, from its forward on a batch of its size:
+    the sizes alone, which no step changes."""
+    p = init_params(torch.Generator().manual_seed(TRAIN_SEED))
+    Xb = torch.zeros(BATCH, BLOCK_SIZE, dtype=torch.long)
+    with torch.no_grad():
+        records, logits = forward(p, Xb, None)
+    calls = {("cross_entropy", sizes({"logits": logits}))}
+    for (kind, names, _), rec in zip(LAYERS, records, strict=True):
+        item = _item(kind, names).name
+        if kind == "batchnorm" and rec["x"].dim() == 3:
+            item = "batchnorm_3d"  # the same function, judged as its own item on 3-D input
+        calls.add((item, sizes(rec)))
+    return frozenset(calls)
+
+
+def at_run_sizes(case: Case) -> bool:
+    return (case.item, sizes(case.inputs)) in run_sizes()
+
+
+def run_sized(every: Iterable[Case]) -> set[str]:
+    """The ids of the cases at sizes the run hands their module (one hidden case each)."""
+    return {case.id for case in every if at_run_sizes(case)}
+
+
+def counted(run: ItemResult, items: Sequence[ItemResult], run_sized_ids: set[str]) -> ItemResult:
+    """The run's item as it counts: a run that passed, beside a module that did not pass a case
+    at the sizes the run hands it, takes that case's status.
+
+    The run's inputs are fixed and handed to student code, so its answers can be stored: a
+    layers.py computing four modules and storing batchnorm's and cross-entropy's answers to the
+    run and the public cases kept the run's 20 points, whatever it returned elsewhere. A wrong
+    module fails the run on its own wherever the run can tell; this ties the run to the modules
+    where it cannot (a dropped epsilon, below the run's tolerance at its variances). The case
+    is hidden where the module's case is: the run's words tell that case's verdict."""
+    gap = next(
+        ((i, c) for i in items for c in i.cases if c.case in run_sized_ids and not c.passed), None
+    )
+    if not run.passed or gap is None:
+        return run
+    item, case = gap
+    function = spec.BY_NAME[item.id.split(".", 1)[1]].function
+    where = "a public case" if case.public else "a hidden case"
+    message = (
+        f"{run.message}, but {function} did not pass {where} at sizes this run hands it "
+        f"({case.status}: {item.id} says why), so the run cannot count: it counts only where "
+        "every module it drives passes its case at the run's sizes"
+    )
+    public = run.cases[0].public and case.public
+    judged = dataclasses.replace(run.cases[0], status=case.status, message=message, public=public)
+    return dataclasses.replace(run, status=case.status, message=message, cases=[judged])

@@ -9,13 +9,14 @@ from grader.layer_by_layer import spec
 from grader.layer_by_layer.cases import cases
 from grader.layer_by_layer.judging import judge_module
 from grader.layer_by_layer.mistakes import known_mistakes
-from grader.layer_by_layer.training import sgd_run
+from grader.layer_by_layer.training import counted, run_sized, sgd_run
 from grader.records import CaseResult, ItemResult
 
 
 def test_modules_in_isolation(session, public_only, record):
     """Every module's public cases, then the training run (public too), then the hidden cases:
-    a process handed hidden inputs answers nothing the student sees (see Session.call_each)."""
+    a process handed hidden inputs answers nothing the student sees (see Session.call_each).
+    The run counts only beside modules that pass their cases at its sizes (training.counted)."""
     every = cases(public_only)
     outcomes = {item.name: _ask(session, item, every[item.name], True) for item in spec.ITEMS}
     training = _training(session)
@@ -31,6 +32,8 @@ def test_modules_in_isolation(session, public_only, record):
             for c, o in zip(its_cases, outcomes[item.name], strict=True)
         ]
         items.append(make_item(f"{spec.FILE}.{item.name}", results))
+    every_case = [c for its in every.values() for c in its]
+    training = counted(training, items, run_sized(every_case))
     record(*items, training)
     failed = [i.id for i in items + [training] if not i.passed]
     assert not failed, f"{len(failed)} of {len(items) + 1} items failed: {', '.join(failed)}"
