@@ -703,6 +703,55 @@ def test_a_backward_hanging_in_the_training_run_alone_costs_the_run_only():
     assert all(len(item(result, f"exercise3.{g}")["cases"]) == 7 for g in ("dC", "dW1"))
 
 
+def test_a_backward_hanging_at_other_sizes_alone_keeps_the_run():
+    """A timeout skips backward's later cases, and the hidden case at the run's sizes comes
+    last: a backward right wherever it answers, too slow at n = 100 alone (loops over n * n *
+    n_hidden), had that case skipped, and the run, which it drove right, lost its 17 points as
+    "no answer at the run's sizes". The cases at the run's sizes are asked in a scope of their
+    own; the case after the timeout at other sizes is still skipped."""
+    from grader.pipeline import Grader
+    from grader.sandbox.client import Limits
+    from grader.submissions import Submission
+
+    source = mutated(
+        "exercise3",
+        "    dlogits = F.softmax(logits, 1)\n",
+        "    while n == 100:\n        pass\n    dlogits = F.softmax(logits, 1)\n",
+    )
+    grader = Grader(limits=Limits(call_seconds=2))
+    try:
+        result = grader.grade(Submission("slow", {"exercise3": source.encode()})).to_json()
+    finally:
+        grader.close()
+    training = item(result, "exercise3.training")
+    assert training["status"] == "passed" and training["score"] == 17, training["message"]
+    dW1 = item(result, "exercise3.dW1")
+    statuses = {c["config"]["n"]: c["status"] for c in dW1["cases"] if not c["public"]}
+    assert statuses == {5: "passed", 17: "passed", 100: "timeout", 9: "timeout", 32: "passed"}
+
+
+def test_stored_answers_that_hang_on_hidden_inputs_do_not_score_the_run():
+    """The scope of its own that keeps the case at the run's sizes asked after a timeout at
+    other sizes: a backward of stored answers hanging on the first hidden input meets that
+    case too, hangs there, and the run stays uncounted."""
+    from grader.pipeline import Grader
+    from grader.sandbox.client import Limits
+    from grader.submissions import Submission
+
+    grader = Grader(limits=Limits(call_seconds=2))
+    try:
+        data = {"exercise3": stored_backward(hang=True).encode()}
+        result = grader.grade(Submission("stored", data)).to_json()
+    finally:
+        grader.close()
+    training = item(result, "exercise3.training")
+    assert training["status"] == "timeout" and training["score"] == 0, training
+    assert "on a hidden case at those sizes backward gave no answer" in training["message"]
+    dC = item(result, "exercise3.dC")
+    hidden = [c["status"] for c in dC["cases"] if not c["public"]]
+    assert hidden == ["timeout"] * 5, hidden
+
+
 # What runs in the student's process cannot reach the judgement
 
 LIES = """

@@ -30,11 +30,13 @@ def _flat(grads: dict[str, torch.Tensor]) -> bytes:
     return b"".join(grads[g].float().contiguous().numpy().tobytes() for g in spec.EXERCISE3_GRADS)
 
 
-def stored_backward(guesses: Iterable[int] = ()) -> str:
+def stored_backward(guesses: Iterable[int] = (), hang: bool = False) -> str:
     """exercise3.py whose `backward` answers the public cases and each step of the training
     run from a table of autograd's gradients, and raises on any other input (a hidden case).
     `guesses`: seeds whose case at the lecture's sizes it stores too, as a student guessing the
-    hidden seed at the run's sizes would (cases.py ships, so a seed is all a case needs)."""
+    hidden seed at the run's sizes would (cases.py ships, so a seed is all a case needs).
+    `hang`: loop for ever on any other input instead of raising, so that the timeout skips
+    backward's later cases (judging.backward_calls still asks those at the run's sizes)."""
     table = {_key(case.Xb): _flat(case.compact_grads) for case in cases(public_only=True)}
     for seed in guesses:
         case = build_case(Config(seed=seed, quiet_unit=True), public=False)
@@ -48,6 +50,9 @@ def stored_backward(guesses: Iterable[int] = ()) -> str:
         table[_key(Xb)] = _flat(grads)
         for k in model.PARAMS:
             params[k] = params[k] - training.TRAIN_LR * grads["d" + k].float().double()
+    unknown = 'raise ValueError("no stored answer for this batch")'
+    if hang:
+        unknown = "while True:\n            pass"
     packed = {k: base64.b64encode(v).decode() for k, v in table.items()}
     data = base64.b64encode(zlib.compress(repr(packed).encode(), 9)).decode()
     return f'''import ast
@@ -64,7 +69,7 @@ _NAMES = {spec.EXERCISE3_GRADS!r}
 def backward(Xb, C, W1, b1, W2, b2, bngain, bnbias):
     key = hashlib.sha256(Xb.contiguous().numpy().tobytes()).hexdigest()[:16]
     if key not in _TABLE:
-        raise ValueError("no stored answer for this batch")
+        {unknown}
     flat = torch.frombuffer(bytearray(base64.b64decode(_TABLE[key])), dtype=torch.float32)
     grads, at = {{}}, 0
     for name, p in zip(_NAMES, (C, W1, b1, W2, b2, bngain, bnbias)):
