@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 from attacks.stored_layers import stored_layers
+from attacks.untied_sizes import untied_layers
 from conftest import never_hangs
 
 from grader.assignment import load
@@ -28,7 +29,7 @@ from grader.gradescope.package import solution_lines, write_autograder_zip
 from grader.layer_by_layer import mistakes, model, spec
 from grader.layer_by_layer.cases import cases
 from grader.layer_by_layer.hidden import HIDDEN
-from grader.layer_by_layer.training import TRAIN_TOLERANCE, run_sized, run_sizes
+from grader.layer_by_layer.training import TRAIN_TOLERANCE, run_sized, run_sizes, sizes
 from grader.scoring import load_rubric
 from grader.stubs import assignment_header, stubs_are_current
 
@@ -788,12 +789,29 @@ def test_a_dropped_epsilon_loses_the_run_as_every_other_batchnorm_mistake_does(g
     assert "its case at the run's sizes" in training["message"]
 
 
-def test_every_module_the_run_drives_has_a_hidden_case_at_the_runs_sizes():
-    """The run's tie to the modules (training.counted) needs, for each item the run drives, a
-    case at sizes it hands that item: a hidden one, so that no stored answer fits it."""
+def test_every_size_the_run_hands_a_module_has_a_hidden_case():
+    """The run's tie to the modules (training.counted) needs, for every size the run hands an
+    item, a case at that size: a hidden one, so that no stored answer fits it. One case an item
+    left the flatten's T = 4 and T = 2 untied (see the next test)."""
     every = [c for its in cases().values() for c in its]
     ids = run_sized(every)
     assert {name for name, _ in run_sizes()} == set(spec.BY_NAME)
-    for name in spec.BY_NAME:
-        tied = [c for c in every if c.item == name and c.id in ids]
-        assert tied and not any(c.public for c in tied), name
+    tied = {(c.item, sizes(c.inputs)) for c in every if c.id in ids}
+    assert tied == set(run_sizes())
+    assert not any(c.public for c in every if c.id in ids)
+
+
+def test_stored_answers_at_a_size_the_module_gets_wrong_do_not_score_the_run(grade):
+    """A flatten with the lecture's block size hard-coded is right where T is 8 and fails the
+    run on its own at T = 4; with autograd's answers to the run's flatten calls at T = 4 and 2
+    stored in the file, the run tracked and scored its 20 points (96 of 100, where the same
+    code without them scores 76), while the tie held one case an item, the flatten's at T = 8."""
+    honest, stored = grade(untied_layers(store=False)), grade(untied_layers(store=True))
+    assert item(honest, "training")["score"] == 0
+    assert item(honest, "training")["message"].startswith("step 1: flatten_consecutive_backward")
+    training = item(stored, "training")
+    assert training["score"] == 0, training
+    assert "flatten_consecutive_backward did not pass a hidden case" in training["message"]
+    assert [c["public"] for c in training["cases"]] == [False]
+    assert failing(stored) == {"flatten_consecutive", "training"}
+    assert stored["score"] == honest["score"]

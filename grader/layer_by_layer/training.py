@@ -9,7 +9,7 @@ start; after a few steps the student's parameters must track autograd's.
 
 The run's inputs are the same for every submission, and student code is handed them: a file can
 store autograd's answers to them and compute nothing. So the run counts only where every module
-it drives also passed its hidden case at the sizes the run hands that module (`counted`).
+it drives also passed its hidden case at each size the run hands that module (`counted`).
 """
 
 from __future__ import annotations
@@ -289,7 +289,7 @@ def at_run_sizes(case: Case) -> bool:
 
 
 def run_sized(every: Iterable[Case]) -> set[str]:
-    """The ids of the cases at sizes the run hands their module (one hidden case each)."""
+    """The ids of the cases at sizes the run hands their module (a hidden case at each)."""
     return {case.id for case in every if at_run_sizes(case)}
 
 
