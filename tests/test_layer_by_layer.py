@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 from attacks.stored_layers import stored_layers
-from attacks.untied_sizes import untied_layers
+from attacks.untied_calls import untied_layers
 from conftest import never_hangs
 
 from grader.assignment import load
@@ -801,17 +801,29 @@ def test_every_size_the_run_hands_a_module_has_a_hidden_case():
     assert not any(c.public for c in every if c.id in ids)
 
 
-def test_stored_answers_at_a_size_the_module_gets_wrong_do_not_score_the_run(grade):
-    """A flatten with the lecture's block size hard-coded is right where T is 8 and fails the
-    run on its own at T = 4; with autograd's answers to the run's flatten calls at T = 4 and 2
-    stored in the file, the run tracked and scored its 20 points (96 of 100, where the same
-    code without them scores 76), while the tie held one case an item, the flatten's at T = 8."""
-    honest, stored = grade(untied_layers(store=False)), grade(untied_layers(store=True))
+@pytest.mark.parametrize(
+    "mistake, function",
+    [
+        ("flatten", "flatten_consecutive"),
+        ("one_hot", "cross_entropy"),
+        ("rows", "embedding"),
+    ],
+)
+def test_stored_answers_where_a_module_is_wrong_in_the_run_do_not_count(grade, mistake, function):
+    """Each mistake fails the run on its own but passed the cases the tie held (a hard-coded
+    block size at T = 8; a one-hot or an embedding gradient sized from the indices, where the
+    tied case drew the last class or row, which the run's batches mostly lack): with autograd's
+    answers to that function's calls in the run stored, the run tracked and scored its 20 points
+    (95 to 97.5 of 100, where the same code without them scored 75 to 77.5). The tie now holds
+    a case at every size the run hands a module, the last class and row unused as in the run."""
+    honest = grade(untied_layers(mistake, store=False))
+    stored = grade(untied_layers(mistake, store=True))
     assert item(honest, "training")["score"] == 0
-    assert item(honest, "training")["message"].startswith("step 1: flatten_consecutive_backward")
+    assert item(honest, "training")["message"].startswith("step 1: ")
     training = item(stored, "training")
     assert training["score"] == 0, training
-    assert "flatten_consecutive_backward did not pass a hidden case" in training["message"]
+    name = spec.BY_NAME[function].function
+    assert f"{name} did not pass a hidden case" in training["message"]
     assert [c["public"] for c in training["cases"]] == [False]
-    assert failing(stored) == {"flatten_consecutive", "training"}
+    assert failing(stored) == {function, "training"}
     assert stored["score"] == honest["score"]
