@@ -972,6 +972,21 @@ def test_a_hidden_case_with_other_words_than_the_public_one_gets_its_details() -
     assert not hidden_details_needed([case("", status="passed")], public)
 
 
+def test_an_item_judged_on_hidden_cases_alone_is_not_told_of_other_sizes() -> None:
+    """A training run filed as hidden (it counts only beside hidden cases at its sizes) has no
+    public case for its hidden one to differ from: "other sizes and seeds" told of none."""
+    from grader.gradescope.results import item_output
+
+    run = {"status": "failed", "message": "held", "cases": [{"status": "failed", "public": False,
+           "message": "the run cannot count"}]}  # fmt: skip
+    text = item_output(run, "after_published")
+    assert "Hidden cases: 0 of 1 pass." in text and "other sizes" not in text
+    assert "the run cannot count" not in text
+    gradient = {"status": "failed", "cases": [{"status": "passed", "public": True},
+                {"status": "failed", "public": False, "message": "values differ"}]}  # fmt: skip
+    assert "Hidden cases (other sizes and seeds): 0 of 1 pass." in item_output(gradient, "visible")
+
+
 def test_a_shape_of_another_length_is_no_new_word() -> None:
     """A hidden case of another rank names a shape of another length, numbers all the same."""
     from grader.gradescope.results import hidden_details_needed

@@ -187,7 +187,10 @@ def item_output(item: dict, hidden_vis: str) -> str:
 
 def hidden_summary(hidden: list[dict], public: list[dict], hidden_vis: str) -> str:
     hpass = sum(c.get("status") == "passed" for c in hidden)
-    text = f"Hidden cases (other sizes and seeds): {hpass} of {len(hidden)} pass."
+    # "Other" than the public cases': an item judged on hidden cases alone (a training run that
+    # counts only beside hidden cases at its sizes) has none to differ from.
+    kind = "Hidden cases (other sizes and seeds)" if public else "Hidden cases"
+    text = f"{kind}: {hpass} of {len(hidden)} pass."
     if hpass == len(hidden):
         return text
     if public and all(c.get("status") == "passed" for c in public):
