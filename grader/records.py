@@ -53,7 +53,7 @@ class CaseResult:
     """One call of a student function on one case, judged against autograd."""
 
     case: str
-    seed: int
+    seed: int | str  # a hidden case's secret seed is shown by its label (seeding.shown)
     public: bool
     config: dict[str, Any]
     status: str

@@ -158,6 +158,7 @@ def test_no_hidden_case_and_no_known_mistake_is_in_the_bundle(readable) -> None:
         args = ", ".join(f"{k}={v!r}" for k, v in cfg.as_dict().items() if k != "dtype")
         assert args not in everything
         assert f"seed={cfg.seed})" not in everything
+        assert str(cfg.seed) not in everything and f"{cfg.seed:x}" not in everything.lower()
     assert "HIDDEN = (" not in everything
     # Nor a comment measured on them (judge.py's tolerances once said "at n = 100").
     public_n = {cfg.n for cfg in PUBLIC}

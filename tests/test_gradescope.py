@@ -25,6 +25,7 @@ import jsonschema
 import pytest
 from conftest import SOLUTIONS, STUBS, mutated, solution
 
+from grader import seeding
 from grader.backprop_ninja.cases import PUBLIC
 from grader.gradescope.package import PackageError, check_no_solutions, write_autograder_zip
 from grader.gradescope.results import to_gradescope
@@ -707,6 +708,8 @@ def test_no_hidden_seed_reaches_the_student_even_with_the_details_shown(
     everything = json.dumps(out)
     for cfg in HIDDEN:
         assert str(cfg.seed) not in everything, cfg
+        assert f"{cfg.seed:x}" not in everything.lower(), cfg
+        assert seeding.label(cfg.seed) not in everything, cfg  # nor its name in the TA's tables
     public = next(t for t in out["tests"] if t["name"] == "exercise2.py: dlogits")
     assert f"seed={PUBLIC[0].seed}" in public["output"]  # a public seed is no secret
 

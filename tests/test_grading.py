@@ -13,6 +13,7 @@ from conftest import failing, item, mutated, solution
 from variants import ALTERNATIVES, MISTAKES, Variant, combined, with_functions
 
 from grader.backprop_ninja import spec
+from grader.backprop_ninja.hidden import HIDDEN
 from grader.grading import judge_case, make_item
 from grader.hints import HintContext
 from grader.records import CaseResult
@@ -362,14 +363,28 @@ def test_stored_answers_to_the_runs_public_inputs_do_not_score_the_run(grade):
 def test_answers_stored_for_guessed_seeds_miss_the_hidden_case_at_the_runs_sizes(grade):
     """cases.py ships, so a hidden case is its sizes and seed: with the lecture-sized hidden
     case's seed 5, answers stored for seeds 0 to 15 at those sizes passed it, and with it the
-    run counted again, with no gradient computed. Hidden seeds are now drawn at random
-    (grader/backprop_ninja/hidden.py), so no guess reaches one."""
-    result = grade(submission(exercise3=stored_backward(guesses=range(16))))
+    run counted again, with no gradient computed. With seeds drawn below 2**32, a search of the
+    seeds torch's manual_seed tells apart found one from inputs spelt out through the hidden
+    counts. A hidden seed is now a 128-bit secret filling the generator's whole state
+    (grader/seeding.py): neither a small guess nor any 32-bit seed, its own low bits included
+    (the best such a search could reach), draws its case."""
+    low_bits = [cfg.seed % 2**32 for cfg in HIDDEN]
+    result = grade(submission(exercise3=stored_backward(guesses=[*range(16), *low_bits])))
     training = item(result, "exercise3.training")
     assert training["status"] == "error" and training["score"] == 0, training
     for grad in spec.EXERCISE3_GRADS:
         it = item(result, f"exercise3.{grad}")
         assert [c["passed"] for c in it["cases"]] == [True, True] + [False] * 5, it
+
+
+def test_answers_stored_for_the_secret_itself_would_pass_so_the_secret_is_what_holds(grade):
+    """The test above is not vacuous: the same file storing the lecture-sized hidden case's
+    secret passes that case and the run counts, so the secret is all that keeps it out."""
+    (secret,) = [cfg.seed for cfg in HIDDEN if cfg.n == 32 and cfg.vocab_size == 27]
+    result = grade(submission(exercise3=stored_backward(guesses=[secret])))
+    assert item(result, "exercise3.training")["status"] == "passed"
+    it = item(result, "exercise3.dW1")
+    assert [c["passed"] for c in it["cases"]].count(True) == 3, it
 
 
 INDEX_ADD = "    dC.index_add_(0, Xb.reshape(-1), demb.reshape(-1, demb.shape[-1]))\n"

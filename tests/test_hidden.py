@@ -6,6 +6,7 @@ import dataclasses
 
 import torch
 
+from grader import seeding
 from grader.backprop_ninja.cases import PUBLIC, Case, cases
 from grader.backprop_ninja.hidden import HIDDEN
 from grader.backprop_ninja.model import Config
@@ -14,8 +15,6 @@ LECTURE = Config()
 SIZES = ("vocab_size", "block_size", "n_embd", "n_hidden", "n")
 # The seeds torch's generator tells apart: manual_seed keeps a seed's low 32 bits alone.
 GENERATOR_SEEDS = 2**32
-# A seed below this is one a student could guess and store the answers of (about 11 KB a case).
-GUESSABLE = 2**24
 
 
 def matrices(cfg: Config) -> dict[str, tuple[int, int]]:
@@ -83,23 +82,34 @@ def test_bessel_is_checked_at_n_100_and_at_small_n():
 
 
 def test_the_hidden_seeds_differ_from_the_public_one_and_each_other():
-    seeds = [c.seed % GENERATOR_SEEDS for c in (*PUBLIC, *HIDDEN)]
+    seeds = [c.seed for c in (*PUBLIC, *HIDDEN)]
     assert len(set(seeds)) == len(seeds)
+    assert len({seeding.label(s) for s in seeds}) == len(seeds)  # the case ids differ too
 
 
 def test_every_hidden_seed_is_unguessable():
     """cases.py and model.py ship to students, so a hidden case's sizes and seed rebuild its
     inputs and autograd's answers: the seed is the only secret a hidden case has. With seeds 34,
     2, 3, 37 and 5, a file of answers stored for seeds 0 to 15 at the lecture's sizes (within the
-    upload limit) passed the lecture-sized hidden case with no gradient computed. A seed at or
-    above 2**32 would look larger and be no harder: torch drops its high bits."""
+    upload limit) passed the lecture-sized hidden case with no gradient computed; with seeds
+    drawn below 2**32 (all torch's manual_seed tells apart), a search of 2**32 seeds against
+    inputs spelt out through the hidden counts found one. Each is now a secret of 128 random
+    bits filling the generator's whole state (tests/test_seeding.py), and no case is built on
+    torch's 32 bits from it."""
     for cfg in HIDDEN:
-        assert GUESSABLE <= cfg.seed < GENERATOR_SEEDS, cfg
+        assert seeding.SECRET_FLOOR <= cfg.seed < 2 * seeding.SECRET_FLOOR, cfg
+        assert seeding.is_secret(cfg.seed)
+    by_id = {c.id: c for c in cases()}
+    for cfg in HIDDEN:
+        case = next(c for c in by_id.values() if c.cfg == cfg)
+        g = seeding.generator(cfg.seed)
+        assert torch.equal(case.params["C"], torch.randn(case.params["C"].shape, generator=g))
+        assert str(cfg.seed) not in case.id and f"{cfg.seed:x}"[:8] not in case.id
+        assert case.meta()["seed"] == seeding.label(cfg.seed) == case.meta()["config"]["seed"]
 
 
 def test_torchs_generator_tells_apart_only_a_seeds_low_32_bits():
-    """Why a hidden seed stays below 2**32: 2**32 + 5 draws what 5 draws. Should torch ever use
-    more of the seed, the bound above may grow."""
+    """Why a hidden seed is no manual_seed: 2**32 + 5 draws what 5 draws."""
 
     def draws(seed: int) -> torch.Tensor:
         return torch.randn(4, generator=torch.Generator().manual_seed(seed))

@@ -22,6 +22,7 @@ from attacks.stored_layers import stored_layers
 from attacks.untied_calls import untied_layers
 from conftest import never_hangs
 
+from grader import seeding
 from grader.assignment import load
 from grader.bundle import write_student_bundle
 from grader.examples import write_examples
@@ -215,12 +216,19 @@ def test_hidden_cases_vary_what_a_hard_coded_answer_would_fix():
 def test_every_hidden_seed_is_unguessable():
     """model.py and cases.py ship to students, so a hidden case's configuration and seed rebuild
     its inputs and autograd's answers: the seed is its only secret, and seeds 101 to 172 were a
-    short guess away. torch's generator keeps a seed's low 32 bits alone (tests/test_hidden.py
-    shows it), so a seed at or above 2**32 would be no harder to guess than its low bits."""
+    short guess away; a seed below 2**32 (all torch's manual_seed tells apart) is a search away
+    from a few dozen bits of its inputs. Each is a secret of 128 random bits filling the
+    generator's whole state (tests/test_seeding.py); results name it by its label alone."""
     seeds = [c["seed"] for hidden in HIDDEN.values() for c in hidden]
-    assert all(2**24 <= seed < 2**32 for seed in seeds), seeds
+    floor = seeding.SECRET_FLOOR
+    assert all(floor <= seed < 2 * floor for seed in seeds), seeds
     public = {c["seed"] for configs in spec.PUBLIC.values() for c in configs}
     assert len(set(seeds)) == len(seeds) and not public & set(seeds)
+    for case in (c for item in cases().values() for c in item if not c.public):
+        seed = case.cfg["seed"]
+        assert str(seed) not in case.id and f"{seed:x}"[:8] not in case.id
+        assert case.meta()["seed"] == seeding.label(seed) == case.meta()["config"]["seed"]
+        assert str(seed) not in repr(case.meta())
 
 
 def test_batchnorm_keeps_its_statistics_over_every_dim_but_the_last():
@@ -251,6 +259,8 @@ def test_the_student_bundle_carries_this_assignment_and_no_solution_line(tmp_pat
             assert "exercise1" not in text  # no other assignment
         assert "HIDDEN: dict" not in text, name  # no hidden case (hidden.py's table)
         assert not hidden & {ln.strip() for ln in text.splitlines()}, name
+        for c in (c for configs in HIDDEN.values() for c in configs):
+            assert f"{c['seed']:x}" not in text.lower() and str(c["seed"]) not in text, name
     folder = tmp_path / "student"
     with zipfile.ZipFile(bundle) as zf:
         zf.extractall(folder)

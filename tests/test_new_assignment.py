@@ -44,14 +44,23 @@ items: {}
     "suites/test_tiny.py": """
 import torch
 
+from grader import seeding
 from grader.grading import judge_case, make_item
+
+# (seed, public): a public case's seed is torch's own, a hidden one's a secret drawn by
+# seeding.draw_secret(), which no search of torch's 2**32 seeds finds.
+CASES = (
+    (1, True),
+    (0x1D4D9AB0A13E8622CBBF0D60C676F33B0, False),
+    (0x11A294C5B6D5A12B8B49F6994C3654600, False),
+)
 
 
 def my_cases(public_only):
-    for seed, public in ((1, True), (2, False), (3, False)):
+    for width, (seed, public) in enumerate(CASES, start=5):
         if public_only and not public:
             continue
-        x = torch.randn(3, 4 + seed, generator=torch.Generator().manual_seed(seed))
+        x = torch.randn(3, width, generator=seeding.generator(seed))
         x64 = x.double().requires_grad_()
         (x64**2).sum().backward()
         yield seed, public, x, x64.grad
@@ -62,7 +71,8 @@ def test_items(session, public_only, record):
     inputs = [{"x": x} for _, _, x, _ in cases]
     outcomes = session.call_each("tiny", "dsquare", inputs, frozenset({"x"}))
     for (seed, public, x, truth), outcome in zip(cases, outcomes):
-        meta = {"case": f"case-{seed}", "seed": seed, "public": public, "config": {}}
+        shown = seeding.shown(seed)  # a hidden case's secret by its label alone
+        meta = {"case": f"case-{shown}", "seed": shown, "public": public, "config": {}}
         results.append(judge_case(meta, outcome, truth, input_dtype=x.dtype))
     record(make_item("tiny.dsquare", results))
 """,
@@ -349,8 +359,8 @@ def test_a_hard_coded_size_gets_the_hint_in_any_assignment(tmp_path):
     the size (the rule once knew only Backprop Ninja's lecture sizes)."""
     suite = (
         PACKAGE["suites/test_tiny.py"]
-        .replace("((1, True), (2, False), (3, False))", "((1, True), (2, True), (3, False))")
-        .replace('"config": {}', '"config": {"n": 3, "d": x.shape[1], "seed": seed}')
+        .replace("(0x1D4D9AB0A13E8622CBBF0D60C676F33B0, False)", "(2, True)")
+        .replace('"config": {}', '"config": {"n": 3, "d": x.shape[1], "seed": shown}')
     )
     course = tiny_course(tmp_path, **{"suites/test_tiny.py": suite})
     grader(course, "assign")
@@ -427,8 +437,9 @@ def test_a_zip_whose_suite_cannot_be_imported_is_not_built(tmp_path):
     suite_file = tmp_path / "packages" / "tiny_square" / "suites" / "test_tiny.py"
     (tmp_path / "packages" / "tiny_square" / "examples.py").write_text("EXAMPLES = {}\n")
     suite = PACKAGE["suites/test_tiny.py"].lstrip()
+    line = suite[: suite.index("(public_only):")].count("\n") + 1
     for broken, words in (
-        (suite.replace("(public_only):", "(public_only)"), ("SyntaxError", "(line 6)")),
+        (suite.replace("(public_only):", "(public_only)"), ("SyntaxError", f"(line {line})")),
         (suite.replace("import judge_case,", "import judge_cases,"), ("'judge_cases'",)),
         ("from tiny_square.examples import EXAMPLES\n" + suite, ("tiny_square.examples",)),
     ):

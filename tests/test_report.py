@@ -21,6 +21,7 @@ from urllib.parse import unquote
 import pytest
 from conftest import ROOT, SOLUTIONS, STUBS, item, mutated, solution
 
+from grader import seeding
 from grader.batch import grader_failure
 from grader.examples import write_examples
 from grader.records import cut_message
@@ -849,15 +850,16 @@ def test_student_copy_names_no_hidden_case(graded, batch_out):
                 assert not shown or shown in public_shapes or shown not in text, (name, shown)
         for cfg in HIDDEN:
             sizes = f"n{cfg.n}-v{cfg.vocab_size}-b{cfg.block_size}-e{cfg.n_embd}-h{cfg.n_hidden}"
-            assert f"{sizes}-s{cfg.seed}-" not in html, (name, cfg)
-            assert f"seed {cfg.seed}" not in html and f'"seed": {cfg.seed}' not in html
-            assert str(cfg.seed) not in html  # drawn large (hidden.py): no digits match by chance
+            label = seeding.label(cfg.seed)
+            assert f"{sizes}-s{label}-" not in html and label not in html, (name, cfg)
+            assert str(cfg.seed) not in html and f"{cfg.seed:x}" not in html.lower()
         assert "a hidden case" not in text
         for printed in (result.get("output") or {}).values():
             assert printed.strip() not in text  # prints ran on hidden inputs too
     # The TA's copy does name them, so the test above is not vacuous.
     ta = (batch_out / "bessel" / "report.html").read_text(encoding="utf-8")
-    assert any(f"-s{cfg.seed}-" in ta for cfg in HIDDEN)
+    assert any(f"-s{seeding.label(cfg.seed)}-" in ta for cfg in HIDDEN)
+    assert not any(str(cfg.seed) in ta or f"{cfg.seed:x}" in ta.lower() for cfg in HIDDEN)
 
 
 def test_student_copy_quotes_no_failure_of_a_hidden_case(grade, tmp_path):

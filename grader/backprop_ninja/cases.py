@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .. import seeding
 from . import model
 from .model import Config
 
@@ -52,7 +53,7 @@ class Case:
         loud = "" if c.quiet_unit else "-no_quiet_unit"
         return (
             f"{kind}-n{c.n}-v{c.vocab_size}-b{c.block_size}-e{c.n_embd}-h{c.n_hidden}"
-            f"-s{c.seed}-{c.dtype}{loud}"
+            f"-s{seeding.label(c.seed)}-{c.dtype}{loud}"
         )
 
     @property
@@ -70,8 +71,10 @@ class Case:
     @functools.cached_property
     def _meta(self) -> dict:
         # Asked for every function judged on the case: dataclasses.asdict is slow enough to show.
-        return {"case": self.id, "seed": self.cfg.seed, "public": self.public,
-                "config": self.cfg.as_dict()}  # fmt: skip
+        # A hidden case's secret stays in hidden.py: results name it by its label alone.
+        seed = seeding.shown(self.cfg.seed)
+        config = {**self.cfg.as_dict(), "seed": seed}
+        return {"case": self.id, "seed": seed, "public": self.public, "config": config}
 
     def data(self) -> dict:
         """What every function may see: the batch, n and the sizes."""
@@ -96,7 +99,7 @@ class Case:
 
 
 def build_case(cfg: Config, public: bool) -> Case:
-    g = torch.Generator().manual_seed(cfg.seed)
+    g = seeding.generator(cfg.seed)  # torch's manual_seed, or a hidden case's whole secret
     params = model.init_params(cfg, g)
     Xb, Yb = model.random_batch(cfg, g)
     if cfg.quiet_unit:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .. import seeding
 from . import model, spec
 
 
@@ -30,7 +31,8 @@ class Case:
     @property
     def id(self) -> str:
         shape = "x".join(str(d) for d in self.cfg.get("batch", ()))
-        return f"{'public' if self.public else 'hidden'}-{self.item}-{shape}-s{self.cfg['seed']}"
+        kind = "public" if self.public else "hidden"
+        return f"{kind}-{self.item}-{shape}-s{seeding.label(self.cfg['seed'])}"
 
     @property
     def n(self) -> int:
@@ -41,8 +43,11 @@ class Case:
         return torch.float32
 
     def meta(self) -> dict:
+        # A hidden case's secret stays in hidden.py: results name it by its label alone.
+        seed = seeding.shown(self.cfg["seed"])
         config = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.cfg.items()}
-        return {"case": self.id, "seed": self.cfg["seed"], "public": self.public, "config": config}
+        config["seed"] = seed
+        return {"case": self.id, "seed": seed, "public": self.public, "config": config}
 
 
 def build_case(item: str, cfg: dict, public: bool) -> Case:

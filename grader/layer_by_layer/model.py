@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .. import seeding
+
 BN_EPS = 1e-5
 
 
@@ -115,7 +117,7 @@ def make_case(kind: str, cfg: dict) -> tuple[dict, dict]:
     The upstream gradient `dout` is random (a loss's gradient for cross_entropy, which ends the
     network). The truth is autograd in float64 from the very float32 values the student gets.
     """
-    g = torch.Generator().manual_seed(cfg["seed"])
+    g = seeding.generator(cfg["seed"])  # torch's manual_seed, or a hidden case's whole secret
     leaves = _leaves(kind, cfg, g)
     with torch.no_grad():
         inputs = {**leaves, **_forward(kind, leaves)}
