@@ -87,7 +87,8 @@ assignment_option = click.option(
 class _Commands(click.Group):
     """The command group: a mistake in an assignment's own files (a rubric's typo, a missing
     solution, stale stubs) is the TA's to fix, said in one line (`Error: ...`, exit 1) by every
-    command, not a traceback whose last line holds the news."""
+    command, not a traceback whose last line holds the news. So is a torch whose generator
+    cannot take a hidden case's secret (seeding.py): nothing is graded with it."""
 
     def invoke(self, ctx: click.Context) -> object:
         from .assignment import ContentError
@@ -96,6 +97,13 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except ContentError as e:
             raise click.ClickException(str(e)) from None
+        except RuntimeError as e:
+            # seeding imports torch, which the sandbox must start before: import it once raised.
+            from .seeding import GeneratorLayoutError
+
+            if isinstance(e, GeneratorLayoutError):
+                raise click.ClickException(str(e)) from None
+            raise
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})

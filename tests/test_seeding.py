@@ -9,21 +9,35 @@ relies on against MT19937 itself, and that it refuses a torch that lays the stat
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 import torch
+from click.testing import CliRunner
 
 from grader import seeding
-from grader.backprop_ninja.cases import PUBLIC, build_case
+from grader.backprop_ninja.cases import PUBLIC, build_case, cases
 from grader.backprop_ninja.hidden import HIDDEN
+from grader.cli import main
 
 
 @pytest.fixture
 def fresh_layout():
-    """_layout is found once per process: a test that fakes torch's state finds it again."""
+    """_layout is found once per process, the cases built once: a test that fakes torch's
+    state finds both again, and leaves them to be found again after it."""
     seeding._layout.cache_clear()
+    cases.cache_clear()
     yield
     seeding._layout.cache_clear()
+    cases.cache_clear()
+
+
+def big_endian_words(g: torch.Generator) -> bytes:
+    """A torch that keeps its state's words elsewhere: here, each word big-endian."""
+    state = bytearray(g.get_state().tolist())
+    for i in range(24, 24 + 8 * seeding.MT_WORDS, 8):
+        state[i : i + 4] = state[i : i + 4][::-1]
+    return bytes(state)
 
 
 def test_manual_seed_leaves_mt19937s_own_seeding_where_the_words_are_written():
@@ -103,19 +117,26 @@ def test_a_secrets_label_is_short_and_holds_none_of_its_digits():
 def test_a_torch_laying_its_state_out_otherwise_is_refused_not_run_on_32_bits(
     monkeypatch, fresh_layout
 ):
-    """Should a torch build keep its words elsewhere (here: big-endian), no hidden case is
-    drawn at all: the grader stops with an error naming the torch, never a 32-bit seed."""
-
-    def elsewhere(g: torch.Generator) -> bytes:
-        state = bytearray(g.get_state().tolist())
-        for i in range(24, 24 + 8 * seeding.MT_WORDS, 8):
-            state[i : i + 4] = state[i : i + 4][::-1]
-        return bytes(state)
-
-    monkeypatch.setattr(seeding, "_state_bytes", elsewhere)
+    """Should a torch build keep its words elsewhere, no hidden case is drawn at all: the
+    grader stops with an error naming the torch, never a 32-bit seed. Public cases, drawn with
+    manual_seed, are built as ever (a student's check.py never needs the layout)."""
+    monkeypatch.setattr(seeding, "_state_bytes", big_endian_words)
     with pytest.raises(seeding.GeneratorLayoutError, match="layout the grader does not know"):
         build_case(HIDDEN[0], public=False)
     assert build_case(PUBLIC[1], public=True).Xb.shape == (PUBLIC[1].n, PUBLIC[1].block_size)
+
+
+def test_grade_says_so_in_one_line_and_grades_nothing(monkeypatch, fresh_layout, tmp_path):
+    """`grader grade` stops before any submission, with the reason in one line, not a
+    traceback (the TA's to fix: another torch)."""
+    monkeypatch.setattr(seeding, "_state_bytes", big_endian_words)
+    solutions = Path(__file__).parents[1] / "solutions" / "backprop-ninja"
+    out = tmp_path / "out"
+    run = CliRunner().invoke(main, ["grade", str(solutions), "--out", str(out), "-j", "1"])
+    assert run.exit_code == 1, run.output
+    assert run.output.startswith("Error: torch "), run.output
+    assert "layout the grader does not know" in run.output
+    assert "Traceback" not in run.output and not list(out.rglob("result.json"))
 
 
 def test_a_torch_drawing_otherwise_from_the_written_state_is_refused(monkeypatch, fresh_layout):
