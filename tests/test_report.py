@@ -260,6 +260,28 @@ def test_missing_file_is_named(graded, batch_out):
     assert attention(graded["partial"]) == [ta]
 
 
+def test_a_file_not_in_the_upload_is_said_once_for_its_exercise(grader, tmp_path):
+    """Each of exercise 1's 26 rows repeated "exercise1.py: not in your upload, which held ..."
+    when the file was missing beside the others: the exercise says it once, in a box above
+    its table, and each row keeps its status and points there."""
+    held = "missing: not in your upload, which held exercise2.py, exercise3.py, notes.txt"
+    files = {f: solution(f).encode() for f in ("exercise2", "exercise3")}
+    sub = Submission("alice", {"exercise1": None, **files}, absent={"exercise1": held})
+    result = grader.grade(sub).to_json()
+    ex1 = [i for i in result["items"] if i["exercise"] == "exercise1"]
+    assert len(ex1) > 20 and all(i["status"] == "missing" for i in ex1)
+    for copy, write in (("ta", write_submission_report), ("student", write_student_report)):
+        html = write(result, tmp_path / copy).read_text(encoding="utf-8")
+        tags = Tags(html)
+        # Once in the notes on the upload, once for its exercise; never on an item's row.
+        assert html.count("not in your upload, which held") == 2, copy
+        (box,) = tags.find("div", id="file-unread-exercise1")
+        rows = [a for a in tags.find("tr", class_="item") if a["id"].startswith("item-exercise1.")]
+        assert len(rows) == len(ex1) and all(r["data-status"] == "missing" for r in rows)
+        assert html.count("not graded: see the box above") == len(ex1)
+        assert not tags.find("div", id="file-unread-exercise2")
+
+
 @pytest.mark.parametrize(
     "exercise1, why",
     [

@@ -56,13 +56,14 @@ class ItemView:
     cases_measured: int = 0  # cases that produced an error figure (the others errored, etc.)
     unmeasured_note: str = ""  # "errored on 4 of 6 cases" when some cases gave no figure
     file_failed: bool = False  # the exercise's file could not be used: its banner says why
+    file_unread: bool = False  # the exercise's file was not read (missing, ambiguous): ditto
     hidden_total: int = 0  # hidden cases judged (a student's copy shows only how many passed)
     hidden_passed: int = 0
 
     @property
     def has_details(self) -> bool:
         """Whether the row gets a details row: a case went wrong in a way worth reading."""
-        if self.file_failed and not self.extra.get("grader_error"):
+        if (self.file_failed or self.file_unread) and not self.extra.get("grader_error"):
             return False  # every case says what the exercise's banner says
         worth = self.status in ("failed", "error", "timeout", "forbidden")
         return bool(worth or self.warnings or self.heatmap or self.extra.get("per_param"))
@@ -83,6 +84,9 @@ class ExerciseView:
     # The message every case of every item shares when the file itself failed (an import error,
     # a syntax error, a forbidden import): shown once, as a banner, not on each item.
     file_failure: str = ""
+    # Why no item of the exercise ran because its file was never read (not in the upload, two
+    # differing copies, too large): said once, as a banner, where every row repeated it.
+    file_unread: str = ""
 
     @property
     def share(self) -> float:
@@ -330,8 +334,9 @@ def exercise_views(items: list[ItemView], files: dict[str, str]) -> list[Exercis
     views = []
     for ex, its in groups.items():
         failure = file_failure(its)
+        unread = "" if failure else file_unread(its)
         for it in its:
-            it.file_failed = bool(failure)
+            it.file_failed, it.file_unread = bool(failure), bool(unread)
         views.append(
             ExerciseView(
                 name=ex,
@@ -340,6 +345,7 @@ def exercise_views(items: list[ItemView], files: dict[str, str]) -> list[Exercis
                 file_status=files.get(ex, ""),
                 items=its,
                 file_failure=failure,
+                file_unread=unread,
             )
         )
     return views
@@ -371,6 +377,17 @@ def file_failure(items: list[ItemView] | list[dict]) -> str:
     if whole and not all(message.startswith(s) for s in starts):
         return ""
     return message.strip()
+
+
+def file_unread(items: list[ItemView]) -> str:
+    """The one reason every case of every item gives when the exercise's file was never read
+    (`exercise1.py: not in your upload, which held ...`), or "". A report repeated it on each
+    item's row, 26 times for exercise 1; the exercise now says it once. A file read but lacking
+    its functions gives each item its own reason (`no function `dlogprobs` ...`): not this."""
+    if len(items) < 2 or any(it.status != "missing" or not it.cases for it in items):
+        return ""
+    messages = {c["message"] for it in items for c in it.cases}
+    return next(iter(messages)).strip() if len(messages) == 1 else ""
 
 
 def _status_and_messages(item: ItemView | dict) -> tuple[str, list[str]]:
