@@ -34,7 +34,14 @@ from .report.render import write_atomic
 from .report.summary import GRADES_CSV, SUMMARY_HTML, SUMMARY_JSON, digest
 from .sandbox import launch
 from .sandbox.inside import confine
-from .submissions import Found, Submission, SubmissionError, assign_folders, find
+from .submissions import (
+    Found,
+    Submission,
+    SubmissionError,
+    assign_folders,
+    find,
+    in_natural_order,
+)
 from .uploads import UploadLimits
 from .valid_text import is_valid, valid_json
 
@@ -269,6 +276,7 @@ def _discover(
     found = find(path, grader.assignment.files, limits, one=one, leave_out=out)
     _sweep_temporaries(out)
     assign_folders(found.subs, reserved=set(BATCH_FILES) | _top_files(out))
+    found.subs = in_natural_order(found.subs)
     _refuse_writing_over(path, out, found.subs)
     return found
 

@@ -143,6 +143,23 @@ def assign_folders(subs: list[Submission], reserved: set[str] = frozenset()) -> 
             s.name = s.folder
 
 
+def natural_key(name: str) -> tuple:
+    """A name's place in the class as a person reads it: case ignored, each run of digits a
+    number, so `submission_2` comes before `submission_10` and `Bob` beside `bob`. The
+    summary's column sort (templates/page.js, a numeric collator) orders names so; the
+    batch's own order was the code points' (`Submission_3` before `alice`, `submission_10`
+    before `submission_2`), which the gradebook kept. The name itself breaks ties, so the
+    order never depends on how a folder was listed."""
+    parts = re.split(r"(\d+)", unicodedata.normalize("NFC", name).casefold())
+    return tuple(int(p) if k % 2 else p for k, p in enumerate(parts)), name
+
+
+def in_natural_order(subs: list[Submission]) -> list[Submission]:
+    """The submissions in the class's one order (natural_key of each one's name), which every
+    page, the gradebook and the terminal's list share."""
+    return sorted(subs, key=lambda s: natural_key(s.name))
+
+
 # ---- reading one submission --------------------------------------------------------------------
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,6 +20,7 @@ from conftest import solution
 
 from grader.batch import grade_batch
 from grader.report.summary import digest, gradebook_csv, summarize
+from grader.report.terminal import terminal_summary
 
 ALL = ("exercise1", "exercise2", "exercise3")
 SLOW_IMPORT = "import time\ntime.sleep(3)\n"
@@ -113,6 +116,30 @@ def test_names_and_messages_utf8_cannot_hold_never_cost_a_report(tmp_path, jobs)
         assert (out / folder / "report.html").is_file()
     assert "Jürgen" in (out / "grades.csv").read_text(encoding="utf-8")
     assert (out / "summary.html").is_file()
+
+
+def test_the_class_is_in_one_natural_order_on_every_page_and_the_gradebook(tmp_path):
+    """grades.csv listed submission_10 before submission_2 (and Submission_3 before alice),
+    the code points' order, while summary.html's column sort reads numbers as numbers: the
+    batch, its summary, its gradebook and its terminal list now share that order."""
+    names = ["submission_10", "alice", "submission_2", "Submission_3", "submission_1", "Bob"]
+    for name in names:
+        (tmp_path / "class" / name).mkdir(parents=True)
+        (tmp_path / "class" / name / "notes.txt").write_text("no exercise files")
+    out = tmp_path / "o"
+    batch = grade_batch(tmp_path / "class", out, progress=False)
+    want = ["alice", "Bob", "submission_1", "submission_2", "Submission_3", "submission_10"]
+    assert [r["submission"] for r in batch] == want
+    with open(out / "grades.csv", newline="", encoding="utf-8") as f:
+        assert [row["submission"] for row in csv.DictReader(f)] == want
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert [s["submission"] for s in summary["students"]] == want
+    html = (out / "summary.html").read_text(encoding="utf-8")
+    links = re.findall(r'href="([^"/]+)/report\.html"', html)
+    assert list(dict.fromkeys(links)) == want
+    text = terminal_summary(batch, batch.folders, graded=6, reused=0, out=out, is_batch=True)
+    listed = [line.split(":")[0].strip() for line in text.splitlines() if line.startswith("  ")]
+    assert listed == want
 
 
 def test_a_name_too_long_for_a_folder_is_cut_to_fit(tmp_path):
