@@ -124,9 +124,12 @@ def assign_folders(subs: list[Submission], reserved: set[str] = frozenset()) -> 
     """
     taken = {r.casefold() for r in reserved}
     first: dict[str, Submission] = {}
+    alike: dict[str, list[Submission]] = {}
     for s in subs:
         first.setdefault(slug(s.name).casefold(), s)
+        alike.setdefault(slug(s.name).casefold(), []).append(s)
     claimed = taken | {k for k in first if k not in taken}
+    renamed = []
     for s in subs:
         base = slug(s.name)
         if first.get(base.casefold()) is s and base.casefold() not in taken:
@@ -138,9 +141,43 @@ def assign_folders(subs: list[Submission], reserved: set[str] = frozenset()) -> 
             k += 1
         s.folder = f"{base} ({k})"
         taken.add(s.folder.casefold())
-        if s.folder != s.name:
+        renamed.append(s)
+    for same in alike.values():
+        if len(same) > 1:
+            _say_sources(same)
+    for s in renamed:
+        if len(alike[slug(s.name).casefold()]) < 2:  # a name the batch's own files hold
             s.notes.append(f"another submission is also named {s.name!r}: this one is {s.folder}")
-            s.name = s.folder
+        s.name = s.folder
+
+
+def _say_sources(same: list[Submission]) -> None:
+    """Each of several uploads read under one name (`carol/` beside `carol.zip`) says which it
+    is: graded as `carol` and `carol (2)`, the rows, the reports and the TA's list never said
+    which came from the folder and which from the zip. Each is on the TA's list (review flag
+    `download`): one student may have handed in both."""
+    for s in same:
+        others = [f"{upload_words(t)} (graded as {t.folder})" for t in same if t is not s]
+        have = f"{', '.join(others)} {'has' if len(others) == 1 else 'have'} its name"
+        s.notes.append(f"read from {upload_words(s)} and graded as {s.folder}: {have}")
+        s.review.append(
+            {
+                "flag": "download",
+                "reason": f"this row is {upload_words(s)}; {have}: if they are one student's, "
+                "keep the one meant and grade again",
+            }
+        )
+
+
+def upload_words(sub: Submission) -> str:
+    """Where a submission was read from, as a TA finds it in the input: `the folder carol/`,
+    `the zip carol.zip`, `the notebook carol.ipynb` (its entry at the top of PATH)."""
+    source = sub.source or sub.name
+    name = source.rstrip("/").rsplit("/", 1)[-1]
+    if source.endswith("/"):
+        return f"the folder {name}/"
+    kind = {".zip": "zip", ".ipynb": "notebook"}.get(Path(name).suffix.casefold(), "upload")
+    return f"the {kind} {name}"
 
 
 def natural_key(name: str) -> tuple:
@@ -558,7 +595,9 @@ def _read_entry(inp: Input, root: Entry, e: Entry, name: str) -> Submission:
     budget = Budget(inp.limits)
     try:
         tree = inp.open(e, budget)
-        return read_tree(tree, name, inp.files, budget, inp.stack, source=e.path)
+        # A folder's source ends in "/", so a TA can tell `carol/` from `carol.zip`.
+        source = e.path + "/" if e.kind == "dir" else e.path
+        return read_tree(tree, name, inp.files, budget, inp.stack, source=source)
     except (UploadError, OSError) as err:
         msg = str(err) if isinstance(err, UploadError) else f"{e.name}: {err.strerror or err}"
         if msg.startswith(NOT_A_ZIP):  # about the upload's own bytes: say which upload

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import threading
 import warnings
@@ -1310,6 +1311,33 @@ def test_an_upload_named_as_a_browsers_second_download_of_another_is_flagged(tmp
         (flag,) = got[name].review
         assert flag["flag"] == "download" and flag["reason"].startswith(said)
     assert got["team (2)"].review == [] and got["dan(3)"].review == []
+
+
+def test_uploads_read_under_one_name_each_say_which_they_are(tmp_path):
+    """A folder `carol/` beside an upload `carol.zip` became the rows carol and carol (2), and
+    nothing said which was the folder and which the zip. Each row's note, its line on the TA's
+    list (summary.json's attention, which summary.html's row and the terminal show) and its
+    report name what it was read from."""
+    root = tree(tmp_path / "class", {"carol/exercise2.py": solution("exercise2")})
+    (root / "carol.zip").write_bytes(zip_bytes({"exercise2.py": "def dlogits(): pass\n"}))
+    out = tmp_path / "o"
+    batch = grade_batch(root, out, progress=False)
+    got = {r["submission"]: r for r in batch}
+    assert set(got) == {"carol", "carol (2)"}
+    said = {
+        "carol": ("the folder carol/", "the zip carol.zip (graded as carol (2))"),
+        "carol (2)": ("the zip carol.zip", "the folder carol/ (graded as carol)"),
+    }
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    for row, (this, other) in said.items():
+        note = f"read from {this} and graded as {row}: {other} has its name"
+        assert note in got[row]["student"]["notes"]
+        (flag,) = [f for f in got[row]["review"] if f["flag"] == "download"]
+        assert flag["reason"].startswith(f"this row is {this}; {other} has its name")
+        (student,) = [st for st in summary["students"] if st["submission"] == row]
+        assert any(a.startswith(f"this row is {this};") for a in student["attention"])
+        html = (out / row / "report.html").read_text(encoding="utf-8")
+        assert this in html and other in html
 
 
 def test_a_zip_cut_short_is_named_once_and_says_what_it_lacks(tmp_path):
