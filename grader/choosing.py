@@ -238,11 +238,24 @@ NOTHING_FOUND, UPLOAD_HELD = "no exercise files found", "; the upload held: "
 MISSING_BESIDE = "missing: not in your upload, which held "
 
 
+# What is said of a zip that holds no file, and what to do about it.
+EMPTY_ZIP = (
+    "an empty zip, holding no file: zip the exercise files themselves again, check that it "
+    "lists them, and upload that"
+)
+
+
 def upload_held(top: Entry) -> str:
-    """The files an upload held, for a student who named a file otherwise than expected."""
-    names = [relative(top, e) for e in top.walk() if e.kind == "file"]
+    """The files an upload held, for a student who named a file otherwise than expected. A zip
+    that holds no file says so, and what to do: "the upload held: empty.zip" (or "no files", of
+    an upload that was that zip) left both to guess why nothing was found."""
+    names = [
+        relative(top, e) + (f" ({EMPTY_ZIP})" if e.empty_zip else "")
+        for e in top.walk()
+        if e.kind == "file"
+    ]
     if not names:
-        return "no files"
+        return f"no files ({top.name} is {EMPTY_ZIP})" if top.empty_zip else "no files"
     more = f" and {len(names) - LISTED} more" if len(names) > LISTED else ""
     return ", ".join(names[:LISTED]) + more
 

@@ -134,6 +134,9 @@ class Entry:
     children: list[Entry] = field(default_factory=list)
     reader: Callable[[int], bytes] | None = field(default=None, repr=False)
     opened: bool = False  # a zip file whose entries are now its children
+    # A zip listed here that holds no file at all (made from an empty folder, or of nothing):
+    # "the upload held: empty.zip" told neither the TA nor the student why nothing was found.
+    empty_zip: bool = False
     # Other entries of the same zip at this very path (a name listed twice, `./x`, a folder
     # `x/`): an unzip tool keeps one of them only, and which one depends on the tool, so none
     # stands for the others unseen. `read_capped` reads this entry only if they are identical.
@@ -396,6 +399,7 @@ def scan_zip(
             f"{label} holds {len(z.infolist())} entries, more than the {cap} the grader reads: "
             "upload only your exercise files"
         )
+    under.empty_zip = per_upload is None and all(i.is_dir() for i in z.infolist())
     listed: list[tuple[tuple[str, ...], str, zipfile.ZipInfo]] = []
     for info in z.infolist():
         parts = _safe_parts(info.filename)

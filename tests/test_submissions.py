@@ -260,6 +260,24 @@ def test_a_class_zip_reads_an_upload_made_a_virtual_environment_itself(tmp_path,
     assert got["submission_2"].files["exercise1"] == b"2\n"
 
 
+@pytest.mark.parametrize("listing", [{}, {"hw/": ""}], ids=["nothing", "a folder only"])
+def test_an_empty_zip_says_it_holds_no_files_and_what_to_do(tmp_path, listing):
+    """An upload holding only an empty zip said "the upload held: empty.zip", and a class's
+    empty zip "the upload held: no files": neither said the zip was empty, nor what to do."""
+    said = (
+        "an empty zip, holding no file: zip the exercise files themselves again, check that "
+        "it lists them, and upload that"
+    )
+    zipped = zip_bytes(listing)
+    bob = tree(tmp_path / "bob", {"notes/empty.zip": zipped})
+    (note,) = read_submission(bob, "bob", FILES, tmp_path / "w").notes
+    assert note.endswith(f"the upload held: notes/empty.zip ({said})"), note
+    root = tree(tmp_path / "class", {"ada/exercise1.py": solution("exercise1")})
+    (root / "empty.zip").write_bytes(zipped)
+    (empty,) = [s for s in find(root, FILES).subs if s.name == "empty"]
+    assert empty.notes[-1].endswith(f"the upload held: no files (empty.zip is {said})")
+
+
 def test_a_missing_exercise_beside_others_tells_what_the_upload_held(tmp_path):
     root = tree(tmp_path / "a", {"exercise1.py": "a\n", "exercise2.py": "b\n", "ex_3.py": "c\n"})
     [sub], _ = discover(root, FILES)
