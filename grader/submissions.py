@@ -369,6 +369,7 @@ class Input:
     notebooks_are_students: bool = True
     # The uploads of a class's zip listed only in part (uploads._per_upload), by path.
     cut: set[str] = field(default_factory=set)
+    given: str = ""  # PATH as the TA gave it, for messages: a zip's `base` is its folder
 
     def open(self, e: Entry, budget: Budget) -> Entry:
         """The tree of the submission at entry `e` of this input (a folder, a zip, a notebook)."""
@@ -543,9 +544,15 @@ def _folder_of_submissions(inp: Input, root: Entry, name: str) -> list[Submissio
             sub.review.append(_loose_flag(e.name))
         subs.append(sub)
     _flag_copy_numbers(subs)
-    if not subs:
+    if not subs and inp.is_zip and not any(e.kind == "file" for e in inp.top.walk()):
         raise SubmissionError(
-            f"{inp.base} holds no exercise files ({', '.join(f + '.py' for f in inp.files)}) and "
+            f"{inp.given} is an empty zip, holding no file: there is nothing to grade (a "
+            "student's upload made of an empty folder? ask for the exercise files again)"
+        )
+    if not subs:
+        wanted = ", ".join(f + ".py" for f in inp.files)
+        raise SubmissionError(
+            f"{inp.given or inp.base} holds no exercise files ({wanted}) and "
             "no submission folders, zips or notebooks: give one submission, a folder of "
             "submissions, or a Gradescope export zip"
         )
@@ -862,7 +869,7 @@ def find(
             inp = _input(path, real, mode, limits or UploadLimits(), stack)
         except (UploadError, OSError) as e:
             raise SubmissionError(f"cannot read {path}: {e}") from None
-        inp.files = files
+        inp.files, inp.given = files, str(path)
         inp.notebooks_are_students = notebooks_are_students
         if leave_out is not None and not inp.is_zip:
             out = Path(os.path.realpath(leave_out))

@@ -278,6 +278,21 @@ def test_an_empty_zip_says_it_holds_no_files_and_what_to_do(tmp_path, listing):
     assert empty.notes[-1].endswith(f"the upload held: no files (empty.zip is {said})")
 
 
+def test_an_empty_zip_given_as_path_is_named_not_the_folder_it_sits_in(tmp_path):
+    """`grader grade class/empty.zip` said "class holds no exercise files ... and no submission
+    folders, zips or notebooks" of the class's folder, which held them: the zip is named, and
+    said to be empty."""
+    root = tree(tmp_path / "class", {"ada/exercise1.py": solution("exercise1")})
+    (root / "empty.zip").write_bytes(zip_bytes({}))
+    with pytest.raises(SubmissionError) as e:
+        find(root / "empty.zip", FILES)
+    assert str(e.value).startswith(f"{root / 'empty.zip'} is an empty zip, holding no file")
+    (root / "notes.zip").write_bytes(zip_bytes({"notes.txt": "hi"}))
+    with pytest.raises(SubmissionError) as e:
+        find(root / "notes.zip", FILES)
+    assert str(e.value).startswith(f"{root / 'notes.zip'} holds no exercise files")
+
+
 def test_a_missing_exercise_beside_others_tells_what_the_upload_held(tmp_path):
     root = tree(tmp_path / "a", {"exercise1.py": "a\n", "exercise2.py": "b\n", "ex_3.py": "c\n"})
     [sub], _ = discover(root, FILES)
