@@ -308,7 +308,28 @@ def note_missing(
     elif any(v is not None for v in contents.values()):
         for f in files:
             if f not in found:
-                absent[f] = f"{MISSING_BESIDE}{held}"
+                odd = not_regular(top, f, files)
+                absent[f] = f"{MISSING_BESIDE}{held}" if odd is None else skipped(top, odd, budget)
+
+
+def not_regular(top: Entry, f: str, files: tuple[str, ...]) -> Entry | None:
+    """The entry named as exercise `f` that is no regular file (a symbolic link, a FIFO), which
+    the grader never reads: its exercise said "not in your upload", beside a note that the
+    very file was skipped."""
+    for e in top.walk():
+        if e.kind not in ("file", "dir") and (m := match_exercise(e.name, files)) and m[0] == f:
+            return e
+    return None
+
+
+def skipped(top: Entry, odd: Entry, budget: Budget) -> str:
+    """The state of an exercise whose file is `odd`, no regular file; said once, so the note
+    that skipped it goes."""
+    budget.notes[:] = [n for n in budget.notes if not n.startswith(f"skipped {odd.path}: ")]
+    return (
+        f"missing: {relative(top, odd)} is {odd.kind}, not a regular file, so it was not read: "
+        "upload the file itself"
+    )
 
 
 # A notebook saved as a Python script: Jupyter's File > Save and Export As > Executable Script

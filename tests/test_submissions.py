@@ -334,6 +334,25 @@ def test_links_are_never_followed(tmp_path):
     assert by_name(subs)["bob"].files["exercise2"] == b"bob's work\n"
 
 
+def test_an_exercise_file_that_is_a_link_is_said_so_not_missing(tmp_path):
+    """An upload holding exercise2.py and a link named exercise1.py read "exercise1.py: not in
+    your upload, which held exercise2.py" on the report and the TA's list, beside a note that
+    exercise1.py was skipped: the exercise's state says what the file is, once."""
+    said = "is a symbolic link, not a regular file, so it was not read: upload the file itself"
+    folder = tree(tmp_path / "a", {"exercise2.py": "b = 1\n"})
+    (folder / "exercise1.py").symlink_to(ROOT / "solutions" / "backprop-ninja" / "exercise1.py")
+    zipped = tmp_path / "z"
+    zipped.mkdir()
+    links = {"hw/exercise1.py": "../../solutions/exercise1.py"}
+    (zipped / "hw.zip").write_bytes(zip_bytes({"hw/exercise2.py": "b = 1\n"}, links))
+    for root, path in ((folder, "exercise1.py"), (zipped / "hw.zip", "hw/exercise1.py")):
+        sub = read_submission(root, "a", FILES, tmp_path / "w")
+        assert sub.files["exercise1"] is None and sub.files["exercise2"] == b"b = 1\n"
+        assert sub.absent["exercise1"] == f"missing: {path} {said}"
+        assert sub.absent["exercise3"].startswith("missing: not in your upload, which held ")
+        assert not [n for n in sub.notes if n.startswith(f"skipped {path}")], sub.notes
+
+
 def test_a_linked_submission_folder_is_not_followed(tmp_path):
     root = tree(tmp_path / "class", {"bob/exercise2.py": "b\n"})
     (root / "carol").symlink_to(ROOT / "solutions" / "backprop-ninja", target_is_directory=True)
@@ -361,7 +380,9 @@ def test_a_fifo_is_never_opened(tmp_path):
     subs, _ = _discover_in_thread(root)
     mal, evil = by_name(subs)["mal"], by_name(subs)["evil"]
     assert "skipped evil.zip: a FIFO (named pipe), not a regular file" in mal.notes
-    assert "skipped exercise1.py: a FIFO (named pipe), not a regular file" in mal.notes
+    # The exercise's state says it, once (not a note beside "not in your upload").
+    fifo = "missing: exercise1.py is a FIFO (named pipe), not a regular file, so it was not read"
+    assert mal.absent["exercise1"].startswith(fifo)
     assert mal.files["exercise2"] == b"m\n"
     assert evil.files == dict.fromkeys(FILES) and "FIFO" in notes(evil)
     assert by_name(subs)["ada"].files["exercise2"] == b"a\n"
@@ -408,7 +429,9 @@ def test_zip_links_and_climbing_names_are_skipped(tmp_path):
     (tmp_path / "s.zip").write_bytes(data)
     sub = read_submission(tmp_path / "s.zip", "s", FILES)
     assert sub.files == {"exercise1": None, "exercise2": None, "exercise3": b"z"}
-    assert "skipped exercise1.py: a symbolic link in a zip, not a regular file" in sub.notes
+    link = "missing: exercise1.py is a symbolic link, not a regular file, so it was not read"
+    assert sub.absent["exercise1"].startswith(link)  # its state, said once: no note beside it
+    assert not [n for n in sub.notes if n.startswith("skipped exercise1.py")]
 
 
 # ---- two entries of a zip at one path ---------------------------------------------------------
