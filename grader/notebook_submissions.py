@@ -17,6 +17,8 @@ door (`grader grade`, `grader check`, Gradescope). The rules, each reported in a
 
 from __future__ import annotations
 
+import re
+
 from .assignment import load
 from .notebook import (
     MAX_CODE_BYTES,
@@ -129,12 +131,20 @@ def use_notebook(
     if not reads:
         return {"graded": None, "notebooks": [e.name for e in entries]}
     entry, chosen = max(reads, key=lambda r: _preference(r, top))
+    rivals = _rivals(reads, entry, chosen)
     if len(entries) > 1:
         others = ", ".join(e.name for e in entries if e is not entry)
-        notes.append(
-            f"found {len(entries)} notebooks; graded {entry.name}, which implements the most "
-            f"gradient functions ({chosen.implemented}); not graded: {others}. Submit one notebook."
+        why = (
+            f"which implements the most gradient functions ({chosen.implemented})"
+            if not rivals
+            else f"first by name of those implementing the most ({chosen.implemented})"
         )
+        notes.append(
+            f"found {len(entries)} notebooks; graded {entry.name}, {why}; not graded: {others}. "
+            "Submit one notebook."
+        )
+    if rivals and review is not None:
+        review.append(_rival_flag(entry.name, rivals, chosen.implemented))
     present = {f: b for f, b in contents.items() if b is not None}
     if present and not all(is_untouched_stub(b) for b in present.values()):
         notes.append(
@@ -157,6 +167,44 @@ def use_notebook(
     notes.extend(chosen.notes)
     notes.append(_summary(chosen, files))
     return {"graded": entry.name, **chosen.to_json()}
+
+
+def _rivals(reads: list[tuple[Entry, NotebookRead]], entry: Entry, chosen: NotebookRead) -> list:
+    """The other notebooks that implement as many gradient functions as the one graded, with
+    other code: it was chosen among them by its name alone, and a student's three notebooks
+    (Colab's copies) scored as the first by name, off the TA's list, whichever was meant."""
+    if not chosen.implemented:
+        return []
+    return [
+        e.name
+        for e, read in reads
+        if e is not entry
+        and read.implemented == chosen.implemented
+        and _code(read) != _code(chosen)
+    ]
+
+
+def _code(read: NotebookRead) -> dict[str, list[str]]:
+    """What a notebook gives each exercise, less the lines that name the notebook and its cells:
+    a copy of a notebook holds the same code under another name."""
+    return {
+        f: [
+            line
+            for line in (text or "").splitlines()
+            if not re.fullmatch(r"# cell \d+|# Read by the grader from the notebook .*", line)
+        ]
+        for f, text in read.sources.items()
+    }
+
+
+def _rival_flag(name: str, rivals: list[str], implemented: int) -> dict:
+    return {
+        "flag": "notebook",
+        "reason": f"graded the notebook {name}, chosen by its name alone: {', '.join(rivals)} "
+        f"{'implements' if len(rivals) == 1 else 'implement'} as many gradient functions "
+        f"({implemented}) with other code; if that is the student's answer, grade it on its "
+        "own (grader grade NOTEBOOK --one) and keep the one meant",
+    }
 
 
 def _work_left_in(read: NotebookRead, files: tuple[str, ...], present: dict) -> list[str]:

@@ -100,6 +100,33 @@ def test_two_notebooks_the_one_with_more_work_is_graded_and_the_note_names_both(
     assert f"graded {COLAB_NAME}" in note and "not graded: backprop_ninja.ipynb" in note
 
 
+def test_notebooks_tied_on_work_with_other_code_put_the_upload_on_the_ta_s_list(tmp_path):
+    """Three notebooks, two of them implementing all 29 functions with different code: the
+    first by name was graded, said to implement "the most", off the TA's list. A copy of the
+    same code is no rival; a stub is no rival either."""
+    folder = tmp_path / "tri"
+    folder.mkdir()
+    other = {f: solution(f) for f in FILES}
+    other["exercise2"] = other["exercise2"].replace("    dlogits /= n\n", "", 1)
+    (folder / COLAB_NAME).write_bytes(solved_notebook())
+    (folder / "backprop_ninja (1).ipynb").write_bytes(lecture_notebook(other, "colab"))
+    (folder / "backprop_ninja.ipynb").write_bytes(stub_notebook())
+    sub = one(folder, tmp_path, notebooks_are_students=False)
+    assert_from_notebook(sub)
+    (note,) = [n for n in sub.notes if n.startswith("found 3 notebooks")]
+    assert f"graded {COLAB_NAME}, first by name of those implementing the most (29)" in note
+    (flag,) = sub.review
+    assert flag["flag"] == "notebook"
+    assert flag["reason"].startswith(
+        f"graded the notebook {COLAB_NAME}, chosen by its name alone: backprop_ninja (1).ipynb "
+        "implements as many gradient functions (29) with other code"
+    )
+    (folder / "backprop_ninja (1).ipynb").write_bytes(solved_notebook())  # the same code
+    sub = one(folder, tmp_path, notebooks_are_students=False)
+    assert sub.review == []
+    assert any("which implements the most gradient functions (29)" in n for n in sub.notes)
+
+
 def test_a_notebook_beside_the_untouched_stubs_is_graded(tmp_path):
     folder = tmp_path / "backprop-ninja"
     folder.mkdir()
