@@ -360,6 +360,22 @@ def test_a_needs_a_look_line_names_the_items_that_timed_out():
     ]
 
 
+def test_an_unreadable_notebook_is_named_on_the_ta_s_list(grader, tmp_path):
+    """A notebook re-saved as UTF-16 was the upload's only file: the TA's list read "no
+    exercise files found (the upload held: hw.ipynb)", as of a student who uploaded the wrong
+    thing; it says the notebook could not be read, and why in a few words."""
+    from notebooks import code, save
+
+    folder = tmp_path / "nia"
+    folder.mkdir()
+    (folder / "hw.ipynb").write_bytes(save([code("x = 1\n")]).decode().encode("utf-16"))
+    result = grader.grade(read_submission(folder, "nia", grader.assignment.files)).to_json()
+    assert attention(result) == [
+        "no exercise files found: the notebook hw.ipynb could not be read "
+        "(hw.ipynb is UTF-16 text, not UTF-8)"
+    ]
+
+
 def test_untouched_stubs_and_one_function_left_out_need_no_look(grade):
     """A stub left as it was is a choice the score already shows, and a file missing one of
     its functions among others written is graded as it is: neither is flagged."""

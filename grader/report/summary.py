@@ -24,7 +24,7 @@ from .. import jsontext
 from ..choosing import MISSING_BESIDE, NOTHING_FOUND, UPLOAD_HELD
 from ..valid_text import no_controls
 from .charts import histogram, rate_bars
-from .html import REPORT, STATUS_LABEL, file_failures, group_members
+from .html import REPORT, STATUS_LABEL, file_failures, group_members, unread_notebook
 from .render import assignment_title, points, render_page, write_atomic
 
 SUMMARY_JSON, SUMMARY_HTML, GRADES_CSV = "summary.json", "summary.html", "grades.csv"
@@ -265,8 +265,16 @@ def nothing_found_line(r: dict) -> str:
     """ "no exercise files found", with what the upload held where the reading of it says
     (`choosing.note_missing`): the bare words sent the TA into each report to tell an empty
     upload from a notebook exported as .py, a zip holding nothing, or `hw3.PY.pdf`."""
-    for note in (r.get("student") or {}).get("notes") or []:
-        if isinstance(note, str) and note.startswith(NOTHING_FOUND) and UPLOAD_HELD in note:
+    notes = [n for n in (r.get("student") or {}).get("notes") or [] if isinstance(n, str)]
+    unread = unread_notebook(r.get("notebook") or {})
+    why = next((n for n in notes if unread and unread in n and not n.startswith(NOTHING_FOUND)), "")
+    if why:
+        # The upload held its notebook, unread (UTF-16, not JSON, too large): "the upload held:
+        # utf16.ipynb" read as a student who uploaded the wrong thing.
+        first = why.split(". ", 1)[0]  # its first sentence: the report says what to do
+        return f"{NOTHING_FOUND}: the notebook {unread} could not be read ({first[:200]})"
+    for note in notes:
+        if note.startswith(NOTHING_FOUND) and UPLOAD_HELD in note:
             held = note.split(UPLOAD_HELD, 1)[1]
             return f"{NOTHING_FOUND} (the upload held: {held[:160]})"
     return NOTHING_FOUND
