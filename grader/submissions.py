@@ -537,10 +537,13 @@ def _folder_of_submissions(inp: Input, root: Entry, name: str) -> list[Submissio
         sub_name = e.name[:-4] if named_zip else e.name
         subs.append(_read_entry(inp, root, e, sub_name))
     # A notebook beside the class's uploads may be a student's (collected by hand) or the TA's
-    # own copy: it is graded, never dropped unseen, and flagged when it could be either.
-    for e in _loose_notebooks(root) if inp.notebooks_are_students else ():
+    # own copy: it is graded, never dropped unseen, and flagged when it could be either: alone
+    # there. Several are notebooks collected by hand beside the zips and folders of others (a
+    # class of 300 read one flag per notebook, each asking whether it was the TA's copy).
+    loose = _loose_notebooks(root) if inp.notebooks_are_students else []
+    for e in loose:
         sub = _read_entry(inp, root, e, e.name[: -len(notebook_submissions.SUFFIX)])
-        if uploads:
+        if uploads and len(loose) == 1:
             sub.review.append(_loose_flag(e.name))
         subs.append(sub)
     _flag_copy_numbers(subs)

@@ -348,6 +348,21 @@ def test_a_notebook_beside_students_folders_does_not_make_the_class_one_student(
     assert "backprop_ninja.ipynb sat at the top of the class folder" in subs[2].review[0]["reason"]
 
 
+def test_notebooks_collected_beside_students_folders_are_not_each_flagged(tmp_path):
+    """Half a class handed in zips, half notebooks, all collected in one folder: each notebook
+    was on the TA's list as maybe the TA's own copy (150 lines for a class of 300). Several
+    notebooks there are students' uploads; one alone beside the folders is still flagged."""
+    root = tmp_path / "class"
+    (root / "alice").mkdir(parents=True)
+    (root / "alice" / "exercise1.py").write_text(solution("exercise1"))
+    for name in ("bob", "carol"):
+        (root / f"{name}.ipynb").write_bytes(solved_notebook())
+    subs, batch = discover(root, FILES, tmp_path / "work")
+    assert batch and [s.name for s in subs] == ["alice", "bob", "carol"]
+    assert [s.review for s in subs] == [[], [], []]
+    assert all(s.notebook["implemented"] == 29 for s in subs[1:])
+
+
 def discover_class(root: Path, given: str, tmp_path: Path):
     """`discover` on the class folder `root` as it is, or zipped (`given`: folder or zip)."""
     if given == "zip":
