@@ -374,12 +374,14 @@ def render(result: dict, where: str = "") -> str:
     # Which file was taken for which exercise, when that was not plain (a renamed or nested
     # file, a second candidate left out): what the grader will take from the same upload.
     lines += [f"Note: {n}" for n in (result.get("student") or {}).get("notes") or []]
-    exercise = None
+    exercise, said = None, ""
     for item in result["items"]:
         if item["exercise"] != exercise:
-            exercise = item["exercise"]
+            exercise, said = item["exercise"], ""
             lines.append(f"\n{exercise:<26}{'verdict':<10}{'cases':>6}{'maxdiff':>10}  shape")
-        lines += _item_lines(item)
+        rows = _item_lines(item)
+        lines += [AS_ABOVE if row == said and item["status"] == "missing" else row for row in rows]
+        said = next((row for row in rows if row.startswith("      -> ")), "")
     chain = chain_text(result.get("chain") or {})
     if chain:
         lines.append("\n" + chain)
@@ -388,6 +390,11 @@ def render(result: dict, where: str = "") -> str:
     passed = sum(i["status"] == "passed" for i in result["items"])
     lines.append(f"\n{passed} of {len(result['items'])} items pass on the public cases.")
     return "\n".join(lines)
+
+
+# A missing file's reason, said on its exercise's first row: each of exercise 1's 26 rows
+# repeated "exercise1.py: not in your upload, which held ...".
+AS_ABOVE = "      -> as above"
 
 
 def _item_lines(item: dict) -> list[str]:

@@ -15,6 +15,7 @@ from grader.student_text import (
     empty_file,
     explain_failure,
     import_failure,
+    render,
     summary_line,
     undecodable,
 )
@@ -125,3 +126,20 @@ def test_a_binary_file_is_still_called_binary() -> None:
     assert undecodable("exercise1", b"\x7fELF\x02\x01\x00\x00junk\x00") == (
         "exercise1.py is a binary file, not Python source"
     )
+
+
+def test_the_check_says_a_missing_file_s_reason_once_for_its_exercise(grader) -> None:
+    """`grader check` and check.py printed "-> exercise1.py: not in your upload, which held
+    ..." under each of exercise 1's 26 rows: the first row says it, the others "as above"."""
+    from conftest import solution
+
+    from grader.submissions import Submission
+
+    held = "missing: not in your upload, which held exercise2.py, exercise3.py"
+    files = {f: solution(f).encode() for f in ("exercise2", "exercise3")}
+    sub = Submission("ada", {"exercise1": None, **files}, absent={"exercise1": held})
+    table = render(grader.grade(sub).to_json(), where="ada")
+    block = table.split("\nexercise1 ", 1)[1].split("\nexercise2 ", 1)[0]
+    said = [line for line in block.splitlines() if line.startswith("      -> ")]
+    assert said[0] == f"      -> exercise1.py: {held.removeprefix('missing: ')}"
+    assert said[1:] == ["      -> as above"] * 25
