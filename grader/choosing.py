@@ -220,7 +220,7 @@ def _choose(
     if chosen[2].name.casefold() != wanted.casefold():
         budget.notes.append(f"graded {path} as {wanted}")
     elif "/" in path:
-        budget.notes.append(f"found {chosen[2].name} in {path.rsplit('/', 1)[0]}/")
+        budget.notes.append(_found_note(path))
     budget.notes += [f"{why}; graded {path} instead" for why in failed.values()]
     others = [
         relative(top, c[2])
@@ -282,7 +282,17 @@ def exercise_files(
         elif note and (found_in := f"found {path[len(zipped) + 1 :]} in {zipped}/") in budget.notes:
             # Said once: "found exercise1.py in hw.zip/" repeated the note on reading it there.
             budget.notes.remove(found_in)
+        elif note and _found_note(path) in budget.notes:
+            # In a folder of the zip ("found exercise1.py in hw.zip/hw/"), which says where: the
+            # note on reading it from the zip, which does not, went beside it.
+            budget.notes.remove(note)
     return found, contents, absent
+
+
+def _found_note(path: str) -> str:
+    """The note on a file found in a folder (`_choose`), of its path in the upload."""
+    folder, name = path.rsplit("/", 1)
+    return f"found {name} in {folder}/"
 
 
 def note_missing(

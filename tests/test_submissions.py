@@ -649,6 +649,8 @@ def test_a_file_read_from_a_zip_is_said_once(tmp_path):
     assert "read exercise1.py from the zip hw.zip" in said
     assert not any(n.startswith("found exercise1.py") for n in said), said
     assert "found exercise2.py in hw.zip/sub/" in said
+    # Which says where it was: "read exercise2.py from the zip hw.zip" beside it said it again.
+    assert not any(n.startswith("read exercise2.py") for n in said), said
 
 
 def test_a_sixth_zip_beside_five_opened_is_said_to_be_left_shut(tmp_path):
