@@ -14,6 +14,7 @@ import unicodedata
 # What browsers, file managers and students append to a name: " (1)", "(2)", "-1", " - Copy".
 COPY = re.compile(r"(\s*\(\d+\)|[\s_-]+\d+|[\s_-]*(-\s*)?copy(\s*\(?\d+\)?)?)$")
 SEPARATORS = re.compile(r"[\s_.-]+")
+DRIVE_COPY = re.compile(r"^copy of\s+", re.IGNORECASE)
 SAVED_AS_TEXT = ".txt"  # appended to a whole file name, suffix included: a variant
 MAX_VARIANT_STEM = 200  # characters: a variant is an exercise's name plus a copy's suffix
 
@@ -53,6 +54,10 @@ def match_name(
         # No browser writes "exercise1 - Copy (2)" that long, and `COPY` backtracks from every
         # position of a long run of blanks: 65,000 characters, allowed in a zip, took minutes.
         return None
+    # Google Drive names a copy "Copy of exercise1.py" (a Colab student's files live there), and
+    # an editor that adds the suffix to one typed makes "exercise1.py.py": both read as no
+    # exercise, and the exercise scored 0 as "not in your upload".
+    stem = DRIVE_COPY.sub("", stem).removesuffix(suffix).removesuffix(suffix.upper())
     variants = {plain(stem), plain(COPY.sub("", stem.casefold()))}
     hits = [f for f in files if plain(f) in variants]
     return (hits[0], 1) if len(hits) == 1 else None

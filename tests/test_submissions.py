@@ -88,6 +88,11 @@ def notes(sub: Submission) -> str:
         ("exercise-2.py", ("exercise2", 1)),
         ("exercise1 - Copy.py", ("exercise1", 1)),  # Windows Explorer
         ("exercise1 copy.py", ("exercise1", 1)),  # macOS Finder
+        ("Copy of exercise1.py", ("exercise1", 1)),  # Google Drive's "Make a copy"
+        ("Copy of exercise2 (1).py", ("exercise2", 1)),
+        ("exercise3.py.py", ("exercise3", 1)),  # an editor adding .py to a name typed with it
+        ("Copy of notes.py", None),
+        ("exercise1.ipynb.py", None),
         ("exercise12.py", None),  # not exercise 1's copy 2: no separator
         ("exercise31.py", None),
         ("exercise1.py.txt", ("exercise1", 2)),  # saved as text (TextEdit, Notepad, mail)
