@@ -280,6 +280,8 @@ def test_a_file_not_in_the_upload_is_said_once_for_its_exercise(grader, tmp_path
         assert len(rows) == len(ex1) and all(r["data-status"] == "missing" for r in rows)
         assert html.count("not graded: see the box above") == len(ex1)
         assert not tags.find("div", id="file-unread-exercise2")
+        # Nor is a chain of its gradients drawn, "could not be reached after an error".
+        assert not tags.find("h3", id="chain") and "after an error" not in html
     # Nor does the student's copy count each row's hidden cases, none of which ran.
     assert "hidden cases passed" not in html and "hidden case passed" not in html
 
