@@ -726,7 +726,7 @@ SCENARIOS = {
     ),
     "an empty file": (
         {"exercise1": ""},
-        "exercise1.dW1",
+        "exercise1.dlogprobs",  # the exercise's first row says it; the others, "as above"
         ("missing", "exercise1.py is empty"),
     ),
     # The bundle holds the stubs beside check.py, first on sys.path: the import once took
