@@ -185,9 +185,13 @@ def natural_key(name: str) -> tuple:
     number, so `submission_2` comes before `submission_10` and `Bob` beside `bob`. The
     summary's column sort (templates/page.js, a numeric collator) orders names so; the
     batch's own order was the code points' (`Submission_3` before `alice`, `submission_10`
-    before `submission_2`), which the gradebook kept. The name itself breaks ties, so the
-    order never depends on how a folder was listed."""
-    parts = re.split(r"(\d+)", unicodedata.normalize("NFC", name).casefold())
+    before `submission_2`), which the gradebook kept. Accents are read as the collator reads
+    them, after the letter (`Émile` among the e's, not after `Zoë`). The name itself breaks
+    ties, so the order never depends on how a folder was listed."""
+    bare = "".join(
+        c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)
+    ).casefold()
+    parts = re.split(r"(\d+)", bare)
     return tuple(int(p) if k % 2 else p for k, p in enumerate(parts)), name
 
 
