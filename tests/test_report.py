@@ -364,6 +364,21 @@ def test_a_needs_a_look_line_names_the_items_that_timed_out():
     ]
 
 
+def test_the_ta_s_report_says_why_it_is_on_the_needs_a_look_list(graded, tmp_path):
+    """A review flag (an SID the metadata gives two submissions) put a submission on the TA's
+    list, whose link opened a report that said nothing of it. The TA's report says it; the
+    student's copy does not (a reason may name another submission)."""
+    why = "the export metadata gives the SID 1815 to submission_9 too"
+    result = {**graded["bessel"], "review": [{"flag": "download", "reason": why}]}
+    html = write_submission_report(result, tmp_path / "ta").read_text(encoding="utf-8")
+    (box,) = Tags(html).find("div", id="review")
+    assert why in " ".join(html[html.index('id="review"') :].split("</div>", 1)[0].split())
+    student = write_student_report(result, tmp_path / "st").read_text(encoding="utf-8")
+    assert 'id="review"' not in student and "submission_9" not in student
+    plain = write_submission_report(graded["bessel"], tmp_path / "no").read_text(encoding="utf-8")
+    assert 'id="review"' not in plain
+
+
 def test_an_unreadable_notebook_is_named_on_the_ta_s_list(grader, tmp_path):
     """A notebook re-saved as UTF-16 was the upload's only file: the TA's list read "no
     exercise files found (the upload held: hw.ipynb)", as of a student who uploaded the wrong

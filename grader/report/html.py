@@ -228,7 +228,17 @@ def render_report(result: dict, for_student: bool = False) -> str:
         unread_notebook=unread_notebook(result.get("notebook") or {}),
         grader_errors=[i for i in items if i.extra.get("grader_error")],
         status_label=STATUS_LABEL,
+        review=[] if for_student else review_reasons(result),
     )
+
+
+def review_reasons(result: dict) -> list[str]:
+    """Each review flag's reason, which put the submission on the TA's "needs a look" list (a
+    metadata SID given to two submissions, notebooks tied on work): the TA followed the list's
+    link to a report that said nothing of it. The student's copy leaves them out: a reason may
+    name another submission."""
+    flags = result.get("review") or []
+    return [str(f["reason"]) for f in flags if isinstance(f, dict) and f.get("reason")]
 
 
 def prints_cut(items: list[dict]) -> bool:
