@@ -146,6 +146,8 @@ def _graders_torch() -> list[tuple[Any, str, Any]]:
         ),
         (torch._C, "_InferenceMode", _inference_switch(torch._C._InferenceMode)),
         *_graders_functorch(),
+        *_graders_lookups(),
+        *_graders_comparison(),
         *_graders_lazy_properties(),
         (os, "_exit", _ending_process),
         (sys.modules[os.name], "_exit", _ending_process),  # posix._exit (nt's on Windows)
@@ -191,6 +193,73 @@ def _functorch_refusal(original: Any, name: str) -> Any:
     def refusing(*args: Any, **kwargs: Any) -> Any:
         if threading.get_ident() in _REFUSING:
             raise AutogradForbidden(f"torch.func ({name}): {AUTOGRAD_OFF}")
+        return original(*args, **kwargs)
+
+    return refusing
+
+
+# torch._C's look-ups of an operator by name, which the grader's sandbox refuses (inside/
+# noautograd.py, among its _C_REFUSED): `torch.ops.aten.X` for an X torch had not looked up as it
+# was imported, and a TorchDispatchMode handed an operator not looked up before.
+_LOOKUPS_REFUSED = ("_jit_get_operation", "_get_operation_overload")
+
+
+def _graders_lookups() -> list[tuple[Any, str, Any]]:
+    """torch._C's operator look-ups as the grader's sandbox has them: refused to student code.
+    torch caches what it has looked up (torch.ops), and the grader's process forks from one
+    that looked up what torch's import does, as check.py's process did before student code
+    ran (`_warm_up_lookups`): an operator both looked up is found in the cache, any other is
+    refused in both. check.py passed `torch.ops.aten.kron.default(a, b)`, the grader forbade
+    it."""
+    return [
+        (torch._C, name, _lookup_refusal(getattr(torch._C, name), name))
+        for name in _LOOKUPS_REFUSED
+        if hasattr(torch._C, name)
+    ]
+
+
+def _graders_comparison() -> list[tuple[Any, str, Any]]:
+    """torch.testing.assert_close as the grader's sandbox has it (its student_torch): without
+    its check for DTensors, whose import at the first call looks operators up, which the
+    look-ups' refusal refuses (no DTensor can be made there)."""
+    comparison = getattr(torch.testing, "_comparison", None)
+    if not getattr(comparison, "_HAS_DTENSOR", False):
+        return []
+    return [(comparison, "_HAS_DTENSOR", False)]
+
+
+_ASSERT_CLOSE, _ONES = torch.testing.assert_close, torch.ones  # the check's, not a file's
+_WARMED: list[bool] = []
+
+
+def _warm_up_lookups() -> None:
+    """Look up what the grader's process looked up before student code: torch.func.vmap's
+    decompositions and assert_close's operators, each loaded at its first use (the grader's
+    zygote uses both before forking). Once, before student code first runs: its first vmap or
+    assert_close here was refused, and passed in the grader."""
+    if _WARMED:
+        return
+    _WARMED.append(True)
+    with contextlib.suppress(ImportError, AttributeError):
+        from torch._functorch import vmap
+
+        vmap.lazy_load_decompositions()
+    patched = [(owner, name, getattr(owner, name)) for owner, name, _ in _graders_comparison()]
+    for owner, name, _ in patched:
+        setattr(owner, name, False)
+    try:
+        _ASSERT_CLOSE(_ONES(2), _ONES(2))
+    finally:
+        for owner, name, value in patched:
+            setattr(owner, name, value)
+
+
+def _lookup_refusal(original: Any, name: str) -> Any:
+    """`original`, refused to the thread running student code in the grader's words."""
+
+    def refusing(*args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() in _REFUSING:
+            raise AutogradForbidden(f"torch._C.{name}: {AUTOGRAD_OFF}")
         return original(*args, **kwargs)
 
     return refusing
@@ -1014,6 +1083,7 @@ def graders_conditions(
     which holds the stubs); restore after (check.main() may run in a Jupyter kernel, which
     must get its own back)."""
     changes = torch_changes if torch_changes is not None else TorchChanges()
+    _warm_up_lookups()  # before the file's changes to torch are made again
     with students_torch(changes), _graders_process(folder, printed, sources, files, away):
         yield
 

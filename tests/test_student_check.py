@@ -206,6 +206,21 @@ JACREV_AT_IMPORT = "\n_twice = torch.func.jacrev(lambda x: 2 * x)(torch.ones(3))
 # torch._dynamo imports sympy, which the grader's process refuses whoever imports it (the
 # student's Python has it, a dependency of torch): check.py passed the file, the grader not.
 DYNAMO_IMPORT = "import torch._dynamo\n"
+# An operator looked up by name, which the grader refuses (torch.ops.aten.X for an X torch had
+# not looked up before student code, and a TorchDispatchMode handed one): check.py passed both.
+KRON_LOOKED_UP_DH = "    torch.ops.aten.kron.default(dlogits, dlogits)\n    dh = dlogits @ W2.T\n"
+KRON_UNDER_A_DISPATCH_MODE_DH = (
+    "    from torch.utils._python_dispatch import TorchDispatchMode\n\n"
+    "    class Seen(TorchDispatchMode):\n"
+    "        def __torch_dispatch__(self, func, types, args=(), kwargs=None):\n"
+    "            return func(*args, **(kwargs or {}))\n\n"
+    "    with Seen():\n"
+    "        torch.kron(dlogits[:2], dlogits[:2])\n"
+    "    dh = dlogits @ W2.T\n"
+)
+# torch.testing.assert_close, whose first call looks operators up: the grader's process made
+# it before student code, and so must the check before it refuses look-ups.
+ASSERT_CLOSE_DH = "    dh = dlogits @ W2.T\n    torch.testing.assert_close(dh, dh)\n"
 # torch's state for the whole process that is no attribute, set by exercise 1 at import: in
 # the grader only its own process has it; check.py kept it for the files after (exercise 3's
 # `torch.zeros(C.shape)` was float64 and its index_add_ refused float32 rows, sums went through
@@ -271,6 +286,25 @@ SCENARIOS = {
         {"exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + JACREV_AT_IMPORT)},
         "exercise2.dlogits",
         ("FORBIDDEN", "torch.func (_grad_increment_nesting)"),
+    ),
+    "a function that looks an operator up by name": (
+        {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", KRON_LOOKED_UP_DH)},
+        "exercise1.dh",
+        ("FORBIDDEN", "torch._C._jit_get_operation"),
+    ),
+    "a function that runs an operator under a TorchDispatchMode": (
+        {
+            "exercise1": mutated(
+                "exercise1", "    dh = dlogits @ W2.T\n", KRON_UNDER_A_DISPATCH_MODE_DH
+            )
+        },
+        "exercise1.dh",
+        ("FORBIDDEN", "torch._C._get_operation_overload"),
+    ),
+    "a function that checks itself with assert_close": (
+        {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ASSERT_CLOSE_DH)},
+        "exercise1.dh",
+        ("ok",),
     ),
     "a file that imports torch._dynamo": (
         {"exercise3": mutated("exercise3", AFTER_IMPORTS, AFTER_IMPORTS + DYNAMO_IMPORT)},
@@ -1534,6 +1568,20 @@ def test_the_check_refuses_the_functorch_entries_the_sandbox_refuses():
         if isinstance(node, ast.Assign) and [t.id for t in node.targets] == ["_FUNCTORCH_REFUSED"]
     ]
     assert refused == check_process._FUNCTORCH_REFUSED
+
+
+def test_the_check_refuses_the_operator_look_ups_the_sandbox_refuses():
+    """Held among the sandbox's refusals here, since the bundle ships no sandbox: an operator
+    looked up by name is refused, in the same words, in both."""
+    from grader import check_process
+
+    tree = ast.parse((isolation.INSIDE / "noautograd.py").read_text())
+    (refused,) = [
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and [t.id for t in node.targets] == ["_C_REFUSED"]
+    ]
+    assert set(check_process._LOOKUPS_REFUSED) <= set(refused)
 
 
 def test_the_check_s_limits_are_the_grader_s():
