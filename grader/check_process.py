@@ -671,9 +671,87 @@ def _graders_imports(real: Any, student_files: set[str]) -> Any:
         if level == 0 and refused and not grader_has(name):
             top = name.partition(".")[0]
             raise ModuleNotFoundError(f"No module named '{top}'", name=top)
+        if level == 0 and type(name) is str and threading.get_ident() in _REFUSING:
+            lacking = _loaded_before(name, fromlist)
+            if lacking is not None:
+                raise ModuleNotFoundError(f"No module named '{lacking}'", name=lacking)
         return real(name, globals, locals, fromlist, level)
 
     return imported
+
+
+def _loaded_before(name: str, fromlist: Any) -> str | None:
+    """The package the grader lacks that the import of `name` (and of the submodules in
+    `fromlist`) needs, where this process had loaded them before and the grader's had not; else
+    None. Loaded here, `import torch._dynamo` in a file passed after a notebook's earlier cell
+    had run it: Python found it in sys.modules and asked no finder, while the grader's process
+    runs it and meets its import of sympy, which it lacks. A module loaded before the check
+    began (before a notebook's setup cell first ran) is taken for one the grader has."""
+    names = [name[:i] for i, c in enumerate(name) if c == "."] + [name]
+    if type(fromlist) in (list, tuple):
+        names += [f"{name}.{f}" for f in fromlist if type(f) is str]
+    for each in names:
+        if each in sys.modules and each not in _graders_modules():
+            lacking = _lacking(each)
+            if lacking is not None:
+                return lacking
+    return None
+
+
+_LACKING: dict[str, str | None] = {}  # by module name: the package it needs that the grader lacks
+
+
+def _lacking(name: str) -> str | None:
+    """The top-level package the grader lacks that module `name` reaches, through the modules
+    (and the modules of the classes, functions and objects) its namespace holds, not through
+    the modules the grader's process has loaded: what its import there would import and refuse.
+    Read by types alone, never through the student's own attribute reading."""
+    if name in _LACKING:
+        return _LACKING[name]
+    loaded, seen, stack = _graders_modules(), set(), [name]
+    found = None
+    while stack and found is None:
+        each = stack.pop()
+        module = sys.modules.get(each)
+        if each in seen or each in loaded or not _is_module(module):
+            continue
+        seen.add(each)
+        top = each.partition(".")[0]
+        if top not in _GradersFinder.promised:
+            found = top
+            break
+        with _suppress(TypeError, AttributeError):  # a module whose namespace is no dict
+            stack.extend(_referred_modules(module))
+    _LACKING[name] = found
+    return found
+
+
+def _referred_modules(module: Any) -> list[str]:
+    """The names of the modules `module`'s namespace holds or whose classes, functions and
+    objects it holds (`from sympy import Symbol` holds sympy's class)."""
+    names = []
+    for value in _list(_dict(_vars(module)).values()):
+        kind = _type(value)
+        if _issubclass(kind, _MODULE):
+            named = _dict(_vars(value)).get("__name__")
+        elif kind is types.FunctionType:
+            named = value.__module__  # the function's own slot: nothing of the student's runs
+        else:
+            owner = value if _issubclass(kind, type) else kind
+            named = _dict(_vars(owner)).get("__module__")
+        if _type(named) is str:
+            names.append(named)
+    return names
+
+
+# The modules the grader's process has loaded before student code, as the check knows them: those
+# loaded as it began (its own, torch and what torch loads: check.py is a fresh process), or as a
+# notebook's setup cell first ran (KernelTorch: a kernel's cells may import more after).
+_GRADERS_MODULES: list[frozenset[str]] = [frozenset(sys.modules)]
+
+
+def _graders_modules() -> frozenset[str]:
+    return _GRADERS_MODULES[0]
 
 
 def _from_student_file(globals: Any, student_files: set[str]) -> bool:  # noqa: A002 - __import__'s
@@ -935,8 +1013,10 @@ class KernelTorch:
         which this run replaced, and whose cache of torch (`forget_torch`) is not the check's."""
         if earlier is not None:
             self.copy, self.state, self.grad = earlier.copy, earlier.state, earlier.grad
+            self.modules = earlier.modules
         else:
             self.copy, self.state, self.grad = TorchCopy(), TorchState(), _grad_on()
+            self.modules = frozenset(sys.modules)
 
     @contextlib.contextmanager
     def as_found(self) -> Iterator[list[str]]:
@@ -950,6 +1030,10 @@ class KernelTorch:
         kernel.take_back(self.copy)
         forget_torch()
         _set_grad(self.grad)
+        # The modules as the setup cell first found them: a module a later cell loaded (`import
+        # torch._dynamo`) is one the grader's process would load, and may lack what it needs.
+        _GRADERS_MODULES[:] = [self.modules]
+        _LACKING.clear()
         try:
             yield sorted(_set_aside(kernel, self.copy)) + kernel.state.apart_from(self.state)
         finally:

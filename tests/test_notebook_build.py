@@ -421,3 +421,24 @@ def test_exercise_1s_check_judges_exercise_1s_dlogits_after_exercise_2_ran(grade
     result = grader.grade(sub).to_json()
     status = {i["id"]: i["status"] for i in result["items"]}
     assert status["exercise1.dlogits"] == "failed" and status["exercise2.dlogits"] == "passed"
+
+
+def test_a_module_a_cell_loaded_before_the_check_fails_it_as_it_fails_the_grader(grader, tmp_path):
+    """`import torch._dynamo` in a cell the kernel ran before the checks: the grader keeps the
+    import, and its process, which runs it, lacks sympy; the check cells' Python found the
+    module loaded already and passed every row."""
+    cells, text, folder = run_with_a_change(tmp_path, "import torch._dynamo\n", "pass\n")
+    (folder / NAME).write_text(text)
+    (sub,), _ = discover(folder, FILES, folder.parent / "work")
+    graded = {i["id"]: i for i in grader.grade(sub).to_json()["items"]}
+    for exercise in FILES:
+        table = printed(next(c for c in cells if c.id == f"{exercise}-check"))
+        rows = [r for r in table_lines(table) if ROW.match(r)]
+        assert rows, table
+        for row in rows:
+            item = graded[f"{exercise}.{row.split()[0]}"]
+            verdict = row.split()[1]
+            assert (verdict == "ok") == (item["status"] == "passed"), (row, item["status"])
+        if any(i["status"] == "error" for i in graded.values() if i["exercise"] == exercise):
+            assert "`import torch._dynamo`" in table and "needs 'sympy'" in table, table
+    assert {i["status"] for i in graded.values()} != {"passed"}
