@@ -913,6 +913,8 @@ class TorchChanges:
     def __init__(self) -> None:
         self.made: dict[int, tuple[Any, dict[str, Any]]] = {}
         self.state: TorchState | None = None
+        # What it put in sys.modules by hand, by name (`_ABSENT`: an entry it deleted).
+        self.modules: dict[str, Any] = {}
 
     def put_back(self) -> None:
         """The file's changes made again: its code meets torch as it left it (its state last:
@@ -920,8 +922,28 @@ class TorchChanges:
         for owner, attributes in self.made.values():
             for name, value in attributes.items():
                 _put(owner, name, value)
+        _put_modules(self.modules)
         if self.state is not None:
             self.state.restore()
+
+    def take_modules(self, before: dict[str, Any], own: tuple[str, ...]) -> None:
+        """Note the entries of sys.modules the code just run put there by hand since `before`
+        (`sys.modules["math"] = None`, a module taken out, an entry that is no module) and
+        undo them: in the grader they stay in that file's own process, and here they reached
+        the next file (`import math` failed there) and the check. A module imported is no such
+        change; `own`, the assignment's files, are the check's to place (_hide_other_files)."""
+        now = sys.modules
+        same = _len(now) == _len(before) and _all(_map(_is, now.values(), before.values()))
+        if same and _list(now) == _list(before):  # one pass in C, at every call
+            self.modules = {}
+            return
+        changed = {n: v for n, v in _list(now.items()) if before.get(n, _ABSENT) is not v}
+        changed = {n: v for n, v in changed.items() if n in before or not _is_module(v)}
+        changed.update((n, _ABSENT) for n in before if n not in now)
+        for name in own:
+            changed.pop(name, None)
+        _put_modules({n: before.get(n, _ABSENT) for n in changed})
+        self.modules = changed  # those made again before it ran, and not undone since, too
 
     def take_state(self, found: TorchState) -> None:
         """Note torch's state as the code just run left it, and make `found` (the check's)
@@ -1128,6 +1150,15 @@ def _is_module(value: Any) -> bool:
     return _issubclass(_type(value), _MODULE)  # no `__class__` of the student's is read
 
 
+def _put_modules(entries: dict[str, Any]) -> None:
+    """Set these entries of sys.modules (`_ABSENT`: take it out)."""
+    for name, value in entries.items():
+        if value is _ABSENT:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = value
+
+
 def _put(owner: Any, name: str, value: Any) -> None:
     with _suppress(AttributeError, TypeError):
         if value is _ABSENT:
@@ -1137,15 +1168,16 @@ def _put(owner: Any, name: str, value: Any) -> None:
 
 
 @contextlib.contextmanager
-def students_torch(changes: TorchChanges) -> Iterator[None]:
+def students_torch(changes: TorchChanges, own: tuple[str, ...] = ()) -> Iterator[None]:
     """torch as the student's file left it while its code runs (`changes` made again), and as
     the check has it the moment it stops (what the code changed noted in `changes`, undone).
     Entered before the grader's own changes to torch (_graders_torch), which are left after."""
-    before, found = _torch_now(), TorchState()
+    before, found, modules = _torch_now(), TorchState(), _dict(sys.modules)
     changes.put_back()
     try:
         yield
     finally:
+        changes.take_modules(modules, own)
         changes.take_state(found)
         changes.take_back(before)
 
@@ -1168,7 +1200,7 @@ def graders_conditions(
     must get its own back)."""
     changes = torch_changes if torch_changes is not None else TorchChanges()
     _warm_up_lookups()  # before the file's changes to torch are made again
-    with students_torch(changes), _graders_process(folder, printed, sources, files, away):
+    with students_torch(changes, files), _graders_process(folder, printed, sources, files, away):
         yield
 
 

@@ -240,6 +240,10 @@ HALF_SUMS_AT_IMPORT = (
 # whose warning it then hid from its table or raised as the file's error.
 WARNINGS_AT_IMPORT = "\nimport warnings\n\nwarnings.{}\n"
 WARNS_AT_IMPORT = WARNINGS_AT_IMPORT.format('warn("mind the epsilon")')
+# A standard module taken out of sys.modules by exercise 1 at import: in the grader only its own
+# process meets that; check.py kept it for exercise 2, whose `import math` failed.
+NO_MATH_AT_IMPORT = '\nimport sys\n\nsys.modules["math"] = None\n'
+MATH_IMPORT = "\nimport math\n"
 # An object whose every attribute raises, put into torch: the check's bookkeeping read it (its
 # `__func__`, `__wrapped__`) outside the grader's conditions, and check.py ended in a traceback.
 RAISING_OBJECT_INTO_TORCH = (
@@ -342,6 +346,14 @@ SCENARIOS = {
         )
         for call in ('filterwarnings("ignore")', 'simplefilter("error")')
     },
+    "a file that takes math out of sys.modules at import": (
+        {
+            "exercise1": mutated("exercise1", AFTER_IMPORTS, AFTER_IMPORTS + NO_MATH_AT_IMPORT),
+            "exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + MATH_IMPORT),
+        },
+        "exercise2.dlogits",
+        ("ok",),  # exercise 2's own process has math
+    ),
     "a file that puts into torch an object whose attributes raise": (
         {
             "exercise1": mutated(
