@@ -148,6 +148,7 @@ def _graders_torch() -> list[tuple[Any, str, Any]]:
         *_graders_functorch(),
         *_graders_lookups(),
         *_graders_comparison(),
+        *_graders_settings(),
         *_graders_lazy_properties(),
         (os, "_exit", _ending_process),
         (sys.modules[os.name], "_exit", _ending_process),  # posix._exit (nt's on Windows)
@@ -215,6 +216,29 @@ def _graders_lookups() -> list[tuple[Any, str, Any]]:
         (torch._C, name, _lookup_refusal(getattr(torch._C, name), name))
         for name in _LOOKUPS_REFUSED
         if hasattr(torch._C, name)
+    ]
+
+
+def _graders_settings() -> list[tuple[Any, str, Any]]:
+    """torch's process-wide settings as the grader's sandbox has them (its student_torch):
+    `torch.use_deterministic_algorithms` sets torch's eager flag alone, where torch's own also
+    imports its compiler's config, and with it torch._dynamo and sympy (check.py failed the
+    file's import, naming sympy, where the grader passed it); `torch.set_num_interop_threads`
+    checks its argument and changes nothing, where torch's own raises once any work has run."""
+    set_flag = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if set_flag is None:
+        return []
+
+    def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+        set_flag(mode, warn_only=warn_only)
+
+    def set_num_interop_threads(n: int) -> None:
+        if not isinstance(n, int) or n < 1:
+            raise RuntimeError("set_num_interop_threads expects a positive integer")
+
+    return [
+        (torch, "use_deterministic_algorithms", use_deterministic_algorithms),
+        (torch, "set_num_interop_threads", set_num_interop_threads),
     ]
 
 

@@ -240,6 +240,12 @@ HALF_SUMS_AT_IMPORT = (
 # whose warning it then hid from its table or raised as the file's error.
 WARNINGS_AT_IMPORT = "\nimport warnings\n\nwarnings.{}\n"
 WARNS_AT_IMPORT = WARNINGS_AT_IMPORT.format('warn("mind the epsilon")')
+# torch's process-wide settings as students set them at import: the grader's process sets the
+# deterministic flag without importing torch's compiler (check.py failed the import, naming
+# sympy) and takes the interop threads asked for without raising (check.py's torch, asked by
+# the second file, raised: torch sets them once a process).
+DETERMINISTIC_AT_IMPORT = "\ntorch.use_deterministic_algorithms(True)\n"
+INTEROP_THREADS_AT_IMPORT = "\ntorch.set_num_interop_threads(1)\n"
 # A standard module taken out of sys.modules by exercise 1 at import: in the grader only its own
 # process meets that; check.py kept it for exercise 2, whose `import math` failed.
 NO_MATH_AT_IMPORT = '\nimport sys\n\nsys.modules["math"] = None\n'
@@ -346,6 +352,19 @@ SCENARIOS = {
         )
         for call in ('filterwarnings("ignore")', 'simplefilter("error")')
     },
+    "a file that asks for deterministic algorithms at import": (
+        {"exercise1": mutated("exercise1", AFTER_IMPORTS, AFTER_IMPORTS + DETERMINISTIC_AT_IMPORT)},
+        "exercise1.dh",
+        ("ok",),
+    ),
+    "two files that set torch's interop threads at import": (
+        {
+            name: mutated(name, AFTER_IMPORTS, AFTER_IMPORTS + INTEROP_THREADS_AT_IMPORT)
+            for name in ("exercise1", "exercise2")
+        },
+        "exercise2.dlogits",
+        ("ok",),
+    ),
     "a file that takes math out of sys.modules at import": (
         {
             "exercise1": mutated("exercise1", AFTER_IMPORTS, AFTER_IMPORTS + NO_MATH_AT_IMPORT),
