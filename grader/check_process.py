@@ -869,6 +869,17 @@ _WARNINGS_CHANGED = (  # the name varies with the Python version
 )
 
 
+def _warnings_as(filters: Any, held: list | None) -> bool:
+    """Whether the warnings filters are `filters` holding `held` still. Set back and marked
+    changed when they were not changed, they made each module's record of the warnings it has
+    shown stale: a warning the grader's process prints once for a file was in check.py's table
+    once for each of its calls."""
+    now = _getattr(warnings, "filters", None)
+    if now is not filters or held is None or _type(now) is not list:
+        return False
+    return _len(now) == _len(held) and _all(_map(_is, now, held))
+
+
 class TorchState:
     """torch's state for the whole process that is no attribute: the default dtype, and the
     modes on torch's function-mode stack (`torch.set_default_device("meta")` puts one at its
@@ -906,6 +917,8 @@ class TorchState:
         if device_module is not None:
             _put(device_module, "CURRENT_DEVICE", self.current_device)
         filters, held = self.warning_filters
+        if _warnings_as(filters, held):
+            return  # the caches of warnings shown once stand (one warning a call, else)
         _setattr(warnings, "filters", filters)
         if held is not None:
             filters[:] = held

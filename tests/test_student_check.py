@@ -246,6 +246,11 @@ WARNS_AT_IMPORT = WARNINGS_AT_IMPORT.format('warn("mind the epsilon")')
 # the second file, raised: torch sets them once a process).
 DETERMINISTIC_AT_IMPORT = "\ntorch.use_deterministic_algorithms(True)\n"
 INTEROP_THREADS_AT_IMPORT = "\ntorch.set_num_interop_threads(1)\n"
+# A warning at each call: the grader's process for the file prints it once; check.py printed it
+# once a call (its putting back of the warnings filters made Python forget it had shown it).
+WARNING_DH = (
+    "    import warnings\n\n    warnings.warn('mind the shapes')\n    dh = dlogits @ W2.T\n"
+)
 # A standard module taken out of sys.modules by exercise 1 at import: in the grader only its own
 # process meets that; check.py kept it for exercise 2, whose `import math` failed.
 NO_MATH_AT_IMPORT = '\nimport sys\n\nsys.modules["math"] = None\n'
@@ -364,6 +369,11 @@ SCENARIOS = {
         },
         "exercise2.dlogits",
         ("ok",),
+    ),
+    "a function that warns at each call": (
+        {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", WARNING_DH)},
+        "exercise1.dh",
+        ("ok",),  # and its warning printed once, as in the grader
     ),
     "a file that takes math out of sys.modules at import": (
         {
