@@ -259,7 +259,7 @@ _WARMED: list[bool] = []
 def _warm_up_lookups() -> None:
     """Look up what the grader's process looked up before student code: torch.func.vmap's
     decompositions and assert_close's operators, each loaded at its first use (the grader's
-    zygote uses both before forking). Once, before student code first runs: its first vmap or
+    zygote uses both before forking). Once, before student code first runs: a student's first
     assert_close here was refused, and passed in the grader."""
     if _WARMED:
         return
