@@ -423,11 +423,16 @@ def test_exercise_1s_check_judges_exercise_1s_dlogits_after_exercise_2_ran(grade
     assert status["exercise1.dlogits"] == "failed" and status["exercise2.dlogits"] == "passed"
 
 
-def test_a_module_a_cell_loaded_before_the_check_fails_it_as_it_fails_the_grader(grader, tmp_path):
+@pytest.mark.parametrize("setup_again", [False, True], ids=["setup-once", "setup-run-again"])
+def test_a_module_a_cell_loaded_before_the_check_fails_it_as_it_fails_the_grader(
+    grader, tmp_path, setup_again
+):
     """`import torch._dynamo` in a cell the kernel ran before the checks: the grader keeps the
     import, and its process, which runs it, lacks sympy; the check cells' Python found the
-    module loaded already and passed every row."""
-    cells, text, folder = run_with_a_change(tmp_path, "import torch._dynamo\n", "pass\n")
+    module loaded already and passed every row. A second run of the setup cell after it keeps
+    the modules its first run found."""
+    change = "import torch._dynamo\n"
+    cells, text, folder = run_with_a_change(tmp_path, change, "pass\n", setup_again)
     (folder / NAME).write_text(text)
     (sub,), _ = discover(folder, FILES, folder.parent / "work")
     graded = {i["id"]: i for i in grader.grade(sub).to_json()["items"]}
