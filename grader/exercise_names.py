@@ -11,10 +11,13 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# What browsers, file managers and students append to a name: " (1)", "(2)", "-1", " - Copy".
-COPY = re.compile(r"(\s*\(\d+\)|[\s_-]+\d+|[\s_-]*(-\s*)?copy(\s*\(?\d+\)?)?)$")
+# What browsers, file managers and students append to a name: " (1)", "(2)", "-1", " - Copy",
+# " (copy)", " (copy 2)".
+COPY = re.compile(
+    r"(\s*\(\d+\)|[\s_-]+\d+|[\s_-]*(-\s*)?copy(\s*\(?\d+\)?)?|\s*\(copy(\s*\d+)?\))$"
+)
 SEPARATORS = re.compile(r"[\s_.-]+")
-DRIVE_COPY = re.compile(r"^copy of\s+", re.IGNORECASE)
+DRIVE_COPY = re.compile(r"^(copy of\s+)+", re.IGNORECASE)  # a copy of a copy: "Copy of Copy of"
 SAVED_AS_TEXT = ".txt"  # appended to a whole file name, suffix included: a variant
 MAX_VARIANT_STEM = 200  # characters: a variant is an exercise's name plus a copy's suffix
 

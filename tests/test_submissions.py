@@ -91,6 +91,9 @@ def notes(sub: Submission) -> str:
         ("Copy of exercise1.py", ("exercise1", 1)),  # Google Drive's "Make a copy"
         ("Copy of exercise2 (1).py", ("exercise2", 1)),
         ("exercise3.py.py", ("exercise3", 1)),  # an editor adding .py to a name typed with it
+        ("exercise1 (copy).py", ("exercise1", 1)),  # file managers that bracket the word
+        ("exercise2 (Copy 2).py", ("exercise2", 1)),
+        ("Copy of Copy of exercise1.py", ("exercise1", 1)),  # Drive's copy of its copy
         ("Copy of notes.py", None),
         ("exercise1.ipynb.py", None),
         ("exercise12.py", None),  # not exercise 1's copy 2: no separator
