@@ -726,9 +726,11 @@ _LACKING: dict[str, str | None] = {}  # by module name: the package it needs tha
 
 
 def _lacking(name: str) -> str | None:
-    """The top-level package the grader lacks that module `name` reaches, through the modules
+    """A top-level package the grader lacks that module `name` reaches, through the modules
     (and the modules of the classes, functions and objects) its namespace holds, not through
     the modules the grader's process has loaded: what its import there would import and refuse.
+    Not always the one that import meets first (with torch's CUDA build, triton where the grader
+    names sympy): the verdict is the grader's, the package named one of those it lacks.
     Read by types alone, never through the student's own attribute reading."""
     if name in _LACKING:
         return _LACKING[name]

@@ -445,5 +445,9 @@ def test_a_module_a_cell_loaded_before_the_check_fails_it_as_it_fails_the_grader
             verdict = row.split()[1]
             assert (verdict == "ok") == (item["status"] == "passed"), (row, item["status"])
         if any(i["status"] == "error" for i in graded.values() if i["exercise"] == exercise):
-            assert "`import torch._dynamo`" in table and "needs 'sympy'" in table, table
+            # The package named is one the grader lacks that the import reaches, found by
+            # walking the loaded modules: with torch's CUDA build installed it was triton where
+            # the grader's own import met sympy first (both are missing there).
+            assert "`import torch._dynamo`" in table, table
+            assert re.search(r"needs '\w+', which the grader does not have", table), table
     assert {i["status"] for i in graded.values()} != {"passed"}
