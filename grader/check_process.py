@@ -174,7 +174,7 @@ def _graders_functorch() -> list[tuple[Any, str, Any]]:
     module = getattr(torch._C, "_functorch", None)  # none before torch 2.0
     functorch = _vars(module) if module is not None else {}
     refusals = {
-        _id(functorch[name]): _functorch_refusal(functorch[name], name)
+        _id(functorch[name]): _refused(functorch[name], f"torch.func ({name})")
         for name in _FUNCTORCH_REFUSED
         if name in functorch
     }
@@ -188,12 +188,13 @@ def _graders_functorch() -> list[tuple[Any, str, Any]]:
     ]
 
 
-def _functorch_refusal(original: Any, name: str) -> Any:
-    """`original`, refused to the thread running student code as the grader refuses it."""
+def _refused(original: Any, what: str) -> Any:
+    """`original`, refused to the thread running student code in the grader's words (`what`
+    names it: torch.func's transforms, torch._C's operator look-ups)."""
 
     def refusing(*args: Any, **kwargs: Any) -> Any:
         if threading.get_ident() in _REFUSING:
-            raise AutogradForbidden(f"torch.func ({name}): {AUTOGRAD_OFF}")
+            raise AutogradForbidden(f"{what}: {AUTOGRAD_OFF}")
         return original(*args, **kwargs)
 
     return refusing
@@ -213,7 +214,7 @@ def _graders_lookups() -> list[tuple[Any, str, Any]]:
     refused in both. check.py passed `torch.ops.aten.kron.default(a, b)`, the grader forbade
     it."""
     return [
-        (torch._C, name, _lookup_refusal(getattr(torch._C, name), name))
+        (torch._C, name, _refused(getattr(torch._C, name), f"torch._C.{name}"))
         for name in _LOOKUPS_REFUSED
         if hasattr(torch._C, name)
     ]
@@ -276,17 +277,6 @@ def _warm_up_lookups() -> None:
     finally:
         for owner, name, value in patched:
             setattr(owner, name, value)
-
-
-def _lookup_refusal(original: Any, name: str) -> Any:
-    """`original`, refused to the thread running student code in the grader's words."""
-
-    def refusing(*args: Any, **kwargs: Any) -> Any:
-        if threading.get_ident() in _REFUSING:
-            raise AutogradForbidden(f"torch._C.{name}: {AUTOGRAD_OFF}")
-        return original(*args, **kwargs)
-
-    return refusing
 
 
 def _graders_lazy_properties() -> list[tuple[Any, str, Any]]:
