@@ -220,8 +220,16 @@ def _not_a_tensor(value: object) -> str:
         return f"returned {_a(kind)}, not a torch.Tensor"
     # Anything else but (tensor, dtype name) is a container the student returned, decoded.
     if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], torch.Tensor)):
-        return f"returned {_a(type(value).__name__)}, not a torch.Tensor"
+        return f"returned {_a(container_name(value))}, not a torch.Tensor"
     return ""
+
+
+def container_name(value: object) -> str:
+    """The decoded value's type name as the student would say it. A tuple travels as a list
+    (on the grader's side a tuple is a bare tensor, (tensor, dtype name)): `return dW, db`
+    was reported as "a list", which the student never wrote."""
+    name = type(value).__name__
+    return "list or tuple" if name == "list" else name
 
 
 def _a(noun: str) -> str:
@@ -281,3 +289,12 @@ def _fmt(shape) -> str:
 
 def _name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
+
+
+def not_finite(answer: torch.Tensor, dtype: torch.dtype) -> str:
+    """Why an answer is unusable once cast to the run's dtype: a float64 1e300 is finite and
+    becomes Inf in float32, which "contains NaN or Inf" did not explain."""
+    if torch.isfinite(answer).all():
+        largest, name = float(answer.abs().max()), str(dtype).removeprefix("torch.")
+        return f"has values beyond {name}'s range (up to {largest:.3g})"
+    return "contains NaN or Inf"

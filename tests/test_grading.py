@@ -279,7 +279,7 @@ def test_nan_inf_none_and_non_tensors_fail_with_clear_messages(grade):
         "dcounts_sum": ("return dcounts_sum * float('nan')", "contains NaN values"),
         "dcounts": ("return dcounts / 0.0", "contains Inf values"),
         "dnorm_logits": ("dnorm_logits", "returned None: did you forget `return`?"),
-        "dh": ("return dh.tolist()", "returned a list, not a torch.Tensor"),
+        "dh": ("return dh, dh", "returned a list or tuple, not a torch.Tensor"),
         "dW2": ("return dW2.numpy()", "returned a numpy array, not a torch.Tensor"),
         "db2": ("return db2.long()", "returned an int64 tensor"),
         "dhpreact": ("return 3.0", "returned a float, not a torch.Tensor"),

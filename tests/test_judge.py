@@ -18,7 +18,7 @@ from grader import judge as judge_module
 from grader.backprop_ninja import spec
 from grader.backprop_ninja.cases import build_case, cases
 from grader.backprop_ninja.model import Config
-from grader.judge import TOLERANCE, diff_map, judge, largest_magnitude
+from grader.judge import TOLERANCE, diff_map, judge, largest_magnitude, not_finite
 from grader.sandbox.client import NotATensor
 
 TOL32 = TOLERANCE[torch.float32]
@@ -233,7 +233,7 @@ def test_an_integer_tensor_fails_with_a_clear_message():
         (NotATensor("float"), "returned a float, not a torch.Tensor"),
         (NotATensor("ndarray"), "returned a numpy array, not a torch.Tensor"),
         (NotATensor("tensor of dtype complex64"), "returned a complex64 tensor"),
-        ([1, 2], "returned a list, not a torch.Tensor"),
+        ([1, 2], "returned a list or tuple, not a torch.Tensor"),
         ({"a": 1}, "returned a dict, not a torch.Tensor"),
         ("text", "returned a str, not a torch.Tensor"),
         ((1, 2, 3), "returned a tuple, not a torch.Tensor"),
@@ -242,6 +242,14 @@ def test_an_integer_tensor_fails_with_a_clear_message():
 def test_a_value_that_is_not_a_tensor_fails_with_a_clear_message(returned, says, truth):
     v = judged(returned, truth)
     assert not v.passed and v.message.startswith(says)
+
+
+def test_an_answer_beyond_the_runs_dtype_is_not_called_nan_or_inf():
+    """A training run casts each gradient to its parameter's float32: a float64 1e300 is
+    finite, and was reported as "contains NaN or Inf"."""
+    huge = torch.tensor([1.0, -1e300], dtype=torch.float64)
+    assert not_finite(huge, torch.float32) == "has values beyond float32's range (up to 1e+300)"
+    assert not_finite(torch.tensor([1.0, float("nan")]), torch.float32) == "contains NaN or Inf"
 
 
 @pytest.mark.parametrize(

@@ -837,3 +837,10 @@ def test_stored_answers_where_a_module_is_wrong_in_the_run_do_not_count(grade, m
     assert [c["public"] for c in training["cases"]] == [False]
     assert failing(stored) == {function, "training"}
     assert stored["score"] == honest["score"]
+
+
+def test_a_returned_tuple_is_named_as_the_student_may_have_written_it():
+    """A tuple travels as a list: `return dx, dweight` was reported as "returned list"."""
+    said = spec.split([(torch.zeros(2), "float32")] * 2, ("dx", "dweight"))
+    assert said == "returned a list or tuple; expected a dict with the keys dx, dweight"
+    assert spec.split(None, ("dx",)).startswith("returned None;")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..judge import not_finite
 from ..records import Outcome
 from ..student_text import did_you_mean
 from . import model, spec
@@ -212,6 +213,6 @@ def _student_grads(
             return Outcome("failed", f"{name} is not a tensor of {p.numel()} numbers")
         t = value[0].reshape(p.shape).to(p.dtype)
         if not torch.isfinite(t).all():
-            return Outcome("failed", f"{name} contains NaN or Inf")
+            return Outcome("failed", f"{name} {not_finite(value[0], p.dtype)}")
         usable[name] = t
     return usable

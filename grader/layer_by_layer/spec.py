@@ -87,4 +87,6 @@ def split(value: object, grads: tuple[str, ...]) -> dict[str, object] | str:
     kind = getattr(value, "type_name", None)
     kind = kind if isinstance(kind, str) else type(value).__name__
     kind = "None" if value is None else kind
+    if isinstance(value, list):  # a tuple travels as a list: the student may have written either
+        kind = "a list or tuple"
     return f"returned {kind}; expected a dict with the keys {', '.join(grads)}"

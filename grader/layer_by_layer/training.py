@@ -23,6 +23,7 @@ from importlib import resources
 
 import torch
 
+from grader.judge import not_finite
 from grader.records import ItemResult
 from grader.session import Outcome, Session
 
@@ -242,7 +243,7 @@ def _call(session, kind, available, grads, shapes) -> dict[str, torch.Tensor] | 
             return Outcome("failed", f"{func}'s {g} has shape {got}; expected {shape}")
         t = value[0].reshape(want.shape).to(torch.float32)
         if not torch.isfinite(t).all():
-            return Outcome("failed", f"{func}'s {g} contains NaN or Inf")
+            return Outcome("failed", f"{func}'s {g} {not_finite(value[0], torch.float32)}")
         out[g] = t
     return out
 
