@@ -748,8 +748,61 @@ def test_chart_geometry():
     hist = histogram([0, 2, 4], ["a", "b", "c"])
     assert [b.height for b in hist.bars][0] == 0
     assert hist.bars[2].height == pytest.approx(2 * hist.bars[1].height)
-    rates = rate_bars([("x", 0.0, ""), ("y", 1.0, ""), ("z", 1.7, "")])
+    rates = rate_bars([("x", 0.0, ""), ("y", 1.0, ""), ("z", 1.7, ""), ("w", None, "")])
     assert rates.bars[0].width == 0 and rates.bars[1].width == rates.bars[2].width > 0
+    assert (rates.bars[3].width, rates.bars[3].value) == (0, "no one tried")
+
+
+def _class_of(statuses: dict[str, list[str]]) -> list[dict]:
+    """Results of a class whose item `id` took `statuses[id][k]` in submission k."""
+    n = len(next(iter(statuses.values())))
+    return [
+        {
+            "submission": f"s{k}",
+            "score": 0.0,
+            "max_score": float(len(statuses)),
+            "items": [
+                {"id": i, "score": float(s[k] == "passed"), "max_score": 1.0, "status": s[k]}
+                for i, s in statuses.items()
+            ],
+        }
+        for k in range(n)
+    ]
+
+
+def _hardest_chart(html: str) -> list[tuple[str, str]]:
+    """The "hardest items" chart's rows, top to bottom: (item, the words beside its bar)."""
+    svg = html[html.index('class="rates"', html.index('id="items"')) :]
+    svg = svg[: svg.index("</svg>")]
+    return re.findall(r'text-anchor="end">([^<]*)</text>\n<rect [^>]*/>\n<text [^>]*>([^<]*)<', svg)
+
+
+def test_hardest_items_count_only_the_submissions_that_tried_them(tmp_path):
+    """A missing file or an untouched stub says nothing of how hard an item is: counted as a
+    failure, the items of an exercise two of three students skipped (each passed by the one who
+    tried) ranked above an item every student tried and two got wrong. Items nobody tried come
+    last, with no bar."""
+    results = _class_of(
+        {
+            "exercise1.dbnvar": ["failed", "failed", "passed"],
+            "exercise1.dh": ["passed", "passed", "passed"],
+            "exercise3.dC": ["passed", "missing", "missing"],
+            "exercise3.dW1": ["passed", "not_implemented", "missing"],
+            "exercise3.db1": ["missing", "missing", "not_implemented"],
+        }
+    )
+    write_batch_reports(results, tmp_path, [r["submission"] for r in results])
+    html = (tmp_path / "summary.html").read_text(encoding="utf-8")
+    assert _hardest_chart(html) == [
+        ("exercise1.dbnvar", "33% of 3"),
+        ("exercise1.dh", "100% of 3"),
+        ("exercise3.dC", "100% of 1"),
+        ("exercise3.dW1", "100% of 1"),
+        ("exercise3.db1", "no one tried"),
+    ]
+    assert "exercise3.dC: 1 of the 1 who tried it passed; 2 did not try it" in html
+    rows = {i["id"]: i for i in json.loads((tmp_path / "summary.json").read_text())["items"]}
+    assert rows["exercise3.dC"]["pass_rate"] == pytest.approx(1 / 3, abs=1e-4)  # the table's
 
 
 def test_number_formats():

@@ -165,26 +165,42 @@ def histogram(
 
 
 def rate_bars(
-    rows: list[tuple[str, float, str]], width: int = 640, row_h: int = 18, label_w: int = 190
+    rows: list[tuple[str, float | None, str]],
+    width: int = 640,
+    row_h: int = 18,
+    label_w: int = 190,
+    values: list[str] | None = None,
+    value_w: int = 50,
 ) -> BarChart:
-    """Horizontal bars for shares in [0, 1]: (label, share, tooltip) each, in the given order."""
-    value_w = 50
+    """Horizontal bars for shares in [0, 1]: (label, share, tooltip) each, in the given order.
+
+    A share of None is a row with nothing to measure (an item no submission tried): it gets no
+    bar and the words "no one tried", where a 0% bar would read as everybody failing it.
+    `values` replaces the percentage written beside each bar (a count beside it: "40% of 5").
+    """
     plot_w = width - label_w - value_w
     bars = [
         Bar(
             x=label_w,
             y=k * row_h + 2,
-            width=plot_w * min(max(share, 0.0), 1.0),
+            width=0.0 if share is None else plot_w * min(max(share, 0.0), 1.0),
             height=row_h - 4,
             label=label,
-            value=f"{100 * share:.0f}%",
-            fill=rate_colour(share),
+            value=values[k] if values else _share_text(share),
+            fill=rate_colour(share or 0.0),
             title=title,
         )
         for k, (label, share, title) in enumerate(rows)
     ]
     ticks = [(label_w + plot_w * q, f"{100 * q:.0f}%") for q in (0, 0.25, 0.5, 0.75, 1)]
     return BarChart(width, len(rows) * row_h + 20, bars, axis_y=label_w, ticks=ticks)
+
+
+NO_SHARE = "no one tried"
+
+
+def _share_text(share: float | None) -> str:
+    return NO_SHARE if share is None else f"{100 * share:.0f}%"
 
 
 def rate_colour(share: float) -> str:

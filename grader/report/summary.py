@@ -23,7 +23,7 @@ from urllib.parse import quote
 from .. import jsontext
 from ..choosing import MISSING_BESIDE, NOTHING_FOUND, UPLOAD_HELD
 from ..valid_text import no_controls
-from .charts import histogram, rate_bars
+from .charts import NO_SHARE, histogram, rate_bars
 from .html import REPORT, STATUS_LABEL, file_failures, group_members, unread_notebook
 from .render import assignment_title, points, render_page, write_atomic
 
@@ -456,8 +456,7 @@ def _formula_like(s: str) -> bool:
 
 def render_summary(summary: dict, title: str = "") -> str:
     hist = summary["histogram"]
-    items = summary["items"]
-    hardest = sorted(items, key=lambda i: (i["pass_rate"], items.index(i)))
+    hardest = hardest_items(summary["items"])
     return render_page(
         "summary.html.j2",
         s=summary,
@@ -466,14 +465,9 @@ def render_summary(summary: dict, title: str = "") -> str:
             [b["count"] for b in hist], [f"{b['from']:g}–{b['to']:g}" for b in hist]
         ),
         rate_chart=rate_bars(
-            [
-                (
-                    i["id"],
-                    i["pass_rate"],
-                    f"{i['id']}: {i['passed']} of {i['submissions']} passed",
-                )
-                for i in hardest
-            ]
+            [(i["id"], i["pass_rate_attempted"], _tried_title(i)) for i in hardest],
+            values=[_tried_value(i) for i in hardest],
+            value_w=90,
         ),
         exercise_chart=rate_bars(
             [
@@ -492,3 +486,37 @@ def render_summary(summary: dict, title: str = "") -> str:
         ),
         status_label=STATUS_LABEL,
     )
+
+
+def hardest_items(items: list[dict]) -> list[dict]:
+    """summary.json's items, hardest first, by the share of those who tried each that passed it
+    (`pass_rate_attempted`); ties go to the item more tried, then to rubric order, and items
+    nobody tried come last.
+
+    A submission without the item's file, or with its function left a stub, says nothing of how
+    hard the item is: counted as a failure, an exercise a few students skipped topped the chart
+    (each of its items below every item the others got wrong). A missing file puts its
+    submission on the "needs a look" list already; a stub left as it was is the student's call.
+    """
+    order = {id(i): k for k, i in enumerate(items)}
+
+    def key(i: dict) -> tuple:
+        rate = i.get("pass_rate_attempted")
+        return (rate is None, rate or 0.0, -int(i.get("attempted") or 0), order[id(i)])
+
+    return sorted(items, key=key)
+
+
+def _tried_value(i: dict) -> str:
+    """The words beside an item's bar: its share and how many it is of ("40% of 5")."""
+    if i.get("pass_rate_attempted") is None:
+        return NO_SHARE
+    return f"{100 * i['pass_rate_attempted']:.0f}% of {i['attempted']}"
+
+
+def _tried_title(i: dict) -> str:
+    """An item's tooltip: who passed of who tried, and who did not try it at all."""
+    untried = i["submissions"] - i["attempted"]
+    skipped = f"; {untried} did not try it (file missing or function not written)"
+    skipped = skipped if untried else ""
+    return f"{i['id']}: {i['passed']} of the {i['attempted']} who tried it passed{skipped}"
