@@ -94,16 +94,21 @@ _LINE_BREAKS = "\n\r"
 def bidi_inert(text: str) -> str:
     """`text` for a page, with each character that can open, close or end a bidi run written as
     its escape (see `printable`) but for the line breaks a page reads as such; marks and letters
-    of either direction are kept, so a name in Arabic or Hebrew reads as written. Every such
-    character is non-printable, hence the quick test."""
+    of either direction are kept, so a name in Arabic or Hebrew reads as written. The control
+    characters but the tab and line breaks are written as escapes too: a page's parser drops a
+    NUL and a browser draws an escape or a bell as an empty box (a name `Null\x00Byte\x1b[2J`
+    read "NullByte▯[2J"), and the file stays free of the bytes a terminal obeys (`cat`, `grep`
+    of a report). Every such character is non-printable, hence the quick test."""
     if text.isprintable():
         return text
-    return "".join(
-        _escape(c)
-        if c not in _LINE_BREAKS and unicodedata.bidirectional(c) in _BIDI_STRUCTURE
-        else c
-        for c in text
-    )
+    return "".join(_escape(c) if _written_as_escape(c) else c for c in text)
+
+
+def _written_as_escape(c: str) -> bool:
+    """Whether `c` is one `bidi_inert` writes as its escape."""
+    if c in _LINE_BREAKS or c == "\t":
+        return False
+    return unicodedata.category(c) == "Cc" or unicodedata.bidirectional(c) in _BIDI_STRUCTURE
 
 
 def no_controls(text: str) -> str:

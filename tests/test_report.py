@@ -483,6 +483,42 @@ def test_student_text_is_isolated_from_the_summary_s_own_words(tmp_path):
     assert BIDI_CONTROLS.findall(html) == []
 
 
+CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # all but tab and line breaks
+
+
+def test_control_characters_a_student_wrote_are_shown_as_escapes(tmp_path):
+    """A NUL, an escape or a bell in a name, a message or printed output: a page's parser drops
+    the NUL and a browser draws the others as an empty box ("NullByte▯[2J"), and a TA who
+    `cat`s the file has their terminal obey them. Each is written as its escape instead, as
+    grades.csv writes them; a tab and line breaks stay."""
+    result = {
+        "submission": "s\x1b]0;x\x07",
+        "score": 0.0,
+        "max_score": 1.0,
+        "student": {"name": "Null\x00Byte\x1b[2J", "email": "e@x.edu", "sid": "1"},
+        "output": {"exercise1": "\x00NUL\x1b[31mred\x07\tbell\nnext\x85line\n"},
+        "items": [
+            {
+                "id": "exercise1.dlogprobs",
+                "score": 0.0,
+                "max_score": 1.0,
+                "status": "error",
+                "message": "ValueError: \x1b[2J\x08\x7f",
+            }
+        ],
+    }
+    write_submission_report(result, tmp_path / "s")
+    write_student_report(result, tmp_path / "s")
+    write_batch_reports([result], tmp_path, ["s"])
+    for page in ("s/report.html", "s/student-report.html", "summary.html"):
+        html = (tmp_path / page).read_text(encoding="utf-8")
+        assert CONTROLS.findall(html) == [], page
+        assert "Null\\x00Byte\\x1b[2J" in html, page
+    report = (tmp_path / "s" / "report.html").read_text(encoding="utf-8")
+    assert "\\x00NUL\\x1b[31mred\\x07\tbell\nnext\\x85line" in report
+    assert "ValueError: \\x1b[2J\\x08\\x7f" in report
+
+
 # ---- summary.json ----------------------------------------------------------------------------
 
 
