@@ -729,6 +729,10 @@ def test_empty_batch_still_writes_every_file(tmp_path):
     assert summary["submissions"] == 0
     assert {p.name for p in tmp_path.iterdir()} == {"summary.json", "summary.html", "grades.csv"}
     assert (tmp_path / "grades.csv").read_text().startswith("name,email,sid,submission,score")
+    # The page says there was nothing, where it drew empty axes, "– mean / 0" and empty tables.
+    tags = Tags((tmp_path / "summary.html").read_text(encoding="utf-8"))
+    assert tags.find("div", id="no-submissions")
+    assert not tags.find("svg") and not tags.find("table")
 
 
 # ---- the pictures' geometry and the number formats -----------------------------------------
