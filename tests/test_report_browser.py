@@ -404,3 +404,30 @@ def test_a_gradescope_folder_name_stays_on_one_line_and_sorts_as_read(chromium, 
         "submission_283746512",
     ]
     assert page.errors == []
+
+
+def test_a_long_id_in_the_gradebook_note_leaves_the_summary_its_width(chromium, tmp_path):
+    """The note under the gradebook's link quotes each id a spreadsheet would change: an SID of
+    200 digits (more than 15, so quoted) is one word, and the page scrolled sideways for it, the
+    header 2,000 px wide at every width."""
+    results = [
+        {
+            "submission": "ada",
+            "score": 1.0,
+            "max_score": 1.0,
+            "student": {"name": "Ada", "email": "ada@example.edu", "sid": "9" * 200},
+            "items": [
+                {"id": "exercise1.dlogprobs", "score": 1.0, "max_score": 1.0, "status": "passed"}
+            ],
+        }
+    ]
+    write_batch_reports(results, tmp_path, ["ada"])
+    page = chromium.open(tmp_path / "summary.html")
+    assert "9" * 200 in page.eval("document.querySelector('#fragile-ids').textContent")
+    for width in WIDTHS:
+        page.resize(width)
+        assert page.overflow() == [], width
+    page.media("print")
+    for width in PRINT_WIDTHS:
+        page.resize(width)
+        assert page.overflow() == [], ("print", width)
