@@ -431,3 +431,41 @@ def test_a_long_id_in_the_gradebook_note_leaves_the_summary_its_width(chromium, 
     for width in PRINT_WIDTHS:
         page.resize(width)
         assert page.overflow() == [], ("print", width)
+
+
+def test_a_long_name_a_notebook_cell_defines_leaves_the_report_its_width(chromium, tmp_path):
+    """The notebook's table of cells names what each cell gave (`constant x_QQQ...`) and what
+    was left out, in the student's words: a cell defining a constant with a 3,000-character
+    name made the table 33,000 px wide, and the page scrolled sideways once it was unfolded
+    (always on paper), the "left out" column out of sight."""
+    long = "x_" + "Q" * 3000
+    result = {
+        "submission": "nb",
+        "score": 1.0,
+        "max_score": 1.0,
+        "items": [
+            {"id": "exercise1.dlogprobs", "score": 1.0, "max_score": 1.0, "status": "passed"}
+        ],
+        "notebook": {
+            "graded": "hw.ipynb",
+            "cells": [
+                {
+                    "cell": 1,
+                    "section": "",
+                    "starts": f"{long[:47]}...",
+                    "taken": [f"constant {long}"],
+                    "dropped": [f"line 2: a call of {long} (not run when grading)"],
+                }
+            ],
+        },
+    }
+    write_submission_report(result, tmp_path / "nb")
+    page = chromium.open(tmp_path / "nb" / "report.html")
+    page.eval("document.querySelector('#notebook').open = true")
+    for width in WIDTHS:
+        page.resize(width)
+        assert page.overflow() == [], width
+    page.media("print")
+    for width in PRINT_WIDTHS:
+        page.resize(width)
+        assert page.overflow() == [], ("print", width)
