@@ -124,6 +124,24 @@ def test_student_names_cannot_drive_the_terminal(tmp_path):
     assert "Eve?]0;pwned??" in text
 
 
+def test_a_long_name_is_cut_on_the_terminal(tmp_path):
+    """An export's name of 1,000 characters took a screen of the terminal for one line of the
+    "needs a look" list; the line keeps its start, and summary.html the whole name."""
+    from grader.report.terminal import terminal_summary
+
+    result = {
+        "submission": "x",
+        "student": {"name": "N" * 1000},
+        "files": {"exercise1": "missing"},
+        "items": [],
+    }
+    text = terminal_summary([result], ["x"], graded=1, reused=0, out=tmp_path, is_batch=True)
+    line = next(line for line in text.splitlines() if line.startswith("  x ("))
+    name = line.split(" (", 1)[1].split("): ", 1)[0]
+    assert name.startswith("N" * 40) and name.endswith("…") and len(name) <= 80, len(name)
+    assert "): no exercise files found" in line
+
+
 def test_reports_an_earlier_run_left_in_out_are_said_to_be_no_part_of_this_run(tmp_path):
     """A class graded again after a student's upload was taken out (or another class graded
     into the same OUT) left that report folder beside this run's without a word."""

@@ -91,11 +91,20 @@ def _earlier_reports(out: Path, folders: list[str]) -> list[str]:
 
 def _who(student: dict) -> str:
     """Whose the submission is: a group's members apart, as summary.html names them (their
-    joined name, "Bob Partner; Smith; Carol", read as three people or two)."""
+    joined name, "Bob Partner; Smith; Carol", read as three people or two), each name cut to
+    NAME_CHARS: an export's name of 1,000 characters filled a screen of the terminal for one
+    line (summary.html and the report show it whole)."""
     people = group_members(student)
     if people:
-        return " · ".join(m.get("name") or m.get("email") or m.get("sid", "") for m in people)
-    return str(student.get("name") or "")
+        return " · ".join(_cut(m.get("name") or m.get("email") or m.get("sid", "")) for m in people)
+    return _cut(str(student.get("name") or ""))
+
+
+NAME_CHARS = 60  # a long name and a half, as a terminal line shows a person's name
+
+
+def _cut(name: str) -> str:
+    return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
 
 
 def _s(n: int) -> str:
