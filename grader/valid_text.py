@@ -21,7 +21,8 @@ page such as Gradescope's; a right-to-left override (U+202E) turns the words aft
 on any page. `printable` writes every such character of a message as its Python escape, the
 way `repr` shows it; `bidi_inert` does the same for the few characters that can reach past the
 end of the text they sit in when a page shows that text apart from its surroundings
-(`report.render`'s `isolate`).
+(`report.render`'s `isolate`), and for the combining marks past the first few stacked on one
+letter, whose ink reaches past the line.
 """
 
 from __future__ import annotations
@@ -98,17 +99,43 @@ def bidi_inert(text: str) -> str:
     characters but the tab and line breaks are written as escapes too: a page's parser drops a
     NUL and a browser draws an escape or a bell as an empty box (a name `Null\x00Byte\x1b[2J`
     read "NullByte▯[2J"), and the file stays free of the bytes a terminal obeys (`cat`, `grep`
-    of a report). Every such character is non-printable, hence the quick test."""
-    if text.isprintable():
-        return text
-    return "".join(_escape(c) if _written_as_escape(c) else c for c in text)
+    of a report). So are the marks past the first MAX_MARKS stacked on one letter (`marks_held`).
+    Every control is non-printable and every mark non-ASCII, hence the quick tests."""
+    if not text.isprintable():
+        text = "".join(_escape(c) if _written_as_escape(c) else c for c in text)
+    return text if text.isascii() else marks_held(text)
 
 
 def _written_as_escape(c: str) -> bool:
-    """Whether `c` is one `bidi_inert` writes as its escape."""
+    """Whether `c` is a control or bidi character `bidi_inert` writes as its escape."""
     if c in _LINE_BREAKS or c == "\t":
         return False
     return unicodedata.category(c) == "Cc" or unicodedata.bidirectional(c) in _BIDI_STRUCTURE
+
+
+# The most combining marks a page stacks on one letter: Vietnamese puts two on a vowel, pointed
+# and cantillated Hebrew three or four. "Zalgo" text stacks dozens, whose ink rose through the
+# rows above a name in summary.html and over the classmates' names there, while the rows
+# themselves (and any layout check) kept their height.
+MAX_MARKS = 4
+
+
+def marks_held(text: str) -> str:
+    """`text` with each combining mark past the MAX_MARKS-th in a run written as its escape
+    (`\u0301`): the letter keeps its first marks and reads as written, and the rest are text on
+    the line, not ink above and below it."""
+    out, run = [], 0
+    for c in text:
+        run = run + 1 if unicodedata.category(c) in _STACKING else 0
+        out.append(c if run <= MAX_MARKS else _code_point(c))
+    return "".join(out)
+
+
+_STACKING = ("Mn", "Me")  # the marks drawn on the letter before them (not the spacing Mc)
+
+
+def _code_point(c: str) -> str:
+    return f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}"
 
 
 def no_controls(text: str) -> str:

@@ -519,6 +519,48 @@ def test_control_characters_a_student_wrote_are_shown_as_escapes(tmp_path):
     assert "ValueError: \\x1b[2J\\x08\\x7f" in report
 
 
+def _longest_run_of_marks(text: str) -> int:
+    import unicodedata
+
+    longest = run = 0
+    for c in text:
+        run = run + 1 if unicodedata.category(c) in ("Mn", "Me") else 0
+        longest = max(longest, run)
+    return longest
+
+
+def test_marks_stacked_on_a_letter_stay_within_its_line(tmp_path):
+    """A "Zalgo" name, a letter under 42 combining marks: its ink rose through the rows above
+    it in summary.html, over the classmates' names, and the rows' own boxes (and the layout
+    checks) kept their height. A letter keeps its first four marks (pointed Hebrew and
+    Vietnamese need no more); the rest are written as escapes, text on the line."""
+    marks = "".join(chr(c) for c in range(0x0300, 0x032A))
+    name = f"Z{marks}algo Việt"
+    result = {
+        "submission": "z",
+        "score": 0.0,
+        "max_score": 1.0,
+        "student": {"name": name, "email": "z@x.edu", "sid": "1"},
+        "output": {"exercise1": f"printed Z{marks}\n"},
+        "items": [
+            {
+                "id": "exercise1.dlogprobs",
+                "score": 0.0,
+                "max_score": 1.0,
+                "status": "error",
+                "message": f"ValueError: Z{marks}",
+            }
+        ],
+    }
+    write_submission_report(result, tmp_path / "z")
+    write_batch_reports([result], tmp_path, ["z"])
+    for page in ("z/report.html", "summary.html"):
+        html = (tmp_path / page).read_text(encoding="utf-8")
+        assert _longest_run_of_marks(html) == 4, page
+        assert f"Z{marks[:4]}\\u0304\\u0305" in html, page
+        assert "Việt" in html, page
+
+
 # ---- summary.json ----------------------------------------------------------------------------
 
 
