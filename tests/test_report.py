@@ -1179,6 +1179,32 @@ def test_a_groups_members_are_told_apart_on_the_report_and_the_summary(graded):
 # ---- the documented contract ---------------------------------------------------------------
 
 
+def test_a_member_the_export_names_nothing_of_reads_as_a_dash(tmp_path):
+    """A group member with no name, email or SID was shown as "None" in the summary's list and
+    table, a word the grader never wrote; the email column already says "–" for none."""
+    result = {
+        "submission": "g",
+        "score": 0.0,
+        "max_score": 1.0,
+        "files": {"exercise1": "missing"},
+        "student": {
+            "name": "Ann",
+            "members": [
+                {"name": "Ann", "email": "ann@example.edu", "sid": "1"},
+                {"name": "", "email": "", "sid": ""},
+            ],
+        },
+        "items": [
+            {"id": "exercise1.dlogprobs", "score": 0.0, "max_score": 1.0, "status": "missing"}
+        ],
+    }
+    write_batch_reports([result], tmp_path, ["g"])
+    page = Tags((tmp_path / "summary.html").read_text(encoding="utf-8"))
+    assert "None" not in "".join(page.text)
+    names = [a for t, a in page.tags if t == "a" and "name-link" in a.get("class", "")]
+    assert len(names) == 2
+
+
 def test_docs_never_send_readers_outside_the_repository():
     pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
     for doc in pages:
