@@ -97,7 +97,7 @@ def bidi_inert(text: str) -> str:
     its escape (see `printable`) but for the line breaks a page reads as such; marks and letters
     of either direction are kept, so a name in Arabic or Hebrew reads as written. The control
     characters but the tab and line breaks are written as escapes too: a page's parser drops a
-    NUL and a browser draws an escape or a bell as an empty box (a name `Null\x00Byte\x1b[2J`
+    NUL and a browser draws an escape or a bell as an empty box (a name `Null\\x00Byte\\x1b[2J`
     read "NullByte▯[2J"), and the file stays free of the bytes a terminal obeys (`cat`, `grep`
     of a report). So are the marks past the first MAX_MARKS stacked on one letter (`marks_held`).
     Every control is non-printable and every mark non-ASCII, hence the quick tests."""
@@ -122,7 +122,7 @@ MAX_MARKS = 4
 
 def marks_held(text: str) -> str:
     """`text` with each combining mark past the MAX_MARKS-th in a run written as its escape
-    (`\u0301`): the letter keeps its first marks and reads as written, and the rest are text on
+    (`\\u0301`): the letter keeps its first marks and reads as written, and the rest are text on
     the line, not ink above and below it."""
     out, run = [], 0
     for c in text:
