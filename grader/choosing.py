@@ -32,6 +32,10 @@ from .uploads import (
 
 MAX_INNER_ZIPS = 5  # zips inside one submission opened to look for missing exercises
 LISTED = 15  # files named when telling a student what their upload held
+# Characters of one name in that listing: a zip may name an entry with 65,535 bytes, and fifteen
+# such names, quoted whole in each missing exercise's state, made a 1.8 MB results.json whose
+# page's top was one screen of `aaaa...` per exercise (the TA's report and grades.csv as much).
+MAX_LISTED_NAME = 120
 NONE: tuple[None, None, str] = (None, None, "")  # `_choose` for an exercise with no candidate
 
 
@@ -250,7 +254,7 @@ def upload_held(top: Entry) -> str:
     that holds no file says so, and what to do: "the upload held: empty.zip" (or "no files", of
     an upload that was that zip) left both to guess why nothing was found."""
     names = [
-        relative(top, e) + (f" ({EMPTY_ZIP})" if e.empty_zip else "")
+        shortened(relative(top, e)) + (f" ({EMPTY_ZIP})" if e.empty_zip else "")
         for e in top.walk()
         if e.kind == "file"
     ]
@@ -258,6 +262,15 @@ def upload_held(top: Entry) -> str:
         return f"no files ({top.name} is {EMPTY_ZIP})" if top.empty_zip else "no files"
     more = f" and {len(names) - LISTED} more" if len(names) > LISTED else ""
     return ", ".join(names[:LISTED]) + more
+
+
+def shortened(name: str, limit: int = MAX_LISTED_NAME) -> str:
+    """`name` cut in the middle past `limit` characters: its start and its end (the suffix, the
+    part a student tells their files by) are kept, so a name that long is still recognised."""
+    if len(name) <= limit:
+        return name
+    keep = (limit - 3) // 2
+    return f"{name[:keep]}...{name[-keep:]}"
 
 
 def exercise_files(

@@ -19,6 +19,7 @@ from typing import Any
 
 from . import __version__
 from .assignment import Assignment, load
+from .choosing import shortened
 from .records import ItemResult, SubmissionResult, cut_message
 from .runner import SuiteRunner
 from .sandbox.client import Limits, Zygote, warm_torch
@@ -323,9 +324,16 @@ def notebook_label(name: str) -> str:
     return f"{name[:keep]}...{name[-keep:]}"
 
 
+# Characters of one exercise file's state. Each name it quotes is cut already where it lists the
+# upload; this bounds every other path in it (two folders of 60,000 characters, each holding an
+# exercise1.py, made a state of 120,000 quoted on the page's top and in every item's test).
+MAX_STATE = 2_000
+
+
 def file_states(file_notes: dict[str, str]) -> dict[str, str]:
-    """result.json's `files`: each exercise file's state, printable (see `student_record`)."""
-    return {f: printable(n) for f, n in file_notes.items()}
+    """result.json's `files`: each exercise file's state, printable (see `student_record`) and
+    cut in the middle past MAX_STATE characters, keeping its verdict and its advice."""
+    return {f: shortened(printable(n), MAX_STATE) for f, n in file_notes.items()}
 
 
 def decode_sources(sub: Submission, files: tuple[str, ...]):

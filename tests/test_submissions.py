@@ -310,6 +310,23 @@ def test_a_missing_exercise_beside_others_tells_what_the_upload_held(tmp_path):
     }
 
 
+def test_names_of_thousands_of_characters_are_cut_in_the_listing_of_what_the_upload_held(
+    tmp_path,
+):
+    """A zip may name an entry with 65,535 bytes: fifteen such names, quoted whole in each
+    missing exercise's state, made a results.json of 1.8 MB. Each is cut in the middle, its
+    start and its suffix kept."""
+    long = {f"{i:02d}" + "a" * 65_000 + ".txt": "x" for i in range(14)}
+    zipped = zip_bytes({**long, "exercise1.py": "x = 1\n"})
+    root = tree(tmp_path / "a", {"hw.zip": zipped})
+    [sub], _ = discover(root, FILES)
+    state = sub.absent["exercise2"]
+    assert state.startswith("missing: not in your upload, which held 00aaa")
+    assert len(state) < 15 * 130
+    assert ".txt, 01aaa" in state and state.count("...") == 14
+    assert state.endswith("aaa.txt, exercise1.py")
+
+
 def test_the_missing_reason_reaches_the_result_and_the_ta_list(grader, tmp_path):
     from grader.report.summary import summarize
 
@@ -319,6 +336,21 @@ def test_the_missing_reason_reaches_the_result_and_the_ta_list(grader, tmp_path)
     assert result["files"]["exercise3"].startswith("missing: not in your upload")
     [student] = summarize([result], ["a"])["students"]
     assert any("exercise3_final.py" in why for why in student["attention"])
+
+
+def test_a_state_quoting_paths_of_thousands_of_characters_is_cut_in_the_result(grader, tmp_path):
+    """Two folders of 60,000 characters, each with its own exercise1.py: the state named both
+    paths whole (120,000 characters on the page's top and in every item's test). The result
+    keeps its start and its advice."""
+    zipped = zip_bytes(
+        {"a" * 60_000 + "/exercise1.py": "x = 1\n", "b" * 60_000 + "/exercise1.py": "y\n"}
+    )
+    root = tree(tmp_path / "a", {"hw.zip": zipped, "exercise2.py": "z = 2\n"})
+    [sub], _ = discover(root, FILES)
+    state = grader.grade(sub).to_json()["files"]["exercise1"]
+    assert state.startswith("ambiguous: hw.zip/aaa")
+    assert state.endswith("not graded: keep one file named exercise1.py")
+    assert len(state) <= 2_000
 
 
 # ---- only regular files are read -------------------------------------------------------------
