@@ -1338,6 +1338,18 @@ def test_a_zip_lying_about_its_entry_count_is_still_capped(tmp_path):
     assert "more than the 10 the grader reads" in notes(by_name(subs)["mal"])
 
 
+def test_a_zip_refused_for_the_size_of_its_listing_says_so_not_a_false_count(tmp_path):
+    """A zip of a few entries with names of thousands of characters is refused for its
+    listing's bytes: it was said to hold "8 entries, more than the 10 the grader reads"."""
+    names = {f"{i}" + "n" * 2_000 + ".txt": "" for i in range(8)}
+    root = tree(tmp_path / "class", {"ada/exercise1.py": "a\n", "mal.zip": zip_bytes(names)})
+    subs, _ = discover(root, FILES, limits=UploadLimits(entries=10))
+    said = notes(by_name(subs)["mal"])
+    assert "more than the 10 the grader reads" not in said
+    assert "mal.zip lists its 8 entries in 16.0234 KiB, more than the 10 KiB the grader" in said
+    assert "zip only your exercise files, under their own names" in said
+
+
 def test_another_kind_of_exercise_file_is_one_entry_in_readers(tmp_path, monkeypatch):
     """How a notebook reader plugs in: a suffix and a function; a .py still wins beside it."""
     from grader import choosing
