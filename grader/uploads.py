@@ -321,6 +321,13 @@ def scan_folder(root: Path, parts: tuple[str, ...], budget: Budget) -> Entry:
 
 UPLOAD_TOO_LARGE = "the upload would exceed"  # how the byte budget's refusal reads
 NOT_A_ZIP = "not a readable zip"  # how an UploadError about a zip's own bytes begins
+# Python's zipfile refuses a whole zip whose listing marks a name as UTF-8 that is not (a zip
+# tool's mistake with a name in another alphabet, or a forged one); unzip reads it anyway.
+NAME_NOT_UTF8 = (
+    "its listing marks a file name as UTF-8 text that is not, so none of its names can be "
+    "trusted; zip the files again (Windows: Send to > Compressed folder; macOS: Compress), "
+    "or upload the exercise files themselves"
+)
 
 
 def zip_listing_size(f: BinaryIO) -> tuple[int, int]:
@@ -401,7 +408,10 @@ def scan_zip(
             f"{size_text(cap * 1024)} the grader reads (names that long are no exercise's): "
             "zip only your exercise files, under their own names"
         )
-    z = zipfile.ZipFile(f)
+    try:
+        z = zipfile.ZipFile(f)
+    except UnicodeDecodeError:  # a ValueError: it was quoted as "'utf-8' codec can't decode..."
+        raise UploadError(f"{NOT_A_ZIP}: {NAME_NOT_UTF8}") from None
     if len(z.infolist()) > cap:
         raise TooManyEntries(
             f"{label} holds {len(z.infolist())} entries, more than the {cap} the grader reads: "

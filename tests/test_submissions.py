@@ -1328,6 +1328,35 @@ def test_limits_hold_for_each_student_of_an_export_zip(tmp_path):
     assert subs[1].files["exercise2"] == b"deep"
 
 
+def utf8_flag_on_a_name_that_is_not(data: bytes, name: bytes, bad: bytes) -> bytes:
+    """The zip `data` with `name` replaced by `bad` (same length) and every central entry
+    flagged as holding UTF-8 names (bit 11)."""
+    out = bytearray(data.replace(name, bad))
+    at = out.find(b"PK\x01\x02")
+    while at >= 0:
+        out[at + 8 : at + 10] = (int.from_bytes(out[at + 8 : at + 10], "little") | 0x800).to_bytes(
+            2, "little"
+        )
+        at = out.find(b"PK\x01\x02", at + 4)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("alone", [True, False])
+def test_a_zip_with_a_name_falsely_marked_utf8_says_so_in_words_not_the_codec_s(tmp_path, alone):
+    """Python's zipfile refuses the whole zip; the note quoted its codec ("'utf-8' codec can't
+    decode byte 0xff in position 4: invalid start byte") and said nothing of what to do."""
+    zipped = utf8_flag_on_a_name_that_is_not(
+        zip_bytes({"exercise1.py": "x = 1\n", "NAMEX.txt": "y"}), b"NAMEX", b"NAME\xff"
+    )
+    beside = {} if alone else {"exercise2.py": "y = 2\n"}
+    root = tree(tmp_path / "s", {"hw.zip": zipped, **beside})
+    [sub], _ = discover(root, FILES)
+    said = notes(sub) + " | " + " | ".join(sub.absent.values())
+    assert "codec" not in said
+    assert "hw.zip is not a readable zip: its listing marks a file name as UTF-8" in said
+    assert "zip the files again" in said
+
+
 def test_a_zip_lying_about_its_entry_count_is_still_capped(tmp_path):
     data = bytearray(zip_bytes({f"f{i}.txt": "" for i in range(30)} | {"exercise1.py": "x"}))
     at = data.rfind(b"PK\x05\x06")
