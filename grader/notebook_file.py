@@ -34,7 +34,10 @@ def read_notebook(
 ) -> NotebookRead:
     """The exercise modules of a notebook file (notebook.read_cells). Raises NotebookError for
     what is not a readable notebook (not JSON, too old, too big)."""
-    return read_cells(cells_of(data, name), name, functions, allowance)
+    mended: list[str] = []
+    read = read_cells(cells_of(data, name, mended), name, functions, allowance)
+    read.notes[:0] = mended
+    return read
 
 
 def too_large(name: str) -> NotebookError:
@@ -45,8 +48,9 @@ def too_large(name: str) -> NotebookError:
     )
 
 
-def cells_of(data: bytes, name: str) -> list[dict]:
-    """A notebook file's cells; NotebookError, saying what to do, for what is not one."""
+def cells_of(data: bytes, name: str, mended: list[str] | None = None) -> list[dict]:
+    """A notebook file's cells; NotebookError, saying what to do, for what is not one. What was
+    mended to read it (`_mend`) is said in `mended`."""
     if len(data) > MAX_NOTEBOOK_BYTES:
         raise too_large(name)
     import nbformat  # here, not at the top: only notebook submissions pay for its import
@@ -68,7 +72,9 @@ def cells_of(data: bytes, name: str) -> list[dict]:
             warnings.simplefilter("ignore")  # missing cell ids and the like: read it anyway
             # Not nbformat.reads: its schema validation costs more than the reading, and this
             # reader checks every field it uses itself. Older versions are upgraded to 4.
-            nb = nbformat.convert(nbformat.reader.reads(text), 4)
+            raw = nbformat.reader.parse_json(text)
+            said = _mend(raw)
+            nb = nbformat.convert(_node(raw), 4)
     except (json.JSONDecodeError, nbformat.reader.NotJSONError) as e:
         raise NotebookError(
             f"{name} is not a notebook (not valid JSON: {str(e)[:200]}); download it again "
@@ -84,7 +90,58 @@ def cells_of(data: bytes, name: str) -> list[dict]:
     cells = nb.get("cells") if isinstance(nb, dict) else None
     if not isinstance(cells, list):
         raise NotebookError(f"{name} has no list of cells: it is not a Jupyter notebook")
+    if mended is not None:
+        mended += [f"{name}: {why}" for why in said]
     return [c for c in cells if isinstance(c, dict)]
+
+
+def _node(raw: object):
+    """nbformat.reader.reads of a parsed text: the version's own reading (lines joined)."""
+    import nbformat
+
+    major, minor = nbformat.reader.get_version(raw)
+    if major not in nbformat.versions:
+        raise nbformat.NBFormatError(f"Unsupported nbformat version {major!r}")
+    return nbformat.versions[major].to_notebook_json(raw, minor=minor)
+
+
+def _mend(raw: object) -> list[str]:
+    """Mend, in place, what no editor writes but nbformat's reading trips on, and say what was
+    mended. Such a notebook was refused whole, in Python's words ("TypeError: sequence item 0:
+    expected str instance, int found", "Unsupported nbformat version 4" of a version written
+    "4"), a 0 for the good cells beside the odd one, and no cell named to look at.
+
+    - A version written as text ("4") is read as its number.
+    - The outputs and attachments of every cell are left out: the grader reads neither, and
+      nbformat joins their lines too.
+    - A cell that is no object is left out (the grader reads none: `cells_of`).
+    - A cell's source given as a list of lines holding something else than text (a number,
+      null) is read as its lines of text; the note names the cell.
+    """
+    if not isinstance(raw, dict):
+        return []
+    for key in ("nbformat", "nbformat_minor"):
+        if isinstance(raw.get(key), str) and raw[key].strip().isdigit():
+            raw[key] = int(raw[key])
+    cells = raw.get("cells")
+    if not isinstance(cells, list):
+        return []
+    said = []
+    raw["cells"] = [c for c in cells if isinstance(c, dict)]
+    for number, cell in enumerate(raw["cells"], 1):
+        cell.pop("attachments", None)
+        if "outputs" in cell:
+            cell["outputs"] = []
+        source = cell.get("source")
+        if isinstance(source, list) and not all(isinstance(line, str) for line in source):
+            odd = sorted({type(line).__name__ for line in source if not isinstance(line, str)})
+            cell["source"] = [line for line in source if isinstance(line, str)]
+            said.append(
+                f"cell {number}'s source holds {', '.join(odd)} among its lines of text, which "
+                "no notebook editor writes: read without them (save the notebook again in "
+                "Jupyter or Colab)"
+            )
+    return said
 
 
 def _not_utf8(name: str, data: bytes, error: UnicodeDecodeError) -> str:

@@ -497,6 +497,35 @@ def test_a_notebook_too_big_to_read_is_refused_with_the_fix(monkeypatch):
         read(data)
 
 
+def test_a_cell_whose_lines_hold_other_than_text_is_read_without_them_and_named():
+    """A cell's source list holding a number or null (no editor writes one; a script or a hand
+    edit does) refused the whole notebook, in Python's words ("TypeError: sequence item 0:
+    expected str instance, int found"): the good cells beside it scored 0."""
+    odd = code("x = 1\n")
+    odd["source"] = [1, None, "y = 2\n"]
+    r = read([odd, code(ONE)])
+    assert r.functions["exercise1"] == ["dlogits"]
+    assert r.notes[0] == (
+        "Copy of backprop_ninja.ipynb: cell 1's source holds NoneType, int among its lines of "
+        "text, which no notebook editor writes: read without them (save the notebook again in "
+        "Jupyter or Colab)"
+    )
+
+
+def test_outputs_holding_other_than_text_and_a_version_written_as_text_do_not_refuse_a_notebook():
+    """The grader reads no output, yet an output's line that was a number refused the notebook
+    (nbformat joins their lines), and `"nbformat": "4"` read as "Unsupported nbformat version
+    4", whose advice was to save it as nbformat 4."""
+    printed = stream("a\n")
+    printed["text"] = ["a\n", 5]
+    data = json.loads(save([code(ONE, outputs=[printed, image()])]))
+    data["nbformat"], data["nbformat_minor"] = "4", "5"
+    data["cells"].append(7)
+    r = read(json.dumps(data).encode())
+    assert r.functions["exercise1"] == ["dlogits"]
+    assert not any("source holds" in n for n in r.notes)
+
+
 def empty_objects(count: int) -> bytes:
     """A notebook whose cells are `count` empty objects: 3 bytes each, zipped to almost nothing."""
     return (
