@@ -322,6 +322,8 @@ def note_missing(
     wanted = ", ".join(f + ".py" for f in files)
     held = upload_held(top)
     notes = budget.notes
+    if any(v is None for v in contents.values()):
+        notes += other_archives(top)
     if not any(v is not None for v in contents.values()) and not absent:
         notes.append(
             f"{NOTHING_FOUND} (expected {wanted}, or a notebook that defines their "
@@ -333,6 +335,36 @@ def note_missing(
             if f not in found:
                 odd = not_regular(top, f, files)
                 absent[f] = f"{MISSING_BESIDE}{held}" if odd is None else skipped(top, odd, budget)
+
+
+# Archives of kinds the grader does not open (only zips are), by the ends of their names: the
+# student who uploaded hw.rar read only "the upload held: hw.rar" beside a 0.
+OTHER_ARCHIVES = {
+    ".rar": "a RAR archive",
+    ".7z": "a 7-Zip archive",
+    ".tar": "a tar archive",
+    ".tar.gz": "a tar archive",
+    ".tgz": "a tar archive",
+    ".tar.bz2": "a tar archive",
+    ".tar.xz": "a tar archive",
+    ".gz": "a gzip file",
+    ".bz2": "a bzip2 file",
+    ".xz": "an xz file",
+}
+
+
+def other_archives(top: Entry) -> list[str]:
+    """A note for each archive of the upload the grader does not open, saying what to upload."""
+    notes = []
+    for e in top.walk():
+        lower = e.name.lower()
+        kind = next((k for s, k in OTHER_ARCHIVES.items() if lower.endswith(s)), None)
+        if e.kind == "file" and kind:
+            notes.append(
+                f"{shortened(relative(top, e))} is {kind}, which the grader does not open: "
+                "upload a .zip instead (or the files themselves)"
+            )
+    return notes[:LISTED]
 
 
 def not_regular(top: Entry, f: str, files: tuple[str, ...]) -> Entry | None:

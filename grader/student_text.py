@@ -258,8 +258,29 @@ def wide_text(data: bytes) -> str:
     return ""
 
 
+def renamed_file(file: str, data: bytes) -> str:
+    """What a file given a .py name holds instead, when that is a zip or a notebook, with what
+    to upload; else "". Each failed as what Python made of it: "a binary file", or, of a
+    notebook, "NameError: name 'null' is not defined" under a line of its JSON."""
+    if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return (
+            f"{file}.py is a zip archive renamed, not Python source: upload it under a name "
+            "ending in .zip (zips are opened), or the files in it"
+        )
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"{") and b'"cells"' in data and b'"nbformat"' in data:
+        return (
+            f"{file}.py holds a Jupyter notebook (its JSON), not Python source: upload the "
+            "notebook under a name ending in .ipynb (notebooks are read), or copy your "
+            f"functions into {file}.py"
+        )
+    return ""
+
+
 def undecodable(file: str, data: bytes) -> str:
     """Why a file's bytes are no Python source to run, or "" when they are UTF-8 text."""
+    if renamed := renamed_file(file, data):
+        return renamed
     if wide := wide_text(data):
         # Its NULs said "a binary file" of a text file, which its student can open and read.
         return (

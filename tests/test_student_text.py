@@ -128,6 +128,26 @@ def test_a_binary_file_is_still_called_binary() -> None:
     )
 
 
+def test_a_zip_or_a_notebook_given_a_py_name_is_called_what_it_is() -> None:
+    """A zip renamed exercise1.py was "a binary file"; a notebook renamed exercise2.py failed
+    its import with "NameError: name 'null' is not defined" under a line of its JSON."""
+    import io
+    import json
+    import zipfile
+
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as z:
+        z.writestr("exercise1.py", "x = 1\n")
+    said = undecodable("exercise1", packed.getvalue())
+    assert said.startswith("exercise1.py is a zip archive renamed, not Python source")
+    assert "name ending in .zip" in said
+    notebook = {"cells": [{"cell_type": "code", "source": "x = None\n"}], "nbformat": 4}
+    said = undecodable("exercise2", b"\xef\xbb\xbf\n " + json.dumps(notebook).encode())
+    assert said.startswith("exercise2.py holds a Jupyter notebook (its JSON), not Python source")
+    assert "name ending in .ipynb" in said
+    assert undecodable("exercise2", b'cells = {"nbformat": 4}\n') == ""
+
+
 def test_the_check_says_a_missing_file_s_reason_once_for_its_exercise(grader) -> None:
     """`grader check` and check.py printed "-> exercise1.py: not in your upload, which held
     ..." under each of exercise 1's 26 rows: the first row says it, the others "as above"."""

@@ -327,6 +327,16 @@ def test_names_of_thousands_of_characters_are_cut_in_the_listing_of_what_the_upl
     assert state.endswith("aaa.txt, exercise1.py")
 
 
+@pytest.mark.parametrize("beside", [{}, {"exercise1.py": "x = 1\n"}])
+def test_an_archive_of_a_kind_not_opened_is_named_with_what_to_upload(tmp_path, beside):
+    """Only zips are opened: a student who uploaded hw.rar read "the upload held: hw.rar"."""
+    root = tree(tmp_path / "s", {"hw.rar": b"Rar!\x1a\x07\x00", "b.TAR.GZ": b"\x1f\x8b", **beside})
+    sub = read_submission(root, "s", FILES, tmp_path / "work")
+    said = notes(sub)
+    assert "hw.rar is a RAR archive, which the grader does not open: upload a .zip" in said
+    assert "b.TAR.GZ is a tar archive, which the grader does not open" in said
+
+
 def test_the_missing_reason_reaches_the_result_and_the_ta_list(grader, tmp_path):
     from grader.report.summary import summarize
 
