@@ -112,6 +112,8 @@ def _mend(raw: object) -> list[str]:
     "4"), a 0 for the good cells beside the odd one, and no cell named to look at.
 
     - A version written as text ("4") is read as its number.
+    - Metadata that is no object (the notebook's or a cell's) is read as none: nbformat takes
+      keys out of it ("TypeError: pop expected at most 1 argument"); tags are all it is read for.
     - The outputs and attachments of every cell are left out: the grader reads neither, and
       nbformat joins their lines too.
     - A cell that is no object is left out (the grader reads none: `cells_of`).
@@ -123,12 +125,16 @@ def _mend(raw: object) -> list[str]:
     for key in ("nbformat", "nbformat_minor"):
         if isinstance(raw.get(key), str) and raw[key].strip().isdigit():
             raw[key] = int(raw[key])
+    if "metadata" in raw and not isinstance(raw["metadata"], dict):
+        raw["metadata"] = {}
     cells = raw.get("cells")
     if not isinstance(cells, list):
         return []
     said = []
     raw["cells"] = [c for c in cells if isinstance(c, dict)]
     for number, cell in enumerate(raw["cells"], 1):
+        if "metadata" in cell and not isinstance(cell["metadata"], dict):
+            cell["metadata"] = {}
         cell.pop("attachments", None)
         if "outputs" in cell:
             cell["outputs"] = []

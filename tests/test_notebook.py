@@ -514,13 +514,16 @@ def test_a_cell_whose_lines_hold_other_than_text_is_read_without_them_and_named(
 
 def test_outputs_holding_other_than_text_and_a_version_written_as_text_do_not_refuse_a_notebook():
     """The grader reads no output, yet an output's line that was a number refused the notebook
-    (nbformat joins their lines), and `"nbformat": "4"` read as "Unsupported nbformat version
-    4", whose advice was to save it as nbformat 4."""
+    (nbformat joins their lines), `"nbformat": "4"` read as "Unsupported nbformat version 4",
+    whose advice was to save it as nbformat 4, and metadata that was a list read as "TypeError:
+    pop expected at most 1 argument"."""
     printed = stream("a\n")
     printed["text"] = ["a\n", 5]
     data = json.loads(save([code(ONE, outputs=[printed, image()])]))
     data["nbformat"], data["nbformat_minor"] = "4", "5"
     data["cells"].append(7)
+    data["cells"].append({"cell_type": "code", "metadata": ["odd"], "source": "x = 1\n"})
+    data["metadata"] = "odd"
     r = read(json.dumps(data).encode())
     assert r.functions["exercise1"] == ["dlogits"]
     assert not any("source holds" in n for n in r.notes)
