@@ -1045,6 +1045,31 @@ def test_the_upload_listing_follows_no_link(tmp_path: Path) -> None:
     assert upload_listing(tmp_path) == "your upload holds: gone, notes/, probe"
 
 
+@pytest.mark.parametrize(
+    ("files", "said"),
+    [
+        ({"notes.txt": "x"}, "the upload held: notes.txt"),
+        ({}, "your upload was empty"),
+        ({"hw": None}, "your upload holds: hw/"),
+    ],
+)
+def test_the_upload_s_files_are_named_once(tmp_path: Path, files: dict, said: str) -> None:
+    """The page's top read "the upload held: notes.txt" and then "your upload holds: notes.txt":
+    the listing of the top is added only where no note names what the upload held."""
+    from grader.gradescope.run import load_submission
+
+    (tmp_path / "submission").mkdir()
+    for name, text in files.items():
+        if text is None:
+            (tmp_path / "submission" / name).mkdir()
+        else:
+            (tmp_path / "submission" / name).write_text(text)
+    sub = load_submission(tmp_path / "submission", ("exercise1", "exercise2"), tmp_path)
+    assert [n for n in sub.notes if said in n], sub.notes
+    for name in files:
+        assert sum(name in n for n in sub.notes) == 1, sub.notes
+
+
 def test_relative_paths_are_the_callers(autograder_zip: Path, tmp_path: Path) -> None:
     """docs/gradescope.md runs `GRADER_PYTHON=.venv/bin/python .../run_autograder`: the script
     changed folder before running that path, which then named nothing, and the documented test

@@ -19,6 +19,7 @@ import time
 import traceback
 from pathlib import Path
 
+from ..choosing import NOTHING_FOUND, UPLOAD_HELD
 from ..report.render import write_atomic
 from ..submissions import Submission, SubmissionError, read_submission, temporary_workdir
 from ..valid_text import valid_json
@@ -105,9 +106,17 @@ def load_submission(path: Path, files: tuple[str, ...], workdir: Path) -> Submis
         sub = read_submission(path, SUBMISSION, files, workdir)
     except (OSError, ValueError, SubmissionError) as e:
         sub = Submission(SUBMISSION, empty, notes=[f"your upload could not be read: {e}"])
-    if all(v is None for v in sub.files.values()):
+    if all(v is None for v in sub.files.values()) and not _upload_named(sub.notes):
         sub.notes.append(upload_listing(path))
     return sub
+
+
+def _upload_named(notes: list[str]) -> bool:
+    """Whether a note already names the upload's files (the one on finding no exercise file):
+    the page's top said "the upload held: notes.txt", then "your upload holds: notes.txt"."""
+    return any(
+        n.startswith(NOTHING_FOUND) and not n.endswith(f"{UPLOAD_HELD}no files") for n in notes
+    )
 
 
 def upload_listing(path: Path) -> str:
