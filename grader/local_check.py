@@ -391,8 +391,8 @@ class LocalSession:
         """As the grader's Session.call, `scope` included: a timeout skips the function's
         later calls in its own scope only."""
         f = self.files.get(file)
-        if f is None:
-            return Outcome("missing", left_out(file, self.absent.get(file, "")))
+        if f is None:  # the file's own absence, as the grader's Session.call says it
+            return Outcome("missing", left_out(file, self.absent.get(file, "")), whole_file=True)
         if (file, func, scope) in self.timed_out:
             return Outcome("timeout", f"skipped: `{func}` timed out on an earlier case")
         problem = self._declared(f, func)

@@ -252,9 +252,11 @@ class Session:
     ) -> Outcome | None:
         """Why `file.func` cannot be called now, or None (its process is then up and loaded)."""
         if f is None or f.source is None:
+            # The file's own absence, the same for every call: a training run says it as it
+            # is, not as its first step's failure ("step 1: exercise3.py: not in your upload").
             if self.notebook:
-                return Outcome("missing", not_in_notebook(file, self.notebook))
-            return Outcome("missing", left_out(file, self.absent.get(file, "")))
+                return Outcome("missing", not_in_notebook(file, self.notebook), whole_file=True)
+            return Outcome("missing", left_out(file, self.absent.get(file, "")), whole_file=True)
         if self.stopped:
             return Outcome("error", "grading was stopped before this call")
         if time.monotonic() > self.deadline:

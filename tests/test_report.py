@@ -286,6 +286,22 @@ def test_a_file_not_in_the_upload_is_said_once_for_its_exercise(grader, tmp_path
     assert "hidden cases passed" not in html and "hidden case passed" not in html
 
 
+def test_exercise_3_not_in_the_upload_is_said_once_training_run_included(grader, tmp_path):
+    """Of an upload without exercise3.py, the training run's case read "step 1: exercise3.py:
+    not in your upload, ..." where its seven gradient items read the reason alone: the
+    exercise's box never showed, and each of its eight rows repeated the reason."""
+    held = "missing: not in your upload, which held exercise1.py, exercise2.py"
+    files = {f: solution(f).encode() for f in ("exercise1", "exercise2")}
+    sub = Submission("bob", {**files, "exercise3": None}, absent={"exercise3": held})
+    result = grader.grade(sub).to_json()
+    (training,) = [i for i in result["items"] if i["id"] == "exercise3.training"]
+    reason = "exercise3.py: not in your upload, which held exercise1.py, exercise2.py"
+    assert [c["message"] for c in training["cases"]] == [reason]
+    html = write_submission_report(result, tmp_path).read_text(encoding="utf-8")
+    (box,) = Tags(html).find("div", id="file-unread-exercise3")
+    assert html.count("not graded: see the box above") == 8
+
+
 @pytest.mark.parametrize(
     "exercise1, why",
     [

@@ -1769,3 +1769,35 @@ def test_a_kernel_s_own_change_to_torch_between_two_checks_stays_the_kernel_s(
         assert torch.exp is mine
     finally:
         torch.exp = real
+
+
+LOCAL_TRAINING_MESSAGE = """
+import sys
+from pathlib import Path
+from grader.backprop_ninja.student_check_driver import check
+
+result = check(Path(sys.argv[1]))
+(training,) = [i for i in result["items"] if i["id"] == "exercise3.training"]
+print(training["cases"][0]["message"])
+"""
+
+
+def test_check_py_says_a_missing_exercise3_as_the_grader_does_on_the_training_row(tmp_path):
+    """check.py's training row read "step 1: exercise3.py: not in your upload, ..." for a folder
+    without exercise3.py, where its seven gradient rows read the reason alone: the file's
+    absence is the whole file's, as in the grader, not the run's first step's."""
+    from conftest import ROOT
+
+    for name in ("exercise1", "exercise2"):
+        (tmp_path / f"{name}.py").write_text(solution(name))
+    done = subprocess.run(
+        [sys.executable, "-c", LOCAL_TRAINING_MESSAGE, str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr
+    said = "exercise3.py: not in your upload, which held exercise1.py, exercise2.py"
+    assert done.stdout.strip().splitlines()[-1] == said

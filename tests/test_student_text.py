@@ -163,3 +163,22 @@ def test_the_check_says_a_missing_file_s_reason_once_for_its_exercise(grader) ->
     said = [line for line in block.splitlines() if line.startswith("      -> ")]
     assert said[0] == f"      -> exercise1.py: {held.removeprefix('missing: ')}"
     assert said[1:] == ["      -> as above"] * 25
+
+
+def test_the_check_says_exercise_3_s_reason_once_under_its_training_row_too(grader) -> None:
+    """Of an upload without exercise3.py, the check's training row read "-> step 1:
+    exercise3.py: not in your upload, ..." under seven rows of "as above"."""
+    from conftest import solution
+
+    from grader.submissions import Submission
+
+    held = "missing: not in your upload, which held exercise1.py, exercise2.py"
+    files = {f: solution(f).encode() for f in ("exercise1", "exercise2")}
+    sub = Submission("bob", {**files, "exercise3": None}, absent={"exercise3": held})
+    table = render(grader.grade(sub).to_json(), where="bob")
+    block = table.split("\nexercise3 ", 1)[1]
+    said = [line for line in block.splitlines() if line.startswith("      -> ")]
+    assert (
+        said
+        == [f"      -> exercise3.py: {held.removeprefix('missing: ')}"] + ["      -> as above"] * 7
+    )
