@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -38,7 +39,6 @@ def _prestart_sandbox(
     command reads and writes, as its grader will name them (a zygote told fewer may be
     replaced: client.Zygote)."""
     import contextlib
-    import signal
 
     from .sandbox import launch
 
@@ -124,6 +124,24 @@ def list_assignments() -> None:
         click.echo(f"{a.name}\t{a.title}")
 
 
+def _say_interrupted(out: Path, signum: int, started: bool = True) -> NoReturn:
+    """Say what a stopped `grader grade` keeps and how to go on, then exit 128 + `signum`, as a
+    shell reports a signal. To the process's own stderr: with -j 1, pytest grades in a thread
+    of this process and holds sys.stderr for its capture while a test runs, which a Ctrl-C can
+    interrupt. At once: tearing torch down at exit takes seconds, and nothing is left.
+    `started`: whether grading had begun (before, nothing was written, and OUT may be gone)."""
+    kept = (
+        f"every result written so far is kept in {out}; run the same command again to grade "
+        "the rest"
+        if started
+        else "stopped before grading began, nothing written; run the same command again to grade"
+    )
+    click.echo(f"\ninterrupted: {kept}{_stale_class_files(out)}", file=sys.__stderr__)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(128 + signum)
+
+
 def _stale_class_files(out: Path) -> str:
     """What an interrupted run leaves stale: the class's files are written only when a run
     ends, so those in OUT are an earlier run's, whose scores a regraded result may contradict."""
@@ -201,16 +219,23 @@ def grade(
     from .out_folder import make_out, unmake_out
     from .submissions import SubmissionError
 
-    size = 1 if one else _class_size(path, leave_out=out)
+    made: list[Path] = []
     try:
-        made = make_out(out)  # before the sandbox starts, which hides it (out_folder.make_out)
-    except SubmissionError as e:
-        raise click.ClickException(str(e)) from None
-    # With -j N, one for each grader process; on huge pages for a class that pays for them.
-    _prestart_sandbox(jobs, submissions=size, keep_out=(path, out))
-    from .batch import grade_batch, stopped_by
-    from .report.terminal import terminal_summary
-    from .uploads import UploadLimits
+        size = 1 if one else _class_size(path, leave_out=out)
+        try:
+            made = make_out(out)  # before the sandbox starts, which hides it (make_out)
+        except SubmissionError as e:
+            raise click.ClickException(str(e)) from None
+        # With -j N, one for each grader process; on huge pages for a class that pays for them.
+        _prestart_sandbox(jobs, submissions=size, keep_out=(path, out))
+        from .batch import grade_batch, stopped_by
+        from .report.terminal import terminal_summary
+        from .uploads import UploadLimits
+    except KeyboardInterrupt:
+        # Ctrl-C while torch loads, before the batch's own handlers: click's "Aborted!" and
+        # exit 1 said nothing of OUT, where the documented stop says what is kept (exit 130).
+        unmake_out(made)
+        _say_interrupted(out, signal.SIGINT, started=False)
 
     try:
         limits = UploadLimits.parse(upload_limits)
@@ -232,18 +257,7 @@ def grade(
         unmake_out(made)
         raise click.ClickException(str(e)) from None
     except KeyboardInterrupt:
-        # Ctrl-C, or SIGTERM (batch.stopped_by). To the process's own stderr: with -j 1, pytest
-        # grades in a thread of this process and holds sys.stderr for its capture while a test
-        # runs, which a Ctrl-C can interrupt.
-        click.echo(
-            f"\ninterrupted: every result written so far is kept in {out}; run the same "
-            f"command again to grade the rest{_stale_class_files(out)}",
-            file=sys.__stderr__,
-        )
-        sys.stdout.flush()
-        sys.stderr.flush()
-        # At once: tearing torch down at exit takes seconds, and nothing is left.
-        os._exit(128 + stopped_by())
+        _say_interrupted(out, stopped_by())  # Ctrl-C, or SIGTERM (batch.stopped_by)
     click.echo(
         terminal_summary(
             done,

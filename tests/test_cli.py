@@ -8,6 +8,7 @@ disk: the counts, every submission that needs a look with its reasons, and the p
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -379,6 +380,40 @@ def test_ctrl_c_says_the_class_files_are_an_earlier_run_s(tmp_path):
     run = _interrupted(tmp_path)
     assert run.returncode == 130, run.stderr
     assert "summary.html and grades.csv are still the last finished run's" in run.stderr
+
+
+INTERRUPTED_WHILE_TORCH_LOADS = """
+import sys
+from grader import cli
+
+def _prestart_sandbox(*args, **kwargs):
+    raise KeyboardInterrupt  # Ctrl-C in the first seconds: the sandbox starting, torch loading
+
+cli._prestart_sandbox = _prestart_sandbox
+cli.main(["grade", sys.argv[1], "--out", sys.argv[2], "--no-progress"])
+"""
+
+
+def test_ctrl_c_while_the_grader_starts_says_how_to_go_on(tmp_path):
+    """Ctrl-C in a batch's first seconds (its sandbox starting, torch loading: before the
+    batch's own handlers) printed click's "Aborted!" and exited 1, where the README promises
+    the stop's message and exit 130; the results folder it had just made stayed, empty."""
+    from conftest import ROOT
+
+    (tmp_path / "class").mkdir()
+    run = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_WHILE_TORCH_LOADS, str(tmp_path / "class"), "new"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 130, run.stderr
+    assert "Aborted" not in run.stderr
+    assert "interrupted: stopped before grading began, nothing written" in run.stderr
+    assert "run the same command again" in run.stderr
+    assert not (tmp_path / "new").exists()
 
 
 class _Stop(Exception):
