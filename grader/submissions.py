@@ -892,6 +892,17 @@ def find(
     raise AssertionError("the last shape matches everything")
 
 
+def _one_file(path: Path) -> str:
+    """Why a PATH that is one file, neither a zip nor a notebook, is not graded, and the fix.
+    A TA's `grader grade alice/exercise2.py` was told the file was "not a readable zip (it has
+    no end record, as when a download is cut short)", as of a download broken on its way."""
+    return (
+        f"{path} is a single file, not a submission: the grader reads a folder or a zip of "
+        "a student's files, or a notebook; give the folder holding it "
+        f"(`grader grade {path.parent} --one` grades that folder as one student's upload)"
+    )
+
+
 def _is_out(real: Path, e: Entry, out: Path) -> bool:
     """Whether entry `e` at the top of folder `real` (resolved) is the batch's OUT (`out`,
     resolved): its results would otherwise be graded as a student's on the next run. A folder
@@ -938,6 +949,8 @@ def _input(path: Path, real: Path, mode: int, limits, stack) -> Input:
             f"{path} is too large to be read as one zip ({e}): unzip it and grade the folder"
         ) from None
     except (UploadError, OSError, ValueError, EOFError) as e:
+        if not path.name.casefold().endswith(".zip"):
+            raise SubmissionError(_one_file(path)) from None
         raise SubmissionError(
             f"{path} is a file but not a readable zip ({str(e).removeprefix(NOT_A_ZIP + ': ')}): "
             "give a submission folder or zip, a folder of submissions, or a Gradescope export zip"

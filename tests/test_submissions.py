@@ -1298,9 +1298,19 @@ def test_bad_inputs_name_the_problem(tmp_path):
 
     with pytest.raises(SubmissionError, match="does not exist"):
         discover(tmp_path / "nope", FILES)
-    (tmp_path / "x.txt").write_text("hi")
+    (tmp_path / "x.zip").write_text("hi")
     with pytest.raises(SubmissionError, match="not a readable zip"):
-        discover(tmp_path / "x.txt", FILES)
+        discover(tmp_path / "x.zip", FILES)
+    # One student's file given on its own: not "a download cut short", but the fix.
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "exercise2.py").write_text(solution("exercise2"))
+    for name in ("alice/exercise2.py", "x.txt"):
+        (tmp_path / "x.txt").write_text("hi")
+        with pytest.raises(SubmissionError) as e:
+            discover(tmp_path / name, FILES)
+        said = str(e.value)
+        assert "is a single file, not a submission" in said and "cut short" not in said
+        assert f"grader grade {(tmp_path / name).parent} --one" in said
     os.mkfifo(tmp_path / "f.zip")
     with pytest.raises(SubmissionError, match="FIFO"):
         discover(tmp_path / "f.zip", FILES)
