@@ -143,6 +143,28 @@ def test_a_long_name_is_cut_on_the_terminal(tmp_path):
     assert "): no exercise files found" in line
 
 
+def test_one_upload_graded_into_a_class_s_out_says_how_to_update_the_class_pages(tmp_path):
+    """A regrade with --one into the class's OUT (as the README's "a regrade" reads) was told
+    that OUT "also holds the reports of" every classmate: "remove them, or grade into an empty
+    folder", and nothing of summary.html and grades.csv, which kept the old score."""
+    from grader.report.html import REPORT
+    from grader.report.terminal import terminal_summary
+
+    for name in ("x", "ada", "bob"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / REPORT).write_text("<html></html>")
+    (tmp_path / "summary.json").write_text("{}")
+    result = {"submission": "x", "student": {}, "files": {"exercise1": "submitted"}, "items": []}
+    text = terminal_summary([result], ["x"], graded=1, reused=0, out=tmp_path, is_batch=False)
+    assert "remove them" not in text and "also holds" not in text
+    assert text.splitlines()[-1] == (
+        f"{tmp_path}'s summary.html and grades.csv are the last class run's, without this "
+        f"result: run the class's command again (grader grade CLASS --out {tmp_path}) to bring "
+        "them up to date; it regrades only the submissions whose files changed, and takes "
+        "each one's name, email and SID from the class again"
+    )
+
+
 def test_reports_an_earlier_run_left_in_out_are_said_to_be_no_part_of_this_run(tmp_path):
     """A class graded again after a student's upload was taken out (or another class graded
     into the same OUT) left that report folder beside this run's without a word."""

@@ -10,7 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from .html import REPORT, STUDENT_REPORT, group_members
-from .summary import GRADES_CSV, SUMMARY_HTML, attention, fragile_ids_note, gradebook_sids
+from .summary import (
+    GRADES_CSV,
+    SUMMARY_HTML,
+    SUMMARY_JSON,
+    attention,
+    fragile_ids_note,
+    gradebook_sids,
+)
 
 # Lines of "needs a look" printed: a class of 1,500 empty folders printed 1,500, scrolling what
 # the command did and where its pages are out of sight; summary.html lists them all.
@@ -66,7 +73,9 @@ def terminal_summary(
     if student_reports:
         lines.append(f"students' copies: {out}/<submission>/{STUDENT_REPORT}")
     earlier = _earlier_reports(out, folders)
-    if earlier:
+    if not is_batch and (out / SUMMARY_JSON).is_file():
+        lines.append(_class_left_as_it_was(out))
+    elif earlier:
         shown = ", ".join(earlier[:5]) + (f" and {len(earlier) - 5} more" if earlier[5:] else "")
         lines.append(
             f"{out} also holds the reports of {len(earlier)} {_s(len(earlier))} this run did "
@@ -74,6 +83,18 @@ def terminal_summary(
             "remove them, or grade into an empty folder"
         )
     return "\n".join(_printable(line) for line in lines)
+
+
+def _class_left_as_it_was(out: Path) -> str:
+    """One upload graded into a class's OUT (`--one`, a regrade): the class's pages stay the
+    last class run's. The line said to remove the classmates' reports, "or grade into an empty
+    folder", and nothing of the summary and gradebook, which still held the old score."""
+    return (
+        f"{out}'s {SUMMARY_HTML} and {GRADES_CSV} are the last class run's, without this "
+        f"result: run the class's command again (grader grade CLASS --out {out}) to bring "
+        "them up to date; it regrades only the submissions whose files changed, and takes "
+        "each one's name, email and SID from the class again"
+    )
 
 
 def _earlier_reports(out: Path, folders: list[str]) -> list[str]:
