@@ -124,15 +124,16 @@ def list_assignments() -> None:
         click.echo(f"{a.name}\t{a.title}")
 
 
-def _say_interrupted(out: Path, signum: int, started: bool = True) -> NoReturn:
+def _say_interrupted(out: Path, signum: int, started: bool = True, force: bool = False) -> NoReturn:
     """Say what a stopped `grader grade` keeps and how to go on, then exit 128 + `signum`, as a
     shell reports a signal. To the process's own stderr: with -j 1, pytest grades in a thread
     of this process and holds sys.stderr for its capture while a test runs, which a Ctrl-C can
     interrupt. At once: tearing torch down at exit takes seconds, and nothing is left.
-    `started`: whether grading had begun (before, nothing was written, and OUT may be gone)."""
+    `started`: whether grading had begun (before, nothing was written, and OUT may be gone).
+    `force`: the same command, --force and all, would regrade what this run had finished."""
+    again = "the same command without --force" if force else "the same command"
     kept = (
-        f"every result written so far is kept in {out}; run the same command again to grade "
-        "the rest"
+        f"every result written so far is kept in {out}; run {again} again to grade the rest"
         if started
         else "stopped before grading began, nothing written; run the same command again to grade"
     )
@@ -257,7 +258,7 @@ def grade(
         unmake_out(made)
         raise click.ClickException(str(e)) from None
     except KeyboardInterrupt:
-        _say_interrupted(out, stopped_by())  # Ctrl-C, or SIGTERM (batch.stopped_by)
+        _say_interrupted(out, stopped_by(), force=force)  # Ctrl-C, or SIGTERM (stopped_by)
     click.echo(
         terminal_summary(
             done,

@@ -366,17 +366,17 @@ def grade_batch(*args, **kwargs):
     raise KeyboardInterrupt
 
 batch.grade_batch = grade_batch
-cli.main(["grade", sys.argv[1], "--out", sys.argv[2], "--no-progress"])
+cli.main(["grade", sys.argv[1], "--out", sys.argv[2], "--no-progress", *sys.argv[3:]])
 """
 
 
-def _interrupted(out: Path):
+def _interrupted(out: Path, *options: str):
     """`grader grade` of an empty class into `out`, stopped by Ctrl-C as grading starts."""
     from conftest import ROOT
 
     (out / "class").mkdir()
     return subprocess.run(
-        [sys.executable, "-c", INTERRUPTED_WHILE_CAPTURED, str(out / "class"), str(out)],
+        [sys.executable, "-c", INTERRUPTED_WHILE_CAPTURED, str(out / "class"), str(out), *options],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -402,6 +402,14 @@ def test_ctrl_c_says_the_class_files_are_an_earlier_run_s(tmp_path):
     run = _interrupted(tmp_path)
     assert run.returncode == 130, run.stderr
     assert "summary.html and grades.csv are still the last finished run's" in run.stderr
+
+
+def test_ctrl_c_of_a_forced_run_says_to_go_on_without_force(tmp_path):
+    """A --force run stopped midway said "run the same command again to grade the rest": the
+    same command, --force and all, regraded what it had finished too."""
+    run = _interrupted(tmp_path, "--force")
+    assert run.returncode == 130, run.stderr
+    assert "run the same command without --force again to grade the rest" in run.stderr
 
 
 INTERRUPTED_WHILE_TORCH_LOADS = """
