@@ -1192,6 +1192,28 @@ def test_a_groups_members_are_told_apart_on_the_report_and_the_summary(graded):
     assert "Bob Partner</a><br>" in html.replace("</bdi>", "").replace("<bdi>", "")
 
 
+def test_a_ctrl_c_while_the_summary_is_drawn_leaves_every_class_file_the_last_run_s(
+    tmp_path, monkeypatch
+):
+    """summary.json and grades.csv were written before summary.html was drawn: a Ctrl-C in
+    between left the gradebook this run's beside the last run's page, where the command says
+    the class's files are all the last finished run's."""
+    from grader.report import summary as summary_module
+
+    result = {"submission": "x", "score": 1, "max_score": 2, "items": [], "files": {}}
+    write_batch_reports([result], tmp_path, ["x"])
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    assert set(before) == {"summary.json", "summary.html", "grades.csv"}
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(summary_module, "render_summary", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_batch_reports([{**result, "score": 2}], tmp_path, ["x"])
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
+
+
 # ---- the documented contract ---------------------------------------------------------------
 
 

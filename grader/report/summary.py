@@ -42,11 +42,18 @@ def write_batch_reports(results: list[dict], out: Path, folders: list[str]) -> d
     Returns the summary (summary.json as a dict).
     """
     summary = summarize(results, folders)
-    out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / SUMMARY_JSON, jsontext.dumps(summary, indent=1, ensure_ascii=False))
-    write_atomic(out / GRADES_CSV, gradebook_csv(results))
     titles = dict.fromkeys(assignment_title(r.get("assignment")) for r in results)
-    write_atomic(out / SUMMARY_HTML, render_summary(summary, ", ".join(t for t in titles if t)))
+    # All three drawn before any is written: a Ctrl-C while summary.html was drawn (a class of
+    # 1,000 takes a while) left a new summary.json and grades.csv beside the last run's page,
+    # where the command says the class's files are all the last finished run's.
+    texts = {
+        SUMMARY_JSON: jsontext.dumps(summary, indent=1, ensure_ascii=False),
+        GRADES_CSV: gradebook_csv(results),
+        SUMMARY_HTML: render_summary(summary, ", ".join(t for t in titles if t)),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in texts.items():
+        write_atomic(out / name, text)
     return summary
 
 
