@@ -98,7 +98,9 @@ def _grade_into(
         total=len(subs),
         initial=len(subs) - len(todo),
         unit="submission",
-        disable=not progress,
+        # None: shown on a terminal only. A batch's log (a scheduler's, `2> log`) held the
+        # bar's every redraw, a screen of carriage returns before the command's last lines.
+        disable=None if progress else True,
         desc="grading",
     )
     written: dict[str, str | None] = {}  # slug -> its digest as JSON text, ~14 KB

@@ -404,6 +404,24 @@ def test_ctrl_c_says_the_class_files_are_an_earlier_run_s(tmp_path):
     assert "summary.html and grades.csv are still the last finished run's" in run.stderr
 
 
+def test_a_batch_s_log_holds_no_progress_bar(small_class, tmp_path):
+    """Run with its stderr in a file (a scheduler's log, `2> log`), a batch wrote the progress
+    bar's every redraw there; the bar is for a terminal."""
+    from conftest import ROOT
+
+    run = subprocess.run(
+        [sys.executable, "-m", "grader.cli", "grade", str(small_class), "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "graded 3, reused 0" in run.stdout
+    assert "grading:" not in run.stderr and "submission/s" not in run.stderr
+
+
 def test_ctrl_c_of_a_forced_run_says_to_go_on_without_force(tmp_path):
     """A --force run stopped midway said "run the same command again to grade the rest": the
     same command, --force and all, regraded what it had finished too."""
