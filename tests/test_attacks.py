@@ -1392,6 +1392,84 @@ def test_no_channel_between_processes_of_one_submission(attack_grader) -> None:
     assert open_doors == {}
 
 
+# A descriptor's status flags belong to its open file description, which a fork shares: one
+# process sets them (F_SETFL, allowed on a process's own descriptors), the other reads them.
+DESCRIPTOR_FLAGS = {
+    "mark": """
+import fcntl, os, stat
+marked = 0
+for fd in range(64):
+    try:
+        if not stat.S_ISSOCK(os.fstat(fd).st_mode):  # its own socket: the worker's, kept blocking
+            flags = fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND | os.O_NONBLOCK
+            fcntl.fcntl(fd, fcntl.F_SETFL, flags)
+            marked += 1
+    except OSError:
+        pass
+return torch.tensor([float(marked)])
+""",
+    "marked": """
+import fcntl, os
+found = []
+for fd in range(64):
+    try:
+        if fcntl.fcntl(fd, fcntl.F_GETFL) & (os.O_APPEND | os.O_NONBLOCK):
+            found.append(float(fd))
+    except OSError:
+        pass
+return torch.tensor(found + [-1.0])
+""",
+}
+
+
+def _marked_beside(writer_zygote: Zygote, reader_zygote: Zygote) -> dict[str, list[float]]:
+    """The descriptors whose flags a reader finds set after a writer set every flag it could:
+    a reader living beside the writer, and one started after the writer ended (the next
+    submission's). -1 ends each list."""
+    source = _module_of(DESCRIPTOR_FLAGS)
+    writer, beside = writer_zygote.spawn(), reader_zygote.spawn()
+    found = {}
+    try:
+        for process in (writer, beside):
+            assert process.load("flags", source).ok
+        assert writer.call("flags", "mark", {}, []).value[0].tolist()[0] > 0
+        found["beside"] = beside.call("flags", "marked", {}, []).value[0].tolist()
+        writer.close()
+        after = reader_zygote.spawn()
+        try:
+            assert after.load("flags", source).ok
+            found["after"] = after.call("flags", "marked", {}, []).value[0].tolist()
+        finally:
+            after.close()
+    finally:
+        writer.close()
+        beside.close()
+    return found
+
+
+def test_no_descriptor_is_shared_between_student_processes(attack_grader) -> None:
+    """Every process forked from the zygote held its stdin, one /dev/null: the flags exercise
+    1's process set on it, exercise 2's read (runtime.py, stdin_flags_channel_between_exercises),
+    and the next submission's found them still set. Each has a /dev/null of its own now."""
+    zygote = attack_grader.zygote
+    assert _marked_beside(zygote, zygote) == {"beside": [-1.0], "after": [-1.0]}
+
+
+def test_no_descriptor_is_shared_between_nested_zygotes() -> None:
+    """With `-j 2` as root, the zygotes of two grader processes are forked from one process in
+    one bubblewrap: two students graded at once shared its stdin's flags."""
+    if not isolation.can_nest(isolation.detect()):
+        pytest.skip("nested zygotes need root and bubblewrap (CI runs as root with bubblewrap)")
+    launch.prestart(2)
+    first, second = Zygote(FAST), Zygote(FAST)
+    try:
+        assert first._launched.nested and second._launched.nested
+        assert _marked_beside(first, second) == {"beside": [-1.0], "after": [-1.0]}
+    finally:
+        first.close()
+        second.close()
+
+
 @pytest.mark.skipif(not confine.seccomp_supported(), reason="no seccomp filter for this machine")
 @pytest.mark.parametrize("pid", [1, 2, 41, 59, 4242, 0x7FFF0001, 2**22])
 def test_the_filter_made_in_the_zygote_is_the_one_made_for_the_pid(pid) -> None:

@@ -7,10 +7,11 @@ hook sees the call. Then it reaches for a derivative by one route: the engine, a
 called directly, forward-mode AD, torch.func, autograd.functional, checkpoint, TorchScript,
 torch's own backward kernels, grad mode switched back on by another door, or gc and ctypes to
 restore what was taken away. Then one passes autograd's gradients from exercise 1's process
-to exercise 2's through file locks, one passes a value through shared futexes once the audit
-hook is out of the way (numpy's array interface writes its code), one watches a folder outside
-its Landlock rules with inotify, and one writes a file from torch's C++ (where a native
-library would be planted) past the audit hook.
+to exercise 2's through file locks, one through the flags of the stdin they once shared, one
+passes a value through shared futexes once the audit hook is out of the way (numpy's array
+interface writes its code), one watches a folder outside its Landlock rules with inotify, and
+one writes a file from torch's C++ (where a native library would be planted) past the audit
+hook.
 
 With autograd switched off before student code (sandbox/inside/noautograd.py), every route
 fails: the item ends `forbidden` (or `failed`, for the sibling that received nothing) and every
@@ -473,6 +474,37 @@ if 'timer' not in _S and _unhook():
     signal.signal(signal.SIGALRM, _tick)
     signal.setitimer(signal.ITIMER_REAL, 0.0005, 0.0005)
     _S['timer'] = True
+""",
+            ),
+        ),
+    ),
+    _a(
+        "stdin_flags_channel_between_exercises",
+        "exercise1.dh writes the sign of autograd's dlogits[0, 0] into the status flags of its "
+        "descriptor 0 (fcntl F_SETFL: O_APPEND for the bit, O_NONBLOCK for 'sent'), which every "
+        "process forked from the zygote shared (one /dev/null); exercise2.dlogits reads them "
+        "with F_GETFL (a timer toggling them carried ~200 bits a second, and between two "
+        "students graded at once)",
+        "exercise2.dlogits",
+        """
+import fcntl
+import os
+flags = fcntl.fcntl(0, fcntl.F_GETFL)
+if flags & os.O_NONBLOCK:
+    sign = '-' if flags & os.O_APPEND else '+'
+    raise RuntimeError(f'ATTACK SUCCEEDED: exercise 1 told exercise 2 dlogits[0, 0] is {sign}')
+""",
+        "passed",
+        also=(
+            (
+                "exercise1.dh",
+                """
+import fcntl
+import os
+flags = fcntl.fcntl(0, fcntl.F_GETFL) | os.O_NONBLOCK
+if dlogits[0, 0] < 0:
+    flags |= os.O_APPEND
+fcntl.fcntl(0, fcntl.F_SETFL, flags)
 """,
             ),
         ),

@@ -253,6 +253,7 @@ class Zygote:
             _block_stop_signals()
             os.dup2(out_fd, 1)
             os.dup2(out_fd, 2)
+            _own_stdin()
             rules = self.rules.fds if self.rules else []
             _close_fds_except({0, 1, 2, sock_fd, *self.ways_in.values(), *rules})
             sock = socket.socket(fileno=sock_fd)
@@ -598,6 +599,24 @@ def _drop_privileges(uid: int | None) -> None:
     os.setresuid(uid, uid, uid)
     if os.getuid() == 0 or os.geteuid() == 0:
         raise RuntimeError("could not drop root privileges")
+
+
+def _own_stdin() -> None:
+    """A /dev/null opened by this process alone on descriptor 0.
+
+    The zygote's stdin is one open file description (the /dev/null of the grader's Popen, and
+    as root with `-j N`, of the one bubblewrap every nested zygote is forked in), and a fork
+    shares it. Its status flags (O_APPEND, O_NONBLOCK) are the description's: what one student
+    process set with fcntl(F_SETFL), every other read with F_GETFL, with no file, lock or
+    signal involved. A red team clocked dlogits from exercise 1's process to exercise 2's at
+    ~200 bits a second through them, and between two students graded at once by `-j 2`; the
+    flags a process left also stayed for the next submission. Every other descriptor a
+    student process holds is its own already (its socket and output pipe) or an O_PATH one,
+    whose flags cannot be set."""
+    fd = os.open(os.devnull, os.O_RDONLY)
+    if fd != 0:
+        os.dup2(fd, 0)
+        os.close(fd)
 
 
 def _close_fds_except(keep: set[int]) -> None:
