@@ -1470,6 +1470,50 @@ def test_no_descriptor_is_shared_between_nested_zygotes() -> None:
         second.close()
 
 
+CPU_COUNTERS = """
+import os
+readable = []
+for path in ('/sys/devices/system/cpu/online', '/sys/devices/system/cpu/cpu0/cpuidle',
+             '/sys/devices/system/cpu/cpu0/cpuidle/state0/time', '/proc/stat'):
+    try:
+        if os.path.isdir(path):
+            os.listdir(path)
+        else:
+            open(path).close()
+        readable.append(path)
+    except OSError:
+        pass
+return {path: torch.zeros(1) for path in readable}
+"""
+
+
+@pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
+def test_no_machine_wide_cpu_counter_is_readable(bubblewrap) -> None:
+    """Each CPU's idle time and idle entries (/sys/devices/system/cpu/cpuN/cpuidle) count what
+    every process on the machine does: one process busy on a CPU in a pattern, another reads
+    the pattern back, a clean channel between two live processes (within a submission, and
+    between two submissions graded at once) where timing one's own speed is a noisy one.
+    Without bubblewrap, Landlock allowed the whole folder, though torch's CPU detection runs
+    in the zygote, before any fork; bubblewrap's root never held it."""
+    iso = isolation.detect(allow_bubblewrap=bubblewrap)
+    if bubblewrap and not iso.bubblewrap:
+        pytest.skip("bubblewrap is not usable here")
+    if not confine.LINUX or confine.landlock_abi() <= 0 and not iso.bubblewrap:
+        pytest.skip("without Landlock or bubblewrap, reads are not confined (reported missing)")
+    zygote = Zygote(FAST, iso)
+    try:
+        process = zygote.spawn()
+        try:
+            assert process.load("counters", _module_of({"counters": CPU_COUNTERS})).ok
+            reply = process.call("counters", "counters", {}, [])
+        finally:
+            process.close()
+    finally:
+        zygote.close()
+    assert reply.ok, reply.message
+    assert reply.value == {}
+
+
 @pytest.mark.skipif(not confine.seccomp_supported(), reason="no seccomp filter for this machine")
 @pytest.mark.parametrize("pid", [1, 2, 41, 59, 4242, 0x7FFF0001, 2**22])
 def test_the_filter_made_in_the_zygote_is_the_one_made_for_the_pid(pid) -> None:

@@ -53,8 +53,11 @@ HUGEPAGE_MODE = (
     "/sys/kernel/mm/transparent_hugepage/enabled",
     "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size",
 )
-# Read by torch's CPU detection; nothing in them is the grader's.
-CPU_INFO = ("/proc/cpuinfo", "/sys/devices/system/cpu")
+# Read by torch's CPU detection; nothing in it is the grader's. Not /sys/devices/system/cpu:
+# torch reads it in the zygote, before any fork, and its cpuN/cpuidle counts each CPU's idle
+# time, that is what every process on the machine does, a clean channel between two live
+# student processes (bubblewrap's root never held it, and student code ran as ever).
+CPU_INFO = ("/proc/cpuinfo",)
 TMPFS_BYTES = 256 << 20  # the sandbox's /tmp lives in memory: cap it
 # ... and its files: each costs kernel memory that no byte cap sees (see inside/tmpfs.py).
 TMPFS_INODES = 8192
