@@ -83,11 +83,14 @@ class Isolation:
     notes: list[str] = field(default_factory=list)
     # Why bubblewrap is not in force: "missing", "off", or what bwrap said when refused.
     without_bubblewrap: str = ""
+    # Whether a student process sees no other process in /proc (inside/tmpfs.hide_processes).
+    others_hidden: bool = False
 
     def to_json(self) -> dict:
         d = asdict(self)
         d.pop("root")
         d.pop("without_bubblewrap")
+        d.pop("others_hidden")
         return d
 
     def protects(self, promise: str) -> bool:
@@ -108,7 +111,9 @@ class Isolation:
             "files": self.bubblewrap or landlock,
             "network": self.bubblewrap or seccomp,  # Landlock alone leaves UDP open
             "signals": seccomp or fresh_uid,
-            "exchange": landlock or (fresh_uid and self.bubblewrap),
+            # Without Landlock, /proc shows a sibling's page faults and CPU time to any uid
+            # unless it hides other processes (tmpfs.hide_processes).
+            "exchange": landlock or (fresh_uid and self.bubblewrap and self.others_hidden),
             # Landlock and seccomp each refuse every creation; bubblewrap's root is read-only
             # but for a /tmp and /dev of its own, which end with it.
             "creation": self.bubblewrap or landlock or seccomp,
@@ -134,6 +139,9 @@ class Isolation:
         self.network = _network(self.bubblewrap, sc, str(layers.get("landlock") or ""))
         self.filesystem = _filesystem(self.bubblewrap, ll, sc)
         self.processes += "; no fork or threads (RLIMIT_NPROC 0" + (", seccomp)" if sc else ")")
+        self.others_hidden = layers.get("others_hidden") is True
+        if self.others_hidden:
+            self.processes += "; no other process in its /proc"
         if not self.bubblewrap:
             self.notes.insert(0, bubblewrap_note(self.without_bubblewrap, self._carriers(ll, sc)))
         self.notes += [MISSING[p] for p in MISSING if not self.protects(p)]
@@ -199,8 +207,9 @@ MISSING = {
     "nor seccomp is in force here)",
     "signals": "student code could signal other processes of the grading user (no seccomp, not "
     "root): a submission could disrupt the batch",
-    "exchange": "student processes of one submission can pass files to each other (no Landlock; "
-    "e.g. exercise 2 could reuse gradients handed to exercise 1)",
+    "exchange": "student processes of one submission can pass files to each other, or read "
+    "each other's page faults and CPU time in /proc (no Landlock; e.g. exercise 2 could reuse "
+    "gradients handed to exercise 1)",
     "creation": "student code can leave empty files, folders, FIFOs and links in the machine's "
     "/tmp and /dev/shm, which outlive grading (neither bubblewrap, Landlock nor seccomp is in "
     "force here)",

@@ -8,10 +8,10 @@ called directly, forward-mode AD, torch.func, autograd.functional, checkpoint, T
 torch's own backward kernels, grad mode switched back on by another door, or gc and ctypes to
 restore what was taken away. Then one passes autograd's gradients from exercise 1's process
 to exercise 2's through file locks, one through the flags of the stdin they once shared, one
-passes a value through shared futexes once the audit hook is out of the way (numpy's array
-interface writes its code), one watches a folder outside its Landlock rules with inotify, and
-one writes a file from torch's C++ (where a native library would be planted) past the audit
-hook.
+through page faults counted in /proc, one passes a value through shared futexes once the
+audit hook is out of the way (numpy's array interface writes its code), one watches a folder
+outside its Landlock rules with inotify, and one writes a file from torch's C++ (where a
+native library would be planted) past the audit hook.
 
 With autograd switched off before student code (sandbox/inside/noautograd.py), every route
 fails: the item ends `forbidden` (or `failed`, for the sibling that received nothing) and every
@@ -505,6 +505,42 @@ flags = fcntl.fcntl(0, fcntl.F_GETFL) | os.O_NONBLOCK
 if dlogits[0, 0] < 0:
     flags |= os.O_APPEND
 fcntl.fcntl(0, fcntl.F_SETFL, flags)
+""",
+            ),
+        ),
+    ),
+    _a(
+        "proc_counters_channel_between_exercises",
+        "exercise1.dh touches 25,000 fresh pages, a number it chose (a page fault each), and "
+        "exercise2.dlogits reads its sibling's page faults in /proc/PID/stat, which any uid may "
+        "read where no Landlock closes /proc (bubblewrap's /proc showed every process of the "
+        "submission); exactly the channel to carry a value, in pure Python",
+        "exercise2.dlogits",
+        """
+import os
+try:
+    names = [p for p in os.listdir('/proc') if p.isdigit()]
+except OSError:
+    names = []
+for pid in names:
+    if int(pid) in (os.getpid(), os.getppid()):
+        continue
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            faults = int(f.read().rsplit(')', 1)[1].split()[7])
+    except (OSError, IndexError, ValueError):
+        continue
+    if faults >= 25000:
+        raise RuntimeError(f'ATTACK SUCCEEDED: exercise 1 told exercise 2 {faults} in page faults')
+""",
+        "passed",
+        layer="exchange",
+        also=(
+            (
+                "exercise1.dh",
+                """
+if 'pages' not in _T:
+    _T['pages'] = bytearray(25000 * 4096)  # zero pages: the kernel faults each one in
 """,
             ),
         ),

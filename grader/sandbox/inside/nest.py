@@ -92,8 +92,10 @@ def _walled_off(fd: int, life: Callable[[], None]) -> int:
 def _zygote(fd: int, cpu: int | None, size: int, files: int, serve) -> None:
     confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)
     tmpfs.mount_tmp(size, files)
-    # /proc as this process namespace sees it: its own processes only.
-    _check(_libc().mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None))
+    # /proc as this process namespace sees it: its own processes only, and each student process
+    # only itself there (tmpfs.hide_processes says why).
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    _check(_libc().mount(b"proc", b"/proc", b"proc", flags, tmpfs.HIDEPID))
     tmpfs.drop_admin()
     os.chdir("/tmp")
     if cpu is not None:

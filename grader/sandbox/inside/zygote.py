@@ -477,6 +477,7 @@ def _confine(
         "uid": os.getuid(),
         "dropped_to_fresh_uid": uid is not None,
         "oom_killer_first": oom_first,
+        "others_hidden": _others_hidden(),  # before Landlock, which would hide them all
     }
     mapped = _address_space_now()  # read from /proc, which Landlock then closes
     try:
@@ -497,6 +498,14 @@ def _confine(
         sys.meta_path.insert(0, _promised(tuple(config["packages"])))
     layers["autograd"] = _keep_autograd_off(config.get("audit_hook", True))
     return layers
+
+
+def _others_hidden() -> bool:
+    """Whether this process, as it is now, sees no other process in /proc: there, any uid reads
+    another process's page faults and CPU time (/proc/PID/stat), a channel between two student
+    processes where no Landlock closes /proc (tmpfs.hide_processes). Asked of its parent, the
+    zygote, which every student process has; no /proc at all hides them too."""
+    return not os.path.exists(f"/proc/{os.getppid()}/stat")
 
 
 # The most a process can ask of the OOM killer: take me before anything else.
