@@ -28,6 +28,7 @@ import sys
 import sysconfig
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -1512,6 +1513,46 @@ def test_no_machine_wide_cpu_counter_is_readable(bubblewrap) -> None:
         zygote.close()
     assert reply.ok, reply.message
     assert reply.value == {}
+
+
+def _unread_file(folder: Path) -> Path | None:
+    """A file under `folder` whose next read updates its access time (relatime: not read since
+    it was last changed, or for a day), or None."""
+    day = 24 * 3600 * 10**9
+    for path in sorted(folder.rglob("*.h"))[:5000]:
+        st = path.stat()
+        if st.st_atime_ns <= st.st_mtime_ns or st.st_atime_ns < time.time_ns() - day:
+            return path
+    return None
+
+
+def test_a_read_under_bubblewrap_leaves_access_times_as_they_were() -> None:
+    """Reading a file not read for a day sets its access time, which any process sees: one bit
+    a file, left on the machine's disk for the next process, the next submission, the next
+    batch (docs/threat-model.md, "Access times"). bubblewrap binds the installation read-only,
+    where a read changes no time: a student process reads such a file, and its time stays."""
+    import torch
+
+    iso = isolation.detect()
+    if not iso.bubblewrap:
+        pytest.skip("bubblewrap is not usable here")
+    path = _unread_file(Path(torch.__file__).parent / "include")
+    if path is None:
+        pytest.skip("every header of torch was read within the day")
+    before = path.stat().st_atime_ns
+    body = f"with open({str(path)!r}, 'rb') as f:\n    f.read(1)\nreturn torch.zeros(1)"
+    zygote = Zygote(FAST, iso)
+    try:
+        process = zygote.spawn()
+        try:
+            assert process.load("reader", _module_of({"read": body})).ok
+            reply = process.call("reader", "read", {}, [])
+        finally:
+            process.close()
+    finally:
+        zygote.close()
+    assert reply.ok, reply.message
+    assert path.stat().st_atime_ns == before
 
 
 @pytest.mark.skipif(not confine.seccomp_supported(), reason="no seccomp filter for this machine")
