@@ -1515,6 +1515,46 @@ def test_no_machine_wide_cpu_counter_is_readable(bubblewrap) -> None:
     assert reply.value == {}
 
 
+PROC_VIEW = """
+import os
+seen = {}
+for name in os.listdir('/proc'):
+    if name.isdigit() and int(name) != os.getpid():
+        try:
+            with open(f'/proc/{name}/stat') as f:
+                seen[name] = torch.tensor([float(f.read().rsplit(')', 1)[1].split()[7])])
+        except OSError:
+            pass
+return seen
+"""
+
+
+def test_without_landlock_a_student_process_sees_no_other_in_proc() -> None:
+    """A kernel before 5.13 has no Landlock, which closes /proc: bubblewrap's /proc listed the
+    zygote and every process of the submission, and any uid reads another's page faults
+    (/proc/PID/stat), so exercise 2's process read how many pages exercise 1's had touched
+    (runtime.py, proc_counters_channel_between_exercises). As root, /proc is mounted
+    hidepid=2 and each student has a uid of its own: each sees itself alone."""
+    iso = isolation.detect()
+    if not (iso.bubblewrap and os.getuid() == 0):
+        pytest.skip("a uid per student process and bubblewrap's /proc need root and bubblewrap")
+    zygote = Zygote(FAST, iso, landlock=False)
+    writer, reader = zygote.spawn(), zygote.spawn()
+    try:
+        source = _module_of({"view": PROC_VIEW, "touch": "_P.append(bytearray(25000 * 4096))"})
+        for process in (writer, reader):
+            assert process.load("proc", "_P = []\n" + source).ok
+        assert writer.call("proc", "touch", {}, []).kind != "crash"
+        seen = reader.call("proc", "view", {}, [])
+    finally:
+        writer.close()
+        reader.close()
+        zygote.close()
+    assert seen.ok, seen.message
+    assert seen.value == {}
+    assert zygote.iso.protects("exchange")
+
+
 def _unread_file(folder: Path) -> Path | None:
     """A file under `folder` whose next read updates its access time (relatime: not read since
     it was last changed, or for a day), or None."""
@@ -1587,6 +1627,10 @@ def test_seccomp_alone_keeps_the_scheduling_of_other_processes_out_of_reach() ->
             if libc.syscall(ioprio_nr, which, who, value) != 0:
                 raise OSError(ctypes.get_errno(), "ioprio_set")
 
+        def ioprio_get(which, who):
+            if libc.syscall(ioprio_nr + 1, which, who) < 0:  # ioprio_get follows ioprio_set
+                raise OSError(ctypes.get_errno(), "ioprio_get")
+
         victim, cpus = {victim.pid}, sorted(os.sched_getaffinity(0))
         confine.seccomp(os.getpid())
         tries = {{
@@ -1603,6 +1647,18 @@ def test_seccomp_alone_keeps_the_scheduling_of_other_processes_out_of_reach() ->
             'own_affinity': lambda: os.sched_setaffinity(0, cpus),
             'own_affinity_by_pid': lambda: os.sched_setaffinity(os.getpid(), cpus),
             'own_io_priority': lambda: ioprio_set(1, 0, (2 << 13) | 4),
+            # what another process sets on itself, read back, is a channel between two
+            'read_nice': lambda: os.getpriority(os.PRIO_PROCESS, victim),
+            'read_nice_user': lambda: os.getpriority(os.PRIO_USER, 0x7FFFFFF0),
+            'read_affinity': lambda: os.sched_getaffinity(victim),
+            'read_scheduler': lambda: os.sched_getscheduler(victim),
+            'read_param': lambda: os.sched_getparam(victim),
+            'read_interval': lambda: os.sched_rr_get_interval(victim),
+            'read_io_priority': lambda: ioprio_get(1, victim),
+            'own_read_nice': lambda: os.getpriority(os.PRIO_PROCESS, 0),
+            'own_read_affinity': lambda: os.sched_getaffinity(0),
+            'own_read_affinity_by_pid': lambda: os.sched_getaffinity(os.getpid()),
+            'own_read_io_priority': lambda: ioprio_get(1, 0),
         }}
         for name, attempt in tries.items():
             try:
@@ -1622,10 +1678,14 @@ def test_seccomp_alone_keeps_the_scheduling_of_other_processes_out_of_reach() ->
     assert run.returncode == 0, run.stderr
     lines = dict(line.split(" ", 1) for line in run.stdout.split("\n") if line)
     others = ("nice_process", "nice_group", "nice_user", "affinity", "scheduler", "param")
+    reads = ("read_nice", "read_nice_user", "read_affinity", "read_scheduler", "read_param")
+    own_reads = ("own_read_nice", "own_read_affinity", "own_read_affinity_by_pid")
     assert lines == {
         **dict.fromkeys([*others, "io_priority", "io_priority_user"], "denied"),
+        **dict.fromkeys([*reads, "read_interval", "read_io_priority"], "denied"),
         **dict.fromkeys(["own_nice", "own_nice_by_pid", "own_affinity"], "allowed"),
         **dict.fromkeys(["own_affinity_by_pid", "own_io_priority"], "allowed"),
+        **dict.fromkeys([*own_reads, "own_read_io_priority"], "allowed"),
     }
     assert untouched and affinity
 

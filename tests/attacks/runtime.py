@@ -8,7 +8,8 @@ called directly, forward-mode AD, torch.func, autograd.functional, checkpoint, T
 torch's own backward kernels, grad mode switched back on by another door, or gc and ctypes to
 restore what was taken away. Then one passes autograd's gradients from exercise 1's process
 to exercise 2's through file locks, one through the flags of the stdin they once shared, one
-through page faults counted in /proc, one passes a value through shared futexes once the
+through page faults counted in /proc, one through the priority and CPU affinity each process
+sets on itself, one passes a value through shared futexes once the
 audit hook is out of the way (numpy's array interface writes its code), one watches a folder
 outside its Landlock rules with inotify, and one writes a file from torch's C++ (where a
 native library would be planted) past the audit hook.
@@ -541,6 +542,39 @@ for pid in names:
                 """
 if 'pages' not in _T:
     _T['pages'] = bytearray(25000 * 4096)  # zero pages: the kernel faults each one in
+""",
+            ),
+        ),
+    ),
+    _a(
+        "scheduling_channel_between_exercises",
+        "exercise1.dh sets its own nice value to 7 and its CPU affinity to one CPU, which any "
+        "process may do to itself; exercise2.dlogits reads every process's priority and "
+        "affinity by pid (os.getpriority, os.sched_getaffinity), which no uid, Landlock rule or "
+        "/proc mount keeps from it: a register rewritten at will, in pure Python",
+        "exercise2.dlogits",
+        """
+import os
+for pid in range(1, 200):
+    if pid == os.getpid():
+        continue
+    try:
+        nice = os.getpriority(os.PRIO_PROCESS, pid)
+        cpus = os.sched_getaffinity(pid)
+    except OSError:
+        continue
+    if nice == 7:
+        raise RuntimeError(f'ATTACK SUCCEEDED: exercise 1 told exercise 2 {nice} and {cpus}')
+""",
+        "passed",
+        layer="exchange",
+        also=(
+            (
+                "exercise1.dh",
+                """
+import os
+os.setpriority(os.PRIO_PROCESS, 0, 7)
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 """,
             ),
         ),

@@ -319,11 +319,24 @@ _SELF_ONLY = {
 # Scheduling of one process named by its pid (0: itself). Any process of the same uid may be
 # named: where student code runs as the grader's user (no root), a student process could pin
 # the grader, its zygote and the next students to one CPU, or lower their priority for good.
+# Reading it too: any uid may read any process's affinity, policy and priority, which that
+# process sets on itself at will, so exercise 1's process set its CPU affinity and nice value
+# and exercise 2's read them back (os.sched_getaffinity(pid), os.getpriority), in pure Python,
+# with every other layer in force: a register of one bit per CPU, rewritten at will.
 _SELF_OR_ZERO = {
-    "x86_64": "sched_setparam=142 sched_setscheduler=144 sched_setaffinity=203 sched_setattr=314",
-    "aarch64": "sched_setparam=118 sched_setscheduler=119 sched_setaffinity=122 sched_setattr=274",
+    "x86_64": "sched_setparam=142 sched_setscheduler=144 sched_setaffinity=203 sched_setattr=314 "
+    "sched_getparam=143 sched_getscheduler=145 sched_rr_get_interval=148 sched_getaffinity=204 "
+    "sched_getattr=315",
+    "aarch64": "sched_setparam=118 sched_setscheduler=119 sched_setaffinity=122 sched_setattr=274 "
+    "sched_getscheduler=120 sched_getparam=121 sched_getaffinity=123 sched_rr_get_interval=127 "
+    "sched_getattr=275",
 }
 
+# Their read twins, named by (which, who) as setpriority and ioprio_set are.
+_PRIORITY_READS = {
+    "x86_64": {"getpriority": 140, "ioprio_get": 252},
+    "aarch64": {"getpriority": 141, "ioprio_get": 31},
+}
 
 # open and openat create a file when their flags say so (O_CREAT, or O_TMPFILE: an unnamed file
 # that linkat could name later), empty one (O_TRUNC) or give a descriptor that can change one
@@ -375,6 +388,7 @@ _SYSCALLS = {
         "prlimit64": prlimit,
         "setpriority": setpriority,
         "ioprio_set": ioprio_set,
+        **_PRIORITY_READS[arch],
         "fcntl": fcntl,
         "ioctl": ioctl,
         "prctl": prctl_nr,
@@ -412,7 +426,8 @@ def _off_arg(n: int) -> int:
 # F_SETPIPE_SZ and the write hints change what other holders of a pipe or file get.
 FCNTL_COMMANDS = (0, 1, 2, 3, 4, 9, 11, 16, 1030, 1032, 1034)
 # setpriority and ioprio_set name their target by (which, who): only a process (not a process
-# group, not every process of a user) and only this one (who 0 or its own pid).
+# group, not every process of a user) and only this one (who 0 or its own pid); getpriority and
+# ioprio_get likewise (what another process set on itself is a channel: _SELF_OR_ZERO).
 PRIO_PROCESS, IOPRIO_WHO_PROCESS = 0, 1
 
 
@@ -474,8 +489,8 @@ def seccomp(pid: int, ready: Filter | None = None) -> str:
         f"{ready.denied} system calls denied; file locks, shared futexes and signal owners "
         "denied; no file, "
         "folder, node or link created, and none removed, renamed, opened for writing or changed "
-        "in mode, owner, times or attributes (no ioctl but a descriptor's own); signals only to "
-        "itself"
+        "in mode, owner, times or attributes (no ioctl but a descriptor's own); signals, and "
+        "scheduling set or read, only to itself"
     )
 
 
@@ -492,6 +507,8 @@ def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
     asm += [("jeq", table["kill"], "kill", None), ("jeq", table["prlimit64"], "self_or_zero", None)]
     asm += [("jeq", table["setpriority"], "setpriority", None)]
     asm += [("jeq", table["ioprio_set"], "ioprio_set", None)]
+    asm += [("jeq", table["getpriority"], "setpriority", None)]  # read as they are set
+    asm += [("jeq", table["ioprio_get"], "ioprio_set", None)]
     asm += [("jeq", table["fcntl"], "fcntl", None)]
     asm += [("jeq", table["ioctl"], "ioctl", None)]
     asm += [("jeq", nr, f"flags_in_arg{arg}", None) for nr, arg in sorted(table["opens"].items())]
