@@ -1617,7 +1617,7 @@ def test_seccomp_alone_keeps_the_scheduling_of_other_processes_out_of_reach() ->
     victim = subprocess.Popen(["sleep", "60"], start_new_session=True)
     program = textwrap.dedent(
         f"""
-        import ctypes, os, platform, sys
+        import ctypes, os, platform, sys, threading, time
         sys.path.insert(0, {str(isolation.INSIDE)!r})
         import confine
         ioprio_nr = {{"x86_64": 251, "aarch64": 30}}[platform.machine()]
@@ -1659,6 +1659,14 @@ def test_seccomp_alone_keeps_the_scheduling_of_other_processes_out_of_reach() ->
             'own_read_affinity': lambda: os.sched_getaffinity(0),
             'own_read_affinity_by_pid': lambda: os.sched_getaffinity(os.getpid()),
             'own_read_io_priority': lambda: ioprio_get(1, 0),
+            'read_cpu_clock': lambda: time.clock_gettime(((~victim) << 3) | 2),
+            'read_thread_clock': lambda: time.clock_gettime(((~victim) << 3) | 6),
+            'own_cpu_clock': lambda: time.clock_gettime(time.CLOCK_PROCESS_CPUTIME_ID),
+            'own_cpu_clock_by_pid': lambda: time.clock_gettime(((~os.getpid()) << 3) | 2),
+            'own_cpu_clock_by_zero': lambda: time.clock_gettime(((~0) << 3) | 2),
+            'own_thread_clock': lambda: time.clock_gettime(time.pthread_getcpuclockid(
+                threading.get_ident())),
+            'monotonic': lambda: time.clock_gettime(time.CLOCK_MONOTONIC_RAW),
         }}
         for name, attempt in tries.items():
             try:
@@ -1686,6 +1694,9 @@ def test_seccomp_alone_keeps_the_scheduling_of_other_processes_out_of_reach() ->
         **dict.fromkeys(["own_nice", "own_nice_by_pid", "own_affinity"], "allowed"),
         **dict.fromkeys(["own_affinity_by_pid", "own_io_priority"], "allowed"),
         **dict.fromkeys([*own_reads, "own_read_io_priority"], "allowed"),
+        **dict.fromkeys(["read_cpu_clock", "read_thread_clock"], "denied"),
+        **dict.fromkeys(["own_cpu_clock", "own_cpu_clock_by_pid"], "allowed"),
+        **dict.fromkeys(["own_cpu_clock_by_zero", "own_thread_clock", "monotonic"], "allowed"),
     }
     assert untouched and affinity
 

@@ -9,7 +9,7 @@ torch's own backward kernels, grad mode switched back on by another door, or gc 
 restore what was taken away. Then one passes autograd's gradients from exercise 1's process
 to exercise 2's through file locks, one through the flags of the stdin they once shared, one
 through page faults counted in /proc, one through the priority and CPU affinity each process
-sets on itself, one passes a value through shared futexes once the
+sets on itself, one through its CPU clock, one passes a value through shared futexes once the
 audit hook is out of the way (numpy's array interface writes its code), one watches a folder
 outside its Landlock rules with inotify, and one writes a file from torch's C++ (where a
 native library would be planted) past the audit hook.
@@ -575,6 +575,39 @@ for pid in range(1, 200):
 import os
 os.setpriority(os.PRIO_PROCESS, 0, 7)
 os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+""",
+            ),
+        ),
+    ),
+    _a(
+        "cpu_clock_channel_between_exercises",
+        "exercise1.dh burns CPU until its process has used 0.3 s, an amount it chose, and "
+        "exercise2.dlogits reads its sibling's CPU clock to the nanosecond "
+        "(time.clock_gettime with the clock id ~pid << 3 | 2), which the kernel lets any "
+        "process of the pid namespace read, /proc closed or not",
+        "exercise2.dlogits",
+        """
+import os
+import time
+for pid in range(1, 200):
+    if pid in (os.getpid(), os.getppid()):
+        continue
+    try:
+        used = time.clock_gettime(((~pid) << 3) | 2)
+    except OSError:
+        continue
+    if used >= 0.3:
+        raise RuntimeError(f'ATTACK SUCCEEDED: exercise 1 told exercise 2 {used:.6f} s')
+""",
+        "passed",
+        layer="exchange",
+        also=(
+            (
+                "exercise1.dh",
+                """
+import time
+while time.process_time() < 0.3:
+    pass
 """,
             ),
         ),

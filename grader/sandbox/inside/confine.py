@@ -337,6 +337,26 @@ _PRIORITY_READS = {
     "x86_64": {"getpriority": 140, "ioprio_get": 252},
     "aarch64": {"getpriority": 141, "ioprio_get": 31},
 }
+# The calls that take a clock id first. A negative id names a process's or a thread's CPU clock
+# (~pid << 3 | kind), and the kernel lets any process read any other's in its pid namespace:
+# exercise 1's process burnt a chosen amount of CPU and exercise 2's read it to the nanosecond
+# (time.clock_gettime with a computed id), where /proc, which says the same, is closed. Only
+# the clocks of the whole machine (ids from 0) and its own CPU clocks (pid 0, or its own pid)
+# are allowed; a clock behind a descriptor (kind 3) is not.
+_CLOCK_CALLS = {
+    "x86_64": {"timer_create": 222, "clock_gettime": 228, "clock_getres": 229,
+               "clock_nanosleep": 230},
+    "aarch64": {"timer_create": 107, "clock_gettime": 113, "clock_getres": 114,
+                "clock_nanosleep": 115},
+}  # fmt: skip
+# CPUCLOCK_PROF, _VIRT, _SCHED, each for the process and (CPUCLOCK_PERTHREAD_MASK) a thread.
+CPU_CLOCK_KINDS = (0, 1, 2, 4, 5, 6)
+
+
+def cpu_clock(pid: int, kind: int) -> int:
+    """The clock id of `pid`'s CPU clock of `kind` (MAKE_PROCESS_CPUCLOCK), as 32 bits."""
+    return ((~pid << 3) | kind) & 0xFFFFFFFF
+
 
 # open and openat create a file when their flags say so (O_CREAT, or O_TMPFILE: an unnamed file
 # that linkat could name later), empty one (O_TRUNC) or give a descriptor that can change one
@@ -389,6 +409,7 @@ _SYSCALLS = {
         "setpriority": setpriority,
         "ioprio_set": ioprio_set,
         **_PRIORITY_READS[arch],
+        "clocks": _CLOCK_CALLS[arch],
         "fcntl": fcntl,
         "ioctl": ioctl,
         "prctl": prctl_nr,
@@ -451,6 +472,13 @@ class Filter:
     """
 
     _PROBES = (0x7FFF0001, 0x7FFF0002)
+    # What a constant that holds the pid is, as a function of it: the pid, kill's own process
+    # group (-pid), or one of its CPU clocks' ids.
+    _FORMS = (
+        lambda pid: pid & 0xFFFFFFFF,
+        lambda pid: -pid & 0xFFFFFFFF,
+        *(lambda pid, kind=kind: cpu_clock(pid, kind) for kind in CPU_CLOCK_KINDS),
+    )
 
     def __init__(self) -> None:
         table = _SYSCALLS.get(platform.machine()) if LINUX else None
@@ -460,17 +488,24 @@ class Filter:
         one, two = (_program(table, pid) for pid in self._PROBES)
         self.length = len(one)
         self.code = b"".join(struct.pack("=HBBI", *ins) for ins in one)
-        # (byte offset of k, whether k is -pid: kill's own process group) per pid-bearing slot
+        # (byte offset of k, the form of the pid it holds) per pid-bearing slot
         self.slots = [
-            (8 * i + 4, a[3] != self._PROBES[0] & 0xFFFFFFFF)
+            (8 * i + 4, self._form(a[3], b[3]))
             for i, (a, b) in enumerate(zip(one, two, strict=True))
             if a != b
         ]
 
+    def _form(self, first: int, second: int):
+        """The form that gives `first` and `second` for the two probe pids."""
+        for form in self._FORMS:
+            if (form(self._PROBES[0]), form(self._PROBES[1])) == (first, second):
+                return form
+        raise AssertionError(f"a constant of the program follows the pid unknown ways: {first}")
+
     def for_pid(self, pid: int) -> bytes:
         code = bytearray(self.code)
-        for offset, negated in self.slots:
-            struct.pack_into("=I", code, offset, (-pid if negated else pid) & 0xFFFFFFFF)
+        for offset, form in self.slots:
+            struct.pack_into("=I", code, offset, form(pid))
         return bytes(code)
 
 
@@ -489,8 +524,8 @@ def seccomp(pid: int, ready: Filter | None = None) -> str:
         f"{ready.denied} system calls denied; file locks, shared futexes and signal owners "
         "denied; no file, "
         "folder, node or link created, and none removed, renamed, opened for writing or changed "
-        "in mode, owner, times or attributes (no ioctl but a descriptor's own); signals, and "
-        "scheduling set or read, only to itself"
+        "in mode, owner, times or attributes (no ioctl but a descriptor's own); signals only to "
+        "itself; scheduling and CPU clocks of itself alone"
     )
 
 
@@ -509,6 +544,7 @@ def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
     asm += [("jeq", table["ioprio_set"], "ioprio_set", None)]
     asm += [("jeq", table["getpriority"], "setpriority", None)]  # read as they are set
     asm += [("jeq", table["ioprio_get"], "ioprio_set", None)]
+    asm += [("jeq", nr, "clock", None) for nr in sorted(table["clocks"].values())]
     asm += [("jeq", table["fcntl"], "fcntl", None)]
     asm += [("jeq", table["ioctl"], "ioctl", None)]
     asm += [("jeq", nr, f"flags_in_arg{arg}", None) for nr, arg in sorted(table["opens"].items())]
@@ -541,6 +577,11 @@ def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
     asm += [("label", "ioprio_set"), ("ld", _OFF_ARG0), ("jeq", IOPRIO_WHO_PROCESS, "who", "deny")]
     asm += [("label", "who"), ("ld", _OFF_ARG1), ("jeq", 0, "allow", None)]
     asm += [("jeq", self_pid, "allow", "deny")]
+    # A clock id is an int: the machine's clocks from 0, a CPU clock below (jge is unsigned).
+    asm += [("label", "clock"), ("ld", _OFF_ARG0), ("jge", 0x80000000, None, "allow")]
+    asm += [("jeq", cpu_clock(0, kind), "allow", None) for kind in CPU_CLOCK_KINDS]
+    asm += [("jeq", cpu_clock(pid, kind), "allow", None) for kind in CPU_CLOCK_KINDS]
+    asm += [("ret", _DENY)]
     asm += [("label", "nosys"), ("ret", _NOSYS)]
     asm += [("label", "allow"), ("ret", _ALLOW), ("label", "deny"), ("ret", _DENY)]
     return _assemble(asm)
