@@ -147,3 +147,27 @@ def test_a_truth_the_same_in_every_row_says_nothing_of_a_branch():
     s = torch.ones(N, 7, dtype=torch.float64) / dbnvar / (N - 1)
     assert "branch" not in hint(float32(s), t)
     assert "branch" not in hint(float32(dbnvar.expand(N, 7) / N - 1), t)
+
+
+def _embedding_uses(index: torch.Tensor) -> torch.Tensor:
+    """Each use of a table's row, its own random contribution to the row's gradient."""
+    g = torch.Generator().manual_seed(2)
+    return torch.randn(index.numel(), 5, generator=g, dtype=torch.float64)
+
+
+def test_a_table_every_used_row_of_which_repeats_is_wrong_in_repeated_rows_whatever_is_wrong():
+    """Where no character of the batch occurs once (the public case at n=22 over 15 characters,
+    3 of the 7 cases), every wrong answer is "wrong only in repeated rows": exercise 3's `dC`
+    returned as an update (`-0.1 * dC`, the loop's `-lr * grad`) was told "repeated characters
+    must add up" there, and "off by a constant factor of about -0.1" at the lecture's sizes. A
+    factor or a sign names itself first."""
+    index = torch.arange(15).repeat(6)  # every row used six times, none once
+    uses = _embedding_uses(index)
+    t = torch.zeros(15, 5, dtype=torch.float64).index_add_(0, index, uses)
+    ctx = HintContext(22, index=index)
+    assert hint_for(float32(-0.1 * t), t, ctx) == "off by a constant factor of about -0.1"
+    assert hint_for(float32(-t), t, ctx) == "the sign is flipped"
+    # `dC[Xb] += demb` (one use of each row kept) is still named there.
+    kept = torch.zeros_like(t)
+    kept[index] += uses
+    assert "repeated characters must add up" in hint_for(float32(kept), t, ctx)
