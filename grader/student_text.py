@@ -401,7 +401,7 @@ def render(result: dict, where: str = "") -> str:
             exercise, said = item["exercise"], ""
             lines.append(f"\n{exercise:<26}{'verdict':<10}{'cases':>6}{'maxdiff':>10}  shape")
         rows = _item_lines(item)
-        lines += [AS_ABOVE if row == said and item["status"] == "missing" else row for row in rows]
+        lines += [AS_ABOVE if row == said and item["status"] in SAID_ONCE else row for row in rows]
         said = next((row for row in rows if row.startswith("      -> ")), "")
     chain = chain_text(result.get("chain") or {})
     if chain:
@@ -413,9 +413,12 @@ def render(result: dict, where: str = "") -> str:
     return "\n".join(lines)
 
 
-# A missing file's reason, said on its exercise's first row: each of exercise 1's 26 rows
-# repeated "exercise1.py: not in your upload, which held ...".
+# A reason shared with the row above, said once: each of exercise 1's 26 rows repeated
+# "exercise1.py: not in your upload, which held ...", and as much for a file that does not
+# parse or import (the report says that once for the exercise). A wrong or unimplemented
+# function's reason is its own, and stays on its row.
 AS_ABOVE = "      -> as above"
+SAID_ONCE = frozenset({"missing", "error", "forbidden", "timeout"})
 
 
 def _item_lines(item: dict) -> list[str]:

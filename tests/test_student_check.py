@@ -30,7 +30,7 @@ from grader.gradescope.results import to_gradescope
 from grader.sandbox import client as sandbox_client
 from grader.sandbox import isolation
 from grader.scoring import Rubric
-from grader.student_text import AUTOGRAD_OFF, PROCESS_ENDED, render
+from grader.student_text import AS_ABOVE, AUTOGRAD_OFF, PROCESS_ENDED, render
 from grader.submissions import Submission
 
 # Exception groups (except*) and __notes__ are Python 3.11's: 3.10 reads such files otherwise.
@@ -994,7 +994,8 @@ def graded(public_grader, folder: Path) -> dict:
 
 
 def rows_of(table: str, item_id: str) -> str:
-    """An item's row and the lines under it, in its exercise's block of the table."""
+    """An item's row and the lines under it, in its exercise's block of the table; a reason
+    said `as above` (a file that could not be used) read from the row that says it."""
     exercise, name = item_id.split(".")
     block = table.split(f"\n{exercise} ", 1)[1]
     lines = block.splitlines()
@@ -1003,7 +1004,8 @@ def rows_of(table: str, item_id: str) -> str:
         (i for i in range(start + 1, len(lines)) if not lines[i].startswith("      ")),
         len(lines),
     )
-    return "\n".join(lines[start:end])
+    said = [ln for ln in lines[:start] if ln.startswith("      -> ") and ln != AS_ABOVE]
+    return "\n".join(said[-1] if ln == AS_ABOVE and said else ln for ln in lines[start:end])
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))

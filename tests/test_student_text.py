@@ -182,3 +182,30 @@ def test_the_check_says_exercise_3_s_reason_once_under_its_training_row_too(grad
         said
         == [f"      -> exercise3.py: {held.removeprefix('missing: ')}"] + ["      -> as above"] * 7
     )
+
+
+@pytest.mark.parametrize(
+    ("broken", "says"),
+    [
+        ("def dbnbias(dhpreact)\n    return dhpreact\n", "does not parse: SyntaxError"),
+        ("import matplotlib.pyplot as plt\n", "it imports 'matplotlib'"),
+    ],
+    ids=["syntax", "import"],
+)
+def test_the_check_says_why_a_file_could_not_be_used_once_for_its_exercise(
+    grader, broken, says
+) -> None:
+    """A file that does not parse or import fails each of its items alike: the report says it
+    once for the exercise ("see the box above"), where the check repeated the SyntaxError, or
+    "importing exercise1.py failed: it imports 'matplotlib' ...", under all 26 rows."""
+    from conftest import solution
+
+    from grader.submissions import Submission
+
+    files = {f: solution(f).encode() for f in ("exercise1", "exercise2", "exercise3")}
+    files["exercise1"] = broken.encode() + files["exercise1"]
+    table = render(grader.grade(Submission("ada", files)).to_json(), where="ada")
+    block = table.split("\nexercise1 ", 1)[1].split("\nexercise2 ", 1)[0]
+    said = [line for line in block.splitlines() if line.startswith("      -> ")]
+    assert says in said[0] and said[1:] == ["      -> as above"] * 25, said
+    assert "as above" not in table.split("\nexercise2 ", 1)[1]
