@@ -10,7 +10,7 @@ import inspect
 from typing import Any
 
 from .records import Outcome
-from .student_text import listing
+from .student_text import did_you_mean, listing
 
 
 def signature_of(fn: Any) -> dict:
@@ -54,11 +54,7 @@ def plan_call(
         return (
             {},
             [],
-            Outcome(
-                "forbidden",
-                f"`{func}` declares {_some(not_allowed)}, "
-                f"which it may not use: allowed are {listing(allowed)}",
-            ),
+            Outcome("forbidden", _refusal(func, not_allowed, allowed, available)),
         )
     if sig.get("varargs"):
         return {}, [], Outcome("error", f"`{func}` takes *args; declare the arguments by name")
@@ -85,6 +81,22 @@ def plan_call(
             ),
         )
     return args, passed, None
+
+
+def _refusal(
+    func: str, not_allowed: list[str], allowed: frozenset[str], available: dict[str, Any]
+) -> str:
+    """Why a signature is refused, with the allowed name a misspelt one is closest to: a
+    parameter renamed `d_bnvar_inv` was told only "allowed are C, W1, W2, ... and 39 more". A
+    name the case has (`dbnraw`, a gradient `dbngain` comes before) is no misspelling: `bnraw`
+    would send the student to another tensor."""
+    typo = next((p for p in not_allowed if p not in available), "")
+    close = did_you_mean(typo, set(allowed)) if typo else ""
+    close = f"{close} " if close else ""
+    return (
+        f"`{func}` declares {_some(not_allowed)}, which it may not use: "
+        f"{close}allowed are {listing(allowed)}"
+    )
 
 
 def _some(names: list[str], limit: int = 12) -> str:

@@ -236,6 +236,25 @@ def test_thousands_of_disallowed_parameters_are_named_a_few_at_a_time():
     assert refused.status == "error" and "and 3588 more, which this case" in refused.message
 
 
+def test_a_misspelt_parameter_is_refused_with_the_name_it_is_closest_to():
+    """`def dbnvar(bnvar, d_bnvar_inv)` was told only "allowed are C, W1, W2, Xb, Yb, b1, b2,
+    batch_size, block_size, bnbias, bndiff, bndiff2 and 39 more (see the docstring)"."""
+    from grader.calls import plan_call
+
+    sig = {"params": ["bnvar", "d_bnvar_inv"], "varkw": False, "varargs": False}
+    allowed = frozenset({"bnvar", "dbnvar_inv", "dbnraw", "bndiff", "C", "W1"})
+    available = dict.fromkeys([*allowed, "dW1", "dbnvar"])  # every name the case has
+    _, _, refused = plan_call("dbnvar", sig, available, allowed)
+    assert refused.status == "forbidden"
+    assert refused.message.startswith(
+        "`dbnvar` declares 'd_bnvar_inv', which it may not use: did you mean `dbnvar_inv`? "
+        "allowed are "
+    ), refused.message
+    sig["params"] = ["bnvar", "dW1"]  # a gradient it may not have, not a misspelt `W1`
+    _, _, refused = plan_call("dbnvar", sig, available, allowed)
+    assert "did you mean" not in refused.message, refused.message
+
+
 def test_a_near_miss_name_is_missing_with_did_you_mean(grade):
     source = solution("exercise1").replace("def dlogit_maxes(", "def dlogits_maxes(")
     result = grade(submission(exercise1=source))
