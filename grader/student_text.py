@@ -185,6 +185,13 @@ def explain_failure(
                 f"`{func}` uses `{arg}` without declaring it: declare {arg} as a parameter "
                 f"(def {func}(..., {arg})); arguments are supplied by name"
             )
+    if name and name.group(1) in _UNIMPORTED:
+        alias = name.group(1)
+        return (
+            f"`{alias}` is not defined: nothing imports it where your code is read; add "
+            f"`{_UNIMPORTED[alias]}` at the top of your file (or in a cell of your notebook): "
+            "a .py file is imported on its own, without your notebook's imports"
+        )
     for pattern, text in _IMPORT_PROBLEMS:
         m = pattern.match(line)
         if m and pattern is _IMPORT_PROBLEMS[-1][0]:
@@ -192,6 +199,18 @@ def explain_failure(
         if m:
             return text.format(*m.groups(), *[""] * 2)
     return ""
+
+
+# The usual names of what the grader lets student code import, and the import that binds each:
+# functions copied out of the lecture's notebook lose its first cell (`import torch.nn.functional
+# as F`), and a bare "NameError: name 'F' is not defined" did not say so.
+_UNIMPORTED = {
+    "torch": "import torch",
+    "F": "import torch.nn.functional as F",
+    "nn": "import torch.nn as nn",
+    "np": "import numpy as np",
+    "math": "import math",
+}
 
 
 # A student's file frame in a traceback: a bare file name (the grader and the check run the

@@ -209,3 +209,23 @@ def test_the_check_says_why_a_file_could_not_be_used_once_for_its_exercise(
     said = [line for line in block.splitlines() if line.startswith("      -> ")]
     assert says in said[0] and said[1:] == ["      -> as above"] * 25, said
     assert "as above" not in table.split("\nexercise2 ", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("alias", "imports"),
+    [
+        ("F", "import torch.nn.functional as F"),
+        ("np", "import numpy as np"),
+        ("torch", "import torch"),
+    ],
+)
+def test_a_module_alias_never_imported_says_which_import_to_add(alias, imports) -> None:
+    """Functions copied out of the lecture's notebook lose its first cell's imports: the row
+    said only "NameError: name 'F' is not defined"."""
+    traceback = (
+        'Traceback (most recent call last):\n  File "exercise1.py", line 156, in dlogits\n'
+        f"    dlogits += {alias}.one_hot(x)\nNameError: name '{alias}' is not defined\n"
+    )
+    said = explain_failure(traceback, "dlogits", ["x"], frozenset({"x", "n"}))
+    assert said.startswith(f"`{alias}` is not defined") and f"add `{imports}`" in said, said
+    assert explain_failure(traceback.replace(f"'{alias}'", "'foo'")) == ""
