@@ -451,3 +451,29 @@ def test_a_module_a_cell_loaded_before_the_check_fails_it_as_it_fails_the_grader
             assert "`import torch._dynamo`" in table, table
             assert re.search(r"needs '\w+', which the grader does not have", table), table
     assert {i["status"] for i in graded.values()} != {"passed"}
+
+
+def test_a_renamed_function_is_said_renamed_not_unrun(grader, tmp_path):
+    """dbnvar's cell run as `def d_bnvar(...)`: the check said "not run in this kernel: no cell
+    defining `dbnvar` under Exercise 1 has run since the kernel started; run its cell ..." and
+    only then "you defined `d_bnvar`: did you mean `dbnvar`?", to a student who had run it."""
+    nb = json.loads(notebook_text(SOLUTIONS, filled=True))
+    nb["cells"] = [c for c in nb["cells"] if c.get("id") != "train"]
+    cell = next(c for c in nb["cells"] if c.get("id") == "exercise1-dbnvar")
+    cell["source"] = source(cell).replace("def dbnvar(", "def d_bnvar(")
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    text = json.dumps(nb)
+    check = printed(next(c for c in run(text, folder) if c.id == "exercise1-check"))
+    row = next(r for r in table_lines(check) if r.split()[0] == "dbnvar")
+    said = check.split(row, 1)[1].splitlines()[1]
+    assert row.split()[1] == "missing", check
+    assert said.startswith(
+        "      -> no cell this kernel ran under Exercise 1 defines `dbnvar`; you defined "
+        "`d_bnvar`: did you mean `dbnvar`? The grader calls each function by its name"
+    ), said
+    assert "has run since the kernel started" not in said, said
+    (folder / NAME).write_text(text)
+    (sub,), _ = discover(folder, FILES, tmp_path / "work")
+    (item,) = [i for i in grader.grade(sub).to_json()["items"] if i["id"] == "exercise1.dbnvar"]
+    assert item["status"] == "missing" and "did you mean `dbnvar`?" in item["message"], item

@@ -155,8 +155,20 @@ def _not_run(item, exercise, set_by):
         said += "check cell again"
     for case in [item, *item.get("cases", [])]:
         typo = (case.get("message") or "").partition("; you defined ")[2]
-        case["message"] = said + ("; you defined " + typo if typo else "")
+        if typo and func not in set_by:
+            case["message"] = _renamed(func, number, typo)
+        else:
+            case["message"] = said + ("; you defined " + typo if typo else "")
     item["hint"] = None
+
+
+def _renamed(func, number, typo):
+    \"\"\"A function the kernel has under another name: the rename leads. "not run in this kernel:
+    ... run its cell" came first, and the student who had run the cell of a renamed `d_bnvar`
+    was sent to run it again.\"\"\"
+    said = "no cell this kernel ran under Exercise " + number + " defines `" + func + "`; you "
+    said += "defined " + typo + " The grader calls each function by its name: name it `"
+    return said + func + "`, run its cell, then this check cell again"
 
 
 def _history(namespace):
