@@ -182,6 +182,7 @@ class _Piece:
     future: bool = False
     stub: bool = False  # a function whose body only raises NotImplementedError
     refs: frozenset[str] = frozenset()  # the names its code refers to (`_called_for`)
+    sets: frozenset[str] = frozenset()  # the names a kept constant assigns (`eps = 1e-5`)
 
 
 def read_cells(
@@ -481,6 +482,8 @@ def _select(text, record, gradient, constants, lecture_style, allowance) -> list
             piece.defines, piece.exercise = node.name, record.section
             piece.stub = _is_stub_def(node)
         piece.future = getattr(node, "module", None) == "__future__"  # from __future__ import
+        if kind.startswith("constant"):
+            piece.sets = frozenset(assigned(node))
         learn(node, constants)
         pieces.append(piece)
         record.taken.append(kind)
@@ -591,6 +594,7 @@ def _assemble(name, pieces, records, functions) -> NotebookRead:
             record.dropped.append(f"def {fn}: replaced by the one in {labels[later]}")
     read = NotebookRead(name, sources, got, records, used=used, implemented=len(implemented))
     read.notes += _run_out_of_order(replaced, {r.cell: r for r in records})
+    read.notes += _constants_out_of_order(pieces, {r.cell: r for r in records})
     for exercise, text in sources.items():
         if text is not None and len(text.encode()) > MAX_SOURCE_BYTES:
             sources[exercise] = None
@@ -645,9 +649,49 @@ def _run_out_of_order(
     ]
 
 
-def _out_of_order_note(fn: str, upper: CellRecord, lower: CellRecord) -> str:
+def _constants_out_of_order(pieces: list[_Piece], records: dict[int, CellRecord]) -> list[str]:
+    """A note for each constant set to different values in two cells whose saved execution
+    counts say an upper one ran last. `eps = 1e-5` above and `eps = 1e-3` below, run bottom
+    first: the kernel and its check cells had 1e-5 and passed, the grader, running the cells
+    top to bottom, has 1e-3 and failed, and nothing said why (functions had this note). At most
+    MAX_ENTRIES notes, each statement read once: a notebook's size bounds the work."""
+    setting: dict[str, list[_Piece]] = {}
+    for p in pieces:
+        for name in p.sets:
+            setting.setdefault(name, []).append(p)
+    code: dict[int, str] = {}  # id(piece) -> what its statement does
+    notes = []
+    for name, ps in sorted(setting.items()):
+        graded, lower = ps[-1], records[ps[-1].cell]
+        upper = [
+            records[p.cell]
+            for p in ps[:-1]
+            if _ran_after(records[p.cell], lower) and _code(p, code) != _code(graded, code)
+        ]
+        if upper:
+            notes.append(_out_of_order_note(name, max(upper, key=lambda r: r.ran), lower, "set"))
+        if len(notes) >= MAX_ENTRIES:
+            break
+    return notes
+
+
+def _ran_after(upper: CellRecord, lower: CellRecord) -> bool:
+    return upper.ran is not None and lower.ran is not None and upper.ran > lower.ran
+
+
+def _code(piece: _Piece, seen: dict[int, str]) -> str:
+    """What a statement does, comments and spacing aside (`eps = 1e-5  # eps` is `eps = 1e-5`)."""
+    if id(piece) not in seen:
+        try:
+            seen[id(piece)] = ast.dump(ast.parse(piece.text))
+        except (SyntaxError, RecursionError, MemoryError, ValueError):
+            seen[id(piece)] = piece.text.strip()
+    return seen[id(piece)]
+
+
+def _out_of_order_note(fn: str, upper: CellRecord, lower: CellRecord, verb="defined") -> str:
     return (
-        f"`{fn}` is defined in {upper.label()} and, lower, in {lower.label()}, which the "
+        f"`{fn}` is {verb} in {upper.label()} and, lower, in {lower.label()}, which the "
         f"grader takes, as a kernel run top to bottom does; the saved notebook shows cell "
         f"{upper.cell} run after cell {lower.cell} (execution counts [{upper.ran}] and "
         f"[{lower.ran}]), so your kernel and a check cell run then may have used cell "

@@ -710,3 +710,23 @@ def test_a_cell_id_is_recorded_at_most_as_long_as_nbformat_allows():
     nb["cells"][3]["id"] = ["a", {"b": "c" * 100}]
     r = read(json.dumps(nb).encode())
     assert [c.id for c in r.cells] == ["x" * notebook.MAX_CELL_ID, "", ""]
+
+
+def test_a_constant_set_in_two_cells_run_bottom_then_top_is_named_in_a_note():
+    """`eps = 1e-5` above and `eps = 1e-3` below, run bottom first: the kernel (and the check
+    cells) had 1e-5 and passed `dbnvar`, the grader takes the lower cell's 1e-3 and failed it,
+    and nothing said why; a function defined twice out of order was already named so."""
+    uses = "# Exercise 2\ndef dlogits(logits, Yb, n):\n    return eps\n"
+    upper, lower = code("eps = 1e-5\n", count=9), code("eps = 1e-3  # trying\n", count=8)
+    r = read([markdown("## Exercise 2\n"), upper, code(uses, count=10), lower])
+    (note,) = [n for n in r.notes if n.startswith("`eps`")]
+    assert 'set in cell 2 ("eps = 1e-5") and, lower, in cell 4' in note, note
+    assert "cell 2 run after cell 4 (execution counts [9] and [8])" in note, note
+    assert "Restart and run all" in note
+    same = [code("eps = 1e-5\n", count=9), code(uses, count=10), code("eps = 1e-5\n", count=8)]
+    for cells in (
+        [code("eps = 1e-5\n", count=8), code(uses, count=10), code("eps = 1e-3\n", count=9)],
+        same,  # the same value twice: whichever ran last, the grader's is the kernel's
+    ):
+        notes = read([markdown("## Exercise 2\n"), *cells]).notes
+        assert not [n for n in notes if "`eps`" in n], notes
