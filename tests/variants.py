@@ -87,6 +87,16 @@ MISTAKES: dict[str, Variant] = {
         "(1.0 - torch.tanh(h) ** 2) * dh",
         says=("tanh applied twice",),
     ),
+    # 1 - tanh**2 written with tanh's input: no hint named it (layer-by-layer's had one).
+    "tanh_at_input": Variant(
+        "exercise1",
+        (
+            ("def dhpreact(h, dh):", "def dhpreact(hpreact, dh):"),
+            ("(1.0 - h**2) * dh", "(1.0 - hpreact**2) * dh"),
+        ),
+        frozenset({"exercise1.dhpreact"}),
+        ("derivative was taken at its input hpreact",),
+    ),
     "power_rule_bndiff2": _v(
         "exercise1",
         "dbndiff",

@@ -4,7 +4,8 @@ Only mistakes that the generic rules of grader/hints.py cannot read off the numb
 here: a sign, a constant factor, a transpose, a branch through a sum or a broadcast, rows of
 repeated characters lost (`dC[Xb] += demb`) are found there, in the student bundle's check too.
 These are the rest: the bndiff branch, Bessel's correction inside a fused formula, the mean's
-1/n, the power rule's slips, tanh applied twice and a dropped BatchNorm epsilon. Their formulas
+1/n, the power rule's slips, tanh applied twice or its derivative taken at its input, and a
+dropped BatchNorm epsilon. Their formulas
 are near-misses of the answers, so this module never ships to students (tests/test_bundle.py
 holds it out); their hints show in the grader only. Each is the wrong answer a student would
 compute, in float64 from the case's values and autograd's upstream gradients. Exercise 3
@@ -32,6 +33,11 @@ TANH_TWICE = (
     "tanh applied twice: h is already tanh(hpreact), so the derivative is 1 - h**2, "
     "not 1 - tanh(h)**2"
 )
+# The derivative's formula 1 - tanh**2 written with tanh's input: 1 - hpreact**2.
+TANH_AT_INPUT = (
+    "tanh's derivative was taken at its input hpreact: it is a function of tanh's output h, "
+    "not of hpreact"
+)
 
 
 def known_mistakes(grad: str, case: Case, compact: bool = False) -> dict[str, torch.Tensor]:
@@ -58,7 +64,10 @@ def _known_mistakes(grad: str, case: Case, compact: bool) -> dict[str, torch.Ten
         return _compact(grad, case, v, g)
     n = case.n
     if grad == "dhpreact":
-        return {TANH_TWICE: (1.0 - torch.tanh(v["h"]) ** 2) * g["dh"]}
+        return {
+            TANH_TWICE: (1.0 - torch.tanh(v["h"]) ** 2) * g["dh"],
+            TANH_AT_INPUT: (1.0 - v["hpreact"] ** 2) * g["dh"],
+        }
     if grad == "dcounts_sum":
         return {
             POWER.format(what="x**-1 gives -x**-2"): -(v["counts_sum"] ** -1) * g["dcounts_sum_inv"]
