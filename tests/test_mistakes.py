@@ -14,7 +14,13 @@ from variants import MISTAKES, NARROW_MISTAKES, Variant, _v, call, load
 from grader.backprop_ninja import spec
 from grader.backprop_ninja.cases import cases
 from grader.backprop_ninja.judging import LECTURE_SIZES, hint_context
-from grader.backprop_ninja.mistakes import BESSEL, EPSILON_INV, REPEATED, known_mistakes
+from grader.backprop_ninja.mistakes import (
+    BESSEL,
+    EPSILON_INV,
+    REPEATED,
+    TANH_AT_INPUT,
+    known_mistakes,
+)
 from grader.grading import judge_case, make_item
 from grader.judge import ROUNDED_HINT
 from grader.records import CaseResult
@@ -167,3 +173,22 @@ def test_the_repeated_characters_mistake_shows_on_every_case():
         wrong[case.Xb] += case.atomic_grads["demb"]
         off = (wrong - case.atomic_grads["dC"]).abs().max() / case.atomic_grads["dC"].abs().max()
         assert off > 0.1, case.id
+
+
+# Exercise 3's dhpreact with tanh's derivative taken at its input (1 - hpreact**2).
+TANH_AT_INPUT_EXERCISE3 = Variant(
+    "exercise3",
+    (
+        ("h, logits\n):", "h, logits, hpreact\n):"),
+        ("dhpreact = (1.0 - h**2) * dh", "dhpreact = (1.0 - hpreact**2) * dh"),
+    ),
+    frozenset({"exercise3.dbngain", "exercise3.dbnbias", "exercise3.dW1", "exercise3.dC"}),
+)
+
+
+@pytest.mark.parametrize("grad", ["dbngain", "dbnbias", "dW1", "dC"])
+def test_tanh_taken_at_its_input_in_exercise3_is_named_in_every_gradient_below_it(grad):
+    """Exercise 3 has no dhpreact item: the slip failed dbngain, dbnbias, dW1 and dC with only
+    how far their values were off."""
+    for result in judged_cases("", grad, TANH_AT_INPUT_EXERCISE3):
+        assert result.status == "failed" and result.hint == TANH_AT_INPUT, (result.case, result)

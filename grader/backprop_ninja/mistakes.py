@@ -9,8 +9,8 @@ dropped BatchNorm epsilon. Their formulas
 are near-misses of the answers, so this module never ships to students (tests/test_bundle.py
 holds it out); their hints show in the grader only. Each is the wrong answer a student would
 compute, in float64 from the case's values and autograd's upstream gradients. Exercise 3
-(`compact=True`) has only the parameter gradients: its Bessel mistake is carried down to the
-parameters it reaches.
+(`compact=True`) has only the parameter gradients: its Bessel and tanh mistakes are carried
+down to the parameters they reach.
 """
 
 from __future__ import annotations
@@ -64,10 +64,7 @@ def _known_mistakes(grad: str, case: Case, compact: bool) -> dict[str, torch.Ten
         return _compact(grad, case, v, g)
     n = case.n
     if grad == "dhpreact":
-        return {
-            TANH_TWICE: (1.0 - torch.tanh(v["h"]) ** 2) * g["dh"],
-            TANH_AT_INPUT: (1.0 - v["hpreact"] ** 2) * g["dh"],
-        }
+        return _tanh_mistakes(v, g["dh"])
     if grad == "dcounts_sum":
         return {
             POWER.format(what="x**-1 gives -x**-2"): -(v["counts_sum"] ** -1) * g["dcounts_sum_inv"]
@@ -94,14 +91,42 @@ def _known_mistakes(grad: str, case: Case, compact: bool) -> dict[str, torch.Ten
     return {}
 
 
+def _tanh_mistakes(v: dict, dh: torch.Tensor) -> dict[str, torch.Tensor]:
+    """dhpreact with tanh's derivative slipped: tanh applied twice, or taken at its input."""
+    return {
+        TANH_TWICE: (1.0 - torch.tanh(v["h"]) ** 2) * dh,
+        TANH_AT_INPUT: (1.0 - v["hpreact"] ** 2) * dh,
+    }
+
+
 def _compact(grad: str, case: Case, v: dict, g: dict) -> dict[str, torch.Tensor]:
-    """Exercise 3: the fused batchnorm's mistakes, carried down to dW1 and dC."""
+    """Exercise 3: the fused batchnorm's mistakes, carried down to dW1 and dC, and tanh's to
+    every parameter below it (exercise 3 has no dhpreact item: the slip showed as four wrong
+    gradients, dbngain to dC, with no word of tanh)."""
+    below = {
+        label: _below_tanh(grad, case, v, dhpreact)
+        for label, dhpreact in _tanh_mistakes(v, g["dh"]).items()
+    }
+    below = {label: wrong for label, wrong in below.items() if wrong is not None}
     if grad not in ("dW1", "dC"):
-        return {}
+        return below
     fused = _bn_fused_mistakes(v, g["dhpreact"], case.n)
     if grad == "dW1":
-        return {label: v["embcat"].T @ dhprebn for label, dhprebn in fused.items()}
-    return {label: _dC(case, v, dhprebn) for label, dhprebn in fused.items()}
+        return {**{label: v["embcat"].T @ dhprebn for label, dhprebn in fused.items()}, **below}
+    return {**{label: _dC(case, v, dhprebn) for label, dhprebn in fused.items()}, **below}
+
+
+def _below_tanh(grad: str, case: Case, v: dict, dhpreact: torch.Tensor) -> torch.Tensor | None:
+    """What a wrong dhpreact makes of a parameter's gradient below tanh, or None for one above
+    it (db1's true value is zero, and a wrong dhpreact leaves it zero)."""
+    if grad == "dbngain":
+        return (v["bnraw"] * dhpreact).sum(0, keepdim=True)
+    if grad == "dbnbias":
+        return dhpreact.sum(0, keepdim=True)
+    if grad not in ("dW1", "dC"):
+        return None
+    dhprebn = _bn_fused(v["bngain"], v["bnvar_inv"], v["bnraw"], dhpreact, case.n)
+    return v["embcat"].T @ dhprebn if grad == "dW1" else _dC(case, v, dhprebn)
 
 
 def _dC(case: Case, v: dict, dhprebn: torch.Tensor) -> torch.Tensor:
