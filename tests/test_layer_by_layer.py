@@ -844,3 +844,13 @@ def test_a_returned_tuple_is_named_as_the_student_may_have_written_it():
     said = spec.split([(torch.zeros(2), "float32")] * 2, ("dx", "dweight"))
     assert said == "returned a list or tuple; expected a dict with the keys dx, dweight"
     assert spec.split(None, ("dx",)).startswith("returned None;")
+
+
+def test_a_dict_without_the_gradient_says_which_keys_it_has():
+    """`return {"dout": ...}` from tanh_backward was told "the returned dict has no dx (keys:
+    dx)": the keys it must have, read as the ones it had."""
+    said = spec.split({"dout": 1}, ("dx",))
+    assert said == "the returned dict has no dx: its keys are 'dout', and it must have dx", said
+    many = spec.split({f"k{i}": i for i in range(100)}, ("dx", "dweight"))
+    assert "and 94 more" in many and len(many) < 200, many
+    assert spec.split({}, ("dx",)).endswith("its keys are none, and it must have dx")

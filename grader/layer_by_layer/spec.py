@@ -70,6 +70,14 @@ def reduced(kind: str, cfg: dict) -> int:
     return cfg["batch"][0] if kind == "cross_entropy" else rows
 
 
+def _keys(value: dict, limit: int = 6) -> str:
+    """The keys a student's dict has, quoted and cut short: "has no dx (keys: dx)" listed the
+    keys it must have, read as the ones it had (it had `dout`)."""
+    keys = [repr(k)[:40] for k in list(value)[:limit]]
+    more = f" and {len(value) - limit} more" if len(value) > limit else ""
+    return (", ".join(keys) + more) if keys else "none"
+
+
 def split(value: object, grads: tuple[str, ...]) -> dict[str, object] | str:
     """The returned value as {gradient: value}, or why it cannot be read that way.
 
@@ -80,7 +88,10 @@ def split(value: object, grads: tuple[str, ...]) -> dict[str, object] | str:
     if isinstance(value, dict):
         missing = [g for g in grads if g not in value]
         if missing:
-            return f"the returned dict has no {', '.join(missing)} (keys: {', '.join(grads)})"
+            return (
+                f"the returned dict has no {', '.join(missing)}: its keys are "
+                f"{_keys(value)}, and it must have {', '.join(grads)}"
+            )
         return {g: value[g] for g in grads}
     if len(grads) == 1 and isinstance(value, tuple) and len(value) == 2:
         return {grads[0]: value}  # a bare tensor, as (tensor, dtype name)
