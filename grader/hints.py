@@ -84,6 +84,10 @@ def _named_factors(n: int, variance: bool = True) -> list[tuple[float, str]]:
         named += [
             (n / (n - 1), f"off by n/(n-1): {bessel}"),
             ((n - 1) / n, f"off by (n-1)/n: {bessel}"),
+            # The variance divided by n inside bnvar_inv's square root (`unbiased=False`, a
+            # std of its own): it was "off by a constant factor of about 1.016".
+            ((n / (n - 1)) ** 0.5, f"off by sqrt(n/(n-1)): {bessel}, under a square root"),
+            (((n - 1) / n) ** 0.5, f"off by sqrt((n-1)/n): {bessel}, under a square root"),
             (float(n - 1), "off by a factor n-1: is the variance's 1/(n-1) missing?"),
             (1 / (n - 1), "off by a factor 1/(n-1): the variance's 1/(n-1) applied twice?"),
         ]

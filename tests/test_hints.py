@@ -53,6 +53,8 @@ def test_a_flipped_sign(t):
         (N / (N - 1), "off by n/(n-1): Bessel's correction"),
         ((N - 1) / N, "off by (n-1)/n: Bessel's correction"),
         (N - 1, "off by a factor n-1: is the variance's 1/(n-1) missing?"),
+        ((N / (N - 1)) ** 0.5, "off by sqrt(n/(n-1)): Bessel's correction"),
+        (((N - 1) / N) ** 0.5, "off by sqrt((n-1)/n): Bessel's correction"),
         (2.0, "off by a factor 2"),
         (0.5, "off by a factor 1/2"),
         (3.7, "off by a constant factor of about 3.7"),

@@ -192,3 +192,33 @@ def test_tanh_taken_at_its_input_in_exercise3_is_named_in_every_gradient_below_i
     how far their values were off."""
     for result in judged_cases("", grad, TANH_AT_INPUT_EXERCISE3):
         assert result.status == "failed" and result.hint == TANH_AT_INPUT, (result.case, result)
+
+
+# Exercise 2's dhprebn on a bnvar_inv of its own, from the variance divided by n.
+BIASED_BNVAR_INV = Variant(
+    "exercise2",
+    (
+        (
+            "def dhprebn(dhpreact, bngain, bnvar_inv, bnraw, n):",
+            "def dhprebn(dhpreact, bngain, hprebn, bnraw, n):",
+        ),
+        (
+            "    dhprebn = (\n",
+            "    bnvar_inv = (hprebn.var(0, keepdim=True, unbiased=False) + 1e-5) ** -0.5\n"
+            "    dhprebn = (\n",
+        ),
+    ),
+    frozenset({"exercise2.dhprebn"}),
+)
+
+
+def test_a_variance_divided_by_n_under_the_square_root_is_named_bessels():
+    """`hprebn.var(0, unbiased=False)` for bnvar_inv leaves the fused dhprebn off by
+    sqrt(n/(n-1)): it was "off by a constant factor of about 1.016", in check.py too. The
+    epsilon inside the root bends the factor: at n = 5 (a hidden case) it is no longer named,
+    only given (1.118)."""
+    results = judged_cases("", "dhprebn", BIASED_BNVAR_INV)
+    named = [r for r in results if r.hint.startswith("off by sqrt(n/(n-1)): Bessel's")]
+    assert all(r.status == "failed" for r in results)
+    assert {r.case for r in results if r.public} <= {r.case for r in named}
+    assert len(named) >= len(results) - 1, [r.hint for r in results]
