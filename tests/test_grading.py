@@ -428,6 +428,17 @@ def test_a_sparse_dC_is_judged_on_its_values_and_an_unreadable_one_costs_dC_only
     assert item(result, "exercise3.training")["extra"]["excused"] == ["dC"]
 
 
+def test_a_backward_without_return_is_asked_about_return(grade):
+    """`grads = {...}` left without `return grads`: exercise 3 said "returned a None; expected
+    a dict ...", where exercise 1's functions are asked "did you forget `return`?"."""
+    source = mutated("exercise3", "    return {\n", "    grads = {\n")
+    result = grade(submission(exercise3=source))
+    for grad in ("dC", "dbnbias"):
+        message = item(result, f"exercise3.{grad}")["message"]
+        assert "returned None: did you forget `return`? Expected a dict with keys" in message
+        assert "a None" not in message
+
+
 def test_a_dict_keyed_by_parameter_names_says_which_key_was_meant(grade):
     """`{"C": dC, ...}`, the lecture's `parameters` names: each gradient says the key it has
     and the one meant (`C` and `dC` are too far apart for the spelling check: dC's message

@@ -58,12 +58,12 @@ def split_grads(value: object) -> dict[str, object] | str:
         if len(value) != len(names):
             return f"returned {len(value)} values; expected {len(names)}: {', '.join(names)}"
         return dict(zip(names, value, strict=True))
+    expected = f"expected a dict with keys {', '.join(names)} or a list in that order"
+    if value is None:  # "returned a None": exercise 1's functions are asked about `return`
+        return f"returned None: did you forget `return`? {expected[0].upper()}{expected[1:]}"
     kind = getattr(value, "type_name", None)  # the sandbox's NotATensor: its type name only
     kind = kind if isinstance(kind, str) else "single tensor"
-    kind = "None" if value is None else kind
-    return (
-        f"returned a {kind}; expected a dict with keys {', '.join(names)} or a list in that order"
-    )
+    return f"returned a {kind}; {expected}"
 
 
 def _absent(name: str, value: dict) -> str:
