@@ -314,8 +314,9 @@ class Zygote:
         return {"children": answer.get("children"), "folders": answer.get("folders")}
 
     def heap(self) -> dict:
-        """Whether the zygote's heap is on huge pages (`launch.HUGE_HEAP`), for tests and
-        benchmarks: {"marked_huge": bool, "huge_kb": int}."""
+        """Whether the zygote's heap is on huge pages (`launch.HUGE_HEAP`), and how many of its
+        objects are frozen out of the collector's reach (zygote._freeze_heap), for tests and
+        benchmarks: {"marked_huge": bool, "huge_kb": int, "frozen": int}."""
         with self._lock:
             _send_with_fds(self.ctl, {"op": "heap"}, [])
             answer, _ = protocol.recv(self.ctl, max_bytes=0, deadline=time.monotonic() + 10)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import array
 import contextlib
 import functools
+import gc
 import json
 import os
 import resource
@@ -141,6 +142,7 @@ class Zygote:
 
     def serve(self) -> None:
         self.layers = self._probe()
+        _freeze_heap()
         protocol.send(
             self.ctl,
             {
@@ -161,7 +163,7 @@ class Zygote:
                 elif msg.get("op") == "status":
                     protocol.send(self.ctl, self.status())
                 elif msg.get("op") == "heap":
-                    protocol.send(self.ctl, _heap_pages())
+                    protocol.send(self.ctl, {**_heap_pages(), "frozen": gc.get_freeze_count()})
                 elif msg.get("op") == "spawn" and len(fds) == 2:
                     protocol.send(self.ctl, self.spawn(msg.get("limits", {}), fds))
                 else:
@@ -435,6 +437,19 @@ def _promised(packages: tuple[str, ...]) -> PromisedImports:
     """The finder every child puts first, made once in the zygote (Zygote.__init__): its set of
     names walks the ~1,100 modules loaded, which each child would otherwise walk again."""
     return PromisedImports(list(packages))
+
+
+def _freeze_heap() -> None:
+    """Every object the zygote holds now (torch's, the cases' modules', the sandbox's) moved out
+    of the collector's reach for good, before the first fork.
+
+    Whether a student process ran a full collection was an accident of the counters it
+    inherited: a few more objects in the zygote (a longer seccomp program's tables) tipped each
+    child into one, which walked torch's ~10^5 objects and wrote to each one's header, copying
+    nearly every page of the zygote's heap: a batch's CPU per submission went from ~185 ms to
+    ~330 ms (docs/performance.md, twenty-fifth session). Frozen, a child's collections see only
+    what it made itself, whatever the counters say."""
+    gc.freeze()
 
 
 def _seccomp_filter(config: dict) -> confine.Filter | None:
