@@ -162,6 +162,16 @@ def test_a_huge_shape_is_refused_before_anything_is_allocated():
         decode_tensor(meta, [b"\0" * 16])
 
 
+def test_a_shape_refused_says_why_in_words():
+    """A 9-dimensional tensor, or one of shape (0, 10**9), was told only "bad shape"."""
+    meta = {"sent_as": "float32", "shape": [1] * 9, "blob": 0}
+    with pytest.raises(ProtocolError, match="^a tensor of 9 dimensions; at most 8 are read$"):
+        decode_tensor(meta, [b"\0" * 4])
+    meta = {"sent_as": "float32", "shape": [0, 10**9], "blob": 0}
+    with pytest.raises(ProtocolError, match="dimension of size 1000000000; at most 268,435,456"):
+        decode_tensor(meta, [b""])
+
+
 def test_a_description_that_is_not_an_object_is_refused():
     with pytest.raises(ProtocolError):
         decode_tensor(["float32", [2]], [b"\0" * 8])

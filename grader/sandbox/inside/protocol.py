@@ -325,6 +325,9 @@ def plain(t):
     return t
 
 
+MAX_DIMS = 8  # dimensions of a tensor read; a gradient here has at most 3
+
+
 def decode_tensor(meta: dict, blobs: list[bytes], max_numel: int = 1 << 28):
     """Rebuild a tensor from its description, trusting nothing in it."""
     import torch
@@ -334,10 +337,18 @@ def decode_tensor(meta: dict, blobs: list[bytes], max_numel: int = 1 << 28):
     sent_as, shape, index = meta.get("sent_as"), meta.get("shape"), meta.get("blob")
     if sent_as not in DTYPES:
         raise ProtocolError(f"unsupported dtype {meta.get('dtype')!r}")
-    if not isinstance(shape, list) or len(shape) > 8:
+    if not isinstance(shape, list) or not all(type(d) is int for d in shape):
         raise ProtocolError("bad shape")
-    if not all(type(d) is int and 0 <= d <= max_numel for d in shape):
-        raise ProtocolError("bad shape")
+    # Said in words: a student's 9-dimensional or (0, 10**9) tensor was told only "bad shape".
+    if len(shape) > MAX_DIMS:
+        raise ProtocolError(f"a tensor of {len(shape)} dimensions; at most {MAX_DIMS} are read")
+    if not all(0 <= d <= max_numel for d in shape):
+        largest = max(shape)
+        raise ProtocolError(
+            f"a tensor with a dimension of size {largest}; at most {max_numel:,} are read"
+            if largest > max_numel
+            else "bad shape"
+        )
     if type(index) is not int or not 0 <= index < len(blobs):
         raise ProtocolError("bad blob index")
     numel = math.prod(shape)
