@@ -453,7 +453,9 @@ def _select(text, record, gradient, constants, lecture_style, allowance) -> list
     try:
         tree = ast.parse(python)
     except SyntaxError as e:
-        record.dropped.append(f"the whole cell: not valid Python (line {e.lineno}: {e.msg})")
+        # A NUL has no line: Python says "source code string cannot contain null bytes".
+        where = f"line {e.lineno}: " if e.lineno is not None else ""
+        record.dropped.append(f"the whole cell: not valid Python ({where}{e.msg})")
         return []
     newer = newer_syntax(python)
     if newer:  # Colab's 3.12 reads it, the grader's Python does not: dropped in both

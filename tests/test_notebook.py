@@ -376,6 +376,14 @@ def test_a_cell_that_is_not_python_is_dropped_with_its_error():
     assert "not valid Python" in r.cells[0].dropped[0]
 
 
+def test_a_cell_holding_a_nul_is_dropped_without_a_line_none():
+    """Python names no line for a NUL: the note read "not valid Python (line None: ...)"."""
+    r = read([code("x = 1\n\x00\n"), code(ONE)])
+    assert r.cells[0].dropped == [
+        "the whole cell: not valid Python (source code string cannot contain null bytes)"
+    ]
+
+
 def test_a_cell_newer_than_the_graders_oldest_python_is_dropped_whatever_python_reads_it():
     # Read by Python 3.11, `except*` kept the cell that a grader on 3.10 drops (and 3.12's
     # f-strings likewise: tools/student-pythons.sh): the notebook's own check cell agreed with
