@@ -154,7 +154,25 @@ def _stale_class_files(out: Path) -> str:
     return f"; {' and '.join(stale)} are still the last finished run's until then"
 
 
-@main.command()
+# Extra words after the one PATH reach the command (ctx.args), which says what they likely are.
+ONE_PATH = {"allow_extra_args": True}
+
+
+def one_path(ctx: click.Context, path: Path) -> None:
+    """Refuse words beyond the one PATH, naming their usual cause: a folder whose name has a
+    space, typed unquoted (`grader grade Week 3`), was told only click's "Got unexpected extra
+    argument (3)"."""
+    if not ctx.args:
+        return
+    words = [str(path), *ctx.args]
+    raise click.UsageError(
+        f"one PATH is read, and {len(words)} were given ({', '.join(words)}); a name with "
+        f'spaces needs quotes ("{" ".join(words)}"), and each class is graded by a command '
+        "of its own"
+    )
+
+
+@main.command(context_settings=ONE_PATH)
 @assignment_option
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option(
@@ -196,7 +214,9 @@ def _stale_class_files(out: Path) -> str:
     help="PATH is one student's upload (a late upload, a regrade): never read as a Gradescope "
     "export, an LMS download or a folder of submissions, whatever files it holds.",
 )
+@click.pass_context
 def grade(
+    ctx: click.Context,
     path: Path,
     out: Path,
     jobs: int,
@@ -216,6 +236,7 @@ def grade(
     students scored; 130 on Ctrl-C, 143 on SIGTERM, after which the same command finishes the
     rest.
     """
+    one_path(ctx, path)
     from .assignment import ContentError
     from .out_folder import make_out, unmake_out
     from .submissions import SubmissionError
@@ -273,14 +294,16 @@ def grade(
     )
 
 
-@main.command()
+@main.command(context_settings=ONE_PATH)
 @assignment_option
 @click.argument("folder", type=click.Path(path_type=Path), default=Path("."))
-def check(folder: Path) -> None:
+@click.pass_context
+def check(ctx: click.Context, folder: Path) -> None:
     """Run the public cases on your files and print a table like the lecture's `cmp`.
 
     FOLDER holds your files (default: the current folder); a zip of them or a notebook (.ipynb)
     is read as the grader reads an upload."""
+    one_path(ctx, folder)
     _prestart_sandbox(keep_out=(folder,))
     from .check import run_check
 

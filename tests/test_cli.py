@@ -650,3 +650,18 @@ def test_grade_help_names_every_shape_of_path():
     """The first line of `grader grade --help` named a Gradescope export but no LMS download."""
     out = CliRunner().invoke(main, ["grade", "--help"]).output
     assert "LMS download" in " ".join(out.split("Options:")[0].split()), out
+
+
+@pytest.mark.parametrize("command", ["grade", "check"])
+def test_words_beyond_the_one_path_are_refused_naming_unquoted_spaces(command, tmp_path):
+    """`grader grade Week 3` (a folder named "Week 3", unquoted) was told only click's "Got
+    unexpected extra argument (3)"; nothing is graded or written."""
+    out = tmp_path / "out"
+    options = ["--out", str(out)] if command == "grade" else []
+    result = CliRunner().invoke(main, [command, "Week", "3", *options])
+    assert result.exit_code == 2
+    assert (
+        'one PATH is read, and 2 were given (Week, 3); a name with spaces needs quotes ("Week 3")'
+        in result.output
+    )
+    assert not out.exists()
