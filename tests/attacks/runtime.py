@@ -9,10 +9,11 @@ torch's own backward kernels, grad mode switched back on by another door, or gc 
 restore what was taken away. Then one passes autograd's gradients from exercise 1's process
 to exercise 2's through file locks, one through the flags of the stdin they once shared, one
 through page faults counted in /proc, one through the priority and CPU affinity each process
-sets on itself, one through its CPU clock, one passes a value through shared futexes once the
-audit hook is out of the way (numpy's array interface writes its code), one watches a folder
-outside its Landlock rules with inotify, and one writes a file from torch's C++ (where a
-native library would be planted) past the audit hook.
+sets on itself, one through its CPU clock, one through the inheritable capabilities each
+drops from its own set (read by pid with capget), one passes a value through shared futexes
+once the audit hook is out of the way (numpy's array interface writes its code), one watches
+a folder outside its Landlock rules with inotify, and one writes a file from torch's C++
+(where a native library would be planted) past the audit hook.
 
 With autograd switched off before student code (sandbox/inside/noautograd.py), every route
 fails: the item ends `forbidden` (or `failed`, for the sibling that received nothing) and every
@@ -138,6 +139,36 @@ def _futex():
 
     _S['futex'] = (page, wake, wait)
     return _S['futex']
+"""
+
+# capget and capset, once ctypes is allowed again: any process's inheritable capabilities read
+# by pid, and this process's own set to a subset of what it has.
+CAPABILITIES = """
+def _cap_call(name, pid, inheritable=None):
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    class Header(ctypes.Structure):
+        _fields_ = [('version', ctypes.c_uint32), ('pid', ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [('eff', ctypes.c_uint32), ('prm', ctypes.c_uint32), ('inh', ctypes.c_uint32)]
+
+    header, data = Header(0x20080522, pid), (Data * 2)()
+    if libc.capget(ctypes.byref(header), data) != 0:
+        return None
+    if name == 'set':
+        data[0].inh = inheritable
+        libc.capset(ctypes.byref(header), data)
+    return data[0].inh
+
+
+def _capget(pid):
+    return _cap_call('get', pid)
+
+
+def _set_inheritable(value):
+    _cap_call('set', 0, value)
 """
 
 
@@ -608,6 +639,36 @@ for pid in range(1, 200):
 import time
 while time.process_time() < 0.3:
     pass
+""",
+            ),
+        ),
+    ),
+    _a(
+        "capabilities_channel_between_exercises",
+        "with the audit hook out of the way (numpy's array interface), exercise1.dh drops bits "
+        "of its own inheritable capabilities (under bubblewrap as root every student process "
+        "had the zygote's six, CapInh 0xeb) to spell the sign of autograd's dlogits[0, 0], and "
+        "exercise2.dlogits reads every process's sets with capget(pid), which names its target "
+        "inside a struct no seccomp filter reads and asks for no permission",
+        "exercise2.dlogits",
+        """
+if _unhook():
+    import os
+    for pid in range(1, 200):
+        if pid != os.getpid() and _capget(pid) in (0x01, 0x02):
+            sign = '-' if _capget(pid) == 0x01 else '+'
+            raise RuntimeError(f'ATTACK SUCCEEDED: exercise 1 told exercise 2 the sign {sign}')
+""",
+        "passed",
+        layer="autograd",
+        also=(
+            ("exercise1", UNHOOK + CAPABILITIES),
+            ("exercise2", UNHOOK + CAPABILITIES),
+            (
+                "exercise1.dh",
+                """
+if _unhook():
+    _set_inheritable(0x01 if dlogits[0, 0] < 0 else 0x02)
 """,
             ),
         ),

@@ -80,6 +80,40 @@ def no_new_privs() -> None:
     prctl(PR_SET_NO_NEW_PRIVS, 1)
 
 
+_CAPABILITY_VERSION_3 = 0x20080522
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]  # fmt: skip
+
+
+def no_inheritable_capabilities() -> None:
+    """Empty this process's inheritable capabilities, keeping the rest as they are.
+
+    Any process reads any other's capability sets by pid (capget names a pid inside a struct,
+    which no seccomp filter can read), and a process may drop bits of its own inheritable set
+    at will. Under bubblewrap as root, every student process inherited the zygote's six
+    (CapInh 0xeb), which its uid change leaves in place: exercise 1's process dropped a chosen
+    few and exercise 2's read them back with capget, with every layer in force (red team). Once
+    empty, with nothing permitted, the three sets cannot change again: nothing is left to set.
+    Raises OSError where the set cannot be emptied or read back empty."""
+    libc_capget, libc_capset = _libc.capget, _libc.capset
+    header, data = _CapHeader(_CAPABILITY_VERSION_3, 0), (_CapData * 2)()
+    if libc_capget(ctypes.byref(header), data) != 0:
+        _raise("capget")
+    for half in data:
+        half.inheritable = 0
+    if libc_capset(ctypes.byref(header), data) != 0:
+        _raise("capset")
+    if libc_capget(ctypes.byref(header), data) != 0 or any(h.inheritable for h in data):
+        raise OSError(errno.EPERM, "the inheritable capabilities are still set")
+
+
 # --- Landlock -------------------------------------------------------------------------------
 
 _LL_CREATE, _LL_ADD_RULE, _LL_RESTRICT = 444, 445, 446  # the same number on every architecture

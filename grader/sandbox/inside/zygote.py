@@ -488,6 +488,7 @@ def _confine(
         if os.getppid() != zygote:
             raise RuntimeError("the zygote ended during set-up")
         confine.not_dumpable()
+        confine.no_inheritable_capabilities()  # after the uid change, which leaves them
     layers = {
         "uid": os.getuid(),
         "dropped_to_fresh_uid": uid is not None,
