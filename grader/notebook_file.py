@@ -105,6 +105,12 @@ def _node(raw: object):
     return nbformat.versions[major].to_notebook_json(raw, minor=minor)
 
 
+# A version written as text that is read as its number: ASCII digits, a few (str.isdigit took
+# "²", which int() refuses, and 5,000 digits passed int()'s limit: the notebook was refused in
+# Python's words, "ValueError: invalid literal for int() with base 10").
+_VERSION_TEXT = re.compile(r"\s*[0-9]{1,9}\s*")
+
+
 def _mend(raw: object) -> list[str]:
     """Mend, in place, what no editor writes but nbformat's reading trips on, and say what was
     mended. Such a notebook was refused whole, in Python's words ("TypeError: sequence item 0:
@@ -123,7 +129,7 @@ def _mend(raw: object) -> list[str]:
     if not isinstance(raw, dict):
         return []
     for key in ("nbformat", "nbformat_minor"):
-        if isinstance(raw.get(key), str) and raw[key].strip().isdigit():
+        if isinstance(raw.get(key), str) and _VERSION_TEXT.fullmatch(raw[key]):
             raw[key] = int(raw[key])
     if "metadata" in raw and not isinstance(raw["metadata"], dict):
         raw["metadata"] = {}

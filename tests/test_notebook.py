@@ -537,6 +537,19 @@ def test_outputs_holding_other_than_text_and_a_version_written_as_text_do_not_re
     assert not any("source holds" in n for n in r.notes)
 
 
+@pytest.mark.parametrize("version", ["\u00b2", "9" * 5000])
+def test_a_version_written_as_other_text_than_a_few_digits_is_named_unsupported(version):
+    """`"nbformat": "\u00b2"` passed str.isdigit, and 5,000 digits passed it too: int() refused
+    both, and the notebook was refused in Python's words ("ValueError: invalid literal for
+    int() with base 10", "Exceeds the limit (4300 digits)")."""
+    data = json.loads(save([code(ONE)]))
+    data["nbformat"] = version
+    with pytest.raises(NotebookError) as e:
+        read(json.dumps(data).encode())
+    assert "Unsupported nbformat version" in str(e.value), str(e.value)
+    assert "ValueError" not in str(e.value)
+
+
 def empty_objects(count: int) -> bytes:
     """A notebook whose cells are `count` empty objects: 3 bytes each, zipped to almost nothing."""
     return (
