@@ -102,15 +102,16 @@ def no_inheritable_capabilities() -> None:
     few and exercise 2's read them back with capget, with every layer in force (red team). Once
     empty, with nothing permitted, the three sets cannot change again: nothing is left to set.
     Raises OSError where the set cannot be emptied or read back empty."""
-    libc_capget, libc_capset = _libc.capget, _libc.capset
     header, data = _CapHeader(_CAPABILITY_VERSION_3, 0), (_CapData * 2)()
-    if libc_capget(ctypes.byref(header), data) != 0:
+    if _libc.capget(ctypes.byref(header), data) != 0:
         _raise("capget")
+    if not any(half.inheritable for half in data):
+        return  # empty already (no bubblewrap): no capset, which a container might refuse
     for half in data:
         half.inheritable = 0
-    if libc_capset(ctypes.byref(header), data) != 0:
+    if _libc.capset(ctypes.byref(header), data) != 0:
         _raise("capset")
-    if libc_capget(ctypes.byref(header), data) != 0 or any(h.inheritable for h in data):
+    if _libc.capget(ctypes.byref(header), data) != 0 or any(h.inheritable for h in data):
         raise OSError(errno.EPERM, "the inheritable capabilities are still set")
 
 
