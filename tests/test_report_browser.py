@@ -112,6 +112,17 @@ def every_page(out: Path, results: list[dict]) -> list[Path]:
     return pages
 
 
+def assert_fits_every_width(page) -> None:
+    """Nothing sticks out of the page on screens of every width, nor on paper."""
+    for width in WIDTHS:
+        page.resize(width)
+        assert page.overflow() == [], width
+    page.media("print")
+    for width in PRINT_WIDTHS:
+        page.resize(width)
+        assert page.overflow() == [], ("print", width)
+
+
 def test_pages_fit_their_cards_at_every_width_and_on_paper(chromium, export, tmp_path):
     """No table, message, traceback or picture sticks out of its card (then the page would
     scroll sideways and a message would be cut off) on screens from 1024 to 1920 px wide, and
@@ -424,13 +435,7 @@ def test_a_long_id_in_the_gradebook_note_leaves_the_summary_its_width(chromium, 
     write_batch_reports(results, tmp_path, ["ada"])
     page = chromium.open(tmp_path / "summary.html")
     assert "9" * 200 in page.eval("document.querySelector('#fragile-ids').textContent")
-    for width in WIDTHS:
-        page.resize(width)
-        assert page.overflow() == [], width
-    page.media("print")
-    for width in PRINT_WIDTHS:
-        page.resize(width)
-        assert page.overflow() == [], ("print", width)
+    assert_fits_every_width(page)
 
 
 def test_a_long_name_a_notebook_cell_defines_leaves_the_report_its_width(chromium, tmp_path):
@@ -462,10 +467,4 @@ def test_a_long_name_a_notebook_cell_defines_leaves_the_report_its_width(chromiu
     write_submission_report(result, tmp_path / "nb")
     page = chromium.open(tmp_path / "nb" / "report.html")
     page.eval("document.querySelector('#notebook').open = true")
-    for width in WIDTHS:
-        page.resize(width)
-        assert page.overflow() == [], width
-    page.media("print")
-    for width in PRINT_WIDTHS:
-        page.resize(width)
-        assert page.overflow() == [], ("print", width)
+    assert_fits_every_width(page)
