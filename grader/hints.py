@@ -131,8 +131,8 @@ def repeated_rows_lost(s, t, ctx) -> str | None:
     """Right on rows indexed once, wrong on rows indexed several times: `+=` through a fancy
     index, which keeps one of a repeated index's contributions.
 
-    Where no row is indexed once (every character of a small vocabulary repeats: 3 of the
-    backprop-ninja cases), any answer wrong in every used row fits the pattern; one that is a
+    Where no row is indexed once (every index of a small case repeats, as in a few of an
+    assignment's cases), any answer wrong in every used row fits the pattern; one that is a
     constant multiple of the truth (`-0.1 * dC`, an update returned for a gradient) is left to
     the sign and factor rules, which name it."""
     if ctx.index is None or not ctx.index.numel() or s.dim() != 2:

@@ -232,6 +232,9 @@ def read_cells(
             continue
         if not allowance.spend_code(text, record):
             continue
+        if "\0" in text:  # no Python reads it; said alike whichever Python grades
+            record.dropped.append(f"the whole cell: not valid Python ({NUL_IN_CODE})")
+            continue
         try:
             pieces += _select(text, record, gradient, constants, lecture_style, allowance)
         except (RecursionError, MemoryError, ValueError) as e:  # nested too deep, NUL bytes
@@ -281,6 +284,12 @@ def _lines(text: str, keepends: bool = False) -> list[str]:
     """str.splitlines(), but splitting only where Python ends a line (see _LINE)."""
     lines = _LINE.findall(text)
     return lines if keepends else [ln.rstrip("\r\n") for ln in lines]
+
+
+# Python's words for a NUL in source: a ValueError where the grader runs 3.11.2, "line None"
+# of a SyntaxError where it runs 3.11.7; the note was "it could not be parsed (ValueError)" or
+# "not valid Python (line None: ...)".
+NUL_IN_CODE = "source code string cannot contain null bytes"
 
 
 def _strip_magics(text: str, record: CellRecord, allowance: Allowance) -> str | None:
@@ -453,8 +462,7 @@ def _select(text, record, gradient, constants, lecture_style, allowance) -> list
     try:
         tree = ast.parse(python)
     except SyntaxError as e:
-        # A NUL has no line: Python says "source code string cannot contain null bytes".
-        where = f"line {e.lineno}: " if e.lineno is not None else ""
+        where = f"line {e.lineno}: " if e.lineno is not None else ""  # some errors have none
         record.dropped.append(f"the whole cell: not valid Python ({where}{e.msg})")
         return []
     newer = newer_syntax(python)
