@@ -4,6 +4,7 @@ go of them, so that each ends with the grader process that used it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -301,6 +302,47 @@ def test_a_sandbox_killed_at_any_moment_of_its_start_leaves_no_process_behind():
         left = [pid for pid in _orphaned_sandboxes(since) if pid in left]
     for pid in left:
         os.kill(pid, 9)  # never left for the next test, even when this one fails
+    assert left == []
+
+
+def test_a_sandbox_killed_while_it_forks_leaves_no_child_behind():
+    """A stop signal that lands inside fork() lets the fork finish, and the child joins the
+    list only then: read at once, the list missed it and it outlived the kill (half the runs
+    here; the CI's suite caught one bubblewrap child so). A process that forks without end,
+    each fork slow (page tables of a large heap to copy), is killed ten times: no child lives
+    on."""
+    import subprocess
+    import time
+
+    mark = f"{os.getpid()}.5"  # a sleep's length no other process here asks for
+    forever = (
+        "import os\n"
+        "heap = b'x' * (128 << 20)\n"
+        "while True:\n"
+        f"    if os.fork() == 0:\n        os.execvp('sleep', ['sleep', '{mark}'])\n"
+    )
+
+    def sleepers() -> list[int]:
+        found = []
+        for pid in launch._all_pids():
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as f:
+                if f.read() == f"sleep\0{mark}\0".encode():
+                    found.append(pid)
+        return found
+
+    left = []
+    for _ in range(10):
+        forker = subprocess.Popen([sys.executable, "-c", forever])
+        deadline = time.monotonic() + 30
+        while not launch.children_of(forker.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)  # well into forking: hundreds of children, the newest always on its way
+        launch.kill_sandbox(forker, launch.pidfd_of(forker.pid))
+        forker.wait()
+        time.sleep(0.05)  # a child that was being forked has its pid by now
+        left += sleepers()
+        for pid in sleepers():
+            os.kill(pid, 9)
     assert left == []
 
 

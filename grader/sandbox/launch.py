@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -361,7 +362,8 @@ def kill_sandbox(proc: subprocess.Popen, pidfd: int | None = None) -> None:
     which keeps it from starting any child and from reaping one (so their pids stay theirs),
     then its children are killed, then it is. Children are looked for only while its own pid
     is surely still its own: a `pidfd` (a handle on exactly it) took the signal, or, without
-    one, `proc` has not been reaped (nothing in the grader reaps but Popen)."""
+    one, `proc` has not been reaped (nothing in the grader reaps but Popen). They are read
+    once it has stopped (`_wait_stopped`), not as soon as the signal is sent."""
 
     def send(sig: int) -> bool:
         try:
@@ -376,10 +378,30 @@ def kill_sandbox(proc: subprocess.Popen, pidfd: int | None = None) -> None:
         return True
 
     if send(signal.SIGSTOP):
+        _wait_stopped(proc.pid)
         for child in children_of(proc.pid):
             with contextlib.suppress(OSError):
                 os.kill(child, signal.SIGKILL)
     send(signal.SIGKILL)
+
+
+def _wait_stopped(pid: int, seconds: float = 2.0) -> None:
+    """Wait until `pid` has stopped or ended (at most `seconds`). A SIGSTOP that lands while
+    the process is inside fork() lets the fork finish: the new child joins its list of children
+    only then, after a list read at once had missed it, and outlived the kill (1 launch in 300
+    killed 0-30 ms after its start; the CI's suite caught one)."""
+    deadline = time.monotonic() + seconds
+    while _state_of(pid) not in (None, "T", "t", "Z", "X") and time.monotonic() < deadline:
+        time.sleep(0.0002)
+
+
+def _state_of(pid: int) -> str | None:
+    """The one-letter state /proc/PID/stat gives (None where it is gone or unreadable)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
 
 
 def children_of(pid: int) -> list[int]:
