@@ -2248,6 +2248,23 @@ def test_seccomp_alone_watches_no_file_or_folder() -> None:
     assert {name: after for name, (after, _) in seen.items()} == dict.fromkeys(calls, "EPERM")
 
 
+def test_seccomp_alone_keeps_the_kernel_log_out_of_reach() -> None:
+    """Where kernel.dmesg_restrict is 0 any process reads the kernel's log, and a segfault
+    leaves a line there with its faulting address, which the crashing process chooses: a channel
+    from one student process to the next, past every other layer. Asked for the log's size,
+    which root may always read, so that as root EPERM can only be the filter's (where the
+    sysctl is 0, a plain user's call succeeds before the filter and fails after it)."""
+    number = {"x86_64": 103, "aarch64": 116}.get(platform.machine())
+    if number is None or not confine.seccomp_supported():
+        pytest.skip("no seccomp filter for this machine")
+    size_buffer = 10  # SYSLOG_ACTION_SIZE_BUFFER
+    seen = _errnos_around_seccomp({"syslog": (number, size_buffer, 0, 0)})
+    after, before = seen["syslog"]
+    assert after == "EPERM"
+    if os.getuid() == 0:
+        assert before == "ALLOWED"
+
+
 def test_seccomp_alone_denies_calls_that_need_a_privilege_or_move_anothers_pages() -> None:
     """Calls a student process has no use for, denied even where a privilege it lacks would
     refuse them anyway: an open by file handle (its flags are out of the filter's sight), the
