@@ -2265,6 +2265,35 @@ def test_seccomp_alone_keeps_the_kernel_log_out_of_reach() -> None:
         assert before == "ALLOWED"
 
 
+def test_seccomp_alone_merges_no_memory_with_another_process() -> None:
+    """Where a machine runs KSM, pages offered for merging are merged with any other process's
+    identical pages, and a write to a merged page takes a copy-on-write fault slow enough to
+    time: one student process learns whether another holds a page of bytes it chose. An empty
+    range is offered (which the kernel accepts where it has KSM at all), and the whole process;
+    MADV_UNMERGEABLE, which gives nothing away, stays allowed."""
+    numbers = {"x86_64": (28, 157, 440), "aarch64": (233, 167, 440)}.get(platform.machine())
+    if numbers is None or not confine.seccomp_supported():
+        pytest.skip("no seccomp filter for this machine")
+    madvise, prctl, process_madvise = numbers
+    seen = _errnos_around_seccomp(
+        {
+            "mergeable": (madvise, 0, 0, 12),  # MADV_MERGEABLE
+            "unmergeable": (madvise, 0, 0, 13),
+            "memory_merge": (prctl, 67, 0, 0, 0, 0),  # PR_SET_MEMORY_MERGE
+            "process_madvise": (process_madvise, -1, 0, 0, 12, 0),
+        }
+    )
+    after = {name: errors[0] for name, errors in seen.items()}
+    assert after == {
+        "mergeable": "EPERM",
+        "unmergeable": seen["unmergeable"][1],  # as it was before the filter
+        "memory_merge": "EPERM",
+        "process_madvise": "EPERM",
+    }
+    if os.getuid() == 0 and os.path.isdir("/sys/kernel/mm/ksm"):
+        assert seen["mergeable"][1] == seen["memory_merge"][1] == "ALLOWED"  # only the filter
+
+
 def test_seccomp_alone_denies_calls_that_need_a_privilege_or_move_anothers_pages() -> None:
     """Calls a student process has no use for, denied even where a privilege it lacks would
     refuse them anyway: an open by file handle (its flags are out of the filter's sight), the

@@ -328,7 +328,7 @@ _DENIED = {
         open_by_handle_at=304 fspick=433 fsconfig=431 mount_setattr=442 migrate_pages=256
         move_pages=279
         inotify_init=253 inotify_init1=294 inotify_add_watch=254 inotify_rm_watch=255
-        fanotify_init=300 fanotify_mark=301 syslog=103""",
+        fanotify_init=300 fanotify_mark=301 syslog=103 process_madvise=440""",
     "aarch64": """
         socket=198 ptrace=117 process_vm_readv=270 process_vm_writev=271 pidfd_open=434
         pidfd_getfd=438 pidfd_send_signal=424 io_uring_setup=425 io_uring_enter=426
@@ -348,7 +348,7 @@ _DENIED = {
         open_by_handle_at=265 fspick=433 fsconfig=431 mount_setattr=442 migrate_pages=238
         move_pages=239
         inotify_init1=26 inotify_add_watch=27 inotify_rm_watch=28 fanotify_init=262
-        fanotify_mark=263 syslog=116""",
+        fanotify_mark=263 syslog=116 process_madvise=440""",
 }
 _SELF_ONLY = {
     "x86_64": "tkill=200 tgkill=234 rt_sigqueueinfo=129 rt_tgsigqueueinfo=297",
@@ -387,6 +387,13 @@ _CLOCK_CALLS = {
     "aarch64": {"timer_create": 107, "clock_gettime": 113, "clock_getres": 114,
                 "clock_nanosleep": 115},
 }  # fmt: skip
+# Memory the kernel may merge with another process's identical pages (KSM, where a machine runs
+# it): a write to a merged page takes a copy-on-write fault, slow enough to time, so one process
+# learnt whether another held a page of chosen bytes. madvise's MADV_MERGEABLE and prctl's
+# PR_SET_MEMORY_MERGE (a whole process) are refused; process_madvise, which names a process by
+# a pidfd, is denied with the rest.
+_MADVISE = {"x86_64": 28, "aarch64": 233}
+MADV_MERGEABLE, PR_SET_MEMORY_MERGE = 12, 67
 # CPUCLOCK_PROF, _VIRT, _SCHED, each for the process and (CPUCLOCK_PERTHREAD_MASK) a thread.
 CPU_CLOCK_KINDS = (0, 1, 2, 4, 5, 6)
 
@@ -451,6 +458,7 @@ _SYSCALLS = {
         "fcntl": fcntl,
         "ioctl": ioctl,
         "prctl": prctl_nr,
+        "madvise": _MADVISE[arch],
         "futex": futex,
         "opens": {nr: _FLAGS_ARG[name] for name, nr in _OPENS[arch].items()},
         "x32": arch == "x86_64",  # x32 numbering (nr | 0x40000000) would dodge every rule
@@ -563,7 +571,7 @@ def seccomp(pid: int, ready: Filter | None = None) -> str:
         "denied; no file, "
         "folder, node or link created, and none removed, renamed, opened for writing or changed "
         "in mode, owner, times or attributes (no ioctl but a descriptor's own); signals only to "
-        "itself; scheduling and CPU clocks of itself alone"
+        "itself; scheduling and CPU clocks of itself alone; no memory merged with another's"
     )
 
 
@@ -590,6 +598,7 @@ def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
     asm += [("jeq", table["futex"], "futex", None)]
     asm += [("jeq", nr, "futex2", None) for nr in sorted(FUTEX2_FLAGS.values())]
     asm += [("jeq", nr, "nosys", None) for nr in sorted(FUTEX2_STRUCTS.values())]
+    asm += [("jeq", table["madvise"], "madvise", None)]
     asm += [("jeq", table["prctl"], "prctl", None), ("ret", _ALLOW)]
     # Opening creates and changes nothing: any flag that could denies the call.
     for arg in sorted(set(table["opens"].values())):
@@ -605,7 +614,10 @@ def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
     asm += [("label", "futex2"), ("ld", _off_arg(3))]
     asm += [("jset", FUTEX_PRIVATE_FLAG, "allow", "deny")]
     # Its parent-death signal stays: it dies with the zygote, whatever the zygote dies of.
-    asm += [("label", "prctl"), ("ld", _OFF_ARG0), ("jeq", PR_SET_PDEATHSIG, "deny", "allow")]
+    # Nor may its memory be merged with another process's (KSM: a timing channel).
+    asm += [("label", "prctl"), ("ld", _OFF_ARG0), ("jeq", PR_SET_PDEATHSIG, "deny", None)]
+    asm += [("jeq", PR_SET_MEMORY_MERGE, "deny", "allow")]
+    asm += [("label", "madvise"), ("ld", _off_arg(2)), ("jeq", MADV_MERGEABLE, "deny", "allow")]
     asm += [("label", "kill"), ("ld", _OFF_ARG0), ("jeq", 0, "allow", None)]
     asm += [("jeq", own_group, "allow", None), ("jeq", self_pid, "allow", "deny")]
     asm += [("label", "only_self"), ("ld", _OFF_ARG0), ("jeq", self_pid, "allow", "deny")]
