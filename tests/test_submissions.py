@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import textwrap
 import threading
 import warnings
 import zipfile
@@ -980,6 +981,28 @@ def test_an_export_listing_too_many_folders_it_lacks_is_refused(tmp_path, monkey
         discover(export, FILES)
     (sub,) = find(export, FILES, one=True).subs  # one student's upload: an ordinary file
     assert sub.files["exercise2"] == b"one\n"
+
+
+def test_the_export_shown_in_the_docs_reads_as_they_say(tmp_path):
+    """docs/submissions.md shows a TA what an export's metadata looks like: that very file,
+    beside the folders it names, gives one person and a group of two, and nothing else."""
+    doc = (Path(__file__).parents[1] / "docs" / "submissions.md").read_text()
+    block = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    export = tree(tmp_path / "export", {f"submission_{i}/exercise2.py": "x\n" for i in (101, 102)})
+    (export / METADATA).write_text(textwrap.dedent(block))
+    got = {s.name: s.student for s in discover(export, FILES)[0]}
+    ada = {"name": "Ada Lovelace", "email": "ada@example.edu", "sid": "1815"}
+    alan = {"name": "Alan Turing", "email": "alan@example.edu", "sid": "1912"}
+    grace = {"name": "Grace Hopper", "email": "grace@example.edu", "sid": "1906"}
+    assert got == {
+        "submission_101": {**ada, "members": [ada]},
+        "submission_102": {
+            "name": "Alan Turing; Grace Hopper",
+            "email": "alan@example.edu; grace@example.edu",
+            "sid": "1912; 1906",
+            "members": [alan, grace],
+        },
+    }
 
 
 def test_export_metadata_fields_are_text_and_bounded_whatever_the_yaml(tmp_path):
