@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import re
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote
@@ -780,6 +781,35 @@ def test_summary_page_draws_the_histogram_of_the_results(graded, batch_out):
     ]
     titles = re.findall(r"<title>([^<]*): (\d+) submissions?</title>", svg)
     assert [int(n) for _, n in titles] == [b["count"] for b in summary["histogram"]]
+
+
+def test_the_summary_names_reports_an_earlier_run_left_beside_it(tmp_path):
+    """A student since left out of the class (or another class graded into the same folder)
+    keeps last week's report beside this week's page: the terminal said so, the page did not,
+    and a TA who opened the page, not the log, read that report's score as this run's."""
+
+    def result(name: str) -> dict:
+        return {"submission": name, "score": 1.0, "max_score": 2.0, "student": {"name": name}}
+
+    for gone in ["gone", *(f"old{k:02}" for k in range(11))]:
+        (tmp_path / gone).mkdir()
+        (tmp_path / gone / "report.html").write_text("last week's")
+    (tmp_path / "notes").mkdir()  # a folder of the TA's own, no report: not named
+    write_batch_reports([result("a"), result("b")], tmp_path, ["a", "b"])
+    page = (tmp_path / "summary.html").read_text(encoding="utf-8")
+    [note] = re.findall(r'<p class="warn" id="earlier-reports">(.*?)</p>', page, re.S)
+    text = " ".join(unescape(re.sub(r"<[^>]+>", "", note)).split())
+    assert text.startswith("This folder also holds the reports of 12 submissions this run did not")
+    assert (
+        "(gone, old00, old01, old02, old03, old04, old05, old06, old07, old08 and 2 more)" in text
+    )
+    assert "notes" not in text and "Remove them, or grade into an empty folder." in text
+    for gone in ["gone", *(f"old{k:02}" for k in range(11))]:
+        (tmp_path / gone / "report.html").unlink()
+    write_batch_reports([result("a"), result("b")], tmp_path, ["a", "b"])
+    assert not Tags((tmp_path / "summary.html").read_text(encoding="utf-8")).find(
+        "p", id="earlier-reports"
+    )
 
 
 def test_empty_batch_still_writes_every_file(tmp_path):

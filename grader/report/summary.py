@@ -43,18 +43,32 @@ def write_batch_reports(results: list[dict], out: Path, folders: list[str]) -> d
     """
     summary = summarize(results, folders)
     titles = dict.fromkeys(assignment_title(r.get("assignment")) for r in results)
+    earlier = earlier_reports(out, folders)
     # All three drawn before any is written: a Ctrl-C while summary.html was drawn (a class of
     # 1,000 takes a while) left a new summary.json and grades.csv beside the last run's page,
     # where the command says the class's files are all the last finished run's.
     texts = {
         SUMMARY_JSON: jsontext.dumps(summary, indent=1, ensure_ascii=False),
         GRADES_CSV: gradebook_csv(results),
-        SUMMARY_HTML: render_summary(summary, ", ".join(t for t in titles if t)),
+        SUMMARY_HTML: render_summary(summary, ", ".join(t for t in titles if t), earlier),
     }
     out.mkdir(parents=True, exist_ok=True)
     for name, text in texts.items():
         write_atomic(out / name, text)
     return summary
+
+
+def earlier_reports(out: Path, folders: list[str]) -> list[str]:
+    """The report folders in OUT that this run did not write: a student since left out of the
+    class folder, another class or assignment graded into the same OUT. Their pages sat beside
+    this run's without a word, and a TA opening one read scores no gradebook holds."""
+    ours = set(folders)
+    try:
+        return sorted(
+            p.name for p in out.iterdir() if p.name not in ours and (p / REPORT).is_file()
+        )
+    except OSError:
+        return []
 
 
 def digest(result: dict) -> dict:
@@ -461,7 +475,10 @@ def _formula_like(s: str) -> bool:
     return False
 
 
-def render_summary(summary: dict, title: str = "") -> str:
+def render_summary(summary: dict, title: str = "", earlier: list[str] = ()) -> str:
+    """The class's page; `earlier`: report folders beside it that this run did not write (the
+    page names them, as the terminal does: a TA who opens the page, not the log, learns that
+    those reports' scores are in neither this page nor grades.csv)."""
     hist = summary["histogram"]
     hardest = hardest_items(summary["items"])
     return render_page(
@@ -492,6 +509,7 @@ def render_summary(summary: dict, title: str = "") -> str:
             for m in (st.get("members") or [{"sid": st.get("sid", "")}])
         ),
         status_label=STATUS_LABEL,
+        earlier=list(earlier),
     )
 
 

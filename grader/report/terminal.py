@@ -15,6 +15,7 @@ from .summary import (
     SUMMARY_HTML,
     SUMMARY_JSON,
     attention,
+    earlier_reports,
     fragile_ids_note,
     gradebook_sids,
 )
@@ -72,7 +73,7 @@ def terminal_summary(
         lines.append(f"report: {out / folders[0] / REPORT}" if folders else f"reports: {out}")
     if student_reports:
         lines.append(f"students' copies: {out}/<submission>/{STUDENT_REPORT}")
-    earlier = _earlier_reports(out, folders)
+    earlier = earlier_reports(out, folders)
     if not is_batch and (out / SUMMARY_JSON).is_file():
         lines.append(_class_left_as_it_was(out))
     elif earlier:
@@ -95,19 +96,6 @@ def _class_left_as_it_was(out: Path) -> str:
         "them up to date; it regrades only the submissions whose files changed, and takes "
         "each one's name, email and SID from the class again"
     )
-
-
-def _earlier_reports(out: Path, folders: list[str]) -> list[str]:
-    """The report folders in OUT that this run did not write: a student since left out of the
-    class folder, another class or assignment graded into the same OUT. Their pages sat beside
-    this run's without a word, and a TA opening one read scores no gradebook holds."""
-    ours = set(folders)
-    try:
-        return sorted(
-            p.name for p in out.iterdir() if p.name not in ours and (p / REPORT).is_file()
-        )
-    except OSError:
-        return []
 
 
 def _who(student: dict) -> str:
