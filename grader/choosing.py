@@ -353,18 +353,33 @@ OTHER_ARCHIVES = {
 }
 
 
+# What a file compressed alone (.gz, .bz2, .xz) may hold of a student's work: its name without
+# the compressor's ending ends so, or has no ending at all ("hw.gz"). A data file the student
+# kept beside their work ("names.txt.gz") is no archive of it: the note sent them to zip it.
+WORK_INSIDE = (".py", ".ipynb", ".zip")
+SINGLE_FILE = (".gz", ".bz2", ".xz")
+
+
 def other_archives(top: Entry) -> list[str]:
     """A note for each archive of the upload the grader does not open, saying what to upload."""
     notes = []
     for e in top.walk():
         lower = e.name.lower()
-        kind = next((k for s, k in OTHER_ARCHIVES.items() if lower.endswith(s)), None)
+        suffix = next((s for s in OTHER_ARCHIVES if lower.endswith(s)), None)
+        kind = OTHER_ARCHIVES.get(suffix or "")
+        if kind and suffix in SINGLE_FILE and not _may_hold_work(lower[: -len(suffix)]):
+            kind = None
         if e.kind == "file" and kind:
             notes.append(
                 f"{shortened(relative(top, e))} is {kind}, which the grader does not open: "
                 "upload a .zip instead (or the files themselves)"
             )
     return notes[:LISTED]
+
+
+def _may_hold_work(inner: str) -> bool:
+    """Whether a file compressed alone under the name `inner` may be the student's work."""
+    return inner.endswith(WORK_INSIDE) or "." not in inner.lstrip(".")
 
 
 def not_regular(top: Entry, f: str, files: tuple[str, ...]) -> Entry | None:

@@ -338,6 +338,29 @@ def test_an_archive_of_a_kind_not_opened_is_named_with_what_to_upload(tmp_path, 
     assert "b.TAR.GZ is a tar archive, which the grader does not open" in said
 
 
+def test_a_data_file_compressed_alone_is_not_taken_for_an_archive_of_the_work(tmp_path):
+    """A file compressed alone is named only where it may hold the student's work (an exercise,
+    a notebook, a zip, a name without an ending): the makemore names kept as names.txt.gz sent
+    a student whose exercise3.py was missing to upload a .zip of it instead."""
+    held = {
+        "names.txt.gz": b"\x1f\x8b",
+        "losses.csv.xz": b"\xfd7zXZ",
+        "exercise3.py.gz": b"\x1f\x8b",
+        "ninja.IPYNB.bz2": b"BZh",
+        "hw.gz": b"\x1f\x8b",
+        "exercise1.py": "x = 1\n",
+    }
+    sub = read_submission(tree(tmp_path / "s", held), "s", FILES, tmp_path / "work")
+    said = notes(sub)
+    for name, kind in [
+        ("exercise3.py.gz", "a gzip"),
+        ("ninja.IPYNB.bz2", "a bzip2"),
+        ("hw.gz", "a gzip"),
+    ]:
+        assert f"{name} is {kind} file, which the grader does not open" in said
+    assert "names.txt.gz is" not in said and "losses.csv.xz is" not in said
+
+
 def test_the_missing_reason_reaches_the_result_and_the_ta_list(grader, tmp_path):
     from grader.report.summary import summarize
 
