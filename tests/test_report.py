@@ -745,6 +745,16 @@ def test_ids_a_spreadsheet_would_change_are_said_where_the_ta_opens_the_gradeboo
     assert "sid column" not in printed
 
 
+def test_a_very_long_sid_is_shown_by_its_first_digits_in_the_note():
+    """A metadata file's SID of 1,000 digits (a student's upload may carry one) was printed
+    whole in the terminal's note and on the page: a screen of digits for one line."""
+    from grader.report.summary import fragile_ids_note
+
+    note = fragile_ids_note(["1" * 1000, "0042"])
+    assert note.startswith(f"2 SIDs in grades.csv ({'1' * 24}… (1,000 digits), 0042) change")
+    assert len(note) < 400
+
+
 def test_grades_csv_escapes_control_characters_a_terminal_would_obey():
     """A TA may `cat grades.csv`: a name's escape sequence would recolour or rewrite the
     terminal, its line breaks draw a row of their own. They are written as escapes; a tab,

@@ -418,13 +418,23 @@ def fragile_ids_note(sids: Iterable[str]) -> str:
     fragile = [s for s in dict.fromkeys(sids) if _number_like(s)]
     if not fragile:
         return ""
-    shown = ", ".join(fragile[:3]) + (f" and {len(fragile) - 3} more" if len(fragile) > 3 else "")
+    shown = ", ".join(map(_sid_shown, fragile[:3]))
+    shown += f" and {len(fragile) - 3} more" if len(fragile) > 3 else ""
     return (
         f"{len(fragile)} SID{'s' if len(fragile) > 1 else ''} in grades.csv ({shown}) "
         f"{'change' if len(fragile) > 1 else 'changes'} when a spreadsheet opens the file "
         "(leading zeros dropped, long ids rounded): import it instead (Excel: Data > From "
         "Text/CSV; LibreOffice: the import dialog) with the sid column set to Text"
     )
+
+
+SID_SHOWN = 24  # digits of an id shown whole: a 1,000-digit SID filled the terminal's screen
+
+
+def _sid_shown(sid: str) -> str:
+    """An id as the note shows it: whole, or its first digits and how many there are."""
+    sid = sid.strip()
+    return sid if len(sid) <= SID_SHOWN else f"{sid[:SID_SHOWN]}… ({len(sid):,} digits)"
 
 
 def _number_like(sid: str) -> bool:
