@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import sys
 from types import SimpleNamespace
 
@@ -16,6 +17,7 @@ from conftest import solution
 from grader.batch import grade_batch
 from grader.sandbox import isolation, launch
 from grader.sandbox.client import Limits, Zygote
+from grader.sandbox.inside import cleanup
 
 
 def test_the_first_default_zygote_adopts_the_prestarted_one():
@@ -188,6 +190,7 @@ def test_a_cpu_the_kernel_refuses_costs_nothing_but_the_pinning(monkeypatch):
 
 CPUS = """
 import os
+import signal
 import torch
 
 def cpus():
@@ -366,3 +369,47 @@ def test_a_reaped_sandboxs_pid_is_never_used_to_find_children(monkeypatch, with_
         victim.wait()
         if pidfd is not None:
             os.close(pidfd)
+
+
+# Launches a zygote without bubblewrap and ends before the zygote has asked for its
+# parent-death signal (Python's start alone takes longer than this process's exit).
+_LAUNCH_AND_END = """
+import os
+from grader.sandbox import isolation, launch
+launched = launch.start_zygote(isolation.detect(allow_bubblewrap=False), {})
+print(launched.proc.pid, flush=True)
+os._exit(0)
+"""
+
+
+def test_a_zygote_whose_grader_ended_before_it_started_ends_without_setting_up():
+    """A grader stopped (SIGTERM, Ctrl-C) right after launching its zygotes ended before the
+    last one asked for its parent-death signal, which the kernel then never sends: that zygote
+    ran on alone for seconds (torch imported, a probe forked) and left its folder in /tmp. It
+    now ends on its first look at its parent, before any of that."""
+    import select
+    import subprocess
+
+    if not hasattr(os, "pidfd_open"):
+        pytest.skip("needs pidfd_open (Linux 5.3)")
+    said = subprocess.run(
+        [sys.executable, "-c", _LAUNCH_AND_END], capture_output=True, text=True, check=True
+    )
+    pid = int(said.stdout)
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        pidfd = None  # ended already
+    try:
+        # Not a timing claim: a guard against waiting for good on a zygote that never ends.
+        ended = pidfd is None or bool(select.select([pidfd], [], [], 120)[0])
+    finally:
+        if pidfd is not None:
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)  # never left for the next test
+            os.close(pidfd)
+    assert ended
+    left = [p for p in os.listdir("/tmp") if p.startswith(f"ninja-sandbox-{pid}-")]  # its TMPDIR
+    for name in left:  # never left for the next run, even when this test fails
+        cleanup.remove(os.path.join("/tmp", name))
+    assert left == [], "the orphaned zygote set itself up"

@@ -151,6 +151,8 @@ def start_zygote(
     trusted = protect_trusted_process()
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     config = dict(zygote_config(iso, keep_out), env=sorted(CLEAN_ENV), **layers)
+    if not iso.bubblewrap:  # bubblewrap's --die-with-parent and pid namespace see to it there
+        config["launcher"] = os.getpid()  # the zygote ends if this is no longer its parent
     proc = _popen_zygote(zygote_command(iso, keep_out=keep_out), [theirs], cpu, huge_heap)
     _hand_config(ours, config)
     kept = tuple(kept_out(keep_out))

@@ -786,6 +786,17 @@ def _configuration(fd: int) -> dict:
     return config if isinstance(config, dict) else {}
 
 
+def _end_if_orphaned(launcher: object) -> None:
+    """End now if the grader that launched this process ended before the parent-death signal
+    was asked for: the kernel never sends it then. A grader stopped (SIGTERM, Ctrl-C) right
+    after launching its zygotes left the last one running on its own for seconds, importing
+    torch and forking its probe, and its folder in /tmp. `launcher`: the grader's pid, given
+    where no bubblewrap ties this process's life to the grader's (launch.start_zygote); while
+    any of its threads lives it stays this process's parent, and the signal comes at its end."""
+    if type(launcher) is int and os.getppid() != launcher:
+        os._exit(1)
+
+
 def main() -> None:
     ctls = [int(fd) for fd in os.environ["NINJA_ZYGOTE_FD"].split(",")]
     with contextlib.suppress(OSError):  # Linux only; elsewhere the grader's EOF still ends it
@@ -793,6 +804,7 @@ def main() -> None:
         confine.prctl(confine.PR_SET_PDEATHSIG, signal.SIGKILL)
         confine.not_dumpable()  # student processes of the same user cannot read or trace it
     config = _configuration(ctls[0])
+    _end_if_orphaned(config.pop("launcher", None))
     nested = config.pop("nest", None)
     warm_up()
     noautograd.switch_off()  # before any fork: no student process ever had autograd
