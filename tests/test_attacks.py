@@ -1704,7 +1704,8 @@ def test_seccomp_alone_keeps_the_scheduling_of_other_processes_out_of_reach() ->
 def test_seccomp_alone_denies_locks_exec_and_memfd(tmp_path) -> None:
     """The kernel layer on its own (no audit hook): a plain process under the filter. A futex
     shared through a page of a file every process maps passed a value between two student
-    processes (runtime.py, futex_channel_between_exercises): only private ones are allowed."""
+    processes (runtime.py, futex_channel_between_exercises): only private ones are allowed. So
+    did the machine's count of AIO events (aio_count_channel_between_exercises): no AIO."""
     program = textwrap.dedent(
         f"""
         import ctypes, errno, fcntl, os, platform, struct, sys
@@ -1718,6 +1719,8 @@ def test_seccomp_alone_denies_locks_exec_and_memfd(tmp_path) -> None:
         # PROT_READ, MAP_SHARED: a page of a file every student process may read
         shared = libc.mmap(None, 4096, 1, 1, os.open(os.__file__, os.O_RDONLY), 0)
         nr = {{'x86_64': 202, 'aarch64': 98}}[platform.machine()]
+        io_setup = {{'x86_64': 206, 'aarch64': 0}}[platform.machine()]
+        aio = ctypes.c_ulong(0)
 
         def call(*args):
             if libc.syscall(*map(ctypes.c_long, args)) < 0:
@@ -1741,6 +1744,8 @@ def test_seccomp_alone_denies_locks_exec_and_memfd(tmp_path) -> None:
             'shared_futex_wake': lambda: futex(1),  # FUTEX_WAKE
             'futex_waitv': lambda: call(449, 0, 0, 0, 0, 0),
             'futex_wake2_shared': lambda: call(454, shared, 1, 1, 2),  # FUTEX2_SIZE_U32
+            # Native AIO: every context's events count into one number for the whole machine
+            'aio_context': lambda: call(io_setup, 1, ctypes.addressof(aio)),
         }}
         for name, attempt in tries.items():
             try:
@@ -1768,6 +1773,7 @@ def test_seccomp_alone_denies_locks_exec_and_memfd(tmp_path) -> None:
         "shared_futex_wake": "denied",
         "futex_waitv": "ENOSYS",  # its flags sit in structs the filter cannot read
         "futex_wake2_shared": "denied",
+        "aio_context": "denied",
         "getfl": "True",  # fcntl itself still works: only the lock commands are refused
         "private_futex": "True",  # every lock of a single process: glibc's, Python's, libgomp's
     }

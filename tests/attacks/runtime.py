@@ -172,6 +172,44 @@ def _set_inheritable(value):
 """
 
 
+# Linux's native AIO, once ctypes is allowed again: the events of every context io_setup makes
+# count into one number for the whole machine (fs.aio-nr, up to fs.aio-max-nr, 65536 unless
+# raised), which a process reads without /proc by asking for contexts until one is refused.
+AIO = """
+def _aio_setup(events):
+    import ctypes, platform
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    setup, destroy = {'x86_64': (206, 207), 'aarch64': (0, 1)}[platform.machine()]
+    ctx = ctypes.c_ulong(0)
+    if libc.syscall(ctypes.c_long(setup), ctypes.c_long(events), ctypes.byref(ctx)) != 0:
+        return None
+    return lambda: libc.syscall(ctypes.c_long(destroy), ctx)
+
+
+def _aio_hold(events):
+    if 'aio' not in _S:
+        _S['aio'] = _aio_setup(events)
+
+
+def _aio_room():
+    first = _aio_setup(1)
+    if first is None:
+        return None  # no context at all: nothing to read
+    first()
+    low, high = 0, 65536
+    while low < high:
+        mid = (low + high + 1) // 2
+        destroy = _aio_setup(mid)
+        if destroy is None:
+            high = mid - 1
+        else:
+            destroy()
+            low = mid
+    return low
+"""
+
+
 def _attack(name: str, what: str, body: str, lost: str = "forbidden") -> Attack:
     code = DROP_PROFILE_HOOK + FORWARD + body
     return _a(
@@ -669,6 +707,34 @@ if _unhook():
                 """
 if _unhook():
     _set_inheritable(0x01 if dlogits[0, 0] < 0 else 0x02)
+""",
+            ),
+        ),
+    ),
+    _a(
+        "aio_count_channel_between_exercises",
+        "with the audit hook out of the way (numpy's array interface), exercise1.dh holds an "
+        "AIO context of 50,000 events if autograd's dlogits[0, 0] is negative and of 30,000 if "
+        "not, and exercise2.dlogits reads the machine's count of AIO events (in no namespace) "
+        "by asking io_setup for ever larger contexts until one is refused: a 16-bit register "
+        "every process of the machine shares, rewritten at will",
+        "exercise2.dlogits",
+        """
+room = _aio_room() if _unhook() else None
+if room is not None and 65536 - room >= 25000:
+    held = 65536 - room
+    sign = '-' if held >= 45000 else '+'
+    raise RuntimeError(f'ATTACK SUCCEEDED: exercise 1 told exercise 2 the sign {sign}')
+""",
+        "passed",
+        also=(
+            ("exercise1", UNHOOK + AIO),
+            ("exercise2", UNHOOK + AIO),
+            (
+                "exercise1.dh",
+                """
+if _unhook():
+    _aio_hold(50000 if dlogits[0, 0] < 0 else 30000)
 """,
             ),
         ),
