@@ -1164,3 +1164,52 @@ def test_the_grading_paths_inside_a_bound_folder_are_hidden_from_student_code() 
         assert json.loads(run.stdout) == {"class": [], "zip": "", "torch": True}
     finally:
         shutil.rmtree(course, ignore_errors=True)
+
+
+QUEUED_SIGNALS = textwrap.dedent(
+    """
+    import signal
+    import threading
+    import time
+
+    import torch
+
+
+    def queue_one():
+        # A real-time signal held blocked and queued to itself: counted in its uid's total.
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGRTMIN])
+        try:
+            signal.pthread_kill(threading.get_ident(), signal.SIGRTMIN)
+        except OSError:
+            return torch.tensor(0)
+        return torch.tensor(1)
+
+
+    def timer_fires():
+        fired = []
+        signal.signal(signal.SIGALRM, lambda *_: fired.append(1))
+        signal.setitimer(signal.ITIMER_REAL, 0.01)
+        time.sleep(0.2)
+        return torch.tensor(len(fired))
+    """
+)
+
+
+@pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
+def test_a_student_process_queues_no_signal_a_sibling_could_count(bubblewrap) -> None:
+    """The count of queued signals is the uid's: where student processes share one (a grader
+    not run as root), one process queued a chosen number of real-time signals to itself and
+    another read it back as how many it could queue before EAGAIN, in pure Python (1234 and
+    777 came through exactly). Each student process may queue none (RLIMIT_SIGPENDING 0), and
+    a timer's plain signal still arrives."""
+    iso = isolation.detect(allow_bubblewrap=bubblewrap)
+    if bubblewrap and not iso.bubblewrap:
+        pytest.skip("bubblewrap is not usable here")
+    zygote = Zygote(FAST, iso)
+    try:
+        process = zygote.spawn()
+        assert process.load("m", QUEUED_SIGNALS).ok
+        assert process.call("m", "queue_one", {}, []).value[0].item() == 0
+        assert process.call("m", "timer_fires", {}, []).value[0].item() == 1
+    finally:
+        zygote.close()

@@ -755,6 +755,13 @@ def _set_limits(limits: dict, mapped: int) -> None:
         "processes": resource.RLIMIT_NPROC,
     }
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # No signal queued beyond the kernel's own: the count of queued signals is the uid's, and
+    # where student processes share one (no root) a process queued a chosen number to itself
+    # (os.kill, a real-time signal held blocked) and another read it back as how many it could
+    # queue before EAGAIN (signal.pthread_kill), in pure Python, every layer in force. At 0
+    # every such try is refused, whatever others hold; plain signals still arrive (a timer's).
+    if hasattr(resource, "RLIMIT_SIGPENDING"):
+        resource.setrlimit(resource.RLIMIT_SIGPENDING, (0, 0))
     for key, rlimit in table.items():
         value = limits.get(key)
         if type(value) is int and value >= 0:
