@@ -240,7 +240,12 @@ def grade(
     from .assignment import ContentError
     from .out_folder import make_out, unmake_out
     from .submissions import SubmissionError
+    from .uploads import UploadLimits
 
+    try:  # before OUT is made or the sandbox starts: a mistyped option leaves neither behind
+        limits = UploadLimits.parse(upload_limits)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--upload-limit") from None
     made: list[Path] = []
     try:
         size = 1 if one else _class_size(path, leave_out=out)
@@ -252,17 +257,12 @@ def grade(
         _prestart_sandbox(jobs, submissions=size, keep_out=(path, out))
         from .batch import grade_batch, stopped_by
         from .report.terminal import terminal_summary
-        from .uploads import UploadLimits
     except KeyboardInterrupt:
         # Ctrl-C while torch loads, before the batch's own handlers: click's "Aborted!" and
         # exit 1 said nothing of OUT, where the documented stop says what is kept (exit 130).
         unmake_out(made)
         _say_interrupted(out, signal.SIGINT, started=False)
 
-    try:
-        limits = UploadLimits.parse(upload_limits)
-    except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="--upload-limit") from None
     try:
         done = grade_batch(
             path,

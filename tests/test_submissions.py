@@ -1362,18 +1362,27 @@ def test_bad_inputs_name_the_problem(tmp_path):
         discover(tmp_path / "f.zip", FILES)
 
 
-def test_limits_are_set_from_the_command_line():
+def test_limits_are_set_from_the_command_line(tmp_path, monkeypatch):
+    """A mistyped limit is refused before OUT is made and before the sandbox starts: it was
+    read after both, and left an empty OUT (`reports/` in the current folder) and a zygote
+    waiting for a grader that never came (in a test process, the next test's `prestart(2)`
+    found it there and launched none of its own)."""
     from click.testing import CliRunner
 
-    from grader.cli import main
+    from grader import cli
 
     limits = UploadLimits.parse(["bytes=128MiB", "entries=20000", "depth=3", "file_bytes=2KiB"])
     assert limits == UploadLimits(file_bytes=2048, bytes=128 * MiB, entries=20_000, depth=3)
     for bad in ("bytes=lots", "inodes=5", "depth=0", "entries"):
         with pytest.raises(ValueError, match="give NAME=N"):
             UploadLimits.parse([bad])
-    result = CliRunner().invoke(main, ["grade", ".", "--upload-limit", "bytes=3x"])
+    started = []
+    monkeypatch.setattr(cli, "_prestart_sandbox", lambda *a, **k: started.append(a))
+    out = tmp_path / "course" / "reports"
+    args = ["grade", str(tmp_path), "--out", str(out), "--upload-limit", "bytes=3x"]
+    result = CliRunner().invoke(cli.main, args)
     assert result.exit_code == 2 and "--upload-limit" in result.output
+    assert not (tmp_path / "course").exists() and started == []
 
 
 def test_limits_hold_for_each_student_of_an_export_zip(tmp_path):
