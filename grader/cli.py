@@ -54,6 +54,16 @@ def _prestart_sandbox(
             signal.pthread_sigmask(signal.SIG_UNBLOCK, stopping)
 
 
+def _end_unused_sandboxes() -> None:
+    """End the zygotes `_prestart_sandbox` launched that no grader took: a batch refused before
+    it starts (a path with nothing to grade, a torch the grader cannot seed) takes none. The
+    command's exit ended them anyway; run inside another process (the tests' CliRunner), they
+    waited there, and that process's next `prestart` found them and launched none of its own."""
+    from .sandbox import launch
+
+    launch.reap(launch.hand_over(), seconds=0)
+
+
 def _class_size(path: Path, leave_out: Path | None = None) -> int:
     """About how many submissions `path` holds, counted before anything is read, for the
     sandbox's start (`launch.huge_heap_pays`): one per entry of a folder (a folder, an upload
@@ -280,6 +290,8 @@ def grade(
         raise click.ClickException(str(e)) from None
     except KeyboardInterrupt:
         _say_interrupted(out, stopped_by(), force=force)  # Ctrl-C, or SIGTERM (stopped_by)
+    finally:
+        _end_unused_sandboxes()
     click.echo(
         terminal_summary(
             done,

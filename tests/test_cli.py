@@ -541,13 +541,20 @@ def test_results_kept_inside_the_class_folder_are_not_graded_as_a_student(small_
 @pytest.mark.parametrize("given", ["missing", "empty"])
 def test_a_path_that_cannot_be_graded_leaves_no_empty_results_folder(tmp_path, given):
     """OUT is made before the sandbox starts (out_folder.make_out); an input that turns out not to
-    be gradable takes it away again, with the folders made for it, as long as they are empty."""
+    be gradable takes it away again, with the folders made for it, as long as they are empty.
+    The sandbox started for it ends too: it waited in the process that ran the command (this
+    one), whose next `prestart(2)` then found it and launched no nested pair of its own."""
+    from grader.sandbox import launch
+
     (tmp_path / "empty").mkdir()
     (tmp_path / "kept").mkdir()
     out = tmp_path / "kept" / "course" / "reports"
     result = CliRunner().invoke(main, ["grade", str(tmp_path / given), "--out", str(out)])
+    left = launch.hand_over()
+    launch.reap(left, seconds=0)  # never left for the next test, even when this one fails
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert not (tmp_path / "kept" / "course").exists() and (tmp_path / "kept").is_dir()
+    assert left == [], "a sandbox started for the command outlived it"
 
 
 PRESTART_PROBE = """
