@@ -56,9 +56,10 @@ def _prestart_sandbox(
 
 def _end_unused_sandboxes() -> None:
     """End the zygotes `_prestart_sandbox` launched that no grader took: a batch refused before
-    it starts (a path with nothing to grade, a torch the grader cannot seed) takes none. The
-    command's exit ended them anyway; run inside another process (the tests' CliRunner), they
-    waited there, and that process's next `prestart` found them and launched none of its own."""
+    it starts (a path with nothing to grade, a torch the grader cannot seed) and a check of a
+    folder that does not exist take none. The command's exit ended them anyway; run inside
+    another process (the tests' CliRunner), they waited there, and that process's next
+    `prestart` found them and launched none of its own."""
     from .sandbox import launch
 
     launch.reap(launch.hand_over(), seconds=0)
@@ -319,7 +320,11 @@ def check(ctx: click.Context, folder: Path) -> None:
     _prestart_sandbox(keep_out=(folder,))
     from .check import run_check
 
-    sys.exit(run_check(folder))
+    try:
+        code = run_check(folder)
+    finally:
+        _end_unused_sandboxes()  # a FOLDER refused before its grader started took none
+    sys.exit(code)
 
 
 @main.command()

@@ -1236,15 +1236,19 @@ def test_grader_check_of_one_exercise_file_checks_its_folder(tmp_path: Path) -> 
     from click.testing import CliRunner
 
     from grader.cli import main
+    from grader.sandbox import launch
 
     folder = student_folder(tmp_path / "mine", {})
     done = CliRunner().invoke(main, ["check", str(folder / "exercise1.py")])
     assert done.exit_code == 0, done.output
     assert f"Public check of {folder}" in done.output and "36 of 36" in done.output
     missing = CliRunner().invoke(main, ["check", str(folder / "nowhere")])
+    left = launch.hand_over()  # the sandbox started for it, had it outlived the command
+    launch.reap(left, seconds=0)
     assert missing.exit_code == 1
     assert "does not exist: give the folder that holds your exercise files" in missing.output
     assert "Traceback" not in missing.output
+    assert left == [], "a sandbox started for the refused check outlived it"
 
 
 def test_grader_check_says_which_file_it_took_when_that_was_not_plain(tmp_path: Path) -> None:
