@@ -419,8 +419,8 @@ def test_a_gradescope_folder_name_stays_on_one_line_and_sorts_as_read(chromium, 
 
 def test_a_long_id_in_the_gradebook_note_leaves_the_summary_its_width(chromium, tmp_path):
     """The note under the gradebook's link quotes each id a spreadsheet would change: an SID of
-    200 digits (more than 15, so quoted) is one word, and the page scrolled sideways for it, the
-    header 2,000 px wide at every width."""
+    200 digits (more than 15, so quoted) was one word, and the page scrolled sideways for it,
+    the header 2,000 px wide at every width. It is quoted by its first digits and its length."""
     results = [
         {
             "submission": "ada",
@@ -434,7 +434,8 @@ def test_a_long_id_in_the_gradebook_note_leaves_the_summary_its_width(chromium, 
     ]
     write_batch_reports(results, tmp_path, ["ada"])
     page = chromium.open(tmp_path / "summary.html")
-    assert "9" * 200 in page.eval("document.querySelector('#fragile-ids').textContent")
+    note = page.eval("document.querySelector('#fragile-ids').textContent")
+    assert "9" * 24 + "… (200 digits)" in note
     assert_fits_every_width(page)
 
 
