@@ -59,7 +59,7 @@ def test_binary_and_non_utf8_files_are_errors_that_say_why(grade):
     assert result["files"]["exercise3"] == "missing"
 
 
-def test_each_example_fails_exactly_the_items_its_mistake_touches(grade):
+def test_each_example_fails_exactly_the_items_its_mistake_touches(grade, tmp_path):
     """The example class is realistic: each classic mistake costs its own items, nothing else."""
     expected = {
         "complete": set(),
@@ -67,7 +67,7 @@ def test_each_example_fails_exactly_the_items_its_mistake_touches(grade):
         "missing_branch": {"exercise1.dcounts"},
         "no_div_n": {"exercise2.dlogits"},
     }
-    out = ROOT / "build" / "test-examples"
+    out = tmp_path / "examples"  # not in the checkout: two suites may run there at once
     subprocess.run([sys.executable, "-m", "grader.cli", "examples", str(out)], check=True,
                    capture_output=True)  # fmt: skip
     assert set(expected) <= set(EXAMPLES)
