@@ -84,6 +84,7 @@ class Grader:
         self.keep_out = tuple(keep_out)
         self._zygote: Zygote | None = zygote
         self._runner: SuiteRunner | None = None
+        self._content: str | None = None  # content_digest(self.assignment), at first use
         self._starting: threading.Thread | None = None
         if eager_sandbox and zygote is None:
             # The sandbox imports torch on the other core while this one builds the cases.
@@ -114,7 +115,9 @@ class Grader:
 
     def fingerprint(self, sub: Submission) -> str:
         """Changes when the submission, the grader or its content changes: the key for resuming."""
-        h = hashlib.sha256(grader_digest().encode())
+        if self._content is None:
+            self._content = content_digest(self.assignment)
+        h = hashlib.sha256(grader_digest().encode() + self._content.encode())
         h.update(b"public-only" if self.public_only else b"all")
         for name in self.assignment.files:
             data = sub.files.get(name)
@@ -360,6 +363,28 @@ def decode_sources(sub: Submission, files: tuple[str, ...]):
 
 
 _DIGEST: str | None = None
+
+
+def content_digest(assignment: Assignment) -> str:
+    """A hash of the assignment's name and of every file of its own: its package's folder, its
+    suites and its rubric, wherever they are kept. grader_digest covers the grader's folder
+    alone, and a course may keep its assignments outside it (course.yaml's `paths`): a rubric
+    changed there (all-or-nothing for share-of-cases), a hidden case or a suite fixed, and the
+    class's command kept every result as "unchanged since", scored by the old ones. Every file
+    counts, not only .py and .yaml (hidden cases may be kept as data), each by its path inside
+    its folder, so that the same course checked out elsewhere (a shard of a batch) keeps them."""
+    h = hashlib.sha256(assignment.name.encode())
+    roots = [Path(assignment.suites), Path(assignment.rubric)]
+    if assignment.package:
+        roots.append(assignment.content)
+    for role, root in enumerate(roots):
+        for path in [root] if root.is_file() else sorted(root.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                data = path.read_bytes()
+                name = f"{role}/{path.relative_to(root) if path != root else ''}".encode()
+                # Each name and file framed by its length, as fingerprint frames the uploads.
+                h.update(b"%d\0%s%d\0" % (len(name), name, len(data)) + data)
+    return h.hexdigest()
 
 
 def grader_digest() -> str:

@@ -448,3 +448,25 @@ def test_a_zip_whose_suite_cannot_be_imported_is_not_built(tmp_path):
         refused(run, f"{suite_file} cannot be imported from the zip", *words)
         assert len(run.stderr.strip().splitlines()) == 1, run.stderr
         assert (tmp_path / "dist" / "tiny-autograder.zip").read_bytes() == good
+
+
+def test_a_change_to_an_assignment_kept_outside_the_grader_regrades_the_class(tmp_path):
+    """The fingerprint hashed the grader's own folder alone: a rubric changed in a package kept
+    outside it (course.yaml's `paths`) left every result "unchanged since", scored by the old
+    rubric (a third of the points kept where all-or-nothing gives none)."""
+    course = tiny_course(tmp_path)
+    (tmp_path / "class" / "carol").mkdir(parents=True)
+    # Right on the public case (width 5) alone.
+    source = "def dsquare(x):\n    return 2 * x if x.shape[1] == 5 else x\n"
+    (tmp_path / "class" / "carol" / "tiny.py").write_text(source)
+    result = tmp_path / "reports" / "carol" / "result.json"
+    grader(course, "grade", "class", "--out", "reports", "--no-progress")
+    assert json.loads(result.read_text())["score"] == 33.3333
+    rubric = tmp_path / "packages" / "tiny_square" / "rubric.yaml"
+    rubric.write_text(rubric.read_text().replace("share_of_cases", "all_or_nothing"))
+    run = grader(course, "grade", "class", "--out", "reports", "--no-progress")
+    assert "graded 1, reused 0" in run.stdout, run.stdout
+    assert json.loads(result.read_text())["score"] == 0.0
+    # Unchanged again: kept, as before.
+    run = grader(course, "grade", "class", "--out", "reports", "--no-progress")
+    assert "graded 0, reused 1" in run.stdout, run.stdout
