@@ -30,7 +30,9 @@ from dataclasses import dataclass, field
 # exercise2.dlogits (864 inputs), 109 ms / 365 ms for exercise1.dlogprobs and 2.0 s / 0.85 s
 # for exercise3.backward. 100 ms is 10x the slowest correct function on a quiet machine and 4x
 # on a loaded one; central differences on a function of fewer than about 1,500 numbers cost
-# too little to tell from a loop and go unflagged (the TA sees the helper they share).
+# too little to tell from a loop and go unflagged (the TA sees the helper they share), and so
+# do central differences batched in one tensor (every perturbation at once: 3 ms a call for
+# exercise2.dhprebn), which no budget tells from a derivation (docs/threat-model.md).
 SLOW_CALL_SECONDS = 0.1
 REVIEW_SLOW = "slow_functions"
 
