@@ -134,6 +134,36 @@ def test_the_fingerprint_tells_apart_uploads_whose_bytes_only_run_together(grade
     assert fp({a: b"A"}) == fp({a: b"A"})
 
 
+def test_an_assignments_digest_follows_its_files_wherever_it_is_kept(tmp_path):
+    """The fingerprint's cover of an assignment (content_digest): any file of its suites or
+    rubric, data included, changes it, Python's caches do not, and the same files in another
+    folder (a shard of a batch on another machine) give the same digest, so results graded
+    apart are still kept where they are merged."""
+    import dataclasses
+
+    from grader.pipeline import content_digest
+
+    def assignment(root: Path):
+        (root / "suites" / "__pycache__").mkdir(parents=True, exist_ok=True)
+        (root / "suites" / "test_tiny.py").write_text("def test_it(): pass\n")
+        (root / "suites" / "hidden.json").write_text('{"seed": 1}')
+        (root / "rubric.yaml").write_text("mode: share_of_cases\n")
+        return dataclasses.replace(
+            ASSIGNMENT, suites=root / "suites", rubric=root / "rubric.yaml", package=""
+        )
+
+    here, there = assignment(tmp_path / "a"), assignment(tmp_path / "b")
+    first = content_digest(here)
+    assert content_digest(there) == first
+    (tmp_path / "a" / "suites" / "__pycache__" / "test_tiny.pyc").write_bytes(b"\0")
+    assert content_digest(here) == first
+    (tmp_path / "a" / "suites" / "hidden.json").write_text('{"seed": 2}')
+    assert content_digest(here) != first
+    (tmp_path / "b" / "rubric.yaml").write_text("mode: all_or_nothing\n")
+    assert content_digest(there) not in (first, content_digest(here))
+    assert content_digest(dataclasses.replace(there, name="other")) != content_digest(there)
+
+
 def test_every_public_call_of_a_submission_comes_before_any_hidden_one(grade, monkeypatch):
     """What a student sees before grades are published (public cases, the chain, the training
     run) is answered before any process of the submission is handed a hidden input, so no
