@@ -57,6 +57,11 @@ _STATUS = {
 _FRAME = re.compile(r'File "(?P<file>[^"\n]+)\.py", line (?P<line>\d+)')
 _CELL_MARK = re.compile(r"# cell (\d+)$")
 MAX_DID_YOU_MEAN = 1_000  # names of a file weighed for "did you mean"
+# The share of the submission's time budget kept for the files that have not spent theirs, split
+# among the files that can run: one file's endless loops (every function of exercise 1 calling
+# a helper that never returns: 26 timeouts of 10 s, twice with the chain) once spent the whole
+# budget before the other files' first calls, which came back "timed out", right as they were.
+RESERVED_SHARE = 0.5
 
 
 @dataclass
@@ -106,7 +111,9 @@ class Session:
         # Off only in tests that prove the sandbox's own layers hold without the scan's help.
         self.static_scan = static_scan
         self.public_only = public_only
-        self.deadline = time.monotonic() + time_budget
+        self.time_budget = time_budget
+        # Seconds each file's imports and calls took: a file spends its own (`time_left`).
+        self.spent: dict[str, float] = dict.fromkeys(sources, 0.0)
         # (file, func, scope) of each call that timed out: one endless loop costs its own time
         # once, not once per case. Per scope (call_each): a function serving several items
         # (a reported-only chain, a training run, one function judged as two items) once had
@@ -128,6 +135,18 @@ class Session:
                 if src is not None and empty_file(name, src):
                     f.load_error = Outcome("missing", empty_file(name, src), whole_file=True)
             self.files[name] = f
+        runnable = [f for f in self.files.values() if f.source and f.load_error is None]
+        self.reserve = time_budget * RESERVED_SHARE / max(1, len(runnable))
+        self._reserving = {f.name for f in runnable}
+
+    def time_left(self, file: str) -> float:
+        """Seconds `file` may still spend: the budget, less what every file spent, less what
+        each other runnable file has yet to spend of its reserve. The total stays within the
+        budget, and no file's loops take the time another's first calls need."""
+        others = sum(
+            max(0.0, self.reserve - self.spent[name]) for name in self._reserving if name != file
+        )
+        return self.time_budget - sum(self.spent.values()) - others
 
     def call(
         self,
@@ -181,7 +200,9 @@ class Session:
             kind = flags[len(outcomes)]
             if kind:
                 self._forget_hidden()
+            started = time.monotonic()
             problem = self._before_call(f, file, func, scope)
+            self._spend(file, started)
             if problem:
                 outcomes.append(problem)
                 continue
@@ -201,7 +222,12 @@ class Session:
                 continue
             if not kind:
                 self.hidden_given = True
-            replies = f.process.call_each(file, func, plans, stop_at=self.deadline)
+            started = time.monotonic()
+            stop_at = started + self.time_left(file)
+            try:
+                replies = f.process.call_each(file, func, plans, stop_at=stop_at)
+            finally:
+                self._spend(file, started)
             for reply in replies:
                 if reply.kind == "timeout":
                     self.timed_out.add((file, func, scope))
@@ -215,6 +241,11 @@ class Session:
                     self.timer.add(f"{file}.{func}", reply.elapsed)
                 outcomes.append(outcome)
         return outcomes
+
+    def _spend(self, file: str, since: float) -> None:
+        """Charge `file` the seconds since `since` (its import or its calls)."""
+        if file in self.spent:
+            self.spent[file] += time.monotonic() - since
 
     def _known(self, file: str, func: str) -> None:
         """Refuse a file or function the assignment does not declare: a suite's typo, not a
@@ -259,7 +290,7 @@ class Session:
             return Outcome("missing", left_out(file, self.absent.get(file, "")), whole_file=True)
         if self.stopped:
             return Outcome("error", "grading was stopped before this call")
-        if time.monotonic() > self.deadline:
+        if self.time_left(file) <= 0:
             return Outcome("timeout", "the submission's total time budget ran out before this call")
         if (file, func, scope) in self.timed_out:
             # One endless loop costs its own time once, not once per case.
@@ -271,8 +302,12 @@ class Session:
         called at all."""
         self._known(file, func)
         f = self.files.get(file)
-        if f is None or f.source is None or self._ready(f) or self._declared(f, func):
-            return None
+        started = time.monotonic()
+        try:
+            if f is None or f.source is None or self._ready(f) or self._declared(f, func):
+                return None
+        finally:
+            self._spend(file, started)
         sig = f.functions[func]
         # A set: the lists are the student process's report, and a lookup in a list of
         # thousands of names for each of thousands more kept the grader busy for minutes.

@@ -247,6 +247,31 @@ def test_calls_past_the_submission_s_time_budget_are_not_made(zygote):
     assert all("total time budget" in o.message for o in outcomes[made:])
 
 
+def test_one_file_s_timeouts_leave_the_other_files_their_share_of_the_budget(zygote):
+    """The budget was the submission's, first come first served: a file whose every function
+    loops (a helper that never returns) spent it all in timeouts, and the other files' calls,
+    right, came back "timed out" before they were made. Each runnable file now keeps a reserve
+    of it until it has spent that much itself."""
+    head = "import time\nimport torch\n"
+    s = Session(
+        {
+            "slow": head + "def f(x, i):\n    time.sleep(0.4)\n    return x\n",
+            "fast": head + "def f(x, i):\n    return x + i\n",
+            "absent": None,
+        },
+        zygote,
+        time_budget=3.0,
+    )
+    slow = s.call_each("slow", "f", cases(12), ALLOWED)
+    fast = s.call_each("fast", "f", cases(3), ALLOWED)
+    s.close()
+    made = [o.status for o in slow].count("ok")
+    # The slow file keeps the budget less the fast file's reserve (1.5 s of 3, split between
+    # the two runnable files: the absent one reserves nothing).
+    assert 1 <= made < 12 and "total time budget" in slow[-1].message
+    assert [o.status for o in fast] == ["ok"] * 3
+
+
 def test_a_refused_call_among_others_is_refused_alone(zygote):
     """A case that lacks an argument the function declares is refused; the others are made."""
     s = session_for(zygote, "def f(x, i):\n    return x\n")
