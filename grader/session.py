@@ -140,13 +140,16 @@ class Session:
         self._reserving = {f.name for f in runnable}
 
     def time_left(self, file: str) -> float:
-        """Seconds `file` may still spend: the budget, less what every file spent, less what
-        each other runnable file has yet to spend of its reserve. The total stays within the
-        budget, and no file's loops take the time another's first calls need."""
+        """Seconds `file` may still spend: at least what it has yet to spend of its own reserve,
+        else the budget, less what every file spent, less what each other runnable file has yet
+        to spend of its reserve. No file's loops take the time another's first calls need, and
+        the total stays within the budget but for the last call of each (which runs to its end)."""
         others = sum(
             max(0.0, self.reserve - self.spent[name]) for name in self._reserving if name != file
         )
-        return self.time_budget - sum(self.spent.values()) - others
+        shared = self.time_budget - sum(self.spent.values()) - others
+        own = self.reserve - self.spent[file] if file in self._reserving else 0.0
+        return max(own, shared)
 
     def call(
         self,
