@@ -1545,6 +1545,32 @@ def test_the_bundle_check_given_a_notebook_says_it_checks_py_files(
     assert "todo" not in said
 
 
+def test_the_bundle_check_of_its_folder_names_the_notebook_the_grader_grades_instead(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """A student who worked in the bundle's notebook in Jupyter and ran `python check.py` in
+    its folder got `todo` on every row, 0 of 36, for the untouched stubs beside it, where the
+    grader, given that folder, grades the notebook: 36 of 36. The check now says so; with the
+    notebook untouched too (the first run, before any work) it still prints its table."""
+    from click.testing import CliRunner
+    from notebooks import filled_assignment_notebook
+
+    from grader.cli import main
+
+    folder = tmp_path / "mine"
+    shutil.copytree(bundle_dir, folder, ignore=shutil.ignore_patterns("_ninja_check", "*.md"))
+    untouched = bundle_check(bundle_dir, folder)
+    assert "0 of 36 items pass" in untouched
+    solved = filled_assignment_notebook({f: solution(f) for f in FILES}, "jupyter")
+    (folder / "backprop_ninja.ipynb").write_bytes(solved)
+    done = CliRunner().invoke(main, ["check", str(folder)])
+    assert "36 of 36 items pass" in done.output, done.output
+    said = bundle_check(bundle_dir, folder)
+    assert "backprop_ninja.ipynb beside them does: the grader grades the notebook" in said
+    assert "run all its cells" in said
+    assert "todo" not in said
+
+
 def without_numpy(tmp_path: Path) -> Path:
     """A folder that, put first on the path, makes a Python with numpy one without it (as
     `pip install torch` alone leaves it)."""
