@@ -190,3 +190,16 @@ def test_a_package_the_kernel_has_and_the_grader_lacks_is_left_out_in_both(tmp_p
     (note,) = why_undefined(str(e.value), cells, GRADIENT)
     assert note.startswith("colab_only_pkg is set by `import colab_only_pkg`, a module the grader")
     assert "standard library, torch and numpy" in note
+
+
+@pytest.mark.parametrize("magic", ["%%time", "%%capture", "%%timeit -n 1"])
+def test_an_exercise_mark_under_a_cell_magic_that_runs_python_still_places_its_function(magic):
+    """The check cells read the kernel's history, which holds no headings: `%%time` above a
+    cell's `# Exercise 2` hid the mark, its dlogits was read into exercise 1 and the exercise 2
+    check said "not run in this kernel", where the grader, reading the headings, graded it."""
+    ex1 = "# Exercise 1\ndef dlogits(dnorm_logits):\n    return dnorm_logits\n"
+    ex2 = f"{magic}\n# Exercise 2\ndef dlogits(logits, Yb, n):\n    return logits\n"
+    read = read_history([ex1, ex2], {**FUNCTIONS, "exercise2": ("dlogits",)})
+    assert read.functions["exercise2"] == ["dlogits"]
+    assert "dnorm_logits" in read.sources["exercise1"]
+    assert "(logits, Yb, n)" in read.sources["exercise2"]
