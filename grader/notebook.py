@@ -579,6 +579,9 @@ def _assemble(name, pieces, records, functions) -> NotebookRead:
     used: dict[str, list[int]] = {}
     implemented: set[tuple[str, str]] = set()
     replaced: dict[int, set[tuple[str, int]]] = {}
+    # Every definition a kernel would have replaced, whoever's: exercise 3 calls the last
+    # `dlogits` defined, and one of exercise 1 run again after exercise 2's is the kernel's.
+    overwritten: dict[int, set[tuple[str, int]]] = {}
     for exercise, names in functions.items():
         mine = {p.defines for p in pieces if p.defines and p.exercise == exercise}
         own = [
@@ -595,9 +598,12 @@ def _assemble(name, pieces, records, functions) -> NotebookRead:
         # A kernel keeps only the last definition of a name; so does the module.
         last = {p.name: p for p in own if p.name}
         for p in own:
+            if not p.name or last[p.name] is p:
+                continue
+            overwritten.setdefault(p.cell, set()).add((p.name, last[p.name].cell))
             # Only this exercise's own definitions are said to be replaced: exercise 1's
             # `dlogits` is not, for exercise 1, replaced by exercise 2's that exercise 3 uses.
-            if p.name and last[p.name] is not p and (p.defines is None or p.defines in names):
+            if p.defines is None or p.defines in names:
                 replaced.setdefault(p.cell, set()).add((p.name, last[p.name].cell))
         own = [p for p in own if not p.name or last[p.name] is p]
         got[exercise] = [p.defines for p in own if p.defines in names]
@@ -615,7 +621,7 @@ def _assemble(name, pieces, records, functions) -> NotebookRead:
         for fn, later in sorted(replaced.get(record.cell, ())):
             record.dropped.append(f"def {fn}: replaced by the one in {labels[later]}")
     read = NotebookRead(name, sources, got, records, used=used, implemented=len(implemented))
-    read.notes += _run_out_of_order(replaced, {r.cell: r for r in records})
+    read.notes += _run_out_of_order(overwritten, {r.cell: r for r in records})
     read.notes += _constants_out_of_order(pieces, {r.cell: r for r in records})
     for exercise, text in sources.items():
         if text is not None and len(text.encode()) > MAX_SOURCE_BYTES:
@@ -712,12 +718,16 @@ def _code(piece: _Piece, seen: dict[int, str]) -> str:
 
 
 def _out_of_order_note(fn: str, upper: CellRecord, lower: CellRecord, verb="defined") -> str:
+    # Two exercises' answers of one name (exercise 1's and 2's `dlogits`, the last one defined
+    # serving exercise 3): both stay, and a run top to bottom leaves the lower one last.
+    both = upper.section and lower.section and upper.section != lower.section
+    fix = "Restart and run all" if both else "keep one of them, then Restart and run all"
     return (
         f"`{fn}` is {verb} in {upper.label()} and, lower, in {lower.label()}, which the "
         f"grader takes, as a kernel run top to bottom does; the saved notebook shows cell "
         f"{upper.cell} run after cell {lower.cell} (execution counts [{upper.ran}] and "
         f"[{lower.ran}]), so your kernel and a check cell run then may have used cell "
-        f"{upper.cell}'s: keep one of them, then Restart and run all"
+        f"{upper.cell}'s: {fix}"
     )
 
 

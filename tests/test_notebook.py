@@ -186,6 +186,30 @@ def test_two_definitions_run_bottom_then_top_are_named_in_a_note():
         assert not [n for n in notes if "`dlogits`" in n], counts
 
 
+def test_exercise_1_s_dlogits_run_again_after_exercise_2_s_is_named_for_exercise_3():
+    """Exercise 3's backward calls the last `dlogits` defined: exercise 2's as the grader runs
+    the cells, exercise 1's in a kernel where it was run again after exercise 2's. The check
+    cell said ERROR, the grade said ok, and no note said why (only an exercise's own answers
+    were compared, and exercise 1's `dlogits` is not exercise 2's)."""
+    ex1 = "# Exercise 1\ndef dlogits(dnorm_logits, logits, dlogit_maxes):\n    return 0\n"
+    backward = "# Exercise 3\ndef backward(logits, Yb, n):\n    return dlogits(logits, Yb, n)\n"
+    cells = [
+        markdown("## Exercise 1\n"),
+        code(ex1, count=9),
+        markdown("## Exercise 2\n"),
+        code("# Exercise 2\n" + ONE, count=8),
+        markdown("## Exercise 3\n"),
+        code(backward, count=10),
+    ]
+    r = read(cells)
+    assert "dnorm_logits" not in r.sources["exercise3"]  # exercise 2's, as the grader takes it
+    (note,) = [n for n in r.notes if n.startswith("`dlogits`")]
+    assert "cell 2 run after cell 4 (execution counts [9] and [8])" in note, note
+    assert note.endswith(": Restart and run all"), note  # both stay: two exercises' answers
+    cells[1] = code(ex1, count=7)  # run in order: nothing to say
+    assert not [n for n in read(cells).notes if n.startswith("`dlogits`")]
+
+
 def test_a_function_run_out_of_order_gets_one_note_of_a_bounded_size_however_many_cells():
     """One note per (cell, function) pair once let a notebook of 10,000 cells redefining
     `dlogits`, their execution counts falling and each of 4,000 digits, write 10,000 notes of
