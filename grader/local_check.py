@@ -58,7 +58,15 @@ from .student_text import (
     scanned_out,
     undecodable,
 )
-from .uploads import Budget, UploadLimits, scan_folder
+from .uploads import (
+    Budget,
+    Entry,
+    UploadError,
+    UploadLimits,
+    open_zip_file,
+    scan_folder,
+    scan_zip,
+)
 
 # The grader's limits (sandbox Limits): seconds per import and per call (its bytes of prints
 # kept: check_process.OUTPUT_BYTES).
@@ -282,7 +290,7 @@ class LocalSession:
         away: tuple[Path, ...] = (),
     ) -> None:
         self.files: dict[str, LocalFile | None] = {}
-        self.sources = folder
+        self.sources = folder if folder.is_dir() else folder.parent  # a zip's folder, hidden
         self.names, self.expected, self.away = files, expected, away
         # One endless loop costs its time once in each scope (Session.timed_out).
         self.timed_out: set[tuple[str, str, str]] = set()
@@ -502,6 +510,8 @@ def checked_folder(folder: str | Path | None, default: Path, holds: str) -> Path
             "all its cells"
         )
         return None
+    if where.is_file() and where.suffix.casefold() == ".zip":
+        return where  # the upload itself, as the grader reads it (its folder's stubs were)
     if where.is_file():
         where = where.parent
     if not where.is_dir():
@@ -520,8 +530,27 @@ def exercise_sources(
     and the last dict why each exercise left out was (its items say so, as the grader's)."""
     budget = Budget(UploadLimits())
     with contextlib.ExitStack() as stack:
-        top = scan_folder(folder, (), budget)
+        if folder.is_dir():
+            top = scan_folder(folder, (), budget)
+        else:
+            try:
+                top = _zip_tree(folder, budget, stack)
+            except (UploadError, OSError, ValueError, EOFError) as e:  # as the grader says it
+                return {}, [f"{folder.name}: {e}"], {}
+            except Exception as e:  # noqa: BLE001 - zipfile's own errors: a note, never a crash
+                return {}, [f"{folder.name} is not a readable zip: {e}"], {}
         found, contents, absent = exercise_files(top, files, budget, stack)
         note_missing(top, files, found, contents, absent, budget)
     sources = {f: data for f, data in contents.items() if data is not None}
     return sources, [*budget.notes, *(f"{f}.py: {why}" for f, why in absent.items())], absent
+
+
+def _zip_tree(path: Path, budget: Budget, stack: contextlib.ExitStack) -> Entry:
+    """The listed tree of a zip given as the upload itself (`check.py hw.zip`), read as the
+    grader reads one upload (submissions: a zip's entries under a folder of its name). The
+    zip's folder was checked instead: the untouched stubs beside it, `todo` on every row, where
+    the grader, given the zip, graded what it held."""
+    real = path.resolve()
+    tree = Entry(path.stem, "", "dir")
+    scan_zip(open_zip_file(real.parent, (real.name,), stack), path.name, tree, budget)
+    return tree

@@ -1545,6 +1545,40 @@ def test_the_bundle_check_given_a_notebook_says_it_checks_py_files(
     assert "todo" not in said
 
 
+def bundle_copy(bundle_dir: Path, folder: Path) -> Path:
+    """The bundle's folder as a student has it before any work: its notebook and untouched
+    stubs (the module's bundle_dir may hold other tests' files by now)."""
+    shutil.copytree(bundle_dir, folder, ignore=shutil.ignore_patterns("_ninja_check", "*.md"))
+    for name in FILES:
+        shutil.copyfile(STUBS / f"{name}.py", folder / f"{name}.py")
+    shutil.copyfile(STUBS / "backprop_ninja.ipynb", folder / "backprop_ninja.ipynb")
+    return folder
+
+
+def test_the_bundle_check_of_a_zip_checks_what_the_zip_holds_as_the_grader_does(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """`python check.py hw.zip` checked the zip's folder: the untouched stubs beside it, `todo`
+    on every row and "did not open hw.zip", where `grader check hw.zip` and the grader, given
+    the zip, graded its files: 36 of 36."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    folder = bundle_copy(bundle_dir, tmp_path / "mine")
+    upload = folder / "hw.zip"
+    with zipfile.ZipFile(upload, "w") as zf:
+        for name in FILES:
+            zf.writestr(f"hw/{name}.py", solution(name))
+    said = bundle_check(bundle_dir, upload)
+    assert "36 of 36 items pass" in said, said
+    assert f"Public check of {upload}" in said
+    done = CliRunner().invoke(main, ["check", str(upload)])
+    assert "36 of 36 items pass" in done.output, done.output
+    (folder / "cut.zip").write_bytes(upload.read_bytes()[:100])
+    assert "cut.zip: not a readable zip" in bundle_check(bundle_dir, folder / "cut.zip")
+
+
 def test_the_bundle_check_of_its_folder_names_the_notebook_the_grader_grades_instead(
     bundle_dir: Path, tmp_path: Path
 ) -> None:
@@ -1557,8 +1591,7 @@ def test_the_bundle_check_of_its_folder_names_the_notebook_the_grader_grades_ins
 
     from grader.cli import main
 
-    folder = tmp_path / "mine"
-    shutil.copytree(bundle_dir, folder, ignore=shutil.ignore_patterns("_ninja_check", "*.md"))
+    folder = bundle_copy(bundle_dir, tmp_path / "mine")
     untouched = bundle_check(bundle_dir, folder)
     assert "0 of 36 items pass" in untouched
     solved = filled_assignment_notebook({f: solution(f) for f in FILES}, "jupyter")

@@ -87,7 +87,7 @@ def notebook_graded_instead(folder: Path) -> str | None:
     bundle's notebook and ran check.py in its folder got a table of `todo` for the untouched
     stubs, where the grader, given that folder, grades the notebook: 36 of 36."""
     sources, _, _ = exercise_sources(folder, FILES)
-    if not all(is_untouched_stub(data) for data in sources.values()):
+    if not folder.is_dir() or not all(is_untouched_stub(data) for data in sources.values()):
         return None
     functions = {f: tuple(sorted(EXPECTED[f])) for f in FILES}
     for path in sorted(_notebooks(folder)):
