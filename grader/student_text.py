@@ -102,6 +102,13 @@ _IMPORT_PROBLEMS = (
         "failure: remove it (code you run yourself belongs under `if __name__ == "
         '"__main__":`, which the grader does not run)',
     ),
+    # The grader's process for student code and the check's both refuse threads (RLIMIT_NPROC
+    # and check_process): the bare RuntimeError said nothing of why, nor what to do.
+    (
+        re.compile(r"^RuntimeError: can't start new thread"),
+        "it starts a thread (threading, concurrent.futures), and the grader runs your code "
+        "in a process that may start none: compute the gradient without threads",
+    ),
     # numpy is the grader's (SPEC.md), not always the student's: `pip install torch` brings
     # none, and torch then raises this at .numpy() or torch.from_numpy. check.py cannot run
     # the code as the grader does (which judged a returned .numpy() "a numpy array"): it says so.

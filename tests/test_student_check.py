@@ -269,6 +269,19 @@ RAISING_OBJECT_INTO_TORCH = (
 ODD_GLOBALS_IMPORT = '\n_os = __import__("os", 1)\n'
 
 SCENARIOS = {
+    "a function that starts a thread": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                "    dprobs = (1.0 / probs) * dlogprobs\n",
+                "    import concurrent.futures\n\n"
+                "    with concurrent.futures.ThreadPoolExecutor(2) as pool:\n"
+                "        dprobs = pool.submit(lambda: (1.0 / probs) * dlogprobs).result()\n",
+            )
+        },
+        "exercise1.dprobs",
+        ("ERROR", "it starts a thread", "compute the gradient without threads"),
+    ),
     "a file that changes torch's subtraction at import": (
         {"exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + ZERO_SUBTRACTION)},
         "exercise2.dhprebn",
@@ -593,7 +606,7 @@ SCENARIOS = {
     "a thread started at import": (
         {"exercise1": mutated("exercise1", AFTER_IMPORTS, AFTER_IMPORTS + THREAD_AT_IMPORT)},
         "exercise1.dC",
-        ("ERROR", "importing exercise1.py failed", "can't start new thread"),
+        ("ERROR", "importing exercise1.py failed", "it starts a thread"),
     ),
     "reads names.txt at import": (
         {
