@@ -1617,6 +1617,26 @@ def test_the_bundle_check_of_its_folder_names_the_notebook_the_grader_grades_ins
     assert "todo" not in said
 
 
+def test_the_bundle_check_looks_for_notebooks_past_a_folder_it_cannot_list(tmp_path, monkeypatch):
+    """A subfolder the student's account cannot list (another user's, a broken mount) is
+    passed over in the search for a notebook, not raised out of check.py as a traceback."""
+    from grader.backprop_ninja import student_check_driver
+
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "backprop_ninja.ipynb").write_text("{}")
+    listed = Path.iterdir
+
+    def iterdir(self: Path):
+        if self.name == "locked":
+            raise PermissionError(13, "Permission denied", str(self))
+        return listed(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    found = student_check_driver._notebooks(tmp_path)
+    assert found == [tmp_path / "work" / "backprop_ninja.ipynb"]
+
+
 def without_numpy(tmp_path: Path) -> Path:
     """A folder that, put first on the path, makes a Python with numpy one without it (as
     `pip install torch` alone leaves it)."""
