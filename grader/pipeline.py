@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
+import platform
 import threading
 import time
 import traceback
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +87,7 @@ class Grader:
         self._zygote: Zygote | None = zygote
         self._runner: SuiteRunner | None = None
         self._content: str | None = None  # content_digest(self.assignment), at first use
+        self._runtime: str | None = None  # runtime(), at first use
         self._starting: threading.Thread | None = None
         if eager_sandbox and zygote is None:
             # The sandbox imports torch on the other core while this one builds the cases.
@@ -114,10 +117,14 @@ class Grader:
         return self._zygote
 
     def fingerprint(self, sub: Submission) -> str:
-        """Changes when the submission, the grader or its content changes: the key for resuming."""
+        """Changes when the submission, the grader, its content or the Python and torch it runs
+        on (`runtime`) change: the key for resuming."""
         if self._content is None:
             self._content = content_digest(self.assignment)
+        if self._runtime is None:
+            self._runtime = runtime()
         h = hashlib.sha256(grader_digest().encode() + self._content.encode())
+        h.update(b"%d\0%s" % (len(self._runtime.encode()), self._runtime.encode()))
         h.update(b"public-only" if self.public_only else b"all")
         for name in self.assignment.files:
             data = sub.files.get(name)
@@ -385,6 +392,27 @@ def content_digest(assignment: Assignment) -> str:
                 # Each name and file framed by its length, as fingerprint frames the uploads.
                 h.update(b"%d\0%s%d\0" % (len(name), name, len(data)) + data)
     return h.hexdigest()
+
+
+# What student code and the cases are run with besides the grader's files: the packages of the
+# grading Python that the suites, the hidden cases' draws and student code call into.
+RUNTIME_PACKAGES = ("torch", "numpy")
+
+
+def runtime() -> str:
+    """The Python that grades and its RUNTIME_PACKAGES' versions: `CPython 3.11.7; torch
+    2.13.0+cpu; numpy 2.4.6`. Neither grader_digest nor content_digest covers them, and a
+    torch upgraded under a course's environment (or a shard graded on another machine's) left
+    every result "unchanged since": a student's call that torch has since added, removed or
+    changed kept the score the old torch gave it. Read from the packages' metadata, not by
+    importing them."""
+    parts = [f"{platform.python_implementation()} {platform.python_version()}"]
+    for name in RUNTIME_PACKAGES:
+        try:
+            parts.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{name} absent")
+    return "; ".join(parts)
 
 
 def grader_digest() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -132,6 +133,30 @@ def test_the_fingerprint_tells_apart_uploads_whose_bytes_only_run_together(grade
     assert fp({a: b"<none>"}) != fp({})
     assert fp({a: b""}) != fp({})
     assert fp({a: b"A"}) == fp({a: b"A"})
+
+
+def test_the_fingerprint_follows_the_torch_and_python_that_grade(grader, monkeypatch):
+    """A torch upgraded under the course's environment (or a shard graded on another machine's)
+    grades the class again: a result the old torch gave is not kept as "unchanged since"."""
+    from importlib import metadata
+
+    sub = Submission("s", {f: b"x = 1\n" for f in grader.assignment.files})
+    before = grader.fingerprint(sub)
+    real = metadata.version
+
+    def upgraded(name: str) -> str:
+        return "99.0.0+cpu" if name == "torch" else real(name)
+
+    monkeypatch.setattr(metadata, "version", upgraded)
+    monkeypatch.setattr(grader, "_runtime", None, raising=False)
+    after = grader.fingerprint(sub)
+    assert after != before
+    monkeypatch.setattr(platform, "python_version", lambda: "3.99.0")
+    monkeypatch.setattr(grader, "_runtime", None, raising=False)
+    assert grader.fingerprint(sub) not in (before, after)
+    monkeypatch.undo()
+    monkeypatch.setattr(grader, "_runtime", None, raising=False)
+    assert grader.fingerprint(sub) == before
 
 
 def test_an_assignments_digest_follows_its_files_wherever_it_is_kept(tmp_path):
