@@ -659,6 +659,22 @@ def test_grades_csv_one_row_per_submission(graded, batch_out):
     assert rows[list(graded).index("zoë martin")]["submission"] == "zoë martin"
 
 
+def test_grades_csv_holds_the_score_result_json_holds():
+    """The gradebook imports the number result.json, summary.json and Gradescope's results.json
+    give (a share of seven cases: 92.8571), not the pages' two decimals (92.86), and a large
+    one whole, never in a `g` format's exponent."""
+    exercises = {
+        "exercise1": {"score": 50.0, "max_score": 50.0},
+        "exercise2": {"score": 12.8571, "max_score": 20.0},
+        "exercise3": {"score": 1234567.5, "max_score": 2e6},
+    }
+    result = {"submission": "s", "score": 92.8571, "max_score": 100.0, "exercises": exercises}
+    (row,) = csv.DictReader(io.StringIO(gradebook_csv([{**result, "items": []}])))
+    assert (row["score"], row["max_score"]) == ("92.8571", "100")
+    assert [row[ex] for ex in exercises] == ["50", "12.8571", "1234567.5"]
+    assert float(row["score"]) == result["score"]
+
+
 def test_grades_csv_defuses_spreadsheet_formulas(graded):
     rows = list(csv.reader(io.StringIO(gradebook_csv(list(graded.values())))))
     blank = rows[1 + list(graded).index("blank")]

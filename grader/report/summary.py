@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 import re
 import statistics
 import unicodedata
@@ -379,15 +380,31 @@ def gradebook_csv(results: list[dict]) -> str:
     for r in results:
         totals = _exercise_totals(r)
         scores = [
-            points(r.get("score", 0)),
-            points(r.get("max_score", 0)),
-            *(points(totals[ex]["score"]) if ex in totals else "" for ex in exercises),
+            gradebook_number(r.get("score", 0)),
+            gradebook_number(r.get("max_score", 0)),
+            *(gradebook_number(totals[ex]["score"]) if ex in totals else "" for ex in exercises),
             "yes" if is_late(r) else "",
         ]
         for person in members(r.get("student") or {}):
             keys = [_cell(person.get(k, "")) for k in GRADEBOOK_KEYS]
             w.writerow([*keys, _cell(r.get("submission", "")), *scores])
     return buf.getvalue()
+
+
+# The decimals of a score that grades.csv keeps: result.json's own (scoring rounds to them).
+SCORE_DECIMALS = 4
+
+
+def gradebook_number(x: object) -> str:
+    """A score as result.json, summary.json and Gradescope's results.json hold it: 92.8571, 98,
+    87.5. The pages' `points` rounds to two decimals for reading, and grades.csv took it: a
+    submission scored 92.8571 everywhere else was imported as 92.86, its exercise 2 as 12.86,
+    and `points`' `g` format wrote a score past six digits as 1.23457e+06. No exponent, no
+    float noise, no trailing zeros; a dash where there is no number, as on the pages."""
+    if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
+        return points(x)
+    text = f"{round(float(x), SCORE_DECIMALS):.{SCORE_DECIMALS}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
 def members(student: dict) -> list[dict[str, str]]:
