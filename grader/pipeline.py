@@ -78,6 +78,15 @@ class Grader:
         self.static_scan = static_scan
         warm_torch()
         self.assignment = assignment or load()
+        # The fingerprint's digests are taken before anything they cover is read (the rubric
+        # here, the suites at the first grading), so that a file changed while the batch runs
+        # leaves its results a fingerprint that is no longer current: graded again by the next
+        # run. Taken at the first fingerprint, a --force batch's grader processes hashed the
+        # rubric as it was after their first result, and a rubric edited meanwhile (5 points
+        # for 10) had every result, scored by the old one, kept as "unchanged since".
+        self._content: str | None = content_digest(self.assignment)
+        self._runtime: str | None = runtime()
+        grader_digest()
         self.rubric: Rubric = load_rubric(
             self.assignment.rubric, self.assignment.item_ids, self.assignment.tells
         )
@@ -86,8 +95,6 @@ class Grader:
         self.keep_out = tuple(keep_out)
         self._zygote: Zygote | None = zygote
         self._runner: SuiteRunner | None = None
-        self._content: str | None = None  # content_digest(self.assignment), at first use
-        self._runtime: str | None = None  # runtime(), at first use
         self._starting: threading.Thread | None = None
         if eager_sandbox and zygote is None:
             # The sandbox imports torch on the other core while this one builds the cases.

@@ -159,6 +159,30 @@ def test_the_fingerprint_follows_the_torch_and_python_that_grade(grader, monkeyp
     assert grader.fingerprint(sub) == before
 
 
+def test_a_rubric_changed_while_grading_leaves_its_results_to_be_graded_again(tmp_path):
+    """The fingerprint hashes the rubric as the grader read it, not as it is at the first result:
+    a rubric edited while a --force batch ran (5 points for 10) gave results scored by the old
+    one the new rubric's fingerprint, and the next run kept them all as "unchanged since"."""
+    import dataclasses
+
+    from grader.pipeline import Grader
+
+    rubric = tmp_path / "rubric.yaml"
+    rubric.write_text(ASSIGNMENT.rubric.read_text())
+    assignment = dataclasses.replace(ASSIGNMENT, rubric=rubric)
+    sub = Submission("s", {f: b"x = 1\n" for f in ASSIGNMENT.files})
+    running = Grader(assignment=assignment, eager_sandbox=False)
+    rubric.write_text(rubric.read_text().replace("default_points: 10", "default_points: 5"))
+    kept = running.fingerprint(sub)
+    later = Grader(assignment=assignment, eager_sandbox=False)
+    try:
+        assert running.rubric.total != later.rubric.total  # one read the old, one the new
+        assert kept != later.fingerprint(sub)
+    finally:
+        running.close()
+        later.close()
+
+
 def test_an_assignments_digest_follows_its_files_wherever_it_is_kept(tmp_path):
     """The fingerprint's cover of an assignment (content_digest): any file of its suites or
     rubric, data included, changes it, Python's caches do not, and the same files in another
