@@ -216,10 +216,14 @@ class Grader:
             graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             duration_s=round(time.monotonic() - start, 3),
             timing=summary(timer.seconds),
-            review=[*sub.review, *([slow] if slow else [])],
+            review=[*sub.review, *([slow] if slow else []), *self._public_only_review()],
             assignment=self.assignment.name,
         )
         return result, ended
+
+    def _public_only_review(self) -> list[dict[str, str]]:
+        """The `public_only` flag where the hidden cases were not run (PUBLIC_ONLY_REVIEW)."""
+        return [dict(PUBLIC_ONLY_REVIEW)] if self.public_only else []
 
     def _run(
         self,
@@ -311,9 +315,19 @@ SANDBOX_ENDED_REVIEW = {
     "fault; run the batch again to regrade it",
 }
 
+# The flag of a result graded on the public cases alone (`grader grade --public-only`). Such a
+# class's grades.csv, summary and reports carried scores the hidden cases never checked (a size
+# hard-coded to the public case's: 95 where the grade is 92.8571), with not a word that they
+# were: the TA's list now says it of each.
+PUBLIC_ONLY_REVIEW = {
+    "flag": "public_only",
+    "reason": "graded on the public cases alone (--public-only): the hidden cases did not run, "
+    "so this score is no grade; grade the class without --public-only before importing it",
+}
+
 # Review flags that grading raises, as against those reading the upload raised (Submission.review):
 # a result kept by a later run keeps these and takes that run's others (`Grader.discovered`).
-GRADING_FLAGS = frozenset({REVIEW_SLOW})
+GRADING_FLAGS = frozenset({REVIEW_SLOW, PUBLIC_ONLY_REVIEW["flag"]})
 
 
 def student_record(sub: Submission) -> dict[str, Any]:

@@ -183,6 +183,26 @@ def test_a_rubric_changed_while_grading_leaves_its_results_to_be_graded_again(tm
         later.close()
 
 
+def test_a_result_graded_on_the_public_cases_alone_says_so_to_the_ta(grade):
+    """`grader grade --public-only` wrote grades.csv and the summary with scores the hidden
+    cases never checked, and nothing said so: each result now carries the `public_only` flag,
+    on the TA's list, kept where a later run keeps the result."""
+    from grader.pipeline import Grader
+    from grader.report.summary import attention
+
+    sub = Submission("s", {f: solution(f).encode() for f in ALL})
+    public = Grader(public_only=True)
+    try:
+        result = public.grade(sub).to_json()
+        kept = public.discovered(sub, result)
+    finally:
+        public.close()
+    assert [f["flag"] for f in result["review"]] == ["public_only"]
+    assert any("--public-only" in why for why in attention(result))
+    assert kept["review"] == result["review"]
+    assert grade({f: solution(f) for f in ALL})["review"] == []
+
+
 def test_an_assignments_digest_follows_its_files_wherever_it_is_kept(tmp_path):
     """The fingerprint's cover of an assignment (content_digest): any file of its suites or
     rubric, data included, changes it, Python's caches do not, and the same files in another
@@ -387,7 +407,9 @@ def test_a_sandbox_that_ends_mid_grading_costs_the_submission_nothing(monkeypatc
     result, fingerprint, kills = _grade_with_sandbox_killed(monkeypatch, times=1)
     assert len(kills) == 1
     assert failing(result) == set() and result["score"] == result["max_score"]
-    assert result["fingerprint"] == fingerprint and result["review"] == []
+    # Graded on the public cases alone, for speed: that flag is the only one.
+    assert result["fingerprint"] == fingerprint
+    assert [f["flag"] for f in result["review"]] == ["public_only"]
 
 
 def test_a_sandbox_that_ends_under_both_gradings_is_flagged_and_regraded_later(monkeypatch):
@@ -395,5 +417,5 @@ def test_a_sandbox_that_ends_under_both_gradings_is_flagged_and_regraded_later(m
     fingerprint, so the next batch grades the submission again instead of keeping it."""
     result, _, kills = _grade_with_sandbox_killed(monkeypatch, times=2)
     assert len(kills) == 2 and kills[1] > kills[0]
-    assert [f["flag"] for f in result["review"]] == ["sandbox_ended"]
+    assert [f["flag"] for f in result["review"]] == ["public_only", "sandbox_ended"]
     assert result["fingerprint"] == ""
