@@ -249,7 +249,7 @@ def grade(
     """
     one_path(ctx, path)
     from .assignment import ContentError
-    from .out_folder import make_out, unmake_out
+    from .out_folder import OutWriteError, make_out, unmake_out
     from .submissions import SubmissionError
     from .uploads import UploadLimits
 
@@ -288,7 +288,10 @@ def grade(
         )
     except (SubmissionError, ContentError) as e:  # a rubric's typo: OUT is left as it was
         unmake_out(made)
-        raise click.ClickException(str(e)) from None
+        # A full OUT stops a batch after some results were written anew: the class's files are
+        # still the last finished run's, as after a Ctrl-C, and disagree with those results.
+        stale = _stale_class_files(out) if isinstance(e, OutWriteError) else ""
+        raise click.ClickException(f"{e}{stale}") from None
     except KeyboardInterrupt:
         _say_interrupted(out, stopped_by(), force=force)  # Ctrl-C, or SIGTERM (stopped_by)
     finally:

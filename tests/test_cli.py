@@ -620,6 +620,24 @@ def test_an_out_that_takes_no_more_writes_stops_the_batch_with_the_fix(small_cla
     assert json.loads((out / "ada" / "result.json").read_text())["score"] == 100.0
 
 
+def test_a_batch_stopped_by_a_full_out_says_the_class_files_are_the_last_runs(
+    small_class, tmp_path
+):
+    """A full disk stopped a regrade with "every result written so far is kept", and not a
+    word of grades.csv and summary.html: those were the last finished run's, disagreeing with
+    the results regraded since (grades.csv 92.8571 beside a result.json of 100), where a stop
+    by Ctrl-C says so. Files are held to 60 kB, which a complete submission's result passes."""
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "grader.cli", "grade", str(small_class), "--out", str(out)]
+    cmd += ["--no-progress"]
+    subprocess.run(cmd, capture_output=True, text=True, check=True)
+    limit = "import os, resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (60_000,) * 2)"
+    limited = [sys.executable, "-c", f"{limit}; os.execv(sys.argv[1], sys.argv[1:])", *cmd]
+    full = subprocess.run([*limited, "--force"], capture_output=True, text=True)
+    assert full.returncode == 1 and "cannot write the results" in full.stderr, full.stderr
+    assert "summary.html and grades.csv are still the last finished run's" in full.stderr
+
+
 @pytest.mark.parametrize("given", ["the results folder", "a student's results"])
 def test_a_path_the_batch_writes_its_results_into_is_refused(small_class, tmp_path, given):
     """`grader grade reports` (--out's default is `reports`) read the results folder as a class
