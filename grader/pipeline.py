@@ -84,8 +84,8 @@ class Grader:
         # run. Taken at the first fingerprint, a --force batch's grader processes hashed the
         # rubric as it was after their first result, and a rubric edited meanwhile (5 points
         # for 10) had every result, scored by the old one, kept as "unchanged since".
-        self._content: str | None = content_digest(self.assignment)
-        self._runtime: str | None = runtime()
+        self._content: str = content_digest(self.assignment)
+        self._runtime: str = runtime()
         grader_digest()
         self.rubric: Rubric = load_rubric(
             self.assignment.rubric, self.assignment.item_ids, self.assignment.tells
@@ -126,10 +126,6 @@ class Grader:
     def fingerprint(self, sub: Submission) -> str:
         """Changes when the submission, the grader, its content or the Python and torch it runs
         on (`runtime`) change: the key for resuming."""
-        if self._content is None:
-            self._content = content_digest(self.assignment)
-        if self._runtime is None:
-            self._runtime = runtime()
         h = hashlib.sha256(grader_digest().encode() + self._content.encode())
         h.update(b"%d\0%s" % (len(self._runtime.encode()), self._runtime.encode()))
         h.update(b"public-only" if self.public_only else b"all")

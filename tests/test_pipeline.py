@@ -140,6 +140,8 @@ def test_the_fingerprint_follows_the_torch_and_python_that_grade(grader, monkeyp
     grades the class again: a result the old torch gave is not kept as "unchanged since"."""
     from importlib import metadata
 
+    from grader.pipeline import runtime
+
     sub = Submission("s", {f: b"x = 1\n" for f in grader.assignment.files})
     before = grader.fingerprint(sub)
     real = metadata.version
@@ -148,14 +150,14 @@ def test_the_fingerprint_follows_the_torch_and_python_that_grade(grader, monkeyp
         return "99.0.0+cpu" if name == "torch" else real(name)
 
     monkeypatch.setattr(metadata, "version", upgraded)
-    monkeypatch.setattr(grader, "_runtime", None, raising=False)
+    monkeypatch.setattr(grader, "_runtime", runtime())  # as a grader started now reads it
     after = grader.fingerprint(sub)
     assert after != before
     monkeypatch.setattr(platform, "python_version", lambda: "3.99.0")
-    monkeypatch.setattr(grader, "_runtime", None, raising=False)
+    monkeypatch.setattr(grader, "_runtime", runtime())  # as a grader started now reads it
     assert grader.fingerprint(sub) not in (before, after)
     monkeypatch.undo()
-    monkeypatch.setattr(grader, "_runtime", None, raising=False)
+    monkeypatch.setattr(grader, "_runtime", runtime())  # as a grader started now reads it
     assert grader.fingerprint(sub) == before
 
 
