@@ -229,3 +229,25 @@ def test_a_module_alias_never_imported_says_which_import_to_add(alias, imports) 
     said = explain_failure(traceback, "dlogits", ["x"], frozenset({"x", "n"}))
     assert said.startswith(f"`{alias}` is not defined") and f"add `{imports}`" in said, said
     assert explain_failure(traceback.replace(f"'{alias}'", "'foo'")) == ""
+
+
+def test_the_check_says_a_wrong_return_of_exercise_3_once_for_its_gradients(grader) -> None:
+    """A `backward` that returned six gradients failed each of the seven alike, and the check
+    said "returned 6 values; expected 7: ..." under every row: now once, then "as above"."""
+    from conftest import solution
+
+    from grader.submissions import Submission
+
+    files = {f: solution(f) for f in ("exercise1", "exercise2", "exercise3")}
+    body, _ = files["exercise3"].rsplit("    return {", 1)
+    files["exercise3"] = body + "    return [dC, dW1, db1, dbngain, dbnbias, dW2]\n"
+    sub = Submission("cy", {f: text.encode() for f, text in files.items()})
+    table = render(grader.grade(sub).to_json(), where="cy")
+    said = [
+        ln for ln in table.split("\nexercise3 ", 1)[1].splitlines() if ln.startswith("      -> ")
+    ]
+    assert said[0] == "      -> returned 6 values; expected 7: " + ", ".join(
+        ["dC", "dW1", "db1", "dW2", "db2", "dbngain", "dbnbias"]
+    )
+    assert said[1:7] == ["      -> as above"] * 6
+    assert "no parameter gradient of yours passed" in said[7]
