@@ -469,3 +469,37 @@ def test_a_long_name_a_notebook_cell_defines_leaves_the_report_its_width(chromiu
     page = chromium.open(tmp_path / "nb" / "report.html")
     page.eval("document.querySelector('#notebook').open = true")
     assert_fits_every_width(page)
+
+
+def test_the_item_table_sorts_its_numbers_as_numbers(chromium, tmp_path):
+    """A click on "mean points" sorted its text, "0.5 / 1" before "0.25 / 1": the numeric
+    collation read the digits after the point as a whole number (5 before 25). A class of four
+    where one of them got `db1` right and two `dlogit_maxes` (graded so for real) showed
+    `dlogit_maxes` as the harder item. Each number column sorts on the number it shows."""
+
+    def result(name: str, wrong: tuple[str, ...]) -> dict:
+        items = [
+            {"id": f"exercise1.{i}", "max_score": 1.0}
+            | (
+                {"score": 0.0, "status": "failed"}
+                if i in wrong
+                else {"score": 1.0, "status": "passed"}
+            )
+            for i in ("dlogit_maxes", "db1")
+        ]
+        score = sum(i["score"] for i in items)
+        return {"submission": name, "score": score, "max_score": 2.0, "items": items}
+
+    both = ("dlogit_maxes", "db1")
+    results = [result("a", ()), result("b", both), result("c", both), result("d", ("db1",))]
+    write_batch_reports(results, tmp_path, ["a", "b", "c", "d"])
+    page = chromium.open(tmp_path / "summary.html")
+    rows = "[...document.querySelectorAll('#item-table tbody tr')].map(r => r.dataset.item)"
+    for header in ("passed", "mean points"):
+        page.eval(
+            "[...document.querySelectorAll('#item-table th')]"
+            f".find(h => h.textContent === {header!r}).click()"
+        )
+        assert page.eval(rows) == ["exercise1.db1", "exercise1.dlogit_maxes"], header
+    assert page.eval("document.querySelector('#item-table td[data-sort=\"0.25\"]') !== null")
+    assert page.errors == []
