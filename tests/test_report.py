@@ -959,6 +959,35 @@ def test_hardest_items_count_only_the_submissions_that_tried_them(tmp_path):
     assert rows["exercise3.dC"]["pass_rate"] == pytest.approx(1 / 3, abs=1e-4)  # the table's
 
 
+def test_a_share_short_of_all_or_none_never_reads_as_all_or_none(tmp_path):
+    """An item 249 of 250 passed read "100% of 250" beside a full bar in the hardest-items
+    chart, and "100%" in the table, as an item the whole class passed; one of 250 read "0%",
+    as nobody. Such shares read ">99%" and "<1%"; a whole class's pass reads 100%."""
+    results = _class_of(
+        {
+            "exercise1.dh": ["passed"] * 249 + ["failed"],
+            "exercise1.dbnvar": ["failed"] * 249 + ["passed"],
+            "exercise1.dW1": ["passed"] * 250,
+        }
+    )
+    write_batch_reports(results, tmp_path, [r["submission"] for r in results])
+    html = (tmp_path / "summary.html").read_text(encoding="utf-8")
+    assert _hardest_chart(html) == [
+        ("exercise1.dbnvar", "&lt;1% of 250"),
+        ("exercise1.dh", "&gt;99% of 250"),
+        ("exercise1.dW1", "100% of 250"),
+    ]
+    table = {
+        i: re.findall(r'data-sort="[^"]*">([^<]*)<', row)[1:3]
+        for i, row in re.findall(r'<tr data-item="([^"]*)">(.*?)</tr>', html, re.S)
+    }
+    assert table == {
+        "exercise1.dh": ["&gt;99%", "&gt;99%"],
+        "exercise1.dbnvar": ["&lt;1%", "&lt;1%"],
+        "exercise1.dW1": ["100%", "100%"],
+    }
+
+
 def test_number_formats():
     assert [points(x) for x in (48.0, 17.5, 0.125, float("nan"), None)] == [
         "48",

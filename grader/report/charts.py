@@ -200,7 +200,19 @@ NO_SHARE = "no one tried"
 
 
 def _share_text(share: float | None) -> str:
-    return NO_SHARE if share is None else f"{100 * share:.0f}%"
+    return NO_SHARE if share is None else share_percent(share)
+
+
+def share_percent(share: float) -> str:
+    """A share in [0, 1] as a whole percentage that never rounds to all or none of it: a share
+    of 249 passed of 250 read "100%" beside a full bar, as an item the whole class passed, and
+    1 of 250 read "0%". Such a share reads ">99%" or "<1%"."""
+    whole = round(100 * share)
+    if whole >= 100 and share < 1:
+        return ">99%"
+    if whole <= 0 < share:
+        return "<1%"
+    return f"{whole:.0f}%"
 
 
 def rate_colour(share: float) -> str:

@@ -19,6 +19,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from ..valid_text import bidi_inert, valid
+from .charts import share_percent
 
 # The templates live at the top of the repository (issue 4); an installed grader that carries them
 # inside the package (grader/templates) is looked up second.
@@ -156,7 +157,8 @@ def sci(x: object) -> str:
 
 
 def pct(share: object) -> str:
-    """A share in [0, 1] as a whole percentage."""
+    """A share in [0, 1] as a whole percentage, never all or none of it where it is not
+    (`charts.share_percent`)."""
     if not isinstance(share, int | float) or not math.isfinite(share):
         return "–"
-    return f"{100 * share:.0f}%"
+    return share_percent(share)

@@ -24,7 +24,7 @@ from urllib.parse import quote
 from .. import jsontext
 from ..choosing import MISSING_BESIDE, NOTHING_FOUND, UPLOAD_HELD
 from ..valid_text import no_controls
-from .charts import NO_SHARE, histogram, rate_bars
+from .charts import NO_SHARE, histogram, rate_bars, share_percent
 from .html import REPORT, STATUS_LABEL, file_failures, group_members, unread_notebook
 from .render import assignment_title, points, render_page, write_atomic
 
@@ -563,7 +563,7 @@ def _tried_value(i: dict) -> str:
     """The words beside an item's bar: its share and how many it is of ("40% of 5")."""
     if i.get("pass_rate_attempted") is None:
         return NO_SHARE
-    return f"{100 * i['pass_rate_attempted']:.0f}% of {i['attempted']}"
+    return f"{share_percent(i['pass_rate_attempted'])} of {i['attempted']}"
 
 
 def _tried_title(i: dict) -> str:
