@@ -30,6 +30,7 @@ from variants import ALTERNATIVES, MISTAKES
 from grader.check import render
 from grader.gradescope.results import to_gradescope
 from grader.report.html import render_report
+from grader.report.summary import attention
 from grader.scoring import Rubric
 from grader.submissions import Submission, discover
 
@@ -200,6 +201,31 @@ def test_a_notebook_lacking_a_function_or_an_exercise_says_so_in_its_words(grade
     outputs = " ".join(t["output"] for t in page["tests"])
     assert f"the notebook {name} defines no function of exercise2" in outputs
     assert ".py" not in outputs and ".py" not in render(result), outputs
+
+
+def test_a_notebook_lacking_an_exercise_is_said_so_on_the_pages_and_the_ta_s_list(grader, tmp_path):
+    """A notebook that defines none of exercise 2's and 3's functions: the report's box about
+    the submission said `exercise2.py was not submitted` (to the TA, and in the student's copy
+    to a student who never had that file), and the class summary left it off the TA's list,
+    where an upload of exercise1.py alone is on it (`exercise2: missing: not in the upload`)."""
+    name = "Copy of backprop_ninja.ipynb"
+    result = graded_notebook(grader, tmp_path, name, solution("exercise1"))
+    assert result["files"] == {
+        "exercise1": "submitted",
+        "exercise2": "missing",
+        "exercise3": "missing",
+    }
+    for page in (render_report(result), render_report(result, for_student=True)):
+        about = page[page.index('id="notes"') :]
+        about = about[: about.index("</div>")]
+        assert "was not submitted" not in about and ".py" not in about
+        for ex in ("exercise2", "exercise3"):
+            said = f"the notebook <code><bdi>{name}</bdi></code> defines none of {ex}'s functions"
+            assert said in about
+    assert attention(result) == [
+        f"{ex}: missing: the notebook {name} defines none of its functions"
+        for ex in ("exercise2", "exercise3")
+    ]
 
 
 def graded_notebook(grader, tmp_path: Path, name: str, exercise1: str) -> dict:

@@ -226,6 +226,7 @@ def render_report(result: dict, for_student: bool = False) -> str:
         file_problems={f: s for f, s in files.items() if s not in ("submitted",)},
         nothing_submitted=bool(files) and all(s == "missing" for s in files.values()),
         unread_notebook=unread_notebook(result.get("notebook") or {}),
+        not_in_notebook=notebook_lacking(result)[1],
         grader_errors=[i for i in items if i.extra.get("grader_error")],
         status_label=STATUS_LABEL,
         review=[] if for_student else review_reasons(result),
@@ -246,6 +247,19 @@ def prints_cut(items: list[dict]) -> bool:
     but not flushed (a pipe's buffer), so "The submission printed nothing" was said of a
     function that printed before an endless loop."""
     return any(c.get("status") == "timeout" for i in items for c in i.get("cases") or [])
+
+
+def notebook_lacking(result: dict) -> tuple[str, list[str]]:
+    """The notebook graded and the exercises it defines none of the functions of, or ("", []).
+    A graded notebook holds every exercise (submissions.read_tree): such an exercise's state is
+    plain `missing`, which the report said as `exercise3.py was not submitted` to a TA holding
+    a notebook, and which the class summary passed over, where an upload of .py files lacking
+    exercise3.py is on the TA's list."""
+    graded = str((result.get("notebook") or {}).get("graded") or "")
+    files = result.get("files") or {}
+    if not graded or all(s == "missing" for s in files.values()):
+        return "", []  # no notebook graded, or nothing found at all: said as such
+    return graded, [f for f, s in files.items() if s == "missing"]
 
 
 def unread_notebook(notebook: dict) -> str:

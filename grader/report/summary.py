@@ -25,7 +25,14 @@ from .. import jsontext
 from ..choosing import MISSING_BESIDE, NOTHING_FOUND, UPLOAD_HELD
 from ..valid_text import no_controls
 from .charts import NO_SHARE, histogram, rate_bars, share_percent
-from .html import REPORT, STATUS_LABEL, file_failures, group_members, unread_notebook
+from .html import (
+    REPORT,
+    STATUS_LABEL,
+    file_failures,
+    group_members,
+    notebook_lacking,
+    unread_notebook,
+)
 from .render import assignment_title, points, render_page, write_atomic
 
 SUMMARY_JSON, SUMMARY_HTML, GRADES_CSV = "summary.json", "summary.html", "grades.csv"
@@ -252,6 +259,8 @@ def attention(r: dict) -> list[str]:
     for f, s in files.items():
         if s not in ("submitted", "missing"):
             why.append(f"{f}: {_to_the_ta(s)}")
+    notebook, lacking = notebook_lacking(r)
+    why += [f"{f}: missing: the notebook {notebook} defines none of its functions" for f in lacking]
     for ex, message in (r[DIGESTED] if DIGESTED in r else file_failures(r)).items():
         if files.get(ex, "submitted") not in ("submitted", "missing"):
             continue  # its file's state above says why already (a binary file): once is enough
