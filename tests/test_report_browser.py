@@ -503,3 +503,44 @@ def test_the_item_table_sorts_its_numbers_as_numbers(chromium, tmp_path):
         assert page.eval(rows) == ["exercise1.db1", "exercise1.dlogit_maxes"], header
     assert page.eval("document.querySelector('#item-table td[data-sort=\"0.25\"]') !== null")
     assert page.errors == []
+
+
+def test_a_long_line_in_a_message_scrolls_in_its_own_box(chromium, tmp_path):
+    """A student's error quoting 3,000 characters on one line (a tensor's `tolist()` in an
+    assert's message) made its traceback's cell 24,000 px wide, and with it the table of every
+    item of the exercise and the case table under it: each message, hint and column past the
+    first screen sat thousands of pixels to the right. The line scrolls in its own box; the
+    table stays about the page's width."""
+    line = "ValueError: " + "1.0, " * 600
+    message = f'Traceback (most recent call last):\n  File "exercise1.py", line 3\n{line}'
+    case = {"case": "public-n32", "public": True, "status": "error", "message": message}
+    result = {
+        "submission": "s",
+        "score": 1.0,
+        "max_score": 2.0,
+        "items": [
+            {"id": "exercise1.dlogprobs", "score": 1.0, "max_score": 1.0, "status": "passed"},
+            {
+                "id": "exercise1.dprobs",
+                "score": 0.0,
+                "max_score": 1.0,
+                "status": "error",
+                "message": message,
+                "cases": [case],
+            },
+        ],
+    }
+    write_submission_report(result, tmp_path / "s")
+    page = chromium.open(tmp_path / "s" / "report.html")
+    page.eval("document.querySelectorAll('details').forEach(d => d.open = true)")
+    for width in WIDTHS:
+        page.resize(width)
+        tables, pres = page.eval(
+            "[[...document.querySelectorAll('#exercise1 table')].map(t =>"
+            " t.getBoundingClientRect().width / t.closest('section').clientWidth),"
+            " [...document.querySelectorAll('#exercise1 pre.msg')].map(p =>"
+            " p.scrollWidth > 4 * p.clientWidth)]"
+        )
+        assert len(tables) == 2 and max(tables) < 1.5, (width, tables)
+        assert pres == [True, True], width  # the line is there, to scroll to
+    assert page.errors == []
