@@ -1515,6 +1515,67 @@ def test_no_machine_wide_cpu_counter_is_readable(bubblewrap) -> None:
     assert reply.value == {}
 
 
+# The machine's shared memory, in pages, as sysinfo tells any process (struct sysinfo's
+# sharedram, in units of its mem_unit), or -1 where the call is refused.
+SHARED_MEMORY = {
+    "hold": """
+import mmap
+region = mmap.mmap(-1, 16384 * 4096)  # shared and anonymous: 64 MiB counted machine-wide
+for page in range(16384):
+    region[page * 4096] = 1
+_HELD.append(region)
+return torch.ones(1)
+""",
+    "release": "while _HELD:\n    _HELD.pop().close()\nreturn torch.ones(1)",
+    "shared_pages": """
+import ctypes
+info = (ctypes.c_ulong * 16)()
+if ctypes.CDLL(None, use_errno=True).sysinfo(info) != 0:
+    return torch.tensor([-1.0], dtype=torch.float64)
+return torch.tensor([info[6] * (info[13] & 0xFFFFFFFF) / 4096.0], dtype=torch.float64)
+""",
+}
+
+
+@pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
+def test_no_count_of_the_machine_s_memory_carries_a_value_between_processes(bubblewrap) -> None:
+    """sysinfo gives any process the machine's free and shared memory (and its count of threads),
+    in no namespace and past Landlock, which closes /proc/meminfo: one process held a chosen
+    number of shared pages (Python's own `mmap.mmap(-1, n)`) and another read that number back
+    from the machine's shared memory, to within a few dozen pages, between two live student
+    processes of different uids with every other layer in force, bubblewrap or not (red team;
+    the free memory, which `os.sysconf('SC_AVPHYS_PAGES')` reads in pure Python, carried bits
+    too, more noisily). With native code (the audit hook out of the way), as a student's could
+    be ("Known limits"); seccomp denies the call."""
+    iso = isolation.detect(allow_bubblewrap=bubblewrap)
+    if bubblewrap and not iso.bubblewrap:
+        pytest.skip("bubblewrap is not usable here")
+    if not confine.seccomp_supported():
+        pytest.skip("no seccomp filter for this machine")
+    zygote = Zygote(FAST, iso, audit_hook=False)
+    try:
+        sender, reader = zygote.spawn(), zygote.spawn()
+        source = "_HELD = []\n" + _module_of(SHARED_MEMORY)
+        assert sender.load("memory", source).ok and reader.load("memory", source).ok
+
+        def shared_pages() -> float:
+            reply = reader.call("memory", "shared_pages", {}, [])
+            assert reply.ok, reply.message
+            return reply.value[0].item()
+
+        moved = []
+        for _ in range(3):
+            before = shared_pages()
+            assert sender.call("memory", "hold", {}, []).ok
+            held = shared_pages() - before
+            assert sender.call("memory", "release", {}, []).ok
+            if held > 8192:  # 16384 pages held: the count followed them
+                moved.append(held)
+    finally:
+        zygote.close()
+    assert moved == []
+
+
 PROC_VIEW = """
 import os
 seen = {}
@@ -2269,6 +2330,17 @@ def test_seccomp_alone_keeps_the_kernel_log_out_of_reach() -> None:
     assert after == "EPERM"
     if os.getuid() == 0:
         assert before == "ALLOWED"
+
+
+def test_seccomp_alone_keeps_the_machine_s_memory_counts_out_of_reach() -> None:
+    """sysinfo tells any process the machine's free and shared memory, which another process
+    moves at will by holding pages (test_no_count_of_the_machine_s_memory_carries_a_value_
+    between_processes). Called with no buffer, so that EPERM can only be the filter's (the
+    kernel answers EFAULT)."""
+    number = {"x86_64": 99, "aarch64": 179}.get(platform.machine())
+    if number is None or not confine.seccomp_supported():
+        pytest.skip("no seccomp filter for this machine")
+    assert _errnos_around_seccomp({"sysinfo": (number, 0)}) == {"sysinfo": ("EPERM", "EFAULT")}
 
 
 def test_seccomp_alone_merges_no_memory_with_another_process() -> None:

@@ -13,7 +13,8 @@ that follows: the kernel refuses to loosen a Landlock domain or remove a seccomp
   on the one it has (so no network, whatever the network namespace), no ptrace or reading
   other processes' memory, no signals, resource limits or scheduling (priority, CPUs) aimed at
   any process but itself, no SysV/POSIX IPC, no io_uring, no namespaces or mounts, no new
-  processes or threads, no exec, no memfd (no native code loaded from memory), no file locks or
+  processes or threads, no exec, no memfd (no native code loaded from memory), no reading of
+  the machine's free and shared memory (sysinfo: any process moves them), no file locks or
   leases (flock, fcntl's lock commands: a channel between two processes that can read the same
   file), no signal owner for a descriptor (fcntl's F_SETOWN: SIGIO, or any signal, to another
   process), and no new name in any folder: no file, folder, FIFO, device node or link is created,
@@ -311,6 +312,13 @@ def _raise(what: str) -> None:
 # held a chosen count and exercise 2's read it back, 16 bits at a time and rewritten at will
 # (red team, every other layer in force, with bubblewrap or without). Nothing in a student
 # process uses it.
+# And sysinfo: the machine's free and shared memory and its count of threads, in no namespace
+# and past Landlock (which closes /proc/meminfo), which any process moves by holding pages,
+# shared ones (Python's mmap.mmap(-1, n)) counted to the page: one student process held a
+# chosen number of them and another, of another uid, read it back to within a few dozen, with
+# bubblewrap or without (red team, twenty-eighth session; the free memory, which
+# os.sysconf('SC_AVPHYS_PAGES') reads in pure Python, carried bits too). Nothing in a student
+# process needs it: glibc asks it only for sysconf's page counts, which qsort copes without.
 _DENIED = {
     "x86_64": """
         socket=41 ptrace=101 process_vm_readv=310 process_vm_writev=311 pidfd_open=434
@@ -336,7 +344,7 @@ _DENIED = {
         inotify_init=253 inotify_init1=294 inotify_add_watch=254 inotify_rm_watch=255
         fanotify_init=300 fanotify_mark=301 syslog=103 process_madvise=440
         io_setup=206 io_destroy=207 io_getevents=208 io_submit=209 io_cancel=210
-        io_pgetevents=333""",
+        io_pgetevents=333 sysinfo=99""",
     "aarch64": """
         socket=198 ptrace=117 process_vm_readv=270 process_vm_writev=271 pidfd_open=434
         pidfd_getfd=438 pidfd_send_signal=424 io_uring_setup=425 io_uring_enter=426
@@ -357,7 +365,8 @@ _DENIED = {
         move_pages=239
         inotify_init1=26 inotify_add_watch=27 inotify_rm_watch=28 fanotify_init=262
         fanotify_mark=263 syslog=116 process_madvise=440
-        io_setup=0 io_destroy=1 io_submit=2 io_cancel=3 io_getevents=4 io_pgetevents=292""",
+        io_setup=0 io_destroy=1 io_submit=2 io_cancel=3 io_getevents=4 io_pgetevents=292
+        sysinfo=179""",
 }
 _SELF_ONLY = {
     "x86_64": "tkill=200 tgkill=234 rt_sigqueueinfo=129 rt_tgsigqueueinfo=297",
@@ -580,7 +589,8 @@ def seccomp(pid: int, ready: Filter | None = None) -> str:
         "denied; no file, "
         "folder, node or link created, and none removed, renamed, opened for writing or changed "
         "in mode, owner, times or attributes (no ioctl but a descriptor's own); signals only to "
-        "itself; scheduling and CPU clocks of itself alone; no memory merged with another's"
+        "itself; scheduling and CPU clocks of itself alone; no memory merged with another's; "
+        "no count of the machine's memory"
     )
 
 
