@@ -1613,7 +1613,44 @@ def test_without_landlock_a_student_process_sees_no_other_in_proc() -> None:
         zygote.close()
     assert seen.ok, seen.message
     assert seen.value == {}
-    assert zygote.iso.protects("exchange")
+
+
+MEMINFO = {
+    "hold": SHARED_MEMORY["hold"],
+    "shared_pages": """
+with open('/proc/meminfo') as f:
+    kib = [int(line.split()[1]) for line in f if line.startswith('Shmem:')]
+return torch.tensor([kib[0] / 4.0], dtype=torch.float64)
+""",
+}
+
+
+def test_without_landlock_the_machine_s_memory_in_proc_is_reported_as_a_channel() -> None:
+    """bubblewrap's /proc, hidepid=2 and a uid per student process hide every other process,
+    but not the machine's own counters: exercise 1's process held 16,384 shared pages (Python's
+    own mmap) and exercise 2's read 16,368 more in /proc/meminfo's Shmem, in pure Python, with
+    seccomp and the audit hook in force (red team, twenty-eighth session), where the result said
+    that no two processes of a submission could pass data. Landlock closes /proc; without it,
+    `exchange` is reported missing."""
+    iso = isolation.detect()
+    if not (iso.bubblewrap and os.getuid() == 0):
+        pytest.skip("a uid per student process and bubblewrap's /proc need root and bubblewrap")
+    zygote = Zygote(FAST, iso, landlock=False)
+    writer, reader = zygote.spawn(), zygote.spawn()
+    try:
+        source = "_HELD = []\n" + _module_of(MEMINFO)
+        for process in (writer, reader):
+            assert process.load("memory", source).ok
+        before = reader.call("memory", "shared_pages", {}, [])
+        assert writer.call("memory", "hold", {}, []).ok
+        after = reader.call("memory", "shared_pages", {}, [])
+    finally:
+        writer.close()
+        reader.close()
+        zygote.close()
+    assert before.ok and after.ok, (before.message, after.message)
+    assert after.value[0].item() - before.value[0].item() > 8192  # the count followed
+    assert not zygote.iso.protects("exchange")
 
 
 def _unread_file(folder: Path) -> Path | None:

@@ -112,10 +112,11 @@ class Isolation:
             "network": self.bubblewrap or seccomp,  # Landlock alone leaves UDP open
             "signals": seccomp or fresh_uid,
             # Without Landlock, /proc shows a sibling's page faults and CPU time to any uid
-            # unless it hides other processes (tmpfs.hide_processes); without seccomp, any
-            # process reads the affinity and priority another sets on itself (confine.py).
-            "exchange": seccomp
-            and (landlock or (fresh_uid and self.bubblewrap and self.others_hidden)),
+            # unless it hides other processes (tmpfs.hide_processes), and the machine's memory
+            # whatever it hides (/proc/meminfo: one process held shared pages, another read
+            # their count); without seccomp, any process reads the affinity and priority
+            # another sets on itself (confine.py).
+            "exchange": seccomp and landlock,
             # Landlock and seccomp each refuse every creation; bubblewrap's root is read-only
             # but for a /tmp and /dev of its own, which end with it.
             "creation": self.bubblewrap or landlock or seccomp,
@@ -210,9 +211,9 @@ MISSING = {
     "signals": "student code could signal other processes of the grading user (no seccomp, not "
     "root): a submission could disrupt the batch",
     "exchange": "student processes of one submission can pass data to each other, through "
-    "files, the page faults and CPU time /proc shows (no Landlock) or the CPU affinity and "
-    "priority each sets on itself (no seccomp): e.g. exercise 2 could reuse gradients handed "
-    "to exercise 1",
+    "files, the page faults and CPU time /proc shows and the machine's memory in "
+    "/proc/meminfo (no Landlock) or the CPU affinity and priority each sets on itself (no "
+    "seccomp): e.g. exercise 2 could reuse gradients handed to exercise 1",
     "creation": "student code can leave empty files, folders, FIFOs and links in the machine's "
     "/tmp and /dev/shm, which outlive grading (neither bubblewrap, Landlock nor seccomp is in "
     "force here)",

@@ -132,7 +132,9 @@ def hide_processes(proc: bytes = b"/proc") -> None:
     and each one's page faults and CPU time (/proc/PID/stat), which any uid may read. Without
     Landlock (which closes /proc), a student process read its sibling's page faults: exercise 1's
     process touched N pages, exercise 2's read N. Best effort: a student process checks what it
-    sees (zygote._others_hidden), and the grader reports the promise missing where it is not."""
+    sees (zygote._others_hidden), and the result says so. It hides processes, not the machine's
+    own counters (/proc/meminfo's shared memory carried a count from one student process to
+    another), so without Landlock the grader reports `exchange` missing all the same."""
     libc = ctypes.CDLL(None, use_errno=True)
     flags = MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC
     with contextlib.suppress(OSError):
