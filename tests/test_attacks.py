@@ -1617,6 +1617,7 @@ def test_without_landlock_a_student_process_sees_no_other_in_proc() -> None:
 
 MEMINFO = {
     "hold": SHARED_MEMORY["hold"],
+    "release": SHARED_MEMORY["release"],
     "shared_pages": """
 with open('/proc/meminfo') as f:
     kib = [int(line.split()[1]) for line in f if line.startswith('Shmem:')]
@@ -1641,15 +1642,19 @@ def test_without_landlock_the_machine_s_memory_in_proc_is_reported_as_a_channel(
         source = "_HELD = []\n" + _module_of(MEMINFO)
         for process in (writer, reader):
             assert process.load("memory", source).ok
-        before = reader.call("memory", "shared_pages", {}, [])
-        assert writer.call("memory", "hold", {}, []).ok
-        after = reader.call("memory", "shared_pages", {}, [])
+        held = []
+        for _ in range(3):  # other processes of the machine move the count too: one try in three
+            before = reader.call("memory", "shared_pages", {}, [])
+            assert writer.call("memory", "hold", {}, []).ok
+            after = reader.call("memory", "shared_pages", {}, [])
+            assert writer.call("memory", "release", {}, []).ok
+            assert before.ok and after.ok, (before.message, after.message)
+            held.append(after.value[0].item() - before.value[0].item())
     finally:
         writer.close()
         reader.close()
         zygote.close()
-    assert before.ok and after.ok, (before.message, after.message)
-    assert after.value[0].item() - before.value[0].item() > 8192  # the count followed
+    assert max(held) > 8192  # 16384 pages held: the count followed them
     assert not zygote.iso.protects("exchange")
 
 
