@@ -38,8 +38,9 @@ _RELATIVE = re.compile(r"^(\s*)from \.+(?:\w+\.)*(\w*) import ", re.MULTILINE)
 
 # The framework's modules every assignment's public check runs, by their path under grader/:
 # the in-process session (local_check), the grader's process it emulates (check_process), what
-# they import, the judge and the printer. An assignment's SHIPPED list starts with them and adds
-# its own (model, public cases, driver).
+# they import, the notebook the grader grades instead of a folder's untouched stubs
+# (notebook_instead, with the notebook reader), the judge and the printer. An assignment's
+# SHIPPED list starts with them and adds its own (model, public cases, driver).
 CHECK_CORE = (
     "supported.py",
     "records.py",
@@ -52,6 +53,9 @@ CHECK_CORE = (
     "calls.py",
     "check_process.py",
     "local_check.py",
+    "notebook_keep.py",
+    "notebook.py",
+    "notebook_instead.py",
     "judge.py",
     "hints.py",
     "grading.py",

@@ -647,6 +647,53 @@ def test_the_bundle_check_prints_the_graders_table(
     )
 
 
+def _notebook_of(source: str) -> str:
+    """A notebook whose one cell holds `source`, as a student working in Colab saves it."""
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+            "source": source.splitlines(keepends=True)}  # fmt: skip
+    return json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+
+def _rows(printed: str) -> list[str]:
+    """The table's rows for the layers' items (the training run's and the known mistakes'
+    hints, the grader's alone, left out): verdict, cases, difference, shape and reason."""
+    table = printed.split("\n\nlayers ", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    rows, training = [], False
+    for row in table:
+        training = row.startswith("  training") or (training and row.startswith("      -> "))
+        rows += [] if training or row.startswith("      hint: ") else [row]
+    return rows
+
+
+def test_the_bundle_check_judges_the_notebook_the_grader_grades(bundle_folder, tmp_path):
+    """A student who worked in a notebook beside the bundle's untouched layers.py ran `python
+    check.py` and got `todo` on every row, 0 of 8, where the grader, given that folder, grades
+    the notebook (`python check.py the.ipynb` sent them to check cells it does not have). The
+    check now judges the functions the grader reads from the notebook, row for row as the
+    grader does, in the folder and given the notebook itself."""
+    import shutil
+
+    folder = tmp_path / "mine"
+    shutil.copytree(bundle_folder, folder)
+    for old in folder.glob("layers*.py"):
+        old.unlink()
+    (folder / "layers.py").write_text(A.stubs.joinpath("layers.py").read_text())
+    (folder / "hw.ipynb").write_text(_notebook_of(mutated("- n / (n - 1) * xhat", "- xhat")))
+    graded = subprocess.run([sys.executable, "-m", "grader.cli", "check", "-a", "layer-by-layer",
+                             str(folder)], capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    assert "graded the notebook hw.ipynb" in graded.stdout, graded.stdout + graded.stderr
+    rows = _rows(graded.stdout)
+    assert len(rows) > 8 and "WRONG" in "".join(rows) and "todo" not in "".join(rows)
+    env = {**os.environ, "PYTHONPATH": ""}
+    for given in ([], ["hw.ipynb"]):
+        done = subprocess.run([sys.executable, "check.py", *given], cwd=folder,
+                              capture_output=True, text=True, timeout=300, env=env)  # fmt: skip
+        assert done.returncode == 0 and not done.stderr, done.stderr
+        assert "checked the functions the grader reads from hw.ipynb" in done.stdout
+        assert _rows(done.stdout) == rows, done.stdout
+        assert "6 of 8 items pass" in done.stdout and "check cells" not in done.stdout
+
+
 def test_a_passing_case_shows_its_worst_gradients_difference(grade):
     """Linear's dweight sums B*T products and differs most; the case showed dx's difference."""
     case = item(grade(SOLUTION), "linear")["cases"][0]

@@ -1620,7 +1620,7 @@ def test_the_bundle_check_of_its_folder_names_the_notebook_the_grader_grades_ins
 def test_the_bundle_check_looks_for_notebooks_past_a_folder_it_cannot_list(tmp_path, monkeypatch):
     """A subfolder the student's account cannot list (another user's, a broken mount) is
     passed over in the search for a notebook, not raised out of check.py as a traceback."""
-    from grader.backprop_ninja import student_check_driver
+    from grader.notebook_instead import notebooks
 
     (tmp_path / "locked").mkdir()
     (tmp_path / "work").mkdir()
@@ -1633,7 +1633,7 @@ def test_the_bundle_check_looks_for_notebooks_past_a_folder_it_cannot_list(tmp_p
         return listed(self)
 
     monkeypatch.setattr(Path, "iterdir", iterdir)
-    found = student_check_driver._notebooks(tmp_path)
+    found = notebooks(tmp_path)
     assert found == [tmp_path / "work" / "backprop_ninja.ipynb"]
 
 

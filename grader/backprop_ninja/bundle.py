@@ -19,8 +19,6 @@ PACKAGE = "_ninja_check"
 SHIPPED = (  # paths under grader/
     *CHECK_CORE,
     "seeding.py",
-    "notebook_keep.py",
-    "notebook.py",
     "backprop_ninja/model.py",
     "backprop_ninja/spec.py",
     "backprop_ninja/cases.py",

@@ -11,11 +11,10 @@ Usage: python check.py [FOLDER]   (default: the folder check.py lives in)
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from ..local_check import LocalSession, checked_folder, exercise_sources, work_folder
-from ..notebook import NotebookError, is_untouched_stub, read_cells
+from ..local_check import LocalSession, checked_folder, work_folder
+from ..notebook_instead import notebook_graded_instead
 from ..records import ItemResult
 from ..student_text import render
 from . import judging, spec
@@ -36,8 +35,6 @@ EXPECTED = {
     "exercise2": frozenset(spec.EXERCISE2),
     "exercise3": frozenset({"backward"}),
 }
-# A notebook larger than the grader reads (its notebook_file.MAX_NOTEBOOK_BYTES) is not read.
-NOTEBOOK_BYTES = 64 << 20
 # The bundle's own folder (the stubs), which student code may not import from.
 BUNDLE_FOLDER = Path(__file__).resolve().parent.parent
 
@@ -67,54 +64,17 @@ def main(folder: str | Path | None = None) -> int:
     where = checked_folder(folder, BUNDLE_FOLDER, "exercise files")
     if where is None:
         return 0
-    notebook = notebook_graded_instead(where)
+    # A student who worked in the bundle's notebook and ran check.py in its folder got a table
+    # of `todo` for the untouched stubs, where the grader, given that folder, grades the
+    # notebook: 36 of 36. That notebook is checked by its own check cells.
+    notebook = notebook_graded_instead(where, FILES, EXPECTED)
     if notebook is not None:
         print(
             f"{where} holds no work in its exercise files (untouched stubs, or none), and "
-            f"{notebook} beside them does: the grader grades the notebook then, not these "
+            f"{notebook.name} beside them does: the grader grades the notebook then, not these "
             "files, so a table of them would not be its verdict. A notebook is checked by its "
             "own check cells: open it in Jupyter or Colab and run all its cells"
         )
         return 0
     print(render(check(where), where=str(where)))
     return 0
-
-
-def notebook_graded_instead(folder: Path) -> str | None:
-    """The notebook the grader would grade instead of `folder`'s exercise files, by its rule
-    (notebook_submissions.use_notebook): when every exercise file found holds no work and a
-    notebook of the folder implements a gradient function. A student who worked in the
-    bundle's notebook and ran check.py in its folder got a table of `todo` for the untouched
-    stubs, where the grader, given that folder, grades the notebook: 36 of 36."""
-    sources, _, _ = exercise_sources(folder, FILES)
-    if not folder.is_dir() or not all(is_untouched_stub(data) for data in sources.values()):
-        return None
-    functions = {f: tuple(sorted(EXPECTED[f])) for f in FILES}
-    for path in sorted(_notebooks(folder)):
-        try:
-            if path.stat().st_size > NOTEBOOK_BYTES:
-                continue
-            cells = json.loads(path.read_bytes().decode("utf-8-sig")).get("cells")
-            if isinstance(cells, list) and read_cells(cells, path.name, functions).implemented:
-                return str(path.relative_to(folder))
-        except (OSError, ValueError, AttributeError, NotebookError, RecursionError):
-            continue  # not a notebook the check can read: the grader says what it makes of it
-    return None
-
-
-def _notebooks(folder: Path, depth: int = 4) -> list[Path]:
-    """`.ipynb` files of the folder, at most `depth` folders down, as the grader looks for
-    them (no link followed, no `.ipynb_checkpoints`)."""
-    found: list[Path] = []
-    try:
-        entries = sorted(folder.iterdir()) if depth else []
-    except OSError:  # a folder not listable: the grader's reading of the upload says so
-        return found
-    for entry in entries:
-        if entry.is_symlink() or entry.name == ".ipynb_checkpoints":
-            continue
-        if entry.is_file() and entry.suffix.casefold() == ".ipynb":
-            found.append(entry)
-        elif entry.is_dir():
-            found += _notebooks(entry, depth - 1)
-    return found

@@ -1,0 +1,86 @@
+"""The notebook the grader grades instead of a folder's .py files, found as a bundle's check runs.
+
+The grader grades a notebook of an upload when every exercise file found in it holds no work
+(untouched stubs, or none) and the notebook implements a gradient function
+(notebook_submissions.use_notebook). A student's check of such a folder judged the stubs beside
+it and printed `todo` on every row where the grader, given that folder, graded the notebook. This
+module finds that notebook the same way for every assignment's check; each check says or judges
+it in its own terms (an assignment whose notebook has check cells sends the student there).
+It ships in every student bundle (grader/bundle.py's CHECK_CORE): standard library only, beside
+the other shipped modules.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .local_check import exercise_sources
+from .notebook import NotebookError, NotebookRead, is_untouched_stub, read_cells
+
+# A notebook larger than the grader reads (its notebook_file.MAX_NOTEBOOK_BYTES) is not read.
+NOTEBOOK_BYTES = 64 << 20
+
+
+@dataclass(frozen=True)
+class GradedNotebook:
+    """A notebook the grader grades instead of the folder's .py files, and what it reads in it."""
+
+    name: str  # its path under the folder, as the student sees it
+    read: NotebookRead
+
+
+def notebook_graded_instead(
+    folder: Path, files: tuple[str, ...], expected: dict[str, frozenset[str]]
+) -> GradedNotebook | None:
+    """The notebook the grader would grade instead of `folder`'s exercise files: when every
+    exercise file found holds no work and a notebook of the folder implements a gradient
+    function; of several, the one implementing the most, as the grader prefers."""
+    sources, _, _ = exercise_sources(folder, files)
+    if not folder.is_dir() or not all(is_untouched_stub(data) for data in sources.values()):
+        return None
+    best: GradedNotebook | None = None
+    for path in sorted(notebooks(folder)):
+        read = read_notebook_path(path, files, expected)
+        if read is None or not read.implemented:
+            continue
+        if best is None or read.implemented > best.read.implemented:
+            best = GradedNotebook(str(path.relative_to(folder)), read)
+    return best
+
+
+def read_notebook_path(
+    path: Path, files: tuple[str, ...], expected: dict[str, frozenset[str]]
+) -> NotebookRead | None:
+    """A notebook's exercise modules, read by the grader's rule (notebook.read_cells); None for
+    a file the check cannot read as one (the grader's reading of the upload says what it
+    makes of it)."""
+    functions = {f: tuple(sorted(expected[f])) for f in files}
+    try:
+        if path.stat().st_size > NOTEBOOK_BYTES:
+            return None
+        cells = json.loads(path.read_bytes().decode("utf-8-sig")).get("cells")
+        if not isinstance(cells, list):
+            return None
+        return read_cells(cells, path.name, functions)
+    except (OSError, ValueError, AttributeError, NotebookError, RecursionError):
+        return None
+
+
+def notebooks(folder: Path, depth: int = 4) -> list[Path]:
+    """`.ipynb` files of the folder, at most `depth` folders down, as the grader looks for
+    them (no link followed, no `.ipynb_checkpoints`)."""
+    found: list[Path] = []
+    try:
+        entries = sorted(folder.iterdir()) if depth else []
+    except OSError:  # a folder not listable: the grader's reading of the upload says so
+        return found
+    for entry in entries:
+        if entry.is_symlink() or entry.name == ".ipynb_checkpoints":
+            continue
+        if entry.is_file() and entry.suffix.casefold() == ".ipynb":
+            found.append(entry)
+        elif entry.is_dir():
+            found += notebooks(entry, depth - 1)
+    return found
