@@ -122,6 +122,17 @@ def load(name: str | None = None) -> Assignment:
     return course.assignment(name or _SELECTED)
 
 
+def command_flag(name: str | None = None) -> str:
+    """` -a NAME` for a command a message tells the reader to run, when the assignment (`name`,
+    else the selected one) is not the course's default; "" for the default. A message that
+    suggested `grader grade FOLDER --one` to a TA grading another assignment graded that
+    folder as the default assignment's upload: 0, "no exercise files found"."""
+    from . import course
+
+    name = name or load().name
+    return "" if course.assignment(None).name == name else f" -a {name}"
+
+
 def from_package(package: str, root: Path, default: bool) -> Assignment:
     """The package's ASSIGNMENT with its solutions and stubs folders found by the course's rule.
 

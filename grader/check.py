@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from .assignment import command_flag
 from .pipeline import Grader
 from .student_text import render
 from .submissions import FOLDER, SubmissionError, find
@@ -94,11 +95,11 @@ def _folder_of(path: Path) -> Path:
     if not path.exists():
         raise click.ClickException(
             f"{path} does not exist: give the folder that holds your exercise files "
-            "(`grader check .` in that folder)"
+            f"(`grader check{command_flag()} .` in that folder)"
         )
     if not path.is_dir():
         raise click.ClickException(
             f"{path} is not a folder, an exercise file, a notebook or a zip: give the folder "
-            "that holds your exercise files (`grader check .` in that folder)"
+            f"that holds your exercise files (`grader check{command_flag()} .` in that folder)"
         )
     return path

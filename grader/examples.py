@@ -40,9 +40,8 @@ def apply_edits(example: str, file: str, source: str, edits: list[tuple[str, str
 
 
 def _stub(path: Path) -> str:
-    return read_content(
-        path, "the stub", "generate the stubs first (`grader assign -a <assignment>`)"
-    )
+    name = load().name
+    return read_content(path, "the stub", f"generate the stubs first (`grader assign -a {name}`)")
 
 
 def _example_files(

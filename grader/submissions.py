@@ -26,6 +26,7 @@ from pathlib import Path
 import yaml
 
 from . import notebook_submissions
+from .assignment import command_flag
 from .choosing import (
     MAX_INNER_ZIPS,
     candidates,
@@ -899,7 +900,8 @@ def _one_file(path: Path) -> str:
     return (
         f"{path} is a single file, not a submission: the grader reads a folder or a zip of "
         "a student's files, or a notebook; give the folder holding it "
-        f"(`grader grade {path.parent} --one` grades that folder as one student's upload)"
+        f"(`grader grade{command_flag()} {path.parent} --one` grades that folder as one "
+        "student's upload)"
     )
 
 

@@ -901,3 +901,30 @@ def test_a_dict_without_the_gradient_says_which_keys_it_has():
     many = spec.split({f"k{i}": i for i in range(100)}, ("dx", "dweight"))
     assert "and 94 more" in many and len(many) < 200, many
     assert spec.split({}, ("dx",)).endswith("its keys are none, and it must have dx")
+
+
+def test_a_command_the_grader_suggests_grades_this_assignment(tmp_path):
+    """`grader grade -a layer-by-layer alice/layers.py` was told to run `grader grade alice
+    --one`, which graded the folder as the default assignment's upload: 0 of 100, "no exercise
+    files found". The command suggested now names the assignment, and grades the solution 100;
+    so does `grader check`'s for a folder that does not exist."""
+    import re
+    import shlex
+
+    alice = tmp_path / "alice"
+    alice.mkdir()
+    (alice / "layers.py").write_text(SOLUTION)
+    cli = [sys.executable, "-m", "grader.cli"]
+    refused = subprocess.run([*cli, "grade", "-a", "layer-by-layer", str(alice / "layers.py"),
+                              "--out", str(tmp_path / "r")], capture_output=True, text=True,
+                             cwd=ROOT)  # fmt: skip
+    assert refused.returncode != 0
+    suggested = re.search(r"`grader (grade [^`]+)`", refused.stderr)
+    assert suggested and "-a layer-by-layer" in suggested.group(1), refused.stderr
+    done = subprocess.run([*cli, *shlex.split(suggested.group(1)), "--out", str(tmp_path / "r")],
+                          capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "r" / "alice" / "result.json").read_text())["score"] == 100
+    missing = subprocess.run([*cli, "check", "-a", "layer-by-layer", str(tmp_path / "none")],
+                             capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    assert "`grader check -a layer-by-layer .`" in missing.stderr, missing.stderr

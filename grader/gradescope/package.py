@@ -126,7 +126,10 @@ def zip_entries(
         if (stubs / name).is_file():
             entries[f"selfcheck/{name}"] = ((stubs / name).read_bytes(), REGULAR)
     if not any(n.startswith("selfcheck/") for n in entries):
-        raise PackageError(f"no stubs in {stubs} for setup.sh's self-check: run `make stubs`")
+        raise PackageError(
+            f"no stubs in {stubs} for setup.sh's self-check: run `grader assign -a "
+            f"{assignment.name}` (make stubs ASSIGNMENT={assignment.name})"
+        )
     return entries
 
 
