@@ -429,7 +429,7 @@ def render(result: dict, where: str = "") -> str:
         rows = _item_lines(item)
         lines += [AS_ABOVE if row == said and item["status"] in SAID_ONCE else row for row in rows]
         said = next((row for row in rows if row.startswith("      -> ")), "")
-    chain = chain_text(result.get("chain") or {})
+    chain = chain_text(result.get("chain") or {}, chain_home(result))
     if chain:
         lines.append("\n" + chain)
     for name, text in (result.get("output") or {}).items():
@@ -490,15 +490,28 @@ def summary_line(message: str) -> str:
     return first[:300]
 
 
-def chain_text(chain: dict) -> str:
-    """Exercise 1 fed with the student's own gradients, in one sentence ("" when not run)."""
+def chain_home(result: dict) -> str:
+    """The exercise a suite's chain runs through, as the report places it: the one holding an
+    item named after its first step, else the first; a name ending in its number is said
+    with a space (`exercise1`: "exercise 1"). The check said "exercise 1" of every chain,
+    another assignment's too."""
+    steps = (result.get("chain") or {}).get("steps") or [{}]
+    ids = [i.get("id", "") for i in result.get("items") or []]
+    first = steps[0].get("grad")
+    home = next((i for i in ids if i.split(".", 1)[-1] == first), ids[0] if ids else "")
+    return re.sub(r"(?<=\D)(\d+)$", r" \1", home.split(".", 1)[0]) or "your chain"
+
+
+def chain_text(chain: dict, home: str = "your chain") -> str:
+    """The exercise `home` fed with the student's own gradients, in one sentence ("" when not
+    run)."""
     steps = chain.get("steps") or []
     if not steps or {s.get("status") for s in steps} <= {"missing", "unreached", "not_implemented"}:
         return ""
     first, unreached = chain.get("first_departure"), chain.get("unreached") or []
     if not first and not unreached:
-        return "Chained on your own gradients, exercise 1 matches autograd all the way down."
-    text = "Chained on your own gradients, exercise 1 "
+        return f"Chained on your own gradients, {home} matches autograd all the way down."
+    text = f"Chained on your own gradients, {home} "
     text += f"first departs from autograd at {first}" if first else "matches as far as it goes"
     text += f", {chain['departure_cause']}" if first and chain.get("departure_cause") else ""
     if unreached:

@@ -339,6 +339,10 @@ def test_a_chain_its_suite_records_is_shown_in_the_report(tmp_path):
     grader(course, "grade", "class", "--out", "reports", "--no-progress")
     page = (tmp_path / "reports" / "alice" / "report.html").read_text()
     assert "Your own chain" in page and "departs from autograd at <code>dsquare</code>" in page
+    # `grader check` says it of this assignment's exercise: it said "exercise 1" of any chain.
+    checked = grader(course, "check", "class/alice").stdout
+    assert "Chained on your own gradients, tiny first departs from autograd at dsquare" in checked
+    assert "exercise" not in checked
 
 
 def test_check_on_a_class_folder_names_this_assignments_file(tmp_path):
