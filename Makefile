@@ -43,8 +43,10 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# A student's self-check of their own files: make check FOLDER=path (default: assignments/).
-FOLDER ?= assignments/$(or $(ASSIGNMENT),backprop-ninja)
+# A student's self-check of their own files: make check FOLDER=path (default: the assignment's
+# stubs, where the course file puts them; read when the recipe runs, after .venv is made). It
+# once named backprop-ninja's: a course whose default was another assignment checked those.
+FOLDER ?= $(shell $(BIN)/python -c 'import sys; from grader.assignment import load; print(load(sys.argv[1] or None).stubs)' "$(ASSIGNMENT)")
 check: $(STAMP)
 	$(BIN)/grader check $(A) "$(FOLDER)"
 

@@ -474,3 +474,20 @@ def test_a_change_to_an_assignment_kept_outside_the_grader_regrades_the_class(tm
     # Unchanged again: kept, as before.
     run = grader(course, "grade", "class", "--out", "reports", "--no-progress")
     assert "graded 0, reused 1" in run.stdout, run.stdout
+
+
+def test_make_check_checks_the_course_defaults_stubs(tmp_path):
+    """`make check` without FOLDER checked assignments/backprop-ninja, whatever the course's
+    default: a course whose default is its own assignment had those stubs checked against it.
+    It checks the default assignment's stubs, where the course file puts them."""
+    import shutil
+
+    make = shutil.which("make")
+    assert make, "make is what the README tells a TA to run"
+    course = tiny_course(tmp_path)
+    grader(course, "assign")
+    env = {**os.environ, "GRADER_COURSE": str(course)}
+    dry = subprocess.run([make, "-s", "-n", "-C", str(ROOT), "check", "STAMP=/dev/null",
+                          f"BIN={Path(sys.executable).parent}"], capture_output=True, text=True,
+                         env=env, check=True)  # fmt: skip
+    assert f'check  "{tmp_path / "assignments" / "tiny"}"' in dry.stdout, dry.stdout
