@@ -131,20 +131,20 @@ def use_notebook(
     if not reads:
         return {"graded": None, "notebooks": [e.name for e in entries]}
     entry, chosen = max(reads, key=lambda r: _preference(r, top))
-    rivals = _rivals(reads, entry, chosen)
+    rivals = _rivals(reads, entry, chosen, top)
     if len(entries) > 1:
-        others = ", ".join(e.name for e in entries if e is not entry)
+        others = ", ".join(place(top, e) for e in entries if e is not entry)
         why = (
             f"which implements the most gradient functions ({chosen.implemented})"
             if not rivals
             else f"first by name of those implementing the most ({chosen.implemented})"
         )
         notes.append(
-            f"found {len(entries)} notebooks; graded {entry.name}, {why}; not graded: {others}. "
-            "Submit one notebook."
+            f"found {len(entries)} notebooks; graded {place(top, entry)}, {why}; not graded: "
+            f"{others}. Submit one notebook."
         )
     if rivals and review is not None:
-        review.append(_rival_flag(entry.name, rivals, chosen.implemented))
+        review.append(_rival_flag(place(top, entry), rivals, chosen.implemented))
     present = {f: b for f, b in contents.items() if b is not None}
     if present and not all(is_untouched_stub(b) for b in present.values()):
         notes.append(
@@ -169,14 +169,24 @@ def use_notebook(
     return {"graded": entry.name, **chosen.to_json()}
 
 
-def _rivals(reads: list[tuple[Entry, NotebookRead]], entry: Entry, chosen: NotebookRead) -> list:
+def place(top: Entry, e: Entry) -> str:
+    """Where a notebook sits in the upload (`final/backprop_ninja.ipynb`), to tell notebooks of
+    one name apart: Gradescope keeps an upload's folders, and a student who uploaded an old copy
+    and a finished one in a folder was told "graded backprop_ninja.ipynb ...; not graded:
+    backprop_ninja.ipynb", with no way to know which had counted."""
+    return e.path[len(top.path) + 1 :] if top.path else e.path
+
+
+def _rivals(
+    reads: list[tuple[Entry, NotebookRead]], entry: Entry, chosen: NotebookRead, top: Entry
+) -> list:
     """The other notebooks that implement as many gradient functions as the one graded, with
     other code: it was chosen among them by its name alone, and a student's three notebooks
     (Colab's copies) scored as the first by name, off the TA's list, whichever was meant."""
     if not chosen.implemented:
         return []
     return [
-        e.name
+        place(top, e)
         for e, read in reads
         if e is not entry
         and read.implemented == chosen.implemented

@@ -100,6 +100,21 @@ def test_two_notebooks_the_one_with_more_work_is_graded_and_the_note_names_both(
     assert f"graded {COLAB_NAME}" in note and "not graded: backprop_ninja.ipynb" in note
 
 
+def test_notebooks_of_one_name_in_other_folders_are_told_apart_by_their_place(tmp_path):
+    """Gradescope keeps an upload's folders: a student who uploaded the stub notebook and their
+    finished copy in a folder was told "graded backprop_ninja.ipynb ...; not graded:
+    backprop_ninja.ipynb", and could not tell which one had counted."""
+    folder = tmp_path / "submission"
+    (folder / "final").mkdir(parents=True)
+    (folder / "backprop_ninja.ipynb").write_bytes(stub_notebook())
+    (folder / "final" / "backprop_ninja.ipynb").write_bytes(solved_notebook())
+    sub = one(folder, tmp_path, notebooks_are_students=False)
+    assert_from_notebook(sub, "backprop_ninja.ipynb")
+    (note,) = [n for n in sub.notes if n.startswith("found 2 notebooks")]
+    assert "graded final/backprop_ninja.ipynb," in note
+    assert note.endswith("not graded: backprop_ninja.ipynb. Submit one notebook.")
+
+
 def test_notebooks_tied_on_work_with_other_code_put_the_upload_on_the_ta_s_list(tmp_path):
     """Three notebooks, two of them implementing all 29 functions with different code: the
     first by name was graded, said to implement "the most", off the TA's list. A copy of the
