@@ -446,6 +446,34 @@ def test_the_blank_stubs_are_told_of_no_departure_from_autograd(grader) -> None:
     assert "Chained" not in output and "depart" not in output, output
 
 
+def test_a_gradient_that_times_out_is_not_said_to_depart_from_autograd() -> None:
+    """A dlogprobs that never returns computed nothing to compare: the page's top told the
+    student their gradients "first depart from autograd at dlogprobs", as if its value were
+    wrong (a right one, slowed past the time budget, was told the same)."""
+    import dataclasses
+
+    from grader.pipeline import Grader
+    from grader.sandbox.client import Limits
+    from grader.submissions import Submission
+
+    looping = solution("exercise1").replace(
+        "def dlogprobs(logprobs, Yb, n):",
+        "def dlogprobs(logprobs, Yb, n):\n    while True:\n        pass",
+        1,
+    )
+    assert looping != solution("exercise1")
+    grader = Grader(limits=dataclasses.replace(Limits(), call_seconds=1.0))
+    try:
+        result = grader.grade(Submission("slow", {"exercise1": looping.encode()})).to_json()
+    finally:
+        grader.close()
+    steps = {s["grad"]: s["status"] for s in result["chain"]["steps"]}
+    assert steps["dlogprobs"] == "timeout" and result["chain"]["first_departure"] == "dlogprobs"
+    output = to_gradescope(result, rubric())["output"]
+    assert "your own gradients stop at dlogprobs, which timed out;" in output, output
+    assert "depart" not in output, output
+
+
 @pytest.mark.parametrize("name", ["empty", "wrong_files"])
 def test_no_exercise_files_says_what_to_upload(runs: dict[str, Run], name: str) -> None:
     results = runs[name].results
