@@ -490,6 +490,12 @@ def summary_line(message: str) -> str:
     return first[:300]
 
 
+def chain_timed_out(steps: list[dict], grad: str) -> bool:
+    """Whether the chain's step at `grad` gave no answer within its time: nothing came back to
+    compare, so the chain stops there rather than departs (the Gradescope page says it alike)."""
+    return any(s.get("grad") == grad and s.get("status") == "timeout" for s in steps)
+
+
 def chain_home(result: dict) -> str:
     """The exercise a suite's chain runs through, as the report places it: the one holding an
     item named after its first step, else the first; a name ending in its number is said
@@ -512,8 +518,15 @@ def chain_text(chain: dict, home: str = "your chain") -> str:
     if not first and not unreached:
         return f"Chained on your own gradients, {home} matches autograd all the way down."
     text = f"Chained on your own gradients, {home} "
-    text += f"first departs from autograd at {first}" if first else "matches as far as it goes"
-    text += f", {chain['departure_cause']}" if first and chain.get("departure_cause") else ""
+    if first and chain_timed_out(steps, first):
+        # No answer came, so there is nothing that departs: an endless loop, or a right but slow
+        # function, was told its value was wrong.
+        text += f"stops at {first}, which timed out"
+    elif first:
+        text += f"first departs from autograd at {first}"
+        text += f", {chain['departure_cause']}" if chain.get("departure_cause") else ""
+    else:
+        text += "matches as far as it goes"
     if unreached:
         more = f" and {len(unreached) - 6} more" if len(unreached) > 6 else ""
         text += f"; not reached: {', '.join(unreached[:6])}{more}"

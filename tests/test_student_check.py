@@ -1101,6 +1101,30 @@ def test_a_wrong_exercise3_gradient_costs_its_item_not_the_training_run(
     assert "training                ok" in bundle_check(bundle_dir, folder)
 
 
+def test_a_gradient_that_times_out_in_the_chain_is_not_said_to_depart_from_autograd(
+    tmp_path: Path,
+) -> None:
+    """A dlogprobs that never returns gave the chain nothing to compare, and the check said
+    exercise 1 "first departs from autograd at dlogprobs", as if its value were wrong."""
+    import dataclasses
+
+    from grader.pipeline import Grader
+
+    head = "def dlogprobs(logprobs, Yb, n):"
+    looping = mutated("exercise1", head, head + "\n    while True:\n        pass")
+    folder = student_folder(tmp_path / "slow", {"exercise1": looping})
+    limits = dataclasses.replace(sandbox_client.Limits(), call_seconds=1.0)
+    grader = Grader(limits=limits, public_only=True)
+    try:
+        result = graded(grader, folder)
+    finally:
+        grader.close()
+    assert result["chain"]["first_departure"] == "dlogprobs"
+    text = render(result)
+    assert "exercise 1 stops at dlogprobs, which timed out; not reached: dprobs" in text, text
+    assert "departs" not in text, text
+
+
 def test_a_chain_broken_by_a_dropped_keepdim_names_the_shape_not_the_right_function(
     bundle_dir: Path, public_grader, tmp_path: Path
 ) -> None:
