@@ -170,10 +170,10 @@ def use_notebook(
 
 
 def place(top: Entry, e: Entry) -> str:
-    """Where a notebook sits in the upload (`final/backprop_ninja.ipynb`), to tell notebooks of
-    one name apart: Gradescope keeps an upload's folders, and a student who uploaded an old copy
-    and a finished one in a folder was told "graded backprop_ninja.ipynb ...; not graded:
-    backprop_ninja.ipynb", with no way to know which had counted."""
+    """Where a notebook sits in the upload (`final/hw.ipynb`), to tell notebooks of one name
+    apart: Gradescope keeps an upload's folders, and a student who uploaded an old copy and a
+    finished one in a folder was told "graded hw.ipynb ...; not graded: hw.ipynb", with no way
+    to know which had counted."""
     return e.path[len(top.path) + 1 :] if top.path else e.path
 
 
