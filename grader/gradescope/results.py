@@ -32,6 +32,7 @@ import re
 from typing import Any
 
 from ..scoring import VISIBILITIES, Rubric, stricter, visibility
+from ..student_text import chain_timed_out
 from ..valid_text import printable
 
 TEXT = "text"
@@ -488,7 +489,7 @@ def chain_line(chain: dict, later: set[str] = frozenset()) -> str:
         return ""
     first, unreached = chain.get("first_departure"), chain.get("unreached") or []
     text = "Chained together (public case), your own gradients "
-    if first and _timed_out(steps, first):
+    if first and chain_timed_out(steps, first):
         text += f"stop at {first}, which timed out"
     elif first:
         text += f"first depart from autograd at {first}"
@@ -501,14 +502,6 @@ def chain_line(chain: dict, later: set[str] = frozenset()) -> str:
         more = f" and {len(unreached) - 6} more" if len(unreached) > 6 else ""
         text += f"; they could not reach {', '.join(unreached[:6])}{more}"
     return text + "."
-
-
-def _timed_out(steps: list[dict], grad: str) -> bool:
-    """Whether the chain's step at `grad` gave no answer in time. A function that loops, or
-    one called after the submission's time budget ran out, computed nothing to compare: the
-    page's top told a student whose right but slow gradient timed out that it "first departs
-    from autograd" there."""
-    return any(s.get("grad") == grad and s.get("status") == "timeout" for s in steps)
 
 
 def points(x: object) -> str:
