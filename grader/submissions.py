@@ -17,7 +17,6 @@ import itertools
 import os
 import re
 import stat
-import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -829,15 +828,11 @@ class Found:
 def discover(
     path: Path,
     files: tuple[str, ...],
-    workdir: Path | None = None,
     limits: UploadLimits | None = None,
     *,
     notebooks_are_students: bool = True,
 ) -> tuple[list[Submission], bool]:
-    """Every submission under `path`, and whether it is a batch (`find`, for older callers).
-
-    `workdir` is no longer used (kept for callers).
-    """
+    """Every submission under `path`, and whether it is a batch (`find`, for older callers)."""
     found = find(path, files, limits, notebooks_are_students=notebooks_are_students)
     return found.subs, found.is_batch
 
@@ -968,7 +963,6 @@ def read_submission(
     path: Path,
     name: str,
     files,
-    workdir: Path | None = None,
     limits: UploadLimits | None = None,
 ) -> Submission:
     """One submission from a folder or zip; exercise files may sit in a nested folder or zip."""
@@ -1028,8 +1022,3 @@ def _person(p: dict) -> dict[str, str]:
         for k in PERSON_FIELDS
         if isinstance(fields.get(k), str) and fields[k]
     }
-
-
-def temporary_workdir() -> tempfile.TemporaryDirectory:
-    """An empty scratch folder (kept for callers: nothing is unpacked into it any more)."""
-    return tempfile.TemporaryDirectory(prefix="grader-")

@@ -404,7 +404,7 @@ def test_total_equals_grader_grade(runs: dict[str, Run], grader, tmp_path: Path,
     else:
         same = grader
     try:
-        subs, _ = discover(run.root / "submission", same.assignment.files, tmp_path)
+        subs, _ = discover(run.root / "submission", same.assignment.files)
         assert len(subs) == 1
         result = same.grade(subs[0]).to_json()
     finally:
@@ -1092,7 +1092,7 @@ def test_the_upload_s_files_are_named_once(tmp_path: Path, files: dict, said: st
             (tmp_path / "submission" / name).mkdir()
         else:
             (tmp_path / "submission" / name).write_text(text)
-    sub = load_submission(tmp_path / "submission", ("exercise1", "exercise2"), tmp_path)
+    sub = load_submission(tmp_path / "submission", ("exercise1", "exercise2"))
     assert [n for n in sub.notes if said in n], sub.notes
     for name in files:
         assert sum(name in n for n in sub.notes) == 1, sub.notes
@@ -1131,7 +1131,7 @@ def test_a_notebook_that_could_not_be_read_is_named_not_py_files_asked_for(grade
     (upload / "Copy of backprop_ninja.ipynb").write_bytes(
         notebook.replace("\\u00e9", "\u00e9").encode("cp1252")
     )
-    sub = load_submission(upload, grader.assignment.files, tmp_path / "work")
+    sub = load_submission(upload, grader.assignment.files)
     result = grader.grade(sub).to_json()
     output = to_gradescope(result, rubric())["output"]
     head = output.split("\nexercise1")[0]
@@ -1141,6 +1141,6 @@ def test_a_notebook_that_could_not_be_read_is_named_not_py_files_asked_for(grade
     assert "It held the notebook <code>Copy of backprop_ninja.ipynb</code>" in banner
     (upload / "Copy of backprop_ninja.ipynb").unlink()
     (upload / "my_backprop.py").write_text("x = 1\n")
-    sub = load_submission(upload, grader.assignment.files, tmp_path / "work")
+    sub = load_submission(upload, grader.assignment.files)
     output = to_gradescope(grader.grade(sub).to_json(), rubric())["output"]
     assert "No exercise files were found" in output and "Your notebook" not in output

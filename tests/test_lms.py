@@ -32,7 +32,7 @@ EX2 = solution("exercise2").encode()
 
 
 def found(path: Path, tmp_path: Path) -> dict[str, tuple[dict, dict[str, bytes | None], list]]:
-    subs, is_batch = discover(path, FILES, tmp_path / "work")
+    subs, is_batch = discover(path, FILES)
     assert is_batch
     found = {}
     for s in subs:
@@ -110,7 +110,7 @@ def test_a_moodle_online_text_entry_is_said_and_alone_needs_a_look(tmp_path):
             "Fay Text_1006_assignsubmission_onlinetext_/onlinetext.html": b"<p>colab link</p>",
         },
     )
-    subs, _ = discover(root, FILES, tmp_path / "work")
+    subs, _ = discover(root, FILES)
     got = {s.name: s for s in subs}
     ada, fay = got["Ada Lovelace (1001)"], got["Fay Text (1006)"]
     text = "Fay Text_1006_assignsubmission_onlinetext_ is an online text entry"
@@ -168,7 +168,7 @@ def test_text_written_on_blackboard_is_said_and_alone_needs_a_look(tmp_path):
             f"HW3_cy_attempt_{stamp}_exercise2.py": EX2,
         },
     )
-    got = {s.name: s for s in discover(root, FILES, tmp_path / "work")[0]}
+    got = {s.name: s for s in discover(root, FILES)[0]}
     bob, ada, cy = got["Bob (bob)"], got["Ada (ada)"], got["Cy (cy)"]
     (flag,) = bob.review
     assert "(text written on Blackboard, not graded)" in flag["reason"]
@@ -186,7 +186,7 @@ def test_a_plain_folder_of_submissions_is_not_read_as_an_lms_download(tmp_path):
             "smithbob_340934_208490284_exercise2.py": EX2,  # one stray Canvas-like file
         },
     )
-    subs, _ = discover(root, FILES, tmp_path / "work")
+    subs, _ = discover(root, FILES)
     assert [s.name for s in subs] == ["ada"]
 
 
@@ -633,7 +633,7 @@ def test_two_canvas_uploads_with_one_number_are_ambiguous_not_one_over_the_other
             "smithbob_123_456_exercise1.py": b"# bob\n",
         },
     )
-    subs, _ = discover(root, FILES, tmp_path / "work")
+    subs, _ = discover(root, FILES)
     (bob,) = subs
     assert bob.files["exercise2"] is None and bob.files["exercise1"] == b"# bob\n"
     assert bob.absent["exercise2"].startswith("ambiguous: ")
@@ -648,7 +648,7 @@ def test_one_moodle_students_folder_and_flat_file_at_one_path_are_kept_apart(tmp
             "Ada Lovelace_1001_assignsubmission_file_exercise2.py": BAD,
         },
     )
-    subs, _ = discover(root, FILES, tmp_path / "work")
+    subs, _ = discover(root, FILES)
     (ada,) = subs
     assert ada.files["exercise2"] is None
     assert ada.absent["exercise2"].startswith("ambiguous: ")
@@ -666,7 +666,7 @@ def test_a_download_zip_listing_one_file_twice_is_not_read_one_for_the_other(tmp
         z.writestr("smithbob_123_457_exercise1.py", b"# bob\n")
     zpath = tmp_path / "canvas.zip"
     zpath.write_bytes(buf.getvalue())
-    (bob,) = discover(zpath, FILES, tmp_path / "work")[0]
+    (bob,) = discover(zpath, FILES)[0]
     assert bob.files["exercise2"] is None and bob.files["exercise1"] == b"# bob\n"
     assert bob.absent["exercise2"].startswith("ambiguous: exercise2.py was not read")
 

@@ -101,7 +101,7 @@ def test_the_shipped_notebook_and_the_filled_one_are_graded_as_expected(grader, 
         folder = tmp_path / f"filled-{filled}"
         folder.mkdir()
         (folder / NAME).write_text(notebook_text(SOLUTIONS, filled=filled))
-        (sub,), _ = discover(folder, FILES, tmp_path / "work")
+        (sub,), _ = discover(folder, FILES)
         result = grader.grade(sub).to_json()
         statuses = {i["status"] for i in result["items"] if i["id"] != "exercise3.training"}
         assert statuses == want, result["student"]
@@ -221,7 +221,7 @@ def test_a_global_the_grader_leaves_out_fails_the_check_as_it_fails_the_grader(g
     others = [r for r in table_lines(check) if ROW.match(r) and r.split()[0] != "dbnvar"]
     assert {r.split()[1] for r in others} == {"ok"}, check
     (folder / NAME).write_text(text)
-    (sub,), _ = discover(folder, FILES, tmp_path / "work")
+    (sub,), _ = discover(folder, FILES)
     result = grader.grade(sub).to_json()
     (item,) = [i for i in result["items"] if i["id"] == "exercise1.dbnvar"]
     assert item["status"] != "passed" and "EPS" in item["message"], item
@@ -270,7 +270,7 @@ def test_a_gradient_set_by_a_statement_the_grader_drops_is_said_so(grader, tmp_p
     assert "`dh` is set by `dh = lambda dlogits, W2: dlogits @ W2.T`" in said, said
     assert "write `def dh(...):`" in said and "has run since the kernel started" not in said
     (folder / NAME).write_text(text)
-    (sub,), _ = discover(folder, FILES, tmp_path / "work")
+    (sub,), _ = discover(folder, FILES)
     (item,) = [i for i in grader.grade(sub).to_json()["items"] if i["id"] == "exercise1.dh"]
     assert item["status"] == "missing", item
 
@@ -302,7 +302,7 @@ def assert_checks_and_grader_pass(cells, text: str, folder: Path, grader, note: 
     for table in tables:
         assert note in table, table
     (folder / NAME).write_text(text)
-    (sub,), _ = discover(folder, FILES, folder.parent / "work")
+    (sub,), _ = discover(folder, FILES)
     assert {i["status"] for i in grader.grade(sub).to_json()["items"]} == {"passed"}
     return tables
 
@@ -417,7 +417,7 @@ def test_exercise_1s_check_judges_exercise_1s_dlogits_after_exercise_2_ran(grade
         row = next(r for r in rows if ROW.match(r) and r.split()[0] == "dlogits")
         assert row.split()[1] == "WRONG", (cell_id, rows)
     (folder / NAME).write_text(text)
-    (sub,), _ = discover(folder, FILES, tmp_path / "work")
+    (sub,), _ = discover(folder, FILES)
     result = grader.grade(sub).to_json()
     status = {i["id"]: i["status"] for i in result["items"]}
     assert status["exercise1.dlogits"] == "failed" and status["exercise2.dlogits"] == "passed"
@@ -434,7 +434,7 @@ def test_a_module_a_cell_loaded_before_the_check_fails_it_as_it_fails_the_grader
     change = "import torch._dynamo\n"
     cells, text, folder = run_with_a_change(tmp_path, change, "pass\n", setup_again)
     (folder / NAME).write_text(text)
-    (sub,), _ = discover(folder, FILES, folder.parent / "work")
+    (sub,), _ = discover(folder, FILES)
     graded = {i["id"]: i for i in grader.grade(sub).to_json()["items"]}
     for exercise in FILES:
         table = printed(next(c for c in cells if c.id == f"{exercise}-check"))
@@ -474,6 +474,6 @@ def test_a_renamed_function_is_said_renamed_not_unrun(grader, tmp_path):
     ), said
     assert "has run since the kernel started" not in said, said
     (folder / NAME).write_text(text)
-    (sub,), _ = discover(folder, FILES, tmp_path / "work")
+    (sub,), _ = discover(folder, FILES)
     (item,) = [i for i in grader.grade(sub).to_json()["items"] if i["id"] == "exercise1.dbnvar"]
     assert item["status"] == "missing" and "did you mean `dbnvar`?" in item["message"], item

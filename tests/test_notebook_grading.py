@@ -78,7 +78,7 @@ def grade_both(grader, files, tmp_path, make=lecture_notebook) -> tuple[dict, di
     folder.mkdir()
     texts = {f: v.decode() for f, v in data.items()}
     (folder / "Copy of backprop_ninja.ipynb").write_bytes(make(texts, "colab"))
-    (sub,), _ = discover(folder, FILES, tmp_path / "work")
+    (sub,), _ = discover(folder, FILES)
     assert all(sub.files[f] is not None for f in FILES), sub.notes
     return _AS_PY[key], grader.grade(sub).to_json()
 
@@ -162,7 +162,7 @@ def test_a_top_level_endless_loop_costs_a_notebook_nothing(grader, tmp_path):
     folder = tmp_path / "student"
     folder.mkdir()
     (folder / "my <b>notebook.ipynb").write_bytes(lecture_notebook(files, "jupyter"))
-    (sub,), _ = discover(folder, FILES, tmp_path / "work")
+    (sub,), _ = discover(folder, FILES)
     result = grader.grade(sub).to_json()
     assert result["score"] == result["max_score"]
     assert any("while loop" in d for c in result["notebook"]["cells"] for d in c["dropped"])
@@ -186,7 +186,7 @@ def test_a_notebook_lacking_a_function_or_an_exercise_says_so_in_its_words(grade
     folder.mkdir()
     name = "Copy of backprop_ninja.ipynb"
     (folder / name).write_bytes(lecture_notebook(files, "colab"))
-    (sub,), _ = discover(folder, FILES, tmp_path / "work")
+    (sub,), _ = discover(folder, FILES)
     result = grader.grade(sub).to_json()
     said = {i["id"]: (i["status"], i["message"]) for i in result["items"]}
     assert said["exercise1.dprobs"][0] == "missing"
@@ -233,7 +233,7 @@ def graded_notebook(grader, tmp_path: Path, name: str, exercise1: str) -> dict:
     folder = tmp_path / "student"
     folder.mkdir()
     (folder / name).write_bytes(lecture_notebook({"exercise1": exercise1}, "colab"))
-    (sub,), _ = discover(folder, FILES, tmp_path / "work")
+    (sub,), _ = discover(folder, FILES)
     return grader.grade(sub).to_json()
 
 
@@ -268,7 +268,7 @@ def test_a_student_s_own_cell_comment_does_not_move_a_traceback_to_another_cell(
     folder.mkdir()
     name = "Copy of backprop_ninja.ipynb"
     (folder / name).write_bytes(lecture_notebook({"exercise1": broken}, "colab"))
-    (sub,), _ = discover(folder, FILES, tmp_path / "work")
+    (sub,), _ = discover(folder, FILES)
     result = grader.grade(sub).to_json()
     item = next(i for i in result["items"] if i["id"] == "exercise1.dprobs")
     cell = next(c["cell"] for c in result["notebook"]["cells"] if "def dprobs" in c["taken"])
@@ -303,7 +303,7 @@ def test_a_hostile_notebook_name_is_quoted_printable_and_short_in_every_message(
     upload = tmp_path / "student.zip"
     with zipfile.ZipFile(upload, "w") as z:
         z.writestr(name, lecture_notebook(files, "colab"))
-    (sub,), _ = discover(upload, FILES, tmp_path / "work")
+    (sub,), _ = discover(upload, FILES)
     result = grader.grade(sub).to_json()
     said = {i["id"]: i["message"] for i in result["items"]}
     assert "of the notebook AAA" in said["exercise1.dprobs"]

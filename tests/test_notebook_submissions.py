@@ -30,7 +30,7 @@ def stub_notebook() -> bytes:
 
 
 def one(path: Path, tmp_path: Path, **door):
-    subs, batch = discover(path, FILES, tmp_path / "work", **door)
+    subs, batch = discover(path, FILES, **door)
     assert not batch and len(subs) == 1
     return subs[0]
 
@@ -73,7 +73,7 @@ def test_a_gradescope_export_of_notebooks(tmp_path):
         "submission_1:\n  :submitters:\n  - :name: Alice\n"
         "submission_2:\n  :submitters:\n  - :name: Bob\n"
     )
-    subs, batch = discover(root, FILES, tmp_path / "work")
+    subs, batch = discover(root, FILES)
     assert batch and [s.name for s in subs] == ["submission_1", "submission_2"]
     assert_from_notebook(subs[0])
     assert subs[1].notebook == {} and subs[1].files["exercise2"] is None
@@ -83,7 +83,7 @@ def test_a_folder_of_student_folders_each_with_a_notebook_is_a_batch(tmp_path):
     for name in ("alice", "bob"):
         (tmp_path / "class" / name).mkdir(parents=True)
         (tmp_path / "class" / name / f"{name}.ipynb").write_bytes(solved_notebook())
-    subs, batch = discover(tmp_path / "class", FILES, tmp_path / "work")
+    subs, batch = discover(tmp_path / "class", FILES)
     assert batch and [s.name for s in subs] == ["alice", "bob"]
     assert all(s.notebook["implemented"] == 29 for s in subs)
 
@@ -232,7 +232,7 @@ def test_a_notebook_too_costly_to_parse_is_a_note_with_the_fix_not_a_stopped_bat
     cells = b",".join([b"{}"] * (notebook_file.MAX_JSON_CONTAINERS + 1))
     (tmp_path / "class" / "mallory" / "hw.ipynb").write_bytes(b'{"cells": [' + cells + b"]}")
     (tmp_path / "class" / "alice" / "exercise1.py").write_text(solution("exercise1"))
-    subs, batch = discover(tmp_path / "class", FILES, tmp_path / "work")
+    subs, batch = discover(tmp_path / "class", FILES)
     assert batch and [s.name for s in subs] == ["alice", "mallory"]
     assert subs[0].files["exercise1"] == solution("exercise1").encode()
     assert all(v is None for v in subs[1].files.values())
@@ -311,10 +311,10 @@ def test_a_notebook_exported_as_a_script_says_to_submit_the_notebook(tmp_path, h
     for other in ("bob", "carol"):
         (tmp_path / "class" / other).mkdir()
         (tmp_path / "class" / other / COLAB_NAME).write_bytes(solved_notebook())
-    subs, _ = discover(tmp_path / "class", FILES, tmp_path / "work")
+    subs, _ = discover(tmp_path / "class", FILES)
     (sub,) = [s for s in subs if s.name == "alice"]
     assert all(v is None for v in sub.files.values())
-    on_gradescope = load_submission(folder, FILES, tmp_path / "work")
+    on_gradescope = load_submission(folder, FILES)
     _, check_notes, _ = exercise_sources(folder, FILES)
     for notes in (sub.notes, on_gradescope.notes, check_notes):
         (note,) = [n for n in notes if "exported as a Python script" in n]
@@ -346,7 +346,7 @@ def test_gradescope_finds_an_uploaded_notebook_alone_or_zipped(tmp_path, how):
             z.writestr(COLAB_NAME, solved_notebook())
     else:
         (upload / COLAB_NAME).write_bytes(solved_notebook())
-    assert_from_notebook(load_submission(upload, FILES, tmp_path / "work"))
+    assert_from_notebook(load_submission(upload, FILES))
 
 
 def test_a_notebook_beside_students_folders_does_not_make_the_class_one_student(tmp_path):
@@ -357,7 +357,7 @@ def test_a_notebook_beside_students_folders_does_not_make_the_class_one_student(
         (root / name).mkdir(parents=True)
         (root / name / "exercise1.py").write_text(solution("exercise1"))
     (root / "backprop_ninja.ipynb").write_bytes(stub_notebook())  # the TA's copy
-    subs, batch = discover(root, FILES, tmp_path / "work")
+    subs, batch = discover(root, FILES)
     assert batch and [s.name for s in subs] == ["alice", "bob", "backprop_ninja"]
     assert [len(s.review) for s in subs] == [0, 0, 1]
     assert "backprop_ninja.ipynb sat at the top of the class folder" in subs[2].review[0]["reason"]
@@ -372,7 +372,7 @@ def test_notebooks_collected_beside_students_folders_are_not_each_flagged(tmp_pa
     (root / "alice" / "exercise1.py").write_text(solution("exercise1"))
     for name in ("bob", "carol"):
         (root / f"{name}.ipynb").write_bytes(solved_notebook())
-    subs, batch = discover(root, FILES, tmp_path / "work")
+    subs, batch = discover(root, FILES)
     assert batch and [s.name for s in subs] == ["alice", "bob", "carol"]
     assert [s.review for s in subs] == [[], [], []]
     assert all(s.notebook["implemented"] == 29 for s in subs[1:])
@@ -384,7 +384,7 @@ def discover_class(root: Path, given: str, tmp_path: Path):
         with zipfile.ZipFile(tmp_path / "class.zip", "w") as z:
             for f in sorted(root.iterdir()):
                 z.write(f, f"class/{f.name}")
-    return discover(root.with_suffix(".zip" if given == "zip" else ""), FILES, tmp_path)
+    return discover(root.with_suffix(".zip" if given == "zip" else ""), FILES)
 
 
 def student_zip(path: Path, exercise: str, text: str | None = None) -> None:

@@ -119,7 +119,7 @@ def graded(grader, tmp_path_factory) -> dict[str, dict]:
     }
     results = {}
     for name in (*EXAMPLES, "hostile", "empty", "crash"):
-        sub = read_submission(root / name, name, grader.assignment.files, root / ".work")
+        sub = read_submission(root / name, name, grader.assignment.files)
         sub.student = students.get(name, {})
         results[name] = grader.grade(sub).to_json()
     return results

@@ -279,7 +279,7 @@ def test_an_empty_zip_says_it_holds_no_files_and_what_to_do(tmp_path, listing):
     )
     zipped = zip_bytes(listing)
     bob = tree(tmp_path / "bob", {"notes/empty.zip": zipped})
-    (note,) = read_submission(bob, "bob", FILES, tmp_path / "w").notes
+    (note,) = read_submission(bob, "bob", FILES).notes
     assert note.endswith(f"the upload held: notes/empty.zip ({said})"), note
     root = tree(tmp_path / "class", {"ada/exercise1.py": solution("exercise1")})
     (root / "empty.zip").write_bytes(zipped)
@@ -332,7 +332,7 @@ def test_names_of_thousands_of_characters_are_cut_in_the_listing_of_what_the_upl
 def test_an_archive_of_a_kind_not_opened_is_named_with_what_to_upload(tmp_path, beside):
     """Only zips are opened: a student who uploaded hw.rar read "the upload held: hw.rar"."""
     root = tree(tmp_path / "s", {"hw.rar": b"Rar!\x1a\x07\x00", "b.TAR.GZ": b"\x1f\x8b", **beside})
-    sub = read_submission(root, "s", FILES, tmp_path / "work")
+    sub = read_submission(root, "s", FILES)
     said = notes(sub)
     assert "hw.rar is a RAR archive, which the grader does not open: upload a .zip" in said
     assert "b.TAR.GZ is a tar archive, which the grader does not open" in said
@@ -350,7 +350,7 @@ def test_a_data_file_compressed_alone_is_not_taken_for_an_archive_of_the_work(tm
         "hw.gz": b"\x1f\x8b",
         "exercise1.py": "x = 1\n",
     }
-    sub = read_submission(tree(tmp_path / "s", held), "s", FILES, tmp_path / "work")
+    sub = read_submission(tree(tmp_path / "s", held), "s", FILES)
     said = notes(sub)
     for name, kind in [
         ("exercise3.py.gz", "a gzip"),
@@ -420,7 +420,7 @@ def test_an_exercise_file_that_is_a_link_is_said_so_not_missing(tmp_path):
     links = {"hw/exercise1.py": "../../solutions/exercise1.py"}
     (zipped / "hw.zip").write_bytes(zip_bytes({"hw/exercise2.py": "b = 1\n"}, links))
     for root, path in ((folder, "exercise1.py"), (zipped / "hw.zip", "hw/exercise1.py")):
-        sub = read_submission(root, "a", FILES, tmp_path / "w")
+        sub = read_submission(root, "a", FILES)
         assert sub.files["exercise1"] is None and sub.files["exercise2"] == b"b = 1\n"
         assert sub.absent["exercise1"] == f"missing: {path} {said}"
         assert sub.absent["exercise3"].startswith("missing: not in your upload, which held ")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..choosing import NOTHING_FOUND, UPLOAD_HELD
 from ..report.render import write_atomic
-from ..submissions import Submission, SubmissionError, read_submission, temporary_workdir
+from ..submissions import Submission, SubmissionError, read_submission
 from ..valid_text import valid_json
 
 RESULTS = ("results", "results.json")
@@ -61,9 +61,8 @@ def grade_submission(root: Path, start: float) -> dict:
     print(f"grader from {Path(grader_init).resolve().parent}")
     grader = Grader(limits=limits_from_env(), keep_out=grading_paths(root))
     try:
-        with temporary_workdir() as workdir:
-            sub = load_submission(root / SUBMISSION, grader.assignment.files, Path(workdir))
-            result = grader.grade(sub).to_json()
+        sub = load_submission(root / SUBMISSION, grader.assignment.files)
+        result = grader.grade(sub).to_json()
     finally:
         grader.close()
     print(f"isolation: {json.dumps(result.get('isolation', {}))}")
@@ -97,13 +96,13 @@ def limits_from_env():
     return dataclasses.replace(Limits(), **changes)
 
 
-def load_submission(path: Path, files: tuple[str, ...], workdir: Path) -> Submission:
+def load_submission(path: Path, files: tuple[str, ...]) -> Submission:
     """The one submission in Gradescope's folder: files at the top, in a folder, or in a zip."""
     empty = dict.fromkeys(files)
     if not path.is_dir():
         return Submission(SUBMISSION, empty, notes=[f"the submission folder {path} is missing"])
     try:
-        sub = read_submission(path, SUBMISSION, files, workdir)
+        sub = read_submission(path, SUBMISSION, files)
     except (OSError, ValueError, SubmissionError) as e:
         sub = Submission(SUBMISSION, empty, notes=[f"your upload could not be read: {e}"])
     if all(v is None for v in sub.files.values()) and not _upload_named(sub.notes):
