@@ -47,9 +47,14 @@ ROUNDING_EPS = 8
 # Its hint: the numbers-read rules once named the rounding's pattern as a mistake (a float16 dC
 # was "wrong only in the rows of characters that occur more than once", a float16 dlogprobs
 # right at the lecture's sizes was "a hard-coded size", a constant factor of about 1.000366).
+# It says what the numbers show and no more: rounding of that size also hides any mistake
+# smaller than it, so it never says the formula is right. It once said "not a mistake in the
+# formula" to the fused batchnorm with Bessel's n, or without the epsilon, returned as float16
+# or bfloat16 (8e-4 to 5e-3 of the scale, within the dtype's 8 epsilons), on most cases.
 ROUNDED_HINT = (
-    "the difference is your answer's own rounding to a coarser dtype, not a mistake in the "
-    "formula: return the inputs' dtype"
+    "your answer's own rounding to a coarser dtype costs more than the tolerance allows, and "
+    "would hide a mistake smaller than it too: return the inputs' dtype to see whether "
+    "anything else differs"
 )
 
 # A heatmap of where a failed answer differs, at most this many cells a side.
