@@ -89,7 +89,7 @@ def judge(
     name: str = "the gradient",
 ) -> Verdict:
     """Compare a decoded student value with the truth; never raises on any student value."""
-    problem = _not_a_tensor(value)
+    problem = _not_a_tensor(value, input_dtype)
     if problem:
         return Verdict(False, problem)
     t, dtype_name = value
@@ -210,7 +210,7 @@ def largest_magnitude(truth: torch.Tensor) -> float:
     return found
 
 
-def _not_a_tensor(value: object) -> str:
+def _not_a_tensor(value: object, input_dtype: torch.dtype) -> str:
     """Why a decoded value is no tensor to judge, or "" when it is one ((tensor, dtype name))."""
     if value is None:
         return "returned None: did you forget `return`?"
@@ -221,6 +221,12 @@ def _not_a_tensor(value: object) -> str:
             return f"returned a {kind}; return an ordinary tensor (not a meta or nested one)"
         if kind.startswith("tensor of dtype"):
             dtype = kind.removeprefix("tensor of dtype ")
+            if _floating(dtype):
+                return (
+                    f"returned a {dtype} tensor, a floating-point dtype the grader does not "
+                    f"read (too coarse for a gradient); return the inputs' dtype "
+                    f"({_name(input_dtype)})"
+                )
             return f"returned a {dtype} tensor; a gradient is a real floating-point tensor"
         return f"returned {_a(kind)}, not a torch.Tensor"
     # Anything else but (tensor, dtype name) is a container the student returned, decoded.
@@ -275,6 +281,14 @@ def diff_map(rel_err: torch.Tensor) -> list[list[float]]:
     )[0, 0].clamp(max=torch.finfo(torch.float32).max)  # beyond float32's range: its largest
     # tolist() once: iterating a tensor makes a tensor of every number (~5 µs each).
     return [[round(v, 6) for v in row] for row in pooled.tolist()]
+
+
+def _floating(name: str) -> bool:
+    """Whether torch names a real floating-point dtype `name` (float8_e4m3fn is one, which
+    travels from no student process: it was told "a gradient is a real floating-point tensor",
+    which it is). The name comes from the student's process: only torch's own dtypes count."""
+    dtype = getattr(torch, name, None)
+    return isinstance(dtype, torch.dtype) and dtype.is_floating_point
 
 
 def _coarser(answer: torch.dtype, inputs: torch.dtype) -> bool:

@@ -223,6 +223,20 @@ def test_an_integer_tensor_fails_with_a_clear_message():
     assert not v.passed and "an int64 tensor" in v.message and "floating-point" in v.message
 
 
+@pytest.mark.parametrize("dtype", ["float8_e4m3fn", "float8_e5m2"])
+def test_a_float8_tensor_is_told_to_return_the_inputs_dtype_not_a_real_floating_one(dtype):
+    """float8 crosses from no student process (numpy has none): its answer was told "a
+    gradient is a real floating-point tensor", which a float8 tensor is."""
+    v = judged(NotATensor(f"tensor of dtype {dtype}"), torch.ones(3, dtype=torch.float64))
+    assert not v.passed and "real floating-point" not in v.message
+    assert "return the inputs' dtype (float32)" in v.message
+
+
+def test_a_complex_tensor_is_told_a_gradient_is_real():
+    v = judged(NotATensor("tensor of dtype complex64"), torch.ones(3, dtype=torch.float64))
+    assert not v.passed and "real floating-point" in v.message
+
+
 # Values that are not a tensor, or not a number
 
 
@@ -233,6 +247,7 @@ def test_an_integer_tensor_fails_with_a_clear_message():
         (NotATensor("float"), "returned a float, not a torch.Tensor"),
         (NotATensor("ndarray"), "returned a numpy array, not a torch.Tensor"),
         (NotATensor("tensor of dtype complex64"), "returned a complex64 tensor"),
+        (NotATensor("tensor of dtype float8_e4m3fn"), "returned a float8_e4m3fn tensor"),
         ([1, 2], "returned a list or tuple, not a torch.Tensor"),
         ({"a": 1}, "returned a dict, not a torch.Tensor"),
         ("text", "returned a str, not a torch.Tensor"),
