@@ -286,8 +286,10 @@ def diff_map(rel_err: torch.Tensor) -> list[list[float]]:
 def _floating(name: str) -> bool:
     """Whether torch names a real floating-point dtype `name` (float8_e4m3fn is one, which
     travels from no student process: it was told "a gradient is a real floating-point tensor",
-    which it is). The name comes from the student's process: only torch's own dtypes count."""
-    dtype = getattr(torch, name, None)
+    which it is). The name comes from the student's process: only torch's own dtypes count,
+    looked up in its namespace as it stands (getattr would let a name such as `_dynamo` import
+    one of torch's lazy submodules into the grader)."""
+    dtype = vars(torch).get(name)
     return isinstance(dtype, torch.dtype) and dtype.is_floating_point
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -449,3 +451,21 @@ def test_the_broadcast_hint_follows_torchs_broadcasting_rule():
         except RuntimeError:
             fits = False
         assert _broadcast_into(small, big) == (fits and small.numel() < big.numel()), (small, big)
+
+
+def test_a_dtype_name_from_the_student_imports_nothing_into_the_grader() -> None:
+    """The dtype name a student process reports is looked up among torch's dtypes; a lookup by
+    getattr let a name such as `_dynamo` import that lazy submodule (seconds of work and its
+    memory) into the grader, by student code's choice."""
+    code = (
+        "import sys, torch\n"
+        "from grader.judge import judge\n"
+        "from grader.sandbox.client import NotATensor\n"
+        "assert 'torch._dynamo' not in sys.modules, 'imported before the judging'\n"
+        "v = judge(NotATensor('tensor of dtype _dynamo'), torch.ones(3),\n"
+        "          input_dtype=torch.float32)\n"
+        "assert not v.passed and 'real floating-point' in v.message, v.message\n"
+        "assert 'torch._dynamo' not in sys.modules, 'imported by the judging'\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
