@@ -69,4 +69,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench.py
 
 clean:
-	rm -rf build dist reports .pytest_cache .ruff_cache
+	rm -rf build dist reports reports-* .pytest_cache .ruff_cache

@@ -284,6 +284,39 @@ def test_make_grade_keeps_each_class_in_its_own_folder(submissions, out):
     assert f'grade "{submissions}" --out "{out}"' in dry.stdout
 
 
+def _make_dry(*args: str) -> str:
+    """What `make -n ARGS` would run in the repository (no .venv needed: STAMP is set)."""
+    import shutil
+
+    from conftest import ROOT
+
+    make = shutil.which("make")
+    assert make, "make is what the README tells a TA to run"
+    return subprocess.run([make, "-s", "-n", "-C", str(ROOT), *args, "STAMP=/dev/null"],
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+
+
+@pytest.mark.parametrize("assignment", ["", "layer-by-layer"])
+def test_what_make_grade_writes_is_ignored_by_git_and_removed_by_make_clean(assignment):
+    """`make grade ASSIGNMENT=layer-by-layer` writes its example class's pages to
+    reports-layer-by-layer/, which git listed as untracked (only reports/ was ignored) and
+    `make clean` left behind: every folder `make grade` and `make examples` write is both."""
+    import fnmatch
+    import shlex
+
+    from conftest import ROOT
+
+    grade = shlex.split(_make_dry("grade", f"ASSIGNMENT={assignment}"))
+    examples = shlex.split(_make_dry("examples", f"ASSIGNMENT={assignment}"))
+    written = [grade[grade.index("--out") + 1], examples[-1]]
+    clean = shlex.split(_make_dry("clean"))
+    for folder in written:
+        ignored = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "-q", f"{folder}/x"])
+        assert ignored.returncode == 0, f"{folder}/ is not in .gitignore"
+        removed = [folder, *map(str, Path(folder).parents)]  # itself or a folder holding it
+        assert any(fnmatch.fnmatch(f, word) for f in removed for word in clean), (folder, clean)
+
+
 # The command as a program: `run` ends the process without the interpreter's teardown.
 
 EXITING = """
