@@ -7,9 +7,11 @@ Each command parses its options and hands over to the module that owns the idea;
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -154,6 +156,40 @@ def _say_interrupted(out: Path, signum: int, started: bool = True, force: bool =
     os._exit(128 + signum)
 
 
+class _Terminated:
+    """The SIGTERM `_terminated_raises` caught, if any."""
+
+    def __init__(self) -> None:
+        self.caught: list[int] = []
+
+    def raise_(self, signum: int, frame: object) -> None:
+        self.caught.append(signum)
+        raise KeyboardInterrupt
+
+    def signal(self, otherwise: int) -> int:
+        """The signal that stopped the command: SIGTERM if caught here, else `otherwise`."""
+        return self.caught[-1] if self.caught else otherwise
+
+
+@contextlib.contextmanager
+def _terminated_raises() -> Iterator[_Terminated]:
+    """SIGTERM raises KeyboardInterrupt, as Ctrl-C does, for the whole command: `timeout` or a
+    scheduler ending a batch in its first seconds (the sandbox starting, torch loading, before
+    the batch's own handlers) killed it without a word, exit 143 and the empty OUT it had just
+    made left behind, where the README promises Ctrl-C's message for SIGTERM too."""
+    import threading
+
+    found = _Terminated()
+    if threading.current_thread() is not threading.main_thread():
+        yield found  # signal handlers are the main thread's alone
+        return
+    previous = signal.signal(signal.SIGTERM, found.raise_)
+    try:
+        yield found
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _stale_class_files(out: Path) -> str:
     """What an interrupted run leaves stale: the class's files are written only when a run
     ends, so those in OUT are an earlier run's, whose scores a regraded result may contradict."""
@@ -257,45 +293,48 @@ def grade(
         limits = UploadLimits.parse(upload_limits)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--upload-limit") from None
-    made: list[Path] = []
-    try:
-        size = 1 if one else _class_size(path, leave_out=out)
+    with _terminated_raises() as terminated:  # the batch's own handlers take over meanwhile
+        made: list[Path] = []
         try:
-            made = make_out(out)  # before the sandbox starts, which hides it (make_out)
-        except SubmissionError as e:
-            raise click.ClickException(str(e)) from None
-        # With -j N, one for each grader process; on huge pages for a class that pays for them.
-        _prestart_sandbox(jobs, submissions=size, keep_out=(path, out))
-        from .batch import grade_batch, stopped_by
-        from .report.terminal import terminal_summary
-    except KeyboardInterrupt:
-        # Ctrl-C while torch loads, before the batch's own handlers: click's "Aborted!" and
-        # exit 1 said nothing of OUT, where the documented stop says what is kept (exit 130).
-        unmake_out(made)
-        _say_interrupted(out, signal.SIGINT, started=False)
+            size = 1 if one else _class_size(path, leave_out=out)
+            try:
+                made = make_out(out)  # before the sandbox starts, which hides it (make_out)
+            except SubmissionError as e:
+                raise click.ClickException(str(e)) from None
+            # With -j N, one for each grader process; on huge pages for a class that pays for them.
+            _prestart_sandbox(jobs, submissions=size, keep_out=(path, out))
+            from .batch import grade_batch, stopped_by
+            from .report.terminal import terminal_summary
+        except KeyboardInterrupt:
+            # Ctrl-C (or SIGTERM) while torch loads, before the batch's own handlers: click's
+            # "Aborted!" and exit 1 said nothing of OUT, where the documented stop says what is
+            # kept (exit 130, 143 for SIGTERM).
+            unmake_out(made)
+            _say_interrupted(out, terminated.signal(signal.SIGINT), started=False)
 
-    try:
-        done = grade_batch(
-            path,
-            out,
-            jobs=jobs,
-            force=force,
-            public_only=public_only,
-            progress=not no_progress,
-            student_reports=student_reports,
-            limits=limits,
-            one=one,
-        )
-    except (SubmissionError, ContentError) as e:  # a rubric's typo: OUT is left as it was
-        unmake_out(made)
-        # A full OUT stops a batch after some results were written anew: the class's files are
-        # still the last finished run's, as after a Ctrl-C, and disagree with those results.
-        stale = _stale_class_files(out) if isinstance(e, OutWriteError) else ""
-        raise click.ClickException(f"{e}{stale}") from None
-    except KeyboardInterrupt:
-        _say_interrupted(out, stopped_by(), force=force)  # Ctrl-C, or SIGTERM (stopped_by)
-    finally:
-        _end_unused_sandboxes()
+        try:
+            done = grade_batch(
+                path,
+                out,
+                jobs=jobs,
+                force=force,
+                public_only=public_only,
+                progress=not no_progress,
+                student_reports=student_reports,
+                limits=limits,
+                one=one,
+            )
+        except (SubmissionError, ContentError) as e:  # a rubric's typo: OUT is left as it was
+            unmake_out(made)
+            # A full OUT stops a batch after some results were written anew: the class's files are
+            # still the last finished run's, as after a Ctrl-C, and disagree with those results.
+            stale = _stale_class_files(out) if isinstance(e, OutWriteError) else ""
+            raise click.ClickException(f"{e}{stale}") from None
+        except KeyboardInterrupt:
+            # Ctrl-C, or SIGTERM: the batch's (stopped_by), or ours between its handlers' turns
+            _say_interrupted(out, terminated.signal(stopped_by()), force=force)
+        finally:
+            _end_unused_sandboxes()
     click.echo(
         terminal_summary(
             done,

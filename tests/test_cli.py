@@ -497,6 +497,38 @@ def test_ctrl_c_while_the_grader_starts_says_how_to_go_on(tmp_path):
     assert not (tmp_path / "new").exists()
 
 
+TERMINATED_WHILE_TORCH_LOADS = """
+import os, signal, sys
+from grader import cli
+
+def _prestart_sandbox(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGTERM)  # `timeout` or a scheduler, in the first seconds
+
+cli._prestart_sandbox = _prestart_sandbox
+cli.main(["grade", sys.argv[1], "--out", sys.argv[2], "--no-progress"])
+"""
+
+
+def test_sigterm_while_the_grader_starts_says_how_to_go_on(tmp_path):
+    """SIGTERM in a batch's first seconds (`timeout 2 grader grade ...`: its sandbox starting,
+    torch loading) ended it without a word, exit 143, leaving the results folder it had just
+    made, empty; the README promises Ctrl-C's message for SIGTERM too."""
+    from conftest import ROOT
+
+    (tmp_path / "class").mkdir()
+    run = subprocess.run(
+        [sys.executable, "-c", TERMINATED_WHILE_TORCH_LOADS, str(tmp_path / "class"), "new"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 143, run.stderr
+    assert "interrupted: stopped before grading began, nothing written" in run.stderr
+    assert not (tmp_path / "new").exists()
+
+
 class _Stop(Exception):
     """Raised where the grading would start: what was asked for is all this test needs."""
 
