@@ -106,6 +106,19 @@ def test_the_split_is_80_10_10_and_seeded() -> None:
     assert split_words(words) == (train, val, test)
 
 
+@pytest.mark.parametrize("assignment", ["backprop-ninja", "layer-by-layer"])
+def test_grader_train_writes_no_progress_bar_into_a_log(assignment: str) -> None:
+    """`grader train ... 2> log` (or piped) wrote the bar's every redraw, a few hundred
+    carriage-return lines of `training:  3%|...`, around the gradient check it exists to show;
+    `grader grade` already keeps its bar for a terminal."""
+    cli = [sys.executable, "-m", "grader.cli", "train", "-a", assignment, "--steps", "60"]
+    run = subprocess.run([*cli, "--check-steps", "1"], capture_output=True, text=True,
+                         cwd=ROOT, stdin=subprocess.DEVNULL, timeout=300)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "val loss" in run.stdout  # the run's report is all there
+    assert "training:" not in run.stderr and "\r" not in run.stderr, run.stderr[:300]
+
+
 def test_call_by_name_passes_only_declared_arguments_as_fresh_copies() -> None:
     t = torch.zeros(2)
 

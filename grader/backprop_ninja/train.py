@@ -4,7 +4,7 @@ The loop lives in backprop_ninja/training_demo.py, which the student bundle's tr
 well; here the student's `backward` runs in the grader's sandbox (a TA may run the demo on a
 student's file), the default data is the US census first names shipped inside the `names`
 package (no download needed; `--data names.txt` uses the lecture's file), and a tqdm bar shows
-the progress.
+the progress on a terminal.
 """
 
 from __future__ import annotations
@@ -132,7 +132,8 @@ def run_training(
     """Train with the student's backward and report (training_demo.train's dict)."""
     words = load_names(data)
     backward = load_backward(exercise3)
-    bar = tqdm(total=steps, desc="training", unit="step")
+    # disable=None: a bar on a terminal only, not its every redraw in a log (`2> log`, a pipe)
+    bar = tqdm(total=steps, desc="training", unit="step", disable=None)
 
     def progress(step: int, loss: float) -> None:
         bar.update(1)

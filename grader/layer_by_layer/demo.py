@@ -48,7 +48,8 @@ def training_demo(assignment, path: Path | None, *, data=None, steps=3000, check
     session = Session({FILE: source}, zygote)
     try:
         losses = []
-        for step in (bar := tqdm(range(steps), desc="training", unit="step")):
+        # disable=None: a bar on a terminal only, not its every redraw in a log or a pipe
+        for step in (bar := tqdm(range(steps), desc="training", unit="step", disable=None)):
             ix = torch.randint(0, Xtr.shape[0], (BATCH,), generator=g)
             grads = training.student_grads(session, p, Xtr[ix], Ytr[ix])
             if isinstance(grads, Outcome):
