@@ -15,7 +15,8 @@ SUBMISSIONS ?= $(EXAMPLES)
 ifeq ($(SUBMISSIONS),$(EXAMPLES))
 OUT         ?= reports$(if $(ASSIGNMENT),-$(ASSIGNMENT))
 else
-OUT         ?= reports/$(basename $(notdir $(patsubst %/,%,$(SUBMISSIONS))))
+# The name is the shell's: make's word functions split a path at its spaces ("My Class/x.zip").
+OUT         ?= reports/$(shell p="$(SUBMISSIONS)"; p="$${p%/}"; p="$${p##*/}"; echo "$${p%.*}")
 endif
 JOBS        ?= 2
 

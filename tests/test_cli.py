@@ -254,6 +254,9 @@ def test_a_long_needs_a_look_list_is_cut_and_says_where_the_rest_is(tmp_path):
         ("build/examples", "reports"),  # the example class, as before
         ("/tmp/downloads/export.zip", "reports/export"),
         ("classes/hw3/", "reports/hw3"),
+        # A space in a parent folder: make split the path into words, "reports/My export".
+        ("/home/ta/My Class/export.zip", "reports/export"),
+        ("/home/ta/Google Drive/HW 3 submissions/", "reports/HW 3 submissions"),
     ],
 )
 def test_make_grade_keeps_each_class_in_its_own_folder(submissions, out):
