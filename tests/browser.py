@@ -191,7 +191,11 @@ class Browser:
         self._buf = b""
         self._next_id = 0
         self._events: list[dict] = []
-        self.version = self.call("Browser.getVersion")["product"]
+        try:
+            self.version = self.call("Browser.getVersion")["product"]
+        except BrowserError:
+            self.close()  # a Chromium that never answered left its profile folder in /tmp
+            raise
 
     def call(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
         """Send one command and wait for its reply; events that arrive meanwhile are kept."""
@@ -199,7 +203,10 @@ class Browser:
         msg = {"id": self._next_id, "method": method, "params": params or {}}
         if session:
             msg["sessionId"] = session
-        os.write(self._to_chrome, json.dumps(msg).encode() + b"\0")
+        try:
+            os.write(self._to_chrome, json.dumps(msg).encode() + b"\0")
+        except BrokenPipeError:
+            raise BrowserError(f"Chromium exited (code {self.proc.poll()})") from None
         while True:
             reply = self._read()
             if reply.get("id") == self._next_id:

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
-from browser import Browser, find_chromium
+from browser import Browser, BrowserError, find_chromium
 from conftest import SOLUTIONS, mutated
 from notebooks import lecture_notebook
 
@@ -50,6 +50,15 @@ def chromium():
     browser = Browser(exe)
     yield browser
     browser.close()
+
+
+def test_a_browser_that_never_answers_leaves_no_profile_behind(tmp_path, monkeypatch) -> None:
+    """A Chromium that exited at its start (it refused a machine whose /proc hid cpuinfo) left
+    its grader-chromium-* profile folder in /tmp for each test that tried it."""
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    with pytest.raises(BrowserError):
+        Browser("/bin/false")
+    assert list(tmp_path.iterdir()) == []
 
 
 def _files(kind: str) -> dict[str, str]:
