@@ -172,12 +172,16 @@ class Budget:
         return True
 
     def stop(self, where: str) -> None:
-        """No more entries: say so once."""
+        """No more entries: say so once. A folder is listed in the file system's order, only as
+        far as the limit (a million files cost the limit, not a million), so `where` is one
+        entry left out, not where the left-out ones begin: "the rest (from exercise3.py)" was
+        said of an upload whose exercise1.py, listed later, was never seen."""
         if not self.full:
             self.full = True
             self.notes.append(
                 f"the upload holds more than {self.limits.entries} files and folders; the "
-                f"rest (from {where}) was not looked at: upload only your exercise files"
+                f"first {self.limits.entries} it lists were looked at and the rest ({where} "
+                "among them) not: upload only your exercise files"
             )
 
     def take_bytes(self, n: int, what: str) -> None:

@@ -1320,6 +1320,20 @@ def test_entry_count_and_depth_are_capped_and_configurable(tmp_path):
     assert sub.files["exercise3"] == b"deep\n"
 
 
+def test_an_upload_past_the_entry_limit_says_what_was_looked_at_not_where_the_rest_begins(
+    tmp_path,
+):
+    """A folder is listed in the file system's order, only as far as the limit: the note said
+    "the rest (from 0007.txt) was not looked at" of an upload whose exercise1.py, sorting
+    before it, had never been listed either."""
+    files = {f"{i:04}.txt": "" for i in range(30)} | {"exercise1.py": "x\n"}
+    root = tree(tmp_path / "s", files)
+    [sub], _ = discover(root, FILES, limits=UploadLimits(entries=8))
+    (said,) = [n for n in sub.notes if "more than 8 files and folders" in n]
+    assert "the first 8 it lists were looked at and the rest (" in said, said
+    assert "among them) not" in said and "(from " not in said, said
+
+
 def test_a_zip_declaring_too_many_entries_is_not_parsed(tmp_path):
     data = zip_bytes({f"f{i}.txt": "" for i in range(30)} | {"exercise1.py": "x"})
     root = tree(tmp_path / "class", {"ada/exercise1.py": "a\n"})
