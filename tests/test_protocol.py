@@ -475,3 +475,43 @@ def test_a_pickle_payload_returned_by_student_code_is_never_unpickled(grade, tmp
 def test_the_client_module_has_no_pickle_in_its_namespace():
     assert not {"pickle", "_pickle", "marshal"} & set(vars(client))
     assert not {"pickle", "_pickle", "marshal"} & set(vars(protocol))
+
+
+def test_a_list_of_more_entries_than_a_gradient_has_is_named_not_built():
+    """A list of 10,000 empty tensors fills a 1 MiB header; built, each answer cost the grader
+    10 MB and a file's public answers are held until judged (red team: 360 MB a process)."""
+    value = roundtrip([torch.zeros(0) for _ in range(client.MAX_ENTRIES + 1)])
+    assert isinstance(value, NotATensor)
+    assert value.type_name == f"list or tuple of {client.MAX_ENTRIES + 1} entries"
+
+
+def test_a_dict_of_more_entries_than_a_gradient_has_is_named_not_built():
+    value = roundtrip({f"k{i}": torch.zeros(1) for i in range(5_500)})
+    assert isinstance(value, NotATensor) and value.type_name == "dict of 5500 entries"
+
+
+def test_a_list_of_a_tensor_per_row_is_still_built():
+    """An honest mistake, a gradient per row at the hidden n = 100, is judged as a list."""
+    value = roundtrip([torch.zeros(3) for _ in range(100)])
+    assert isinstance(value, list) and len(value) == 100
+
+
+def test_the_judge_names_a_list_too_long_to_build():
+    from grader.judge import _not_a_tensor
+
+    value = roundtrip([torch.zeros(0) for _ in range(10_000)])
+    message = _not_a_tensor(value, torch.float32)
+    assert message == "returned a list or tuple of 10000 entries, not a torch.Tensor"
+
+
+def test_the_public_check_names_a_long_list_as_the_grader_does():
+    from grader import local_check
+
+    assert local_check.MAX_ENTRIES == client.MAX_ENTRIES
+    for value in ([torch.zeros(0)] * 300, {f"k{i}": torch.zeros(1) for i in range(300)}):
+        seen, sent = local_check.as_the_grader_sees(value), roundtrip(value)
+        assert (
+            seen.type_name
+            == sent.type_name
+            == f"{'dict' if isinstance(value, dict) else 'list or tuple'} of 300 entries"
+        )

@@ -39,6 +39,12 @@ from .memory import container_memory
 # Bytes of call requests sent ahead of their answers. Far below a socket's buffer (about 200 KB
 # on Linux), so a request never waits to be sent while the student's process waits to answer.
 CALL_WINDOW = 64 * 1024
+# The most entries of a returned list or dict the grader builds. An honest one holds a
+# function's few gradients (exercise 3's seven) or, by mistake, a tensor per row (the hidden
+# n = 100); the 1 MiB header holds about 12,000 empty tensors, and a file returning that many
+# from every call had each grader process grow by 360 MB (a dict of 5,500: 500 MB) while
+# its public answers waited to be judged. Past it, the answer is named, not built.
+MAX_ENTRIES = 256
 # The most source a process is handed to compile and run. Uploads stop at 1 MiB a file by
 # default; this bounds what a TA's higher limit, or a caller handing bytes directly, can give.
 MAX_SOURCE_BYTES = 8 << 20
@@ -715,7 +721,8 @@ def _names(raw: Any) -> list[str]:
 
 
 def decode_value(encoded: Any, data: list[bytes], depth: int = 0, used: set | None = None) -> Any:
-    """Tensors, scalars, one level of dict or list; anything else becomes a NotATensor.
+    """Tensors, scalars, one level of dict or list; anything else becomes a NotATensor, and so
+    does a list or dict of more than MAX_ENTRIES entries (named with its length, never built).
 
     Each blob makes one tensor at most (`used`: the blobs taken so far). An honest process sends
     a blob per tensor; a forged answer naming one 64 MiB blob from every entry of a list had the
@@ -739,6 +746,14 @@ def decode_value(encoded: Any, data: list[bytes], depth: int = 0, used: set | No
         return NotATensor(type(body).__name__) if body is not None else None
     if kind == "object":
         return NotATensor(str(body)[:80])
+    if (
+        depth == 0
+        and kind in ("dict", "list")
+        and isinstance(body, list)
+        and len(body) > MAX_ENTRIES
+    ):
+        noun = "list or tuple" if kind == "list" else kind  # a tuple travels as a list
+        return NotATensor(f"{noun} of {len(body)} entries")
     if depth == 0 and kind == "dict" and isinstance(body, list):
         pairs = [p for p in body if isinstance(p, list) and len(p) == 2 and isinstance(p[0], str)]
         return {k[:80]: decode_value(v, data, 1, used) for k, v in pairs}
