@@ -531,3 +531,15 @@ def test_a_header_number_as_long_as_a_secret_is_read(pair):
     protocol.send(a, {"n": 2**128, "m": -(2**128)})
     header, _ = protocol.recv(b, deadline=time.monotonic() + 5)
     assert header["n"] == 2**128 and header["m"] == -(2**128)
+
+
+@pytest.mark.parametrize("value", [10**50, -(10**50), 2**4000 * 3])
+def test_a_returned_int_too_long_for_a_header_is_named_as_an_int(pair, value):
+    """`return 10**50` from a gradient function was refused as an invalid header (the digit
+    cap of the grader's reader) and its item said the process sent something invalid, where
+    `return 3` is told it returned an int."""
+    a, b = pair
+    blobs: list[bytes] = []
+    protocol.send(a, {"value": encode(value, blobs)}, blobs)
+    header, data = protocol.recv(b, deadline=time.monotonic() + 5)
+    assert decode_value(header["value"], data) == roundtrip(3) == NotATensor("int")

@@ -279,7 +279,11 @@ def encode(value, blobs: list[bytes], depth: int = 0) -> dict:
     if value is None or isinstance(value, bool):
         return {"scalar": value}
     if isinstance(value, int):
-        return {"scalar": value}
+        # An int past what a header may hold (MAX_DIGITS) travels by its type name, all the
+        # grader reads of a returned scalar: `return 10**50` was refused as an invalid header
+        # ("the process running your code sent something invalid") where `return 3` is told
+        # it returned an int.
+        return {"scalar": value} if value.bit_length() <= 128 else {"object": "int"}
     if isinstance(value, float):
         return {"scalar": value if math.isfinite(value) else repr(value)}
     if depth == 0 and isinstance(value, dict):
