@@ -1590,27 +1590,35 @@ return seen
 """
 
 
-def test_without_landlock_a_student_process_sees_no_other_in_proc() -> None:
-    """A kernel before 5.13 has no Landlock, which closes /proc: bubblewrap's /proc listed the
-    zygote and every process of the submission, and any uid reads another's page faults
-    (/proc/PID/stat), so exercise 2's process read how many pages exercise 1's had touched
-    (runtime.py, proc_counters_channel_between_exercises). As root, /proc is mounted
-    hidepid=2 and each student has a uid of its own: each sees itself alone."""
+@contextlib.contextmanager
+def _two_processes_without_landlock():
+    """Two student processes of one zygote in bubblewrap without Landlock, as on a kernel
+    before 5.13 (root: a uid of its own each, /proc mounted hidepid=2)."""
     iso = isolation.detect()
     if not (iso.bubblewrap and os.getuid() == 0):
         pytest.skip("a uid per student process and bubblewrap's /proc need root and bubblewrap")
     zygote = Zygote(FAST, iso, landlock=False)
     writer, reader = zygote.spawn(), zygote.spawn()
     try:
+        yield zygote, writer, reader
+    finally:
+        writer.close()
+        reader.close()
+        zygote.close()
+
+
+def test_without_landlock_a_student_process_sees_no_other_in_proc() -> None:
+    """A kernel before 5.13 has no Landlock, which closes /proc: bubblewrap's /proc listed the
+    zygote and every process of the submission, and any uid reads another's page faults
+    (/proc/PID/stat), so exercise 2's process read how many pages exercise 1's had touched
+    (runtime.py, proc_counters_channel_between_exercises). As root, /proc is mounted
+    hidepid=2 and each student has a uid of its own: each sees itself alone."""
+    with _two_processes_without_landlock() as (_, writer, reader):
         source = _module_of({"view": PROC_VIEW, "touch": "_P.append(bytearray(25000 * 4096))"})
         for process in (writer, reader):
             assert process.load("proc", "_P = []\n" + source).ok
         assert writer.call("proc", "touch", {}, []).kind != "crash"
         seen = reader.call("proc", "view", {}, [])
-    finally:
-        writer.close()
-        reader.close()
-        zygote.close()
     assert seen.ok, seen.message
     assert seen.value == {}
 
@@ -1633,12 +1641,7 @@ def test_without_landlock_the_machine_s_memory_in_proc_is_reported_as_a_channel(
     seccomp and the audit hook in force (red team, twenty-eighth session), where the result said
     that no two processes of a submission could pass data. Landlock closes /proc; without it,
     `exchange` is reported missing."""
-    iso = isolation.detect()
-    if not (iso.bubblewrap and os.getuid() == 0):
-        pytest.skip("a uid per student process and bubblewrap's /proc need root and bubblewrap")
-    zygote = Zygote(FAST, iso, landlock=False)
-    writer, reader = zygote.spawn(), zygote.spawn()
-    try:
+    with _two_processes_without_landlock() as (zygote, writer, reader):
         source = "_HELD = []\n" + _module_of(MEMINFO)
         for process in (writer, reader):
             assert process.load("memory", source).ok
@@ -1650,10 +1653,6 @@ def test_without_landlock_the_machine_s_memory_in_proc_is_reported_as_a_channel(
             assert writer.call("memory", "release", {}, []).ok
             assert before.ok and after.ok, (before.message, after.message)
             held.append(after.value[0].item() - before.value[0].item())
-    finally:
-        writer.close()
-        reader.close()
-        zygote.close()
     assert max(held) > 8192  # 16384 pages held: the count followed them
     assert not zygote.iso.protects("exchange")
 

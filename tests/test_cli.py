@@ -478,28 +478,6 @@ cli.main(["grade", sys.argv[1], "--out", sys.argv[2], "--no-progress"])
 """
 
 
-def test_ctrl_c_while_the_grader_starts_says_how_to_go_on(tmp_path):
-    """Ctrl-C in a batch's first seconds (its sandbox starting, torch loading: before the
-    batch's own handlers) printed click's "Aborted!" and exited 1, where the README promises
-    the stop's message and exit 130; the results folder it had just made stayed, empty."""
-    from conftest import ROOT
-
-    (tmp_path / "class").mkdir()
-    run = subprocess.run(
-        [sys.executable, "-c", INTERRUPTED_WHILE_TORCH_LOADS, str(tmp_path / "class"), "new"],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 130, run.stderr
-    assert "Aborted" not in run.stderr
-    assert "interrupted: stopped before grading began, nothing written" in run.stderr
-    assert "run the same command again" in run.stderr
-    assert not (tmp_path / "new").exists()
-
-
 TERMINATED_WHILE_TORCH_LOADS = """
 import os, signal, sys
 from grader import cli
@@ -512,23 +490,31 @@ cli.main(["grade", sys.argv[1], "--out", sys.argv[2], "--no-progress"])
 """
 
 
-def test_sigterm_while_the_grader_starts_says_how_to_go_on(tmp_path):
-    """SIGTERM in a batch's first seconds (`timeout 2 grader grade ...`: its sandbox starting,
-    torch loading) ended it without a word, exit 143, leaving the results folder it had just
-    made, empty; the README promises Ctrl-C's message for SIGTERM too."""
+@pytest.mark.parametrize(
+    ("script", "code"),
+    [(INTERRUPTED_WHILE_TORCH_LOADS, 130), (TERMINATED_WHILE_TORCH_LOADS, 143)],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_a_stop_while_the_grader_starts_says_how_to_go_on(tmp_path, script, code):
+    """Ctrl-C in a batch's first seconds (its sandbox starting, torch loading: before the
+    batch's own handlers) printed click's "Aborted!" and exited 1, and SIGTERM there (`timeout
+    2 grader grade ...`) ended it without a word, where the README promises the stop's message
+    and exit 130 (143); the results folder it had just made stayed, empty."""
     from conftest import ROOT
 
     (tmp_path / "class").mkdir()
     run = subprocess.run(
-        [sys.executable, "-c", TERMINATED_WHILE_TORCH_LOADS, str(tmp_path / "class"), "new"],
+        [sys.executable, "-c", script, str(tmp_path / "class"), "new"],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert run.returncode == 143, run.stderr
+    assert run.returncode == code, run.stderr
+    assert "Aborted" not in run.stderr
     assert "interrupted: stopped before grading began, nothing written" in run.stderr
+    assert "run the same command again" in run.stderr
     assert not (tmp_path / "new").exists()
 
 
