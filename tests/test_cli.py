@@ -233,6 +233,26 @@ def test_a_needs_a_look_line_tells_a_groups_members_apart(tmp_path):
     assert "(<bdi>davedoe</bdi>)" not in banner and "davedoe (1004)" in banner
 
 
+def test_a_name_that_is_only_part_of_the_submission_s_name_is_still_said(tmp_path):
+    """ "Ann" of a folder "Annabel_1234" was left off the needs-a-look line and the summary's
+    banner (the name was looked for anywhere in the label): only an LMS row's `<name> (<key>)`
+    says its name already."""
+    from grader.report.summary import render_summary, summarize
+    from grader.report.terminal import terminal_summary
+
+    ann = {
+        "submission": "Annabel_1234",
+        "student": {"name": "Ann"},
+        "files": {"exercise1": "missing"},
+        "items": [],
+    }
+    text = terminal_summary([ann], ["a"], graded=1, reused=0, out=tmp_path, is_batch=True)
+    assert "  Annabel_1234 (Ann): " in text
+    html = render_summary(summarize([ann], ["a"]))
+    banner = html[html.index('id="attention"') : html.index("</ul>", html.index('id="attention"'))]
+    assert "(<bdi>Ann</bdi>)" in banner
+
+
 def test_a_long_needs_a_look_list_is_cut_and_says_where_the_rest_is(tmp_path):
     """1,500 empty folders printed 1,500 lines, and the pages' paths scrolled out of sight."""
     from grader.report.terminal import MAX_LOOK_LINES, terminal_summary

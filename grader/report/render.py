@@ -55,8 +55,16 @@ def environment() -> jinja2.Environment:
         isolate_text=isolate_text,
         inert=inert,
         whole=whole,
+        names=names,
     )
     return env
+
+
+def names(label: str, name: str) -> bool:
+    """Whether a submission's label already says the student's name: an LMS download names a
+    submission `<name> (<key>)` ("davedoe (1004)"), and the name is then not said again in
+    parentheses. A name that is only part of the label ("Ann" of "Annabel_1234") still is."""
+    return label == name or label.startswith(f"{name} (")
 
 
 @cache

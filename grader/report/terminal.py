@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .html import REPORT, STUDENT_REPORT, group_members
+from .render import names
 from .summary import (
     GRADES_CSV,
     SUMMARY_HTML,
@@ -54,9 +55,7 @@ def terminal_summary(
         for r, folder in look[:MAX_LOOK_LINES]:
             name = _who(r.get("student") or {})
             label = str(r.get("submission", folder))
-            # An LMS download names a submission after its student ("davedoe (1004)"): the
-            # name is said once, not again in parentheses.
-            who = label + (f" ({name})" if name and name not in label else "")
+            who = label + (f" ({name})" if name and not names(label, name) else "")
             lines.append(f"  {who}: {'; '.join(attention(r))}  -> {out / folder / REPORT}")
         if len(look) > MAX_LOOK_LINES:
             more = len(look) - MAX_LOOK_LINES
