@@ -383,11 +383,12 @@ def _may_hold_work(inner: str) -> bool:
 
 
 def not_regular(top: Entry, f: str, files: tuple[str, ...]) -> Entry | None:
-    """The entry named as exercise `f` that is no regular file (a symbolic link, a FIFO), which
-    the grader never reads: its exercise said "not in your upload", beside a note that the
-    very file was skipped."""
+    """The entry named as exercise `f` that is no regular file (a symbolic link, a FIFO, a
+    folder), which the grader never reads: its exercise said "not in your upload", beside a note
+    that the very file was skipped (or, of a folder named `exercise1.py`, beside a list of the
+    upload's files that did not name it)."""
     for e in top.walk():
-        if e.kind not in ("file", "dir") and (m := match_exercise(e.name, files)) and m[0] == f:
+        if e.kind != "file" and (m := match_exercise(e.name, files)) and m[0] == f:
             return e
     return None
 
@@ -396,10 +397,8 @@ def skipped(top: Entry, odd: Entry, budget: Budget) -> str:
     """The state of an exercise whose file is `odd`, no regular file; said once, so the note
     that skipped it goes."""
     budget.notes[:] = [n for n in budget.notes if not n.startswith(f"skipped {odd.path}: ")]
-    return (
-        f"missing: {relative(top, odd)} is {odd.kind}, not a regular file, so it was not read: "
-        "upload the file itself"
-    )
+    kind = "a folder, not a file" if odd.kind == "dir" else f"{odd.kind}, not a regular file"
+    return f"missing: {relative(top, odd)} is {kind}, so it was not read: upload the file itself"
 
 
 # A notebook saved as a Python script: Jupyter's File > Save and Export As > Executable Script

@@ -462,6 +462,17 @@ def test_a_fifo_is_never_opened(tmp_path):
     assert by_name(subs)["ada"].files["exercise2"] == b"a\n"
 
 
+def test_a_folder_named_as_an_exercise_file_is_said_to_be_a_folder(tmp_path):
+    """A folder `exercise1.py` (an unzipper's or a file manager's slip) was "missing: not in your
+    upload, which held exercise2.py", a list without the very name the student sees."""
+    root = tree(tmp_path / "class", {"mal/exercise2.py": "m\n", "mal/exercise1.py/notes.txt": "n"})
+    mal = by_name(discover(root, FILES)[0])["mal"]
+    assert mal.absent["exercise1"] == (
+        "missing: exercise1.py is a folder, not a file, so it was not read: upload the file itself"
+    )
+    assert mal.files["exercise2"] == b"m\n"
+
+
 def test_a_file_swapped_for_a_fifo_after_listing_is_refused_not_opened(tmp_path):
     root = tree(tmp_path / "a", {"exercise1.py": "x\n"})
     reader = uploads.file_reader(root, ("exercise1.py",))
