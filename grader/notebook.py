@@ -764,6 +764,14 @@ def _is_docstring(node: ast.stmt) -> bool:
     return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
 
 
+def preference(read: NotebookRead, depth: int, name: str) -> tuple:
+    """How notebooks of one upload rank, the best last: the most gradient functions implemented,
+    then defined, then the shallowest, then the first by name. The grader grades the best, and a
+    student's check judges the same one (it broke ties by path alone and could judge another)."""
+    defined = sum(len(v) for v in read.functions.values())
+    return (read.implemented, defined, -depth, [-ord(c) for c in name])
+
+
 def is_untouched_stub(source: bytes) -> bool:
     """True when a .py file holds no work: every function still only raises NotImplementedError
     (or there is none, as in an empty file). A file that does not parse counts as work."""

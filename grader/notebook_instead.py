@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .local_check import exercise_sources
-from .notebook import NotebookError, NotebookRead, is_untouched_stub, read_cells
+from .notebook import NotebookError, NotebookRead, is_untouched_stub, preference, read_cells
 
 # A notebook larger than the grader reads (its notebook_file.MAX_NOTEBOOK_BYTES) is not read.
 NOTEBOOK_BYTES = 64 << 20
@@ -36,18 +36,20 @@ def notebook_graded_instead(
 ) -> GradedNotebook | None:
     """The notebook the grader would grade instead of `folder`'s exercise files: when every
     exercise file found holds no work and a notebook of the folder implements a gradient
-    function; of several, the one implementing the most, as the grader prefers."""
+    function; of several, the one the grader prefers (notebook.preference)."""
     sources, _, _ = exercise_sources(folder, files)
     if not folder.is_dir() or not all(is_untouched_stub(data) for data in sources.values()):
         return None
-    best: GradedNotebook | None = None
-    for path in sorted(notebooks(folder)):
+    ranked = []
+    for path in notebooks(folder):
         read = read_notebook_path(path, files, expected)
-        if read is None or not read.implemented:
-            continue
-        if best is None or read.implemented > best.read.implemented:
-            best = GradedNotebook(str(path.relative_to(folder)), read)
-    return best
+        if read is not None and read.implemented:
+            where = path.relative_to(folder)
+            ranked.append((preference(read, len(where.parts), path.name), str(where), read))
+    if not ranked:
+        return None
+    _, name, read = max(ranked, key=lambda r: r[0])
+    return GradedNotebook(name, read)
 
 
 def read_notebook_path(

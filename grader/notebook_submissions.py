@@ -28,6 +28,7 @@ from .notebook import (
     NotebookError,
     NotebookRead,
     is_untouched_stub,
+    preference,
 )
 from .notebook_file import MAX_NOTEBOOK_BYTES, read_notebook, too_large
 from .uploads import Budget, Entry, UploadError, UploadLimits, read_capped, scan_folder
@@ -242,8 +243,7 @@ def _unread_flag(name: str, exercises: list[str]) -> dict:
 
 def _preference(entry: tuple[Entry, NotebookRead], top: Entry) -> tuple:
     e, read = entry
-    defined = sum(len(v) for v in read.functions.values())
-    return (read.implemented, defined, -(e.depth - top.depth), [-ord(c) for c in e.name])
+    return preference(read, e.depth - top.depth, e.name)
 
 
 def _summary(read: NotebookRead, files: tuple[str, ...]) -> str:

@@ -473,3 +473,21 @@ def test_grader_check_takes_a_notebook_by_its_path(tmp_path):
     assert "36 of 36 items pass" in result.output
     # The check has no report to point at (the note said "the report lists what each cell gave").
     assert "report" not in result.output
+
+
+def test_a_student_s_check_judges_the_notebook_the_grader_grades(tmp_path):
+    """Two notebooks implementing as much: the grader grades the shallower, and a student's
+    check, which broke the tie by path alone, judged `a/hw.ipynb` instead (notebook.preference
+    is now the one rule)."""
+    from grader.assignment import load
+    from grader.notebook_instead import notebook_graded_instead
+
+    folder = tmp_path / "mine"
+    (folder / "a").mkdir(parents=True)
+    (folder / "a" / "hw.ipynb").write_bytes(solved_notebook())
+    (folder / "z.ipynb").write_bytes(solved_notebook())
+    graded = one(folder, tmp_path, notebooks_are_students=False)
+    assert graded.notebook["graded"] == "z.ipynb"
+    expected = {f: frozenset(names) for f, names in load().functions}
+    checked = notebook_graded_instead(folder, FILES, expected)
+    assert checked is not None and checked.name == "z.ipynb"
