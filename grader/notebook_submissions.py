@@ -122,16 +122,18 @@ def use_notebook(
             if e.size > MAX_NOTEBOOK_BYTES:
                 # Said before reading: the read would stop at the upload's own byte limit, whose
                 # note told a notebook's student to "upload only your exercise files".
-                raise too_large(e.name)
+                raise too_large(place(top, e))
             data = read_capped(e, MAX_NOTEBOOK_BYTES, budget)
-            reads.append((e, read_notebook(data, e.name, functions, allowance)))
+            reads.append((e, read_notebook(data, place(top, e), functions, allowance)))
         except NotebookError as err:
             notes.append(str(err))
         except UploadError as err:
-            notes.append(f"{e.name} could not be read: {err}")
+            notes.append(f"{place(top, e)} could not be read: {err}")
+    places = [place(top, e) for e in entries]
     if not reads:
-        return {"graded": None, "notebooks": [e.name for e in entries]}
+        return {"graded": None, "notebooks": places}
     entry, chosen = max(reads, key=lambda r: _preference(r, top))
+    where = place(top, entry)
     rivals = _rivals(reads, entry, chosen, top)
     if len(entries) > 1:
         others = ", ".join(place(top, e) for e in entries if e is not entry)
@@ -141,33 +143,33 @@ def use_notebook(
             else f"first by name of those implementing the most ({chosen.implemented})"
         )
         notes.append(
-            f"found {len(entries)} notebooks; graded {place(top, entry)}, {why}; not graded: "
+            f"found {len(entries)} notebooks; graded {where}, {why}; not graded: "
             f"{others}. Submit one notebook."
         )
     if rivals and review is not None:
-        review.append(_rival_flag(place(top, entry), rivals, chosen.implemented))
+        review.append(_rival_flag(where, rivals, chosen.implemented))
     present = {f: b for f, b in contents.items() if b is not None}
     if present and not all(is_untouched_stub(b) for b in present.values()):
         notes.append(
             f"graded your .py files ({', '.join(f + '.py' for f in present)}), not the notebook "
-            f"{entry.name}: when both are submitted, the .py files count. Submit only the one "
+            f"{where}: when both are submitted, the .py files count. Submit only the one "
             "you want graded."
         )
         unread = _work_left_in(chosen, files, present)
         if unread and review is not None:
-            review.append(_unread_flag(entry.name, unread))
-        return {"graded": None, "notebooks": [e.name for e in entries], "reason": "py files"}
+            review.append(_unread_flag(where, unread))
+        return {"graded": None, "notebooks": places, "reason": "py files"}
     if present:
         notes.append(
-            f"graded the notebook {entry.name}: the .py files beside it hold no work yet, only "
+            f"graded the notebook {where}: the .py files beside it hold no work yet, only "
             f"untouched stubs ({', '.join(f + '.py' for f in present)})"
         )
     for f in files:
         text = chosen.sources.get(f)
         contents[f] = text.encode("utf-8") if text is not None else None
     notes.extend(chosen.notes)
-    notes.append(_summary(chosen, files))
-    return {"graded": entry.name, **chosen.to_json()}
+    notes.append(_summary(where, chosen, files))
+    return {"graded": where, **chosen.to_json()}
 
 
 def place(top: Entry, e: Entry) -> str:
@@ -246,7 +248,7 @@ def _preference(entry: tuple[Entry, NotebookRead], top: Entry) -> tuple:
     return preference(read, e.depth - top.depth, e.name)
 
 
-def _summary(read: NotebookRead, files: tuple[str, ...]) -> str:
+def _summary(where: str, read: NotebookRead, files: tuple[str, ...]) -> str:
     parts = "; ".join(f"{f}: {read.summary(f)}" for f in files)
     # No "see the report": this note reaches `grader check` and Gradescope, which have none.
-    return f"graded the notebook {read.name} ({parts})"
+    return f"graded the notebook {where} ({parts})"

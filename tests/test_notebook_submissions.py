@@ -103,13 +103,14 @@ def test_two_notebooks_the_one_with_more_work_is_graded_and_the_note_names_both(
 def test_notebooks_of_one_name_in_other_folders_are_told_apart_by_their_place(tmp_path):
     """Gradescope keeps an upload's folders: a student who uploaded the stub notebook and their
     finished copy in a folder was told "graded backprop_ninja.ipynb ...; not graded:
-    backprop_ninja.ipynb", and could not tell which one had counted."""
+    backprop_ninja.ipynb", and could not tell which one had counted; the note on what was read
+    ("graded the notebook ...") and result.json's record name the place too."""
     folder = tmp_path / "submission"
     (folder / "final").mkdir(parents=True)
     (folder / "backprop_ninja.ipynb").write_bytes(stub_notebook())
     (folder / "final" / "backprop_ninja.ipynb").write_bytes(solved_notebook())
     sub = one(folder, tmp_path, notebooks_are_students=False)
-    assert_from_notebook(sub, "backprop_ninja.ipynb")
+    assert_from_notebook(sub, "final/backprop_ninja.ipynb")
     (note,) = [n for n in sub.notes if n.startswith("found 2 notebooks")]
     assert "graded final/backprop_ninja.ipynb," in note
     assert note.endswith("not graded: backprop_ninja.ipynb. Submit one notebook.")
@@ -346,7 +347,8 @@ def test_gradescope_finds_an_uploaded_notebook_alone_or_zipped(tmp_path, how):
             z.writestr(COLAB_NAME, solved_notebook())
     else:
         (upload / COLAB_NAME).write_bytes(solved_notebook())
-    assert_from_notebook(load_submission(upload, FILES))
+    where = f"work.zip/{COLAB_NAME}" if how == "zip" else COLAB_NAME
+    assert_from_notebook(load_submission(upload, FILES), where)
 
 
 def test_a_notebook_beside_students_folders_does_not_make_the_class_one_student(tmp_path):
