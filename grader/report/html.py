@@ -79,7 +79,6 @@ class ExerciseView:
     name: str
     score: float
     max_score: float
-    file_status: str
     items: list[ItemView]
     # The message every case of every item shares when the file itself failed (an import error,
     # a syntax error, a forbidden import): shown once, as a banner, not on each item.
@@ -219,7 +218,7 @@ def render_report(result: dict, for_student: bool = False) -> str:
         student={k: v for k, v in student.items() if k != "notes"},
         group=group_members(student),
         notes=[str(n) for n in student.get("notes") or []],
-        exercises=exercise_views(items, files),
+        exercises=exercise_views(items),
         chain=chain_view(result.get("chain") or {}, [i.id for i in items]),
         outputs=sorted((result.get("output") or {}).items()),
         prints_cut=prints_cut(result.get("items") or []),
@@ -350,7 +349,7 @@ def _heatmap_case(cases: list[dict]) -> dict | None:
     return next((c for c in with_map if c.get("public")), with_map[0] if with_map else None)
 
 
-def exercise_views(items: list[ItemView], files: dict[str, str]) -> list[ExerciseView]:
+def exercise_views(items: list[ItemView]) -> list[ExerciseView]:
     """Items grouped by exercise, in result order (the lecture's order)."""
     groups: dict[str, list[ItemView]] = {}
     for it in items:
@@ -366,7 +365,6 @@ def exercise_views(items: list[ItemView], files: dict[str, str]) -> list[Exercis
                 name=ex,
                 score=round(sum(i.score for i in its), 4),
                 max_score=round(sum(i.max_score for i in its), 4),
-                file_status=files.get(ex, ""),
                 items=its,
                 file_failure=failure,
                 file_unread=unread,
