@@ -66,7 +66,6 @@ MAX_METADATA_BYTES = 16 * MiB
 # metadata file of a student's own writing (an upload graded without --one) could list a million
 # in its 16 MiB, each a gradebook row and a report written to disk.
 MAX_MISSING_FOLDERS = 1_000
-MAX_FILE_BYTES = UploadLimits().file_bytes  # kept for callers of the old constant
 
 
 class SubmissionError(Exception):
