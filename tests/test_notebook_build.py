@@ -19,17 +19,13 @@ import pytest
 from conftest import ROOT, SOLUTIONS, STUBS
 from test_bundle import solution_lines
 
-from grader.backprop_ninja.notebook_build import (
-    NAME,
-    SETUP_MARK,
-    build_notebook,
-    notebook_is_current,
-    notebook_text,
-)
+from grader.backprop_ninja import ASSIGNMENT
+from grader.backprop_ninja.notebook_build import NAME, SETUP_MARK, build_notebook, notebook_text
 from grader.backprop_ninja.spec import EXERCISE1, EXERCISE2
 from grader.backprop_ninja.student_check_driver import ITEM_IDS, check
 from grader.notebook_file import read_notebook
 from grader.notebook_submissions import functions_of
+from grader.stubs import derived_are_current, write_derived
 from grader.student_text import render
 from grader.submissions import discover
 
@@ -47,13 +43,16 @@ def source(cell: dict) -> str:
 
 
 def test_the_committed_notebook_is_what_the_solutions_generate():
-    assert notebook_is_current(SOLUTIONS, STUBS), "run make stubs"
+    assert derived_are_current(ASSIGNMENT, SOLUTIONS, STUBS) == [], "run make stubs"
 
 
 def test_a_hand_edit_is_drift(tmp_path):
+    """The check the bundle makes before it ships (stubs.derived_are_current) sees the notebook."""
+    write_derived(ASSIGNMENT, SOLUTIONS, tmp_path)
+    assert derived_are_current(ASSIGNMENT, SOLUTIONS, tmp_path) == []
     (tmp_path / NAME).write_text(notebook_text(SOLUTIONS).replace("dlogprobs", "dlogprob", 1))
-    assert not notebook_is_current(SOLUTIONS, tmp_path)
-    assert not notebook_is_current(SOLUTIONS, tmp_path / "nowhere")
+    assert derived_are_current(ASSIGNMENT, SOLUTIONS, tmp_path) == [NAME]
+    assert NAME in derived_are_current(ASSIGNMENT, SOLUTIONS, tmp_path / "nowhere")
 
 
 def test_it_is_a_valid_nbformat_4_notebook_with_stable_cell_ids():

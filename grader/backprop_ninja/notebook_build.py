@@ -322,18 +322,6 @@ def notebook_text(solutions: Path, filled: bool = False) -> str:
     return json.dumps(build_notebook(solutions, filled), indent=1, ensure_ascii=False) + "\n"
 
 
-def write_notebook(solutions: Path, out: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / NAME
-    path.write_text(notebook_text(solutions), encoding="utf-8")
-    return path
-
-
-def notebook_is_current(solutions: Path, assignments: Path) -> bool:
-    path = assignments / NAME
-    return path.is_file() and path.read_text(encoding="utf-8") == notebook_text(solutions)
-
-
 def _without_markers(source: str) -> str:
     keep = (ln for ln in source.splitlines(keepends=True) if ln.strip() not in (BEGIN, END))
     return "".join(keep)
