@@ -2,7 +2,8 @@
 
 Everything the student process says is data: a framed JSON header and raw tensor bytes, decoded
 here against whitelists and size limits. A student process that dies, hangs past its time limit
-or floods its output costs only the call it was making; `Sandbox` starts a fresh one for the next.
+or floods its output costs only the call it was making; the session spawns a fresh one from
+the `Zygote` for the next.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class Limits:
         cgroup = container_memory()
         return self.memory_bytes if cgroup is None else min(self.memory_bytes, cgroup.room())
 
-    def for_zygote(self, iso: Isolation | None = None) -> dict:
+    def for_zygote(self) -> dict:
         """The kernel-enforced limits a student process sets on itself before running code."""
         return {
             "cpu_seconds": self.cpu_seconds,
