@@ -122,14 +122,14 @@ def load(name: str | None = None) -> Assignment:
     return course.assignment(name or _SELECTED)
 
 
-def command_flag(name: str | None = None) -> str:
-    """` -a NAME` for a command a message tells the reader to run, when the assignment (`name`,
-    else the selected one) is not the course's default; "" for the default. A message that
-    suggested `grader grade FOLDER --one` to a TA grading another assignment graded that
-    folder as the default assignment's upload: 0, "no exercise files found"."""
+def command_flag() -> str:
+    """` -a NAME` for a command a message tells the reader to run, when the selected assignment
+    is not the course's default; "" for the default. A message that suggested `grader grade
+    FOLDER --one` to a TA grading another assignment graded that folder as the default
+    assignment's upload: 0, "no exercise files found"."""
     from . import course
 
-    name = name or load().name
+    name = load().name
     return "" if course.assignment(None).name == name else f" -a {name}"
 
 
