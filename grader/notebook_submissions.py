@@ -60,7 +60,7 @@ def is_notebook_submission(
     zips (the TA's copy, or a student's collected by hand) must not turn the class into one
     student; a student's backup folder, or the bundle's zip beside their notebook, must not turn
     the student into a class. (Several notebooks at the top are settled before this, by the
-    door: submissions.discover.)
+    door: submissions.find, by its `notebooks_are_students`.)
     `listed`: the root's tree is listed whole (a zip); otherwise only its first level is, and
     each folder is looked into one level, nothing followed.
     """
