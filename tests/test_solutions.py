@@ -50,7 +50,7 @@ def case(cfg: Config, compact: bool) -> tuple[dict, dict]:
     p = model.init_params(cfg, g)
     Xb, Yb = model.random_batch(cfg, g)
     truth = model.autograd_grads(forward, p, Xb, Yb)
-    values = {**p, **model.detached(forward(p, Xb, Yb)), "Xb": Xb, "Yb": Yb, "n": cfg.n}
+    values = {**p, **forward(p, Xb, Yb), "Xb": Xb, "Yb": Yb, "n": cfg.n}
     values.update(cfg.sizes())
     values.update({k: t.float() for k, t in truth.items()})
     return values, truth

@@ -192,7 +192,3 @@ def autograd_grads(
     grads = {"d" + k: t.grad.detach() for k, t in v.items() if k != "loss"}
     grads.update({"d" + k: t.grad.detach() for k, t in p64.items()})
     return grads
-
-
-def detached(v: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k: t.detach() for k, t in v.items()}
