@@ -517,6 +517,34 @@ def test_the_public_check_names_a_long_list_as_the_grader_does():
         )
 
 
+# Every dtype the wire carries, one it turns into another, ones it names, and a tensor with no
+# values: local_check keeps its own copy of the wire's dtypes (WIRE_DTYPES) and of its word for
+# an unreadable tensor, since the bundle ships no sandbox module.
+CHECKED_ALIKE = [
+    *protocol.DTYPES,
+    "bfloat16",
+    "complex64",
+    *(n for n in ("uint16", "float8_e4m3fn") if hasattr(torch, n)),
+    "meta",
+]
+
+
+@pytest.mark.parametrize("kind", CHECKED_ALIKE)
+def test_the_public_check_sees_each_dtype_as_the_grader_does(kind):
+    from grader import local_check
+
+    if kind == "meta":
+        value = torch.empty(2, 3, device="meta")
+    else:
+        value = torch.zeros(3).to(getattr(torch, kind))
+    seen, sent = local_check.as_the_grader_sees(value), roundtrip(value)
+    if isinstance(sent, NotATensor):
+        assert seen.type_name == sent.type_name
+    else:
+        assert seen[1] == sent[1] and seen[0].dtype == sent[0].dtype, (seen, sent)
+        assert torch.equal(seen[0], sent[0])
+
+
 def test_a_header_number_longer_than_any_size_is_refused_unparsed(pair):
     """Where Python's own 4,300-digit limit is off, a million digits took the grader 4 s."""
     a, b = pair
