@@ -285,7 +285,7 @@ class Zygote:
             os.close(out_w)
         if type(header.get("pid")) is not int:
             raise protocol.ProtocolError(str(header.get("error", "the zygote refused to spawn")))
-        handle = _Handle(_pidfd(header["pid"]) if not self.iso.bubblewrap else None)
+        handle = _Handle(launch.pidfd_of(header["pid"]) if not self.iso.bubblewrap else None)
         self._students[header["pid"]] = handle
         process = StudentProcess(self, header["pid"], ours, out_r, self.limits)
         process.generation = self.generation
@@ -429,14 +429,6 @@ class _Handle:
             self.pidfd = None
         if thorough and type(self.uid) is int:
             kill_uid(self.uid)
-
-
-def _pidfd(pid: int) -> int | None:
-    """A handle on exactly this process (not a later one that reuses its number); Linux 5.3+."""
-    try:
-        return os.pidfd_open(pid)
-    except (OSError, AttributeError):
-        return None
 
 
 def kill_uid(uid: int) -> None:
