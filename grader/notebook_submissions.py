@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 
 from .assignment import load
+from .choosing import relative
 from .notebook import (
     MAX_CODE_BYTES,
     MAX_COMMAND_LINES,
@@ -122,21 +123,24 @@ def use_notebook(
             if e.size > MAX_NOTEBOOK_BYTES:
                 # Said before reading: the read would stop at the upload's own byte limit, whose
                 # note told a notebook's student to "upload only your exercise files".
-                raise too_large(place(top, e))
+                raise too_large(relative(top, e))
             data = read_capped(e, MAX_NOTEBOOK_BYTES, budget)
-            reads.append((e, read_notebook(data, place(top, e), functions, allowance)))
+            reads.append((e, read_notebook(data, relative(top, e), functions, allowance)))
         except NotebookError as err:
             notes.append(str(err))
         except UploadError as err:
-            notes.append(f"{place(top, e)} could not be read: {err}")
-    places = [place(top, e) for e in entries]
+            notes.append(f"{relative(top, e)} could not be read: {err}")
+    # Each notebook is named by where it sits in the upload (`final/hw.ipynb`): Gradescope keeps
+    # an upload's folders, and a student who uploaded an old copy and a finished one in a folder
+    # was told "graded hw.ipynb ...; not graded: hw.ipynb", with no way to know which counted.
+    places = [relative(top, e) for e in entries]
     if not reads:
         return {"graded": None, "notebooks": places}
     entry, chosen = max(reads, key=lambda r: _preference(r, top))
-    where = place(top, entry)
+    where = relative(top, entry)
     rivals = _rivals(reads, entry, chosen, top)
     if len(entries) > 1:
-        others = ", ".join(place(top, e) for e in entries if e is not entry)
+        others = ", ".join(relative(top, e) for e in entries if e is not entry)
         why = (
             f"which implements the most gradient functions ({chosen.implemented})"
             if not rivals
@@ -172,14 +176,6 @@ def use_notebook(
     return {"graded": where, **chosen.to_json()}
 
 
-def place(top: Entry, e: Entry) -> str:
-    """Where a notebook sits in the upload (`final/hw.ipynb`), to tell notebooks of one name
-    apart: Gradescope keeps an upload's folders, and a student who uploaded an old copy and a
-    finished one in a folder was told "graded hw.ipynb ...; not graded: hw.ipynb", with no way
-    to know which had counted."""
-    return e.path[len(top.path) + 1 :] if top.path else e.path
-
-
 def _rivals(
     reads: list[tuple[Entry, NotebookRead]], entry: Entry, chosen: NotebookRead, top: Entry
 ) -> list:
@@ -189,7 +185,7 @@ def _rivals(
     if not chosen.implemented:
         return []
     return [
-        place(top, e)
+        relative(top, e)
         for e, read in reads
         if e is not entry
         and read.implemented == chosen.implemented
