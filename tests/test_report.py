@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from conftest import ROOT, SOLUTIONS, STUBS, item, mutated, solution
+from conftest import RESULT_SCHEMA, ROOT, SOLUTIONS, STUBS, item, mutated, solution
 
 from grader import seeding
 from grader.batch import grader_failure
@@ -1413,3 +1413,16 @@ def test_result_json_documents_every_top_level_field_and_no_other():
     documented = {name for row in rows for name in re.findall(r"`(\w+)`", row)}
     assert schema == written, (schema - written, written - schema)
     assert documented == written, (documented - written, written - documented)
+
+
+def test_every_status_has_one_place_in_the_schema_the_precedence_and_the_labels():
+    """records.STATUSES is the list result.json's schema allows; an item's status is chosen by
+    records' precedence among its cases' and shown by the report's label. A status added to one
+    and not the others would be shown as a raw word, never chosen, or refused by the schema."""
+    from grader.records import _PRECEDENCE, STATUSES
+    from grader.report.html import STATUS_LABEL
+
+    schema = json.loads(RESULT_SCHEMA.read_text())
+    assert tuple(schema["$defs"]["status"]["enum"]) == STATUSES
+    assert sorted(_PRECEDENCE) == sorted(STATUSES) and _PRECEDENCE[-1] == "passed"
+    assert sorted(STATUS_LABEL) == sorted(STATUSES)
