@@ -236,10 +236,11 @@ def imported_modules(source: str) -> set[str]:
 
 
 def test_the_bundle_needs_only_torch_and_the_standard_library(texts) -> None:
-    for name, text in texts.items():
-        if name.endswith(".py"):
-            roots = {m.split(".")[0] for m in imported_modules(text)}
-            assert roots - set(sys.stdlib_module_names) <= {"torch", PACKAGE}, name
+    sources = {name: text for name, text in texts.items() if name.endswith(".py")}
+    assert {"check.py", "exercise1.py", f"{PACKAGE}/local_check.py"} <= set(sources)
+    for name, text in sources.items():
+        roots = {m.split(".")[0] for m in imported_modules(text)}
+        assert roots - set(sys.stdlib_module_names) <= {"torch", PACKAGE}, name
 
 
 def test_the_notebook_carries_the_bundles_public_code_and_needs_only_torch(texts) -> None:
