@@ -88,7 +88,7 @@ def per_call(serve) -> tuple[float, float]:
         os._exit(0)
     theirs.close()
     channel = protocol.Channel(ours)
-    channel.send({"op": "load", "module": "exercise1", "source": SOURCE, "id": "load"})
+    channel.send({"op": "load", "module": "exercise1", "id": "load"}, [SOURCE.encode()])
     loaded, _ = channel.recv(deadline=time.monotonic() + 30)
     functions = requests_by_function(loaded["functions"])
     child, grader, calls = cpu_seconds(pid), time.process_time(), 0
@@ -107,7 +107,7 @@ def per_call(serve) -> tuple[float, float]:
 def student_steps() -> dict[str, float]:
     """The student side's Python per call, in-process: microseconds per step."""
     modules: dict = {}
-    loaded = worker._load(modules, {"module": "exercise1", "source": SOURCE})
+    loaded = worker._load(modules, {"module": "exercise1"}, [SOURCE.encode()])
     frames = [f for requests in requests_by_function(loaded["functions"]) for f in requests]
     messages = [protocol._message(_reader(f), 1 << 62) for f in frames]
     arguments = [
