@@ -571,3 +571,36 @@ def test_a_returned_int_too_long_for_a_header_is_named_as_an_int(pair, value):
     protocol.send(a, {"value": encode(value, blobs)}, blobs)
     header, data = protocol.recv(b, deadline=time.monotonic() + 5)
     assert decode_value(header["value"], data) == roundtrip(3) == NotATensor("int")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-32"])
+def test_a_header_is_read_as_json_loads_reads_it(encoding):
+    """The frame's decoder, made once, reads what `json.loads` with the digit cap reads, in every
+    encoding json.loads takes, and refuses what it refuses with the same error."""
+    text = '{"blobs": [3], "n": -12, "x": 1.5e3, "s": "é\\u00e9", "k": [true, null]}'
+    data = bytearray(text.encode(encoding))
+    assert protocol._loads(data) == json.loads(data, parse_int=protocol._int)
+    for bad in (b'{"n": ' + b"9" * (protocol.MAX_DIGITS + 1) + b"}", b'{"n": NaN', b"\xff{}"):
+        with pytest.raises(ValueError) as ours:
+            protocol._loads(bytearray(bad))
+        with pytest.raises(ValueError) as theirs:
+            json.loads(bytearray(bad), parse_int=protocol._int)
+        assert type(ours.value) is type(theirs.value) and str(ours.value) == str(theirs.value)
+
+
+def test_frames_are_read_and_written_without_a_json_coder_made_for_each(pair, monkeypatch):
+    """`json.loads` and `json.dumps` given an option build a decoder or an encoder (and its
+    scanner) at every call: ~1.5 us each, and a call into a student process reads and writes
+    two frames (docs/performance.md, twenty-ninth session). The frame's coders are made once."""
+    made = []
+    for cls in (json.JSONDecoder, json.JSONEncoder):
+        init = cls.__init__
+        monkeypatch.setattr(
+            cls, "__init__", lambda self, *a, _i=init, **k: made.append(1) or _i(self, *a, **k)
+        )
+    a, b = pair
+    for n in range(3):
+        protocol.send(a, {"op": "call", "n": n}, [b"abc"])
+        header, blobs = protocol.recv(b, deadline=time.monotonic() + 5)
+        assert header["n"] == n and blobs == [bytearray(b"abc")]
+    assert made == []
