@@ -49,6 +49,7 @@ the other unseen: different files for one exercise make it ambiguous, not guesse
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import unicodedata
@@ -59,6 +60,7 @@ from .submissions import (
     Input,
     Submission,
     hidden_at_top,
+    one_upload,
     read_tree,
     slug,
 )
@@ -727,6 +729,11 @@ def _receipt_text(s: Student, written: list[str]) -> None:
 def _submission(inp: Input, s: Student, lms: str) -> Submission:
     """The student's entries under their original names, as one upload's tree, read the way any
     submission is read (nested folders and zips included). Nothing is copied or unpacked."""
+    with one_upload() as stack:  # closed once read, never held to the end of the class
+        return _read_student(inp, s, lms, stack)
+
+
+def _read_student(inp: Input, s: Student, lms: str, stack: contextlib.ExitStack) -> Submission:
     budget = Budget(inp.limits or UploadLimits())
     if s.receipt is not None:
         _use_receipt(s, budget)
@@ -735,7 +742,7 @@ def _submission(inp: Input, s: Student, lms: str) -> Submission:
     for e, original in s.entries:
         if e.kind == "dir":
             try:
-                opened = inp.open(e, budget)
+                opened = inp.open(e, budget, stack)
             except (UploadError, OSError) as err:
                 budget.notes.append(f"could not read {e.name}: {err}")
                 continue
@@ -751,7 +758,7 @@ def _submission(inp: Input, s: Student, lms: str) -> Submission:
             budget.notes.append(f"skipped {e.name}: {e.kind}, not a regular file")
     top.children = _kept_apart(placed, budget)
     name = s.title or f"{s.name} ({s.key})"
-    sub = read_tree(top, name, inp.files, budget, inp.stack, source=s.key)
+    sub = read_tree(top, name, inp.files, budget, stack, source=s.key)
     # One person, listed as such: the gradebook never splits a name that holds "; ".
     sub.student = {**s.student, "members": [dict(s.student)]}
     marked = ", marked late" if s.late else ""

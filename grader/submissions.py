@@ -374,8 +374,10 @@ class Input:
     cut: set[str] = field(default_factory=set)
     given: str = ""  # PATH as the TA gave it, for messages: a zip's `base` is its folder
 
-    def open(self, e: Entry, budget: Budget) -> Entry:
-        """The tree of the submission at entry `e` of this input (a folder, a zip, a notebook)."""
+    def open(self, e: Entry, budget: Budget, stack: contextlib.ExitStack) -> Entry:
+        """The tree of the submission at entry `e` of this input (a folder, a zip, a notebook).
+        What it opens goes on `stack`, the upload's own: closed once that upload is read
+        (`one_upload`), never held to the end of the class."""
         if e.path in self.cut:
             budget.notes.append(
                 f"the upload holds more than {budget.limits.entries} files and folders; only "
@@ -390,10 +392,10 @@ class Input:
         if e.kind == "dir":
             return scan_folder(self.base, _parts(self.top, e), budget)
         if self.is_zip:
-            open_inner_zip(e, self.stack, budget)
+            open_inner_zip(e, stack, budget)
             return _rebased(e)
         tree = Entry(e.name, "", "dir")
-        f = open_zip_file(self.base, _parts(self.top, e), self.stack)
+        f = open_zip_file(self.base, _parts(self.top, e), stack)
         try:
             scan_zip(f, e.name, tree, budget)
         except UploadError:
@@ -606,11 +608,18 @@ def _read_entry(inp: Input, root: Entry, e: Entry, name: str) -> Submission:
         )
         return _failed(name, inp.files, why, source=e.path)
     budget = Budget(inp.limits)
+    with one_upload() as stack:
+        return _read_upload(inp, e, name, budget, stack)
+
+
+def _read_upload(
+    inp: Input, e: Entry, name: str, budget: Budget, stack: contextlib.ExitStack
+) -> Submission:
     try:
-        tree = inp.open(e, budget)
+        tree = inp.open(e, budget, stack)
         # A folder's source ends in "/", so a TA can tell `carol/` from `carol.zip`.
         source = e.path + "/" if e.kind == "dir" else e.path
-        return read_tree(tree, name, inp.files, budget, inp.stack, source=source)
+        return read_tree(tree, name, inp.files, budget, stack, source=source)
     except (UploadError, OSError) as err:
         msg = str(err) if isinstance(err, UploadError) else f"{e.name}: {err.strerror or err}"
         if msg.startswith(NOT_A_ZIP):  # about the upload's own bytes: say which upload
@@ -619,6 +628,16 @@ def _read_entry(inp: Input, root: Entry, e: Entry, name: str) -> Submission:
     except Exception as err:  # noqa: BLE001 - the last guard: one upload never stops a batch
         msg = f"{e.name} could not be read ({type(err).__name__}: {err})"
         return _failed(name, inp.files, msg, source=e.path, notes=budget.notes)
+
+
+def one_upload() -> contextlib.ExitStack:
+    """What one upload of a class opens, closed once it is read: its zip's file, and the zips
+    inside it, spooled to memory or to anonymous temporary files (uploads._spool). Held to the
+    end of the class, a folder of 300 zips ran out of file descriptors where a process may
+    open 256 (macOS's default; Linux's is often 1,024): every student after the 250th scored 0,
+    "could not open student251.zip: Too many open files". An export's zip of 100 uploads, each
+    a 7 MiB zip inside, kept 700 MB in memory before a line was graded."""
+    return contextlib.ExitStack()
 
 
 def _gradescope_export(inp: Input, root: Entry, name: str) -> list[Submission]:

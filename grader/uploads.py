@@ -657,9 +657,11 @@ SPOOL_BYTES = 8 * MiB  # an inner zip up to this size is read from memory
 def _spool(data: bytes, stack: contextlib.ExitStack) -> BinaryIO:
     """An inner zip's bytes, in memory up to SPOOL_BYTES, else in an anonymous temporary file.
     Not tempfile.SpooledTemporaryFile: before Python 3.11 it has no seekable(), which zipfile
-    calls, and every zip inside an upload was unreadable on Python 3.10 (Ubuntu 22.04's)."""
+    calls, and every zip inside an upload was unreadable on Python 3.10 (Ubuntu 22.04's).
+    Either is closed with `stack`, its memory or its file let go then: the tree of an export's
+    zip kept every inner zip held in memory to the end of the class (`submissions.one_upload`)."""
     if len(data) <= SPOOL_BYTES:
-        return io.BytesIO(data)
+        return stack.enter_context(io.BytesIO(data))
     spool = stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115
     spool.write(data)
     return spool

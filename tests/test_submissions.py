@@ -10,8 +10,11 @@ import csv
 import io
 import json
 import os
+import subprocess
+import sys
 import textwrap
 import threading
+import tracemalloc
 import warnings
 import zipfile
 from pathlib import Path
@@ -504,6 +507,78 @@ def test_an_unreadable_entry_is_a_note_not_an_exception(tmp_path, monkeypatch):
     why = eve.absent["exercise1"]
     assert "exercise1.py" in why and "Permission denied" in why
     assert by_name(subs)["ada"].files["exercise2"] == b"a\n"
+
+
+# A class read where a process may open few files (macOS gives 256 by default, Linux often
+# 1,024): more uploads than that, each a zip, and SPOOL_BYTES at 0 so that every zip inside one
+# is spooled to a temporary file (an 8 MiB one is, by default).
+FEW_FILES = """
+import resource, sys
+from pathlib import Path
+from grader import uploads
+from grader.submissions import find
+uploads.SPOOL_BYTES = 0
+resource.setrlimit(resource.RLIMIT_NOFILE, (48, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+found = find(Path(sys.argv[1]), ("exercise1", "exercise2", "exercise3"))
+print(found.described())
+for sub in found.subs:
+    if sub.files["exercise1"] is None:
+        print(sub.name, sub.notes)
+"""
+
+
+@pytest.mark.parametrize(
+    ("read_as", "name"),
+    [
+        ("a folder of submissions", "student{:02}.zip"),
+        ("a Canvas download", "student{0:02}_10{0:02}_20{0:02}_hw.zip"),
+        ("a Gradescope export", "submission_{:02}/hw.zip"),
+    ],
+)
+def test_a_class_of_more_zips_than_open_files_allowed_is_read_whole(tmp_path, read_as, name):
+    """Each upload's open files (its zip, the zips inside it) were held to the end of the class:
+    past the process's limit on open files every later student scored 0, "could not open
+    student251.zip: Too many open files". Now each is closed once its upload is read."""
+    work = zip_bytes({"exercise1.py": "x = 1\n"})
+    uploads_ = {name.format(i): work for i in range(60)}
+    if read_as == "a Gradescope export":
+        meta = {f"submission_{i:02}": {":submitters": [{":name": f"S{i}"}]} for i in range(60)}
+        uploads_[METADATA] = yaml.safe_dump(meta)
+        (tmp_path / "export.zip").write_bytes(zip_bytes(uploads_))
+        path = tmp_path / "export.zip"
+    else:
+        path = tree(tmp_path / "class", uploads_)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run(
+        [sys.executable, "-c", FEW_FILES, str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    said = run.stdout.splitlines()
+    assert said[0].startswith(f"{read_as}: 60 submissions"), said[0]
+    assert said[1:] == [], said[1:3]  # no upload unread
+
+
+def test_an_export_zip_lets_go_of_each_upload_s_inner_zip_once_read(tmp_path):
+    """An export's zip of 100 uploads, each a 7 MiB zip inside (a data file zipped with the
+    work, stored), kept all of them in memory until the last upload was read: 936 MB for a
+    1.3 MB export. Now one upload's zips are held at a time."""
+    inner = zip_listing([("exercise1.py", "x = 1\n"), ("data.bin", bytes(2 * MiB))])
+    files = {f"submission_{i}/hw.zip": inner for i in range(16)}
+    meta = {f"submission_{i}": {":submitters": [{":name": f"S{i}"}]} for i in range(16)}
+    files[METADATA] = yaml.safe_dump(meta)
+    (tmp_path / "export.zip").write_bytes(zip_bytes(files))
+    tracemalloc.start()
+    try:
+        subs = find(tmp_path / "export.zip", FILES).subs
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [s.files["exercise1"] for s in subs] == [b"x = 1\n"] * 16
+    # One upload read costs a few times its inner zip (read, then listed); all 16 held, 16 times.
+    assert peak < 6 * len(inner), f"{peak / MiB:.1f} MiB at the peak"
 
 
 def test_zip_links_and_climbing_names_are_skipped(tmp_path):
