@@ -421,15 +421,21 @@ def _rebased(e: Entry) -> Entry:
 
 
 def _list_folder(base: Path) -> Entry:
-    """One level of the folder given to the grader, nothing followed (kinds from lstat)."""
+    """One level of the folder given to the grader, nothing followed (kinds and sizes from
+    lstat). The size is what a notebook there is refused by before a byte is read: listed as
+    0, a 70 MB notebook in a folder of collected ones (or in a Canvas download) was read to
+    the upload's 64 MiB and refused as "the upload would exceed 64 MiB unpacked (upload only
+    your exercise files)", where one in a student's folder is told to clear its outputs."""
     top = Entry(base.name, "", "dir")
     with os.scandir(base) as it:
         for de in sorted(itertools.islice(it, MAX_EXPORT_ENTRIES), key=lambda d: d.name):
+            size = 0
             try:
-                kind = kind_of(de.stat(follow_symlinks=False).st_mode)
+                st = de.stat(follow_symlinks=False)
+                kind, size = kind_of(st.st_mode), st.st_size
             except OSError as e:
                 kind = f"unreadable ({e.strerror})"
-            entry = Entry(de.name, de.name, kind, 1)
+            entry = Entry(de.name, de.name, kind, 1, size)
             if kind == "file":
                 entry.reader = file_reader(base, (de.name,))
             top.children.append(entry)

@@ -226,6 +226,34 @@ def test_a_notebook_over_the_size_limit_is_told_to_clear_its_outputs(tmp_path, m
     assert "upload only your exercise files" not in note
 
 
+@pytest.mark.parametrize(
+    ("name", "student", "shown"),
+    [
+        ("carol.ipynb", "carol", "carol.ipynb"),
+        ("carol_1003_2003_hw.ipynb", "carol (1003)", "hw.ipynb"),
+    ],
+    ids=["collected by hand", "a Canvas download"],
+)
+def test_a_notebook_over_the_size_limit_at_a_class_s_top_is_told_to_clear_its_outputs(
+    tmp_path, name, student, shown
+):
+    """The entries at the top of a class folder were listed with no size, so a notebook there
+    (a folder of notebooks collected by hand, a Canvas download) was read to the upload's byte
+    limit and told "upload only your exercise files", not to clear its outputs."""
+    root = tmp_path / "class"
+    root.mkdir()
+    (root / name.replace("carol", "alice").replace("1003_2003", "1001_2001")).write_bytes(
+        solved_notebook()
+    )
+    with open(root / name, "wb") as f:  # sparse: no disk taken
+        f.truncate(notebook_file.MAX_NOTEBOOK_BYTES + 1)
+    subs, batch = discover(root, FILES)
+    carol = {s.name: s for s in subs}[student]
+    assert all(v is None for v in carol.files.values())
+    (note,) = [n for n in carol.notes if "larger than" in n or "exceed" in n]
+    assert note.startswith(f"{shown} is larger than") and "Clear all outputs" in note
+
+
 def test_a_notebook_too_costly_to_parse_is_a_note_with_the_fix_not_a_stopped_batch(tmp_path):
     """12 MB of empty cells took the batch's own process to 2.4 GB before it was refused."""
     (tmp_path / "class" / "mallory").mkdir(parents=True)
