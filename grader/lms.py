@@ -734,6 +734,7 @@ def _submission(inp: Input, s: Student, lms: str) -> Submission:
 
 
 def _read_student(inp: Input, s: Student, lms: str, stack: contextlib.ExitStack) -> Submission:
+    """`_submission`'s reading, within the student's own `stack` (`submissions.one_upload`)."""
     budget = Budget(inp.limits or UploadLimits())
     if s.receipt is not None:
         _use_receipt(s, budget)

@@ -621,6 +621,7 @@ def _read_entry(inp: Input, root: Entry, e: Entry, name: str) -> Submission:
 def _read_upload(
     inp: Input, e: Entry, name: str, budget: Budget, stack: contextlib.ExitStack
 ) -> Submission:
+    """`_read_entry`'s reading, within the upload's own `stack` (`one_upload`)."""
     try:
         tree = inp.open(e, budget, stack)
         # A folder's source ends in "/", so a TA can tell `carol/` from `carol.zip`.
