@@ -122,6 +122,10 @@ class _Commands(click.Group):
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Autograder for hand-written backprop: the course's assignments (see `grader list`)."""
+    from .sandbox.launch import room_for_open_files
+
+    if warning := room_for_open_files():
+        click.echo(warning, err=True)
 
 
 @main.command("list")

@@ -764,3 +764,43 @@ def test_words_beyond_the_one_path_are_refused_naming_unquoted_spaces(command, t
         in result.output
     )
     assert not out.exists()
+
+
+def _open_files(soft: int, hard: int | None = None):
+    """A child's limit on open files, as a shell's `ulimit -Sn` (or `-n`, both) would set it."""
+    import resource
+
+    def limit() -> None:
+        now = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, now if hard is None else hard))
+
+    return limit
+
+
+def test_a_low_soft_limit_on_open_files_is_raised_for_the_grading():
+    """Under `ulimit -Sn 160` (the hard limit far above) `grader check` of the solutions said
+    "the grader could not judge some items: OSError: [Errno 24] Too many open files" on every
+    row: a grading holds 160-300 files open. The grader raises its own soft limit."""
+    from conftest import SOLUTIONS
+
+    done = subprocess.run(
+        [sys.executable, "-m", "grader.cli", "check", str(SOLUTIONS)],
+        capture_output=True,
+        text=True,
+        preexec_fn=_open_files(160),
+        timeout=300,
+    )
+    assert "36 of 36 items pass" in done.stdout, done.stdout + done.stderr
+    assert "Too many open files" not in done.stdout + done.stderr
+
+
+def test_a_hard_limit_too_low_for_a_grading_is_said_with_the_fix():
+    said = subprocess.run(
+        [sys.executable, "-c", "from grader.sandbox.launch import *; print(room_for_open_files())"],
+        capture_output=True,
+        text=True,
+        preexec_fn=_open_files(160, 160),
+        timeout=60,
+    )
+    assert said.stdout.startswith("warning: this process may open 160 files"), said
+    assert "raise the limit to at least 512 (`ulimit -n 512`" in said.stdout

@@ -18,6 +18,7 @@ import contextlib
 import copy
 import os
 import queue
+import resource
 import select
 import signal
 import socket
@@ -49,6 +50,36 @@ def protect_trusted_process() -> str:
     except (OSError, AttributeError) as e:
         return f"could not be made non-dumpable: {e}"
     return "non-dumpable: its memory, environment and files are closed to other processes"
+
+
+# Open files a grading may want at once, with room: the zygote's ~270 Landlock rules held as
+# descriptors, three student processes' sockets and pipes, the uploads of a class being read.
+OPEN_FILES = 4096
+# Below this many, a grading runs out (measured: 160 did, 300 did not).
+OPEN_FILES_NEEDED = 512
+
+
+def room_for_open_files(want: int = OPEN_FILES) -> str:
+    """Raise this process's soft limit on open files to `want` (never past the hard limit, never
+    lower), for it and the zygotes it starts; a warning to print where even the hard limit is too
+    low, else "". A grading holds 160-300 files open, and under a soft limit of 256 (a shell's
+    `ulimit -n 256`, some clusters' default, where the hard limit allows far more) every item
+    failed with "the grader could not judge some items: Too many open files". Student processes
+    set their own, far lower, limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY or soft >= OPEN_FILES_NEEDED:
+        return ""
+    return (
+        f"warning: this process may open {soft} files, and a grading holds up to about 300 open "
+        "at once: items may fail with 'Too many open files'; raise the limit to at least "
+        f"{OPEN_FILES_NEEDED} (`ulimit -n {OPEN_FILES_NEEDED}` in the shell, or the container's "
+        "nofile limit) and run again"
+    )
 
 
 class _Launcher:
