@@ -181,6 +181,9 @@ CLOSING_DH = "    import os\n    import sys\n\n    {}\n    dh = dlogits @ W2.T\n
 # nothing in the grader (its deadline is outside the student's process): TIMEOUT there, and
 # check.py hung for good.
 LOOPING_DLOGITS = "    import signal\n\n    {}\n    while True:\n        pass\n"
+# A lecture cell's autograd check left at the top of a file: check.py, whose grad mode is off,
+# ran into torch's "element 0 of tensors does not require grad" (ERROR), the grader into its ban.
+BACKWARD_AT_IMPORT = "x = torch.ones(3, requires_grad=True)\n(x * 2).sum().backward()\n"
 SILENCED_TIMER = {
     "ignored": "signal.signal(signal.SIGALRM, signal.SIG_IGN)",
     "cancelled": "signal.setitimer(signal.ITIMER_REAL, 0)",
@@ -503,6 +506,11 @@ SCENARIOS = {
         },
         "exercise3.dW1",
         ("FORBIDDEN", "importing exercise3.py ran into the grader's autograd ban", "(True)"),
+    ),
+    "backward() at import": (
+        {"exercise1": mutated("exercise1", AFTER_IMPORTS, AFTER_IMPORTS + BACKWARD_AT_IMPORT)},
+        "exercise1.dh",
+        ("FORBIDDEN", "importing exercise1.py ran into the grader's autograd ban", "run_backward"),
     ),
     "with torch.enable_grad() in a function": (
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ENABLE_GRAD_DH)},
