@@ -487,6 +487,10 @@ def summary_line(message: str) -> str:
     first = lines[0].strip()
     if first == TRACEBACK or first.endswith(":") and TRACEBACK in message:
         first = f"{first.removesuffix(TRACEBACK).strip()} {last_line(message)}".strip()
+    elif first.endswith(":") and len(lines) > 1:
+        # A heading whose reason is on the next line ("importing exercise3.py timed out:" over
+        # "no answer within 20 s (an endless loop?)"): the row said the heading alone.
+        first = f"{first} {lines[1].strip()}"
     return first[:300]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from grader.local_check import no_answer
 from grader.student_text import (
     PROCESS_ENDED,
     call_failure,
@@ -87,6 +88,15 @@ def test_an_import_that_ended_the_process_says_so_on_its_first_line() -> None:
     message = import_failure("exercise2", PROCESS_ENDED)
     assert message == f"importing exercise2.py failed: {PROCESS_ENDED}"
     assert summary_line(message) == message
+
+
+def test_an_import_that_timed_out_says_why_on_the_table_s_row() -> None:
+    """Both the grader's and check.py's import timeout put the reason on the second line, with
+    no traceback after it: the row said "importing exercise3.py timed out:" and stopped."""
+    message = f"importing exercise3.py timed out:\n{no_answer(20)}"
+    assert summary_line(message) == (
+        "importing exercise3.py timed out: no answer within 20 s (an endless loop?)"
+    )
 
 
 def test_an_allowed_argument_used_but_not_declared_says_declare_it() -> None:
