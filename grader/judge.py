@@ -255,9 +255,21 @@ def shape_message(got: torch.Size, want: torch.Size) -> str:
         return msg + " (transposed? check the order of the matrix product)"
     if _broadcast_into(want, got):
         return msg + " (did you sum over the broadcast dimension?)"
+    summed, wanted = _kept_dimension(got), _kept_dimension(want)
+    if summed is not None and wanted is not None and summed != wanted:
+        return msg + f" (summed over dim {summed} where this gradient sums over dim {wanted}?)"
     if torch.Size(got).numel() == torch.Size(want).numel():
         return msg + " (same number of elements: a view or reshape of the right values?)"
     return msg
+
+
+def _kept_dimension(shape: torch.Size) -> int | None:
+    """The dimension a 2-D `sum(dim, keepdim=True)` ran over: its one dimension of size 1, or
+    None. A gradient of shape (1, h) that came back (n, 1) was summed over the other dimension
+    (`.sum(1, keepdim=True)` for `.sum(0, keepdim=True)`), a slip the shapes alone show."""
+    if len(shape) != 2 or (shape[0] == 1) == (shape[1] == 1):
+        return None
+    return 0 if shape[0] == 1 else 1
 
 
 def _broadcast_into(small: torch.Size, big: torch.Size) -> bool:

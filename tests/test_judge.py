@@ -151,6 +151,23 @@ def test_a_missing_sum_over_a_broadcast_dimension_is_named(got, want):
     assert "did you sum over the broadcast dimension?" in v.message
 
 
+@pytest.mark.parametrize(
+    ("got", "want", "words"),
+    [
+        ((32, 1), (1, 64), "summed over dim 1 where this gradient sums over dim 0?"),
+        ((1, 27), (32, 1), "summed over dim 0 where this gradient sums over dim 1?"),
+    ],
+)
+def test_a_sum_over_the_wrong_dimension_is_named_with_the_right_one(got, want, words):
+    """`dhpreact.sum(1, keepdim=True)` for dbnbias was told both shapes and nothing else, where
+    a transpose or a missing sum is named."""
+    v = judged(value(torch.ones(got)), torch.ones(want, dtype=torch.float64))
+    assert not v.passed
+    assert v.message == (
+        f"wrong shape: returned {shape_text(got)}, expected {shape_text(want)} ({words})"
+    )
+
+
 def test_a_reshaped_answer_is_named_as_such():
     truth = torch.ones(32, 3, 10, dtype=torch.float64)
     v = judged(value(torch.ones(32, 30)), truth)
