@@ -1657,6 +1657,65 @@ def test_without_landlock_the_machine_s_memory_in_proc_is_reported_as_a_channel(
     assert not zygote.iso.protects("exchange")
 
 
+OPEN_FILES_HELD = 20
+OPEN_FILES = {
+    "pid": "import os\nreturn torch.tensor([float(os.getpid())])",
+    "hold": f"""
+import os
+while len(_HELD) < {OPEN_FILES_HELD}:
+    _HELD.append(os.open('/dev/null', os.O_RDONLY))
+return torch.zeros(1)
+""",
+}
+OPEN_FILES_SEEN = """
+import os
+try:
+    return torch.tensor([float(os.stat('/proc/{pid}/fd').st_size)])
+except OSError:
+    return torch.tensor([-1.0])
+"""
+
+
+@pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "without_bubblewrap"])
+def test_a_count_of_open_files_in_proc_is_hidden_or_exchange_is_reported_missing(
+    bubblewrap: bool,
+) -> None:
+    """The size of /proc/PID/fd is PID's count of open files (Linux >= 6.2), and `stat`
+    reads it with no permission asked and past Landlock, which governs opens, not stat: not
+    as root, exercise 1's process held a chosen count (/dev/null opened again and again, up
+    to its 64) and exercise 2's read it back, in pure Python, every layer in force, and
+    without bubblewrap so did a student graded at the same time by `grader grade -j 2` (red
+    team, twenty-ninth session), where the result said that no two processes could pass
+    data. Only a /proc that shows no other process (bubblewrap as root: hidepid=2 and a uid
+    per process) hides it; elsewhere `exchange` is reported missing."""
+    iso = isolation.detect(allow_bubblewrap=bubblewrap)
+    if bubblewrap and not iso.bubblewrap:
+        pytest.skip("bubblewrap is not usable here")
+    zygote = Zygote(FAST, iso)
+    writer, reader = zygote.spawn(), zygote.spawn()
+    try:
+        assert writer.load("held", "_HELD = []\n" + _module_of(OPEN_FILES)).ok
+        pid = writer.call("held", "pid", {}, [])
+        assert pid.ok, pid.message
+        seen = _module_of({"seen": OPEN_FILES_SEEN.format(pid=int(pid.value[0].item()))})
+        assert reader.load("seen", seen).ok
+        before = reader.call("seen", "seen", {}, [])
+        assert writer.call("held", "hold", {}, []).ok
+        after = reader.call("seen", "seen", {}, [])
+    finally:
+        writer.close()
+        reader.close()
+        zygote.close()
+    assert before.ok and after.ok, (before.message, after.message)
+    before_count, after_count = before.value[0].item(), after.value[0].item()
+    if before_count == -1:  # hidden: nothing of the writer to read
+        assert after_count == -1
+    else:
+        assert after_count - before_count == OPEN_FILES_HELD  # the count came through
+        assert not zygote.iso.protects("exchange")
+        assert isolation.MISSING["exchange"] in zygote.iso.notes
+
+
 def _unread_file(folder: Path) -> Path | None:
     """A file under `folder` whose next read updates its access time (relatime: not read since
     it was last changed, or for a day), or None."""

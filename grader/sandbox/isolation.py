@@ -115,8 +115,10 @@ class Isolation:
             # unless it hides other processes (tmpfs.hide_processes), and the machine's memory
             # whatever it hides (/proc/meminfo: one process held shared pages, another read
             # their count); without seccomp, any process reads the affinity and priority
-            # another sets on itself (confine.py).
-            "exchange": seccomp and landlock,
+            # another sets on itself (confine.py). Landlock governs opens, not stat, and the
+            # size of /proc/PID/fd is PID's count of open files, which a process sets at will:
+            # only a /proc that shows no other process hides it (bubblewrap as root: hidepid=2).
+            "exchange": seccomp and landlock and self.others_hidden,
             # Landlock and seccomp each refuse every creation; bubblewrap's root is read-only
             # but for a /tmp and /dev of its own, which end with it.
             "creation": self.bubblewrap or landlock or seccomp,
@@ -210,9 +212,11 @@ MISSING = {
     "nor seccomp is in force here)",
     "signals": "student code could signal other processes of the grading user (no seccomp, not "
     "root): a submission could disrupt the batch",
-    "exchange": "student processes of one submission can pass data to each other, through "
-    "files, the page faults and CPU time /proc shows and the machine's memory in "
-    "/proc/meminfo (no Landlock) or the CPU affinity and priority each sets on itself (no "
+    "exchange": "student processes of one submission can pass data to each other: through "
+    "the count of open files /proc shows of every process it lists (no pid namespace hiding "
+    "them: without bubblewrap, where students graded at the same time can too, or not as "
+    "root), through files, the page faults and CPU time /proc shows and the machine's memory "
+    "in /proc/meminfo (no Landlock), or the CPU affinity and priority each sets on itself (no "
     "seccomp): e.g. exercise 2 could reuse gradients handed to exercise 1",
     "creation": "student code can leave empty files, folders, FIFOs and links in the machine's "
     "/tmp and /dev/shm, which outlive grading (neither bubblewrap, Landlock nor seccomp is in "
