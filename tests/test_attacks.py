@@ -1716,6 +1716,67 @@ def test_a_count_of_open_files_in_proc_is_hidden_or_exchange_is_reported_missing
         assert isolation.MISSING["exchange"] in zygote.iso.notes
 
 
+UNIX_SOCKET_CALL = """
+import socket
+s = socket.socket(socket.AF_UNIX)
+s.connect({path!r})
+s.sendall(b'from a student process')
+s.close()
+return torch.zeros(1)
+"""
+
+
+def test_without_seccomp_a_unix_socket_of_the_machine_is_reached_and_said_so() -> None:
+    """Landlock covers TCP and abstract Unix sockets (ABI >= 6), not a Unix socket with a path:
+    without seccomp and bubblewrap, native code (the audit hook switched off here, as raw
+    memory switches it off: docs/threat-model.md, "Known limits") connected to a socket the
+    grading user served, as an ssh-agent or the session's D-Bus (which starts programs as that
+    user) would be (red team, twenty-ninth session). The note said only "can open connections";
+    it now names the grading user's own Unix sockets."""
+    import threading
+
+    folder = Path(tempfile.mkdtemp(prefix="ninja-rt-socket-"))
+    server = socket.socket(socket.AF_UNIX)
+    zygote = None
+    try:
+        folder.chmod(0o711)  # as root, the student's fresh uid reaches it as a user's socket
+        path = folder / "agent.sock"
+        server.bind(str(path))
+        path.chmod(0o777)
+        server.listen(1)
+        server.settimeout(5)
+        heard: list[bytes] = []
+
+        def serve() -> None:
+            with contextlib.suppress(OSError):
+                connection, _ = server.accept()
+                with connection:
+                    heard.append(connection.recv(100))
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        iso = isolation.detect(allow_bubblewrap=False)
+        zygote = Zygote(FAST, iso, seccomp=False, audit_hook=False)
+        process = zygote.spawn()
+        try:
+            source = _module_of({"connect": UNIX_SOCKET_CALL.format(path=str(path))})
+            assert process.load("unix_socket", source).ok
+            reply = process.call("unix_socket", "connect", {}, [])
+        finally:
+            process.close()
+        thread.join(6)
+    finally:
+        server.close()
+        shutil.rmtree(folder, ignore_errors=True)
+        if zygote is not None:
+            zygote.close()
+    assert reply.ok, reply.message
+    assert heard == [b"from a student process"]
+    assert not zygote.iso.protects("network")
+    assert isolation.MISSING["network"] in zygote.iso.notes
+    assert "the grading user's own" in isolation.MISSING["network"]
+
+
 def _unread_file(folder: Path) -> Path | None:
     """A file under `folder` whose next read updates its access time (relatime: not read since
     it was last changed, or for a day), or None."""

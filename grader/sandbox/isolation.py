@@ -208,8 +208,10 @@ MISSING = {
     "else the grading user can, what is typed into the user's terminals included: neither "
     "bubblewrap nor Landlock is in force here (Landlock needs "
     "Linux >= 5.13 with Landlock enabled; see the note on bubblewrap)",
-    "network": "no network isolation: student code can open connections (neither bubblewrap "
-    "nor seccomp is in force here)",
+    "network": "no network isolation: student code can open connections, to the network and "
+    "to the Unix sockets of the machine's folders, the grading user's own among them (an "
+    "ssh-agent, the session's D-Bus, which starts programs as that user; Landlock does not "
+    "cover them) (neither bubblewrap nor seccomp is in force here)",
     "signals": "student code could signal other processes of the grading user (no seccomp, not "
     "root): a submission could disrupt the batch",
     "exchange": "student processes of one submission can pass data to each other: through "
