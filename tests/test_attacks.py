@@ -1677,7 +1677,7 @@ except OSError:
 
 
 @pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "without_bubblewrap"])
-def test_a_count_of_open_files_in_proc_is_hidden_or_exchange_is_reported_missing(
+def test_a_count_of_open_files_in_proc_is_hidden_or_said_to_be_seen(
     bubblewrap: bool,
 ) -> None:
     """The size of /proc/PID/fd is PID's count of open files (Linux >= 6.2), and `stat`
@@ -1686,8 +1686,9 @@ def test_a_count_of_open_files_in_proc_is_hidden_or_exchange_is_reported_missing
     to its 64) and exercise 2's read it back, in pure Python, every layer in force, and
     without bubblewrap so did a student graded at the same time by `grader grade -j 2` (red
     team, twenty-ninth session), where the result said that no two processes could pass
-    data. Only a /proc that shows no other process (bubblewrap as root: hidepid=2 and a uid
-    per process) hides it; elsewhere `exchange` is reported missing."""
+    data. Bubblewrap as root mounts /proc hidepid=2; elsewhere each student process covers
+    /proc with an empty tmpfs in a user and mount namespace of its own, and where the machine
+    refuses one, `exchange` is reported missing."""
     iso = isolation.detect(allow_bubblewrap=bubblewrap)
     if bubblewrap and not iso.bubblewrap:
         pytest.skip("bubblewrap is not usable here")
@@ -1708,12 +1709,29 @@ def test_a_count_of_open_files_in_proc_is_hidden_or_exchange_is_reported_missing
         zygote.close()
     assert before.ok and after.ok, (before.message, after.message)
     before_count, after_count = before.value[0].item(), after.value[0].item()
-    if before_count == -1:  # hidden: nothing of the writer to read
-        assert after_count == -1
-    else:
-        assert after_count - before_count == OPEN_FILES_HELD  # the count came through
+    root = os.getuid() == 0
+    # As root, bubblewrap mounts /proc hidepid=2; not as root, each student process empties
+    # its own (confine.hide_processes) where the machine allows a user namespace. As root
+    # without bubblewrap, a Python behind a closed folder is reached through /proc/self/fd
+    # (inside/reach.py), which stays: hidden or said, either way.
+    must_hide = zygote.iso.bubblewrap and root or not root and _user_namespaces_allowed()
+    if must_hide or zygote.iso.others_hidden:
+        assert before_count == after_count == -1
+        assert zygote.iso.others_hidden
+    else:  # the count comes through, and the result says so
+        assert after_count - before_count == OPEN_FILES_HELD
         assert not zygote.iso.protects("exchange")
         assert isolation.MISSING["exchange"] in zygote.iso.notes
+
+
+def _user_namespaces_allowed() -> bool:
+    """Whether an unprivileged process may make a user and mount namespace here."""
+    code = (
+        "import ctypes, os, sys; os.setgid(65534) if os.getuid() == 0 else None; "
+        "os.setuid(65534) if os.getuid() == 0 else None; "
+        "sys.exit(ctypes.CDLL(None).unshare(0x10000000 | 0x00020000) != 0)"
+    )
+    return subprocess.run([sys.executable, "-I", "-c", code], check=False).returncode == 0
 
 
 UNIX_SOCKET_CALL = """

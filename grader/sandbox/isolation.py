@@ -117,7 +117,8 @@ class Isolation:
             # their count); without seccomp, any process reads the affinity and priority
             # another sets on itself (confine.py). Landlock governs opens, not stat, and the
             # size of /proc/PID/fd is PID's count of open files, which a process sets at will:
-            # only a /proc that shows no other process hides it (bubblewrap as root: hidepid=2).
+            # only a /proc that shows no other process hides it (hidepid=2 as root under
+            # bubblewrap, else confine.hide_processes).
             "exchange": seccomp and landlock and self.others_hidden,
             # Landlock and seccomp each refuse every creation; bubblewrap's root is read-only
             # but for a /tmp and /dev of its own, which end with it.
@@ -215,9 +216,9 @@ MISSING = {
     "signals": "student code could signal other processes of the grading user (no seccomp, not "
     "root): a submission could disrupt the batch",
     "exchange": "student processes of one submission can pass data to each other: through "
-    "the count of open files /proc shows of every process it lists (no pid namespace hiding "
-    "them: without bubblewrap, where students graded at the same time can too, or not as "
-    "root), through files, the page faults and CPU time /proc shows and the machine's memory "
+    "the count of open files /proc shows of every process it lists (the machine refused the "
+    "user namespace that empties it; without bubblewrap, students graded at the same time "
+    "can too), through files, the page faults and CPU time /proc shows and the machine's memory "
     "in /proc/meminfo (no Landlock), or the CPU affinity and priority each sets on itself (no "
     "seccomp): e.g. exercise 2 could reuse gradients handed to exercise 1",
     "creation": "student code can leave empty files, folders, FIFOs and links in the machine's "

@@ -116,6 +116,60 @@ def no_inheritable_capabilities() -> None:
         raise OSError(errno.EPERM, "the inheritable capabilities are still set")
 
 
+CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 1 << 14, 1 << 18
+
+
+def hide_processes(before: int) -> None:
+    """An empty, read-only /proc for this process alone: no other process left to `stat`.
+
+    The size of /proc/PID/fd is PID's count of open files, which any process sets at will and
+    `stat` reads of any process /proc lists, asking no permission and past Landlock (which
+    governs opens, not stat): not as root, exercise 1's process held a chosen count and
+    exercise 2's read it back, and without bubblewrap so did a student graded at the same time
+    (red team, twenty-ninth session). Only bubblewrap as root mounts /proc hidepid=2; elsewhere
+    this process takes a user and mount namespace of its own (its uid and gid mapped to
+    themselves, so nothing it can reach changes), covers /proc with an empty tmpfs, and keeps
+    no capability in the new namespace. `before`: the process's /proc/self/fd, still readable,
+    is what reach.py's ways in use (no Landlock): there /proc stays. Raises OSError where the
+    machine refuses a user namespace (the result then reports `exchange` missing)."""
+    uid, gid = os.getuid(), os.getgid()
+    dumpable = _libc.prctl(PR_GET_DUMPABLE, 0, 0, 0, 0)
+    if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0:
+        _raise("unshare")
+    prctl(PR_SET_DUMPABLE, 1)  # its /proc/self is its own again for the maps (no student code)
+    try:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
+                           ("gid_map", f"{gid} {gid} 1")):  # fmt: skip
+            fd = os.open(f"/proc/self/{name}", os.O_WRONLY)
+            try:
+                os.write(fd, text.encode())
+            finally:
+                os.close(fd)
+    finally:
+        if dumpable == 0:
+            not_dumpable()
+    if _libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        _raise("mount --make-rprivate /")
+    flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
+    if _libc.mount(b"tmpfs", b"/proc", b"tmpfs", flags, b"size=4k,nr_inodes=2,mode=555") != 0:
+        _raise("mount tmpfs /proc")
+    _no_capabilities()
+    if os.path.exists(f"/proc/{before}"):
+        raise OSError(errno.EPERM, "/proc still shows other processes")
+
+
+def _no_capabilities() -> None:
+    """Every capability set emptied (those the new user namespace gave), and checked empty."""
+    header, data = _CapHeader(_CAPABILITY_VERSION_3, 0), (_CapData * 2)()
+    if _libc.capset(ctypes.byref(header), data) != 0:
+        _raise("capset")
+    if _libc.capget(ctypes.byref(header), data) != 0:
+        _raise("capget")
+    if any(h.effective or h.permitted or h.inheritable for h in data):
+        raise OSError(errno.EPERM, "capabilities are still set")
+
+
 # --- Landlock -------------------------------------------------------------------------------
 
 _LL_CREATE, _LL_ADD_RULE, _LL_RESTRICT = 444, 445, 446  # the same number on every architecture

@@ -491,6 +491,8 @@ def _confine(
     os.chdir(folder)
     oom_first = _first_for_the_oom_killer()  # while /proc/self is still its own to write
     _drop_privileges(uid)
+    mapped = _address_space_now()  # read from /proc, which Landlock then closes
+    hiding = _hide_others(ways_in)
     if confine.LINUX:
         zygote = os.getppid()
         # Dies with the zygote. Set after the uid change, which clears it.
@@ -505,7 +507,8 @@ def _confine(
         "oom_killer_first": oom_first,
         "others_hidden": _others_hidden(),  # before Landlock, which would hide them all
     }
-    mapped = _address_space_now()  # read from /proc, which Landlock then closes
+    if hiding:
+        layers["proc_error"] = hiding
     try:
         _put_in_force(
             layers, "landlock", config, required, lambda: _landlock(config, folder, ways_in, rules)
@@ -524,6 +527,19 @@ def _confine(
         sys.meta_path.insert(0, _promised(tuple(config["packages"])))
     layers["autograd"] = _keep_autograd_off(config.get("audit_hook", True))
     return layers
+
+
+def _hide_others(ways_in: dict[str, int]) -> str:
+    """Where /proc still shows other processes (all but bubblewrap as root, which mounts it
+    hidepid=2), an empty /proc of this process's own (confine.hide_processes); "" when hidden,
+    else why not. Not where reach.py's ways in lead through /proc/self/fd (no Landlock)."""
+    if not confine.LINUX or ways_in or _others_hidden():
+        return ""
+    try:
+        confine.hide_processes(os.getppid())
+    except OSError as e:
+        return f"/proc could not be emptied: {e}"
+    return ""
 
 
 def _others_hidden() -> bool:
