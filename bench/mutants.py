@@ -14,9 +14,9 @@ way to write the gradient. Any other survivor is a slip that the cases or the to
 through: the script names it and exits 1 (tests/test_mutants.py runs it).
 
 Measured in the twenty-ninth session: this screen gives the verdict `grader grade` gives
-(every case, through the sandbox) on each of its 1,499 mutants, and on a first run's 1,659
-mutants (a wider set of edits) the student check (check.py) gave the grader's verdict on every
-public case of every item. Backprop-ninja: 1,225 made, 1,153 killed, 72 survived, all
+(every case, through the sandbox) on each of its 1,499 mutants, and the student check
+(check.py) gives the grader's verdict on every public case of each (as it did on a first run's
+1,659 mutants of a wider set of edits). Backprop-ninja: 1,225 made, 1,153 killed, 72 survived, all
 equivalent; layer-by-layer: 274 made, 257 killed, 17 survived, all equivalent. The first slip
 to earn full points comes at a float32 tolerance of 3e-3, 150 times the judge's (half the
 epsilon in dbnvar); at 1e-3 there is none.
