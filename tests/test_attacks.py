@@ -1724,6 +1724,45 @@ def test_a_count_of_open_files_in_proc_is_hidden_or_said_to_be_seen(
         assert isolation.MISSING["exchange"] in zygote.iso.notes
 
 
+HIDING_WITHOUT_MOUNTS = """
+import ctypes, errno, os
+from grader.sandbox.inside import confine
+
+class NoMounts:  # a machine whose new user namespaces may not mount (Ubuntu's AppArmor)
+    def __getattr__(self, name):
+        return getattr(confine.ctypes.CDLL(None, use_errno=True), name)
+
+    def mount(self, *args):
+        ctypes.set_errno(errno.EPERM)
+        return -1
+
+confine._libc = NoMounts()
+try:
+    confine.hide_processes(os.getppid())
+except OSError as e:
+    print("refused:", e)
+status = open("/proc/self/status").read()
+print([line for line in status.splitlines() if line.startswith("CapEff")][0])
+"""
+
+
+def test_a_user_namespace_that_may_not_mount_leaves_no_capability_behind() -> None:
+    """Where the namespace that empties /proc is made but may not mount, the process ran on
+    with every capability of that namespace (its own mounts, files its uid maps); they go
+    whatever the mounts gave, and a process that cannot drop them refuses to run student code."""
+    if not _user_namespaces_allowed():
+        pytest.skip("this machine refuses unprivileged user namespaces: nothing to drop")
+    done = subprocess.run(
+        [sys.executable, "-c", HIDING_WITHOUT_MOUNTS],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert "refused: [Errno 1] mount --make-rprivate /" in done.stdout, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1].split() == ["CapEff:", "0000000000000000"], done.stdout
+
+
 def _user_namespaces_allowed() -> bool:
     """Whether an unprivileged process may make a user and mount namespace here."""
     code = (

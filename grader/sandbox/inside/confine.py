@@ -137,37 +137,44 @@ def hide_processes(before: int) -> None:
     dumpable = _libc.prctl(PR_GET_DUMPABLE, 0, 0, 0, 0)
     if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0:
         _raise("unshare")
-    prctl(PR_SET_DUMPABLE, 1)  # its /proc/self is its own again for the maps (no student code)
     try:
-        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
-                           ("gid_map", f"{gid} {gid} 1")):  # fmt: skip
-            fd = os.open(f"/proc/self/{name}", os.O_WRONLY)
-            try:
-                os.write(fd, text.encode())
-            finally:
-                os.close(fd)
+        prctl(PR_SET_DUMPABLE, 1)  # its /proc/self is its own again for the maps (no student code)
+        try:
+            for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
+                               ("gid_map", f"{gid} {gid} 1")):  # fmt: skip
+                fd = os.open(f"/proc/self/{name}", os.O_WRONLY)
+                try:
+                    os.write(fd, text.encode())
+                finally:
+                    os.close(fd)
+        finally:
+            if dumpable == 0:
+                not_dumpable()
+        if _libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+            _raise("mount --make-rprivate /")
+        flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
+        if _libc.mount(b"tmpfs", b"/proc", b"tmpfs", flags, b"size=4k,nr_inodes=2,mode=555") != 0:
+            _raise("mount tmpfs /proc")
     finally:
-        if dumpable == 0:
-            not_dumpable()
-    if _libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-        _raise("mount --make-rprivate /")
-    flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
-    if _libc.mount(b"tmpfs", b"/proc", b"tmpfs", flags, b"size=4k,nr_inodes=2,mode=555") != 0:
-        _raise("mount tmpfs /proc")
-    _no_capabilities()
+        # Whatever came of the mounts (a machine may give a new user namespace no right to
+        # mount, as Ubuntu's AppArmor does), the namespace's capabilities go before any student
+        # code runs; a failure here is no OSError, so the process refuses to run it.
+        _no_capabilities()
     if os.path.exists(f"/proc/{before}"):
         raise OSError(errno.EPERM, "/proc still shows other processes")
 
 
 def _no_capabilities() -> None:
-    """Every capability set emptied (those the new user namespace gave), and checked empty."""
+    """Every capability set emptied (those the new user namespace gave), and checked empty;
+    RuntimeError otherwise: a process left with them must not run student code."""
     header, data = _CapHeader(_CAPABILITY_VERSION_3, 0), (_CapData * 2)()
-    if _libc.capset(ctypes.byref(header), data) != 0:
-        _raise("capset")
-    if _libc.capget(ctypes.byref(header), data) != 0:
-        _raise("capget")
+    if (
+        _libc.capset(ctypes.byref(header), data) != 0
+        or _libc.capget(ctypes.byref(header), data) != 0
+    ):
+        raise RuntimeError(f"capabilities could not be dropped: {os.strerror(ctypes.get_errno())}")
     if any(h.effective or h.permitted or h.inheritable for h in data):
-        raise OSError(errno.EPERM, "capabilities are still set")
+        raise RuntimeError("capabilities are still set")
 
 
 # --- Landlock -------------------------------------------------------------------------------
