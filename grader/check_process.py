@@ -145,7 +145,7 @@ def _graders_torch() -> list[tuple[Any, str, Any]]:
             for name in ("_set_grad_enabled", "_set_fwd_grad_enabled")
         ),
         (torch._C, "_InferenceMode", _inference_switch(torch._C._InferenceMode)),
-        _graders_engine(),
+        *_graders_engine(),
         *_graders_functorch(),
         *_graders_lookups(),
         *_graders_comparison(),
@@ -158,34 +158,47 @@ def _graders_torch() -> list[tuple[Any, str, Any]]:
     ]
 
 
-class _RefusingEngine:
+# autograd's engine, its type as torch made it (torch._C._EngineBase, which torch names
+# _ImperativeEngine in torch._C and ImperativeEngine in torch.autograd.variable) and its own
+# run_backward.
+_ENGINE_TYPE = type(torch.autograd.Variable._execution_engine)
+_ENGINE_RUN = _ENGINE_TYPE.run_backward
+
+
+class _RefusingEngine(_ENGINE_TYPE):  # type: ignore[misc, valid-type]
     """autograd's engine as the grader's sandbox has it for student code: its `run_backward`,
     behind `backward()` and `torch.autograd.grad`, refuses in the thread running student code
     and is torch's own elsewhere (the check's autograd reference). The static scan refuses a
     function that calls either before any call, but code at the top of a file runs first: there
     the grader's import ran into the ban (`forbidden`), where check.py's, grad mode being off,
-    ran into torch's "element 0 of tensors does not require grad" (`ERROR`)."""
+    ran into torch's "element 0 of tensors does not require grad" (`ERROR`).
 
-    def __init__(self, engine: Any) -> None:
-        self._engine = engine
+    The sandbox refuses it on the engine's type, so on every engine; this process cannot change
+    a type made in C, so while student code runs the type's names are this subclass's: a file
+    making an engine of its own (`torch._C._ImperativeEngine().run_backward(...)`) got ERROR
+    here when it was torch's engine alone that refused."""
 
     def run_backward(self, *args: Any, **kwargs: Any) -> Any:
         if threading.get_ident() in _REFUSING:
             raise AutogradForbidden(f"run_backward: {AUTOGRAD_OFF}")
-        return self._engine.run_backward(*args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._engine, name)  # queue_callback and the rest, unchanged
+        return _ENGINE_RUN(self, *args, **kwargs)
 
 
-def _graders_engine() -> tuple[Any, str, Any]:
+def _graders_engine() -> list[tuple[Any, str, Any]]:
     """(owner, name, value) putting `_RefusingEngine` where torch's backward looks the engine
-    up at every call (`Variable._execution_engine`, torch 2.0 to 2.14 alike)."""
-    variable = torch.autograd.Variable
-    engine = variable._execution_engine
-    while isinstance(engine, _RefusingEngine):  # nested conditions wrap torch's own, once
-        engine = engine._engine
-    return (variable, "_execution_engine", _RefusingEngine(engine))
+    up at every call (`Variable._execution_engine`, torch 2.0 to 2.14 alike), and in place of
+    the engine's type wherever torch names it."""
+    holders = [torch._C, sys.modules.get("torch.autograd.variable")]
+    return [
+        (torch.autograd.Variable, "_execution_engine", _RefusingEngine()),
+        *(
+            (holder, name, _RefusingEngine)
+            for holder in holders
+            if holder is not None
+            for name, value in _list(_vars(holder).items())
+            if value is _ENGINE_TYPE or value is _RefusingEngine  # nested conditions: again
+        ),
+    ]
 
 
 # torch.func's entries into autograd, which the grader's sandbox refuses (inside/noautograd.py,

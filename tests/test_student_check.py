@@ -184,6 +184,13 @@ LOOPING_DLOGITS = "    import signal\n\n    {}\n    while True:\n        pass\n"
 # A lecture cell's autograd check left at the top of a file: check.py, whose grad mode is off,
 # ran into torch's "element 0 of tensors does not require grad" (ERROR), the grader into its ban.
 BACKWARD_AT_IMPORT = "x = torch.ones(3, requires_grad=True)\n(x * 2).sum().backward()\n"
+# The same through an engine of the file's own: the grader refuses run_backward on the engine's
+# type, check.py refused it on torch's one engine alone and said ERROR (no grad_fn).
+OWN_ENGINE_AT_IMPORT = (
+    "x = torch.ones(3, requires_grad=True)\n"
+    "engine = torch._C._ImperativeEngine()\n"
+    "engine.run_backward(((x * 2).sum(),), (torch.ones(()),), False, False, (), False, False)\n"
+)
 SILENCED_TIMER = {
     "ignored": "signal.signal(signal.SIGALRM, signal.SIG_IGN)",
     "cancelled": "signal.setitimer(signal.ITIMER_REAL, 0)",
@@ -509,6 +516,11 @@ SCENARIOS = {
     ),
     "backward() at import": (
         {"exercise1": mutated("exercise1", AFTER_IMPORTS, AFTER_IMPORTS + BACKWARD_AT_IMPORT)},
+        "exercise1.dh",
+        ("FORBIDDEN", "importing exercise1.py ran into the grader's autograd ban", "run_backward"),
+    ),
+    "an engine of its own at import": (
+        {"exercise1": mutated("exercise1", AFTER_IMPORTS, AFTER_IMPORTS + OWN_ENGINE_AT_IMPORT)},
         "exercise1.dh",
         ("FORBIDDEN", "importing exercise1.py ran into the grader's autograd ban", "run_backward"),
     ),
