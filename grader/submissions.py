@@ -22,9 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from . import notebook_submissions
+from . import export_metadata, notebook_submissions
 from .assignment import command_flag
 from .choosing import (
     MAX_INNER_ZIPS,
@@ -649,20 +647,29 @@ def one_upload() -> contextlib.ExitStack:
 
 def _gradescope_export(inp: Input, root: Entry, name: str) -> list[Submission]:
     meta_entry = root.child(METADATA)
+    held = {e.name for e in root.children if e.kind == "dir"}
     try:
         raw = read_capped(meta_entry, MAX_METADATA_BYTES, Budget(UploadLimits(bytes=1 << 40)))
         if len(raw) > MAX_METADATA_BYTES:
             raise UploadError(f"it is larger than {MAX_METADATA_BYTES // MiB} MiB")
-        meta = _load_metadata(raw.decode("utf-8"))
-    except (UploadError, yaml.YAMLError, UnicodeDecodeError, RecursionError) as e:
+        meta = export_metadata.read(raw.decode("utf-8"), held, MAX_MISSING_FOLDERS)
+    except export_metadata.NotAMapping:
+        raise SubmissionError(
+            f"the export's {METADATA} is not a mapping of submission folders"
+        ) from None
+    except export_metadata.TooManyAbsent:
+        # A download cut short, or a student's upload carrying a metadata file: each folder
+        # it lacks would be a row and a report.
+        raise SubmissionError(
+            f"the export's {METADATA} lists more than {MAX_MISSING_FOLDERS} folders the export "
+            "does not hold: download the export again, or, if PATH is one student's upload, "
+            "give --one"
+        ) from None
+    except (UploadError, export_metadata.MetadataError, UnicodeDecodeError) as e:
         raise SubmissionError(f"cannot read the export's {METADATA}: {e}") from None
-    if not isinstance(meta, dict):
-        raise SubmissionError(f"the export's {METADATA} is not a mapping of submission folders")
-    _refuse_a_listing_of_absent_folders(meta, root)
     subs = []
-    for key, info in sorted(meta.items(), key=lambda kv: str(kv[0])):
-        folder = str(key)
-        student = _submitters(info)
+    for folder, people in sorted(meta.items()):
+        student = export_metadata.fields_of(people)
         entry = root.child(folder) if _folder_name(folder) else None
         if entry is None or entry.kind != "dir":
             why = (
@@ -677,10 +684,10 @@ def _gradescope_export(inp: Input, root: Entry, name: str) -> list[Submission]:
             continue
         sub = _read_entry(inp, root, entry, folder)
         sub.student = student
-        if not any(student.get(k) for k in PERSON_FIELDS):
+        if not any(student.get(k) for k in export_metadata.PERSON_FIELDS):
             sub.review.append(_nameless_flag(folder))
         subs.append(sub)
-    listed = {str(key) for key in meta}
+    listed = set(meta)
     for e in root.children:  # never a folder of the export left unseen
         if e.kind == "dir" and e.name not in listed and not hidden_at_top(e):
             sub = _read_entry(inp, root, e, e.name)
@@ -688,19 +695,6 @@ def _gradescope_export(inp: Input, root: Entry, name: str) -> list[Submission]:
             subs.append(sub)
     _flag_claimed_twice(subs)
     return subs
-
-
-def _refuse_a_listing_of_absent_folders(meta: dict, root: Entry) -> None:
-    """An export whose metadata lists more than MAX_MISSING_FOLDERS folders it lacks is not
-    graded: a download cut short, or a student's upload carrying a metadata file."""
-    held = {e.name for e in root.children if e.kind == "dir"}
-    absent = sum(str(key) not in held for key in meta)
-    if absent > MAX_MISSING_FOLDERS:
-        raise SubmissionError(
-            f"the export's {METADATA} lists {absent} folders the export does not hold (more "
-            f"than {MAX_MISSING_FOLDERS}): download the export again, or, if PATH is one "
-            "student's upload, give --one"
-        )
 
 
 def _absent_flag(why: str) -> dict:
@@ -782,16 +776,6 @@ def _keys(sub: Submission) -> set[tuple[str, str]]:
         for k in ("sid", "email")
         if isinstance(m, dict) and m.get(k)
     }
-
-
-def _load_metadata(text: str) -> object:
-    """The export's metadata as YAML's own text: every scalar a string, as written.
-
-    Not `safe_load`: it reads `1111...` (5,000 digits) as an int, which Python then refuses to
-    build or to print (its 4,300-digit limit), a traceback that stopped the whole batch. Every
-    field the grader takes (a key, a name, an email, an SID) is text, so no other type is made."""
-    loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)  # libyaml's parser: 3 times faster
-    return yaml.load(text, Loader=loader) or {}  # noqa: S506 - builds str, list, dict only
 
 
 def _folder_name(name: str) -> bool:
@@ -1007,43 +991,3 @@ def read_submission(
         except Exception as e:  # noqa: BLE001 - zipfile's own errors: a note, never a crash
             return _failed(name, files, f"{path.name} is not a readable zip: {e}", str(path))
         return read_tree(tree, name, files, budget, stack, source=str(path))
-
-
-# What one export entry may give: a group of at most this many people, each field at most this
-# long. Gradescope's groups hold a handful and its names a few dozen characters; a metadata file
-# of a student's own writing (graded without --one) is otherwise bounded by its 16 MiB only, and
-# YAML's aliases repeat a list without repeating its bytes: a name made of nested aliases was
-# printed as 10^7 strings (1.1 GB, 150 MB of summary.html) and 10^9 took the machine down.
-MAX_MEMBERS = 100
-MAX_FIELD_CHARS = 1000
-PERSON_FIELDS = ("name", "email", "sid")
-
-
-def _submitters(info: object) -> dict[str, str]:
-    """Names, emails and ids from one entry (Gradescope writes Ruby-style `:name` keys).
-
-    Only text is taken (`_load_metadata` makes every scalar text): a list or a mapping where a
-    name belongs is left out, never printed, whatever it holds."""
-    if not isinstance(info, dict):
-        return {}
-    info = {str(k).lstrip(":"): v for k, v in info.items()}
-    people = info.get("submitters") or []
-    if not isinstance(people, list):
-        return {}
-    people = [_person(p) for p in people[:MAX_MEMBERS] if isinstance(p, dict)]
-    join = lambda key: "; ".join(p[key] for p in people if p.get(key))  # noqa: E731
-    fields: dict = {key: join(key) for key in PERSON_FIELDS}
-    # Each person apart too: the gradebook's rows come from these, never from splitting the
-    # joined fields again, which a name holding "; " would split into a person nobody is.
-    fields["members"] = people
-    return {k: v for k, v in fields.items() if v}
-
-
-def _person(p: dict) -> dict[str, str]:
-    """One submitter's name, email and SID: text only, each cut to MAX_FIELD_CHARS."""
-    fields = {str(k).lstrip(":"): v for k, v in p.items()}
-    return {
-        k: fields[k][:MAX_FIELD_CHARS]
-        for k in PERSON_FIELDS
-        if isinstance(fields.get(k), str) and fields[k]
-    }

@@ -25,10 +25,9 @@ from conftest import never_hangs, solution
 
 from grader import uploads
 from grader.batch import grade_batch
+from grader.export_metadata import MAX_FIELD_CHARS, MAX_MEMBERS
 from grader.report.summary import gradebook_csv
 from grader.submissions import (
-    MAX_FIELD_CHARS,
-    MAX_MEMBERS,
     METADATA,
     Submission,
     SubmissionError,
@@ -516,6 +515,7 @@ FEW_FILES = """
 import resource, sys
 from pathlib import Path
 from grader import uploads
+from grader.export_metadata import MAX_FIELD_CHARS, MAX_MEMBERS
 from grader.submissions import find
 uploads.SPOOL_BYTES = 0
 resource.setrlimit(resource.RLIMIT_NOFILE, (48, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
@@ -1086,7 +1086,7 @@ def test_an_export_listing_too_many_folders_it_lacks_is_refused(tmp_path, monkey
     assert len(discover(export, FILES)[0]) == 4
     listed["submission_5"] = {}
     (export / METADATA).write_text(yaml.safe_dump(listed))
-    with pytest.raises(SubmissionError, match="lists 4 folders the export does not hold"):
+    with pytest.raises(SubmissionError, match="lists more than 3 folders the export does not hold"):
         discover(export, FILES)
     (sub,) = find(export, FILES, one=True).subs  # one student's upload: an ordinary file
     assert sub.files["exercise2"] == b"one\n"

@@ -372,7 +372,7 @@ GRADEBOOK_KEYS = ("name", "email", "sid")
 # grades.csv's last column: `yes` where the input marked the submission late, which a score
 # alone never shows and a late policy needs beside it.
 LATE_COLUMN = "late"
-# How an export joins a group's members in one field (grader/submissions.py).
+# How an export joins a group's members in one field (grader/export_metadata.py).
 MEMBER_SEPARATOR = "; "
 
 
