@@ -122,6 +122,20 @@ def load(name: str | None = None) -> Assignment:
     return course.assignment(name or _SELECTED)
 
 
+def having(files: tuple[str, ...]) -> Assignment:
+    """The assignment whose exercise files are `files`: the selected one if they are its, else
+    the course's first that has them, else the selected one. Reading an upload knows only the
+    files it looks for; a `Grader` made for another assignment than the selected one (the
+    Python API) read a notebook upload with the selected one's functions, found none of its
+    own, and sent the student to the other assignment's notebook."""
+    from . import course
+
+    selected = load()
+    if tuple(selected.files) == tuple(files):
+        return selected
+    return next((a for a in course.assignments() if tuple(a.files) == tuple(files)), selected)
+
+
 def command_flag() -> str:
     """` -a NAME` for a command a message tells the reader to run, when the selected assignment
     is not the course's default; "" for the default. A message that suggested `grader grade

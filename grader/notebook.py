@@ -791,16 +791,17 @@ def _no_functions_note(name, functions, lecture_style) -> str:
         if lecture_style
         else ""
     )
-    return f"{name} defines none of the gradient functions ({examples}, ...).{why}" + _where()
+    where = _where(tuple(functions))
+    return f"{name} defines none of the gradient functions ({examples}, ...).{why}" + where
 
 
-def _where() -> str:
+def _where(files: tuple[str, ...]) -> str:
     """Where the assignment's own notebook is, if it ships one (its `derived` files)."""
     try:
-        from .assignment import load
+        from .assignment import having
     except ImportError:  # shipped in the notebook, whose check reads its own cells: it is here
         return " Define one function per gradient, as the notebook's cells do."
-    assignment = load()
+    assignment = having(files)
     notebooks = [d.name for d in assignment.derived if d.name.endswith(".ipynb")]
     if not notebooks:
         return " Define one function per gradient, as the assignment's stubs do."

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from .assignment import load
+from .assignment import having
 from .choosing import relative
 from .notebook import (
     MAX_CODE_BYTES,
@@ -92,7 +92,7 @@ def is_notebook_submission(
 
 def functions_of(files: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     """The functions each file's grader calls, from the assignment that has these files."""
-    assignment = load()
+    assignment = having(files)
     known = dict(assignment.functions)
     return {f: known.get(f, ()) for f in files}
 

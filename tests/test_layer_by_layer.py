@@ -491,6 +491,26 @@ def test_a_notebook_holding_the_layers_is_graded_like_layers_py(tmp_path):
     assert "9 of 9 items pass" in run.stdout, run.stdout
 
 
+def test_a_grader_for_layers_reads_a_notebook_as_layers_whatever_is_selected(tmp_path):
+    """`Grader(assignment=A)` in Python, the course's default selected: a notebook upload was
+    read for the default's functions, found none of layers.py's ("no exercise files found"),
+    and its student was sent to the default assignment's notebook."""
+    from grader.assignment import load as selected
+    from grader.submissions import read_submission
+
+    assert selected().name != A.name  # the course's default is the other assignment
+    for folder, source in (("work", SOLUTION), ("empty", "x = 1\n")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "hw.ipynb").write_text(_notebook_of(source))
+    sub = read_submission(tmp_path / "work", "ada", A.files)
+    assert sub.files["layers"] and b"def " in sub.files["layers"], sub.notes
+    empty = read_submission(tmp_path / "empty", "bo", A.files)
+    said = " ".join(empty.notes)
+    assert not [d for d in A.derived if d.name.endswith(".ipynb")]  # layers.py's stubs only
+    assert "Define one function per gradient, as the assignment's stubs do." in said, said
+    assert ".ipynb (in the student bundle" not in said
+
+
 def _judged(item_name: str, fn) -> list[tuple[str, str, float | None]]:
     """(case id, status, error as a multiple of the tolerance) of `fn` on every case of the item,
     judged in-process by the grader's own judge_module (no sandbox: the numbers are the same)."""
