@@ -568,6 +568,27 @@ def test_autograd_is_forbidden_and_scores_zero_for_that_function_only(grade):
     assert "introspection" in item(result, "exercise1.dnorm_logits")["message"]
 
 
+def test_a_traceback_shows_the_student_s_lines_and_none_of_torch_s(grade):
+    """A `.backward()` left at a file's top, and a function that raised inside torch: the
+    report showed torch's frames with the grading machine's paths to its packages
+    (`.../site-packages/torch/_tensor.py`), where the student's check shows their lines alone."""
+    at_top = (
+        solution("exercise2") + "\n_w = torch.ones(3, requires_grad=True)\n_w.sum().backward()\n"
+    )
+    inside = mutated(
+        "exercise1",
+        "dprobs = (1.0 / probs) * dlogprobs",
+        "dprobs = torch.nn.functional.cross_entropy(probs, dlogprobs[:1])",
+    )
+    result = grade(submission(exercise1=inside, exercise2=at_top))
+    banned, raised = item(result, "exercise2.dlogits"), item(result, "exercise1.dprobs")
+    assert banned["status"] == "forbidden" and raised["status"] == "error", (banned, raised)
+    for message, line in ((banned, "_w.sum().backward()"), (raised, "cross_entropy(probs")):
+        frames = [ln for ln in message["message"].splitlines() if ln.strip().startswith("File ")]
+        assert frames and all('File "exercise' in f for f in frames), message["message"]
+        assert line in message["message"] and "site-packages" not in message["message"]
+
+
 def test_code_that_could_hide_autograd_is_refused_in_words_that_say_so(grade):
     """`print(locals())` is no autograd: the message says what the grader refuses and why,
     not that the student computed gradients with autograd."""

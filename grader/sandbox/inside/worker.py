@@ -18,13 +18,9 @@ import os
 import sys
 import time
 import traceback
-from pathlib import Path
 
 import noautograd
 import protocol
-
-_RUNTIME_DIR = str(Path(__file__).resolve().parent)
-
 
 # Frames student code may stack, counted from `serve`: Python's default limit, as a student's
 # own Python gives it.
@@ -269,13 +265,12 @@ def _failure(e: BaseException) -> dict:
 
 
 def _student_traceback(e: BaseException) -> str:
-    """The traceback with the grader's own frames cut out: the student sees their code only
-    (local_check.student_traceback writes the same)."""
-    frames = [
-        f
-        for f in traceback.extract_tb(_TRACEBACK(e))
-        if not f.filename.startswith(_RUNTIME_DIR) and "importlib" not in f.filename
-    ]
+    """The traceback of the student's own files' frames: the student sees their code only, as
+    local_check.student_traceback writes it. Torch's frames (a `.backward()` that ran into the
+    autograd ban, an error raised inside `F.cross_entropy`) named the grading machine's paths
+    to its packages, `/work/.venv/lib/python3.11/site-packages/torch/_tensor.py`, where the
+    student's check showed their lines alone."""
+    frames = [f for f in traceback.extract_tb(_TRACEBACK(e)) if f.filename in _STUDENT_FILES]
     lines = traceback.format_list(frames) + _exception_lines(e)
     text = "Traceback (most recent call last):\n" + "".join(lines)
     return text[-4000:]
