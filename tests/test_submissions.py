@@ -1690,3 +1690,24 @@ def test_the_default_cap_keeps_a_file_of_calls_from_the_grader_s_parser(tmp_path
     [sub], _ = discover(root, FILES)
     assert sub.files["exercise1"] is None
     assert sub.absent["exercise1"].startswith("too large: exercise1.py is over 256 KiB and was")
+
+
+def test_a_group_given_by_alias_to_many_folders_is_joined_once(tmp_path):
+    """A student's own metadata (their upload graded without --one) naming one aliased group of
+    100 people, each field 1,000 characters, for every folder: each folder held its own joined
+    copy of the group's 300,000 characters."""
+    export = tree(tmp_path / "export", {f"s{i}/exercise2.py": "x\n" for i in range(300)})
+    text = "x" * MAX_FIELD_CHARS
+    person = f"&p {{':name': {text}, ':email': {text}, ':sid': {text}}}"
+    group = "&g [" + ", ".join([person] + ["*p"] * (MAX_MEMBERS - 1)) + "]"
+    lines = [f"s0: {{':submitters': {group}}}"]
+    lines += [f"s{i}: {{':submitters': *g}}" for i in range(1, 300)]
+    (export / METADATA).write_text("\n".join(lines) + "\n")
+    tracemalloc.start()
+    try:
+        subs = discover(export, FILES)[0]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(subs) == 300 and all(len(s.student["name"]) > 100_000 for s in subs)
+    assert peak < 20 * MiB, f"{peak / MiB:.0f} MiB at the peak"
