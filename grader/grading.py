@@ -28,7 +28,14 @@ def judge_case(
         return CaseResult(
             **meta, status=outcome.status, message=outcome.message, expected_shape=list(truth.shape)
         )
-    v = judge(outcome.value, truth, input_dtype=input_dtype, scale_floor=scale_floor, name=name)
+    v = judge(
+        outcome.value,
+        truth,
+        input_dtype=input_dtype,
+        scale_floor=scale_floor,
+        name=name,
+        arguments=outcome.arguments,
+    )
     hint = ""
     if v.rounded:
         hint = ROUNDED_HINT

@@ -10,7 +10,9 @@ a finer answer (float64) passes with a warning.
 
 from __future__ import annotations
 
+import itertools
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import torch
@@ -87,8 +89,10 @@ def judge(
     input_dtype: torch.dtype,
     scale_floor: float = 0.0,
     name: str = "the gradient",
+    arguments: Iterable[object] = (),
 ) -> Verdict:
-    """Compare a decoded student value with the truth; never raises on any student value."""
+    """Compare a decoded student value with the truth; never raises on any student value.
+    `arguments`: the values the call was given (the grader's own), read only for a wrong shape."""
     problem = _not_a_tensor(value, input_dtype)
     if problem:
         return Verdict(False, problem)
@@ -122,7 +126,7 @@ def judge(
         else:
             return Verdict(
                 False,
-                shape_message(t.shape, truth.shape),
+                shape_message(t.shape, truth.shape, arguments),
                 shape=shape,
                 dtype=dtype_name,
                 warnings=warnings,
@@ -248,8 +252,9 @@ def _a(noun: str) -> str:
     return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
 
 
-def shape_message(got: torch.Size, want: torch.Size) -> str:
-    """Name both shapes, and the likely reason where the shapes show it."""
+def shape_message(got: torch.Size, want: torch.Size, arguments: Iterable[object] = ()) -> str:
+    """Name both shapes, and the likely reason where the shapes show it (`arguments`: the
+    values the call was given, whose shapes may show which dimension a sum kept)."""
     msg = f"wrong shape: returned {_fmt(got)}, expected {_fmt(want)}"
     if len(got) == 2 and tuple(got) == tuple(want)[::-1]:
         return msg + " (transposed? check the order of the matrix product)"
@@ -258,6 +263,12 @@ def shape_message(got: torch.Size, want: torch.Size) -> str:
     summed, wanted = _kept_dimension(got), _kept_dimension(want)
     if summed is not None and wanted is not None and summed != wanted:
         return msg + f" (summed over dim {summed} where this gradient sums over dim {wanted}?)"
+    other = _other_dimensions(got, want, arguments)
+    if other is not None:
+        return (
+            msg
+            + f" (summed over {_dims(other[0])} where this gradient sums over {_dims(other[1])}?)"
+        )
     if torch.Size(got).numel() == torch.Size(want).numel():
         return msg + " (same number of elements: a view or reshape of the right values?)"
     return msg
@@ -270,6 +281,60 @@ def _kept_dimension(shape: torch.Size) -> int | None:
     if len(shape) != 2 or (shape[0] == 1) == (shape[1] == 1):
         return None
     return 0 if shape[0] == 1 else 1
+
+
+def _other_dimensions(
+    got: torch.Size, want: torch.Size, arguments: Iterable[object]
+) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """(the dimensions the answer summed over, those this gradient sums over), read from the
+    call's arguments, or None. `db2 = dlogits.sum(1)` returns (n,) where (vocab_size,) is
+    expected, with no size-1 dimension to tell it by: both are what is left of dlogits's
+    (n, vocab_size), each with the other dimension summed away. Said only when the arguments
+    read one way: an argument that holds both shapes in two ways (a square one), or two that
+    hold them differently, leave the sum unknown, and the message names none."""
+    kept_got, kept_want = _squeezed(got), _squeezed(want)
+    if not kept_got or not kept_want:
+        return None  # everything summed away is another slip than a dimension kept
+    readings = set()
+    for value in arguments:
+        if isinstance(value, torch.Tensor) and len(value.shape) >= 2:
+            readings |= _sums_between(tuple(value.shape), kept_got, kept_want)
+            if len(readings) > 1:
+                return None
+    return readings.pop() if readings else None
+
+
+def _sums_between(
+    shape: tuple[int, ...], got: tuple[int, ...], want: tuple[int, ...]
+) -> set[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Every way `shape` summed over some of its dimensions gives `got`, and over others
+    `want`: (dimensions summed for got, for want). Size-1 dimensions are neither kept nor
+    summed (a sum over one changes nothing)."""
+    sized = [i for i, d in enumerate(shape) if d != 1]
+    ways = set()
+    for kept_got in _kept_ways(shape, sized, got):
+        for kept_want in _kept_ways(shape, sized, want):
+            summed_got = tuple(i for i in sized if i not in kept_got)
+            summed_want = tuple(i for i in sized if i not in kept_want)
+            if summed_got and summed_want and summed_got != summed_want:
+                ways.add((summed_got, summed_want))
+    return ways
+
+
+def _kept_ways(shape: tuple[int, ...], sized: list[int], kept: tuple[int, ...]) -> list:
+    """The dimensions of `shape` (among `sized`) a sum can keep, in order, to leave `kept`."""
+    return [
+        dims
+        for dims in itertools.combinations(sized, len(kept))
+        if tuple(shape[i] for i in dims) == kept
+    ]
+
+
+def _dims(dims: tuple[int, ...]) -> str:
+    """(1,) -> "dim 1"; (0, 1) -> "dims 0 and 1"."""
+    if len(dims) == 1:
+        return f"dim {dims[0]}"
+    return "dims " + ", ".join(map(str, dims[:-1])) + f" and {dims[-1]}"
 
 
 def _broadcast_into(small: torch.Size, big: torch.Size) -> bool:

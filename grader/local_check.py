@@ -415,9 +415,12 @@ class LocalSession:
         args, positional, refused = plan_call(func, f.functions[func], available, allowed)
         if refused:
             return refused
+        given = tuple(args.values())  # the case's own, which the student's code never holds
         args = {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in args.items()}
         first = [args.pop(k) for k in positional]
-        return self._run(f, func, first, args, allowed, scope)
+        outcome = self._run(f, func, first, args, allowed, scope)
+        outcome.arguments = given
+        return outcome
 
     def _run(
         self, f: LocalFile, func: str, first: list, args: dict, allowed, scope: str = ""

@@ -46,6 +46,11 @@ class Outcome:
     # training run reports it as it is, not as one of its steps' failures, so that the class
     # summary sees one failure for the whole file (html.file_failure).
     whole_file: bool = False
+    # The values the call was given, as plan_call chose them from the case (the grader's own,
+    # never the copies the student's code could change): a wrong shape is read against their
+    # shapes (judge.shape_message). A reference, not a copy: nothing is paid for a right answer;
+    # kept out of == and repr, which would compare tensors elementwise and print them whole.
+    arguments: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass

@@ -231,10 +231,11 @@ class Session:
                 replies = f.process.call_each(file, func, plans, stop_at=stop_at)
             finally:
                 self._spend(file, started)
-            for reply in replies:
+            for k, reply in enumerate(replies):  # plans[k] asked for replies[k]
                 if reply.kind == "timeout":
                     self.timed_out.add((file, func, scope))
                 outcome = self._outcome(f, func, reply)
+                outcome.arguments = tuple(plans[k][0].values()) if k < len(plans) else ()
                 if outcome.status == "error" and reply.kind == "error":
                     plain = self._unreachable(outcome.message)
                     outcome.message = call_failure(

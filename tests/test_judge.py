@@ -168,6 +168,73 @@ def test_a_sum_over_the_wrong_dimension_is_named_with_the_right_one(got, want, w
     )
 
 
+ROWS_FOR_COLUMNS = "summed over dim 1 where this gradient sums over dim 0?"
+
+
+def test_db2_summed_over_the_wrong_dimension_is_named_from_the_call_s_dlogits():
+    """`db2 = dlogits.sum(1)` at the lecture's sizes returns (32,) for (27,): no size-1
+    dimension tells the sums apart, and it was told both shapes and nothing else. The call's
+    argument dlogits, (32, 27), holds both: each is what a sum over its other dimension leaves."""
+    case = cases(public_only=True)[0]
+    dlogits = case.atomic_inputs["dlogits"]
+    assert tuple(dlogits.shape) == (32, 27)
+    v = judge(
+        value(dlogits.sum(1)),
+        case.atomic_grads["db2"],
+        input_dtype=case.dtype,
+        name="db2",
+        arguments=(dlogits, case.n),
+    )
+    assert v.message == f"wrong shape: returned (32,), expected (27,) ({ROWS_FOR_COLUMNS})"
+
+
+@pytest.mark.parametrize(
+    ("got", "want", "arguments", "words"),
+    [
+        # batchnorm's dbeta on 3-D input summed over its channels: two dimensions kept for one
+        ((32, 4), (68,), [(32, 4, 68)],
+         "summed over dim 2 where this gradient sums over dims 0 and 1?"),
+        # the kept dimension without keepdim, the expected one with it
+        ((32,), (1, 64), [(32, 64), (64, 27)], ROWS_FOR_COLUMNS),
+        ((27,), (32, 1), [(32, 27)], "summed over dim 0 where this gradient sums over dim 1?"),
+        # several arguments holding the shapes the same way say the same
+        ((32,), (27,), [(32, 27), (32, 27), (27, 10)], ROWS_FOR_COLUMNS),
+    ],
+)  # fmt: skip
+def test_a_dimension_kept_for_another_is_named_from_the_call_s_arguments(
+    got, want, arguments, words
+):
+    v = judged(
+        value(torch.ones(got)),
+        torch.ones(want, dtype=torch.float64),
+        arguments=[torch.ones(a) for a in arguments],
+    )
+    assert v.message == (
+        f"wrong shape: returned {shape_text(got)}, expected {shape_text(want)} ({words})"
+    )
+
+
+@pytest.mark.parametrize(
+    ("got", "want", "arguments"),
+    [
+        ((32,), (27,), []),  # no argument to read: `n` alone
+        ((32,), (27,), [(32, 64), (64, 27)]),  # none holds both
+        ((32,), (27,), [(32, 27), (27, 32)]),  # two hold them the other way round
+        ((4,), (5,), [(4, 4, 5)]),  # n == m: 4 is dim 0 or dim 1, the sum unknown
+        ((), (27,), [(32, 27)]),  # everything summed away (`dlogits.sum()`): not a kept dimension
+    ],
+)
+def test_the_arguments_name_no_dimension_where_they_read_more_than_one_way(got, want, arguments):
+    """A hint that might name the wrong dimension is worse than none: the message is then the
+    two shapes alone."""
+    v = judged(
+        value(torch.ones(got)),
+        torch.ones(want, dtype=torch.float64),
+        arguments=[3, *(torch.ones(a) for a in arguments)],
+    )
+    assert v.message == f"wrong shape: returned {shape_text(got)}, expected {shape_text(want)}"
+
+
 def test_a_reshaped_answer_is_named_as_such():
     truth = torch.ones(32, 3, 10, dtype=torch.float64)
     v = judged(value(torch.ones(32, 30)), truth)

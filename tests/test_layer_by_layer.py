@@ -272,6 +272,21 @@ def test_the_student_bundle_carries_this_assignment_and_no_solution_line(tmp_pat
     assert "8 of 8 items pass" in run.stdout, run.stdout + run.stderr
 
 
+def test_dbeta_summed_over_the_channels_is_told_which_dimensions_it_kept(grade):
+    """`dbeta = dout.sum(-1)` returns a value per row where dbeta has one per channel: the
+    shapes alone named nothing, 2-D or 3-D. The call's dout holds both shapes."""
+    result = grade(mutated("    dbeta = dout.sum(dims)\n", "    dbeta = dout.sum(-1)\n"))
+    said = {
+        name: item(result, name)["cases"][0]["message"] for name in ("batchnorm_2d", "batchnorm_3d")
+    }
+    assert said == {
+        "batchnorm_2d": "dbeta: wrong shape: returned (32,), expected (68,) "
+        "(summed over dim 1 where this gradient sums over dim 0?)",
+        "batchnorm_3d": "dbeta: wrong shape: returned (32, 4), expected (68,) "
+        "(summed over dim 2 where this gradient sums over dims 0 and 1?)",
+    }
+
+
 def test_the_check_driver_uses_the_graders_judge_and_words():
     from grader import local_check, student_text
     from grader.layer_by_layer import judging
@@ -648,6 +663,8 @@ def bundle_folder(tmp_path_factory) -> Path:
         ("layers.py", mutated("def tanh_backward(", "def _debug(x):\n    return vars(x)\n\n\n"
                               "def tanh_backward(").replace("return {\"dx\": dout * (1 - out**2)}",
                               "_debug\n    return {\"dx\": dout * (1 - out**2)}")),
+        # A sum over the channels for one over the batch: the call's dout names the dimensions.
+        ("layers.py", mutated("    dbeta = dout.sum(dims)\n", "    dbeta = dout.sum(-1)\n")),
         # What the grader grades, the check checks: a browser's renamed copy.
         ("layers (1).py", SOLUTION),
     ],

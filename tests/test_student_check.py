@@ -278,6 +278,9 @@ RAISING_OBJECT_INTO_TORCH = (
 # import (ERROR) where the grader imported the file and its scan forbade it.
 ODD_GLOBALS_IMPORT = '\n_os = __import__("os", 1)\n'
 
+DB2 = "    db2 = dlogits.sum(0)\n"
+DIM_1_FOR_0 = "summed over dim 1 where this gradient sums over dim 0?"
+
 SCENARIOS = {
     "a function that starts a thread": (
         {
@@ -959,6 +962,25 @@ SCENARIOS = {
         },
         "exercise3.dC",
         ("ERROR", "could not read the result"),
+    ),
+    # A sum over the other dimension, without keepdim: no size-1 dimension shows which one, the
+    # call's dlogits (32, 27) does. Both said only the two shapes.
+    "db2 summed over the wrong dimension": (
+        {"exercise1": mutated("exercise1", DB2, DB2.replace("sum(0)", "sum(1)"))},
+        "exercise1.db2",
+        ("WRONG", "returned (32,), expected (27,)", DIM_1_FOR_0),
+    ),
+    "exercise 3's db2 summed over the wrong dimension": (
+        {"exercise3": mutated("exercise3", DB2, DB2.replace("sum(0)", "sum(1)"))},
+        "exercise3.db2",
+        ("WRONG", "returned (32,), expected (27,)", DIM_1_FOR_0),
+    ),
+    # The arguments read are the case's own, not the copy the student's code turned round: the
+    # grader's process never hands its own back (the check once read the copy, (27, 32)).
+    "db2 summed over the wrong dimension of dlogits transposed in place": (
+        {"exercise1": mutated("exercise1", DB2, "    dlogits.t_()\n" + DB2)},
+        "exercise1.db2",
+        ("WRONG", "returned (32,), expected (27,)", DIM_1_FOR_0),
     ),
     # The lecture's `grads` list in another order: the check names whose gradient it is.
     "exercise 3's list out of order": (

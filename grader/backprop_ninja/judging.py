@@ -295,7 +295,7 @@ def _one(grad: str, grads, outcome: Outcome) -> Outcome:
         return outcome
     if isinstance(grads[grad], Absent):
         return Outcome("failed", grads[grad].message)
-    return Outcome("ok", value=grads[grad])
+    return Outcome("ok", value=grads[grad], arguments=outcome.arguments)
 
 
 def _in_place_of(grad: str, value: object, case: Case, keyed: bool, wrong: set[str]) -> str:

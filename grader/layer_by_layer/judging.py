@@ -42,7 +42,7 @@ def judge_module(item: Item, case: Case, outcome: Outcome, mistakes: Mistakes = 
     results = {
         g: judge_case(
             case.meta(),
-            Outcome("ok", value=values[g]),
+            Outcome("ok", value=values[g], arguments=outcome.arguments),
             case.truth[g],
             input_dtype=case.dtype,
             # Only BatchNorm's dx is reached by a variance's 1/(n-1): elsewhere (dgamma and dbeta
