@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,9 +172,20 @@ def score_items(items: list[ItemResult], rubric: Rubric) -> None:
 
 
 def exercise_totals(items: list[ItemResult]) -> dict[str, dict[str, float]]:
+    """result.json's `exercises`: each exercise's score and max_score over its items."""
+    return totals_by_exercise((item.exercise, item.score, item.max_score) for item in items)
+
+
+def totals_by_exercise(
+    parts: Iterable[tuple[str, float, float]],
+) -> dict[str, dict[str, float]]:
+    """The sums of (exercise, score, max_score) triples by exercise, in first-seen order, each
+    step rounded to an item score's 4 decimals. The one sum of an exercise's points: result.json
+    holds it, and the class summary and grades.csv make it from the items of a result without
+    it (a grader failure's); two copies of the sum could part, and the gradebook with them."""
     totals: dict[str, dict[str, float]] = {}
-    for item in items:
-        t = totals.setdefault(item.exercise, {"score": 0.0, "max_score": 0.0})
-        t["score"] = round(t["score"] + item.score, 4)
-        t["max_score"] = round(t["max_score"] + item.max_score, 4)
+    for exercise, score, max_score in parts:
+        t = totals.setdefault(exercise, {"score": 0.0, "max_score": 0.0})
+        t["score"] = round(t["score"] + score, 4)
+        t["max_score"] = round(t["max_score"] + max_score, 4)
     return totals

@@ -25,12 +25,13 @@ from conftest import RESULT_SCHEMA, ROOT, SOLUTIONS, STUBS, item, mutated, solut
 from grader import seeding
 from grader.batch import grader_failure
 from grader.examples import write_examples
-from grader.records import cut_message
+from grader.records import ItemResult, cut_message
 from grader.report import write_batch_reports, write_submission_report
 from grader.report.charts import HEAT_STOPS, heat_colour, heatmap, histogram, rate_bars
 from grader.report.html import file_failure, item_view, student_safe, write_student_report
 from grader.report.render import environment, points, sci
 from grader.report.summary import attention, gradebook_csv, summarize
+from grader.scoring import exercise_totals
 from grader.submissions import Submission, read_submission, slug
 
 EXAMPLES = ("complete", "bessel", "missing_branch", "zoë martin", "blank", "partial")
@@ -657,6 +658,41 @@ def test_grades_csv_one_row_per_submission(graded, batch_out):
     ada = rows[list(graded).index("bessel")]
     assert (ada["name"], ada["email"], ada["sid"]) == ("Ada Lovelace", "ada@example.edu", "1815")
     assert rows[list(graded).index("zoë martin")]["submission"] == "zoë martin"
+
+
+def test_a_result_without_exercise_totals_gets_the_ones_scoring_gives(graded):
+    """A result without `exercises` (a grader failure's) has them summed from its items for the
+    summary and grades.csv: the very sums result.json holds (scoring.exercise_totals), for each
+    submission of the class (partial credit's fractions, a file left out), never a second
+    reckoning that could round or group them otherwise."""
+    results = [*graded.values(), elevenths(graded["bessel"])]
+    bare = [{**r, "exercises": {}} for r in results]
+    assert gradebook_csv(bare) == gradebook_csv(results)
+    folders = [*graded, "elevenths"]
+    summed, held = summarize(bare, folders), summarize(results, folders)
+    assert summed["exercises"] == held["exercises"]
+    assert [s["exercises"] for s in summed["students"]] == [
+        s["exercises"] for s in held["students"]
+    ]
+
+
+def elevenths(result: dict) -> dict:
+    """`result` with each item given k/11 of its points (k its place mod 12: cases passed of
+    eleven), totalled by the grader's own scoring: sums that float noise would show in."""
+    items = [ItemResult.from_json(i) for i in result["items"]]
+    for k, i in enumerate(items):
+        i.score = round(i.max_score * (k % 12) / 11, 4)
+    total = round(sum(i.score for i in items), 4)
+    exercises = exercise_totals(items)
+    assert any(t["score"] % 1 for t in exercises.values())
+    items_json = [i.to_json() for i in items]
+    return {
+        **result,
+        "submission": "elevenths",
+        "score": total,
+        "items": items_json,
+        "exercises": exercises,
+    }
 
 
 def test_grades_csv_holds_the_score_result_json_holds():

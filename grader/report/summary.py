@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from .. import jsontext
 from ..choosing import MISSING_BESIDE, NOTHING_FOUND, UPLOAD_HELD
+from ..scoring import totals_by_exercise
 from ..valid_text import no_controls
 from .charts import NO_SHARE, histogram, rate_bars, share_percent
 from .html import (
@@ -159,12 +160,10 @@ def _exercise_totals(r: dict) -> dict[str, dict[str, float]]:
     """result.json's per-exercise totals, or the same sums from its items where it has none."""
     if r.get("exercises"):
         return r["exercises"]
-    totals: dict[str, dict[str, float]] = {}
-    for i in r.get("items", []):
-        t = totals.setdefault(i["id"].split(".", 1)[0], {"score": 0.0, "max_score": 0.0})
-        t["score"] = round(t["score"] + float(i.get("score", 0)), 4)
-        t["max_score"] = round(t["max_score"] + float(i.get("max_score", 0)), 4)
-    return totals
+    return totals_by_exercise(
+        (i["id"].split(".", 1)[0], float(i.get("score", 0)), float(i.get("max_score", 0)))
+        for i in r.get("items", [])
+    )
 
 
 def _exercises(results: list[dict]) -> dict[str, dict]:
