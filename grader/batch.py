@@ -26,8 +26,7 @@ from tqdm import tqdm
 
 from . import jsontext
 from .out_folder import OutWriteError, claimed, make_out, writing_out
-from .pipeline import Grader, student_record
-from .records import ItemResult, SubmissionResult
+from .pipeline import Grader, grader_failure
 from .report import write_batch_reports, write_submission_report
 from .report.html import STUDENT_REPORT, write_student_report
 from .report.render import write_atomic
@@ -555,33 +554,6 @@ def _grade_and_write(grader: Grader, sub: Submission, out: Path) -> str:
     if _STOP.is_set():
         raise KeyboardInterrupt  # stopped during this grading: its result is not the student's
     return write_result(result, out / sub.slug)
-
-
-def grader_failure(grader: Grader, sub: Submission, detail: str) -> dict:
-    """A result for a submission the grader itself failed on: every item an error, zero score."""
-    items = [
-        ItemResult(
-            id=i,
-            exercise=grader.assignment.exercise_of(i),
-            status="error",
-            message="the grader failed on this submission (not your code's fault); "
-            "ask your TA to regrade",
-            extra={"grader_error": detail[-3000:]},
-        )
-        for i in grader.assignment.item_ids
-    ]
-    from .scoring import score_items
-
-    score_items(items, grader.rubric)
-    return SubmissionResult(
-        sub.name,
-        0.0,
-        sum(i.max_score for i in items),
-        items,
-        student=student_record(sub),
-        fingerprint="",
-        review=list(sub.review),
-    ).to_json()
 
 
 def write_result(result: dict, folder: Path) -> str:

@@ -272,13 +272,12 @@ class Grader:
         for item_id in self.assignment.item_ids:
             out.append(
                 by_id.get(item_id)
-                or ItemResult(
-                    id=item_id,
-                    exercise=self.assignment.exercise_of(item_id),
-                    status="error",
-                    message="the grader could not judge this item (an internal error, not your "
+                or unjudged_item(
+                    item_id,
+                    self.assignment.exercise_of(item_id),
+                    "the grader could not judge this item (an internal error, not your "
                     "code's fault; your TA has the details)",
-                    extra={"grader_error": crash or self._unfiled(item_id, by_id)},
+                    crash or self._unfiled(item_id, by_id),
                 )
             )
         return out, len(by_id.keys() & set(self.assignment.item_ids)) < len(out)
@@ -324,6 +323,44 @@ PUBLIC_ONLY_REVIEW = {
 # Review flags that grading raises, as against those reading the upload raised (Submission.review):
 # a result kept by a later run keeps these and takes that run's others (`Grader.discovered`).
 GRADING_FLAGS = frozenset({REVIEW_SLOW, PUBLIC_ONLY_REVIEW["flag"]})
+
+
+def grader_failure(grader: Grader, sub: Submission, detail: str) -> dict:
+    """result.json for a submission the grader itself failed on (`grade` raised, its process
+    died): every item an error, zero score, no fingerprint, so that the next run grades it."""
+    items = [
+        unjudged_item(
+            i,
+            grader.assignment.exercise_of(i),
+            "the grader failed on this submission (not your code's fault); ask your TA to regrade",
+            detail[-3000:],
+        )
+        for i in grader.assignment.item_ids
+    ]
+    score_items(items, grader.rubric)
+    return SubmissionResult(
+        sub.name,
+        0.0,
+        sum(i.max_score for i in items),
+        items,
+        student=student_record(sub),
+        fingerprint="",
+        review=list(sub.review),
+    ).to_json()
+
+
+def unjudged_item(item_id: str, exercise: str, message: str, detail: str) -> ItemResult:
+    """An item the grader, not the student's code, failed to judge: an error scoring 0 whose
+    `extra["grader_error"]` holds the grader's own account (a suite's traceback, an item no
+    suite filed). The report's grader errors, the summary's "regrade", Gradescope's
+    instructor-only test and `grader check` all find the grader's failure by that key."""
+    return ItemResult(
+        id=item_id,
+        exercise=exercise,
+        status="error",
+        message=message,
+        extra={"grader_error": detail},
+    )
 
 
 def student_record(sub: Submission) -> dict[str, Any]:

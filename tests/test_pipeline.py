@@ -421,3 +421,30 @@ def test_a_sandbox_that_ends_under_both_gradings_is_flagged_and_regraded_later(m
     assert len(kills) == 2 and kills[1] > kills[0]
     assert [f["flag"] for f in result["review"]] == ["public_only", "sandbox_ended"]
     assert result["fingerprint"] == ""
+
+
+def test_both_failures_of_the_grader_are_filed_as_its_readers_find_them(grader):
+    """A submission the grader failed on (batch: `grade` raised, its process died) and an item
+    no suite filed are both errors scoring 0 with the grader's account under `grader_error`,
+    one builder for both (pipeline.unjudged_item): the summary's "regrade", the report's grader
+    errors, Gradescope's instructor-only test and `grader check` find the failure by that key,
+    and a copy filing it otherwise would leave a grader bug scored as the student's."""
+    from grader.pipeline import grader_failure
+    from grader.report.summary import grader_failure as failure_line
+
+    ids = list(grader.assignment.item_ids)
+    late = {"flag": "late", "reason": "the upload came after the due date"}
+    detail = "x" * 4000 + "\nKeyError: the grader's own"
+    sub = Submission("broken", dict.fromkeys(grader.assignment.files), review=[late])
+    result = grader_failure(grader, sub, detail)
+    assert [i["id"] for i in result["items"]] == ids
+    assert {i["status"] for i in result["items"]} == {"error"}
+    assert [i["extra"] for i in result["items"]] == [{"grader_error": detail[-3000:]}] * len(ids)
+    assert result["score"] == 0 and result["max_score"] == grader.rubric.total
+    assert (result["fingerprint"], result["review"]) == ("", [late])
+    assert failure_line(result["items"]) == "KeyError: the grader's own"
+
+    items, unjudged = grader._complete([], {"suite_errors": ["Traceback\nImportError: a suite"]})
+    assert unjudged and [i.id for i in items] == ids
+    assert {(i.status, i.score) for i in items} == {("error", 0.0)}
+    assert failure_line([i.to_json() for i in items]) == "ImportError: a suite"

@@ -23,8 +23,8 @@ import pytest
 from conftest import RESULT_SCHEMA, ROOT, SOLUTIONS, STUBS, item, mutated, solution
 
 from grader import seeding
-from grader.batch import grader_failure
 from grader.examples import write_examples
+from grader.pipeline import grader_failure
 from grader.records import ItemResult, cut_message
 from grader.report import write_batch_reports, write_submission_report
 from grader.report.charts import HEAT_STOPS, heat_colour, heatmap, histogram, rate_bars
