@@ -839,18 +839,6 @@ class Found:
         return text if self.read_as == FOLDER else f"{text} (one student's upload? give --one)"
 
 
-def discover(
-    path: Path,
-    files: tuple[str, ...],
-    limits: UploadLimits | None = None,
-    *,
-    notebooks_are_students: bool = True,
-) -> tuple[list[Submission], bool]:
-    """Every submission under `path`, and whether it is a batch (`find`, for older callers)."""
-    found = find(path, files, limits, notebooks_are_students=notebooks_are_students)
-    return found.subs, found.is_batch
-
-
 def find(
     path: Path,
     files: tuple[str, ...],

@@ -5,8 +5,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:  # imported where used: this module is every test's
+    from grader.submissions import Submission
+    from grader.uploads import UploadLimits
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions" / "backprop-ninja"
@@ -16,6 +21,21 @@ STUBS = ROOT / "assignments" / "backprop-ninja"
 def solution(name: str) -> str:
     """The reference solution's source of `exercise1` etc."""
     return (SOLUTIONS / f"{name}.py").read_text()
+
+
+def discover(
+    path: Path,
+    files: tuple[str, ...],
+    limits: UploadLimits | None = None,
+    *,
+    notebooks_are_students: bool = True,
+) -> tuple[list[Submission], bool]:
+    """Every submission under `path`, and whether it is a batch: `find`'s answer in the two
+    parts most tests take apart (the grader itself reads the whole `Found`)."""
+    from grader.submissions import find
+
+    found = find(path, files, limits, notebooks_are_students=notebooks_are_students)
+    return found.subs, found.is_batch
 
 
 def mutated(name: str, old: str, new: str) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import SOLUTIONS, STUBS, mutated, solution
+from conftest import SOLUTIONS, STUBS, discover, mutated, solution
 
 from grader import seeding
 from grader.backprop_ninja.cases import PUBLIC
@@ -31,7 +31,6 @@ from grader.gradescope.package import PackageError, check_no_solutions, write_au
 from grader.gradescope.results import to_gradescope
 from grader.gradescope.run import upload_listing
 from grader.scoring import Rubric
-from grader.submissions import discover
 
 SCHEMA = json.loads((Path(__file__).parent / "gradescope_schema.json").read_text())
 FILES = ("exercise1.py", "exercise2.py", "exercise3.py")

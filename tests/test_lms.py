@@ -22,10 +22,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import STUBS, never_hangs, solution
+from conftest import STUBS, discover, never_hangs, solution
 
 from grader.batch import grade_batch
-from grader.submissions import discover
 
 FILES = ("exercise1", "exercise2", "exercise3")
 EX2 = solution("exercise2").encode()

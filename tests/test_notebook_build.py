@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, SOLUTIONS, STUBS
+from conftest import ROOT, SOLUTIONS, STUBS, discover
 from test_bundle import solution_lines
 
 from grader.backprop_ninja import ASSIGNMENT
@@ -27,7 +27,6 @@ from grader.notebook_file import read_notebook
 from grader.notebook_submissions import functions_of
 from grader.stubs import derived_are_current, write_derived
 from grader.student_text import render
-from grader.submissions import discover
 
 FILES = ("exercise1", "exercise2", "exercise3")
 ROW = re.compile(r"^  \w+ +\S+ +\d+/\d+")  # an item's row: name, verdict, cases

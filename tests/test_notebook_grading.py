@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from attacks.corpus import ATTACKS
-from conftest import solution
+from conftest import discover, solution
 from notebooks import filled_assignment_notebook, lecture_notebook, split_module
 from test_attacks import attack_grader, build, lab  # noqa: F401 (fixtures)
 from variants import ALTERNATIVES, MISTAKES
@@ -32,7 +32,7 @@ from grader.gradescope.results import to_gradescope
 from grader.report.html import render_report
 from grader.report.summary import attention
 from grader.scoring import Rubric
-from grader.submissions import Submission, discover
+from grader.submissions import Submission
 
 FILES = ("exercise1", "exercise2", "exercise3")
 # Attacks inside one function's body: cheating, lying, reaching out, crashing the worker.

@@ -11,11 +11,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import STUBS, solution
+from conftest import STUBS, discover, solution
 from notebooks import code, lecture_notebook, markdown, save
 
 from grader import notebook, notebook_file
-from grader.submissions import discover
 
 FILES = ("exercise1", "exercise2", "exercise3")
 COLAB_NAME = "Copy of backprop_ninja.ipynb"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import never_hangs, solution
+from conftest import discover, never_hangs, solution
 
 from grader import uploads
 from grader.batch import grade_batch
@@ -32,7 +32,6 @@ from grader.submissions import (
     Submission,
     SubmissionError,
     assign_folders,
-    discover,
     find,
     match_exercise,
     read_submission,
