@@ -112,12 +112,6 @@ class ItemResult:
     def to_json(self) -> dict[str, Any]:
         return {**self.__dict__, "cases": [c.to_json() for c in self.cases]}
 
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> ItemResult:
-        """An item as `to_json` wrote it (result.json's `items`), to score it again."""
-        cases = [CaseResult(**{k: v for k, v in c.items() if k != "passed"}) for c in d["cases"]]
-        return cls(**{**d, "cases": cases})
-
 
 @dataclass
 class SubmissionResult:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:  # imported where used: this module is every test's
+    from grader.records import ItemResult
     from grader.submissions import Submission
     from grader.uploads import UploadLimits
 
@@ -36,6 +37,14 @@ def discover(
 
     found = find(path, files, limits, notebooks_are_students=notebooks_are_students)
     return found.subs, found.is_batch
+
+
+def item_from_json(d: dict) -> ItemResult:
+    """An item as `ItemResult.to_json` wrote it (result.json's `items`), to score it again."""
+    from grader.records import CaseResult, ItemResult
+
+    cases = [CaseResult(**{k: v for k, v in c.items() if k != "passed"}) for c in d["cases"]]
+    return ItemResult(**{**d, "cases": cases})
 
 
 def mutated(name: str, old: str, new: str) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import SOLUTIONS, STUBS, discover, mutated, solution
+from conftest import SOLUTIONS, STUBS, discover, item_from_json, mutated, solution
 
 from grader import seeding
 from grader.backprop_ninja.cases import PUBLIC
@@ -744,13 +744,12 @@ def test_no_hidden_seed_reaches_the_student_even_with_the_details_shown(
 def rescored(result: dict, rubric_yaml: str, tmp_path: Path) -> tuple[dict, Rubric]:
     """The result with its items scored under another rubric, as the pipeline would score them."""
     from grader.assignment import load
-    from grader.records import ItemResult
     from grader.scoring import load_rubric, score_items
 
     path = tmp_path / "rubric.yaml"
     path.write_text(rubric_yaml)
     new_rubric = load_rubric(path, load().item_ids)
-    items = [ItemResult.from_json(i) for i in result["items"]]
+    items = [item_from_json(i) for i in result["items"]]
     score_items(items, new_rubric)
     return dict(result, items=[i.to_json() for i in items]), new_rubric
 

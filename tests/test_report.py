@@ -20,12 +20,21 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from conftest import RESULT_SCHEMA, ROOT, SOLUTIONS, STUBS, item, mutated, solution
+from conftest import (
+    RESULT_SCHEMA,
+    ROOT,
+    SOLUTIONS,
+    STUBS,
+    item,
+    item_from_json,
+    mutated,
+    solution,
+)
 
 from grader import seeding
 from grader.examples import write_examples
 from grader.pipeline import grader_failure
-from grader.records import ItemResult, cut_message
+from grader.records import cut_message
 from grader.report import write_batch_reports, write_submission_report
 from grader.report.charts import HEAT_STOPS, heat_colour, heatmap, histogram, rate_bars
 from grader.report.html import file_failure, item_view, student_safe, write_student_report
@@ -679,7 +688,7 @@ def test_a_result_without_exercise_totals_gets_the_ones_scoring_gives(graded):
 def elevenths(result: dict) -> dict:
     """`result` with each item given k/11 of its points (k its place mod 12: cases passed of
     eleven), totalled by the grader's own scoring: sums that float noise would show in."""
-    items = [ItemResult.from_json(i) for i in result["items"]]
+    items = [item_from_json(i) for i in result["items"]]
     for k, i in enumerate(items):
         i.score = round(i.max_score * (k % 12) / 11, 4)
     total = round(sum(i.score for i in items), 4)
