@@ -93,10 +93,10 @@ class TrainingRun:
     excused: list[str] = field(default_factory=list)
 
 
-def sgd_run(
-    session, steps: int = TRAIN_STEPS, cfg: Config = TRAIN_CFG, excused: Sequence[str] = ()
-) -> TrainingRun:
-    """`excused`: gradients (dW1, ...) already failed at one step: autograd supplies them here."""
+def sgd_run(session, excused: Sequence[str] = ()) -> TrainingRun:
+    """TRAIN_STEPS steps at TRAIN_CFG's sizes, the ones judging takes for the run's
+    (judging._at_run_sizes: a gradient failing there is excused). `excused`: gradients (dW1,
+    ...) already failed at one step: autograd supplies them here."""
     excused = [g for g in spec.EXERCISE3_GRADS if g in set(excused)]
     judged = [k for k in model.PARAMS if "d" + k not in excused]
     if not judged:
@@ -107,7 +107,7 @@ def sgd_run(
             "yours to judge (each gradient item already says what is wrong)",
             excused=excused,
         )
-    start, batches, ref = reference_run(cfg, steps)
+    start, batches, ref = reference_run(TRAIN_CFG, TRAIN_STEPS)
     moved = {k: (ref[k] - start[k].double()).abs().max().item() for k in model.PARAMS}
     # b1's true update is zero (batchnorm subtracts it out): judged on the others' scale, and
     # alone it judges nothing (zeros pass), so a run left with only such parameters fails.
@@ -127,7 +127,7 @@ def sgd_run(
     params = {k: t.double() for k, t in start.items()}
     for step, (Xb, Yb) in enumerate(batches):
         current = {k: p.to(start[k].dtype) for k, p in params.items()}
-        grads = _student_grads(session, cfg, current, Xb, Yb, excused)
+        grads = _student_grads(session, TRAIN_CFG, current, Xb, Yb, excused)
         if isinstance(grads, Outcome):
             message = grads.message if grads.whole_file else f"step {step + 1}: {grads.message}"
             return TrainingRun(False, grads.status, message, step, excused=excused)
@@ -150,9 +150,9 @@ def sgd_run(
         return TrainingRun(
             False,
             "failed",
-            f"after {steps} SGD steps {worst} has drifted from "
+            f"after {TRAIN_STEPS} SGD steps {worst} has drifted from "
             f"autograd's run by {per_param[worst]:.2g} of its update{note}",
-            steps,
+            TRAIN_STEPS,
             per_param[worst],
             per_param,
             excused,
@@ -160,8 +160,8 @@ def sgd_run(
     return TrainingRun(
         True,
         "passed",
-        f"{steps} SGD steps track autograd's run{note}",
-        steps,
+        f"{TRAIN_STEPS} SGD steps track autograd's run{note}",
+        TRAIN_STEPS,
         per_param[worst],
         per_param,
         excused,

@@ -147,14 +147,14 @@ class TrainingRun:
     val_loss: float | None = None
 
 
-def sgd_run(session: Session, steps: int = TRAIN_STEPS) -> TrainingRun:
+def sgd_run(session: Session) -> TrainingRun:
     g = torch.Generator().manual_seed(TRAIN_SEED)
     start = init_params(g)
     X, Y = dataset()
     # Float64 master weights, a float32 forward: the drift is the gradients' error alone.
     params = {k: t.double() for k, t in start.items()}
     ref = {k: t.double().requires_grad_() for k, t in start.items()}
-    for step in range(steps):
+    for step in range(TRAIN_STEPS):
         ix = torch.randint(0, X.shape[0], (BATCH,), generator=g)
         Xb, Yb = X[ix], Y[ix]
         grads = student_grads(session, {k: t.float() for k, t in params.items()}, Xb, Yb)
@@ -178,15 +178,15 @@ def sgd_run(session: Session, steps: int = TRAIN_STEPS) -> TrainingRun:
         return TrainingRun(
             False,
             "failed",
-            f"after {steps} SGD steps {worst} has drifted from autograd's run by "
+            f"after {TRAIN_STEPS} SGD steps {worst} has drifted from autograd's run by "
             f"{per_param[worst]:.2g} of its update",
-            steps,
+            TRAIN_STEPS,
             per_param[worst],
             per_param,
             val,
         )
-    msg = f"{steps} SGD steps of the WaveNet track autograd's run"
-    return TrainingRun(True, "passed", msg, steps, per_param[worst], per_param, val)
+    msg = f"{TRAIN_STEPS} SGD steps of the WaveNet track autograd's run"
+    return TrainingRun(True, "passed", msg, TRAIN_STEPS, per_param[worst], per_param, val)
 
 
 def student_grads(session: Session, p: dict, Xb, Yb) -> dict[str, torch.Tensor] | Outcome:
