@@ -38,6 +38,9 @@ MAX_FIELD_CHARS = 1000
 # 16 MiB of `- &aN x` lines would otherwise keep three million of them.
 MAX_ANCHORS = 10_000
 PERSON_FIELDS = ("name", "email", "sid")
+# How a group's names, emails and SIDs are joined in one field each (the summary splits a
+# result without `members` at it).
+MEMBER_SEPARATOR = "; "
 
 Person = dict[str, str]
 
@@ -68,7 +71,9 @@ def fields_of(people: list[Person]) -> dict:
     """A submission's student fields: each of name, email and SID joined over its people, and
     the people apart (`members`): gradebook rows come from those, never from splitting the
     joined fields again, which a name holding "; " would split into a person nobody is."""
-    fields: dict = {k: "; ".join(p[k] for p in people if p.get(k)) for k in PERSON_FIELDS}
+    fields: dict = {
+        k: MEMBER_SEPARATOR.join(p[k] for p in people if p.get(k)) for k in PERSON_FIELDS
+    }
     fields["members"] = people
     return {k: v for k, v in fields.items() if v}
 

@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from .. import jsontext
 from ..choosing import MISSING_BESIDE, NOTHING_FOUND, UPLOAD_HELD
+from ..export_metadata import MEMBER_SEPARATOR
 from ..scoring import totals_by_exercise
 from ..valid_text import no_controls
 from .charts import NO_SHARE, histogram, rate_bars, share_percent
@@ -371,8 +372,6 @@ GRADEBOOK_KEYS = ("name", "email", "sid")
 # grades.csv's last column: `yes` where the input marked the submission late, which a score
 # alone never shows and a late policy needs beside it.
 LATE_COLUMN = "late"
-# How an export joins a group's members in one field (grader/export_metadata.py).
-MEMBER_SEPARATOR = "; "
 
 
 def gradebook_csv(results: list[dict]) -> str:
