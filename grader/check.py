@@ -31,11 +31,11 @@ def run_check(folder: Path) -> int:
     if any((i.get("extra") or {}).get("grader_error") for i in items):
         # The table says "your TA has the details": here they are, for whoever runs it (the
         # report's package is imported only then: `grader check` stays quick).
-        from .report.summary import grader_failure
+        from .report.summary import first_grader_error
 
         click.echo(
             "\nThe grader could not judge some items (its suites, not these files): "
-            + grader_failure(items)
+            + first_grader_error(items)
         )
     return 0
 

@@ -430,7 +430,7 @@ def test_both_failures_of_the_grader_are_filed_as_its_readers_find_them(grader):
     errors, Gradescope's instructor-only test and `grader check` find the failure by that key,
     and a copy filing it otherwise would leave a grader bug scored as the student's."""
     from grader.pipeline import grader_failure
-    from grader.report.summary import grader_failure as failure_line
+    from grader.report.summary import first_grader_error
 
     ids = list(grader.assignment.item_ids)
     late = {"flag": "late", "reason": "the upload came after the due date"}
@@ -442,9 +442,9 @@ def test_both_failures_of_the_grader_are_filed_as_its_readers_find_them(grader):
     assert [i["extra"] for i in result["items"]] == [{"grader_error": detail[-3000:]}] * len(ids)
     assert result["score"] == 0 and result["max_score"] == grader.rubric.total
     assert (result["fingerprint"], result["review"]) == ("", [late])
-    assert failure_line(result["items"]) == "KeyError: the grader's own"
+    assert first_grader_error(result["items"]) == "KeyError: the grader's own"
 
     items, unjudged = grader._complete([], {"suite_errors": ["Traceback\nImportError: a suite"]})
     assert unjudged and [i.id for i in items] == ids
     assert {(i.status, i.score) for i in items} == {("error", 0.0)}
-    assert failure_line([i.to_json() for i in items]) == "ImportError: a suite"
+    assert first_grader_error([i.to_json() for i in items]) == "ImportError: a suite"

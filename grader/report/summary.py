@@ -267,7 +267,7 @@ def attention(r: dict) -> list[str]:
         why.append(f"{ex}.py could not be used, every item errored ({gist(message)[:120]})")
     lacking = nothing_found(items, files)
     why += [f"{ex}.py {what} ({reason[:160]})" for ex, (what, reason) in lacking.items()]
-    failure = grader_failure(items)
+    failure = first_grader_error(items)
     if failure:
         why.append(f"the grader failed on some items ({failure}): regrade")
     timed_out = [str(i.get("id", "")) for i in items if i.get("status") == "timeout"]
@@ -357,7 +357,7 @@ def nothing_found(items: list[dict], files: dict[str, str]) -> dict[str, tuple[s
 _CASES_PASSED = re.compile(r"^(step \d+: |\d+/\d+ cases passed; on a (public|hidden) case: )")
 
 
-def grader_failure(items: list[dict]) -> str:
+def first_grader_error(items: list[dict]) -> str:
     """The last line of the first grader error among `items` (a suite's ImportError, an item
     no suite filed), in a few words; "" when the grader judged every item. The TA reads it in
     the summary: the bare "the grader failed" hid a suite that cannot run at all."""
