@@ -327,7 +327,9 @@ GRADING_FLAGS = frozenset({REVIEW_SLOW, PUBLIC_ONLY_REVIEW["flag"]})
 
 def grader_failure(grader: Grader, sub: Submission, detail: str) -> dict:
     """result.json for a submission the grader itself failed on (`grade` raised, its process
-    died): every item an error, zero score, no fingerprint, so that the next run grades it."""
+    died): every item an error, zero score, no fingerprint, so that the next run grades it;
+    each exercise's totals as a graded result has them (a reader of result.json, Gradescope's
+    exercise lines among them, finds the same keys whatever happened)."""
     items = [
         unjudged_item(
             i,
@@ -343,6 +345,7 @@ def grader_failure(grader: Grader, sub: Submission, detail: str) -> dict:
         0.0,
         sum(i.max_score for i in items),
         items,
+        exercises=exercise_totals(items),
         student=student_record(sub),
         fingerprint="",
         review=list(sub.review),

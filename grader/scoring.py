@@ -182,7 +182,8 @@ def totals_by_exercise(
     """The sums of (exercise, score, max_score) triples by exercise, in first-seen order, each
     step rounded to an item score's 4 decimals. The one sum of an exercise's points: result.json
     holds it, and the class summary and grades.csv make it from the items of a result without
-    it (a grader failure's); two copies of the sum could part, and the gradebook with them."""
+    it (a grader failure's, as versions before December 2026 wrote it); two copies of the sum
+    could part, and the gradebook with them."""
     totals: dict[str, dict[str, float]] = {}
     for exercise, score, max_score in parts:
         t = totals.setdefault(exercise, {"score": 0.0, "max_score": 0.0})

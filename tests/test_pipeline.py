@@ -442,6 +442,10 @@ def test_both_failures_of_the_grader_are_filed_as_its_readers_find_them(grader):
     assert [i["extra"] for i in result["items"]] == [{"grader_error": detail[-3000:]}] * len(ids)
     assert result["score"] == 0 and result["max_score"] == grader.rubric.total
     assert (result["fingerprint"], result["review"]) == ("", [late])
+    exercises = dict.fromkeys(grader.assignment.exercise_of(i) for i in ids)
+    assert list(result["exercises"]) == list(exercises)
+    assert {e["score"] for e in result["exercises"].values()} == {0.0}
+    assert sum(e["max_score"] for e in result["exercises"].values()) == grader.rubric.total
     assert first_grader_error(result["items"]) == "KeyError: the grader's own"
 
     items, unjudged = grader._complete([], {"suite_errors": ["Traceback\nImportError: a suite"]})
