@@ -76,7 +76,8 @@ def plan_call(
             [],
             Outcome(
                 "error",
-                f"`{func}` takes {_some(passed)} by position after {kept!r}, which keeps its "
+                f"`{func}` takes {_some(passed)} by position after {_quoted(kept)}, which keeps "
+                "its "
                 "default; declare them by name (without the `/`)",
             ),
         )
@@ -102,5 +103,17 @@ def _refusal(
 def _some(names: list[str], limit: int = 12) -> str:
     """The first names, quoted, and how many more: a signature of thousands of made-up
     parameters once put each of them in every case's message (a 12 MB report)."""
-    shown = ", ".join(map(repr, names[:limit]))
+    shown = ", ".join(map(_quoted, names[:limit]))
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+NAME_SHOWN = 40  # characters of a student's parameter name quoted in a message
+
+
+def _quoted(name: str) -> str:
+    """A parameter's name as a message quotes it: whole, or its start and its length. One
+    parameter of 9,000 characters in each of 26 functions made result.json and report.html
+    each more than twice the size of the upload, every case's message quoting it whole."""
+    if len(name) <= NAME_SHOWN:
+        return repr(name)
+    return f"{name[:NAME_SHOWN]!r}... ({len(name):,} characters)"
