@@ -865,6 +865,32 @@ def test_gradescope_768_mb_leaves_no_room_for_a_700_mb_allocation(tmp_path) -> N
     assert cgroup.room() < 700 * MiB
 
 
+def test_inactive_page_cache_is_not_counted_as_used(tmp_path) -> None:
+    """Usage counts the page cache of every file the container read (torch's libraries, a
+    batch's earlier uploads), which the kernel reclaims before any OOM kill: a container whose
+    cache had filled gave every new student process the 32 MiB floor (red team). The inactive
+    file pages come off; active ones and a malformed memory.stat count as used."""
+    from grader.sandbox.memory import FLOOR, container_memory
+
+    stat = "anon 300000000\nfile 400000000\nactive_file 50000000\ninactive_file 350000000"
+    files = {"memory.max": str(768 * MiB), "memory.current": "700000000", "memory.stat": stat}
+    root, own = _cgroup_files(tmp_path, "0::/\n", files)
+    assert container_memory(root, own).usage == 350_000_000
+    assert container_memory(root, own).room() == 768 * MiB - 350_000_000 - 96 * MiB
+    root, own = _cgroup_files(tmp_path, "0::/\n", dict(files, **{"memory.stat": "inactive_file x"}))
+    assert container_memory(root, own).room() == FLOOR
+    v1 = {  # v1's usage counts the descendants' pages too: their total is the one to take off
+        "memory/memory.limit_in_bytes": str(768 * MiB),
+        "memory/memory.usage_in_bytes": "700000000",
+        "memory/memory.stat": "inactive_file 1000\ntotal_inactive_file 350000000",
+    }
+    root, own = _cgroup_files(tmp_path, "4:memory:/docker/abc\n", v1)
+    assert container_memory(root, own).usage == 350_000_000
+    stale = {"memory.max": str(768 * MiB), "memory.current": "100", "memory.stat": stat}
+    root, own = _cgroup_files(tmp_path, "0::/\n", stale)  # counts read at different instants
+    assert container_memory(root, own).usage == 0
+
+
 def test_the_tightest_limit_of_the_cgroup_and_its_ancestors_counts(tmp_path) -> None:
     from grader.sandbox.memory import FLOOR, container_memory
 

@@ -8,7 +8,10 @@ is cut to what the cgroup has left, less a margin for the grader's own growth.
 
 Reads cgroup v2 (`memory.max`, `memory.current`) and v1 (`memory.limit_in_bytes`,
 `memory.usage_in_bytes`), at the process's own cgroup and every ancestor (a parent's limit
-binds its children), taking the tightest.
+binds its children), taking the tightest. Usage leaves out the cgroup's inactive file pages
+(`memory.stat`), as the kernel reclaims them before it kills anything: the page cache of
+files read once (torch's libraries, earlier students' files in a batch) counted as used
+memory, and a container whose cache filled gave every new student process the floor.
 """
 
 from __future__ import annotations
@@ -60,8 +63,27 @@ def _limits(mount: Path, path: str, limit_file: str, usage_file: str) -> list[Cg
     for folder in dict.fromkeys(folders):
         limit, usage = _read(folder / limit_file), _read(folder / usage_file)
         if limit is not None and limit < UNLIMITED:
-            out.append(Cgroup(limit, usage or 0))
+            out.append(Cgroup(limit, max((usage or 0) - _reclaimable(folder), 0)))
     return out
+
+
+# memory.stat's count of file pages not used lately: v1 names the cgroup's own and its
+# descendants' `total_inactive_file` (usage_in_bytes counts both), v2 has one count.
+INACTIVE_FILE_KEYS = ("total_inactive_file", "inactive_file")
+
+
+def _reclaimable(folder: Path) -> int:
+    """Bytes of the cgroup's usage that are inactive page cache (0 where unknown): what
+    `docker stats` and the kubelet leave out of a container's working set too."""
+    try:
+        lines = (folder / "memory.stat").read_text().splitlines()
+    except OSError:
+        return 0
+    counts = dict((line.split() + ["", ""])[:2] for line in lines)
+    for key in INACTIVE_FILE_KEYS:
+        if counts.get(key, "").isdigit():
+            return int(counts[key])
+    return 0
 
 
 def _read(file: Path) -> int | None:
