@@ -260,24 +260,38 @@ def shape_message(got: torch.Size, want: torch.Size, arguments: Iterable[object]
         return msg + " (transposed? check the order of the matrix product)"
     if _broadcast_into(want, got):
         return msg + " (did you sum over the broadcast dimension?)"
-    summed, wanted = _kept_dimension(got), _kept_dimension(want)
-    if summed is not None and wanted is not None and summed != wanted:
-        return msg + f" (summed over dim {summed} where this gradient sums over dim {wanted}?)"
-    other = _other_dimensions(got, want, arguments)
-    if other is not None:
+    sums = _wrong_sum(got, want, arguments)
+    if sums is not None:
         return (
-            msg
-            + f" (summed over {_dims(other[0])} where this gradient sums over {_dims(other[1])}?)"
+            msg + f" (summed over {_dims(sums[0])} where this gradient sums over {_dims(sums[1])}?)"
         )
     if torch.Size(got).numel() == torch.Size(want).numel():
         return msg + " (same number of elements: a view or reshape of the right values?)"
     return msg
 
 
+def _wrong_sum(
+    got: torch.Size, want: torch.Size, arguments: Iterable[object]
+) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """(the dimensions the answer summed over, those this gradient sums over), or None: as the
+    call's arguments read them where they read one way, else as the two shapes' own size-1
+    dimensions do where no argument reads otherwise."""
+    readings = _other_dimensions(got, want, arguments)
+    if len(readings) == 1:
+        return next(iter(readings))
+    summed, wanted = _kept_dimension(got), _kept_dimension(want)
+    if summed is None or wanted is None or summed == wanted:
+        return None
+    guess = ((summed,), (wanted,))
+    return guess if not readings or guess in readings else None
+
+
 def _kept_dimension(shape: torch.Size) -> int | None:
     """The dimension a 2-D `sum(dim, keepdim=True)` ran over: its one dimension of size 1, or
     None. A gradient of shape (1, h) that came back (n, 1) was summed over the other dimension
-    (`.sum(1, keepdim=True)` for `.sum(0, keepdim=True)`), a slip the shapes alone show."""
+    (`.sum(1, keepdim=True)` for `.sum(0, keepdim=True)`), a slip the shapes alone show where no
+    argument of the call holds them (one that does tells the sum better: x of (6, 1, 4) summed
+    over dim 2 for dim 0 gives (6, 1) for (1, 4), which the size-1 dimension read as dim 1)."""
     if len(shape) != 2 or (shape[0] == 1) == (shape[1] == 1):
         return None
     return 0 if shape[0] == 1 else 1
@@ -285,23 +299,24 @@ def _kept_dimension(shape: torch.Size) -> int | None:
 
 def _other_dimensions(
     got: torch.Size, want: torch.Size, arguments: Iterable[object]
-) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
-    """(the dimensions the answer summed over, those this gradient sums over), read from the
-    call's arguments, or None. `db2 = dlogits.sum(1)` returns (n,) where (vocab_size,) is
-    expected, with no size-1 dimension to tell it by: both are what is left of dlogits's
-    (n, vocab_size), each with the other dimension summed away. Said only when the arguments
-    read one way: an argument that holds both shapes in two ways (a square one), or two that
-    hold them differently, leave the sum unknown, and the message names none."""
+) -> set[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Each (dimensions the answer summed over, those this gradient sums over) the call's
+    arguments read: none where no argument holds both shapes, and the reading stops at a
+    second. `db2 = dlogits.sum(1)` returns (n,) where (vocab_size,) is expected, with no size-1
+    dimension to tell it by: both are what is left of dlogits's (n, vocab_size), each with the
+    other dimension summed away. Said only when the arguments read one way: an argument that
+    holds both shapes in two ways (a square one), or two that hold them differently, leave the
+    sum unknown, and the message names none."""
     kept_got, kept_want = _squeezed(got), _squeezed(want)
+    readings: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
     if not kept_got or not kept_want:
-        return None  # everything summed away is another slip than a dimension kept
-    readings = set()
+        return readings  # everything summed away is another slip than a dimension kept
     for value in arguments:
         if isinstance(value, torch.Tensor) and len(value.shape) >= 2:
             readings |= _sums_between(tuple(value.shape), kept_got, kept_want)
             if len(readings) > 1:
-                return None
-    return readings.pop() if readings else None
+                break
+    return readings
 
 
 def _sums_between(

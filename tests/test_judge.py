@@ -8,7 +8,10 @@ mistake at least ten times outside it (the numbers are quoted in grader/judge.py
 from __future__ import annotations
 
 import functools
+import itertools
 import json
+import random
+import re
 import subprocess
 import sys
 
@@ -20,7 +23,15 @@ from grader import judge as judge_module
 from grader.backprop_ninja import spec
 from grader.backprop_ninja.cases import build_case, cases
 from grader.backprop_ninja.model import Config
-from grader.judge import TOLERANCE, diff_map, judge, largest_magnitude, not_finite
+from grader.judge import (
+    TOLERANCE,
+    _fmt,
+    diff_map,
+    judge,
+    largest_magnitude,
+    not_finite,
+    shape_message,
+)
 from grader.sandbox.client import NotATensor
 
 TOL32 = TOLERANCE[torch.float32]
@@ -245,6 +256,65 @@ def test_any_other_wrong_shape_names_both_shapes():
     v = judged(value(torch.ones(5, 7)), torch.ones(3, 2, dtype=torch.float64))
     assert not v.passed
     assert v.message == "wrong shape: returned (5, 7), expected (3, 2)"
+
+
+def _sums_that_give(argument: tuple[int, ...], got, want) -> set:
+    """Brute force over every pair of sums of `argument`: (dims summed to leave `got`, dims
+    summed to leave `want`), size-1 dimensions aside."""
+    sized = [i for i, d in enumerate(argument) if d != 1]
+    subsets = [s for k in range(1, len(sized) + 1) for s in itertools.combinations(sized, k)]
+    left = {s: tuple(argument[i] for i in sized if i not in s) for s in subsets}
+    g, w = squeezed(got), squeezed(want)
+    return {(a, b) for a in subsets for b in subsets if left[a] == g and left[b] == w}
+
+
+def squeezed(shape) -> tuple[int, ...]:
+    return tuple(d for d in shape if d != 1)
+
+
+TRIALS = 4000
+NAMED_SUM = re.compile(
+    r"summed over dims? ([\d, and]+) where this gradient sums over dims? ([\d, and]+)\?"
+)
+
+
+def test_a_named_sum_is_one_the_call_s_arguments_hold_wherever_they_hold_one():
+    """Over random arguments and two different sums of one of them (with keepdim or without), and
+    random shapes besides: the message never raises, and a sum it names is one of an argument
+    that gives both shapes, wherever one does. The answer's size-1 dimension alone named the
+    wrong one: x of (6, 1, 4), x.sum(2) for x.sum(0), was told 'summed over dim 1 where this
+    gradient sums over dim 0?', a dimension of size 1 that no sum changes."""
+    rng = random.Random(1)
+    checked = 0
+    for _ in range(TRIALS):
+        argument = tuple(rng.choice((1, 1, 2, 3, 4)) for _ in range(rng.randint(1, 4)))
+        others = [
+            tuple(rng.choice((1, 2, 3, 5)) for _ in range(rng.randint(0, 3)))
+            for _ in range(rng.randint(0, 2))
+        ]
+        shapes = []
+        for _ in range(2):
+            dims = rng.sample(range(len(argument)), rng.randint(1, len(argument)))
+            shapes.append(torch.empty(argument, device="meta").sum(dims, rng.random() < 0.5).shape)
+        if rng.random() < 0.2:  # any shape at all
+            shapes[rng.randrange(2)] = torch.Size(
+                rng.choice((0, 1, 2, 3)) for _ in range(rng.randint(0, 3))
+            )
+        got, want = shapes
+        if squeezed(got) == squeezed(want):
+            continue
+        arguments = [3, *(torch.ones(a) for a in [argument, *others])]
+        message = shape_message(got, want, arguments)
+        assert message.startswith(f"wrong shape: returned {_fmt(got)}, expected {_fmt(want)}")
+        named = NAMED_SUM.search(message)
+        held = set().union(
+            *(_sums_that_give(a, got, want) for a in [argument, *others] if len(a) >= 2)
+        )
+        if named and held:
+            said = tuple(tuple(map(int, re.findall(r"\d+", g))) for g in named.groups())
+            assert said in held, (argument, others, message)
+            checked += 1
+    assert checked >= 100  # named sums enough to hold to this (130 of the seed's draws)
 
 
 # Dtypes
