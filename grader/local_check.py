@@ -233,8 +233,29 @@ def no_answer(seconds: float) -> str:
 def student_traceback(e: BaseException, path: Path) -> str:
     """The traceback with the check's own frames cut out, as the grader shows it."""
     frames = [f for f in traceback.extract_tb(_TRACEBACK(e)) if f.filename == str(path)]
-    lines = traceback.format_list(frames) + _exception_lines(e)
-    return ("Traceback (most recent call last):\n" + "".join(lines))[-4000:]
+    return bounded_traceback(traceback.format_list(frames), "".join(_exception_lines(e)))
+
+
+# A traceback as a report keeps it: at most TRACEBACK_CHARS, the exception's own words at most
+# EXCEPTION_CHARS of them (their start, which names the type, and the end of their last line),
+# frames past the rest dropped from the oldest. Its last TRACEBACK_CHARS alone kept neither
+# the heading, nor a frame, nor the type where the words ran long (`assert ok, (dx, x)`, whose
+# tensors print in 6,000 characters: the report showed the tail of a tensor, nothing else).
+TRACEBACK_CHARS = 4000
+EXCEPTION_CHARS = 2000
+
+
+def bounded_traceback(frames: list[str], words: str) -> str:
+    """The heading, the frames that fit (the latest), and the exception's words, cut: a copy of
+    the sandbox worker's, so that the check shows what the grader does."""
+    if len(words) > EXCEPTION_CHARS:
+        end = words.rstrip("\n").rpartition("\n")[2][-(EXCEPTION_CHARS // 4) :] + "\n"
+        start = EXCEPTION_CHARS - len(end) - 60  # room for the mark
+        words = f"{words[:start]} [... {len(words) - start - len(end)} characters cut ...]\n{end}"
+    heading = "Traceback (most recent call last):\n"
+    stack = "".join(frames)
+    room = TRACEBACK_CHARS - len(heading) - len(words)
+    return heading + stack[max(len(stack) - room, 0) :] + words
 
 
 # Read as the interpreter keeps them, not through a student class's own properties.

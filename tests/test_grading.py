@@ -608,6 +608,25 @@ def test_a_traceback_shows_the_student_s_lines_and_none_of_torch_s(grade):
         assert line in message["message"] and "site-packages" not in message["message"]
 
 
+def test_a_long_exception_keeps_the_heading_the_student_s_line_and_its_type(grade):
+    """`assert ok, (dlogits, logits)` prints its tensors in thousands of characters: the
+    traceback's last 4,000 were kept, the tail of a tensor, with no heading, no line of the
+    student's and no exception type (the table's row read `ERROR 4.4440e-02,`)."""
+    long = mutated(
+        "exercise2",
+        "    dlogits = F.softmax(logits, 1)\n",
+        "    dlogits = F.softmax(logits, 1)\n"
+        "    assert False, 'start ' + 'x' * 9000 + ' the end'\n",
+    )
+    message = item(grade(submission(exercise2=long)), "exercise2.dlogits")["message"]
+    assert "Traceback (most recent call last):" in message, message[:300]
+    trace = message[message.index("Traceback (most recent call last):") :]
+    assert len(trace) <= 4000, len(trace)
+    assert 'File "exercise2.py", line ' in trace and "assert False, 'start '" in trace, trace
+    assert "AssertionError: start xxx" in trace and trace.rstrip().endswith("xxx the end"), trace
+    assert "characters cut ...]" in trace
+
+
 def test_code_that_could_hide_autograd_is_refused_in_words_that_say_so(grade):
     """`print(locals())` is no autograd: the message says what the grader refuses and why,
     not that the student computed gradients with autograd."""

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import STUBS, mutated, solution
+from conftest import ROOT, STUBS, mutated, solution
 from test_lms import zipped
 
 from grader.backprop_ninja.spec import EXERCISE2
@@ -996,6 +996,42 @@ SCENARIOS = {
         ("WRONG", "this is dW1, right, in dC's place"),
     ),
 }
+
+
+def test_the_check_cuts_a_long_traceback_as_the_grader_does(tmp_path: Path) -> None:
+    """A long exception keeps the heading, the student's line and the type in the check as in
+    the grader (tests/test_grading.py): its last 4,000 characters were kept, the tail of the
+    message alone. The worker's copy of the cut is the check's, word for word."""
+    from grader import local_check
+
+    path = tmp_path / "exercise1.py"
+    code = compile(
+        "def f():\n    raise ValueError('start ' + 'x' * 9000 + ' the end')\n", str(path), "exec"
+    )
+    space: dict = {}
+    exec(code, space)  # noqa: S102 - the test's own line, compiled under a student's file name
+    try:
+        space["f"]()
+    except ValueError as e:
+        trace = local_check.student_traceback(e, path)
+    assert trace.startswith("Traceback (most recent call last):\n"), trace[:200]
+    assert f'File "{path}", line 2, in f' in trace and "ValueError: start xxx" in trace, trace
+    assert trace.rstrip().endswith("xxx the end") and len(trace) <= 4000
+    worker = ast.parse((ROOT / "grader/sandbox/inside/worker.py").read_text())
+    check = ast.parse((ROOT / "grader/local_check.py").read_text())
+    assert _definitions(worker, "bounded_traceback") == _definitions(check, "bounded_traceback")
+
+
+def _definitions(module: ast.Module, function: str) -> list[str]:
+    """A function's body without its docstring, and the module's TRACEBACK_CHARS and
+    EXCEPTION_CHARS, as ast dumps."""
+    found = []
+    for node in module.body:
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            found += [ast.dump(n) for n in node.body[1:]]
+        elif isinstance(node, ast.Assign) and ast.unparse(node.targets[0]).endswith("_CHARS"):
+            found.append(ast.dump(node))
+    return found
 
 
 @pytest.fixture(scope="module")

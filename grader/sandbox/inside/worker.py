@@ -269,11 +269,31 @@ def _student_traceback(e: BaseException) -> str:
     local_check.student_traceback writes it. Torch's frames (a `.backward()` that ran into the
     autograd ban, an error raised inside `F.cross_entropy`) named the grading machine's paths
     to its packages, `/work/.venv/lib/python3.11/site-packages/torch/_tensor.py`, where the
-    student's check showed their lines alone."""
+    student's check showed their lines alone (local_check.bounded_traceback is a copy of this
+    module's: the sandbox imports nothing of the grader's)."""
     frames = [f for f in traceback.extract_tb(_TRACEBACK(e)) if f.filename in _STUDENT_FILES]
-    lines = traceback.format_list(frames) + _exception_lines(e)
-    text = "Traceback (most recent call last):\n" + "".join(lines)
-    return text[-4000:]
+    return bounded_traceback(traceback.format_list(frames), "".join(_exception_lines(e)))
+
+
+# A traceback as a report keeps it: at most TRACEBACK_CHARS, the exception's own words at most
+# EXCEPTION_CHARS of them (their start, which names the type, and the end of their last line),
+# frames past the rest dropped from the oldest. Its last TRACEBACK_CHARS alone kept neither
+# the heading, nor a frame, nor the type where the words ran long (`assert ok, (dx, x)`, whose
+# tensors print in 6,000 characters: the report showed the tail of a tensor, nothing else).
+TRACEBACK_CHARS = 4000
+EXCEPTION_CHARS = 2000
+
+
+def bounded_traceback(frames: list[str], words: str) -> str:
+    """The heading, the frames that fit (the latest), and the exception's words, cut."""
+    if len(words) > EXCEPTION_CHARS:
+        end = words.rstrip("\n").rpartition("\n")[2][-(EXCEPTION_CHARS // 4) :] + "\n"
+        start = EXCEPTION_CHARS - len(end) - 60  # room for the mark
+        words = f"{words[:start]} [... {len(words) - start - len(end)} characters cut ...]\n{end}"
+    heading = "Traceback (most recent call last):\n"
+    stack = "".join(frames)
+    room = TRACEBACK_CHARS - len(heading) - len(words)
+    return heading + stack[max(len(stack) - room, 0) :] + words
 
 
 _TRACEBACK = BaseException.__dict__["__traceback__"].__get__
