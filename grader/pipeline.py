@@ -343,7 +343,7 @@ def grader_failure(grader: Grader, sub: Submission, detail: str) -> dict:
     return SubmissionResult(
         sub.name,
         0.0,
-        sum(i.max_score for i in items),
+        round(sum(i.max_score for i in items), 4),  # as a graded result's: no float noise
         items,
         exercises=exercise_totals(items),
         student=student_record(sub),

@@ -423,6 +423,25 @@ def test_a_sandbox_that_ends_under_both_gradings_is_flagged_and_regraded_later(m
     assert result["fingerprint"] == ""
 
 
+def test_a_grader_failure_s_max_score_is_a_graded_result_s(grader):
+    """A graded result's max_score is its items' sum rounded to an item score's 4 decimals; a
+    grader failure's was the bare sum, so under a rubric of 0.1 points an item it read
+    3.600000000000002 where every graded submission read 3.6 (results.json's max_score on
+    Gradescope, and the summary's largest max_score, took the noise)."""
+    from types import SimpleNamespace
+
+    from grader.pipeline import grader_failure
+    from grader.scoring import ItemRule, Rubric
+
+    ids = grader.assignment.item_ids
+    tenths = Rubric({i: ItemRule(0.1, "share_of_cases", "visible") for i in ids}, "hidden")
+    assert sum(r.points for r in tenths.rules.values()) != round(0.1 * len(ids), 4)
+    failing_grader = SimpleNamespace(assignment=grader.assignment, rubric=tenths)
+    sub = Submission("broken", dict.fromkeys(grader.assignment.files))
+    result = grader_failure(failing_grader, sub, "KeyError: the grader's own")
+    assert result["max_score"] == round(0.1 * len(ids), 4)
+
+
 def test_both_failures_of_the_grader_are_filed_as_its_readers_find_them(grader):
     """A submission the grader failed on (batch: `grade` raised, its process died) and an item
     no suite filed are both errors scoring 0 with the grader's account under `grader_error`,
