@@ -156,10 +156,12 @@ def _points(value: object, item_id: str, path: Path) -> float:
 
 
 def score_items(items: list[ItemResult], rubric: Rubric) -> None:
-    """Fill in each item's score and max_score from its cases and its rule."""
+    """Fill in each item's score and max_score from its cases and its rule, both to 4 decimals:
+    points of more (33.3333333, 100 split three ways) gave a full pass 33.3333 of them, and a
+    perfect submission 99.9999 of 100."""
     for item in items:
         rule = rubric.rules.get(item.id, ItemRule(0.0, "share_of_cases", "visible"))
-        item.max_score = rule.points
+        item.max_score = round(rule.points, 4)
         item.visibility = rule.visibility
         passed = sum(c.passed for c in item.cases)
         if rule.mode == "all_or_nothing" or not item.cases:

@@ -187,6 +187,23 @@ def test_an_item_without_cases_scores_by_its_status():
     assert scored(rule, item("exercise3.training", "failed")) == 0.0
 
 
+@pytest.mark.parametrize("mode", ["share_of_cases", "all_or_nothing"])
+def test_a_full_pass_scores_the_item_s_points_whatever_their_decimals(mode):
+    """Points of more decimals than a score keeps (three items of 33.3333333, a course's 100
+    split three ways): a full pass scored 33.3333 of 33.3333333, so a perfect submission got
+    99.9999 of 100 on Gradescope and in grades.csv, and the summary counted no full marks.
+    Scores and points are kept to the same 4 decimals."""
+    ids = ("exercise1.dprobs", "exercise1.db1", "exercise2.dlogits")
+    items = [item(i, "passed", "passed", "passed") for i in ids]
+    score_items(items, Rubric({i: ItemRule(33.3333333, mode, "visible") for i in ids}, "hidden"))
+    assert all(it.score == it.max_score > 0 for it in items), [
+        (i.score, i.max_score) for i in items
+    ]
+    totals = exercise_totals(items)
+    assert all(t["score"] == t["max_score"] for t in totals.values()), totals
+    assert round(sum(i.score for i in items), 4) == round(sum(i.max_score for i in items), 4)
+
+
 def test_an_item_the_rubric_does_not_know_scores_nothing():
     it = item("exercise9.extra", "passed", "passed")
     score_items([it], Rubric({}, "after_published"))
