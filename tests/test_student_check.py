@@ -1022,6 +1022,27 @@ def test_the_check_cuts_a_long_traceback_as_the_grader_does(tmp_path: Path) -> N
     assert _definitions(worker, "bounded_traceback") == _definitions(check, "bounded_traceback")
 
 
+def test_a_deep_traceback_keeps_whole_frames_under_its_heading(tmp_path: Path) -> None:
+    """Two functions calling each other to the recursion limit stack a thousand frames that
+    Python does not fold: their last 4,000 characters began mid-frame ('e 3, in pong'), under
+    no heading. The latest frames are kept whole, under the heading."""
+    from grader import local_check
+
+    path = tmp_path / "exercise1.py"
+    source = "def ping(k):\n    return pong(k + 1)\ndef pong(k):\n    return ping(k + 1)\n"
+    space: dict = {}
+    exec(compile(source, str(path), "exec"), space)  # noqa: S102 - the test's own code
+    try:
+        space["ping"](0)
+    except RecursionError as e:
+        trace = local_check.student_traceback(e, path)
+    lines = trace.splitlines()
+    assert lines[0] == "Traceback (most recent call last):", lines[:2]
+    assert lines[1].startswith(f'  File "{path}", line '), lines[:2]
+    assert lines[-1].startswith("RecursionError: maximum recursion depth exceeded")
+    assert 3000 < len(trace) <= 4000
+
+
 def _definitions(module: ast.Module, function: str) -> list[str]:
     """A function's body without its docstring, and the module's TRACEBACK_CHARS and
     EXCEPTION_CHARS, as ast dumps."""

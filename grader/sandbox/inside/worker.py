@@ -285,15 +285,20 @@ EXCEPTION_CHARS = 2000
 
 
 def bounded_traceback(frames: list[str], words: str) -> str:
-    """The heading, the frames that fit (the latest), and the exception's words, cut."""
+    """The heading, the latest frames that fit whole (else the latest one's end), and the
+    exception's words, cut."""
     if len(words) > EXCEPTION_CHARS:
         end = words.rstrip("\n").rpartition("\n")[2][-(EXCEPTION_CHARS // 4) :] + "\n"
         start = EXCEPTION_CHARS - len(end) - 60  # room for the mark
         words = f"{words[:start]} [... {len(words) - start - len(end)} characters cut ...]\n{end}"
     heading = "Traceback (most recent call last):\n"
-    stack = "".join(frames)
     room = TRACEBACK_CHARS - len(heading) - len(words)
-    return heading + stack[max(len(stack) - room, 0) :] + words
+    kept = len(frames)
+    while kept and len(frames[kept - 1]) <= room:  # whole frames, the latest first
+        kept -= 1
+        room -= len(frames[kept])
+    latest = frames[kept - 1][-room:] if kept == len(frames) and frames and room else ""
+    return heading + latest + "".join(frames[kept:]) + words
 
 
 _TRACEBACK = BaseException.__dict__["__traceback__"].__get__
