@@ -240,7 +240,7 @@ def student_traceback(e: BaseException, path: Path) -> str:
 # EXCEPTION_CHARS of them (their start, which names the type, and the end of their last line),
 # frames past the rest dropped from the oldest. Its last TRACEBACK_CHARS alone kept neither
 # the heading, nor a frame, nor the type where the words ran long (`assert ok, (dx, x)`, whose
-# tensors print in 6,000 characters: the report showed the tail of a tensor, nothing else).
+# two (32, 27) tensors print in 26,000 characters: the report showed a tensor's tail alone).
 TRACEBACK_CHARS = 4000
 EXCEPTION_CHARS = 2000
 
