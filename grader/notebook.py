@@ -783,6 +783,35 @@ def is_untouched_stub(source: bytes) -> bool:
     return all(_is_stub_def(f) for f in fns)
 
 
+def work_left_in(read: NotebookRead, files: tuple[str, ...], present: dict) -> list[str]:
+    """The exercises the notebook holds work for and the graded .py files do not (an untouched
+    stub, or no file): a student who worked on some exercises in each, or who zipped the
+    bundle's folder with a .py file started, whose notebook then went unread."""
+    return [
+        f
+        for f in files
+        if read.sources.get(f)
+        and not is_untouched_stub(read.sources[f].encode("utf-8"))
+        and (f not in present or is_untouched_stub(present[f]))
+    ]
+
+
+def py_files_graded_note(present: Iterable[str], where: str, unread: list[str]) -> str:
+    """What is said when a folder's .py files are graded and a notebook beside them holding
+    work is not: one text for the grader's note and the student's check, which judged the .py
+    files and said nothing of the notebook, whose work for exercises 2 and 3 then scored 0."""
+    left = (
+        f", so its work for {', '.join(unread)} is not graded (those .py files hold none)"
+        if unread
+        else ""
+    )
+    return (
+        f"graded your .py files ({', '.join(f + '.py' for f in present)}), not the notebook "
+        f"{where}: when both are submitted, the .py files count{left}. Submit only the one you "
+        "want graded."
+    )
+
+
 def _no_functions_note(name, functions, lecture_style) -> str:
     examples = ", ".join(list(dict.fromkeys(f for names in functions.values() for f in names))[:3])
     why = (

@@ -6,6 +6,8 @@ The grader grades a notebook of an upload when every exercise file found in it h
 it and printed `todo` on every row where the grader, given that folder, graded the notebook. This
 module finds that notebook the same way for every assignment's check; each check says or judges
 it in its own terms (an assignment whose notebook has check cells sends the student there).
+The other way round, .py files holding work are graded and a notebook beside them is not, work
+and all: each check adds the grader's note on it (notebook_left_out).
 It ships in every student bundle (grader/bundle.py's CHECK_CORE): standard library only, beside
 the other shipped modules.
 """
@@ -17,7 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .local_check import exercise_sources
-from .notebook import NotebookError, NotebookRead, is_untouched_stub, preference, read_cells
+from .notebook import (
+    NotebookError,
+    NotebookRead,
+    is_untouched_stub,
+    preference,
+    py_files_graded_note,
+    read_cells,
+    work_left_in,
+)
 
 # A notebook larger than the grader reads (its notebook_file.MAX_NOTEBOOK_BYTES) is not read.
 NOTEBOOK_BYTES = 64 << 20
@@ -40,6 +50,30 @@ def notebook_graded_instead(
     sources, _, _ = exercise_sources(folder, files)
     if not folder.is_dir() or not all(is_untouched_stub(data) for data in sources.values()):
         return None
+    return _best_notebook(folder, files, expected)
+
+
+def notebook_left_out(
+    folder: Path, files: tuple[str, ...], expected: dict[str, frozenset[str]]
+) -> str | None:
+    """The grader's note when it grades `folder`'s exercise files, some holding work, and not a
+    notebook beside them that implements a gradient function. The check judged those files and
+    said nothing of the notebook: exercise 1 started in exercise1.py, exercises 2 and 3 done in
+    the notebook, and the grader's 0 for their untouched stubs was the first word of it."""
+    sources, _, _ = exercise_sources(folder, files)
+    if not folder.is_dir() or all(is_untouched_stub(data) for data in sources.values()):
+        return None
+    best = _best_notebook(folder, files, expected)
+    if best is None:
+        return None
+    return py_files_graded_note(sources, best.name, work_left_in(best.read, files, sources))
+
+
+def _best_notebook(
+    folder: Path, files: tuple[str, ...], expected: dict[str, frozenset[str]]
+) -> GradedNotebook | None:
+    """Of the folder's notebooks implementing a gradient function, the one the grader prefers
+    (notebook.preference); None when none does."""
     ranked = []
     for path in notebooks(folder):
         read = read_notebook_path(path, files, expected)

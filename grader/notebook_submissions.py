@@ -30,6 +30,8 @@ from .notebook import (
     NotebookRead,
     is_untouched_stub,
     preference,
+    py_files_graded_note,
+    work_left_in,
 )
 from .notebook_file import MAX_NOTEBOOK_BYTES, read_notebook, too_large
 from .uploads import Budget, Entry, UploadError, UploadLimits, read_capped, scan_folder
@@ -154,12 +156,11 @@ def use_notebook(
         review.append(_rival_flag(where, rivals, chosen.implemented))
     present = {f: b for f, b in contents.items() if b is not None}
     if present and not all(is_untouched_stub(b) for b in present.values()):
-        notes.append(
-            f"graded your .py files ({', '.join(f + '.py' for f in present)}), not the notebook "
-            f"{where}: when both are submitted, the .py files count. Submit only the one "
-            "you want graded."
-        )
-        unread = _work_left_in(chosen, files, present)
+        unread = work_left_in(chosen, files, present)
+        # Said of a notebook holding work only: the bundle's untouched notebook, zipped with
+        # the folder, was told "Submit only the one you want graded" of nothing to choose.
+        if chosen.implemented or unread:
+            notes.append(py_files_graded_note(present, where, unread))
         if unread and review is not None:
             review.append(_unread_flag(where, unread))
         return {"graded": None, "notebooks": places, "reason": "py files"}
@@ -214,19 +215,6 @@ def _rival_flag(name: str, rivals: list[str], implemented: int) -> dict:
         f"({implemented}) with other code; if that is the student's answer, grade it on its "
         "own (grader grade NOTEBOOK --one) and keep the one meant",
     }
-
-
-def _work_left_in(read: NotebookRead, files: tuple[str, ...], present: dict) -> list[str]:
-    """The exercises the notebook holds work for and the graded .py files do not (an untouched
-    stub, or no file): a student who worked on some exercises in each, or who zipped the
-    bundle's folder with a .py file started, whose notebook then went unread."""
-    return [
-        f
-        for f in files
-        if read.sources.get(f)
-        and not is_untouched_stub(read.sources[f].encode("utf-8"))
-        and (f not in present or is_untouched_stub(present[f]))
-    ]
 
 
 def _unread_flag(name: str, exercises: list[str]) -> dict:

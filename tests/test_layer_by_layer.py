@@ -738,6 +738,33 @@ def test_the_bundle_check_judges_the_notebook_the_grader_grades(bundle_folder, t
         assert "6 of 8 items pass" in done.stdout and "check cells" not in done.stdout
 
 
+def test_the_bundle_check_names_a_notebook_left_out_beside_a_layers_py_with_work(
+    bundle_folder, tmp_path
+):
+    """layers.py worked in and a notebook of other work beside it: the grader grades layers.py
+    and says the notebook was not, and the bundle's check, judging the same layers.py, said
+    nothing of the notebook."""
+    import shutil
+
+    folder = tmp_path / "mine"
+    shutil.copytree(bundle_folder, folder)
+    for old in folder.glob("layers*.py"):
+        old.unlink()
+    (folder / "layers.py").write_text(A.solutions.joinpath("layers.py").read_text())
+    (folder / "hw.ipynb").write_text(_notebook_of(mutated("- n / (n - 1) * xhat", "- xhat")))
+    note = (
+        "Note: graded your .py files (layers.py), not the notebook hw.ipynb: when both are "
+        "submitted, the .py files count. Submit only the one you want graded."
+    )
+    graded = subprocess.run([sys.executable, "-m", "grader.cli", "check", "-a", "layer-by-layer",
+                             str(folder)], capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    assert note in graded.stdout.splitlines(), graded.stdout + graded.stderr
+    done = subprocess.run([sys.executable, "check.py"], cwd=folder, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": ""})  # fmt: skip
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    assert note in done.stdout.splitlines(), done.stdout
+
+
 def test_a_passing_case_shows_its_worst_gradients_difference(grade):
     """Linear's dweight sums B*T products and differs most; the case showed dx's difference."""
     case = item(grade(SOLUTION), "linear")["cases"][0]

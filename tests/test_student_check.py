@@ -2022,3 +2022,51 @@ def test_check_py_says_a_missing_exercise3_as_the_grader_does_on_the_training_ro
     assert done.returncode == 0, done.stderr
     said = "exercise3.py: not in your upload, which held exercise1.py, exercise2.py"
     assert done.stdout.strip().splitlines()[-1] == said
+
+
+def test_a_notebook_with_work_beside_py_files_with_work_is_named_by_the_check_as_by_the_grader(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """Exercise 1 started in the bundle's exercise1.py, all three done in its notebook: the
+    grader grades the .py files and says so, check.py judged the same files and said nothing,
+    and the student's exercises 2 and 3 scored 0 from their untouched stubs unwarned."""
+    from click.testing import CliRunner
+    from notebooks import lecture_notebook
+
+    from grader.cli import main
+
+    folder = bundle_copy(bundle_dir, tmp_path / "mine")
+    (folder / "exercise1.py").write_text(solution("exercise1"))
+    (folder / "backprop_ninja.ipynb").write_bytes(
+        lecture_notebook({f: solution(f) for f in FILES}, "colab")
+    )
+    local = bundle_check(bundle_dir, folder)
+    checked = CliRunner().invoke(main, ["check", str(folder)])
+    assert checked.exit_code == 0, checked.output
+    note = (
+        "Note: graded your .py files (exercise1.py, exercise2.py, exercise3.py), not the "
+        "notebook backprop_ninja.ipynb: when both are submitted, the .py files count, so its "
+        "work for exercise2, exercise3 is not graded (those .py files hold none)."
+    )
+    assert any(line.startswith(note) for line in local.splitlines()), local
+    assert local == checked.output
+
+
+def test_the_bundle_s_untouched_notebook_beside_py_files_with_work_draws_no_note(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """The bundle's folder worked in its .py files, its notebook untouched: `grader check` (and
+    the grader, the folder zipped whole) told the student "graded your .py files, not the
+    notebook ...: Submit only the one you want graded", of a notebook with nothing in it, and
+    check.py did not: the two disagreed on the same folder."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    folder = bundle_copy(bundle_dir, tmp_path / "mine")
+    (folder / "exercise1.py").write_text(solution("exercise1"))
+    local = bundle_check(bundle_dir, folder)
+    checked = CliRunner().invoke(main, ["check", str(folder)])
+    assert checked.exit_code == 0, checked.output
+    assert "not the notebook" not in checked.output, checked.output
+    assert local == checked.output

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..local_check import LocalSession, checked_folder, work_folder
-from ..notebook_instead import notebook_graded_instead
+from ..notebook_instead import notebook_graded_instead, notebook_left_out
 from ..records import ItemResult
 from ..student_text import render
 from . import judging, spec
@@ -76,5 +76,11 @@ def main(folder: str | Path | None = None) -> int:
             "own check cells: open it in Jupyter or Colab and run all its cells"
         )
         return 0
-    print(render(check(where), where=str(where)))
+    result = check(where)
+    # Work in the notebook beside exercise files with work in them is not graded: the grader
+    # says so, and so does the check, which judged the files and said nothing of it.
+    left_out = notebook_left_out(where, FILES, EXPECTED)
+    if left_out:
+        result["student"]["notes"].append(left_out)
+    print(render(result, where=str(where)))
     return 0

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..grading import make_item
 from ..local_check import LocalSession, checked_folder, work_folder
-from ..notebook_instead import notebook_graded_instead, read_notebook_path
+from ..notebook_instead import notebook_graded_instead, notebook_left_out, read_notebook_path
 from ..student_text import render
 from .cases import cases
 from .judging import judge_module
@@ -94,7 +94,11 @@ def main(folder: str | Path | None = None) -> int:
             return 0
         graded = notebook_graded_instead(where, FILES, EXPECTED)
         if graded is None:
-            print(render(check(where), where=str(where)))
+            result = check(where)
+            left_out = notebook_left_out(where, FILES, EXPECTED)  # the grader's note on it
+            if left_out:
+                result["student"]["notes"].append(left_out)
+            print(render(result, where=str(where)))
         else:
             print(
                 f"Note: {FILE}.py holds no work yet (an untouched stub, or none), so the grader "
