@@ -155,6 +155,9 @@ def test_it_runs_top_to_bottom_with_nothing_but_torch(tmp_path, filled):
             == len(ITEM_IDS) - 1
         )
         assert "backward is not implemented yet" in outputs["train"]
+        # A notebook has no exercise3.py: the message sent its student to a file they never had.
+        assert "exercise3.py" not in outputs["train"], outputs["train"]
+        assert "under Exercise 3: write or fix it there and run its cell" in outputs["train"]
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # it leaves nothing behind
 
 

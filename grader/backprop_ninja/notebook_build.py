@@ -276,7 +276,10 @@ else:
         demo.train(backward, data.words, STEPS, check_steps=3, seed=seed, progress=report)
     except ninja.training_demo.TrainingError as e:
         print(e)
-        print("(In this notebook, `backward` is the function under Exercise 3: run it again.)")
+        print(
+            "(In this notebook, `backward` is the function under Exercise 3: write or fix it "
+            "there and run its cell, then this one again.)"
+        )
 """
 
 

@@ -220,9 +220,9 @@ def _student_grads(backward, p: dict, Xb: torch.Tensor, Yb: torch.Tensor, cfg: C
         except TrainingError:
             raise
         except NotImplementedError:
+            # No file named: the notebook's training cell says this too, where there is none.
             raise TrainingError(
-                "backward is not implemented yet (it raises NotImplementedError): write it in "
-                "exercise3.py first"
+                "backward is not implemented yet (it raises NotImplementedError): write it first"
             ) from None
         except Exception as e:
             raise TrainingError(f"backward raised {type(e).__name__}: {e}") from None
