@@ -1142,3 +1142,21 @@ def test_a_notebook_that_could_not_be_read_is_named_not_py_files_asked_for(grade
     sub = load_submission(upload, grader.assignment.files)
     output = to_gradescope(grader.grade(sub).to_json(), rubric())["output"]
     assert "No exercise files were found" in output and "Your notebook" not in output
+
+
+def test_a_verdict_its_message_repeats_is_said_once() -> None:
+    """Every item of a stub read "Not implemented: not implemented (still raises
+    NotImplementedError)" on the student's Gradescope page; a message that does not repeat its
+    verdict keeps it as its head."""
+    from grader.gradescope.results import item_output
+
+    stub = "not implemented (still raises NotImplementedError)"
+    case = {"status": "not_implemented", "message": stub, "public": True}
+    item = {"status": "not_implemented", "cases": [case, {**case, "public": False}]}
+    assert item_output(item, "visible") == "Not implemented (still raises NotImplementedError)"
+    assert item_output({**item, "cases": []}, "visible") == "Not implemented"
+    wrong = {"status": "failed", "message": "wrong shape: (3,)", "public": True}
+    mixed = {"status": "failed", "cases": [wrong, {**case, "public": True}]}
+    said = item_output(mixed, "visible")
+    assert "  failed: wrong shape: (3,)" in said.splitlines()
+    assert "  not implemented (still raises NotImplementedError)" in said.splitlines()

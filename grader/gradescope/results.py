@@ -166,7 +166,7 @@ def item_output(item: dict, hidden_vis: str) -> str:
     hidden = [c for c in cases if not c.get("public")]
     head = STATUS_TEXT.get(status, status)
     if not cases:
-        lines = [f"{head}: {item.get('message', '')}".rstrip(": ")]
+        lines = [headed(head, str(item.get("message", "")))]
         if item.get("hint"):
             lines.append(f"Hint: {item['hint']}")
         lines += [f"Warning: {w}" for w in item.get("warnings", [])]
@@ -175,7 +175,7 @@ def item_output(item: dict, hidden_vis: str) -> str:
     if status != "passed" and len(verdicts) == 1 and public:
         # Every case failed the same way (a missing file, a stub, an import error): say it once.
         ((_, message),) = verdicts
-        return f"{head}: {message}" if message else head
+        return headed(head, message)
     npass = sum(c.get("status") == "passed" for c in cases)
     split = f" ({len(public)} public, {len(hidden)} hidden)" if hidden else ""
     lines = [f"{head}: {npass} of {len(cases)} cases pass{split}."]
@@ -184,6 +184,16 @@ def item_output(item: dict, hidden_vis: str) -> str:
     if hidden:
         lines += ["", hidden_summary(hidden, public, hidden_vis)]
     return "\n".join(lines)
+
+
+def headed(head: str, message: str) -> str:
+    """A verdict and its message, the verdict said once: a stub's item read "Not implemented:
+    not implemented (still raises NotImplementedError)" on every row a student saw."""
+    if not message:
+        return head
+    if message.casefold().startswith(head.casefold()):
+        return head + message[len(head) :]
+    return f"{head}: {message}"
 
 
 def hidden_summary(hidden: list[dict], public: list[dict], hidden_vis: str) -> str:
@@ -293,7 +303,7 @@ def case_lines(case: dict) -> list[str]:
         lines = [text]
     else:
         message = str(case.get("message", "")).strip()
-        lines = [f"  {STATUS_TEXT.get(status, status).lower()}: " + indent(message)]
+        lines = ["  " + indent(headed(STATUS_TEXT.get(status, status).lower(), message))]
         if case.get("hint"):
             lines.append(f"  hint: {case['hint']}")
     lines += [f"  warning: {w}" for w in case.get("warnings", [])]
