@@ -202,19 +202,23 @@ def _scan(source: str, filename: str) -> Scan:
 _IPYTHON_LINE = re.compile(r"^\s*(?:[%!?]|[A-Za-z_][\w.]*\?{1,2}\s*$)")
 
 
-def _notebook_line(source: str, error: SyntaxError | ValueError) -> str:
-    """What to do when the line that does not parse is a notebook's command: "invalid syntax" at
-    `!pip install torch` told a student who never wrote such Python neither why nor what to do.
+def _offending_line(source: str, error: SyntaxError | ValueError) -> str:
+    """The line that does not parse, and what to do when it is a notebook's command: "invalid
+    syntax" at `!pip install torch` told a student who never wrote such Python neither why nor
+    what to do.
     The line is the source's own: a SyntaxError's `text` is read from a file of the same name on
     disk when there is one (the stub beside check.py)."""
     number = getattr(error, "lineno", None)
     lines = re.split(r"\r\n|\r|\n", source)
     text = lines[number - 1] if isinstance(number, int) and 0 < number <= len(lines) else ""
-    if not _IPYTHON_LINE.search(text):
-        return ""
     # The student's own characters, shown in one line of the page: a U+2028 or an RLO override in
     # it broke the line ('Score: 100/100' on a line of its own) or turned the page's words around.
     shown = "".join(c if c.isprintable() else "?" for c in text.strip()[:60])
+    if not _IPYTHON_LINE.search(text):
+        # Python's own message shows the line; "expected ':' (exercise1.py, line 58)" alone sent
+        # a student on Gradescope, with no traceback, to count lines.
+        cut = "..." if len(text.strip()) > 60 else ""
+        return f"; line {number} reads `{shown}{cut}`" if shown.strip() else ""
     return (
         f"; `{shown}` is an IPython command, which only a notebook runs: remove it "
         "from the .py file (or submit the notebook itself)"
@@ -225,7 +229,7 @@ def _scan_tree(source: str, filename: str) -> Scan:
     try:
         tree = ast.parse(source, filename=filename)
     except (SyntaxError, ValueError) as e:
-        return Scan(syntax_error=f"{type(e).__name__}: {e}{_notebook_line(source, e)}")
+        return Scan(syntax_error=f"{type(e).__name__}: {e}{_offending_line(source, e)}")
     newer = newer_syntax(source)
     if newer:  # parses here (Colab's 3.12), not in the grader's Python: refused in both
         return Scan(syntax_error=f"SyntaxError: {newer}")

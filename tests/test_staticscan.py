@@ -586,3 +586,18 @@ def test_syntax_is_read_as_the_oldest_python_the_grader_runs_on_reads_it(source,
         assert error.startswith("SyntaxError")
     else:
         assert says in error and "as Python 3.10 does" in error
+
+
+def test_a_syntax_error_quotes_the_line_that_does_not_parse():
+    """ "SyntaxError: expected ':' (exercise1.py, line 58)" was all a student on Gradescope saw,
+    with no traceback to show the line, as Python's own message does."""
+    result = scan(SOLVED + "\ndef dprobs(probs, dlogprobs)\n    return probs\n", "exercise1.py")
+    number = SOLVED.count("\n") + 2
+    assert result.syntax_error.endswith(f"; line {number} reads `def dprobs(probs, dlogprobs)`"), (
+        result.syntax_error
+    )
+    long = "x = (" + " + ".join(["probs"] * 30) + "\n"
+    said = scan(long, "exercise1.py").syntax_error
+    assert "reads `x = (probs + probs" in said and said.endswith("...`"), said
+    odd = scan("def f(x)\u202e:\n    return x\n", "exercise1.py").syntax_error
+    assert odd.isprintable() and "\u202e" not in odd, odd
