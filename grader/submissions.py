@@ -835,8 +835,12 @@ class Found:
         n = len(self.subs)
         text = f"{self.read_as}: {n} submission{'' if n == 1 else 's'}"
         # An export's or a download's names, ids and emails come from the input itself, which
-        # may be a student's upload holding a metadata file or names copied from an LMS.
-        return text if self.read_as == FOLDER else f"{text} (one student's upload? give --one)"
+        # may be a student's upload holding a metadata file or names copied from an LMS. Said
+        # as a question, "(one student's upload? give --one)" read to a TA grading a real
+        # export as a doubt about it, with no condition on the advice.
+        if self.read_as == FOLDER:
+            return text
+        return f"{text} (if it is one student's upload, grade it with --one)"
 
 
 def find(

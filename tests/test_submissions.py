@@ -1333,7 +1333,8 @@ def test_what_an_input_is_read_as_is_said(tmp_path):
     a class before its rows reach the gradebook."""
     uploads = _uploads_posing_as_a_class(tmp_path)
     said = {k: find(p, FILES).described() for k, p in uploads.items()}
-    hint = " (one student's upload? give --one)"  # names and ids read from the input itself
+    # names and ids read from the input itself
+    hint = " (if it is one student's upload, grade it with --one)"
     assert said == {
         "export.zip": "a Gradescope export: 2 submissions" + hint,
         "export folder": "a Gradescope export: 2 submissions" + hint,
