@@ -37,7 +37,13 @@ from grader.pipeline import grader_failure
 from grader.records import cut_message
 from grader.report import write_batch_reports, write_submission_report
 from grader.report.charts import HEAT_STOPS, heat_colour, heatmap, histogram, rate_bars
-from grader.report.html import file_failure, item_view, student_safe, write_student_report
+from grader.report.html import (
+    file_failure,
+    file_failures,
+    item_view,
+    student_safe,
+    write_student_report,
+)
 from grader.report.render import environment, points, sci
 from grader.report.summary import attention, gradebook_csv, summarize
 from grader.scoring import exercise_totals
@@ -591,6 +597,9 @@ def test_marks_stacked_on_a_letter_stay_within_its_line(tmp_path):
 # ---- summary.json ----------------------------------------------------------------------------
 
 
+NOT_TRIED = ("missing", "not_implemented")
+
+
 def test_summary_item_pass_rates_count_the_results(graded, batch_out):
     summary = json.loads((batch_out / "summary.json").read_text(encoding="utf-8"))
     results = list(graded.values())
@@ -601,7 +610,10 @@ def test_summary_item_pass_rates_count_the_results(graded, batch_out):
         statuses = [next(i for i in r["items"] if i["id"] == row["id"])["status"] for r in results]
         assert row["passed"] == statuses.count("passed")
         assert row["pass_rate"] == pytest.approx(statuses.count("passed") / len(results), abs=1e-4)
-        tried = [s for s in statuses if s not in ("missing", "not_implemented")]
+        unusable = [row["id"].split(".")[0] in file_failures(r) for r in results]
+        tried = [
+            s for s, bad in zip(statuses, unusable, strict=True) if s not in NOT_TRIED and not bad
+        ]
         assert row["attempted"] == len(tried)
         assert sum(row["statuses"].values()) == len(results)
 
@@ -1002,6 +1014,37 @@ def test_hardest_items_count_only_the_submissions_that_tried_them(tmp_path):
     assert "exercise3.dC: 1 of the 1 who tried it passed; 2 did not try it" in html
     rows = {i["id"]: i for i in json.loads((tmp_path / "summary.json").read_text())["items"]}
     assert rows["exercise3.dC"]["pass_rate"] == pytest.approx(1 / 3, abs=1e-4)  # the table's
+
+
+def test_hardest_items_leave_out_a_file_that_could_not_be_used(tmp_path):
+    """A syntax error fails every item of its exercise alike and says nothing of how hard any
+    of them is: counted as tries, two students' syntax errors ranked every item of exercise 1
+    above an item the one student who could be judged got wrong elsewhere. The statuses still
+    count them, and an item that failed on its own in an otherwise usable file is a try."""
+    results = _class_of(
+        {
+            "exercise1.dh": ["error", "error", "passed"],
+            "exercise1.dbnvar": ["error", "error", "failed"],
+            "exercise2.dlogits": ["passed", "failed", "failed"],
+        }
+    )
+    broken = "SyntaxError: expected ':' (exercise1.py, line 3)"
+    for r in results[:2]:
+        for one in r["items"]:
+            fails = one["status"] == "error"
+            one["cases"] = [{"status": one["status"], "message": broken if fails else ""}] * 2
+    results[2]["items"][1]["cases"] = [{"status": "failed", "message": "wrong values"}] * 2
+    write_batch_reports(results, tmp_path, [r["submission"] for r in results])
+    html = (tmp_path / "summary.html").read_text(encoding="utf-8")
+    assert _hardest_chart(html) == [
+        ("exercise1.dbnvar", "0% of 1"),
+        ("exercise2.dlogits", "33% of 3"),
+        ("exercise1.dh", "100% of 1"),
+    ]
+    assert "2 did not try it (file missing or unusable, or function not written)" in html
+    rows = {i["id"]: i for i in json.loads((tmp_path / "summary.json").read_text())["items"]}
+    assert rows["exercise1.dh"]["statuses"] == {"error": 2, "passed": 1}
+    assert rows["exercise1.dh"]["attempted"] == 1 and rows["exercise2.dlogits"]["attempted"] == 3
 
 
 def test_a_share_short_of_all_or_none_never_reads_as_all_or_none(tmp_path):

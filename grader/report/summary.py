@@ -95,11 +95,17 @@ def digest(result: dict) -> dict:
 DIGESTED = "file_failures"  # the key only a digest has
 
 
+def _unusable_files(r: dict) -> dict[str, str]:
+    """Each exercise whose file could not be used at all, with why: a digest's, or worked out."""
+    return r[DIGESTED] if DIGESTED in r else file_failures(r)
+
+
 def summarize(results: list[dict], folders: list[str]) -> dict:
     if len(results) != len(folders):
         raise ValueError(f"{len(results)} results but {len(folders)} report folders")
     percents = [_percent(r) for r in results]
     item_ids = _item_ids(results)
+    unusable = [set(_unusable_files(r)) for r in results]
     return {
         "submissions": len(results),
         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -109,7 +115,7 @@ def summarize(results: list[dict], folders: list[str]) -> dict:
         "percent": _stats(percents),
         "histogram": _histogram(percents),
         "exercises": _exercises(results),
-        "items": [_item_stats(i, results) for i in item_ids],
+        "items": [_item_stats(i, results, unusable) for i in item_ids],
         "hints": _hints(results),
         "first_departures": dict(
             Counter(
@@ -182,11 +188,22 @@ def _exercises(results: list[dict]) -> dict[str, dict]:
     }
 
 
-def _item_stats(item_id: str, results: list[dict]) -> dict:
-    items = [i for r in results for i in r.get("items", []) if i["id"] == item_id]
+def _item_stats(item_id: str, results: list[dict], unusable: list[set[str]]) -> dict:
+    """An item's counts over the class. `attempted` leaves out, besides a missing file or an
+    untouched stub, a file that could not be used at all (`unusable[k]`, each result's): one
+    syntax error fails every item of its exercise alike, and counted as tries, three students'
+    syntax errors ranked all 26 of exercise 1's items among the hardest of the class."""
+    exercise = item_id.split(".", 1)[0]
+    pairs = [
+        (i, exercise in bad)
+        for r, bad in zip(results, unusable, strict=True)
+        for i in r.get("items", [])
+        if i["id"] == item_id
+    ]
+    items = [i for i, _ in pairs]
     statuses = Counter(i.get("status") for i in items)
     passed = statuses.get("passed", 0)
-    attempted = sum(c for s, c in statuses.items() if s not in NOT_ATTEMPTED)
+    attempted = sum(i.get("status") not in NOT_ATTEMPTED and not bad for i, bad in pairs)
     hints = Counter(i["hint"] for i in items if i.get("hint"))
     return {
         "id": item_id,
@@ -261,7 +278,7 @@ def attention(r: dict) -> list[str]:
             why.append(f"{f}: {_to_the_ta(s)}")
     notebook, lacking = notebook_lacking(r)
     why += [f"{f}: missing: the notebook {notebook} defines none of its functions" for f in lacking]
-    for ex, message in (r[DIGESTED] if DIGESTED in r else file_failures(r)).items():
+    for ex, message in _unusable_files(r).items():
         if files.get(ex, "submitted") not in ("submitted", "missing"):
             continue  # its file's state above says why already (a binary file): once is enough
         why.append(f"{ex}.py could not be used, every item errored ({gist(message)[:120]})")
@@ -576,6 +593,6 @@ def _tried_value(i: dict) -> str:
 def _tried_title(i: dict) -> str:
     """An item's tooltip: who passed of who tried, and who did not try it at all."""
     untried = i["submissions"] - i["attempted"]
-    skipped = f"; {untried} did not try it (file missing or function not written)"
+    skipped = f"; {untried} did not try it (file missing or unusable, or function not written)"
     skipped = skipped if untried else ""
     return f"{i['id']}: {i['passed']} of the {i['attempted']} who tried it passed{skipped}"
