@@ -221,6 +221,11 @@ def test_passing_submission_has_no_heatmap_and_shows_warnings(graded, batch_out)
     text = "".join(page(batch_out, "zoë martin")[1].text)
     for i in warned:
         assert f"Warning: {i['warnings'][0]}" in text
+    # Once above the cases, whatever sizes each case's own row quotes: seven lines said one slip.
+    dbnmeani = next(i for i in warned if i["id"] == "exercise1.dbnmeani")
+    assert len(set(dbnmeani["warnings"])) > 1
+    row = "".join(page(batch_out, "zoë martin")[0].split('id="item-exercise1.dbnmeani"')[1:2])
+    assert row.split("</table>")[0].count("Warning: ") == 1
 
 
 def test_chain_strip_marks_the_first_departure(graded, batch_out):

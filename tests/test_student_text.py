@@ -261,3 +261,20 @@ def test_the_check_says_a_wrong_return_of_exercise_3_once_for_its_gradients(grad
     )
     assert said[1:7] == ["      -> as above"] * 6
     assert "no parameter gradient of yours passed" in said[7]
+
+
+def test_the_check_says_a_warning_once_whatever_sizes_it_quotes() -> None:
+    """A size-1 slip warned once per public case, two lines that differ only by the case's
+    sizes; a warning of another kind keeps its own line."""
+    size_1 = "shape ({n},) differs from dbnmeani's (1, {n}) only by size-1 dimensions; accepted"
+    dtype = "returned float64 while the inputs are float32; judged with the inputs' tolerance"
+    item = {
+        "id": "exercise1.dbnmeani",
+        "exercise": "exercise1",
+        "status": "passed",
+        "warnings": [size_1.format(n=64), size_1.format(n=24), dtype],
+        "cases": [{"status": "passed", "max_abs_err": 0.0, "shape": [64]}] * 2,
+    }
+    table = render({"submission": "ada", "items": [item]}, where="ada")
+    warned = [line for line in table.splitlines() if "(warning)" in line]
+    assert warned == [f"      (warning) {size_1.format(n=64)}", f"      (warning) {dtype}"]

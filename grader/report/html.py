@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..records import kept_start
+from ..student_text import said_once
 from ..uploads import size_text
 from .charts import Heatmap, heatmap
 from .render import assignment_title, render_page, write_atomic
@@ -284,7 +285,7 @@ def item_view(item: dict) -> ItemView:
         max_score=item.get("max_score", 0.0),
         message=item.get("message", ""),
         hint=item.get("hint", ""),
-        warnings=list(item.get("warnings") or []),
+        warnings=said_once(list(item.get("warnings") or [])),  # each case's row has its own
         cases_passed=sum(bool(c.get("passed")) for c in cases)
         + int(item.get("hidden_passed") or 0),
         cases_total=len(cases) + int(item.get("hidden_total") or 0),
