@@ -774,12 +774,13 @@ def _claimed_flag(sub: Submission, mine: list[tuple[str, str, list[Submission]]]
 
 
 def _keys(sub: Submission) -> set[tuple[str, str]]:
-    """The SIDs and emails a submission's members have, as a gradebook matches them."""
+    """The SIDs and emails a submission's members have, as a gradebook matches them: case and
+    surrounding blanks aside (an import trims a cell, and `1001 ` claimed 1001's row unflagged)."""
     return {
-        (k, str(m[k]).casefold())
+        (k, str(m[k]).strip().casefold())
         for m in sub.student.get("members") or []
         for k in ("sid", "email")
-        if isinstance(m, dict) and m.get(k)
+        if isinstance(m, dict) and str(m.get(k) or "").strip()
     }
 
 

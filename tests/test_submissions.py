@@ -1212,6 +1212,23 @@ def test_an_sid_or_email_given_to_two_submissions_puts_both_on_the_ta_list(tmp_p
     assert "the SID 1001 to submission_1 too" in reasons["submission_4"][0]
 
 
+def test_an_sid_given_again_with_blanks_around_it_is_the_same_claim(tmp_path):
+    """A gradebook import trims a cell: `1001 ` and `1001` are one student's row, and the second
+    claim went unflagged. A blank SID claims nobody."""
+    people = {"submission_1": ("Alice", "1001"), "submission_2": ("Eve", " 1001 \t")}
+    people |= {"submission_3": ("Bo", "  "), "submission_4": ("Cy", " ")}
+    meta = {
+        sub: {":submitters": [{":name": n, ":email": f"{n}@x", ":sid": i}]}
+        for sub, (n, i) in people.items()
+    }
+    export = tree(tmp_path / "export", {f"{sub}/exercise2.py": "a" for sub in people})
+    (export / METADATA).write_text(yaml.safe_dump(meta))
+    got = by_name(discover(export, FILES)[0])
+    flagged = {k for k, s in got.items() if any(f["flag"] == "download" for f in s.review)}
+    assert flagged == {"submission_1", "submission_2"}
+    assert "the SID 1001 to submission_2 too" in got["submission_1"].review[0]["reason"]
+
+
 @pytest.mark.parametrize("packed", ["folder", "zip"])
 def test_a_folder_the_export_metadata_does_not_list_is_graded_and_flagged(tmp_path, packed):
     """A folder of the export that its metadata does not name was skipped without a word: its
