@@ -73,6 +73,8 @@ def cells_of(data: bytes, name: str, mended: list[str] | None = None) -> list[di
             # Not nbformat.reads: its schema validation costs more than the reading, and this
             # reader checks every field it uses itself. Older versions are upgraded to 4.
             raw = nbformat.reader.parse_json(text)
+            if not isinstance(raw, dict):
+                raise NotebookError(_no_object(name, raw))
             said = _mend(raw)
             nb = nbformat.convert(_node(raw), 4)
     except (json.JSONDecodeError, nbformat.reader.NotJSONError) as e:
@@ -82,6 +84,8 @@ def cells_of(data: bytes, name: str, mended: list[str] | None = None) -> list[di
         ) from None
     except RecursionError:
         raise NotebookError(f"{name} is nested too deeply to be a notebook") from None
+    except NotebookError:
+        raise
     except Exception as e:  # noqa: BLE001 - nbformat raises many kinds for odd versions
         raise NotebookError(
             f"{name} could not be read as a notebook ({type(e).__name__}: {str(e)[:200]}); "
@@ -93,6 +97,17 @@ def cells_of(data: bytes, name: str, mended: list[str] | None = None) -> list[di
     if mended is not None:
         mended += [f"{name}: {why}" for why in said]
     return [c for c in cells if isinstance(c, dict)]
+
+
+def _no_object(name: str, raw: object) -> str:
+    """Why valid JSON that is no object is no notebook: it was refused in Python's words
+    ("AttributeError: 'list' object has no attribute 'get'")."""
+    what = {list: "a list", str: "a string", type(None): "null", bool: "true or false"}
+    return (
+        f"{name} is not a Jupyter notebook: its JSON is {what.get(type(raw), 'a number')}, "
+        "where a notebook is an object holding a list of cells; download it again with "
+        "File > Download > .ipynb"
+    )
 
 
 def _node(raw: object):
@@ -118,8 +133,9 @@ def _mend(raw: object) -> list[str]:
     "4"), a 0 for the good cells beside the odd one, and no cell named to look at.
 
     - A version written as text ("4") is read as its number.
-    - Metadata that is no object (the notebook's or a cell's) is read as none: nbformat takes
-      keys out of it ("TypeError: pop expected at most 1 argument"); tags are all it is read for.
+    - Metadata that is no object or is missing (the notebook's or a cell's) is read as none:
+      nbformat takes keys out of it ("TypeError: pop expected at most 1 argument", and
+      "AttributeError: metadata" where a script left it out); tags are all it is read for.
     - The outputs and attachments of every cell are left out: the grader reads neither, and
       nbformat joins their lines too.
     - A cell that is no object is left out (the grader reads none: `cells_of`).
@@ -131,7 +147,7 @@ def _mend(raw: object) -> list[str]:
     for key in ("nbformat", "nbformat_minor"):
         if isinstance(raw.get(key), str) and _VERSION_TEXT.fullmatch(raw[key]):
             raw[key] = int(raw[key])
-    if "metadata" in raw and not isinstance(raw["metadata"], dict):
+    if not isinstance(raw.get("metadata"), dict):
         raw["metadata"] = {}
     cells = raw.get("cells")
     if not isinstance(cells, list):
@@ -139,7 +155,7 @@ def _mend(raw: object) -> list[str]:
     said = []
     raw["cells"] = [c for c in cells if isinstance(c, dict)]
     for number, cell in enumerate(raw["cells"], 1):
-        if "metadata" in cell and not isinstance(cell["metadata"], dict):
+        if not isinstance(cell.get("metadata"), dict):
             cell["metadata"] = {}
         cell.pop("attachments", None)
         if "outputs" in cell:

@@ -458,7 +458,7 @@ def test_the_lectures_own_notebook_says_where_the_assignment_notebook_is():
     [
         (b"{not json", "not valid JSON"),
         (b"\xff\xfe\x00garbage", "UTF-16 text, not UTF-8"),
-        (b"[1, 2]", "could not be read"),
+        (b"[1, 2]", "is not a Jupyter notebook: its JSON is a list"),
         (b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}}', ""),
         (b"[" * 100000 + b"]" * 100000, ""),
     ],
@@ -559,6 +559,36 @@ def test_outputs_holding_other_than_text_and_a_version_written_as_text_do_not_re
     r = read(json.dumps(data).encode())
     assert r.functions["exercise1"] == ["dlogits"]
     assert not any("source holds" in n for n in r.notes)
+
+
+def test_a_notebook_or_cell_without_metadata_is_read_not_refused():
+    """A notebook made by a script or by hand may leave out `metadata`, of a cell or of the
+    whole notebook (no editor does): nbformat then refused the whole notebook in Python's words,
+    "could not be read as a notebook (AttributeError: metadata)", and its good cells scored 0;
+    an nbformat 3 notebook without it read "ValidationError: Notebook could not be converted"."""
+    data = json.loads(save([markdown("# Exercise 1"), code(ONE), code("x = 1\n")]))
+    del data["metadata"]
+    for cell in data["cells"]:
+        del cell["metadata"]
+    r = read(json.dumps(data).encode())
+    assert r.functions["exercise1"] == ["dlogits"]
+    v3 = {
+        "nbformat": 3,
+        "nbformat_minor": 0,
+        "worksheets": [{"cells": [{"cell_type": "code", "input": ONE, "outputs": []}]}],
+    }
+    assert read(json.dumps(v3).encode()).functions["exercise1"] == ["dlogits"]
+
+
+@pytest.mark.parametrize("json_text", ["[1, 2]", "null", '"notebook"', "4"])
+def test_json_that_is_no_object_is_said_to_be_no_notebook_in_words(json_text):
+    """A file of valid JSON that is no object (a list, null) was refused in Python's words,
+    "could not be read as a notebook (AttributeError: 'list' object has no attribute 'get')",
+    with the advice to save it as nbformat 4, which says nothing of what is wrong."""
+    with pytest.raises(NotebookError) as e:
+        read(json_text.encode())
+    assert "Error" not in str(e.value), str(e.value)
+    assert "is not a Jupyter notebook" in str(e.value)
 
 
 @pytest.mark.parametrize("version", ["\u00b2", "9" * 5000])
