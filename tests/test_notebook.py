@@ -621,6 +621,47 @@ def test_a_notebook_of_more_objects_than_any_real_one_is_refused_before_it_is_pa
     assert "too many parts" in str(e.value) and "Clear all outputs" in str(e.value)
 
 
+def test_counting_a_notebook_s_parts_costs_a_piece_of_it_whatever_its_escapes():
+    """The count that bounds a notebook's reading cost memory itself: its regular expression kept
+    a mark for each escape of a string, ~75 bytes, and a 61 MB notebook of `\\n` escapes (60 KB
+    zipped, under the 64 MiB limit) took the grader's own process 3.7 GB before any sandbox, on
+    Gradescope an out-of-memory kill, in a class's batch every student's grading with it."""
+    import tracemalloc
+
+    text = '{"cells": [], "a": "' + "\\n" * 2_000_000 + '"}'
+    tracemalloc.start()
+    try:
+        counts = notebook_file._json_counts(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert counts == (2, 4)
+    assert peak < 16 << 20, peak  # a few pieces of 1 MiB; it was 285 MB
+
+
+@pytest.mark.parametrize("piece", [1, 2, 3, 7])
+def test_the_count_is_exact_across_pieces_however_escapes_fall(monkeypatch, piece):
+    """Pieces cut between a backslash and what it escapes, or inside a run of backslashes,
+    would read a quote in a string as its end: every cut of a notebook with such strings counts
+    as its parsed objects, lists and values say."""
+    monkeypatch.setattr(notebook_file, "_COUNT_PIECE", piece)
+    data = json.loads(save([code('s = "\\\\\\"{[,"\n'), code(ONE)]))
+    data["metadata"]["odd"] = ["\\", '\\"', "\\\\", "]}", '"', "\u00e9\\"]
+    text = json.dumps(data)
+
+    def walk(value) -> tuple[int, int]:
+        kids = value.values() if isinstance(value, dict) else value
+        if not isinstance(value, (dict, list)):
+            return 0, 1
+        counts = [walk(k) for k in kids]
+        return 1 + sum(c for c, _ in counts), 1 + sum(v for _, v in counts)
+
+    containers, values = walk(data)
+    keys = text.count('": ')  # each key is a value the count may take a comma for, not parse
+    assert notebook_file._json_counts(text)[0] == containers
+    assert values <= notebook_file._json_counts(text)[1] <= values + keys
+
+
 def test_so_is_one_of_more_values_than_any_real_one():
     """A value costs less than an object (~100 bytes), but 60 MB of `"ab",` still took 1.3 GB."""
     values = b",".join([b'"ab"'] * notebook_file.MAX_JSON_VALUES)
