@@ -662,6 +662,27 @@ def test_the_count_is_exact_across_pieces_however_escapes_fall(monkeypatch, piec
     assert values <= notebook_file._json_counts(text)[1] <= values + keys
 
 
+def test_a_cell_too_large_to_read_costs_no_more_than_its_text_before_it_is_dropped():
+    """Its first lines (what marks its exercise and names it in notes) were read by splitting
+    the whole cell into lines, twice, before its size was checked: a cell of 15 million lines
+    of `ab` (a 57 MB notebook, under the 64 MiB limit) took the grader's own process 2.1 GB and
+    9 s, to be dropped as larger than 256 KiB."""
+    import tracemalloc
+
+    big = "# Exercise 1\n" + "ab\n" * 1_000_000
+    cells = [code(big), code(ONE)]  # its source a list of lines, as Jupyter saves it
+    tracemalloc.start()
+    try:
+        r = notebook.read_cells(cells, "nb.ipynb", FUNCTIONS)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert r.functions["exercise1"] == ["dlogits"]
+    assert r.cells[0].dropped == [f"the whole cell: larger than {notebook.MAX_SOURCE_BYTES} bytes"]
+    assert r.cells[0].section == "exercise1" and r.cells[0].starts == "ab"
+    assert peak < 4 * len(big), peak  # a copy or two of the text; it was 123 MB
+
+
 def test_so_is_one_of_more_values_than_any_real_one():
     """A value costs less than an object (~100 bytes), but 60 MB of `"ab",` still took 1.3 GB."""
     values = b",".join([b'"ab"'] * notebook_file.MAX_JSON_VALUES)
