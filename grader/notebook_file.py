@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import warnings
 
 from .notebook import Allowance, NotebookError, NotebookRead, read_cells
 from .student_text import wide_text
+from .valid_text import is_valid
 
 MAX_NOTEBOOK_BYTES = 64 << 20  # image outputs make notebooks big; the code in them is small
 # What reading a notebook may cost, whatever its bytes. nbformat makes every JSON object or list
@@ -75,7 +77,7 @@ def cells_of(data: bytes, name: str, mended: list[str] | None = None) -> list[di
             warnings.simplefilter("ignore")  # missing cell ids and the like: read it anyway
             # Not nbformat.reads: its schema validation costs more than the reading, and this
             # reader checks every field it uses itself. Older versions are upgraded to 4.
-            raw = nbformat.reader.parse_json(text)
+            raw = nbformat.reader.parse_json(text, parse_int=_int)
             if not isinstance(raw, dict):
                 raise NotebookError(_no_object(name, raw))
             said = _mend(raw)
@@ -87,6 +89,8 @@ def cells_of(data: bytes, name: str, mended: list[str] | None = None) -> list[di
         ) from None
     except RecursionError:
         raise NotebookError(f"{name} is nested too deeply to be a notebook") from None
+    except _LongNumber as e:
+        raise NotebookError(_long_number(name, text, e.digits)) from None
     except NotebookError:
         raise
     except Exception as e:  # noqa: BLE001 - nbformat raises many kinds for odd versions
@@ -97,9 +101,71 @@ def cells_of(data: bytes, name: str, mended: list[str] | None = None) -> list[di
     cells = nb.get("cells") if isinstance(nb, dict) else None
     if not isinstance(cells, list):
         raise NotebookError(f"{name} has no list of cells: it is not a Jupyter notebook")
+    cells = [c for c in cells if isinstance(c, dict)]
+    said += _lone_surrogates(cells)
     if mended is not None:
         mended += [f"{name}: {why}" for why in said]
-    return [c for c in cells if isinstance(c, dict)]
+    return cells
+
+
+# Half of a UTF-16 pair alone: JSON's "\\ud800" escape reads as one, which no text file (UTF-8)
+# can hold, so Python's parser refuses the cell holding it ("UnicodeEncodeError").
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogates(cells: list[dict]) -> list[str]:
+    """Replace, in place, each lone surrogate in a code cell's source with U+FFFD, and say where.
+    The cell was dropped whole, "it could not be parsed (UnicodeEncodeError)", its functions
+    with it. Jupyter reads such a notebook but can neither run that cell nor save the notebook
+    (jupyter_client and nbformat encode it as UTF-8 and fail), so it is the student's to remove:
+    the rest of the cell is graded meanwhile (in a string or a comment it changes nothing; in
+    code the cell's syntax error names its line)."""
+    said = []
+    for number, cell in enumerate(cells, 1):
+        source = cell.get("source")
+        if cell.get("cell_type") != "code" or not isinstance(source, str) or is_valid(source):
+            continue
+        first = _SURROGATE.search(source)
+        line = source.count("\n", 0, first.start()) + 1
+        cell["source"] = _SURROGATE.sub("\ufffd", source)
+        said.append(
+            f"cell {number}, line {line}, holds \\u{ord(first.group()):04x}, half of a character "
+            "(a lone UTF-16 surrogate), which no text file can hold and Jupyter can neither run "
+            "nor save: read with \ufffd (U+FFFD) in its place; remove it from the cell"
+        )
+    return said
+
+
+class _LongNumber(Exception):  # noqa: N818 - not a ValueError: nbformat's reading re-raises those
+    """A JSON integer longer than Python reads (`int`'s limit on digits, 4,300 by default)."""
+
+    def __init__(self, digits: str) -> None:
+        super().__init__(digits)
+        self.digits = digits
+
+
+def _int(digits: str) -> int:
+    """JSON's integers as `json` reads them, but one longer than `int` reads is refused in words:
+    it read "not valid JSON: Notebook does not appear to be JSON", naming neither what nor where."""
+    limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+    if limit and len(digits.lstrip("-")) > limit:
+        raise _LongNumber(digits)
+    return int(digits)
+
+
+def _long_number(name: str, text: str, digits: str) -> str:
+    """What is wrong, and where: no editor writes such a number (an execution count is a few
+    digits), so a script or a hand edit did; the line is the first that holds those digits."""
+    at = text.find(digits)
+    line = text.count("\n", 0, at) + 1 if at >= 0 else None
+    where = f" on line {line}" if line else ""
+    size = len(digits.lstrip("-"))
+    return (
+        f"{name} holds a number {size} digits long{where} (`{digits[:10]}...`), longer than "
+        f"the {getattr(sys, 'get_int_max_str_digits', lambda: 0)()} digits Python reads, "
+        "which no notebook editor writes: remove it in a text editor, or download the notebook "
+        "again (File > Download > .ipynb), and submit it again"
+    )
 
 
 def _no_object(name: str, raw: object) -> str:
@@ -143,7 +209,9 @@ def _mend(raw: object) -> list[str]:
       nbformat joins their lines too.
     - A cell that is no object is left out (the grader reads none: `cells_of`).
     - A cell's source given as a list of lines holding something else than text (a number,
-      null) is read as its lines of text; the note names the cell.
+      null) is read as its lines of text; the note names the cell. So is an nbformat 3 code
+      cell's `input`, where it keeps its lines ("AttributeError: 'int' object has no attribute
+      'endswith'").
     """
     if not isinstance(raw, dict):
         return []
@@ -152,27 +220,39 @@ def _mend(raw: object) -> list[str]:
             raw[key] = int(raw[key])
     if not isinstance(raw.get("metadata"), dict):
         raw["metadata"] = {}
-    cells = raw.get("cells")
-    if not isinstance(cells, list):
-        return []
     said = []
-    raw["cells"] = [c for c in cells if isinstance(c, dict)]
-    for number, cell in enumerate(raw["cells"], 1):
+    for number, cell in enumerate(_saved_cells(raw), 1):
         if not isinstance(cell.get("metadata"), dict):
             cell["metadata"] = {}
         cell.pop("attachments", None)
         if "outputs" in cell:
             cell["outputs"] = []
-        source = cell.get("source")
-        if isinstance(source, list) and not all(isinstance(line, str) for line in source):
-            odd = sorted({type(line).__name__ for line in source if not isinstance(line, str)})
-            cell["source"] = [line for line in source if isinstance(line, str)]
-            said.append(
-                f"cell {number}'s source holds {', '.join(odd)} among its lines of text, which "
-                "no notebook editor writes: read without them (save the notebook again in "
-                "Jupyter or Colab)"
-            )
+        for key in ("source", "input"):  # nbformat 3 keeps a code cell's in `input`
+            source = cell.get(key)
+            if isinstance(source, list) and not all(isinstance(line, str) for line in source):
+                odd = sorted({type(line).__name__ for line in source if not isinstance(line, str)})
+                cell[key] = [line for line in source if isinstance(line, str)]
+                said.append(
+                    f"cell {number}'s source holds {', '.join(odd)} among its lines of text, "
+                    "which no notebook editor writes: read without them (save the notebook "
+                    "again in Jupyter or Colab)"
+                )
     return said
+
+
+def _saved_cells(raw: dict) -> list[dict]:
+    """The cells of a parsed notebook, in the order nbformat numbers them, those that are no
+    object left out of it: nbformat 4's list, or those of each of nbformat 3's worksheets."""
+    lists = [raw]
+    worksheets = raw.get("worksheets")
+    if "cells" not in raw and isinstance(worksheets, list):
+        lists = [w for w in worksheets if isinstance(w, dict)]
+    cells = []
+    for holder in lists:
+        if isinstance(holder.get("cells"), list):
+            holder["cells"] = [c for c in holder["cells"] if isinstance(c, dict)]
+            cells += holder["cells"]
+    return cells
 
 
 def _not_utf8(name: str, data: bytes, error: UnicodeDecodeError) -> str:

@@ -867,3 +867,68 @@ def test_a_constant_set_in_two_cells_run_bottom_then_top_is_named_in_a_note():
     ):
         notes = read([markdown("## Exercise 2\n"), *cells]).notes
         assert not [n for n in notes if "`eps`" in n], notes
+
+
+def test_a_lone_surrogate_in_a_cell_is_read_as_a_replacement_character_and_named():
+    """A lone surrogate (the JSON text "\\ud800": half a UTF-16 pair, which no text file can
+    hold) in a code cell dropped the whole cell, "it could not be parsed (UnicodeEncodeError)",
+    and the student's functions in it with it. Jupyter reads such a notebook but can neither run
+    that cell nor save it (jupyter_client and nbformat raise UnicodeEncodeError): the cell is
+    read with U+FFFD in its place, and a note names the cell and the line."""
+    cell = "def dlogits(logits, Yb, n):\n    label = 'X'\n    return 1\n"
+    data = save([markdown("# Exercise 1"), code(cell)]).replace(b"'X'", b"'\\ud800'")
+    r = read(data)
+    assert r.functions["exercise1"] == ["dlogits"]
+    assert "label = '\ufffd'" in r.sources["exercise1"]
+    assert r.notes == [
+        "Copy of backprop_ninja.ipynb: cell 2, line 2, holds \\ud800, half of a character "
+        "(a lone UTF-16 surrogate), which no text file can hold and Jupyter can neither run nor "
+        "save: read with \ufffd (U+FFFD) in its place; remove it from the cell"
+    ]
+    # In code, not in a string: the cell is not valid Python, and says where.
+    r = read(save([code("def dlogits(logits, Yb, n):\n    return X\n")]).replace(b"X", b"\\udfff"))
+    assert r.notes[0].startswith("Copy of backprop_ninja.ipynb: cell 1, line 2, holds \\udfff")
+    assert "not valid Python (line 2: invalid character" in r.cells[0].dropped[0]
+
+
+def test_a_number_longer_than_python_reads_is_named_in_words():
+    """A 5,000-digit number (Python reads at most 4,300 digits as an int) read as "not valid
+    JSON: Notebook does not appear to be JSON", which names neither what nor where."""
+    data = save([code(ONE)]).replace(b'"execution_count": 1', b'"execution_count": ' + b"7" * 5000)
+    with pytest.raises(NotebookError) as e:
+        read(data)
+    said = str(e.value)
+    assert "not valid JSON" not in said, said
+    assert said.startswith(
+        "Copy of backprop_ninja.ipynb holds a number 5000 digits long on line 5 (`7777777777...`)"
+    ), said
+
+
+def test_an_nbformat_3_cell_whose_input_holds_numbers_is_read_without_them_and_named():
+    """nbformat 3 keeps a code cell's lines in `input`: one holding a number refused the whole
+    notebook in Python's words, "AttributeError: 'int' object has no attribute 'endswith'"."""
+    v3 = {
+        "nbformat": 3,
+        "nbformat_minor": 0,
+        "metadata": {},
+        "worksheets": [
+            {"cells": [{"cell_type": "markdown", "source": ["# Exercise 2"], "metadata": {}}]},
+            {
+                "cells": [
+                    {
+                        "cell_type": "code",
+                        "input": [1, *TWO.splitlines(keepends=True), None],
+                        "outputs": [{"output_type": "stream", "text": [2]}],
+                        "metadata": {},
+                    }
+                ]
+            },
+        ],
+    }
+    r = read(json.dumps(v3).encode())
+    assert r.functions["exercise2"] == ["dlogits"]
+    assert r.notes == [
+        "Copy of backprop_ninja.ipynb: cell 2's source holds NoneType, int among its lines of "
+        "text, which no notebook editor writes: read without them (save the notebook again in "
+        "Jupyter or Colab)"
+    ]
