@@ -263,8 +263,14 @@ def _shut_zip_flags(
         peek.copies = shut.copies
         try:
             open_inner_zip(peek, stack, budget)
-        except UploadError:
-            continue  # nothing listed: nothing to say beyond the student's note
+        except UploadError as e:
+            flags.append(_unlisted_zip_flag(relative(top, shut), f"could not be read: {e}"))
+            continue
+        if not any(entry.kind == "file" for entry in peek.walk()):
+            flags.append(
+                _unlisted_zip_flag(relative(top, shut), "lists no file as the grader reads it")
+            )
+            continue
         _open_nested(peek, stack, budget)
         other: list[str] = []
         unread: dict[str, list[str]] = {}  # why -> the files that could not be read so
@@ -321,6 +327,18 @@ def _shut_zip_flag(zip_path: str, other: list[str], unread: dict[str, list[str]]
         "flag": "zip_unopened",
         "reason": f"{zip_path} was not opened (every exercise file was found outside it), and "
         f"it holds {', and '.join(held)}: if that is the student's work, grade it on its own",
+    }
+
+
+def _unlisted_zip_flag(zip_path: str, what: str) -> dict:
+    """The TA's flag for a zip left shut of which the grader read no file: one that cannot be
+    read, or that lists none, raised nothing, yet another zip tool may read it otherwise (a
+    comment holding a forged end record makes Python's zipfile read the zip as empty)."""
+    return {
+        "flag": "zip_unopened",
+        "reason": f"{zip_path} was not opened (every exercise file was found outside it), and it "
+        f"{what}; another zip tool may read it otherwise: open it with one, and if it holds "
+        "the student's work, grade that on its own",
     }
 
 

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import struct
 import subprocess
 import sys
 import textwrap
@@ -797,6 +798,44 @@ def test_a_zip_left_shut_says_a_file_past_the_byte_limit_is_so_not_damaged(tmp_p
         "it holds final.zip/exercise1.py, which could not be read (past the upload's byte "
         "limit (--upload-limit))" in flag
     ), flag
+
+
+def fake_end(data: bytes) -> bytes:
+    """`data`, a zip, with a comment that is itself an end-of-central-directory record listing
+    nothing: Python's zipfile (and unzip) take that one, and read the zip as empty; a tool that
+    looks further back may find the real listing."""
+    head = data[: data.rindex(b"PK\x05\x06")]
+    real = data[len(head) : len(head) + 20] + struct.pack("<H", 22)
+    return head + real + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0, 0, 0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("final", "says"),
+    [
+        (fake_end(zip_bytes({"exercise1.py": "def newer(): pass\n"})), "lists no file"),
+        (zip_bytes({}), "lists no file"),
+        (b"PK\x03\x04 cut short", "could not be read: final.zip is not a readable zip"),
+    ],
+    ids=["fake-end-record", "empty", "unreadable"],
+)
+def test_a_zip_left_shut_that_reads_as_empty_or_not_at_all_is_on_the_tas_list(
+    tmp_path, final, says
+):
+    """A zip beside the files graded whose comment holds a forged end record reads as empty,
+    and one that cannot be read at all lists nothing: neither raised the TA's flag, which is
+    raised for a zip holding other exercise files, though either may hold the student's work
+    as another zip tool reads it. The flag says the grader read no file of it."""
+    assert zipfile.ZipFile(io.BytesIO(fake_end(zip_bytes({"a.py": "x"})))).namelist() == []
+    top = {"exercise1.py": "old\n", "exercise2.py": "two\n", "exercise3.py": "three\n"}
+    root = tree(tmp_path / "stu", {**top, "final.zip": final})
+    sub = read_submission(root, "stu", FILES)
+    assert sub.files == {f: top[f + ".py"].encode() for f in FILES}
+    assert SHUT in notes(sub)
+    (flag,) = [f["reason"] for f in sub.review if f["flag"] == "zip_unopened"]
+    assert flag.startswith(
+        "final.zip was not opened (every exercise file was found outside it), and it " + says
+    ), flag
+    assert "another zip tool may read it otherwise: open it with one" in flag
 
 
 def test_a_file_read_from_a_zip_is_said_once(tmp_path):
