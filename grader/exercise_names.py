@@ -28,13 +28,28 @@ def plain(stem: str) -> str:
     return re.sub(r"0+(\d)", r"\1", squeezed)
 
 
+def _end_of_name(name: str) -> int:
+    """Where `name` ends before its trailing dots and blanks: one pass, however they alternate
+    (stripping dots then blanks again and again would take a pass for each)."""
+    end = len(name)
+    while end and (name[end - 1] == "." or name[end - 1].isspace()):
+        end -= 1
+    return end
+
+
 def match_name(
     filename: str, files: tuple[str, ...], suffixes: tuple[str, ...]
 ) -> tuple[str, int] | None:
     """Which of `files` a file name means and how surely (0: its exact name, 1: a variant, 2: a
-    file saved as text); `suffixes`: the kinds of file read (".py", and ".ipynb" where notebooks
-    are)."""
+    file saved as text, or a name with trailing dots); `suffixes`: the kinds of file read
+    (".py", and ".ipynb" where notebooks are)."""
     name = unicodedata.normalize("NFC", filename).strip()
+    if name.endswith("."):
+        # `exercise1.py.`: Windows drops a name's trailing dots and reads it as `exercise1.py`,
+        # but no tool there makes one, and beside exercise1.py it was no copy at all (no note
+        # named it, and its work beside an untouched stub raised no flag). Below every variant.
+        within = match_name(name[: _end_of_name(name)], files, suffixes)
+        return (within[0], 2) if within else None
     if name.casefold().endswith(SAVED_AS_TEXT):
         # `exercise3.py.txt`: an editor or a browser that saved the file as text (TextEdit,
         # Notepad, a mail attachment). It scored 0 for the exercise, "exercise3.py was not

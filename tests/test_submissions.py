@@ -105,6 +105,10 @@ def notes(sub: Submission) -> str:
         ("exercise1 (1).py.txt", ("exercise1", 2)),
         ("exercise1.txt", None),
         ("exercise1.py.txt.txt", None),
+        ("exercise1.py.", ("exercise1", 2)),  # a name Windows reads as exercise1.py
+        ("exercise2 (1).py. .", ("exercise2", 2)),
+        ("exercise1.py.txt.", ("exercise1", 2)),
+        ("exercise1.", None),
         ("notes.py", None),
     ],
 )
@@ -160,6 +164,29 @@ def test_two_different_candidates_for_one_exercise_are_never_guessed_between(tmp
     assert reason.startswith("ambiguous")
     assert "exercise1 (1).py" in reason and "exercise1 (2).py" in reason
     assert "keep one file named exercise1.py" in reason
+
+
+def test_a_name_with_trailing_dots_is_a_copy_named_and_flagged_as_the_others(tmp_path):
+    """`exercise1.py.` (a name Windows reads as `exercise1.py`, dropping the dots) was no
+    exercise file: alone it scored 0 as "not in your upload", beside exercise1.py nothing named
+    it, and beside an untouched stub its work raised no flag. It is a copy now, below every
+    variant, as a file saved as text is."""
+    stub = (ROOT / "assignments" / "backprop-ninja" / "exercise1.py").read_text()
+    root = tree(tmp_path / "a", {"exercise1.py": stub, "exercise1.py.": solution("exercise1")})
+    [sub], _ = discover(root, FILES)
+    assert sub.files["exercise1"] == stub.encode()
+    (flag,) = sub.review
+    assert flag["flag"] == "stub_graded"
+    assert "and exercise1.py. beside it holds work" in flag["reason"]
+    root = tree(tmp_path / "b", {"exercise1.py": "right\n", "exercise1.py.": "other\n"})
+    [sub], _ = discover(root, FILES)
+    assert "also found exercise1.py.: not graded (graded exercise1.py)" in sub.notes
+    root = tree(tmp_path / "c", {"exercise1.py.": "alone\n"})
+    [sub], _ = discover(root, FILES)
+    assert sub.files["exercise1"] == b"alone\n"
+    assert "graded exercise1.py. as exercise1.py" in sub.notes
+    with never_hangs():  # a zip entry's name may be 65,000 characters
+        assert match_exercise("exercise1.py" + ".\t" * 30_000, FILES) == ("exercise1", 2)
 
 
 def test_identical_copies_are_not_ambiguous(tmp_path):
