@@ -206,6 +206,7 @@ def read_cells(
     constants: set[str] = set()
     allowance = allowance or Allowance(MAX_CODE_BYTES, MAX_COMMAND_LINES)
     allowance.notes = {}  # this notebook's
+    said: list[str] = []  # what was mended to read a cell
     for index, cell in enumerate(cells, start=1):
         kind, text, tags = _cell_parts(cell)
         if kind == "markdown":
@@ -215,6 +216,9 @@ def read_cells(
             continue
         if kind != "code" or not text.strip():
             continue
+        if not text.isascii() and (lone := _SURROGATE.search(text)):
+            text = _SURROGATE.sub("\ufffd", text)
+            said.append(f"{name}: {_surrogate_note(index, text, lone)}")
         first = _first_line_of_code(text)
         mark = _CODE_MARK.match(first)
         if mark and f"exercise{mark.group(1)}" in functions:
@@ -240,10 +244,30 @@ def read_cells(
         except (RecursionError, MemoryError, ValueError) as e:  # nested too deep, NUL bytes
             record.dropped.append(f"the whole cell: it could not be parsed ({type(e).__name__})")
     result = _assemble(name, pieces, records, functions)
-    result.notes += [f"{name}: {why}" for why in allowance.notes.values()]
+    result.notes += said + [f"{name}: {why}" for why in allowance.notes.values()]
     if not any(result.functions.values()):
         result.notes.append(_no_functions_note(name, functions, lecture_style))
     return result
+
+
+# Half of a UTF-16 pair alone: JSON's "\\ud800" escape reads as one, which no text file (UTF-8)
+# can hold, so Python's parser refuses the cell holding it ("UnicodeEncodeError").
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _surrogate_note(cell: int, text: str, lone: re.Match) -> str:
+    """Where a cell held a lone surrogate, read as U+FFFD. The cell was dropped whole, "it
+    could not be parsed (UnicodeEncodeError)", its functions with it. Jupyter reads such a
+    notebook but can neither run that cell nor save the notebook (jupyter_client and nbformat
+    encode it as UTF-8 and fail), so it is the student's to remove: the rest of the cell is read
+    meanwhile (in a string or a comment the character changes nothing; in code the cell's
+    syntax error names its line)."""
+    line = text.count("\n", 0, lone.start()) + 1
+    return (
+        f"cell {cell}, line {line}, holds \\u{ord(lone.group()):04x}, half of a character (a "
+        "lone UTF-16 surrogate), which no text file can hold and Jupyter can neither run nor "
+        "save: read with \ufffd (U+FFFD) in its place; remove it from the cell"
+    )
 
 
 def _first_line_of_code(text: str) -> str:

@@ -14,7 +14,6 @@ import warnings
 
 from .notebook import Allowance, NotebookError, NotebookRead, read_cells
 from .student_text import wide_text
-from .valid_text import is_valid
 
 MAX_NOTEBOOK_BYTES = 64 << 20  # image outputs make notebooks big; the code in them is small
 # What reading a notebook may cost, whatever its bytes. nbformat makes every JSON object or list
@@ -101,39 +100,9 @@ def cells_of(data: bytes, name: str, mended: list[str] | None = None) -> list[di
     cells = nb.get("cells") if isinstance(nb, dict) else None
     if not isinstance(cells, list):
         raise NotebookError(f"{name} has no list of cells: it is not a Jupyter notebook")
-    cells = [c for c in cells if isinstance(c, dict)]
-    said += _lone_surrogates(cells)
     if mended is not None:
         mended += [f"{name}: {why}" for why in said]
-    return cells
-
-
-# Half of a UTF-16 pair alone: JSON's "\\ud800" escape reads as one, which no text file (UTF-8)
-# can hold, so Python's parser refuses the cell holding it ("UnicodeEncodeError").
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _lone_surrogates(cells: list[dict]) -> list[str]:
-    """Replace, in place, each lone surrogate in a code cell's source with U+FFFD, and say where.
-    The cell was dropped whole, "it could not be parsed (UnicodeEncodeError)", its functions
-    with it. Jupyter reads such a notebook but can neither run that cell nor save the notebook
-    (jupyter_client and nbformat encode it as UTF-8 and fail), so it is the student's to remove:
-    the rest of the cell is graded meanwhile (in a string or a comment it changes nothing; in
-    code the cell's syntax error names its line)."""
-    said = []
-    for number, cell in enumerate(cells, 1):
-        source = cell.get("source")
-        if cell.get("cell_type") != "code" or not isinstance(source, str) or is_valid(source):
-            continue
-        first = _SURROGATE.search(source)
-        line = source.count("\n", 0, first.start()) + 1
-        cell["source"] = _SURROGATE.sub("\ufffd", source)
-        said.append(
-            f"cell {number}, line {line}, holds \\u{ord(first.group()):04x}, half of a character "
-            "(a lone UTF-16 surrogate), which no text file can hold and Jupyter can neither run "
-            "nor save: read with \ufffd (U+FFFD) in its place; remove it from the cell"
-        )
-    return said
+    return [c for c in cells if isinstance(c, dict)]
 
 
 class _LongNumber(Exception):  # noqa: N818 - not a ValueError: nbformat's reading re-raises those

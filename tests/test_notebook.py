@@ -17,6 +17,7 @@ from notebooks import code, image, lecture_notebook, markdown, save, stream
 from grader import notebook, notebook_file
 from grader.notebook import NotebookError
 from grader.notebook_file import read_notebook
+from grader.notebook_instead import read_notebook_path
 from grader.notebook_submissions import functions_of
 
 FILES = ("exercise1", "exercise2", "exercise3")
@@ -869,7 +870,7 @@ def test_a_constant_set_in_two_cells_run_bottom_then_top_is_named_in_a_note():
         assert not [n for n in notes if "`eps`" in n], notes
 
 
-def test_a_lone_surrogate_in_a_cell_is_read_as_a_replacement_character_and_named():
+def test_a_lone_surrogate_in_a_cell_is_read_as_a_replacement_character_and_named(tmp_path):
     """A lone surrogate (the JSON text "\\ud800": half a UTF-16 pair, which no text file can
     hold) in a code cell dropped the whole cell, "it could not be parsed (UnicodeEncodeError)",
     and the student's functions in it with it. Jupyter reads such a notebook but can neither run
@@ -885,6 +886,15 @@ def test_a_lone_surrogate_in_a_cell_is_read_as_a_replacement_character_and_named
         "(a lone UTF-16 surrogate), which no text file can hold and Jupyter can neither run nor "
         "save: read with \ufffd (U+FFFD) in its place; remove it from the cell"
     ]
+    # The bundle's check reads the notebook without nbformat, and alike.
+    path = tmp_path / "Copy of backprop_ninja.ipynb"
+    path.write_bytes(data)
+    expected = {f: frozenset(names) for f, names in FUNCTIONS.items()}
+    checked = read_notebook_path(path, FILES, expected)
+    assert checked.functions["exercise1"] == ["dlogits"] and checked.notes == r.notes
+    # A pair of surrogates is one character (an emoji): nothing to say.
+    r = read(save([code(cell)]).replace(b"'X'", b"'\\ud83d\\ude00'"))
+    assert "label = '\U0001f600'" in r.sources["exercise1"] and r.notes == []
     # In code, not in a string: the cell is not valid Python, and says where.
     r = read(save([code("def dlogits(logits, Yb, n):\n    return X\n")]).replace(b"X", b"\\udfff"))
     assert r.notes[0].startswith("Copy of backprop_ninja.ipynb: cell 1, line 2, holds \\udfff")
