@@ -47,6 +47,9 @@ from .python_syntax import newer_syntax
 
 MAX_SOURCE_BYTES = 256 << 10  # the limit on an exercise's code, as for a .py file (uploads)
 MAX_CELLS, MAX_ENTRIES = 400, 30  # the record in result.json stays small whatever the notebook
+MAX_NOTES = (
+    100  # the record's notes: what each place writes a cell is grouped, this bounds the rest
+)
 # Reading code costs ~10 s and 1 GB per MB of short statements (`f()` lines: ast.parse builds
 # nodes for each, twice), and blanking IPython commands an ast.parse per line (3 MB of `%` lines
 # took 20 s). The lecture's notebooks hold at most 20 kB of code and a handful of `%` and `!`
@@ -121,16 +124,21 @@ class NotebookRead:
             "implemented": self.implemented,
             "cells_used": self.used,
             "cells": [_bounded(asdict(c)) for c in self.cells if c.taken or c.dropped][:MAX_CELLS],
-            "notes": self.notes,
+            "notes": _first(self.notes, MAX_NOTES),
         }
 
 
 def _bounded(cell: dict) -> dict:
     for key in ("taken", "dropped"):
-        if len(cell[key]) > MAX_ENTRIES:
-            more = len(cell[key]) - MAX_ENTRIES
-            cell[key] = cell[key][:MAX_ENTRIES] + [f"... and {more} more"]
+        cell[key] = _first(cell[key], MAX_ENTRIES)
     return cell
+
+
+def _first(entries: list[str], most: int) -> list[str]:
+    """The first `most` entries, and one counting those left out."""
+    if len(entries) <= most:
+        return entries
+    return entries[:most] + [f"... and {len(entries) - most:,} more"]
 
 
 @dataclass
@@ -206,7 +214,7 @@ def read_cells(
     constants: set[str] = set()
     allowance = allowance or Allowance(MAX_CODE_BYTES, MAX_COMMAND_LINES)
     allowance.notes = {}  # this notebook's
-    said: list[str] = []  # what was mended to read a cell
+    lone: list[tuple[int, int, str]] = []  # the cells holding a lone surrogate: cell, line, it
     for index, cell in enumerate(cells, start=1):
         kind, text, tags = _cell_parts(cell)
         if kind == "markdown":
@@ -216,9 +224,9 @@ def read_cells(
             continue
         if kind != "code" or not text.strip():
             continue
-        if not text.isascii() and (lone := _SURROGATE.search(text)):
+        if not text.isascii() and (half := _SURROGATE.search(text)):
+            lone.append((index, text.count("\n", 0, half.start()) + 1, half.group()))
             text = _SURROGATE.sub("\ufffd", text)
-            said.append(f"{name}: {_surrogate_note(index, text, lone)}")
         first = _first_line_of_code(text)
         mark = _CODE_MARK.match(first)
         if mark and f"exercise{mark.group(1)}" in functions:
@@ -244,6 +252,7 @@ def read_cells(
         except (RecursionError, MemoryError, ValueError) as e:  # nested too deep, NUL bytes
             record.dropped.append(f"the whole cell: it could not be parsed ({type(e).__name__})")
     result = _assemble(name, pieces, records, functions)
+    said = [f"{name}: {_surrogate_note(lone)}"] if lone else []
     result.notes += said + [f"{name}: {why}" for why in allowance.notes.values()]
     if not any(result.functions.values()):
         result.notes.append(_no_functions_note(name, functions, lecture_style))
@@ -255,19 +264,32 @@ def read_cells(
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _surrogate_note(cell: int, text: str, lone: re.Match) -> str:
-    """Where a cell held a lone surrogate, read as U+FFFD. The cell was dropped whole, "it
+def _surrogate_note(lone: list[tuple[int, int, str]]) -> str:
+    """Where cells held a lone surrogate, read as U+FFFD. The cell was dropped whole, "it
     could not be parsed (UnicodeEncodeError)", its functions with it. Jupyter reads such a
     notebook but can neither run that cell nor save the notebook (jupyter_client and nbformat
     encode it as UTF-8 and fail), so it is the student's to remove: the rest of the cell is read
     meanwhile (in a string or a comment the character changes nothing; in code the cell's
-    syntax error names its line)."""
-    line = text.count("\n", 0, lone.start()) + 1
+    syntax error names its line). One note for them all: a script's 90,000 such cells made
+    90,000 notes, a 40 MB result.json from a 4 MB notebook."""
+    cell, line, half = lone[0]
+    also = f", and so do {cells_named([c for c, _, _ in lone[1:]])}" if lone[1:] else ""
+    cells = "the cells" if also else "the cell"
     return (
-        f"cell {cell}, line {line}, holds \\u{ord(lone.group()):04x}, half of a character (a "
-        "lone UTF-16 surrogate), which no text file can hold and Jupyter can neither run nor "
-        "save: read with \ufffd (U+FFFD) in its place; remove it from the cell"
+        f"cell {cell}, line {line}, holds \\u{ord(half):04x}, half of a character (a lone "
+        f"UTF-16 surrogate){also}, which no text file can hold and Jupyter can neither run nor "
+        f"save: read with \ufffd (U+FFFD) in its place; remove it from {cells}"
     )
+
+
+def cells_named(numbers: list[int], shown: int = 5) -> str:
+    """`cell 2`, `cells 2, 5 and 9`, `cells 2, 5, 9, 11, 14 and 89,995 more`: a note names a
+    few cells, not each of the thousands a script may write."""
+    if len(numbers) == 1:
+        return f"cell {numbers[0]}"
+    if len(numbers) > shown:
+        return f"cells {', '.join(map(str, numbers[:shown]))} and {len(numbers) - shown:,} more"
+    return f"cells {', '.join(map(str, numbers[:-1]))} and {numbers[-1]}"
 
 
 def _first_line_of_code(text: str) -> str:

@@ -372,7 +372,22 @@ def student_record(sub: Submission) -> dict[str, Any]:
     override: made printable here and in `file_states`, where every one enters a result."""
     if not sub.notes:
         return dict(sub.student)
-    return dict(sub.student, notes=[printable(n) for n in sub.notes])
+    return dict(sub.student, notes=bounded_notes(sub.notes))
+
+
+# Notes kept in a result, and characters a note. A legitimate upload draws a handful; each place
+# that writes one per cell or per file groups them, and this bounds what any place forgets: a
+# notebook of 90,000 cells holding one oddity each made a 40 MB result.json and a 21 MB report.
+MAX_NOTES, MAX_NOTE = 100, 4_000
+
+
+def bounded_notes(notes: Sequence[str]) -> list[str]:
+    """The first MAX_NOTES notes, each cut to MAX_NOTE characters and made printable, and a
+    last one counting those left out."""
+    kept = [shortened(printable(n), MAX_NOTE) for n in notes[:MAX_NOTES]]
+    if len(notes) > MAX_NOTES:
+        kept.append(f"... and {len(notes) - MAX_NOTES:,} more notes, left out")
+    return kept
 
 
 MAX_NOTEBOOK_LABEL = 80  # characters of a notebook's name quoted in a message

@@ -748,8 +748,12 @@ def test_a_hostile_cell_costs_only_itself_and_the_record_stays_small():
     record = r.to_json()
     assert len(json.dumps(record)) < 20_000
     (many,) = [c for c in record["cells"] if c["cell"] == 2]
-    assert many["dropped"][-1] == f"... and {5000 - notebook.MAX_ENTRIES} more"
+    assert many["dropped"][-1] == f"... and {5000 - notebook.MAX_ENTRIES:,} more"
     assert "could not be parsed" in record["cells"][0]["dropped"][0]
+    # Notes too: whatever place forgot to group its notes, the record keeps the first hundred.
+    r.notes = [f"note {k}" for k in range(5000)]
+    notes = r.to_json()["notes"]
+    assert len(notes) == notebook.MAX_NOTES + 1 and notes[-1] == "... and 4,900 more"
 
 
 def test_a_notebook_numbered_like_the_lectures_four_exercises():
@@ -899,6 +903,31 @@ def test_a_lone_surrogate_in_a_cell_is_read_as_a_replacement_character_and_named
     r = read(save([code("def dlogits(logits, Yb, n):\n    return X\n")]).replace(b"X", b"\\udfff"))
     assert r.notes[0].startswith("Copy of backprop_ninja.ipynb: cell 1, line 2, holds \\udfff")
     assert "not valid Python (line 2: invalid character" in r.cells[0].dropped[0]
+
+
+def test_cells_of_the_same_oddity_are_named_in_one_note():
+    """A script's notebook of thousands of cells, each holding a lone surrogate or a number among
+    its lines, made a note a cell: 90,000 of them, a 40 MB result.json from a 4 MB notebook.
+    Each oddity is one note naming its first cells and counting the rest."""
+    cells = [code(f"x{k} = 'X'\n") for k in range(3_000)]
+    r = read(save(cells).replace(b"'X'", b"'\\ud800'"))
+    assert r.notes[:1] == [
+        "Copy of backprop_ninja.ipynb: cell 1, line 1, holds \\ud800, half of a character (a "
+        "lone UTF-16 surrogate), and so do cells 2, 3, 4, 5, 6 and 2,994 more, which no text "
+        "file can hold and Jupyter can neither run nor save: read with \ufffd (U+FFFD) in its "
+        "place; remove it from the cells"
+    ]
+    assert len(r.notes) == 2 and "defines none of the gradient functions" in r.notes[1]
+    for cell in cells:
+        cell["source"] = [1, "x = 1\n"]
+    cells[2]["source"] = [None, "y = 2\n"]
+    r = read(cells[:3])
+    assert r.notes[0] == (
+        "Copy of backprop_ninja.ipynb: the sources of cells 1, 2 and 3 hold NoneType, int among "
+        "their lines of text, which no notebook editor writes: read without them (save the "
+        "notebook again in Jupyter or Colab)"
+    )
+    assert len(read(cells).notes[0]) < 300
 
 
 def test_a_number_longer_than_python_reads_is_named_in_words():

@@ -96,6 +96,23 @@ def test_notes_and_file_states_quote_names_on_one_line_in_their_own_order(grader
     assert result["files"]["exercise1"].isprintable()
 
 
+def test_a_result_keeps_a_bounded_number_of_notes_each_of_bounded_length(grader):
+    """Every place that writes a note a cell or a file entry can be driven thousands of times
+    by one upload (a notebook of 90,000 cells holding a lone surrogate each made a 40 MB
+    result.json and a 21 MB report from a 4 MB notebook): whatever wrote them, a result keeps
+    the first hundred, each cut, and counts the rest."""
+    from grader.pipeline import MAX_NOTE, MAX_NOTES
+    from grader.submissions import Submission
+
+    notes = [f"skipped {k}: {'A' * 10_000}" for k in range(5_000)]
+    sub = Submission("student", dict.fromkeys(grader.assignment.files), notes=notes)
+    kept = grader.grade(sub).to_json()["student"]["notes"]
+    assert len(kept) == MAX_NOTES + 1 and kept[-1] == "... and 4,900 more notes, left out"
+    assert all(len(n) <= MAX_NOTE for n in kept) and kept[1].startswith("skipped 1: AAA")
+    assert kept[:2] != notes[:2]  # cut: 10,000 characters each
+    assert sum(map(len, kept)) < 500_000
+
+
 def test_a_file_held_twice_says_why_on_each_item_not_that_it_was_not_submitted(grader, tmp_path):
     """Two differing copies of exercise2.py in one upload are graded as neither: each of its
     items said "exercise2.py was not submitted" (in the report, check and on Gradescope) to a

@@ -426,7 +426,9 @@ def summary(result: dict, hidden_vis: str) -> str:
     # entries makes a note each: the page shows the first few.
     lines += [f"Note: {clip(printable(n), MAX_NOTE)}" for n in notes[:MAX_NOTES]]
     if len(notes) > MAX_NOTES:
-        lines.append(f"... and {len(notes) - MAX_NOTES} more notes (your TA's report has them all)")
+        lines.append(
+            f"... and {len(notes) - MAX_NOTES} more notes (your TA's report has more of them)"
+        )
     if any(
         isinstance(f, dict) and f.get("flag") == SANDBOX_ENDED for f in result.get("review") or []
     ):
