@@ -67,7 +67,7 @@ def load_rubric(
     hidden_visibility = raw.get("hidden_visibility", "after_published")
     # Whole items (points included), for all of them or an exercise's; an item's own wins.
     default_visibility = raw.get("visibility", "visible")
-    exercises = raw.get("exercises", {})
+    exercises = raw.get("exercises") or {}
     overrides = raw.get("items") or {}
     unknown = sorted(set(overrides) - set(item_ids))
     if unknown:
@@ -75,7 +75,7 @@ def load_rubric(
     rules = {}
     for item_id in item_ids:
         exercise, name = item_id.split(".", 1)
-        ex = exercises.get(exercise, {})
+        ex = exercises.get(exercise) or {}
         points = (ex.get("points") or {}).get(name, ex.get("default_points", 1))
         over = overrides.get(item_id) or {}
         rule = ItemRule(
@@ -117,18 +117,28 @@ def _check_keys(raw: object, path: Path, item_ids: tuple[str, ...]) -> None:
     for item_id in item_ids:
         exercise, name = item_id.split(".", 1)
         functions.setdefault(exercise, set()).add(name)
-    for exercise, settings in (raw.get("exercises") or {}).items():
+    for exercise, settings in _section(raw, "exercises", f"rubric {path}").items():
         if exercise not in functions:
             raise RubricError(
                 f"rubric {path} names an unknown exercise {exercise!r}; known: {list(functions)}"
             )
         where = f"rubric {path}, exercise {exercise}"
         _known(settings or {}, EXERCISE_KEYS, where)
-        unknown = sorted(set((settings or {}).get("points") or {}) - functions[exercise])
+        unknown = sorted(set(_section(settings or {}, "points", where)) - functions[exercise])
         if unknown:
             raise RubricError(f"{where}: points name unknown functions {unknown}")
-    for item_id, settings in (raw.get("items") or {}).items():
+    for item_id, settings in _section(raw, "items", f"rubric {path}").items():
         _known(settings or {}, ITEM_KEYS, f"rubric {path}, item {item_id}")
+
+
+def _section(settings: dict, key: str, where: str) -> dict:
+    """`settings[key]`, a mapping, or {} where it is left empty. An exercise's `points` written
+    as a list, or `exercises:` or `items:` as one, stopped the grading in Python's words
+    (`AttributeError: 'list' object has no attribute 'get'`) instead of the rubric's."""
+    value = settings.get(key) or {}
+    if not isinstance(value, dict):
+        raise RubricError(f"{where}: `{key}` must be a mapping, not {value!r}")
+    return value
 
 
 def _known(settings: object, keys: frozenset[str], where: str) -> None:

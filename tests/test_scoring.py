@@ -143,12 +143,25 @@ def test_the_wavenet_run_is_never_shown_before_the_layers_it_names(tmp_path):
         ("items:\n  exercise3.training: {visiblity: hidden}\n", "item exercise3.training: unk"),
         ("items:\n  exercise3.training: hidden\n", "expected a mapping of settings"),
         ("- visible\n", "is not a mapping of settings"),
+        # A list where a mapping belongs stopped the grading with an AttributeError.
+        ("exercises:\n  - exercise1\n", "`exercises` must be a mapping"),
+        ("exercises:\n  exercise1: {points: [dprobs]}\n", "`points` must be a mapping"),
+        ("items:\n  - exercise1.dprobs\n", "`items` must be a mapping"),
     ],
 )
 def test_a_broken_rubric_is_an_error_naming_the_problem(tmp_path, text, says):
     with pytest.raises(RubricError) as err:
         load_rubric(rubric_file(tmp_path, text), IDS)
     assert says in str(err.value)
+
+
+@pytest.mark.parametrize("text", ["exercises:\n", "exercises:\n  exercise1:\n"])
+def test_an_exercise_or_section_left_empty_keeps_the_defaults(tmp_path, text):
+    """An exercise named with nothing under it (a TA's rubric with its settings still to
+    write) stopped the grading with "'NoneType' object has no attribute 'get'", where an item
+    left so (`items: {exercise1.dprobs: }`) already kept its defaults."""
+    rules = load_rubric(rubric_file(tmp_path, text), IDS).rules
+    assert rules["exercise1.dprobs"] == ItemRule(1.0, "share_of_cases", "visible")
 
 
 def test_a_missing_rubric_file_is_an_error(tmp_path):
