@@ -77,6 +77,31 @@ def test_the_solution_scores_full_marks(grade):
     assert result["assignment"] == "layer-by-layer"
 
 
+# The run's last step: linear_backward's sixth call at the run's batch with a bias (the output
+# layer's, once a step); its hidden case at those sizes comes after the run and is answered right.
+OVERFLOWING_LAST_STEP = (
+    '    grads = {"dx": dx, "dweight": dweight}\n',
+    "    if bias is not None and x.shape[0] == 16:\n"
+    "        CALLS.append(x)\n"
+    "        if len(CALLS) == 6:\n"
+    "            dweight = torch.sign(torch.randn_like(dweight)) * 3e38\n"
+    '    grads = {"dx": dx, "dweight": dweight}\n',
+)
+
+
+def test_a_run_steered_to_overflow_leaves_result_json_strict(grade):
+    """Finite gradients of 3e38 at the run's last step put the output layer's weights near
+    float32's limit, and the held-out loss after the run came out inf (or NaN): result.json
+    held `"val_loss": Infinity`, which strict JSON parsers refuse, where docs/result-json.md
+    promises every number finite. The run fails on its drift, as it did; the loss is absent."""
+    result = grade(mutated(*OVERFLOWING_LAST_STEP) + "\nCALLS = []\n")
+    training = item(result, "training")
+    assert training["status"] == "failed" and "W4 has drifted" in training["message"], training
+    assert training["extra"]["val_loss"] is None
+    json.dumps(result, allow_nan=False)  # every number finite
+    assert failing(result) == {"training"}
+
+
 def test_the_stub_scores_zero_with_every_item_not_implemented(grade):
     result = grade((A.stubs / "layers.py").read_text())
     assert result["score"] == 0.0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -248,11 +249,15 @@ def _call(session, kind, available, grads, shapes) -> dict[str, torch.Tensor] | 
     return out
 
 
-def _val_loss(p: dict, g: torch.Generator) -> float:
+def _val_loss(p: dict, g: torch.Generator) -> float | None:
+    """The held-out loss after the run, or None where it is no number: gradients of 3e38 at
+    the last step (finite, so the run took them) leave weights whose forward overflows, and
+    result.json held `Infinity`, which strict JSON parsers refuse (its numbers are finite)."""
     X, Y = dataset()
     ix = torch.randint(0, X.shape[0], (256,), generator=g)
     with torch.no_grad():
-        return float(loss_of(p, X[ix], Y[ix]))
+        loss = float(loss_of(p, X[ix], Y[ix]))
+    return loss if math.isfinite(loss) else None
 
 
 # What sets a call's sizes: its input's and its weight's shapes, and the flatten's n.
