@@ -7,8 +7,9 @@ and student code can put one in any text the grader repeats, such as an exceptio
 UTF-8 holds neither, so writing such a result failed and left the student with no report, or
 stopped the batch. A result that holds one is made valid before anything is drawn from it
 (`batch.write_result`, so result.json, the report and the summary say the same), Gradescope's
-results.json likewise (`valid_json`), folder names too (`submissions.slug`), and every file the
-grader writes passes through `valid` as a last resort (`report.render.write_atomic`).
+results.json likewise (`valid_json`, which also makes a float that is no number null), folder
+names too (`submissions.slug`), and every file the grader writes passes through `valid` as a
+last resort (`report.render.write_atomic`).
 
 Escaped bytes are read as Windows-1252, what such names almost always are (the folder above
 becomes "Jürgen"); any other lone surrogate becomes U+FFFD. Neither ever yields a quote, a
@@ -27,6 +28,7 @@ letter, whose ink reaches past the line.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from typing import Any
@@ -60,13 +62,19 @@ def _reading(run: re.Match) -> str:
 
 
 def valid_json(value: Any) -> Any:
-    """`value` with `valid` applied to every string in it, keys included (JSON's own types)."""
+    """`value` with `valid` applied to every string in it, keys included (JSON's own types),
+    and every float that is no number (NaN, infinities) made null: JSON has none, Python writes
+    them as `NaN` and `Infinity`, which strict parsers (a gradebook's import, a browser's
+    `JSON.parse`) refuse, and a student's gradients of 3e38 once put one in a training run's
+    held-out loss. Each place that computes a number keeps it finite; this holds for the rest."""
     if isinstance(value, str):
         return valid(value)
     if isinstance(value, dict):
         return {valid_json(k): valid_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [valid_json(v) for v in value]
+    if value.__class__ is float and not math.isfinite(value):
+        return None
     return value
 
 

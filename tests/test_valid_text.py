@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from grader.report.render import write_atomic
 from grader.valid_text import valid, valid_json
 
@@ -36,6 +38,16 @@ def test_the_replacements_never_break_json_csv_or_html():
 def test_valid_json_reaches_every_string_keys_included():
     value = {"J\udcfcrgen": ["x\ud800", {"n": 1, "f": 0.5, "b": None}], "t": ("\udcfc",)}
     assert valid_json(value) == {"Jürgen": ["x\ufffd", {"n": 1, "f": 0.5, "b": None}], "t": ["ü"]}
+
+
+def test_valid_json_makes_every_float_that_is_no_number_null():
+    """JSON has no NaN or Infinity; `json.dumps` writes them anyway and strict parsers refuse
+    the file (a student's huge gradients once made a training run's held-out loss Infinity)."""
+    inf, nan = float("inf"), float("nan")
+    value = {"loss": inf, "steps": [nan, -inf, 1.5, 0.0, -0.0], "n": 3, "ok": True}
+    made = valid_json(value)
+    assert made == {"loss": None, "steps": [None, None, 1.5, 0.0, -0.0], "n": 3, "ok": True}
+    json.loads(json.dumps(made), parse_constant=lambda c: pytest.fail(f"{c} written"))
 
 
 def test_every_file_is_written_whatever_its_text_holds(tmp_path):
