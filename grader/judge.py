@@ -231,7 +231,7 @@ def _not_a_tensor(value: object, input_dtype: torch.dtype) -> str:
                     f"read (too coarse for a gradient); return the inputs' dtype "
                     f"({_name(input_dtype)})"
                 )
-            return f"returned a {dtype} tensor; a gradient is a real floating-point tensor"
+            return f"returned {_a(dtype)} tensor; a gradient is a real floating-point tensor"
         return f"returned {_a(kind)}, not a torch.Tensor"
     # Anything else but (tensor, dtype name) is a container the student returned, decoded.
     if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], torch.Tensor)):
@@ -248,8 +248,10 @@ def container_name(value: object) -> str:
 
 
 def _a(noun: str) -> str:
+    """`noun` with its article, by sound: an int64, a uint8 (said "you-int")."""
     noun = {"ndarray": "numpy array"}.get(noun, noun)
-    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+    vowel = noun[:1].lower() in "aeiou" and not noun.lower().startswith(("uint", "uni", "use"))
+    return ("an " if vowel else "a ") + noun
 
 
 def shape_message(got: torch.Size, want: torch.Size, arguments: Iterable[object] = ()) -> str:

@@ -388,6 +388,16 @@ def test_a_float8_tensor_is_told_to_return_the_inputs_dtype_not_a_real_floating_
     assert "return the inputs' dtype (float32)" in v.message
 
 
+@pytest.mark.parametrize(
+    ("dtype", "says"),
+    [(torch.uint8, "returned a uint8 tensor"), (torch.int64, "returned an int64")],
+)
+def test_an_integer_answer_is_named_with_its_article_by_sound(dtype, says):
+    """A uint8 answer read "returned an uint8 tensor"."""
+    v = judged((torch.ones(3, dtype=dtype), str(dtype).removeprefix("torch.")), torch.ones(3))
+    assert not v.passed and v.message.startswith(says), v.message
+
+
 def test_a_complex_tensor_is_told_a_gradient_is_real():
     v = judged(NotATensor("tensor of dtype complex64"), torch.ones(3, dtype=torch.float64))
     assert not v.passed and "real floating-point" in v.message
@@ -404,6 +414,7 @@ def test_a_complex_tensor_is_told_a_gradient_is_real():
         (NotATensor("ndarray"), "returned a numpy array, not a torch.Tensor"),
         (NotATensor("tensor of dtype complex64"), "returned a complex64 tensor"),
         (NotATensor("tensor of dtype float8_e4m3fn"), "returned a float8_e4m3fn tensor"),
+        (NotATensor("tensor of dtype int8"), "returned an int8 tensor"),
         ([1, 2], "returned a list or tuple, not a torch.Tensor"),
         ({"a": 1}, "returned a dict, not a torch.Tensor"),
         ("text", "returned a str, not a torch.Tensor"),
