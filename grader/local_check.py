@@ -231,30 +231,52 @@ def no_answer(seconds: float) -> str:
 
 
 def student_traceback(e: BaseException, path: Path) -> str:
-    """The traceback with the check's own frames cut out, as the grader shows it."""
+    """The traceback with the check's own frames cut out, as the grader shows it: a chain's
+    every exception, the cause first."""
+    return bounded_chain(
+        [
+            (_student_frames(x, path), "".join(_exception_lines(x)), sentence)
+            for x, sentence in exception_chain(e)
+        ]
+    )
+
+
+def _student_frames(e: BaseException, path: Path) -> list[str]:
     frames = [f for f in traceback.extract_tb(_TRACEBACK(e)) if f.filename == str(path)]
-    return bounded_traceback(traceback.format_list(frames), "".join(_exception_lines(e)))
+    return traceback.format_list(frames)
 
 
-# A traceback as a report keeps it: at most TRACEBACK_CHARS, the exception's own words at most
-# EXCEPTION_CHARS of them (their start, which names the type, and the end of their last line),
-# frames past the rest dropped from the oldest. Its last TRACEBACK_CHARS alone kept neither
-# the heading, nor a frame, nor the type where the words ran long (`assert ok, (dx, x)`, whose
-# two (32, 27) tensors print in 26,000 characters: the report showed a tensor's tail alone).
+# A copy of the sandbox worker's cut, word for word (a test holds them identical), so that
+# the check shows what the grader does. A traceback as a report keeps it: at most
+# TRACEBACK_CHARS, the exception's own words at most EXCEPTION_CHARS of them (their start,
+# which names the type, and the end of their last line), frames past the rest dropped from
+# the oldest. Its last TRACEBACK_CHARS alone kept neither the heading, nor a frame, nor the
+# type where the words ran long (`assert ok, (dx, x)`, whose two (32, 27) tensors print in
+# 26,000 characters: the report showed a tensor's tail alone).
+# A chain (`raise ValueError(...) from e`, an error raised while handling another) is shown
+# as Python shows it, the cause first, within the same bound: the latest is cut as it is
+# alone, or to half the bound where it would take more, and the exceptions before it share
+# the rest, the nearest first (the oldest are dropped, a mark says so); a halved latest then
+# takes back what they leave. The latest exception alone was shown: the student lost the
+# cause.
 TRACEBACK_CHARS = 4000
 EXCEPTION_CHARS = 2000
+CHAIN_BLOCK_CHARS = 400
+CAUSE_SENTENCE = "\nThe above exception was the direct cause of the following exception:\n\n"
+CONTEXT_SENTENCE = "\nDuring handling of the above exception, another exception occurred:\n\n"
+CHAIN_CUT = "  [... earlier exceptions of the chain cut ...]\n"
 
 
-def bounded_traceback(frames: list[str], words: str) -> str:
+def bounded_traceback(frames: list[str], words: str, limit: int = TRACEBACK_CHARS) -> str:
     """The heading, the latest frames that fit whole (else the latest one's end), and the
-    exception's words, cut: a copy of the sandbox worker's, so that the check shows what the
-    grader does."""
-    if len(words) > EXCEPTION_CHARS:
-        end = words.rstrip("\n").rpartition("\n")[2][-(EXCEPTION_CHARS // 4) :] + "\n"
-        start = EXCEPTION_CHARS - len(end) - 60  # room for the mark
+    exception's words, cut, in at most `limit` characters (at least CHAIN_BLOCK_CHARS)."""
+    most = min(EXCEPTION_CHARS, limit // 2)
+    if len(words) > most:
+        end = words.rstrip("\n").rpartition("\n")[2][-(most // 4) :] + "\n"
+        start = most - len(end) - 60  # room for the mark
         words = f"{words[:start]} [... {len(words) - start - len(end)} characters cut ...]\n{end}"
     heading = "Traceback (most recent call last):\n"
-    room = TRACEBACK_CHARS - len(heading) - len(words)
+    room = limit - len(heading) - len(words)
     kept = len(frames)
     while kept and len(frames[kept - 1]) <= room:  # whole frames, the latest first
         kept -= 1
@@ -263,10 +285,54 @@ def bounded_traceback(frames: list[str], words: str) -> str:
     return heading + latest + "".join(frames[kept:]) + words
 
 
+def bounded_chain(links: list[tuple[list[str], str, str]]) -> str:
+    """A chain's tracebacks, the cause first, in at most TRACEBACK_CHARS. `links`: (frames,
+    words, the sentence that led from the exception before it) for each exception, the latest
+    first; the latest is always there, cut as it would be alone or less."""
+    frames, words, _ = links[0]
+    latest = bounded_traceback(frames, words)
+    halved = len(links) > 1 and len(latest) > TRACEBACK_CHARS // 2
+    if halved:  # the causes get half at least; the latest, what they leave of the rest
+        latest = bounded_traceback(frames, words, TRACEBACK_CHARS // 2)
+    room, blocks = TRACEBACK_CHARS - len(latest), []
+    for older, (_, _, sentence) in zip(links[1:], links[:-1], strict=True):
+        limit = room - len(sentence) - len(CHAIN_CUT)
+        if limit < CHAIN_BLOCK_CHARS:
+            break
+        blocks.append(bounded_traceback(older[0], older[1], limit) + sentence)
+        room -= len(blocks[-1])
+    if blocks and len(blocks) < len(links) - 1:  # the oldest shown was caused by another
+        blocks[-1] = blocks[-1].replace("\n", "\n" + CHAIN_CUT, 1)
+    if halved:
+        latest = bounded_traceback(frames, words, TRACEBACK_CHARS - sum(map(len, blocks)))
+    return "".join(reversed(blocks)) + latest
+
+
+def exception_chain(e: BaseException) -> list[tuple[BaseException, str]]:
+    """`e` and the exceptions it was raised from or while handling, the latest first, each with
+    the sentence Python writes between it and the one before it ("" for the oldest). Read as
+    the interpreter keeps them, not through a student class's properties; a cycle ends it."""
+    chain, seen = [], set()
+    while e is not None and id(e) not in seen and len(chain) < 50:
+        seen.add(id(e))
+        cause, context = _CAUSE(e), _CONTEXT(e)
+        if cause is not None:
+            chain.append((e, CAUSE_SENTENCE))
+            e = cause
+        elif context is not None and not _SUPPRESS_CONTEXT(e):
+            chain.append((e, CONTEXT_SENTENCE))
+            e = context
+        else:
+            chain.append((e, ""))
+            e = None
+    return chain
+
+
 # Read as the interpreter keeps them, not through a student class's own properties.
 _TRACEBACK = BaseException.__dict__["__traceback__"].__get__
 _CAUSE = BaseException.__dict__["__cause__"].__get__
 _CONTEXT = BaseException.__dict__["__context__"].__get__
+_SUPPRESS_CONTEXT = BaseException.__dict__["__suppress_context__"].__get__
 _QUALNAME = type.__dict__["__qualname__"].__get__
 
 

@@ -498,12 +498,29 @@ def summary_line(message: str) -> str:
         return ""
     first = lines[0].strip()
     if first == TRACEBACK or first.endswith(":") and TRACEBACK in message:
-        first = f"{first.removesuffix(TRACEBACK).strip()} {last_line(message)}".strip()
+        first = f"{first.removesuffix(TRACEBACK).strip()} {last_line(message)}{_cause(message)}"
+        first = first.strip()
     elif first.endswith(":") and len(lines) > 1:
         # A heading whose reason is on the next line ("importing exercise3.py timed out:" over
         # "no answer within 20 s (an endless loop?)"): the row said the heading alone.
         first = f"{first} {lines[1].strip()}"
     return first[:300]
+
+
+# The sentences Python writes between the exceptions of a chain, the cause first, and how a
+# row names the one before the latest (the row gave the latest alone, and the student
+# lost the cause: `raise ValueError("...") from e`).
+_CHAINED = {
+    "The above exception was the direct cause of the following exception:": "caused by",
+    "During handling of the above exception, another exception occurred:": "while handling",
+}
+
+
+def _cause(message: str) -> str:
+    """ " (caused by KeyError: 'x')" for a traceback whose latest exception was raised from
+    or while handling another, else ""."""
+    at, said = max((message.rfind(f"\n{s}\n"), w) for s, w in _CHAINED.items())
+    return f" ({said} {last_line(message[:at])})" if at >= 0 else ""
 
 
 def chain_timed_out(steps: list[dict], grad: str) -> bool:

@@ -137,6 +137,29 @@ ODD_TODO_DH = (
     "    raise Todo()\n"
 )
 LONG_TODO_DH = "    raise NotImplementedError('x' * 2_000_000)\n"
+# An error raised from another, and one raised while handling another: the row and the
+# report gave the latest alone, and the student lost the cause.
+RAISED_FROM_DH = (
+    "    try:\n"
+    "        {}['no table']\n"
+    "    except KeyError as e:\n"
+    "        raise ValueError('no dh for this batch') from e\n"
+)
+RAISED_WHILE_HANDLING_DH = (
+    "    try:\n        1 / 0\n    except ZeroDivisionError:\n        undefined_name\n"
+)
+# Forty long errors, each raised from the one before: the chain is cut to the bound, the
+# latest whole and its cause next to it.
+DEEP_CHAIN_DH = (
+    "    def level(k):\n"
+    "        if k == 0:\n"
+    "            raise KeyError('the first ' + 'x' * 900)\n"
+    "        try:\n"
+    "            level(k - 1)\n"
+    "        except Exception as e:\n"
+    "            raise ValueError(f'level {k} ' + 'y' * 900) from e\n\n"
+    "    level(40)\n"
+)
 ODD_CLASS_DH = (
     "    class Odd:\n"
     "        @property\n"
@@ -921,6 +944,21 @@ SCENARIOS = {
         "exercise1.dh",
         ("todo",),
     ),
+    "an error raised from another": (
+        {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", RAISED_FROM_DH)},
+        "exercise1.dh",
+        ("ERROR", "KeyError: 'no table'", "ValueError: no dh for this batch"),
+    ),
+    "an error raised while handling another": (
+        {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", RAISED_WHILE_HANDLING_DH)},
+        "exercise1.dh",
+        ("ERROR", "ZeroDivisionError: division by zero", "undefined_name"),
+    ),
+    "a chain of forty long errors": (
+        {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", DEEP_CHAIN_DH)},
+        "exercise1.dh",
+        ("ERROR", "ValueError: level 40 yyy"),
+    ),
     "a helper whose signature cannot be read": (
         {"exercise2": mutated("exercise2", AFTER_IMPORTS, AFTER_IMPORTS + ODD_SIGNATURE_HELPER)},
         "exercise2.dlogits",
@@ -1043,14 +1081,74 @@ def test_a_deep_traceback_keeps_whole_frames_under_its_heading(tmp_path: Path) -
     assert 3000 < len(trace) <= 4000
 
 
+def test_a_chained_error_shows_its_cause_first_within_the_bound(tmp_path: Path) -> None:
+    """`raise ValueError(...) from e` showed the ValueError alone: the cause now comes first,
+    under Python's sentence, and a chain of forty long errors keeps the bound, the latest
+    whole and its direct cause beside it, the oldest cut with a mark. The worker's copy of
+    the chain's reading and cut is the check's, word for word."""
+    from grader import local_check
+
+    path = tmp_path / "exercise1.py"
+    source = (
+        "def f():\n    try:\n        {}['no table']\n    except KeyError as e:\n"
+        "        raise ValueError('no dh') from e\n"
+        "def g(k):\n    if k == 0:\n        raise KeyError('first ' + 'x' * 900)\n"
+        "    try:\n        g(k - 1)\n    except Exception:\n"
+        "        raise ValueError(f'level {k} ' + 'y' * 900)\n"
+    )
+    space: dict = {}
+    exec(compile(source, str(path), "exec"), space)  # noqa: S102 - the test's own code
+    traces = []
+    for call in (lambda: space["f"](), lambda: space["g"](40)):
+        try:
+            call()
+        except ValueError as e:
+            traces.append(local_check.student_traceback(e, path))
+    short, deep = traces
+    cause = "\nThe above exception was the direct cause of the following exception:\n\n"
+    assert short.startswith("Traceback (most recent call last):\n"), short
+    assert short.index("KeyError: 'no table'") < short.index(cause) < short.index("ValueError")
+    assert short.rstrip().endswith("ValueError: no dh"), short
+    handling = "\nDuring handling of the above exception, another exception occurred:\n\n"
+    assert len(deep) <= 4000 and deep.startswith("Traceback (most recent call last):\n")
+    assert "earlier exceptions of the chain cut" in deep and "first xxx" not in deep
+    assert deep.rstrip().endswith("y" * 200) and "ValueError: level 40 yyy" in deep
+    assert deep.index("ValueError: level 39 yyy") < deep.rindex(handling), deep
+    worker = ast.parse((ROOT / "grader/sandbox/inside/worker.py").read_text())
+    check = ast.parse((ROOT / "grader/local_check.py").read_text())
+    for name in ("bounded_chain", "exception_chain"):
+        assert _definitions(worker, name) == _definitions(check, name), name
+
+
+def test_the_grader_s_report_of_a_long_chain_keeps_the_bound(public_grader, tmp_path):
+    """The report (JSON and HTML) showed a chain's latest error alone. The sandbox's worker
+    cuts a chain of forty long errors as the check does: the latest whole, its cause before
+    it, the oldest dropped with a mark, 4,000 characters at most."""
+    from grader.report.html import render_report
+
+    sources = {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", DEEP_CHAIN_DH)}
+    result = graded(public_grader, student_folder(tmp_path / "mine", sources))
+    message = next(i for i in result["items"] if i["id"] == "exercise1.dh")["message"]
+    trace = message[message.index("Traceback (most recent call last):") :]
+    assert len(trace) <= 4000 and "earlier exceptions of the chain cut" in trace, trace
+    cause = "\nThe above exception was the direct cause of the following exception:\n\n"
+    assert trace.index("ValueError: level 39 yyy") < trace.rindex(cause), trace
+    assert trace.rstrip().endswith("y" * 900) and "first xxx" not in trace, trace
+    for for_student in (False, True):  # the TA's report and the student's show the chain
+        page = render_report(result, for_student=for_student)
+        assert "ValueError: level 39 yyy" in page and cause.strip() in page
+
+
 def _definitions(module: ast.Module, function: str) -> list[str]:
-    """A function's body without its docstring, and the module's TRACEBACK_CHARS and
-    EXCEPTION_CHARS, as ast dumps."""
+    """A function's body without its docstring, and the module's constants of the cut
+    (TRACEBACK_CHARS, EXCEPTION_CHARS, the chain's sentences and mark), as ast dumps."""
     found = []
     for node in module.body:
         if isinstance(node, ast.FunctionDef) and node.name == function:
             found += [ast.dump(n) for n in node.body[1:]]
-        elif isinstance(node, ast.Assign) and ast.unparse(node.targets[0]).endswith("_CHARS"):
+        elif isinstance(node, ast.Assign) and ast.unparse(node.targets[0]).endswith(
+            ("_CHARS", "_SENTENCE", "CHAIN_CUT")
+        ):
             found.append(ast.dump(node))
     return found
 

@@ -82,6 +82,23 @@ def test_an_unknown_failure_keeps_its_traceback_alone() -> None:
     )
 
 
+def test_a_row_names_the_exception_the_latest_was_raised_from_or_while_handling() -> None:
+    """The row gave the latest exception of a chain alone ("ValueError: no dh"), and the
+    student lost its cause: the one before it is named after it, as Python links them."""
+    tb = traceback_of("KeyError: 'no table'")
+    cause = "\nThe above exception was the direct cause of the following exception:\n\n"
+    handling = "\nDuring handling of the above exception, another exception occurred:\n\n"
+    raised_from = tb + cause + traceback_of("ValueError: no dh")
+    assert summary_line(raised_from) == "ValueError: no dh (caused by KeyError: 'no table')"
+    three = tb + handling + traceback_of("ZeroDivisionError: division by zero") + cause
+    three += traceback_of("NameError: name 'x' is not defined")
+    assert summary_line(import_failure("exercise2", three)) == (
+        "importing exercise2.py failed: NameError: name 'x' is not defined "
+        "(caused by ZeroDivisionError: division by zero)"
+    )
+    assert summary_line(tb) == "KeyError: 'no table'"
+
+
 def test_an_import_that_ended_the_process_says_so_on_its_first_line() -> None:
     """The reason without a traceback (the process ended: os._exit at import) was on the
     message's second line, and the table's row said "importing exercise2.py failed:" alone."""
