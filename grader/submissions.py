@@ -709,6 +709,8 @@ def _gradescope_export(inp: Input, root: Entry, name: str) -> list[Submission]:
         sub.student = student
         if not any(student.get(k) for k in export_metadata.PERSON_FIELDS):
             sub.review.append(_nameless_flag(folder))
+        elif unnamed := sum(not person for person in people):
+            sub.review.append(_unnamed_member_flag(folder, unnamed, len(people)))
         subs.append(sub)
     listed = set(meta)
     for e in root.children:  # never a folder of the export left unseen
@@ -749,6 +751,19 @@ def _nameless_flag(name: str) -> dict:
         "reason": f"the export's {METADATA} names nobody for the folder {name} (its submitters "
         "are missing or not readable): graded without a name, email or SID; check in "
         "Gradescope whose submission it is",
+    }
+
+
+def _unnamed_member_flag(name: str, unnamed: int, people: int) -> dict:
+    """A group the metadata lists with someone in it whose name, email and SID are all
+    unreadable: their grades.csv row held only the folder's name, which no gradebook matches,
+    and the submission was on no list (its other members' names hid it)."""
+    who = "a submitter" if unnamed == 1 else f"{unnamed} submitters"
+    return {
+        "flag": "download",
+        "reason": f"the export's {METADATA} gives {who} of the {people} in the folder {name} no "
+        "readable name, email or SID: grades.csv gives each such submitter a row holding only "
+        "the folder's name; check in Gradescope who it is and fill in their email or SID",
     }
 
 

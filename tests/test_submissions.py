@@ -1346,6 +1346,38 @@ def test_a_listed_folder_whose_submitters_name_nobody_is_flagged(tmp_path, entry
     assert got["submission_1"].review == []
 
 
+def test_a_group_member_the_metadata_names_unreadably_is_flagged_and_keeps_a_row(tmp_path):
+    """A group of Ada and a submitter whose name, email and SID were all unreadable gave
+    grades.csv a row with the folder's name alone, which no gradebook import matches, and
+    the submission was on no list: Ada's name hid it. The row stays (the folder's name is
+    Gradescope's submission id, where the TA finds who it is), and the TA is told."""
+    meta = yaml.safe_dump(
+        {
+            "submission_1": {":submitters": [{":name": "Ada", ":sid": "1"}, {":name": ["Bob"]}]},
+            "submission_2": {":submitters": [{":name": "Cy", ":sid": "2"}]},
+        }
+    )
+    files = {METADATA: meta, "submission_1/exercise2.py": "1\n", "submission_2/exercise2.py": "2\n"}
+    got = by_name(discover(tree(tmp_path / "export", files), FILES)[0])
+    assert [f["reason"] for f in got["submission_1"].review] == [
+        "the export's submission_metadata.yml gives a submitter of the 2 in the folder "
+        "submission_1 no readable name, email or SID: grades.csv gives each such submitter a "
+        "row holding only the folder's name; check in Gradescope who it is and fill in their "
+        "email or SID"
+    ]
+    assert got["submission_2"].review == []
+    results = [
+        {"submission": s.name, "student": s.student, "score": 1, "max_score": 2, "items": []}
+        for s in got.values()
+    ]
+    rows = list(csv.DictReader(io.StringIO(gradebook_csv(results))))
+    assert [(r["name"], r["sid"], r["submission"]) for r in rows] == [
+        ("Ada", "1", "submission_1"),
+        ("", "", "submission_1"),
+        ("Cy", "2", "submission_2"),
+    ]
+
+
 def test_a_gradescope_export_zip_is_read_from_its_one_top_folder(tmp_path):
     meta = yaml.safe_dump({"submission_1": {":submitters": [{":name": "Ada", ":email": "a@x"}]}})
     data = zip_bytes(
