@@ -302,6 +302,25 @@ def exercise_files(
     return found, contents, absent
 
 
+# The notebooks of an upload that are read: any `*.ipynb` at most MAX_NOTEBOOK_DEPTH folders
+# deep, the first MAX_NOTEBOOKS of them (a submission is one student's work).
+MAX_NOTEBOOK_DEPTH = 3
+MAX_NOTEBOOKS = 20
+
+
+def find_notebooks(top: Entry) -> list[Entry]:
+    """Regular `.ipynb` files of an upload's tree, shallowest first (the walk's order): the
+    grader's (notebook_submissions) and a student's check's (notebook_instead) one rule."""
+    found = [
+        e
+        for e in top.walk()
+        if e.kind == "file"
+        and e.name.casefold().endswith(".ipynb")
+        and e.depth - top.depth <= MAX_NOTEBOOK_DEPTH + 1
+    ]
+    return found[:MAX_NOTEBOOKS]
+
+
 def _found_note(path: str) -> str:
     """The note on a file found in a folder (`_choose`), of its path in the upload."""
     folder, name = path.rsplit("/", 1)

@@ -44,7 +44,7 @@ from .check_process import (
     stopping,
     time_limit,
 )
-from .choosing import exercise_files, note_missing
+from .choosing import exercise_files, find_notebooks, note_missing, relative
 from .records import Outcome
 from .staticscan import Scan, scan
 from .student_text import (
@@ -64,8 +64,11 @@ from .uploads import (
     UploadError,
     UploadLimits,
     open_zip_file,
+    read_capped,
     scan_folder,
     scan_zip,
+    single_top,
+    upload_tree,
 )
 
 # The grader's limits (sandbox Limits): seconds per import and per call (its bytes of prints
@@ -629,6 +632,25 @@ def exercise_sources(
     a zip inside opened for what is not found outside it, and two different candidates never
     guessed between; the notes are the grader's notes on what it took and what it left out,
     and the last dict why each exercise left out was (its items say so, as the grader's)."""
+    upload = read_upload(folder, files)
+    return upload.sources, upload.notes, upload.absent
+
+
+@dataclass
+class UploadRead:
+    """A folder or zip read as the grader reads one upload (`exercise_sources`), and its
+    notebooks (where each sits, how deep, its bytes) when asked for."""
+
+    sources: dict[str, bytes]
+    notes: list[str]
+    absent: dict[str, str]
+    notebooks: list[tuple[str, int, bytes]] = field(default_factory=list)
+
+
+def read_upload(folder: Path, files: tuple[str, ...], notebook_bytes: int = 0) -> UploadRead:
+    """`folder` (or a zip) as the grader reads one upload; with `notebook_bytes`, its notebooks
+    too (choosing.find_notebooks, each of at most that many bytes): a notebook in a zip was
+    never looked for, and the grader's note on one left out beside .py files never said."""
     budget = Budget(UploadLimits())
     with contextlib.ExitStack() as stack:
         if folder.is_dir():
@@ -637,21 +659,37 @@ def exercise_sources(
             try:
                 top = _zip_tree(folder, budget, stack)
             except (UploadError, OSError, ValueError, EOFError) as e:  # as the grader says it
-                return {}, [f"{folder.name}: {e}"], {}
+                return UploadRead({}, [f"{folder.name}: {e}"], {})
             except Exception as e:  # noqa: BLE001 - zipfile's own errors: a note, never a crash
-                return {}, [f"{folder.name} is not a readable zip: {e}"], {}
+                return UploadRead({}, [f"{folder.name} is not a readable zip: {e}"], {})
         found, contents, absent = exercise_files(top, files, budget, stack)
         note_missing(top, files, found, contents, absent, budget)
+        notes = [*budget.notes, *(f"{f}.py: {why}" for f, why in absent.items())]
+        notebooks = _notebooks(top, notebook_bytes, budget) if notebook_bytes else []
     sources = {f: data for f, data in contents.items() if data is not None}
-    return sources, [*budget.notes, *(f"{f}.py: {why}" for f, why in absent.items())], absent
+    return UploadRead(sources, notes, absent, notebooks)
+
+
+def _notebooks(top: Entry, most: int, budget: Budget) -> list[tuple[str, int, bytes]]:
+    """The upload's notebooks the grader reads, each of at most `most` bytes, with where it
+    sits and how deep; one that cannot be read is left out (the grader's reading says why)."""
+    read = []
+    for e in find_notebooks(top):
+        try:
+            data = read_capped(e, most, budget) if e.size <= most else b""
+        except (UploadError, OSError):
+            continue
+        if data and len(data) <= most:
+            read.append((relative(top, e), e.depth - top.depth, data))
+    return read
 
 
 def _zip_tree(path: Path, budget: Budget, stack: contextlib.ExitStack) -> Entry:
     """The listed tree of a zip given as the upload itself (`check.py hw.zip`), read as the
-    grader reads one upload (submissions: a zip's entries under a folder of its name). The
+    grader reads one upload (uploads.upload_tree: a zip of one folder is that folder). The
     zip's folder was checked instead: the untouched stubs beside it, `todo` on every row, where
     the grader, given the zip, graded what it held."""
     real = path.resolve()
     tree = Entry(path.stem, "", "dir")
     scan_zip(open_zip_file(real.parent, (real.name,), stack), path.name, tree, budget)
-    return tree
+    return upload_tree(tree, single_top(tree), budget)

@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .local_check import exercise_sources
+from .local_check import UploadRead, read_upload
 from .notebook import (
     NotebookError,
     NotebookRead,
@@ -47,43 +47,48 @@ def notebook_graded_instead(
     """The notebook the grader would grade instead of `folder`'s exercise files: when every
     exercise file found holds no work and a notebook of the folder implements a gradient
     function; of several, the one the grader prefers (notebook.preference)."""
-    sources, _, _ = exercise_sources(folder, files)
-    if not folder.is_dir() or not all(is_untouched_stub(data) for data in sources.values()):
+    if not folder.is_dir():
         return None
-    return _best_notebook(folder, files, expected)
+    upload = read_upload(folder, files, NOTEBOOK_BYTES)
+    if not all(is_untouched_stub(data) for data in upload.sources.values()):
+        return None
+    return _best_notebook(upload, files, expected)
 
 
 def notebook_left_out(
     folder: Path, files: tuple[str, ...], expected: dict[str, frozenset[str]]
 ) -> str | None:
-    """The grader's note when it grades `folder`'s exercise files, some holding work, and not a
-    notebook beside them that implements a gradient function. The check judged those files and
-    said nothing of the notebook: exercise 1 started in exercise1.py, exercises 2 and 3 done in
-    the notebook, and the grader's 0 for their untouched stubs was the first word of it."""
-    sources, _, _ = exercise_sources(folder, files)
-    if not folder.is_dir() or all(is_untouched_stub(data) for data in sources.values()):
+    """The grader's note when it grades the exercise files of `folder` (or of a zip), some
+    holding work, and not a notebook beside them that implements a gradient function. The
+    check judged those files and said nothing of the notebook: exercise 1 started in
+    exercise1.py, exercises 2 and 3 done in the notebook, and the grader's 0 for their
+    untouched stubs was the first word of it. A zip's notebook was never looked for."""
+    upload = read_upload(folder, files, NOTEBOOK_BYTES)
+    if all(is_untouched_stub(data) for data in upload.sources.values()):
         return None
-    best = _best_notebook(folder, files, expected)
+    best = _best_notebook(upload, files, expected)
     if best is None:
         return None
-    return py_files_graded_note(sources, best.name, work_left_in(best.read, files, sources))
+    unread = work_left_in(best.read, files, upload.sources)
+    return py_files_graded_note(upload.sources, best.name, unread)
 
 
 def _best_notebook(
-    folder: Path, files: tuple[str, ...], expected: dict[str, frozenset[str]]
+    upload: UploadRead, files: tuple[str, ...], expected: dict[str, frozenset[str]]
 ) -> GradedNotebook | None:
-    """Of the folder's notebooks implementing a gradient function, the one the grader prefers
-    (notebook.preference); None when none does."""
+    """Of the upload's notebooks implementing a gradient function (choosing.find_notebooks,
+    the grader's rule), the one the grader prefers (notebook.preference); None when none
+    does."""
     ranked = []
-    for path in notebooks(folder):
-        read = read_notebook_path(path, files, expected)
+    for where, depth, data in upload.notebooks:
+        name = where.rsplit("/", 1)[-1]
+        read = _read_notebook(data, name, files, expected)
         if read is not None and read.implemented:
-            where = path.relative_to(folder)
-            ranked.append((preference(read, len(where.parts), path.name), str(where), read))
+            ranked.append((preference(read, depth, name), where, read))
     if not ranked:
         return None
-    _, name, read = max(ranked, key=lambda r: r[0])
-    return GradedNotebook(name, read)
+    _, where, read = max(ranked, key=lambda r: r[0])
+    return GradedNotebook(where, read)
 
 
 def read_notebook_path(
@@ -92,31 +97,22 @@ def read_notebook_path(
     """A notebook's exercise modules, read by the grader's rule (notebook.read_cells); None for
     a file the check cannot read as one (the grader's reading of the upload says what it
     makes of it)."""
-    functions = {f: tuple(sorted(expected[f])) for f in files}
     try:
         if path.stat().st_size > NOTEBOOK_BYTES:
             return None
-        cells = json.loads(path.read_bytes().decode("utf-8-sig")).get("cells")
-        if not isinstance(cells, list):
-            return None
-        return read_cells(cells, path.name, functions)
-    except (OSError, ValueError, AttributeError, NotebookError, RecursionError):
+        return _read_notebook(path.read_bytes(), path.name, files, expected)
+    except OSError:
         return None
 
 
-def notebooks(folder: Path, depth: int = 4) -> list[Path]:
-    """`.ipynb` files of the folder, at most `depth` folders down, as the grader looks for
-    them (no link followed, no `.ipynb_checkpoints`)."""
-    found: list[Path] = []
+def _read_notebook(
+    data: bytes, name: str, files: tuple[str, ...], expected: dict[str, frozenset[str]]
+) -> NotebookRead | None:
+    functions = {f: tuple(sorted(expected[f])) for f in files}
     try:
-        entries = sorted(folder.iterdir()) if depth else []
-    except OSError:  # a folder not listable: the grader's reading of the upload says so
-        return found
-    for entry in entries:
-        if entry.is_symlink() or entry.name == ".ipynb_checkpoints":
-            continue
-        if entry.is_file() and entry.suffix.casefold() == ".ipynb":
-            found.append(entry)
-        elif entry.is_dir():
-            found += notebooks(entry, depth - 1)
-    return found
+        cells = json.loads(data.decode("utf-8-sig")).get("cells")
+        if not isinstance(cells, list):
+            return None
+        return read_cells(cells, name, functions)
+    except (ValueError, AttributeError, NotebookError, RecursionError):
+        return None

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 
 from .assignment import having
-from .choosing import relative
+from .choosing import find_notebooks, relative
 from .notebook import (
     MAX_CODE_BYTES,
     MAX_COMMAND_LINES,
@@ -35,21 +35,6 @@ from .notebook import (
 )
 from .notebook_file import MAX_NOTEBOOK_BYTES, read_notebook, too_large
 from .uploads import Budget, Entry, UploadError, UploadLimits, read_capped, scan_folder
-
-MAX_DEPTH = 3
-MAX_NOTEBOOKS = 20  # read at most this many; a submission is one student's work
-
-
-def find_notebooks(top: Entry) -> list[Entry]:
-    """Regular `.ipynb` files of an upload's tree, shallowest first (the walk's order)."""
-    found = [
-        e
-        for e in top.walk()
-        if e.kind == "file"
-        and e.name.casefold().endswith(SUFFIX)
-        and e.depth - top.depth <= MAX_DEPTH + 1
-    ]
-    return found[:MAX_NOTEBOOKS]
 
 
 def is_notebook_submission(

@@ -52,9 +52,11 @@ from .uploads import (
     open_inner_zip,
     open_zip_file,
     read_capped,
+    rebased,
     scan_folder,
     scan_zip,
-    skip_environments,
+    single_top,
+    upload_tree,
 )
 from .valid_text import valid
 
@@ -404,12 +406,12 @@ class Input:
             alone = Entry(e.name, e.name, "file", 1, e.size, reader=e.reader, copies=e.copies)
             return Entry(stem, "", "dir", children=[alone])
         if e.kind == "dir" and self.is_zip:
-            return _rebased(e)
+            return rebased(e)
         if e.kind == "dir":
             return scan_folder(self.base, _parts(self.top, e), budget)
         if self.is_zip:
             open_inner_zip(e, stack, budget)
-            return _rebased(e)
+            return rebased(e)
         tree = Entry(e.name, "", "dir")
         f = open_zip_file(self.base, _parts(self.top, e), stack)
         try:
@@ -424,16 +426,6 @@ class Input:
 def _parts(top: Entry, e: Entry) -> tuple[str, ...]:
     rel = relative(top, e)
     return tuple(rel.split("/")) if rel else ()
-
-
-def _rebased(e: Entry) -> Entry:
-    """A subtree of a listed zip as a submission of its own: paths and depths from its top."""
-    top = Entry(e.name, "", "dir", 0, children=e.children)
-    shift, cut = e.depth, len(e.path) + 1
-    for d in top.walk():
-        d.depth -= shift
-        d.path = d.path[cut:]
-    return top
 
 
 def _list_folder(base: Path) -> Entry:
@@ -490,8 +482,7 @@ def _prune_hidden(root: Entry) -> None:
 
 def _single_top(top: Entry) -> Entry:
     """A zip of one folder is that folder; either way, only its top may hold a hidden name."""
-    entries = [e for e in top.children if not hidden_at_top(e)]
-    root = entries[0] if len(entries) == 1 and entries[0].kind == "dir" else top
+    root = single_top(top, hidden_at_top)
     _prune_hidden(root)
     return root
 
@@ -525,13 +516,9 @@ def _as_folder_of_submissions(inp: Input, root: Entry) -> str | None:
 
 def _one_submission(inp: Input, root: Entry, name: str) -> list[Submission]:
     budget = Budget(inp.limits)
-    if inp.is_zip:
-        tree = _rebased(root) if root is not inp.top else root
-        # Not a download: what `_at_download_top` kept for one is hidden, as in a folder.
-        tree.children = [e for e in tree.children if not (hidden(e.name) and _lms_named(e.name))]
-        skip_environments(tree, budget)  # kept in the listing as a class's upload might be one
-    else:
-        tree = scan_folder(inp.base, (), budget)
+    # A zip is not a download here: what `_at_download_top` kept for one is hidden, as in a
+    # folder (`upload_tree`).
+    tree = upload_tree(inp.top, root, budget) if inp.is_zip else scan_folder(inp.base, (), budget)
     return [read_tree(tree, name, inp.files, budget, inp.stack, source=str(inp.base))]
 
 

@@ -555,6 +555,37 @@ def skip_environments(top: Entry, budget: Budget) -> None:
     top.children = kept
 
 
+def single_top(
+    top: Entry, hidden_here: Callable[[Entry], bool] = lambda e: hidden(e.name)
+) -> Entry:
+    """A zip of one folder is that folder: the one entry at `top` that `hidden_here` passes,
+    when it is a folder; else `top` itself."""
+    entries = [e for e in top.children if not hidden_here(e)]
+    return entries[0] if len(entries) == 1 and entries[0].kind == "dir" else top
+
+
+def rebased(e: Entry) -> Entry:
+    """A subtree of a listed zip as a submission of its own: paths and depths from its top."""
+    top = Entry(e.name, "", "dir", 0, children=e.children)
+    shift, cut = e.depth, len(e.path) + 1
+    for d in top.walk():
+        d.depth -= shift
+        d.path = d.path[cut:]
+    return top
+
+
+def upload_tree(top: Entry, root: Entry, budget: Budget) -> Entry:
+    """A listed zip read as one student's upload from `root` (its top, or the one folder there:
+    `single_top`): paths from `root`, nothing hidden at its top, virtual environments left out
+    with a note. The grader reads a student's zip so, and so does a student's check of one
+    (`check.py hw.zip`), which listed the zip's one folder as a folder inside the upload and
+    noted "found exercise1.py in backprop-ninja/" of each file, where the grader said nothing."""
+    tree = rebased(root) if root is not top else root
+    tree.children = [e for e in tree.children if not hidden(e.name)]
+    skip_environments(tree, budget)  # kept in the listing as a class's upload might be one
+    return tree
+
+
 def _zip_dirs(dirs, parts, under: Entry, label: str, budget: Budget) -> Entry | None:
     """The folder entry for `parts`, made (and counted) if the zip did not list it."""
     for i in range(1, len(parts) + 1):

@@ -1841,21 +1841,26 @@ def test_the_bundle_check_of_its_folder_names_the_notebook_the_grader_grades_ins
 def test_the_bundle_check_looks_for_notebooks_past_a_folder_it_cannot_list(tmp_path, monkeypatch):
     """A subfolder the student's account cannot list (another user's, a broken mount) is
     passed over in the search for a notebook, not raised out of check.py as a traceback."""
-    from grader.notebook_instead import notebooks
+    from notebooks import filled_assignment_notebook
+
+    from grader import uploads
+    from grader.backprop_ninja.student_check_driver import EXPECTED
+    from grader.notebook_instead import notebook_graded_instead
 
     (tmp_path / "locked").mkdir()
     (tmp_path / "work").mkdir()
-    (tmp_path / "work" / "backprop_ninja.ipynb").write_text("{}")
-    listed = Path.iterdir
+    solved = filled_assignment_notebook({f: solution(f) for f in FILES}, "jupyter")
+    (tmp_path / "work" / "backprop_ninja.ipynb").write_bytes(solved)
+    opened = uploads.open_beneath
 
-    def iterdir(self: Path):
-        if self.name == "locked":
-            raise PermissionError(13, "Permission denied", str(self))
-        return listed(self)
+    def open_beneath(root, parts, *args, **kwargs):
+        if parts and parts[-1] == "locked":
+            raise PermissionError(13, "Permission denied", str(root / "locked"))
+        return opened(root, parts, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "iterdir", iterdir)
-    found = notebooks(tmp_path)
-    assert found == [tmp_path / "work" / "backprop_ninja.ipynb"]
+    monkeypatch.setattr(uploads, "open_beneath", open_beneath)
+    found = notebook_graded_instead(tmp_path, FILES, EXPECTED)
+    assert found is not None and found.name == "work/backprop_ninja.ipynb"
 
 
 def without_numpy(tmp_path: Path) -> Path:
@@ -2147,6 +2152,39 @@ def test_a_notebook_with_work_beside_py_files_with_work_is_named_by_the_check_as
         "work for exercise2, exercise3 is not graded (those .py files hold none)."
     )
     assert any(line.startswith(note) for line in local.splitlines()), local
+    assert local == checked.output
+
+
+@pytest.mark.parametrize("zipped", ["the folder", "its files"])
+@pytest.mark.parametrize("notebook", ["with work", "untouched"])
+def test_the_bundle_check_of_a_zipped_folder_says_what_grader_check_says(
+    bundle_dir: Path, tmp_path: Path, notebook: str, zipped: str
+) -> None:
+    """The bundle's folder zipped whole (`backprop-ninja/...`), exercise 1 in exercise1.py:
+    check.py noted "found exercise1.py in backprop-ninja/" of each file where `grader check`
+    of the same zip was silent (the grader reads a zip of one folder as that folder), and
+    never named the notebook beside them whose work the grader leaves ungraded."""
+    from click.testing import CliRunner
+    from notebooks import lecture_notebook
+
+    from grader.cli import main
+
+    folder = bundle_copy(bundle_dir, tmp_path / "backprop-ninja")
+    (folder / "exercise1.py").write_text(solution("exercise1"))
+    if notebook == "with work":
+        (folder / "backprop_ninja.ipynb").write_bytes(
+            lecture_notebook({f: solution(f) for f in FILES}, "colab")
+        )
+    upload = tmp_path / "hw.zip"
+    with zipfile.ZipFile(upload, "w") as zf:
+        for path in sorted(folder.rglob("*")):
+            zf.write(path, path.relative_to(tmp_path if zipped == "the folder" else folder))
+    local = bundle_check(bundle_dir, upload)
+    checked = CliRunner().invoke(main, ["check", str(upload)])
+    assert checked.exit_code == 0, checked.output
+    assert "found exercise1.py" not in local, local
+    said = "not the notebook backprop_ninja.ipynb"
+    assert (said in local) == (notebook == "with work"), local
     assert local == checked.output
 
 
