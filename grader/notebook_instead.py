@@ -44,11 +44,11 @@ class GradedNotebook:
 def notebook_graded_instead(
     folder: Path, files: tuple[str, ...], expected: dict[str, frozenset[str]]
 ) -> GradedNotebook | None:
-    """The notebook the grader would grade instead of `folder`'s exercise files: when every
-    exercise file found holds no work and a notebook of the folder implements a gradient
-    function; of several, the one the grader prefers (notebook.preference)."""
-    if not folder.is_dir():
-        return None
+    """The notebook the grader would grade instead of `folder`'s exercise files (or a zip's):
+    when every exercise file found holds no work and a notebook of the upload implements a
+    gradient function; of several, the one the grader prefers (notebook.preference). A zip's
+    notebook was never looked for: `check.py hw.zip` tabled its untouched stubs, 0 of 36,
+    where `grader check hw.zip` graded the notebook, 36 of 36."""
     upload = read_upload(folder, files, NOTEBOOK_BYTES)
     if not all(is_untouched_stub(data) for data in upload.sources.values()):
         return None

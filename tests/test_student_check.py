@@ -1838,6 +1838,32 @@ def test_the_bundle_check_of_its_folder_names_the_notebook_the_grader_grades_ins
     assert "todo" not in said
 
 
+def test_the_bundle_check_of_a_zip_names_the_notebook_the_grader_grades_instead(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """The bundle's folder zipped after working in its notebook alone: `grader check hw.zip`
+    graded the notebook, 36 of 36, and `check.py hw.zip` tabled the untouched stubs beside
+    it, 0 of 36 (a zip's notebook was never looked for). It now says what it says of such a
+    folder."""
+    from click.testing import CliRunner
+    from notebooks import filled_assignment_notebook
+
+    from grader.cli import main
+
+    folder = bundle_copy(bundle_dir, tmp_path / "backprop-ninja")
+    solved = filled_assignment_notebook({f: solution(f) for f in FILES}, "jupyter")
+    (folder / "backprop_ninja.ipynb").write_bytes(solved)
+    upload = tmp_path / "hw.zip"
+    with zipfile.ZipFile(upload, "w") as zf:
+        for path in sorted(folder.rglob("*")):
+            zf.write(path, path.relative_to(tmp_path))
+    done = CliRunner().invoke(main, ["check", str(upload)])
+    assert "36 of 36 items pass" in done.output, done.output
+    said = bundle_check(bundle_dir, upload)
+    assert "backprop_ninja.ipynb beside them does: the grader grades the notebook" in said, said
+    assert "todo" not in said
+
+
 def test_the_bundle_check_looks_for_notebooks_past_a_folder_it_cannot_list(tmp_path, monkeypatch):
     """A subfolder the student's account cannot list (another user's, a broken mount) is
     passed over in the search for a notebook, not raised out of check.py as a traceback."""
