@@ -225,6 +225,36 @@ def test_an_untouched_stub_graded_over_a_copy_with_work_is_on_the_ta_s_list(tmp_
     assert discover(root, FILES)[0][0].review == []
 
 
+def test_each_copy_of_an_exercise_is_parsed_once_to_tell_a_stub(tmp_path, monkeypatch):
+    """Telling an untouched stub parses the file, which costs the grader's own process half a
+    second and 190 MB for a file of 256 KiB of `f()` lines (a file without functions is no work
+    either); the file graded was parsed again as one of the candidates, and identical copies
+    once each: a few KB zipped cost seconds. Each content is judged once."""
+    import grader.submissions as submissions
+
+    judged: list[bytes] = []
+    real = submissions.is_untouched_stub
+
+    def counting(source: bytes) -> bool:
+        judged.append(source)
+        return real(source)
+
+    monkeypatch.setattr(submissions, "is_untouched_stub", counting)
+    stub = (ROOT / "assignments" / "backprop-ninja" / "exercise1.py").read_text()
+    root = tree(
+        tmp_path / "a",
+        {
+            "exercise1.py": stub,
+            "exercise1 (1).py": stub,
+            "exercise1 (2).py": solution("exercise1"),
+            "exercise1 (3).py": solution("exercise1"),
+        },
+    )
+    [sub], _ = discover(root, FILES)
+    assert sub.review[0]["flag"] == "stub_graded"  # the copies with work are still found
+    assert sorted(judged) == sorted({stub.encode(), solution("exercise1").encode()})
+
+
 def test_a_file_wherever_it_sits_shallowest_first(tmp_path):
     root = tree(
         tmp_path / "a",
