@@ -10,7 +10,8 @@ import tracemalloc
 import pytest
 from conftest import never_hangs, solution
 
-from grader.staticscan import declared_encoding, did_you_mean, scan
+from grader import staticscan
+from grader.staticscan import MAX_NODES, declared_encoding, did_you_mean, scan
 
 SOLVED = "def dprobs(probs, dlogprobs):\n    return (1.0 / probs) * dlogprobs\n"
 
@@ -529,6 +530,25 @@ def test_a_statement_of_many_names_costs_memory_linear_in_its_size(statement):
     if statement.startswith(EVIL):  # still reached through the statement
         forbidden = scan(source).forbidden
         assert forbidden["a1999"] == "reads .grad (through `_evil`)" and not forbidden.everything
+
+
+@pytest.mark.parametrize(
+    "lines", ["x\n", "f()\n", "if 1:\n" + " f()\n" * 20_000, "class C:\n" + " f()\n" * 20_000]
+)
+def test_a_file_of_more_pieces_than_the_scan_reads_is_refused_before_its_statements(
+    lines, monkeypatch
+):
+    """Each statement is asked a dozen questions: 256 KiB of `x` lines (the file size allowed)
+    cost the grader's own process 3.3 s, of `f()` lines 2.9 s, at the top or in a block, where
+    a file as large of one long statement costs 0.6 s. Past MAX_NODES the file is refused, and
+    no statement is asked anything."""
+    source = SOLVED + lines * (MAX_NODES // lines.count("\n"))
+    asked = []
+    monkeypatch.setattr(staticscan, "_bound", lambda node: asked.append(node) or set())
+    result = scan(source, "exercise1.py")
+    assert result.syntax_error.startswith(f"it holds more than {MAX_NODES:,} pieces of Python")
+    assert asked == [] and result.functions == set()
+    assert scan(SOLVED + "x\n" * 1_000, "exercise1.py").syntax_error == ""  # far below: read
 
 
 def test_nested_functions_are_read_once(monkeypatch):
