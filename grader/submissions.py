@@ -238,10 +238,15 @@ def _worked_copies(
     between), so that exercise scores 0, and the TA should know.
     Each content is parsed once: the file graded is among the candidates, and a browser's copies
     are often identical, and a parse of a file at `file_bytes` costs the grader's own process
-    half a second and 190 MB (three 256 KiB files of `f()` lines were parsed twice each)."""
+    half a second and 190 MB (three 256 KiB files of `f()` lines were parsed twice each).
+    The copies parsed hold at most `file_bytes` in all: five copies of 256 KiB, each differing
+    from the others (a file without functions counts as a stub), made fifteen parses, 8 s of
+    the grader's own process for an upload a few KB zipped. A copy past that is left unjudged:
+    the assignment's stubs and a student's work are a few KB each, so only such copies are."""
     if chosen is None or not is_untouched_stub(chosen):
         return []
     stubs = {chosen: True}  # content -> is an untouched stub
+    room = budget.limits.file_bytes  # bytes of copies still to be parsed
     worked: list[str] = []
     for _, _, e in cands[:5]:
         try:
@@ -249,6 +254,9 @@ def _worked_copies(
         except (UploadError, AmbiguousEntry):
             continue
         if data not in stubs:
+            if len(data) > room:
+                continue
+            room -= len(data)
             stubs[data] = is_untouched_stub(data)
         if not stubs[data]:
             worked.append(relative(top, e))

@@ -255,6 +255,37 @@ def test_each_copy_of_an_exercise_is_parsed_once_to_tell_a_stub(tmp_path, monkey
     assert sorted(judged) == sorted({stub.encode(), solution("exercise1").encode()})
 
 
+def test_the_copies_parsed_to_tell_a_stub_hold_one_file_s_bytes_in_all(tmp_path, monkeypatch):
+    """A graded file without functions counts as an untouched stub, so its copies are parsed to
+    look for work: five copies of 256 KiB of `f()` lines, each a line apart, made fifteen
+    parses of the grader's own process for three exercises (8 s; a few KB zipped). The copies
+    parsed now hold at most `file_bytes` in all; a student's copy of a few KB is still read."""
+    import grader.submissions as submissions
+
+    judged: list[bytes] = []
+    real = submissions.is_untouched_stub
+
+    def counting(source: bytes) -> bool:
+        judged.append(source)
+        return real(source)
+
+    monkeypatch.setattr(submissions, "is_untouched_stub", counting)
+    limits = UploadLimits(file_bytes=64 * KiB)
+    body = "f()\n" * (15 * KiB)  # 60 KiB: no functions, so no work
+    files = {"exercise1.py": body}
+    files |= {f"exercise1 ({k}).py": body + f"g{k}()\n" for k in range(1, 4)}
+    files["exercise1 (4).py"] = solution("exercise1")
+    [sub], _ = discover(tree(tmp_path / "a", files), FILES, limits)
+    assert sum(len(j) for j in judged) <= len(body) + limits.file_bytes
+    assert len(judged) == 2  # the file graded and one copy; the copy with work came too late
+    worked_first = {**files, "exercise1 (1).py": solution("exercise1")}
+    [sub], _ = discover(tree(tmp_path / "b", worked_first), FILES, limits)
+    assert sub.review[0]["reason"].startswith(
+        "exercise1.py as graded is the untouched stub, and exercise1 (1).py, exercise1 (4).py "
+        "beside it holds work"
+    )
+
+
 def test_a_file_wherever_it_sits_shallowest_first(tmp_path):
     root = tree(
         tmp_path / "a",
