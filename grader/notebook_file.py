@@ -11,6 +11,7 @@ import json
 import re
 import sys
 import warnings
+from dataclasses import dataclass
 
 from .notebook import Allowance, NotebookError, NotebookRead, cells_named, read_cells
 from .student_text import wide_text
@@ -27,6 +28,20 @@ MAX_JSON_CONTAINERS, MAX_JSON_VALUES = 100_000, 1_000_000
 # a backtracking mark for each escape, ~75 bytes, and a 61 MB notebook of `\n` escapes (within
 # MAX_NOTEBOOK_BYTES, 60 KB zipped) took 3.7 GB and 12 s of the grader's own process.
 _COUNT_PIECE = 1 << 20
+
+
+@dataclass
+class JsonParts:
+    """What is left of MAX_JSON_CONTAINERS and MAX_JSON_VALUES for one submission's notebooks
+    together, as the code read is (notebook.Allowance): each notebook within the bounds alone,
+    thirteen of 33,000 cells each (60 MB, a few hundred KB zipped) cost the grader's own process
+    11 s and 280 MB, parsed and read cell by cell before the shared allowance left their code
+    unread."""
+
+    containers: int = MAX_JSON_CONTAINERS
+    values: int = MAX_JSON_VALUES
+
+
 _BACKSLASHES = re.compile(r"\\*")
 
 
@@ -35,11 +50,13 @@ def read_notebook(
     name: str,
     functions: dict[str, tuple[str, ...]],
     allowance: Allowance | None = None,
+    parts: JsonParts | None = None,
 ) -> NotebookRead:
     """The exercise modules of a notebook file (notebook.read_cells). Raises NotebookError for
-    what is not a readable notebook (not JSON, too old, too big)."""
+    what is not a readable notebook (not JSON, too old, too big). `allowance` and `parts`: what
+    is left to read of one submission's notebooks (fresh ones when not given)."""
     mended: list[str] = []
-    read = read_cells(cells_of(data, name, mended), name, functions, allowance)
+    read = read_cells(cells_of(data, name, mended, parts), name, functions, allowance)
     read.notes[:0] = mended
     return read
 
@@ -52,9 +69,12 @@ def too_large(name: str) -> NotebookError:
     )
 
 
-def cells_of(data: bytes, name: str, mended: list[str] | None = None) -> list[dict]:
+def cells_of(
+    data: bytes, name: str, mended: list[str] | None = None, parts: JsonParts | None = None
+) -> list[dict]:
     """A notebook file's cells; NotebookError, saying what to do, for what is not one. What was
-    mended to read it (`_mend`) is said in `mended`."""
+    mended to read it (`_mend`) is said in `mended`; `parts`, what is left of the JSON parts
+    its submission's notebooks may hold (spent here when the notebook is read)."""
     if len(data) > MAX_NOTEBOOK_BYTES:
         raise too_large(name)
     import nbformat  # here, not at the top: only notebook submissions pay for its import
@@ -64,13 +84,21 @@ def cells_of(data: bytes, name: str, mended: list[str] | None = None) -> list[di
     except UnicodeDecodeError as e:
         raise NotebookError(_not_utf8(name, data, e)) from None
     containers, values = _json_counts(text)
-    if containers > MAX_JSON_CONTAINERS or values > MAX_JSON_VALUES:
+    parts = parts or JsonParts()
+    if containers > parts.containers or values > parts.values:
+        others = (
+            ""
+            if (parts.containers, parts.values) == (MAX_JSON_CONTAINERS, MAX_JSON_VALUES)
+            else " in all of the upload's notebooks, with those read before it"
+        )
         raise NotebookError(
             f"{name} has too many parts to be read ({containers} JSON objects and lists, "
             f"{values} values; a notebook with outputs has a few thousand, at most "
-            f"{MAX_JSON_CONTAINERS} and {MAX_JSON_VALUES} are read): clear its outputs "
+            f"{MAX_JSON_CONTAINERS} and {MAX_JSON_VALUES} are read{others}): clear its outputs "
             "(Edit > Clear all outputs), save, and submit it again"
         )
+    parts.containers -= containers
+    parts.values -= values
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # missing cell ids and the like: read it anyway

@@ -33,7 +33,7 @@ from .notebook import (
     py_files_graded_note,
     work_left_in,
 )
-from .notebook_file import MAX_NOTEBOOK_BYTES, read_notebook, too_large
+from .notebook_file import MAX_NOTEBOOK_BYTES, JsonParts, read_notebook, too_large
 from .uploads import Budget, Entry, UploadError, UploadLimits, read_capped, scan_folder
 
 
@@ -105,6 +105,7 @@ def use_notebook(
     functions = functions_of(files)
     reads: list[tuple[Entry, NotebookRead]] = []
     allowance = Allowance(MAX_CODE_BYTES, MAX_COMMAND_LINES)  # for all of them together
+    parts = JsonParts()  # so are the JSON parts parsed
     for e in entries:
         try:
             if e.size > MAX_NOTEBOOK_BYTES:
@@ -112,7 +113,7 @@ def use_notebook(
                 # note told a notebook's student to "upload only your exercise files".
                 raise too_large(relative(top, e))
             data = read_capped(e, MAX_NOTEBOOK_BYTES, budget)
-            reads.append((e, read_notebook(data, relative(top, e), functions, allowance)))
+            reads.append((e, read_notebook(data, relative(top, e), functions, allowance, parts)))
         except NotebookError as err:
             notes.append(str(err))
         except UploadError as err:

@@ -290,6 +290,32 @@ def test_the_code_read_is_bounded_for_all_of_a_submissions_notebooks_together(
     assert any(n.startswith("found 3 notebooks") for n in sub.notes)
 
 
+def test_the_json_parsed_is_bounded_for_all_of_a_submissions_notebooks_together(
+    tmp_path, monkeypatch
+):
+    """Each notebook within MAX_JSON_CONTAINERS alone was parsed and read cell by cell, before
+    the shared allowance left its code unread: thirteen notebooks of 33,000 small cells (60 MB,
+    a few hundred KB zipped) cost the grader's own process 11 s and 280 MB. The JSON parts
+    parsed are now bounded for the submission, and a notebook past them is a note."""
+    parsed = []
+    real = notebook_file.read_cells
+
+    def counting(cells, *args):
+        parsed.append(len(cells))
+        return real(cells, *args)
+
+    monkeypatch.setattr(notebook_file, "read_cells", counting)
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    cells = [code(f"x{k} = 1\n", count=None) for k in range(notebook_file.MAX_JSON_CONTAINERS // 5)]
+    for k in range(3):
+        (folder / f"copy{k}.ipynb").write_bytes(save(cells))
+    sub = one(folder, tmp_path, notebooks_are_students=False)
+    assert parsed == [len(cells)]  # the first read; the others, past the bound, not parsed
+    refused = [n for n in sub.notes if "too many parts" in n]
+    assert len(refused) == 2 and "with those read before it" in refused[0]
+
+
 def test_a_notebook_without_gradient_functions_says_where_to_get_the_right_one(tmp_path):
     folder = tmp_path / "alice"
     folder.mkdir()
