@@ -80,7 +80,7 @@ def cells_of(
     import nbformat  # here, not at the top: only notebook submissions pay for its import
 
     try:
-        text = data.decode("utf-8-sig")
+        text = _middles_dropped(data).decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise NotebookError(_not_utf8(name, data, e)) from None
     containers, values = _json_counts(text)
@@ -310,6 +310,67 @@ def _json_counts(text: str) -> tuple[int, int]:
         inside ^= len(parts) % 2 == 0  # an odd count of quotes
         start = end
     return containers, containers + commas + 1
+
+
+# A notebook this large has its long strings' middles left out before it is decoded (below).
+_DROP_FROM = 8 << 20
+
+
+def _middles_dropped(data: bytes) -> bytes:
+    """The notebook's bytes without each piece of `_COUNT_PIECE` that lies inside one string and
+    holds no escape, quote or line break: the middle of an output's text or image, which the
+    grader never reads. A 63 MB output and one emoji anywhere (Python then holds every
+    character of the text in 4 bytes) took the grader's own process 560 MB: the text decoded
+    and the output's string, 250 MB each. A string keeps at least its first and last pieces, so
+    a cell's source over 256 KiB is still one too large, with its first lines; line numbers
+    are kept. Bytes that are not UTF-8 in a piece leave the notebook whole, for the decoder's
+    own error. Pieces end where a character does, and after any escape."""
+    if len(data) < _DROP_FROM:
+        return data
+    kept: list[memoryview] = []
+    view = memoryview(data)
+    inside = False  # whether the piece starts inside a string
+    start = dropped = 0
+    while start < len(data):
+        end = _piece_end(data, start)
+        piece = data[start:end]
+        if (
+            inside
+            and not any(c in piece for c in (b'"', b"\\", b"\n"))
+            and (
+                b"\\" not in data[max(start - 6, 0) : start]  # no \uXXXX reaching into the piece
+            )
+        ):
+            try:
+                piece.decode("utf-8")
+            except UnicodeDecodeError:
+                return data
+            dropped += 1
+        else:
+            kept.append(view[start:end])
+            inside ^= _unescaped_bytes(piece).count(b'"') % 2 == 1
+        start = end
+    return b"".join(kept) if dropped else data
+
+
+def _piece_end(data: bytes, start: int) -> int:
+    """Where the piece from `start` ends: `_COUNT_PIECE` on, past a run of backslashes and what
+    its last one escapes, and never inside a UTF-8 character."""
+    end = min(start + _COUNT_PIECE, len(data))
+    if data[end - 1] == 0x5C:  # a backslash
+        end = min(_BACKSLASH_BYTES.match(data, end).end() + 1, len(data))
+    while end < len(data) and 0x80 <= data[end] < 0xC0:  # a continuation byte
+        end += 1
+    return end
+
+
+_BACKSLASH_BYTES = re.compile(rb"\\*")
+
+
+def _unescaped_bytes(piece: bytes) -> bytes:
+    """`_unescaped` of bytes: a quote or backslash byte in UTF-8 is never part of another
+    character, so the bytes read as the text does."""
+    return piece.replace(b"\\\\", b"").replace(b'\\"', b"")
 
 
 def _unescaped(piece: str) -> str:

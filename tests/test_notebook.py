@@ -640,6 +640,31 @@ def test_counting_a_notebook_s_parts_costs_a_piece_of_it_whatever_its_escapes():
     assert peak < 16 << 20, peak  # a few pieces of 1 MiB; it was 285 MB
 
 
+def test_a_long_output_costs_the_reading_no_more_than_a_few_pieces_of_it():
+    """An output of 30 MB and one emoji anywhere: Python holds every character of a text with
+    one such in 4 bytes, so reading took 174 MB (a 63 MB notebook, the emoji in its output, 560 MB
+    of the grader's own process). The middles of long strings, which the grader never reads, are
+    left out before decoding; the code and the headings are read as before."""
+    import tracemalloc
+
+    work = '# Exercise 1\ndef dlogprobs(logprobs):\n    return -1.0 / logprobs  # \u00e9 \\ "\n'
+    cells = [
+        markdown("## Exercise 1 \U0001f600\n" + "q" * (3 << 20) + "\n## Exercise 1"),
+        code(work, outputs=[stream("a" * (30 << 20))]),
+    ]
+    data = save(cells).replace(b"\\ud83d\\ude00", "\U0001f600".encode())  # as Colab saves it
+    tracemalloc.start()
+    try:
+        read_cells = notebook_file.cells_of(data, "hw.ipynb")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 << 20, peak  # a few pieces, 4 bytes a character; it was 174 MB
+    assert read_cells[1]["source"] == work
+    assert read_cells[0]["source"].endswith("q\n## Exercise 1")
+    assert read(data).functions["exercise1"] == ["dlogprobs"]
+
+
 @pytest.mark.parametrize("piece", [1, 2, 3, 7])
 def test_the_count_is_exact_across_pieces_however_escapes_fall(monkeypatch, piece):
     """Pieces cut between a backslash and what it escapes, or inside a run of backslashes,
