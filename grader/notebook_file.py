@@ -13,7 +13,14 @@ import sys
 import warnings
 from dataclasses import dataclass
 
-from .notebook import Allowance, NotebookError, NotebookRead, cells_named, read_cells
+from .notebook import (
+    MAX_SOURCE_BYTES,
+    Allowance,
+    NotebookError,
+    NotebookRead,
+    cells_named,
+    read_cells,
+)
 from .student_text import wide_text
 
 MAX_NOTEBOOK_BYTES = 64 << 20  # image outputs make notebooks big; the code in them is small
@@ -312,8 +319,10 @@ def _json_counts(text: str) -> tuple[int, int]:
     return containers, containers + commas + 1
 
 
-# A notebook this large has its long strings' middles left out before it is decoded (below).
+# A notebook this large has its long strings' middles left out before it is decoded (below),
+# each run of them replaced by text that keeps a cell's source holding one too large to read.
 _DROP_FROM = 8 << 20
+_LEFT_OUT = b"." * (MAX_SOURCE_BYTES + 1)
 
 
 def _middles_dropped(data: bytes) -> bytes:
@@ -321,15 +330,17 @@ def _middles_dropped(data: bytes) -> bytes:
     holds no escape, quote or line break: the middle of an output's text or image, which the
     grader never reads. A 63 MB output and one emoji anywhere (Python then holds every
     character of the text in 4 bytes) took the grader's own process 560 MB: the text decoded
-    and the output's string, 250 MB each. A string keeps at least its first and last pieces, so
-    a cell's source over 256 KiB is still one too large, with its first lines; line numbers
-    are kept. Bytes that are not UTF-8 in a piece leave the notebook whole, for the decoder's
-    own error. Pieces end where a character does, and after any escape."""
+    and the output's string, 250 MB each. Each run of pieces left out gives way to `_LEFT_OUT`,
+    so a cell's source over 256 KiB is still one too large, with its first lines (its first
+    and last bytes glued together were once read as code); line numbers are kept. Bytes that
+    are not UTF-8 in a piece leave the notebook whole, for the decoder's own error. Pieces end
+    where a character does, and after any escape."""
     if len(data) < _DROP_FROM:
         return data
     kept: list[memoryview] = []
     view = memoryview(data)
     inside = False  # whether the piece starts inside a string
+    left_out = False  # whether the piece before was
     start = dropped = 0
     while start < len(data):
         end = _piece_end(data, start)
@@ -345,10 +356,14 @@ def _middles_dropped(data: bytes) -> bytes:
                 piece.decode("utf-8")
             except UnicodeDecodeError:
                 return data
+            if not left_out:  # one stand-in for a run of pieces: they lie in one string
+                kept.append(memoryview(_LEFT_OUT))
             dropped += 1
+            left_out = True
         else:
             kept.append(view[start:end])
             inside ^= _unescaped_bytes(piece).count(b'"') % 2 == 1
+            left_out = False
         start = end
     return b"".join(kept) if dropped else data
 

@@ -665,6 +665,33 @@ def test_a_long_output_costs_the_reading_no_more_than_a_few_pieces_of_it():
     assert read(data).functions["exercise1"] == ["dlogprobs"]
 
 
+@pytest.mark.parametrize(("before_a_cut", "spaces"), [(99, 100), (5_000, 20), (4_001, 0)])
+def test_a_code_cell_too_large_to_read_stays_so_however_its_string_falls_on_the_pieces(
+    before_a_cut, spaces
+):
+    """A cell's one-line source of 3 MiB in a notebook over 8 MiB: the middles dropped from
+    long strings before decoding left its first and last few bytes where it began just before
+    a piece's end and ended just after one, and those glued together (`return 1+1` and the
+    blanks of its end) were read as the student's code, where the whole cell was dropped as
+    larger than 256 KiB."""
+    piece = notebook_file._COUNT_PIECE
+
+    def saved(pad: int, extra: int) -> bytes:
+        work = "def dlogprobs(logprobs):\n    return 1" + "+1" * (3 << 19) + " " * extra + "\n"
+        long = code(work, outputs=[stream("a" * (9 << 20))])
+        return save([code("x = 0  #" + "p" * pad + "\n"), long])
+
+    # The long string starts `before_a_cut` bytes before a piece ends, and its blanks reach a
+    # few bytes past one.
+    pad = -(saved(0, 0).index(b"def dlogprobs") + before_a_cut) % piece
+    end = saved(pad, 0).index(b"\\n", saved(pad, 0).index(b"return 1"))
+    data = saved(pad, (-end % piece) + spaces)
+    assert (data.index(b"def dlogprobs") + before_a_cut) % piece == 0
+    r = read(data)
+    assert r.functions["exercise1"] == [], r.sources
+    assert "the whole cell: larger than 262144 bytes" in r.cells[1].dropped, r.cells
+
+
 @pytest.mark.parametrize("piece", [1, 2, 3, 7])
 def test_the_count_is_exact_across_pieces_however_escapes_fall(monkeypatch, piece):
     """Pieces cut between a backslash and what it escapes, or inside a run of backslashes,
