@@ -551,6 +551,33 @@ def test_a_file_of_more_pieces_than_the_scan_reads_is_refused_before_its_stateme
     assert scan(SOLVED + "x\n" * 1_000, "exercise1.py").syntax_error == ""  # far below: read
 
 
+@pytest.mark.parametrize(
+    "dense",
+    [
+        lambda k: "-" * k + "x",
+        lambda k: "~" * k + "x",
+        lambda k: "+".join("a" * k),
+        lambda k: "<".join("a" * k),
+        lambda k: "x" + "[:]" * k,
+        lambda k: "x" + ".a" * k,
+        lambda k: ";".join(["(a:=b)"] * k),
+        lambda k: ";".join(["*a,=b"] * k),
+        lambda k: "a;" * k,
+        lambda k: "[x," * k + "]" * k,
+        lambda k: ";".join(["f(*a)"] * k),
+    ],
+)
+def test_a_source_too_short_for_the_bound_could_never_reach_it(dense):
+    """The node count is skipped for a source under MAX_NODES // 3 characters (a submission's
+    files are a few KB): the densest Python makes at most two nodes a character, and two for
+    the module and its first statement."""
+    for k in (1, 7, 150):
+        source = dense(k)
+        nodes = sum(1 for _ in ast.walk(ast.parse(source)))
+        assert nodes <= 2 * len(source) + 2, (source, nodes)
+    assert 2 * (MAX_NODES // 3) + 2 < MAX_NODES
+
+
 def test_nested_functions_are_read_once(monkeypatch):
     """Judging each lambda of `lambda: lambda: ...` read the whole rest of it again: 2,900 deep
     took 11 s (the nodes it read grew with the square of the depth); now each node is read a
