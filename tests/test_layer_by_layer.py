@@ -96,10 +96,32 @@ def test_a_run_steered_to_overflow_leaves_result_json_strict(grade):
     promises every number finite. The run fails on its drift, as it did; the loss is absent."""
     result = grade(mutated(*OVERFLOWING_LAST_STEP) + "\nCALLS = []\n")
     training = item(result, "training")
-    assert training["status"] == "failed" and "W4 has drifted" in training["message"], training
+    message = training["message"]
+    assert training["status"] == "failed" and "the last Linear's weight (W4) has" in message
     assert training["extra"]["val_loss"] is None
     json.dumps(result, allow_nan=False)  # every number finite
     assert failing(result) == {"training"}
+
+
+def test_a_drifted_parameter_is_named_by_its_module_as_the_lecture_builds_it(grade):
+    """A softmax over the batch instead of the classes (`F.softmax(logits, 0)`) fails the run
+    on its drift, and the message said "b4 has drifted": a key of the grader's own dict,
+    which no page a student of this assignment reads defines, whose network is a list of
+    Embedding, FlattenConsecutive, Linear, BatchNorm1d and Tanh modules. It names the module
+    and its attribute (the key kept in brackets for the TA)."""
+    result = grade(mutated("F.softmax(logits, 1)", "F.softmax(logits, 0)"))
+    message = item(result, "training")["message"]
+    assert "the last Linear's bias (b4) has drifted" in message, message
+    from grader.layer_by_layer.training import lecture_name
+
+    names = {k: lecture_name(k) for k in ("C", "W2", "gamma1", "beta3", "b4")}
+    assert names == {
+        "C": "the Embedding's weight (C)",
+        "W2": "the second Linear's weight (W2)",
+        "gamma1": "the first BatchNorm1d's gamma (gamma1)",
+        "beta3": "the last BatchNorm1d's beta (beta3)",
+        "b4": "the last Linear's bias (b4)",
+    }
 
 
 def test_the_stub_scores_zero_with_every_item_not_implemented(grade):

@@ -62,6 +62,25 @@ LAYERS = (
 )
 FUNCTION = {i.kind: i.function for i in spec.ITEMS}
 ALLOWED = {i.kind: i.allowed for i in spec.ITEMS}
+# The lecture's words for a parameter: its module's class and the attribute it lives in.
+MODULE = {"embedding": "Embedding", "linear": "Linear", "batchnorm": "BatchNorm1d"}
+ATTRIBUTE = {"embedding": ("weight",), "linear": ("weight", "bias"), "batchnorm": ("gamma", "beta")}
+ORDINAL = ("first", "second", "third", "fourth", "fifth")  # the last of its kind: "last"
+
+
+def lecture_name(param: str) -> str:
+    """A parameter of the run as the lecture's modules name it, `the second Linear's weight
+    (W2)`, `the last Linear's bias (b4)`: the run's own keys (W1, gamma2, C, b4) appear nowhere
+    a student of this assignment reads, whose network is a list of modules, so "W1 has
+    drifted" pointed nowhere."""
+    for kind, names, _ in LAYERS:
+        if param in names:
+            attribute = ATTRIBUTE[kind][names.index(param)]
+            same = [ns for k, ns, _ in LAYERS if k == kind]
+            at = same.index(names)
+            which = "" if len(same) == 1 else "last " if at == len(same) - 1 else ORDINAL[at] + " "
+            return f"the {which}{MODULE[kind]}'s {attribute} ({param})"
+    return param
 
 
 def init_params(
@@ -179,8 +198,8 @@ def sgd_run(session: Session) -> TrainingRun:
         return TrainingRun(
             False,
             "failed",
-            f"after {TRAIN_STEPS} SGD steps {worst} has drifted from autograd's run by "
-            f"{per_param[worst]:.2g} of its update",
+            f"after {TRAIN_STEPS} SGD steps {lecture_name(worst)} has drifted from autograd's "
+            f"run by {per_param[worst]:.2g} of its update",
             TRAIN_STEPS,
             per_param[worst],
             per_param,
