@@ -417,6 +417,26 @@ def test_the_ta_s_report_says_why_it_is_on_the_needs_a_look_list(graded, tmp_pat
     assert 'id="review"' not in plain
 
 
+def test_the_ta_s_report_names_every_reason_the_list_gives(graded, tmp_path):
+    """A submission on the TA's list for a timed-out item and a slow function (an endless
+    loop in one backward, a print flood in another) opened a report whose "needs a look" box
+    named the slow function alone, where `grader grade` and summary.html named both; one on
+    the list for a timeout alone had no box. The box says what the list says."""
+    slow = "far slower than a derivation by hand: layers.embedding_backward (0.44 s) per call"
+    items = [dict(i) for i in graded["bessel"]["items"]]
+    items[1] = {**items[1], "status": "timeout"}
+    result = {**graded["bessel"], "items": items, "review": [{"flag": "slow", "reason": slow}]}
+    html = write_submission_report(result, tmp_path / "ta").read_text(encoding="utf-8")
+    box = " ".join(html[html.index('id="review"') :].split("</div>", 1)[0].split())
+    for why in attention(result):
+        assert unescape(why) in unescape(box), (why, box)
+    alone = {**result, "review": []}
+    html = write_submission_report(alone, tmp_path / "alone").read_text(encoding="utf-8")
+    assert f"1 item timed out ({items[1]['id']})" in html
+    student = write_student_report(result, tmp_path / "st").read_text(encoding="utf-8")
+    assert 'id="review"' not in student
+
+
 def test_an_unreadable_notebook_is_named_on_the_ta_s_list(grader, tmp_path):
     """A notebook re-saved as UTF-16 was the upload's only file: the TA's list read "no
     exercise files found (the upload held: hw.ipynb)", as of a student who uploaded the wrong

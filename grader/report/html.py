@@ -236,10 +236,25 @@ def render_report(result: dict, for_student: bool = False) -> str:
 def review_reasons(result: dict) -> list[str]:
     """Each review flag's reason, which put the submission on the TA's "needs a look" list (a
     metadata SID given to two submissions, notebooks tied on work): the TA followed the list's
-    link to a report that said nothing of it. The student's copy leaves them out: a reason may
-    name another submission."""
+    link to a report that said nothing of it. So do timeouts, said as the list says them: a
+    submission on it for a timeout and a slow function showed the slow function alone, and
+    one on it for a timeout alone showed no box. The student's copy leaves them out: a reason
+    may name another submission."""
     flags = result.get("review") or []
-    return [str(f["reason"]) for f in flags if isinstance(f, dict) and f.get("reason")]
+    timeouts = timed_out_line(result.get("items") or [])
+    reasons = [str(f["reason"]) for f in flags if isinstance(f, dict) and f.get("reason")]
+    return ([timeouts] if timeouts else []) + reasons
+
+
+def timed_out_line(items: list[dict]) -> str:
+    """ "2 items timed out (layers.tanh, layers.training)", or "" when none did: which ones,
+    since "2 items timed out" sent the TA through every table of the report."""
+    timed_out = [str(i.get("id", "")) for i in items if i.get("status") == "timeout"]
+    if not timed_out:
+        return ""
+    more = f" and {len(timed_out) - 5} more" if len(timed_out) > 5 else ""
+    plural = "s" if len(timed_out) > 1 else ""
+    return f"{len(timed_out)} item{plural} timed out ({', '.join(timed_out[:5])}{more})"
 
 
 def prints_cut(items: list[dict]) -> bool:

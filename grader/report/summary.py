@@ -33,6 +33,7 @@ from .html import (
     file_failures,
     group_members,
     notebook_lacking,
+    review_reasons,
     unread_notebook,
 )
 from .render import assignment_title, points, render_page, write_atomic
@@ -287,18 +288,7 @@ def attention(r: dict) -> list[str]:
     failure = first_grader_error(items)
     if failure:
         why.append(f"the grader failed on some items ({failure}): regrade")
-    timed_out = [str(i.get("id", "")) for i in items if i.get("status") == "timeout"]
-    if timed_out:
-        # Which ones: "2 items timed out" sent the TA through every table of the report.
-        more = f" and {len(timed_out) - 5} more" if len(timed_out) > 5 else ""
-        why.append(
-            f"{len(timed_out)} item{'s' if len(timed_out) > 1 else ''} timed out "
-            f"({', '.join(timed_out[:5])}{more})"
-        )
-    for flag in r.get("review") or []:
-        if isinstance(flag, dict) and flag.get("reason"):
-            why.append(str(flag["reason"]))
-    return why
+    return why + review_reasons(r)  # timeouts and review flags, as the report's box says them
 
 
 def _to_the_ta(state: str) -> str:
