@@ -514,6 +514,40 @@ def test_the_item_table_sorts_its_numbers_as_numbers(chromium, tmp_path):
     assert page.errors == []
 
 
+def test_a_traceback_in_an_item_s_row_leaves_the_table_the_page_s_width(chromium, tmp_path):
+    """A traceback whose lines reach 100 characters (a shape error's last line, under the
+    item's "0/5 cases passed; on a public case:") set its column's width, up to 100ch, and
+    made the table of every item 65 px wider than the page at every screen width: the TA
+    scrolled the whole table sideways to read another row's message, cut at the page's
+    edge. The traceback scrolls in its own box; the table is the page's width."""
+    last = "RuntimeError: mat1 and mat2 shapes cannot be multiplied (128x68 and 20x68) " + "x" * 24
+    message = (
+        "0/5 cases passed; on a public case: Traceback (most recent call last):\n"
+        f'  File "layers.py", line 27, in linear_backward\n    dx = dout @ weight\n{last}'
+    )
+    items = [
+        {"id": "layers.linear", "score": 0.0, "max_score": 1.0, "status": "error",
+         "message": message},
+        {"id": "layers.flatten_consecutive", "score": 0.0, "max_score": 1.0,
+         "status": "timeout", "message": "0/6 cases passed; on a public case: no answer"
+         " within 10 s (an endless loop?)"},
+    ]  # fmt: skip
+    result = {"submission": "s", "score": 0.0, "max_score": 2.0, "items": items}
+    write_submission_report(result, tmp_path / "s")
+    page = chromium.open(tmp_path / "s" / "report.html")
+    for width in WIDTHS:
+        page.resize(width)
+        table, section, pre = page.eval(
+            "(() => { const t = document.querySelector('#layers table');"
+            " const p = t.querySelector('tr.item pre');"
+            " return [t.getBoundingClientRect().width, t.closest('section').clientWidth,"
+            " [p.scrollWidth, p.clientWidth]]; })()"
+        )
+        assert table <= section + 1, (width, table, section)
+        assert pre[0] >= pre[1] > 200, (width, pre)  # the traceback is there, in its box
+    assert page.errors == []
+
+
 def test_a_long_line_in_a_message_scrolls_in_its_own_box(chromium, tmp_path):
     """A student's error quoting 3,000 characters on one line (a tensor's `tolist()` in an
     assert's message) made its traceback's cell 24,000 px wide, and with it the table of every
