@@ -189,6 +189,20 @@ def test_classic_mistakes_get_their_hint(grade, old, new, name, hint):
     assert item(result, name)["cases"][0]["hint"] == hint
 
 
+def test_the_public_batch_size_written_into_the_mean_is_named_on_every_hidden_case(grade):
+    """`dlogits / 32` passes the public case (batch 32) and is a factor n/32 off on every
+    hidden one, where the hints said "off by a factor 1/2: a missing factor 2 (the power
+    rule) or a missing branch?" (n = 16), "a constant factor of about 0.1563" (n = 5) and
+    "3.125" (n = 100): a power rule the cross-entropy's gradient has none of. Each hidden case,
+    and the item, name the hard-coded size."""
+    result = grade(mutated('{"dlogits": dlogits / n}', '{"dlogits": dlogits / 32}'))
+    entropy = item(result, "cross_entropy")
+    hidden = [c for c in entropy["cases"] if not c["public"]]
+    assert hidden and all(c["status"] == "failed" for c in hidden), hidden
+    assert all("a hard-coded batch size (32," in c["hint"] for c in hidden), hidden
+    assert entropy["hint"] == hidden[0]["hint"]
+
+
 def test_a_mean_over_n_minus_1_outside_batchnorm_is_not_called_bessel(grade):
     """The cross-entropy's 1/n written 1/(n-1) was told "Bessel's correction (the variance
     divides by n-1, not n)": only BatchNorm has a variance; BatchNorm's slip still is Bessel's."""
@@ -662,7 +676,8 @@ def test_no_hint_gives_away_the_solutions_code():
     code = "".join(ln.split("#")[0] for ln in sorted(solution_lines(A.solutions)))
     code = "".join(code.split())
     for label in (mistakes.BN_DIM0, mistakes.BESSEL, mistakes.REPEATED, mistakes.FLATTEN,
-                  mistakes.TANH, mistakes.SOFTMAX):  # fmt: skip
+                  mistakes.TANH, mistakes.SOFTMAX,
+                  mistakes.HARD_CODED_BATCH.format(size=32)):  # fmt: skip
         # Naming the scatter-add is the lecture's own advice (grader/hints.py says it too).
         words = "".join(label.replace("`", "").replace("index_add_", "").split())
         pieces = {words[i : i + 8] for i in range(len(words) - 7)}
