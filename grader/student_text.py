@@ -432,8 +432,12 @@ def render(result: dict, where: str = "") -> str:
     chain = chain_text(result.get("chain") or {}, chain_home(result))
     if chain:
         lines.append("\n" + chain)
+    # A notebook's code printed as its exercise, as every message names it: no `layers.py`
+    # printed for a student who never had one.
+    notebook = str((result.get("notebook") or {}).get("graded") or "")
     for name, text in (result.get("output") or {}).items():
-        lines.append(f"\n{name}.py printed:\n{text.rstrip()}")
+        who = in_notebook(name, notebook) if notebook else f"{name}.py"
+        lines.append(f"\n{who} printed:\n{text.rstrip()}")
     passed = sum(i["status"] == "passed" for i in result["items"])
     lines.append(f"\n{passed} of {len(result['items'])} items pass on the public cases.")
     return "\n".join(lines)

@@ -800,6 +800,27 @@ def test_the_bundle_check_judges_the_notebook_the_grader_grades(bundle_folder, t
         assert "6 of 8 items pass" in done.stdout and "check cells" not in done.stdout
 
 
+def test_what_a_notebook_printed_is_named_as_its_section_not_a_py_file(bundle_folder, tmp_path):
+    """A notebook whose embedding_backward printed was checked, by `grader check` and the
+    bundle's check.py alike, under "layers.py printed:", a file the student never had, where
+    every message names a notebook's code as "layers of the notebook hw.ipynb"."""
+    import shutil
+
+    folder = tmp_path / "mine"
+    shutil.copytree(bundle_folder, folder)
+    zeros = "    dweight = torch.zeros_like(weight)\n"
+    source = mutated(zeros, zeros + "    print('rows', ix.shape)\n")
+    (folder / "hw.ipynb").write_text(_notebook_of(source))
+    command = ["grader.cli", "check", "-a", "layer-by-layer", str(folder / "hw.ipynb")]
+    graded = subprocess.run([sys.executable, "-m", *command], capture_output=True, text=True,
+                            cwd=ROOT)  # fmt: skip
+    done = subprocess.run([sys.executable, "check.py", "hw.ipynb"], cwd=folder, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": ""})  # fmt: skip
+    for printed in (graded.stdout, done.stdout):
+        assert "\nlayers of the notebook hw.ipynb printed:\nrows torch.Size(" in printed, printed
+        assert "layers.py printed" not in printed
+
+
 def test_the_bundle_check_names_a_notebook_left_out_beside_a_layers_py_with_work(
     bundle_folder, tmp_path
 ):

@@ -437,6 +437,19 @@ def test_the_ta_s_report_names_every_reason_the_list_gives(graded, tmp_path):
     assert 'id="review"' not in student
 
 
+def test_what_a_notebook_printed_is_headed_by_its_section_not_a_py_file(graded, tmp_path):
+    """The report of a notebook submission headed its captured output "what layers.py
+    printed", a file the student never had; Gradescope's page says "printed by layers"."""
+    result = {**graded["bessel"], "notebook": {"graded": "Copy of hw.ipynb"},
+              "output": {"exercise1": "hello"}}  # fmt: skip
+    html = write_submission_report(result, tmp_path / "nb").read_text(encoding="utf-8")
+    assert "exercise1.py</code> printed" not in html
+    assert "<code>exercise1</code> of the notebook <code>" in html and "Copy of hw.ipynb" in html
+    plain = {**graded["bessel"], "output": {"exercise1": "hello"}}
+    html = write_submission_report(plain, tmp_path / "py").read_text(encoding="utf-8")
+    assert "what <code>exercise1.py</code> printed" in html
+
+
 def test_an_unreadable_notebook_is_named_on_the_ta_s_list(grader, tmp_path):
     """A notebook re-saved as UTF-16 was the upload's only file: the TA's list read "no
     exercise files found (the upload held: hw.ipynb)", as of a student who uploaded the wrong

@@ -79,6 +79,7 @@ def _check_notebook(notebook: Path, workdir: Path, public: dict) -> dict:
     else:
         said = [f"checked the functions the grader reads from {notebook.name}", *read.notes]
     result["student"]["notes"][:0] = said
+    result["notebook"] = {"graded": notebook.name}  # what printed is named as the grader names it
     return result
 
 
