@@ -579,7 +579,7 @@ def upload_tree(top: Entry, root: Entry, budget: Budget) -> Entry:
     `single_top`): paths from `root`, nothing hidden at its top, virtual environments left out
     with a note. The grader reads a student's zip so, and so does a student's check of one
     (`check.py hw.zip`), which listed the zip's one folder as a folder inside the upload and
-    noted "found exercise1.py in backprop-ninja/" of each file, where the grader said nothing."""
+    noted "found exercise1.py in <that folder>/" of each file, where the grader said nothing."""
     tree = rebased(root) if root is not top else root
     tree.children = [e for e in tree.children if not hidden(e.name)]
     skip_environments(tree, budget)  # kept in the listing as a class's upload might be one

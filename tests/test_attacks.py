@@ -1801,7 +1801,9 @@ def test_without_seccomp_a_unix_socket_of_the_machine_is_reached_and_said_so() -
         server.bind(str(path))
         path.chmod(0o777)
         server.listen(1)
-        server.settimeout(5)
+        # Long enough for a loaded machine: the thread starts once the student's file is loaded,
+        # and a timeout of 5 s from before the zygote's start ran out under a full suite.
+        server.settimeout(60)
         heard: list[bytes] = []
 
         def serve() -> None:
@@ -1811,17 +1813,17 @@ def test_without_seccomp_a_unix_socket_of_the_machine_is_reached_and_said_so() -
                     heard.append(connection.recv(100))
 
         thread = threading.Thread(target=serve, daemon=True)
-        thread.start()
         iso = isolation.detect(allow_bubblewrap=False)
         zygote = Zygote(FAST, iso, seccomp=False, audit_hook=False)
         process = zygote.spawn()
         try:
             source = _module_of({"connect": UNIX_SOCKET_CALL.format(path=str(path))})
             assert process.load("unix_socket", source).ok
+            thread.start()
             reply = process.call("unix_socket", "connect", {}, [])
         finally:
             process.close()
-        thread.join(6)
+        thread.join(60)
     finally:
         server.close()
         shutil.rmtree(folder, ignore_errors=True)
