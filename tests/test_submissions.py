@@ -225,11 +225,8 @@ def test_an_untouched_stub_graded_over_a_copy_with_work_is_on_the_ta_s_list(tmp_
     assert discover(root, FILES)[0][0].review == []
 
 
-def test_each_copy_of_an_exercise_is_parsed_once_to_tell_a_stub(tmp_path, monkeypatch):
-    """Telling an untouched stub parses the file, which costs the grader's own process half a
-    second and 190 MB for a file of 256 KiB of `f()` lines (a file without functions is no work
-    either); the file graded was parsed again as one of the candidates, and identical copies
-    once each: a few KB zipped cost seconds. Each content is judged once."""
+def _stub_judgements(monkeypatch) -> list[bytes]:
+    """The contents the stub test parses, in order, as it parses them."""
     import grader.submissions as submissions
 
     judged: list[bytes] = []
@@ -240,6 +237,15 @@ def test_each_copy_of_an_exercise_is_parsed_once_to_tell_a_stub(tmp_path, monkey
         return real(source)
 
     monkeypatch.setattr(submissions, "is_untouched_stub", counting)
+    return judged
+
+
+def test_each_copy_of_an_exercise_is_parsed_once_to_tell_a_stub(tmp_path, monkeypatch):
+    """Telling an untouched stub parses the file, which costs the grader's own process half a
+    second and 190 MB for a file of 256 KiB of `f()` lines (a file without functions is no work
+    either); the file graded was parsed again as one of the candidates, and identical copies
+    once each: a few KB zipped cost seconds. Each content is judged once."""
+    judged = _stub_judgements(monkeypatch)
     stub = (ROOT / "assignments" / "backprop-ninja" / "exercise1.py").read_text()
     root = tree(
         tmp_path / "a",
@@ -260,16 +266,7 @@ def test_the_copies_parsed_to_tell_a_stub_hold_one_file_s_bytes_in_all(tmp_path,
     look for work: five copies of 256 KiB of `f()` lines, each a line apart, made fifteen
     parses of the grader's own process for three exercises (8 s; a few KB zipped). The copies
     parsed now hold at most `file_bytes` in all; a student's copy of a few KB is still read."""
-    import grader.submissions as submissions
-
-    judged: list[bytes] = []
-    real = submissions.is_untouched_stub
-
-    def counting(source: bytes) -> bool:
-        judged.append(source)
-        return real(source)
-
-    monkeypatch.setattr(submissions, "is_untouched_stub", counting)
+    judged = _stub_judgements(monkeypatch)
     limits = UploadLimits(file_bytes=64 * KiB)
     body = "f()\n" * (15 * KiB)  # 60 KiB: no functions, so no work
     files = {"exercise1.py": body}
