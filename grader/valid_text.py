@@ -158,3 +158,39 @@ def no_controls(text: str) -> str:
 def _escape(c: str) -> str:
     """A non-printable character as `repr` writes it (never a quote or backslash of its own)."""
     return repr(c)[1:-1]
+
+
+# The characters with no ink that a name may hold unseen: format characters (Cf: the bidi
+# overrides, isolates and marks, zero-width spaces and joiners, the byte-order mark, the soft
+# hyphen, tag characters), the line and paragraph separators, and the Hangul fillers, letters
+# drawn as nothing. A page or a spreadsheet shows a name holding them as another name, or as a
+# classmate's exactly; Python's `repr` and `str.isprintable` call all but the fillers
+# unprintable.
+_INKLESS_CATEGORIES = frozenset({"Cf", "Zl", "Zp"})
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+
+
+def is_inkless(c: str) -> bool:
+    """Whether the character `c` shows as nothing, or only moves the text around it."""
+    return c in _BLANK_LETTERS or unicodedata.category(c) in _INKLESS_CATEGORIES
+
+
+def inkless(text: str) -> list[str]:
+    """The distinct inkless characters of `text` (`is_inkless`), in the order they come."""
+    if text.isascii():
+        return []
+    return list(dict.fromkeys(c for c in text if is_inkless(c)))
+
+
+def inked(text: str) -> str:
+    """`text` with each inkless character written as its escape (`\\u200b`), as `repr` writes
+    the unprintable ones: for a person's name, email or id where a reader tells people apart by
+    it, so `Bob` and `Bo\\u200bb` never read as one name, nor `\\u202eecilA` as another."""
+    if not inkless(text):
+        return text
+    return "".join(_code_point(c) if is_inkless(c) else c for c in text)
+
+
+def code_point_name(c: str) -> str:
+    """ "U+200B ZERO WIDTH SPACE": a character as a TA can look it up."""
+    return f"U+{ord(c):04X} {unicodedata.name(c, '')}".rstrip()

@@ -122,7 +122,25 @@ def test_student_names_cannot_drive_the_terminal(tmp_path):
     }
     text = terminal_summary([result], ["x"], graded=1, reused=0, out=tmp_path, is_batch=True)
     assert "\x1b" not in text and "\r" not in text and "\x07" not in text
-    assert "Eve?]0;pwned??" in text
+    assert "Eve\\x1b]0;pwned\\x07\\r" in text
+
+
+def test_names_with_invisible_characters_show_as_escapes_on_the_terminal(tmp_path):
+    """A right-to-left override, a zero-width space or a Hangul filler in a name: the terminal
+    showed `?` for the first two, which said nothing of what they were (and reads as a `?` a
+    student may have written), and the filler as a blank. Each is written as its escape."""
+    from grader.report.terminal import terminal_summary
+
+    names = ["\u202eecilA", "Bo\u200bb", "Bob\u3164", "Bob?"]
+    results = [
+        {"submission": f"s{k}", "student": {"name": n}, "files": {"exercise1": "missing"}}
+        for k, n in enumerate(names)
+    ]
+    folders = [r["submission"] for r in results]
+    text = terminal_summary(results, folders, graded=4, reused=0, out=tmp_path, is_batch=True)
+    for k, shown in enumerate(["\\u202eecilA", "Bo\\u200bb", "Bob\\u3164", "Bob?"]):
+        assert f"  s{k} ({shown}): " in text, shown
+    assert not any(c in text for c in "\u202e\u200b\u3164")
 
 
 def test_a_long_name_is_cut_on_the_terminal(tmp_path):

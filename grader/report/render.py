@@ -18,7 +18,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
-from ..valid_text import bidi_inert, valid
+from ..valid_text import bidi_inert, inked, valid
 from .charts import share_percent
 
 # The templates live at the top of the repository (issue 4); an installed grader that carries them
@@ -52,6 +52,7 @@ def environment() -> jinja2.Environment:
         sci=sci,
         pct=pct,
         isolate=isolate,
+        ident=ident,
         isolate_text=isolate_text,
         inert=inert,
         whole=whole,
@@ -128,6 +129,14 @@ def isolate(text: object) -> Markup:
 WHOLE_WORD = 24
 
 
+def ident(text: object) -> Markup:
+    """Who a row is (a name, an email, an SID, a submission's name), isolated as `isolate`
+    does, with its inkless characters written as escapes (`valid_text.inked`): a name holding
+    a zero-width space showed as a classmate's exactly, and one holding a right-to-left mark
+    or override as another name, where a TA tells the rows apart by these alone."""
+    return isolate(inked(str(text)))
+
+
 def whole(text: object) -> bool:
     """Whether `text` may keep each of its words whole in a table cell (style.css's
     `td.ident.whole`): a cell allowed to break anywhere was squeezed by the notes beside it
@@ -137,9 +146,10 @@ def whole(text: object) -> bool:
 
 
 def isolate_text(text: object) -> str:
-    """Student text isolated where no markup can be (the page's <title>): between the isolate
-    characters FSI and PDI, which it can no longer close."""
-    return f"\u2068{bidi_inert(str(text))}\u2069"
+    """Student text isolated where no markup can be (the page's <title>, a submission's name):
+    between the isolate characters FSI and PDI, which it can no longer close, its inkless
+    characters written as escapes as `ident` writes them."""
+    return f"\u2068{bidi_inert(inked(str(text)))}\u2069"
 
 
 def inert(text: object) -> Markup:
