@@ -251,6 +251,27 @@ def test_a_needs_a_look_line_tells_a_groups_members_apart(tmp_path):
     assert "(<bdi>davedoe</bdi>)" not in banner and "davedoe (1004)" in banner
 
 
+def test_a_group_member_with_no_name_reads_as_a_dash_on_the_terminal(tmp_path):
+    """A member the export gives no name, email or SID, or only blanks, showed as nothing
+    between the dots (`s8 (Bob ·  · Carol)`), and one of two as a trailing ` · `: summary.html
+    writes `–` for one with no field, and both now do for one of blanks."""
+    from grader.report.summary import render_summary, summarize
+    from grader.report.terminal import terminal_summary
+
+    people = [{"name": "Bob"}, {"name": "", "email": "", "sid": ""}, {"name": "  "}, {"sid": "7"}]
+    group = {
+        "submission": "s8",
+        "student": {"name": "Bob", "sid": "7", "members": people},
+        "files": {"exercise1": "missing"},
+        "items": [],
+    }
+    text = terminal_summary([group], ["s8"], graded=1, reused=0, out=tmp_path, is_batch=True)
+    assert "  s8 (Bob · – · – · 7): " in text
+    html = render_summary(summarize([group], ["s8"]))
+    banner = html[html.index('id="attention"') : html.index("</ul>", html.index('id="attention"'))]
+    assert "(<bdi>Bob</bdi> · <bdi>–</bdi> · <bdi>–</bdi> · <bdi>7</bdi>)" in banner
+
+
 def test_a_name_that_is_only_part_of_the_submission_s_name_is_still_said(tmp_path):
     """ "Ann" of a folder "Annabel_1234" was left off the needs-a-look line and the summary's
     banner (the name was looked for anywhere in the label): only an LMS row's `<name> (<key>)`

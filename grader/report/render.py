@@ -57,6 +57,7 @@ def environment() -> jinja2.Environment:
         inert=inert,
         whole=whole,
         names=names,
+        member=member,
     )
     return env
 
@@ -66,6 +67,19 @@ def names(label: str, name: str) -> bool:
     submission `<name> (<key>)` ("davedoe (1004)"), and the name is then not said again in
     parentheses. A name that is only part of the label ("Ann" of "Annabel_1234") still is."""
     return label == name or label.startswith(f"{name} (")
+
+
+# What stands for a group member with no name, email or SID to show.
+NO_ONE = "–"
+
+
+def member(person: dict) -> str:
+    """How a list names a group member: their name, else their email, else their SID, the first
+    that is more than blanks, else NO_ONE. A member the export gave no name, or a name of
+    blanks, showed as nothing between the dots of the terminal's list (`Bob ·  · Carol`), and a
+    name of blanks so in summary.html."""
+    fields = (str(person.get(k) or "") for k in ("name", "email", "sid"))
+    return next((f for f in fields if f.strip()), NO_ONE)
 
 
 @cache

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..valid_text import inked, printable
 from .html import REPORT, STUDENT_REPORT, group_members
-from .render import names
+from .render import member, names
 from .summary import (
     GRADES_CSV,
     SUMMARY_HTML,
@@ -105,7 +105,7 @@ def _who(student: dict) -> str:
     line (summary.html and the report show it whole)."""
     people = group_members(student)
     if people:
-        return " · ".join(_cut(m.get("name") or m.get("email") or m.get("sid", "")) for m in people)
+        return " · ".join(_cut(member(m)) for m in people)
     return _cut(str(student.get("name") or ""))
 
 
