@@ -591,6 +591,25 @@ def test_control_characters_a_student_wrote_are_shown_as_escapes(tmp_path):
     assert "ValueError: \\x1b[2J\\x08\\x7f" in report
 
 
+def test_an_unread_notebook_s_name_is_isolated_in_the_report(tmp_path):
+    """The banner of an upload whose only notebook could not be read quoted its file name as
+    uploaded: a right-to-left override in it turned the banner's words after it around, and an
+    escape sequence reached the page (and a TA's `cat` of it) raw."""
+    result = {
+        "submission": "s",
+        "score": 0.0,
+        "max_score": 1.0,
+        "files": {"exercise1": "missing"},
+        "notebook": {"graded": None, "notebooks": ["hw\u202e\x1b[2Jbynpi.ipynb"]},
+        "items": [],
+    }
+    write_submission_report(result, tmp_path / "s")
+    html = (tmp_path / "s" / "report.html").read_text(encoding="utf-8")
+    title, body = html.split("</title>", 1)
+    assert BIDI_CONTROLS.findall(body) == [] and CONTROLS.findall(body) == []
+    assert "the notebook <code><bdi>hw\\u202e\\x1b[2Jbynpi.ipynb</bdi></code>, which" in body
+
+
 # Characters with no ink: a zero-width space, joiner and no-break space (the byte-order mark),
 # a right-to-left mark, override and isolate, a Hangul filler (a letter drawn as nothing).
 INKLESS = re.compile("[\u200b\u200d\ufeff\u200f\u202e\u2066-\u2069\u3164]")
