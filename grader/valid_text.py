@@ -23,7 +23,8 @@ on any page. `printable` writes every such character of a message as its Python 
 way `repr` shows it; `bidi_inert` does the same for the few characters that can reach past the
 end of the text they sit in when a page shows that text apart from its surroundings
 (`report.render`'s `isolate`), and for the combining marks past the first few stacked on one
-letter, whose ink reaches past the line.
+letter, whose ink reaches past the line. `inked` writes as escapes the characters with no ink
+(a zero-width space, a right-to-left mark), where a reader tells people apart by a name.
 """
 
 from __future__ import annotations
