@@ -176,11 +176,45 @@ def is_inkless(c: str) -> bool:
     return c in _BLANK_LETTERS or unicodedata.category(c) in _INKLESS_CATEGORIES
 
 
+# The zero-width non-joiner and joiner are how Persian, Arabic and the Indic scripts spell some
+# words (Persian writes a non-joiner inside "mi\u200ckhaham"): between two letters or marks of
+# those scripts they are spelling, not disguise, and a Persian student's own name was shown to
+# them with an escape in it, and put on the TA's list.
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def _writes_joiners(c: str) -> bool:
+    """Whether `c` is a letter or mark of a script past Greek and Cyrillic (Hebrew onward in
+    Unicode's order), not a Latin one: a joiner between Latin letters (`Bo\\u200db`) is still
+    a name passing for another."""
+    o = ord(c)
+    return (
+        o >= 0x0590
+        and not 0x1AB0 <= o <= 0x1EFF  # combining marks for Latin, Latin Extended Additional
+        and not 0x2000 <= o <= 0x2BFF  # punctuation, symbols, arrows
+        and unicodedata.category(c)[0] in "LM"
+        and "LATIN" not in unicodedata.name(c, "")
+    )
+
+
+def _hidden(text: str, i: int) -> bool:
+    """Whether `text[i]` is inkless where it stands (`is_inkless`, but for a joiner spelling a
+    word of a script that writes them)."""
+    c = text[i]
+    spelling = (
+        c in _JOINERS
+        and 0 < i < len(text) - 1
+        and _writes_joiners(text[i - 1])
+        and _writes_joiners(text[i + 1])
+    )
+    return not spelling and is_inkless(c)
+
+
 def inkless(text: str) -> list[str]:
-    """The distinct inkless characters of `text` (`is_inkless`), in the order they come."""
+    """The distinct inkless characters of `text` (`_hidden`), in the order they come."""
     if text.isascii():
         return []
-    return list(dict.fromkeys(c for c in text if is_inkless(c)))
+    return list(dict.fromkeys(c for i, c in enumerate(text) if _hidden(text, i)))
 
 
 def inked(text: str) -> str:
@@ -189,7 +223,7 @@ def inked(text: str) -> str:
     it, so `Bob` and `Bo\\u200bb` never read as one name, nor `\\u202eecilA` as another."""
     if not inkless(text):
         return text
-    return "".join(_code_point(c) if is_inkless(c) else c for c in text)
+    return "".join(_code_point(c) if _hidden(text, i) else c for i, c in enumerate(text))
 
 
 def code_point_name(c: str) -> str:

@@ -48,6 +48,7 @@ from grader.report.render import environment, points, sci
 from grader.report.summary import attention, gradebook_csv, summarize
 from grader.scoring import exercise_totals
 from grader.submissions import Submission, read_submission, slug
+from grader.valid_text import inked
 
 EXAMPLES = ("complete", "bessel", "missing_branch", "zoë martin", "blank", "partial")
 HOSTILE_PRINT = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
@@ -665,6 +666,22 @@ def test_grades_csv_keeps_names_with_invisible_characters_as_the_lms_has_them():
         ("Bo\u200bb", "bob@x.edu\ufeff", "1002"),
         ("\u202eecilA", "eve@x.edu", "10\u200d03"),
     ]
+
+
+def test_a_joiner_that_spells_a_word_is_no_invisible_character():
+    """Persian, Arabic and the Indic scripts write a zero-width non-joiner or joiner inside some
+    words: a Persian student's name was shown with `\\u200c` in it and put on the TA's list.
+    Between two letters of such a script it is spelling; between Latin letters, at either end,
+    or doubled it is still written as its escape and listed."""
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647"  # a non-joiner inside a word
+    hindi = "\u0915\u094d\u200d\u0937"  # a joiner after a virama
+    for name in (persian, hindi):
+        assert inked(name) == name
+        assert attention({"items": [], "student": {"name": name}}) == []
+    assert inked("Bo\u200db") == "Bo\\u200db"
+    assert inked("\u200c\u0645\u06cc") == "\\u200c\u0645\u06cc"
+    assert inked("\u0645\u200c\u200c\u06cc") == "\u0645\\u200c\\u200c\u06cc"
+    assert inked("\u0416\u200d\u0416") == "\u0416\\u200d\u0416"  # Cyrillic needs none
 
 
 def _longest_run_of_marks(text: str) -> int:

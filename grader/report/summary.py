@@ -304,8 +304,8 @@ def inkless_identity(student: dict) -> list[str]:
     such a name showed as a classmate's exactly, or as someone else's, in summary.html, the
     terminal and a spreadsheet. The pages and the terminal now show them as escapes; grades.csv
     keeps every field as given, since a gradebook import matches its rows on them, so the TA
-    must learn from the list which rows to check in the LMS. A script that needs one (Persian
-    writes a zero-width non-joiner inside words) is listed too: one look tells them apart."""
+    must learn from the list which rows to check in the LMS. A joiner spelling a word of a script
+    that writes them (Persian's zero-width non-joiner) is none of these (`valid_text.inkless`)."""
     lines = []
     for person in members(student):
         for key in GRADEBOOK_KEYS:
