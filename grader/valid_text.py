@@ -23,7 +23,8 @@ on any page. `printable` writes every such character of a message as its Python 
 way `repr` shows it; `bidi_inert` does the same for the few characters that can reach past the
 end of the text they sit in when a page shows that text apart from its surroundings
 (`report.render`'s `isolate`), and for the combining marks past the first few stacked on one
-letter, whose ink reaches past the line.
+letter, whose ink reaches past the line. `inked` writes as escapes the characters with no ink
+(a zero-width space, a right-to-left mark), where a reader tells people apart by a name.
 """
 
 from __future__ import annotations
@@ -158,3 +159,73 @@ def no_controls(text: str) -> str:
 def _escape(c: str) -> str:
     """A non-printable character as `repr` writes it (never a quote or backslash of its own)."""
     return repr(c)[1:-1]
+
+
+# The characters with no ink that a name may hold unseen: format characters (Cf: the bidi
+# overrides, isolates and marks, zero-width spaces and joiners, the byte-order mark, the soft
+# hyphen, tag characters), the line and paragraph separators, and the Hangul fillers, letters
+# drawn as nothing. A page or a spreadsheet shows a name holding them as another name, or as a
+# classmate's exactly; Python's `repr` and `str.isprintable` call all but the fillers
+# unprintable.
+_INKLESS_CATEGORIES = frozenset({"Cf", "Zl", "Zp"})
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+
+
+def is_inkless(c: str) -> bool:
+    """Whether the character `c` shows as nothing, or only moves the text around it."""
+    return c in _BLANK_LETTERS or unicodedata.category(c) in _INKLESS_CATEGORIES
+
+
+# The zero-width non-joiner and joiner are how Persian, Arabic and the Indic scripts spell some
+# words (Persian writes a non-joiner inside "mi\u200ckhaham"): between two letters or marks of
+# those scripts they are spelling, not disguise, and a Persian student's own name was shown to
+# them with an escape in it, and put on the TA's list.
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def _writes_joiners(c: str) -> bool:
+    """Whether `c` is a letter or mark of a script past Greek and Cyrillic (Hebrew onward in
+    Unicode's order), not a Latin one: a joiner between Latin letters (`Bo\\u200db`) is still
+    a name passing for another."""
+    o = ord(c)
+    return (
+        o >= 0x0590
+        and not 0x1AB0 <= o <= 0x1EFF  # combining marks for Latin, Latin Extended Additional
+        and not 0x2000 <= o <= 0x2BFF  # punctuation, symbols, arrows
+        and unicodedata.category(c)[0] in "LM"
+        and "LATIN" not in unicodedata.name(c, "")
+    )
+
+
+def _hidden(text: str, i: int) -> bool:
+    """Whether `text[i]` is inkless where it stands (`is_inkless`, but for a joiner spelling a
+    word of a script that writes them)."""
+    c = text[i]
+    spelling = (
+        c in _JOINERS
+        and 0 < i < len(text) - 1
+        and _writes_joiners(text[i - 1])
+        and _writes_joiners(text[i + 1])
+    )
+    return not spelling and is_inkless(c)
+
+
+def inkless(text: str) -> list[str]:
+    """The distinct inkless characters of `text` (`_hidden`), in the order they come."""
+    if text.isascii():
+        return []
+    return list(dict.fromkeys(c for i, c in enumerate(text) if _hidden(text, i)))
+
+
+def inked(text: str) -> str:
+    """`text` with each inkless character written as its escape (`\\u200b`), as `repr` writes
+    the unprintable ones: for a person's name, email or id where a reader tells people apart by
+    it, so `Bob` and `Bo\\u200bb` never read as one name, nor `\\u202eecilA` as another."""
+    if not inkless(text):
+        return text
+    return "".join(_code_point(c) if _hidden(text, i) else c for i, c in enumerate(text))
+
+
+def code_point_name(c: str) -> str:
+    """ "U+200B ZERO WIDTH SPACE": a character as a TA can look it up."""
+    return f"U+{ord(c):04X} {unicodedata.name(c, '')}".rstrip()

@@ -122,7 +122,25 @@ def test_student_names_cannot_drive_the_terminal(tmp_path):
     }
     text = terminal_summary([result], ["x"], graded=1, reused=0, out=tmp_path, is_batch=True)
     assert "\x1b" not in text and "\r" not in text and "\x07" not in text
-    assert "Eve?]0;pwned??" in text
+    assert "Eve\\x1b]0;pwned\\x07\\r" in text
+
+
+def test_names_with_invisible_characters_show_as_escapes_on_the_terminal(tmp_path):
+    """A right-to-left override, a zero-width space or a Hangul filler in a name: the terminal
+    showed `?` for the first two, which said nothing of what they were (and reads as a `?` a
+    student may have written), and the filler as a blank. Each is written as its escape."""
+    from grader.report.terminal import terminal_summary
+
+    names = ["\u202eecilA", "Bo\u200bb", "Bob\u3164", "Bob?"]
+    results = [
+        {"submission": f"s{k}", "student": {"name": n}, "files": {"exercise1": "missing"}}
+        for k, n in enumerate(names)
+    ]
+    folders = [r["submission"] for r in results]
+    text = terminal_summary(results, folders, graded=4, reused=0, out=tmp_path, is_batch=True)
+    for k, shown in enumerate(["\\u202eecilA", "Bo\\u200bb", "Bob\\u3164", "Bob?"]):
+        assert f"  s{k} ({shown}): " in text, shown
+    assert not any(c in text for c in "\u202e\u200b\u3164")
 
 
 def test_a_long_name_is_cut_on_the_terminal(tmp_path):
@@ -231,6 +249,27 @@ def test_a_needs_a_look_line_tells_a_groups_members_apart(tmp_path):
     banner = html[html.index('id="attention"') : html.index("</ul>", html.index('id="attention"'))]
     assert "Bob Partner</bdi> · <bdi>Smith; Carol" in banner
     assert "(<bdi>davedoe</bdi>)" not in banner and "davedoe (1004)" in banner
+
+
+def test_a_group_member_with_no_name_reads_as_a_dash_on_the_terminal(tmp_path):
+    """A member the export gives no name, email or SID, or only blanks, showed as nothing
+    between the dots (`s8 (Bob ·  · Carol)`), and one of two as a trailing ` · `: summary.html
+    writes `–` for one with no field, and both now do for one of blanks."""
+    from grader.report.summary import render_summary, summarize
+    from grader.report.terminal import terminal_summary
+
+    people = [{"name": "Bob"}, {"name": "", "email": "", "sid": ""}, {"name": "  "}, {"sid": "7"}]
+    group = {
+        "submission": "s8",
+        "student": {"name": "Bob", "sid": "7", "members": people},
+        "files": {"exercise1": "missing"},
+        "items": [],
+    }
+    text = terminal_summary([group], ["s8"], graded=1, reused=0, out=tmp_path, is_batch=True)
+    assert "  s8 (Bob · – · – · 7): " in text
+    html = render_summary(summarize([group], ["s8"]))
+    banner = html[html.index('id="attention"') : html.index("</ul>", html.index('id="attention"'))]
+    assert "(<bdi>Bob</bdi> · <bdi>–</bdi> · <bdi>–</bdi> · <bdi>7</bdi>)" in banner
 
 
 def test_a_name_that_is_only_part_of_the_submission_s_name_is_still_said(tmp_path):

@@ -1160,7 +1160,7 @@ def test_a_notebook_that_could_not_be_read_is_named_not_py_files_asked_for(grade
     assert "Your notebook Copy of backprop_ninja.ipynb could not be graded" in head
     assert "names exactly like that" not in head and "not UTF-8" in output
     banner = render_report(result).split('id="nothing-submitted"')[1].split("</div>")[0]
-    assert "It held the notebook <code>Copy of backprop_ninja.ipynb</code>" in banner
+    assert "It held the notebook <code><bdi>Copy of backprop_ninja.ipynb</bdi></code>" in banner
     (upload / "Copy of backprop_ninja.ipynb").unlink()
     (upload / "my_backprop.py").write_text("x = 1\n")
     sub = load_submission(upload, grader.assignment.files)

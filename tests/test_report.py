@@ -48,6 +48,7 @@ from grader.report.render import environment, points, sci
 from grader.report.summary import attention, gradebook_csv, summarize
 from grader.scoring import exercise_totals
 from grader.submissions import Submission, read_submission, slug
+from grader.valid_text import inked
 
 EXAMPLES = ("complete", "bessel", "missing_branch", "zoë martin", "blank", "partial")
 HOSTILE_PRINT = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
@@ -548,7 +549,8 @@ def test_student_text_is_isolated_from_the_summary_s_own_words(tmp_path):
     write_batch_reports([_bidi_result()], tmp_path, ["m"])
     html = (tmp_path / "summary.html").read_text(encoding="utf-8")
     page = Isolated(html)
-    assert len([d for d, inside in page.pieces if "Mallory" in d and inside]) == 2  # list, table
+    # The name in the list and the table (the list's reasons and the notes quote it too)
+    assert len([d for d, inside in page.pieces if d.startswith("Mallory") and inside]) == 2
     for text in ("Mallory", "m@example.edu", "mallory", "evil"):
         assert page.outside(text) == [], text
     assert BIDI_CONTROLS.findall(html) == []
@@ -588,6 +590,98 @@ def test_control_characters_a_student_wrote_are_shown_as_escapes(tmp_path):
     report = (tmp_path / "s" / "report.html").read_text(encoding="utf-8")
     assert "\\x00NUL\\x1b[31mred\\x07\tbell\nnext\\x85line" in report
     assert "ValueError: \\x1b[2J\\x08\\x7f" in report
+
+
+def test_an_unread_notebook_s_name_is_isolated_in_the_report(tmp_path):
+    """The banner of an upload whose only notebook could not be read quoted its file name as
+    uploaded: a right-to-left override in it turned the banner's words after it around, and an
+    escape sequence reached the page (and a TA's `cat` of it) raw."""
+    result = {
+        "submission": "s",
+        "score": 0.0,
+        "max_score": 1.0,
+        "files": {"exercise1": "missing"},
+        "notebook": {"graded": None, "notebooks": ["hw\u202e\x1b[2Jbynpi.ipynb"]},
+        "items": [],
+    }
+    write_submission_report(result, tmp_path / "s")
+    html = (tmp_path / "s" / "report.html").read_text(encoding="utf-8")
+    title, body = html.split("</title>", 1)
+    assert BIDI_CONTROLS.findall(body) == [] and CONTROLS.findall(body) == []
+    assert "the notebook <code><bdi>hw\\u202e\\x1b[2Jbynpi.ipynb</bdi></code>, which" in body
+
+
+# Characters with no ink: a zero-width space, joiner and no-break space (the byte-order mark),
+# a right-to-left mark, override and isolate, a Hangul filler (a letter drawn as nothing).
+INKLESS = re.compile("[\u200b\u200d\ufeff\u200f\u202e\u2066-\u2069\u3164]")
+
+
+def _lookalike_class() -> list[dict]:
+    """Bob, and three students whose names show as Bob's or as Alice's on a page."""
+    result = {"score": 1.0, "max_score": 2.0, "files": {"exercise1": "submitted"}, "items": []}
+    people = [
+        ("bob", "Bob", "bob@x.edu", "1001"),
+        ("bob2", "Bo\u200bb", "bob@x.edu\ufeff", "1002"),
+        ("eve", "\u202eecilA", "eve@x.edu", "10\u200d03"),
+        ("mal\u200b", "\u2066Bob\u3164\u2069", "mal@x.edu", "1004"),
+    ]
+    return [
+        {**result, "submission": sub, "student": {"name": n, "email": e, "sid": i}}
+        for sub, n, e, i in people
+    ]
+
+
+def test_names_with_invisible_characters_show_as_escapes_and_need_a_look(tmp_path):
+    """A zero-width space made a second `Bob` row identical to the first in summary.html, and a
+    right-to-left override showed `ecilA` as Alice: a TA telling rows apart by name could not.
+    The pages write each inkless character of a name, email or SID as its escape, and the
+    list says which field holds which, for the TA to check in the LMS."""
+    results = _lookalike_class()
+    folders = ["bob", "bob2", "eve", "mal"]
+    write_batch_reports(results, tmp_path, folders)
+    for r, folder in zip(results, folders, strict=True):
+        write_submission_report(r, tmp_path / folder)
+    for page in ("summary.html", "bob2/report.html", "eve/report.html", "mal/report.html"):
+        html = (tmp_path / page).read_text(encoding="utf-8")
+        title, body = html.split("</title>", 1)  # the title's own FSI and PDI isolate the name
+        assert INKLESS.findall(body) == [], page
+    assert "<title>\u2068mal\\u200b\u2069: " in (tmp_path / "mal/report.html").read_text()
+    summary = (tmp_path / "summary.html").read_text(encoding="utf-8")
+    for shown in ("Bo\\u200bb", "\\u202eecilA", "\\u2066Bob\\u3164\\u2069", "10\\u200d03"):
+        assert shown in summary, shown
+    assert "bob@x.edu\\ufeff" in (tmp_path / "bob2/report.html").read_text(encoding="utf-8")
+    look = [attention(r) for r in results]
+    assert look[0] == []
+    assert look[1][0].startswith("the name 'Bo\\u200bb' holds invisible characters (U+200B ZERO")
+    assert look[1][1].startswith("the email 'bob@x.edu\\ufeff' holds invisible characters")
+    assert look[2][1].startswith("the SID '10\\u200d03' holds invisible characters (U+200D ZERO")
+    assert "U+2066 LEFT-TO-RIGHT ISOLATE, U+3164 HANGUL FILLER, U+2069" in look[3][0]
+
+
+def test_grades_csv_keeps_names_with_invisible_characters_as_the_lms_has_them():
+    """A gradebook import matches a row on its email or SID as the LMS holds it: grades.csv
+    writes them as given (the list of those needing a look names them instead)."""
+    rows = list(csv.DictReader(io.StringIO(gradebook_csv(_lookalike_class()))))
+    assert [(r["name"], r["email"], r["sid"]) for r in rows[1:3]] == [
+        ("Bo\u200bb", "bob@x.edu\ufeff", "1002"),
+        ("\u202eecilA", "eve@x.edu", "10\u200d03"),
+    ]
+
+
+def test_a_joiner_that_spells_a_word_is_no_invisible_character():
+    """Persian, Arabic and the Indic scripts write a zero-width non-joiner or joiner inside some
+    words: a Persian student's name was shown with `\\u200c` in it and put on the TA's list.
+    Between two letters of such a script it is spelling; between Latin letters, at either end,
+    or doubled it is still written as its escape and listed."""
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647"  # a non-joiner inside a word
+    hindi = "\u0915\u094d\u200d\u0937"  # a joiner after a virama
+    for name in (persian, hindi):
+        assert inked(name) == name
+        assert attention({"items": [], "student": {"name": name}}) == []
+    assert inked("Bo\u200db") == "Bo\\u200db"
+    assert inked("\u200c\u0645\u06cc") == "\\u200c\u0645\u06cc"
+    assert inked("\u0645\u200c\u200c\u06cc") == "\u0645\\u200c\\u200c\u06cc"
+    assert inked("\u0416\u200d\u0416") == "\u0416\\u200d\u0416"  # Cyrillic needs none
 
 
 def _longest_run_of_marks(text: str) -> int:

@@ -350,6 +350,22 @@ def test_a_right_to_left_override_in_a_name_turns_none_of_the_grader_s_words(chr
             assert drawn == written
 
 
+def test_names_holding_invisible_characters_read_apart_in_the_summary(chromium, tmp_path):
+    """`Bo\\u200bb` (a zero-width space) was drawn as Bob's row exactly, `\\u202eecilA` (a
+    right-to-left override) as Alice and `\\u200fBob (2)` (a right-to-left mark) as
+    `(Bob (2`: each name reads as written, its invisible characters as escapes."""
+    names = ["Bob", "Bo\u200bb", "\u202eecilA", "\u200fBob (2)"]
+    results = [
+        {"submission": f"s{k}", "score": 1.0, "max_score": 2.0, "student": {"name": n}}
+        for k, n in enumerate(names)
+    ]
+    write_batch_reports(results, tmp_path, [f"s{k}" for k in range(len(names))])
+    shown = chromium.open(tmp_path / "summary.html").eval(
+        "[...document.querySelectorAll('#student-table a.name-link')].map(a => a.innerText)"
+    )
+    assert shown == ["Bob", "Bo\\u200bb", "\\u202eecilA", "\\u200fBob (2)"]
+
+
 def test_a_long_submission_name_leaves_the_summary_s_scores_in_view(chromium, tmp_path):
     """A folder named with 120 characters and no space (the most a name keeps) made its cell as
     wide as the page: the score, the exercises and the notes of every student sat past the

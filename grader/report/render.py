@@ -18,7 +18,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
-from ..valid_text import bidi_inert, valid
+from ..valid_text import bidi_inert, inked, valid
 from .charts import share_percent
 
 # The templates live at the top of the repository (issue 4); an installed grader that carries them
@@ -52,10 +52,12 @@ def environment() -> jinja2.Environment:
         sci=sci,
         pct=pct,
         isolate=isolate,
+        ident=ident,
         isolate_text=isolate_text,
         inert=inert,
         whole=whole,
         names=names,
+        member=member,
     )
     return env
 
@@ -65,6 +67,19 @@ def names(label: str, name: str) -> bool:
     submission `<name> (<key>)` ("davedoe (1004)"), and the name is then not said again in
     parentheses. A name that is only part of the label ("Ann" of "Annabel_1234") still is."""
     return label == name or label.startswith(f"{name} (")
+
+
+# What stands for a group member with no name, email or SID to show.
+NO_ONE = "–"
+
+
+def member(person: dict) -> str:
+    """How a list names a group member: their name, else their email, else their SID, the first
+    that is more than blanks, else NO_ONE. A member the export gave no name, or a name of
+    blanks, showed as nothing between the dots of the terminal's list (`Bob ·  · Carol`), and a
+    name of blanks so in summary.html."""
+    fields = (str(person.get(k) or "") for k in ("name", "email", "sid"))
+    return next((f for f in fields if f.strip()), NO_ONE)
 
 
 @cache
@@ -128,6 +143,14 @@ def isolate(text: object) -> Markup:
 WHOLE_WORD = 24
 
 
+def ident(text: object) -> Markup:
+    """Who a row is (a name, an email, an SID, a submission's name), isolated as `isolate`
+    does, with its inkless characters written as escapes (`valid_text.inked`): a name holding
+    a zero-width space showed as a classmate's exactly, and one holding a right-to-left mark
+    or override as another name, where a TA tells the rows apart by these alone."""
+    return isolate(inked(str(text)))
+
+
 def whole(text: object) -> bool:
     """Whether `text` may keep each of its words whole in a table cell (style.css's
     `td.ident.whole`): a cell allowed to break anywhere was squeezed by the notes beside it
@@ -137,9 +160,10 @@ def whole(text: object) -> bool:
 
 
 def isolate_text(text: object) -> str:
-    """Student text isolated where no markup can be (the page's <title>): between the isolate
-    characters FSI and PDI, which it can no longer close."""
-    return f"\u2068{bidi_inert(str(text))}\u2069"
+    """Student text isolated where no markup can be (the page's <title>, a submission's name):
+    between the isolate characters FSI and PDI, which it can no longer close, its inkless
+    characters written as escapes as `ident` writes them."""
+    return f"\u2068{bidi_inert(inked(str(text)))}\u2069"
 
 
 def inert(text: object) -> Markup:

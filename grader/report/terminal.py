@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..valid_text import inked, printable
 from .html import REPORT, STUDENT_REPORT, group_members
-from .render import names
+from .render import member, names
 from .summary import (
     GRADES_CSV,
     SUMMARY_HTML,
@@ -104,7 +105,7 @@ def _who(student: dict) -> str:
     line (summary.html and the report show it whole)."""
     people = group_members(student)
     if people:
-        return " · ".join(_cut(m.get("name") or m.get("email") or m.get("sid", "")) for m in people)
+        return " · ".join(_cut(member(m)) for m in people)
     return _cut(str(student.get("name") or ""))
 
 
@@ -121,5 +122,7 @@ def _s(n: int) -> str:
 
 def _printable(line: str) -> str:
     """A student-chosen name must not drive the TA's terminal (escape sequences, carriage
-    returns): control characters are shown as `?`."""
-    return "".join(c if c.isprintable() or c == " " else "?" for c in line)
+    returns), nor pass for another there: each unprintable or inkless character is written as
+    its escape (`\\x1b`, `\\u202e`, `\\u200b`), as `repr` writes it. A `?` stood for each, which
+    said nothing of what it hid, and read as a `?` the student may have written."""
+    return printable(inked(line))
