@@ -169,9 +169,10 @@ def refusal_behind(error: BaseException) -> AutogradForbidden | None:
 
 def banned_traceback(e: BaseException, path: Path) -> str:
     """The traceback of an import or call that ran into the autograd ban, as the grader's
-    worker writes it: the refusal that was caught and replaced is named after it."""
-    refusal, trace = refusal_behind(e), student_traceback(e, path)
-    return trace if refusal is e else f"{trace}\n(while handling: {refusal})"
+    worker writes it: the refusal that was caught and replaced is named after it where the
+    traceback does not show it."""
+    refusal = refusal_behind(e)
+    return student_traceback(e, path, None if refusal is None else str(refusal))
 
 
 class AutogradTripwire:
@@ -233,14 +234,15 @@ def no_answer(seconds: float) -> str:
     return f"no answer within {seconds:g} s (an endless loop?)"
 
 
-def student_traceback(e: BaseException, path: Path) -> str:
+def student_traceback(e: BaseException, path: Path, refusal: str | None = None) -> str:
     """The traceback with the check's own frames cut out, as the grader shows it: a chain's
-    every exception, the cause first."""
-    return bounded_chain(
+    every exception, the cause first, and a `refusal` of the autograd ban it does not show."""
+    return refusal_noted(
         [
             (_student_frames(x, path), "".join(_exception_lines(x)), sentence)
             for x, sentence in exception_chain(e)
-        ]
+        ],
+        refusal,
     )
 
 
@@ -288,27 +290,39 @@ def bounded_traceback(frames: list[str], words: str, limit: int = TRACEBACK_CHAR
     return heading + latest + "".join(frames[kept:]) + words
 
 
-def bounded_chain(links: list[tuple[list[str], str, str]]) -> str:
-    """A chain's tracebacks, the cause first, in at most TRACEBACK_CHARS. `links`: (frames,
+def bounded_chain(links: list[tuple[list[str], str, str]], limit: int = TRACEBACK_CHARS) -> str:
+    """A chain's tracebacks, the cause first, in at most `limit` characters. `links`: (frames,
     words, the sentence that led from the exception before it) for each exception, the latest
     first; the latest is always there, cut as it would be alone or less."""
     frames, words, _ = links[0]
-    latest = bounded_traceback(frames, words)
-    halved = len(links) > 1 and len(latest) > TRACEBACK_CHARS // 2
+    latest = bounded_traceback(frames, words, limit)
+    halved = len(links) > 1 and len(latest) > limit // 2
     if halved:  # the causes get half at least; the latest, what they leave of the rest
-        latest = bounded_traceback(frames, words, TRACEBACK_CHARS // 2)
-    room, blocks = TRACEBACK_CHARS - len(latest), []
+        latest = bounded_traceback(frames, words, limit // 2)
+    room, blocks = limit - len(latest), []
     for older, (_, _, sentence) in zip(links[1:], links[:-1], strict=True):
-        limit = room - len(sentence) - len(CHAIN_CUT)
-        if limit < CHAIN_BLOCK_CHARS:
+        most = room - len(sentence) - len(CHAIN_CUT)
+        if most < CHAIN_BLOCK_CHARS:
             break
-        blocks.append(bounded_traceback(older[0], older[1], limit) + sentence)
+        blocks.append(bounded_traceback(older[0], older[1], most) + sentence)
         room -= len(blocks[-1])
     if blocks and len(blocks) < len(links) - 1:  # the oldest shown was caused by another
         blocks[-1] = blocks[-1].replace("\n", "\n" + CHAIN_CUT, 1)
     if halved:
-        latest = bounded_traceback(frames, words, TRACEBACK_CHARS - sum(map(len, blocks)))
+        latest = bounded_traceback(frames, words, limit - sum(map(len, blocks)))
     return "".join(reversed(blocks)) + latest
+
+
+def refusal_noted(links: list[tuple[list[str], str, str]], refusal: str | None) -> str:
+    """The chain's tracebacks and, where they do not show it, the autograd ban's refusal that
+    the student's code caught and replaced (`except RuntimeError: raise ValueError(...) from
+    None`, or cut with the oldest of a long chain), after them: all in TRACEBACK_CHARS. The
+    refusal was added past the bound, and again where the chain already showed it."""
+    trace = bounded_chain(links)
+    if refusal is None or refusal in trace:
+        return trace
+    note = f"\n(while handling: {refusal[:CHAIN_BLOCK_CHARS]})"
+    return bounded_chain(links, TRACEBACK_CHARS - len(note)) + note
 
 
 def exception_chain(e: BaseException) -> list[tuple[BaseException, str]]:

@@ -1139,6 +1139,61 @@ def test_the_grader_s_report_of_a_long_chain_keeps_the_bound(public_grader, tmp_
         assert "ValueError: level 39 yyy" in page and cause.strip() in page
 
 
+def test_a_caught_refusal_is_said_once_within_the_bound(tmp_path: Path) -> None:
+    """A student catching the autograd ban's refusal and raising another error: the refusal
+    was added after the 4,000 characters, past the bound, and again where the chain already
+    showed it (`raise ... from err`). It is said once, within the bound, at the end only
+    where the chain does not show it (`from None`). The worker's copy is the check's."""
+    from grader import local_check
+
+    path = tmp_path / "exercise1.py"
+    source = (
+        "from grader.check_process import AutogradForbidden\n"
+        "def ping(k, shown):\n"
+        "    if k:\n        return pong(k - 1, shown)\n"
+        "    try:\n        raise AutogradForbidden('backward: ' + MESSAGE)\n"
+        "    except RuntimeError as err:\n"
+        "        raise ValueError('no gradient here') from (err if shown else None)\n"
+        "def pong(k, shown):\n    return ping(k - 1, shown)\n"
+    )
+    space: dict = {"MESSAGE": AUTOGRAD_OFF}
+    exec(compile(source, str(path), "exec"), space)  # noqa: S102 - the test's own code
+    traces = {}
+    for shown in (True, False):
+        try:
+            space["ping"](300, shown)
+        except ValueError as e:
+            traces[shown] = local_check.banned_traceback(e, path)
+    for shown, trace in traces.items():
+        assert len(trace) <= 4000 and trace.count(AUTOGRAD_OFF) == 1, (shown, trace[-600:])
+    assert traces[False].endswith(f"(while handling: backward: {AUTOGRAD_OFF})"), traces[False]
+    assert "(while handling" not in traces[True], traces[True][-600:]
+    worker = ast.parse((ROOT / "grader/sandbox/inside/worker.py").read_text())
+    check = ast.parse((ROOT / "grader/local_check.py").read_text())
+    assert _definitions(worker, "refusal_noted") == _definitions(check, "refusal_noted")
+
+
+def test_the_grader_says_a_caught_refusal_once_within_the_bound(public_grader, tmp_path):
+    """The sandbox's worker added the refusal a student's code caught after the traceback's
+    4,000 characters, and again where the chain showed it: once now, within the bound
+    (grad mode switched on, which the scan lets through, meets the ban at run time)."""
+    dh = (
+        "    def ping(k):\n"
+        "        if k:\n            return pong(k - 1)\n"
+        "        try:\n            torch.set_grad_enabled(True)\n"
+        "        except RuntimeError as err:\n"
+        "            raise ValueError('no gradient here') from err\n\n"
+        "    def pong(k):\n        return ping(k - 1)\n\n"
+        "    ping(300)\n"
+    )
+    sources = {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", dh)}
+    result = graded(public_grader, student_folder(tmp_path / "mine", sources))
+    message = next(i for i in result["items"] if i["id"] == "exercise1.dh")["message"]
+    trace = message[message.index("Traceback (most recent call last):") :]
+    assert len(trace) <= 4000 and trace.count("autograd is switched off") == 1, trace[-600:]
+    assert trace.rstrip().endswith("ValueError: no gradient here"), trace[-600:]
+
+
 def _definitions(module: ast.Module, function: str) -> list[str]:
     """A function's body without its docstring, and the module's constants of the cut
     (TRACEBACK_CHARS, EXCEPTION_CHARS, the chain's sentences and mark), as ast dumps."""

@@ -258,25 +258,26 @@ def _has_graph(result) -> bool:
 def _failure(e: BaseException) -> dict:
     """An import or call that raised; one that ran into the autograd ban says so, even when
     the refusal was caught and another error raised in its place."""
-    message, refusal = _student_traceback(e), noautograd.refusal_behind(e)
-    if refusal is not None and refusal is not e:
-        message += f"\n(while handling: {refusal})"
+    refusal = noautograd.refusal_behind(e)
+    message = _student_traceback(e, None if refusal is None else str(refusal))
     return {"ok": False, "kind": "error", "message": message, "autograd": refusal is not None}
 
 
-def _student_traceback(e: BaseException) -> str:
+def _student_traceback(e: BaseException, refusal: str | None = None) -> str:
     """The traceback of the student's own files' frames: the student sees their code only, as
     local_check.student_traceback writes it. Torch's frames (a `.backward()` that ran into the
     autograd ban, an error raised inside `F.cross_entropy`) named the grading machine's paths
     to its packages, `/work/.venv/lib/python3.11/site-packages/torch/_tensor.py`, where the
     student's check showed their lines alone (local_check.bounded_traceback is a copy of this
     module's: the sandbox imports nothing of the grader's). A chain's every exception is
-    written so, the cause first (`bounded_chain`)."""
-    return bounded_chain(
+    written so, the cause first (`bounded_chain`), and a `refusal` of the autograd ban that it
+    does not show is named after it (`refusal_noted`)."""
+    return refusal_noted(
         [
             (_student_frames(x), "".join(_exception_lines(x)), sentence)
             for x, sentence in exception_chain(e)
-        ]
+        ],
+        refusal,
     )
 
 
@@ -322,27 +323,39 @@ def bounded_traceback(frames: list[str], words: str, limit: int = TRACEBACK_CHAR
     return heading + latest + "".join(frames[kept:]) + words
 
 
-def bounded_chain(links: list[tuple[list[str], str, str]]) -> str:
-    """A chain's tracebacks, the cause first, in at most TRACEBACK_CHARS. `links`: (frames,
+def bounded_chain(links: list[tuple[list[str], str, str]], limit: int = TRACEBACK_CHARS) -> str:
+    """A chain's tracebacks, the cause first, in at most `limit` characters. `links`: (frames,
     words, the sentence that led from the exception before it) for each exception, the latest
     first; the latest is always there, cut as it would be alone or less."""
     frames, words, _ = links[0]
-    latest = bounded_traceback(frames, words)
-    halved = len(links) > 1 and len(latest) > TRACEBACK_CHARS // 2
+    latest = bounded_traceback(frames, words, limit)
+    halved = len(links) > 1 and len(latest) > limit // 2
     if halved:  # the causes get half at least; the latest, what they leave of the rest
-        latest = bounded_traceback(frames, words, TRACEBACK_CHARS // 2)
-    room, blocks = TRACEBACK_CHARS - len(latest), []
+        latest = bounded_traceback(frames, words, limit // 2)
+    room, blocks = limit - len(latest), []
     for older, (_, _, sentence) in zip(links[1:], links[:-1], strict=True):
-        limit = room - len(sentence) - len(CHAIN_CUT)
-        if limit < CHAIN_BLOCK_CHARS:
+        most = room - len(sentence) - len(CHAIN_CUT)
+        if most < CHAIN_BLOCK_CHARS:
             break
-        blocks.append(bounded_traceback(older[0], older[1], limit) + sentence)
+        blocks.append(bounded_traceback(older[0], older[1], most) + sentence)
         room -= len(blocks[-1])
     if blocks and len(blocks) < len(links) - 1:  # the oldest shown was caused by another
         blocks[-1] = blocks[-1].replace("\n", "\n" + CHAIN_CUT, 1)
     if halved:
-        latest = bounded_traceback(frames, words, TRACEBACK_CHARS - sum(map(len, blocks)))
+        latest = bounded_traceback(frames, words, limit - sum(map(len, blocks)))
     return "".join(reversed(blocks)) + latest
+
+
+def refusal_noted(links: list[tuple[list[str], str, str]], refusal: str | None) -> str:
+    """The chain's tracebacks and, where they do not show it, the autograd ban's refusal that
+    the student's code caught and replaced (`except RuntimeError: raise ValueError(...) from
+    None`, or cut with the oldest of a long chain), after them: all in TRACEBACK_CHARS. The
+    refusal was added past the bound, and again where the chain already showed it."""
+    trace = bounded_chain(links)
+    if refusal is None or refusal in trace:
+        return trace
+    note = f"\n(while handling: {refusal[:CHAIN_BLOCK_CHARS]})"
+    return bounded_chain(links, TRACEBACK_CHARS - len(note)) + note
 
 
 def exception_chain(e: BaseException) -> list[tuple[BaseException, str]]:
