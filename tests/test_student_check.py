@@ -106,7 +106,8 @@ EXITING_SIGNATURE_HELPER = ODD_SIGNATURE_HELPER.replace(
 # Exceptions whose reading raises: a cause that is a property of their own, a stub's
 # NotImplementedError whose __str__ raises, or whose message is past the wire's 1 MiB. Each
 # ended the sandbox's process before it answered (or sent a header it refused), and the call
-# read as a crash; the check ended in a traceback where it read the cause.
+# read as a crash; the check ended in a traceback where it read the cause. A cause that raises
+# is no longer read with the words (`_exception_only` reads the exception alone): they show.
 ODD_CAUSE_DH = (
     "    class Odd(Exception):\n"
     "        @property\n"
@@ -921,12 +922,12 @@ SCENARIOS = {
     "an exception whose __cause__ raises": (
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ODD_CAUSE_DH)},
         "exercise1.dh",
-        ("ERROR", "Odd (its message could not be read)"),
+        ("ERROR", "Odd: odd"),
     ),
     "an exception whose __cause__ raises SystemExit": (
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ODD_CAUSE_EXIT_DH)},
         "exercise1.dh",
-        ("ERROR", "Odd (its message could not be read)"),
+        ("ERROR", "Odd: odd"),
     ),
     "an exception whose __notes__ raises KeyboardInterrupt": (
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ODD_NOTES_INTERRUPT_DH)},
@@ -1118,6 +1119,47 @@ def test_a_chained_error_shows_its_cause_first_within_the_bound(tmp_path: Path) 
     check = ast.parse((ROOT / "grader/local_check.py").read_text())
     for name in ("bounded_chain", "exception_chain"):
         assert _definitions(worker, name) == _definitions(check, name), name
+
+
+def test_a_chain_of_ten_thousand_reads_only_the_exceptions_it_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A student's loop raising each error from the one before made a chain of 10,000: the
+    traceback read the frames and words of 50 of them, of which some 15 fit, and each one's
+    words read every exception behind it (their `str`, half a million times: seconds of the
+    student's time). It reads each exception it shows once, and no other."""
+    from grader import local_check
+
+    path = tmp_path / "exercise1.py"
+    source = (
+        "class Step(Exception):\n"
+        "    def __str__(self):\n        WORDS_READ.append(1)\n        return 'step'\n"
+        "def chain(n):\n    e = None\n    for _ in range(n):\n"
+        "        try:\n            raise Step() from e\n"
+        "        except Step as latest:\n            e = latest\n"
+        "    raise e\n"
+    )
+    words_read: list[int] = []
+    space: dict = {"WORDS_READ": words_read}
+    exec(compile(source, str(path), "exec"), space)  # noqa: S102 - the test's own code
+    frames_read = []
+    frames = local_check._student_frames
+    monkeypatch.setattr(
+        local_check, "_student_frames", lambda x, p: frames_read.append(x) or frames(x, p)
+    )
+    try:
+        space["chain"](10_000)
+    except Exception as e:  # noqa: BLE001 - the student's Step
+        words_read.clear()
+        trace = local_check.student_traceback(e, path)
+    cause = "\nThe above exception was the direct cause of the following exception:\n\n"
+    shown = trace.count(cause) + 1
+    assert len(trace) <= 4000 and "earlier exceptions of the chain cut" in trace, trace
+    assert trace.rstrip().endswith("Step: step") and shown > 5, trace
+    assert len(frames_read) == shown and len(words_read) == shown, (shown, len(words_read))
+    worker = ast.parse((ROOT / "grader/sandbox/inside/worker.py").read_text())
+    check = ast.parse((ROOT / "grader/local_check.py").read_text())
+    assert _definitions(worker, "_exception_only") == _definitions(check, "_exception_only")
 
 
 def test_the_grader_s_report_of_a_long_chain_keeps_the_bound(public_grader, tmp_path):
