@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import inspect
 import linecache
 import shutil
 import sys
 import tempfile
 import traceback
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,9 +170,10 @@ def refusal_behind(error: BaseException) -> AutogradForbidden | None:
 
 def banned_traceback(e: BaseException, path: Path) -> str:
     """The traceback of an import or call that ran into the autograd ban, as the grader's
-    worker writes it: the refusal that was caught and replaced is named after it."""
-    refusal, trace = refusal_behind(e), student_traceback(e, path)
-    return trace if refusal is e else f"{trace}\n(while handling: {refusal})"
+    worker writes it: the refusal that was caught and replaced is named after it where the
+    traceback does not show it."""
+    refusal = refusal_behind(e)
+    return student_traceback(e, path, None if refusal is None else str(refusal))
 
 
 class AutogradTripwire:
@@ -233,15 +235,14 @@ def no_answer(seconds: float) -> str:
     return f"no answer within {seconds:g} s (an endless loop?)"
 
 
-def student_traceback(e: BaseException, path: Path) -> str:
+def student_traceback(e: BaseException, path: Path, refusal: str | None = None) -> str:
     """The traceback with the check's own frames cut out, as the grader shows it: a chain's
-    every exception, the cause first."""
-    return bounded_chain(
-        [
-            (_student_frames(x, path), "".join(_exception_lines(x)), sentence)
-            for x, sentence in exception_chain(e)
-        ]
-    )
+    every exception, the cause first, and a `refusal` of the autograd ban it does not show."""
+
+    def read(x: BaseException) -> tuple[list[str], str]:
+        return _student_frames(x, path), "".join(_exception_lines(x))
+
+    return refusal_noted(exception_chain(e), read, refusal)
 
 
 def _student_frames(e: BaseException, path: Path) -> list[str]:
@@ -268,6 +269,8 @@ CHAIN_BLOCK_CHARS = 400
 CAUSE_SENTENCE = "\nThe above exception was the direct cause of the following exception:\n\n"
 CONTEXT_SENTENCE = "\nDuring handling of the above exception, another exception occurred:\n\n"
 CHAIN_CUT = "  [... earlier exceptions of the chain cut ...]\n"
+# An exception's frames and words, as `bounded_chain` asks them.
+Reader = Callable[[BaseException], tuple[list[str], str]]
 
 
 def bounded_traceback(frames: list[str], words: str, limit: int = TRACEBACK_CHARS) -> str:
@@ -288,27 +291,44 @@ def bounded_traceback(frames: list[str], words: str, limit: int = TRACEBACK_CHAR
     return heading + latest + "".join(frames[kept:]) + words
 
 
-def bounded_chain(links: list[tuple[list[str], str, str]]) -> str:
-    """A chain's tracebacks, the cause first, in at most TRACEBACK_CHARS. `links`: (frames,
-    words, the sentence that led from the exception before it) for each exception, the latest
-    first; the latest is always there, cut as it would be alone or less."""
-    frames, words, _ = links[0]
-    latest = bounded_traceback(frames, words)
-    halved = len(links) > 1 and len(latest) > TRACEBACK_CHARS // 2
+def bounded_chain(
+    chain: list[tuple[BaseException, str]], read: Reader, limit: int = TRACEBACK_CHARS
+) -> str:
+    """A chain's tracebacks, the cause first, in at most `limit` characters. `chain`: each
+    exception with the sentence that led from the one before it, the latest first
+    (`exception_chain`); `read` gives an exception's frames and words, asked only of those
+    given room (the latest always, cut as it would be alone or less; some 30 at most before
+    it). All 50 the chain holds were read before the cut, each one's words reading all the
+    exceptions behind it: a chain of 10,000 cost seconds."""
+    frames, words = read(chain[0][0])
+    latest = bounded_traceback(frames, words, limit)
+    halved = len(chain) > 1 and len(latest) > limit // 2
     if halved:  # the causes get half at least; the latest, what they leave of the rest
-        latest = bounded_traceback(frames, words, TRACEBACK_CHARS // 2)
-    room, blocks = TRACEBACK_CHARS - len(latest), []
-    for older, (_, _, sentence) in zip(links[1:], links[:-1], strict=True):
-        limit = room - len(sentence) - len(CHAIN_CUT)
-        if limit < CHAIN_BLOCK_CHARS:
+        latest = bounded_traceback(frames, words, limit // 2)
+    room, blocks = limit - len(latest), []
+    for (older, _), (_, sentence) in zip(chain[1:], chain[:-1], strict=True):
+        most = room - len(sentence) - len(CHAIN_CUT)
+        if most < CHAIN_BLOCK_CHARS:
             break
-        blocks.append(bounded_traceback(older[0], older[1], limit) + sentence)
+        blocks.append(bounded_traceback(*read(older), most) + sentence)
         room -= len(blocks[-1])
-    if blocks and len(blocks) < len(links) - 1:  # the oldest shown was caused by another
+    if blocks and len(blocks) < len(chain) - 1:  # the oldest shown was caused by another
         blocks[-1] = blocks[-1].replace("\n", "\n" + CHAIN_CUT, 1)
     if halved:
-        latest = bounded_traceback(frames, words, TRACEBACK_CHARS - sum(map(len, blocks)))
+        latest = bounded_traceback(frames, words, limit - sum(map(len, blocks)))
     return "".join(reversed(blocks)) + latest
+
+
+def refusal_noted(chain: list[tuple[BaseException, str]], read: Reader, refusal: str | None) -> str:
+    """The chain's tracebacks and, where they do not show it, the autograd ban's refusal that
+    the student's code caught and replaced (`except RuntimeError: raise ValueError(...) from
+    None`, or cut with the oldest of a long chain), after them: all in TRACEBACK_CHARS. The
+    refusal was added past the bound, and again where the chain already showed it."""
+    trace = bounded_chain(chain, read)
+    if refusal is None or refusal in trace:
+        return trace
+    note = f"\n(while handling: {refusal[:CHAIN_BLOCK_CHARS]})"
+    return bounded_chain(chain, read, TRACEBACK_CHARS - len(note)) + note
 
 
 def exception_chain(e: BaseException) -> list[tuple[BaseException, str]]:
@@ -350,14 +370,33 @@ def described(e: BaseException) -> str:
 
 def _exception_lines(e: BaseException) -> list[str]:
     """`Type: message`, as the grader's worker writes it: only the type's name where reading
-    the message or the cause runs a property of the student's that raises (it ended the check
-    in a traceback). SystemExit and KeyboardInterrupt included: a `__cause__` or `__notes__`
+    the message or its notes runs a property of the student's that raises (it ended the check
+    in a traceback). SystemExit and KeyboardInterrupt included: a `__str__` or `__notes__`
     that raised them ended the check in Python's fatal error, where the grader, reading the
     same, could not answer either."""
     try:
-        return traceback.format_exception_only(type(e), e)
+        return _exception_only(e)
     except BaseException:  # noqa: BLE001 - the student's exception raised, whatever it raised
         return [f"{_QUALNAME(type(e))} (its message could not be read)\n"]
+
+
+# Whether this Python's TracebackException takes `_seen` (3.10 to 3.14 do).
+_ALONE = "_seen" in inspect.signature(traceback.TracebackException).parameters
+
+
+def _exception_only(e: BaseException) -> list[str]:
+    """format_exception_only's lines, reading `e` alone. That function first builds a
+    TracebackException of every exception `e` was raised from or while handling, each one's
+    frames looked up, which it never shows: the words of each exception of a chain of 10,000
+    (a student's loop) read the rest of it. `_seen`, the standard library's own mark of an
+    exception read within a chain, keeps the reading to `e`, and the chain it did not read is
+    set empty (3.13's format_exception_only asks for the group's exceptions). A Python
+    without `_seen` reads as format_exception_only does."""
+    if not _ALONE:
+        return traceback.format_exception_only(type(e), e)
+    alone = traceback.TracebackException(type(e), e, None, compact=True, _seen=set())
+    alone.__cause__ = alone.__context__ = alone.exceptions = None
+    return list(alone.format_exception_only())
 
 
 @dataclass

@@ -502,13 +502,28 @@ def summary_line(message: str) -> str:
         return ""
     first = lines[0].strip()
     if first == TRACEBACK or first.endswith(":") and TRACEBACK in message:
-        first = f"{first.removesuffix(TRACEBACK).strip()} {last_line(message)}{_cause(message)}"
-        first = first.strip()
+        first = _with_cause(f"{first.removesuffix(TRACEBACK)} {last_line(message)}", message)
     elif first.endswith(":") and len(lines) > 1:
         # A heading whose reason is on the next line ("importing exercise3.py timed out:" over
         # "no answer within 20 s (an endless loop?)"): the row said the heading alone.
         first = f"{first} {lines[1].strip()}"
-    return first[:300]
+    return first[:ROW_CHARS]
+
+
+def _with_cause(head: str, message: str) -> str:
+    """The row's heading and latest exception, then its cause (`_cause`), in ROW_CHARS: a long
+    latest line gives way to the cause, cut to half of them at most. The row's cut took the
+    cause whole where the latest ran long (torch's internal assertion raised while handling the
+    autograd ban's refusal: the row said torch's words, never the refusal)."""
+    head, cause = head.strip(), _cause(message)
+    if len(head) + len(cause) <= ROW_CHARS:
+        return head + cause
+    cause = cause[: ROW_CHARS // 2]
+    return head[: ROW_CHARS - len(cause) - 4] + " ..." + cause
+
+
+# A table row's characters at most.
+ROW_CHARS = 300
 
 
 # The sentences Python writes between the exceptions of a chain, the cause first, and how a

@@ -1057,6 +1057,20 @@ def test_a_dict_without_the_gradient_says_which_keys_it_has():
     assert spec.split({}, ("dx",)).endswith("its keys are none, and it must have dx")
 
 
+def test_a_gradient_keyed_as_backprop_ninja_names_it_is_hinted():
+    """`return {"dx": ..., "dW": ..., "db": ...}`, after Backprop Ninja's dW1 and db1: a
+    misspelt key had no hint either, and the keys listed alone left the student to spot it.
+    Each key taken for a missing gradient is named, once; a key like none is not."""
+    linear = ("dx", "dweight", "dbias")
+    said = spec.split({"dx": 1, "dW": 2, "db": 3}, linear)
+    assert said.endswith(": did you mean `dweight` for `dW` and `dbias` for `db`?"), said
+    said = spec.split({"dX": 1, "dweigth": 2, "bias": 3}, linear)
+    assert said.endswith("`dx` for `dX`, `dweight` for `dweigth` and `dbias` for `bias`?"), said
+    assert spec.split({"dx": 1, "dw": 2}, linear).endswith("`dweight` for `dw`?")
+    assert "did you mean" not in spec.split({"dx": 1, "grad_w": 2, "dbias": 3}, linear)
+    assert "did you mean" not in spec.split({1: 2, "dx": 1}, linear)
+
+
 def test_a_command_the_grader_suggests_grades_this_assignment(tmp_path):
     """`grader grade -a layer-by-layer alice/layers.py` was told to run `grader grade alice
     --one`, which graded the folder as the default assignment's upload: 0 of 100, "no exercise

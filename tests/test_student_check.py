@@ -106,7 +106,8 @@ EXITING_SIGNATURE_HELPER = ODD_SIGNATURE_HELPER.replace(
 # Exceptions whose reading raises: a cause that is a property of their own, a stub's
 # NotImplementedError whose __str__ raises, or whose message is past the wire's 1 MiB. Each
 # ended the sandbox's process before it answered (or sent a header it refused), and the call
-# read as a crash; the check ended in a traceback where it read the cause.
+# read as a crash; the check ended in a traceback where it read the cause. A cause that raises
+# is no longer read with the words (`_exception_only` reads the exception alone): they show.
 ODD_CAUSE_DH = (
     "    class Odd(Exception):\n"
     "        @property\n"
@@ -921,12 +922,12 @@ SCENARIOS = {
     "an exception whose __cause__ raises": (
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ODD_CAUSE_DH)},
         "exercise1.dh",
-        ("ERROR", "Odd (its message could not be read)"),
+        ("ERROR", "Odd: odd"),
     ),
     "an exception whose __cause__ raises SystemExit": (
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ODD_CAUSE_EXIT_DH)},
         "exercise1.dh",
-        ("ERROR", "Odd (its message could not be read)"),
+        ("ERROR", "Odd: odd"),
     ),
     "an exception whose __notes__ raises KeyboardInterrupt": (
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ODD_NOTES_INTERRUPT_DH)},
@@ -1120,6 +1121,47 @@ def test_a_chained_error_shows_its_cause_first_within_the_bound(tmp_path: Path) 
         assert _definitions(worker, name) == _definitions(check, name), name
 
 
+def test_a_chain_of_ten_thousand_reads_only_the_exceptions_it_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A student's loop raising each error from the one before made a chain of 10,000: the
+    traceback read the frames and words of 50 of them, of which some 15 fit, and each one's
+    words read every exception behind it (their `str`, half a million times: seconds of the
+    student's time). It reads each exception it shows once, and no other."""
+    from grader import local_check
+
+    path = tmp_path / "exercise1.py"
+    source = (
+        "class Step(Exception):\n"
+        "    def __str__(self):\n        WORDS_READ.append(1)\n        return 'step'\n"
+        "def chain(n):\n    e = None\n    for _ in range(n):\n"
+        "        try:\n            raise Step() from e\n"
+        "        except Step as latest:\n            e = latest\n"
+        "    raise e\n"
+    )
+    words_read: list[int] = []
+    space: dict = {"WORDS_READ": words_read}
+    exec(compile(source, str(path), "exec"), space)  # noqa: S102 - the test's own code
+    frames_read = []
+    frames = local_check._student_frames
+    monkeypatch.setattr(
+        local_check, "_student_frames", lambda x, p: frames_read.append(x) or frames(x, p)
+    )
+    try:
+        space["chain"](10_000)
+    except Exception as e:  # noqa: BLE001 - the student's Step
+        words_read.clear()
+        trace = local_check.student_traceback(e, path)
+    cause = "\nThe above exception was the direct cause of the following exception:\n\n"
+    shown = trace.count(cause) + 1
+    assert len(trace) <= 4000 and "earlier exceptions of the chain cut" in trace, trace
+    assert trace.rstrip().endswith("Step: step") and shown > 5, trace
+    assert len(frames_read) == shown and len(words_read) == shown, (shown, len(words_read))
+    worker = ast.parse((ROOT / "grader/sandbox/inside/worker.py").read_text())
+    check = ast.parse((ROOT / "grader/local_check.py").read_text())
+    assert _definitions(worker, "_exception_only") == _definitions(check, "_exception_only")
+
+
 def test_the_grader_s_report_of_a_long_chain_keeps_the_bound(public_grader, tmp_path):
     """The report (JSON and HTML) showed a chain's latest error alone. The sandbox's worker
     cuts a chain of forty long errors as the check does: the latest whole, its cause before
@@ -1137,6 +1179,61 @@ def test_the_grader_s_report_of_a_long_chain_keeps_the_bound(public_grader, tmp_
     for for_student in (False, True):  # the TA's report and the student's show the chain
         page = render_report(result, for_student=for_student)
         assert "ValueError: level 39 yyy" in page and cause.strip() in page
+
+
+def test_a_caught_refusal_is_said_once_within_the_bound(tmp_path: Path) -> None:
+    """A student catching the autograd ban's refusal and raising another error: the refusal
+    was added after the 4,000 characters, past the bound, and again where the chain already
+    showed it (`raise ... from err`). It is said once, within the bound, at the end only
+    where the chain does not show it (`from None`). The worker's copy is the check's."""
+    from grader import local_check
+
+    path = tmp_path / "exercise1.py"
+    source = (
+        "from grader.check_process import AutogradForbidden\n"
+        "def ping(k, shown):\n"
+        "    if k:\n        return pong(k - 1, shown)\n"
+        "    try:\n        raise AutogradForbidden('backward: ' + MESSAGE)\n"
+        "    except RuntimeError as err:\n"
+        "        raise ValueError('no gradient here') from (err if shown else None)\n"
+        "def pong(k, shown):\n    return ping(k - 1, shown)\n"
+    )
+    space: dict = {"MESSAGE": AUTOGRAD_OFF}
+    exec(compile(source, str(path), "exec"), space)  # noqa: S102 - the test's own code
+    traces = {}
+    for shown in (True, False):
+        try:
+            space["ping"](300, shown)
+        except ValueError as e:
+            traces[shown] = local_check.banned_traceback(e, path)
+    for shown, trace in traces.items():
+        assert len(trace) <= 4000 and trace.count(AUTOGRAD_OFF) == 1, (shown, trace[-600:])
+    assert traces[False].endswith(f"(while handling: backward: {AUTOGRAD_OFF})"), traces[False]
+    assert "(while handling" not in traces[True], traces[True][-600:]
+    worker = ast.parse((ROOT / "grader/sandbox/inside/worker.py").read_text())
+    check = ast.parse((ROOT / "grader/local_check.py").read_text())
+    assert _definitions(worker, "refusal_noted") == _definitions(check, "refusal_noted")
+
+
+def test_the_grader_says_a_caught_refusal_once_within_the_bound(public_grader, tmp_path):
+    """The sandbox's worker added the refusal a student's code caught after the traceback's
+    4,000 characters, and again where the chain showed it: once now, within the bound
+    (grad mode switched on, which the scan lets through, meets the ban at run time)."""
+    dh = (
+        "    def ping(k):\n"
+        "        if k:\n            return pong(k - 1)\n"
+        "        try:\n            torch.set_grad_enabled(True)\n"
+        "        except RuntimeError as err:\n"
+        "            raise ValueError('no gradient here') from err\n\n"
+        "    def pong(k):\n        return ping(k - 1)\n\n"
+        "    ping(300)\n"
+    )
+    sources = {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", dh)}
+    result = graded(public_grader, student_folder(tmp_path / "mine", sources))
+    message = next(i for i in result["items"] if i["id"] == "exercise1.dh")["message"]
+    trace = message[message.index("Traceback (most recent call last):") :]
+    assert len(trace) <= 4000 and trace.count("autograd is switched off") == 1, trace[-600:]
+    assert trace.rstrip().endswith("ValueError: no gradient here"), trace[-600:]
 
 
 def _definitions(module: ast.Module, function: str) -> list[str]:

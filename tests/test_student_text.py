@@ -10,6 +10,7 @@ import pytest
 
 from grader.local_check import no_answer
 from grader.student_text import (
+    AUTOGRAD_OFF,
     PROCESS_ENDED,
     call_failure,
     did_you_mean,
@@ -97,6 +98,20 @@ def test_a_row_names_the_exception_the_latest_was_raised_from_or_while_handling(
         "(caused by ZeroDivisionError: division by zero)"
     )
     assert summary_line(tb) == "KeyError: 'no table'"
+
+
+def test_a_row_keeps_the_cause_where_the_latest_line_runs_long() -> None:
+    """torch's internal assertion (190 characters) raised while handling the autograd ban's
+    refusal: the row's cut at 300 characters kept torch's words and lost the refusal. The
+    latest line gives way, and the row names the refusal, within the bound."""
+    refusal = "noautograd.AutogradForbidden: torch.func (_grad_increment_nesting): " + AUTOGRAD_OFF
+    handling = "\nDuring handling of the above exception, another exception occurred:\n\n"
+    latest = "RuntimeError: !dynamicLayerStack.empty() INTERNAL ASSERT FAILED at " + "x" * 150
+    chain = traceback_of(refusal) + handling + traceback_of(latest)
+    row = summary_line(import_failure("exercise2", chain))
+    assert len(row) <= 300 and "(while handling noautograd.AutogradForbidden: torch.func" in row
+    assert "torch.func (_grad_increment_nesting)" in row, row
+    assert row.startswith("importing exercise2.py failed: RuntimeError: !dynamicLayer"), row
 
 
 def test_an_import_that_ended_the_process_says_so_on_its_first_line() -> None:

@@ -8,7 +8,10 @@ PUBLIC holds the public cases (the student's check.py runs them); the hidden one
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
+
+from ..student_text import did_you_mean
 
 FILE = "layers"
 
@@ -78,6 +81,33 @@ def _keys(value: dict, limit: int = 6) -> str:
     return (", ".join(keys) + more) if keys else "none"
 
 
+# A dict's keys weighed for "did you mean"; more are not looked at.
+_KEYS_WEIGHED = 100
+
+
+def _meant(missing: list[str], value: dict, grads: tuple[str, ...]) -> str:
+    """ "did you mean" for the keys that are a missing gradient misnamed: misspelt or cased
+    (`dweigth`, `d_weight`, `dWeight`), the variable without its `d` (`weight`), or its initial
+    as Backprop Ninja's names have it (`dW` and `db`, after its `dW1` and `db1`): the message
+    listed the keys, and `dW` got no hint where `dweigth` would have. Each key is meant once."""
+    others = [
+        k for k in itertools.islice(value, _KEYS_WEIGHED) if isinstance(k, str) and k not in grads
+    ]
+    meant = []
+    for grad in missing:
+        close = did_you_mean(grad, set(others), frozenset(grads)).removeprefix("did you mean ")
+        key = close.strip("`?") or next(
+            (k for k in others if k in (grad[1:], "d" + grad[1], "d" + grad[1].upper())), ""
+        )
+        if key:
+            others.remove(key)
+            meant.append(f"`{grad}` for `{key}`")
+    if not meant:
+        return ""
+    pairs = ", ".join(meant[:-1]) + " and " + meant[-1] if len(meant) > 1 else meant[0]
+    return f": did you mean {pairs}?"
+
+
 def split(value: object, grads: tuple[str, ...]) -> dict[str, object] | str:
     """The returned value as {gradient: value}, or why it cannot be read that way.
 
@@ -91,6 +121,7 @@ def split(value: object, grads: tuple[str, ...]) -> dict[str, object] | str:
             return (
                 f"the returned dict has no {', '.join(missing)}: its keys are "
                 f"{_keys(value)}, and it must have {', '.join(grads)}"
+                + _meant(missing, value, grads)
             )
         return {g: value[g] for g in grads}
     if len(grads) == 1 and isinstance(value, tuple) and len(value) == 2:

@@ -18,6 +18,7 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
 
 import noautograd
 import protocol
@@ -258,26 +259,26 @@ def _has_graph(result) -> bool:
 def _failure(e: BaseException) -> dict:
     """An import or call that raised; one that ran into the autograd ban says so, even when
     the refusal was caught and another error raised in its place."""
-    message, refusal = _student_traceback(e), noautograd.refusal_behind(e)
-    if refusal is not None and refusal is not e:
-        message += f"\n(while handling: {refusal})"
+    refusal = noautograd.refusal_behind(e)
+    message = _student_traceback(e, None if refusal is None else str(refusal))
     return {"ok": False, "kind": "error", "message": message, "autograd": refusal is not None}
 
 
-def _student_traceback(e: BaseException) -> str:
+def _student_traceback(e: BaseException, refusal: str | None = None) -> str:
     """The traceback of the student's own files' frames: the student sees their code only, as
     local_check.student_traceback writes it. Torch's frames (a `.backward()` that ran into the
     autograd ban, an error raised inside `F.cross_entropy`) named the grading machine's paths
     to its packages, `/work/.venv/lib/python3.11/site-packages/torch/_tensor.py`, where the
     student's check showed their lines alone (local_check.bounded_traceback is a copy of this
     module's: the sandbox imports nothing of the grader's). A chain's every exception is
-    written so, the cause first (`bounded_chain`)."""
-    return bounded_chain(
-        [
-            (_student_frames(x), "".join(_exception_lines(x)), sentence)
-            for x, sentence in exception_chain(e)
-        ]
-    )
+    written so, the cause first (`bounded_chain`), and a `refusal` of the autograd ban that it
+    does not show is named after it (`refusal_noted`)."""
+    return refusal_noted(exception_chain(e), _read, refusal)
+
+
+def _read(e: BaseException) -> tuple[list[str], str]:
+    """An exception's frames in the student's files, and its words (`bounded_chain`)."""
+    return _student_frames(e), "".join(_exception_lines(e))
 
 
 def _student_frames(e: BaseException) -> list[str]:
@@ -302,6 +303,8 @@ CHAIN_BLOCK_CHARS = 400
 CAUSE_SENTENCE = "\nThe above exception was the direct cause of the following exception:\n\n"
 CONTEXT_SENTENCE = "\nDuring handling of the above exception, another exception occurred:\n\n"
 CHAIN_CUT = "  [... earlier exceptions of the chain cut ...]\n"
+# An exception's frames and words, as `bounded_chain` asks them.
+Reader = Callable[[BaseException], tuple[list[str], str]]
 
 
 def bounded_traceback(frames: list[str], words: str, limit: int = TRACEBACK_CHARS) -> str:
@@ -322,27 +325,44 @@ def bounded_traceback(frames: list[str], words: str, limit: int = TRACEBACK_CHAR
     return heading + latest + "".join(frames[kept:]) + words
 
 
-def bounded_chain(links: list[tuple[list[str], str, str]]) -> str:
-    """A chain's tracebacks, the cause first, in at most TRACEBACK_CHARS. `links`: (frames,
-    words, the sentence that led from the exception before it) for each exception, the latest
-    first; the latest is always there, cut as it would be alone or less."""
-    frames, words, _ = links[0]
-    latest = bounded_traceback(frames, words)
-    halved = len(links) > 1 and len(latest) > TRACEBACK_CHARS // 2
+def bounded_chain(
+    chain: list[tuple[BaseException, str]], read: Reader, limit: int = TRACEBACK_CHARS
+) -> str:
+    """A chain's tracebacks, the cause first, in at most `limit` characters. `chain`: each
+    exception with the sentence that led from the one before it, the latest first
+    (`exception_chain`); `read` gives an exception's frames and words, asked only of those
+    given room (the latest always, cut as it would be alone or less; some 30 at most before
+    it). All 50 the chain holds were read before the cut, each one's words reading all the
+    exceptions behind it: a chain of 10,000 cost seconds."""
+    frames, words = read(chain[0][0])
+    latest = bounded_traceback(frames, words, limit)
+    halved = len(chain) > 1 and len(latest) > limit // 2
     if halved:  # the causes get half at least; the latest, what they leave of the rest
-        latest = bounded_traceback(frames, words, TRACEBACK_CHARS // 2)
-    room, blocks = TRACEBACK_CHARS - len(latest), []
-    for older, (_, _, sentence) in zip(links[1:], links[:-1], strict=True):
-        limit = room - len(sentence) - len(CHAIN_CUT)
-        if limit < CHAIN_BLOCK_CHARS:
+        latest = bounded_traceback(frames, words, limit // 2)
+    room, blocks = limit - len(latest), []
+    for (older, _), (_, sentence) in zip(chain[1:], chain[:-1], strict=True):
+        most = room - len(sentence) - len(CHAIN_CUT)
+        if most < CHAIN_BLOCK_CHARS:
             break
-        blocks.append(bounded_traceback(older[0], older[1], limit) + sentence)
+        blocks.append(bounded_traceback(*read(older), most) + sentence)
         room -= len(blocks[-1])
-    if blocks and len(blocks) < len(links) - 1:  # the oldest shown was caused by another
+    if blocks and len(blocks) < len(chain) - 1:  # the oldest shown was caused by another
         blocks[-1] = blocks[-1].replace("\n", "\n" + CHAIN_CUT, 1)
     if halved:
-        latest = bounded_traceback(frames, words, TRACEBACK_CHARS - sum(map(len, blocks)))
+        latest = bounded_traceback(frames, words, limit - sum(map(len, blocks)))
     return "".join(reversed(blocks)) + latest
+
+
+def refusal_noted(chain: list[tuple[BaseException, str]], read: Reader, refusal: str | None) -> str:
+    """The chain's tracebacks and, where they do not show it, the autograd ban's refusal that
+    the student's code caught and replaced (`except RuntimeError: raise ValueError(...) from
+    None`, or cut with the oldest of a long chain), after them: all in TRACEBACK_CHARS. The
+    refusal was added past the bound, and again where the chain already showed it."""
+    trace = bounded_chain(chain, read)
+    if refusal is None or refusal in trace:
+        return trace
+    note = f"\n(while handling: {refusal[:CHAIN_BLOCK_CHARS]})"
+    return bounded_chain(chain, read, TRACEBACK_CHARS - len(note)) + note
 
 
 def exception_chain(e: BaseException) -> list[tuple[BaseException, str]]:
@@ -382,15 +402,34 @@ def _described(e: BaseException) -> str:
 
 
 def _exception_lines(e: BaseException) -> list[str]:
-    """`Type: message`; only the type's name where reading the message or the exception's
-    cause runs a property of the student's that raises (it ended the process unanswered).
-    SystemExit and KeyboardInterrupt included: a `__cause__` or `__notes__` that raised them
+    """`Type: message`; only the type's name where reading the message or its notes runs a
+    property of the student's that raises (it ended the process unanswered). SystemExit and
+    KeyboardInterrupt included: a `__str__` or `__notes__` that raised them
     passed an `except Exception` and ended the process all the same (no Ctrl-C reaches a
     student process, which has a session of its own)."""
     try:
-        return traceback.format_exception_only(type(e), e)
+        return _exception_only(e)
     except BaseException:  # noqa: BLE001 - the student's exception raised, whatever it raised
         return [f"{_QUALNAME(type(e))} (its message could not be read)\n"]
+
+
+# Whether this Python's TracebackException takes `_seen` (3.10 to 3.14 do).
+_ALONE = "_seen" in inspect.signature(traceback.TracebackException).parameters
+
+
+def _exception_only(e: BaseException) -> list[str]:
+    """format_exception_only's lines, reading `e` alone. That function first builds a
+    TracebackException of every exception `e` was raised from or while handling, each one's
+    frames looked up, which it never shows: the words of each exception of a chain of 10,000
+    (a student's loop) read the rest of it. `_seen`, the standard library's own mark of an
+    exception read within a chain, keeps the reading to `e`, and the chain it did not read is
+    set empty (3.13's format_exception_only asks for the group's exceptions). A Python
+    without `_seen` reads as format_exception_only does."""
+    if not _ALONE:
+        return traceback.format_exception_only(type(e), e)
+    alone = traceback.TracebackException(type(e), e, None, compact=True, _seen=set())
+    alone.__cause__ = alone.__context__ = alone.exceptions = None
+    return list(alone.format_exception_only())
 
 
 if __name__ == "__main__":  # pragma: no cover - started by zygote.py
