@@ -858,6 +858,26 @@ def test_the_bundle_check_refuses_a_too_long_number_in_the_graders_words(bundle_
     assert said in done.splitlines(), done
 
 
+def test_the_lines_left_out_of_a_notebook_are_named_by_both_checks_as_by_the_report(
+    bundle_folder, tmp_path
+):
+    """The report's table of a notebook names each line the grader left out (`!pip`,
+    `%matplotlib`, a cell that is not Python), and neither `grader check` nor the bundle's
+    check.py said a word of them: now both print the same note."""
+    import shutil
+
+    folder = tmp_path / "mine"
+    shutil.copytree(bundle_folder, folder)
+    source = "!pip install einops\n%matplotlib inline\n" + SOLUTION
+    (folder / "hw.ipynb").write_text(_notebook_of(source))
+    graded, done = _both_checks(folder, "hw.ipynb")
+    said = [line for line in graded.splitlines() if line.startswith("Note: left out of")]
+    assert len(said) == 1, graded
+    assert 'cell 1 ("!pip install einops"): line 1: !pip install einops (an IPython' in said[0]
+    assert "line 2: %matplotlib inline (an IPython command)" in said[0]
+    assert said[0] in done.splitlines(), done
+
+
 def test_what_a_notebook_printed_is_named_as_its_section_not_a_py_file(bundle_folder, tmp_path):
     """A notebook whose embedding_backward printed was checked, by `grader check` and the
     bundle's check.py alike, under "layers.py printed:", a file the student never had, where

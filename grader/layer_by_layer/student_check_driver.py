@@ -83,7 +83,9 @@ def _check_notebook(notebook: Path, workdir: Path, public: dict) -> dict:
     else:
         said = [f"checked the functions the grader reads from {notebook.name}", *read.notes]
     result["student"]["notes"][:0] = said
-    result["notebook"] = {"graded": notebook.name}  # what printed is named as the grader names it
+    # What printed is named as the grader names it, and what it left out of the notebook said.
+    cells = read.to_json()["cells"] if read is not None else []
+    result["notebook"] = {"graded": notebook.name, "cells": cells}
     return result
 
 
