@@ -287,9 +287,10 @@ def _shut_zip_flags(
                 _unlisted_zip_flag(relative(top, shut), "lists no file as the grader reads it")
             )
             continue
-        _open_nested(peek, stack, budget)
-        other: list[str] = []
         unread: dict[str, list[str]] = {}  # why -> the files that could not be read so
+        for inner, why in _open_nested(peek, stack, budget):
+            unread.setdefault(why, []).append(relative(top, inner))
+        other: list[str] = []
         for f, cands in candidates(peek, files, budget).items():
             for _, _, e in cands:
                 data, why = _read_or_why(e, budget)
@@ -302,15 +303,28 @@ def _shut_zip_flags(
     return flags
 
 
-def _open_nested(peek: Entry, stack, budget: Budget) -> None:
+NESTED_UNLISTED = (
+    "a zip listing no file as the grader reads it; another zip tool may read it otherwise"
+)
+
+
+def _open_nested(peek: Entry, stack, budget: Budget) -> list[tuple[Entry, str]]:
     """Open the zips inside a zip left shut (at most MAX_INNER_ZIPS, within its budget and the
     upload's depth limit), shallowest first, so that work zipped twice is seen too: a
-    `final.zip` holding `hw.zip` holding a newer `exercise1.py` raised nothing."""
-    opened = 0
+    `final.zip` holding `hw.zip` holding a newer `exercise1.py` raised nothing. Returns those
+    of which no file was read, and why: a zip inside that could not be read or listed none
+    raised nothing, where the same zip beside the files graded is on the TA's list
+    (`_unlisted_zip_flag`), and another zip tool may read it otherwise."""
+    opened, unlisted = 0, []
     while opened < MAX_INNER_ZIPS and (nested := shut_zips(peek)):
-        with contextlib.suppress(UploadError):  # marked opened all the same: not tried again
+        try:  # marked opened whatever comes of it: not tried again
             open_inner_zip(nested[0], stack, budget)
+            if not any(entry.kind == "file" for entry in nested[0].walk()):
+                unlisted.append((nested[0], NESTED_UNLISTED))
+        except UploadError as e:
+            unlisted.append((nested[0], f"a zip: {e}"))
         opened += 1
+    return unlisted
 
 
 def _read_or_why(e: Entry, budget: Budget) -> tuple[bytes | None, str]:

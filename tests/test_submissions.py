@@ -923,6 +923,34 @@ def test_a_zip_left_shut_that_reads_as_empty_or_not_at_all_is_on_the_tas_list(
     assert "another zip tool may read it otherwise: open it with one" in flag
 
 
+@pytest.mark.parametrize(
+    ("inner", "says"),
+    [
+        (fake_end(zip_bytes({"exercise1.py": "def newer(): pass\n"})), "listing no file"),
+        (zip_bytes({}), "listing no file"),
+        (b"PK\x03\x04 cut short", "is not a readable zip"),
+    ],
+    ids=["fake-end-record", "empty", "unreadable"],
+)
+def test_a_zip_inside_a_zip_left_shut_that_reads_as_empty_or_not_at_all_is_on_the_tas_list(
+    tmp_path, inner, says
+):
+    """The same zips one level down (`final.zip` holding `hw.zip`) raised nothing, where beside
+    the files graded each is on the TA's list: the flag names the zip inside and why no file
+    of it was read."""
+    top = {"exercise1.py": "old\n", "exercise2.py": "two\n", "exercise3.py": "three\n"}
+    root = tree(tmp_path / "stu", top)
+    (root / "final.zip").write_bytes(zip_bytes({"hw/hw.zip": inner}))
+    sub = read_submission(root, "stu", FILES)
+    assert sub.files == {f: top[f + ".py"].encode() for f in FILES}
+    (flag,) = [f["reason"] for f in sub.review if f["flag"] == "zip_unopened"]
+    assert flag.startswith(
+        "final.zip was not opened (every exercise file was found outside it), and it holds "
+        "final.zip/hw/hw.zip, which could not be read (a zip"
+    ), flag
+    assert says in flag, flag
+
+
 def test_a_file_read_from_a_zip_is_said_once(tmp_path):
     """Each file of a zip was said twice, "read exercise1.py from the zip hw.zip" beside "found
     exercise1.py in hw.zip/"; a subfolder inside it is still named."""
