@@ -283,6 +283,26 @@ def test_the_copies_parsed_to_tell_a_stub_hold_one_file_s_bytes_in_all(tmp_path,
     )
 
 
+def test_a_copy_left_unjudged_past_the_bytes_parsed_is_on_the_ta_s_list(tmp_path, monkeypatch):
+    """A copy past the bytes of copies parsed for work (`file_bytes` in all) was left unjudged
+    and never said: the untouched stub was graded, 0, with no flag, though the copy held the
+    student's work. The TA's flag now names it, unparsed."""
+    judged = _stub_judgements(monkeypatch)
+    limits = UploadLimits(file_bytes=64 * KiB)
+    body = "f()\n" * (15 * KiB)  # 60 KiB: no functions, so no work
+    files = {"exercise1.py": body, "exercise1 (1).py": body + "g()\n"}
+    files["exercise1 (2).py"] = solution("exercise1")
+    [sub], _ = discover(tree(tmp_path / "a", files), FILES, limits)
+    assert len(judged) == 2  # the file graded and one copy: no more parsed than before
+    (flag,) = sub.review
+    assert flag["flag"] == "stub_graded"
+    assert flag["reason"] == (
+        "exercise1.py as graded is the untouched stub, and exercise1 (2).py beside it was not "
+        "looked into (the copies parsed for work hold at most 64 KiB in all), so may hold "
+        "work: if that is the student's answer, grade it as exercise1.py"
+    )
+
+
 def test_a_file_wherever_it_sits_shallowest_first(tmp_path):
     root = tree(
         tmp_path / "a",
