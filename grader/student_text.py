@@ -444,8 +444,9 @@ def render(result: dict, where: str = "") -> str:
     return "\n".join(lines)
 
 
-# Cells whose left-out lines a note names; the report's table of the notebook names them all.
-CELLS_NAMED = 5
+# Cells, and lines of each, that the note on what a notebook left out names; the report's table
+# of the notebook names them all (a lecture-style notebook leaves out dozens of lines).
+CELLS_NAMED, LINES_NAMED = 5, 3
 # What every notebook of an assignment's own has left out, said by no note: its setup cells.
 _SETUP_LEFT_OUT = "the assignment notebook's own setup cell (not graded)"
 
@@ -466,11 +467,12 @@ def left_out_of_notebook(notebook: dict) -> list[str]:
         return []
     named = [
         f"cell {c.get('cell')}" + (f' ("{c["starts"]}")' if c.get("starts") else "") + ": "
-        + "; ".join(map(str, dropped))
+        + "; ".join(map(str, dropped[:LINES_NAMED]))
+        + (f"; and {len(dropped) - LINES_NAMED} more" if len(dropped) > LINES_NAMED else "")
         for c, dropped in cells[:CELLS_NAMED]
     ]  # fmt: skip
     more = len(cells) - CELLS_NAMED
-    rest = f"; and {more} more cell(s) (the report lists them)" if more > 0 else ""
+    rest = f"; and {more} more cell(s)" if more > 0 else ""
     return [f"left out of {graded} (never run): " + "; ".join(named) + rest]
 
 
