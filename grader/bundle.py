@@ -55,6 +55,7 @@ CHECK_CORE = (
     "local_check.py",
     "notebook_keep.py",
     "notebook.py",
+    "notebook_json.py",
     "notebook_instead.py",
     "judge.py",
     "hints.py",

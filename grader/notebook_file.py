@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import warnings
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from .notebook import (
     cells_named,
     read_cells,
 )
+from .notebook_json import LongNumber, json_int, long_number
 from .student_text import wide_text
 
 MAX_NOTEBOOK_BYTES = 64 << 20  # image outputs make notebooks big; the code in them is small
@@ -111,7 +111,7 @@ def cells_of(
             warnings.simplefilter("ignore")  # missing cell ids and the like: read it anyway
             # Not nbformat.reads: its schema validation costs more than the reading, and this
             # reader checks every field it uses itself. Older versions are upgraded to 4.
-            raw = nbformat.reader.parse_json(text, parse_int=_int)
+            raw = nbformat.reader.parse_json(text, parse_int=json_int)
             if not isinstance(raw, dict):
                 raise NotebookError(_no_object(name, raw))
             said = _mend(raw)
@@ -123,8 +123,8 @@ def cells_of(
         ) from None
     except RecursionError:
         raise NotebookError(f"{name} is nested too deeply to be a notebook") from None
-    except _LongNumber as e:
-        raise NotebookError(_long_number(name, text, e.digits)) from None
+    except LongNumber as e:
+        raise NotebookError(long_number(name, text, e.digits)) from None
     except NotebookError:
         raise
     except Exception as e:  # noqa: BLE001 - nbformat raises many kinds for odd versions
@@ -138,38 +138,6 @@ def cells_of(
     if mended is not None:
         mended += [f"{name}: {why}" for why in said]
     return [c for c in cells if isinstance(c, dict)]
-
-
-class _LongNumber(Exception):  # noqa: N818 - not a ValueError: nbformat's reading re-raises those
-    """A JSON integer longer than Python reads (`int`'s limit on digits, 4,300 by default)."""
-
-    def __init__(self, digits: str) -> None:
-        super().__init__(digits)
-        self.digits = digits
-
-
-def _int(digits: str) -> int:
-    """JSON's integers as `json` reads them, but one longer than `int` reads is refused in words:
-    it read "not valid JSON: Notebook does not appear to be JSON", naming neither what nor where."""
-    limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
-    if limit and len(digits.lstrip("-")) > limit:
-        raise _LongNumber(digits)
-    return int(digits)
-
-
-def _long_number(name: str, text: str, digits: str) -> str:
-    """What is wrong, and where: no editor writes such a number (an execution count is a few
-    digits), so a script or a hand edit did; the line is the first that holds those digits."""
-    at = text.find(digits)
-    line = text.count("\n", 0, at) + 1 if at >= 0 else None
-    where = f" on line {line}" if line else ""
-    size = len(digits.lstrip("-"))
-    return (
-        f"{name} holds a number {size} digits long{where} (`{digits[:10]}...`), longer than "
-        f"the {getattr(sys, 'get_int_max_str_digits', lambda: 0)()} digits Python reads, "
-        "which no notebook editor writes: remove it in a text editor, or download the notebook "
-        "again (File > Download > .ipynb), and submit it again"
-    )
 
 
 def _no_object(name: str, raw: object) -> str:

@@ -14,7 +14,6 @@ the other shipped modules.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from .notebook import (
     read_cells,
     work_left_in,
 )
+from .notebook_json import cells_as_version_4, parse_notebook_json
 
 # A notebook larger than the grader reads (its notebook_file.MAX_NOTEBOOK_BYTES) is not read.
 NOTEBOOK_BYTES = 64 << 20
@@ -96,23 +96,36 @@ def read_notebook_path(
 ) -> NotebookRead | None:
     """A notebook's exercise modules, read by the grader's rule (notebook.read_cells); None for
     a file the check cannot read as one (the grader's reading of the upload says what it
-    makes of it)."""
+    makes of it). NotebookError, in the grader's words, for what the grader refuses so (a
+    number longer than Python reads)."""
     try:
         if path.stat().st_size > NOTEBOOK_BYTES:
             return None
-        return _read_notebook(path.read_bytes(), path.name, files, expected)
+        return _read_notebook(path.read_bytes(), path.name, files, expected, say=True)
     except OSError:
         return None
 
 
 def _read_notebook(
-    data: bytes, name: str, files: tuple[str, ...], expected: dict[str, frozenset[str]]
+    data: bytes,
+    name: str,
+    files: tuple[str, ...],
+    expected: dict[str, frozenset[str]],
+    say: bool = False,
 ) -> NotebookRead | None:
+    """The notebook's exercise modules as the grader reads them (nbformat 3 upgraded:
+    notebook_json); None for what is no notebook, or, with `say`, NotebookError for what the
+    grader refuses in words."""
     functions = {f: tuple(sorted(expected[f])) for f in files}
     try:
-        cells = json.loads(data.decode("utf-8-sig")).get("cells")
+        raw = parse_notebook_json(data.decode("utf-8-sig"), name)
+        cells = cells_as_version_4(raw) if isinstance(raw, dict) else None
         if not isinstance(cells, list):
             return None
         return read_cells(cells, name, functions)
-    except (ValueError, AttributeError, NotebookError, RecursionError):
+    except NotebookError:
+        if say:
+            raise
+        return None
+    except (ValueError, AttributeError, RecursionError):
         return None

@@ -421,6 +421,7 @@ def render(result: dict, where: str = "") -> str:
     # Which file was taken for which exercise, when that was not plain (a renamed or nested
     # file, a second candidate left out): what the grader will take from the same upload.
     lines += [f"Note: {n}" for n in (result.get("student") or {}).get("notes") or []]
+    lines += [f"Note: {n}" for n in left_out_of_notebook(result.get("notebook") or {})]
     exercise, said = None, ""
     for item in result["items"]:
         if item["exercise"] != exercise:
@@ -441,6 +442,38 @@ def render(result: dict, where: str = "") -> str:
     passed = sum(i["status"] == "passed" for i in result["items"])
     lines.append(f"\n{passed} of {len(result['items'])} items pass on the public cases.")
     return "\n".join(lines)
+
+
+# Cells, and lines of each, that the note on what a notebook left out names; the report's table
+# of the notebook names them all (a lecture-style notebook leaves out dozens of lines).
+CELLS_NAMED, LINES_NAMED = 5, 3
+# What every notebook of an assignment's own has left out, said by no note: its setup cells.
+_SETUP_LEFT_OUT = "the assignment notebook's own setup cell (not graded)"
+
+
+def left_out_of_notebook(notebook: dict) -> list[str]:
+    """What the grader left out of the notebook it graded (an `!pip` or `%matplotlib` line, a
+    cell that is not Python), one note naming the cells and their lines, as the report's table
+    of the notebook does: the table alone hid a function lost with a cell that did not parse,
+    and the bundle's check said nothing of them either."""
+    graded = str(notebook.get("graded") or "")
+    cells = [
+        (c, [d for d in c.get("dropped") or [] if d != _SETUP_LEFT_OUT])
+        for c in notebook.get("cells") or []
+        if isinstance(c, dict)
+    ]
+    cells = [(c, dropped) for c, dropped in cells if dropped]
+    if not graded or not cells:
+        return []
+    named = [
+        f"cell {c.get('cell')}" + (f' ("{c["starts"]}")' if c.get("starts") else "") + ": "
+        + "; ".join(map(str, dropped[:LINES_NAMED]))
+        + (f"; and {len(dropped) - LINES_NAMED} more" if len(dropped) > LINES_NAMED else "")
+        for c, dropped in cells[:CELLS_NAMED]
+    ]  # fmt: skip
+    more = len(cells) - CELLS_NAMED
+    rest = f"; and {more} more cell(s)" if more > 0 else ""
+    return [f"left out of {graded} (never run): " + "; ".join(named) + rest]
 
 
 # A reason shared with the row above, said once: each of exercise 1's 26 rows repeated

@@ -56,6 +56,7 @@ from .uploads import (
     scan_folder,
     scan_zip,
     single_top,
+    size_text,
     upload_tree,
 )
 from .valid_text import valid
@@ -209,13 +210,19 @@ def read_tree(
     """One submission from the tree of its upload."""
     found, contents, absent = exercise_files(top, files, budget, stack)
     stubbed = {f: _worked_copies(found[f], contents[f], top, budget) for f in found}
+    unjudged = {f: stubbed[f][1] for f in found}
+    stubbed = {f: stubbed[f][0] for f in found}
     # A notebook holds every exercise at once: when it is what gets graded, it fills `contents`.
     review: list[dict] = []
     notebook = notebook_submissions.use_notebook(top, files, contents, budget.notes, budget, review)
     if notebook.get("graded"):
         found, absent = dict.fromkeys(files), {}
     else:
-        review += [_stub_flag(f, copies) for f, copies in stubbed.items() if copies]
+        review += [
+            _stub_flag(f, copies, unjudged[f], budget.limits.file_bytes)
+            for f, copies in stubbed.items()
+            if copies or unjudged[f]
+        ]
         review += _shut_zip_flags(top, files, contents, budget.limits, stack)
     note_missing(top, files, found, contents, absent, budget)
     return Submission(
@@ -231,7 +238,7 @@ def read_tree(
 
 def _worked_copies(
     cands: list[tuple[int, int, Entry]], chosen: bytes | None, top: Entry, budget: Budget
-) -> list[str]:
+) -> tuple[list[str], list[str]]:
     """The other candidates for an exercise that hold work, when the one graded is an untouched
     stub: `exercise1.py` from the bundle beside the student's `exercise1 (1).py`, which a
     browser named so because the stub was already there. The exact name wins (never guessed
@@ -242,12 +249,15 @@ def _worked_copies(
     The copies parsed hold at most `file_bytes` in all: five copies of 256 KiB, each differing
     from the others (a file without functions counts as a stub), made fifteen parses, 8 s of
     the grader's own process for an upload a few KB zipped. A copy past that is left unjudged:
-    the assignment's stubs and a student's work are a few KB each, so only such copies are."""
+    the assignment's stubs and a student's work are a few KB each, so only such copies are;
+    they are returned second, for the TA's flag to name (left unjudged, they were never said,
+    though one may hold the student's work)."""
     if chosen is None or not is_untouched_stub(chosen):
-        return []
+        return [], []
     stubs = {chosen: True}  # content -> is an untouched stub
     room = budget.limits.file_bytes  # bytes of copies still to be parsed
     worked: list[str] = []
+    unjudged: list[str] = []
     for _, _, e in cands[:5]:
         try:
             data = read_capped(e, budget.limits.file_bytes, budget)
@@ -255,12 +265,13 @@ def _worked_copies(
             continue
         if data not in stubs:
             if len(data) > room:
+                unjudged.append(relative(top, e))
                 continue
             room -= len(data)
             stubs[data] = is_untouched_stub(data)
         if not stubs[data]:
             worked.append(relative(top, e))
-    return worked
+    return worked, unjudged
 
 
 def _shut_zip_flags(
@@ -287,9 +298,10 @@ def _shut_zip_flags(
                 _unlisted_zip_flag(relative(top, shut), "lists no file as the grader reads it")
             )
             continue
-        _open_nested(peek, stack, budget)
-        other: list[str] = []
         unread: dict[str, list[str]] = {}  # why -> the files that could not be read so
+        for inner, why in _open_nested(peek, stack, budget):
+            unread.setdefault(why, []).append(relative(top, inner))
+        other: list[str] = []
         for f, cands in candidates(peek, files, budget).items():
             for _, _, e in cands:
                 data, why = _read_or_why(e, budget)
@@ -302,15 +314,28 @@ def _shut_zip_flags(
     return flags
 
 
-def _open_nested(peek: Entry, stack, budget: Budget) -> None:
+NESTED_UNLISTED = (
+    "a zip listing no file as the grader reads it; another zip tool may read it otherwise"
+)
+
+
+def _open_nested(peek: Entry, stack, budget: Budget) -> list[tuple[Entry, str]]:
     """Open the zips inside a zip left shut (at most MAX_INNER_ZIPS, within its budget and the
     upload's depth limit), shallowest first, so that work zipped twice is seen too: a
-    `final.zip` holding `hw.zip` holding a newer `exercise1.py` raised nothing."""
-    opened = 0
+    `final.zip` holding `hw.zip` holding a newer `exercise1.py` raised nothing. Returns those
+    of which no file was read, and why: a zip inside that could not be read or listed none
+    raised nothing, where the same zip beside the files graded is on the TA's list
+    (`_unlisted_zip_flag`), and another zip tool may read it otherwise."""
+    opened, unlisted = 0, []
     while opened < MAX_INNER_ZIPS and (nested := shut_zips(peek)):
-        with contextlib.suppress(UploadError):  # marked opened all the same: not tried again
+        try:  # marked opened whatever comes of it: not tried again
             open_inner_zip(nested[0], stack, budget)
+            if not any(entry.kind == "file" for entry in nested[0].walk()):
+                unlisted.append((nested[0], NESTED_UNLISTED))
+        except UploadError as e:
+            unlisted.append((nested[0], f"a zip: {e}"))
         opened += 1
+    return unlisted
 
 
 def _read_or_why(e: Entry, budget: Budget) -> tuple[bytes | None, str]:
@@ -363,11 +388,22 @@ def _listed(paths: list[str]) -> str:
     return f"{', '.join(paths[:5])}{more}"
 
 
-def _stub_flag(f: str, copies: list[str]) -> dict:
+def _stub_flag(f: str, copies: list[str], unjudged: list[str] = (), most: int = 0) -> dict:
+    """The TA's flag for an untouched stub graded beside copies holding work (`copies`), or
+    copies left unjudged past the bytes of copies parsed (`unjudged`, `most` bytes in all)."""
+    said = []
+    if copies:
+        said.append(f"{', '.join(copies)} beside it holds work")
+    if unjudged:
+        said.append(
+            f"{_listed(unjudged)} beside it {'was' if len(unjudged) == 1 else 'were'} not "
+            f"looked into (the copies parsed for work hold at most {size_text(most)} in all), "
+            "so may hold work"
+        )
     return {
         "flag": "stub_graded",
-        "reason": f"{f}.py as graded is the untouched stub, and {', '.join(copies)} beside it "
-        f"holds work: if that is the student's answer, grade it as {f}.py",
+        "reason": f"{f}.py as graded is the untouched stub, and {', and '.join(said)}: if that "
+        f"is the student's answer, grade it as {f}.py",
     }
 
 

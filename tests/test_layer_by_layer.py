@@ -800,6 +800,84 @@ def test_the_bundle_check_judges_the_notebook_the_grader_grades(bundle_folder, t
         assert "6 of 8 items pass" in done.stdout and "check cells" not in done.stdout
 
 
+def _version_3_notebook_of(source: str) -> str:
+    """A notebook whose one code cell holds `source`, as Jupyter wrote nbformat 3 (before
+    2015): its cells in a worksheet, the code in `input`, the execution count `prompt_number`,
+    under a heading cell."""
+    heading = {"cell_type": "heading", "level": 2, "metadata": {}, "source": ["Layers"]}
+    cell = {"cell_type": "code", "collapsed": False, "input": source.splitlines(keepends=True),
+            "language": "python", "metadata": {}, "outputs": [], "prompt_number": 3}  # fmt: skip
+    sheet = {"cells": [heading, cell], "metadata": {}}
+    return json.dumps({"metadata": {"name": ""}, "nbformat": 3, "nbformat_minor": 0,
+                       "worksheets": [sheet]})  # fmt: skip
+
+
+def _both_checks(folder: Path, notebook: str) -> tuple[str, str]:
+    """What `grader check` and the bundle's check.py print for the notebook in `folder`."""
+    graded = subprocess.run([sys.executable, "-m", "grader.cli", "check", "-a", "layer-by-layer",
+                             str(folder / notebook)], capture_output=True, text=True,
+                            cwd=ROOT)  # fmt: skip
+    done = subprocess.run([sys.executable, "check.py", notebook], cwd=folder, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": ""})  # fmt: skip
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    return graded.stdout, done.stdout
+
+
+def test_the_bundle_check_reads_an_nbformat_3_notebook_as_the_grader_does(bundle_folder, tmp_path):
+    """A notebook saved by an old Jupyter (nbformat 3) is upgraded and graded by the grader;
+    the bundle's check, reading JSON without nbformat, found no `cells` in it and tabled it
+    as "no notebook", `missing` on every row."""
+    import shutil
+
+    folder = tmp_path / "mine"
+    shutil.copytree(bundle_folder, folder)
+    source = mutated("- n / (n - 1) * xhat", "- xhat")
+    (folder / "old.ipynb").write_text(_version_3_notebook_of(source))
+    graded, done = _both_checks(folder, "old.ipynb")
+    rows = _rows(graded)
+    assert "graded the notebook old.ipynb" in graded and "WRONG" in "".join(rows), graded
+    assert "checked the functions the grader reads from old.ipynb" in done, done
+    assert _rows(done) == rows, done
+
+
+def test_the_bundle_check_refuses_a_too_long_number_in_the_graders_words(bundle_folder, tmp_path):
+    """A notebook holding a 5,000-digit number is refused by the grader in words that name it
+    and its line; the bundle's check said "could not be read as a notebook (no JSON with
+    cells)", naming neither."""
+    import shutil
+
+    folder = tmp_path / "mine"
+    shutil.copytree(bundle_folder, folder)
+    text = _notebook_of(SOLUTION).replace(
+        '"metadata": {}', '"metadata": {"n": ' + "7" * 5000 + "}", 1
+    )
+    (folder / "long.ipynb").write_text(text)
+    graded, done = _both_checks(folder, "long.ipynb")
+    said = next(line for line in graded.splitlines() if "5000 digits long" in line)
+    assert said.startswith("Note: long.ipynb holds a number 5000 digits long on line 1"), graded
+    assert said in done.splitlines(), done
+
+
+def test_the_lines_left_out_of_a_notebook_are_named_by_both_checks_as_by_the_report(
+    bundle_folder, tmp_path
+):
+    """The report's table of a notebook names each line the grader left out (`!pip`,
+    `%matplotlib`, a cell that is not Python), and neither `grader check` nor the bundle's
+    check.py said a word of them: now both print the same note."""
+    import shutil
+
+    folder = tmp_path / "mine"
+    shutil.copytree(bundle_folder, folder)
+    source = "!pip install einops\n%matplotlib inline\n" + SOLUTION
+    (folder / "hw.ipynb").write_text(_notebook_of(source))
+    graded, done = _both_checks(folder, "hw.ipynb")
+    said = [line for line in graded.splitlines() if line.startswith("Note: left out of")]
+    assert len(said) == 1, graded
+    assert 'cell 1 ("!pip install einops"): line 1: !pip install einops (an IPython' in said[0]
+    assert "line 2: %matplotlib inline (an IPython command)" in said[0]
+    assert said[0] in done.splitlines(), done
+
+
 def test_what_a_notebook_printed_is_named_as_its_section_not_a_py_file(bundle_folder, tmp_path):
     """A notebook whose embedding_backward printed was checked, by `grader check` and the
     bundle's check.py alike, under "layers.py printed:", a file the student never had, where

@@ -1023,3 +1023,39 @@ def test_an_nbformat_3_cell_whose_input_holds_numbers_is_read_without_them_and_n
         "text, which no notebook editor writes: read without them (save the notebook again in "
         "Jupyter or Colab)"
     ]
+
+
+def test_the_bundle_reads_an_nbformat_3_notebook_s_cells_as_nbformat_upgrades_them():
+    """The bundle's check reads notebooks without nbformat (notebook_json): an nbformat 3
+    notebook, which the grader upgrades with nbformat and grades, was "no notebook" there. Its
+    cells now read as nbformat's upgrade gives them to the grader: each worksheet's cells, a
+    heading cell a markdown heading, `input` lines joined either way they were split."""
+    from grader.notebook_json import cells_as_version_4, parse_notebook_json
+
+    heading = {"cell_type": "heading", "level": 2, "metadata": {}, "source": "Exercise 1"}
+    split = {
+        "cell_type": "code",
+        "input": ["import torch\n", "x = 1\n"],
+        "language": "python",
+        "metadata": {"tags": ["a"]},
+        "outputs": [],
+        "prompt_number": 4,
+        "collapsed": True,
+    }
+    bare = {
+        "cell_type": "code",
+        "input": ["def f(x):", "    return x"],
+        "language": "python",
+        "metadata": {},
+        "outputs": [],
+    }
+    text = {"cell_type": "markdown", "metadata": {}, "source": ["a\n", "b"]}
+    sheets = [{"cells": [heading, split], "metadata": {}}, {"cells": [bare, text]}]
+    raw = {"metadata": {"name": "x"}, "nbformat": 3, "nbformat_minor": 0, "worksheets": sheets}
+    data = json.dumps(raw).encode()
+    fields = ("cell_type", "source", "execution_count")
+    by_nbformat = [{k: c.get(k) for k in fields} for c in notebook_file.cells_of(data, "a.ipynb")]
+    ours = cells_as_version_4(parse_notebook_json(data.decode(), "a.ipynb"))
+    assert [{k: c.get(k) for k in fields} for c in ours] == by_nbformat
+    assert by_nbformat[0]["source"] == "## Exercise 1" and by_nbformat[2]["source"].count("\n") == 1
+    assert ours[1]["metadata"]["tags"] == ["a"]

@@ -283,6 +283,26 @@ def test_the_copies_parsed_to_tell_a_stub_hold_one_file_s_bytes_in_all(tmp_path,
     )
 
 
+def test_a_copy_left_unjudged_past_the_bytes_parsed_is_on_the_ta_s_list(tmp_path, monkeypatch):
+    """A copy past the bytes of copies parsed for work (`file_bytes` in all) was left unjudged
+    and never said: the untouched stub was graded, 0, with no flag, though the copy held the
+    student's work. The TA's flag now names it, unparsed."""
+    judged = _stub_judgements(monkeypatch)
+    limits = UploadLimits(file_bytes=64 * KiB)
+    body = "f()\n" * (15 * KiB)  # 60 KiB: no functions, so no work
+    files = {"exercise1.py": body, "exercise1 (1).py": body + "g()\n"}
+    files["exercise1 (2).py"] = solution("exercise1")
+    [sub], _ = discover(tree(tmp_path / "a", files), FILES, limits)
+    assert len(judged) == 2  # the file graded and one copy: no more parsed than before
+    (flag,) = sub.review
+    assert flag["flag"] == "stub_graded"
+    assert flag["reason"] == (
+        "exercise1.py as graded is the untouched stub, and exercise1 (2).py beside it was not "
+        "looked into (the copies parsed for work hold at most 64 KiB in all), so may hold "
+        "work: if that is the student's answer, grade it as exercise1.py"
+    )
+
+
 def test_a_file_wherever_it_sits_shallowest_first(tmp_path):
     root = tree(
         tmp_path / "a",
@@ -921,6 +941,34 @@ def test_a_zip_left_shut_that_reads_as_empty_or_not_at_all_is_on_the_tas_list(
         "final.zip was not opened (every exercise file was found outside it), and it " + says
     ), flag
     assert "another zip tool may read it otherwise: open it with one" in flag
+
+
+@pytest.mark.parametrize(
+    ("inner", "says"),
+    [
+        (fake_end(zip_bytes({"exercise1.py": "def newer(): pass\n"})), "listing no file"),
+        (zip_bytes({}), "listing no file"),
+        (b"PK\x03\x04 cut short", "is not a readable zip"),
+    ],
+    ids=["fake-end-record", "empty", "unreadable"],
+)
+def test_a_zip_inside_a_zip_left_shut_that_reads_as_empty_or_not_at_all_is_on_the_tas_list(
+    tmp_path, inner, says
+):
+    """The same zips one level down (`final.zip` holding `hw.zip`) raised nothing, where beside
+    the files graded each is on the TA's list: the flag names the zip inside and why no file
+    of it was read."""
+    top = {"exercise1.py": "old\n", "exercise2.py": "two\n", "exercise3.py": "three\n"}
+    root = tree(tmp_path / "stu", top)
+    (root / "final.zip").write_bytes(zip_bytes({"hw/hw.zip": inner}))
+    sub = read_submission(root, "stu", FILES)
+    assert sub.files == {f: top[f + ".py"].encode() for f in FILES}
+    (flag,) = [f["reason"] for f in sub.review if f["flag"] == "zip_unopened"]
+    assert flag.startswith(
+        "final.zip was not opened (every exercise file was found outside it), and it holds "
+        "final.zip/hw/hw.zip, which could not be read (a zip"
+    ), flag
+    assert says in flag, flag
 
 
 def test_a_file_read_from_a_zip_is_said_once(tmp_path):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..grading import make_item
 from ..local_check import LocalSession, checked_folder, work_folder
+from ..notebook import NotebookError
 from ..notebook_instead import notebook_graded_instead, notebook_left_out, read_notebook_path
 from ..student_text import render
 from .cases import cases
@@ -64,7 +65,10 @@ def _check_notebook(notebook: Path, workdir: Path, public: dict) -> dict:
     notebook.read_cells), judged as layers.py; the grader grades a notebook so when it is the
     upload, or beside a layers.py that holds no work. This check tabled the untouched stub
     beside it instead, `todo` on every row, where the grader gave the notebook 100 of 100."""
-    read = read_notebook_path(notebook, FILES, EXPECTED)
+    try:
+        read, refused = read_notebook_path(notebook, FILES, EXPECTED), ""
+    except NotebookError as e:  # the grader's words for it (a number too long to read)
+        read, refused = None, str(e)
     source = read.sources.get(FILE) if read is not None else None
     read_as = workdir / "notebook"
     read_as.mkdir()
@@ -75,11 +79,13 @@ def _check_notebook(notebook: Path, workdir: Path, public: dict) -> dict:
     session = LocalSession(read_as, run, FILES, EXPECTED, (BUNDLE_FOLDER, notebook.parent))
     result = _judged(session, public)
     if read is None:
-        said = [f"{notebook.name} could not be read as a notebook (no JSON with cells)"]
+        said = [refused or f"{notebook.name} could not be read as a notebook (no JSON with cells)"]
     else:
         said = [f"checked the functions the grader reads from {notebook.name}", *read.notes]
     result["student"]["notes"][:0] = said
-    result["notebook"] = {"graded": notebook.name}  # what printed is named as the grader names it
+    # What printed is named as the grader names it, and what it left out of the notebook said.
+    cells = read.to_json()["cells"] if read is not None else []
+    result["notebook"] = {"graded": notebook.name, "cells": cells}
     return result
 
 
