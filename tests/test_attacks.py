@@ -1657,6 +1657,93 @@ def test_no_count_of_the_machine_s_inodes_carries_a_value_between_processes(bubb
     assert moved == []
 
 
+# A student process's own address-space limit, and memory it holds (touched, so a memory cgroup
+# counts it) until released.
+HEADROOM = {
+    "limit": """
+import resource
+return torch.tensor([float(resource.getrlimit(resource.RLIMIT_AS)[0])], dtype=torch.float64)
+""",
+    "hold": """
+import mmap
+region = mmap.mmap(-1, 96 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+for page in range(0, 96 << 20, 4096):
+    region[page] = 1
+_HELD.append(region)
+return torch.ones(1)
+""",
+}
+
+
+def test_no_student_process_s_memory_moves_another_s_limit(monkeypatch) -> None:
+    """In a container with a memory limit (Gradescope's 768 MB), each student process's
+    address-space limit was what the container's cgroup had left when it started, and the
+    cgroup counts the memory of every process in it: a student process that held a chosen
+    number of megabytes moved the limit of the next process started, which reads its own with
+    `resource.getrlimit`, in pure Python, every layer in force (red team, thirty-third session:
+    a process restarted after a crash of its own, or the next submission of a batch, reads what
+    a live one holds). The headroom is now taken once, before any student code runs. The
+    cgroup here is one whose usage counts the holding process's resident memory, as the
+    kernel's count does (the test machine may have no limit of its own): without the fix, the
+    holder's 96 MiB and its own resident pages moved the next limit by 264 MiB."""
+    from grader.sandbox import client
+    from grader.sandbox.memory import Cgroup
+
+    held: list[int] = []  # the pid whose memory the container counts
+
+    def resident(pid: int) -> int:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) << 10
+        return 0
+
+    def container() -> Cgroup:
+        return Cgroup(768 << 20, (200 << 20) + sum(resident(pid) for pid in held))
+
+    monkeypatch.setattr(client, "container_memory", container)
+    limits = Limits(call_seconds=5, import_seconds=10, memory_bytes=1 << 30)
+    zygote = Zygote(limits, isolation.detect(allow_bubblewrap=False))
+    source = "_HELD = []\n" + _module_of(HEADROOM)
+    processes = []
+    try:
+
+        def started_limit() -> float:
+            process = zygote.spawn()
+            processes.append(process)
+            assert process.load("headroom", source).ok
+            reply = process.call("headroom", "limit", {}, [])
+            assert reply.ok, reply.message
+            return reply.value[0].item()
+
+        before = started_limit()
+        sender = processes[0]
+        held.append(sender.pid)
+        assert sender.call("headroom", "hold", {}, []).ok
+        after = started_limit()
+    finally:
+        for process in processes:
+            process.close()
+        zygote.close()
+    assert after == before, f"a held {(before - after) / (1 << 20):.0f} MiB moved the limit"
+
+
+def test_a_command_s_student_processes_share_the_memory_it_found_at_its_start() -> None:
+    """A batch's grader processes start their sandboxes when each first grades, the last
+    perhaps while another's students already hold memory: the command's start (launch.prestart,
+    before any student code, inherited by the grader processes it forks) is what they use."""
+    from grader.sandbox.memory import Cgroup
+
+    at_start, later = Cgroup(768 << 20, 200 << 20), Cgroup(768 << 20, 500 << 20)
+    saved = list(launch._memory_at_start)
+    try:
+        launch._memory_at_start[:] = []
+        assert launch.memory_at_start(lambda: later) == later  # no prestart: taken now
+        launch._memory_at_start[:] = [at_start]
+        assert launch.memory_at_start(lambda: later) == at_start
+    finally:
+        launch._memory_at_start[:] = saved
+
+
 PROC_VIEW = """
 import os
 seen = {}

@@ -39,6 +39,7 @@ from .isolation import (
     zygote_command,
     zygote_config,
 )
+from .memory import Cgroup, container_memory
 
 
 def protect_trusted_process() -> str:
@@ -265,6 +266,17 @@ def start_nested(
 
 _early: list[Launched] = []  # launched by prestart, not yet taken, for this process
 _early_pid: int | None = None  # the process they are for
+# The container's memory as the command started, before any student code ran: the headroom of
+# every student process of the command (client.Zygote), its forked grader processes included.
+_memory_at_start: list[Cgroup | None] = []
+
+
+def memory_at_start(take: Callable[[], Cgroup | None] = container_memory) -> Cgroup | None:
+    """The container's memory as `prestart` found it, or as `take` finds it now where no
+    prestart ran in this process or before its fork. Taken again later, it would count what
+    student processes then hold (the cgroup counts every process in it), and each new student
+    process's limit would tell it what the others held."""
+    return _memory_at_start[0] if _memory_at_start else take()
 
 
 def prestart(
@@ -277,6 +289,8 @@ def prestart(
     grading will read and write (`zygote_config`); a zygote that takes one launched without
     a path it keeps out checks what its ways in expose (client.Zygote)."""
     global _early, _early_pid
+    if not _memory_at_start:
+        _memory_at_start.append(container_memory())
     if _early and _early_pid == os.getpid():
         return
     iso = detect()
