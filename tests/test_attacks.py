@@ -1744,6 +1744,58 @@ def test_a_command_s_student_processes_share_the_memory_it_found_at_its_start() 
         launch._memory_at_start[:] = saved
 
 
+# The mount table as listmount and statmount give it (Linux 6.8), past Landlock, which closes
+# /proc/self/mountinfo: each mount's point, or the errno of the refusal.
+MOUNT_TABLE = """
+import ctypes, errno, re, struct
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+LISTMOUNT, STATMOUNT, ROOT, MOUNT_POINT = 458, 457, 0xFFFFFFFFFFFFFFFF, 0x10
+ids = (ctypes.c_uint64 * 512)()
+listed = struct.pack('=IIQQQ', 32, 0, ROOT, 0, 0)
+count = libc.syscall(LISTMOUNT, ctypes.c_char_p(listed), ids, 512, 0)
+if count < 0:
+    raise OSError(ctypes.get_errno(), 'listmount')
+points = []
+for mount in ids[:count]:
+    buf = ctypes.create_string_buffer(1 << 16)
+    asked = struct.pack('=IIQQQ', 32, 0, mount, MOUNT_POINT, 0)
+    if libc.syscall(STATMOUNT, ctypes.c_char_p(asked), buf, 1 << 16, 0) == 0:
+        points += [s.decode() for s in re.findall(rb'/[\\x21-\\x7e]*', buf.raw[:4096])]
+raise RuntimeError('MOUNTS ' + ' '.join(points))
+"""
+
+
+@pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
+def test_no_student_process_lists_the_mounts(bubblewrap) -> None:
+    """listmount and statmount (Linux 6.8) give any process its mount namespace's table, each
+    mount's point by path, asking no permission and past Landlock, which closes
+    /proc/self/mountinfo: with native code (the audit hook out of the way, as a student's could
+    be: "Known limits"), a student process listed bubblewrap's empty tmpfs over each folder it
+    covers by path (the grading's own paths where a virtual environment made in the course's
+    folder binds them), and without bubblewrap the machine's whole table (red team,
+    thirty-third session: 27 mounts and 21). No student process has a use for them: seccomp
+    denies both."""
+    if platform.machine() not in ("x86_64", "aarch64") or not confine.seccomp_supported():
+        pytest.skip("no seccomp filter for this machine")
+    iso = isolation.detect(allow_bubblewrap=bubblewrap)
+    if bubblewrap and not iso.bubblewrap:
+        pytest.skip("bubblewrap is not usable here")
+    zygote = Zygote(FAST, iso, audit_hook=False)
+    try:
+        process = zygote.spawn()
+        try:
+            assert process.load("mounts", _module_of({"mounts": MOUNT_TABLE})).ok
+            reply = process.call("mounts", "mounts", {}, [])
+        finally:
+            process.close()
+    finally:
+        zygote.close()
+    assert not reply.ok and "MOUNTS" not in reply.message, reply.message[-1000:]
+    # EPERM, the filter's; ENOSYS (38) where the kernel predates the calls
+    assert "[Errno 1] listmount" in reply.message or "[Errno 38] listmount" in reply.message
+
+
 PROC_VIEW = """
 import os
 seen = {}
