@@ -1589,7 +1589,8 @@ def test_no_count_of_the_machine_s_memory_carries_a_value_between_processes(bubb
 PIPE_INODES = {
     "next_batch": """
 import os
-os.sched_setaffinity(0, {0})  # one CPU's batches: the count moves only when one runs out
+# one CPU's batches (the first this process may use): the count moves when one runs out
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 try:
     for _ in range(2100):
         read, write = os.pipe()
@@ -1605,7 +1606,7 @@ return torch.tensor([-1.0])
     **{
         f"spend{batches}": f"""
 import os
-os.sched_setaffinity(0, {{0}})
+os.sched_setaffinity(0, {{min(os.sched_getaffinity(0))}})
 try:
     for _ in range({batches} * 1024):
         read, write = os.pipe()
