@@ -1730,17 +1730,17 @@ def test_no_student_process_s_memory_moves_another_s_limit(monkeypatch) -> None:
 
 def test_a_command_s_student_processes_share_the_memory_it_found_at_its_start() -> None:
     """A batch's grader processes start their sandboxes when each first grades, the last
-    perhaps while another's students already hold memory: the command's start (launch.prestart,
-    before any student code, inherited by the grader processes it forks) is what they use."""
+    perhaps while another's students already hold memory: the first reading of the command's
+    process (batch takes it before it forks them, once its sandboxes are started and torch is
+    imported), inherited by every grader process it forks, is what they all use."""
     from grader.sandbox.memory import Cgroup
 
     at_start, later = Cgroup(768 << 20, 200 << 20), Cgroup(768 << 20, 500 << 20)
     saved = list(launch._memory_at_start)
     try:
         launch._memory_at_start[:] = []
-        assert launch.memory_at_start(lambda: later) == later  # no prestart: taken now
-        launch._memory_at_start[:] = [at_start]
-        assert launch.memory_at_start(lambda: later) == at_start
+        assert launch.memory_at_start(lambda: at_start) == at_start  # none yet: taken now
+        assert launch.memory_at_start(lambda: later) == at_start  # and kept
     finally:
         launch._memory_at_start[:] = saved
 

@@ -152,13 +152,8 @@ class Zygote:
         self._lock = threading.Lock()  # one request at a time on the control socket
         self._spawning = threading.Lock()  # one restart, however many threads find it dead
         self._students: dict[int, _Handle] = {}  # started, not yet known to be dead
-        # The container's memory before any student code ran (the command's start where it
-        # prestarted, else now): taken again at each spawn, the headroom followed what the other
-        # student processes held (the cgroup counts them), and a process read another's
-        # megabytes in its own limit (getrlimit).
-        self._cgroup = (
-            launch.memory_at_start(container_memory) if self._prestartable else container_memory()
-        )
+        self._cgroup: Cgroup | None = None  # taken once, as the sandbox is first ready
+        self._memory_read = False
         self._start()
         # Closed when its process ends, a batch's worker processes included (they end without
         # closing their grader): the zygote and bubblewrap are then waited for, not left to init.
@@ -198,7 +193,21 @@ class Zygote:
         layers = ready.get("layers")
         self.iso.observe(layers if isinstance(layers, dict) else {}, trusted, self.withheld)
         self.iso.limits = self.limits.report()
+        if not self._memory_read:
+            self._cgroup, self._memory_read = self._memory_now(), True
         self._note_memory()
+
+    def _memory_now(self) -> Cgroup | None:
+        """The container's memory now that this sandbox is ready (torch imported on both sides)
+        and before any of its student processes ran: the command's reading (launch's
+        memory_at_start: a batch's forked grader processes share one) for a default sandbox,
+        this one's own for a sandbox made with other layers (tests). Taken again at each spawn,
+        the headroom followed what the other student processes held (the cgroup counts them),
+        and a process read another's megabytes in its own limit (getrlimit); a restarted
+        zygote keeps it."""
+        if self._prestartable:
+            return launch.memory_at_start(container_memory)
+        return container_memory()
 
     def _exposes(self, launched: launch.Launched, report: object) -> bool:
         """Whether a zygote launched without some of our paths to keep out (`launch.prestart`,

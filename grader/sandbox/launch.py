@@ -266,17 +266,23 @@ def start_nested(
 
 _early: list[Launched] = []  # launched by prestart, not yet taken, for this process
 _early_pid: int | None = None  # the process they are for
-# The container's memory as the command started, before any student code ran: the headroom of
-# every student process of the command (client.Zygote), its forked grader processes included.
+# The container's memory as the command's first sandbox found it ready, before any student code
+# ran: the headroom of every student process of the command (client.Zygote), the grader
+# processes a batch forks included (batch takes it before it forks them).
 _memory_at_start: list[Cgroup | None] = []
 
 
 def memory_at_start(take: Callable[[], Cgroup | None] = container_memory) -> Cgroup | None:
-    """The container's memory as `prestart` found it, or as `take` finds it now where no
-    prestart ran in this process or before its fork. Taken again later, it would count what
-    student processes then hold (the cgroup counts every process in it), and each new student
-    process's limit would tell it what the others held."""
-    return _memory_at_start[0] if _memory_at_start else take()
+    """The container's memory as this process, or the one it was forked from, first asked for
+    it, taken by `take` now if never. Asked for it once a sandbox is ready (its torch imported)
+    and before any student code runs: taken again as each student process started, it counted
+    what the others held (the cgroup counts every process in it), and each new student
+    process's limit told it so; taken at the command's first instant, before torch was
+    imported on either side, it left out the ~0.4 GB both then hold, and a student process's
+    allocation met the container's OOM killer instead of its own MemoryError."""
+    if not _memory_at_start:
+        _memory_at_start.append(take())
+    return _memory_at_start[0]
 
 
 def prestart(
@@ -289,8 +295,6 @@ def prestart(
     grading will read and write (`zygote_config`); a zygote that takes one launched without
     a path it keeps out checks what its ways in expose (client.Zygote)."""
     global _early, _early_pid
-    if not _memory_at_start:
-        _memory_at_start.append(container_memory())
     if _early and _early_pid == os.getpid():
         return
     iso = detect()
