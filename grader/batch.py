@@ -374,6 +374,10 @@ def _grade_all(
     # Even with -j 1, never in this process: a grader process that dies (the OOM killer, a
     # crash) would take the batch with it, and every submission after the one that did it.
     grader.close()  # children start their own sandbox; the parent keeps none
+    # The container's memory for every student process of the batch (launch.memory_at_start),
+    # taken here, before any student code of the batch ran: taken by each grader process as it
+    # first grades, the last to start would count what another's students already held.
+    launch.memory_at_start()
     global _PARENT_GRADER, _STATE
     _PARENT_GRADER = grader  # the cases it built are inherited by every forked child
     _STATE = multiprocessing.get_context("fork").RawArray("b", len(subs))  # shared with them

@@ -887,6 +887,7 @@ def test_a_classmate_s_upload_and_result_in_python_s_folder_stay_out_of_reach(
 PRIVACY_PREFIX = "/tmp/ninja-privacy-class-"
 _PRIVACY_PROBE = textwrap.dedent(
     """
+    import errno
     import gc as _gc_module
     import os
     import sys as _sys
@@ -973,17 +974,23 @@ _PRIVACY_PROBE = textwrap.dedent(
         return found
 
 
-    def _mapped(address, r, w):
+    def _mapped(address, counter):
+        # An eventfd reads 8 bytes from the address it is written from (no pipe: seccomp
+        # denies them); whatever it makes of them, only EFAULT says nothing is mapped there.
         try:
-            os.write(w, memoryview(_np.asarray(_Raw(address, 1))))
-        except OSError:  # EFAULT: nothing mapped there
-            return False
-        os.read(r, 1)
+            os.write(counter, memoryview(_np.asarray(_Raw(address, 8))))
+        except OSError as e:
+            if e.errno == errno.EFAULT:
+                return False
+        try:
+            os.eventfd_read(counter)  # back to 0, so that no later write finds it full
+        except BlockingIOError:
+            pass
         return True
 
 
     def _near(window=128 << 20):
-        r, w = os.pipe()
+        counter = os.eventfd(0, os.EFD_NONBLOCK)
         pages = set()
         # The planted string's own page among them: where the heap put it is the allocator's
         # choice (run as a user, not root, it lay beyond every other window).
@@ -993,12 +1000,12 @@ _PRIVACY_PROBE = textwrap.dedent(
             pages |= {a for a in range(max(base - window, _PAGE), base + window, _PAGE)}
         found, run = set(), []
         for page in sorted(pages) + [None]:
-            if page is not None and _mapped(page, r, w) and (not run or page == run[-1] + _PAGE):
+            if page is not None and _mapped(page, counter) and (not run or page == run[-1] + _PAGE):
                 run.append(page)
                 continue
             if run:
                 found |= _read(run[0], run[-1] + _PAGE)
-            run = [page] if page is not None and _mapped(page, r, w) else []
+            run = [page] if page is not None and _mapped(page, counter) else []
         return found
 
 
@@ -1576,6 +1583,220 @@ def test_no_count_of_the_machine_s_memory_carries_a_value_between_processes(bubb
     assert moved == []
 
 
+# The machine's count of pseudo inodes (get_next_ino: every pipe's inode number is drawn from it,
+# each CPU taking it 1024 at a time), as a student process reads it: the batch its CPU takes
+# next, or -1 where no pipe can be made. A process moves it by making and closing pipes.
+PIPE_INODES = {
+    "next_batch": """
+import os
+# one CPU's batches (the first this process may use): the count moves when one runs out
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+try:
+    for _ in range(2100):
+        read, write = os.pipe()
+        inode = os.fstat(read).st_ino
+        os.close(read)
+        os.close(write)
+        if (inode - 1) % 1024 == 0:  # the first inode of a batch just taken from the count
+            return torch.tensor([float((inode - 1) // 1024)])
+except OSError:
+    pass
+return torch.tensor([-1.0])
+""",
+    **{
+        f"spend{batches}": f"""
+import os
+os.sched_setaffinity(0, {{min(os.sched_getaffinity(0))}})
+try:
+    for _ in range({batches} * 1024):
+        read, write = os.pipe()
+        os.close(read)
+        os.close(write)
+except OSError:
+    pass
+return torch.ones(1)
+"""
+        for batches in (3, 5, 6)
+    },
+}
+
+
+@pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
+def test_no_count_of_the_machine_s_inodes_carries_a_value_between_processes(bubblewrap) -> None:
+    """Every pipe's inode number comes from one count for the whole machine (get_next_ino, in no
+    namespace, which each CPU takes 1024 at a time), and `os.fstat` shows it: one student
+    process made and closed a chosen number of batches of pipes and another, of another uid,
+    read that number back exactly, in pure Python with every layer in force, bubblewrap or not
+    (red team, thirty-third session: 12 values of 3 bits, 12 of 12). memfd_secret draws from
+    the same count. No student process needs a pipe: seccomp denies pipe, pipe2 and
+    memfd_secret."""
+    iso = isolation.detect(allow_bubblewrap=bubblewrap)
+    if bubblewrap and not iso.bubblewrap:
+        pytest.skip("bubblewrap is not usable here")
+    if not confine.seccomp_supported():
+        pytest.skip("no seccomp filter for this machine (exchange is reported missing)")
+    zygote = Zygote(FAST, iso)
+    try:
+        sender, reader = zygote.spawn(), zygote.spawn()
+        source = _module_of(PIPE_INODES)
+        assert sender.load("inodes", source).ok and reader.load("inodes", source).ok
+
+        def next_batch() -> float:
+            reply = reader.call("inodes", "next_batch", {}, [])
+            assert reply.ok, reply.message
+            return reply.value[0].item()
+
+        moved = []
+        for batches in (3, 5, 6):
+            before = next_batch()
+            assert sender.call("inodes", f"spend{batches}", {}, []).ok
+            after = next_batch()
+            if before >= 0 and after - before - 1 == batches:  # the count followed the sender
+                moved.append(batches)
+    finally:
+        zygote.close()
+    assert moved == []
+
+
+# A student process's own address-space limit, and memory it holds (touched, so a memory cgroup
+# counts it) until released.
+HEADROOM = {
+    "limit": """
+import resource
+return torch.tensor([float(resource.getrlimit(resource.RLIMIT_AS)[0])], dtype=torch.float64)
+""",
+    "hold": """
+import mmap
+region = mmap.mmap(-1, 96 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+for page in range(0, 96 << 20, 4096):
+    region[page] = 1
+_HELD.append(region)
+return torch.ones(1)
+""",
+}
+
+
+def test_no_student_process_s_memory_moves_another_s_limit(monkeypatch) -> None:
+    """In a container with a memory limit (Gradescope's 768 MB), each student process's
+    address-space limit was what the container's cgroup had left when it started, and the
+    cgroup counts the memory of every process in it: a student process that held a chosen
+    number of megabytes moved the limit of the next process started, which reads its own with
+    `resource.getrlimit`, in pure Python, every layer in force (red team, thirty-third session:
+    a process restarted after a crash of its own, or the next submission of a batch, reads what
+    a live one holds). The headroom is now taken once, before any student code runs. The
+    cgroup here is one whose usage counts the holding process's resident memory, as the
+    kernel's count does (the test machine may have no limit of its own): without the fix, the
+    holder's 96 MiB and its own resident pages moved the next limit by 264 MiB."""
+    from grader.sandbox import client
+    from grader.sandbox.memory import Cgroup
+
+    held: list[int] = []  # the pid whose memory the container counts
+
+    def resident(pid: int) -> int:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) << 10
+        return 0
+
+    def container() -> Cgroup:
+        return Cgroup(768 << 20, (200 << 20) + sum(resident(pid) for pid in held))
+
+    monkeypatch.setattr(client, "container_memory", container)
+    limits = Limits(call_seconds=5, import_seconds=10, memory_bytes=1 << 30)
+    zygote = Zygote(limits, isolation.detect(allow_bubblewrap=False))
+    source = "_HELD = []\n" + _module_of(HEADROOM)
+    processes = []
+    try:
+
+        def started_limit() -> float:
+            process = zygote.spawn()
+            processes.append(process)
+            assert process.load("headroom", source).ok
+            reply = process.call("headroom", "limit", {}, [])
+            assert reply.ok, reply.message
+            return reply.value[0].item()
+
+        before = started_limit()
+        sender = processes[0]
+        held.append(sender.pid)
+        assert sender.call("headroom", "hold", {}, []).ok
+        after = started_limit()
+    finally:
+        for process in processes:
+            process.close()
+        zygote.close()
+    assert after == before, f"a held {(before - after) / (1 << 20):.0f} MiB moved the limit"
+
+
+def test_a_command_s_student_processes_share_the_memory_it_found_at_its_start() -> None:
+    """A batch's grader processes start their sandboxes when each first grades, the last
+    perhaps while another's students already hold memory: the first reading of the command's
+    process (batch takes it before it forks them, once its sandboxes are started and torch is
+    imported), inherited by every grader process it forks, is what they all use."""
+    from grader.sandbox.memory import Cgroup
+
+    at_start, later = Cgroup(768 << 20, 200 << 20), Cgroup(768 << 20, 500 << 20)
+    saved = list(launch._memory_at_start)
+    try:
+        launch._memory_at_start[:] = []
+        assert launch.memory_at_start(lambda: at_start) == at_start  # none yet: taken now
+        assert launch.memory_at_start(lambda: later) == at_start  # and kept
+    finally:
+        launch._memory_at_start[:] = saved
+
+
+# The mount table as listmount and statmount give it (Linux 6.8), past Landlock, which closes
+# /proc/self/mountinfo: each mount's point, or the errno of the refusal.
+MOUNT_TABLE = """
+import ctypes, errno, re, struct
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+LISTMOUNT, STATMOUNT, ROOT, MOUNT_POINT = 458, 457, 0xFFFFFFFFFFFFFFFF, 0x10
+ids = (ctypes.c_uint64 * 512)()
+listed = struct.pack('=IIQQQ', 32, 0, ROOT, 0, 0)
+count = libc.syscall(LISTMOUNT, ctypes.c_char_p(listed), ids, 512, 0)
+if count < 0:
+    raise OSError(ctypes.get_errno(), 'listmount')
+points = []
+for mount in ids[:count]:
+    buf = ctypes.create_string_buffer(1 << 16)
+    asked = struct.pack('=IIQQQ', 32, 0, mount, MOUNT_POINT, 0)
+    if libc.syscall(STATMOUNT, ctypes.c_char_p(asked), buf, 1 << 16, 0) == 0:
+        points += [s.decode() for s in re.findall(rb'/[\\x21-\\x7e]*', buf.raw[:4096])]
+raise RuntimeError('MOUNTS ' + ' '.join(points))
+"""
+
+
+@pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
+def test_no_student_process_lists_the_mounts(bubblewrap) -> None:
+    """listmount and statmount (Linux 6.8) give any process its mount namespace's table, each
+    mount's point by path, asking no permission and past Landlock, which closes
+    /proc/self/mountinfo: with native code (the audit hook out of the way, as a student's could
+    be: "Known limits"), a student process listed bubblewrap's empty tmpfs over each folder it
+    covers by path (the grading's own paths where a virtual environment made in the course's
+    folder binds them), and without bubblewrap the machine's whole table (red team,
+    thirty-third session: 27 mounts and 21). No student process has a use for them: seccomp
+    denies both."""
+    if platform.machine() not in ("x86_64", "aarch64") or not confine.seccomp_supported():
+        pytest.skip("no seccomp filter for this machine")
+    iso = isolation.detect(allow_bubblewrap=bubblewrap)
+    if bubblewrap and not iso.bubblewrap:
+        pytest.skip("bubblewrap is not usable here")
+    zygote = Zygote(FAST, iso, audit_hook=False)
+    try:
+        process = zygote.spawn()
+        try:
+            assert process.load("mounts", _module_of({"mounts": MOUNT_TABLE})).ok
+            reply = process.call("mounts", "mounts", {}, [])
+        finally:
+            process.close()
+    finally:
+        zygote.close()
+    assert not reply.ok and "MOUNTS" not in reply.message, reply.message[-1000:]
+    # EPERM, the filter's; ENOSYS (38) where the kernel predates the calls
+    assert "[Errno 1] listmount" in reply.message or "[Errno 38] listmount" in reply.message
+
+
 PROC_VIEW = """
 import os
 seen = {}
@@ -1986,7 +2207,8 @@ def test_seccomp_alone_denies_locks_exec_and_memfd(tmp_path) -> None:
     """The kernel layer on its own (no audit hook): a plain process under the filter. A futex
     shared through a page of a file every process maps passed a value between two student
     processes (runtime.py, futex_channel_between_exercises): only private ones are allowed. So
-    did the machine's count of AIO events (aio_count_channel_between_exercises): no AIO."""
+    did the machine's count of AIO events (aio_count_channel_between_exercises): no AIO. And
+    the count pipes' and memfd_secret's inodes are drawn from: neither is made."""
     program = textwrap.dedent(
         f"""
         import ctypes, errno, fcntl, os, platform, struct, sys
@@ -2019,6 +2241,9 @@ def test_seccomp_alone_denies_locks_exec_and_memfd(tmp_path) -> None:
                                               struct.pack('hhqqi4x', 0, 0, 5, 1, 0)),
             'ofd_lock': lambda: fcntl.fcntl(fd, 37, struct.pack('hhqqi4x', 0, 0, 5, 1, 0)),
             'memfd': lambda: os.memfd_create('x'),
+            # Pipes' and memfd_secret's inode numbers: one count for the whole machine
+            'pipe': os.pipe,
+            'memfd_secret': lambda: call(447, 0),
             'exec': lambda: os.execv('/bin/true', ['true']),
             # A futex on a page every process may map: shared, it would wake another process
             'shared_futex': lambda: futex(0),  # FUTEX_WAIT
@@ -2049,6 +2274,8 @@ def test_seccomp_alone_denies_locks_exec_and_memfd(tmp_path) -> None:
         "posix_lock": "denied",
         "ofd_lock": "denied",
         "memfd": "denied",
+        "pipe": "denied",
+        "memfd_secret": "denied",
         "exec": "denied",
         "shared_futex": "denied",
         "shared_futex_wake": "denied",
@@ -2266,8 +2493,8 @@ def test_seccomp_alone_lets_no_descriptor_signal_another_process() -> None:
         sys.path.insert(0, {str(isolation.INSIDE)!r})
         import confine
         victim = {victim.pid}
+        r, w = os.pipe()  # made before the filter, as a student process's output pipe is
         confine.seccomp(os.getpid())
-        r, w = os.pipe()
         F_SETSIG, F_SETOWN_EX, F_OWNER_PID = 10, 15, 1
         tries = {{
             'setown': lambda: fcntl.fcntl(r, fcntl.F_SETOWN, victim),

@@ -35,7 +35,7 @@ from . import framing, launch
 from .inside import confine, protocol, reach
 from .isolation import Isolation, detect, kept_out, reads_reach
 from .launch import protect_trusted_process  # noqa: F401 - part of this module's API
-from .memory import container_memory
+from .memory import Cgroup, container_memory
 
 # Bytes of call requests sent ahead of their answers. Far below a socket's buffer (about 200 KB
 # on Linux), so a request never waits to be sent while the student's process waits to answer.
@@ -88,17 +88,17 @@ class Limits:
             "result_bytes": self.result_bytes,
         }
 
-    def headroom(self) -> int:
+    def headroom(self, cgroup: Cgroup | None) -> int:
         """`memory_bytes`, cut to what the container's memory cgroup has left (memory.py): a
         process that asks for more gets a MemoryError, not the container's OOM killer."""
-        cgroup = container_memory()
         return self.memory_bytes if cgroup is None else min(self.memory_bytes, cgroup.room())
 
-    def for_zygote(self) -> dict:
-        """The kernel-enforced limits a student process sets on itself before running code."""
+    def for_zygote(self, address_space: int) -> dict:
+        """The kernel-enforced limits a student process sets on itself before running code;
+        `address_space`, the headroom, is the sandbox's, taken once (Zygote.__init__)."""
         return {
             "cpu_seconds": self.cpu_seconds,
-            "address_space": self.headroom(),
+            "address_space": address_space,
             "file_size": self.file_size,
             "open_files": self.open_files,
             "processes": self.processes,
@@ -152,6 +152,8 @@ class Zygote:
         self._lock = threading.Lock()  # one request at a time on the control socket
         self._spawning = threading.Lock()  # one restart, however many threads find it dead
         self._students: dict[int, _Handle] = {}  # started, not yet known to be dead
+        self._cgroup: Cgroup | None = None  # taken once, as the sandbox is first ready
+        self._memory_read = False
         self._start()
         # Closed when its process ends, a batch's worker processes included (they end without
         # closing their grader): the zygote and bubblewrap are then waited for, not left to init.
@@ -191,7 +193,21 @@ class Zygote:
         layers = ready.get("layers")
         self.iso.observe(layers if isinstance(layers, dict) else {}, trusted, self.withheld)
         self.iso.limits = self.limits.report()
+        if not self._memory_read:
+            self._cgroup, self._memory_read = self._memory_now(), True
         self._note_memory()
+
+    def _memory_now(self) -> Cgroup | None:
+        """The container's memory now that this sandbox is ready (torch imported on both sides)
+        and before any of its student processes ran: the command's reading (launch's
+        memory_at_start: a batch's forked grader processes share one) for a default sandbox,
+        this one's own for a sandbox made with other layers (tests). Taken again at each spawn,
+        the headroom followed what the other student processes held (the cgroup counts them),
+        and a process read another's megabytes in its own limit (getrlimit); a restarted
+        zygote keeps it."""
+        if self._prestartable:
+            return launch.memory_at_start(container_memory)
+        return container_memory()
 
     def _exposes(self, launched: launch.Launched, report: object) -> bool:
         """Whether a zygote launched without some of our paths to keep out (`launch.prestart`,
@@ -219,14 +235,14 @@ class Zygote:
         return bool(paths) and _MODULE.fullmatch(name) is not None and _findable(name, paths)
 
     def _note_memory(self) -> None:
-        cgroup = container_memory()
+        cgroup = self._cgroup
         if cgroup is None or cgroup.room() >= self.limits.memory_bytes:
             return
         self.iso.limits["memory_bytes_above_torch"] = cgroup.room()
         self.iso.notes.append(
             f"this container allows {cgroup.limit >> 20} MiB of memory in all: each student "
-            f"process may add at most what is left of it, less a margin ({cgroup.room() >> 20} "
-            f"MiB at the sandbox's start, instead of {self.limits.memory_bytes >> 20} MiB), so "
+            "process may add at most what was left of it at the sandbox's start, less a margin "
+            f"({cgroup.room() >> 20} MiB, instead of {self.limits.memory_bytes >> 20} MiB), so "
             "that a process asking for more gets an out-of-memory error, not the OOM killer"
         )
 
@@ -272,7 +288,8 @@ class Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         out_r, out_w = os.pipe()
         try:
-            request = {"op": "spawn", "limits": self.limits.for_zygote()}
+            limits = self.limits.for_zygote(self.limits.headroom(self._cgroup))
+            request = {"op": "spawn", "limits": limits}
             with self._lock:
                 _send_with_fds(self.ctl, request, [theirs.fileno(), out_w])
                 header, _ = protocol.recv(self.ctl, max_bytes=0, deadline=time.monotonic() + 30)

@@ -39,6 +39,7 @@ from .isolation import (
     zygote_command,
     zygote_config,
 )
+from .memory import Cgroup, container_memory
 
 
 def protect_trusted_process() -> str:
@@ -265,6 +266,23 @@ def start_nested(
 
 _early: list[Launched] = []  # launched by prestart, not yet taken, for this process
 _early_pid: int | None = None  # the process they are for
+# The container's memory as the command's first sandbox found it ready, before any student code
+# ran: the headroom of every student process of the command (client.Zygote), the grader
+# processes a batch forks included (batch takes it before it forks them).
+_memory_at_start: list[Cgroup | None] = []
+
+
+def memory_at_start(take: Callable[[], Cgroup | None] = container_memory) -> Cgroup | None:
+    """The container's memory as this process, or the one it was forked from, first asked for
+    it, taken by `take` now if never. Asked for it once a sandbox is ready (its torch imported)
+    and before any student code runs: taken again as each student process started, it counted
+    what the others held (the cgroup counts every process in it), and each new student
+    process's limit told it so; taken at the command's first instant, before torch was
+    imported on either side, it left out the ~0.4 GB both then hold, and a student process's
+    allocation met the container's OOM killer instead of its own MemoryError."""
+    if not _memory_at_start:
+        _memory_at_start.append(take())
+    return _memory_at_start[0]
 
 
 def prestart(

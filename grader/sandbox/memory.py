@@ -4,7 +4,9 @@ In a container (Gradescope gives 768 MB by default) the memory cgroup's limit is
 sandbox's own headroom (1 GiB above torch). A student process that allocates 700 MB would then
 meet the container's OOM killer, which may take the grader itself, instead of the sandbox's
 clean refusal (a MemoryError, reported on the item). So the headroom each student process gets
-is cut to what the cgroup has left, less a margin for the grader's own growth.
+is cut to what the cgroup has left, less a margin for the grader's own growth. It is taken once,
+before any student code runs (launch.memory_at_start): the cgroup counts every student process
+in it, so taken as each process started, its limit told it what the others held.
 
 Reads cgroup v2 (`memory.max`, `memory.current`) and v1 (`memory.limit_in_bytes`,
 `memory.usage_in_bytes`), at the process's own cgroup and every ancestor (a parent's limit

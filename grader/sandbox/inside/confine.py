@@ -380,6 +380,17 @@ def _raise(what: str) -> None:
 # bubblewrap or without (red team, twenty-eighth session; the free memory, which
 # os.sysconf('SC_AVPHYS_PAGES') reads in pure Python, carried bits too). Nothing in a student
 # process needs it: glibc asks it only for sysconf's page counts, which qsort copes without.
+# And pipes: every pipe's inode number is drawn from one count for the whole machine
+# (get_next_ino, in no namespace, each CPU taking 1024 at a time), which os.fstat shows; one
+# student process made and closed a chosen number of batches of pipes and another read the
+# number back exactly, in pure Python, every other layer in force, bubblewrap or not (red team,
+# thirty-third session). memfd_secret draws from the same count (and is a memfd, as
+# memfd_create is). A student process has the pipes it needs (its output) before its filter.
+# And listmount and statmount (Linux 6.8): the mount namespace's table, each mount's point by
+# path, past Landlock (which closes /proc/self/mountinfo): with native code a student process
+# listed bubblewrap's empty tmpfs over each folder it covers (the grading's own paths, where a
+# virtual environment made in the course's folder binds them) and, without bubblewrap, the
+# machine's whole table (red team, thirty-third session).
 _DENIED = {
     "x86_64": """
         socket=41 ptrace=101 process_vm_readv=310 process_vm_writev=311 pidfd_open=434
@@ -405,7 +416,8 @@ _DENIED = {
         inotify_init=253 inotify_init1=294 inotify_add_watch=254 inotify_rm_watch=255
         fanotify_init=300 fanotify_mark=301 syslog=103 process_madvise=440
         io_setup=206 io_destroy=207 io_getevents=208 io_submit=209 io_cancel=210
-        io_pgetevents=333 sysinfo=99""",
+        io_pgetevents=333 sysinfo=99 pipe=22 pipe2=293 memfd_secret=447
+        statmount=457 listmount=458""",
     "aarch64": """
         socket=198 ptrace=117 process_vm_readv=270 process_vm_writev=271 pidfd_open=434
         pidfd_getfd=438 pidfd_send_signal=424 io_uring_setup=425 io_uring_enter=426
@@ -427,7 +439,7 @@ _DENIED = {
         inotify_init1=26 inotify_add_watch=27 inotify_rm_watch=28 fanotify_init=262
         fanotify_mark=263 syslog=116 process_madvise=440
         io_setup=0 io_destroy=1 io_submit=2 io_cancel=3 io_getevents=4 io_pgetevents=292
-        sysinfo=179""",
+        sysinfo=179 pipe2=59 memfd_secret=447 statmount=457 listmount=458""",
 }
 _SELF_ONLY = {
     "x86_64": "tkill=200 tgkill=234 rt_sigqueueinfo=129 rt_tgsigqueueinfo=297",
@@ -651,7 +663,7 @@ def seccomp(pid: int, ready: Filter | None = None) -> str:
         "folder, node or link created, and none removed, renamed, opened for writing or changed "
         "in mode, owner, times or attributes (no ioctl but a descriptor's own); signals only to "
         "itself; scheduling and CPU clocks of itself alone; no memory merged with another's; "
-        "no count of the machine's memory"
+        "no count of the machine's memory; no pipe (the machine's count of their inodes)"
     )
 
 
