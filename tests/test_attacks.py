@@ -1658,6 +1658,92 @@ def test_no_count_of_the_machine_s_inodes_carries_a_value_between_processes(bubb
     assert moved == []
 
 
+# The same count read through /proc: each name looked up there for the first time (a descriptor's
+# entry in /proc/self/fd, looked up again once the descriptor was closed and reopened) draws its
+# inode number from it. -1 where the process has no /proc to look in.
+PROC_LOOKUP = """
+def _looked_up(count):
+    inodes = []
+    while len(inodes) < count:
+        fds = [os.dup(0) for _ in range(40)]
+        inodes += [os.lstat(f"/proc/self/fd/{fd}").st_ino for fd in fds]
+        for fd in fds:
+            os.close(fd)
+        for fd in fds:  # the entry of a closed descriptor is dropped, and made anew next time
+            try:
+                os.stat(f"/proc/self/fd/{fd}")
+            except OSError:
+                pass
+    return inodes
+"""
+PROC_INODES = {
+    "next_batch": """
+import os
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+try:
+    for inode in _looked_up(2100):
+        if (inode - 1) % 1024 == 0:  # the first inode of a batch just taken from the count
+            return torch.tensor([float((inode - 1) // 1024)])
+except OSError:
+    pass
+return torch.tensor([-1.0])
+""",
+    **{
+        f"spend{batches}": f"""
+import os
+os.sched_setaffinity(0, {{min(os.sched_getaffinity(0))}})
+try:
+    _looked_up({batches} * 1024)
+except OSError:
+    pass
+return torch.ones(1)
+"""
+        for batches in (3, 5, 6)
+    },
+}
+
+
+@pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
+def test_no_name_looked_up_in_proc_carries_a_value_between_processes(bubblewrap) -> None:
+    """The pipes' count is drawn from by /proc too: each name looked up there for the first time
+    gets its inode number from it, and `stat` looks up past Landlock, which governs opens. As
+    root under bubblewrap, whose /proc (hidepid=2) still shows a process its own entries, one
+    student process looked up its descriptors' entries a chosen thousands of times and another
+    read the count back from its own, in pure Python with every layer in force (thirty-third
+    session). Every student process now has an empty /proc of its own
+    (confine.hide_processes), where the machine allows the user namespace that makes it; where
+    it refuses one, `exchange` is reported missing."""
+    iso = isolation.detect(allow_bubblewrap=bubblewrap)
+    if bubblewrap and not iso.bubblewrap:
+        pytest.skip("bubblewrap is not usable here")
+    zygote = Zygote(FAST, iso)
+    try:
+        sender, reader = zygote.spawn(), zygote.spawn()
+        source = "import os\n" + PROC_LOOKUP + _module_of(PROC_INODES)
+        assert sender.load("lookups", source).ok and reader.load("lookups", source).ok
+
+        def next_batch() -> float:
+            reply = reader.call("lookups", "next_batch", {}, [])
+            assert reply.ok, reply.message
+            return reply.value[0].item()
+
+        moved = []
+        for batches in (3, 5, 6):
+            before = next_batch()
+            assert sender.call("lookups", f"spend{batches}", {}, []).ok
+            after = next_batch()
+            # The count followed the sender (a lookup's neighbours draw a few more of it)
+            if before >= 0 and after - before - 1 >= batches:
+                moved.append(after - before - 1)
+        protected = zygote.iso.protects("exchange")
+    finally:
+        zygote.close()
+    if protected:
+        assert moved == []
+    else:  # said: the machine refused the namespace, or a layer the channel needs is missing
+        assert isolation.MISSING["exchange"] in zygote.iso.notes
+
+
 # A student process's own address-space limit, and memory it holds (touched, so a memory cgroup
 # counts it) until released.
 HEADROOM = {
@@ -1855,26 +1941,34 @@ return torch.tensor([kib[0] / 4.0], dtype=torch.float64)
 }
 
 
-def test_without_landlock_the_machine_s_memory_in_proc_is_reported_as_a_channel() -> None:
+def test_without_landlock_the_machine_s_memory_in_proc_is_out_of_reach() -> None:
     """bubblewrap's /proc, hidepid=2 and a uid per student process hide every other process,
     but not the machine's own counters: exercise 1's process held 16,384 shared pages (Python's
     own mmap) and exercise 2's read 16,368 more in /proc/meminfo's Shmem, in pure Python, with
     seccomp and the audit hook in force (red team, twenty-eighth session), where the result said
     that no two processes of a submission could pass data. Landlock closes /proc; without it,
-    `exchange` is reported missing."""
+    every student process now has an empty /proc of its own (confine.hide_processes, since the
+    names looked up in bubblewrap's drew from the machine's count of inodes), and where the
+    machine refuses the namespace that makes it, the count comes through; `exchange` is
+    reported missing without Landlock either way."""
     with _two_processes_without_landlock() as (zygote, writer, reader):
         source = "_HELD = []\n" + _module_of(MEMINFO)
         for process in (writer, reader):
             assert process.load("memory", source).ok
-        held = []
+        held, unread = [], []
         for _ in range(3):  # other processes of the machine move the count too: one try in three
             before = reader.call("memory", "shared_pages", {}, [])
             assert writer.call("memory", "hold", {}, []).ok
             after = reader.call("memory", "shared_pages", {}, [])
             assert writer.call("memory", "release", {}, []).ok
-            assert before.ok and after.ok, (before.message, after.message)
-            held.append(after.value[0].item() - before.value[0].item())
-    assert max(held) > 8192  # 16384 pages held: the count followed them
+            if before.ok and after.ok:
+                held.append(after.value[0].item() - before.value[0].item())
+            else:
+                unread.append(before.message)
+    if zygote.iso.proc_empty:
+        assert held == [] and all("/proc/meminfo" in m for m in unread), (held, unread)
+    else:
+        assert max(held) > 8192  # 16384 pages held: the count followed them
     assert not zygote.iso.protects("exchange")
 
 

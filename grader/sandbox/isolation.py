@@ -85,12 +85,15 @@ class Isolation:
     without_bubblewrap: str = ""
     # Whether a student process sees no other process in /proc (inside/tmpfs.hide_processes).
     others_hidden: bool = False
+    # Whether a student process has an empty /proc of its own (confine.hide_processes).
+    proc_empty: bool = False
 
     def to_json(self) -> dict:
         d = asdict(self)
         d.pop("root")
         d.pop("without_bubblewrap")
         d.pop("others_hidden")
+        d.pop("proc_empty")
         return d
 
     def protects(self, promise: str) -> bool:
@@ -117,9 +120,11 @@ class Isolation:
             # their count); without seccomp, any process reads the affinity and priority
             # another sets on itself (confine.py). Landlock governs opens, not stat, and the
             # size of /proc/PID/fd is PID's count of open files, which a process sets at will:
-            # only a /proc that shows no other process hides it (hidepid=2 as root under
-            # bubblewrap, else confine.hide_processes).
-            "exchange": seccomp and landlock and self.others_hidden,
+            # only a /proc that shows no other process hides it; and each name looked up in
+            # /proc, its own included, draws an inode number from one count for the machine
+            # (get_next_ino), which a process moves at will and the next reads back: only an
+            # empty /proc of its own (confine.hide_processes) closes both.
+            "exchange": seccomp and landlock and self.proc_empty,
             # Landlock and seccomp each refuse every creation; bubblewrap's root is read-only
             # but for a /tmp and /dev of its own, which end with it.
             "creation": self.bubblewrap or landlock or seccomp,
@@ -146,6 +151,7 @@ class Isolation:
         self.filesystem = _filesystem(self.bubblewrap, ll, sc)
         self.processes += "; no fork or threads (RLIMIT_NPROC 0" + (", seccomp)" if sc else ")")
         self.others_hidden = layers.get("others_hidden") is True
+        self.proc_empty = layers.get("proc_empty") is True
         if self.others_hidden:
             self.processes += "; no other process in its /proc"
         if not self.bubblewrap:
@@ -216,9 +222,10 @@ MISSING = {
     "signals": "student code could signal other processes of the grading user (no seccomp, not "
     "root): a submission could disrupt the batch",
     "exchange": "student processes of one submission can pass data to each other: through "
-    "the count of open files /proc shows of every process it lists (the machine refused the "
-    "user namespace that empties it; without bubblewrap, students graded at the same time "
-    "can too), through files, the page faults and CPU time /proc shows and the machine's memory "
+    "the count of open files /proc shows of every process it lists, or the machine's count of "
+    "inodes each name looked up in /proc draws from (the machine refused the user namespace "
+    "that empties it; students graded at the same time can too), through files, the page "
+    "faults and CPU time /proc shows and the machine's memory "
     "in /proc/meminfo (no Landlock), or the CPU affinity and priority each sets on itself (no "
     "seccomp): e.g. exercise 2 could reuse gradients handed to exercise 1",
     "creation": "student code can leave empty files, folders, FIFOs and links in the machine's "

@@ -506,6 +506,7 @@ def _confine(
         "dropped_to_fresh_uid": uid is not None,
         "oom_killer_first": oom_first,
         "others_hidden": _others_hidden(),  # before Landlock, which would hide them all
+        "proc_empty": not os.path.exists("/proc/self"),
     }
     if hiding:
         layers["proc_error"] = hiding
@@ -530,10 +531,15 @@ def _confine(
 
 
 def _hide_others(ways_in: dict[str, int]) -> str:
-    """Where /proc still shows other processes (all but bubblewrap as root, which mounts it
-    hidepid=2), an empty /proc of this process's own (confine.hide_processes); "" when hidden,
-    else why not. Not where reach.py's ways in lead through /proc/self/fd (no Landlock)."""
-    if not confine.LINUX or ways_in or _others_hidden():
+    """An empty /proc of this process's own (confine.hide_processes); "" when made, else why
+    not. Not where reach.py's ways in lead through /proc/self/fd (no Landlock). Also where
+    /proc already hides every other process (bubblewrap as root mounts it hidepid=2): each
+    new name looked up there, `stat("/proc/self/fd/3")` past Landlock, which governs opens,
+    draws an inode number from one count for the whole machine (get_next_ino, the pipes'
+    count), and exercise 1's process moved it by a chosen thousands (64 descriptors looked up
+    again and again) where exercise 2's read it back from its own /proc/self (red team,
+    thirty-third session)."""
+    if not confine.LINUX or ways_in:
         return ""
     try:
         confine.hide_processes(os.getppid())
