@@ -2884,6 +2884,19 @@ def test_seccomp_alone_keeps_the_machine_s_memory_counts_out_of_reach() -> None:
     assert _errnos_around_seccomp({"sysinfo": (number, 0)}) == {"sysinfo": ("EPERM", "EFAULT")}
 
 
+def test_seccomp_alone_keeps_the_machine_s_writeback_out_of_reach() -> None:
+    """sync and syncfs write back every dirty page of the machine (or of a file system) and hold
+    their caller where no signal reaches it until the disk is done, so a call's deadline kills
+    nothing meanwhile; a student process, which writes no file, has nothing to flush. syncfs is
+    given a bad descriptor, so that EPERM can only be the filter's (the kernel answers EBADF)."""
+    numbers = {"x86_64": (162, 306), "aarch64": (81, 267)}.get(platform.machine())
+    if numbers is None or not confine.seccomp_supported():
+        pytest.skip("no seccomp filter for this machine")
+    sync, syncfs = numbers
+    seen = _errnos_around_seccomp({"sync": (sync,), "syncfs": (syncfs, -1)})
+    assert seen == {"sync": ("EPERM", "ALLOWED"), "syncfs": ("EPERM", "EBADF")}
+
+
 def test_seccomp_alone_merges_no_memory_with_another_process() -> None:
     """Where a machine runs KSM, pages offered for merging are merged with any other process's
     identical pages, and a write to a merged page takes a copy-on-write fault slow enough to

@@ -391,6 +391,10 @@ def _raise(what: str) -> None:
 # listed bubblewrap's empty tmpfs over each folder it covers (the grading's own paths, where a
 # virtual environment made in the course's folder binds them) and, without bubblewrap, the
 # machine's whole table (red team, thirty-third session).
+# And sync and syncfs: a student process writes no file, so it has nothing to flush, while a
+# call writes back every dirty page of the machine (or of a file system), the grader's results
+# included, and holds the caller where no signal reaches it until the disk is done: a call's
+# deadline then kills nothing for as long as the machine's writeback takes.
 _DENIED = {
     "x86_64": """
         socket=41 ptrace=101 process_vm_readv=310 process_vm_writev=311 pidfd_open=434
@@ -417,7 +421,7 @@ _DENIED = {
         fanotify_init=300 fanotify_mark=301 syslog=103 process_madvise=440
         io_setup=206 io_destroy=207 io_getevents=208 io_submit=209 io_cancel=210
         io_pgetevents=333 sysinfo=99 pipe=22 pipe2=293 memfd_secret=447
-        statmount=457 listmount=458""",
+        statmount=457 listmount=458 sync=162 syncfs=306""",
     "aarch64": """
         socket=198 ptrace=117 process_vm_readv=270 process_vm_writev=271 pidfd_open=434
         pidfd_getfd=438 pidfd_send_signal=424 io_uring_setup=425 io_uring_enter=426
@@ -439,7 +443,8 @@ _DENIED = {
         inotify_init1=26 inotify_add_watch=27 inotify_rm_watch=28 fanotify_init=262
         fanotify_mark=263 syslog=116 process_madvise=440
         io_setup=0 io_destroy=1 io_submit=2 io_cancel=3 io_getevents=4 io_pgetevents=292
-        sysinfo=179 pipe2=59 memfd_secret=447 statmount=457 listmount=458""",
+        sysinfo=179 pipe2=59 memfd_secret=447 statmount=457 listmount=458 sync=81
+        syncfs=267""",
 }
 _SELF_ONLY = {
     "x86_64": "tkill=200 tgkill=234 rt_sigqueueinfo=129 rt_tgsigqueueinfo=297",
