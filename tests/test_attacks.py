@@ -1744,6 +1744,82 @@ def test_no_name_looked_up_in_proc_carries_a_value_between_processes(bubblewrap)
         assert isolation.MISSING["exchange"] in zygote.iso.notes
 
 
+# The same count drawn by an anonymous mapping of huge pages: each makes a hugetlbfs file whose
+# inode number comes from it, mapped or refused (no huge page reserved on the machine) alike.
+# A unit of draws on each CPU this process may use, so every CPU's batch (the zygote's, which
+# makes the next process's descriptors) runs out; it stops at the first refusal.
+HUGE_PAGE_UNIT = 32768
+HUGE_PAGES = {
+    "inode": """
+import os
+return torch.tensor([float(os.fstat(1).st_ino)], dtype=torch.float64)
+""",
+    **{
+        f"spend{units}": f"""
+import mmap, os
+for cpu in sorted(os.sched_getaffinity(0)):
+    os.sched_setaffinity(0, {{cpu}})
+    for _ in range({units} * {HUGE_PAGE_UNIT}):
+        try:  # MAP_HUGETLB | MAP_NORESERVE: the mapping needs no huge page to be made
+            mmap.mmap(-1, 2 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x44000).close()
+        except OSError:
+            return torch.zeros(1)
+return torch.ones(1)
+"""
+        for units in (1, 2, 3)
+    },
+}
+
+
+@pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
+def test_no_huge_page_mapping_moves_the_machine_s_count_of_inodes(bubblewrap) -> None:
+    """Pipes and /proc closed, the machine's one count of inodes (get_next_ino) still had a
+    writer: every anonymous mapping of huge pages (`mmap.mmap(-1, n, flags=MAP_HUGETLB ...)`,
+    pure Python) makes a hugetlbfs file that draws from it, whether the machine reserved huge
+    pages or not. One student process drew a chosen number of tens of thousands and the next
+    process started (a crash's restart; here a fresh process) found them in the inode numbers
+    of its own descriptors, every layer in force (red team, thirty-third session). Where a
+    machine reserves huge pages, their count is a second channel: what one process reserved,
+    another could no longer. seccomp now refuses MAP_HUGETLB to mmap."""
+    iso = isolation.detect(allow_bubblewrap=bubblewrap)
+    if bubblewrap and not iso.bubblewrap:
+        pytest.skip("bubblewrap is not usable here")
+    if not confine.seccomp_supported():
+        pytest.skip("no seccomp filter for this machine (exchange is reported missing)")
+    zygote = Zygote(Limits(call_seconds=20, import_seconds=10, memory_bytes=256 << 20), iso)
+    source = _module_of(HUGE_PAGES)
+
+    def fresh_inode() -> float:
+        reader = zygote.spawn()
+        try:
+            assert reader.load("huge", source).ok
+            reply = reader.call("huge", "inode", {}, [])
+            assert reply.ok, reply.message
+            return reply.value[0].item()
+        finally:
+            reader.close()
+
+    try:
+        sender = zygote.spawn()
+        assert sender.load("huge", source).ok
+        moved = []
+        for units in (1, 2, 3):
+            before = fresh_inode()
+            reply = sender.call("huge", f"spend{units}", {}, [])
+            assert reply.ok, reply.message
+            after = fresh_inode()
+            # Every mapping made (a refused one stops the sender: the machine's other processes
+            # draw tens of thousands a second too), and the count moved by half a unit at
+            # least: the CPUs' batches, each left where the sender's draws there ended, may
+            # put the two readings a round's draws on one CPU apart.
+            drew = reply.value[0].item() == 1
+            if drew and after - before >= HUGE_PAGE_UNIT // 2:
+                moved.append(units)
+    finally:
+        zygote.close()
+    assert moved == []
+
+
 # A student process's own address-space limit, and memory it holds (touched, so a memory cgroup
 # counts it) until released.
 HEADROOM = {

@@ -24,7 +24,8 @@ that follows: the kernel refuses to loosen a Landlock domain or remove a seccomp
   extended attributes (without Landlock, and not as root, student code runs as the grading
   user, whose other files, results included, would otherwise be open to it; Landlock does not
   cover metadata at all), nor through an ioctl: only those that read a descriptor's state or set
-  its own flags are allowed.
+  its own flags are allowed. Nor is any mapping of huge pages made (MAP_HUGETLB: each draws an
+  inode number from the machine's one count).
 
 Standard library only: this file runs inside the sandbox beside student code.
 """
@@ -490,6 +491,16 @@ _CLOCK_CALLS = {
 # a pidfd, is denied with the rest.
 _MADVISE = {"x86_64": 28, "aarch64": 233}
 MADV_MERGEABLE, PR_SET_MEMORY_MERGE = 12, 67
+# mmap with MAP_HUGETLB (the same bit on both architectures): an anonymous mapping of huge pages
+# is a hugetlbfs file whose inode number is drawn from the machine's one count (get_next_ino,
+# the pipes' count, whose readers are closed), mapped or refused alike, and in pure Python
+# (mmap.mmap's flags): one student process drew a chosen tens of thousands and the next process
+# started found them in its own descriptors' inode numbers, every other layer in force (red
+# team, thirty-third session). Where a machine reserves huge pages, the pool is a second shared
+# count (what one process reserves, another cannot). Nothing in a student process asks for
+# huge pages this way (torch's allocator advises transparent ones, madvise, still allowed).
+_MMAP = {"x86_64": 9, "aarch64": 222}
+MAP_HUGETLB = 0x40000
 # CPUCLOCK_PROF, _VIRT, _SCHED, each for the process and (CPUCLOCK_PERTHREAD_MASK) a thread.
 CPU_CLOCK_KINDS = (0, 1, 2, 4, 5, 6)
 
@@ -555,6 +566,7 @@ _SYSCALLS = {
         "ioctl": ioctl,
         "prctl": prctl_nr,
         "madvise": _MADVISE[arch],
+        "mmap": _MMAP[arch],
         "futex": futex,
         "opens": {nr: _FLAGS_ARG[name] for name, nr in _OPENS[arch].items()},
         "x32": arch == "x86_64",  # x32 numbering (nr | 0x40000000) would dodge every rule
@@ -668,7 +680,8 @@ def seccomp(pid: int, ready: Filter | None = None) -> str:
         "folder, node or link created, and none removed, renamed, opened for writing or changed "
         "in mode, owner, times or attributes (no ioctl but a descriptor's own); signals only to "
         "itself; scheduling and CPU clocks of itself alone; no memory merged with another's; "
-        "no count of the machine's memory; no pipe (the machine's count of their inodes)"
+        "no count of the machine's memory; no pipe and no mapping of huge pages (the machine's "
+        "count of their inodes)"
     )
 
 
@@ -696,6 +709,7 @@ def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
     asm += [("jeq", nr, "futex2", None) for nr in sorted(FUTEX2_FLAGS.values())]
     asm += [("jeq", nr, "nosys", None) for nr in sorted(FUTEX2_STRUCTS.values())]
     asm += [("jeq", table["madvise"], "madvise", None)]
+    asm += [("jeq", table["mmap"], "mmap", None)]
     asm += [("jeq", table["prctl"], "prctl", None), ("ret", _ALLOW)]
     # Opening creates and changes nothing: any flag that could denies the call.
     for arg in sorted(set(table["opens"].values())):
@@ -715,6 +729,8 @@ def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
     asm += [("label", "prctl"), ("ld", _OFF_ARG0), ("jeq", PR_SET_PDEATHSIG, "deny", None)]
     asm += [("jeq", PR_SET_MEMORY_MERGE, "deny", "allow")]
     asm += [("label", "madvise"), ("ld", _off_arg(2)), ("jeq", MADV_MERGEABLE, "deny", "allow")]
+    # No hugetlbfs file made: each draws an inode number from the machine's count.
+    asm += [("label", "mmap"), ("ld", _off_arg(3)), ("jset", MAP_HUGETLB, "deny", "allow")]
     asm += [("label", "kill"), ("ld", _OFF_ARG0), ("jeq", 0, "allow", None)]
     asm += [("jeq", own_group, "allow", None), ("jeq", self_pid, "allow", "deny")]
     asm += [("label", "only_self"), ("ld", _OFF_ARG0), ("jeq", self_pid, "allow", "deny")]
