@@ -1585,40 +1585,47 @@ def test_no_count_of_the_machine_s_memory_carries_a_value_between_processes(bubb
 
 # The machine's count of pseudo inodes (get_next_ino: every pipe's inode number is drawn from it,
 # each CPU taking it 1024 at a time), as a student process reads it: the batch its CPU takes
-# next, or -1 where no pipe can be made. A process moves it by making and closing pipes.
-PIPE_INODES = {
-    "next_batch": """
-import os
-# one CPU's batches (the first this process may use): the count moves when one runs out
-os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+# next, or -1 where it cannot draw. A process moves it by drawing, `spendN` N batches. `_drawn`
+# draws `count` numbers, yielding each inode as it comes.
+def _inode_count_module(drawn: str) -> str:
+    """The reader's and sender's functions around one way of drawing from the count."""
+    functions = {
+        "next_batch": """
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one CPU's batches
 try:
-    for _ in range(2100):
-        read, write = os.pipe()
-        inode = os.fstat(read).st_ino
-        os.close(read)
-        os.close(write)
+    for inode in _drawn(2100):
         if (inode - 1) % 1024 == 0:  # the first inode of a batch just taken from the count
             return torch.tensor([float((inode - 1) // 1024)])
 except OSError:
     pass
 return torch.tensor([-1.0])
 """,
-    **{
-        f"spend{batches}": f"""
-import os
+        **{
+            f"spend{batches}": f"""
 os.sched_setaffinity(0, {{min(os.sched_getaffinity(0))}})
 try:
-    for _ in range({batches} * 1024):
-        read, write = os.pipe()
-        os.close(read)
-        os.close(write)
+    for _ in _drawn({batches} * 1024):
+        pass
 except OSError:
     pass
 return torch.ones(1)
 """
-        for batches in (3, 5, 6)
-    },
-}
+            for batches in (3, 5, 6)
+        },
+    }
+    return "import os\n" + drawn + _module_of(functions)
+
+
+# Making and closing pipes.
+PIPE_DRAWS = """
+def _drawn(count):
+    for _ in range(count):
+        read, write = os.pipe()
+        inode = os.fstat(read).st_ino
+        os.close(read)
+        os.close(write)
+        yield inode
+"""
 
 
 @pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
@@ -1635,7 +1642,7 @@ def test_no_count_of_the_machine_s_inodes_carries_a_value_between_processes(bubb
         pytest.skip("bubblewrap is not usable here")
     if not confine.seccomp_supported():
         pytest.skip("no seccomp filter for this machine (exchange is reported missing)")
-    moved, _ = _batches_moved(iso, _module_of(PIPE_INODES))
+    moved, _ = _batches_moved(iso, _inode_count_module(PIPE_DRAWS))
     assert moved == []
 
 
@@ -1669,47 +1676,22 @@ def _batches_moved(iso: isolation.Isolation, source: str) -> tuple[list[float], 
 
 # The same count read through /proc: each name looked up there for the first time (a descriptor's
 # entry in /proc/self/fd, looked up again once the descriptor was closed and reopened) draws its
-# inode number from it. -1 where the process has no /proc to look in.
-PROC_LOOKUP = """
-def _looked_up(count):
-    inodes = []
-    while len(inodes) < count:
+# inode number from it. OSError where the process has no /proc to look in.
+PROC_DRAWS = """
+def _drawn(count):
+    for _ in range(0, count, 40):
         fds = [os.dup(0) for _ in range(40)]
-        inodes += [os.lstat(f"/proc/self/fd/{fd}").st_ino for fd in fds]
-        for fd in fds:
-            os.close(fd)
-        for fd in fds:  # the entry of a closed descriptor is dropped, and made anew next time
-            try:
-                os.stat(f"/proc/self/fd/{fd}")
-            except OSError:
-                pass
-    return inodes
+        try:
+            yield from [os.lstat(f"/proc/self/fd/{fd}").st_ino for fd in fds]
+        finally:  # whether the reader stops early or not: 64 descriptors at most
+            for fd in fds:
+                os.close(fd)
+            for fd in fds:  # a closed descriptor's entry is dropped, and made anew next time
+                try:
+                    os.stat(f"/proc/self/fd/{fd}")
+                except OSError:
+                    pass
 """
-PROC_INODES = {
-    "next_batch": """
-import os
-os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-try:
-    for inode in _looked_up(2100):
-        if (inode - 1) % 1024 == 0:  # the first inode of a batch just taken from the count
-            return torch.tensor([float((inode - 1) // 1024)])
-except OSError:
-    pass
-return torch.tensor([-1.0])
-""",
-    **{
-        f"spend{batches}": f"""
-import os
-os.sched_setaffinity(0, {{min(os.sched_getaffinity(0))}})
-try:
-    _looked_up({batches} * 1024)
-except OSError:
-    pass
-return torch.ones(1)
-"""
-        for batches in (3, 5, 6)
-    },
-}
 
 
 @pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
@@ -1725,7 +1707,7 @@ def test_no_name_looked_up_in_proc_carries_a_value_between_processes(bubblewrap)
     iso = isolation.detect(allow_bubblewrap=bubblewrap)
     if bubblewrap and not iso.bubblewrap:
         pytest.skip("bubblewrap is not usable here")
-    moved, zygote = _batches_moved(iso, "import os\n" + PROC_LOOKUP + _module_of(PROC_INODES))
+    moved, zygote = _batches_moved(iso, _inode_count_module(PROC_DRAWS))
     if zygote.iso.protects("exchange"):
         assert moved == []
     else:  # said: the machine refused the namespace, or a layer the channel needs is missing
