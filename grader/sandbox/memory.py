@@ -13,7 +13,7 @@ What is left is split between the student processes that can be alive at once (C
 once. Each given the whole of it, they could together drive the container to its limit, and
 the OOM killer, which takes the largest student process, then took another student's: three
 files each holding 140 MB at import (a 768 MB cgroup, `-j 2`) had an honest classmate's
-exercise-3 process, which held 150 MB of its own, killed mid-grading (18.86 points lost).
+process, which held 150 MB it was allowed, killed mid-grading (18.86 points lost).
 
 Reads cgroup v2 (`memory.max`, `memory.current`) and v1 (`memory.limit_in_bytes`,
 `memory.usage_in_bytes`), at the process's own cgroup and every ancestor (a parent's limit
