@@ -968,9 +968,12 @@ def test_the_note_says_the_split_and_when_the_floor_undoes_it() -> None:
 
     note = _memory_note(Cgroup(768 * MiB, 450 * MiB), Limits(processes_at_once=6))
     assert "split between the 6 student processes that can run at once (37 MiB" in note
-    assert "below the" not in note
+    assert note.endswith("together they fit in what was left") and "below the" not in note
     floor = _memory_note(Cgroup(768 * MiB, 450 * MiB), Limits(processes_at_once=24))
     assert "(32 MiB" in floor and "together they may still reach the container's limit" in floor
+    assert "fit in what was left" not in floor
+    alone = _memory_note(Cgroup(768 * MiB, 450 * MiB), Limits())
+    assert "split" not in alone and f"({768 - 450 - 96} MiB" in alone
 
 
 def test_a_student_process_under_a_container_limit_is_refused_700_mb(monkeypatch) -> None:

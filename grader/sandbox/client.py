@@ -135,25 +135,23 @@ class Reply:
 
 
 def _memory_note(cgroup: Cgroup, limits: Limits) -> str:
-    """The result's note on a headroom the container cut: how much, and why."""
+    """The result's note on a headroom the container cut: how much, and why; where it is split,
+    whether the shares together fit in what was left (not where the floor overrides them)."""
     at_once, each = limits.processes_at_once, limits.headroom(cgroup)
-    split = (
-        f", split between the {at_once} student processes that can run at once"
-        if at_once > 1
-        else ""
-    )
-    floor = (
-        f" (the split is below the {FLOOR >> 20} MiB any process is given, so together they "
-        "may still reach the container's limit)"
-        if cgroup.left() // at_once < FLOOR and at_once > 1
-        else ""
-    )
+    split, fit = "", ""
+    if at_once > 1:
+        split = f", split between the {at_once} student processes that can run at once"
+        fit = ", and together they fit in what was left"
+        if cgroup.left() // at_once < FLOOR:
+            fit = (
+                f"; the split is below the {FLOOR >> 20} MiB any process is given, so together "
+                "they may still reach the container's limit"
+            )
     return (
         f"this container allows {cgroup.limit >> 20} MiB of memory in all: each student "
         "process may add at most what was left of it at the sandbox's start, less a margin"
-        f"{split} ({each >> 20} MiB, instead of {limits.memory_bytes >> 20} MiB){floor}, so "
-        "that a process asking for more gets an out-of-memory error, not the OOM killer, and "
-        "no student's processes can make the OOM killer end another's"
+        f"{split} ({each >> 20} MiB, instead of {limits.memory_bytes >> 20} MiB), so that a "
+        f"process asking for more gets an out-of-memory error, not the OOM killer{fit}"
     )
 
 
