@@ -378,6 +378,8 @@ def _grade_all(
     # taken here, before any student code of the batch ran: taken by each grader process as it
     # first grades, the last to start would count what another's students already held.
     launch.memory_at_start()
+    # Their student processes share it: up to `jobs` submissions' files at once.
+    grader.grading_at_once(min(jobs, len(subs)))
     global _PARENT_GRADER, _STATE
     _PARENT_GRADER = grader  # the cases it built are inherited by every forked child
     _STATE = multiprocessing.get_context("fork").RawArray("b", len(subs))  # shared with them

@@ -7,6 +7,7 @@ in it; a failure of the grader itself becomes an `error` item naming it, never a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 import hashlib
@@ -91,6 +92,7 @@ class Grader:
             self.assignment.rubric, self.assignment.item_ids, self.assignment.tells
         )
         self.limits = limits or Limits()
+        self.grading_at_once(1)
         self.public_only = public_only
         self.keep_out = tuple(keep_out)
         self._zygote: Zygote | None = zygote
@@ -105,6 +107,14 @@ class Grader:
         # Torch and the cases are here for good: keep the collector from rescanning them (pytest
         # collects at every run's end), and keep forked children's pages shared.
         gc.freeze()
+
+    def grading_at_once(self, graders: int) -> None:
+        """Tell the sandbox how many gradings run at once (a batch's grader processes): each
+        keeps a process per file of the assignment alive, and every student process of the
+        command gets an equal share of a container's memory (Limits.processes_at_once). Before
+        the sandbox starts (a batch: before it forks its grader processes)."""
+        at_once = len(self.assignment.files) * max(graders, 1)
+        self.limits = dataclasses.replace(self.limits, processes_at_once=at_once)
 
     def _start_zygote(self) -> None:
         try:

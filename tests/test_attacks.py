@@ -1877,6 +1877,135 @@ def test_a_command_s_student_processes_share_the_memory_it_found_at_its_start() 
         launch._memory_at_start[:] = saved
 
 
+# A memory cgroup of the test's own, as a container is: (folder, the file its limit goes in,
+# the file counting its OOM kills), or the reason none can be made here.
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def _make_memory_cgroup(limit: int) -> tuple[Path, str] | str:
+    """A child of this process's memory cgroup (v2, else v1), limited to `limit` bytes."""
+    if os.getuid() != 0:
+        return "making a memory cgroup needs root"
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError as e:
+        return f"no /proc/self/cgroup: {e}"
+    v1 = [line.split(":", 2)[2] for line in lines if "memory" in line.split(":")[1].split(",")]
+    v2 = [line[3:] for line in lines if line.startswith("0::")]
+    if v1 and (CGROUP_ROOT / "memory").is_dir():
+        parent, own = CGROUP_ROOT / "memory", v1[0]
+        limit_file, events = "memory.limit_in_bytes", "memory.oom_control"
+    elif v2 and (CGROUP_ROOT / "cgroup.controllers").is_file():
+        parent, own = CGROUP_ROOT, v2[0]
+        limit_file, events = "memory.max", "memory.events"
+    else:
+        return "no memory cgroup controller is mounted at /sys/fs/cgroup"
+    folder = parent / own.strip("/") / f"ninja-oom-{os.getpid()}"
+    try:
+        folder.mkdir()
+    except OSError as e:
+        return f"cannot make a cgroup under {folder.parent}: {e}"
+    try:
+        (folder / limit_file).write_text(str(limit))
+    except OSError as e:
+        folder.rmdir()
+        return f"cannot limit the memory of {folder} (no memory controller there?): {e}"
+    return folder, events
+
+
+def _oom_kills(folder: Path, events: str) -> int:
+    """The OOM kills the cgroup has seen (`oom_kill N` in memory.events or memory.oom_control)."""
+    for line in (folder / events).read_text().splitlines():
+        if line.startswith("oom_kill "):
+            return int(line.split()[1])
+    raise AssertionError(f"no oom_kill count in {folder / events}")
+
+
+def _remove_cgroup(folder: Path) -> None:
+    """Removed once every process the test put in it has ended (killed after 10 s)."""
+    deadline = time.monotonic() + 10
+    while (pids := (folder / "cgroup.procs").read_text().split()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in pids:  # only the grading this test started, and what it started
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), signal.SIGKILL)
+    for _ in range(50):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+            return
+        time.sleep(0.2)
+
+
+# Every file of the attacker holds, at import, 140 MiB, or the most its address-space limit
+# allows (in steps of 8 MiB, 16 MiB short), and keeps it 8 s (under the 20 s import limit),
+# while the honest student's files are imported beside it; its functions are the solution's.
+HOARD = """
+import time as _time
+_want = 140 << 20
+try:
+    _HELD = bytearray(_want)
+except MemoryError:
+    _HELD = bytearray()
+    for _size in range(_want - (16 << 20), 0, -(8 << 20)):
+        try:
+            _HELD = bytearray(_size)
+            break
+        except MemoryError:
+            continue
+for _page in range(0, len(_HELD), 4096):
+    _HELD[_page] = 1
+_time.sleep(8)
+"""
+# An honest file that needs 150 MiB (a table it builds at import): more than its share.
+HUNGRY = (
+    "_TABLE = bytearray(150 << 20)\nfor _p in range(0, len(_TABLE), 4096):\n    _TABLE[_p] = 1\n"
+)
+
+
+def test_no_student_s_processes_get_another_s_killed_by_the_oom_killer(tmp_path) -> None:
+    """In a container (a 768 MiB memory cgroup, Gradescope's default), every student process
+    was given all that the container had left at the start, and a batch keeps several alive:
+    `-j 2` grades two submissions at once, each with a process per exercise file. One student's
+    three files each held 140 MiB at import; the honest student graded beside them, whose
+    exercise 3 held 150 MiB of its own (within what it was given), had that process taken by
+    the OOM killer, which ends the largest student process: its items "ended without
+    answering", 18.86 points lost to another student's code. What was left is now split
+    between the processes alive at once: the attacker's 140 MiB, and the honest 150 MiB alike,
+    are each their own file's out-of-memory error, and no process is killed."""
+    made = _make_memory_cgroup(768 << 20)
+    if isinstance(made, str):
+        pytest.skip(made)
+    folder, events = made
+    honest, attacker = tmp_path / "class" / "ada", tmp_path / "class" / "mallory"
+    for student in (honest, attacker):
+        student.mkdir(parents=True)
+    for name in ("exercise1", "exercise2", "exercise3"):
+        (attacker / f"{name}.py").write_text(HOARD + solution(name))
+        held = HUNGRY if name == "exercise3" else ""
+        (honest / f"{name}.py").write_text(held + solution(name))
+    out = tmp_path / "out"
+    into = str(folder / "cgroup.procs")
+
+    def join_cgroup() -> None:
+        Path(into).write_text(str(os.getpid()))
+
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "grader.cli", "grade", str(tmp_path / "class"),
+             "--out", str(out), "-j", "2", "--no-progress"],
+            capture_output=True, text=True, timeout=600, cwd=ROOT, preexec_fn=join_cgroup,
+        )  # fmt: skip
+        kills = _oom_kills(folder, events)
+    finally:
+        _remove_cgroup(folder)
+    assert run.returncode == 0, run.stdout + run.stderr
+    result = json.loads((out / "ada" / "result.json").read_text())
+    killed = [i["id"] for i in result["items"] if "ended without answering" in i["message"]]
+    assert killed == [] and kills == 0, (killed, kills)
+    own = [i["status"] for i in result["items"] if not i["id"].startswith("exercise3.")]
+    assert set(own) == {"passed"}, own
+
+
 # The mount table as listmount and statmount give it (Linux 6.8), past Landlock, which closes
 # /proc/self/mountinfo: each mount's point, or the errno of the refusal.
 MOUNT_TABLE = """

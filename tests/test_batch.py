@@ -160,7 +160,14 @@ def test_a_name_too_long_for_a_folder_is_cut_to_fit(tmp_path):
     assert max(len(os.fsencode(p.name)) for p in folders) <= 200
 
 
-def test_parallel_and_serial_batches_agree(small_class, tmp_path):
+def test_parallel_and_serial_batches_agree(small_class, tmp_path, monkeypatch):
+    # In a memory-limited container a process's headroom is its share of what was left, and
+    # -j 2 keeps twice the processes alive (test_a_batch_s_student_processes_share_...): the
+    # grading, not the split, is compared here, as on a machine without a limit.
+    from grader.sandbox import launch
+
+    monkeypatch.setattr(launch, "_memory_at_start", [None])
+
     def strip(results):
         return [
             {k: v for k, v in r.items() if k not in ("graded_at", "duration_s", "timing")}
@@ -175,6 +182,32 @@ def test_parallel_and_serial_batches_agree(small_class, tmp_path):
         for out in (serial, parallel)
     ]
     assert strip(on_disk[0]) == strip(on_disk[1])
+
+
+def test_a_batch_s_student_processes_share_the_container_s_memory(
+    small_class, tmp_path, monkeypatch
+):
+    """With -j 2, two gradings keep a process per exercise file each alive at once: given what
+    the container had left each, together they reached its OOM killer, which took another
+    student's process (a 768 MB cgroup: 18.86 points of an honest student lost). Each student
+    process of the batch now gets a sixth of it, and the result says so."""
+    from grader.assignment import load
+    from grader.sandbox import launch
+    from grader.sandbox.memory import Cgroup
+
+    mib = 1 << 20
+    monkeypatch.setattr(launch, "_memory_at_start", [Cgroup(768 * mib, 300 * mib)])
+    batch = grade_batch(small_class, tmp_path / "out", jobs=2, progress=False)
+    at_once = 2 * len(load().files)
+    share = (768 - 300 - 96) * mib // at_once
+    for folder in batch.folders:
+        isolation = json.loads((batch.out / folder / "result.json").read_text())["isolation"]
+        assert isolation["limits"]["memory_bytes_above_torch"] == share
+        note = f"split between the {at_once} student processes that can run at once"
+        assert any(note in n for n in isolation["notes"]), isolation["notes"]
+    ada = json.loads((batch.out / "ada" / "result.json").read_text())
+    second = [i["status"] for i in ada["items"] if i["id"].startswith("exercise2.")]
+    assert second and set(second) == {"passed"}, second
 
 
 def test_the_summary_from_digests_is_the_summary_from_whole_results(small_class, tmp_path):

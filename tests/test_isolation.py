@@ -926,6 +926,56 @@ def test_cgroup_v1_limits_are_read_and_unlimited_is_no_limit(tmp_path) -> None:
     assert container_memory(root, own_file) is None
 
 
+def test_the_container_s_room_is_split_between_the_student_processes_alive_at_once() -> None:
+    """Each student process was given all that the container had left, and a batch keeps
+    several alive (a process per exercise file, two submissions at once with -j 2): together
+    they drove a 768 MB container to its OOM killer, which took an honest student's process
+    (three files of one student each held 140 MB; the other's exercise 3, 150 MB, was
+    killed). Split evenly, together they fit in what was left; never below the floor."""
+    from grader.sandbox.memory import FLOOR, Cgroup
+
+    cgroup = Cgroup(768 * MiB, 450 * MiB)
+    left = (768 - 450 - 96) * MiB
+    assert cgroup.room() == left
+    assert cgroup.room(6) == left // 6 and 6 * cgroup.room(6) <= left
+    limits = Limits(processes_at_once=6)
+    assert limits.headroom(cgroup) == left // 6
+    assert limits.headroom(None) == limits.memory_bytes  # no container limit: nothing to split
+    assert Cgroup(768 * MiB, 450 * MiB).room(64) == FLOOR  # the floor, whatever the split
+
+
+def test_the_grader_counts_the_assignment_s_files_and_the_gradings_at_once() -> None:
+    """The processes alive at once come from the assignment's data (one per file it names),
+    times the gradings a batch runs at once, never from a constant."""
+    from grader.assignment import load
+    from grader.pipeline import Grader
+
+    grader = Grader(public_only=True, eager_sandbox=False)
+    try:
+        files = len(load().files)
+        assert grader.limits.processes_at_once == files
+        grader.grading_at_once(2)
+        assert grader.limits.processes_at_once == 2 * files
+        grader.grading_at_once(1)
+        assert grader.limits.processes_at_once == files
+    finally:
+        grader.close()
+
+
+def test_the_note_says_the_split_and_when_the_floor_undoes_it() -> None:
+    from grader.sandbox.client import _memory_note
+    from grader.sandbox.memory import Cgroup
+
+    note = _memory_note(Cgroup(768 * MiB, 450 * MiB), Limits(processes_at_once=6))
+    assert "split between the 6 student processes that can run at once (37 MiB" in note
+    assert note.endswith("together they fit in what was left") and "below the" not in note
+    floor = _memory_note(Cgroup(768 * MiB, 450 * MiB), Limits(processes_at_once=24))
+    assert "(32 MiB" in floor and "together they may still reach the container's limit" in floor
+    assert "fit in what was left" not in floor
+    alone = _memory_note(Cgroup(768 * MiB, 450 * MiB), Limits())
+    assert "split" not in alone and f"({768 - 450 - 96} MiB" in alone
+
+
 def test_a_student_process_under_a_container_limit_is_refused_700_mb(monkeypatch) -> None:
     """The allocation is refused by the sandbox's own limit (an address-space limit: nothing is
     touched, so the test allocates nothing), and the result says why."""

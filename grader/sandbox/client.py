@@ -35,7 +35,7 @@ from . import framing, launch
 from .inside import confine, protocol, reach
 from .isolation import Isolation, detect, kept_out, reads_reach
 from .launch import protect_trusted_process  # noqa: F401 - part of this module's API
-from .memory import Cgroup, container_memory
+from .memory import FLOOR, Cgroup, container_memory
 
 # Bytes of call requests sent ahead of their answers. Far below a socket's buffer (about 200 KB
 # on Linux), so a request never waits to be sent while the student's process waits to answer.
@@ -72,6 +72,11 @@ class Limits:
     # n = 100); the grader holds a file's public answers until they are judged, and at 64 MiB
     # an answer a red team's submission of oversized answers held 5 GB in the grader.
     result_bytes: int = 4 << 20
+    # Student processes of the command that can be alive at once (the files of a grading times
+    # the grader processes grading at once): in a container they share its memory evenly
+    # (memory.Cgroup.room), so that no student's processes can push it to the OOM killer, whose
+    # victim, the largest student process, could be another student's.
+    processes_at_once: int = 1
 
     def report(self) -> dict:
         """The limits as result.json states them (a student process that cannot set one of
@@ -89,9 +94,12 @@ class Limits:
         }
 
     def headroom(self, cgroup: Cgroup | None) -> int:
-        """`memory_bytes`, cut to what the container's memory cgroup has left (memory.py): a
-        process that asks for more gets a MemoryError, not the container's OOM killer."""
-        return self.memory_bytes if cgroup is None else min(self.memory_bytes, cgroup.room())
+        """`memory_bytes`, cut to this process's share of what the container's memory cgroup
+        has left (memory.py): a process that asks for more gets a MemoryError, not the
+        container's OOM killer, and the `processes_at_once` together fit in what was left."""
+        if cgroup is None:
+            return self.memory_bytes
+        return min(self.memory_bytes, cgroup.room(self.processes_at_once))
 
     def for_zygote(self, address_space: int) -> dict:
         """The kernel-enforced limits a student process sets on itself before running code;
@@ -124,6 +132,27 @@ class Reply:
     seconds: float = 0.0  # the call's own time, as the student's process measured it
     functions: dict[str, dict] = field(default_factory=dict)
     elapsed: float = 0.0  # from the call's start to its answer, on the grader's clock
+
+
+def _memory_note(cgroup: Cgroup, limits: Limits) -> str:
+    """The result's note on a headroom the container cut: how much, and why; where it is split,
+    whether the shares together fit in what was left (not where the floor overrides them)."""
+    at_once, each = limits.processes_at_once, limits.headroom(cgroup)
+    split, fit = "", ""
+    if at_once > 1:
+        split = f", split between the {at_once} student processes that can run at once"
+        fit = ", and together they fit in what was left"
+        if cgroup.left() // at_once < FLOOR:
+            fit = (
+                f"; the split is below the {FLOOR >> 20} MiB any process is given, so together "
+                "they may still reach the container's limit"
+            )
+    return (
+        f"this container allows {cgroup.limit >> 20} MiB of memory in all: each student "
+        "process may add at most what was left of it at the sandbox's start, less a margin"
+        f"{split} ({each >> 20} MiB, instead of {limits.memory_bytes >> 20} MiB), so that a "
+        f"process asking for more gets an out-of-memory error, not the OOM killer{fit}"
+    )
 
 
 class Zygote:
@@ -236,15 +265,11 @@ class Zygote:
 
     def _note_memory(self) -> None:
         cgroup = self._cgroup
-        if cgroup is None or cgroup.room() >= self.limits.memory_bytes:
+        headroom = self.limits.headroom(cgroup)
+        if cgroup is None or headroom >= self.limits.memory_bytes:
             return
-        self.iso.limits["memory_bytes_above_torch"] = cgroup.room()
-        self.iso.notes.append(
-            f"this container allows {cgroup.limit >> 20} MiB of memory in all: each student "
-            "process may add at most what was left of it at the sandbox's start, less a margin "
-            f"({cgroup.room() >> 20} MiB, instead of {self.limits.memory_bytes >> 20} MiB), so "
-            "that a process asking for more gets an out-of-memory error, not the OOM killer"
-        )
+        self.iso.limits["memory_bytes_above_torch"] = headroom
+        self.iso.notes.append(_memory_note(cgroup, self.limits))
 
     def _read_stderr(self, pipe) -> None:
         with contextlib.suppress(OSError, ValueError), pipe:

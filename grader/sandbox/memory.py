@@ -8,6 +8,13 @@ is cut to what the cgroup has left, less a margin for the grader's own growth. I
 before any student code runs (launch.memory_at_start): the cgroup counts every student process
 in it, so taken as each process started, its limit told it what the others held.
 
+What is left is split between the student processes that can be alive at once (Cgroup.room's
+`processes`): a grading keeps one per exercise file, and a batch grades several submissions at
+once. Each given the whole of it, they could together drive the container to its limit, and
+the OOM killer, which takes the largest student process, then took another student's: three
+files each holding 140 MB at import (a 768 MB cgroup, `-j 2`) had an honest classmate's
+process, which held 150 MB it was allowed, killed mid-grading (18.86 points lost).
+
 Reads cgroup v2 (`memory.max`, `memory.current`) and v1 (`memory.limit_in_bytes`,
 `memory.usage_in_bytes`), at the process's own cgroup and every ancestor (a parent's limit
 binds its children), taking the tightest. Usage leaves out the cgroup's inactive file pages
@@ -32,10 +39,17 @@ class Cgroup:
     limit: int
     usage: int
 
-    def room(self) -> int:
-        """Bytes a student process may add: what is left, less an eighth of the limit kept for
-        the grader's own growth, and never less than FLOOR."""
-        return max(self.limit - self.usage - self.limit // 8, FLOOR)
+    def room(self, processes: int = 1) -> int:
+        """Bytes each of `processes` student processes alive at once may add: what is left,
+        less an eighth of the limit kept for the grader's own growth, split evenly so that
+        together they cannot take more than the container had; never less than FLOOR (where
+        the split falls below it, the processes together may exceed what was left)."""
+        return max(self.left() // max(processes, 1), FLOOR)
+
+    def left(self) -> int:
+        """Bytes the student processes may add together: what is left, less an eighth of the
+        limit kept for the grader's own growth (negative where even that is gone)."""
+        return self.limit - self.usage - self.limit // 8
 
 
 def container_memory(root: str = "/sys/fs/cgroup", own: str = "/proc/self/cgroup") -> Cgroup | None:
