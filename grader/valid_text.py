@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 _LONE = re.compile("[\ud800-\udfff]+")
@@ -217,13 +218,14 @@ def inkless(text: str) -> list[str]:
     return list(dict.fromkeys(c for i, c in enumerate(text) if _hidden(text, i)))
 
 
-def inked(text: str) -> str:
+def inked(text: str, written: Callable[[str], str] = _code_point) -> str:
     """`text` with each inkless character written as its escape (`\\u200b`), as `repr` writes
     the unprintable ones: for a person's name, email or id where a reader tells people apart by
-    it, so `Bob` and `Bo\\u200bb` never read as one name, nor `\\u202eecilA` as another."""
+    it, so `Bob` and `Bo\\u200bb` never read as one name, nor `\\u202eecilA` as another.
+    `written` gives another spelling where a backslash cannot stand (a folder's name)."""
     if not inkless(text):
         return text
-    return "".join(_code_point(c) if _hidden(text, i) else c for i, c in enumerate(text))
+    return "".join(written(c) if _hidden(text, i) else c for i, c in enumerate(text))
 
 
 def code_point_name(c: str) -> str:

@@ -1143,6 +1143,28 @@ def test_names_become_safe_folder_names(name, folder):
     assert slug(name) == folder
 
 
+def test_a_folder_name_shows_the_characters_a_name_hides():
+    """`Bo\u200bb` (a zero-width space) got a folder that `ls` and a file manager showed as
+    Bob's, and `\u202eecilA` (a right-to-left override) one shown as Alice's: each character with
+    no ink is written as its code point. A name written so by hand still gets a folder of its
+    own, and a name without such characters (a Persian non-joiner spelling a word included)
+    keeps the folder an earlier run gave it."""
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647"
+    names = ["Bob", "Bo\u200bb", "\u202eecilA", "Bo{U+200B}b", "bo\u200bB", "zoë", persian]
+    subs = [Submission(n, {}) for n in names]
+    assign_folders(subs)
+    assert [s.folder for s in subs] == [
+        "Bob",
+        "Bo{U+200B}b",
+        "{U+202E}ecilA",
+        "Bo{U+200B}b (2)",
+        "bo{U+200B}B (3)",
+        "zoë",
+        persian,
+    ]
+    assert slug("\u2066Bob\u3164\u2069") == "{U+2066}Bob{U+3164}{U+2069}"
+
+
 def test_every_output_folder_is_unique_and_never_a_batch_file():
     subs = [
         Submission(n, {}) for n in ("bob", "bob (2)", "bob", "Grades.csv", "summary.json", "BOB")
