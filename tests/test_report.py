@@ -1027,6 +1027,20 @@ def test_the_summary_names_reports_an_earlier_run_left_beside_it(tmp_path):
     )
 
 
+def test_the_summary_names_an_earlier_runs_reports_as_it_names_its_rows(tmp_path):
+    """An earlier run's folder `Bo\u200bb` (written before folder names showed their inkless
+    characters) was named in the page's note on earlier reports as `Bob`, the name of a row of
+    this run, while the rows themselves showed such a name with its escape."""
+    (tmp_path / "Bo\u200bb").mkdir()
+    (tmp_path / "Bo\u200bb" / "report.html").write_text("last week's")
+    result = {"submission": "Bob", "score": 1.0, "max_score": 2.0, "student": {"name": "Bob"}}
+    write_batch_reports([result], tmp_path, ["Bob"])
+    page = (tmp_path / "summary.html").read_text(encoding="utf-8")
+    [note] = re.findall(r'<p class="warn" id="earlier-reports">(.*?)</p>', page, re.S)
+    assert "did not read (<bdi>Bo\\u200bb</bdi>)" in note
+    assert INKLESS.findall(note) == []
+
+
 def test_empty_batch_still_writes_every_file(tmp_path):
     summary = write_batch_reports([], tmp_path, [])
     assert summary["submissions"] == 0
