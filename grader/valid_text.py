@@ -231,3 +231,66 @@ def inked(text: str, written: Callable[[str], str] = _code_point) -> str:
 def code_point_name(c: str) -> str:
     """ "U+200B ZERO WIDTH SPACE": a character as a TA can look it up."""
     return f"U+{ord(c):04X} {unicodedata.name(c, '')}".rstrip()
+
+
+# The scripts whose letters pass for one another's: a Cyrillic `а` or `о` and a Greek `ο` are
+# drawn as the Latin letters, and Armenian, Cherokee and Coptic hold more. A word mixing two of
+# them is the classic lookalike of a classmate's name (`Bоb`, its `о` Cyrillic). Other mixes
+# within a word are how a script is written (a Japanese name's kanji and kana, Korean's hangul
+# and hanja) and are none of these; a Latin initial beside such a name is a word of its own.
+_LOOKALIKE_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC", "ARMENIAN", "CHEROKEE", "COPTIC")
+
+
+def _script(c: str) -> str:
+    """Which of _LOOKALIKE_SCRIPTS the letter `c` is written in (its Unicode name says:
+    `CYRILLIC SMALL LETTER O`, `FULLWIDTH LATIN CAPITAL LETTER A`), else ''."""
+    if not unicodedata.category(c).startswith("L"):
+        return ""
+    return next((w for w in unicodedata.name(c, "").split() if w in _LOOKALIKE_SCRIPTS), "")
+
+
+def mixed_scripts(text: str) -> tuple[list[str], list[str]]:
+    """The scripts of _LOOKALIKE_SCRIPTS mixed within one word of `text`, the word's most used
+    first, and the letters of the others, each once, in the order they come: (["LATIN",
+    "CYRILLIC"], ["о"]) for `Bоb`. ([], []) for a word in one script."""
+    if text.isascii():
+        return [], []
+    scripts: dict[str, int] = {}
+    odd: list[str] = []
+    for word in text.split():
+        letters = [(c, s) for c in word if (s := _script(c))]
+        counts = {s: sum(1 for _, t in letters if t == s) for _, s in letters}
+        if len(counts) < 2:
+            continue
+        main = max(counts, key=counts.get)
+        odd += [c for c, s in letters if s != main]
+        for s, n in counts.items():
+            scripts[s] = scripts.get(s, 0) + n
+    ordered = sorted(scripts, key=lambda s: -scripts[s])
+    return ordered, list(dict.fromkeys(odd))
+
+
+# The spaces a page draws as a plain one: the no-break space and its narrow kin, the en, em,
+# thin and hair spaces (Unicode's Zs). The ideographic space U+3000, full-width, is how a
+# Japanese or Chinese name parts its family and given names, and reads as no plain space.
+_PLAIN_LOOKING = frozenset(
+    c for c in map(chr, range(0x3001)) if unicodedata.category(c) == "Zs" and c not in " \u3000"
+)
+
+
+def spacing_doubts(text: str) -> list[str]:
+    """What in the spaces of `text` makes it read as another name on a page, which draws a run
+    of blanks as one and none at either end: `Bob  Smith` and `Bob Smith ` as `Bob Smith`, and
+    `Bob\\u00a0Smith`, a no-break space, as the same whatever the medium. Each a phrase for the
+    TA's list; none for a name spaced plainly, nor for one of blanks alone."""
+    if not text.strip():
+        return []  # no name at all, which the lists say in their own words
+    doubts = []
+    odd = list(dict.fromkeys(c for c in text if c in _PLAIN_LOOKING))
+    if odd:
+        doubts.append(f"spaces other than the plain one ({', '.join(map(code_point_name, odd))})")
+    if re.search(r"\s\s", text):
+        doubts.append("blanks in a row")
+    if text != text.strip():
+        doubts.append("blanks at an end")
+    return doubts

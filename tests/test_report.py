@@ -684,6 +684,43 @@ def test_a_joiner_that_spells_a_word_is_no_invisible_character():
     assert inked("\u0416\u200d\u0416") == "\u0416\\u200d\u0416"  # Cyrillic needs none
 
 
+def test_names_passing_for_a_classmates_by_lookalike_letters_or_spaces_need_a_look():
+    """`Bоb` (its `о` Cyrillic), `Αlice` (its `Α` Greek), `Bob\u00a0Smith` (a no-break space),
+    `Bob  Smith` and `Bob Smith ` read as Bob's or Alice's name on every page and in a
+    spreadsheet, and none was on the TA's list: each is now, naming what was found. A name
+    wholly in one script, or whose scripts are words apart, is not."""
+
+    def look(name: str, email: str = "x@x.edu") -> list[str]:
+        return attention({"items": [], "student": {"name": name, "email": email}})
+
+    [cyrillic] = look("B\u043eb")
+    assert cyrillic.startswith(
+        "the name 'B\u043eb' mixes Latin and Cyrillic letters in one word (\u043e U+043E "
+        "CYRILLIC SMALL LETTER O) and may pass for another student's: check in the LMS"
+    )
+    assert "mixes Latin and Greek letters in one word (\u0391 U+0391 GREEK" in look("\u0391lice")[0]
+    [email] = look("Bob", "b\u043eb@x.edu")
+    assert email.startswith("the email 'b\u043eb@x.edu' mixes Latin and Cyrillic letters")
+    assert (
+        "holds spaces other than the plain one (U+00A0 NO-BREAK SPACE) and may"
+        in (look("Bob\u00a0Smith")[0])
+    )
+    assert "'Bob  Smith' holds blanks in a row and may" in look("Bob  Smith")[0]
+    assert "'Bob Smith ' holds blanks at an end and may" in look("Bob Smith ")[0]
+    both = look("B\u200b\u043eb")[0]
+    assert "holds invisible characters (U+200B ZERO WIDTH SPACE), mixes Latin and Cyrillic" in both
+    for fine in (
+        "Bob Smith",
+        "\u0418\u0432\u0430\u043d \u041f\u0435\u0442\u0440\u043e\u0432",  # Cyrillic alone
+        "\u0391\u03bb\u03ad\u03be\u03b7\u03c2",  # Greek alone
+        "\u5c71\u7530\u305f\u308d\u3046",  # kanji and kana in one word
+        "J. \u5c71\u7530",  # a Latin initial, a word apart
+        "\u5c71\u7530\u3000\u592a\u90ce",  # an ideographic space parting the names
+        "Zo\u00eb Mart\u00edn",
+    ):
+        assert look(fine) == [], fine
+
+
 def _longest_run_of_marks(text: str) -> int:
     import unicodedata
 
