@@ -721,6 +721,23 @@ def test_names_passing_for_a_classmates_by_lookalike_letters_or_spaces_need_a_lo
         assert look(fine) == [], fine
 
 
+def test_a_plain_folders_upload_named_as_a_classmates_needs_a_look():
+    """In a plain folder of uploads the folder's name is who the row is (grades.csv's
+    `submission` cell, no name or email beside it): `Bo\u200bb/` beside `Bob/` showed with its
+    escape on the page and was on no list. It is now; an LMS's `Name (id)` is said once, by the
+    person's own line."""
+    plain = {"submission": "Bo\u200bb", "items": [], "student": {}}
+    assert attention(plain) == [
+        "the submission's name 'Bo\\u200bb' holds invisible characters (U+200B ZERO WIDTH "
+        "SPACE) and may pass for another submission's: check whose upload this is (grades.csv "
+        "keeps it as given)"
+    ]
+    lms = {"submission": "B\u043eb (1004)", "items": [], "student": {"name": "B\u043eb"}}
+    [line] = attention(lms)
+    assert line.startswith("the name 'B\u043eb' mixes Latin and Cyrillic letters")
+    assert attention({"submission": "Bob", "items": [], "student": {}}) == []
+
+
 def _longest_run_of_marks(text: str) -> int:
     import unicodedata
 

@@ -43,7 +43,7 @@ from .html import (
     review_reasons,
     unread_notebook,
 )
-from .render import assignment_title, points, render_page, write_atomic
+from .render import assignment_title, names, points, render_page, write_atomic
 
 SUMMARY_JSON, SUMMARY_HTML, GRADES_CSV = "summary.json", "summary.html", "grades.csv"
 HIST_BINS = 10
@@ -295,7 +295,7 @@ def attention(r: dict) -> list[str]:
     failure = first_grader_error(items)
     if failure:
         why.append(f"the grader failed on some items ({failure}): regrade")
-    why += identity_doubts(r.get("student") or {})
+    why += identity_doubts(r.get("student") or {}) + label_doubts(r)
     return why + review_reasons(r)  # timeouts and review flags, as the report's box says them
 
 
@@ -323,6 +323,24 @@ def identity_doubts(student: dict) -> list[str]:
                 "student's: check in the LMS who this is (grades.csv keeps it as given)"
             )
     return lines
+
+
+def label_doubts(r: dict) -> list[str]:
+    """A line for a submission's own name that may pass for another's (`field_doubts`): a plain
+    folder of uploads names no one else, and its folder `Bo\\u200bb/` beside `Bob/` was on no
+    list, though grades.csv's `submission` cell is the one key to its row. A name an LMS gives
+    as the student's (`Bоb (1004)`) is said once, by its person's line."""
+    label = str(r.get("submission") or "")
+    doubts = field_doubts(label)
+    people = members(r.get("student") or {})
+    if not doubts or any(p["name"] and names(label, p["name"]) for p in people):
+        return []
+    shown = inked(label)
+    shown = shown if len(shown) <= QUOTED_CHARS else shown[: QUOTED_CHARS - 1] + "…"
+    return [
+        f"the submission's name '{shown}' {', '.join(doubts)} and may pass for another "
+        "submission's: check whose upload this is (grades.csv keeps it as given)"
+    ]
 
 
 def field_doubts(value: str) -> list[str]:
