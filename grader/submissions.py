@@ -59,7 +59,7 @@ from .uploads import (
     size_text,
     upload_tree,
 )
-from .valid_text import inked, valid
+from .valid_text import inked, lookalikes_written, valid
 
 METADATA = "submission_metadata.yml"
 MAX_METADATA_BYTES = 16 * MiB
@@ -108,8 +108,10 @@ MAX_FOLDER_BYTES = 200
 def slug(name: str) -> str:
     """A folder name for a submission: unicode kept (undecodable bytes read as valid_text says),
     separators, dots at the ends, controls not, at most MAX_FOLDER_BYTES long. A character with
-    no ink is written as its code point (`folder_spelling`)."""
-    name = inked(unicodedata.normalize("NFC", valid(str(name))), folder_spelling)
+    no ink, a letter passing for another script's within a word (`Bоb`, its `о` Cyrillic) and a
+    space drawn as a plain one are written as their code points (`folder_spelling`)."""
+    name = unicodedata.normalize("NFC", valid(str(name)))
+    name = inked(lookalikes_written(name, folder_spelling), folder_spelling)
     cleaned = re.sub(r"[/\\\x00-\x1f\x7f:*?\"<>|]", "_", name).strip(" .")[:120]
     cleaned = cleaned.encode()[:MAX_FOLDER_BYTES].decode(errors="ignore").strip(" .")
     if cleaned.split(".")[0].casefold() in _DEVICES:
@@ -118,7 +120,8 @@ def slug(name: str) -> str:
 
 
 def folder_spelling(c: str) -> str:
-    """An inkless character (`valid_text.inked`) in a folder's name: `{U+200B}`. Kept as it was,
+    """An inkless character (`valid_text.inked`), or a lookalike letter or space
+    (`valid_text.lookalikes_written`), in a folder's name: `{U+200B}`. Kept as it was,
     `Bo\u200bb/` and `Bob/` read as one name in `ls` and a file manager, and `\u202eecilA/` as
     Alice's; the pages' `\u200b` cannot stand there (Windows reads a backslash as a separator).
     A brace without a comma is no pattern to a shell, so a path quoted in a terminal still

@@ -24,7 +24,10 @@ way `repr` shows it; `bidi_inert` does the same for the few characters that can 
 end of the text they sit in when a page shows that text apart from its surroundings
 (`report.render`'s `isolate`), and for the combining marks past the first few stacked on one
 letter, whose ink reaches past the line. `inked` writes as escapes the characters with no ink
-(a zero-width space, a right-to-left mark), where a reader tells people apart by a name.
+(a zero-width space, a right-to-left mark), where a reader tells people apart by a name;
+`mixed_scripts` and `spacing_doubts` find the letters and spaces that let a name pass for another
+in plain sight (`Bоb`, its `о` Cyrillic; a no-break space), which the TA's list names and a
+folder's name writes out (`lookalikes_written`).
 """
 
 from __future__ import annotations
@@ -294,3 +297,17 @@ def spacing_doubts(text: str) -> list[str]:
     if text != text.strip():
         doubts.append("blanks at an end")
     return doubts
+
+
+def lookalikes_written(text: str, written: Callable[[str], str]) -> str:
+    """`text` with what `field_doubts`'s readers cannot see written by `written`: in each word
+    mixing lookalike scripts (`mixed_scripts`) the letters of its less used ones, and each space
+    drawn as a plain one (`spacing_doubts`). For a folder's name, where `ls` showed `Bоb/`, its
+    `о` Cyrillic, as a second `Bob/`."""
+    if text.isascii():
+        return text
+    out = []
+    for part in re.split(r"(\s+)", text):
+        odd = mixed_scripts(part)[1] if part and not part.isspace() else _PLAIN_LOOKING
+        out.append("".join(written(c) if c in odd else c for c in part))
+    return "".join(out)

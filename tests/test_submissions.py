@@ -1165,6 +1165,26 @@ def test_a_folder_name_shows_the_characters_a_name_hides():
     assert slug("\u2066Bob\u3164\u2069") == "{U+2066}Bob{U+3164}{U+2069}"
 
 
+def test_a_folder_name_shows_the_letters_and_spaces_passing_for_a_classmates():
+    """`B\u043eb/` (its `\u043e` Cyrillic) and `Bob\u00a0Smith/` (a no-break space) showed in `ls`
+    as `Bob/` and `Bob Smith/`: a letter of a script mixed into a word of another and a space
+    drawn as a plain one are written as their code points. A name in one script, or whose
+    scripts are words apart, keeps its folder; so does the ideographic space parting a Japanese
+    name."""
+    assert slug("B\u043eb") == "B{U+043E}b"
+    assert slug("\u0391lice") == "{U+0391}lice"
+    assert slug("Bob\u00a0Smith") == "Bob{U+00A0}Smith"
+    assert slug("B\u043eb \u0418\u0432\u043e") == "B{U+043E}b \u0418\u0432\u043e"
+    for fine in (
+        "\u0418\u0432\u0430\u043d \u041f\u0435\u0442\u0440\u043e\u0432",
+        "\u5c71\u7530\u305f\u308d\u3046",
+        "\u5c71\u7530\u3000\u592a\u90ce",
+        "J. \u5c71\u7530",
+        "Bob  Smith",
+    ):
+        assert slug(fine) == fine
+
+
 def test_every_output_folder_is_unique_and_never_a_batch_file():
     subs = [
         Submission(n, {}) for n in ("bob", "bob (2)", "bob", "Grades.csv", "summary.json", "BOB")
