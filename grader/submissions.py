@@ -122,9 +122,9 @@ def slug(name: str) -> str:
 def folder_spelling(c: str) -> str:
     """An inkless character (`valid_text.inked`), or a lookalike letter or space
     (`valid_text.lookalikes_written`), in a folder's name: `{U+200B}`. Kept as it was,
-    `Bo\u200bb/` and `Bob/` read as one name in `ls` and a file manager, and `\u202eecilA/` as
-    Alice's; the pages' `\u200b` cannot stand there (Windows reads a backslash as a separator).
-    A brace without a comma is no pattern to a shell, so a path quoted in a terminal still
+    `Bo\\u200bb/` and `Bob/` read as one name in `ls` and a file manager, and `\\u202eecilA/` as
+    Alice's; the pages' `\\u200b` cannot stand there (Windows reads a backslash as a separator).
+    A brace without a comma is no pattern to a shell, so a path the terminal prints still
     pastes; a name written so by the student gets the same folder and `assign_folders` tells the
     two apart."""
     return f"{{U+{ord(c):04X}}}"
@@ -185,9 +185,11 @@ def _say_sources(same: list[Submission]) -> None:
 
 def upload_words(sub: Submission) -> str:
     """Where a submission was read from, as a TA finds it in the input: `the folder carol/`,
-    `the zip carol.zip`, `the notebook carol.ipynb` (its entry at the top of PATH)."""
+    `the zip carol.zip`, `the notebook carol.ipynb` (its entry at the top of PATH), its inkless
+    characters written as escapes (`valid_text.inked`) as the row's own name is: it tells apart
+    uploads read under one name, and `Bo\\u200bb/` read as `Bob/` on the page."""
     source = sub.source or sub.name
-    name = source.rstrip("/").rsplit("/", 1)[-1]
+    name = inked(source.rstrip("/").rsplit("/", 1)[-1])
     if source.endswith("/"):
         return f"the folder {name}/"
     kind = {".zip": "zip", ".ipynb": "notebook"}.get(Path(name).suffix.casefold(), "upload")

@@ -685,7 +685,7 @@ def test_a_joiner_that_spells_a_word_is_no_invisible_character():
 
 
 def test_names_passing_for_a_classmates_by_lookalike_letters_or_spaces_need_a_look():
-    """`Bоb` (its `о` Cyrillic), `Αlice` (its `Α` Greek), `Bob\u00a0Smith` (a no-break space),
+    """`Bоb` (its `о` Cyrillic), `Αlice` (its `Α` Greek), `Bob\\u00a0Smith` (a no-break space),
     `Bob  Smith` and `Bob Smith ` read as Bob's or Alice's name on every page and in a
     spreadsheet, and none was on the TA's list: each is now, naming what was found. A name
     wholly in one script, or whose scripts are words apart, is not."""
@@ -723,7 +723,7 @@ def test_names_passing_for_a_classmates_by_lookalike_letters_or_spaces_need_a_lo
 
 def test_a_plain_folders_upload_named_as_a_classmates_needs_a_look():
     """In a plain folder of uploads the folder's name is who the row is (grades.csv's
-    `submission` cell, no name or email beside it): `Bo\u200bb/` beside `Bob/` showed with its
+    `submission` cell, no name or email beside it): `Bo\\u200bb/` beside `Bob/` showed with its
     escape on the page and was on no list. It is now; an LMS's `Name (id)` is said once, by the
     person's own line."""
     plain = {"submission": "Bo\u200bb", "items": [], "student": {}}
@@ -1082,7 +1082,7 @@ def test_the_summary_names_reports_an_earlier_run_left_beside_it(tmp_path):
 
 
 def test_the_summary_names_an_earlier_runs_reports_as_it_names_its_rows(tmp_path):
-    """An earlier run's folder `Bo\u200bb` (written before folder names showed their inkless
+    """An earlier run's folder `Bo\\u200bb` (written before folder names showed their inkless
     characters) was named in the page's note on earlier reports as `Bob`, the name of a row of
     this run, while the rows themselves showed such a name with its escape."""
     (tmp_path / "Bo\u200bb").mkdir()

@@ -1144,8 +1144,8 @@ def test_names_become_safe_folder_names(name, folder):
 
 
 def test_a_folder_name_shows_the_characters_a_name_hides():
-    """`Bo\u200bb` (a zero-width space) got a folder that `ls` and a file manager showed as
-    Bob's, and `\u202eecilA` (a right-to-left override) one shown as Alice's: each character with
+    """`Bo\\u200bb` (a zero-width space) got a folder that `ls` and a file manager showed as
+    Bob's, and `\\u202eecilA` (a right-to-left override) one shown as Alice's: each character with
     no ink is written as its code point. A name written so by hand still gets a folder of its
     own, and a name without such characters (a Persian non-joiner spelling a word included)
     keeps the folder an earlier run gave it."""
@@ -1165,10 +1165,23 @@ def test_a_folder_name_shows_the_characters_a_name_hides():
     assert slug("\u2066Bob\u3164\u2069") == "{U+2066}Bob{U+3164}{U+2069}"
 
 
+def test_uploads_read_under_one_name_are_said_with_their_invisible_characters():
+    """A folder `Bo\\u200bb/` and a zip `Bo{U+200B}b.zip` get one folder's name, and the TA's
+    list said `this row is the folder Bob/`, its zero-width space unseen on the page, beside a
+    zip whose name shows it: each upload is now named with its escape, as the row's own name."""
+    subs = [Submission("Bo\u200bb", {}, source="Bo\u200bb/"), Submission("Bo{U+200B}b", {})]
+    subs[1].source = "Bo{U+200B}b.zip"
+    assign_folders(subs)
+    assert [s.folder for s in subs] == ["Bo{U+200B}b", "Bo{U+200B}b (2)"]
+    reason = subs[0].review[0]["reason"]
+    assert reason.startswith("this row is the folder Bo\\u200bb/; the zip Bo{U+200B}b.zip (graded")
+    assert "the folder Bo\\u200bb/ (graded as Bo{U+200B}b) has its name" in subs[1].notes[0]
+
+
 def test_a_folder_name_shows_the_letters_and_spaces_passing_for_a_classmates():
-    """`B\u043eb/` (its `\u043e` Cyrillic) and `Bob\u00a0Smith/` (a no-break space) showed in `ls`
-    as `Bob/` and `Bob Smith/`: a letter of a script mixed into a word of another and a space
-    drawn as a plain one are written as their code points. A name in one script, or whose
+    """`B\\u043eb/` (its `\\u043e` Cyrillic) and `Bob\\u00a0Smith/` (a no-break space) showed
+    in `ls` as `Bob/` and `Bob Smith/`: a letter of a script mixed into a word of another and a
+    space drawn as a plain one are written as their code points. A name in one script, or whose
     scripts are words apart, keeps its folder; so does the ideographic space parting a Japanese
     name."""
     assert slug("B\u043eb") == "B{U+043E}b"
