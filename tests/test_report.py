@@ -738,6 +738,28 @@ def test_a_plain_folders_upload_named_as_a_classmates_needs_a_look():
     assert attention({"submission": "Bob", "items": [], "student": {}}) == []
 
 
+def test_the_report_says_why_its_names_put_it_on_the_list(tmp_path):
+    """The list's link for `the name 'B\\u043eb' mixes Latin and Cyrillic letters` opened a
+    report whose "needs a look" box said nothing of it, and whose header showed the name as
+    Bob's: the box now gives the list's line. The student's copy, which gives no reason of the
+    TA's list, leaves it out."""
+    result = {
+        "submission": "submission_1",
+        "score": 1.0,
+        "max_score": 2.0,
+        "files": {"exercise1": "submitted"},
+        "items": [],
+        "student": {"name": "B\u043eb", "email": "bob@x.edu"},
+    }
+    write_submission_report(result, tmp_path)
+    write_student_report(result, tmp_path)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    [box] = re.findall(r'<div class="banner note" id="review">(.*?)</div>', html, re.S)
+    text = unescape(re.sub(r"<[^>]+>", "", box))
+    assert "the name 'B\u043eb' mixes Latin and Cyrillic letters in one word" in text
+    assert "mixes Latin" not in (tmp_path / "student-report.html").read_text(encoding="utf-8")
+
+
 def _longest_run_of_marks(text: str) -> int:
     import unicodedata
 

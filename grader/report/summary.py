@@ -295,7 +295,7 @@ def attention(r: dict) -> list[str]:
     failure = first_grader_error(items)
     if failure:
         why.append(f"the grader failed on some items ({failure}): regrade")
-    why += identity_doubts(r.get("student") or {}) + label_doubts(r)
+    why += who_doubts(r)
     return why + review_reasons(r)  # timeouts and review flags, as the report's box says them
 
 
@@ -303,6 +303,12 @@ def attention(r: dict) -> list[str]:
 FIELD_WORD = {"name": "name", "email": "email", "sid": "SID"}
 # A field's characters quoted on the list, and the inkless or lookalike ones named, at most.
 QUOTED_CHARS, NAMED_INKLESS = 60, 3
+
+
+def who_doubts(r: dict) -> list[str]:
+    """The lines saying whose names in result `r` may pass for another's (`identity_doubts`,
+    `label_doubts`): the TA's list and the report's box share them."""
+    return identity_doubts(r.get("student") or {}) + label_doubts(r)
 
 
 def identity_doubts(student: dict) -> list[str]:
