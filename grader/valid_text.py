@@ -35,7 +35,9 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 _LONE = re.compile("[\ud800-\udfff]+")
@@ -244,6 +246,7 @@ def code_point_name(c: str) -> str:
 _LOOKALIKE_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC", "ARMENIAN", "CHEROKEE", "COPTIC")
 
 
+@lru_cache(maxsize=4096)  # a class's names use a few hundred letters; a name's each is looked up
 def _script(c: str) -> str:
     """Which of _LOOKALIKE_SCRIPTS the letter `c` is written in (its Unicode name says:
     `CYRILLIC SMALL LETTER O`, `FULLWIDTH LATIN CAPITAL LETTER A`), else ''."""
@@ -262,7 +265,7 @@ def mixed_scripts(text: str) -> tuple[list[str], list[str]]:
     odd: list[str] = []
     for word in text.split():
         letters = [(c, s) for c in word if (s := _script(c))]
-        counts = {s: sum(1 for _, t in letters if t == s) for _, s in letters}
+        counts = Counter(s for _, s in letters)
         if len(counts) < 2:
             continue
         main = max(counts, key=counts.get)
