@@ -648,7 +648,8 @@ def _folder_of_submissions(inp: Input, root: Entry, name: str) -> list[Submissio
 def _flag_copy_numbers(subs: list[Submission]) -> None:
     """Put on the TA's list each upload whose name is another's with a browser's copy number
     (`carol (1).zip` beside `carol.zip`: one file downloaded twice): they were two students'
-    rows in grades.csv without a word, one of them a copy or an older upload of the other."""
+    rows in grades.csv without a word, one of them a copy or an older upload of the other.
+    Each is named as its row is, inkless characters as escapes (`valid_text.inked`)."""
     names = {s.name.casefold(): s.name for s in subs}
     for s in subs:
         m = BROWSER_COPY.fullmatch(s.name)
@@ -656,9 +657,9 @@ def _flag_copy_numbers(subs: list[Submission]) -> None:
         if first is None:
             continue
         reason = (
-            f"{s.name} and {first} read as two students' uploads, but {m['n']} is how a browser "
-            "names a second download of one file: if they are one student's, keep the one "
-            "meant and grade again"
+            f"{inked(s.name)} and {inked(first)} read as two students' uploads, but {m['n']} is "
+            "how a browser names a second download of one file: if they are one student's, keep "
+            "the one meant and grade again"
         )
         for flagged in (s, next(t for t in subs if t.name == first)):
             flagged.review.append({"flag": "download", "reason": reason})
@@ -671,9 +672,9 @@ BROWSER_COPY = re.compile(r"(?P<base>.+?) ?(?P<n>\(\d{1,3}\))")
 def _loose_flag(name: str) -> dict:
     return {
         "flag": "download",
-        "reason": f"{name} sat at the top of the class folder beside the students' folders and "
-        "zips, and is graded as a student's upload; if it is not one (your own copy of the "
-        "notebook), leave its row out, or move it out of the folder and grade again",
+        "reason": f"{inked(name)} sat at the top of the class folder beside the students' "
+        "folders and zips, and is graded as a student's upload; if it is not one (your own copy "
+        "of the notebook), leave its row out, or move it out of the folder and grade again",
     }
 
 

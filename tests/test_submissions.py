@@ -1178,6 +1178,19 @@ def test_uploads_read_under_one_name_are_said_with_their_invisible_characters():
     assert "the folder Bo\\u200bb/ (graded as Bo{U+200B}b) has its name" in subs[1].notes[0]
 
 
+def test_a_browsers_copy_number_is_said_with_the_names_invisible_characters(tmp_path):
+    """`Bo\\u200bb (1)/` beside `Bo\\u200bb/` (one download saved twice) put both on the TA's
+    list as `Bob (1) and Bob read as two students' uploads`, the zero-width space unseen on the
+    page beside the rows, which show it: the reason names them as the rows do."""
+    root = tree(
+        tmp_path / "class",
+        {"Bo\u200bb/exercise1.py": "a\n", "Bo\u200bb (1)/exercise1.py": "b\n", "al/x.py": ""},
+    )
+    subs, _ = discover(root, FILES)
+    [reason] = {f["reason"] for s in subs for f in s.review if f["flag"] == "download"}
+    assert reason.startswith("Bo\\u200bb (1) and Bo\\u200bb read as two students' uploads")
+
+
 def test_a_folder_name_shows_the_letters_and_spaces_passing_for_a_classmates():
     """`B\\u043eb/` (its `\\u043e` Cyrillic) and `Bob\\u00a0Smith/` (a no-break space) showed
     in `ls` as `Bob/` and `Bob Smith/`: a letter of a script mixed into a word of another and a
