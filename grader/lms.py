@@ -840,4 +840,4 @@ def _move_under(folder: Entry, e: Entry) -> None:
 
 def _safe_name(original: str) -> str:
     """A file name from the student's upload, never a path: the last part, cleaned."""
-    return slug(original.replace("\\", "/").rsplit("/", 1)[-1]) or "file"
+    return slug(original.replace("\\", "/").rsplit("/", 1)[-1], shown=False) or "file"

@@ -59,7 +59,7 @@ from .uploads import (
     size_text,
     upload_tree,
 )
-from .valid_text import valid
+from .valid_text import inked, lookalikes_written, valid
 
 METADATA = "submission_metadata.yml"
 MAX_METADATA_BYTES = 16 * MiB
@@ -105,15 +105,32 @@ _DEVICES = {"con", "prn", "aux", "nul"} | {f"{d}{i}" for d in ("com", "lpt") for
 MAX_FOLDER_BYTES = 200
 
 
-def slug(name: str) -> str:
+def slug(name: str, *, shown: bool = True) -> str:
     """A folder name for a submission: unicode kept (undecodable bytes read as valid_text says),
-    separators, dots at the ends, controls not, at most MAX_FOLDER_BYTES long."""
+    separators, dots at the ends, controls not, at most MAX_FOLDER_BYTES long. A character with
+    no ink, a letter passing for another script's within a word (`Bоb`, its `о` Cyrillic) and a
+    space drawn as a plain one are written as their code points (`folder_spelling`), unless not
+    `shown`: a file's name in an upload, which the exercises are matched by (`exercise1.py`
+    and a no-break space is exercise1.py, `exercise_names.match_name`)."""
     name = unicodedata.normalize("NFC", valid(str(name)))
+    if shown:
+        name = inked(lookalikes_written(name, folder_spelling), folder_spelling)
     cleaned = re.sub(r"[/\\\x00-\x1f\x7f:*?\"<>|]", "_", name).strip(" .")[:120]
     cleaned = cleaned.encode()[:MAX_FOLDER_BYTES].decode(errors="ignore").strip(" .")
     if cleaned.split(".")[0].casefold() in _DEVICES:
         cleaned = "_" + cleaned
     return cleaned or "submission"
+
+
+def folder_spelling(c: str) -> str:
+    """An inkless character (`valid_text.inked`), or a lookalike letter or space
+    (`valid_text.lookalikes_written`), in a folder's name: `{U+200B}`. Kept as it was,
+    `Bo\\u200bb/` and `Bob/` read as one name in `ls` and a file manager, and `\\u202eecilA/` as
+    Alice's; the pages' `\\u200b` cannot stand there (Windows reads a backslash as a separator).
+    A brace without a comma is no pattern to a shell, so a path the terminal prints still
+    pastes; a name written so by the student gets the same folder and `assign_folders` tells the
+    two apart."""
+    return f"{{U+{ord(c):04X}}}"
 
 
 def assign_folders(subs: list[Submission], reserved: set[str] = frozenset()) -> None:
@@ -171,9 +188,11 @@ def _say_sources(same: list[Submission]) -> None:
 
 def upload_words(sub: Submission) -> str:
     """Where a submission was read from, as a TA finds it in the input: `the folder carol/`,
-    `the zip carol.zip`, `the notebook carol.ipynb` (its entry at the top of PATH)."""
+    `the zip carol.zip`, `the notebook carol.ipynb` (its entry at the top of PATH), its inkless
+    characters written as escapes (`valid_text.inked`) as the row's own name is: it tells apart
+    uploads read under one name, and `Bo\\u200bb/` read as `Bob/` on the page."""
     source = sub.source or sub.name
-    name = source.rstrip("/").rsplit("/", 1)[-1]
+    name = inked(source.rstrip("/").rsplit("/", 1)[-1])
     if source.endswith("/"):
         return f"the folder {name}/"
     kind = {".zip": "zip", ".ipynb": "notebook"}.get(Path(name).suffix.casefold(), "upload")
@@ -629,7 +648,8 @@ def _folder_of_submissions(inp: Input, root: Entry, name: str) -> list[Submissio
 def _flag_copy_numbers(subs: list[Submission]) -> None:
     """Put on the TA's list each upload whose name is another's with a browser's copy number
     (`carol (1).zip` beside `carol.zip`: one file downloaded twice): they were two students'
-    rows in grades.csv without a word, one of them a copy or an older upload of the other."""
+    rows in grades.csv without a word, one of them a copy or an older upload of the other.
+    Each is named as its row is, inkless characters as escapes (`valid_text.inked`)."""
     names = {s.name.casefold(): s.name for s in subs}
     for s in subs:
         m = BROWSER_COPY.fullmatch(s.name)
@@ -637,9 +657,9 @@ def _flag_copy_numbers(subs: list[Submission]) -> None:
         if first is None:
             continue
         reason = (
-            f"{s.name} and {first} read as two students' uploads, but {m['n']} is how a browser "
-            "names a second download of one file: if they are one student's, keep the one "
-            "meant and grade again"
+            f"{inked(s.name)} and {inked(first)} read as two students' uploads, but {m['n']} is "
+            "how a browser names a second download of one file: if they are one student's, keep "
+            "the one meant and grade again"
         )
         for flagged in (s, next(t for t in subs if t.name == first)):
             flagged.review.append({"flag": "download", "reason": reason})
@@ -652,9 +672,9 @@ BROWSER_COPY = re.compile(r"(?P<base>.+?) ?(?P<n>\(\d{1,3}\))")
 def _loose_flag(name: str) -> dict:
     return {
         "flag": "download",
-        "reason": f"{name} sat at the top of the class folder beside the students' folders and "
-        "zips, and is graded as a student's upload; if it is not one (your own copy of the "
-        "notebook), leave its row out, or move it out of the folder and grade again",
+        "reason": f"{inked(name)} sat at the top of the class folder beside the students' "
+        "folders and zips, and is graded as a student's upload; if it is not one (your own copy "
+        "of the notebook), leave its row out, or move it out of the folder and grade again",
     }
 
 

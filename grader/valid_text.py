@@ -24,7 +24,10 @@ way `repr` shows it; `bidi_inert` does the same for the few characters that can 
 end of the text they sit in when a page shows that text apart from its surroundings
 (`report.render`'s `isolate`), and for the combining marks past the first few stacked on one
 letter, whose ink reaches past the line. `inked` writes as escapes the characters with no ink
-(a zero-width space, a right-to-left mark), where a reader tells people apart by a name.
+(a zero-width space, a right-to-left mark), where a reader tells people apart by a name;
+`mixed_scripts` and `spacing_doubts` find the letters and spaces that let a name pass for another
+in plain sight (`Bоb`, its `о` Cyrillic; a no-break space), which the TA's list names and a
+folder's name writes out (`lookalikes_written`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 _LONE = re.compile("[\ud800-\udfff]+")
@@ -217,15 +223,94 @@ def inkless(text: str) -> list[str]:
     return list(dict.fromkeys(c for i, c in enumerate(text) if _hidden(text, i)))
 
 
-def inked(text: str) -> str:
+def inked(text: str, written: Callable[[str], str] = _code_point) -> str:
     """`text` with each inkless character written as its escape (`\\u200b`), as `repr` writes
     the unprintable ones: for a person's name, email or id where a reader tells people apart by
-    it, so `Bob` and `Bo\\u200bb` never read as one name, nor `\\u202eecilA` as another."""
+    it, so `Bob` and `Bo\\u200bb` never read as one name, nor `\\u202eecilA` as another.
+    `written` gives another spelling where a backslash cannot stand (a folder's name)."""
     if not inkless(text):
         return text
-    return "".join(_code_point(c) if _hidden(text, i) else c for i, c in enumerate(text))
+    return "".join(written(c) if _hidden(text, i) else c for i, c in enumerate(text))
 
 
 def code_point_name(c: str) -> str:
     """ "U+200B ZERO WIDTH SPACE": a character as a TA can look it up."""
     return f"U+{ord(c):04X} {unicodedata.name(c, '')}".rstrip()
+
+
+# The scripts whose letters pass for one another's: a Cyrillic `а` or `о` and a Greek `ο` are
+# drawn as the Latin letters, and Armenian, Cherokee and Coptic hold more. A word mixing two of
+# them is the classic lookalike of a classmate's name (`Bоb`, its `о` Cyrillic). Other mixes
+# within a word are how a script is written (a Japanese name's kanji and kana, Korean's hangul
+# and hanja) and are none of these; a Latin initial beside such a name is a word of its own.
+_LOOKALIKE_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC", "ARMENIAN", "CHEROKEE", "COPTIC")
+
+
+@lru_cache(maxsize=4096)  # a class's names use a few hundred letters; a name's each is looked up
+def _script(c: str) -> str:
+    """Which of _LOOKALIKE_SCRIPTS the letter `c` is written in (its Unicode name says:
+    `CYRILLIC SMALL LETTER O`, `FULLWIDTH LATIN CAPITAL LETTER A`), else ''."""
+    if not unicodedata.category(c).startswith("L"):
+        return ""
+    return next((w for w in unicodedata.name(c, "").split() if w in _LOOKALIKE_SCRIPTS), "")
+
+
+def mixed_scripts(text: str) -> tuple[list[str], list[str]]:
+    """The scripts of _LOOKALIKE_SCRIPTS mixed within one word of `text`, the word's most used
+    first, and the letters of the others, each once, in the order they come: (["LATIN",
+    "CYRILLIC"], ["о"]) for `Bоb`. ([], []) for a word in one script."""
+    if text.isascii():
+        return [], []
+    scripts: dict[str, int] = {}
+    odd: list[str] = []
+    for word in text.split():
+        letters = [(c, s) for c in word if (s := _script(c))]
+        counts = Counter(s for _, s in letters)
+        if len(counts) < 2:
+            continue
+        main = max(counts, key=counts.get)
+        odd += [c for c, s in letters if s != main]
+        for s, n in counts.items():
+            scripts[s] = scripts.get(s, 0) + n
+    ordered = sorted(scripts, key=lambda s: -scripts[s])
+    return ordered, list(dict.fromkeys(odd))
+
+
+# The spaces a page draws as a plain one: the no-break space and its narrow kin, the en, em,
+# thin and hair spaces (Unicode's Zs). The ideographic space U+3000, full-width, is how a
+# Japanese or Chinese name parts its family and given names, and reads as no plain space.
+_PLAIN_LOOKING = frozenset(
+    c for c in map(chr, range(0x3001)) if unicodedata.category(c) == "Zs" and c not in " \u3000"
+)
+
+
+def spacing_doubts(text: str) -> list[str]:
+    """What in the spaces of `text` makes it read as another name on a page, which draws a run
+    of blanks as one and none at either end: `Bob  Smith` and `Bob Smith ` as `Bob Smith`, and
+    `Bob\\u00a0Smith`, a no-break space, as the same whatever the medium. Each a phrase for the
+    TA's list; none for a name spaced plainly, nor for one of blanks alone."""
+    if not text.strip():
+        return []  # no name at all, which the lists say in their own words
+    doubts = []
+    odd = list(dict.fromkeys(c for c in text if c in _PLAIN_LOOKING))
+    if odd:
+        doubts.append(f"spaces other than the plain one ({', '.join(map(code_point_name, odd))})")
+    if re.search(r"\s\s", text):
+        doubts.append("blanks in a row")
+    if text != text.strip():
+        doubts.append("blanks at an end")
+    return doubts
+
+
+def lookalikes_written(text: str, written: Callable[[str], str]) -> str:
+    """`text` with what `field_doubts`'s readers cannot see written by `written`: in each word
+    mixing lookalike scripts (`mixed_scripts`) the letters of its less used ones, and each space
+    drawn as a plain one (`spacing_doubts`). For a folder's name, where `ls` showed `Bоb/`, its
+    `о` Cyrillic, as a second `Bob/`."""
+    if text.isascii():
+        return text
+    out = []
+    for part in re.split(r"(\s+)", text):
+        odd = mixed_scripts(part)[1] if part and not part.isspace() else _PLAIN_LOOKING
+        out.append("".join(written(c) if c in odd else c for c in part))
+    return "".join(out)

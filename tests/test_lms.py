@@ -76,6 +76,22 @@ def test_canvas_download(tmp_path):
     assert subs["ngkim (350001)"][1]["exercise3"] == b"# kim\n"
 
 
+def test_a_canvas_file_name_keeps_its_spaces_as_the_exercises_are_matched(tmp_path):
+    """Report folders write a no-break space or a zero-width space as its code point; a file's
+    name in a download is matched to an exercise as given: `exercise1.py` and a no-break space
+    was read as exercise1.py, and then as `exercise1.py{U+00A0}`, scoring 0."""
+    root = write(
+        tmp_path / "submissions",
+        {
+            "smithbob_340934_208490284_exercise1.py\u00a0": b"# bob\n",
+            "smithbob_340934_208490284_exercise2.py": EX2,
+        },
+    )
+    [(_, files, notes)] = found(root, tmp_path).values()
+    assert files["exercise1"] == b"# bob\n"
+    assert "graded exercise1.py\u00a0 as exercise1.py" in notes
+
+
 def test_moodle_download_in_folders_and_flat(tmp_path):
     folders = write(
         tmp_path / "moodle",

@@ -684,6 +684,82 @@ def test_a_joiner_that_spells_a_word_is_no_invisible_character():
     assert inked("\u0416\u200d\u0416") == "\u0416\\u200d\u0416"  # Cyrillic needs none
 
 
+def test_names_passing_for_a_classmates_by_lookalike_letters_or_spaces_need_a_look():
+    """`Bоb` (its `о` Cyrillic), `Αlice` (its `Α` Greek), `Bob\\u00a0Smith` (a no-break space),
+    `Bob  Smith` and `Bob Smith ` read as Bob's or Alice's name on every page and in a
+    spreadsheet, and none was on the TA's list: each is now, naming what was found. A name
+    wholly in one script, or whose scripts are words apart, is not."""
+
+    def look(name: str, email: str = "x@x.edu") -> list[str]:
+        return attention({"items": [], "student": {"name": name, "email": email}})
+
+    [cyrillic] = look("B\u043eb")
+    assert cyrillic.startswith(
+        "the name 'B\u043eb' mixes Latin and Cyrillic letters in one word (\u043e U+043E "
+        "CYRILLIC SMALL LETTER O) and may pass for another student's: check in the LMS"
+    )
+    assert "mixes Latin and Greek letters in one word (\u0391 U+0391 GREEK" in look("\u0391lice")[0]
+    [email] = look("Bob", "b\u043eb@x.edu")
+    assert email.startswith("the email 'b\u043eb@x.edu' mixes Latin and Cyrillic letters")
+    assert (
+        "holds spaces other than the plain one (U+00A0 NO-BREAK SPACE) and may"
+        in (look("Bob\u00a0Smith")[0])
+    )
+    assert "'Bob  Smith' holds blanks in a row and may" in look("Bob  Smith")[0]
+    assert "'Bob Smith ' holds blanks at an end and may" in look("Bob Smith ")[0]
+    both = look("B\u200b\u043eb")[0]
+    assert "holds invisible characters (U+200B ZERO WIDTH SPACE), mixes Latin and Cyrillic" in both
+    for fine in (
+        "Bob Smith",
+        "\u0418\u0432\u0430\u043d \u041f\u0435\u0442\u0440\u043e\u0432",  # Cyrillic alone
+        "\u0391\u03bb\u03ad\u03be\u03b7\u03c2",  # Greek alone
+        "\u5c71\u7530\u305f\u308d\u3046",  # kanji and kana in one word
+        "J. \u5c71\u7530",  # a Latin initial, a word apart
+        "\u5c71\u7530\u3000\u592a\u90ce",  # an ideographic space parting the names
+        "Zo\u00eb Mart\u00edn",
+    ):
+        assert look(fine) == [], fine
+
+
+def test_a_plain_folders_upload_named_as_a_classmates_needs_a_look():
+    """In a plain folder of uploads the folder's name is who the row is (grades.csv's
+    `submission` cell, no name or email beside it): `Bo\\u200bb/` beside `Bob/` showed with its
+    escape on the page and was on no list. It is now; an LMS's `Name (id)` is said once, by the
+    person's own line."""
+    plain = {"submission": "Bo\u200bb", "items": [], "student": {}}
+    assert attention(plain) == [
+        "the submission's name 'Bo\\u200bb' holds invisible characters (U+200B ZERO WIDTH "
+        "SPACE) and may pass for another submission's: check whose upload this is (grades.csv "
+        "keeps it as given)"
+    ]
+    lms = {"submission": "B\u043eb (1004)", "items": [], "student": {"name": "B\u043eb"}}
+    [line] = attention(lms)
+    assert line.startswith("the name 'B\u043eb' mixes Latin and Cyrillic letters")
+    assert attention({"submission": "Bob", "items": [], "student": {}}) == []
+
+
+def test_the_report_says_why_its_names_put_it_on_the_list(tmp_path):
+    """The list's link for `the name 'B\\u043eb' mixes Latin and Cyrillic letters` opened a
+    report whose "needs a look" box said nothing of it, and whose header showed the name as
+    Bob's: the box now gives the list's line. The student's copy, which gives no reason of the
+    TA's list, leaves it out."""
+    result = {
+        "submission": "submission_1",
+        "score": 1.0,
+        "max_score": 2.0,
+        "files": {"exercise1": "submitted"},
+        "items": [],
+        "student": {"name": "B\u043eb", "email": "bob@x.edu"},
+    }
+    write_submission_report(result, tmp_path)
+    write_student_report(result, tmp_path)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    [box] = re.findall(r'<div class="banner note" id="review">(.*?)</div>', html, re.S)
+    text = unescape(re.sub(r"<[^>]+>", "", box))
+    assert "the name 'B\u043eb' mixes Latin and Cyrillic letters in one word" in text
+    assert "mixes Latin" not in (tmp_path / "student-report.html").read_text(encoding="utf-8")
+
+
 def _longest_run_of_marks(text: str) -> int:
     import unicodedata
 
@@ -1025,6 +1101,20 @@ def test_the_summary_names_reports_an_earlier_run_left_beside_it(tmp_path):
     assert not Tags((tmp_path / "summary.html").read_text(encoding="utf-8")).find(
         "p", id="earlier-reports"
     )
+
+
+def test_the_summary_names_an_earlier_runs_reports_as_it_names_its_rows(tmp_path):
+    """An earlier run's folder `Bo\\u200bb` (written before folder names showed their inkless
+    characters) was named in the page's note on earlier reports as `Bob`, the name of a row of
+    this run, while the rows themselves showed such a name with its escape."""
+    (tmp_path / "Bo\u200bb").mkdir()
+    (tmp_path / "Bo\u200bb" / "report.html").write_text("last week's")
+    result = {"submission": "Bob", "score": 1.0, "max_score": 2.0, "student": {"name": "Bob"}}
+    write_batch_reports([result], tmp_path, ["Bob"])
+    page = (tmp_path / "summary.html").read_text(encoding="utf-8")
+    [note] = re.findall(r'<p class="warn" id="earlier-reports">(.*?)</p>', page, re.S)
+    assert "did not read (<bdi>Bo\\u200bb</bdi>)" in note
+    assert INKLESS.findall(note) == []
 
 
 def test_empty_batch_still_writes_every_file(tmp_path):

@@ -1143,6 +1143,74 @@ def test_names_become_safe_folder_names(name, folder):
     assert slug(name) == folder
 
 
+def test_a_folder_name_shows_the_characters_a_name_hides():
+    """`Bo\\u200bb` (a zero-width space) got a folder that `ls` and a file manager showed as
+    Bob's, and `\\u202eecilA` (a right-to-left override) one shown as Alice's: each character with
+    no ink is written as its code point. A name written so by hand still gets a folder of its
+    own, and a name without such characters (a Persian non-joiner spelling a word included)
+    keeps the folder an earlier run gave it."""
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647"
+    names = ["Bob", "Bo\u200bb", "\u202eecilA", "Bo{U+200B}b", "bo\u200bB", "zoë", persian]
+    subs = [Submission(n, {}) for n in names]
+    assign_folders(subs)
+    assert [s.folder for s in subs] == [
+        "Bob",
+        "Bo{U+200B}b",
+        "{U+202E}ecilA",
+        "Bo{U+200B}b (2)",
+        "bo{U+200B}B (3)",
+        "zoë",
+        persian,
+    ]
+    assert slug("\u2066Bob\u3164\u2069") == "{U+2066}Bob{U+3164}{U+2069}"
+
+
+def test_uploads_read_under_one_name_are_said_with_their_invisible_characters():
+    """A folder `Bo\\u200bb/` and a zip `Bo{U+200B}b.zip` get one folder's name, and the TA's
+    list said `this row is the folder Bob/`, its zero-width space unseen on the page, beside a
+    zip whose name shows it: each upload is now named with its escape, as the row's own name."""
+    subs = [Submission("Bo\u200bb", {}, source="Bo\u200bb/"), Submission("Bo{U+200B}b", {})]
+    subs[1].source = "Bo{U+200B}b.zip"
+    assign_folders(subs)
+    assert [s.folder for s in subs] == ["Bo{U+200B}b", "Bo{U+200B}b (2)"]
+    reason = subs[0].review[0]["reason"]
+    assert reason.startswith("this row is the folder Bo\\u200bb/; the zip Bo{U+200B}b.zip (graded")
+    assert "the folder Bo\\u200bb/ (graded as Bo{U+200B}b) has its name" in subs[1].notes[0]
+
+
+def test_a_browsers_copy_number_is_said_with_the_names_invisible_characters(tmp_path):
+    """`Bo\\u200bb (1)/` beside `Bo\\u200bb/` (one download saved twice) put both on the TA's
+    list as `Bob (1) and Bob read as two students' uploads`, the zero-width space unseen on the
+    page beside the rows, which show it: the reason names them as the rows do."""
+    root = tree(
+        tmp_path / "class",
+        {"Bo\u200bb/exercise1.py": "a\n", "Bo\u200bb (1)/exercise1.py": "b\n", "al/x.py": ""},
+    )
+    subs, _ = discover(root, FILES)
+    [reason] = {f["reason"] for s in subs for f in s.review if f["flag"] == "download"}
+    assert reason.startswith("Bo\\u200bb (1) and Bo\\u200bb read as two students' uploads")
+
+
+def test_a_folder_name_shows_the_letters_and_spaces_passing_for_a_classmates():
+    """`B\\u043eb/` (its `\\u043e` Cyrillic) and `Bob\\u00a0Smith/` (a no-break space) showed
+    in `ls` as `Bob/` and `Bob Smith/`: a letter of a script mixed into a word of another and a
+    space drawn as a plain one are written as their code points. A name in one script, or whose
+    scripts are words apart, keeps its folder; so does the ideographic space parting a Japanese
+    name."""
+    assert slug("B\u043eb") == "B{U+043E}b"
+    assert slug("\u0391lice") == "{U+0391}lice"
+    assert slug("Bob\u00a0Smith") == "Bob{U+00A0}Smith"
+    assert slug("B\u043eb \u0418\u0432\u043e") == "B{U+043E}b \u0418\u0432\u043e"
+    for fine in (
+        "\u0418\u0432\u0430\u043d \u041f\u0435\u0442\u0440\u043e\u0432",
+        "\u5c71\u7530\u305f\u308d\u3046",
+        "\u5c71\u7530\u3000\u592a\u90ce",
+        "J. \u5c71\u7530",
+        "Bob  Smith",
+    ):
+        assert slug(fine) == fine
+
+
 def test_every_output_folder_is_unique_and_never_a_batch_file():
     subs = [
         Submission(n, {}) for n in ("bob", "bob (2)", "bob", "Grades.csv", "summary.json", "BOB")

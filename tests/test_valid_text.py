@@ -7,7 +7,7 @@ import json
 import pytest
 
 from grader.report.render import write_atomic
-from grader.valid_text import valid, valid_json
+from grader.valid_text import spacing_doubts, valid, valid_json
 
 
 def test_escaped_bytes_are_read_as_windows_1252():
@@ -54,3 +54,10 @@ def test_every_file_is_written_whatever_its_text_holds(tmp_path):
     """The last resort: a text that reaches the writer with a lone surrogate is written valid."""
     path = write_atomic(tmp_path / "grades.csv", "name\nJ\udcfcrgen,\ud800\n")
     assert path.read_bytes().decode("utf-8") == "name\nJürgen,\ufffd\n"
+
+
+def test_spacing_doubts_leave_a_name_of_blanks_to_the_lists_own_words():
+    """A field of blanks alone is no name at all, which the lists already say (`–`), not a name
+    passing for another; a name with a blank at its end is one."""
+    assert spacing_doubts("   ") == []
+    assert spacing_doubts("Bob ") == ["blanks at an end"]
