@@ -822,6 +822,33 @@ def test_a_missing_bubblewrap_is_reported_with_the_package_to_install(tmp_path, 
     assert isolation.MISSING["files"] in iso.notes and isolation.MISSING["network"] in iso.notes
 
 
+@pytest.mark.parametrize(
+    "ways_in, hide, reason",
+    [
+        ({}, OSError(1, "Operation not permitted"), "this machine refused the user namespace"),
+        ({"/root/.pyenv": 5}, None, "lies behind a folder closed to student uids (/root/.pyenv)"),
+    ],
+    ids=["namespace refused", "python walled off"],
+)
+def test_a_proc_left_as_it_is_is_said_with_its_reason(ways_in, hide, reason, monkeypatch):
+    """Where a student process keeps the machine's /proc (Docker's default seccomp profile
+    refuses the user namespace that empties it; a Python behind a folder closed to student
+    uids is reached through /proc/self/fd), the result said only that the namespace was
+    refused, even where it was not: a TA could not tell what to change. It names the reason."""
+    zygote = _zygote_module()
+
+    def refused(before: int) -> None:
+        raise hide
+
+    monkeypatch.setattr(zygote.confine, "hide_processes", refused)
+    why = zygote._hide_others(ways_in)
+    assert reason in why
+    iso = isolation.Isolation(bubblewrap=False, network="", filesystem="", user="")
+    iso.observe({"landlock": "ABI 7", "seccomp": "on", "proc_empty": False, "proc_error": why}, "")
+    assert isolation.MISSING["exchange"] in iso.notes
+    assert f"/proc is not emptied for student processes here: {why}" in iso.notes
+
+
 @pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
 def test_no_note_asks_to_install_what_is_installed(bubblewrap) -> None:
     zygote = Zygote(FAST, isolation.detect(allow_bubblewrap=bubblewrap))
@@ -1086,9 +1113,45 @@ DOCKER_CAPS = (
 )
 
 
+# Docker's default seccomp profile, as it stands without CAP_SYS_ADMIN, in a process that then
+# runs the command given: `unshare` refused, `clone` refused any new namespace, `clone3` unknown
+# (ENOSYS, so the C library falls back to `clone`). x86_64's numbers: unshare 272, clone 56,
+# clone3 435; `clone`'s flags are its first argument (offset 16 of seccomp's data).
+DOCKER_SECCOMP = """
+import ctypes, os, struct, sys
+ALLOW, EPERM, ENOSYS = 0x7FFF0000, 0x00050000 | 1, 0x00050000 | 38
+NEW_NAMESPACES = 0x7E020000  # CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET
+def op(code, k, jt=0, jf=0):
+    return struct.pack("HBBI", code, jt, jf, k)
+LOAD, JEQ, JSET, RET = 0x20, 0x15, 0x45, 0x06
+program = b"".join([
+    op(LOAD, 4), op(JEQ, 0xC000003E, 1, 0), op(RET, ALLOW),  # another architecture: as is
+    op(LOAD, 0), op(JEQ, 435, 0, 1), op(RET, ENOSYS),
+    op(JEQ, 272, 3, 0), op(JEQ, 56, 0, 3),
+    op(LOAD, 16), op(JSET, NEW_NAMESPACES, 0, 1), op(RET, EPERM), op(RET, ALLOW),
+])
+class Fprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+libc = ctypes.CDLL(None, use_errno=True)
+fprog = Fprog(len(program) // 8, program)
+if libc.prctl(38, 1, 0, 0, 0) or libc.prctl(22, 2, ctypes.byref(fprog), 0, 0):
+    sys.exit("seccomp: " + os.strerror(ctypes.get_errno()))
+os.execvp(sys.argv[1], sys.argv[1:])
+"""
+
+
 @as_root
-def test_a_docker_like_container_gives_the_same_verdicts_and_a_true_note(tmp_path) -> None:
+@pytest.mark.parametrize("namespaces", ["allowed", "refused by Docker's seccomp profile"])
+def test_a_docker_like_container_gives_the_same_verdicts_and_a_true_note(
+    tmp_path, namespaces
+) -> None:
+    """Gradescope runs the grader as root in a Docker container: no CAP_SYS_ADMIN, so
+    bubblewrap is refused, and Docker's default seccomp profile refuses the user namespace in
+    which a student process would empty its /proc (confine.hide_processes). The verdicts must
+    be the same as outside, and the note must say which promise is then not kept (student
+    processes could pass data through what /proc shows) rather than claim it."""
     import json
+    import platform
     import shutil
 
     from grader.pipeline import Grader
@@ -1096,12 +1159,16 @@ def test_a_docker_like_container_gives_the_same_verdicts_and_a_true_note(tmp_pat
 
     if shutil.which("setpriv") is None or shutil.which("bwrap") is None:
         pytest.skip("needs setpriv and bubblewrap")
+    refused = namespaces != "allowed"
+    if refused and platform.machine() != "x86_64":
+        pytest.skip("the filter's system call numbers are x86_64's")
     files = _statistics_inside_a_function()
     (tmp_path / "in").mkdir()
     for name, data in files.items():
         (tmp_path / "in" / f"{name}.py").write_bytes(data)
     grader_cli = str(Path(sys.executable).parent / "grader")
     contained = [
+        *((sys.executable, "-c", DOCKER_SECCOMP) if refused else ()),
         *("setpriv", f"--bounding-set={DOCKER_CAPS}", "--inh-caps=-all", "--"),
         *(grader_cli, "grade", str(tmp_path / "in"), "--out", str(tmp_path / "out")),
     ]
@@ -1121,6 +1188,14 @@ def test_a_docker_like_container_gives_the_same_verdicts_and_a_true_note(tmp_pat
     assert "installed but this machine refuses" in iso["notes"][0]
     assert "Creating new namespace failed" in iso["notes"][0]
     assert not any("install the" in n for n in iso["notes"])
+    # /proc stays where the machine refuses the namespace, or where Python lies behind a folder
+    # closed to student uids (a pyenv under /root, a clone in a mode-0700 folder), reached
+    # through /proc/self/fd: either way the promise is said to be missing, and why.
+    said = isolation.MISSING["exchange"] in iso["notes"]
+    why = [n for n in iso["notes"] if n.startswith("/proc is not emptied for student processes")]
+    assert said is bool(why) and (said or not refused), iso["notes"]
+    reasons = ("refused the user namespace", "closed to student uids")
+    assert all(any(r in n for r in reasons[not refused :]) for n in why), why
 
 
 def test_a_zygote_removes_the_folders_of_zygotes_killed_outright(tmp_path, monkeypatch):

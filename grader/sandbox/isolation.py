@@ -157,6 +157,10 @@ class Isolation:
         if not self.bubblewrap:
             self.notes.insert(0, bubblewrap_note(self.without_bubblewrap, self._carriers(ll, sc)))
         self.notes += [MISSING[p] for p in MISSING if not self.protects(p)]
+        if not self.protects("exchange") and not self.proc_empty:
+            # The channels through /proc are open for a reason a TA can act on: say which.
+            why = layers.get("proc_error") or "the student process did not say why"
+            self.notes.append(f"/proc is not emptied for student processes here: {why}")
         for key in ("error", "warning"):
             if layers.get(key):
                 self.notes.append(str(layers[key]))
@@ -223,8 +227,8 @@ MISSING = {
     "root): a submission could disrupt the batch",
     "exchange": "student processes of one submission can pass data to each other: through "
     "the count of open files /proc shows of every process it lists, or the machine's count of "
-    "inodes each name looked up in /proc draws from (the machine refused the user namespace "
-    "that empties it; students graded at the same time can too), through files, the page "
+    "inodes each name looked up in /proc draws from (no empty /proc of its own: a note below "
+    "says why; students graded at the same time can too), through files, the page "
     "faults and CPU time /proc shows and the machine's memory "
     "in /proc/meminfo (no Landlock), or the CPU affinity and priority each sets on itself (no "
     "seccomp): e.g. exercise 2 could reuse gradients handed to exercise 1",

@@ -539,12 +539,19 @@ def _hide_others(ways_in: dict[str, int]) -> str:
     count), and exercise 1's process moved it by a chosen thousands (64 descriptors looked up
     again and again) where exercise 2's read it back from its own /proc/self (red team,
     thirty-third session)."""
-    if not confine.LINUX or ways_in:
+    if not confine.LINUX:
         return ""
+    if ways_in:
+        return (
+            "the Python student code runs lies behind a folder closed to student uids ("
+            + ", ".join(sorted(ways_in))
+            + ") and is reached through /proc/self/fd, which an empty /proc would cut off; a "
+            "Python every user may read (under /usr or /opt) lets each process have one"
+        )
     try:
         confine.hide_processes(os.getppid())
     except OSError as e:
-        return f"/proc could not be emptied: {e}"
+        return f"this machine refused the user namespace that empties it ({e})"
     return ""
 
 
