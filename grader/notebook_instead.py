@@ -7,7 +7,8 @@ it and printed `todo` on every row where the grader, given that folder, graded t
 module finds that notebook the same way for every assignment's check; each check says or judges
 it in its own terms (an assignment whose notebook has check cells sends the student there).
 The other way round, .py files holding work are graded and a notebook beside them is not, work
-and all: each check adds the grader's note on it (notebook_left_out).
+and all: each check adds the grader's note on it, and its words on each notebook it refuses
+(notebook_notes).
 It ships in every student bundle (grader/bundle.py's CHECK_CORE): standard library only, beside
 the other shipped modules.
 """
@@ -52,43 +53,48 @@ def notebook_graded_instead(
     upload = read_upload(folder, files, NOTEBOOK_BYTES)
     if not all(is_untouched_stub(data) for data in upload.sources.values()):
         return None
-    return _best_notebook(upload, files, expected)
+    return _best_notebook(upload, files, expected)[0]
 
 
-def notebook_left_out(
+def notebook_notes(
     folder: Path, files: tuple[str, ...], expected: dict[str, frozenset[str]]
-) -> str | None:
-    """The grader's note when it grades the exercise files of `folder` (or of a zip), some
-    holding work, and not a notebook beside them that implements a gradient function. The
-    check judged those files and said nothing of the notebook: exercise 1 started in
-    exercise1.py, exercises 2 and 3 done in the notebook, and the grader's 0 for their
-    untouched stubs was the first word of it. A zip's notebook was never looked for."""
+) -> list[str]:
+    """The grader's notes on the notebooks of `folder` (or of a zip) when it grades the
+    exercise files: each notebook it refuses, in its words (a number longer than Python reads),
+    then, when those files hold work, the note on a notebook beside them that implements a
+    gradient function and is not graded. The check judged the files and said nothing of
+    either: a student whose only notebook the grader refused saw a table of `todo` and no
+    reason; one who started exercise 1 in exercise1.py and did exercises 2 and 3 in the
+    notebook read the grader's 0 for the untouched stubs as its first word of it."""
     upload = read_upload(folder, files, NOTEBOOK_BYTES)
-    if all(is_untouched_stub(data) for data in upload.sources.values()):
-        return None
-    best = _best_notebook(upload, files, expected)
-    if best is None:
-        return None
+    best, refused = _best_notebook(upload, files, expected)
+    if best is None or all(is_untouched_stub(data) for data in upload.sources.values()):
+        return refused
     unread = work_left_in(best.read, files, upload.sources)
-    return py_files_graded_note(upload.sources, best.name, unread)
+    return [*refused, py_files_graded_note(upload.sources, best.name, unread)]
 
 
 def _best_notebook(
     upload: UploadRead, files: tuple[str, ...], expected: dict[str, frozenset[str]]
-) -> GradedNotebook | None:
+) -> tuple[GradedNotebook | None, list[str]]:
     """Of the upload's notebooks implementing a gradient function (choosing.find_notebooks,
-    the grader's rule), the one the grader prefers (notebook.preference); None when none
-    does."""
-    ranked = []
+    the grader's rule), the one the grader prefers (notebook.preference), None when none
+    does; and the grader's words on each it refuses (NotebookError), named by where it sits,
+    as the grader names it."""
+    ranked, refused = [], []
     for where, depth, data in upload.notebooks:
-        name = where.rsplit("/", 1)[-1]
-        read = _read_notebook(data, name, files, expected)
+        try:
+            read = _read_notebook(data, where, files, expected, say=True)
+        except NotebookError as e:
+            refused.append(str(e))
+            continue
         if read is not None and read.implemented:
+            name = where.rsplit("/", 1)[-1]
             ranked.append((preference(read, depth, name), where, read))
     if not ranked:
-        return None
+        return None, refused
     _, where, read = max(ranked, key=lambda r: r[0])
-    return GradedNotebook(where, read)
+    return GradedNotebook(where, read), refused
 
 
 def read_notebook_path(

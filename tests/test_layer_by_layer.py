@@ -858,6 +858,32 @@ def test_the_bundle_check_refuses_a_too_long_number_in_the_graders_words(bundle_
     assert said in done.splitlines(), done
 
 
+def test_the_bundle_check_of_a_folder_says_why_the_grader_skips_its_notebook(
+    bundle_folder, tmp_path
+):
+    """A folder whose layers.py is the untouched stub and whose only notebook holds a
+    5,000-digit number: the grader refuses that notebook in words naming the number and its
+    line, and grades the stub; the bundle's check, run in the folder, skipped the notebook
+    without a word, its table of `todo` the student's only answer."""
+    import shutil
+
+    folder = tmp_path / "mine"
+    shutil.copytree(bundle_folder, folder)
+    text = _notebook_of(SOLUTION).replace(
+        '"metadata": {}', '"metadata": {"n": ' + "7" * 5000 + "}", 1
+    )
+    (folder / "long.ipynb").write_text(text)
+    graded = subprocess.run([sys.executable, "-m", "grader.cli", "check", "-a", "layer-by-layer",
+                             str(folder)], capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    said = next(line for line in graded.stdout.splitlines() if "5000 digits long" in line)
+    assert said.startswith("Note: long.ipynb holds a number 5000 digits long on line 1"), graded
+    done = subprocess.run([sys.executable, "check.py"], cwd=folder, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": ""})  # fmt: skip
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    assert said in done.stdout.splitlines(), done.stdout
+    assert _rows(done.stdout) == _rows(graded.stdout), done.stdout
+
+
 def test_the_lines_left_out_of_a_notebook_are_named_by_both_checks_as_by_the_report(
     bundle_folder, tmp_path
 ):

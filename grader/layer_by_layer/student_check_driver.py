@@ -20,7 +20,7 @@ from pathlib import Path
 from ..grading import make_item
 from ..local_check import LocalSession, checked_folder, work_folder
 from ..notebook import NotebookError
-from ..notebook_instead import notebook_graded_instead, notebook_left_out, read_notebook_path
+from ..notebook_instead import notebook_graded_instead, notebook_notes, read_notebook_path
 from ..student_text import render
 from .cases import cases
 from .judging import judge_module
@@ -104,9 +104,8 @@ def main(folder: str | Path | None = None) -> int:
         graded = notebook_graded_instead(where, FILES, EXPECTED) if where.is_dir() else None
         if graded is None:
             result = check(where)
-            left_out = notebook_left_out(where, FILES, EXPECTED)  # the grader's note on it
-            if left_out:
-                result["student"]["notes"].append(left_out)
+            # The grader's notes on its notebooks: one left out, one it cannot read.
+            result["student"]["notes"] += notebook_notes(where, FILES, EXPECTED)
             print(render(result, where=str(where)))
         else:
             print(
