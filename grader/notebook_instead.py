@@ -28,7 +28,13 @@ from .notebook import (
     read_cells,
     work_left_in,
 )
-from .notebook_json import cells_as_version_4, parse_notebook_json
+from .notebook_json import (
+    cells_as_version_4,
+    no_cells,
+    not_utf8,
+    parse_notebook_json,
+    prepared,
+)
 
 # A notebook larger than the grader reads (its notebook_file.MAX_NOTEBOOK_BYTES) is not read.
 NOTEBOOK_BYTES = 64 << 20
@@ -84,7 +90,7 @@ def _best_notebook(
     ranked, refused = [], []
     for where, depth, data in upload.notebooks:
         try:
-            read = _read_notebook(data, where, files, expected, say=True)
+            read = _read_notebook(data, where, files, expected)
         except NotebookError as e:
             refused.append(str(e))
             continue
@@ -101,37 +107,38 @@ def read_notebook_path(
     path: Path, files: tuple[str, ...], expected: dict[str, frozenset[str]]
 ) -> NotebookRead | None:
     """A notebook's exercise modules, read by the grader's rule (notebook.read_cells); None for
-    a file the check cannot read as one (the grader's reading of the upload says what it
-    makes of it). NotebookError, in the grader's words, for what the grader refuses so (a
-    number longer than Python reads)."""
+    a file the check cannot read (over the grader's size, or gone). NotebookError, in the
+    grader's words, for what the grader refuses so (no JSON, a number longer than Python
+    reads, a version other than 1 to 4)."""
     try:
         if path.stat().st_size > NOTEBOOK_BYTES:
             return None
-        return _read_notebook(path.read_bytes(), path.name, files, expected, say=True)
+        return _read_notebook(path.read_bytes(), path.name, files, expected)
     except OSError:
         return None
 
 
 def _read_notebook(
-    data: bytes,
-    name: str,
-    files: tuple[str, ...],
-    expected: dict[str, frozenset[str]],
-    say: bool = False,
+    data: bytes, name: str, files: tuple[str, ...], expected: dict[str, frozenset[str]]
 ) -> NotebookRead | None:
-    """The notebook's exercise modules as the grader reads them (nbformat 3 upgraded:
-    notebook_json); None for what is no notebook, or, with `say`, NotebookError for what the
-    grader refuses in words."""
+    """The notebook's exercise modules as the grader reads them, with the grader's own code for
+    all but nbformat's upgrade (notebook_json: refused or mended by `prepared`, older versions
+    upgraded by `cells_as_version_4`), what was mended noted as the grader notes it;
+    NotebookError, in the grader's words, for what it refuses. None for what the grader's own
+    reading would fail on unsaid."""
     functions = {f: tuple(sorted(expected[f])) for f in files}
     try:
-        raw = parse_notebook_json(data.decode("utf-8-sig"), name)
-        cells = cells_as_version_4(raw) if isinstance(raw, dict) else None
-        if not isinstance(cells, list):
-            return None
-        return read_cells(cells, name, functions)
-    except NotebookError:
-        if say:
-            raise
-        return None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise NotebookError(not_utf8(name, data, e)) from None
+    raw = parse_notebook_json(text, name)
+    mended = prepared(raw, name)
+    cells = cells_as_version_4(raw)
+    if not isinstance(cells, list):
+        raise NotebookError(no_cells(name))
+    try:
+        read = read_cells([c for c in cells if isinstance(c, dict)], name, functions)
     except (ValueError, AttributeError, RecursionError):
         return None
+    read.notes[:0] = [f"{name}: {why}" for why in mended]
+    return read
