@@ -25,6 +25,7 @@ from pathlib import Path
 from . import export_metadata, notebook_submissions
 from .assignment import command_flag
 from .choosing import (
+    MAX_COPIES_READ,
     MAX_INNER_ZIPS,
     candidates,
     exercise_files,
@@ -251,14 +252,17 @@ def _worked_copies(
     the grader's own process for an upload a few KB zipped. A copy past that is left unjudged:
     the assignment's stubs and a student's work are a few KB each, so only such copies are;
     they are returned second, for the TA's flag to name (left unjudged, they were never said,
-    though one may hold the student's work)."""
+    though one may hold the student's work). So are the copies past the first MAX_COPIES_READ
+    in the grader's order (`choosing._choose`'s, the file graded among the first), unread: a
+    sixth copy holding the student's work raised no flag beside the stub's 0."""
     if chosen is None or not is_untouched_stub(chosen):
         return [], []
+    ranked = sorted(cands, key=lambda c: (c[0], c[1], c[2].path))
     stubs = {chosen: True}  # content -> is an untouched stub
     room = budget.limits.file_bytes  # bytes of copies still to be parsed
     worked: list[str] = []
-    unjudged: list[str] = []
-    for _, _, e in cands[:5]:
+    unjudged = [relative(top, e) for _, _, e in ranked[MAX_COPIES_READ:]]
+    for _, _, e in ranked[:MAX_COPIES_READ]:
         try:
             data = read_capped(e, budget.limits.file_bytes, budget)
         except (UploadError, AmbiguousEntry):
@@ -390,15 +394,16 @@ def _listed(paths: list[str]) -> str:
 
 def _stub_flag(f: str, copies: list[str], unjudged: list[str] = (), most: int = 0) -> dict:
     """The TA's flag for an untouched stub graded beside copies holding work (`copies`), or
-    copies left unjudged past the bytes of copies parsed (`unjudged`, `most` bytes in all)."""
+    copies left unjudged past the copies parsed (`unjudged`: past MAX_COPIES_READ of them, or
+    past `most` bytes in all)."""
     said = []
     if copies:
         said.append(f"{', '.join(copies)} beside it holds work")
     if unjudged:
         said.append(
             f"{_listed(unjudged)} beside it {'was' if len(unjudged) == 1 else 'were'} not "
-            f"looked into (the copies parsed for work hold at most {size_text(most)} in all), "
-            "so may hold work"
+            f"looked into (at most {MAX_COPIES_READ} copies of it, holding at most "
+            f"{size_text(most)} in all, are parsed for work), so may hold work"
         )
     return {
         "flag": "stub_graded",

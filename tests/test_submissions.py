@@ -298,8 +298,28 @@ def test_a_copy_left_unjudged_past_the_bytes_parsed_is_on_the_ta_s_list(tmp_path
     assert flag["flag"] == "stub_graded"
     assert flag["reason"] == (
         "exercise1.py as graded is the untouched stub, and exercise1 (2).py beside it was not "
-        "looked into (the copies parsed for work hold at most 64 KiB in all), so may hold "
-        "work: if that is the student's answer, grade it as exercise1.py"
+        "looked into (at most 5 copies of it, holding at most 64 KiB in all, are parsed for "
+        "work), so may hold work: if that is the student's answer, grade it as exercise1.py"
+    )
+
+
+def test_a_copy_past_the_five_parsed_is_on_the_ta_s_list(tmp_path, monkeypatch):
+    """An untouched stub and five copies: only the first five candidates are parsed for work,
+    so the sixth, holding the student's work, was left unjudged without a flag, the stub graded
+    0. The TA's flag now names it, unparsed."""
+    judged = _stub_judgements(monkeypatch)
+    stub = (ROOT / "assignments" / "backprop-ninja" / "exercise1.py").read_text()
+    files = {"exercise1.py": stub, **{f"exercise1 ({k}).py": stub for k in range(1, 4)}}
+    files |= {"exercise1 (4).py": stub + "\n", "old/exercise1 (5).py": solution("exercise1")}
+    [sub], _ = discover(tree(tmp_path / "a", files), FILES)
+    assert sub.files["exercise1"] == stub.encode()
+    assert len(judged) == 2  # the stub, and the copy a line longer: no more parsed than before
+    (flag,) = sub.review
+    assert flag["flag"] == "stub_graded"
+    assert flag["reason"] == (
+        "exercise1.py as graded is the untouched stub, and old/exercise1 (5).py beside it was "
+        "not looked into (at most 5 copies of it, holding at most 256 KiB in all, are parsed for "
+        "work), so may hold work: if that is the student's answer, grade it as exercise1.py"
     )
 
 
