@@ -225,6 +225,7 @@ def read_tree(
             if copies or unjudged[f]
         ]
         review += _shut_zip_flags(top, files, contents, budget.limits, stack)
+    review += _opened_zip_flags(top)
     note_missing(top, files, found, contents, absent, budget)
     return Submission(
         name,
@@ -384,6 +385,31 @@ def _unlisted_zip_flag(zip_path: str, what: str) -> dict:
         "reason": f"{zip_path} was not opened (every exercise file was found outside it), and it "
         f"{what}; another zip tool may read it otherwise: open it with one, and if it holds "
         "the student's work, grade that on its own",
+    }
+
+
+def _opened_zip_flags(top: Entry) -> list[dict]:
+    """A flag for the TA per zip the grader opened (to look for an exercise file) of which it
+    read no file: one that could not be read, or that lists none. The student's note alone
+    said so, where the same zip left shut is on the TA's list (`_unlisted_zip_flag`), and
+    another zip tool may read the student's work in it."""
+    flags = []
+    for e in top.walk():
+        if e.kind != "file" or not e.opened:
+            continue
+        if e.unreadable:
+            flags.append(_opened_zip_flag(relative(top, e), f"could not be read: {e.unreadable}"))
+        elif not any(inner.kind == "file" for inner in e.walk()):
+            flags.append(_opened_zip_flag(relative(top, e), "lists no file as the grader reads it"))
+    return flags
+
+
+def _opened_zip_flag(zip_path: str, what: str) -> dict:
+    return {
+        "flag": "zip_unopened",
+        "reason": f"{zip_path} was opened to look for exercise files, and it {what}; another "
+        "zip tool may read it otherwise: open it with one, and if it holds the student's work, "
+        "grade that on its own",
     }
 
 

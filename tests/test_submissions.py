@@ -991,6 +991,38 @@ def test_a_zip_inside_a_zip_left_shut_that_reads_as_empty_or_not_at_all_is_on_th
     assert says in flag, flag
 
 
+@pytest.mark.parametrize(
+    ("inner", "says"),
+    [
+        (fake_end(zip_bytes({"exercise1.py": "def newer(): pass\n"})), "lists no file"),
+        (zip_bytes({}), "lists no file"),
+        (b"PK\x03\x04 cut short", "could not be read: {zip} is not a readable zip"),
+    ],
+    ids=["fake-end-record", "empty", "unreadable"],
+)
+@pytest.mark.parametrize("where", ["final.zip", "hw.zip/final.zip"])
+def test_a_zip_opened_that_reads_as_empty_or_not_at_all_is_on_the_tas_list(
+    tmp_path, inner, says, where
+):
+    """A zip the grader opened to look for a missing exercise (beside the others, or inside a
+    zip it opened) that cannot be read, or lists no file, was said in a note to the student
+    alone: the TA's list, which names such a zip left shut, said nothing, though another zip
+    tool may read the student's work in it. Every such zip the grader meets is on the list."""
+    top = {"exercise2.py": "two\n", "exercise3.py": "three\n"}
+    root = tree(tmp_path / "stu", top)
+    if where == "final.zip":
+        (root / "final.zip").write_bytes(inner)
+    else:
+        (root / "hw.zip").write_bytes(zip_bytes({"final.zip": inner}))
+    sub = read_submission(root, "stu", FILES)
+    assert sub.files["exercise1"] is None
+    (flag,) = [f["reason"] for f in sub.review if f["flag"] == "zip_unopened"]
+    assert flag.startswith(
+        f"{where} was opened to look for exercise files, and it " + says.format(zip=where)
+    ), flag
+    assert "another zip tool may read it otherwise: open it with one" in flag
+
+
 def test_a_file_read_from_a_zip_is_said_once(tmp_path):
     """Each file of a zip was said twice, "read exercise1.py from the zip hw.zip" beside "found
     exercise1.py in hw.zip/"; a subfolder inside it is still named."""
