@@ -18,9 +18,16 @@ from .notebook import (
     NotebookRead,
     read_cells,
 )
-from .notebook_json import no_cells, not_utf8, parse_notebook_json, prepared, too_deep
+from .notebook_json import (
+    MAX_NOTEBOOK_BYTES,
+    no_cells,
+    not_utf8,
+    parse_notebook_json,
+    prepared,
+    too_deep,
+    too_large,
+)
 
-MAX_NOTEBOOK_BYTES = 64 << 20  # image outputs make notebooks big; the code in them is small
 # What reading a notebook may cost, whatever its bytes. nbformat makes every JSON object or list
 # a NotebookNode of ~500 bytes: 3 bytes of `{},` cost 500 of memory (12 MB of them, 2.4 GB), so
 # the byte limit alone does not bound memory. The lecture's notebooks hold at most 400 objects and
@@ -63,14 +70,6 @@ def read_notebook(
     read = read_cells(cells_of(data, name, mended, parts), name, functions, allowance)
     read.notes[:0] = mended
     return read
-
-
-def too_large(name: str) -> NotebookError:
-    """A notebook over MAX_NOTEBOOK_BYTES: what makes one that large is its outputs (images)."""
-    return NotebookError(
-        f"{name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB: clear its outputs "
-        "(Edit > Clear all outputs), save, and submit it again"
-    )
 
 
 def cells_of(

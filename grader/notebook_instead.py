@@ -29,15 +29,17 @@ from .notebook import (
     work_left_in,
 )
 from .notebook_json import (
+    MAX_NOTEBOOK_BYTES,
     cells_as_version_4,
     no_cells,
     not_utf8,
     parse_notebook_json,
     prepared,
+    too_large,
 )
 
-# A notebook larger than the grader reads (its notebook_file.MAX_NOTEBOOK_BYTES) is not read.
-NOTEBOOK_BYTES = 64 << 20
+# A notebook larger than the grader reads is not read, and the grader's words say so.
+NOTEBOOK_BYTES = MAX_NOTEBOOK_BYTES
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ def _best_notebook(
     ranked, refused = [], []
     for where, depth, data in upload.notebooks:
         try:
+            if data is None:
+                raise too_large(where)
             read = _read_notebook(data, where, files, expected)
         except NotebookError as e:
             refused.append(str(e))

@@ -22,6 +22,19 @@ import sys
 from .notebook import NotebookError, cells_named
 from .student_text import wide_text
 
+# The largest notebook the grader reads (image outputs make notebooks big; the code in them is
+# small), and the bundle's check with it.
+MAX_NOTEBOOK_BYTES = 64 << 20
+
+
+def too_large(name: str) -> NotebookError:
+    """A notebook over MAX_NOTEBOOK_BYTES: what makes one that large is its outputs (images).
+    The grader's words, and the check's: it skipped such a notebook of a folder unsaid."""
+    return NotebookError(
+        f"{name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB: clear its outputs "
+        "(Edit > Clear all outputs), save, and submit it again"
+    )
+
 
 class LongNumber(Exception):  # noqa: N818 - not a ValueError: nbformat's reading re-raises those
     """A JSON integer longer than Python reads (`int`'s limit on digits, 4,300 by default)."""
