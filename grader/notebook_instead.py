@@ -15,6 +15,7 @@ the other shipped modules.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +52,7 @@ class GradedNotebook:
 
 
 def notebook_graded_instead(
-    folder: Path, files: tuple[str, ...], expected: dict[str, frozenset[str]]
+    folder: Path, files: tuple[str, ...], expected: dict[str, Collection[str]]
 ) -> GradedNotebook | None:
     """The notebook the grader would grade instead of `folder`'s exercise files (or a zip's):
     when every exercise file found holds no work and a notebook of the upload implements a
@@ -65,7 +66,7 @@ def notebook_graded_instead(
 
 
 def notebook_notes(
-    folder: Path, files: tuple[str, ...], expected: dict[str, frozenset[str]]
+    folder: Path, files: tuple[str, ...], expected: dict[str, Collection[str]]
 ) -> list[str]:
     """The grader's notes on the notebooks of `folder` (or of a zip) when it grades the
     exercise files: each notebook it refuses, in its words (a number longer than Python reads),
@@ -83,7 +84,7 @@ def notebook_notes(
 
 
 def _best_notebook(
-    upload: UploadRead, files: tuple[str, ...], expected: dict[str, frozenset[str]]
+    upload: UploadRead, files: tuple[str, ...], expected: dict[str, Collection[str]]
 ) -> tuple[GradedNotebook | None, list[str]]:
     """Of the upload's notebooks implementing a gradient function (choosing.find_notebooks,
     the grader's rule), the one the grader prefers (notebook.preference), None when none
@@ -108,7 +109,7 @@ def _best_notebook(
 
 
 def read_notebook_path(
-    path: Path, files: tuple[str, ...], expected: dict[str, frozenset[str]]
+    path: Path, files: tuple[str, ...], expected: dict[str, Collection[str]]
 ) -> NotebookRead | None:
     """A notebook's exercise modules, read by the grader's rule (notebook.read_cells); None for
     a file the check cannot read (over the grader's size, or gone). NotebookError, in the
@@ -123,14 +124,14 @@ def read_notebook_path(
 
 
 def _read_notebook(
-    data: bytes, name: str, files: tuple[str, ...], expected: dict[str, frozenset[str]]
+    data: bytes, name: str, files: tuple[str, ...], expected: dict[str, Collection[str]]
 ) -> NotebookRead | None:
     """The notebook's exercise modules as the grader reads them, with the grader's own code for
     all but nbformat's upgrade (notebook_json: refused or mended by `prepared`, older versions
     upgraded by `cells_as_version_4`), what was mended noted as the grader notes it;
     NotebookError, in the grader's words, for what it refuses. None for what the grader's own
     reading would fail on unsaid."""
-    functions = {f: tuple(sorted(expected[f])) for f in files}
+    functions = {f: _in_order(expected[f]) for f in files}
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -146,3 +147,10 @@ def _read_notebook(
         return None
     read.notes[:0] = [f"{name}: {why}" for why in mended]
     return read
+
+
+def _in_order(names: Collection[str]) -> tuple[str, ...]:
+    """A file's functions in the order the grader names them (the assignment's, when given as
+    a sequence; else sorted): a note on a notebook defining none of them named them sorted
+    where the grader's named them in the assignment's order."""
+    return tuple(names) if isinstance(names, (tuple, list)) else tuple(sorted(names))

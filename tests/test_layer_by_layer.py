@@ -840,6 +840,24 @@ def test_the_bundle_check_reads_an_nbformat_3_notebook_as_the_grader_does(bundle
     assert _rows(done) == rows, done
 
 
+def test_the_bundle_check_names_the_functions_a_notebook_lacks_in_the_grader_s_order(
+    bundle_folder, tmp_path
+):
+    """A notebook defining none of the layers' functions: the grader's note names them in the
+    assignment's order, `linear_backward` first; the bundle's check named them sorted,
+    `batchnorm_backward` first, so the two notes on one notebook differed."""
+    import shutil
+
+    folder = tmp_path / "mine"
+    shutil.copytree(bundle_folder, folder)
+    (folder / "none.ipynb").write_text(_notebook_of("x = 1\n"))
+    graded, done = _both_checks(folder, "none.ipynb")
+    said = next(line for line in graded.splitlines() if "defines none of" in line)
+    assert "(linear_backward, batchnorm_backward" in said, said
+    names = said.split(", ...).")[0]  # what follows says where to work, the grader's alone
+    assert any(line.startswith(names) for line in done.splitlines()), done
+
+
 def test_the_bundle_check_refuses_a_too_long_number_in_the_graders_words(bundle_folder, tmp_path):
     """A notebook holding a 5,000-digit number is refused by the grader in words that name it
     and its line; the bundle's check said "could not be read as a notebook (no JSON with
