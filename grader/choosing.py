@@ -31,6 +31,9 @@ from .uploads import (
 )
 
 MAX_INNER_ZIPS = 5  # zips inside one submission opened to look for missing exercises
+# Candidates for one exercise read to be compared (the best tied ones) or, beside an untouched
+# stub, parsed for work (submissions.py): those past them are named, never read.
+MAX_COPIES_READ = 5
 LISTED = 15  # files named when telling a student what their upload held
 # Characters of one name in that listing: a zip may name an entry with 65,535 bytes, and fifteen
 # such names, quoted whole in each missing exercise's state, made a 1.8 MB results.json whose
@@ -182,7 +185,7 @@ def _choose(
     none); notes say what was chosen over what."""
     limit = budget.limits.file_bytes
     cands = sorted(cands, key=lambda c: (c[0], c[1], c[2].path))
-    best = [c for c in cands if c[:2] == cands[0][:2]][:5]
+    best = [c for c in cands if c[:2] == cands[0][:2]][:MAX_COPIES_READ]
     contents: dict[str, bytes] = {}
     doubtful: list[str] = []
     failed: dict[str, str] = {}  # a candidate's path: why it could not be read (naming it)

@@ -683,7 +683,7 @@ class UploadRead:
     sources: dict[str, bytes]
     notes: list[str]
     absent: dict[str, str]
-    notebooks: list[tuple[str, int, bytes]] = field(default_factory=list)
+    notebooks: list[tuple[str, int, bytes | None]] = field(default_factory=list)
 
 
 def read_upload(folder: Path, files: tuple[str, ...], notebook_bytes: int = 0) -> UploadRead:
@@ -709,17 +709,18 @@ def read_upload(folder: Path, files: tuple[str, ...], notebook_bytes: int = 0) -
     return UploadRead(sources, notes, absent, notebooks)
 
 
-def _notebooks(top: Entry, most: int, budget: Budget) -> list[tuple[str, int, bytes]]:
-    """The upload's notebooks the grader reads, each of at most `most` bytes, with where it
-    sits and how deep; one that cannot be read is left out (the grader's reading says why)."""
+def _notebooks(top: Entry, most: int, budget: Budget) -> list[tuple[str, int, bytes | None]]:
+    """The upload's notebooks the grader reads, with where each sits and how deep, and its
+    bytes: None for one over `most` bytes, which the grader refuses as too large (it and an
+    empty one were left out, unsaid); one that cannot be read is left out."""
     read = []
     for e in find_notebooks(top):
         try:
-            data = read_capped(e, most, budget) if e.size <= most else b""
+            data = read_capped(e, most, budget) if e.size <= most else None
         except (UploadError, OSError):
             continue
-        if data and len(data) <= most:
-            read.append((relative(top, e), e.depth - top.depth, data))
+        too_large = data is None or len(data) > most
+        read.append((relative(top, e), e.depth - top.depth, None if too_large else data))
     return read
 
 

@@ -7,7 +7,6 @@ file itself and nbformat, which upgrades older notebooks.
 
 from __future__ import annotations
 
-import json
 import re
 import warnings
 from dataclasses import dataclass
@@ -17,13 +16,18 @@ from .notebook import (
     Allowance,
     NotebookError,
     NotebookRead,
-    cells_named,
     read_cells,
 )
-from .notebook_json import LongNumber, json_int, long_number
-from .student_text import wide_text
+from .notebook_json import (
+    MAX_NOTEBOOK_BYTES,
+    no_cells,
+    not_utf8,
+    parse_notebook_json,
+    prepared,
+    too_deep,
+    too_large,
+)
 
-MAX_NOTEBOOK_BYTES = 64 << 20  # image outputs make notebooks big; the code in them is small
 # What reading a notebook may cost, whatever its bytes. nbformat makes every JSON object or list
 # a NotebookNode of ~500 bytes: 3 bytes of `{},` cost 500 of memory (12 MB of them, 2.4 GB), so
 # the byte limit alone does not bound memory. The lecture's notebooks hold at most 400 objects and
@@ -68,20 +72,12 @@ def read_notebook(
     return read
 
 
-def too_large(name: str) -> NotebookError:
-    """A notebook over MAX_NOTEBOOK_BYTES: what makes one that large is its outputs (images)."""
-    return NotebookError(
-        f"{name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB: clear its outputs "
-        "(Edit > Clear all outputs), save, and submit it again"
-    )
-
-
 def cells_of(
     data: bytes, name: str, mended: list[str] | None = None, parts: JsonParts | None = None
 ) -> list[dict]:
     """A notebook file's cells; NotebookError, saying what to do, for what is not one. What was
-    mended to read it (`_mend`) is said in `mended`; `parts`, what is left of the JSON parts
-    its submission's notebooks may hold (spent here when the notebook is read)."""
+    mended to read it (notebook_json.mend) is said in `mended`; `parts`, what is left of the
+    JSON parts its submission's notebooks may hold (spent here when the notebook is read)."""
     if len(data) > MAX_NOTEBOOK_BYTES:
         raise too_large(name)
     import nbformat  # here, not at the top: only notebook submissions pay for its import
@@ -89,7 +85,7 @@ def cells_of(
     try:
         text = _middles_dropped(data).decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise NotebookError(_not_utf8(name, data, e)) from None
+        raise NotebookError(not_utf8(name, data, e)) from None
     containers, values = _json_counts(text)
     parts = parts or JsonParts()
     if containers > parts.containers or values > parts.values:
@@ -111,20 +107,12 @@ def cells_of(
             warnings.simplefilter("ignore")  # missing cell ids and the like: read it anyway
             # Not nbformat.reads: its schema validation costs more than the reading, and this
             # reader checks every field it uses itself. Older versions are upgraded to 4.
-            raw = nbformat.reader.parse_json(text, parse_int=json_int)
-            if not isinstance(raw, dict):
-                raise NotebookError(_no_object(name, raw))
-            said = _mend(raw)
+            # Parsed, refused or mended as the bundle's check does it (notebook_json).
+            raw = parse_notebook_json(text, name)
+            said = prepared(raw, name)
             nb = nbformat.convert(_node(raw), 4)
-    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as e:
-        raise NotebookError(
-            f"{name} is not a notebook (not valid JSON: {str(e)[:200]}); download it again "
-            "with File > Download > .ipynb"
-        ) from None
     except RecursionError:
-        raise NotebookError(f"{name} is nested too deeply to be a notebook") from None
-    except LongNumber as e:
-        raise NotebookError(long_number(name, text, e.digits)) from None
+        raise NotebookError(too_deep(name)) from None
     except NotebookError:
         raise
     except Exception as e:  # noqa: BLE001 - nbformat raises many kinds for odd versions
@@ -134,21 +122,10 @@ def cells_of(
         ) from None
     cells = nb.get("cells") if isinstance(nb, dict) else None
     if not isinstance(cells, list):
-        raise NotebookError(f"{name} has no list of cells: it is not a Jupyter notebook")
+        raise NotebookError(no_cells(name))
     if mended is not None:
         mended += [f"{name}: {why}" for why in said]
     return [c for c in cells if isinstance(c, dict)]
-
-
-def _no_object(name: str, raw: object) -> str:
-    """Why valid JSON that is no object is no notebook: it was refused in Python's words
-    ("AttributeError: 'list' object has no attribute 'get'")."""
-    what = {list: "a list", str: "a string", type(None): "null", bool: "true or false"}
-    return (
-        f"{name} is not a Jupyter notebook: its JSON is {what.get(type(raw), 'a number')}, "
-        "where a notebook is an object holding a list of cells; download it again with "
-        "File > Download > .ipynb"
-    )
 
 
 def _node(raw: object):
@@ -159,108 +136,6 @@ def _node(raw: object):
     if major not in nbformat.versions:
         raise nbformat.NBFormatError(f"Unsupported nbformat version {major!r}")
     return nbformat.versions[major].to_notebook_json(raw, minor=minor)
-
-
-# A version written as text that is read as its number: ASCII digits, a few (str.isdigit took
-# "²", which int() refuses, and 5,000 digits passed int()'s limit: the notebook was refused in
-# Python's words, "ValueError: invalid literal for int() with base 10").
-_VERSION_TEXT = re.compile(r"\s*[0-9]{1,9}\s*")
-
-
-def _mend(raw: object) -> list[str]:
-    """Mend, in place, what no editor writes but nbformat's reading trips on, and say what was
-    mended. Such a notebook was refused whole, in Python's words ("TypeError: sequence item 0:
-    expected str instance, int found", "Unsupported nbformat version 4" of a version written
-    "4"), a 0 for the good cells beside the odd one, and no cell named to look at.
-
-    - A version written as text ("4") is read as its number.
-    - Metadata that is no object or is missing (the notebook's or a cell's) is read as none:
-      nbformat takes keys out of it ("TypeError: pop expected at most 1 argument", and
-      "AttributeError: metadata" where a script left it out); tags are all it is read for.
-    - The outputs and attachments of every cell are left out: the grader reads neither, and
-      nbformat joins their lines too.
-    - A cell that is no object is left out (the grader reads none: `cells_of`).
-    - A cell's source given as a list of lines holding something else than text (a number,
-      null) is read as its lines of text; the note names the cell. So is an nbformat 3 code
-      cell's `input`, where it keeps its lines ("AttributeError: 'int' object has no attribute
-      'endswith'").
-    """
-    if not isinstance(raw, dict):
-        return []
-    for key in ("nbformat", "nbformat_minor"):
-        if isinstance(raw.get(key), str) and _VERSION_TEXT.fullmatch(raw[key]):
-            raw[key] = int(raw[key])
-    if not isinstance(raw.get("metadata"), dict):
-        raw["metadata"] = {}
-    odd: dict[int, set[str]] = {}  # cell -> the kinds of value among its lines of text
-    for number, cell in enumerate(_saved_cells(raw), 1):
-        if not isinstance(cell.get("metadata"), dict):
-            cell["metadata"] = {}
-        cell.pop("attachments", None)
-        if "outputs" in cell:
-            cell["outputs"] = []
-        for key in ("source", "input"):  # nbformat 3 keeps a code cell's in `input`
-            source = cell.get(key)
-            if isinstance(source, list) and not all(isinstance(line, str) for line in source):
-                kinds = {type(line).__name__ for line in source if not isinstance(line, str)}
-                odd.setdefault(number, set()).update(kinds)
-                cell[key] = [line for line in source if isinstance(line, str)]
-    return [_odd_lines_note(odd)] if odd else []
-
-
-def _odd_lines_note(odd: dict[int, set[str]]) -> str:
-    """One note for every cell whose lines held other than text (a script's 45,000 such cells
-    made as many notes, a 15 MB result.json from a 2 MB notebook)."""
-    kinds = ", ".join(sorted(set().union(*odd.values())))
-    cells = list(odd)
-    one = len(cells) == 1
-    whose = (
-        f"cell {cells[0]}'s source holds" if one else f"the sources of {cells_named(cells)} hold"
-    )
-    their = "its" if one else "their"
-    return (
-        f"{whose} {kinds} among {their} lines of text, which no notebook editor writes: read "
-        "without them (save the notebook again in Jupyter or Colab)"
-    )
-
-
-def _saved_cells(raw: dict) -> list[dict]:
-    """The cells of a parsed notebook, in the order nbformat numbers them, those that are no
-    object left out of it: nbformat 4's list, or those of each of nbformat 3's worksheets."""
-    lists = [raw]
-    worksheets = raw.get("worksheets")
-    if "cells" not in raw and isinstance(worksheets, list):
-        lists = [w for w in worksheets if isinstance(w, dict)]
-    cells = []
-    for holder in lists:
-        if isinstance(holder.get("cells"), list):
-            holder["cells"] = [c for c in holder["cells"] if isinstance(c, dict)]
-            cells += holder["cells"]
-    return cells
-
-
-def _not_utf8(name: str, data: bytes, error: UnicodeDecodeError) -> str:
-    """Why the bytes are no notebook and what to do. Jupyter and Colab write UTF-8 only, so other
-    bytes come from a program that re-saved the file (Notepad's "ANSI" or "Unicode", PowerShell's
-    `>`), and Jupyter cannot open it either: the student downloads it again. The note said "not a
-    text file (invalid continuation byte at byte 352595)", which names neither cause nor cure."""
-    if wide := wide_text(data):
-        what = f"{wide} text, not UTF-8"
-    else:
-        start = data.rfind(b"\n", 0, error.start) + 1
-        end = data.find(b"\n", error.start)
-        line = data[start : end if end >= 0 else len(data)].decode("utf-8", "replace").strip()
-        shown = "".join(c if c.isprintable() else "?" for c in line[:60])
-        number = data.count(b"\n", 0, error.start) + 1
-        what = (
-            f"not UTF-8 text: byte {data[error.start]:#04x} on line {number} (`{shown}`) "
-            "is not valid UTF-8"
-        )
-    return (
-        f"{name} is {what}. Jupyter and Colab save notebooks as UTF-8, so another program "
-        "re-saved it: download it again from Jupyter or Colab (File > Download > .ipynb), or "
-        "save it as UTF-8 in your editor, and submit it again"
-    )
 
 
 def _json_counts(text: str) -> tuple[int, int]:

@@ -7,13 +7,15 @@ it and printed `todo` on every row where the grader, given that folder, graded t
 module finds that notebook the same way for every assignment's check; each check says or judges
 it in its own terms (an assignment whose notebook has check cells sends the student there).
 The other way round, .py files holding work are graded and a notebook beside them is not, work
-and all: each check adds the grader's note on it (notebook_left_out).
+and all: each check adds the grader's note on it, and its words on each notebook it refuses
+(notebook_notes).
 It ships in every student bundle (grader/bundle.py's CHECK_CORE): standard library only, beside
 the other shipped modules.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,10 +29,18 @@ from .notebook import (
     read_cells,
     work_left_in,
 )
-from .notebook_json import cells_as_version_4, parse_notebook_json
+from .notebook_json import (
+    MAX_NOTEBOOK_BYTES,
+    cells_as_version_4,
+    no_cells,
+    not_utf8,
+    parse_notebook_json,
+    prepared,
+    too_large,
+)
 
-# A notebook larger than the grader reads (its notebook_file.MAX_NOTEBOOK_BYTES) is not read.
-NOTEBOOK_BYTES = 64 << 20
+# A notebook larger than the grader reads is not read, and the grader's words say so.
+NOTEBOOK_BYTES = MAX_NOTEBOOK_BYTES
 
 
 @dataclass(frozen=True)
@@ -42,7 +52,7 @@ class GradedNotebook:
 
 
 def notebook_graded_instead(
-    folder: Path, files: tuple[str, ...], expected: dict[str, frozenset[str]]
+    folder: Path, files: tuple[str, ...], expected: dict[str, Collection[str]]
 ) -> GradedNotebook | None:
     """The notebook the grader would grade instead of `folder`'s exercise files (or a zip's):
     when every exercise file found holds no work and a notebook of the upload implements a
@@ -52,80 +62,95 @@ def notebook_graded_instead(
     upload = read_upload(folder, files, NOTEBOOK_BYTES)
     if not all(is_untouched_stub(data) for data in upload.sources.values()):
         return None
-    return _best_notebook(upload, files, expected)
+    return _best_notebook(upload, files, expected)[0]
 
 
-def notebook_left_out(
-    folder: Path, files: tuple[str, ...], expected: dict[str, frozenset[str]]
-) -> str | None:
-    """The grader's note when it grades the exercise files of `folder` (or of a zip), some
-    holding work, and not a notebook beside them that implements a gradient function. The
-    check judged those files and said nothing of the notebook: exercise 1 started in
-    exercise1.py, exercises 2 and 3 done in the notebook, and the grader's 0 for their
-    untouched stubs was the first word of it. A zip's notebook was never looked for."""
+def notebook_notes(
+    folder: Path, files: tuple[str, ...], expected: dict[str, Collection[str]]
+) -> list[str]:
+    """The grader's notes on the notebooks of `folder` (or of a zip) when it grades the
+    exercise files: each notebook it refuses, in its words (a number longer than Python reads),
+    then, when those files hold work, the note on a notebook beside them that implements a
+    gradient function and is not graded. The check judged the files and said nothing of
+    either: a student whose only notebook the grader refused saw a table of `todo` and no
+    reason; one who started exercise 1 in exercise1.py and did exercises 2 and 3 in the
+    notebook read the grader's 0 for the untouched stubs as its first word of it."""
     upload = read_upload(folder, files, NOTEBOOK_BYTES)
-    if all(is_untouched_stub(data) for data in upload.sources.values()):
-        return None
-    best = _best_notebook(upload, files, expected)
-    if best is None:
-        return None
+    best, refused = _best_notebook(upload, files, expected)
+    if best is None or all(is_untouched_stub(data) for data in upload.sources.values()):
+        return refused
     unread = work_left_in(best.read, files, upload.sources)
-    return py_files_graded_note(upload.sources, best.name, unread)
+    return [*refused, py_files_graded_note(upload.sources, best.name, unread)]
 
 
 def _best_notebook(
-    upload: UploadRead, files: tuple[str, ...], expected: dict[str, frozenset[str]]
-) -> GradedNotebook | None:
+    upload: UploadRead, files: tuple[str, ...], expected: dict[str, Collection[str]]
+) -> tuple[GradedNotebook | None, list[str]]:
     """Of the upload's notebooks implementing a gradient function (choosing.find_notebooks,
-    the grader's rule), the one the grader prefers (notebook.preference); None when none
-    does."""
-    ranked = []
+    the grader's rule), the one the grader prefers (notebook.preference), None when none
+    does; and the grader's words on each it refuses (NotebookError), named by where it sits,
+    as the grader names it."""
+    ranked, refused = [], []
     for where, depth, data in upload.notebooks:
-        name = where.rsplit("/", 1)[-1]
-        read = _read_notebook(data, name, files, expected)
+        try:
+            if data is None:
+                raise too_large(where)
+            read = _read_notebook(data, where, files, expected)
+        except NotebookError as e:
+            refused.append(str(e))
+            continue
         if read is not None and read.implemented:
+            name = where.rsplit("/", 1)[-1]
             ranked.append((preference(read, depth, name), where, read))
     if not ranked:
-        return None
+        return None, refused
     _, where, read = max(ranked, key=lambda r: r[0])
-    return GradedNotebook(where, read)
+    return GradedNotebook(where, read), refused
 
 
 def read_notebook_path(
-    path: Path, files: tuple[str, ...], expected: dict[str, frozenset[str]]
+    path: Path, files: tuple[str, ...], expected: dict[str, Collection[str]]
 ) -> NotebookRead | None:
     """A notebook's exercise modules, read by the grader's rule (notebook.read_cells); None for
-    a file the check cannot read as one (the grader's reading of the upload says what it
-    makes of it). NotebookError, in the grader's words, for what the grader refuses so (a
-    number longer than Python reads)."""
+    a file the check cannot read (over the grader's size, or gone). NotebookError, in the
+    grader's words, for what the grader refuses so (no JSON, a number longer than Python
+    reads, a version other than 1 to 4)."""
     try:
         if path.stat().st_size > NOTEBOOK_BYTES:
             return None
-        return _read_notebook(path.read_bytes(), path.name, files, expected, say=True)
+        return _read_notebook(path.read_bytes(), path.name, files, expected)
     except OSError:
         return None
 
 
 def _read_notebook(
-    data: bytes,
-    name: str,
-    files: tuple[str, ...],
-    expected: dict[str, frozenset[str]],
-    say: bool = False,
+    data: bytes, name: str, files: tuple[str, ...], expected: dict[str, Collection[str]]
 ) -> NotebookRead | None:
-    """The notebook's exercise modules as the grader reads them (nbformat 3 upgraded:
-    notebook_json); None for what is no notebook, or, with `say`, NotebookError for what the
-    grader refuses in words."""
-    functions = {f: tuple(sorted(expected[f])) for f in files}
+    """The notebook's exercise modules as the grader reads them, with the grader's own code for
+    all but nbformat's upgrade (notebook_json: refused or mended by `prepared`, older versions
+    upgraded by `cells_as_version_4`), what was mended noted as the grader notes it;
+    NotebookError, in the grader's words, for what it refuses. None for what the grader's own
+    reading would fail on unsaid."""
+    functions = {f: _in_order(expected[f]) for f in files}
     try:
-        raw = parse_notebook_json(data.decode("utf-8-sig"), name)
-        cells = cells_as_version_4(raw) if isinstance(raw, dict) else None
-        if not isinstance(cells, list):
-            return None
-        return read_cells(cells, name, functions)
-    except NotebookError:
-        if say:
-            raise
-        return None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise NotebookError(not_utf8(name, data, e)) from None
+    raw = parse_notebook_json(text, name)
+    mended = prepared(raw, name)
+    cells = cells_as_version_4(raw)
+    if not isinstance(cells, list):
+        raise NotebookError(no_cells(name))
+    try:
+        read = read_cells([c for c in cells if isinstance(c, dict)], name, functions)
     except (ValueError, AttributeError, RecursionError):
         return None
+    read.notes[:0] = [f"{name}: {why}" for why in mended]
+    return read
+
+
+def _in_order(names: Collection[str]) -> tuple[str, ...]:
+    """A file's functions in the order the grader names them (the assignment's, when given as
+    a sequence; else sorted): a note on a notebook defining none of them named them sorted
+    where the grader's named them in the assignment's order."""
+    return tuple(names) if isinstance(names, (tuple, list)) else tuple(sorted(names))

@@ -3,18 +3,37 @@ the student bundle's check.
 
 The grader reads a notebook file with nbformat (notebook_file), which a student's machine may not
 have; the bundle's check ships this module instead (grader/bundle.py's CHECK_CORE). Both refuse
-a JSON number longer than Python reads in the same words (`parse_notebook_json`), and the check
-reads an nbformat 3 notebook's cells as nbformat's upgrade to version 4 gives them to the grader
-(`cells_as_version_4`): it called such a notebook "no JSON with cells", where the grader read
-and graded it.
+a JSON number longer than Python reads in the same words (`parse_notebook_json`), both refuse
+what is no notebook they can read and mend what no editor writes with the same code
+(`prepared`: JSON that is no object, a version other than 1 to 4, a version written as text,
+metadata that is no object), and the check reads the cells of an nbformat 1, 2 or 3 notebook as
+nbformat's upgrade to version 4 gives them to the grader (`cells_as_version_4`): it called an
+nbformat 3 notebook "no JSON with cells", read an nbformat 1 one's code as none, an nbformat 2
+one's lines without the blank line nbformat's join puts between them, and a version written "4"
+or metadata that is a list as no notebook, each where the grader read and graded it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 
-from .notebook import NotebookError
+from .notebook import NotebookError, cells_named
+from .student_text import wide_text
+
+# The largest notebook the grader reads (image outputs make notebooks big; the code in them is
+# small), and the bundle's check with it.
+MAX_NOTEBOOK_BYTES = 64 << 20
+
+
+def too_large(name: str) -> NotebookError:
+    """A notebook over MAX_NOTEBOOK_BYTES: what makes one that large is its outputs (images).
+    The grader's words, and the check's: it skipped such a notebook of a folder unsaid."""
+    return NotebookError(
+        f"{name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB: clear its outputs "
+        "(Edit > Clear all outputs), save, and submit it again"
+    )
 
 
 class LongNumber(Exception):  # noqa: N818 - not a ValueError: nbformat's reading re-raises those
@@ -50,21 +69,183 @@ def long_number(name: str, text: str, digits: str) -> str:
 
 
 def parse_notebook_json(text: str, name: str) -> object:
-    """The notebook's JSON; NotebookError for an integer too long to read, in the grader's
-    words (ValueError, as `json` raises it, for what is no JSON)."""
+    """The notebook's JSON; NotebookError, in the same words for the grader and the check, for
+    what is no JSON, an integer too long to read, or nesting too deep to parse (the check
+    skipped a notebook of bad JSON without a word, where the grader said why)."""
     try:
         return json.loads(text, parse_int=json_int)
     except LongNumber as e:
         raise NotebookError(long_number(name, text, e.digits)) from None
+    except json.JSONDecodeError as e:
+        raise NotebookError(
+            f"{name} is not a notebook (not valid JSON: {str(e)[:200]}); download it again "
+            "with File > Download > .ipynb"
+        ) from None
+    except RecursionError:
+        raise NotebookError(too_deep(name)) from None
+
+
+def too_deep(name: str) -> str:
+    return f"{name} is nested too deeply to be a notebook"
+
+
+def no_cells(name: str) -> str:
+    return f"{name} has no list of cells: it is not a Jupyter notebook"
+
+
+# The major versions nbformat reads (nbformat.versions), compared as nbformat compares them
+# (`4.0` and `true` are versions 4 and 1 there); a notebook without one is version 1 there.
+VERSIONS = (1, 2, 3, 4)
+# nbformat 1's kinds of cell, and what each becomes in version 4.
+VERSION_1_CELLS = {"code": "code", "text": "markdown"}
+
+
+def version_of(raw: dict) -> object:
+    """The notebook's major version as nbformat reads it (1 when it names none)."""
+    return raw.get("nbformat", 1)
+
+
+def prepared(raw: object, name: str) -> list[str]:
+    """Refuse, in words, what the grader reads as no notebook, and mend in place what no
+    editor writes but it reads all the same (`mend`); what was mended, in words. The grader
+    (notebook_file) and the bundle's check both call it before reading the cells: the check,
+    reading without nbformat, took a version written "4" and metadata that is a list for no
+    notebook, and a version 5 notebook for one, where the grader read the first two and
+    refused the third (NotebookError)."""
+    if not isinstance(raw, dict):
+        raise NotebookError(_no_object(name, raw))
+    said = mend(raw)
+    version = version_of(raw)
+    if version not in VERSIONS:
+        raise NotebookError(
+            f"{name} could not be read as a notebook (Unsupported nbformat version {version!r}: "
+            "versions 1 to 4 are read); open it in Jupyter or Colab, save it (nbformat 4), and "
+            "submit it again"
+        )
+    if version == 1:
+        _version_1_cells(raw, name)
+    return said
+
+
+def _version_1_cells(raw: dict, name: str) -> None:
+    """An nbformat 1 notebook's cells are code or text, in a list: nbformat's upgrade of any
+    other cell failed in Python's words (UnboundLocalError) or read the cell before it twice,
+    its code lost (a notebook with no `nbformat`, read as version 1, is the usual one)."""
+    cells = raw.get("cells")
+    if not isinstance(cells, list):
+        raise NotebookError(no_cells(name))
+    odd = [n for n, c in enumerate(cells, 1) if c.get("cell_type") not in VERSION_1_CELLS]
+    if odd:
+        raise NotebookError(
+            f"{name} has no `nbformat` version (or version 1), whose cells are code or text, and "
+            f"{cells_named(odd)} {'is' if len(odd) == 1 else 'are'} neither: open it in Jupyter "
+            "or Colab, save it (nbformat 4), and submit it again"
+        )
+
+
+def _no_object(name: str, raw: object) -> str:
+    """Why valid JSON that is no object is no notebook: it was refused in Python's words
+    ("AttributeError: 'list' object has no attribute 'get'")."""
+    what = {list: "a list", str: "a string", type(None): "null", bool: "true or false"}
+    return (
+        f"{name} is not a Jupyter notebook: its JSON is {what.get(type(raw), 'a number')}, "
+        "where a notebook is an object holding a list of cells; download it again with "
+        "File > Download > .ipynb"
+    )
+
+
+# A version written as text that is read as its number: ASCII digits, a few (str.isdigit took
+# "²", which int() refuses, and 5,000 digits passed int()'s limit: the notebook was refused in
+# Python's words, "ValueError: invalid literal for int() with base 10").
+_VERSION_TEXT = re.compile(r"\s*[0-9]{1,9}\s*")
+
+
+def mend(raw: object) -> list[str]:
+    """Mend, in place, what no editor writes but nbformat's reading trips on, and say what was
+    mended (the grader's reading and the bundle's check both read the notebook so mended).
+    Such a notebook was refused whole, in Python's words ("TypeError: sequence item 0:
+    expected str instance, int found", "Unsupported nbformat version 4" of a version written
+    "4"), a 0 for the good cells beside the odd one, and no cell named to look at.
+
+    - A version written as text ("4") is read as its number.
+    - Metadata that is no object or is missing (the notebook's or a cell's) is read as none:
+      nbformat takes keys out of it ("TypeError: pop expected at most 1 argument", and
+      "AttributeError: metadata" where a script left it out); tags are all it is read for.
+    - The outputs and attachments of every cell are left out: the grader reads neither, and
+      nbformat joins their lines too.
+    - A cell that is no object is left out (the grader reads none: `cells_of`).
+    - A cell's source given as a list of lines holding something else than text (a number,
+      null) is read as its lines of text; the note names the cell. So is an nbformat 3 code
+      cell's `input`, where it keeps its lines ("AttributeError: 'int' object has no attribute
+      'endswith'").
+    """
+    if not isinstance(raw, dict):
+        return []
+    for key in ("nbformat", "nbformat_minor"):
+        if isinstance(raw.get(key), str) and _VERSION_TEXT.fullmatch(raw[key]):
+            raw[key] = int(raw[key])
+    if not isinstance(raw.get("metadata"), dict):
+        raw["metadata"] = {}
+    odd: dict[int, set[str]] = {}  # cell -> the kinds of value among its lines of text
+    for number, cell in enumerate(_saved_cells(raw), 1):
+        if not isinstance(cell.get("metadata"), dict):
+            cell["metadata"] = {}
+        cell.pop("attachments", None)
+        if "outputs" in cell:
+            cell["outputs"] = []
+        for key in ("source", "input"):  # nbformat 3 keeps a code cell's in `input`
+            source = cell.get(key)
+            if isinstance(source, list) and not all(isinstance(line, str) for line in source):
+                kinds = {type(line).__name__ for line in source if not isinstance(line, str)}
+                odd.setdefault(number, set()).update(kinds)
+                cell[key] = [line for line in source if isinstance(line, str)]
+    return [_odd_lines_note(odd)] if odd else []
+
+
+def _odd_lines_note(odd: dict[int, set[str]]) -> str:
+    """One note for every cell whose lines held other than text (a script's 45,000 such cells
+    made as many notes, a 15 MB result.json from a 2 MB notebook)."""
+    kinds = ", ".join(sorted(set().union(*odd.values())))
+    cells = list(odd)
+    one = len(cells) == 1
+    whose = (
+        f"cell {cells[0]}'s source holds" if one else f"the sources of {cells_named(cells)} hold"
+    )
+    their = "its" if one else "their"
+    return (
+        f"{whose} {kinds} among {their} lines of text, which no notebook editor writes: read "
+        "without them (save the notebook again in Jupyter or Colab)"
+    )
+
+
+def _saved_cells(raw: dict) -> list[dict]:
+    """The cells of a parsed notebook, in the order nbformat numbers them, those that are no
+    object left out of it: nbformat 4's list, or those of each of nbformat 3's worksheets."""
+    lists = [raw]
+    worksheets = raw.get("worksheets")
+    if "cells" not in raw and isinstance(worksheets, list):
+        lists = [w for w in worksheets if isinstance(w, dict)]
+    cells = []
+    for holder in lists:
+        if isinstance(holder.get("cells"), list):
+            holder["cells"] = [c for c in holder["cells"] if isinstance(c, dict)]
+            cells += holder["cells"]
+    return cells
 
 
 def cells_as_version_4(raw: dict) -> object:
-    """The cells of a parsed notebook as nbformat 4 holds them: version 4's own list, or an
-    nbformat 3 notebook's cells upgraded as nbformat upgrades them for the grader (every
-    worksheet's cells in turn; a code cell's `input` its source and `prompt_number` its
-    execution count; a heading cell a markdown `## heading`), so that both read the same
-    sections and code."""
-    if raw.get("nbformat") != 3 or "cells" in raw:
+    """The cells of a parsed notebook (`prepared`) as nbformat 4 holds them: version 4's own
+    list, or an older notebook's cells upgraded as nbformat upgrades them for the grader, so
+    that both read the same sections and code: nbformat 1's list of code and text cells (a code
+    cell's `code` its source, a text cell's `text` a markdown cell's), nbformat 2's and 3's
+    worksheets' cells in turn (a code cell's `input` its source and `prompt_number` its
+    execution count; a heading cell a markdown `## heading`; version 2's lines joined with a
+    line break between each two, as nbformat joins them, version 3's as they were split)."""
+    version = version_of(raw)
+    if version == 1:
+        cells = raw.get("cells")
+        return [_version_1(c) for c in cells] if isinstance(cells, list) else None
+    if version not in (2, 3) or "cells" in raw:
         return raw.get("cells")
     worksheets = raw.get("worksheets")
     if not isinstance(worksheets, list):
@@ -72,22 +253,38 @@ def cells_as_version_4(raw: dict) -> object:
     cells = []
     for sheet in worksheets:
         listed = sheet.get("cells") if isinstance(sheet, dict) else None
-        cells += [_upgraded(c) for c in listed or () if isinstance(c, dict)]
+        cells += [_upgraded(c, version) for c in listed or () if isinstance(c, dict)]
     return cells
 
 
-def _upgraded(cell: dict) -> dict:
-    """One nbformat 3 cell as nbformat's upgrade makes it (what the grader reads of it)."""
+def _version_1(cell: dict) -> dict:
+    """One nbformat 1 cell (`prepared` let only code and text through) as nbformat's upgrade
+    makes it: what is not None of its text, as text."""
+    if cell.get("cell_type") == "code":
+        code = cell.get("code")
+        return {
+            "cell_type": "code",
+            "metadata": cell.get("metadata", {}),
+            "source": "" if code is None else str(code),
+            "execution_count": cell.get("prompt_number"),
+        }
+    text = cell.get("text")
+    upgraded = {"cell_type": "markdown", "metadata": cell.get("metadata", {})}
+    return upgraded if text is None else {**upgraded, "source": str(text)}
+
+
+def _upgraded(cell: dict, version: int = 3) -> dict:
+    """One nbformat 2 or 3 cell as nbformat's upgrade makes it (what the grader reads of it)."""
     kind = cell.get("cell_type")
     metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
     if kind == "code":
         return {
             "cell_type": "code",
             "metadata": metadata,
-            "source": _joined(cell.get("input", "")),
+            "source": _joined(cell.get("input", ""), version),
             "execution_count": cell.get("prompt_number"),
         }
-    source = _joined(cell.get("source", ""))
+    source = _joined(cell.get("source", ""), version)
     if kind == "heading":
         level = cell.get("level", 1)
         hashes = "#" * level if isinstance(level, int) and 0 < level < 100 else "#"
@@ -97,12 +294,37 @@ def _upgraded(cell: dict) -> dict:
             "source": source}  # fmt: skip
 
 
-def _joined(lines: object) -> object:
-    """nbformat 3's lines of text joined as its reader joins them: as written by
-    `splitlines(True)`, or with line breaks put back when the first holds none."""
+def _joined(lines: object, version: int = 3) -> object:
+    """nbformat 2's or 3's lines of text joined as its reader joins them: version 2's always
+    with a line break between each two, version 3's as written by `splitlines(True)`, or with
+    line breaks put back when the first holds none."""
     if not isinstance(lines, list):
         return lines
     text = [line for line in lines if isinstance(line, str)]
-    if text and text[0].endswith(("\n", "\r")):
+    if version == 3 and text and text[0].endswith(("\n", "\r")):
         return "".join(text)
     return "\n".join(text)
+
+
+def not_utf8(name: str, data: bytes, error: UnicodeDecodeError) -> str:
+    """Why the bytes are no notebook and what to do. Jupyter and Colab write UTF-8 only, so other
+    bytes come from a program that re-saved the file (Notepad's "ANSI" or "Unicode", PowerShell's
+    `>`), and Jupyter cannot open it either: the student downloads it again. The note said "not a
+    text file (invalid continuation byte at byte 352595)", which names neither cause nor cure."""
+    if wide := wide_text(data):
+        what = f"{wide} text, not UTF-8"
+    else:
+        start = data.rfind(b"\n", 0, error.start) + 1
+        end = data.find(b"\n", error.start)
+        line = data[start : end if end >= 0 else len(data)].decode("utf-8", "replace").strip()
+        shown = "".join(c if c.isprintable() else "?" for c in line[:60])
+        number = data.count(b"\n", 0, error.start) + 1
+        what = (
+            f"not UTF-8 text: byte {data[error.start]:#04x} on line {number} (`{shown}`) "
+            "is not valid UTF-8"
+        )
+    return (
+        f"{name} is {what}. Jupyter and Colab save notebooks as UTF-8, so another program "
+        "re-saved it: download it again from Jupyter or Colab (File > Download > .ipynb), or "
+        "save it as UTF-8 in your editor, and submit it again"
+    )

@@ -25,6 +25,7 @@ from pathlib import Path
 from . import export_metadata, notebook_submissions
 from .assignment import command_flag
 from .choosing import (
+    MAX_COPIES_READ,
     MAX_INNER_ZIPS,
     candidates,
     exercise_files,
@@ -243,6 +244,7 @@ def read_tree(
             if copies or unjudged[f]
         ]
         review += _shut_zip_flags(top, files, contents, budget.limits, stack)
+    review += _opened_zip_flags(top)
     note_missing(top, files, found, contents, absent, budget)
     return Submission(
         name,
@@ -270,14 +272,17 @@ def _worked_copies(
     the grader's own process for an upload a few KB zipped. A copy past that is left unjudged:
     the assignment's stubs and a student's work are a few KB each, so only such copies are;
     they are returned second, for the TA's flag to name (left unjudged, they were never said,
-    though one may hold the student's work)."""
+    though one may hold the student's work). So are the copies past the first MAX_COPIES_READ
+    in the grader's order (`choosing._choose`'s, the file graded among the first), unread: a
+    sixth copy holding the student's work raised no flag beside the stub's 0."""
     if chosen is None or not is_untouched_stub(chosen):
         return [], []
+    ranked = sorted(cands, key=lambda c: (c[0], c[1], c[2].path))
     stubs = {chosen: True}  # content -> is an untouched stub
     room = budget.limits.file_bytes  # bytes of copies still to be parsed
     worked: list[str] = []
-    unjudged: list[str] = []
-    for _, _, e in cands[:5]:
+    unjudged = [relative(top, e) for _, _, e in ranked[MAX_COPIES_READ:]]
+    for _, _, e in ranked[:MAX_COPIES_READ]:
         try:
             data = read_capped(e, budget.limits.file_bytes, budget)
         except (UploadError, AmbiguousEntry):
@@ -402,6 +407,31 @@ def _unlisted_zip_flag(zip_path: str, what: str) -> dict:
     }
 
 
+def _opened_zip_flags(top: Entry) -> list[dict]:
+    """A flag for the TA per zip the grader opened (to look for an exercise file) of which it
+    read no file: one that could not be read, or that lists none. The student's note alone
+    said so, where the same zip left shut is on the TA's list (`_unlisted_zip_flag`), and
+    another zip tool may read the student's work in it."""
+    flags = []
+    for e in top.walk():
+        if e.kind != "file" or not e.opened:
+            continue
+        if e.unreadable:
+            flags.append(_opened_zip_flag(relative(top, e), f"could not be read: {e.unreadable}"))
+        elif not any(inner.kind == "file" for inner in e.walk()):
+            flags.append(_opened_zip_flag(relative(top, e), "lists no file as the grader reads it"))
+    return flags
+
+
+def _opened_zip_flag(zip_path: str, what: str) -> dict:
+    return {
+        "flag": "zip_unopened",
+        "reason": f"{zip_path} was opened to look for exercise files, and it {what}; another "
+        "zip tool may read it otherwise: open it with one, and if it holds the student's work, "
+        "grade that on its own",
+    }
+
+
 def _listed(paths: list[str]) -> str:
     more = f" and {len(paths) - 5} more" if len(paths) > 5 else ""
     return f"{', '.join(paths[:5])}{more}"
@@ -409,15 +439,16 @@ def _listed(paths: list[str]) -> str:
 
 def _stub_flag(f: str, copies: list[str], unjudged: list[str] = (), most: int = 0) -> dict:
     """The TA's flag for an untouched stub graded beside copies holding work (`copies`), or
-    copies left unjudged past the bytes of copies parsed (`unjudged`, `most` bytes in all)."""
+    copies left unjudged past the copies parsed (`unjudged`: past MAX_COPIES_READ of them, or
+    past `most` bytes in all)."""
     said = []
     if copies:
         said.append(f"{', '.join(copies)} beside it holds work")
     if unjudged:
         said.append(
             f"{_listed(unjudged)} beside it {'was' if len(unjudged) == 1 else 'were'} not "
-            f"looked into (the copies parsed for work hold at most {size_text(most)} in all), "
-            "so may hold work"
+            f"looked into (at most {MAX_COPIES_READ} copies of it, holding at most "
+            f"{size_text(most)} in all, are parsed for work), so may hold work"
         )
     return {
         "flag": "stub_graded",

@@ -141,6 +141,9 @@ class Entry:
     # `x/`): an unzip tool keeps one of them only, and which one depends on the tool, so none
     # stands for the others unseen. `read_capped` reads this entry only if they are identical.
     copies: list[Entry] = field(default_factory=list, repr=False)
+    # A zip that could not be opened, and why (`open_inner_zip`): said to the TA as a zip
+    # left shut is (submissions.py), where only the student's note said it.
+    unreadable: str = ""
 
     def walk(self) -> Iterator[Entry]:
         """Every entry below this one, shallowest first."""
@@ -656,11 +659,20 @@ def _read_one(entry: Entry, path: str, limit: int, budget: Budget) -> bytes:
 
 
 def open_inner_zip(entry: Entry, stack: contextlib.ExitStack, budget: Budget) -> None:
-    """List a zip found inside the upload as the children of its entry.
+    """List a zip found inside the upload as the children of its entry; one that cannot be is
+    marked so (`Entry.unreadable`, why) as the error is raised.
 
     Its bytes go to an anonymous temporary file (never a named one), charged to the budget.
     """
     entry.opened = True
+    try:
+        _open_inner_zip(entry, stack, budget)
+    except UploadError as e:
+        entry.unreadable = str(e)
+        raise
+
+
+def _open_inner_zip(entry: Entry, stack: contextlib.ExitStack, budget: Budget) -> None:
     if entry.depth >= budget.limits.depth:
         raise UploadError(
             f"did not open {entry.path}: nested more than {budget.limits.depth} levels deep"

@@ -840,6 +840,24 @@ def test_the_bundle_check_reads_an_nbformat_3_notebook_as_the_grader_does(bundle
     assert _rows(done) == rows, done
 
 
+def test_the_bundle_check_names_the_functions_a_notebook_lacks_in_the_grader_s_order(
+    bundle_folder, tmp_path
+):
+    """A notebook defining none of the layers' functions: the grader's note names them in the
+    assignment's order, `linear_backward` first; the bundle's check named them sorted,
+    `batchnorm_backward` first, so the two notes on one notebook differed."""
+    import shutil
+
+    folder = tmp_path / "mine"
+    shutil.copytree(bundle_folder, folder)
+    (folder / "none.ipynb").write_text(_notebook_of("x = 1\n"))
+    graded, done = _both_checks(folder, "none.ipynb")
+    said = next(line for line in graded.splitlines() if "defines none of" in line)
+    assert "(linear_backward, batchnorm_backward" in said, said
+    names = said.split(", ...).")[0]  # what follows says where to work, the grader's alone
+    assert any(line.startswith(names) for line in done.splitlines()), done
+
+
 def test_the_bundle_check_refuses_a_too_long_number_in_the_graders_words(bundle_folder, tmp_path):
     """A notebook holding a 5,000-digit number is refused by the grader in words that name it
     and its line; the bundle's check said "could not be read as a notebook (no JSON with
@@ -856,6 +874,32 @@ def test_the_bundle_check_refuses_a_too_long_number_in_the_graders_words(bundle_
     said = next(line for line in graded.splitlines() if "5000 digits long" in line)
     assert said.startswith("Note: long.ipynb holds a number 5000 digits long on line 1"), graded
     assert said in done.splitlines(), done
+
+
+def test_the_bundle_check_of_a_folder_says_why_the_grader_skips_its_notebook(
+    bundle_folder, tmp_path
+):
+    """A folder whose layers.py is the untouched stub and whose only notebook holds a
+    5,000-digit number: the grader refuses that notebook in words naming the number and its
+    line, and grades the stub; the bundle's check, run in the folder, skipped the notebook
+    without a word, its table of `todo` the student's only answer."""
+    import shutil
+
+    folder = tmp_path / "mine"
+    shutil.copytree(bundle_folder, folder)
+    text = _notebook_of(SOLUTION).replace(
+        '"metadata": {}', '"metadata": {"n": ' + "7" * 5000 + "}", 1
+    )
+    (folder / "long.ipynb").write_text(text)
+    graded = subprocess.run([sys.executable, "-m", "grader.cli", "check", "-a", "layer-by-layer",
+                             str(folder)], capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    said = next(line for line in graded.stdout.splitlines() if "5000 digits long" in line)
+    assert said.startswith("Note: long.ipynb holds a number 5000 digits long on line 1"), graded
+    done = subprocess.run([sys.executable, "check.py"], cwd=folder, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": ""})  # fmt: skip
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    assert said in done.stdout.splitlines(), done.stdout
+    assert _rows(done.stdout) == _rows(graded.stdout), done.stdout
 
 
 def test_the_lines_left_out_of_a_notebook_are_named_by_both_checks_as_by_the_report(

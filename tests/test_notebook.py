@@ -1059,3 +1059,112 @@ def test_the_bundle_reads_an_nbformat_3_notebook_s_cells_as_nbformat_upgrades_th
     assert [{k: c.get(k) for k in fields} for c in ours] == by_nbformat
     assert by_nbformat[0]["source"] == "## Exercise 1" and by_nbformat[2]["source"].count("\n") == 1
     assert ours[1]["metadata"]["tags"] == ["a"]
+
+
+# Notebooks the grader reads with nbformat and the bundle's check reads without it, each once
+# read otherwise by the two: exercise 2's `dlogits` under its heading, in the shape each
+# version keeps cells in.
+_BODY = ["def dlogits(logits, Yb, n):\n", "    return 2\n"]
+_HEADING = "## Exercise 2"
+_V4 = {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+       "cells": [markdown(_HEADING), code("".join(_BODY))]}  # fmt: skip
+_OLDER = {
+    # nbformat 1: a list of code and text cells, the code in `code` (read as no code).
+    "version 1": {
+        "nbformat": 1,
+        "cells": [
+            {"cell_type": "text", "text": _HEADING},
+            {"cell_type": "code", "code": "".join(_BODY), "prompt_number": 2},
+        ],
+    },  # fmt: skip
+    # nbformat 2: worksheets, the lines of `input` joined with a line break between each two.
+    "version 2": {
+        "nbformat": 2,
+        "metadata": {},
+        "worksheets": [
+            {
+                "cells": [
+                    {"cell_type": "markdown", "source": [_HEADING]},
+                    {
+                        "cell_type": "code",
+                        "input": [line.rstrip("\n") for line in _BODY],
+                        "language": "python",
+                        "outputs": [],
+                        "prompt_number": 2,
+                    },
+                ]
+            }
+        ],
+    },  # fmt: skip
+    "version written as text": {**_V4, "nbformat": "4"},
+    "version 3 written as text": {
+        "nbformat": "3",
+        "nbformat_minor": "0",
+        "metadata": {},
+        "worksheets": [
+            {
+                "cells": [
+                    {"cell_type": "heading", "level": 2, "source": "Exercise 2"},
+                    {"cell_type": "code", "input": _BODY, "language": "python", "outputs": []},
+                ]
+            }
+        ],
+    },  # fmt: skip
+    "metadata a list": {
+        **_V4,
+        "metadata": ["x"],
+        "cells": [{**c, "metadata": [1]} for c in _V4["cells"]],
+    },  # fmt: skip
+    "lines holding a number": {
+        **_V4,
+        "cells": [markdown(_HEADING), {**code(""), "source": [*_BODY, 7]}],
+    },  # fmt: skip
+    # Refused by both, in the same words.
+    "version 5": {**_V4, "nbformat": 5},
+    "no version and a markdown cell": {"cells": _V4["cells"], "metadata": {}},
+    "version 1 with no cells": {"nbformat": 1},
+}
+
+
+def _both_readings(data: bytes) -> tuple[object, object]:
+    """What the grader (notebook_file, with nbformat) and the bundle's check (notebook_instead,
+    with notebook_json alone) read of a notebook's bytes: sources and notes, or the words
+    refusing it."""
+    from grader.backprop_ninja.student_check_driver import EXPECTED
+    from grader.notebook_instead import _read_notebook
+
+    def reading(read) -> object:
+        try:
+            r = read()
+        except NotebookError as e:
+            return str(e)
+        return None if r is None else (r.sources, r.notes)
+
+    name = "old.ipynb"
+    return (
+        reading(lambda: read_notebook(data, name, FUNCTIONS)),
+        reading(lambda: _read_notebook(data, name, FILES, EXPECTED)),
+    )
+
+
+@pytest.mark.parametrize("case", sorted(_OLDER))
+def test_the_bundle_check_reads_every_notebook_as_the_grader_does(case):
+    """The bundle's check, reading notebooks without nbformat, read an nbformat 1 notebook's
+    code as none, an nbformat 2 one's lines without the blank line nbformat's join puts between
+    them, and a version written "4" or metadata that is a list as no notebook, where the grader
+    read and graded each; it took a version 5 notebook for one, which the grader refuses. Both
+    now refuse or mend with one code (notebook_json.prepared) and read the same cells."""
+    grader, check = _both_readings(json.dumps(_OLDER[case]).encode())
+    assert check == grader
+    refused = case.startswith(("version 5", "no version", "version 1 with"))
+    assert isinstance(grader, str) == refused, grader
+    if not refused:
+        assert "def dlogits" in grader[0]["exercise2"], grader
+
+
+@pytest.mark.parametrize("data", [b"{not json", b"\xff\xfe{\x00}\x00", b"[1, 2]"])
+def test_the_bundle_check_refuses_what_is_no_notebook_in_the_grader_s_words(data):
+    """Bad JSON, UTF-16 text and JSON that is no object: the grader says why in words, and the
+    bundle's check skipped each without one."""
+    grader, check = _both_readings(data)
+    assert isinstance(grader, str) and check == grader

@@ -546,3 +546,23 @@ def test_a_student_s_check_judges_the_notebook_the_grader_grades(tmp_path):
     expected = {f: frozenset(names) for f, names in load().functions}
     checked = notebook_graded_instead(folder, FILES, expected)
     assert checked is not None and checked.name == "z.ipynb"
+
+
+def test_a_student_s_check_says_why_the_grader_skips_a_notebook_too_large_to_read(tmp_path):
+    """A notebook over the grader's 64 MB (its outputs: images), or empty, is refused by the
+    grader in words saying what to do; a student's check of the folder skipped either without
+    a word, the stubs beside it tabled `todo` and no reason given."""
+    from grader.assignment import load
+    from grader.notebook_instead import notebook_notes
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    with open(folder / "hw.ipynb", "wb") as f:
+        f.truncate((64 << 20) + 1)  # sparse: its size alone is read
+    (folder / "sub").mkdir()
+    (folder / "sub" / "empty.ipynb").write_bytes(b"")
+    graded = one(folder, tmp_path, notebooks_are_students=False)
+    said = [n for n in graded.notes if n.startswith(("hw.ipynb", "sub/empty.ipynb"))]
+    assert "larger than 64 MB" in said[0] and "not valid JSON" in said[1], said
+    expected = {f: frozenset(names) for f, names in load().functions}
+    assert notebook_notes(folder, FILES, expected) == said

@@ -1961,6 +1961,30 @@ def test_the_bundle_check_of_a_zip_names_the_notebook_the_grader_grades_instead(
     assert "todo" not in said
 
 
+def test_the_bundle_check_of_its_folder_says_why_the_grader_skips_its_notebook(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """The bundle's folder, its stubs untouched, its notebook solved but holding a 5,000-digit
+    execution count: the grader refuses the notebook in words naming the number and grades
+    the stubs, 0 of 36; check.py skipped the notebook without a word and printed its table of
+    `todo`, leaving the student no reason."""
+    from click.testing import CliRunner
+    from notebooks import filled_assignment_notebook
+
+    from grader.cli import main
+
+    folder = bundle_copy(bundle_dir, tmp_path / "mine")
+    solved = filled_assignment_notebook({f: solution(f) for f in FILES}, "jupyter")
+    long = solved.replace(b'"metadata": {', b'"metadata": {"n": ' + b"7" * 5000 + b", ", 1)
+    (folder / "backprop_ninja.ipynb").write_bytes(long)
+    done = CliRunner().invoke(main, ["check", str(folder)])
+    said = next(line for line in done.output.splitlines() if "5000 digits long" in line)
+    assert said.startswith("Note: backprop_ninja.ipynb holds a number 5000 digits long"), said
+    checked = bundle_check(bundle_dir, folder)
+    assert said in checked.splitlines(), checked
+    assert "0 of 36 items pass" in checked
+
+
 def test_the_bundle_check_looks_for_notebooks_past_a_folder_it_cannot_list(tmp_path, monkeypatch):
     """A subfolder the student's account cannot list (another user's, a broken mount) is
     passed over in the search for a notebook, not raised out of check.py as a traceback."""

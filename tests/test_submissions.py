@@ -298,8 +298,28 @@ def test_a_copy_left_unjudged_past_the_bytes_parsed_is_on_the_ta_s_list(tmp_path
     assert flag["flag"] == "stub_graded"
     assert flag["reason"] == (
         "exercise1.py as graded is the untouched stub, and exercise1 (2).py beside it was not "
-        "looked into (the copies parsed for work hold at most 64 KiB in all), so may hold "
-        "work: if that is the student's answer, grade it as exercise1.py"
+        "looked into (at most 5 copies of it, holding at most 64 KiB in all, are parsed for "
+        "work), so may hold work: if that is the student's answer, grade it as exercise1.py"
+    )
+
+
+def test_a_copy_past_the_five_parsed_is_on_the_ta_s_list(tmp_path, monkeypatch):
+    """An untouched stub and five copies: only the first five candidates are parsed for work,
+    so the sixth, holding the student's work, was left unjudged without a flag, the stub graded
+    0. The TA's flag now names it, unparsed."""
+    judged = _stub_judgements(monkeypatch)
+    stub = (ROOT / "assignments" / "backprop-ninja" / "exercise1.py").read_text()
+    files = {"exercise1.py": stub, **{f"exercise1 ({k}).py": stub for k in range(1, 4)}}
+    files |= {"exercise1 (4).py": stub + "\n", "old/exercise1 (5).py": solution("exercise1")}
+    [sub], _ = discover(tree(tmp_path / "a", files), FILES)
+    assert sub.files["exercise1"] == stub.encode()
+    assert len(judged) == 2  # the stub, and the copy a line longer: no more parsed than before
+    (flag,) = sub.review
+    assert flag["flag"] == "stub_graded"
+    assert flag["reason"] == (
+        "exercise1.py as graded is the untouched stub, and old/exercise1 (5).py beside it was "
+        "not looked into (at most 5 copies of it, holding at most 256 KiB in all, are parsed for "
+        "work), so may hold work: if that is the student's answer, grade it as exercise1.py"
     )
 
 
@@ -969,6 +989,38 @@ def test_a_zip_inside_a_zip_left_shut_that_reads_as_empty_or_not_at_all_is_on_th
         "final.zip/hw/hw.zip, which could not be read (a zip"
     ), flag
     assert says in flag, flag
+
+
+@pytest.mark.parametrize(
+    ("inner", "says"),
+    [
+        (fake_end(zip_bytes({"exercise1.py": "def newer(): pass\n"})), "lists no file"),
+        (zip_bytes({}), "lists no file"),
+        (b"PK\x03\x04 cut short", "could not be read: {zip} is not a readable zip"),
+    ],
+    ids=["fake-end-record", "empty", "unreadable"],
+)
+@pytest.mark.parametrize("where", ["final.zip", "hw.zip/final.zip"])
+def test_a_zip_opened_that_reads_as_empty_or_not_at_all_is_on_the_tas_list(
+    tmp_path, inner, says, where
+):
+    """A zip the grader opened to look for a missing exercise (beside the others, or inside a
+    zip it opened) that cannot be read, or lists no file, was said in a note to the student
+    alone: the TA's list, which names such a zip left shut, said nothing, though another zip
+    tool may read the student's work in it. Every such zip the grader meets is on the list."""
+    top = {"exercise2.py": "two\n", "exercise3.py": "three\n"}
+    root = tree(tmp_path / "stu", top)
+    if where == "final.zip":
+        (root / "final.zip").write_bytes(inner)
+    else:
+        (root / "hw.zip").write_bytes(zip_bytes({"final.zip": inner}))
+    sub = read_submission(root, "stu", FILES)
+    assert sub.files["exercise1"] is None
+    (flag,) = [f["reason"] for f in sub.review if f["flag"] == "zip_unopened"]
+    assert flag.startswith(
+        f"{where} was opened to look for exercise files, and it " + says.format(zip=where)
+    ), flag
+    assert "another zip tool may read it otherwise: open it with one" in flag
 
 
 def test_a_file_read_from_a_zip_is_said_once(tmp_path):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..local_check import LocalSession, checked_folder, work_folder
-from ..notebook_instead import notebook_graded_instead, notebook_left_out
+from ..notebook_instead import notebook_graded_instead, notebook_notes
 from ..records import ItemResult
 from ..student_text import render
 from . import judging, spec
@@ -77,10 +77,9 @@ def main(folder: str | Path | None = None) -> int:
         )
         return 0
     result = check(where)
-    # Work in the notebook beside exercise files with work in them is not graded: the grader
-    # says so, and so does the check, which judged the files and said nothing of it.
-    left_out = notebook_left_out(where, FILES, EXPECTED)
-    if left_out:
-        result["student"]["notes"].append(left_out)
+    # Work in the notebook beside exercise files with work in them is not graded, and a
+    # notebook the grader cannot read is skipped: the grader says so, and so does the check,
+    # which judged the files and said nothing of either.
+    result["student"]["notes"] += notebook_notes(where, FILES, EXPECTED)
     print(render(result, where=str(where)))
     return 0

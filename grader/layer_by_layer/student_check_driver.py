@@ -20,7 +20,7 @@ from pathlib import Path
 from ..grading import make_item
 from ..local_check import LocalSession, checked_folder, work_folder
 from ..notebook import NotebookError
-from ..notebook_instead import notebook_graded_instead, notebook_left_out, read_notebook_path
+from ..notebook_instead import notebook_graded_instead, notebook_notes, read_notebook_path
 from ..student_text import render
 from .cases import cases
 from .judging import judge_module
@@ -28,6 +28,8 @@ from .spec import FILE, FUNCTIONS, ITEMS
 
 FILES = (FILE,)
 EXPECTED = {FILE: frozenset(FUNCTIONS)}
+# The same in the assignment's order, in which the grader's notes on a notebook name them.
+IN_ORDER = {FILE: FUNCTIONS}
 # The bundle's own folder (the stub), which student code may not import from.
 BUNDLE_FOLDER = Path(__file__).resolve().parent.parent
 
@@ -66,7 +68,7 @@ def _check_notebook(notebook: Path, workdir: Path, public: dict) -> dict:
     upload, or beside a layers.py that holds no work. This check tabled the untouched stub
     beside it instead, `todo` on every row, where the grader gave the notebook 100 of 100."""
     try:
-        read, refused = read_notebook_path(notebook, FILES, EXPECTED), ""
+        read, refused = read_notebook_path(notebook, FILES, IN_ORDER), ""
     except NotebookError as e:  # the grader's words for it (a number too long to read)
         read, refused = None, str(e)
     source = read.sources.get(FILE) if read is not None else None
@@ -101,12 +103,11 @@ def main(folder: str | Path | None = None) -> int:
             return 0
         # A zip's notebook is not checked here (it is read from the zip, never a file of its
         # own): its stub's table is printed, as before.
-        graded = notebook_graded_instead(where, FILES, EXPECTED) if where.is_dir() else None
+        graded = notebook_graded_instead(where, FILES, IN_ORDER) if where.is_dir() else None
         if graded is None:
             result = check(where)
-            left_out = notebook_left_out(where, FILES, EXPECTED)  # the grader's note on it
-            if left_out:
-                result["student"]["notes"].append(left_out)
+            # The grader's notes on its notebooks: one left out, one it cannot read.
+            result["student"]["notes"] += notebook_notes(where, FILES, IN_ORDER)
             print(render(result, where=str(where)))
         else:
             print(
