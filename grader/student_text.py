@@ -369,12 +369,24 @@ def did_you_mean(missing: str, defined: set[str], expected: frozenset[str] = fro
     return f"did you mean `{close[0]}`?" if close else ""
 
 
+def with_a_word_added(func: str, name: str) -> bool:
+    """`name` is `func` with a word or a number joined on (`dhprebn_fused`, `dlogits2`,
+    `my_dbnvar`): a student keeping two versions apart, whom difflib's ratio missed as the word
+    grew (`dhprebn_fused` is 0.7 of `dhprebn`, under its 0.75)."""
+    pattern = rf"(?:[a-z0-9]*_)?{re.escape(func.lower())}(?:_[a-z0-9_]*|[0-9]+)?"
+    return name.lower() != func.lower() and re.fullmatch(pattern, name.lower()) is not None
+
+
 def missing_function(
     func: str, file: str, defined: set[str], expected: frozenset[str], where: str = ""
 ) -> str:
     """`where`: how the code is named when it is no file of the student's (a notebook's
-    exercise), else `file.py`."""
+    exercise), else `file.py`. A name the student gave the function with a word added is
+    weighed after a misspelt one."""
     close = did_you_mean(func, defined, expected)
+    if not close:
+        added = sorted(n for n in set(defined) - set(expected) if with_a_word_added(func, n))
+        close = f"did you mean `{added[0]}`?" if added else ""
     typo = close.removeprefix("did you mean ").rstrip("?")
     hint = f"; you defined {typo}: did you mean `{func}`?" if close else ""
     return f"no function `{func}` in {where or file + '.py'}{hint}"

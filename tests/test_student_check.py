@@ -859,6 +859,13 @@ SCENARIOS = {
         "exercise1.dC",
         ("missing", "you defined `dc`: did you mean `dC`?"),
     ),
+    # exercise 2's own name for its fused version: too long for difflib's 0.75 (0.7), and the
+    # grader's session weighed no name over 1/0.6 of the missing one's length.
+    "dhprebn_fused for dhprebn": (
+        {"exercise2": mutated("exercise2", "def dhprebn(", "def dhprebn_fused(")},
+        "exercise2.dhprebn",
+        ("missing", "you defined `dhprebn_fused`: did you mean `dhprebn`?"),
+    ),
     "an empty file": (
         {"exercise1": ""},
         "exercise1.dlogprobs",  # the exercise's first row says it; the others, "as above"

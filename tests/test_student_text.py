@@ -17,6 +17,7 @@ from grader.student_text import (
     empty_file,
     explain_failure,
     import_failure,
+    missing_function,
     render,
     summary_line,
     undecodable,
@@ -148,6 +149,23 @@ def test_a_name_that_is_not_an_argument_is_an_ordinary_name_error() -> None:
 def test_did_you_mean_ignores_case() -> None:
     assert did_you_mean("dC", {"dc", "demb"}) == "did you mean `dc`?"
     assert did_you_mean("dC", {"dlogprobs", "dprobs"}) == ""
+
+
+@pytest.mark.parametrize("defined", ["dhprebn_fused", "dhprebn2", "my_dhprebn", "DHPREBN_v2"])
+def test_a_missing_function_names_its_own_name_with_a_word_added(defined: str) -> None:
+    """A student who kept both versions apart (`dhprebn_fused` in exercise 2, `dlogits2`) was
+    told only "no function `dhprebn`": difflib's ratio falls under its cutoff as the added
+    word grows; in the notebook, the check cell then said to run a cell already run."""
+    said = missing_function("dhprebn", "exercise2", {defined, "helper"}, frozenset({"dlogits"}))
+    assert said.endswith(f"; you defined `{defined}`: did you mean `dhprebn`?"), said
+
+
+def test_a_missing_function_is_not_told_another_graded_name_that_holds_it() -> None:
+    """`dbnvar_inv` is exercise 1's answer to another question, never `dbnvar` misnamed; nor is
+    a name that only starts with the missing one's letters (`dhprebnx`)."""
+    expected = frozenset({"dbnvar", "dbnvar_inv"})
+    assert missing_function("dbnvar", "exercise1", {"dbnvar_inv"}, expected).endswith("py")
+    assert "did you mean" not in missing_function("dh", "exercise1", {"dhprebnx"}, expected)
 
 
 def test_an_empty_file_says_so() -> None:
