@@ -246,12 +246,34 @@ def import_failure(file: str, traceback_text: str, brief: bool = False, plain: s
     """The message for a file whose import raised: the plain reason first, then the traceback
     (`brief`: the reason alone when there is one, for a command line; `plain`: the reason,
     where the caller knows it better than the traceback's last line, as `unreachable`)."""
-    plain = plain or explain_failure(traceback_text)
+    plain = plain or explain_failure(traceback_text) or _top_level_line(file, traceback_text)
     if not plain and not traceback_text.startswith(TRACEBACK):
         # No traceback but the reason itself (PROCESS_ENDED: os._exit at import), on the row too.
         return f"importing {file}.py failed: {traceback_text}"
     head = f"importing {file}.py failed: {plain}" if plain else f"importing {file}.py failed:"
     return head if plain and brief else f"{head}\n{traceback_text}"
+
+
+# A traceback's frames: file, line, where ("<module>" for a file's top level), source line.
+_FRAME = re.compile(r'^  File "([^"]*)", line (\d+), in (.*)\n(?:    (.+))?$', re.M)
+
+
+def _top_level_line(file: str, traceback_text: str) -> str:
+    """A NameError raised by a line of the file's own top level: lecture code copied into the
+    file (`cmp(...)`, `dlogprobs = ...`) runs as it is imported, where no notebook variable
+    exists, and the bare NameError did not say that the line, not a function, was at fault."""
+    name = re.match(r"^NameError: name '(\w+)' is not defined", last_line(traceback_text))
+    frames = _FRAME.findall(traceback_text)
+    if not name or not frames or frames[-1][:1] != (f"{file}.py",) or frames[-1][2] != "<module>":
+        return ""
+    _file, number, _where, source = frames[-1]
+    # The line's text last: a table row is cut at 300 characters, and the fix must show.
+    return (
+        f"line {number} runs as the file is imported, where `{name.group(1)}` is not defined "
+        "(a .py file has none of your notebook's variables): the grader only calls your "
+        'functions, so remove the line or indent it under `if __name__ == "__main__":` '
+        f"(line {number}: `{source.strip()}`)"
+    )
 
 
 def call_failure(

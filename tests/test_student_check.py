@@ -866,6 +866,17 @@ SCENARIOS = {
         "exercise2.dhprebn",
         ("missing", "you defined `dhprebn_fused`: did you mean `dhprebn`?"),
     ),
+    "the lecture's cmp line at the top of a file": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                "def dprobs(probs, dlogprobs):",
+                "cmp('logprobs', dlogprobs, logprobs)\n\n\ndef dprobs(probs, dlogprobs):",
+            )
+        },
+        "exercise1.dlogprobs",
+        ("ERROR", "line 60 runs as the file is imported, where `cmp` is not defined", "__main__"),
+    ),
     "an empty file": (
         {"exercise1": ""},
         "exercise1.dlogprobs",  # the exercise's first row says it; the others, "as above"

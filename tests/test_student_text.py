@@ -12,6 +12,7 @@ from grader.local_check import no_answer
 from grader.student_text import (
     AUTOGRAD_OFF,
     PROCESS_ENDED,
+    TRACEBACK,
     call_failure,
     did_you_mean,
     empty_file,
@@ -166,6 +167,40 @@ def test_a_missing_function_is_not_told_another_graded_name_that_holds_it() -> N
     expected = frozenset({"dbnvar", "dbnvar_inv"})
     assert missing_function("dbnvar", "exercise1", {"dbnvar_inv"}, expected).endswith("py")
     assert "did you mean" not in missing_function("dh", "exercise1", {"dhprebnx"}, expected)
+
+
+def test_a_lecture_line_at_the_top_of_a_file_is_named_with_the_fix() -> None:
+    """The lecture's `cmp('logprobs', dlogprobs, logprobs)` copied below a function runs when
+    the file is imported, where no notebook variable exists: the row said only "importing
+    exercise1.py failed: NameError: name 'cmp' is not defined", 26 items lost to one line."""
+    tb = (
+        f"{TRACEBACK}\n"
+        '  File "exercise1.py", line 60, in <module>\n'
+        "    cmp('logprobs', dlogprobs, logprobs)\n"
+        "    ^^^\n"
+        "NameError: name 'cmp' is not defined\n"
+    )
+    said = import_failure("exercise1", tb, brief=True)
+    assert said == (
+        "importing exercise1.py failed: line 60 runs as the file is imported, where `cmp` is "
+        "not defined (a .py file has none of your notebook's variables): the grader only calls "
+        'your functions, so remove the line or indent it under `if __name__ == "__main__":` '
+        "(line 60: `cmp('logprobs', dlogprobs, logprobs)`)"
+    ), said
+
+
+def test_a_name_error_inside_a_function_called_at_import_keeps_its_own_words() -> None:
+    """Only a line of the file's own top level is said to run at import: a NameError raised
+    inside a function the top level called is that function's."""
+    tb = (
+        f"{TRACEBACK}\n"
+        '  File "exercise1.py", line 60, in <module>\n'
+        "    dprobs(1, 2)\n"
+        '  File "exercise1.py", line 12, in dprobs\n'
+        "    return probz\n"
+        "NameError: name 'probz' is not defined\n"
+    )
+    assert import_failure("exercise1", tb, brief=True) == "importing exercise1.py failed:\n" + tb
 
 
 def test_an_empty_file_says_so() -> None:
