@@ -366,10 +366,21 @@ def autograd_used(func: str, detail: str = "") -> str:
     return f"{text}:\n{detail}" if detail else text
 
 
+# A scan's reason that is autograd itself (staticscan's FORBIDDEN_ATTRS and modules), read
+# before any "(through `helper`)", whose name is the student's.
+_AUTOGRAD_REASON = re.compile(r"autograd|backward|\.grad\b|torch\.func|functorch")
+
+
 def scanned_out(func: str, reason: str) -> str:
     """A function the grader's reading of the file refuses before it runs (staticscan.py): it
-    uses autograd, or reaches names in a way that could hide it, which is no autograd in itself
-    (`uses locals()`), so the message names both."""
+    uses autograd, said as the run-time ban says it, with the cure; or it reaches names in a way
+    that could hide autograd, which is no autograd in itself (`uses locals()`), so the message
+    names both."""
+    if _AUTOGRAD_REASON.search(reason.partition(" (through `")[0]):
+        return (
+            f"`{func}` {reason}: the grader allows no autograd (backward(), torch.autograd, "
+            "torch.func and .grad), so it scores 0; compute the gradient by hand"
+        )
     return (
         f"`{func}` {reason}: the grader allows neither autograd nor code that could reach it "
         "unseen (eval or exec, getattr with a computed name, globals(), locals() or vars(), "

@@ -20,6 +20,7 @@ from grader.student_text import (
     import_failure,
     missing_function,
     render,
+    scanned_out,
     summary_line,
     undecodable,
 )
@@ -201,6 +202,27 @@ def test_a_name_error_inside_a_function_called_at_import_keeps_its_own_words() -
         "NameError: name 'probz' is not defined\n"
     )
     assert import_failure("exercise1", tb, brief=True) == "importing exercise1.py failed:\n" + tb
+
+
+@pytest.mark.parametrize(
+    "reason", ["calls backward()", "uses torch.autograd", "reads .grad (through `helper`)"]
+)
+def test_autograd_read_in_the_file_is_said_as_the_autograd_ban_with_its_cure(reason: str) -> None:
+    """`loss.backward()` inside the fused dlogits was told "the grader allows neither autograd
+    nor code that could reach it unseen (eval or exec, getattr with a computed name, ...);
+    remove it": a list of what the function never did, and no cure, where the same call met at
+    run time is told to compute the gradient by hand."""
+    said = scanned_out("dlogits", reason)
+    assert said == (
+        f"`dlogits` {reason}: the grader allows no autograd (backward(), torch.autograd, "
+        "torch.func and .grad), so it scores 0; compute the gradient by hand"
+    ), said
+
+
+@pytest.mark.parametrize("reason", ["uses locals()", "uses eval (through `my_backward`)"])
+def test_a_name_reached_unseen_is_said_as_before(reason: str) -> None:
+    """No autograd in itself: the message names both what is refused and why."""
+    assert "code that could reach it unseen (eval or exec" in scanned_out("dh", reason)
 
 
 def test_an_empty_file_says_so() -> None:
