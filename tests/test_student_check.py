@@ -877,6 +877,14 @@ SCENARIOS = {
         "exercise1.dlogprobs",
         ("ERROR", "line 60 runs as the file is imported, where `cmp` is not defined", "__main__"),
     ),
+    # The sandbox sends a tensor's values, which arrive contiguous: the check kept the
+    # transpose's strides, so the chain's demb (`dembcat.view(emb.shape)`) raised there and
+    # its dC was "not reached", where the grader's chain went on.
+    "dembcat returned transposed": (
+        {"exercise1": mutated("exercise1", "    return dembcat\n", "    return dembcat.T\n")},
+        "exercise1.dembcat",
+        ("WRONG", "transposed? check the order of the matrix product"),
+    ),
     "an empty file": (
         {"exercise1": ""},
         "exercise1.dlogprobs",  # the exercise's first row says it; the others, "as above"
