@@ -885,6 +885,21 @@ SCENARIOS = {
         "exercise1.dembcat",
         ("WRONG", "transposed? check the order of the matrix product"),
     ),
+    # The lecture's update (`p.data += -lr * grad`) done inside backward, the parameters
+    # returned: every item said only "values differ".
+    "exercise 3's backward returning the parameters after an update": (
+        {
+            "exercise3": mutated(
+                "exercise3",
+                "    return {\n",
+                "    return {k: p - 0.1 * g for k, p, g in zip(('dC', 'dW1', 'db1', 'dW2', 'db2', "
+                "'dbngain', 'dbnbias'), (C, W1, b1, W2, b2, bngain, bnbias), (dC, dW1, db1, dW2, "
+                "db2, dbngain, dbnbias))}\n    return {\n",
+            )
+        },
+        "exercise3.dW1",
+        ("WRONG", "this is W1 after an update (W1 - 0.1 * dW1), not dW1"),
+    ),
     "an empty file": (
         {"exercise1": ""},
         "exercise1.dlogprobs",  # the exercise's first row says it; the others, "as above"
