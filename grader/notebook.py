@@ -340,6 +340,13 @@ def unparsed_cells(read: NotebookRead, cells: Iterable[object]) -> list[tuple[st
 _UNPARSED = "the whole cell: not valid Python"
 
 
+def opens_with_mark(text: str) -> bool:
+    """Whether a cell opens with an exercise's mark (`# Exercise 2`, under a first `%%time`):
+    a kernel's history holds no headings, so a cell without one is read as the exercise of the
+    marked cell run before it."""
+    return bool(_CODE_MARK.match(_first_line_of_code(text)))
+
+
 # nbformat 4.5 gives a cell id 1 to 64 characters; a notebook may hold any JSON value there.
 MAX_CELL_ID = 64
 

@@ -483,6 +483,31 @@ def test_a_cell_that_is_not_valid_python_is_said_so_not_unrun(grader, tmp_path):
     assert any("'(' was never closed" in d for c in notes for d in c["dropped"]), notes
 
 
+def test_a_cell_run_without_its_exercise_line_is_said_so_not_unrun(grader, tmp_path):
+    """Exercise 2's dlogits cell run without its `# Exercise 2` line: the kernel's history has
+    no headings, so the check read that dlogits as exercise 1's and told a student who had run
+    the cell to run it, where the grader, which reads the headings, grades it."""
+    nb = json.loads(notebook_text(SOLUTIONS, filled=True))
+    nb["cells"] = [c for c in nb["cells"] if c.get("id") != "train"]
+    cell = next(c for c in nb["cells"] if c.get("id") == "exercise2-dlogits")
+    cell["source"] = source(cell).removeprefix("# Exercise 2\n")
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    text = json.dumps(nb)
+    check = printed(next(c for c in run(text, folder) if c.id == "exercise2-check"))
+    row = next(r for r in table_lines(check) if r.split()[0] == "dlogits")
+    said = check.split(row, 1)[1].splitlines()[1]
+    assert row.split()[1] == "missing", check
+    assert said.startswith(
+        "      -> a cell this kernel ran defines `dlogits` but does not open with the line "
+        "`# Exercise 2`"
+    ), said
+    (folder / NAME).write_text(text)
+    (sub,), _ = discover(folder, FILES)
+    (item,) = [i for i in grader.grade(sub).to_json()["items"] if i["id"] == "exercise2.dlogits"]
+    assert item["status"] == "passed", item
+
+
 def test_a_renamed_function_is_said_renamed_not_unrun(grader, tmp_path):
     """dbnvar's cell run as `def d_bnvar(...)`: the check said "not run in this kernel: no cell
     defining `dbnvar` under Exercise 1 has run since the kernel started; run its cell ..." and
