@@ -1793,6 +1793,26 @@ def test_grader_check_says_why_a_file_it_holds_was_left_out(tmp_path: Path) -> N
     )
 
 
+def test_a_file_renamed_with_its_exercise_s_number_is_named_as_its_likely_file(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """exercise1.py saved as `ex1.py`: both checks said only "not in your upload, which held
+    ex1.py, exercise2.py, exercise3.py" (in the bundle's folder, after README.md, check.py and a
+    dozen more), leaving the student to see that the grader reads exact names."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    folder = student_folder(tmp_path / "mine", {})
+    (folder / "exercise1.py").rename(folder / "ex1.py")
+    (folder / "notes.py").write_text("x = 1\n")
+    said = "ex1.py may be it: the grader reads only exercise1.py, so rename it"
+    done = CliRunner().invoke(main, ["check", str(folder)])
+    assert done.exit_code == 0, done.output
+    assert said in done.output, done.output
+    assert said in bundle_check(bundle_dir, folder)
+
+
 def test_the_bundle_check_takes_a_browser_renamed_file_as_the_grader_does(
     bundle_dir: Path, public_grader, tmp_path: Path
 ) -> None:
