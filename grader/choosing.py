@@ -356,7 +356,32 @@ def note_missing(
         for f in files:
             if f not in found:
                 odd = not_regular(top, f, files)
-                absent[f] = f"{MISSING_BESIDE}{held}" if odd is None else skipped(top, odd, budget)
+                absent[f] = (
+                    _not_found(top, f, files, held) if odd is None else skipped(top, odd, budget)
+                )
+
+
+def _not_found(top: Entry, f: str, files: tuple[str, ...], held: str) -> str:
+    """The state of an exercise missing beside others, naming the upload's .py files that bear
+    its number and no exercise's name (`ex1.py` for exercise1.py) first: "not in your upload,
+    which held ex1.py, ..." (in the bundle's folder, after a dozen of its own files) left the
+    student to see that the grader reads exact names."""
+    number = re.sub(r"\D", "", f)
+    likely = [
+        shortened(relative(top, e))
+        for e in top.walk()
+        if number
+        and e.kind == "file"
+        and e.name.casefold().endswith(".py")
+        and re.sub(r"\D", "", e.name) == number
+        and match_exercise(e.name, files) is None
+    ][:3]
+    if not likely:
+        return f"{MISSING_BESIDE}{held}"
+    return (
+        f"missing: not in your upload; {' or '.join(likely)} may be it: the grader reads only "
+        f"{f}.py, so rename it (the upload held {held})"
+    )
 
 
 # Archives of kinds the grader does not open (only zips are), by the ends of their names: the

@@ -97,7 +97,9 @@ UNREADABLE = "tensor whose values cannot be read"
 
 def as_the_grader_sees(value: Any, depth: int = 0) -> Any:
     """A returned value as the grader receives it from its sandbox: (tensor, dtype) pairs,
-    None, one level of dict or list, and a NotATensor for anything else."""
+    None, one level of dict or list, and a NotATensor for anything else. The sandbox sends a
+    tensor's values, so its copy is contiguous: a transpose's strides kept here made the next
+    function's `.view` raise in the check's chain where the grader's went on."""
     if isinstance(value, torch.Tensor):
         try:
             t = _plain(value)
@@ -107,10 +109,10 @@ def as_the_grader_sees(value: Any, depth: int = 0) -> Any:
             return NotATensor(f"{UNREADABLE} ({type(e).__name__})")
         name = str(t.dtype).removeprefix("torch.")
         if t.dtype == torch.bfloat16:
-            return (t.float().clone(), name)
+            return (t.float().clone(memory_format=torch.contiguous_format), name)
         if name not in WIRE_DTYPES:
             return NotATensor(f"tensor of dtype {name}")
-        return (t.clone(), name)
+        return (t.clone(memory_format=torch.contiguous_format), name)
     if value is None:
         return None
     if isinstance(value, (bool, int, float)):

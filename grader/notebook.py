@@ -310,12 +310,41 @@ def read_history(cells: Iterable[object], functions: dict[str, tuple[str, ...]])
     than the kernel's own functions, so that a function reading a global the grader leaves out
     fails there as it fails graded. A cell run again counts where it ran last; nothing caps the
     reading (it is the student's own kernel, and its history may be long)."""
-    texts = [t for t in cells if isinstance(t, str) and t.strip()]
-    last = {text: i for i, text in enumerate(texts)}
-    kept = [text for i, text in enumerate(texts) if last[text] == i]
+    kept = _last_runs(cells)
     cells = [{"cell_type": "code", "metadata": {}, "source": t} for t in kept]
     budget = Allowance(sum(map(len, kept)), sum(t.count("\n") + 1 for t in kept))
     return read_cells(cells, "this notebook", functions, budget)
+
+
+def _last_runs(cells: Iterable[object]) -> list[str]:
+    """A kernel's inputs as `read_history` reads them: each text once, where it ran last."""
+    texts = [t for t in cells if isinstance(t, str) and t.strip()]
+    last = {text: i for i, text in enumerate(texts)}
+    return [text for i, text in enumerate(texts) if last[text] == i]
+
+
+def unparsed_cells(read: NotebookRead, cells: Iterable[object]) -> list[tuple[str, str, str]]:
+    """The cells of a kernel's history (`read` is `read_history(cells, ...)`) that are not
+    valid Python, as (section, text, why): the kernel ran such a cell and defined nothing, and
+    a check that said only that a function was "not run" sent the student to run it again."""
+    texts = _last_runs(cells)
+    found = []
+    for record in read.cells:
+        for dropped in record.dropped:
+            if dropped.startswith(_UNPARSED):
+                why = dropped.removeprefix("the whole cell: ")
+                found.append((record.section, texts[record.cell - 1], why))
+    return found
+
+
+_UNPARSED = "the whole cell: not valid Python"
+
+
+def opens_with_mark(text: str) -> bool:
+    """Whether a cell opens with an exercise's mark (`# Exercise 2`, under a first `%%time`):
+    a kernel's history holds no headings, so a cell without one is read as the exercise of the
+    marked cell run before it."""
+    return bool(_CODE_MARK.match(_first_line_of_code(text)))
 
 
 # nbformat 4.5 gives a cell id 1 to 64 characters; a notebook may hold any JSON value there.

@@ -38,6 +38,7 @@ from .student_text import (
     not_in_notebook,
     scanned_out,
     unreachable,
+    with_a_word_added,
 )
 from .timing import CallTimer
 
@@ -391,15 +392,16 @@ class Session:
         key = (f.name, func)
         if key not in self._missing_said:
             # difflib's 0.75 cutoff needs lengths within 0.6x-1.67x of each other: a name
-            # outside that is never the answer, and a thousand are more than a file has. The
-            # functions the process reported come first (a typo is one of them), then the
-            # scan's (names starting with `_` and nested ones).
-            fits = [n for n in f.functions if 0.6 * len(func) <= len(n) <= len(func) / 0.6]
-            fits += sorted(
-                n
-                for n in f.scan.functions - set(f.functions)
-                if 0.6 * len(func) <= len(n) <= len(func) / 0.6
-            )
+            # outside that is never the answer unless it is the name with a word added
+            # (`dhprebn_fused`), and a thousand are more than a file has. The functions the
+            # process reported come first (a typo is one of them), then the scan's (names
+            # starting with `_` and nested ones).
+            def fit(n: str) -> bool:
+                near = 0.6 * len(func) <= len(n) <= len(func) / 0.6
+                return near or with_a_word_added(func, n)
+
+            fits = [n for n in f.functions if fit(n)]
+            fits += sorted(n for n in f.scan.functions - set(f.functions) if fit(n))
             near = fits[:MAX_DID_YOU_MEAN]
             expected = self.expected.get(f.name, frozenset())
             where = in_notebook(f.name, self.notebook) if self.notebook else ""

@@ -246,12 +246,34 @@ def import_failure(file: str, traceback_text: str, brief: bool = False, plain: s
     """The message for a file whose import raised: the plain reason first, then the traceback
     (`brief`: the reason alone when there is one, for a command line; `plain`: the reason,
     where the caller knows it better than the traceback's last line, as `unreachable`)."""
-    plain = plain or explain_failure(traceback_text)
+    plain = plain or explain_failure(traceback_text) or _top_level_line(file, traceback_text)
     if not plain and not traceback_text.startswith(TRACEBACK):
         # No traceback but the reason itself (PROCESS_ENDED: os._exit at import), on the row too.
         return f"importing {file}.py failed: {traceback_text}"
     head = f"importing {file}.py failed: {plain}" if plain else f"importing {file}.py failed:"
     return head if plain and brief else f"{head}\n{traceback_text}"
+
+
+# A traceback's frames: file, line, where ("<module>" for a file's top level), source line.
+_FRAME = re.compile(r'^  File "([^"]*)", line (\d+), in (.*)\n(?:    (.+))?$', re.M)
+
+
+def _top_level_line(file: str, traceback_text: str) -> str:
+    """A NameError raised by a line of the file's own top level: lecture code copied into the
+    file (`cmp(...)`, `dlogprobs = ...`) runs as it is imported, where no notebook variable
+    exists, and the bare NameError did not say that the line, not a function, was at fault."""
+    name = re.match(r"^NameError: name '(\w+)' is not defined", last_line(traceback_text))
+    frames = _FRAME.findall(traceback_text)
+    if not name or not frames or frames[-1][:1] != (f"{file}.py",) or frames[-1][2] != "<module>":
+        return ""
+    _file, number, _where, source = frames[-1]
+    # The line's text last: a table row is cut at 300 characters, and the fix must show.
+    return (
+        f"line {number} runs as the file is imported, where `{name.group(1)}` is not defined "
+        "(a .py file has none of your notebook's variables): the grader only calls your "
+        'functions, so remove the line or indent it under `if __name__ == "__main__":` '
+        f"(line {number}: `{source.strip()}`)"
+    )
 
 
 def call_failure(
@@ -344,10 +366,21 @@ def autograd_used(func: str, detail: str = "") -> str:
     return f"{text}:\n{detail}" if detail else text
 
 
+# A scan's reason that is autograd itself (staticscan's FORBIDDEN_ATTRS and modules), read
+# before any "(through `helper`)", whose name is the student's.
+_AUTOGRAD_REASON = re.compile(r"autograd|backward|\.grad\b|torch\.func|functorch")
+
+
 def scanned_out(func: str, reason: str) -> str:
     """A function the grader's reading of the file refuses before it runs (staticscan.py): it
-    uses autograd, or reaches names in a way that could hide it, which is no autograd in itself
-    (`uses locals()`), so the message names both."""
+    uses autograd, said as the run-time ban says it, with the cure; or it reaches names in a way
+    that could hide autograd, which is no autograd in itself (`uses locals()`), so the message
+    names both."""
+    if _AUTOGRAD_REASON.search(reason.partition(" (through `")[0]):
+        return (
+            f"`{func}` {reason}: the grader allows no autograd (backward(), torch.autograd, "
+            "torch.func and .grad), so it scores 0; compute the gradient by hand"
+        )
     return (
         f"`{func}` {reason}: the grader allows neither autograd nor code that could reach it "
         "unseen (eval or exec, getattr with a computed name, globals(), locals() or vars(), "
@@ -369,12 +402,24 @@ def did_you_mean(missing: str, defined: set[str], expected: frozenset[str] = fro
     return f"did you mean `{close[0]}`?" if close else ""
 
 
+def with_a_word_added(func: str, name: str) -> bool:
+    """`name` is `func` with a word or a number joined on (`dhprebn_fused`, `dlogits2`,
+    `my_dbnvar`): a student keeping two versions apart, whom difflib's ratio missed as the word
+    grew (`dhprebn_fused` is 0.7 of `dhprebn`, under its 0.75)."""
+    pattern = rf"(?:[a-z0-9]*_)?{re.escape(func.lower())}(?:_[a-z0-9_]*|[0-9]+)?"
+    return name.lower() != func.lower() and re.fullmatch(pattern, name.lower()) is not None
+
+
 def missing_function(
     func: str, file: str, defined: set[str], expected: frozenset[str], where: str = ""
 ) -> str:
     """`where`: how the code is named when it is no file of the student's (a notebook's
-    exercise), else `file.py`."""
+    exercise), else `file.py`. A name the student gave the function with a word added is
+    weighed after a misspelt one."""
     close = did_you_mean(func, defined, expected)
+    if not close:
+        added = sorted(n for n in set(defined) - set(expected) if with_a_word_added(func, n))
+        close = f"did you mean `{added[0]}`?" if added else ""
     typo = close.removeprefix("did you mean ").rstrip("?")
     hint = f"; you defined {typo}: did you mean `{func}`?" if close else ""
     return f"no function `{func}` in {where or file + '.py'}{hint}"

@@ -454,6 +454,60 @@ def test_a_module_a_cell_loaded_before_the_check_fails_it_as_it_fails_the_grader
     assert {i["status"] for i in graded.values()} != {"passed"}
 
 
+def test_a_cell_that_is_not_valid_python_is_said_so_not_unrun(grader, tmp_path):
+    """dprobs's cell run with a bracket left open: the kernel showed the SyntaxError and defined
+    nothing, and the check said "not run in this kernel: ... run its cell" to a student who had
+    run it, where the grader says the cell is not valid Python."""
+    nb = json.loads(notebook_text(SOLUTIONS, filled=True))
+    nb["cells"] = [c for c in nb["cells"] if c.get("id") != "train"]
+    cell = next(c for c in nb["cells"] if c.get("id") == "exercise1-dprobs")
+    cell["source"] = source(cell).replace("(1.0 / probs) * dlogprobs", "(1.0 / probs * dlogprobs")
+    cell["metadata"] = {**cell.get("metadata", {}), "tags": ["raises-exception"]}
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    text = json.dumps(nb)
+    check = printed(next(c for c in run(text, folder) if c.id == "exercise1-check"))
+    row = next(r for r in table_lines(check) if r.split()[0] == "dprobs")
+    said = check.split(row, 1)[1].splitlines()[1]
+    assert row.split()[1] == "missing", check
+    assert said.startswith(
+        "      -> the cell defining `dprobs` under Exercise 1 is not valid Python (line "
+    ), said
+    assert "'(' was never closed" in said and "has run since the kernel started" not in said
+    (folder / NAME).write_text(text)
+    (sub,), _ = discover(folder, FILES)
+    result = grader.grade(sub).to_json()
+    (item,) = [i for i in result["items"] if i["id"] == "exercise1.dprobs"]
+    assert item["status"] == "missing", item
+    notes = result["notebook"]["cells"]
+    assert any("'(' was never closed" in d for c in notes for d in c["dropped"]), notes
+
+
+def test_a_cell_run_without_its_exercise_line_is_said_so_not_unrun(grader, tmp_path):
+    """Exercise 2's dlogits cell run without its `# Exercise 2` line: the kernel's history has
+    no headings, so the check read that dlogits as exercise 1's and told a student who had run
+    the cell to run it, where the grader, which reads the headings, grades it."""
+    nb = json.loads(notebook_text(SOLUTIONS, filled=True))
+    nb["cells"] = [c for c in nb["cells"] if c.get("id") != "train"]
+    cell = next(c for c in nb["cells"] if c.get("id") == "exercise2-dlogits")
+    cell["source"] = source(cell).removeprefix("# Exercise 2\n")
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    text = json.dumps(nb)
+    check = printed(next(c for c in run(text, folder) if c.id == "exercise2-check"))
+    row = next(r for r in table_lines(check) if r.split()[0] == "dlogits")
+    said = check.split(row, 1)[1].splitlines()[1]
+    assert row.split()[1] == "missing", check
+    assert said.startswith(
+        "      -> a cell this kernel ran defines `dlogits` but does not open with the line "
+        "`# Exercise 2`"
+    ), said
+    (folder / NAME).write_text(text)
+    (sub,), _ = discover(folder, FILES)
+    (item,) = [i for i in grader.grade(sub).to_json()["items"] if i["id"] == "exercise2.dlogits"]
+    assert item["status"] == "passed", item
+
+
 def test_a_renamed_function_is_said_renamed_not_unrun(grader, tmp_path):
     """dbnvar's cell run as `def d_bnvar(...)`: the check said "not run in this kernel: no cell
     defining `dbnvar` under Exercise 1 has run since the kernel started; run its cell ..." and

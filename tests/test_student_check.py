@@ -859,6 +859,47 @@ SCENARIOS = {
         "exercise1.dC",
         ("missing", "you defined `dc`: did you mean `dC`?"),
     ),
+    # exercise 2's own name for its fused version: too long for difflib's 0.75 (0.7), and the
+    # grader's session weighed no name over 1/0.6 of the missing one's length.
+    "dhprebn_fused for dhprebn": (
+        {"exercise2": mutated("exercise2", "def dhprebn(", "def dhprebn_fused(")},
+        "exercise2.dhprebn",
+        ("missing", "you defined `dhprebn_fused`: did you mean `dhprebn`?"),
+    ),
+    "the lecture's cmp line at the top of a file": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                "def dprobs(probs, dlogprobs):",
+                "cmp('logprobs', dlogprobs, logprobs)\n\n\ndef dprobs(probs, dlogprobs):",
+            )
+        },
+        "exercise1.dlogprobs",
+        ("ERROR", "line 60 runs as the file is imported, where `cmp` is not defined", "__main__"),
+    ),
+    # The sandbox sends a tensor's values, which arrive contiguous: the check kept the
+    # transpose's strides, so the chain's demb (`dembcat.view(emb.shape)`) raised there and
+    # its dC was "not reached", where the grader's chain went on.
+    "dembcat returned transposed": (
+        {"exercise1": mutated("exercise1", "    return dembcat\n", "    return dembcat.T\n")},
+        "exercise1.dembcat",
+        ("WRONG", "transposed? check the order of the matrix product"),
+    ),
+    # The lecture's update (`p.data += -lr * grad`) done inside backward, the parameters
+    # returned: every item said only "values differ".
+    "exercise 3's backward returning the parameters after an update": (
+        {
+            "exercise3": mutated(
+                "exercise3",
+                "    return {\n",
+                "    return {k: p - 0.1 * g for k, p, g in zip(('dC', 'dW1', 'db1', 'dW2', 'db2', "
+                "'dbngain', 'dbnbias'), (C, W1, b1, W2, b2, bngain, bnbias), (dC, dW1, db1, dW2, "
+                "db2, dbngain, dbnbias))}\n    return {\n",
+            )
+        },
+        "exercise3.dW1",
+        ("WRONG", "this is W1 after an update (W1 - 0.1 * dW1), not dW1"),
+    ),
     "an empty file": (
         {"exercise1": ""},
         "exercise1.dlogprobs",  # the exercise's first row says it; the others, "as above"
@@ -1750,6 +1791,26 @@ def test_grader_check_says_why_a_file_it_holds_was_left_out(tmp_path: Path) -> N
         "Note: exercise1.py: ambiguous: exercise1 (1).py, exercise1 (2).py could each be "
         "exercise1.py and differ" in done.output
     )
+
+
+def test_a_file_renamed_with_its_exercise_s_number_is_named_as_its_likely_file(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """exercise1.py saved as `ex1.py`: both checks said only "not in your upload, which held
+    ex1.py, exercise2.py, exercise3.py" (in the bundle's folder, after README.md, check.py and a
+    dozen more), leaving the student to see that the grader reads exact names."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    folder = student_folder(tmp_path / "mine", {})
+    (folder / "exercise1.py").rename(folder / "ex1.py")
+    (folder / "notes.py").write_text("x = 1\n")
+    said = "ex1.py may be it: the grader reads only exercise1.py, so rename it"
+    done = CliRunner().invoke(main, ["check", str(folder)])
+    assert done.exit_code == 0, done.output
+    assert said in done.output, done.output
+    assert said in bundle_check(bundle_dir, folder)
 
 
 def test_the_bundle_check_takes_a_browser_renamed_file_as_the_grader_does(

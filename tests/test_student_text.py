@@ -12,12 +12,15 @@ from grader.local_check import no_answer
 from grader.student_text import (
     AUTOGRAD_OFF,
     PROCESS_ENDED,
+    TRACEBACK,
     call_failure,
     did_you_mean,
     empty_file,
     explain_failure,
     import_failure,
+    missing_function,
     render,
+    scanned_out,
     summary_line,
     undecodable,
 )
@@ -148,6 +151,78 @@ def test_a_name_that_is_not_an_argument_is_an_ordinary_name_error() -> None:
 def test_did_you_mean_ignores_case() -> None:
     assert did_you_mean("dC", {"dc", "demb"}) == "did you mean `dc`?"
     assert did_you_mean("dC", {"dlogprobs", "dprobs"}) == ""
+
+
+@pytest.mark.parametrize("defined", ["dhprebn_fused", "dhprebn2", "my_dhprebn", "DHPREBN_v2"])
+def test_a_missing_function_names_its_own_name_with_a_word_added(defined: str) -> None:
+    """A student who kept both versions apart (`dhprebn_fused` in exercise 2, `dlogits2`) was
+    told only "no function `dhprebn`": difflib's ratio falls under its cutoff as the added
+    word grows; in the notebook, the check cell then said to run a cell already run."""
+    said = missing_function("dhprebn", "exercise2", {defined, "helper"}, frozenset({"dlogits"}))
+    assert said.endswith(f"; you defined `{defined}`: did you mean `dhprebn`?"), said
+
+
+def test_a_missing_function_is_not_told_another_graded_name_that_holds_it() -> None:
+    """`dbnvar_inv` is exercise 1's answer to another question, never `dbnvar` misnamed; nor is
+    a name that only starts with the missing one's letters (`dhprebnx`)."""
+    expected = frozenset({"dbnvar", "dbnvar_inv"})
+    assert missing_function("dbnvar", "exercise1", {"dbnvar_inv"}, expected).endswith("py")
+    assert "did you mean" not in missing_function("dh", "exercise1", {"dhprebnx"}, expected)
+
+
+def test_a_lecture_line_at_the_top_of_a_file_is_named_with_the_fix() -> None:
+    """The lecture's `cmp('logprobs', dlogprobs, logprobs)` copied below a function runs when
+    the file is imported, where no notebook variable exists: the row said only "importing
+    exercise1.py failed: NameError: name 'cmp' is not defined", 26 items lost to one line."""
+    tb = (
+        f"{TRACEBACK}\n"
+        '  File "exercise1.py", line 60, in <module>\n'
+        "    cmp('logprobs', dlogprobs, logprobs)\n"
+        "    ^^^\n"
+        "NameError: name 'cmp' is not defined\n"
+    )
+    said = import_failure("exercise1", tb, brief=True)
+    assert said == (
+        "importing exercise1.py failed: line 60 runs as the file is imported, where `cmp` is "
+        "not defined (a .py file has none of your notebook's variables): the grader only calls "
+        'your functions, so remove the line or indent it under `if __name__ == "__main__":` '
+        "(line 60: `cmp('logprobs', dlogprobs, logprobs)`)"
+    ), said
+
+
+def test_a_name_error_inside_a_function_called_at_import_keeps_its_own_words() -> None:
+    """Only a line of the file's own top level is said to run at import: a NameError raised
+    inside a function the top level called is that function's."""
+    tb = (
+        f"{TRACEBACK}\n"
+        '  File "exercise1.py", line 60, in <module>\n'
+        "    dprobs(1, 2)\n"
+        '  File "exercise1.py", line 12, in dprobs\n'
+        "    return probz\n"
+        "NameError: name 'probz' is not defined\n"
+    )
+    assert import_failure("exercise1", tb, brief=True) == "importing exercise1.py failed:\n" + tb
+
+
+@pytest.mark.parametrize(
+    "reason", ["calls backward()", "uses torch.autograd", "reads .grad (through `helper`)"]
+)
+def test_autograd_read_in_the_file_is_said_as_the_autograd_ban_with_its_cure(reason: str) -> None:
+    """`loss.backward()` inside the fused dlogits was told "the grader allows neither autograd
+    nor code that could reach it unseen (eval or exec, getattr with a computed name, ...);
+    remove it": a list of what the function never did, and no cure, where the same call met at
+    run time is told to compute the gradient by hand."""
+    said = scanned_out("dlogits", reason)
+    assert said == (
+        f"`dlogits` {reason}: the grader allows no autograd (backward(), torch.autograd, "
+        "torch.func and .grad), so it scores 0; compute the gradient by hand"
+    ), said
+
+
+@pytest.mark.parametrize("reason", ["uses locals()", "uses eval (through `my_backward`)"])
+def test_a_name_reached_unseen_is_said_as_before(reason: str) -> None:
+    """No autograd in itself: the message names both what is refused and why."""
+    assert "code that could reach it unseen (eval or exec" in scanned_out("dh", reason)
 
 
 def test_an_empty_file_says_so() -> None:

@@ -434,7 +434,13 @@ def test_a_missing_exercise_beside_others_tells_what_the_upload_held(tmp_path):
     [sub], _ = discover(root, FILES)
     assert sub.files["exercise3"] is None
     assert sub.absent == {
-        "exercise3": "missing: not in your upload, which held ex_3.py, exercise1.py, exercise2.py"
+        "exercise3": "missing: not in your upload; ex_3.py may be it: the grader reads only "
+        "exercise3.py, so rename it (the upload held ex_3.py, exercise1.py, exercise2.py)"
+    }
+    (root / "ex_3.py").rename(root / "notes.py")  # no number of its own: no file named
+    [sub], _ = discover(root, FILES)
+    assert sub.absent == {
+        "exercise3": "missing: not in your upload, which held exercise1.py, exercise2.py, notes.py"
     }
 
 

@@ -12,6 +12,8 @@ import dataclasses
 import itertools
 from collections.abc import Callable, Sequence
 
+import torch
+
 from ..grading import judge_case, make_item
 from ..hints import HintContext, SizeRule
 from ..judge import judge
@@ -283,6 +285,7 @@ def parameter_gradients(
             if result.status == "failed" and not result.hint and one.status == "ok":
                 keyed = isinstance(outcome.value, dict)
                 result.hint = _in_place_of(grad, one.value, case, keyed, misplaced)
+                result.hint = result.hint or _an_update(grad, one.value, case)
             per_grad[grad].append(result)
     return [make_item(f"exercise3.{g}", results, LECTURE_SIZES) for g, results in per_grad.items()]
 
@@ -317,6 +320,35 @@ def _in_place_of(grad: str, value: object, case: Case, keyed: bool, wrong: set[s
             )
             return f"this is {other}, right, {where}"
     return ""
+
+
+# How near `param - answer` must lie to a multiple of the gradient to be named an update: the
+# student's float32 subtraction from a parameter ~100x the step rounds off ~1e-5 of the step.
+UPDATE_TOLERANCE = 1e-3
+
+
+def _an_update(grad: str, value: object, case: Case) -> str:
+    """The hint for a gradient returned as its parameter after the training step (`W1 - lr *
+    dW1`: the lecture's update done inside `backward`): its item said only "values differ".
+    `backward` returns the gradients; the training loop, the grader's too, updates."""
+    param = grad[1:]
+    answer = value[0] if isinstance(value, tuple) and value else None
+    start = case.params.get(param)
+    if not isinstance(answer, torch.Tensor) or start is None or answer.numel() != start.numel():
+        return ""
+    step = start.double().flatten() - answer.double().flatten()
+    truth = case.compact_grads[grad].double().flatten()
+    size = float(truth.abs().max()) if truth.numel() else 0.0
+    # db1's truth is zero up to rounding (batchnorm subtracts b1 out): no step is along it.
+    if size <= case.scale_floor(grad, case.compact_grads):
+        return ""
+    lr = float(step @ truth) / float(truth @ truth)
+    if lr <= 0 or float((step - lr * truth).abs().max()) > UPDATE_TOLERANCE * lr * size:
+        return ""
+    return (
+        f"this is {param} after an update ({param} - {lr:.3g} * {grad}), not {grad}: return "
+        "the gradient itself; the training loop applies the update"
+    )
 
 
 def excused(gradient_items: Sequence[ItemResult]) -> list[str]:

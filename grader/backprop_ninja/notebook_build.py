@@ -123,8 +123,10 @@ def ninja_check(exercise, namespace):
     }
     graded = {f for names in _FUNCTIONS.values() for f in names}
     set_by = ninja.notebook_keep.dropped_globals(history, graded)
+    unparsed = ninja.notebook.unparsed_cells(read, history)
+    unmarked = [t for t in history if isinstance(t, str) and not ninja.notebook.opens_with_mark(t)]
     for item in mine["items"]:
-        _not_run(item, exercise, set_by)
+        _not_run(item, exercise, set_by, unparsed, unmarked)
     _builtins.print(ninja.student_text.render(mine, where=exercise + " in this notebook"))
     for note in ninja.notebook_keep.why_undefined(_json.dumps(mine), history, graded):
         _builtins.print("note:", note)
@@ -132,14 +134,16 @@ def ninja_check(exercise, namespace):
         _builtins.print("note:", ninja.notebook_keep.torch_set_aside(set_aside))
 
 
-def _not_run(item, exercise, set_by):
+def _not_run(item, exercise, set_by, unparsed, unmarked):
     \"\"\"A function missing from what this kernel ran, said in the notebook's words.
 
     The check judges the cells run since the kernel started as the file `exerciseN.py`, so a
     check run before its exercise's cells, or after a restart, said `exercise1.py is empty:
     ... check that you saved it (and uploaded the saved version)` on every row: words for a
     file the student never had. A name the kernel has from a statement the grader does not
-    run (`dh = lambda dlogits, W2: ...`, `set_by`) is said so: "run its cell" was no cure.\"\"\"
+    run (`dh = lambda dlogits, W2: ...`, `set_by`) is said so: "run its cell" was no cure; so
+    is a cell run that is not valid Python (`unparsed`), which defined nothing, and one run
+    without its `# Exercise N` line (`unmarked`), read as the exercise run before it.\"\"\"
     if item["status"] != "missing":
         return
     number = exercise.removeprefix("exercise")
@@ -148,6 +152,18 @@ def _not_run(item, exercise, set_by):
     said = "not run in this kernel: no cell defining `" + func + "` under Exercise "
     said += number + " has run since the kernel started; run its cell (it opens with the line "
     said += "`# Exercise " + number + "`), then this check cell again"
+    defines = _re.compile(r"(?m)^def[ \\t]+" + func + r"\\b")
+    if any(defines.search(text) for text in unmarked):
+        said = "a cell this kernel ran defines `" + func + "` but does not open with the line "
+        said += "`# Exercise " + number + "`: the check reads the cells as your kernel ran them, "
+        said += "without headings, so it took that `" + func + "` for another exercise's; make "
+        said += "`# Exercise " + number + "` the cell's first line, run it, then this check cell "
+        said += "again"
+    for section, text, why in unparsed:
+        if section == exercise and defines.search(text):
+            said = "the cell defining `" + func + "` under Exercise " + number + " is " + why
+            said += ", so it defined nothing (the grader leaves it out too): fix it, run it, "
+            said += "then this check cell again"
     if func in set_by:
         said = "`" + func + "` is set by " + set_by[func] + ", which the grader does not run: "
         said += "it reads functions written with `def`; write `def " + func + "(...):` in a "
