@@ -454,31 +454,47 @@ def test_a_module_a_cell_loaded_before_the_check_fails_it_as_it_fails_the_grader
     assert {i["status"] for i in graded.values()} != {"passed"}
 
 
+def checked_and_graded(grader, tmp_path, cell_id: str, change, func: str):
+    """The solutions' notebook with one cell changed (`change(cell)`, in place) and run: the
+    check cell's row for `func` and the line under it, and the grader's result.json of it."""
+    nb = json.loads(notebook_text(SOLUTIONS, filled=True))
+    nb["cells"] = [c for c in nb["cells"] if c.get("id") != "train"]
+    change(next(c for c in nb["cells"] if c.get("id") == cell_id))
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    text = json.dumps(nb)
+    check_id = cell_id.split("-")[0] + "-check"
+    check = printed(next(c for c in run(text, folder) if c.id == check_id))
+    row = next(r for r in table_lines(check) if r.split()[0] == func)
+    said = check.split(row, 1)[1].splitlines()[1]
+    (folder / NAME).write_text(text)
+    (sub,), _ = discover(folder, FILES)
+    return row, said, grader.grade(sub).to_json()
+
+
+def graded_item(result: dict, item_id: str) -> dict:
+    (item,) = [i for i in result["items"] if i["id"] == item_id]
+    return item
+
+
 def test_a_cell_that_is_not_valid_python_is_said_so_not_unrun(grader, tmp_path):
     """dprobs's cell run with a bracket left open: the kernel showed the SyntaxError and defined
     nothing, and the check said "not run in this kernel: ... run its cell" to a student who had
     run it, where the grader says the cell is not valid Python."""
-    nb = json.loads(notebook_text(SOLUTIONS, filled=True))
-    nb["cells"] = [c for c in nb["cells"] if c.get("id") != "train"]
-    cell = next(c for c in nb["cells"] if c.get("id") == "exercise1-dprobs")
-    cell["source"] = source(cell).replace("(1.0 / probs) * dlogprobs", "(1.0 / probs * dlogprobs")
-    cell["metadata"] = {**cell.get("metadata", {}), "tags": ["raises-exception"]}
-    folder = tmp_path / "nb"
-    folder.mkdir()
-    text = json.dumps(nb)
-    check = printed(next(c for c in run(text, folder) if c.id == "exercise1-check"))
-    row = next(r for r in table_lines(check) if r.split()[0] == "dprobs")
-    said = check.split(row, 1)[1].splitlines()[1]
-    assert row.split()[1] == "missing", check
+
+    def unclosed(cell: dict) -> None:
+        cell["source"] = source(cell).replace(
+            "(1.0 / probs) * dlogprobs", "(1.0 / probs * dlogprobs"
+        )
+        cell["metadata"] = {**cell.get("metadata", {}), "tags": ["raises-exception"]}
+
+    row, said, result = checked_and_graded(grader, tmp_path, "exercise1-dprobs", unclosed, "dprobs")
+    assert row.split()[1] == "missing", row
     assert said.startswith(
         "      -> the cell defining `dprobs` under Exercise 1 is not valid Python (line "
     ), said
     assert "'(' was never closed" in said and "has run since the kernel started" not in said
-    (folder / NAME).write_text(text)
-    (sub,), _ = discover(folder, FILES)
-    result = grader.grade(sub).to_json()
-    (item,) = [i for i in result["items"] if i["id"] == "exercise1.dprobs"]
-    assert item["status"] == "missing", item
+    assert graded_item(result, "exercise1.dprobs")["status"] == "missing"
     notes = result["notebook"]["cells"]
     assert any("'(' was never closed" in d for c in notes for d in c["dropped"]), notes
 
@@ -487,48 +503,35 @@ def test_a_cell_run_without_its_exercise_line_is_said_so_not_unrun(grader, tmp_p
     """Exercise 2's dlogits cell run without its `# Exercise 2` line: the kernel's history has
     no headings, so the check read that dlogits as exercise 1's and told a student who had run
     the cell to run it, where the grader, which reads the headings, grades it."""
-    nb = json.loads(notebook_text(SOLUTIONS, filled=True))
-    nb["cells"] = [c for c in nb["cells"] if c.get("id") != "train"]
-    cell = next(c for c in nb["cells"] if c.get("id") == "exercise2-dlogits")
-    cell["source"] = source(cell).removeprefix("# Exercise 2\n")
-    folder = tmp_path / "nb"
-    folder.mkdir()
-    text = json.dumps(nb)
-    check = printed(next(c for c in run(text, folder) if c.id == "exercise2-check"))
-    row = next(r for r in table_lines(check) if r.split()[0] == "dlogits")
-    said = check.split(row, 1)[1].splitlines()[1]
-    assert row.split()[1] == "missing", check
+
+    def unheaded(cell: dict) -> None:
+        cell["source"] = source(cell).removeprefix("# Exercise 2\n")
+
+    row, said, result = checked_and_graded(
+        grader, tmp_path, "exercise2-dlogits", unheaded, "dlogits"
+    )
+    assert row.split()[1] == "missing", row
     assert said.startswith(
         "      -> a cell this kernel ran defines `dlogits` but does not open with the line "
         "`# Exercise 2`"
     ), said
-    (folder / NAME).write_text(text)
-    (sub,), _ = discover(folder, FILES)
-    (item,) = [i for i in grader.grade(sub).to_json()["items"] if i["id"] == "exercise2.dlogits"]
-    assert item["status"] == "passed", item
+    assert graded_item(result, "exercise2.dlogits")["status"] == "passed"
 
 
 def test_a_renamed_function_is_said_renamed_not_unrun(grader, tmp_path):
     """dbnvar's cell run as `def d_bnvar(...)`: the check said "not run in this kernel: no cell
     defining `dbnvar` under Exercise 1 has run since the kernel started; run its cell ..." and
     only then "you defined `d_bnvar`: did you mean `dbnvar`?", to a student who had run it."""
-    nb = json.loads(notebook_text(SOLUTIONS, filled=True))
-    nb["cells"] = [c for c in nb["cells"] if c.get("id") != "train"]
-    cell = next(c for c in nb["cells"] if c.get("id") == "exercise1-dbnvar")
-    cell["source"] = source(cell).replace("def dbnvar(", "def d_bnvar(")
-    folder = tmp_path / "nb"
-    folder.mkdir()
-    text = json.dumps(nb)
-    check = printed(next(c for c in run(text, folder) if c.id == "exercise1-check"))
-    row = next(r for r in table_lines(check) if r.split()[0] == "dbnvar")
-    said = check.split(row, 1)[1].splitlines()[1]
-    assert row.split()[1] == "missing", check
+
+    def renamed(cell: dict) -> None:
+        cell["source"] = source(cell).replace("def dbnvar(", "def d_bnvar(")
+
+    row, said, result = checked_and_graded(grader, tmp_path, "exercise1-dbnvar", renamed, "dbnvar")
+    assert row.split()[1] == "missing", row
     assert said.startswith(
         "      -> no cell this kernel ran under Exercise 1 defines `dbnvar`; you defined "
         "`d_bnvar`: did you mean `dbnvar`? The grader calls each function by its name"
     ), said
     assert "has run since the kernel started" not in said, said
-    (folder / NAME).write_text(text)
-    (sub,), _ = discover(folder, FILES)
-    (item,) = [i for i in grader.grade(sub).to_json()["items"] if i["id"] == "exercise1.dbnvar"]
+    item = graded_item(result, "exercise1.dbnvar")
     assert item["status"] == "missing" and "did you mean `dbnvar`?" in item["message"], item
