@@ -17,6 +17,7 @@ from ..records import kept_start
 from ..student_text import said_once
 from ..uploads import size_text
 from .charts import Heatmap, heatmap
+from .people import who_doubts
 from .render import assignment_title, render_page, write_atomic
 
 REPORT = "report.html"
@@ -229,18 +230,8 @@ def render_report(result: dict, for_student: bool = False) -> str:
         not_in_notebook=notebook_lacking(result)[1],
         grader_errors=[i for i in items if i.extra.get("grader_error")],
         status_label=STATUS_LABEL,
-        review=[] if for_student else review_reasons(result) + _who_doubts(result),
+        review=[] if for_student else review_reasons(result) + who_doubts(result),
     )
-
-
-def _who_doubts(result: dict) -> list[str]:
-    """The list's lines on names that may pass for another's (`summary.who_doubts`): the TA
-    followed the list's link for `the name 'Bоb' mixes Latin and Cyrillic letters` to a report
-    whose box said nothing of it, and its header shows such a name as any other. Imported here,
-    as summary.py imports this module."""
-    from .summary import who_doubts
-
-    return who_doubts(result)
 
 
 def review_reasons(result: dict) -> list[str]:
