@@ -9,6 +9,7 @@ import json
 import os
 import select
 import shutil
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -771,6 +772,34 @@ def test_cleanup_removes_deep_wide_closed_and_linked_trees(tmp_path) -> None:
     closed.chmod(0)
     cleanup.remove(str(top))
     assert not top.exists() and (outside / "keep").exists()
+
+
+def test_cleanup_never_opens_up_what_a_link_swapped_in_points_at(tmp_path, monkeypatch) -> None:
+    """A closed folder is chmod-ed open before it is emptied; if its name has become a link by
+    then (a process of its uid racing the cleanup), the link's target keeps its mode."""
+    from grader.sandbox.inside import cleanup
+
+    target = tmp_path / "someone-elses"
+    target.mkdir(mode=0o500)
+    top = tmp_path / "top"
+    top.mkdir()
+    (top / "closed").symlink_to(target)  # what the lstat saw as a folder, swapped since
+    real_open, refused = os.open, []
+
+    def open_refusing_once(path, flags, *args, **kwargs):
+        if path == "closed" and not refused:
+            refused.append(path)
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(cleanup.os, "open", open_refusing_once)
+    fd = real_open(top, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with pytest.raises(OSError):
+            cleanup._open_folder(fd, "closed")
+    finally:
+        os.close(fd)
+    assert refused and stat.S_IMODE(target.stat().st_mode) == 0o500
 
 
 # --- every note gives advice that is true where it is shown ----------------------------------

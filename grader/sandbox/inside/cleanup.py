@@ -81,8 +81,20 @@ def _open_folder(top: int, name: str) -> int:
     try:
         return os.open(name, _DIR_FLAGS, dir_fd=top)
     except PermissionError:  # a folder its owner closed (mode 000): open it up to remove it
-        os.chmod(name, 0o700, dir_fd=top)
+        _open_up(top, name)
         return os.open(name, _DIR_FLAGS, dir_fd=top)
+
+
+def _open_up(top: int, name: str) -> None:
+    """chmod 0700 the folder `name` of `top`, never what a link there points at: a process of
+    the folder's uid still running (a non-root zygote's own) could swap the folder for a link
+    between the lstat that found a folder and this chmod, which would otherwise open up a
+    folder of its choosing. Where the C library cannot chmod without following (it needs
+    /proc/self/fd), the folder is left, as the module's other refusals are."""
+    try:
+        os.chmod(name, 0o700, dir_fd=top, follow_symlinks=False)
+    except (ValueError, NotImplementedError) as e:  # a link, or no way to refuse following
+        raise PermissionError(f"{name}: not opened up ({e})") from e
 
 
 def _lift(sub: int, child: str, top: int, names) -> None:
