@@ -38,7 +38,7 @@ def dumps(obj: Any, indent: int = 1, ensure_ascii: bool = False) -> str:
 
 # What JSON without `ensure_ascii` writes as it is, though a terminal obeys it or turns text
 # around it: DEL and the C1 controls (U+009B is CSI and U+009D OSC to a terminal that reads C1
-# in UTF-8, as xterm does: `ESC [ 2J` and an `ESC ] 52` clipboard write without an ESC byte),
+# in UTF-8: `ESC [ 2J` and an `ESC ] 52` clipboard write without an ESC byte),
 # the bidi embeddings, overrides and isolates, and the paragraph separator. JSON's escapes below
 # U+0020 are its own.
 _OBEYED = re.compile("[\x7f-\x9f\u2029\u202a-\u202e\u2066-\u2069]")
