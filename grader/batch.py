@@ -591,6 +591,6 @@ def _write_result(result: dict, folder: Path) -> str:
     # --student-reports draws it again from this result once the batch is done.
     (folder / STUDENT_REPORT).unlink(missing_ok=True)
     # result.json last: its presence (with the current fingerprint) is what "done" means.
-    write_atomic(folder / RESULT, text)
+    write_atomic(folder / RESULT, jsontext.inert(text))
     # Read back through JSON, it is what the file gives: a tuple becomes a list, a key a string.
     return json.dumps(digest(result), ensure_ascii=False, separators=(",", ":"))

@@ -13,7 +13,7 @@ import click
 
 from .assignment import command_flag
 from .pipeline import Grader
-from .student_text import render
+from .student_text import render, terminal_text
 from .submissions import FOLDER, SubmissionError, find
 
 
@@ -33,9 +33,9 @@ def run_check(folder: Path) -> int:
         # report's package is imported only then: `grader check` stays quick).
         from .report.summary import first_grader_error
 
-        click.echo(
+        click.echo(  # its last line may quote what student code returned or raised
             "\nThe grader could not judge some items (its suites, not these files): "
-            + first_grader_error(items)
+            + terminal_text(first_grader_error(items))
         )
     return 0
 

@@ -14,6 +14,7 @@ reference (tests/test_jsontext.py compares the two on every result the suite mak
 from __future__ import annotations
 
 import json
+import re
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
@@ -33,6 +34,22 @@ def dumps(obj: Any, indent: int = 1, ensure_ascii: bool = False) -> str:
     except (_NotPlain, RecursionError):
         return json.dumps(obj, indent=indent, ensure_ascii=ensure_ascii)
     return "".join(out)
+
+
+# What JSON without `ensure_ascii` writes as it is, though a terminal obeys it or turns text
+# around it: DEL and the C1 controls (U+009B is CSI and U+009D OSC to a terminal that reads C1
+# in UTF-8: `ESC [ 2J` and an `ESC ] 52` clipboard write without an ESC byte),
+# the bidi embeddings, overrides and isolates, and the paragraph separator. JSON's escapes below
+# U+0020 are its own.
+_OBEYED = re.compile("[\x7f-\x9f\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def inert(text: str) -> str:
+    """JSON text with each character a terminal would obey written as its `\\uXXXX` escape:
+    result.json and summary.json are files a TA may `cat`, and held what student code printed
+    and named raw. Such a character can only stand inside a JSON string, where its escape reads
+    back as the character itself, so the data is unchanged; other letters stay readable."""
+    return _OBEYED.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
 
 
 def _float(x: float) -> str:

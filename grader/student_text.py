@@ -12,6 +12,7 @@ import difflib
 import importlib.util
 import re
 import sys
+import unicodedata
 
 # An item status in the check's table (the report and Gradescope spell them out).
 MARK = {
@@ -486,7 +487,34 @@ def render(result: dict, where: str = "") -> str:
         lines.append(f"\n{who} printed:\n{text.rstrip()}")
     passed = sum(i["status"] == "passed" for i in result["items"])
     lines.append(f"\n{passed} of {len(result['items'])} items pass on the public cases.")
-    return "\n".join(lines)
+    return terminal_text("\n".join(lines))
+
+
+# The bidi classes that open, close or end a run of other direction (embeddings, overrides,
+# isolates, a paragraph's end): a terminal that lays text out both ways turns the words
+# around them.
+_BIDI_RUNS = frozenset({"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI", "B"})
+
+
+def terminal_text(text: str) -> str:
+    """`text` as a terminal may print it: each control character but the line feed and the
+    tab (escape, carriage return, bell, NUL, DEL, C1) and each bidi run character written as
+    its escape (`\\x1b`, `\\r`, `\\u202e`), as `repr` writes it. The table quotes what
+    student code printed and raised, and printed it as it was: `ESC ] 52` wrote the clipboard
+    of whoever ran the check (a TA running `grader check` on an upload), `ESC ] 8` made a
+    link, `ESC [ 2J` cleared the table, and a carriage return wrote the rest of its line over
+    the line's start ("\\r100/100 PASSED"). `grader grade`'s own lines escape alike."""
+    if text.isprintable():
+        return text
+    return "".join(_terminal_escape(c) for c in text)
+
+
+def _terminal_escape(c: str) -> str:
+    if c in "\n\t" or c.isprintable():
+        return c
+    if unicodedata.category(c) == "Cc" or unicodedata.bidirectional(c) in _BIDI_RUNS:
+        return repr(c)[1:-1]
+    return c
 
 
 # Cells, and lines of each, that the note on what a notebook left out names; the report's table

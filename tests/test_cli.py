@@ -843,3 +843,41 @@ def test_a_hard_limit_too_low_for_a_grading_is_said_with_the_fix():
     )
     assert said.stdout.startswith("warning: this process may open 160 files"), said
     assert "raise the limit to at least 512 (`ulimit -n 512`" in said.stdout
+
+
+def test_grader_check_prints_no_escape_sequence_a_result_holds(tmp_path, monkeypatch, capsys):
+    """`grader check`, which a TA may run on a student's upload, printed the table and the
+    grader's error as the result held them: what student code printed, raised or named, escape
+    sequences included (`ESC ] 52` writes the clipboard). Every line it prints is now inert."""
+    from grader import check
+
+    drives = "\x1b]52;c;ZXZpbA==\x07\x9b2J\u202e"
+    item = {
+        "id": "exercise1.dlogprobs",
+        "exercise": "exercise1",
+        "status": "error",
+        "message": f"ValueError: {drives}",
+        "cases": [{"status": "error", "message": f"ValueError: {drives}"}],
+        "extra": {"grader_error": f"KeyError: {drives}"},
+    }
+
+    class Graded:
+        def to_json(self) -> dict:
+            return {"items": [item], "output": {"exercise1": drives}, "student": {}}
+
+    class Grader:
+        def __init__(self, *args, **kwargs) -> None:
+            self.assignment = type("A", (), {"files": ("exercise1",)})
+
+        def grade(self, sub) -> Graded:
+            return Graded()
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(check, "Grader", Grader)
+    (tmp_path / "exercise1.py").write_text("x = 1\n")
+    assert check.run_check(tmp_path) == 0
+    printed = capsys.readouterr().out
+    assert "could not judge" in printed and "KeyError: \\x1b]52" in printed
+    assert not [c for c in printed if c not in "\n\t" and not c.isprintable()]

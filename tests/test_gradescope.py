@@ -683,6 +683,45 @@ def rubric(hidden_visibility: str = "after_published") -> Rubric:
     return Rubric({}, hidden_visibility)
 
 
+# What student code prints and raises, holding what a terminal obeys and what turns a line around.
+DRIVES = "\x1b]52;c;ZXZpbA==\x07 \x9b2J \u202eDESSAP\u2066"
+
+
+@pytest.mark.parametrize("hidden_visibility", ["visible", "after_published"])
+def test_gradescope_shows_student_text_as_the_pages_do(hidden_visibility: str) -> None:
+    """An exception's words and printed output reached Gradescope's page as they were: a
+    right-to-left override turned the rest of its line around (`\\u202eDESSAP` read PASSED)
+    and escape sequences stood for whoever copied the text into a terminal. Each control but
+    the tab and line breaks, and each bidi override or isolate, is now its escape, as on the
+    TA's pages; the text is otherwise whole."""
+    case = {"case": "public-n32", "public": True, "status": "error", "passed": False}
+    result = {
+        "submission": "s",
+        "score": 0.0,
+        "max_score": 2.0,
+        "files": {"exercise1": "submitted"},
+        "output": {"exercise1": f"printed {DRIVES}\r\n"},
+        "items": [
+            {
+                "id": "exercise1.dlogprobs",
+                "exercise": "exercise1",
+                "status": "error",
+                "score": 0.0,
+                "max_score": 2.0,
+                "message": f"ValueError: {DRIVES}",
+                "cases": [{**case, "message": f"ValueError: {DRIVES}"}],
+            }
+        ],
+    }
+    out = to_gradescope(result, rubric(hidden_visibility))
+    texts = [out["output"], *(t["output"] for t in out["tests"])]
+    texts.append(out["extra_data"].get("printed", ""))
+    shown = "\n".join(texts)
+    assert not re.findall("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", shown)
+    escaped = "\\x1b]52;c;ZXZpbA==\\x07 \\x9b2J \\u202eDESSAP\\u2066"
+    assert f"ValueError: {escaped}" in shown and f"printed {escaped}" in shown
+
+
 def test_thousands_of_notes_do_not_flood_the_page(only_hidden_fail: dict) -> None:
     """An upload of 5,000 entries outside its zip makes a note each (a red team's 5 MB
     results.json): the page's top shows a few, clipped, and says how many more there are."""

@@ -592,6 +592,33 @@ def test_control_characters_a_student_wrote_are_shown_as_escapes(tmp_path):
     assert "ValueError: \\x1b[2J\\x08\\x7f" in report
 
 
+def test_result_and_summary_json_hold_nothing_a_terminal_obeys(tmp_path):
+    """result.json and summary.json, which a TA may `cat`, wrote C1 controls (U+009B is CSI,
+    U+009D OSC, to a terminal reading C1 in UTF-8) and bidi overrides as they came, where JSON
+    escapes those below U+0020 alone. Each is now its `\\uXXXX` escape, which reads back the
+    same: the data is unchanged, and an accented name stays readable."""
+    from grader.batch import write_result
+
+    obeyed = "\x9b2J\x9d52;c;ZXZpbA==\x9c\u202eecilA\u2066\x7f"
+    result = {
+        "submission": "s",
+        "score": 0.0,
+        "max_score": 1.0,
+        "student": {"name": f"Zoë {obeyed}", "email": "e@x.edu", "sid": "1"},
+        "output": {"exercise1": f"printed {obeyed}\n"},
+        "items": [],
+    }
+    write_result(result, tmp_path / "s")
+    write_batch_reports([json.loads((tmp_path / "s" / "result.json").read_text())], tmp_path, ["s"])
+    for name in ("s/result.json", "summary.json"):
+        text = (tmp_path / name).read_text(encoding="utf-8")
+        assert not re.findall("[\x7f-\x9f\u2029\u202a-\u202e\u2066-\u2069]", text), name
+        assert "Zoë \\u009b2J" in text, name
+    read = json.loads((tmp_path / "s" / "result.json").read_text(encoding="utf-8"))
+    assert read["output"]["exercise1"] == f"printed {obeyed}\n"
+    assert read["student"]["name"] == f"Zoë {obeyed}"
+
+
 def test_an_unread_notebook_s_name_is_isolated_in_the_report(tmp_path):
     """The banner of an upload whose only notebook could not be read quoted its file name as
     uploaded: a right-to-left override in it turned the banner's words after it around, and an

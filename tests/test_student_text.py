@@ -385,3 +385,36 @@ def test_the_check_says_a_warning_once_whatever_sizes_it_quotes() -> None:
     table = render({"submission": "ada", "items": [item]}, where="ada")
     warned = [line for line in table.splitlines() if "(warning)" in line]
     assert warned == [f"      (warning) {size_1.format(n=64)}", f"      (warning) {dtype}"]
+
+
+# What student code controls in the check's table: its printed output, its exceptions' words,
+# and file names in the notes, each holding what drives a terminal.
+DRIVES_TERMINAL = (
+    "\x1b]52;c;ZXZpbA==\x07 \x1b]8;;http://evil.example/\x1b\\link\x1b]8;;\x1b\\ "
+    "\x1b[2J\u202eecilA\rPASSED"
+)
+
+
+def test_the_check_s_table_drives_no_terminal() -> None:
+    """`grader check` (which a TA may run on an upload) and the bundle's check.py print the
+    table: student text in it wrote the clipboard (OSC 52), made links (OSC 8), cleared the
+    screen and wrote over its own line; each control and bidi character is now its escape,
+    and the table's own line breaks and tabs stay."""
+    item = {
+        "id": "exercise1.dlogprobs",
+        "exercise": "exercise1",
+        "status": "error",
+        "message": f'{TRACEBACK}\n  File "exercise1.py", line 3\nValueError: {DRIVES_TERMINAL}',
+        "warnings": [DRIVES_TERMINAL],
+        "cases": [{"status": "error", "message": f"ValueError: {DRIVES_TERMINAL}"}],
+    }
+    result = {
+        "submission": "ada",
+        "items": [item],
+        "output": {"exercise1": f"{DRIVES_TERMINAL}\n\tindented"},
+        "student": {"notes": [f"exercise1.py: {DRIVES_TERMINAL}"]},
+    }
+    table = render(result, where=f"up{DRIVES_TERMINAL}")
+    assert not [c for c in table if c not in "\n\t" and not c.isprintable()]
+    assert "\\x1b]52;c;ZXZpbA==\\x07" in table and "\\u202eecilA\\rPASSED" in table
+    assert "\n\tindented" in table

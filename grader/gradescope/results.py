@@ -33,7 +33,7 @@ from typing import Any
 
 from ..scoring import VISIBILITIES, Rubric, stricter, visibility
 from ..student_text import chain_timed_out
-from ..valid_text import printable
+from ..valid_text import bidi_inert, printable
 
 TEXT = "text"
 MAX_TEST_OUTPUT = 8000  # characters per test: a flood of tracebacks stays readable
@@ -99,6 +99,21 @@ def to_gradescope(result: dict, rubric: Rubric) -> dict[str, Any]:
     }
     if _printed(result) and not any(t["name"].startswith(PRINTED_TEST) for t in tests):
         out["extra_data"]["printed"] = clip(_printed_text(result), MAX_PRINTED)
+    return inert_outputs(out)
+
+
+def inert_outputs(out: dict[str, Any]) -> dict[str, Any]:
+    """`out` with every text Gradescope shows as the TA's pages show student text
+    (`valid_text.bidi_inert`): controls but the tab and line breaks, and the bidi embeddings,
+    overrides and isolates, written as escapes. The outputs quote what student code printed and
+    raised, and Gradescope's page, read by the student and the instructors, got them as they
+    were: a right-to-left override turned the rest of its line around (`\\u202eDESSAP` read
+    PASSED) and an escape sequence stood there for whoever copied the text into a terminal."""
+    out["output"] = bidi_inert(out["output"])
+    for test in out["tests"]:
+        test["output"] = bidi_inert(test.get("output", ""))
+    if "printed" in out["extra_data"]:
+        out["extra_data"]["printed"] = bidi_inert(out["extra_data"]["printed"])
     return out
 
 

@@ -61,7 +61,7 @@ def write_batch_reports(results: list[dict], out: Path, folders: list[str]) -> d
     # 1,000 takes a while) left a new summary.json and grades.csv beside the last run's page,
     # where the command says the class's files are all the last finished run's.
     texts = {
-        SUMMARY_JSON: jsontext.dumps(summary, indent=1, ensure_ascii=False),
+        SUMMARY_JSON: jsontext.inert(jsontext.dumps(summary, indent=1, ensure_ascii=False)),
         GRADES_CSV: gradebook_csv(results),
         SUMMARY_HTML: render_summary(summary, ", ".join(t for t in titles if t), earlier),
     }
