@@ -123,8 +123,7 @@ def _grade_into(
     with writing_out(out):
         if is_batch:
             write_batch_reports(results, out, [s.slug for s in subs])
-        if student_reports:
-            _write_student_reports(subs, out)
+        uncopied = _write_student_reports(subs, out) if student_reports else []
     return BatchResults(
         results,
         graded=len(todo),
@@ -133,6 +132,7 @@ def _grade_into(
         is_batch=is_batch,
         folders=[s.slug for s in subs],
         read_as=found.described(),
+        uncopied=uncopied,
     )
 
 
@@ -150,6 +150,7 @@ class BatchResults(list):
         is_batch: bool,
         folders: list[str],
         read_as: str = "",
+        uncopied: list[str] | None = None,
     ) -> None:
         super().__init__(results)
         self.graded = graded  # graded by this run
@@ -158,6 +159,7 @@ class BatchResults(list):
         self.is_batch = is_batch
         self.folders = folders  # results[k] lives in out / folders[k]
         self.read_as = read_as  # what PATH was read as: "a Gradescope export: 2 submissions"
+        self.uncopied = uncopied or []  # folders whose student's copy could not be drawn
 
 
 # What stops a batch: Ctrl-C, and SIGTERM (`kill PID`, `timeout`, a scheduler ending the job),
@@ -255,10 +257,21 @@ def _nudge(done: threading.Event) -> None:
         os.kill(os.getpid(), signal.SIGINT)
 
 
-def _write_student_reports(subs: list[Submission], out: Path) -> None:
-    """student-report.html beside each report.html: the copy that can go to the student."""
+def _write_student_reports(subs: list[Submission], out: Path) -> list[str]:
+    """student-report.html beside each report.html: the copy that can go to the student.
+    Returns the folders it could not be drawn for. One copy that fails to render (a report
+    bug) once ended the loop, and every student after it had no copy; it leaves no file (an
+    older copy would give an old score, and a page of the error could show what the copy
+    withholds) and is named to the TA instead."""
+    uncopied = []
     for sub in subs:
-        write_student_report(_read_result(out / sub.slug), out / sub.slug)
+        folder = out / sub.slug
+        try:
+            write_student_report(_read_result(folder), folder)
+        except Exception:  # noqa: BLE001 - one copy's bug must not cost the others theirs
+            (folder / STUDENT_REPORT).unlink(missing_ok=True)
+            uncopied.append(sub.slug)
+    return uncopied
 
 
 def _read_result(folder: Path) -> dict:

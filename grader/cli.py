@@ -349,6 +349,7 @@ def grade(
             is_batch=done.is_batch,
             student_reports=student_reports,
             read_as=f"{path} as {done.read_as}",
+            uncopied=done.uncopied,
         )
     )
 

@@ -594,6 +594,42 @@ def test_a_regraded_result_leaves_no_students_copy_of_the_old_one(small_class, t
     assert f"{score:g} / " in copy.read_text()
 
 
+def test_a_students_copy_that_cannot_be_drawn_costs_no_other_student_theirs(
+    small_class, tmp_path, monkeypatch
+):
+    """--student-reports drew the copies one after another, and one that raised (a report bug)
+    ended the loop and the command: every student after it had no copy. That one gets no
+    file (an old copy would give an old score) and is named to the TA; the others get theirs."""
+    from grader.report import html
+
+    real = html.render_report
+
+    def breaks_on_ada(result, for_student=False):
+        if for_student and result.get("submission") == "ada":
+            raise RuntimeError("a bug in drawing this copy")
+        return real(result, for_student=for_student)
+
+    out = tmp_path / "out"
+    grade_batch(small_class, out, progress=False, student_reports=True)
+    monkeypatch.setattr(html, "render_report", breaks_on_ada)
+    done = grade_batch(small_class, out, progress=False, student_reports=True)
+    assert done.uncopied == ["ada"]
+    assert not (out / "ada" / "student-report.html").exists()
+    assert (out / "ada" / "report.html").exists()
+    assert all((out / s / "student-report.html").exists() for s in ("bob", "cy"))
+    text = terminal_summary(
+        done,
+        done.folders,
+        graded=0,
+        reused=3,
+        out=out,
+        is_batch=True,
+        student_reports=True,
+        uncopied=done.uncopied,
+    )
+    assert "no copy for ada: it could not be drawn" in text
+
+
 def test_a_result_the_grader_could_not_judge_is_graded_again_by_the_next_run(
     small_class, tmp_path, monkeypatch
 ):

@@ -7,6 +7,7 @@ summary.html ("needs a look" is summary.json's `attention`), so the two never di
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..valid_text import inked, printable
@@ -37,6 +38,7 @@ def terminal_summary(
     is_batch: bool,
     student_reports: bool = False,
     read_as: str = "",
+    uncopied: Sequence[str] = (),
 ) -> str:
     """A few lines: what PATH was read as, graded N, reused M, K need a look (each with its
     reasons), the pages.
@@ -73,6 +75,11 @@ def terminal_summary(
         lines.append(f"report: {out / folders[0] / REPORT}" if folders else f"reports: {out}")
     if student_reports:
         lines.append(f"students' copies: {out}/<submission>/{STUDENT_REPORT}")
+    if uncopied:
+        lines.append(
+            f"  no copy for {', '.join(uncopied)}: it could not be drawn (a grader bug: please "
+            f"report it); their {REPORT} and result.json are whole, but not for the student"
+        )
     earlier = earlier_reports(out, folders)
     if not is_batch and (out / SUMMARY_JSON).is_file():
         lines.append(_class_left_as_it_was(out))
