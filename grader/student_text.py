@@ -167,9 +167,16 @@ def unreachable(module: str) -> str:
     )
 
 
+def lines_of(text: str) -> list[str]:
+    """`text`'s lines, split at line feeds only: `str.splitlines` also splits at a carriage
+    return, a form feed or U+2028, so an exception raised as `"oops\r100/100 PASSED"` gave
+    the one-line gist "100/100 PASSED" on the row of an item in error."""
+    return (text or "").split("\n")
+
+
 def last_line(text: str) -> str:
     """The last non-blank line of a message (a traceback's exception line)."""
-    lines = [ln for ln in (text or "").splitlines() if ln.strip()]
+    lines = [ln for ln in lines_of(text) if ln.strip()]
     return lines[-1].strip() if lines else ""
 
 
@@ -603,7 +610,7 @@ def _worst_case(cases: list[dict]) -> dict:
 
 def summary_line(message: str) -> str:
     """A message in one line: its first line, plus the exception when a traceback follows."""
-    lines = [ln for ln in (message or "").splitlines() if ln.strip()]
+    lines = [ln for ln in lines_of(message) if ln.strip()]
     if not lines:
         return ""
     first = lines[0].strip()

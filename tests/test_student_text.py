@@ -18,6 +18,7 @@ from grader.student_text import (
     empty_file,
     explain_failure,
     import_failure,
+    last_line,
     missing_function,
     render,
     scanned_out,
@@ -418,3 +419,16 @@ def test_the_check_s_table_drives_no_terminal() -> None:
     assert not [c for c in table if c not in "\n\t" and not c.isprintable()]
     assert "\\x1b]52;c;ZXZpbA==\\x07" in table and "\\u202eecilA\\rPASSED" in table
     assert "\n\tindented" in table
+
+
+def test_a_carriage_return_in_an_exception_does_not_make_its_gist_a_pass() -> None:
+    """Lines are split at line feeds only: `splitlines` also split at the `\r`, and the one-line
+    gist of `ValueError: oops\r100/100 PASSED` on an item in error read `100/100 PASSED`."""
+    from grader.report.summary import first_grader_error, gist
+
+    message = "Traceback (most recent call last):\n  ...\nValueError: oops\r100/100 PASSED\n"
+    assert last_line(message) == "ValueError: oops\r100/100 PASSED"
+    assert gist(message).startswith("ValueError: oops")
+    items = [{"extra": {"grader_error": "RuntimeError: x\r100/100 PASSED"}}]
+    assert first_grader_error(items).startswith("RuntimeError: x")
+    assert "oops" in summary_line(message)

@@ -24,6 +24,7 @@ from urllib.parse import quote
 from .. import jsontext
 from ..choosing import MISSING_BESIDE, NOTHING_FOUND, UPLOAD_HELD
 from ..scoring import totals_by_exercise
+from ..student_text import lines_of
 from ..valid_text import (
     no_controls,
 )
@@ -326,8 +327,8 @@ def gist(message: str) -> str:
     is one (`importing exercise2.py failed: it calls sys.exit() ...`), else the traceback's last
     line (`ValueError: oops`). The last line alone said `SystemExit` of a file the grader had
     explained, and the TA read no fix."""
-    lines = message.strip().splitlines()
-    if not lines:
+    lines = lines_of(message.strip())
+    if not message.strip():
         return "no message"
     first = IMPORT_FAILED.sub("", lines[0]).strip()
     return first if first and not first.endswith(":") else lines[-1].strip()
@@ -374,7 +375,7 @@ def first_grader_error(items: list[dict]) -> str:
     for i in items:
         error = str((i.get("extra") or {}).get("grader_error") or "").strip()
         if error:
-            return error.splitlines()[-1].strip()[:160] or "no message"
+            return lines_of(error)[-1].strip()[:160] or "no message"
     return ""
 
 
