@@ -109,13 +109,16 @@ MAX_FOLDER_BYTES = 200
 def slug(name: str, *, shown: bool = True) -> str:
     """A folder name for a submission: unicode kept (undecodable bytes read as valid_text says),
     separators, dots at the ends, controls not, at most MAX_FOLDER_BYTES long. A character with
-    no ink, a letter passing for another script's within a word (`Bоb`, its `о` Cyrillic) and a
-    space drawn as a plain one are written as their code points (`folder_spelling`), unless not
+    no ink, a control character (C0, DEL, C1: `ls` quoted `Bo\\x85b/`, a file manager drew a
+    box, and `Bo\\x01b` got the folder `Bo_b` of another name), a letter passing for another
+    script's within a word (`Bоb`, its `о` Cyrillic) and a space drawn as a plain one are written
+    as their code points (`folder_spelling`), unless not
     `shown`: a file's name in an upload, which the exercises are matched by (`exercise1.py`
     and a no-break space is exercise1.py, `exercise_names.match_name`)."""
     name = unicodedata.normalize("NFC", valid(str(name)))
     if shown:
         name = inked(lookalikes_written(name, folder_spelling), folder_spelling)
+        name = "".join(folder_spelling(c) if unicodedata.category(c) == "Cc" else c for c in name)
     cleaned = re.sub(r"[/\\\x00-\x1f\x7f:*?\"<>|]", "_", name).strip(" .")[:120]
     cleaned = cleaned.encode()[:MAX_FOLDER_BYTES].decode(errors="ignore").strip(" .")
     if cleaned.split(".")[0].casefold() in _DEVICES:

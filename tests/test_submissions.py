@@ -1269,6 +1269,21 @@ def test_a_folder_name_shows_the_letters_and_spaces_passing_for_a_classmates():
         assert slug(fine) == fine
 
 
+def test_a_folder_name_writes_control_characters_as_code_points():
+    """A C1 control (`Bo\\x85b`, NEXT LINE) was kept in the report's folder, which `ls` quoted
+    as `'Bo'$'\\302\\205''b'` and a file manager drew as an empty box, and a C0 one (`Bo\\x01b`)
+    became `Bo_b`, the folder of a student really named `Bo_b`: each control character is written
+    as its code point, as an invisible one is."""
+    assert slug("Bo\x85b") == "Bo{U+0085}b"
+    assert slug("Bo\x9b2Jb") == "Bo{U+009B}2Jb"
+    assert slug("Bo\x01b") == "Bo{U+0001}b"
+    assert slug("Bo\x7fb") == "Bo{U+007F}b"
+    assert slug("Bob\tSmith\n") == "Bob{U+0009}Smith{U+000A}"
+    subs = [Submission("Bo_b", {}), Submission("Bo\x01b", {})]
+    assign_folders(subs)
+    assert [s.folder for s in subs] == ["Bo_b", "Bo{U+0001}b"]
+
+
 def test_every_output_folder_is_unique_and_never_a_batch_file():
     subs = [
         Submission(n, {}) for n in ("bob", "bob (2)", "bob", "Grades.csv", "summary.json", "BOB")
