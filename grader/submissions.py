@@ -60,7 +60,7 @@ from .uploads import (
     size_text,
     upload_tree,
 )
-from .valid_text import inked, lookalikes_written, valid
+from .valid_text import code_point_name, inked, lookalikes_written, valid
 
 METADATA = "submission_metadata.yml"
 MAX_METADATA_BYTES = 16 * MiB
@@ -196,11 +196,25 @@ def upload_words(sub: Submission) -> str:
     characters written as escapes (`valid_text.inked`) as the row's own name is: it tells apart
     uploads read under one name, and `Bo\\u200bb/` read as `Bob/` on the page."""
     source = sub.source or sub.name
-    name = inked(source.rstrip("/").rsplit("/", 1)[-1])
+    raw = source.rstrip("/").rsplit("/", 1)[-1]
+    name = inked(raw)
     if source.endswith("/"):
-        return f"the folder {name}/"
+        return f"the folder {name}/{_accents_apart(raw)}"
     kind = {".zip": "zip", ".ipynb": "notebook"}.get(Path(name).suffix.casefold(), "upload")
-    return f"the {kind} {name}"
+    return f"the {kind} {name}{_accents_apart(raw)}"
+
+
+def _accents_apart(name: str) -> str:
+    """How `name` writes its accents, where it writes some apart from their letters (`e` and
+    U+0308 for `ë`, as a Mac may name a file): its folder's name is composed (`slug`), so
+    `Zoë/` read under one name with `Zoë/` written the other way, and the TA's list said `the
+    folder Zoë/` of both. '' for a name written composed."""
+    composed = unicodedata.normalize("NFC", name)
+    if composed == name:
+        return ""
+    marks = [c for c in dict.fromkeys(name) if unicodedata.combining(c) and c not in composed]
+    named = ", ".join(code_point_name(c) for c in marks) or "other code points"
+    return f" (its accents written as separate marks: {named})"
 
 
 def natural_key(name: str) -> tuple:

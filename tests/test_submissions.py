@@ -10,12 +10,14 @@ import csv
 import io
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
 import textwrap
 import threading
 import tracemalloc
+import unicodedata
 import warnings
 import zipfile
 from pathlib import Path
@@ -1234,6 +1236,21 @@ def test_uploads_read_under_one_name_are_said_with_their_invisible_characters():
     reason = subs[0].review[0]["reason"]
     assert reason.startswith("this row is the folder Bo\\u200bb/; the zip Bo{U+200B}b.zip (graded")
     assert "the folder Bo\\u200bb/ (graded as Bo{U+200B}b) has its name" in subs[1].notes[0]
+
+
+def test_uploads_whose_names_differ_in_accents_written_apart_are_told_apart():
+    """`Zoë/` with its `ë` one character and `Zoë/` with `e` and a combining diaeresis (as a
+    Mac's zip may write it) get one folder's name, and the TA's list read `this row is the
+    folder Zoë/; the folder Zoë/ (graded as Zoë (2)) has its name`, the same words twice: the
+    decomposed one now says how its accents are written."""
+    nfd = unicodedata.normalize("NFD", "Zo\u00eb")
+    subs = [Submission(n, {}, source=f"{n}/") for n in ("Zo\u00eb", nfd)]
+    assign_folders(subs)
+    assert [s.folder for s in subs] == ["Zo\u00eb", "Zo\u00eb (2)"]
+    reasons = [f["reason"] for s in subs for f in s.review if f["flag"] == "download"]
+    marked = f"the folder {nfd}/ (its accents written as separate marks: U+0308 COMBINING"
+    assert len(reasons) == 2 and all(r.count(marked) == 1 for r in reasons)
+    assert all(re.search("the folder Zo\u00eb/(;| \\(graded)", r) for r in reasons)
 
 
 def test_a_browsers_copy_number_is_said_with_the_names_invisible_characters(tmp_path):
