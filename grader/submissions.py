@@ -639,6 +639,46 @@ def _one_submission(inp: Input, root: Entry, name: str) -> list[Submission]:
     return [read_tree(tree, name, inp.files, budget, inp.stack, source=str(inp.base))]
 
 
+# A few of the uploads beside a stray exercise file are named on the TA's list; the rest counted.
+NAMED_UPLOADS = 5
+
+
+def _one_beside_uploads(inp: Input, root: Entry, name: str) -> list[Submission]:
+    """One submission, read so because an exercise file sits at the top of PATH (or a notebook
+    does with fewer than two uploads beside it), and put on the TA's list (review flag
+    `download`) when two or more students' uploads sit beside that exercise file: a class's
+    folder with a stray `exercise1.py` at its top (the TA's own copy) was graded as one student,
+    its other exercises taken from classmates' folders, and the run ended `none needs a look`.
+    The shape stands, since a student's own folder may hold copies of their work in folders;
+    `--one` (the TA saying it is one upload) never comes here."""
+    [sub] = _one_submission(inp, root, name)
+    stray = [
+        e.name for e in root.children if e.kind == "file" and match_exercise(e.name, inp.files)
+    ]
+    if not stray or not inp.notebooks_are_students:  # `grader check`: a student's own folder
+        return [sub]
+    uploads = notebook_submissions.uploads_among(
+        inp.base, student_entries(root), inp.files, inp.is_zip
+    )
+    if len(uploads) < 2:
+        return [sub]
+    shown = [inked(e.name) + ("/" if e.kind == "dir" else "") for e in uploads]
+    more = len(shown) - NAMED_UPLOADS
+    listed = ", ".join(shown[:NAMED_UPLOADS]) + (f" and {more} more" if more > 0 else "")
+    where = Path(inp.given).name or inp.given
+    sub.review.append(
+        {
+            "flag": "download",
+            "reason": f"{inked(stray[0])} sits at the top of {inked(where)}, which was graded as "
+            f"one student's upload, but {len(uploads)} folders or zips beside it read as "
+            f"students' uploads ({listed}): if it is a class's folder, move {inked(stray[0])} "
+            "into its student's folder (or out of the class's) and grade again; if it is one "
+            "student's upload, grade it with --one",
+        }
+    )
+    return [sub]
+
+
 def student_entries(root: Entry) -> list[Entry]:
     """The entries of a folder of submissions that are each one student's: every folder and
     `.zip` (and a link or FIFO in their place, read as a note), but hidden ones and other files."""
@@ -951,7 +991,7 @@ def _lms_download(inp: Input, root: Entry, name: str) -> list[Submission]:
 SHAPES: list[tuple[Callable[[Input, Entry], str | None], Callable]] = [
     (_as_export, _gradescope_export),
     (_as_lms_download, _lms_download),
-    (_as_one_submission, _one_submission),
+    (_as_one_submission, _one_beside_uploads),
     (_as_folder_of_submissions, _folder_of_submissions),
 ]
 

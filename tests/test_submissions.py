@@ -1253,6 +1253,35 @@ def test_uploads_whose_names_differ_in_accents_written_apart_are_told_apart():
     assert all(re.search("the folder Zo\u00eb/(;| \\(graded)", r) for r in reasons)
 
 
+def test_an_exercise_file_at_the_top_of_a_class_folder_puts_its_grading_on_the_list(tmp_path):
+    """A class's folder with a stray `exercise1.py` at its top (a TA's own copy) was read as
+    one student's upload, its other exercises taken from the students' folders beside it, and
+    the run ended `none needs a look` with one report scoring 100: the shape stands (a student's
+    folder may hold copies), but the grading is on the TA's list, naming the uploads beside it
+    and what to do. A student's backup folder beside their files, or `--one`, raises nothing."""
+    root = tree(
+        tmp_path / "class",
+        {
+            "exercise1.py": "a\n",
+            "alice/exercise1.py": "b\n",
+            "alice/exercise3.py": "c\n",
+            "Smith, Jo/exercise2.py": "d\n",
+            "notes/readme.txt": "e\n",
+        },
+    )
+    (root / "bob.zip").write_bytes(zip_bytes({"exercise1.py": "f\n"}))
+    found = find(root, FILES)
+    assert not found.is_batch
+    [reason] = [f["reason"] for f in found.subs[0].review if f["flag"] == "download"]
+    assert reason.startswith("exercise1.py sits at the top of class, which was graded as one ")
+    assert "but 3 folders or zips beside it read as students' uploads (" in reason
+    assert all(n in reason for n in ("alice/", "Smith, Jo/", "bob.zip")) and "notes" not in reason
+    assert "move exercise1.py into its student's folder" in reason
+    backup = tree(tmp_path / "ada", {"exercise1.py": "a\n", "old/exercise1.py": "b\n"})
+    assert find(backup, FILES).subs[0].review == []
+    assert "download" not in {f["flag"] for f in find(root, FILES, one=True).subs[0].review}
+
+
 def test_a_browsers_copy_number_is_said_with_the_names_invisible_characters(tmp_path):
     """`Bo\\u200bb (1)/` beside `Bo\\u200bb/` (one download saved twice) put both on the TA's
     list as `Bob (1) and Bob read as two students' uploads`, the zero-width space unseen on the
