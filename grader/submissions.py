@@ -27,6 +27,7 @@ from .assignment import command_flag
 from .choosing import (
     MAX_COPIES_READ,
     MAX_INNER_ZIPS,
+    OTHER_ARCHIVES,
     candidates,
     exercise_files,
     match_exercise,
@@ -1002,6 +1003,9 @@ class Found:
 
     subs: list[Submission]
     read_as: str
+    # Files at the top of a folder of submissions that may be a student's work but are no
+    # upload (`eve.py`, `dave.rar`): `left_out`, named in `described`.
+    left_out: list[str] = field(default_factory=list)
 
     @property
     def is_batch(self) -> bool:
@@ -1018,8 +1022,37 @@ class Found:
         # as a question, "(one student's upload? give --one)" read to a TA grading a real
         # export as a doubt about it, with no condition on the advice.
         if self.read_as == FOLDER:
-            return text
+            return text + _left_out_words(self.left_out)
         return f"{text} (if it is one student's upload, grade it with --one)"
+
+
+def _left_out_words(names: list[str]) -> str:
+    """What a TA is told of `Found.left_out`: the class's line counted the uploads read and
+    dropped a student's `eve.py` or `dave.rar` beside them without a word."""
+    if not names:
+        return ""
+    more = len(names) - NAMED_UPLOADS
+    shown = ", ".join(map(inked, names[:NAMED_UPLOADS])) + (f" and {more} more" if more > 0 else "")
+    return (
+        f"; left out, as no upload: {shown} (a student's upload is a folder, a .zip or a "
+        "notebook: put each student's files in a folder of their own, an archive unpacked, and "
+        "grade again)"
+    )
+
+
+def left_out(root: Entry) -> list[str]:
+    """The files at the top of a folder of submissions that may be a student's work but are
+    read as no one's upload (student_entries, _loose_notebooks): a `.py` file, an archive of a
+    kind the grader does not open. Another file (a roster, the TA's notes) is no one's work."""
+    kept = (".py", *OTHER_ARCHIVES)
+    return sorted(
+        (
+            e.name
+            for e in root.children
+            if e.kind == "file" and not hidden_at_top(e) and e.name.casefold().endswith(kept)
+        ),
+        key=natural_key,
+    )
 
 
 def find(
@@ -1069,7 +1102,10 @@ def find(
         for test, read in SHAPES:
             read_as = test(inp, root)
             if read_as:
-                return Found(read(inp, root, name), read_as)
+                found = Found(read(inp, root, name), read_as)
+                if read_as == FOLDER:
+                    found.left_out = left_out(root)
+                return found
     raise AssertionError("the last shape matches everything")
 
 

@@ -1282,6 +1282,31 @@ def test_an_exercise_file_at_the_top_of_a_class_folder_puts_its_grading_on_the_l
     assert "download" not in {f["flag"] for f in find(root, FILES, one=True).subs[0].review}
 
 
+def test_python_files_and_other_archives_beside_a_class_are_named_as_left_out(tmp_path):
+    """A class's folder holding students' folders and zips, and beside them `eve.py` and
+    `dave.rar` (uploads a TA saved as they came), was read as `a folder of submissions: 2
+    submissions`, those two dropped without a word: the line names them and what to do. A file
+    of another kind (the TA's roster) is no upload and is not named."""
+    root = tree(
+        tmp_path / "class",
+        {
+            "alice/exercise1.py": "a\n",
+            "eve.py": "b\n",
+            "dave.rar": "c",
+            "roster.csv": "d\n",
+            ".eve_backup.py": "e\n",
+        },
+    )
+    (root / "bob.zip").write_bytes(zip_bytes({"exercise1.py": "f\n"}))
+    found = find(root, FILES)
+    assert [s.name for s in found.subs] == ["alice", "bob"]
+    assert found.described() == (
+        "a folder of submissions: 2 submissions; left out, as no upload: dave.rar, eve.py (a "
+        "student's upload is a folder, a .zip or a notebook: put each student's files in a "
+        "folder of their own, an archive unpacked, and grade again)"
+    )
+
+
 def test_a_browsers_copy_number_is_said_with_the_names_invisible_characters(tmp_path):
     """`Bo\\u200bb (1)/` beside `Bo\\u200bb/` (one download saved twice) put both on the TA's
     list as `Bob (1) and Bob read as two students' uploads`, the zero-width space unseen on the
