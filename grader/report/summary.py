@@ -427,18 +427,35 @@ def fragile_ids_note(sids: Iterable[str]) -> str:
     """What to do where a spreadsheet that opens grades.csv changes an id ("" where none):
     Excel and LibreOffice read a cell of digits as a number, so an SID `00123` became 123, and
     one of more than 15 digits lost its last ones, and a gradebook import matched no one by it
-    (with nothing in the file itself to say so)."""
-    fragile = [s for s in dict.fromkeys(sids) if _number_like(s)]
-    if not fragile:
-        return ""
-    shown = ", ".join(map(_sid_shown, fragile[:3]))
-    shown += f" and {len(fragile) - 3} more" if len(fragile) > 3 else ""
-    return (
-        f"{len(fragile)} SID{'s' if len(fragile) > 1 else ''} in grades.csv ({shown}) "
-        f"{'change' if len(fragile) > 1 else 'changes'} when a spreadsheet opens the file "
-        "(leading zeros dropped, long ids rounded): import it instead (Excel: Data > From "
-        "Text/CSV; LibreOffice: the import dialog) with the sid column set to Text"
-    )
+    (with nothing in the file itself to say so). So did an id the formula guard writes with a
+    leading quote (`_cell`: `+1004` is `'+1004`), a cell changed by grades.csv itself."""
+    distinct = list(dict.fromkeys(sids))
+    fragile = [s for s in distinct if _number_like(s)]
+    quoted = [s for s in distinct if _cell(s) != no_controls(s)]
+    notes = []
+    if fragile:
+        notes.append(
+            f"{_sids_counted(fragile)} {'change' if len(fragile) > 1 else 'changes'} when a "
+            "spreadsheet opens the file (leading zeros dropped, long ids rounded): import it "
+            "instead (Excel: Data > From Text/CSV; LibreOffice: the import dialog) with the sid "
+            "column set to Text"
+        )
+    if quoted:
+        many = len(quoted) > 1
+        notes.append(
+            f"{_sids_counted(quoted)} {'start' if many else 'starts'} as a spreadsheet formula "
+            f"does and {'are' if many else 'is'} written with a leading ' (opening the file runs "
+            "nothing): an import matching rows on the sid column matches no one by "
+            f"{'them' if many else 'it'}; match {'those rows' if many else 'that row'} by hand"
+        )
+    return ". ".join(notes)
+
+
+def _sids_counted(sids: list[str]) -> str:
+    """`2 SIDs in grades.csv (00123, +1004)`: the first three shown, the rest counted."""
+    shown = ", ".join(map(_sid_shown, sids[:3]))
+    shown += f" and {len(sids) - 3} more" if len(sids) > 3 else ""
+    return f"{len(sids)} SID{'s' if len(sids) > 1 else ''} in grades.csv ({shown})"
 
 
 SID_SHOWN = 24  # digits of an id shown whole: a 1,000-digit SID filled the terminal's screen
