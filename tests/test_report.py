@@ -1052,6 +1052,10 @@ def test_ids_the_formula_guard_quotes_are_said_where_the_ta_opens_the_gradebook(
         results, list("abc"), graded=3, reused=0, out=tmp_path, is_batch=True
     )
     assert said in printed
+    from grader.report.summary import fragile_ids_note
+
+    long = fragile_ids_note(["=" + "x" * 99])
+    assert long.startswith(f"1 SID in grades.csv ({'=' + 'x' * 23}… (100 characters)) starts")
 
 
 def test_a_very_long_sid_is_shown_by_its_first_digits_in_the_note():

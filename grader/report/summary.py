@@ -464,7 +464,8 @@ SID_SHOWN = 24  # digits of an id shown whole: a 1,000-digit SID filled the term
 def _sid_shown(sid: str) -> str:
     """An id as the note shows it: whole, or its first digits and how many there are."""
     sid = sid.strip()
-    return sid if len(sid) <= SID_SHOWN else f"{sid[:SID_SHOWN]}… ({len(sid):,} digits)"
+    unit = "digits" if sid.isdigit() else "characters"  # `=HYPERLINK(...)`: no digits
+    return sid if len(sid) <= SID_SHOWN else f"{sid[:SID_SHOWN]}… ({len(sid):,} {unit})"
 
 
 def _number_like(sid: str) -> bool:
