@@ -90,6 +90,9 @@ class Submission:
     # Non-scoring flags for a TA found while reading the upload (an LMS download's doubts:
     # grader/lms.py), each {"flag", "reason"}: result.json's `review`, "needs a look".
     review: list[dict] = field(default_factory=list)
+    # The students' uploads the upload itself holds, as `_uploads_inside` names them: a class's
+    # folder given one level up reads as one submission holding them (`_one_row_flag`).
+    inside: list[str] = field(default_factory=list)
 
     @property
     def slug(self) -> str:
@@ -272,7 +275,21 @@ def read_tree(
         absent=absent,
         notebook=notebook,
         review=review,
+        inside=_uploads_inside(top, files),
     )
+
+
+def _uploads_inside(top: Entry, files: tuple[str, ...]) -> list[str]:
+    """The entries of an upload's tree, below the folders it wraps alone (`hw3/`), that read
+    as students' uploads (notebook_submissions.uploads_among: a zip, or a folder holding an
+    exercise file or a notebook), each named as a TA finds it (`alice/`, `bob.zip`)."""
+    node = top
+    while len(kids := [c for c in node.children if not hidden_at_top(c)]) == 1:
+        if kids[0].kind != "dir":
+            break
+        node = kids[0]
+    ups = notebook_submissions.uploads_among(None, student_entries(node), files, listed=True)
+    return [inked(e.name) + ("/" if e.kind == "dir" else "") for e in ups]
 
 
 def _worked_copies(
@@ -719,6 +736,8 @@ def _folder_of_submissions(inp: Input, root: Entry, name: str) -> list[Submissio
             sub.review.append(_loose_flag(e.name))
         subs.append(sub)
     _flag_copy_numbers(subs)
+    if len(subs) == 1 and len(subs[0].inside) >= 2:
+        subs[0].review.append(_one_row_flag(inp, uploads[0] if uploads else loose[0], subs[0]))
     if not subs and inp.is_zip and not any(e.kind == "file" for e in inp.top.walk()):
         raise SubmissionError(
             f"{inp.given} is an empty zip, holding no file: there is nothing to grade (a "
@@ -732,6 +751,23 @@ def _folder_of_submissions(inp: Input, root: Entry, name: str) -> list[Submissio
             "submissions, or a Gradescope export zip"
         )
     return subs
+
+
+def _one_row_flag(inp: Input, e: Entry, sub: Submission) -> dict:
+    """The flag of a class's one upload that holds students' uploads itself (`sub.inside`):
+    `grader grade downloads/`, where `downloads/` held only the class's folder or zip, graded
+    the class as one student named after it, each exercise taken from a classmate's folder,
+    and ended `none needs a look` with a score of 100."""
+    more = len(sub.inside) - NAMED_UPLOADS
+    listed = ", ".join(sub.inside[:NAMED_UPLOADS]) + (f" and {more} more" if more > 0 else "")
+    path = Path(inp.given or inp.base) / e.name
+    return {
+        "flag": "download",
+        "reason": f"{upload_words(sub)} is this class's one upload, holds {len(sub.inside)} "
+        f"folders or zips that read as students' uploads ({listed}), and was graded as one "
+        f"student's: if it is a class's folder or an export, grade it instead (`grader "
+        f"grade{command_flag()} {inked(str(path))}`)",
+    }
 
 
 def _flag_copy_numbers(subs: list[Submission]) -> None:

@@ -1307,6 +1307,39 @@ def test_python_files_and_other_archives_beside_a_class_are_named_as_left_out(tm
     )
 
 
+def test_a_class_folder_given_one_level_up_puts_its_one_row_on_the_list(tmp_path):
+    """`grader grade downloads/` where `downloads/` holds only the class's folder (or its zip)
+    read `a folder of submissions: 1 submission`, graded the whole class as one student named
+    after the folder, each exercise taken from a classmate's folder, and ended `none needs a
+    look` with a score of 100: that one row is on the TA's list, naming the uploads inside and
+    the command to grade the class itself. A class whose one student keeps a single folder of
+    work, or a folder of parts, raises nothing."""
+    class_files = {
+        "alice/exercise1.py": "a\n",
+        "alice/exercise3.py": "b\n",
+        "Smith, Jo/exercise2.py": "c\n",
+        "carol.ipynb": "{}",
+    }
+    down = tree(tmp_path / "downloads", {f"hw3/{k}": v for k, v in class_files.items()})
+    (down / "hw3" / "bob.zip").write_bytes(zip_bytes({"exercise1.py": "d\n"}))
+    (tmp_path / "zipped").mkdir()
+    (tmp_path / "zipped" / "hw3.zip").write_bytes(
+        zip_bytes({**{f"hw3/{k}": v for k, v in class_files.items()}, "hw3/bob.zip": "x"})
+    )
+    for given, inside in ((down, down / "hw3"), (tmp_path / "zipped", "zipped/hw3.zip")):
+        found = find(given, FILES)
+        [sub] = found.subs
+        [reason] = [f["reason"] for f in sub.review if f["flag"] == "download"]
+        assert "holds 3 folders or zips that read as students' uploads (" in reason, reason
+        assert all(n in reason for n in ("alice/", "Smith, Jo/", "bob.zip")), reason
+        assert "and was graded as one student's:" in reason
+        assert f"grader grade {inside}" in reason or str(inside) in reason
+    one = tree(tmp_path / "one", {"ada/hw/exercise1.py": "a\n", "ada/hw/exercise2.py": "b\n"})
+    assert find(one, FILES).subs[0].review == []
+    parts = tree(tmp_path / "parts", {"ada/p1/exercise1.py": "a\n", "ada/p2/readme.md": "b\n"})
+    assert find(parts, FILES).subs[0].review == []
+
+
 def test_a_browsers_copy_number_is_said_with_the_names_invisible_characters(tmp_path):
     """`Bo\\u200bb (1)/` beside `Bo\\u200bb/` (one download saved twice) put both on the TA's
     list as `Bob (1) and Bob read as two students' uploads`, the zero-width space unseen on the
