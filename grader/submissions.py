@@ -90,9 +90,9 @@ class Submission:
     # Non-scoring flags for a TA found while reading the upload (an LMS download's doubts:
     # grader/lms.py), each {"flag", "reason"}: result.json's `review`, "needs a look".
     review: list[dict] = field(default_factory=list)
-    # The students' uploads the upload itself holds, as `_uploads_inside` names them: a class's
-    # folder given one level up reads as one submission holding them (`_one_row_flag`).
-    inside: list[str] = field(default_factory=list)
+    # The students' uploads the upload itself holds, as `_uploads_inside` says them ("" for
+    # none): a class's folder given one level up reads as one submission holding them.
+    inside: str = ""
 
     @property
     def slug(self) -> str:
@@ -279,17 +279,26 @@ def read_tree(
     )
 
 
-def _uploads_inside(top: Entry, files: tuple[str, ...]) -> list[str]:
-    """The entries of an upload's tree, below the folders it wraps alone (`hw3/`), that read
-    as students' uploads (notebook_submissions.uploads_among: a zip, or a folder holding an
-    exercise file or a notebook), each named as a TA finds it (`alice/`, `bob.zip`)."""
+def _uploads_inside(top: Entry, files: tuple[str, ...]) -> str:
+    """What of an upload's tree, below the folders it wraps alone (`hw3/`), reads as two or
+    more students' uploads, in words ("" for none): its zips and folders holding an exercise
+    file or a notebook (notebook_submissions.uploads_among), each named as a TA finds it
+    (`alice/`, `bob.zip`), or files an LMS named for two or more students."""
+    from .lms import lms_students  # lms.py imports this module
+
     node = top
     while len(kids := [c for c in node.children if not hidden_at_top(c)]) == 1:
         if kids[0].kind != "dir":
             break
         node = kids[0]
     ups = notebook_submissions.uploads_among(None, student_entries(node), files, listed=True)
-    return [inked(e.name) + ("/" if e.kind == "dir" else "") for e in ups]
+    if len(ups) >= 2:
+        shown = [inked(e.name) + ("/" if e.kind == "dir" else "") for e in ups]
+        more = len(shown) - NAMED_UPLOADS
+        listed = ", ".join(shown[:NAMED_UPLOADS]) + (f" and {more} more" if more > 0 else "")
+        return f"{len(ups)} folders or zips that read as students' uploads ({listed})"
+    lms, count = lms_students(node)
+    return f"files a {lms} download names for {count} students" if count >= 2 else ""
 
 
 def _worked_copies(
@@ -736,7 +745,7 @@ def _folder_of_submissions(inp: Input, root: Entry, name: str) -> list[Submissio
             sub.review.append(_loose_flag(e.name))
         subs.append(sub)
     _flag_copy_numbers(subs)
-    if len(subs) == 1 and len(subs[0].inside) >= 2:
+    if len(subs) == 1 and subs[0].inside:
         subs[0].review.append(_one_row_flag(inp, uploads[0] if uploads else loose[0], subs[0]))
     if not subs and inp.is_zip and not any(e.kind == "file" for e in inp.top.walk()):
         raise SubmissionError(
@@ -758,15 +767,12 @@ def _one_row_flag(inp: Input, e: Entry, sub: Submission) -> dict:
     `grader grade downloads/`, where `downloads/` held only the class's folder or zip, graded
     the class as one student named after it, each exercise taken from a classmate's folder,
     and ended `none needs a look` with a score of 100."""
-    more = len(sub.inside) - NAMED_UPLOADS
-    listed = ", ".join(sub.inside[:NAMED_UPLOADS]) + (f" and {more} more" if more > 0 else "")
     path = Path(inp.given or inp.base) / e.name
     return {
         "flag": "download",
-        "reason": f"{upload_words(sub)} is this class's one upload, holds {len(sub.inside)} "
-        f"folders or zips that read as students' uploads ({listed}), and was graded as one "
-        f"student's: if it is a class's folder or an export, grade it instead (`grader "
-        f"grade{command_flag()} {inked(str(path))}`)",
+        "reason": f"{upload_words(sub)} is this class's one upload, holds {sub.inside}, and "
+        "was graded as one student's: if it is a class's folder, download or export, grade it "
+        f"instead (`grader grade{command_flag()} {inked(str(path))}`)",
     }
 
 

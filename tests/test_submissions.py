@@ -1334,6 +1334,17 @@ def test_a_class_folder_given_one_level_up_puts_its_one_row_on_the_list(tmp_path
         assert all(n in reason for n in ("alice/", "Smith, Jo/", "bob.zip")), reason
         assert "and was graded as one student's:" in reason
         assert f"grader grade {inside}" in reason or str(inside) in reason
+    canvas = tree(
+        tmp_path / "course",
+        {
+            "hw3/lovelaceada_1001_5001_exercise1.py": "a\n",
+            "hw3/smithbob_LATE_1002_6001_exercise1.py": "b\n",
+            "hw3/zoe_1003_7001_hw.ipynb": "{}",
+        },
+    )
+    [sub] = find(canvas, FILES).subs
+    [reason] = [f["reason"] for f in sub.review if f["flag"] == "download"]
+    assert "holds files a Canvas download names for 3 students, and was graded as one" in reason
     one = tree(tmp_path / "one", {"ada/hw/exercise1.py": "a\n", "ada/hw/exercise2.py": "b\n"})
     assert find(one, FILES).subs[0].review == []
     parts = tree(tmp_path / "parts", {"ada/p1/exercise1.py": "a\n", "ada/p2/readme.md": "b\n"})
