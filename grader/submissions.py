@@ -1064,22 +1064,22 @@ class Found:
         # as a question, "(one student's upload? give --one)" read to a TA grading a real
         # export as a doubt about it, with no condition on the advice.
         if self.read_as == FOLDER:
-            return text + _left_out_words(self.left_out)
+            return text + (f"; {self.left_out_note()}" if self.left_out else "")
         return f"{text} (if it is one student's upload, grade it with --one)"
 
-
-def _left_out_words(names: list[str]) -> str:
-    """What a TA is told of `Found.left_out`: the class's line counted the uploads read and
-    dropped a student's `eve.py` or `dave.rar` beside them without a word."""
-    if not names:
-        return ""
-    more = len(names) - NAMED_UPLOADS
-    shown = ", ".join(map(inked, names[:NAMED_UPLOADS])) + (f" and {more} more" if more > 0 else "")
-    return (
-        f"; left out, as no upload: {shown} (a student's upload is a folder, a .zip or a "
-        "notebook: put each student's files in a folder of their own, an archive unpacked, and "
-        "grade again)"
-    )
+    def left_out_note(self) -> str:
+        """What a TA is told of `left_out` ("" for nothing), in the terminal's first line and
+        on summary.html: the class's line counted the uploads read and dropped a student's
+        `eve.py` or `dave.rar` beside them without a word."""
+        if not self.left_out:
+            return ""
+        names, more = self.left_out[:NAMED_UPLOADS], len(self.left_out) - NAMED_UPLOADS
+        shown = ", ".join(map(inked, names)) + (f" and {more} more" if more > 0 else "")
+        return (
+            f"left out, as no upload: {shown} (a student's upload is a folder, a .zip or a "
+            "notebook: put each student's files in a folder of their own, an archive unpacked, "
+            "and grade again)"
+        )
 
 
 def left_out(root: Entry) -> list[str]:

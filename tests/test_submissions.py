@@ -7,6 +7,7 @@ it did not read. tests/attacks/test_uploads.py grades whole batches with the att
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import os
@@ -1349,6 +1350,19 @@ def test_a_class_folder_given_one_level_up_puts_its_one_row_on_the_list(tmp_path
     assert find(one, FILES).subs[0].review == []
     parts = tree(tmp_path / "parts", {"ada/p1/exercise1.py": "a\n", "ada/p2/readme.md": "b\n"})
     assert find(parts, FILES).subs[0].review == []
+
+
+def test_the_summary_page_names_the_files_left_out_as_no_upload(tmp_path):
+    """The terminal's first line names `eve.py` beside the class's folders as left out, but a
+    TA who opens summary.html, not the log, read a class without that student and no word of
+    her file: the page says it too, under its headline."""
+    root = tree(tmp_path / "class", {"alice/exercise1.py": "x = 1\n", "eve.py": "y = 2\n"})
+    out = tmp_path / "out"
+    grade_batch(root, out, progress=False)
+    page = (out / "summary.html").read_text(encoding="utf-8")
+    [note] = re.findall(r'<p class="warn" id="left-out">(.*?)</p>', page, re.S)
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", note)).split())
+    assert text.startswith("Left out, as no upload: eve.py (a student's upload is a folder")
 
 
 def test_a_browsers_copy_number_is_said_with_the_names_invisible_characters(tmp_path):

@@ -48,9 +48,12 @@ NOT_ATTEMPTED = ("missing", "not_implemented")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def write_batch_reports(results: list[dict], out: Path, folders: list[str]) -> dict:
+def write_batch_reports(
+    results: list[dict], out: Path, folders: list[str], left_out: str = ""
+) -> dict:
     """summary.json, summary.html and grades.csv in `out`; `folders[k]` holds results[k]'s report.
-    `results` may be whole result.json files or their `digest`s.
+    `results` may be whole result.json files or their `digest`s. `left_out`: what the input
+    held that no submission reads, in words (render_summary says it under the headline).
 
     Returns the summary (summary.json as a dict).
     """
@@ -63,7 +66,7 @@ def write_batch_reports(results: list[dict], out: Path, folders: list[str]) -> d
     texts = {
         SUMMARY_JSON: jsontext.dumps(summary, indent=1, ensure_ascii=False),
         GRADES_CSV: gradebook_csv(results),
-        SUMMARY_HTML: render_summary(summary, ", ".join(t for t in titles if t), earlier),
+        SUMMARY_HTML: render_summary(summary, ", ".join(t for t in titles if t), earlier, left_out),
     }
     out.mkdir(parents=True, exist_ok=True)
     for name, text in texts.items():
@@ -516,10 +519,13 @@ def _formula_like(s: str) -> bool:
     return False
 
 
-def render_summary(summary: dict, title: str = "", earlier: list[str] = ()) -> str:
+def render_summary(
+    summary: dict, title: str = "", earlier: list[str] = (), left_out: str = ""
+) -> str:
     """The class's page; `earlier`: report folders beside it that this run did not write (the
     page names them, as the terminal does: a TA who opens the page, not the log, learns that
-    those reports' scores are in neither this page nor grades.csv)."""
+    those reports' scores are in neither this page nor grades.csv); `left_out`: what the input
+    held that was read as no one's upload, in words (`submissions.Found.left_out_note`)."""
     hist = summary["histogram"]
     hardest = hardest_items(summary["items"])
     return render_page(
@@ -551,6 +557,7 @@ def render_summary(summary: dict, title: str = "", earlier: list[str] = ()) -> s
         ),
         status_label=STATUS_LABEL,
         earlier=list(earlier),
+        left_out=left_out,
     )
 
 
