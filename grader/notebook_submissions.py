@@ -18,6 +18,7 @@ door (`grader grade`, `grader check`, Gradescope). The rules, each reported in a
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from .assignment import having
 from .choosing import find_notebooks, relative
@@ -57,7 +58,9 @@ def is_notebook_submission(
     return len(uploads_among(base, students, files, listed)) < 2
 
 
-def uploads_among(base, students: list[Entry], files: tuple[str, ...], listed: bool) -> list[Entry]:
+def uploads_among(
+    base: Path | None, students: list[Entry], files: tuple[str, ...], listed: bool
+) -> list[Entry]:
     """Those of `students` (submissions.student_entries) that are a submission of their own: a
     zip, or a folder holding a notebook or an exercise file. `listed`: as for
     is_notebook_submission."""

@@ -293,10 +293,7 @@ def _uploads_inside(top: Entry, files: tuple[str, ...]) -> str:
         node = kids[0]
     ups = notebook_submissions.uploads_among(None, student_entries(node), files, listed=True)
     if len(ups) >= 2:
-        shown = [inked(e.name) + ("/" if e.kind == "dir" else "") for e in ups]
-        more = len(shown) - NAMED_UPLOADS
-        listed = ", ".join(shown[:NAMED_UPLOADS]) + (f" and {more} more" if more > 0 else "")
-        return f"{len(ups)} folders or zips that read as students' uploads ({listed})"
+        return f"{len(ups)} folders or zips that read as students' uploads ({_first_named(ups)})"
     lms, count = lms_students(node)
     return f"files a {lms} download names for {count} students" if count >= 2 else ""
 
@@ -670,6 +667,14 @@ def _one_submission(inp: Input, root: Entry, name: str) -> list[Submission]:
 NAMED_UPLOADS = 5
 
 
+def _first_named(entries: list[Entry]) -> str:
+    """`alice/, bob.zip and 3 more`: the first NAMED_UPLOADS entries as a TA finds them (a
+    folder with its `/`, inkless characters as escapes), and how many more there are."""
+    shown = [inked(e.name) + ("/" if e.kind == "dir" else "") for e in entries[:NAMED_UPLOADS]]
+    more = len(entries) - NAMED_UPLOADS
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
 def _one_beside_uploads(inp: Input, root: Entry, name: str) -> list[Submission]:
     """One submission, read so because an exercise file sits at the top of PATH (or a notebook
     does with fewer than two uploads beside it), and put on the TA's list (review flag
@@ -689,9 +694,7 @@ def _one_beside_uploads(inp: Input, root: Entry, name: str) -> list[Submission]:
     )
     if len(uploads) < 2:
         return [sub]
-    shown = [inked(e.name) + ("/" if e.kind == "dir" else "") for e in uploads]
-    more = len(shown) - NAMED_UPLOADS
-    listed = ", ".join(shown[:NAMED_UPLOADS]) + (f" and {more} more" if more > 0 else "")
+    listed = _first_named(uploads)
     where = Path(inp.given).name or inp.given
     sub.review.append(
         {
@@ -1073,8 +1076,7 @@ class Found:
         `eve.py` or `dave.rar` beside them without a word."""
         if not self.left_out:
             return ""
-        names, more = self.left_out[:NAMED_UPLOADS], len(self.left_out) - NAMED_UPLOADS
-        shown = ", ".join(map(inked, names)) + (f" and {more} more" if more > 0 else "")
+        shown = _first_named([Entry(n, n, "file") for n in self.left_out])
         return (
             f"left out, as no upload: {shown} (a student's upload is a folder, a .zip or a "
             "notebook: put each student's files in a folder of their own, an archive unpacked, "
