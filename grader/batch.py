@@ -122,7 +122,10 @@ def _grade_into(
     ]
     with writing_out(out):
         if is_batch:
-            write_batch_reports(results, out, [s.slug for s in subs])
+            left_out = found.left_out_note()
+            write_batch_reports(
+                results, out, [s.slug for s in subs], left_out[:1].upper() + left_out[1:]
+            )
         uncopied = _write_student_reports(subs, out) if student_reports else []
     return BatchResults(
         results,

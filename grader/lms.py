@@ -168,6 +168,13 @@ def _parse(root: Entry) -> tuple[str, dict[str, Student]] | None:
     return None
 
 
+def lms_students(root: Entry) -> tuple[str, int]:
+    """The LMS whose scheme every entry of `root` follows and how many students it names
+    (("", 0) for none): a download given one level up reads as one upload holding it."""
+    parsed = _parse(root)
+    return (parsed[0], len(parsed[1])) if parsed else ("", 0)
+
+
 def lms_download(inp: Input, root: Entry) -> str | None:
     """A row of `submissions.SHAPES`: the LMS whose scheme every entry of the root follows."""
     parsed = _parse(root)

@@ -18,6 +18,7 @@ door (`grader grade`, `grader check`, Gradescope). The rules, each reported in a
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from .assignment import having
 from .choosing import find_notebooks, relative
@@ -54,6 +55,15 @@ def is_notebook_submission(
     """
     if not any(e.kind == "file" and e.name.casefold().endswith(SUFFIX) for e in root.children):
         return False
+    return len(uploads_among(base, students, files, listed)) < 2
+
+
+def uploads_among(
+    base: Path | None, students: list[Entry], files: tuple[str, ...], listed: bool
+) -> list[Entry]:
+    """Those of `students` (submissions.student_entries) that are a submission of their own: a
+    zip, or a folder holding a notebook or an exercise file. `listed`: as for
+    is_notebook_submission."""
     wanted = {f + ".py" for f in files}
 
     def has_work(d: Entry) -> bool:
@@ -74,7 +84,7 @@ def is_notebook_submission(
         # would read every upload twice. A link or FIFO is never read: it is no one's work.
         return e.kind == "file"
 
-    return sum(is_upload(e) for e in students) < 2
+    return [e for e in students if is_upload(e)]
 
 
 def functions_of(files: tuple[str, ...]) -> dict[str, tuple[str, ...]]:

@@ -27,6 +27,7 @@ from .assignment import command_flag
 from .choosing import (
     MAX_COPIES_READ,
     MAX_INNER_ZIPS,
+    OTHER_ARCHIVES,
     candidates,
     exercise_files,
     match_exercise,
@@ -60,7 +61,7 @@ from .uploads import (
     size_text,
     upload_tree,
 )
-from .valid_text import inked, lookalikes_written, valid
+from .valid_text import code_point_name, inked, lookalikes_written, valid
 
 METADATA = "submission_metadata.yml"
 MAX_METADATA_BYTES = 16 * MiB
@@ -89,6 +90,9 @@ class Submission:
     # Non-scoring flags for a TA found while reading the upload (an LMS download's doubts:
     # grader/lms.py), each {"flag", "reason"}: result.json's `review`, "needs a look".
     review: list[dict] = field(default_factory=list)
+    # The students' uploads the upload itself holds, as `_uploads_inside` says them ("" for
+    # none): a class's folder given one level up reads as one submission holding them.
+    inside: str = ""
 
     @property
     def slug(self) -> str:
@@ -109,13 +113,16 @@ MAX_FOLDER_BYTES = 200
 def slug(name: str, *, shown: bool = True) -> str:
     """A folder name for a submission: unicode kept (undecodable bytes read as valid_text says),
     separators, dots at the ends, controls not, at most MAX_FOLDER_BYTES long. A character with
-    no ink, a letter passing for another script's within a word (`Bоb`, its `о` Cyrillic) and a
-    space drawn as a plain one are written as their code points (`folder_spelling`), unless not
+    no ink, a control character (C0, DEL, C1: `ls` quoted `Bo\\x85b/`, a file manager drew a
+    box, and `Bo\\x01b` got the folder `Bo_b` of another name), a letter passing for another
+    script's within a word (`Bоb`, its `о` Cyrillic) and a space drawn as a plain one are written
+    as their code points (`folder_spelling`), unless not
     `shown`: a file's name in an upload, which the exercises are matched by (`exercise1.py`
     and a no-break space is exercise1.py, `exercise_names.match_name`)."""
     name = unicodedata.normalize("NFC", valid(str(name)))
     if shown:
         name = inked(lookalikes_written(name, folder_spelling), folder_spelling)
+        name = "".join(folder_spelling(c) if unicodedata.category(c) == "Cc" else c for c in name)
     cleaned = re.sub(r"[/\\\x00-\x1f\x7f:*?\"<>|]", "_", name).strip(" .")[:120]
     cleaned = cleaned.encode()[:MAX_FOLDER_BYTES].decode(errors="ignore").strip(" .")
     if cleaned.split(".")[0].casefold() in _DEVICES:
@@ -193,11 +200,25 @@ def upload_words(sub: Submission) -> str:
     characters written as escapes (`valid_text.inked`) as the row's own name is: it tells apart
     uploads read under one name, and `Bo\\u200bb/` read as `Bob/` on the page."""
     source = sub.source or sub.name
-    name = inked(source.rstrip("/").rsplit("/", 1)[-1])
+    raw = source.rstrip("/").rsplit("/", 1)[-1]
+    name = inked(raw)
     if source.endswith("/"):
-        return f"the folder {name}/"
+        return f"the folder {name}/{_accents_apart(raw)}"
     kind = {".zip": "zip", ".ipynb": "notebook"}.get(Path(name).suffix.casefold(), "upload")
-    return f"the {kind} {name}"
+    return f"the {kind} {name}{_accents_apart(raw)}"
+
+
+def _accents_apart(name: str) -> str:
+    """How `name` writes its accents, where it writes some apart from their letters (`e` and
+    U+0308 for `ë`, as a Mac may name a file): its folder's name is composed (`slug`), so
+    `Zoë/` read under one name with `Zoë/` written the other way, and the TA's list said `the
+    folder Zoë/` of both. '' for a name written composed."""
+    composed = unicodedata.normalize("NFC", name)
+    if composed == name:
+        return ""
+    marks = [c for c in dict.fromkeys(name) if unicodedata.combining(c) and c not in composed]
+    named = ", ".join(code_point_name(c) for c in marks) or "other code points"
+    return f" (its accents written as separate marks: {named})"
 
 
 def natural_key(name: str) -> tuple:
@@ -254,7 +275,27 @@ def read_tree(
         absent=absent,
         notebook=notebook,
         review=review,
+        inside=_uploads_inside(top, files),
     )
+
+
+def _uploads_inside(top: Entry, files: tuple[str, ...]) -> str:
+    """What of an upload's tree, below the folders it wraps alone (`hw3/`), reads as two or
+    more students' uploads, in words ("" for none): its zips and folders holding an exercise
+    file or a notebook (notebook_submissions.uploads_among), each named as a TA finds it
+    (`alice/`, `bob.zip`), or files an LMS named for two or more students."""
+    from .lms import lms_students  # lms.py imports this module
+
+    node = top
+    while len(kids := [c for c in node.children if not hidden_at_top(c)]) == 1:
+        if kids[0].kind != "dir":
+            break
+        node = kids[0]
+    ups = notebook_submissions.uploads_among(None, student_entries(node), files, listed=True)
+    if len(ups) >= 2:
+        return f"{len(ups)} folders or zips that read as students' uploads ({_first_named(ups)})"
+    lms, count = lms_students(node)
+    return f"files a {lms} download names for {count} students" if count >= 2 else ""
 
 
 def _worked_copies(
@@ -622,6 +663,52 @@ def _one_submission(inp: Input, root: Entry, name: str) -> list[Submission]:
     return [read_tree(tree, name, inp.files, budget, inp.stack, source=str(inp.base))]
 
 
+# A few of the uploads beside a stray exercise file are named on the TA's list; the rest counted.
+NAMED_UPLOADS = 5
+
+
+def _first_named(entries: list[Entry]) -> str:
+    """`alice/, bob.zip and 3 more`: the first NAMED_UPLOADS entries as a TA finds them (a
+    folder with its `/`, inkless characters as escapes), and how many more there are."""
+    shown = [inked(e.name) + ("/" if e.kind == "dir" else "") for e in entries[:NAMED_UPLOADS]]
+    more = len(entries) - NAMED_UPLOADS
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def _one_beside_uploads(inp: Input, root: Entry, name: str) -> list[Submission]:
+    """One submission, read so because an exercise file sits at the top of PATH (or a notebook
+    does with fewer than two uploads beside it), and put on the TA's list (review flag
+    `download`) when two or more students' uploads sit beside that exercise file: a class's
+    folder with a stray `exercise1.py` at its top (the TA's own copy) was graded as one student,
+    its other exercises taken from classmates' folders, and the run ended `none needs a look`.
+    The shape stands, since a student's own folder may hold copies of their work in folders;
+    `--one` (the TA saying it is one upload) never comes here."""
+    [sub] = _one_submission(inp, root, name)
+    stray = [
+        e.name for e in root.children if e.kind == "file" and match_exercise(e.name, inp.files)
+    ]
+    if not stray or not inp.notebooks_are_students:  # `grader check`: a student's own folder
+        return [sub]
+    uploads = notebook_submissions.uploads_among(
+        inp.base, student_entries(root), inp.files, inp.is_zip
+    )
+    if len(uploads) < 2:
+        return [sub]
+    listed = _first_named(uploads)
+    where = Path(inp.given).name or inp.given
+    sub.review.append(
+        {
+            "flag": "download",
+            "reason": f"{inked(stray[0])} sits at the top of {inked(where)}, which was graded as "
+            f"one student's upload, but {len(uploads)} folders or zips beside it read as "
+            f"students' uploads ({listed}): if it is a class's folder, move {inked(stray[0])} "
+            "into its student's folder (or out of the class's) and grade again; if it is one "
+            "student's upload, grade it with --one",
+        }
+    )
+    return [sub]
+
+
 def student_entries(root: Entry) -> list[Entry]:
     """The entries of a folder of submissions that are each one student's: every folder and
     `.zip` (and a link or FIFO in their place, read as a note), but hidden ones and other files."""
@@ -661,6 +748,8 @@ def _folder_of_submissions(inp: Input, root: Entry, name: str) -> list[Submissio
             sub.review.append(_loose_flag(e.name))
         subs.append(sub)
     _flag_copy_numbers(subs)
+    if len(subs) == 1 and subs[0].inside:
+        subs[0].review.append(_one_row_flag(inp, uploads[0] if uploads else loose[0], subs[0]))
     if not subs and inp.is_zip and not any(e.kind == "file" for e in inp.top.walk()):
         raise SubmissionError(
             f"{inp.given} is an empty zip, holding no file: there is nothing to grade (a "
@@ -674,6 +763,20 @@ def _folder_of_submissions(inp: Input, root: Entry, name: str) -> list[Submissio
             "submissions, or a Gradescope export zip"
         )
     return subs
+
+
+def _one_row_flag(inp: Input, e: Entry, sub: Submission) -> dict:
+    """The flag of a class's one upload that holds students' uploads itself (`sub.inside`):
+    `grader grade downloads/`, where `downloads/` held only the class's folder or zip, graded
+    the class as one student named after it, each exercise taken from a classmate's folder,
+    and ended `none needs a look` with a score of 100."""
+    path = Path(inp.given or inp.base) / e.name
+    return {
+        "flag": "download",
+        "reason": f"{upload_words(sub)} is this class's one upload, holds {sub.inside}, and "
+        "was graded as one student's: if it is a class's folder, download or export, grade it "
+        f"instead (`grader grade{command_flag()} {inked(str(path))}`)",
+    }
 
 
 def _flag_copy_numbers(subs: list[Submission]) -> None:
@@ -934,7 +1037,7 @@ def _lms_download(inp: Input, root: Entry, name: str) -> list[Submission]:
 SHAPES: list[tuple[Callable[[Input, Entry], str | None], Callable]] = [
     (_as_export, _gradescope_export),
     (_as_lms_download, _lms_download),
-    (_as_one_submission, _one_submission),
+    (_as_one_submission, _one_beside_uploads),
     (_as_folder_of_submissions, _folder_of_submissions),
 ]
 
@@ -945,6 +1048,9 @@ class Found:
 
     subs: list[Submission]
     read_as: str
+    # Files at the top of a folder of submissions that may be a student's work but are no
+    # upload (`eve.py`, `dave.rar`): `left_out`, named in `described`.
+    left_out: list[str] = field(default_factory=list)
 
     @property
     def is_batch(self) -> bool:
@@ -961,8 +1067,36 @@ class Found:
         # as a question, "(one student's upload? give --one)" read to a TA grading a real
         # export as a doubt about it, with no condition on the advice.
         if self.read_as == FOLDER:
-            return text
+            return text + (f"; {self.left_out_note()}" if self.left_out else "")
         return f"{text} (if it is one student's upload, grade it with --one)"
+
+    def left_out_note(self) -> str:
+        """What a TA is told of `left_out` ("" for nothing), in the terminal's first line and
+        on summary.html: the class's line counted the uploads read and dropped a student's
+        `eve.py` or `dave.rar` beside them without a word."""
+        if not self.left_out:
+            return ""
+        shown = _first_named([Entry(n, n, "file") for n in self.left_out])
+        return (
+            f"left out, as no upload: {shown} (a student's upload is a folder, a .zip or a "
+            "notebook: put each student's files in a folder of their own, an archive unpacked, "
+            "and grade again)"
+        )
+
+
+def left_out(root: Entry) -> list[str]:
+    """The files at the top of a folder of submissions that may be a student's work but are
+    read as no one's upload (student_entries, _loose_notebooks): a `.py` file, an archive of a
+    kind the grader does not open. Another file (a roster, the TA's notes) is no one's work."""
+    kept = (".py", *OTHER_ARCHIVES)
+    return sorted(
+        (
+            e.name
+            for e in root.children
+            if e.kind == "file" and not hidden_at_top(e) and e.name.casefold().endswith(kept)
+        ),
+        key=natural_key,
+    )
 
 
 def find(
@@ -1012,7 +1146,10 @@ def find(
         for test, read in SHAPES:
             read_as = test(inp, root)
             if read_as:
-                return Found(read(inp, root, name), read_as)
+                found = Found(read(inp, root, name), read_as)
+                if read_as == FOLDER:
+                    found.left_out = left_out(root)
+                return found
     raise AssertionError("the last shape matches everything")
 
 

@@ -1053,6 +1053,38 @@ def test_ids_a_spreadsheet_would_change_are_said_where_the_ta_opens_the_gradeboo
     assert "sid column" not in printed
 
 
+def test_ids_the_formula_guard_quotes_are_said_where_the_ta_opens_the_gradebook(tmp_path):
+    """An SID `+1004` or `-17` is written `'+1004` in grades.csv, so that a spreadsheet opening
+    the file runs no formula, and a gradebook import matching on the sid column then matched no
+    one by it, with nothing but the file to say so: summary.html and `grader grade`'s last lines
+    name such ids and say to match their rows by hand."""
+    from grader.report.terminal import terminal_summary
+
+    def result(name: str, sid: str) -> dict:
+        student = {"name": name, "sid": sid}
+        return {"submission": name, "score": 1.0, "max_score": 2.0, "student": student}
+
+    results = [result("a", "+1004"), result("b", "-17"), result("c", "4567")]
+    write_batch_reports(results, tmp_path, list("abc"))
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "grades.csv").read_text("utf-8"))))
+    assert [r["sid"] for r in rows] == ["'+1004", "'-17", "4567"]
+    said = (
+        "2 SIDs in grades.csv (+1004, -17) start as a spreadsheet formula does and are written "
+        "with a leading ' (opening the file runs nothing): an import matching rows on the sid "
+        "column matches no one by them; match those rows by hand"
+    )
+    html = (tmp_path / "summary.html").read_text(encoding="utf-8")
+    assert 'id="fragile-ids"' in html and said in " ".join(html.split()).replace("&#39;", "'")
+    printed = terminal_summary(
+        results, list("abc"), graded=3, reused=0, out=tmp_path, is_batch=True
+    )
+    assert said in printed
+    from grader.report.summary import fragile_ids_note
+
+    long = fragile_ids_note(["=" + "x" * 99])
+    assert long.startswith(f"1 SID in grades.csv ({'=' + 'x' * 23}… (100 characters)) starts")
+
+
 def test_a_very_long_sid_is_shown_by_its_first_digits_in_the_note():
     """A metadata file's SID of 1,000 digits (a student's upload may carry one) was printed
     whole in the terminal's note and on the page: a screen of digits for one line."""

@@ -464,6 +464,30 @@ def test_a_long_id_in_the_gradebook_note_leaves_the_summary_its_width(chromium, 
     assert_fits_every_width(page)
 
 
+def test_the_files_left_out_of_a_class_are_said_under_the_summarys_headline(chromium, tmp_path):
+    """A class's folder holding `eve.py` beside the students' folders read as a class without
+    her, the page saying nothing of the file: it names it under the headline, and a file
+    named with 300 characters in one word leaves the page its width."""
+    results = [
+        {
+            "submission": "ada",
+            "score": 1.0,
+            "max_score": 1.0,
+            "student": {"name": "Ada"},
+            "items": [
+                {"id": "exercise1.dlogprobs", "score": 1.0, "max_score": 1.0, "status": "passed"}
+            ],
+        }
+    ]
+    said = f"Left out, as no upload: eve.py, {'x' * 300}.py (a student's upload is a folder)"
+    write_batch_reports(results, tmp_path, ["ada"], said)
+    page = chromium.open(tmp_path / "summary.html")
+    assert page.eval("document.querySelector('#left-out').textContent") == said
+    assert page.eval("document.querySelector('#left-out').closest('header') !== null")
+    assert_fits_every_width(page)
+    assert page.errors == []
+
+
 def test_a_long_name_a_notebook_cell_defines_leaves_the_report_its_width(chromium, tmp_path):
     """The notebook's table of cells names what each cell gave (`constant x_QQQ...`) and what
     was left out, in the student's words: a cell defining a constant with a 3,000-character

@@ -7,15 +7,18 @@ it did not read. tests/attacks/test_uploads.py grades whole batches with the att
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
 import textwrap
 import threading
 import tracemalloc
+import unicodedata
 import warnings
 import zipfile
 from pathlib import Path
@@ -1236,6 +1239,132 @@ def test_uploads_read_under_one_name_are_said_with_their_invisible_characters():
     assert "the folder Bo\\u200bb/ (graded as Bo{U+200B}b) has its name" in subs[1].notes[0]
 
 
+def test_uploads_whose_names_differ_in_accents_written_apart_are_told_apart():
+    """`Zoë/` with its `ë` one character and `Zoë/` with `e` and a combining diaeresis (as a
+    Mac's zip may write it) get one folder's name, and the TA's list read `this row is the
+    folder Zoë/; the folder Zoë/ (graded as Zoë (2)) has its name`, the same words twice: the
+    decomposed one now says how its accents are written."""
+    nfd = unicodedata.normalize("NFD", "Zo\u00eb")
+    subs = [Submission(n, {}, source=f"{n}/") for n in ("Zo\u00eb", nfd)]
+    assign_folders(subs)
+    assert [s.folder for s in subs] == ["Zo\u00eb", "Zo\u00eb (2)"]
+    reasons = [f["reason"] for s in subs for f in s.review if f["flag"] == "download"]
+    marked = f"the folder {nfd}/ (its accents written as separate marks: U+0308 COMBINING"
+    assert len(reasons) == 2 and all(r.count(marked) == 1 for r in reasons)
+    assert all(re.search("the folder Zo\u00eb/(;| \\(graded)", r) for r in reasons)
+
+
+def test_an_exercise_file_at_the_top_of_a_class_folder_puts_its_grading_on_the_list(tmp_path):
+    """A class's folder with a stray `exercise1.py` at its top (a TA's own copy) was read as
+    one student's upload, its other exercises taken from the students' folders beside it, and
+    the run ended `none needs a look` with one report scoring 100: the shape stands (a student's
+    folder may hold copies), but the grading is on the TA's list, naming the uploads beside it
+    and what to do. A student's backup folder beside their files, or `--one`, raises nothing."""
+    root = tree(
+        tmp_path / "class",
+        {
+            "exercise1.py": "a\n",
+            "alice/exercise1.py": "b\n",
+            "alice/exercise3.py": "c\n",
+            "Smith, Jo/exercise2.py": "d\n",
+            "notes/readme.txt": "e\n",
+        },
+    )
+    (root / "bob.zip").write_bytes(zip_bytes({"exercise1.py": "f\n"}))
+    found = find(root, FILES)
+    assert not found.is_batch
+    [reason] = [f["reason"] for f in found.subs[0].review if f["flag"] == "download"]
+    assert reason.startswith("exercise1.py sits at the top of class, which was graded as one ")
+    assert "but 3 folders or zips beside it read as students' uploads (" in reason
+    assert all(n in reason for n in ("alice/", "Smith, Jo/", "bob.zip")) and "notes" not in reason
+    assert "move exercise1.py into its student's folder" in reason
+    backup = tree(tmp_path / "ada", {"exercise1.py": "a\n", "old/exercise1.py": "b\n"})
+    assert find(backup, FILES).subs[0].review == []
+    assert "download" not in {f["flag"] for f in find(root, FILES, one=True).subs[0].review}
+
+
+def test_python_files_and_other_archives_beside_a_class_are_named_as_left_out(tmp_path):
+    """A class's folder holding students' folders and zips, and beside them `eve.py` and
+    `dave.rar` (uploads a TA saved as they came), was read as `a folder of submissions: 2
+    submissions`, those two dropped without a word: the line names them and what to do. A file
+    of another kind (the TA's roster) is no upload and is not named."""
+    root = tree(
+        tmp_path / "class",
+        {
+            "alice/exercise1.py": "a\n",
+            "eve.py": "b\n",
+            "dave.rar": "c",
+            "roster.csv": "d\n",
+            ".eve_backup.py": "e\n",
+        },
+    )
+    (root / "bob.zip").write_bytes(zip_bytes({"exercise1.py": "f\n"}))
+    found = find(root, FILES)
+    assert [s.name for s in found.subs] == ["alice", "bob"]
+    assert found.described() == (
+        "a folder of submissions: 2 submissions; left out, as no upload: dave.rar, eve.py (a "
+        "student's upload is a folder, a .zip or a notebook: put each student's files in a "
+        "folder of their own, an archive unpacked, and grade again)"
+    )
+
+
+def test_a_class_folder_given_one_level_up_puts_its_one_row_on_the_list(tmp_path):
+    """`grader grade downloads/` where `downloads/` holds only the class's folder (or its zip)
+    read `a folder of submissions: 1 submission`, graded the whole class as one student named
+    after the folder, each exercise taken from a classmate's folder, and ended `none needs a
+    look` with a score of 100: that one row is on the TA's list, naming the uploads inside and
+    the command to grade the class itself. A class whose one student keeps a single folder of
+    work, or a folder of parts, raises nothing."""
+    class_files = {
+        "alice/exercise1.py": "a\n",
+        "alice/exercise3.py": "b\n",
+        "Smith, Jo/exercise2.py": "c\n",
+        "carol.ipynb": "{}",
+    }
+    down = tree(tmp_path / "downloads", {f"hw3/{k}": v for k, v in class_files.items()})
+    (down / "hw3" / "bob.zip").write_bytes(zip_bytes({"exercise1.py": "d\n"}))
+    (tmp_path / "zipped").mkdir()
+    (tmp_path / "zipped" / "hw3.zip").write_bytes(
+        zip_bytes({**{f"hw3/{k}": v for k, v in class_files.items()}, "hw3/bob.zip": "x"})
+    )
+    for given, inside in ((down, down / "hw3"), (tmp_path / "zipped", "zipped/hw3.zip")):
+        found = find(given, FILES)
+        [sub] = found.subs
+        [reason] = [f["reason"] for f in sub.review if f["flag"] == "download"]
+        assert "holds 3 folders or zips that read as students' uploads (" in reason, reason
+        assert all(n in reason for n in ("alice/", "Smith, Jo/", "bob.zip")), reason
+        assert "and was graded as one student's:" in reason
+        assert f"grader grade {inside}" in reason or str(inside) in reason
+    canvas = tree(
+        tmp_path / "course",
+        {
+            "hw3/lovelaceada_1001_5001_exercise1.py": "a\n",
+            "hw3/smithbob_LATE_1002_6001_exercise1.py": "b\n",
+            "hw3/zoe_1003_7001_hw.ipynb": "{}",
+        },
+    )
+    [sub] = find(canvas, FILES).subs
+    [reason] = [f["reason"] for f in sub.review if f["flag"] == "download"]
+    assert "holds files a Canvas download names for 3 students, and was graded as one" in reason
+    one = tree(tmp_path / "one", {"ada/hw/exercise1.py": "a\n", "ada/hw/exercise2.py": "b\n"})
+    assert find(one, FILES).subs[0].review == []
+    parts = tree(tmp_path / "parts", {"ada/p1/exercise1.py": "a\n", "ada/p2/readme.md": "b\n"})
+    assert find(parts, FILES).subs[0].review == []
+
+
+def test_the_summary_page_names_the_files_left_out_as_no_upload(tmp_path):
+    """The terminal's first line names `eve.py` beside the class's folders as left out, but a
+    TA who opens summary.html, not the log, read a class without that student and no word of
+    her file: the page says it too, under its headline."""
+    root = tree(tmp_path / "class", {"alice/exercise1.py": "x = 1\n", "eve.py": "y = 2\n"})
+    out = tmp_path / "out"
+    grade_batch(root, out, progress=False)
+    page = (out / "summary.html").read_text(encoding="utf-8")
+    [note] = re.findall(r'<p class="warn" id="left-out">(.*?)</p>', page, re.S)
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", note)).split())
+    assert text.startswith("Left out, as no upload: eve.py (a student's upload is a folder")
+
+
 def test_a_browsers_copy_number_is_said_with_the_names_invisible_characters(tmp_path):
     """`Bo\\u200bb (1)/` beside `Bo\\u200bb/` (one download saved twice) put both on the TA's
     list as `Bob (1) and Bob read as two students' uploads`, the zero-width space unseen on the
@@ -1267,6 +1396,21 @@ def test_a_folder_name_shows_the_letters_and_spaces_passing_for_a_classmates():
         "Bob  Smith",
     ):
         assert slug(fine) == fine
+
+
+def test_a_folder_name_writes_control_characters_as_code_points():
+    """A C1 control (`Bo\\x85b`, NEXT LINE) was kept in the report's folder, which `ls` quoted
+    as `'Bo'$'\\302\\205''b'` and a file manager drew as an empty box, and a C0 one (`Bo\\x01b`)
+    became `Bo_b`, the folder of a student really named `Bo_b`: each control character is written
+    as its code point, as an invisible one is."""
+    assert slug("Bo\x85b") == "Bo{U+0085}b"
+    assert slug("Bo\x9b2Jb") == "Bo{U+009B}2Jb"
+    assert slug("Bo\x01b") == "Bo{U+0001}b"
+    assert slug("Bo\x7fb") == "Bo{U+007F}b"
+    assert slug("Bob\tSmith\n") == "Bob{U+0009}Smith{U+000A}"
+    subs = [Submission("Bo_b", {}), Submission("Bo\x01b", {})]
+    assign_folders(subs)
+    assert [s.folder for s in subs] == ["Bo_b", "Bo{U+0001}b"]
 
 
 def test_every_output_folder_is_unique_and_never_a_batch_file():

@@ -49,9 +49,12 @@ NOT_ATTEMPTED = ("missing", "not_implemented")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def write_batch_reports(results: list[dict], out: Path, folders: list[str]) -> dict:
+def write_batch_reports(
+    results: list[dict], out: Path, folders: list[str], left_out: str = ""
+) -> dict:
     """summary.json, summary.html and grades.csv in `out`; `folders[k]` holds results[k]'s report.
-    `results` may be whole result.json files or their `digest`s.
+    `results` may be whole result.json files or their `digest`s. `left_out`: what the input
+    held that no submission reads, in words (render_summary says it under the headline).
 
     Returns the summary (summary.json as a dict).
     """
@@ -64,7 +67,7 @@ def write_batch_reports(results: list[dict], out: Path, folders: list[str]) -> d
     texts = {
         SUMMARY_JSON: jsontext.inert(jsontext.dumps(summary, indent=1, ensure_ascii=False)),
         GRADES_CSV: gradebook_csv(results),
-        SUMMARY_HTML: render_summary(summary, ", ".join(t for t in titles if t), earlier),
+        SUMMARY_HTML: render_summary(summary, ", ".join(t for t in titles if t), earlier, left_out),
     }
     out.mkdir(parents=True, exist_ok=True)
     for name, text in texts.items():
@@ -428,18 +431,35 @@ def fragile_ids_note(sids: Iterable[str]) -> str:
     """What to do where a spreadsheet that opens grades.csv changes an id ("" where none):
     Excel and LibreOffice read a cell of digits as a number, so an SID `00123` became 123, and
     one of more than 15 digits lost its last ones, and a gradebook import matched no one by it
-    (with nothing in the file itself to say so)."""
-    fragile = [s for s in dict.fromkeys(sids) if _number_like(s)]
-    if not fragile:
-        return ""
-    shown = ", ".join(map(_sid_shown, fragile[:3]))
-    shown += f" and {len(fragile) - 3} more" if len(fragile) > 3 else ""
-    return (
-        f"{len(fragile)} SID{'s' if len(fragile) > 1 else ''} in grades.csv ({shown}) "
-        f"{'change' if len(fragile) > 1 else 'changes'} when a spreadsheet opens the file "
-        "(leading zeros dropped, long ids rounded): import it instead (Excel: Data > From "
-        "Text/CSV; LibreOffice: the import dialog) with the sid column set to Text"
-    )
+    (with nothing in the file itself to say so). So did an id the formula guard writes with a
+    leading quote (`_cell`: `+1004` is `'+1004`), a cell changed by grades.csv itself."""
+    distinct = list(dict.fromkeys(sids))
+    fragile = [s for s in distinct if _number_like(s)]
+    quoted = [s for s in distinct if _cell(s) != no_controls(s)]
+    notes = []
+    if fragile:
+        notes.append(
+            f"{_sids_counted(fragile)} {'change' if len(fragile) > 1 else 'changes'} when a "
+            "spreadsheet opens the file (leading zeros dropped, long ids rounded): import it "
+            "instead (Excel: Data > From Text/CSV; LibreOffice: the import dialog) with the sid "
+            "column set to Text"
+        )
+    if quoted:
+        many = len(quoted) > 1
+        notes.append(
+            f"{_sids_counted(quoted)} {'start' if many else 'starts'} as a spreadsheet formula "
+            f"does and {'are' if many else 'is'} written with a leading ' (opening the file runs "
+            "nothing): an import matching rows on the sid column matches no one by "
+            f"{'them' if many else 'it'}; match {'those rows' if many else 'that row'} by hand"
+        )
+    return ". ".join(notes)
+
+
+def _sids_counted(sids: list[str]) -> str:
+    """`2 SIDs in grades.csv (00123, +1004)`: the first three shown, the rest counted."""
+    shown = ", ".join(map(_sid_shown, sids[:3]))
+    shown += f" and {len(sids) - 3} more" if len(sids) > 3 else ""
+    return f"{len(sids)} SID{'s' if len(sids) > 1 else ''} in grades.csv ({shown})"
 
 
 SID_SHOWN = 24  # digits of an id shown whole: a 1,000-digit SID filled the terminal's screen
@@ -448,7 +468,8 @@ SID_SHOWN = 24  # digits of an id shown whole: a 1,000-digit SID filled the term
 def _sid_shown(sid: str) -> str:
     """An id as the note shows it: whole, or its first digits and how many there are."""
     sid = sid.strip()
-    return sid if len(sid) <= SID_SHOWN else f"{sid[:SID_SHOWN]}… ({len(sid):,} digits)"
+    unit = "digits" if sid.isdigit() else "characters"  # `=HYPERLINK(...)`: no digits
+    return sid if len(sid) <= SID_SHOWN else f"{sid[:SID_SHOWN]}… ({len(sid):,} {unit})"
 
 
 def _number_like(sid: str) -> bool:
@@ -499,10 +520,13 @@ def _formula_like(s: str) -> bool:
     return False
 
 
-def render_summary(summary: dict, title: str = "", earlier: list[str] = ()) -> str:
+def render_summary(
+    summary: dict, title: str = "", earlier: list[str] = (), left_out: str = ""
+) -> str:
     """The class's page; `earlier`: report folders beside it that this run did not write (the
     page names them, as the terminal does: a TA who opens the page, not the log, learns that
-    those reports' scores are in neither this page nor grades.csv)."""
+    those reports' scores are in neither this page nor grades.csv); `left_out`: what the input
+    held that was read as no one's upload, in words (`submissions.Found.left_out_note`)."""
     hist = summary["histogram"]
     hardest = hardest_items(summary["items"])
     return render_page(
@@ -534,6 +558,7 @@ def render_summary(summary: dict, title: str = "", earlier: list[str] = ()) -> s
         ),
         status_label=STATUS_LABEL,
         earlier=list(earlier),
+        left_out=left_out,
     )
 
 
