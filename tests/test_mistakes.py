@@ -11,9 +11,10 @@ import pytest
 import torch
 from variants import MISTAKES, NARROW_MISTAKES, Variant, _v, call, load
 
+from grader import judge as judge_module
 from grader.backprop_ninja import spec
 from grader.backprop_ninja.cases import cases
-from grader.backprop_ninja.judging import LECTURE_SIZES, hint_context
+from grader.backprop_ninja.judging import LECTURE_SIZES, hint_context, isolated
 from grader.backprop_ninja.mistakes import (
     BESSEL,
     EPSILON_INV,
@@ -245,3 +246,54 @@ def test_a_variance_divided_by_n_under_the_square_root_is_named_bessels():
     assert all(r.status == "failed" for r in results)
     assert {r.case for r in results if r.public} <= {r.case for r in named}
     assert len(named) >= len(results) - 1, [r.hint for r in results]
+
+
+# What the suites gather per case, once per grader process or only when it is used
+
+
+def test_the_hint_context_is_gathered_for_a_wrong_answer_only():
+    """A submission's ~250 answers are mostly right, and gathering what the hint rules may know
+    (the known mistakes among it) for each of them was work thrown away: the suites gather it
+    only for an answer that failed, and its hint is the one a context gathered up front gives."""
+    every = cases()
+    wrong_at = next(c for c in every if not c.public)  # no size rule speaks over its hint
+    asked = []
+
+    def counted(grad: str, case, compact: bool = False) -> dict:
+        asked.append(case.id)
+        return known_mistakes(grad, case, compact)
+
+    def answer(case) -> Outcome:
+        truth = case.atomic_grads["dbnvar"]
+        value = truth * (case.n - 1) / case.n if case is wrong_at else truth
+        return Outcome("ok", value=(value.to(case.dtype), str(case.dtype).removeprefix("torch.")))
+
+    item = isolated("dbnvar", None, every, counted, [answer(c) for c in every])
+    assert asked == [wrong_at.id]
+    failed = [c for c in item.cases if not c.passed]
+    assert [c.case for c in failed] == [wrong_at.id]
+    eager = judge_case(
+        wrong_at.meta(),
+        answer(wrong_at),
+        wrong_at.atomic_grads["dbnvar"],
+        input_dtype=wrong_at.dtype,
+        hints=hint_context("dbnvar", wrong_at, known_mistakes),
+        name="dbnvar",
+    )
+    assert failed[0].hint == eager.hint
+    assert eager.hint.startswith("off by (n-1)/n")
+
+
+def test_a_cases_label_and_scale_floor_are_worked_out_once_per_process():
+    """Every answer judged on a case asks its label (a hash of a hidden case's secret) and,
+    for a zero-mean gradient, the largest magnitude of the gradient it sums: the same for every
+    submission, so kept after the first time (the scale beside the judge's own, by the truth's
+    identity and version: a truth changed in place is measured again)."""
+    case = cases()[-1]
+    assert case.id is case.id
+    truths = {k: t.clone() for k, t in case.atomic_grads.items()}
+    floor = case.scale_floor("db1", truths)
+    assert floor == float(truths["dhprebn"].abs().max())
+    assert id(truths["dhprebn"]) in judge_module._MAGNITUDES
+    truths["dhprebn"].mul_(2)
+    assert case.scale_floor("db1", truths) == 2 * floor

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .. import seeding
+from ..judge import largest_magnitude
 from . import model
 from .model import Config
 
@@ -45,8 +46,11 @@ class Case:
     compact: dict[str, torch.Tensor] = field(default_factory=dict)
     compact_grads: dict[str, torch.Tensor] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def id(self) -> str:
+        """The case's label in results. Asked for every answer judged on the case (~260 times a
+        submission, a hash of a hidden case's secret each time): worked out once; `cfg` is
+        frozen and `public` is never set again."""
         c = self.cfg
         kind = "public" if self.public else "hidden"
         # Every case has a quiet unit (PUBLIC's comment): only one without says so.
@@ -94,8 +98,10 @@ class Case:
         return {**self.data(), **self.params, **self.compact}
 
     def scale_floor(self, grad: str, grads: dict[str, torch.Tensor]) -> float:
+        """The scale a zero-mean gradient is judged on: the largest magnitude of the gradient it
+        sums, taken once per process (judge.largest_magnitude), not at every submission."""
         ref = SCALE_FROM.get(grad)
-        return float(grads[ref].abs().max()) if ref else 0.0
+        return largest_magnitude(grads[ref]) if ref else 0.0
 
 
 def build_case(cfg: Config, public: bool) -> Case:

@@ -9,6 +9,7 @@ this module ships in the bundle without them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 from collections.abc import Callable, Sequence
 
@@ -135,7 +136,7 @@ def _over_cases(
                 outcome,
                 case.atomic_grads[grad],
                 input_dtype=case.dtype,
-                hints=hint_context(grad, case, mistakes),
+                hints=functools.partial(hint_context, grad, case, mistakes),
                 scale_floor=floor,
                 name=grad,
             )
@@ -272,7 +273,7 @@ def parameter_gradients(
                 case.compact_grads[grad],
                 input_dtype=case.dtype,
                 scale_floor=case.scale_floor(grad, case.compact_grads),
-                hints=hint_context(grad, case, mistakes, compact=True),
+                hints=functools.partial(hint_context, grad, case, mistakes, compact=True),
                 name=grad,
             )
             for grad, one in ones.items()
