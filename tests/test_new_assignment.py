@@ -491,3 +491,22 @@ def test_make_check_checks_the_course_defaults_stubs(tmp_path):
                           f"BIN={Path(sys.executable).parent}"], capture_output=True, text=True,
                          env=env, check=True)  # fmt: skip
     assert f'check  "{tmp_path / "assignments" / "tiny"}"' in dry.stdout, dry.stdout
+
+
+def test_a_suite_that_fails_after_filing_some_items_names_its_error(tmp_path):
+    """A test that filed one item, then raised (a student's answer taken apart by a suite that
+    did not check it): the items it never reached named the suite's error. They said "no suite
+    filed the item", and the TA was told to regrade, which changed nothing."""
+    init = PACKAGE["__init__.py"].replace(
+        'item_ids=("tiny.dsquare",),',
+        'item_ids=("tiny.dsquare", "tiny.dtwice"),\n    functions=(("tiny", ("dsquare",)),),',
+    )
+    suite = PACKAGE["suites/test_tiny.py"] + '    raise IndexError("the suite slipped")\n'
+    course = tiny_course(tmp_path, **{"__init__.py": init, "suites/test_tiny.py": suite})
+    run = _grade_alice(course, tmp_path)
+    assert "IndexError: the suite slipped" in run.stdout and "no suite filed" not in run.stdout
+    items = json.loads((tmp_path / "reports" / "alice" / "result.json").read_text())["items"]
+    assert items[0]["status"] == "passed", items[0]
+    assert "IndexError: the suite slipped" in items[1]["extra"]["grader_error"]
+    checked = grader(course, "check", "class/alice").stdout
+    assert "IndexError: the suite slipped" in checked, checked
