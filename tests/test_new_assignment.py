@@ -510,3 +510,60 @@ def test_a_suite_that_fails_after_filing_some_items_names_its_error(tmp_path):
     assert "IndexError: the suite slipped" in items[1]["extra"]["grader_error"]
     checked = grader(course, "check", "class/alice").stdout
     assert "IndexError: the suite slipped" in checked, checked
+
+
+POWERS_SUITE = """
+import torch
+
+from grader.grading import judge_case, make_item, parts_of
+
+
+def test_items(session, public_only, record):
+    x = torch.randn(3, 5, generator=torch.Generator().manual_seed(1))
+    (outcome,) = session.call_each("tiny", "powers", [{"x": x}], frozenset({"x"}), True)
+    meta = {"case": "public-1", "seed": 1, "public": True, "config": {}}
+    square, cube = parts_of(outcome, ("dsquare", "dcube"))
+    x64 = x.double()
+    record(make_item("tiny.dsquare", [judge_case(meta, square, 2 * x64, input_dtype=x.dtype)]),
+           make_item("tiny.dcube", [judge_case(meta, cube, 3 * x64**2, input_dtype=x.dtype)]))
+"""
+
+
+def test_a_function_returning_several_gradients_is_taken_apart_by_parts_of(tmp_path):
+    """`return dsquare, dcube` judged as two items: a single tensor or a third value is the
+    student's failure, said as such (a suite indexing the answer read a single tensor's
+    (tensor, dtype) pair as two answers, "returned a Tensor, not a torch.Tensor", and a short
+    tuple was an IndexError in the suite, a grader error)."""
+    init = PACKAGE["__init__.py"].replace(
+        'item_ids=("tiny.dsquare",),',
+        'item_ids=("tiny.dsquare", "tiny.dcube"),\n    functions=(("tiny", ("powers",)),),',
+    )
+    solution = '''def powers(x):
+    """d/dx of (x**2).sum() and of (x**3).sum()."""
+    # BEGIN SOLUTION
+    return 2 * x, 3 * x**2
+    # END SOLUTION
+'''
+    changed = {"__init__.py": init, "suites/test_tiny.py": POWERS_SUITE, "solution": solution}
+    course = tiny_course(tmp_path, **changed)
+    grader(course, "assign")
+    answers = {
+        "alice": "def powers(x):\n    return 2 * x, 3 * x**2\n",
+        "bob": "def powers(x):\n    return 2 * x\n",
+        "carol": "def powers(x):\n    return 2 * x, 3 * x**2, x\n",
+        "dan": "def powers(x):\n    return {'dcube': 3 * x**2, 'dsquare': 2 * x}\n",
+    }
+    for student, source in answers.items():
+        (tmp_path / "class" / student).mkdir(parents=True)
+        (tmp_path / "class" / student / "tiny.py").write_text(source)
+    run = grader(course, "grade", "class", "--out", "reports", "--no-progress")
+    assert "none needs a look" in run.stdout, run.stdout
+    said = {}
+    for student in answers:
+        result = json.loads((tmp_path / "reports" / student / "result.json").read_text())
+        said[student] = [(i["status"], i["message"]) for i in result["items"]]
+    assert [s for s, _ in said["alice"]] == [s for s, _ in said["dan"]] == ["passed", "passed"]
+    expected = "expected 2 values: dsquare, dcube"
+    for student, what in (("bob", "returned a single tensor"), ("carol", "returned 3 values")):
+        for status, message in said[student]:
+            assert status == "failed" and f"{what}; {expected}" in message, said[student]
