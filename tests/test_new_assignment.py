@@ -567,3 +567,18 @@ def test_a_function_returning_several_gradients_is_taken_apart_by_parts_of(tmp_p
     for student, what in (("bob", "returned a single tensor"), ("carol", "returned 3 values")):
         for status, message in said[student]:
             assert status == "failed" and f"{what}; {expected}" in message, said[student]
+
+
+def test_a_suite_importing_its_package_relatively_is_named_with_the_fix(tmp_path):
+    """`from ..cases import cases` in a suite: pytest collects the suites folder on its own, so
+    the import fails. The TA read 'E   ImportError: attempted relative import with no known
+    parent package', naming neither the suite nor what to write instead."""
+    (tmp_path / "packages" / "tiny_square").mkdir(parents=True)
+    (tmp_path / "packages" / "tiny_square" / "cases.py").write_text("SIZES = (5,)\n")
+    suite = "from ..cases import SIZES\n" + PACKAGE["suites/test_tiny.py"].lstrip()
+    course = tiny_course(tmp_path, **{"suites/test_tiny.py": suite})
+    run = _grade_alice(course, tmp_path)
+    said = "test_tiny.py cannot be imported: a relative import (ImportError); import the package"
+    assert said in run.stdout and "by its full name" in run.stdout, run.stdout
+    checked = grader(course, "check", "class/alice").stdout
+    assert said in checked and "docs/new-assignment.md" in checked, checked
