@@ -62,6 +62,45 @@ def judge_case(
     )
 
 
+def parts_of(outcome: Outcome, names: tuple[str, ...]) -> list[Outcome]:
+    """One outcome per value of a function that returns several (`return dW, db, dx`), in the
+    order of `names`, each keeping the call's arguments for the judge's shape reading.
+
+    Every assignment whose function returns a tuple takes the answer apart; indexing it as it
+    comes back misread a single tensor (a `(tensor, dtype)` pair: "returned a Tensor, not a
+    torch.Tensor") and made a short tuple an IndexError in the suite, every item it had not
+    filed a grader error. Here anything else than `len(names)` values is each part's `failed`
+    outcome, saying what came back and what was expected; a dict is read by the names."""
+    if outcome.status != "ok":
+        return [outcome] * len(names)
+    value, expected = outcome.value, f"expected {len(names)} values: {', '.join(names)}"
+    if isinstance(value, dict) and all(name in value for name in names):
+        values = [value[name] for name in names]
+    elif isinstance(value, list) and len(value) == len(names):
+        values = value
+    else:
+        return [Outcome("failed", f"{_what_came_back(value, names)}; {expected}")] * len(names)
+    return [
+        Outcome("ok", value=v, warnings=outcome.warnings, arguments=outcome.arguments)
+        for v in values
+    ]
+
+
+def _what_came_back(value: object, names: tuple[str, ...]) -> str:
+    """A returned value that is not `names`' values, in the student's terms."""
+    if value is None:
+        return "returned None: did you forget `return`?"
+    if isinstance(value, list):
+        return f"returned {len(value)} value{'s' if len(value) != 1 else ''}"
+    if isinstance(value, dict):
+        absent = [name for name in names if name not in value]
+        return f"returned a dict without {', '.join(absent)}"
+    if isinstance(value, tuple) and value and isinstance(value[0], torch.Tensor):
+        return "returned a single tensor"  # the sandbox's (tensor, dtype name) pair
+    kind = getattr(value, "type_name", None)  # the sandbox's NotATensor: its type name only
+    return f"returned a {kind if isinstance(kind, str) else type(value).__name__}"
+
+
 def make_item(
     item_id: str, cases: list[CaseResult], size_rule: SizeRule | None = None
 ) -> ItemResult:

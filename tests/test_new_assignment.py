@@ -491,3 +491,94 @@ def test_make_check_checks_the_course_defaults_stubs(tmp_path):
                           f"BIN={Path(sys.executable).parent}"], capture_output=True, text=True,
                          env=env, check=True)  # fmt: skip
     assert f'check  "{tmp_path / "assignments" / "tiny"}"' in dry.stdout, dry.stdout
+
+
+def test_a_suite_that_fails_after_filing_some_items_names_its_error(tmp_path):
+    """A test that filed one item, then raised (a student's answer taken apart by a suite that
+    did not check it): the items it never reached named the suite's error. They said "no suite
+    filed the item", and the TA was told to regrade, which changed nothing."""
+    init = PACKAGE["__init__.py"].replace(
+        'item_ids=("tiny.dsquare",),',
+        'item_ids=("tiny.dsquare", "tiny.dtwice"),\n    functions=(("tiny", ("dsquare",)),),',
+    )
+    suite = PACKAGE["suites/test_tiny.py"] + '    raise IndexError("the suite slipped")\n'
+    course = tiny_course(tmp_path, **{"__init__.py": init, "suites/test_tiny.py": suite})
+    run = _grade_alice(course, tmp_path)
+    assert "IndexError: the suite slipped" in run.stdout and "no suite filed" not in run.stdout
+    items = json.loads((tmp_path / "reports" / "alice" / "result.json").read_text())["items"]
+    assert items[0]["status"] == "passed", items[0]
+    assert "IndexError: the suite slipped" in items[1]["extra"]["grader_error"]
+    checked = grader(course, "check", "class/alice").stdout
+    assert "IndexError: the suite slipped" in checked, checked
+
+
+POWERS_SUITE = """
+import torch
+
+from grader.grading import judge_case, make_item, parts_of
+
+
+def test_items(session, public_only, record):
+    x = torch.randn(3, 5, generator=torch.Generator().manual_seed(1))
+    (outcome,) = session.call_each("tiny", "powers", [{"x": x}], frozenset({"x"}), True)
+    meta = {"case": "public-1", "seed": 1, "public": True, "config": {}}
+    square, cube = parts_of(outcome, ("dsquare", "dcube"))
+    x64 = x.double()
+    record(make_item("tiny.dsquare", [judge_case(meta, square, 2 * x64, input_dtype=x.dtype)]),
+           make_item("tiny.dcube", [judge_case(meta, cube, 3 * x64**2, input_dtype=x.dtype)]))
+"""
+
+
+def test_a_function_returning_several_gradients_is_taken_apart_by_parts_of(tmp_path):
+    """`return dsquare, dcube` judged as two items: a single tensor or a third value is the
+    student's failure, said as such (a suite indexing the answer read a single tensor's
+    (tensor, dtype) pair as two answers, "returned a Tensor, not a torch.Tensor", and a short
+    tuple was an IndexError in the suite, a grader error)."""
+    init = PACKAGE["__init__.py"].replace(
+        'item_ids=("tiny.dsquare",),',
+        'item_ids=("tiny.dsquare", "tiny.dcube"),\n    functions=(("tiny", ("powers",)),),',
+    )
+    solution = '''def powers(x):
+    """d/dx of (x**2).sum() and of (x**3).sum()."""
+    # BEGIN SOLUTION
+    return 2 * x, 3 * x**2
+    # END SOLUTION
+'''
+    changed = {"__init__.py": init, "suites/test_tiny.py": POWERS_SUITE, "solution": solution}
+    course = tiny_course(tmp_path, **changed)
+    grader(course, "assign")
+    answers = {
+        "alice": "def powers(x):\n    return 2 * x, 3 * x**2\n",
+        "bob": "def powers(x):\n    return 2 * x\n",
+        "carol": "def powers(x):\n    return 2 * x, 3 * x**2, x\n",
+        "dan": "def powers(x):\n    return {'dcube': 3 * x**2, 'dsquare': 2 * x}\n",
+    }
+    for student, source in answers.items():
+        (tmp_path / "class" / student).mkdir(parents=True)
+        (tmp_path / "class" / student / "tiny.py").write_text(source)
+    run = grader(course, "grade", "class", "--out", "reports", "--no-progress")
+    assert "none needs a look" in run.stdout, run.stdout
+    said = {}
+    for student in answers:
+        result = json.loads((tmp_path / "reports" / student / "result.json").read_text())
+        said[student] = [(i["status"], i["message"]) for i in result["items"]]
+    assert [s for s, _ in said["alice"]] == [s for s, _ in said["dan"]] == ["passed", "passed"]
+    expected = "expected 2 values: dsquare, dcube"
+    for student, what in (("bob", "returned a single tensor"), ("carol", "returned 3 values")):
+        for status, message in said[student]:
+            assert status == "failed" and f"{what}; {expected}" in message, said[student]
+
+
+def test_a_suite_importing_its_package_relatively_is_named_with_the_fix(tmp_path):
+    """`from ..cases import cases` in a suite: pytest collects the suites folder on its own, so
+    the import fails. The TA read 'E   ImportError: attempted relative import with no known
+    parent package', naming neither the suite nor what to write instead."""
+    (tmp_path / "packages" / "tiny_square").mkdir(parents=True)
+    (tmp_path / "packages" / "tiny_square" / "cases.py").write_text("SIZES = (5,)\n")
+    suite = "from ..cases import SIZES\n" + PACKAGE["suites/test_tiny.py"].lstrip()
+    course = tiny_course(tmp_path, **{"suites/test_tiny.py": suite})
+    run = _grade_alice(course, tmp_path)
+    said = "test_tiny.py cannot be imported: a relative import (ImportError); import the package"
+    assert said in run.stdout and "by its full name" in run.stdout, run.stdout
+    checked = grader(course, "check", "class/alice").stdout
+    assert said in checked and "docs/new-assignment.md" in checked, checked

@@ -71,9 +71,14 @@ def test_each_pass_reports_its_own_submission_only(runner):
     assert extra == {"chain": "bob"}
 
 
-def test_a_test_that_fails_after_filing_is_no_suite_error_one_that_files_nothing_is(runner):
+def test_a_failing_tests_error_is_kept_whether_or_not_it_filed_items(runner):
+    """Its filed items keep their verdicts; its error is for the items it never reached
+    (Grader._complete), which said "no suite filed the item" where a test filed one, then
+    raised."""
     items, extra = runner.run(StandIn("bad"), False)
-    assert ids(items) == ["ex.bad", "ex.told"] and "suite_errors" not in extra
+    assert ids(items) == ["ex.bad", "ex.told"]
+    (error,) = extra["suite_errors"]
+    assert "test_fails_when_told" in error and "filed, then failed" in error
     items, extra = runner.run(StandIn("crash"), False)
     assert ids(items) == ["ex.crash"]
     (error,) = extra["suite_errors"]
