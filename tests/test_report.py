@@ -389,6 +389,17 @@ def test_a_file_that_could_not_be_used_is_said_in_its_reason(message, said):
     assert line.startswith("exercise2.py could not be used, every item errored (") and said in line
 
 
+def test_a_grader_failure_s_line_says_to_fix_the_cause_before_regrading():
+    """A suite that cannot be imported fails the same way at every regrade: the line said only
+    "regrade", and the TA got the same zeros back."""
+    error = "test_ex1.py cannot be imported: ImportError: attempted relative import"
+    item = {"id": "exercise1.dW", "status": "error", "score": 0.0, "max_score": 1.0}
+    result = {"submission": "s", "score": 0.0, "max_score": 1.0}
+    result["items"] = [{**item, "extra": {"grader_error": error}}]
+    (line,) = attention(result)
+    assert line == f"the grader failed on some items ({error}): fix or report it, then regrade"
+
+
 def test_a_needs_a_look_line_names_the_items_that_timed_out():
     """ "2 items timed out" sent the TA through every table of the report to find which."""
     items = [

@@ -293,7 +293,9 @@ def attention(r: dict) -> list[str]:
     why += [f"{ex}.py {what} ({reason[:160]})" for ex, (what, reason) in lacking.items()]
     failure = first_grader_error(items)
     if failure:
-        why.append(f"the grader failed on some items ({failure}): regrade")
+        # "regrade" alone sent a TA to grade again a class whose suites could not be imported:
+        # the same zeros came back, the cause untouched.
+        why.append(f"the grader failed on some items ({failure}): fix or report it, then regrade")
     why += who_doubts(r)
     return why + review_reasons(r)  # timeouts and review flags, as the report's box says them
 
