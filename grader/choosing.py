@@ -340,7 +340,8 @@ def note_missing(
 ) -> None:
     """Say what the upload held where an exercise is not in it (in `budget.notes`): a note when
     it holds none, the reason in `absent` for each one missing beside others (a student who named
-    a file otherwise sees the name they used)."""
+    a file otherwise sees the name they used), and a note on each .py file of it that is a
+    notebook exported as a script, whether exercise files were found beside it or not."""
     wanted = ", ".join(f + ".py" for f in files)
     held = upload_held(top)
     notes = budget.notes
@@ -351,14 +352,15 @@ def note_missing(
             f"{NOTHING_FOUND} (expected {wanted}, or a notebook that defines their "
             f"functions){UPLOAD_HELD}{held}"
         )
-        notes += [_exported_note(e, how, wanted) for e, how in exported_notebooks(top, budget)]
-    elif any(v is not None for v in contents.values()):
+    if any(v is not None for v in contents.values()):
         for f in files:
             if f not in found:
                 odd = not_regular(top, f, files)
                 absent[f] = (
                     _not_found(top, f, files, held) if odd is None else skipped(top, odd, budget)
                 )
+    exported = exported_notebooks(top, files, budget)
+    notes += [_exported_note(e, how, wanted) for e, how in exported]
 
 
 def _not_found(top: Entry, f: str, files: tuple[str, ...], held: str) -> str:
@@ -460,12 +462,24 @@ EXPORT_HEAD = 64 << 10  # where the marks are: the first cell's, or Colab's docs
 MAX_EXPORTS_READ = 5
 
 
-def exported_notebooks(top: Entry, budget: Budget) -> list[tuple[Entry, str]]:
+def exported_notebooks(
+    top: Entry, files: tuple[str, ...], budget: Budget
+) -> list[tuple[Entry, str]]:
     """The .py files of an upload that are notebooks exported as scripts, each with how it tells.
     Such a file holds every exercise's functions at once (two exercises may define one name)
     and has the notebook's name, not an exercise's: it read as "no exercise files found" alone,
-    and its student, who had submitted their work, was not told what to submit instead."""
-    scripts = [e for e in top.walk() if e.kind == "file" and e.name.casefold().endswith(".py")]
+    and its student, who had submitted their work, was not told what to submit instead. One
+    beside exercise files is named too: the bundle's folder uploaded with a Colab export in it
+    graded the untouched stubs (0 points) without a word of the export. An exercise's own file
+    is read as that exercise (an export renamed so fails as Python does, saying why), and is
+    not looked at here: the bundle's own check.py and stubs left no room in the five looked at."""
+    scripts = [
+        e
+        for e in top.walk()
+        if e.kind == "file"
+        and e.name.casefold().endswith(".py")
+        and match_exercise(e.name, files) is None
+    ]
     exported = []
     for e in scripts[:MAX_EXPORTS_READ]:
         try:
