@@ -214,14 +214,7 @@ def _choose(
         )
     path, data = next(iter(contents.items()))
     if len(data) > limit:
-        return (
-            None,
-            (
-                f"too large: {path} is over {size_text(limit)} and was not graded (keep only your "
-                "code in it)"
-            ),
-            "",
-        )
+        return None, _too_large(path, f, data, limit), ""
     chosen = next(c for c in best if relative(top, c[2]) == path)
     wanted = f + _suffix(chosen[2].name)
     if chosen[2].name.casefold() != wanted.casefold():
@@ -237,6 +230,24 @@ def _choose(
     if others:
         budget.notes.append(f"also found {', '.join(others[:5])}: not graded (graded {path})")
     return READERS[_suffix(chosen[2].name)](data), None, path
+
+
+def _too_large(path: str, f: str, data: bytes, limit: int) -> str:
+    """Why exercise `f`'s file `path` was not graded, being over `limit` bytes. The assignment's
+    notebook exported as a script is that large (its setup cell carries the check's code), and
+    renamed as an exercise it read only "too large ... (keep only your code in it)", never that
+    it is a notebook's export, nor that the notebook itself is what to submit."""
+    how = export_mark(data[:EXPORT_HEAD])
+    if how is None:
+        return (
+            f"too large: {path} is over {size_text(limit)} and was not graded (keep only your "
+            "code in it)"
+        )
+    return (
+        f"too large: {path} is a notebook exported as a Python script ({how}), over "
+        f"{size_text(limit)}, and was not graded: submit the notebook itself ({SUBMIT_NOTEBOOK}), "
+        f"or only your {f} functions in {path}"
+    )
 
 
 # The note on an upload that holds no exercise file, and what it held: the TA's list quotes it.
@@ -486,15 +497,21 @@ def exported_notebooks(
             head = read_capped(e, EXPORT_HEAD, budget)
         except UploadError:
             continue
-        how = next((how for mark, how in _EXPORT_MARKS if mark.search(head)), None)
-        if how:
+        if how := export_mark(head):
             exported.append((e, how))
     return exported
+
+
+def export_mark(head: bytes) -> str | None:
+    """How the head of a .py file tells a notebook exported as a script, or None."""
+    return next((how for mark, how in _EXPORT_MARKS if mark.search(head)), None)
+
+
+SUBMIT_NOTEBOOK = "Colab: File > Download > Download .ipynb; Jupyter: File > Download"
 
 
 def _exported_note(entry: Entry, how: str, wanted: str) -> str:
     return (
         f"{entry.name} is a notebook exported as a Python script ({how}), which the grader does "
-        "not read: submit the notebook itself (Colab: File > Download > Download .ipynb; "
-        f"Jupyter: File > Download), or your functions in {wanted}"
+        f"not read: submit the notebook itself ({SUBMIT_NOTEBOOK}), or your functions in {wanted}"
     )

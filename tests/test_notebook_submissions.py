@@ -402,6 +402,24 @@ def test_an_export_beside_the_bundle_s_untouched_files_is_named_too(tmp_path, ho
         assert note.startswith("hw.py is a notebook exported") and "Download .ipynb" in note
 
 
+@pytest.mark.parametrize("how", ["jupyter", "colab"])
+def test_an_export_of_the_bundle_s_notebook_renamed_as_an_exercise_is_said_to_be_one(tmp_path, how):
+    """The bundle's notebook carries the check's code and the census names, so its export is
+    over the 256 KiB an exercise file may hold: renamed exercise1.py, it read only "too large
+    ... (keep only your code in it)", which never said that it is a notebook's export."""
+    from grader.local_check import exercise_sources
+
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    names = f"_NAMES = {'aaron abbey ' * 30_000!r}\n"  # the setup cell's census names
+    (folder / "exercise1.py").write_text(exported_script(how) + names)
+    sub = one(folder, tmp_path)
+    _, _, check_absent = exercise_sources(folder, FILES)
+    for why in (sub.absent["exercise1"], check_absent["exercise1"]):
+        assert why.startswith("too large: exercise1.py is a notebook exported as a Python script")
+        assert "Download .ipynb" in why and "only your exercise1 functions" in why, why
+
+
 def test_an_exercise_file_that_is_an_export_is_not_said_unread(tmp_path):
     """An export renamed exercise1.py is read (and fails as Python does, saying why): it is not
     "a notebook exported as a Python script, which the grader does not read"."""
