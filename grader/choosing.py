@@ -348,11 +348,12 @@ def note_missing(
     contents: dict[str, bytes | None],
     absent: dict[str, str],
     budget: Budget,
-) -> None:
+) -> list[tuple[Entry, str]]:
     """Say what the upload held where an exercise is not in it (in `budget.notes`): a note when
     it holds none, the reason in `absent` for each one missing beside others (a student who named
     a file otherwise sees the name they used), and a note on each .py file of it that is a
-    notebook exported as a script, whether exercise files were found beside it or not."""
+    notebook exported as a script, whether exercise files were found beside it or not (those
+    exports are returned, for the TA's flag where what was graded holds no work)."""
     wanted = ", ".join(f + ".py" for f in files)
     held = upload_held(top)
     notes = budget.notes
@@ -372,6 +373,7 @@ def note_missing(
                 )
     exported = exported_notebooks(top, files, budget)
     notes += [_exported_note(e, how, wanted) for e, how in exported]
+    return exported
 
 
 def _not_found(top: Entry, f: str, files: tuple[str, ...], held: str) -> str:

@@ -400,6 +400,20 @@ def test_an_export_beside_the_bundle_s_untouched_files_is_named_too(tmp_path, ho
     for notes in (sub.notes, on_gradescope.notes, check_notes):
         (note,) = [n for n in notes if "exported as a Python script" in n]
         assert note.startswith("hw.py is a notebook exported") and "Download .ipynb" in note
+    # Graded 0 on the stubs: the TA, grading after the deadline, sees it on the list.
+    for review in (sub.review, on_gradescope.review):
+        (flag,) = review
+        assert flag["flag"] == "stub_graded" and "hw.py" in flag["reason"], review
+
+
+def test_an_export_beside_exercise_files_holding_work_is_no_flag(tmp_path):
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    for f in FILES:
+        (folder / f"{f}.py").write_text(solution(f))
+    (folder / "backprop_ninja.py").write_text(exported_script("colab"))
+    sub = one(folder, tmp_path)
+    assert [n for n in sub.notes if "exported as a Python script" in n] and sub.review == []
 
 
 @pytest.mark.parametrize("how", ["jupyter", "colab"])
