@@ -214,14 +214,7 @@ def _choose(
         )
     path, data = next(iter(contents.items()))
     if len(data) > limit:
-        return (
-            None,
-            (
-                f"too large: {path} is over {size_text(limit)} and was not graded (keep only your "
-                "code in it)"
-            ),
-            "",
-        )
+        return None, _too_large(path, f, data, limit), ""
     chosen = next(c for c in best if relative(top, c[2]) == path)
     wanted = f + _suffix(chosen[2].name)
     if chosen[2].name.casefold() != wanted.casefold():
@@ -237,6 +230,24 @@ def _choose(
     if others:
         budget.notes.append(f"also found {', '.join(others[:5])}: not graded (graded {path})")
     return READERS[_suffix(chosen[2].name)](data), None, path
+
+
+def _too_large(path: str, f: str, data: bytes, limit: int) -> str:
+    """Why exercise `f`'s file `path` was not graded, being over `limit` bytes. The assignment's
+    notebook exported as a script is that large (its setup cell carries the check's code), and
+    renamed as an exercise it read only "too large ... (keep only your code in it)", never that
+    it is a notebook's export, nor that the notebook itself is what to submit."""
+    how = export_mark(data[:EXPORT_HEAD])
+    if how is None:
+        return (
+            f"too large: {path} is over {size_text(limit)} and was not graded (keep only your "
+            "code in it)"
+        )
+    return (
+        f"too large: {path} is a notebook exported as a Python script ({how}), over "
+        f"{size_text(limit)}, and was not graded: submit the notebook itself ({SUBMIT_NOTEBOOK}), "
+        f"or only your {f} functions in {path}"
+    )
 
 
 # The note on an upload that holds no exercise file, and what it held: the TA's list quotes it.
@@ -337,10 +348,12 @@ def note_missing(
     contents: dict[str, bytes | None],
     absent: dict[str, str],
     budget: Budget,
-) -> None:
+) -> list[tuple[Entry, str]]:
     """Say what the upload held where an exercise is not in it (in `budget.notes`): a note when
     it holds none, the reason in `absent` for each one missing beside others (a student who named
-    a file otherwise sees the name they used)."""
+    a file otherwise sees the name they used), and a note on each .py file of it that is a
+    notebook exported as a script, whether exercise files were found beside it or not (those
+    exports are returned, for the TA's flag where what was graded holds no work)."""
     wanted = ", ".join(f + ".py" for f in files)
     held = upload_held(top)
     notes = budget.notes
@@ -351,14 +364,16 @@ def note_missing(
             f"{NOTHING_FOUND} (expected {wanted}, or a notebook that defines their "
             f"functions){UPLOAD_HELD}{held}"
         )
-        notes += [_exported_note(e, how, wanted) for e, how in exported_notebooks(top, budget)]
-    elif any(v is not None for v in contents.values()):
+    if any(v is not None for v in contents.values()):
         for f in files:
             if f not in found:
                 odd = not_regular(top, f, files)
                 absent[f] = (
                     _not_found(top, f, files, held) if odd is None else skipped(top, odd, budget)
                 )
+    exported = exported_notebooks(top, files, budget)
+    notes += [_exported_note(e, how, wanted) for e, how in exported]
+    return exported
 
 
 def _not_found(top: Entry, f: str, files: tuple[str, ...], held: str) -> str:
@@ -460,27 +475,45 @@ EXPORT_HEAD = 64 << 10  # where the marks are: the first cell's, or Colab's docs
 MAX_EXPORTS_READ = 5
 
 
-def exported_notebooks(top: Entry, budget: Budget) -> list[tuple[Entry, str]]:
+def exported_notebooks(
+    top: Entry, files: tuple[str, ...], budget: Budget
+) -> list[tuple[Entry, str]]:
     """The .py files of an upload that are notebooks exported as scripts, each with how it tells.
     Such a file holds every exercise's functions at once (two exercises may define one name)
     and has the notebook's name, not an exercise's: it read as "no exercise files found" alone,
-    and its student, who had submitted their work, was not told what to submit instead."""
-    scripts = [e for e in top.walk() if e.kind == "file" and e.name.casefold().endswith(".py")]
+    and its student, who had submitted their work, was not told what to submit instead. One
+    beside exercise files is named too: the bundle's folder uploaded with a Colab export in it
+    graded the untouched stubs (0 points) without a word of the export. An exercise's own file
+    is read as that exercise (an export renamed so fails as Python does, saying why), and is
+    not looked at here: the bundle's own check.py and stubs left no room in the five looked at."""
+    scripts = [
+        e
+        for e in top.walk()
+        if e.kind == "file"
+        and e.name.casefold().endswith(".py")
+        and match_exercise(e.name, files) is None
+    ]
     exported = []
     for e in scripts[:MAX_EXPORTS_READ]:
         try:
             head = read_capped(e, EXPORT_HEAD, budget)
         except UploadError:
             continue
-        how = next((how for mark, how in _EXPORT_MARKS if mark.search(head)), None)
-        if how:
+        if how := export_mark(head):
             exported.append((e, how))
     return exported
+
+
+def export_mark(head: bytes) -> str | None:
+    """How the head of a .py file tells a notebook exported as a script, or None."""
+    return next((how for mark, how in _EXPORT_MARKS if mark.search(head)), None)
+
+
+SUBMIT_NOTEBOOK = "Colab: File > Download > Download .ipynb; Jupyter: File > Download"
 
 
 def _exported_note(entry: Entry, how: str, wanted: str) -> str:
     return (
         f"{entry.name} is a notebook exported as a Python script ({how}), which the grader does "
-        "not read: submit the notebook itself (Colab: File > Download > Download .ipynb; "
-        f"Jupyter: File > Download), or your functions in {wanted}"
+        f"not read: submit the notebook itself ({SUBMIT_NOTEBOOK}), or your functions in {wanted}"
     )

@@ -323,6 +323,47 @@ def _last_runs(cells: Iterable[object]) -> list[str]:
     return [text for i, text in enumerate(texts) if last[text] == i]
 
 
+_TOP_DEF = re.compile(r"^(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
+
+
+def returned_to(
+    cells: Iterable[object], functions: dict[str, tuple[str, ...]], exercise: str
+) -> list[str]:
+    """Notes for the check of `exercise` on a function whose definition run last in a kernel's
+    history (`cells`, IPython's raw inputs, each at its execution count) was run again after
+    another definition of it: two cells define it (an edit run again never brings the old
+    text back). The check judges the one run last; the grader, reading the saved notebook, the
+    lowest of them, which may be the other: Run All, then the upper cell run again, passed the
+    check and failed the grader without a word of the other cell."""
+    runs: dict[str, list[tuple[int, str]]] = {}
+    section = ""
+    for count, text in enumerate(cells):
+        if not isinstance(text, str):
+            continue
+        mark = _CODE_MARK.match(_first_line_of_code(text))
+        section = f"exercise{mark.group(1)}" if mark else section
+        if section != exercise:
+            continue
+        for name in _TOP_DEF.findall(text):
+            if name in functions.get(exercise, ()):
+                runs.setdefault(name, []).append((count, text))
+    notes = []
+    for name, ran in runs.items():
+        last = ran[-1][1]
+        first_of_last = next(count for count, text in ran if text == last)
+        if any(text != last and count > first_of_last for count, text in ran):
+            counts = [f"[{count}]" for count, _ in ran]
+            listed = ", ".join(counts[:-1]) + " and " + counts[-1]
+            notes.append(
+                f"two or more cells this kernel ran define `{name}` under Exercise "
+                f"{exercise.removeprefix('exercise')} (runs {listed}; this check judged the one "
+                "run last, which ran again after another): the grader never runs your notebook "
+                "and takes the lowest of them in it, which may be another; keep one of them, "
+                "then Restart and run all"
+            )
+    return notes
+
+
 def unparsed_cells(read: NotebookRead, cells: Iterable[object]) -> list[tuple[str, str, str]]:
     """The cells of a kernel's history (`read` is `read_history(cells, ...)`) that are not
     valid Python, as (section, text, why): the kernel ran such a cell and defined nothing, and

@@ -423,14 +423,26 @@ def missing_function(
 ) -> str:
     """`where`: how the code is named when it is no file of the student's (a notebook's
     exercise), else `file.py`. A name the student gave the function with a word added is
-    weighed after a misspelt one."""
+    weighed after a misspelt one. Of a notebook, with no such name, a cell deleted after it
+    ran is named: the kernel kept its function, so the check passed where the grader says
+    "no function", and the student was left to guess why."""
     close = did_you_mean(func, defined, expected)
     if not close:
         added = sorted(n for n in set(defined) - set(expected) if with_a_word_added(func, n))
         close = f"did you mean `{added[0]}`?" if added else ""
     typo = close.removeprefix("did you mean ").rstrip("?")
     hint = f"; you defined {typo}: did you mean `{func}`?" if close else ""
+    if where and not close:  # its check may have passed on a cell since deleted
+        hint = f"; {DELETED_CELL}"
     return f"no function `{func}` in {where or file + '.py'}{hint}"
+
+
+# Why a notebook's check may have judged a function its saved cells lack, and what to do.
+DELETED_CELL = (
+    "write it in a cell under its exercise's heading (a cell deleted after it ran still counts "
+    "in your kernel and its check cells, not in the saved notebook: Restart and run all before "
+    "you download it)"
+)
 
 
 def in_notebook(file: str, notebook: str) -> str:

@@ -266,7 +266,9 @@ def read_tree(
         ]
         review += _shut_zip_flags(top, files, contents, budget.limits, stack)
     review += _opened_zip_flags(top)
-    note_missing(top, files, found, contents, absent, budget)
+    exported = note_missing(top, files, found, contents, absent, budget)
+    if exported and _holds_no_work(contents, notebook):
+        review.append(_export_flag(top, exported, files))
     return Submission(
         name,
         contents,
@@ -495,6 +497,30 @@ def _stub_flag(f: str, copies: list[str], unjudged: list[str] = (), most: int = 
         "flag": "stub_graded",
         "reason": f"{f}.py as graded is the untouched stub, and {', and '.join(said)}: if that "
         f"is the student's answer, grade it as {f}.py",
+    }
+
+
+def _holds_no_work(contents: dict[str, bytes | None], notebook: dict) -> bool:
+    """Whether what is graded is the assignment's files untouched (stubs, or its notebook), at
+    least one of them: an upload of nothing is on the TA's list already."""
+    if notebook.get("graded"):
+        return not notebook.get("implemented")
+    present = [v for v in contents.values() if v is not None]
+    return bool(present) and all(is_untouched_stub(v) for v in present)
+
+
+def _export_flag(top: Entry, exported: list[tuple[Entry, str]], files) -> dict:
+    """The TA's flag for an upload graded on untouched files beside a notebook exported as a
+    script: the bundle's folder with a Colab export put in it scored 0 on its stubs, off the
+    list, though the export may hold every answer."""
+    names = _listed([relative(top, e) for e, _ in exported])
+    wanted = ", ".join(f"{f}.py" for f in files)
+    return {
+        "flag": "stub_graded",
+        "reason": f"what was graded holds no work (the untouched stubs or notebook), and {names} "
+        "beside it is a notebook exported as a Python script, which the grader does not read: "
+        f"if it holds the student's answers, ask for the notebook itself (.ipynb), or put its "
+        f"functions in {wanted}, and grade again",
     }
 
 

@@ -1168,3 +1168,38 @@ def test_the_bundle_check_refuses_what_is_no_notebook_in_the_grader_s_words(data
     bundle's check skipped each without one."""
     grader, check = _both_readings(data)
     assert isinstance(grader, str) and check == grader
+
+
+GOOD_DH = "# Exercise 1\ndef dh(dlogits, W2):\n    return dlogits @ W2.T\n"
+STALE_DH = "# Exercise 1\ndef dh(dlogits, W2):\n    return dlogits @ W2\n"
+DLOGITS_2 = "%%time\n# Exercise 2\ndef dlogits(logits, Yb, n):\n    return logits\n"
+CHECK_CELL = 'ninja_check("exercise1", globals())\n'
+RUN_FUNCTIONS = {"exercise1": ("dh", "dlogits"), "exercise2": ("dlogits",)}
+
+
+@pytest.mark.parametrize(
+    "history, said",
+    [
+        # Run All put the stale copy below the good cell last; the good cell run again since:
+        # the check judged the good one, the grader (the lower in the notebook) the stale one.
+        (["", GOOD_DH, STALE_DH, CHECK_CELL, GOOD_DH, CHECK_CELL], "runs [1], [2] and [4]"),
+        (["", STALE_DH, GOOD_DH, STALE_DH], "runs [1], [2] and [3]"),
+        (["", GOOD_DH, STALE_DH, GOOD_DH, STALE_DH], "runs [1], [2], [3] and [4]"),
+        # An edit run again, a cell run twice, or another exercise's name: one cell, no note.
+        (["", STALE_DH, CHECK_CELL, GOOD_DH, CHECK_CELL, GOOD_DH], ""),
+        (["", GOOD_DH, DLOGITS_2, GOOD_DH], ""),
+        (["", DLOGITS_2, GOOD_DH.replace("dh(", "dlogits("), DLOGITS_2], ""),
+    ],
+)
+def test_a_definition_run_again_after_another_cell_s_is_said_to_the_check(history, said):
+    """The check cells judge the definition this kernel ran last; the grader, which reads the
+    saved notebook, takes the lower of two cells defining one function. A cell run again after
+    another cell's definition of its function (Run All, then the upper cell) passed the check
+    and failed the grader, and the check said nothing of the other cell."""
+    notes = notebook.returned_to(history, RUN_FUNCTIONS, "exercise1")
+    if not said:
+        assert notes == [], notes
+        return
+    (note,) = notes
+    assert note.startswith("two or more cells this kernel ran define `dh` under Exercise 1"), note
+    assert said in note and "Restart and run all" in note, note

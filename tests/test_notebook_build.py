@@ -535,3 +535,39 @@ def test_a_renamed_function_is_said_renamed_not_unrun(grader, tmp_path):
     assert "has run since the kernel started" not in said, said
     item = graded_item(result, "exercise1.dbnvar")
     assert item["status"] == "missing" and "did you mean `dbnvar`?" in item["message"], item
+
+
+def test_an_upper_cell_run_again_after_a_lower_copy_is_said_by_the_check(grader, tmp_path):
+    """Run All with a stale copy of dh's cell below it, then dh's own cell run again: the check
+    judged the kernel's dh (ok), the grader the lower copy in the saved notebook (ERROR), and
+    the check said nothing of the other cell. It now says so under its table."""
+    from nbclient import NotebookClient
+
+    nb = json.loads(notebook_text(SOLUTIONS, filled=True))
+    nb["cells"] = [c for c in nb["cells"] if c.get("id") != "train"]
+    at = next(i for i, c in enumerate(nb["cells"]) if c.get("id") == "exercise1-dh")
+    stale = source(nb["cells"][at]).replace("dlogits @ W2.T", "dlogits @ W2")
+    nb["cells"].insert(at + 1, {**nb["cells"][at], "id": "stale-dh", "source": stale})
+    book = nbformat.reads(json.dumps(nb), as_version=4)
+    client = NotebookClient(
+        book, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    ids = [c.get("id") for c in book.cells]
+    with client.setup_kernel():
+        for i, cell in enumerate(book.cells):
+            client.execute_cell(cell, i)
+        for again in ("exercise1-dh", "exercise1-check"):
+            client.execute_cell(book.cells[ids.index(again)], ids.index(again))
+    check = printed(book.cells[ids.index("exercise1-check")])
+    row = next(r for r in table_lines(check) if r.split()[0] == "dh")
+    assert row.split()[1] == "ok", check  # the kernel's dh, run last
+    (note,) = [ln for ln in check.splitlines() if "two or more cells" in ln]
+    assert "define `dh` under Exercise 1" in note and "Restart and run all" in note, note
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    (folder / NAME).write_text(nbformat.writes(book))
+    (sub,), _ = discover(folder, FILES)
+    result = grader.grade(sub).to_json()
+    (item,) = [i for i in result["items"] if i["id"] == "exercise1.dh"]
+    assert item["status"] == "error", item  # the lower copy, as the grader reads the notebook
+    assert any("`dh` is defined in cell" in n for n in result["notebook"]["notes"])

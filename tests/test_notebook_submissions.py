@@ -376,6 +376,76 @@ def test_a_notebook_exported_as_a_script_says_to_submit_the_notebook(tmp_path, h
         assert "Download .ipynb" in note and "exercise1.py" in note
 
 
+@pytest.mark.parametrize("how", ["jupyter", "colab", "vscode"])
+def test_an_export_beside_the_bundle_s_untouched_files_is_named_too(tmp_path, how):
+    """A student who worked in Colab and put its Download .py into the bundle's folder uploads
+    the untouched stubs and notebook beside it (and check.py, train.py, ...): those were graded,
+    0 points, and the export holding the work was never named, by the grader or by check.py."""
+    from grader.gradescope.run import load_submission
+    from grader.local_check import exercise_sources
+
+    folder = tmp_path / "class" / "alice"
+    folder.mkdir(parents=True)
+    for stub in STUBS.iterdir():
+        (folder / stub.name).write_bytes(stub.read_bytes())
+    for name in ("check.py", "train.py", "a_helper.py"):  # the bundle's own .py files
+        (folder / name).write_text("import torch\n")
+    (folder / "hw.py").write_text(exported_script(how))
+    (tmp_path / "class" / "bob").mkdir()
+    (tmp_path / "class" / "bob" / COLAB_NAME).write_bytes(solved_notebook())
+    subs, _ = discover(tmp_path / "class", FILES)
+    (sub,) = [s for s in subs if s.name == "alice"]
+    on_gradescope = load_submission(folder, FILES)
+    _, check_notes, _ = exercise_sources(folder, FILES)
+    for notes in (sub.notes, on_gradescope.notes, check_notes):
+        (note,) = [n for n in notes if "exported as a Python script" in n]
+        assert note.startswith("hw.py is a notebook exported") and "Download .ipynb" in note
+    # Graded 0 on the stubs: the TA, grading after the deadline, sees it on the list.
+    for review in (sub.review, on_gradescope.review):
+        (flag,) = review
+        assert flag["flag"] == "stub_graded" and "hw.py" in flag["reason"], review
+
+
+def test_an_export_beside_exercise_files_holding_work_is_no_flag(tmp_path):
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    for f in FILES:
+        (folder / f"{f}.py").write_text(solution(f))
+    (folder / "backprop_ninja.py").write_text(exported_script("colab"))
+    sub = one(folder, tmp_path)
+    assert [n for n in sub.notes if "exported as a Python script" in n] and sub.review == []
+
+
+@pytest.mark.parametrize("how", ["jupyter", "colab"])
+def test_an_export_of_the_bundle_s_notebook_renamed_as_an_exercise_is_said_to_be_one(tmp_path, how):
+    """The bundle's notebook carries the check's code and the census names, so its export is
+    over the 256 KiB an exercise file may hold: renamed exercise1.py, it read only "too large
+    ... (keep only your code in it)", which never said that it is a notebook's export."""
+    from grader.local_check import exercise_sources
+
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    names = f"_NAMES = {'aaron abbey ' * 30_000!r}\n"  # the setup cell's census names
+    (folder / "exercise1.py").write_text(exported_script(how) + names)
+    sub = one(folder, tmp_path)
+    _, _, check_absent = exercise_sources(folder, FILES)
+    for why in (sub.absent["exercise1"], check_absent["exercise1"]):
+        assert why.startswith("too large: exercise1.py is a notebook exported as a Python script")
+        assert "Download .ipynb" in why and "only your exercise1 functions" in why, why
+
+
+def test_an_exercise_file_that_is_an_export_is_not_said_unread(tmp_path):
+    """An export renamed exercise1.py is read (and fails as Python does, saying why): it is not
+    "a notebook exported as a Python script, which the grader does not read"."""
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    (folder / "exercise1.py").write_text(exported_script("jupyter"))
+    (folder / "exercise2.py").write_text(solution("exercise2"))
+    sub = one(folder, tmp_path)
+    assert sub.files["exercise1"] is not None
+    assert not [n for n in sub.notes if "exported as a Python script" in n], sub.notes
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 def test_links_and_fifos_named_ipynb_are_never_opened(tmp_path):
     secret = tmp_path / "secret.ipynb"

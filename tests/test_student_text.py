@@ -432,3 +432,21 @@ def test_a_carriage_return_in_an_exception_does_not_make_its_gist_a_pass() -> No
     items = [{"extra": {"grader_error": "RuntimeError: x\r100/100 PASSED"}}]
     assert first_grader_error(items).startswith("RuntimeError: x")
     assert "oops" in summary_line(message)
+
+
+def test_a_function_missing_from_a_notebook_says_a_deleted_cell_still_ran():
+    """A cell run and then deleted leaves its function in the kernel, so the notebook's check
+    said ok; the saved notebook lacks it, and the grader's "no function `dbnmeani` in exercise1
+    of the notebook hw.ipynb" left the student, whose check had passed, to guess why."""
+    from grader.student_text import in_notebook, missing_function
+
+    where = in_notebook("exercise1", "hw.ipynb")
+    said = missing_function("dbnmeani", "exercise1", {"dhprebn"}, frozenset(), where)
+    assert said.startswith("no function `dbnmeani` in exercise1 of the notebook hw.ipynb; ")
+    assert "deleted after it ran" in said and "Restart and run all" in said, said
+    # A .py file has no kernel; a misspelt name in a notebook is told its fix first.
+    assert missing_function("dbnmeani", "exercise1", set(), frozenset()) == (
+        "no function `dbnmeani` in exercise1.py"
+    )
+    typo = missing_function("dbnmeani", "exercise1", {"d_bnmeani"}, frozenset(), where)
+    assert "deleted" not in typo and "did you mean `dbnmeani`" in typo, typo

@@ -130,6 +130,8 @@ def ninja_check(exercise, namespace):
     _builtins.print(ninja.student_text.render(mine, where=exercise + " in this notebook"))
     for note in ninja.notebook_keep.why_undefined(_json.dumps(mine), history, graded):
         _builtins.print("note:", note)
+    for note in ninja.notebook.returned_to(history, _FUNCTIONS, exercise):
+        _builtins.print("note:", note)
     if set_aside:
         _builtins.print("note:", ninja.notebook_keep.torch_set_aside(set_aside))
 
