@@ -57,6 +57,7 @@ from .student_text import (
     left_out,
     missing_function,
     scanned_out,
+    swapped_files,
     undecodable,
 )
 from .uploads import (
@@ -438,6 +439,7 @@ class LocalSession:
         self.timed_out: set[tuple[str, str, str]] = set()
         forget_torch()  # torch as it is now is the check's
         sources, self.notes, self.absent = exercise_sources(folder, files)
+        self.notes += swapped_files(_texts(sources), expected)  # as the grader adds it
         for name in files:
             source = sources.get(name)
             self.files[name] = self._load(name, source, workdir) if source is not None else None
@@ -640,6 +642,15 @@ class LocalSession:
         return {
             n: f.printed.getvalue() for n, f in self.files.items() if f and f.printed.getvalue()
         }
+
+
+def _texts(sources: dict[str, bytes]) -> dict[str, str]:
+    """Each file's text, as the grader decodes it; one that is not UTF-8 is left out."""
+    texts = {}
+    for name, data in sources.items():
+        with contextlib.suppress(UnicodeDecodeError):
+            texts[name] = data.decode("utf-8-sig")
+    return texts
 
 
 def checked_folder(folder: str | Path | None, default: Path, holds: str) -> Path | None:

@@ -1813,6 +1813,27 @@ def test_a_file_renamed_with_its_exercise_s_number_is_named_as_its_likely_file(
     assert said in bundle_check(bundle_dir, folder)
 
 
+def test_swapped_exercise_files_are_named_with_the_fix(bundle_dir: Path, tmp_path: Path) -> None:
+    """Exercise 1's functions saved in exercise2.py and exercise 2's in exercise1.py: both
+    checks printed 24 "no function" rows and not a word of the swap, which the TA's list
+    flagged; each now says it in one note naming the fix, as the grader's result does."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    swapped = {"exercise1": solution("exercise2"), "exercise2": solution("exercise1")}
+    folder = student_folder(tmp_path / "mine", swapped)
+    said = (
+        "Note: exercise1.py holds the functions of exercise2.py and exercise2.py those of "
+        "exercise1.py: the two files look swapped, and the grader reads each exercise from the "
+        "file of its name; rename exercise1.py to exercise2.py and exercise2.py to exercise1.py"
+    )
+    done = CliRunner().invoke(main, ["check", str(folder)])
+    assert done.exit_code == 0, done.output
+    assert said in done.output, done.output
+    assert said in bundle_check(bundle_dir, folder)
+
+
 def test_the_bundle_check_takes_a_browser_renamed_file_as_the_grader_does(
     bundle_dir: Path, public_grader, tmp_path: Path
 ) -> None:
