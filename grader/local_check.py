@@ -45,7 +45,7 @@ from .check_process import (
     stopping,
     time_limit,
 )
-from .choosing import exercise_files, find_notebooks, note_missing, relative
+from .choosing import OWN_LIST, exercise_files, find_notebooks, note_missing, relative
 from .records import Outcome
 from .staticscan import Scan, scan
 from .student_text import (
@@ -438,7 +438,7 @@ class LocalSession:
         # One endless loop costs its time once in each scope (Session.timed_out).
         self.timed_out: set[tuple[str, str, str]] = set()
         forget_torch()  # torch as it is now is the check's
-        sources, self.notes, self.absent = exercise_sources(folder, files)
+        sources, self.notes, self.absent = exercise_sources(folder, files, bundle_own(folder))
         self.notes += swapped_files(_texts(sources), expected)  # as the grader adds it
         for name in files:
             source = sources.get(name)
@@ -676,15 +676,30 @@ def checked_folder(folder: str | Path | None, default: Path, holds: str) -> Path
     return where
 
 
+def bundle_own(folder: Path) -> frozenset[str]:
+    """The names of the student bundle's own files (choosing.OWN_LIST) when `folder` is the
+    bundle's folder, whose package holds this module; none elsewhere (a student's own folder,
+    a zip, the grader's tree): check.py run there listed README.md, check.py and the package's
+    thirty modules as what the folder held, the student's own files cut off after them."""
+    here = Path(__file__).resolve().parent
+    listed = here / OWN_LIST
+    try:
+        if not folder.is_dir() or folder.resolve() != here.parent or not listed.is_file():
+            return frozenset()
+        return frozenset(listed.read_text(encoding="utf-8").split()) - {""}
+    except (OSError, UnicodeDecodeError):
+        return frozenset()
+
+
 def exercise_sources(
-    folder: Path, files: tuple[str, ...]
+    folder: Path, files: tuple[str, ...], own: frozenset[str] = frozenset()
 ) -> tuple[dict[str, bytes], list[str], dict[str, str]]:
     """Each exercise's file in `folder`, chosen by the grader's own rule (`choosing`): its exact
     name before a browser's variant (`exercise1 (1).py`), a shallower file before a deeper one,
     a zip inside opened for what is not found outside it, and two different candidates never
     guessed between; the notes are the grader's notes on what it took and what it left out,
     and the last dict why each exercise left out was (its items say so, as the grader's)."""
-    upload = read_upload(folder, files)
+    upload = read_upload(folder, files, own=own)
     return upload.sources, upload.notes, upload.absent
 
 
@@ -699,7 +714,9 @@ class UploadRead:
     notebooks: list[tuple[str, int, bytes | None]] = field(default_factory=list)
 
 
-def read_upload(folder: Path, files: tuple[str, ...], notebook_bytes: int = 0) -> UploadRead:
+def read_upload(
+    folder: Path, files: tuple[str, ...], notebook_bytes: int = 0, own: frozenset[str] = frozenset()
+) -> UploadRead:
     """`folder` (or a zip) as the grader reads one upload; with `notebook_bytes`, its notebooks
     too (choosing.find_notebooks, each of at most that many bytes): a notebook in a zip was
     never looked for, and the grader's note on one left out beside .py files never said."""
@@ -715,7 +732,7 @@ def read_upload(folder: Path, files: tuple[str, ...], notebook_bytes: int = 0) -
             except Exception as e:  # noqa: BLE001 - zipfile's own errors: a note, never a crash
                 return UploadRead({}, [f"{folder.name} is not a readable zip: {e}"], {})
         found, contents, absent = exercise_files(top, files, budget, stack)
-        note_missing(top, files, found, contents, absent, budget)
+        note_missing(top, files, found, contents, absent, budget, own)
         notes = [*budget.notes, *(f"{f}.py: {why}" for f, why in absent.items())]
         notebooks = _notebooks(top, notebook_bytes, budget) if notebook_bytes else []
     sources = {f: data for f, data in contents.items() if data is not None}

@@ -1834,6 +1834,32 @@ def test_swapped_exercise_files_are_named_with_the_fix(bundle_dir: Path, tmp_pat
     assert said in bundle_check(bundle_dir, folder)
 
 
+def test_the_bundle_s_own_files_are_not_listed_as_what_its_folder_held(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """check.py run in the bundle's own folder, exercise1.py saved as mine1.py: the row said the
+    folder held README.md, backprop_ninja.ipynb, census_names.txt, check.py, ... and 20 more,
+    twenty-odd of them the bundle's own (its package's modules); it now names the student's."""
+    folder = tmp_path / "backprop-ninja"
+    shutil.copytree(bundle_dir, folder)
+    (folder / "exercise1.py").rename(folder / "mine1.py")
+    done = subprocess.run(
+        [sys.executable, "check.py"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr
+    held = "the upload held backprop_ninja.ipynb, exercise2.py, exercise3.py, mine1.py)"
+    assert f"mine1.py may be it: the grader reads only exercise1.py, so rename it ({held}" in (
+        done.stdout
+    ), done.stdout
+    for own in ("README.md", "check.py", "train.py", "census_names.txt", "_ninja_check/"):
+        assert own not in done.stdout, own
+
+
 def test_the_bundle_check_takes_a_browser_renamed_file_as_the_grader_does(
     bundle_dir: Path, public_grader, tmp_path: Path
 ) -> None:
