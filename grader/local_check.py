@@ -46,6 +46,7 @@ from .check_process import (
     time_limit,
 )
 from .choosing import OWN_LIST, exercise_files, find_notebooks, note_missing, relative
+from .notebook_json import unreadable
 from .records import Outcome
 from .staticscan import Scan, scan
 from .student_text import (
@@ -712,6 +713,7 @@ class UploadRead:
     notes: list[str]
     absent: dict[str, str]
     notebooks: list[tuple[str, int, bytes | None]] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)  # the grader's words on each it cannot read
 
 
 def read_upload(
@@ -734,24 +736,28 @@ def read_upload(
         found, contents, absent = exercise_files(top, files, budget, stack)
         note_missing(top, files, found, contents, absent, budget, own)
         notes = [*budget.notes, *(f"{f}.py: {why}" for f, why in absent.items())]
-        notebooks = _notebooks(top, notebook_bytes, budget) if notebook_bytes else []
+        notebooks, unread = _notebooks(top, notebook_bytes, budget) if notebook_bytes else ([], [])
     sources = {f: data for f, data in contents.items() if data is not None}
-    return UploadRead(sources, notes, absent, notebooks)
+    return UploadRead(sources, notes, absent, notebooks, unread)
 
 
-def _notebooks(top: Entry, most: int, budget: Budget) -> list[tuple[str, int, bytes | None]]:
+def _notebooks(
+    top: Entry, most: int, budget: Budget
+) -> tuple[list[tuple[str, int, bytes | None]], list[str]]:
     """The upload's notebooks the grader reads, with where each sits and how deep, and its
     bytes: None for one over `most` bytes, which the grader refuses as too large (it and an
-    empty one were left out, unsaid); one that cannot be read is left out."""
-    read = []
+    empty one were left out, unsaid); and the grader's words on each that cannot be read (one
+    encrypted in its zip was left out unsaid, where the grader names it)."""
+    read, unread = [], []
     for e in find_notebooks(top):
         try:
             data = read_capped(e, most, budget) if e.size <= most else None
-        except (UploadError, OSError):
+        except (UploadError, OSError) as err:
+            unread.append(unreadable(relative(top, e), err))
             continue
         too_large = data is None or len(data) > most
         read.append((relative(top, e), e.depth - top.depth, None if too_large else data))
-    return read
+    return read, unread
 
 
 def _zip_tree(path: Path, budget: Budget, stack: contextlib.ExitStack) -> Entry:

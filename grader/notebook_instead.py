@@ -90,7 +90,7 @@ def _best_notebook(
     the grader's rule), the one the grader prefers (notebook.preference), None when none
     does; and the grader's words on each it refuses (NotebookError), named by where it sits,
     as the grader names it."""
-    ranked, refused = [], []
+    ranked, refused = [], list(upload.unread)
     for where, depth, data in upload.notebooks:
         try:
             if data is None:

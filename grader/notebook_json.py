@@ -85,6 +85,12 @@ def parse_notebook_json(text: str, name: str) -> object:
         raise NotebookError(too_deep(name)) from None
 
 
+def unreadable(where: str, error: Exception) -> str:
+    """A notebook of an upload whose bytes could not be read (encrypted in its zip, a broken
+    entry): the grader's words, and the check's, which skipped it unsaid."""
+    return f"{where} could not be read: {error}"
+
+
 def too_deep(name: str) -> str:
     return f"{name} is nested too deeply to be a notebook"
 
@@ -140,6 +146,18 @@ def _version_1_cells(raw: dict, name: str) -> None:
             f"{name} has no `nbformat` version (or version 1), whose cells are code or text, and "
             f"{cells_named(odd)} {'is' if len(odd) == 1 else 'are'} neither: open it in Jupyter "
             "or Colab, save it (nbformat 4), and submit it again"
+        )
+    later = [n for n, c in enumerate(cells, 1) if "code" not in c and "source" in c]
+    if later:
+        # Version 4's cells (their code under `source`) in a notebook that lost its `nbformat`
+        # key: read as version 1, whose code is under `code`, each cell was read as empty, 0
+        # of 36 and no word of why, in the grader as in the check.
+        raise NotebookError(
+            f"{name} has no `nbformat` version, so it is read as version 1, whose cells keep "
+            f"their code under `code`; {cells_named(later)} "
+            f"{'keeps its' if len(later) == 1 else 'keep theirs'} under `source`, as version "
+            "4's do, so no code of it is read: open it in Jupyter or Colab, save it (nbformat "
+            "4), and submit it again"
         )
 
 

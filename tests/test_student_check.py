@@ -10,6 +10,7 @@ names the problem and the fix; the same message reaches result.json and Gradesco
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 import signal
@@ -2091,6 +2092,54 @@ def test_the_bundle_check_of_its_folder_says_why_the_grader_skips_its_notebook(
     checked = bundle_check(bundle_dir, folder)
     assert said in checked.splitlines(), checked
     assert "0 of 36 items pass" in checked
+
+
+def test_both_checks_name_a_notebook_encrypted_in_its_zip(bundle_dir: Path, tmp_path: Path):
+    """A zip of the exercise files and a notebook made with a password: the grader names the
+    notebook it cannot read; check.py skipped it without a word."""
+    from click.testing import CliRunner
+    from test_submissions import encrypted
+
+    from grader.cli import main
+
+    files = {f"{f}.py": solution(f) for f in FILES}
+    files["hw.ipynb"] = json.dumps({"cells": [], "metadata": {}, "nbformat": 4})
+    upload = tmp_path / "hw.zip"
+    upload.write_bytes(encrypted(files, which=len(FILES)))
+    said = (
+        "Note: hw.ipynb could not be read: hw.ipynb is encrypted (its zip was made with a "
+        "password), so it could not be read: upload a zip made without a password"
+    )
+    done = CliRunner().invoke(main, ["check", str(upload)])
+    assert said in done.output.splitlines(), done.output
+    assert said in bundle_check(bundle_dir, upload).splitlines()
+
+
+def test_both_checks_say_why_a_notebook_without_its_version_reads_as_no_code(
+    bundle_dir: Path, tmp_path: Path
+):
+    """A version-4 notebook that lost its `nbformat` key (a script wrote it) is read as version
+    1, whose code cells keep their code under `code`: its cells read as empty, 0 of 36 in the
+    grader and the check, neither saying why."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    cells = [
+        {"cell_type": "code", "metadata": {}, "source": solution(f), "outputs": []} for f in FILES
+    ]
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "hw.ipynb").write_text(json.dumps({"cells": cells, "metadata": {}}))
+    said = (
+        "Note: hw.ipynb has no `nbformat` version, so it is read as version 1, whose cells keep "
+        "their code under `code`; cells 1, 2 and 3 keep theirs under `source`, as version 4's "
+        "do, so no code of it is read: open it in Jupyter or Colab, save it (nbformat 4), and "
+        "submit it again"
+    )
+    done = CliRunner().invoke(main, ["check", str(folder)])
+    assert said in done.output.splitlines(), done.output
+    assert said in bundle_check(bundle_dir, folder).splitlines()
 
 
 def test_the_bundle_check_looks_for_notebooks_past_a_folder_it_cannot_list(tmp_path, monkeypatch):
