@@ -2142,6 +2142,32 @@ def test_both_checks_say_why_a_notebook_without_its_version_reads_as_no_code(
     assert said in bundle_check(bundle_dir, folder).splitlines()
 
 
+def test_the_bundle_check_refuses_a_notebook_of_too_many_parts_in_the_graders_words(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """The bundle's folder, its notebook solved but its metadata holding 100,001 empty objects
+    (a script's doing): the grader refuses it for its JSON parts, in words saying to clear its
+    outputs; check.py parsed it all, found its work, and said the grader grades the notebook."""
+    from click.testing import CliRunner
+    from notebooks import filled_assignment_notebook
+
+    from grader.cli import main
+    from grader.notebook_json import MAX_JSON_CONTAINERS
+
+    folder = bundle_copy(bundle_dir, tmp_path / "mine")
+    solved = filled_assignment_notebook({f: solution(f) for f in FILES}, "jupyter")
+    many = b"[" + b",".join([b"{}"] * MAX_JSON_CONTAINERS) + b"]"
+    (folder / "backprop_ninja.ipynb").write_bytes(
+        solved.replace(b'"metadata": {', b'"metadata": {"n": ' + many + b", ", 1)
+    )
+    done = CliRunner().invoke(main, ["check", str(folder)])
+    said = next(line for line in done.output.splitlines() if "too many parts" in line)
+    assert said.startswith("Note: backprop_ninja.ipynb has too many parts to be read"), said
+    checked = bundle_check(bundle_dir, folder)
+    assert said in checked.splitlines(), checked
+    assert "0 of 36 items pass" in checked
+
+
 def test_the_bundle_check_looks_for_notebooks_past_a_folder_it_cannot_list(tmp_path, monkeypatch):
     """A subfolder the student's account cannot list (another user's, a broken mount) is
     passed over in the search for a notebook, not raised out of check.py as a traceback."""
