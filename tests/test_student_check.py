@@ -901,6 +901,20 @@ SCENARIOS = {
         "exercise3.dW1",
         ("WRONG", "this is W1 after an update (W1 - 0.1 * dW1), not dW1"),
     ),
+    # db1's truth is zero (BatchNorm subtracts b1 out): judged on a related gradient's scale,
+    # the noise of a backward whose other gradients are n times too large fails it on one
+    # public case at 2.1e-5 of it, a row saying only "values differ" of a value zero to five
+    # places.
+    "exercise 3's dlogits without its 1/n": (
+        {"exercise3": mutated("exercise3", "    dlogits /= n\n", "")},
+        "exercise3.db1",
+        (
+            "WRONG",
+            "db1's true value is zero, so yours is rounding noise, here over the tolerance: dC, "
+            "dW1, dW2, db2, dbngain, dbnbias are off by a factor n, and so is its noise: fix "
+            "them first",
+        ),
+    ),
     "an empty file": (
         {"exercise1": ""},
         "exercise1.dlogprobs",  # the exercise's first row says it; the others, "as above"
