@@ -165,7 +165,7 @@ class Grader:
             if isinstance(f, dict) and f.get("flag") in GRADING_FLAGS
         ]
         return {
-            "student": student_record(sub, self._swapped(sub, sources)),
+            "student": student_record(sub, swap_notes(sub, sources, self.assignment.functions)),
             "files": file_states(file_notes),
             "notebook": sub.notebook,
             "review": [*sub.review, *kept],
@@ -214,7 +214,7 @@ class Grader:
             chain=extra.get("chain", {}),
             files=file_states(file_notes),
             notebook=sub.notebook,
-            student=student_record(sub, self._swapped(sub, sources)),
+            student=student_record(sub, swap_notes(sub, sources, self.assignment.functions)),
             isolation=self.zygote.iso.to_json() if self._zygote else {},
             # No fingerprint where the grader failed: no later run may keep such a result.
             fingerprint="" if unjudged else self.fingerprint(sub),
@@ -226,14 +226,6 @@ class Grader:
             assignment=self.assignment.name,
         )
         return result, ended
-
-    def _swapped(self, sub: Submission, sources: dict[str, str | None | Exception]) -> list[str]:
-        """The note on exercise files saved under each other's names (student_text.swapped_files),
-        as check.py adds it; none where the code came from a notebook's headings."""
-        if (sub.notebook or {}).get("graded"):
-            return []
-        text = {f: s for f, s in sources.items() if isinstance(s, str)}
-        return swapped_files(text, {f: frozenset(n) for f, n in self.assignment.functions})
 
     def _public_only_review(self) -> list[dict[str, str]]:
         """The `public_only` flag where the hidden cases were not run (PUBLIC_ONLY_REVIEW)."""
@@ -382,6 +374,20 @@ def unjudged_item(item_id: str, exercise: str, message: str, detail: str) -> Ite
         message=message,
         extra={"grader_error": detail},
     )
+
+
+def swap_notes(
+    sub: Submission,
+    sources: dict[str, str | None | Exception],
+    functions: Sequence[tuple[str, Sequence[str]]],
+) -> list[str]:
+    """The note on exercise files saved under each other's names (student_text.swapped_files),
+    as check.py adds it; none where the code came from a notebook's headings. `functions`: the
+    assignment's, each file's functions."""
+    if (sub.notebook or {}).get("graded"):
+        return []
+    text = {f: s for f, s in sources.items() if isinstance(s, str)}
+    return swapped_files(text, {f: frozenset(n) for f, n in functions})
 
 
 def student_record(sub: Submission, more: Sequence[str] = ()) -> dict[str, Any]:
