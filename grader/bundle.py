@@ -23,6 +23,7 @@ import zipfile
 from pathlib import Path
 
 from .assignment import Assignment, ContentError, StudentBundle, load
+from .choosing import OWN_LIST
 from .stubs import (
     assignment_header,
     derived_are_current,
@@ -233,7 +234,17 @@ def _bundle_files(assignment: Assignment) -> dict[str, str]:
         files[extra.name] = extra.read_text(encoding="utf-8")
     for derived in assignment.derived:
         files[derived.name] = (assignment.stubs / derived.name).read_text(encoding="utf-8")
+    if _bundle_hook(assignment).package:
+        files[f"{_bundle_hook(assignment).package}/{OWN_LIST}"] = _own_list(files, names)
     return files
+
+
+def _own_list(files: dict[str, str], exercises: tuple[str, ...]) -> str:
+    """choosing.OWN_LIST's text: the names at the top of the bundle's folder that are its own,
+    one a line; not the exercise files nor a notebook, which a student's work may be."""
+    tops = {name.split("/", 1)[0] for name in files}
+    own = {n for n in tops if n not in exercises and not n.casefold().endswith(".ipynb")}
+    return "".join(f"{n}\n" for n in sorted(own))
 
 
 def write_student_bundle(out: Path, assignment: Assignment | None = None) -> Path:

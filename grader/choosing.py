@@ -35,6 +35,11 @@ MAX_INNER_ZIPS = 5  # zips inside one submission opened to look for missing exer
 # stub, parsed for work (submissions.py): those past them are named, never read.
 MAX_COPIES_READ = 5
 LISTED = 15  # files named when telling a student what their upload held
+# The list, beside a student bundle's shipped modules, of the names at the top of the bundle's
+# folder that are its own (README.md, check.py, the modules' folder; not the exercise files nor
+# a notebook, which may hold work): a check run in that folder leaves them out of what it says
+# the folder held (bundle.py writes it, local_check.bundle_own reads it).
+OWN_LIST = "bundle_files.txt"
 # Characters of one name in that listing: a zip may name an entry with 65,535 bytes, and fifteen
 # such names, quoted whole in each missing exercise's state, made a 1.8 MB results.json whose
 # page's top was one screen of `aaaa...` per exercise (the TA's report and grades.csv as much).
@@ -263,14 +268,16 @@ EMPTY_ZIP = (
 )
 
 
-def upload_held(top: Entry) -> str:
+def upload_held(top: Entry, own: frozenset[str] = frozenset()) -> str:
     """The files an upload held, for a student who named a file otherwise than expected. A zip
     that holds no file says so, and what to do: "the upload held: empty.zip" (or "no files", of
-    an upload that was that zip) left both to guess why nothing was found."""
+    an upload that was that zip) left both to guess why nothing was found. Files under a name
+    of `own` at the upload's top (a student bundle's own, OWN_LIST) are left out: in the
+    bundle's folder they came first, and the student's own files were cut off after 15."""
     names = [
         shortened(relative(top, e)) + (f" ({EMPTY_ZIP})" if e.empty_zip else "")
         for e in top.walk()
-        if e.kind == "file"
+        if e.kind == "file" and relative(top, e).split("/", 1)[0] not in own
     ]
     if not names:
         return f"no files ({top.name} is {EMPTY_ZIP})" if top.empty_zip else "no files"
@@ -348,14 +355,16 @@ def note_missing(
     contents: dict[str, bytes | None],
     absent: dict[str, str],
     budget: Budget,
+    own: frozenset[str] = frozenset(),
 ) -> list[tuple[Entry, str]]:
     """Say what the upload held where an exercise is not in it (in `budget.notes`): a note when
     it holds none, the reason in `absent` for each one missing beside others (a student who named
     a file otherwise sees the name they used), and a note on each .py file of it that is a
     notebook exported as a script, whether exercise files were found beside it or not (those
-    exports are returned, for the TA's flag where what was graded holds no work)."""
+    exports are returned, for the TA's flag where what was graded holds no work); `own`: see
+    upload_held."""
     wanted = ", ".join(f + ".py" for f in files)
-    held = upload_held(top)
+    held = upload_held(top, own)
     notes = budget.notes
     if any(v is None for v in contents.values()):
         notes += other_archives(top)

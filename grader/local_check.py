@@ -45,7 +45,8 @@ from .check_process import (
     stopping,
     time_limit,
 )
-from .choosing import exercise_files, find_notebooks, note_missing, relative
+from .choosing import OWN_LIST, exercise_files, find_notebooks, note_missing, relative
+from .notebook_json import unreadable
 from .records import Outcome
 from .staticscan import Scan, scan
 from .student_text import (
@@ -57,6 +58,7 @@ from .student_text import (
     left_out,
     missing_function,
     scanned_out,
+    swapped_files,
     undecodable,
 )
 from .uploads import (
@@ -437,7 +439,8 @@ class LocalSession:
         # One endless loop costs its time once in each scope (Session.timed_out).
         self.timed_out: set[tuple[str, str, str]] = set()
         forget_torch()  # torch as it is now is the check's
-        sources, self.notes, self.absent = exercise_sources(folder, files)
+        sources, self.notes, self.absent = exercise_sources(folder, files, bundle_own(folder))
+        self.notes += swapped_files(_texts(sources), expected)  # as the grader adds it
         for name in files:
             source = sources.get(name)
             self.files[name] = self._load(name, source, workdir) if source is not None else None
@@ -642,6 +645,15 @@ class LocalSession:
         }
 
 
+def _texts(sources: dict[str, bytes]) -> dict[str, str]:
+    """Each file's text, as the grader decodes it; one that is not UTF-8 is left out."""
+    texts = {}
+    for name, data in sources.items():
+        with contextlib.suppress(UnicodeDecodeError):
+            texts[name] = data.decode("utf-8-sig")
+    return texts
+
+
 def checked_folder(folder: str | Path | None, default: Path, holds: str) -> Path | None:
     """The folder a check reads: FOLDER, the folder of a file given instead (`check.py
     exercise1.py`), or `default`; None, with the reason printed, when it is no folder."""
@@ -665,15 +677,30 @@ def checked_folder(folder: str | Path | None, default: Path, holds: str) -> Path
     return where
 
 
+def bundle_own(folder: Path) -> frozenset[str]:
+    """The names of the student bundle's own files (choosing.OWN_LIST) when `folder` is the
+    bundle's folder, whose package holds this module; none elsewhere (a student's own folder,
+    a zip, the grader's tree): check.py run there listed README.md, check.py and the package's
+    thirty modules as what the folder held, the student's own files cut off after them."""
+    here = Path(__file__).resolve().parent
+    listed = here / OWN_LIST
+    try:
+        if not folder.is_dir() or folder.resolve() != here.parent or not listed.is_file():
+            return frozenset()
+        return frozenset(listed.read_text(encoding="utf-8").split()) - {""}
+    except (OSError, UnicodeDecodeError):
+        return frozenset()
+
+
 def exercise_sources(
-    folder: Path, files: tuple[str, ...]
+    folder: Path, files: tuple[str, ...], own: frozenset[str] = frozenset()
 ) -> tuple[dict[str, bytes], list[str], dict[str, str]]:
     """Each exercise's file in `folder`, chosen by the grader's own rule (`choosing`): its exact
     name before a browser's variant (`exercise1 (1).py`), a shallower file before a deeper one,
     a zip inside opened for what is not found outside it, and two different candidates never
     guessed between; the notes are the grader's notes on what it took and what it left out,
     and the last dict why each exercise left out was (its items say so, as the grader's)."""
-    upload = read_upload(folder, files)
+    upload = read_upload(folder, files, own=own)
     return upload.sources, upload.notes, upload.absent
 
 
@@ -686,9 +713,12 @@ class UploadRead:
     notes: list[str]
     absent: dict[str, str]
     notebooks: list[tuple[str, int, bytes | None]] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)  # the grader's words on each it cannot read
 
 
-def read_upload(folder: Path, files: tuple[str, ...], notebook_bytes: int = 0) -> UploadRead:
+def read_upload(
+    folder: Path, files: tuple[str, ...], notebook_bytes: int = 0, own: frozenset[str] = frozenset()
+) -> UploadRead:
     """`folder` (or a zip) as the grader reads one upload; with `notebook_bytes`, its notebooks
     too (choosing.find_notebooks, each of at most that many bytes): a notebook in a zip was
     never looked for, and the grader's note on one left out beside .py files never said."""
@@ -704,26 +734,30 @@ def read_upload(folder: Path, files: tuple[str, ...], notebook_bytes: int = 0) -
             except Exception as e:  # noqa: BLE001 - zipfile's own errors: a note, never a crash
                 return UploadRead({}, [f"{folder.name} is not a readable zip: {e}"], {})
         found, contents, absent = exercise_files(top, files, budget, stack)
-        note_missing(top, files, found, contents, absent, budget)
+        note_missing(top, files, found, contents, absent, budget, own)
         notes = [*budget.notes, *(f"{f}.py: {why}" for f, why in absent.items())]
-        notebooks = _notebooks(top, notebook_bytes, budget) if notebook_bytes else []
+        notebooks, unread = _notebooks(top, notebook_bytes, budget) if notebook_bytes else ([], [])
     sources = {f: data for f, data in contents.items() if data is not None}
-    return UploadRead(sources, notes, absent, notebooks)
+    return UploadRead(sources, notes, absent, notebooks, unread)
 
 
-def _notebooks(top: Entry, most: int, budget: Budget) -> list[tuple[str, int, bytes | None]]:
+def _notebooks(
+    top: Entry, most: int, budget: Budget
+) -> tuple[list[tuple[str, int, bytes | None]], list[str]]:
     """The upload's notebooks the grader reads, with where each sits and how deep, and its
     bytes: None for one over `most` bytes, which the grader refuses as too large (it and an
-    empty one were left out, unsaid); one that cannot be read is left out."""
-    read = []
+    empty one were left out, unsaid); and the grader's words on each that cannot be read (one
+    encrypted in its zip was left out unsaid, where the grader names it)."""
+    read, unread = [], []
     for e in find_notebooks(top):
         try:
             data = read_capped(e, most, budget) if e.size <= most else None
-        except (UploadError, OSError):
+        except (UploadError, OSError) as err:
+            unread.append(unreadable(relative(top, e), err))
             continue
         too_large = data is None or len(data) > most
         read.append((relative(top, e), e.depth - top.depth, None if too_large else data))
-    return read
+    return read, unread
 
 
 def _zip_tree(path: Path, budget: Budget, stack: contextlib.ExitStack) -> Entry:

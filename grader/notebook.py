@@ -954,16 +954,23 @@ def _no_functions_note(name, functions, lecture_style) -> str:
     return f"{name} defines none of the gradient functions ({examples}, ...).{why}" + where
 
 
+# What a note on a notebook without functions says where the assignment ships no notebook, and
+# in a student's check (which cannot tell): every assignment has stubs. "as the notebook's cells
+# do", said by every check, was untrue of an assignment that ships no notebook, whose grader
+# said this.
+AS_THE_STUBS = " Define one function per gradient, as the assignment's stubs do."
+
+
 def _where(files: tuple[str, ...]) -> str:
     """Where the assignment's own notebook is, if it ships one (its `derived` files)."""
     try:
         from .assignment import having
-    except ImportError:  # shipped in the notebook, whose check reads its own cells: it is here
-        return " Define one function per gradient, as the notebook's cells do."
+    except ImportError:  # shipped to students (a check.py, a notebook's check cells)
+        return AS_THE_STUBS
     assignment = having(files)
     notebooks = [d.name for d in assignment.derived if d.name.endswith(".ipynb")]
     if not notebooks:
-        return " Define one function per gradient, as the assignment's stubs do."
+        return AS_THE_STUBS
     return (
         f" Work in the assignment's notebook {notebooks[0]} (in the student bundle, "
         f"{assignment.name}-student.zip), which has one function per gradient, and submit that."

@@ -31,9 +31,10 @@ from .notebook import (
 )
 from .notebook_json import (
     MAX_NOTEBOOK_BYTES,
+    JsonParts,
     cells_as_version_4,
     no_cells,
-    not_utf8,
+    notebook_text,
     parse_notebook_json,
     prepared,
     too_large,
@@ -90,12 +91,13 @@ def _best_notebook(
     the grader's rule), the one the grader prefers (notebook.preference), None when none
     does; and the grader's words on each it refuses (NotebookError), named by where it sits,
     as the grader names it."""
-    ranked, refused = [], []
+    ranked, refused = [], list(upload.unread)
+    parts = JsonParts()  # for all of them together, as the grader counts them
     for where, depth, data in upload.notebooks:
         try:
             if data is None:
                 raise too_large(where)
-            read = _read_notebook(data, where, files, expected)
+            read = _read_notebook(data, where, files, expected, parts)
         except NotebookError as e:
             refused.append(str(e))
             continue
@@ -124,7 +126,11 @@ def read_notebook_path(
 
 
 def _read_notebook(
-    data: bytes, name: str, files: tuple[str, ...], expected: dict[str, Collection[str]]
+    data: bytes,
+    name: str,
+    files: tuple[str, ...],
+    expected: dict[str, Collection[str]],
+    parts: JsonParts | None = None,
 ) -> NotebookRead | None:
     """The notebook's exercise modules as the grader reads them, with the grader's own code for
     all but nbformat's upgrade (notebook_json: refused or mended by `prepared`, older versions
@@ -132,10 +138,7 @@ def _read_notebook(
     NotebookError, in the grader's words, for what it refuses. None for what the grader's own
     reading would fail on unsaid."""
     functions = {f: _in_order(expected[f]) for f in files}
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise NotebookError(not_utf8(name, data, e)) from None
+    text = notebook_text(data, name, parts)  # the grader's cut of long strings, its count
     raw = parse_notebook_json(text, name)
     mended = prepared(raw, name)
     cells = cells_as_version_4(raw)

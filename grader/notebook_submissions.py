@@ -35,6 +35,7 @@ from .notebook import (
     work_left_in,
 )
 from .notebook_file import MAX_NOTEBOOK_BYTES, JsonParts, read_notebook, too_large
+from .notebook_json import unreadable
 from .uploads import Budget, Entry, UploadError, UploadLimits, read_capped, scan_folder
 
 
@@ -127,7 +128,7 @@ def use_notebook(
         except NotebookError as err:
             notes.append(str(err))
         except UploadError as err:
-            notes.append(f"{relative(top, e)} could not be read: {err}")
+            notes.append(unreadable(relative(top, e), err))
     # Each notebook is named by where it sits in the upload (`final/hw.ipynb`): Gradescope keeps
     # an upload's folders, and a student who uploaded an old copy and a finished one in a folder
     # was told "graded hw.ipynb ...; not graded: hw.ipynb", with no way to know which counted.

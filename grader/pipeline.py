@@ -29,7 +29,7 @@ from .sandbox.client import Limits, Zygote, warm_torch
 from .scoring import Rubric, exercise_totals, load_rubric, score_items
 from .session import Session
 from .staticscan import declared_encoding
-from .student_text import undecodable
+from .student_text import swapped_files, undecodable
 from .submissions import Submission
 from .timing import REVIEW_SLOW, CallTimer, slow_review, summary
 from .valid_text import printable
@@ -158,14 +158,14 @@ class Grader:
         metadata would otherwise leave the score on the old members' rows of grades.csv. None
         of them changes a score. Review flags that grading raised (GRADING_FLAGS) are kept from
         `result`."""
-        _, file_notes = decode_sources(sub, self.assignment.files)
+        sources, file_notes = decode_sources(sub, self.assignment.files)
         kept = [
             f
             for f in result.get("review") or []
             if isinstance(f, dict) and f.get("flag") in GRADING_FLAGS
         ]
         return {
-            "student": student_record(sub),
+            "student": student_record(sub, swap_notes(sub, sources, self.assignment.functions)),
             "files": file_states(file_notes),
             "notebook": sub.notebook,
             "review": [*sub.review, *kept],
@@ -214,7 +214,7 @@ class Grader:
             chain=extra.get("chain", {}),
             files=file_states(file_notes),
             notebook=sub.notebook,
-            student=student_record(sub),
+            student=student_record(sub, swap_notes(sub, sources, self.assignment.functions)),
             isolation=self.zygote.iso.to_json() if self._zygote else {},
             # No fingerprint where the grader failed: no later run may keep such a result.
             fingerprint="" if unjudged else self.fingerprint(sub),
@@ -376,13 +376,29 @@ def unjudged_item(item_id: str, exercise: str, message: str, detail: str) -> Ite
     )
 
 
-def student_record(sub: Submission) -> dict[str, Any]:
-    """result.json's `student`: who the submission belongs to, with the upload's notes. Notes
+def swap_notes(
+    sub: Submission,
+    sources: dict[str, str | None | Exception],
+    functions: Sequence[tuple[str, Sequence[str]]],
+) -> list[str]:
+    """The note on exercise files saved under each other's names (student_text.swapped_files),
+    as check.py adds it; none where the code came from a notebook's headings. `functions`: the
+    assignment's, each file's functions."""
+    if (sub.notebook or {}).get("graded"):
+        return []
+    text = {f: s for f, s in sources.items() if isinstance(s, str)}
+    return swapped_files(text, {f: frozenset(n) for f, n in functions})
+
+
+def student_record(sub: Submission, more: Sequence[str] = ()) -> dict[str, Any]:
+    """result.json's `student`: who the submission belongs to, with the upload's notes and
+    `more` (what grading found of the files themselves, a swap, after them). Notes
     and file states quote the student's file names, which may hold a line break or a bidi
     override: made printable here and in `file_states`, where every one enters a result."""
-    if not sub.notes:
+    notes = [*sub.notes, *more]
+    if not notes:
         return dict(sub.student)
-    return dict(sub.student, notes=bounded_notes(sub.notes))
+    return dict(sub.student, notes=bounded_notes(notes))
 
 
 # Notes kept in a result, and characters a note. A legitimate upload draws a handful; each place

@@ -8,6 +8,7 @@ same table from the same result.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import importlib.util
 import re
@@ -360,6 +361,54 @@ def empty_file(file: str, source: str) -> str:
             "it (and uploaded the saved version)"
         )
     return ""
+
+
+def defined_names(source: str) -> set[str]:
+    """The functions and classes `source` defines at its top level (what the grader can call
+    in it); none where it does not parse, which its own message says."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    return {
+        n.name
+        for n in tree.body
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    }
+
+
+# How a note on two exercise files saved under each other's names starts (`swapped_files`): the
+# TA's list finds it by these words.
+SWAPPED = "the two files look swapped"
+
+
+def swapped_files(sources: dict[str, str | None], expected: dict[str, frozenset[str]]) -> list[str]:
+    """A note for each pair of exercise files that hold each other's functions (exercise 1's
+    saved as exercise2.py and exercise 2's as exercise1.py): every row of both read "no
+    function" or judged the other's code, and the student saw no word of a swap. A pair is
+    taken for swapped where each file defines a function the other's exercise asks for and the
+    two files, exchanged, define more of the functions asked for than as they are named (an
+    untouched stub beside a copy of its work, or a file that defines every function, never)."""
+    defined = {f: defined_names(s) for f, s in sources.items() if isinstance(s, str)}
+    files = [f for f in expected if f in defined]
+    notes = []
+    for i, a in enumerate(files):
+        for b in files[i + 1 :]:
+            if _looks_swapped(defined[a], defined[b], expected[a], expected[b]):
+                notes.append(
+                    f"{a}.py holds the functions of {b}.py and {b}.py those of {a}.py: "
+                    f"{SWAPPED}, and the grader reads each exercise from the file of its name; "
+                    f"rename {a}.py to {b}.py and {b}.py to {a}.py"
+                )
+    return notes
+
+
+def _looks_swapped(in_a: set[str], in_b: set[str], of_a: frozenset, of_b: frozenset) -> bool:
+    """Whether files defining `in_a` and `in_b` fit the exercises asking for `of_b` and `of_a`
+    better than their own (see `swapped_files`)."""
+    if not (in_a & of_b and in_b & of_a):
+        return False
+    return len(in_a & of_b) + len(in_b & of_a) > len(in_a & of_a) + len(in_b & of_b)
 
 
 def autograd_used(func: str, detail: str = "") -> str:

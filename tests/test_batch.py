@@ -574,8 +574,26 @@ def test_a_result_kept_keeps_the_review_flags_its_grading_raised_and_takes_the_o
     slow = {"flag": REVIEW_SLOW, "reason": "far slower than a derivation by hand"}
     sub = Submission("s", {"exercise2": b"x = 1\n"}, review=[now])
     old = {"review": [{"flag": "download", "reason": "1 thing unsure"}, slow]}
-    grader = SimpleNamespace(assignment=SimpleNamespace(files=ALL))  # no sandbox needed
+    grader = SimpleNamespace(assignment=SimpleNamespace(files=ALL, functions=()))  # no sandbox
     assert Grader.discovered(grader, sub, old)["review"] == [now, slow]
+
+
+def test_a_result_kept_keeps_the_note_on_swapped_files():
+    """A kept result's notes are this run's discovery's (`Grader.discovered`): the note on two
+    exercise files saved under each other's names, which grading adds, was dropped from every
+    result a later run kept."""
+    from types import SimpleNamespace
+
+    from grader.pipeline import Grader
+    from grader.submissions import Submission
+
+    functions = (("exercise1", ("dlogprobs", "dlogits")), ("exercise2", ("dlogits",)))
+    swapped = {"exercise1": b"def dlogits(): ...\n", "exercise2": b"def dlogprobs(): ...\n"}
+    grader = SimpleNamespace(assignment=SimpleNamespace(files=ALL, functions=functions))
+    notes = Grader.discovered(grader, Submission("s", swapped), {})["student"]["notes"]
+    (note,) = notes
+    assert "the two files look swapped" in note, note
+    assert note.endswith("rename exercise1.py to exercise2.py and exercise2.py to exercise1.py")
 
 
 def test_a_regraded_result_leaves_no_students_copy_of_the_old_one(small_class, tmp_path):

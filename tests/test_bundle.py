@@ -25,6 +25,7 @@ from grader.backprop_ninja.bundle import BUNDLE, PACKAGE, SHIPPED
 from grader.backprop_ninja.notebook_build import NAME as NOTEBOOK
 from grader.backprop_ninja.notebook_build import embedded_files
 from grader.bundle import flatten_imports, package_files, write_student_bundle
+from grader.choosing import OWN_LIST
 
 ROOT = Path(__file__).resolve().parent.parent
 GRADER = ROOT / "grader"
@@ -32,6 +33,7 @@ EXPECTED = {"exercise1.py", "exercise2.py", "exercise3.py", "README.md", "check.
 EXPECTED |= {f"{PACKAGE}/__init__.py"} | {f"{PACKAGE}/{Path(m).name}" for m in SHIPPED}
 EXPECTED |= {"backprop_ninja.ipynb"}  # the assignment as a notebook (test_notebook_build.py)
 EXPECTED |= {"census_names.txt"}  # what train.py trains on without names.txt (test_train.py)
+EXPECTED |= {f"{PACKAGE}/{OWN_LIST}"}  # the bundle's own names, which check.py leaves out
 
 
 @pytest.fixture(scope="module")
@@ -248,7 +250,9 @@ def test_the_notebook_carries_the_bundles_public_code_and_needs_only_torch(texts
     ships it, and its cells import nothing but torch and the standard library."""
     parts = notebook_parts(texts)
     carried = {n.split(": ", 1)[1]: t for n, t in parts.items() if ": " in n}
-    assert carried == {n: t for n, t in texts.items() if n.startswith(PACKAGE + "/")}
+    # All but the list of the bundle's own files, which only a check run in its folder reads.
+    modules = {n: t for n, t in texts.items() if n.startswith(PACKAGE + "/")}
+    assert carried == {n: t for n, t in modules.items() if n != f"{PACKAGE}/{OWN_LIST}"}
     roots = {m.split(".")[0] for m in imported_modules(parts[f"{NOTEBOOK} cells"])}
     assert roots - set(sys.stdlib_module_names) <= {"torch"}, roots
 

@@ -854,8 +854,22 @@ def test_the_bundle_check_names_the_functions_a_notebook_lacks_in_the_grader_s_o
     graded, done = _both_checks(folder, "none.ipynb")
     said = next(line for line in graded.splitlines() if "defines none of" in line)
     assert "(linear_backward, batchnorm_backward" in said, said
-    names = said.split(", ...).")[0]  # what follows says where to work, the grader's alone
-    assert any(line.startswith(names) for line in done.splitlines()), done
+    assert said in done.splitlines(), done
+
+
+def test_both_checks_say_where_to_define_functions_in_the_same_words(bundle_folder, tmp_path):
+    """A notebook defining no function: the grader said to define one function per gradient "as
+    the assignment's stubs do", the bundle's check "as the notebook's cells do", of an
+    assignment that ships no notebook."""
+    import shutil
+
+    folder = tmp_path / "mine"
+    shutil.copytree(bundle_folder, folder)
+    (folder / "none.ipynb").write_text(_notebook_of("x = 1\n"))
+    graded, done = _both_checks(folder, "none.ipynb")
+    stubs = "Define one function per gradient, as the assignment's stubs do."
+    assert stubs in graded and stubs in done, done
+    assert "notebook's cells do" not in done
 
 
 def test_the_bundle_check_refuses_a_too_long_number_in_the_graders_words(bundle_folder, tmp_path):

@@ -14,7 +14,7 @@ import pytest
 from conftest import solution
 from notebooks import code, image, lecture_notebook, markdown, save, stream
 
-from grader import notebook, notebook_file
+from grader import notebook, notebook_file, notebook_json
 from grader.notebook import NotebookError
 from grader.notebook_file import read_notebook
 from grader.notebook_instead import read_notebook_path
@@ -618,7 +618,7 @@ def test_a_notebook_of_more_objects_than_any_real_one_is_refused_before_it_is_pa
     """nbformat turns every object into a NotebookNode of ~500 bytes: 12 MB of `{},` took 2.4 GB
     and 60 MB 10.6 GB, far under the byte limit. Counting them first costs a scan of the text."""
     with pytest.raises(NotebookError) as e:
-        read(empty_objects(notebook_file.MAX_JSON_CONTAINERS + 1))
+        read(empty_objects(notebook_json.MAX_JSON_CONTAINERS + 1))
     assert "too many parts" in str(e.value) and "Clear all outputs" in str(e.value)
 
 
@@ -632,7 +632,7 @@ def test_counting_a_notebook_s_parts_costs_a_piece_of_it_whatever_its_escapes():
     text = '{"cells": [], "a": "' + "\\n" * 2_000_000 + '"}'
     tracemalloc.start()
     try:
-        counts = notebook_file._json_counts(text)
+        counts = notebook_json._json_counts(text)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -674,7 +674,7 @@ def test_a_code_cell_too_large_to_read_stays_so_however_its_string_falls_on_the_
     a piece's end and ended just after one, and those glued together (`return 1+1` and the
     blanks of its end) were read as the student's code, where the whole cell was dropped as
     larger than 256 KiB."""
-    piece = notebook_file._COUNT_PIECE
+    piece = notebook_json._COUNT_PIECE
 
     def saved(pad: int, extra: int) -> bytes:
         work = "def dlogprobs(logprobs):\n    return 1" + "+1" * (3 << 19) + " " * extra + "\n"
@@ -697,7 +697,7 @@ def test_the_count_is_exact_across_pieces_however_escapes_fall(monkeypatch, piec
     """Pieces cut between a backslash and what it escapes, or inside a run of backslashes,
     would read a quote in a string as its end: every cut of a notebook with such strings counts
     as its parsed objects, lists and values say."""
-    monkeypatch.setattr(notebook_file, "_COUNT_PIECE", piece)
+    monkeypatch.setattr(notebook_json, "_COUNT_PIECE", piece)
     data = json.loads(save([code('s = "\\\\\\"{[,"\n'), code(ONE)]))
     data["metadata"]["odd"] = ["\\", '\\"', "\\\\", "]}", '"', "\u00e9\\"]
     text = json.dumps(data)
@@ -711,8 +711,8 @@ def test_the_count_is_exact_across_pieces_however_escapes_fall(monkeypatch, piec
 
     containers, values = walk(data)
     keys = text.count('": ')  # each key is a value the count may take a comma for, not parse
-    assert notebook_file._json_counts(text)[0] == containers
-    assert values <= notebook_file._json_counts(text)[1] <= values + keys
+    assert notebook_json._json_counts(text)[0] == containers
+    assert values <= notebook_json._json_counts(text)[1] <= values + keys
 
 
 def test_a_cell_too_large_to_read_costs_no_more_than_its_text_before_it_is_dropped():
@@ -738,7 +738,7 @@ def test_a_cell_too_large_to_read_costs_no_more_than_its_text_before_it_is_dropp
 
 def test_so_is_one_of_more_values_than_any_real_one():
     """A value costs less than an object (~100 bytes), but 60 MB of `"ab",` still took 1.3 GB."""
-    values = b",".join([b'"ab"'] * notebook_file.MAX_JSON_VALUES)
+    values = b",".join([b'"ab"'] * notebook_json.MAX_JSON_VALUES)
     data = save([code(ONE)]).replace(b'"metadata": {', b'"x": [' + values + b'], "metadata": {', 1)
     with pytest.raises(NotebookError, match="too many parts"):
         read(data)

@@ -14,7 +14,7 @@ import pytest
 from conftest import STUBS, discover, solution
 from notebooks import code, lecture_notebook, markdown, save
 
-from grader import notebook, notebook_file
+from grader import notebook, notebook_file, notebook_json
 
 FILES = ("exercise1", "exercise2", "exercise3")
 COLAB_NAME = "Copy of backprop_ninja.ipynb"
@@ -257,7 +257,7 @@ def test_a_notebook_too_costly_to_parse_is_a_note_with_the_fix_not_a_stopped_bat
     """12 MB of empty cells took the batch's own process to 2.4 GB before it was refused."""
     (tmp_path / "class" / "mallory").mkdir(parents=True)
     (tmp_path / "class" / "alice").mkdir()
-    cells = b",".join([b"{}"] * (notebook_file.MAX_JSON_CONTAINERS + 1))
+    cells = b",".join([b"{}"] * (notebook_json.MAX_JSON_CONTAINERS + 1))
     (tmp_path / "class" / "mallory" / "hw.ipynb").write_bytes(b'{"cells": [' + cells + b"]}")
     (tmp_path / "class" / "alice" / "exercise1.py").write_text(solution("exercise1"))
     subs, batch = discover(tmp_path / "class", FILES)
@@ -307,7 +307,7 @@ def test_the_json_parsed_is_bounded_for_all_of_a_submissions_notebooks_together(
     monkeypatch.setattr(notebook_file, "read_cells", counting)
     folder = tmp_path / "alice"
     folder.mkdir()
-    cells = [code(f"x{k} = 1\n", count=None) for k in range(notebook_file.MAX_JSON_CONTAINERS // 5)]
+    cells = [code(f"x{k} = 1\n", count=None) for k in range(notebook_json.MAX_JSON_CONTAINERS // 5)]
     for k in range(3):
         (folder / f"copy{k}.ipynb").write_bytes(save(cells))
     sub = one(folder, tmp_path, notebooks_are_students=False)

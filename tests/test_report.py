@@ -345,6 +345,21 @@ def test_an_uploaded_file_holding_none_of_its_functions_needs_a_look(grade, exer
     assert why in flag
 
 
+def test_swapped_exercise_files_are_said_swapped_to_the_student_and_the_ta(grade):
+    """Exercise 1's and 2's files saved under each other's names: the TA's list said exercise1.py
+    lacked its functions, the student's result said nothing of a swap; the result's notes now
+    name it with the fix, and the TA's line names it too."""
+    swapped = {"exercise1": solution("exercise2"), "exercise2": solution("exercise1")}
+    result = grade({**swapped, "exercise3": solution("exercise3")})
+    pair = "exercise1.py holds the functions of exercise2.py and exercise2.py those of exercise1.py"
+    (note,) = [n for n in result["student"]["notes"] if "swapped" in n]
+    assert note.startswith(pair + ": the two files look swapped")
+    assert note.endswith("rename exercise1.py to exercise2.py and exercise2.py to exercise1.py")
+    (flag,) = attention(result)
+    assert flag.startswith("exercise1.py lacks the functions of ")
+    assert flag.endswith(f"; the two files look swapped ({pair})")
+
+
 def test_an_uploaded_file_lacking_most_of_its_functions_needs_a_look(grade):
     """Exercise 2's file uploaded as exercise1.py defines two of exercise 1's names (dlogits,
     dhprebn): those were judged, the other 24 items found no function, and it scored 4 of 50

@@ -10,6 +10,7 @@ names the problem and the fix; the same message reaches result.json and Gradesco
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 import signal
@@ -899,6 +900,20 @@ SCENARIOS = {
         },
         "exercise3.dW1",
         ("WRONG", "this is W1 after an update (W1 - 0.1 * dW1), not dW1"),
+    ),
+    # db1's truth is zero (BatchNorm subtracts b1 out): judged on a related gradient's scale,
+    # the noise of a backward whose other gradients are n times too large fails it on one
+    # public case at 2.1e-5 of it, a row saying only "values differ" of a value zero to five
+    # places.
+    "exercise 3's dlogits without its 1/n": (
+        {"exercise3": mutated("exercise3", "    dlogits /= n\n", "")},
+        "exercise3.db1",
+        (
+            "WRONG",
+            "db1's true value is zero, so yours is rounding noise, here over the tolerance: dC, "
+            "dW1, dW2, db2, dbngain, dbnbias are off by a factor n, and so is its noise: fix "
+            "them first",
+        ),
     ),
     "an empty file": (
         {"exercise1": ""},
@@ -1813,6 +1828,53 @@ def test_a_file_renamed_with_its_exercise_s_number_is_named_as_its_likely_file(
     assert said in bundle_check(bundle_dir, folder)
 
 
+def test_swapped_exercise_files_are_named_with_the_fix(bundle_dir: Path, tmp_path: Path) -> None:
+    """Exercise 1's functions saved in exercise2.py and exercise 2's in exercise1.py: both
+    checks printed 24 "no function" rows and not a word of the swap, which the TA's list
+    flagged; each now says it in one note naming the fix, as the grader's result does."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    swapped = {"exercise1": solution("exercise2"), "exercise2": solution("exercise1")}
+    folder = student_folder(tmp_path / "mine", swapped)
+    said = (
+        "Note: exercise1.py holds the functions of exercise2.py and exercise2.py those of "
+        "exercise1.py: the two files look swapped, and the grader reads each exercise from the "
+        "file of its name; rename exercise1.py to exercise2.py and exercise2.py to exercise1.py"
+    )
+    done = CliRunner().invoke(main, ["check", str(folder)])
+    assert done.exit_code == 0, done.output
+    assert said in done.output, done.output
+    assert said in bundle_check(bundle_dir, folder)
+
+
+def test_the_bundle_s_own_files_are_not_listed_as_what_its_folder_held(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """check.py run in the bundle's own folder, exercise1.py saved as mine1.py: the row said the
+    folder held README.md, backprop_ninja.ipynb, census_names.txt, check.py, ... and 20 more,
+    twenty-odd of them the bundle's own (its package's modules); it now names the student's."""
+    folder = tmp_path / "backprop-ninja"
+    shutil.copytree(bundle_dir, folder)
+    (folder / "exercise1.py").rename(folder / "mine1.py")
+    done = subprocess.run(
+        [sys.executable, "check.py"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr
+    held = "the upload held backprop_ninja.ipynb, exercise2.py, exercise3.py, mine1.py)"
+    assert f"mine1.py may be it: the grader reads only exercise1.py, so rename it ({held}" in (
+        done.stdout
+    ), done.stdout
+    for own in ("README.md", "check.py", "train.py", "census_names.txt", "_ninja_check/"):
+        assert own not in done.stdout, own
+
+
 def test_the_bundle_check_takes_a_browser_renamed_file_as_the_grader_does(
     bundle_dir: Path, public_grader, tmp_path: Path
 ) -> None:
@@ -2041,6 +2103,80 @@ def test_the_bundle_check_of_its_folder_says_why_the_grader_skips_its_notebook(
     done = CliRunner().invoke(main, ["check", str(folder)])
     said = next(line for line in done.output.splitlines() if "5000 digits long" in line)
     assert said.startswith("Note: backprop_ninja.ipynb holds a number 5000 digits long"), said
+    checked = bundle_check(bundle_dir, folder)
+    assert said in checked.splitlines(), checked
+    assert "0 of 36 items pass" in checked
+
+
+def test_both_checks_name_a_notebook_encrypted_in_its_zip(bundle_dir: Path, tmp_path: Path):
+    """A zip of the exercise files and a notebook made with a password: the grader names the
+    notebook it cannot read; check.py skipped it without a word."""
+    from click.testing import CliRunner
+    from test_submissions import encrypted
+
+    from grader.cli import main
+
+    files = {f"{f}.py": solution(f) for f in FILES}
+    files["hw.ipynb"] = json.dumps({"cells": [], "metadata": {}, "nbformat": 4})
+    upload = tmp_path / "hw.zip"
+    upload.write_bytes(encrypted(files, which=len(FILES)))
+    said = (
+        "Note: hw.ipynb could not be read: hw.ipynb is encrypted (its zip was made with a "
+        "password), so it could not be read: upload a zip made without a password"
+    )
+    done = CliRunner().invoke(main, ["check", str(upload)])
+    assert said in done.output.splitlines(), done.output
+    assert said in bundle_check(bundle_dir, upload).splitlines()
+
+
+def test_both_checks_say_why_a_notebook_without_its_version_reads_as_no_code(
+    bundle_dir: Path, tmp_path: Path
+):
+    """A version-4 notebook that lost its `nbformat` key (a script wrote it) is read as version
+    1, whose code cells keep their code under `code`: its cells read as empty, 0 of 36 in the
+    grader and the check, neither saying why."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    cells = [
+        {"cell_type": "code", "metadata": {}, "source": solution(f), "outputs": []} for f in FILES
+    ]
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "hw.ipynb").write_text(json.dumps({"cells": cells, "metadata": {}}))
+    said = (
+        "Note: hw.ipynb has no `nbformat` version, so it is read as version 1, whose cells keep "
+        "their code under `code`; cells 1, 2 and 3 keep theirs under `source`, as version 4's "
+        "do, so no code of it is read: open it in Jupyter or Colab, save it (nbformat 4), and "
+        "submit it again"
+    )
+    done = CliRunner().invoke(main, ["check", str(folder)])
+    assert said in done.output.splitlines(), done.output
+    assert said in bundle_check(bundle_dir, folder).splitlines()
+
+
+def test_the_bundle_check_refuses_a_notebook_of_too_many_parts_in_the_graders_words(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """The bundle's folder, its notebook solved but its metadata holding 100,001 empty objects
+    (a script's doing): the grader refuses it for its JSON parts, in words saying to clear its
+    outputs; check.py parsed it all, found its work, and said the grader grades the notebook."""
+    from click.testing import CliRunner
+    from notebooks import filled_assignment_notebook
+
+    from grader.cli import main
+    from grader.notebook_json import MAX_JSON_CONTAINERS
+
+    folder = bundle_copy(bundle_dir, tmp_path / "mine")
+    solved = filled_assignment_notebook({f: solution(f) for f in FILES}, "jupyter")
+    many = b"[" + b",".join([b"{}"] * MAX_JSON_CONTAINERS) + b"]"
+    (folder / "backprop_ninja.ipynb").write_bytes(
+        solved.replace(b'"metadata": {', b'"metadata": {"n": ' + many + b", ", 1)
+    )
+    done = CliRunner().invoke(main, ["check", str(folder)])
+    said = next(line for line in done.output.splitlines() if "too many parts" in line)
+    assert said.startswith("Note: backprop_ninja.ipynb has too many parts to be read"), said
     checked = bundle_check(bundle_dir, folder)
     assert said in checked.splitlines(), checked
     assert "0 of 36 items pass" in checked

@@ -23,6 +23,7 @@ from grader.student_text import (
     render,
     scanned_out,
     summary_line,
+    swapped_files,
     undecodable,
 )
 
@@ -450,3 +451,41 @@ def test_a_function_missing_from_a_notebook_says_a_deleted_cell_still_ran():
     )
     typo = missing_function("dbnmeani", "exercise1", {"d_bnmeani"}, frozenset(), where)
     assert "deleted" not in typo and "did you mean `dbnmeani`" in typo, typo
+
+
+# Exercise 1 asks for these (among others), exercise 2 for two of the same names, exercise 3 for
+# `backward`: the names overlap, as the lecture's do.
+_ASKED = {
+    "ex1": frozenset({"dlogprobs", "dprobs", "dlogits", "dhprebn"}),
+    "ex2": frozenset({"dlogits", "dhprebn"}),
+    "ex3": frozenset({"backward"}),
+}
+_EX1 = "def dlogprobs(): ...\ndef dprobs(): ...\ndef dlogits(): ...\ndef dhprebn(): ...\n"
+_EX2 = "def dlogits(): ...\ndef dhprebn(): ...\n"
+
+
+@pytest.mark.parametrize(
+    "sources, swapped",
+    [
+        ({"ex1": _EX2, "ex2": _EX1, "ex3": "def backward(): ...\n"}, ("ex1", "ex2")),
+        ({"ex1": _EX1, "ex2": "def backward(): ...\n", "ex3": _EX2}, ("ex2", "ex3")),
+        ({"ex1": _EX1, "ex2": _EX1, "ex3": "def backward(): ...\n"}, None),  # a copy of its work
+        ({"ex1": "", "ex2": _EX1, "ex3": "def backward(): ...\n"}, None),  # nothing in ex1
+        ({"ex1": _EX1 + _EX2, "ex2": _EX1}, None),  # every function in both
+        ({"ex1": _EX2, "ex2": "def (:\n" + _EX1}, None),  # ex2 does not parse: its message says
+        ({"ex1": _EX2, "ex2": None}, None),  # ex2 not uploaded
+    ],
+)
+def test_exercise_files_saved_under_each_other_s_names_are_said_swapped(sources, swapped):
+    """Exercise 1's functions saved as ex2.py and exercise 2's as ex1.py drew only "no
+    function" rows; a note now names the swap and the fix, and only a swap draws it."""
+    notes = swapped_files(sources, _ASKED)
+    if swapped is None:
+        assert notes == []
+        return
+    a, b = swapped
+    assert notes == [
+        f"{a}.py holds the functions of {b}.py and {b}.py those of {a}.py: the two files look "
+        f"swapped, and the grader reads each exercise from the file of its name; rename {a}.py "
+        f"to {b}.py and {b}.py to {a}.py"
+    ]

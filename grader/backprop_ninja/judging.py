@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import re
 from collections.abc import Callable, Sequence
 
 import torch
@@ -287,6 +288,7 @@ def parameter_gradients(
                 keyed = isinstance(outcome.value, dict)
                 result.hint = _in_place_of(grad, one.value, case, keyed, misplaced)
                 result.hint = result.hint or _an_update(grad, one.value, case)
+                result.hint = result.hint or _noise_of_others(grad, result, results, case)
             per_grad[grad].append(result)
     return [make_item(f"exercise3.{g}", results, LECTURE_SIZES) for g, results in per_grad.items()]
 
@@ -349,6 +351,38 @@ def _an_update(grad: str, value: object, case: Case) -> str:
     return (
         f"this is {param} after an update ({param} - {lr:.3g} * {grad}), not {grad}: return "
         "the gradient itself; the training loop applies the update"
+    )
+
+
+# Of a true zero's scale, the most an answer may hold to be read as rounding noise: the lecture's
+# db1 computed from gradients off by a factor n holds ~2e-5 of it, a value computed another way
+# than zero (a missing term) far more.
+NOISE = 1e-3
+_FACTOR = re.compile(r"^off by a factor ([^:]+):")
+
+
+def _noise_of_others(grad: str, result: CaseResult, results: dict, case: Case) -> str:
+    """The hint for a gradient whose truth is zero (db1: BatchNorm's mean subtracts b1 out)
+    that fails by rounding noise alone, beside other gradients of the same `backward` that are
+    wrong: noise grows with the gradients it is computed from, and the row said only "values
+    differ ... 2.1e-05 of the gradient's scale (allowed: 2e-05 of it)", of a value that is zero
+    to five places. Said only where the others' rows name a mistake to fix."""
+    truth = case.compact_grads[grad]
+    floor = case.scale_floor(grad, case.compact_grads)
+    zero = truth.numel() == 0 or float(truth.abs().max()) <= NOISE * floor
+    others = [g for g, r in results.items() if g != grad and not r.passed]
+    if not zero or not others or result.max_rel_err is None or result.max_rel_err > NOISE:
+        return ""
+    factors = {m.group(1) if (m := _FACTOR.match(results[g].hint or "")) else "" for g in others}
+    (factor,) = factors if len(factors) == 1 else ("",)
+    grown = (
+        f"{', '.join(others)} are off by a factor {factor}, and so is its noise"
+        if factor
+        else f"{', '.join(others)} are wrong, and its noise grows with them"
+    )
+    return (
+        f"{grad}'s true value is zero, so yours is rounding noise, here over the tolerance: "
+        f"{grown}: fix them first"
     )
 
 

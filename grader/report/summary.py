@@ -24,7 +24,7 @@ from urllib.parse import quote
 from .. import jsontext
 from ..choosing import MISSING_BESIDE, NOTHING_FOUND, UPLOAD_HELD
 from ..scoring import totals_by_exercise
-from ..student_text import lines_of
+from ..student_text import SWAPPED, lines_of
 from ..valid_text import (
     no_controls,
 )
@@ -290,7 +290,9 @@ def attention(r: dict) -> list[str]:
             continue  # its file's state above says why already (a binary file): once is enough
         why.append(f"{ex}.py could not be used, every item errored ({gist(message)[:120]})")
     lacking = nothing_found(items, files)
-    why += [f"{ex}.py {what} ({reason[:160]})" for ex, (what, reason) in lacking.items()]
+    why += _with_swaps(
+        [f"{ex}.py {what} ({reason[:160]})" for ex, (what, reason) in lacking.items()], r
+    )
     failure = first_grader_error(items)
     if failure:
         # "regrade" alone sent a TA to grade again a class whose suites could not be imported:
@@ -298,6 +300,23 @@ def attention(r: dict) -> list[str]:
         why.append(f"the grader failed on some items ({failure}): fix or report it, then regrade")
     why += who_doubts(r)
     return why + review_reasons(r)  # timeouts and review flags, as the report's box says them
+
+
+def _with_swaps(lines: list[str], r: dict) -> list[str]:
+    """The lines on files lacking their functions, each naming the swap of exercise files that
+    explains it where the student's note says so (student_text.swapped_files): the TA read
+    "holds none of its functions" and had to open both files to see they were exchanged. A
+    swap no such line names gets a line of its own."""
+    notes = [n for n in (r.get("student") or {}).get("notes") or [] if isinstance(n, str)]
+    out = list(lines)
+    for note in (n for n in notes if SWAPPED in n):
+        pair = note.split(":", 1)[0]  # "a.py holds the functions of b.py and b.py those of a.py"
+        said = [i for i, line in enumerate(out) if line.split(" ", 1)[0] in pair.split()]
+        for i in said:
+            out[i] += f"; {SWAPPED} ({pair})"
+        if not said:
+            out.append(f"{pair}: {SWAPPED}")
+    return out
 
 
 def _to_the_ta(state: str) -> str:
