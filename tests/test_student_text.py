@@ -489,3 +489,21 @@ def test_exercise_files_saved_under_each_other_s_names_are_said_swapped(sources,
         f"swapped, and the grader reads each exercise from the file of its name; rename {a}.py "
         f"to {b}.py and {b}.py to {a}.py"
     ]
+
+
+def test_files_that_define_only_their_own_exercise_s_names_are_not_parsed_again(monkeypatch):
+    """Every grading asks whether files look swapped; parsing the solutions again took ~0.9 ms
+    of it. A swap needs a file to define a name only the other's exercise asks for, which a
+    search tells: files that do not are never parsed."""
+    import grader.student_text as student_text
+
+    def no_parse(source: str) -> set[str]:
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(student_text, "defined_names", no_parse)
+    sources = {
+        "ex1": _EX1 + "# backward is exercise 3's\n",
+        "ex2": _EX2,
+        "ex3": "def backward(): ...",
+    }
+    assert swapped_files(sources, _ASKED) == []
