@@ -394,8 +394,13 @@ MAX_CELL_ID = 64
 
 def _cell_id(cell: dict) -> str:
     """The cell's id as result.json records it, at most MAX_CELL_ID characters: a 40 MB id (a
-    notebook's bytes are bounded at 64 MiB, not its fields) made a 40 MB result.json."""
+    notebook's bytes are bounded at 64 MiB, not its fields) made a 40 MB result.json. Colab
+    saves nbformat 4.0, which has no cell ids, and keeps its own in the cell's metadata: every
+    Colab notebook's cells were recorded without one."""
     value = cell.get("id")
+    meta = cell.get("metadata")
+    if not isinstance(value, str) and isinstance(meta, dict):
+        value = meta.get("id")
     return value[:MAX_CELL_ID] if isinstance(value, str) else ""
 
 

@@ -906,6 +906,21 @@ def test_a_cell_id_is_recorded_at_most_as_long_as_nbformat_allows():
     assert [c.id for c in r.cells] == ["x" * notebook.MAX_CELL_ID, "", ""]
 
 
+def test_a_colab_cell_s_id_is_read_from_its_metadata():
+    """Colab saves nbformat 4.0, without cell ids, and keeps its own under each cell's metadata;
+    an id of nbformat's own comes first."""
+    cells = [markdown("## Exercise 2"), code(ONE), code(TWO)]
+    nb = json.loads(save(cells))
+    for cell in nb["cells"]:
+        cell.pop("id", None)
+    nb["nbformat_minor"] = 0
+    nb["cells"][1]["metadata"] = {"id": "2Kx8pQ1vZt9L"}
+    nb["cells"][2]["metadata"] = {"id": "colab-own"}
+    nb["cells"][2]["id"] = "nbformat-own"
+    r = read(json.dumps(nb).encode())
+    assert [c.id for c in r.cells] == ["2Kx8pQ1vZt9L", "nbformat-own"]
+
+
 def test_a_constant_set_in_two_cells_run_bottom_then_top_is_named_in_a_note():
     """`eps = 1e-5` above and `eps = 1e-3` below, run bottom first: the kernel (and the check
     cells) had 1e-5 and passed `dbnvar`, the grader takes the lower cell's 1e-3 and failed it,
