@@ -1149,6 +1149,47 @@ def test_bubblewrap_covers_the_base_python_s_unused_packages(monkeypatch) -> Non
         zygote.close()
 
 
+def test_other_environments_under_a_bound_python_are_covered(tmp_path, monkeypatch) -> None:
+    """conda's base environment holds every other environment in its envs/ folder, and so does a
+    pyenv Python with pyenv-virtualenv's: where the grading Python is such a folder (conda's
+    base) or was made from one (a pyenv-virtualenv environment, whose base Python is bound),
+    every sibling environment was bound and readable with it, Landlock in force. A TA's stale
+    copy of the grader installed in one (`pip install .` in last term's environment) handed its
+    hidden.py, the hidden cases' secret seeds, to student code, in its own report, not as root
+    with bubblewrap (red team, thirty-fifth session). Each environment there that this Python
+    does not import from is covered, as the base Python's own packages are."""
+    prefix = tmp_path / "miniconda3"  # stands in for a bound Python prefix
+    stale = prefix / "envs" / "last-term" / "lib" / "python3.11" / "site-packages" / "grader"
+    stale.mkdir(parents=True)
+    (stale / "hidden.py").write_text("SEED = 'a secret of the grader'\n")
+    (prefix / "bin").mkdir()
+    for folder in [tmp_path, *stale.relative_to(tmp_path).parents, stale]:
+        (tmp_path / folder).chmod(0o755)
+    real = isolation._python_prefixes
+    monkeypatch.setattr(isolation, "_python_prefixes", lambda: [*real(), str(prefix)])
+    iso = isolation.detect(allow_bubblewrap=True)
+    if not iso.bubblewrap:
+        pytest.skip("bubblewrap is not usable here: the prefix would not be bound as Python is")
+    zygote = Zygote(FAST, iso)
+    try:
+        process = zygote.spawn()
+        source = textwrap.dedent(
+            f"""
+            import torch
+
+            def peek():
+                return torch.tensor(len(open({str(stale / "hidden.py")!r}).read()))
+            """
+        )
+        assert process.load("probe", source).ok
+        reply = process.call("probe", "peek", {}, [])
+        assert not reply.ok and "No such" in reply.message, reply.message
+        process.close()
+    finally:
+        zygote.close()
+    assert prefix / "envs" / "last-term" in isolation.unused_site_packages()
+
+
 def test_a_package_folder_is_opened_up_entry_by_entry(tmp_path) -> None:
     """Student processes may read only the packages the zygote imported (zygote._imported),
     which needs each entry of a package folder as a path of its own, whatever it holds."""
