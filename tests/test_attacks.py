@@ -1157,19 +1157,31 @@ def test_other_environments_under_a_bound_python_are_covered(tmp_path, monkeypat
     copy of the grader installed in one (`pip install .` in last term's environment) handed its
     hidden.py, the hidden cases' secret seeds, to student code, in its own report, not as root
     with bubblewrap (red team, thirty-fifth session). Each environment there that this Python
-    does not import from is covered, as the base Python's own packages are."""
+    does not import from is covered, as the base Python's own packages are; so is conda's cache
+    of unpacked packages (pkgs/), which holds a second torch's backward formulas."""
     prefix = tmp_path / "miniconda3"  # stands in for a bound Python prefix
     stale = prefix / "envs" / "last-term" / "lib" / "python3.11" / "site-packages" / "grader"
     stale.mkdir(parents=True)
     (stale / "hidden.py").write_text("SEED = 'a secret of the grader'\n")
+    # conda's cache of every package it unpacked: a second torch, its backward formulas in it
+    cached = prefix / "pkgs" / "pytorch-2.5.1" / "lib" / "python3.11" / "site-packages" / "torch"
+    (cached / "_decomp").mkdir(parents=True)
+    (cached / "_decomp" / "decompositions.py").write_text("def tanh_backward(): ...\n")
     (prefix / "bin").mkdir()
-    for folder in [tmp_path, *stale.relative_to(tmp_path).parents, stale]:
+    for folder in [
+        *stale.relative_to(tmp_path).parents,
+        stale,
+        *cached.relative_to(tmp_path).parents,
+    ]:
         (tmp_path / folder).chmod(0o755)
+    for folder in (cached, cached / "_decomp"):
+        folder.chmod(0o755)
     real = isolation._python_prefixes
     monkeypatch.setattr(isolation, "_python_prefixes", lambda: [*real(), str(prefix)])
     iso = isolation.detect(allow_bubblewrap=True)
     if not iso.bubblewrap:
         pytest.skip("bubblewrap is not usable here: the prefix would not be bound as Python is")
+    paths = [str(stale / "hidden.py"), str(cached / "_decomp" / "decompositions.py")]
     zygote = Zygote(FAST, iso)
     try:
         process = zygote.spawn()
@@ -1177,17 +1189,21 @@ def test_other_environments_under_a_bound_python_are_covered(tmp_path, monkeypat
             f"""
             import torch
 
-            def peek():
-                return torch.tensor(len(open({str(stale / "hidden.py")!r}).read()))
+            PATHS = {paths!r}
+
+            def peek(which):
+                return torch.tensor(len(open(PATHS[which]).read()))
             """
         )
         assert process.load("probe", source).ok
-        reply = process.call("probe", "peek", {}, [])
-        assert not reply.ok and "No such" in reply.message, reply.message
+        for which in range(len(paths)):
+            reply = process.call("probe", "peek", {"which": which}, [])
+            assert not reply.ok and "No such" in reply.message, reply.message
         process.close()
     finally:
         zygote.close()
-    assert prefix / "envs" / "last-term" in isolation.unused_site_packages()
+    unused = isolation.unused_site_packages()
+    assert prefix / "envs" / "last-term" in unused and prefix / "pkgs" in unused
 
 
 def test_a_package_folder_is_opened_up_entry_by_entry(tmp_path) -> None:

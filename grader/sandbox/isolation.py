@@ -582,8 +582,10 @@ def unused_site_packages() -> list[Path]:
     So too every other environment under a bound Python (`envs/*`: conda's base holds every
     environment there, and a pyenv Python every pyenv-virtualenv one made from it), whole: a
     TA's stale copy of the grader in last term's environment was readable with the Python
-    that holds it. bubblewrap covers them (a tmpfs costs nothing); without it Landlock leaves
-    them out, at the price of allowing the folders around them entry by entry (zygote_config)."""
+    that holds it; and conda's cache of the packages it unpacked (`pkgs`: a second torch, its
+    backward formulas in it). bubblewrap covers them (a tmpfs costs nothing); without it
+    Landlock leaves them out, at the price of allowing the folders around them entry by entry
+    (zygote_config)."""
     used = [_resolved(p) for p in sys.path if p and os.path.isdir(p)]
     candidates = []
     if os.path.realpath(sys.prefix) != os.path.realpath(sys.base_prefix):
@@ -592,6 +594,7 @@ def unused_site_packages() -> list[Path]:
         candidates += sorted(glob.glob(f"{lib}/python3*/*-packages"))
     for prefix in _python_prefixes():
         candidates += sorted(glob.glob(f"{glob.escape(prefix)}/envs/*"))
+        candidates += glob.glob(f"{glob.escape(prefix)}/pkgs")  # conda's unpacked packages
     used += [_resolved(p) for p in _python_prefixes()]  # never the environment in use
     folders = []
     for d in candidates:
