@@ -1149,6 +1149,63 @@ def test_bubblewrap_covers_the_base_python_s_unused_packages(monkeypatch) -> Non
         zygote.close()
 
 
+def test_other_environments_under_a_bound_python_are_covered(tmp_path, monkeypatch) -> None:
+    """conda's base environment holds every other environment in its envs/ folder, and so does a
+    pyenv Python with pyenv-virtualenv's: where the grading Python is such a folder (conda's
+    base) or was made from one (a pyenv-virtualenv environment, whose base Python is bound),
+    every sibling environment was bound and readable with it, Landlock in force. A TA's stale
+    copy of the grader installed in one (`pip install .` in last term's environment) handed its
+    hidden.py, the hidden cases' secret seeds, to student code, in its own report, not as root
+    with bubblewrap (red team, thirty-fifth session). Each environment there that this Python
+    does not import from is covered, as the base Python's own packages are; so is conda's cache
+    of unpacked packages (pkgs/), which holds a second torch's backward formulas."""
+    prefix = tmp_path / "miniconda3"  # stands in for a bound Python prefix
+    stale = prefix / "envs" / "last-term" / "lib" / "python3.11" / "site-packages" / "grader"
+    stale.mkdir(parents=True)
+    (stale / "hidden.py").write_text("SEED = 'a secret of the grader'\n")
+    # conda's cache of every package it unpacked: a second torch, its backward formulas in it
+    cached = prefix / "pkgs" / "pytorch-2.5.1" / "lib" / "python3.11" / "site-packages" / "torch"
+    (cached / "_decomp").mkdir(parents=True)
+    (cached / "_decomp" / "decompositions.py").write_text("def tanh_backward(): ...\n")
+    (prefix / "bin").mkdir()
+    for folder in [
+        *stale.relative_to(tmp_path).parents,
+        stale,
+        *cached.relative_to(tmp_path).parents,
+    ]:
+        (tmp_path / folder).chmod(0o755)
+    for folder in (cached, cached / "_decomp"):
+        folder.chmod(0o755)
+    real = isolation._python_prefixes
+    monkeypatch.setattr(isolation, "_python_prefixes", lambda: [*real(), str(prefix)])
+    iso = isolation.detect(allow_bubblewrap=True)
+    if not iso.bubblewrap:
+        pytest.skip("bubblewrap is not usable here: the prefix would not be bound as Python is")
+    paths = [str(stale / "hidden.py"), str(cached / "_decomp" / "decompositions.py")]
+    zygote = Zygote(FAST, iso)
+    try:
+        process = zygote.spawn()
+        source = textwrap.dedent(
+            f"""
+            import torch
+
+            PATHS = {paths!r}
+
+            def peek(which):
+                return torch.tensor(len(open(PATHS[which]).read()))
+            """
+        )
+        assert process.load("probe", source).ok
+        for which in range(len(paths)):
+            reply = process.call("probe", "peek", {"which": which}, [])
+            assert not reply.ok and "No such" in reply.message, reply.message
+        process.close()
+    finally:
+        zygote.close()
+    unused = isolation.unused_site_packages()
+    assert prefix / "envs" / "last-term" in unused and prefix / "pkgs" in unused
+
+
 def test_a_package_folder_is_opened_up_entry_by_entry(tmp_path) -> None:
     """Student processes may read only the packages the zygote imported (zygote._imported),
     which needs each entry of a package folder as a path of its own, whatever it holds."""
@@ -3121,3 +3178,94 @@ def test_seccomp_alone_denies_calls_that_need_a_privilege_or_move_anothers_pages
         assert after == "EPERM", (name, before, after)
         # As root, nothing but the filter says EPERM (not root, fspick's own check does too).
         assert before != "EPERM" or os.getuid() != 0, (name, before)
+
+
+# Two processes of one uid, each under the filter and each holding one connected Unix socket (as
+# a student process holds the grader's). The sender puts `held` descriptors in flight on its
+# socket (SCM_RIGHTS, never read by the other end, as the grader does not read a process's
+# socket between calls); the reader counts how many it may put in flight before the kernel
+# says ETOOMANYREFS. Prints "sender R" and "reader R": R a count, or the errno's name.
+_IN_FLIGHT = """
+import array, errno, os, resource, socket, sys
+sys.path.insert(0, {inside!r})
+import confine
+if os.getuid() == 0:  # root may put any number in flight: be one uid, as a TA's grading is
+    os.setgroups([]); os.setresgid({uid}, {uid}, {uid}); os.setresuid({uid}, {uid}, {uid})
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))  # a student process's limit
+held = {held}
+
+def send_fds(sock, n):
+    rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [0] * n))]
+    sock.sendmsg([b"x"], rights)
+
+def put_in_flight(sock, count):
+    sent = 0
+    try:
+        while sent < count:
+            send_fds(sock, min(200, count - sent))
+            sent += min(200, count - sent)
+    except OSError as e:
+        return errno.errorcode[e.errno]
+    return sent
+
+def room(sock):
+    sent = 0
+    while sent < 1000:
+        try:
+            send_fds(sock, 1)
+        except OSError as e:
+            return sent if e.errno == errno.ETOOMANYREFS else errno.errorcode[e.errno]
+        sent += 1
+    return sent
+
+mine, grader_end = socket.socketpair()
+theirs, their_grader_end = socket.socketpair()
+ready_r, ready_w = os.pipe()
+done_r, done_w = os.pipe()
+child = os.fork()
+if child == 0:
+    if {filtered}:
+        confine.seccomp(os.getpid())
+    print("sender", put_in_flight(theirs, held), flush=True)
+    os.write(ready_w, b"1")
+    os.read(done_r, 1)  # hold them until the reader has counted
+    os._exit(0)
+if {filtered}:
+    confine.seccomp(os.getpid())
+os.read(ready_r, 1)
+print("reader", room(mine), flush=True)
+os.write(done_w, b"1")
+os.waitpid(child, 0)
+"""
+
+
+def _in_flight(held: int, filtered: bool) -> dict[str, str]:
+    """What `_IN_FLIGHT`'s two processes print, the sender holding `held` descriptors."""
+    program = _IN_FLIGHT.format(
+        inside=str(isolation.INSIDE), uid=confine.UID_BASE + 12346, held=held, filtered=filtered
+    )
+    run = subprocess.run(
+        [sys.executable, "-I", "-c", program], capture_output=True, text=True, timeout=60, cwd="/"
+    )
+    assert run.returncode == 0, run.stderr
+    return dict(line.split(" ", 1) for line in run.stdout.split("\n") if line)
+
+
+@pytest.mark.skipif(not confine.seccomp_supported(), reason="no seccomp filter for this machine")
+def test_no_count_of_descriptors_in_flight_carries_a_value_between_processes() -> None:
+    """The kernel counts the descriptors a user has in flight in Unix sockets' messages
+    (SCM_RIGHTS, sent and not yet received) and refuses more (ETOOMANYREFS) past the sender's
+    limit on open files: one count per uid, in no namespace. Not as root, every student process
+    is the grader's user, and each holds a connected Unix socket, the grader's, which the grader
+    does not read between calls: exercise 1's process put a chosen number of descriptors in
+    flight there (from a timer's signal handler, after its answer) and exercise 2's read it back
+    exactly, as how many it could send before the refusal (65 less the number held, 0 to 64,
+    rewritten at will), with bubblewrap and every other layer in force, native code (the audit
+    hook out of the way, "Known limits"; the hook allows sendmsg without an address), and two
+    students graded at once share the count too (red team, thirty-fifth session). Seccomp
+    denies sendmsg and sendmmsg: a student process sends its answers with send (sendto) and
+    passes no descriptor. As root the two processes here are one student uid, as a TA's are."""
+    control = [_in_flight(held, filtered=False) for held in (5, 40)]
+    assert [c["sender"] for c in control] == ["5", "40"]
+    assert int(control[0]["reader"]) - int(control[1]["reader"]) == 35  # the count came through
+    assert _in_flight(40, filtered=True) == {"sender": "EPERM", "reader": "EPERM"}

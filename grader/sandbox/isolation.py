@@ -579,14 +579,23 @@ def unused_site_packages() -> list[Path]:
     uses, and the system Pythons' (Debian's /usr/lib/python3/dist-packages) under the system
     folders every student process reads. They hold whatever was ever installed there: a stale
     copy of the grader with its hidden cases, a second torch with its own backward formulas.
-    bubblewrap covers them (a tmpfs costs nothing); without it Landlock leaves them out, at
-    the price of allowing the folders around them entry by entry (zygote_config)."""
+    So too every other environment under a bound Python (`envs/*`: conda's base holds every
+    environment there, and a pyenv Python every pyenv-virtualenv one made from it), whole: a
+    TA's stale copy of the grader in last term's environment was readable with the Python
+    that holds it; and conda's cache of the packages it unpacked (`pkgs`: a second torch, its
+    backward formulas in it). bubblewrap covers them (a tmpfs costs nothing); without it
+    Landlock leaves them out, at the price of allowing the folders around them entry by entry
+    (zygote_config)."""
     used = [_resolved(p) for p in sys.path if p and os.path.isdir(p)]
     candidates = []
     if os.path.realpath(sys.prefix) != os.path.realpath(sys.base_prefix):
         candidates += site.getsitepackages([sys.base_prefix])
     for lib in ("/usr/lib", "/usr/local/lib", "/usr/lib64", "/usr/local/lib64"):
         candidates += sorted(glob.glob(f"{lib}/python3*/*-packages"))
+    for prefix in _python_prefixes():
+        candidates += sorted(glob.glob(f"{glob.escape(prefix)}/envs/*"))
+        candidates += glob.glob(f"{glob.escape(prefix)}/pkgs")  # conda's unpacked packages
+    used += [_resolved(p) for p in _python_prefixes()]  # never the environment in use
     folders = []
     for d in candidates:
         folder = _resolved(d)

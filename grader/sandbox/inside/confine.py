@@ -396,6 +396,13 @@ def _raise(what: str) -> None:
 # call writes back every dirty page of the machine (or of a file system), the grader's results
 # included, and holds the caller where no signal reaches it until the disk is done: a call's
 # deadline then kills nothing for as long as the machine's writeback takes.
+# And sendmsg and sendmmsg, the only calls that pass descriptors (SCM_RIGHTS): the kernel counts
+# those a user has in flight (sent, not yet received) in one number per uid, in no namespace,
+# and refuses more past the sender's limit on open files; not as root every student process is
+# the grader's user, and with native code exercise 1's process held a chosen count in flight on
+# the grader's socket (which the grader does not read between calls) and exercise 2's read it
+# back exactly, as how many it could send before the refusal (red team, thirty-fifth session).
+# A student process sends its answers with send (sendto) and passes no descriptor.
 _DENIED = {
     "x86_64": """
         socket=41 ptrace=101 process_vm_readv=310 process_vm_writev=311 pidfd_open=434
@@ -422,7 +429,7 @@ _DENIED = {
         fanotify_init=300 fanotify_mark=301 syslog=103 process_madvise=440
         io_setup=206 io_destroy=207 io_getevents=208 io_submit=209 io_cancel=210
         io_pgetevents=333 sysinfo=99 pipe=22 pipe2=293 memfd_secret=447
-        statmount=457 listmount=458 sync=162 syncfs=306""",
+        statmount=457 listmount=458 sync=162 syncfs=306 sendmsg=46 sendmmsg=307""",
     "aarch64": """
         socket=198 ptrace=117 process_vm_readv=270 process_vm_writev=271 pidfd_open=434
         pidfd_getfd=438 pidfd_send_signal=424 io_uring_setup=425 io_uring_enter=426
@@ -445,7 +452,7 @@ _DENIED = {
         fanotify_mark=263 syslog=116 process_madvise=440
         io_setup=0 io_destroy=1 io_submit=2 io_cancel=3 io_getevents=4 io_pgetevents=292
         sysinfo=179 pipe2=59 memfd_secret=447 statmount=457 listmount=458 sync=81
-        syncfs=267""",
+        syncfs=267 sendmsg=211 sendmmsg=269""",
 }
 _SELF_ONLY = {
     "x86_64": "tkill=200 tgkill=234 rt_sigqueueinfo=129 rt_tgsigqueueinfo=297",
@@ -675,8 +682,8 @@ def seccomp(pid: int, ready: Filter | None = None) -> str:
     if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
         _raise("seccomp")
     return (
-        f"{ready.denied} system calls denied; file locks, shared futexes and signal owners "
-        "denied; no file, "
+        f"{ready.denied} system calls denied; file locks, shared futexes, signal owners and "
+        "descriptors passed to another process denied; no file, "
         "folder, node or link created, and none removed, renamed, opened for writing or changed "
         "in mode, owner, times or attributes (no ioctl but a descriptor's own); signals only to "
         "itself; scheduling and CPU clocks of itself alone; no memory merged with another's; "
