@@ -3116,6 +3116,25 @@ def test_seccomp_alone_keeps_the_machine_s_memory_counts_out_of_reach() -> None:
     assert _errnos_around_seccomp({"sysinfo": (number, 0)}) == {"sysinfo": ("EPERM", "EFAULT")}
 
 
+def test_seccomp_alone_keeps_the_page_cache_s_residency_out_of_reach() -> None:
+    """mincore and cachestat tell, page by page and without noise, which pages of a file the
+    machine's page cache holds: what one student process read, a later one read back exactly
+    (the page cache's channel, "Known limits", narrowed to timing). Called on no mapping and
+    no descriptor, so that EPERM can only be the filter's (the kernel answers ENOMEM, EBADF)."""
+    numbers = {"x86_64": (27, 451), "aarch64": (232, 451)}.get(platform.machine())
+    if numbers is None or not confine.seccomp_supported():
+        pytest.skip("no seccomp filter for this machine")
+    mincore, cachestat = numbers
+    seen = _errnos_around_seccomp(
+        {"mincore": (mincore, 0, 4096, 0), "cachestat": (cachestat, -1, 0, 0, 0)}
+    )
+    assert {name: after for name, (after, _) in seen.items()} == {
+        "mincore": "EPERM",
+        "cachestat": "EPERM",
+    }
+    assert "EPERM" not in {before for _, before in seen.values()}
+
+
 def test_seccomp_alone_keeps_the_machine_s_writeback_out_of_reach() -> None:
     """sync and syncfs write back every dirty page of the machine (or of a file system) and hold
     their caller where no signal reaches it until the disk is done, so a call's deadline kills

@@ -403,6 +403,10 @@ def _raise(what: str) -> None:
 # the grader's socket (which the grader does not read between calls) and exercise 2's read it
 # back exactly, as how many it could send before the refusal (red team, thirty-fifth session).
 # A student process sends its answers with send (sendto) and passes no descriptor.
+# And mincore and cachestat, which tell whether a file's pages are in the machine's page cache:
+# what one student process read there, a later one reads back ("The page cache" in
+# docs/threat-model.md's known limits); by timing reads it still may, with noise, but these
+# two read it exactly, page by page, and no student process needs them.
 _DENIED = {
     "x86_64": """
         socket=41 ptrace=101 process_vm_readv=310 process_vm_writev=311 pidfd_open=434
@@ -429,7 +433,8 @@ _DENIED = {
         fanotify_init=300 fanotify_mark=301 syslog=103 process_madvise=440
         io_setup=206 io_destroy=207 io_getevents=208 io_submit=209 io_cancel=210
         io_pgetevents=333 sysinfo=99 pipe=22 pipe2=293 memfd_secret=447
-        statmount=457 listmount=458 sync=162 syncfs=306 sendmsg=46 sendmmsg=307""",
+        statmount=457 listmount=458 sync=162 syncfs=306 sendmsg=46 sendmmsg=307
+        mincore=27 cachestat=451""",
     "aarch64": """
         socket=198 ptrace=117 process_vm_readv=270 process_vm_writev=271 pidfd_open=434
         pidfd_getfd=438 pidfd_send_signal=424 io_uring_setup=425 io_uring_enter=426
@@ -452,7 +457,7 @@ _DENIED = {
         fanotify_mark=263 syslog=116 process_madvise=440
         io_setup=0 io_destroy=1 io_submit=2 io_cancel=3 io_getevents=4 io_pgetevents=292
         sysinfo=179 pipe2=59 memfd_secret=447 statmount=457 listmount=458 sync=81
-        syncfs=267 sendmsg=211 sendmmsg=269""",
+        syncfs=267 sendmsg=211 sendmmsg=269 mincore=232 cachestat=451""",
 }
 _SELF_ONLY = {
     "x86_64": "tkill=200 tgkill=234 rt_sigqueueinfo=129 rt_tgsigqueueinfo=297",
@@ -687,8 +692,8 @@ def seccomp(pid: int, ready: Filter | None = None) -> str:
         "folder, node or link created, and none removed, renamed, opened for writing or changed "
         "in mode, owner, times or attributes (no ioctl but a descriptor's own); signals only to "
         "itself; scheduling and CPU clocks of itself alone; no memory merged with another's; "
-        "no count of the machine's memory; no pipe and no mapping of huge pages (the machine's "
-        "count of their inodes)"
+        "no count of the machine's memory nor of the page cache's pages; no pipe and no mapping "
+        "of huge pages (the machine's count of their inodes)"
     )
 
 
