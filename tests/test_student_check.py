@@ -1351,6 +1351,18 @@ def bundle_check(bundle_dir: Path, folder: Path, site: Path | None = None) -> st
     return done.stdout
 
 
+def both_checks_say(bundle_dir: Path, path: Path, said: str) -> None:
+    """`said` is a line of what `grader check` prints of `path` and of what check.py prints."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    done = CliRunner().invoke(main, ["check", str(path)])
+    assert said in done.output.splitlines(), done.output
+    checked = bundle_check(bundle_dir, path)
+    assert said in checked.splitlines(), checked
+
+
 def graded(public_grader, folder: Path) -> dict:
     files = {n: (folder / f"{n}.py").read_bytes() for n in FILES}
     return public_grader.grade(Submission(folder.name, files)).to_json()
@@ -2111,10 +2123,7 @@ def test_the_bundle_check_of_its_folder_says_why_the_grader_skips_its_notebook(
 def test_both_checks_name_a_notebook_encrypted_in_its_zip(bundle_dir: Path, tmp_path: Path):
     """A zip of the exercise files and a notebook made with a password: the grader names the
     notebook it cannot read; check.py skipped it without a word."""
-    from click.testing import CliRunner
     from test_submissions import encrypted
-
-    from grader.cli import main
 
     files = {f"{f}.py": solution(f) for f in FILES}
     files["hw.ipynb"] = json.dumps({"cells": [], "metadata": {}, "nbformat": 4})
@@ -2124,9 +2133,7 @@ def test_both_checks_name_a_notebook_encrypted_in_its_zip(bundle_dir: Path, tmp_
         "Note: hw.ipynb could not be read: hw.ipynb is encrypted (its zip was made with a "
         "password), so it could not be read: upload a zip made without a password"
     )
-    done = CliRunner().invoke(main, ["check", str(upload)])
-    assert said in done.output.splitlines(), done.output
-    assert said in bundle_check(bundle_dir, upload).splitlines()
+    both_checks_say(bundle_dir, upload, said)
 
 
 def test_both_checks_say_why_a_notebook_without_its_version_reads_as_no_code(
@@ -2135,10 +2142,6 @@ def test_both_checks_say_why_a_notebook_without_its_version_reads_as_no_code(
     """A version-4 notebook that lost its `nbformat` key (a script wrote it) is read as version
     1, whose code cells keep their code under `code`: its cells read as empty, 0 of 36 in the
     grader and the check, neither saying why."""
-    from click.testing import CliRunner
-
-    from grader.cli import main
-
     cells = [
         {"cell_type": "code", "metadata": {}, "source": solution(f), "outputs": []} for f in FILES
     ]
@@ -2151,9 +2154,7 @@ def test_both_checks_say_why_a_notebook_without_its_version_reads_as_no_code(
         "do, so no code of it is read: open it in Jupyter or Colab, save it (nbformat 4), and "
         "submit it again"
     )
-    done = CliRunner().invoke(main, ["check", str(folder)])
-    assert said in done.output.splitlines(), done.output
-    assert said in bundle_check(bundle_dir, folder).splitlines()
+    both_checks_say(bundle_dir, folder, said)
 
 
 def test_the_bundle_check_refuses_a_notebook_of_too_many_parts_in_the_graders_words(
