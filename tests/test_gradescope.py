@@ -1008,6 +1008,44 @@ def test_setup_sh_installs_and_self_checks(autograder_zip: Path, tmp_path: Path)
     assert (root / "venv" / "bin" / "python").stat().st_mode & 0o005 == 0o005
 
 
+def test_setup_sh_says_which_install_failed_and_why_it_most_often_does(
+    autograder_zip: Path, tmp_path: Path
+) -> None:
+    """Built without network access, the image's log ended in pip's "No matching distribution
+    found for names>=0.3" and nothing of setup.sh's: an instructor had to know that a missing
+    package there means no network. The failing step is named, with its index and the cause."""
+    root = tmp_path / "autograder"
+    root.mkdir()
+    unpack_like_gradescope(autograder_zip, root)
+    log, fakes = tmp_path / "commands.log", tmp_path / "fakes"
+    fakes.mkdir()
+    for tool in ("apt-get", "useradd", "chown"):
+        (fakes / tool).write_text(RECORDER.format(log=log))
+        (fakes / tool).chmod(0o755)
+    base = fakes / "python3"
+    offline = FAKE_BASE_PYTHON.replace(
+        'echo "pip $*" >> "{log}"; exit 0',
+        'case "$*" in *" torch") echo "ERROR: No matching distribution found for torch"; exit 1;; '
+        "esac; exit 0",
+    )
+    base.write_text(offline.format(log=log, python=sys.executable))
+    base.chmod(0o755)
+    env = {
+        **os.environ,
+        "AUTOGRADER_ROOT": str(root),
+        "GRADER_BASE_PYTHON": str(base),
+        "PATH": f"{fakes}:{os.environ['PATH']}",
+    }
+    setup = subprocess.run(
+        ["bash", str(root / "source" / "setup.sh")], env=env, capture_output=True, text=True
+    )
+    assert setup.returncode != 0
+    said = setup.stdout + setup.stderr
+    assert "setup.sh: installing torch from https://download.pytorch.org/whl/cpu failed" in said
+    assert "network access" in said
+    assert "self-check" not in said
+
+
 def not_yet_visible(out: dict) -> list[str]:
     """Tests a student cannot see before grades are published: while there is one, Gradescope
     does not show the student their total (its documentation says so, points or none)."""
