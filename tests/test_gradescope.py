@@ -1102,6 +1102,25 @@ def test_a_hidden_case_with_other_words_than_the_public_one_gets_its_details() -
     assert not hidden_details_needed([case("", status="passed")], public)
 
 
+def test_an_item_s_visible_verdict_tells_not_how_its_hidden_cases_failed() -> None:
+    """A student whose public cases passed read "Error: 3 of 7 cases pass" when a hidden case
+    raised, "Timed out: ..." when one looped and "Failed: ..." when one was wrong: a word their
+    own code chose from each hidden input, before the hidden cases' details were shown. The
+    visible test gives the public cases' verdict and the hidden count, as docs/gradescope.md
+    promises, whichever way the hidden cases failed."""
+    from grader.gradescope.results import item_output
+
+    def item(hidden_status: str) -> dict:
+        public = [{"status": "passed", "public": True, "message": "", "max_rel_error": 1e-8}] * 2
+        hidden = [{"status": hidden_status, "message": "", "public": False}] * 4
+        hidden += [{"status": "passed", "public": False, "message": ""}]
+        return {"id": "e.f", "status": hidden_status, "cases": public + hidden}
+
+    said = {s: item_output(item(s), "after_published") for s in ("failed", "error", "timeout")}
+    assert said["error"] == said["failed"] == said["timeout"], said
+    assert said["failed"].startswith("Failed: 3 of 7 cases pass")
+
+
 def test_an_item_judged_on_hidden_cases_alone_is_not_told_of_other_sizes() -> None:
     """A training run filed as hidden (it counts only beside hidden cases at its sizes) has no
     public case for its hidden one to differ from: "other sizes and seeds" told of none."""
