@@ -1121,6 +1121,19 @@ def test_an_item_s_visible_verdict_tells_not_how_its_hidden_cases_failed() -> No
     assert said["failed"].startswith("Failed: 3 of 7 cases pass")
 
 
+def test_the_advice_on_hidden_cases_says_other_sizes_and_seeds_once() -> None:
+    """Public cases passed, hidden ones failed: the line read "Hidden cases (other sizes and
+    seeds): 1 of 5 pass. Hidden cases use other sizes and seeds: a hard-coded size ...", the
+    same words twice in one line a student reads to learn what went wrong."""
+    from grader.gradescope.results import hidden_summary
+
+    public = [{"status": "passed", "message": ""}]
+    hidden = [{"status": "failed", "message": "returned (5, 7)"}, {"status": "passed"}]
+    line = hidden_summary(hidden, public, "after_published")
+    assert line.count("other sizes and seeds") == 1, line
+    assert "a hard-coded size" in line.casefold()
+
+
 def test_an_item_judged_on_hidden_cases_alone_is_not_told_of_other_sizes() -> None:
     """A training run filed as hidden (it counts only beside hidden cases at its sizes) has no
     public case for its hidden one to differ from: "other sizes and seeds" told of none."""

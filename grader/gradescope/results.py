@@ -57,9 +57,10 @@ WHEN = {
     "hidden": "to your instructors only",
 }
 
+# Said after "Hidden cases (other sizes and seeds): k of n pass.", whose words it need not repeat.
 HIDDEN_CASES_ADVICE = (
-    "Hidden cases use other sizes and seeds: a hard-coded size, or a formula that only fits the "
-    "public case's shapes, passes the public case alone."
+    "A hard-coded size, or a formula that only fits the public case's shapes, passes the public "
+    "case alone."
 )
 
 
