@@ -1008,6 +1008,44 @@ def test_setup_sh_installs_and_self_checks(autograder_zip: Path, tmp_path: Path)
     assert (root / "venv" / "bin" / "python").stat().st_mode & 0o005 == 0o005
 
 
+def test_setup_sh_says_which_install_failed_and_why_it_most_often_does(
+    autograder_zip: Path, tmp_path: Path
+) -> None:
+    """Built without network access, the image's log ended in pip's "No matching distribution
+    found for names>=0.3" and nothing of setup.sh's: an instructor had to know that a missing
+    package there means no network. The failing step is named, with its index and the cause."""
+    root = tmp_path / "autograder"
+    root.mkdir()
+    unpack_like_gradescope(autograder_zip, root)
+    log, fakes = tmp_path / "commands.log", tmp_path / "fakes"
+    fakes.mkdir()
+    for tool in ("apt-get", "useradd", "chown"):
+        (fakes / tool).write_text(RECORDER.format(log=log))
+        (fakes / tool).chmod(0o755)
+    base = fakes / "python3"
+    offline = FAKE_BASE_PYTHON.replace(
+        'echo "pip $*" >> "{log}"; exit 0',
+        'case "$*" in *" torch") echo "ERROR: No matching distribution found for torch"; exit 1;; '
+        "esac; exit 0",
+    )
+    base.write_text(offline.format(log=log, python=sys.executable))
+    base.chmod(0o755)
+    env = {
+        **os.environ,
+        "AUTOGRADER_ROOT": str(root),
+        "GRADER_BASE_PYTHON": str(base),
+        "PATH": f"{fakes}:{os.environ['PATH']}",
+    }
+    setup = subprocess.run(
+        ["bash", str(root / "source" / "setup.sh")], env=env, capture_output=True, text=True
+    )
+    assert setup.returncode != 0
+    said = setup.stdout + setup.stderr
+    assert "setup.sh: installing torch from https://download.pytorch.org/whl/cpu failed" in said
+    assert "network access" in said
+    assert "self-check" not in said
+
+
 def not_yet_visible(out: dict) -> list[str]:
     """Tests a student cannot see before grades are published: while there is one, Gradescope
     does not show the student their total (its documentation says so, points or none)."""
@@ -1062,6 +1100,38 @@ def test_a_hidden_case_with_other_words_than_the_public_one_gets_its_details() -
     assert hidden_details_needed([case("returned shape (5, 7)", status="failed")], public)
     assert hidden_details_needed([case("an error", status="error")], [case("", status="passed")])
     assert not hidden_details_needed([case("", status="passed")], public)
+
+
+def test_an_item_s_visible_verdict_tells_not_how_its_hidden_cases_failed() -> None:
+    """A student whose public cases passed read "Error: 3 of 7 cases pass" when a hidden case
+    raised, "Timed out: ..." when one looped and "Failed: ..." when one was wrong: a word their
+    own code chose from each hidden input, before the hidden cases' details were shown. The
+    visible test gives the public cases' verdict and the hidden count, as docs/gradescope.md
+    promises, whichever way the hidden cases failed."""
+    from grader.gradescope.results import item_output
+
+    def item(hidden_status: str) -> dict:
+        public = [{"status": "passed", "public": True, "message": "", "max_rel_error": 1e-8}] * 2
+        hidden = [{"status": hidden_status, "message": "", "public": False}] * 4
+        hidden += [{"status": "passed", "public": False, "message": ""}]
+        return {"id": "e.f", "status": hidden_status, "cases": public + hidden}
+
+    said = {s: item_output(item(s), "after_published") for s in ("failed", "error", "timeout")}
+    assert said["error"] == said["failed"] == said["timeout"], said
+    assert said["failed"].startswith("Failed: 3 of 7 cases pass")
+
+
+def test_the_advice_on_hidden_cases_says_other_sizes_and_seeds_once() -> None:
+    """Public cases passed, hidden ones failed: the line read "Hidden cases (other sizes and
+    seeds): 1 of 5 pass. Hidden cases use other sizes and seeds: a hard-coded size ...", the
+    same words twice in one line a student reads to learn what went wrong."""
+    from grader.gradescope.results import hidden_summary
+
+    public = [{"status": "passed", "message": ""}]
+    hidden = [{"status": "failed", "message": "returned (5, 7)"}, {"status": "passed"}]
+    line = hidden_summary(hidden, public, "after_published")
+    assert line.count("other sizes and seeds") == 1, line
+    assert "a hard-coded size" in line.casefold()
 
 
 def test_an_item_judged_on_hidden_cases_alone_is_not_told_of_other_sizes() -> None:

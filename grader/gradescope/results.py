@@ -57,9 +57,10 @@ WHEN = {
     "hidden": "to your instructors only",
 }
 
+# Said after "Hidden cases (other sizes and seeds): k of n pass.", whose words it need not repeat.
 HIDDEN_CASES_ADVICE = (
-    "Hidden cases use other sizes and seeds: a hard-coded size, or a formula that only fits the "
-    "public case's shapes, passes the public case alone."
+    "A hard-coded size, or a formula that only fits the public case's shapes, passes the public "
+    "case alone."
 )
 
 
@@ -193,12 +194,31 @@ def item_output(item: dict, hidden_vis: str) -> str:
         return headed(head, message)
     npass = sum(c.get("status") == "passed" for c in cases)
     split = f" ({len(public)} public, {len(hidden)} hidden)" if hidden else ""
+    head = STATUS_TEXT.get(shown_status(status, public), head)
     lines = [f"{head}: {npass} of {len(cases)} cases pass{split}."]
     for case in public:
         lines += ["", f"Public case ({describe(case)}):", *case_lines(case)]
     if hidden:
         lines += ["", hidden_summary(hidden, public, hidden_vis)]
     return "\n".join(lines)
+
+
+# The verdicts a single case gives: an item's status is one of these when a case, perhaps a
+# hidden one, decided it (any other verdict, such as "forbidden", is shown as it is).
+CASE_VERDICTS = {"failed", "error", "timeout", "not_implemented"}
+
+
+def shown_status(status: str, public: list[dict]) -> str:
+    """The item's verdict as the public cases give it. The item's own status may come from a
+    hidden case, and its word (error, timed out, failed) was one that student code chose from a
+    hidden input, shown before the hidden cases' details are: where no public case gave it, the
+    first failing public case's verdict is shown, or "failed" when every public case passed."""
+    if not public or status not in CASE_VERDICTS:
+        return status
+    failing = [c.get("status", "error") for c in public if c.get("status") != "passed"]
+    if status in failing:
+        return status
+    return failing[0] if failing else "failed"
 
 
 def headed(head: str, message: str) -> str:

@@ -39,11 +39,24 @@ echo "== Python environment in $VENV"
     exit 1
 }
 PIP=("$VENV/bin/python" -m pip install --no-cache-dir --disable-pip-version-check -q)
-"${PIP[@]}" --upgrade pip
+# pip's own last words name a package, not the cause: an image built without network access
+# ended in "No matching distribution found for names>=0.3", three minutes of retries later.
+# Each step says what it was installing, from where, and what to look at.
+installed() {
+    "$@" && return 0
+    echo "setup.sh: installing $STEP from $FROM failed (pip's messages above say why)." \
+        "The image needs network access to $FROM while it is built; a 'Could not find a" \
+        "version' or 'Failed to resolve' there most often means it had none, or that the" \
+        "index has no wheel for this Python ($("$VENV/bin/python" -V 2>&1))."
+    exit 1
+}
+STEP="pip itself" FROM="PyPI" installed "${PIP[@]}" --upgrade pip
 # torch first, from PyTorch's CPU wheel index: the default PyPI wheel bundles CUDA (gigabytes
 # that a CPU-only grader never uses). constraints.txt pins the version.
-"${PIP[@]}" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} -c "$SOURCE/constraints.txt" torch
-"${PIP[@]}" -c "$SOURCE/constraints.txt" -r "$SOURCE/requirements.txt"
+STEP="torch" FROM="${TORCH_INDEX_URL:-PyPI}" installed \
+    "${PIP[@]}" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} -c "$SOURCE/constraints.txt" torch
+STEP="the grader's other dependencies (requirements.txt)" FROM="PyPI" installed \
+    "${PIP[@]}" -c "$SOURCE/constraints.txt" -r "$SOURCE/requirements.txt"
 "$VENV/bin/python" -c 'import torch; print("torch", torch.__version__, "cuda:", torch.version.cuda)'
 
 echo "== permissions"
