@@ -1249,3 +1249,12 @@ def test_a_drifted_run_names_the_call_where_the_error_began(grade, old, new, beg
     message = item(grade(mutated(old, new)), "training")["message"]
     assert "has drifted" in message, message
     assert f"; it began at {began}, whose " in message, message
+
+
+def test_the_student_readme_says_the_check_leaves_the_classic_slips_hints_out():
+    """check.py never ships the known mistakes, so Bessel's n-1 got a hint in the grader's
+    report and none in check.py, while the README said its rows carry the grader's words."""
+    from grader.layer_by_layer.bundle import BUNDLE
+
+    readme = " ".join(BUNDLE.readme.read_text(encoding="utf-8").split())
+    assert "this table gives no hint for a few classic slips" in readme
