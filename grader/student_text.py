@@ -487,6 +487,22 @@ def with_a_word_added(func: str, name: str) -> bool:
     return name.lower() != func.lower() and re.fullmatch(pattern, name.lower()) is not None
 
 
+def _words(name: str) -> set[str]:
+    """A name's words of three letters or more (`tanh_backward`: tanh, backward)."""
+    return {w for w in name.lower().split("_") if len(w) >= 3}
+
+
+def sharing_its_own_word(func: str, defined: set[str], expected: frozenset[str]) -> list[str]:
+    """Names that keep a word only `func` has among the expected names and change the rest
+    (`tanh_grad`, `backward_tanh` or `flatten_backward` for `tanh_backward` and
+    `flatten_consecutive_backward`): the word every expected name has (`backward`) says
+    nothing, the one that names the module says which function was renamed. They were told
+    only "no function", too far from the name for difflib's ratio."""
+    others = set().union(*(_words(e) for e in expected if e != func))
+    own = _words(func) - others
+    return sorted(n for n in set(defined) - set(expected) if _words(n) & own)
+
+
 def missing_function(
     func: str, file: str, defined: set[str], expected: frozenset[str], where: str = ""
 ) -> str:
@@ -498,6 +514,7 @@ def missing_function(
     close = did_you_mean(func, defined, expected)
     if not close:
         added = sorted(n for n in set(defined) - set(expected) if with_a_word_added(func, n))
+        added = added or sharing_its_own_word(func, defined, expected)
         close = f"did you mean `{added[0]}`?" if added else ""
     typo = close.removeprefix("did you mean ").rstrip("?")
     hint = f"; you defined {typo}: did you mean `{func}`?" if close else ""

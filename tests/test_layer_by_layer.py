@@ -1232,3 +1232,29 @@ def test_a_command_the_grader_suggests_grades_this_assignment(tmp_path):
     missing = subprocess.run([*cli, "check", "-a", "layer-by-layer", str(tmp_path / "none")],
                              capture_output=True, text=True, cwd=ROOT)  # fmt: skip
     assert "`grader check -a layer-by-layer .`" in missing.stderr, missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "began"),
+    [
+        ('{"dlogits": dlogits / n}', '{"dlogits": dlogits / 32}', "cross_entropy_backward"),
+        ("- n / (n - 1) * xhat", "- xhat", "batchnorm_backward"),
+    ],
+)
+def test_a_drifted_run_names_the_call_where_the_error_began(grade, old, new, began):
+    """`dlogits / 32` passes every public case and fails the run (batch 16) as "the last
+    BatchNorm1d's gamma (gamma3) has drifted": `grader check` showed eight modules `ok` and a
+    run blaming a right batchnorm_backward. The run names the first call whose answer was off
+    autograd's on its own inputs."""
+    message = item(grade(mutated(old, new)), "training")["message"]
+    assert "has drifted" in message, message
+    assert f"; it began at {began}, whose " in message, message
+
+
+def test_the_student_readme_says_the_check_leaves_the_classic_slips_hints_out():
+    """check.py never ships the known mistakes, so Bessel's n-1 got a hint in the grader's
+    report and none in check.py, while the README said its rows carry the grader's words."""
+    from grader.layer_by_layer.bundle import BUNDLE
+
+    readme = " ".join(BUNDLE.readme.read_text(encoding="utf-8").split())
+    assert "this table gives no hint for a few classic slips" in readme

@@ -507,3 +507,29 @@ def test_files_that_define_only_their_own_exercise_s_names_are_not_parsed_again(
         "ex3": "def backward(): ...",
     }
     assert swapped_files(sources, _ASKED) == []
+
+
+@pytest.mark.parametrize(
+    ("func", "defined"),
+    [
+        ("tanh_backward", "tanh_grad"),
+        ("tanh_backward", "backward_tanh"),
+        ("flatten_consecutive_backward", "flatten_backward"),
+    ],
+)
+def test_a_missing_function_names_a_rename_that_keeps_its_own_word(func: str, defined: str) -> None:
+    """`tanh_backward` renamed `tanh_grad` was told only "no function `tanh_backward`": the
+    name is too far for difflib and adds no word to it; the word only it has (tanh) tells."""
+    expected = frozenset({"linear_backward", "tanh_backward", "flatten_consecutive_backward"})
+    others = set(expected) - {func}
+    said = missing_function(func, "layers", {defined, *others}, expected)
+    assert said.endswith(f"; you defined `{defined}`: did you mean `{func}`?"), said
+
+
+def test_a_missing_function_is_not_told_a_name_sharing_only_the_common_word() -> None:
+    """`backward` is in every expected name: a helper `backward_pass` renames none of them."""
+    expected = frozenset({"linear_backward", "tanh_backward"})
+    said = missing_function(
+        "tanh_backward", "layers", {"linear_backward", "backward_pass"}, expected
+    )
+    assert said == "no function `tanh_backward` in layers.py"
