@@ -973,7 +973,12 @@ exec "{python}" "$@"
 """
 
 
-def test_setup_sh_installs_and_self_checks(autograder_zip: Path, tmp_path: Path) -> None:
+def _setup_with_fakes(
+    autograder_zip: Path, tmp_path: Path, pip_says: str = ""
+) -> tuple[subprocess.CompletedProcess, Path, list[str]]:
+    """setup.sh run on the zip unpacked as Gradescope does, apt-get, useradd and chown faked and
+    pip recorded (or, given `pip_says`, a shell `case` on pip's arguments that may fail it):
+    the run, the autograder root, and the commands it gave."""
     root = tmp_path / "autograder"
     root.mkdir()
     unpack_like_gradescope(autograder_zip, root)
@@ -983,7 +988,10 @@ def test_setup_sh_installs_and_self_checks(autograder_zip: Path, tmp_path: Path)
         (fakes / tool).write_text(RECORDER.format(log=log))
         (fakes / tool).chmod(0o755)
     base = fakes / "python3"
-    base.write_text(FAKE_BASE_PYTHON.format(log=log, python=sys.executable))
+    python = FAKE_BASE_PYTHON
+    if pip_says:
+        python = python.replace('echo "pip $*" >> "{log}"; exit 0', pip_says)
+    base.write_text(python.format(log=log, python=sys.executable))
     base.chmod(0o755)
     env = {
         **os.environ,
@@ -994,9 +1002,13 @@ def test_setup_sh_installs_and_self_checks(autograder_zip: Path, tmp_path: Path)
     setup = subprocess.run(
         ["bash", str(root / "source" / "setup.sh")], env=env, capture_output=True, text=True
     )
+    return setup, root, log.read_text().splitlines() if log.exists() else []
+
+
+def test_setup_sh_installs_and_self_checks(autograder_zip: Path, tmp_path: Path) -> None:
+    setup, root, commands = _setup_with_fakes(autograder_zip, tmp_path)
     assert setup.returncode == 0, setup.stdout + setup.stderr
     assert "self-check passed: 36 items" in setup.stdout
-    commands = log.read_text().splitlines()
     source = root / "source"
     assert any(c.startswith("apt-get install") and "bubblewrap" in c for c in commands)
     torch_line = next(c for c in commands if c.startswith("pip") and c.endswith(" torch"))
@@ -1014,31 +1026,11 @@ def test_setup_sh_says_which_install_failed_and_why_it_most_often_does(
     """Built without network access, the image's log ended in pip's "No matching distribution
     found for names>=0.3" and nothing of setup.sh's: an instructor had to know that a missing
     package there means no network. The failing step is named, with its index and the cause."""
-    root = tmp_path / "autograder"
-    root.mkdir()
-    unpack_like_gradescope(autograder_zip, root)
-    log, fakes = tmp_path / "commands.log", tmp_path / "fakes"
-    fakes.mkdir()
-    for tool in ("apt-get", "useradd", "chown"):
-        (fakes / tool).write_text(RECORDER.format(log=log))
-        (fakes / tool).chmod(0o755)
-    base = fakes / "python3"
-    offline = FAKE_BASE_PYTHON.replace(
-        'echo "pip $*" >> "{log}"; exit 0',
+    offline = (
         'case "$*" in *" torch") echo "ERROR: No matching distribution found for torch"; exit 1;; '
-        "esac; exit 0",
+        "esac; exit 0"
     )
-    base.write_text(offline.format(log=log, python=sys.executable))
-    base.chmod(0o755)
-    env = {
-        **os.environ,
-        "AUTOGRADER_ROOT": str(root),
-        "GRADER_BASE_PYTHON": str(base),
-        "PATH": f"{fakes}:{os.environ['PATH']}",
-    }
-    setup = subprocess.run(
-        ["bash", str(root / "source" / "setup.sh")], env=env, capture_output=True, text=True
-    )
+    setup, _, _ = _setup_with_fakes(autograder_zip, tmp_path, pip_says=offline)
     assert setup.returncode != 0
     said = setup.stdout + setup.stderr
     assert "setup.sh: installing torch from https://download.pytorch.org/whl/cpu failed" in said
