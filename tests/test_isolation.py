@@ -1397,12 +1397,12 @@ def test_a_student_process_queues_no_signal_a_sibling_could_count(bubblewrap) ->
 
 def test_a_student_process_may_take_no_priority_above_its_neighbours(monkeypatch) -> None:
     """An unprivileged process may take SCHED_FIFO up to RLIMIT_RTPRIO and lower its nice value
-    down to 20 - RLIMIT_NICE, limits it inherits from whoever started the grader (a desktop's
-    audio group gets rtprio 95 and nice -19): a student process spinning as SCHED_FIFO, its
-    affinity set to every CPU (its own to set), leaves a neighbour graded beside it and the
-    grader processes 5% of each second. Both limits are 0 in every student process, whatever
-    the grader inherited. (This machine's root lacks CAP_SYS_RESOURCE, so no test here can start
-    a grader with either limit raised: the zygote's own call is checked.)"""
+    down to 20 - RLIMIT_NICE, limits it inherits from whoever started the grader (JACK's
+    limits.d file gives a desktop's audio group rtprio 95): a student process spinning as
+    SCHED_FIFO, its affinity set to every CPU (its own to set), leaves a neighbour graded beside
+    it and the grader processes 5% of each second. Both limits are 0 in every student process,
+    whatever the grader inherited. (This machine's root lacks CAP_SYS_RESOURCE, so no test here
+    can start a grader with either limit raised: the zygote's own call is checked.)"""
     zygote = _zygote_module()
     import resource
 

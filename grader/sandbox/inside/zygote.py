@@ -793,8 +793,8 @@ def _set_limits(limits: dict, mapped: int) -> None:
         resource.setrlimit(resource.RLIMIT_SIGPENDING, (0, 0))
     # No priority above the grader's and the other students': an unprivileged process may take
     # a real-time policy up to RLIMIT_RTPRIO and lower its nice value down to 20 - RLIMIT_NICE,
-    # both inherited from whoever started the grader (a desktop's audio group gets rtprio 95 and
-    # nice -19 from limits.d; `docker run --ulimit rtprio=...`). A student process spinning as
+    # both inherited from whoever started the grader (JACK's limits.d file gives a desktop's
+    # audio group rtprio 95; `docker run --ulimit rtprio=...`). A student process spinning as
     # SCHED_FIFO on every CPU it may take (its own affinity is its to set) leaves the processes
     # of a neighbour graded beside it, and the grader processes, the kernel's 5% of each second.
     for name in ("RLIMIT_RTPRIO", "RLIMIT_NICE"):
