@@ -1393,3 +1393,65 @@ def test_a_student_process_queues_no_signal_a_sibling_could_count(bubblewrap) ->
         assert process.call("m", "timer_fires", {}, []).value[0].item() == 1
     finally:
         zygote.close()
+
+
+def test_a_student_process_may_take_no_priority_above_its_neighbours(monkeypatch) -> None:
+    """An unprivileged process may take SCHED_FIFO up to RLIMIT_RTPRIO and lower its nice value
+    down to 20 - RLIMIT_NICE, limits it inherits from whoever started the grader (JACK's
+    limits.d file gives a desktop's audio group rtprio 95): a student process spinning as
+    SCHED_FIFO, its affinity set to every CPU (its own to set), leaves a neighbour graded beside
+    it and the grader processes 5% of each second. Both limits are 0 in every student process,
+    whatever the grader inherited. (This machine's root lacks CAP_SYS_RESOURCE, so no test here
+    can start a grader with either limit raised: the zygote's own call is checked.)"""
+    zygote = _zygote_module()
+    import resource
+
+    set_to = {}
+    monkeypatch.setattr(zygote.resource, "setrlimit", lambda which, v: set_to.__setitem__(which, v))
+    zygote._set_limits({}, 0)
+    assert set_to[resource.RLIMIT_RTPRIO] == (0, 0)
+    assert set_to[resource.RLIMIT_NICE] == (0, 0)
+
+
+PRIORITY = textwrap.dedent(
+    """
+    import os
+    import resource
+
+    import torch
+
+
+    def limits():
+        return torch.tensor([*resource.getrlimit(resource.RLIMIT_RTPRIO),
+                             *resource.getrlimit(resource.RLIMIT_NICE)])
+
+
+    def fifo():
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+        except OSError:
+            return torch.tensor(0)
+        return torch.tensor(1)
+
+
+    def nicer():
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, -1)
+        except OSError:
+            return torch.tensor(0)
+        return torch.tensor(1)
+    """
+)
+
+
+def test_a_student_process_cannot_raise_its_priority() -> None:
+    """What the limits above leave a student process: no real-time policy, no nice below 0."""
+    zygote = Zygote(FAST)
+    try:
+        process = zygote.spawn()
+        assert process.load("m", PRIORITY).ok
+        assert process.call("m", "limits", {}, []).value[0].tolist() == [0, 0, 0, 0]
+        assert process.call("m", "fifo", {}, []).value[0].item() == 0
+        assert process.call("m", "nicer", {}, []).value[0].item() == 0
+    finally:
+        zygote.close()

@@ -791,6 +791,15 @@ def _set_limits(limits: dict, mapped: int) -> None:
     # every such try is refused, whatever others hold; plain signals still arrive (a timer's).
     if hasattr(resource, "RLIMIT_SIGPENDING"):
         resource.setrlimit(resource.RLIMIT_SIGPENDING, (0, 0))
+    # No priority above the grader's and the other students': an unprivileged process may take
+    # a real-time policy up to RLIMIT_RTPRIO and lower its nice value down to 20 - RLIMIT_NICE,
+    # both inherited from whoever started the grader (JACK's limits.d file gives a desktop's
+    # audio group rtprio 95; `docker run --ulimit rtprio=...`). A student process spinning as
+    # SCHED_FIFO on every CPU it may take (its own affinity is its to set) leaves the processes
+    # of a neighbour graded beside it, and the grader processes, the kernel's 5% of each second.
+    for name in ("RLIMIT_RTPRIO", "RLIMIT_NICE"):
+        if hasattr(resource, name):
+            resource.setrlimit(getattr(resource, name), (0, 0))
     for key, rlimit in table.items():
         value = limits.get(key)
         if type(value) is int and value >= 0:
