@@ -59,6 +59,7 @@ from .student_text import (
     missing_function,
     scanned_out,
     swapped_files,
+    terminal_text,
     undecodable,
 )
 from .uploads import (
@@ -656,23 +657,16 @@ def _texts(sources: dict[str, bytes]) -> dict[str, str]:
 
 def checked_folder(folder: str | Path | None, default: Path, holds: str) -> Path | None:
     """The folder a check reads: FOLDER, the folder of a file given instead (`check.py
-    exercise1.py`), or `default`; None, with the reason printed, when it is no folder."""
+    exercise1.py`), a zip given as it is, or `default`; None, with the reason printed, when it
+    is no folder. (A notebook given itself is checked as one: public_check.)"""
     where = Path(folder) if folder is not None else default
-    if where.is_file() and where.suffix.casefold() == ".ipynb":
-        # Its folder's .py files (the untouched stubs, beside the bundle's notebook) were
-        # checked instead, a table of `todo` for a notebook full of work.
-        print(
-            f"{where} is a notebook: check.py checks .py files ({holds}), not notebooks. A "
-            "notebook is checked by its own check cells: open it in Jupyter or Colab and run "
-            "all its cells"
-        )
-        return None
     if where.is_file() and where.suffix.casefold() == ".zip":
         return where  # the upload itself, as the grader reads it (its folder's stubs were)
     if where.is_file():
         where = where.parent
     if not where.is_dir():
-        print(f"{where} is not a folder: give the folder that holds your {holds}")
+        # The path as a terminal may print it: a name is the student's own text.
+        print(terminal_text(f"{where} is not a folder: give the folder that holds your {holds}"))
         return None
     return where
 
