@@ -118,7 +118,8 @@ def _notebook_checked(
     run = workdir / "run"
     run.mkdir()
     away = (assignment.bundle_folder, home)
-    session = LocalSession(read_as, run, assignment.files, assignment.expected, away)
+    files, expected = assignment.files, assignment.expected
+    session = LocalSession(read_as, run, files, expected, away, notebook=name)
     result = _result(assignment, session)
     notes = [n for n in said if n]
     if read is not None:
