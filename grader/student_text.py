@@ -799,9 +799,10 @@ def chain_text(chain: dict, home: str = "your chain") -> str:
 
 # ---- a notebook's code named as its cells (the grader's session and the public check) ----
 
-# A traceback's frame in a student's file, and the mark opening each notebook cell's code in the
+# A traceback's frame in a student's file (named apart from _FRAME above, which reads a
+# whole frame line), and the mark opening each notebook cell's code in the
 # module the grader assembles from a notebook (grader/notebook.py, _assemble).
-_FRAME = re.compile(r'File "(?P<file>[^"\n]+)\.py", line (?P<line>\d+)')
+_NOTEBOOK_FRAME = re.compile(r'File "(?P<file>[^"\n]+)\.py", line (?P<line>\d+)')
 _CELL_MARK = re.compile(r"# cell (\d+)$")
 
 
@@ -824,7 +825,7 @@ def notebook_frames(text: str, file: str, source: str, notebook: str) -> str:
         where = f"cell {marks[at][1]}" if at >= 0 else "its code"
         return f'File "{notebook}", {where}'
 
-    return _FRAME.sub(cell, text)
+    return _NOTEBOOK_FRAME.sub(cell, text)
 
 
 def _statement_lines(source: str) -> set[int]:
