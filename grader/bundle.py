@@ -40,8 +40,10 @@ _RELATIVE = re.compile(r"^(\s*)from \.+(?:\w+\.)*(\w*) import ", re.MULTILINE)
 # The framework's modules every assignment's public check runs, by their path under grader/:
 # the in-process session (local_check), the grader's process it emulates (check_process), what
 # they import, the notebook the grader grades instead of a folder's untouched stubs
-# (notebook_instead, with the notebook reader), the judge and the printer. An assignment's
-# SHIPPED list starts with them and adds its own (model, public cases, driver).
+# (notebook_instead, with the notebook reader), the judge, the printer, and check.py's own
+# driver (public_check: folder, zip or notebook, notes, table), which runs the assignment's
+# CHECK. An assignment's SHIPPED list starts with them and adds its own (model, public cases,
+# driver).
 CHECK_CORE = (
     "supported.py",
     "records.py",
@@ -61,6 +63,7 @@ CHECK_CORE = (
     "judge.py",
     "hints.py",
     "grading.py",
+    "public_check.py",
 )
 
 
@@ -77,11 +80,13 @@ from PACKAGE.supported import require_torch  # noqa: E402
 
 require_torch("check.py")  # a message naming the version and the fix, not a traceback
 
-from PACKAGE.student_check_driver import main as _main  # noqa: E402
+from PACKAGE.public_check import main as _main  # noqa: E402
+from PACKAGE.student_check_driver import CHECK  # noqa: E402
 
 
+# Check FOLDER (a folder, a zip or a notebook; default: the folder check.py is in).
 def main(folder=None):
-    return _main(folder if folder is not None else Path(__file__).resolve().parent)
+    return _main(CHECK, folder if folder is not None else Path(__file__).resolve().parent)
 
 
 # The table goes out through a copy of the standard output: student code runs in this process
@@ -115,8 +120,8 @@ if __name__ == "__main__":
 
 
 def check_script(doc: str, package: str) -> str:
-    """A bundle's check.py that runs `package`'s student_check_driver.main: `doc` says what it
-    checks and how to run it."""
+    """A bundle's check.py that runs public_check.main on `package`'s student_check_driver.CHECK
+    (a public_check.PublicCheck): `doc` says what it checks and how to run it."""
     script = _CHECK_SCRIPT.replace("PACKAGE", package)
     return f'"""{doc}\n"""\n\n' + python_guard("check.py") + script
 

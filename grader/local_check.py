@@ -55,10 +55,14 @@ from .student_text import (
     call_failure,
     empty_file,
     import_failure,
+    in_notebook,
     left_out,
     missing_function,
+    not_in_notebook,
+    notebook_frames,
     scanned_out,
     swapped_files,
+    terminal_text,
     undecodable,
 )
 from .uploads import (
@@ -409,6 +413,7 @@ class LocalFile:
     path: Path  # the name it runs under, from memory
     home: Path  # its empty folder, the working folder of its import and calls
     module: Any = None
+    source: str = ""  # its text, as run
     functions: dict[str, dict] = field(default_factory=dict)
     defined: set[str] = field(default_factory=set)
     scan: Scan = field(default_factory=Scan)  # the grader's reading of the file, before it runs
@@ -423,7 +428,9 @@ class LocalSession:
 
     `files`: the assignment's module names (exercise1, ...); `expected`: the function names the
     checks will ask each for ("did you mean"); `away`: the bundle's own folder (see
-    graders_conditions)."""
+    graders_conditions); `notebook`: the notebook `folder`'s files were read from, if they
+    were (public_check writes them): messages then name its exercises and cells, as the
+    grader's Session names them, and the folder, the check's own, draws no note."""
 
     def __init__(
         self,
@@ -432,14 +439,18 @@ class LocalSession:
         files: tuple[str, ...],
         expected: dict[str, frozenset[str]],
         away: tuple[Path, ...] = (),
+        notebook: str = "",
     ) -> None:
         self.files: dict[str, LocalFile | None] = {}
+        self.notebook = notebook
         self.sources = folder if folder.is_dir() else folder.parent  # a zip's folder, hidden
         self.names, self.expected, self.away = files, expected, away
         # One endless loop costs its time once in each scope (Session.timed_out).
         self.timed_out: set[tuple[str, str, str]] = set()
         forget_torch()  # torch as it is now is the check's
         sources, self.notes, self.absent = exercise_sources(folder, files, bundle_own(folder))
+        if notebook:  # a folder of the check's own: its notes would name files never submitted
+            self.notes = []
         self.notes += swapped_files(_texts(sources), expected)  # as the grader adds it
         for name in files:
             source = sources.get(name)
@@ -451,6 +462,7 @@ class LocalSession:
         f = LocalFile(name, Path(f"{name}.py"), home)
         problem = undecodable(name, data)
         text = "" if problem else data.decode("utf-8-sig")
+        f.source = text
         # Run from memory under its bare name, as the grader's student process does: code that
         # reads itself (`Path(__file__)`) fails here as there, in the same words, and
         # tracebacks still show the student's lines through linecache (one entry a name: a
@@ -499,6 +511,7 @@ class LocalSession:
             f.load_error = Outcome("error", import_failure(name, PROCESS_ENDED), whole_file=True)
         stop_if_asked()  # a Ctrl-C during the import is not the file's error
         if f.load_error:
+            f.load_error.message = self._in_cells(f, f.load_error.message)
             return f
         f.module = namespace
         # Only names: a key of another type (`globals()[1] = ...`) has no `startswith`, and a
@@ -518,6 +531,17 @@ class LocalSession:
             message = f"importing {name}.py ran into the grader's autograd ban:\n"
             return Outcome("forbidden", message + banned_traceback(e, path), whole_file=True)
         return Outcome("error", import_failure(name, student_traceback(e, path)), whole_file=True)
+
+    def _in_cells(self, f: LocalFile, text: str) -> str:
+        """`text` with `f` named as the notebook's exercise and each frame of its code as the
+        notebook's cell, where `f` was read from a notebook, as the grader's Session names
+        them: its student never had `exercise1.py`, nor its line 207."""
+        if not self.notebook or not f.source:
+            return text
+        text = text.replace(
+            f"importing {f.name}.py ", f"importing {in_notebook(f.name, self.notebook)} ", 1
+        )
+        return notebook_frames(text, f.name, f.source, self.notebook)
 
     def _conditions(self, f: LocalFile):
         """The grader's process for `f`: its folder, its prints, its changes to torch."""
@@ -545,6 +569,8 @@ class LocalSession:
         later calls in its own scope only."""
         f = self.files.get(file)
         if f is None:  # the file's own absence, as the grader's Session.call says it
+            if self.notebook:
+                return Outcome("missing", not_in_notebook(file, self.notebook), whole_file=True)
             return Outcome("missing", left_out(file, self.absent.get(file, "")), whole_file=True)
         if (file, func, scope) in self.timed_out:
             return Outcome("timeout", f"skipped: `{func}` timed out on an earlier case")
@@ -558,6 +584,8 @@ class LocalSession:
         args = {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in args.items()}
         first = [args.pop(k) for k in positional]
         outcome = self._run(f, func, first, args, allowed, scope)
+        if outcome.status not in ("ok", "forbidden", "not_implemented"):
+            outcome.message = self._in_cells(f, outcome.message)
         outcome.arguments = given
         return outcome
 
@@ -621,10 +649,9 @@ class LocalSession:
             return f.load_error
         if func not in f.functions:
             defined = set(f.functions) | f.defined
-            return Outcome(
-                "missing",
-                missing_function(func, f.name, defined, self.expected.get(f.name, frozenset())),
-            )
+            where = in_notebook(f.name, self.notebook) if self.notebook else ""
+            expected = self.expected.get(f.name, frozenset())
+            return Outcome("missing", missing_function(func, f.name, defined, expected, where))
         if func in f.scan.forbidden:  # the grader refuses it before any call: so does the check
             return Outcome("forbidden", scanned_out(func, f.scan.forbidden[func]))
         return None
@@ -656,23 +683,16 @@ def _texts(sources: dict[str, bytes]) -> dict[str, str]:
 
 def checked_folder(folder: str | Path | None, default: Path, holds: str) -> Path | None:
     """The folder a check reads: FOLDER, the folder of a file given instead (`check.py
-    exercise1.py`), or `default`; None, with the reason printed, when it is no folder."""
+    exercise1.py`), a zip given as it is, or `default`; None, with the reason printed, when it
+    is no folder. (A notebook given itself is checked as one: public_check.)"""
     where = Path(folder) if folder is not None else default
-    if where.is_file() and where.suffix.casefold() == ".ipynb":
-        # Its folder's .py files (the untouched stubs, beside the bundle's notebook) were
-        # checked instead, a table of `todo` for a notebook full of work.
-        print(
-            f"{where} is a notebook: check.py checks .py files ({holds}), not notebooks. A "
-            "notebook is checked by its own check cells: open it in Jupyter or Colab and run "
-            "all its cells"
-        )
-        return None
     if where.is_file() and where.suffix.casefold() == ".zip":
         return where  # the upload itself, as the grader reads it (its folder's stubs were)
     if where.is_file():
         where = where.parent
     if not where.is_dir():
-        print(f"{where} is not a folder: give the folder that holds your {holds}")
+        # The path as a terminal may print it: a name is the student's own text.
+        print(terminal_text(f"{where} is not a folder: give the folder that holds your {holds}"))
         return None
     return where
 

@@ -947,6 +947,23 @@ def py_files_graded_note(present: Iterable[str], where: str, unread: list[str]) 
     )
 
 
+def graded_instead_note(where: str, present: Iterable[str]) -> str:
+    """What is said when a notebook is graded in place of .py files that hold no work: one text
+    for the grader's note and the student's check, which checks that notebook too."""
+    return (
+        f"graded the notebook {where}: the .py files beside it hold no work yet, only "
+        f"untouched stubs ({', '.join(f + '.py' for f in present)})"
+    )
+
+
+def graded_notebook_note(where: str, read: NotebookRead, files: tuple[str, ...]) -> str:
+    """What the grader read from the notebook it grades, per exercise: one text for its note
+    and the student's check's."""
+    parts = "; ".join(f"{f}: {read.summary(f)}" for f in files)
+    # No "see the report": this note reaches `grader check` and Gradescope, which have none.
+    return f"graded the notebook {where} ({parts})"
+
+
 def _no_functions_note(name, functions, lecture_style) -> str:
     examples = ", ".join(list(dict.fromkeys(f for names in functions.values() for f in names))[:3])
     why = (

@@ -4,8 +4,7 @@ The grader grades a notebook of an upload when every exercise file found in it h
 (untouched stubs, or none) and the notebook implements a gradient function
 (notebook_submissions.use_notebook). A student's check of such a folder judged the stubs beside
 it and printed `todo` on every row where the grader, given that folder, graded the notebook. This
-module finds that notebook the same way for every assignment's check; each check says or judges
-it in its own terms (an assignment whose notebook has check cells sends the student there).
+module finds that notebook the same way for every assignment's check (public_check judges it).
 The other way round, .py files holding work are graded and a notebook beside them is not, work
 and all: each check adds the grader's note on it, and its words on each notebook it refuses
 (notebook_notes).
@@ -50,6 +49,7 @@ class GradedNotebook:
 
     name: str  # its path under the folder, as the student sees it
     read: NotebookRead
+    present: tuple[str, ...] = ()  # the exercise files beside it, untouched stubs all
 
 
 def notebook_graded_instead(
@@ -63,7 +63,8 @@ def notebook_graded_instead(
     upload = read_upload(folder, files, NOTEBOOK_BYTES)
     if not all(is_untouched_stub(data) for data in upload.sources.values()):
         return None
-    return _best_notebook(upload, files, expected)[0]
+    best = _best_notebook(upload, files, expected)[0]
+    return None if best is None else GradedNotebook(best.name, best.read, tuple(upload.sources))
 
 
 def notebook_notes(

@@ -29,6 +29,8 @@ from .notebook import (
     Allowance,
     NotebookError,
     NotebookRead,
+    graded_instead_note,
+    graded_notebook_note,
     is_untouched_stub,
     preference,
     py_files_graded_note,
@@ -162,15 +164,12 @@ def use_notebook(
             review.append(_unread_flag(where, unread))
         return {"graded": None, "notebooks": places, "reason": "py files"}
     if present:
-        notes.append(
-            f"graded the notebook {where}: the .py files beside it hold no work yet, only "
-            f"untouched stubs ({', '.join(f + '.py' for f in present)})"
-        )
+        notes.append(graded_instead_note(where, present))
     for f in files:
         text = chosen.sources.get(f)
         contents[f] = text.encode("utf-8") if text is not None else None
     notes.extend(chosen.notes)
-    notes.append(_summary(where, chosen, files))
+    notes.append(graded_notebook_note(where, chosen, files))
     return {"graded": where, **chosen.to_json()}
 
 
@@ -227,9 +226,3 @@ def _unread_flag(name: str, exercises: list[str]) -> dict:
 def _preference(entry: tuple[Entry, NotebookRead], top: Entry) -> tuple:
     e, read = entry
     return preference(read, e.depth - top.depth, e.name)
-
-
-def _summary(where: str, read: NotebookRead, files: tuple[str, ...]) -> str:
-    parts = "; ".join(f"{f}: {read.summary(f)}" for f in files)
-    # No "see the report": this note reaches `grader check` and Gradescope, which have none.
-    return f"graded the notebook {where} ({parts})"

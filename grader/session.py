@@ -11,10 +11,7 @@ a public call once any process of the submission was handed a hidden case's inpu
 
 from __future__ import annotations
 
-import ast
-import bisect
 import difflib
-import re
 import threading
 import time
 from collections.abc import Sequence
@@ -36,6 +33,7 @@ from .student_text import (
     missing_function,
     missing_module,
     not_in_notebook,
+    notebook_frames,
     scanned_out,
     unreachable,
     with_a_word_added,
@@ -53,10 +51,6 @@ _STATUS = {
 }
 
 
-# A traceback's frame in a student's file, and the mark opening each notebook cell's code in the
-# module the grader assembles from a notebook (grader/notebook.py, _assemble).
-_FRAME = re.compile(r'File "(?P<file>[^"\n]+)\.py", line (?P<line>\d+)')
-_CELL_MARK = re.compile(r"# cell (\d+)$")
 MAX_DID_YOU_MEAN = 1_000  # names of a file weighed for "did you mean"
 # The share of the submission's time budget kept for the files that have not spent theirs, split
 # among the files that can run: one file's endless loops (every function of exercise 1 calling
@@ -463,41 +457,3 @@ class Session:
             p.say_goodbye()
         for p in processes:
             p.close()
-
-
-def notebook_frames(text: str, file: str, source: str, notebook: str) -> str:
-    """Each `File "<file>.py", line N` of a traceback, where `source` is the module assembled
-    from `notebook`'s cells, as `File "<notebook>", cell K`: the cell whose `# cell K` mark is
-    the last at or above line N. The quoted code line below a frame stays as it is."""
-    inside = _statement_lines(source)
-    marks = [
-        (number, int(m.group(1)))
-        for number, line in enumerate(source.splitlines(), start=1)
-        if number not in inside and (m := _CELL_MARK.match(line))
-    ]
-    starts = [number for number, _ in marks]
-
-    def cell(m: re.Match) -> str:
-        if m.group("file") != file:
-            return m.group(0)
-        at = bisect.bisect_right(starts, int(m.group("line"))) - 1
-        where = f"cell {marks[at][1]}" if at >= 0 else "its code"
-        return f'File "{notebook}", {where}'
-
-    return _FRAME.sub(cell, text)
-
-
-def _statement_lines(source: str) -> set[int]:
-    """The lines of `source`'s statements, where a `# cell K` is the student's own (a comment
-    at the line's start inside a function, a line of a string): the assembler's marks lie
-    between statements. A student's `# cell 1` inside dh, cell 16's, named cell 1 in every
-    traceback of dh."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return set()
-    lines: set[int] = set()
-    for node in tree.body:
-        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-        lines.update(range(first, (node.end_lineno or node.lineno) + 1))
-    return lines

@@ -9,6 +9,7 @@ same table from the same result.
 from __future__ import annotations
 
 import ast
+import bisect
 import difflib
 import importlib.util
 import re
@@ -794,3 +795,50 @@ def chain_text(chain: dict, home: str = "your chain") -> str:
         more = f" and {len(unreached) - 6} more" if len(unreached) > 6 else ""
         text += f"; not reached: {', '.join(unreached[:6])}{more}"
     return text + "."
+
+
+# ---- a notebook's code named as its cells (the grader's session and the public check) ----
+
+# A traceback's frame in a student's file (named apart from _FRAME above, which reads a
+# whole frame line), and the mark opening each notebook cell's code in the
+# module the grader assembles from a notebook (grader/notebook.py, _assemble).
+_NOTEBOOK_FRAME = re.compile(r'File "(?P<file>[^"\n]+)\.py", line (?P<line>\d+)')
+_CELL_MARK = re.compile(r"# cell (\d+)$")
+
+
+def notebook_frames(text: str, file: str, source: str, notebook: str) -> str:
+    """Each `File "<file>.py", line N` of a traceback, where `source` is the module assembled
+    from `notebook`'s cells, as `File "<notebook>", cell K`: the cell whose `# cell K` mark is
+    the last at or above line N. The quoted code line below a frame stays as it is."""
+    inside = _statement_lines(source)
+    marks = [
+        (number, int(m.group(1)))
+        for number, line in enumerate(source.splitlines(), start=1)
+        if number not in inside and (m := _CELL_MARK.match(line))
+    ]
+    starts = [number for number, _ in marks]
+
+    def cell(m: re.Match) -> str:
+        if m.group("file") != file:
+            return m.group(0)
+        at = bisect.bisect_right(starts, int(m.group("line"))) - 1
+        where = f"cell {marks[at][1]}" if at >= 0 else "its code"
+        return f'File "{notebook}", {where}'
+
+    return _NOTEBOOK_FRAME.sub(cell, text)
+
+
+def _statement_lines(source: str) -> set[int]:
+    """The lines of `source`'s statements, where a `# cell K` is the student's own (a comment
+    at the line's start inside a function, a line of a string): the assembler's marks lie
+    between statements. A student's `# cell 1` inside dh, cell 16's, named cell 1 in every
+    traceback of dh."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    lines: set[int] = set()
+    for node in tree.body:
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        lines.update(range(first, (node.end_lineno or node.lineno) + 1))
+    return lines

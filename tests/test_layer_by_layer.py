@@ -349,12 +349,13 @@ def test_dbeta_summed_over_the_channels_is_told_which_dimensions_it_kept(grade):
 
 
 def test_the_check_driver_uses_the_graders_judge_and_words():
-    from grader import local_check, student_text
+    from grader import local_check, public_check, student_text
     from grader.layer_by_layer import judging
     from grader.layer_by_layer import student_check_driver as driver
 
-    assert driver.judge_module is judging.judge_module and driver.render is student_text.render
-    assert driver.LocalSession is local_check.LocalSession
+    assert driver.judge_module is judging.judge_module
+    assert public_check.render is student_text.render
+    assert public_check.LocalSession is local_check.LocalSession
 
 
 def test_the_public_check_says_what_the_grader_says_on_the_public_case(grade, tmp_path):
@@ -795,7 +796,9 @@ def test_the_bundle_check_judges_the_notebook_the_grader_grades(bundle_folder, t
         done = subprocess.run([sys.executable, "check.py", *given], cwd=folder,
                               capture_output=True, text=True, timeout=300, env=env)  # fmt: skip
         assert done.returncode == 0 and not done.stderr, done.stderr
-        assert "checked the functions the grader reads from hw.ipynb" in done.stdout
+        assert "Note: graded the notebook hw.ipynb (layers: 6 function(s) from 1 cell(s))" in (
+            done.stdout.splitlines()
+        ), done.stdout
         assert _rows(done.stdout) == rows, done.stdout
         assert "6 of 8 items pass" in done.stdout and "check cells" not in done.stdout
 
@@ -836,7 +839,7 @@ def test_the_bundle_check_reads_an_nbformat_3_notebook_as_the_grader_does(bundle
     graded, done = _both_checks(folder, "old.ipynb")
     rows = _rows(graded)
     assert "graded the notebook old.ipynb" in graded and "WRONG" in "".join(rows), graded
-    assert "checked the functions the grader reads from old.ipynb" in done, done
+    assert "Note: graded the notebook old.ipynb (layers: 6 function(s) from 1 cell(s))" in done
     assert _rows(done) == rows, done
 
 

@@ -274,27 +274,23 @@ from pathlib import Path
 import torch
 
 from ..grading import judge_case, make_item
-from ..local_check import LocalSession, checked_folder, work_folder
-from ..student_text import render
-
-BUNDLE_FOLDER = Path(__file__).resolve().parent.parent
+from ..public_check import PublicCheck
 
 
-def main(folder=None):
-    where = checked_folder(folder, BUNDLE_FOLDER, "tiny.py")
-    if where is None:
-        return 0
+def judge(session):
     x = torch.randn(3, 5, generator=torch.Generator().manual_seed(1))
-    with work_folder("tiny-check-") as work:
-        session = LocalSession(where, work, ("tiny",), {"tiny": frozenset({"dsquare"})},
-                               (BUNDLE_FOLDER,))
-        (outcome,) = session.call_each("tiny", "dsquare", [{"x": x}], frozenset({"x"}))
-        meta = {"case": "public-1", "seed": 1, "public": True, "config": {}}
-        case = judge_case(meta, outcome, 2 * x.double(), input_dtype=x.dtype)
-        result = {"items": [make_item("tiny.dsquare", [case]).to_json()],
-                  "output": session.output(), "student": {"notes": session.notes}}
-    print(render(result, where=str(where)))
-    return 0
+    (outcome,) = session.call_each("tiny", "dsquare", [{"x": x}], frozenset({"x"}))
+    meta = {"case": "public-1", "seed": 1, "public": True, "config": {}}
+    case = judge_case(meta, outcome, 2 * x.double(), input_dtype=x.dtype)
+    return {"items": [make_item("tiny.dsquare", [case]).to_json()]}
+
+
+CHECK = PublicCheck(
+    name="tiny",
+    functions={"tiny": ("dsquare",)},
+    judge=judge,
+    bundle_folder=Path(__file__).resolve().parent.parent,
+)
 """,
 }
 
@@ -313,6 +309,19 @@ def test_its_student_bundle_checks_without_the_grader_and_refuses_a_grader_impor
     run = subprocess.run([sys.executable, "-S", "check.py"], cwd=folder, env=env,
                          capture_output=True, text=True)  # fmt: skip
     assert run.returncode == 0 and "1 of 1 items pass" in run.stdout, run.stdout + run.stderr
+    # The core's driver checks a notebook for any assignment, given or beside an untouched stub.
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+            "source": SOLUTION.splitlines(keepends=True)}  # fmt: skip
+    notebook = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (folder / "hw.ipynb").write_text(json.dumps(notebook))
+    (folder / "tiny.py").write_text((tmp_path / "assignments" / "tiny" / "tiny.py").read_text())
+    for given in (["hw.ipynb"], []):
+        run = subprocess.run([sys.executable, "-S", "check.py", *given], cwd=folder, env=env,
+                             capture_output=True, text=True)  # fmt: skip
+        assert "Note: graded the notebook hw.ipynb (tiny: 1 function(s) from 1 cell(s))" in (
+            run.stdout.splitlines()
+        ), run.stdout + run.stderr
+        assert run.returncode == 0 and "1 of 1 items pass" in run.stdout, run.stdout
 
     driver = tmp_path / "packages" / "tiny_square" / "student_check_driver.py"
     driver.write_text(driver.read_text().replace("from ..grading", "from grader.grading"))

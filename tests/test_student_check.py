@@ -1996,19 +1996,34 @@ def test_a_folder_without_exercise_files_gets_the_same_table_and_note_from_both(
     assert "0 of 36 items pass" in local
 
 
-def test_the_bundle_check_given_a_notebook_says_it_checks_py_files(
+def test_the_bundle_check_given_a_notebook_checks_it_as_the_grader_reads_it(
     bundle_dir: Path, tmp_path: Path
 ) -> None:
     """`python check.py "Copy of backprop_ninja.ipynb"` (as `grader check` takes it) checked
-    the .py stubs beside it and printed `todo` on every row, saying nothing of the notebook."""
-    folder = tmp_path / "mine"
-    shutil.copytree(bundle_dir, folder, ignore=shutil.ignore_patterns("_ninja_check", "*.md"))
+    the .py stubs beside it and printed `todo` on every row; then it said "check.py checks .py
+    files" and checked nothing, where layer-by-layer's check judged a notebook as the grader
+    reads it. Both now do: the table and notes are `grader check`'s, word for word."""
+    from click.testing import CliRunner
+    from notebooks import filled_assignment_notebook
+
+    from grader.cli import main
+
+    folder = bundle_copy(bundle_dir, tmp_path / "mine")
     notebook = folder / "Copy of backprop_ninja.ipynb"
     (folder / "backprop_ninja.ipynb").rename(notebook)
+    notebook.write_bytes(filled_assignment_notebook({f: solution(f) for f in FILES}, "jupyter"))
     said = bundle_check(bundle_dir, notebook)
-    assert "is a notebook: check.py checks .py files" in said
-    assert "run all its cells" in said
-    assert "todo" not in said
+    done = CliRunner().invoke(main, ["check", str(notebook)])
+    assert "36 of 36 items pass" in done.output, done.output
+    assert said == done.output + NOTEBOOK_CLOSING, said
+    assert "Note: graded the notebook Copy of backprop_ninja.ipynb (exercise1: 26" in said
+
+
+# What check.py adds under the table of a notebook it checked (the grader's table has none).
+NOTEBOOK_CLOSING = (
+    "(the notebook's own check cells check each exercise as you work: run them in Jupyter or "
+    "Colab)\n"
+)
 
 
 def bundle_copy(bundle_dir: Path, folder: Path) -> Path:
@@ -2050,8 +2065,10 @@ def test_the_bundle_check_of_its_folder_names_the_notebook_the_grader_grades_ins
 ) -> None:
     """A student who worked in the bundle's notebook in Jupyter and ran `python check.py` in
     its folder got `todo` on every row, 0 of 36, for the untouched stubs beside it, where the
-    grader, given that folder, grades the notebook: 36 of 36. The check now says so; with the
-    notebook untouched too (the first run, before any work) it still prints its table."""
+    grader, given that folder, grades the notebook: 36 of 36. The check then said so and sent
+    them to the notebook's check cells, checking nothing; it now checks the notebook as the
+    grader does, in its words. With the notebook untouched too (the first run, before any
+    work) it still tables the stubs."""
     from click.testing import CliRunner
     from notebooks import filled_assignment_notebook
 
@@ -2065,8 +2082,8 @@ def test_the_bundle_check_of_its_folder_names_the_notebook_the_grader_grades_ins
     done = CliRunner().invoke(main, ["check", str(folder)])
     assert "36 of 36 items pass" in done.output, done.output
     said = bundle_check(bundle_dir, folder)
-    assert "backprop_ninja.ipynb beside them does: the grader grades the notebook" in said
-    assert "run all its cells" in said
+    assert said == done.output + NOTEBOOK_CLOSING, said
+    assert "Note: graded the notebook backprop_ninja.ipynb: the .py files beside it" in said
     assert "todo" not in said
 
 
@@ -2075,8 +2092,8 @@ def test_the_bundle_check_of_a_zip_names_the_notebook_the_grader_grades_instead(
 ) -> None:
     """The bundle's folder zipped after working in its notebook alone: `grader check hw.zip`
     graded the notebook, 36 of 36, and `check.py hw.zip` tabled the untouched stubs beside
-    it, 0 of 36 (a zip's notebook was never looked for). It now says what it says of such a
-    folder."""
+    it, 0 of 36 (a zip's notebook was never looked for). It now checks that notebook, as
+    `grader check` does."""
     from click.testing import CliRunner
     from notebooks import filled_assignment_notebook
 
@@ -2092,7 +2109,7 @@ def test_the_bundle_check_of_a_zip_names_the_notebook_the_grader_grades_instead(
     done = CliRunner().invoke(main, ["check", str(upload)])
     assert "36 of 36 items pass" in done.output, done.output
     said = bundle_check(bundle_dir, upload)
-    assert "backprop_ninja.ipynb beside them does: the grader grades the notebook" in said, said
+    assert said == done.output + NOTEBOOK_CLOSING, said
     assert "todo" not in said
 
 
@@ -2551,3 +2568,53 @@ def test_the_bundle_s_untouched_notebook_beside_py_files_with_work_draws_no_note
     assert checked.exit_code == 0, checked.output
     assert "not the notebook" not in checked.output, checked.output
     assert local == checked.output
+
+
+def test_check_py_prints_every_file_name_as_a_terminal_may_print_it(bundle_dir: Path, tmp_path):
+    """check.py printed a notebook's name raw in its own lines ("... is a notebook: check.py
+    checks .py files", "... beside them does: the grader grades the notebook"), and so the
+    folder it could not find: a name holding `ESC [ 2J` cleared the student's screen. Every
+    name it prints now goes through student_text.terminal_text, as the table does."""
+    from notebooks import filled_assignment_notebook
+
+    folder = bundle_copy(bundle_dir, tmp_path / "mine")
+    odd = "a\x1b[2Jb\u202e.ipynb"
+    (folder / "backprop_ninja.ipynb").rename(folder / odd)
+    (folder / odd).write_bytes(filled_assignment_notebook({f: solution(f) for f in FILES}))
+    for given in (folder, folder / odd, folder / "gone\x1b]52;c;eA==\x07"):
+        said = bundle_check(bundle_dir, given)
+        assert "\x1b" not in said and "\u202e" not in said and "\x07" not in said, said
+        assert "\\x1b" in said, said
+
+
+def test_a_notebook_s_missing_and_failing_functions_are_named_by_check_py_as_by_the_grader(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """A notebook whose dh raises, whose dhprebn is renamed and which has no exercise 3: the
+    grader names the notebook's exercise ("no function `dhprebn` in exercise2 of the notebook
+    q.ipynb", "the notebook q.ipynb defines no function of exercise3"), where a check of the
+    functions it reads named files the student never had ("exercise3.py: not in your upload",
+    and a note saying so). The check's session now names them as the grader's does."""
+    from click.testing import CliRunner
+    from notebooks import code, save
+
+    from grader.cli import main
+
+    broken = solution("exercise1").replace("    return dh\n", "    raise ValueError('no dh')\n")
+    renamed = solution("exercise2").replace("def dhprebn(", "def dhprebn_x(")
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": ["## Exercise 1\n"]},
+        code(broken),
+        {"cell_type": "markdown", "metadata": {}, "source": ["## Exercise 2\n"]},
+        code(renamed),
+    ]
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "q.ipynb").write_bytes(save(cells))
+    said = bundle_check(bundle_dir, folder / "q.ipynb")
+    done = CliRunner().invoke(main, ["check", str(folder / "q.ipynb")])
+    assert said == done.output + NOTEBOOK_CLOSING, said
+    assert "no function `dhprebn` in exercise2 of the notebook q.ipynb" in rows_of(
+        said, "exercise2.dhprebn"
+    )
+    assert "exercise3.py" not in said, said
