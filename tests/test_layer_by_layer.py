@@ -476,6 +476,22 @@ def test_the_training_demo_trains_with_the_students_functions(tmp_path):
     assert "step 1: cross_entropy_backward: not implemented" in run.stderr
 
 
+def test_the_training_demo_is_not_held_to_a_submissions_total_time_budget(monkeypatch):
+    """`grader train -a layer-by-layer layers.py` (3,000 steps by default) ran under a graded
+    submission's 300 s budget and stopped the reference solution at step 1305 on a loaded
+    2-core machine. Here every call is charged 200 s: a budget would end the run at step 1."""
+    from grader.layer_by_layer.demo import training_demo
+    from grader.session import Session
+
+    def charge(self, file, since):
+        if file in self.spent:
+            self.spent[file] += 200.0
+
+    monkeypatch.setattr(Session, "_spend", charge)
+    run = training_demo(A, None, steps=2, check_steps=0)
+    assert len(run["losses"]) == 2
+
+
 def test_the_public_check_runs_this_assignment_and_shows_no_hidden_case(tmp_path):
     (tmp_path / "layers.py").write_text(mutated("- n / (n - 1) * xhat", "- xhat"))
     run = subprocess.run([sys.executable, "-m", "grader.cli", "check", "-a", "layer-by-layer",

@@ -93,3 +93,20 @@ def test_a_zip_inside_the_upload_is_read_on_python_3_10(tmp_path, monkeypatch) -
         zf.writestr("hw/exercise1.py", "def dlogprobs(logprobs):\n    return logprobs\n")
     sub = read_submission(upload, "submission", ("exercise1", "exercise2"))  # as on Gradescope
     assert b"def dlogprobs" in (sub.files["exercise1"] or b""), sub.absent
+
+
+def test_the_docs_name_the_torch_version_constraints_txt_pins() -> None:
+    """The README's "Choosing a torch build" and docs/gradescope.md quote the pin
+    (`torch==2.13.0`), and the README's command to pre-create .venv installs it: `make` then
+    keeps that torch only when it is the pinned version (another is replaced under the pin), so a
+    quote left behind when the pin moves tells a user to install a torch that will not stay."""
+    import re
+
+    (torch,) = [p for p in pins() if p.name == "torch"]
+    quoted = {
+        (name, version)
+        for name in ("README.md", "docs/gradescope.md")
+        for version in re.findall(r"torch==([0-9][^\s`)]*)", (ROOT / name).read_text())
+    }
+    assert {name for name, _ in quoted} == {"README.md", "docs/gradescope.md"}
+    assert {v for _, v in quoted} == {str(torch.specifier).removeprefix("==")}, quoted
