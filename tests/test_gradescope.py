@@ -485,9 +485,10 @@ def test_a_gradient_that_times_out_is_not_said_to_depart_from_autograd() -> None
 def test_no_exercise_files_says_what_to_upload(runs: dict[str, Run], name: str) -> None:
     results = runs[name].results
     assert results["score"] == 0
-    assert "No exercise files were found" in results["output"]
+    said = "Your upload was empty." if name == "empty" else "No exercise file was found"
+    assert said in results["output"]
     assert all(t["extra_data"]["status"] == "missing" for t in item_tests(results))
-    listing = "your upload was empty" if name == "empty" else "my_backprop.py, notes.txt"
+    listing = "Upload any of" if name == "empty" else "my_backprop.py, notes.txt"
     assert listing in results["output"]
 
 
@@ -1266,7 +1267,7 @@ def test_a_notebook_that_could_not_be_read_is_named_not_py_files_asked_for(grade
     (upload / "my_backprop.py").write_text("x = 1\n")
     sub = load_submission(upload, grader.assignment.files)
     output = to_gradescope(grader.grade(sub).to_json(), rubric())["output"]
-    assert "No exercise files were found" in output and "Your notebook" not in output
+    assert "No exercise file was found" in output and "Your notebook" not in output
 
 
 def test_a_verdict_its_message_repeats_is_said_once() -> None:
@@ -1285,3 +1286,41 @@ def test_a_verdict_its_message_repeats_is_said_once() -> None:
     said = item_output(mixed, "visible")
     assert "  failed: wrong shape: (3,)" in said.splitlines()
     assert "  not implemented (still raises NotImplementedError)" in said.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("files", "said"),
+    [
+        ({}, "Your upload was empty. Upload any of exercise1.py, exercise2.py"),
+        ({"notes.txt": "x"}, "No exercise file was found in your upload, which held notes.txt."),
+        ({"hw": None}, "No exercise file was found in your upload, which held hw/."),
+    ],
+)
+def test_an_upload_with_nothing_to_grade_is_told_so_once(tmp_path: Path, files, said) -> None:
+    """An empty upload's page said that nothing was found three times: "No exercise files were
+    found ...", "Note: no exercise files found (...); the upload held: no files" and "Note: your
+    upload was empty". One line now says what the upload held and what to upload (a notebook
+    too, which the first line left out)."""
+    from grader.gradescope.run import load_submission
+
+    names = ("exercise1", "exercise2", "exercise3")
+    (tmp_path / "submission").mkdir()
+    for name, text in files.items():
+        if text is None:
+            (tmp_path / "submission" / name).mkdir()
+        else:
+            (tmp_path / "submission" / name).write_text(text)
+    sub = load_submission(tmp_path / "submission", names)
+    result = {
+        "score": 0.0,
+        "max_score": 100.0,
+        "files": dict.fromkeys(names, "missing"),
+        "items": [],
+        "student": {"notes": sub.notes},
+    }
+    output = to_gradescope(result, rubric())["output"]
+    assert said in output, output
+    found = re.findall(r"no exercise file|upload was empty|upload holds|upload held", output, re.I)
+    assert len(found) == 1, output
+    assert "or a notebook that defines their functions" in output
+    assert not [ln for ln in output.splitlines() if ln.startswith("Note:")], output

@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..choosing import NOTHING_FOUND, UPLOAD_HELD
 from ..scoring import VISIBILITIES, Rubric, stricter, visibility
 from ..student_text import chain_timed_out
 from ..valid_text import bidi_inert, printable
@@ -422,22 +423,42 @@ SANDBOX_ENDED_NOTE = (
 )
 
 
-def nothing_found(files: dict, notebook: dict) -> str:
-    """The line for an upload of which nothing was graded. A notebook that was found and could
-    not be read (re-saved in another encoding, not JSON) is named, with the notes for why: the
-    line said only to upload the .py files "(names exactly like that)", to a student whose
-    notebook, under any name, is as good an answer."""
+# The notes run.upload_listing adds on an upload of which nothing was graded (what it held).
+UPLOAD_EMPTY, UPLOAD_HOLDS = "your upload was empty", "your upload holds: "
+
+
+def nothing_found(files: dict, notebook: dict, notes: list[str]) -> tuple[str, set[str]]:
+    """The line for an upload of which nothing was graded, and the notes it says in full (left
+    off the page's notes). An empty upload's page said it three times: "No exercise files were
+    found", "Note: no exercise files found (expected ...); the upload held: no files" and
+    "Note: your upload was empty"; now one line says what was found, what the upload held and
+    what to upload. A notebook that was found and could not be read (re-saved in another
+    encoding, not JSON) is named, with the notes for why: the line said only to upload the .py
+    files "(names exactly like that)", to a student whose notebook is as good an answer."""
     wanted = ", ".join(f"{f}.py" for f in files)
     unread = [str(n) for n in notebook.get("notebooks") or []] if not notebook.get("graded") else []
     if unread and notebook.get("reason") != "py files":
         return (
             f"Your notebook {clip(printable(unread[0]), 80)} could not be graded: the notes below "
             f"say why and what to do. Fix it and upload it again, or upload {wanted} instead."
-        )
+        ), set()
+    said = {n for n in notes if n.startswith(NOTHING_FOUND) or n == UPLOAD_EMPTY}
+    said |= {n for n in notes if n.startswith(UPLOAD_HOLDS)}
+    held = next((n.split(UPLOAD_HELD, 1)[1] for n in notes if n.startswith(NOTHING_FOUND)), "")
+    listed = next((n[len(UPLOAD_HOLDS) :] for n in notes if n.startswith(UPLOAD_HOLDS)), "")
+    if UPLOAD_EMPTY in notes:
+        what = "Your upload was empty."
+    elif held and held != "no files":
+        what = f"No exercise file was found in your upload, which held {clip(held, MAX_NOTE)}."
+    elif listed:
+        # Folders alone (the choosing note lists files only, and said "no files").
+        what = f"No exercise file was found in your upload, which held {listed}."
+    else:
+        what = "No exercise file was found in your upload."
     return (
-        f"No exercise files were found in your submission. Upload any of {wanted} (names "
-        "exactly like that), at the top level, in folders or in a zip."
-    )
+        f"{what} Upload any of {wanted} (names exactly like that), at the top level, in "
+        "folders or in a zip, or a notebook that defines their functions."
+    ), said
 
 
 def summary(result: dict, hidden_vis: str) -> str:
@@ -454,11 +475,13 @@ def summary(result: dict, hidden_vis: str) -> str:
         ]
     else:
         lines = [f"Score: {points(result.get('score', 0))} / {points(result.get('max_score', 0))}"]
+    notes = [str(n) for n in (result.get("student") or {}).get("notes") or []]
     if files and all(v == "missing" for v in files.values()):
-        lines.append(nothing_found(files, result.get("notebook") or {}))
+        line, said = nothing_found(files, result.get("notebook") or {}, notes)
+        lines.append(printable(line))
+        notes = [n for n in notes if n not in said]
     for ex in exercise_order(items):
         lines.append(exercise_line(ex, items, result, held))
-    notes = [str(n) for n in (result.get("student") or {}).get("notes") or []]
     # One line per note, whatever a quoted file name holds (a result from elsewhere than the
     # pipeline may carry a name's line break or bidi override); an upload of thousands of odd
     # entries makes a note each: the page shows the first few.
