@@ -1324,3 +1324,19 @@ def test_an_upload_with_nothing_to_grade_is_told_so_once(tmp_path: Path, files, 
     assert len(found) == 1, output
     assert "or a notebook that defines their functions" in output
     assert not [ln for ln in output.splitlines() if ln.startswith("Note:")], output
+
+
+def test_a_case_is_described_by_its_sizes_not_by_how_the_grader_built_it() -> None:
+    """Every public case on a student's page read "(vocab_size=27, ..., seed=42,
+    quiet_unit=True, float32)": a flag of the grader's, which no student knows; the sizes, the
+    seed and the dtype stay."""
+    from grader.backprop_ninja.cases import build_case
+    from grader.gradescope.results import describe
+
+    case = build_case(PUBLIC[0], public=True).meta()
+    assert case["config"]["quiet_unit"] is True  # result.json keeps it (the case ids depend on it)
+    assert describe(case) == (
+        "vocab_size=27, block_size=3, n_embd=10, n_hidden=64, n=32, seed=42, float32"
+    )
+    hidden = {**case, "public": False}
+    assert describe(hidden) == "vocab_size=27, block_size=3, n_embd=10, n_hidden=64, n=32, float32"

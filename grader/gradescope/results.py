@@ -319,9 +319,12 @@ def describe(case: dict) -> str:
     without its seed. The code that builds a case from its sizes and seed ships to students
     (their check.py builds the public cases with it), so a hidden seed, once shown, rebuilds
     the case and autograd's answers, for a resubmission or a later term's class; the sizes
-    alone rebuild nothing and say which size a hard-coded one missed."""
+    alone rebuild nothing and say which size a hard-coded one missed. A flag (True/False) is
+    how the grader built the case, not a size a student's code could depend on: every case read
+    "quiet_unit=True", a word the student never met (the case ids, which say only a case
+    without it, are unchanged)."""
     public = bool(case.get("public"))
-    config = dict(case.get("config") or {})
+    config = {k: v for k, v in (case.get("config") or {}).items() if not isinstance(v, bool)}
     dtype = config.pop("dtype", None)
     if not public:
         config.pop("seed", None)
