@@ -1340,3 +1340,22 @@ def test_a_case_is_described_by_its_sizes_not_by_how_the_grader_built_it() -> No
     )
     hidden = {**case, "public": False}
     assert describe(hidden) == "vocab_size=27, block_size=3, n_embd=10, n_hidden=64, n=32, float32"
+
+
+def test_every_extra_data_key_is_documented(only_hidden_fail: dict) -> None:
+    """extra_data is Gradescope's "extra data to be stored", shown on no documented page, and it
+    holds what the student's page keeps back (the raw item status, prints from hidden cases):
+    docs/gradescope.md lists every key, so an instructor exporting it knows what it tells."""
+    doc = (Path(__file__).parents[1] / "docs" / "gradescope.md").read_text()
+    table = doc.split("`extra_data` is a field of Gradescope's autograder specification")[1]
+    table = table.split("\n\n", 2)[1]
+    passing = copy.deepcopy(only_hidden_fail)
+    for case in (c for i in passing["items"] for c in i.get("cases", [])):
+        case["status"] = "passed"  # no detail test waits: the prints go to extra_data
+    keys = set()
+    for result in (only_hidden_fail, passing):
+        out = to_gradescope(result, rubric("after_published"))
+        keys |= set(out["extra_data"]) | {k for t in out["tests"] for k in t.get("extra_data", {})}
+    assert "printed" in keys and "hidden_passed" in keys  # every kind of test and top
+    for key in keys:
+        assert f"`{key}`" in table, key
