@@ -1359,3 +1359,31 @@ def test_every_extra_data_key_is_documented(only_hidden_fail: dict) -> None:
     assert "printed" in keys and "hidden_passed" in keys  # every kind of test and top
     for key in keys:
         assert f"`{key}`" in table, key
+
+
+def test_cases_skipped_after_a_timeout_are_not_said_to_fail_like_the_public_one() -> None:
+    """Exercise 3's endless loop read "timed out: skipped: `backward` timed out on an earlier
+    case" for its second public case, and "They fail the same way as the public case." of hidden
+    cases that never ran; a mistake two public cases show is "the public cases"'."""
+    from grader.gradescope.results import item_output
+
+    timeout = {"status": "timeout", "message": "no answer within 3 s (an endless loop?)"}
+    skipped = {"status": "timeout", "message": "skipped: `backward` timed out on an earlier case"}
+    cases = [
+        {**timeout, "public": True},
+        {**skipped, "public": True},
+        *({**skipped, "public": False} for _ in range(5)),
+    ]
+    said = item_output({"status": "timeout", "cases": cases}, "after_published").splitlines()
+    assert "  timed out: no answer within 3 s (an endless loop?)" in said
+    assert "  skipped: `backward` timed out on an earlier case" in said
+    assert said[-1] == (
+        "Hidden cases (other sizes and seeds): 0 of 5 pass. "
+        "They were skipped: `backward` timed out on an earlier case."
+    )
+    two = [
+        {"status": "failed", "message": f"values differ by up to {x}", "public": x < 0.9}
+        for x in (0.5, 0.7, 0.9)
+    ]
+    said = item_output({"status": "failed", "cases": two}, "after_published")
+    assert said.endswith("They fail the same way as the public cases."), said

@@ -246,8 +246,22 @@ def hidden_summary(hidden: list[dict], public: list[dict], hidden_vis: str) -> s
         text += f" Their details are shown {WHEN[hidden_vis]}"
         text += " (see the test below)." if hidden_vis == "visible" else "."
     else:
-        text += " They fail the same way as the public case."
+        text += " " + same_as_public(hidden, public)
     return text
+
+
+def same_as_public(hidden: list[dict], public: list[dict]) -> str:
+    """How hidden cases that add nothing to the public cases' words ended. Cases skipped after
+    a timeout were told to "fail the same way as the public case", of an endless loop whose
+    hidden cases never ran; and two public cases are "the public cases"."""
+    failing = [c for c in hidden if c.get("status") != "passed"]
+    skipped = [c for c in failing if _skipped_after_timeout(c)]
+    cases = "the public cases" if len(public) > 1 else "the public case"
+    if skipped and len(skipped) == len(failing):
+        return f"They were {skipped[0]['message']}."
+    if skipped:
+        return f"They fail the same way as {cases}, or were skipped after its timeout."
+    return f"They fail the same way as {cases}."
 
 
 # A number in a case's words: an error, a scale, a size (3, 0.0182, 2e-05, 1.2E+3).
@@ -343,6 +357,9 @@ def case_lines(case: dict) -> list[str]:
         err = case.get("max_rel_err")
         text = "  passed" + (f" (max relative error {err:.2g})" if isinstance(err, float) else "")
         lines = [text]
+    elif _skipped_after_timeout(case):
+        # "timed out: skipped: `f` timed out on an earlier case": this case never ran.
+        lines = ["  " + str(case["message"])]
     else:
         message = str(case.get("message", "")).strip()
         lines = ["  " + indent(headed(STATUS_TEXT.get(status, status).lower(), message))]
