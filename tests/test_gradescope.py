@@ -1387,3 +1387,34 @@ def test_cases_skipped_after_a_timeout_are_not_said_to_fail_like_the_public_one(
     ]
     said = item_output({"status": "failed", "cases": two}, "after_published")
     assert said.endswith("They fail the same way as the public cases."), said
+
+
+def test_files_found_in_one_folder_are_named_in_one_note() -> None:
+    """A student who uploaded their folder read "Note: found exercise1.py in my work/" three
+    times, once for each file; the folder's own name is kept as it is, odd as it may be."""
+    from grader.gradescope.results import found_together
+
+    names = ["exercise1.py", "exercise2.py", "exercise3.py"]
+    notes = [
+        "found exercise1.py in my work/",
+        "something else",
+        "found exercise2.py in my work/",
+        "found exercise3.py in hw.zip/hw/",
+        "found exercise1.py in exercise2.py in x/",
+    ]
+    assert found_together(notes, names) == [
+        "found exercise1.py, exercise2.py in my work/",
+        "something else",
+        "found exercise3.py in hw.zip/hw/",
+        "found exercise1.py in exercise2.py in x/",
+    ]
+
+
+def test_a_folder_upload_gets_one_note(grader, tmp_path: Path) -> None:
+    from grader.gradescope.run import load_submission
+
+    write_files(tmp_path / "submission", {f"my work/{f}": solution(f[:-3]) for f in FILES})
+    sub = load_submission(tmp_path / "submission", grader.assignment.files)
+    output = to_gradescope(grader.grade(sub).to_json(), rubric())["output"]
+    notes = [ln for ln in output.splitlines() if ln.startswith("Note:")]
+    assert notes == ["Note: found exercise1.py, exercise2.py, exercise3.py in my work/"], output

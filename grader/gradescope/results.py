@@ -502,6 +502,7 @@ def summary(result: dict, hidden_vis: str) -> str:
         notes = [n for n in notes if n not in said]
     for ex in exercise_order(items):
         lines.append(exercise_line(ex, items, result, held))
+    notes = found_together(notes, [f"{f}.py" for f in files])
     # One line per note, whatever a quoted file name holds (a result from elsewhere than the
     # pipeline may carry a name's line break or bidi override); an upload of thousands of odd
     # entries makes a note each: the page shows the first few.
@@ -522,6 +523,29 @@ def summary(result: dict, hidden_vis: str) -> str:
     if any(i["id"] not in held and has_detail_test(i) for i in items):
         lines.append(f"Details of the hidden cases are shown {WHEN[hidden_vis]}.")
     return "\n".join(lines)
+
+
+def found_together(notes: list[str], names: list[str]) -> list[str]:
+    """`notes` with the notes on exercise files found in one folder made one: a student who
+    uploaded a folder read "found exercise1.py in hw/", "found exercise2.py in hw/" and "found
+    exercise3.py in hw/" on three lines. Only the exercises' own names are joined (the folder
+    is the student's, and may hold anything)."""
+    prefixes = {name: f"found {name} in " for name in names}
+    folders: dict[str, list[str]] = {}
+    for note in notes:
+        for name, prefix in prefixes.items():
+            if note.startswith(prefix) and note.endswith("/"):
+                folders.setdefault(note[len(prefix) :], []).append(name)
+    out, done = [], set()
+    for note in notes:
+        name = next((n for n, p in prefixes.items() if note.startswith(p)), None)
+        folder = note[len(prefixes[name]) :] if name else ""
+        if not name or not note.endswith("/") or len(folders[folder]) < 2:
+            out.append(note)
+        elif folder not in done:
+            done.add(folder)
+            out.append(f"found {', '.join(folders[folder])} in {folder}")
+    return out
 
 
 def has_detail_test(item: dict) -> bool:
