@@ -1324,6 +1324,10 @@ def test_an_upload_with_nothing_to_grade_is_told_so_once(tmp_path: Path, files, 
     assert len(found) == 1, output
     assert "or a notebook that defines their functions" in output
     assert not [ln for ln in output.splitlines() if ln.startswith("Note:")], output
+    one = {**result, "files": {"layers": "missing"}}
+    output = to_gradescope(one, rubric())["output"]
+    assert "Upload layers.py (names exactly like that)" in output, output
+    assert "a notebook that defines its functions" in output, output
 
 
 def test_a_case_is_described_by_its_sizes_not_by_how_the_grader_built_it() -> None:

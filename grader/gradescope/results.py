@@ -475,9 +475,11 @@ def nothing_found(files: dict, notebook: dict, notes: list[str]) -> tuple[str, s
         what = f"No exercise file was found in your upload, which held {listed}."
     else:
         what = "No exercise file was found in your upload."
+    # One file is not "any of layers.py", nor has it "their" functions.
+    upload, its = ("any of ", "their") if len(files) > 1 else ("", "its")
     return (
-        f"{what} Upload any of {wanted} (names exactly like that), at the top level, in "
-        "folders or in a zip, or a notebook that defines their functions."
+        f"{what} Upload {upload}{wanted} (names exactly like that), at the top level, in "
+        f"folders or in a zip, or a notebook that defines {its} functions."
     ), said
 
 
