@@ -1422,3 +1422,19 @@ def test_a_folder_upload_gets_one_note(grader, tmp_path: Path) -> None:
     output = to_gradescope(grader.grade(sub).to_json(), rubric())["output"]
     notes = [ln for ln in output.splitlines() if ln.startswith("Note:")]
     assert notes == ["Note: found exercise1.py, exercise2.py, exercise3.py in my work/"], output
+
+
+def test_the_chain_s_sentence_names_its_exercise(grader) -> None:
+    """The sentence on the chain of the student's own gradients named no exercise: under an
+    exercise 3 that timed out ("exercise3.py: 0 / 30") it read "Chained together, your own
+    gradients match autograd all the way down.", of exercise 1 (the bundle's check names it)."""
+    from grader.submissions import Submission
+
+    files = {f: solution(f).encode() for f in ("exercise1", "exercise2")}
+    broken = b"def backward(**kw):\n    raise ValueError('wrong')\n"
+    sub = Submission("ex3-raises", {**files, "exercise3": broken})
+    output = to_gradescope(grader.grade(sub).to_json(), rubric())["output"]
+    lines = output.splitlines()
+    assert lines[-1] == (
+        "Exercise 1, chained together: your own gradients match autograd all the way down."
+    ), output

@@ -33,7 +33,7 @@ from typing import Any
 
 from ..choosing import NOTHING_FOUND, UPLOAD_HELD
 from ..scoring import VISIBILITIES, Rubric, stricter, visibility
-from ..student_text import chain_timed_out
+from ..student_text import chain_home, chain_timed_out
 from ..valid_text import bidi_inert, printable
 
 TEXT = "text"
@@ -517,7 +517,8 @@ def summary(result: dict, hidden_vis: str) -> str:
         isinstance(f, dict) and f.get("flag") == SANDBOX_ENDED for f in result.get("review") or []
     ):
         lines.append(SANDBOX_ENDED_NOTE)
-    chain = chain_line(result.get("chain") or {}, {i.partition(".")[2] for i in held})
+    later = {i.partition(".")[2] for i in held}
+    chain = chain_line(result.get("chain") or {}, later, chain_home(result))
     if chain:
         lines.append(chain)
     # Only a detail test of an item shown now is announced: a held item's would tell, before
@@ -595,10 +596,12 @@ def exercise_line(ex: str, items: list[dict], result: dict, held: dict[str, str]
     return f"{label}: {score} ({npass} of {len(mine)} items pass{wait and '; ' + wait})"
 
 
-def chain_line(chain: dict, later: set[str] = frozenset()) -> str:
+def chain_line(chain: dict, later: set[str] = frozenset(), home: str = "") -> str:
     """Exercise 1's chain fed with the student's own gradients, in one sentence; nothing when
     a gradient in it is an item held back (`later`: function names), whose verdict it would tell.
-    """
+    `home`: the exercise it runs through (student_text.chain_home), named as the check names
+    it: a submission whose exercise 3 timed out read "Chained together, your own gradients
+    match autograd all the way down." right under exercise 3's zero, of no exercise."""
     steps = chain.get("steps") or []
     if later & {s.get("grad") for s in steps}:
         return ""
@@ -607,7 +610,8 @@ def chain_line(chain: dict, later: set[str] = frozenset()) -> str:
         # gradients "first depart from autograd at dlogprobs"), as student_text.chain_text.
         return ""
     first, unreached = chain.get("first_departure"), chain.get("unreached") or []
-    text = "Chained together (public case), your own gradients "
+    said = f"{home[:1].upper()}{home[1:]}, chained together" if home else "Chained together"
+    text = f"{said} (public case): your own gradients "
     if first and chain_timed_out(steps, first):
         text += f"stop at {first}, which timed out"
     elif first:
@@ -616,7 +620,7 @@ def chain_line(chain: dict, later: set[str] = frozenset()) -> str:
     elif unreached:
         text += "match autograd as far as they go"
     else:
-        return "Chained together, your own gradients match autograd all the way down."
+        return f"{said}: your own gradients match autograd all the way down."
     if unreached:
         more = f" and {len(unreached) - 6} more" if len(unreached) > 6 else ""
         text += f"; they could not reach {', '.join(unreached[:6])}{more}"
