@@ -485,9 +485,10 @@ def test_a_gradient_that_times_out_is_not_said_to_depart_from_autograd() -> None
 def test_no_exercise_files_says_what_to_upload(runs: dict[str, Run], name: str) -> None:
     results = runs[name].results
     assert results["score"] == 0
-    assert "No exercise files were found" in results["output"]
+    said = "Your upload was empty." if name == "empty" else "No exercise file was found"
+    assert said in results["output"]
     assert all(t["extra_data"]["status"] == "missing" for t in item_tests(results))
-    listing = "your upload was empty" if name == "empty" else "my_backprop.py, notes.txt"
+    listing = "Upload any of" if name == "empty" else "my_backprop.py, notes.txt"
     assert listing in results["output"]
 
 
@@ -1266,7 +1267,7 @@ def test_a_notebook_that_could_not_be_read_is_named_not_py_files_asked_for(grade
     (upload / "my_backprop.py").write_text("x = 1\n")
     sub = load_submission(upload, grader.assignment.files)
     output = to_gradescope(grader.grade(sub).to_json(), rubric())["output"]
-    assert "No exercise files were found" in output and "Your notebook" not in output
+    assert "No exercise file was found" in output and "Your notebook" not in output
 
 
 def test_a_verdict_its_message_repeats_is_said_once() -> None:
@@ -1285,3 +1286,155 @@ def test_a_verdict_its_message_repeats_is_said_once() -> None:
     said = item_output(mixed, "visible")
     assert "  failed: wrong shape: (3,)" in said.splitlines()
     assert "  not implemented (still raises NotImplementedError)" in said.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("files", "said"),
+    [
+        ({}, "Your upload was empty. Upload any of exercise1.py, exercise2.py"),
+        ({"notes.txt": "x"}, "No exercise file was found in your upload, which held notes.txt."),
+        ({"hw": None}, "No exercise file was found in your upload, which held hw/."),
+    ],
+)
+def test_an_upload_with_nothing_to_grade_is_told_so_once(tmp_path: Path, files, said) -> None:
+    """An empty upload's page said that nothing was found three times: "No exercise files were
+    found ...", "Note: no exercise files found (...); the upload held: no files" and "Note: your
+    upload was empty". One line now says what the upload held and what to upload (a notebook
+    too, which the first line left out)."""
+    from grader.gradescope.run import load_submission
+
+    names = ("exercise1", "exercise2", "exercise3")
+    (tmp_path / "submission").mkdir()
+    for name, text in files.items():
+        if text is None:
+            (tmp_path / "submission" / name).mkdir()
+        else:
+            (tmp_path / "submission" / name).write_text(text)
+    sub = load_submission(tmp_path / "submission", names)
+    result = {
+        "score": 0.0,
+        "max_score": 100.0,
+        "files": dict.fromkeys(names, "missing"),
+        "items": [],
+        "student": {"notes": sub.notes},
+    }
+    output = to_gradescope(result, rubric())["output"]
+    assert said in output, output
+    found = re.findall(r"no exercise file|upload was empty|upload holds|upload held", output, re.I)
+    assert len(found) == 1, output
+    assert "or a notebook that defines their functions" in output
+    assert not [ln for ln in output.splitlines() if ln.startswith("Note:")], output
+    one = {**result, "files": {"layers": "missing"}}
+    output = to_gradescope(one, rubric())["output"]
+    assert "Upload layers.py (names exactly like that)" in output, output
+    assert "a notebook that defines its functions" in output, output
+
+
+def test_a_case_is_described_by_its_sizes_not_by_how_the_grader_built_it() -> None:
+    """Every public case on a student's page read "(vocab_size=27, ..., seed=42,
+    quiet_unit=True, float32)": a flag of the grader's, which no student knows; the sizes, the
+    seed and the dtype stay."""
+    from grader.backprop_ninja.cases import build_case
+    from grader.gradescope.results import describe
+
+    case = build_case(PUBLIC[0], public=True).meta()
+    assert case["config"]["quiet_unit"] is True  # result.json keeps it (the case ids depend on it)
+    assert describe(case) == (
+        "vocab_size=27, block_size=3, n_embd=10, n_hidden=64, n=32, seed=42, float32"
+    )
+    hidden = {**case, "public": False}
+    assert describe(hidden) == "vocab_size=27, block_size=3, n_embd=10, n_hidden=64, n=32, float32"
+
+
+def test_every_extra_data_key_is_documented(only_hidden_fail: dict) -> None:
+    """extra_data is Gradescope's "extra data to be stored", shown on no documented page, and it
+    holds what the student's page keeps back (the raw item status, prints from hidden cases):
+    docs/gradescope.md lists every key, so an instructor exporting it knows what it tells."""
+    doc = (Path(__file__).parents[1] / "docs" / "gradescope.md").read_text()
+    table = doc.split("`extra_data` is a field of Gradescope's autograder specification")[1]
+    table = table.split("\n\n", 2)[1]
+    passing = copy.deepcopy(only_hidden_fail)
+    for case in (c for i in passing["items"] for c in i.get("cases", [])):
+        case["status"] = "passed"  # no detail test waits: the prints go to extra_data
+    keys = set()
+    for result in (only_hidden_fail, passing):
+        out = to_gradescope(result, rubric("after_published"))
+        keys |= set(out["extra_data"]) | {k for t in out["tests"] for k in t.get("extra_data", {})}
+    assert "printed" in keys and "hidden_passed" in keys  # every kind of test and top
+    for key in keys:
+        assert f"`{key}`" in table, key
+
+
+def test_cases_skipped_after_a_timeout_are_not_said_to_fail_like_the_public_one() -> None:
+    """Exercise 3's endless loop read "timed out: skipped: `backward` timed out on an earlier
+    case" for its second public case, and "They fail the same way as the public case." of hidden
+    cases that never ran; a mistake two public cases show is "the public cases"'."""
+    from grader.gradescope.results import item_output
+
+    timeout = {"status": "timeout", "message": "no answer within 3 s (an endless loop?)"}
+    skipped = {"status": "timeout", "message": "skipped: `backward` timed out on an earlier case"}
+    cases = [
+        {**timeout, "public": True},
+        {**skipped, "public": True},
+        *({**skipped, "public": False} for _ in range(5)),
+    ]
+    said = item_output({"status": "timeout", "cases": cases}, "after_published").splitlines()
+    assert "  timed out: no answer within 3 s (an endless loop?)" in said
+    assert "  skipped: `backward` timed out on an earlier case" in said
+    assert said[-1] == (
+        "Hidden cases (other sizes and seeds): 0 of 5 pass. "
+        "They were skipped: `backward` timed out on an earlier case."
+    )
+    two = [
+        {"status": "failed", "message": f"values differ by up to {x}", "public": x < 0.9}
+        for x in (0.5, 0.7, 0.9)
+    ]
+    said = item_output({"status": "failed", "cases": two}, "after_published")
+    assert said.endswith("They fail the same way as the public cases."), said
+
+
+def test_files_found_in_one_folder_are_named_in_one_note() -> None:
+    """A student who uploaded their folder read "Note: found exercise1.py in my work/" three
+    times, once for each file; the folder's own name is kept as it is, odd as it may be."""
+    from grader.gradescope.results import found_together
+
+    names = ["exercise1.py", "exercise2.py", "exercise3.py"]
+    notes = [
+        "found exercise1.py in my work/",
+        "something else",
+        "found exercise2.py in my work/",
+        "found exercise3.py in hw.zip/hw/",
+        "found exercise1.py in exercise2.py in x/",
+    ]
+    assert found_together(notes, names) == [
+        "found exercise1.py, exercise2.py in my work/",
+        "something else",
+        "found exercise3.py in hw.zip/hw/",
+        "found exercise1.py in exercise2.py in x/",
+    ]
+
+
+def test_a_folder_upload_gets_one_note(grader, tmp_path: Path) -> None:
+    from grader.gradescope.run import load_submission
+
+    write_files(tmp_path / "submission", {f"my work/{f}": solution(f[:-3]) for f in FILES})
+    sub = load_submission(tmp_path / "submission", grader.assignment.files)
+    output = to_gradescope(grader.grade(sub).to_json(), rubric())["output"]
+    notes = [ln for ln in output.splitlines() if ln.startswith("Note:")]
+    assert notes == ["Note: found exercise1.py, exercise2.py, exercise3.py in my work/"], output
+
+
+def test_the_chain_s_sentence_names_its_exercise(grader) -> None:
+    """The sentence on the chain of the student's own gradients named no exercise: under an
+    exercise 3 that timed out ("exercise3.py: 0 / 30") it read "Chained together, your own
+    gradients match autograd all the way down.", of exercise 1 (the bundle's check names it)."""
+    from grader.submissions import Submission
+
+    files = {f: solution(f).encode() for f in ("exercise1", "exercise2")}
+    broken = b"def backward(**kw):\n    raise ValueError('wrong')\n"
+    sub = Submission("ex3-raises", {**files, "exercise3": broken})
+    output = to_gradescope(grader.grade(sub).to_json(), rubric())["output"]
+    lines = output.splitlines()
+    assert lines[-1] == (
+        "Exercise 1, chained together: your own gradients match autograd all the way down."
+    ), output

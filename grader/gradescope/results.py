@@ -31,8 +31,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..choosing import NOTHING_FOUND, UPLOAD_HELD
 from ..scoring import VISIBILITIES, Rubric, stricter, visibility
-from ..student_text import chain_timed_out
+from ..student_text import chain_home, chain_timed_out
 from ..valid_text import bidi_inert, printable
 
 TEXT = "text"
@@ -245,8 +246,22 @@ def hidden_summary(hidden: list[dict], public: list[dict], hidden_vis: str) -> s
         text += f" Their details are shown {WHEN[hidden_vis]}"
         text += " (see the test below)." if hidden_vis == "visible" else "."
     else:
-        text += " They fail the same way as the public case."
+        text += " " + same_as_public(hidden, public)
     return text
+
+
+def same_as_public(hidden: list[dict], public: list[dict]) -> str:
+    """How hidden cases that add nothing to the public cases' words ended. Cases skipped after
+    a timeout were told to "fail the same way as the public case", of an endless loop whose
+    hidden cases never ran; and two public cases are "the public cases"."""
+    failing = [c for c in hidden if c.get("status") != "passed"]
+    skipped = [c for c in failing if _skipped_after_timeout(c)]
+    cases = "the public cases" if len(public) > 1 else "the public case"
+    if skipped and len(skipped) == len(failing):
+        return f"They were {skipped[0]['message']}."
+    if skipped:
+        return f"They fail the same way as {cases}, or were skipped after its timeout."
+    return f"They fail the same way as {cases}."
 
 
 # A number in a case's words: an error, a scale, a size (3, 0.0182, 2e-05, 1.2E+3).
@@ -318,9 +333,12 @@ def describe(case: dict) -> str:
     without its seed. The code that builds a case from its sizes and seed ships to students
     (their check.py builds the public cases with it), so a hidden seed, once shown, rebuilds
     the case and autograd's answers, for a resubmission or a later term's class; the sizes
-    alone rebuild nothing and say which size a hard-coded one missed."""
+    alone rebuild nothing and say which size a hard-coded one missed. A flag (True/False) is
+    how the grader built the case, not a size a student's code could depend on: every case read
+    "quiet_unit=True", a word the student never met (the case ids, which say only a case
+    without it, are unchanged)."""
     public = bool(case.get("public"))
-    config = dict(case.get("config") or {})
+    config = {k: v for k, v in (case.get("config") or {}).items() if not isinstance(v, bool)}
     dtype = config.pop("dtype", None)
     if not public:
         config.pop("seed", None)
@@ -339,6 +357,9 @@ def case_lines(case: dict) -> list[str]:
         err = case.get("max_rel_err")
         text = "  passed" + (f" (max relative error {err:.2g})" if isinstance(err, float) else "")
         lines = [text]
+    elif _skipped_after_timeout(case):
+        # "timed out: skipped: `f` timed out on an earlier case": this case never ran.
+        lines = ["  " + str(case["message"])]
     else:
         message = str(case.get("message", "")).strip()
         lines = ["  " + indent(headed(STATUS_TEXT.get(status, status).lower(), message))]
@@ -422,22 +443,44 @@ SANDBOX_ENDED_NOTE = (
 )
 
 
-def nothing_found(files: dict, notebook: dict) -> str:
-    """The line for an upload of which nothing was graded. A notebook that was found and could
-    not be read (re-saved in another encoding, not JSON) is named, with the notes for why: the
-    line said only to upload the .py files "(names exactly like that)", to a student whose
-    notebook, under any name, is as good an answer."""
+# The notes run.upload_listing adds on an upload of which nothing was graded (what it held).
+UPLOAD_EMPTY, UPLOAD_HOLDS = "your upload was empty", "your upload holds: "
+
+
+def nothing_found(files: dict, notebook: dict, notes: list[str]) -> tuple[str, set[str]]:
+    """The line for an upload of which nothing was graded, and the notes it says in full (left
+    off the page's notes). An empty upload's page said it three times: "No exercise files were
+    found", "Note: no exercise files found (expected ...); the upload held: no files" and
+    "Note: your upload was empty"; now one line says what was found, what the upload held and
+    what to upload. A notebook that was found and could not be read (re-saved in another
+    encoding, not JSON) is named, with the notes for why: the line said only to upload the .py
+    files "(names exactly like that)", to a student whose notebook is as good an answer."""
     wanted = ", ".join(f"{f}.py" for f in files)
     unread = [str(n) for n in notebook.get("notebooks") or []] if not notebook.get("graded") else []
     if unread and notebook.get("reason") != "py files":
         return (
             f"Your notebook {clip(printable(unread[0]), 80)} could not be graded: the notes below "
             f"say why and what to do. Fix it and upload it again, or upload {wanted} instead."
-        )
+        ), set()
+    said = {n for n in notes if n.startswith(NOTHING_FOUND) or n == UPLOAD_EMPTY}
+    said |= {n for n in notes if n.startswith(UPLOAD_HOLDS)}
+    held = next((n.split(UPLOAD_HELD, 1)[1] for n in notes if n.startswith(NOTHING_FOUND)), "")
+    listed = next((n[len(UPLOAD_HOLDS) :] for n in notes if n.startswith(UPLOAD_HOLDS)), "")
+    if UPLOAD_EMPTY in notes:
+        what = "Your upload was empty."
+    elif held and held != "no files":
+        what = f"No exercise file was found in your upload, which held {clip(held, MAX_NOTE)}."
+    elif listed:
+        # Folders alone (the choosing note lists files only, and said "no files").
+        what = f"No exercise file was found in your upload, which held {listed}."
+    else:
+        what = "No exercise file was found in your upload."
+    # One file is not "any of layers.py", nor has it "their" functions.
+    upload, its = ("any of ", "their") if len(files) > 1 else ("", "its")
     return (
-        f"No exercise files were found in your submission. Upload any of {wanted} (names "
-        "exactly like that), at the top level, in folders or in a zip."
-    )
+        f"{what} Upload {upload}{wanted} (names exactly like that), at the top level, in "
+        f"folders or in a zip, or a notebook that defines {its} functions."
+    ), said
 
 
 def summary(result: dict, hidden_vis: str) -> str:
@@ -454,11 +497,14 @@ def summary(result: dict, hidden_vis: str) -> str:
         ]
     else:
         lines = [f"Score: {points(result.get('score', 0))} / {points(result.get('max_score', 0))}"]
+    notes = [str(n) for n in (result.get("student") or {}).get("notes") or []]
     if files and all(v == "missing" for v in files.values()):
-        lines.append(nothing_found(files, result.get("notebook") or {}))
+        line, said = nothing_found(files, result.get("notebook") or {}, notes)
+        lines.append(printable(line))
+        notes = [n for n in notes if n not in said]
     for ex in exercise_order(items):
         lines.append(exercise_line(ex, items, result, held))
-    notes = [str(n) for n in (result.get("student") or {}).get("notes") or []]
+    notes = found_together(notes, [f"{f}.py" for f in files])
     # One line per note, whatever a quoted file name holds (a result from elsewhere than the
     # pipeline may carry a name's line break or bidi override); an upload of thousands of odd
     # entries makes a note each: the page shows the first few.
@@ -471,7 +517,8 @@ def summary(result: dict, hidden_vis: str) -> str:
         isinstance(f, dict) and f.get("flag") == SANDBOX_ENDED for f in result.get("review") or []
     ):
         lines.append(SANDBOX_ENDED_NOTE)
-    chain = chain_line(result.get("chain") or {}, {i.partition(".")[2] for i in held})
+    later = {i.partition(".")[2] for i in held}
+    chain = chain_line(result.get("chain") or {}, later, chain_home(result))
     if chain:
         lines.append(chain)
     # Only a detail test of an item shown now is announced: a held item's would tell, before
@@ -479,6 +526,29 @@ def summary(result: dict, hidden_vis: str) -> str:
     if any(i["id"] not in held and has_detail_test(i) for i in items):
         lines.append(f"Details of the hidden cases are shown {WHEN[hidden_vis]}.")
     return "\n".join(lines)
+
+
+def found_together(notes: list[str], names: list[str]) -> list[str]:
+    """`notes` with the notes on exercise files found in one folder made one: a student who
+    uploaded a folder read "found exercise1.py in hw/", "found exercise2.py in hw/" and "found
+    exercise3.py in hw/" on three lines. Only the exercises' own names are joined (the folder
+    is the student's, and may hold anything)."""
+    prefixes = {name: f"found {name} in " for name in names}
+    folders: dict[str, list[str]] = {}
+    for note in notes:
+        for name, prefix in prefixes.items():
+            if note.startswith(prefix) and note.endswith("/"):
+                folders.setdefault(note[len(prefix) :], []).append(name)
+    out, done = [], set()
+    for note in notes:
+        name = next((n for n, p in prefixes.items() if note.startswith(p)), None)
+        folder = note[len(prefixes[name]) :] if name else ""
+        if not name or not note.endswith("/") or len(folders[folder]) < 2:
+            out.append(note)
+        elif folder not in done:
+            done.add(folder)
+            out.append(f"found {', '.join(folders[folder])} in {folder}")
+    return out
 
 
 def has_detail_test(item: dict) -> bool:
@@ -526,10 +596,12 @@ def exercise_line(ex: str, items: list[dict], result: dict, held: dict[str, str]
     return f"{label}: {score} ({npass} of {len(mine)} items pass{wait and '; ' + wait})"
 
 
-def chain_line(chain: dict, later: set[str] = frozenset()) -> str:
+def chain_line(chain: dict, later: set[str] = frozenset(), home: str = "") -> str:
     """Exercise 1's chain fed with the student's own gradients, in one sentence; nothing when
     a gradient in it is an item held back (`later`: function names), whose verdict it would tell.
-    """
+    `home`: the exercise it runs through (student_text.chain_home), named as the check names
+    it: a submission whose exercise 3 timed out read "Chained together, your own gradients
+    match autograd all the way down." right under exercise 3's zero, of no exercise."""
     steps = chain.get("steps") or []
     if later & {s.get("grad") for s in steps}:
         return ""
@@ -538,7 +610,8 @@ def chain_line(chain: dict, later: set[str] = frozenset()) -> str:
         # gradients "first depart from autograd at dlogprobs"), as student_text.chain_text.
         return ""
     first, unreached = chain.get("first_departure"), chain.get("unreached") or []
-    text = "Chained together (public case), your own gradients "
+    said = f"{home[:1].upper()}{home[1:]}, chained together" if home else "Chained together"
+    text = f"{said} (public case): your own gradients "
     if first and chain_timed_out(steps, first):
         text += f"stop at {first}, which timed out"
     elif first:
@@ -547,7 +620,7 @@ def chain_line(chain: dict, later: set[str] = frozenset()) -> str:
     elif unreached:
         text += "match autograd as far as they go"
     else:
-        return "Chained together, your own gradients match autograd all the way down."
+        return f"{said}: your own gradients match autograd all the way down."
     if unreached:
         more = f" and {len(unreached) - 6} more" if len(unreached) > 6 else ""
         text += f"; they could not reach {', '.join(unreached[:6])}{more}"

@@ -23,6 +23,7 @@ from ..choosing import NOTHING_FOUND, UPLOAD_HELD
 from ..report.render import write_atomic
 from ..submissions import Submission, SubmissionError, read_submission
 from ..valid_text import valid_json
+from .results import UPLOAD_EMPTY, UPLOAD_HOLDS
 
 RESULTS = ("results", "results.json")
 SUBMISSION = "submission"
@@ -131,9 +132,9 @@ def upload_listing(path: Path) -> str:
     except OSError:
         names = []
     if not names:
-        return "your upload was empty"
+        return UPLOAD_EMPTY
     more = f" and {len(names) - LISTED_NAMES} more" if len(names) > LISTED_NAMES else ""
-    return "your upload holds: " + ", ".join(names[:LISTED_NAMES]) + more
+    return UPLOAD_HOLDS + ", ".join(names[:LISTED_NAMES]) + more
 
 
 def failure_results(error: BaseException | None) -> dict:
