@@ -621,9 +621,11 @@ class LocalSession:
             return f.load_error
         if func not in f.functions:
             defined = set(f.functions) | f.defined
+            hid = f.scan.commented.get(func)
+            expected = self.expected.get(f.name, frozenset())
+            commented = (hid.line, hid.magic) if hid else None
             return Outcome(
-                "missing",
-                missing_function(func, f.name, defined, self.expected.get(f.name, frozenset())),
+                "missing", missing_function(func, f.name, defined, expected, commented=commented)
             )
         if func in f.scan.forbidden:  # the grader refuses it before any call: so does the check
             return Outcome("forbidden", scanned_out(func, f.scan.forbidden[func]))
