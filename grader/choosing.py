@@ -389,7 +389,8 @@ def note_missing(
                     _not_found(top, f, files, held) if odd is None else skipped(top, odd, budget)
                 )
     exported = exported_notebooks(top, files, budget)
-    notes += [_exported_note(e, how, wanted) for e, how in exported]
+    beside = any(v is not None for v in contents.values())
+    notes += [_exported_note(e, how, wanted, beside) for e, how in exported]
     return exported
 
 
@@ -558,7 +559,24 @@ def export_mark(head: bytes) -> str | None:
 SUBMIT_NOTEBOOK = "Colab: File > Download > Download .ipynb; Jupyter: File > Download"
 
 
-def _exported_note(entry: Entry, how: str, wanted: str) -> str:
+# How `# %%` marks tell: VS Code's Export writes them, and so does a student's own script of cells
+# run in VS Code's interactive window (a scratch file).
+CELL_MARKS = _EXPORT_MARKS[2][1]
+
+
+def _exported_note(entry: Entry, how: str, wanted: str, beside: bool = False) -> str:
+    """The note on a notebook exported as a script. A file of `# %%` cells beside exercise files
+    (`beside`) may as well be the student's scratch script as an export: "is a notebook exported
+    ..., submit the notebook itself" was said of it beside exercise files holding the work,
+    which is not true of a scratch file and sent its student to look for a notebook. It is said
+    to be ungraded, and where its functions go to be graded."""
+    if beside and how == CELL_MARKS:
+        return (
+            f"{entry.name} is not graded: it has `# %%` cell marks (a notebook's Export in VS "
+            "Code, or a script of cells run there), and the grader reads only "
+            f"{wanted}: put any function of it you want graded in those files (or, if it is a "
+            "notebook's export, submit that notebook instead)"
+        )
     return (
         f"{entry.name} is a notebook exported as a Python script ({how}), which the grader does "
         f"not read: submit the notebook itself ({SUBMIT_NOTEBOOK}), or your functions in {wanted}"
