@@ -16,10 +16,11 @@ as from the top.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import re
 from collections.abc import Callable
 
-from .exercise_names import match_name
+from .exercise_names import COPY, DRIVE_COPY, match_name, plain
 from .uploads import (
     AmbiguousEntry,
     Budget,
@@ -369,9 +370,16 @@ def note_missing(
     if any(v is None for v in contents.values()):
         notes += other_archives(top)
     if not any(v is not None for v in contents.values()) and not absent:
+        # The likely files named here too: an assignment of one file is always in this case,
+        # and `layer.py` for `layers.py` drew only "no exercise files found".
+        guesses = "".join(
+            f"; {' or '.join(likely)} may be {f}.py: the grader reads only {f}.py, so rename it"
+            for f in files
+            if (likely := likely_files(top, f, files))
+        )
         notes.append(
             f"{NOTHING_FOUND} (expected {wanted}, or a notebook that defines their "
-            f"functions){UPLOAD_HELD}{held}"
+            f"functions{guesses}){UPLOAD_HELD}{held}"
         )
     if any(v is not None for v in contents.values()):
         for f in files:
@@ -381,31 +389,61 @@ def note_missing(
                     _not_found(top, f, files, held) if odd is None else skipped(top, odd, budget)
                 )
     exported = exported_notebooks(top, files, budget)
-    notes += [_exported_note(e, how, wanted) for e, how in exported]
+    beside = any(v is not None for v in contents.values())
+    notes += [_exported_note(e, how, wanted, beside) for e, how in exported]
     return exported
 
 
 def _not_found(top: Entry, f: str, files: tuple[str, ...], held: str) -> str:
-    """The state of an exercise missing beside others, naming the upload's .py files that bear
-    its number and no exercise's name (`ex1.py` for exercise1.py) first: "not in your upload,
-    which held ex1.py, ..." (in the bundle's folder, after a dozen of its own files) left the
-    student to see that the grader reads exact names."""
-    number = re.sub(r"\D", "", f)
-    likely = [
-        shortened(relative(top, e))
-        for e in top.walk()
-        if number
-        and e.kind == "file"
-        and e.name.casefold().endswith(".py")
-        and re.sub(r"\D", "", e.name) == number
-        and match_exercise(e.name, files) is None
-    ][:3]
+    """The state of an exercise missing beside others, naming the upload's .py files that look
+    like its file (`likely_files`) first: "not in your upload, which held ex1.py, ..." (in the
+    bundle's folder, after a dozen of its own files) left the student to see that the grader
+    reads exact names."""
+    likely = likely_files(top, f, files)
     if not likely:
         return f"{MISSING_BESIDE}{held}"
     return (
         f"missing: not in your upload; {' or '.join(likely)} may be it: the grader reads only "
         f"{f}.py, so rename it (the upload held {held})"
     )
+
+
+# How alike a file's name and an unnumbered exercise's must be to be named as likely
+# (difflib's ratio of the two plain names: `layres` for `layers` is 0.83, `layer` 0.91).
+LIKELY_RATIO = 0.8
+LIKELY_SHOWN = 3  # likely files named for one exercise
+
+
+def likely_files(top: Entry, f: str, files: tuple[str, ...]) -> list[str]:
+    """The upload's .py files that no exercise's name reads as (`match_exercise`) but that look
+    like exercise `f`'s file, to be named with "rename it". A numbered exercise's: those whose
+    name bears its number and no other (`ex1.py` for exercise1.py). An unnumbered one's: those
+    whose plain name holds its plain name, is held in it, or is spelled almost alike (`layer.py`,
+    `my_layers.py`, `layres.py` for layers.py), which one number could not tell: a one-file
+    assignment's misnamed file drew no guess at all."""
+    number = re.sub(r"\D", "", f)
+    target = plain(f)
+    likely = []
+    for e in top.walk():
+        if not (e.kind == "file" and e.name.casefold().endswith(".py")):
+            continue
+        if match_exercise(e.name, files) is not None:
+            continue
+        if number:
+            alike = re.sub(r"\D", "", e.name) == number
+        else:
+            stem = DRIVE_COPY.sub("", e.name[: -len(".py")]).casefold()
+            name = plain(COPY.sub("", stem)) or plain(stem)
+            alike = len(name) >= 3 and (
+                name in target
+                or target in name
+                or difflib.SequenceMatcher(None, name, target).ratio() >= LIKELY_RATIO
+            )
+        if alike:
+            likely.append(shortened(relative(top, e)))
+            if len(likely) == LIKELY_SHOWN:
+                break
+    return likely
 
 
 # Archives of kinds the grader does not open (only zips are), by the ends of their names: the
@@ -521,7 +559,24 @@ def export_mark(head: bytes) -> str | None:
 SUBMIT_NOTEBOOK = "Colab: File > Download > Download .ipynb; Jupyter: File > Download"
 
 
-def _exported_note(entry: Entry, how: str, wanted: str) -> str:
+# How `# %%` marks tell: VS Code's Export writes them, and so does a student's own script of cells
+# run in VS Code's interactive window (a scratch file).
+CELL_MARKS = _EXPORT_MARKS[2][1]
+
+
+def _exported_note(entry: Entry, how: str, wanted: str, beside: bool = False) -> str:
+    """The note on a notebook exported as a script. A file of `# %%` cells beside exercise files
+    (`beside`) may as well be the student's scratch script as an export: "is a notebook exported
+    ..., submit the notebook itself" was said of it beside exercise files holding the work,
+    which is not true of a scratch file and sent its student to look for a notebook. It is said
+    to be ungraded, and where its functions go to be graded."""
+    if beside and how == CELL_MARKS:
+        return (
+            f"{entry.name} is not graded: it has `# %%` cell marks (a notebook's Export in VS "
+            "Code, or a script of cells run there), and the grader reads only "
+            f"{wanted}: put any function of it you want graded in those files (or, if it is a "
+            "notebook's export, submit that notebook instead)"
+        )
     return (
         f"{entry.name} is a notebook exported as a Python script ({how}), which the grader does "
         f"not read: submit the notebook itself ({SUBMIT_NOTEBOOK}), or your functions in {wanted}"

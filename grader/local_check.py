@@ -650,8 +650,11 @@ class LocalSession:
         if func not in f.functions:
             defined = set(f.functions) | f.defined
             where = in_notebook(f.name, self.notebook) if self.notebook else ""
+            hid = f.scan.commented.get(func)
             expected = self.expected.get(f.name, frozenset())
-            return Outcome("missing", missing_function(func, f.name, defined, expected, where))
+            commented = (hid.line, hid.magic) if hid else None
+            said = missing_function(func, f.name, defined, expected, where, commented)
+            return Outcome("missing", said)
         if func in f.scan.forbidden:  # the grader refuses it before any call: so does the check
             return Outcome("forbidden", scanned_out(func, f.scan.forbidden[func]))
         return None

@@ -399,7 +399,9 @@ class Session:
             near = fits[:MAX_DID_YOU_MEAN]
             expected = self.expected.get(f.name, frozenset())
             where = in_notebook(f.name, self.notebook) if self.notebook else ""
-            said = missing_function(func, f.name, set(near), expected, where)
+            hid = f.scan.commented.get(func)
+            commented = (hid.line, hid.magic) if hid else None
+            said = missing_function(func, f.name, set(near), expected, where, commented)
             self._missing_said[key] = said
         return self._missing_said[key]
 

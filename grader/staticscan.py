@@ -141,6 +141,7 @@ class Scan:
     syntax_error: str = ""
     functions: set[str] = field(default_factory=set)
     forbidden: Forbidden = field(default_factory=lambda: Forbidden())  # name -> reason
+    commented: dict[str, CommentedDef] = field(default_factory=dict)  # `commented_defs`
 
 
 class Forbidden(dict):
@@ -166,12 +167,70 @@ ATTR_BUILTINS = ("getattr", "setattr", "delattr", "hasattr")
 
 def scan(source: str, filename: str = "<student>") -> Scan:
     try:
-        return _scan(source, filename)
+        result = _scan(source, filename)
     except (RecursionError, MemoryError) as e:
         return Scan(
             syntax_error=f"it is nested too deeply for the grader to read ({type(e).__name__}); "
             "split the deep expression into smaller statements"
         )
+    result.commented = commented_defs(source)
+    return result
+
+
+@dataclass(frozen=True)
+class CommentedDef:
+    """A `def` line that is a comment (`# def dlogprobs(logprobs, Yb, n):`): where it is, and
+    whether the comment's run of lines opens with a cell magic (`# %%time`), as a notebook's
+    Download .py writes a cell it cannot run as Python."""
+
+    line: int
+    magic: bool
+
+
+# A function's `def` commented out (its line holding nothing before the `#`: checked apart, as
+# a pattern anchored at every line start cost 0.5 ms on the solutions' exercise1.py, where one
+# led by the `#` is found by a scan for that character), and a cell magic commented out. At
+# most MAX_COMMENTED_DEFS commented defs are looked at in one file (a name's first one counts).
+_COMMENTED_DEF = re.compile(r"#[ \t]*def[ \t]+([A-Za-z_]\w*)[ \t]*\(")
+_COMMENTED_MAGIC = re.compile(r"[ \t]*#[ \t]*%%\w")
+MAX_COMMENTED_DEFS = 200
+
+
+def commented_defs(source: str) -> dict[str, CommentedDef]:
+    """The functions whose `def` line is commented out, for the message of one missing: Colab's
+    Download .py comments out every line of a `%%time` cell (`# %%time`, `# def dlogprobs(...`),
+    and such an export submitted as an exercise file was told only "no function `dlogprobs`",
+    its definition in plain sight. One pass of a regular expression; the lines above a hit are
+    looked at back to the first that is no comment."""
+    found: dict[str, CommentedDef] = {}
+    line, at = 1, 0
+    for seen, m in enumerate(_COMMENTED_DEF.finditer(source)):
+        if seen == MAX_COMMENTED_DEFS:
+            break
+        begin = source.rfind("\n", 0, m.start()) + 1
+        if source[begin : m.start()].strip(" \t") or m.group(1) in found:
+            continue  # `x = 1  # def f(`: a comment after code, no definition
+        line += source.count("\n", at, begin)
+        at = begin
+        found[m.group(1)] = CommentedDef(line, _under_a_magic(source, begin))
+    return found
+
+
+def _under_a_magic(source: str, start: int, most: int = 200) -> bool:
+    """Whether the comment lines (or blank ones) just above `start` reach a `# %%` cell magic
+    (at most `most` lines up)."""
+    end = start
+    for _ in range(most):
+        if end == 0:
+            return False
+        begin = source.rfind("\n", 0, end - 1) + 1
+        text = source[begin : end - 1] if source[end - 1] == "\n" else source[begin:end]
+        if _COMMENTED_MAGIC.match(text):
+            return True
+        if text.strip() and not text.lstrip().startswith("#"):
+            return False
+        end = begin
+    return False
 
 
 def _walk(node: ast.AST) -> list[ast.AST]:

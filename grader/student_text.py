@@ -505,13 +505,34 @@ def sharing_its_own_word(func: str, defined: set[str], expected: frozenset[str])
 
 
 def missing_function(
-    func: str, file: str, defined: set[str], expected: frozenset[str], where: str = ""
+    func: str,
+    file: str,
+    defined: set[str],
+    expected: frozenset[str],
+    where: str = "",
+    commented: tuple[int, bool] | None = None,
 ) -> str:
     """`where`: how the code is named when it is no file of the student's (a notebook's
     exercise), else `file.py`. A name the student gave the function with a word added is
     weighed after a misspelt one. Of a notebook, with no such name, a cell deleted after it
     ran is named: the kernel kept its function, so the check passed where the grader says
-    "no function", and the student was left to guess why."""
+    "no function", and the student was left to guess why. `commented`: the line of the file's
+    `# def func(` and whether a commented cell magic (`# %%time`) opens its comment, as
+    staticscan.commented_defs finds them: a notebook's Download .py comments out a `%%time`
+    cell, and its function was "no function" with its definition in plain sight."""
+    if commented is not None and not where:
+        line, magic = commented
+        how = (
+            ", as a notebook's Download .py writes every line of a cell that starts with a cell "
+            "magic such as `%%time`: take the `# ` off the function's lines (or delete the "
+            "magic's line in the notebook and download it again)"
+            if magic
+            else ": take the `# ` off its lines"
+        )
+        return (
+            f"no function `{func}` in {file}.py: line {line} holds its definition commented out "
+            f"(`# def {func}(`){how}"
+        )
     close = did_you_mean(func, defined, expected)
     if not close:
         added = sorted(n for n in set(defined) - set(expected) if with_a_word_added(func, n))

@@ -233,6 +233,28 @@ def inked(text: str, written: Callable[[str], str] = _code_point) -> str:
     return "".join(written(c) if _hidden(text, i) else c for i, c in enumerate(text))
 
 
+def inked_runs(text: str) -> list[tuple[str, str]]:
+    """`inked(text)` in pieces: each run of plain text as ("", run), each inkless character as
+    (it, its escape), for a page that marks the escapes as the grader's, not the student's text:
+    written alike, `Bo\\u200bb` holding a zero-width space and a name typed with the six
+    characters `\\u200b` read as one."""
+    if not inkless(text):
+        return [("", text)] if text else []
+    runs: list[tuple[str, str]] = []
+    plain = []
+    for i, c in enumerate(text):
+        if _hidden(text, i):
+            if plain:
+                runs.append(("", "".join(plain)))
+                plain = []
+            runs.append((c, _code_point(c)))
+        else:
+            plain.append(c)
+    if plain:
+        runs.append(("", "".join(plain)))
+    return runs
+
+
 def code_point_name(c: str) -> str:
     """ "U+200B ZERO WIDTH SPACE": a character as a TA can look it up."""
     return f"U+{ord(c):04X} {unicodedata.name(c, '')}".rstrip()

@@ -770,6 +770,36 @@ def test_the_bundle_check_prints_the_graders_table(
     )
 
 
+@pytest.mark.parametrize("name", ["layer.py", "my_layers.py", "layres.py"])
+def test_a_misnamed_layers_file_is_named_as_likely_by_the_grader_and_both_checks(
+    name, bundle_folder, tmp_path
+):
+    """`layer.py` for layers.py drew only "no exercise files found ...; the upload held:
+    layer.py" (the guess by an exercise's number, `ex1.py` for exercise1.py, had nothing to go
+    on in a file name without one): the grader, `grader check` and the bundle's check.py now
+    name it as the likely file and say to rename it; a file of another name is still not."""
+    import shutil
+
+    from grader.submissions import read_submission
+
+    folder = tmp_path / "mine"
+    shutil.copytree(bundle_folder, folder)
+    for old in folder.glob("layers*.py"):
+        old.unlink()
+    (folder / name).write_text(SOLUTION)
+    (folder / "notes.py").write_text("x = 1\n")
+    said = f"{name} may be layers.py: the grader reads only layers.py, so rename it"
+    notes = read_submission(folder, "mine", A.files).notes
+    assert any(said in n and "notes.py may be" not in n for n in notes), notes
+    graded = subprocess.run([sys.executable, "-m", "grader.cli", "check", "-a", "layer-by-layer",
+                             str(folder)], capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    assert said in graded.stdout, graded.stdout + graded.stderr
+    done = subprocess.run([sys.executable, "check.py"], cwd=folder, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": ""})  # fmt: skip
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    assert said in done.stdout, done.stdout
+
+
 def _notebook_of(source: str) -> str:
     """A notebook whose one cell holds `source`, as a student working in Colab saves it."""
     cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,

@@ -665,6 +665,34 @@ def test_a_long_output_costs_the_reading_no_more_than_a_few_pieces_of_it():
     assert read(data).functions["exercise1"] == ["dlogprobs"]
 
 
+@pytest.mark.parametrize("over", [True, False])
+def test_notebook_text_leaves_out_the_middle_of_a_long_output_only_from_8_mib(over):
+    """notebook_text's own cut (`_DROP_FROM`, 8 MiB), held on what it keeps rather than on the
+    memory it spares: in a notebook of 8 MiB or more, the middle of a long output's string
+    gives way to one run of dots, and the code, the markdown and every line break stay as
+    saved; a smaller notebook is decoded whole. Without the cut the output was kept whole."""
+    work = '# Exercise 1\ndef dlogprobs(logprobs):\n    return -1.0 / logprobs  # \u00e9 \\ "\n'
+    size = notebook_json._DROP_FROM + (1 << 20) if over else notebook_json._DROP_FROM - (1 << 20)
+    cells = [markdown("## Exercise 1"), code(work, outputs=[stream("a" * size)])]
+    data = save(cells)
+    assert (len(data) >= notebook_json._DROP_FROM) == over
+    text = notebook_json.notebook_text(data, "hw.ipynb")
+    assert text.count("\n") == data.decode().count("\n")  # line numbers of notes hold
+    read_cells = json.loads(text)["cells"]
+    assert "".join(read_cells[1]["source"]) == work
+    assert "".join(read_cells[0]["source"]) == "## Exercise 1"
+    output = "".join(read_cells[1]["outputs"][0]["text"])
+    if over:
+        # One stand-in for the whole run of pieces left out, the output's ends kept.
+        assert len(text) < len(data) - (size >> 1), len(text)
+        assert output.startswith("a") and output.endswith("a")
+        assert "." * (notebook.MAX_SOURCE_BYTES + 1) in output
+        assert output.count(".") == notebook.MAX_SOURCE_BYTES + 1
+    else:
+        assert text == data.decode()
+        assert output == "a" * size
+
+
 @pytest.mark.parametrize(("before_a_cut", "spaces"), [(99, 100), (5_000, 20), (4_001, 0)])
 def test_a_code_cell_too_large_to_read_stays_so_however_its_string_falls_on_the_pieces(
     before_a_cut, spaces

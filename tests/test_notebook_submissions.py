@@ -398,12 +398,44 @@ def test_an_export_beside_the_bundle_s_untouched_files_is_named_too(tmp_path, ho
     on_gradescope = load_submission(folder, FILES)
     _, check_notes, _ = exercise_sources(folder, FILES)
     for notes in (sub.notes, on_gradescope.notes, check_notes):
+        if how == "vscode":  # `# %%` cells may be a scratch file: said to be ungraded
+            (note,) = [n for n in notes if n.startswith("hw.py is not graded")]
+            assert "`# %%` cell marks" in note and "submit that notebook instead" in note
+            continue
         (note,) = [n for n in notes if "exported as a Python script" in n]
         assert note.startswith("hw.py is a notebook exported") and "Download .ipynb" in note
     # Graded 0 on the stubs: the TA, grading after the deadline, sees it on the list.
     for review in (sub.review, on_gradescope.review):
         (flag,) = review
         assert flag["flag"] == "stub_graded" and "hw.py" in flag["reason"], review
+
+
+def test_a_scratch_file_of_cells_beside_exercise_files_is_not_called_a_notebook_s_export(tmp_path):
+    """A student's own `# %%` script (VS Code's interactive window) beside their exercise files
+    was called "a notebook exported as a Python script ..., submit the notebook itself", of a
+    file no notebook made and beside the work it should be graded on; it is now said to be
+    ungraded and where its functions go, in the grader, on Gradescope and in check.py alike.
+    Alone, it is still named as an export, with what to submit."""
+    from grader.gradescope.run import load_submission
+    from grader.local_check import exercise_sources
+
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    for f in FILES:
+        (folder / f"{f}.py").write_text(solution(f))
+    (folder / "scratch.py").write_text("# %%\nimport torch\n\n# %%\nx = torch.ones(3)\n")
+    said = (
+        "scratch.py is not graded: it has `# %%` cell marks (a notebook's Export in VS Code, or "
+        "a script of cells run there), and the grader reads only exercise1.py, exercise2.py, "
+        "exercise3.py: put any function of it you want graded in those files (or, if it is a "
+        "notebook's export, submit that notebook instead)"
+    )
+    sub = one(folder, tmp_path)
+    _, check_notes, _ = exercise_sources(folder, FILES)
+    for notes in (sub.notes, load_submission(folder, FILES).notes, check_notes):
+        assert said in notes, notes
+        assert not [n for n in notes if "exported as a Python script" in n], notes
+    assert sub.review == []
 
 
 def test_an_export_beside_exercise_files_holding_work_is_no_flag(tmp_path):

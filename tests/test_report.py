@@ -1198,8 +1198,41 @@ def test_the_summary_names_an_earlier_runs_reports_as_it_names_its_rows(tmp_path
     write_batch_reports([result], tmp_path, ["Bob"])
     page = (tmp_path / "summary.html").read_text(encoding="utf-8")
     [note] = re.findall(r'<p class="warn" id="earlier-reports">(.*?)</p>', page, re.S)
-    assert "did not read (<bdi>Bo\\u200bb</bdi>)" in note
+    assert "did not read (<bdi>Bo" + ESCAPED_ZWSP + "b</bdi>)" in note
     assert INKLESS.findall(note) == []
+
+
+# How the pages write a zero-width space of a name: its escape, marked as the grader's.
+ESCAPED_ZWSP = '<span class="escape" title="U+200B ZERO WIDTH SPACE">\\u200b</span>'
+
+
+def test_a_name_typed_with_an_escape_s_characters_reads_apart_from_one_holding_the_character(
+    tmp_path,
+):
+    """`Bo\\u200bb` holding a zero-width space was written `Bo\\u200bb` on the pages, and so was
+    a name typed with those six characters, `\\`, `u`, `2`, `0`, `0`, `b`: two rows of the
+    summary, and two students' reports, read as one name. The grader's escape is now marked as
+    its own (a span, its character named on hover); the student's characters stay plain text;
+    a name with neither is written as before."""
+    names = ["Bo\u200bb", "Bo\\u200bb", "Bob"]
+    results = [
+        {"submission": f"s{k}", "score": 1.0, "max_score": 2.0, "student": {"name": n}}
+        for k, n in enumerate(names)
+    ]
+    write_batch_reports(results, tmp_path, ["s0", "s1", "s2"])
+    page = (tmp_path / "summary.html").read_text(encoding="utf-8")
+    cells = re.findall(r'<a class="name-link" href="[^"]*">(.*?)</a>', page)
+    assert cells == [
+        "<bdi>Bo" + ESCAPED_ZWSP + "b</bdi>",
+        "<bdi>Bo\\u200bb</bdi>",
+        "<bdi>Bob</bdi>",
+    ]
+    for k, r in enumerate(results):
+        write_submission_report(r, tmp_path / f"s{k}")
+    real = (tmp_path / "s0" / "report.html").read_text(encoding="utf-8")
+    typed = (tmp_path / "s1" / "report.html").read_text(encoding="utf-8")
+    assert ESCAPED_ZWSP in real and 'class="escape"' not in typed
+    assert '<span class="name"><bdi>Bo\\u200bb</bdi></span>' in typed
 
 
 def test_empty_batch_still_writes_every_file(tmp_path):

@@ -1840,6 +1840,49 @@ def test_a_file_renamed_with_its_exercise_s_number_is_named_as_its_likely_file(
     assert said in bundle_check(bundle_dir, folder)
 
 
+def test_a_function_commented_out_by_a_notebook_s_download_is_named_with_its_line(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """Colab's Download .py comments out every line of a `%%time` cell (`# %%time`, `# def
+    dlogprobs(...`): such an export submitted as exercise1.py was told only "no function
+    `dlogprobs` in exercise1.py", its definition in plain sight. The grader (`grader check`
+    runs its session) and check.py name the line and say why; a `def` commented out by hand
+    gets the line alone; a function that is defined stays unaffected."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    source = solution("exercise1")
+
+    def commented(text: str, name: str, magic: str) -> str:
+        start = text.index(f"def {name}(")
+        end = text.index("\ndef ", start + 1)
+        lines = [f"# {line}" if line.strip() else "" for line in text[start:end].splitlines()]
+        return text[:start] + magic + "\n".join(lines) + "\n" + text[end:]
+
+    source = commented(source, "dlogprobs", "# %%time\n")
+    source = commented(source, "dcounts", "")
+    folder = student_folder(tmp_path / "mine", {"exercise1": source})
+    lines = source.splitlines()
+    first = lines.index("# def dlogprobs(logprobs, Yb, n):") + 1
+    second = lines.index("# def dcounts(counts_sum_inv, dprobs, dcounts_sum):") + 1
+    exported = (
+        f"no function `dlogprobs` in exercise1.py: line {first} holds its definition commented "
+        "out (`# def dlogprobs(`), as a notebook's Download .py writes every line of a cell that "
+        "starts with a cell magic such as `%%time`: take the `# ` off the function's lines"
+    )
+    by_hand = (
+        f"no function `dcounts` in exercise1.py: line {second} holds its definition commented "
+        "out (`# def dcounts(`): take the `# ` off its lines"
+    )
+    done = CliRunner().invoke(main, ["check", str(folder)])
+    local = bundle_check(bundle_dir, folder)
+    for printed in (done.output, local):
+        flat = " ".join(printed.split())  # the table's rows may wrap
+        assert exported in flat and by_hand in flat, printed
+        assert "34 of 36 items pass" in printed, printed
+
+
 def test_swapped_exercise_files_are_named_with_the_fix(bundle_dir: Path, tmp_path: Path) -> None:
     """Exercise 1's functions saved in exercise2.py and exercise 2's in exercise1.py: both
     checks printed 24 "no function" rows and not a word of the swap, which the TA's list

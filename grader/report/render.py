@@ -18,7 +18,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
-from ..valid_text import bidi_inert, inked, valid
+from ..valid_text import bidi_inert, code_point_name, inked, inked_runs, valid
 from .charts import share_percent
 
 # The templates live at the top of the repository (issue 4); an installed grader that carries them
@@ -147,8 +147,16 @@ def ident(text: object) -> Markup:
     """Who a row is (a name, an email, an SID, a submission's name), isolated as `isolate`
     does, with its inkless characters written as escapes (`valid_text.inked`): a name holding
     a zero-width space showed as a classmate's exactly, and one holding a right-to-left mark
-    or override as another name, where a TA tells the rows apart by these alone."""
-    return isolate(inked(str(text)))
+    or override as another name, where a TA tells the rows apart by these alone. Each escape
+    is marked as the grader's (`<span class="escape">`, its character named on hover): a name
+    typed with the six characters `\\u200b` read as one holding a zero-width space."""
+    pieces = [
+        Markup('<span class="escape" title="%s">%s</span>') % (code_point_name(c), shown)
+        if c
+        else Markup(bidi_inert(str(escape(shown))))
+        for c, shown in inked_runs(str(text))
+    ]
+    return Markup("<bdi>%s</bdi>") % Markup("").join(pieces)
 
 
 def whole(text: object) -> bool:
