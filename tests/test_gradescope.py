@@ -1197,6 +1197,16 @@ def test_the_upload_listing_follows_no_link(tmp_path: Path) -> None:
     assert upload_listing(tmp_path) == "your upload holds: gone, notes/, probe"
 
 
+def _upload_of(folder: Path, files: dict) -> None:
+    """An upload holding `files`: each name's text, or a folder where the text is None."""
+    folder.mkdir()
+    for name, text in files.items():
+        if text is None:
+            (folder / name).mkdir()
+        else:
+            (folder / name).write_text(text)
+
+
 @pytest.mark.parametrize(
     ("files", "said"),
     [
@@ -1210,12 +1220,7 @@ def test_the_upload_s_files_are_named_once(tmp_path: Path, files: dict, said: st
     the listing of the top is added only where no note names what the upload held."""
     from grader.gradescope.run import load_submission
 
-    (tmp_path / "submission").mkdir()
-    for name, text in files.items():
-        if text is None:
-            (tmp_path / "submission" / name).mkdir()
-        else:
-            (tmp_path / "submission" / name).write_text(text)
+    _upload_of(tmp_path / "submission", files)
     sub = load_submission(tmp_path / "submission", ("exercise1", "exercise2"))
     assert [n for n in sub.notes if said in n], sub.notes
     for name in files:
@@ -1304,12 +1309,7 @@ def test_an_upload_with_nothing_to_grade_is_told_so_once(tmp_path: Path, files, 
     from grader.gradescope.run import load_submission
 
     names = ("exercise1", "exercise2", "exercise3")
-    (tmp_path / "submission").mkdir()
-    for name, text in files.items():
-        if text is None:
-            (tmp_path / "submission" / name).mkdir()
-        else:
-            (tmp_path / "submission" / name).write_text(text)
+    _upload_of(tmp_path / "submission", files)
     sub = load_submission(tmp_path / "submission", names)
     result = {
         "score": 0.0,
