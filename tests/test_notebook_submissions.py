@@ -387,7 +387,8 @@ def test_an_export_beside_the_bundle_s_untouched_files_is_named_too(tmp_path, ho
     folder = tmp_path / "class" / "alice"
     folder.mkdir(parents=True)
     for stub in STUBS.iterdir():
-        (folder / stub.name).write_bytes(stub.read_bytes())
+        if stub.is_file():  # a checkout's own `__pycache__` is no file the bundle ships
+            (folder / stub.name).write_bytes(stub.read_bytes())
     for name in ("check.py", "train.py", "a_helper.py"):  # the bundle's own .py files
         (folder / name).write_text("import torch\n")
     (folder / "hw.py").write_text(exported_script(how))
