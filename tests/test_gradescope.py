@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import fcntl
+import importlib.util
 import json
 import os
 import re
@@ -999,6 +1000,8 @@ def _setup_with_fakes(
         "AUTOGRADER_ROOT": str(root),
         "GRADER_BASE_PYTHON": str(base),
         "PATH": f"{fakes}:{os.environ['PATH']}",
+        # As many Python images set it: nothing a run imports is cached unless setup.sh says so.
+        "PYTHONDONTWRITEBYTECODE": "1",
     }
     setup = subprocess.run(
         ["bash", str(root / "source" / "setup.sh")], env=env, capture_output=True, text=True
@@ -1019,6 +1022,15 @@ def test_setup_sh_installs_and_self_checks(autograder_zip: Path, tmp_path: Path)
     assert (source.stat().st_mode & 0o077) == 0, "the grader's source must be root-only"
     assert ((root / "results").stat().st_mode & 0o077) == 0
     assert (root / "venv" / "bin" / "python").stat().st_mode & 0o005 == 0o005
+    # Every run is a fresh container of this image: a module compiled at run time is compiled
+    # again by the next student's run (0.2-0.5 s of each wait), the sandbox's own with them.
+    modules = sorted((source / "grader").rglob("*.py"))
+    uncompiled = [
+        str(m.relative_to(source))
+        for m in modules
+        if not Path(importlib.util.cache_from_source(str(m))).is_file()
+    ]
+    assert modules and not uncompiled, f"setup.sh left uncompiled: {uncompiled[:5]}"
 
 
 def test_setup_sh_says_which_install_failed_and_why_it_most_often_does(
