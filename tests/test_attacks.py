@@ -1640,6 +1640,89 @@ def test_no_count_of_the_machine_s_memory_carries_a_value_between_processes(bubb
     assert moved == []
 
 
+# A file of the standard library that no student process, the zygote or torch reads: a writer
+# leaves chosen pages of it in the machine's page cache, a reader asks which are there, by the
+# major faults a touch of each page costs (getrusage) and by reads that refuse to wait for the
+# disk (preadv2's RWF_NOWAIT), in pure Python.
+PAGE_CACHE = {
+    "leave": """
+import os
+path = os.path.join(os.path.dirname(os.__file__), 'pydoc_data', 'topics.py')
+fd = os.open(path, os.O_RDONLY)
+try:
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    for page in _PAGES:
+        os.pread(fd, 1, page * 4096)
+finally:
+    os.close(fd)
+return torch.zeros(1)
+""",
+    "by_faults": """
+import mmap, os, resource
+path = os.path.join(os.path.dirname(os.__file__), 'pydoc_data', 'topics.py')
+fd = os.open(path, os.O_RDONLY)
+try:
+    held = mmap.mmap(fd, 12 * 4096, prot=mmap.PROT_READ)
+    held.madvise(mmap.MADV_RANDOM)
+    cached = []
+    for page in range(12):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_majflt
+        held[page * 4096]
+        cached.append(float(resource.getrusage(resource.RUSAGE_SELF).ru_majflt == before))
+finally:
+    os.close(fd)
+return torch.tensor(cached)
+""",
+    "by_reads": """
+import os
+path = os.path.join(os.path.dirname(os.__file__), 'pydoc_data', 'topics.py')
+fd = os.open(path, os.O_RDONLY)
+cached = []
+try:
+    for page in reversed(range(12)):  # read-ahead goes forward: each page asked before it acts
+        try:
+            cached.append(float(os.preadv(fd, [bytearray(1)], page * 4096, os.RWF_NOWAIT) == 1))
+        except BlockingIOError:
+            cached.append(0.0)
+finally:
+    os.close(fd)
+return torch.tensor(cached[::-1])
+""",
+}
+
+
+@pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
+def test_no_student_process_reads_the_page_cache_s_residency_exactly(bubblewrap) -> None:
+    """The page cache remembers which pages of a file were read; mincore and cachestat, which
+    say so page by page, are denied, and timing reads ("Known limits") is noisy. But a touch of
+    a page of a mapped file costs a major fault where the cache lacks it and a minor one where
+    it holds it, and `resource.getrusage(...).ru_majflt` counts the first; and a read with
+    RWF_NOWAIT fails with EAGAIN rather than wait for the disk. Each read, in pure Python and
+    with every layer in force, which pages another student process (of another uid, as root)
+    had read: four of twelve, and five of twelve, exactly, bubblewrap or not (red team,
+    thirty-seventh session). seccomp denies getrusage and preadv2 with RWF_NOWAIT."""
+    iso = isolation.detect(allow_bubblewrap=bubblewrap)
+    if bubblewrap and not iso.bubblewrap:
+        pytest.skip("bubblewrap is not usable here")
+    if not confine.seccomp_supported():
+        pytest.skip("no seccomp filter for this machine")
+    zygote = Zygote(FAST, iso)
+    read = {}
+    try:
+        writer, reader = zygote.spawn(), zygote.spawn()
+        for route, pages in (("by_faults", (1, 3, 4, 8)), ("by_reads", (0, 2, 5, 6, 9))):
+            source = f"_PAGES = {pages!r}\n" + _module_of(PAGE_CACHE)
+            assert writer.load(route, source).ok and reader.load(route, source).ok
+            assert writer.call(route, "leave", {}, []).ok
+            reply = reader.call(route, route, {}, [])
+            read[route] = reply.value[0].tolist() if reply.ok else reply.message
+    finally:
+        zygote.close()
+    for route, said in read.items():
+        assert isinstance(said, str) and "PermissionError" in said, f"{route}: {said}"
+
+
 # The machine's count of pseudo inodes (get_next_ino: every pipe's inode number is drawn from it,
 # each CPU taking it 1024 at a time), as a student process reads it: the batch its CPU takes
 # next, or -1 where it cannot draw. A process moves it by drawing, `spendN` N batches. `_drawn`
@@ -3119,18 +3202,32 @@ def test_seccomp_alone_keeps_the_machine_s_memory_counts_out_of_reach() -> None:
 def test_seccomp_alone_keeps_the_page_cache_s_residency_out_of_reach() -> None:
     """mincore and cachestat tell, page by page and without noise, which pages of a file the
     machine's page cache holds: what one student process read, a later one read back exactly
-    (the page cache's channel, "Known limits", narrowed to timing). Called on no mapping and
-    no descriptor, so that EPERM can only be the filter's (the kernel answers ENOMEM, EBADF)."""
-    numbers = {"x86_64": (27, 451), "aarch64": (232, 451)}.get(platform.machine())
+    (the page cache's channel, "Known limits", narrowed to timing); so do getrusage's count of
+    major faults and preadv2's RWF_NOWAIT (test_no_student_process_reads_the_page_cache_s_
+    residency_exactly). Called on no mapping, no buffer and no descriptor, so that EPERM can
+    only be the filter's (the kernel answers ENOMEM, EFAULT, EBADF); preadv2 without the flag
+    stays allowed (EBADF)."""
+    numbers = {"x86_64": (27, 451, 98, 327), "aarch64": (232, 451, 165, 286)}.get(
+        platform.machine()
+    )
     if numbers is None or not confine.seccomp_supported():
         pytest.skip("no seccomp filter for this machine")
-    mincore, cachestat = numbers
+    mincore, cachestat, getrusage, preadv2 = numbers
     seen = _errnos_around_seccomp(
-        {"mincore": (mincore, 0, 4096, 0), "cachestat": (cachestat, -1, 0, 0, 0)}
+        {
+            "mincore": (mincore, 0, 4096, 0),
+            "cachestat": (cachestat, -1, 0, 0, 0),
+            "getrusage": (getrusage, 0, 0),
+            "preadv2_nowait": (preadv2, -1, 0, 0, 0, 0, 8),  # RWF_NOWAIT
+            "preadv2": (preadv2, -1, 0, 0, 0, 0, 0),
+        }
     )
     assert {name: after for name, (after, _) in seen.items()} == {
         "mincore": "EPERM",
         "cachestat": "EPERM",
+        "getrusage": "EPERM",
+        "preadv2_nowait": "EPERM",
+        "preadv2": "EBADF",
     }
     assert "EPERM" not in {before for _, before in seen.values()}
 

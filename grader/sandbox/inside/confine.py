@@ -25,7 +25,9 @@ that follows: the kernel refuses to loosen a Landlock domain or remove a seccomp
   user, whose other files, results included, would otherwise be open to it; Landlock does not
   cover metadata at all), nor through an ioctl: only those that read a descriptor's state or set
   its own flags are allowed. Nor is any mapping of huge pages made (MAP_HUGETLB: each draws an
-  inode number from the machine's one count).
+  inode number from the machine's one count). Nor is the page cache's hold on a file's pages
+  read exactly, page by page (mincore, cachestat, a read that refuses to wait for the disk,
+  the process's own count of major faults): what one process read there, another reads back.
 
 Standard library only: this file runs inside the sandbox beside student code.
 """
@@ -406,7 +408,15 @@ def _raise(what: str) -> None:
 # And mincore and cachestat, which tell whether a file's pages are in the machine's page cache:
 # what one student process read there, a later one reads back ("The page cache" in
 # docs/threat-model.md's known limits); by timing reads it still may, with noise, but these
-# two read it exactly, page by page, and no student process needs them.
+# two read it exactly, page by page, and no student process needs them. So did getrusage, in
+# pure Python: a page of a mapped file that the cache lacks costs a major fault, one that it
+# holds a minor one, and `resource.getrusage(...).ru_majflt` counts the first, so a process
+# that touched one page of a mapping (madvise(MADV_RANDOM): nothing read ahead) between two
+# reads of the count read that page's residency without noise (red team, thirty-seventh
+# session: the four pages of twelve another process had read, four of four, with every layer in
+# force, bubblewrap or not). A student process has no use for its own resource usage (its
+# CPU time is a clock it may read: time.process_time). preadv2 with RWF_NOWAIT is the fourth
+# (_PREADV2, below).
 _DENIED = {
     "x86_64": """
         socket=41 ptrace=101 process_vm_readv=310 process_vm_writev=311 pidfd_open=434
@@ -434,7 +444,7 @@ _DENIED = {
         io_setup=206 io_destroy=207 io_getevents=208 io_submit=209 io_cancel=210
         io_pgetevents=333 sysinfo=99 pipe=22 pipe2=293 memfd_secret=447
         statmount=457 listmount=458 sync=162 syncfs=306 sendmsg=46 sendmmsg=307
-        mincore=27 cachestat=451""",
+        mincore=27 cachestat=451 getrusage=98""",
     "aarch64": """
         socket=198 ptrace=117 process_vm_readv=270 process_vm_writev=271 pidfd_open=434
         pidfd_getfd=438 pidfd_send_signal=424 io_uring_setup=425 io_uring_enter=426
@@ -457,7 +467,7 @@ _DENIED = {
         fanotify_mark=263 syslog=116 process_madvise=440
         io_setup=0 io_destroy=1 io_submit=2 io_cancel=3 io_getevents=4 io_pgetevents=292
         sysinfo=179 pipe2=59 memfd_secret=447 statmount=457 listmount=458 sync=81
-        syncfs=267 sendmsg=211 sendmmsg=269 mincore=232 cachestat=451""",
+        syncfs=267 sendmsg=211 sendmmsg=269 mincore=232 cachestat=451 getrusage=165""",
 }
 _SELF_ONLY = {
     "x86_64": "tkill=200 tgkill=234 rt_sigqueueinfo=129 rt_tgsigqueueinfo=297",
@@ -513,6 +523,14 @@ MADV_MERGEABLE, PR_SET_MEMORY_MERGE = 12, 67
 # huge pages this way (torch's allocator advises transparent ones, madvise, still allowed).
 _MMAP = {"x86_64": 9, "aarch64": 222}
 MAP_HUGETLB = 0x40000
+# preadv2 with RWF_NOWAIT (its flags are its sixth argument on both architectures, the offset
+# taking one 64-bit argument and a zero): a buffered read that would wait for the disk fails
+# with EAGAIN instead, so a one-byte read of each page tells which pages of a file the
+# machine's page cache holds, exactly, as mincore would, in pure Python (os.preadv's flags):
+# another process's pattern of pages read, twelve of twelve (red team, thirty-seventh session).
+# Reads without the flag, and with the others, stay allowed (os.preadv with flags 0 calls preadv).
+_PREADV2 = {"x86_64": 327, "aarch64": 286}
+RWF_NOWAIT = 0x8
 # CPUCLOCK_PROF, _VIRT, _SCHED, each for the process and (CPUCLOCK_PERTHREAD_MASK) a thread.
 CPU_CLOCK_KINDS = (0, 1, 2, 4, 5, 6)
 
@@ -579,6 +597,7 @@ _SYSCALLS = {
         "prctl": prctl_nr,
         "madvise": _MADVISE[arch],
         "mmap": _MMAP[arch],
+        "preadv2": _PREADV2[arch],
         "futex": futex,
         "opens": {nr: _FLAGS_ARG[name] for name, nr in _OPENS[arch].items()},
         "x32": arch == "x86_64",  # x32 numbering (nr | 0x40000000) would dodge every rule
@@ -722,6 +741,7 @@ def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
     asm += [("jeq", nr, "nosys", None) for nr in sorted(FUTEX2_STRUCTS.values())]
     asm += [("jeq", table["madvise"], "madvise", None)]
     asm += [("jeq", table["mmap"], "mmap", None)]
+    asm += [("jeq", table["preadv2"], "preadv2", None)]
     asm += [("jeq", table["prctl"], "prctl", None), ("ret", _ALLOW)]
     # Opening creates and changes nothing: any flag that could denies the call.
     for arg in sorted(set(table["opens"].values())):
@@ -743,6 +763,8 @@ def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
     asm += [("label", "madvise"), ("ld", _off_arg(2)), ("jeq", MADV_MERGEABLE, "deny", "allow")]
     # No hugetlbfs file made: each draws an inode number from the machine's count.
     asm += [("label", "mmap"), ("ld", _off_arg(3)), ("jset", MAP_HUGETLB, "deny", "allow")]
+    # No read that tells the page cache's hold on a page by refusing to wait for the disk.
+    asm += [("label", "preadv2"), ("ld", _off_arg(5)), ("jset", RWF_NOWAIT, "deny", "allow")]
     asm += [("label", "kill"), ("ld", _OFF_ARG0), ("jeq", 0, "allow", None)]
     asm += [("jeq", own_group, "allow", None), ("jeq", self_pid, "allow", "deny")]
     asm += [("label", "only_self"), ("ld", _OFF_ARG0), ("jeq", self_pid, "allow", "deny")]
