@@ -35,7 +35,12 @@ from conftest import (
 
 from grader import seeding
 from grader.backprop_ninja.cases import PUBLIC
-from grader.gradescope.package import PackageError, check_no_solutions, write_autograder_zip
+from grader.gradescope.package import (
+    PackageError,
+    check_no_solutions,
+    write_autograder_zip,
+    zip_entries,
+)
 from grader.gradescope.results import hidden_details_needed, to_gradescope
 from grader.gradescope.run import upload_listing
 from grader.scoring import Rubric
@@ -95,6 +100,17 @@ def test_setup_installs_cpu_torch_into_its_own_venv(autograder_zip: Path) -> Non
     requirements = read_member(autograder_zip, "requirements.txt")
     assert "torch" in requirements and "pytest" in requirements
     assert "torch==" in read_member(autograder_zip, "constraints.txt")
+
+
+def test_setup_claims_no_cpu_build_when_built_for_pypi() -> None:
+    """A zip built with `GRADESCOPE_TORCH_INDEX=` installs PyPI's torch (the CUDA build on
+    Linux): its setup.sh said in its header that it installs "the CPU build of torch", and
+    above the install step that torch comes "from PyTorch's CPU wheel index"."""
+    setup = zip_entries("")["setup.sh"][0].decode()
+    comments = " ".join(line.lstrip("# ") for line in setup.splitlines() if line.startswith("#"))
+    assert "the CPU build of torch" not in comments
+    assert "from PyTorch's CPU wheel index:" not in comments
+    assert "PyPI, whose Linux wheel is the CUDA build" in comments
 
 
 def test_scripts_are_valid_bash(autograder_zip: Path, tmp_path: Path) -> None:
