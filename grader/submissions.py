@@ -37,6 +37,8 @@ from .choosing import (
 )
 from .notebook import is_untouched_stub
 from .uploads import (
+    ENVIRONMENT_MARKER,
+    IGNORED_DIRS,
     MAX_EXPORT_ENTRIES,
     NOT_A_ZIP,
     UPLOAD_TOO_LARGE,
@@ -783,10 +785,12 @@ def _folder_of_submissions(inp: Input, root: Entry, name: str) -> list[Submissio
         )
     if not subs:
         wanted = ", ".join(f + ".py" for f in inp.files)
+        hidden_ones = hidden_uploads(inp, root)
         raise SubmissionError(
             f"{inp.given or inp.base} holds no exercise files ({wanted}) and "
             "no submission folders, zips or notebooks: give one submission, a folder of "
             "submissions, or a Gradescope export zip"
+            + (f"; {hidden_note(hidden_ones)}" if hidden_ones else "")
         )
     return subs
 
@@ -1077,6 +1081,8 @@ class Found:
     # Files at the top of a folder of submissions that may be a student's work but are no
     # upload (`eve.py`, `dave.rar`): `left_out`, named in `described`.
     left_out: list[str] = field(default_factory=list)
+    # Hidden folders there that hold a student's work (`.honest/`: `hidden_uploads`), named too.
+    hidden: list[str] = field(default_factory=list)
 
     @property
     def is_batch(self) -> bool:
@@ -1093,21 +1099,74 @@ class Found:
         # as a question, "(one student's upload? give --one)" read to a TA grading a real
         # export as a doubt about it, with no condition on the advice.
         if self.read_as == FOLDER:
-            return text + (f"; {self.left_out_note()}" if self.left_out else "")
+            note = self.left_out_note()
+            return text + (f"; {note}" if note else "")
         return f"{text} (if it is one student's upload, grade it with --one)"
 
     def left_out_note(self) -> str:
         """What a TA is told of `left_out` ("" for nothing), in the terminal's first line and
         on summary.html: the class's line counted the uploads read and dropped a student's
-        `eve.py` or `dave.rar` beside them without a word."""
-        if not self.left_out:
-            return ""
-        shown = _first_named([Entry(n, n, "file") for n in self.left_out])
+        `eve.py` or `dave.rar` beside them without a word, and a hidden folder holding a
+        student's work (`.honest/`) too."""
+        notes = []
+        if self.left_out:
+            shown = _first_named([Entry(n, n, "file") for n in self.left_out])
+            notes.append(
+                f"left out, as no upload: {shown} (a student's upload is a folder, a .zip or a "
+                "notebook: put each student's files in a folder of their own, an archive "
+                "unpacked, and grade again)"
+            )
+        if self.hidden:
+            notes.append(hidden_note(self.hidden))
+        return "; ".join(notes)
+
+
+def hidden_note(names: list[str]) -> str:
+    """What a TA is told of the hidden folders holding a student's work (`hidden_uploads`)."""
+    shown = _first_named([Entry(n, n, "dir") for n in names])
+    if len(names) == 1:
         return (
-            f"left out, as no upload: {shown} (a student's upload is a folder, a .zip or a "
-            "notebook: put each student's files in a folder of their own, an archive unpacked, "
-            "and grade again)"
+            f"left out, as a hidden folder: {shown} (a folder whose name starts with a dot is "
+            "read as a tool's, like .git, but it holds exercise files or a notebook: if it is a "
+            "student's upload, rename it without the dot and grade again)"
         )
+    return (
+        f"left out, as hidden folders: {shown} (folders whose names start with a dot are read "
+        "as tools', like .git, but these hold exercise files or notebooks: rename each that is "
+        "a student's upload without the dot and grade again)"
+    )
+
+
+# How much of a hidden folder `hidden_uploads` looks at: its files and one level of folders
+# below (a student's zip unpacked into a folder of its own), at most this many entries.
+HIDDEN_LOOK = UploadLimits(entries=500, depth=2)
+
+
+def hidden_uploads(inp: Input, root: Entry) -> list[str]:
+    """The hidden folders at the top of a folder of submissions that hold a student's work: an
+    exercise file or a notebook. A class's `.honest/` beside `alice/` (a student's name, or a
+    name an archive tool gave) was read as a tool's folder, like `.git`, and its student had no
+    row and no word. It is not graded: a dot folder of a class folder is most often a tool's
+    (Jupyter's `.ipynb_checkpoints` holds copies of notebooks, an editor's or a backup tool's
+    copies of the exercise files), and graded it would be a gradebook row for a folder `ls`
+    does not show; it is named instead, with the fix (rename it). Quiet: what IGNORED_DIRS
+    holds, a virtual environment, and anything holding no work. A zip's listing left its
+    hidden paths out before this could look (`scan_zip`): only a folder's are named."""
+    if inp.is_zip:
+        return []
+    found = []
+    for e in root.children:
+        if e.kind != "dir" or not hidden_at_top(e) or e.name in IGNORED_DIRS:
+            continue
+        tree = scan_folder(inp.base, (e.name,), Budget(HIDDEN_LOOK))
+        if any(c.name == ENVIRONMENT_MARKER for c in tree.children):
+            continue
+        if any(
+            f.kind == "file" and (match_exercise(f.name, inp.files) or _is_notebook(f))
+            for f in tree.walk()
+        ):
+            found.append(e.name)
+    return sorted(found, key=natural_key)
 
 
 def left_out(root: Entry) -> list[str]:
@@ -1175,6 +1234,7 @@ def find(
                 found = Found(read(inp, root, name), read_as)
                 if read_as == FOLDER:
                     found.left_out = left_out(root)
+                    found.hidden = hidden_uploads(inp, root)
                 return found
     raise AssertionError("the last shape matches everything")
 
