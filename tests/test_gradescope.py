@@ -696,6 +696,25 @@ def only_hidden_fail(grader) -> dict:
     return grader.grade(sub).to_json()
 
 
+def test_the_pages_scores_read_as_the_report_shows_them(only_hidden_fail: dict) -> None:
+    """Gradescope's page text said `Score: 12.8571 / 100` (its own `g` format) where the
+    student's report.html said 12.86: one rounding for every page a person reads
+    (`scoring.shown_points`), while results.json's `score` fields, which Gradescope shows
+    itself, keep result.json's exact numbers."""
+    from grader.report.render import points as report_points
+
+    result = only_hidden_fail
+    exact, ex2 = result["score"], result["exercises"]["exercise2"]["score"]
+    assert round(exact, 2) != exact, "the hard-coded 32 leaves a score of more than 2 decimals"
+    out = to_gradescope(result, rubric("visible"))
+    top = out["output"].splitlines()
+    assert top[0] == f"Score: {report_points(exact)} / 100"
+    assert f": {report_points(ex2)} / 20 (" in out["output"]
+    assert not re.search(r"\d\.\d{3}", "\n".join(top[:4])), top[:4]
+    assert out["score"] == exact
+    assert sum(t.get("score", 0) for t in out["tests"]) == pytest.approx(exact)
+
+
 def rubric(hidden_visibility: str = "after_published") -> Rubric:
     return Rubric({}, hidden_visibility)
 
