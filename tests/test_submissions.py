@@ -1348,6 +1348,31 @@ def test_a_hidden_folder_holding_a_students_work_is_named_as_left_out(tmp_path):
         find(alone, FILES)
 
 
+@pytest.mark.parametrize("top", ["", "class/"])
+def test_a_hidden_folder_of_a_class_zip_holding_work_is_named_as_left_out(tmp_path, top):
+    """The same in a class's zip (or in its one top folder), whose listing drops hidden paths
+    before anything is read: `.honest/` is named, tools' folders stay quiet, and a hidden folder
+    inside a student's upload is that student's own business (never named)."""
+    files = {
+        "alice/exercise1.py": "a\n",
+        "alice/.backup/exercise1.py": "old\n",
+        "bob/exercise1.py": "b\n",
+        ".honest/hw/exercise1.py": "c\n",
+        ".git/exercise1.py": "d\n",
+        ".venv/pyvenv.cfg": "home = /usr/bin\n",
+        ".venv/exercise1.py": "e\n",
+        ".vscode/settings.json": "{}",
+        "__MACOSX/alice/._exercise1.py": "f",
+    }
+    zipped = tmp_path / "class.zip"
+    zipped.write_bytes(zip_bytes({top + k: v for k, v in files.items()}))
+    found = find(zipped, FILES)
+    assert [s.name for s in found.subs] == ["alice", "bob"]
+    note = found.left_out_note()
+    assert note.startswith("left out, as a hidden folder: .honest/ (a folder "), note
+    assert note.endswith("unzip the class, rename it without the dot and grade the folder)")
+
+
 def test_a_class_folder_given_one_level_up_puts_its_one_row_on_the_list(tmp_path):
     """`grader grade downloads/` where `downloads/` holds only the class's folder (or its zip)
     read `a folder of submissions: 1 submission`, graded the whole class as one student named
