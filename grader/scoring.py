@@ -7,6 +7,7 @@ overrides, and a mode, `share_of_cases` (partial credit) or `all_or_nothing`.
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import functools
 import math
 from collections.abc import Iterable, Mapping
@@ -17,6 +18,12 @@ import yaml
 
 from .assignment import ContentError
 from .records import ItemResult
+
+# The decimals of a score as a student or TA reads it (report.html, summary.html, Gradescope's
+# page text); result.json, summary.json, grades.csv and Gradescope's `score` fields keep the
+# exact number, rounded to SCORE_DECIMALS as each score is made.
+SHOWN_DECIMALS = 2
+SCORE_DECIMALS = 4
 
 MODES = ("share_of_cases", "all_or_nothing")
 # Gradescope's visibility vocabulary, from least to most restricted.
@@ -171,7 +178,7 @@ def score_items(items: list[ItemResult], rubric: Rubric) -> None:
     perfect submission 99.9999 of 100."""
     for item in items:
         rule = rubric.rules.get(item.id, ItemRule(0.0, "share_of_cases", "visible"))
-        item.max_score = round(rule.points, 4)
+        item.max_score = round(rule.points, SCORE_DECIMALS)
         item.visibility = rule.visibility
         passed = sum(c.passed for c in item.cases)
         if rule.mode == "all_or_nothing" or not item.cases:
@@ -180,7 +187,7 @@ def score_items(items: list[ItemResult], rubric: Rubric) -> None:
             share = 0.0  # autograd or a disallowed argument scores 0 whatever the cases say
         else:
             share = passed / len(item.cases)
-        item.score = round(rule.points * share, 4)
+        item.score = round(rule.points * share, SCORE_DECIMALS)
 
 
 def exercise_totals(items: list[ItemResult]) -> dict[str, dict[str, float]]:
@@ -199,6 +206,25 @@ def totals_by_exercise(
     totals: dict[str, dict[str, float]] = {}
     for exercise, score, max_score in parts:
         t = totals.setdefault(exercise, {"score": 0.0, "max_score": 0.0})
-        t["score"] = round(t["score"] + score, 4)
-        t["max_score"] = round(t["max_score"] + max_score, 4)
+        t["score"] = round(t["score"] + score, SCORE_DECIMALS)
+        t["max_score"] = round(t["max_score"] + max_score, SCORE_DECIMALS)
     return totals
+
+
+def shown_points(x: float) -> str:
+    """A score as a person reads it: 98.57 for result.json's 98.5714, 17.5, 48, never with an
+    exponent or float noise. Rounded to SHOWN_DECIMALS, half up, except that it is never
+    rounded up to a whole number it has not reached: 99.996 of 100 reads 99.99, not 100 / 100
+    beside an item that failed; and a score that would read 0 but is not shows result.json's
+    decimals (0.004), not a 0 beside items that passed. The Gradescope page showed
+    61.8571 / 100 where report.html showed 61.86, each with its own rounding."""
+    exact = decimal.Decimal(repr(float(x)))  # 48.57, not the binary 48.56999...
+    step = decimal.Decimal(1).scaleb(-SHOWN_DECIMALS)
+    shown = exact.quantize(step, rounding=decimal.ROUND_HALF_UP)
+    if shown != exact and shown == shown.to_integral_value() and abs(shown) > abs(exact):
+        shown = exact.quantize(step, rounding=decimal.ROUND_DOWN)
+    if exact and not shown:
+        shown = exact.quantize(decimal.Decimal(1).scaleb(-SCORE_DECIMALS), decimal.ROUND_DOWN)
+    text = f"{shown:f}"
+    text = text.rstrip("0").rstrip(".") if "." in text else text
+    return "0" if text in ("", "-0") else text

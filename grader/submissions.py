@@ -37,6 +37,8 @@ from .choosing import (
 )
 from .notebook import is_untouched_stub
 from .uploads import (
+    ENVIRONMENT_MARKER,
+    IGNORED_DIRS,
     MAX_EXPORT_ENTRIES,
     NOT_A_ZIP,
     UPLOAD_TOO_LARGE,
@@ -557,6 +559,8 @@ class Input:
     notebooks_are_students: bool = True
     # The uploads of a class's zip listed only in part (uploads._per_upload), by path.
     cut: set[str] = field(default_factory=set)
+    # The files of a class zip's hidden folders that its listing left out (`_HiddenSeen`).
+    hidden_files: list[tuple[str, ...]] = field(default_factory=list)
     given: str = ""  # PATH as the TA gave it, for messages: a zip's `base` is its folder
 
     def open(self, e: Entry, budget: Budget, stack: contextlib.ExitStack) -> Entry:
@@ -783,10 +787,12 @@ def _folder_of_submissions(inp: Input, root: Entry, name: str) -> list[Submissio
         )
     if not subs:
         wanted = ", ".join(f + ".py" for f in inp.files)
+        hidden_ones = hidden_uploads(inp, root)
         raise SubmissionError(
             f"{inp.given or inp.base} holds no exercise files ({wanted}) and "
             "no submission folders, zips or notebooks: give one submission, a folder of "
             "submissions, or a Gradescope export zip"
+            + (f"; {hidden_note(hidden_ones, inp.is_zip)}" if hidden_ones else "")
         )
     return subs
 
@@ -1077,6 +1083,10 @@ class Found:
     # Files at the top of a folder of submissions that may be a student's work but are no
     # upload (`eve.py`, `dave.rar`): `left_out`, named in `described`.
     left_out: list[str] = field(default_factory=list)
+    # Hidden folders there that hold a student's work (`.honest/`: `hidden_uploads`), named too;
+    # `zipped`: they sit in a zip, which must be unpacked to rename them.
+    hidden: list[str] = field(default_factory=list)
+    zipped: bool = False
 
     @property
     def is_batch(self) -> bool:
@@ -1093,21 +1103,95 @@ class Found:
         # as a question, "(one student's upload? give --one)" read to a TA grading a real
         # export as a doubt about it, with no condition on the advice.
         if self.read_as == FOLDER:
-            return text + (f"; {self.left_out_note()}" if self.left_out else "")
+            note = self.left_out_note()
+            return text + (f"; {note}" if note else "")
         return f"{text} (if it is one student's upload, grade it with --one)"
 
     def left_out_note(self) -> str:
         """What a TA is told of `left_out` ("" for nothing), in the terminal's first line and
         on summary.html: the class's line counted the uploads read and dropped a student's
-        `eve.py` or `dave.rar` beside them without a word."""
-        if not self.left_out:
-            return ""
-        shown = _first_named([Entry(n, n, "file") for n in self.left_out])
+        `eve.py` or `dave.rar` beside them without a word, and a hidden folder holding a
+        student's work (`.honest/`) too."""
+        notes = []
+        if self.left_out:
+            shown = _first_named([Entry(n, n, "file") for n in self.left_out])
+            notes.append(
+                f"left out, as no upload: {shown} (a student's upload is a folder, a .zip or a "
+                "notebook: put each student's files in a folder of their own, an archive "
+                "unpacked, and grade again)"
+            )
+        if self.hidden:
+            notes.append(hidden_note(self.hidden, self.zipped))
+        return "; ".join(notes)
+
+
+def hidden_note(names: list[str], zipped: bool = False) -> str:
+    """What a TA is told of the hidden folders holding a student's work (`hidden_uploads`);
+    `zipped`: they sit in the zip given, which is unpacked to rename them."""
+    shown = _first_named([Entry(n, n, "dir") for n in names])
+    unzip = "unzip the class, " if zipped else ""
+    again = "grade the folder" if zipped else "grade again"
+    if len(names) == 1:
         return (
-            f"left out, as no upload: {shown} (a student's upload is a folder, a .zip or a "
-            "notebook: put each student's files in a folder of their own, an archive unpacked, "
-            "and grade again)"
+            f"left out, as a hidden folder: {shown} (a folder whose name starts with a dot is "
+            "read as a tool's, like .git, but it holds exercise files or a notebook: if it is a "
+            f"student's upload, {unzip}rename it without the dot and {again})"
         )
+    return (
+        f"left out, as hidden folders: {shown} (folders whose names start with a dot are read "
+        "as tools', like .git, but these hold exercise files or notebooks: "
+        f"{unzip}rename each that is a student's upload without the dot and {again})"
+    )
+
+
+# How much of a hidden folder `hidden_uploads` looks at: its files and one level of folders
+# below (a student's zip unpacked into a folder of its own), at most this many entries.
+HIDDEN_LOOK = UploadLimits(entries=500, depth=2)
+
+
+def hidden_uploads(inp: Input, root: Entry) -> list[str]:
+    """The hidden folders at the top of a folder of submissions that hold a student's work: an
+    exercise file or a notebook. A class's `.honest/` beside `alice/` (a student's name, or a
+    name an archive tool gave) was read as a tool's folder, like `.git`, and its student had no
+    row and no word. It is not graded: a dot folder of a class folder is most often a tool's
+    (Jupyter's `.ipynb_checkpoints` holds copies of notebooks, an editor's or a backup tool's
+    copies of the exercise files), and graded it would be a gradebook row for a folder `ls`
+    does not show; it is named instead, with the fix (rename it). Quiet: what IGNORED_DIRS
+    holds, a virtual environment, and anything holding no work. A zip's hidden paths are left
+    out as it is listed: those that could be such work were noted then (`_HiddenSeen`)."""
+    if inp.is_zip:
+        return _hidden_in_zip(inp, root)
+    found = []
+    for e in root.children:
+        if e.kind != "dir" or not hidden_at_top(e) or e.name in IGNORED_DIRS:
+            continue
+        tree = scan_folder(inp.base, (e.name,), Budget(HIDDEN_LOOK))
+        if any(c.name == ENVIRONMENT_MARKER for c in tree.children):
+            continue
+        if any(
+            f.kind == "file" and (match_exercise(f.name, inp.files) or _is_notebook(f))
+            for f in tree.walk()
+        ):
+            found.append(e.name)
+    return sorted(found, key=natural_key)
+
+
+def _hidden_in_zip(inp: Input, root: Entry) -> list[str]:
+    """`hidden_uploads` for a class's zip, from the paths its listing left out."""
+    top = tuple(root.path.split("/")) if root.path else ()
+    work: set[str] = set()
+    environments: set[str] = set()
+    for parts in inp.hidden_files:
+        if parts[: len(top)] != top or len(parts) <= len(top) + 1 or not hidden(parts[len(top)]):
+            continue
+        folder, name = parts[len(top)], parts[-1]
+        if name == ENVIRONMENT_MARKER and len(parts) == len(top) + 2:
+            environments.add(folder)
+        elif match_exercise(name, inp.files) or name.casefold().endswith(
+            notebook_submissions.SUFFIX
+        ):
+            work.add(folder)
+    return sorted(work - environments, key=natural_key)
 
 
 def left_out(root: Entry) -> list[str]:
@@ -1175,6 +1259,7 @@ def find(
                 found = Found(read(inp, root, name), read_as)
                 if read_as == FOLDER:
                     found.left_out = left_out(root)
+                    found.hidden, found.zipped = hidden_uploads(inp, root), inp.is_zip
                 return found
     raise AssertionError("the last shape matches everything")
 
@@ -1217,6 +1302,7 @@ def _input(path: Path, real: Path, mode: int, limits, stack) -> Input:
     # The whole zip is listed once; each submission in it is then charged to its own budget.
     whole = Budget(UploadLimits(bytes=1 << 40, entries=MAX_EXPORT_ENTRIES, depth=64))
     cut: set[str] = set()
+    seen = _HiddenSeen()
     try:
         scan_zip(
             f,
@@ -1224,7 +1310,7 @@ def _input(path: Path, real: Path, mode: int, limits, stack) -> Input:
             top,
             whole,
             max_entries=MAX_EXPORT_ENTRIES,
-            keep_hidden=_at_download_top,
+            keep_hidden=seen.keep,
             per_upload=limits.entries,
             cut=cut,
         )
@@ -1247,7 +1333,33 @@ def _input(path: Path, real: Path, mode: int, limits, stack) -> Input:
         raise SubmissionError(f"{path} is not a readable zip: {e}") from None
     for folder in (top, *top.walk()):  # by name, as a folder is listed: a class zip's rows
         folder.children.sort(key=lambda e: e.name)  # came in the order its maker added them
-    return Input(real.parent, top, True, limits, stack, cut=cut)
+    return Input(real.parent, top, True, limits, stack, cut=cut, hidden_files=seen.files)
+
+
+class _HiddenSeen:
+    """`scan_zip`'s `keep_hidden` for PATH's zip: keeps what `_at_download_top` keeps, and notes
+    the paths it leaves out that `hidden_uploads` looks at, as it looks into a folder's hidden
+    folders: a file in a hidden folder (not IGNORED_DIRS) at the zip's top or in its one top
+    folder, or one folder below it, with no other hidden part. A class's zip holding
+    `.honest/exercise1.py` beside `alice/` dropped it as it was listed, before anything could
+    name it."""
+
+    def __init__(self) -> None:
+        self.files: list[tuple[str, ...]] = []
+
+    def keep(self, parts: tuple[str, ...]) -> bool:
+        if _at_download_top(parts):
+            return True
+        at = [i for i, p in enumerate(parts) if hidden(p)]
+        if (
+            len(at) == 1
+            and at[0] <= 1
+            and parts[at[0]] not in IGNORED_DIRS
+            and 1 <= len(parts) - at[0] - 1 <= HIDDEN_LOOK.depth
+            and len(self.files) < HIDDEN_LOOK.entries
+        ):
+            self.files.append(parts)
+        return False
 
 
 def read_submission(

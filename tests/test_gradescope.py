@@ -36,7 +36,12 @@ from conftest import (
 
 from grader import seeding
 from grader.backprop_ninja.cases import PUBLIC
-from grader.gradescope.package import PackageError, check_no_solutions, write_autograder_zip
+from grader.gradescope.package import (
+    PackageError,
+    check_no_solutions,
+    write_autograder_zip,
+    zip_entries,
+)
 from grader.gradescope.results import hidden_details_needed, to_gradescope
 from grader.gradescope.run import upload_listing
 from grader.scoring import Rubric
@@ -96,6 +101,17 @@ def test_setup_installs_cpu_torch_into_its_own_venv(autograder_zip: Path) -> Non
     requirements = read_member(autograder_zip, "requirements.txt")
     assert "torch" in requirements and "pytest" in requirements
     assert "torch==" in read_member(autograder_zip, "constraints.txt")
+
+
+def test_setup_claims_no_cpu_build_when_built_for_pypi() -> None:
+    """A zip built with `GRADESCOPE_TORCH_INDEX=` installs PyPI's torch (the CUDA build on
+    Linux): its setup.sh said in its header that it installs "the CPU build of torch", and
+    above the install step that torch comes "from PyTorch's CPU wheel index"."""
+    setup = zip_entries("")["setup.sh"][0].decode()
+    comments = " ".join(line.lstrip("# ") for line in setup.splitlines() if line.startswith("#"))
+    assert "the CPU build of torch" not in comments
+    assert "from PyTorch's CPU wheel index:" not in comments
+    assert "PyPI, whose Linux wheel is the CUDA build" in comments
 
 
 def test_scripts_are_valid_bash(autograder_zip: Path, tmp_path: Path) -> None:
@@ -679,6 +695,25 @@ def only_hidden_fail(grader) -> dict:
         "hard-coded", {"exercise1": None, "exercise2": src.encode(), "exercise3": None}
     )
     return grader.grade(sub).to_json()
+
+
+def test_the_pages_scores_read_as_the_report_shows_them(only_hidden_fail: dict) -> None:
+    """Gradescope's page text said `Score: 12.8571 / 100` (its own `g` format) where the
+    student's report.html said 12.86: one rounding for every page a person reads
+    (`scoring.shown_points`), while results.json's `score` fields, which Gradescope shows
+    itself, keep result.json's exact numbers."""
+    from grader.report.render import points as report_points
+
+    result = only_hidden_fail
+    exact, ex2 = result["score"], result["exercises"]["exercise2"]["score"]
+    assert round(exact, 2) != exact, "the hard-coded 32 leaves a score of more than 2 decimals"
+    out = to_gradescope(result, rubric("visible"))
+    top = out["output"].splitlines()
+    assert top[0] == f"Score: {report_points(exact)} / 100"
+    assert f": {report_points(ex2)} / 20 (" in out["output"]
+    assert not re.search(r"\d\.\d{3}", "\n".join(top[:4])), top[:4]
+    assert out["score"] == exact
+    assert sum(t.get("score", 0) for t in out["tests"]) == pytest.approx(exact)
 
 
 def rubric(hidden_visibility: str = "after_published") -> Rubric:

@@ -1455,3 +1455,56 @@ def test_a_student_process_cannot_raise_its_priority() -> None:
         assert process.call("m", "nicer", {}, []).value[0].item() == 0
     finally:
         zygote.close()
+
+
+def test_a_student_process_may_lock_no_memory(monkeypatch) -> None:
+    """RLIMIT_MEMLOCK is inherited from whoever started the grader (8 MiB by default, unlimited
+    where a container runs with `--ulimit memlock=-1`): a page a student process locks is one
+    the kernel may neither swap nor reclaim for the other students and the grader. It is 0 in
+    every student process, whatever the grader inherited (the zygote's own call is checked, as
+    above: this machine's root cannot start a grader with the limit raised)."""
+    zygote = _zygote_module()
+    import resource
+
+    set_to = {}
+    monkeypatch.setattr(zygote.resource, "setrlimit", lambda which, v: set_to.__setitem__(which, v))
+    zygote._set_limits({}, 0)
+    assert set_to[resource.RLIMIT_MEMLOCK] == (0, 0)
+
+
+MEMLOCK = textwrap.dedent(
+    """
+    import ctypes
+    import mmap
+    import resource
+
+    import torch
+
+
+    def limit():
+        return torch.tensor(list(resource.getrlimit(resource.RLIMIT_MEMLOCK)))
+
+
+    def lock_a_page():
+        page = mmap.mmap(-1, mmap.PAGESIZE)
+        address = ctypes.addressof(ctypes.c_char.from_buffer(page))
+        libc = ctypes.CDLL(None, use_errno=True)
+        locked = libc.mlock(ctypes.c_void_p(address), ctypes.c_size_t(mmap.PAGESIZE)) == 0
+        return torch.tensor([int(locked), ctypes.get_errno()])
+    """
+)
+
+
+def test_a_student_process_cannot_lock_a_page() -> None:
+    """What the limit above leaves a student process with native code (the audit hook off, as
+    when it is out of the way): `mlock` of one page is refused."""
+    zygote = Zygote(FAST, audit_hook=False)
+    try:
+        process = zygote.spawn()
+        assert process.load("m", MEMLOCK).ok
+        locked, errno = process.call("m", "lock_a_page", {}, []).value[0].tolist()
+        assert locked == 0, "a student process locked a page in memory"
+        assert errno in (1, 11, 12)  # EPERM without CAP_IPC_LOCK; EAGAIN/ENOMEM on older kernels
+        assert process.call("m", "limit", {}, []).value[0].tolist() == [0, 0]
+    finally:
+        zygote.close()

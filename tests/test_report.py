@@ -161,6 +161,18 @@ def page(out: Path, name: str) -> tuple[str, Tags]:
 # ---- the per-submission report -------------------------------------------------------------
 
 
+def test_a_score_reads_in_two_decimals_never_a_whole_number_it_has_not_reached():
+    """The pages' scores: two decimals, half up, but never up to a whole number: 99.996 of 100
+    (an item of a hundredth of a point missed) read as full marks, `100 / 100`. A score that
+    would read 0 but is not keeps its decimals; no exponent (1.23457e+06), no float noise."""
+    assert points(61.8571) == "61.86" and points(98.5714) == "98.57" and points(48.57) == "48.57"
+    assert points(99.996) == "99.99" and points(46.999) == "46.99" and points(2.675) == "2.68"
+    assert points(0.004) == "0.004" and points(0.0) == "0" and points(-0.0) == "0"
+    assert points(17.5) == "17.5" and points(48) == "48" and points(100.0) == "100"
+    assert points(1234567.5) == "1234567.5"
+    assert points(float("nan")) == "–" and points(None) == "–"
+
+
 def test_report_has_one_row_per_item_with_its_status(graded, batch_out):
     for name, result in graded.items():
         _, tags = page(batch_out, name)
@@ -1420,7 +1432,7 @@ def test_number_formats():
     assert [points(x) for x in (48.0, 17.5, 0.125, float("nan"), None)] == [
         "48",
         "17.5",
-        "0.12",
+        "0.13",  # half up (scoring.shown_points), as a reader rounds; round()'s 0.12 was not
         "–",
         "–",
     ]

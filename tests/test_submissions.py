@@ -1308,6 +1308,71 @@ def test_python_files_and_other_archives_beside_a_class_are_named_as_left_out(tm
     )
 
 
+def test_a_hidden_folder_holding_a_students_work_is_named_as_left_out(tmp_path):
+    """`.honest/` beside `alice/` in a class's folder (a student's name starting with a dot) was
+    read as a tool's folder, like `.git`, and skipped without a word: no row, no report. It is
+    named on the class's line with the fix (rename it), not graded (a dot folder is most often
+    a tool's: Jupyter's checkpoints hold copies of notebooks). Tools' folders stay quiet: what
+    IGNORED_DIRS holds, a virtual environment, a folder holding no work, a dot file."""
+    root = tree(
+        tmp_path / "class",
+        {
+            "alice/exercise1.py": "a\n",
+            ".honest/exercise1.py": "b\n",
+            ".zoe/hw/hw.ipynb": "{}",
+            ".git/exercise1.py": "c\n",
+            ".ipynb_checkpoints/hw-checkpoint.ipynb": "{}",
+            ".venv/pyvenv.cfg": "home = /usr/bin\n",
+            ".venv/exercise1.py": "d\n",
+            ".vscode/settings.json": "{}",
+            ".cache/deep/er/still/exercise1.py": "e\n",
+            ".DS_Store": "",
+        },
+    )
+    found = find(root, FILES)
+    assert [s.name for s in found.subs] == ["alice"]
+    assert found.described() == (
+        "a folder of submissions: 1 submission; left out, as hidden folders: .honest/, .zoe/ "
+        "(folders whose names start with a dot are read as tools', like .git, but these hold "
+        "exercise files or notebooks: rename each that is a student's upload without the dot "
+        "and grade again)"
+    )
+    (root / ".zoe" / "hw" / "hw.ipynb").unlink()
+    assert find(root, FILES).left_out_note() == (
+        "left out, as a hidden folder: .honest/ (a folder whose name starts with a dot is read "
+        "as a tool's, like .git, but it holds exercise files or a notebook: if it is a "
+        "student's upload, rename it without the dot and grade again)"
+    )
+    alone = tree(tmp_path / "only", {".honest/exercise2.py": "b\n", ".git/HEAD": "x\n"})
+    with pytest.raises(SubmissionError, match=r"; left out, as a hidden folder: \.honest/ \("):
+        find(alone, FILES)
+
+
+@pytest.mark.parametrize("top", ["", "class/"])
+def test_a_hidden_folder_of_a_class_zip_holding_work_is_named_as_left_out(tmp_path, top):
+    """The same in a class's zip (or in its one top folder), whose listing drops hidden paths
+    before anything is read: `.honest/` is named, tools' folders stay quiet, and a hidden folder
+    inside a student's upload is that student's own business (never named)."""
+    files = {
+        "alice/exercise1.py": "a\n",
+        "alice/.backup/exercise1.py": "old\n",
+        "bob/exercise1.py": "b\n",
+        ".honest/hw/exercise1.py": "c\n",
+        ".git/exercise1.py": "d\n",
+        ".venv/pyvenv.cfg": "home = /usr/bin\n",
+        ".venv/exercise1.py": "e\n",
+        ".vscode/settings.json": "{}",
+        "__MACOSX/alice/._exercise1.py": "f",
+    }
+    zipped = tmp_path / "class.zip"
+    zipped.write_bytes(zip_bytes({top + k: v for k, v in files.items()}))
+    found = find(zipped, FILES)
+    assert [s.name for s in found.subs] == ["alice", "bob"]
+    note = found.left_out_note()
+    assert note.startswith("left out, as a hidden folder: .honest/ (a folder "), note
+    assert note.endswith("unzip the class, rename it without the dot and grade the folder)")
+
+
 def test_a_class_folder_given_one_level_up_puts_its_one_row_on_the_list(tmp_path):
     """`grader grade downloads/` where `downloads/` holds only the class's folder (or its zip)
     read `a folder of submissions: 1 submission`, graded the whole class as one student named
@@ -1363,6 +1428,14 @@ def test_the_summary_page_names_the_files_left_out_as_no_upload(tmp_path):
     [note] = re.findall(r'<p class="warn" id="left-out">(.*?)</p>', page, re.S)
     text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", note)).split())
     assert text.startswith("Left out, as no upload: eve.py (a student's upload is a folder")
+    (root / "eve.py").unlink()
+    tree(root, {".honest/exercise1.py": "y = 3\n", ".git/exercise1.py": "z = 4\n"})
+    grade_batch(root, out, progress=False)
+    page = (out / "summary.html").read_text(encoding="utf-8")
+    [note] = re.findall(r'<p class="warn" id="left-out">(.*?)</p>', page, re.S)
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", note)).split())
+    assert text.startswith("Left out, as a hidden folder: .honest/ (a folder whose name starts")
+    assert ".git" not in text.split("(")[0]
 
 
 def test_a_browsers_copy_number_is_said_with_the_names_invisible_characters(tmp_path):

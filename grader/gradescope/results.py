@@ -28,11 +28,12 @@ Outputs are plain text: they quote student tracebacks and prints, which must not
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
 from ..choosing import NOTHING_FOUND, UPLOAD_HELD
-from ..scoring import VISIBILITIES, Rubric, stricter, visibility
+from ..scoring import VISIBILITIES, Rubric, shown_points, stricter, visibility
 from ..student_text import chain_home, chain_timed_out
 from ..valid_text import bidi_inert, printable
 
@@ -628,9 +629,10 @@ def chain_line(chain: dict, later: set[str] = frozenset(), home: str = "") -> st
 
 
 def points(x: object) -> str:
-    """12.0 -> "12", 12.5 -> "12.5"."""
+    """12.0 -> "12", 12.5 -> "12.5", 61.8571 -> "61.86", as report.html shows a score
+    (`scoring.shown_points`); results.json's `score` fields keep the exact number."""
     try:
         value = float(x)
     except (TypeError, ValueError):
         return str(x)
-    return f"{value:g}" if abs(value) < 1e6 else f"{value:.0f}"
+    return shown_points(value) if math.isfinite(value) else f"{value:g}"

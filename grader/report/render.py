@@ -18,6 +18,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
+from ..scoring import shown_points
 from ..valid_text import bidi_inert, code_point_name, inked, inked_runs, valid
 from .charts import share_percent
 
@@ -181,10 +182,11 @@ def inert(text: object) -> Markup:
 
 
 def points(x: object) -> str:
-    """A score as a person writes it: 48, 17.5, 0.25 (no trailing .0, no float noise)."""
+    """A score as a person writes it: 48, 17.5, 98.57 (`scoring.shown_points`); a dash for no
+    number."""
     if not isinstance(x, int | float) or not math.isfinite(x):
         return "–"
-    return f"{round(float(x), 2):g}"
+    return shown_points(x)
 
 
 def sci(x: object) -> str:

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from .. import jsontext
 from ..choosing import MISSING_BESIDE, NOTHING_FOUND, UPLOAD_HELD
-from ..scoring import totals_by_exercise
+from ..scoring import SCORE_DECIMALS, totals_by_exercise
 from ..student_text import SWAPPED, lines_of
 from ..valid_text import (
     no_controls,
@@ -432,13 +432,10 @@ def gradebook_csv(results: list[dict]) -> str:
     return buf.getvalue()
 
 
-# The decimals of a score that grades.csv keeps: result.json's own (scoring rounds to them).
-SCORE_DECIMALS = 4
-
-
 def gradebook_number(x: object) -> str:
     """A score as result.json, summary.json and Gradescope's results.json hold it: 92.8571, 98,
-    87.5. The pages' `points` rounds to two decimals for reading, and grades.csv took it: a
+    87.5, result.json's own decimals (scoring.SCORE_DECIMALS). The pages' `points` shows two
+    decimals for reading (scoring.shown_points), and grades.csv took it once: a
     submission scored 92.8571 everywhere else was imported as 92.86, its exercise 2 as 12.86,
     and `points`' `g` format wrote a score past six digits as 1.23457e+06. No exponent, no
     float noise, no trailing zeros; a dash where there is no number, as on the pages."""

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image (Ubuntu base image).
 # It installs the grader's Python dependencies into their own virtual environment, never into
-# the system python3 that Gradescope's harness uses, with the CPU build of torch pinned by
-# constraints.txt; installs bubblewrap for the sandbox where the image allows it; and hides the
+# the system python3 that Gradescope's harness uses, torch at the version constraints.txt pins
+# from the index the zip was built with (TORCH_INDEX_URL below: PyTorch's CPU wheels unless
+# GRADESCOPE_TORCH_INDEX named another; empty, PyPI, whose Linux wheel is the CUDA build);
+# installs bubblewrap for the sandbox where the image allows it; and hides the
 # grader's files from student code (each student process runs as a fresh unprivileged uid).
 # It ends by grading the blank stubs, so a broken image fails here, not on a student.
 #
@@ -51,8 +53,9 @@ installed() {
     exit 1
 }
 STEP="pip itself" FROM="PyPI" installed "${PIP[@]}" --upgrade pip
-# torch first, from PyTorch's CPU wheel index: the default PyPI wheel bundles CUDA (gigabytes
-# that a CPU-only grader never uses). constraints.txt pins the version.
+# torch first, from TORCH_INDEX_URL: PyTorch's CPU wheel index unless the zip was built with
+# another (the default PyPI wheel for Linux bundles CUDA, gigabytes a CPU-only grader never
+# uses; the log's `cuda:` line below says which build came). constraints.txt pins the version.
 STEP="torch" FROM="${TORCH_INDEX_URL:-PyPI}" installed \
     "${PIP[@]}" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} -c "$SOURCE/constraints.txt" torch
 STEP="the grader's other dependencies (requirements.txt)" FROM="PyPI" installed \

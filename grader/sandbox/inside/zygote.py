@@ -797,7 +797,12 @@ def _set_limits(limits: dict, mapped: int) -> None:
     # audio group rtprio 95; `docker run --ulimit rtprio=...`). A student process spinning as
     # SCHED_FIFO on every CPU it may take (its own affinity is its to set) leaves the processes
     # of a neighbour graded beside it, and the grader processes, the kernel's 5% of each second.
-    for name in ("RLIMIT_RTPRIO", "RLIMIT_NICE"):
+    # No page locked in memory either: RLIMIT_MEMLOCK is inherited too (8 MiB by default, any
+    # size where a container runs with `--ulimit memlock=-1`), and a page locked is one the
+    # kernel may not swap or reclaim, taken from the machine's memory for the other students
+    # and the grader. Nothing a student writes for the lecture locks memory: torch's CPU build
+    # never calls mlock (the solutions score the same with it 0).
+    for name in ("RLIMIT_RTPRIO", "RLIMIT_NICE", "RLIMIT_MEMLOCK"):
         if hasattr(resource, name):
             resource.setrlimit(getattr(resource, name), (0, 0))
     for key, rlimit in table.items():
