@@ -52,9 +52,16 @@ def test_a_stub_of_an_assignment_without_a_bundle_sends_the_student_to_no_check_
 
 
 def load(path: Path):
+    """The stub as a module, leaving no `__pycache__` in the folder students are given (an
+    import writes one wherever bytecode writing is on: a later test that copied the folder's
+    entries as files met it)."""
     spec_ = importlib.util.spec_from_file_location(f"m_{path.parent.name}_{path.stem}", path)
     module = importlib.util.module_from_spec(spec_)
-    spec_.loader.exec_module(module)
+    before, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        spec_.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = before
     return module
 
 
