@@ -775,10 +775,30 @@ def _cause(message: str) -> str:
     return f" ({said} {last_line(message[:at])})" if at >= 0 else ""
 
 
-def chain_timed_out(steps: list[dict], grad: str) -> bool:
-    """Whether the chain's step at `grad` gave no answer within its time: nothing came back to
-    compare, so the chain stops there rather than departs (the Gradescope page says it alike)."""
-    return any(s.get("grad") == grad and s.get("status") == "timeout" for s in steps)
+# A chain step that gave no value to compare did not depart from autograd: the chain stopped
+# there, and its sentence says why (the check, the report and Gradescope's page alike). A
+# `dprobs` that raised was said to "first depart from autograd", as if its value were wrong.
+CHAIN_STOPS = {
+    "timeout": "timed out",
+    "error": "raised an error",
+    "not_implemented": "is not implemented yet",
+    "forbidden": "is forbidden (see its row)",
+}
+
+
+def chain_stop(chain: dict) -> str:
+    """Why the chain's first departure gave no value to compare ("which timed out", "which
+    raised an error when fed your `dlogits` in float64 ..."), or "" where it gave a wrong
+    one: that step departs from autograd. A cause (judging's departure_cause: a gradient of the
+    student's fed in a shape or dtype accepted alone) is said of an error, which it raised."""
+    first = chain.get("first_departure")
+    steps = chain.get("steps") or []
+    status = next((s.get("status") for s in steps if s.get("grad") == first), None)
+    said = CHAIN_STOPS.get(str(status)) if first else None
+    if not said:
+        return ""
+    cause = chain.get("departure_cause") or ""
+    return f"which {said}" + (f" when {cause}" if cause and status == "error" else "")
 
 
 def chain_home(result: dict) -> str:
@@ -803,10 +823,11 @@ def chain_text(chain: dict, home: str = "your chain") -> str:
     if not first and not unreached:
         return f"Chained on your own gradients, {home} matches autograd all the way down."
     text = f"Chained on your own gradients, {home} "
-    if first and chain_timed_out(steps, first):
+    stop = chain_stop(chain)
+    if stop:
         # No answer came, so there is nothing that departs: an endless loop, or a right but slow
-        # function, was told its value was wrong.
-        text += f"stops at {first}, which timed out"
+        # function, was told its value was wrong, and so was one that raised.
+        text += f"stops at {first}, {stop}"
     elif first:
         text += f"first departs from autograd at {first}"
         text += f", {chain['departure_cause']}" if chain.get("departure_cause") else ""

@@ -1503,9 +1503,9 @@ def test_a_chain_broken_by_a_dropped_keepdim_names_the_shape_not_the_right_funct
     said = "fed your `dlogit_maxes` of shape (32,) where autograd's is (32, 1)"
     local = bundle_check(bundle_dir, folder)
     assert local.rstrip("\n") == render(result, where=str(folder))
-    assert f"first departs from autograd at dlogits, {said}" in local, local
+    assert f"stops at dlogits, which raised an error when {said}" in local, local
     summary = to_gradescope(result, Rubric({}, "after_published"))["output"]
-    assert f"first depart from autograd at dlogits, {said}" in summary, summary
+    assert f"stop at dlogits, which raised an error when {said}" in summary, summary
     right = graded(public_grader, student_folder(tmp_path / "right", {}))
     assert "departure_cause" not in right["chain"]
 
@@ -1524,7 +1524,32 @@ def test_a_chain_broken_by_a_float64_gradient_names_the_dtype_not_the_right_func
     said = "fed your `dlogits` in float64 where the inputs are float32: a dtype accepted"
     local = bundle_check(bundle_dir, folder)
     assert local.rstrip("\n") == render(result, where=str(folder))
-    assert f"first departs from autograd at dh, {said}" in local, local
+    assert f"stops at dh, which raised an error when {said}" in local, local
+
+
+def test_a_chain_step_that_raises_is_said_to_stop_the_chain_not_to_depart(
+    bundle_dir: Path, public_grader, tmp_path: Path
+) -> None:
+    """A `dprobs` that raises on the student's own `dlogprobs` (not on autograd's, which it
+    was judged on alone) gave the chain no value: the check, the report and Gradescope's page
+    said exercise 1 "first departs from autograd at dprobs", as if its value were wrong."""
+    from grader.report.html import render_report
+
+    head = "def dprobs(probs, dlogprobs):\n"
+    raising = head + "    if dlogprobs.abs().sum() > 0.5:\n        raise ValueError('no')\n"
+    folder = student_folder(tmp_path / "mine", {"exercise1": mutated("exercise1", head, raising)})
+    result = graded(public_grader, folder)
+    steps = {s["grad"]: s["status"] for s in result["chain"]["steps"]}
+    assert steps["dprobs"] == "error" and result["chain"]["first_departure"] == "dprobs"
+    local = bundle_check(bundle_dir, folder)
+    assert local.rstrip("\n") == render(result, where=str(folder))
+    said = "exercise 1 stops at dprobs, which raised an error; not reached: dcounts_sum_inv,"
+    assert said in local and "depart" not in local, local
+    page = to_gradescope(result, Rubric({}, "after_published"))["output"]
+    assert "gradients stop at dprobs, which raised an error;" in page and "depart" not in page
+    report = render_report(result)
+    assert "It stops at <code>dprobs</code>, which raised an error: fix that one" in report
+    assert "departs" not in report
 
 
 @pytest.mark.parametrize(
