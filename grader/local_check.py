@@ -60,6 +60,7 @@ from .student_text import (
     missing_function,
     not_in_notebook,
     notebook_frames,
+    path_problem,
     scanned_out,
     swapped_files,
     terminal_text,
@@ -685,17 +686,20 @@ def _texts(sources: dict[str, bytes]) -> dict[str, str]:
 
 
 def checked_folder(folder: str | Path | None, default: Path, holds: str) -> Path | None:
-    """The folder a check reads: FOLDER, the folder of a file given instead (`check.py
-    exercise1.py`), a zip given as it is, or `default`; None, with the reason printed, when it
-    is no folder. (A notebook given itself is checked as one: public_check.)"""
+    """The path a check reads: FOLDER, the folder of an exercise file given instead (`check.py
+    exercise1.py`), a zip or a notebook given as it is, or `default`; None, with the reason and
+    what to give instead printed, when it cannot be checked (student_text.path_problem)."""
     where = Path(folder) if folder is not None else default
-    if where.is_file() and where.suffix.casefold() == ".zip":
-        return where  # the upload itself, as the grader reads it (its folder's stubs were)
-    if where.is_file():
-        where = where.parent
-    if not where.is_dir():
+    give = f"give the folder that holds your {holds}, the zip you will upload or your notebook"
+    # A name with spaces typed unquoted reaches check.py as its first word only.
+    unquoted = " (a name with spaces needs quotes)"
+    problem = path_problem(where, give, unquoted)
+    if not problem and where.is_file() and where.suffix.casefold() == ".py":
+        where = where.parent  # readable as a file, its folder may not be listable
+        problem = path_problem(where, give, unquoted)
+    if problem:
         # The path as a terminal may print it: a name is the student's own text.
-        print(terminal_text(f"{where} is not a folder: give the folder that holds your {holds}"))
+        print(terminal_text(problem))
         return None
     return where
 

@@ -134,12 +134,10 @@ def _notebook_checked(
 def main(assignment: PublicCheck, given: str | Path | None = None) -> int:
     """check.py: check GIVEN (a folder, a zip or a notebook; default: the bundle's folder) and
     print the table. Reads no command line: a Jupyter kernel's arguments are not a folder."""
-    path = Path(given) if given is not None else assignment.bundle_folder
-    if not is_notebook(path):
-        where = checked_folder(path, assignment.bundle_folder, assignment.holds)
-        if where is None:
-            return 0
-        path = where
+    where = checked_folder(given, assignment.bundle_folder, assignment.holds)
+    if where is None:
+        return 0
+    path = where
     result = check(assignment, path)
     print(render(result, where=str(path)))
     if assignment.closing:

@@ -12,9 +12,12 @@ import ast
 import bisect
 import difflib
 import importlib.util
+import os
 import re
+import stat
 import sys
 import unicodedata
+from pathlib import Path
 
 # An item status in the check's table (the report and Gradescope spell them out).
 MARK = {
@@ -621,6 +624,48 @@ def render(result: dict, where: str = "") -> str:
 # isolates, a paragraph's end): a terminal that lays text out both ways turns the words
 # around them.
 _BIDI_RUNS = frozenset({"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI", "B"})
+
+
+# What a path given to a check is, by its suffix, where nothing is there.
+_GIVEN_KINDS = {".ipynb": "notebook", ".zip": "zip", ".py": "file"}
+# What a check reads when given a file: an exercise file (for its folder), an upload, a notebook.
+CHECKED_SUFFIXES = frozenset(_GIVEN_KINDS)
+
+
+def path_problem(where: Path, give: str, unquoted: str = "") -> str:
+    """Why a path given to `grader check` or check.py cannot be checked, ending in `give` (what
+    to give instead), or "". check.py said "missing.ipynb is not a folder" of a notebook that
+    is not there, checked the folder of a notes.txt given it, and ended in a traceback
+    (PermissionError) given a path under a folder it may not enter; a folder it may not list
+    was checked as an empty upload, every item "was not submitted". `unquoted`: said after a
+    path that is not there, where a name with spaces typed unquoted arrives as its first word."""
+    try:
+        mode = where.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        kind = _GIVEN_KINDS.get(where.suffix.casefold(), "file or folder")
+        return f"there is no {kind} {where}{unquoted}: {give}"
+    except OSError as e:
+        return _unreadable(where, e, give)
+    if not stat.S_ISDIR(mode) and not (
+        stat.S_ISREG(mode) and where.suffix.casefold() in CHECKED_SUFFIXES
+    ):
+        return f"{where} is not a folder, an exercise file, a notebook or a zip: {give}"
+    try:
+        if stat.S_ISDIR(mode):
+            with os.scandir(where):
+                pass
+        else:
+            with open(where, "rb"):
+                pass
+    except OSError as e:
+        return _unreadable(where, e, give)
+    return ""
+
+
+def _unreadable(where: Path, e: OSError, give: str) -> str:
+    return (
+        f"{where} could not be read ({e.strerror or type(e).__name__}): make it readable, or {give}"
+    )
 
 
 def terminal_text(text: str) -> str:

@@ -1656,6 +1656,64 @@ def test_check_of_one_exercise_file_checks_its_folder(bundle_dir: Path, tmp_path
     assert f"Public check of {folder}" in out and "36 of 36" in out
 
 
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ("missing.ipynb", "there is no notebook {path}"),
+        ("missing", "there is no file or folder {path}"),
+        ("notes.txt", "{path} is not a folder, an exercise file, a notebook or a zip"),
+    ],
+    ids=["notebook", "folder", "text file"],
+)
+def test_a_path_the_check_cannot_check_is_said_what_it_is_and_what_to_give(
+    bundle_dir: Path, tmp_path: Path, given: str, said: str
+) -> None:
+    """`python check.py missing.ipynb` said "missing.ipynb is not a folder" of a notebook that
+    is not there, and given notes.txt it checked the folder notes.txt is in; `grader check`
+    refused that one (check.py and the grader check now say the same of each)."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    (tmp_path / "notes.txt").write_text("my notes\n")
+    path = tmp_path / given
+    words = said.format(path=path)
+    give = "give the folder that holds your exercise files"
+    out = bundle_check(bundle_dir, path)
+    assert out.startswith(words) and give in out and "Public check" not in out, out
+    assert ("(a name with spaces needs quotes)" in out) == given.startswith("missing"), out
+    done = CliRunner().invoke(main, ["check", str(path)])
+    assert done.exit_code == 1 and f"Error: {words}" in done.output and give in done.output
+
+
+def test_a_path_the_check_may_not_read_is_said_so_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """Under a folder it may not enter, check.py and `grader check` ended in a traceback
+    (PermissionError, from `Path.is_file`); a folder it may not list was checked as an empty
+    upload, each item "exercise1.py was not submitted". (Patched: the tests may run as root,
+    whom no permission stops.)"""
+    import click
+
+    from grader.check import _folder_of
+    from grader.local_check import checked_folder
+
+    folder = student_folder(tmp_path / "mine", {})
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    for name, where in (("scandir", folder), ("stat", folder / "exercise1.py")):
+        with monkeypatch.context() as patched:
+            patched.setattr(os if name == "scandir" else Path, name, refused)
+            assert checked_folder(where, tmp_path, "exercise files") is None
+            with pytest.raises(click.ClickException) as refusal:
+                _folder_of(where)
+        said = f"{where} could not be read (Permission denied): make it readable, or give the"
+        assert capsys.readouterr().out.startswith(said)
+        assert refusal.value.message.startswith(said)
+
+
 def test_grader_check_of_one_exercise_file_checks_its_folder(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
@@ -1670,7 +1728,8 @@ def test_grader_check_of_one_exercise_file_checks_its_folder(tmp_path: Path) -> 
     left = launch.hand_over()  # the sandbox started for it, had it outlived the command
     launch.reap(left, seconds=0)
     assert missing.exit_code == 1
-    assert "does not exist: give the folder that holds your exercise files" in missing.output
+    assert "there is no file or folder" in missing.output
+    assert "give the folder that holds your exercise files" in missing.output
     assert "Traceback" not in missing.output
     assert left == [], "a sandbox started for the refused check outlived it"
 
