@@ -947,6 +947,54 @@ def py_files_graded_note(present: Iterable[str], where: str, unread: list[str]) 
     )
 
 
+def several_notebooks_note(
+    places: list[str], where: str, chosen: NotebookRead, rivals: list[str]
+) -> str:
+    """What is said when an upload holds several notebooks and `where` (of `places`, each
+    notebook's place in the upload) is graded: one text for the grader's note and the student's
+    check, which checked the same notebook and did not say so. `rivals`: the others tied with it
+    (tied_notebooks), which make it the first by name."""
+    others = ", ".join(p for p in places if p != where)
+    why = (
+        f"first by name of those implementing the most ({chosen.implemented})"
+        if rivals
+        else f"which implements the most gradient functions ({chosen.implemented})"
+    )
+    return (
+        f"found {len(places)} notebooks; graded {where}, {why}; not graded: {others}. Submit "
+        "one notebook."
+    )
+
+
+def tied_notebooks(reads: list[tuple[str, NotebookRead]], where: str) -> list[str]:
+    """The places of the notebooks of `reads` (place, read) implementing as many gradient
+    functions as the one at `where`, with other code: it was chosen among them by its name
+    alone (none when it implements none)."""
+    chosen = next(read for place, read in reads if place == where)
+    if not chosen.implemented:
+        return []
+    return [
+        place
+        for place, read in reads
+        if place != where
+        and read.implemented == chosen.implemented
+        and _exercise_code(read) != _exercise_code(chosen)
+    ]
+
+
+def _exercise_code(read: NotebookRead) -> dict[str, list[str]]:
+    """What a notebook gives each exercise, less the lines that name the notebook and its cells:
+    a copy of a notebook holds the same code under another name."""
+    return {
+        f: [
+            line
+            for line in (text or "").splitlines()
+            if not re.fullmatch(r"# cell \d+|# Read by the grader from the notebook .*", line)
+        ]
+        for f, text in read.sources.items()
+    }
+
+
 def graded_instead_note(where: str, present: Iterable[str]) -> str:
     """What is said when a notebook is graded in place of .py files that hold no work: one text
     for the grader's note and the student's check, which checks that notebook too."""

@@ -80,9 +80,13 @@ def check(assignment: PublicCheck, path: str | Path) -> dict:
             return _notebook_checked(assignment, read, path.name, path.parent, workdir, [refused])
         graded = notebook_graded_instead(path, assignment.files, assignment.functions)
         if graded is not None:
-            note = graded_instead_note(graded.name, graded.present)
+            # As the grader notes it: its other notebooks, then the .py files beside it, if any
+            # (the check said "only untouched stubs ()" beside none).
+            notes = [*graded.notes]
+            if graded.present:
+                notes.append(graded_instead_note(graded.name, graded.present))
             home = path if path.is_dir() else path.parent
-            return _notebook_checked(assignment, graded.read, graded.name, home, workdir, [note])
+            return _notebook_checked(assignment, graded.read, graded.name, home, workdir, notes)
         session = LocalSession(
             path, workdir, assignment.files, assignment.expected, (assignment.bundle_folder,)
         )

@@ -1807,6 +1807,39 @@ def test_grader_check_of_a_folder_with_copies_of_the_notebook_checks_the_most_co
     assert "36 of 36" in done.output
 
 
+@pytest.mark.parametrize("zipped_up", [False, True], ids=["folder", "zip"])
+def test_the_bundle_check_of_several_notebooks_says_which_it_checked_as_the_grader_does(
+    bundle_dir: Path, tmp_path: Path, zipped_up: bool
+) -> None:
+    """check.py checked the notebook the grader grades of several and did not say so (the
+    grader: "found 2 notebooks; graded ...; not graded: ... Submit one notebook."), and said
+    instead "the .py files beside it hold no work yet, only untouched stubs ()" of no file."""
+    from click.testing import CliRunner
+    from notebooks import lecture_notebook
+
+    from grader.cli import main
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "backprop_ninja.ipynb").write_bytes((STUBS / "backprop_ninja.ipynb").read_bytes())
+    solved = lecture_notebook({f: solution(f) for f in FILES}, "jupyter")
+    (folder / "backprop_ninja-Copy1.ipynb").write_bytes(solved)
+    path = folder
+    if zipped_up:
+        path = tmp_path / "hw.zip"
+        path.write_bytes(zipped({f.name: f.read_bytes() for f in folder.iterdir()}))
+    done = CliRunner().invoke(main, ["check", str(path)])
+    assert done.exit_code == 0, done.output
+    local = bundle_check(bundle_dir, path)
+    notes = [ln for ln in local.splitlines() if ln.startswith("Note: ")]
+    assert notes == [ln for ln in done.output.splitlines() if ln.startswith("Note: ")]
+    assert notes[0] == (
+        "Note: found 2 notebooks; graded backprop_ninja-Copy1.ipynb, which implements the most "
+        "gradient functions (29); not graded: backprop_ninja.ipynb. Submit one notebook."
+    ), local
+    assert "untouched stubs" not in local and "36 of 36" in local
+
+
 def test_grader_check_reads_a_students_folder_as_one_upload_whatever_files_lie_beside(
     tmp_path: Path,
 ) -> None:
