@@ -44,6 +44,7 @@ from dataclasses import asdict, dataclass, field
 
 from .notebook_keep import SETUP_MARK, assigned, keep, learn
 from .python_syntax import newer_syntax
+from .student_text import counted
 
 MAX_SOURCE_BYTES = 256 << 10  # the limit on an exercise's code, as for a .py file (uploads)
 MAX_CELLS, MAX_ENTRIES = 400, 30  # the record in result.json stays small whatever the notebook
@@ -115,7 +116,8 @@ class NotebookRead:
         names = self.functions.get(exercise) or []
         if not names:
             return "no functions found"
-        return f"{len(names)} function(s) from {len(self.used.get(exercise) or [])} cell(s)"
+        cells = len(self.used.get(exercise) or [])
+        return f"{counted(len(names), 'function')} from {counted(cells, 'cell')}"
 
     def to_json(self) -> dict:
         return {

@@ -556,6 +556,12 @@ DELETED_CELL = (
 )
 
 
+def counted(n: int, word: str) -> str:
+    """`n` and `word`, singular or plural as an English reader writes it: "1 cell", "8 cells".
+    Notes read "26 function(s) from 32 cell(s)", "1 function(s) from 1 cell(s)"."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def in_notebook(file: str, notebook: str) -> str:
     """How an exercise's code read from a notebook is named: the student had no `file.py`."""
     return f"{file} of the notebook {notebook}"
@@ -717,7 +723,7 @@ def left_out_of_notebook(notebook: dict) -> list[str]:
         for c, dropped in cells[:CELLS_NAMED]
     ]  # fmt: skip
     more = len(cells) - CELLS_NAMED
-    rest = f"; and {more} more cell(s)" if more > 0 else ""
+    rest = f"; and {counted(more, 'more cell')}" if more > 0 else ""
     return [f"left out of {graded} (never run): " + "; ".join(named) + rest]
 
 
