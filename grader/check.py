@@ -13,7 +13,7 @@ import click
 
 from .assignment import command_flag
 from .pipeline import Grader
-from .student_text import render, terminal_text
+from .student_text import path_problem, render, terminal_text
 from .submissions import FOLDER, SubmissionError, find
 
 
@@ -87,19 +87,17 @@ def _listed(names: list[str]) -> str:
 def _folder_of(path: Path) -> Path:
     """The folder to check: a path to one exercise file means the folder it is in. A zip or a
     notebook is checked as it is (README: `grader check "Copy of <notebook>.ipynb"`): the
-    notebook's folder may hold .py files or other notebooks, which would be checked instead."""
-    if path.is_file() and path.suffix == ".py":
-        return path.parent
-    if path.is_file() and path.suffix.casefold() in (".zip", ".ipynb"):
-        return path
-    if not path.exists():
-        raise click.ClickException(
-            f"{path} does not exist: give the folder that holds your exercise files "
-            f"(`grader check{command_flag()} .` in that folder)"
-        )
-    if not path.is_dir():
-        raise click.ClickException(
-            f"{path} is not a folder, an exercise file, a notebook or a zip: give the folder "
-            f"that holds your exercise files (`grader check{command_flag()} .` in that folder)"
-        )
+    notebook's folder may hold .py files or other notebooks, which would be checked instead.
+    A path that cannot be checked is refused in check.py's words (student_text.path_problem):
+    one under a folder it may not enter ended in a PermissionError's traceback."""
+    give = (
+        "give the folder that holds your exercise files (`grader check"
+        f"{command_flag()} .` in that folder), the zip you will upload or your notebook"
+    )
+    problem = path_problem(path, give)
+    if not problem and path.is_file() and path.suffix.casefold() == ".py":
+        path = path.parent
+        problem = path_problem(path, give)
+    if problem:
+        raise click.ClickException(problem)
     return path

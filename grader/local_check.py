@@ -60,6 +60,7 @@ from .student_text import (
     missing_function,
     not_in_notebook,
     notebook_frames,
+    path_problem,
     scanned_out,
     swapped_files,
     terminal_text,
@@ -685,17 +686,20 @@ def _texts(sources: dict[str, bytes]) -> dict[str, str]:
 
 
 def checked_folder(folder: str | Path | None, default: Path, holds: str) -> Path | None:
-    """The folder a check reads: FOLDER, the folder of a file given instead (`check.py
-    exercise1.py`), a zip given as it is, or `default`; None, with the reason printed, when it
-    is no folder. (A notebook given itself is checked as one: public_check.)"""
+    """The path a check reads: FOLDER, the folder of an exercise file given instead (`check.py
+    exercise1.py`), a zip or a notebook given as it is, or `default`; None, with the reason and
+    what to give instead printed, when it cannot be checked (student_text.path_problem)."""
     where = Path(folder) if folder is not None else default
-    if where.is_file() and where.suffix.casefold() == ".zip":
-        return where  # the upload itself, as the grader reads it (its folder's stubs were)
-    if where.is_file():
-        where = where.parent
-    if not where.is_dir():
+    give = f"give the folder that holds your {holds}, the zip you will upload or your notebook"
+    # A name with spaces typed unquoted reaches check.py as its first word only.
+    unquoted = " (a name with spaces needs quotes)"
+    problem = path_problem(where, give, unquoted)
+    if not problem and where.is_file() and where.suffix.casefold() == ".py":
+        where = where.parent  # readable as a file, its folder may not be listable
+        problem = path_problem(where, give, unquoted)
+    if problem:
         # The path as a terminal may print it: a name is the student's own text.
-        print(terminal_text(f"{where} is not a folder: give the folder that holds your {holds}"))
+        print(terminal_text(problem))
         return None
     return where
 
@@ -737,6 +741,7 @@ class UploadRead:
     absent: dict[str, str]
     notebooks: list[tuple[str, int, bytes | None]] = field(default_factory=list)
     unread: list[str] = field(default_factory=list)  # the grader's words on each it cannot read
+    places: list[str] = field(default_factory=list)  # every notebook's place, read or not
 
 
 def read_upload(
@@ -759,20 +764,23 @@ def read_upload(
         found, contents, absent = exercise_files(top, files, budget, stack)
         note_missing(top, files, found, contents, absent, budget, own)
         notes = [*budget.notes, *(f"{f}.py: {why}" for f, why in absent.items())]
-        notebooks, unread = _notebooks(top, notebook_bytes, budget) if notebook_bytes else ([], [])
+        found = _notebooks(top, notebook_bytes, budget) if notebook_bytes else ([], [], [])
+        notebooks, unread, places = found
     sources = {f: data for f, data in contents.items() if data is not None}
-    return UploadRead(sources, notes, absent, notebooks, unread)
+    return UploadRead(sources, notes, absent, notebooks, unread, places)
 
 
 def _notebooks(
     top: Entry, most: int, budget: Budget
-) -> tuple[list[tuple[str, int, bytes | None]], list[str]]:
+) -> tuple[list[tuple[str, int, bytes | None]], list[str], list[str]]:
     """The upload's notebooks the grader reads, with where each sits and how deep, and its
     bytes: None for one over `most` bytes, which the grader refuses as too large (it and an
-    empty one were left out, unsaid); and the grader's words on each that cannot be read (one
-    encrypted in its zip was left out unsaid, where the grader names it)."""
+    empty one were left out, unsaid); the grader's words on each that cannot be read (one
+    encrypted in its zip was left out unsaid, where the grader names it); and where each of
+    them sits, in the grader's order (its note on several names them all)."""
     read, unread = [], []
-    for e in find_notebooks(top):
+    found = find_notebooks(top)
+    for e in found:
         try:
             data = read_capped(e, most, budget) if e.size <= most else None
         except (UploadError, OSError) as err:
@@ -780,7 +788,7 @@ def _notebooks(
             continue
         too_large = data is None or len(data) > most
         read.append((relative(top, e), e.depth - top.depth, None if too_large else data))
-    return read, unread
+    return read, unread, [relative(top, e) for e in found]
 
 
 def _zip_tree(path: Path, budget: Budget, stack: contextlib.ExitStack) -> Entry:

@@ -44,6 +44,7 @@ from dataclasses import asdict, dataclass, field
 
 from .notebook_keep import SETUP_MARK, assigned, keep, learn
 from .python_syntax import newer_syntax
+from .student_text import counted
 
 MAX_SOURCE_BYTES = 256 << 10  # the limit on an exercise's code, as for a .py file (uploads)
 MAX_CELLS, MAX_ENTRIES = 400, 30  # the record in result.json stays small whatever the notebook
@@ -115,7 +116,8 @@ class NotebookRead:
         names = self.functions.get(exercise) or []
         if not names:
             return "no functions found"
-        return f"{len(names)} function(s) from {len(self.used.get(exercise) or [])} cell(s)"
+        cells = len(self.used.get(exercise) or [])
+        return f"{counted(len(names), 'function')} from {counted(cells, 'cell')}"
 
     def to_json(self) -> dict:
         return {
@@ -945,6 +947,54 @@ def py_files_graded_note(present: Iterable[str], where: str, unread: list[str]) 
         f"{where}: when both are submitted, the .py files count{left}. Submit only the one you "
         "want graded."
     )
+
+
+def several_notebooks_note(
+    places: list[str], where: str, chosen: NotebookRead, rivals: list[str]
+) -> str:
+    """What is said when an upload holds several notebooks and `where` (of `places`, each
+    notebook's place in the upload) is graded: one text for the grader's note and the student's
+    check, which checked the same notebook and did not say so. `rivals`: the others tied with it
+    (tied_notebooks), which make it the first by name."""
+    others = ", ".join(p for p in places if p != where)
+    why = (
+        f"first by name of those implementing the most ({chosen.implemented})"
+        if rivals
+        else f"which implements the most gradient functions ({chosen.implemented})"
+    )
+    return (
+        f"found {len(places)} notebooks; graded {where}, {why}; not graded: {others}. Submit "
+        "one notebook."
+    )
+
+
+def tied_notebooks(reads: list[tuple[str, NotebookRead]], where: str) -> list[str]:
+    """The places of the notebooks of `reads` (place, read) implementing as many gradient
+    functions as the one at `where`, with other code: it was chosen among them by its name
+    alone (none when it implements none)."""
+    chosen = next(read for place, read in reads if place == where)
+    if not chosen.implemented:
+        return []
+    return [
+        place
+        for place, read in reads
+        if place != where
+        and read.implemented == chosen.implemented
+        and _exercise_code(read) != _exercise_code(chosen)
+    ]
+
+
+def _exercise_code(read: NotebookRead) -> dict[str, list[str]]:
+    """What a notebook gives each exercise, less the lines that name the notebook and its cells:
+    a copy of a notebook holds the same code under another name."""
+    return {
+        f: [
+            line
+            for line in (text or "").splitlines()
+            if not re.fullmatch(r"# cell \d+|# Read by the grader from the notebook .*", line)
+        ]
+        for f, text in read.sources.items()
+    }
 
 
 def graded_instead_note(where: str, present: Iterable[str]) -> str:

@@ -26,6 +26,8 @@ from .notebook import (
     preference,
     py_files_graded_note,
     read_cells,
+    several_notebooks_note,
+    tied_notebooks,
     work_left_in,
 )
 from .notebook_json import (
@@ -50,6 +52,9 @@ class GradedNotebook:
     name: str  # its path under the folder, as the student sees it
     read: NotebookRead
     present: tuple[str, ...] = ()  # the exercise files beside it, untouched stubs all
+    # The grader's notes on the upload's other notebooks: each it refuses, and which it graded
+    # of several (notebook.several_notebooks_note), which the check did not say.
+    notes: tuple[str, ...] = ()
 
 
 def notebook_graded_instead(
@@ -63,8 +68,14 @@ def notebook_graded_instead(
     upload = read_upload(folder, files, NOTEBOOK_BYTES)
     if not all(is_untouched_stub(data) for data in upload.sources.values()):
         return None
-    best = _best_notebook(upload, files, expected)[0]
-    return None if best is None else GradedNotebook(best.name, best.read, tuple(upload.sources))
+    best, refused, reads = _best_notebook(upload, files, expected)
+    if best is None:
+        return None
+    notes = [*refused]
+    if len(upload.places) > 1:
+        rivals = tied_notebooks(reads, best.name)
+        notes.append(several_notebooks_note(upload.places, best.name, best.read, rivals))
+    return GradedNotebook(best.name, best.read, tuple(upload.sources), tuple(notes))
 
 
 def notebook_notes(
@@ -78,7 +89,7 @@ def notebook_notes(
     reason; one who started exercise 1 in exercise1.py and did exercises 2 and 3 in the
     notebook read the grader's 0 for the untouched stubs as its first word of it."""
     upload = read_upload(folder, files, NOTEBOOK_BYTES)
-    best, refused = _best_notebook(upload, files, expected)
+    best, refused, _ = _best_notebook(upload, files, expected)
     if best is None or all(is_untouched_stub(data) for data in upload.sources.values()):
         return refused
     unread = work_left_in(best.read, files, upload.sources)
@@ -87,11 +98,11 @@ def notebook_notes(
 
 def _best_notebook(
     upload: UploadRead, files: tuple[str, ...], expected: dict[str, Collection[str]]
-) -> tuple[GradedNotebook | None, list[str]]:
+) -> tuple[GradedNotebook | None, list[str], list[tuple[str, NotebookRead]]]:
     """Of the upload's notebooks implementing a gradient function (choosing.find_notebooks,
     the grader's rule), the one the grader prefers (notebook.preference), None when none
-    does; and the grader's words on each it refuses (NotebookError), named by where it sits,
-    as the grader names it."""
+    does; the grader's words on each it refuses (NotebookError), named by where it sits,
+    as the grader names it; and those implementing one, by where each sits."""
     ranked, refused = [], list(upload.unread)
     parts = JsonParts()  # for all of them together, as the grader counts them
     for where, depth, data in upload.notebooks:
@@ -105,10 +116,11 @@ def _best_notebook(
         if read is not None and read.implemented:
             name = where.rsplit("/", 1)[-1]
             ranked.append((preference(read, depth, name), where, read))
+    reads = [(where, read) for _, where, read in ranked]
     if not ranked:
-        return None, refused
+        return None, refused, reads
     _, where, read = max(ranked, key=lambda r: r[0])
-    return GradedNotebook(where, read), refused
+    return GradedNotebook(where, read), refused, reads
 
 
 def read_notebook_path(

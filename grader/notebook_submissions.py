@@ -17,7 +17,6 @@ door (`grader grade`, `grader check`, Gradescope). The rules, each reported in a
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from .assignment import having
@@ -34,6 +33,8 @@ from .notebook import (
     is_untouched_stub,
     preference,
     py_files_graded_note,
+    several_notebooks_note,
+    tied_notebooks,
     work_left_in,
 )
 from .notebook_file import MAX_NOTEBOOK_BYTES, JsonParts, read_notebook, too_large
@@ -139,18 +140,7 @@ def use_notebook(
         return {"graded": None, "notebooks": places}
     entry, chosen = max(reads, key=lambda r: _preference(r, top))
     where = relative(top, entry)
-    rivals = _rivals(reads, entry, chosen, top)
-    if len(entries) > 1:
-        others = ", ".join(relative(top, e) for e in entries if e is not entry)
-        why = (
-            f"which implements the most gradient functions ({chosen.implemented})"
-            if not rivals
-            else f"first by name of those implementing the most ({chosen.implemented})"
-        )
-        notes.append(
-            f"found {len(entries)} notebooks; graded {where}, {why}; not graded: "
-            f"{others}. Submit one notebook."
-        )
+    rivals = tied_notebooks([(relative(top, e), read) for e, read in reads], where)
     if rivals and review is not None:
         review.append(_rival_flag(where, rivals, chosen.implemented))
     present = {f: b for f, b in contents.items() if b is not None}
@@ -163,6 +153,10 @@ def use_notebook(
         if unread and review is not None:
             review.append(_unread_flag(where, unread))
         return {"graded": None, "notebooks": places, "reason": "py files"}
+    if len(entries) > 1:
+        # Said only where a notebook is graded: beside .py files holding work it said "graded
+        # hw.ipynb" above "graded your .py files ..., not the notebook hw.ipynb".
+        notes.append(several_notebooks_note(places, where, chosen, rivals))
     if present:
         notes.append(graded_instead_note(where, present))
     for f in files:
@@ -171,36 +165,6 @@ def use_notebook(
     notes.extend(chosen.notes)
     notes.append(graded_notebook_note(where, chosen, files))
     return {"graded": where, **chosen.to_json()}
-
-
-def _rivals(
-    reads: list[tuple[Entry, NotebookRead]], entry: Entry, chosen: NotebookRead, top: Entry
-) -> list:
-    """The other notebooks that implement as many gradient functions as the one graded, with
-    other code: it was chosen among them by its name alone, and a student's three notebooks
-    (Colab's copies) scored as the first by name, off the TA's list, whichever was meant."""
-    if not chosen.implemented:
-        return []
-    return [
-        relative(top, e)
-        for e, read in reads
-        if e is not entry
-        and read.implemented == chosen.implemented
-        and _code(read) != _code(chosen)
-    ]
-
-
-def _code(read: NotebookRead) -> dict[str, list[str]]:
-    """What a notebook gives each exercise, less the lines that name the notebook and its cells:
-    a copy of a notebook holds the same code under another name."""
-    return {
-        f: [
-            line
-            for line in (text or "").splitlines()
-            if not re.fullmatch(r"# cell \d+|# Read by the grader from the notebook .*", line)
-        ]
-        for f, text in read.sources.items()
-    }
 
 
 def _rival_flag(name: str, rivals: list[str], implemented: int) -> dict:

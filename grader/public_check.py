@@ -80,9 +80,13 @@ def check(assignment: PublicCheck, path: str | Path) -> dict:
             return _notebook_checked(assignment, read, path.name, path.parent, workdir, [refused])
         graded = notebook_graded_instead(path, assignment.files, assignment.functions)
         if graded is not None:
-            note = graded_instead_note(graded.name, graded.present)
+            # As the grader notes it: its other notebooks, then the .py files beside it, if any
+            # (the check said "only untouched stubs ()" beside none).
+            notes = [*graded.notes]
+            if graded.present:
+                notes.append(graded_instead_note(graded.name, graded.present))
             home = path if path.is_dir() else path.parent
-            return _notebook_checked(assignment, graded.read, graded.name, home, workdir, [note])
+            return _notebook_checked(assignment, graded.read, graded.name, home, workdir, notes)
         session = LocalSession(
             path, workdir, assignment.files, assignment.expected, (assignment.bundle_folder,)
         )
@@ -134,12 +138,10 @@ def _notebook_checked(
 def main(assignment: PublicCheck, given: str | Path | None = None) -> int:
     """check.py: check GIVEN (a folder, a zip or a notebook; default: the bundle's folder) and
     print the table. Reads no command line: a Jupyter kernel's arguments are not a folder."""
-    path = Path(given) if given is not None else assignment.bundle_folder
-    if not is_notebook(path):
-        where = checked_folder(path, assignment.bundle_folder, assignment.holds)
-        if where is None:
-            return 0
-        path = where
+    where = checked_folder(given, assignment.bundle_folder, assignment.holds)
+    if where is None:
+        return 0
+    path = where
     result = check(assignment, path)
     print(render(result, where=str(path)))
     if assignment.closing:

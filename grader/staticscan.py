@@ -217,8 +217,11 @@ def commented_defs(source: str) -> dict[str, CommentedDef]:
 
 
 def _under_a_magic(source: str, start: int, most: int = 200) -> bool:
-    """Whether the comment lines (or blank ones) just above `start` reach a `# %%` cell magic
-    (at most `most` lines up)."""
+    """Whether the comment lines just above `start` reach a `# %%` cell magic (at most `most`
+    lines up) with no empty line between: that magic's cell is the one the `def` is in. A
+    notebook's Download .py writes a blank line after each cell and `# ` for an empty line
+    inside a commented one, so an empty line ends the magic's cell: a `def` commented out by
+    hand in the cell below a `%%time` cell was said commented out by the magic."""
     end = start
     for _ in range(most):
         if end == 0:
@@ -227,8 +230,8 @@ def _under_a_magic(source: str, start: int, most: int = 200) -> bool:
         text = source[begin : end - 1] if source[end - 1] == "\n" else source[begin:end]
         if _COMMENTED_MAGIC.match(text):
             return True
-        if text.strip() and not text.lstrip().startswith("#"):
-            return False
+        if not text.lstrip().startswith("#"):
+            return False  # code, or an empty line: the end of a cell above this one
         end = begin
     return False
 

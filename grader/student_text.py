@@ -12,9 +12,12 @@ import ast
 import bisect
 import difflib
 import importlib.util
+import os
 import re
+import stat
 import sys
 import unicodedata
+from pathlib import Path
 
 # An item status in the check's table (the report and Gradescope spell them out).
 MARK = {
@@ -553,6 +556,12 @@ DELETED_CELL = (
 )
 
 
+def counted(n: int, word: str) -> str:
+    """`n` and `word`, singular or plural as an English reader writes it: "1 cell", "8 cells".
+    Notes read "26 function(s) from 32 cell(s)", "1 function(s) from 1 cell(s)"."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def in_notebook(file: str, notebook: str) -> str:
     """How an exercise's code read from a notebook is named: the student had no `file.py`."""
     return f"{file} of the notebook {notebook}"
@@ -623,6 +632,48 @@ def render(result: dict, where: str = "") -> str:
 _BIDI_RUNS = frozenset({"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI", "B"})
 
 
+# What a path given to a check is, by its suffix, where nothing is there.
+_GIVEN_KINDS = {".ipynb": "notebook", ".zip": "zip", ".py": "file"}
+# What a check reads when given a file: an exercise file (for its folder), an upload, a notebook.
+CHECKED_SUFFIXES = frozenset(_GIVEN_KINDS)
+
+
+def path_problem(where: Path, give: str, unquoted: str = "") -> str:
+    """Why a path given to `grader check` or check.py cannot be checked, ending in `give` (what
+    to give instead), or "". check.py said "missing.ipynb is not a folder" of a notebook that
+    is not there, checked the folder of a notes.txt given it, and ended in a traceback
+    (PermissionError) given a path under a folder it may not enter; a folder it may not list
+    was checked as an empty upload, every item "was not submitted". `unquoted`: said after a
+    path that is not there, where a name with spaces typed unquoted arrives as its first word."""
+    try:
+        mode = where.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        kind = _GIVEN_KINDS.get(where.suffix.casefold(), "file or folder")
+        return f"there is no {kind} {where}{unquoted}: {give}"
+    except OSError as e:
+        return _unreadable(where, e, give)
+    if not stat.S_ISDIR(mode) and not (
+        stat.S_ISREG(mode) and where.suffix.casefold() in CHECKED_SUFFIXES
+    ):
+        return f"{where} is not a folder, an exercise file, a notebook or a zip: {give}"
+    try:
+        if stat.S_ISDIR(mode):
+            with os.scandir(where):
+                pass
+        else:
+            with open(where, "rb"):
+                pass
+    except OSError as e:
+        return _unreadable(where, e, give)
+    return ""
+
+
+def _unreadable(where: Path, e: OSError, give: str) -> str:
+    return (
+        f"{where} could not be read ({e.strerror or type(e).__name__}): make it readable, or {give}"
+    )
+
+
 def terminal_text(text: str) -> str:
     """`text` as a terminal may print it: each control character but the line feed and the
     tab (escape, carriage return, bell, NUL, DEL, C1) and each bidi run character written as
@@ -672,7 +723,7 @@ def left_out_of_notebook(notebook: dict) -> list[str]:
         for c, dropped in cells[:CELLS_NAMED]
     ]  # fmt: skip
     more = len(cells) - CELLS_NAMED
-    rest = f"; and {more} more cell(s)" if more > 0 else ""
+    rest = f"; and {counted(more, 'more cell')}" if more > 0 else ""
     return [f"left out of {graded} (never run): " + "; ".join(named) + rest]
 
 
@@ -775,10 +826,30 @@ def _cause(message: str) -> str:
     return f" ({said} {last_line(message[:at])})" if at >= 0 else ""
 
 
-def chain_timed_out(steps: list[dict], grad: str) -> bool:
-    """Whether the chain's step at `grad` gave no answer within its time: nothing came back to
-    compare, so the chain stops there rather than departs (the Gradescope page says it alike)."""
-    return any(s.get("grad") == grad and s.get("status") == "timeout" for s in steps)
+# A chain step that gave no value to compare did not depart from autograd: the chain stopped
+# there, and its sentence says why (the check, the report and Gradescope's page alike). A
+# `dprobs` that raised was said to "first depart from autograd", as if its value were wrong.
+CHAIN_STOPS = {
+    "timeout": "timed out",
+    "error": "raised an error",
+    "not_implemented": "is not implemented yet",
+    "forbidden": "is forbidden (see its row)",
+}
+
+
+def chain_stop(chain: dict) -> str:
+    """Why the chain's first departure gave no value to compare ("which timed out", "which
+    raised an error when fed your `dlogits` in float64 ..."), or "" where it gave a wrong
+    one: that step departs from autograd. A cause (judging's departure_cause: a gradient of the
+    student's fed in a shape or dtype accepted alone) is said of an error, which it raised."""
+    first = chain.get("first_departure")
+    steps = chain.get("steps") or []
+    status = next((s.get("status") for s in steps if s.get("grad") == first), None)
+    said = CHAIN_STOPS.get(str(status)) if first else None
+    if not said:
+        return ""
+    cause = chain.get("departure_cause") or ""
+    return f"which {said}" + (f" when {cause}" if cause and status == "error" else "")
 
 
 def chain_home(result: dict) -> str:
@@ -803,10 +874,11 @@ def chain_text(chain: dict, home: str = "your chain") -> str:
     if not first and not unreached:
         return f"Chained on your own gradients, {home} matches autograd all the way down."
     text = f"Chained on your own gradients, {home} "
-    if first and chain_timed_out(steps, first):
+    stop = chain_stop(chain)
+    if stop:
         # No answer came, so there is nothing that departs: an endless loop, or a right but slow
-        # function, was told its value was wrong.
-        text += f"stops at {first}, which timed out"
+        # function, was told its value was wrong, and so was one that raised.
+        text += f"stops at {first}, {stop}"
     elif first:
         text += f"first departs from autograd at {first}"
         text += f", {chain['departure_cause']}" if chain.get("departure_cause") else ""

@@ -842,7 +842,7 @@ def test_the_bundle_check_judges_the_notebook_the_grader_grades(bundle_folder, t
         done = subprocess.run([sys.executable, "check.py", *given], cwd=folder,
                               capture_output=True, text=True, timeout=300, env=env)  # fmt: skip
         assert done.returncode == 0 and not done.stderr, done.stderr
-        assert "Note: graded the notebook hw.ipynb (layers: 6 function(s) from 1 cell(s))" in (
+        assert "Note: graded the notebook hw.ipynb (layers: 6 functions from 1 cell)" in (
             done.stdout.splitlines()
         ), done.stdout
         assert _rows(done.stdout) == rows, done.stdout
@@ -885,7 +885,7 @@ def test_the_bundle_check_reads_an_nbformat_3_notebook_as_the_grader_does(bundle
     graded, done = _both_checks(folder, "old.ipynb")
     rows = _rows(graded)
     assert "graded the notebook old.ipynb" in graded and "WRONG" in "".join(rows), graded
-    assert "Note: graded the notebook old.ipynb (layers: 6 function(s) from 1 cell(s))" in done
+    assert "Note: graded the notebook old.ipynb (layers: 6 functions from 1 cell)" in done
     assert _rows(done) == rows, done
 
 

@@ -318,7 +318,7 @@ def test_its_student_bundle_checks_without_the_grader_and_refuses_a_grader_impor
     for given in (["hw.ipynb"], []):
         run = subprocess.run([sys.executable, "-S", "check.py", *given], cwd=folder, env=env,
                              capture_output=True, text=True)  # fmt: skip
-        assert "Note: graded the notebook hw.ipynb (tiny: 1 function(s) from 1 cell(s))" in (
+        assert "Note: graded the notebook hw.ipynb (tiny: 1 function from 1 cell)" in (
             run.stdout.splitlines()
         ), run.stdout + run.stderr
         assert run.returncode == 0 and "1 of 1 items pass" in run.stdout, run.stdout

@@ -438,7 +438,7 @@ def test_the_record_names_each_cell_taken_and_dropped_and_is_json():
     dropped = " ".join(d for c in record["cells"] for d in c["dropped"])
     assert "def dlogprobs" in taken and "def backward" in taken
     assert "while loop" in dropped and "for loop" in dropped and "call of cmp" in dropped
-    assert r.summary("exercise1") == f"26 function(s) from {len(r.used['exercise1'])} cell(s)"
+    assert r.summary("exercise1") == f"26 functions from {len(r.used['exercise1'])} cells"
 
 
 def test_the_lectures_own_notebook_says_where_the_assignment_notebook_is():

@@ -99,6 +99,27 @@ def test_two_notebooks_the_one_with_more_work_is_graded_and_the_note_names_both(
     assert f"graded {COLAB_NAME}" in note and "not graded: backprop_ninja.ipynb" in note
 
 
+def test_two_notebooks_beside_py_files_with_work_are_not_said_graded(tmp_path):
+    """The .py files holding work are graded: the notes said "found 2 notebooks; graded
+    Copy of backprop_ninja.ipynb ..." above "graded your .py files ..., not the notebook Copy
+    of backprop_ninja.ipynb"; only the second is true (and the student's check says it alone)."""
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    (folder / "backprop_ninja.ipynb").write_bytes(stub_notebook())
+    (folder / COLAB_NAME).write_bytes(solved_notebook())
+    (folder / "exercise1.py").write_text(solution("exercise1"))
+    sub = one(folder, tmp_path, notebooks_are_students=False)
+    assert (
+        sub.notebook["graded"] is None and sub.files["exercise1"] == solution("exercise1").encode()
+    )
+    assert not [n for n in sub.notes if n.startswith("found 2 notebooks")], sub.notes
+    assert [
+        n
+        for n in sub.notes
+        if n.startswith(f"graded your .py files (exercise1.py), not the notebook {COLAB_NAME}")
+    ]
+
+
 def test_notebooks_of_one_name_in_other_folders_are_told_apart_by_their_place(tmp_path):
     """Gradescope keeps an upload's folders: a student who uploaded the stub notebook and their
     finished copy in a folder was told "graded backprop_ninja.ipynb ...; not graded:

@@ -648,3 +648,31 @@ def test_a_syntax_error_quotes_the_line_that_does_not_parse():
     assert "reads `x = (probs + probs" in said and said.endswith("...`"), said
     odd = scan("def f(x)\u202e:\n    return x\n", "exercise1.py").syntax_error
     assert odd.isprintable() and "\u202e" not in odd, odd
+
+
+def test_a_def_commented_by_hand_below_a_magic_s_cell_is_not_said_commented_by_the_magic():
+    """Colab's Download .py comments out every line of a `%%time` cell (an empty line in it
+    as `# `) and leaves an empty line after each cell. A `def` the student commented out in
+    the cell below such a cell was described as the magic's doing ("as a notebook's Download
+    .py writes every line of a cell that starts with a cell magic"); only the magic's own
+    cell's lines are."""
+    from grader.student_text import missing_function
+
+    source = (
+        "import torch\n\n"
+        "# Commented out IPython magic to ensure Python compatibility.\n"
+        "# %%time\n"
+        "# x = 1\n"
+        "# \n"
+        "# def dprobs(probs, dlogprobs):\n"
+        "#     return dlogprobs / probs\n"
+        "\n"
+        "# def dlogprobs(logprobs, Yb, n):\n"
+        "#     return logprobs\n"
+    )
+    found = staticscan.commented_defs(source)
+    assert (found["dprobs"].line, found["dprobs"].magic) == (7, True)
+    assert (found["dlogprobs"].line, found["dlogprobs"].magic) == (10, False)
+    expected = frozenset({"dlogprobs", "dprobs"})
+    hand = missing_function("dlogprobs", "exercise1", set(), expected, "", (10, False))
+    assert hand.endswith("(`# def dlogprobs(`): take the `# ` off its lines"), hand

@@ -1503,9 +1503,9 @@ def test_a_chain_broken_by_a_dropped_keepdim_names_the_shape_not_the_right_funct
     said = "fed your `dlogit_maxes` of shape (32,) where autograd's is (32, 1)"
     local = bundle_check(bundle_dir, folder)
     assert local.rstrip("\n") == render(result, where=str(folder))
-    assert f"first departs from autograd at dlogits, {said}" in local, local
+    assert f"stops at dlogits, which raised an error when {said}" in local, local
     summary = to_gradescope(result, Rubric({}, "after_published"))["output"]
-    assert f"first depart from autograd at dlogits, {said}" in summary, summary
+    assert f"stop at dlogits, which raised an error when {said}" in summary, summary
     right = graded(public_grader, student_folder(tmp_path / "right", {}))
     assert "departure_cause" not in right["chain"]
 
@@ -1524,7 +1524,32 @@ def test_a_chain_broken_by_a_float64_gradient_names_the_dtype_not_the_right_func
     said = "fed your `dlogits` in float64 where the inputs are float32: a dtype accepted"
     local = bundle_check(bundle_dir, folder)
     assert local.rstrip("\n") == render(result, where=str(folder))
-    assert f"first departs from autograd at dh, {said}" in local, local
+    assert f"stops at dh, which raised an error when {said}" in local, local
+
+
+def test_a_chain_step_that_raises_is_said_to_stop_the_chain_not_to_depart(
+    bundle_dir: Path, public_grader, tmp_path: Path
+) -> None:
+    """A `dprobs` that raises on the student's own `dlogprobs` (not on autograd's, which it
+    was judged on alone) gave the chain no value: the check, the report and Gradescope's page
+    said exercise 1 "first departs from autograd at dprobs", as if its value were wrong."""
+    from grader.report.html import render_report
+
+    head = "def dprobs(probs, dlogprobs):\n"
+    raising = head + "    if dlogprobs.abs().sum() > 0.5:\n        raise ValueError('no')\n"
+    folder = student_folder(tmp_path / "mine", {"exercise1": mutated("exercise1", head, raising)})
+    result = graded(public_grader, folder)
+    steps = {s["grad"]: s["status"] for s in result["chain"]["steps"]}
+    assert steps["dprobs"] == "error" and result["chain"]["first_departure"] == "dprobs"
+    local = bundle_check(bundle_dir, folder)
+    assert local.rstrip("\n") == render(result, where=str(folder))
+    said = "exercise 1 stops at dprobs, which raised an error; not reached: dcounts_sum_inv,"
+    assert said in local and "depart" not in local, local
+    page = to_gradescope(result, Rubric({}, "after_published"))["output"]
+    assert "gradients stop at dprobs, which raised an error;" in page and "depart" not in page
+    report = render_report(result)
+    assert "It stops at <code>dprobs</code>, which raised an error: fix that one" in report
+    assert "departs" not in report
 
 
 @pytest.mark.parametrize(
@@ -1631,6 +1656,64 @@ def test_check_of_one_exercise_file_checks_its_folder(bundle_dir: Path, tmp_path
     assert f"Public check of {folder}" in out and "36 of 36" in out
 
 
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ("missing.ipynb", "there is no notebook {path}"),
+        ("missing", "there is no file or folder {path}"),
+        ("notes.txt", "{path} is not a folder, an exercise file, a notebook or a zip"),
+    ],
+    ids=["notebook", "folder", "text file"],
+)
+def test_a_path_the_check_cannot_check_is_said_what_it_is_and_what_to_give(
+    bundle_dir: Path, tmp_path: Path, given: str, said: str
+) -> None:
+    """`python check.py missing.ipynb` said "missing.ipynb is not a folder" of a notebook that
+    is not there, and given notes.txt it checked the folder notes.txt is in; `grader check`
+    refused that one (check.py and the grader check now say the same of each)."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    (tmp_path / "notes.txt").write_text("my notes\n")
+    path = tmp_path / given
+    words = said.format(path=path)
+    give = "give the folder that holds your exercise files"
+    out = bundle_check(bundle_dir, path)
+    assert out.startswith(words) and give in out and "Public check" not in out, out
+    assert ("(a name with spaces needs quotes)" in out) == given.startswith("missing"), out
+    done = CliRunner().invoke(main, ["check", str(path)])
+    assert done.exit_code == 1 and f"Error: {words}" in done.output and give in done.output
+
+
+def test_a_path_the_check_may_not_read_is_said_so_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """Under a folder it may not enter, check.py and `grader check` ended in a traceback
+    (PermissionError, from `Path.is_file`); a folder it may not list was checked as an empty
+    upload, each item "exercise1.py was not submitted". (Patched: the tests may run as root,
+    whom no permission stops.)"""
+    import click
+
+    from grader.check import _folder_of
+    from grader.local_check import checked_folder
+
+    folder = student_folder(tmp_path / "mine", {})
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    for name, where in (("scandir", folder), ("stat", folder / "exercise1.py")):
+        with monkeypatch.context() as patched:
+            patched.setattr(os if name == "scandir" else Path, name, refused)
+            assert checked_folder(where, tmp_path, "exercise files") is None
+            with pytest.raises(click.ClickException) as refusal:
+                _folder_of(where)
+        said = f"{where} could not be read (Permission denied): make it readable, or give the"
+        assert capsys.readouterr().out.startswith(said)
+        assert refusal.value.message.startswith(said)
+
+
 def test_grader_check_of_one_exercise_file_checks_its_folder(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
@@ -1645,7 +1728,8 @@ def test_grader_check_of_one_exercise_file_checks_its_folder(tmp_path: Path) -> 
     left = launch.hand_over()  # the sandbox started for it, had it outlived the command
     launch.reap(left, seconds=0)
     assert missing.exit_code == 1
-    assert "does not exist: give the folder that holds your exercise files" in missing.output
+    assert "there is no file or folder" in missing.output
+    assert "give the folder that holds your exercise files" in missing.output
     assert "Traceback" not in missing.output
     assert left == [], "a sandbox started for the refused check outlived it"
 
@@ -1721,6 +1805,39 @@ def test_grader_check_of_a_folder_with_copies_of_the_notebook_checks_the_most_co
     assert done.exit_code == 0, done.output
     assert "Note: found 2 notebooks; graded backprop_ninja-Copy1.ipynb" in done.output
     assert "36 of 36" in done.output
+
+
+@pytest.mark.parametrize("zipped_up", [False, True], ids=["folder", "zip"])
+def test_the_bundle_check_of_several_notebooks_says_which_it_checked_as_the_grader_does(
+    bundle_dir: Path, tmp_path: Path, zipped_up: bool
+) -> None:
+    """check.py checked the notebook the grader grades of several and did not say so (the
+    grader: "found 2 notebooks; graded ...; not graded: ... Submit one notebook."), and said
+    instead "the .py files beside it hold no work yet, only untouched stubs ()" of no file."""
+    from click.testing import CliRunner
+    from notebooks import lecture_notebook
+
+    from grader.cli import main
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "backprop_ninja.ipynb").write_bytes((STUBS / "backprop_ninja.ipynb").read_bytes())
+    solved = lecture_notebook({f: solution(f) for f in FILES}, "jupyter")
+    (folder / "backprop_ninja-Copy1.ipynb").write_bytes(solved)
+    path = folder
+    if zipped_up:
+        path = tmp_path / "hw.zip"
+        path.write_bytes(zipped({f.name: f.read_bytes() for f in folder.iterdir()}))
+    done = CliRunner().invoke(main, ["check", str(path)])
+    assert done.exit_code == 0, done.output
+    local = bundle_check(bundle_dir, path)
+    notes = [ln for ln in local.splitlines() if ln.startswith("Note: ")]
+    assert notes == [ln for ln in done.output.splitlines() if ln.startswith("Note: ")]
+    assert notes[0] == (
+        "Note: found 2 notebooks; graded backprop_ninja-Copy1.ipynb, which implements the most "
+        "gradient functions (29); not graded: backprop_ninja.ipynb. Submit one notebook."
+    ), local
+    assert "untouched stubs" not in local and "36 of 36" in local
 
 
 def test_grader_check_reads_a_students_folder_as_one_upload_whatever_files_lie_beside(
@@ -1855,12 +1972,15 @@ def test_a_function_commented_out_by_a_notebook_s_download_is_named_with_its_lin
     source = solution("exercise1")
 
     def commented(text: str, name: str, magic: str) -> str:
+        # As the export writes a magic's cell, an empty line in it too (`# `); by hand, not.
         start = text.index(f"def {name}(")
         end = text.index("\ndef ", start + 1)
-        lines = [f"# {line}" if line.strip() else "" for line in text[start:end].splitlines()]
+        empty = "# " if magic else ""
+        lines = [f"# {line}" if line.strip() else empty for line in text[start:end].splitlines()]
         return text[:start] + magic + "\n".join(lines) + "\n" + text[end:]
 
-    source = commented(source, "dlogprobs", "# %%time\n")
+    magic = "# Commented out IPython magic to ensure Python compatibility.\n# %%time\n"
+    source = commented(source, "dlogprobs", magic)
     source = commented(source, "dcounts", "")
     folder = student_folder(tmp_path / "mine", {"exercise1": source})
     lines = source.splitlines()

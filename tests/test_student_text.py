@@ -533,3 +533,27 @@ def test_a_missing_function_is_not_told_a_name_sharing_only_the_common_word() ->
         "tanh_backward", "layers", {"linear_backward", "backward_pass"}, expected
     )
     assert said == "no function `tanh_backward` in layers.py"
+
+
+@pytest.mark.parametrize(("more", "said"), [(1, "; and 1 more cell"), (3, "; and 3 more cells")])
+def test_the_notes_count_in_words_not_with_an_s_in_brackets(more: int, said: str) -> None:
+    """Notes read "26 function(s) from 32 cell(s)", "1 function(s) from 1 cell(s)", "and 1
+    more cell(s)" and check.py's training "first 1 step(s)": each now singular or plural."""
+    from grader.backprop_ninja.spec import EXERCISE3_GRADS
+    from grader.backprop_ninja.training_demo import check_table
+    from grader.notebook import NotebookRead
+    from grader.student_text import CELLS_NAMED, left_out_of_notebook
+
+    cells = [
+        {"cell": i, "dropped": ["line 1: !pip install torch"]} for i in range(CELLS_NAMED + more)
+    ]
+    (note,) = left_out_of_notebook({"graded": "hw.ipynb", "cells": cells})
+    assert note.endswith(said) and "(s)" not in note, note
+    read = NotebookRead("hw.ipynb", {}, {"a": ["f"], "b": ["f", "g"]}, used={"a": [3], "b": [4, 5]})
+    assert (read.summary("a"), read.summary("b")) == (
+        "1 function from 1 cell",
+        "2 functions from 2 cells",
+    )
+    row = dict.fromkeys(EXERCISE3_GRADS, (0.0, True))
+    assert check_table([row]).startswith("Your gradients against autograd, first 1 step (max")
+    assert check_table([row, row]).startswith("Your gradients against autograd, first 2 steps (")

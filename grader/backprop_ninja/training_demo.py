@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from ..judge import TOLERANCE
-from ..student_text import call_failure, empty_file, import_failure
+from ..student_text import call_failure, counted, empty_file, import_failure
 from . import model
 from .cases import SCALE_FROM
 from .model import PARAMS, Config
@@ -243,7 +243,8 @@ def compare(p: dict, Xb: torch.Tensor, Yb: torch.Tensor, grads: dict) -> dict:
 
 
 def check_table(checks: list[dict]) -> str:
-    lines = [f"Your gradients against autograd, first {len(checks)} step(s) (max abs diff):"]
+    first = counted(len(checks), "step")
+    lines = [f"Your gradients against autograd, first {first} (max abs diff):"]
     lines.append(f"{'':<9}" + "".join(f"step {i + 1:<6}" for i in range(len(checks))))
     for name in EXERCISE3_GRADS:
         diffs = "".join(f"{c[name][0]:<11.1e}" for c in checks)

@@ -34,7 +34,7 @@ from typing import Any
 
 from ..choosing import NOTHING_FOUND, UPLOAD_HELD
 from ..scoring import VISIBILITIES, Rubric, shown_points, stricter, visibility
-from ..student_text import chain_home, chain_timed_out
+from ..student_text import chain_home, chain_stop
 from ..valid_text import bidi_inert, printable
 
 TEXT = "text"
@@ -613,8 +613,9 @@ def chain_line(chain: dict, later: set[str] = frozenset(), home: str = "") -> st
     first, unreached = chain.get("first_departure"), chain.get("unreached") or []
     said = f"{home[:1].upper()}{home[1:]}, chained together" if home else "Chained together"
     text = f"{said} (public case): your own gradients "
-    if first and chain_timed_out(steps, first):
-        text += f"stop at {first}, which timed out"
+    stop = chain_stop(chain)
+    if stop:
+        text += f"stop at {first}, {stop}"
     elif first:
         text += f"first depart from autograd at {first}"
         text += f", {chain['departure_cause']}" if chain.get("departure_cause") else ""

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..records import kept_start
-from ..student_text import said_once
+from ..student_text import chain_stop, said_once
 from ..uploads import size_text
 from .charts import Heatmap, heatmap
 from .people import who_doubts
@@ -527,6 +527,8 @@ def chain_view(chain: dict, item_ids: list[str] | None = None) -> dict | None:
         "case": chain.get("case", ""),
         "first_departure": chain.get("first_departure"),
         "departure_cause": chain.get("departure_cause") or "",
+        # Why the first step off autograd's gave no value ("which raised an error"), or "".
+        "stop": chain_stop(chain),
         "unreached": unreached,
         "steps": strip,
     }
