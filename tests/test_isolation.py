@@ -876,6 +876,9 @@ def test_a_proc_left_as_it_is_is_said_with_its_reason(ways_in, hide, reason, mon
     iso.observe({"landlock": "ABI 7", "seccomp": "on", "proc_empty": False, "proc_error": why}, "")
     assert isolation.MISSING["exchange"] in iso.notes
     assert f"/proc is not emptied for student processes here: {why}" in iso.notes
+    # Landlock and seccomp are in force: no note may read as if either were missing (the
+    # Gradescope root file system's results.json said "(no Landlock)" and "(no seccomp)").
+    assert not any("no Landlock" in n or "no seccomp" in n for n in iso.notes), iso.notes
 
 
 @pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])

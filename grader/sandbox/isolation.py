@@ -225,13 +225,16 @@ MISSING = {
     "cover them) (neither bubblewrap nor seccomp is in force here)",
     "signals": "student code could signal other processes of the grading user (no seccomp, not "
     "root): a submission could disrupt the batch",
-    "exchange": "student processes of one submission can pass data to each other: through "
-    "the count of open files /proc shows of every process it lists, or the machine's count of "
-    "inodes each name looked up in /proc draws from (no empty /proc of its own: a note below "
-    "says why; students graded at the same time can too), through files, the page "
-    "faults and CPU time /proc shows and the machine's memory "
-    "in /proc/meminfo (no Landlock), or the CPU affinity and priority each sets on itself (no "
-    "seccomp): e.g. exercise 2 could reuse gradients handed to exercise 1",
+    # One text for every way the promise fails, each channel with the layer that closes it
+    # (the record's landlock and seccomp lines say which are in force): it said "(no Landlock)"
+    # and "(no seccomp)" where both were in force and only the empty /proc was missing.
+    "exchange": "student processes of one submission can pass data to each other through what "
+    "a layer missing here leaves open: the count of open files /proc shows of every process "
+    "it lists, or the machine's count of inodes each name looked up in /proc draws from "
+    "(closed by an empty /proc of each process's own; students graded at the same time can "
+    "use it too); files, the page faults and CPU time /proc shows and the machine's memory in "
+    "/proc/meminfo (closed by Landlock); the CPU affinity and priority each sets on itself "
+    "(closed by seccomp); e.g. exercise 2 could reuse gradients handed to exercise 1",
     "creation": "student code can leave empty files, folders, FIFOs and links in the machine's "
     "/tmp and /dev/shm, which outlive grading (neither bubblewrap, Landlock nor seccomp is in "
     "force here)",
