@@ -1,19 +1,20 @@
 """The check's process made like the grader's process for student code.
 
 The grader runs each student file in a process of its own, in a sandbox; the public check
-(local_check) runs it in-process, in the student's own Python. This module makes that process,
-while student code runs, behave as the grader's does for it, so that the check's verdicts are
-the grader's: torch with no compiler, no TorchScript and grad mode off for good (switching it on
-refused, `inference_mode()` a no-op, torch.distributions' lazy parameters computed without
-switching it on), no file written and no program started, no thread started, a signal sent to
-itself doing what it does there (and none sent to another process), `os._exit` and `os.abort`
-ending the student's "process" (`ProcessEnded`), exit functions never run, imports limited to
-what the grader has (torch's own too), prints captured and cut to the grader's size on a stdout
-that may be closed, no stdin, no debugger, and each import and call stopped at the grader's time
-limit (a timer, with a backstop thread for a timer the student silenced). It also owns the
-check's own handling of Ctrl-C and SIGTERM, which those signals' emulation must tell apart.
-`graders_conditions` is the entry point; everything is put back after (a Jupyter kernel gets its
-own back). It ships to students: torch and the standard library only.
+(local_check) runs it in-process, in the student's own Python. This module makes that process, while
+student code runs, behave as the grader's does for it, so that the check's verdicts are the
+grader's: torch with no compiler, no TorchScript and grad mode off for good (switching it on
+refused, `inference_mode()` a no-op, torch.distributions' lazy parameters computed without switching
+it on), no file written or locked, no program started, no socket, no thread started, a signal sent
+to itself doing what it does there (and none sent to another process), `resource.getrusage` and a
+read that refuses to wait for the disk failing as there (EPERM), `os._exit` and `os.abort` ending
+the student's "process" (`ProcessEnded`), exit functions never run, imports limited to what the
+grader has (torch's own too), prints captured and cut to the grader's size on a stdout that may be
+closed, no stdin, no debugger, and each import and call stopped at the grader's time limit (a timer,
+with a backstop thread for a timer the student silenced). It also owns the check's own handling of
+Ctrl-C and SIGTERM, which those signals' emulation must tell apart. `graders_conditions` is the
+entry point; everything is put back after (a Jupyter kernel gets its own back). It ships to
+students: torch and the standard library only.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import bdb
 import builtins
 import contextlib
 import dis
+import errno
 import io
 import itertools
 import operator
@@ -155,6 +157,7 @@ def _graders_torch() -> list[tuple[Any, str, Any]]:
         (sys.modules[os.name], "_exit", _ending_process),  # posix._exit (nt's on Windows)
         *_graders_signals(),
         *_graders_threads(),
+        *_graders_page_cache(),
     ]
 
 
@@ -359,10 +362,16 @@ def _saving_no_file(save):
 
 
 # What the grader's sandbox refuses student code that touches files or starts programs, by the
-# names of Python's audit events (inside/noautograd.py refuses these and more, in these words).
+# names of Python's audit events, and every other event its audit hook refuses by name (file
+# locks, sockets, extended attributes), in the same words (inside/noautograd.py's _DENIED):
+# check.py let `socket.socket()`, `fcntl.flock` and `os.lockf` through, and passed a function
+# the grader gave ERROR (tests/test_student_check.py checks the two sets stay one).
 _CHANGES = frozenset(
     {"os.mkdir", "os.remove", "os.rmdir", "os.rename", "os.chmod", "os.chown", "os.utime",
-     "os.truncate", "os.symlink", "os.link", "os.system", "os.exec", "os.posix_spawn", "os.fork"}
+     "os.truncate", "os.symlink", "os.link", "os.system", "os.exec", "os.posix_spawn", "os.fork",
+     "os.forkpty", "pty.spawn", "os.chflags", "os.setxattr", "os.removexattr", "os.lockf",
+     "fcntl.flock", "fcntl.lockf", "socket.__new__", "socket.bind", "socket.connect",
+     "socket.sendto"}
 )  # fmt: skip
 _WRITES = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 _REFUSING: set[int] = set()  # the threads running student code under the grader's conditions
@@ -392,8 +401,8 @@ def _opens_for_writing(args: tuple) -> bool:
 @contextlib.contextmanager
 def _no_changes():
     """Refuse, in this thread, what the grader's sandbox refuses: writing a file, making or
-    removing one, starting a program. An audit hook cannot be removed: it is added once, and
-    stays idle outside this block."""
+    removing one, starting a program, a file lock, a socket. An audit hook cannot be removed:
+    it is added once, and stays idle outside this block."""
     if not _guarded:
         sys.addaudithook(_refuse_changes)
         _guarded.append(True)
@@ -659,6 +668,48 @@ def _graders_threads() -> list[tuple[Any, str, Any]]:
     for n in ("_start_new_thread", "_start_joinable_thread"):  # threading's own copies
         if hasattr(threading, n):
             patched.append((threading, n, _no_thread(getattr(threading, n))))
+    return patched
+
+
+# What the grader's seccomp filter refuses, called from Python, raises there what the kernel
+# answers (EPERM), no words of the grader's: getrusage, whatever it is asked (its count of major
+# faults told which pages of a file the page cache held), and a read that refuses to wait for the
+# disk (os.preadv with RWF_NOWAIT: EAGAIN told the same). check.py returned the count and read
+# the bytes, and passed a function the grader gave ERROR. The flag's value is Linux's, the
+# grader's platform, where Python lacks the name.
+RWF_NOWAIT = getattr(os, "RWF_NOWAIT", 0x8)
+
+
+def _denied(name: str, real: Any, refused: Any = lambda *args, **kwargs: True) -> Any:
+    """`real` as the grader's process has it: where `refused(*args, **kwargs)`, it fails in
+    the thread running student code as the kernel fails it there."""
+
+    def as_there(*args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() in _REFUSING and refused(*args, **kwargs):
+            raise PermissionError(errno.EPERM, os.strerror(errno.EPERM))
+        return real(*args, **kwargs)
+
+    as_there.__name__ = as_there.__qualname__ = name
+    return as_there
+
+
+def _nowait(*args: Any, **kwargs: Any) -> bool:
+    """Whether os.preadv's flags (its fourth argument, positional only) ask for RWF_NOWAIT."""
+    return len(args) > 3 and isinstance(args[3], int) and bool(int(args[3]) & RWF_NOWAIT)
+
+
+def _graders_page_cache() -> list[tuple[Any, str, Any]]:
+    """(owner, name, refusing) for the calls of Python that the grader's seccomp filter denies
+    as readers of the page cache: resource.getrusage (where Python has it) and os.preadv (and
+    posix's, the same function) with RWF_NOWAIT."""
+    patched = []
+    with contextlib.suppress(ImportError):  # Windows has no resource module
+        import resource
+
+        patched.append((resource, "getrusage", _denied("getrusage", resource.getrusage)))
+    if hasattr(os, "preadv"):
+        refusing = _denied("preadv", os.preadv, _nowait)
+        patched += [(owner, "preadv", refusing) for owner in (os, sys.modules[os.name])]
     return patched
 
 

@@ -25,6 +25,7 @@ import torch
 from conftest import ROOT, STUBS, mutated, solution
 from test_lms import zipped
 
+from grader import check_process
 from grader.backprop_ninja.spec import EXERCISE2
 from grader.bundle import write_student_bundle
 from grader.gradescope.results import to_gradescope
@@ -650,6 +651,67 @@ SCENARIOS = {
         },
         "exercise1.dh",
         ("ERROR", "os.kill: a student process may signal only itself"),
+    ),
+    # The grader's seccomp filter denies getrusage and a read with RWF_NOWAIT (each told which
+    # pages of a file the page cache held): the check returned the count and read, and passed.
+    "resource.getrusage in a function": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                "    dh = dlogits @ W2.T\n",
+                SIGNALLED_DH.format(
+                    "import resource\n    resource.getrusage(resource.RUSAGE_SELF)"
+                ),
+            )
+        },
+        "exercise1.dh",
+        ("ERROR", "PermissionError: [Errno 1] Operation not permitted"),
+    ),
+    "a read that refuses to wait for the disk in a function": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                "    dh = dlogits @ W2.T\n",
+                SIGNALLED_DH.format("os.preadv(-1, [bytearray(1)], 0, os.RWF_NOWAIT)"),
+            )
+        },
+        "exercise1.dh",
+        ("ERROR", "PermissionError: [Errno 1] Operation not permitted"),
+    ),
+    "a read that may wait for the disk in a function": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                "    dh = dlogits @ W2.T\n",
+                SIGNALLED_DH.format("os.preadv(-1, [bytearray(1)], 0, os.RWF_HIPRI)"),
+            )
+        },
+        "exercise1.dh",
+        ("ERROR", "OSError: [Errno 9] Bad file descriptor"),
+    ),
+    # The grader's audit hook refuses sockets and file locks by name, as it refuses writes:
+    # the check let them through and passed the function.
+    "a socket in a function": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                "    dh = dlogits @ W2.T\n",
+                SIGNALLED_DH.format("import socket\n    socket.socket().close()"),
+            )
+        },
+        "exercise1.dh",
+        ("ERROR", "PermissionError: socket.__new__ is not allowed in the grader"),
+    ),
+    "a file lock in a function": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                "    dh = dlogits @ W2.T\n",
+                SIGNALLED_DH.format("os.lockf(1, os.F_TEST, 0)"),
+            )
+        },
+        "exercise1.dh",
+        ("ERROR", "it calls os.lockf, and the grader lets no code"),
     ),
     "a thread started at import": (
         {"exercise1": mutated("exercise1", AFTER_IMPORTS, AFTER_IMPORTS + THREAD_AT_IMPORT)},
@@ -1408,6 +1470,19 @@ def test_the_bundle_check_says_what_the_grader_says(
         in_result = word in item["message"] or word in item["hint"]
         assert in_result, (word, item["message"], item["hint"])
         assert word in gradescope["output"], (word, gradescope["output"])
+
+
+def test_the_check_refuses_every_audit_event_the_grader_refuses_by_name() -> None:
+    """check.py refuses, by their audit events, all the calls the grader's audit hook refuses
+    by name (inside/noautograd.py's _DENIED), in its words: sockets and file locks, refused
+    there and not added here, passed in check.py (thirty-eighth session)."""
+    tree = ast.parse((isolation.INSIDE / "noautograd.py").read_text())
+    denied = next(
+        ast.literal_eval(node.value.args[0])
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "_DENIED"
+    )
+    assert denied and denied <= check_process._CHANGES, sorted(denied - check_process._CHANGES)
 
 
 def test_the_solutions_pass_every_item_identically(bundle_dir: Path, public_grader, tmp_path):
