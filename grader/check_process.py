@@ -168,29 +168,75 @@ _ENGINE_TYPE = type(torch.autograd.Variable._execution_engine)
 _ENGINE_RUN = _ENGINE_TYPE.run_backward
 
 
-class _RefusingEngine(_ENGINE_TYPE):  # type: ignore[misc, valid-type]
+def _engine_type_dict(cls: type) -> Any:
+    """The real dict of a type made in C (its `__dict__` is a read-only proxy onto it) and the
+    function that tells Python's caches of attribute lookups that it changed, where this Python
+    reaches both (CPython); else None."""
+    try:
+        import ctypes
+        import gc
+
+        found = [d for d in gc.get_referents(cls.__dict__) if type(d) is dict]
+        modified = ctypes.pythonapi.PyType_Modified
+    except (ImportError, AttributeError):
+        return None
+    if len(found) != 1 or found[0].get("run_backward") is not _ENGINE_RUN:
+        return None
+    return found[0], lambda: modified(ctypes.py_object(cls))
+
+
+_ENGINE_DICT = _engine_type_dict(_ENGINE_TYPE)
+
+
+def _refusing_run_backward(self: Any, *args: Any, **kwargs: Any) -> Any:
     """autograd's engine as the grader's sandbox has it for student code: its `run_backward`,
     behind `backward()` and `torch.autograd.grad`, refuses in the thread running student code
     and is torch's own elsewhere (the check's autograd reference). The static scan refuses a
     function that calls either before any call, but code at the top of a file runs first: there
     the grader's import ran into the ban (`forbidden`), where check.py's, grad mode being off,
-    ran into torch's "element 0 of tensors does not require grad" (`ERROR`).
+    ran into torch's "element 0 of tensors does not require grad" (`ERROR`)."""
+    if threading.get_ident() in _REFUSING:
+        raise AutogradForbidden(f"run_backward: {AUTOGRAD_OFF}")
+    return _ENGINE_RUN(self, *args, **kwargs)
 
-    The sandbox refuses it on the engine's type, so on every engine; this process cannot change
-    a type made in C, so while student code runs the type's names are this subclass's: a file
-    making an engine of its own (`torch._C._ImperativeEngine().run_backward(...)`) got ERROR
-    here when it was torch's engine alone that refused."""
 
-    def run_backward(self, *args: Any, **kwargs: Any) -> Any:
-        if threading.get_ident() in _REFUSING:
-            raise AutogradForbidden(f"run_backward: {AUTOGRAD_OFF}")
-        return _ENGINE_RUN(self, *args, **kwargs)
+@contextlib.contextmanager
+def _engine_refusing() -> Iterator[None]:
+    """`run_backward` refused on the engine's type itself, in its own dict, as the sandbox
+    refuses it (inside/noautograd.py): so on every engine and every way to the type (an engine
+    of the file's own, `type(engine).__base__`, `__mro__`), as there. Put back after: the
+    check's process is the student's own Python (a Jupyter kernel's)."""
+    if _ENGINE_DICT is None:
+        yield  # no way to the type's dict: _RefusingEngine's names stand in for it
+        return
+    real, modified = _ENGINE_DICT
+    before = real["run_backward"]
+    real["run_backward"] = _refusing_run_backward
+    modified()  # a lookup Python cached before must not find torch's own
+    try:
+        yield
+    finally:
+        real["run_backward"] = before
+        modified()
+
+
+class _RefusingEngine(_ENGINE_TYPE):  # type: ignore[misc, valid-type]
+    """Where the engine's type cannot be changed (a Python that is not CPython): a subclass
+    whose `run_backward` refuses, named in the type's stead while student code runs. A file
+    making an engine of its own (`torch._C._ImperativeEngine().run_backward(...)`) is refused
+    too; one reaching torch's type through the subclass's base is not, and gets ERROR where
+    the grader says `forbidden` (check.py is advisory: the grader's sandbox refuses it)."""
+
+    run_backward = _refusing_run_backward
 
 
 def _graders_engine() -> list[tuple[Any, str, Any]]:
     """(owner, name, value) putting `_RefusingEngine` where torch's backward looks the engine
     up at every call (`Variable._execution_engine`, torch 2.0 to 2.14 alike), and in place of
-    the engine's type wherever torch names it."""
+    the engine's type wherever torch names it; nothing where `_engine_refusing` changes the
+    type itself."""
+    if _ENGINE_DICT is not None:
+        return []
     holders = [torch._C, sys.modules.get("torch.autograd.variable")]
     return [
         (torch.autograd.Variable, "_execution_engine", _RefusingEngine()),
@@ -1354,6 +1400,7 @@ def _graders_process(
     sys.meta_path.insert(0, _GradersFinder())
     try:
         with (
+            _engine_refusing(),
             _printing_into(printed),
             _no_changes(),
         ):

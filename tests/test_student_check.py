@@ -217,6 +217,13 @@ OWN_ENGINE_AT_IMPORT = (
     "engine = torch._C._ImperativeEngine()\n"
     "engine.run_backward(((x * 2).sum(),), (torch.ones(()),), False, False, (), False, False)\n"
 )
+# The same through the engine's type's bases, torch's own C type, which check.py's engine (a
+# subclass) left as torch made it: ERROR here, the grader's ban there (thirty-eighth session).
+BASE_ENGINE_AT_IMPORT = (
+    "x = torch.ones(3, requires_grad=True)\n"
+    "engine = torch._C._ImperativeEngine()\n"
+    "{}(((x * 2).sum(),), (torch.ones(()),), False, False, (), False, False)\n"
+)
 SILENCED_TIMER = {
     "ignored": "signal.signal(signal.SIGALRM, signal.SIG_IGN)",
     "cancelled": "signal.setitimer(signal.ITIMER_REAL, 0)",
@@ -553,6 +560,25 @@ SCENARIOS = {
         "exercise1.dh",
         ("FORBIDDEN", "importing exercise1.py ran into the grader's autograd ban", "run_backward"),
     ),
+    # torch's engine type is the last before `object` in any engine's __mro__: refused there
+    # as here. super() of the type the grader's engine is finds no run_backward at all.
+    **{
+        f"an engine reached through {how} at import": (
+            {
+                "exercise1": mutated(
+                    "exercise1", AFTER_IMPORTS, AFTER_IMPORTS + BASE_ENGINE_AT_IMPORT.format(call)
+                )
+            },
+            "exercise1.dh",
+            ("FORBIDDEN", "importing exercise1.py ran into the grader's autograd ban")
+            if refused
+            else ("ERROR", "AttributeError: 'super' object has no attribute 'run_backward'"),
+        )
+        for how, call, refused in (
+            ("its type's bases", "type(engine).__mro__[-2].run_backward.__get__(engine)", True),
+            ("super()", "super(type(engine), engine).run_backward", False),
+        )
+    },
     "with torch.enable_grad() in a function": (
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ENABLE_GRAD_DH)},
         "exercise1.dh",
@@ -1483,6 +1509,37 @@ def test_the_check_refuses_every_audit_event_the_grader_refuses_by_name() -> Non
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "_DENIED"
     )
     assert denied and denied <= check_process._CHANGES, sorted(denied - check_process._CHANGES)
+
+
+def test_the_check_refuses_the_engine_on_its_own_type_and_puts_it_back() -> None:
+    """While student code runs, `run_backward` refuses on torch's engine type itself, however
+    the type is reached and though this process called it before (Python had cached the
+    lookup, and specialised the calls in torch.autograd); elsewhere, and after, it is torch's."""
+    import threading
+
+    x = torch.ones(3, requires_grad=True)
+
+    def through_the_type() -> object:
+        engine = torch._C._ImperativeEngine()
+        run = type(engine).__mro__[-2].run_backward
+        return run(engine, ((x * 2).sum(),), (torch.ones(()),), False, False, (x,), False, False)
+
+    for _ in range(50):
+        assert torch.autograd.grad((x * 2).sum(), x)[0].tolist() == [2.0] * 3
+        through_the_type()
+    if check_process._ENGINE_DICT is None:
+        pytest.skip("this Python gives no way to the engine type's dict")
+    with check_process._engine_refusing():
+        assert through_the_type()[0].tolist() == [2.0] * 3  # not student code: torch's own
+        check_process._REFUSING.add(threading.get_ident())
+        try:
+            for call in (through_the_type, lambda: torch.autograd.grad((x * 2).sum(), x)):
+                with pytest.raises(check_process.AutogradForbidden, match="run_backward"):
+                    call()
+        finally:
+            check_process._REFUSING.discard(threading.get_ident())
+    assert vars(check_process._ENGINE_TYPE)["run_backward"] is check_process._ENGINE_RUN
+    assert through_the_type()[0].tolist() == [2.0] * 3
 
 
 def test_the_solutions_pass_every_item_identically(bundle_dir: Path, public_grader, tmp_path):
