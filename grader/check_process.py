@@ -1,19 +1,20 @@
 """The check's process made like the grader's process for student code.
 
 The grader runs each student file in a process of its own, in a sandbox; the public check
-(local_check) runs it in-process, in the student's own Python. This module makes that process,
-while student code runs, behave as the grader's does for it, so that the check's verdicts are
-the grader's: torch with no compiler, no TorchScript and grad mode off for good (switching it on
-refused, `inference_mode()` a no-op, torch.distributions' lazy parameters computed without
-switching it on), no file written and no program started, no thread started, a signal sent to
-itself doing what it does there (and none sent to another process), `os._exit` and `os.abort`
-ending the student's "process" (`ProcessEnded`), exit functions never run, imports limited to
-what the grader has (torch's own too), prints captured and cut to the grader's size on a stdout
-that may be closed, no stdin, no debugger, and each import and call stopped at the grader's time
-limit (a timer, with a backstop thread for a timer the student silenced). It also owns the
-check's own handling of Ctrl-C and SIGTERM, which those signals' emulation must tell apart.
-`graders_conditions` is the entry point; everything is put back after (a Jupyter kernel gets its
-own back). It ships to students: torch and the standard library only.
+(local_check) runs it in-process, in the student's own Python. This module makes that process, while
+student code runs, behave as the grader's does for it, so that the check's verdicts are the
+grader's: torch with no compiler, no TorchScript and grad mode off for good (switching it on
+refused, `inference_mode()` a no-op, torch.distributions' lazy parameters computed without switching
+it on), no file written or locked, no program started, no socket, no thread started, a signal sent
+to itself doing what it does there (and none sent to another process), `resource.getrusage` and a
+read that refuses to wait for the disk failing as there (EPERM), `os._exit` and `os.abort` ending
+the student's "process" (`ProcessEnded`), exit functions never run, imports limited to what the
+grader has (torch's own too), prints captured and cut to the grader's size on a stdout that may be
+closed, no stdin, no debugger, and each import and call stopped at the grader's time limit (a timer,
+with a backstop thread for a timer the student silenced). It also owns the check's own handling of
+Ctrl-C and SIGTERM, which those signals' emulation must tell apart. `graders_conditions` is the
+entry point; everything is put back after (a Jupyter kernel gets its own back). It ships to
+students: torch and the standard library only.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import bdb
 import builtins
 import contextlib
 import dis
+import errno
 import io
 import itertools
 import operator
@@ -155,6 +157,7 @@ def _graders_torch() -> list[tuple[Any, str, Any]]:
         (sys.modules[os.name], "_exit", _ending_process),  # posix._exit (nt's on Windows)
         *_graders_signals(),
         *_graders_threads(),
+        *_graders_page_cache(),
     ]
 
 
@@ -165,29 +168,75 @@ _ENGINE_TYPE = type(torch.autograd.Variable._execution_engine)
 _ENGINE_RUN = _ENGINE_TYPE.run_backward
 
 
-class _RefusingEngine(_ENGINE_TYPE):  # type: ignore[misc, valid-type]
+def _engine_type_dict(cls: type) -> Any:
+    """The real dict of a type made in C (its `__dict__` is a read-only proxy onto it) and the
+    function that tells Python's caches of attribute lookups that it changed, where this Python
+    reaches both (CPython); else None."""
+    try:
+        import ctypes
+        import gc
+
+        found = [d for d in gc.get_referents(cls.__dict__) if type(d) is dict]
+        modified = ctypes.pythonapi.PyType_Modified
+    except (ImportError, AttributeError):
+        return None
+    if len(found) != 1 or found[0].get("run_backward") is not _ENGINE_RUN:
+        return None
+    return found[0], lambda: modified(ctypes.py_object(cls))
+
+
+_ENGINE_DICT = _engine_type_dict(_ENGINE_TYPE)
+
+
+def _refusing_run_backward(self: Any, *args: Any, **kwargs: Any) -> Any:
     """autograd's engine as the grader's sandbox has it for student code: its `run_backward`,
     behind `backward()` and `torch.autograd.grad`, refuses in the thread running student code
     and is torch's own elsewhere (the check's autograd reference). The static scan refuses a
     function that calls either before any call, but code at the top of a file runs first: there
     the grader's import ran into the ban (`forbidden`), where check.py's, grad mode being off,
-    ran into torch's "element 0 of tensors does not require grad" (`ERROR`).
+    ran into torch's "element 0 of tensors does not require grad" (`ERROR`)."""
+    if threading.get_ident() in _REFUSING:
+        raise AutogradForbidden(f"run_backward: {AUTOGRAD_OFF}")
+    return _ENGINE_RUN(self, *args, **kwargs)
 
-    The sandbox refuses it on the engine's type, so on every engine; this process cannot change
-    a type made in C, so while student code runs the type's names are this subclass's: a file
-    making an engine of its own (`torch._C._ImperativeEngine().run_backward(...)`) got ERROR
-    here when it was torch's engine alone that refused."""
 
-    def run_backward(self, *args: Any, **kwargs: Any) -> Any:
-        if threading.get_ident() in _REFUSING:
-            raise AutogradForbidden(f"run_backward: {AUTOGRAD_OFF}")
-        return _ENGINE_RUN(self, *args, **kwargs)
+@contextlib.contextmanager
+def _engine_refusing() -> Iterator[None]:
+    """`run_backward` refused on the engine's type itself, in its own dict, as the sandbox
+    refuses it (inside/noautograd.py): so on every engine and every way to the type (an engine
+    of the file's own, `type(engine).__base__`, `__mro__`), as there. Put back after: the
+    check's process is the student's own Python (a Jupyter kernel's)."""
+    if _ENGINE_DICT is None:
+        yield  # no way to the type's dict: _RefusingEngine's names stand in for it
+        return
+    real, modified = _ENGINE_DICT
+    before = real["run_backward"]
+    real["run_backward"] = _refusing_run_backward
+    modified()  # a lookup Python cached before must not find torch's own
+    try:
+        yield
+    finally:
+        real["run_backward"] = before
+        modified()
+
+
+class _RefusingEngine(_ENGINE_TYPE):  # type: ignore[misc, valid-type]
+    """Where the engine's type cannot be changed (a Python that is not CPython): a subclass
+    whose `run_backward` refuses, named in the type's stead while student code runs. A file
+    making an engine of its own (`torch._C._ImperativeEngine().run_backward(...)`) is refused
+    too; one reaching torch's type through the subclass's base is not, and gets ERROR where
+    the grader says `forbidden` (check.py is advisory: the grader's sandbox refuses it)."""
+
+    run_backward = _refusing_run_backward
 
 
 def _graders_engine() -> list[tuple[Any, str, Any]]:
     """(owner, name, value) putting `_RefusingEngine` where torch's backward looks the engine
     up at every call (`Variable._execution_engine`, torch 2.0 to 2.14 alike), and in place of
-    the engine's type wherever torch names it."""
+    the engine's type wherever torch names it; nothing where `_engine_refusing` changes the
+    type itself."""
+    if _ENGINE_DICT is not None:
+        return []
     holders = [torch._C, sys.modules.get("torch.autograd.variable")]
     return [
         (torch.autograd.Variable, "_execution_engine", _RefusingEngine()),
@@ -359,10 +408,16 @@ def _saving_no_file(save):
 
 
 # What the grader's sandbox refuses student code that touches files or starts programs, by the
-# names of Python's audit events (inside/noautograd.py refuses these and more, in these words).
+# names of Python's audit events, and every other event its audit hook refuses by name (file
+# locks, sockets, extended attributes), in the same words (inside/noautograd.py's _DENIED):
+# check.py let `socket.socket()`, `fcntl.flock` and `os.lockf` through, and passed a function
+# the grader gave ERROR (tests/test_student_check.py checks the two sets stay one).
 _CHANGES = frozenset(
     {"os.mkdir", "os.remove", "os.rmdir", "os.rename", "os.chmod", "os.chown", "os.utime",
-     "os.truncate", "os.symlink", "os.link", "os.system", "os.exec", "os.posix_spawn", "os.fork"}
+     "os.truncate", "os.symlink", "os.link", "os.system", "os.exec", "os.posix_spawn", "os.fork",
+     "os.forkpty", "pty.spawn", "os.chflags", "os.setxattr", "os.removexattr", "os.lockf",
+     "fcntl.flock", "fcntl.lockf", "socket.__new__", "socket.bind", "socket.connect",
+     "socket.sendto"}
 )  # fmt: skip
 _WRITES = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 _REFUSING: set[int] = set()  # the threads running student code under the grader's conditions
@@ -392,8 +447,8 @@ def _opens_for_writing(args: tuple) -> bool:
 @contextlib.contextmanager
 def _no_changes():
     """Refuse, in this thread, what the grader's sandbox refuses: writing a file, making or
-    removing one, starting a program. An audit hook cannot be removed: it is added once, and
-    stays idle outside this block."""
+    removing one, starting a program, a file lock, a socket. An audit hook cannot be removed:
+    it is added once, and stays idle outside this block."""
     if not _guarded:
         sys.addaudithook(_refuse_changes)
         _guarded.append(True)
@@ -659,6 +714,48 @@ def _graders_threads() -> list[tuple[Any, str, Any]]:
     for n in ("_start_new_thread", "_start_joinable_thread"):  # threading's own copies
         if hasattr(threading, n):
             patched.append((threading, n, _no_thread(getattr(threading, n))))
+    return patched
+
+
+# What the grader's seccomp filter refuses, called from Python, raises there what the kernel
+# answers (EPERM), no words of the grader's: getrusage, whatever it is asked (its count of major
+# faults told which pages of a file the page cache held), and a read that refuses to wait for the
+# disk (os.preadv with RWF_NOWAIT: EAGAIN told the same). check.py returned the count and read
+# the bytes, and passed a function the grader gave ERROR. The flag's value is Linux's, the
+# grader's platform, where Python lacks the name.
+RWF_NOWAIT = getattr(os, "RWF_NOWAIT", 0x8)
+
+
+def _denied(name: str, real: Any, refused: Any = lambda *args, **kwargs: True) -> Any:
+    """`real` as the grader's process has it: where `refused(*args, **kwargs)`, it fails in
+    the thread running student code as the kernel fails it there."""
+
+    def as_there(*args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() in _REFUSING and refused(*args, **kwargs):
+            raise PermissionError(errno.EPERM, os.strerror(errno.EPERM))
+        return real(*args, **kwargs)
+
+    as_there.__name__ = as_there.__qualname__ = name
+    return as_there
+
+
+def _nowait(*args: Any, **kwargs: Any) -> bool:
+    """Whether os.preadv's flags (its fourth argument, positional only) ask for RWF_NOWAIT."""
+    return len(args) > 3 and isinstance(args[3], int) and bool(int(args[3]) & RWF_NOWAIT)
+
+
+def _graders_page_cache() -> list[tuple[Any, str, Any]]:
+    """(owner, name, refusing) for the calls of Python that the grader's seccomp filter denies
+    as readers of the page cache: resource.getrusage (where Python has it) and os.preadv (and
+    posix's, the same function) with RWF_NOWAIT."""
+    patched = []
+    with contextlib.suppress(ImportError):  # Windows has no resource module
+        import resource
+
+        patched.append((resource, "getrusage", _denied("getrusage", resource.getrusage)))
+    if hasattr(os, "preadv"):
+        refusing = _denied("preadv", os.preadv, _nowait)
+        patched += [(owner, "preadv", refusing) for owner in (os, sys.modules[os.name])]
     return patched
 
 
@@ -1303,6 +1400,7 @@ def _graders_process(
     sys.meta_path.insert(0, _GradersFinder())
     try:
         with (
+            _engine_refusing(),
             _printing_into(printed),
             _no_changes(),
         ):

@@ -25,6 +25,7 @@ import torch
 from conftest import ROOT, STUBS, mutated, solution
 from test_lms import zipped
 
+from grader import check_process
 from grader.backprop_ninja.spec import EXERCISE2
 from grader.bundle import write_student_bundle
 from grader.gradescope.results import to_gradescope
@@ -215,6 +216,13 @@ OWN_ENGINE_AT_IMPORT = (
     "x = torch.ones(3, requires_grad=True)\n"
     "engine = torch._C._ImperativeEngine()\n"
     "engine.run_backward(((x * 2).sum(),), (torch.ones(()),), False, False, (), False, False)\n"
+)
+# The same through the engine's type's bases, torch's own C type, which check.py's engine (a
+# subclass) left as torch made it: ERROR here, the grader's ban there (thirty-eighth session).
+BASE_ENGINE_AT_IMPORT = (
+    "x = torch.ones(3, requires_grad=True)\n"
+    "engine = torch._C._ImperativeEngine()\n"
+    "{}(((x * 2).sum(),), (torch.ones(()),), False, False, (), False, False)\n"
 )
 SILENCED_TIMER = {
     "ignored": "signal.signal(signal.SIGALRM, signal.SIG_IGN)",
@@ -552,6 +560,25 @@ SCENARIOS = {
         "exercise1.dh",
         ("FORBIDDEN", "importing exercise1.py ran into the grader's autograd ban", "run_backward"),
     ),
+    # torch's engine type is the last before `object` in any engine's __mro__: refused there
+    # as here. super() of the type the grader's engine is finds no run_backward at all.
+    **{
+        f"an engine reached through {how} at import": (
+            {
+                "exercise1": mutated(
+                    "exercise1", AFTER_IMPORTS, AFTER_IMPORTS + BASE_ENGINE_AT_IMPORT.format(call)
+                )
+            },
+            "exercise1.dh",
+            ("FORBIDDEN", "importing exercise1.py ran into the grader's autograd ban")
+            if refused
+            else ("ERROR", "AttributeError: 'super' object has no attribute 'run_backward'"),
+        )
+        for how, call, refused in (
+            ("its type's bases", "type(engine).__mro__[-2].run_backward.__get__(engine)", True),
+            ("super()", "super(type(engine), engine).run_backward", False),
+        )
+    },
     "with torch.enable_grad() in a function": (
         {"exercise1": mutated("exercise1", "    dh = dlogits @ W2.T\n", ENABLE_GRAD_DH)},
         "exercise1.dh",
@@ -650,6 +677,67 @@ SCENARIOS = {
         },
         "exercise1.dh",
         ("ERROR", "os.kill: a student process may signal only itself"),
+    ),
+    # The grader's seccomp filter denies getrusage and a read with RWF_NOWAIT (each told which
+    # pages of a file the page cache held): the check returned the count and read, and passed.
+    "resource.getrusage in a function": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                "    dh = dlogits @ W2.T\n",
+                SIGNALLED_DH.format(
+                    "import resource\n    resource.getrusage(resource.RUSAGE_SELF)"
+                ),
+            )
+        },
+        "exercise1.dh",
+        ("ERROR", "PermissionError: [Errno 1] Operation not permitted"),
+    ),
+    "a read that refuses to wait for the disk in a function": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                "    dh = dlogits @ W2.T\n",
+                SIGNALLED_DH.format("os.preadv(-1, [bytearray(1)], 0, os.RWF_NOWAIT)"),
+            )
+        },
+        "exercise1.dh",
+        ("ERROR", "PermissionError: [Errno 1] Operation not permitted"),
+    ),
+    "a read that may wait for the disk in a function": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                "    dh = dlogits @ W2.T\n",
+                SIGNALLED_DH.format("os.preadv(-1, [bytearray(1)], 0, os.RWF_HIPRI)"),
+            )
+        },
+        "exercise1.dh",
+        ("ERROR", "OSError: [Errno 9] Bad file descriptor"),
+    ),
+    # The grader's audit hook refuses sockets and file locks by name, as it refuses writes:
+    # the check let them through and passed the function.
+    "a socket in a function": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                "    dh = dlogits @ W2.T\n",
+                SIGNALLED_DH.format("import socket\n    socket.socket().close()"),
+            )
+        },
+        "exercise1.dh",
+        ("ERROR", "PermissionError: socket.__new__ is not allowed in the grader"),
+    ),
+    "a file lock in a function": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                "    dh = dlogits @ W2.T\n",
+                SIGNALLED_DH.format("os.lockf(1, os.F_TEST, 0)"),
+            )
+        },
+        "exercise1.dh",
+        ("ERROR", "it calls os.lockf, and the grader lets no code"),
     ),
     "a thread started at import": (
         {"exercise1": mutated("exercise1", AFTER_IMPORTS, AFTER_IMPORTS + THREAD_AT_IMPORT)},
@@ -1408,6 +1496,50 @@ def test_the_bundle_check_says_what_the_grader_says(
         in_result = word in item["message"] or word in item["hint"]
         assert in_result, (word, item["message"], item["hint"])
         assert word in gradescope["output"], (word, gradescope["output"])
+
+
+def test_the_check_refuses_every_audit_event_the_grader_refuses_by_name() -> None:
+    """check.py refuses, by their audit events, all the calls the grader's audit hook refuses
+    by name (inside/noautograd.py's _DENIED), in its words: sockets and file locks, refused
+    there and not added here, passed in check.py (thirty-eighth session)."""
+    tree = ast.parse((isolation.INSIDE / "noautograd.py").read_text())
+    denied = next(
+        ast.literal_eval(node.value.args[0])
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "_DENIED"
+    )
+    assert denied and denied <= check_process._CHANGES, sorted(denied - check_process._CHANGES)
+
+
+def test_the_check_refuses_the_engine_on_its_own_type_and_puts_it_back() -> None:
+    """While student code runs, `run_backward` refuses on torch's engine type itself, however
+    the type is reached and though this process called it before (Python had cached the
+    lookup, and specialised the calls in torch.autograd); elsewhere, and after, it is torch's."""
+    import threading
+
+    x = torch.ones(3, requires_grad=True)
+
+    def through_the_type() -> object:
+        engine = torch._C._ImperativeEngine()
+        run = type(engine).__mro__[-2].run_backward
+        return run(engine, ((x * 2).sum(),), (torch.ones(()),), False, False, (x,), False, False)
+
+    for _ in range(50):
+        assert torch.autograd.grad((x * 2).sum(), x)[0].tolist() == [2.0] * 3
+        through_the_type()
+    if check_process._ENGINE_DICT is None:
+        pytest.skip("this Python gives no way to the engine type's dict")
+    with check_process._engine_refusing():
+        assert through_the_type()[0].tolist() == [2.0] * 3  # not student code: torch's own
+        check_process._REFUSING.add(threading.get_ident())
+        try:
+            for call in (through_the_type, lambda: torch.autograd.grad((x * 2).sum(), x)):
+                with pytest.raises(check_process.AutogradForbidden, match="run_backward"):
+                    call()
+        finally:
+            check_process._REFUSING.discard(threading.get_ident())
+    assert vars(check_process._ENGINE_TYPE)["run_backward"] is check_process._ENGINE_RUN
+    assert through_the_type()[0].tolist() == [2.0] * 3
 
 
 def test_the_solutions_pass_every_item_identically(bundle_dir: Path, public_grader, tmp_path):

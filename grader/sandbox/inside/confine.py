@@ -28,6 +28,9 @@ that follows: the kernel refuses to loosen a Landlock domain or remove a seccomp
   inode number from the machine's one count). Nor is the page cache's hold on a file's pages
   read exactly, page by page (mincore, cachestat, a read that refuses to wait for the disk,
   the process's own count of major faults): what one process read there, another reads back.
+  The program is written with labels (`_listing`) and assembled by `_assemble`; it may grow
+  past the 255 instructions a conditional jump reaches (a far branch goes through an
+  unconditional `ja`), up to the kernel's 4096.
 
 Standard library only: this file runs inside the sandbox beside student code.
 """
@@ -612,6 +615,10 @@ _DENY = 0x00050000 | errno.EPERM  # SECCOMP_RET_ERRNO: the call fails with EPERM
 _NOSYS = 0x00050000 | errno.ENOSYS  # ... with ENOSYS: "this kernel has no such call"
 _NOTTY = 0x00050000 | errno.ENOTTY  # ... with ENOTTY: "this descriptor knows no such command"
 _LD_W_ABS, _JEQ_K, _JGE_K, _JSET_K, _RET_K = 0x20, 0x15, 0x35, 0x45, 0x06
+_CONDITIONAL = {"jeq": _JEQ_K, "jge": _JGE_K, "jset": _JSET_K}
+_JA = 0x05  # BPF_JMP | BPF_JA: jumps k instructions ahead, k 32 bits (far branches: _assemble)
+_REACH = 255  # how far ahead a conditional jump's jt or jf (one byte each) reaches
+BPF_MAXINSNS = 4096  # the kernel refuses a longer classic-BPF program
 _OFF_NR, _OFF_ARCH, _OFF_ARG0 = 0, 4, 16  # struct seccomp_data; arg0's low half (little-endian)
 _OFF_ARG1 = 24
 
@@ -718,6 +725,11 @@ def seccomp(pid: int, ready: Filter | None = None) -> str:
 
 def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
     """A classic-BPF program, written with labels and resolved to relative jumps."""
+    return _assemble(_listing(table, pid))
+
+
+def _listing(table: dict, pid: int) -> list:
+    """The program as written: instructions whose jumps name labels (None: the next one)."""
     self_pid = pid & 0xFFFFFFFF
     own_group = -pid & 0xFFFFFFFF  # kill(-pid): its own process group (it is a session leader)
     asm: list = [("ld", _OFF_ARCH), ("jeq", table["arch"], None, "deny"), ("ld", _OFF_NR)]
@@ -781,30 +793,87 @@ def _program(table: dict, pid: int) -> list[tuple[int, int, int, int]]:
     asm += [("ret", _DENY)]
     asm += [("label", "nosys"), ("ret", _NOSYS)]
     asm += [("label", "allow"), ("ret", _ALLOW), ("label", "deny"), ("ret", _DENY)]
-    return _assemble(asm)
+    return asm
 
 
 def _assemble(asm: list) -> list[tuple[int, int, int, int]]:
-    labels, index = {}, 0
+    """Resolve a labelled listing (`_listing`) to classic-BPF instructions (code, jt, jf, k).
+
+    A conditional jump's jt and jf are one byte each: it reaches 255 instructions ahead at
+    most, and the program (245 instructions on x86_64 in the thirty-eighth session) is close to
+    needing more. A branch whose target lies further goes to an unconditional `ja` placed right
+    after the jump (one per such branch), whose 32-bit offset reaches anywhere. Each `ja`
+    lengthens the jumps that cross it, so branches are moved to one until none more needs it;
+    which ones depends only on the listing's shape, never on its constants, so the programs
+    assembled for two pids differ in their constants alone (`Filter` finds the pid's slots by
+    comparing them). A program that needs no `ja` is what it was before they existed.
+    Raises ValueError for a program the kernel would refuse: a jump backwards, to no label, or
+    past the end, or more than BPF_MAXINSNS instructions.
+    """
+    ops: list = []
+    labels: dict[str, int] = {}  # label: index of the instruction that follows it in `ops`
     for op in asm:
         if op[0] == "label":
-            labels[op[1]] = index
+            if op[1] in labels:
+                raise ValueError(f"seccomp program: the label {op[1]!r} is defined twice")
+            labels[op[1]] = len(ops)
+        elif op[0] in ("ld", "ret", *_CONDITIONAL):
+            ops.append(op)
         else:
-            index += 1
+            raise ValueError(f"seccomp program: no instruction {op[0]!r} (ld, ret, jeq, jge, jset)")
+
+    def target(at: int, label: str | None) -> int:
+        """Index in `ops` of where the jump at `at` goes to (None: the next instruction)."""
+        if label is None:
+            return at + 1
+        if label not in labels:
+            raise ValueError(f"seccomp program: a jump to {label!r}, which no label names")
+        if not at < labels[label] < len(ops):
+            raise ValueError(
+                f"seccomp program: the jump to {label!r} goes backwards or past the end "
+                "(classic BPF jumps forward only, to an instruction)"
+            )
+        return labels[label]
+
+    # (jt's target, jf's target) of each conditional jump, and which of the two go through a ja
+    jumps = {
+        at: (target(at, op[2]), target(at, op[3]))
+        for at, op in enumerate(ops)
+        if op[0] in _CONDITIONAL
+    }
+    far = {at: [False, False] for at in jumps}
+    while True:
+        starts = [0]  # where each instruction of `ops` lands, and the end
+        for at in range(len(ops)):
+            starts.append(starts[-1] + 1 + sum(far.get(at, ())))
+        moved = False
+        for at, targets in jumps.items():
+            for branch, to in enumerate(targets):
+                if not far[at][branch] and starts[to] - starts[at] - 1 > _REACH:
+                    far[at][branch] = moved = True
+        if not moved:
+            break
+    if starts[-1] > BPF_MAXINSNS:
+        raise ValueError(
+            f"seccomp program too long: {starts[-1]} instructions, where the kernel takes "
+            f"{BPF_MAXINSNS} at most; deny a range of numbers with one jge, not each with a jeq"
+        )
     out: list[tuple[int, int, int, int]] = []
-    for op in asm:
-        if op[0] == "label":
-            continue
-        here = len(out)
+    for at, op in enumerate(ops):
+        here = starts[at]
         if op[0] == "ld":
             out.append((_LD_W_ABS, 0, 0, op[1]))
         elif op[0] == "ret":
             out.append((_RET_K, 0, 0, op[1]))
         else:
-            code = {"jeq": _JEQ_K, "jge": _JGE_K, "jset": _JSET_K}[op[0]]
-            jt = labels[op[2]] - here - 1 if op[2] else 0
-            jf = labels[op[3]] - here - 1 if op[3] else 0
-            if not (0 <= jt <= 255 and 0 <= jf <= 255):
-                raise ValueError("seccomp program too long for a relative jump")
-            out.append((code, jt, jf, op[1]))
+            offsets, trampolines = [], []
+            for branch, to in enumerate(jumps[at]):
+                if far[at][branch]:  # to its ja, right after this jump (or after jt's ja)
+                    offsets.append(len(trampolines))
+                    trampolines.append(to)
+                else:
+                    offsets.append(starts[to] - here - 1)
+            out.append((_CONDITIONAL[op[0]], offsets[0], offsets[1], op[1]))
+            for n, to in enumerate(trampolines):
+                out.append((_JA, 0, 0, starts[to] - (here + 1 + n) - 1))
     return out
