@@ -228,6 +228,33 @@ def test_an_untouched_stub_graded_over_a_copy_with_work_is_on_the_ta_s_list(tmp_
     assert discover(root, FILES)[0][0].review == []
 
 
+@pytest.mark.parametrize("name", ["ex1.py", "exercise1_final.py", "exercise1.py\u200b"])
+def test_an_untouched_stub_graded_beside_a_misnamed_file_with_work_is_on_the_ta_s_list(
+    tmp_path, name
+):
+    """The bundle's exercise1.py left untouched, the student's work in a file named otherwise
+    (`ex1.py`, `exercise1_final.py`, a zero-width space pasted after `.py`): the exact name wins,
+    exercise 1 scored 0, and the TA's "needs a look" list said nothing, the only flag being for
+    copies the grader reads as exercise1.py."""
+    stub = (ROOT / "assignments" / "backprop-ninja" / "exercise1.py").read_text()
+    root = tree(
+        tmp_path / "a", {"exercise1.py": stub, name: solution("exercise1"), "exercise2.py": "x\n"}
+    )
+    [sub], _ = discover(root, FILES)
+    assert sub.files["exercise1"] == stub.encode()
+    (flag,) = sub.review
+    assert flag["flag"] == "stub_graded"
+    assert flag["reason"].startswith(
+        f"exercise1.py as graded is the untouched stub, and {name} beside it, a name the grader "
+        "does not read as exercise1.py, holds work"
+    )
+    # a misnamed stub, or a graded file with work: nothing for the TA
+    tree(root, {name: stub})
+    assert discover(root, FILES)[0][0].review == []
+    tree(root, {"exercise1.py": solution("exercise1"), name: solution("exercise1")})
+    assert discover(root, FILES)[0][0].review == []
+
+
 def _stub_judgements(monkeypatch) -> list[bytes]:
     """The contents the stub test parses, in order, as it parses them."""
     import grader.submissions as submissions
