@@ -2133,6 +2133,34 @@ def test_a_zip_lying_about_its_entry_count_is_still_capped(tmp_path):
     assert "more than the 10 the grader reads" in notes(by_name(subs)["mal"])
 
 
+def test_a_zip_lying_about_its_entry_count_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    """zipfile reads a listing by its bytes, whatever count the end record declares, and builds
+    an object for each entry: a zip given as PATH declaring one entry and listing a million
+    one-letter names (47 MB; the listing bytes allowed there hold four million) cost the grader
+    15 s and 630 MB before the entry limit refused it. Its entries are counted first, never
+    more than the limit and one, and the zip is refused unparsed."""
+    data = bytearray(zip_bytes({f"{i}": "" for i in range(1_500)}))
+    at = data.rfind(b"PK\x05\x06")
+    data[at + 8 : at + 12] = (1).to_bytes(2, "little") * 2  # "one entry"
+    root = tree(tmp_path / "class", {"ada/exercise1.py": "a\n"})
+    (root / "mal.zip").write_bytes(bytes(data))
+    parsed: list[int] = []
+    real = zipfile.ZipFile._RealGetContents
+
+    def counting(self) -> None:
+        real(self)
+        parsed.append(len(self.filelist))
+
+    monkeypatch.setattr(zipfile.ZipFile, "_RealGetContents", counting)
+    subs, _ = discover(root, FILES, limits=UploadLimits(entries=100))  # 100 KiB of listing
+    assert "mal.zip holds more than 100 entries, more than the 100 the grader reads" in notes(
+        by_name(subs)["mal"]
+    )
+    assert parsed == []  # never built
+    assert uploads.listed_entries(io.BytesIO(bytes(data)), 100) == 101  # counted that far
+    assert uploads.listed_entries(io.BytesIO(bytes(data)), 10_000) == 1_500
+
+
 def test_a_zip_refused_for_the_size_of_its_listing_says_so_not_a_false_count(tmp_path):
     """A zip of a few entries with names of thousands of characters is refused for its
     listing's bytes: it was said to hold "8 entries, more than the 10 the grader reads"."""
