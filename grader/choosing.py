@@ -275,11 +275,16 @@ def upload_held(top: Entry, own: frozenset[str] = frozenset()) -> str:
     that holds no file says so, and what to do: "the upload held: empty.zip" (or "no files", of
     an upload that was that zip) left both to guess why nothing was found. Files under a name
     of `own` at the upload's top (a student bundle's own, OWN_LIST) are left out: in the
-    bundle's folder they came first, and the student's own files were cut off after 15."""
+    bundle's folder they came first, and the student's own files were cut off after 15. An
+    entry that is no regular file (a symbolic link, a FIFO) is named as what it is: an upload
+    of three links named as the exercise files read "no exercise files found (the upload held:
+    no files)" on the TA's list, as of a student who handed in nothing."""
     names = [
-        shortened(relative(top, e)) + (f" ({EMPTY_ZIP})" if e.empty_zip else "")
+        shortened(relative(top, e))
+        + (f" ({EMPTY_ZIP})" if e.empty_zip else "")
+        + ("" if e.kind == "file" else f" ({e.kind}, not read)")
         for e in top.walk()
-        if e.kind == "file" and relative(top, e).split("/", 1)[0] not in own
+        if e.kind != "dir" and relative(top, e).split("/", 1)[0] not in own
     ]
     if not names:
         return f"no files ({top.name} is {EMPTY_ZIP})" if top.empty_zip else "no files"

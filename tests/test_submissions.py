@@ -571,6 +571,24 @@ def test_links_are_never_followed(tmp_path):
     assert by_name(subs)["bob"].files["exercise2"] == b"bob's work\n"
 
 
+def test_an_upload_of_links_alone_says_what_it_held(tmp_path):
+    """Three links named as the exercise files (to a classmate's, to the solutions), nothing
+    else: the TA's list read "no exercise files found (the upload held: no files)", as of a
+    student who handed in nothing. The listing names each entry that is no regular file as what
+    it is, never what it points to."""
+    root = tree(tmp_path / "class", {"bob/exercise2.py": "bob's work\n"})
+    (root / "mal").mkdir()
+    for f in FILES:
+        (root / "mal" / f"{f}.py").symlink_to(ROOT / "solutions" / "backprop-ninja" / f"{f}.py")
+    (root / "zed.zip").write_bytes(zip_bytes({}, links={"exercise1.py": "../bob/exercise1.py"}))
+    subs = by_name(discover(root, FILES)[0])
+    link = "(a symbolic link, not read)"
+    held = ", ".join(f"{f}.py {link}" for f in FILES)
+    assert f"the upload held: {held}" in notes(subs["mal"])
+    assert f"the upload held: exercise1.py {link}" in notes(subs["zed"])
+    assert all(v is None for v in subs["mal"].files.values())
+
+
 def test_an_exercise_file_that_is_a_link_is_said_so_not_missing(tmp_path):
     """An upload holding exercise2.py and a link named exercise1.py read "exercise1.py: not in
     your upload, which held exercise2.py" on the report and the TA's list, beside a note that
