@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import re
+import unicodedata
 from collections.abc import Callable
 
 from .exercise_names import COPY, DRIVE_COPY, match_name, plain
@@ -274,11 +275,16 @@ def upload_held(top: Entry, own: frozenset[str] = frozenset()) -> str:
     that holds no file says so, and what to do: "the upload held: empty.zip" (or "no files", of
     an upload that was that zip) left both to guess why nothing was found. Files under a name
     of `own` at the upload's top (a student bundle's own, OWN_LIST) are left out: in the
-    bundle's folder they came first, and the student's own files were cut off after 15."""
+    bundle's folder they came first, and the student's own files were cut off after 15. An
+    entry that is no regular file (a symbolic link, a FIFO) is named as what it is: an upload
+    of three links named as the exercise files read "no exercise files found (the upload held:
+    no files)" on the TA's list, as of a student who handed in nothing."""
     names = [
-        shortened(relative(top, e)) + (f" ({EMPTY_ZIP})" if e.empty_zip else "")
+        shortened(relative(top, e))
+        + (f" ({EMPTY_ZIP})" if e.empty_zip else "")
+        + ("" if e.kind == "file" else f" ({e.kind}, not read)")
         for e in top.walk()
-        if e.kind == "file" and relative(top, e).split("/", 1)[0] not in own
+        if e.kind != "dir" and relative(top, e).split("/", 1)[0] not in own
     ]
     if not names:
         return f"no files ({top.name} is {EMPTY_ZIP})" if top.empty_zip else "no files"
@@ -416,23 +422,34 @@ LIKELY_SHOWN = 3  # likely files named for one exercise
 
 def likely_files(top: Entry, f: str, files: tuple[str, ...]) -> list[str]:
     """The upload's .py files that no exercise's name reads as (`match_exercise`) but that look
-    like exercise `f`'s file, to be named with "rename it". A numbered exercise's: those whose
+    like exercise `f`'s file, to be named with "rename it" (`likely_entries`), by their paths."""
+    return [shortened(relative(top, e)) for e in likely_entries(top, f, files)]
+
+
+def likely_entries(top: Entry, f: str, files: tuple[str, ...]) -> list[Entry]:
+    """The upload's .py files that no exercise's name reads as (`match_exercise`) but that look
+    like exercise `f`'s file, at most LIKELY_SHOWN. A numbered exercise's: those whose
     name bears its number and no other (`ex1.py` for exercise1.py). An unnumbered one's: those
     whose plain name holds its plain name, is held in it, or is spelled almost alike (`layer.py`,
     `my_layers.py`, `layres.py` for layers.py), which one number could not tell: a one-file
-    assignment's misnamed file drew no guess at all."""
+    assignment's misnamed file drew no guess at all. Beside an untouched stub graded for `f`,
+    they are judged for work too (submissions.py: `ex2.py` holding exercise 2 beside the
+    bundle's exercise2.py scored 0 off the TA's list)."""
     number = re.sub(r"\D", "", f)
     target = plain(f)
-    likely = []
+    likely: list[Entry] = []
     for e in top.walk():
-        if not (e.kind == "file" and e.name.casefold().endswith(".py")):
+        # Invisible characters and blanks after `.py` (`exercise2.py` and a zero-width space,
+        # pasted from a page) leave a name no exercise reads as, still a .py file to a person.
+        bare = "".join(c for c in e.name if unicodedata.category(c) != "Cf").rstrip()
+        if not (e.kind == "file" and bare.casefold().endswith(".py")):
             continue
         if match_exercise(e.name, files) is not None:
             continue
         if number:
             alike = re.sub(r"\D", "", e.name) == number
         else:
-            stem = DRIVE_COPY.sub("", e.name[: -len(".py")]).casefold()
+            stem = DRIVE_COPY.sub("", bare[: -len(".py")]).casefold()
             name = plain(COPY.sub("", stem)) or plain(stem)
             alike = len(name) >= 3 and (
                 name in target
@@ -440,7 +457,7 @@ def likely_files(top: Entry, f: str, files: tuple[str, ...]) -> list[str]:
                 or difflib.SequenceMatcher(None, name, target).ratio() >= LIKELY_RATIO
             )
         if alike:
-            likely.append(shortened(relative(top, e)))
+            likely.append(e)
             if len(likely) == LIKELY_SHOWN:
                 break
     return likely

@@ -30,6 +30,7 @@ from .choosing import (
     OTHER_ARCHIVES,
     candidates,
     exercise_files,
+    likely_entries,
     match_exercise,
     note_missing,
     relative,
@@ -252,8 +253,12 @@ def read_tree(
 ) -> Submission:
     """One submission from the tree of its upload."""
     found, contents, absent = exercise_files(top, files, budget, stack)
-    stubbed = {f: _worked_copies(found[f], contents[f], top, budget) for f in found}
+    stubbed = {
+        f: _worked_copies(found[f], contents[f], top, budget, likely_entries(top, f, files))
+        for f in found
+    }
     unjudged = {f: stubbed[f][1] for f in found}
+    misnamed = {f: stubbed[f][2] for f in found}
     stubbed = {f: stubbed[f][0] for f in found}
     # A notebook holds every exercise at once: when it is what gets graded, it fills `contents`.
     review: list[dict] = []
@@ -262,9 +267,9 @@ def read_tree(
         found, absent = dict.fromkeys(files), {}
     else:
         review += [
-            _stub_flag(f, copies, unjudged[f], budget.limits.file_bytes)
+            _stub_flag(f, copies, unjudged[f], budget.limits.file_bytes, misnamed[f])
             for f, copies in stubbed.items()
-            if copies or unjudged[f]
+            if copies or unjudged[f] or misnamed[f]
         ]
         review += _shut_zip_flags(top, files, contents, budget.limits, stack)
     review += _opened_zip_flags(top)
@@ -303,8 +308,12 @@ def _uploads_inside(top: Entry, files: tuple[str, ...]) -> str:
 
 
 def _worked_copies(
-    cands: list[tuple[int, int, Entry]], chosen: bytes | None, top: Entry, budget: Budget
-) -> tuple[list[str], list[str]]:
+    cands: list[tuple[int, int, Entry]],
+    chosen: bytes | None,
+    top: Entry,
+    budget: Budget,
+    likely: list[Entry] = (),
+) -> tuple[list[str], list[str], list[str]]:
     """The other candidates for an exercise that hold work, when the one graded is an untouched
     stub: `exercise1.py` from the bundle beside the student's `exercise1 (1).py`, which a
     browser named so because the stub was already there. The exact name wins (never guessed
@@ -319,9 +328,12 @@ def _worked_copies(
     they are returned second, for the TA's flag to name (left unjudged, they were never said,
     though one may hold the student's work). So are the copies past the first MAX_COPIES_READ
     in the grader's order (`choosing._choose`'s, the file graded among the first), unread: a
-    sixth copy holding the student's work raised no flag beside the stub's 0."""
+    sixth copy holding the student's work raised no flag beside the stub's 0.
+    Third, the `likely` files (`choosing.likely_entries`: `ex2.py` beside exercise2.py, a name
+    no exercise reads as) that hold work, judged within the same bytes: the bundle's stub graded
+    beside the student's `ex2.py` scored 0 with nothing on the TA's list."""
     if chosen is None or not is_untouched_stub(chosen):
-        return [], []
+        return [], [], []
     ranked = sorted(cands, key=lambda c: (c[0], c[1], c[2].path))
     stubs = {chosen: True}  # content -> is an untouched stub
     room = budget.limits.file_bytes  # bytes of copies still to be parsed
@@ -340,7 +352,21 @@ def _worked_copies(
             stubs[data] = is_untouched_stub(data)
         if not stubs[data]:
             worked.append(relative(top, e))
-    return worked, unjudged
+    misnamed: list[str] = []
+    for e in likely:
+        try:
+            data = read_capped(e, budget.limits.file_bytes, budget)
+        except (UploadError, AmbiguousEntry):
+            continue
+        if data not in stubs:
+            if len(data) > room:
+                unjudged.append(relative(top, e))
+                continue
+            room -= len(data)
+            stubs[data] = is_untouched_stub(data)
+        if not stubs[data]:
+            misnamed.append(relative(top, e))
+    return worked, unjudged, misnamed
 
 
 def _shut_zip_flags(
@@ -482,13 +508,20 @@ def _listed(paths: list[str]) -> str:
     return f"{', '.join(paths[:5])}{more}"
 
 
-def _stub_flag(f: str, copies: list[str], unjudged: list[str] = (), most: int = 0) -> dict:
+def _stub_flag(
+    f: str, copies: list[str], unjudged: list[str] = (), most: int = 0, misnamed: list[str] = ()
+) -> dict:
     """The TA's flag for an untouched stub graded beside copies holding work (`copies`), or
     copies left unjudged past the copies parsed (`unjudged`: past MAX_COPIES_READ of them, or
-    past `most` bytes in all)."""
+    past `most` bytes in all), or files named like it that hold work (`misnamed`)."""
     said = []
     if copies:
         said.append(f"{', '.join(copies)} beside it holds work")
+    if misnamed:
+        said.append(
+            f"{', '.join(misnamed)} beside it, a name the grader does not read as {f}.py, "
+            f"{'holds' if len(misnamed) == 1 else 'hold'} work"
+        )
     if unjudged:
         said.append(
             f"{_listed(unjudged)} beside it {'was' if len(unjudged) == 1 else 'were'} not "

@@ -228,6 +228,33 @@ def test_an_untouched_stub_graded_over_a_copy_with_work_is_on_the_ta_s_list(tmp_
     assert discover(root, FILES)[0][0].review == []
 
 
+@pytest.mark.parametrize("name", ["ex1.py", "exercise1_final.py", "exercise1.py\u200b"])
+def test_an_untouched_stub_graded_beside_a_misnamed_file_with_work_is_on_the_ta_s_list(
+    tmp_path, name
+):
+    """The bundle's exercise1.py left untouched, the student's work in a file named otherwise
+    (`ex1.py`, `exercise1_final.py`, a zero-width space pasted after `.py`): the exact name wins,
+    exercise 1 scored 0, and the TA's "needs a look" list said nothing, the only flag being for
+    copies the grader reads as exercise1.py."""
+    stub = (ROOT / "assignments" / "backprop-ninja" / "exercise1.py").read_text()
+    root = tree(
+        tmp_path / "a", {"exercise1.py": stub, name: solution("exercise1"), "exercise2.py": "x\n"}
+    )
+    [sub], _ = discover(root, FILES)
+    assert sub.files["exercise1"] == stub.encode()
+    (flag,) = sub.review
+    assert flag["flag"] == "stub_graded"
+    assert flag["reason"].startswith(
+        f"exercise1.py as graded is the untouched stub, and {name} beside it, a name the grader "
+        "does not read as exercise1.py, holds work"
+    )
+    # a misnamed stub, or a graded file with work: nothing for the TA
+    tree(root, {name: stub})
+    assert discover(root, FILES)[0][0].review == []
+    tree(root, {"exercise1.py": solution("exercise1"), name: solution("exercise1")})
+    assert discover(root, FILES)[0][0].review == []
+
+
 def _stub_judgements(monkeypatch) -> list[bytes]:
     """The contents the stub test parses, in order, as it parses them."""
     import grader.submissions as submissions
@@ -542,6 +569,24 @@ def test_links_are_never_followed(tmp_path):
     for name in ("exercise1.py", "exercise2.py", "exercise3.py", "src", "exercise1 (1).py"):
         assert f"skipped {name}: a symbolic link, not a regular file" in a.notes
     assert by_name(subs)["bob"].files["exercise2"] == b"bob's work\n"
+
+
+def test_an_upload_of_links_alone_says_what_it_held(tmp_path):
+    """Three links named as the exercise files (to a classmate's, to the solutions), nothing
+    else: the TA's list read "no exercise files found (the upload held: no files)", as of a
+    student who handed in nothing. The listing names each entry that is no regular file as what
+    it is, never what it points to."""
+    root = tree(tmp_path / "class", {"bob/exercise2.py": "bob's work\n"})
+    (root / "mal").mkdir()
+    for f in FILES:
+        (root / "mal" / f"{f}.py").symlink_to(ROOT / "solutions" / "backprop-ninja" / f"{f}.py")
+    (root / "zed.zip").write_bytes(zip_bytes({}, links={"exercise1.py": "../bob/exercise1.py"}))
+    subs = by_name(discover(root, FILES)[0])
+    link = "(a symbolic link, not read)"
+    held = ", ".join(f"{f}.py {link}" for f in FILES)
+    assert f"the upload held: {held}" in notes(subs["mal"])
+    assert f"the upload held: exercise1.py {link}" in notes(subs["zed"])
+    assert all(v is None for v in subs["mal"].files.values())
 
 
 def test_an_exercise_file_that_is_a_link_is_said_so_not_missing(tmp_path):
@@ -2104,6 +2149,34 @@ def test_a_zip_lying_about_its_entry_count_is_still_capped(tmp_path):
     (root / "mal.zip").write_bytes(bytes(data))
     subs, _ = discover(root, FILES, limits=UploadLimits(entries=10))
     assert "more than the 10 the grader reads" in notes(by_name(subs)["mal"])
+
+
+def test_a_zip_lying_about_its_entry_count_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    """zipfile reads a listing by its bytes, whatever count the end record declares, and builds
+    an object for each entry: a zip given as PATH declaring one entry and listing a million
+    one-letter names (47 MB; the listing bytes allowed there hold four million) cost the grader
+    15 s and 630 MB before the entry limit refused it. Its entries are counted first, never
+    more than the limit and one, and the zip is refused unparsed."""
+    data = bytearray(zip_bytes({f"{i}": "" for i in range(1_500)}))
+    at = data.rfind(b"PK\x05\x06")
+    data[at + 8 : at + 12] = (1).to_bytes(2, "little") * 2  # "one entry"
+    root = tree(tmp_path / "class", {"ada/exercise1.py": "a\n"})
+    (root / "mal.zip").write_bytes(bytes(data))
+    parsed: list[int] = []
+    real = zipfile.ZipFile._RealGetContents
+
+    def counting(self) -> None:
+        real(self)
+        parsed.append(len(self.filelist))
+
+    monkeypatch.setattr(zipfile.ZipFile, "_RealGetContents", counting)
+    subs, _ = discover(root, FILES, limits=UploadLimits(entries=100))  # 100 KiB of listing
+    assert "mal.zip holds more than 100 entries, more than the 100 the grader reads" in notes(
+        by_name(subs)["mal"]
+    )
+    assert parsed == []  # never built
+    assert uploads.listed_entries(io.BytesIO(bytes(data)), 100) == 101  # counted that far
+    assert uploads.listed_entries(io.BytesIO(bytes(data)), 10_000) == 1_500
 
 
 def test_a_zip_refused_for_the_size_of_its_listing_says_so_not_a_false_count(tmp_path):
