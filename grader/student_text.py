@@ -562,6 +562,22 @@ def counted(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def passed_of(k: int, n: int, word: str = "case") -> str:
+    """How many of `n` passed, the noun as many as `n`: "3 of 7 cases passed", "0 of 1 case
+    passed". In the past tense, whose verb is the same for one and for many: Gradescope read
+    "1 of 1 cases pass"."""
+    return f"{k} of {counted(n, word)} passed"
+
+
+def cases_passed(k: int, n: int) -> str:
+    """An item's count of passing cases, as its message starts: "4/7 cases passed", "0/1 case
+    passed", or, all passing, "all 7 cases passed" and "its only case passed" (it read "all 1
+    cases passed")."""
+    if k == n:
+        return "its only case passed" if n == 1 else f"all {n} cases passed"
+    return f"{k}/{counted(n, 'case')} passed"
+
+
 def in_notebook(file: str, notebook: str) -> str:
     """How an exercise's code read from a notebook is named: the student had no `file.py`."""
     return f"{file} of the notebook {notebook}"
