@@ -87,13 +87,12 @@ def check(assignment: PublicCheck, path: str | Path) -> dict:
                 notes.append(graded_instead_note(graded.name, graded.present))
             home = path if path.is_dir() else path.parent
             return _notebook_checked(assignment, graded.read, graded.name, home, workdir, notes)
-        session = LocalSession(
-            path, workdir, assignment.files, assignment.expected, (assignment.bundle_folder,)
-        )
-        result = _result(assignment, session)
-    # The grader's notes on the notebooks beside the files: one it refuses, one left ungraded.
-    result["student"]["notes"] += notebook_notes(path, assignment.files, assignment.functions)
-    return result
+        # The grader's notes on the notebooks beside the files (one it refuses, one left
+        # ungraded), where the grader says them among the upload's notes.
+        beside = notebook_notes(path, assignment.files, assignment.functions)
+        files, expected, away = assignment.files, assignment.expected, (assignment.bundle_folder,)
+        session = LocalSession(path, workdir, files, expected, away, beside=beside)
+        return _result(assignment, session)
 
 
 def _result(assignment: PublicCheck, session: LocalSession) -> dict:

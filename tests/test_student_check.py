@@ -2680,6 +2680,30 @@ def test_a_notebook_with_work_beside_py_files_with_work_is_named_by_the_check_as
     assert local == checked.output
 
 
+def test_check_py_says_the_notebook_left_ungraded_above_what_is_missing_as_the_grader_does(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """exercise1.py alone beside a notebook holding all three exercises: the grader notes the
+    notebook left ungraded, then exercise2.py and exercise3.py missing; check.py said the
+    missing files first and the notebook last, so the two printed different pages."""
+    from click.testing import CliRunner
+    from notebooks import lecture_notebook
+
+    from grader.cli import main
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "exercise1.py").write_text(solution("exercise1"))
+    (folder / "hw.ipynb").write_bytes(lecture_notebook({f: solution(f) for f in FILES}, "colab"))
+    local = bundle_check(bundle_dir, folder)
+    checked = CliRunner().invoke(main, ["check", str(folder)])
+    assert checked.exit_code == 0, checked.output
+    notes = [line for line in local.splitlines() if line.startswith("Note: ")]
+    assert notes[0].startswith("Note: graded your .py files (exercise1.py), not the notebook")
+    assert notes[1].startswith("Note: exercise2.py: missing: not in your upload"), notes
+    assert local == checked.output
+
+
 @pytest.mark.parametrize("zipped", ["the folder", "its files"])
 @pytest.mark.parametrize("notebook", ["with work", "untouched"])
 def test_the_bundle_check_of_a_zipped_folder_says_what_grader_check_says(
