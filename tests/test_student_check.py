@@ -2231,7 +2231,8 @@ def test_the_bundle_check_of_its_folder_names_the_notebook_the_grader_grades_ins
     grader, given that folder, grades the notebook: 36 of 36. The check then said so and sent
     them to the notebook's check cells, checking nothing; it now checks the notebook as the
     grader does, in its words. With the notebook untouched too (the first run, before any
-    work) it still tables the stubs."""
+    work) it tabled the stubs, where the grader grades the notebook (every row `todo` either
+    way, the notes not): it now checks the notebook there too."""
     from click.testing import CliRunner
     from notebooks import filled_assignment_notebook
 
@@ -2240,6 +2241,9 @@ def test_the_bundle_check_of_its_folder_names_the_notebook_the_grader_grades_ins
     folder = bundle_copy(bundle_dir, tmp_path / "mine")
     untouched = bundle_check(bundle_dir, folder)
     assert "0 of 36 items pass" in untouched
+    first = CliRunner().invoke(main, ["check", str(folder)])
+    assert untouched == first.output + NOTEBOOK_CLOSING, untouched
+    assert "Note: graded the notebook backprop_ninja.ipynb: the .py files beside it" in untouched
     solved = filled_assignment_notebook({f: solution(f) for f in FILES}, "jupyter")
     (folder / "backprop_ninja.ipynb").write_bytes(solved)
     done = CliRunner().invoke(main, ["check", str(folder)])
