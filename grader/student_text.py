@@ -654,6 +654,22 @@ _GIVEN_KINDS = {".ipynb": "notebook", ".zip": "zip", ".py": "file"}
 CHECKED_SUFFIXES = frozenset(_GIVEN_KINDS)
 
 
+def one_path_only(words: list[str]) -> str:
+    """What a command reading one path says of several words: their usual cause is a name with
+    spaces typed unquoted (`python check.py Copy of hw.ipynb`), which check.py read as its
+    first word alone, checking `Copy` or saying there is none. The words are not joined and
+    checked: a shell has already folded the name's runs of spaces, and the student learns the
+    quotes that every other command (an upload tool, `grader check`) needs as well."""
+    return (
+        f"one PATH is read, and {len(words)} were given ({', '.join(words)}); a name with "
+        f'spaces needs quotes ("{" ".join(words)}")'
+    )
+
+
+# Said after one_path_only by a check, which then checks nothing.
+NOTHING_CHECKED = ": nothing was checked"
+
+
 def path_problem(where: Path, give: str, unquoted: str = "") -> str:
     """Why a path given to `grader check` or check.py cannot be checked, ending in `give` (what
     to give instead), or "". check.py said "missing.ipynb is not a folder" of a notebook that

@@ -1686,6 +1686,38 @@ def test_a_path_the_check_cannot_check_is_said_what_it_is_and_what_to_give(
     assert done.exit_code == 1 and f"Error: {words}" in done.output and give in done.output
 
 
+def test_a_name_with_spaces_given_unquoted_is_refused_by_both_checks(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """`python check.py Copy of hw.ipynb`: check.py read `Copy` alone (there is no file Copy:
+    the rest of the name dropped unsaid), where `grader check` refused the extra words. Both
+    now say, in the same words, that several were given and a name with spaces needs quotes,
+    and check nothing."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    (tmp_path / "Copy of hw.ipynb").write_bytes(STUBS.joinpath("backprop_ninja.ipynb").read_bytes())
+    (tmp_path / "Copy").mkdir()  # the first word alone is a folder: not checked either
+    words = ["Copy", "of", "hw.ipynb"]
+    done = subprocess.run(
+        [sys.executable, str(bundle_dir / "check.py"), *words],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    said = (
+        "one PATH is read, and 3 were given (Copy, of, hw.ipynb); a name with spaces needs "
+        'quotes ("Copy of hw.ipynb"): nothing was checked'
+    )
+    assert done.returncode == 2 and done.stdout == said + "\n", (done.stdout, done.stderr)
+    assert not done.stderr, done.stderr
+    checked = CliRunner().invoke(main, ["check", *words])
+    assert checked.exit_code == 2 and said in " ".join(checked.output.split()), checked.output
+
+
 def test_a_path_the_check_may_not_read_is_said_so_not_a_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
