@@ -1143,38 +1143,34 @@ def hidden_note(found: list[Entry], zipped: bool = False, into: str = "") -> str
     shown = _first_named(found)
     unzip = "unzip the class, " if zipped else ""
     again = "grade the folder" if zipped else "grade again"
-    if into:
-        again = f"move it into {into}/ and grade that folder"
-        beside = f" beside {into}/"
-    else:
-        beside = ""
+    # Beside the class's folder, each goes into it: "rename it without the dot, move it into
+    # class/ and grade that folder".
+    then = f", move it into {into}/ and grade that folder" if into else f" and {again}"
+    beside = f" beside {into}/" if into else ""
     one = len(found) == 1
     if not any(e.kind == "file" for e in found):
         if one:
             return (
                 f"left out, as a hidden folder{beside}: {shown} (a folder whose name starts "
                 "with a dot is read as a tool's, like .git, but it holds exercise files or a "
-                f"notebook: if it is a student's upload, {unzip}rename it without the dot and "
-                f"{again})"
+                f"notebook: if it is a student's upload, {unzip}rename it without the dot{then})"
             )
         return (
             f"left out, as hidden folders{beside}: {shown} (folders whose names start with a "
             "dot are read as tools', like .git, but these hold exercise files or notebooks: "
-            f"{unzip}rename each that is a student's upload without the dot and "
-            f"{again})"
+            f"{unzip}rename each that is a student's upload without the dot{then})"
         )
     if one:
         return (
             f"left out, as a hidden file{beside}: {shown} (a file whose name starts with a dot "
             "is read as a tool's or the system's, like .DS_Store, but it is named as a zip or "
-            f"a notebook: if it is a student's upload, {unzip}rename it without the dot and "
-            f"{again})"
+            f"a notebook: if it is a student's upload, {unzip}rename it without the dot{then})"
         )
     return (
         f"left out, as hidden{beside}: {shown} (names that start with a dot are read as tools' "
         "or the system's, like .git and .DS_Store, but these hold exercise files or notebooks, "
         f"or are named as zips or notebooks: {unzip}rename each that is a student's upload "
-        f"without the dot and {again})"
+        f"without the dot{then})"
     )
 
 

@@ -1391,7 +1391,7 @@ def test_a_hidden_folder_beside_a_class_zip_s_one_folder_is_named_with_where_it_
     assert found.left_out_note() == (
         "left out, as a hidden folder beside class/: .honest/ (a folder whose name starts with "
         "a dot is read as a tool's, like .git, but it holds exercise files or a notebook: if it "
-        "is a student's upload, unzip the class, rename it without the dot and move it into "
+        "is a student's upload, unzip the class, rename it without the dot, move it into "
         "class/ and grade that folder)"
     )
 
