@@ -80,6 +80,7 @@ from PACKAGE.supported import require_torch  # noqa: E402
 
 require_torch("check.py")  # a message naming the version and the fix, not a traceback
 
+from PACKAGE.public_check import command_line as _command_line  # noqa: E402
 from PACKAGE.public_check import main as _main  # noqa: E402
 from PACKAGE.student_check_driver import CHECK  # noqa: E402
 
@@ -109,7 +110,7 @@ if __name__ == "__main__":
     import os
 
     _own_stdout()
-    status = main(sys.argv[1] if len(sys.argv) > 1 else None)
+    status = _command_line(sys.argv[1:], main)  # one path, or none
     sys.stdout.flush()  # the table out before anything else runs
     # Leave without tearing torch down, ~0.3 s of a check's ~2 s: nothing is left to free.
     atexit._run_exitfuncs()

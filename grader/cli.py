@@ -209,18 +209,18 @@ def _stale_class_files(out: Path) -> str:
 ONE_PATH = {"allow_extra_args": True}
 
 
-def one_path(ctx: click.Context, path: Path) -> None:
+def one_path(ctx: click.Context, path: Path, after: str = "") -> None:
     """Refuse words beyond the one PATH, naming their usual cause: a folder whose name has a
     space, typed unquoted (`grader grade Week 3`), was told only click's "Got unexpected extra
-    argument (3)"."""
+    argument (3)". `after`: what follows student_text.one_path_only (check.py's words too);
+    by default, that each class is graded by a command of its own."""
     if not ctx.args:
         return
+    from .student_text import one_path_only, terminal_text
+
     words = [str(path), *ctx.args]
-    raise click.UsageError(
-        f"one PATH is read, and {len(words)} were given ({', '.join(words)}); a name with "
-        f'spaces needs quotes ("{" ".join(words)}"), and each class is graded by a command '
-        "of its own"
-    )
+    after = after or ", and each class is graded by a command of its own"
+    raise click.UsageError(terminal_text(one_path_only(words) + after))
 
 
 @main.command(context_settings=ONE_PATH)
@@ -363,7 +363,9 @@ def check(ctx: click.Context, folder: Path) -> None:
 
     FOLDER holds your files (default: the current folder); a zip of them or a notebook (.ipynb)
     is read as the grader reads an upload."""
-    one_path(ctx, folder)
+    from .student_text import NOTHING_CHECKED
+
+    one_path(ctx, folder, NOTHING_CHECKED)  # in check.py's words
     _prestart_sandbox(keep_out=(folder,))
     from .check import run_check
 

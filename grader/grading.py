@@ -13,6 +13,7 @@ import torch
 from .hints import HintContext, SizeRule, hint_for, size_hint
 from .judge import ROUNDED_HINT, judge
 from .records import CaseResult, ItemResult, Outcome, worst_status
+from .student_text import cases_passed
 
 
 def judge_case(
@@ -110,11 +111,11 @@ def make_item(
     status = worst_status([c.status for c in cases])
     first = next((c for c in cases if c.status == status and not c.passed), None)
     passed = sum(c.passed for c in cases)
-    message = f"all {len(cases)} cases passed" if status == "passed" else ""
+    message = cases_passed(len(cases), len(cases)) if status == "passed" else ""
     if first is not None:
         # A hidden case is not named to the student: its details are in the TA's report only.
         where = "a public case" if first.public else "a hidden case"
-        message = f"{passed}/{len(cases)} cases passed; on {where}: {first.message}"
+        message = f"{cases_passed(passed, len(cases))}; on {where}: {first.message}"
     # A coarser dtype's rounding passes or fails a case by chance, whatever its sizes.
     rounded = any(c.hint == ROUNDED_HINT for c in cases if not c.passed)
     sizes = "" if rounded else size_hint(cases, size_rule)

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import traceback
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -431,7 +431,9 @@ class LocalSession:
     checks will ask each for ("did you mean"); `away`: the bundle's own folder (see
     graders_conditions); `notebook`: the notebook `folder`'s files were read from, if they
     were (public_check writes them): messages then name its exercises and cells, as the
-    grader's Session names them, and the folder, the check's own, draws no note."""
+    grader's Session names them, and the folder, the check's own, draws no note; `beside`:
+    the grader's notes on the notebooks of the upload whose files are judged, put among the
+    notes where the grader puts them (UploadRead.in_graders_order)."""
 
     def __init__(
         self,
@@ -441,6 +443,7 @@ class LocalSession:
         expected: dict[str, frozenset[str]],
         away: tuple[Path, ...] = (),
         notebook: str = "",
+        beside: Sequence[str] = (),
     ) -> None:
         self.files: dict[str, LocalFile | None] = {}
         self.notebook = notebook
@@ -449,10 +452,11 @@ class LocalSession:
         # One endless loop costs its time once in each scope (Session.timed_out).
         self.timed_out: set[tuple[str, str, str]] = set()
         forget_torch()  # torch as it is now is the check's
-        sources, self.notes, self.absent = exercise_sources(folder, files, bundle_own(folder))
-        if notebook:  # a folder of the check's own: its notes would name files never submitted
-            self.notes = []
-        self.notes += swapped_files(_texts(sources), expected)  # as the grader adds it
+        upload = read_upload(folder, files, own=bundle_own(folder))
+        sources, self.absent = upload.sources, upload.absent
+        swapped = swapped_files(_texts(sources), expected)  # as the grader adds it
+        # A folder of the check's own (`notebook`): its notes would name files never submitted.
+        self.notes = swapped if notebook else upload.in_graders_order(beside, swapped)
         for name in files:
             source = sources.get(name)
             self.files[name] = self._load(name, source, workdir) if source is not None else None
@@ -728,7 +732,7 @@ def exercise_sources(
     guessed between; the notes are the grader's notes on what it took and what it left out,
     and the last dict why each exercise left out was (its items say so, as the grader's)."""
     upload = read_upload(folder, files, own=own)
-    return upload.sources, upload.notes, upload.absent
+    return upload.sources, upload.in_graders_order(), upload.absent
 
 
 @dataclass
@@ -737,11 +741,27 @@ class UploadRead:
     notebooks (where each sits, how deep, its bytes) when asked for."""
 
     sources: dict[str, bytes]
-    notes: list[str]
+    notes: list[str]  # what finding the files said, then what is missing (note_missing)
     absent: dict[str, str]
     notebooks: list[tuple[str, int, bytes | None]] = field(default_factory=list)
     unread: list[str] = field(default_factory=list)  # the grader's words on each it cannot read
     places: list[str] = field(default_factory=list)  # every notebook's place, read or not
+    # How many of `notes` come before the grader's notes on the upload's notebooks: those on
+    # finding the files (submissions.read_tree settles the notebook after them, before saying
+    # what is missing).
+    notebook_at: int = 0
+
+    def in_graders_order(
+        self, notebook: Sequence[str] = (), swapped: Sequence[str] = ()
+    ) -> list[str]:
+        """The notes as `grader check` prints them: what finding the files said, the notes on
+        the notebooks (`notebook`: notebook_instead.notebook_notes), what is missing, a swap of
+        two files (`swapped`, which grading adds: pipeline.student_record) and why each exercise
+        left out was (check._with_files_left_out). check.py said the notebook's last, below
+        what was missing, where the grader said it above."""
+        at = self.notebook_at
+        left = [f"{f}.py: {why}" for f, why in self.absent.items()]
+        return [*self.notes[:at], *notebook, *self.notes[at:], *swapped, *left]
 
 
 def read_upload(
@@ -762,12 +782,13 @@ def read_upload(
             except Exception as e:  # noqa: BLE001 - zipfile's own errors: a note, never a crash
                 return UploadRead({}, [f"{folder.name} is not a readable zip: {e}"], {})
         found, contents, absent = exercise_files(top, files, budget, stack)
+        at = len(budget.notes)
         note_missing(top, files, found, contents, absent, budget, own)
-        notes = [*budget.notes, *(f"{f}.py: {why}" for f, why in absent.items())]
+        notes = list(budget.notes)
         found = _notebooks(top, notebook_bytes, budget) if notebook_bytes else ([], [], [])
         notebooks, unread, places = found
     sources = {f: data for f, data in contents.items() if data is not None}
-    return UploadRead(sources, notes, absent, notebooks, unread, places)
+    return UploadRead(sources, notes, absent, notebooks, unread, places, at)
 
 
 def _notebooks(

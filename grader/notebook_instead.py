@@ -1,7 +1,7 @@
 """The notebook the grader grades instead of a folder's .py files, found as a bundle's check runs.
 
 The grader grades a notebook of an upload when every exercise file found in it holds no work
-(untouched stubs, or none) and the notebook implements a gradient function
+(untouched stubs, or none) and it can read the notebook, whether or not it holds work
 (notebook_submissions.use_notebook). A student's check of such a folder judged the stubs beside
 it and printed `todo` on every row where the grader, given that folder, graded the notebook. This
 module finds that notebook the same way for every assignment's check (public_check judges it).
@@ -61,8 +61,9 @@ def notebook_graded_instead(
     folder: Path, files: tuple[str, ...], expected: dict[str, Collection[str]]
 ) -> GradedNotebook | None:
     """The notebook the grader would grade instead of `folder`'s exercise files (or a zip's):
-    when every exercise file found holds no work and a notebook of the upload implements a
-    gradient function; of several, the one the grader prefers (notebook.preference). A zip's
+    when every exercise file found holds no work and the upload holds a notebook it reads,
+    with work or not (the bundle's untouched folder: the check judged its stubs, the grader its
+    notebook); of several, the one the grader prefers (notebook.preference). A zip's
     notebook was never looked for: `check.py hw.zip` tabled its untouched stubs, 0 of 36,
     where `grader check hw.zip` graded the notebook, 36 of 36."""
     upload = read_upload(folder, files, NOTEBOOK_BYTES)
@@ -93,16 +94,20 @@ def notebook_notes(
     if best is None or all(is_untouched_stub(data) for data in upload.sources.values()):
         return refused
     unread = work_left_in(best.read, files, upload.sources)
+    if not best.read.implemented and not unread:  # a notebook without work: nothing to choose
+        return refused
     return [*refused, py_files_graded_note(upload.sources, best.name, unread)]
 
 
 def _best_notebook(
     upload: UploadRead, files: tuple[str, ...], expected: dict[str, Collection[str]]
 ) -> tuple[GradedNotebook | None, list[str], list[tuple[str, NotebookRead]]]:
-    """Of the upload's notebooks implementing a gradient function (choosing.find_notebooks,
-    the grader's rule), the one the grader prefers (notebook.preference), None when none
-    does; the grader's words on each it refuses (NotebookError), named by where it sits,
-    as the grader names it; and those implementing one, by where each sits."""
+    """Of the upload's notebooks (choosing.find_notebooks, the grader's rule), the one the
+    grader prefers (notebook.preference), None when it reads none; the grader's words on each
+    it refuses (NotebookError), named by where it sits, as the grader names it; and those it
+    reads, by where each sits. Only those implementing a gradient function were ranked, so a
+    folder of untouched stubs and an untouched notebook had its stubs checked, where the
+    grader grades the notebook (every row `todo` either way, the notes not)."""
     ranked, refused = [], list(upload.unread)
     parts = JsonParts()  # for all of them together, as the grader counts them
     for where, depth, data in upload.notebooks:
@@ -113,7 +118,7 @@ def _best_notebook(
         except NotebookError as e:
             refused.append(str(e))
             continue
-        if read is not None and read.implemented:
+        if read is not None:
             name = where.rsplit("/", 1)[-1]
             ranked.append((preference(read, depth, name), where, read))
     reads = [(where, read) for _, where, read in ranked]

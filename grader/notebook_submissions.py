@@ -141,10 +141,11 @@ def use_notebook(
     entry, chosen = max(reads, key=lambda r: _preference(r, top))
     where = relative(top, entry)
     rivals = tied_notebooks([(relative(top, e), read) for e, read in reads], where)
-    if rivals and review is not None:
-        review.append(_rival_flag(where, rivals, chosen.implemented))
     present = {f: b for f, b in contents.items() if b is not None}
-    if present and not all(is_untouched_stub(b) for b in present.values()):
+    py_graded = bool(present) and not all(is_untouched_stub(b) for b in present.values())
+    if rivals and review is not None:
+        review.append(_rival_flag(where, rivals, chosen.implemented, py_graded))
+    if py_graded:
         unread = work_left_in(chosen, files, present)
         # Said of a notebook holding work only: the bundle's untouched notebook, zipped with
         # the folder, was told "Submit only the one you want graded" of nothing to choose.
@@ -167,13 +168,26 @@ def use_notebook(
     return {"graded": where, **chosen.to_json()}
 
 
-def _rival_flag(name: str, rivals: list[str], implemented: int) -> dict:
+def _rival_flag(name: str, rivals: list[str], implemented: int, py_graded: bool) -> dict:
+    """The TA's flag where notebook `name` was chosen over `rivals` by its name alone. Beside
+    .py files holding work (`py_graded`) none is graded: it said "graded the notebook" there
+    all the same, of a notebook the student's note said was not graded."""
+    tied = (
+        f"{', '.join(rivals)} {'implements' if len(rivals) == 1 else 'implement'} as many "
+        f"gradient functions ({implemented}) with other code"
+    )
+    if py_graded:
+        return {
+            "flag": "notebook",
+            "reason": f"graded the .py files, not the notebooks; the notes name {name}, chosen "
+            f"by its name alone: {tied}; if a notebook is the student's answer, grade it on its "
+            "own (grader grade NOTEBOOK --one) and take the better score",
+        }
     return {
         "flag": "notebook",
-        "reason": f"graded the notebook {name}, chosen by its name alone: {', '.join(rivals)} "
-        f"{'implements' if len(rivals) == 1 else 'implement'} as many gradient functions "
-        f"({implemented}) with other code; if that is the student's answer, grade it on its "
-        "own (grader grade NOTEBOOK --one) and keep the one meant",
+        "reason": f"graded the notebook {name}, chosen by its name alone: {tied}; if that is "
+        "the student's answer, grade it on its own (grader grade NOTEBOOK --one) and keep the "
+        "one meant",
     }
 
 

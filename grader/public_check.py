@@ -22,7 +22,7 @@ from pathlib import Path
 from .local_check import LocalSession, checked_folder, work_folder
 from .notebook import NotebookError, NotebookRead, graded_instead_note, graded_notebook_note
 from .notebook_instead import notebook_graded_instead, notebook_notes, read_notebook_path
-from .student_text import render, terminal_text
+from .student_text import NOTHING_CHECKED, one_path_only, render, terminal_text
 
 # A notebook's file name ends so (any case), as the grader finds them.
 NOTEBOOK_SUFFIX = ".ipynb"
@@ -87,13 +87,12 @@ def check(assignment: PublicCheck, path: str | Path) -> dict:
                 notes.append(graded_instead_note(graded.name, graded.present))
             home = path if path.is_dir() else path.parent
             return _notebook_checked(assignment, graded.read, graded.name, home, workdir, notes)
-        session = LocalSession(
-            path, workdir, assignment.files, assignment.expected, (assignment.bundle_folder,)
-        )
-        result = _result(assignment, session)
-    # The grader's notes on the notebooks beside the files: one it refuses, one left ungraded.
-    result["student"]["notes"] += notebook_notes(path, assignment.files, assignment.functions)
-    return result
+        # The grader's notes on the notebooks beside the files (one it refuses, one left
+        # ungraded), where the grader says them among the upload's notes.
+        beside = notebook_notes(path, assignment.files, assignment.functions)
+        files, expected, away = assignment.files, assignment.expected, (assignment.bundle_folder,)
+        session = LocalSession(path, workdir, files, expected, away, beside=beside)
+        return _result(assignment, session)
 
 
 def _result(assignment: PublicCheck, session: LocalSession) -> dict:
@@ -149,3 +148,14 @@ def main(assignment: PublicCheck, given: str | Path | None = None) -> int:
     if assignment.notebook_closing and result.get("notebook"):
         print(terminal_text(assignment.notebook_closing))
     return 0
+
+
+def command_line(words: list[str], run: Callable[[str | None], int]) -> int:
+    """check.py run from a shell: `run` (its main) on the one path given, or on none. Several
+    words are refused, naming their usual cause, as `grader check` refuses them: `python
+    check.py Copy of hw.ipynb` checked `Copy` alone, or said there was no such file, with
+    the rest of the name dropped unsaid. Exit code 2, a shell's for a command misused."""
+    if len(words) > 1:
+        print(terminal_text(one_path_only(words) + NOTHING_CHECKED))
+        return 2
+    return run(words[0] if words else None)

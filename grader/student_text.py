@@ -562,6 +562,22 @@ def counted(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def passed_of(k: int, n: int, word: str = "case") -> str:
+    """How many of `n` passed, the noun as many as `n`: "3 of 7 cases passed", "0 of 1 case
+    passed". In the past tense, whose verb is the same for one and for many: Gradescope read
+    "1 of 1 cases pass"."""
+    return f"{k} of {counted(n, word)} passed"
+
+
+def cases_passed(k: int, n: int) -> str:
+    """An item's count of passing cases, as its message starts: "4/7 cases passed", "0/1 case
+    passed", or, all passing, "all 7 cases passed" and "its only case passed" (it read "all 1
+    cases passed")."""
+    if k == n:
+        return "its only case passed" if n == 1 else f"all {n} cases passed"
+    return f"{k}/{counted(n, 'case')} passed"
+
+
 def in_notebook(file: str, notebook: str) -> str:
     """How an exercise's code read from a notebook is named: the student had no `file.py`."""
     return f"{file} of the notebook {notebook}"
@@ -636,6 +652,22 @@ _BIDI_RUNS = frozenset({"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", 
 _GIVEN_KINDS = {".ipynb": "notebook", ".zip": "zip", ".py": "file"}
 # What a check reads when given a file: an exercise file (for its folder), an upload, a notebook.
 CHECKED_SUFFIXES = frozenset(_GIVEN_KINDS)
+
+
+def one_path_only(words: list[str]) -> str:
+    """What a command reading one path says of several words: their usual cause is a name with
+    spaces typed unquoted (`python check.py Copy of hw.ipynb`), which check.py read as its
+    first word alone, checking `Copy` or saying there is none. The words are not joined and
+    checked: a shell has already folded the name's runs of spaces, and the student learns the
+    quotes that every other command (an upload tool, `grader check`) needs as well."""
+    return (
+        f"one PATH is read, and {len(words)} were given ({', '.join(words)}); a name with "
+        f'spaces needs quotes ("{" ".join(words)}")'
+    )
+
+
+# Said after one_path_only by a check, which then checks nothing.
+NOTHING_CHECKED = ": nothing was checked"
 
 
 def path_problem(where: Path, give: str, unquoted: str = "") -> str:

@@ -18,6 +18,7 @@ import os
 import re
 import stat
 import unicodedata
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -592,8 +593,10 @@ class Input:
     notebooks_are_students: bool = True
     # The uploads of a class's zip listed only in part (uploads._per_upload), by path.
     cut: set[str] = field(default_factory=set)
-    # The files of a class zip's hidden folders that its listing left out (`_HiddenSeen`).
+    # The files of a class zip's hidden folders that its listing left out (`_HiddenSeen`), and
+    # its hidden files named like an upload (`.alice.zip`), each with its first bytes.
     hidden_files: list[tuple[str, ...]] = field(default_factory=list)
+    hidden_heads: dict[tuple[str, ...], bytes | None] = field(default_factory=dict)
     given: str = ""  # PATH as the TA gave it, for messages: a zip's `base` is its folder
 
     def open(self, e: Entry, budget: Budget, stack: contextlib.ExitStack) -> Entry:
@@ -820,12 +823,13 @@ def _folder_of_submissions(inp: Input, root: Entry, name: str) -> list[Submissio
         )
     if not subs:
         wanted = ", ".join(f + ".py" for f in inp.files)
-        hidden_ones = hidden_uploads(inp, root)
+        hidden_ones, beside = hidden_uploads(inp, root), hidden_beside(inp, root)
         raise SubmissionError(
             f"{inp.given or inp.base} holds no exercise files ({wanted}) and "
             "no submission folders, zips or notebooks: give one submission, a folder of "
             "submissions, or a Gradescope export zip"
             + (f"; {hidden_note(hidden_ones, inp.is_zip)}" if hidden_ones else "")
+            + (f"; {hidden_note(beside, inp.is_zip, root.name)}" if beside else "")
         )
     return subs
 
@@ -1116,10 +1120,14 @@ class Found:
     # Files at the top of a folder of submissions that may be a student's work but are no
     # upload (`eve.py`, `dave.rar`): `left_out`, named in `described`.
     left_out: list[str] = field(default_factory=list)
-    # Hidden folders there that hold a student's work (`.honest/`: `hidden_uploads`), named too;
-    # `zipped`: they sit in a zip, which must be unpacked to rename them.
-    hidden: list[str] = field(default_factory=list)
+    # Hidden folders there that hold a student's work (`.honest/`: `hidden_uploads`) and hidden
+    # files that are uploads (`.alice.zip`), named too; `zipped`: they sit in a zip, which must
+    # be unpacked to rename them; `beside`: those beside the one folder a class's zip holds
+    # (`class/` beside `.honest/`), named apart (they go into that folder).
+    hidden: list[Entry] = field(default_factory=list)
     zipped: bool = False
+    beside: list[Entry] = field(default_factory=list)
+    top: str = ""  # that folder's name
 
     @property
     def is_batch(self) -> bool:
@@ -1155,25 +1163,47 @@ class Found:
             )
         if self.hidden:
             notes.append(hidden_note(self.hidden, self.zipped))
+        if self.beside:
+            notes.append(hidden_note(self.beside, self.zipped, self.top))
         return "; ".join(notes)
 
 
-def hidden_note(names: list[str], zipped: bool = False) -> str:
-    """What a TA is told of the hidden folders holding a student's work (`hidden_uploads`);
-    `zipped`: they sit in the zip given, which is unpacked to rename them."""
-    shown = _first_named([Entry(n, n, "dir") for n in names])
+def hidden_note(found: list[Entry], zipped: bool = False, into: str = "") -> str:
+    """What a TA is told of the hidden folders holding a student's work and the hidden files
+    that are uploads (`hidden_uploads`); `zipped`: they sit in the zip given, which is unpacked
+    to rename them; `into`: they sit beside the class's one folder of that name, not in it (a
+    `.honest/` there was left out unsaid)."""
+    shown = _first_named(found)
     unzip = "unzip the class, " if zipped else ""
     again = "grade the folder" if zipped else "grade again"
-    if len(names) == 1:
+    # Beside the class's folder, each goes into it: "rename it without the dot, move it into
+    # class/ and grade that folder".
+    then = f", move it into {into}/ and grade that folder" if into else f" and {again}"
+    beside = f" beside {into}/" if into else ""
+    one = len(found) == 1
+    if not any(e.kind == "file" for e in found):
+        if one:
+            return (
+                f"left out, as a hidden folder{beside}: {shown} (a folder whose name starts "
+                "with a dot is read as a tool's, like .git, but it holds exercise files or a "
+                f"notebook: if it is a student's upload, {unzip}rename it without the dot{then})"
+            )
         return (
-            f"left out, as a hidden folder: {shown} (a folder whose name starts with a dot is "
-            "read as a tool's, like .git, but it holds exercise files or a notebook: if it is a "
-            f"student's upload, {unzip}rename it without the dot and {again})"
+            f"left out, as hidden folders{beside}: {shown} (folders whose names start with a "
+            "dot are read as tools', like .git, but these hold exercise files or notebooks: "
+            f"{unzip}rename each that is a student's upload without the dot{then})"
+        )
+    if one:
+        return (
+            f"left out, as a hidden file{beside}: {shown} (a file whose name starts with a dot "
+            "is read as a tool's or the system's, like .DS_Store, but it is named as a zip or "
+            f"a notebook: if it is a student's upload, {unzip}rename it without the dot{then})"
         )
     return (
-        f"left out, as hidden folders: {shown} (folders whose names start with a dot are read "
-        "as tools', like .git, but these hold exercise files or notebooks: "
-        f"{unzip}rename each that is a student's upload without the dot and {again})"
+        f"left out, as hidden{beside}: {shown} (names that start with a dot are read as tools' "
+        "or the system's, like .git and .DS_Store, but these hold exercise files or notebooks, "
+        f"or are named as zips or notebooks: {unzip}rename each that is a student's upload "
+        f"without the dot{then})"
     )
 
 
@@ -1182,21 +1212,31 @@ def hidden_note(names: list[str], zipped: bool = False) -> str:
 HIDDEN_LOOK = UploadLimits(entries=500, depth=2)
 
 
-def hidden_uploads(inp: Input, root: Entry) -> list[str]:
-    """The hidden folders at the top of a folder of submissions that hold a student's work: an
-    exercise file or a notebook. A class's `.honest/` beside `alice/` (a student's name, or a
-    name an archive tool gave) was read as a tool's folder, like `.git`, and its student had no
-    row and no word. It is not graded: a dot folder of a class folder is most often a tool's
-    (Jupyter's `.ipynb_checkpoints` holds copies of notebooks, an editor's or a backup tool's
-    copies of the exercise files), and graded it would be a gradebook row for a folder `ls`
-    does not show; it is named instead, with the fix (rename it). Quiet: what IGNORED_DIRS
-    holds, a virtual environment, and anything holding no work. A zip's hidden paths are left
-    out as it is listed: those that could be such work were noted then (`_HiddenSeen`)."""
+def hidden_uploads(inp: Input, root: Entry) -> list[Entry]:
+    """The hidden folders at the top of a folder of submissions that hold a student's work (an
+    exercise file or a notebook), and the hidden files there that are named as an upload (a
+    zip, a notebook: `_hidden_upload_file`). A class's `.honest/` beside `alice/` (a student's
+    name, or a name an archive tool gave) was read as a tool's folder, like `.git`, and its
+    student had no row and no word; `.alice.zip` too. It is not graded: a dot folder of a class
+    folder is most often a tool's (Jupyter's `.ipynb_checkpoints` holds copies of notebooks, an
+    editor's or a backup tool's copies of the exercise files), and graded it would be a
+    gradebook row for a folder `ls` does not show; it is named instead, with the fix (rename
+    it). Quiet: what IGNORED_DIRS holds, a virtual environment, anything holding no work, and
+    dot files of other names (`.DS_Store`) or holding macOS's metadata (`._alice.zip`). A zip's
+    hidden paths are left out as it is listed: those that could be such work were noted then
+    (`_HiddenSeen`)."""
     if inp.is_zip:
-        return _hidden_in_zip(inp, root)
+        return _hidden_in_zip(inp, tuple(root.path.split("/")) if root.path else ())
     found = []
     for e in root.children:
-        if e.kind != "dir" or not hidden_at_top(e) or e.name in IGNORED_DIRS:
+        if not hidden_at_top(e) or e.name in IGNORED_DIRS:
+            continue
+        if e.kind == "file":
+            named = e.name.casefold().endswith(HIDDEN_UPLOAD_SUFFIXES)  # read no other
+            if named and _hidden_upload_file(e.name, _head(e)):
+                found.append(Entry(e.name, e.name, "file"))
+            continue
+        if e.kind != "dir":
             continue
         tree = scan_folder(inp.base, (e.name,), Budget(HIDDEN_LOOK))
         if any(c.name == ENVIRONMENT_MARKER for c in tree.children):
@@ -1205,26 +1245,62 @@ def hidden_uploads(inp: Input, root: Entry) -> list[str]:
             f.kind == "file" and (match_exercise(f.name, inp.files) or _is_notebook(f))
             for f in tree.walk()
         ):
-            found.append(e.name)
-    return sorted(found, key=natural_key)
+            found.append(Entry(e.name, e.name, "dir"))
+    return sorted(found, key=lambda e: natural_key(e.name))
 
 
-def _hidden_in_zip(inp: Input, root: Entry) -> list[str]:
-    """`hidden_uploads` for a class's zip, from the paths its listing left out."""
-    top = tuple(root.path.split("/")) if root.path else ()
+def hidden_beside(inp: Input, root: Entry) -> list[Entry]:
+    """`hidden_uploads` beside the one folder a class's zip holds (`class/` beside `.honest/`),
+    which is read as the class: they were left out unsaid."""
+    return _hidden_in_zip(inp, ()) if inp.is_zip and root.path else []
+
+
+def _hidden_in_zip(inp: Input, top: tuple[str, ...]) -> list[Entry]:
+    """`hidden_uploads` for the folder `top` of a class's zip, from the paths its listing left
+    out."""
     work: set[str] = set()
     environments: set[str] = set()
+    files: list[Entry] = []
     for parts in inp.hidden_files:
-        if parts[: len(top)] != top or len(parts) <= len(top) + 1 or not hidden(parts[len(top)]):
+        if parts[: len(top)] != top or len(parts) <= len(top) or not hidden(parts[len(top)]):
             continue
         folder, name = parts[len(top)], parts[-1]
-        if name == ENVIRONMENT_MARKER and len(parts) == len(top) + 2:
+        if len(parts) == len(top) + 1:  # a hidden file there
+            if _hidden_upload_file(name, inp.hidden_heads.get(parts)):
+                files.append(Entry(name, name, "file"))
+        elif name == ENVIRONMENT_MARKER and len(parts) == len(top) + 2:
             environments.add(folder)
         elif match_exercise(name, inp.files) or name.casefold().endswith(
             notebook_submissions.SUFFIX
         ):
             work.add(folder)
-    return sorted(work - environments, key=natural_key)
+    folders = [Entry(n, n, "dir") for n in work - environments]
+    return sorted(folders + files, key=lambda e: natural_key(e.name))
+
+
+# The suffixes of a hidden file named as an upload: renamed without its dot, it would be read as
+# one (a `.py` file at a class's top is no upload either way: `left_out` names it).
+HIDDEN_UPLOAD_SUFFIXES = (".zip", notebook_submissions.SUFFIX)
+# How an AppleDouble file starts (the metadata macOS writes as `._name` beside `name` where the
+# file system has no place for it: a USB stick, a network share, `tar` on a Mac).
+APPLE_DOUBLE = b"\x00\x05\x16\x07"
+
+
+def _hidden_upload_file(name: str, head: bytes | None) -> bool:
+    """Whether a hidden file at the top of a class (`.alice.zip`) is named as an upload and is
+    not macOS's AppleDouble metadata (`._alice.zip`, told apart by its first bytes, `head`;
+    None when they could not be read, which names it: the grader reads nothing of it)."""
+    if not name.casefold().endswith(HIDDEN_UPLOAD_SUFFIXES):
+        return False
+    return head is None or not head.startswith(APPLE_DOUBLE)
+
+
+def _head(e: Entry) -> bytes | None:
+    """The first bytes of file entry `e`, or None where it cannot be read."""
+    try:
+        return e.reader(len(APPLE_DOUBLE)) if e.reader is not None else None
+    except (OSError, UploadError, ValueError):
+        return None
 
 
 def left_out(root: Entry) -> list[str]:
@@ -1293,6 +1369,7 @@ def find(
                 if read_as == FOLDER:
                     found.left_out = left_out(root)
                     found.hidden, found.zipped = hidden_uploads(inp, root), inp.is_zip
+                    found.beside, found.top = hidden_beside(inp, root), root.name
                 return found
     raise AssertionError("the last shape matches everything")
 
@@ -1337,7 +1414,7 @@ def _input(path: Path, real: Path, mode: int, limits, stack) -> Input:
     cut: set[str] = set()
     seen = _HiddenSeen()
     try:
-        scan_zip(
+        listed = scan_zip(
             f,
             path.name,
             top,
@@ -1366,7 +1443,10 @@ def _input(path: Path, real: Path, mode: int, limits, stack) -> Input:
         raise SubmissionError(f"{path} is not a readable zip: {e}") from None
     for folder in (top, *top.walk()):  # by name, as a folder is listed: a class zip's rows
         folder.children.sort(key=lambda e: e.name)  # came in the order its maker added them
-    return Input(real.parent, top, True, limits, stack, cut=cut, hidden_files=seen.files)
+    heads = seen.heads(listed)
+    return Input(
+        real.parent, top, True, limits, stack, cut=cut, hidden_files=seen.files, hidden_heads=heads
+    )
 
 
 class _HiddenSeen:
@@ -1379,8 +1459,11 @@ class _HiddenSeen:
 
     def __init__(self) -> None:
         self.files: list[tuple[str, ...]] = []
+        # Hidden files there named as an upload (`.alice.zip`), whose first bytes tell them
+        # from macOS's AppleDouble metadata (`_hidden_upload_file`), read once listed (`heads`).
+        self.members: dict[tuple[str, ...], zipfile.ZipInfo] = {}
 
-    def keep(self, parts: tuple[str, ...]) -> bool:
+    def keep(self, parts: tuple[str, ...], info: zipfile.ZipInfo) -> bool:
         if _at_download_top(parts):
             return True
         at = [i for i, p in enumerate(parts) if hidden(p)]
@@ -1388,11 +1471,27 @@ class _HiddenSeen:
             len(at) == 1
             and at[0] <= 1
             and parts[at[0]] not in IGNORED_DIRS
-            and 1 <= len(parts) - at[0] - 1 <= HIDDEN_LOOK.depth
+            and 0 <= len(parts) - at[0] - 1 <= HIDDEN_LOOK.depth
             and len(self.files) < HIDDEN_LOOK.entries
         ):
+            if at[0] == len(parts) - 1:  # the hidden part is the file itself
+                if info.is_dir() or not _hidden_upload_file(parts[-1], b""):
+                    return False
+                self.members[parts] = info
             self.files.append(parts)
         return False
+
+    def heads(self, z: zipfile.ZipFile) -> dict[tuple[str, ...], bytes | None]:
+        """The first bytes of each hidden file named as an upload: None for one that cannot
+        be read (encrypted, an unknown compression), which is named all the same."""
+        found: dict[tuple[str, ...], bytes | None] = {}
+        for parts, info in self.members.items():
+            try:
+                with z.open(info) as f:
+                    found[parts] = f.read(len(APPLE_DOUBLE))
+            except Exception:  # noqa: BLE001 - zipfile's own errors: that member is unread
+                found[parts] = None
+        return found
 
 
 def read_submission(

@@ -432,14 +432,15 @@ def scan_zip(
     under: Entry,
     budget: Budget,
     max_entries: int | None = None,
-    keep_hidden: Callable[[tuple[str, ...]], bool] | None = None,
+    keep_hidden: Callable[[tuple[str, ...], zipfile.ZipInfo], bool] | None = None,
     per_upload: int | None = None,
     cut: set[str] | None = None,
 ) -> zipfile.ZipFile:
     """List the zip `f` as children of `under` (a folder, or the zip file's own entry).
 
     Paths with a `hidden` part are left out, but those `keep_hidden` keeps (the top of a class
-    download, where a student's name comes first and may start with a dot). `per_upload`: the
+    download, where a student's name comes first and may start with a dot), given each such
+    path and its member. `per_upload`: the
     zip is a class's, and each upload in it is listed up to that many entries (`_per_upload`);
     the paths of those cut short are added to `cut`."""
     cap = budget.limits.entries if max_entries is None else max_entries
@@ -481,7 +482,9 @@ def scan_zip(
         if parts is None:
             budget.notes.append(f"skipped {label}: {info.filename!r} (a path outside the zip)")
             continue
-        if not parts or (any(map(hidden, parts)) and not (keep_hidden and keep_hidden(parts))):
+        if not parts or (
+            any(map(hidden, parts)) and not (keep_hidden and keep_hidden(parts, info))
+        ):
             continue
         listed.append((parts, _zip_kind(info), info))
     # A class's zip: each upload's top is never an environment to skip, as a folder's is not.

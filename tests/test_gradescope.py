@@ -1158,7 +1158,25 @@ def test_an_item_s_visible_verdict_tells_not_how_its_hidden_cases_failed() -> No
 
     said = {s: item_output(item(s), "after_published") for s in ("failed", "error", "timeout")}
     assert said["error"] == said["failed"] == said["timeout"], said
-    assert said["failed"].startswith("Failed: 3 of 7 cases pass")
+    assert said["failed"].startswith("Failed: 3 of 7 cases passed (2 public, 5 hidden).")
+
+
+def test_a_count_of_one_case_or_item_is_said_in_the_singular() -> None:
+    """An item judged on one hidden case read "Hidden cases: 0 of 1 pass." (now past tense, as
+    the report's count), its hidden cases' test "0 of 1 hidden cases pass.", and an exercise
+    of one item shown read "(1 of 1 items pass)"."""
+    from grader.gradescope.results import exercise_line, hidden_cases_test, item_output
+
+    one = {"id": "e.h", "status": "failed", "cases": [
+        {"status": "passed", "public": True, "message": ""},
+        {"status": "failed", "public": False, "message": "returned shape (5, 7)"}]}  # fmt: skip
+    said = item_output(one, "visible")
+    assert said.startswith("Failed: 1 of 2 cases passed (1 public, 1 hidden)."), said
+    test = hidden_cases_test(one, "h", "1.2", "visible")
+    assert test is not None and test["output"].startswith("0 of 1 hidden case passed."), test
+    item = {"id": "e.f", "status": "passed", "score": 1.0, "max_score": 1.0}
+    line = exercise_line("e", [item], {"files": {"e": "submitted"}}, {})
+    assert line.endswith("(1 of 1 item passed)"), line
 
 
 def test_the_advice_on_hidden_cases_says_other_sizes_and_seeds_once() -> None:
@@ -1182,11 +1200,12 @@ def test_an_item_judged_on_hidden_cases_alone_is_not_told_of_other_sizes() -> No
     run = {"status": "failed", "message": "held", "cases": [{"status": "failed", "public": False,
            "message": "the run cannot count"}]}  # fmt: skip
     text = item_output(run, "after_published")
-    assert "Hidden cases: 0 of 1 pass." in text and "other sizes" not in text
+    assert "Hidden cases: 0 of 1 passed." in text and "other sizes" not in text
     assert "the run cannot count" not in text
     gradient = {"status": "failed", "cases": [{"status": "passed", "public": True},
                 {"status": "failed", "public": False, "message": "values differ"}]}  # fmt: skip
-    assert "Hidden cases (other sizes and seeds): 0 of 1 pass." in item_output(gradient, "visible")
+    said = item_output(gradient, "visible")
+    assert "Hidden cases (other sizes and seeds): 0 of 1 passed." in said
 
 
 def test_a_shape_of_another_length_is_no_new_word() -> None:
@@ -1429,7 +1448,7 @@ def test_cases_skipped_after_a_timeout_are_not_said_to_fail_like_the_public_one(
     assert "  timed out: no answer within 3 s (an endless loop?)" in said
     assert "  skipped: `backward` timed out on an earlier case" in said
     assert said[-1] == (
-        "Hidden cases (other sizes and seeds): 0 of 5 pass. "
+        "Hidden cases (other sizes and seeds): 0 of 5 passed. "
         "They were skipped: `backward` timed out on an earlier case."
     )
     two = [

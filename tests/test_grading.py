@@ -955,4 +955,8 @@ def test_an_item_shows_its_most_pressing_status_and_first_such_failure():
 
 def test_an_item_whose_cases_all_pass_says_so():
     it = make_item("exercise1.dh", [case_result("passed", True, 1)])
-    assert it.status == "passed" and it.message == "all 1 cases passed"
+    assert it.status == "passed" and it.message == "its only case passed"  # not "all 1 cases"
+    it = make_item("exercise1.dh", [case_result("passed", True, k) for k in (1, 2)])
+    assert it.message == "all 2 cases passed"
+    it = make_item("exercise1.dh", [case_result("failed", False, 1, message="off")])
+    assert it.message == "0/1 case passed; on a hidden case: off"

@@ -1067,7 +1067,7 @@ def test_a_bias_left_unsummed_keeps_the_students_total_on_gradescope(grade):
     out = to_gradescope(grade(unsummed), load_rubric(A.rubric, A.item_ids))
     assert [t["name"] for t in out["tests"] if t.get("visibility") != "visible"] == []
     linear = next(t for t in out["tests"] if t["name"] == "layers.py: linear")
-    assert "0 of 4 pass. They fail the same way as the public case." in linear["output"]
+    assert "0 of 4 passed. They fail the same way as the public case." in linear["output"]
 
 
 def test_the_bundle_check_is_quiet_where_torch_has_no_numpy(bundle_folder, tmp_path):

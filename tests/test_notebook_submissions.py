@@ -163,6 +163,29 @@ def test_notebooks_tied_on_work_with_other_code_put_the_upload_on_the_ta_s_list(
     assert any("which implements the most gradient functions (29)" in n for n in sub.notes)
 
 
+def test_tied_notebooks_beside_py_files_with_work_are_not_said_to_be_graded(tmp_path):
+    """Two notebooks implementing all 29 functions with other code, beside an exercise1.py
+    holding work: the .py files are graded, yet the TA's flag said "graded the notebook
+    Copy of backprop_ninja.ipynb, chosen by its name alone"."""
+    folder = tmp_path / "tied"
+    folder.mkdir()
+    other = {f: solution(f) for f in FILES}
+    other["exercise2"] = other["exercise2"].replace("    dlogits /= n\n", "", 1)
+    (folder / COLAB_NAME).write_bytes(solved_notebook())
+    (folder / "backprop_ninja (1).ipynb").write_bytes(lecture_notebook(other, "colab"))
+    (folder / "exercise1.py").write_text(solution("exercise1"))
+    sub = one(folder, tmp_path, notebooks_are_students=False)
+    assert sub.notebook["graded"] is None
+    rival, unread = sub.review
+    assert not rival["reason"].startswith("graded the notebook"), rival
+    assert rival["reason"].startswith(
+        f"graded the .py files, not the notebooks; the notes name {COLAB_NAME}, chosen by its "
+        "name alone: backprop_ninja (1).ipynb implements as many gradient functions (29) with "
+        "other code"
+    ), rival
+    assert unread["reason"].startswith(f"the .py files were graded, not the notebook {COLAB_NAME}")
+
+
 def test_a_notebook_beside_the_untouched_stubs_is_graded(tmp_path):
     folder = tmp_path / "backprop-ninja"
     folder.mkdir()

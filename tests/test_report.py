@@ -357,6 +357,18 @@ def test_an_uploaded_file_holding_none_of_its_functions_needs_a_look(grade, exer
     assert why in flag
 
 
+def test_the_why_of_a_missing_function_leaves_out_its_count_of_one_case():
+    """An item of one case starts "0/1 case passed; on a public case: " (it read "0/1 cases
+    passed"): the TA's line quotes the reason alone, whatever the count's noun."""
+    from grader.report.summary import nothing_found
+
+    why, said = "no function `dlogprobs` in exercise1.py", "0/1 case passed; on a public case: "
+    items = [
+        {"id": f"exercise1.d{k}", "status": "missing", "message": f"{said}{why}"} for k in range(3)
+    ]
+    assert nothing_found(items, {"exercise1": "submitted"})["exercise1"][1] == why
+
+
 def test_swapped_exercise_files_are_said_swapped_to_the_student_and_the_ta(grade):
     """Exercise 1's and 2's files saved under each other's names: the TA's list said exercise1.py
     lacked its functions, the student's result said nothing of a swap; the result's notes now

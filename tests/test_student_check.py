@@ -1818,6 +1818,38 @@ def test_a_path_the_check_cannot_check_is_said_what_it_is_and_what_to_give(
     assert done.exit_code == 1 and f"Error: {words}" in done.output and give in done.output
 
 
+def test_a_name_with_spaces_given_unquoted_is_refused_by_both_checks(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """`python check.py Copy of hw.ipynb`: check.py read `Copy` alone (there is no file Copy:
+    the rest of the name dropped unsaid), where `grader check` refused the extra words. Both
+    now say, in the same words, that several were given and a name with spaces needs quotes,
+    and check nothing."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    (tmp_path / "Copy of hw.ipynb").write_bytes(STUBS.joinpath("backprop_ninja.ipynb").read_bytes())
+    (tmp_path / "Copy").mkdir()  # the first word alone is a folder: not checked either
+    words = ["Copy", "of", "hw.ipynb"]
+    done = subprocess.run(
+        [sys.executable, str(bundle_dir / "check.py"), *words],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    said = (
+        "one PATH is read, and 3 were given (Copy, of, hw.ipynb); a name with spaces needs "
+        'quotes ("Copy of hw.ipynb"): nothing was checked'
+    )
+    assert done.returncode == 2 and done.stdout == said + "\n", (done.stdout, done.stderr)
+    assert not done.stderr, done.stderr
+    checked = CliRunner().invoke(main, ["check", *words])
+    assert checked.exit_code == 2 and said in " ".join(checked.output.split()), checked.output
+
+
 def test_a_path_the_check_may_not_read_is_said_so_not_a_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
@@ -2363,7 +2395,8 @@ def test_the_bundle_check_of_its_folder_names_the_notebook_the_grader_grades_ins
     grader, given that folder, grades the notebook: 36 of 36. The check then said so and sent
     them to the notebook's check cells, checking nothing; it now checks the notebook as the
     grader does, in its words. With the notebook untouched too (the first run, before any
-    work) it still tables the stubs."""
+    work) it tabled the stubs, where the grader grades the notebook (every row `todo` either
+    way, the notes not): it now checks the notebook there too."""
     from click.testing import CliRunner
     from notebooks import filled_assignment_notebook
 
@@ -2372,6 +2405,9 @@ def test_the_bundle_check_of_its_folder_names_the_notebook_the_grader_grades_ins
     folder = bundle_copy(bundle_dir, tmp_path / "mine")
     untouched = bundle_check(bundle_dir, folder)
     assert "0 of 36 items pass" in untouched
+    first = CliRunner().invoke(main, ["check", str(folder)])
+    assert untouched == first.output + NOTEBOOK_CLOSING, untouched
+    assert "Note: graded the notebook backprop_ninja.ipynb: the .py files beside it" in untouched
     solved = filled_assignment_notebook({f: solution(f) for f in FILES}, "jupyter")
     (folder / "backprop_ninja.ipynb").write_bytes(solved)
     done = CliRunner().invoke(main, ["check", str(folder)])
@@ -2809,6 +2845,30 @@ def test_a_notebook_with_work_beside_py_files_with_work_is_named_by_the_check_as
         "work for exercise2, exercise3 is not graded (those .py files hold none)."
     )
     assert any(line.startswith(note) for line in local.splitlines()), local
+    assert local == checked.output
+
+
+def test_check_py_says_the_notebook_left_ungraded_above_what_is_missing_as_the_grader_does(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """exercise1.py alone beside a notebook holding all three exercises: the grader notes the
+    notebook left ungraded, then exercise2.py and exercise3.py missing; check.py said the
+    missing files first and the notebook last, so the two printed different pages."""
+    from click.testing import CliRunner
+    from notebooks import lecture_notebook
+
+    from grader.cli import main
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "exercise1.py").write_text(solution("exercise1"))
+    (folder / "hw.ipynb").write_bytes(lecture_notebook({f: solution(f) for f in FILES}, "colab"))
+    local = bundle_check(bundle_dir, folder)
+    checked = CliRunner().invoke(main, ["check", str(folder)])
+    assert checked.exit_code == 0, checked.output
+    notes = [line for line in local.splitlines() if line.startswith("Note: ")]
+    assert notes[0].startswith("Note: graded your .py files (exercise1.py), not the notebook")
+    assert notes[1].startswith("Note: exercise2.py: missing: not in your upload"), notes
     assert local == checked.output
 
 

@@ -1418,6 +1418,74 @@ def test_a_hidden_folder_of_a_class_zip_holding_work_is_named_as_left_out(tmp_pa
     assert note.endswith("unzip the class, rename it without the dot and grade the folder)")
 
 
+def test_a_hidden_folder_beside_a_class_zip_s_one_folder_is_named_with_where_it_goes(tmp_path):
+    """A class's zip holding `class/` and, beside it, `.honest/`: the zip is read as its one
+    folder, and `.honest/` was left out unsaid (only hidden folders inside `class/` were
+    named). It is named apart, with the fix: rename it and move it into `class/`."""
+    files = {
+        "class/alice/exercise1.py": "a\n",
+        "class/bob/exercise1.py": "b\n",
+        ".honest/exercise1.py": "c\n",
+        ".git/exercise1.py": "d\n",
+        "__MACOSX/class/._alice": "\x00\x05\x16\x07",
+    }
+    zipped = tmp_path / "class.zip"
+    zipped.write_bytes(zip_bytes(files))
+    found = find(zipped, FILES)
+    assert [s.name for s in found.subs] == ["alice", "bob"]
+    assert found.left_out_note() == (
+        "left out, as a hidden folder beside class/: .honest/ (a folder whose name starts with "
+        "a dot is read as a tool's, like .git, but it holds exercise files or a notebook: if it "
+        "is a student's upload, unzip the class, rename it without the dot, move it into "
+        "class/ and grade that folder)"
+    )
+
+
+APPLE_DOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        "
+
+
+@pytest.mark.parametrize("zipped", [False, True])
+def test_a_hidden_file_that_is_an_upload_is_named_as_left_out(tmp_path, zipped):
+    """`.alice.zip` and `.carol.ipynb` at a class's top, beside `bob/` and `zoe/`, were skipped
+    without a word (only hidden folders were named). They are named with the fix; AppleDouble
+    files (`._dave.zip`, told apart by their first bytes), `.DS_Store` and a hidden `.py` (no
+    upload even without its dot) stay quiet."""
+    files = {
+        "bob/exercise1.py": "b\n",
+        "zoe/exercise1.py": "z\n",
+        ".alice.zip": zip_bytes({"exercise1.py": "a\n"}),
+        ".carol.ipynb": "{}",
+        "._dave.zip": APPLE_DOUBLE,
+        ".DS_Store": "\x00\x00\x00\x01Bud1",
+        ".erin.py": "e\n",
+    }
+    if zipped:
+        root = tmp_path / "class.zip"
+        root.write_bytes(zip_bytes(files))
+    else:
+        root = tree(tmp_path / "class", files)
+    found = find(root, FILES)
+    assert [s.name for s in found.subs] == ["bob", "zoe"]
+    unzip = "unzip the class, " if zipped else ""
+    again = "grade the folder" if zipped else "grade again"
+    assert found.left_out_note() == (
+        "left out, as hidden: .alice.zip, .carol.ipynb (names that start with a dot are read as "
+        "tools' or the system's, like .git and .DS_Store, but these hold exercise files or "
+        "notebooks, or are named as zips or notebooks: "
+        f"{unzip}rename each that is a student's upload without the dot and {again})"
+    )
+    one = {k: v for k, v in files.items() if k != ".carol.ipynb"}
+    if zipped:
+        root.write_bytes(zip_bytes(one))
+    else:
+        (root / ".carol.ipynb").unlink()
+    assert find(root, FILES).left_out_note() == (
+        "left out, as a hidden file: .alice.zip (a file whose name starts with a dot is read as "
+        "a tool's or the system's, like .DS_Store, but it is named as a zip or a notebook: if it "
+        f"is a student's upload, {unzip}rename it without the dot and {again})"
+    )
+
+
 def test_a_class_folder_given_one_level_up_puts_its_one_row_on_the_list(tmp_path):
     """`grader grade downloads/` where `downloads/` holds only the class's folder (or its zip)
     read `a folder of submissions: 1 submission`, graded the whole class as one student named

@@ -34,7 +34,7 @@ from typing import Any
 
 from ..choosing import NOTHING_FOUND, UPLOAD_HELD
 from ..scoring import VISIBILITIES, Rubric, shown_points, stricter, visibility
-from ..student_text import chain_home, chain_stop
+from ..student_text import chain_home, chain_stop, passed_of
 from ..valid_text import bidi_inert, printable
 
 TEXT = "text"
@@ -59,7 +59,7 @@ WHEN = {
     "hidden": "to your instructors only",
 }
 
-# Said after "Hidden cases (other sizes and seeds): k of n pass.", whose words it need not repeat.
+# Said after "Hidden cases (other sizes and seeds): k of n passed.", whose words it need not repeat.
 HIDDEN_CASES_ADVICE = (
     "A hard-coded size, or a formula that only fits the public case's shapes, passes the public "
     "case alone."
@@ -197,7 +197,7 @@ def item_output(item: dict, hidden_vis: str) -> str:
     npass = sum(c.get("status") == "passed" for c in cases)
     split = f" ({len(public)} public, {len(hidden)} hidden)" if hidden else ""
     head = STATUS_TEXT.get(shown_status(status, public), head)
-    lines = [f"{head}: {npass} of {len(cases)} cases pass{split}."]
+    lines = [f"{head}: {passed_of(npass, len(cases))}{split}."]
     for case in public:
         lines += ["", f"Public case ({describe(case)}):", *case_lines(case)]
     if hidden:
@@ -238,7 +238,7 @@ def hidden_summary(hidden: list[dict], public: list[dict], hidden_vis: str) -> s
     # "Other" than the public cases': an item judged on hidden cases alone (a training run that
     # counts only beside hidden cases at its sizes) has none to differ from.
     kind = "Hidden cases (other sizes and seeds)" if public else "Hidden cases"
-    text = f"{kind}: {hpass} of {len(hidden)} pass."
+    text = f"{kind}: {hpass} of {len(hidden)} passed."
     if hpass == len(hidden):
         return text
     if public and all(c.get("status") == "passed" for c in public):
@@ -314,7 +314,7 @@ def hidden_cases_test(item: dict, name: str, number: str, vis: str) -> dict[str,
     if not hidden_details_needed(hidden, public):
         return None
     hpass = sum(c.get("status") == "passed" for c in hidden)
-    lines = [f"{hpass} of {len(hidden)} hidden cases pass."]
+    lines = [f"{passed_of(hpass, len(hidden), 'hidden case')}."]
     for case in hidden:
         lines += ["", f"Hidden case ({describe(case)}):", *case_lines(case)]
     return {
@@ -594,7 +594,7 @@ def exercise_line(ex: str, items: list[dict], result: dict, held: dict[str, str]
     if not mine:
         return f"{label}: {wait}"
     npass = sum(i.get("status") == "passed" for i in mine)
-    return f"{label}: {score} ({npass} of {len(mine)} items pass{wait and '; ' + wait})"
+    return f"{label}: {score} ({passed_of(npass, len(mine), 'item')}{wait and '; ' + wait})"
 
 
 def chain_line(chain: dict, later: set[str] = frozenset(), home: str = "") -> str:

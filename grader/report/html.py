@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..records import kept_start
-from ..student_text import chain_stop, said_once
+from ..student_text import cases_passed, chain_stop, said_once
 from ..uploads import size_text
 from .charts import Heatmap, heatmap
 from .people import who_doubts
@@ -153,7 +153,7 @@ def _public_words(item: dict, cases: list[dict]) -> dict:
     if first is not None and not first.get("public"):
         passed = sum(bool(c.get("passed")) for c in cases)
         failure = next((c for c in public if not c.get("passed")), None)
-        message = f"{passed}/{len(cases)} cases passed; " + (
+        message = f"{cases_passed(passed, len(cases))}; " + (
             f"on a public case: {failure.get('message', '')}"
             if failure is not None
             else "only hidden cases failed (your TA's report has their details)"

@@ -389,7 +389,7 @@ def nothing_found(items: list[dict], files: dict[str, str]) -> dict[str, tuple[s
 
 
 # The count an item's message starts with (grading.make_item), which says nothing here.
-_CASES_PASSED = re.compile(r"^(step \d+: |\d+/\d+ cases passed; on a (public|hidden) case: )")
+_CASES_PASSED = re.compile(r"^(step \d+: |\d+/\d+ cases? passed; on a (public|hidden) case: )")
 
 
 def first_grader_error(items: list[dict]) -> str:
