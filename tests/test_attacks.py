@@ -2955,6 +2955,43 @@ def test_the_audit_hook_refuses_fcntl_beyond_a_descriptors_own() -> None:
     }
 
 
+def test_a_call_site_warmed_before_the_switch_off_reaches_the_refusal() -> None:
+    """CPython 3.11 specialises a call site that ran often enough to the type's version and
+    keeps the method it found there. The switch-off writes into C types' dicts behind
+    CPython's back: torch's engine's `run_backward`, called from one site before it and again
+    after, must give the refusal there too, not torch's own engine (nor, the original freed,
+    a crash: what it did without telling CPython the type changed)."""
+    program = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(isolation.INSIDE)!r})
+        import torch
+        import noautograd
+        engine = torch.autograd.Variable._execution_engine
+
+        def backward():
+            return engine.run_backward((), (), False)  # torch's own: missing arguments
+
+        for _ in range(50):
+            try:
+                backward()
+            except TypeError:
+                pass
+        noautograd.switch_off()
+        try:
+            backward()
+        except noautograd.AutogradForbidden:
+            print("refused")
+        except TypeError:
+            print("torch's engine")
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=120
+    )
+    assert (run.returncode, run.stdout.strip()) == (0, "refused"), run.stderr[-2000:]
+
+
 def hook_verdicts(event: str, tries: dict[str, tuple]) -> dict[str, str]:
     """What a student process's audit hook says to each of `tries` (the event's arguments),
     the hook alone: "allowed" or "refused" (a PermissionError)."""

@@ -121,8 +121,30 @@ class _InferenceMode:
 
 
 def _type_dict(cls: type) -> dict:
-    """The real dict of a C type (its __dict__ is a read-only proxy onto it)."""
+    """The real dict of a C type (its __dict__ is a read-only proxy onto it). The type is
+    kept, to be told of the change once the switch-off is done (`_tell_types`)."""
+    _WRITTEN_TYPES.append(cls)
     return gc.get_referents(cls.__dict__)[0]
+
+
+# The C types whose dicts this process's switch-off wrote into.
+_WRITTEN_TYPES: list[type] = []
+
+
+def _tell_types() -> None:
+    """Tell CPython that the types written behind its back changed (PyType_Modified, which
+    `setattr` on a type calls and a write into its dict skips). A call site that ran often
+    enough before the switch-off is specialised to the type's version and holds the method it
+    found there, unowned: without the new version it went on calling it (torch's engine,
+    whose `run_backward` had been replaced) or, the original freed, crashed the process.
+    Clearing the method cache (`sys._clear_type_cache`) reaches no such site."""
+    import ctypes
+
+    modified = ctypes.pythonapi.PyType_Modified
+    modified.argtypes, modified.restype = [ctypes.py_object], None
+    for cls in _WRITTEN_TYPES:
+        modified(cls)
+    _WRITTEN_TYPES.clear()
 
 
 # (original, replacement) of this process's switch-off: copies bound elsewhere (a module that
@@ -190,6 +212,7 @@ def switch_off() -> list[str]:
     done.append(_override_backward_kernels(torch))
     done.append(_strip_python_formulas(torch))
     _forget_cached_operators(torch)
+    _tell_types()
     done.append(f"{_replace_copies()} copies bound elsewhere")
     sys._clear_type_cache()
     return done
