@@ -19,7 +19,7 @@ import re
 import stat
 import unicodedata
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -338,35 +338,30 @@ def _worked_copies(
     ranked = sorted(cands, key=lambda c: (c[0], c[1], c[2].path))
     stubs = {chosen: True}  # content -> is an untouched stub
     room = budget.limits.file_bytes  # bytes of copies still to be parsed
-    worked: list[str] = []
     unjudged = [relative(top, e) for _, _, e in ranked[MAX_COPIES_READ:]]
-    for _, _, e in ranked[:MAX_COPIES_READ]:
-        try:
-            data = read_capped(e, budget.limits.file_bytes, budget)
-        except (UploadError, AmbiguousEntry):
-            continue
-        if data not in stubs:
-            if len(data) > room:
-                unjudged.append(relative(top, e))
+
+    def holding_work(entries: Iterable[Entry]) -> list[str]:
+        """Those of `entries` that hold work, each distinct content parsed once within `room`;
+        those past it are added to `unjudged`."""
+        nonlocal room
+        found = []
+        for e in entries:
+            try:
+                data = read_capped(e, budget.limits.file_bytes, budget)
+            except (UploadError, AmbiguousEntry):
                 continue
-            room -= len(data)
-            stubs[data] = is_untouched_stub(data)
-        if not stubs[data]:
-            worked.append(relative(top, e))
-    misnamed: list[str] = []
-    for e in likely:
-        try:
-            data = read_capped(e, budget.limits.file_bytes, budget)
-        except (UploadError, AmbiguousEntry):
-            continue
-        if data not in stubs:
-            if len(data) > room:
-                unjudged.append(relative(top, e))
-                continue
-            room -= len(data)
-            stubs[data] = is_untouched_stub(data)
-        if not stubs[data]:
-            misnamed.append(relative(top, e))
+            if data not in stubs:
+                if len(data) > room:
+                    unjudged.append(relative(top, e))
+                    continue
+                room -= len(data)
+                stubs[data] = is_untouched_stub(data)
+            if not stubs[data]:
+                found.append(relative(top, e))
+        return found
+
+    worked = holding_work(e for _, _, e in ranked[:MAX_COPIES_READ])
+    misnamed = holding_work(likely)
     return worked, unjudged, misnamed
 
 

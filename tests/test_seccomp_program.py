@@ -50,15 +50,21 @@ def run_code(program: list[tuple[int, int, int, int]], data: bytes) -> int:
             pc += 1 + (jt if hit else jf)
 
 
-def run_listing(asm: list, data: bytes) -> int:
-    """What the labelled listing means for `data`: each jump goes to its label (None: on)."""
-    ops = [op for op in asm if op[0] != "label"]
+def label_positions(asm: list) -> dict[str, int]:
+    """Each label's place: the index, among the listing's instructions, of the one after it."""
     labels, seen = {}, 0
     for op in asm:
         if op[0] == "label":
             labels[op[1]] = seen
         else:
             seen += 1
+    return labels
+
+
+def run_listing(asm: list, data: bytes) -> int:
+    """What the labelled listing means for `data`: each jump goes to its label (None: on)."""
+    ops = [op for op in asm if op[0] != "label"]
+    labels = label_positions(asm)
     pc, acc = 0, 0
     while True:
         op = ops[pc]
@@ -75,12 +81,7 @@ def run_listing(asm: list, data: bytes) -> int:
 def direct(asm: list) -> list[tuple[int, int, int, int]]:
     """Every jump resolved to its relative offset as it stands, with no `ja`: what the program
     was before far branches existed (and must stay while none is needed)."""
-    labels, seen = {}, 0
-    for op in asm:
-        if op[0] == "label":
-            labels[op[1]] = seen
-        else:
-            seen += 1
+    labels = label_positions(asm)
     out: list[tuple[int, int, int, int]] = []
     for op in (op for op in asm if op[0] != "label"):
         here = len(out)
