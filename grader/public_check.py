@@ -1,16 +1,16 @@
 """The student bundle's check.py for every assignment: what is checked, the notes, the table.
 
-An assignment's student_check_driver declares a `PublicCheck` (its files, each file's functions
-in its order, how its public cases are judged in a LocalSession, a closing line) and hands it to
-`main` here. This module does the rest, the same way for every assignment, as the grader reads an
-upload: a folder, a zip given as it is, or a notebook given itself; a notebook beside exercise
-files that hold no work (untouched stubs, or none) is checked in their place, as the grader
-grades it; the grader's notes on the notebook it read (what it left out, what it mended, the one
-it refuses, the one left ungraded beside files with work); the table (student_text.render), the
-assignment's closing line, exit code 0. Each assignment wrote this itself, and they differed:
-Backprop Ninja's check sent a student whose work was in a notebook to the notebook's check cells
-and checked nothing, given the notebook or its folder. It ships to students (grader/bundle.py's
-CHECK_CORE): torch and the standard library only.
+An assignment's student_check_driver declares a `PublicCheck` (its files, each file's functions in
+its order, how its public cases are judged in a LocalSession, a closing line) and hands it to `main`
+here. This module does the rest, the same way for every assignment, as the grader reads an upload: a
+folder, a zip given as it is, or a notebook given itself; a notebook beside exercise files that hold
+no work (untouched stubs, or none) is checked in their place, as the grader grades it; the grader's
+notes on the notebook it read (what it left out, what it mended, the one it refuses, the one left
+ungraded beside files with work); the table (student_text.render), the assignment's closing line,
+exit code 0 (1 for a path it cannot check, 2 for several). Each assignment wrote this itself, and
+they differed: Backprop Ninja's check sent a student whose work was in a notebook to the notebook's
+check cells and checked nothing, given the notebook or its folder. It ships to students
+(grader/bundle.py's CHECK_CORE): torch and the standard library only.
 """
 
 from __future__ import annotations
@@ -138,8 +138,8 @@ def main(assignment: PublicCheck, given: str | Path | None = None) -> int:
     """check.py: check GIVEN (a folder, a zip or a notebook; default: the bundle's folder) and
     print the table. Reads no command line: a Jupyter kernel's arguments are not a folder."""
     where = checked_folder(given, assignment.bundle_folder, assignment.holds)
-    if where is None:
-        return 0
+    if where is None:  # said why: exit 1, as `grader check` does (a script may test it)
+        return 1
     path = where
     result = check(assignment, path)
     print(render(result, where=str(path)))

@@ -1421,9 +1421,9 @@ def student_folder(root: Path, sources: dict[str, str]) -> Path:
     return root
 
 
-def bundle_check(bundle_dir: Path, folder: Path, site: Path | None = None) -> str:
-    """check.py's output on `folder`; `site`: a folder of modules the student's own Python has
-    (on PYTHONPATH), which the grader does not."""
+def bundle_check(bundle_dir: Path, folder: Path, site: Path | None = None, status: int = 0) -> str:
+    """check.py's output on `folder`, which exits with `status`; `site`: a folder of modules
+    the student's own Python has (on PYTHONPATH), which the grader does not."""
     env = {**os.environ, "PYTHONPATH": str(site)} if site is not None else None
     done = subprocess.run(
         [sys.executable, "check.py", str(folder)],
@@ -1434,7 +1434,7 @@ def bundle_check(bundle_dir: Path, folder: Path, site: Path | None = None) -> st
         stdin=subprocess.DEVNULL,
         env=env,
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == status, (done.stdout, done.stderr)
     assert not done.stderr, done.stderr
     return done.stdout
 
@@ -1811,7 +1811,7 @@ def test_a_path_the_check_cannot_check_is_said_what_it_is_and_what_to_give(
     path = tmp_path / given
     words = said.format(path=path)
     give = "give the folder that holds your exercise files"
-    out = bundle_check(bundle_dir, path)
+    out = bundle_check(bundle_dir, path, status=1)  # exit 0 before, where grader check's is 1
     assert out.startswith(words) and give in out and "Public check" not in out, out
     assert ("(a name with spaces needs quotes)" in out) == given.startswith("missing"), out
     done = CliRunner().invoke(main, ["check", str(path)])
