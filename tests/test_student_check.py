@@ -2936,8 +2936,9 @@ def test_check_py_prints_every_file_name_as_a_terminal_may_print_it(bundle_dir: 
     odd = "a\x1b[2Jb\u202e.ipynb"
     (folder / "backprop_ninja.ipynb").rename(folder / odd)
     (folder / odd).write_bytes(filled_assignment_notebook({f: solution(f) for f in FILES}))
-    for given in (folder, folder / odd, folder / "gone\x1b]52;c;eA==\x07"):
-        said = bundle_check(bundle_dir, given)
+    gone = folder / "gone\x1b]52;c;eA==\x07"
+    for given, status in ((folder, 0), (folder / odd, 0), (gone, 1)):  # 1: no such path
+        said = bundle_check(bundle_dir, given, status=status)
         assert "\x1b" not in said and "\u202e" not in said and "\x07" not in said, said
         assert "\\x1b" in said, said
 
