@@ -39,7 +39,8 @@ _RELATIVE = re.compile(r"^(\s*)from \.+(?:\w+\.)*(\w*) import ", re.MULTILINE)
 
 # The framework's modules every assignment's public check runs, by their path under grader/:
 # the in-process session (local_check), the grader's process it emulates (check_process), what
-# they import, the notebook the grader grades instead of a folder's untouched stubs
+# they import (two of them the sandbox worker's own, so that both read a student's signatures
+# and exceptions alike), the notebook the grader grades instead of a folder's untouched stubs
 # (notebook_instead, with the notebook reader), the judge, the printer, and check.py's own
 # driver (public_check: folder, zip or notebook, notes, table), which runs the assignment's
 # CHECK. An assignment's SHIPPED list starts with them and adds its own (model, public cases,
@@ -53,6 +54,8 @@ CHECK_CORE = (
     "student_text.py",
     "python_syntax.py",
     "staticscan.py",
+    "sandbox/inside/signatures.py",
+    "sandbox/inside/tracebacks.py",
     "calls.py",
     "check_process.py",
     "local_check.py",

@@ -6,36 +6,10 @@ refuse the same signatures with the same words and pass the same arguments.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from .records import Outcome
 from .student_text import did_you_mean, listing
-
-
-def signature_of(fn: Any) -> dict:
-    """What a call needs to know of a function's signature (the sandbox worker sends the same).
-    Reading it runs the student's code (a `__signature__` property): whatever that raises leaves
-    the signature unreadable, as a builtin's is (it ended the check in a traceback; a
-    SystemExit raised there passed an `except Exception` and ended it in the student's words)."""
-    try:
-        return _read_signature(fn)
-    except BaseException:  # noqa: BLE001 - the student's object raised, whatever it raised
-        return {"params": [], "varkw": False, "varargs": False, "unreadable": True}
-
-
-def _read_signature(fn: Any) -> dict:
-    params = list(inspect.signature(fn).parameters.values())
-    kinds = inspect.Parameter
-    return {
-        "params": [
-            p.name for p in params if p.kind not in (kinds.VAR_KEYWORD, kinds.VAR_POSITIONAL)
-        ],
-        "varkw": any(p.kind == kinds.VAR_KEYWORD for p in params),
-        "varargs": any(p.kind == kinds.VAR_POSITIONAL for p in params),
-        "positional_only": [p.name for p in params if p.kind == kinds.POSITIONAL_ONLY],
-        "defaulted": [p.name for p in params if p.default is not p.empty],
-    }
 
 
 def plan_call(

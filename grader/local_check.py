@@ -17,21 +17,19 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import inspect
 import linecache
 import shutil
 import sys
 import tempfile
-import traceback
 import types
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .calls import plan_call, signature_of
+from .calls import plan_call
 from .check_process import (
     AutogradForbidden,
     CappedOutput,
@@ -48,6 +46,9 @@ from .check_process import (
 from .choosing import OWN_LIST, exercise_files, find_notebooks, note_missing, relative
 from .notebook_json import unreadable
 from .records import Outcome
+from .sandbox.inside.signatures import signature_of
+from .sandbox.inside.tracebacks import cause_of, context_of, described
+from .sandbox.inside.tracebacks import student_traceback as traceback_in_files
 from .staticscan import Scan, scan
 from .student_text import (
     PROCESS_ENDED,
@@ -172,8 +173,8 @@ def refusal_behind(error: BaseException) -> AutogradForbidden | None:
     while error is not None and seen < 50:
         if issubclass(type(error), AutogradForbidden):
             return error
-        cause = _CAUSE(error)
-        error, seen = (cause if cause is not None else _CONTEXT(error)), seen + 1
+        cause = cause_of(error)
+        error, seen = (cause if cause is not None else context_of(error)), seen + 1
     return None
 
 
@@ -245,167 +246,10 @@ def no_answer(seconds: float) -> str:
 
 
 def student_traceback(e: BaseException, path: Path, refusal: str | None = None) -> str:
-    """The traceback with the check's own frames cut out, as the grader shows it: a chain's
-    every exception, the cause first, and a `refusal` of the autograd ban it does not show."""
-
-    def read(x: BaseException) -> tuple[list[str], str]:
-        return _student_frames(x, path), "".join(_exception_lines(x))
-
-    return refusal_noted(exception_chain(e), read, refusal)
-
-
-def _student_frames(e: BaseException, path: Path) -> list[str]:
-    frames = [f for f in traceback.extract_tb(_TRACEBACK(e)) if f.filename == str(path)]
-    return traceback.format_list(frames)
-
-
-# A copy of the sandbox worker's cut, word for word (a test holds them identical), so that
-# the check shows what the grader does. A traceback as a report keeps it: at most
-# TRACEBACK_CHARS, the exception's own words at most EXCEPTION_CHARS of them (their start,
-# which names the type, and the end of their last line), frames past the rest dropped from
-# the oldest. Its last TRACEBACK_CHARS alone kept neither the heading, nor a frame, nor the
-# type where the words ran long (`assert ok, (dx, x)`, whose two (32, 27) tensors print in
-# 26,000 characters: the report showed a tensor's tail alone).
-# A chain (`raise ValueError(...) from e`, an error raised while handling another) is shown
-# as Python shows it, the cause first, within the same bound: the latest is cut as it is
-# alone, or to half the bound where it would take more, and the exceptions before it share
-# the rest, the nearest first (the oldest are dropped, a mark says so); a halved latest then
-# takes back what they leave. The latest exception alone was shown: the student lost the
-# cause.
-TRACEBACK_CHARS = 4000
-EXCEPTION_CHARS = 2000
-CHAIN_BLOCK_CHARS = 400
-CAUSE_SENTENCE = "\nThe above exception was the direct cause of the following exception:\n\n"
-CONTEXT_SENTENCE = "\nDuring handling of the above exception, another exception occurred:\n\n"
-CHAIN_CUT = "  [... earlier exceptions of the chain cut ...]\n"
-# An exception's frames and words, as `bounded_chain` asks them.
-Reader = Callable[[BaseException], tuple[list[str], str]]
-
-
-def bounded_traceback(frames: list[str], words: str, limit: int = TRACEBACK_CHARS) -> str:
-    """The heading, the latest frames that fit whole (else the latest one's end), and the
-    exception's words, cut, in at most `limit` characters (at least CHAIN_BLOCK_CHARS)."""
-    most = min(EXCEPTION_CHARS, limit // 2)
-    if len(words) > most:
-        end = words.rstrip("\n").rpartition("\n")[2][-(most // 4) :] + "\n"
-        start = most - len(end) - 60  # room for the mark
-        words = f"{words[:start]} [... {len(words) - start - len(end)} characters cut ...]\n{end}"
-    heading = "Traceback (most recent call last):\n"
-    room = limit - len(heading) - len(words)
-    kept = len(frames)
-    while kept and len(frames[kept - 1]) <= room:  # whole frames, the latest first
-        kept -= 1
-        room -= len(frames[kept])
-    latest = frames[kept - 1][-room:] if kept == len(frames) and frames and room else ""
-    return heading + latest + "".join(frames[kept:]) + words
-
-
-def bounded_chain(
-    chain: list[tuple[BaseException, str]], read: Reader, limit: int = TRACEBACK_CHARS
-) -> str:
-    """A chain's tracebacks, the cause first, in at most `limit` characters. `chain`: each
-    exception with the sentence that led from the one before it, the latest first
-    (`exception_chain`); `read` gives an exception's frames and words, asked only of those
-    given room (the latest always, cut as it would be alone or less; some 30 at most before
-    it). All 50 the chain holds were read before the cut, each one's words reading all the
-    exceptions behind it: a chain of 10,000 cost seconds."""
-    frames, words = read(chain[0][0])
-    latest = bounded_traceback(frames, words, limit)
-    halved = len(chain) > 1 and len(latest) > limit // 2
-    if halved:  # the causes get half at least; the latest, what they leave of the rest
-        latest = bounded_traceback(frames, words, limit // 2)
-    room, blocks = limit - len(latest), []
-    for (older, _), (_, sentence) in zip(chain[1:], chain[:-1], strict=True):
-        most = room - len(sentence) - len(CHAIN_CUT)
-        if most < CHAIN_BLOCK_CHARS:
-            break
-        blocks.append(bounded_traceback(*read(older), most) + sentence)
-        room -= len(blocks[-1])
-    if blocks and len(blocks) < len(chain) - 1:  # the oldest shown was caused by another
-        blocks[-1] = blocks[-1].replace("\n", "\n" + CHAIN_CUT, 1)
-    if halved:
-        latest = bounded_traceback(frames, words, limit - sum(map(len, blocks)))
-    return "".join(reversed(blocks)) + latest
-
-
-def refusal_noted(chain: list[tuple[BaseException, str]], read: Reader, refusal: str | None) -> str:
-    """The chain's tracebacks and, where they do not show it, the autograd ban's refusal that
-    the student's code caught and replaced (`except RuntimeError: raise ValueError(...) from
-    None`, or cut with the oldest of a long chain), after them: all in TRACEBACK_CHARS. The
-    refusal was added past the bound, and again where the chain already showed it."""
-    trace = bounded_chain(chain, read)
-    if refusal is None or refusal in trace:
-        return trace
-    note = f"\n(while handling: {refusal[:CHAIN_BLOCK_CHARS]})"
-    return bounded_chain(chain, read, TRACEBACK_CHARS - len(note)) + note
-
-
-def exception_chain(e: BaseException) -> list[tuple[BaseException, str]]:
-    """`e` and the exceptions it was raised from or while handling, the latest first, each with
-    the sentence Python writes between it and the one before it ("" for the oldest). Read as
-    the interpreter keeps them, not through a student class's properties; a cycle ends it."""
-    chain, seen = [], set()
-    while e is not None and id(e) not in seen and len(chain) < 50:
-        seen.add(id(e))
-        cause, context = _CAUSE(e), _CONTEXT(e)
-        if cause is not None:
-            chain.append((e, CAUSE_SENTENCE))
-            e = cause
-        elif context is not None and not _SUPPRESS_CONTEXT(e):
-            chain.append((e, CONTEXT_SENTENCE))
-            e = context
-        else:
-            chain.append((e, ""))
-            e = None
-    return chain
-
-
-# Read as the interpreter keeps them, not through a student class's own properties.
-_TRACEBACK = BaseException.__dict__["__traceback__"].__get__
-_CAUSE = BaseException.__dict__["__cause__"].__get__
-_CONTEXT = BaseException.__dict__["__context__"].__get__
-_SUPPRESS_CONTEXT = BaseException.__dict__["__suppress_context__"].__get__
-_QUALNAME = type.__dict__["__qualname__"].__get__
-
-
-def described(e: BaseException) -> str:
-    """`repr(e)`, or its type's name where the student's `__repr__` raises (the sandbox's
-    worker writes the same)."""
-    try:
-        return repr(e)
-    except BaseException:  # noqa: BLE001 - the student's exception raised, whatever it raised
-        return f"{_QUALNAME(type(e))} (its message could not be read)"
-
-
-def _exception_lines(e: BaseException) -> list[str]:
-    """`Type: message`, as the grader's worker writes it: only the type's name where reading
-    the message or its notes runs a property of the student's that raises (it ended the check
-    in a traceback). SystemExit and KeyboardInterrupt included: a `__str__` or `__notes__`
-    that raised them ended the check in Python's fatal error, where the grader, reading the
-    same, could not answer either."""
-    try:
-        return _exception_only(e)
-    except BaseException:  # noqa: BLE001 - the student's exception raised, whatever it raised
-        return [f"{_QUALNAME(type(e))} (its message could not be read)\n"]
-
-
-# Whether this Python's TracebackException takes `_seen` (3.10 to 3.14 do).
-_ALONE = "_seen" in inspect.signature(traceback.TracebackException).parameters
-
-
-def _exception_only(e: BaseException) -> list[str]:
-    """format_exception_only's lines, reading `e` alone. That function first builds a
-    TracebackException of every exception `e` was raised from or while handling, each one's
-    frames looked up, which it never shows: the words of each exception of a chain of 10,000
-    (a student's loop) read the rest of it. `_seen`, the standard library's own mark of an
-    exception read within a chain, keeps the reading to `e`, and the chain it did not read is
-    set empty (3.13's format_exception_only asks for the group's exceptions). A Python
-    without `_seen` reads as format_exception_only does."""
-    if not _ALONE:
-        return traceback.format_exception_only(type(e), e)
-    alone = traceback.TracebackException(type(e), e, None, compact=True, _seen=set())
-    alone.__cause__ = alone.__context__ = alone.exceptions = None
-    return list(alone.format_exception_only())
+    """The traceback with the check's own frames cut out, as the grader's worker writes it
+    (the same module, tracebacks.py): a chain's every exception, the cause first, and a
+    `refusal` of the autograd ban it does not show."""
+    return traceback_in_files(e, str(path).__eq__, refusal)
 
 
 @dataclass

@@ -202,7 +202,8 @@ def test_a_defaulted_parameter_keeps_its_default_unless_its_name_is_allowed(grad
 
 
 def test_a_positional_only_parameter_after_one_kept_at_its_default_is_a_clear_error():
-    from grader.calls import plan_call, signature_of
+    from grader.calls import plan_call
+    from grader.sandbox.inside.signatures import signature_of
 
     def dh(eps=1e-5, dlogits=None, /, W2=None):
         return dlogits

@@ -12,16 +12,15 @@ from __future__ import annotations
 import builtins
 import contextlib
 import importlib.util
-import inspect
 import linecache
 import os
 import sys
 import time
-import traceback
-from collections.abc import Callable
 
 import noautograd
 import protocol
+import signatures
+import tracebacks
 
 # Frames student code may stack, counted from `serve`: Python's default limit, as a student's
 # own Python gives it.
@@ -142,34 +141,8 @@ def _load(modules: dict, header: dict, blobs: list) -> dict:
     # subclass's may be the student's (raised here, it ended the process before it answered).
     for attr, value in list(dict.items(vars(module))):
         if type(attr) is str and callable(value) and not attr.startswith("_"):
-            functions[attr] = _signature(value)
+            functions[attr] = signatures.signature_of(value)
     return {"ok": True, "functions": functions}
-
-
-def _signature(fn) -> dict:
-    """Reading a signature runs the student's code (a `__signature__` property, a Signature
-    subclass): whatever that raises leaves the signature unreadable, as a builtin's is. Raised
-    out of the load, it ended the process before it answered, and every item of a file whose
-    functions were right read as a crash (calls.signature_of does the same for the check).
-    SystemExit included: it passed an `except Exception` and ended the load all the same."""
-    try:
-        return _read_signature(fn)
-    except BaseException:  # noqa: BLE001 - the student's object raised, whatever it raised
-        return {"params": [], "varkw": False, "varargs": False, "unreadable": True}
-
-
-def _read_signature(fn) -> dict:
-    params = list(inspect.signature(fn).parameters.values())
-    kinds = inspect.Parameter
-    return {
-        "params": [
-            p.name for p in params if p.kind not in (kinds.VAR_KEYWORD, kinds.VAR_POSITIONAL)
-        ],
-        "varkw": any(p.kind == kinds.VAR_KEYWORD for p in params),
-        "varargs": any(p.kind == kinds.VAR_POSITIONAL for p in params),
-        "positional_only": [p.name for p in params if p.kind == kinds.POSITIONAL_ONLY],
-        "defaulted": [p.name for p in params if p.default is not p.empty],
-    }
 
 
 def _call(modules: dict, header: dict, blobs: list[bytes], out: list[bytes]) -> dict:
@@ -207,7 +180,7 @@ def _call(modules: dict, header: dict, blobs: list[bytes], out: list[bytes]) -> 
         return {
             "ok": False,
             "kind": "error",
-            "message": f"could not read the result: {_described(e)}",
+            "message": f"could not read the result: {tracebacks.described(e)}",
         }
     return {"ok": True, "result": encoded, "autograd": used_autograd, "seconds": seconds}
 
@@ -265,171 +238,9 @@ def _failure(e: BaseException) -> dict:
 
 
 def _student_traceback(e: BaseException, refusal: str | None = None) -> str:
-    """The traceback of the student's own files' frames: the student sees their code only, as
-    local_check.student_traceback writes it. Torch's frames (a `.backward()` that ran into the
-    autograd ban, an error raised inside `F.cross_entropy`) named the grading machine's paths
-    to its packages, `/work/.venv/lib/python3.11/site-packages/torch/_tensor.py`, where the
-    student's check showed their lines alone (local_check.bounded_traceback is a copy of this
-    module's: the sandbox imports nothing of the grader's). A chain's every exception is
-    written so, the cause first (`bounded_chain`), and a `refusal` of the autograd ban that it
-    does not show is named after it (`refusal_noted`)."""
-    return refusal_noted(exception_chain(e), _read, refusal)
-
-
-def _read(e: BaseException) -> tuple[list[str], str]:
-    """An exception's frames in the student's files, and its words (`bounded_chain`)."""
-    return _student_frames(e), "".join(_exception_lines(e))
-
-
-def _student_frames(e: BaseException) -> list[str]:
-    frames = [f for f in traceback.extract_tb(_TRACEBACK(e)) if f.filename in _STUDENT_FILES]
-    return traceback.format_list(frames)
-
-
-# A traceback as a report keeps it: at most TRACEBACK_CHARS, the exception's own words at most
-# EXCEPTION_CHARS of them (their start, which names the type, and the end of their last line),
-# frames past the rest dropped from the oldest. Its last TRACEBACK_CHARS alone kept neither
-# the heading, nor a frame, nor the type where the words ran long (`assert ok, (dx, x)`, whose
-# two (32, 27) tensors print in 26,000 characters: the report showed a tensor's tail alone).
-# A chain (`raise ValueError(...) from e`, an error raised while handling another) is shown
-# as Python shows it, the cause first, within the same bound: the latest is cut as it is
-# alone, or to half the bound where it would take more, and the exceptions before it share
-# the rest, the nearest first (the oldest are dropped, a mark says so); a halved latest then
-# takes back what they leave. The latest exception alone was shown: the student lost the
-# cause.
-TRACEBACK_CHARS = 4000
-EXCEPTION_CHARS = 2000
-CHAIN_BLOCK_CHARS = 400
-CAUSE_SENTENCE = "\nThe above exception was the direct cause of the following exception:\n\n"
-CONTEXT_SENTENCE = "\nDuring handling of the above exception, another exception occurred:\n\n"
-CHAIN_CUT = "  [... earlier exceptions of the chain cut ...]\n"
-# An exception's frames and words, as `bounded_chain` asks them.
-Reader = Callable[[BaseException], tuple[list[str], str]]
-
-
-def bounded_traceback(frames: list[str], words: str, limit: int = TRACEBACK_CHARS) -> str:
-    """The heading, the latest frames that fit whole (else the latest one's end), and the
-    exception's words, cut, in at most `limit` characters (at least CHAIN_BLOCK_CHARS)."""
-    most = min(EXCEPTION_CHARS, limit // 2)
-    if len(words) > most:
-        end = words.rstrip("\n").rpartition("\n")[2][-(most // 4) :] + "\n"
-        start = most - len(end) - 60  # room for the mark
-        words = f"{words[:start]} [... {len(words) - start - len(end)} characters cut ...]\n{end}"
-    heading = "Traceback (most recent call last):\n"
-    room = limit - len(heading) - len(words)
-    kept = len(frames)
-    while kept and len(frames[kept - 1]) <= room:  # whole frames, the latest first
-        kept -= 1
-        room -= len(frames[kept])
-    latest = frames[kept - 1][-room:] if kept == len(frames) and frames and room else ""
-    return heading + latest + "".join(frames[kept:]) + words
-
-
-def bounded_chain(
-    chain: list[tuple[BaseException, str]], read: Reader, limit: int = TRACEBACK_CHARS
-) -> str:
-    """A chain's tracebacks, the cause first, in at most `limit` characters. `chain`: each
-    exception with the sentence that led from the one before it, the latest first
-    (`exception_chain`); `read` gives an exception's frames and words, asked only of those
-    given room (the latest always, cut as it would be alone or less; some 30 at most before
-    it). All 50 the chain holds were read before the cut, each one's words reading all the
-    exceptions behind it: a chain of 10,000 cost seconds."""
-    frames, words = read(chain[0][0])
-    latest = bounded_traceback(frames, words, limit)
-    halved = len(chain) > 1 and len(latest) > limit // 2
-    if halved:  # the causes get half at least; the latest, what they leave of the rest
-        latest = bounded_traceback(frames, words, limit // 2)
-    room, blocks = limit - len(latest), []
-    for (older, _), (_, sentence) in zip(chain[1:], chain[:-1], strict=True):
-        most = room - len(sentence) - len(CHAIN_CUT)
-        if most < CHAIN_BLOCK_CHARS:
-            break
-        blocks.append(bounded_traceback(*read(older), most) + sentence)
-        room -= len(blocks[-1])
-    if blocks and len(blocks) < len(chain) - 1:  # the oldest shown was caused by another
-        blocks[-1] = blocks[-1].replace("\n", "\n" + CHAIN_CUT, 1)
-    if halved:
-        latest = bounded_traceback(frames, words, limit - sum(map(len, blocks)))
-    return "".join(reversed(blocks)) + latest
-
-
-def refusal_noted(chain: list[tuple[BaseException, str]], read: Reader, refusal: str | None) -> str:
-    """The chain's tracebacks and, where they do not show it, the autograd ban's refusal that
-    the student's code caught and replaced (`except RuntimeError: raise ValueError(...) from
-    None`, or cut with the oldest of a long chain), after them: all in TRACEBACK_CHARS. The
-    refusal was added past the bound, and again where the chain already showed it."""
-    trace = bounded_chain(chain, read)
-    if refusal is None or refusal in trace:
-        return trace
-    note = f"\n(while handling: {refusal[:CHAIN_BLOCK_CHARS]})"
-    return bounded_chain(chain, read, TRACEBACK_CHARS - len(note)) + note
-
-
-def exception_chain(e: BaseException) -> list[tuple[BaseException, str]]:
-    """`e` and the exceptions it was raised from or while handling, the latest first, each with
-    the sentence Python writes between it and the one before it ("" for the oldest). Read as
-    the interpreter keeps them, not through a student class's properties; a cycle ends it."""
-    chain, seen = [], set()
-    while e is not None and id(e) not in seen and len(chain) < 50:
-        seen.add(id(e))
-        cause, context = _CAUSE(e), _CONTEXT(e)
-        if cause is not None:
-            chain.append((e, CAUSE_SENTENCE))
-            e = cause
-        elif context is not None and not _SUPPRESS_CONTEXT(e):
-            chain.append((e, CONTEXT_SENTENCE))
-            e = context
-        else:
-            chain.append((e, ""))
-            e = None
-    return chain
-
-
-_TRACEBACK = BaseException.__dict__["__traceback__"].__get__
-_CAUSE = BaseException.__dict__["__cause__"].__get__
-_CONTEXT = BaseException.__dict__["__context__"].__get__
-_SUPPRESS_CONTEXT = BaseException.__dict__["__suppress_context__"].__get__
-_QUALNAME = type.__dict__["__qualname__"].__get__
-
-
-def _described(e: BaseException) -> str:
-    """`repr(e)`, or its type's name where the student's `__repr__` raises: raised out of the
-    call's reply, it ended the process unanswered (local_check.described writes the same)."""
-    try:
-        return repr(e)
-    except BaseException:  # noqa: BLE001 - the student's exception raised, whatever it raised
-        return f"{_QUALNAME(type(e))} (its message could not be read)"
-
-
-def _exception_lines(e: BaseException) -> list[str]:
-    """`Type: message`; only the type's name where reading the message or its notes runs a
-    property of the student's that raises (it ended the process unanswered). SystemExit and
-    KeyboardInterrupt included: a `__str__` or `__notes__` that raised them
-    passed an `except Exception` and ended the process all the same (no Ctrl-C reaches a
-    student process, which has a session of its own)."""
-    try:
-        return _exception_only(e)
-    except BaseException:  # noqa: BLE001 - the student's exception raised, whatever it raised
-        return [f"{_QUALNAME(type(e))} (its message could not be read)\n"]
-
-
-# Whether this Python's TracebackException takes `_seen` (3.10 to 3.14 do).
-_ALONE = "_seen" in inspect.signature(traceback.TracebackException).parameters
-
-
-def _exception_only(e: BaseException) -> list[str]:
-    """format_exception_only's lines, reading `e` alone. That function first builds a
-    TracebackException of every exception `e` was raised from or while handling, each one's
-    frames looked up, which it never shows: the words of each exception of a chain of 10,000
-    (a student's loop) read the rest of it. `_seen`, the standard library's own mark of an
-    exception read within a chain, keeps the reading to `e`, and the chain it did not read is
-    set empty (3.13's format_exception_only asks for the group's exceptions). A Python
-    without `_seen` reads as format_exception_only does."""
-    if not _ALONE:
-        return traceback.format_exception_only(type(e), e)
-    alone = traceback.TracebackException(type(e), e, None, compact=True, _seen=set())
-    alone.__cause__ = alone.__context__ = alone.exceptions = None
-    return list(alone.format_exception_only())
+    """The traceback of the student's own files' frames, written as the bundle's check writes
+    it (tracebacks.py serves both: the sandbox imports nothing else of the grader's)."""
+    return tracebacks.student_traceback(e, _STUDENT_FILES.__contains__, refusal)
 
 
 if __name__ == "__main__":  # pragma: no cover - started by zygote.py
