@@ -498,6 +498,39 @@ def test_a_right_gradient_in_another_s_place_says_whose_it_is(grade):
     assert "this is dbnbias, right, under the key dbngain" in hint, hint
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_gradient_that_is_no_number_is_not_called_an_update(bad):
+    """A dW2 of NaN (a division by zero) was told "this is W2 after an update (W2 - nan * dW2),
+    not dW2": the update's step was read off values that are no numbers. An update is still
+    named as one."""
+    from grader.backprop_ninja import judging
+    from grader.backprop_ninja.cases import cases
+
+    public = cases(public_only=True)
+
+    def outcome(case, dW2):
+        grads = {g: (case.compact_grads[g].float(), "float32") for g in spec.EXERCISE3_GRADS}
+        return Outcome("ok", value={**grads, "dW2": (dW2.float(), "float32")})
+
+    for case in public:
+        dW2 = case.compact_grads["dW2"].clone()
+        dW2[0, 0] = bad
+        (it,) = [
+            i
+            for i in judging.parameter_gradients(None, [case], None, [outcome(case, dW2)])
+            if i.id == "exercise3.dW2"
+        ]
+        assert it.status == "failed" and "after an update" not in it.hint, it.hint
+    case = public[0]
+    updated = case.params["W2"].double() - 0.1 * case.compact_grads["dW2"]
+    (it,) = [
+        i
+        for i in judging.parameter_gradients(None, [case], None, [outcome(case, updated)])
+        if i.id == "exercise3.dW2"
+    ]
+    assert "this is W2 after an update (W2 - 0.1 * dW2)" in it.hint, it.hint
+
+
 def test_a_wrong_gradient_equal_to_another_s_right_one_is_no_swap(grade):
     """dbngain without `bnraw *` is dhpreact's sum, dbnbias's value; db1 taken as dhpreact's sum
     (batchnorm skipped) too. The student's dbnbias passes beside them, so nothing was swapped,

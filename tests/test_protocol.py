@@ -112,7 +112,18 @@ def test_containers_cross_one_level_deep_and_objects_only_by_type_name():
     assert got["nested"] == NotATensor("list")
     assert got["obj"] == NotATensor("object")
     assert roundtrip(None) is None
-    assert roundtrip(float("nan")) == NotATensor("str")  # not a number the grader could use
+    assert roundtrip(True) == NotATensor("bool")
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), 1.5])
+def test_a_returned_float_is_named_a_float_whatever_its_value(value):
+    """A float that is no number crosses as its repr (JSON has no NaN), and the grader told the
+    student "returned a str, not a torch.Tensor" for `return float("nan")`, where the public
+    check said "a float"."""
+    from grader import local_check
+
+    seen, sent = local_check.as_the_grader_sees(value), roundtrip(value)
+    assert seen.type_name == sent.type_name == "float"
 
 
 def test_an_unsupported_dtype_crosses_as_a_name_only():

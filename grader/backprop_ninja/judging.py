@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import math
 import re
 from collections.abc import Callable, Sequence
 
@@ -346,7 +347,11 @@ def _an_update(grad: str, value: object, case: Case) -> str:
     if size <= case.scale_floor(grad, case.compact_grads):
         return ""
     lr = float(step @ truth) / float(truth @ truth)
-    if lr <= 0 or float((step - lr * truth).abs().max()) > UPDATE_TOLERANCE * lr * size:
+    off = float((step - lr * truth).abs().max())
+    # Asked so that NaN fails it: an answer holding NaN or Inf (a division by zero), or so large
+    # that the sums overflow, has no step to read, and was told "this is W2 after an update
+    # (W2 - nan * dW2)"; its item already says what it holds.
+    if not (0 < lr < math.inf and off <= UPDATE_TOLERANCE * lr * size):
         return ""
     return (
         f"this is {param} after an update ({param} - {lr:.3g} * {grad}), not {grad}: return "

@@ -778,7 +778,12 @@ def decode_value(encoded: Any, data: list[bytes], depth: int = 0, used: set | No
         used.add(blob)
         return (t, _dtype_name(body))
     if kind == "scalar":
-        return NotATensor(type(body).__name__) if body is not None else None
+        if body is None:
+            return None
+        # A float that is no number travels as its repr (JSON has none): `return float("nan")`
+        # was told "returned a str", which the student never wrote and the public check calls
+        # a float. Only the type name is read of a returned scalar.
+        return NotATensor("float" if isinstance(body, str) else type(body).__name__)
     if kind == "object":
         return NotATensor(str(body)[:80])
     if (
