@@ -599,7 +599,11 @@ def test_a_student_process_sees_only_its_own_empty_folder_and_a_clean_environmen
             import torch
 
             def where():
-                return torch.tensor([os.getuid(), len(os.listdir('.')), len(os.environ)])
+                try:
+                    listed = len(os.listdir('.'))
+                except PermissionError:  # entered, never listed: its access time stays
+                    listed = -1
+                return torch.tensor([os.getuid(), listed, len(os.environ)])
 
             def env():
                 return {k: torch.zeros(1) for k in os.environ}
@@ -608,7 +612,7 @@ def test_a_student_process_sees_only_its_own_empty_folder_and_a_clean_environmen
         assert process.load("probe", source).ok
         (values, _) = process.call("probe", "where", {}, []).value
         uid, entries, _ = values.tolist()
-        assert entries == 0  # its code runs from memory: nothing in the folder, nothing written
+        assert entries == -1  # its code runs from memory, and nothing is read from its folder
         if os.getuid() == 0:
             assert confine.UID_BASE <= uid < confine.UID_BASE + confine.UID_SPAN
         names = set(process.call("probe", "env", {}, []).value)
@@ -1518,6 +1522,58 @@ def test_no_descriptor_is_shared_between_student_processes(attack_grader) -> Non
     and the next submission's found them still set. Each has a /dev/null of its own now."""
     zygote = attack_grader.zygote
     assert _marked_beside(zygote, zygote) == {"beside": [-1.0], "after": [-1.0]}
+
+
+# Reading a folder sets its access time, which `stat` shows any process that knows the folder's
+# name, past Landlock (which governs opens); and every student process knows the folders of the
+# processes forked before it: the zygote's `children`, which the fork copied (reached here
+# through the frames below the call, as raw memory would).
+FOLDER_TIMES = {
+    "list_own": """
+import os
+try:
+    os.listdir(".")
+except PermissionError:
+    return torch.zeros(1)
+return torch.ones(1)
+""",
+    "older_folders": """
+import os, sys
+frame = sys._getframe()
+while not hasattr(frame.f_locals.get("self"), "children"):
+    frame = frame.f_back
+folders = frame.f_locals["self"].children.values()
+return torch.tensor([float(os.stat(f).st_atime_ns) for f in folders], dtype=torch.float64)
+""",
+}
+
+
+@pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "without_bubblewrap"])
+def test_no_folder_s_access_time_carries_a_value_between_processes(bubblewrap) -> None:
+    """Exercise 1's process listed its own folder at a moment of its choosing, and exercise 2's,
+    forked after it, read that moment back from the folder's access time, every layer in force
+    (red team, thirty-ninth session). A student process's folder is entered, never listed."""
+    iso = isolation.detect(allow_bubblewrap=bubblewrap)
+    if bubblewrap and not iso.bubblewrap:
+        pytest.skip("bubblewrap is not usable here")
+    zygote = Zygote(FAST, iso)
+    writer = zygote.spawn()
+    reader = zygote.spawn()  # forked after the writer: it holds the writer's folder's name
+    try:
+        source = _module_of(FOLDER_TIMES)
+        for process in (writer, reader):
+            assert process.load("folders", source).ok
+        before = reader.call("folders", "older_folders", {}, [])
+        listed = writer.call("folders", "list_own", {}, [])
+        after = reader.call("folders", "older_folders", {}, [])
+    finally:
+        writer.close()
+        reader.close()
+        zygote.close()
+    assert before.ok and after.ok, (before.message, after.message)
+    assert len(before.value[0]) == 1
+    assert listed.ok and listed.value[0].tolist() == [0.0], "its own folder was listed"
+    assert after.value[0].tolist() == before.value[0].tolist()
 
 
 def test_no_descriptor_is_shared_between_nested_zygotes() -> None:

@@ -707,16 +707,33 @@ def test_the_zygotes_landlock_rules_are_closed_before_student_code(bubblewrap) -
         zygote.close()
 
 
+def _opened_to_its_process(zygote: Zygote) -> Path:
+    """The folder of the zygote's one student process, made writable to that process: as it
+    may make it itself not as root, where the folder is its uid's and, with the audit hook,
+    Landlock and seccomp off, it may chmod it open (as root the folder is root's: zygote.py)."""
+    from grader.sandbox.inside.zygote import ROOT_PREFIX
+
+    pid, root = zygote.proc.pid, Path("/")
+    if zygote.iso.bubblewrap:  # the zygote is bubblewrap's child, its /tmp its own
+        [child] = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        root = Path(f"/proc/{child}/root")
+        pid = "*"
+    [folder] = (root / "tmp").glob(f"{ROOT_PREFIX}{pid}-*/student-*")
+    folder.chmod(0o777)
+    return folder
+
+
 @pytest.mark.parametrize("bubblewrap", [True, False], ids=["bubblewrap", "no_bubblewrap"])
 def test_a_3000_deep_folder_is_removed_and_the_zygote_lives_on(bubblewrap) -> None:
     """Where Landlock and seccomp are missing (each refuses mkdir, and so the audit hook's
-    refusal is all there is), a tree deeper than a path can name must still go with its
-    process."""
+    refusal is all there is) and the process may write its folder (not as root), a tree deeper
+    than a path can name must still go with its process."""
     iso = isolation.detect(allow_bubblewrap=bubblewrap)
     zygote = Zygote(FAST, iso, landlock=False, seccomp=False, audit_hook=False)
     try:
         first = zygote.proc.pid
         process = zygote.spawn()
+        _opened_to_its_process(zygote)
         deep = "import os\nfor _ in range(3000):\n    os.mkdir('d')\n    os.chdir('d')\n"
         assert process.load("deep", deep).ok
         process.close()
@@ -732,16 +749,14 @@ def test_a_kill_is_confirmed_before_the_student_s_folder_is_removed() -> None:
     load, and the grader then killed the zygote as hung (the test above failed so). The zygote
     answers once the process is dead and reaped, and removes the folder before it reads the next
     request: the folder is still there when the answer comes, and gone at the next one."""
-    from grader.sandbox.inside.zygote import ROOT_PREFIX
-
     iso = isolation.detect(allow_bubblewrap=False)  # its folders lie in this machine's /tmp
     zygote = Zygote(FAST, iso, landlock=False, seccomp=False, audit_hook=False)
     try:
         process = zygote.spawn()
+        # The zygote's environment has no TMPDIR: its folders are made in /tmp.
+        folder = _opened_to_its_process(zygote)
         deep = "import os\nfor _ in range(3000):\n    os.mkdir('d')\n    os.chdir('d')\n"
         assert process.load("deep", deep).ok
-        # The zygote's environment has no TMPDIR: its folders are made in /tmp.
-        [folder] = Path("/tmp").glob(f"{ROOT_PREFIX}{zygote.proc.pid}-*/student-*")
         process.close()
         assert folder.is_dir(), "the kill was confirmed only once the folder had gone"
         assert zygote.status() == {"children": [], "folders": []}
@@ -772,6 +787,28 @@ def test_cleanup_removes_deep_wide_closed_and_linked_trees(tmp_path) -> None:
     closed.chmod(0)
     cleanup.remove(str(top))
     assert not top.exists() and (outside / "keep").exists()
+
+
+def test_cleanup_removes_a_folder_its_owner_may_not_read(tmp_path, monkeypatch) -> None:
+    """A student process's folder is one it may enter but not list (mode 0111: zygote.py); not
+    as root, its owner is the zygote's uid, which may not open it for reading either (root's
+    override stands in for that refusal here)."""
+    from grader.sandbox.inside import cleanup
+
+    top = tmp_path / "student-x"
+    top.mkdir()
+    (top / "left").write_text("x")  # as where neither Landlock nor seccomp is in force
+    top.chmod(0o111)
+    real_open = os.open
+
+    def open_as_its_owner(path, flags, *args, **kwargs):
+        if flags & os.O_DIRECTORY and not os.stat(path, **kwargs).st_mode & 0o400:
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(cleanup.os, "open", open_as_its_owner)
+    cleanup.remove(str(top))
+    assert not top.exists()
 
 
 def test_cleanup_never_opens_up_what_a_link_swapped_in_points_at(tmp_path, monkeypatch) -> None:

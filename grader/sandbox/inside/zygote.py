@@ -485,9 +485,14 @@ def _confine(
     for name in set(os.environ) - set(config.get("env", ())):
         del os.environ[name]  # bubblewrap adds PWD; the zygote's own settings go too
     uid = _fresh_uid() if os.getuid() == 0 else None
-    if uid is not None:
-        os.chown(folder, uid, uid)
-    os.chmod(folder, 0o700)
+    # Its folder is one it may enter (its working folder) but neither list nor write, and as
+    # root not its own (so not its to chmod back): reading a folder sets its access time, which
+    # `stat` shows any process that knows the folder's name, and every student process knows
+    # those of the processes forked before it (this zygote's `children`, copied by the fork):
+    # exercise 1's process listed its own folder at a moment of its choosing and exercise 2's
+    # read that moment back, every layer in force (red team, thirty-ninth session). A student
+    # process has nothing to list there: it creates nothing.
+    os.chmod(folder, 0o111)
     os.chdir(folder)
     oom_first = _first_for_the_oom_killer()  # while /proc/self is still its own to write
     _drop_privileges(uid)
