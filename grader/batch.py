@@ -343,7 +343,9 @@ def _redraw(result: dict, folder: Path) -> None:
 
 
 def _reused(sub: Submission, out: Path, grader: Grader) -> bool:
-    """Whether `sub`'s result.json stands: graded from the same files by the same grader.
+    """Whether `sub`'s result.json stands: graded from the same files by the same grader, and
+    no verdict of it came from a limit the run's conditions set (`limits_reached`: a timeout,
+    memory), which is graded again rather than kept, as a grader failure is but with no flag.
 
     A result kept is made to say what this run's discovery says of `sub` (who it belongs to,
     its notes and review flags: `Grader.discovered`), which the fingerprint does not cover:
@@ -360,6 +362,10 @@ def _reused(sub: Submission, out: Path, grader: Grader) -> bool:
     if not isinstance(old, dict):
         return False
     if old.get("fingerprint") != grader.fingerprint(sub) or old.get("submission") != sub.name:
+        return False
+    if old.get("limits_reached"):
+        # A timeout or a memory refusal: the machine's load or this batch's -j may have decided
+        # it, and a TA who fixed those and ran the command again got the old verdict back.
         return False
     fresh = grader.discovered(sub, old)
     # Compared as written (valid text, JSON's types), so that an unchanged result is not

@@ -132,6 +132,9 @@ class Reply:
     seconds: float = 0.0  # the call's own time, as the student's process measured it
     functions: dict[str, dict] = field(default_factory=dict)
     elapsed: float = 0.0  # from the call's start to its answer, on the grader's clock
+    # The failure was an allocation refused for memory (worker.out_of_memory): a verdict the
+    # process's memory share, not only the code, decides (session.py, `limits_reached`).
+    memory: bool = False
 
 
 def _memory_note(cgroup: Cgroup, limits: Limits) -> str:
@@ -712,7 +715,9 @@ def _to_reply(answer: dict, data: list[bytes], elapsed: float = 0.0) -> Reply:
     if answer.get("ok") is not True:
         kind = answer.get("kind")
         kind = kind if kind in ("not_implemented", "error", "missing") else "error"
-        return Reply(False, kind, str(answer.get("message", ""))[:8000], autograd=autograd)
+        memory = answer.get("memory") is True
+        message = str(answer.get("message", ""))[:8000]
+        return Reply(False, kind, message, autograd=autograd, memory=memory)
     if "functions" in answer:
         return Reply(True, functions=_functions(answer["functions"]))
     try:
