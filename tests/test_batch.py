@@ -775,3 +775,16 @@ def test_the_example_class_graded_again_is_reused_whole(tmp_path):
     assert not [p for p in out.glob("*/result.json") if "limits_reached" in p.read_text()]
     again = grade_batch(examples, out, progress=False, jobs=2)
     assert (again.graded, again.reused) == (0, 8)
+
+
+def test_the_closing_lines_say_which_results_the_next_run_grades_again(tmp_path):
+    """A TA whose class came back with timeouts is told that the machine or -j may have given
+    them and that the same command grades them again; a class with none is told nothing."""
+    limited = {"submission": "loops", "score": 0.0, "max_score": 1.0, "items": []}
+    limited["limits_reached"] = [{"limit": "call_seconds", "at": "exercise2.dlogits"}]
+    honest = {"submission": "ada", "score": 1.0, "max_score": 1.0, "items": []}
+    kw = {"graded": 2, "reused": 0, "out": tmp_path, "is_batch": True}
+    text = terminal_summary([honest, limited], ["ada", "loops"], **kw)
+    assert "1 submission holds a timeout or a memory refusal" in text
+    assert "grades it again" in text.splitlines()[1]
+    assert "timeout or a memory" not in terminal_summary([honest], ["ada"], **kw)
