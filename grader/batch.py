@@ -1,7 +1,8 @@
 """Grading many submissions: parallel, resumable, atomic, and never stopped by one of them.
 
 The parent discovers submissions, skips those whose result.json already carries the current
-fingerprint, and hands the rest to `jobs` grader processes. Each grader process is forked from a
+fingerprint and no verdict the run's conditions gave (`limits_reached`: a timeout, a memory
+refusal), and hands the rest to `jobs` grader processes. Each grader process is forked from a
 parent that has already imported torch and built the cases (torch on one thread, and no other
 thread that could hold a lock at the fork: see `_Bar`), and keeps one warm sandbox for all its
 submissions. Each result is written atomically the moment it is done, so a batch killed at any

@@ -6,7 +6,9 @@ scan found no autograd, then sends exactly the declared arguments and returns th
 exercise file gets its own student process, so nothing one file learns reaches another; a
 process that dies is replaced, and the file reloaded, before the next call. No process answers
 a public call once any process of the submission was handed a hidden case's inputs (see
-`call_each`).
+`call_each`). Every verdict that a limit of the run's conditions gave (a timeout, an allocation
+refused, a process the OOM killer took) is noted where it arose (`limits_reached`), so that a
+later batch grades the submission again instead of keeping it.
 """
 
 from __future__ import annotations
