@@ -72,6 +72,9 @@ TIME_BUDGET = "time_budget"  # the submission's total time budget ran out before
 MEMORY = "memory"  # an allocation refused (MemoryError, torch's allocator): worker.out_of_memory
 # A process ended without answering while the kernel's OOM killer killed something.
 MEMORY_KILLED = "memory_killed"
+# The sandbox could not start a process for the file (client.StudentProcess.hello): no code of
+# the student's ran, and every item of the file said "not your code's fault".
+PROCESS_START = "process_start"
 MAX_LIMITS_REACHED = 50  # entries kept: one is enough to regrade, the rest tell the TA where
 
 
@@ -404,7 +407,8 @@ class Session:
     def _note_limit(self, reply: Reply, at: str, timeout: str) -> None:
         """Note a limit the run's conditions set that `reply` (of the call or import `at`)
         came from: its time (`timeout`: CALL_SECONDS or IMPORT_SECONDS), an allocation refused,
-        or an end without an answer while the OOM killer was at work on the machine (it kills
+        a process the sandbox could not start, or an end without an answer while the OOM
+        killer was at work on the machine (it kills
         a student process first: zygote._first_for_the_oom_killer). A student's own
         `os._exit` at such a moment is taken for one too: it is only graded again."""
         if reply.ok:
@@ -413,6 +417,8 @@ class Session:
             self._reached(timeout, at)
         elif reply.memory:
             self._reached(MEMORY, at)
+        elif reply.unstarted:
+            self._reached(PROCESS_START, at)
         elif reply.kind == "crash" and self._oom_killed():
             self._reached(MEMORY_KILLED, at)
 

@@ -524,5 +524,6 @@ def test_the_limits_reached_are_those_the_schema_names():
         session.TIME_BUDGET,
         session.MEMORY,
         session.MEMORY_KILLED,
+        session.PROCESS_START,
     }
     assert sorted(allowed) == sorted(filed)

@@ -432,3 +432,21 @@ def test_every_timeout_and_memory_refusal_is_filed_as_a_limit_reached(zygote, mo
     assert s.call("ex", "f", {"x": 1}, ALLOWED).status == "timeout"
     s.close()
     assert reached(s) == [("import_seconds", "ex.py")]
+
+
+def test_a_process_the_sandbox_could_not_start_is_a_limit_reached(zygote, monkeypatch):
+    """A student process that gave no word within its time (a loaded machine) or could not
+    put its layers in force ran none of the student's code, and every item of its file said
+    "not your code's fault": a result the next batch kept as it was. It is filed in
+    `limits_reached`, so the next batch grades it again."""
+
+    def never_started(self) -> None:
+        self._why_dead = "the grader's sandbox could not start a process for your code (test)"
+        self.kill()
+
+    monkeypatch.setattr(client.StudentProcess, "hello", never_started)
+    s = session_for(zygote, "def f(x, i):\n    return x\n")
+    outcome = s.call("ex", "f", cases(1)[0], ALLOWED)
+    s.close()
+    assert outcome.status == "error" and "could not start a process" in outcome.message
+    assert [(r["limit"], r["at"]) for r in s.limits_json()] == [("process_start", "ex.py")]

@@ -135,6 +135,9 @@ class Reply:
     # The failure was an allocation refused for memory (worker.out_of_memory): a verdict the
     # process's memory share, not only the code, decides (session.py, `limits_reached`).
     memory: bool = False
+    # The process never ran the student's code: the sandbox could not start it (`hello`), a
+    # machine's failure (a fork refused, no word within its time on a loaded machine).
+    unstarted: bool = False
 
 
 def _memory_note(cgroup: Cgroup, limits: Limits) -> str:
@@ -639,9 +642,9 @@ class StudentProcess:
         return framing.call_request(module, func, args, positional)
 
     def _dead_reply(self) -> Reply:
-        return Reply(
-            False, "crash", self._why_dead or "the process running your code had already ended"
-        )
+        if self._why_dead:  # it never started (`hello`)
+            return Reply(False, "crash", self._why_dead, unstarted=True)
+        return Reply(False, "crash", "the process running your code had already ended")
 
     def _request(self, header: dict, blobs: list[bytes], seconds: float) -> Reply:
         if self.dead:
