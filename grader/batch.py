@@ -1,7 +1,8 @@
 """Grading many submissions: parallel, resumable, atomic, and never stopped by one of them.
 
 The parent discovers submissions, skips those whose result.json already carries the current
-fingerprint, and hands the rest to `jobs` grader processes. Each grader process is forked from a
+fingerprint and no verdict the run's conditions gave (`limits_reached`: a timeout, a memory
+refusal), and hands the rest to `jobs` grader processes. Each grader process is forked from a
 parent that has already imported torch and built the cases (torch on one thread, and no other
 thread that could hold a lock at the fork: see `_Bar`), and keeps one warm sandbox for all its
 submissions. Each result is written atomically the moment it is done, so a batch killed at any
@@ -343,7 +344,9 @@ def _redraw(result: dict, folder: Path) -> None:
 
 
 def _reused(sub: Submission, out: Path, grader: Grader) -> bool:
-    """Whether `sub`'s result.json stands: graded from the same files by the same grader.
+    """Whether `sub`'s result.json stands: graded from the same files by the same grader, and
+    no verdict of it came from a limit the run's conditions set (`limits_reached`: a timeout,
+    memory), which is graded again rather than kept, as a grader failure is but with no flag.
 
     A result kept is made to say what this run's discovery says of `sub` (who it belongs to,
     its notes and review flags: `Grader.discovered`), which the fingerprint does not cover:
@@ -360,6 +363,10 @@ def _reused(sub: Submission, out: Path, grader: Grader) -> bool:
     if not isinstance(old, dict):
         return False
     if old.get("fingerprint") != grader.fingerprint(sub) or old.get("submission") != sub.name:
+        return False
+    if old.get("limits_reached"):
+        # A timeout or a memory refusal: the machine's load or this batch's -j may have decided
+        # it, and a TA who fixed those and ran the command again got the old verdict back.
         return False
     fresh = grader.discovered(sub, old)
     # Compared as written (valid text, JSON's types), so that an unchanged result is not

@@ -195,9 +195,9 @@ class Grader:
             notebook = notebook_label(str((sub.notebook or {}).get("graded") or ""))
             states = file_states(file_notes)
             absent = {f: states[f] for f, src in sources.items() if src is None}
-            items, extra, outputs, ended = self._run(sources, timer, notebook, absent)
+            items, extra, outputs, ended, limits = self._run(sources, timer, notebook, absent)
         except Exception:  # noqa: BLE001 - a grader bug must still leave the student a report
-            items, outputs, ended = [], {}, False
+            items, outputs, ended, limits = [], {}, False, []
             extra = {"suite_errors": [traceback.format_exc()[-4000:]]}
             self.close()
         items, unjudged = self._complete(items, extra)
@@ -224,6 +224,7 @@ class Grader:
             timing=summary(timer.seconds),
             review=[*sub.review, *([slow] if slow else []), *self._public_only_review()],
             assignment=self.assignment.name,
+            limits_reached=limits,
         )
         return result, ended
 
@@ -239,7 +240,9 @@ class Grader:
         absent: dict[str, str] | None = None,
     ):
         """`notebook`: the notebook `sources` were read from, named in the messages; `absent`:
-        why a file the upload held is not among them (Session)."""
+        why a file the upload held is not among them (Session). Returns the items, the
+        suites' extras, each file's output, whether the sandbox ended under it, and the limits
+        of the run's conditions that a verdict came from (Session.limits_reached)."""
         # First use in this process: pytest starts in its thread while the sandbox starts.
         runner = self._suite_runner()
         # The functions the suites may ask for: a name outside them is a suite's typo.
@@ -264,7 +267,8 @@ class Grader:
             session.close()
         outputs = {f: session.output(f) for f in self.assignment.files}
         ended = zygote.generation != born or not zygote.alive()
-        return items, extra, {f: o for f, o in outputs.items() if o}, ended
+        limits = session.limits_json()
+        return items, extra, {f: o for f, o in outputs.items() if o}, ended, limits
 
     def _suite_runner(self) -> SuiteRunner:
         """This process's pytest session (started at first use: a forked copy needs its own)."""

@@ -139,9 +139,17 @@ class SubmissionResult:
     # each {"flag", "reason", ...}; the summary lists the submission under "needs a look".
     review: list[dict[str, Any]] = field(default_factory=list)
     assignment: str = ""  # its name, as `grader list` shows it
+    # The limits of the run's conditions that a verdict came from (session.LimitReached: a
+    # timeout of any kind, an allocation refused, a process killed while the OOM killer was at
+    # work), each {"limit", "at"}: a later batch grades the submission again rather than keep
+    # this result. Left out of result.json when empty, as every honest result's is.
+    limits_reached: list[dict[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "items": [i.to_json() for i in self.items]}
+        d = {**self.__dict__, "items": [i.to_json() for i in self.items]}
+        if not d["limits_reached"]:
+            del d["limits_reached"]  # a result that reached none reads as before the field
+        return d
 
 
 def worst_status(statuses: list[str]) -> str:

@@ -6,7 +6,9 @@ scan found no autograd, then sends exactly the declared arguments and returns th
 exercise file gets its own student process, so nothing one file learns reaches another; a
 process that dies is replaced, and the file reloaded, before the next call. No process answers
 a public call once any process of the submission was handed a hidden case's inputs (see
-`call_each`).
+`call_each`). Every verdict that a limit of the run's conditions gave (a timeout, an allocation
+refused, a process the OOM killer took) is noted where it arose (`limits_reached`), so that a
+later batch grades the submission again instead of keeping it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .assignment import ContentError
 from .calls import plan_call
 from .records import Outcome
 from .sandbox.client import Reply, StudentProcess, Zygote
+from .sandbox.memory import oom_kills
 from .staticscan import Scan, scan
 from .student_text import (
     autograd_used,
@@ -57,6 +60,34 @@ MAX_DID_YOU_MEAN = 1_000  # names of a file weighed for "did you mean"
 # a helper that never returns: 26 timeouts of 10 s, twice with the chain) once spent the whole
 # budget before the other files' first calls, which came back "timed out", right as they were.
 RESERVED_SHARE = 0.5
+
+# The limits a verdict can come from that the run's conditions set, not the code alone: a call's
+# or an import's time on a loaded machine, the submission's total time budget, and memory, whose
+# share per student process shrinks with the processes grading at once (-j) and with what the
+# container had left (sandbox/memory.py). result.json's `limits_reached` names each one reached,
+# and a later batch grades such a result again rather than keeping it (batch._reused).
+CALL_SECONDS = "call_seconds"  # a call gave no answer within its time
+IMPORT_SECONDS = "import_seconds"  # an import did not finish within its time
+TIME_BUDGET = "time_budget"  # the submission's total time budget ran out before a call
+MEMORY = "memory"  # an allocation refused (MemoryError, torch's allocator): worker.out_of_memory
+# A process ended without answering while the kernel's OOM killer killed something.
+MEMORY_KILLED = "memory_killed"
+# The sandbox could not start a process for the file (client.StudentProcess.hello): no code of
+# the student's ran, and every item of the file said "not your code's fault".
+PROCESS_START = "process_start"
+MAX_LIMITS_REACHED = 50  # entries kept: one is enough to regrade, the rest tell the TA where
+
+
+@dataclass(frozen=True)
+class LimitReached:
+    """One limit a verdict of this grading came from, and where: `file.func`, or `file.py` for
+    its import."""
+
+    limit: str
+    at: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"limit": self.limit, "at": self.at}
 
 
 @dataclass
@@ -116,6 +147,10 @@ class Session:
         # lost 5 of 7 cases of each of its seven gradient items.
         self.timed_out: set[tuple[str, str, str]] = set()
         self.hidden_given = False  # a live process was handed a hidden case's inputs
+        # The limits the run's conditions set that a verdict came from, in the order met
+        # (a dict as an ordered set: prefetching threads add to it too).
+        self.limits_reached: dict[LimitReached, None] = {}
+        self._oom_kills = oom_kills()  # the machine's count as this grading starts
         self.stopped = False  # set by `stop`: no process is started, no call made, any more
         self.files: dict[str, StudentFile] = {}
         self._prefetching: dict[str, threading.Thread] = {}
@@ -229,6 +264,7 @@ class Session:
             for k, reply in enumerate(replies):  # plans[k] asked for replies[k]
                 if reply.kind == "timeout":
                     self.timed_out.add((file, func, scope))
+                self._note_limit(reply, f"{file}.{func}", CALL_SECONDS)
                 outcome = self._outcome(f, func, reply)
                 outcome.arguments = tuple(plans[k][0].values()) if k < len(plans) else ()
                 if outcome.status == "error" and reply.kind == "error":
@@ -290,6 +326,7 @@ class Session:
         if self.stopped:
             return Outcome("error", "grading was stopped before this call")
         if self.time_left(file) <= 0:
+            self._reached(TIME_BUDGET, f"{file}.{func}")
             return Outcome("timeout", "the submission's total time budget ran out before this call")
         if (file, func, scope) in self.timed_out:
             # One endless loop costs its own time once, not once per case.
@@ -344,6 +381,7 @@ class Session:
             f.output.append(f.process.output())
         f.process = self.zygote.spawn()
         reply = f.process.load(f.name, f.source)
+        self._note_limit(reply, f"{f.name}.py", IMPORT_SECONDS)
         if not reply.ok and reply.autograd:
             f.load_error = Outcome(
                 "forbidden",
@@ -365,6 +403,37 @@ class Session:
             return f.load_error
         f.functions = reply.functions
         return None
+
+    def _note_limit(self, reply: Reply, at: str, timeout: str) -> None:
+        """Note a limit the run's conditions set that `reply` (of the call or import `at`)
+        came from: its time (`timeout`: CALL_SECONDS or IMPORT_SECONDS), an allocation refused,
+        a process the sandbox could not start, or an end without an answer while the OOM
+        killer was at work on the machine (it kills
+        a student process first: zygote._first_for_the_oom_killer). A student's own
+        `os._exit` at such a moment is taken for one too: it is only graded again."""
+        if reply.ok:
+            return
+        if reply.kind == "timeout":
+            self._reached(timeout, at)
+        elif reply.memory:
+            self._reached(MEMORY, at)
+        elif reply.unstarted:
+            self._reached(PROCESS_START, at)
+        elif reply.kind == "crash" and self._oom_killed():
+            self._reached(MEMORY_KILLED, at)
+
+    def _oom_killed(self) -> bool:
+        """Whether the kernel's OOM killer killed a process since this grading started."""
+        now = oom_kills()
+        return now is not None and self._oom_kills is not None and now > self._oom_kills
+
+    def _reached(self, limit: str, at: str) -> None:
+        if len(self.limits_reached) < MAX_LIMITS_REACHED:
+            self.limits_reached.setdefault(LimitReached(limit, at))
+
+    def limits_json(self) -> list[dict[str, str]]:
+        """result.json's `limits_reached`: each limit reached, in the order met."""
+        return [r.to_json() for r in self.limits_reached]
 
     def _unreachable(self, traceback_text: str) -> str:
         """Why an import failed, where the student is not to blame: the module is installed,

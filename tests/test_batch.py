@@ -696,3 +696,95 @@ def test_a_second_batch_into_the_same_out_is_refused_while_the_first_runs(tmp_pa
         fcntl.flock(again, fcntl.LOCK_EX | fcntl.LOCK_NB)
     finally:
         os.close(again)
+
+
+# An endless loop (a real timeout) and two allocations the process's memory share refuses:
+# torch's allocator's RuntimeError, and a MemoryError the student's code turned into its own.
+ENDLESS = "def dlogits(logits, Yb, n):\n    while True:\n        pass\n"
+HOG = (
+    "import torch\n\n\ndef dlogits(logits, Yb, n):\n    return torch.empty(1 << 42)\n\n\n"
+    "def dhprebn(dhpreact, bngain, bnvar_inv, bnraw, n):\n    try:\n"
+    "        bytearray(1 << 42)\n    except MemoryError:\n"
+    "        raise ValueError('no room') from None\n"
+)
+
+
+def test_a_result_whose_verdict_a_limit_of_the_run_gave_is_graded_again(tmp_path, monkeypatch):
+    """A timeout (a loaded machine) or a memory refusal (a memory share that -j and a tight
+    container made small) is the run's verdict as much as the code's. Such a result carried
+    the current fingerprint, so a TA who fixed the machine and ran the command again got
+    the old verdicts back, every one "reused". It is graded again, counted as graded, with no
+    review flag; an honest result beside it is still reused."""
+    import functools
+
+    from grader import batch
+    from grader.pipeline import Grader
+    from grader.sandbox.client import Limits
+
+    # A shorter call limit than the default 10 s: the endless loop costs it once per run.
+    monkeypatch.setattr(batch, "Grader", functools.partial(Grader, limits=Limits(call_seconds=4)))
+    root = make_class(
+        tmp_path / "class",
+        {
+            "ada": {"exercise2": solution("exercise2")},
+            "hog": {"exercise2": HOG},
+            "loops": {"exercise2": ENDLESS},
+        },
+    )
+    out = tmp_path / "out"
+    grade_batch(root, out, progress=False)
+    first = graded_at(out)
+    result = {s: json.loads((out / s / "result.json").read_text()) for s in first}
+    assert "limits_reached" not in result["ada"]
+    assert result["loops"]["limits_reached"] == [
+        {"limit": "call_seconds", "at": "exercise2.dlogits"}
+    ]
+    assert sorted(result["hog"]["limits_reached"], key=str) == [
+        {"limit": "memory", "at": "exercise2.dhprebn"},
+        {"limit": "memory", "at": "exercise2.dlogits"},
+    ]
+    statuses = {i["id"]: i["status"] for i in result["hog"]["items"]}
+    assert statuses["exercise2.dlogits"] == statuses["exercise2.dhprebn"] == "error"
+    assert {i["id"]: i["status"] for i in result["loops"]["items"]}["exercise2.dlogits"] == (
+        "timeout"
+    )
+    assert result["loops"]["review"] == result["hog"]["review"] == []  # no grader failure
+    assert result["loops"]["fingerprint"] and result["hog"]["fingerprint"]
+
+    time.sleep(1.1)  # graded_at has one-second resolution
+    again = grade_batch(root, out, progress=False)
+
+    assert (again.graded, again.reused) == (2, 1)
+    second = graded_at(out)
+    assert {s for s in first if first[s] != second[s]} == {"hog", "loops"}
+
+
+def test_the_example_class_graded_again_is_reused_whole(tmp_path):
+    """No honest result reaches a limit: the example class's second run grades nothing, and no
+    result of it carries `limits_reached`."""
+    from grader.examples import write_examples
+
+    root = Path(__file__).resolve().parent.parent
+    examples = tmp_path / "examples"
+    write_examples(
+        root / "solutions" / "backprop-ninja", root / "assignments" / "backprop-ninja", examples
+    )
+    out = tmp_path / "out"
+    first = grade_batch(examples, out, progress=False, jobs=2)
+    assert first.graded == len(first) == 8
+    assert not [p for p in out.glob("*/result.json") if "limits_reached" in p.read_text()]
+    again = grade_batch(examples, out, progress=False, jobs=2)
+    assert (again.graded, again.reused) == (0, 8)
+
+
+def test_the_closing_lines_say_which_results_the_next_run_grades_again(tmp_path):
+    """A TA whose class came back with timeouts is told that the machine or -j may have given
+    them and that the same command grades them again; a class with none is told nothing."""
+    limited = {"submission": "loops", "score": 0.0, "max_score": 1.0, "items": []}
+    limited["limits_reached"] = [{"limit": "call_seconds", "at": "exercise2.dlogits"}]
+    honest = {"submission": "ada", "score": 1.0, "max_score": 1.0, "items": []}
+    kw = {"graded": 2, "reused": 0, "out": tmp_path, "is_batch": True}
+    text = terminal_summary([honest, limited], ["ada", "loops"], **kw)
+    assert "1 submission holds a timeout or a memory refusal" in text
+    assert "grades it again" in text.splitlines()[1]
+    assert "timeout or a memory" not in terminal_summary([honest], ["ada"], **kw)

@@ -488,3 +488,42 @@ def test_both_failures_of_the_grader_are_filed_as_its_readers_find_them(grader):
     assert unjudged and [i.id for i in items] == ids
     assert {(i.status, i.score) for i in items} == {("error", 0.0)}
     assert first_grader_error([i.to_json() for i in items]) == "ImportError: a suite"
+
+
+def test_a_process_that_ends_while_the_oom_killer_is_at_work_is_a_limit_reached(grade, monkeypatch):
+    """The OOM killer takes a student process first (its oom_score_adj), which then ends without
+    answering, as `os._exit` would: where the kernel's count of its kills rose during the
+    grading, that end is filed in `limits_reached`, so the next batch grades it again; where it
+    did not, the end is the code's own, and the result is kept as before."""
+    import itertools
+
+    from grader import session
+
+    ends = "import os\n\ndef dlogits(logits, Yb, n):\n    os._exit(3)\n"
+    monkeypatch.setattr(session, "oom_kills", lambda: 7)
+    calm = grade({"exercise2": ends})
+    assert item(calm, "exercise2.dlogits")["status"] == "error"
+    assert "limits_reached" not in calm
+    counts = itertools.count(7)
+    monkeypatch.setattr(session, "oom_kills", lambda: next(counts))
+    killed = grade({"exercise2": ends})
+    assert {"limit": "memory_killed", "at": "exercise2.dlogits"} in killed["limits_reached"]
+    assert {r["limit"] for r in killed["limits_reached"]} == {"memory_killed"}
+    assert killed["score"] == calm["score"] and killed["review"] == []
+
+
+def test_the_limits_reached_are_those_the_schema_names():
+    """Each limit the session files is one result.schema.json allows, and the other way round."""
+    from grader import session
+
+    schema = json.loads((ROOT / "docs" / "result.schema.json").read_text())
+    allowed = schema["properties"]["limits_reached"]["items"]["properties"]["limit"]["enum"]
+    filed = {
+        session.CALL_SECONDS,
+        session.IMPORT_SECONDS,
+        session.TIME_BUDGET,
+        session.MEMORY,
+        session.MEMORY_KILLED,
+        session.PROCESS_START,
+    }
+    assert sorted(allowed) == sorted(filed)

@@ -1878,3 +1878,19 @@ def test_every_status_has_one_place_in_the_schema_the_precedence_and_the_labels(
     assert tuple(schema["$defs"]["status"]["enum"]) == STATUSES
     assert sorted(_PRECEDENCE) == sorted(STATUSES) and _PRECEDENCE[-1] == "passed"
     assert sorted(STATUS_LABEL) == sorted(STATUSES)
+
+
+def test_the_ta_s_report_says_which_limits_were_reached_and_the_student_s_copy_does_not(graded):
+    """A TA reading the report of a timeout learns that the run's conditions may have given it
+    and that the batch's command grades it again; the student's copy names no call (one may be
+    of a hidden case's), and a report of a result that reached none says nothing of it."""
+    from grader.report.html import render_report
+
+    reached = [{"limit": "call_seconds", "at": "exercise2.dlogits"}]
+    result = dict(graded["bessel"], limits_reached=reached)
+    page = render_report(result)
+    assert 'id="limits-reached"' in page
+    assert "<code>call_seconds</code> at <code>exercise2.dlogits</code>" in page
+    assert "grades this submission again" in page
+    assert "limits-reached" not in render_report(result, for_student=True)
+    assert "limits-reached" not in render_report(graded["bessel"])

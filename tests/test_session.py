@@ -384,3 +384,69 @@ def test_the_zygote_forks_student_processes_with_its_objects_frozen(zygote):
     assert s.call_each("ex", "f", cases(1), ALLOWED)[0].status == "ok"
     s.close()
     assert zygote.heap()["frozen"] > 50_000  # torch alone holds ~10^5 objects
+
+
+def test_every_timeout_and_memory_refusal_is_filed_as_a_limit_reached(zygote, monkeypatch):
+    """The verdicts a loaded machine or a small memory share can give, each filed where it
+    arose (`limits_reached`, which a later batch regrades rather than keep): a call past its
+    time, the submission's budget run out, an import past its time, an allocation refused
+    (torch's allocator or a MemoryError, through the student's own exception); an honest
+    failure and a crash with the OOM killer idle are none of them."""
+    import dataclasses
+
+    def reached(s: Session) -> list[tuple[str, str]]:
+        return [(r["limit"], r["at"]) for r in s.limits_json()]
+
+    s = session_for(zygote, "def f(x, i):\n    while i == 1:\n        pass\n    return x\n")
+    s.call_each("ex", "f", cases(3), ALLOWED)
+    s.close()
+    assert reached(s) == [("call_seconds", "ex.f")]
+
+    s = session_for(zygote, "def f(x, i):\n    time.sleep(0.3)\n    return x\n", time_budget=1.0)
+    s.call_each("ex", "f", cases(8), ALLOWED)
+    s.close()
+    assert reached(s) == [("time_budget", "ex.f")]
+
+    hog = (
+        "def f(x, i):\n    return torch.empty(1 << 42)\n\n\ndef g(x, i):\n    try:\n"
+        "        bytearray(1 << 42)\n    except MemoryError as e:\n"
+        "        raise ValueError('no room') from e\n"
+    )
+    s = session_for(zygote, hog)
+    outcomes = [*s.call_each("ex", "f", cases(1), ALLOWED), s.call("ex", "g", cases(1)[0], ALLOWED)]
+    s.close()
+    assert [o.status for o in outcomes] == ["error", "error"]
+    assert "ValueError: no room" in outcomes[1].message
+    assert reached(s) == [("memory", "ex.f"), ("memory", "ex.g")]
+
+    honest = "def f(x, i):\n    if i == 1:\n        os._exit(3)\n    raise ValueError('wrong')\n"
+    monkeypatch.setattr("grader.session.oom_kills", lambda: 5)
+    s = session_for(zygote, honest)
+    s.call_each("ex", "f", cases(2), ALLOWED)
+    s.close()
+    assert reached(s) == []
+
+    quick = dataclasses.replace(zygote.limits, import_seconds=1.0)
+    monkeypatch.setattr(zygote, "limits", quick)
+    s = session_for(zygote, "while True:\n    pass\n")
+    assert s.call("ex", "f", {"x": 1}, ALLOWED).status == "timeout"
+    s.close()
+    assert reached(s) == [("import_seconds", "ex.py")]
+
+
+def test_a_process_the_sandbox_could_not_start_is_a_limit_reached(zygote, monkeypatch):
+    """A student process that gave no word within its time (a loaded machine) or could not
+    put its layers in force ran none of the student's code, and every item of its file said
+    "not your code's fault": a result the next batch kept as it was. It is filed in
+    `limits_reached`, so the next batch grades it again."""
+
+    def never_started(self) -> None:
+        self._why_dead = "the grader's sandbox could not start a process for your code (test)"
+        self.kill()
+
+    monkeypatch.setattr(client.StudentProcess, "hello", never_started)
+    s = session_for(zygote, "def f(x, i):\n    return x\n")
+    outcome = s.call("ex", "f", cases(1)[0], ALLOWED)
+    s.close()
+    assert outcome.status == "error" and "could not start a process" in outcome.message
+    assert [(r["limit"], r["at"]) for r in s.limits_json()] == [("process_start", "ex.py")]

@@ -168,10 +168,11 @@ def _public_words(item: dict, cases: list[dict]) -> dict:
 
 # What a student's copy leaves out of result.json: printed output (it ran on hidden cases too),
 # the grading's duration and the calls' timing (student code can stretch its hidden calls to
-# spell out what it was handed there), the sandbox's set-up and the fingerprint (grader
-# internals, of no use to a student).
+# spell out what it was handed there), the sandbox's set-up, the fingerprint and the limits
+# reached (grader internals, of no use to a student; the last names calls of hidden cases).
 STUDENT_DROPPED = (
     "output", "duration_s", "timing", "isolation", "fingerprint", "leaderboard",
+    "limits_reached",
 )  # fmt: skip
 # Item extras a student may see: exercise 3's per-parameter deviations are from the public run.
 STUDENT_EXTRA = ("per_param", "val_loss")

@@ -28,6 +28,18 @@ from .summary import (
 MAX_LOOK_LINES = 30
 
 
+def _limits_note(count: int) -> str:
+    """The line on results whose verdicts include a limit the run's conditions set (result.json's
+    `limits_reached`): the TA learns that a loaded machine or a high -j may have given them, and
+    that the next run grades them again (batch._reused) rather than keep them."""
+    verb, them = ("holds", "it") if count == 1 else ("hold", "them")
+    return (
+        f"{count} {_s(count)} {verb} a timeout or a memory refusal, which a loaded machine or "
+        f"a high -j can cause: the same command run again grades {them} again (a student's own "
+        "endless loop gets the same verdict each time)"
+    )
+
+
 def terminal_summary(
     results: list[dict],
     folders: list[str],
@@ -52,6 +64,8 @@ def terminal_summary(
         f"graded {graded}, reused {reused} from an earlier run (unchanged since): "
         f"{n} {_s(n)} in all"
     )
+    if limited := sum(bool(r.get("limits_reached")) for r in results):
+        lines.append(_limits_note(limited))
     look = [(r, f) for r, f in zip(results, folders, strict=True) if attention(r)]
     if look:
         lines.append(f"{len(look)} {'needs' if len(look) == 1 else 'need'} a look:")

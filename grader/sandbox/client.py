@@ -132,6 +132,12 @@ class Reply:
     seconds: float = 0.0  # the call's own time, as the student's process measured it
     functions: dict[str, dict] = field(default_factory=dict)
     elapsed: float = 0.0  # from the call's start to its answer, on the grader's clock
+    # The failure was an allocation refused for memory (worker.out_of_memory): a verdict the
+    # process's memory share, not only the code, decides (session.py, `limits_reached`).
+    memory: bool = False
+    # The process never ran the student's code: the sandbox could not start it (`hello`), a
+    # machine's failure (a fork refused, no word within its time on a loaded machine).
+    unstarted: bool = False
 
 
 def _memory_note(cgroup: Cgroup, limits: Limits) -> str:
@@ -636,9 +642,9 @@ class StudentProcess:
         return framing.call_request(module, func, args, positional)
 
     def _dead_reply(self) -> Reply:
-        return Reply(
-            False, "crash", self._why_dead or "the process running your code had already ended"
-        )
+        if self._why_dead:  # it never started (`hello`)
+            return Reply(False, "crash", self._why_dead, unstarted=True)
+        return Reply(False, "crash", "the process running your code had already ended")
 
     def _request(self, header: dict, blobs: list[bytes], seconds: float) -> Reply:
         if self.dead:
@@ -712,7 +718,9 @@ def _to_reply(answer: dict, data: list[bytes], elapsed: float = 0.0) -> Reply:
     if answer.get("ok") is not True:
         kind = answer.get("kind")
         kind = kind if kind in ("not_implemented", "error", "missing") else "error"
-        return Reply(False, kind, str(answer.get("message", ""))[:8000], autograd=autograd)
+        memory = answer.get("memory") is True
+        message = str(answer.get("message", ""))[:8000]
+        return Reply(False, kind, message, autograd=autograd, memory=memory)
     if "functions" in answer:
         return Reply(True, functions=_functions(answer["functions"]))
     try:

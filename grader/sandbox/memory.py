@@ -108,3 +108,20 @@ def _read(file: Path) -> int | None:
     except OSError:
         return None
     return int(text) if text.isdigit() else None  # "max" (v2): no limit
+
+
+def oom_kills(vmstat: str = "/proc/vmstat") -> int | None:
+    """How many processes the kernel's OOM killer has killed since boot, in any cgroup of the
+    machine (the kernel counts each kill before it sends the signal), or None where it does
+    not say. A student process it kills ends without answering, as `os._exit` would: a rise
+    in the count while a submission is graded tells the session (`Session.limits_reached`)
+    that such an end may be the machine's doing, not the code's."""
+    try:
+        with open(vmstat, "rb") as f:
+            for line in f:
+                name, _, count = line.partition(b" ")
+                if name == b"oom_kill":
+                    return int(count) if count.strip().isdigit() else None
+    except OSError:
+        return None
+    return None

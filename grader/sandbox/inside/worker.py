@@ -14,6 +14,7 @@ import contextlib
 import importlib.util
 import linecache
 import os
+import re
 import sys
 import time
 
@@ -181,6 +182,7 @@ def _call(modules: dict, header: dict, blobs: list[bytes], out: list[bytes]) -> 
             "ok": False,
             "kind": "error",
             "message": f"could not read the result: {tracebacks.described(e)}",
+            "memory": out_of_memory(e),
         }
     return {"ok": True, "result": encoded, "autograd": used_autograd, "seconds": seconds}
 
@@ -234,7 +236,43 @@ def _failure(e: BaseException) -> dict:
     the refusal was caught and another error raised in its place."""
     refusal = noautograd.refusal_behind(e)
     message = _student_traceback(e, None if refusal is None else str(refusal))
-    return {"ok": False, "kind": "error", "message": message, "autograd": refusal is not None}
+    return {
+        "ok": False,
+        "kind": "error",
+        "message": message,
+        "autograd": refusal is not None,
+        "memory": out_of_memory(e),
+    }
+
+
+# torch's refusal when the allocator finds no memory: a RuntimeError of its own words
+# (c10's alloc_cpu.cpp), not a MemoryError, under this process's address-space limit.
+_TORCH_NO_MEMORY = re.compile(r"DefaultCPUAllocator: (can't allocate|not enough) memory")
+_CHAIN = 32  # links of an exception's causes and contexts looked at
+
+
+def out_of_memory(e: BaseException) -> bool:
+    """Whether `e`, or an exception it was raised from or while handling, is an allocation
+    refused for memory: Python's MemoryError or torch's allocator's RuntimeError. The limit is
+    this process's share of what the container had left (memory.py), which depends on how many
+    processes grade at once: the grader regrades such a result on its next run instead of
+    keeping it (result.json's `limits_reached`). Read through BaseException's own slots and
+    exact types, so nothing of the student's runs here; a student's own `raise MemoryError`
+    counts too, and costs only that student's regrading."""
+    seen: set[int] = set()
+    link: object = e
+    while isinstance(link, BaseException) and id(link) not in seen and len(seen) < _CHAIN:
+        seen.add(id(link))
+        kind = type(link)
+        if issubclass(kind, MemoryError):
+            return True
+        if issubclass(kind, RuntimeError):
+            args = BaseException.args.__get__(link)
+            if args and type(args[0]) is str and _TORCH_NO_MEMORY.search(args[0]):
+                return True
+        cause = BaseException.__cause__.__get__(link)
+        link = cause if cause is not None else BaseException.__context__.__get__(link)
+    return False
 
 
 def _student_traceback(e: BaseException, refusal: str | None = None) -> str:
