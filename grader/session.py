@@ -408,9 +408,9 @@ class Session:
         """Note a limit the run's conditions set that `reply` (of the call or import `at`)
         came from: its time (`timeout`: CALL_SECONDS or IMPORT_SECONDS), an allocation refused,
         a process the sandbox could not start, or an end without an answer while the OOM
-        killer was at work on the machine (it kills
-        a student process first: zygote._first_for_the_oom_killer). A student's own
-        `os._exit` at such a moment is taken for one too: it is only graded again."""
+        killer was at work on the machine (it kills a student process first:
+        zygote._first_for_the_oom_killer). A student's own `os._exit` at such a moment is
+        taken for one too: it is only graded again."""
         if reply.ok:
             return
         if reply.kind == "timeout":
