@@ -190,6 +190,7 @@ CATEGORICAL_SOFTMAX = "    dlogits = torch.distributions.Categorical(logits=logi
 # there (nothing happens), another process may not be signalled. Sent for real, SIGKILL and
 # abort ended check.py without its table, SIGTERM and SIGINT stopped it as a Ctrl-C does, and
 # the probe of check.py's parent passed.
+EPERM_WORDS = "PermissionError: [Errno 1] Operation not permitted"
 SIGNALLED_DH = "    import os\n    import signal\n\n    {}\n    dh = dlogits @ W2.T\n"
 
 # A thread started at import: the grader's process for student code may start none (the file
@@ -715,6 +716,36 @@ SCENARIOS = {
         "exercise1.dh",
         ("ERROR", "OSError: [Errno 9] Bad file descriptor"),
     ),
+    # What the grader's seccomp filter denies beside those (a pipe, a FIFO, a memfd, another
+    # process's scheduling, priority or limits, a mapping of huge pages), its audit hook's fcntl
+    # and ioctl commands, and the load averages of a /proc it may not read: the check let each
+    # through and passed the function (thirty-ninth session).
+    **{
+        f"{call.split('(')[0]} in a function": (
+            {
+                "exercise1": mutated(
+                    "exercise1",
+                    "    dh = dlogits @ W2.T\n",
+                    SIGNALLED_DH.format(f"import {module}\n    {call}"),
+                )
+            },
+            "exercise1.dh",
+            ("ERROR", said),
+        )
+        for module, call, said in (
+            ("os", "os.pipe()", EPERM_WORDS),
+            ("socket", "socket.socketpair()", EPERM_WORDS),
+            ("os", "os.mkfifo('fifo')", EPERM_WORDS),
+            ("os", "os.memfd_create('m')", EPERM_WORDS),
+            ("os", "os.sched_getaffinity(os.getppid())", EPERM_WORDS),
+            ("os", "os.getpriority(os.PRIO_PROCESS, os.getppid())", EPERM_WORDS),
+            ("resource", "resource.prlimit(os.getppid(), resource.RLIMIT_NOFILE)", EPERM_WORDS),
+            ("fcntl", "fcntl.fcntl(1, fcntl.F_SETPIPE_SZ, 4096)", "fcntl command 1031 is not"),
+            ("fcntl", "fcntl.ioctl(1, 0x5402, bytes(60))", "ioctl 0x5402 is not allowed"),
+            ("os", "os.getloadavg()", "OSError: Load averages are unobtainable"),
+            ("mmap", "mmap.mmap(-1, 2**21, flags=0x40022)", EPERM_WORDS),  # MAP_HUGETLB
+        )
+    },
     # The grader's audit hook refuses sockets and file locks by name, as it refuses writes:
     # the check let them through and passed the function.
     "a socket in a function": (
