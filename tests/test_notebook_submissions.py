@@ -672,7 +672,7 @@ def test_grader_check_takes_a_notebook_by_its_path(tmp_path):
     result = CliRunner().invoke(main, ["check", str(path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert f"Note: graded the notebook {COLAB_NAME}" in result.output
-    assert "36 of 36 items pass" in result.output
+    assert "36 of 36 items passed" in result.output
     # The check has no report to point at (the note said "the report lists what each cell gave").
     assert "report" not in result.output
 

@@ -1577,7 +1577,7 @@ def test_the_solutions_pass_every_item_identically(bundle_dir: Path, public_grad
     folder = student_folder(tmp_path / "mine", {})
     local = bundle_check(bundle_dir, folder)
     assert local.rstrip("\n") == render(graded(public_grader, folder), where=str(folder))
-    assert "36 of 36 items pass on the public cases." in local
+    assert "36 of 36 items passed on the public cases." in local
 
 
 @pytest.mark.parametrize(
@@ -1589,7 +1589,7 @@ def test_the_solutions_pass_every_item_identically(bundle_dir: Path, public_grad
             "exercise2",
             "def dhprebn(dhpreact, bngain, bnvar_inv, bnraw, n):",
             "def dhprebn(dhpreact, bngain, bnvar_inv, bnraw, n, eps=1e-5):",
-            "36 of 36 items pass on the public cases.",
+            "36 of 36 items passed on the public cases.",
         ),
         # A later gradient declared with a default: the check's chain still counted it as
         # needed and stopped at dprobs ("not reached"), while the grader's chain went on.
@@ -1791,7 +1791,7 @@ def test_check_main_in_jupyter_reads_no_kernel_arguments(bundle_dir: Path, tmp_p
     )
     assert done.returncode == 0, done.stderr
     assert f"Public check of {bundle_dir}" in done.stdout
-    assert "36 of 36 items pass" in done.stdout
+    assert "36 of 36 items passed" in done.stdout
 
 
 def test_the_bundle_check_beside_the_files_cannot_import_one_from_another(
@@ -1809,7 +1809,7 @@ def test_the_bundle_check_beside_the_files_cannot_import_one_from_another(
         [sys.executable, "check.py"], cwd=folder, capture_output=True, text=True, timeout=300
     )
     assert done.stdout.rstrip("\n") == render(graded(public_grader, folder), where=str(folder))
-    assert "28 of 36 items pass" in done.stdout
+    assert "28 of 36 items passed" in done.stdout
     assert "imports 'exercise2', which the grader does not have" in done.stdout
 
 
@@ -2195,7 +2195,7 @@ def test_a_function_commented_out_by_a_notebook_s_download_is_named_with_its_lin
     for printed in (done.output, local):
         flat = " ".join(printed.split())  # the table's rows may wrap
         assert exported in flat and by_hand in flat, printed
-        assert "34 of 36 items pass" in printed, printed
+        assert "34 of 36 items passed" in printed, printed
 
 
 def test_swapped_exercise_files_are_named_with_the_fix(bundle_dir: Path, tmp_path: Path) -> None:
@@ -2259,13 +2259,13 @@ def test_the_bundle_check_takes_a_browser_renamed_file_as_the_grader_does(
     (folder / "exercise1.py").rename(folder / "exercise1 (1).py")
     local = bundle_check(bundle_dir, folder)
     assert "Note: graded exercise1 (1).py as exercise1.py" in local
-    assert "36 of 36 items pass" in local
+    assert "36 of 36 items passed" in local
     (folder / "exercise1 (2).py").write_text(mutated("exercise1", "def dC(", "def dc("))
     local = bundle_check(bundle_dir, folder)
     checked = CliRunner().invoke(main, ["check", str(folder)]).output
     note = "Note: exercise1.py: ambiguous: exercise1 (1).py, exercise1 (2).py could each be"
     assert note in local and note in checked
-    assert "10 of 36 items pass" in local and "10 of 36 items pass" in checked
+    assert "10 of 36 items passed" in local and "10 of 36 items passed" in checked
 
 
 def test_the_bundle_check_gives_the_grader_s_notes_on_the_files_it_took(
@@ -2351,7 +2351,7 @@ def test_a_folder_without_exercise_files_gets_the_same_table_and_note_from_both(
     )
     assert note in local.splitlines()
     assert local == checked.output
-    assert "0 of 36 items pass" in local
+    assert "0 of 36 items passed" in local
 
 
 def test_the_bundle_check_given_a_notebook_checks_it_as_the_grader_reads_it(
@@ -2372,7 +2372,7 @@ def test_the_bundle_check_given_a_notebook_checks_it_as_the_grader_reads_it(
     notebook.write_bytes(filled_assignment_notebook({f: solution(f) for f in FILES}, "jupyter"))
     said = bundle_check(bundle_dir, notebook)
     done = CliRunner().invoke(main, ["check", str(notebook)])
-    assert "36 of 36 items pass" in done.output, done.output
+    assert "36 of 36 items passed" in done.output, done.output
     assert said == done.output + NOTEBOOK_CLOSING, said
     assert "Note: graded the notebook Copy of backprop_ninja.ipynb (exercise1: 26" in said
 
@@ -2410,10 +2410,10 @@ def test_the_bundle_check_of_a_zip_checks_what_the_zip_holds_as_the_grader_does(
         for name in FILES:
             zf.writestr(f"hw/{name}.py", solution(name))
     said = bundle_check(bundle_dir, upload)
-    assert "36 of 36 items pass" in said, said
+    assert "36 of 36 items passed" in said, said
     assert f"Public check of {upload}" in said
     done = CliRunner().invoke(main, ["check", str(upload)])
-    assert "36 of 36 items pass" in done.output, done.output
+    assert "36 of 36 items passed" in done.output, done.output
     (folder / "cut.zip").write_bytes(upload.read_bytes()[:100])
     assert "cut.zip: not a readable zip" in bundle_check(bundle_dir, folder / "cut.zip")
 
@@ -2435,14 +2435,14 @@ def test_the_bundle_check_of_its_folder_names_the_notebook_the_grader_grades_ins
 
     folder = bundle_copy(bundle_dir, tmp_path / "mine")
     untouched = bundle_check(bundle_dir, folder)
-    assert "0 of 36 items pass" in untouched
+    assert "0 of 36 items passed" in untouched
     first = CliRunner().invoke(main, ["check", str(folder)])
     assert untouched == first.output + NOTEBOOK_CLOSING, untouched
     assert "Note: graded the notebook backprop_ninja.ipynb: the .py files beside it" in untouched
     solved = filled_assignment_notebook({f: solution(f) for f in FILES}, "jupyter")
     (folder / "backprop_ninja.ipynb").write_bytes(solved)
     done = CliRunner().invoke(main, ["check", str(folder)])
-    assert "36 of 36 items pass" in done.output, done.output
+    assert "36 of 36 items passed" in done.output, done.output
     said = bundle_check(bundle_dir, folder)
     assert said == done.output + NOTEBOOK_CLOSING, said
     assert "Note: graded the notebook backprop_ninja.ipynb: the .py files beside it" in said
@@ -2469,7 +2469,7 @@ def test_the_bundle_check_of_a_zip_names_the_notebook_the_grader_grades_instead(
         for path in sorted(folder.rglob("*")):
             zf.write(path, path.relative_to(tmp_path))
     done = CliRunner().invoke(main, ["check", str(upload)])
-    assert "36 of 36 items pass" in done.output, done.output
+    assert "36 of 36 items passed" in done.output, done.output
     said = bundle_check(bundle_dir, upload)
     assert said == done.output + NOTEBOOK_CLOSING, said
     assert "todo" not in said
@@ -2496,7 +2496,7 @@ def test_the_bundle_check_of_its_folder_says_why_the_grader_skips_its_notebook(
     assert said.startswith("Note: backprop_ninja.ipynb holds a number 5000 digits long"), said
     checked = bundle_check(bundle_dir, folder)
     assert said in checked.splitlines(), checked
-    assert "0 of 36 items pass" in checked
+    assert "0 of 36 items passed" in checked
 
 
 def test_both_checks_name_a_notebook_encrypted_in_its_zip(bundle_dir: Path, tmp_path: Path):
@@ -2559,7 +2559,7 @@ def test_the_bundle_check_refuses_a_notebook_of_too_many_parts_in_the_graders_wo
     assert said.startswith("Note: backprop_ninja.ipynb has too many parts to be read"), said
     checked = bundle_check(bundle_dir, folder)
     assert said in checked.splitlines(), checked
-    assert "0 of 36 items pass" in checked
+    assert "0 of 36 items passed" in checked
 
 
 def test_the_bundle_check_looks_for_notebooks_past_a_folder_it_cannot_list(tmp_path, monkeypatch):
@@ -2603,7 +2603,7 @@ def test_the_bundle_check_is_quiet_without_numpy(bundle_dir: Path, tmp_path: Pat
     initialize NumPy") on every run of check.py, which needs none."""
     folder = student_folder(tmp_path / "mine", {})
     fake = without_numpy(tmp_path)
-    assert "36 of 36 items pass" in bundle_check(bundle_dir, folder, site=fake)  # no stderr
+    assert "36 of 36 items passed" in bundle_check(bundle_dir, folder, site=fake)  # no stderr
 
 
 @pytest.mark.parametrize(
@@ -2719,7 +2719,7 @@ def test_the_bundle_check_finds_each_file_where_the_grader_does(
     assert "Note: skipped venv/: a Python virtual environment (it holds pyvenv.cfg)" in notes
     # "found exercise3.py in upload.zip/" said again what the note on the zip says.
     assert len(notes) == 4, notes
-    assert "36 of 36 items pass" in local and "36 of 36 items pass" in checked
+    assert "36 of 36 items passed" in local and "36 of 36 items passed" in checked
 
 
 def test_an_import_the_grader_lacks_fails_in_the_check_even_where_the_student_has_it(
@@ -2742,7 +2742,7 @@ def test_an_import_the_grader_lacks_fails_in_the_check_even_where_the_student_ha
     assert local.rstrip("\n") == render(graded(public_grader, folder), where=str(folder))
     row = rows_of(local, "exercise1.dlogprobs")
     assert "ERROR" in row and "it imports 'matplotlib', which the grader does not have" in row
-    assert "10 of 36 items pass" in local
+    assert "10 of 36 items passed" in local
 
 
 # At import, half-second sleeps for 5 s, each swallowing whatever is raised in it.
