@@ -256,6 +256,9 @@ def mend(raw: object) -> list[str]:
       null) is read as its lines of text; the note names the cell. So is an nbformat 3 code
       cell's `input`, where it keeps its lines ("AttributeError: 'int' object has no attribute
       'endswith'").
+    - A cell's source that is no text at all (a JSON object, a number, true or false, null) is
+      not read, and the note names the cell: it was read as the Python of its value's printing
+      (`{'a': 1}`, `42`), and dropped as "an expression" as if the student had written one.
     """
     if not isinstance(raw, dict):
         return []
@@ -265,6 +268,7 @@ def mend(raw: object) -> list[str]:
     if not isinstance(raw.get("metadata"), dict):
         raw["metadata"] = {}
     odd: dict[int, set[str]] = {}  # cell -> the kinds of value among its lines of text
+    unread: dict[int, str] = {}  # cell -> the kind of value its source is, when no text
     for number, cell in enumerate(_saved_cells(raw), 1):
         if not isinstance(cell.get("metadata"), dict):
             cell["metadata"] = {}
@@ -277,7 +281,32 @@ def mend(raw: object) -> list[str]:
                 kinds = {type(line).__name__ for line in source if not isinstance(line, str)}
                 odd.setdefault(number, set()).update(kinds)
                 cell[key] = [line for line in source if isinstance(line, str)]
-    return [_odd_lines_note(odd)] if odd else []
+            elif key in cell and not isinstance(source, str | list):
+                unread[number] = json_kind(source)
+                cell[key] = ""
+    return ([_odd_lines_note(odd)] if odd else []) + ([_unread_note(unread)] if unread else [])
+
+
+def json_kind(value: object) -> str:
+    """What a JSON value is, in JSON's words (a student reads them in an editor, not Python's)."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    return {dict: "a JSON object", type(None): "null", list: "a list"}.get(type(value), "no text")
+
+
+def _unread_note(unread: dict[int, str]) -> str:
+    """One note for every cell whose source is no text, naming what it is."""
+    cells, kinds = list(unread), " or ".join(sorted(set(unread.values())))
+    if len(cells) == 1:
+        whose, left = f"cell {cells[0]}'s source is", "the cell is not read"
+    else:
+        whose, left = f"the sources of {cells_named(cells)} are", "those cells are not read"
+    return (
+        f"{whose} {kinds}, not text, which no notebook editor writes: {left} (save the "
+        "notebook again in Jupyter or Colab)"
+    )
 
 
 def _odd_lines_note(odd: dict[int, set[str]]) -> str:

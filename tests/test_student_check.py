@@ -2536,6 +2536,26 @@ def test_both_checks_say_why_a_notebook_without_its_version_reads_as_no_code(
     both_checks_say(bundle_dir, folder, said)
 
 
+def test_both_checks_say_a_notebook_cell_whose_source_is_no_text_was_not_read(
+    bundle_dir: Path, tmp_path: Path
+):
+    """A cell whose source is a JSON object or a number (a script wrote it) was read as its
+    value's printing and dropped as an expression, with no note in either check."""
+    cells = [
+        {"cell_type": "code", "metadata": {}, "source": solution(f), "outputs": []} for f in FILES
+    ]
+    cells.append({"cell_type": "code", "metadata": {}, "source": 42, "outputs": []})
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    notebook = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (folder / "hw.ipynb").write_text(json.dumps(notebook))
+    said = (
+        "Note: hw.ipynb: cell 4's source is a number, not text, which no notebook editor "
+        "writes: the cell is not read (save the notebook again in Jupyter or Colab)"
+    )
+    both_checks_say(bundle_dir, folder, said)
+
+
 def test_the_bundle_check_refuses_a_notebook_of_too_many_parts_in_the_graders_words(
     bundle_dir: Path, tmp_path: Path
 ) -> None:
