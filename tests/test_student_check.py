@@ -2418,6 +2418,37 @@ def test_the_bundle_check_of_a_zip_checks_what_the_zip_holds_as_the_grader_does(
     assert "cut.zip: not a readable zip" in bundle_check(bundle_dir, folder / "cut.zip")
 
 
+def test_the_bundle_check_says_the_grader_s_notes_on_reading_a_zip_s_notebook(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    """What the grader says as it reads a notebook against the upload's byte budget (a zip
+    holding it twice, identical: read once) was left out of check.py's notes, which read it
+    the same way (thirty-ninth session)."""
+    import warnings
+
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    cells = [
+        {"cell_type": "code", "metadata": {}, "source": solution(f), "outputs": []} for f in FILES
+    ]
+    notebook = json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    upload = tmp_path / "hw.zip"
+    with zipfile.ZipFile(upload, "w") as zf, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile's "Duplicate name"
+        zf.writestr("hw.ipynb", notebook)
+        zf.writestr("hw.ipynb", notebook)
+    said = "Note: the upload holds hw.ipynb 2 times, all identical: read once"
+    done = CliRunner().invoke(main, ["check", str(upload)])
+    local = bundle_check(bundle_dir, upload)
+    notes = [
+        [ln for ln in out.splitlines() if ln.startswith("Note: ")] for out in (done.output, local)
+    ]
+    assert notes[0][0] == said, notes[0]
+    assert notes[1] == notes[0]
+
+
 def test_the_bundle_check_of_its_folder_names_the_notebook_the_grader_grades_instead(
     bundle_dir: Path, tmp_path: Path
 ) -> None:
