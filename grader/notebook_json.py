@@ -22,7 +22,14 @@ import re
 import sys
 from dataclasses import dataclass
 
-from .notebook import MAX_SOURCE_BYTES, NotebookError, cells_named
+from .notebook import (
+    MAX_SOURCE_BYTES,
+    Allowance,
+    NotebookError,
+    NotebookRead,
+    cells_named,
+    read_cells,
+)
 from .student_text import wide_text
 
 # The largest notebook the grader reads (image outputs make notebooks big; the code in them is
@@ -153,6 +160,36 @@ def unreadable(where: str, error: Exception) -> str:
 
 def too_deep(name: str) -> str:
     return f"{name} is nested too deeply to be a notebook"
+
+
+def unreadable_notebook(name: str, error: BaseException) -> str:
+    """The grader's words for a notebook its reading failed on, in Python's words cut short."""
+    return (
+        f"{name} could not be read as a notebook ({type(error).__name__}: {str(error)[:200]}); "
+        "open it in Jupyter or Colab, save it (nbformat 4), and submit it again"
+    )
+
+
+def cells_read(
+    cells: list[dict],
+    name: str,
+    functions: dict[str, tuple[str, ...]],
+    mended: list[str],
+    allowance: Allowance | None = None,
+) -> NotebookRead:
+    """A notebook's cells read (notebook.read_cells), what was mended to read them said first
+    (`mended`, whole notes): the grader's reading (notebook_file) and the bundle's check's
+    (notebook_instead) both. A failure of the reading is NotebookError in the grader's words:
+    the grader let it go on up, and the whole upload failed ("could not be read (ValueError:
+    ...)", its .py files too), where the check read such a notebook as none, unsaid."""
+    try:
+        read = read_cells(cells, name, functions, allowance)
+    except RecursionError:
+        raise NotebookError(too_deep(name)) from None
+    except (ValueError, AttributeError, TypeError) as e:
+        raise NotebookError(unreadable_notebook(name, e)) from None
+    read.notes[:0] = mended
+    return read
 
 
 def no_cells(name: str) -> str:
