@@ -10,14 +10,14 @@ to itself doing what it does there (and none sent to another process), what the 
 filter denies failing as there (EPERM: `resource.getrusage`, a read that refuses to wait for the
 disk, a pipe, a FIFO, a memfd, a mapping of huge pages, another process's scheduling, priority,
 limits or CPU clock: KERNEL_REFUSED), an fcntl or ioctl command the grader refuses refused in its
-words, `os.getloadavg` failing as on the grader's closed /proc, `os._exit` and `os.abort` ending
-the student's "process" (`ProcessEnded`), exit functions never run, imports limited to what the
-grader has (torch's own too), prints captured and cut to the grader's size on a stdout that may be
-closed, no stdin, no debugger, and each import and call stopped at the grader's time limit (a timer,
-with a backstop thread for a timer the student silenced). It also owns the check's own handling of
-Ctrl-C and SIGTERM, which those signals' emulation must tell apart. `graders_conditions` is the
-entry point; everything is put back after (a Jupyter kernel gets its own back). It ships to
-students: torch and the standard library only.
+words, `os.getloadavg` and reads of /proc failing as on the grader's empty /proc, `os._exit` and
+`os.abort` ending the student's "process" (`ProcessEnded`), exit functions never run, imports
+limited to what the grader has (torch's own too), prints captured and cut to the grader's size on
+a stdout that may be closed, no stdin, no debugger, and each import and call stopped at the
+grader's time limit (a timer, with a backstop thread for a timer the student silenced). It also
+owns the check's own handling of Ctrl-C and SIGTERM, which those signals' emulation must tell
+apart. `graders_conditions` is the entry point; everything is put back after (a Jupyter kernel
+gets its own back). It ships to students: torch and the standard library only.
 """
 
 from __future__ import annotations
@@ -454,6 +454,31 @@ def _refuse_changes(event: str, args: tuple) -> None:
         raise PermissionError(f"ioctl {args[1]:#x} is not allowed in the grader")
     if event == "open" and _opens_for_writing(args):
         raise PermissionError(f"{WRITE_REFUSED} ({args[0]!r})")
+    if event in _READS_PROC and _proc_path(args[0]) is not None:
+        raise _as_on_empty_proc(args[0])
+
+
+# The grader's process for student code has an empty /proc of its own, which it may not list
+# (Landlock): what is in it is "no such file", /proc itself "permission denied". check.py read
+# the machine's (/proc/meminfo, /proc/self/status) and passed a function the grader gave ERROR.
+_READS_PROC = frozenset({"open", "os.listdir", "os.scandir"})
+
+
+def _proc_path(path: Any) -> str | None:
+    """`path` made absolute and plain, where it is /proc or lies in it; else None."""
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if not isinstance(path, str | bytes):
+        return None  # a descriptor open already, or the folder it runs in (None)
+    plain = os.path.normpath(os.path.abspath(os.fsdecode(path)))
+    return plain if plain == "/proc" or plain.startswith("/proc/") else None
+
+
+def _as_on_empty_proc(path: Any) -> OSError:
+    """What reading `path` in /proc raises in the grader's process."""
+    if _proc_path(path) == "/proc":
+        return PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+    return FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
 
 
 def _opens_for_writing(args: tuple) -> bool:

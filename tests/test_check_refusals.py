@@ -3,10 +3,11 @@
 check.py runs student code in the student's own Python, with no seccomp filter and no Landlock:
 check_process refuses there what those refuse in the grader (a pipe, a FIFO, a memfd, another
 process's scheduling or limits, an fcntl or ioctl command, a mapping of huge pages, the load
-averages), with the error the grader's process gets (its type, errno and words, as a grader's
-run of each call showed them in result.json), and lets through what they let through. Its
-lists are the grader's (inside/confine.py), checked here. tests/test_student_check.py's
-scenarios check the whole table of a submission making each call is the grader's.
+averages, a read of /proc), with the error the grader's process gets (its type, errno and
+words, as a grader's run of each call showed them in result.json), and lets through what they
+let through. Its lists are the grader's (inside/confine.py), checked here.
+tests/test_student_check.py's scenarios check the whole table of a submission making each call
+is the grader's.
 """
 
 from __future__ import annotations
@@ -62,6 +63,14 @@ REFUSED = {
     "os.getloadavg()": "OSError: Load averages are unobtainable",
     "mmap.mmap(-1, 2**21, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x40000)": EPERM,
     "mmap.mmap(-1, 2**21, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x40000)": EPERM,
+    # its /proc is empty, and not to be listed
+    "open('/proc/meminfo').read()": (
+        "FileNotFoundError: [Errno 2] No such file or directory: '/proc/meminfo'"
+    ),
+    "open('/proc/self/status')": (
+        "FileNotFoundError: [Errno 2] No such file or directory: '/proc/self/status'"
+    ),
+    "os.listdir('/proc')": "PermissionError: [Errno 13] Permission denied: '/proc'",
 }
 # What the grader lets through of the same calls: the process's own, a descriptor's own state.
 ALLOWED = (
@@ -79,6 +88,8 @@ ALLOWED = (
     "fcntl.fcntl(1, fcntl.F_GETFL)",
     "mmap.mmap(-1, 4096).close()",
     "isinstance(mmap.mmap(-1, 4096), mmap.mmap)",
+    "os.listdir('/')",
+    "os.listdir()",
 )
 NAMES = {"os": os, "socket": socket, "resource": resource, "time": time, "fcntl": fcntl}
 NAMES |= {"mmap": mmap, "PARENT": PARENT, "PARENT_NICE": PARENT_NICE, "PARENT_CLOCK": PARENT_CLOCK}

@@ -718,7 +718,7 @@ SCENARIOS = {
     ),
     # What the grader's seccomp filter denies beside those (a pipe, a FIFO, a memfd, another
     # process's scheduling, priority or limits, a mapping of huge pages), its audit hook's fcntl
-    # and ioctl commands, and the load averages of a /proc it may not read: the check let each
+    # and ioctl commands, and the load averages and files of its empty /proc: the check let each
     # through and passed the function (thirty-ninth session).
     **{
         f"{call.split('(')[0]} in a function": (
@@ -744,6 +744,7 @@ SCENARIOS = {
             ("fcntl", "fcntl.ioctl(1, 0x5402, bytes(60))", "ioctl 0x5402 is not allowed"),
             ("os", "os.getloadavg()", "OSError: Load averages are unobtainable"),
             ("mmap", "mmap.mmap(-1, 2**21, flags=0x40022)", EPERM_WORDS),  # MAP_HUGETLB
+            ("os", "open('/proc/meminfo').read()", "it opens the file '/proc/meminfo'"),
         )
     },
     # The grader's audit hook refuses sockets and file locks by name, as it refuses writes:
