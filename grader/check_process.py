@@ -6,19 +6,23 @@ student code runs, behave as the grader's does for it, so that the check's verdi
 grader's: torch with no compiler, no TorchScript and grad mode off for good (switching it on
 refused, `inference_mode()` a no-op, torch.distributions' lazy parameters computed without switching
 it on), no file written or locked, no program started, no socket, no thread started, a signal sent
-to itself doing what it does there (and none sent to another process), `resource.getrusage` and a
-read that refuses to wait for the disk failing as there (EPERM), `os._exit` and `os.abort` ending
-the student's "process" (`ProcessEnded`), exit functions never run, imports limited to what the
-grader has (torch's own too), prints captured and cut to the grader's size on a stdout that may be
-closed, no stdin, no debugger, and each import and call stopped at the grader's time limit (a timer,
-with a backstop thread for a timer the student silenced). It also owns the check's own handling of
-Ctrl-C and SIGTERM, which those signals' emulation must tell apart. `graders_conditions` is the
-entry point; everything is put back after (a Jupyter kernel gets its own back). It ships to
-students: torch and the standard library only.
+to itself doing what it does there (and none sent to another process), what the grader's seccomp
+filter denies failing as there (EPERM: `resource.getrusage`, a read that refuses to wait for the
+disk, a pipe, a FIFO, a memfd, a mapping of huge pages, another process's scheduling, priority,
+limits or CPU clock: KERNEL_REFUSED), an fcntl or ioctl command the grader refuses refused in its
+words, `os.getloadavg` and reads of /proc failing as on the grader's empty /proc, `os._exit` and
+`os.abort` ending the student's "process" (`ProcessEnded`), exit functions never run, imports
+limited to what the grader has (torch's own too), prints captured and cut to the grader's size on
+a stdout that may be closed, no stdin, no debugger, and each import and call stopped at the
+grader's time limit (a timer, with a backstop thread for a timer the student silenced). It also
+owns the check's own handling of Ctrl-C and SIGTERM, which those signals' emulation must tell
+apart. `graders_conditions` is the entry point; everything is put back after (a Jupyter kernel
+gets its own back). It ships to students: torch and the standard library only.
 """
 
 from __future__ import annotations
 
+import _socket
 import atexit
 import bdb
 import builtins
@@ -27,6 +31,7 @@ import dis
 import errno
 import io
 import itertools
+import mmap
 import operator
 import os
 import signal
@@ -41,6 +46,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+try:
+    import resource
+except ImportError:  # Windows has none
+    resource = None  # type: ignore[assignment]
 
 from .student_text import (
     AUTOGRAD_OFF,
@@ -157,7 +167,7 @@ def _graders_torch() -> list[tuple[Any, str, Any]]:
         (sys.modules[os.name], "_exit", _ending_process),  # posix._exit (nt's on Windows)
         *_graders_signals(),
         *_graders_threads(),
-        *_graders_page_cache(),
+        *_graders_kernel(),
     ]
 
 
@@ -420,6 +430,13 @@ _CHANGES = frozenset(
      "socket.sendto"}
 )  # fmt: skip
 _WRITES = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+# The fcntl and ioctl commands the grader lets student code give (inside/confine.py's
+# FCNTL_COMMANDS and IOCTLS, which its audit hook and seccomp filter allow alone): a
+# descriptor's own flags and state. Any other (fcntl's F_SETPIPE_SZ, F_SETOWN, a terminal's
+# TCSETS) the grader refuses in these words, and check.py gave it to the kernel (tests/
+# test_check_refusals.py checks the lists are the grader's).
+FCNTL_COMMANDS = frozenset((0, 1, 2, 3, 4, 9, 11, 16, 1030, 1032, 1034))
+IOCTLS = frozenset((0x5401, 0x5413, 0x541B, 0x5421, 0x5450, 0x5451))
 _REFUSING: set[int] = set()  # the threads running student code under the grader's conditions
 _guarded: list[bool] = []
 
@@ -431,8 +448,37 @@ def _refuse_changes(event: str, args: tuple) -> None:
         return
     if event in _CHANGES:
         raise PermissionError(f"{event} is not allowed in the grader")
+    if event == "fcntl.fcntl" and args[1] not in FCNTL_COMMANDS:
+        raise PermissionError(f"fcntl command {args[1]} is not allowed in the grader")
+    if event == "fcntl.ioctl" and args[1] & 0xFFFFFFFF not in IOCTLS:
+        raise PermissionError(f"ioctl {args[1]:#x} is not allowed in the grader")
     if event == "open" and _opens_for_writing(args):
         raise PermissionError(f"{WRITE_REFUSED} ({args[0]!r})")
+    if event in _READS_PROC and _proc_path(args[0]) is not None:
+        raise _as_on_empty_proc(args[0])
+
+
+# The grader's process for student code has an empty /proc of its own, which it may not list
+# (Landlock): what is in it is "no such file", /proc itself "permission denied". check.py read
+# the machine's (/proc/meminfo, /proc/self/status) and passed a function the grader gave ERROR.
+_READS_PROC = frozenset({"open", "os.listdir", "os.scandir"})
+
+
+def _proc_path(path: Any) -> str | None:
+    """`path` made absolute and plain, where it is /proc or lies in it; else None."""
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if not isinstance(path, str | bytes):
+        return None  # a descriptor open already, or the folder it runs in (None)
+    plain = os.path.normpath(os.path.abspath(os.fsdecode(path)))
+    return plain if plain == "/proc" or plain.startswith("/proc/") else None
+
+
+def _as_on_empty_proc(path: Any) -> OSError:
+    """What reading `path` in /proc raises in the grader's process."""
+    if _proc_path(path) == "/proc":
+        return PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+    return FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
 
 
 def _opens_for_writing(args: tuple) -> bool:
@@ -718,15 +764,92 @@ def _graders_threads() -> list[tuple[Any, str, Any]]:
 
 
 # What the grader's seccomp filter refuses, called from Python, raises there what the kernel
-# answers (EPERM), no words of the grader's: getrusage, whatever it is asked (its count of major
-# faults told which pages of a file the page cache held), and a read that refuses to wait for the
-# disk (os.preadv with RWF_NOWAIT: EAGAIN told the same). check.py returned the count and read
-# the bytes, and passed a function the grader gave ERROR. The flag's value is Linux's, the
-# grader's platform, where Python lacks the name.
+# answers (EPERM), no words of the grader's. check.py let each through, and passed a function
+# the grader gave ERROR (or, for a pipe, a FIFO or a memfd, made what the grader refuses to make).
+# The table names each call by the system call the grader's filter denies (inside/confine.py's
+# lists: tests/test_check_refusals.py checks every one is there), and says when: always, or when
+# it names a process but the student's own (pid 0 or its own pid: scheduling, priorities and
+# limits of another process, read or set), or with a flag the filter refuses. The flags'
+# values are Linux's, the grader's platform, where Python lacks their names.
 RWF_NOWAIT = getattr(os, "RWF_NOWAIT", 0x8)
+MAP_HUGETLB = 0x40000
+PRIO_PROCESS = getattr(os, "PRIO_PROCESS", 0)
+# What os.getloadavg raises in the grader's process, which may read nothing of /proc.
+LOAD_UNOBTAINABLE = "Load averages are unobtainable"
 
 
-def _denied(name: str, real: Any, refused: Any = lambda *args, **kwargs: True) -> Any:
+def _always(*args: Any, **kwargs: Any) -> bool:
+    return True
+
+
+def _int32(value: Any) -> bool:
+    """An int Python passes on to the kernel as a pid or a clock id (one out of range is
+    Python's OverflowError, before any system call, there as here)."""
+    return _type(value) in (int, bool) and -(2**31) <= value < 2**31
+
+
+def _other_process(pid: Any = 0, *args: Any, **kwargs: Any) -> bool:
+    """Whether a call's first argument, a pid, names a process but the caller (0 or its pid)."""
+    return _int32(pid) and pid not in (0, os.getpid())
+
+
+def _other_priority(which: Any = PRIO_PROCESS, who: Any = 0, *args: Any, **kwargs: Any) -> bool:
+    """Whether os.getpriority or os.setpriority names anything but the caller: a process group
+    or a user's processes, or another process."""
+    if not (_int32(which) and _int32(who)):
+        return False
+    return which != PRIO_PROCESS or who not in (0, os.getpid())
+
+
+def _nowait(*args: Any, **kwargs: Any) -> bool:
+    """Whether os.preadv's flags (its fourth argument, positional only) ask for RWF_NOWAIT."""
+    return len(args) > 3 and isinstance(args[3], int) and bool(int(args[3]) & RWF_NOWAIT)
+
+
+def _cpu_clock(pid: int, kind: int) -> int:
+    """The id of `pid`'s CPU clock of `kind` (Linux's MAKE_PROCESS_CPUCLOCK), as 32 bits."""
+    return ((~pid << 3) | kind) & 0xFFFFFFFF
+
+
+# The kinds of a process's or a thread's CPU clock (CPUCLOCK_PROF, _VIRT, _SCHED, and each
+# with CPUCLOCK_PERTHREAD_MASK): those of pid 0 and of the caller are its own.
+_CPU_CLOCK_KINDS = (0, 1, 2, 4, 5, 6)
+
+
+def _other_clock(clock: Any = 0, *args: Any, **kwargs: Any) -> bool:
+    """Whether a clock id names another process's or thread's CPU clock (a negative id), or
+    one behind a descriptor: the machine's clocks (ids from 0) and the caller's own CPU
+    clocks are allowed."""
+    if not _int32(clock) or clock >= 0:
+        return False
+    own = {_cpu_clock(pid, kind) for pid in (0, os.getpid()) for kind in _CPU_CLOCK_KINDS}
+    return clock & 0xFFFFFFFF not in own
+
+
+_SCHEDULING = ("setaffinity", "getaffinity", "setparam", "getparam", "setscheduler",
+               "getscheduler", "rr_get_interval")  # fmt: skip
+# (module, function, the system call the grader's filter denies, when)
+KERNEL_REFUSED = (
+    ("os", "pipe", "pipe2", _always),
+    ("os", "pipe2", "pipe2", _always),
+    ("_socket", "socketpair", "socketpair", _always),
+    ("os", "mkfifo", "mknodat", _always),
+    ("os", "mknod", "mknodat", _always),
+    ("os", "memfd_create", "memfd_create", _always),
+    ("resource", "getrusage", "getrusage", _always),
+    ("os", "preadv", "preadv2", _nowait),
+    *(("os", f"sched_{name}", f"sched_{name}", _other_process) for name in _SCHEDULING),
+    ("os", "setpriority", "setpriority", _other_priority),
+    ("os", "getpriority", "getpriority", _other_priority),
+    ("resource", "prlimit", "prlimit64", _other_process),
+    *(
+        ("time", name, name.removesuffix("_ns"), _other_clock)
+        for name in ("clock_gettime", "clock_gettime_ns", "clock_getres")
+    ),
+)
+
+
+def _denied(name: str, real: Any, refused: Any = _always) -> Any:
     """`real` as the grader's process has it: where `refused(*args, **kwargs)`, it fails in
     the thread running student code as the kernel fails it there."""
 
@@ -739,23 +862,53 @@ def _denied(name: str, real: Any, refused: Any = lambda *args, **kwargs: True) -
     return as_there
 
 
-def _nowait(*args: Any, **kwargs: Any) -> bool:
-    """Whether os.preadv's flags (its fourth argument, positional only) ask for RWF_NOWAIT."""
-    return len(args) > 3 and isinstance(args[3], int) and bool(int(args[3]) & RWF_NOWAIT)
+def _no_load_average(getloadavg: Any) -> Any:
+    """os.getloadavg as the grader's process has it: it reads /proc/loadavg, and the grader's
+    process may read nothing of /proc (Python says so in these words, with no errno)."""
+
+    def getloadavg_there() -> Any:
+        if threading.get_ident() in _REFUSING:
+            raise OSError(LOAD_UNOBTAINABLE)
+        return getloadavg()
+
+    return getloadavg_there
 
 
-def _graders_page_cache() -> list[tuple[Any, str, Any]]:
+def _no_huge_pages(mmap_type: type) -> type:
+    """mmap.mmap as the grader's process has it: a mapping of huge pages (MAP_HUGETLB in its
+    flags, the third argument) is refused (EPERM), where here the kernel made it or answered
+    ENOMEM. A subclass, so that `isinstance(m, mmap.mmap)` holds for a mapping made here."""
+
+    class mmap(mmap_type):  # type: ignore[misc, valid-type]
+        def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+            flags = args[2] if len(args) > 2 else kwargs.get("flags", 0)
+            if threading.get_ident() in _REFUSING and _int32(flags) and flags & MAP_HUGETLB:
+                raise PermissionError(errno.EPERM, os.strerror(errno.EPERM))
+            return mmap_type.__new__(cls, *args, **kwargs)
+
+    mmap.__module__ = mmap_type.__module__
+    return mmap
+
+
+def _graders_kernel() -> list[tuple[Any, str, Any]]:
     """(owner, name, refusing) for the calls of Python that the grader's seccomp filter denies
-    as readers of the page cache: resource.getrusage (where Python has it) and os.preadv (and
-    posix's, the same function) with RWF_NOWAIT."""
+    (KERNEL_REFUSED; os's in posix too, the same functions), where this Python has them, and
+    os.getloadavg and mmap.mmap as the grader's process has them."""
+    # Imported with the check, not here: a student's file may have replaced __import__.
+    modules = {"os": os, "_socket": _socket, "time": time, "resource": resource}
     patched = []
-    with contextlib.suppress(ImportError):  # Windows has no resource module
-        import resource
-
-        patched.append((resource, "getrusage", _denied("getrusage", resource.getrusage)))
-    if hasattr(os, "preadv"):
-        refusing = _denied("preadv", os.preadv, _nowait)
-        patched += [(owner, "preadv", refusing) for owner in (os, sys.modules[os.name])]
+    for module, name, _, refused in KERNEL_REFUSED:
+        owner = modules[module]
+        if owner is None or not hasattr(owner, name):
+            continue
+        refusing = _denied(name, getattr(owner, name), refused)
+        patched.append((owner, name, refusing))
+        if owner is os and hasattr(sys.modules[os.name], name):
+            patched.append((sys.modules[os.name], name, refusing))
+    if hasattr(os, "getloadavg"):
+        loads = _no_load_average(os.getloadavg)
+        patched += [(owner, "getloadavg", loads) for owner in (os, sys.modules[os.name])]
+    patched.append((mmap, "mmap", _no_huge_pages(mmap.mmap)))
     return patched
 
 

@@ -594,6 +594,9 @@ class UploadRead:
     # finding the files (submissions.read_tree settles the notebook after them, before saying
     # what is missing).
     notebook_at: int = 0
+    # The grader's notes made while reading the notebooks, on the upload's byte budget (`the
+    # upload holds hw.ipynb 2 times, all identical: read once`): check.py left them out.
+    reading: list[str] = field(default_factory=list)
 
     def in_graders_order(
         self, notebook: Sequence[str] = (), swapped: Sequence[str] = ()
@@ -631,8 +634,9 @@ def read_upload(
         notes = list(budget.notes)
         found = _notebooks(top, notebook_bytes, budget) if notebook_bytes else ([], [], [])
         notebooks, unread, places = found
+        reading = budget.notes[len(notes) :]
     sources = {f: data for f, data in contents.items() if data is not None}
-    return UploadRead(sources, notes, absent, notebooks, unread, places, at)
+    return UploadRead(sources, notes, absent, notebooks, unread, places, at, reading)
 
 
 def _notebooks(

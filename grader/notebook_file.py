@@ -14,17 +14,18 @@ from .notebook import (
     Allowance,
     NotebookError,
     NotebookRead,
-    read_cells,
 )
 from .notebook_json import (
     MAX_NOTEBOOK_BYTES,
     JsonParts,
+    cells_read,
     no_cells,
     notebook_text,
     parse_notebook_json,
     prepared,
     too_deep,
     too_large,
+    unreadable_notebook,
 )
 
 
@@ -39,9 +40,7 @@ def read_notebook(
     what is not a readable notebook (not JSON, too old, too big). `allowance` and `parts`: what
     is left to read of one submission's notebooks (fresh ones when not given)."""
     mended: list[str] = []
-    read = read_cells(cells_of(data, name, mended, parts), name, functions, allowance)
-    read.notes[:0] = mended
-    return read
+    return cells_read(cells_of(data, name, mended, parts), name, functions, mended, allowance)
 
 
 def cells_of(
@@ -69,10 +68,7 @@ def cells_of(
     except NotebookError:
         raise
     except Exception as e:  # noqa: BLE001 - nbformat raises many kinds for odd versions
-        raise NotebookError(
-            f"{name} could not be read as a notebook ({type(e).__name__}: {str(e)[:200]}); "
-            "open it in Jupyter or Colab, save it (nbformat 4), and submit it again"
-        ) from None
+        raise NotebookError(unreadable_notebook(name, e)) from None
     cells = nb.get("cells") if isinstance(nb, dict) else None
     if not isinstance(cells, list):
         raise NotebookError(no_cells(name))

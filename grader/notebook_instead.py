@@ -25,7 +25,6 @@ from .notebook import (
     is_untouched_stub,
     preference,
     py_files_graded_note,
-    read_cells,
     several_notebooks_note,
     tied_notebooks,
     work_left_in,
@@ -34,6 +33,7 @@ from .notebook_json import (
     MAX_NOTEBOOK_BYTES,
     JsonParts,
     cells_as_version_4,
+    cells_read,
     no_cells,
     notebook_text,
     parse_notebook_json,
@@ -103,12 +103,14 @@ def _best_notebook(
     upload: UploadRead, files: tuple[str, ...], expected: dict[str, Collection[str]]
 ) -> tuple[GradedNotebook | None, list[str], list[tuple[str, NotebookRead]]]:
     """Of the upload's notebooks (choosing.find_notebooks, the grader's rule), the one the
-    grader prefers (notebook.preference), None when it reads none; the grader's words on each
-    it refuses (NotebookError), named by where it sits, as the grader names it; and those it
+    grader prefers (notebook.preference), None when it reads none; the grader's words on
+    reading them (upload.reading) and on each it refuses (NotebookError), named by where it
+    sits, as the grader names it; and those it
     reads, by where each sits. Only those implementing a gradient function were ranked, so a
     folder of untouched stubs and an untouched notebook had its stubs checked, where the
     grader grades the notebook (every row `todo` either way, the notes not)."""
-    ranked, refused = [], list(upload.unread)
+    # As the grader says them: what reading each said (its byte budget), then each refused.
+    ranked, refused = [], [*upload.reading, *upload.unread]
     parts = JsonParts()  # for all of them together, as the grader counts them
     for where, depth, data in upload.notebooks:
         try:
@@ -149,12 +151,12 @@ def _read_notebook(
     files: tuple[str, ...],
     expected: dict[str, Collection[str]],
     parts: JsonParts | None = None,
-) -> NotebookRead | None:
+) -> NotebookRead:
     """The notebook's exercise modules as the grader reads them, with the grader's own code for
     all but nbformat's upgrade (notebook_json: refused or mended by `prepared`, older versions
-    upgraded by `cells_as_version_4`), what was mended noted as the grader notes it;
-    NotebookError, in the grader's words, for what it refuses. None for what the grader's own
-    reading would fail on unsaid."""
+    upgraded by `cells_as_version_4`, read by `cells_read`), what was mended noted as the
+    grader notes it; NotebookError, in the grader's words, for what it refuses (a reading that
+    failed on the cells included: it was None here, the notebook skipped unsaid)."""
     functions = {f: _in_order(expected[f]) for f in files}
     text = notebook_text(data, name, parts)  # the grader's cut of long strings, its count
     raw = parse_notebook_json(text, name)
@@ -162,12 +164,8 @@ def _read_notebook(
     cells = cells_as_version_4(raw)
     if not isinstance(cells, list):
         raise NotebookError(no_cells(name))
-    try:
-        read = read_cells([c for c in cells if isinstance(c, dict)], name, functions)
-    except (ValueError, AttributeError, RecursionError):
-        return None
-    read.notes[:0] = [f"{name}: {why}" for why in mended]
-    return read
+    mended_notes = [f"{name}: {why}" for why in mended]
+    return cells_read([c for c in cells if isinstance(c, dict)], name, functions, mended_notes)
 
 
 def _in_order(names: Collection[str]) -> tuple[str, ...]:

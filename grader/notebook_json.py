@@ -22,7 +22,14 @@ import re
 import sys
 from dataclasses import dataclass
 
-from .notebook import MAX_SOURCE_BYTES, NotebookError, cells_named
+from .notebook import (
+    MAX_SOURCE_BYTES,
+    Allowance,
+    NotebookError,
+    NotebookRead,
+    cells_named,
+    read_cells,
+)
 from .student_text import wide_text
 
 # The largest notebook the grader reads (image outputs make notebooks big; the code in them is
@@ -155,6 +162,36 @@ def too_deep(name: str) -> str:
     return f"{name} is nested too deeply to be a notebook"
 
 
+def unreadable_notebook(name: str, error: BaseException) -> str:
+    """The grader's words for a notebook its reading failed on, in Python's words cut short."""
+    return (
+        f"{name} could not be read as a notebook ({type(error).__name__}: {str(error)[:200]}); "
+        "open it in Jupyter or Colab, save it (nbformat 4), and submit it again"
+    )
+
+
+def cells_read(
+    cells: list[dict],
+    name: str,
+    functions: dict[str, tuple[str, ...]],
+    mended: list[str],
+    allowance: Allowance | None = None,
+) -> NotebookRead:
+    """A notebook's cells read (notebook.read_cells), what was mended to read them said first
+    (`mended`, whole notes): the grader's reading (notebook_file) and the bundle's check's
+    (notebook_instead) both. A failure of the reading is NotebookError in the grader's words:
+    the grader let it go on up, and the whole upload failed ("could not be read (ValueError:
+    ...)", its .py files too), where the check read such a notebook as none, unsaid."""
+    try:
+        read = read_cells(cells, name, functions, allowance)
+    except RecursionError:
+        raise NotebookError(too_deep(name)) from None
+    except (ValueError, AttributeError, TypeError) as e:
+        raise NotebookError(unreadable_notebook(name, e)) from None
+    read.notes[:0] = mended
+    return read
+
+
 def no_cells(name: str) -> str:
     return f"{name} has no list of cells: it is not a Jupyter notebook"
 
@@ -256,6 +293,9 @@ def mend(raw: object) -> list[str]:
       null) is read as its lines of text; the note names the cell. So is an nbformat 3 code
       cell's `input`, where it keeps its lines ("AttributeError: 'int' object has no attribute
       'endswith'").
+    - A cell's source that is no text at all (a JSON object, a number, true or false, null) is
+      not read, and the note names the cell: it was read as the Python of its value's printing
+      (`{'a': 1}`, `42`), and dropped as "an expression" as if the student had written one.
     """
     if not isinstance(raw, dict):
         return []
@@ -265,6 +305,7 @@ def mend(raw: object) -> list[str]:
     if not isinstance(raw.get("metadata"), dict):
         raw["metadata"] = {}
     odd: dict[int, set[str]] = {}  # cell -> the kinds of value among its lines of text
+    unread: dict[int, str] = {}  # cell -> the kind of value its source is, when no text
     for number, cell in enumerate(_saved_cells(raw), 1):
         if not isinstance(cell.get("metadata"), dict):
             cell["metadata"] = {}
@@ -277,7 +318,32 @@ def mend(raw: object) -> list[str]:
                 kinds = {type(line).__name__ for line in source if not isinstance(line, str)}
                 odd.setdefault(number, set()).update(kinds)
                 cell[key] = [line for line in source if isinstance(line, str)]
-    return [_odd_lines_note(odd)] if odd else []
+            elif key in cell and not isinstance(source, str | list):
+                unread[number] = json_kind(source)
+                cell[key] = ""
+    return ([_odd_lines_note(odd)] if odd else []) + ([_unread_note(unread)] if unread else [])
+
+
+def json_kind(value: object) -> str:
+    """What a JSON value is, in JSON's words (a student reads them in an editor, not Python's)."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    return {dict: "a JSON object", type(None): "null", list: "a list"}.get(type(value), "no text")
+
+
+def _unread_note(unread: dict[int, str]) -> str:
+    """One note for every cell whose source is no text, naming what it is."""
+    cells, kinds = list(unread), " or ".join(sorted(set(unread.values())))
+    if len(cells) == 1:
+        whose, left = f"cell {cells[0]}'s source is", "the cell is not read"
+    else:
+        whose, left = f"the sources of {cells_named(cells)} are", "those cells are not read"
+    return (
+        f"{whose} {kinds}, not text, which no notebook editor writes: {left} (save the "
+        "notebook again in Jupyter or Colab)"
+    )
 
 
 def _odd_lines_note(odd: dict[int, set[str]]) -> str:

@@ -637,8 +637,10 @@ def render(result: dict, where: str = "") -> str:
     for name, text in (result.get("output") or {}).items():
         who = in_notebook(name, notebook) if notebook else f"{name}.py"
         lines.append(f"\n{who} printed:\n{text.rstrip()}")
+    # The grader's words for a count (passed_of, as Gradescope's exercise lines say it): the
+    # table said "36 of 36 items pass", and "1 of 1 items pass" for one item.
     passed = sum(i["status"] == "passed" for i in result["items"])
-    lines.append(f"\n{passed} of {len(result['items'])} items pass on the public cases.")
+    lines.append(f"\n{passed_of(passed, len(result['items']), 'item')} on the public cases.")
     return terminal_text("\n".join(lines))
 
 

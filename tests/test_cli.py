@@ -829,7 +829,7 @@ def test_a_low_soft_limit_on_open_files_is_raised_for_the_grading():
         preexec_fn=_open_files(160),
         timeout=300,
     )
-    assert "36 of 36 items pass" in done.stdout, done.stdout + done.stderr
+    assert "36 of 36 items passed" in done.stdout, done.stdout + done.stderr
     assert "Too many open files" not in done.stdout + done.stderr
 
 

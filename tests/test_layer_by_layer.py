@@ -327,10 +327,10 @@ def test_the_student_bundle_carries_this_assignment_and_no_solution_line(tmp_pat
         zf.extractall(folder)
     check = folder / "layer-by-layer" / "check.py"
     run = subprocess.run([sys.executable, "-I", str(check)], capture_output=True, text=True)
-    assert run.returncode == 0 and "0 of 8 items pass" in run.stdout, run.stderr
+    assert run.returncode == 0 and "0 of 8 items passed" in run.stdout, run.stderr
     (check.parent / "layers.py").write_text(SOLUTION)
     run = subprocess.run([sys.executable, "-I", str(check)], capture_output=True, text=True)
-    assert "8 of 8 items pass" in run.stdout, run.stdout + run.stderr
+    assert "8 of 8 items passed" in run.stdout, run.stdout + run.stderr
 
 
 def test_dbeta_summed_over_the_channels_is_told_which_dimensions_it_kept(grade):
@@ -498,7 +498,7 @@ def test_the_public_check_runs_this_assignment_and_shows_no_hidden_case(tmp_path
                           str(tmp_path)], capture_output=True, text=True, cwd=ROOT)  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert "batchnorm_3d" in run.stdout and mistakes.BESSEL in run.stdout
-    assert "hidden-" not in run.stdout and "6 of 9 items pass" in run.stdout
+    assert "hidden-" not in run.stdout and "6 of 9 items passed" in run.stdout
 
 
 def test_a_function_hanging_for_one_item_keeps_the_other_items_it_serves():
@@ -581,7 +581,7 @@ def test_a_notebook_holding_the_layers_is_graded_like_layers_py(tmp_path):
     run = subprocess.run([sys.executable, "-m", "grader.cli", "check", "-a", "layer-by-layer",
                           str(tmp_path)], capture_output=True, text=True, cwd=ROOT)  # fmt: skip
     assert run.returncode == 0, run.stderr
-    assert "9 of 9 items pass" in run.stdout, run.stdout
+    assert "9 of 9 items passed" in run.stdout, run.stdout
 
 
 def test_a_grader_for_layers_reads_a_notebook_as_layers_whatever_is_selected(tmp_path):
@@ -846,7 +846,7 @@ def test_the_bundle_check_judges_the_notebook_the_grader_grades(bundle_folder, t
             done.stdout.splitlines()
         ), done.stdout
         assert _rows(done.stdout) == rows, done.stdout
-        assert "6 of 8 items pass" in done.stdout and "check cells" not in done.stdout
+        assert "6 of 8 items passed" in done.stdout and "check cells" not in done.stdout
 
 
 def _version_3_notebook_of(source: str) -> str:
@@ -1081,7 +1081,7 @@ def test_the_bundle_check_is_quiet_where_torch_has_no_numpy(bundle_folder, tmp_p
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     done = subprocess.run([sys.executable, "check.py"], cwd=bundle_folder, capture_output=True,
                           text=True, timeout=300, env=env)  # fmt: skip
-    assert done.returncode == 0 and "8 of 8 items pass" in done.stdout, done.stdout + done.stderr
+    assert done.returncode == 0 and "8 of 8 items passed" in done.stdout, done.stdout + done.stderr
     assert "NumPy" not in done.stdout + done.stderr
 
 

@@ -308,7 +308,7 @@ def test_its_student_bundle_checks_without_the_grader_and_refuses_a_grader_impor
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": torch_dir}
     run = subprocess.run([sys.executable, "-S", "check.py"], cwd=folder, env=env,
                          capture_output=True, text=True)  # fmt: skip
-    assert run.returncode == 0 and "1 of 1 items pass" in run.stdout, run.stdout + run.stderr
+    assert run.returncode == 0 and "1 of 1 item passed" in run.stdout, run.stdout + run.stderr
     # The core's driver checks a notebook for any assignment, given or beside an untouched stub.
     cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
             "source": SOLUTION.splitlines(keepends=True)}  # fmt: skip
@@ -321,7 +321,7 @@ def test_its_student_bundle_checks_without_the_grader_and_refuses_a_grader_impor
         assert "Note: graded the notebook hw.ipynb (tiny: 1 function from 1 cell)" in (
             run.stdout.splitlines()
         ), run.stdout + run.stderr
-        assert run.returncode == 0 and "1 of 1 items pass" in run.stdout, run.stdout
+        assert run.returncode == 0 and "1 of 1 item passed" in run.stdout, run.stdout
 
     driver = tmp_path / "packages" / "tiny_square" / "student_check_driver.py"
     driver.write_text(driver.read_text().replace("from ..grading", "from grader.grading"))

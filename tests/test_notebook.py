@@ -545,6 +545,30 @@ def test_a_cell_whose_lines_hold_other_than_text_is_read_without_them_and_named(
     )
 
 
+def test_a_cell_whose_source_is_no_text_is_not_read_and_named():
+    """A cell's source that is a JSON object, a number or null (no editor writes one; a script
+    or a hand edit does) was read as its value's printing (`{'a': 'def dlogits...'}`, `42`)
+    and dropped as "an expression" as if the student had written one; no note said why the
+    cell's code was not taken (thirty-ninth session)."""
+    cells = [code("x = 1\n"), code(ONE), code("y = 2\n"), code("z = 3\n")]
+    cells[0]["source"] = {"a": ONE}
+    cells[2]["source"], cells[3]["source"] = 42, None
+    r = read(cells)
+    assert r.functions["exercise1"] == ["dlogits"]
+    assert r.notes[0] == (
+        "Copy of backprop_ninja.ipynb: the sources of cells 1, 3 and 4 are a JSON object or a "
+        "number or null, not text, which no notebook editor writes: those cells are not read "
+        "(save the notebook again in Jupyter or Colab)"
+    )
+    assert all(not c.dropped for c in r.cells)  # nothing of theirs read as an expression
+    alone = read([{**code("x = 1\n"), "source": True}, code(ONE)])
+    assert alone.notes[0] == (
+        "Copy of backprop_ninja.ipynb: cell 1's source is true or false, not text, which no "
+        "notebook editor writes: the cell is not read (save the notebook again in Jupyter or "
+        "Colab)"
+    )
+
+
 def test_outputs_holding_other_than_text_and_a_version_written_as_text_do_not_refuse_a_notebook():
     """The grader reads no output, yet an output's line that was a number refused the notebook
     (nbformat joins their lines), `"nbformat": "4"` read as "Unsupported nbformat version 4",

@@ -250,6 +250,36 @@ def test_a_broken_notebook_is_a_note_and_the_submission_still_comes_out(tmp_path
     assert any("not valid JSON" in n for n in sub.notes)
 
 
+def test_a_notebook_whose_cells_the_reading_fails_on_is_one_note_in_the_grader_and_the_check(
+    tmp_path, monkeypatch
+):
+    """A reading of a notebook's cells that failed (ValueError) failed the whole upload in the
+    grader ("could not be read (ValueError: ...)", its .py file with it), and the bundle's
+    check read the notebook as none, unsaid: both now refuse the notebook alone, in the same
+    words (notebook_json.cells_read, thirty-ninth session)."""
+    from grader import notebook_instead
+    from grader.backprop_ninja.student_check_driver import CHECK
+
+    def failing(*args, **kwargs):
+        raise ValueError("odd cells")
+
+    for reader in (notebook_json, notebook_file, notebook_instead):  # wherever it is bound
+        monkeypatch.setattr(reader, "read_cells", failing, raising=False)
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    (folder / "exercise1.py").write_text(solution("exercise1"))
+    (folder / COLAB_NAME).write_bytes(solved_notebook())
+    said = (
+        f"{COLAB_NAME} could not be read as a notebook (ValueError: odd cells); open it in "
+        "Jupyter or Colab, save it (nbformat 4), and submit it again"
+    )
+    sub = one(folder, tmp_path)
+    assert sub.files["exercise1"] == solution("exercise1").encode()
+    assert said in sub.notes, sub.notes
+    checked = notebook_instead.notebook_notes(folder, CHECK.files, CHECK.functions)
+    assert checked == [said]
+
+
 def test_a_notebook_over_the_size_limit_is_told_to_clear_its_outputs(tmp_path, monkeypatch):
     """A notebook of plots past 64 MB ran into the upload's byte limit first, whose note told
     its student to "upload only your exercise files" (they have none): never why, nor the fix."""
@@ -342,13 +372,13 @@ def test_the_json_parsed_is_bounded_for_all_of_a_submissions_notebooks_together(
     a few hundred KB zipped) cost the grader's own process 11 s and 280 MB. The JSON parts
     parsed are now bounded for the submission, and a notebook past them is a note."""
     parsed = []
-    real = notebook_file.read_cells
+    real = notebook_json.read_cells  # the grader's and the check's reading of cells
 
     def counting(cells, *args):
         parsed.append(len(cells))
         return real(cells, *args)
 
-    monkeypatch.setattr(notebook_file, "read_cells", counting)
+    monkeypatch.setattr(notebook_json, "read_cells", counting)
     folder = tmp_path / "alice"
     folder.mkdir()
     cells = [code(f"x{k} = 1\n", count=None) for k in range(notebook_json.MAX_JSON_CONTAINERS // 5)]
@@ -672,7 +702,7 @@ def test_grader_check_takes_a_notebook_by_its_path(tmp_path):
     result = CliRunner().invoke(main, ["check", str(path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert f"Note: graded the notebook {COLAB_NAME}" in result.output
-    assert "36 of 36 items pass" in result.output
+    assert "36 of 36 items passed" in result.output
     # The check has no report to point at (the note said "the report lists what each cell gave").
     assert "report" not in result.output
 

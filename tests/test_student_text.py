@@ -389,6 +389,17 @@ def test_the_check_says_a_warning_once_whatever_sizes_it_quotes() -> None:
     assert warned == [f"      (warning) {size_1.format(n=64)}", f"      (warning) {dtype}"]
 
 
+def test_the_check_s_count_of_items_is_in_the_grader_s_words() -> None:
+    """The table's last line counts what passed as the grader's lines do (passed_of): "N of M
+    items passed", one item not "items" (it said "1 of 1 items pass")."""
+    item = {"id": "exercise1.dh", "exercise": "exercise1", "status": "passed", "cases": []}
+    table = render({"submission": "ada", "items": [item]}, where="ada")
+    assert table.splitlines()[-1] == "1 of 1 item passed on the public cases."
+    failed = {**item, "status": "failed"}
+    table = render({"submission": "ada", "items": [item, failed]}, where="ada")
+    assert table.splitlines()[-1] == "1 of 2 items passed on the public cases."
+
+
 # What student code controls in the check's table: its printed output, its exceptions' words,
 # and file names in the notes, each holding what drives a terminal.
 DRIVES_TERMINAL = (
