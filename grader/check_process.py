@@ -10,14 +10,16 @@ to itself doing what it does there (and none sent to another process), what the 
 filter denies failing as there (EPERM: `resource.getrusage`, a read that refuses to wait for the
 disk, a pipe, a FIFO, a memfd, a mapping of huge pages, another process's scheduling, priority,
 limits or CPU clock: KERNEL_REFUSED), an fcntl or ioctl command the grader refuses refused in its
-words, `os.getloadavg` and reads of /proc failing as on the grader's empty /proc, `os._exit` and
-`os.abort` ending the student's "process" (`ProcessEnded`), exit functions never run, imports
-limited to what the grader has (torch's own too), prints captured and cut to the grader's size on
-a stdout that may be closed, no stdin, no debugger, and each import and call stopped at the
-grader's time limit (a timer, with a backstop thread for a timer the student silenced). It also
-owns the check's own handling of Ctrl-C and SIGTERM, which those signals' emulation must tell
-apart. `graders_conditions` is the entry point; everything is put back after (a Jupyter kernel
-gets its own back). It ships to students: torch and the standard library only.
+words, `os.getloadavg` and reads of /proc failing as on the grader's empty /proc, a file outside
+its folder, Python's installation and the system's libraries unreadable (EACCES, as Landlock
+refuses it there: _READABLE), `os._exit` and `os.abort` ending the student's "process"
+(`ProcessEnded`), exit functions never run, imports limited to what the grader has (torch's own
+too), prints captured and cut to the grader's size on a stdout that may be closed, no stdin, no
+debugger, and each import and call stopped at the grader's time limit (a timer, with a backstop
+thread for a timer the student silenced). It also owns the check's own handling of Ctrl-C and
+SIGTERM, which those signals' emulation must tell apart. `graders_conditions` is the entry point;
+everything is put back after (a Jupyter kernel gets its own back). It ships to students: torch
+and the standard library only.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ import builtins
 import contextlib
 import dis
 import errno
+import importlib.machinery
 import io
 import itertools
 import mmap
 import operator
 import os
 import signal
+import site
 import sys
 import sysconfig
 import threading
@@ -456,6 +460,59 @@ def _refuse_changes(event: str, args: tuple) -> None:
         raise PermissionError(f"{WRITE_REFUSED} ({args[0]!r})")
     if event in _READS_PROC and _proc_path(args[0]) is not None:
         raise _as_on_empty_proc(args[0])
+    if event == "open" and _out_of_reach(args[0]):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), args[0])
+
+
+# What the grader's process for student code may read (Landlock; sandbox/isolation.py's
+# SYSTEM_DIRS and SYSTEM_FILES, tests/test_check_refusals.py keeps them the same): the system's
+# libraries, the Python installation with torch and numpy, its own empty folder and /dev/null.
+# Anything else it may not open (EACCES): check.py read `/content/names.txt` or a file in the
+# student's home at import and passed a file the grader gave ERROR as a whole.
+SYSTEM_DIRS = ("usr", "lib", "lib64", "lib32", "bin", "sbin")
+SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime", "/etc/passwd")
+_HOME: list[str] = []  # the working folder of the file whose code runs (graders_conditions)
+
+
+def _readable_roots() -> tuple[str, ...]:
+    """The folders and files student code may read in the grader, as found on this machine:
+    the system's, and this Python's installation (its prefixes, its standard library and
+    site-packages folders, the folders torch and numpy were imported from)."""
+    roots = {os.path.join(os.sep, d) for d in SYSTEM_DIRS} | {*SYSTEM_FILES, os.devnull}
+    roots |= {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    roots |= {p for p in sysconfig.get_paths().values() if p}
+    with contextlib.suppress(Exception):  # a Python built without site's functions
+        roots |= {*site.getsitepackages(), site.getusersitepackages()}
+    for name in GRADER_PACKAGES:  # wherever this Python finds them (PYTHONPATH, --target)
+        roots |= _package_folders(name)
+    real = {os.path.realpath(r) for r in roots if isinstance(r, str) and r}
+    return tuple(sorted(r for r in real if os.path.dirname(r) != r))  # never a whole drive
+
+
+def _package_folders(name: str) -> set[str]:
+    """The folders of package `name`, as imported or as an import would find it (its folder
+    alone: the folder holding it may hold the student's files too)."""
+    module = sys.modules.get(name)
+    found = getattr(module, "__path__", None)
+    if found is None:
+        with contextlib.suppress(Exception):  # asks sys.path's finders; runs no package code
+            spec = importlib.machinery.PathFinder.find_spec(name)
+            found = spec.submodule_search_locations if spec is not None else None
+    return {p for p in found or () if isinstance(p, str)}
+
+
+_READABLE = _readable_roots()
+
+
+def _out_of_reach(path: Any) -> bool:
+    """Whether opening `path` (a name, not a descriptor) reads outside what the grader's
+    process may read (_READABLE and the file's own folder)."""
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if not isinstance(path, str | bytes):
+        return False
+    real = os.path.realpath(os.fsdecode(path))
+    return not any(real == r or real.startswith(r + os.sep) for r in (*_READABLE, *_HOME))
 
 
 # The grader's process for student code has an empty /proc of its own, which it may not list
@@ -1542,6 +1599,7 @@ def _graders_process(
     patched = [(owner, name, getattr(owner, name)) for owner, name, _ in _graders_torch()]
     hidden = _hide_other_files(folder, sources, files, away)
     os.chdir(folder)
+    _HOME[:] = [os.path.realpath(folder)]
     sys.stdin, sys.breakpointhook = io.StringIO(""), _no_debugger
     for owner, name, theirs in _graders_torch():
         setattr(owner, name, theirs)
@@ -1561,6 +1619,7 @@ def _graders_process(
     finally:
         builtins.__import__, atexit.register = real_import, real_register
         _signal_mask(mask)  # student code may have blocked the timer's signal (pthread_sigmask)
+        _HOME.clear()
         os.chdir(saved[0])
         sys.stdin, sys.breakpointhook = saved[1], saved[2]
         for owner, name, original in patched:

@@ -22,8 +22,10 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from grader import check_process
+from grader.sandbox import isolation
 from grader.sandbox.inside import confine
 
 EPERM = "PermissionError: [Errno 1] Operation not permitted"
@@ -33,6 +35,8 @@ PARENT = os.getppid()
 PARENT_NICE = os.getpriority(os.PRIO_PROCESS, PARENT)
 # A CPU clock of the parent process (Linux's MAKE_PROCESS_CPUCLOCK, CPUCLOCK_SCHED).
 PARENT_CLOCK = (~PARENT << 3) | 2
+
+README = str(Path(__file__).resolve().parent.parent / "README.md")  # the grader's own files
 
 # call -> what the grader's process for student code gets from it (`grader grade` of a
 # submission making each, thirty-ninth session)
@@ -71,6 +75,9 @@ REFUSED = {
         "FileNotFoundError: [Errno 2] No such file or directory: '/proc/self/status'"
     ),
     "os.listdir('/proc')": "PermissionError: [Errno 13] Permission denied: '/proc'",
+    # nothing outside the system's libraries, Python's installation and its own folder
+    "open('/etc/hostname')": "PermissionError: [Errno 13] Permission denied: '/etc/hostname'",
+    "open(PROJECT_README, 'rb')": f"PermissionError: [Errno 13] Permission denied: {README!r}",
 }
 # What the grader lets through of the same calls: the process's own, a descriptor's own state.
 ALLOWED = (
@@ -90,8 +97,13 @@ ALLOWED = (
     "isinstance(mmap.mmap(-1, 4096), mmap.mmap)",
     "os.listdir('/')",
     "os.listdir()",
+    "open(os.devnull).close()",
+    "open(os.__file__).close()",  # the standard library
+    "open(torch.__file__).close()",  # torch's installation
+    "open('/etc/ld.so.cache', 'rb').close()",
 )
 NAMES = {"os": os, "socket": socket, "resource": resource, "time": time, "fcntl": fcntl}
+NAMES |= {"torch": torch, "PROJECT_README": README}
 NAMES |= {"mmap": mmap, "PARENT": PARENT, "PARENT_NICE": PARENT_NICE, "PARENT_CLOCK": PARENT_CLOCK}
 
 
@@ -158,3 +170,22 @@ def test_the_check_s_fcntl_and_ioctl_commands_are_the_grader_s():
     assert frozenset(confine.IOCTLS) == check_process.IOCTLS
     assert check_process.MAP_HUGETLB == confine.MAP_HUGETLB
     assert check_process.RWF_NOWAIT == confine.RWF_NOWAIT
+
+
+def test_the_check_reads_its_own_folder_and_no_folder_beside_it(tmp_path):
+    """A file in the folder student code runs in is its to read, as in the grader; one in the
+    folder beside it is not (check.py read it)."""
+    home, beside = tmp_path / "home", tmp_path / "beside"
+    for folder in (home, beside):
+        folder.mkdir()
+        (folder / "names.txt").write_text("emma\n")
+    assert _as_student("open('names.txt').read()", home) == "ok"
+    outside = str(beside / "names.txt")
+    said = _as_student(f"open({outside!r}).read()", home)
+    assert said == f"PermissionError: [Errno 13] Permission denied: {outside!r}"
+    assert _as_student("open('../beside/names.txt').read()", home).startswith("PermissionError")
+
+
+def test_the_check_s_readable_system_paths_are_the_grader_s():
+    assert check_process.SYSTEM_DIRS == isolation.SYSTEM_DIRS
+    assert check_process.SYSTEM_FILES == isolation.SYSTEM_FILES

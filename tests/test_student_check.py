@@ -747,6 +747,20 @@ SCENARIOS = {
             ("os", "open('/proc/meminfo').read()", "it opens the file '/proc/meminfo'"),
         )
     },
+    # The grader's process reads only the system's libraries, Python's installation and its
+    # own empty folder: the check read any file by its absolute path (the grader's own here,
+    # a student's `/content/names.txt`) and passed the function.
+    "a file outside its folder read in a function": (
+        {
+            "exercise1": mutated(
+                "exercise1",
+                "    dh = dlogits @ W2.T\n",
+                SIGNALLED_DH.format(f"open({str(ROOT / 'README.md')!r}).read()"),
+            )
+        },
+        "exercise1.dh",
+        ("ERROR", f"it opens the file '{ROOT / 'README.md'}'"),
+    ),
     # The grader's audit hook refuses sockets and file locks by name, as it refuses writes:
     # the check let them through and passed the function.
     "a socket in a function": (
