@@ -105,10 +105,10 @@ def _best_notebook(
     """Of the upload's notebooks (choosing.find_notebooks, the grader's rule), the one the
     grader prefers (notebook.preference), None when it reads none; the grader's words on
     reading them (upload.reading) and on each it refuses (NotebookError), named by where it
-    sits, as the grader names it; and those it
-    reads, by where each sits. Only those implementing a gradient function were ranked, so a
-    folder of untouched stubs and an untouched notebook had its stubs checked, where the
-    grader grades the notebook (every row `todo` either way, the notes not)."""
+    sits, as the grader names it; and those it reads, by where each sits. Only those
+    implementing a gradient function were ranked, so a folder of untouched stubs and an
+    untouched notebook had its stubs checked, where the grader grades the notebook (every row
+    `todo` either way, the notes not)."""
     # As the grader says them: what reading each said (its byte budget), then each refused.
     ranked, refused = [], [*upload.reading, *upload.unread]
     parts = JsonParts()  # for all of them together, as the grader counts them
