@@ -55,6 +55,7 @@ CHECK_CORE = (
     "python_syntax.py",
     "staticscan.py",
     "sandbox/inside/signatures.py",
+    "sandbox/inside/graphs.py",
     "sandbox/inside/tracebacks.py",
     "calls.py",
     "check_process.py",

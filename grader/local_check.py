@@ -46,6 +46,7 @@ from .check_process import (
 from .choosing import OWN_LIST, exercise_files, find_notebooks, note_missing, relative
 from .notebook_json import unreadable
 from .records import Outcome
+from .sandbox.inside.graphs import holds_graph
 from .sandbox.inside.signatures import signature_of
 from .sandbox.inside.tracebacks import cause_of, context_of, described
 from .sandbox.inside.tracebacks import student_traceback as traceback_in_files
@@ -144,26 +145,6 @@ def _plain(value: torch.Tensor) -> torch.Tensor:
     t = t.resolve_conj().resolve_neg()
     t.shape  # noqa: B018 - as the sandbox asks it: a nested tensor has no shape and raises here
     return t
-
-
-def _has_graph(value: Any) -> bool:
-    """A result still attached to autograd's graph (the grader's worker checks the same, the
-    same way): read through torch's and the containers' own accessors, so a subclass cannot
-    hide a graph, and one whose `grad_fn` (or an object whose `__class__`) raises is judged as
-    the grader judges it, where it ended the check in a traceback."""
-    grad_fn = torch.Tensor.grad_fn.__get__  # torch's own: a subclass's property is not asked
-    try:
-        if isinstance(value, dict):
-            values = list(dict.values(value))
-        elif isinstance(value, list):
-            values = list(list.__iter__(value))
-        elif isinstance(value, tuple):
-            values = list(tuple.__iter__(value))
-        else:
-            values = [value]
-        return any(isinstance(v, torch.Tensor) and grad_fn(v) is not None for v in values)
-    except BaseException:  # noqa: BLE001 - the student's object raised: reading it says so next
-        return False
 
 
 def refusal_behind(error: BaseException) -> AutogradForbidden | None:
@@ -465,7 +446,7 @@ class LocalSession:
         if ProcessEnded.calls != ended:  # the grader's process ended there
             value, failure = None, Outcome("error", PROCESS_ENDED)
         stop_if_asked()  # a Ctrl-C during the call is not the function's error
-        if tripwire.fired or _has_graph(value):  # autograd is the verdict, whatever followed
+        if tripwire.fired or holds_graph(value):  # autograd is the verdict, whatever followed
             return Outcome("forbidden", autograd_used(func))
         if failure:
             return failure

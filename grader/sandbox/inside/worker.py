@@ -18,6 +18,7 @@ import re
 import sys
 import time
 
+import graphs
 import noautograd
 import protocol
 import signatures
@@ -173,7 +174,9 @@ def _call(modules: dict, header: dict, blobs: list[bytes], out: list[bytes]) -> 
     except BaseException as e:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are student errors too
         return _failure(e)
     seconds = time.perf_counter() - start
-    used_autograd = _has_graph(result)  # cannot happen with grad mode off for good; cheap to ask
+    # Cannot happen with grad mode off for good; cheap to ask. Asked outside the call's `try`
+    # and never raising: a result that raised here ended the process before it answered.
+    used_autograd = graphs.holds_graph(result)
     try:
         encoded = protocol.encode(result, out)
     except BaseException as e:  # noqa: BLE001 - a lying tensor subclass may raise here, even SystemExit
@@ -206,29 +209,6 @@ def _no_student_modes() -> contextlib.ExitStack:
         if off is not None:
             stack.enter_context(off())
     return stack
-
-
-def _has_graph(result) -> bool:
-    """Whether a returned tensor hangs on autograd's graph, read through torch's and the
-    containers' own accessors. Asked outside the call's `try`: a tensor subclass whose
-    `grad_fn` raised, or an object whose `__class__` did, ended the process before it
-    answered, and the call read as a crash (os._exit, a segmentation fault...). Whatever
-    cannot be asked holds no graph (grad mode is off for good); encoding it says what it is."""
-    import torch
-
-    grad_fn = torch.Tensor.grad_fn.__get__  # torch's own: a subclass's property is not asked
-    try:
-        if isinstance(result, dict):
-            values = list(dict.values(result))
-        elif isinstance(result, list):
-            values = list(list.__iter__(result))
-        elif isinstance(result, tuple):
-            values = list(tuple.__iter__(result))
-        else:
-            values = [result]
-        return any(isinstance(v, torch.Tensor) and grad_fn(v) is not None for v in values)
-    except BaseException:  # noqa: BLE001 - the student's object raised, whatever it raised
-        return False
 
 
 def _failure(e: BaseException) -> dict:
