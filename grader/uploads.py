@@ -118,6 +118,22 @@ class Encrypted(UploadError):
     upload (the zip's own name for it left out the zips it sits in)."""
 
 
+class UnreadableMethod(UploadError):
+    """A zip entry compressed with a method zipfile cannot undo (Deflate64, PPMd, ...): its
+    message is the method's name, and `_read_one` says what to do, naming the entry's path."""
+
+
+# What zipfile decompresses (zlib, bz2 and lzma are in every Python the grader supports); for
+# any other method it raised "That compression method is not supported", which told the
+# student neither which method nor what to do.
+READABLE_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+
+
+def method_name(method: int) -> str:
+    """A zip compression method as its tools name it: 9 -> "deflate64", 77 -> "method 77"."""
+    return zipfile.compressor_names.get(method) or f"method {method}"
+
+
 class AmbiguousEntry(UploadError):
     """One path of a zip holds different entries: none is read, as none is surely the one meant."""
 
@@ -420,6 +436,8 @@ def _member_reader(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[int],
     def read(limit: int) -> bytes:
         if info.flag_bits & 0x1:  # zipfile's own words name its ZipInfo and ask for a password
             raise Encrypted(info.filename)
+        if info.compress_type not in READABLE_METHODS:
+            raise UnreadableMethod(method_name(info.compress_type))
         with z.open(info) as f:
             return f.read(limit)
 
@@ -699,6 +717,12 @@ def _read_one(entry: Entry, path: str, limit: int, budget: Budget) -> bytes:
         raise Encrypted(
             f"{path} is encrypted (its zip was made with a password), so it could not be read: "
             "upload a zip made without a password"
+        ) from None
+    except UnreadableMethod as e:
+        raise UploadError(
+            f"{path} is compressed with {e}, which the grader cannot read: make the zip again "
+            "with ordinary (Deflate) compression, most zip tools' default, or upload the file "
+            "itself"
         ) from None
     except UploadError:
         raise

@@ -878,6 +878,32 @@ def test_an_encrypted_zip_in_an_upload_gets_one_message_naming_the_file_and_the_
     assert sub.notes == [], sub.notes  # the reason is said once, in the file's state
 
 
+def compressed_with(method: int, files: dict[str, str]) -> bytes:
+    """A zip of `files` whose entries say they are compressed with `method` (its number)."""
+    data = bytearray(zip_bytes(files))
+    for header, at in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        for i in [i for i in range(len(data)) if data.startswith(header, i)]:
+            data[i + at : i + at + 2] = method.to_bytes(2, "little")
+    return bytes(data)
+
+
+@pytest.mark.parametrize(("method", "named"), [(9, "deflate64"), (98, "ppmd"), (77, "method 77")])
+def test_a_zip_compressed_with_a_method_the_grader_cannot_read_says_what_to_do(
+    tmp_path, method, named
+):
+    """A zip made with Deflate64 or PPMd (7-Zip offers both), or a method of its own: the
+    exercise read "missing: could not read hw.zip/exercise1.py: That compression method is not
+    supported", zipfile's words, which neither name the method nor say what to do."""
+    root = tree(tmp_path / "alice", {"hw.zip": compressed_with(method, {"exercise1.py": "x\n"})})
+    sub = read_submission(root, "alice", FILES)
+    assert sub.files == dict.fromkeys(FILES)
+    assert sub.absent["exercise1"] == (
+        f"missing: hw.zip/exercise1.py is compressed with {named}, which the grader cannot "
+        "read: make the zip again with ordinary (Deflate) compression, most zip tools' "
+        "default, or upload the file itself"
+    )
+
+
 def test_an_exercise_graded_from_a_second_zip_is_not_said_read_from_the_encrypted_one(tmp_path):
     """a.zip (made with a password) and b.zip beside it both hold exercise1.py: b.zip's was
     graded, and the notes said "read exercise1.py from the zip a.zip", then that it was
