@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, failing, item, solution
+from conftest import ROOT, failing, item, mutated, solution
 
 from grader.backprop_ninja import ASSIGNMENT
 from grader.backprop_ninja.examples import EXAMPLES
@@ -324,6 +324,113 @@ def test_grading_twice_gives_the_same_result_apart_from_timestamps(grade):
     for r in (first, second):
         r.pop("graded_at"), r.pop("duration_s"), r.pop("timing")
     assert first == second
+
+
+# Every kind of wrong answer, one per call in turn: the decoding and judging of each (NaN, inf,
+# float32 1e30 too large, bfloat16, float16, an integer tensor, a dict, a list, a raise holding
+# terminal controls, 200,000 characters printed, a wrong shape, a subnormal answer, -0) and an
+# allocation the process's limit refuses.
+_EVERY_WRONG_ANSWER = """
+
+_CALLS = [0]
+
+
+def _wrong(right):
+    _CALLS[0] += 1
+    k = _CALLS[0] % 14
+    if k == 0:
+        return torch.full_like(right, float("nan"))
+    if k == 1:
+        return torch.full_like(right, float("inf"))
+    if k == 2:
+        return right.float() * 1e30
+    if k == 3:
+        return right.to(torch.bfloat16)
+    if k == 4:
+        return right.half()
+    if k == 5:
+        return right.long()
+    if k == 6:
+        return {"a": right, "b": right}
+    if k == 7:
+        return [right, right]
+    if k == 8:
+        raise ValueError("\\u202e\\x1b]52;c;AAAA\\x07" + "x" * 9000)
+    if k == 9:
+        print("P" * 200_000)
+        return right * 2
+    if k == 10:
+        return right.reshape(-1)[:1]
+    if k == 11:
+        return right * torch.tensor(5e-324, dtype=right.dtype)
+    if k == 12:
+        return (right * 0).neg()
+    return [0] * 10**10
+"""
+
+
+def _answering_wrong(name: str) -> str:
+    """The solution's file with each function's answer put through `_wrong`."""
+    import re
+
+    src = solution(name)
+    src = re.sub(r"^    return (.+)$", r"    return _wrong(\1)", src, flags=re.MULTILINE)
+    imports = "import torch.nn.functional as F"
+    return src.replace(imports, imports + _EVERY_WRONG_ANSWER, 1)
+
+
+def _torch_settings() -> tuple:
+    """torch's process-wide settings, which decoding or judging an answer could change."""
+    import torch
+
+    return (
+        torch.get_default_dtype(),
+        torch.get_num_threads(),
+        torch.are_deterministic_algorithms_enabled(),
+        dict(vars(torch._tensor_str.PRINT_OPTS)),
+        sys.getrecursionlimit(),
+    )
+
+
+def test_a_result_is_the_same_after_a_hostile_submission_in_the_same_grader(grade, monkeypatch):
+    """A grader process grades a batch's submissions one after another and keeps what is worth
+    keeping between them: requests framed once, each case's known mistakes and truths' scales,
+    pytest and its collected tests, the sandbox. A submission that answers every call wrong in
+    another way, crashes at every call of exercise 3 and runs out of memory, graded first with
+    those caches empty (so that what it asks for is worked out for it), changes none of torch's
+    process-wide settings and leaves the next submission's result as it was graded before it,
+    timings apart; a known mistake cached by gradient alone, not by case, fails it. (Red team,
+    fortieth session: a batch graded with -j 1, hostile submissions first, gave the example
+    classes' results byte for byte.)"""
+    from grader import judge
+    from grader.backprop_ninja import mistakes
+    from grader.sandbox import framing
+
+    def forget() -> None:
+        monkeypatch.setattr(mistakes, "_CACHE", {})
+        monkeypatch.setattr(framing, "_FRAMED", {})
+        monkeypatch.setattr(framing, "_framed_bytes", 0)
+        monkeypatch.setattr(judge, "_MAGNITUDES", {})
+
+    honest = {  # two wrong answers of its own, for the hints: a known mistake, a factor
+        "exercise1": mutated("exercise1", "-(counts_sum**-2)", "-(counts_sum**-1)"),
+        "exercise2": mutated("exercise2", "    dlogits /= n\n", ""),
+        "exercise3": solution("exercise3"),
+    }
+    crashing = mutated("exercise3", "    return {", "    import os\n\n    return os._exit(3) or {")
+    forget()
+    before = grade(honest, "honest")
+    forget()
+    settings = _torch_settings()
+    wrong = {f: _answering_wrong(f) for f in ("exercise1", "exercise2")}
+    hostile = grade({**wrong, "exercise3": crashing}, "hostile")
+    assert {i["status"] for i in hostile["items"]} == {"failed", "error"}
+    assert "memory" in {r["limit"] for r in hostile["limits_reached"]}
+    assert _torch_settings() == settings
+    after = grade(honest, "honest")
+    for r in (before, after):
+        r.pop("graded_at"), r.pop("duration_s"), r.pop("timing")
+    assert after == before
 
 
 def test_the_public_check_shows_no_hidden_case(tmp_path):
