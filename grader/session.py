@@ -60,9 +60,9 @@ MAX_DID_YOU_MEAN = 1_000  # names of a file weighed for "did you mean"
 # the assignment names none of is one unit): one file's endless loops (every function of
 # exercise 1 calling a helper that never returns: 26 timeouts of 10 s, twice with the chain)
 # once spent the whole budget before the other files' first calls, which came back "timed out",
-# right as they were; and within one file, one slow function (layer-by-layer's one layers.py:
-# a right linear_backward taking 9.3 s a call, inside the call limit, over its 35 calls) spent
-# it before the five other functions' hidden cases, right too, which scored 30 of 100.
+# right as they were; and within one file, one slow function (right, 9.3 s a call, inside the
+# call limit, over its 35 calls) spent it before the hidden cases of the five other functions
+# of an assignment with a single file, right too, which scored 30 of 100 (docs/threat-model.md).
 RESERVED_SHARE = 0.5
 
 # The limits a verdict can come from that the run's conditions set, not the code alone: a call's
