@@ -55,10 +55,14 @@ _STATUS = {
 
 
 MAX_DID_YOU_MEAN = 1_000  # names of a file weighed for "did you mean"
-# The share of the submission's time budget kept for the files that have not spent theirs, split
-# among the files that can run: one file's endless loops (every function of exercise 1 calling
-# a helper that never returns: 26 timeouts of 10 s, twice with the chain) once spent the whole
-# budget before the other files' first calls, which came back "timed out", right as they were.
+# The share of the submission's time budget kept for the functions that have not spent theirs,
+# split among the functions of the files that can run (each file's `expected` functions; a file
+# the assignment names none of is one unit): one file's endless loops (every function of
+# exercise 1 calling a helper that never returns: 26 timeouts of 10 s, twice with the chain)
+# once spent the whole budget before the other files' first calls, which came back "timed out",
+# right as they were; and within one file, one slow function (right, 9.3 s a call, inside the
+# call limit, over its 35 calls) spent it before the hidden cases of the five other functions
+# of an assignment with a single file, right too, which scored 30 of 100 (docs/threat-model.md).
 RESERVED_SHARE = 0.5
 
 # The limits a verdict can come from that the run's conditions set, not the code alone: a call's
@@ -166,19 +170,31 @@ class Session:
                     f.load_error = Outcome("missing", empty_file(name, src), whole_file=True)
             self.files[name] = f
         runnable = [f for f in self.files.values() if f.source and f.load_error is None]
-        self.reserve = time_budget * RESERVED_SHARE / max(1, len(runnable))
-        self._reserving = {f.name for f in runnable}
+        # Each unit (file, function) that can run keeps its reserve of the budget until its
+        # calls have spent that much (`time_left`); its file's imports count in the total only.
+        self._reserving = {
+            (f.name, func) for f in runnable for func in sorted(self.expected.get(f.name) or {""})
+        }
+        self.reserve = time_budget * RESERVED_SHARE / max(1, len(self._reserving))
+        self.unit_spent: dict[tuple[str, str], float] = dict.fromkeys(self._reserving, 0.0)
 
-    def time_left(self, file: str) -> float:
-        """Seconds `file` may still spend: at least what it has yet to spend of its own reserve,
-        else the budget, less what every file spent, less what each other runnable file has yet
-        to spend of its reserve. No file's loops take the time another's first calls need, and
-        the total stays within the budget but for the last call of each (which runs to its end)."""
+    def _unit(self, file: str, func: str) -> tuple[str, str]:
+        """The unit of the budget `file.func`'s calls spend: the function where its file's
+        functions are known, else the file."""
+        return (file, func) if self.expected.get(file) else (file, "")
+
+    def time_left(self, file: str, func: str = "") -> float:
+        """Seconds `file.func` may still spend: at least what it has yet to spend of its own
+        reserve, else the budget, less what every file spent, less what each other unit has yet
+        to spend of its reserve. No function's loops take the time another's first calls need,
+        in its file or another, and the total stays within the budget but for the last call of
+        each (which runs to its end)."""
+        unit = self._unit(file, func)
         others = sum(
-            max(0.0, self.reserve - self.spent[name]) for name in self._reserving if name != file
+            max(0.0, self.reserve - self.unit_spent[u]) for u in self._reserving if u != unit
         )
         shared = self.time_budget - sum(self.spent.values()) - others
-        own = self.reserve - self.spent[file] if file in self._reserving else 0.0
+        own = self.reserve - self.unit_spent[unit] if unit in self._reserving else 0.0
         return max(own, shared)
 
     def call(
@@ -235,7 +251,7 @@ class Session:
                 self._forget_hidden()
             started = time.monotonic()
             problem = self._before_call(f, file, func, scope)
-            self._spend(file, started)
+            self._spend(file, started)  # starting and loading its process: the file's time
             if problem:
                 outcomes.append(problem)
                 continue
@@ -256,11 +272,11 @@ class Session:
             if not kind:
                 self.hidden_given = True
             started = time.monotonic()
-            stop_at = started + self.time_left(file)
+            stop_at = started + self.time_left(file, func)
             try:
                 replies = f.process.call_each(file, func, plans, stop_at=stop_at)
             finally:
-                self._spend(file, started)
+                self._spend(file, started, func)
             for k, reply in enumerate(replies):  # plans[k] asked for replies[k]
                 if reply.kind == "timeout":
                     self.timed_out.add((file, func, scope))
@@ -277,10 +293,15 @@ class Session:
                 outcomes.append(outcome)
         return outcomes
 
-    def _spend(self, file: str, since: float) -> None:
-        """Charge `file` the seconds since `since` (its import or its calls)."""
+    def _spend(self, file: str, since: float, func: str | None = None) -> None:
+        """Charge `file` the seconds since `since` (its import, or `func`'s calls, which its
+        unit of the budget is charged too)."""
+        seconds = time.monotonic() - since
         if file in self.spent:
-            self.spent[file] += time.monotonic() - since
+            self.spent[file] += seconds
+        unit = self._unit(file, func) if func is not None else None
+        if unit in self.unit_spent:
+            self.unit_spent[unit] += seconds
 
     def _known(self, file: str, func: str) -> None:
         """Refuse a file or function the assignment does not declare: a suite's typo, not a
@@ -325,7 +346,7 @@ class Session:
             return Outcome("missing", left_out(file, self.absent.get(file, "")), whole_file=True)
         if self.stopped:
             return Outcome("error", "grading was stopped before this call")
-        if self.time_left(file) <= 0:
+        if self.time_left(file, func) <= 0:
             self._reached(TIME_BUDGET, f"{file}.{func}")
             return Outcome("timeout", "the submission's total time budget ran out before this call")
         if (file, func, scope) in self.timed_out:

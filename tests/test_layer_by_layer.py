@@ -203,6 +203,23 @@ def test_the_public_batch_size_written_into_the_mean_is_named_on_every_hidden_ca
     assert entropy["hint"] == hidden[0]["hint"]
 
 
+def test_a_factor_2_in_the_mean_is_not_called_a_hard_coded_batch_at_half_the_public_one(grade):
+    """`dlogits / (2 * n)` is off by 1/2 on every case, the public one included; at n = 16, half
+    the public batch, a hard-coded 32 is off by 1/2 too, and that case alone was told "a
+    hard-coded batch size (32, the public case's?)", which the code does not have. Where the
+    two cannot be told apart the hint names both, and how the public case tells them apart."""
+    result = grade(mutated('{"dlogits": dlogits / n}', '{"dlogits": dlogits / (2 * n)}'))
+    entropy = item(result, "cross_entropy")
+    half = [c for c in entropy["cases"] if c["config"]["batch"] == [16]]
+    assert half and all(c["status"] == "failed" for c in half), half
+    for case in half:
+        assert "if your public case passes, a hard-coded batch size (32," in case["hint"], case
+        assert "if it fails too, a factor 2 missing or applied twice" in case["hint"], case
+    others = [c for c in entropy["cases"] if c["config"]["batch"] != [16]]
+    assert all("hard-coded" not in c["hint"] for c in others), others
+    assert all("factor 1/2" in c["hint"] for c in others), others
+
+
 def test_a_mean_over_n_minus_1_outside_batchnorm_is_not_called_bessel(grade):
     """The cross-entropy's 1/n written 1/(n-1) was told "Bessel's correction (the variance
     divides by n-1, not n)": only BatchNorm has a variance; BatchNorm's slip still is Bessel's."""
@@ -483,7 +500,7 @@ def test_the_training_demo_is_not_held_to_a_submissions_total_time_budget(monkey
     from grader.layer_by_layer.demo import training_demo
     from grader.session import Session
 
-    def charge(self, file, since):
+    def charge(self, file, since, func=None):
         if file in self.spent:
             self.spent[file] += 200.0
 

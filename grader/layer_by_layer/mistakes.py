@@ -43,6 +43,14 @@ HARD_CODED_BATCH = (
     "a hard-coded batch size ({size}, the public case's?): the mean divides by this batch's own "
     "number of rows; take it from the shapes of your inputs"
 )
+# At half or twice the public batch the factor n/32 is 1/2 or 2, which a factor 2 missing or
+# applied twice (`/ (2 * n)`) leaves as well: one case cannot tell the two apart, and `/ (2*n)`
+# was told "a hard-coded batch size (32)" at n = 16 (and "a factor 1/2" on every other case).
+# The public case tells them apart (a hard-coded 32 passes it), so the words say how.
+HALF_OR_DOUBLE = (
+    "off by a factor {factor:g}: if your public case passes, {hard_coded}; if it fails too, a "
+    "factor 2 missing or applied twice"
+)
 
 
 def known_mistakes(case: Case) -> dict[str, dict[str, torch.Tensor]]:
@@ -81,9 +89,10 @@ def _known(case: Case) -> dict[str, dict[str, torch.Tensor]]:
         wrong = {SOFTMAX: torch.softmax(v["logits"], 1) / n}
         public = spec.PUBLIC[case.item][0]["batch"][0]
         if n != public:
-            wrong[HARD_CODED_BATCH.format(size=public)] = (
-                case.truth["dlogits"].double() * n / public
-            )
+            words = HARD_CODED_BATCH.format(size=public)
+            if n / public in (0.5, 2.0):
+                words = HALF_OR_DOUBLE.format(factor=n / public, hard_coded=words)
+            wrong[words] = case.truth["dlogits"].double() * n / public
         return {"dlogits": wrong}
     return {}
 
