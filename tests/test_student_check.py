@@ -2103,6 +2103,21 @@ def test_the_bundle_check_stops_endless_loops_and_cuts_a_print_flood(tmp_path, m
     assert status["exercise1.dC"][0] == "passed"
 
 
+def test_a_dataclass_in_a_file_imports_in_the_bundle_check_as_in_the_grader(
+    bundle_dir: Path, public_grader, tmp_path: Path
+) -> None:
+    """A dataclass looks its module up in sys.modules as it is made. The check put the file's
+    module there and then took it out again with the exercise modules the grader's process
+    lacks: every function of the file was ERROR ("'NoneType' object has no attribute
+    '__dict__'") where the grader passed them all (fortieth session)."""
+    dataclass = "\nfrom dataclasses import dataclass\n\n\n@dataclass\nclass Sizes:\n    n: int\n"
+    source = solution("exercise1") + dataclass
+    folder = student_folder(tmp_path / "mine", {"exercise1": source})
+    local = bundle_check(bundle_dir, folder)
+    assert local.rstrip("\n") == render(graded(public_grader, folder), where=str(folder))
+    assert "36 of 36 items passed on the public cases." in local
+
+
 def test_grader_check_says_why_a_file_it_holds_was_left_out(tmp_path: Path) -> None:
     """Two different browser copies of one exercise are graded as neither; `grader check`
     said only "exercise1.py was not submitted" on each item, with nothing about why."""
