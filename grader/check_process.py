@@ -1633,13 +1633,86 @@ def _printing_into(printed: io.StringIO) -> Iterator[None]:
     """sys.stdout and sys.stderr sent to `printed`, and put back by assignment: contextlib's
     redirection puts them back with the builtin `setattr`, which student code may have changed
     (`builtins.setattr = lambda *a: None` left check.py's table in the capture: it printed
-    nothing and exited 0)."""
+    nothing and exited 0). Descriptors 1 and 2 go there too (_Descriptors)."""
     saved = sys.stdout, sys.stderr
+    written = _Descriptors()
     sys.stdout = sys.stderr = printed
     try:
         yield
     finally:
         sys.stdout, sys.stderr = saved
+        written.put_back(printed)
+
+
+# The process's descriptors 1 and 2, as this module found them: student code may change `os`.
+_PIPE, _DUP, _DUP2, _READ, _CLOSE = os.pipe, os.dup, os.dup2, os.read, os.close
+_READER_WAIT = 2.0  # seconds for the pipe's last bytes once its writers are closed
+
+
+class _Descriptors:
+    """What student code writes past sys.stdout and sys.stderr, to descriptors 1 and 2 (`os.write(
+    2, ...)`, `print(..., file=sys.__stdout__)`), kept for `printed` as the grader's process
+    hands them to the grader with its prints. check.py let them through to the terminal, above
+    its table and uncut (a 40 MB flood), and its table missed them. While student code runs,
+    both descriptors are a pipe whose first OUTPUT_BYTES a thread of the check's keeps (the rest
+    counted, never stored: nothing fills a disk); a descriptor this process lacks (pythonw) is
+    left as it is."""
+
+    def __init__(self) -> None:
+        self.kept = bytearray()
+        self.dropped = 0
+        self.saved: list[tuple[int, int]] = []
+        self.reader: threading.Thread | None = None
+        _flush_standard_streams()  # what the check itself wrote goes where it was going
+        for fd in (1, 2):
+            with contextlib.suppress(OSError):
+                self.saved.append((fd, _DUP(fd)))
+        if not self.saved:
+            return
+        read_end, write_end = _PIPE()
+        self.reader = threading.Thread(
+            target=self._keep, args=(read_end,), name="check-output", daemon=True
+        )
+        self.reader.start()
+        for fd, _ in self.saved:
+            _DUP2(write_end, fd)
+        _CLOSE(write_end)
+
+    def _keep(self, read_end: int) -> None:
+        try:
+            while data := _READ(read_end, 1 << 16):
+                room = max(OUTPUT_BYTES - len(self.kept), 0)
+                self.kept += data[:room]
+                self.dropped += max(len(data) - room, 0)
+        except OSError:
+            pass
+        finally:
+            _CLOSE(read_end)
+
+    def put_back(self, printed: io.StringIO) -> None:
+        """The descriptors as they were (whatever student code closed or moved), and what was
+        written to them added to `printed`, cut as the grader cuts it."""
+        if self.reader is None:
+            return
+        _flush_standard_streams()  # sys.__stdout__'s buffer, written while it was the pipe
+        for fd, copy in self.saved:
+            _DUP2(copy, fd)
+            _CLOSE(copy)
+        # The last writer closed, the thread reads to the end; a copy student code made of
+        # either descriptor (os.dup(1)) and kept open holds the pipe open: what came is kept.
+        self.reader.join(_READER_WAIT)
+        if self.kept or self.dropped:
+            text = bytes(self.kept).decode("utf-8", "replace")
+            with contextlib.suppress(ValueError):  # `printed` closed by student code
+                printed.write(text)
+            if isinstance(printed, CappedOutput):
+                printed.dropped += self.dropped
+
+
+def _flush_standard_streams() -> None:
+    for stream in (sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):  # None (pythonw), closed, or not a file
+            stream.flush()
 
 
 def _signal_mask(mask: Any = None) -> Any:
