@@ -462,6 +462,8 @@ def _refuse_changes(event: str, args: tuple) -> None:
         raise _as_on_empty_proc(args[0])
     if event == "open" and _out_of_reach(args[0]):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), args[0])
+    if event in _LISTS and _unlisted(args[0]) and not _by_importlib():
+        raise _unlisted_error(args[0])
 
 
 # What the grader's process for student code may read (Landlock; sandbox/isolation.py's
@@ -513,6 +515,38 @@ def _out_of_reach(path: Any) -> bool:
         return False
     real = os.path.realpath(os.fsdecode(path))
     return not any(real == r or real.startswith(r + os.sep) for r in (*_READABLE, *_HOME))
+
+
+# What the grader's process may list (Landlock's READ_DIR): the folders it may read (_READABLE),
+# not its own folder, nor `/`, `..`, /tmp or /etc. check.py listed them all (`os.listdir('.')`,
+# `os.walk('..')`, `glob.glob('/work/*')`) and passed a function the grader gave ERROR. A folder
+# listed by the import system (importlib's finders, which take a refusal for an empty folder)
+# is let through: which modules an import finds is the check's import emulation's to say.
+_LISTS = frozenset({"os.listdir", "os.scandir"})
+
+
+def _unlisted(path: Any) -> bool:
+    """Whether listing `path` (None: the working folder; not a descriptor) is refused there."""
+    if path is None:
+        path = "."
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if not isinstance(path, str | bytes):
+        return False
+    real = os.path.realpath(os.fsdecode(path))
+    return not any(real == r or real.startswith(r + os.sep) for r in _READABLE)
+
+
+def _unlisted_error(path: Any) -> PermissionError:
+    """The refusal in Python's words there: the path as a name or bytes, none for no path."""
+    denied = (errno.EACCES, os.strerror(errno.EACCES))
+    return PermissionError(*denied) if path is None else PermissionError(*denied, os.fspath(path))
+
+
+def _by_importlib() -> bool:
+    """Whether the listing is the import system's own (the audit hook's caller's frame)."""
+    caller = sys._getframe(2)  # 0: this, 1: the hook, 2: whoever called os.listdir
+    return caller.f_code.co_filename.startswith("<frozen importlib")
 
 
 # The grader's process for student code has an empty /proc of its own, which it may not list
