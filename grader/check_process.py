@@ -1730,8 +1730,9 @@ class _Descriptors:
             return
         _flush_standard_streams()  # sys.__stdout__'s buffer, written while it was the pipe
         for fd, copy in self.saved:
-            _DUP2(copy, fd)
-            _CLOSE(copy)
+            with contextlib.suppress(OSError):  # a copy student code closed (os.closerange)
+                _DUP2(copy, fd)
+                _CLOSE(copy)
         # The last writer closed, the thread reads to the end; a copy student code made of
         # either descriptor (os.dup(1)) and kept open holds the pipe open: what came is kept.
         self.reader.join(_READER_WAIT)
