@@ -1700,10 +1700,11 @@ class _Descriptors:
         _flush_standard_streams()  # what the check itself wrote goes where it was going
         for fd in (1, 2):
             with contextlib.suppress(OSError):
-                self.saved.append((fd, _DUP(fd)))
+                self.saved.append((fd, _above_standard(_DUP(fd))))
         if not self.saved:
             return
-        read_end, write_end = _PIPE()
+        read_end, write_end = (_above_standard(fd) for fd in _PIPE())
+        self.pipe = _identity(write_end)
         self.reader = threading.Thread(
             target=self._keep, args=(read_end,), name="check-output", daemon=True
         )
@@ -1729,9 +1730,12 @@ class _Descriptors:
         if self.reader is None:
             return
         _flush_standard_streams()  # sys.__stdout__'s buffer, written while it was the pipe
+        # A descriptor student code closed or replaced stays so, as in the grader's process,
+        # where it stays so for the file's later calls (`os.close(1)` twice: EBADF).
         for fd, copy in self.saved:
             with contextlib.suppress(OSError):  # a copy student code closed (os.closerange)
-                _DUP2(copy, fd)
+                if _identity(fd) == self.pipe:
+                    _DUP2(copy, fd)
                 _CLOSE(copy)
         # The last writer closed, the thread reads to the end; a copy student code made of
         # either descriptor (os.dup(1)) and kept open holds the pipe open: what came is kept.
@@ -1742,6 +1746,27 @@ class _Descriptors:
                 printed.write(text)
             if isinstance(printed, CappedOutput):
                 printed.dropped += self.dropped
+
+
+def _identity(fd: int) -> tuple[int, int] | None:
+    """Which open file descriptor `fd` is (device, inode); None where it is closed."""
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _above_standard(fd: int) -> int:
+    """`fd`, moved above 0, 1 and 2 where it took one student code had closed: there, the
+    student's `os.close(1)` would close the check's own descriptor, where the grader's fails."""
+    low = []
+    while fd <= 2:
+        low.append(fd)
+        fd = _DUP(fd)
+    for each in low:
+        _CLOSE(each)
+    return fd
 
 
 def _flush_standard_streams() -> None:
