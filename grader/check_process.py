@@ -519,7 +519,7 @@ def _out_of_reach(path: Any) -> bool:
 
 # What the grader's process may list (Landlock's READ_DIR): the folders it may read (_READABLE),
 # not its own folder, nor `/`, `..`, /tmp or /etc. check.py listed them all (`os.listdir('.')`,
-# `os.walk('..')`, `glob.glob('/work/*')`) and passed a function the grader gave ERROR. A folder
+# `os.walk('..')`, `glob.glob('/home/*')`) and passed a function the grader gave ERROR. A folder
 # listed by the import system (importlib's finders, which take a refusal for an empty folder)
 # is let through: which modules an import finds is the check's import emulation's to say.
 _LISTS = frozenset({"os.listdir", "os.scandir"})
