@@ -545,7 +545,10 @@ def _unlisted_error(path: Any) -> PermissionError:
 
 def _by_importlib() -> bool:
     """Whether the listing is the import system's own (the audit hook's caller's frame)."""
-    caller = sys._getframe(2)  # 0: this, 1: the hook, 2: whoever called os.listdir
+    try:
+        caller = sys._getframe(2)  # 0: this, 1: the hook, 2: whoever called os.listdir
+    except ValueError:  # called from no Python frame at all
+        return False
     return caller.f_code.co_filename.startswith("<frozen importlib")
 
 
