@@ -462,6 +462,8 @@ def _refuse_changes(event: str, args: tuple) -> None:
         raise _as_on_empty_proc(args[0])
     if event == "open" and _out_of_reach(args[0]):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), args[0])
+    if event in _LISTS and _unlisted(args[0]) and not _by_importlib():
+        raise _unlisted_error(args[0])
 
 
 # What the grader's process for student code may read (Landlock; sandbox/isolation.py's
@@ -513,6 +515,41 @@ def _out_of_reach(path: Any) -> bool:
         return False
     real = os.path.realpath(os.fsdecode(path))
     return not any(real == r or real.startswith(r + os.sep) for r in (*_READABLE, *_HOME))
+
+
+# What the grader's process may list (Landlock's READ_DIR): the folders it may read (_READABLE),
+# not its own folder, nor `/`, `..`, /tmp or /etc. check.py listed them all (`os.listdir('.')`,
+# `os.walk('..')`, `glob.glob('/home/*')`) and passed a function the grader gave ERROR. A folder
+# listed by the import system (importlib's finders, which take a refusal for an empty folder)
+# is let through: which modules an import finds is the check's import emulation's to say.
+_LISTS = frozenset({"os.listdir", "os.scandir"})
+
+
+def _unlisted(path: Any) -> bool:
+    """Whether listing `path` (None: the working folder; not a descriptor) is refused there."""
+    if path is None:
+        path = "."
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if not isinstance(path, str | bytes):
+        return False
+    real = os.path.realpath(os.fsdecode(path))
+    return not any(real == r or real.startswith(r + os.sep) for r in _READABLE)
+
+
+def _unlisted_error(path: Any) -> PermissionError:
+    """The refusal in Python's words there: the path as a name or bytes, none for no path."""
+    denied = (errno.EACCES, os.strerror(errno.EACCES))
+    return PermissionError(*denied) if path is None else PermissionError(*denied, os.fspath(path))
+
+
+def _by_importlib() -> bool:
+    """Whether the listing is the import system's own (the audit hook's caller's frame)."""
+    try:
+        caller = sys._getframe(2)  # 0: this, 1: the hook, 2: whoever called os.listdir
+    except ValueError:  # called from no Python frame at all
+        return False
+    return caller.f_code.co_filename.startswith("<frozen importlib")
 
 
 # The grader's process for student code has an empty /proc of its own, which it may not list
@@ -1633,13 +1670,112 @@ def _printing_into(printed: io.StringIO) -> Iterator[None]:
     """sys.stdout and sys.stderr sent to `printed`, and put back by assignment: contextlib's
     redirection puts them back with the builtin `setattr`, which student code may have changed
     (`builtins.setattr = lambda *a: None` left check.py's table in the capture: it printed
-    nothing and exited 0)."""
+    nothing and exited 0). Descriptors 1 and 2 go there too (_Descriptors)."""
     saved = sys.stdout, sys.stderr
+    written = _Descriptors()
     sys.stdout = sys.stderr = printed
     try:
         yield
     finally:
         sys.stdout, sys.stderr = saved
+        written.put_back(printed)
+
+
+# The process's descriptors 1 and 2, as this module found them: student code may change `os`.
+_PIPE, _DUP, _DUP2, _READ, _CLOSE = os.pipe, os.dup, os.dup2, os.read, os.close
+_READER_WAIT = 2.0  # seconds for the pipe's last bytes once its writers are closed
+
+
+class _Descriptors:
+    """What student code writes past sys.stdout and sys.stderr, to descriptors 1 and 2 (`os.write(
+    2, ...)`, `print(..., file=sys.__stdout__)`), kept for `printed` as the grader's process
+    hands them to the grader with its prints. check.py let them through to the terminal, above
+    its table and uncut (a 40 MB flood), and its table missed them. While student code runs,
+    both descriptors are a pipe whose first OUTPUT_BYTES a thread of the check's keeps (the rest
+    counted, never stored: nothing fills a disk); a descriptor this process lacks (pythonw) is
+    left as it is."""
+
+    def __init__(self) -> None:
+        self.kept = bytearray()
+        self.dropped = 0
+        self.saved: list[tuple[int, int]] = []
+        self.reader: threading.Thread | None = None
+        _flush_standard_streams()  # what the check itself wrote goes where it was going
+        for fd in (1, 2):
+            with contextlib.suppress(OSError):
+                self.saved.append((fd, _above_standard(_DUP(fd))))
+        if not self.saved:
+            return
+        read_end, write_end = (_above_standard(fd) for fd in _PIPE())
+        self.pipe = _identity(write_end)
+        self.reader = threading.Thread(
+            target=self._keep, args=(read_end,), name="check-output", daemon=True
+        )
+        self.reader.start()
+        for fd, _ in self.saved:
+            _DUP2(write_end, fd)
+        _CLOSE(write_end)
+
+    def _keep(self, read_end: int) -> None:
+        try:
+            while data := _READ(read_end, 1 << 16):
+                room = max(OUTPUT_BYTES - len(self.kept), 0)
+                self.kept += data[:room]
+                self.dropped += max(len(data) - room, 0)
+        except OSError:
+            pass
+        finally:
+            _CLOSE(read_end)
+
+    def put_back(self, printed: io.StringIO) -> None:
+        """The descriptors as they were (whatever student code closed or moved), and what was
+        written to them added to `printed`, cut as the grader cuts it."""
+        if self.reader is None:
+            return
+        _flush_standard_streams()  # sys.__stdout__'s buffer, written while it was the pipe
+        # A descriptor student code closed or replaced stays so, as in the grader's process,
+        # where it stays so for the file's later calls (`os.close(1)` twice: EBADF).
+        for fd, copy in self.saved:
+            with contextlib.suppress(OSError):  # a copy student code closed (os.closerange)
+                if _identity(fd) == self.pipe:
+                    _DUP2(copy, fd)
+                _CLOSE(copy)
+        # The last writer closed, the thread reads to the end; a copy student code made of
+        # either descriptor (os.dup(1)) and kept open holds the pipe open: what came is kept.
+        self.reader.join(_READER_WAIT)
+        if self.kept or self.dropped:
+            text = bytes(self.kept).decode("utf-8", "replace")
+            with contextlib.suppress(ValueError):  # `printed` closed by student code
+                printed.write(text)
+            if isinstance(printed, CappedOutput):
+                printed.dropped += self.dropped
+
+
+def _identity(fd: int) -> tuple[int, int] | None:
+    """Which open file descriptor `fd` is (device, inode); None where it is closed."""
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _above_standard(fd: int) -> int:
+    """`fd`, moved above 0, 1 and 2 where it took one student code had closed: there, the
+    student's `os.close(1)` would close the check's own descriptor, where the grader's fails."""
+    low = []
+    while fd <= 2:
+        low.append(fd)
+        fd = _DUP(fd)
+    for each in low:
+        _CLOSE(each)
+    return fd
+
+
+def _flush_standard_streams() -> None:
+    for stream in (sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):  # None (pythonw), closed, or not a file
+            stream.flush()
 
 
 def _signal_mask(mask: Any = None) -> Any:

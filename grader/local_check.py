@@ -311,16 +311,19 @@ class LocalSession:
         tree = ast.parse(text, filename=f"{name}.py")
         f.defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
         # A module named like the grader's (exercise1), in sys.modules while it is imported
-        # (a dataclass in it looks itself up there), then the caller's own again.
+        # (a dataclass in it looks itself up there), then the caller's own again. Put there
+        # inside the conditions, which take out an exercise module found before (the caller's
+        # is put back as they end): put there before them, it was taken out with those, and
+        # every function of a file holding a dataclass was ERROR where the grader passed it.
         module = types.ModuleType(name)
         module.__file__ = str(f.path)
         namespace = vars(module)
-        before = sys.modules.get(name)
-        sys.modules[name] = module
         ended = ProcessEnded.calls
         # Grad mode off, as in the grader's process: entered outside the conditions, whose
         # grad switch refuses the check's own switching back on.
         with torch.no_grad(), self._conditions(f):
+            before = sys.modules.get(name)
+            sys.modules[name] = module
             try:
                 with time_limit(IMPORT_SECONDS):
                     exec(compile(text, str(f.path), "exec"), namespace)  # noqa: S102 - the student's own file

@@ -151,6 +151,14 @@ def test_no_line_of_a_solution_is_in_the_bundle(readable) -> None:
         assert not leaked, f"{name} contains solution lines: {leaked[:5]}"
 
 
+def test_no_folder_of_the_course_machine_is_named_in_the_bundle(readable) -> None:
+    """Not the checkout's path, nor the folder holding it (an example path in a shipped
+    comment once named this machine's /work/: fortieth session)."""
+    for name, text in readable.items():
+        for path in (str(ROOT), str(ROOT.parent) + "/"):
+            assert path not in text, f"{name} names {path}"
+
+
 def test_no_hidden_case_and_no_known_mistake_is_in_the_bundle(readable) -> None:
     from grader.backprop_ninja.cases import PUBLIC
     from grader.backprop_ninja.hidden import HIDDEN

@@ -78,6 +78,13 @@ REFUSED = {
     # nothing outside the system's libraries, Python's installation and its own folder
     "open('/etc/hostname')": "PermissionError: [Errno 13] Permission denied: '/etc/hostname'",
     "open(PROJECT_README, 'rb')": f"PermissionError: [Errno 13] Permission denied: {README!r}",
+    # nor list a folder outside those, its own included (Landlock's READ_DIR): check.py listed
+    # them, and passed a function the grader gave ERROR (fortieth session)
+    "os.listdir('/')": "PermissionError: [Errno 13] Permission denied: '/'",
+    "os.listdir()": "PermissionError: [Errno 13] Permission denied",
+    "os.scandir()": "PermissionError: [Errno 13] Permission denied",
+    "os.listdir(b'/etc')": "PermissionError: [Errno 13] Permission denied: b'/etc'",
+    "list(os.scandir(Path('..')))": "PermissionError: [Errno 13] Permission denied: '..'",
 }
 # What the grader lets through of the same calls: the process's own, a descriptor's own state.
 ALLOWED = (
@@ -95,15 +102,16 @@ ALLOWED = (
     "fcntl.fcntl(1, fcntl.F_GETFL)",
     "mmap.mmap(-1, 4096).close()",
     "isinstance(mmap.mmap(-1, 4096), mmap.mmap)",
-    "os.listdir('/')",
-    "os.listdir()",
+    "os.listdir('/usr')",
+    "os.listdir(os.path.dirname(os.__file__))",  # the standard library's folder
+    "__import__('json.tool')",  # the import system lists folders outside them: let through
     "open(os.devnull).close()",
     "open(os.__file__).close()",  # the standard library
     "open(torch.__file__).close()",  # torch's installation
     "open('/etc/ld.so.cache', 'rb').close()",
 )
 NAMES = {"os": os, "socket": socket, "resource": resource, "time": time, "fcntl": fcntl}
-NAMES |= {"torch": torch, "PROJECT_README": README}
+NAMES |= {"torch": torch, "PROJECT_README": README, "Path": Path}
 NAMES |= {"mmap": mmap, "PARENT": PARENT, "PARENT_NICE": PARENT_NICE, "PARENT_CLOCK": PARENT_CLOCK}
 
 

@@ -2103,6 +2103,52 @@ def test_the_bundle_check_stops_endless_loops_and_cuts_a_print_flood(tmp_path, m
     assert status["exercise1.dC"][0] == "passed"
 
 
+def test_what_student_code_writes_to_its_descriptors_is_printed_as_the_grader_prints_it(
+    bundle_dir: Path, public_grader, tmp_path: Path
+) -> None:
+    """Output written past sys.stdout (`print(..., file=sys.__stdout__)`, `os.write(2, ...)`)
+    reaches the grader through the process's descriptors 1 and 2, like a print: its table says
+    "exercise1.py printed:", cut at 16,000 bytes. check.py let it through to the terminal, above
+    the table and uncut (a 40 MB flood), and its table missed it (fortieth session)."""
+    debug = "    import sys\n    print('debug dlogprobs', file=sys.__stdout__)\n"
+    flood = "import os\nfor _ in range(20):\n    os.write(2, b'z' * (1 << 20))\n"
+    at = "    dlogprobs = torch.zeros_like(logprobs)\n"
+    src = mutated("exercise1", at, debug + at)
+    anchor = "import torch.nn.functional as F  # noqa: F401 (F.one_hot and F.softmax are handy)\n"
+    folder = student_folder(
+        tmp_path / "mine",
+        {"exercise1": src, "exercise2": mutated("exercise2", anchor, anchor + flood)},
+    )
+    done = subprocess.run(
+        [sys.executable, "check.py", str(folder)],
+        cwd=bundle_dir,
+        capture_output=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0 and done.stderr == b"", done.stderr[:300]
+    assert len(done.stdout) < 60_000, len(done.stdout)
+    local = done.stdout.decode()
+    assert local.rstrip("\n") == render(graded(public_grader, folder), where=str(folder))
+    assert "\nexercise1.py printed:\ndebug dlogprobs\ndebug dlogprobs\n" in local, local[-800:]
+    assert "\nexercise2.py printed:\nzzzz" in local and "more bytes of output were cut]" in local
+
+
+def test_a_dataclass_in_a_file_imports_in_the_bundle_check_as_in_the_grader(
+    bundle_dir: Path, public_grader, tmp_path: Path
+) -> None:
+    """A dataclass looks its module up in sys.modules as it is made. The check put the file's
+    module there and then took it out again with the exercise modules the grader's process
+    lacks: every function of the file was ERROR ("'NoneType' object has no attribute
+    '__dict__'") where the grader passed them all (fortieth session)."""
+    dataclass = "\nfrom dataclasses import dataclass\n\n\n@dataclass\nclass Sizes:\n    n: int\n"
+    source = solution("exercise1") + dataclass
+    folder = student_folder(tmp_path / "mine", {"exercise1": source})
+    local = bundle_check(bundle_dir, folder)
+    assert local.rstrip("\n") == render(graded(public_grader, folder), where=str(folder))
+    assert "36 of 36 items passed on the public cases." in local
+
+
 def test_grader_check_says_why_a_file_it_holds_was_left_out(tmp_path: Path) -> None:
     """Two different browser copies of one exercise are graded as neither; `grader check`
     said only "exercise1.py was not submitted" on each item, with nothing about why."""
